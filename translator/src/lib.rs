@@ -1,1 +1,21 @@
+//! Transit's translator: x86_64 guest code in, cached aarch64 blocks out.
+//!
+//! Pipeline: `decode` (iced-x86) -> `flags` (liveness) -> `translate`
+//! (per-instruction handlers in `emit`, dynasm-rs) -> `cache` (install,
+//! link) -> `dispatch` (enter/leave generated code). `interp` runs the rare
+//! instructions that are not worth generating code for.
 
+pub mod cache;
+pub mod cpu_state;
+pub mod decode;
+pub mod dispatch;
+pub mod emit;
+pub mod exit;
+pub mod features;
+pub mod flags;
+pub mod host;
+pub mod interp;
+pub mod translate;
+
+pub use cpu_state::CpuState;
+pub use dispatch::{GuestEvent, Translator};

@@ -1,0 +1,187 @@
+//! The code cache: one executable buffer holding the trampolines and every
+//! translated block, the guest->host block map, direct-branch linking, and
+//! the lookup table indirect branches consult inline.
+
+use crate::decode::{decode_block, CodeSource};
+use crate::emit::{encode_b, Stubs};
+use crate::host::HostFeatures;
+use crate::translate::translate_block;
+use std::collections::HashMap;
+
+/// The lookup table has 2^LOOKUP_BITS entries indexed by the low guest address bits.
+pub const LOOKUP_BITS: u32 = 16;
+const CODE_BYTES: usize = 64 << 20;
+/// Longest block, in guest instructions.
+pub const MAX_BLOCK_INSNS: usize = 128;
+
+/// One lookup-table slot; generated code reads it with fixed offsets.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct LookupEntry {
+    pub guest: u64,
+    pub host: u64,
+}
+
+pub struct CodeCache {
+    buf: *mut u8,
+    /// Bytes used by the trampolines: the cache never frees below this.
+    reserved: usize,
+    used: usize,
+    blocks: HashMap<u64, u64>,
+    /// Patch sites (host addresses of `b` instructions) waiting for a guest target.
+    pending: HashMap<u64, Vec<u64>>,
+    lookup: Box<[LookupEntry]>,
+    pub stubs: Stubs,
+    pub host: HostFeatures,
+    pub stats: CacheStats,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CacheStats {
+    pub blocks: u64,
+    pub guest_insns: u64,
+    pub host_bytes: u64,
+    pub flushes: u64,
+}
+
+impl CodeCache {
+    pub fn new(host: HostFeatures) -> std::io::Result<CodeCache> {
+        // SAFETY: a fresh private anonymous mapping; nothing else refers to it.
+        let buf = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                CODE_BYTES,
+                libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if buf == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(CodeCache {
+            buf: buf as *mut u8,
+            reserved: 0,
+            used: 0,
+            blocks: HashMap::new(),
+            pending: HashMap::new(),
+            lookup: empty_lookup_table(),
+            stubs: Stubs::default(),
+            host,
+            stats: CacheStats::default(),
+        })
+    }
+
+    pub fn lookup_table_addr(&self) -> u64 {
+        self.lookup.as_ptr() as u64
+    }
+
+    /// Address the next emitted code will be placed at.
+    pub fn next_addr(&self) -> u64 {
+        self.buf as u64 + self.used as u64
+    }
+
+    /// Copies finished code into the buffer; returns its address, or None when full.
+    pub fn install(&mut self, code: &[u8]) -> Option<u64> {
+        let start = (self.used + 15) & !15;
+        if start + code.len() > CODE_BYTES {
+            return None;
+        }
+        // SAFETY: [start, start+len) lies inside our mapping and no executing
+        // code occupies it (it has never been handed out since the last flush).
+        unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), self.buf.add(start), code.len()) };
+        self.used = start + code.len();
+        let addr = self.buf as u64 + start as u64;
+        self.sync_icache(addr, code.len());
+        Some(addr)
+    }
+
+    /// Marks everything installed so far (the trampolines) as permanent.
+    pub fn reserve_installed(&mut self) {
+        self.reserved = self.used;
+    }
+
+    fn sync_icache(&self, addr: u64, len: usize) {
+        // SAFETY: the range was just written inside our mapping.
+        let slice = unsafe { std::slice::from_raw_parts(addr as *const u8, len) };
+        dynasmrt::cache_control::synchronize_icache(slice);
+    }
+
+    fn patch_branch(&mut self, site: u64, target: u64) {
+        let word = encode_b(site, target).expect("code buffer within branch range");
+        // SAFETY: `site` is a 4-byte aligned branch inside our buffer that we
+        // emitted; replacing a single aligned instruction word is atomic.
+        unsafe { (site as *mut u32).write_volatile(word) };
+        self.sync_icache(site, 4);
+    }
+
+    /// Host code for guest `rip`, translating it first if needed.
+    pub fn get_or_translate(&mut self, src: &dyn CodeSource, rip: u64) -> u64 {
+        if let Some(&host) = self.blocks.get(&rip) {
+            return host;
+        }
+        let block = decode_block(src, rip, MAX_BLOCK_INSNS);
+        let base = (self.next_addr() + 15) & !15;
+        let translated = translate_block(&block, base, self.host, self.stubs);
+        let host = match self.install_at(base, &translated.code) {
+            Some(h) => h,
+            None => {
+                self.flush();
+                let base = (self.next_addr() + 15) & !15;
+                let t = translate_block(&block, base, self.host, self.stubs);
+                let h = self.install_at(base, &t.code).expect("one block fits an empty cache");
+                return self.finish_insert(rip, h, &t);
+            }
+        };
+        self.finish_insert(rip, host, &translated)
+    }
+
+    fn install_at(&mut self, base: u64, code: &[u8]) -> Option<u64> {
+        let addr = self.install(code)?;
+        debug_assert_eq!(addr, base);
+        Some(addr)
+    }
+
+    fn finish_insert(&mut self, rip: u64, host: u64, t: &crate::translate::TranslatedBlock) -> u64 {
+        self.stats.blocks += 1;
+        self.stats.guest_insns += t.guest_insns as u64;
+        self.stats.host_bytes += t.code.len() as u64;
+        self.blocks.insert(rip, host);
+        for exit in &t.direct_exits {
+            let site = host + exit.site_offset as u64;
+            match self.blocks.get(&exit.target) {
+                Some(&target) => self.patch_branch(site, target),
+                None => self.pending.entry(exit.target).or_default().push(site),
+            }
+        }
+        if let Some(sites) = self.pending.remove(&rip) {
+            for site in sites {
+                self.patch_branch(site, host);
+            }
+        }
+        host
+    }
+
+    /// Records `rip -> host` for inline indirect-branch lookups.
+    pub fn remember_indirect(&mut self, rip: u64, host: u64) {
+        let slot = &mut self.lookup[(rip & ((1 << LOOKUP_BITS) - 1)) as usize];
+        *slot = LookupEntry { guest: rip, host };
+    }
+
+    /// Drops every translation (the cache is full).
+    pub fn flush(&mut self) {
+        self.used = self.reserved;
+        self.blocks.clear();
+        self.pending.clear();
+        // In place: generated code holds the table's address.
+        self.lookup.copy_from_slice(&empty_lookup_table());
+        self.stats.flushes += 1;
+    }
+}
+
+/// Empty slot i holds a key whose low bits differ from i, so no guest
+/// address indexing slot i can match it.
+fn empty_lookup_table() -> Box<[LookupEntry]> {
+    (0..1u64 << LOOKUP_BITS).map(|i| LookupEntry { guest: i ^ 1, host: 0 }).collect()
+}

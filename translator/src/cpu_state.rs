@@ -1,0 +1,170 @@
+//! The guest thread's architectural state while it is *not* in host registers.
+//!
+//! Translated code keeps guest state pinned in host registers (see
+//! `emit::regs`); the entry/exit trampolines move it between those registers
+//! and this struct. The layout is `repr(C)` because generated code addresses
+//! fields by the offsets below.
+
+/// x86_64 RFLAGS bits.
+pub mod rflags {
+    pub const CF: u64 = 1 << 0;
+    pub const PF: u64 = 1 << 2;
+    pub const AF: u64 = 1 << 4;
+    pub const ZF: u64 = 1 << 6;
+    pub const SF: u64 = 1 << 7;
+    pub const DF: u64 = 1 << 10;
+    pub const OF: u64 = 1 << 11;
+    /// Bit 1 always reads as one; IF is always set in user mode.
+    pub const FIXED: u64 = (1 << 1) | (1 << 9);
+}
+
+/// aarch64 NZCV bits as `mrs x, nzcv` presents them.
+pub mod nzcv {
+    pub const N: u64 = 1 << 31;
+    pub const Z: u64 = 1 << 30;
+    pub const C: u64 = 1 << 29;
+    pub const V: u64 = 1 << 28;
+}
+
+#[repr(C, align(16))]
+#[derive(Clone, Debug)]
+pub struct CpuState {
+    /// RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8..R15 (x86 encoding order).
+    pub gpr: [u64; 16],
+    pub rip: u64,
+    /// SF/ZF/CF/OF in host NZCV form: N=SF, Z=ZF, C=!CF (borrow convention,
+    /// what `subs` produces), V=OF.
+    pub nzcv: u64,
+    /// PF is the even parity of this value's low byte.
+    pub pf_result: u64,
+    /// AF is bit 4 of this value.
+    pub af_aux: u64,
+    /// Direction flag, 0 or 1.
+    pub df: u64,
+    pub fs_base: u64,
+    pub gs_base: u64,
+    /// Why translated code last returned to the dispatcher (`ExitReason`).
+    pub exit_reason: u64,
+    /// Base of the indirect-branch lookup table (`cache::LookupTable`).
+    pub lookup_table: u64,
+    pub mxcsr: u64,
+    /// Count of blocks entered through the dispatcher (statistics).
+    pub dispatches: u64,
+    pub _pad: u64,
+    pub xmm: [u128; 16],
+}
+
+impl Default for CpuState {
+    fn default() -> Self {
+        CpuState {
+            gpr: [0; 16],
+            rip: 0,
+            // ZF=0, CF=0 (C=1 in borrow convention), SF=0, OF=0.
+            nzcv: nzcv::C,
+            pf_result: 0,
+            af_aux: 0,
+            df: 0,
+            fs_base: 0,
+            gs_base: 0,
+            exit_reason: 0,
+            lookup_table: 0,
+            mxcsr: 0x1f80,
+            dispatches: 0,
+            _pad: 0,
+            xmm: [0; 16],
+        }
+    }
+}
+
+macro_rules! offset_consts {
+    ($($name:ident => $field:ident),* $(,)?) => {
+        /// Byte offsets of `CpuState` fields, for generated code.
+        pub mod offsets {
+            $(pub const $name: u32 = core::mem::offset_of!(super::CpuState, $field) as u32;)*
+        }
+    };
+}
+offset_consts! {
+    GPR => gpr, RIP => rip, NZCV => nzcv, PF_RESULT => pf_result, AF_AUX => af_aux,
+    DF => df, FS_BASE => fs_base, GS_BASE => gs_base, EXIT_REASON => exit_reason,
+    LOOKUP_TABLE => lookup_table, MXCSR => mxcsr, DISPATCHES => dispatches, XMM => xmm,
+}
+
+impl CpuState {
+    /// The architectural RFLAGS value the guest would see (pushf, signal frames).
+    pub fn rflags(&self) -> u64 {
+        let mut f = rflags::FIXED;
+        if self.nzcv & nzcv::C == 0 {
+            f |= rflags::CF;
+        }
+        if self.nzcv & nzcv::Z != 0 {
+            f |= rflags::ZF;
+        }
+        if self.nzcv & nzcv::N != 0 {
+            f |= rflags::SF;
+        }
+        if self.nzcv & nzcv::V != 0 {
+            f |= rflags::OF;
+        }
+        if (self.pf_result as u8).count_ones() % 2 == 0 {
+            f |= rflags::PF;
+        }
+        if self.af_aux & 0x10 != 0 {
+            f |= rflags::AF;
+        }
+        if self.df != 0 {
+            f |= rflags::DF;
+        }
+        f
+    }
+
+    /// Loads the arithmetic flags and DF from an RFLAGS value (popf, sigreturn).
+    pub fn set_rflags(&mut self, f: u64) {
+        let mut n = 0;
+        if f & rflags::CF == 0 {
+            n |= nzcv::C;
+        }
+        if f & rflags::ZF != 0 {
+            n |= nzcv::Z;
+        }
+        if f & rflags::SF != 0 {
+            n |= nzcv::N;
+        }
+        if f & rflags::OF != 0 {
+            n |= nzcv::V;
+        }
+        self.nzcv = n;
+        // Parity of 0 is even (PF=1); of 1 odd (PF=0).
+        self.pf_result = if f & rflags::PF != 0 { 0 } else { 1 };
+        self.af_aux = if f & rflags::AF != 0 { 0x10 } else { 0 };
+        self.df = u64::from(f & rflags::DF != 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rflags_round_trip() {
+        let mut s = CpuState::default();
+        for bits in 0..128u64 {
+            let mut f = rflags::FIXED;
+            for (i, b) in [rflags::CF, rflags::PF, rflags::AF, rflags::ZF, rflags::SF, rflags::OF, rflags::DF]
+                .iter()
+                .enumerate()
+            {
+                if bits & (1 << i) != 0 {
+                    f |= b;
+                }
+            }
+            s.set_rflags(f);
+            assert_eq!(s.rflags(), f, "bits {bits:#x}");
+        }
+    }
+
+    #[test]
+    fn xmm_is_16_byte_aligned() {
+        assert_eq!(offsets::XMM % 16, 0);
+    }
+}

@@ -1,0 +1,186 @@
+//! Entering and leaving generated code: the two trampolines, and the loop
+//! that runs guest code until something needs the runtime (a syscall or a
+//! fault). This is the one boundary between Rust and generated code.
+
+use crate::cache::CodeCache;
+use crate::cpu_state::offsets as off;
+use crate::decode::{CodeSource, HostMemory};
+use crate::emit::{a64, Stubs, NZCV};
+use crate::exit::ExitReason;
+use crate::host::HostFeatures;
+use crate::interp;
+use dynasmrt::aarch64::Aarch64Relocation;
+use dynasmrt::{DynasmApi, DynasmLabelApi, VecAssembler};
+
+pub use crate::cpu_state::CpuState;
+
+/// Why `Translator::run` returned to the runtime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GuestEvent {
+    /// The guest executed `syscall`; `rip` is already past it.
+    Syscall,
+    /// A synchronous fault: deliver host signal number `signal` (SIGILL,
+    /// SIGFPE, SIGSEGV, SIGTRAP) at guest address `addr`.
+    Fault { signal: i32, addr: u64 },
+}
+
+pub struct Translator {
+    pub cache: CodeCache,
+    enter: u64,
+    code: Box<dyn CodeSource>,
+}
+
+/// Host registers the trampolines save and restore around generated code.
+const SAVED_PAIRS: [(u8, u8); 5] = [(19, 20), (21, 22), (23, 24), (25, 26), (27, 28)];
+
+impl Translator {
+    /// A translator for guest code in this process's memory.
+    pub fn new() -> std::io::Result<Translator> {
+        Self::with_source(HostFeatures::detect(), Box::new(HostMemory))
+    }
+
+    pub fn with_source(host: HostFeatures, code: Box<dyn CodeSource>) -> std::io::Result<Translator> {
+        let mut cache = CodeCache::new(host)?;
+        let (enter, stubs) = build_trampolines(&mut cache);
+        cache.stubs = stubs;
+        cache.reserve_installed();
+        Ok(Translator { cache, enter, code })
+    }
+
+    /// Prepares `state` to run in this translator.
+    pub fn attach(&self, state: &mut CpuState) {
+        state.lookup_table = self.cache.lookup_table_addr();
+    }
+
+    /// Runs guest code from `state.rip` until a syscall or a fault.
+    pub fn run(&mut self, state: &mut CpuState) -> GuestEvent {
+        self.attach(state);
+        loop {
+            let host = self.cache.get_or_translate(self.code.as_ref(), state.rip);
+            self.cache.remember_indirect(state.rip, host);
+            state.dispatches += 1;
+            let reason = self.enter(state, host);
+            match reason {
+                ExitReason::Lookup => {}
+                ExitReason::Syscall => return GuestEvent::Syscall,
+                ExitReason::Interpret => {
+                    if let Err(fault) = interp::step(state, self.code.as_ref()) {
+                        return fault;
+                    }
+                }
+                ExitReason::IllegalInstruction => return fault(libc::SIGILL, state.rip),
+                ExitReason::DivideError => return fault(libc::SIGFPE, state.rip),
+                ExitReason::GeneralProtection => return fault(libc::SIGSEGV, 0),
+                ExitReason::Breakpoint => return fault(libc::SIGTRAP, state.rip),
+            }
+        }
+    }
+
+    #[cfg(target_arch = "aarch64")]
+    fn enter(&mut self, state: &mut CpuState, host: u64) -> ExitReason {
+        type Enter = unsafe extern "C" fn(*mut CpuState, u64);
+        // SAFETY: `self.enter` is the trampoline built by `build_trampolines`
+        // with this signature; it saves and restores every callee-saved host
+        // register and returns once generated code exits through a stub.
+        unsafe {
+            let f: Enter = std::mem::transmute(self.enter as usize);
+            f(state, host);
+        }
+        ExitReason::from_raw(state.exit_reason).expect("exit stubs store valid reasons")
+    }
+
+    #[cfg(not(target_arch = "aarch64"))]
+    fn enter(&mut self, _state: &mut CpuState, _host: u64) -> ExitReason {
+        panic!("generated aarch64 code can only run on an aarch64 host");
+    }
+}
+
+fn fault(signal: i32, addr: u64) -> GuestEvent {
+    GuestEvent::Fault { signal, addr }
+}
+
+/// Emits the entry trampoline and the exit stubs into the cache.
+fn build_trampolines(cache: &mut CodeCache) -> (u64, Stubs) {
+    let base = cache.next_addr();
+    let mut ops = VecAssembler::<Aarch64Relocation>::new(base as usize);
+    let common = ops.new_dynamic_label();
+
+    // enter(state: x0, code: x1)
+    let enter_off = ops.offset().0;
+    a64!(ops; stp x29, x30, [sp, -96]!);
+    for (i, (a, b)) in SAVED_PAIRS.iter().enumerate() {
+        let o = 16 + 16 * i as i32;
+        a64!(ops; stp X(*a), X(*b), [sp, o]);
+    }
+    a64!(ops
+        ; sub sp, sp, 64
+        ; stp d8, d9, [sp]
+        ; stp d10, d11, [sp, 16]
+        ; stp d12, d13, [sp, 32]
+        ; stp d14, d15, [sp, 48]
+        ; mov x28, x0
+        ; mov x16, x1
+        ; ldr x29, [x28, off::LOOKUP_TABLE]
+        ; ldr x17, [x28, off::NZCV]
+        ; msr NZCV, x17
+        ; ldp x26, x27, [x28, off::PF_RESULT as i32]
+        ; add x17, x28, off::XMM
+    );
+    for i in 0..8u8 {
+        a64!(ops; ldp Q(16 + 2 * i), Q(17 + 2 * i), [x17, 32 * i as i32]);
+    }
+    for i in 0..8u8 {
+        a64!(ops; ldp X(2 * i), X(2 * i + 1), [x28, (off::GPR + 16 * i as u32) as i32]);
+    }
+    a64!(ops; br x16);
+
+    // One stub per exit reason: x17 = reason, then the common exit.
+    let mut stub_offsets = [0usize; 7];
+    for reason in ExitReason::ALL {
+        stub_offsets[reason as usize] = ops.offset().0;
+        let r = reason as u32;
+        a64!(ops; movz x17, r ; b =>common);
+    }
+
+    a64!(ops
+        ; =>common
+        ; str x17, [x28, off::EXIT_REASON]
+        ; str x16, [x28, off::RIP]
+    );
+    for i in 0..8u8 {
+        a64!(ops; stp X(2 * i), X(2 * i + 1), [x28, (off::GPR + 16 * i as u32) as i32]);
+    }
+    a64!(ops
+        ; mrs x17, NZCV
+        ; str x17, [x28, off::NZCV]
+        ; stp x26, x27, [x28, off::PF_RESULT as i32]
+        ; add x17, x28, off::XMM
+    );
+    for i in 0..8u8 {
+        a64!(ops; stp Q(16 + 2 * i), Q(17 + 2 * i), [x17, 32 * i as i32]);
+    }
+    a64!(ops
+        ; ldp d8, d9, [sp]
+        ; ldp d10, d11, [sp, 16]
+        ; ldp d12, d13, [sp, 32]
+        ; ldp d14, d15, [sp, 48]
+        ; add sp, sp, 64
+    );
+    for (i, (a, b)) in SAVED_PAIRS.iter().enumerate() {
+        let o = 16 + 16 * i as i32;
+        a64!(ops; ldp X(*a), X(*b), [sp, o]);
+    }
+    a64!(ops
+        ; ldp x29, x30, [sp], 96
+        ; ret
+    );
+
+    let code = ops.finalize().expect("trampoline labels are bound");
+    let at = cache.install(&code).expect("empty cache has room");
+    assert_eq!(at, base);
+    let mut stubs = Stubs::default();
+    for (i, o) in stub_offsets.iter().enumerate() {
+        stubs.exit[i] = base + *o as u64;
+    }
+    (base + enter_off as u64, stubs)
+}

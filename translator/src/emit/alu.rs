@@ -1,0 +1,210 @@
+//! Two-operand integer arithmetic and logic: add, adc, sub, sbb, cmp, and,
+//! or, xor, test, plus the one-operand inc, dec, neg, not. One emitter,
+//! parameterised by `AluOp`.
+//!
+//! 32/64-bit operations map onto flag-setting host instructions directly.
+//! 8/16-bit ones shift both operands to the top of a 32-bit register first,
+//! so the host computes N, Z, C and V at the x86 width.
+
+#[allow(unused_imports)]
+use dynasmrt::{DynasmApi, DynasmLabelApi};
+use super::{Reg, NZCV, a64, EmitResult, Emitter, Flow, Polarity};
+use crate::flags::FlagSet;
+use iced_x86::Instruction;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AluOp {
+    Add,
+    Adc,
+    Sub,
+    Sbb,
+    Cmp,
+    And,
+    Or,
+    Xor,
+    Test,
+}
+
+impl AluOp {
+    fn writes_dst(self) -> bool {
+        !matches!(self, AluOp::Cmp | AluOp::Test)
+    }
+    fn is_logic(self) -> bool {
+        matches!(self, AluOp::And | AluOp::Or | AluOp::Xor | AluOp::Test)
+    }
+}
+
+pub fn alu(e: &mut Emitter, insn: &Instruction, op: AluOp) -> EmitResult {
+    let dst = e.loc(insn, 0)?;
+    let src = e.loc(insn, 1)?;
+    let a = e.read(dst);
+    let b = e.read(src);
+    let r = if op.writes_dst() { e.result_reg(dst) } else { e.tmp() };
+    binary(e, op, dst.size(), a, b, r);
+    if op.writes_dst() {
+        e.write(dst, r);
+    }
+    Ok(Flow::Next)
+}
+
+/// r = a `op` b at `size` bytes, producing the flags in `e.needed`.
+/// Bits of `r` above `size` are unspecified for 8/16-bit sizes.
+pub fn binary(e: &mut Emitter, op: AluOp, size: u8, a: Reg, b: Reg, r: Reg) {
+    let nzcv = e.needs_nzcv();
+    if !op.is_logic() {
+        e.af_begin(a, b);
+    }
+    match op {
+        AluOp::Adc => e.want_polarity(Polarity::Carry),
+        AluOp::Sbb => e.want_polarity(Polarity::Borrow),
+        _ => {}
+    }
+    if size >= 4 {
+        wide(e, op, size == 8, nzcv, a, b, r);
+    } else {
+        narrow(e, op, size as u32 * 8, nzcv, a, b, r);
+    }
+    if !op.is_logic() {
+        e.af_end(r);
+    } else if e.needed.has(FlagSet::AF) {
+        // AF is undefined after logic ops; keep it deterministic.
+        a64!(e.ops; mov X(super::regs::AF_SRC), xzr);
+    }
+    e.set_pf_source(r);
+    if nzcv {
+        e.polarity = match op {
+            AluOp::Sub | AluOp::Sbb | AluOp::Cmp => Polarity::Borrow,
+            _ => Polarity::Carry,
+        };
+    }
+}
+
+fn wide(e: &mut Emitter, op: AluOp, x: bool, nzcv: bool, a: Reg, b: Reg, r: Reg) {
+    macro_rules! pick {
+        ($flag:ident, $plain:ident) => {
+            match (x, nzcv) {
+                (true, true) => a64!(e.ops; $flag X(r), X(a), X(b)),
+                (true, false) => a64!(e.ops; $plain X(r), X(a), X(b)),
+                (false, true) => a64!(e.ops; $flag W(r), W(a), W(b)),
+                (false, false) => a64!(e.ops; $plain W(r), W(a), W(b)),
+            }
+        };
+    }
+    match op {
+        AluOp::Add => pick!(adds, add),
+        AluOp::Adc => pick!(adcs, adc),
+        AluOp::Sub | AluOp::Cmp => pick!(subs, sub),
+        AluOp::Sbb => pick!(sbcs, sbc),
+        AluOp::And | AluOp::Test => pick!(ands, and),
+        AluOp::Or => {
+            pick!(orr, orr);
+            test_result(e, x, nzcv, r);
+        }
+        AluOp::Xor => {
+            pick!(eor, eor);
+            test_result(e, x, nzcv, r);
+        }
+    }
+}
+
+fn test_result(e: &mut Emitter, x: bool, nzcv: bool, r: Reg) {
+    if nzcv {
+        if x {
+            a64!(e.ops; tst X(r), X(r));
+        } else {
+            a64!(e.ops; tst W(r), W(r));
+        }
+    }
+}
+
+fn narrow(e: &mut Emitter, op: AluOp, bits: u32, nzcv: bool, a: Reg, b: Reg, r: Reg) {
+    if op.is_logic() {
+        match op {
+            AluOp::And | AluOp::Test => a64!(e.ops; and W(r), W(a), W(b)),
+            AluOp::Or => a64!(e.ops; orr W(r), W(a), W(b)),
+            _ => a64!(e.ops; eor W(r), W(a), W(b)),
+        }
+        if nzcv {
+            let t = e.tmp();
+            let sh = 32 - bits;
+            a64!(e.ops; lsl W(t), W(r), sh ; tst W(t), W(t));
+        }
+        return;
+    }
+    if !nzcv {
+        match op {
+            AluOp::Add => a64!(e.ops; add W(r), W(a), W(b)),
+            AluOp::Adc => a64!(e.ops; adc W(r), W(a), W(b)),
+            AluOp::Sub | AluOp::Cmp => a64!(e.ops; sub W(r), W(a), W(b)),
+            _ => a64!(e.ops; sbc W(r), W(a), W(b)),
+        }
+        return;
+    }
+    let sh = 32 - bits;
+    let ta = e.tmp();
+    let tb = e.tmp();
+    a64!(e.ops; lsl W(ta), W(a), sh ; lsl W(tb), W(b), sh);
+    match op {
+        AluOp::Add => a64!(e.ops; adds W(ta), W(ta), W(tb)),
+        AluOp::Sub | AluOp::Cmp => a64!(e.ops; subs W(ta), W(ta), W(tb)),
+        AluOp::Adc => {
+            // Ones below the operand carry the incoming C up to its lowest bit.
+            let ones = e.tmp();
+            e.mov_imm(ones, (1u64 << sh) - 1);
+            a64!(e.ops; orr W(ta), W(ta), W(ones) ; adcs W(ta), W(ta), W(tb));
+        }
+        // Zeros below: a borrow-in propagates up to the operand's lowest bit.
+        _ => a64!(e.ops; sbcs W(ta), W(ta), W(tb)),
+    }
+    a64!(e.ops; lsr W(r), W(ta), sh);
+}
+
+/// inc, dec: add/sub 1 without touching CF.
+pub fn inc_dec(e: &mut Emitter, insn: &Instruction, inc: bool) -> EmitResult {
+    let dst = e.loc(insn, 0)?;
+    let a = e.read(dst);
+    let one = e.tmp();
+    a64!(e.ops; movz X(one), 1);
+    let r = e.result_reg(dst);
+    // CF survives inc/dec: save the host C bit if anyone reads CF later.
+    let keep_cf = e.live_after.has(FlagSet::CF) && e.needs_nzcv();
+    let saved = if keep_cf {
+        let t = e.tmp();
+        a64!(e.ops; mrs X(t), NZCV);
+        Some((t, e.polarity))
+    } else {
+        None
+    };
+    binary(e, if inc { AluOp::Add } else { AluOp::Sub }, dst.size(), a, one, r);
+    if let Some((t, polarity)) = saved {
+        let t2 = e.tmp();
+        a64!(e.ops
+            ; mrs X(t2), NZCV
+            ; lsr X(t), X(t), 29
+            ; bfi X(t2), X(t), 29, 1
+            ; msr NZCV, X(t2)
+        );
+        e.polarity = polarity;
+    }
+    e.write(dst, r);
+    Ok(Flow::Next)
+}
+
+pub fn neg(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let dst = e.loc(insn, 0)?;
+    let a = e.read(dst);
+    let r = e.result_reg(dst);
+    let zero = 31; // xzr
+    binary(e, AluOp::Sub, dst.size(), zero, a, r);
+    e.write(dst, r);
+    Ok(Flow::Next)
+}
+
+pub fn not(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let dst = e.loc(insn, 0)?;
+    let a = e.read(dst);
+    let r = e.result_reg(dst);
+    a64!(e.ops; mvn X(r), X(a));
+    e.write(dst, r);
+    Ok(Flow::Next)
+}

@@ -1,0 +1,175 @@
+//! x86 condition codes evaluated from the host flags.
+
+#[allow(unused_imports)]
+use dynasmrt::{DynasmApi, DynasmLabelApi};
+use super::{a64, regs, Emitter, Polarity, Reg};
+use iced_x86::ConditionCode;
+
+/// aarch64 condition field values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum ArmCond {
+    Eq = 0,
+    Ne = 1,
+    Cs = 2,
+    Cc = 3,
+    Mi = 4,
+    Pl = 5,
+    Vs = 6,
+    Vc = 7,
+    Hi = 8,
+    Ls = 9,
+    Ge = 10,
+    Lt = 11,
+    Gt = 12,
+    Le = 13,
+}
+
+impl ArmCond {
+    pub fn invert(self) -> ArmCond {
+        // Conditions come in pairs differing in bit 0.
+        let v = self as u32 ^ 1;
+        ArmCond::ALL[v as usize]
+    }
+    const ALL: [ArmCond; 14] = [
+        ArmCond::Eq,
+        ArmCond::Ne,
+        ArmCond::Cs,
+        ArmCond::Cc,
+        ArmCond::Mi,
+        ArmCond::Pl,
+        ArmCond::Vs,
+        ArmCond::Vc,
+        ArmCond::Hi,
+        ArmCond::Ls,
+        ArmCond::Ge,
+        ArmCond::Lt,
+        ArmCond::Gt,
+        ArmCond::Le,
+    ];
+}
+
+/// A condition ready to use: a host condition on NZCV, or (for PF) bit 0 of a
+/// register, true when the bit equals `when`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cond {
+    Flags(ArmCond),
+    Bit0 { reg: Reg, when: bool },
+}
+
+impl Emitter {
+    /// Evaluates x86 condition `cc`, adjusting C polarity if needed.
+    pub fn cond(&mut self, cc: ConditionCode) -> Cond {
+        use ArmCond::*;
+        use ConditionCode as C;
+        let flags = |c| Cond::Flags(c);
+        match cc {
+            C::o => flags(Vs),
+            C::no => flags(Vc),
+            C::e => flags(Eq),
+            C::ne => flags(Ne),
+            C::s => flags(Mi),
+            C::ns => flags(Pl),
+            C::l => flags(Lt),
+            C::ge => flags(Ge),
+            C::le => flags(Le),
+            C::g => flags(Gt),
+            C::b => flags(if self.polarity == Polarity::Borrow { Cc } else { Cs }),
+            C::ae => flags(if self.polarity == Polarity::Borrow { Cs } else { Cc }),
+            C::be | C::a => {
+                self.want_polarity(Polarity::Borrow);
+                flags(if cc == C::be { Ls } else { Hi })
+            }
+            C::p | C::np => {
+                let odd = self.parity_odd();
+                Cond::Bit0 { reg: odd, when: cc == C::np }
+            }
+            C::None => unreachable!("conditional instruction without a condition"),
+        }
+    }
+
+    /// A register whose bit 0 is 1 when the PF source has odd parity (PF=0).
+    pub fn parity_odd(&mut self) -> Reg {
+        let t = self.tmp();
+        a64!(self.ops
+            ; eor X(t), X(regs::PF_SRC), X(regs::PF_SRC), lsr 4
+            ; eor X(t), X(t), X(t), lsr 2
+            ; eor X(t), X(t), X(t), lsr 1
+        );
+        t
+    }
+
+    /// `b.cond` to `label` when `cond` holds.
+    pub fn branch_if(&mut self, cond: Cond, label: dynasmrt::DynamicLabel) {
+        match cond {
+            Cond::Flags(c) => self.bcond(c, label),
+            Cond::Bit0 { reg, when: true } => a64!(self.ops; tbnz X(reg), 0, =>label),
+            Cond::Bit0 { reg, when: false } => a64!(self.ops; tbz X(reg), 0, =>label),
+        }
+    }
+
+    fn bcond(&mut self, c: ArmCond, l: dynasmrt::DynamicLabel) {
+        use ArmCond::*;
+        match c {
+            Eq => a64!(self.ops; b.eq =>l),
+            Ne => a64!(self.ops; b.ne =>l),
+            Cs => a64!(self.ops; b.hs =>l),
+            Cc => a64!(self.ops; b.lo =>l),
+            Mi => a64!(self.ops; b.mi =>l),
+            Pl => a64!(self.ops; b.pl =>l),
+            Vs => a64!(self.ops; b.vs =>l),
+            Vc => a64!(self.ops; b.vc =>l),
+            Hi => a64!(self.ops; b.hi =>l),
+            Ls => a64!(self.ops; b.ls =>l),
+            Ge => a64!(self.ops; b.ge =>l),
+            Lt => a64!(self.ops; b.lt =>l),
+            Gt => a64!(self.ops; b.gt =>l),
+            Le => a64!(self.ops; b.le =>l),
+        }
+    }
+
+    /// rd = cond ? 1 : 0 (64-bit).
+    pub fn set_if(&mut self, rd: Reg, cond: Cond) {
+        match cond {
+            // cset rd, c == csinc rd, xzr, xzr, !c
+            Cond::Flags(c) => self.raw(0x9a9f_07e0 | ((c.invert() as u32) << 12) | rd as u32),
+            Cond::Bit0 { reg, when } => {
+                a64!(self.ops; and XSP(rd), X(reg), 1);
+                if !when {
+                    a64!(self.ops; eor XSP(rd), X(rd), 1);
+                }
+            }
+        }
+    }
+
+    /// rd = cond ? rn : rm, as 64-bit (`wide`) or 32-bit (zero-extending) select.
+    pub fn select(&mut self, rd: Reg, rn: Reg, rm: Reg, cond: Cond, wide: bool) {
+        let sf = if wide { 0x8000_0000 } else { 0 };
+        match cond {
+            Cond::Flags(c) => self.raw(0x1a80_0000 | sf | ((rm as u32) << 16) | ((c as u32) << 12) | ((rn as u32) << 5) | rd as u32),
+            Cond::Bit0 { reg, when } => {
+                // No flag form for PF: use a compare-free branch.
+                let keep = self.label();
+                let done = self.label();
+                if when {
+                    a64!(self.ops; tbz X(reg), 0, =>keep);
+                } else {
+                    a64!(self.ops; tbnz X(reg), 0, =>keep);
+                }
+                if wide {
+                    a64!(self.ops; mov X(rd), X(rn));
+                } else {
+                    a64!(self.ops; mov W(rd), W(rn));
+                }
+                self.jump(done);
+                self.bind(keep);
+                if wide {
+                    a64!(self.ops; mov X(rd), X(rm));
+                } else {
+                    a64!(self.ops; mov W(rd), W(rm));
+                }
+                self.bind(done);
+            }
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Control flow: jumps, calls, returns, conditional branches, and the
+//! instructions that leave translated code (syscall, traps).
+//!
+//! Direct targets are linked block to block; indirect ones go through the
+//! lookup table inline and only exit to the dispatcher on a miss.
+
+#[allow(unused_imports)]
+use dynasmrt::{DynasmApi, DynasmLabelApi};
+use super::data::push_reg;
+use super::{Reg, a64, regs, EmitResult, Emitter, Flow};
+use crate::cache::LOOKUP_BITS;
+use crate::exit::ExitReason;
+use iced_x86::{Instruction, OpKind};
+
+/// Continues at the guest address in `target` (any register but x16/x17).
+pub fn indirect_exit(e: &mut Emitter, target: Reg) {
+    e.canonicalize_flags();
+    let entry = 17;
+    let key = 16;
+    let miss = e.label();
+    a64!(e.ops
+        ; ubfx X(entry), X(target), 0, LOOKUP_BITS
+        ; add X(entry), X(regs::LOOKUP), X(entry), lsl 4
+        ; ldr X(key), [X(entry)]
+        ; eor X(key), X(key), X(target)
+        ; cbnz X(key), =>miss
+        ; ldr X(entry), [X(entry), 8]
+        ; br X(entry)
+        ; =>miss
+        ; mov X(regs::EXIT_RIP), X(target)
+    );
+    e.b_abs(e.stubs.exit[ExitReason::Lookup as usize]);
+}
+
+/// Reads a branch operand (register or memory) into a scratch register that
+/// `indirect_exit` may use.
+fn target_operand(e: &mut Emitter, insn: &Instruction) -> Result<Reg, super::Unsupported> {
+    let loc = e.loc(insn, 0)?;
+    let v = e.read(loc);
+    let t = e.tmp();
+    a64!(e.ops; mov X(t), X(v));
+    Ok(t)
+}
+
+pub fn jmp(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    if insn.op0_kind() == OpKind::NearBranch64 {
+        e.direct_exit(insn.near_branch64());
+    } else {
+        let t = target_operand(e, insn)?;
+        indirect_exit(e, t);
+    }
+    Ok(Flow::Ended)
+}
+
+pub fn call(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let ret = e.tmp();
+    e.mov_imm(ret, insn.next_ip());
+    if insn.op0_kind() == OpKind::NearBranch64 {
+        push_reg(e, ret);
+        e.direct_exit(insn.near_branch64());
+    } else {
+        // The operand is read before the push moves RSP.
+        let t = target_operand(e, insn)?;
+        push_reg(e, ret);
+        indirect_exit(e, t);
+    }
+    Ok(Flow::Ended)
+}
+
+pub fn ret(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let t = e.tmp();
+    a64!(e.ops; ldr X(t), [X(regs::RSP)], 8);
+    if insn.op_count() == 1 {
+        let n = insn.immediate16() as i64;
+        e.add_imm(regs::RSP, regs::RSP, n);
+    }
+    indirect_exit(e, t);
+    Ok(Flow::Ended)
+}
+
+pub fn jcc(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    // Canonical flags first, so both exits leave them in the same form.
+    e.canonicalize_flags();
+    let cond = e.cond(insn.condition_code());
+    let taken = e.label();
+    e.branch_if(cond, taken);
+    e.direct_exit(insn.next_ip());
+    e.bind(taken);
+    e.direct_exit(insn.near_branch64());
+    Ok(Flow::Ended)
+}
+
+/// jrcxz/jecxz and loop: branch on the count register without touching flags.
+pub fn count_branch(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    use iced_x86::Code;
+    let taken = e.label();
+    match insn.code() {
+        Code::Jrcxz_rel8_64 => a64!(e.ops; cbz X(regs::RCX), =>taken),
+        Code::Jecxz_rel8_64 => a64!(e.ops; cbz W(regs::RCX), =>taken),
+        Code::Loop_rel8_64_RCX => {
+            a64!(e.ops; sub XSP(regs::RCX), XSP(regs::RCX), 1 ; cbnz X(regs::RCX), =>taken);
+        }
+        _ => return Err(super::Unsupported),
+    }
+    e.canonicalize_flags();
+    e.direct_exit(insn.next_ip());
+    e.bind(taken);
+    e.direct_exit(insn.near_branch64());
+    Ok(Flow::Ended)
+}
+
+pub fn syscall(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    e.exit(ExitReason::Syscall, insn.next_ip());
+    Ok(Flow::Ended)
+}
+
+/// Instructions the slow-path interpreter runs (cpuid, rcl/rcr, ...).
+pub fn interpret(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    e.exit(ExitReason::Interpret, insn.ip());
+    Ok(Flow::Ended)
+}
+
+pub fn int3(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    e.exit(ExitReason::Breakpoint, insn.next_ip());
+    Ok(Flow::Ended)
+}
+
+/// hlt and other privileged instructions: #GP, SIGSEGV in user mode.
+pub fn privileged(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    e.exit(ExitReason::GeneralProtection, insn.ip());
+    Ok(Flow::Ended)
+}
+
+pub fn ud(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    e.illegal(insn)
+}
+
+/// rdtsc: EDX:EAX = the host's virtual counter (monotonic, like a TSC).
+pub fn rdtsc(e: &mut Emitter, _insn: &Instruction) -> EmitResult {
+    let t = e.tmp();
+    // mrs t, cntvct_el0
+    e.raw(0xd53b_e040 | t as u32);
+    a64!(e.ops
+        ; mov W(regs::RAX), W(t)
+        ; lsr X(regs::RDX), X(t), 32
+    );
+    Ok(Flow::Next)
+}

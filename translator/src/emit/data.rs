@@ -1,0 +1,248 @@
+//! Data movement: mov and its extending forms, lea, xchg, push/pop, cmov,
+//! setcc, sign-extension of the accumulator, bswap, cmpxchg, xadd, and the
+//! flag-only instructions (clc, stc, cmc, cld, std).
+
+#[allow(unused_imports)]
+use dynasmrt::{DynasmApi, DynasmLabelApi};
+use super::alu::{binary, AluOp};
+use super::operand::Loc;
+use super::{Reg, a64, regs, EmitResult, Emitter, Flow, Polarity, Unsupported};
+use crate::cpu_state::offsets;
+use crate::flags::FlagSet;
+use iced_x86::Instruction;
+
+pub fn mov(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let dst = e.loc(insn, 0)?;
+    let src = e.loc(insn, 1)?;
+    match (dst, src) {
+        (Loc::Reg { host, size: 8, .. }, Loc::Imm { value, .. }) => e.mov_imm(host, value),
+        (Loc::Reg { host, size: 4, .. }, Loc::Imm { value, .. }) => e.mov_imm(host, value & 0xffff_ffff),
+        (_, Loc::Imm { value: 0, .. }) => e.write(dst, 31),
+        _ => {
+            let v = e.read(src);
+            e.write(dst, v);
+        }
+    }
+    Ok(Flow::Next)
+}
+
+/// movzx, movsx, movsxd.
+pub fn mov_extend(e: &mut Emitter, insn: &Instruction, signed: bool) -> EmitResult {
+    let dst = e.loc(insn, 0)?;
+    let src = e.loc(insn, 1)?;
+    let v = if signed { e.read_sx(src) } else { e.read_zx(src) };
+    e.write(dst, v);
+    Ok(Flow::Next)
+}
+
+pub fn lea(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let dst = e.loc(insn, 0)?;
+    let (reg, off) = e.address_no_segment(insn)?;
+    let r = e.result_reg(dst);
+    e.add_imm(r, reg, off as i64);
+    e.write(dst, r);
+    Ok(Flow::Next)
+}
+
+pub fn xchg(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let a = e.loc(insn, 0)?;
+    let b = e.loc(insn, 1)?;
+    if a == b {
+        // xchg r32, r32 still zero-extends; nop (xchg eax, eax) never reaches here.
+        let v = e.read(a);
+        e.write(a, v);
+        return Ok(Flow::Next);
+    }
+    let va = e.read(a);
+    let t = e.tmp();
+    a64!(e.ops; mov X(t), X(va));
+    let vb = e.read(b);
+    e.write(a, vb);
+    e.write(b, t);
+    Ok(Flow::Next)
+}
+
+/// Pushes the low 8 bytes of `v` (rsp -= 8).
+pub fn push_reg(e: &mut Emitter, v: Reg) {
+    if v == regs::RSP {
+        // Writeback to the stored register is unpredictable on aarch64.
+        let t = e.tmp();
+        a64!(e.ops; sub XSP(t), XSP(regs::RSP), 8 ; str X(regs::RSP), [X(t)] ; mov X(regs::RSP), X(t));
+    } else {
+        a64!(e.ops; str X(v), [X(regs::RSP), -8]!);
+    }
+}
+
+pub fn push(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let src = e.loc(insn, 0)?;
+    if insn.stack_pointer_increment() != -8 {
+        return Err(Unsupported);
+    }
+    let v = match src {
+        Loc::Imm { value, .. } => {
+            let t = e.tmp();
+            e.mov_imm(t, value);
+            t
+        }
+        _ => e.read(src),
+    };
+    push_reg(e, v);
+    Ok(Flow::Next)
+}
+
+pub fn pop(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    if insn.stack_pointer_increment() != 8 {
+        return Err(Unsupported);
+    }
+    match e.loc(insn, 0)? {
+        Loc::Reg { host: regs::RSP, size: 8, .. } => a64!(e.ops; ldr X(regs::RSP), [X(regs::RSP)]),
+        Loc::Reg { host, size: 8, .. } => a64!(e.ops; ldr X(host), [X(regs::RSP)], 8),
+        _ => {
+            // pop to memory: the address uses the incremented RSP.
+            let t = e.tmp();
+            a64!(e.ops; ldr X(t), [X(regs::RSP)], 8);
+            let dst = e.loc(insn, 0)?;
+            e.write(dst, t);
+        }
+    }
+    Ok(Flow::Next)
+}
+
+pub fn leave(e: &mut Emitter, _insn: &Instruction) -> EmitResult {
+    const RBP: Reg = 5;
+    a64!(e.ops; mov X(regs::RSP), X(RBP) ; ldr X(RBP), [X(regs::RSP)], 8);
+    Ok(Flow::Next)
+}
+
+pub fn cmov(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let dst = e.loc(insn, 0)?;
+    let src = e.loc(insn, 1)?;
+    let v = e.read(src);
+    let cond = e.cond(insn.condition_code());
+    match dst {
+        Loc::Reg { host, size: 8, .. } => e.select(host, v, host, cond, true),
+        // 32-bit cmov zero-extends the destination whether or not it moves.
+        Loc::Reg { host, size: 4, .. } => e.select(host, v, host, cond, false),
+        _ => {
+            let cur = e.read(dst);
+            let t = e.tmp();
+            e.select(t, v, cur, cond, true);
+            e.write(dst, t);
+        }
+    }
+    Ok(Flow::Next)
+}
+
+pub fn setcc(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let dst = e.loc(insn, 0)?;
+    let cond = e.cond(insn.condition_code());
+    let t = e.tmp();
+    e.set_if(t, cond);
+    e.write(dst, t);
+    Ok(Flow::Next)
+}
+
+/// cbw, cwde, cdqe: sign-extend the low half of the accumulator in place.
+pub fn extend_acc(e: &mut Emitter, from: u8) -> EmitResult {
+    let t = e.tmp();
+    e.extend(t, regs::RAX, from, true);
+    e.write(Loc::Reg { host: regs::RAX, size: from * 2, high8: false }, t);
+    Ok(Flow::Next)
+}
+
+/// cwd, cdq, cqo: rDX = sign of rAX.
+pub fn sign_to_dx(e: &mut Emitter, size: u8) -> EmitResult {
+    let t = e.tmp();
+    e.extend(t, regs::RAX, size, true);
+    a64!(e.ops; asr X(t), X(t), 63);
+    e.write(Loc::Reg { host: regs::RDX, size, high8: false }, t);
+    Ok(Flow::Next)
+}
+
+pub fn bswap(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    match e.loc(insn, 0)? {
+        Loc::Reg { host, size: 8, .. } => a64!(e.ops; rev X(host), X(host)),
+        Loc::Reg { host, size: 4, .. } => a64!(e.ops; rev W(host), W(host)),
+        _ => return Err(Unsupported),
+    }
+    Ok(Flow::Next)
+}
+
+pub fn nop(_e: &mut Emitter, _insn: &Instruction) -> EmitResult {
+    Ok(Flow::Next)
+}
+
+/// clc, stc, cmc.
+pub fn carry_flag(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    if !e.needed.has(FlagSet::CF) {
+        return Ok(Flow::Next);
+    }
+    match insn.mnemonic() {
+        iced_x86::Mnemonic::Cmc => {
+            // Flipping the polarity flips CF without touching the host flags.
+            e.polarity = if e.polarity == Polarity::Borrow { Polarity::Carry } else { Polarity::Borrow };
+        }
+        m => {
+            let t = e.tmp();
+            let cf = u64::from(m == iced_x86::Mnemonic::Stc);
+            a64!(e.ops; movz X(t), cf as u32);
+            e.insert_c(t);
+        }
+    }
+    Ok(Flow::Next)
+}
+
+/// cld, std.
+pub fn direction_flag(e: &mut Emitter, set: bool) -> EmitResult {
+    let t = e.tmp();
+    a64!(e.ops; movz X(t), set as u32 ; str X(t), [X(regs::STATE), offsets::DF]);
+    Ok(Flow::Next)
+}
+
+/// cmpxchg r/m, r: compare the accumulator with the destination.
+pub fn cmpxchg(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let dst = e.loc(insn, 0)?;
+    let src = e.loc(insn, 1)?;
+    let size = dst.size();
+    let acc = Loc::Reg { host: regs::RAX, size, high8: false };
+    let old = e.read(dst);
+    let old_copy = e.tmp();
+    a64!(e.ops; mov X(old_copy), X(old));
+    let a = e.read(acc);
+    let saved_needed = e.needed;
+    // Equality decides the outcome, so the comparison always sets Z.
+    e.needed = e.needed.union(FlagSet::ZF);
+    let scratch = e.tmp();
+    binary(e, AluOp::Cmp, size, a, old_copy, scratch);
+    e.needed = saved_needed;
+    let differ = e.label();
+    let done = e.label();
+    a64!(e.ops; b.ne =>differ);
+    let v = e.read(src);
+    e.write(dst, v);
+    e.jump(done);
+    e.bind(differ);
+    if let Loc::Mem { .. } = dst {
+        // The processor writes the destination back even on failure.
+        e.write(dst, old_copy);
+    }
+    e.write(acc, old_copy);
+    e.bind(done);
+    Ok(Flow::Next)
+}
+
+/// xadd r/m, r: exchange, then add.
+pub fn xadd(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let dst = e.loc(insn, 0)?;
+    let src = e.loc(insn, 1)?;
+    let old = e.read(dst);
+    let old_copy = e.tmp();
+    a64!(e.ops; mov X(old_copy), X(old));
+    let b = e.read(src);
+    let r = e.tmp();
+    binary(e, AluOp::Add, dst.size(), old_copy, b, r);
+    e.write(src, old_copy);
+    e.write(dst, r);
+    Ok(Flow::Next)
+}
+

@@ -1,0 +1,357 @@
+//! aarch64 code generation for one guest block (dynasm-rs).
+//!
+//! `Emitter` owns the assembler and the translation-time state of one block:
+//! scratch registers, where x86 CF currently sits in NZCV (`Polarity`), the
+//! flags the current instruction must produce, and the block's exits.
+//! Instruction families live in their own modules and share the helpers here.
+
+pub mod alu;
+pub mod bits;
+pub mod cond;
+pub mod control;
+pub mod data;
+pub mod muldiv;
+pub mod operand;
+pub mod regs;
+pub mod shift;
+pub mod sse;
+pub mod string;
+
+use crate::exit::ExitReason;
+use crate::flags::FlagSet;
+use crate::host::HostFeatures;
+use dynasmrt::aarch64::Aarch64Relocation;
+pub use regs::Reg;
+
+/// The NZCV system register, as `mrs`/`msr` encode it (S3_3_C4_C2_0).
+pub const NZCV: u32 = 0x5a10;
+use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
+use iced_x86::Instruction;
+
+/// `dynasm!` with the architecture set, so call sites stay short.
+macro_rules! a64 {
+    ($ops:expr; $($t:tt)*) => {
+        ::dynasm::dynasm!($ops ; .arch aarch64 ; $($t)*)
+    };
+}
+pub(crate) use a64;
+
+/// Where x86 CF sits in the host C flag. `subs` leaves C = !borrow, `adds`
+/// leaves C = carry; tracking which one holds at translation time lets most
+/// instructions skip the inversion. At block boundaries it is `Borrow`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Polarity {
+    /// C = !CF (canonical).
+    Borrow,
+    /// C = CF.
+    Carry,
+}
+
+/// The translator cannot (yet) translate this instruction form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unsupported;
+
+/// What an instruction handler did to the block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Execution continues with the next instruction.
+    Next,
+    /// The handler emitted the block's exits itself (branches, syscall, faults).
+    Ended,
+}
+
+pub type EmitResult = Result<Flow, Unsupported>;
+
+/// Absolute host addresses the generated code jumps to.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stubs {
+    /// One exit stub per `ExitReason`, indexed by its value.
+    pub exit: [u64; 7],
+}
+
+/// A direct exit whose target block may not exist yet: `site` holds a `b`
+/// that is re-pointed at the target's code once it is translated.
+#[derive(Clone, Copy, Debug)]
+pub struct DirectExit {
+    /// Offset of the patchable `b` within the block.
+    pub site_offset: usize,
+    pub target: u64,
+}
+
+pub struct Emitter {
+    pub ops: VecAssembler<Aarch64Relocation>,
+    pub base: u64,
+    pub host: HostFeatures,
+    pub stubs: Stubs,
+    pub polarity: Polarity,
+    /// Flags the current instruction must leave correct (live after it and written by it).
+    pub needed: FlagSet,
+    /// Flags live right after the current instruction.
+    pub live_after: FlagSet,
+    next_scratch: usize,
+    pub direct_exits: Vec<DirectExit>,
+}
+
+/// Signed offset encodable in a `b` instruction (±128 MiB).
+pub fn encode_b(from: u64, to: u64) -> Option<u32> {
+    let delta = to.wrapping_sub(from) as i64;
+    if delta % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&delta) {
+        return None;
+    }
+    Some(0x1400_0000 | (((delta >> 2) as u32) & 0x03ff_ffff))
+}
+
+impl Emitter {
+    pub fn new(base: u64, host: HostFeatures, stubs: Stubs) -> Self {
+        Emitter {
+            ops: VecAssembler::new(base as usize),
+            base,
+            host,
+            stubs,
+            polarity: Polarity::Borrow,
+            needed: FlagSet::NONE,
+            live_after: FlagSet::ALL,
+            next_scratch: 0,
+            direct_exits: Vec::new(),
+        }
+    }
+
+    /// Called before each guest instruction.
+    pub fn begin_insn(&mut self, live_after: FlagSet, written: FlagSet) {
+        self.next_scratch = 0;
+        self.live_after = live_after;
+        self.needed = live_after.and(written);
+    }
+
+    /// A scratch register, valid until the next instruction.
+    pub fn tmp(&mut self) -> Reg {
+        let r = regs::SCRATCH[self.next_scratch];
+        self.next_scratch += 1;
+        r
+    }
+
+    pub fn offset(&self) -> usize {
+        self.ops.offset().0
+    }
+
+    pub fn here(&self) -> u64 {
+        self.base + self.offset() as u64
+    }
+
+    pub fn label(&mut self) -> DynamicLabel {
+        self.ops.new_dynamic_label()
+    }
+
+    pub fn bind(&mut self, l: DynamicLabel) {
+        a64!(self.ops; =>l);
+    }
+
+    pub fn jump(&mut self, l: DynamicLabel) {
+        a64!(self.ops; b =>l);
+    }
+
+    pub fn raw(&mut self, word: u32) {
+        self.ops.push_u32(word);
+    }
+
+    /// `b` to an absolute address (exit stubs, other blocks).
+    pub fn b_abs(&mut self, to: u64) {
+        let word = encode_b(self.here(), to).expect("code buffer is smaller than the branch range");
+        self.raw(word);
+    }
+
+    /// Materialises a 64-bit constant in the fewest movz/movn/movk.
+    pub fn mov_imm(&mut self, rd: Reg, value: u64) {
+        let halves = [0, 1, 2, 3].map(|i| ((value >> (16 * i)) & 0xffff) as u32);
+        let ones = halves.iter().filter(|&&h| h == 0xffff).count();
+        let zeros = halves.iter().filter(|&&h| h == 0).count();
+        if ones > zeros {
+            // movn starts from all ones.
+            let mut first = true;
+            for (i, &h) in halves.iter().enumerate() {
+                if h == 0xffff && !(first && i == 3) {
+                    continue;
+                }
+                let sh = 16 * i as u32;
+                if first {
+                    let inv = !h & 0xffff;
+                    a64!(self.ops; movn X(rd), inv, lsl sh);
+                    first = false;
+                } else {
+                    a64!(self.ops; movk X(rd), h, lsl sh);
+                }
+            }
+            if first {
+                a64!(self.ops; movn X(rd), 0);
+            }
+        } else {
+            let mut first = true;
+            for (i, &h) in halves.iter().enumerate() {
+                if h == 0 {
+                    continue;
+                }
+                let sh = 16 * i as u32;
+                if first {
+                    a64!(self.ops; movz X(rd), h, lsl sh);
+                    first = false;
+                } else {
+                    a64!(self.ops; movk X(rd), h, lsl sh);
+                }
+            }
+            if first {
+                a64!(self.ops; movz X(rd), 0);
+            }
+        }
+    }
+
+    /// rd = rn + value (64-bit), without touching flags.
+    pub fn add_imm(&mut self, rd: Reg, rn: Reg, value: i64) {
+        let mag = value.unsigned_abs();
+        if mag < 4096 {
+            let m = mag as u32;
+            if value >= 0 {
+                a64!(self.ops; add XSP(rd), XSP(rn), m);
+            } else {
+                a64!(self.ops; sub XSP(rd), XSP(rn), m);
+            }
+        } else if mag < (1 << 24) && mag & 0xfff == 0 {
+            let m = (mag >> 12) as u32;
+            if value >= 0 {
+                a64!(self.ops; add XSP(rd), XSP(rn), m, lsl 12);
+            } else {
+                a64!(self.ops; sub XSP(rd), XSP(rn), m, lsl 12);
+            }
+        } else {
+            let t = if rd != rn { rd } else { self.tmp() };
+            self.mov_imm(t, value as u64);
+            a64!(self.ops; add X(rd), X(rn), X(t));
+        }
+    }
+
+    /// Makes the host C flag hold x86 CF in the requested form.
+    pub fn want_polarity(&mut self, p: Polarity) {
+        if self.polarity != p {
+            self.invert_c();
+            self.polarity = p;
+        }
+    }
+
+    fn invert_c(&mut self) {
+        if self.host.flagm {
+            a64!(self.ops; cfinv);
+        } else {
+            let t = self.tmp();
+            a64!(self.ops
+                ; mrs X(t), NZCV
+                ; eor XSP(t), X(t), 0x2000_0000
+                ; msr NZCV, X(t)
+            );
+        }
+    }
+
+    /// Puts the flags in canonical form for a block exit.
+    pub fn canonicalize_flags(&mut self) {
+        // A dead CF may stay in either form: nobody downstream reads it.
+        if self.live_after.has(FlagSet::CF) {
+            self.want_polarity(Polarity::Borrow);
+        }
+    }
+
+    /// Leaves translated code: `rip` to x16, then the stub for `reason`.
+    pub fn exit(&mut self, reason: ExitReason, rip: u64) {
+        self.canonicalize_flags();
+        self.mov_imm(regs::EXIT_RIP, rip);
+        self.b_abs(self.stubs.exit[reason as usize]);
+    }
+
+    /// Continues at guest `target` through a patchable branch: the code cache
+    /// points it at the target's translation once that exists; until then it
+    /// falls into a lookup exit right behind it.
+    pub fn direct_exit(&mut self, target: u64) {
+        self.canonicalize_flags();
+        let site = self.here();
+        let site_offset = self.offset();
+        // Branch to the stub right behind it until the target is linked.
+        self.raw(encode_b(site, site + 4).unwrap());
+        self.direct_exits.push(DirectExit { site_offset, target });
+        self.mov_imm(regs::EXIT_RIP, target);
+        self.b_abs(self.stubs.exit[ExitReason::Lookup as usize]);
+    }
+
+    /// Replaces host C with x86 CF = bit 0 of `cf` (in the current
+    /// polarity, so callers on several paths agree), keeping N, Z, V.
+    /// Clobbers `cf`.
+    pub fn insert_c(&mut self, cf: Reg) {
+        self.insert_flags(cf, None);
+    }
+
+    /// Replaces host C and V with x86 CF = bit 0 of `cf` and OF = bit 0 of
+    /// `of`, keeping N and Z. Clobbers `cf`.
+    pub fn insert_cv(&mut self, cf: Reg, of: Reg) {
+        self.insert_flags(cf, Some(of));
+    }
+
+    fn insert_flags(&mut self, cf: Reg, of: Option<Reg>) {
+        if self.polarity == Polarity::Borrow {
+            a64!(self.ops; eor XSP(cf), X(cf), 1);
+        }
+        let t = self.tmp();
+        a64!(self.ops
+            ; mrs X(t), NZCV
+            ; bfi X(t), X(cf), 29, 1
+        );
+        if let Some(of) = of {
+            a64!(self.ops; bfi X(t), X(of), 28, 1);
+        }
+        a64!(self.ops; msr NZCV, X(t));
+    }
+
+    /// Sets N and Z from the low `bits` of `result` (C and V become 0).
+    pub fn set_nz(&mut self, result: Reg, bits: u32) {
+        if bits == 64 {
+            a64!(self.ops; tst X(result), X(result));
+        } else {
+            let t = self.tmp();
+            let sh = 64 - bits;
+            a64!(self.ops; lsl X(t), X(result), sh ; tst X(t), X(t));
+        }
+        self.polarity = Polarity::Carry;
+    }
+
+    /// Records the PF source when PF is needed.
+    pub fn set_pf_source(&mut self, result: Reg) {
+        if self.needed.has(FlagSet::PF) {
+            a64!(self.ops; mov X(regs::PF_SRC), X(result));
+        }
+    }
+
+    /// Records the AF source (a ^ b ^ result) when AF is needed; call with
+    /// `result = None` before the operation and `Some` after it, so the
+    /// operation may overwrite its inputs.
+    pub fn af_begin(&mut self, a: Reg, b: Reg) {
+        if self.needed.has(FlagSet::AF) {
+            a64!(self.ops; eor X(regs::AF_SRC), X(a), X(b));
+        }
+    }
+    pub fn af_end(&mut self, result: Reg) {
+        if self.needed.has(FlagSet::AF) {
+            a64!(self.ops; eor X(regs::AF_SRC), X(regs::AF_SRC), X(result));
+        }
+    }
+
+    pub fn needs_nzcv(&self) -> bool {
+        self.needed.has(FlagSet::NZCV)
+    }
+
+    /// The guest instruction is unsupported: the guest gets SIGILL at it.
+    pub fn illegal(&mut self, insn: &Instruction) -> EmitResult {
+        self.exit(ExitReason::IllegalInstruction, insn.ip());
+        Ok(Flow::Ended)
+    }
+
+    pub fn finish(self) -> (Vec<u8>, Vec<DirectExit>) {
+        let direct = self.direct_exits;
+        let code = self.ops.finalize().expect("all labels are bound");
+        (code, direct)
+    }
+}

@@ -1,0 +1,286 @@
+//! Reading and writing x86 operands: pinned registers (including the partial
+//! 8/16-bit views), memory with every addressing form, immediates.
+
+#[allow(unused_imports)]
+use dynasmrt::{DynasmApi, DynasmLabelApi};
+use super::{a64, regs, Emitter, Reg, Unsupported};
+use crate::cpu_state::offsets;
+use iced_x86::{Instruction, OpKind, Register};
+
+/// Where an operand lives, resolved once per instruction (memory addresses
+/// are computed once even for read-modify-write).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loc {
+    /// A pinned guest register: `host` register, operand `size` in bytes,
+    /// `high8` for AH/CH/DH/BH.
+    Reg { host: Reg, size: u8, high8: bool },
+    /// Memory at host register `base` plus `off` (within ldur/stur range).
+    Mem { base: Reg, off: i32, size: u8 },
+    Imm { value: u64, size: u8 },
+}
+
+impl Loc {
+    pub fn size(self) -> u8 {
+        match self {
+            Loc::Reg { size, .. } | Loc::Mem { size, .. } | Loc::Imm { size, .. } => size,
+        }
+    }
+    pub fn bits(self) -> u32 {
+        self.size() as u32 * 8
+    }
+}
+
+/// Host register and high-byte flag for an x86 general-purpose register.
+pub fn gpr_of(reg: Register) -> Result<(Reg, u8, bool), Unsupported> {
+    if !reg.is_gpr() {
+        return Err(Unsupported);
+    }
+    let high8 = matches!(reg, Register::AH | Register::CH | Register::DH | Register::BH);
+    let full = reg.full_register();
+    let n = full.number();
+    Ok((regs::gpr(n), reg.size() as u8, high8))
+}
+
+impl Emitter {
+    /// Resolves operand `op` of `insn`.
+    pub fn loc(&mut self, insn: &Instruction, op: u32) -> Result<Loc, Unsupported> {
+        match insn.op_kind(op) {
+            OpKind::Register => {
+                let (host, size, high8) = gpr_of(insn.op_register(op))?;
+                Ok(Loc::Reg { host, size, high8 })
+            }
+            OpKind::Memory => {
+                let (base, off) = self.address(insn)?;
+                Ok(Loc::Mem { base, off, size: insn.memory_size().size() as u8 })
+            }
+            OpKind::Immediate8
+            | OpKind::Immediate16
+            | OpKind::Immediate32
+            | OpKind::Immediate64
+            | OpKind::Immediate8to16
+            | OpKind::Immediate8to32
+            | OpKind::Immediate8to64
+            | OpKind::Immediate32to64 => {
+                let size = crate::decode::operand_size(insn) as u8;
+                Ok(Loc::Imm { value: insn.immediate(op), size })
+            }
+            _ => Err(Unsupported),
+        }
+    }
+
+    /// Computes the effective address of `insn`'s memory operand (segment base
+    /// included) as a register plus a small offset.
+    pub fn address(&mut self, insn: &Instruction) -> Result<(Reg, i32), Unsupported> {
+        let (reg, off) = self.address_no_segment(insn)?;
+        let seg = insn.memory_segment();
+        let seg_off = match seg {
+            Register::FS => Some(offsets::FS_BASE),
+            Register::GS => Some(offsets::GS_BASE),
+            _ => None,
+        };
+        let Some(seg_off) = seg_off else { return Ok((reg, off)) };
+        let t = self.tmp();
+        a64!(self.ops; ldr X(t), [X(regs::STATE), seg_off]);
+        a64!(self.ops; add X(t), X(t), X(reg));
+        Ok((t, off))
+    }
+
+    /// Effective address without segment base (lea).
+    pub fn address_no_segment(&mut self, insn: &Instruction) -> Result<(Reg, i32), Unsupported> {
+        if insn.memory_base() == Register::EIP {
+            return Err(Unsupported);
+        }
+        let addr32 = matches!(insn.memory_base().size(), 4) || matches!(insn.memory_index().size(), 4);
+        let disp = insn.memory_displacement64() as i64;
+        let base = insn.memory_base();
+        let index = insn.memory_index();
+        if base == Register::RIP {
+            let t = self.tmp();
+            self.mov_imm(t, disp as u64);
+            return Ok((t, 0));
+        }
+        let base_host = if base == Register::None { None } else { Some(gpr_of(base)?.0) };
+        let index_host = if index == Register::None { None } else { Some(gpr_of(index)?.0) };
+        let shift = insn.memory_index_scale().trailing_zeros();
+        let disp = if addr32 { disp as u32 as i32 as i64 } else { disp };
+        let small = (-256..256).contains(&disp);
+        let (reg, off) = match (base_host, index_host) {
+            (Some(b), None) if small && !addr32 => (b, disp as i32),
+            (Some(b), None) => {
+                let t = self.tmp();
+                self.add_imm(t, b, disp);
+                (t, 0)
+            }
+            (b, Some(i)) => {
+                let t = self.tmp();
+                match b {
+                    Some(b) => a64!(self.ops; add X(t), X(b), X(i), lsl shift),
+                    None => a64!(self.ops; lsl X(t), X(i), shift),
+                }
+                if small && !addr32 {
+                    (t, disp as i32)
+                } else {
+                    self.add_imm(t, t, disp);
+                    (t, 0)
+                }
+            }
+            (None, None) => {
+                let t = self.tmp();
+                self.mov_imm(t, disp as u64);
+                (t, 0)
+            }
+        };
+        if addr32 {
+            let t = if reg == base_host.unwrap_or(Reg::MAX) { self.tmp() } else { reg };
+            a64!(self.ops; mov W(t), W(reg));
+            return Ok((t, off));
+        }
+        Ok((reg, off))
+    }
+
+    /// A register holding the operand's value in its low bits; bits above
+    /// the operand size are unspecified.
+    pub fn read(&mut self, loc: Loc) -> Reg {
+        match loc {
+            Loc::Reg { host, high8: false, .. } => host,
+            Loc::Reg { host, high8: true, .. } => {
+                let t = self.tmp();
+                a64!(self.ops; ubfx X(t), X(host), 8, 8);
+                t
+            }
+            Loc::Mem { base, off, size } => {
+                let t = self.tmp();
+                self.load(t, base, off, size, false);
+                t
+            }
+            Loc::Imm { value, .. } => {
+                let t = self.tmp();
+                self.mov_imm(t, value);
+                t
+            }
+        }
+    }
+
+    /// A register holding the operand zero-extended to 64 bits.
+    pub fn read_zx(&mut self, loc: Loc) -> Reg {
+        match loc {
+            Loc::Reg { host, size, high8: false } if size < 8 => {
+                let t = self.tmp();
+                self.extend(t, host, size, false);
+                t
+            }
+            Loc::Imm { value, size } => {
+                let t = self.tmp();
+                self.mov_imm(t, truncate(value, size));
+                t
+            }
+            _ => self.read(loc),
+        }
+    }
+
+    /// A register holding the operand sign-extended to 64 bits.
+    pub fn read_sx(&mut self, loc: Loc) -> Reg {
+        match loc {
+            Loc::Mem { base, off, size } => {
+                let t = self.tmp();
+                self.load(t, base, off, size, true);
+                t
+            }
+            Loc::Imm { value, size } => {
+                let t = self.tmp();
+                self.mov_imm(t, sign_extend(value, size));
+                t
+            }
+            _ => {
+                let r = self.read(loc);
+                if loc.size() == 8 {
+                    return r;
+                }
+                let t = self.tmp();
+                self.extend(t, r, loc.size(), true);
+                t
+            }
+        }
+    }
+
+    /// Zero- or sign-extends the low `size` bytes of `src` into `dst`.
+    pub fn extend(&mut self, dst: Reg, src: Reg, size: u8, signed: bool) {
+        match (size, signed) {
+            (1, false) => a64!(self.ops; uxtb W(dst), W(src)),
+            (2, false) => a64!(self.ops; uxth W(dst), W(src)),
+            (4, false) => a64!(self.ops; mov W(dst), W(src)),
+            (1, true) => a64!(self.ops; sxtb X(dst), W(src)),
+            (2, true) => a64!(self.ops; sxth X(dst), W(src)),
+            (4, true) => a64!(self.ops; sxtw X(dst), W(src)),
+            _ => {
+                if dst != src {
+                    a64!(self.ops; mov X(dst), X(src));
+                }
+            }
+        }
+    }
+
+    pub fn load(&mut self, dst: Reg, base: Reg, off: i32, size: u8, signed: bool) {
+        match (size, signed) {
+            (1, false) => a64!(self.ops; ldurb W(dst), [X(base), off]),
+            (2, false) => a64!(self.ops; ldurh W(dst), [X(base), off]),
+            (4, false) => a64!(self.ops; ldur W(dst), [X(base), off]),
+            (1, true) => a64!(self.ops; ldursb X(dst), [X(base), off]),
+            (2, true) => a64!(self.ops; ldursh X(dst), [X(base), off]),
+            (4, true) => a64!(self.ops; ldursw X(dst), [X(base), off]),
+            _ => a64!(self.ops; ldur X(dst), [X(base), off]),
+        }
+    }
+
+    pub fn store(&mut self, src: Reg, base: Reg, off: i32, size: u8) {
+        match size {
+            1 => a64!(self.ops; sturb W(src), [X(base), off]),
+            2 => a64!(self.ops; sturh W(src), [X(base), off]),
+            4 => a64!(self.ops; stur W(src), [X(base), off]),
+            _ => a64!(self.ops; stur X(src), [X(base), off]),
+        }
+    }
+
+    /// Writes the low `size` bytes of `src` to the operand with x86 rules:
+    /// 32-bit register writes zero the upper half, 8/16-bit writes merge.
+    pub fn write(&mut self, loc: Loc, src: Reg) {
+        match loc {
+            Loc::Reg { host, size: 8, .. } => {
+                if host != src {
+                    a64!(self.ops; mov X(host), X(src));
+                }
+            }
+            Loc::Reg { host, size: 4, .. } => a64!(self.ops; mov W(host), W(src)),
+            Loc::Reg { host, size: 2, .. } => a64!(self.ops; bfi X(host), X(src), 0, 16),
+            Loc::Reg { host, high8: true, .. } => a64!(self.ops; bfi X(host), X(src), 8, 8),
+            Loc::Reg { host, .. } => a64!(self.ops; bfi X(host), X(src), 0, 8),
+            Loc::Mem { base, off, size } => self.store(src, base, off, size),
+            Loc::Imm { .. } => unreachable!("x86 has no immediate destinations"),
+        }
+    }
+
+    /// The register an ALU result for `dst` can be computed into directly:
+    /// the pinned register itself for 32/64-bit register destinations.
+    pub fn result_reg(&mut self, dst: Loc) -> Reg {
+        match dst {
+            Loc::Reg { host, size: 4 | 8, .. } => host,
+            _ => self.tmp(),
+        }
+    }
+}
+
+pub fn truncate(value: u64, size: u8) -> u64 {
+    if size >= 8 {
+        value
+    } else {
+        value & ((1u64 << (size * 8)) - 1)
+    }
+}
+
+pub fn sign_extend(value: u64, size: u8) -> u64 {
+    if size >= 8 {
+        return value;
+    }
+    let sh = 64 - size as u32 * 8;
+    (((value << sh) as i64) >> sh) as u64
+}

@@ -1,0 +1,247 @@
+//! Shifts and rotates: shl/sal, shr, sar, rol, ror, shld, shrd.
+//!
+//! A count of zero (after masking) changes neither the operand nor a flag,
+//! so a count in CL branches around the whole operation. Flags are only
+//! computed when live; AF is left alone (undefined for a nonzero count).
+
+#[allow(unused_imports)]
+use dynasmrt::{DynasmApi, DynasmLabelApi};
+use super::operand::Loc;
+use super::{Reg, a64, regs, EmitResult, Emitter, Flow, Unsupported};
+use crate::exit::ExitReason;
+use crate::flags::FlagSet;
+use iced_x86::{Instruction, OpKind};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShiftOp {
+    Shl,
+    Shr,
+    Sar,
+    Rol,
+    Ror,
+}
+
+/// The masked shift count: a constant, or a register (from CL).
+#[derive(Clone, Copy)]
+enum Count {
+    Const(u32),
+    Reg(Reg),
+}
+
+fn count_of(e: &mut Emitter, insn: &Instruction, op: u32, size: u8) -> Result<Count, Unsupported> {
+    let mask = if size == 8 { 63 } else { 31 };
+    match insn.op_kind(op) {
+        OpKind::Immediate8 => Ok(Count::Const(insn.immediate8() as u32 & mask)),
+        OpKind::Register if insn.op_register(op) == iced_x86::Register::CL => {
+            let t = e.tmp();
+            a64!(e.ops; and XSP(t), X(regs::RCX), mask as u64);
+            Ok(Count::Reg(t))
+        }
+        _ => Err(Unsupported),
+    }
+}
+
+/// Runs `body` unless the masked count is zero. A 32-bit register
+/// destination is still zero-extended on the skipped path, as a write.
+fn unless_zero(e: &mut Emitter, count: Count, dst: Loc, body: impl FnOnce(&mut Emitter)) {
+    match count {
+        Count::Const(0) => {
+            if let Loc::Reg { host, size: 4, .. } = dst {
+                a64!(e.ops; mov W(host), W(host));
+            }
+        }
+        Count::Const(_) => body(e),
+        Count::Reg(c) => {
+            let skip = e.label();
+            let done = e.label();
+            a64!(e.ops; cbz X(c), =>skip);
+            body(e);
+            e.jump(done);
+            e.bind(skip);
+            if let Loc::Reg { host, size: 4, .. } = dst {
+                a64!(e.ops; mov W(host), W(host));
+            }
+            e.bind(done);
+        }
+    }
+}
+
+pub fn shift(e: &mut Emitter, insn: &Instruction, op: ShiftOp) -> EmitResult {
+    let dst = e.loc(insn, 0)?;
+    let size = dst.size();
+    let count = count_of(e, insn, 1, size)?;
+    unless_zero(e, count, dst, |e| match op {
+        ShiftOp::Shl | ShiftOp::Shr | ShiftOp::Sar => plain_shift(e, op, dst, count),
+        ShiftOp::Rol | ShiftOp::Ror => rotate(e, op, dst, count),
+    });
+    Ok(Flow::Next)
+}
+
+fn plain_shift(e: &mut Emitter, op: ShiftOp, dst: Loc, count: Count) {
+    let bits = dst.bits();
+    let a = match op {
+        ShiftOp::Sar => e.read_sx(dst),
+        ShiftOp::Shr => e.read_zx(dst),
+        _ => e.read(dst),
+    };
+    let r = e.tmp();
+    match (op, count) {
+        (ShiftOp::Shl, Count::Const(c)) => a64!(e.ops; lsl X(r), X(a), c),
+        (ShiftOp::Shr, Count::Const(c)) => a64!(e.ops; lsr X(r), X(a), c),
+        (ShiftOp::Sar, Count::Const(c)) => a64!(e.ops; asr X(r), X(a), c),
+        (ShiftOp::Shl, Count::Reg(c)) => a64!(e.ops; lsl X(r), X(a), X(c)),
+        (ShiftOp::Shr, Count::Reg(c)) => a64!(e.ops; lsr X(r), X(a), X(c)),
+        (ShiftOp::Sar, Count::Reg(c)) => a64!(e.ops; asr X(r), X(a), X(c)),
+        _ => unreachable!(),
+    }
+    if e.needs_nzcv() {
+        // CF: the last bit shifted out.
+        let cf = e.tmp();
+        match (op, count) {
+            (ShiftOp::Shl, Count::Const(c)) => {
+                let pos = bits.wrapping_sub(c) & 63;
+                a64!(e.ops; lsr X(cf), X(a), pos);
+            }
+            (ShiftOp::Shl, Count::Reg(c)) => {
+                a64!(e.ops; sub XSP(cf), XSP(c), bits ; neg X(cf), X(cf) ; lsr X(cf), X(a), X(cf));
+            }
+            (_, Count::Const(c)) => a64!(e.ops; lsr X(cf), X(a), c - 1),
+            (_, Count::Reg(c)) => a64!(e.ops; sub XSP(cf), XSP(c), 1 ; lsr X(cf), X(a), X(cf)),
+        }
+        // OF (defined for count 1): sign change for shl, the original sign
+        // for shr, zero for sar.
+        let of = e.tmp();
+        let msb = bits - 1;
+        match op {
+            ShiftOp::Shl => a64!(e.ops; lsr X(of), X(r), msb ; eor X(of), X(of), X(cf)),
+            ShiftOp::Shr => a64!(e.ops; lsr X(of), X(a), msb),
+            _ => a64!(e.ops; movz X(of), 0),
+        }
+        let polarity = e.polarity;
+        e.set_nz(r, bits);
+        e.polarity = polarity;
+        // set_nz cleared C and V in host terms; insert_cv writes them in `polarity`.
+        e.insert_cv(cf, of);
+    }
+    e.set_pf_source(r);
+    e.write(dst, r);
+}
+
+fn rotate(e: &mut Emitter, op: ShiftOp, dst: Loc, count: Count) {
+    let bits = dst.bits();
+    let a = e.read_zx(dst);
+    let r = e.tmp();
+    // Narrow operands are replicated across 32 bits so a 32-bit rotate works.
+    let wide_bits = if bits < 32 { 32 } else { bits };
+    let src = if bits < 32 {
+        let t = e.tmp();
+        a64!(e.ops; orr W(t), W(a), W(a), lsl bits);
+        if bits == 8 {
+            a64!(e.ops; orr W(t), W(t), W(t), lsl 16);
+        }
+        t
+    } else {
+        a
+    };
+    // rol by c == ror by (width - c).
+    match count {
+        Count::Const(c) => {
+            let c = c % bits;
+            let amount = if op == ShiftOp::Rol { (wide_bits - c) % wide_bits } else { c };
+            if wide_bits == 64 {
+                a64!(e.ops; ror X(r), X(src), amount);
+            } else {
+                a64!(e.ops; ror W(r), W(src), amount);
+            }
+        }
+        Count::Reg(c) => {
+            let amount = if op == ShiftOp::Rol {
+                let t = e.tmp();
+                a64!(e.ops; neg X(t), X(c));
+                t
+            } else {
+                c
+            };
+            if wide_bits == 64 {
+                a64!(e.ops; ror X(r), X(src), X(amount));
+            } else {
+                a64!(e.ops; ror W(r), W(src), W(amount));
+            }
+        }
+    }
+    if e.needed.has(FlagSet::CF) || e.needed.has(FlagSet::OF) {
+        let cf = e.tmp();
+        let of = e.tmp();
+        let msb = bits - 1;
+        if op == ShiftOp::Rol {
+            a64!(e.ops; and XSP(cf), X(r), 1 ; lsr X(of), X(r), msb ; eor X(of), X(of), X(cf));
+        } else {
+            a64!(e.ops; lsr X(cf), X(r), msb ; lsr X(of), X(r), msb - 1 ; eor X(of), X(of), X(cf));
+        }
+        e.insert_cv(cf, of);
+    }
+    e.write(dst, r);
+}
+
+/// shld/shrd dst, src, count (32 and 64-bit).
+pub fn double_shift(e: &mut Emitter, insn: &Instruction, left: bool) -> EmitResult {
+    let dst = e.loc(insn, 0)?;
+    let size = dst.size();
+    if size < 4 {
+        return Err(Unsupported);
+    }
+    let src_loc = e.loc(insn, 1)?;
+    let count = count_of(e, insn, 2, size)?;
+    unless_zero(e, count, dst, |e| {
+        let bits = dst.bits();
+        let a = e.read_zx(dst);
+        let b = e.read_zx(src_loc);
+        let r = e.tmp();
+        let x = bits == 64;
+        let t = e.tmp();
+        match count {
+            Count::Const(c) => {
+                let (hi, lo, lsb) = if left { (a, b, bits - c) } else { (b, a, c) };
+                if x {
+                    a64!(e.ops; extr X(r), X(hi), X(lo), lsb);
+                } else {
+                    a64!(e.ops; extr W(r), W(hi), W(lo), lsb);
+                }
+            }
+            Count::Reg(c) => {
+                a64!(e.ops; neg X(t), X(c));
+                match (left, x) {
+                    (true, true) => a64!(e.ops; lsl X(r), X(a), X(c) ; lsr X(t), X(b), X(t) ; orr X(r), X(r), X(t)),
+                    (false, true) => a64!(e.ops; lsr X(r), X(a), X(c) ; lsl X(t), X(b), X(t) ; orr X(r), X(r), X(t)),
+                    (true, false) => a64!(e.ops; lsl W(r), W(a), W(c) ; lsr W(t), W(b), W(t) ; orr W(r), W(r), W(t)),
+                    (false, false) => a64!(e.ops; lsr W(r), W(a), W(c) ; lsl W(t), W(b), W(t) ; orr W(r), W(r), W(t)),
+                }
+            }
+        }
+        if e.needs_nzcv() {
+            let cf = e.tmp();
+            match (left, count) {
+                (true, Count::Const(c)) => a64!(e.ops; lsr X(cf), X(a), bits - c),
+                (false, Count::Const(c)) => a64!(e.ops; lsr X(cf), X(a), c - 1),
+                (true, Count::Reg(c)) => a64!(e.ops; sub XSP(cf), XSP(c), bits ; neg X(cf), X(cf) ; lsr X(cf), X(a), X(cf)),
+                (false, Count::Reg(c)) => a64!(e.ops; sub XSP(cf), XSP(c), 1 ; lsr X(cf), X(a), X(cf)),
+            }
+            let of = e.tmp();
+            a64!(e.ops; eor X(of), X(r), X(a) ; lsr X(of), X(of), bits - 1);
+            let polarity = e.polarity;
+            e.set_nz(r, bits);
+            e.polarity = polarity;
+            e.insert_cv(cf, of);
+        }
+        e.set_pf_source(r);
+        e.write(dst, r);
+    });
+    Ok(Flow::Next)
+}
+
+/// rcl/rcr go through the interpreter: rare, and they read and write CF
+/// bit by bit.
+pub fn via_interpreter(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    e.exit(ExitReason::Interpret, insn.ip());
+    Ok(Flow::Ended)
+}

@@ -1,0 +1,39 @@
+//! Why translated code hands control back to the dispatcher.
+//!
+//! Every exit stores the guest RIP the reason refers to in `CpuState::rip`
+//! and the reason in `CpuState::exit_reason`.
+
+#[repr(u64)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitReason {
+    /// Continue at `rip`: no translation was linked there yet.
+    Lookup = 0,
+    /// `syscall` executed; `rip` is the next instruction.
+    Syscall = 1,
+    /// The instruction at `rip` is run by the slow-path interpreter.
+    Interpret = 2,
+    /// Invalid or unimplemented instruction at `rip`: SIGILL.
+    IllegalInstruction = 3,
+    /// #DE divide error at `rip`: SIGFPE.
+    DivideError = 4,
+    /// #GP (hlt, privileged instruction) at `rip`: SIGSEGV.
+    GeneralProtection = 5,
+    /// int3 executed; `rip` is the next instruction: SIGTRAP.
+    Breakpoint = 6,
+}
+
+impl ExitReason {
+    pub const ALL: [ExitReason; 7] = [
+        ExitReason::Lookup,
+        ExitReason::Syscall,
+        ExitReason::Interpret,
+        ExitReason::IllegalInstruction,
+        ExitReason::DivideError,
+        ExitReason::GeneralProtection,
+        ExitReason::Breakpoint,
+    ];
+
+    pub fn from_raw(raw: u64) -> Option<ExitReason> {
+        Self::ALL.get(raw as usize).copied()
+    }
+}

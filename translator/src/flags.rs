@@ -1,0 +1,115 @@
+//! Which x86 arithmetic flags each instruction reads and writes, and which are
+//! live after each instruction of a block. Flags nobody reads are never
+//! computed: that is most of the win of lazy flags.
+
+use iced_x86::{Instruction, Mnemonic, OpKind, RflagsBits};
+
+/// A set of x86 arithmetic flags, in our own bit order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlagSet(pub u8);
+
+impl FlagSet {
+    pub const CF: FlagSet = FlagSet(1);
+    pub const PF: FlagSet = FlagSet(2);
+    pub const AF: FlagSet = FlagSet(4);
+    pub const ZF: FlagSet = FlagSet(8);
+    pub const SF: FlagSet = FlagSet(16);
+    pub const OF: FlagSet = FlagSet(32);
+    pub const NONE: FlagSet = FlagSet(0);
+    pub const ALL: FlagSet = FlagSet(63);
+    /// The flags that live in host NZCV.
+    pub const NZCV: FlagSet = FlagSet(1 | 8 | 16 | 32);
+
+    pub fn from_iced(bits: u32) -> FlagSet {
+        let mut s = 0;
+        for (iced, ours) in [
+            (RflagsBits::CF, Self::CF),
+            (RflagsBits::PF, Self::PF),
+            (RflagsBits::AF, Self::AF),
+            (RflagsBits::ZF, Self::ZF),
+            (RflagsBits::SF, Self::SF),
+            (RflagsBits::OF, Self::OF),
+        ] {
+            if bits & iced != 0 {
+                s |= ours.0;
+            }
+        }
+        FlagSet(s)
+    }
+    pub fn has(self, other: FlagSet) -> bool {
+        self.0 & other.0 != 0
+    }
+    pub fn union(self, other: FlagSet) -> FlagSet {
+        FlagSet(self.0 | other.0)
+    }
+    pub fn minus(self, other: FlagSet) -> FlagSet {
+        FlagSet(self.0 & !other.0)
+    }
+    pub fn and(self, other: FlagSet) -> FlagSet {
+        FlagSet(self.0 & other.0)
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// Flags `insn` may read, and flags it certainly overwrites (kills).
+pub fn reads_and_kills(insn: &Instruction) -> (FlagSet, FlagSet) {
+    let reads = FlagSet::from_iced(insn.rflags_read());
+    let modified = FlagSet::from_iced(insn.rflags_modified());
+    if count_may_be_zero(insn) {
+        // A shift or rotate by zero leaves every flag alone: whatever it
+        // writes, it may also pass through unchanged.
+        return (reads.union(modified), FlagSet::NONE);
+    }
+    (reads, modified)
+}
+
+/// Shifts and rotates whose count may be zero modulo the operand width.
+fn count_may_be_zero(insn: &Instruction) -> bool {
+    use Mnemonic::*;
+    if !matches!(insn.mnemonic(), Shl | Sal | Shr | Sar | Rol | Ror | Rcl | Rcr | Shld | Shrd) {
+        return false;
+    }
+    let count_op = insn.op_count() - 1;
+    match insn.op_kind(count_op) {
+        OpKind::Immediate8 => {
+            let mask = if crate::decode::operand_size(insn) == 8 { 63 } else { 31 };
+            insn.immediate8() & mask == 0
+        }
+        _ => true,
+    }
+}
+
+/// For each instruction, the flags that are live right after it, given the
+/// flags live at the block's exit.
+pub fn live_after(insns: &[Instruction], live_at_exit: FlagSet) -> Vec<FlagSet> {
+    let mut out = vec![FlagSet::NONE; insns.len()];
+    let mut live = live_at_exit;
+    for (i, insn) in insns.iter().enumerate().rev() {
+        out[i] = live;
+        let (reads, kills) = reads_and_kills(insn);
+        live = live.minus(kills).union(reads);
+    }
+    out
+}
+
+/// Whether the code at the start of `insns` overwrites every flag before
+/// reading any: then no flag is live on entry to it.
+pub fn all_dead_on_entry(insns: &[Instruction]) -> bool {
+    let mut killed = FlagSet::NONE;
+    for insn in insns {
+        let (reads, kills) = reads_and_kills(insn);
+        if !reads.minus(killed).is_empty() {
+            return false;
+        }
+        killed = killed.union(kills);
+        if killed == FlagSet::ALL {
+            return true;
+        }
+        if insn.flow_control() != iced_x86::FlowControl::Next {
+            return false;
+        }
+    }
+    false
+}

@@ -1,0 +1,294 @@
+//! The slow path: instructions executed in Rust on `CpuState`, for what is
+//! rare or awkward to generate code for (cpuid, rcl/rcr, 128-bit division,
+//! string instructions with DF set or comparing, flag-register moves).
+//! Generated code exits with `ExitReason::Interpret` at such an instruction;
+//! `step` runs it and advances RIP.
+
+use crate::cpu_state::{rflags, CpuState};
+use crate::decode::{decode_one, CodeSource};
+use crate::dispatch::GuestEvent;
+use crate::features;
+use iced_x86::{Instruction, Mnemonic, OpKind, Register};
+
+const ARITH: u64 = rflags::CF | rflags::PF | rflags::AF | rflags::ZF | rflags::SF | rflags::OF;
+const RAX: usize = 0;
+const RCX: usize = 1;
+const RDX: usize = 2;
+const RSP: usize = 4;
+const RSI: usize = 6;
+const RDI: usize = 7;
+
+fn ill(state: &CpuState) -> GuestEvent {
+    GuestEvent::Fault { signal: libc::SIGILL, addr: state.rip }
+}
+
+/// Executes the instruction at `state.rip`.
+pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent> {
+    let Some(insn) = decode_one(src, state.rip) else { return Err(ill(state)) };
+    use Mnemonic::*;
+    match insn.mnemonic() {
+        Cpuid => {
+            let (a, b, c, d) = features::cpuid(state.gpr[RAX] as u32, state.gpr[RCX] as u32);
+            state.gpr[RAX] = a as u64;
+            state.gpr[1 + 2] = b as u64; // RBX
+            state.gpr[RCX] = c as u64;
+            state.gpr[RDX] = d as u64;
+        }
+        Div | Idiv => divide(state, &insn)?,
+        Rcl | Rcr => rotate_through_carry(state, &insn)?,
+        Pushfq => {
+            state.gpr[RSP] -= 8;
+            // SAFETY: guest stack memory; a bad RSP faults as it would natively.
+            unsafe { (state.gpr[RSP] as *mut u64).write_unaligned(state.rflags()) };
+        }
+        Popfq => {
+            // SAFETY: as for pushfq.
+            let f = unsafe { (state.gpr[RSP] as *const u64).read_unaligned() };
+            state.gpr[RSP] += 8;
+            state.set_rflags(f);
+        }
+        Lahf => {
+            let f = state.rflags() & 0xff;
+            state.gpr[RAX] = (state.gpr[RAX] & !0xff00) | (f << 8);
+        }
+        Sahf => {
+            let ah = (state.gpr[RAX] >> 8) & (ARITH & !rflags::OF) & 0xff;
+            let f = (state.rflags() & !(ARITH & !rflags::OF)) | ah;
+            state.set_rflags(f);
+        }
+        Movsb | Movsw | Movsd | Movsq | Stosb | Stosw | Stosd | Stosq | Lodsb | Lodsw | Lodsd | Lodsq | Cmpsb
+        | Cmpsw | Cmpsd | Cmpsq | Scasb | Scasw | Scasd | Scasq => string_op(state, &insn)?,
+        _ => return Err(ill(state)),
+    }
+    state.rip = insn.next_ip();
+    Ok(())
+}
+
+fn divide(state: &mut CpuState, insn: &Instruction) -> Result<(), GuestEvent> {
+    if insn.op0_kind() != OpKind::Register || insn.op0_register().size() != 8 {
+        // Narrower divisions and memory operands are handled inline, except
+        // for 64-bit memory divisors.
+        if insn.op0_kind() != OpKind::Memory || insn.memory_size().size() != 8 {
+            return Err(ill(state));
+        }
+    }
+    let divisor = match insn.op0_kind() {
+        OpKind::Register => state.gpr[insn.op0_register().number()],
+        _ => {
+            let addr = effective_address(state, insn);
+            // SAFETY: guest memory access, faults like the guest's own.
+            unsafe { (addr as *const u64).read_unaligned() }
+        }
+    };
+    let de = GuestEvent::Fault { signal: libc::SIGFPE, addr: state.rip };
+    let dividend = ((state.gpr[RDX] as u128) << 64) | state.gpr[RAX] as u128;
+    if divisor == 0 {
+        return Err(de);
+    }
+    if insn.mnemonic() == Mnemonic::Div {
+        let q = dividend / divisor as u128;
+        if q > u64::MAX as u128 {
+            return Err(de);
+        }
+        state.gpr[RAX] = q as u64;
+        state.gpr[RDX] = (dividend % divisor as u128) as u64;
+    } else {
+        let n = dividend as i128;
+        let d = divisor as i64 as i128;
+        let q = n.checked_div(d).ok_or(de)?;
+        if q < i64::MIN as i128 || q > i64::MAX as i128 {
+            return Err(de);
+        }
+        state.gpr[RAX] = q as u64;
+        state.gpr[RDX] = (n % d) as u64;
+    }
+    Ok(())
+}
+
+fn effective_address(state: &CpuState, insn: &Instruction) -> u64 {
+    let mut a = insn.memory_displacement64();
+    if insn.memory_base() != Register::None && insn.memory_base() != Register::RIP {
+        a = a.wrapping_add(state.gpr[insn.memory_base().full_register().number()]);
+    }
+    if insn.memory_index() != Register::None {
+        a = a.wrapping_add(state.gpr[insn.memory_index().full_register().number()] * insn.memory_index_scale() as u64);
+    }
+    match insn.memory_segment() {
+        Register::FS => a.wrapping_add(state.fs_base),
+        Register::GS => a.wrapping_add(state.gs_base),
+        _ => a,
+    }
+}
+
+fn rotate_through_carry(state: &mut CpuState, insn: &Instruction) -> Result<(), GuestEvent> {
+    if insn.op0_kind() != OpKind::Register {
+        return Err(ill(state));
+    }
+    let reg = insn.op0_register();
+    let bits = reg.size() as u32 * 8;
+    if matches!(reg, Register::AH | Register::CH | Register::DH | Register::BH) {
+        return Err(ill(state));
+    }
+    let n = reg.full_register().number();
+    let count = match insn.op1_kind() {
+        OpKind::Immediate8 => insn.immediate8() as u32,
+        _ => state.gpr[RCX] as u32,
+    } & if bits == 64 { 63 } else { 31 };
+    let count = match bits {
+        8 => count % 9,
+        16 => count % 17,
+        _ => count,
+    };
+    if count == 0 {
+        return Ok(());
+    }
+    let mask = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
+    let mut v = state.gpr[n] & mask;
+    let mut cf = state.rflags() & rflags::CF != 0;
+    for _ in 0..count {
+        if insn.mnemonic() == Mnemonic::Rcl {
+            let out = v >> (bits - 1) & 1 != 0;
+            v = ((v << 1) | cf as u64) & mask;
+            cf = out;
+        } else {
+            let out = v & 1 != 0;
+            v = (v >> 1) | ((cf as u64) << (bits - 1));
+            cf = out;
+        }
+    }
+    let msb = v >> (bits - 1) & 1 != 0;
+    let of = if insn.mnemonic() == Mnemonic::Rcl { msb ^ cf } else { msb ^ (v >> (bits - 2) & 1 != 0) };
+    write_reg(state, reg, v);
+    let mut f = state.rflags() & !(rflags::CF | rflags::OF);
+    if cf {
+        f |= rflags::CF;
+    }
+    if of {
+        f |= rflags::OF;
+    }
+    state.set_rflags(f);
+    Ok(())
+}
+
+fn write_reg(state: &mut CpuState, reg: Register, v: u64) {
+    let n = reg.full_register().number();
+    state.gpr[n] = match reg.size() {
+        8 => v,
+        4 => v & 0xffff_ffff,
+        s => {
+            let m = (1u64 << (s * 8)) - 1;
+            (state.gpr[n] & !m) | (v & m)
+        }
+    };
+}
+
+/// Flags of `a - b` at `bits` width, as x86 computes them for cmp.
+pub fn sub_flags(a: u64, b: u64, bits: u32) -> u64 {
+    let mask = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
+    let (a, b) = (a & mask, b & mask);
+    let r = a.wrapping_sub(b) & mask;
+    let sign = 1u64 << (bits - 1);
+    let mut f = 0;
+    if a < b {
+        f |= rflags::CF;
+    }
+    if r == 0 {
+        f |= rflags::ZF;
+    }
+    if r & sign != 0 {
+        f |= rflags::SF;
+    }
+    if (a ^ b) & (a ^ r) & sign != 0 {
+        f |= rflags::OF;
+    }
+    if (a ^ b ^ r) & 0x10 != 0 {
+        f |= rflags::AF;
+    }
+    if (r as u8).count_ones() % 2 == 0 {
+        f |= rflags::PF;
+    }
+    f
+}
+
+fn string_op(state: &mut CpuState, insn: &Instruction) -> Result<(), GuestEvent> {
+    use Mnemonic::*;
+    let size = insn.memory_size().size() as u64;
+    let bits = size as u32 * 8;
+    let step = if state.df != 0 { size.wrapping_neg() } else { size };
+    let rep = insn.has_rep_prefix() || insn.has_repne_prefix();
+    let m = insn.mnemonic();
+    let compares = matches!(m, Cmpsb | Cmpsw | Cmpsd | Cmpsq | Scasb | Scasw | Scasd | Scasq);
+    let load = |addr: u64| -> u64 {
+        // SAFETY: guest memory access at guest-chosen addresses; a bad
+        // address faults exactly where the guest's own access would.
+        unsafe {
+            match size {
+                1 => *(addr as *const u8) as u64,
+                2 => (addr as *const u16).read_unaligned() as u64,
+                4 => (addr as *const u32).read_unaligned() as u64,
+                _ => (addr as *const u64).read_unaligned(),
+            }
+        }
+    };
+    let store = |addr: u64, v: u64| {
+        // SAFETY: as for `load`.
+        unsafe {
+            match size {
+                1 => *(addr as *mut u8) = v as u8,
+                2 => (addr as *mut u16).write_unaligned(v as u16),
+                4 => (addr as *mut u32).write_unaligned(v as u32),
+                _ => (addr as *mut u64).write_unaligned(v),
+            }
+        }
+    };
+    loop {
+        if rep && state.gpr[RCX] == 0 {
+            break;
+        }
+        let (rsi, rdi) = (state.gpr[RSI], state.gpr[RDI]);
+        match m {
+            Movsb | Movsw | Movsd | Movsq => {
+                store(rdi, load(rsi));
+                state.gpr[RSI] = rsi.wrapping_add(step);
+                state.gpr[RDI] = rdi.wrapping_add(step);
+            }
+            Stosb | Stosw | Stosd | Stosq => {
+                store(rdi, state.gpr[RAX]);
+                state.gpr[RDI] = rdi.wrapping_add(step);
+            }
+            Lodsb | Lodsw | Lodsd | Lodsq => {
+                let v = load(rsi);
+                let reg = match size {
+                    1 => Register::AL,
+                    2 => Register::AX,
+                    4 => Register::EAX,
+                    _ => Register::RAX,
+                };
+                write_reg(state, reg, v);
+                state.gpr[RSI] = rsi.wrapping_add(step);
+            }
+            Cmpsb | Cmpsw | Cmpsd | Cmpsq => {
+                let f = sub_flags(load(rsi), load(rdi), bits);
+                state.set_rflags((state.rflags() & !ARITH) | f);
+                state.gpr[RSI] = rsi.wrapping_add(step);
+                state.gpr[RDI] = rdi.wrapping_add(step);
+            }
+            _ => {
+                let f = sub_flags(state.gpr[RAX], load(rdi), bits);
+                state.set_rflags((state.rflags() & !ARITH) | f);
+                state.gpr[RDI] = rdi.wrapping_add(step);
+            }
+        }
+        if !rep {
+            break;
+        }
+        state.gpr[RCX] -= 1;
+        if compares {
+            let zf = state.rflags() & rflags::ZF != 0;
+            if (insn.has_rep_prefix() && !zf) || (insn.has_repne_prefix() && zf) {
+                break;
+            }
+        }
+    }
+    Ok(())
+}

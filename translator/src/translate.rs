@@ -1,0 +1,156 @@
+//! One guest block to one host block: flag liveness, then each instruction
+//! through its handler. The handler table is also the list of supported
+//! instructions (`is_supported`), which tests and coverage reports read.
+
+use crate::decode::GuestBlock;
+use crate::emit::alu::{self, AluOp};
+use crate::emit::bits::{self, BitOp};
+use crate::emit::shift::{self, ShiftOp};
+use crate::emit::{control, data, muldiv, sse, string};
+use crate::emit::{DirectExit, EmitResult, Emitter, Flow, Stubs};
+use crate::flags::{live_after, FlagSet};
+use crate::host::HostFeatures;
+use iced_x86::{Instruction, Mnemonic};
+
+pub type Handler = fn(&mut Emitter, &Instruction) -> EmitResult;
+
+/// The handler for an instruction's mnemonic; `None` means unsupported.
+pub fn handler(insn: &Instruction) -> Option<Handler> {
+    use Mnemonic::*;
+    Some(match insn.mnemonic() {
+        Add => |e, i| alu::alu(e, i, AluOp::Add),
+        Adc => |e, i| alu::alu(e, i, AluOp::Adc),
+        Sub => |e, i| alu::alu(e, i, AluOp::Sub),
+        Sbb => |e, i| alu::alu(e, i, AluOp::Sbb),
+        Cmp => |e, i| alu::alu(e, i, AluOp::Cmp),
+        And => |e, i| alu::alu(e, i, AluOp::And),
+        Or => |e, i| alu::alu(e, i, AluOp::Or),
+        Xor => |e, i| alu::alu(e, i, AluOp::Xor),
+        Test => |e, i| alu::alu(e, i, AluOp::Test),
+        Inc => |e, i| alu::inc_dec(e, i, true),
+        Dec => |e, i| alu::inc_dec(e, i, false),
+        Neg => alu::neg,
+        Not => alu::not,
+        Shl | Sal => |e, i| shift::shift(e, i, ShiftOp::Shl),
+        Shr => |e, i| shift::shift(e, i, ShiftOp::Shr),
+        Sar => |e, i| shift::shift(e, i, ShiftOp::Sar),
+        Rol => |e, i| shift::shift(e, i, ShiftOp::Rol),
+        Ror => |e, i| shift::shift(e, i, ShiftOp::Ror),
+        Shld => |e, i| shift::double_shift(e, i, true),
+        Shrd => |e, i| shift::double_shift(e, i, false),
+        Imul if insn.op_count() > 1 => muldiv::imul_2_3,
+        Imul => |e, i| muldiv::mul_wide(e, i, true),
+        Mul => |e, i| muldiv::mul_wide(e, i, false),
+        Div => |e, i| muldiv::div(e, i, false),
+        Idiv => |e, i| muldiv::div(e, i, true),
+        Bt => |e, i| bits::bit_test(e, i, BitOp::Test),
+        Bts => |e, i| bits::bit_test(e, i, BitOp::Set),
+        Btr => |e, i| bits::bit_test(e, i, BitOp::Reset),
+        Btc => |e, i| bits::bit_test(e, i, BitOp::Complement),
+        Bsf | Tzcnt => |e, i| bits::bit_scan(e, i, true),
+        Bsr | Lzcnt => |e, i| bits::bit_scan(e, i, false),
+        Mov => data::mov,
+        Movzx => |e, i| data::mov_extend(e, i, false),
+        Movsx | Movsxd => |e, i| data::mov_extend(e, i, true),
+        Lea => data::lea,
+        Xchg => data::xchg,
+        Push => data::push,
+        Pop => data::pop,
+        Leave => data::leave,
+        Cmovo | Cmovno | Cmovb | Cmovae | Cmove | Cmovne | Cmovbe | Cmova | Cmovs | Cmovns | Cmovp | Cmovnp
+        | Cmovl | Cmovge | Cmovle | Cmovg => data::cmov,
+        Seto | Setno | Setb | Setae | Sete | Setne | Setbe | Seta | Sets | Setns | Setp | Setnp | Setl | Setge
+        | Setle | Setg => data::setcc,
+        Cbw => |e, _| data::extend_acc(e, 1),
+        Cwde => |e, _| data::extend_acc(e, 2),
+        Cdqe => |e, _| data::extend_acc(e, 4),
+        Cwd => |e, _| data::sign_to_dx(e, 2),
+        Cdq => |e, _| data::sign_to_dx(e, 4),
+        Cqo => |e, _| data::sign_to_dx(e, 8),
+        Bswap => data::bswap,
+        Nop | Endbr64 | Pause | Prefetchnta | Prefetcht0 | Prefetcht1 | Prefetcht2 | Lfence | Sfence | Mfence => {
+            data::nop
+        }
+        Clc | Stc | Cmc => data::carry_flag,
+        Cld => |e, _| data::direction_flag(e, false),
+        Std => |e, _| data::direction_flag(e, true),
+        Cmpxchg => data::cmpxchg,
+        Xadd => data::xadd,
+        Jmp => control::jmp,
+        Call => control::call,
+        Ret => control::ret,
+        Jo | Jno | Jb | Jae | Je | Jne | Jbe | Ja | Js | Jns | Jp | Jnp | Jl | Jge | Jle | Jg => control::jcc,
+        Jrcxz | Jecxz | Loop => control::count_branch,
+        Syscall => control::syscall,
+        Int3 => control::int3,
+        Hlt => control::privileged,
+        Ud2 | Ud0 | Ud1 => control::ud,
+        Rdtsc => control::rdtsc,
+        Movsb | Movsw | Movsq | Stosb | Stosw | Stosd | Stosq => string::movs_stos,
+        Movsd if is_string_op(insn) => string::movs_stos,
+        Cmpsd if is_string_op(insn) => control::interpret,
+        Cpuid | Rcl | Rcr | Lodsb | Lodsw | Lodsd | Lodsq | Cmpsb | Cmpsw | Cmpsq | Scasb | Scasw | Scasd
+        | Scasq | Pushfq | Popfq | Lahf | Sahf => control::interpret,
+        _ => return sse::handler(insn),
+    })
+}
+
+/// movsd and cmpsd are both string and SSE2 mnemonics.
+fn is_string_op(insn: &Instruction) -> bool {
+    use iced_x86::OpKind::*;
+    matches!(insn.op0_kind(), MemoryESRDI | MemorySegRSI)
+}
+
+pub fn is_supported(insn: &Instruction) -> bool {
+    handler(insn).is_some()
+}
+
+pub struct TranslatedBlock {
+    pub code: Vec<u8>,
+    pub direct_exits: Vec<DirectExit>,
+    pub guest_insns: usize,
+}
+
+/// Translates `block` into code that will live at host address `base`.
+pub fn translate_block(block: &GuestBlock, base: u64, host: HostFeatures, stubs: Stubs) -> TranslatedBlock {
+    let mut len = block.insns.len();
+    loop {
+        match try_translate(block, len, base, host, stubs) {
+            Ok(t) => return t,
+            // Instruction `n` turned out unsupported: end the block before it.
+            Err(n) => len = n,
+        }
+    }
+}
+
+fn try_translate(block: &GuestBlock, len: usize, base: u64, host: HostFeatures, stubs: Stubs) -> Result<TranslatedBlock, usize> {
+    let insns = &block.insns[..len];
+    let live = live_after(insns, FlagSet::ALL);
+    let mut e = Emitter::new(base, host, stubs);
+    for (i, insn) in insns.iter().enumerate() {
+        e.begin_insn(live[i], FlagSet::from_iced(insn.rflags_modified()));
+        let Some(h) = handler(insn) else { return Err(i) };
+        match h(&mut e, insn) {
+            Ok(Flow::Next) => {}
+            Ok(Flow::Ended) => return Ok(finish(e, i + 1)),
+            Err(_) => return Err(i),
+        }
+    }
+    e.begin_insn(FlagSet::ALL, FlagSet::NONE);
+    if len < block.insns.len() {
+        let insn = &block.insns[len];
+        tracing::warn!(addr = format_args!("{:#x}", insn.ip()), insn = %insn, "unimplemented instruction: SIGILL");
+        let _ = e.illegal(insn);
+    } else if let Some(addr) = block.invalid_at {
+        tracing::warn!(addr = format_args!("{addr:#x}"), "undecodable instruction: SIGILL");
+        e.exit(crate::exit::ExitReason::IllegalInstruction, addr);
+    } else {
+        e.direct_exit(block.end());
+    }
+    Ok(finish(e, len))
+}
+
+fn finish(e: Emitter, guest_insns: usize) -> TranslatedBlock {
+    let (code, direct_exits) = e.finish();
+    TranslatedBlock { code, direct_exits, guest_insns }
+}

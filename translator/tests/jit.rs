@@ -1,0 +1,134 @@
+//! Runs small x86 sequences through the translator and checks the results.
+//! Generated code only executes on aarch64 (natively or under qemu-aarch64).
+#![cfg(target_arch = "aarch64")]
+
+use iced_x86::code_asm::*;
+use transit_translator::cpu_state::rflags;
+use transit_translator::{CpuState, GuestEvent, Translator};
+
+/// Assembles `build`'s code followed by `syscall`, runs it from a fresh
+/// state prepared by `init`, and returns the state at the syscall.
+fn run(build: impl FnOnce(&mut CodeAssembler), init: impl FnOnce(&mut CpuState)) -> CpuState {
+    let mut a = CodeAssembler::new(64).unwrap();
+    build(&mut a);
+    a.syscall().unwrap();
+    // Code lives in a leaked buffer: guest addresses are host addresses.
+    let buf: &'static mut [u8] = Box::leak(vec![0u8; 4096].into_boxed_slice());
+    let base = buf.as_ptr() as u64;
+    let bytes = a.assemble(base).unwrap();
+    buf[..bytes.len()].copy_from_slice(&bytes);
+    let stack: &'static mut [u64] = Box::leak(vec![0u64; 1024].into_boxed_slice());
+    let mut state = CpuState::default();
+    state.rip = base;
+    state.gpr[4] = stack.as_ptr() as u64 + 8 * 1000;
+    init(&mut state);
+    let mut t = Translator::new().unwrap();
+    assert_eq!(t.run(&mut state), GuestEvent::Syscall);
+    state
+}
+
+#[test]
+fn arithmetic_and_flags() {
+    let s = run(
+        |a| {
+            a.mov(rax, 5u64).unwrap();
+            a.add(rax, 7).unwrap();
+            a.mov(rbx, -1i64).unwrap();
+            a.add(ebx, 1).unwrap(); // CF=1 ZF=1, upper half cleared
+        },
+        |_| {},
+    );
+    assert_eq!(s.gpr[0], 12);
+    assert_eq!(s.gpr[3], 0);
+    let f = s.rflags();
+    assert_ne!(f & rflags::CF, 0, "flags {f:#x}");
+    assert_ne!(f & rflags::ZF, 0);
+    assert_ne!(f & rflags::PF, 0);
+}
+
+#[test]
+fn loop_with_conditional_branch() {
+    let s = run(
+        |a| {
+            let mut top = a.create_label();
+            a.xor(eax, eax).unwrap();
+            a.mov(ecx, 10).unwrap();
+            a.set_label(&mut top).unwrap();
+            a.add(rax, rcx).unwrap();
+            a.dec(ecx).unwrap();
+            a.jnz(top).unwrap();
+        },
+        |_| {},
+    );
+    assert_eq!(s.gpr[0], 55);
+}
+
+#[test]
+fn eight_bit_subtract_borrow() {
+    let s = run(
+        |a| {
+            a.mov(al, 1).unwrap();
+            a.sub(al, 2).unwrap();
+            a.setb(bl).unwrap();
+            a.sets(cl).unwrap();
+            a.seto(dl).unwrap();
+        },
+        |_| {},
+    );
+    assert_eq!(s.gpr[0] & 0xff, 0xff);
+    assert_eq!(s.gpr[3] & 0xff, 1, "CF");
+    assert_eq!(s.gpr[1] & 0xff, 1, "SF");
+    assert_eq!(s.gpr[2] & 0xff, 0, "OF");
+}
+
+#[test]
+fn call_and_return_through_lookup() {
+    let s = run(
+        |a| {
+            let mut f = a.create_label();
+            let mut done = a.create_label();
+            a.mov(eax, 1).unwrap();
+            a.call(f).unwrap();
+            a.call(f).unwrap();
+            a.jmp(done).unwrap();
+            a.set_label(&mut f).unwrap();
+            a.shl(rax, 3).unwrap();
+            a.ret().unwrap();
+            a.set_label(&mut done).unwrap();
+        },
+        |_| {},
+    );
+    assert_eq!(s.gpr[0], 64);
+}
+
+#[test]
+fn divide_and_multiply() {
+    let s = run(
+        |a| {
+            a.mov(rax, 1000u64).unwrap();
+            a.xor(edx, edx).unwrap();
+            a.mov(rcx, 7u64).unwrap();
+            a.div(rcx).unwrap(); // rax=142 rdx=6
+            a.mov(rbx, rax).unwrap();
+            a.imul_3(rsi, rbx, -3).unwrap();
+        },
+        |_| {},
+    );
+    assert_eq!(s.gpr[0], 142);
+    assert_eq!(s.gpr[2], 6);
+    assert_eq!(s.gpr[6] as i64, -426);
+}
+
+#[test]
+fn divide_by_zero_faults() {
+    let mut a = CodeAssembler::new(64).unwrap();
+    a.xor(ecx, ecx).unwrap();
+    a.div(rcx).unwrap();
+    let buf: &'static mut [u8] = Box::leak(vec![0u8; 64].into_boxed_slice());
+    let base = buf.as_ptr() as u64;
+    let bytes = a.assemble(base).unwrap();
+    buf[..bytes.len()].copy_from_slice(&bytes);
+    let mut state = CpuState { rip: base, ..CpuState::default() };
+    let mut t = Translator::new().unwrap();
+    assert_eq!(t.run(&mut state), GuestEvent::Fault { signal: libc::SIGFPE, addr: base + 2 });
+}
