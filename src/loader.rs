@@ -1,0 +1,166 @@
+//! Loads an x86_64 ELF program (and its PT_INTERP dynamic loader) into this
+//! process at the guest's addresses: guest addresses are host addresses.
+
+use crate::error::LoadError;
+use crate::memory::{map_fixed, protect, reserve};
+use goblin::elf::{header, program_header as ph, Elf};
+use std::path::{Path, PathBuf};
+
+pub const PAGE: u64 = 4096;
+
+pub fn page_down(x: u64) -> u64 {
+    x & !(PAGE - 1)
+}
+pub fn page_up(x: u64) -> u64 {
+    (x + PAGE - 1) & !(PAGE - 1)
+}
+
+/// One ELF image placed in memory.
+#[derive(Debug, Clone)]
+pub struct LoadedImage {
+    /// Added to every address in the file (0 for ET_EXEC).
+    pub bias: u64,
+    pub entry: u64,
+    /// Address of the program headers in memory.
+    pub phdr: u64,
+    pub phnum: u64,
+    /// Page-aligned end of the highest segment: where brk starts.
+    pub end: u64,
+    /// PT_INTERP, if any.
+    pub interp: Option<String>,
+}
+
+/// The program and, for dynamic programs, its loader.
+#[derive(Debug, Clone)]
+pub struct LoadedProgram {
+    pub path: PathBuf,
+    pub main: LoadedImage,
+    pub interp: Option<LoadedImage>,
+}
+
+impl LoadedProgram {
+    /// Where the guest starts: the loader's entry, or the program's.
+    pub fn start(&self) -> u64 {
+        self.interp.as_ref().map_or(self.main.entry, |i| i.entry)
+    }
+}
+
+pub fn read_program(path: &Path) -> Result<Vec<u8>, LoadError> {
+    std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => LoadError::NotFound { path: path.into() },
+        _ => LoadError::Unreadable { path: path.into(), source: e },
+    })
+}
+
+/// Checks that `bytes` is an x86_64 ELF executable we can run.
+pub fn check_elf<'a>(path: &Path, bytes: &'a [u8]) -> Result<Elf<'a>, LoadError> {
+    if bytes.len() < 4 || &bytes[..4] != b"\x7fELF" {
+        return Err(LoadError::NotElf { path: path.into() });
+    }
+    let malformed = |why: String| LoadError::Malformed { path: path.into(), why };
+    if bytes.len() < 64 {
+        return Err(malformed(format!("{} bytes, shorter than an ELF header", bytes.len())));
+    }
+    let wrong = |what: String| LoadError::WrongArchitecture { path: path.into(), what };
+    if bytes[header::EI_CLASS] != header::ELFCLASS64 {
+        return Err(wrong("32-bit ELF".into()));
+    }
+    if bytes[header::EI_DATA] != header::ELFDATA2LSB {
+        return Err(wrong("big-endian ELF".into()));
+    }
+    let machine = u16::from_le_bytes([bytes[18], bytes[19]]);
+    if machine != header::EM_X86_64 {
+        return Err(wrong(format!("machine {}", header::machine_to_str(machine))));
+    }
+    let elf = Elf::parse(bytes).map_err(|e| malformed(e.to_string()))?;
+    if !matches!(elf.header.e_type, header::ET_EXEC | header::ET_DYN) {
+        return Err(malformed(format!("ELF type {} is not an executable", elf.header.e_type)));
+    }
+    for p in elf.program_headers.iter().filter(|p| p.p_type == ph::PT_LOAD) {
+        let end = p.p_offset.checked_add(p.p_filesz);
+        if end.is_none_or(|e| e > bytes.len() as u64) {
+            return Err(malformed(format!("segment at file offset {:#x} runs past the end of the file", p.p_offset)));
+        }
+        if p.p_filesz > p.p_memsz {
+            return Err(malformed("segment file size exceeds its memory size".into()));
+        }
+    }
+    if !elf.program_headers.iter().any(|p| p.p_type == ph::PT_LOAD) {
+        return Err(malformed("no loadable segments".into()));
+    }
+    Ok(elf)
+}
+
+/// Maps every PT_LOAD of `elf` and returns where it went.
+pub fn map_image(path: &Path, bytes: &[u8], elf: &Elf) -> Result<LoadedImage, LoadError> {
+    let loads: Vec<_> = elf.program_headers.iter().filter(|p| p.p_type == ph::PT_LOAD).collect();
+    let lo = page_down(loads.iter().map(|p| p.p_vaddr).min().unwrap_or(0));
+    let hi = page_up(loads.iter().map(|p| p.p_vaddr + p.p_memsz).max().unwrap_or(0));
+    let bias = if elf.header.e_type == header::ET_DYN {
+        // Position-independent: let the kernel pick a free range for the whole span.
+        let at = reserve(hi - lo).map_err(|e| LoadError::Map { addr: 0, source: e })?;
+        at - lo
+    } else {
+        0
+    };
+    for p in &loads {
+        let start = page_down(p.p_vaddr + bias);
+        let end = page_up(p.p_vaddr + bias + p.p_memsz);
+        map_fixed(start, end - start, elf.header.e_type == header::ET_DYN)
+            .map_err(|e| LoadError::Map { addr: start, source: e })?;
+        let file = &bytes[p.p_offset as usize..(p.p_offset + p.p_filesz) as usize];
+        // SAFETY: [p_vaddr+bias, +filesz) lies inside the fresh RW mapping above.
+        unsafe { std::ptr::copy_nonoverlapping(file.as_ptr(), (p.p_vaddr + bias) as *mut u8, file.len()) };
+    }
+    // Permissions after every copy: segments may share a page.
+    for p in &loads {
+        let start = page_down(p.p_vaddr + bias);
+        let end = page_up(p.p_vaddr + bias + p.p_memsz);
+        protect(start, end - start, p.p_flags).map_err(|e| LoadError::Map { addr: start, source: e })?;
+    }
+    let phdr = match elf.program_headers.iter().find(|p| p.p_type == ph::PT_PHDR) {
+        Some(p) => p.p_vaddr + bias,
+        None => {
+            // The headers sit in the first segment's file image.
+            let first = loads.iter().find(|p| p.p_offset == 0).ok_or_else(|| LoadError::Malformed {
+                path: path.into(),
+                why: "program headers are not mapped".into(),
+            })?;
+            first.p_vaddr + bias + elf.header.e_phoff
+        }
+    };
+    Ok(LoadedImage {
+        bias,
+        entry: elf.entry + bias,
+        phdr,
+        phnum: elf.program_headers.len() as u64,
+        end: hi + bias,
+        interp: elf.interpreter.map(str::to_owned),
+    })
+}
+
+/// Loads the program at `path` and its dynamic loader (found under `rootfs`
+/// first when given, then on the host).
+pub fn load(path: &Path, rootfs: Option<&Path>) -> Result<LoadedProgram, LoadError> {
+    let bytes = read_program(path)?;
+    let elf = check_elf(path, &bytes)?;
+    let main = map_image(path, &bytes, &elf)?;
+    let interp = match &main.interp {
+        None => None,
+        Some(name) => {
+            let found = crate::rootfs::resolve(rootfs, name).ok_or_else(|| LoadError::MissingInterpreter {
+                path: path.into(),
+                interp: name.clone(),
+                hint: match rootfs {
+                    Some(r) => format!(" under {} or on the host", r.display()),
+                    None => " (name an x86_64 root filesystem with -L DIR or TRANSIT_ROOTFS)".into(),
+                },
+            })?;
+            let ibytes = read_program(&found)?;
+            let ielf = check_elf(&found, &ibytes)?;
+            Some(map_image(&found, &ibytes, &ielf)?)
+        }
+    };
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.into());
+    Ok(LoadedProgram { path, main, interp })
+}

@@ -1,0 +1,73 @@
+//! Host memory mapping for guest images and stacks.
+
+use std::io;
+
+fn check(p: *mut libc::c_void) -> io::Result<u64> {
+    if p == libc::MAP_FAILED {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(p as u64)
+    }
+}
+
+/// Reserves `len` bytes anywhere (kernel's choice), inaccessible for now.
+pub fn reserve(len: u64) -> io::Result<u64> {
+    // SAFETY: a new anonymous mapping at an address of the kernel's choice.
+    check(unsafe {
+        libc::mmap(std::ptr::null_mut(), len as usize, libc::PROT_NONE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+    })
+}
+
+/// Maps zeroed read-write memory at exactly `addr`. `replace` allows
+/// replacing our own reservation; otherwise existing mappings (Transit's
+/// own) are never clobbered.
+pub fn map_fixed(addr: u64, len: u64, replace: bool) -> io::Result<u64> {
+    let fixed = if replace { libc::MAP_FIXED } else { libc::MAP_FIXED_NOREPLACE };
+    // SAFETY: with MAP_FIXED only over a range this loader reserved itself;
+    // otherwise MAP_FIXED_NOREPLACE fails instead of overlapping.
+    check(unsafe {
+        libc::mmap(
+            addr as *mut _,
+            len as usize,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | fixed,
+            -1,
+            0,
+        )
+    })
+}
+
+/// Applies ELF segment permissions (PF_X=1, PF_W=2, PF_R=4).
+pub fn protect(addr: u64, len: u64, pflags: u32) -> io::Result<()> {
+    let mut prot = 0;
+    if pflags & 4 != 0 {
+        prot |= libc::PROT_READ;
+    }
+    if pflags & 2 != 0 {
+        prot |= libc::PROT_WRITE;
+    }
+    if pflags & 1 != 0 {
+        // Translated code reads guest code; x86 makes executable pages readable.
+        prot |= libc::PROT_EXEC | libc::PROT_READ;
+    }
+    // SAFETY: changes protection of a range this loader mapped.
+    if unsafe { libc::mprotect(addr as *mut _, len as usize, prot) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// A fresh read-write anonymous mapping anywhere.
+pub fn map_anywhere(len: u64) -> io::Result<u64> {
+    // SAFETY: a new anonymous mapping at an address of the kernel's choice.
+    check(unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len as usize,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    })
+}
