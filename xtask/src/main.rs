@@ -1,1 +1,69 @@
-fn main() {}
+//! `cargo xtask`: the project's developer and CI entry points (see README.md).
+//!
+//! Each command lives in its own module; `setup` is the step they share:
+//! bring this host up to the prerequisites Transit needs to build and be tested.
+
+mod bless;
+mod build;
+mod demo;
+mod host;
+mod setup;
+mod step;
+mod test;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  demo    install prerequisites, build Transit, run an example x86_64 program through it
+  test    install prerequisites, build Transit, run the unit and end-to-end tests
+  build   install prerequisites and build Transit (release, aarch64)
+  bless   regenerate tests/programs/expected/ by running the test programs natively (x86_64 hosts)";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("demo") => demo::run(),
+        Some("test") => test::run(),
+        Some("build") => build::run(),
+        Some("bless") => bless::run(),
+        Some("help" | "-h" | "--help") | None => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(anyhow::anyhow!("unknown command `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: xtask's manifest lives one level below it.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is a workspace member, so its manifest dir has a parent")
+        .to_path_buf()
+}
+
+/// Cargo's target directory, honouring `CARGO_TARGET_DIR` like cargo does.
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                workspace_root().join(dir)
+            }
+        }
+        _ => workspace_root().join("target"),
+    }
+}

@@ -1,0 +1,107 @@
+//! The test programs: every `*.c` file in `tests/programs/` and its
+//! subfolders (`expected/` holds outputs, not programs). How a program is
+//! invoked is written at its top, in `//!` lines:
+//!
+//! ```c
+//! //! args: alpha beta       whitespace-separated arguments
+//! //! arg: one with spaces   one argument, verbatim
+//! //! stdin: a line          a line of standard input (repeatable)
+//! ```
+
+use std::path::{Path, PathBuf};
+
+/// The environment every program runs with, natively and under Transit
+/// alike; nothing of the harness's own environment leaks in. Programs see
+/// their run directory as the current directory, and TMPDIR points there.
+pub const GUEST_ENV: &[(&str, &str)] = &[
+    ("HOME", "/nonexistent"),
+    ("LANG", "C"),
+    ("PATH", "/usr/bin:/bin"),
+    ("TMPDIR", "."),
+    ("TRANSIT_TEST", "differential"),
+    ("TZ", "UTC"),
+];
+
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// The file stem, unique across the catalog.
+    pub name: String,
+    pub source: PathBuf,
+    pub args: Vec<String>,
+    pub stdin: Vec<u8>,
+}
+
+/// The folder holding the programs.
+pub fn programs_dir() -> PathBuf {
+    crate::workspace_root().join("tests/programs")
+}
+
+/// All programs, sorted by name.
+pub fn discover() -> Result<Vec<Program>, String> {
+    let dir = programs_dir();
+    let mut sources = c_files(&dir)?;
+    for entry in read_dir(&dir)? {
+        if entry.is_dir() && entry.file_name().is_some_and(|name| name != "expected") {
+            sources.extend(c_files(&entry)?);
+        }
+    }
+    let mut programs = sources.iter().map(|source| parse(source)).collect::<Result<Vec<_>, _>>()?;
+    programs.sort_by(|a, b| a.name.cmp(&b.name));
+    if let Some(pair) = programs.windows(2).find(|pair| pair[0].name == pair[1].name) {
+        return Err(format!(
+            "two test programs are named {}: {} and {}",
+            pair[0].name,
+            pair[0].source.display(),
+            pair[1].source.display()
+        ));
+    }
+    Ok(programs)
+}
+
+fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    entries
+        .map(|entry| entry.map(|entry| entry.path()).map_err(|e| format!("cannot list {}: {e}", dir.display())))
+        .collect()
+}
+
+fn c_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    Ok(read_dir(dir)?
+        .into_iter()
+        .filter(|path| path.extension().is_some_and(|ext| ext == "c"))
+        .collect())
+}
+
+fn parse(source: &Path) -> Result<Program, String> {
+    let text = std::fs::read_to_string(source).map_err(|e| format!("cannot read {}: {e}", source.display()))?;
+    let name = source
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .ok_or_else(|| format!("{}: file name is not UTF-8", source.display()))?
+        .to_string();
+    let mut program = Program { name, source: source.to_path_buf(), args: Vec::new(), stdin: Vec::new() };
+    for (number, line) in text.lines().enumerate() {
+        let Some(directive) = line.strip_prefix("//!") else {
+            continue;
+        };
+        let directive = directive.trim_start();
+        let (key, value) = directive.split_once(':').unwrap_or((directive, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        match key {
+            "args" => program.args.extend(value.split_whitespace().map(str::to_string)),
+            "arg" => program.args.push(value.to_string()),
+            "stdin" => {
+                program.stdin.extend_from_slice(value.as_bytes());
+                program.stdin.push(b'\n');
+            }
+            _ => {
+                return Err(format!(
+                    "{}:{}: unknown directive `//! {key}:` (known: args, arg, stdin)",
+                    source.display(),
+                    number + 1
+                ))
+            }
+        }
+    }
+    Ok(program)
+}

@@ -1,0 +1,68 @@
+//! What this host is, and therefore what it needs: Transit is an aarch64
+//! program translating x86_64 ones, so an x86_64 host needs an aarch64 cross
+//! linker and qemu to run Transit, while an arm64 host needs an x86_64 cross
+//! compiler to build the guest test programs.
+
+use anyhow::{bail, Result};
+
+/// The Rust target Transit is built for.
+pub const TRANSIT_TARGET: &str = "aarch64-unknown-linux-gnu";
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Arch {
+    X86_64,
+    Aarch64,
+}
+
+impl Arch {
+    /// xtask is compiled for the host, so its own architecture is the host's.
+    pub fn of_host() -> Result<Arch> {
+        match std::env::consts::ARCH {
+            "x86_64" => Ok(Arch::X86_64),
+            "aarch64" => Ok(Arch::Aarch64),
+            other => bail!("unsupported host architecture {other}: Transit builds on x86_64 and arm64 hosts"),
+        }
+    }
+
+    /// Debian packages this host needs, each with a file that proves it is
+    /// there on hosts without dpkg.
+    pub fn packages(self) -> &'static [Package] {
+        match self {
+            Arch::X86_64 => &[
+                Package { name: "gcc", provides: "/usr/bin/gcc" },
+                Package { name: "libc6-dev", provides: "/usr/include/stdio.h" },
+                Package { name: "gcc-aarch64-linux-gnu", provides: "/usr/bin/aarch64-linux-gnu-gcc" },
+                Package { name: "libc6-dev-arm64-cross", provides: "/usr/aarch64-linux-gnu/lib/libc.a" },
+                Package { name: "qemu-user-static", provides: "/usr/bin/qemu-aarch64-static" },
+                Package { name: "musl-tools", provides: "/usr/bin/musl-gcc" },
+            ],
+            Arch::Aarch64 => &[
+                Package { name: "gcc", provides: "/usr/bin/gcc" },
+                Package { name: "libc6-dev", provides: "/usr/include/stdio.h" },
+                Package { name: "gcc-x86-64-linux-gnu", provides: "/usr/bin/x86_64-linux-gnu-gcc" },
+                Package { name: "libc6-dev-amd64-cross", provides: "/usr/x86_64-linux-gnu/lib/libc.a" },
+            ],
+        }
+    }
+
+    /// The command that runs an aarch64 program here: none on arm64.
+    pub fn aarch64_runner(self) -> Option<&'static str> {
+        match self {
+            Arch::X86_64 => Some("qemu-aarch64-static"),
+            Arch::Aarch64 => None,
+        }
+    }
+
+    /// The C compiler that produces static x86_64 programs here.
+    pub fn x86_64_cc(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "gcc",
+            Arch::Aarch64 => "x86_64-linux-gnu-gcc",
+        }
+    }
+}
+
+pub struct Package {
+    pub name: &'static str,
+    pub provides: &'static str,
+}

@@ -1,0 +1,54 @@
+//! `cargo xtask test`: everything CI checks. Runs every step even after a
+//! failure, so one run shows all that is broken.
+
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+
+use crate::build::{build_transit, cargo};
+use crate::host::{Arch, TRANSIT_TARGET};
+use crate::{setup, step};
+
+pub fn run() -> Result<()> {
+    let start = Instant::now();
+    let arch = Arch::of_host()?;
+    setup::ensure_prerequisites(arch)?;
+    let transit = build_transit()?;
+
+    let mut failed = Vec::new();
+
+    step::header(format!("Unit tests ({TRANSIT_TARGET}{})", match arch.aarch64_runner() {
+        Some(runner) => format!(", under {runner}"),
+        None => String::new(),
+    }));
+    let mut unit = cargo();
+    unit.current_dir(crate::workspace_root()).args([
+        "test", "--workspace", "--exclude", "transit-tests", "--exclude", "xtask", "--target", TRANSIT_TARGET,
+    ]);
+    if arch.aarch64_runner().is_none() {
+        // .cargo/config.toml names qemu as the runner, and cargo rejects an
+        // empty one: env(1) with no assignments simply execs the test binary.
+        unit.env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER", "env");
+    }
+    if !step::status(&mut unit)?.success() {
+        failed.push("unit tests");
+    }
+
+    step::header("End-to-end tests (host: x86_64 programs natively and under Transit)");
+    let mut end_to_end = cargo();
+    end_to_end
+        .current_dir(crate::workspace_root())
+        .args(["test", "-p", "transit-tests", "--", "--nocapture"])
+        .env("TRANSIT_BIN", &transit)
+        .env("TRANSIT_RUNNER", arch.aarch64_runner().unwrap_or(""));
+    if !step::status(&mut end_to_end)?.success() {
+        failed.push("end-to-end tests");
+    }
+
+    let elapsed = start.elapsed();
+    step::header(format!("Total time: {:.1} s", elapsed.as_secs_f64()));
+    if !failed.is_empty() {
+        bail!("failed: {}", failed.join(", "));
+    }
+    Ok(())
+}
