@@ -26,6 +26,7 @@ pub enum GuestEvent {
 
 pub struct Translator {
     pub cache: CodeCache,
+    #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
     enter: u64,
     code: Box<dyn CodeSource>,
 }

@@ -132,3 +132,51 @@ fn divide_by_zero_faults() {
     let mut t = Translator::new().unwrap();
     assert_eq!(t.run(&mut state), GuestEvent::Fault { signal: libc::SIGFPE, addr: base + 2 });
 }
+
+#[test]
+fn sse_byte_compare_and_mask() {
+    let s = run(
+        |a| {
+            a.mov(rax, 0x4100_0000_4100_0041u64).unwrap();
+            a.movq(xmm0, rax).unwrap();
+            a.mov(ecx, 0x41).unwrap();
+            a.movd(xmm1, ecx).unwrap();
+            a.punpcklbw(xmm1, xmm1).unwrap();
+            a.punpcklwd(xmm1, xmm1).unwrap();
+            a.pshufd(xmm1, xmm1, 0).unwrap(); // 0x41 in every byte
+            a.pcmpeqb(xmm0, xmm1).unwrap();
+            a.pmovmskb(edx, xmm0).unwrap();
+        },
+        |_| {},
+    );
+    assert_eq!(s.gpr[2], 0b1000_1001, "bytes 0, 3 and 7 match: mask {:#b}", s.gpr[2]);
+}
+
+#[test]
+fn sse_double_arithmetic_compare_and_convert() {
+    let s = run(
+        |a| {
+            let mut below = a.create_label();
+            a.mov(eax, 7).unwrap();
+            a.cvtsi2sd(xmm0, eax).unwrap();
+            a.mov(eax, 2).unwrap();
+            a.cvtsi2sd(xmm1, eax).unwrap();
+            a.divsd(xmm0, xmm1).unwrap(); // 3.5
+            a.cvttsd2si(rbx, xmm0).unwrap(); // 3
+            a.ucomisd(xmm0, xmm1).unwrap();
+            a.mov(ecx, 1).unwrap();
+            a.jbe(below).unwrap();
+            a.mov(ecx, 2).unwrap();
+            a.set_label(&mut below).unwrap();
+            a.pxor(xmm2, xmm2).unwrap();
+            a.divsd(xmm2, xmm2).unwrap(); // 0/0: x86's negative default NaN
+            a.movq(rdx, xmm2).unwrap();
+            a.cvttsd2si(esi, xmm2).unwrap(); // NaN: integer indefinite
+        },
+        |_| {},
+    );
+    assert_eq!(s.gpr[3], 3);
+    assert_eq!(s.gpr[1], 2, "3.5 > 2 takes the ja path");
+    assert_eq!(s.gpr[2], 0xfff8_0000_0000_0000);
+    assert_eq!(s.gpr[6], 0x8000_0000);
+}

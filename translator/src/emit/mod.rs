@@ -89,6 +89,7 @@ pub struct Emitter {
     /// Flags live right after the current instruction.
     pub live_after: FlagSet,
     next_scratch: usize,
+    next_vscratch: u8,
     pub direct_exits: Vec<DirectExit>,
 }
 
@@ -112,6 +113,7 @@ impl Emitter {
             needed: FlagSet::NONE,
             live_after: FlagSet::ALL,
             next_scratch: 0,
+            next_vscratch: 0,
             direct_exits: Vec::new(),
         }
     }
@@ -119,6 +121,7 @@ impl Emitter {
     /// Called before each guest instruction.
     pub fn begin_insn(&mut self, live_after: FlagSet, written: FlagSet) {
         self.next_scratch = 0;
+        self.next_vscratch = 0;
         self.live_after = live_after;
         self.needed = live_after.and(written);
     }
@@ -127,6 +130,14 @@ impl Emitter {
     pub fn tmp(&mut self) -> Reg {
         let r = regs::SCRATCH[self.next_scratch];
         self.next_scratch += 1;
+        r
+    }
+
+    /// A scratch vector register (v0..v7), valid until the next instruction.
+    pub fn vtmp(&mut self) -> Reg {
+        let r = self.next_vscratch;
+        assert!(r < 8, "an instruction needs at most eight vector temporaries");
+        self.next_vscratch += 1;
         r
     }
 

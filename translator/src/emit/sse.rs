@@ -1,14 +1,768 @@
-//! The SSE/SSE2 subset (filled in below); guest XMMn lives in host v(16+n).
+//! The SSE/SSE2 subset that compilers and glibc's baseline string and math
+//! code use. Guest XMMn lives in host v(16+n); memory operands are loaded
+//! into scratch vector registers v0..v7.
+//!
+//! Scalar arithmetic keeps the destination's upper lanes (x86) although the
+//! host's scalar instructions clear them, so results are inserted with `ins`.
+//! A NaN the operation creates itself gets x86's sign (the "QNaN
+//! floating-point indefinite" is negative; the host's default NaN is not).
 
-use super::{EmitResult, Emitter};
+use super::operand::Loc;
+use super::{a64, regs, EmitResult, Emitter, Flow, Polarity, Reg, Unsupported, NZCV};
 use crate::translate::Handler;
-use iced_x86::Instruction;
+#[allow(unused_imports)]
+use dynasmrt::{DynasmApi, DynasmLabelApi};
+use iced_x86::{Instruction, Mnemonic, OpKind, Register};
 
-pub fn handler(_insn: &Instruction) -> Option<Handler> {
-    None
+/// Host vector register for guest XMM register `reg`.
+fn xmm(reg: Register) -> Option<Reg> {
+    reg.is_xmm().then(|| regs::XMM_BASE + reg.number() as Reg)
 }
 
-#[allow(dead_code)]
-fn placeholder(_e: &mut Emitter, _i: &Instruction) -> EmitResult {
-    Err(super::Unsupported)
+impl Emitter {
+    /// A vector register holding operand `op`: the pinned register, or a
+    /// scratch one loaded with `bytes` bytes (16, 8 or 4) from memory.
+    fn vsrc(&mut self, insn: &Instruction, op: u32, bytes: u8) -> Result<Reg, Unsupported> {
+        match insn.op_kind(op) {
+            OpKind::Register => xmm(insn.op_register(op)).ok_or(Unsupported),
+            OpKind::Memory => {
+                let (base, off) = self.address(insn)?;
+                let v = self.vtmp();
+                self.vload(v, base, off, bytes);
+                Ok(v)
+            }
+            _ => Err(Unsupported),
+        }
+    }
+
+    fn vload(&mut self, v: Reg, base: Reg, off: i32, bytes: u8) {
+        match bytes {
+            16 => a64!(self.ops; ldur Q(v), [X(base), off]),
+            8 => a64!(self.ops; ldur D(v), [X(base), off]),
+            _ => a64!(self.ops; ldur S(v), [X(base), off]),
+        }
+    }
+
+    fn vstore(&mut self, v: Reg, base: Reg, off: i32, bytes: u8) {
+        match bytes {
+            16 => a64!(self.ops; stur Q(v), [X(base), off]),
+            8 => a64!(self.ops; stur D(v), [X(base), off]),
+            _ => a64!(self.ops; stur S(v), [X(base), off]),
+        }
+    }
+
+    fn xmm_dst(&self, insn: &Instruction) -> Result<Reg, Unsupported> {
+        if insn.op0_kind() != OpKind::Register {
+            return Err(Unsupported);
+        }
+        xmm(insn.op0_register()).ok_or(Unsupported)
+    }
+}
+
+/// Element layout of a packed integer or float operation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lanes {
+    B16,
+    H8,
+    S4,
+    D2,
+}
+
+/// Packed operations `xmm1 = xmm1 op xmm2/m128`, one NEON instruction each.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Packed {
+    Xor,
+    Or,
+    And,
+    AndNot,
+    Add(Lanes),
+    Sub(Lanes),
+    CmpEq(Lanes),
+    CmpGt(Lanes),
+    MinU8,
+    MaxU8,
+    MinS16,
+    MaxS16,
+    AddSatU8,
+    SubSatU8,
+    AvgU8,
+    MulLo16,
+    ZipLo(Lanes),
+    ZipHi(Lanes),
+    FAdd(Lanes),
+    FSub(Lanes),
+    FMul(Lanes),
+    FDiv(Lanes),
+}
+
+fn packed_op(m: Mnemonic) -> Option<Packed> {
+    use Lanes::*;
+    use Mnemonic as M;
+    use Packed::*;
+    Some(match m {
+        M::Pxor | M::Xorps | M::Xorpd => Xor,
+        M::Por | M::Orps | M::Orpd => Or,
+        M::Pand | M::Andps | M::Andpd => And,
+        M::Pandn | M::Andnps | M::Andnpd => AndNot,
+        M::Paddb => Add(B16),
+        M::Paddw => Add(H8),
+        M::Paddd => Add(S4),
+        M::Paddq => Add(D2),
+        M::Psubb => Sub(B16),
+        M::Psubw => Sub(H8),
+        M::Psubd => Sub(S4),
+        M::Psubq => Sub(D2),
+        M::Pcmpeqb => CmpEq(B16),
+        M::Pcmpeqw => CmpEq(H8),
+        M::Pcmpeqd => CmpEq(S4),
+        M::Pcmpgtb => CmpGt(B16),
+        M::Pcmpgtw => CmpGt(H8),
+        M::Pcmpgtd => CmpGt(S4),
+        M::Pminub => MinU8,
+        M::Pmaxub => MaxU8,
+        M::Pminsw => MinS16,
+        M::Pmaxsw => MaxS16,
+        M::Paddusb => AddSatU8,
+        M::Psubusb => SubSatU8,
+        M::Pavgb => AvgU8,
+        M::Pmullw => MulLo16,
+        M::Punpcklbw => ZipLo(B16),
+        M::Punpcklwd => ZipLo(H8),
+        M::Punpckldq | M::Unpcklps => ZipLo(S4),
+        M::Punpcklqdq | M::Unpcklpd => ZipLo(D2),
+        M::Punpckhbw => ZipHi(B16),
+        M::Punpckhwd => ZipHi(H8),
+        M::Punpckhdq | M::Unpckhps => ZipHi(S4),
+        M::Punpckhqdq | M::Unpckhpd => ZipHi(D2),
+        M::Addps => FAdd(S4),
+        M::Addpd => FAdd(D2),
+        M::Subps => FSub(S4),
+        M::Subpd => FSub(D2),
+        M::Mulps => FMul(S4),
+        M::Mulpd => FMul(D2),
+        M::Divps => FDiv(S4),
+        M::Divpd => FDiv(D2),
+        _ => return None,
+    })
+}
+
+fn packed(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let op = packed_op(insn.mnemonic()).ok_or(Unsupported)?;
+    let d = e.xmm_dst(insn)?;
+    let m = e.vsrc(insn, 1, 16)?;
+    let n = d;
+    use Lanes::*;
+    use Packed::*;
+    macro_rules! lanes {
+        ($ins:ident, $l:expr) => {
+            match $l {
+                B16 => a64!(e.ops; $ins V(d).B16, V(n).B16, V(m).B16),
+                H8 => a64!(e.ops; $ins V(d).H8, V(n).H8, V(m).H8),
+                S4 => a64!(e.ops; $ins V(d).S4, V(n).S4, V(m).S4),
+                D2 => a64!(e.ops; $ins V(d).D2, V(n).D2, V(m).D2),
+            }
+        };
+    }
+    macro_rules! flanes {
+        ($ins:ident, $l:expr) => {
+            match $l {
+                S4 => a64!(e.ops; $ins V(d).S4, V(n).S4, V(m).S4),
+                _ => a64!(e.ops; $ins V(d).D2, V(n).D2, V(m).D2),
+            }
+        };
+    }
+    match op {
+        Xor => a64!(e.ops; eor V(d).B16, V(n).B16, V(m).B16),
+        Or => a64!(e.ops; orr V(d).B16, V(n).B16, V(m).B16),
+        And => a64!(e.ops; and V(d).B16, V(n).B16, V(m).B16),
+        // x86: dst = !dst & src.
+        AndNot => a64!(e.ops; bic V(d).B16, V(m).B16, V(n).B16),
+        Add(l) => lanes!(add, l),
+        Sub(l) => lanes!(sub, l),
+        CmpEq(l) => lanes!(cmeq, l),
+        CmpGt(l) => lanes!(cmgt, l),
+        MinU8 => a64!(e.ops; umin V(d).B16, V(n).B16, V(m).B16),
+        MaxU8 => a64!(e.ops; umax V(d).B16, V(n).B16, V(m).B16),
+        MinS16 => a64!(e.ops; smin V(d).H8, V(n).H8, V(m).H8),
+        MaxS16 => a64!(e.ops; smax V(d).H8, V(n).H8, V(m).H8),
+        AddSatU8 => a64!(e.ops; uqadd V(d).B16, V(n).B16, V(m).B16),
+        SubSatU8 => a64!(e.ops; uqsub V(d).B16, V(n).B16, V(m).B16),
+        AvgU8 => a64!(e.ops; urhadd V(d).B16, V(n).B16, V(m).B16),
+        MulLo16 => a64!(e.ops; mul V(d).H8, V(n).H8, V(m).H8),
+        ZipLo(l) => lanes!(zip1, l),
+        ZipHi(l) => lanes!(zip2, l),
+        FAdd(l) => flanes!(fadd, l),
+        FSub(l) => flanes!(fsub, l),
+        FMul(l) => flanes!(fmul, l),
+        FDiv(l) => flanes!(fdiv, l),
+    }
+    Ok(Flow::Next)
+}
+
+/// Whole-register moves: movdqa, movdqu, movaps, movups, movapd, movupd and
+/// the non-temporal stores (ordinary stores here).
+fn mov128(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    match (insn.op0_kind(), insn.op1_kind()) {
+        (OpKind::Register, _) => {
+            let d = e.xmm_dst(insn)?;
+            let s = e.vsrc(insn, 1, 16)?;
+            if s != d {
+                a64!(e.ops; mov V(d).B16, V(s).B16);
+            }
+        }
+        (OpKind::Memory, OpKind::Register) => {
+            let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
+            let (base, off) = e.address(insn)?;
+            e.vstore(s, base, off, 16);
+        }
+        _ => return Err(Unsupported),
+    }
+    Ok(Flow::Next)
+}
+
+/// movd/movq between XMM and general registers or memory, and movq xmm, xmm.
+fn movd_movq(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let bytes: u8 = if insn.mnemonic() == Mnemonic::Movq { 8 } else { 4 };
+    let to_xmm = insn.op0_kind() == OpKind::Register && insn.op0_register().is_xmm();
+    if to_xmm {
+        let d = e.xmm_dst(insn)?;
+        match insn.op1_kind() {
+            OpKind::Register if insn.op1_register().is_xmm() => {
+                let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
+                // Scalar moves clear the upper lanes, as movq does.
+                a64!(e.ops; mov D(d), V(s).D[0]);
+            }
+            OpKind::Register => {
+                let loc = e.loc(insn, 1)?;
+                let r = e.read(loc);
+                if bytes == 8 {
+                    a64!(e.ops; fmov D(d), X(r));
+                } else {
+                    a64!(e.ops; fmov S(d), W(r));
+                }
+            }
+            _ => {
+                let (base, off) = e.address(insn)?;
+                e.vload(d, base, off, bytes);
+            }
+        }
+    } else {
+        let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
+        match e.loc(insn, 0)? {
+            Loc::Mem { base, off, .. } => e.vstore(s, base, off, bytes),
+            dst => {
+                let t = e.tmp();
+                if bytes == 8 {
+                    a64!(e.ops; fmov X(t), D(s));
+                } else {
+                    a64!(e.ops; fmov W(t), S(s));
+                }
+                e.write(dst, t);
+            }
+        }
+    }
+    Ok(Flow::Next)
+}
+
+/// movss/movsd (scalar): loads clear the upper lanes, register moves merge.
+fn mov_scalar(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let bytes: u8 = if insn.mnemonic() == Mnemonic::Movsd { 8 } else { 4 };
+    match (insn.op0_kind(), insn.op1_kind()) {
+        (OpKind::Register, OpKind::Register) => {
+            let d = e.xmm_dst(insn)?;
+            let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
+            if bytes == 8 {
+                a64!(e.ops; ins V(d).D[0], V(s).D[0]);
+            } else {
+                a64!(e.ops; ins V(d).S[0], V(s).S[0]);
+            }
+        }
+        (OpKind::Register, OpKind::Memory) => {
+            let d = e.xmm_dst(insn)?;
+            let (base, off) = e.address(insn)?;
+            e.vload(d, base, off, bytes);
+        }
+        (OpKind::Memory, OpKind::Register) => {
+            let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
+            let (base, off) = e.address(insn)?;
+            e.vstore(s, base, off, bytes);
+        }
+        _ => return Err(Unsupported),
+    }
+    Ok(Flow::Next)
+}
+
+/// movlps/movlpd/movhps/movhpd (64-bit halves with memory), movhlps, movlhps.
+fn mov_half(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    use Mnemonic::*;
+    let high = matches!(insn.mnemonic(), Movhps | Movhpd | Movlhps);
+    match (insn.mnemonic(), insn.op0_kind(), insn.op1_kind()) {
+        (Movhlps, _, _) => {
+            let d = e.xmm_dst(insn)?;
+            let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
+            a64!(e.ops; ins V(d).D[0], V(s).D[1]);
+        }
+        (Movlhps, _, _) => {
+            let d = e.xmm_dst(insn)?;
+            let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
+            a64!(e.ops; ins V(d).D[1], V(s).D[0]);
+        }
+        (_, OpKind::Register, OpKind::Memory) => {
+            let d = e.xmm_dst(insn)?;
+            let (base, off) = e.address(insn)?;
+            let t = e.vtmp();
+            e.vload(t, base, off, 8);
+            if high {
+                a64!(e.ops; ins V(d).D[1], V(t).D[0]);
+            } else {
+                a64!(e.ops; ins V(d).D[0], V(t).D[0]);
+            }
+        }
+        (_, OpKind::Memory, OpKind::Register) => {
+            let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
+            let (base, off) = e.address(insn)?;
+            let t = e.vtmp();
+            if high {
+                a64!(e.ops; mov D(t), V(s).D[1]);
+            } else {
+                a64!(e.ops; mov D(t), V(s).D[0]);
+            }
+            e.vstore(t, base, off, 8);
+        }
+        _ => return Err(Unsupported),
+    }
+    Ok(Flow::Next)
+}
+
+/// pmovmskb r32, xmm: the top bit of each byte, as a 16-bit mask.
+fn pmovmskb(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
+    let dst = e.loc(insn, 0)?;
+    let (bitsv, hi) = (e.vtmp(), e.vtmp());
+    let w = e.tmp();
+    // Each byte's sign bit selects its weight 1..128 within its half, and
+    // pairing byte i with byte i+8 lets one 16-bit sum build the mask.
+    e.mov_imm(w, 0x8040_2010_0804_0201);
+    a64!(e.ops
+        ; dup V(hi).D2, X(w)
+        ; cmlt V(bitsv).B16, V(s).B16, 0
+        ; and V(bitsv).B16, V(bitsv).B16, V(hi).B16
+        ; ext V(hi).B16, V(bitsv).B16, V(bitsv).B16, 8
+        ; zip1 V(bitsv).B16, V(bitsv).B16, V(hi).B16
+        ; addv H(bitsv), V(bitsv).H8
+        ; umov W(w), V(bitsv).H[0]
+    );
+    e.write(dst, w);
+    Ok(Flow::Next)
+}
+
+/// movmskps / movmskpd: sign bits of the float lanes.
+fn movmsk(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
+    let dst = e.loc(insn, 0)?;
+    let (r, t) = (e.tmp(), e.tmp());
+    if insn.mnemonic() == Mnemonic::Movmskpd {
+        a64!(e.ops
+            ; umov X(r), V(s).D[0]
+            ; lsr X(r), X(r), 63
+            ; umov X(t), V(s).D[1]
+            ; lsr X(t), X(t), 63
+            ; orr X(r), X(r), X(t), lsl 1
+        );
+    } else {
+        a64!(e.ops; movz X(r), 0);
+        for i in 0..4u32 {
+            a64!(e.ops; umov W(t), V(s).S[i] ; lsr W(t), W(t), 31 ; orr X(r), X(r), X(t), lsl i);
+        }
+    }
+    e.write(dst, r);
+    Ok(Flow::Next)
+}
+
+/// Byte shifts of the whole register (pslldq, psrldq) and element shifts by
+/// an immediate (psllw/d/q, psrlw/d/q, psraw/d).
+fn shift_imm(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    use Mnemonic::*;
+    if insn.op1_kind() != OpKind::Immediate8 {
+        return Err(Unsupported);
+    }
+    let d = e.xmm_dst(insn)?;
+    let n = insn.immediate8() as u32;
+    let m = insn.mnemonic();
+    let (lanes_bits, arith) = match m {
+        Psllw | Psrlw => (16, false),
+        Psraw => (16, true),
+        Pslld | Psrld => (32, false),
+        Psrad => (32, true),
+        Psllq | Psrlq => (64, false),
+        _ => (0, false),
+    };
+    let zero = |e: &mut Emitter| a64!(e.ops; movi V(d).D2, 0);
+    match m {
+        Pslldq | Psrldq => {
+            if n >= 16 {
+                zero(e);
+            } else if n > 0 {
+                let z = e.vtmp();
+                a64!(e.ops; movi V(z).D2, 0);
+                if m == Pslldq {
+                    a64!(e.ops; ext V(d).B16, V(z).B16, V(d).B16, 16 - n);
+                } else {
+                    a64!(e.ops; ext V(d).B16, V(d).B16, V(z).B16, n);
+                }
+            }
+        }
+        _ if n >= lanes_bits && !arith => zero(e),
+        _ if n == 0 => {}
+        Psllw => a64!(e.ops; shl V(d).H8, V(d).H8, n),
+        Pslld => a64!(e.ops; shl V(d).S4, V(d).S4, n),
+        Psllq => a64!(e.ops; shl V(d).D2, V(d).D2, n),
+        Psrlw => a64!(e.ops; ushr V(d).H8, V(d).H8, n),
+        Psrld => a64!(e.ops; ushr V(d).S4, V(d).S4, n),
+        Psrlq => a64!(e.ops; ushr V(d).D2, V(d).D2, n),
+        Psraw => a64!(e.ops; sshr V(d).H8, V(d).H8, n.min(15)),
+        Psrad => a64!(e.ops; sshr V(d).S4, V(d).S4, n.min(31)),
+        _ => return Err(Unsupported),
+    }
+    Ok(Flow::Next)
+}
+
+/// pshufd, pshuflw, pshufhw, shufps, shufpd: lane selection by immediate.
+fn shuffle(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    use Mnemonic::*;
+    let d = e.xmm_dst(insn)?;
+    let s = e.vsrc(insn, 1, 16)?;
+    let imm = insn.immediate8() as u32;
+    let t = e.vtmp();
+    match insn.mnemonic() {
+        Pshufd => {
+            for i in 0..4u32 {
+                let sel = (imm >> (2 * i)) & 3;
+                a64!(e.ops; ins V(t).S[i], V(s).S[sel]);
+            }
+        }
+        Pshuflw | Pshufhw => {
+            let base = if insn.mnemonic() == Pshufhw { 4 } else { 0 };
+            a64!(e.ops; mov V(t).B16, V(s).B16);
+            for i in 0..4u32 {
+                let sel = base + ((imm >> (2 * i)) & 3);
+                a64!(e.ops; ins V(t).H[base + i], V(s).H[sel]);
+            }
+        }
+        Shufps => {
+            for i in 0..4u32 {
+                let sel = (imm >> (2 * i)) & 3;
+                let from = if i < 2 { d } else { s };
+                a64!(e.ops; ins V(t).S[i], V(from).S[sel]);
+            }
+        }
+        Shufpd => {
+            let (lo, hi) = (imm & 1, (imm >> 1) & 1);
+            a64!(e.ops; ins V(t).D[0], V(d).D[lo] ; ins V(t).D[1], V(s).D[hi]);
+        }
+        _ => return Err(Unsupported),
+    }
+    a64!(e.ops; mov V(d).B16, V(t).B16);
+    Ok(Flow::Next)
+}
+
+/// Scalar double/single arithmetic on the low lane.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ScalarOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Sqrt,
+    Min,
+    Max,
+}
+
+fn scalar_arith(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    use Mnemonic::*;
+    let (op, double) = match insn.mnemonic() {
+        Addsd => (ScalarOp::Add, true),
+        Subsd => (ScalarOp::Sub, true),
+        Mulsd => (ScalarOp::Mul, true),
+        Divsd => (ScalarOp::Div, true),
+        Sqrtsd => (ScalarOp::Sqrt, true),
+        Minsd => (ScalarOp::Min, true),
+        Maxsd => (ScalarOp::Max, true),
+        Addss => (ScalarOp::Add, false),
+        Subss => (ScalarOp::Sub, false),
+        Mulss => (ScalarOp::Mul, false),
+        Divss => (ScalarOp::Div, false),
+        Sqrtss => (ScalarOp::Sqrt, false),
+        Minss => (ScalarOp::Min, false),
+        Maxss => (ScalarOp::Max, false),
+        _ => return Err(Unsupported),
+    };
+    let d = e.xmm_dst(insn)?;
+    let b = e.vsrc(insn, 1, if double { 8 } else { 4 })?;
+    let a = if op == ScalarOp::Sqrt { b } else { d };
+    let r = e.vtmp();
+    macro_rules! arith {
+        ($ins:ident) => {
+            if double {
+                a64!(e.ops; $ins D(r), D(a), D(b));
+            } else {
+                a64!(e.ops; $ins S(r), S(a), S(b));
+            }
+        };
+    }
+    match op {
+        ScalarOp::Add => arith!(fadd),
+        ScalarOp::Sub => arith!(fsub),
+        ScalarOp::Mul => arith!(fmul),
+        ScalarOp::Div => arith!(fdiv),
+        ScalarOp::Sqrt => {
+            if double {
+                a64!(e.ops; fsqrt D(r), D(b));
+            } else {
+                a64!(e.ops; fsqrt S(r), S(b));
+            }
+        }
+        // x86 min/max return the second operand unless the comparison holds
+        // (so for NaNs and equal zeros too): a compare mask and a select.
+        ScalarOp::Min | ScalarOp::Max => {
+            let (x, y) = if op == ScalarOp::Min { (b, a) } else { (a, b) };
+            if double {
+                a64!(e.ops; fcmgt D(r), D(x), D(y));
+            } else {
+                a64!(e.ops; fcmgt S(r), S(x), S(y));
+            }
+            a64!(e.ops; bsl V(r).B8, V(a).B8, V(b).B8);
+        }
+    }
+    if !matches!(op, ScalarOp::Min | ScalarOp::Max) {
+        x86_default_nan(e, r, a, b, double);
+    }
+    if double {
+        a64!(e.ops; ins V(d).D[0], V(r).D[0]);
+    } else {
+        a64!(e.ops; ins V(d).S[0], V(r).S[0]);
+    }
+    Ok(Flow::Next)
+}
+
+/// Gives a NaN that `r = a op b` created (no input was NaN) x86's negative sign.
+fn x86_default_nan(e: &mut Emitter, r: Reg, a: Reg, b: Reg, double: bool) {
+    let (ok_r, ok_in) = (e.vtmp(), e.vtmp());
+    if double {
+        a64!(e.ops
+            ; fcmeq D(ok_r), D(r), D(r)
+            ; fcmeq D(ok_in), D(a), D(a)
+            ; bic V(ok_in).B8, V(ok_in).B8, V(ok_r).B8
+            ; fcmeq D(ok_r), D(b), D(b)
+            ; and V(ok_in).B8, V(ok_in).B8, V(ok_r).B8
+            ; shl D(ok_in), D(ok_in), 63
+            ; orr V(r).B8, V(r).B8, V(ok_in).B8
+        );
+    } else {
+        a64!(e.ops
+            ; fcmeq S(ok_r), S(r), S(r)
+            ; fcmeq S(ok_in), S(a), S(a)
+            ; bic V(ok_in).B8, V(ok_in).B8, V(ok_r).B8
+            ; fcmeq S(ok_r), S(b), S(b)
+            ; and V(ok_in).B8, V(ok_in).B8, V(ok_r).B8
+            ; shl V(ok_in).S2, V(ok_in).S2, 31
+            ; orr V(r).B8, V(r).B8, V(ok_in).B8
+        );
+    }
+}
+
+/// ucomisd/comisd/ucomiss/comiss: ZF, PF, CF from an unordered compare;
+/// OF, SF, AF cleared.
+fn compare_scalar(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let double = matches!(insn.mnemonic(), Mnemonic::Ucomisd | Mnemonic::Comisd);
+    let a = e.xmm_dst(insn)?;
+    let b = e.vsrc(insn, 1, if double { 8 } else { 4 })?;
+    if e.needed.is_empty() {
+        return Ok(Flow::Next);
+    }
+    if double {
+        a64!(e.ops; fcmp D(a), D(b));
+    } else {
+        a64!(e.ops; fcmp S(a), S(b));
+    }
+    let (unord, zf, cf) = (e.tmp(), e.tmp(), e.tmp());
+    a64!(e.ops
+        ; cset W(unord), vs
+        ; cset W(zf), eq
+        ; cset W(cf), mi
+        ; orr W(zf), W(zf), W(unord)
+        ; orr W(cf), W(cf), W(unord)
+        // Borrow polarity: host C = !CF.
+        ; eor WSP(cf), W(cf), 1
+        ; lsl W(zf), W(zf), 30
+        ; orr W(zf), W(zf), W(cf), lsl 29
+        ; msr NZCV, X(zf)
+        // PF = unordered: an odd-parity source means PF=0.
+        ; eor XSP(regs::PF_SRC), X(unord), 1
+        ; mov X(regs::AF_SRC), xzr
+    );
+    e.polarity = Polarity::Borrow;
+    Ok(Flow::Next)
+}
+
+/// cvtsi2sd/cvtsi2ss: integer to the low float lane.
+fn int_to_float(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let d = e.xmm_dst(insn)?;
+    let src = e.loc(insn, 1)?;
+    let v = e.read(src);
+    let r = e.vtmp();
+    let wide = src.size() == 8;
+    match (insn.mnemonic() == Mnemonic::Cvtsi2sd, wide) {
+        (true, true) => a64!(e.ops; scvtf D(r), X(v) ; ins V(d).D[0], V(r).D[0]),
+        (true, false) => a64!(e.ops; scvtf D(r), W(v) ; ins V(d).D[0], V(r).D[0]),
+        (false, true) => a64!(e.ops; scvtf S(r), X(v) ; ins V(d).S[0], V(r).S[0]),
+        (false, false) => a64!(e.ops; scvtf S(r), W(v) ; ins V(d).S[0], V(r).S[0]),
+    }
+    Ok(Flow::Next)
+}
+
+/// cvttsd2si, cvtsd2si, cvttss2si, cvtss2si: NaN and out-of-range give the
+/// "integer indefinite" (the minimum value), where the host saturates.
+fn float_to_int(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    use Mnemonic::*;
+    let m = insn.mnemonic();
+    let double = matches!(m, Cvttsd2si | Cvtsd2si);
+    let truncate = matches!(m, Cvttsd2si | Cvttss2si);
+    let dst = e.loc(insn, 0)?;
+    let s = e.vsrc(insn, 1, if double { 8 } else { 4 })?;
+    let wide = dst.size() == 8;
+    let r = e.tmp();
+    // Convert to 64 bits; a 32-bit result must then fit.
+    match (double, truncate) {
+        (true, true) => a64!(e.ops; fcvtzs X(r), D(s)),
+        (true, false) => a64!(e.ops; fcvtns X(r), D(s)),
+        (false, true) => a64!(e.ops; fcvtzs X(r), S(s)),
+        (false, false) => a64!(e.ops; fcvtns X(r), S(s)),
+    }
+    let (fix, done) = (e.label(), e.label());
+    let t = e.tmp();
+    let ok = e.vtmp();
+    if double {
+        a64!(e.ops; fcmeq D(ok), D(s), D(s) ; fmov X(t), D(ok));
+    } else {
+        a64!(e.ops; fcmeq S(ok), S(s), S(s) ; fmov W(t), S(ok));
+    }
+    a64!(e.ops; cbz X(t), =>fix);
+    if wide {
+        // Saturation to the maximum only happens out of range.
+        e.mov_imm(t, i64::MAX as u64);
+        a64!(e.ops; eor X(t), X(t), X(r) ; cbz X(t), =>fix);
+    } else {
+        a64!(e.ops; sxtw X(t), W(r) ; eor X(t), X(t), X(r) ; cbnz X(t), =>fix);
+    }
+    e.jump(done);
+    e.bind(fix);
+    e.mov_imm(r, if wide { 1 << 63 } else { 1 << 31 });
+    e.bind(done);
+    e.write(dst, r);
+    Ok(Flow::Next)
+}
+
+/// cvtsd2ss / cvtss2sd on the low lane.
+fn float_to_float(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let d = e.xmm_dst(insn)?;
+    let to_single = insn.mnemonic() == Mnemonic::Cvtsd2ss;
+    let s = e.vsrc(insn, 1, if to_single { 8 } else { 4 })?;
+    let r = e.vtmp();
+    if to_single {
+        a64!(e.ops; fcvt S(r), D(s) ; ins V(d).S[0], V(r).S[0]);
+    } else {
+        a64!(e.ops; fcvt D(r), S(s) ; ins V(d).D[0], V(r).D[0]);
+    }
+    Ok(Flow::Next)
+}
+
+/// cmpsd/cmpss/cmppd/cmpps with a predicate: all-ones lanes where it holds.
+fn compare_mask(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    use Mnemonic::*;
+    let m = insn.mnemonic();
+    let d = e.xmm_dst(insn)?;
+    let (double, scalar) = match m {
+        Cmpsd => (true, true),
+        Cmpss => (false, true),
+        Cmppd => (true, false),
+        _ => (false, false),
+    };
+    let bytes = if !scalar { 16 } else if double { 8 } else { 4 };
+    let b = e.vsrc(insn, 1, bytes)?;
+    let pred = insn.immediate8() & 7;
+    let (r, t) = (e.vtmp(), e.vtmp());
+    macro_rules! cmp {
+        ($ins:ident, $x:expr, $y:expr, $out:expr) => {
+            match (double, scalar) {
+                (true, true) => a64!(e.ops; $ins D($out), D($x), D($y)),
+                (false, true) => a64!(e.ops; $ins S($out), S($x), S($y)),
+                (true, false) => a64!(e.ops; $ins V($out).D2, V($x).D2, V($y).D2),
+                (false, false) => a64!(e.ops; $ins V($out).S4, V($x).S4, V($y).S4),
+            }
+        };
+    }
+    match pred & 3 {
+        0 => cmp!(fcmeq, d, b, r),
+        1 => cmp!(fcmgt, b, d, r),
+        2 => cmp!(fcmge, b, d, r),
+        _ => {
+            // unordered: not (a == a and b == b); computed as "ordered" then inverted below.
+            cmp!(fcmeq, d, d, r);
+            cmp!(fcmeq, b, b, t);
+            a64!(e.ops; and V(r).B16, V(r).B16, V(t).B16 ; mvn V(r).B16, V(r).B16);
+        }
+    }
+    if pred >= 4 {
+        a64!(e.ops; mvn V(r).B16, V(r).B16);
+    }
+    match (double, scalar) {
+        (true, true) => a64!(e.ops; ins V(d).D[0], V(r).D[0]),
+        (false, true) => a64!(e.ops; ins V(d).S[0], V(r).S[0]),
+        _ => a64!(e.ops; mov V(d).B16, V(r).B16),
+    }
+    Ok(Flow::Next)
+}
+
+/// The SSE handler for `insn`, if the subset covers it.
+pub fn handler(insn: &Instruction) -> Option<Handler> {
+    use Mnemonic::*;
+    let m = insn.mnemonic();
+    if packed_op(m).is_some() {
+        return Some(packed);
+    }
+    Some(match m {
+        Movdqa | Movdqu | Movaps | Movups | Movapd | Movupd | Movntdq | Movntps | Movntpd | Lddqu => mov128,
+        Movd | Movq => movd_movq,
+        Movss | Movsd => mov_scalar,
+        Movlps | Movlpd | Movhps | Movhpd | Movhlps | Movlhps => mov_half,
+        Pmovmskb => pmovmskb,
+        Movmskps | Movmskpd => movmsk,
+        Pslldq | Psrldq | Psllw | Pslld | Psllq | Psrlw | Psrld | Psrlq | Psraw | Psrad => shift_imm,
+        Pshufd | Pshuflw | Pshufhw | Shufps | Shufpd => shuffle,
+        Addsd | Subsd | Mulsd | Divsd | Sqrtsd | Minsd | Maxsd | Addss | Subss | Mulss | Divss | Sqrtss | Minss
+        | Maxss => scalar_arith,
+        Ucomisd | Comisd | Ucomiss | Comiss => compare_scalar,
+        Cvtsi2sd | Cvtsi2ss => int_to_float,
+        Cvttsd2si | Cvtsd2si | Cvttss2si | Cvtss2si => float_to_int,
+        Cvtsd2ss | Cvtss2sd => float_to_float,
+        Cmpsd | Cmpss | Cmppd | Cmpps => compare_mask,
+        Stmxcsr | Ldmxcsr => mxcsr,
+        _ => return None,
+    })
+}
+
+/// stmxcsr/ldmxcsr: the value is kept in CpuState; rounding stays
+/// round-to-nearest (the only mode the translator implements).
+fn mxcsr(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let (base, off) = e.address(insn)?;
+    let t = e.tmp();
+    if insn.mnemonic() == Mnemonic::Stmxcsr {
+        a64!(e.ops; ldr X(t), [X(regs::STATE), crate::cpu_state::offsets::MXCSR]);
+        e.store(t, base, off, 4);
+    } else {
+        e.load(t, base, off, 4, false);
+        a64!(e.ops; str X(t), [X(regs::STATE), crate::cpu_state::offsets::MXCSR]);
+    }
+    Ok(Flow::Next)
 }
