@@ -53,6 +53,12 @@ impl Translator {
         state.lookup_table = self.cache.lookup_table_addr();
     }
 
+    /// Translates the block at `rip` (if not cached) without running it;
+    /// returns its host address. For benches and tests.
+    pub fn translate_only(&mut self, rip: u64) -> u64 {
+        self.cache.get_or_translate(self.code.as_ref(), rip)
+    }
+
     /// Runs guest code from `state.rip` until a syscall or a fault.
     pub fn run(&mut self, state: &mut CpuState) -> GuestEvent {
         self.attach(state);
