@@ -52,6 +52,29 @@ pub struct CpuState {
     pub dispatches: u64,
     pub _pad: u64,
     pub xmm: [u128; 16],
+    pub x87: X87State,
+}
+
+/// The x87 FPU, run by the slow-path interpreter (`crate::x87`).
+#[repr(C)]
+#[derive(Clone, Debug)]
+pub struct X87State {
+    /// Physical registers R0..R7, 80-bit values in the low bits.
+    pub regs: [u128; 8],
+    /// Which physical registers hold a value (tag word, valid/empty only).
+    pub valid: u8,
+    /// Stack top: ST(i) is physical register (top + i) % 8.
+    pub top: u8,
+    pub control: u16,
+    /// Status word without the TOP field.
+    pub status: u16,
+}
+
+impl Default for X87State {
+    fn default() -> Self {
+        // FNINIT state: all exceptions masked, 64-bit precision, round to nearest.
+        X87State { regs: [0; 8], valid: 0, top: 0, control: 0x037f, status: 0 }
+    }
 }
 
 impl Default for CpuState {
@@ -72,6 +95,7 @@ impl Default for CpuState {
             dispatches: 0,
             _pad: 0,
             xmm: [0; 16],
+            x87: X87State::default(),
         }
     }
 }

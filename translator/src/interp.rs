@@ -58,6 +58,14 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
         }
         Movsb | Movsw | Movsd | Movsq | Stosb | Stosw | Stosd | Stosq | Lodsb | Lodsw | Lodsd | Lodsq | Cmpsb
         | Cmpsw | Cmpsd | Cmpsq | Scasb | Scasw | Scasd | Scasq => string_op(state, &insn)?,
+        m if crate::x87::is_x87(m) => {
+            let addr = if insn.op_count() > 0 && insn.op0_kind() == OpKind::Memory {
+                effective_address(state, &insn)
+            } else {
+                0
+            };
+            crate::x87::step(state, &insn, addr)?;
+        }
         _ => return Err(ill(state)),
     }
     state.rip = insn.next_ip();

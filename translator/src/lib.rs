@@ -16,6 +16,7 @@ pub mod flags;
 pub mod host;
 pub mod interp;
 pub mod translate;
+pub mod x87;
 
 pub use cpu_state::CpuState;
 pub use dispatch::{GuestEvent, Translator};

@@ -91,6 +91,7 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Cmpsd if is_string_op(insn) => control::interpret,
         Cpuid | Rcl | Rcr | Lodsb | Lodsw | Lodsd | Lodsq | Cmpsb | Cmpsw | Cmpsq | Scasb | Scasw | Scasd
         | Scasq | Pushfq | Popfq | Lahf | Sahf => control::interpret,
+        m if crate::x87::is_x87(m) => control::interpret,
         _ => return sse::handler(insn),
     })
 }

@@ -180,3 +180,25 @@ fn sse_double_arithmetic_compare_and_convert() {
     assert_eq!(s.gpr[2], 0xfff8_0000_0000_0000);
     assert_eq!(s.gpr[6], 0x8000_0000);
 }
+
+#[test]
+fn x87_divide_and_compare() {
+    let s = run(
+        |a| {
+            a.push(3).unwrap();
+            a.fild(qword_ptr(rsp)).unwrap();
+            a.mov(qword_ptr(rsp), 2).unwrap();
+            a.fild(qword_ptr(rsp)).unwrap();
+            a.fdivp(st1, st0).unwrap(); // st0 = 3 / 2
+            a.fld1().unwrap();
+            a.fucomip(st0, st1).unwrap(); // 1 < 1.5: CF=1
+            a.setb(cl).unwrap();
+            a.fstp(qword_ptr(rsp)).unwrap();
+            a.pop(rax).unwrap();
+        },
+        |_| {},
+    );
+    assert_eq!(s.gpr[0], 1.5f64.to_bits());
+    assert_eq!(s.gpr[1] & 0xff, 1);
+    assert_eq!(s.x87.top, 0, "stack balanced");
+}

@@ -1,0 +1,375 @@
+//! The x87 FPU, interpreted with exact 80-bit arithmetic (rustc_apfloat's
+//! X87DoubleExtended). x87 code is rare in x86_64 programs (long double,
+//! musl's printf), so every x87 instruction leaves translated code and runs
+//! here; `is_x87` lists what is implemented.
+//!
+//! Not modelled: precision control (always 64-bit mantissa), exception
+//! flags and unmasked exceptions, stack overflow/underflow faults.
+
+use crate::cpu_state::{rflags, CpuState, X87State};
+use crate::dispatch::GuestEvent;
+use iced_x86::{Instruction, MemorySize, Mnemonic, OpKind, Register};
+use rustc_apfloat::ieee::{Double, Single, X87DoubleExtended as F80};
+use rustc_apfloat::{Float, FloatConvert, Round, Status, StatusAnd};
+use std::cmp::Ordering;
+
+/// Status word condition bits.
+const C0: u16 = 1 << 8;
+const C1: u16 = 1 << 9;
+const C2: u16 = 1 << 10;
+const C3: u16 = 1 << 14;
+
+/// The x87 instructions `step` implements.
+pub fn is_x87(m: Mnemonic) -> bool {
+    use Mnemonic::*;
+    matches!(
+        m,
+        Fld | Fild | Fldz | Fld1 | Fldpi | Fldl2e | Fldl2t | Fldlg2 | Fldln2 | Fst | Fstp | Fist | Fistp | Fxch
+            | Fadd | Faddp | Fiadd | Fsub | Fsubp | Fisub | Fsubr | Fsubrp | Fisubr | Fmul | Fmulp | Fimul | Fdiv
+            | Fdivp | Fidiv | Fdivr | Fdivrp | Fidivr | Fcom | Fcomp | Fcompp | Fucom | Fucomp | Fucompp
+            | Fcomi | Fcomip | Fucomi | Fucomip | Ftst | Fxam | Fchs | Fabs | Fsqrt | Frndint | Fscale | Fprem
+            | Fprem1 | Fnstcw | Fldcw | Fnstsw | Fnclex | Fninit | Wait | Ffree | Fincstp | Fdecstp | Fnop
+            | Fcmovb | Fcmove | Fcmovbe | Fcmovu | Fcmovnb | Fcmovne | Fcmovnbe | Fcmovnu
+    )
+}
+
+fn round_mode(x: &X87State) -> Round {
+    match (x.control >> 10) & 3 {
+        0 => Round::NearestTiesToEven,
+        1 => Round::TowardNegative,
+        2 => Round::TowardPositive,
+        _ => Round::TowardZero,
+    }
+}
+
+/// x87's "real indefinite": the negative quiet NaN invalid operations produce.
+fn indefinite() -> F80 {
+    F80::from_bits(0xffff_c000_0000_0000_0000)
+}
+
+/// A NaN the operation created (no NaN input) gets x87's negative sign.
+fn x87_nan(r: StatusAnd<F80>, inputs: &[F80]) -> F80 {
+    if r.value.is_nan() && !inputs.iter().any(|i| i.is_nan()) {
+        indefinite()
+    } else {
+        r.value
+    }
+}
+
+impl X87State {
+    fn st(&self, i: usize) -> F80 {
+        F80::from_bits(self.regs[(self.top as usize + i) & 7])
+    }
+    fn set_st(&mut self, i: usize, v: F80) {
+        let p = (self.top as usize + i) & 7;
+        self.regs[p] = v.to_bits();
+        self.valid |= 1 << p;
+    }
+    fn push(&mut self, v: F80) {
+        self.top = (self.top + 7) & 7;
+        self.set_st(0, v);
+    }
+    fn pop(&mut self) {
+        self.valid &= !(1 << self.top);
+        self.top = (self.top + 1) & 7;
+    }
+    fn set_cc(&mut self, bits: u16) {
+        self.status = (self.status & !(C0 | C1 | C2 | C3)) | bits;
+    }
+    /// Status word as fnstsw stores it (TOP in bits 11..13).
+    pub fn status_word(&self) -> u16 {
+        (self.status & !(7 << 11)) | ((self.top as u16) << 11)
+    }
+}
+
+fn st_index(reg: Register) -> usize {
+    reg.number()
+}
+
+// SAFETY (for the memory helpers below): the guest chose these addresses and
+// owns the memory; a bad address faults as the guest's own access would.
+fn read_mem(addr: u64, size: usize) -> u128 {
+    let mut b = [0u8; 16];
+    unsafe { std::ptr::copy_nonoverlapping(addr as *const u8, b.as_mut_ptr(), size) };
+    u128::from_le_bytes(b)
+}
+fn write_mem(addr: u64, size: usize, v: u128) {
+    let b = v.to_le_bytes();
+    unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), addr as *mut u8, size) };
+}
+
+fn to_f80<T: FloatConvert<F80>>(v: T) -> F80 {
+    let mut loses = false;
+    v.convert(&mut loses).value
+}
+
+/// Loads a memory operand of any x87 type as an 80-bit value.
+fn load_operand(insn: &Instruction, addr: u64) -> Option<F80> {
+    Some(match insn.memory_size() {
+        MemorySize::Float32 => to_f80(Single::from_bits(read_mem(addr, 4))),
+        MemorySize::Float64 => to_f80(Double::from_bits(read_mem(addr, 8))),
+        MemorySize::Float80 => F80::from_bits(read_mem(addr, 10)),
+        MemorySize::Int16 => F80::from_i128(read_mem(addr, 2) as u16 as i16 as i128).value,
+        MemorySize::Int32 => F80::from_i128(read_mem(addr, 4) as u32 as i32 as i128).value,
+        MemorySize::Int64 => F80::from_i128(read_mem(addr, 8) as u64 as i64 as i128).value,
+        _ => return None,
+    })
+}
+
+/// Stores ST(0) to memory in the operand's format.
+fn store_operand(insn: &Instruction, addr: u64, v: F80, round: Round) -> Option<()> {
+    let mut loses = false;
+    match insn.memory_size() {
+        MemorySize::Float32 => {
+            let s: Single = v.convert_r(round, &mut loses).value;
+            write_mem(addr, 4, s.to_bits());
+        }
+        MemorySize::Float64 => {
+            let d: Double = v.convert_r(round, &mut loses).value;
+            write_mem(addr, 8, d.to_bits());
+        }
+        MemorySize::Float80 => write_mem(addr, 10, v.to_bits()),
+        MemorySize::Int16 => write_mem(addr, 2, to_int(v, 16, round) as u128),
+        MemorySize::Int32 => write_mem(addr, 4, to_int(v, 32, round) as u128),
+        MemorySize::Int64 => write_mem(addr, 8, to_int(v, 64, round) as u128),
+        _ => return None,
+    }
+    Some(())
+}
+
+/// Integer conversion with x87's "integer indefinite" for NaN and overflow.
+fn to_int(v: F80, bits: usize, round: Round) -> u64 {
+    let mut exact = false;
+    let r = v.to_i128_r(bits, round, &mut exact);
+    let min = 1u64 << (bits - 1);
+    if v.is_nan() || r.status.contains(Status::INVALID_OP) {
+        return min;
+    }
+    r.value as u64 & if bits == 64 { u64::MAX } else { (1 << bits) - 1 }
+}
+
+/// Comparison as (ZF, PF, CF) / (C3, C2, C0).
+fn compare(a: F80, b: F80) -> (bool, bool, bool) {
+    match a.partial_cmp(&b) {
+        None => (true, true, true),
+        Some(Ordering::Less) => (false, false, true),
+        Some(Ordering::Equal) => (true, false, false),
+        Some(Ordering::Greater) => (false, false, false),
+    }
+}
+
+fn set_eflags_compare(state: &mut CpuState, (zf, pf, cf): (bool, bool, bool)) {
+    let mut f = state.rflags() & !(rflags::CF | rflags::PF | rflags::AF | rflags::ZF | rflags::SF | rflags::OF);
+    if zf {
+        f |= rflags::ZF;
+    }
+    if pf {
+        f |= rflags::PF;
+    }
+    if cf {
+        f |= rflags::CF;
+    }
+    state.set_rflags(f);
+}
+
+fn condition_codes((c3, c2, c0): (bool, bool, bool)) -> u16 {
+    (if c3 { C3 } else { 0 }) | (if c2 { C2 } else { 0 }) | (if c0 { C0 } else { 0 })
+}
+
+/// Executes x87 instruction `insn`; `addr` is its memory operand's address.
+pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) -> Result<(), GuestEvent> {
+    use Mnemonic::*;
+    let ill = GuestEvent::Fault { signal: libc::SIGILL, addr: insn.ip() };
+    let mem = insn.op_count() > 0 && insn.op0_kind() == OpKind::Memory;
+    let round = round_mode(&state.x87);
+    let m = insn.mnemonic();
+    match m {
+        Fld | Fild => {
+            let v = if mem { load_operand(insn, addr).ok_or(ill)? } else { state.x87.st(st_index(insn.op0_register())) };
+            state.x87.push(v);
+        }
+        Fldz => state.x87.push(F80::ZERO),
+        Fld1 => state.x87.push(F80::from_i128(1).value),
+        Fldpi => state.x87.push(F80::from_bits(0x4000_c90f_daa2_2168_c235)),
+        Fldl2e => state.x87.push(F80::from_bits(0x3fff_b8aa_3b29_5c17_f0bc)),
+        Fldl2t => state.x87.push(F80::from_bits(0x4000_d49a_784b_cd1b_8afe)),
+        Fldlg2 => state.x87.push(F80::from_bits(0x3ffd_9a20_9a84_fbcf_f799)),
+        Fldln2 => state.x87.push(F80::from_bits(0x3ffe_b172_17f7_d1cf_79ac)),
+        Fst | Fstp | Fist | Fistp => {
+            let v = state.x87.st(0);
+            if mem {
+                store_operand(insn, addr, v, round).ok_or(ill)?;
+            } else {
+                state.x87.set_st(st_index(insn.op0_register()), v);
+            }
+            if matches!(m, Fstp | Fistp) {
+                state.x87.pop();
+            }
+        }
+        Fxch => {
+            let i = if insn.op_count() > 1 { st_index(insn.op1_register()) } else { 1 };
+            let (a, b) = (state.x87.st(0), state.x87.st(i));
+            state.x87.set_st(0, b);
+            state.x87.set_st(i, a);
+        }
+        Fadd | Faddp | Fiadd | Fsub | Fsubp | Fisub | Fsubr | Fsubrp | Fisubr | Fmul | Fmulp | Fimul | Fdiv | Fdivp
+        | Fidiv | Fdivr | Fdivrp | Fidivr => {
+            let (dst, a, b) = if mem {
+                (0, state.x87.st(0), load_operand(insn, addr).ok_or(ill)?)
+            } else if insn.op_count() == 2 {
+                let d = st_index(insn.op0_register());
+                (d, state.x87.st(d), state.x87.st(st_index(insn.op1_register())))
+            } else {
+                (1, state.x87.st(1), state.x87.st(0))
+            };
+            let r = match m {
+                Fadd | Faddp | Fiadd => a.add_r(b, round),
+                Fsub | Fsubp | Fisub => a.sub_r(b, round),
+                Fsubr | Fsubrp | Fisubr => b.sub_r(a, round),
+                Fmul | Fmulp | Fimul => a.mul_r(b, round),
+                Fdiv | Fdivp | Fidiv => a.div_r(b, round),
+                _ => b.div_r(a, round),
+            };
+            state.x87.set_st(dst, x87_nan(r, &[a, b]));
+            if matches!(m, Faddp | Fsubp | Fsubrp | Fmulp | Fdivp | Fdivrp) {
+                state.x87.pop();
+            }
+        }
+        Fcom | Fcomp | Fcompp | Fucom | Fucomp | Fucompp | Ftst => {
+            let b = if m == Ftst {
+                F80::ZERO
+            } else if mem {
+                load_operand(insn, addr).ok_or(ill)?
+            } else if insn.op_count() == 2 {
+                state.x87.st(st_index(insn.op1_register()))
+            } else {
+                state.x87.st(1)
+            };
+            let cc = condition_codes(compare(state.x87.st(0), b));
+            state.x87.set_cc(cc);
+            match m {
+                Fcomp | Fucomp => state.x87.pop(),
+                Fcompp | Fucompp => {
+                    state.x87.pop();
+                    state.x87.pop();
+                }
+                _ => {}
+            }
+        }
+        Fcomi | Fcomip | Fucomi | Fucomip => {
+            let b = state.x87.st(st_index(insn.op1_register()));
+            let r = compare(state.x87.st(0), b);
+            set_eflags_compare(state, r);
+            if matches!(m, Fcomip | Fucomip) {
+                state.x87.pop();
+            }
+        }
+        Fxam => {
+            let v = state.x87.st(0);
+            let sign = if v.is_negative() { C1 } else { 0 };
+            let class = if state.x87.valid & (1 << state.x87.top) == 0 {
+                C3 | C0
+            } else if v.is_nan() {
+                C0
+            } else if v.is_infinite() {
+                C2 | C0
+            } else if v.is_zero() {
+                C3
+            } else if v.is_denormal() {
+                C3 | C2
+            } else {
+                C2
+            };
+            state.x87.set_cc(class | sign);
+        }
+        Fchs => {
+            let v = state.x87.st(0);
+            state.x87.set_st(0, -v);
+        }
+        Fabs => {
+            let v = state.x87.st(0);
+            state.x87.set_st(0, v.abs());
+        }
+        Fsqrt => {
+            let v = state.x87.st(0);
+            state.x87.set_st(0, sqrt(v, round));
+        }
+        Frndint => {
+            let v = state.x87.st(0);
+            state.x87.set_st(0, v.round_to_integral(round).value);
+        }
+        Fscale => {
+            let (v, s) = (state.x87.st(0), state.x87.st(1));
+            let mut exact = false;
+            let n = s.to_i128_r(32, Round::TowardZero, &mut exact).value as i32;
+            state.x87.set_st(0, v.scalbn_r(n as _, round));
+        }
+        Fprem | Fprem1 => {
+            let (a, b) = (state.x87.st(0), state.x87.st(1));
+            let r = if m == Fprem { a.c_fmod(b) } else { a.ieee_rem(b) };
+            state.x87.set_st(0, x87_nan(r, &[a, b]));
+            // The reduction is always complete here: C2 = 0.
+            state.x87.set_cc(0);
+        }
+        Fcmovb | Fcmove | Fcmovbe | Fcmovu | Fcmovnb | Fcmovne | Fcmovnbe | Fcmovnu => {
+            let f = state.rflags();
+            let (cf, zf, pf) = (f & rflags::CF != 0, f & rflags::ZF != 0, f & rflags::PF != 0);
+            let take = match m {
+                Fcmovb => cf,
+                Fcmove => zf,
+                Fcmovbe => cf || zf,
+                Fcmovu => pf,
+                Fcmovnb => !cf,
+                Fcmovne => !zf,
+                Fcmovnbe => !cf && !zf,
+                _ => !pf,
+            };
+            if take {
+                let v = state.x87.st(st_index(insn.op1_register()));
+                state.x87.set_st(0, v);
+            }
+        }
+        Fnstcw => write_mem(addr, 2, state.x87.control as u128),
+        Fldcw => state.x87.control = read_mem(addr, 2) as u16,
+        Fnstsw => {
+            let sw = state.x87.status_word();
+            if mem {
+                write_mem(addr, 2, sw as u128);
+            } else {
+                state.gpr[0] = (state.gpr[0] & !0xffff) | sw as u64;
+            }
+        }
+        Fnclex => state.x87.status &= !0x80ff,
+        Fninit => state.x87 = X87State::default(),
+        Ffree => {
+            let p = (state.x87.top as usize + st_index(insn.op0_register())) & 7;
+            state.x87.valid &= !(1 << p);
+        }
+        Fincstp => state.x87.top = (state.x87.top + 1) & 7,
+        Fdecstp => state.x87.top = (state.x87.top + 7) & 7,
+        Wait | Fnop => {}
+        _ => return Err(ill),
+    }
+    Ok(())
+}
+
+/// Square root by Newton's method from the double-precision estimate; two
+/// steps reach the 64-bit mantissa.
+fn sqrt(v: F80, round: Round) -> F80 {
+    if v.is_nan() || v.is_zero() || v.is_pos_infinity() {
+        return v;
+    }
+    if v.is_negative() {
+        return indefinite();
+    }
+    let mut loses = false;
+    let d: Double = v.convert(&mut loses).value;
+    let est = f64::from_bits(d.to_bits() as u64).sqrt();
+    let mut x = to_f80(Double::from_bits(est.to_bits() as u128));
+    let two = F80::from_i128(2).value;
+    for _ in 0..3 {
+        let q = v.div_r(x, round).value;
+        x = x.add_r(q, round).value.div_r(two, round).value;
+    }
+    x
+}
