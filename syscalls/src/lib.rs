@@ -4,6 +4,29 @@
 //! `nr` is guest RAX, `args` are guest RDI, RSI, RDX, R10, R8, R9.
 //! The returned value goes back into guest RAX (negative errno on failure,
 //! exactly as the x86_64 kernel returns it).
+//!
+//! Code map: [`table`] says, for every x86_64 syscall number, its name and
+//! how it is handled (forwarded unchanged, emulated by a handler, or missing).
+//! Handlers live by domain: `fs`, `mm`, `process`, `time`, `signal`, `ioctl`.
+//! Layouts and flag values that differ between the ABIs live in [`abi`].
+//! `host` is the single place that enters the host kernel; `guest_mem`
+//! copies converted structs to and from guest memory.
+
+pub mod abi;
+mod fs;
+mod guest_mem;
+mod host;
+mod ioctl;
+mod mm;
+mod process;
+pub mod signal;
+pub mod table;
+mod time;
+
+use host::SysResult;
+use table::{Handler, X86Nr};
+
+pub use signal::SignalState;
 
 /// What the syscall layer may read or change in the calling guest thread.
 pub trait GuestThread {
@@ -31,13 +54,59 @@ pub struct GuestProcess {
     pub brk_current: u64,
     /// Absolute host path of the guest executable: what `/proc/self/exe` reads as.
     pub exe_path: std::path::PathBuf,
+    /// The guest's signal dispositions, masks and alternate stacks, as it
+    /// set them. Nothing is installed on the host yet.
+    pub signals: SignalState,
 }
 
+impl GuestProcess {
+    /// A process whose program break starts (and currently is) at `brk_start`.
+    ///
+    /// `brk_start` is the end of the highest PT_LOAD segment (its bss); the
+    /// bytes from there to the next page boundary must already be mapped, as
+    /// the loader maps that page for the bss anyway.
+    pub fn new(exe_path: std::path::PathBuf, brk_start: u64) -> GuestProcess {
+        GuestProcess { brk_start, brk_current: brk_start, exe_path, signals: SignalState::default() }
+    }
+}
+
+/// What a handler can reach: the process and the calling thread.
+pub(crate) struct Ctx<'a> {
+    pub process: &'a mut GuestProcess,
+    pub thread: &'a mut dyn GuestThread,
+}
+
+/// Guest RDI, RSI, RDX, R10, R8, R9.
+pub(crate) type Args = [u64; 6];
+
 pub fn dispatch(
-    _process: &mut GuestProcess,
-    _thread: &mut dyn GuestThread,
-    _nr: u64,
-    _args: [u64; 6],
+    process: &mut GuestProcess,
+    thread: &mut dyn GuestThread,
+    nr: u64,
+    args: [u64; 6],
 ) -> SyscallOutcome {
-    SyscallOutcome::Return((-(libc::ENOSYS as i64)) as u64)
+    let nr = X86Nr(nr);
+    let Some(entry) = table::lookup(nr) else {
+        tracing::warn!("unknown syscall number {}", nr.0);
+        return SyscallOutcome::Return(host::Errno::ENOSYS.to_rax());
+    };
+    let result: SysResult = match entry.handler {
+        Handler::Pass(host_nr) => host::syscall(host_nr, &args),
+        Handler::Emulate(handler) => handler(&mut Ctx { process, thread }, &args),
+        Handler::Exit { group } => {
+            tracing::debug!(status = args[0] as i32, group, "{}", entry.name);
+            // The x86_64 kernel takes `status & 0xff`; the runtime reports the
+            // full int it was given, as exit_group's argument is an int.
+            return SyscallOutcome::Exit { status: args[0] as i32, group };
+        }
+        Handler::Missing => {
+            tracing::warn!("unimplemented syscall {} ({})", entry.name, nr.0);
+            Err(host::Errno::ENOSYS)
+        }
+    };
+    tracing::trace!(?args, ?result, "{}", entry.name);
+    SyscallOutcome::Return(match result {
+        Ok(value) => value,
+        Err(errno) => errno.to_rax(),
+    })
 }

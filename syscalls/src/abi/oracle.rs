@@ -1,0 +1,30 @@
+//! Test support: the host gcc as the x86_64 ABI oracle.
+//!
+//! The build machine is x86_64, so its gcc lays out structs exactly as the
+//! guest's C library does. A spawned x86_64 program runs natively even while
+//! the test itself runs under qemu-aarch64.
+
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Compiles and runs `source` with an x86_64 gcc and returns its stdout, or
+/// `None` (with a note on stderr) when there is no such compiler here.
+pub(crate) fn run_x86_64_c(source: &str) -> Option<String> {
+    let machine = Command::new("gcc").arg("-dumpmachine").output().ok()?;
+    if !String::from_utf8_lossy(&machine.stdout).starts_with("x86_64") {
+        eprintln!("skipped: gcc does not target x86_64");
+        return None;
+    }
+    // Tests run in parallel: one directory per call.
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("transit-abi-oracle-{}-{call}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (src, exe) = (dir.join("oracle.c"), dir.join("oracle"));
+    std::fs::write(&src, source).unwrap();
+    let status = Command::new("gcc").arg(&src).arg("-o").arg(&exe).status().unwrap();
+    assert!(status.success(), "gcc failed on:\n{source}");
+    let out = Command::new(&exe).output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    Some(String::from_utf8(out.stdout).unwrap())
+}

@@ -1,0 +1,159 @@
+//! Copies between guest memory and the syscall layer's own buffers.
+//!
+//! Guest pointers are host pointers, but a guest may hand us any address.
+//! Where the kernel does not touch guest memory itself (converted structs),
+//! the copy goes through `process_vm_readv`/`process_vm_writev` on our own
+//! pid, so a bad address becomes EFAULT instead of a crash of Transit. Where
+//! those calls are unavailable (seccomp, or qemu-user which runs our tests)
+//! we fall back to a direct copy after a null check.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use crate::host::{self, Errno};
+
+/// Plain data: any bit pattern is a valid value and there are no pointers
+/// the Rust side owns.
+///
+/// # Safety
+/// Implement only for `repr(C)` integer aggregates without padding
+/// invariants (every byte may be read and written freely).
+pub(crate) unsafe trait Plain: Copy + 'static {}
+
+// SAFETY: integers and aggregates of integers accept every bit pattern.
+unsafe impl Plain for u8 {}
+unsafe impl Plain for i32 {}
+unsafe impl Plain for u64 {}
+unsafe impl Plain for i64 {}
+unsafe impl Plain for libc::timespec {}
+unsafe impl Plain for libc::timeval {}
+unsafe impl Plain for libc::utsname {}
+unsafe impl<T: Plain, const N: usize> Plain for [T; N] {}
+
+const KERNEL_COPY_UNKNOWN: u8 = 0;
+const KERNEL_COPY_WORKS: u8 = 1;
+const KERNEL_COPY_MISSING: u8 = 2;
+static KERNEL_COPY: AtomicU8 = AtomicU8::new(KERNEL_COPY_UNKNOWN);
+
+enum Direction {
+    FromGuest,
+    ToGuest,
+}
+
+/// Copies `len` bytes between `local` and guest address `guest`; returns how
+/// many bytes were copied before a fault (or the errno if none could be).
+fn kernel_copy(dir: &Direction, local: *mut u8, guest: u64, len: usize) -> Result<usize, Errno> {
+    let local_iov = libc::iovec { iov_base: local.cast(), iov_len: len };
+    let remote_iov = libc::iovec { iov_base: guest as usize as *mut libc::c_void, iov_len: len };
+    let nr = match dir {
+        Direction::FromGuest => libc::SYS_process_vm_readv,
+        Direction::ToGuest => libc::SYS_process_vm_writev,
+    };
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() } as u64;
+    host::syscall(nr, &[pid, host::ptr(&local_iov), 1, host::ptr(&remote_iov), 1, 0]).map(|n| n as usize)
+}
+
+/// Copies with a direct memory access; used only where the kernel cannot
+/// do the checked copy for us.
+fn direct_copy(dir: &Direction, local: *mut u8, guest: u64, len: usize) {
+    let guest = guest as usize as *mut u8;
+    // SAFETY: not checkable here: the guest asserts `guest..guest+len` is
+    // mapped memory it owns; a wrong address faults like it would in the guest.
+    unsafe {
+        match dir {
+            Direction::FromGuest => std::ptr::copy_nonoverlapping(guest, local, len),
+            Direction::ToGuest => std::ptr::copy_nonoverlapping(local, guest, len),
+        }
+    }
+}
+
+/// Copies up to `len` bytes; returns how many were copied (fewer on a fault
+/// part-way, when the kernel reports it).
+fn copy(dir: Direction, local: *mut u8, guest: u64, len: usize) -> Result<usize, Errno> {
+    if len == 0 {
+        return Ok(0);
+    }
+    if guest == 0 {
+        return Err(Errno::EFAULT);
+    }
+    if KERNEL_COPY.load(Ordering::Relaxed) != KERNEL_COPY_MISSING {
+        match kernel_copy(&dir, local, guest, len) {
+            Ok(n) => {
+                KERNEL_COPY.store(KERNEL_COPY_WORKS, Ordering::Relaxed);
+                return Ok(n);
+            }
+            Err(e) if e == Errno::ENOSYS || e == Errno::EPERM => {
+                KERNEL_COPY.store(KERNEL_COPY_MISSING, Ordering::Relaxed);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    direct_copy(&dir, local, guest, len);
+    Ok(len)
+}
+
+/// Reads as many bytes as are readable at `guest`, up to `buf.len()`.
+pub(crate) fn read_partial(guest: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+    copy(Direction::FromGuest, buf.as_mut_ptr(), guest, buf.len())
+}
+
+/// Reads exactly `buf.len()` bytes.
+pub(crate) fn read_bytes(guest: u64, buf: &mut [u8]) -> Result<(), Errno> {
+    match read_partial(guest, buf)? {
+        n if n == buf.len() => Ok(()),
+        _ => Err(Errno::EFAULT),
+    }
+}
+
+/// Writes all of `bytes` to `guest`.
+pub(crate) fn write_bytes(guest: u64, bytes: &[u8]) -> Result<(), Errno> {
+    // The kernel only reads from the local side of process_vm_writev.
+    match copy(Direction::ToGuest, bytes.as_ptr().cast_mut(), guest, bytes.len())? {
+        n if n == bytes.len() => Ok(()),
+        _ => Err(Errno::EFAULT),
+    }
+}
+
+pub(crate) fn read<T: Plain>(guest: u64) -> Result<T, Errno> {
+    let mut value = std::mem::MaybeUninit::<T>::zeroed();
+    // SAFETY: T is Plain, so its bytes may be viewed and the zeroed value is valid.
+    let bytes = unsafe { std::slice::from_raw_parts_mut(value.as_mut_ptr().cast::<u8>(), size_of::<T>()) };
+    read_bytes(guest, bytes)?;
+    // SAFETY: fully initialised above (zeroed, then overwritten).
+    Ok(unsafe { value.assume_init() })
+}
+
+pub(crate) fn write<T: Plain>(guest: u64, value: &T) -> Result<(), Errno> {
+    write_bytes(guest, as_bytes(value))
+}
+
+/// The bytes of a plain value.
+pub(crate) fn as_bytes<T: Plain>(value: &T) -> &[u8] {
+    // SAFETY: T is Plain: every byte is initialised data, readable as u8.
+    unsafe { std::slice::from_raw_parts((value as *const T).cast::<u8>(), size_of::<T>()) }
+}
+
+/// Reads a NUL-terminated string of at most `max` bytes (without the NUL).
+/// `None` if no NUL was found within `max` bytes.
+pub(crate) fn read_cstr(guest: u64, max: usize) -> Result<Option<Vec<u8>>, Errno> {
+    const PAGE: u64 = 4096;
+    let mut out = Vec::new();
+    let mut addr = guest;
+    // Page by page: a string that ends early must not make us touch the
+    // (possibly unmapped) page after it.
+    while out.len() <= max {
+        let chunk_len = (PAGE - addr % PAGE).min((max + 1 - out.len()) as u64) as usize;
+        let mut chunk = vec![0u8; chunk_len];
+        let n = read_partial(addr, &mut chunk)?;
+        if let Some(end) = chunk[..n].iter().position(|&b| b == 0) {
+            out.extend_from_slice(&chunk[..end]);
+            return Ok(Some(out));
+        }
+        if n < chunk_len {
+            return Err(Errno::EFAULT);
+        }
+        out.extend_from_slice(&chunk);
+        addr += chunk_len as u64;
+    }
+    Ok(None)
+}

@@ -1,0 +1,110 @@
+//! Memory mappings. Guest and Transit share one address space, so guest
+//! mappings are host mappings; what needs care is x86-only flags and brk.
+//!
+//! Guest pages are 4 KiB: on a host with larger pages, unaligned guest
+//! requests fail with EINVAL from the host kernel.
+
+use crate::host::{self, Errno, SysResult};
+use crate::{Args, Ctx};
+
+const GUEST_PAGE: u64 = 4096;
+
+/// x86_64's MAP_32BIT (arch/x86/include/uapi/asm/mman.h): place the mapping
+/// in the low 2 GiB. The value is unused on aarch64, whose kernel ignores it.
+const X86_MAP_32BIT: u64 = 0x40;
+/// MAP_32BIT mappings live in [1 GiB, 2 GiB): below it sit non-PIE guest
+/// images and their brk heap.
+const LOW_WINDOW: std::ops::Range<u64> = 0x4000_0000..0x8000_0000;
+
+/// PROT_* bits the x86_64 kernel accepts (asm-generic/mman-common.h:
+/// READ, WRITE, EXEC, SEM, GROWSDOWN, GROWSUP). Anything else must fail as
+/// it does on x86_64, not become an arm64 bit such as PROT_BTI (0x10).
+const X86_PROT_VALID: u64 = 0x1 | 0x2 | 0x4 | 0x8 | 0x0100_0000 | 0x0200_0000;
+
+fn check_prot(prot: u64) -> Result<(), Errno> {
+    if prot & !X86_PROT_VALID != 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
+fn page_up(addr: u64) -> u64 {
+    addr.saturating_add(GUEST_PAGE - 1) & !(GUEST_PAGE - 1)
+}
+
+/// mmap(addr, len, prot, flags, fd, offset): same argument order and MAP_*
+/// values on both (asm-generic/mman*.h), except MAP_32BIT.
+pub(crate) fn mmap(_: &mut Ctx<'_>, a: &Args) -> SysResult {
+    check_prot(a[2])?;
+    let flags = a[3];
+    let fixed = flags & (libc::MAP_FIXED | libc::MAP_FIXED_NOREPLACE) as u64 != 0;
+    if flags & X86_MAP_32BIT == 0 || fixed {
+        // With MAP_FIXED the kernel ignores MAP_32BIT on x86_64 too.
+        return host::syscall(libc::SYS_mmap, &[a[0], a[1], a[2], flags & !X86_MAP_32BIT, a[4], a[5]]);
+    }
+    mmap_low(a[1], a[2], flags & !X86_MAP_32BIT, a[4], a[5])
+}
+
+/// MAP_32BIT: the host has no such placement, so try fixed-no-replace
+/// addresses in the low window until one is free.
+fn mmap_low(len: u64, prot: u64, flags: u64, fd: u64, offset: u64) -> SysResult {
+    let len_pages = page_up(len);
+    if len_pages == 0 || len_pages > LOW_WINDOW.end - LOW_WINDOW.start {
+        return Err(Errno::ENOMEM);
+    }
+    let step = len_pages.max(1 << 20);
+    let mut addr = LOW_WINDOW.start;
+    while addr + len_pages <= LOW_WINDOW.end {
+        let want = flags | libc::MAP_FIXED_NOREPLACE as u64;
+        match host::syscall(libc::SYS_mmap, &[addr, len, prot, want, fd, offset]) {
+            Ok(got) if got == addr => return Ok(got),
+            // A kernel without MAP_FIXED_NOREPLACE treats it as a hint.
+            Ok(got) => drop(host::syscall(libc::SYS_munmap, &[got, len])),
+            Err(e) if e.0 == libc::EEXIST => {}
+            Err(e) => return Err(e),
+        }
+        addr += step;
+    }
+    Err(Errno::ENOMEM)
+}
+
+pub(crate) fn mprotect(_: &mut Ctx<'_>, a: &Args) -> SysResult {
+    check_prot(a[2])?;
+    host::syscall(libc::SYS_mprotect, &a[..3])
+}
+
+/// brk, emulated over anonymous mappings: aarch64's own brk heap belongs to
+/// Transit. Like Linux, returns the (unchanged) current break on failure or
+/// for requests below the start, which is how brk(0) queries it.
+///
+/// Invariant: `[brk_start, page_up(brk_current))` is mapped; the page holding
+/// an unaligned `brk_start` is the loader's bss page.
+pub(crate) fn brk(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let p = &mut *ctx.process;
+    let requested = a[0];
+    if p.brk_start == 0 || requested < p.brk_start {
+        return Ok(p.brk_current);
+    }
+    let (mapped_end, new_end) = (page_up(p.brk_current), page_up(requested));
+    if new_end > mapped_end {
+        let len = new_end - mapped_end;
+        let prot = (libc::PROT_READ | libc::PROT_WRITE) as u64;
+        let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE) as u64;
+        match host::syscall(libc::SYS_mmap, &[mapped_end, len, prot, flags, u64::MAX, 0]) {
+            Ok(got) if got == mapped_end => {}
+            Ok(got) => {
+                // Old kernel: the hint was not honoured; give the memory back.
+                let _ = host::syscall(libc::SYS_munmap, &[got, len]);
+                return Ok(p.brk_current);
+            }
+            Err(_) => return Ok(p.brk_current),
+        }
+    } else if new_end < mapped_end {
+        // Dropping the pages also zeroes them for a later regrow, as Linux does.
+        if host::syscall(libc::SYS_munmap, &[new_end, mapped_end - new_end]).is_err() {
+            return Ok(p.brk_current);
+        }
+    }
+    p.brk_current = requested;
+    Ok(requested)
+}
