@@ -21,3 +21,5 @@ pub mod stat;
 
 #[cfg(test)]
 pub(crate) mod oracle;
+#[cfg(test)]
+mod identical;

@@ -10,9 +10,22 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Compiles and runs `source` with an x86_64 gcc and returns its stdout, or
 /// `None` (with a note on stderr) when there is no such compiler here.
 pub(crate) fn run_x86_64_c(source: &str) -> Option<String> {
-    let machine = Command::new("gcc").arg("-dumpmachine").output().ok()?;
-    if !String::from_utf8_lossy(&machine.stdout).starts_with("x86_64") {
-        eprintln!("skipped: gcc does not target x86_64");
+    compile_and_run("gcc", "x86_64", None, source)
+}
+
+/// The same for aarch64, with the cross compiler, run under qemu-user
+/// if it is installed (else directly, as on an aarch64 machine).
+pub(crate) fn run_aarch64_c(source: &str) -> Option<String> {
+    compile_and_run("aarch64-linux-gnu-gcc", "aarch64", Some("qemu-aarch64-static"), source)
+}
+
+fn compile_and_run(gcc: &str, target: &str, emulator: Option<&str>, source: &str) -> Option<String> {
+    let Some(machine) = Command::new(gcc).arg("-dumpmachine").output().ok() else {
+        eprintln!("skipped: no {gcc}");
+        return None;
+    };
+    if !String::from_utf8_lossy(&machine.stdout).starts_with(target) {
+        eprintln!("skipped: {gcc} does not target {target}");
         return None;
     }
     // Tests run in parallel: one directory per call.
@@ -22,9 +35,15 @@ pub(crate) fn run_x86_64_c(source: &str) -> Option<String> {
     std::fs::create_dir_all(&dir).unwrap();
     let (src, exe) = (dir.join("oracle.c"), dir.join("oracle"));
     std::fs::write(&src, source).unwrap();
-    let status = Command::new("gcc").arg(&src).arg("-o").arg(&exe).status().unwrap();
-    assert!(status.success(), "gcc failed on:\n{source}");
-    let out = Command::new(&exe).output().unwrap();
+    let status = Command::new(gcc).arg("-static").arg(&src).arg("-o").arg(&exe).status().unwrap();
+    assert!(status.success(), "{gcc} failed on:\n{source}");
+    // Prefer the emulator when there is one: spawning a foreign binary
+    // directly can "succeed" through a shell fallback with exit code 127.
+    let out = match emulator.and_then(|e| Command::new(e).arg(&exe).output().ok()) {
+        Some(out) => out,
+        None => Command::new(&exe).output().unwrap(),
+    };
+    assert!(out.status.success(), "{} failed: {:?} {}", exe.display(), out.status, String::from_utf8_lossy(&out.stderr));
     let _ = std::fs::remove_dir_all(&dir);
     Some(String::from_utf8(out.stdout).unwrap())
 }
