@@ -157,3 +157,11 @@ pub(crate) fn read_cstr(guest: u64, max: usize) -> Result<Option<Vec<u8>>, Errno
     }
     Ok(None)
 }
+
+/// Whether bad guest addresses are caught (EFAULT) rather than dereferenced.
+#[cfg(test)]
+pub(crate) fn kernel_checks_copies() -> bool {
+    let mut probe = 0u64;
+    let _ = read::<u64>(&mut probe as *mut u64 as usize as u64);
+    KERNEL_COPY.load(Ordering::Relaxed) == KERNEL_COPY_WORKS
+}

@@ -110,3 +110,6 @@ pub fn dispatch(
         Err(errno) => errno.to_rax(),
     })
 }
+
+#[cfg(test)]
+mod tests;
