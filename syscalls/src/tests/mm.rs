@@ -1,1 +1,86 @@
 use super::*;
+
+const PROT_RW: u64 = (libc::PROT_READ | libc::PROT_WRITE) as u64;
+const MAP_PRIVATE_ANON: u64 = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64;
+const X86_MAP_32BIT: u64 = 0x40;
+const PAGE: u64 = 4096;
+
+/// A free, 4 GiB-aligned-ish region of `len` bytes: map it, then give it back.
+fn free_region(g: &mut Guest, len: u64) -> u64 {
+    let addr = g.ok("mmap", &[0, len, 0, MAP_PRIVATE_ANON, u64::MAX, 0]);
+    g.ok("munmap", &[addr, len]);
+    addr
+}
+
+fn is_mapped(addr: u64) -> bool {
+    let mut vec = [0u8; 1];
+    // SAFETY: mincore only inspects the mapping and writes one byte to vec.
+    unsafe { libc::mincore(addr as usize as *mut _, 1, vec.as_mut_ptr()) == 0 }
+}
+
+#[test]
+fn brk_grows_shrinks_and_refuses_to_overlap() {
+    let mut g = Guest::new();
+    let start = free_region(&mut g, 64 * PAGE);
+    g.process = GuestProcess::new("/g".into(), start);
+
+    assert_eq!(g.ok("brk", &[0]), start);
+    assert_eq!(g.ok("brk", &[start - 1]), start);
+    let grown = start + 3 * PAGE + 100;
+    assert_eq!(g.ok("brk", &[grown]), grown);
+    // SAFETY: the break now covers [start, grown): mapped read-write.
+    unsafe { std::ptr::write_bytes(start as usize as *mut u8, 0x5A, (grown - start) as usize) };
+    assert!(is_mapped(start + 3 * PAGE));
+
+    let shrunk = start + PAGE + 10;
+    assert_eq!(g.ok("brk", &[shrunk]), shrunk);
+    assert!(is_mapped(start + PAGE));
+    assert!(!is_mapped(start + 2 * PAGE), "shrinking must unmap whole pages past the break");
+    // Regrown memory is zero again, as on Linux.
+    assert_eq!(g.ok("brk", &[grown]), grown);
+    // SAFETY: mapped by the brk above.
+    assert_eq!(unsafe { *((start + 2 * PAGE) as usize as *const u8) }, 0);
+
+    // Something else mapped in the way: brk fails by returning the old break.
+    let blocker = start + 32 * PAGE;
+    let flags = MAP_PRIVATE_ANON | libc::MAP_FIXED_NOREPLACE as u64;
+    assert_eq!(g.ok("mmap", &[blocker, PAGE, PROT_RW, flags, u64::MAX, 0]), blocker);
+    assert_eq!(g.ok("brk", &[start + 40 * PAGE]), grown);
+    assert_eq!(g.process.brk_current, grown);
+    g.ok("munmap", &[start, 64 * PAGE]);
+}
+
+#[test]
+fn brk_without_a_heap_reports_zero() {
+    let mut g = Guest::new();
+    assert_eq!(g.ok("brk", &[0]), 0);
+    assert_eq!(g.ok("brk", &[0x1000_0000]), 0);
+}
+
+#[test]
+fn mmap_map_32bit_lands_in_the_low_2gib() {
+    let mut g = Guest::new();
+    let a = g.ok("mmap", &[0, 3 * PAGE, PROT_RW, MAP_PRIVATE_ANON | X86_MAP_32BIT, u64::MAX, 0]);
+    let b = g.ok("mmap", &[0, PAGE, PROT_RW, MAP_PRIVATE_ANON | X86_MAP_32BIT, u64::MAX, 0]);
+    for addr in [a, b] {
+        assert!(addr + PAGE <= 0x8000_0000 && addr != 0, "{addr:#x}");
+        // SAFETY: just mapped read-write.
+        unsafe { *(addr as usize as *mut u64) = 1 };
+    }
+    assert_ne!(a, b);
+    g.ok("munmap", &[a, 3 * PAGE]);
+    g.ok("munmap", &[b, PAGE]);
+}
+
+#[test]
+fn mmap_mprotect_reject_prot_bits_x86_64_lacks() {
+    let mut g = Guest::new();
+    // 0x10 is PROT_BTI on arm64 and invalid on x86_64.
+    assert_eq!(g.sys("mmap", &[0, PAGE, PROT_RW | 0x10, MAP_PRIVATE_ANON, u64::MAX, 0]), neg(libc::EINVAL));
+    let a = g.ok("mmap", &[0, PAGE, PROT_RW, MAP_PRIVATE_ANON, u64::MAX, 0]);
+    assert_eq!(g.sys("mprotect", &[a, PAGE, 0x10]), neg(libc::EINVAL));
+    g.ok("mprotect", &[a, PAGE, libc::PROT_READ as u64]);
+    g.ok("madvise", &[a, PAGE, libc::MADV_DONTNEED as u64]);
+    g.ok("munmap", &[a, PAGE]);
+    assert_eq!(g.sys("mmap", &[0, 0, PROT_RW, MAP_PRIVATE_ANON, u64::MAX, 0]), neg(libc::EINVAL));
+}
