@@ -42,15 +42,25 @@ enum Direction {
 /// Copies `len` bytes between `local` and guest address `guest`; returns how
 /// many bytes were copied before a fault (or the errno if none could be).
 fn kernel_copy(dir: &Direction, local: *mut u8, guest: u64, len: usize) -> Result<usize, Errno> {
-    let local_iov = libc::iovec { iov_base: local.cast(), iov_len: len };
-    let remote_iov = libc::iovec { iov_base: guest as usize as *mut libc::c_void, iov_len: len };
+    let local_iov = libc::iovec {
+        iov_base: local.cast(),
+        iov_len: len,
+    };
+    let remote_iov = libc::iovec {
+        iov_base: guest as usize as *mut libc::c_void,
+        iov_len: len,
+    };
     let nr = match dir {
         Direction::FromGuest => libc::SYS_process_vm_readv,
         Direction::ToGuest => libc::SYS_process_vm_writev,
     };
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { libc::getpid() } as u64;
-    host::syscall(nr, &[pid, host::ptr(&local_iov), 1, host::ptr(&remote_iov), 1, 0]).map(|n| n as usize)
+    host::syscall(
+        nr,
+        &[pid, host::ptr(&local_iov), 1, host::ptr(&remote_iov), 1, 0],
+    )
+    .map(|n| n as usize)
 }
 
 /// Copies with a direct memory access; used only where the kernel cannot
@@ -108,7 +118,12 @@ pub(crate) fn read_bytes(guest: u64, buf: &mut [u8]) -> Result<(), Errno> {
 /// Writes all of `bytes` to `guest`.
 pub(crate) fn write_bytes(guest: u64, bytes: &[u8]) -> Result<(), Errno> {
     // The kernel only reads from the local side of process_vm_writev.
-    match copy(Direction::ToGuest, bytes.as_ptr().cast_mut(), guest, bytes.len())? {
+    match copy(
+        Direction::ToGuest,
+        bytes.as_ptr().cast_mut(),
+        guest,
+        bytes.len(),
+    )? {
         n if n == bytes.len() => Ok(()),
         _ => Err(Errno::EFAULT),
     }
@@ -117,7 +132,8 @@ pub(crate) fn write_bytes(guest: u64, bytes: &[u8]) -> Result<(), Errno> {
 pub(crate) fn read<T: Plain>(guest: u64) -> Result<T, Errno> {
     let mut value = std::mem::MaybeUninit::<T>::zeroed();
     // SAFETY: T is Plain, so its bytes may be viewed and the zeroed value is valid.
-    let bytes = unsafe { std::slice::from_raw_parts_mut(value.as_mut_ptr().cast::<u8>(), size_of::<T>()) };
+    let bytes =
+        unsafe { std::slice::from_raw_parts_mut(value.as_mut_ptr().cast::<u8>(), size_of::<T>()) };
     read_bytes(guest, bytes)?;
     // SAFETY: fully initialised above (zeroed, then overwritten).
     Ok(unsafe { value.assume_init() })

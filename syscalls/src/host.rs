@@ -18,7 +18,11 @@ impl Errno {
     pub const ENOMEM: Errno = Errno(libc::ENOMEM);
 
     fn last() -> Errno {
-        Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
+        Errno(
+            std::io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EIO),
+        )
     }
 
     /// The value the x86_64 kernel leaves in RAX for this error.

@@ -80,8 +80,13 @@ mod tests {
             c.push_str(&format!("printf(\"{name} %#x\\n\", (unsigned){name});\n"));
         }
         c.push_str("return 0; }\n");
-        let Some(out) = crate::abi::oracle::run_x86_64_c(&c) else { return };
-        let expected: Vec<String> = PASS_THROUGH.iter().map(|(n, name)| format!("{name} {n:#x}")).collect();
+        let Some(out) = crate::abi::oracle::run_x86_64_c(&c) else {
+            return;
+        };
+        let expected: Vec<String> = PASS_THROUGH
+            .iter()
+            .map(|(n, name)| format!("{name} {n:#x}"))
+            .collect();
         assert_eq!(out.lines().collect::<Vec<_>>(), expected);
     }
 }

@@ -66,7 +66,12 @@ impl GuestProcess {
     /// bytes from there to the next page boundary must already be mapped, as
     /// the loader maps that page for the bss anyway.
     pub fn new(exe_path: std::path::PathBuf, brk_start: u64) -> GuestProcess {
-        GuestProcess { brk_start, brk_current: brk_start, exe_path, signals: SignalState::default() }
+        GuestProcess {
+            brk_start,
+            brk_current: brk_start,
+            exe_path,
+            signals: SignalState::default(),
+        }
     }
 }
 
@@ -97,7 +102,10 @@ pub fn dispatch(
             tracing::debug!(status = args[0] as i32, group, "{}", entry.name);
             // The x86_64 kernel takes `status & 0xff`; the runtime reports the
             // full int it was given, as exit_group's argument is an int.
-            return SyscallOutcome::Exit { status: args[0] as i32, group };
+            return SyscallOutcome::Exit {
+                status: args[0] as i32,
+                group,
+            };
         }
         Handler::Missing => {
             tracing::warn!("unimplemented syscall {} ({})", entry.name, nr.0);

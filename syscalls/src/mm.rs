@@ -40,7 +40,10 @@ pub(crate) fn mmap(_: &mut Ctx<'_>, a: &Args) -> SysResult {
     let fixed = flags & (libc::MAP_FIXED | libc::MAP_FIXED_NOREPLACE) as u64 != 0;
     if flags & X86_MAP_32BIT == 0 || fixed {
         // With MAP_FIXED the kernel ignores MAP_32BIT on x86_64 too.
-        return host::syscall(libc::SYS_mmap, &[a[0], a[1], a[2], flags & !X86_MAP_32BIT, a[4], a[5]]);
+        return host::syscall(
+            libc::SYS_mmap,
+            &[a[0], a[1], a[2], flags & !X86_MAP_32BIT, a[4], a[5]],
+        );
     }
     mmap_low(a[1], a[2], flags & !X86_MAP_32BIT, a[4], a[5])
 }

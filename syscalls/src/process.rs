@@ -69,7 +69,11 @@ pub(crate) fn fork(_: &mut Ctx<'_>, _: &Args) -> SysResult {
     // SAFETY: the child continues only on this thread, returning into the
     // runtime's guest loop; libc's fork resets its own locks for the child.
     match unsafe { libc::fork() } {
-        -1 => Err(Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EAGAIN))),
+        -1 => Err(Errno(
+            std::io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EAGAIN),
+        )),
         pid => Ok(pid as u64),
     }
 }

@@ -44,20 +44,31 @@ struct ThreadSignals {
 
 impl Default for ThreadSignals {
     fn default() -> Self {
-        ThreadSignals { blocked: 0, alt_stack: GuestStack { flags: SS_DISABLE, ..GuestStack::default() } }
+        ThreadSignals {
+            blocked: 0,
+            alt_stack: GuestStack {
+                flags: SS_DISABLE,
+                ..GuestStack::default()
+            },
+        }
     }
 }
 
 impl Default for SignalState {
     fn default() -> Self {
-        SignalState { actions: [X86SigAction::default(); NSIG], threads: HashMap::new() }
+        SignalState {
+            actions: [X86SigAction::default(); NSIG],
+            threads: HashMap::new(),
+        }
     }
 }
 
 impl SignalState {
     /// The guest's action for `sig` (1..=64), as it set it with rt_sigaction.
     pub fn action(&self, sig: i32) -> Option<X86SigAction> {
-        self.actions.get(usize::try_from(sig).ok()?.checked_sub(1)?).copied()
+        self.actions
+            .get(usize::try_from(sig).ok()?.checked_sub(1)?)
+            .copied()
     }
 
     /// The guest's blocked-signal mask of host thread `tid`.
@@ -67,7 +78,11 @@ impl SignalState {
 
     /// The guest's alternate signal stack of host thread `tid`.
     pub fn alt_stack(&self, tid: i32) -> GuestStack {
-        self.threads.get(&tid).copied().unwrap_or_default().alt_stack
+        self.threads
+            .get(&tid)
+            .copied()
+            .unwrap_or_default()
+            .alt_stack
     }
 
     /// Drops the per-thread record of a thread that exited.
@@ -99,7 +114,11 @@ pub(crate) fn rt_sigaction(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if act != 0 && (sig == libc::SIGKILL || sig == libc::SIGSTOP) {
         return Err(Errno::EINVAL);
     }
-    let new = if act == 0 { None } else { Some(guest_mem::read::<X86SigAction>(act)?) };
+    let new = if act == 0 {
+        None
+    } else {
+        Some(guest_mem::read::<X86SigAction>(act)?)
+    };
     let slot = &mut ctx.process.signals.actions[sig as usize - 1];
     if oact != 0 {
         guest_mem::write(oact, slot)?;
@@ -140,7 +159,11 @@ pub(crate) fn rt_sigprocmask(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 /// is never "on" its alternate stack.
 pub(crate) fn sigaltstack(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let (ss, old_ss) = (a[0], a[1]);
-    let new = if ss == 0 { None } else { Some(guest_mem::read::<GuestStack>(ss)?) };
+    let new = if ss == 0 {
+        None
+    } else {
+        Some(guest_mem::read::<GuestStack>(ss)?)
+    };
     let thread = ctx.process.signals.thread(current_tid());
     let old = thread.alt_stack;
     if let Some(mut new) = new {
@@ -150,7 +173,12 @@ pub(crate) fn sigaltstack(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
                     return Err(Errno::ENOMEM);
                 }
             }
-            SS_DISABLE => new = GuestStack { flags: SS_DISABLE, ..GuestStack::default() },
+            SS_DISABLE => {
+                new = GuestStack {
+                    flags: SS_DISABLE,
+                    ..GuestStack::default()
+                }
+            }
             _ => return Err(Errno::EINVAL),
         }
         new.flags &= !SS_ONSTACK; // reported only while running on it

@@ -11,8 +11,8 @@
 //! `emulate(f)` calls a handler that converts or reimplements.
 //! Entries without a handler fail with ENOSYS and a warning naming them.
 
-use crate::{fs, ioctl, mm, process, signal, time, Args, Ctx};
 use crate::host::SysResult;
+use crate::{fs, ioctl, mm, process, signal, time, Args, Ctx};
 
 /// An x86_64 syscall number (guest RAX), never to be confused with the
 /// host's `libc::SYS_*` numbers.
@@ -488,14 +488,19 @@ mod tests {
     /// The names must be the kernel's: compare with the x86_64 <asm/unistd_64.h>.
     #[test]
     fn names_match_x86_64_headers() {
-        let Ok(header) = std::fs::read_to_string("/usr/include/x86_64-linux-gnu/asm/unistd_64.h") else {
+        let Ok(header) = std::fs::read_to_string("/usr/include/x86_64-linux-gnu/asm/unistd_64.h")
+        else {
             eprintln!("skipped: no x86_64 kernel headers");
             return;
         };
         for line in header.lines() {
             let mut words = line.split_whitespace();
-            if let (Some("#define"), Some(name), Some(nr)) = (words.next(), words.next(), words.next()) {
-                let (Some(name), Ok(nr)) = (name.strip_prefix("__NR_"), nr.parse::<u64>()) else { continue };
+            if let (Some("#define"), Some(name), Some(nr)) =
+                (words.next(), words.next(), words.next())
+            {
+                let (Some(name), Ok(nr)) = (name.strip_prefix("__NR_"), nr.parse::<u64>()) else {
+                    continue;
+                };
                 assert_eq!(lookup(X86Nr(nr)).map(|e| e.name), Some(name), "number {nr}");
             }
         }

@@ -25,7 +25,10 @@ pub fn dirents64_to_legacy(src: &[u8]) -> Vec<u8> {
         }
         let d_type = rec[18];
         let name_area = &rec[DIRENT64_NAME..reclen];
-        let name = &name_area[..name_area.iter().position(|&b| b == 0).unwrap_or(name_area.len())];
+        let name = &name_area[..name_area
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(name_area.len())];
 
         let start = out.len();
         out.extend_from_slice(&rec[0..16]); // d_ino, d_off: same width and place
@@ -70,8 +73,14 @@ mod tests {
             let reclen = u16::from_ne_bytes([rec[16], rec[17]]) as usize;
             // The kernel's legacy rule: ALIGN(offsetof(d_name) + namlen + 2, sizeof(long)).
             assert_eq!(reclen, (DIRENT_NAME + n.len() + 2).next_multiple_of(8));
-            assert_eq!(u64::from_ne_bytes(rec[0..8].try_into().unwrap()), 100 + i as u64);
-            assert_eq!(u64::from_ne_bytes(rec[8..16].try_into().unwrap()), 7 + i as u64);
+            assert_eq!(
+                u64::from_ne_bytes(rec[0..8].try_into().unwrap()),
+                100 + i as u64
+            );
+            assert_eq!(
+                u64::from_ne_bytes(rec[8..16].try_into().unwrap()),
+                7 + i as u64
+            );
             assert_eq!(&rec[18..18 + n.len()], n.as_bytes());
             assert_eq!(rec[18 + n.len()], 0);
             assert_eq!(rec[reclen - 1], 4 + i as u8);

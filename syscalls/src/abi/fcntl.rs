@@ -34,10 +34,16 @@ const HOST_O_DIRECTORY: u64 = 0o200000;
 const HOST_O_NOFOLLOW: u64 = 0o400000;
 
 fn remap(flags: u64, from_guest: bool) -> u64 {
-    let all_moved = MOVED_BITS.iter().fold(0, |acc, &(g, h)| acc | if from_guest { g } else { h });
+    let all_moved = MOVED_BITS
+        .iter()
+        .fold(0, |acc, &(g, h)| acc | if from_guest { g } else { h });
     let mut out = flags & !all_moved;
     for &(guest, host) in &MOVED_BITS {
-        let (from, to) = if from_guest { (guest, host) } else { (host, guest) };
+        let (from, to) = if from_guest {
+            (guest, host)
+        } else {
+            (host, guest)
+        };
         if flags & from != 0 {
             out |= to;
         }
@@ -61,13 +67,18 @@ mod tests {
 
     #[test]
     fn moved_bits_round_trip_and_others_stay() {
-        let untouched = (libc::O_CREAT | libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_APPEND | libc::O_RDWR) as u64;
+        let untouched =
+            (libc::O_CREAT | libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_APPEND | libc::O_RDWR)
+                as u64;
         for &(guest, host) in &MOVED_BITS {
             assert_eq!(open_flags_to_host(guest | untouched), host | untouched);
             assert_eq!(open_flags_to_guest(host | untouched), guest | untouched);
         }
         let all_guest = MOVED_BITS.iter().fold(0, |a, &(g, _)| a | g);
-        assert_eq!(open_flags_to_guest(open_flags_to_host(all_guest)), all_guest);
+        assert_eq!(
+            open_flags_to_guest(open_flags_to_host(all_guest)),
+            all_guest
+        );
     }
 
     #[test]
@@ -81,7 +92,9 @@ mod tests {
     fn guest_values_agree_with_x86_64_gcc() {
         let c = "#define _GNU_SOURCE\n#include <stdio.h>\n#include <fcntl.h>\nint main(void) {\
                  printf(\"%o %o %o\\n\", O_DIRECT, O_DIRECTORY, O_NOFOLLOW); return 0; }";
-        let Some(out) = crate::abi::oracle::run_x86_64_c(c) else { return };
+        let Some(out) = crate::abi::oracle::run_x86_64_c(c) else {
+            return;
+        };
         assert_eq!(out.trim(), "40000 200000 400000");
     }
 }

@@ -95,8 +95,13 @@ fn program(body: &str) -> String {
 #[test]
 fn identical_layouts() {
     let source = program(IDENTICAL);
-    let (Some(x86), Some(arm)) = (run_x86_64_c(&source), run_aarch64_c(&source)) else { return };
-    assert!(x86.lines().count() > 60, "oracle printed too little:\n{x86}");
+    let (Some(x86), Some(arm)) = (run_x86_64_c(&source), run_aarch64_c(&source)) else {
+        return;
+    };
+    assert!(
+        x86.lines().count() > 60,
+        "oracle printed too little:\n{x86}"
+    );
     for (x, a) in x86.lines().zip(arm.lines()) {
         assert_eq!(x, a, "x86_64 vs aarch64");
     }
@@ -106,7 +111,9 @@ fn identical_layouts() {
 #[test]
 fn converted_layouts_do_differ() {
     let source = HEADERS.replace("int main(void) {", "") + DIFFERENT;
-    let (Some(x86), Some(arm)) = (run_x86_64_c(&source), run_aarch64_c(&source)) else { return };
+    let (Some(x86), Some(arm)) = (run_x86_64_c(&source), run_aarch64_c(&source)) else {
+        return;
+    };
     for (x, a) in x86.lines().zip(arm.lines()) {
         assert_ne!(x, a, "expected a difference");
     }

@@ -20,6 +20,6 @@ pub mod signal;
 pub mod stat;
 
 #[cfg(test)]
-pub(crate) mod oracle;
-#[cfg(test)]
 mod identical;
+#[cfg(test)]
+pub(crate) mod oracle;

@@ -39,7 +39,9 @@ mod tests {
         let c = "#include <stdio.h>\n#include <stddef.h>\n#include <signal.h>\nint main(void) {\
                  printf(\"%zu %zu %zu %zu\\n\", sizeof(stack_t), offsetof(stack_t, ss_sp),\
                  offsetof(stack_t, ss_flags), offsetof(stack_t, ss_size)); return 0; }";
-        let Some(out) = crate::abi::oracle::run_x86_64_c(c) else { return };
+        let Some(out) = crate::abi::oracle::run_x86_64_c(c) else {
+            return;
+        };
         let ours = format!(
             "{} {} {} {}",
             size_of::<GuestStack>(),

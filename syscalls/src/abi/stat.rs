@@ -97,13 +97,19 @@ mod tests {
     #[test]
     fn offsets_match_x86_64_gcc() {
         let fields = rust_offsets();
-        let mut c = String::from("#include <stdio.h>\n#include <stddef.h>\n#include <sys/stat.h>\nint main(void) {\n");
+        let mut c = String::from(
+            "#include <stdio.h>\n#include <stddef.h>\n#include <sys/stat.h>\nint main(void) {\n",
+        );
         c.push_str("printf(\"size %zu\\n\", sizeof(struct stat));\n");
         for (name, _) in &fields {
-            c.push_str(&format!("printf(\"{name} %zu\\n\", offsetof(struct stat, {name}));\n"));
+            c.push_str(&format!(
+                "printf(\"{name} %zu\\n\", offsetof(struct stat, {name}));\n"
+            ));
         }
         c.push_str("return 0; }\n");
-        let Some(out) = crate::abi::oracle::run_x86_64_c(&c) else { return };
+        let Some(out) = crate::abi::oracle::run_x86_64_c(&c) else {
+            return;
+        };
         let mut expected = vec![format!("size {}", size_of::<X86Stat>())];
         expected.extend(fields.iter().map(|(n, o)| format!("{n} {o}")));
         assert_eq!(out.lines().collect::<Vec<_>>(), expected);

@@ -13,7 +13,10 @@ const MAX_CHUNK: usize = 1 << 20;
 pub(crate) fn getdents(_: &mut Ctx<'_>, a: &Args) -> SysResult {
     let count = (a[2] as u32 as usize).min(MAX_CHUNK);
     let mut buf = vec![0u8; count];
-    let n = host::syscall(libc::SYS_getdents64, &[a[0], host::ptr_mut(buf.as_mut_ptr()), count as u64])? as usize;
+    let n = host::syscall(
+        libc::SYS_getdents64,
+        &[a[0], host::ptr_mut(buf.as_mut_ptr()), count as u64],
+    )? as usize;
     // Records keep their length (see abi::dirent), so the result fits `count`.
     let legacy = dirents64_to_legacy(&buf[..n]);
     guest_mem::write_bytes(a[1], &legacy)?;

@@ -32,7 +32,11 @@ pub(crate) fn epoll_ctl(_: &mut Ctx<'_>, a: &Args) -> SysResult {
 
 /// Waits into a host buffer with `wait(host_events, maxevents)` and copies
 /// the events out to the guest's array in the x86_64 layout.
-fn wait_converted(guest_events: u64, maxevents: u64, wait: impl FnOnce(u64, u64) -> SysResult) -> SysResult {
+fn wait_converted(
+    guest_events: u64,
+    maxevents: u64,
+    wait: impl FnOnce(u64, u64) -> SysResult,
+) -> SysResult {
     let max = maxevents as i32;
     if max <= 0 {
         return Err(Errno::EINVAL);
@@ -50,15 +54,21 @@ fn wait_converted(guest_events: u64, maxevents: u64, wait: impl FnOnce(u64, u64)
 
 /// epoll_wait(epfd, events, maxevents, timeout_ms).
 pub(crate) fn epoll_wait(_: &mut Ctx<'_>, a: &Args) -> SysResult {
-    wait_converted(a[1], a[2], |ev, max| host::syscall(libc::SYS_epoll_pwait, &[a[0], ev, max, a[3], 0, 8]))
+    wait_converted(a[1], a[2], |ev, max| {
+        host::syscall(libc::SYS_epoll_pwait, &[a[0], ev, max, a[3], 0, 8])
+    })
 }
 
 /// epoll_pwait(epfd, events, maxevents, timeout_ms, sigmask, sigsetsize).
 pub(crate) fn epoll_pwait(_: &mut Ctx<'_>, a: &Args) -> SysResult {
-    wait_converted(a[1], a[2], |ev, max| host::syscall(libc::SYS_epoll_pwait, &[a[0], ev, max, a[3], a[4], a[5]]))
+    wait_converted(a[1], a[2], |ev, max| {
+        host::syscall(libc::SYS_epoll_pwait, &[a[0], ev, max, a[3], a[4], a[5]])
+    })
 }
 
 /// epoll_pwait2: like epoll_pwait with a `struct timespec *` timeout (same layout).
 pub(crate) fn epoll_pwait2(_: &mut Ctx<'_>, a: &Args) -> SysResult {
-    wait_converted(a[1], a[2], |ev, max| host::syscall(libc::SYS_epoll_pwait2, &[a[0], ev, max, a[3], a[4], a[5]]))
+    wait_converted(a[1], a[2], |ev, max| {
+        host::syscall(libc::SYS_epoll_pwait2, &[a[0], ev, max, a[3], a[4], a[5]])
+    })
 }

@@ -6,7 +6,10 @@ use crate::host::{self, SysResult};
 use crate::{Args, Ctx};
 
 fn openat_host(dirfd: u64, path: u64, guest_flags: u64, mode: u64) -> SysResult {
-    host::syscall(libc::SYS_openat, &[dirfd, path, open_flags_to_host(guest_flags), mode])
+    host::syscall(
+        libc::SYS_openat,
+        &[dirfd, path, open_flags_to_host(guest_flags), mode],
+    )
 }
 
 pub(crate) fn open(_: &mut Ctx<'_>, a: &Args) -> SysResult {
@@ -24,5 +27,8 @@ pub(crate) fn creat(_: &mut Ctx<'_>, a: &Args) -> SysResult {
 }
 
 pub(crate) fn open_by_handle_at(_: &mut Ctx<'_>, a: &Args) -> SysResult {
-    host::syscall(libc::SYS_open_by_handle_at, &[a[0], a[1], open_flags_to_host(a[2])])
+    host::syscall(
+        libc::SYS_open_by_handle_at,
+        &[a[0], a[1], open_flags_to_host(a[2])],
+    )
 }

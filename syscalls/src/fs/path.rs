@@ -81,7 +81,9 @@ pub(crate) fn readlinkat(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 /// Whether the guest path is one of the names of our own `exe` link.
 fn names_own_exe(path: u64) -> Result<bool, Errno> {
     const LONGEST: usize = "/proc/thread-self/exe".len() + 12;
-    let Some(path) = guest_mem::read_cstr(path, LONGEST)? else { return Ok(false) };
+    let Some(path) = guest_mem::read_cstr(path, LONGEST)? else {
+        return Ok(false);
+    };
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { libc::getpid() };
     let own = format!("/proc/{pid}/exe");
@@ -92,12 +94,18 @@ fn names_own_exe(path: u64) -> Result<bool, Errno> {
 /// returns them as `struct timespec` for utimensat.
 fn timevals_to_timespecs(guest: u64) -> Result<[libc::timespec; 2], Errno> {
     let tv: [libc::timeval; 2] = guest_mem::read(guest)?;
-    let mut ts = [libc::timespec { tv_sec: 0, tv_nsec: 0 }; 2];
+    let mut ts = [libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    }; 2];
     for (t, v) in ts.iter_mut().zip(tv) {
         if v.tv_usec < 0 || v.tv_usec >= 1_000_000 {
             return Err(Errno::EINVAL);
         }
-        *t = libc::timespec { tv_sec: v.tv_sec, tv_nsec: v.tv_usec * 1000 };
+        *t = libc::timespec {
+            tv_sec: v.tv_sec,
+            tv_nsec: v.tv_usec * 1000,
+        };
     }
     Ok(ts)
 }
@@ -109,12 +117,20 @@ fn utimensat(dirfd: u64, path: u64, times: Option<[libc::timespec; 2]>) -> SysRe
 }
 
 pub(crate) fn utimes(_: &mut Ctx<'_>, a: &Args) -> SysResult {
-    let times = if a[1] == 0 { None } else { Some(timevals_to_timespecs(a[1])?) };
+    let times = if a[1] == 0 {
+        None
+    } else {
+        Some(timevals_to_timespecs(a[1])?)
+    };
     utimensat(AT_FDCWD, a[0], times)
 }
 
 pub(crate) fn futimesat(_: &mut Ctx<'_>, a: &Args) -> SysResult {
-    let times = if a[2] == 0 { None } else { Some(timevals_to_timespecs(a[2])?) };
+    let times = if a[2] == 0 {
+        None
+    } else {
+        Some(timevals_to_timespecs(a[2])?)
+    };
     utimensat(a[0], a[1], times)
 }
 
@@ -124,7 +140,10 @@ pub(crate) fn utime(_: &mut Ctx<'_>, a: &Args) -> SysResult {
         None
     } else {
         let [actime, modtime]: [i64; 2] = guest_mem::read(a[1])?;
-        Some([actime, modtime].map(|s| libc::timespec { tv_sec: s, tv_nsec: 0 }))
+        Some([actime, modtime].map(|s| libc::timespec {
+            tv_sec: s,
+            tv_nsec: 0,
+        }))
     };
     utimensat(AT_FDCWD, a[0], times)
 }

@@ -28,12 +28,18 @@ pub(crate) fn select(_: &mut Ctx<'_>, a: &Args) -> SysResult {
         if tv.tv_sec < 0 || !(0..1_000_000).contains(&tv.tv_usec) {
             return Err(Errno::EINVAL);
         }
-        Some(libc::timespec { tv_sec: tv.tv_sec, tv_nsec: tv.tv_usec * 1000 })
+        Some(libc::timespec {
+            tv_sec: tv.tv_sec,
+            tv_nsec: tv.tv_usec * 1000,
+        })
     };
     let ts_ptr = ts.as_mut().map_or(0, |t| host::ptr_mut(t));
     let result = host::syscall(libc::SYS_pselect6, &[a[0], a[1], a[2], a[3], ts_ptr, 0]);
     if let Some(ts) = ts {
-        let left = libc::timeval { tv_sec: ts.tv_sec, tv_usec: ts.tv_nsec / 1000 };
+        let left = libc::timeval {
+            tv_sec: ts.tv_sec,
+            tv_usec: ts.tv_nsec / 1000,
+        };
         // As in fs/select.c: failing to report the time left is not an error.
         let _ = guest_mem::write(guest_tv, &left);
     }

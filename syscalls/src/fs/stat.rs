@@ -21,7 +21,9 @@ fn converted(guest_buf: u64, call: impl FnOnce(u64) -> SysResult) -> SysResult {
 }
 
 fn fstatat(dirfd: u64, path: u64, guest_buf: u64, flags: u64) -> SysResult {
-    converted(guest_buf, |buf| host::syscall(libc::SYS_newfstatat, &[dirfd, path, buf, flags]))
+    converted(guest_buf, |buf| {
+        host::syscall(libc::SYS_newfstatat, &[dirfd, path, buf, flags])
+    })
 }
 
 pub(crate) fn stat(_: &mut Ctx<'_>, a: &Args) -> SysResult {

@@ -35,7 +35,10 @@ fn brk_grows_shrinks_and_refuses_to_overlap() {
     let shrunk = start + PAGE + 10;
     assert_eq!(g.ok("brk", &[shrunk]), shrunk);
     assert!(is_mapped(start + PAGE));
-    assert!(!is_mapped(start + 2 * PAGE), "shrinking must unmap whole pages past the break");
+    assert!(
+        !is_mapped(start + 2 * PAGE),
+        "shrinking must unmap whole pages past the break"
+    );
     // Regrown memory is zero again, as on Linux.
     assert_eq!(g.ok("brk", &[grown]), grown);
     // SAFETY: mapped by the brk above.
@@ -44,7 +47,10 @@ fn brk_grows_shrinks_and_refuses_to_overlap() {
     // Something else mapped in the way: brk fails by returning the old break.
     let blocker = start + 32 * PAGE;
     let flags = MAP_PRIVATE_ANON | libc::MAP_FIXED_NOREPLACE as u64;
-    assert_eq!(g.ok("mmap", &[blocker, PAGE, PROT_RW, flags, u64::MAX, 0]), blocker);
+    assert_eq!(
+        g.ok("mmap", &[blocker, PAGE, PROT_RW, flags, u64::MAX, 0]),
+        blocker
+    );
     assert_eq!(g.ok("brk", &[start + 40 * PAGE]), grown);
     assert_eq!(g.process.brk_current, grown);
     g.ok("munmap", &[start, 64 * PAGE]);
@@ -60,8 +66,28 @@ fn brk_without_a_heap_reports_zero() {
 #[test]
 fn mmap_map_32bit_lands_in_the_low_2gib() {
     let mut g = Guest::new();
-    let a = g.ok("mmap", &[0, 3 * PAGE, PROT_RW, MAP_PRIVATE_ANON | X86_MAP_32BIT, u64::MAX, 0]);
-    let b = g.ok("mmap", &[0, PAGE, PROT_RW, MAP_PRIVATE_ANON | X86_MAP_32BIT, u64::MAX, 0]);
+    let a = g.ok(
+        "mmap",
+        &[
+            0,
+            3 * PAGE,
+            PROT_RW,
+            MAP_PRIVATE_ANON | X86_MAP_32BIT,
+            u64::MAX,
+            0,
+        ],
+    );
+    let b = g.ok(
+        "mmap",
+        &[
+            0,
+            PAGE,
+            PROT_RW,
+            MAP_PRIVATE_ANON | X86_MAP_32BIT,
+            u64::MAX,
+            0,
+        ],
+    );
     for addr in [a, b] {
         assert!(addr + PAGE <= 0x8000_0000 && addr != 0, "{addr:#x}");
         // SAFETY: just mapped read-write.
@@ -76,11 +102,20 @@ fn mmap_map_32bit_lands_in_the_low_2gib() {
 fn mmap_mprotect_reject_prot_bits_x86_64_lacks() {
     let mut g = Guest::new();
     // 0x10 is PROT_BTI on arm64 and invalid on x86_64.
-    assert_eq!(g.sys("mmap", &[0, PAGE, PROT_RW | 0x10, MAP_PRIVATE_ANON, u64::MAX, 0]), neg(libc::EINVAL));
+    assert_eq!(
+        g.sys(
+            "mmap",
+            &[0, PAGE, PROT_RW | 0x10, MAP_PRIVATE_ANON, u64::MAX, 0]
+        ),
+        neg(libc::EINVAL)
+    );
     let a = g.ok("mmap", &[0, PAGE, PROT_RW, MAP_PRIVATE_ANON, u64::MAX, 0]);
     assert_eq!(g.sys("mprotect", &[a, PAGE, 0x10]), neg(libc::EINVAL));
     g.ok("mprotect", &[a, PAGE, libc::PROT_READ as u64]);
     g.ok("madvise", &[a, PAGE, libc::MADV_DONTNEED as u64]);
     g.ok("munmap", &[a, PAGE]);
-    assert_eq!(g.sys("mmap", &[0, 0, PROT_RW, MAP_PRIVATE_ANON, u64::MAX, 0]), neg(libc::EINVAL));
+    assert_eq!(
+        g.sys("mmap", &[0, 0, PROT_RW, MAP_PRIVATE_ANON, u64::MAX, 0]),
+        neg(libc::EINVAL)
+    );
 }

@@ -38,11 +38,18 @@ struct Guest {
 
 impl Guest {
     fn new() -> Guest {
-        Guest { process: GuestProcess::new("/opt/guest/bin/prog".into(), 0), thread: TestThread::default() }
+        Guest {
+            process: GuestProcess::new("/opt/guest/bin/prog".into(), 0),
+            thread: TestThread::default(),
+        }
     }
 
     fn outcome(&mut self, name: &str, args: &[u64]) -> SyscallOutcome {
-        let nr = TABLE.iter().find(|e| e.name == name).unwrap_or_else(|| panic!("no syscall {name}")).nr;
+        let nr = TABLE
+            .iter()
+            .find(|e| e.name == name)
+            .unwrap_or_else(|| panic!("no syscall {name}"))
+            .nr;
         let mut regs = [0u64; 6];
         regs[..args.len()].copy_from_slice(args);
         dispatch(&mut self.process, &mut self.thread, nr.0, regs)
@@ -95,7 +102,11 @@ fn unknown_and_unimplemented_numbers_are_enosys() {
     let mut g = Guest::new();
     for nr in [335, 400, 423, 463, 100_000, u64::MAX] {
         let r = dispatch(&mut g.process, &mut g.thread, nr, [0; 6]);
-        assert_eq!(r, SyscallOutcome::Return(neg(libc::ENOSYS) as u64), "nr {nr}");
+        assert_eq!(
+            r,
+            SyscallOutcome::Return(neg(libc::ENOSYS) as u64),
+            "nr {nr}"
+        );
     }
     assert_eq!(g.sys("iopl", &[3]), neg(libc::ENOSYS));
 }
@@ -103,8 +114,20 @@ fn unknown_and_unimplemented_numbers_are_enosys() {
 #[test]
 fn exit_and_exit_group_end_the_guest_without_exiting_us() {
     let mut g = Guest::new();
-    assert_eq!(g.outcome("exit", &[3]), SyscallOutcome::Exit { status: 3, group: false });
-    assert_eq!(g.outcome("exit_group", &[42]), SyscallOutcome::Exit { status: 42, group: true });
+    assert_eq!(
+        g.outcome("exit", &[3]),
+        SyscallOutcome::Exit {
+            status: 3,
+            group: false
+        }
+    );
+    assert_eq!(
+        g.outcome("exit_group", &[42]),
+        SyscallOutcome::Exit {
+            status: 42,
+            group: true
+        }
+    );
 }
 
 #[test]

@@ -16,7 +16,10 @@ fn arch_prctl_sets_and_gets_fs_and_gs() {
     assert_eq!(v, 0x7f00_1234_5000);
     g.ok("arch_prctl", &[ARCH_GET_GS, pm(&mut v)]);
     assert_eq!(v, 0x6000);
-    assert_eq!(g.sys("arch_prctl", &[ARCH_SET_FS, 1 << 47]), neg(libc::EPERM));
+    assert_eq!(
+        g.sys("arch_prctl", &[ARCH_SET_FS, 1 << 47]),
+        neg(libc::EPERM)
+    );
     assert_eq!(g.sys("arch_prctl", &[0x1011, 0]), neg(libc::EINVAL)); // ARCH_GET_CPUID
     assert_eq!(g.thread.fs, 0x7f00_1234_5000);
 }
@@ -27,7 +30,13 @@ fn uname_reports_x86_64() {
     // SAFETY: utsname is plain bytes.
     let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
     g.ok("uname", &[pm(&mut uts)]);
-    let field = |f: &[libc::c_char]| f.iter().take_while(|&&c| c != 0).map(|&c| c as u8 as char).collect::<String>();
+    #[allow(clippy::unnecessary_cast)] // c_char is i8 on x86_64, u8 on aarch64
+    let field = |f: &[libc::c_char]| {
+        f.iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8 as char)
+            .collect::<String>()
+    };
     assert_eq!(field(&uts.machine), "x86_64");
     assert_eq!(field(&uts.sysname), "Linux");
     assert!(!field(&uts.release).is_empty());
@@ -51,7 +60,13 @@ fn identity_syscalls_match_the_host() {
     assert!(g.ok("gettid", &[]) > 0);
     let mut buf = [0u8; 4096];
     let n = g.ok("getcwd", &[pm(&mut buf), 4096]) as usize;
-    assert_eq!(std::ffi::CStr::from_bytes_with_nul(&buf[..n]).unwrap().to_str().unwrap(), std::env::current_dir().unwrap().to_str().unwrap());
+    assert_eq!(
+        std::ffi::CStr::from_bytes_with_nul(&buf[..n])
+            .unwrap()
+            .to_str()
+            .unwrap(),
+        std::env::current_dir().unwrap().to_str().unwrap()
+    );
 }
 
 #[test]
@@ -60,7 +75,10 @@ fn rlimits_go_through_prlimit64() {
     let mut lim = [0u64; 2];
     g.ok("getrlimit", &[libc::RLIMIT_NOFILE as u64, pm(&mut lim)]);
     let mut lim64 = [0u64; 2];
-    g.ok("prlimit64", &[0, libc::RLIMIT_NOFILE as u64, 0, pm(&mut lim64)]);
+    g.ok(
+        "prlimit64",
+        &[0, libc::RLIMIT_NOFILE as u64, 0, pm(&mut lim64)],
+    );
     assert_eq!(lim, lim64);
     assert!(lim[0] > 0 && lim[0] <= lim[1]);
     g.ok("setrlimit", &[libc::RLIMIT_NOFILE as u64, p(&lim)]);
@@ -70,19 +88,34 @@ fn rlimits_go_through_prlimit64() {
 #[test]
 fn time_alarm_and_clocks() {
     let mut g = Guest::new();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let mut stored = 0i64;
     let t = g.ok("time", &[pm(&mut stored)]);
     assert!(t.abs_diff(now) <= 2);
     assert_eq!(stored as u64, t);
     assert!(g.ok("time", &[0]) >= t);
 
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    g.ok("clock_gettime", &[libc::CLOCK_MONOTONIC as u64, pm(&mut ts)]);
-    let mut tv = libc::timeval { tv_sec: 0, tv_usec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    g.ok(
+        "clock_gettime",
+        &[libc::CLOCK_MONOTONIC as u64, pm(&mut ts)],
+    );
+    let mut tv = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 0,
+    };
     g.ok("gettimeofday", &[pm(&mut tv), 0]);
     assert!((tv.tv_sec as u64).abs_diff(now) <= 2);
-    let nap = libc::timespec { tv_sec: 0, tv_nsec: 1_000_000 };
+    let nap = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 1_000_000,
+    };
     g.ok("nanosleep", &[p(&nap), 0]);
 
     assert_eq!(g.ok("alarm", &[100]), 0);
@@ -95,7 +128,10 @@ fn prctl_allows_neutral_options_only() {
     let mut g = Guest::new();
     let mut name = [0u8; 16];
     g.ok("prctl", &[libc::PR_GET_NAME as u64, pm(&mut name)]);
-    assert_eq!(g.sys("prctl", &[libc::PR_SET_SECCOMP as u64, 2, 0]), neg(libc::EINVAL));
+    assert_eq!(
+        g.sys("prctl", &[libc::PR_SET_SECCOMP as u64, 2, 0]),
+        neg(libc::EINVAL)
+    );
 }
 
 #[test]

@@ -4,20 +4,49 @@ use crate::abi::signal::{GuestStack, X86SigAction};
 #[test]
 fn rt_sigaction_records_and_returns_the_previous_action() {
     let mut g = Guest::new();
-    let act = X86SigAction { handler: 0x40_1000, flags: 0x0400_0004, restorer: 0x40_2000, mask: u64::MAX };
-    let mut old = X86SigAction { handler: 1, flags: 1, restorer: 1, mask: 1 };
-    g.ok("rt_sigaction", &[libc::SIGUSR1 as u64, p(&act), pm(&mut old), 8]);
+    let act = X86SigAction {
+        handler: 0x40_1000,
+        flags: 0x0400_0004,
+        restorer: 0x40_2000,
+        mask: u64::MAX,
+    };
+    let mut old = X86SigAction {
+        handler: 1,
+        flags: 1,
+        restorer: 1,
+        mask: 1,
+    };
+    g.ok(
+        "rt_sigaction",
+        &[libc::SIGUSR1 as u64, p(&act), pm(&mut old), 8],
+    );
     assert_eq!(old, X86SigAction::default());
     let recorded = g.process.signals.action(libc::SIGUSR1).unwrap();
     assert_eq!(recorded.handler, 0x40_1000);
-    assert_eq!(recorded.mask & (1 << (libc::SIGKILL - 1)), 0, "SIGKILL cannot be masked");
+    assert_eq!(
+        recorded.mask & (1 << (libc::SIGKILL - 1)),
+        0,
+        "SIGKILL cannot be masked"
+    );
     g.ok("rt_sigaction", &[libc::SIGUSR1 as u64, 0, pm(&mut old), 8]);
     assert_eq!(old, recorded);
 
-    assert_eq!(g.sys("rt_sigaction", &[libc::SIGKILL as u64, p(&act), 0, 8]), neg(libc::EINVAL));
-    assert_eq!(g.sys("rt_sigaction", &[0, 0, pm(&mut old), 8]), neg(libc::EINVAL));
-    assert_eq!(g.sys("rt_sigaction", &[65, 0, pm(&mut old), 8]), neg(libc::EINVAL));
-    assert_eq!(g.sys("rt_sigaction", &[libc::SIGUSR1 as u64, 0, pm(&mut old), 16]), neg(libc::EINVAL));
+    assert_eq!(
+        g.sys("rt_sigaction", &[libc::SIGKILL as u64, p(&act), 0, 8]),
+        neg(libc::EINVAL)
+    );
+    assert_eq!(
+        g.sys("rt_sigaction", &[0, 0, pm(&mut old), 8]),
+        neg(libc::EINVAL)
+    );
+    assert_eq!(
+        g.sys("rt_sigaction", &[65, 0, pm(&mut old), 8]),
+        neg(libc::EINVAL)
+    );
+    assert_eq!(
+        g.sys("rt_sigaction", &[libc::SIGUSR1 as u64, 0, pm(&mut old), 16]),
+        neg(libc::EINVAL)
+    );
     // Nothing reached the host: SIGUSR1 still has its default action there.
     let mut host_old: libc::sigaction = unsafe { std::mem::zeroed() };
     // SAFETY: querying only (act is null).
@@ -31,21 +60,39 @@ fn rt_sigprocmask_tracks_the_mask_per_thread() {
     let bit = |s: i32| 1u64 << (s - 1);
     let mut old = u64::MAX;
     let set = bit(libc::SIGUSR1) | bit(libc::SIGKILL);
-    g.ok("rt_sigprocmask", &[libc::SIG_BLOCK as u64, p(&set), pm(&mut old), 8]);
+    g.ok(
+        "rt_sigprocmask",
+        &[libc::SIG_BLOCK as u64, p(&set), pm(&mut old), 8],
+    );
     assert_eq!(old, 0);
     let more = bit(libc::SIGUSR2);
-    g.ok("rt_sigprocmask", &[libc::SIG_BLOCK as u64, p(&more), pm(&mut old), 8]);
+    g.ok(
+        "rt_sigprocmask",
+        &[libc::SIG_BLOCK as u64, p(&more), pm(&mut old), 8],
+    );
     assert_eq!(old, bit(libc::SIGUSR1), "SIGKILL is never blocked");
-    g.ok("rt_sigprocmask", &[libc::SIG_UNBLOCK as u64, p(&bit(libc::SIGUSR1)), 0, 8]);
-    g.ok("rt_sigprocmask", &[libc::SIG_SETMASK as u64, 0, pm(&mut old), 8]);
+    g.ok(
+        "rt_sigprocmask",
+        &[libc::SIG_UNBLOCK as u64, p(&bit(libc::SIGUSR1)), 0, 8],
+    );
+    g.ok(
+        "rt_sigprocmask",
+        &[libc::SIG_SETMASK as u64, 0, pm(&mut old), 8],
+    );
     assert_eq!(old, bit(libc::SIGUSR2));
-    assert_eq!(g.sys("rt_sigprocmask", &[7, p(&set), 0, 8]), neg(libc::EINVAL));
+    assert_eq!(
+        g.sys("rt_sigprocmask", &[7, p(&set), 0, 8]),
+        neg(libc::EINVAL)
+    );
 
     // Another thread starts from its own (empty) mask.
     let other = std::thread::scope(|s| {
         s.spawn(|| {
             let mut o = u64::MAX;
-            g.ok("rt_sigprocmask", &[libc::SIG_BLOCK as u64, 0, pm(&mut o), 8]);
+            g.ok(
+                "rt_sigprocmask",
+                &[libc::SIG_BLOCK as u64, 0, pm(&mut o), 8],
+            );
             o
         })
         .join()
@@ -60,7 +107,12 @@ fn sigaltstack_records_the_stack() {
     let mut old = GuestStack::default();
     g.ok("sigaltstack", &[0, pm(&mut old)]);
     assert_eq!(old.flags, 2, "SS_DISABLE initially");
-    let ss = GuestStack { sp: 0x7000_0000, flags: 0, pad: 0, size: 64 * 1024 };
+    let ss = GuestStack {
+        sp: 0x7000_0000,
+        flags: 0,
+        pad: 0,
+        size: 64 * 1024,
+    };
     g.ok("sigaltstack", &[p(&ss), 0]);
     g.ok("sigaltstack", &[0, pm(&mut old)]);
     assert_eq!(old, ss);
