@@ -53,7 +53,12 @@ pub fn store(name: &str, outcome: &Outcome) -> io::Result<()> {
 /// Removes references whose program no longer exists; returns their names.
 pub fn remove_stale(programs: &[&str]) -> io::Result<Vec<String>> {
     let mut removed = Vec::new();
-    for entry in std::fs::read_dir(expected_dir())? {
+    let entries = match std::fs::read_dir(expected_dir()) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(removed),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
         let path = entry?.path();
         let Some(stem) = path.file_stem().and_then(|stem| stem.to_str()) else { continue };
         if !programs.contains(&stem) {
