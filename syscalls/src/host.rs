@@ -42,6 +42,9 @@ pub(crate) type SysResult = Result<u64, Errno>;
 
 /// Calls the host syscall `nr` (a host number from `libc::SYS_*`) with up to
 /// six arguments; missing ones are zero.
+///
+/// Guest registers go in whole: for `int` parameters both kernels look only
+/// at the low 32 bits, so stale upper bits mean the same on both.
 pub(crate) fn syscall(nr: libc::c_long, args: &[u64]) -> SysResult {
     let mut a = [0u64; 6];
     a[..args.len()].copy_from_slice(args);

@@ -11,6 +11,15 @@
 //! Layouts and flag values that differ between the ABIs live in [`abi`].
 //! `host` is the single place that enters the host kernel; `guest_mem`
 //! copies converted structs to and from guest memory.
+//!
+//! What the runtime provides:
+//! - a [`GuestProcess`] from [`GuestProcess::new`], with `brk_start` the end
+//!   of the highest PT_LOAD (its bss page mapped) and `exe_path` the guest
+//!   executable's absolute path;
+//! - on [`SyscallOutcome::Exit`], the thread or process exit itself;
+//! - clone, execve, rt_sigreturn and signal delivery: they are `Missing`
+//!   here (ENOSYS) because they need the translator's CPU state. Guest
+//!   signal dispositions are recorded in [`GuestProcess::signals`] only.
 
 pub mod abi;
 mod fs;
