@@ -44,11 +44,7 @@ pub fn run(prog: &LoadedProgram, rsp: u64) -> std::io::Result<Ending> {
     let mut state = CpuState::default();
     state.rip = prog.start();
     state.gpr[4] = rsp;
-    let mut process = GuestProcess {
-        brk_start: prog.main.end,
-        brk_current: prog.main.end,
-        exe_path: prog.path.clone(),
-    };
+    let mut process = GuestProcess::new(prog.path.clone(), prog.main.end);
     loop {
         match translator.run(&mut state) {
             GuestEvent::Syscall => {
