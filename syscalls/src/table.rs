@@ -410,7 +410,7 @@ syscall_table! {
     434 pidfd_open => pass(SYS_pidfd_open),
     435 clone3,
     436 close_range => pass(SYS_close_range),
-    437 openat2, // struct open_how carries O_* flags that need converting
+    437 openat2 => emulate(fs::open::openat2),
     438 pidfd_getfd => pass(SYS_pidfd_getfd),
     439 faccessat2 => pass(SYS_faccessat2),
     440 process_madvise => pass(SYS_process_madvise),

@@ -32,3 +32,28 @@ pub(crate) fn open_by_handle_at(_: &mut Ctx<'_>, a: &Args) -> SysResult {
         &[a[0], a[1], open_flags_to_host(a[2])],
     )
 }
+
+/// `struct open_how` (include/uapi/linux/openat2.h): flags, mode, resolve,
+/// all u64; a caller may pass a larger, zero-extended version of it.
+const OPEN_HOW_SIZE: usize = 24;
+/// Larger than any open_how a guest can mean (the kernel says E2BIG past a page).
+const OPEN_HOW_MAX: usize = 4096;
+
+/// openat2(dirfd, path, how, size): the O_* flags inside `how` are converted.
+pub(crate) fn openat2(_: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let size = a[3] as usize;
+    if size < OPEN_HOW_SIZE {
+        return Err(crate::host::Errno::EINVAL);
+    }
+    if size > OPEN_HOW_MAX {
+        return Err(crate::host::Errno(libc::E2BIG));
+    }
+    let mut how = vec![0u8; size];
+    crate::guest_mem::read_bytes(a[2], &mut how)?;
+    let flags = u64::from_ne_bytes(how[..8].try_into().expect("8 bytes"));
+    how[..8].copy_from_slice(&open_flags_to_host(flags).to_ne_bytes());
+    host::syscall(
+        libc::SYS_openat2,
+        &[a[0], a[1], host::ptr(how.as_ptr()), size as u64],
+    )
+}

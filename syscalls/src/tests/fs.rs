@@ -471,3 +471,31 @@ fn ioctl_passes_tty_requests_and_rejects_unknown_ones() {
         neg(libc::ENOTTY)
     );
 }
+
+#[test]
+fn openat2_converts_flags_inside_open_how() {
+    let dir = temp_dir("openat2");
+    std::fs::write(dir.join("f"), b"x").unwrap();
+    let f = cpath(&dir.join("f"));
+    let mut g = Guest::new();
+    let how = [O_RDONLY | O_DIRECTORY, 0u64, 0u64];
+    let r = g.sys(
+        "openat2",
+        &[AT_FDCWD, p(f.as_bytes_with_nul()), p(&how), 24],
+    );
+    if r == neg(libc::ENOSYS) {
+        eprintln!("skipped: host kernel (or qemu) lacks openat2");
+        return;
+    }
+    assert_eq!(r, neg(libc::ENOTDIR));
+    let how = [O_RDONLY, 0u64, 0u64];
+    let fd = g.ok(
+        "openat2",
+        &[AT_FDCWD, p(f.as_bytes_with_nul()), p(&how), 24],
+    );
+    g.ok("close", &[fd]);
+    assert_eq!(
+        g.sys("openat2", &[AT_FDCWD, p(f.as_bytes_with_nul()), p(&how), 8]),
+        neg(libc::EINVAL)
+    );
+}
