@@ -202,3 +202,24 @@ fn x87_divide_and_compare() {
     assert_eq!(s.gpr[1] & 0xff, 1);
     assert_eq!(s.x87.top, 0, "stack balanced");
 }
+
+/// Both exits of jrcxz must leave CF in canonical form (regression: the
+/// taken path skipped the conversion after an add).
+#[test]
+fn carry_survives_both_jrcxz_exits() {
+    for rcx in [0u64, 1] {
+        let s = run(
+            |a| {
+                let mut next = a.create_label();
+                a.mov(rax, -1i64).unwrap();
+                a.add(rax, 1).unwrap(); // CF=1, host C in carry form
+                a.jrcxz(next).unwrap();
+                a.set_label(&mut next).unwrap();
+                a.mov(edx, 0).unwrap();
+                a.adc(edx, 0).unwrap();
+            },
+            |s| s.gpr[1] = rcx,
+        );
+        assert_eq!(s.gpr[2], 1, "rcx={rcx}");
+    }
+}

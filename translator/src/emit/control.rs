@@ -93,6 +93,8 @@ pub fn jcc(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 /// jrcxz/jecxz and loop: branch on the count register without touching flags.
 pub fn count_branch(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     use iced_x86::Code;
+    // Canonical flags first, so both exits leave them in the same form.
+    e.canonicalize_flags();
     let taken = e.label();
     match insn.code() {
         Code::Jrcxz_rel8_64 => a64!(e.ops; cbz X(regs::RCX), =>taken),
@@ -102,7 +104,6 @@ pub fn count_branch(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         }
         _ => return Err(super::Unsupported),
     }
-    e.canonicalize_flags();
     e.direct_exit(insn.next_ip());
     e.bind(taken);
     e.direct_exit(insn.near_branch64());

@@ -269,16 +269,21 @@ impl Emitter {
     }
 
     /// Leaves translated code: `rip` to x16, then the stub for `reason`.
+    /// Code after an exit belongs to another path (a label bound later), which
+    /// still has the flags in the form they had before the exit.
     pub fn exit(&mut self, reason: ExitReason, rip: u64) {
+        let polarity = self.polarity;
         self.canonicalize_flags();
         self.mov_imm(regs::EXIT_RIP, rip);
         self.b_abs(self.stubs.exit[reason as usize]);
+        self.polarity = polarity;
     }
 
     /// Continues at guest `target` through a patchable branch: the code cache
     /// points it at the target's translation once that exists; until then it
     /// falls into a lookup exit right behind it.
     pub fn direct_exit(&mut self, target: u64) {
+        let polarity = self.polarity;
         self.canonicalize_flags();
         let site = self.here();
         let site_offset = self.offset();
@@ -287,6 +292,7 @@ impl Emitter {
         self.direct_exits.push(DirectExit { site_offset, target });
         self.mov_imm(regs::EXIT_RIP, target);
         self.b_abs(self.stubs.exit[ExitReason::Lookup as usize]);
+        self.polarity = polarity;
     }
 
     /// Replaces host C with x86 CF = bit 0 of `cf` (in the current
