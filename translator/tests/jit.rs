@@ -207,7 +207,7 @@ fn x87_divide_and_compare() {
 /// taken path skipped the conversion after an add).
 #[test]
 fn carry_survives_both_jrcxz_exits() {
-    for rcx in [0u64, 1] {
+    for count in [0u64, 1] {
         let s = run(
             |a| {
                 let mut next = a.create_label();
@@ -218,8 +218,8 @@ fn carry_survives_both_jrcxz_exits() {
                 a.mov(edx, 0).unwrap();
                 a.adc(edx, 0).unwrap();
             },
-            |s| s.gpr[1] = rcx,
+            |s| s.gpr[1] = count,
         );
-        assert_eq!(s.gpr[2], 1, "rcx={rcx}");
+        assert_eq!(s.gpr[2], 1, "rcx={count}");
     }
 }
