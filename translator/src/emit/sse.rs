@@ -83,9 +83,11 @@ enum Packed {
     MaxU8,
     MinS16,
     MaxS16,
-    AddSatU8,
-    SubSatU8,
-    AvgU8,
+    AddSatU(Lanes),
+    SubSatU(Lanes),
+    AddSatS(Lanes),
+    SubSatS(Lanes),
+    AvgU(Lanes),
     MulLo16,
     ZipLo(Lanes),
     ZipHi(Lanes),
@@ -122,9 +124,16 @@ fn packed_op(m: Mnemonic) -> Option<Packed> {
         M::Pmaxub => MaxU8,
         M::Pminsw => MinS16,
         M::Pmaxsw => MaxS16,
-        M::Paddusb => AddSatU8,
-        M::Psubusb => SubSatU8,
-        M::Pavgb => AvgU8,
+        M::Paddusb => AddSatU(B16),
+        M::Paddusw => AddSatU(H8),
+        M::Psubusb => SubSatU(B16),
+        M::Psubusw => SubSatU(H8),
+        M::Paddsb => AddSatS(B16),
+        M::Paddsw => AddSatS(H8),
+        M::Psubsb => SubSatS(B16),
+        M::Psubsw => SubSatS(H8),
+        M::Pavgb => AvgU(B16),
+        M::Pavgw => AvgU(H8),
         M::Pmullw => MulLo16,
         M::Punpcklbw => ZipLo(B16),
         M::Punpcklwd => ZipLo(H8),
@@ -163,14 +172,6 @@ fn packed(e: &mut Emitter, insn: &Instruction) -> EmitResult {
             }
         };
     }
-    macro_rules! flanes {
-        ($ins:ident, $l:expr) => {
-            match $l {
-                S4 => a64!(e.ops; $ins V(d).S4, V(n).S4, V(m).S4),
-                _ => a64!(e.ops; $ins V(d).D2, V(n).D2, V(m).D2),
-            }
-        };
-    }
     match op {
         Xor => a64!(e.ops; eor V(d).B16, V(n).B16, V(m).B16),
         Or => a64!(e.ops; orr V(d).B16, V(n).B16, V(m).B16),
@@ -185,18 +186,60 @@ fn packed(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         MaxU8 => a64!(e.ops; umax V(d).B16, V(n).B16, V(m).B16),
         MinS16 => a64!(e.ops; smin V(d).H8, V(n).H8, V(m).H8),
         MaxS16 => a64!(e.ops; smax V(d).H8, V(n).H8, V(m).H8),
-        AddSatU8 => a64!(e.ops; uqadd V(d).B16, V(n).B16, V(m).B16),
-        SubSatU8 => a64!(e.ops; uqsub V(d).B16, V(n).B16, V(m).B16),
-        AvgU8 => a64!(e.ops; urhadd V(d).B16, V(n).B16, V(m).B16),
+        AddSatU(l) => lanes!(uqadd, l),
+        SubSatU(l) => lanes!(uqsub, l),
+        AddSatS(l) => lanes!(sqadd, l),
+        SubSatS(l) => lanes!(sqsub, l),
+        AvgU(B16) => a64!(e.ops; urhadd V(d).B16, V(n).B16, V(m).B16),
+        AvgU(_) => a64!(e.ops; urhadd V(d).H8, V(n).H8, V(m).H8),
         MulLo16 => a64!(e.ops; mul V(d).H8, V(n).H8, V(m).H8),
         ZipLo(l) => lanes!(zip1, l),
         ZipHi(l) => lanes!(zip2, l),
-        FAdd(l) => flanes!(fadd, l),
-        FSub(l) => flanes!(fsub, l),
-        FMul(l) => flanes!(fmul, l),
-        FDiv(l) => flanes!(fdiv, l),
+        FAdd(l) | FSub(l) | FMul(l) | FDiv(l) => {
+            // Into a scratch register: the NaN fix-up needs both inputs.
+            let r = e.vtmp();
+            let a = n;
+            match (op, l == D2) {
+                (FAdd(_), false) => a64!(e.ops; fadd V(r).S4, V(a).S4, V(m).S4),
+                (FAdd(_), true) => a64!(e.ops; fadd V(r).D2, V(a).D2, V(m).D2),
+                (FSub(_), false) => a64!(e.ops; fsub V(r).S4, V(a).S4, V(m).S4),
+                (FSub(_), true) => a64!(e.ops; fsub V(r).D2, V(a).D2, V(m).D2),
+                (FMul(_), false) => a64!(e.ops; fmul V(r).S4, V(a).S4, V(m).S4),
+                (FMul(_), true) => a64!(e.ops; fmul V(r).D2, V(a).D2, V(m).D2),
+                (_, false) => a64!(e.ops; fdiv V(r).S4, V(a).S4, V(m).S4),
+                (_, true) => a64!(e.ops; fdiv V(r).D2, V(a).D2, V(m).D2),
+            }
+            x86_default_nan_packed(e, r, a, m, l == D2);
+            a64!(e.ops; mov V(a).B16, V(r).B16);
+        }
     }
     Ok(Flow::Next)
+}
+
+/// Lane-wise `x86_default_nan`: NaN lanes with no NaN input get the sign bit.
+fn x86_default_nan_packed(e: &mut Emitter, r: Reg, a: Reg, b: Reg, double: bool) {
+    let (ok_r, ok_in) = (e.vtmp(), e.vtmp());
+    if double {
+        a64!(e.ops
+            ; fcmeq V(ok_r).D2, V(r).D2, V(r).D2
+            ; fcmeq V(ok_in).D2, V(a).D2, V(a).D2
+            ; bic V(ok_in).B16, V(ok_in).B16, V(ok_r).B16
+            ; fcmeq V(ok_r).D2, V(b).D2, V(b).D2
+            ; and V(ok_in).B16, V(ok_in).B16, V(ok_r).B16
+            ; shl V(ok_in).D2, V(ok_in).D2, 63
+            ; orr V(r).B16, V(r).B16, V(ok_in).B16
+        );
+    } else {
+        a64!(e.ops
+            ; fcmeq V(ok_r).S4, V(r).S4, V(r).S4
+            ; fcmeq V(ok_in).S4, V(a).S4, V(a).S4
+            ; bic V(ok_in).B16, V(ok_in).B16, V(ok_r).B16
+            ; fcmeq V(ok_r).S4, V(b).S4, V(b).S4
+            ; and V(ok_in).B16, V(ok_in).B16, V(ok_r).B16
+            ; shl V(ok_in).S4, V(ok_in).S4, 31
+            ; orr V(r).B16, V(r).B16, V(ok_in).B16
+        );
+    }
 }
 
 /// Whole-register moves: movdqa, movdqu, movaps, movups, movapd, movupd and
@@ -633,11 +676,19 @@ fn float_to_int(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let wide = dst.size() == 8;
     let r = e.tmp();
     // Convert to 64 bits; a 32-bit result must then fit.
+    // Non-truncating conversions round in the MXCSR mode, which ldmxcsr
+    // keeps in the host FPCR: round to integral in that mode first.
     match (double, truncate) {
         (true, true) => a64!(e.ops; fcvtzs X(r), D(s)),
-        (true, false) => a64!(e.ops; fcvtns X(r), D(s)),
         (false, true) => a64!(e.ops; fcvtzs X(r), S(s)),
-        (false, false) => a64!(e.ops; fcvtns X(r), S(s)),
+        (true, false) => {
+            let i = e.vtmp();
+            a64!(e.ops; frinti D(i), D(s) ; fcvtzs X(r), D(i));
+        }
+        (false, false) => {
+            let i = e.vtmp();
+            a64!(e.ops; frinti S(i), S(s) ; fcvtzs X(r), S(i));
+        }
     }
     let (fix, done) = (e.label(), e.label());
     let t = e.tmp();
@@ -724,6 +775,197 @@ fn compare_mask(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     Ok(Flow::Next)
 }
 
+
+/// Multiplies and horizontal ops that need widening: pmuludq, pmulhw,
+/// pmulhuw, pmaddwd, psadbw; and the saturating packs.
+fn widening(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    use Mnemonic::*;
+    let d = e.xmm_dst(insn)?;
+    let m = e.vsrc(insn, 1, 16)?;
+    let (t1, t2) = (e.vtmp(), e.vtmp());
+    match insn.mnemonic() {
+        Pmuludq => a64!(e.ops
+            ; xtn V(t1).S2, V(d).D2
+            ; xtn V(t2).S2, V(m).D2
+            ; umull V(d).D2, V(t1).S2, V(t2).S2
+        ),
+        Pmulhw => a64!(e.ops
+            ; smull V(t1).S4, V(d).H4, V(m).H4
+            ; smull2 V(t2).S4, V(d).H8, V(m).H8
+            ; uzp2 V(d).H8, V(t1).H8, V(t2).H8
+        ),
+        Pmulhuw => a64!(e.ops
+            ; umull V(t1).S4, V(d).H4, V(m).H4
+            ; umull2 V(t2).S4, V(d).H8, V(m).H8
+            ; uzp2 V(d).H8, V(t1).H8, V(t2).H8
+        ),
+        Pmaddwd => a64!(e.ops
+            ; smull V(t1).S4, V(d).H4, V(m).H4
+            ; smull2 V(t2).S4, V(d).H8, V(m).H8
+            ; addp V(d).S4, V(t1).S4, V(t2).S4
+        ),
+        Psadbw => a64!(e.ops
+            ; uabd V(t1).B16, V(d).B16, V(m).B16
+            ; uaddlp V(t1).H8, V(t1).B16
+            ; uaddlp V(t1).S4, V(t1).H8
+            ; uaddlp V(d).D2, V(t1).S4
+        ),
+        Packsswb => a64!(e.ops
+            ; sqxtn V(t1).B8, V(d).H8
+            ; sqxtn2 V(t1).B16, V(m).H8
+            ; mov V(d).B16, V(t1).B16
+        ),
+        Packuswb => a64!(e.ops
+            ; sqxtun V(t1).B8, V(d).H8
+            ; sqxtun2 V(t1).B16, V(m).H8
+            ; mov V(d).B16, V(t1).B16
+        ),
+        Packssdw => a64!(e.ops
+            ; sqxtn V(t1).H4, V(d).S4
+            ; sqxtn2 V(t1).H8, V(m).S4
+            ; mov V(d).B16, V(t1).B16
+        ),
+        _ => return Err(Unsupported),
+    }
+    Ok(Flow::Next)
+}
+
+/// minps/maxps/minpd/maxpd with x86's rule: the second operand unless the
+/// comparison holds; sqrtps/sqrtpd.
+fn packed_float_misc(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    use Mnemonic::*;
+    let d = e.xmm_dst(insn)?;
+    let m = e.vsrc(insn, 1, 16)?;
+    let t = e.vtmp();
+    match insn.mnemonic() {
+        Minps => a64!(e.ops; fcmgt V(t).S4, V(m).S4, V(d).S4 ; bif V(d).B16, V(m).B16, V(t).B16),
+        Maxps => a64!(e.ops; fcmgt V(t).S4, V(d).S4, V(m).S4 ; bif V(d).B16, V(m).B16, V(t).B16),
+        Minpd => a64!(e.ops; fcmgt V(t).D2, V(m).D2, V(d).D2 ; bif V(d).B16, V(m).B16, V(t).B16),
+        Maxpd => a64!(e.ops; fcmgt V(t).D2, V(d).D2, V(m).D2 ; bif V(d).B16, V(m).B16, V(t).B16),
+        Sqrtps => {
+            a64!(e.ops; fsqrt V(t).S4, V(m).S4);
+            x86_default_nan_packed(e, t, m, m, false);
+            a64!(e.ops; mov V(d).B16, V(t).B16);
+        }
+        Sqrtpd => {
+            a64!(e.ops; fsqrt V(t).D2, V(m).D2);
+            x86_default_nan_packed(e, t, m, m, true);
+            a64!(e.ops; mov V(d).B16, V(t).B16);
+        }
+        _ => return Err(Unsupported),
+    }
+    Ok(Flow::Next)
+}
+
+/// Packed conversions: cvtdq2ps, cvtdq2pd, cvtps2pd, cvtpd2ps, cvttps2dq,
+/// cvtps2dq (the float-to-int forms give the integer indefinite for NaN
+/// and out-of-range lanes, as x86 does).
+fn packed_convert(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    use Mnemonic::*;
+    let d = e.xmm_dst(insn)?;
+    let half = matches!(insn.mnemonic(), Cvtdq2pd | Cvtps2pd);
+    let m = e.vsrc(insn, 1, if half { 8 } else { 16 })?;
+    let (t, c) = (e.vtmp(), e.vtmp());
+    match insn.mnemonic() {
+        Cvtdq2ps => a64!(e.ops; scvtf V(d).S4, V(m).S4),
+        Cvtdq2pd => a64!(e.ops; sxtl V(t).D2, V(m).S2 ; scvtf V(d).D2, V(t).D2),
+        Cvtps2pd => a64!(e.ops; fcvtl V(d).D2, V(m).S2),
+        Cvtpd2ps => a64!(e.ops; fcvtn V(d).S2, V(m).D2),
+        Cvttps2dq | Cvtps2dq => {
+            let r = e.vtmp();
+            if insn.mnemonic() == Cvtps2dq {
+                a64!(e.ops; frinti V(r).S4, V(m).S4 ; fcvtzs V(r).S4, V(r).S4);
+            } else {
+                a64!(e.ops; fcvtzs V(r).S4, V(m).S4);
+            }
+            // Saturated (INT_MAX: no float converts to it exactly) or NaN lanes.
+            a64!(e.ops
+                ; mvni V(t).S4, 0x80, lsl 24
+                ; cmeq V(t).S4, V(r).S4, V(t).S4
+                ; fcmeq V(c).S4, V(m).S4, V(m).S4
+                ; orn V(t).B16, V(t).B16, V(c).B16
+                ; movi V(c).S4, 0x80, lsl 24
+                ; bit V(r).B16, V(c).B16, V(t).B16
+                ; mov V(d).B16, V(r).B16
+            );
+        }
+        Cvttpd2dq | Cvtpd2dq => {
+            let r = e.vtmp();
+            if insn.mnemonic() == Cvtpd2dq {
+                a64!(e.ops; frinti V(r).D2, V(m).D2 ; fcvtzs V(r).D2, V(r).D2);
+            } else {
+                a64!(e.ops; fcvtzs V(r).D2, V(m).D2);
+            }
+            // A lane is valid when its 64-bit value survives narrowing and it is not NaN.
+            let n = e.vtmp();
+            a64!(e.ops
+                ; sqxtn V(n).S2, V(r).D2
+                ; sxtl V(t).D2, V(n).S2
+                ; cmeq V(t).D2, V(t).D2, V(r).D2
+                ; fcmeq V(c).D2, V(m).D2, V(m).D2
+                ; and V(t).B16, V(t).B16, V(c).B16
+                ; xtn V(t).S2, V(t).D2
+                ; movi V(c).S4, 0x80, lsl 24
+                ; bif V(n).B8, V(c).B8, V(t).B8
+                ; mov D(d), V(n).D[0]
+            );
+        }
+        _ => return Err(Unsupported),
+    }
+    Ok(Flow::Next)
+}
+
+/// psllw/d/q, psrlw/d/q, psraw/d by the count in an XMM register or memory:
+/// counts beyond the element width give zero (or the sign, for psra).
+fn shift_by_xmm(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    use Mnemonic::*;
+    let d = e.xmm_dst(insn)?;
+    let m = e.vsrc(insn, 1, 16)?;
+    let (count, big) = (e.tmp(), e.tmp());
+    let small = e.label();
+    // Clamp to 64 (branching, not comparing: flags stay untouched); the
+    // host's per-lane shifts by >= the width give zero or the sign.
+    a64!(e.ops
+        ; fmov X(count), D(m)
+        ; lsr X(big), X(count), 6
+        ; cbz X(big), =>small
+        ; movz X(count), 64
+        ; =>small
+    );
+    let op = insn.mnemonic();
+    if matches!(op, Psrlw | Psrld | Psrlq | Psraw | Psrad) {
+        a64!(e.ops; neg X(count), X(count));
+    }
+    let v = e.vtmp();
+    match op {
+        Psllw | Psrlw => a64!(e.ops; dup V(v).H8, W(count) ; ushl V(d).H8, V(d).H8, V(v).H8),
+        Pslld | Psrld => a64!(e.ops; dup V(v).S4, W(count) ; ushl V(d).S4, V(d).S4, V(v).S4),
+        Psllq | Psrlq => a64!(e.ops; dup V(v).D2, X(count) ; ushl V(d).D2, V(d).D2, V(v).D2),
+        Psraw => a64!(e.ops; dup V(v).H8, W(count) ; sshl V(d).H8, V(d).H8, V(v).H8),
+        Psrad => a64!(e.ops; dup V(v).S4, W(count) ; sshl V(d).S4, V(d).S4, V(v).S4),
+        _ => return Err(Unsupported),
+    }
+    Ok(Flow::Next)
+}
+
+/// pextrw r32, xmm, imm and pinsrw xmm, r32/m16, imm.
+fn word_insert_extract(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let lane = (insn.immediate8() & 7) as u32;
+    if insn.mnemonic() == Mnemonic::Pextrw {
+        let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
+        let dst = e.loc(insn, 0)?;
+        let t = e.tmp();
+        a64!(e.ops; umov W(t), V(s).H[lane]);
+        e.write(dst, t);
+    } else {
+        let d = e.xmm_dst(insn)?;
+        let src = e.loc(insn, 1)?;
+        let v = e.read(src);
+        a64!(e.ops; ins V(d).H[lane], W(v));
+    }
+    Ok(Flow::Next)
+}
+
 /// The SSE handler for `insn`, if the subset covers it.
 pub fn handler(insn: &Instruction) -> Option<Handler> {
     use Mnemonic::*;
@@ -738,7 +980,10 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Movlps | Movlpd | Movhps | Movhpd | Movhlps | Movlhps => mov_half,
         Pmovmskb => pmovmskb,
         Movmskps | Movmskpd => movmsk,
-        Pslldq | Psrldq | Psllw | Pslld | Psllq | Psrlw | Psrld | Psrlq | Psraw | Psrad => shift_imm,
+        Pslldq | Psrldq => shift_imm,
+        Psllw | Pslld | Psllq | Psrlw | Psrld | Psrlq | Psraw | Psrad if insn.op1_kind() == OpKind::Immediate8 => {
+            shift_imm
+        }
         Pshufd | Pshuflw | Pshufhw | Shufps | Shufpd => shuffle,
         Addsd | Subsd | Mulsd | Divsd | Sqrtsd | Minsd | Maxsd | Addss | Subss | Mulss | Divss | Sqrtss | Minss
         | Maxss => scalar_arith,
@@ -748,21 +993,43 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Cvtsd2ss | Cvtss2sd => float_to_float,
         Cmpsd | Cmpss | Cmppd | Cmpps => compare_mask,
         Stmxcsr | Ldmxcsr => mxcsr,
+        Pmuludq | Pmulhw | Pmulhuw | Pmaddwd | Psadbw | Packsswb | Packuswb | Packssdw => widening,
+        Minps | Maxps | Minpd | Maxpd | Sqrtps | Sqrtpd => packed_float_misc,
+        Cvtdq2ps | Cvtdq2pd | Cvtps2pd | Cvtpd2ps | Cvttps2dq | Cvtps2dq | Cvttpd2dq | Cvtpd2dq => packed_convert,
+        Psllw | Pslld | Psllq | Psrlw | Psrld | Psrlq | Psraw | Psrad if insn.op1_kind() != OpKind::Immediate8 => {
+            shift_by_xmm
+        }
+        Pextrw | Pinsrw => word_insert_extract,
         _ => return None,
     })
 }
 
-/// stmxcsr/ldmxcsr: the value is kept in CpuState; rounding stays
-/// round-to-nearest (the only mode the translator implements).
+/// The FPCR system register, as `mrs`/`msr` encode it (S3_3_C4_C4_0).
+const FPCR: u32 = 0x5a20;
+
+/// stmxcsr/ldmxcsr: the value is kept in CpuState, and its rounding
+/// control goes to the host FPCR so SSE arithmetic rounds the same way.
+/// (Exception flags and masks, FTZ and DAZ are not modelled.)
 fn mxcsr(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let (base, off) = e.address(insn)?;
     let t = e.tmp();
     if insn.mnemonic() == Mnemonic::Stmxcsr {
         a64!(e.ops; ldr X(t), [X(regs::STATE), crate::cpu_state::offsets::MXCSR]);
         e.store(t, base, off, 4);
-    } else {
-        e.load(t, base, off, 4, false);
-        a64!(e.ops; str X(t), [X(regs::STATE), crate::cpu_state::offsets::MXCSR]);
+        return Ok(Flow::Next);
     }
+    e.load(t, base, off, 4, false);
+    a64!(e.ops; str X(t), [X(regs::STATE), crate::cpu_state::offsets::MXCSR]);
+    // x86 RC (bits 13-14): 0 nearest, 1 down, 2 up, 3 zero. aarch64 RMode
+    // (bits 22-23): 0 nearest, 1 up, 2 down, 3 zero: swap the two bits.
+    let (rc, mode, fpcr) = (e.tmp(), e.tmp(), e.tmp());
+    a64!(e.ops
+        ; ubfx X(rc), X(t), 13, 2
+        ; lsr X(mode), X(rc), 1
+        ; bfi X(mode), X(rc), 1, 1
+        ; mrs X(fpcr), FPCR
+        ; bfi X(fpcr), X(mode), 22, 2
+        ; msr FPCR, X(fpcr)
+    );
     Ok(Flow::Next)
 }
