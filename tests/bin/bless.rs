@@ -50,7 +50,8 @@ fn bless() -> Result<(), String> {
     let mut errors = Vec::new();
     for (program, runs) in programs.iter().zip(outcomes.chunks(variants.len())) {
         let mut runs = variants.iter().zip(runs);
-        let (first_variant, reference) = match runs.next().expect("a host has at least one variant") {
+        let (first_variant, reference) = match runs.next().expect("a host has at least one variant")
+        {
             (variant, Ok(outcome)) => (variant, outcome),
             (_, Err(error)) => {
                 errors.push(error.clone());
@@ -73,12 +74,18 @@ fn bless() -> Result<(), String> {
             }
         }
         if agree {
-            expected::store(&program.name, reference).map_err(|e| format!("cannot write {}: {e}", program.name))?;
+            expected::store(&program.name, reference)
+                .map_err(|e| format!("cannot write {}: {e}", program.name))?;
             println!("blessed {} ({})", program.name, reference.termination);
         }
     }
-    let names: Vec<&str> = programs.iter().map(|program| program.name.as_str()).collect();
-    for removed in expected::remove_stale(&names).map_err(|e| format!("cannot clean expected/: {e}"))? {
+    let names: Vec<&str> = programs
+        .iter()
+        .map(|program| program.name.as_str())
+        .collect();
+    for removed in
+        expected::remove_stale(&names).map_err(|e| format!("cannot clean expected/: {e}"))?
+    {
         println!("removed {removed} (no such program)");
     }
     if errors.is_empty() {

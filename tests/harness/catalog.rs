@@ -45,9 +45,15 @@ pub fn discover() -> Result<Vec<Program>, String> {
             sources.extend(c_files(&entry)?);
         }
     }
-    let mut programs = sources.iter().map(|source| parse(source)).collect::<Result<Vec<_>, _>>()?;
+    let mut programs = sources
+        .iter()
+        .map(|source| parse(source))
+        .collect::<Result<Vec<_>, _>>()?;
     programs.sort_by(|a, b| a.name.cmp(&b.name));
-    if let Some(pair) = programs.windows(2).find(|pair| pair[0].name == pair[1].name) {
+    if let Some(pair) = programs
+        .windows(2)
+        .find(|pair| pair[0].name == pair[1].name)
+    {
         return Err(format!(
             "two test programs are named {}: {} and {}",
             pair[0].name,
@@ -59,9 +65,14 @@ pub fn discover() -> Result<Vec<Program>, String> {
 }
 
 fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
     entries
-        .map(|entry| entry.map(|entry| entry.path()).map_err(|e| format!("cannot list {}: {e}", dir.display())))
+        .map(|entry| {
+            entry
+                .map(|entry| entry.path())
+                .map_err(|e| format!("cannot list {}: {e}", dir.display()))
+        })
         .collect()
 }
 
@@ -73,13 +84,19 @@ fn c_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 fn parse(source: &Path) -> Result<Program, String> {
-    let text = std::fs::read_to_string(source).map_err(|e| format!("cannot read {}: {e}", source.display()))?;
+    let text = std::fs::read_to_string(source)
+        .map_err(|e| format!("cannot read {}: {e}", source.display()))?;
     let name = source
         .file_stem()
         .and_then(|stem| stem.to_str())
         .ok_or_else(|| format!("{}: file name is not UTF-8", source.display()))?
         .to_string();
-    let mut program = Program { name, source: source.to_path_buf(), args: Vec::new(), stdin: Vec::new() };
+    let mut program = Program {
+        name,
+        source: source.to_path_buf(),
+        args: Vec::new(),
+        stdin: Vec::new(),
+    };
     for (number, line) in text.lines().enumerate() {
         let Some(directive) = line.strip_prefix("//!") else {
             continue;
@@ -88,7 +105,9 @@ fn parse(source: &Path) -> Result<Program, String> {
         let (key, value) = directive.split_once(':').unwrap_or((directive, ""));
         let value = value.strip_prefix(' ').unwrap_or(value);
         match key {
-            "args" => program.args.extend(value.split_whitespace().map(str::to_string)),
+            "args" => program
+                .args
+                .extend(value.split_whitespace().map(str::to_string)),
             "arg" => program.args.push(value.to_string()),
             "stdin" => {
                 program.stdin.extend_from_slice(value.as_bytes());

@@ -29,14 +29,21 @@ pub fn load(name: &str) -> Result<Option<Outcome>, String> {
     let termination: Termination = String::from_utf8_lossy(&status)
         .parse()
         .map_err(|e| format!("{}/{name}.status: {e}", dir.display()))?;
-    Ok(Some(Outcome { termination, stdout, stderr: read("stderr")?.unwrap_or_default() }))
+    Ok(Some(Outcome {
+        termination,
+        stdout,
+        stderr: read("stderr")?.unwrap_or_default(),
+    }))
 }
 
 /// Writes the reference for `name`.
 pub fn store(name: &str, outcome: &Outcome) -> io::Result<()> {
     let dir = expected_dir();
     std::fs::create_dir_all(&dir)?;
-    std::fs::write(dir.join(format!("{name}.status")), format!("{}\n", outcome.termination))?;
+    std::fs::write(
+        dir.join(format!("{name}.status")),
+        format!("{}\n", outcome.termination),
+    )?;
     std::fs::write(dir.join(format!("{name}.stdout")), &outcome.stdout)?;
     let stderr = dir.join(format!("{name}.stderr"));
     if outcome.stderr.is_empty() {
@@ -60,7 +67,9 @@ pub fn remove_stale(programs: &[&str]) -> io::Result<Vec<String>> {
     };
     for entry in entries {
         let path = entry?.path();
-        let Some(stem) = path.file_stem().and_then(|stem| stem.to_str()) else { continue };
+        let Some(stem) = path.file_stem().and_then(|stem| stem.to_str()) else {
+            continue;
+        };
         if !programs.contains(&stem) {
             std::fs::remove_file(&path)?;
             removed.push(path.file_name().unwrap().to_string_lossy().into_owned());

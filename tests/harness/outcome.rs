@@ -51,7 +51,12 @@ pub struct Outcome {
 impl Outcome {
     /// Each way `self` differs from `reference`, described for a person:
     /// empty when they are the same. Names the two sides in the text.
-    pub fn differences(&self, reference: &Outcome, reference_name: &str, self_name: &str) -> Vec<String> {
+    pub fn differences(
+        &self,
+        reference: &Outcome,
+        reference_name: &str,
+        self_name: &str,
+    ) -> Vec<String> {
         let mut differences = Vec::new();
         if self.termination != reference.termination {
             differences.push(format!(
@@ -64,7 +69,13 @@ impl Outcome {
             ("stderr", &self.stderr, &reference.stderr),
         ] {
             if ours != theirs {
-                differences.push(describe_text_difference(stream, theirs, ours, reference_name, self_name));
+                differences.push(describe_text_difference(
+                    stream,
+                    theirs,
+                    ours,
+                    reference_name,
+                    self_name,
+                ));
             }
         }
         differences
@@ -74,7 +85,13 @@ impl Outcome {
 /// Lines shown from the first difference on, per side.
 const CONTEXT_LINES: usize = 3;
 
-fn describe_text_difference(stream: &str, reference: &[u8], actual: &[u8], reference_name: &str, actual_name: &str) -> String {
+fn describe_text_difference(
+    stream: &str,
+    reference: &[u8],
+    actual: &[u8],
+    reference_name: &str,
+    actual_name: &str,
+) -> String {
     let reference = String::from_utf8_lossy(reference);
     let actual = String::from_utf8_lossy(actual);
     let reference_lines: Vec<&str> = reference.split_inclusive('\n').collect();
@@ -93,7 +110,10 @@ fn describe_text_difference(stream: &str, reference: &[u8], actual: &[u8], refer
         actual_lines.len(),
         actual.len()
     );
-    for (name, lines) in [(reference_name, &reference_lines), (actual_name, &actual_lines)] {
+    for (name, lines) in [
+        (reference_name, &reference_lines),
+        (actual_name, &actual_lines),
+    ] {
         let shown = lines.iter().skip(first).take(CONTEXT_LINES);
         let mut any = false;
         for line in shown {
@@ -112,7 +132,11 @@ mod tests {
     use super::*;
 
     fn outcome(termination: Termination, stdout: &str) -> Outcome {
-        Outcome { termination, stdout: stdout.into(), stderr: Vec::new() }
+        Outcome {
+            termination,
+            stdout: stdout.into(),
+            stderr: Vec::new(),
+        }
     }
 
     #[test]
@@ -128,9 +152,21 @@ mod tests {
         let differences = actual.differences(&reference, "native", "transit");
         assert_eq!(differences.len(), 2);
         assert_eq!(differences[0], "status: native exit 0, transit signal 11");
-        assert!(differences[1].starts_with("stdout differs from line 2 on"), "{}", differences[1]);
-        assert!(differences[1].contains("native  | \"old\\n\""), "{}", differences[1]);
-        assert!(differences[1].contains("transit | \"new\\n\""), "{}", differences[1]);
+        assert!(
+            differences[1].starts_with("stdout differs from line 2 on"),
+            "{}",
+            differences[1]
+        );
+        assert!(
+            differences[1].contains("native  | \"old\\n\""),
+            "{}",
+            differences[1]
+        );
+        assert!(
+            differences[1].contains("transit | \"new\\n\""),
+            "{}",
+            differences[1]
+        );
     }
 
     #[test]
@@ -138,13 +174,20 @@ mod tests {
         let reference = outcome(Termination::Exited(0), "a\nb\n");
         let actual = outcome(Termination::Exited(0), "a\n");
         let differences = actual.differences(&reference, "native", "transit");
-        assert!(differences[0].contains("transit | <end of stdout>"), "{}", differences[0]);
+        assert!(
+            differences[0].contains("transit | <end of stdout>"),
+            "{}",
+            differences[0]
+        );
     }
 
     #[test]
     fn status_round_trips() {
         for termination in [Termination::Exited(42), Termination::Signaled(11)] {
-            assert_eq!(termination.to_string().parse::<Termination>(), Ok(termination));
+            assert_eq!(
+                termination.to_string().parse::<Termination>(),
+                Ok(termination)
+            );
         }
         assert!("timeout".parse::<Termination>().is_err());
     }

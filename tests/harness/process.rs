@@ -18,15 +18,23 @@ const OUTPUT_LIMIT_BYTES: u64 = 64 << 20;
 
 /// Runs `command` inside `run_dir` (wiped first; left behind for
 /// inspection), with the guest environment and `stdin` as standard input.
-pub fn run(mut command: Command, stdin: &[u8], run_dir: &Path, timeout: Duration) -> io::Result<Outcome> {
+pub fn run(
+    mut command: Command,
+    stdin: &[u8],
+    run_dir: &Path,
+    timeout: Duration,
+) -> io::Result<Outcome> {
     match std::fs::remove_dir_all(run_dir) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
         _ => {}
     }
     let cwd = run_dir.join("cwd");
     std::fs::create_dir_all(&cwd)?;
-    let (stdin_path, stdout_path, stderr_path) =
-        (run_dir.join("stdin"), run_dir.join("stdout"), run_dir.join("stderr"));
+    let (stdin_path, stdout_path, stderr_path) = (
+        run_dir.join("stdin"),
+        run_dir.join("stdout"),
+        run_dir.join("stderr"),
+    );
     std::fs::write(&stdin_path, stdin)?;
 
     command
@@ -45,7 +53,8 @@ pub fn run(mut command: Command, stdin: &[u8], run_dir: &Path, timeout: Duration
         if let Some(status) = child.try_wait()? {
             break termination_of(status);
         }
-        let output_size = std::fs::metadata(&stdout_path)?.len() + std::fs::metadata(&stderr_path)?.len();
+        let output_size =
+            std::fs::metadata(&stdout_path)?.len() + std::fs::metadata(&stderr_path)?.len();
         let verdict = if output_size > OUTPUT_LIMIT_BYTES {
             Some(Termination::OutputLimitExceeded)
         } else if Instant::now() >= deadline {
@@ -61,14 +70,20 @@ pub fn run(mut command: Command, stdin: &[u8], run_dir: &Path, timeout: Duration
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(50));
     };
-    Ok(Outcome { termination, stdout: std::fs::read(&stdout_path)?, stderr: std::fs::read(&stderr_path)? })
+    Ok(Outcome {
+        termination,
+        stdout: std::fs::read(&stdout_path)?,
+        stderr: std::fs::read(&stderr_path)?,
+    })
 }
 
 fn termination_of(status: ExitStatus) -> Termination {
     match (status.code(), status.signal()) {
         (Some(code), _) => Termination::Exited(code),
         (None, Some(signal)) => Termination::Signaled(signal),
-        (None, None) => unreachable!("a waited-for process either exited or was killed by a signal"),
+        (None, None) => {
+            unreachable!("a waited-for process either exited or was killed by a signal")
+        }
     }
 }
 
@@ -79,7 +94,10 @@ fn disable_core_dumps(command: &mut Command) {
     // async-signal-safe functions may be called; setrlimit is one.
     unsafe {
         command.pre_exec(|| {
-            let none = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            let none = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
             if libc::setrlimit(libc::RLIMIT_CORE, &none) == 0 {
                 Ok(())
             } else {

@@ -32,16 +32,48 @@ const LIBRARIES: &[&str] = &["-lm"];
 /// and musl, whose startup code, stdio and string routines differ from
 /// glibc's.
 const X86_64_HOST_VARIANTS: &[Variant] = &[
-    Variant { name: "glibc-O0", compiler: "gcc", flags: &["-O0"] },
-    Variant { name: "glibc-O2", compiler: "gcc", flags: &["-O2"] },
-    Variant { name: "musl-O2", compiler: "musl-gcc", flags: &["-O2"] },
+    Variant {
+        name: "glibc-O0",
+        compiler: "gcc",
+        flags: &["-O0"],
+    },
+    Variant {
+        name: "glibc-O2",
+        compiler: "gcc",
+        flags: &["-O2"],
+    },
+    Variant {
+        name: "musl-O2",
+        compiler: "musl-gcc",
+        flags: &["-O2"],
+    },
 ];
 
 /// On other hosts: Debian's x86_64 cross compiler, which brings glibc only.
 const CROSS_VARIANTS: &[Variant] = &[
-    Variant { name: "glibc-O0", compiler: "x86_64-linux-gnu-gcc", flags: &["-O0"] },
-    Variant { name: "glibc-O2", compiler: "x86_64-linux-gnu-gcc", flags: &["-O2"] },
+    Variant {
+        name: "glibc-O0",
+        compiler: "x86_64-linux-gnu-gcc",
+        flags: &["-O0"],
+    },
+    Variant {
+        name: "glibc-O2",
+        compiler: "x86_64-linux-gnu-gcc",
+        flags: &["-O2"],
+    },
 ];
+
+/// Every variant name on any host, for checking names written by hand.
+pub fn all_variant_names() -> Vec<&'static str> {
+    let mut names: Vec<&str> = X86_64_HOST_VARIANTS
+        .iter()
+        .chain(CROSS_VARIANTS)
+        .map(|variant| variant.name)
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
 
 pub struct Toolchain {
     /// Each variant with its compiler's `--version`, part of the cache key.
@@ -52,7 +84,11 @@ impl Toolchain {
     /// The variants this host can build; fails, naming the missing compiler,
     /// when one of them cannot run.
     pub fn for_host() -> Result<Toolchain, String> {
-        let variants = if crate::host_runs_x86_64() { X86_64_HOST_VARIANTS } else { CROSS_VARIANTS };
+        let variants = if crate::host_runs_x86_64() {
+            X86_64_HOST_VARIANTS
+        } else {
+            CROSS_VARIANTS
+        };
         let variants = variants
             .iter()
             .map(|variant| Ok((*variant, compiler_version(variant.compiler)?)))
@@ -76,13 +112,16 @@ impl Toolchain {
             .map_err(|e| format!("cannot read {}: {e}", program.source.display()))?;
         let mut hasher = DefaultHasher::new();
         (&source, variant, COMMON_FLAGS, LIBRARIES, version).hash(&mut hasher);
-        let dir = crate::work_dir("bin").join(variant.name).join(format!("{:016x}", hasher.finish()));
+        let dir = crate::work_dir("bin")
+            .join(variant.name)
+            .join(format!("{:016x}", hasher.finish()));
         // Named after the program, so argv[0]'s last component is stable.
         let executable = dir.join(&program.name);
         if executable.is_file() {
             return Ok(executable);
         }
-        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let partial = dir.join(format!("{}.partial-{}", program.name, std::process::id()));
         let mut command = Command::new(variant.compiler);
         command
@@ -113,7 +152,10 @@ fn compiler_version(compiler: &str) -> Result<String, String> {
     let missing = |why: String| {
         format!("cannot run the C compiler `{compiler}` ({why}); `cargo xtask test` installs the prerequisites")
     };
-    let output = Command::new(compiler).arg("--version").output().map_err(|e| missing(e.to_string()))?;
+    let output = Command::new(compiler)
+        .arg("--version")
+        .output()
+        .map_err(|e| missing(e.to_string()))?;
     if !output.status.success() {
         return Err(missing(output.status.to_string()));
     }

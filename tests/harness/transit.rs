@@ -30,7 +30,10 @@ impl Transit {
             }
         };
         if !binary.is_absolute() {
-            return Err(format!("TRANSIT_BIN must be an absolute path (tests run in their own directories): {}", binary.display()));
+            return Err(format!(
+                "TRANSIT_BIN must be an absolute path (tests run in their own directories): {}",
+                binary.display()
+            ));
         }
         check_executable(&binary)?;
         let runner: Vec<String> = match std::env::var("TRANSIT_RUNNER") {
@@ -66,7 +69,11 @@ impl Transit {
     pub fn describe(&self) -> String {
         match self.runner.is_empty() {
             true => format!("Transit: {}", self.binary.display()),
-            false => format!("Transit: {} (via {})", self.binary.display(), self.runner.join(" ")),
+            false => format!(
+                "Transit: {} (via {})",
+                self.binary.display(),
+                self.runner.join(" ")
+            ),
         }
     }
 
@@ -97,10 +104,17 @@ impl Transit {
 /// wrapper script, which is how the harness itself is tested.
 fn check_executable(binary: &Path) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
-    let metadata = std::fs::metadata(binary)
-        .map_err(|e| format!("TRANSIT_BIN {}: {e}; build it with `cargo xtask build`", binary.display()))?;
+    let metadata = std::fs::metadata(binary).map_err(|e| {
+        format!(
+            "TRANSIT_BIN {}: {e}; build it with `cargo xtask build`",
+            binary.display()
+        )
+    })?;
     if !metadata.is_file() || metadata.permissions().mode() & 0o111 == 0 {
-        return Err(format!("TRANSIT_BIN {} is not an executable file", binary.display()));
+        return Err(format!(
+            "TRANSIT_BIN {} is not an executable file",
+            binary.display()
+        ));
     }
     let mut header = [0u8; E_MACHINE_OFFSET + 2];
     let read = std::fs::File::open(binary)

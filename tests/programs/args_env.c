@@ -4,13 +4,17 @@
 //! arg: ünïcödé
 /* The command line and environment the guest receives: argc, every argv
  * string (argv[0] by its last component, since the directory varies),
- * the NULL after argv, every environment string in order, and getenv,
- * setenv and unsetenv. */
+ * the NULL after argv, every environment string, and getenv, setenv and
+ * unsetenv. The environment is printed sorted: qemu-user, which runs
+ * Transit on x86_64 hosts, hands its own guest the environment in reverse
+ * order, so the order Transit receives is not the harness's to promise. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 extern char **environ;
+
+static int compare_strings(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 int main(int argc, char **argv, char **envp) {
     printf("argc %d\n", argc);
@@ -21,7 +25,12 @@ int main(int argc, char **argv, char **envp) {
     printf("envp follows argv: %s\n", envp == argv + argc + 1 ? "yes" : "no");
     printf("environ is envp: %s\n", environ == envp ? "yes" : "no");
     int count = 0;
-    for (char **e = envp; *e; e++) printf("env[%d] = \"%s\"\n", count++, *e);
+    while (envp[count]) count++;
+    char **sorted = malloc(sizeof *sorted * (size_t)(count + 1));
+    memcpy(sorted, envp, sizeof *sorted * (size_t)(count + 1));
+    qsort(sorted, (size_t)count, sizeof *sorted, compare_strings);
+    for (int i = 0; i < count; i++) printf("env (sorted) \"%s\"\n", sorted[i]);
+    free(sorted);
     printf("%d environment strings\n", count);
 
     const char *home = getenv("HOME"), *missing = getenv("TRANSIT_SURELY_UNSET");

@@ -36,9 +36,17 @@ fn rejects_an_elf_for_another_architecture() {
 fn rejects_a_truncated_elf() {
     let toolchain = Toolchain::for_host().unwrap_or_else(|e| panic!("{e}"));
     let programs = catalog::discover().unwrap_or_else(|e| panic!("{e}"));
-    let hello = programs.iter().find(|program| program.name == "hello").expect("tests/programs/demo/hello.c exists");
-    let variant = toolchain.variants().next().expect("every host has a variant");
-    let binary = toolchain.build(hello, variant).unwrap_or_else(|e| panic!("{e}"));
+    let hello = programs
+        .iter()
+        .find(|program| program.name == "hello")
+        .expect("tests/programs/demo/hello.c exists");
+    let variant = toolchain
+        .variants()
+        .next()
+        .expect("every host has a variant");
+    let binary = toolchain
+        .build(hello, variant)
+        .unwrap_or_else(|e| panic!("{e}"));
     let image = std::fs::read(binary).expect("the build is readable");
     let input = input_file("truncated-x86_64-program", &image[..TRUNCATED_LENGTH]);
     assert_rejected("truncated", &input);
@@ -62,16 +70,26 @@ fn input_file(name: &str, contents: &[u8]) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("can create the inputs directory");
     let path = dir.join(name);
     std::fs::write(&path, contents).expect("can write an input");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("can chmod an input");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+        .expect("can chmod an input");
     path
 }
 
 fn assert_rejected(case: &str, input: &Path) {
     let transit = transit();
-    let outcome = process::run(transit.command(input, &[]), b"", &work_dir("cli-runs").join(case), TIMEOUT)
-        .expect("can start Transit");
+    let outcome = process::run(
+        transit.command(input, &[]),
+        b"",
+        &work_dir("cli-runs").join(case),
+        TIMEOUT,
+    )
+    .expect("can start Transit");
     let stderr = String::from_utf8_lossy(&outcome.stderr);
-    let context = format!("transit {} ended with {}; stderr:\n{stderr}", input.display(), outcome.termination);
+    let context = format!(
+        "transit {} ended with {}; stderr:\n{stderr}",
+        input.display(),
+        outcome.termination
+    );
     match outcome.termination {
         Termination::Exited(0) => panic!("expected a failure: {context}"),
         Termination::Exited(101) => panic!("101 is a Rust panic, not an error report: {context}"),
@@ -79,6 +97,13 @@ fn assert_rejected(case: &str, input: &Path) {
         _ => panic!("expected a plain non-zero exit: {context}"),
     }
     let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "expected exactly one line on stderr: {context}");
-    assert!(lines[0].contains(&*input.to_string_lossy()), "the error line should name the file: {context}");
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected exactly one line on stderr: {context}"
+    );
+    assert!(
+        lines[0].contains(&*input.to_string_lossy()),
+        "the error line should name the file: {context}"
+    );
 }

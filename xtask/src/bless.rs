@@ -16,9 +16,12 @@ pub fn run() -> Result<()> {
     }
     setup::ensure_prerequisites(arch)?;
     step::header("Running the test programs natively and writing tests/programs/expected/");
-    step::run(
-        cargo()
-            .current_dir(crate::workspace_root())
-            .args(["run", "--quiet", "-p", "transit-tests", "--bin", "transit-bless"]),
-    )
+    step::run(cargo().current_dir(crate::workspace_root()).args([
+        "run",
+        "--quiet",
+        "-p",
+        "transit-tests",
+        "--bin",
+        "transit-bless",
+    ]))
 }

@@ -19,12 +19,17 @@ pub fn run() -> Result<()> {
 /// Builds the release Transit binary and returns its absolute path.
 pub fn build_transit() -> Result<PathBuf> {
     step::header(format!("Building Transit (release, {TRANSIT_TARGET})"));
-    step::run(
-        cargo()
-            .current_dir(crate::workspace_root())
-            .args(["build", "--release", "--target", TRANSIT_TARGET, "-p", "transit"]),
-    )?;
-    Ok(crate::target_dir().join(TRANSIT_TARGET).join("release/transit"))
+    step::run(cargo().current_dir(crate::workspace_root()).args([
+        "build",
+        "--release",
+        "--target",
+        TRANSIT_TARGET,
+        "-p",
+        "transit",
+    ]))?;
+    Ok(crate::target_dir()
+        .join(TRANSIT_TARGET)
+        .join("release/transit"))
 }
 
 /// The cargo that started xtask, so the same toolchain builds everything.

@@ -20,7 +20,9 @@ pub fn run() -> Result<()> {
     let out_dir = crate::target_dir().join("xtask/demo");
     std::fs::create_dir_all(&out_dir)?;
     let program = out_dir.join("hello");
-    step::header(format!("Compiling {DEMO_SOURCE} for x86_64 (static, glibc)"));
+    step::header(format!(
+        "Compiling {DEMO_SOURCE} for x86_64 (static, glibc)"
+    ));
     step::run(
         Command::new(arch.x86_64_cc())
             .current_dir(crate::workspace_root())
@@ -32,7 +34,10 @@ pub fn run() -> Result<()> {
     if arch == Arch::X86_64 {
         step::header("Running it natively, for reference");
         let status = step::status(Command::new(&program).args(DEMO_ARGS))?;
-        println!("    exit status: {}", status.code().map_or(status.to_string(), |c| c.to_string()));
+        println!(
+            "    exit status: {}",
+            status.code().map_or(status.to_string(), |c| c.to_string())
+        );
     }
 
     step::header("Running it through Transit");

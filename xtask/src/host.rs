@@ -20,7 +20,9 @@ impl Arch {
         match std::env::consts::ARCH {
             "x86_64" => Ok(Arch::X86_64),
             "aarch64" => Ok(Arch::Aarch64),
-            other => bail!("unsupported host architecture {other}: Transit builds on x86_64 and arm64 hosts"),
+            other => bail!(
+                "unsupported host architecture {other}: Transit builds on x86_64 and arm64 hosts"
+            ),
         }
     }
 
@@ -29,18 +31,48 @@ impl Arch {
     pub fn packages(self) -> &'static [Package] {
         match self {
             Arch::X86_64 => &[
-                Package { name: "gcc", provides: "/usr/bin/gcc" },
-                Package { name: "libc6-dev", provides: "/usr/include/stdio.h" },
-                Package { name: "gcc-aarch64-linux-gnu", provides: "/usr/bin/aarch64-linux-gnu-gcc" },
-                Package { name: "libc6-dev-arm64-cross", provides: "/usr/aarch64-linux-gnu/lib/libc.a" },
-                Package { name: "qemu-user-static", provides: "/usr/bin/qemu-aarch64-static" },
-                Package { name: "musl-tools", provides: "/usr/bin/musl-gcc" },
+                Package {
+                    name: "gcc",
+                    provides: "/usr/bin/gcc",
+                },
+                Package {
+                    name: "libc6-dev",
+                    provides: "/usr/include/stdio.h",
+                },
+                Package {
+                    name: "gcc-aarch64-linux-gnu",
+                    provides: "/usr/bin/aarch64-linux-gnu-gcc",
+                },
+                Package {
+                    name: "libc6-dev-arm64-cross",
+                    provides: "/usr/aarch64-linux-gnu/lib/libc.a",
+                },
+                Package {
+                    name: "qemu-user-static",
+                    provides: "/usr/bin/qemu-aarch64-static",
+                },
+                Package {
+                    name: "musl-tools",
+                    provides: "/usr/bin/musl-gcc",
+                },
             ],
             Arch::Aarch64 => &[
-                Package { name: "gcc", provides: "/usr/bin/gcc" },
-                Package { name: "libc6-dev", provides: "/usr/include/stdio.h" },
-                Package { name: "gcc-x86-64-linux-gnu", provides: "/usr/bin/x86_64-linux-gnu-gcc" },
-                Package { name: "libc6-dev-amd64-cross", provides: "/usr/x86_64-linux-gnu/lib/libc.a" },
+                Package {
+                    name: "gcc",
+                    provides: "/usr/bin/gcc",
+                },
+                Package {
+                    name: "libc6-dev",
+                    provides: "/usr/include/stdio.h",
+                },
+                Package {
+                    name: "gcc-x86-64-linux-gnu",
+                    provides: "/usr/bin/x86_64-linux-gnu-gcc",
+                },
+                Package {
+                    name: "libc6-dev-amd64-cross",
+                    provides: "/usr/x86_64-linux-gnu/lib/libc.a",
+                },
             ],
         }
     }

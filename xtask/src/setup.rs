@@ -49,8 +49,11 @@ fn install_missing_packages(packages: &[Package]) -> Result<()> {
 /// `dpkg -s` succeeds for removed packages whose configuration remains, so
 /// the status line is what tells.
 fn dpkg_installed(package: &str) -> bool {
-    step::probe(Command::new("dpkg").args(["-s", package]))
-        .is_some_and(|status| status.lines().any(|line| line.trim() == "Status: install ok installed"))
+    step::probe(Command::new("dpkg").args(["-s", package])).is_some_and(|status| {
+        status
+            .lines()
+            .any(|line| line.trim() == "Status: install ok installed")
+    })
 }
 
 /// `argv` as root: directly when we are root, through sudo otherwise.
@@ -65,13 +68,17 @@ fn privileged(argv: &[&str]) -> Result<Command> {
     } else {
         bail!("installing packages needs root: run as root or install sudo");
     };
-    command.args(&argv[1..]).env("DEBIAN_FRONTEND", "noninteractive");
+    command
+        .args(&argv[1..])
+        .env("DEBIAN_FRONTEND", "noninteractive");
     Ok(command)
 }
 
 fn ensure_rust_target() -> Result<()> {
     step::header(format!("Checking Rust target {TRANSIT_TARGET}"));
-    if let Some(installed) = step::probe(Command::new("rustup").args(["target", "list", "--installed"])) {
+    if let Some(installed) =
+        step::probe(Command::new("rustup").args(["target", "list", "--installed"]))
+    {
         if installed.lines().any(|line| line.trim() == TRANSIT_TARGET) {
             println!("    present");
             return Ok(());
@@ -81,7 +88,11 @@ fn ensure_rust_target() -> Result<()> {
     // No rustup: the toolchain came from elsewhere, so look in its sysroot.
     let sysroot = step::probe(Command::new("rustc").args(["--print", "sysroot"]))
         .context("neither rustup nor rustc found")?;
-    if Path::new(sysroot.trim()).join("lib/rustlib").join(TRANSIT_TARGET).is_dir() {
+    if Path::new(sysroot.trim())
+        .join("lib/rustlib")
+        .join(TRANSIT_TARGET)
+        .is_dir()
+    {
         println!("    present");
         Ok(())
     } else {

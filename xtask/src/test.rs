@@ -17,13 +17,24 @@ pub fn run() -> Result<()> {
 
     let mut failed = Vec::new();
 
-    step::header(format!("Unit tests ({TRANSIT_TARGET}{})", match arch.aarch64_runner() {
-        Some(runner) => format!(", under {runner}"),
-        None => String::new(),
-    }));
+    step::header(format!(
+        "Unit tests ({TRANSIT_TARGET}{})",
+        match arch.aarch64_runner() {
+            Some(runner) => format!(", under {runner}"),
+            None => String::new(),
+        }
+    ));
     let mut unit = cargo();
     unit.current_dir(crate::workspace_root()).args([
-        "test", "--no-fail-fast", "--workspace", "--exclude", "transit-tests", "--exclude", "xtask", "--target", TRANSIT_TARGET,
+        "test",
+        "--no-fail-fast",
+        "--workspace",
+        "--exclude",
+        "transit-tests",
+        "--exclude",
+        "xtask",
+        "--target",
+        TRANSIT_TARGET,
     ]);
     if arch.aarch64_runner().is_none() {
         // .cargo/config.toml names qemu as the runner, and cargo rejects an
@@ -38,7 +49,14 @@ pub fn run() -> Result<()> {
     let mut end_to_end = cargo();
     end_to_end
         .current_dir(crate::workspace_root())
-        .args(["test", "--no-fail-fast", "-p", "transit-tests", "--", "--nocapture"])
+        .args([
+            "test",
+            "--no-fail-fast",
+            "-p",
+            "transit-tests",
+            "--",
+            "--nocapture",
+        ])
         .env("TRANSIT_BIN", &transit)
         .env("TRANSIT_RUNNER", arch.aarch64_runner().unwrap_or(""));
     if !step::status(&mut end_to_end)?.success() {
