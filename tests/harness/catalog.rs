@@ -86,6 +86,10 @@ fn c_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
 fn parse(source: &Path) -> Result<Program, String> {
     let text = std::fs::read_to_string(source)
         .map_err(|e| format!("cannot read {}: {e}", source.display()))?;
+    parse_text(source, &text)
+}
+
+fn parse_text(source: &Path, text: &str) -> Result<Program, String> {
     let name = source
         .file_stem()
         .and_then(|stem| stem.to_str())
@@ -123,4 +127,24 @@ fn parse(source: &Path) -> Result<Program, String> {
         }
     }
     Ok(program)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directives_set_arguments_and_stdin() {
+        let text = "//! args: a  b\n//! arg: with  spaces\n//! arg:\n//! stdin: line one\n//! stdin:\nint main(void) {}\n";
+        let program = parse_text(Path::new("dir/example.c"), text).unwrap();
+        assert_eq!(program.name, "example");
+        assert_eq!(program.args, ["a", "b", "with  spaces", ""]);
+        assert_eq!(program.stdin, b"line one\n\n");
+    }
+
+    #[test]
+    fn unknown_directives_are_errors() {
+        let error = parse_text(Path::new("x.c"), "//! argz: a\n").unwrap_err();
+        assert!(error.contains("x.c:1: unknown directive"), "{error}");
+    }
 }

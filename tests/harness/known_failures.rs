@@ -20,6 +20,7 @@ pub fn known_failures_file() -> PathBuf {
     crate::catalog::programs_dir().join("known_failures")
 }
 
+#[derive(Debug)]
 pub struct KnownFailures {
     /// (program, variant or `None` for every variant)
     entries: Vec<(String, Option<String>)>,
@@ -35,11 +36,15 @@ impl KnownFailures {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
         };
+        Self::parse(&text, &path.display().to_string(), programs)
+    }
+
+    fn parse(text: &str, path: &str, programs: &[Program]) -> Result<KnownFailures, String> {
         let mut entries = Vec::new();
         for (number, line) in text.lines().enumerate() {
             let content = line.split('#').next().unwrap_or("");
             let words: Vec<&str> = content.split_whitespace().collect();
-            let bad = |why: &str| format!("{}:{}: {why}: `{line}`", path.display(), number + 1);
+            let bad = |why: &str| format!("{path}:{}: {why}: `{line}`", number + 1);
             let entry = match words.as_slice() {
                 [] => continue,
                 [program] => (program.to_string(), None),
@@ -67,5 +72,46 @@ impl KnownFailures {
         self.entries.iter().any(|(name, only)| {
             name == program && only.as_deref().is_none_or(|only| only == variant)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn programs() -> Vec<Program> {
+        ["sse2", "matrix"]
+            .iter()
+            .map(|name| Program {
+                name: name.to_string(),
+                source: PathBuf::new(),
+                args: Vec::new(),
+                stdin: Vec::new(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn entries_cover_all_variants_or_one() {
+        let list = KnownFailures::parse(
+            "# comment\n\nsse2  # why\nmatrix glibc-O2\n",
+            "list",
+            &programs(),
+        )
+        .unwrap();
+        assert!(list.contains("sse2", "musl-O2"));
+        assert!(list.contains("matrix", "glibc-O2"));
+        assert!(!list.contains("matrix", "glibc-O0"));
+    }
+
+    #[test]
+    fn typos_are_errors() {
+        assert!(KnownFailures::parse("sse3\n", "list", &programs())
+            .unwrap_err()
+            .contains("no such program"));
+        assert!(KnownFailures::parse("sse2 glibc-O3\n", "list", &programs())
+            .unwrap_err()
+            .contains("no such variant"));
+        assert!(KnownFailures::parse("sse2 glibc-O2 extra\n", "list", &programs()).is_err());
     }
 }
