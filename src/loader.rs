@@ -2,11 +2,13 @@
 //! process at the guest's addresses: guest addresses are host addresses.
 
 use crate::error::LoadError;
-use crate::memory::{map_fixed, protect, reserve};
+use crate::memory::{map_fixed, protect, reserve, reserve_at};
 use goblin::elf::{header, program_header as ph, Elf};
 use std::path::{Path, PathBuf};
 
 pub const PAGE: u64 = 4096;
+/// Address space kept free after the main program for its brk heap.
+const BRK_RESERVE: u64 = 1 << 30;
 
 pub fn page_down(x: u64) -> u64 {
     x & !(PAGE - 1)
@@ -26,6 +28,8 @@ pub struct LoadedImage {
     pub phnum: u64,
     /// Page-aligned end of the highest segment: where brk starts.
     pub end: u64,
+    /// End of the PROT_NONE reservation after `end` (== `end` if none).
+    pub reserved_end: u64,
     /// PT_INTERP, if any.
     pub interp: Option<String>,
 }
@@ -92,16 +96,25 @@ pub fn check_elf<'a>(path: &Path, bytes: &'a [u8]) -> Result<Elf<'a>, LoadError>
 }
 
 /// Maps every PT_LOAD of `elf` and returns where it went.
-pub fn map_image(path: &Path, bytes: &[u8], elf: &Elf) -> Result<LoadedImage, LoadError> {
+pub fn map_image(path: &Path, bytes: &[u8], elf: &Elf, heap: u64) -> Result<LoadedImage, LoadError> {
     let loads: Vec<_> = elf.program_headers.iter().filter(|p| p.p_type == ph::PT_LOAD).collect();
     let lo = page_down(loads.iter().map(|p| p.p_vaddr).min().unwrap_or(0));
     let hi = page_up(loads.iter().map(|p| p.p_vaddr + p.p_memsz).max().unwrap_or(0));
     let bias = if elf.header.e_type == header::ET_DYN {
         // Position-independent: let the kernel pick a free range for the whole span.
-        let at = reserve(hi - lo).map_err(|e| LoadError::Map { addr: 0, source: e })?;
+        let at = reserve(hi - lo + heap).map_err(|e| LoadError::Map { addr: 0, source: e })?;
         at - lo
     } else {
         0
+    };
+    // Room for the heap right after the image (part of the reservation above
+    // for ET_DYN); without it brk still works until another mapping is hit.
+    let reserved_end = if heap == 0 {
+        hi + bias
+    } else if bias != 0 || reserve_at(hi, heap).is_ok() {
+        hi + bias + heap
+    } else {
+        hi
     };
     for p in &loads {
         let start = page_down(p.p_vaddr + bias);
@@ -135,6 +148,7 @@ pub fn map_image(path: &Path, bytes: &[u8], elf: &Elf) -> Result<LoadedImage, Lo
         phdr,
         phnum: elf.program_headers.len() as u64,
         end: hi + bias,
+        reserved_end,
         interp: elf.interpreter.map(str::to_owned),
     })
 }
@@ -144,7 +158,7 @@ pub fn map_image(path: &Path, bytes: &[u8], elf: &Elf) -> Result<LoadedImage, Lo
 pub fn load(path: &Path, rootfs: Option<&Path>) -> Result<LoadedProgram, LoadError> {
     let bytes = read_program(path)?;
     let elf = check_elf(path, &bytes)?;
-    let main = map_image(path, &bytes, &elf)?;
+    let main = map_image(path, &bytes, &elf, BRK_RESERVE)?;
     let interp = match &main.interp {
         None => None,
         Some(name) => {
@@ -158,7 +172,7 @@ pub fn load(path: &Path, rootfs: Option<&Path>) -> Result<LoadedProgram, LoadErr
             })?;
             let ibytes = read_program(&found)?;
             let ielf = check_elf(&found, &ibytes)?;
-            Some(map_image(&found, &ibytes, &ielf)?)
+            Some(map_image(&found, &ibytes, &ielf, 0)?)
         }
     };
     let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.into());

@@ -14,7 +14,29 @@ fn check(p: *mut libc::c_void) -> io::Result<u64> {
 pub fn reserve(len: u64) -> io::Result<u64> {
     // SAFETY: a new anonymous mapping at an address of the kernel's choice.
     check(unsafe {
-        libc::mmap(std::ptr::null_mut(), len as usize, libc::PROT_NONE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+        libc::mmap(
+            std::ptr::null_mut(),
+            len as usize,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    })
+}
+
+/// Reserves `len` bytes at exactly `addr` (PROT_NONE) if nothing is there.
+pub fn reserve_at(addr: u64, len: u64) -> io::Result<u64> {
+    // SAFETY: MAP_FIXED_NOREPLACE fails instead of overlapping a mapping.
+    check(unsafe {
+        libc::mmap(
+            addr as *mut _,
+            len as usize,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED_NOREPLACE,
+            -1,
+            0,
+        )
     })
 }
 

@@ -45,6 +45,7 @@ pub fn run(prog: &LoadedProgram, rsp: u64) -> std::io::Result<Ending> {
     state.rip = prog.start();
     state.gpr[4] = rsp;
     let mut process = GuestProcess::new(prog.path.clone(), prog.main.end);
+    process.brk_reserved_end = prog.main.reserved_end;
     loop {
         match translator.run(&mut state) {
             GuestEvent::Syscall => {

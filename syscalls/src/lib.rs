@@ -61,6 +61,9 @@ pub struct GuestProcess {
     pub brk_start: u64,
     /// Current program break.
     pub brk_current: u64,
+    /// End of the address range the loader reserved (PROT_NONE) after
+    /// `brk_start` for the heap to grow into; 0 when there is none.
+    pub brk_reserved_end: u64,
     /// Absolute host path of the guest executable: what `/proc/self/exe` reads as.
     pub exe_path: std::path::PathBuf,
     /// The guest's signal dispositions, masks and alternate stacks, as it
@@ -78,6 +81,7 @@ impl GuestProcess {
         GuestProcess {
             brk_start,
             brk_current: brk_start,
+            brk_reserved_end: 0,
             exe_path,
             signals: SignalState::default(),
         }

@@ -81,7 +81,11 @@ pub(crate) fn mprotect(_: &mut Ctx<'_>, a: &Args) -> SysResult {
 /// for requests below the start, which is how brk(0) queries it.
 ///
 /// Invariant: `[brk_start, page_up(brk_current))` is mapped; the page holding
-/// an unaligned `brk_start` is the loader's bss page.
+/// an unaligned `brk_start` is the loader's bss page. Up to
+/// `brk_reserved_end` the range above is the loader's PROT_NONE reservation,
+/// which brk maps over and restores when it shrinks, so no other mapping
+/// can take the heap's room (the kernel would place static-PIE images and
+/// mmaps right next to each other).
 pub(crate) fn brk(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let p = &mut *ctx.process;
     let requested = a[0];
@@ -89,10 +93,13 @@ pub(crate) fn brk(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         return Ok(p.brk_current);
     }
     let (mapped_end, new_end) = (page_up(p.brk_current), page_up(requested));
+    let reserved = new_end <= p.brk_reserved_end;
     if new_end > mapped_end {
         let len = new_end - mapped_end;
         let prot = (libc::PROT_READ | libc::PROT_WRITE) as u64;
-        let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE) as u64;
+        // Over our own reservation MAP_FIXED is safe; elsewhere never clobber.
+        let fixed = if reserved { libc::MAP_FIXED } else { libc::MAP_FIXED_NOREPLACE };
+        let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | fixed) as u64;
         match host::syscall(libc::SYS_mmap, &[mapped_end, len, prot, flags, u64::MAX, 0]) {
             Ok(got) if got == mapped_end => {}
             Ok(got) => {
@@ -103,8 +110,16 @@ pub(crate) fn brk(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             Err(_) => return Ok(p.brk_current),
         }
     } else if new_end < mapped_end {
-        // Dropping the pages also zeroes them for a later regrow, as Linux does.
-        if host::syscall(libc::SYS_munmap, &[new_end, mapped_end - new_end]).is_err() {
+        // Dropping the pages also zeroes them for a later regrow, as Linux
+        // does; inside the reservation they go back to PROT_NONE.
+        let len = mapped_end - new_end;
+        let dropped = if mapped_end <= p.brk_reserved_end {
+            let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | libc::MAP_NORESERVE) as u64;
+            host::syscall(libc::SYS_mmap, &[new_end, len, libc::PROT_NONE as u64, flags, u64::MAX, 0])
+        } else {
+            host::syscall(libc::SYS_munmap, &[new_end, len])
+        };
+        if dropped.is_err() {
             return Ok(p.brk_current);
         }
     }

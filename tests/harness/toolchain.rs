@@ -19,11 +19,12 @@ pub struct Variant {
     pub flags: &'static [&'static str],
 }
 
-/// Flags every variant shares: static, since static programs are Transit's
-/// scope; -g so a failing build can be read with objdump -S. The default
+/// Flags every variant shares: -g so a failing build can be read with
+/// objdump -S. Each variant says how it is static (-static, or -static-pie
+/// for the ET_DYN loader path): static programs are Transit's scope. The default
 /// -march (baseline x86-64) is kept on purpose: programs must not depend on
 /// instructions a CPU may lack.
-const COMMON_FLAGS: &[&str] = &["-static", "-g", "-Wall"];
+const COMMON_FLAGS: &[&str] = &["-g", "-Wall"];
 /// Libraries, which must follow the source on the command line.
 const LIBRARIES: &[&str] = &["-lm"];
 
@@ -35,17 +36,22 @@ const X86_64_HOST_VARIANTS: &[Variant] = &[
     Variant {
         name: "glibc-O0",
         compiler: "gcc",
-        flags: &["-O0"],
+        flags: &["-static", "-O0"],
     },
     Variant {
         name: "glibc-O2",
         compiler: "gcc",
-        flags: &["-O2"],
+        flags: &["-static", "-O2"],
     },
     Variant {
         name: "musl-O2",
         compiler: "musl-gcc",
-        flags: &["-O2"],
+        flags: &["-static", "-O2"],
+    },
+    Variant {
+        name: "glibc-pie-O2",
+        compiler: "gcc",
+        flags: &["-static-pie", "-O2"],
     },
 ];
 
@@ -54,12 +60,17 @@ const CROSS_VARIANTS: &[Variant] = &[
     Variant {
         name: "glibc-O0",
         compiler: "x86_64-linux-gnu-gcc",
-        flags: &["-O0"],
+        flags: &["-static", "-O0"],
     },
     Variant {
         name: "glibc-O2",
         compiler: "x86_64-linux-gnu-gcc",
-        flags: &["-O2"],
+        flags: &["-static", "-O2"],
+    },
+    Variant {
+        name: "glibc-pie-O2",
+        compiler: "x86_64-linux-gnu-gcc",
+        flags: &["-static-pie", "-O2"],
     },
 ];
 
