@@ -6,7 +6,8 @@ use crate::decode::{decode_block, CodeSource};
 use crate::emit::{encode_b, Stubs};
 use crate::host::HostFeatures;
 use crate::translate::translate_block;
-use std::collections::HashMap;
+use crate::flags::live_at_block_exit;
+use std::collections::{HashMap, HashSet};
 
 /// The lookup table has 2^LOOKUP_BITS entries indexed by the low guest address bits.
 pub const LOOKUP_BITS: u32 = 16;
@@ -31,6 +32,8 @@ pub struct CodeCache {
     /// Patch sites (host addresses of `b` instructions) waiting for a guest target.
     pending: HashMap<u64, Vec<u64>>,
     lookup: Box<[LookupEntry]>,
+    /// Guest pages that hold decoded code: safe to read when looking ahead.
+    code_pages: HashSet<u64>,
     pub stubs: Stubs,
     pub host: HostFeatures,
     pub stats: CacheStats,
@@ -67,6 +70,7 @@ impl CodeCache {
             blocks: HashMap::new(),
             pending: HashMap::new(),
             lookup: empty_lookup_table(),
+            code_pages: HashSet::new(),
             stubs: Stubs::default(),
             host,
             stats: CacheStats::default(),
@@ -122,14 +126,19 @@ impl CodeCache {
             return host;
         }
         let block = decode_block(src, rip, MAX_BLOCK_INSNS);
+        let last_byte = block.invalid_at.unwrap_or(block.end()).max(rip + 1) - 1;
+        for page in (rip >> 12)..=(last_byte >> 12) {
+            self.code_pages.insert(page);
+        }
+        let live_at_exit = live_at_block_exit(src, &block, |a| self.code_pages.contains(&(a >> 12)));
         let base = (self.next_addr() + 15) & !15;
-        let translated = translate_block(&block, base, self.host, self.stubs);
+        let translated = translate_block(&block, base, self.host, self.stubs, live_at_exit);
         let host = match self.install_at(base, &translated.code) {
             Some(h) => h,
             None => {
                 self.flush();
                 let base = (self.next_addr() + 15) & !15;
-                let t = translate_block(&block, base, self.host, self.stubs);
+                let t = translate_block(&block, base, self.host, self.stubs, live_at_exit);
                 let h = self.install_at(base, &t.code).expect("one block fits an empty cache");
                 return self.finish_insert(rip, h, &t);
             }

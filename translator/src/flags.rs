@@ -2,6 +2,7 @@
 //! live after each instruction of a block. Flags nobody reads are never
 //! computed: that is most of the win of lazy flags.
 
+use crate::decode::{decode_one, CodeSource, GuestBlock};
 use iced_x86::{Instruction, Mnemonic, OpKind, RflagsBits};
 
 /// A set of x86 arithmetic flags, in our own bit order.
@@ -94,22 +95,57 @@ pub fn live_after(insns: &[Instruction], live_at_exit: FlagSet) -> Vec<FlagSet> 
     out
 }
 
-/// Whether the code at the start of `insns` overwrites every flag before
-/// reading any: then no flag is live on entry to it.
-pub fn all_dead_on_entry(insns: &[Instruction]) -> bool {
+/// Instructions looked at past a block's end to find which flags its
+/// successor reads before writing them.
+const LOOKAHEAD: usize = 8;
+
+/// Flags live on entry to the code at `addr`: read before being written
+/// within its first straight-line instructions, plus (conservatively)
+/// every flag not yet written when that code ends or branches.
+pub fn live_on_entry(src: &dyn CodeSource, addr: u64, readable: &impl Fn(u64) -> bool) -> FlagSet {
+    let mut live = FlagSet::NONE;
     let mut killed = FlagSet::NONE;
-    for insn in insns {
-        let (reads, kills) = reads_and_kills(insn);
-        if !reads.minus(killed).is_empty() {
-            return false;
+    let mut at = addr;
+    for _ in 0..LOOKAHEAD {
+        // An instruction is at most 15 bytes: both ends must be readable.
+        if !readable(at) || !readable(at + 14) {
+            break;
         }
+        let Some(insn) = decode_one(src, at) else { break };
+        let (reads, kills) = reads_and_kills(&insn);
+        live = live.union(reads.minus(killed));
         killed = killed.union(kills);
         if killed == FlagSet::ALL {
-            return true;
+            return live;
         }
         if insn.flow_control() != iced_x86::FlowControl::Next {
-            return false;
+            break;
         }
+        at = insn.next_ip();
     }
-    false
+    live.union(FlagSet::ALL.minus(killed))
+}
+
+/// Flags live when `block` is left through its last instruction, found by
+/// looking ahead into its direct successors; `readable` says which guest
+/// addresses may be decoded without risk (pages known to hold code).
+/// Indirect successors (ret, jmp reg), syscalls and faults keep every flag.
+pub fn live_at_block_exit(src: &dyn CodeSource, block: &GuestBlock, readable: impl Fn(u64) -> bool) -> FlagSet {
+    use iced_x86::FlowControl as F;
+    let successors: Vec<u64> = match block.insns.last() {
+        _ if block.invalid_at.is_some() => return FlagSet::ALL,
+        None => return FlagSet::ALL,
+        Some(last) => match last.flow_control() {
+            F::Next => vec![last.next_ip()],
+            F::UnconditionalBranch if last.op0_kind() == OpKind::NearBranch64 => vec![last.near_branch64()],
+            F::ConditionalBranch if last.op0_kind() == OpKind::NearBranch64 => vec![last.near_branch64(), last.next_ip()],
+            F::Call if last.op0_kind() == OpKind::NearBranch64 => vec![last.near_branch64()],
+            _ => return FlagSet::ALL,
+        },
+    };
+    let mut live = FlagSet::NONE;
+    for s in successors {
+        live = live.union(live_on_entry(src, s, &readable));
+    }
+    live
 }

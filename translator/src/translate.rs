@@ -112,11 +112,18 @@ pub struct TranslatedBlock {
     pub guest_insns: usize,
 }
 
-/// Translates `block` into code that will live at host address `base`.
-pub fn translate_block(block: &GuestBlock, base: u64, host: HostFeatures, stubs: Stubs) -> TranslatedBlock {
+/// Translates `block` into code that will live at host address `base`;
+/// `live_at_exit` are the flags its successors may read.
+pub fn translate_block(
+    block: &GuestBlock,
+    base: u64,
+    host: HostFeatures,
+    stubs: Stubs,
+    live_at_exit: FlagSet,
+) -> TranslatedBlock {
     let mut len = block.insns.len();
     loop {
-        match try_translate(block, len, base, host, stubs) {
+        match try_translate(block, len, base, host, stubs, live_at_exit) {
             Ok(t) => return t,
             // Instruction `n` turned out unsupported: end the block before it.
             Err(n) => len = n,
@@ -124,9 +131,18 @@ pub fn translate_block(block: &GuestBlock, base: u64, host: HostFeatures, stubs:
     }
 }
 
-fn try_translate(block: &GuestBlock, len: usize, base: u64, host: HostFeatures, stubs: Stubs) -> Result<TranslatedBlock, usize> {
+fn try_translate(
+    block: &GuestBlock,
+    len: usize,
+    base: u64,
+    host: HostFeatures,
+    stubs: Stubs,
+    live_at_exit: FlagSet,
+) -> Result<TranslatedBlock, usize> {
     let insns = &block.insns[..len];
-    let live = live_after(insns, FlagSet::ALL);
+    // A block cut short ends in a SIGILL exit, which hands over every flag.
+    let live_at_exit = if len == block.insns.len() { live_at_exit } else { FlagSet::ALL };
+    let live = live_after(insns, live_at_exit);
     let mut e = Emitter::new(base, host, stubs);
     for (i, insn) in insns.iter().enumerate() {
         e.begin_insn(live[i], FlagSet::from_iced(insn.rflags_modified()));

@@ -223,3 +223,23 @@ fn carry_survives_both_jrcxz_exits() {
         assert_eq!(s.gpr[2], 1, "rcx={count}");
     }
 }
+
+#[test]
+fn narrow_test_and_compare_set_flags_from_their_result() {
+    let s = run(
+        |a| {
+            a.mov(eax, 0x1f0).unwrap();
+            a.mov(ebx, 0x10f).unwrap();
+            a.test(al, bl).unwrap(); // 0xf0 & 0x0f == 0
+            a.setz(cl).unwrap();
+            a.cmp(ax, bx).unwrap(); // 0x1f0 > 0x10f unsigned
+            a.seta(dl).unwrap();
+            a.test(eax, ebx).unwrap(); // 0x100
+            a.setnz(sil).unwrap();
+        },
+        |_| {},
+    );
+    assert_eq!(s.gpr[1] & 0xff, 1, "test al, bl sets ZF");
+    assert_eq!(s.gpr[2] & 0xff, 1, "cmp ax, bx: above");
+    assert_eq!(s.gpr[6] & 0xff, 1, "test eax, ebx: nonzero");
+}

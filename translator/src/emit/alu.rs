@@ -39,7 +39,15 @@ pub fn alu(e: &mut Emitter, insn: &Instruction, op: AluOp) -> EmitResult {
     let src = e.loc(insn, 1)?;
     let a = e.read(dst);
     let b = e.read(src);
-    let r = if op.writes_dst() { e.result_reg(dst) } else { e.tmp() };
+    let r = if op.writes_dst() {
+        e.result_reg(dst)
+    } else if dst.size() >= 4 && !e.needed.has(FlagSet::PF) && !e.needed.has(FlagSet::AF) {
+        // 32/64-bit cmp/test whose result nobody needs: the zero register
+        // (the narrow forms still shift the result to test it).
+        31
+    } else {
+        e.tmp()
+    };
     binary(e, op, dst.size(), a, b, r);
     if op.writes_dst() {
         e.write(dst, r);

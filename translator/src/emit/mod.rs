@@ -270,10 +270,12 @@ impl Emitter {
 
     /// Leaves translated code: `rip` to x16, then the stub for `reason`.
     /// Code after an exit belongs to another path (a label bound later), which
-    /// still has the flags in the form they had before the exit.
+    /// still has the flags in the form they had before the exit. Exits to
+    /// the runtime hand over every flag: the interpreter may read them
+    /// before the instruction at `rip`, and signal frames will show them.
     pub fn exit(&mut self, reason: ExitReason, rip: u64) {
         let polarity = self.polarity;
-        self.canonicalize_flags();
+        self.want_polarity(Polarity::Borrow);
         self.mov_imm(regs::EXIT_RIP, rip);
         self.b_abs(self.stubs.exit[reason as usize]);
         self.polarity = polarity;

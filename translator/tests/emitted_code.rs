@@ -1,0 +1,124 @@
+//! Properties of the emitted aarch64 code, checked on any host by
+//! disassembling it with capstone (which also makes failures readable).
+
+use capstone::prelude::*;
+use iced_x86::code_asm::*;
+use transit_translator::decode::{decode_block, CodeBuffer};
+use transit_translator::emit::Stubs;
+use transit_translator::exit::ExitReason;
+use transit_translator::flags::live_at_block_exit;
+use transit_translator::host::HostFeatures;
+use transit_translator::translate::translate_block;
+
+const GUEST: u64 = 0x40_1000;
+const HOST: u64 = 0x7100_0000;
+
+/// Translates the block assembled by `build` and returns its disassembly,
+/// one instruction per line ("mnemonic operands").
+fn listing(host: HostFeatures, build: impl FnOnce(&mut CodeAssembler)) -> Vec<String> {
+    let mut a = CodeAssembler::new(64).unwrap();
+    build(&mut a);
+    let code = a.assemble(GUEST).unwrap();
+    let src = CodeBuffer { base: GUEST, code: &code };
+    let block = decode_block(&src, GUEST, 64);
+    let live_at_exit = live_at_block_exit(&src, &block, |_| true);
+    let mut stubs = Stubs::default();
+    for (i, s) in stubs.exit.iter_mut().enumerate() {
+        *s = HOST - 0x1000 + 8 * i as u64;
+    }
+    let t = translate_block(&block, HOST, host, stubs, live_at_exit);
+    let disasm = Capstone::new().arm64().mode(arch::arm64::ArchMode::Arm).build().unwrap();
+    let insns = disasm.disasm_all(&t.code, HOST).unwrap();
+    insns
+        .iter()
+        .map(|i| format!("{} {}", i.mnemonic().unwrap_or("?"), i.op_str().unwrap_or("")).trim().to_string())
+        .collect()
+}
+
+fn show(l: &[String]) -> String {
+    l.iter().enumerate().map(|(i, s)| format!("  {i:3}: {s}\n")).collect()
+}
+
+#[test]
+fn guest_registers_are_pinned_host_registers() {
+    let l = listing(HostFeatures::BASELINE, |a| {
+        a.mov(r15, rax).unwrap();
+        a.mov(rsp, rdi).unwrap();
+        a.syscall().unwrap();
+    });
+    assert_eq!(l[0], "mov x15, x0", "\n{}", show(&l));
+    assert_eq!(l[1], "mov x4, x7", "\n{}", show(&l));
+}
+
+#[test]
+fn dead_flags_are_not_computed() {
+    // xor overwrites every flag the add would set.
+    let l = listing(HostFeatures::BASELINE, |a| {
+        a.add(rax, rbx).unwrap();
+        a.xor(ecx, ecx).unwrap();
+        a.syscall().unwrap();
+    });
+    assert_eq!(l[0], "add x0, x0, x3", "\n{}", show(&l));
+}
+
+#[test]
+fn compare_and_branch_use_host_flags_directly() {
+    // Both successors overwrite every flag: the compare computes no PF/AF.
+    let l = listing(HostFeatures::BASELINE, |a| {
+        let mut t = a.create_label();
+        a.cmp(rdi, rsi).unwrap();
+        a.jb(t).unwrap();
+        a.xor(eax, eax).unwrap();
+        a.syscall().unwrap();
+        a.set_label(&mut t).unwrap();
+        a.xor(ecx, ecx).unwrap();
+        a.syscall().unwrap();
+    });
+    assert_eq!(l[0], "cmp x7, x6", "\n{}", show(&l));
+    assert!(l[1].starts_with("b.lo"), "jb after cmp is one b.lo\n{}", show(&l));
+    assert!(!l.iter().any(|s| s.starts_with("mrs") || s.starts_with("msr") || s.starts_with("cfinv")), "\n{}", show(&l));
+}
+
+#[test]
+fn carry_is_made_canonical_at_block_exit() {
+    // add leaves C = CF; blocks hand over C = !CF.
+    let base = listing(HostFeatures::BASELINE, |a| {
+        a.add(rax, rbx).unwrap();
+        a.syscall().unwrap();
+    });
+    let at = base.iter().position(|s| s == "adds x0, x0, x3").unwrap_or_else(|| panic!("\n{}", show(&base)));
+    let flip = &base[at + 1..];
+    let flip: Vec<&String> = flip.iter().filter(|s| !s.contains("x26") && !s.contains("x27")).collect();
+    assert!(flip[0].starts_with("mrs") && flip[1].starts_with("eor") && flip[2].starts_with("msr"), "\n{}", show(&base));
+    let flagm = listing(HostFeatures { flagm: true, lse: true }, |a| {
+        a.add(rax, rbx).unwrap();
+        a.syscall().unwrap();
+    });
+    assert!(flagm.iter().any(|s| s == "cfinv"), "FlagM hosts flip C in one instruction\n{}", show(&flagm));
+}
+
+#[test]
+fn narrow_operations_compute_flags_at_their_width() {
+    let l = listing(HostFeatures::BASELINE, |a| {
+        a.sub(al, bl).unwrap();
+        a.syscall().unwrap();
+    });
+    let shifted = l.iter().filter(|s| s.starts_with("lsl w") && s.ends_with("#0x18")).count();
+    assert_eq!(shifted, 2, "both operands shifted to the top of a w register\n{}", show(&l));
+    assert!(l.iter().any(|s| s.starts_with("subs w")), "\n{}", show(&l));
+}
+
+#[test]
+fn unsupported_instruction_exits_with_sigill_at_its_address() {
+    // AVX is not part of the CPU Transit presents.
+    let l = listing(HostFeatures::BASELINE, |a| {
+        a.mov(eax, 1).unwrap();
+        a.vaddps(ymm0, ymm1, ymm2).unwrap();
+    });
+    let target = format!("#{:#x}", HOST - 0x1000 + 8 * ExitReason::IllegalInstruction as u64);
+    let last = l.last().unwrap();
+    assert!(last == &format!("b {target}"), "ends with a branch to the SIGILL stub {target}\n{}", show(&l));
+    // The guest RIP of the vaddps (GUEST + 5 = 0x401005) goes into x16 before.
+    let n = l.len();
+    assert_eq!(l[n - 3..n - 1], ["mov x16, #0x1005", "movk x16, #0x40, lsl #16"], "\n{}", show(&l));
+}
