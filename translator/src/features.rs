@@ -8,7 +8,6 @@ pub mod leaf1_edx {
     pub const TSC: u32 = 1 << 4;
     pub const CX8: u32 = 1 << 8;
     pub const CMOV: u32 = 1 << 15;
-    pub const MMX: u32 = 1 << 23;
     pub const FXSR: u32 = 1 << 24;
     pub const SSE: u32 = 1 << 25;
     pub const SSE2: u32 = 1 << 26;
@@ -29,11 +28,12 @@ pub const BRAND: &[u8; 48] = b"Transit x86-64 translator on aarch64\0\0\0\0\0\0\
 const MAX_BASIC_LEAF: u32 = 7;
 const MAX_EXT_LEAF: u32 = 0x8000_0004;
 
+/// MMX is left out although x86-64 has it: Transit does not translate MMX
+/// instructions, and the CPU must not claim what the translator lacks.
 pub const LEAF1_EDX: u32 = leaf1_edx::FPU
     | leaf1_edx::TSC
     | leaf1_edx::CX8
     | leaf1_edx::CMOV
-    | leaf1_edx::MMX
     | leaf1_edx::FXSR
     | leaf1_edx::SSE
     | leaf1_edx::SSE2;
@@ -90,5 +90,6 @@ mod tests {
     fn hwcap_matches_leaf1() {
         assert_eq!(at_hwcap() as u32, cpuid(1, 0).3);
         assert!(cpuid(1, 0).2 & 1 == 0, "no SSE3 claimed");
+        assert!(cpuid(1, 0).3 & (1 << 23) == 0, "no MMX claimed");
     }
 }

@@ -29,3 +29,22 @@ impl HostFeatures {
         }
     }
 }
+
+/// Applies MXCSR's rounding control to the host FPCR, which translated SSE
+/// code rounds with (generated code does the same for ldmxcsr).
+pub fn set_rounding_from_mxcsr(mxcsr: u64) {
+    // x86 RC 0 nearest, 1 down, 2 up, 3 zero; aarch64 RMode 0 nearest,
+    // 1 up, 2 down, 3 zero.
+    let rc = (mxcsr >> 13) & 3;
+    let mode = ((rc & 1) << 1) | (rc >> 1);
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: only the FPCR rounding-mode field changes.
+    unsafe {
+        let mut fpcr: u64;
+        std::arch::asm!("mrs {0}, fpcr", out(reg) fpcr);
+        fpcr = (fpcr & !(3 << 22)) | (mode << 22);
+        std::arch::asm!("msr fpcr, {0}", in(reg) fpcr);
+    }
+    #[cfg(not(target_arch = "aarch64"))]
+    let _ = mode;
+}

@@ -36,6 +36,33 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
         }
         Div | Idiv => divide(state, &insn)?,
         Rcl | Rcr => rotate_through_carry(state, &insn)?,
+        Cmpxchg8b => {
+            let addr = effective_address(state, &insn);
+            // SAFETY: guest memory access, faults like the guest's own.
+            let old = unsafe { (addr as *const u64).read_unaligned() };
+            let expected = (state.gpr[RDX] << 32) | (state.gpr[RAX] & 0xffff_ffff);
+            let mut f = state.rflags() & !rflags::ZF;
+            if old == expected {
+                let new = (state.gpr[RCX] << 32) | (state.gpr[3] & 0xffff_ffff);
+                // SAFETY: as above.
+                unsafe { (addr as *mut u64).write_unaligned(new) };
+                f |= rflags::ZF;
+            } else {
+                state.gpr[RAX] = old & 0xffff_ffff;
+                state.gpr[RDX] = old >> 32;
+            }
+            state.set_rflags(f);
+        }
+        Fxsave | Fxsave64 => crate::x87::fxsave(state, effective_address(state, &insn)),
+        Fxrstor | Fxrstor64 => crate::x87::fxrstor(state, effective_address(state, &insn)),
+        Enter if insn.immediate8_2nd() == 0 => {
+            // enter n, 0: push rbp; rbp = rsp; rsp -= n.
+            state.gpr[RSP] -= 8;
+            // SAFETY: guest stack memory.
+            unsafe { (state.gpr[RSP] as *mut u64).write_unaligned(state.gpr[5]) };
+            state.gpr[5] = state.gpr[RSP];
+            state.gpr[RSP] -= insn.immediate16() as u64;
+        }
         Pushfq => {
             state.gpr[RSP] -= 8;
             // SAFETY: guest stack memory; a bad RSP faults as it would natively.
@@ -129,15 +156,10 @@ fn effective_address(state: &CpuState, insn: &Instruction) -> u64 {
 }
 
 fn rotate_through_carry(state: &mut CpuState, insn: &Instruction) -> Result<(), GuestEvent> {
-    if insn.op0_kind() != OpKind::Register {
-        return Err(ill(state));
-    }
-    let reg = insn.op0_register();
-    let bits = reg.size() as u32 * 8;
-    if matches!(reg, Register::AH | Register::CH | Register::DH | Register::BH) {
-        return Err(ill(state));
-    }
-    let n = reg.full_register().number();
+    let (bits, addr) = match insn.op0_kind() {
+        OpKind::Memory => (insn.memory_size().size() as u32 * 8, Some(effective_address(state, insn))),
+        _ => (insn.op0_register().size() as u32 * 8, None),
+    };
     let count = match insn.op1_kind() {
         OpKind::Immediate8 => insn.immediate8() as u32,
         _ => state.gpr[RCX] as u32,
@@ -151,7 +173,10 @@ fn rotate_through_carry(state: &mut CpuState, insn: &Instruction) -> Result<(), 
         return Ok(());
     }
     let mask = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
-    let mut v = state.gpr[n] & mask;
+    let mut v = match addr {
+        Some(a) => read_guest(a, bits / 8),
+        None => read_reg(state, insn.op0_register()),
+    } & mask;
     let mut cf = state.rflags() & rflags::CF != 0;
     for _ in 0..count {
         if insn.mnemonic() == Mnemonic::Rcl {
@@ -166,7 +191,10 @@ fn rotate_through_carry(state: &mut CpuState, insn: &Instruction) -> Result<(), 
     }
     let msb = v >> (bits - 1) & 1 != 0;
     let of = if insn.mnemonic() == Mnemonic::Rcl { msb ^ cf } else { msb ^ (v >> (bits - 2) & 1 != 0) };
-    write_reg(state, reg, v);
+    match addr {
+        Some(a) => write_guest(a, bits / 8, v),
+        None => write_reg(state, insn.op0_register(), v),
+    }
     let mut f = state.rflags() & !(rflags::CF | rflags::OF);
     if cf {
         f |= rflags::CF;
@@ -178,7 +206,34 @@ fn rotate_through_carry(state: &mut CpuState, insn: &Instruction) -> Result<(), 
     Ok(())
 }
 
+fn read_reg(state: &CpuState, reg: Register) -> u64 {
+    let v = state.gpr[reg.full_register().number()];
+    if matches!(reg, Register::AH | Register::CH | Register::DH | Register::BH) {
+        (v >> 8) & 0xff
+    } else {
+        v
+    }
+}
+
+fn read_guest(addr: u64, size: u32) -> u64 {
+    let mut b = [0u8; 8];
+    // SAFETY: guest memory access at a guest-chosen address; a bad address
+    // faults exactly where the guest's own access would.
+    unsafe { std::ptr::copy_nonoverlapping(addr as *const u8, b.as_mut_ptr(), size as usize) };
+    u64::from_le_bytes(b)
+}
+
+fn write_guest(addr: u64, size: u32, v: u64) {
+    // SAFETY: as for `read_guest`.
+    unsafe { std::ptr::copy_nonoverlapping(v.to_le_bytes().as_ptr(), addr as *mut u8, size as usize) };
+}
+
 fn write_reg(state: &mut CpuState, reg: Register, v: u64) {
+    if matches!(reg, Register::AH | Register::CH | Register::DH | Register::BH) {
+        let n = reg.full_register().number();
+        state.gpr[n] = (state.gpr[n] & !0xff00) | ((v & 0xff) << 8);
+        return;
+    }
     let n = reg.full_register().number();
     state.gpr[n] = match reg.size() {
         8 => v,

@@ -90,7 +90,10 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Movsd if is_string_op(insn) => string::movs_stos,
         Cmpsd if is_string_op(insn) => control::interpret,
         Cpuid | Rcl | Rcr | Lodsb | Lodsw | Lodsd | Lodsq | Cmpsb | Cmpsw | Cmpsq | Scasb | Scasw | Scasd
-        | Scasq | Pushfq | Popfq | Lahf | Sahf => control::interpret,
+        | Scasq | Pushfq | Popfq | Lahf | Sahf | Cmpxchg8b | Fxsave | Fxsave64 | Fxrstor | Fxrstor64 | Enter => {
+            control::interpret
+        }
+        Movnti => data::mov,
         m if crate::x87::is_x87(m) => control::interpret,
         _ => return sse::handler(insn),
     })

@@ -373,3 +373,54 @@ fn sqrt(v: F80, round: Round) -> F80 {
     }
     x
 }
+
+/// fxsave: the 512-byte legacy FXSAVE image (x87 state, MXCSR, XMM0-15).
+pub fn fxsave(state: &CpuState, addr: u64) {
+    let x = &state.x87;
+    let mut img = [0u8; 512];
+    img[0..2].copy_from_slice(&x.control.to_le_bytes());
+    img[2..4].copy_from_slice(&x.status_word().to_le_bytes());
+    // Abridged tag word: one bit per physical register, 1 = valid.
+    img[4] = x.valid;
+    img[24..28].copy_from_slice(&(state.mxcsr as u32).to_le_bytes());
+    img[28..32].copy_from_slice(&0xffffu32.to_le_bytes());
+    for i in 0..8 {
+        let v = x.regs[(x.top as usize + i) & 7];
+        img[32 + 16 * i..42 + 16 * i].copy_from_slice(&v.to_le_bytes()[..10]);
+    }
+    for (i, xmm) in state.xmm.iter().enumerate() {
+        img[160 + 16 * i..176 + 16 * i].copy_from_slice(&xmm.to_le_bytes());
+    }
+    write_mem_bytes(addr, &img);
+}
+
+/// fxrstor: loads what fxsave stored.
+pub fn fxrstor(state: &mut CpuState, addr: u64) {
+    let mut img = [0u8; 512];
+    // SAFETY: see `read_mem`.
+    unsafe { std::ptr::copy_nonoverlapping(addr as *const u8, img.as_mut_ptr(), 512) };
+    let word = |o: usize| u16::from_le_bytes([img[o], img[o + 1]]);
+    let x = &mut state.x87;
+    x.control = word(0);
+    let sw = word(2);
+    x.top = ((sw >> 11) & 7) as u8;
+    x.status = sw & !(7 << 11);
+    x.valid = img[4];
+    for i in 0..8 {
+        let mut b = [0u8; 16];
+        b[..10].copy_from_slice(&img[32 + 16 * i..42 + 16 * i]);
+        x.regs[(x.top as usize + i) & 7] = u128::from_le_bytes(b);
+    }
+    state.mxcsr = u32::from_le_bytes([img[24], img[25], img[26], img[27]]) as u64;
+    crate::host::set_rounding_from_mxcsr(state.mxcsr);
+    for i in 0..16 {
+        let mut b = [0u8; 16];
+        b.copy_from_slice(&img[160 + 16 * i..176 + 16 * i]);
+        state.xmm[i] = u128::from_le_bytes(b);
+    }
+}
+
+fn write_mem_bytes(addr: u64, bytes: &[u8]) {
+    // SAFETY: see `read_mem`.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), addr as *mut u8, bytes.len()) };
+}

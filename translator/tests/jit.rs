@@ -243,3 +243,41 @@ fn narrow_test_and_compare_set_flags_from_their_result() {
     assert_eq!(s.gpr[2] & 0xff, 1, "cmp ax, bx: above");
     assert_eq!(s.gpr[6] & 0xff, 1, "test eax, ebx: nonzero");
 }
+
+#[test]
+fn interpreter_instructions_cmpxchg8b_rcl_enter_fxsave() {
+    let s = run(
+        |a| {
+            a.sub(rsp, 1024).unwrap();
+            a.mov(qword_ptr(rsp), 5).unwrap();
+            a.xor(edx, edx).unwrap();
+            a.mov(eax, 5).unwrap();
+            a.mov(ecx, 0x11).unwrap();
+            a.mov(ebx, 0x22).unwrap();
+            a.cmpxchg8b(qword_ptr(rsp)).unwrap(); // equal: store ECX:EBX
+            a.mov(r8, qword_ptr(rsp)).unwrap();
+            a.stc().unwrap();
+            a.rcl(qword_ptr(rsp), 1).unwrap(); // (0x11_0000_0022 << 1) | 1
+            a.mov(r9, qword_ptr(rsp)).unwrap();
+            a.mov(rbp, 7u64).unwrap();
+            a.enter(16, 0).unwrap();
+            a.mov(r10, rbp).unwrap();
+            a.leave().unwrap();
+            a.mov(r11, rbp).unwrap();
+            a.mov(eax, 0x4000_0000).unwrap();
+            a.movd(xmm3, eax).unwrap();
+            a.and(rsp, -16).unwrap();
+            a.sub(rsp, 512).unwrap();
+            a.fxsave(ptr(rsp)).unwrap();
+            a.pxor(xmm3, xmm3).unwrap();
+            a.fxrstor(ptr(rsp)).unwrap();
+            a.movd(r12d, xmm3).unwrap();
+        },
+        |_| {},
+    );
+    assert_eq!(s.gpr[8], 0x11_0000_0022);
+    assert_eq!(s.gpr[9], 0x22_0000_0045);
+    assert_eq!(s.gpr[11], 7, "leave restores rbp");
+    assert_ne!(s.gpr[10], 7, "enter sets rbp to the frame");
+    assert_eq!(s.gpr[12], 0x4000_0000, "fxrstor restores xmm3");
+}

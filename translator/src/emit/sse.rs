@@ -857,6 +857,28 @@ fn packed_float_misc(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     Ok(Flow::Next)
 }
 
+/// rcpps/rsqrtps/rcpss/rsqrtss: x86 gives ~12-bit approximations; Transit
+/// computes them exactly, which is within the architectural error bound
+/// (|error| <= 1.5 * 2^-12) but not bit-identical to any Intel or AMD part.
+fn reciprocal(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    use Mnemonic::*;
+    let d = e.xmm_dst(insn)?;
+    let scalar = matches!(insn.mnemonic(), Rcpss | Rsqrtss);
+    let m = e.vsrc(insn, 1, if scalar { 4 } else { 16 })?;
+    let (one, r) = (e.vtmp(), e.vtmp());
+    a64!(e.ops; fmov V(one).S4, 1.0);
+    match insn.mnemonic() {
+        Rcpps | Rcpss => a64!(e.ops; fdiv V(r).S4, V(one).S4, V(m).S4),
+        _ => a64!(e.ops; fsqrt V(r).S4, V(m).S4 ; fdiv V(r).S4, V(one).S4, V(r).S4),
+    }
+    if scalar {
+        a64!(e.ops; ins V(d).S[0], V(r).S[0]);
+    } else {
+        a64!(e.ops; mov V(d).B16, V(r).B16);
+    }
+    Ok(Flow::Next)
+}
+
 /// Packed conversions: cvtdq2ps, cvtdq2pd, cvtps2pd, cvtpd2ps, cvttps2dq,
 /// cvtps2dq (the float-to-int forms give the integer indefinite for NaN
 /// and out-of-range lanes, as x86 does).
@@ -1000,6 +1022,7 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
             shift_by_xmm
         }
         Pextrw | Pinsrw => word_insert_extract,
+        Rcpps | Rsqrtps | Rcpss | Rsqrtss => reciprocal,
         _ => return None,
     })
 }
