@@ -216,12 +216,21 @@ fn packed(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     Ok(Flow::Next)
 }
 
-/// Lane-wise `x86_default_nan`: NaN lanes with no NaN input get the sign bit.
+/// Lane-wise `x86_default_nan`: NaN lanes with no NaN input get the sign
+/// bit; when no lane is NaN (the common case) a compare, a minimum across
+/// lanes and a branch are all it costs.
 fn x86_default_nan_packed(e: &mut Emitter, r: Reg, a: Reg, b: Reg, double: bool) {
     let (ok_r, ok_in) = (e.vtmp(), e.vtmp());
+    let t = e.tmp();
+    let done = e.label();
+    if double {
+        a64!(e.ops; fcmeq V(ok_r).D2, V(r).D2, V(r).D2);
+    } else {
+        a64!(e.ops; fcmeq V(ok_r).S4, V(r).S4, V(r).S4);
+    }
+    a64!(e.ops ; uminv S(ok_in), V(ok_r).S4 ; fmov W(t), S(ok_in) ; cbnz W(t), =>done);
     if double {
         a64!(e.ops
-            ; fcmeq V(ok_r).D2, V(r).D2, V(r).D2
             ; fcmeq V(ok_in).D2, V(a).D2, V(a).D2
             ; bic V(ok_in).B16, V(ok_in).B16, V(ok_r).B16
             ; fcmeq V(ok_r).D2, V(b).D2, V(b).D2
@@ -231,7 +240,6 @@ fn x86_default_nan_packed(e: &mut Emitter, r: Reg, a: Reg, b: Reg, double: bool)
         );
     } else {
         a64!(e.ops
-            ; fcmeq V(ok_r).S4, V(r).S4, V(r).S4
             ; fcmeq V(ok_in).S4, V(a).S4, V(a).S4
             ; bic V(ok_in).B16, V(ok_in).B16, V(ok_r).B16
             ; fcmeq V(ok_r).S4, V(b).S4, V(b).S4
@@ -240,6 +248,7 @@ fn x86_default_nan_packed(e: &mut Emitter, r: Reg, a: Reg, b: Reg, double: bool)
             ; orr V(r).B16, V(r).B16, V(ok_in).B16
         );
     }
+    e.bind(done);
 }
 
 /// Whole-register moves: movdqa, movdqu, movaps, movups, movapd, movupd and
@@ -588,12 +597,15 @@ fn scalar_arith(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     Ok(Flow::Next)
 }
 
-/// Gives a NaN that `r = a op b` created (no input was NaN) x86's negative sign.
+/// Gives a NaN that `r = a op b` created (no input was NaN) x86's negative
+/// sign. NaN results are rare: the common path is one compare and a branch.
 fn x86_default_nan(e: &mut Emitter, r: Reg, a: Reg, b: Reg, double: bool) {
     let (ok_r, ok_in) = (e.vtmp(), e.vtmp());
+    let t = e.tmp();
+    let done = e.label();
     if double {
+        a64!(e.ops ; fcmeq D(ok_r), D(r), D(r) ; fmov X(t), D(ok_r) ; cbnz X(t), =>done);
         a64!(e.ops
-            ; fcmeq D(ok_r), D(r), D(r)
             ; fcmeq D(ok_in), D(a), D(a)
             ; bic V(ok_in).B8, V(ok_in).B8, V(ok_r).B8
             ; fcmeq D(ok_r), D(b), D(b)
@@ -602,8 +614,8 @@ fn x86_default_nan(e: &mut Emitter, r: Reg, a: Reg, b: Reg, double: bool) {
             ; orr V(r).B8, V(r).B8, V(ok_in).B8
         );
     } else {
+        a64!(e.ops ; fcmeq S(ok_r), S(r), S(r) ; fmov W(t), S(ok_r) ; cbnz W(t), =>done);
         a64!(e.ops
-            ; fcmeq S(ok_r), S(r), S(r)
             ; fcmeq S(ok_in), S(a), S(a)
             ; bic V(ok_in).B8, V(ok_in).B8, V(ok_r).B8
             ; fcmeq S(ok_r), S(b), S(b)
@@ -612,6 +624,7 @@ fn x86_default_nan(e: &mut Emitter, r: Reg, a: Reg, b: Reg, double: bool) {
             ; orr V(r).B8, V(r).B8, V(ok_in).B8
         );
     }
+    e.bind(done);
 }
 
 /// ucomisd/comisd/ucomiss/comiss: ZF, PF, CF from an unordered compare;
