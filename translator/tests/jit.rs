@@ -281,3 +281,28 @@ fn interpreter_instructions_cmpxchg8b_rcl_enter_fxsave() {
     assert_ne!(s.gpr[10], 7, "enter sets rbp to the frame");
     assert_eq!(s.gpr[12], 0x4000_0000, "fxrstor restores xmm3");
 }
+
+/// Immediate forms: x86 `add r, -v` becomes a host subtract and must still
+/// produce x86's carry; logical immediates use the host's bit-pattern forms.
+#[test]
+fn immediate_operands_keep_x86_carry_and_results() {
+    let cases: [(u64, fn(&mut CodeAssembler), u64, bool); 6] = [
+        (0, |a| a.add(rax, -1).unwrap(), u64::MAX, false),
+        (5, |a| a.add(rax, -1).unwrap(), 4, true),
+        (u64::MAX, |a| a.sub(rax, -1).unwrap(), 0, false),
+        (5, |a| a.sub(rax, -1).unwrap(), 6, true),
+        (1, |a| a.sub(eax, -2).unwrap(), 3, true),
+        (0x1234, |a| a.and(rax, 0xff00).unwrap(), 0x1200, false),
+    ];
+    for (input, op, result, carry) in cases {
+        let s = run(
+            |a| {
+                op(a);
+                a.setc(cl).unwrap();
+            },
+            |s| s.gpr[0] = input,
+        );
+        assert_eq!(s.gpr[0], result, "input {input:#x}");
+        assert_eq!(s.gpr[1] & 1 == 1, carry, "carry for input {input:#x}");
+    }
+}

@@ -8,7 +8,8 @@
 
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
-use super::{Reg, NZCV, a64, EmitResult, Emitter, Flow, Polarity};
+use super::operand::Loc;
+use super::{a64, EmitResult, Emitter, Flow, Polarity, Reg, NZCV};
 use crate::flags::FlagSet;
 use iced_x86::Instruction;
 
@@ -38,6 +39,14 @@ pub fn alu(e: &mut Emitter, insn: &Instruction, op: AluOp) -> EmitResult {
     let dst = e.loc(insn, 0)?;
     let src = e.loc(insn, 1)?;
     let a = e.read(dst);
+    if let Loc::Imm { value, .. } = src {
+        if let Some(r) = with_immediate(e, op, dst, a, value) {
+            if op.writes_dst() {
+                e.write_result(dst, r);
+            }
+            return Ok(Flow::Next);
+        }
+    }
     let b = e.read(src);
     let r = if op.writes_dst() {
         e.result_reg(dst)
@@ -50,9 +59,90 @@ pub fn alu(e: &mut Emitter, insn: &Instruction, op: AluOp) -> EmitResult {
     };
     binary(e, op, dst.size(), a, b, r);
     if op.writes_dst() {
-        e.write(dst, r);
+        e.write_result(dst, r);
     }
     Ok(Flow::Next)
+}
+
+/// 32/64-bit operations with an immediate the host instruction can encode
+/// (12-bit arithmetic, logical bit patterns). Returns the result register,
+/// or None when the general path must run (AF needed, other widths or values).
+fn with_immediate(e: &mut Emitter, op: AluOp, dst: Loc, a: Reg, value: u64) -> Option<Reg> {
+    use dynasmrt::aarch64::{encode_logical_immediate_32bit, encode_logical_immediate_64bit};
+    let size = dst.size();
+    if size < 4 || e.needed.has(FlagSet::AF) || matches!(op, AluOp::Adc | AluOp::Sbb) {
+        return None;
+    }
+    let x = size == 8;
+    let value = if x { value } else { value & 0xffff_ffff };
+    let nzcv = e.needs_nzcv();
+    let r = if op.writes_dst() {
+        e.result_reg(dst)
+    } else if e.needed.has(FlagSet::PF) {
+        e.tmp()
+    } else {
+        31
+    };
+    if op.is_logic() {
+        let encodable = if x {
+            encode_logical_immediate_64bit(value).is_some()
+        } else {
+            encode_logical_immediate_32bit(value as u32).is_some()
+        };
+        if !encodable {
+            return None;
+        }
+        match (op, x) {
+            (AluOp::And | AluOp::Test, true) if nzcv || r == 31 => a64!(e.ops; ands X(r), X(a), value),
+            (AluOp::And | AluOp::Test, false) if nzcv || r == 31 => a64!(e.ops; ands W(r), W(a), value as u32),
+            (AluOp::And, true) => a64!(e.ops; and XSP(r), X(a), value),
+            (AluOp::And, false) => a64!(e.ops; and WSP(r), W(a), value as u32),
+            (AluOp::Or, true) => a64!(e.ops; orr XSP(r), X(a), value),
+            (AluOp::Or, false) => a64!(e.ops; orr WSP(r), W(a), value as u32),
+            (AluOp::Xor, true) => a64!(e.ops; eor XSP(r), X(a), value),
+            (AluOp::Xor, false) => a64!(e.ops; eor WSP(r), W(a), value as u32),
+            _ => return None,
+        }
+        if nzcv && matches!(op, AluOp::Or | AluOp::Xor) {
+            if x {
+                a64!(e.ops; tst X(r), X(r));
+            } else {
+                a64!(e.ops; tst W(r), W(r));
+            }
+        }
+        if nzcv {
+            e.polarity = Polarity::Carry;
+        }
+        e.set_pf_source(r);
+        return Some(r);
+    }
+    // add/sub/cmp: x86 `add a, -v` is the host's `subs a, #v` with C = CF
+    // (carry), and `sub a, -v` is `adds a, #v` with C = !CF (borrow).
+    let signed = if x { value as i64 } else { value as u32 as i32 as i64 };
+    let subtract = matches!(op, AluOp::Sub | AluOp::Cmp);
+    let (host_sub, imm) = if signed >= 0 { (subtract, signed as u64) } else { (!subtract, signed.unsigned_abs()) };
+    if imm >= 4096 {
+        return None;
+    }
+    let imm = imm as u32;
+    match (host_sub, x, nzcv) {
+        (true, true, true) => a64!(e.ops; subs X(r), XSP(a), imm),
+        (true, false, true) => a64!(e.ops; subs W(r), WSP(a), imm),
+        (false, true, true) => a64!(e.ops; adds X(r), XSP(a), imm),
+        (false, false, true) => a64!(e.ops; adds W(r), WSP(a), imm),
+        // Without flags a cmp does nothing at all.
+        _ if r == 31 => {}
+        (true, true, false) => a64!(e.ops; sub XSP(r), XSP(a), imm),
+        (true, false, false) => a64!(e.ops; sub WSP(r), WSP(a), imm),
+        (false, true, false) => a64!(e.ops; add XSP(r), XSP(a), imm),
+        (false, false, false) => a64!(e.ops; add WSP(r), WSP(a), imm),
+    }
+    if nzcv {
+        // x86 subtractions leave C = !CF whichever way the host computed them.
+        e.polarity = if subtract { Polarity::Borrow } else { Polarity::Carry };
+    }
+    e.set_pf_source(r);
+    Some(r)
 }
 
 /// r = a `op` b at `size` bytes, producing the flags in `e.needed`.

@@ -259,6 +259,15 @@ impl Emitter {
         }
     }
 
+    /// Writes an ALU result computed by `result_reg`: a 32-bit operation into
+    /// the pinned register has already zero-extended it.
+    pub fn write_result(&mut self, dst: Loc, r: Reg) {
+        match dst {
+            Loc::Reg { host, size: 4, .. } if host == r => {}
+            _ => self.write(dst, r),
+        }
+    }
+
     /// The register an ALU result for `dst` can be computed into directly:
     /// the pinned register itself for 32/64-bit register destinations.
     pub fn result_reg(&mut self, dst: Loc) -> Reg {
