@@ -76,7 +76,18 @@ pub fn check_elf<'a>(path: &Path, bytes: &'a [u8]) -> Result<Elf<'a>, LoadError>
     if machine != header::EM_X86_64 {
         return Err(wrong(format!("machine {}", header::machine_to_str(machine))));
     }
-    let elf = Elf::parse(bytes).map_err(|e| malformed(e.to_string()))?;
+    // Only the header, program headers and PT_INTERP: symbol and section
+    // tables are not needed to run a program, and parsing them is slow.
+    let header = Elf::parse_header(bytes).map_err(|e| malformed(e.to_string()))?;
+    let mut elf = Elf::lazy_parse(header).map_err(|e| malformed(e.to_string()))?;
+    elf.program_headers = ph::ProgramHeader::parse(bytes, header.e_phoff as usize, header.e_phnum as usize, goblin::container::Ctx::new(goblin::container::Container::Big, goblin::container::Endian::Little))
+        .map_err(|e| malformed(e.to_string()))?;
+    if let Some(p) = elf.program_headers.iter().find(|p| p.p_type == ph::PT_INTERP) {
+        let (start, len) = (p.p_offset as usize, p.p_filesz as usize);
+        let raw = bytes.get(start..start.saturating_add(len)).ok_or_else(|| malformed("PT_INTERP past the end of the file".into()))?;
+        let name = raw.split(|&b| b == 0).next().unwrap_or_default();
+        elf.interpreter = Some(std::str::from_utf8(name).map_err(|_| malformed("PT_INTERP is not a path".into()))?);
+    }
     if !matches!(elf.header.e_type, header::ET_EXEC | header::ET_DYN) {
         return Err(malformed(format!("ELF type {} is not an executable", elf.header.e_type)));
     }

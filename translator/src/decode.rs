@@ -76,7 +76,7 @@ impl GuestBlock {
 }
 
 pub fn decode_block(src: &dyn CodeSource, start: u64, max_insns: usize) -> GuestBlock {
-    let mut block = GuestBlock { start, insns: Vec::new(), invalid_at: None };
+    let mut block = GuestBlock { start, insns: Vec::with_capacity(32), invalid_at: None };
     let mut addr = start;
     while block.insns.len() < max_insns {
         let Some(insn) = decode_one(src, addr) else {
