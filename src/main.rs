@@ -20,11 +20,10 @@ struct Cli {
     /// absolute paths (like qemu-user's -L).
     #[arg(short = 'L', long = "rootfs", env = "TRANSIT_ROOTFS", value_name = "DIR")]
     rootfs: Option<PathBuf>,
-    /// The x86_64 program to run.
-    program: PathBuf,
-    /// Arguments passed to the program.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    args: Vec<OsString>,
+    /// The x86_64 program to run, then its arguments. Everything from the
+    /// program on belongs to the guest, options like --version included.
+    #[arg(value_name = "PROGRAM [ARGS]", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    command: Vec<OsString>,
 }
 
 fn init_logging() {
@@ -53,10 +52,12 @@ fn run(cli: Cli) -> Result<runtime::Ending, LoadError> {
     if !cfg!(target_arch = "aarch64") {
         return Err(LoadError::WrongHost);
     }
-    let prog = loader::load(&cli.program, cli.rootfs.as_deref())?;
+    let mut command = cli.command.into_iter();
+    let program = PathBuf::from(command.next().expect("clap requires the program"));
+    let prog = loader::load(&program, cli.rootfs.as_deref())?;
     let stack = memory::map_anywhere(stack::STACK_SIZE).map_err(|e| LoadError::Map { addr: 0, source: e })?;
-    let mut argv: Vec<Vec<u8>> = vec![cli.program.as_os_str().as_bytes().to_vec()];
-    argv.extend(cli.args.into_iter().map(OsStringExt::into_vec));
+    let mut argv: Vec<Vec<u8>> = vec![program.as_os_str().as_bytes().to_vec()];
+    argv.extend(command.map(OsStringExt::into_vec));
     let envp: Vec<Vec<u8>> = std::env::vars_os()
         .map(|(k, v)| {
             let mut e = k.into_vec();
@@ -65,7 +66,7 @@ fn run(cli: Cli) -> Result<runtime::Ending, LoadError> {
             e
         })
         .collect();
-    let rsp = stack::build(stack + stack::STACK_SIZE, &prog, &argv, &envp, cli.program.as_os_str().as_bytes());
+    let rsp = stack::build(stack + stack::STACK_SIZE, &prog, &argv, &envp, program.as_os_str().as_bytes());
     tracing::debug!(entry = format_args!("{:#x}", prog.start()), rsp = format_args!("{rsp:#x}"), "starting guest");
     runtime::run(&prog, rsp).map_err(|e| LoadError::Map { addr: 0, source: e })
 }

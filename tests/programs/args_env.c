@@ -1,4 +1,4 @@
-//! args: alpha beta --gamma=1 -x
+//! args: alpha beta --gamma=1 -x --version -L /nonexistent --help
 //! arg: two  spaces and	a tab
 //! arg:
 //! arg: ünïcödé
