@@ -8,6 +8,7 @@ pub mod leaf1_edx {
     pub const TSC: u32 = 1 << 4;
     pub const CX8: u32 = 1 << 8;
     pub const CMOV: u32 = 1 << 15;
+    pub const MMX: u32 = 1 << 23;
     pub const FXSR: u32 = 1 << 24;
     pub const SSE: u32 = 1 << 25;
     pub const SSE2: u32 = 1 << 26;
@@ -21,19 +22,28 @@ pub mod ext_leaf1 {
     pub const EDX_LM: u32 = 1 << 29;
 }
 
-/// Twelve bytes, EBX-EDX-ECX order: no pretending to be Intel or AMD silicon.
-pub const VENDOR: &[u8; 12] = b"TransitVCPU ";
+/// The vendor leaf says GenuineIntel because glibc reads CPUID leaf 1 (the
+/// feature bits, and so the ISA level its own libraries require) only for
+/// Intel, AMD and Zhaoxin: with any other vendor, dynamically linked glibc
+/// programs stop with "CPU ISA level is lower than required". FEX and
+/// Rosetta do the same. Transit says what it is where software looks for
+/// that: the hypervisor bit and leaf 0x40000000, and the brand string.
+pub const VENDOR: &[u8; 12] = b"GenuineIntel";
+/// Hypervisor vendor (leaf 0x40000000), EBX-ECX-EDX order.
+pub const HYPERVISOR: &[u8; 12] = b"TransitVCPU ";
 pub const BRAND: &[u8; 48] = b"Transit x86-64 translator on aarch64\0\0\0\0\0\0\0\0\0\0\0\0";
 
 const MAX_BASIC_LEAF: u32 = 7;
 const MAX_EXT_LEAF: u32 = 0x8000_0004;
+/// CPUID.1:ECX bit 31: running under a hypervisor (here: a translator).
+const ECX_HYPERVISOR: u32 = 1 << 31;
 
-/// MMX is left out although x86-64 has it: Transit does not translate MMX
-/// instructions, and the CPU must not claim what the translator lacks.
+/// The x86-64 baseline (x86-64-v1) that glibc's libraries require.
 pub const LEAF1_EDX: u32 = leaf1_edx::FPU
     | leaf1_edx::TSC
     | leaf1_edx::CX8
     | leaf1_edx::CMOV
+    | leaf1_edx::MMX
     | leaf1_edx::FXSR
     | leaf1_edx::SSE
     | leaf1_edx::SSE2;
@@ -44,7 +54,8 @@ pub fn cpuid(leaf: u32, _subleaf: u32) -> (u32, u32, u32, u32) {
     match leaf {
         0 => (MAX_BASIC_LEAF, word(VENDOR, 0), word(VENDOR, 8), word(VENDOR, 4)),
         // Family 6, model 0, stepping 0; CLFLUSH line size 8 qwords; one logical CPU.
-        1 => (0x0000_0600, (8 << 8) | (1 << 16), 0, LEAF1_EDX),
+        1 => (0x0000_0600, (8 << 8) | (1 << 16), ECX_HYPERVISOR, LEAF1_EDX),
+        0x4000_0000 => (0x4000_0000, word(HYPERVISOR, 0), word(HYPERVISOR, 4), word(HYPERVISOR, 8)),
         0x8000_0000 => (MAX_EXT_LEAF, 0, 0, 0),
         0x8000_0001 => (
             0,
@@ -77,6 +88,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn hypervisor_leaf_names_transit() {
+        let (max, b, c, d) = cpuid(0x4000_0000, 0);
+        assert_eq!(max, 0x4000_0000);
+        let mut s = Vec::new();
+        for r in [b, c, d] {
+            s.extend_from_slice(&r.to_le_bytes());
+        }
+        assert_eq!(&s, HYPERVISOR);
+    }
+
+    #[test]
     fn vendor_reads_in_ebx_edx_ecx_order() {
         let (_, b, c, d) = cpuid(0, 0);
         let mut s = Vec::new();
@@ -90,6 +112,7 @@ mod tests {
     fn hwcap_matches_leaf1() {
         assert_eq!(at_hwcap() as u32, cpuid(1, 0).3);
         assert!(cpuid(1, 0).2 & 1 == 0, "no SSE3 claimed");
-        assert!(cpuid(1, 0).3 & (1 << 23) == 0, "no MMX claimed");
+        assert_eq!(cpuid(1, 0).2, ECX_HYPERVISOR, "nothing in ECX but the hypervisor bit");
+
     }
 }

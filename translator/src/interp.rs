@@ -85,6 +85,10 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
         }
         Movsb | Movsw | Movsd | Movsq | Stosb | Stosw | Stosd | Stosq | Lodsb | Lodsw | Lodsd | Lodsq | Cmpsb
         | Cmpsw | Cmpsd | Cmpsq | Scasb | Scasw | Scasd | Scasq => string_op(state, &insn)?,
+        _ if crate::mmx::uses_mmx(&insn) => {
+            let addr = memory_operand_address(state, &insn);
+            crate::mmx::step(state, &insn, addr)?;
+        }
         m if crate::x87::is_x87(m) => {
             let addr = if insn.op_count() > 0 && insn.op0_kind() == OpKind::Memory {
                 effective_address(state, &insn)
@@ -138,6 +142,14 @@ fn divide(state: &mut CpuState, insn: &Instruction) -> Result<(), GuestEvent> {
         state.gpr[RDX] = (n % d) as u64;
     }
     Ok(())
+}
+
+fn memory_operand_address(state: &CpuState, insn: &Instruction) -> u64 {
+    if (0..insn.op_count()).any(|i| insn.op_kind(i) == OpKind::Memory) {
+        effective_address(state, insn)
+    } else {
+        0
+    }
 }
 
 fn effective_address(state: &CpuState, insn: &Instruction) -> u64 {

@@ -15,6 +15,7 @@ pub mod features;
 pub mod flags;
 pub mod host;
 pub mod interp;
+pub mod mmx;
 pub mod translate;
 pub mod x87;
 

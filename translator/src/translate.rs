@@ -17,6 +17,9 @@ pub type Handler = fn(&mut Emitter, &Instruction) -> EmitResult;
 /// The handler for an instruction's mnemonic; `None` means unsupported.
 pub fn handler(insn: &Instruction) -> Option<Handler> {
     use Mnemonic::*;
+    if crate::mmx::uses_mmx(insn) {
+        return Some(control::interpret);
+    }
     Some(match insn.mnemonic() {
         Add => |e, i| alu::alu(e, i, AluOp::Add),
         Adc => |e, i| alu::alu(e, i, AluOp::Adc),

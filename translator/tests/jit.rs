@@ -306,3 +306,21 @@ fn immediate_operands_keep_x86_carry_and_results() {
         assert_eq!(s.gpr[1] & 1 == 1, carry, "carry for input {input:#x}");
     }
 }
+
+#[test]
+fn mmx_runs_in_the_interpreter() {
+    let s = run(
+        |a| {
+            a.mov(rax, 0x0001_0002_0003_7fffu64).unwrap();
+            a.movq(mm0, rax).unwrap();
+            a.mov(rax, 0x0001_0001_0001_0001u64).unwrap();
+            a.movq(mm1, rax).unwrap();
+            a.paddsw(mm0, mm1).unwrap(); // saturates the low lane
+            a.movq(rbx, mm0).unwrap();
+            a.emms().unwrap();
+        },
+        |_| {},
+    );
+    assert_eq!(s.gpr[3], 0x0002_0003_0004_7fff);
+    assert_eq!(s.x87.valid, 0, "emms empties the x87 tags");
+}
