@@ -32,8 +32,13 @@ pub struct CodeCache {
     /// Patch sites (host addresses of `b` instructions) waiting for a guest target.
     pending: HashMap<u64, Vec<u64>>,
     lookup: Box<[LookupEntry]>,
+    /// Lookup slots filled since the last flush, so a flush clears only those.
+    lookup_dirty: Vec<usize>,
     /// Guest pages that hold decoded code: safe to read when looking ahead.
     code_pages: HashSet<u64>,
+    /// Longest block translated, in guest instructions (1 tests state
+    /// hand-off at every instruction boundary).
+    pub max_block_insns: usize,
     pub stubs: Stubs,
     pub host: HostFeatures,
     pub stats: CacheStats,
@@ -70,7 +75,9 @@ impl CodeCache {
             blocks: HashMap::new(),
             pending: HashMap::new(),
             lookup: empty_lookup_table(),
+            lookup_dirty: Vec::new(),
             code_pages: HashSet::new(),
+            max_block_insns: MAX_BLOCK_INSNS,
             stubs: Stubs::default(),
             host,
             stats: CacheStats::default(),
@@ -125,7 +132,7 @@ impl CodeCache {
         if let Some(&host) = self.blocks.get(&rip) {
             return host;
         }
-        let block = decode_block(src, rip, MAX_BLOCK_INSNS);
+        let block = decode_block(src, rip, self.max_block_insns);
         let last_byte = block.invalid_at.unwrap_or(block.end()).max(rip + 1) - 1;
         for page in (rip >> 12)..=(last_byte >> 12) {
             self.code_pages.insert(page);
@@ -174,8 +181,9 @@ impl CodeCache {
 
     /// Records `rip -> host` for inline indirect-branch lookups.
     pub fn remember_indirect(&mut self, rip: u64, host: u64) {
-        let slot = &mut self.lookup[(rip & ((1 << LOOKUP_BITS) - 1)) as usize];
-        *slot = LookupEntry { guest: rip, host };
+        let index = (rip & ((1 << LOOKUP_BITS) - 1)) as usize;
+        self.lookup[index] = LookupEntry { guest: rip, host };
+        self.lookup_dirty.push(index);
     }
 
     /// Drops every translation (the cache is full).
@@ -184,7 +192,10 @@ impl CodeCache {
         self.blocks.clear();
         self.pending.clear();
         // In place: generated code holds the table's address.
-        self.lookup.copy_from_slice(&empty_lookup_table());
+        for index in self.lookup_dirty.drain(..) {
+            self.lookup[index] = empty_slot(index as u64);
+        }
+        self.code_pages.clear();
         self.stats.flushes += 1;
     }
 }
@@ -192,5 +203,9 @@ impl CodeCache {
 /// Empty slot i holds a key whose low bits differ from i, so no guest
 /// address indexing slot i can match it.
 fn empty_lookup_table() -> Box<[LookupEntry]> {
-    (0..1u64 << LOOKUP_BITS).map(|i| LookupEntry { guest: i ^ 1, host: 0 }).collect()
+    (0..1u64 << LOOKUP_BITS).map(empty_slot).collect()
+}
+
+fn empty_slot(index: u64) -> LookupEntry {
+    LookupEntry { guest: index ^ 1, host: 0 }
 }

@@ -53,6 +53,11 @@ impl Translator {
         state.lookup_table = self.cache.lookup_table_addr();
     }
 
+    /// Forgets every translation (the guest changed code it had run).
+    pub fn flush(&mut self) {
+        self.cache.flush();
+    }
+
     /// Translates the block at `rip` (if not cached) without running it;
     /// returns its host address. For benches and tests.
     pub fn translate_only(&mut self, rip: u64) -> u64 {

@@ -182,6 +182,10 @@ fn rotate_through_carry(state: &mut CpuState, insn: &Instruction) -> Result<(), 
         _ => count,
     };
     if count == 0 {
+        // Nothing rotates, but a 32-bit register is still written (zero-extended).
+        if addr.is_none() && bits == 32 {
+            write_reg(state, insn.op0_register(), read_reg(state, insn.op0_register()));
+        }
         return Ok(());
     }
     let mask = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };

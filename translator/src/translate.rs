@@ -108,8 +108,19 @@ fn is_string_op(insn: &Instruction) -> bool {
     matches!(insn.op0_kind(), MemoryESRDI | MemorySegRSI)
 }
 
+/// Whether the translator translates `insn` (this exact form and operands)
+/// rather than ending its block with SIGILL: a trial translation.
 pub fn is_supported(insn: &Instruction) -> bool {
-    handler(insn).is_some()
+    if handler(insn).is_none() {
+        return false;
+    }
+    const BASE: u64 = 0x1000_0000;
+    let mut stubs = Stubs::default();
+    for (i, s) in stubs.exit.iter_mut().enumerate() {
+        *s = BASE - 0x100 + 8 * i as u64;
+    }
+    let block = GuestBlock { start: insn.ip(), insns: vec![*insn], invalid_at: None };
+    try_translate(&block, 1, BASE, HostFeatures::BASELINE, stubs, FlagSet::ALL).is_ok()
 }
 
 pub struct TranslatedBlock {

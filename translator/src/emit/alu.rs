@@ -255,6 +255,18 @@ fn narrow(e: &mut Emitter, op: AluOp, bits: u32, nzcv: bool, a: Reg, b: Reg, r: 
         _ => a64!(e.ops; sbcs W(ta), W(ta), W(tb)),
     }
     a64!(e.ops; lsr W(r), W(ta), sh);
+    if matches!(op, AluOp::Adc | AluOp::Sbb) {
+        // The filler bits below the operand can be left all ones, which
+        // hides a zero result from the host Z: set Z from the result.
+        let (z, f) = (e.tmp(), e.tmp());
+        a64!(e.ops
+            ; sub XSP(z), XSP(r), 1
+            ; lsr X(z), X(z), 63
+            ; mrs X(f), NZCV
+            ; bfi X(f), X(z), 30, 1
+            ; msr NZCV, X(f)
+        );
+    }
 }
 
 /// inc, dec: add/sub 1 without touching CF.

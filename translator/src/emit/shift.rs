@@ -79,10 +79,12 @@ pub fn shift(e: &mut Emitter, insn: &Instruction, op: ShiftOp) -> EmitResult {
 
 fn plain_shift(e: &mut Emitter, op: ShiftOp, dst: Loc, count: Count) {
     let bits = dst.bits();
+    // Extended to 64 bits, so bits shifted past a narrow operand's top are
+    // zeros (or sign copies): CF for counts beyond the width then comes out
+    // as the hardware computes it.
     let a = match op {
         ShiftOp::Sar => e.read_sx(dst),
-        ShiftOp::Shr => e.read_zx(dst),
-        _ => e.read(dst),
+        _ => e.read_zx(dst),
     };
     let r = e.tmp();
     match (op, count) {
@@ -98,13 +100,10 @@ fn plain_shift(e: &mut Emitter, op: ShiftOp, dst: Loc, count: Count) {
         // CF: the last bit shifted out.
         let cf = e.tmp();
         match (op, count) {
-            (ShiftOp::Shl, Count::Const(c)) => {
-                let pos = bits.wrapping_sub(c) & 63;
-                a64!(e.ops; lsr X(cf), X(a), pos);
-            }
-            (ShiftOp::Shl, Count::Reg(c)) => {
-                a64!(e.ops; sub XSP(cf), XSP(c), bits ; neg X(cf), X(cf) ; lsr X(cf), X(a), X(cf));
-            }
+            // Narrow shl: the bit just above the operand in the 64-bit result.
+            (ShiftOp::Shl, _) if bits < 64 => a64!(e.ops; lsr X(cf), X(r), bits),
+            (ShiftOp::Shl, Count::Const(c)) => a64!(e.ops; lsr X(cf), X(a), 64 - c),
+            (ShiftOp::Shl, Count::Reg(c)) => a64!(e.ops; neg X(cf), X(c) ; lsr X(cf), X(a), X(cf)),
             (_, Count::Const(c)) => a64!(e.ops; lsr X(cf), X(a), c - 1),
             (_, Count::Reg(c)) => a64!(e.ops; sub XSP(cf), XSP(c), 1 ; lsr X(cf), X(a), X(cf)),
         }

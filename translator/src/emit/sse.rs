@@ -209,45 +209,75 @@ fn packed(e: &mut Emitter, insn: &Instruction) -> EmitResult {
                 (_, false) => a64!(e.ops; fdiv V(r).S4, V(a).S4, V(m).S4),
                 (_, true) => a64!(e.ops; fdiv V(r).D2, V(a).D2, V(m).D2),
             }
-            x86_default_nan_packed(e, r, a, m, l == D2);
+            x86_nan_rules(e, r, a, m, l == D2, true);
             a64!(e.ops; mov V(a).B16, V(r).B16);
         }
     }
     Ok(Flow::Next)
 }
 
-/// Lane-wise `x86_default_nan`: NaN lanes with no NaN input get the sign
-/// bit; when no lane is NaN (the common case) a compare, a minimum across
-/// lanes and a branch are all it costs.
-fn x86_default_nan_packed(e: &mut Emitter, r: Reg, a: Reg, b: Reg, double: bool) {
-    let (ok_r, ok_in) = (e.vtmp(), e.vtmp());
+/// Makes NaN results follow x86 rather than aarch64 rules: a NaN operand
+/// is returned quieted, the first operand's if both are NaN (aarch64 prefers
+/// a signalling NaN wherever it is), and a NaN the operation creates is the
+/// negative "QNaN floating-point indefinite" (aarch64's default NaN is
+/// positive). NaN results are rare: the common path is a compare, for
+/// packed operations a minimum across lanes, and a branch.
+fn x86_nan_rules(e: &mut Emitter, r: Reg, a: Reg, b: Reg, double: bool, packed: bool) {
+    let (ok_r, ok_a, ok_b, quiet, dflt) = (e.vtmp(), e.vtmp(), e.vtmp(), e.vtmp(), e.vtmp());
     let t = e.tmp();
     let done = e.label();
-    if double {
-        a64!(e.ops; fcmeq V(ok_r).D2, V(r).D2, V(r).D2);
-    } else {
-        a64!(e.ops; fcmeq V(ok_r).S4, V(r).S4, V(r).S4);
+    match (double, packed) {
+        (true, false) => a64!(e.ops; fcmeq D(ok_r), D(r), D(r) ; fmov X(t), D(ok_r) ; cbnz X(t), =>done),
+        (false, false) => a64!(e.ops; fcmeq S(ok_r), S(r), S(r) ; fmov W(t), S(ok_r) ; cbnz W(t), =>done),
+        (true, true) => a64!(e.ops
+            ; fcmeq V(ok_r).D2, V(r).D2, V(r).D2
+            ; uminv S(ok_a), V(ok_r).S4 ; fmov W(t), S(ok_a) ; cbnz W(t), =>done),
+        (false, true) => a64!(e.ops
+            ; fcmeq V(ok_r).S4, V(r).S4, V(r).S4
+            ; uminv S(ok_a), V(ok_r).S4 ; fmov W(t), S(ok_a) ; cbnz W(t), =>done),
     }
-    a64!(e.ops ; uminv S(ok_in), V(ok_r).S4 ; fmov W(t), S(ok_in) ; cbnz W(t), =>done);
+    // Slow path, lane-wise over the whole register (a scalar result uses
+    // lane 0 only): pick quiet(a), else quiet(b), else the indefinite.
     if double {
         a64!(e.ops
-            ; fcmeq V(ok_in).D2, V(a).D2, V(a).D2
-            ; bic V(ok_in).B16, V(ok_in).B16, V(ok_r).B16
-            ; fcmeq V(ok_r).D2, V(b).D2, V(b).D2
-            ; and V(ok_in).B16, V(ok_in).B16, V(ok_r).B16
-            ; shl V(ok_in).D2, V(ok_in).D2, 63
-            ; orr V(r).B16, V(r).B16, V(ok_in).B16
+            ; fcmeq V(ok_r).D2, V(r).D2, V(r).D2
+            ; fcmeq V(ok_a).D2, V(a).D2, V(a).D2
+            ; fcmeq V(ok_b).D2, V(b).D2, V(b).D2
         );
+        e.mov_imm(t, 0x0008_0000_0000_0000);
+        a64!(e.ops; dup V(quiet).D2, X(t));
+        e.mov_imm(t, 0xfff8_0000_0000_0000);
+        a64!(e.ops; dup V(dflt).D2, X(t));
     } else {
         a64!(e.ops
-            ; fcmeq V(ok_in).S4, V(a).S4, V(a).S4
-            ; bic V(ok_in).B16, V(ok_in).B16, V(ok_r).B16
-            ; fcmeq V(ok_r).S4, V(b).S4, V(b).S4
-            ; and V(ok_in).B16, V(ok_in).B16, V(ok_r).B16
-            ; shl V(ok_in).S4, V(ok_in).S4, 31
-            ; orr V(r).B16, V(r).B16, V(ok_in).B16
+            ; fcmeq V(ok_r).S4, V(r).S4, V(r).S4
+            ; fcmeq V(ok_a).S4, V(a).S4, V(a).S4
+            ; fcmeq V(ok_b).S4, V(b).S4, V(b).S4
         );
+        e.mov_imm(t, 0x0040_0000);
+        a64!(e.ops; dup V(quiet).S4, W(t));
+        e.mov_imm(t, 0xffc0_0000);
+        a64!(e.ops; dup V(dflt).S4, W(t));
     }
+    a64!(e.ops
+        // dflt = b is a number ? indefinite : quiet(b)
+        ; orr V(quiet).B16, V(b).B16, V(quiet).B16
+        ; bif V(dflt).B16, V(quiet).B16, V(ok_b).B16
+    );
+    // dflt = a is a number ? dflt : quiet(a); the quiet bit again, for a.
+    if double {
+        e.mov_imm(t, 0x0008_0000_0000_0000);
+        a64!(e.ops; dup V(quiet).D2, X(t));
+    } else {
+        e.mov_imm(t, 0x0040_0000);
+        a64!(e.ops; dup V(quiet).S4, W(t));
+    }
+    a64!(e.ops
+        ; orr V(quiet).B16, V(a).B16, V(quiet).B16
+        ; bif V(dflt).B16, V(quiet).B16, V(ok_a).B16
+        // r = r is a number ? r : dflt
+        ; bif V(r).B16, V(dflt).B16, V(ok_r).B16
+    );
     e.bind(done);
 }
 
@@ -587,7 +617,7 @@ fn scalar_arith(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         }
     }
     if !matches!(op, ScalarOp::Min | ScalarOp::Max) {
-        x86_default_nan(e, r, a, b, double);
+        x86_nan_rules(e, r, a, b, double, false);
     }
     if double {
         a64!(e.ops; ins V(d).D[0], V(r).D[0]);
@@ -595,36 +625,6 @@ fn scalar_arith(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         a64!(e.ops; ins V(d).S[0], V(r).S[0]);
     }
     Ok(Flow::Next)
-}
-
-/// Gives a NaN that `r = a op b` created (no input was NaN) x86's negative
-/// sign. NaN results are rare: the common path is one compare and a branch.
-fn x86_default_nan(e: &mut Emitter, r: Reg, a: Reg, b: Reg, double: bool) {
-    let (ok_r, ok_in) = (e.vtmp(), e.vtmp());
-    let t = e.tmp();
-    let done = e.label();
-    if double {
-        a64!(e.ops ; fcmeq D(ok_r), D(r), D(r) ; fmov X(t), D(ok_r) ; cbnz X(t), =>done);
-        a64!(e.ops
-            ; fcmeq D(ok_in), D(a), D(a)
-            ; bic V(ok_in).B8, V(ok_in).B8, V(ok_r).B8
-            ; fcmeq D(ok_r), D(b), D(b)
-            ; and V(ok_in).B8, V(ok_in).B8, V(ok_r).B8
-            ; shl D(ok_in), D(ok_in), 63
-            ; orr V(r).B8, V(r).B8, V(ok_in).B8
-        );
-    } else {
-        a64!(e.ops ; fcmeq S(ok_r), S(r), S(r) ; fmov W(t), S(ok_r) ; cbnz W(t), =>done);
-        a64!(e.ops
-            ; fcmeq S(ok_in), S(a), S(a)
-            ; bic V(ok_in).B8, V(ok_in).B8, V(ok_r).B8
-            ; fcmeq S(ok_r), S(b), S(b)
-            ; and V(ok_in).B8, V(ok_in).B8, V(ok_r).B8
-            ; shl V(ok_in).S2, V(ok_in).S2, 31
-            ; orr V(r).B8, V(r).B8, V(ok_in).B8
-        );
-    }
-    e.bind(done);
 }
 
 /// ucomisd/comisd/ucomiss/comiss: ZF, PF, CF from an unordered compare;
@@ -857,12 +857,12 @@ fn packed_float_misc(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         Maxpd => a64!(e.ops; fcmgt V(t).D2, V(d).D2, V(m).D2 ; bif V(d).B16, V(m).B16, V(t).B16),
         Sqrtps => {
             a64!(e.ops; fsqrt V(t).S4, V(m).S4);
-            x86_default_nan_packed(e, t, m, m, false);
+            x86_nan_rules(e, t, m, m, false, true);
             a64!(e.ops; mov V(d).B16, V(t).B16);
         }
         Sqrtpd => {
             a64!(e.ops; fsqrt V(t).D2, V(m).D2);
-            x86_default_nan_packed(e, t, m, m, true);
+            x86_nan_rules(e, t, m, m, true, true);
             a64!(e.ops; mov V(d).B16, V(t).B16);
         }
         _ => return Err(Unsupported),

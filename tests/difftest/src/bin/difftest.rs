@@ -1,0 +1,204 @@
+//! The differential tester's driver (x86_64 hosts): generates cases, runs
+//! them on this CPU and through the translated runner at two block sizes,
+//! compares, prints reproducers, and optionally writes the coverage table.
+//!
+//! difftest [--count N] [--seed S] [--runner "CMD ARGS"] [--coverage FILE] [--reports K]
+
+#![cfg_attr(not(target_arch = "x86_64"), allow(unused))]
+
+use anyhow::{bail, Context, Result};
+use iced_x86::{Code, Decoder, DecoderOptions};
+use std::collections::BTreeMap;
+use std::io::{BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+use transit_difftest::case::{Case, Outcome};
+use transit_difftest::compare::differences;
+use transit_difftest::generate::{claimed_forms, random_sequence, targeted};
+use transit_difftest::layout::CODE_ADDR;
+#[cfg(target_arch = "x86_64")]
+use transit_difftest::native::{Native, CRASHED};
+use transit_difftest::report::reproducer;
+use transit_difftest::rng::Rng;
+use transit_difftest::state::State;
+
+/// Targeted cases per claimed form.
+const PER_FORM: usize = 24;
+
+struct Options {
+    count: usize,
+    seed: u64,
+    runner: Vec<String>,
+    coverage: Option<String>,
+    reports: usize,
+}
+
+fn options() -> Result<Options> {
+    let mut o = Options { count: 10_000, seed: 1, runner: Vec::new(), coverage: None, reports: 5 };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut value = || args.next().with_context(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--count" => o.count = value()?.parse()?,
+            "--seed" => o.seed = value()?.parse()?,
+            "--runner" => o.runner = value()?.split_whitespace().map(String::from).collect(),
+            "--coverage" => o.coverage = Some(value()?),
+            "--reports" => o.reports = value()?.parse()?,
+            _ => bail!("unknown argument {a}"),
+        }
+    }
+    if o.runner.is_empty() {
+        bail!("--runner \"[qemu-aarch64-static] path/to/difftest-runner\" is required");
+    }
+    Ok(o)
+}
+
+/// Runs `cases` through the translated runner; restarts it after a crash.
+#[cfg(target_arch = "x86_64")]
+fn run_translated(runner: &[String], block_size: usize, cases: &[Case]) -> Result<Vec<Outcome>> {
+    let mut outcomes = Vec::with_capacity(cases.len());
+    while outcomes.len() < cases.len() {
+        let start = outcomes.len();
+        let mut child = Command::new(&runner[0])
+            .args(&runner[1..])
+            .args(["--block-size", &block_size.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("cannot start {runner:?}"))?;
+        let mut stdin = child.stdin.take().unwrap();
+        let feed: Vec<Case> = cases[start..].to_vec();
+        let writer = std::thread::spawn(move || {
+            let mut w = std::io::BufWriter::new(&mut stdin);
+            for c in &feed {
+                if c.write_to(&mut w).is_err() {
+                    break;
+                }
+            }
+            let _ = w.flush();
+        });
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        while outcomes.len() < cases.len() {
+            match Outcome::read_from(&mut out) {
+                Ok(o) => outcomes.push(o),
+                Err(_) => break,
+            }
+        }
+        let _ = writer.join();
+        let _ = child.wait();
+        if outcomes.len() < cases.len() {
+            outcomes.push(Outcome { signal: CRASHED, rip: 0, state: State::default(), mem_hash: 0 });
+        }
+    }
+    Ok(outcomes)
+}
+
+/// The forms in a case's code.
+fn forms_in(case: &Case) -> Vec<Code> {
+    Decoder::with_ip(64, &case.code, CODE_ADDR, DecoderOptions::NONE).into_iter().map(|i| i.code()).collect()
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn main() {
+    eprintln!("difftest: the reference is the host CPU, which must be x86_64");
+    std::process::exit(2);
+}
+
+#[cfg(target_arch = "x86_64")]
+fn main() -> Result<()> {
+    let o = options()?;
+    let started = Instant::now();
+    let (claimed, missed) = claimed_forms();
+    let mut rng = Rng::new(o.seed);
+    let mut cases = Vec::with_capacity(o.count);
+    'targeted: for _ in 0..PER_FORM {
+        for &code in &claimed {
+            if cases.len() >= o.count / 2 {
+                break 'targeted;
+            }
+            if let Some(c) = targeted(&mut rng, code) {
+                cases.push(c);
+            }
+        }
+    }
+    while cases.len() < o.count {
+        cases.push(random_sequence(&mut rng, &claimed));
+    }
+    let generated = started.elapsed();
+
+    let native = Native::new().run_all(&cases);
+    let mut failures = 0;
+    let mut reported = 0;
+    let mut tested: BTreeMap<Code, (usize, usize)> = BTreeMap::new();
+    for case in &cases {
+        for code in forms_in(case) {
+            tested.entry(code).or_default().0 += 1;
+        }
+    }
+    for block_size in [1, 0] {
+        let translated = run_translated(&o.runner, block_size, &cases)?;
+        for (i, case) in cases.iter().enumerate() {
+            let diffs = differences(case, &native[i], &translated[i]);
+            if diffs.is_empty() {
+                continue;
+            }
+            failures += 1;
+            for code in forms_in(case) {
+                tested.entry(code).or_default().1 += 1;
+            }
+            if reported < o.reports {
+                reported += 1;
+                println!("MISMATCH case {i} (seed {}):\n{}", o.seed, reproducer(case, &diffs, block_size));
+            }
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    if let Some(path) = &o.coverage {
+        std::fs::write(path, coverage_table(&claimed, &missed, &tested, o.count, o.seed))?;
+    }
+    println!(
+        "difftest: {} sequences (seed {}) x 2 block sizes, {} claimed forms ({} not generated), {:.1} s ({:.0} sequences/s; generation {:.1} s)",
+        cases.len(),
+        o.seed,
+        claimed.len(),
+        missed.len(),
+        elapsed,
+        2.0 * cases.len() as f64 / elapsed,
+        generated.as_secs_f64()
+    );
+    println!("{} passed, {} failed", 2 * cases.len() - failures, failures);
+    if failures > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+fn coverage_table(
+    claimed: &[Code],
+    missed: &[Code],
+    tested: &BTreeMap<Code, (usize, usize)>,
+    count: usize,
+    seed: u64,
+) -> String {
+    let mut s = format!(
+        "# Differential-test coverage\n\nGenerated by `cargo xtask difftest --count {count} --seed {seed} --coverage` \
+         (do not edit). A form is an iced `Code`: one encoding of one instruction form. \
+         Claimed: the translator translates it. Cases: sequences containing it (both block sizes count once). \
+         Failing: of those, how many mismatched at either block size.\n\n\
+         {} forms claimed; {} supported mnemonics have forms the generator cannot build yet.\n\n\
+         | form | cases | failing |\n|---|---:|---:|\n",
+        claimed.len(),
+        missed.len()
+    );
+    for code in claimed {
+        let (n, f) = tested.get(code).copied().unwrap_or((0, 0));
+        s.push_str(&format!("| {code:?} | {n} | {f} |\n"));
+    }
+    if !missed.is_empty() {
+        s.push_str("\n## Supported but not generated\n\n");
+        for code in missed {
+            s.push_str(&format!("- {code:?}\n"));
+        }
+    }
+    s
+}

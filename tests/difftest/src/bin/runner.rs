@@ -1,0 +1,81 @@
+//! The translated side of the differential tester: an aarch64 program that
+//! reads cases on stdin, runs each through the translator, and writes the
+//! outcomes to stdout. `--block-size N` limits translated blocks to N guest
+//! instructions (0: no limit).
+
+use std::io::{BufReader, BufWriter, Write};
+use transit_difftest::case::{fnv1a, initial_memory, Case, Outcome};
+use transit_difftest::layout::{CODE_ADDR, CODE_SIZE, MEM_ADDR, MEM_SIZE};
+use transit_difftest::state::State;
+use transit_translator::host::set_rounding_from_mxcsr;
+use transit_translator::{CpuState, GuestEvent, Translator};
+
+/// `syscall`: where translated code hands back to this runner.
+const TERMINATOR: [u8; 2] = [0x0f, 0x05];
+
+fn map(addr: u64, len: usize) {
+    // SAFETY: fixed harness addresses; NOREPLACE refuses to clobber anything.
+    let p = unsafe {
+        libc::mmap(
+            addr as *mut _,
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+            -1,
+            0,
+        )
+    };
+    assert_eq!(p as u64, addr, "cannot map {addr:#x}");
+}
+
+fn run(t: &mut Translator, case: &Case) -> Outcome {
+    let mem = initial_memory(case.mem_seed);
+    // SAFETY: both pages were mapped by `map`; the translator reads the code
+    // from there and the guest's memory operands point into the scratch page.
+    unsafe {
+        std::ptr::copy_nonoverlapping(case.code.as_ptr(), CODE_ADDR as *mut u8, case.code.len());
+        std::ptr::copy_nonoverlapping(TERMINATOR.as_ptr(), (CODE_ADDR + case.code.len() as u64) as *mut u8, 2);
+        std::ptr::copy_nonoverlapping(mem.as_ptr(), MEM_ADDR as *mut u8, MEM_SIZE);
+    }
+    t.flush();
+    let mut cpu = CpuState { gpr: case.input.gpr, rip: CODE_ADDR, xmm: case.input.xmm, mxcsr: case.input.mxcsr, ..CpuState::default() };
+    cpu.set_rflags(case.input.rflags);
+    set_rounding_from_mxcsr(cpu.mxcsr);
+    let event = t.run(&mut cpu);
+    set_rounding_from_mxcsr(0x1f80);
+    // SAFETY: the scratch page is mapped.
+    let mem_hash = fnv1a(unsafe { std::slice::from_raw_parts(MEM_ADDR as *const u8, MEM_SIZE) });
+    let end = CODE_ADDR + case.code.len() as u64;
+    match event {
+        GuestEvent::Syscall if cpu.rip == end + TERMINATOR.len() as u64 => Outcome {
+            signal: 0,
+            rip: end,
+            state: State { gpr: cpu.gpr, rflags: cpu.rflags(), mxcsr: cpu.mxcsr, xmm: cpu.xmm },
+            mem_hash,
+        },
+        // A syscall inside the sequence (never generated) reads as SIGSYS.
+        GuestEvent::Syscall => Outcome { signal: libc::SIGSYS as u64, rip: cpu.rip - 2, state: State::default(), mem_hash },
+        GuestEvent::Fault { signal, addr } => Outcome { signal: signal as u64, rip: addr, state: State::default(), mem_hash },
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let block_size = match args.iter().position(|a| a == "--block-size") {
+        Some(i) => args[i + 1].parse::<usize>().expect("--block-size N"),
+        None => 0,
+    };
+    map(CODE_ADDR, CODE_SIZE);
+    map(MEM_ADDR, MEM_SIZE);
+    let mut t = Translator::new().expect("translator");
+    if block_size > 0 {
+        t.cache.max_block_insns = block_size;
+    }
+    let mut input = BufReader::new(std::io::stdin().lock());
+    let mut output = BufWriter::new(std::io::stdout().lock());
+    while let Ok(case) = Case::read_from(&mut input) {
+        run(&mut t, &case).write_to(&mut output).expect("stdout");
+        // Outcomes written so far survive a crash on a later case.
+        output.flush().expect("stdout");
+    }
+}

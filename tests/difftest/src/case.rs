@@ -1,0 +1,76 @@
+//! A test case (instruction bytes and the state they start from) and its
+//! outcome, with the binary format the driver and the runner exchange.
+
+use crate::layout::{MEM_SIZE};
+use crate::rng::Rng;
+use crate::state::{read_u64, State};
+use std::io::{self, Read, Write};
+
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub code: Vec<u8>,
+    pub input: State,
+    /// The scratch page's initial bytes are derived from this seed.
+    pub mem_seed: u64,
+}
+
+/// What running a case produced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// 0 when the sequence ran to its end; else the signal it raised.
+    pub signal: u64,
+    /// Where execution stopped: the end of the code, or the faulting RIP.
+    pub rip: u64,
+    pub state: State,
+    /// FNV-1a of the scratch page afterwards.
+    pub mem_hash: u64,
+}
+
+impl Case {
+    pub fn write_to(&self, w: &mut impl Write) -> io::Result<()> {
+        w.write_all(&(self.code.len() as u64).to_le_bytes())?;
+        w.write_all(&self.code)?;
+        self.input.write_to(w)?;
+        w.write_all(&self.mem_seed.to_le_bytes())
+    }
+
+    pub fn read_from(r: &mut impl Read) -> io::Result<Case> {
+        let len = read_u64(r)? as usize;
+        let mut code = vec![0u8; len];
+        r.read_exact(&mut code)?;
+        let input = State::read_from(r)?;
+        let mem_seed = read_u64(r)?;
+        Ok(Case { code, input, mem_seed })
+    }
+}
+
+impl Outcome {
+    pub fn write_to(&self, w: &mut impl Write) -> io::Result<()> {
+        w.write_all(&self.signal.to_le_bytes())?;
+        w.write_all(&self.rip.to_le_bytes())?;
+        self.state.write_to(w)?;
+        w.write_all(&self.mem_hash.to_le_bytes())
+    }
+
+    pub fn read_from(r: &mut impl Read) -> io::Result<Outcome> {
+        let signal = read_u64(r)?;
+        let rip = read_u64(r)?;
+        let state = State::read_from(r)?;
+        let mem_hash = read_u64(r)?;
+        Ok(Outcome { signal, rip, state, mem_hash })
+    }
+}
+
+/// The scratch page's initial contents for `seed`.
+pub fn initial_memory(seed: u64) -> Vec<u8> {
+    let mut rng = Rng::new(seed);
+    let mut m = vec![0u8; MEM_SIZE];
+    for chunk in m.chunks_mut(8) {
+        chunk.copy_from_slice(&rng.edge_u64().to_le_bytes());
+    }
+    m
+}
+
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+}

@@ -1,0 +1,328 @@
+//! Test cases from the translator's own list of supported forms.
+//!
+//! Every iced `Code` (one encoding of one instruction form) that this module
+//! can build operands for and that `transit_translator::translate::
+//! is_supported` accepts is a *claimed form*. Targeted cases run each
+//! claimed form alone with edge-biased inputs; random cases chain 2-50
+//! claimed forms with forward conditional branches between them.
+
+use crate::case::Case;
+use crate::layout::*;
+use crate::rng::Rng;
+use crate::state::State;
+use iced_x86::code_asm::CodeAssembler;
+use iced_x86::{
+    Code, Decoder, DecoderOptions, Encoder, EncodingKind, Instruction, MemoryOperand, Mnemonic, OpCodeOperandKind as K,
+    Register, RflagsBits,
+};
+use transit_translator::translate::is_supported;
+
+/// Forms left out although the translator supports them, because the host
+/// CPU is not a faithful oracle for them or they leave the test sequence.
+fn excluded(m: Mnemonic) -> Option<&'static str> {
+    use Mnemonic::*;
+    Some(match m {
+        Cpuid | Rdtsc => "answers differ by design (the host CPU is not the CPU Transit presents)",
+        Tzcnt | Lzcnt => "the host has BMI1/LZCNT; Transit's CPU runs them as bsf/bsr",
+        Rcpps | Rcpss | Rsqrtps | Rsqrtss => "approximations: Transit computes them exactly",
+        Jmp | Call | Ret | Syscall | Int3 | Hlt | Ud0 | Ud1 | Ud2 | Leave | Enter | Popfq | Popf => {
+            "leaves the sequence or changes RSP/TF unpredictably"
+        }
+        Ldmxcsr | Fxrstor | Fxrstor64 | Fxsave | Fxsave64 => "could unmask FP exceptions or needs x87 state",
+        Movsb | Movsw | Movsd | Movsq | Stosb | Stosw | Stosd | Stosq | Lodsb | Lodsw | Lodsd | Lodsq | Cmpsb
+        | Cmpsw | Cmpsq | Scasb | Scasw | Scasd | Scasq => "string instructions need RSI/RDI/RCX set up (covered by tests/programs)",
+        _ => return None,
+    })
+}
+
+const GPR64: [Register; 13] = [
+    Register::RAX,
+    Register::RCX,
+    Register::RDX,
+    Register::RBX,
+    Register::RBP,
+    Register::RSI,
+    Register::RDI,
+    Register::R8,
+    Register::R9,
+    Register::R10,
+    Register::R11,
+    Register::R12,
+    Register::R13,
+];
+
+/// A general register of `size` bytes from the pool (never RSP, R14, R15).
+fn gpr(rng: &mut Rng, size: usize, allow_high8: bool) -> Register {
+    let full = *rng.pick(&GPR64);
+    let n = full.number();
+    match size {
+        8 => full,
+        4 => Register::EAX.wrapping_add_number(n),
+        2 => Register::AX.wrapping_add_number(n),
+        _ if allow_high8 && n < 4 && rng.chance(4) => Register::AH.wrapping_add_number(n),
+        _ => match n {
+            0..=3 => Register::AL.wrapping_add_number(n),
+            // SPL..DIL and R8B.. follow AH..BH in iced's numbering.
+            _ => Register::SPL.wrapping_add_number(n - 4),
+        },
+    }
+}
+
+trait RegisterArith {
+    fn wrapping_add_number(self, n: usize) -> Register;
+}
+
+impl RegisterArith for Register {
+    /// The register `n` places after this one: iced numbers the registers
+    /// of one class contiguously.
+    fn wrapping_add_number(self, n: usize) -> Register {
+        Register::try_from(self as usize + n).expect("register number in range")
+    }
+}
+
+fn xmm(rng: &mut Rng) -> Register {
+    Register::XMM0.wrapping_add_number(rng.below(16) as usize)
+}
+
+/// A memory operand inside the scratch page, aligned to `align`.
+fn mem(rng: &mut Rng, align: i64, allow_index: bool) -> MemoryOperand {
+    let disp = (rng.below(2048) as i64 - 1024) & !(align - 1);
+    if allow_index && align <= 8 && rng.chance(3) {
+        let scale = *rng.pick(&[1u32, 2, 4, 8]);
+        MemoryOperand::with_base_index_scale_displ_size(Register::R15, Register::R14, scale, disp, 4)
+    } else {
+        MemoryOperand::with_base_displ_size(Register::R15, disp, 4)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Operand {
+    Reg(Register),
+    Mem(MemoryOperand),
+    Imm(u64),
+}
+
+fn edge_imm(rng: &mut Rng, bits: u32) -> u64 {
+    let v = rng.edge_u64();
+    if bits == 64 {
+        v
+    } else {
+        v & ((1u64 << bits) - 1)
+    }
+}
+
+/// An operand for `kind` of form `code`, or None if this module cannot
+/// build that kind (the form is then reported as not generated).
+fn operand(rng: &mut Rng, code: Code, kind: K, mem_size: usize) -> Option<Operand> {
+    let high8 = true;
+    let no_mem_bt = matches!(code.mnemonic(), Mnemonic::Bt | Mnemonic::Bts | Mnemonic::Btr | Mnemonic::Btc)
+        && code.op_code().op_kind(1) != K::imm8;
+    let rm = |rng: &mut Rng, size: usize| {
+        if !no_mem_bt && rng.chance(3) {
+            Operand::Mem(mem(rng, 1, true))
+        } else {
+            Operand::Reg(gpr(rng, size, high8))
+        }
+    };
+    Some(match kind {
+        K::r8_or_mem => rm(rng, 1),
+        K::r16_or_mem => rm(rng, 2),
+        K::r32_or_mem => rm(rng, 4),
+        K::r64_or_mem => rm(rng, 8),
+        K::r8_reg | K::r8_opcode => Operand::Reg(gpr(rng, 1, high8)),
+        K::r16_reg | K::r16_opcode | K::r16_rm => Operand::Reg(gpr(rng, 2, false)),
+        K::r32_reg | K::r32_opcode | K::r32_rm => Operand::Reg(gpr(rng, 4, false)),
+        K::r64_reg | K::r64_opcode | K::r64_rm => Operand::Reg(gpr(rng, 8, false)),
+        K::mem => Operand::Mem(mem(rng, if mem_size >= 16 { 16 } else { 1 }, mem_size < 16)),
+        K::xmm_or_mem => {
+            if rng.chance(3) {
+                Operand::Mem(mem(rng, 16, false))
+            } else {
+                Operand::Reg(xmm(rng))
+            }
+        }
+        K::xmm_reg | K::xmm_rm => Operand::Reg(xmm(rng)),
+        K::al => Operand::Reg(Register::AL),
+        K::ax => Operand::Reg(Register::AX),
+        K::eax => Operand::Reg(Register::EAX),
+        K::rax => Operand::Reg(Register::RAX),
+        K::cl => Operand::Reg(Register::CL),
+        K::imm8 | K::imm8sex16 | K::imm8sex32 | K::imm8sex64 => Operand::Imm(edge_imm(rng, 8)),
+        K::imm8_const_1 => Operand::Imm(1),
+        K::imm16 => Operand::Imm(edge_imm(rng, 16)),
+        K::imm32 | K::imm32sex64 => Operand::Imm(edge_imm(rng, 32)),
+        K::imm64 => Operand::Imm(edge_imm(rng, 64)),
+        _ => return None,
+    })
+}
+
+fn build(code: Code, ops: &[Operand]) -> Option<Instruction> {
+    use Operand::*;
+    let imm32 = |v: u64| v as u32;
+    let r = match ops {
+        [] => Ok(Instruction::with(code)),
+        [Reg(a)] => Instruction::with1(code, *a),
+        [Mem(a)] => Instruction::with1(code, *a),
+        [Imm(a)] => Instruction::with1(code, imm32(*a)),
+        [Reg(a), Reg(b)] => Instruction::with2(code, *a, *b),
+        [Reg(a), Mem(b)] => Instruction::with2(code, *a, *b),
+        [Mem(a), Reg(b)] => Instruction::with2(code, *a, *b),
+        [Reg(a), Imm(b)] if code.op_code().op_kind(1) == K::imm64 => Instruction::with2(code, *a, *b),
+        [Reg(a), Imm(b)] => Instruction::with2(code, *a, imm32(*b)),
+        [Mem(a), Imm(b)] => Instruction::with2(code, *a, imm32(*b)),
+        [Reg(a), Reg(b), Reg(c)] => Instruction::with3(code, *a, *b, *c),
+        [Reg(a), Mem(b), Reg(c)] => Instruction::with3(code, *a, *b, *c),
+        [Mem(a), Reg(b), Reg(c)] => Instruction::with3(code, *a, *b, *c),
+        [Reg(a), Reg(b), Imm(c)] => Instruction::with3(code, *a, *b, imm32(*c)),
+        [Reg(a), Mem(b), Imm(c)] => Instruction::with3(code, *a, *b, imm32(*c)),
+        [Mem(a), Reg(b), Imm(c)] => Instruction::with3(code, *a, *b, imm32(*c)),
+        _ => return None,
+    };
+    r.ok()
+}
+
+/// One random instance of `code`, encoded and decoded back (so what is
+/// tested is exactly what a decoder sees), or None.
+pub fn instance(rng: &mut Rng, code: Code) -> Option<Instruction> {
+    let info = code.op_code();
+    let mem_size = code.op_code().memory_size().size();
+    let ops: Option<Vec<Operand>> = (0..info.op_count()).map(|i| operand(rng, code, info.op_kind(i), mem_size)).collect();
+    let insn = build(code, &ops?)?;
+    let mut enc = Encoder::new(64);
+    enc.encode(&insn, CODE_ADDR).ok()?;
+    let bytes = enc.take_buffer();
+    let decoded = Decoder::with_ip(64, &bytes, CODE_ADDR, DecoderOptions::NONE).decode();
+    (decoded.code() == code).then_some(decoded)
+}
+
+/// Every legacy-encoded 64-bit form the translator supports and this
+/// module can instantiate; also the supported forms it cannot (`missed`).
+pub fn claimed_forms() -> (Vec<Code>, Vec<Code>) {
+    let mut rng = Rng::new(0x5eed);
+    let (mut claimed, mut missed) = (Vec::new(), Vec::new());
+    for code in Code::values() {
+        let info = code.op_code();
+        if !info.is_instruction() || !info.mode64() || info.encoding() != EncodingKind::Legacy {
+            continue;
+        }
+        if excluded(code.mnemonic()).is_some() || is_x87_or_mmx(code) {
+            continue;
+        }
+        // Several tries: random operands may hit encodings the form rejects.
+        match (0..16).find_map(|_| instance(&mut rng, code)) {
+            Some(insn) if is_supported(&insn) => claimed.push(code),
+            Some(_) => {}
+            None => {
+                if probe_supported(code) {
+                    missed.push(code);
+                }
+            }
+        }
+    }
+    (claimed, missed)
+}
+
+/// Whether the translator has a handler for `code`'s mnemonic (for forms
+/// the generator cannot build, to report them as untested).
+fn probe_supported(code: Code) -> bool {
+    let insn = Instruction::with(code);
+    transit_translator::translate::handler(&insn).is_some()
+}
+
+fn is_x87_or_mmx(code: Code) -> bool {
+    let info = code.op_code();
+    (0..info.op_count()).any(|i| matches!(info.op_kind(i), K::st0 | K::sti_opcode | K::mm_reg | K::mm_rm | K::mm_or_mem))
+        || code.mnemonic() == Mnemonic::Emms
+        || format!("{:?}", code.mnemonic()).starts_with('F')
+}
+
+/// A random input state with the fixed-role registers set.
+pub fn input_state(rng: &mut Rng) -> State {
+    let mut s = State::default();
+    for g in s.gpr.iter_mut() {
+        *g = rng.edge_u64();
+    }
+    s.gpr[BASE_REG] = BASE_VALUE;
+    s.gpr[INDEX_REG] = rng.below(INDEX_MAX);
+    s.gpr[RSP] = STACK_VALUE;
+    // Arithmetic flags and DF random; the fixed bits as the CPU has them.
+    let arith = 0x8d5 | 0x400;
+    s.rflags = 0x202 | (rng.next_u64() & arith);
+    // Exceptions masked; a random rounding mode.
+    s.mxcsr = 0x1f80 | (rng.below(4) << 13);
+    for x in s.xmm.iter_mut() {
+        *x = (rng.edge_u64() as u128) << 64 | rng.edge_u64() as u128;
+    }
+    s
+}
+
+/// A single-instruction case for `code`.
+pub fn targeted(rng: &mut Rng, code: Code) -> Option<Case> {
+    let insn = instance(rng, code)?;
+    let mut enc = Encoder::new(64);
+    enc.encode(&insn, CODE_ADDR).ok()?;
+    Some(Case { code: enc.take_buffer(), input: input_state(rng), mem_seed: rng.next_u64() })
+}
+
+/// A sequence of 2-50 claimed forms with forward conditional branches.
+/// A flag the manual leaves undefined may differ between CPUs, so before
+/// an instruction (or branch) that reads such a flag a `cmp` defines them
+/// all again: results never depend on undefined flags.
+pub fn random_sequence(rng: &mut Rng, forms: &[Code]) -> Case {
+    let n = 2 + rng.below(49) as usize;
+    let mut a = CodeAssembler::new(64).unwrap();
+    let mut labels: Vec<_> = (0..=n).map(|_| a.create_label()).collect();
+    // Undefined flags (iced bits) on the path so far, and arriving at labels.
+    let mut undefined = 0u32;
+    let mut arriving = vec![0u32; n + 1];
+    for i in 0..n {
+        a.set_label(&mut labels[i]).unwrap();
+        undefined |= arriving[i];
+        let branch = rng.chance(6);
+        let insn = if branch {
+            None
+        } else {
+            Some(loop {
+                let code = *rng.pick(forms);
+                if let Some(insn) = instance(rng, code) {
+                    break insn;
+                }
+            })
+        };
+        let reads = insn.map_or(RflagsBits::OF | RflagsBits::SF | RflagsBits::ZF | RflagsBits::CF | RflagsBits::PF, |i| i.rflags_read());
+        if reads & undefined != 0 {
+            let (x, y) = (gpr(rng, 8, false), gpr(rng, 8, false));
+            a.add_instruction(Instruction::with2(Code::Cmp_r64_rm64, x, y).unwrap()).unwrap();
+            undefined = 0;
+        }
+        match insn {
+            Some(mut insn) => {
+                // The assembler lays out the sequence; the decoded IP must not pin it.
+                insn.set_ip(0);
+                a.add_instruction(insn).unwrap();
+                undefined = crate::compare::undefined_after(undefined, &insn);
+            }
+            None => {
+                // A forward branch on a random condition to a later point.
+                let to = i + 1 + rng.below((n - i) as u64) as usize;
+                arriving[to] |= undefined;
+                let target = labels[to];
+                match rng.below(8) {
+                    0 => a.je(target),
+                    1 => a.jb(target),
+                    2 => a.jl(target),
+                    3 => a.jbe(target),
+                    4 => a.jo(target),
+                    5 => a.js(target),
+                    6 => a.jp(target),
+                    _ => a.jg(target),
+                }
+                .unwrap();
+            }
+        }
+    }
+    a.set_label(&mut labels[n]).unwrap();
+    a.nop().unwrap();
+    let code = a.assemble(CODE_ADDR).unwrap();
+    Case { code, input: input_state(rng), mem_seed: rng.next_u64() }
+}

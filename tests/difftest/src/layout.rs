@@ -1,0 +1,22 @@
+//! Where test sequences and their data live, identically in the native
+//! executor and in the translated runner (so RIP-relative and absolute
+//! addresses mean the same on both sides).
+
+/// Test code is placed here, followed by the side's terminator.
+pub const CODE_ADDR: u64 = 0x3000_0000;
+pub const CODE_SIZE: usize = 64 << 10;
+/// Scratch memory every memory operand points into.
+pub const MEM_ADDR: u64 = 0x3100_0000;
+pub const MEM_SIZE: usize = 4096;
+
+/// Registers with fixed roles, never written by generated instructions:
+/// R15 points at the middle of the scratch page (memory operands are R15
+/// plus a displacement, optionally plus R14 scaled: R14 holds a small
+/// index), RSP points into its upper part for push/pop/call.
+pub const BASE_REG: usize = 15;
+pub const INDEX_REG: usize = 14;
+pub const RSP: usize = 4;
+pub const BASE_VALUE: u64 = MEM_ADDR + 1024;
+pub const STACK_VALUE: u64 = MEM_ADDR + 3584;
+/// Largest value the index register holds (times 8 stays in the page).
+pub const INDEX_MAX: u64 = 32;

@@ -1,0 +1,18 @@
+//! Differential testing: x86 instruction sequences run on the host CPU and
+//! through Transit's translator must leave identical architectural state.
+//!
+//! `generate` builds cases from the translator's own list of supported
+//! instruction forms; `native` runs them on an x86_64 CPU; the
+//! `difftest-runner` binary runs them translated (under qemu-aarch64 on
+//! x86_64 hosts); `compare` decides, with the flags the manual leaves
+//! undefined masked per instruction; `report` prints reproducers.
+
+pub mod case;
+pub mod compare;
+pub mod generate;
+pub mod layout;
+#[cfg(target_arch = "x86_64")]
+pub mod native;
+pub mod report;
+pub mod rng;
+pub mod state;

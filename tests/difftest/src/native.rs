@@ -1,0 +1,266 @@
+//! Runs cases on the host CPU (x86_64 hosts only): code at `CODE_ADDR`, a
+//! generated trampoline that loads the complete input state, jumps in, and
+//! stores the complete state when the code jumps to the epilogue. Faults are
+//! caught by signal handlers that record the signal and guest RIP and resume
+//! at a recovery stub. Cases run in a forked child, so a case that corrupts
+//! the executor only costs that case.
+
+use crate::case::{fnv1a, initial_memory, Case, Outcome};
+use crate::layout::{CODE_ADDR, CODE_SIZE, MEM_ADDR, MEM_SIZE};
+use crate::state::State;
+use iced_x86::code_asm::*;
+use iced_x86::BlockEncoderOptions;
+use std::io::Write;
+use std::mem::offset_of;
+
+const TRAMP_ADDR: u64 = 0x3200_0000;
+const DATA_ADDR: u64 = 0x3300_0000;
+const SAVED_RSP: u64 = DATA_ADDR;
+const FAULT_SIGNAL: u64 = DATA_ADDR + 0x10;
+const FAULT_RIP: u64 = DATA_ADDR + 0x18;
+const DEFAULT_MXCSR: u64 = DATA_ADDR + 0x20;
+const OUT: u64 = DATA_ADDR + 0x100;
+const IN: u64 = DATA_ADDR + 0x400;
+/// Outcome signal of a case during which the executor itself died.
+pub const CRASHED: u64 = 255;
+
+/// The native terminator: `jmp [rip+0]` followed by the epilogue's address.
+pub fn terminator(epilogue: u64) -> Vec<u8> {
+    let mut t = vec![0xff, 0x25, 0, 0, 0, 0];
+    t.extend_from_slice(&epilogue.to_le_bytes());
+    t
+}
+
+struct Trampoline {
+    enter: u64,
+    epilogue: u64,
+    recover: u64,
+}
+
+fn map(addr: u64, len: usize, prot: i32) {
+    // SAFETY: fixed addresses reserved for the harness; NOREPLACE fails
+    // instead of clobbering anything of ours.
+    let p = unsafe {
+        libc::mmap(addr as *mut _, len, prot, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE, -1, 0)
+    };
+    assert_eq!(p as u64, addr, "cannot map the harness page at {addr:#x}");
+}
+
+fn m(addr: u64) -> AsmMemoryOperand {
+    qword_ptr(addr)
+}
+
+/// Emits the enter / epilogue / recover code into the trampoline page.
+fn build_trampoline() -> Trampoline {
+    let mut a = CodeAssembler::new(64).unwrap();
+    let mut enter = a.create_label();
+    let mut epilogue = a.create_label();
+    let mut recover = a.create_label();
+    let mut restore_host = a.create_label();
+    let mut code_addr = a.create_label();
+    let gprs = [rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8, r9, r10, r11, r12, r13, r14, r15];
+    let xmms = [xmm0, xmm1, xmm2, xmm3, xmm4, xmm5, xmm6, xmm7, xmm8, xmm9, xmm10, xmm11, xmm12, xmm13, xmm14, xmm15];
+    let gpr = |i: usize| offset_of!(State, gpr) as u64 + 8 * i as u64;
+    let xmm = |i: usize| offset_of!(State, xmm) as u64 + 16 * i as u64;
+
+    a.set_label(&mut enter).unwrap();
+    for r in [rbx, rbp, r12, r13, r14, r15] {
+        a.push(r).unwrap();
+    }
+    a.mov(m(SAVED_RSP), rsp).unwrap();
+    a.ldmxcsr(dword_ptr(IN + offset_of!(State, mxcsr) as u64)).unwrap();
+    for (i, x) in xmms.iter().enumerate() {
+        a.movdqu(*x, xmmword_ptr(IN + xmm(i))).unwrap();
+    }
+    a.push(m(IN + offset_of!(State, rflags) as u64)).unwrap();
+    a.popfq().unwrap();
+    for (i, r) in gprs.iter().enumerate() {
+        a.mov(*r, m(IN + gpr(i))).unwrap();
+    }
+    a.jmp(qword_ptr(code_addr)).unwrap();
+    a.set_label(&mut code_addr).unwrap();
+    a.dq(&[CODE_ADDR]).unwrap();
+
+    a.set_label(&mut epilogue).unwrap();
+    for (i, r) in gprs.iter().enumerate() {
+        a.mov(m(OUT + gpr(i)), *r).unwrap();
+    }
+    a.mov(rsp, m(SAVED_RSP)).unwrap();
+    a.pushfq().unwrap();
+    a.pop(rax).unwrap();
+    a.mov(m(OUT + offset_of!(State, rflags) as u64), rax).unwrap();
+    a.stmxcsr(dword_ptr(OUT + offset_of!(State, mxcsr) as u64)).unwrap();
+    for (i, x) in xmms.iter().enumerate() {
+        a.movdqu(xmmword_ptr(OUT + xmm(i)), *x).unwrap();
+    }
+    a.xor(eax, eax).unwrap();
+    a.jmp(restore_host).unwrap();
+
+    // A fault handler resumes here with the host RSP restored.
+    a.set_label(&mut recover).unwrap();
+    a.mov(eax, 1).unwrap();
+    a.set_label(&mut restore_host).unwrap();
+    a.ldmxcsr(dword_ptr(DEFAULT_MXCSR)).unwrap();
+    a.cld().unwrap();
+    a.fninit().unwrap();
+    for r in [r15, r14, r13, r12, rbp, rbx] {
+        a.pop(r).unwrap();
+    }
+    a.ret().unwrap();
+
+    let result = a.assemble_options(TRAMP_ADDR, BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS).unwrap();
+    let code = &result.inner.code_buffer;
+    // SAFETY: the trampoline page is ours and large enough.
+    unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), TRAMP_ADDR as *mut u8, code.len()) };
+    Trampoline {
+        enter: result.label_ip(&enter).unwrap(),
+        epilogue: result.label_ip(&epilogue).unwrap(),
+        recover: result.label_ip(&recover).unwrap(),
+    }
+}
+
+static mut RECOVER: u64 = 0;
+
+extern "C" fn on_fault(sig: i32, _info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid ucontext; we only redirect RIP/RSP
+    // to the recovery stub, which restores the host state.
+    unsafe {
+        let uc = ctx as *mut libc::ucontext_t;
+        let gregs = &mut (*uc).uc_mcontext.gregs;
+        *(FAULT_SIGNAL as *mut u64) = sig as u64;
+        *(FAULT_RIP as *mut u64) = gregs[libc::REG_RIP as usize] as u64;
+        gregs[libc::REG_RIP as usize] = RECOVER as i64;
+        gregs[libc::REG_RSP as usize] = *(SAVED_RSP as *const u64) as i64;
+    }
+}
+
+/// Handlers run on their own stack: the guest's RSP points into the
+/// scratch page, which a signal frame must not overwrite.
+fn install_handlers() {
+    const ALT_STACK: usize = 64 << 10;
+    let stack = Box::leak(vec![0u8; ALT_STACK].into_boxed_slice());
+    let alt = libc::stack_t { ss_sp: stack.as_mut_ptr().cast(), ss_flags: 0, ss_size: ALT_STACK };
+    // SAFETY: the leaked buffer lives for the rest of the process.
+    unsafe { libc::sigaltstack(&alt, std::ptr::null_mut()) };
+    for sig in [libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL, libc::SIGTRAP] {
+        // SAFETY: installing a handler with a zeroed, then filled, sigaction.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_fault as *const () as usize;
+            sa.sa_flags = libc::SA_SIGINFO | libc::SA_NODEFER | libc::SA_ONSTACK;
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+}
+
+/// The native executor: set up once, then `run` many cases.
+pub struct Native {
+    tramp: Trampoline,
+}
+
+impl Native {
+    pub fn new() -> Native {
+        map(CODE_ADDR, CODE_SIZE, libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC);
+        map(MEM_ADDR, MEM_SIZE, libc::PROT_READ | libc::PROT_WRITE);
+        map(TRAMP_ADDR, 4096, libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC);
+        map(DATA_ADDR, 4096, libc::PROT_READ | libc::PROT_WRITE);
+        let tramp = build_trampoline();
+        // SAFETY: single-threaded set-up of the handler's target.
+        unsafe {
+            RECOVER = tramp.recover;
+            *(DEFAULT_MXCSR as *mut u64) = 0x1f80;
+        }
+        Native { tramp }
+    }
+
+    pub fn terminator(&self) -> Vec<u8> {
+        terminator(self.tramp.epilogue)
+    }
+
+    /// Runs one case in this process.
+    pub fn run(&self, case: &Case) -> Outcome {
+        let mut code = case.code.clone();
+        code.extend(self.terminator());
+        let mem = initial_memory(case.mem_seed);
+        // SAFETY: the harness pages are mapped by `new`; the code is what
+        // the case says, run with handlers that catch its faults.
+        unsafe {
+            std::ptr::copy_nonoverlapping(code.as_ptr(), CODE_ADDR as *mut u8, code.len());
+            std::ptr::copy_nonoverlapping(mem.as_ptr(), MEM_ADDR as *mut u8, MEM_SIZE);
+            *(IN as *mut State) = case.input;
+            *(FAULT_SIGNAL as *mut u64) = 0;
+            let enter: extern "C" fn() -> u64 = std::mem::transmute(self.tramp.enter as usize);
+            let faulted = enter();
+            let mem_after = std::slice::from_raw_parts(MEM_ADDR as *const u8, MEM_SIZE);
+            if faulted != 0 {
+                return Outcome {
+                    signal: *(FAULT_SIGNAL as *const u64),
+                    rip: *(FAULT_RIP as *const u64),
+                    state: State::default(),
+                    mem_hash: fnv1a(mem_after),
+                };
+            }
+            Outcome { signal: 0, rip: CODE_ADDR + case.code.len() as u64, state: *(OUT as *const State), mem_hash: fnv1a(mem_after) }
+        }
+    }
+
+    /// Runs all cases, each batch in a forked child; a child that dies
+    /// unexpectedly fails the case it was on (signal 255) and a new child
+    /// continues after it.
+    pub fn run_all(&self, cases: &[Case]) -> Vec<Outcome> {
+        install_handlers();
+        let mut outcomes = Vec::with_capacity(cases.len());
+        while outcomes.len() < cases.len() {
+            let start = outcomes.len();
+            let mut fds = [0; 2];
+            // SAFETY: plain pipe + fork; the child only runs cases and exits.
+            unsafe {
+                assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+                let pid = libc::fork();
+                if pid == 0 {
+                    libc::close(fds[0]);
+                    let mut out = std::io::BufWriter::new(std::fs::File::from_raw_fd_compat(fds[1]));
+                    for case in &cases[start..] {
+                        self.run(case).write_to(&mut out).unwrap();
+                    }
+                    out.flush().unwrap();
+                    libc::_exit(0);
+                }
+                libc::close(fds[1]);
+                let mut input = std::io::BufReader::new(std::fs::File::from_raw_fd_compat(fds[0]));
+                while outcomes.len() < cases.len() {
+                    match Outcome::read_from(&mut input) {
+                        Ok(o) => outcomes.push(o),
+                        Err(_) => break,
+                    }
+                }
+                let mut status = 0;
+                libc::waitpid(pid, &mut status, 0);
+            }
+            if outcomes.len() < cases.len() {
+                // The child died on this case without reporting it.
+                outcomes.push(Outcome { signal: CRASHED, rip: 0, state: State::default(), mem_hash: 0 });
+            }
+        }
+        outcomes
+    }
+}
+
+impl Default for Native {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+trait FromRawFdCompat {
+    fn from_raw_fd_compat(fd: i32) -> std::fs::File;
+}
+
+impl FromRawFdCompat for std::fs::File {
+    fn from_raw_fd_compat(fd: i32) -> std::fs::File {
+        use std::os::fd::FromRawFd;
+        // SAFETY: `fd` is a fresh pipe end owned by the caller from here on.
+        unsafe { std::fs::File::from_raw_fd(fd) }
+    }
+}
+
