@@ -29,21 +29,13 @@ pub enum Ending {
     Signal(i32),
 }
 
-const RAX: usize = 0;
-const RCX: usize = 1;
-const RDX: usize = 2;
-const RSI: usize = 6;
-const RDI: usize = 7;
-const R8: usize = 8;
-const R9: usize = 9;
-const R10: usize = 10;
-const R11: usize = 11;
+use transit_translator::cpu_state::gpr::{R10, R11, R8, R9, RAX, RCX, RDI, RDX, RSI, RSP};
 
 pub fn run(prog: &LoadedProgram, rsp: u64) -> std::io::Result<Ending> {
     let mut translator = Translator::new()?;
     let mut state = CpuState::default();
     state.rip = prog.start();
-    state.gpr[4] = rsp;
+    state.gpr[RSP] = rsp;
     let mut process = GuestProcess::new(prog.path.clone(), prog.main.end);
     process.brk_reserved_end = prog.main.reserved_end;
     loop {

@@ -18,6 +18,22 @@ pub mod rflags {
     pub const FIXED: u64 = (1 << 1) | (1 << 9);
 }
 
+/// Indices into `CpuState::gpr` (x86 encoding order).
+pub mod gpr {
+    pub const RAX: usize = 0;
+    pub const RCX: usize = 1;
+    pub const RDX: usize = 2;
+    pub const RBX: usize = 3;
+    pub const RSP: usize = 4;
+    pub const RBP: usize = 5;
+    pub const RSI: usize = 6;
+    pub const RDI: usize = 7;
+    pub const R8: usize = 8;
+    pub const R9: usize = 9;
+    pub const R10: usize = 10;
+    pub const R11: usize = 11;
+}
+
 /// aarch64 NZCV bits as `mrs x, nzcv` presents them.
 pub mod nzcv {
     pub const N: u64 = 1 << 31;

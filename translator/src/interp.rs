@@ -11,12 +11,7 @@ use crate::features;
 use iced_x86::{Instruction, Mnemonic, OpKind, Register};
 
 const ARITH: u64 = rflags::CF | rflags::PF | rflags::AF | rflags::ZF | rflags::SF | rflags::OF;
-const RAX: usize = 0;
-const RCX: usize = 1;
-const RDX: usize = 2;
-const RSP: usize = 4;
-const RSI: usize = 6;
-const RDI: usize = 7;
+use crate::cpu_state::gpr::{RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP};
 
 fn ill(state: &CpuState) -> GuestEvent {
     GuestEvent::Fault { signal: libc::SIGILL, addr: state.rip }
@@ -30,7 +25,7 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
         Cpuid => {
             let (a, b, c, d) = features::cpuid(state.gpr[RAX] as u32, state.gpr[RCX] as u32);
             state.gpr[RAX] = a as u64;
-            state.gpr[1 + 2] = b as u64; // RBX
+            state.gpr[RBX] = b as u64;
             state.gpr[RCX] = c as u64;
             state.gpr[RDX] = d as u64;
         }
@@ -43,7 +38,7 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
             let expected = (state.gpr[RDX] << 32) | (state.gpr[RAX] & 0xffff_ffff);
             let mut f = state.rflags() & !rflags::ZF;
             if old == expected {
-                let new = (state.gpr[RCX] << 32) | (state.gpr[3] & 0xffff_ffff);
+                let new = (state.gpr[RCX] << 32) | (state.gpr[RBX] & 0xffff_ffff);
                 // SAFETY: as above.
                 unsafe { (addr as *mut u64).write_unaligned(new) };
                 f |= rflags::ZF;
@@ -59,8 +54,8 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
             // enter n, 0: push rbp; rbp = rsp; rsp -= n.
             state.gpr[RSP] -= 8;
             // SAFETY: guest stack memory.
-            unsafe { (state.gpr[RSP] as *mut u64).write_unaligned(state.gpr[5]) };
-            state.gpr[5] = state.gpr[RSP];
+            unsafe { (state.gpr[RSP] as *mut u64).write_unaligned(state.gpr[RBP]) };
+            state.gpr[RBP] = state.gpr[RSP];
             state.gpr[RSP] -= insn.immediate16() as u64;
         }
         Pushfq => {

@@ -6,6 +6,7 @@
 mod bless;
 mod build;
 mod demo;
+mod difftest;
 mod host;
 mod setup;
 mod step;
@@ -21,6 +22,8 @@ commands:
   demo    install prerequisites, build Transit, run an example x86_64 program through it
   test    install prerequisites, build Transit, run the unit and end-to-end tests
   build   install prerequisites and build Transit (release, aarch64)
+  difftest [--count N] [--seed S] [--coverage]
+          differential tests: instruction sequences on this x86_64 CPU and translated
   bless   regenerate tests/programs/expected/ by running the test programs natively (x86_64 hosts)";
 
 fn main() -> ExitCode {
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
         Some("test") => test::run(),
         Some("build") => build::run(),
         Some("bless") => bless::run(),
+        Some("difftest") => difftest::run(&args[1..]),
         Some("help" | "-h" | "--help") | None => {
             println!("{USAGE}");
             Ok(())

@@ -63,6 +63,15 @@ pub fn run() -> Result<()> {
         failed.push("end-to-end tests");
     }
 
+    match crate::difftest::differential(arch, crate::difftest::CI_COUNT, crate::difftest::CI_SEED, false) {
+        Ok(true) => {}
+        Ok(false) => failed.push("differential tests"),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            failed.push("differential tests");
+        }
+    }
+
     let elapsed = start.elapsed();
     step::header(format!("Total time: {:.1} s", elapsed.as_secs_f64()));
     if !failed.is_empty() {

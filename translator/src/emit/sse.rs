@@ -855,14 +855,14 @@ fn packed_float_misc(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         Maxps => a64!(e.ops; fcmgt V(t).S4, V(d).S4, V(m).S4 ; bif V(d).B16, V(m).B16, V(t).B16),
         Minpd => a64!(e.ops; fcmgt V(t).D2, V(m).D2, V(d).D2 ; bif V(d).B16, V(m).B16, V(t).B16),
         Maxpd => a64!(e.ops; fcmgt V(t).D2, V(d).D2, V(m).D2 ; bif V(d).B16, V(m).B16, V(t).B16),
-        Sqrtps => {
-            a64!(e.ops; fsqrt V(t).S4, V(m).S4);
-            x86_nan_rules(e, t, m, m, false, true);
-            a64!(e.ops; mov V(d).B16, V(t).B16);
-        }
-        Sqrtpd => {
-            a64!(e.ops; fsqrt V(t).D2, V(m).D2);
-            x86_nan_rules(e, t, m, m, true, true);
+        Sqrtps | Sqrtpd => {
+            let double = insn.mnemonic() == Sqrtpd;
+            if double {
+                a64!(e.ops; fsqrt V(t).D2, V(m).D2);
+            } else {
+                a64!(e.ops; fsqrt V(t).S4, V(m).S4);
+            }
+            x86_nan_rules(e, t, m, m, double, true);
             a64!(e.ops; mov V(d).B16, V(t).B16);
         }
         _ => return Err(Unsupported),

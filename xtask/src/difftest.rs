@@ -1,0 +1,58 @@
+//! `cargo xtask difftest [--count N] [--seed S] [--coverage]`: the
+//! differential tester (tests/difftest): instruction sequences on this CPU
+//! against the translator. `--coverage` rewrites tests/difftest/COVERAGE.md.
+
+use anyhow::{bail, Context, Result};
+
+use crate::build::cargo;
+use crate::host::{Arch, TRANSIT_TARGET};
+use crate::{setup, step};
+
+/// What `cargo xtask test` (and so CI) runs.
+pub const CI_COUNT: usize = 100_000;
+pub const CI_SEED: u64 = 1;
+
+pub fn run(args: &[String]) -> Result<()> {
+    let (mut count, mut seed, mut coverage) = (CI_COUNT, CI_SEED, false);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--count" => count = it.next().context("--count N")?.parse()?,
+            "--seed" => seed = it.next().context("--seed S")?.parse()?,
+            "--coverage" => coverage = true,
+            other => bail!("unknown difftest argument `{other}`"),
+        }
+    }
+    let arch = Arch::of_host()?;
+    setup::ensure_prerequisites(arch)?;
+    if !differential(arch, count, seed, coverage)? {
+        bail!("differential tests found mismatches");
+    }
+    Ok(())
+}
+
+/// Builds both halves and runs them; Ok(false) when sequences mismatch.
+pub fn differential(arch: Arch, count: usize, seed: u64, coverage: bool) -> Result<bool> {
+    step::header(format!("Differential tests: {count} sequences, seed {seed}"));
+    if arch != Arch::X86_64 {
+        println!("    skipped: the reference is the host CPU, and this host is not x86_64");
+        return Ok(true);
+    }
+    let root = crate::workspace_root();
+    step::run(cargo().current_dir(&root).args([
+        "build", "--release", "--target", TRANSIT_TARGET, "-p", "transit-difftest", "--bin", "difftest-runner",
+    ]))?;
+    step::run(cargo().current_dir(&root).args(["build", "--release", "-p", "transit-difftest", "--bin", "difftest"]))?;
+    let target = crate::target_dir();
+    let runner = target.join(TRANSIT_TARGET).join("release/difftest-runner");
+    let runner = match arch.aarch64_runner() {
+        Some(qemu) => format!("{qemu} {}", runner.display()),
+        None => runner.display().to_string(),
+    };
+    let mut driver = std::process::Command::new(target.join("release/difftest"));
+    driver.args(["--count", &count.to_string(), "--seed", &seed.to_string(), "--runner", &runner]);
+    if coverage {
+        driver.args(["--coverage", &root.join("tests/difftest/COVERAGE.md").display().to_string()]);
+    }
+    Ok(step::status(&mut driver)?.success())
+}
