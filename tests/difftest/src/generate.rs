@@ -29,6 +29,7 @@ fn excluded(m: Mnemonic) -> Option<&'static str> {
             "leaves the sequence or changes RSP/TF unpredictably"
         }
         Ldmxcsr | Fxrstor | Fxrstor64 | Fxsave | Fxsave64 => "could unmask FP exceptions or needs x87 state",
+        Stmxcsr => "stores MXCSR's sticky exception flags, which Transit does not model",
         Movsb | Movsw | Movsd | Movsq | Stosb | Stosw | Stosd | Stosq | Lodsb | Lodsw | Lodsd | Lodsq | Cmpsb
         | Cmpsw | Cmpsq | Scasb | Scasw | Scasd | Scasq => "string instructions need RSI/RDI/RCX set up (covered by tests/programs)",
         _ => return None,
@@ -87,11 +88,12 @@ fn xmm(rng: &mut Rng) -> Register {
 /// A memory operand inside the scratch page, aligned to `align`.
 fn mem(rng: &mut Rng, align: i64, allow_index: bool) -> MemoryOperand {
     let disp = (rng.below(2048) as i64 - 1024) & !(align - 1);
+    let size = if (-128..128).contains(&disp) { 1 } else { 4 };
     if allow_index && align <= 8 && rng.chance(3) {
         let scale = *rng.pick(&[1u32, 2, 4, 8]);
-        MemoryOperand::with_base_index_scale_displ_size(Register::R15, Register::R14, scale, disp, 4)
+        MemoryOperand::with_base_index_scale_displ_size(Register::R15, Register::R14, scale, disp, size)
     } else {
-        MemoryOperand::with_base_displ_size(Register::R15, disp, 4)
+        MemoryOperand::with_base_displ_size(Register::R15, disp, size)
     }
 }
 

@@ -257,8 +257,9 @@ fn narrow(e: &mut Emitter, op: AluOp, bits: u32, nzcv: bool, a: Reg, b: Reg, r: 
     a64!(e.ops; lsr W(r), W(ta), sh);
     if matches!(op, AluOp::Adc | AluOp::Sbb) {
         // The filler bits below the operand can be left all ones, which
-        // hides a zero result from the host Z: set Z from the result.
-        let (z, f) = (e.tmp(), e.tmp());
+        // hides a zero result from the host Z: set Z from the result
+        // (in the shifted operands' registers, no longer needed).
+        let (z, f) = (ta, tb);
         a64!(e.ops
             ; sub XSP(z), XSP(r), 1
             ; lsr X(z), X(z), 63

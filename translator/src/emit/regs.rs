@@ -11,7 +11,7 @@
 //! | x27         | AF source: AF = its bit 4                              |
 //! | x28         | `*mut CpuState`                                        |
 //! | x29         | indirect-branch lookup table base                      |
-//! | x30         | link register of the trampolines                       |
+//! | x30         | scratch (the trampolines saved the link register)      |
 //! | sp          | host stack, never touched by translated code           |
 //! | NZCV        | N=SF, Z=ZF, V=OF, C=CF or !CF (see `Polarity`)         |
 //! | v16..v31    | guest XMM0..XMM15 (pinned)                             |
@@ -26,7 +26,7 @@ pub const LOOKUP: Reg = 29;
 /// Carries the guest RIP to exit stubs.
 pub const EXIT_RIP: Reg = 16;
 /// Scratch registers handed out per instruction, in order.
-pub const SCRATCH: [Reg; 9] = [19, 20, 21, 22, 23, 24, 25, 17, 16];
+pub const SCRATCH: [Reg; 10] = [19, 20, 21, 22, 23, 24, 25, 30, 17, 16];
 /// First host vector register holding guest XMM0.
 pub const XMM_BASE: Reg = 16;
 

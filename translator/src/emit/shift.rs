@@ -218,7 +218,8 @@ pub fn double_shift(e: &mut Emitter, insn: &Instruction, left: bool) -> EmitResu
             }
         }
         if e.needs_nzcv() {
-            let cf = e.tmp();
+            // `t` is free again once the result is built.
+            let cf = t;
             match (left, count) {
                 (true, Count::Const(c)) => a64!(e.ops; lsr X(cf), X(a), bits - c),
                 (false, Count::Const(c)) => a64!(e.ops; lsr X(cf), X(a), c - 1),

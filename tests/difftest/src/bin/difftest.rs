@@ -135,8 +135,19 @@ fn main() -> Result<()> {
             tested.entry(code).or_default().0 += 1;
         }
     }
-    for block_size in [1, 0] {
-        let translated = run_translated(&o.runner, block_size, &cases)?;
+    // Both block sizes at once: one runner per core.
+    let runs: Vec<(usize, Result<Vec<Outcome>>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = [1, 0]
+            .into_iter()
+            .map(|block_size| {
+                let (runner, cases) = (&o.runner, &cases);
+                s.spawn(move || (block_size, run_translated(runner, block_size, cases)))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("runner thread")).collect()
+    });
+    for (block_size, translated) in runs {
+        let translated = translated?;
         for (i, case) in cases.iter().enumerate() {
             let diffs = differences(case, &native[i], &translated[i]);
             if diffs.is_empty() {
