@@ -10,6 +10,22 @@ use crate::cpu_state::CpuState;
 use crate::dispatch::GuestEvent;
 use iced_x86::{Instruction, Mnemonic, OpKind};
 
+/// The instructions on MMX registers `step` implements (MMX, and SSE/SSE2
+/// on MMX registers); others with MMX operands (SSSE3, the cvt*pi*
+/// conversions, maskmovq) are not part of the CPU Transit presents.
+pub fn implements(insn: &Instruction) -> bool {
+    use Mnemonic::*;
+    matches!(
+        insn.mnemonic(),
+        Emms | Movd | Movq | Movntq | Movdq2q | Movq2dq | Paddb | Paddw | Paddd | Paddq | Psubb | Psubw | Psubd
+            | Psubq | Paddsb | Paddsw | Psubsb | Psubsw | Paddusb | Paddusw | Psubusb | Psubusw | Pmullw | Pmulhw
+            | Pmulhuw | Pmuludq | Pmaddwd | Pcmpeqb | Pcmpeqw | Pcmpeqd | Pcmpgtb | Pcmpgtw | Pcmpgtd | Pand | Pandn
+            | Por | Pxor | Psllw | Psrlw | Psraw | Pslld | Psrld | Psrad | Psllq | Psrlq | Punpcklbw | Punpcklwd
+            | Punpckldq | Punpckhbw | Punpckhwd | Punpckhdq | Packsswb | Packssdw | Packuswb | Pavgb | Pavgw | Pminub
+            | Pmaxub | Pminsw | Pmaxsw | Psadbw | Pshufw | Pinsrw | Pmovmskb | Pextrw
+    )
+}
+
 /// Whether `insn` has an MMX register operand (or is emms).
 pub fn uses_mmx(insn: &Instruction) -> bool {
     insn.mnemonic() == Mnemonic::Emms
@@ -131,6 +147,7 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) -> Result<(), G
     let m = insn.mnemonic();
     if m == Emms {
         state.x87.valid = 0;
+        state.x87.top = 0;
         return Ok(());
     }
     enter_mmx_mode(state);

@@ -18,7 +18,7 @@ pub type Handler = fn(&mut Emitter, &Instruction) -> EmitResult;
 pub fn handler(insn: &Instruction) -> Option<Handler> {
     use Mnemonic::*;
     if crate::mmx::uses_mmx(insn) {
-        return Some(control::interpret);
+        return crate::mmx::implements(insn).then_some(control::interpret as Handler);
     }
     Some(match insn.mnemonic() {
         Add => |e, i| alu::alu(e, i, AluOp::Add),

@@ -47,6 +47,33 @@ fn indefinite() -> F80 {
     F80::from_bits(0xffff_c000_0000_0000_0000)
 }
 
+/// Exponent nonzero but the integer bit clear: unnormals, pseudo-NaNs and
+/// pseudo-infinities, which the FPU rejects as operands (MMX leaves such
+/// encodings behind).
+fn unsupported(bits: u128) -> bool {
+    (bits >> 64) & 0x7fff != 0 && bits & (1 << 63) == 0
+}
+
+fn is_nan_bits(bits: u128) -> bool {
+    (bits >> 64) & 0x7fff == 0x7fff && bits & ((1 << 63) - 1) != 0
+}
+
+/// The result the FPU's operand rules decide before any arithmetic: the
+/// indefinite for unsupported encodings; for NaNs, the NaN (quieted), or of
+/// two NaNs the one with the larger significand.
+fn special_result(inputs: &[u128]) -> Option<u128> {
+    if inputs.iter().any(|&b| unsupported(b)) {
+        return Some(indefinite().to_bits());
+    }
+    let quiet = |b: u128| b | (1 << 62);
+    let significand = |b: u128| b & ((1 << 64) - 1);
+    match inputs.iter().copied().filter(|&b| is_nan_bits(b)).collect::<Vec<_>>()[..] {
+        [] => None,
+        [n] => Some(quiet(n)),
+        [a, b, ..] => Some(quiet(if significand(b) > significand(a) { b } else { a })),
+    }
+}
+
 /// A NaN the operation created (no NaN input) gets x87's negative sign.
 fn x87_nan(r: StatusAnd<F80>, inputs: &[F80]) -> F80 {
     if r.value.is_nan() && !inputs.iter().any(|i| i.is_nan()) {
@@ -66,8 +93,22 @@ impl X87State {
         self.valid |= 1 << p;
     }
     fn push(&mut self, v: F80) {
+        self.push_bits(v.to_bits());
+    }
+    /// Pushes raw register bits: loads and moves copy encodings (even ones
+    /// arithmetic would reject) unchanged.
+    fn push_bits(&mut self, bits: u128) {
         self.top = (self.top + 7) & 7;
-        self.set_st(0, v);
+        self.regs[self.top as usize] = bits;
+        self.valid |= 1 << self.top;
+    }
+    fn st_bits(&self, i: usize) -> u128 {
+        self.regs[(self.top as usize + i) & 7]
+    }
+    fn set_st_bits(&mut self, i: usize, bits: u128) {
+        let p = (self.top as usize + i) & 7;
+        self.regs[p] = bits;
+        self.valid |= 1 << p;
     }
     fn pop(&mut self) {
         self.valid &= !(1 << self.top);
@@ -184,23 +225,28 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) -> Result<(), G
     let round = round_mode(&state.x87);
     let m = insn.mnemonic();
     match m {
+        // An 80-bit load copies the bits as they are, as the FPU does.
+        Fld if mem && insn.memory_size() == MemorySize::Float80 => state.x87.push_bits(read_mem(addr, 10)),
+        Fld if !mem => {
+            let bits = state.x87.st_bits(st_index(insn.op0_register()));
+            state.x87.push_bits(bits);
+        }
         Fld | Fild => {
-            let v = if mem { load_operand(insn, addr).ok_or(ill)? } else { state.x87.st(st_index(insn.op0_register())) };
+            let v = load_operand(insn, addr).ok_or(ill)?;
             state.x87.push(v);
         }
         Fldz => state.x87.push(F80::ZERO),
         Fld1 => state.x87.push(F80::from_i128(1).value),
-        Fldpi => state.x87.push(F80::from_bits(0x4000_c90f_daa2_2168_c235)),
-        Fldl2e => state.x87.push(F80::from_bits(0x3fff_b8aa_3b29_5c17_f0bc)),
-        Fldl2t => state.x87.push(F80::from_bits(0x4000_d49a_784b_cd1b_8afe)),
-        Fldlg2 => state.x87.push(F80::from_bits(0x3ffd_9a20_9a84_fbcf_f799)),
-        Fldln2 => state.x87.push(F80::from_bits(0x3ffe_b172_17f7_d1cf_79ac)),
+        Fldpi | Fldl2e | Fldl2t | Fldlg2 | Fldln2 => state.x87.push(F80::from_bits(constant(m, round))),
         Fst | Fstp | Fist | Fistp => {
             let v = state.x87.st(0);
-            if mem {
+            if mem && insn.memory_size() == MemorySize::Float80 {
+                write_mem(addr, 10, state.x87.st_bits(0));
+            } else if mem {
                 store_operand(insn, addr, v, round).ok_or(ill)?;
             } else {
-                state.x87.set_st(st_index(insn.op0_register()), v);
+                let bits = state.x87.st_bits(0);
+                state.x87.set_st_bits(st_index(insn.op0_register()), bits);
             }
             if matches!(m, Fstp | Fistp) {
                 state.x87.pop();
@@ -208,9 +254,9 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) -> Result<(), G
         }
         Fxch => {
             let i = if insn.op_count() > 1 { st_index(insn.op1_register()) } else { 1 };
-            let (a, b) = (state.x87.st(0), state.x87.st(i));
-            state.x87.set_st(0, b);
-            state.x87.set_st(i, a);
+            let (a, b) = (state.x87.st_bits(0), state.x87.st_bits(i));
+            state.x87.set_st_bits(0, b);
+            state.x87.set_st_bits(i, a);
         }
         Fadd | Faddp | Fiadd | Fsub | Fsubp | Fisub | Fsubr | Fsubrp | Fisubr | Fmul | Fmulp | Fimul | Fdiv | Fdivp
         | Fidiv | Fdivr | Fdivrp | Fidivr => {
@@ -230,7 +276,8 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) -> Result<(), G
                 Fdiv | Fdivp | Fidiv => a.div_r(b, round),
                 _ => b.div_r(a, round),
             };
-            state.x87.set_st(dst, x87_nan(r, &[a, b]));
+            let bits = special_result(&[a.to_bits(), b.to_bits()]).unwrap_or_else(|| x87_nan(r, &[a, b]).to_bits());
+            state.x87.set_st_bits(dst, bits);
             if matches!(m, Faddp | Fsubp | Fsubrp | Fmulp | Fdivp | Fdivrp) {
                 state.x87.pop();
             }
@@ -269,6 +316,8 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) -> Result<(), G
             let sign = if v.is_negative() { C1 } else { 0 };
             let class = if state.x87.valid & (1 << state.x87.top) == 0 {
                 C3 | C0
+            } else if unsupported(state.x87.st_bits(0)) {
+                0
             } else if v.is_nan() {
                 C0
             } else if v.is_infinite() {
@@ -282,27 +331,27 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) -> Result<(), G
             };
             state.x87.set_cc(class | sign);
         }
+        // Sign changes work on the bits, whatever the encoding.
         Fchs => {
-            let v = state.x87.st(0);
-            state.x87.set_st(0, -v);
+            let bits = state.x87.st_bits(0) ^ (1 << 79);
+            state.x87.set_st_bits(0, bits);
         }
         Fabs => {
-            let v = state.x87.st(0);
-            state.x87.set_st(0, v.abs());
+            let bits = state.x87.st_bits(0) & !(1 << 79);
+            state.x87.set_st_bits(0, bits);
         }
-        Fsqrt => {
+        Fsqrt | Frndint => {
             let v = state.x87.st(0);
-            state.x87.set_st(0, sqrt(v, round));
-        }
-        Frndint => {
-            let v = state.x87.st(0);
-            state.x87.set_st(0, v.round_to_integral(round).value);
+            let bits = special_result(&[state.x87.st_bits(0)]).unwrap_or_else(|| {
+                if m == Fsqrt { sqrt(v, round) } else { v.round_to_integral(round).value }.to_bits()
+            });
+            state.x87.set_st_bits(0, bits);
         }
         Fscale => {
             let (v, s) = (state.x87.st(0), state.x87.st(1));
-            let mut exact = false;
-            let n = s.to_i128_r(32, Round::TowardZero, &mut exact).value as i32;
-            state.x87.set_st(0, v.scalbn_r(n as _, round));
+            let bits = special_result(&[state.x87.st_bits(0), state.x87.st_bits(1)])
+                .unwrap_or_else(|| scale(v, s, round).to_bits());
+            state.x87.set_st_bits(0, bits);
         }
         Fprem | Fprem1 => {
             let (a, b) = (state.x87.st(0), state.x87.st(1));
@@ -351,6 +400,47 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) -> Result<(), G
         _ => return Err(ill),
     }
     Ok(())
+}
+
+/// The FPU's built-in constants, held with more precision than 64 bits
+/// and rounded per the control word: (rounded down, rounded up, which one
+/// round-to-nearest gives).
+fn constant(m: Mnemonic, round: Round) -> u128 {
+    use Mnemonic::*;
+    let (down, up, nearest_is_up): (u128, u128, bool) = match m {
+        Fldpi => (0x4000_c90f_daa2_2168_c234, 0x4000_c90f_daa2_2168_c235, true),
+        Fldl2e => (0x3fff_b8aa_3b29_5c17_f0bb, 0x3fff_b8aa_3b29_5c17_f0bc, true),
+        Fldl2t => (0x4000_d49a_784b_cd1b_8afe, 0x4000_d49a_784b_cd1b_8aff, false),
+        Fldlg2 => (0x3ffd_9a20_9a84_fbcf_f798, 0x3ffd_9a20_9a84_fbcf_f799, true),
+        _ => (0x3ffe_b172_17f7_d1cf_79ab, 0x3ffe_b172_17f7_d1cf_79ac, true),
+    };
+    match round {
+        Round::TowardPositive => up,
+        Round::NearestTiesToEven if nearest_is_up => up,
+        _ => down,
+    }
+}
+
+/// fscale: ST(0) * 2^trunc(ST(1)), with the FPU's NaN and infinity rules.
+fn scale(v: F80, s: F80, round: Round) -> F80 {
+    let quiet = |x: F80| F80::from_bits(x.to_bits() | (1 << 62));
+    if v.is_nan() {
+        return quiet(v);
+    }
+    if s.is_nan() {
+        return quiet(s);
+    }
+    if s.is_infinite() {
+        return match (s.is_negative(), v.is_zero(), v.is_infinite()) {
+            (false, true, _) | (true, _, true) => indefinite(),
+            (false, false, _) => F80::INFINITY.copy_sign(v),
+            (true, _, false) => F80::ZERO.copy_sign(v),
+        };
+    }
+    let mut exact = false;
+    // Beyond +-2^16 every finite result has already over- or underflowed.
+    let n = s.to_i128_r(64, Round::TowardZero, &mut exact).value.clamp(-(1 << 16), 1 << 16);
+    v.scalbn_r(n as _, round)
 }
 
 /// Square root by Newton's method from the double-precision estimate; two

@@ -3,7 +3,7 @@
 
 use crate::case::{Case, Outcome};
 use crate::layout::CODE_ADDR;
-use crate::state::GPR_NAMES;
+use crate::state::{X87, GPR_NAMES};
 use iced_x86::{Decoder, DecoderOptions, FlowControl, Instruction, OpKind, RflagsBits};
 use std::collections::HashMap;
 
@@ -48,24 +48,44 @@ pub fn undefined_after(undefined: u32, insn: &Instruction) -> u32 {
     (undefined & !insn.rflags_modified()) | insn.rflags_undefined()
 }
 
-/// RFLAGS bits the manual leaves undefined at the end of `code`: for each
-/// flag, undefined when its last writer on some path left it undefined
-/// (paths differ only by forward conditional branches).
-pub fn undefined_flags(code: &[u8]) -> u64 {
+/// Runs `step` over every path through `code` (paths differ only by forward
+/// conditional branches) and returns the union of the values at its end.
+fn over_paths(code: &[u8], step: impl Fn(u32, &Instruction) -> u32) -> u32 {
     let end = CODE_ADDR + code.len() as u64;
     let mut incoming: HashMap<u64, u32> = HashMap::new();
-    let mut current = Some(0u32);
-    let mut decoder = Decoder::with_ip(64, code, CODE_ADDR, DecoderOptions::NONE);
-    for insn in &mut decoder {
-        let arriving = incoming.remove(&insn.ip()).unwrap_or(0);
-        let state = current.map_or(arriving, |c| c | arriving);
-        let out = undefined_after(state, &insn);
+    let mut current = 0u32;
+    for insn in Decoder::with_ip(64, code, CODE_ADDR, DecoderOptions::NONE) {
+        let state = current | incoming.remove(&insn.ip()).unwrap_or(0);
+        let out = step(state, &insn);
         if insn.flow_control() == FlowControl::ConditionalBranch && insn.op0_kind() == OpKind::NearBranch64 {
             *incoming.entry(insn.near_branch64()).or_default() |= out;
         }
-        current = Some(out);
+        current = out;
     }
-    rflags_bits(current.unwrap_or(0) | incoming.get(&end).copied().unwrap_or(0))
+    current | incoming.get(&end).copied().unwrap_or(0)
+}
+
+/// RFLAGS bits the manual leaves undefined at the end of `code`: for each
+/// flag, undefined when its last writer on some path left it undefined.
+pub fn undefined_flags(code: &[u8]) -> u64 {
+    rflags_bits(over_paths(code, undefined_after))
+}
+
+/// x87 status-word condition bits (C0 0x100, C1 0x200, C2 0x400, C3 0x4000)
+/// that are undefined, or defined only by rounding details Transit does not
+/// model (C1 after arithmetic), at the end of `code`.
+pub fn undefined_x87_conditions(code: &[u8]) -> u64 {
+    use iced_x86::Mnemonic::*;
+    const ALL: u32 = 0x4700;
+    over_paths(code, |undefined, insn| match insn.mnemonic() {
+        Fcom | Fcomp | Fcompp | Fucom | Fucomp | Fucompp | Ftst => 0x200,
+        Fxam => 0,
+        // fcomi and friends report in EFLAGS and leave C0, C2, C3 alone.
+        Fcomi | Fcomip | Fucomi | Fucomip => undefined | 0x200,
+        Fnstcw | Wait | Fnop => undefined,
+        m if format!("{m:?}").starts_with('F') => ALL,
+        _ => undefined,
+    }) as u64
 }
 
 /// The differences between the CPU's outcome and the translator's, as
@@ -108,5 +128,27 @@ pub fn differences(case: &Case, expected: &Outcome, actual: &Outcome) -> Vec<Str
             d.push(format!("xmm{i:<2}: CPU {:#034x} Transit {:#034x}", e.xmm[i], a.xmm[i]));
         }
     }
+    x87_differences(case, &e.x87, &a.x87, &mut d);
     d
+}
+
+/// The x87 comparison: control word, TOP, defined condition bits, tags,
+/// and the value of every register that holds one. Exception flags are not
+/// modelled by Transit.
+fn x87_differences(case: &Case, e: &X87, a: &X87, d: &mut Vec<String>) {
+    if e.control != a.control {
+        d.push(format!("fcw: CPU {:#06x} Transit {:#06x}", e.control, a.control));
+    }
+    let mask = (0x3800 | 0x4700) & !undefined_x87_conditions(&case.code);
+    if (e.status ^ a.status) & mask != 0 {
+        d.push(format!("fsw: CPU {:#06x} Transit {:#06x} (compared bits {mask:#06x})", e.status & mask, a.status & mask));
+    }
+    if e.valid != a.valid {
+        d.push(format!("x87 tags: CPU {:#04x} Transit {:#04x}", e.valid, a.valid));
+    }
+    for i in 0..8 {
+        if e.st_valid(i) && e.st[i] != a.st[i] {
+            d.push(format!("st{i}: CPU {:#022x} Transit {:#022x}", e.st[i], a.st[i]));
+        }
+    }
 }

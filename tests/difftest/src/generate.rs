@@ -29,7 +29,11 @@ fn excluded(m: Mnemonic) -> Option<&'static str> {
             "leaves the sequence or changes RSP/TF unpredictably"
         }
         Ldmxcsr | Fxrstor | Fxrstor64 | Fxsave | Fxsave64 => "could unmask FP exceptions or needs x87 state",
-        Stmxcsr => "stores MXCSR's sticky exception flags, which Transit does not model",
+        Stmxcsr | Fnstsw => "stores sticky exception flags, which Transit does not model",
+        Fldcw => "could change x87 precision control (not modelled) or unmask exceptions",
+        Fprem | Fprem1 => "Transit always completes the reduction; the CPU may stop part-way (C2=1)",
+        Fsqrt => "Transit's x87 square root is not yet correctly rounded (last bit)",
+        Ffree | Fincstp | Fdecstp | Fninit => "changes the x87 stack in ways the generator does not track",
         Movsb | Movsw | Movsd | Movsq | Stosb | Stosw | Stosd | Stosq | Lodsb | Lodsw | Lodsd | Lodsq | Cmpsb
         | Cmpsw | Cmpsq | Scasb | Scasw | Scasd | Scasq => "string instructions need RSI/RDI/RCX set up (covered by tests/programs)",
         _ => return None,
@@ -144,6 +148,16 @@ fn operand(rng: &mut Rng, code: Code, kind: K, mem_size: usize) -> Option<Operan
             }
         }
         K::xmm_reg | K::xmm_rm => Operand::Reg(xmm(rng)),
+        K::st0 => Operand::Reg(Register::ST0),
+        K::sti_opcode => Operand::Reg(Register::ST0.wrapping_add_number(rng.below(8) as usize)),
+        K::mm_reg | K::mm_rm => Operand::Reg(Register::MM0.wrapping_add_number(rng.below(8) as usize)),
+        K::mm_or_mem => {
+            if rng.chance(3) {
+                Operand::Mem(mem(rng, 8, true))
+            } else {
+                Operand::Reg(Register::MM0.wrapping_add_number(rng.below(8) as usize))
+            }
+        }
         K::al => Operand::Reg(Register::AL),
         K::ax => Operand::Reg(Register::AX),
         K::eax => Operand::Reg(Register::EAX),
@@ -207,7 +221,7 @@ pub fn claimed_forms() -> (Vec<Code>, Vec<Code>) {
         if !info.is_instruction() || !info.mode64() || info.encoding() != EncodingKind::Legacy {
             continue;
         }
-        if excluded(code.mnemonic()).is_some() || is_x87_or_mmx(code) {
+        if excluded(code.mnemonic()).is_some() {
             continue;
         }
         // Several tries: random operands may hit encodings the form rejects.
@@ -231,16 +245,64 @@ fn probe_supported(code: Code) -> bool {
     transit_translator::translate::handler(&insn).is_some()
 }
 
-fn is_x87_or_mmx(code: Code) -> bool {
-    let info = code.op_code();
-    (0..info.op_count()).any(|i| matches!(info.op_kind(i), K::st0 | K::sti_opcode | K::mm_reg | K::mm_rm | K::mm_or_mem))
-        || code.mnemonic() == Mnemonic::Emms
-        || format!("{:?}", code.mnemonic()).starts_with('F')
+/// The x87 stack as the generator tracks it: how many registers from ST(0)
+/// up hold values.
+#[derive(Clone, Copy, Debug)]
+pub struct X87Depth(pub usize);
+
+/// The x87 stack depth after `insn`, or None if `insn` would read an empty
+/// register or overflow the stack (faults Transit does not model yet).
+fn x87_step(insn: &Instruction, depth: X87Depth) -> Option<X87Depth> {
+    use Mnemonic::*;
+    if transit_translator::mmx::uses_mmx(insn) {
+        // MMX marks every register valid (emms: every register empty).
+        return Some(X87Depth(if insn.mnemonic() == Emms { 0 } else { 8 }));
+    }
+    if !format!("{:?}", insn.mnemonic()).starts_with('F') {
+        return Some(depth);
+    }
+    let mut needed = (0..insn.op_count())
+        .filter(|&i| insn.op_kind(i) == iced_x86::OpKind::Register && insn.op_register(i).is_st())
+        .map(|i| insn.op_register(i).number() + 1)
+        .max()
+        .unwrap_or(0);
+    needed = needed.max(match insn.mnemonic() {
+        Fld | Fild | Fldz | Fld1 | Fldpi | Fldl2e | Fldl2t | Fldlg2 | Fldln2 | Fnstcw | Wait | Fnop | Fnclex => 0,
+        Fscale | Fcompp | Fucompp => 2,
+        _ => 1,
+    });
+    let next = depth.0 as i64 - insn.fpu_stack_increment_info().increment() as i64;
+    (depth.0 >= needed && (0..=8).contains(&next)).then_some(X87Depth(next as usize))
 }
 
-/// A random input state with the fixed-role registers set.
-pub fn input_state(rng: &mut Rng) -> State {
+/// An 80-bit x87 value: a converted edge-case double, or a random
+/// full-precision number.
+fn x87_value(rng: &mut Rng) -> u128 {
+    use rustc_apfloat::ieee::{Double, X87DoubleExtended};
+    use rustc_apfloat::{Float, FloatConvert};
+    if rng.chance(2) {
+        let mut loses = false;
+        let x: X87DoubleExtended = Double::from_bits(rng.edge_u64() as u128).convert(&mut loses).value;
+        x.to_bits()
+    } else {
+        let sign = (rng.below(2) as u128) << 79;
+        let exponent = (0x3f00 + rng.below(0x200)) as u128;
+        sign | exponent << 64 | (1u128 << 63) | (rng.next_u64() >> 1) as u128
+    }
+}
+
+/// A random input state with the fixed-role registers set and `depth`
+/// values on the x87 stack.
+pub fn input_state(rng: &mut Rng, depth: X87Depth) -> State {
     let mut s = State::default();
+    let top = rng.below(8);
+    // Exceptions masked, 64-bit precision, a random rounding mode.
+    s.x87.control = 0x037f | (rng.below(4) << 10);
+    s.x87.status = top << 11;
+    for i in 0..depth.0 {
+        s.x87.valid |= 1 << ((top as usize + i) & 7);
+        s.x87.st[i] = x87_value(rng);
+    }
     for g in s.gpr.iter_mut() {
         *g = rng.edge_u64();
     }
@@ -261,9 +323,11 @@ pub fn input_state(rng: &mut Rng) -> State {
 /// A single-instruction case for `code`.
 pub fn targeted(rng: &mut Rng, code: Code) -> Option<Case> {
     let insn = instance(rng, code)?;
+    let depth = X87Depth(rng.below(9) as usize);
+    x87_step(&insn, depth)?;
     let mut enc = Encoder::new(64);
     enc.encode(&insn, CODE_ADDR).ok()?;
-    Some(Case { code: enc.take_buffer(), input: input_state(rng), mem_seed: rng.next_u64() })
+    Some(Case { code: enc.take_buffer(), input: input_state(rng, depth), mem_seed: rng.next_u64() })
 }
 
 /// A sequence of 2-50 claimed forms with forward conditional branches.
@@ -272,6 +336,12 @@ pub fn targeted(rng: &mut Rng, code: Code) -> Option<Case> {
 /// all again: results never depend on undefined flags.
 pub fn random_sequence(rng: &mut Rng, forms: &[Code]) -> Case {
     let n = 2 + rng.below(49) as usize;
+    let start_depth = X87Depth(rng.below(9) as usize);
+    // The x87 depth on the straight path; forward branches may skip x87
+    // instructions, so branches only jump where the depth is the same.
+    let mut depth = start_depth;
+    // Up to here a forward branch may skip instructions: they must keep the depth.
+    let mut skippable_until = 0;
     let mut a = CodeAssembler::new(64).unwrap();
     let mut labels: Vec<_> = (0..=n).map(|_| a.create_label()).collect();
     // Undefined flags (iced bits) on the path so far, and arriving at labels.
@@ -287,7 +357,13 @@ pub fn random_sequence(rng: &mut Rng, forms: &[Code]) -> Case {
             Some(loop {
                 let code = *rng.pick(forms);
                 if let Some(insn) = instance(rng, code) {
-                    break insn;
+                    match x87_step(&insn, depth) {
+                        Some(next) if i >= skippable_until || next.0 == depth.0 => {
+                            depth = next;
+                            break insn;
+                        }
+                        _ => {}
+                    }
                 }
             })
         };
@@ -308,6 +384,7 @@ pub fn random_sequence(rng: &mut Rng, forms: &[Code]) -> Case {
                 // A forward branch on a random condition to a later point.
                 let to = i + 1 + rng.below((n - i) as u64) as usize;
                 arriving[to] |= undefined;
+                skippable_until = skippable_until.max(to);
                 let target = labels[to];
                 match rng.below(8) {
                     0 => a.je(target),
@@ -326,5 +403,5 @@ pub fn random_sequence(rng: &mut Rng, forms: &[Code]) -> Case {
     a.set_label(&mut labels[n]).unwrap();
     a.nop().unwrap();
     let code = a.assemble(CODE_ADDR).unwrap();
-    Case { code, input: input_state(rng), mem_seed: rng.next_u64() }
+    Case { code, input: input_state(rng, start_depth), mem_seed: rng.next_u64() }
 }

@@ -21,6 +21,9 @@ const FAULT_RIP: u64 = DATA_ADDR + 0x18;
 const DEFAULT_MXCSR: u64 = DATA_ADDR + 0x20;
 const OUT: u64 = DATA_ADDR + 0x100;
 const IN: u64 = DATA_ADDR + 0x400;
+/// FXSAVE images (16-byte aligned) for the x87 state in and out.
+const IN_FX: u64 = DATA_ADDR + 0x800;
+const OUT_FX: u64 = DATA_ADDR + 0xa00;
 /// Outcome signal of a case during which the executor itself died.
 pub const CRASHED: u64 = 255;
 
@@ -68,6 +71,8 @@ fn build_trampoline() -> Trampoline {
         a.push(r).unwrap();
     }
     a.mov(m(SAVED_RSP), rsp).unwrap();
+    // x87 first: fxrstor also loads MXCSR and XMM, set again just below.
+    a.fxrstor(ptr(IN_FX)).unwrap();
     a.ldmxcsr(dword_ptr(IN + offset_of!(State, mxcsr) as u64)).unwrap();
     for (i, x) in xmms.iter().enumerate() {
         a.movdqu(*x, xmmword_ptr(IN + xmm(i))).unwrap();
@@ -89,6 +94,7 @@ fn build_trampoline() -> Trampoline {
     a.pushfq().unwrap();
     a.pop(rax).unwrap();
     a.mov(m(OUT + offset_of!(State, rflags) as u64), rax).unwrap();
+    a.fxsave(ptr(OUT_FX)).unwrap();
     a.stmxcsr(dword_ptr(OUT + offset_of!(State, mxcsr) as u64)).unwrap();
     for (i, x) in xmms.iter().enumerate() {
         a.movdqu(xmmword_ptr(OUT + xmm(i)), *x).unwrap();
@@ -188,6 +194,11 @@ impl Native {
             std::ptr::copy_nonoverlapping(code.as_ptr(), CODE_ADDR as *mut u8, code.len());
             std::ptr::copy_nonoverlapping(mem.as_ptr(), MEM_ADDR as *mut u8, MEM_SIZE);
             *(IN as *mut State) = case.input;
+            let mut img = [0u8; 512];
+            crate::state::x87_to_fxsave(&case.input.x87, &mut img);
+            img[24..28].copy_from_slice(&(case.input.mxcsr as u32).to_le_bytes());
+            img[28..32].copy_from_slice(&0xffffu32.to_le_bytes());
+            std::ptr::copy_nonoverlapping(img.as_ptr(), IN_FX as *mut u8, 512);
             *(FAULT_SIGNAL as *mut u64) = 0;
             let enter: extern "C" fn() -> u64 = std::mem::transmute(self.tramp.enter as usize);
             let faulted = enter();
@@ -200,7 +211,9 @@ impl Native {
                     mem_hash: fnv1a(mem_after),
                 };
             }
-            Outcome { signal: 0, rip: CODE_ADDR + case.code.len() as u64, state: *(OUT as *const State), mem_hash: fnv1a(mem_after) }
+            let mut state = *(OUT as *const State);
+            state.x87 = crate::state::x87_from_fxsave(&*(OUT_FX as *const [u8; 512]));
+            Outcome { signal: 0, rip: CODE_ADDR + case.code.len() as u64, state, mem_hash: fnv1a(mem_after) }
         }
     }
 

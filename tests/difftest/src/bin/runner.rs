@@ -6,7 +6,7 @@
 use std::io::{BufReader, BufWriter, Write};
 use transit_difftest::case::{fnv1a, initial_memory, Case, Outcome};
 use transit_difftest::layout::{CODE_ADDR, CODE_SIZE, MEM_ADDR, MEM_SIZE};
-use transit_difftest::state::State;
+use transit_difftest::state::{State, X87};
 use transit_translator::host::set_rounding_from_mxcsr;
 use transit_translator::{CpuState, GuestEvent, Translator};
 
@@ -40,6 +40,14 @@ fn run(t: &mut Translator, case: &Case) -> Outcome {
     t.flush();
     let mut cpu = CpuState { gpr: case.input.gpr, rip: CODE_ADDR, xmm: case.input.xmm, mxcsr: case.input.mxcsr, ..CpuState::default() };
     cpu.set_rflags(case.input.rflags);
+    let x = &case.input.x87;
+    cpu.x87.control = x.control as u16;
+    cpu.x87.status = (x.status as u16) & !(7 << 11);
+    cpu.x87.top = x.top() as u8;
+    cpu.x87.valid = x.valid as u8;
+    for (i, v) in x.st.iter().enumerate() {
+        cpu.x87.regs[(x.top() as usize + i) & 7] = *v;
+    }
     set_rounding_from_mxcsr(cpu.mxcsr);
     let event = t.run(&mut cpu);
     set_rounding_from_mxcsr(0x1f80);
@@ -50,12 +58,23 @@ fn run(t: &mut Translator, case: &Case) -> Outcome {
         GuestEvent::Syscall if cpu.rip == end + TERMINATOR.len() as u64 => Outcome {
             signal: 0,
             rip: end,
-            state: State { gpr: cpu.gpr, rflags: cpu.rflags(), mxcsr: cpu.mxcsr, xmm: cpu.xmm },
+            state: State { gpr: cpu.gpr, rflags: cpu.rflags(), mxcsr: cpu.mxcsr, xmm: cpu.xmm, x87: x87_of(&cpu) },
             mem_hash,
         },
         // A syscall inside the sequence (never generated) reads as SIGSYS.
         GuestEvent::Syscall => Outcome { signal: libc::SIGSYS as u64, rip: cpu.rip - 2, state: State::default(), mem_hash },
         GuestEvent::Fault { signal, addr } => Outcome { signal: signal as u64, rip: addr, state: State::default(), mem_hash },
+    }
+}
+
+/// The x87 state in ST order, as FXSAVE presents it.
+fn x87_of(cpu: &CpuState) -> X87 {
+    let top = cpu.x87.top as usize;
+    X87 {
+        control: cpu.x87.control as u64,
+        status: cpu.x87.status_word() as u64,
+        valid: cpu.x87.valid as u64,
+        st: std::array::from_fn(|i| cpu.x87.regs[(top + i) & 7]),
     }
 }
 
