@@ -70,7 +70,12 @@ fn special_result(inputs: &[u128]) -> Option<u128> {
     match inputs.iter().copied().filter(|&b| is_nan_bits(b)).collect::<Vec<_>>()[..] {
         [] => None,
         [n] => Some(quiet(n)),
-        [a, b, ..] => Some(quiet(if significand(b) > significand(a) { b } else { a })),
+        // Of two NaNs the larger significand wins; on a tie the positive one.
+        [a, b, ..] => Some(quiet(match significand(b).cmp(&significand(a)) {
+            Ordering::Greater => b,
+            Ordering::Less => a,
+            Ordering::Equal => a.min(b),
+        })),
     }
 }
 
@@ -157,9 +162,22 @@ fn load_operand(insn: &Instruction, addr: u64) -> Option<F80> {
     })
 }
 
-/// Stores ST(0) to memory in the operand's format.
+/// Stores ST(0) to memory in the operand's format. An unsupported encoding
+/// is an invalid operand: the format's indefinite is stored.
 fn store_operand(insn: &Instruction, addr: u64, v: F80, round: Round) -> Option<()> {
     let mut loses = false;
+    if unsupported(v.to_bits()) {
+        let (size, indefinite) = match insn.memory_size() {
+            MemorySize::Float32 => (4, 0xffc0_0000),
+            MemorySize::Float64 => (8, 0xfff8_0000_0000_0000),
+            MemorySize::Int16 => (2, 0x8000),
+            MemorySize::Int32 => (4, 0x8000_0000),
+            MemorySize::Int64 => (8, 0x8000_0000_0000_0000),
+            _ => return None,
+        };
+        write_mem(addr, size, indefinite);
+        return Some(());
+    }
     match insn.memory_size() {
         MemorySize::Float32 => {
             let s: Single = v.convert_r(round, &mut loses).value;
@@ -443,8 +461,9 @@ fn scale(v: F80, s: F80, round: Round) -> F80 {
     v.scalbn_r(n as _, round)
 }
 
-/// Square root by Newton's method from the double-precision estimate; two
-/// steps reach the 64-bit mantissa.
+/// Correctly rounded square root, by integer square root of the
+/// significand: `value = N * 2^k` with k even, then `isqrt` of N scaled so
+/// the root has exactly 64 bits, with the remainder deciding the rounding.
 fn sqrt(v: F80, round: Round) -> F80 {
     if v.is_nan() || v.is_zero() || v.is_pos_infinity() {
         return v;
@@ -452,16 +471,39 @@ fn sqrt(v: F80, round: Round) -> F80 {
     if v.is_negative() {
         return indefinite();
     }
-    let mut loses = false;
-    let d: Double = v.convert(&mut loses).value;
-    let est = f64::from_bits(d.to_bits() as u64).sqrt();
-    let mut x = to_f80(Double::from_bits(est.to_bits() as u128));
-    let two = F80::from_i128(2).value;
-    for _ in 0..3 {
-        let q = v.div_r(x, round).value;
-        x = x.add_r(q, round).value.div_r(two, round).value;
+    let bits = v.to_bits();
+    let mut m = bits as u64;
+    let biased = ((bits >> 64) & 0x7fff) as i64;
+    // value = m * 2^k; denormals have exponent 1 - bias and no integer bit.
+    let mut k = biased.max(1) - 16383 - 63;
+    let shift = m.leading_zeros() as i64;
+    m <<= shift;
+    k -= shift;
+    let mut n = m as u128;
+    if k % 2 != 0 {
+        n <<= 1;
+        k -= 1;
     }
-    x
+    // A radicand whose root has exactly 64 bits.
+    let (radicand, scale) = if n < 1 << 64 { (n << 64, 32) } else { (n << 62, 31) };
+    let mut q = radicand.isqrt();
+    let remainder = radicand - q * q;
+    let up = match round {
+        Round::NearestTiesToEven => remainder > q,
+        Round::TowardPositive => remainder != 0,
+        _ => false,
+    };
+    let mut e = k / 2 - scale;
+    if up {
+        q += 1;
+        if q == 1 << 64 {
+            q >>= 1;
+            e += 1;
+        }
+    }
+    // value = q * 2^e with q's top bit at 63: the 80-bit exponent is e + 63.
+    let exponent = (e + 63 + 16383) as u128;
+    F80::from_bits(exponent << 64 | q)
 }
 
 /// fxsave: the 512-byte legacy FXSAVE image (x87 state, MXCSR, XMM0-15).
@@ -513,4 +555,22 @@ pub fn fxrstor(state: &mut CpuState, addr: u64) {
 fn write_mem_bytes(addr: u64, bytes: &[u8]) {
     // SAFETY: see `read_mem`.
     unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), addr as *mut u8, bytes.len()) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn square_root_is_correctly_rounded() {
+        let two = F80::from_i128(2).value;
+        assert_eq!(sqrt(two, Round::NearestTiesToEven).to_bits(), 0x3fff_b504_f333_f9de_6484);
+        assert_eq!(sqrt(two, Round::TowardPositive).to_bits(), 0x3fff_b504_f333_f9de_6485);
+        let four = F80::from_i128(4).value;
+        assert_eq!(sqrt(four, Round::NearestTiesToEven).to_bits(), F80::from_i128(2).value.to_bits());
+        // The smallest denormal, 2^-16445: its root is 2^-8222.5.
+        let tiny = F80::from_bits(1);
+        let r = sqrt(tiny, Round::TowardZero).to_bits();
+        assert_eq!(r >> 64, (16383 - 8223) as u128);
+    }
 }

@@ -32,7 +32,6 @@ fn excluded(m: Mnemonic) -> Option<&'static str> {
         Stmxcsr | Fnstsw => "stores sticky exception flags, which Transit does not model",
         Fldcw => "could change x87 precision control (not modelled) or unmask exceptions",
         Fprem | Fprem1 => "Transit always completes the reduction; the CPU may stop part-way (C2=1)",
-        Fsqrt => "Transit's x87 square root is not yet correctly rounded (last bit)",
         Ffree | Fincstp | Fdecstp | Fninit => "changes the x87 stack in ways the generator does not track",
         Movsb | Movsw | Movsd | Movsq | Stosb | Stosw | Stosd | Stosq | Lodsb | Lodsw | Lodsd | Lodsq | Cmpsb
         | Cmpsw | Cmpsq | Scasb | Scasw | Scasd | Scasq => "string instructions need RSI/RDI/RCX set up (covered by tests/programs)",
