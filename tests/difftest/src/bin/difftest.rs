@@ -196,7 +196,7 @@ fn coverage_table(
          (do not edit). A form is an iced `Code`: one encoding of one instruction form. \
          Claimed: the translator translates it. Cases: sequences containing it (both block sizes count once). \
          Failing: of those, how many mismatched at either block size.\n\n\
-         {} forms claimed; {} supported mnemonics have forms the generator cannot build yet.\n\n\
+         {} forms claimed; {} forms of supported mnemonics the generator cannot build yet (listed at the end).\n\n\
          | form | cases | failing |\n|---|---:|---:|\n",
         claimed.len(),
         missed.len()
