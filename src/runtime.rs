@@ -33,8 +33,7 @@ use transit_translator::cpu_state::gpr::{R10, R11, R8, R9, RAX, RCX, RDI, RDX, R
 
 pub fn run(prog: &LoadedProgram, rsp: u64) -> std::io::Result<Ending> {
     let mut translator = Translator::new()?;
-    let mut state = CpuState::default();
-    state.rip = prog.start();
+    let mut state = CpuState { rip: prog.start(), ..CpuState::default() };
     state.gpr[RSP] = rsp;
     let mut process = GuestProcess::new(prog.path.clone(), prog.main.end);
     process.brk_reserved_end = prog.main.reserved_end;

@@ -42,6 +42,11 @@ pub mod nzcv {
     pub const V: u64 = 1 << 28;
 }
 
+/// x86 PF: the low byte of `v` has an even number of set bits.
+pub fn even_parity(v: u64) -> bool {
+    (v as u8).count_ones().is_multiple_of(2)
+}
+
 #[repr(C, align(16))]
 #[derive(Clone, Debug)]
 pub struct CpuState {
@@ -146,7 +151,7 @@ impl CpuState {
         if self.nzcv & nzcv::V != 0 {
             f |= rflags::OF;
         }
-        if (self.pf_result as u8).count_ones() % 2 == 0 {
+        if even_parity(self.pf_result) {
             f |= rflags::PF;
         }
         if self.af_aux & 0x10 != 0 {

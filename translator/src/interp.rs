@@ -278,7 +278,7 @@ pub fn sub_flags(a: u64, b: u64, bits: u32) -> u64 {
     if (a ^ b ^ r) & 0x10 != 0 {
         f |= rflags::AF;
     }
-    if (r as u8).count_ones() % 2 == 0 {
+    if crate::cpu_state::even_parity(r) {
         f |= rflags::PF;
     }
     f

@@ -5,6 +5,9 @@
 //! link) -> `dispatch` (enter/leave generated code). `interp` runs the rare
 //! instructions that are not worth generating code for.
 
+// dynasm! converts register numbers (already `u8`) into `u8`.
+#![allow(clippy::useless_conversion)]
+
 pub mod cache;
 pub mod cpu_state;
 pub mod decode;

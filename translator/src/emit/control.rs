@@ -19,7 +19,7 @@ pub fn indirect_exit(e: &mut Emitter, target: Reg) {
     let key = 16;
     let miss = e.label();
     a64!(e.ops
-        ; ubfx X(entry), X(target), 0, LOOKUP_BITS
+        ; and XSP(entry), X(target), (1u64 << LOOKUP_BITS) - 1
         ; add X(entry), X(regs::LOOKUP), X(entry), lsl 4
         ; ldr X(key), [X(entry)]
         ; eor X(key), X(key), X(target)
