@@ -34,6 +34,11 @@ pub fn terminator(epilogue: u64) -> Vec<u8> {
     t
 }
 
+thread_local! {
+    static SETUP: std::cell::OnceCell<Trampoline> = const { std::cell::OnceCell::new() };
+}
+
+#[derive(Clone, Copy)]
 struct Trampoline {
     enter: u64,
     epilogue: u64,
@@ -165,12 +170,19 @@ pub struct Native {
 }
 
 impl Native {
+    /// The executor, for a process that has already set one up (its pages
+    /// and trampoline stay mapped): for re-running cases, e.g. to minimize.
+    pub fn new_in_process() -> Native {
+        SETUP.with(|t| Native { tramp: Trampoline { ..*t.get().expect("Native::new ran first") } })
+    }
+
     pub fn new() -> Native {
         map(CODE_ADDR, CODE_SIZE, libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC);
         map(MEM_ADDR, MEM_SIZE, libc::PROT_READ | libc::PROT_WRITE);
         map(TRAMP_ADDR, 4096, libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC);
         map(DATA_ADDR, 4096, libc::PROT_READ | libc::PROT_WRITE);
         let tramp = build_trampoline();
+        SETUP.with(|t| t.set(Trampoline { ..tramp }).ok());
         // SAFETY: single-threaded set-up of the handler's target.
         unsafe {
             RECOVER = tramp.recover;

@@ -29,8 +29,10 @@ impl Rng {
         self.below(one_in) == 0
     }
 
-    /// A value biased towards the edges where arithmetic goes wrong.
+    /// A value biased towards the edges where arithmetic goes wrong
+    /// (including every shift count at and around each operand width).
     pub fn edge_u64(&mut self) -> u64 {
+        const COUNTS: [u64; 12] = [0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 63, 64];
         const EDGES: [u64; 12] = [
             0,
             1,
@@ -45,9 +47,10 @@ impl Rng {
             0x80,
             0xffff,
         ];
-        match self.below(4) {
+        match self.below(5) {
             0 => *self.pick(&EDGES),
-            1 => self.next_u64() & 0xff,
+            1 => *self.pick(&COUNTS),
+            2 => self.next_u64() & 0xff,
             _ => self.next_u64(),
         }
     }

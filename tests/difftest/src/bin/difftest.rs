@@ -93,6 +93,28 @@ fn run_translated(runner: &[String], block_size: usize, cases: &[Case]) -> Resul
     Ok(outcomes)
 }
 
+/// The shortest prefix of a failing case that still fails (prefixes end at
+/// instruction boundaries no branch jumps past), with its differences.
+#[cfg(target_arch = "x86_64")]
+fn minimize(runner: &[String], block_size: usize, case: &Case) -> Option<(Case, Vec<String>)> {
+    let insns: Vec<_> = Decoder::with_ip(64, &case.code, CODE_ADDR, DecoderOptions::NONE).into_iter().collect();
+    let mut candidates = Vec::new();
+    for n in 1..insns.len() {
+        let end = insns[n].ip();
+        let branches_inside = insns[..n].iter().all(|i| i.op0_kind() != iced_x86::OpKind::NearBranch64 || i.near_branch64() <= end);
+        if branches_inside {
+            let len = (end - CODE_ADDR) as usize;
+            candidates.push(Case { code: case.code[..len].to_vec(), ..case.clone() });
+        }
+    }
+    let native = Native::new_in_process().run_all(&candidates);
+    let translated = run_translated(runner, block_size, &candidates).ok()?;
+    candidates.iter().enumerate().find_map(|(i, c)| {
+        let d = differences(c, &native[i], &translated[i]);
+        (!d.is_empty()).then(|| (c.clone(), d))
+    })
+}
+
 /// The forms in a case's code.
 fn forms_in(case: &Case) -> Vec<Code> {
     Decoder::with_ip(64, &case.code, CODE_ADDR, DecoderOptions::NONE).into_iter().map(|i| i.code()).collect()
@@ -159,7 +181,8 @@ fn main() -> Result<()> {
             }
             if reported < o.reports {
                 reported += 1;
-                println!("MISMATCH case {i} (seed {}):\n{}", o.seed, reproducer(case, &diffs, block_size));
+                let (small, small_diffs) = minimize(&o.runner, block_size, case).unwrap_or((case.clone(), diffs));
+                println!("MISMATCH case {i} (seed {}):\n{}", o.seed, reproducer(&small, &small_diffs, block_size));
             }
         }
     }
