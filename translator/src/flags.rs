@@ -58,12 +58,18 @@ impl FlagSet {
 pub fn reads_and_kills(insn: &Instruction) -> (FlagSet, FlagSet) {
     let reads = FlagSet::from_iced(insn.rflags_read());
     let modified = FlagSet::from_iced(insn.rflags_modified());
-    if count_may_be_zero(insn) {
-        // A shift or rotate by zero leaves every flag alone: whatever it
-        // writes, it may also pass through unchanged.
+    if count_may_be_zero(insn) || repeats_maybe_never(insn) {
+        // A shift or rotate by zero, or a rep string compare with RCX = 0,
+        // leaves every flag alone: whatever it writes, it may also pass
+        // through unchanged.
         return (reads.union(modified), FlagSet::NONE);
     }
     (reads, modified)
+}
+
+/// Repeated string instructions: with RCX = 0 they do nothing at all.
+fn repeats_maybe_never(insn: &Instruction) -> bool {
+    insn.has_rep_prefix() || insn.has_repne_prefix()
 }
 
 /// Shifts and rotates whose count may be zero modulo the operand width.

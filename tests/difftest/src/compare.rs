@@ -35,7 +35,9 @@ pub fn undefined_after(undefined: u32, insn: &Instruction) -> u32 {
     use iced_x86::Mnemonic::*;
     let shifts = matches!(insn.mnemonic(), Shl | Sal | Shr | Sar | Rol | Ror | Rcl | Rcr | Shld | Shrd);
     let count_op = insn.op_count().saturating_sub(1);
-    if shifts && insn.op_kind(count_op) == OpKind::Register {
+    // A count in CL, or RCX for a repeated string instruction, may be zero.
+    let repeated = insn.has_rep_prefix() || insn.has_repne_prefix();
+    if repeated || shifts && insn.op_kind(count_op) == OpKind::Register {
         return undefined | insn.rflags_undefined();
     }
     if shifts && insn.op_kind(count_op) == OpKind::Immediate8 {

@@ -33,8 +33,6 @@ fn excluded(m: Mnemonic) -> Option<&'static str> {
         Fldcw => "could change x87 precision control (not modelled) or unmask exceptions",
         Fprem | Fprem1 => "Transit always completes the reduction; the CPU may stop part-way (C2=1)",
         Ffree | Fincstp | Fdecstp | Fninit => "changes the x87 stack in ways the generator does not track",
-        Movsb | Movsw | Movsd | Movsq | Stosb | Stosw | Stosd | Stosq | Lodsb | Lodsw | Lodsd | Lodsq | Cmpsb
-        | Cmpsw | Cmpsq | Scasb | Scasw | Scasd | Scasq => "string instructions need RSI/RDI/RCX set up (covered by tests/programs)",
         _ => return None,
     })
 }
@@ -196,15 +194,72 @@ fn build(code: Code, ops: &[Operand]) -> Option<Instruction> {
     r.ok()
 }
 
+/// A string instruction (64-bit addressing, with a random rep prefix).
+fn string_instruction(rng: &mut Rng, code: Code) -> Option<Instruction> {
+    use iced_x86::RepPrefixKind as Rep;
+    use Code::*;
+    let rep = *rng.pick(&[Rep::None, Rep::Repe, Rep::Repne]);
+    let seg = Register::None;
+    let insn = match code {
+        Movsb_m8_m8 => Instruction::with_movsb(64, seg, rep),
+        Movsw_m16_m16 => Instruction::with_movsw(64, seg, rep),
+        Movsd_m32_m32 => Instruction::with_movsd(64, seg, rep),
+        Movsq_m64_m64 => Instruction::with_movsq(64, seg, rep),
+        Stosb_m8_AL => Instruction::with_stosb(64, rep),
+        Stosw_m16_AX => Instruction::with_stosw(64, rep),
+        Stosd_m32_EAX => Instruction::with_stosd(64, rep),
+        Stosq_m64_RAX => Instruction::with_stosq(64, rep),
+        Lodsb_AL_m8 => Instruction::with_lodsb(64, seg, rep),
+        Lodsw_AX_m16 => Instruction::with_lodsw(64, seg, rep),
+        Lodsd_EAX_m32 => Instruction::with_lodsd(64, seg, rep),
+        Lodsq_RAX_m64 => Instruction::with_lodsq(64, seg, rep),
+        Cmpsb_m8_m8 => Instruction::with_cmpsb(64, seg, rep),
+        Cmpsw_m16_m16 => Instruction::with_cmpsw(64, seg, rep),
+        Cmpsd_m32_m32 => Instruction::with_cmpsd(64, seg, rep),
+        Cmpsq_m64_m64 => Instruction::with_cmpsq(64, seg, rep),
+        Scasb_AL_m8 => Instruction::with_scasb(64, rep),
+        Scasw_AX_m16 => Instruction::with_scasw(64, rep),
+        Scasd_EAX_m32 => Instruction::with_scasd(64, rep),
+        Scasq_RAX_m64 => Instruction::with_scasq(64, rep),
+        _ => return None,
+    };
+    insn.ok()
+}
+
+/// Whether `insn` is a string instruction: it needs RSI, RDI and RCX set
+/// up to stay inside the scratch page (`string_setup`).
+fn is_string(insn: &Instruction) -> bool {
+    use iced_x86::OpKind::*;
+    (0..insn.op_count()).any(|i| matches!(insn.op_kind(i), MemorySegRSI | MemoryESRDI | MemorySegRDI))
+}
+
+/// RSI and RDI in the middle of the scratch page, RCX a small count: even
+/// 64 eight-byte steps in either direction stay inside the page.
+fn string_setup(rng: &mut Rng) -> [Instruction; 3] {
+    let at = |rng: &mut Rng| (MEM_ADDR + 1536 + rng.below(1024)) as u32;
+    [
+        Instruction::with2(Code::Mov_r32_imm32, Register::ESI, at(rng)).unwrap(),
+        Instruction::with2(Code::Mov_r32_imm32, Register::EDI, at(rng)).unwrap(),
+        Instruction::with2(Code::Mov_r32_imm32, Register::ECX, rng.below(65) as u32).unwrap(),
+    ]
+}
+
 /// One random instance of `code`, encoded and decoded back (so what is
 /// tested is exactly what a decoder sees), or None.
 pub fn instance(rng: &mut Rng, code: Code) -> Option<Instruction> {
+    if let Some(insn) = string_instruction(rng, code) {
+        return reencoded(&insn, code);
+    }
     let info = code.op_code();
     let mem_size = code.op_code().memory_size().size();
     let ops: Option<Vec<Operand>> = (0..info.op_count()).map(|i| operand(rng, code, info.op_kind(i), mem_size)).collect();
     let insn = build(code, &ops?)?;
+    reencoded(&insn, code)
+}
+
+fn reencoded(insn: &Instruction, code: Code) -> Option<Instruction> {
     let mut enc = Encoder::new(64);
-    enc.encode(&insn, CODE_ADDR).ok()?;
+    enc.encode(insn, CODE_ADDR).ok()?;
     let bytes = enc.take_buffer();
     let decoded = Decoder::with_ip(64, &bytes, CODE_ADDR, DecoderOptions::NONE).decode();
     (decoded.code() == code).then_some(decoded)
@@ -324,9 +379,16 @@ pub fn targeted(rng: &mut Rng, code: Code) -> Option<Case> {
     let insn = instance(rng, code)?;
     let depth = X87Depth(rng.below(9) as usize);
     x87_step(&insn, depth)?;
-    let mut enc = Encoder::new(64);
-    enc.encode(&insn, CODE_ADDR).ok()?;
-    Some(Case { code: enc.take_buffer(), input: input_state(rng, depth), mem_seed: rng.next_u64() })
+    let mut a = CodeAssembler::new(64).unwrap();
+    if is_string(&insn) {
+        for setup in string_setup(rng) {
+            a.add_instruction(setup).unwrap();
+        }
+    }
+    let mut insn = insn;
+    insn.set_ip(0);
+    a.add_instruction(insn).unwrap();
+    Some(Case { code: a.assemble(CODE_ADDR).ok()?, input: input_state(rng, depth), mem_seed: rng.next_u64() })
 }
 
 /// A sequence of 2-50 claimed forms with forward conditional branches.
@@ -374,6 +436,11 @@ pub fn random_sequence(rng: &mut Rng, forms: &[Code]) -> Case {
         }
         match insn {
             Some(mut insn) => {
+                if is_string(&insn) {
+                    for setup in string_setup(rng) {
+                        a.add_instruction(setup).unwrap();
+                    }
+                }
                 // The assembler lays out the sequence; the decoded IP must not pin it.
                 insn.set_ip(0);
                 a.add_instruction(insn).unwrap();

@@ -10,11 +10,12 @@ use crate::exit::ExitReason;
 use iced_x86::{Instruction, Mnemonic};
 
 pub fn movs_stos(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    if insn.has_repne_prefix() || insn.memory_size().size() == 0 {
+    if insn.memory_size().size() == 0 {
         return Err(Unsupported);
     }
     let size = insn.memory_size().size() as u32;
-    let rep = insn.has_rep_prefix();
+    // On movs/stos, F2 (repne) repeats exactly like F3 (rep).
+    let rep = insn.has_rep_prefix() || insn.has_repne_prefix();
     let slow = e.label();
     let done = e.label();
     let df = e.tmp();
