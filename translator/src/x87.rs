@@ -278,14 +278,17 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) -> Result<(), G
         }
         Fadd | Faddp | Fiadd | Fsub | Fsubp | Fisub | Fsubr | Fsubrp | Fisubr | Fmul | Fmulp | Fimul | Fdiv | Fdivp
         | Fidiv | Fdivr | Fdivrp | Fidivr => {
-            let (dst, a, b) = if mem {
-                (0, state.x87.st(0), load_operand(insn, addr).ok_or(ill)?)
+            // Raw register bits: converting an unsupported encoding to a
+            // float first would hide it from `special_result`.
+            let (dst, a_bits, b_bits) = if mem {
+                (0, state.x87.st_bits(0), load_operand(insn, addr).ok_or(ill)?.to_bits())
             } else if insn.op_count() == 2 {
                 let d = st_index(insn.op0_register());
-                (d, state.x87.st(d), state.x87.st(st_index(insn.op1_register())))
+                (d, state.x87.st_bits(d), state.x87.st_bits(st_index(insn.op1_register())))
             } else {
-                (1, state.x87.st(1), state.x87.st(0))
+                (1, state.x87.st_bits(1), state.x87.st_bits(0))
             };
+            let (a, b) = (F80::from_bits(a_bits), F80::from_bits(b_bits));
             let r = match m {
                 Fadd | Faddp | Fiadd => a.add_r(b, round),
                 Fsub | Fsubp | Fisub => a.sub_r(b, round),
@@ -294,7 +297,7 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) -> Result<(), G
                 Fdiv | Fdivp | Fidiv => a.div_r(b, round),
                 _ => b.div_r(a, round),
             };
-            let bits = special_result(&[a.to_bits(), b.to_bits()]).unwrap_or_else(|| x87_nan(r, &[a, b]).to_bits());
+            let bits = special_result(&[a_bits, b_bits]).unwrap_or_else(|| x87_nan(r, &[a, b]).to_bits());
             state.x87.set_st_bits(dst, bits);
             if matches!(m, Faddp | Fsubp | Fsubrp | Fmulp | Fdivp | Fdivrp) {
                 state.x87.pop();
@@ -392,8 +395,8 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) -> Result<(), G
                 _ => !pf,
             };
             if take {
-                let v = state.x87.st(st_index(insn.op1_register()));
-                state.x87.set_st(0, v);
+                let bits = state.x87.st_bits(st_index(insn.op1_register()));
+                state.x87.set_st_bits(0, bits);
             }
         }
         Fnstcw => write_mem(addr, 2, state.x87.control as u128),
