@@ -131,9 +131,8 @@ impl Emitter {
             }
         };
         if addr32 {
-            let t = if reg == base_host.unwrap_or(Reg::MAX) { self.tmp() } else { reg };
-            a64!(self.ops; mov W(t), W(reg));
-            return Ok((t, off));
+            // Every path above computed a 32-bit address into a scratch register.
+            a64!(self.ops; mov W(reg), W(reg));
         }
         Ok((reg, off))
     }
