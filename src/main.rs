@@ -5,6 +5,7 @@ mod loader;
 mod memory;
 mod rootfs;
 mod runtime;
+mod signals;
 mod stack;
 
 use clap::Parser;

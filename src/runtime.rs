@@ -3,6 +3,7 @@
 
 use crate::loader::LoadedProgram;
 use transit_syscalls::{GuestProcess, GuestThread, SyscallOutcome};
+use crate::signals::{self, SignalThread};
 use transit_translator::{CpuState, GuestEvent, Translator};
 
 /// The syscall layer's view of a guest thread.
@@ -21,6 +22,9 @@ impl GuestThread for Thread<'_> {
     fn set_gs_base(&mut self, value: u64) {
         self.0.gs_base = value;
     }
+    fn stack_pointer(&self) -> u64 {
+        self.0.gpr[RSP]
+    }
 }
 
 /// How the guest ended.
@@ -31,14 +35,23 @@ pub enum Ending {
 
 use transit_translator::cpu_state::gpr::{R10, R11, R8, R9, RAX, RCX, RDI, RDX, RSI, RSP};
 
+/// x86_64 rt_sigreturn: restores the whole CPU state, so the runtime runs it.
+const SYS_RT_SIGRETURN: u64 = 15;
+const EINTR: u64 = (-libc::EINTR) as u64;
+
 pub fn run(prog: &LoadedProgram, rsp: u64) -> std::io::Result<Ending> {
     let mut translator = Translator::new()?;
     let mut state = CpuState { rip: prog.start(), ..CpuState::default() };
     state.gpr[RSP] = rsp;
     let mut process = GuestProcess::new(prog.path.clone(), prog.main.end);
     process.brk_reserved_end = prog.main.reserved_end;
+    let signals = SignalThread::attach(&mut state, &translator);
+    process.signals.host_handler = Some(signals::on_host_signal);
+    process.signals.install_fault_handlers();
     loop {
-        match translator.run(&mut state) {
+        let mut interrupted_syscall = None;
+        let ending = match translator.run(&mut state) {
+            GuestEvent::Syscall if state.gpr[RAX] == SYS_RT_SIGRETURN => signals.sigreturn(&mut state, &mut process),
             GuestEvent::Syscall => {
                 let g = &state.gpr;
                 let nr = g[RAX];
@@ -49,18 +62,38 @@ pub fn run(prog: &LoadedProgram, rsp: u64) -> std::io::Result<Ending> {
                         state.gpr[RAX] = v;
                         state.gpr[RCX] = state.rip;
                         state.gpr[R11] = state.rflags();
+                        if v == EINTR {
+                            interrupted_syscall = Some(nr);
+                        }
+                        None
                     }
-                    SyscallOutcome::Exit { status, .. } => {
-                        log_stats(&translator, &state);
-                        return Ok(Ending::Exit(status));
-                    }
+                    SyscallOutcome::Exit { status, .. } => Some(Ending::Exit(status)),
                 }
             }
             GuestEvent::Fault { signal, addr } => {
                 tracing::info!(signal, addr = format_args!("{addr:#x}"), rip = format_args!("{:#x}", state.rip), "guest fault");
-                log_stats(&translator, &state);
-                return Ok(Ending::Signal(signal));
+                let (info, trap) = signals::fault_info(signal, state.rip);
+                signals.deliver_fault(&mut state, &mut process, &info, trap)
             }
+            GuestEvent::HostFault => {
+                let info = signals.take_fault();
+                tracing::info!(rip = format_args!("{:#x}", state.rip), "guest memory fault");
+                signals.deliver_fault(&mut state, &mut process, &info, signals::host_fault_trap(&info))
+            }
+            GuestEvent::Interrupted => None,
+        };
+        let ending = ending.or_else(|| {
+            if state.interrupt != 0 || interrupted_syscall.is_some() {
+                let e = signals.deliver_pending(&mut state, &mut process, interrupted_syscall);
+                translator.relink();
+                e
+            } else {
+                None
+            }
+        });
+        if let Some(ending) = ending {
+            log_stats(&translator, &state);
+            return Ok(ending);
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::host::{self, Errno};
 /// # Safety
 /// Implement only for `repr(C)` integer aggregates without padding
 /// invariants (every byte may be read and written freely).
-pub(crate) unsafe trait Plain: Copy + 'static {}
+pub unsafe trait Plain: Copy + 'static {}
 
 // SAFETY: integers and aggregates of integers accept every bit pattern.
 unsafe impl Plain for u8 {}
@@ -108,7 +108,7 @@ pub(crate) fn read_partial(guest: u64, buf: &mut [u8]) -> Result<usize, Errno> {
 }
 
 /// Reads exactly `buf.len()` bytes.
-pub(crate) fn read_bytes(guest: u64, buf: &mut [u8]) -> Result<(), Errno> {
+pub fn read_bytes(guest: u64, buf: &mut [u8]) -> Result<(), Errno> {
     match read_partial(guest, buf)? {
         n if n == buf.len() => Ok(()),
         _ => Err(Errno::EFAULT),
@@ -116,7 +116,7 @@ pub(crate) fn read_bytes(guest: u64, buf: &mut [u8]) -> Result<(), Errno> {
 }
 
 /// Writes all of `bytes` to `guest`.
-pub(crate) fn write_bytes(guest: u64, bytes: &[u8]) -> Result<(), Errno> {
+pub fn write_bytes(guest: u64, bytes: &[u8]) -> Result<(), Errno> {
     // The kernel only reads from the local side of process_vm_writev.
     match copy(
         Direction::ToGuest,
@@ -129,7 +129,7 @@ pub(crate) fn write_bytes(guest: u64, bytes: &[u8]) -> Result<(), Errno> {
     }
 }
 
-pub(crate) fn read<T: Plain>(guest: u64) -> Result<T, Errno> {
+pub fn read<T: Plain>(guest: u64) -> Result<T, Errno> {
     let mut value = std::mem::MaybeUninit::<T>::zeroed();
     // SAFETY: T is Plain, so its bytes may be viewed and the zeroed value is valid.
     let bytes =
@@ -139,7 +139,7 @@ pub(crate) fn read<T: Plain>(guest: u64) -> Result<T, Errno> {
     Ok(unsafe { value.assume_init() })
 }
 
-pub(crate) fn write<T: Plain>(guest: u64, value: &T) -> Result<(), Errno> {
+pub fn write<T: Plain>(guest: u64, value: &T) -> Result<(), Errno> {
     write_bytes(guest, as_bytes(value))
 }
 

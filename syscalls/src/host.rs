@@ -7,7 +7,7 @@ use std::fmt;
 
 /// A Linux errno value (positive), identical for guest and host.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Errno(pub i32);
+pub struct Errno(pub i32);
 
 impl Errno {
     pub const EFAULT: Errno = Errno(libc::EFAULT);

@@ -17,13 +17,14 @@
 //!   of the highest PT_LOAD (its bss page mapped) and `exe_path` the guest
 //!   executable's absolute path;
 //! - on [`SyscallOutcome::Exit`], the thread or process exit itself;
-//! - clone, execve, rt_sigreturn and signal delivery: they are `Missing`
-//!   here (ENOSYS) because they need the translator's CPU state. Guest
-//!   signal dispositions are recorded in [`GuestProcess::signals`] only.
+//! - clone, execve and rt_sigreturn: they are `Missing` here (ENOSYS)
+//!   because they need the translator's CPU state;
+//! - signal delivery: [`GuestProcess::signals`] holds the dispositions and
+//!   installs the runtime's host handler (`SignalState::host_handler`).
 
 pub mod abi;
 mod fs;
-mod guest_mem;
+pub mod guest_mem;
 mod host;
 mod ioctl;
 mod mm;
@@ -35,6 +36,7 @@ mod time;
 use host::SysResult;
 use table::{Handler, X86Nr};
 
+pub use host::Errno;
 pub use signal::SignalState;
 
 /// What the syscall layer may read or change in the calling guest thread.
@@ -43,6 +45,8 @@ pub trait GuestThread {
     fn set_fs_base(&mut self, value: u64);
     fn gs_base(&self) -> u64;
     fn set_gs_base(&mut self, value: u64);
+    /// Guest RSP (sigaltstack reports whether the thread runs on its stack).
+    fn stack_pointer(&self) -> u64;
 }
 
 /// Result of one guest syscall.
@@ -66,8 +70,7 @@ pub struct GuestProcess {
     pub brk_reserved_end: u64,
     /// Absolute host path of the guest executable: what `/proc/self/exe` reads as.
     pub exe_path: std::path::PathBuf,
-    /// The guest's signal dispositions, masks and alternate stacks, as it
-    /// set them. Nothing is installed on the host yet.
+    /// The guest's signal dispositions and alternate stacks.
     pub signals: SignalState,
 }
 

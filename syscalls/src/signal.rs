@@ -1,9 +1,15 @@
-//! Signal dispositions, masks and alternate stacks, recorded for the guest.
+//! Signal dispositions, masks and alternate stacks of the guest.
 //!
-//! Nothing is installed on the host: the runtime will deliver signals from
-//! this record later. Signal numbers and `sigset_t` (64 bits) are the same
-//! on both ABIs. Masks and alternate stacks are per thread in Linux, so they
-//! are kept per host thread id (guest threads are host threads).
+//! Signal numbers and `sigset_t` (64 bits) are the same on both ABIs.
+//! Dispositions are recorded here and mirrored on the host: a guest handler
+//! becomes the runtime's host handler (`SignalState::host_handler`), which
+//! queues the signal for delivery to guest code; SIG_IGN and SIG_DFL go to
+//! the host as they are, so the kernel applies them itself. The signals
+//! translated code raises as faults always keep the runtime's handler.
+//! The blocked mask is the host thread's own mask: blocking, pending,
+//! sigsuspend and signalfd then behave as the kernel makes them.
+//! Alternate stacks are per thread, kept per host thread id (guest threads
+//! are host threads).
 
 use std::collections::HashMap;
 
@@ -29,37 +35,41 @@ const fn sig_bit(sig: i32) -> u64 {
     1 << (sig - 1)
 }
 
+/// Signals that translated code raises synchronously: the runtime's host
+/// handler stays installed for them whatever the guest's disposition.
+pub const FAULT_SIGNALS: [i32; 5] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGTRAP];
+
+// x86_64 sa_flags the host gets too: they change what the kernel does.
+const SA_NOCLDSTOP: u64 = 1;
+const SA_NOCLDWAIT: u64 = 2;
+
+/// The runtime's host signal handler (an `SA_SIGINFO` handler).
+pub type HostHandler = extern "C" fn(i32, *mut libc::siginfo_t, *mut libc::c_void);
+
 /// What the guest asked for, per process and per thread.
 #[derive(Debug, Clone)]
 pub struct SignalState {
     actions: [X86SigAction; NSIG],
-    threads: HashMap<i32, ThreadSignals>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct ThreadSignals {
-    blocked: u64,
-    alt_stack: GuestStack,
-}
-
-impl Default for ThreadSignals {
-    fn default() -> Self {
-        ThreadSignals {
-            blocked: 0,
-            alt_stack: GuestStack {
-                flags: SS_DISABLE,
-                ..GuestStack::default()
-            },
-        }
-    }
+    alt_stacks: HashMap<i32, GuestStack>,
+    /// Installed on the host for every guest handler; `None` records
+    /// dispositions without touching the host (unit tests).
+    pub host_handler: Option<HostHandler>,
 }
 
 impl Default for SignalState {
     fn default() -> Self {
         SignalState {
             actions: [X86SigAction::default(); NSIG],
-            threads: HashMap::new(),
+            alt_stacks: HashMap::new(),
+            host_handler: None,
         }
+    }
+}
+
+fn disabled_stack() -> GuestStack {
+    GuestStack {
+        flags: SS_DISABLE,
+        ..GuestStack::default()
     }
 }
 
@@ -71,36 +81,67 @@ impl SignalState {
             .copied()
     }
 
-    /// The guest's blocked-signal mask of host thread `tid`.
-    pub fn blocked(&self, tid: i32) -> u64 {
-        self.threads.get(&tid).copied().unwrap_or_default().blocked
+    /// Sets the guest's action for `sig` (1..=64) and mirrors it on the host.
+    pub fn set_action(&mut self, sig: i32, mut act: X86SigAction) {
+        act.mask &= !UNBLOCKABLE;
+        self.actions[sig as usize - 1] = act;
+        self.apply_on_host(sig);
+    }
+
+    /// Installs the runtime's handler for the fault signals; call once at start.
+    pub fn install_fault_handlers(&mut self) {
+        for sig in FAULT_SIGNALS {
+            self.apply_on_host(sig);
+        }
+    }
+
+    fn apply_on_host(&self, sig: i32) {
+        let Some(handler) = self.host_handler else { return };
+        let act = self.actions[sig as usize - 1];
+        // SAFETY: an all-zero sigaction is valid (SIG_DFL, empty mask).
+        let mut host: libc::sigaction = unsafe { std::mem::zeroed() };
+        host.sa_sigaction = match act.handler {
+            _ if FAULT_SIGNALS.contains(&sig) => handler as usize,
+            SIG_DFL | SIG_IGN => act.handler as usize,
+            _ => handler as usize,
+        };
+        if host.sa_sigaction == handler as usize {
+            // Not SA_RESTART: a blocking syscall returns EINTR so the guest
+            // handler runs promptly; the runtime restarts it if the guest
+            // asked for SA_RESTART. Everything is blocked while the (short)
+            // host handler runs.
+            host.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+            // SAFETY: sa_mask is a valid sigset_t.
+            unsafe { libc::sigfillset(&mut host.sa_mask) };
+        }
+        host.sa_flags |= (act.flags & (SA_NOCLDSTOP | SA_NOCLDWAIT)) as i32;
+        // SAFETY: installs a valid disposition; sig is 1..=64 and not
+        // SIGKILL/SIGSTOP (rt_sigaction rejected those), or a fault signal.
+        // Signals 32 and 33 belong to the host libc (EINVAL): skipped.
+        unsafe { libc::sigaction(sig, &host, std::ptr::null_mut()) };
     }
 
     /// The guest's alternate signal stack of host thread `tid`.
     pub fn alt_stack(&self, tid: i32) -> GuestStack {
-        self.threads
-            .get(&tid)
-            .copied()
-            .unwrap_or_default()
-            .alt_stack
+        self.alt_stacks.get(&tid).copied().unwrap_or_else(disabled_stack)
+    }
+
+    /// Sets the alternate stack of host thread `tid` (rt_sigreturn restores it).
+    pub fn set_alt_stack(&mut self, tid: i32, stack: GuestStack) {
+        self.alt_stacks.insert(tid, stack);
     }
 
     /// Drops the per-thread record of a thread that exited.
     pub fn forget_thread(&mut self, tid: i32) {
-        self.threads.remove(&tid);
-    }
-
-    /// Sets the mask of a new thread (Linux: inherited from its creator).
-    pub fn set_blocked(&mut self, tid: i32, mask: u64) {
-        self.threads.entry(tid).or_default().blocked = mask & !UNBLOCKABLE;
-    }
-
-    fn thread(&mut self, tid: i32) -> &mut ThreadSignals {
-        self.threads.entry(tid).or_default()
+        self.alt_stacks.remove(&tid);
     }
 }
 
-fn current_tid() -> i32 {
+const SIG_DFL: u64 = 0;
+const SIG_IGN: u64 = 1;
+
+/// The calling host thread's id.
+pub fn current_tid() -> i32 {
     // gettid cannot fail.
     host::syscall(libc::SYS_gettid, &[]).unwrap_or(0) as i32
 }
@@ -119,44 +160,21 @@ pub(crate) fn rt_sigaction(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     } else {
         Some(guest_mem::read::<X86SigAction>(act)?)
     };
-    let slot = &mut ctx.process.signals.actions[sig as usize - 1];
     if oact != 0 {
-        guest_mem::write(oact, slot)?;
+        guest_mem::write(oact, &ctx.process.signals.actions[sig as usize - 1])?;
     }
-    if let Some(mut new) = new {
-        new.mask &= !UNBLOCKABLE;
-        *slot = new;
-    }
-    Ok(0)
-}
-
-/// rt_sigprocmask(how, set, oset, sigsetsize). SIG_BLOCK/UNBLOCK/SETMASK
-/// are 0/1/2 on both.
-pub(crate) fn rt_sigprocmask(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    let (how, set, oset) = (a[0] as i32, a[1], a[2]);
-    if a[3] != SIGSET_SIZE {
-        return Err(Errno::EINVAL);
-    }
-    let thread = ctx.process.signals.thread(current_tid());
-    let old = thread.blocked;
-    if set != 0 {
-        let set: u64 = guest_mem::read(set)?;
-        let new = match how {
-            libc::SIG_BLOCK => old | set,
-            libc::SIG_UNBLOCK => old & !set,
-            libc::SIG_SETMASK => set,
-            _ => return Err(Errno::EINVAL),
-        };
-        thread.blocked = new & !UNBLOCKABLE;
-    }
-    if oset != 0 {
-        guest_mem::write(oset, &old)?;
+    if let Some(new) = new {
+        ctx.process.signals.set_action(sig, new);
     }
     Ok(0)
 }
 
-/// sigaltstack(ss, old_ss). We never run guest handlers yet, so the guest
-/// is never "on" its alternate stack.
+/// Whether guest stack pointer `sp` is on alternate stack `ss`.
+pub fn on_stack(ss: &GuestStack, sp: u64) -> bool {
+    ss.flags & SS_DISABLE == 0 && sp > ss.sp && sp - ss.sp <= ss.size
+}
+
+/// sigaltstack(ss, old_ss).
 pub(crate) fn sigaltstack(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let (ss, old_ss) = (a[0], a[1]);
     let new = if ss == 0 {
@@ -164,8 +182,15 @@ pub(crate) fn sigaltstack(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     } else {
         Some(guest_mem::read::<GuestStack>(ss)?)
     };
-    let thread = ctx.process.signals.thread(current_tid());
-    let old = thread.alt_stack;
+    let tid = current_tid();
+    let mut old = ctx.process.signals.alt_stack(tid);
+    let sp = ctx.thread.stack_pointer();
+    if on_stack(&old, sp) {
+        if new.is_some() {
+            return Err(Errno::EPERM);
+        }
+        old.flags |= SS_ONSTACK;
+    }
     if let Some(mut new) = new {
         match new.flags & !SS_AUTODISARM {
             0 | SS_ONSTACK => {
@@ -183,7 +208,7 @@ pub(crate) fn sigaltstack(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         }
         new.flags &= !SS_ONSTACK; // reported only while running on it
         new.pad = 0;
-        thread.alt_stack = new;
+        ctx.process.signals.set_alt_stack(tid, new);
     }
     if old_ss != 0 {
         guest_mem::write(old_ss, &old)?;

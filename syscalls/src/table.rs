@@ -76,8 +76,8 @@ syscall_table! {
     11 munmap => pass(SYS_munmap),
     12 brk => emulate(mm::brk),
     13 rt_sigaction => emulate(signal::rt_sigaction),
-    14 rt_sigprocmask => emulate(signal::rt_sigprocmask),
-    15 rt_sigreturn,
+    14 rt_sigprocmask => pass(SYS_rt_sigprocmask), // the guest mask is the host thread's mask
+    15 rt_sigreturn, // run by the runtime: it restores the whole CPU state
     16 ioctl => emulate(ioctl::ioctl),
     17 pread64 => pass(SYS_pread64),
     18 pwrite64 => pass(SYS_pwrite64),
@@ -189,10 +189,10 @@ syscall_table! {
     124 getsid => pass(SYS_getsid),
     125 capget => pass(SYS_capget), // struct __user_cap_header/data
     126 capset => pass(SYS_capset),
-    127 rt_sigpending,
-    128 rt_sigtimedwait,
-    129 rt_sigqueueinfo,
-    130 rt_sigsuspend,
+    127 rt_sigpending => pass(SYS_rt_sigpending),
+    128 rt_sigtimedwait => pass(SYS_rt_sigtimedwait), // siginfo_t and timespec agree
+    129 rt_sigqueueinfo => pass(SYS_rt_sigqueueinfo),
+    130 rt_sigsuspend => pass(SYS_rt_sigsuspend),
     131 sigaltstack => emulate(signal::sigaltstack),
     132 utime => emulate(fs::path::utime),
     133 mknod => emulate(fs::path::mknod),

@@ -7,7 +7,9 @@ use crate::emit::{encode_b, Stubs};
 use crate::host::HostFeatures;
 use crate::translate::translate_block;
 use crate::flags::live_at_block_exit;
+use crate::block_map::{BlockMap, ExitSite, GuestPoint};
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The lookup table has 2^LOOKUP_BITS entries indexed by the low guest address bits.
 pub const LOOKUP_BITS: u32 = 16;
@@ -36,6 +38,10 @@ pub struct CodeCache {
     lookup_dirty: Vec<usize>,
     /// Guest pages that hold decoded code: safe to read when looking ahead.
     code_pages: HashSet<u64>,
+    /// Host address -> guest instruction, and each block's exit sites.
+    map: BlockMap,
+    /// Blocks a signal handler unlinked (index + 1; 0 = free slot).
+    unlinked: [AtomicUsize; 4],
     /// Longest block translated, in guest instructions (1 tests state
     /// hand-off at every instruction boundary).
     pub max_block_insns: usize,
@@ -77,6 +83,8 @@ impl CodeCache {
             lookup: empty_lookup_table(),
             lookup_dirty: Vec::new(),
             code_pages: HashSet::new(),
+            map: BlockMap::default(),
+            unlinked: Default::default(),
             max_block_insns: MAX_BLOCK_INSNS,
             stubs: Stubs::default(),
             host,
@@ -120,11 +128,7 @@ impl CodeCache {
     }
 
     fn patch_branch(&mut self, site: u64, target: u64) {
-        let word = encode_b(site, target).expect("code buffer within branch range");
-        // SAFETY: `site` is a 4-byte aligned branch inside our buffer that we
-        // emitted; replacing a single aligned instruction word is atomic.
-        unsafe { (site as *mut u32).write_volatile(word) };
-        self.sync_icache(site, 4);
+        self.write_word(site, encode_b(site, target).expect("code buffer within branch range"));
     }
 
     /// Host code for guest `rip`, translating it first if needed.
@@ -164,6 +168,7 @@ impl CodeCache {
         self.stats.guest_insns += t.guest_insns as u64;
         self.stats.host_bytes += t.code.len() as u64;
         self.blocks.insert(rip, host);
+        self.map.insert(rip, host, host + t.code.len() as u64, &t.marks, &t.exit_sites);
         for exit in &t.direct_exits {
             let site = host + exit.site_offset as u64;
             match self.blocks.get(&exit.target) {
@@ -196,9 +201,68 @@ impl CodeCache {
             self.lookup[index] = empty_slot(index as u64);
         }
         self.code_pages.clear();
+        self.map.clear();
+        for slot in &self.unlinked {
+            slot.store(0, Ordering::Relaxed);
+        }
         self.stats.flushes += 1;
     }
+
+    /// The guest instruction whose translation contains host address `pc`.
+    /// Async-signal-safe while the calling thread is in generated code.
+    pub fn guest_point(&self, pc: u64) -> Option<GuestPoint> {
+        self.map.guest_point(pc)
+    }
+
+    /// Makes the block containing host address `pc` return to the
+    /// dispatcher at its end instead of continuing into other blocks; false
+    /// when `pc` is not in a block. Async-signal-safe while the calling
+    /// thread is in generated code: it only rewrites instruction words.
+    pub fn unlink_block_at(&self, pc: u64) -> bool {
+        let Some(index) = self.map.block_at(pc) else { return false };
+        let (host, sites) = self.map.exits(index).expect("block_at returns a valid index");
+        for site in sites {
+            // Both kinds fall through into their lookup exit.
+            self.write_word(host + site.offset() as u64, NOP);
+        }
+        // A full table only means the block stays unlinked (slower, still correct).
+        let _ = self
+            .unlinked
+            .iter()
+            .find(|slot| slot.compare_exchange(0, index + 1, Ordering::Relaxed, Ordering::Relaxed).is_ok());
+        true
+    }
+
+    /// Undoes `unlink_block_at` for every block it unlinked.
+    pub fn relink_unlinked(&mut self) {
+        for i in 0..self.unlinked.len() {
+            let Some(index) = self.unlinked[i].swap(0, Ordering::Relaxed).checked_sub(1) else { continue };
+            let Some((host, sites)) = self.map.exits(index) else { continue };
+            for site in sites.to_vec() {
+                let at = host + site.offset() as u64;
+                let word = match site {
+                    ExitSite::Direct { target, .. } => match self.blocks.get(&target) {
+                        Some(&code) => encode_b(at, code).expect("code buffer within branch range"),
+                        None => encode_b(at, at + 4).expect("next instruction"),
+                    },
+                    ExitSite::Indirect { .. } => BR_X17,
+                };
+                self.write_word(at, word);
+            }
+        }
+    }
+
+    fn write_word(&self, at: u64, word: u32) {
+        // SAFETY: `at` is a 4-byte aligned instruction inside our buffer that
+        // we emitted; replacing a single aligned instruction word is atomic.
+        unsafe { (at as *mut u32).write_volatile(word) };
+        self.sync_icache(at, 4);
+    }
 }
+
+const NOP: u32 = 0xd503_201f;
+/// `br x17`, the indirect exit's jump on a lookup hit (`emit::control`).
+const BR_X17: u32 = 0xd61f_0000 | (17 << 5);
 
 /// Empty slot i holds a key whose low bits differ from i, so no guest
 /// address indexing slot i can match it.

@@ -71,7 +71,10 @@ pub struct CpuState {
     pub mxcsr: u64,
     /// Count of blocks entered through the dispatcher (statistics).
     pub dispatches: u64,
-    pub _pad: u64,
+    /// Non-zero when a signal is waiting for the runtime: the dispatcher and
+    /// the entry trampoline check it before running guest code. Set by the
+    /// runtime's host signal handler.
+    pub interrupt: u64,
     pub xmm: [u128; 16],
     pub x87: X87State,
 }
@@ -114,7 +117,7 @@ impl Default for CpuState {
             lookup_table: 0,
             mxcsr: 0x1f80,
             dispatches: 0,
-            _pad: 0,
+            interrupt: 0,
             xmm: [0; 16],
             x87: X87State::default(),
         }
@@ -132,7 +135,8 @@ macro_rules! offset_consts {
 offset_consts! {
     GPR => gpr, RIP => rip, NZCV => nzcv, PF_RESULT => pf_result, AF_AUX => af_aux,
     DF => df, FS_BASE => fs_base, GS_BASE => gs_base, EXIT_REASON => exit_reason,
-    LOOKUP_TABLE => lookup_table, MXCSR => mxcsr, DISPATCHES => dispatches, XMM => xmm,
+    LOOKUP_TABLE => lookup_table, MXCSR => mxcsr, DISPATCHES => dispatches, INTERRUPT => interrupt,
+    XMM => xmm,
 }
 
 impl CpuState {

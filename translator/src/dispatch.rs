@@ -22,12 +22,40 @@ pub enum GuestEvent {
     /// A synchronous fault: deliver host signal number `signal` (SIGILL,
     /// SIGFPE, SIGSEGV, SIGTRAP) at guest address `addr`.
     Fault { signal: i32, addr: u64 },
+    /// A host fault in generated code, which the runtime's signal handler
+    /// recorded; `rip` is the guest instruction that faulted.
+    HostFault,
+    /// `CpuState::interrupt` is set: a signal waits for delivery. `rip` is
+    /// the next instruction to run.
+    Interrupted,
+}
+
+/// Addresses in the trampolines that the runtime's signal handler needs.
+#[derive(Clone, Copy, Debug, Default)]
+struct EntryWindow {
+    /// From this instruction up to and including `br`, an interrupt set by
+    /// a signal handler would go unnoticed: the handler moves the PC to
+    /// `abort` instead.
+    check: u64,
+    br: u64,
+    abort: u64,
+}
+
+/// Where the runtime's handler should resume a thread that faulted in
+/// generated code: at `pc` (the fault exit), with `x16` = guest RIP, and host
+/// C inverted when `flip_carry` (the exit stores C = !CF).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FaultRedirect {
+    pub pc: u64,
+    pub x16: u64,
+    pub flip_carry: bool,
 }
 
 pub struct Translator {
     pub cache: CodeCache,
     #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
     enter: u64,
+    window: EntryWindow,
     code: Box<dyn CodeSource>,
 }
 
@@ -42,10 +70,42 @@ impl Translator {
 
     pub fn with_source(host: HostFeatures, code: Box<dyn CodeSource>) -> std::io::Result<Translator> {
         let mut cache = CodeCache::new(host)?;
-        let (enter, stubs) = build_trampolines(&mut cache);
+        let (enter, window, stubs) = build_trampolines(&mut cache);
         cache.stubs = stubs;
         cache.reserve_installed();
-        Ok(Translator { cache, enter, code })
+        Ok(Translator { cache, enter, window, code })
+    }
+
+    /// For the runtime's handler of an asynchronous signal that interrupted
+    /// this thread at host `pc`, after it set `CpuState::interrupt`: makes
+    /// generated code return to the dispatcher soon. Returns the PC to
+    /// resume at instead of `pc`, if it must change. Async-signal-safe.
+    pub fn interrupt_at(&self, pc: u64) -> Option<u64> {
+        let w = self.window;
+        if (w.check..=w.br).contains(&pc) {
+            return Some(w.abort);
+        }
+        self.cache.unlink_block_at(pc);
+        None
+    }
+
+    /// For the runtime's handler of a synchronous fault at host `pc`: where
+    /// to resume so that the fault reaches the dispatcher as
+    /// `GuestEvent::HostFault`, or `None` when `pc` is not in a translated
+    /// block (the fault is Transit's own). Async-signal-safe.
+    pub fn fault_redirect(&self, pc: u64) -> Option<FaultRedirect> {
+        let point = self.cache.guest_point(pc)?;
+        Some(FaultRedirect {
+            pc: self.cache.stubs.exit[ExitReason::HostFault as usize],
+            x16: point.rip,
+            flip_carry: point.carry,
+        })
+    }
+
+    /// Relinks the blocks `interrupt_at` unlinked; call once the pending
+    /// signals are delivered.
+    pub fn relink(&mut self) {
+        self.cache.relink_unlinked();
     }
 
     /// Prepares `state` to run in this translator.
@@ -68,6 +128,9 @@ impl Translator {
     pub fn run(&mut self, state: &mut CpuState) -> GuestEvent {
         self.attach(state);
         loop {
+            if state.interrupt != 0 {
+                return GuestEvent::Interrupted;
+            }
             let host = self.cache.get_or_translate(self.code.as_ref(), state.rip);
             self.cache.remember_indirect(state.rip, host);
             state.dispatches += 1;
@@ -84,6 +147,7 @@ impl Translator {
                 ExitReason::DivideError => return fault(libc::SIGFPE, state.rip),
                 ExitReason::GeneralProtection => return fault(libc::SIGSEGV, 0),
                 ExitReason::Breakpoint => return fault(libc::SIGTRAP, state.rip),
+                ExitReason::HostFault => return GuestEvent::HostFault,
             }
         }
     }
@@ -112,7 +176,7 @@ fn fault(signal: i32, addr: u64) -> GuestEvent {
 }
 
 /// Emits the entry trampoline and the exit stubs into the cache.
-fn build_trampolines(cache: &mut CodeCache) -> (u64, Stubs) {
+fn build_trampolines(cache: &mut CodeCache) -> (u64, EntryWindow, Stubs) {
     let base = cache.next_addr();
     let mut ops = VecAssembler::<Aarch64Relocation>::new(base as usize);
     let common = ops.new_dynamic_label();
@@ -144,10 +208,27 @@ fn build_trampolines(cache: &mut CodeCache) -> (u64, Stubs) {
     for i in 0..8u8 {
         a64!(ops; ldp X(2 * i), X(2 * i + 1), [x28, (off::GPR + 16 * i as u32) as i32]);
     }
+    // Last chance to see an interrupt before guest code may loop for long.
+    let check_off = ops.offset().0;
+    let abort = ops.new_dynamic_label();
+    a64!(ops
+        ; ldr x17, [x28, off::INTERRUPT]
+        ; cbnz x17, =>abort
+    );
+    let br_off = ops.offset().0;
     a64!(ops; br x16);
+    // Nothing ran: leave through the common exit with the state unchanged.
+    let abort_off = ops.offset().0;
+    let lookup = ExitReason::Lookup as u32;
+    a64!(ops
+        ; =>abort
+        ; ldr x16, [x28, off::RIP]
+        ; movz x17, lookup
+        ; b =>common
+    );
 
     // One stub per exit reason: x17 = reason, then the common exit.
-    let mut stub_offsets = [0usize; 7];
+    let mut stub_offsets = [0usize; ExitReason::ALL.len()];
     for reason in ExitReason::ALL {
         stub_offsets[reason as usize] = ops.offset().0;
         let r = reason as u32;
@@ -194,5 +275,10 @@ fn build_trampolines(cache: &mut CodeCache) -> (u64, Stubs) {
     for (i, o) in stub_offsets.iter().enumerate() {
         stubs.exit[i] = base + *o as u64;
     }
-    (base + enter_off as u64, stubs)
+    let window = EntryWindow {
+        check: base + check_off as u64,
+        br: base + br_off as u64,
+        abort: base + abort_off as u64,
+    };
+    (base + enter_off as u64, window, stubs)
 }

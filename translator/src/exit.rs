@@ -20,10 +20,13 @@ pub enum ExitReason {
     GeneralProtection = 5,
     /// int3 executed; `rip` is the next instruction: SIGTRAP.
     Breakpoint = 6,
+    /// A host fault (SIGSEGV, SIGBUS...) in generated code, redirected here
+    /// by the runtime's signal handler; `rip` is the faulting instruction.
+    HostFault = 7,
 }
 
 impl ExitReason {
-    pub const ALL: [ExitReason; 7] = [
+    pub const ALL: [ExitReason; 8] = [
         ExitReason::Lookup,
         ExitReason::Syscall,
         ExitReason::Interpret,
@@ -31,6 +34,7 @@ impl ExitReason {
         ExitReason::DivideError,
         ExitReason::GeneralProtection,
         ExitReason::Breakpoint,
+        ExitReason::HostFault,
     ];
 
     pub fn from_raw(raw: u64) -> Option<ExitReason> {

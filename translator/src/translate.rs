@@ -2,6 +2,7 @@
 //! through its handler. The handler table is also the list of supported
 //! instructions (`is_supported`), which tests and coverage reports read.
 
+use crate::block_map::{ExitSite, InsnMark};
 use crate::decode::GuestBlock;
 use crate::emit::alu::{self, AluOp};
 use crate::emit::bits::{self, BitOp};
@@ -126,6 +127,10 @@ pub fn is_supported(insn: &Instruction) -> bool {
 pub struct TranslatedBlock {
     pub code: Vec<u8>,
     pub direct_exits: Vec<DirectExit>,
+    /// Every branch that may lead to another block, for unlinking.
+    pub exit_sites: Vec<ExitSite>,
+    /// Where each guest instruction's code starts, for signals.
+    pub marks: Vec<InsnMark>,
     pub guest_insns: usize,
 }
 
@@ -162,7 +167,8 @@ fn try_translate(
     let live = live_after(insns, live_at_exit);
     let mut e = Emitter::new(base, host, stubs);
     for (i, insn) in insns.iter().enumerate() {
-        e.begin_insn(live[i], FlagSet::from_iced(insn.rflags_modified()));
+        let guest_off = (insn.ip() - block.start) as u16;
+        e.begin_insn(guest_off, live[i], FlagSet::from_iced(insn.rflags_modified()));
         let Some(h) = handler(insn) else { return Err(i) };
         match h(&mut e, insn) {
             Ok(Flow::Next) => {}
@@ -170,7 +176,8 @@ fn try_translate(
             Err(_) => return Err(i),
         }
     }
-    e.begin_insn(FlagSet::ALL, FlagSet::NONE);
+    let end_off = insns.last().map_or(0, |i| i.next_ip() - block.start) as u16;
+    e.begin_insn(end_off, FlagSet::ALL, FlagSet::NONE);
     if len < block.insns.len() {
         let insn = &block.insns[len];
         tracing::warn!(addr = format_args!("{:#x}", insn.ip()), insn = %insn, "unimplemented instruction: SIGILL");
@@ -185,6 +192,6 @@ fn try_translate(
 }
 
 fn finish(e: Emitter, guest_insns: usize) -> TranslatedBlock {
-    let (code, direct_exits) = e.finish();
-    TranslatedBlock { code, direct_exits, guest_insns }
+    let (code, direct_exits, exit_sites, marks) = e.finish();
+    TranslatedBlock { code, direct_exits, exit_sites, marks, guest_insns }
 }

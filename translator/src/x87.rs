@@ -511,6 +511,11 @@ fn sqrt(v: F80, round: Round) -> F80 {
 
 /// fxsave: the 512-byte legacy FXSAVE image (x87 state, MXCSR, XMM0-15).
 pub fn fxsave(state: &CpuState, addr: u64) {
+    write_mem_bytes(addr, &fxsave_image(state));
+}
+
+/// The FXSAVE image of `state` (also the fpstate of x86_64 signal frames).
+pub fn fxsave_image(state: &CpuState) -> [u8; 512] {
     let x = &state.x87;
     let mut img = [0u8; 512];
     img[0..2].copy_from_slice(&x.control.to_le_bytes());
@@ -526,7 +531,7 @@ pub fn fxsave(state: &CpuState, addr: u64) {
     for (i, xmm) in state.xmm.iter().enumerate() {
         img[160 + 16 * i..176 + 16 * i].copy_from_slice(&xmm.to_le_bytes());
     }
-    write_mem_bytes(addr, &img);
+    img
 }
 
 /// fxrstor: loads what fxsave stored.
@@ -534,6 +539,11 @@ pub fn fxrstor(state: &mut CpuState, addr: u64) {
     let mut img = [0u8; 512];
     // SAFETY: see `read_mem`.
     unsafe { std::ptr::copy_nonoverlapping(addr as *const u8, img.as_mut_ptr(), 512) };
+    load_fxsave_image(state, &img);
+}
+
+/// Loads an FXSAVE image into `state` (fxrstor, rt_sigreturn).
+pub fn load_fxsave_image(state: &mut CpuState, img: &[u8; 512]) {
     let word = |o: usize| u16::from_le_bytes([img[o], img[o + 1]]);
     let x = &mut state.x87;
     x.control = word(0);

@@ -28,6 +28,9 @@ impl GuestThread for TestThread {
     fn set_gs_base(&mut self, value: u64) {
         self.gs = value;
     }
+    fn stack_pointer(&self) -> u64 {
+        0
+    }
 }
 
 /// One guest process with one thread.

@@ -25,6 +25,10 @@ pub fn indirect_exit(e: &mut Emitter, target: Reg) {
         ; eor X(key), X(key), X(target)
         ; cbnz X(key), =>miss
         ; ldr X(entry), [X(entry), 8]
+    );
+    // Unlinking this block turns the `br` into a nop: it falls into the miss path.
+    e.indirect_sites.push(e.offset());
+    a64!(e.ops
         ; br X(entry)
         ; =>miss
         ; mov X(regs::EXIT_RIP), X(target)

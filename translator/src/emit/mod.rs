@@ -17,6 +17,7 @@ pub mod shift;
 pub mod sse;
 pub mod string;
 
+use crate::block_map::{ExitSite, InsnMark};
 use crate::exit::ExitReason;
 use crate::flags::FlagSet;
 use crate::host::HostFeatures;
@@ -66,7 +67,7 @@ pub type EmitResult = Result<Flow, Unsupported>;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Stubs {
     /// One exit stub per `ExitReason`, indexed by its value.
-    pub exit: [u64; 7],
+    pub exit: [u64; ExitReason::ALL.len()],
 }
 
 /// A direct exit whose target block may not exist yet: `site` holds a `b`
@@ -91,6 +92,10 @@ pub struct Emitter {
     next_scratch: usize,
     next_vscratch: u8,
     pub direct_exits: Vec<DirectExit>,
+    /// Offsets of the `br` instructions taken on indirect lookup hits.
+    pub indirect_sites: Vec<usize>,
+    /// Where each guest instruction's code starts (for signals).
+    pub marks: Vec<InsnMark>,
 }
 
 /// Signed offset encodable in a `b` instruction (±128 MiB).
@@ -116,11 +121,14 @@ impl Emitter {
             next_scratch: 0,
             next_vscratch: 0,
             direct_exits: Vec::new(),
+            indirect_sites: Vec::new(),
+            marks: Vec::new(),
         }
     }
 
-    /// Called before each guest instruction.
-    pub fn begin_insn(&mut self, live_after: FlagSet, written: FlagSet) {
+    /// Called before each guest instruction, `guest_off` bytes into the block.
+    pub fn begin_insn(&mut self, guest_off: u16, live_after: FlagSet, written: FlagSet) {
+        self.marks.push(InsnMark { host_off: self.offset() as u32, guest_off, polarity: self.polarity });
         self.next_scratch = 0;
         self.next_vscratch = 0;
         self.live_after = live_after;
@@ -369,9 +377,16 @@ impl Emitter {
         Ok(Flow::Ended)
     }
 
-    pub fn finish(self) -> (Vec<u8>, Vec<DirectExit>) {
-        let direct = self.direct_exits;
+    /// The code, and the block's exit sites and instruction marks for the
+    /// block map.
+    pub fn finish(self) -> (Vec<u8>, Vec<DirectExit>, Vec<ExitSite>, Vec<InsnMark>) {
+        let mut sites: Vec<ExitSite> = self
+            .direct_exits
+            .iter()
+            .map(|d| ExitSite::Direct { off: d.site_offset as u32, target: d.target })
+            .collect();
+        sites.extend(self.indirect_sites.iter().map(|&o| ExitSite::Indirect { off: o as u32 }));
         let code = self.ops.finalize().expect("all labels are bound");
-        (code, direct)
+        (code, self.direct_exits, sites, self.marks)
     }
 }

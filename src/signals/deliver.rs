@@ -1,0 +1,262 @@
+//! Delivery: what happens to a signal once the runtime has it — default
+//! action, ignore, or a guest handler entered through an x86_64 frame — and
+//! rt_sigreturn.
+
+use super::frame::{self, FrameRequest};
+use super::SignalThread;
+use crate::runtime::Ending;
+use transit_syscalls::abi::signal::X86SigAction;
+use transit_syscalls::signal::{current_tid, on_stack};
+use transit_syscalls::GuestProcess;
+use transit_translator::cpu_state::gpr::{RAX, RDI, RDX, RSI, RSP};
+use transit_translator::CpuState;
+
+pub use frame::Trap;
+
+// x86_64 sa_flags.
+const SA_ONSTACK: u64 = 0x0800_0000;
+const SA_RESTART: u64 = 0x1000_0000;
+const SA_NODEFER: u64 = 0x4000_0000;
+const SA_RESETHAND: u64 = 0x8000_0000;
+const SIG_DFL: u64 = 0;
+const SIG_IGN: u64 = 1;
+const SS_AUTODISARM: i32 = 1 << 31;
+const SS_DISABLE: i32 = 2;
+// si_code values (include/uapi/asm-generic/siginfo.h).
+const ILL_ILLOPN: i32 = 2;
+const FPE_INTDIV: i32 = 1;
+const SEGV_ACCERR: i32 = 2;
+
+/// x86_64 syscalls an interrupting handler never restarts, whatever
+/// SA_RESTART says (signal(7): timeouts, waits for signals, SysV IPC).
+const NEVER_RESTARTED: &[u64] = &[
+    7,   // poll
+    23,  // select
+    34,  // pause
+    35,  // nanosleep
+    64,  // semop
+    68,  // msgsnd
+    69,  // msgrcv
+    128, // rt_sigtimedwait
+    130, // rt_sigsuspend
+    208, // io_getevents
+    220, // semtimedop
+    230, // clock_nanosleep
+    232, // epoll_wait
+    270, // pselect6
+    271, // ppoll
+    281, // epoll_pwait
+    441, // epoll_pwait2
+];
+
+/// x86_64 syscalls that wait with a temporary signal mask: a signal that
+/// interrupted them was unblocked then, and is delivered even if the mask
+/// restored on return blocks it (the kernel's saved-sigmask rule).
+const TEMPORARY_MASK: &[u64] = &[
+    130, // rt_sigsuspend
+    270, // pselect6
+    271, // ppoll
+    281, // epoll_pwait
+    441, // epoll_pwait2
+];
+
+/// What the default action of `sig` does (signal(7)).
+fn default_is_ignore(sig: i32) -> bool {
+    matches!(sig, libc::SIGCHLD | libc::SIGURG | libc::SIGWINCH | libc::SIGCONT)
+}
+
+/// siginfo for a fault the translator raised itself (not a host fault).
+pub fn fault_info(sig: i32, rip: u64) -> ([u8; 128], Trap) {
+    const SI_KERNEL: i32 = 0x80;
+    let (code, addr, trapno) = match sig {
+        libc::SIGILL => (ILL_ILLOPN, rip, 6),
+        libc::SIGFPE => (FPE_INTDIV, rip, 0),
+        libc::SIGTRAP => (SI_KERNEL, 0, 3),
+        _ => (SI_KERNEL, 0, 13), // #GP
+    };
+    (siginfo(sig, code, addr), Trap { trapno, err: 0, cr2: 0 })
+}
+
+/// siginfo and trap details for a host fault (a page fault on x86).
+pub fn host_fault_trap(info: &[u8; 128]) -> Trap {
+    let code = i32::from_ne_bytes(info[8..12].try_into().unwrap());
+    let addr = u64::from_ne_bytes(info[16..24].try_into().unwrap());
+    // Page-fault error code: user mode, and "protection" for a mapped page.
+    let err = 4 | u64::from(code == SEGV_ACCERR);
+    Trap { trapno: 14, err, cr2: addr }
+}
+
+fn siginfo(sig: i32, code: i32, addr: u64) -> [u8; 128] {
+    let mut info = [0u8; 128];
+    info[0..4].copy_from_slice(&sig.to_ne_bytes());
+    info[8..12].copy_from_slice(&code.to_ne_bytes());
+    info[16..24].copy_from_slice(&addr.to_ne_bytes());
+    info
+}
+
+fn host_mask() -> u64 {
+    let mut old = 0u64;
+    // SAFETY: querying the mask (set = NULL); 8-byte kernel sigset.
+    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_BLOCK, 0usize, &mut old as *mut u64, 8usize) };
+    old
+}
+
+fn set_host_mask(mask: u64) -> u64 {
+    let mut old = 0u64;
+    // SAFETY: valid pointers to 8-byte kernel sigsets.
+    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &mask as *const u64, &mut old as *mut u64, 8usize) };
+    old
+}
+
+const fn bit(sig: i32) -> u64 {
+    1 << (sig - 1)
+}
+
+impl SignalThread {
+    /// Delivers a synchronous fault: to the guest's handler if it has one
+    /// and does not block the signal, otherwise the process dies by it
+    /// (the kernel's force_sig).
+    pub fn deliver_fault(&self, state: &mut CpuState, process: &mut GuestProcess, info: &[u8; 128], trap: Trap) -> Option<Ending> {
+        let sig = i32::from_ne_bytes(info[0..4].try_into().unwrap());
+        let act = process.signals.action(sig).unwrap_or_default();
+        let mask = host_mask();
+        if act.handler == SIG_DFL || act.handler == SIG_IGN || mask & bit(sig) != 0 {
+            return Some(Ending::Signal(sig));
+        }
+        self.enter_handler(state, process, sig, act, info, trap, mask).err()
+    }
+
+    /// Delivers every waiting signal the guest does not block. `syscall` is
+    /// the number of the syscall that just returned -EINTR, if any: it is
+    /// restarted when the signal was ignored or its handler has SA_RESTART.
+    pub fn deliver_pending(&self, state: &mut CpuState, process: &mut GuestProcess, syscall: Option<u64>) -> Option<Ending> {
+        // SAFETY: `state` is the struct the handler writes through its pointer.
+        unsafe { std::ptr::write_volatile(&mut state.interrupt, 0) };
+        let mut restart = syscall.filter(|nr| !NEVER_RESTARTED.contains(nr));
+        // Block everything while the queue is read; the guest's mask comes back after.
+        let mut mask = set_host_mask(!0);
+        let mut result = None;
+        let mut waiting = self.queue.waiting();
+        if !syscall.is_some_and(|nr| TEMPORARY_MASK.contains(&nr)) {
+            waiting &= !mask;
+        }
+        while waiting != 0 && result.is_none() {
+            let sig = waiting.trailing_zeros() as i32 + 1;
+            waiting &= waiting - 1;
+            let Some(info) = self.queue.take(sig) else { continue };
+            let act = process.signals.action(sig).unwrap_or_default();
+            match act.handler {
+                SIG_IGN => {}
+                SIG_DFL if default_is_ignore(sig) => {}
+                SIG_DFL => result = Some(Ending::Signal(sig)),
+                _ => {
+                    if let Some(nr) = restart.take() {
+                        if act.flags & SA_RESTART != 0 {
+                            rewind_syscall(state, nr);
+                        }
+                    }
+                    match self.enter_handler(state, process, sig, act, &info, Trap::default(), mask) {
+                        Ok(new_mask) => mask = new_mask,
+                        Err(ending) => result = Some(ending),
+                    }
+                }
+            }
+        }
+        // Interrupted, but no handler ran: the kernel restarts transparently.
+        if let Some(nr) = restart {
+            rewind_syscall(state, nr);
+        }
+        set_host_mask(mask);
+        result
+    }
+
+    /// Builds the frame and points the guest at its handler; returns the
+    /// mask now in effect, or how the process ends when the frame cannot
+    /// be written (the kernel kills with SIGSEGV then).
+    #[allow(clippy::too_many_arguments)]
+    fn enter_handler(
+        &self,
+        state: &mut CpuState,
+        process: &mut GuestProcess,
+        sig: i32,
+        act: X86SigAction,
+        info: &[u8; 128],
+        trap: Trap,
+        mask: u64,
+    ) -> Result<u64, Ending> {
+        let tid = current_tid();
+        let mut alt = process.signals.alt_stack(tid);
+        let on_alt = on_stack(&alt, state.gpr[RSP]);
+        let switch = act.flags & SA_ONSTACK != 0 && alt.flags & SS_DISABLE == 0 && !on_alt;
+        let reported = if on_alt { libc::SS_ONSTACK } else { 0 };
+        let req = FrameRequest {
+            info,
+            restorer: act.restorer,
+            saved_mask: mask,
+            alt_stack: transit_syscalls::abi::signal::GuestStack { flags: alt.flags | reported, ..alt },
+            switch_to_alt_stack: switch,
+            trap,
+        };
+        let Ok((sp, info_addr, uc_addr)) = frame::push(state, &req) else {
+            return Err(Ending::Signal(libc::SIGSEGV));
+        };
+        if switch && alt.flags & SS_AUTODISARM != 0 {
+            alt.flags = SS_DISABLE;
+            alt.sp = 0;
+            alt.size = 0;
+            process.signals.set_alt_stack(tid, alt);
+        }
+        state.gpr[RSP] = sp;
+        state.gpr[RDI] = sig as u64;
+        state.gpr[RSI] = info_addr;
+        state.gpr[RDX] = uc_addr;
+        state.gpr[RAX] = 0;
+        state.rip = act.handler;
+        state.df = 0;
+        frame::reset_fpu(state);
+        let mut new_mask = mask | act.mask;
+        if act.flags & SA_NODEFER == 0 {
+            new_mask |= bit(sig);
+        }
+        if act.flags & SA_RESETHAND != 0 {
+            process.signals.set_action(sig, X86SigAction::default());
+        }
+        tracing::debug!(sig, handler = format_args!("{:#x}", act.handler), "signal delivered");
+        Ok(new_mask)
+    }
+
+    /// rt_sigreturn: restores the state the frame holds, its mask and
+    /// alternate stack. A bad frame kills the process by SIGSEGV, as on x86_64.
+    pub fn sigreturn(&self, state: &mut CpuState, process: &mut GuestProcess) -> Option<Ending> {
+        match frame::pop(state) {
+            Ok(restored) => {
+                set_host_mask(restored.mask);
+                let tid = current_tid();
+                let mut stack = restored.alt_stack;
+                let current = process.signals.alt_stack(tid);
+                // restore_altstack: ignored while running on the current one.
+                if !on_stack(&current, state.gpr[RSP]) {
+                    stack.flags &= !libc::SS_ONSTACK;
+                    if stack.flags & SS_DISABLE != 0 {
+                        stack = transit_syscalls::abi::signal::GuestStack { flags: SS_DISABLE, ..Default::default() };
+                    }
+                    process.signals.set_alt_stack(tid, stack);
+                }
+                // Unblocking may have released signals the queue holds.
+                if self.has_waiting() {
+                    // SAFETY: see deliver_pending.
+                    unsafe { std::ptr::write_volatile(&mut state.interrupt, 1) };
+                }
+                None
+            }
+            Err(_) => Some(Ending::Signal(libc::SIGSEGV)),
+        }
+    }
+}
+
+/// Makes the guest execute `syscall` number `nr` again: RIP back over the
+/// two-byte instruction, RAX the number again (the kernel's -ERESTARTSYS).
+fn rewind_syscall(state: &mut CpuState, nr: u64) {
+    state.rip -= 2;
+    state.gpr[RAX] = nr;
+}

@@ -1,0 +1,135 @@
+//! Guest signals: the host handler that catches them, and delivery to
+//! guest handlers with x86_64 signal frames.
+//!
+//! How a signal reaches guest code:
+//! - **Asynchronous** (kill, alarm, SIGCHLD...): the host handler queues it
+//!   (`queue`), sets `CpuState::interrupt` and, if the thread is in
+//!   translated code, unlinks the running block so it returns to the
+//!   dispatcher at its end (`Translator::interrupt_at`). A blocking syscall
+//!   returns EINTR instead (host handlers never have SA_RESTART). The runtime
+//!   then delivers (`deliver`), restarting the syscall afterwards if the
+//!   guest asked for SA_RESTART.
+//! - **Synchronous faults in translated code** (SIGSEGV, SIGBUS): the host
+//!   handler moves the thread to the translator's fault exit with the guest
+//!   RIP of the faulting instruction (`Translator::fault_redirect`); the
+//!   runtime delivers the recorded siginfo at once.
+//! - **Faults the translator raises itself** (ud2, #DE, int3, hlt) come back
+//!   as `GuestEvent::Fault` and are delivered the same way.
+//!
+//! The guest's blocked mask is the host thread's mask (see
+//! `transit_syscalls::signal`); SIG_DFL and SIG_IGN dispositions are the
+//! host's too, so the kernel itself stops, ignores or kills.
+
+mod deliver;
+mod frame;
+mod queue;
+
+use std::cell::{Cell, UnsafeCell};
+use transit_translator::{CpuState, Translator};
+
+pub use deliver::{fault_info, host_fault_trap};
+use queue::PendingQueue;
+
+/// One guest thread's signal context, pinned for the handler to reach.
+pub struct SignalThread {
+    state: *mut CpuState,
+    translator: *const Translator,
+    queue: PendingQueue,
+    /// siginfo of the last fault in translated code (written by the handler).
+    fault: UnsafeCell<[u8; 128]>,
+}
+
+thread_local! {
+    static CURRENT: Cell<*const SignalThread> = const { Cell::new(std::ptr::null()) };
+}
+
+impl SignalThread {
+    /// Registers the calling thread's guest state and translator with the
+    /// host handler. Both must stay at these addresses until the returned
+    /// box is dropped.
+    pub fn attach(state: &mut CpuState, translator: &Translator) -> Box<SignalThread> {
+        let t = Box::new(SignalThread {
+            state,
+            translator,
+            queue: PendingQueue::default(),
+            fault: UnsafeCell::new([0; 128]),
+        });
+        CURRENT.with(|c| c.set(&*t));
+        t
+    }
+
+    /// Signals are waiting in the queue (possibly blocked ones).
+    pub fn has_waiting(&self) -> bool {
+        self.queue.waiting() != 0
+    }
+
+    /// siginfo of the fault that ended translated code with `GuestEvent::HostFault`.
+    pub fn take_fault(&self) -> [u8; 128] {
+        // SAFETY: written by the handler before the thread resumed; read on
+        // the same thread afterwards.
+        unsafe { *self.fault.get() }
+    }
+}
+
+impl Drop for SignalThread {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(std::ptr::null()));
+    }
+}
+
+/// The host handler for every signal the guest handles and for the faults
+/// translated code may raise.
+pub extern "C" fn on_host_signal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    let t = CURRENT.with(|c| c.get());
+    // SAFETY: the kernel passes a valid siginfo and ucontext; `t`, when set,
+    // points at the live SignalThread of this thread (see `attach`), whose
+    // state and translator outlive it. Only async-signal-safe work follows.
+    unsafe {
+        let info_bytes = &*(info as *const [u8; 128]);
+        let mc = &mut (*(ctx as *mut libc::ucontext_t)).uc_mcontext;
+        let synchronous = transit_syscalls::signal::FAULT_SIGNALS.contains(&sig) && (*info).si_code > 0;
+        if t.is_null() {
+            if synchronous {
+                internal_fault(sig, mc.pc);
+            }
+            return;
+        }
+        let t = &*t;
+        if synchronous {
+            match (*t.translator).fault_redirect(mc.pc) {
+                Some(r) => {
+                    *t.fault.get() = *info_bytes;
+                    mc.regs[16] = r.x16;
+                    mc.pc = r.pc;
+                    if r.flip_carry {
+                        mc.pstate ^= 1 << 29;
+                    }
+                }
+                None => internal_fault(sig, mc.pc),
+            }
+            return;
+        }
+        t.queue.record(sig, info_bytes);
+        std::ptr::write_volatile(&mut (*t.state).interrupt, 1);
+        if let Some(pc) = (*t.translator).interrupt_at(mc.pc) {
+            mc.pc = pc;
+        }
+    }
+}
+
+/// A fault outside translated code is Transit's own (or the interpreter's
+/// access to bad guest memory): say where, then let it kill us by `sig`.
+fn internal_fault(sig: i32, pc: u64) {
+    let mut msg = *b"transit: fault outside translated code at pc 0x0000000000000000\n";
+    let digits = msg.len() - 17;
+    for i in 0..16 {
+        let nibble = ((pc >> (60 - 4 * i)) & 0xf) as u8;
+        msg[digits + i] = if nibble < 10 { b'0' + nibble } else { b'a' + nibble - 10 };
+    }
+    // SAFETY: write and signal are async-signal-safe; returning re-executes
+    // the faulting instruction, which now kills the process by `sig`.
+    unsafe {
+        libc::write(2, msg.as_ptr().cast(), msg.len());
+        libc::signal(sig, libc::SIG_DFL);
+    }
+}
