@@ -35,6 +35,17 @@ static void skip_handler(int sig, siginfo_t *si, void *ctx) {
     uc->uc_mcontext.gregs[REG_RAX] = 77;
 }
 
+/* Records the flags at the fault, then skips the 2-byte faulting load. */
+static volatile long long flags_at_fault;
+static void flags_handler(int sig, siginfo_t *si, void *ctx) {
+    ucontext_t *uc = ctx;
+    (void)sig;
+    (void)si;
+    /* Only flags read after the fault: Transit computes no others (PF, AF). */
+    flags_at_fault = uc->uc_mcontext.gregs[REG_EFL] & 0x8c1; /* OF SF ZF CF */
+    uc->uc_mcontext.gregs[REG_RIP] += 2;
+}
+
 static void install(int sig, void (*h)(int, siginfo_t *, void *)) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -55,7 +66,7 @@ int main(void) {
     if (!sigsetjmp(env, 1)) {
         *(volatile int *)16 = 1;
     }
-    printf("null write: sig=%d code=%d (MAPERR=%d) addr=%p\n", got_sig, got_code, SEGV_MAPERR, got_addr);
+    printf("null write: sig=%d code=%d (MAPERR=%d) addr=%#lx\n", got_sig, got_code, SEGV_MAPERR, (unsigned long)got_addr);
 
     char *ro = mmap(NULL, pagesz, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (!sigsetjmp(env, 1)) {
@@ -95,7 +106,20 @@ int main(void) {
     got_sig = 0;
     int value;
     __asm__ volatile("xor %%eax, %%eax\n\tmovl (%%rax), %%eax" : "=a"(value)::"memory");
-    printf("skipped load: sig=%d value=%d addr=%p\n", got_sig, value, got_addr);
+    printf("skipped load: sig=%d value=%d addr=%#lx\n", got_sig, value, (unsigned long)got_addr);
+
+    /* The flags an add left (carry and zero, read again after the fault)
+     * appear in the context at the fault. */
+    install(SIGSEGV, flags_handler);
+    unsigned char cf_after, zf_after;
+    __asm__ volatile("xor %%eax, %%eax\n\tmov $-1, %%rcx\n\tadd $1, %%rcx\n\t"
+                     "movl (%%rax), %%eax\n\tsetc %0\n\tsetz %1"
+                     : "=r"(cf_after), "=r"(zf_after)::"rax", "rcx", "memory", "cc");
+    printf("flags at fault: %#llx, after: cf=%d zf=%d\n", flags_at_fault, cf_after, zf_after);
+    __asm__ volatile("xor %%eax, %%eax\n\tmov $1, %%rcx\n\tsub $2, %%rcx\n\t"
+                     "movl (%%rax), %%eax\n\tsetc %0\n\tsets %1"
+                     : "=r"(cf_after), "=r"(zf_after)::"rax", "rcx", "memory", "cc");
+    printf("flags at fault: %#llx, after: cf=%d sf=%d\n", flags_at_fault, cf_after, zf_after);
 
     /* Faults inside a loop that has run many times (chained translated code). */
     install(SIGSEGV, jump_handler);
@@ -112,6 +136,6 @@ int main(void) {
                     break;
             }
     }
-    printf("loop fault: sig=%d reached=%d addr=%p\n", got_sig, reached, got_addr);
+    printf("loop fault: sig=%d reached=%d addr=%#lx\n", got_sig, reached, (unsigned long)got_addr);
     return 0;
 }
