@@ -55,6 +55,7 @@ impl SignalThread {
             fault: UnsafeCell::new([0; 128]),
         });
         CURRENT.with(|c| c.set(&*t));
+        transit_syscalls::set_interrupt_flag(&state.interrupt);
         t
     }
 
@@ -74,6 +75,7 @@ impl SignalThread {
 impl Drop for SignalThread {
     fn drop(&mut self) {
         CURRENT.with(|c| c.set(std::ptr::null()));
+        transit_syscalls::set_interrupt_flag(std::ptr::null());
     }
 }
 
@@ -111,7 +113,8 @@ pub extern "C" fn on_host_signal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut
         }
         t.queue.record(sig, info_bytes);
         std::ptr::write_volatile(&mut (*t.state).interrupt, 1);
-        if let Some(pc) = (*t.translator).interrupt_at(mc.pc) {
+        let resume = transit_syscalls::interrupted_at(mc.pc).or_else(|| (*t.translator).interrupt_at(mc.pc));
+        if let Some(pc) = resume {
             mc.pc = pc;
         }
     }

@@ -63,6 +63,108 @@ pub(crate) fn syscall(nr: libc::c_long, args: &[u64]) -> SysResult {
     }
 }
 
+/// `syscall` for guest syscalls that may block: it returns EINTR without
+/// entering the kernel when a signal for the guest has arrived, even one
+/// that arrives between the check and the `svc` (the runtime's handler
+/// moves the thread out of that window: [`interrupted_at`]). Without this,
+/// a signal landing just before a blocking read would wait for the read.
+pub(crate) fn interruptible_syscall(nr: libc::c_long, args: &[u64]) -> SysResult {
+    let mut a = [0u64; 6];
+    a[..args.len()].copy_from_slice(args);
+    let flag = INTERRUPT_FLAG.with(|f| f.get());
+    let r = safe::syscall(flag, nr, &a);
+    if (-4095..0).contains(&r) {
+        Err(Errno(-r as i32))
+    } else {
+        Ok(r as u64)
+    }
+}
+
+thread_local! {
+    static INTERRUPT_FLAG: std::cell::Cell<*const u64> = const { std::cell::Cell::new(&NEVER_INTERRUPTED) };
+}
+static NEVER_INTERRUPTED: u64 = 0;
+
+/// Names the calling thread's "a signal is waiting" word (the runtime's
+/// `CpuState::interrupt`): non-zero makes interruptible syscalls return
+/// EINTR. The word must outlive the thread's syscalls; null forgets it.
+pub fn set_interrupt_flag(flag: *const u64) {
+    let flag = if flag.is_null() { &NEVER_INTERRUPTED as *const u64 } else { flag };
+    INTERRUPT_FLAG.with(|f| f.set(flag));
+}
+
+/// For the runtime's signal handler: if host `pc` is between the interrupt
+/// check and the `svc` of an interruptible syscall, the PC to resume at
+/// instead (which returns EINTR). Async-signal-safe.
+pub fn interrupted_at(pc: u64) -> Option<u64> {
+    safe::redirect(pc)
+}
+
+#[cfg(target_arch = "aarch64")]
+mod safe {
+    std::arch::global_asm!(
+        ".globl transit_safe_syscall",
+        ".p2align 2",
+        "transit_safe_syscall:",
+        // x0 = flag, x1 = nr, x2 = args
+        "    mov x9, x0",
+        "    mov x8, x1",
+        "    ldp x0, x1, [x2]",
+        "    ldp x4, x5, [x2, #32]",
+        "    ldp x2, x3, [x2, #16]",
+        ".globl transit_safe_syscall_check",
+        "transit_safe_syscall_check:",
+        "    ldr x10, [x9]",
+        "    cbnz x10, transit_safe_syscall_eintr",
+        "    svc #0",
+        ".globl transit_safe_syscall_done",
+        "transit_safe_syscall_done:",
+        "    ret",
+        ".globl transit_safe_syscall_eintr",
+        "transit_safe_syscall_eintr:",
+        "    mov x0, #-4", // -EINTR
+        "    ret",
+    );
+
+    extern "C" {
+        fn transit_safe_syscall(flag: *const u64, nr: i64, args: *const [u64; 6]) -> i64;
+        fn transit_safe_syscall_check();
+        fn transit_safe_syscall_done();
+        fn transit_safe_syscall_eintr();
+    }
+
+    pub fn syscall(flag: *const u64, nr: libc::c_long, args: &[u64; 6]) -> i64 {
+        // SAFETY: as for `host::syscall`: the kernel checks every argument;
+        // `flag` points at a live word (see `set_interrupt_flag`).
+        unsafe { transit_safe_syscall(flag, nr, args) }
+    }
+
+    pub fn redirect(pc: u64) -> Option<u64> {
+        let window = transit_safe_syscall_check as *const () as u64..transit_safe_syscall_done as *const () as u64;
+        window.contains(&pc).then_some(transit_safe_syscall_eintr as *const () as u64)
+    }
+}
+
+#[cfg(not(target_arch = "aarch64"))]
+mod safe {
+    pub fn syscall(flag: *const u64, nr: libc::c_long, a: &[u64; 6]) -> i64 {
+        // SAFETY: see the aarch64 version; without it the window stays open.
+        unsafe {
+            if std::ptr::read_volatile(flag) != 0 {
+                return -(libc::EINTR as i64);
+            }
+            match libc::syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) {
+                -1 => -(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO) as i64),
+                r => r,
+            }
+        }
+    }
+
+    pub fn redirect(_pc: u64) -> Option<u64> {
+        None
+    }
+}
+
 /// `syscall` for pointers to host-side buffers of the calling handler.
 pub(crate) fn ptr<T>(p: *const T) -> u64 {
     p as usize as u64

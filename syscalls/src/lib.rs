@@ -36,7 +36,7 @@ mod time;
 use host::SysResult;
 use table::{Handler, X86Nr};
 
-pub use host::Errno;
+pub use host::{interrupted_at, set_interrupt_flag, Errno};
 pub use signal::SignalState;
 
 /// What the syscall layer may read or change in the calling guest thread.
@@ -112,7 +112,7 @@ pub fn dispatch(
         return SyscallOutcome::Return(host::Errno::ENOSYS.to_rax());
     };
     let result: SysResult = match entry.handler {
-        Handler::Pass(host_nr) => host::syscall(host_nr, &args),
+        Handler::Pass(host_nr) => host::interruptible_syscall(host_nr, &args),
         Handler::Emulate(handler) => handler(&mut Ctx { process, thread }, &args),
         Handler::Exit { group } => {
             tracing::debug!(status = args[0] as i32, group, "{}", entry.name);

@@ -80,7 +80,7 @@ pub(crate) fn fork(_: &mut Ctx<'_>, _: &Args) -> SysResult {
 
 /// pause: sleep until a signal, which is ppoll with nothing to wait for.
 pub(crate) fn pause(_: &mut Ctx<'_>, _: &Args) -> SysResult {
-    host::syscall(libc::SYS_ppoll, &[0, 0, 0, 0, 0])
+    host::interruptible_syscall(libc::SYS_ppoll, &[0, 0, 0, 0, 0])
 }
 
 /// rseq: Transit's own libc has already registered this thread's rseq area,

@@ -55,20 +55,20 @@ fn wait_converted(
 /// epoll_wait(epfd, events, maxevents, timeout_ms).
 pub(crate) fn epoll_wait(_: &mut Ctx<'_>, a: &Args) -> SysResult {
     wait_converted(a[1], a[2], |ev, max| {
-        host::syscall(libc::SYS_epoll_pwait, &[a[0], ev, max, a[3], 0, 8])
+        host::interruptible_syscall(libc::SYS_epoll_pwait, &[a[0], ev, max, a[3], 0, 8])
     })
 }
 
 /// epoll_pwait(epfd, events, maxevents, timeout_ms, sigmask, sigsetsize).
 pub(crate) fn epoll_pwait(_: &mut Ctx<'_>, a: &Args) -> SysResult {
     wait_converted(a[1], a[2], |ev, max| {
-        host::syscall(libc::SYS_epoll_pwait, &[a[0], ev, max, a[3], a[4], a[5]])
+        host::interruptible_syscall(libc::SYS_epoll_pwait, &[a[0], ev, max, a[3], a[4], a[5]])
     })
 }
 
 /// epoll_pwait2: like epoll_pwait with a `struct timespec *` timeout (same layout).
 pub(crate) fn epoll_pwait2(_: &mut Ctx<'_>, a: &Args) -> SysResult {
     wait_converted(a[1], a[2], |ev, max| {
-        host::syscall(libc::SYS_epoll_pwait2, &[a[0], ev, max, a[3], a[4], a[5]])
+        host::interruptible_syscall(libc::SYS_epoll_pwait2, &[a[0], ev, max, a[3], a[4], a[5]])
     })
 }

@@ -13,7 +13,7 @@ pub(crate) fn poll(_: &mut Ctx<'_>, a: &Args) -> SysResult {
         tv_nsec: ((timeout_ms % 1000) * 1_000_000).into(),
     });
     let ts_ptr = ts.as_ref().map_or(0, |t| host::ptr(t));
-    host::syscall(libc::SYS_ppoll, &[a[0], a[1], ts_ptr, 0, 0])
+    host::interruptible_syscall(libc::SYS_ppoll, &[a[0], a[1], ts_ptr, 0, 0])
 }
 
 /// select(nfds, readfds, writefds, exceptfds, timeout): pselect6 takes a
@@ -34,7 +34,7 @@ pub(crate) fn select(_: &mut Ctx<'_>, a: &Args) -> SysResult {
         })
     };
     let ts_ptr = ts.as_mut().map_or(0, |t| host::ptr_mut(t));
-    let result = host::syscall(libc::SYS_pselect6, &[a[0], a[1], a[2], a[3], ts_ptr, 0]);
+    let result = host::interruptible_syscall(libc::SYS_pselect6, &[a[0], a[1], a[2], a[3], ts_ptr, 0]);
     if let Some(ts) = ts {
         let left = libc::timeval {
             tv_sec: ts.tv_sec,
