@@ -7,7 +7,7 @@ use crate::decode::GuestBlock;
 use crate::emit::alu::{self, AluOp};
 use crate::emit::bits::{self, BitOp};
 use crate::emit::shift::{self, ShiftOp};
-use crate::emit::{control, data, muldiv, sse, string};
+use crate::emit::{atomic, control, data, muldiv, sse, string};
 use crate::emit::{DirectExit, EmitResult, Emitter, Flow, Stubs};
 use crate::flags::{live_after, FlagSet};
 use crate::host::HostFeatures;
@@ -170,7 +170,8 @@ fn try_translate(
         let guest_off = (insn.ip() - block.start) as u16;
         e.begin_insn(guest_off, live[i], FlagSet::from_iced(insn.rflags_modified()));
         let Some(h) = handler(insn) else { return Err(i) };
-        match h(&mut e, insn) {
+        let emitted = if atomic::is_locked(insn) { atomic::locked(&mut e, insn, h) } else { h(&mut e, insn) };
+        match emitted {
             Ok(Flow::Next) => {}
             Ok(Flow::Ended) => return Ok(finish(e, i + 1)),
             Err(_) => return Err(i),

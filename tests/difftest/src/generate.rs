@@ -253,7 +253,22 @@ pub fn instance(rng: &mut Rng, code: Code) -> Option<Instruction> {
     let info = code.op_code();
     let mem_size = code.op_code().memory_size().size();
     let ops: Option<Vec<Operand>> = (0..info.op_count()).map(|i| operand(rng, code, info.op_kind(i), mem_size)).collect();
-    let insn = build(code, &ops?)?;
+    let mut ops = ops?;
+    let has_mem = ops.iter().any(|o| matches!(o, Operand::Mem(_)));
+    // Locked instructions (and xchg with memory, always locked) run as
+    // exclusive-access loops, which need naturally aligned operands.
+    let implicit_lock = code.mnemonic() == Mnemonic::Xchg;
+    let lock = has_mem && info.can_use_lock_prefix() && !implicit_lock && rng.chance(2);
+    if has_mem && (lock || implicit_lock) {
+        let align = mem_size.max(1) as i64;
+        for o in ops.iter_mut() {
+            if let Operand::Mem(_) = o {
+                *o = Operand::Mem(mem(rng, align, false));
+            }
+        }
+    }
+    let mut insn = build(code, &ops)?;
+    insn.set_has_lock_prefix(lock);
     reencoded(&insn, code)
 }
 

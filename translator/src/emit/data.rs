@@ -57,8 +57,15 @@ pub fn xchg(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let t = e.tmp();
     a64!(e.ops; mov X(t), X(va));
     let vb = e.read(b);
-    e.write(a, vb);
-    e.write(b, t);
+    // Memory first: under the implicit lock a failed store retries the
+    // instruction, which must find its registers unchanged.
+    if let Loc::Mem { .. } = b {
+        e.write(b, t);
+        e.write(a, vb);
+    } else {
+        e.write(a, vb);
+        e.write(b, t);
+    }
     Ok(Flow::Next)
 }
 
@@ -241,8 +248,16 @@ pub fn xadd(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let b = e.read(src);
     let r = e.tmp();
     binary(e, AluOp::Add, dst.size(), old_copy, b, r);
-    e.write(src, old_copy);
-    e.write(dst, r);
+    if let Loc::Mem { .. } = dst {
+        // Memory first: a failed exclusive store (lock xadd) retries the
+        // instruction, which must find the source register unchanged.
+        e.write(dst, r);
+        e.write(src, old_copy);
+    } else {
+        // xadd r, r with one register for both ends up holding the sum.
+        e.write(src, old_copy);
+        e.write(dst, r);
+    }
     Ok(Flow::Next)
 }
 

@@ -6,6 +6,7 @@
 //! Instruction families live in their own modules and share the helpers here.
 
 pub mod alu;
+pub mod atomic;
 pub mod bits;
 pub mod cond;
 pub mod control;
@@ -96,6 +97,8 @@ pub struct Emitter {
     pub indirect_sites: Vec<usize>,
     /// Where each guest instruction's code starts (for signals).
     pub marks: Vec<InsnMark>,
+    /// Set while a locked instruction is emitted (see `atomic`).
+    pub atomic: Option<atomic::AtomicLoop>,
 }
 
 /// Signed offset encodable in a `b` instruction (±128 MiB).
@@ -123,6 +126,7 @@ impl Emitter {
             direct_exits: Vec::new(),
             indirect_sites: Vec::new(),
             marks: Vec::new(),
+            atomic: None,
         }
     }
 

@@ -220,6 +220,9 @@ impl Emitter {
     }
 
     pub fn load(&mut self, dst: Reg, base: Reg, off: i32, size: u8, signed: bool) {
+        if self.atomic.is_some() {
+            return self.load_exclusive(dst, base, off, size, signed);
+        }
         match (size, signed) {
             (1, false) => a64!(self.ops; ldurb W(dst), [X(base), off]),
             (2, false) => a64!(self.ops; ldurh W(dst), [X(base), off]),
@@ -232,6 +235,9 @@ impl Emitter {
     }
 
     pub fn store(&mut self, src: Reg, base: Reg, off: i32, size: u8) {
+        if self.atomic.is_some() {
+            return self.store_exclusive(src, size);
+        }
         match size {
             1 => a64!(self.ops; sturb W(src), [X(base), off]),
             2 => a64!(self.ops; sturh W(src), [X(base), off]),

@@ -64,6 +64,10 @@ fn run(t: &mut Translator, case: &Case) -> Outcome {
         // A syscall inside the sequence (never generated) reads as SIGSYS.
         GuestEvent::Syscall => Outcome { signal: libc::SIGSYS as u64, rip: cpu.rip - 2, state: State::default(), mem_hash },
         GuestEvent::Fault { signal, addr } => Outcome { signal: signal as u64, rip: addr, state: State::default(), mem_hash },
+        // No signal handler is installed here, so neither happens.
+        GuestEvent::HostFault | GuestEvent::Interrupted => {
+            Outcome { signal: libc::SIGSEGV as u64, rip: cpu.rip, state: State::default(), mem_hash }
+        }
     }
 }
 
