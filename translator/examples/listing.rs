@@ -5,7 +5,7 @@
 use capstone::prelude::*;
 use std::collections::{HashSet, VecDeque};
 use transit_translator::decode::{decode_block, CodeBuffer};
-use transit_translator::emit::Stubs;
+use transit_translator::emit::{MemoryOrder, Stubs};
 use transit_translator::flags::live_at_block_exit;
 use transit_translator::host::HostFeatures;
 use transit_translator::translate::translate_block;
@@ -50,7 +50,7 @@ fn main() {
         for (i, s) in stubs.exit.iter_mut().enumerate() {
             *s = 0x0fff_f000 + 8 * i as u64;
         }
-        let t = translate_block(&block, 0x1000_0000, HostFeatures::BASELINE, stubs, live);
+        let t = translate_block(&block, 0x1000_0000, HostFeatures::BASELINE, stubs, live, MemoryOrder::Relaxed);
         println!("== block {rip:#x}: {} guest instructions, {} host instructions", t.guest_insns, t.code.len() / 4);
         for insn in &block.insns[..t.guest_insns] {
             println!("   x86  {:#x}  {insn}", insn.ip());

@@ -3,7 +3,7 @@
 //! the lookup table indirect branches consult inline.
 
 use crate::decode::{decode_block, CodeSource};
-use crate::emit::{encode_b, Stubs};
+use crate::emit::{encode_b, MemoryOrder, Stubs};
 use crate::host::HostFeatures;
 use crate::translate::translate_block;
 use crate::flags::live_at_block_exit;
@@ -47,6 +47,8 @@ pub struct CodeCache {
     pub max_block_insns: usize,
     pub stubs: Stubs,
     pub host: HostFeatures,
+    /// How translations order memory accesses; changing it needs a flush.
+    pub memory_order: MemoryOrder,
     pub stats: CacheStats,
 }
 
@@ -88,6 +90,7 @@ impl CodeCache {
             max_block_insns: MAX_BLOCK_INSNS,
             stubs: Stubs::default(),
             host,
+            memory_order: MemoryOrder::Relaxed,
             stats: CacheStats::default(),
         })
     }
@@ -143,13 +146,13 @@ impl CodeCache {
         }
         let live_at_exit = live_at_block_exit(src, &block, |a| self.code_pages.contains(&(a >> 12)));
         let base = (self.next_addr() + 15) & !15;
-        let translated = translate_block(&block, base, self.host, self.stubs, live_at_exit);
+        let translated = translate_block(&block, base, self.host, self.stubs, live_at_exit, self.memory_order);
         let host = match self.install_at(base, &translated.code) {
             Some(h) => h,
             None => {
                 self.flush();
                 let base = (self.next_addr() + 15) & !15;
-                let t = translate_block(&block, base, self.host, self.stubs, live_at_exit);
+                let t = translate_block(&block, base, self.host, self.stubs, live_at_exit, self.memory_order);
                 let h = self.install_at(base, &t.code).expect("one block fits an empty cache");
                 return self.finish_insert(rip, h, &t);
             }

@@ -6,11 +6,14 @@ pub struct HostFeatures {
     pub flagm: bool,
     /// FEAT_LSE: single-instruction atomics (`cas`, `ldadd`, `swp`).
     pub lse: bool,
+    /// FEAT_LRCPC: `ldapr`, the acquire load x86's ordering needs (weaker
+    /// and cheaper than `ldar`).
+    pub lrcpc: bool,
 }
 
 impl HostFeatures {
     /// The lowest common denominator: plain ARMv8.0-A.
-    pub const BASELINE: HostFeatures = HostFeatures { flagm: false, lse: false };
+    pub const BASELINE: HostFeatures = HostFeatures { flagm: false, lse: false, lrcpc: false };
 
     /// Reads AT_HWCAP on an aarch64 Linux host; baseline elsewhere.
     pub fn detect() -> HostFeatures {
@@ -19,9 +22,14 @@ impl HostFeatures {
             // HWCAP bits from the kernel's arch/arm64/include/uapi/asm/hwcap.h.
             const HWCAP_ATOMICS: u64 = 1 << 8;
             const HWCAP_FLAGM: u64 = 1 << 35;
+            const HWCAP_LRCPC: u64 = 1 << 15;
             // SAFETY: getauxval only reads the process's auxiliary vector.
             let hw = unsafe { libc::getauxval(libc::AT_HWCAP) };
-            HostFeatures { flagm: hw & HWCAP_FLAGM != 0, lse: hw & HWCAP_ATOMICS != 0 }
+            HostFeatures {
+                flagm: hw & HWCAP_FLAGM != 0,
+                lse: hw & HWCAP_ATOMICS != 0,
+                lrcpc: hw & HWCAP_LRCPC != 0,
+            }
         }
         #[cfg(not(all(target_arch = "aarch64", target_os = "linux")))]
         {

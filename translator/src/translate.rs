@@ -8,7 +8,7 @@ use crate::emit::alu::{self, AluOp};
 use crate::emit::bits::{self, BitOp};
 use crate::emit::shift::{self, ShiftOp};
 use crate::emit::{atomic, control, data, muldiv, sse, string};
-use crate::emit::{DirectExit, EmitResult, Emitter, Flow, Stubs};
+use crate::emit::{DirectExit, EmitResult, Emitter, Flow, MemoryOrder, Stubs};
 use crate::flags::{live_after, FlagSet};
 use crate::host::HostFeatures;
 use iced_x86::{Instruction, Mnemonic};
@@ -121,7 +121,7 @@ pub fn is_supported(insn: &Instruction) -> bool {
         *s = BASE - 0x100 + 8 * i as u64;
     }
     let block = GuestBlock { start: insn.ip(), insns: vec![*insn], invalid_at: None };
-    try_translate(&block, 1, BASE, HostFeatures::BASELINE, stubs, FlagSet::ALL).is_ok()
+    try_translate(&block, 1, BASE, HostFeatures::BASELINE, stubs, FlagSet::ALL, MemoryOrder::Relaxed).is_ok()
 }
 
 pub struct TranslatedBlock {
@@ -142,10 +142,11 @@ pub fn translate_block(
     host: HostFeatures,
     stubs: Stubs,
     live_at_exit: FlagSet,
+    order: MemoryOrder,
 ) -> TranslatedBlock {
     let mut len = block.insns.len();
     loop {
-        match try_translate(block, len, base, host, stubs, live_at_exit) {
+        match try_translate(block, len, base, host, stubs, live_at_exit, order) {
             Ok(t) => return t,
             // Instruction `n` turned out unsupported: end the block before it.
             Err(n) => len = n,
@@ -160,12 +161,14 @@ fn try_translate(
     host: HostFeatures,
     stubs: Stubs,
     live_at_exit: FlagSet,
+    order: MemoryOrder,
 ) -> Result<TranslatedBlock, usize> {
     let insns = &block.insns[..len];
     // A block cut short ends in a SIGILL exit, which hands over every flag.
     let live_at_exit = if len == block.insns.len() { live_at_exit } else { FlagSet::ALL };
     let live = live_after(insns, live_at_exit);
     let mut e = Emitter::new(base, host, stubs);
+    e.order = order;
     for (i, insn) in insns.iter().enumerate() {
         let guest_off = (insn.ip() - block.start) as u16;
         e.begin_insn(guest_off, live[i], FlagSet::from_iced(insn.rflags_modified()));

@@ -4,7 +4,7 @@
 use capstone::prelude::*;
 use iced_x86::code_asm::*;
 use transit_translator::decode::{decode_block, CodeBuffer};
-use transit_translator::emit::Stubs;
+use transit_translator::emit::{MemoryOrder, Stubs};
 use transit_translator::exit::ExitReason;
 use transit_translator::flags::live_at_block_exit;
 use transit_translator::host::HostFeatures;
@@ -16,6 +16,10 @@ const HOST: u64 = 0x7100_0000;
 /// Translates the block assembled by `build` and returns its disassembly,
 /// one instruction per line ("mnemonic operands").
 fn listing(host: HostFeatures, build: impl FnOnce(&mut CodeAssembler)) -> Vec<String> {
+    listing_ordered(host, MemoryOrder::Relaxed, build)
+}
+
+fn listing_ordered(host: HostFeatures, order: MemoryOrder, build: impl FnOnce(&mut CodeAssembler)) -> Vec<String> {
     let mut a = CodeAssembler::new(64).unwrap();
     build(&mut a);
     let code = a.assemble(GUEST).unwrap();
@@ -26,7 +30,7 @@ fn listing(host: HostFeatures, build: impl FnOnce(&mut CodeAssembler)) -> Vec<St
     for (i, s) in stubs.exit.iter_mut().enumerate() {
         *s = HOST - 0x1000 + 8 * i as u64;
     }
-    let t = translate_block(&block, HOST, host, stubs, live_at_exit);
+    let t = translate_block(&block, HOST, host, stubs, live_at_exit, order);
     let disasm = Capstone::new().arm64().mode(arch::arm64::ArchMode::Arm).build().unwrap();
     let insns = disasm.disasm_all(&t.code, HOST).unwrap();
     insns
@@ -90,7 +94,7 @@ fn carry_is_made_canonical_at_block_exit() {
     let flip = &base[at + 1..];
     let flip: Vec<&String> = flip.iter().filter(|s| !s.contains("x26") && !s.contains("x27")).collect();
     assert!(flip[0].starts_with("mrs") && flip[1].starts_with("eor") && flip[2].starts_with("msr"), "\n{}", show(&base));
-    let flagm = listing(HostFeatures { flagm: true, lse: true }, |a| {
+    let flagm = listing(HostFeatures { flagm: true, lse: true, lrcpc: true }, |a| {
         a.add(rax, rbx).unwrap();
         a.syscall().unwrap();
     });
@@ -121,4 +125,27 @@ fn unsupported_instruction_exits_with_sigill_at_its_address() {
     // The guest RIP of the vaddps (GUEST + 5 = 0x401005) goes into x16 before.
     let n = l.len();
     assert_eq!(l[n - 3..n - 1], ["mov x16, #0x1005", "movk x16, #0x40, lsl #16"], "\n{}", show(&l));
+}
+
+#[test]
+fn tso_orders_loads_and_stores_and_locked_ops_are_exclusive_loops() {
+    let body = |a: &mut CodeAssembler| {
+        a.mov(eax, dword_ptr(rbx + 8)).unwrap();
+        a.mov(qword_ptr(rcx), rdx).unwrap();
+        a.lock().add(dword_ptr(rsi), edi).unwrap();
+        a.syscall().unwrap();
+    };
+    let relaxed = listing(HostFeatures::BASELINE, body);
+    assert!(relaxed.iter().any(|s| s.starts_with("ldur w") && s.ends_with("[x3, #8]")), "\n{}", show(&relaxed));
+    assert!(relaxed.iter().any(|s| s.starts_with("stur x2")), "\n{}", show(&relaxed));
+    let tso = listing_ordered(HostFeatures { lrcpc: true, ..HostFeatures::BASELINE }, MemoryOrder::Tso, body);
+    assert!(tso.iter().any(|s| s.starts_with("ldapr w")), "\n{}", show(&tso));
+    assert!(tso.iter().any(|s| s.starts_with("stlr x2, [x1]")), "\n{}", show(&tso));
+    let no_rcpc = listing_ordered(HostFeatures::BASELINE, MemoryOrder::Tso, body);
+    assert!(no_rcpc.iter().any(|s| s.starts_with("ldar w")), "\n{}", show(&no_rcpc));
+    for l in [&relaxed, &tso] {
+        let ld = l.iter().position(|s| s.starts_with("ldaxr w")).unwrap_or_else(|| panic!("\n{}", show(l)));
+        let st = l.iter().position(|s| s.starts_with("stlxr w")).unwrap_or_else(|| panic!("\n{}", show(l)));
+        assert!(ld < st && l[st + 1].starts_with("cbnz") && l.iter().any(|s| s == "dmb ish"), "\n{}", show(l));
+    }
 }

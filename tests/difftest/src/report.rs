@@ -8,7 +8,7 @@ use capstone::prelude::*;
 use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
 use std::fmt::Write;
 use transit_translator::decode::{decode_block, CodeBuffer};
-use transit_translator::emit::Stubs;
+use transit_translator::emit::{MemoryOrder, Stubs};
 use transit_translator::flags::live_at_block_exit;
 use transit_translator::host::HostFeatures;
 use transit_translator::translate::translate_block;
@@ -34,12 +34,14 @@ pub fn emitted(code: &[u8], block_size: usize) -> String {
     let end = CODE_ADDR + code.len() as u64;
     while rip < end {
         let block = decode_block(&src, rip, if block_size == 0 { 128 } else { block_size });
+        // As the runner translates: one-instruction blocks use TSO order.
+        let order = if block_size == 1 { MemoryOrder::Tso } else { MemoryOrder::Relaxed };
         let live = live_at_block_exit(&src, &block, |_| true);
         let mut stubs = Stubs::default();
         for (i, s) in stubs.exit.iter_mut().enumerate() {
             *s = 0x0fff_f000 + 8 * i as u64;
         }
-        let t = translate_block(&block, 0x1000_0000, HostFeatures::BASELINE, stubs, live);
+        let t = translate_block(&block, 0x1000_0000, HostFeatures::BASELINE, stubs, live, order);
         let _ = writeln!(out, "    block {rip:#x} ({} guest instructions):", t.guest_insns);
         for i in cs.disasm_all(&t.code, 0x1000_0000).unwrap().iter() {
             let _ = writeln!(out, "      {} {}", i.mnemonic().unwrap_or("?"), i.op_str().unwrap_or(""));

@@ -54,13 +54,7 @@ pub fn locked(e: &mut Emitter, insn: &Instruction, emit: super::super::translate
 impl Emitter {
     /// The exclusive load of a locked instruction's memory operand.
     pub(super) fn load_exclusive(&mut self, dst: Reg, base: Reg, off: i32, size: u8, signed: bool) {
-        let addr = if off == 0 {
-            base
-        } else {
-            let t = self.tmp();
-            self.add_imm(t, base, off as i64);
-            t
-        };
+        let addr = self.address_register(base, off);
         match size {
             1 => a64!(self.ops; ldaxrb W(dst), [X(addr)]),
             2 => a64!(self.ops; ldaxrh W(dst), [X(addr)]),

@@ -49,6 +49,19 @@ pub enum Polarity {
     Carry,
 }
 
+/// How translated memory accesses are ordered between threads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MemoryOrder {
+    /// Plain loads and stores: right while the guest has one thread.
+    #[default]
+    Relaxed,
+    /// x86's total store order: loads acquire (`ldapr`, or `ldar` without
+    /// LRCPC) and stores release (`stlr`), so other threads see them in
+    /// program order. Stack accesses through RSP and vector/x87/string
+    /// accesses stay plain (a thread's stack is its own).
+    Tso,
+}
+
 /// The translator cannot (yet) translate this instruction form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unsupported;
@@ -99,6 +112,7 @@ pub struct Emitter {
     pub marks: Vec<InsnMark>,
     /// Set while a locked instruction is emitted (see `atomic`).
     pub atomic: Option<atomic::AtomicLoop>,
+    pub order: MemoryOrder,
 }
 
 /// Signed offset encodable in a `b` instruction (±128 MiB).
@@ -127,6 +141,7 @@ impl Emitter {
             indirect_sites: Vec::new(),
             marks: Vec::new(),
             atomic: None,
+            order: MemoryOrder::Relaxed,
         }
     }
 

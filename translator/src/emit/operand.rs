@@ -3,7 +3,7 @@
 
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
-use super::{a64, regs, Emitter, Reg, Unsupported};
+use super::{a64, regs, Emitter, MemoryOrder, Reg, Unsupported};
 use crate::cpu_state::offsets;
 use iced_x86::{Instruction, OpKind, Register};
 
@@ -223,6 +223,13 @@ impl Emitter {
         if self.atomic.is_some() {
             return self.load_exclusive(dst, base, off, size, signed);
         }
+        if self.order == MemoryOrder::Tso {
+            return self.load_acquire(dst, base, off, size, signed);
+        }
+        self.load_plain(dst, base, off, size, signed);
+    }
+
+    fn load_plain(&mut self, dst: Reg, base: Reg, off: i32, size: u8, signed: bool) {
         match (size, signed) {
             (1, false) => a64!(self.ops; ldurb W(dst), [X(base), off]),
             (2, false) => a64!(self.ops; ldurh W(dst), [X(base), off]),
@@ -238,12 +245,84 @@ impl Emitter {
         if self.atomic.is_some() {
             return self.store_exclusive(src, size);
         }
+        if self.order == MemoryOrder::Tso {
+            return self.store_release(src, base, off, size);
+        }
+        self.store_plain(src, base, off, size);
+    }
+
+    fn store_plain(&mut self, src: Reg, base: Reg, off: i32, size: u8) {
         match size {
             1 => a64!(self.ops; sturb W(src), [X(base), off]),
             2 => a64!(self.ops; sturh W(src), [X(base), off]),
             4 => a64!(self.ops; stur W(src), [X(base), off]),
             _ => a64!(self.ops; stur X(src), [X(base), off]),
         }
+    }
+
+    /// A load ordered after earlier loads and before later ones (x86 TSO).
+    /// `ldapr`/`ldar` need natural alignment, which x86 code does not
+    /// promise: a misaligned address takes a plain load and a barrier.
+    fn load_acquire(&mut self, dst: Reg, base: Reg, off: i32, size: u8, signed: bool) {
+        let addr = self.address_register(base, off);
+        let done = self.label();
+        let misaligned = self.misaligned_branch(addr, size);
+        // ldapr{b,h,,} (LRCPC) or ldar{b,h,,}: size bits 31:30, Rn, Rt.
+        let op = if self.host.lrcpc { 0x38bf_c000 } else { 0x08df_fc00 };
+        let sz = size.trailing_zeros();
+        self.raw(op | (sz << 30) | ((addr as u32) << 5) | dst as u32);
+        if let Some(misaligned) = misaligned {
+            a64!(self.ops; b =>done ; =>misaligned);
+            self.load_plain(dst, addr, 0, size, false);
+            a64!(self.ops; dmb ishld ; =>done);
+        }
+        if signed && size < 8 {
+            self.extend(dst, dst, size, true);
+        }
+    }
+
+    /// A store ordered after every earlier load and store (x86 TSO).
+    fn store_release(&mut self, src: Reg, base: Reg, off: i32, size: u8) {
+        let addr = self.address_register(base, off);
+        let done = self.label();
+        let misaligned = self.misaligned_branch(addr, size);
+        // stlr{b,h,,}: size bits 31:30, Rn, Rt.
+        let sz = size.trailing_zeros();
+        self.raw(0x089f_fc00 | (sz << 30) | ((addr as u32) << 5) | src as u32);
+        if let Some(misaligned) = misaligned {
+            a64!(self.ops; b =>done ; =>misaligned ; dmb ish);
+            self.store_plain(src, addr, 0, size);
+            a64!(self.ops; =>done);
+        }
+    }
+
+    /// Branches to the returned label when `addr` is not `size`-aligned
+    /// (one `tbnz` per low bit: no scratch register, flags untouched).
+    fn misaligned_branch(&mut self, addr: Reg, size: u8) -> Option<dynasmrt::DynamicLabel> {
+        if size == 1 {
+            return None;
+        }
+        let l = self.label();
+        for bit in 0..size.trailing_zeros() {
+            a64!(self.ops; tbnz X(addr), bit, =>l);
+        }
+        Some(l)
+    }
+
+    /// `base + off` in a register (acquire/release and exclusive accesses
+    /// take no offset): `base` itself, or `regs::ACCESS_ADDR`.
+    pub(super) fn address_register(&mut self, base: Reg, off: i32) -> Reg {
+        if off == 0 {
+            return base;
+        }
+        let t = regs::ACCESS_ADDR;
+        let mag = off.unsigned_abs();
+        if off >= 0 {
+            a64!(self.ops; add XSP(t), XSP(base), mag);
+        } else {
+            a64!(self.ops; sub XSP(t), XSP(base), mag);
+        }
+        t
     }
 
     /// Writes the low `size` bytes of `src` to the operand with x86 rules:

@@ -5,7 +5,7 @@
 //! |-------------|--------------------------------------------------------|
 //! | x0..x15     | guest RAX..R15 in x86 encoding order (pinned)          |
 //! | x16, x17    | scratch; x16 carries the guest RIP into exit stubs     |
-//! | x18         | untouched (platform register)                          |
+//! | x18         | address of an ordered or exclusive memory access       |
 //! | x19..x25    | scratch                                                |
 //! | x26         | PF source: PF = even parity of its low byte            |
 //! | x27         | AF source: AF = its bit 4                              |
@@ -23,6 +23,9 @@ pub const PF_SRC: Reg = 26;
 pub const AF_SRC: Reg = 27;
 pub const STATE: Reg = 28;
 pub const LOOKUP: Reg = 29;
+/// The address of an ordered (TSO) or exclusive access, which take no
+/// offset. Linux does not reserve x18, and it is caller-saved there.
+pub const ACCESS_ADDR: Reg = 18;
 /// Carries the guest RIP to exit stubs.
 pub const EXIT_RIP: Reg = 16;
 /// Scratch registers handed out per instruction, in order.

@@ -62,6 +62,8 @@ fn run_translated(runner: &[String], block_size: usize, cases: &[Case]) -> Resul
         let mut child = Command::new(&runner[0])
             .args(&runner[1..])
             .args(["--block-size", &block_size.to_string()])
+            // One-instruction blocks also check the TSO-ordered accesses.
+            .args(if block_size == 1 { &["--tso"][..] } else { &[] })
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()

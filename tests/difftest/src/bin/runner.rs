@@ -1,7 +1,8 @@
 //! The translated side of the differential tester: an aarch64 program that
 //! reads cases on stdin, runs each through the translator, and writes the
 //! outcomes to stdout. `--block-size N` limits translated blocks to N guest
-//! instructions (0: no limit).
+//! instructions (0: no limit); `--tso` translates memory accesses with x86
+//! ordering (as for multi-threaded guests).
 
 use std::io::{BufReader, BufWriter, Write};
 use transit_difftest::case::{fnv1a, initial_memory, Case, Outcome};
@@ -93,6 +94,9 @@ fn main() {
     let mut t = Translator::new().expect("translator");
     if block_size > 0 {
         t.cache.max_block_insns = block_size;
+    }
+    if args.iter().any(|a| a == "--tso") {
+        t.cache.memory_order = transit_translator::emit::MemoryOrder::Tso;
     }
     let mut input = BufReader::new(std::io::stdin().lock());
     let mut output = BufWriter::new(std::io::stdout().lock());
