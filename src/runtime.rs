@@ -2,7 +2,7 @@
 //! code hands back (syscalls, faults).
 
 use crate::loader::LoadedProgram;
-use transit_syscalls::{GuestProcess, GuestThread, SyscallOutcome};
+use transit_syscalls::{GuestProcess, GuestThread, SyscallOutcome, TransitCommand};
 use transit_translator::{CpuState, GuestEvent, Translator};
 
 /// The syscall layer's view of a guest thread.
@@ -21,6 +21,9 @@ impl GuestThread for Thread<'_> {
     fn set_gs_base(&mut self, value: u64) {
         self.0.gs_base = value;
     }
+    fn set_stack_pointer(&mut self, value: u64) {
+        self.0.gpr[RSP] = value;
+    }
 }
 
 /// How the guest ended.
@@ -31,12 +34,13 @@ pub enum Ending {
 
 use transit_translator::cpu_state::gpr::{R10, R11, R8, R9, RAX, RCX, RDI, RDX, RSI, RSP};
 
-pub fn run(prog: &LoadedProgram, rsp: u64) -> std::io::Result<Ending> {
+pub fn run(prog: &LoadedProgram, rsp: u64, transit: TransitCommand) -> std::io::Result<Ending> {
     let mut translator = Translator::new()?;
     let mut state = CpuState { rip: prog.start(), ..CpuState::default() };
     state.gpr[RSP] = rsp;
     let mut process = GuestProcess::new(prog.path.clone(), prog.main.end);
     process.brk_reserved_end = prog.main.reserved_end;
+    process.transit = transit;
     loop {
         match translator.run(&mut state) {
             GuestEvent::Syscall => {

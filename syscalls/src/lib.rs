@@ -16,10 +16,14 @@
 //! - a [`GuestProcess`] from [`GuestProcess::new`], with `brk_start` the end
 //!   of the highest PT_LOAD (its bss page mapped) and `exe_path` the guest
 //!   executable's absolute path;
+//! - in [`GuestProcess::transit`], how to start Transit again (execve of an
+//!   x86_64 program runs Transit on it);
 //! - on [`SyscallOutcome::Exit`], the thread or process exit itself;
-//! - clone, execve, rt_sigreturn and signal delivery: they are `Missing`
+//! - thread creation, rt_sigreturn and signal delivery: they are `Missing`
 //!   here (ENOSYS) because they need the translator's CPU state. Guest
 //!   signal dispositions are recorded in [`GuestProcess::signals`] only.
+//!   Process creation (fork, vfork, clone without CLONE_VM) is a host fork
+//!   inside the handler: both processes return from it.
 
 pub mod abi;
 mod fs;
@@ -35,6 +39,7 @@ mod time;
 use host::SysResult;
 use table::{Handler, X86Nr};
 
+pub use process::TransitCommand;
 pub use signal::SignalState;
 
 /// What the syscall layer may read or change in the calling guest thread.
@@ -43,6 +48,8 @@ pub trait GuestThread {
     fn set_fs_base(&mut self, value: u64);
     fn gs_base(&self) -> u64;
     fn set_gs_base(&mut self, value: u64);
+    /// Guest RSP: a clone child continues on the stack it was given.
+    fn set_stack_pointer(&mut self, value: u64);
 }
 
 /// Result of one guest syscall.
@@ -69,6 +76,9 @@ pub struct GuestProcess {
     /// The guest's signal dispositions, masks and alternate stacks, as it
     /// set them. Nothing is installed on the host yet.
     pub signals: SignalState,
+    /// How Transit was started, to start it again on an x86_64 program the
+    /// guest executes.
+    pub transit: TransitCommand,
 }
 
 impl GuestProcess {
@@ -84,6 +94,7 @@ impl GuestProcess {
             brk_reserved_end: 0,
             exe_path,
             signals: SignalState::default(),
+            transit: TransitCommand::default(),
         }
     }
 }

@@ -95,6 +95,26 @@ impl SignalState {
         self.threads.entry(tid).or_default().blocked = mask & !UNBLOCKABLE;
     }
 
+    /// A forked child's thread `child` starts with the mask and alternate
+    /// stack of the thread `parent` that forked it.
+    pub fn fork_thread(&mut self, parent: i32, child: i32) {
+        let inherited = self.threads.get(&parent).copied().unwrap_or_default();
+        self.threads.insert(child, inherited);
+    }
+
+    /// Every caught signal back to its default action, ignored ones staying
+    /// ignored (the kernel's flush_signal_handlers, for CLONE_CLEAR_SIGHAND).
+    pub fn reset_handlers(&mut self) {
+        const SIG_IGN: u64 = 1;
+        for action in &mut self.actions {
+            let ignored = action.handler == SIG_IGN;
+            *action = X86SigAction::default();
+            if ignored {
+                action.handler = SIG_IGN;
+            }
+        }
+    }
+
     fn thread(&mut self, tid: i32) -> &mut ThreadSignals {
         self.threads.entry(tid).or_default()
     }

@@ -13,6 +13,7 @@ use crate::{dispatch, GuestProcess, GuestThread, SyscallOutcome};
 struct TestThread {
     fs: u64,
     gs: u64,
+    rsp: u64,
 }
 
 impl GuestThread for TestThread {
@@ -27,6 +28,9 @@ impl GuestThread for TestThread {
     }
     fn set_gs_base(&mut self, value: u64) {
         self.gs = value;
+    }
+    fn set_stack_pointer(&mut self, value: u64) {
+        self.rsp = value;
     }
 }
 
