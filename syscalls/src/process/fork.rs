@@ -86,7 +86,8 @@ pub(crate) fn vfork(ctx: &mut Ctx<'_>, _: &Args) -> SysResult {
 /// clone(flags, stack, parent_tid, child_tid, tls): x86_64's argument order
 /// (aarch64's swaps the last two). The pidfd goes where parent_tid points.
 pub(crate) fn clone(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    let flags = a[0];
+    // The legacy clone takes only the low 32 bits (kernel/fork.c).
+    let flags = a[0] & 0xffff_ffff;
     if flags & CLONE_PIDFD != 0 && flags & (CLONE_PARENT_SETTID | CLONE_DETACHED) != 0 {
         return Err(Errno::EINVAL);
     }
