@@ -13,6 +13,7 @@ use error::LoadError;
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
+use transit_syscalls::TransitCommand;
 
 #[derive(Parser, Debug)]
 #[command(name = "transit", version, about = "Run x86_64 Linux programs on aarch64")]
@@ -21,6 +22,14 @@ struct Cli {
     /// absolute paths (like qemu-user's -L).
     #[arg(short = 'L', long = "rootfs", env = "TRANSIT_ROOTFS", value_name = "DIR")]
     rootfs: Option<PathBuf>,
+    /// Append "PID PROGRAM" to FILE when the program starts: a record of
+    /// every program Transit ran, children included.
+    #[arg(long = "process-log", env = "TRANSIT_PROCESS_LOG", value_name = "FILE")]
+    process_log: Option<PathBuf>,
+    /// The program's argv[0], if not PROGRAM itself (like qemu-user's -0).
+    /// A guest execve passes it: see `TransitCommand::argv` in the syscalls crate.
+    #[arg(short = '0', long = "argv0", value_name = "ARG0")]
+    argv0: Option<OsString>,
     /// The x86_64 program to run, then its arguments. Everything from the
     /// program on belongs to the guest, options like --version included.
     #[arg(value_name = "PROGRAM [ARGS]", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
@@ -56,8 +65,19 @@ fn run(cli: Cli) -> Result<runtime::Ending, LoadError> {
     let mut command = cli.command.into_iter();
     let program = PathBuf::from(command.next().expect("clap requires the program"));
     let prog = loader::load(&program, cli.rootfs.as_deref())?;
+    // Absolute, so that a child started after a chdir finds the same files.
+    let absolute = |path: Option<PathBuf>| path.map(|p| std::path::absolute(&p).unwrap_or(p));
+    let transit = TransitCommand {
+        exe: std::fs::read_link("/proc/self/exe").unwrap_or_default(),
+        rootfs: absolute(cli.rootfs),
+        process_log: absolute(cli.process_log),
+    };
+    if let Some(log) = &transit.process_log {
+        record_start(log, &program);
+    }
     let stack = memory::map_anywhere(stack::STACK_SIZE).map_err(|e| LoadError::Map { addr: 0, source: e })?;
-    let mut argv: Vec<Vec<u8>> = vec![program.as_os_str().as_bytes().to_vec()];
+    let argv0 = cli.argv0.unwrap_or_else(|| program.clone().into_os_string());
+    let mut argv: Vec<Vec<u8>> = vec![argv0.into_vec()];
     argv.extend(command.map(OsStringExt::into_vec));
     let envp: Vec<Vec<u8>> = std::env::vars_os()
         .map(|(k, v)| {
@@ -69,7 +89,20 @@ fn run(cli: Cli) -> Result<runtime::Ending, LoadError> {
         .collect();
     let rsp = stack::build(stack + stack::STACK_SIZE, &prog, &argv, &envp, program.as_os_str().as_bytes());
     tracing::debug!(entry = format_args!("{:#x}", prog.start()), rsp = format_args!("{rsp:#x}"), "starting guest");
-    runtime::run(&prog, rsp).map_err(|e| LoadError::Map { addr: 0, source: e })
+    runtime::run(&prog, rsp, transit).map_err(|e| LoadError::Map { addr: 0, source: e })
+}
+
+/// Appends "PID PROGRAM" to the process log in one write, so that lines of
+/// concurrent processes never interleave. Failing to log does not stop the guest.
+fn record_start(log: &std::path::Path, program: &std::path::Path) {
+    use std::io::Write;
+    let mut line = format!("{} ", std::process::id()).into_bytes();
+    line.extend_from_slice(program.as_os_str().as_bytes());
+    line.push(b'\n');
+    let written = std::fs::OpenOptions::new().append(true).create(true).open(log).and_then(|mut f| f.write_all(&line));
+    if let Err(e) = written {
+        tracing::warn!("cannot append to the process log {}: {e}", log.display());
+    }
 }
 
 fn main() {

@@ -2,8 +2,8 @@
 //! code hands back (syscalls, faults).
 
 use crate::loader::LoadedProgram;
-use transit_syscalls::{GuestProcess, GuestThread, SyscallOutcome};
 use crate::signals::{self, SignalThread};
+use transit_syscalls::{GuestProcess, GuestThread, SyscallOutcome, TransitCommand};
 use transit_translator::{CpuState, GuestEvent, Translator};
 
 /// The syscall layer's view of a guest thread.
@@ -25,6 +25,9 @@ impl GuestThread for Thread<'_> {
     fn stack_pointer(&self) -> u64 {
         self.0.gpr[RSP]
     }
+    fn set_stack_pointer(&mut self, value: u64) {
+        self.0.gpr[RSP] = value;
+    }
 }
 
 /// How the guest ended.
@@ -39,12 +42,13 @@ use transit_translator::cpu_state::gpr::{R10, R11, R8, R9, RAX, RCX, RDI, RDX, R
 const SYS_RT_SIGRETURN: u64 = 15;
 const EINTR: u64 = (-libc::EINTR) as u64;
 
-pub fn run(prog: &LoadedProgram, rsp: u64) -> std::io::Result<Ending> {
+pub fn run(prog: &LoadedProgram, rsp: u64, transit: TransitCommand) -> std::io::Result<Ending> {
     let mut translator = Translator::new()?;
     let mut state = CpuState { rip: prog.start(), ..CpuState::default() };
     state.gpr[RSP] = rsp;
     let mut process = GuestProcess::new(prog.path.clone(), prog.main.end);
     process.brk_reserved_end = prog.main.reserved_end;
+    process.transit = transit;
     let signals = SignalThread::attach(&mut state, &translator);
     process.signals.host_handler = Some(signals::on_host_signal);
     process.signals.install_fault_handlers();

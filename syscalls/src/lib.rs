@@ -16,9 +16,13 @@
 //! - a [`GuestProcess`] from [`GuestProcess::new`], with `brk_start` the end
 //!   of the highest PT_LOAD (its bss page mapped) and `exe_path` the guest
 //!   executable's absolute path;
+//! - in [`GuestProcess::transit`], how to start Transit again (execve of an
+//!   x86_64 program runs Transit on it);
 //! - on [`SyscallOutcome::Exit`], the thread or process exit itself;
-//! - clone, execve and rt_sigreturn: they are `Missing` here (ENOSYS)
-//!   because they need the translator's CPU state;
+//! - thread creation and rt_sigreturn: they are `Missing` here (ENOSYS)
+//!   because they need the translator's CPU state. Process creation (fork,
+//!   vfork, clone without CLONE_VM) is a host fork inside the handler: both
+//!   processes return from it;
 //! - signal delivery: [`GuestProcess::signals`] holds the dispositions and
 //!   installs the runtime's host handler (`SignalState::host_handler`).
 
@@ -37,6 +41,7 @@ use host::SysResult;
 use table::{Handler, X86Nr};
 
 pub use host::{interrupted_at, set_interrupt_flag, Errno};
+pub use process::TransitCommand;
 pub use signal::SignalState;
 
 /// What the syscall layer may read or change in the calling guest thread.
@@ -47,6 +52,8 @@ pub trait GuestThread {
     fn set_gs_base(&mut self, value: u64);
     /// Guest RSP (sigaltstack reports whether the thread runs on its stack).
     fn stack_pointer(&self) -> u64;
+    /// Guest RSP: a clone child continues on the stack it was given.
+    fn set_stack_pointer(&mut self, value: u64);
 }
 
 /// Result of one guest syscall.
@@ -72,6 +79,9 @@ pub struct GuestProcess {
     pub exe_path: std::path::PathBuf,
     /// The guest's signal dispositions and alternate stacks.
     pub signals: SignalState,
+    /// How Transit was started, to start it again on an x86_64 program the
+    /// guest executes.
+    pub transit: TransitCommand,
 }
 
 impl GuestProcess {
@@ -87,6 +97,7 @@ impl GuestProcess {
             brk_reserved_end: 0,
             exe_path,
             signals: SignalState::default(),
+            transit: TransitCommand::default(),
         }
     }
 }

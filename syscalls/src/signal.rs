@@ -135,6 +135,25 @@ impl SignalState {
     pub fn forget_thread(&mut self, tid: i32) {
         self.alt_stacks.remove(&tid);
     }
+
+    /// A forked child's thread `child` starts with the alternate stack of
+    /// the thread `parent` that forked it (the mask is the host's, which
+    /// fork copies).
+    pub fn fork_thread(&mut self, parent: i32, child: i32) {
+        let inherited = self.alt_stack(parent);
+        self.alt_stacks.insert(child, inherited);
+    }
+
+    /// Every caught signal back to its default action, ignored ones staying
+    /// ignored (the kernel's flush_signal_handlers, for CLONE_CLEAR_SIGHAND).
+    pub fn reset_handlers(&mut self) {
+        for sig in 1..=NSIG as i32 {
+            let action = self.actions[sig as usize - 1];
+            if action.handler != SIG_IGN && action != X86SigAction::default() {
+                self.set_action(sig, X86SigAction::default());
+            }
+        }
+    }
 }
 
 const SIG_DFL: u64 = 0;

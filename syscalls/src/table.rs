@@ -118,10 +118,10 @@ syscall_table! {
     53 socketpair => pass(SYS_socketpair),
     54 setsockopt => pass(SYS_setsockopt), // SOL_SOCKET options: asm-generic/socket.h on both
     55 getsockopt => pass(SYS_getsockopt),
-    56 clone,
+    56 clone => emulate(process::clone), // processes only: threads are ENOSYS
     57 fork => emulate(process::fork),
-    58 vfork => emulate(process::fork),
-    59 execve,
+    58 vfork => emulate(process::vfork),
+    59 execve => emulate(process::execve), // x86_64 programs re-enter Transit
     60 exit => exit(thread),
     61 wait4 => pass(SYS_wait4), // struct rusage
     62 kill => pass(SYS_kill), // signal numbers agree
@@ -384,7 +384,7 @@ syscall_table! {
     319 memfd_create => pass(SYS_memfd_create),
     320 kexec_file_load,
     321 bpf,
-    322 execveat,
+    322 execveat => emulate(process::execveat),
     323 userfaultfd => pass(SYS_userfaultfd),
     324 membarrier => pass(SYS_membarrier),
     325 mlock2 => pass(SYS_mlock2),
@@ -408,7 +408,7 @@ syscall_table! {
     432 fsmount => pass(SYS_fsmount),
     433 fspick => pass(SYS_fspick),
     434 pidfd_open => pass(SYS_pidfd_open),
-    435 clone3,
+    435 clone3 => emulate(process::clone3), // processes only: threads are ENOSYS
     436 close_range => pass(SYS_close_range),
     437 openat2 => emulate(fs::open::openat2),
     438 pidfd_getfd => pass(SYS_pidfd_getfd),

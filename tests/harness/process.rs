@@ -2,6 +2,7 @@
 //! directory, stdin from bytes, stdout and stderr captured to files (no pipe
 //! can fill up and stall the child), and a deadline.
 
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -19,7 +20,18 @@ const OUTPUT_LIMIT_BYTES: u64 = 64 << 20;
 /// Runs `command` inside `run_dir` (wiped first; left behind for
 /// inspection), with the guest environment and `stdin` as standard input.
 pub fn run(
+    command: Command,
+    stdin: &[u8],
+    run_dir: &Path,
+    timeout: Duration,
+) -> io::Result<Outcome> {
+    run_with_env(command, &[], stdin, run_dir, timeout)
+}
+
+/// `run` with variables added to the guest environment.
+pub fn run_with_env(
     mut command: Command,
+    extra_env: &[(&str, &OsStr)],
     stdin: &[u8],
     run_dir: &Path,
     timeout: Duration,
@@ -40,6 +52,7 @@ pub fn run(
     command
         .env_clear()
         .envs(GUEST_ENV.iter().copied())
+        .envs(extra_env.iter().copied())
         .current_dir(&cwd)
         .stdin(File::open(&stdin_path)?)
         .stdout(File::create(&stdout_path)?)

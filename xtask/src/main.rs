@@ -3,6 +3,7 @@
 //! Each command lives in its own module; `setup` is the step they share:
 //! bring this host up to the prerequisites Transit needs to build and be tested.
 
+mod binfmt;
 mod bless;
 mod build;
 mod demo;

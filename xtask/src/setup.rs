@@ -7,11 +7,17 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use crate::host::{Arch, Package, TRANSIT_TARGET};
-use crate::step;
+use crate::{binfmt, step};
 
-/// Installs missing Debian packages and the aarch64 Rust target.
+/// Installs missing Debian packages and the aarch64 Rust target; on x86_64
+/// hosts, makes the kernel run aarch64 programs (Transit execs itself).
 pub fn ensure_prerequisites(arch: Arch) -> Result<()> {
     install_missing_packages(arch.packages())?;
+    if let Some(runner) = arch.aarch64_runner() {
+        let interpreter =
+            binfmt::find_in_path(runner).unwrap_or_else(|| Path::new("/usr/bin").join(runner));
+        binfmt::ensure_aarch64_handler(&interpreter)?;
+    }
     ensure_rust_target()
 }
 
@@ -57,7 +63,7 @@ fn dpkg_installed(package: &str) -> bool {
 }
 
 /// `argv` as root: directly when we are root, through sudo otherwise.
-fn privileged(argv: &[&str]) -> Result<Command> {
+pub fn privileged(argv: &[&str]) -> Result<Command> {
     let is_root = step::probe(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0");
     let mut command = if is_root {
         Command::new(argv[0])
@@ -66,7 +72,10 @@ fn privileged(argv: &[&str]) -> Result<Command> {
         sudo.args(["env", "DEBIAN_FRONTEND=noninteractive", argv[0]]);
         sudo
     } else {
-        bail!("installing packages needs root: run as root or install sudo");
+        bail!(
+            "`{}` needs root: run as root or install sudo",
+            argv.join(" ")
+        );
     };
     command
         .args(&argv[1..])

@@ -13,6 +13,7 @@ use crate::{dispatch, GuestProcess, GuestThread, SyscallOutcome};
 struct TestThread {
     fs: u64,
     gs: u64,
+    rsp: u64,
 }
 
 impl GuestThread for TestThread {
@@ -29,7 +30,10 @@ impl GuestThread for TestThread {
         self.gs = value;
     }
     fn stack_pointer(&self) -> u64 {
-        0
+        self.rsp
+    }
+    fn set_stack_pointer(&mut self, value: u64) {
+        self.rsp = value;
     }
 }
 

@@ -139,3 +139,215 @@ fn rseq_is_declined() {
     let mut g = Guest::new();
     assert_eq!(g.sys("rseq", &[0, 32, 0, 0]), neg(libc::ENOSYS));
 }
+
+// clone flags (include/uapi/linux/sched.h).
+const CLONE_VM: u64 = 0x100;
+const CLONE_VFORK: u64 = 0x4000;
+const CLONE_THREAD: u64 = 0x10000;
+const CLONE_SIGHAND: u64 = 0x800;
+const CLONE_SETTLS: u64 = 0x80000;
+const CLONE_PARENT_SETTID: u64 = 0x10_0000;
+const CLONE_CHILD_SETTID: u64 = 0x100_0000;
+const SIGCHLD: u64 = libc::SIGCHLD as u64;
+
+/// Ends a forked test child with `ok`'s verdict, never returning into the
+/// test harness (which would run the remaining tests twice).
+fn child_exit(ok: bool) -> ! {
+    // SAFETY: _exit ends the child at once; it runs no destructors or atexit.
+    unsafe { libc::_exit(if ok { 0 } else { 1 }) }
+}
+
+/// Waits for `pid` and returns its exit status.
+fn wait_exit(pid: u64) -> i32 {
+    let mut status = 0;
+    // SAFETY: plain waitpid on our own child.
+    assert_eq!(
+        unsafe { libc::waitpid(pid as i32, &mut status, 0) },
+        pid as i32
+    );
+    assert!(libc::WIFEXITED(status), "child status {status:#x}");
+    libc::WEXITSTATUS(status)
+}
+
+#[test]
+fn clone_as_glibc_fork_sets_the_tids_tls_and_stack() {
+    let mut g = Guest::new();
+    let (mut parent_tid, mut child_tid) = (0i32, 0i32);
+    let flags = CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | CLONE_SETTLS | SIGCHLD;
+    // x86_64 order: flags, stack, parent_tid, child_tid, tls.
+    let pid = g.ok(
+        "clone",
+        &[
+            flags,
+            0x7000_1000,
+            pm(&mut parent_tid),
+            pm(&mut child_tid),
+            0x5555_0000,
+        ],
+    );
+    if pid == 0 {
+        // SAFETY: gettid cannot fail.
+        let tid = unsafe { libc::gettid() };
+        child_exit(
+            child_tid == tid
+                && g.thread.rsp == 0x7000_1000
+                && g.thread.fs == 0x5555_0000
+                && parent_tid == 0,
+        );
+    }
+    assert_eq!(parent_tid as u64, pid);
+    assert_eq!(
+        (child_tid, g.thread.rsp, g.thread.fs),
+        (0, 0, 0),
+        "the parent's state is untouched"
+    );
+    assert_eq!(wait_exit(pid), 0, "the child saw its tid, stack and TLS");
+}
+
+#[test]
+fn fork_returns_in_both_processes() {
+    let mut g = Guest::new();
+    let pid = g.ok("fork", &[]);
+    if pid == 0 {
+        child_exit(g.thread.rsp == 0);
+    }
+    assert_eq!(wait_exit(pid), 0);
+}
+
+#[test]
+fn vfork_style_clone3_returns_after_the_child_exited() {
+    let mut g = Guest::new();
+    let mut args = [0u64; 11];
+    args[0] = CLONE_VM | CLONE_VFORK;
+    args[4] = SIGCHLD;
+    (args[5], args[6]) = (0x7000_0000, 0x1_0000); // stack, stack_size
+    let pid = g.ok("clone3", &[p(&args), 88]);
+    if pid == 0 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        // SAFETY: see child_exit; 7 if the stack was stack + stack_size.
+        unsafe { libc::_exit(if g.thread.rsp == 0x7001_0000 { 7 } else { 1 }) }
+    }
+    let mut status = 0;
+    // The child has exited already: a vfork parent waits for exit or exec.
+    // SAFETY: plain waitpid on our own child.
+    assert_eq!(
+        unsafe { libc::waitpid(pid as i32, &mut status, libc::WNOHANG) },
+        pid as i32
+    );
+    assert_eq!(libc::WEXITSTATUS(status), 7);
+}
+
+#[test]
+fn clone_refuses_threads_and_what_a_fork_cannot_honour() {
+    let mut g = Guest::new();
+    let thread = CLONE_VM | CLONE_SIGHAND | CLONE_THREAD | SIGCHLD;
+    assert_eq!(
+        g.sys("clone", &[thread, 0x7000_0000, 0, 0, 0]),
+        neg(libc::ENOSYS)
+    );
+    assert_eq!(
+        g.sys("clone", &[CLONE_VM | SIGCHLD, 0x7000_0000, 0, 0, 0]),
+        neg(libc::ENOSYS)
+    );
+    assert_eq!(
+        g.sys("clone", &[libc::SIGUSR1 as u64, 0, 0, 0, 0]),
+        neg(libc::EINVAL)
+    );
+    assert_eq!(
+        g.sys("clone", &[0x400 | SIGCHLD, 0, 0, 0, 0]),
+        neg(libc::EINVAL),
+        "CLONE_FILES"
+    );
+
+    let mut args = [0u64; 11];
+    args[4] = SIGCHLD;
+    assert_eq!(g.sys("clone3", &[p(&args), 63]), neg(libc::EINVAL));
+    let mut big = [0u8; 4097];
+    assert_eq!(g.sys("clone3", &[p(&big), 4097]), neg(libc::E2BIG));
+    big[..8].copy_from_slice(&0u64.to_ne_bytes());
+    big[100] = 1;
+    assert_eq!(
+        g.sys("clone3", &[p(&big), 128]),
+        neg(libc::E2BIG),
+        "unknown fields must be zero"
+    );
+    args[5] = 0x7000_0000; // a stack without a size
+    assert_eq!(g.sys("clone3", &[p(&args), 88]), neg(libc::EINVAL));
+}
+
+/// A path in a stack buffer: read_cstr reads on to the end of the page,
+/// which for a heap string may be its own buffer where qemu-user makes it
+/// copy directly (see guest_mem).
+type StackPath = [u8; 256];
+
+fn stack_path(path: &std::path::Path) -> StackPath {
+    let mut buf = [0u8; 256];
+    let bytes = path.as_os_str().as_encoded_bytes();
+    buf[..bytes.len()].copy_from_slice(bytes);
+    buf
+}
+
+/// A file with these contents and mode in a fresh directory.
+fn file_with(dir: &std::path::Path, name: &str, contents: &[u8], mode: u32) -> StackPath {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    stack_path(&path)
+}
+
+#[test]
+fn execve_failures_leave_the_guest_running_with_the_kernels_errno() {
+    let mut g = Guest::new();
+    let dir = temp_dir("execve-errors");
+    let argv = [p(b"prog\0"), 0u64];
+    let mut exec = |path: u64| g.sys("execve", &[path, p(&argv), 0]);
+    assert_eq!(exec(p(b"/nonexistent/program\0")), neg(libc::ENOENT));
+    assert_eq!(exec(p(b"\0")), neg(libc::ENOENT));
+    assert_eq!(exec(0), neg(libc::EFAULT));
+    let dir_path = stack_path(&dir);
+    assert_eq!(exec(p(&dir_path)), neg(libc::EACCES), "a directory");
+    let not_executable = file_with(&dir, "data", b"\x7fELF\x02\x01\x01", 0o644);
+    assert_eq!(exec(p(&not_executable)), neg(libc::EACCES));
+    let unknown_format = file_with(&dir, "text", b"just text\n", 0o755);
+    assert_eq!(exec(p(&unknown_format)), neg(libc::ENOEXEC));
+    let missing_interpreter = file_with(&dir, "script", b"#!/nonexistent/interpreter -x\n", 0o755);
+    assert_eq!(exec(p(&missing_interpreter)), neg(libc::ENOENT));
+    let no_interpreter = file_with(&dir, "blank", b"#!  \n", 0o755);
+    assert_eq!(exec(p(&no_interpreter)), neg(libc::ENOEXEC));
+    let looping = file_with(
+        &dir,
+        "loop",
+        format!("#!{}/loop\n", dir.display()).as_bytes(),
+        0o755,
+    );
+    assert_eq!(exec(p(&looping)), neg(libc::ELOOP));
+    let huge = vec![b'x'; 200_000]
+        .into_iter()
+        .chain([0])
+        .collect::<Vec<u8>>();
+    let huge_argv = [p(b"prog\0"), p(&huge[..]), 0u64];
+    // The kernel opens the file, then copies the strings, then interprets the file.
+    assert_eq!(
+        g.sys("execve", &[p(b"/nonexistent\0"), p(&huge_argv), 0]),
+        neg(libc::ENOENT)
+    );
+    assert_eq!(
+        g.sys("execve", &[p(&looping), p(&huge_argv), 0]),
+        neg(libc::E2BIG)
+    );
+    let script = file_with(&dir, "ok-script", b"#!/bin/sh\n", 0o755);
+    if crate::guest_mem::kernel_checks_copies() {
+        assert_eq!(
+            g.sys("execve", &[p(&script), 8, 0]),
+            neg(libc::EFAULT),
+            "a bad argv"
+        );
+    }
+    assert_eq!(
+        g.sys("execveat", &[AT_FDCWD, p(b"\0"), p(&argv), 0, 0x8000_0000]),
+        neg(libc::EINVAL)
+    );
+}
+
+const AT_FDCWD: u64 = libc::AT_FDCWD as i64 as u64;

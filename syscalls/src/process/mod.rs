@@ -1,4 +1,12 @@
-//! Process and thread identity, limits, and the x86-only thread registers.
+//! Process and thread identity, limits, and the x86-only thread registers;
+//! process creation in [`fork`], program execution in [`exec`].
+
+mod exec;
+mod fork;
+
+pub use exec::TransitCommand;
+pub(crate) use exec::{execve, execveat};
+pub(crate) use fork::{clone, clone3, fork, vfork};
 
 use crate::guest_mem;
 use crate::host::{self, Errno, SysResult};
@@ -61,21 +69,6 @@ pub(crate) fn setrlimit(_: &mut Ctx<'_>, a: &Args) -> SysResult {
 
 pub(crate) fn getpgrp(_: &mut Ctx<'_>, _: &Args) -> SysResult {
     host::syscall(libc::SYS_getpgid, &[0])
-}
-
-/// fork, and vfork emulated as fork: a vfork child would run on the parent's
-/// stack and Transit state, which the translator cannot share.
-pub(crate) fn fork(_: &mut Ctx<'_>, _: &Args) -> SysResult {
-    // SAFETY: the child continues only on this thread, returning into the
-    // runtime's guest loop; libc's fork resets its own locks for the child.
-    match unsafe { libc::fork() } {
-        -1 => Err(Errno(
-            std::io::Error::last_os_error()
-                .raw_os_error()
-                .unwrap_or(libc::EAGAIN),
-        )),
-        pid => Ok(pid as u64),
-    }
 }
 
 /// pause: sleep until a signal, which is ppoll with nothing to wait for.

@@ -1,0 +1,348 @@
+//! Process creation: fork, vfork, and clone/clone3 when they make a process.
+//!
+//! Every form is a host fork(): the child gets its own copy of guest memory
+//! and of Transit, which cannot be shared with the parent. So CLONE_VM is
+//! honoured only with CLONE_VFORK (glibc's posix_spawn, vfork), where the
+//! parent cannot observe the difference except through memory the child
+//! writes before it execs (glibc's posix_spawn error code, see the README).
+//! The parent of a vfork still waits until its child has exec'd or exited.
+//! Threads (CLONE_VM without CLONE_VFORK, CLONE_THREAD) are not made here.
+
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
+
+use crate::guest_mem;
+use crate::host::{self, Errno, SysResult};
+use crate::{Args, Ctx};
+
+// clone flags (include/uapi/linux/sched.h), the same on every architecture.
+const CSIGNAL: u64 = 0xff;
+const CLONE_VM: u64 = 0x100;
+const CLONE_PIDFD: u64 = 0x1000;
+const CLONE_PTRACE: u64 = 0x2000;
+const CLONE_VFORK: u64 = 0x4000;
+const CLONE_THREAD: u64 = 0x10000;
+const CLONE_SETTLS: u64 = 0x80000;
+const CLONE_PARENT_SETTID: u64 = 0x10_0000;
+const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
+const CLONE_DETACHED: u64 = 0x40_0000;
+const CLONE_UNTRACED: u64 = 0x80_0000;
+const CLONE_CHILD_SETTID: u64 = 0x100_0000;
+const CLONE_IO: u64 = 0x8000_0000;
+/// clone3 only: the child starts with default actions for caught signals
+/// (glibc 2.38's posix_spawn asks for it).
+const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+
+/// What a forked child can honour.
+const SUPPORTED: u64 = CLONE_VM
+    | CLONE_VFORK
+    | CLONE_PIDFD
+    | CLONE_SETTLS
+    | CLONE_PARENT_SETTID
+    | CLONE_CHILD_SETTID
+    | CLONE_CHILD_CLEARTID
+    | CLONE_CLEAR_SIGHAND;
+/// Accepted and without effect here: the kernel ignores CLONE_DETACHED, a
+/// Transit process is not traced, and I/O context sharing is a hint.
+const IGNORED: u64 = CLONE_DETACHED | CLONE_UNTRACED | CLONE_PTRACE | CLONE_IO;
+
+/// A process-creating clone in the guest's terms.
+#[derive(Debug, Default)]
+struct CloneRequest {
+    /// Flags without the exit signal.
+    flags: u64,
+    exit_signal: u64,
+    /// The child's RSP; 0 keeps the parent's.
+    stack: u64,
+    parent_tid: u64,
+    child_tid: u64,
+    tls: u64,
+    /// Where CLONE_PIDFD stores the pidfd.
+    pidfd: u64,
+}
+
+/// fork: clone with SIGCHLD and nothing else.
+pub(crate) fn fork(ctx: &mut Ctx<'_>, _: &Args) -> SysResult {
+    spawn(
+        ctx,
+        &CloneRequest {
+            exit_signal: libc::SIGCHLD as u64,
+            ..CloneRequest::default()
+        },
+    )
+}
+
+/// vfork: the child runs on the parent's stack (its own copy of it here).
+pub(crate) fn vfork(ctx: &mut Ctx<'_>, _: &Args) -> SysResult {
+    spawn(
+        ctx,
+        &CloneRequest {
+            flags: CLONE_VM | CLONE_VFORK,
+            exit_signal: libc::SIGCHLD as u64,
+            ..CloneRequest::default()
+        },
+    )
+}
+
+/// clone(flags, stack, parent_tid, child_tid, tls): x86_64's argument order
+/// (aarch64's swaps the last two). The pidfd goes where parent_tid points.
+pub(crate) fn clone(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    // The legacy clone takes only the low 32 bits (kernel/fork.c).
+    let flags = a[0] & 0xffff_ffff;
+    if flags & CLONE_PIDFD != 0 && flags & (CLONE_PARENT_SETTID | CLONE_DETACHED) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    spawn(
+        ctx,
+        &CloneRequest {
+            flags: flags & !CSIGNAL,
+            exit_signal: flags & CSIGNAL,
+            stack: a[1],
+            parent_tid: a[2],
+            child_tid: a[3],
+            tls: a[4],
+            pidfd: a[2],
+        },
+    )
+}
+
+/// The fields of struct clone_args (include/uapi/linux/sched.h) we use;
+/// `set_tid` and `cgroup` are unsupported, rejected through `set_tid_size`
+/// and CLONE_INTO_CGROUP.
+#[derive(Debug)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid_size: u64,
+}
+
+/// Sizes of struct clone_args: its first version, and the one with every
+/// field we know (CLONE_ARGS_SIZE_VER2, eleven u64).
+const CLONE_ARGS_SIZE_VER0: u64 = 64;
+const CLONE_ARGS_SIZE_VER2: usize = 88;
+const PAGE_SIZE: u64 = 4096;
+
+/// clone3(args, size).
+pub(crate) fn clone3(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let args = read_clone_args(a[0], a[1])?;
+    if args.exit_signal & !CSIGNAL != 0 || args.flags & (CSIGNAL | CLONE_DETACHED) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if args.set_tid_size != 0 {
+        tracing::warn!("clone3: set_tid is not supported");
+        return Err(Errno::EINVAL);
+    }
+    // clone3_stack_valid (kernel/fork.c): both or neither, and the stack
+    // grows down from stack + stack_size.
+    let stack = match (args.stack, args.stack_size) {
+        (0, 0) => 0,
+        (0, _) | (_, 0) => return Err(Errno::EINVAL),
+        (base, size) => base.wrapping_add(size),
+    };
+    spawn(
+        ctx,
+        &CloneRequest {
+            flags: args.flags,
+            exit_signal: args.exit_signal,
+            stack,
+            parent_tid: args.parent_tid,
+            child_tid: args.child_tid,
+            tls: args.tls,
+            pidfd: args.pidfd,
+        },
+    )
+}
+
+/// copy_struct_from_user's rules: at least VER0, at most a page, and bytes
+/// past the fields we know must be zero.
+fn read_clone_args(addr: u64, size: u64) -> Result<CloneArgs, Errno> {
+    if size < CLONE_ARGS_SIZE_VER0 {
+        return Err(Errno::EINVAL);
+    }
+    if size > PAGE_SIZE {
+        return Err(Errno(libc::E2BIG));
+    }
+    let mut bytes = vec![0u8; (size as usize).max(CLONE_ARGS_SIZE_VER2)];
+    guest_mem::read_bytes(addr, &mut bytes[..size as usize])?;
+    if bytes[CLONE_ARGS_SIZE_VER2..].iter().any(|&b| b != 0) {
+        return Err(Errno(libc::E2BIG));
+    }
+    let field = |i: usize| u64::from_ne_bytes(bytes[8 * i..8 * i + 8].try_into().expect("8 bytes"));
+    Ok(CloneArgs {
+        flags: field(0),
+        pidfd: field(1),
+        child_tid: field(2),
+        parent_tid: field(3),
+        exit_signal: field(4),
+        stack: field(5),
+        stack_size: field(6),
+        tls: field(7),
+        set_tid_size: field(9),
+    })
+}
+
+fn spawn(ctx: &mut Ctx<'_>, req: &CloneRequest) -> SysResult {
+    let flags = req.flags;
+    if flags & CLONE_THREAD != 0 || (flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0) {
+        tracing::warn!(
+            flags = format_args!("{flags:#x}"),
+            "clone: threads are not supported yet"
+        );
+        return Err(Errno::ENOSYS);
+    }
+    let unsupported = flags & !(SUPPORTED | IGNORED);
+    if unsupported != 0 || req.exit_signal != libc::SIGCHLD as u64 {
+        // A forked host child always signals SIGCHLD and shares nothing.
+        tracing::warn!(
+            unsupported = format_args!("{unsupported:#x}"),
+            exit_signal = req.exit_signal,
+            "clone: unsupported flags or exit signal"
+        );
+        return Err(Errno::EINVAL);
+    }
+    let vfork_done = if flags & CLONE_VFORK != 0 {
+        Some(VforkDone::new()?)
+    } else {
+        None
+    };
+    // SAFETY: gettid has no preconditions.
+    let parent_tid = unsafe { libc::gettid() };
+    let pid = host_fork()?;
+    if pid == 0 {
+        if let Some(done) = vfork_done {
+            done.hold_in_child();
+        }
+        // SAFETY: as above.
+        let tid = unsafe { libc::gettid() };
+        let signals = &mut ctx.process.signals;
+        signals.fork_thread(parent_tid, tid);
+        if flags & CLONE_CLEAR_SIGHAND != 0 {
+            signals.reset_handlers();
+        }
+        // What the kernel does for the child before it returns to user mode;
+        // it ignores faults on these addresses (schedule_tail).
+        if flags & CLONE_CHILD_SETTID != 0 {
+            let _ = guest_mem::write(req.child_tid, &tid);
+        }
+        if flags & CLONE_CHILD_CLEARTID != 0 {
+            let _ = host::syscall(libc::SYS_set_tid_address, &[req.child_tid]);
+        }
+        if flags & CLONE_SETTLS != 0 {
+            ctx.thread.set_fs_base(req.tls);
+        }
+        if req.stack != 0 {
+            ctx.thread.set_stack_pointer(req.stack);
+        }
+        return Ok(0);
+    }
+    if flags & CLONE_PARENT_SETTID != 0 {
+        let _ = guest_mem::write(req.parent_tid, &pid);
+    }
+    if flags & CLONE_PIDFD != 0 {
+        // The kernel makes the pidfd before the child runs; opening it now
+        // is the same while the child cannot have been reaped yet.
+        match host::syscall(libc::SYS_pidfd_open, &[pid as u64, 0]) {
+            Ok(fd) => {
+                if let Err(e) = guest_mem::write(req.pidfd, &(fd as i32)) {
+                    tracing::warn!("clone: cannot store the pidfd: {e:?}");
+                }
+            }
+            Err(e) => tracing::warn!("clone: pidfd_open failed: {e:?}"),
+        }
+    }
+    if let Some(done) = vfork_done {
+        done.wait_in_parent();
+    }
+    Ok(pid as u64)
+}
+
+/// The host fork. Transit is single-threaded here, so the child is a
+/// complete copy of it and continues in the runtime's guest loop.
+fn host_fork() -> Result<libc::pid_t, Errno> {
+    // SAFETY: no other thread can hold a lock the child would inherit; libc's
+    // fork resets its own state for the child.
+    match unsafe { libc::fork() } {
+        -1 => Err(last_errno()),
+        pid => Ok(pid),
+    }
+}
+
+fn last_errno() -> Errno {
+    Errno(
+        std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EAGAIN),
+    )
+}
+
+/// Makes a vfork parent wait, as the kernel does, until its child has exec'd
+/// or exited: the child holds the write end of a close-on-exec pipe, which
+/// closes at either, and the parent reads it until end of file.
+struct VforkDone {
+    read: OwnedFd,
+    write: OwnedFd,
+}
+
+/// The child's write end moves this far below RLIMIT_NOFILE (and below
+/// 1024), out of the way of the low descriptors the guest will allocate.
+const HIGH_FD_MARGIN: u64 = 64;
+
+impl VforkDone {
+    fn new() -> Result<VforkDone, Errno> {
+        let mut fds = [0i32; 2];
+        host::syscall(
+            libc::SYS_pipe2,
+            &[host::ptr_mut(fds.as_mut_ptr()), libc::O_CLOEXEC as u64],
+        )?;
+        // SAFETY: pipe2 just returned these two descriptors, owned by nobody else.
+        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        Ok(VforkDone { read, write })
+    }
+
+    /// Keeps the write end open (at a high number) until exec or exit.
+    fn hold_in_child(self) {
+        drop(self.read);
+        let mut limit = [0u64; 2];
+        let _ = host::syscall(
+            libc::SYS_prlimit64,
+            &[
+                0,
+                libc::RLIMIT_NOFILE as u64,
+                0,
+                host::ptr_mut(limit.as_mut_ptr()),
+            ],
+        );
+        let floor = limit[0].min(1024).saturating_sub(HIGH_FD_MARGIN);
+        let fd = self.write.as_raw_fd();
+        if floor > fd as u64 {
+            if host::syscall(
+                libc::SYS_fcntl,
+                &[fd as u64, libc::F_DUPFD_CLOEXEC as u64, floor],
+            )
+            .is_ok()
+            {
+                return; // `self.write` closes: the duplicate stays.
+            }
+        }
+        let _ = self.write.into_raw_fd();
+    }
+
+    fn wait_in_parent(self) {
+        drop(self.write);
+        let mut byte = 0u8;
+        loop {
+            match host::syscall(
+                libc::SYS_read,
+                &[self.read.as_raw_fd() as u64, host::ptr_mut(&mut byte), 1],
+            ) {
+                Err(e) if e.0 == libc::EINTR => continue,
+                _ => break,
+            }
+        }
+    }
+}
