@@ -68,7 +68,7 @@ fn run(cli: Cli) -> Result<runtime::Ending, LoadError> {
         .collect();
     let rsp = stack::build(stack + stack::STACK_SIZE, &prog, &argv, &envp, program.as_os_str().as_bytes());
     tracing::debug!(entry = format_args!("{:#x}", prog.start()), rsp = format_args!("{rsp:#x}"), "starting guest");
-    runtime::run(&prog, rsp).map_err(|e| LoadError::Map { addr: 0, source: e })
+    runtime::run(&prog, rsp, cli.rootfs).map_err(|e| LoadError::Map { addr: 0, source: e })
 }
 
 fn main() {

@@ -31,12 +31,14 @@ pub enum Ending {
 
 use transit_translator::cpu_state::gpr::{R10, R11, R8, R9, RAX, RCX, RDI, RDX, RSI, RSP};
 
-pub fn run(prog: &LoadedProgram, rsp: u64) -> std::io::Result<Ending> {
+pub fn run(prog: &LoadedProgram, rsp: u64, rootfs: Option<std::path::PathBuf>) -> std::io::Result<Ending> {
     let mut translator = Translator::new()?;
     let mut state = CpuState { rip: prog.start(), ..CpuState::default() };
     state.gpr[RSP] = rsp;
     let mut process = GuestProcess::new(prog.path.clone(), prog.main.end);
     process.brk_reserved_end = prog.main.reserved_end;
+    process.set_rootfs(rootfs);
+    process.record_initial_stack(rsp);
     loop {
         match translator.run(&mut state) {
             GuestEvent::Syscall => {

@@ -15,7 +15,8 @@
 //! What the runtime provides:
 //! - a [`GuestProcess`] from [`GuestProcess::new`], with `brk_start` the end
 //!   of the highest PT_LOAD (its bss page mapped) and `exe_path` the guest
-//!   executable's absolute path;
+//!   executable's absolute path; its `rootfs` (`-L DIR`), and the initial
+//!   stack through [`GuestProcess::record_initial_stack`];
 //! - on [`SyscallOutcome::Exit`], the thread or process exit itself;
 //! - clone, execve, rt_sigreturn and signal delivery: they are `Missing`
 //!   here (ENOSYS) because they need the translator's CPU state. Guest
@@ -35,6 +36,8 @@ mod time;
 use host::SysResult;
 use table::{Handler, X86Nr};
 
+pub use fs::proc::ProcessStart;
+pub use fs::rootfs::{guest_path_to_host, host_path_to_guest};
 pub use signal::SignalState;
 
 /// What the syscall layer may read or change in the calling guest thread.
@@ -69,6 +72,12 @@ pub struct GuestProcess {
     /// The guest's signal dispositions, masks and alternate stacks, as it
     /// set them. Nothing is installed on the host yet.
     pub signals: SignalState,
+    /// x86_64 root filesystem (`-L DIR`) where absolute guest paths are
+    /// looked up first; `None`: paths name the host's files. Set it with
+    /// [`GuestProcess::set_rootfs`].
+    pub rootfs: Option<std::path::PathBuf>,
+    /// The auxiliary vector and arguments of the initial stack, for `/proc`.
+    pub start: ProcessStart,
 }
 
 impl GuestProcess {
@@ -84,6 +93,8 @@ impl GuestProcess {
             brk_reserved_end: 0,
             exe_path,
             signals: SignalState::default(),
+            rootfs: None,
+            start: ProcessStart::default(),
         }
     }
 }
@@ -110,6 +121,7 @@ pub fn dispatch(
     };
     let result: SysResult = match entry.handler {
         Handler::Pass(host_nr) => host::syscall(host_nr, &args),
+        Handler::PassPaths(host_nr, paths) => fs::rootfs::pass_paths(process, host_nr, paths, &args),
         Handler::Emulate(handler) => handler(&mut Ctx { process, thread }, &args),
         Handler::Exit { group } => {
             tracing::debug!(status = args[0] as i32, group, "{}", entry.name);
