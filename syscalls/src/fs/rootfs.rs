@@ -95,6 +95,15 @@ pub(crate) fn in_rootfs(root: &Path, guest: &[u8], follow_last: bool) -> Option<
             }
             _ => {}
         }
+        // A link led to the root's /proc (say): that is the host's /proc.
+        if depth == 0 && HOST_ONLY.iter().any(|p| p.as_bytes()[1..] == component[..]) {
+            let mut host = PathBuf::from("/");
+            host.push(OsStr::from_bytes(&component));
+            for rest in pending.iter().rev() {
+                host.push(OsStr::from_bytes(rest));
+            }
+            return Some(host);
+        }
         let candidate = resolved.join(OsStr::from_bytes(&component));
         let metadata = std::fs::symlink_metadata(&candidate).ok()?;
         // A trailing slash leaves an empty component pending: it follows.
@@ -404,6 +413,21 @@ mod tests {
         );
         // A loop stays inside the root, where the kernel reports ELOOP.
         assert!(lookup(&r, "/etc/loop1", true).is_some());
+    }
+
+    #[test]
+    fn links_into_proc_or_dev_lead_to_the_host() {
+        let r = root("host-links");
+        symlink("../proc/self/mounts", r.0.join("etc/mtab")).unwrap();
+        symlink("/dev/fd", r.0.join("etc/fd")).unwrap();
+        let host = |guest: &str| in_rootfs(&r.0, guest.as_bytes(), true);
+        assert_eq!(host("/etc/mtab"), Some("/proc/self/mounts".into()));
+        assert_eq!(host("/etc/fd/0"), Some("/dev/fd/0".into()));
+        assert_eq!(host("/etc/fd/"), Some("/dev/fd/".into()));
+        assert_eq!(
+            in_rootfs(&r.0, b"/etc/mtab", false),
+            Some(r.0.join("etc/mtab"))
+        );
     }
 
     #[test]
