@@ -48,6 +48,8 @@ pub fn run(prog: &LoadedProgram, rsp: u64, transit: TransitCommand) -> std::io::
     state.gpr[RSP] = rsp;
     let mut process = GuestProcess::new(prog.path.clone(), prog.main.end);
     process.brk_reserved_end = prog.main.reserved_end;
+    process.set_rootfs(transit.rootfs.clone());
+    process.record_initial_stack(rsp);
     process.transit = transit;
     let signals = SignalThread::attach(&mut state, &translator);
     process.signals.host_handler = Some(signals::on_host_signal);

@@ -69,10 +69,12 @@ fn direct_copy(dir: &Direction, local: *mut u8, guest: u64, len: usize) {
     let guest = guest as usize as *mut u8;
     // SAFETY: not checkable here: the guest asserts `guest..guest+len` is
     // mapped memory it owns; a wrong address faults like it would in the guest.
+    // `copy`, not `copy_nonoverlapping`: a guest range may cover our own
+    // buffer (read_cstr reads to the end of the page, in tests a heap page).
     unsafe {
         match dir {
-            Direction::FromGuest => std::ptr::copy_nonoverlapping(guest, local, len),
-            Direction::ToGuest => std::ptr::copy_nonoverlapping(local, guest, len),
+            Direction::FromGuest => std::ptr::copy(guest, local, len),
+            Direction::ToGuest => std::ptr::copy(local, guest, len),
         }
     }
 }

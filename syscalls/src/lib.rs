@@ -15,7 +15,8 @@
 //! What the runtime provides:
 //! - a [`GuestProcess`] from [`GuestProcess::new`], with `brk_start` the end
 //!   of the highest PT_LOAD (its bss page mapped) and `exe_path` the guest
-//!   executable's absolute path;
+//!   executable's absolute path; its `rootfs` (`-L DIR`), and the initial
+//!   stack through [`GuestProcess::record_initial_stack`];
 //! - in [`GuestProcess::transit`], how to start Transit again (execve of an
 //!   x86_64 program runs Transit on it);
 //! - on [`SyscallOutcome::Exit`], the thread or process exit itself;
@@ -42,6 +43,8 @@ use table::{Handler, X86Nr};
 
 pub use host::{interrupted_at, set_interrupt_flag, Errno};
 pub use process::TransitCommand;
+pub use fs::proc::ProcessStart;
+pub use fs::rootfs::{guest_path_to_host, host_path_to_guest};
 pub use signal::SignalState;
 
 /// What the syscall layer may read or change in the calling guest thread.
@@ -82,6 +85,12 @@ pub struct GuestProcess {
     /// How Transit was started, to start it again on an x86_64 program the
     /// guest executes.
     pub transit: TransitCommand,
+    /// x86_64 root filesystem (`-L DIR`) where absolute guest paths are
+    /// looked up first; `None`: paths name the host's files. Set it with
+    /// [`GuestProcess::set_rootfs`].
+    pub rootfs: Option<std::path::PathBuf>,
+    /// The auxiliary vector and arguments of the initial stack, for `/proc`.
+    pub start: ProcessStart,
 }
 
 impl GuestProcess {
@@ -98,6 +107,8 @@ impl GuestProcess {
             exe_path,
             signals: SignalState::default(),
             transit: TransitCommand::default(),
+            rootfs: None,
+            start: ProcessStart::default(),
         }
     }
 }
@@ -124,6 +135,7 @@ pub fn dispatch(
     };
     let result: SysResult = match entry.handler {
         Handler::Pass(host_nr) => host::interruptible_syscall(host_nr, &args),
+        Handler::PassPaths(host_nr, paths) => fs::rootfs::pass_paths(process, host_nr, paths, &args),
         Handler::Emulate(handler) => handler(&mut Ctx { process, thread }, &args),
         Handler::Exit { group } => {
             tracing::debug!(status = args[0] as i32, group, "{}", entry.name);

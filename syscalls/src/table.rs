@@ -8,9 +8,17 @@
 //! one. `pass_same_nr(N)` is `pass` for syscalls numbered from 424 on, which
 //! have the same number on every architecture (see the kernel's
 //! scripts/syscall.tbl) and for which libc has no constant yet.
+//! `pass_paths(SYS_x, ...)` is `pass` with path arguments rewritten for the
+//! root filesystem (`fs::rootfs`): `follows(i)` for argument `i` when the
+//! lookup follows a symbolic link in the last component, `no_follow(i)`
+//! when it does not, `at(i, f)` when flags argument `f` may say
+//! `AT_SYMLINK_NOFOLLOW`, `at_follow(i, f)` when it may say
+//! `AT_SYMLINK_FOLLOW`. Syscalls that act on the host's mounts and devices
+//! (mount, chroot, swapon, ...) keep host paths.
 //! `emulate(f)` calls a handler that converts or reimplements.
 //! Entries without a handler fail with ENOSYS and a warning naming them.
 
+use crate::fs::rootfs::PathArg;
 use crate::host::SysResult;
 use crate::{fs, ioctl, mm, process, signal, time, Args, Ctx};
 
@@ -25,6 +33,8 @@ pub(crate) type HandlerFn = fn(&mut Ctx<'_>, &Args) -> SysResult;
 pub(crate) enum Handler {
     /// Same arguments, same meaning: call this host syscall.
     Pass(libc::c_long),
+    /// `Pass`, with these path arguments looked up in the root filesystem.
+    PassPaths(libc::c_long, &'static [PathArg]),
     /// Convert or reimplement.
     Emulate(HandlerFn),
     /// exit (`group: false`) or exit_group: the runtime ends the thread or process.
@@ -56,6 +66,12 @@ macro_rules! syscall_table {
     (@how) => { Handler::Missing };
     (@how pass $sys:ident) => { Handler::Pass(libc::$sys) };
     (@how pass_same_nr $nr:literal) => { Handler::Pass($nr) };
+    (@how pass_paths $sys:ident, $($f:ident($($i:literal),+)),+) => {
+        Handler::PassPaths(libc::$sys, &[$(PathArg::$f($($i),+)),+])
+    };
+    (@how pass_paths_same_nr $nr:literal, $($f:ident($($i:literal),+)),+) => {
+        Handler::PassPaths($nr, &[$(PathArg::$f($($i),+)),+])
+    };
     (@how emulate $f:path) => { Handler::Emulate($f) };
     (@how exit thread) => { Handler::Exit { group: false } };
     (@how exit group) => { Handler::Exit { group: true } };
@@ -138,11 +154,11 @@ syscall_table! {
     73 flock => pass(SYS_flock),
     74 fsync => pass(SYS_fsync),
     75 fdatasync => pass(SYS_fdatasync),
-    76 truncate => pass(SYS_truncate),
+    76 truncate => pass_paths(SYS_truncate, follows(0)),
     77 ftruncate => pass(SYS_ftruncate),
     78 getdents => emulate(fs::dir::getdents),
-    79 getcwd => pass(SYS_getcwd),
-    80 chdir => pass(SYS_chdir),
+    79 getcwd => emulate(fs::path::getcwd),
+    80 chdir => pass_paths(SYS_chdir, follows(0)),
     81 fchdir => pass(SYS_fchdir),
     82 rename => emulate(fs::path::rename),
     83 mkdir => emulate(fs::path::mkdir),
@@ -199,7 +215,7 @@ syscall_table! {
     134 uselib,
     135 personality => pass(SYS_personality),
     136 ustat,
-    137 statfs => pass(SYS_statfs), // struct statfs
+    137 statfs => pass_paths(SYS_statfs, follows(0)), // struct statfs
     138 fstatfs => pass(SYS_fstatfs), // struct statfs
     139 sysfs,
     140 getpriority => pass(SYS_getpriority),
@@ -250,17 +266,17 @@ syscall_table! {
     185 security,
     186 gettid => pass(SYS_gettid),
     187 readahead => pass(SYS_readahead),
-    188 setxattr => pass(SYS_setxattr),
-    189 lsetxattr => pass(SYS_lsetxattr),
+    188 setxattr => pass_paths(SYS_setxattr, follows(0)),
+    189 lsetxattr => pass_paths(SYS_lsetxattr, no_follow(0)),
     190 fsetxattr => pass(SYS_fsetxattr),
-    191 getxattr => pass(SYS_getxattr),
-    192 lgetxattr => pass(SYS_lgetxattr),
+    191 getxattr => pass_paths(SYS_getxattr, follows(0)),
+    192 lgetxattr => pass_paths(SYS_lgetxattr, no_follow(0)),
     193 fgetxattr => pass(SYS_fgetxattr),
-    194 listxattr => pass(SYS_listxattr),
-    195 llistxattr => pass(SYS_llistxattr),
+    194 listxattr => pass_paths(SYS_listxattr, follows(0)),
+    195 llistxattr => pass_paths(SYS_llistxattr, no_follow(0)),
     196 flistxattr => pass(SYS_flistxattr),
-    197 removexattr => pass(SYS_removexattr),
-    198 lremovexattr => pass(SYS_lremovexattr),
+    197 removexattr => pass_paths(SYS_removexattr, follows(0)),
+    198 lremovexattr => pass_paths(SYS_lremovexattr, no_follow(0)),
     199 fremovexattr => pass(SYS_fremovexattr),
     200 tkill => pass(SYS_tkill),
     201 time => emulate(time::time),
@@ -316,22 +332,22 @@ syscall_table! {
     251 ioprio_set => pass(SYS_ioprio_set),
     252 ioprio_get => pass(SYS_ioprio_get),
     253 inotify_init => emulate(fs::fd::inotify_init),
-    254 inotify_add_watch => pass(SYS_inotify_add_watch),
+    254 inotify_add_watch => pass_paths(SYS_inotify_add_watch, follows(1)),
     255 inotify_rm_watch => pass(SYS_inotify_rm_watch),
     256 migrate_pages => pass(SYS_migrate_pages),
     257 openat => emulate(fs::open::openat),
-    258 mkdirat => pass(SYS_mkdirat),
-    259 mknodat => pass(SYS_mknodat),
-    260 fchownat => pass(SYS_fchownat),
+    258 mkdirat => pass_paths(SYS_mkdirat, no_follow(1)),
+    259 mknodat => pass_paths(SYS_mknodat, no_follow(1)),
+    260 fchownat => pass_paths(SYS_fchownat, at(1, 4)),
     261 futimesat => emulate(fs::path::futimesat),
     262 newfstatat => emulate(fs::stat::newfstatat),
-    263 unlinkat => pass(SYS_unlinkat),
+    263 unlinkat => pass_paths(SYS_unlinkat, no_follow(1)),
     264 renameat => emulate(fs::path::renameat),
-    265 linkat => pass(SYS_linkat),
-    266 symlinkat => pass(SYS_symlinkat),
+    265 linkat => pass_paths(SYS_linkat, at_follow(1, 4), no_follow(3)),
+    266 symlinkat => pass_paths(SYS_symlinkat, no_follow(2)), // the target is text, kept
     267 readlinkat => emulate(fs::path::readlinkat),
-    268 fchmodat => pass(SYS_fchmodat),
-    269 faccessat => pass(SYS_faccessat),
+    268 fchmodat => pass_paths(SYS_fchmodat, follows(1)),
+    269 faccessat => pass_paths(SYS_faccessat, follows(1)),
     270 pselect6 => pass(SYS_pselect6), // fd_set, timespec, {sigset*, size}
     271 ppoll => pass(SYS_ppoll), // struct pollfd, timespec
     272 unshare => pass(SYS_unshare),
@@ -342,7 +358,7 @@ syscall_table! {
     277 sync_file_range => pass(SYS_sync_file_range),
     278 vmsplice => pass(SYS_vmsplice), // struct iovec
     279 move_pages => pass(SYS_move_pages),
-    280 utimensat => pass(SYS_utimensat), // struct timespec[2]
+    280 utimensat => pass_paths(SYS_utimensat, at(1, 3)), // struct timespec[2]
     281 epoll_pwait => emulate(fs::epoll::epoll_pwait),
     282 signalfd => emulate(fs::fd::signalfd),
     283 timerfd_create => pass(SYS_timerfd_create),
@@ -365,7 +381,7 @@ syscall_table! {
     300 fanotify_init,
     301 fanotify_mark,
     302 prlimit64 => pass(SYS_prlimit64), // struct rlimit64, RLIMIT_* generic
-    303 name_to_handle_at => pass(SYS_name_to_handle_at),
+    303 name_to_handle_at => pass_paths(SYS_name_to_handle_at, at_follow(1, 4)),
     304 open_by_handle_at => emulate(fs::open::open_by_handle_at),
     305 clock_adjtime => pass(SYS_clock_adjtime), // struct timex
     306 syncfs => pass(SYS_syncfs),
@@ -378,7 +394,7 @@ syscall_table! {
     313 finit_module => pass(SYS_finit_module),
     314 sched_setattr => pass(SYS_sched_setattr), // struct sched_attr
     315 sched_getattr => pass(SYS_sched_getattr),
-    316 renameat2 => pass(SYS_renameat2),
+    316 renameat2 => pass_paths(SYS_renameat2, no_follow(1), no_follow(3)),
     317 seccomp, // a filter would see host syscall numbers, not the guest's
     318 getrandom => pass(SYS_getrandom),
     319 memfd_create => pass(SYS_memfd_create),
@@ -394,7 +410,7 @@ syscall_table! {
     329 pkey_mprotect, // x86 protection keys have no aarch64 equivalent
     330 pkey_alloc,
     331 pkey_free,
-    332 statx => pass(SYS_statx), // struct statx
+    332 statx => pass_paths(SYS_statx, at(1, 2)), // struct statx
     333 io_pgetevents, // libc has no host number for it yet; rarely used
     334 rseq => emulate(process::rseq),
     424 pidfd_send_signal => pass(SYS_pidfd_send_signal), // siginfo_t
@@ -412,7 +428,7 @@ syscall_table! {
     436 close_range => pass(SYS_close_range),
     437 openat2 => emulate(fs::open::openat2),
     438 pidfd_getfd => pass(SYS_pidfd_getfd),
-    439 faccessat2 => pass(SYS_faccessat2),
+    439 faccessat2 => pass_paths(SYS_faccessat2, at(1, 3)),
     440 process_madvise => pass(SYS_process_madvise),
     441 epoll_pwait2 => emulate(fs::epoll::epoll_pwait2),
     442 mount_setattr => pass(SYS_mount_setattr),
@@ -425,7 +441,7 @@ syscall_table! {
     449 futex_waitv => pass(SYS_futex_waitv), // struct futex_waitv
     450 set_mempolicy_home_node => pass(SYS_set_mempolicy_home_node),
     451 cachestat => pass_same_nr(451),
-    452 fchmodat2 => pass_same_nr(452),
+    452 fchmodat2 => pass_paths_same_nr(452, at(1, 3)),
     453 map_shadow_stack, // x86 CET
     454 futex_wake => pass_same_nr(454),
     455 futex_wait => pass_same_nr(455),
@@ -482,9 +498,44 @@ mod tests {
     #[test]
     fn unified_numbers_forward_to_themselves() {
         for e in TABLE.iter().filter(|e| e.nr.0 >= 424) {
-            if let Handler::Pass(host) = e.handler {
+            if let Handler::Pass(host) | Handler::PassPaths(host, _) = e.handler {
                 assert_eq!(host as u64, e.nr.0, "{}", e.name);
             }
+        }
+    }
+
+    /// Every x86_64 syscall taking a path (a `const char __user *filename`
+    /// or `pathname` in the kernel) rewrites it for the root filesystem,
+    /// in a handler or through `pass_paths`, unless listed in `HOST_PATHS`.
+    #[test]
+    fn path_syscalls_look_in_the_root_filesystem() {
+        #[rustfmt::skip]
+        const PATH_SYSCALLS: &[&str] = &[
+            "open", "stat", "lstat", "access", "truncate", "chdir", "rename", "mkdir", "rmdir",
+            "creat", "link", "unlink", "symlink", "readlink", "chmod", "chown", "lchown", "utime",
+            "mknod", "statfs", "setxattr", "lsetxattr", "getxattr", "lgetxattr", "listxattr",
+            "llistxattr", "removexattr", "lremovexattr", "inotify_add_watch", "openat", "mkdirat",
+            "mknodat", "fchownat", "futimesat", "newfstatat", "unlinkat", "renameat", "linkat",
+            "symlinkat", "readlinkat", "fchmodat", "faccessat", "utimes", "utimensat",
+            "name_to_handle_at", "renameat2", "statx", "openat2", "faccessat2", "fchmodat2",
+        ];
+        // They act on the host's mounts, devices and accounting, or take no
+        // file path (message queue names).
+        #[rustfmt::skip]
+        const HOST_PATHS: &[&str] = &[
+            "mount", "umount2", "pivot_root", "chroot", "acct", "swapon", "swapoff", "quotactl",
+            "open_tree", "move_mount", "fspick", "mq_open", "mq_unlink",
+        ];
+        for name in PATH_SYSCALLS {
+            let e = TABLE.iter().find(|e| e.name == *name).unwrap();
+            assert!(
+                matches!(e.handler, Handler::PassPaths(..) | Handler::Emulate(_)),
+                "{name} passes its path unchanged"
+            );
+        }
+        for name in HOST_PATHS {
+            let e = TABLE.iter().find(|e| e.name == *name).unwrap();
+            assert!(!matches!(e.handler, Handler::PassPaths(..)), "{name}");
         }
     }
 

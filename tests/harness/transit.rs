@@ -53,6 +53,16 @@ impl Transit {
 
     /// `[RUNNER...] TRANSIT PROGRAM ARGS...`
     pub fn command(&self, program: &Path, args: &[String]) -> Command {
+        self.command_with_options(&[], program, args)
+    }
+
+    /// `[RUNNER...] TRANSIT OPTIONS... PROGRAM ARGS...`
+    pub fn command_with_options(
+        &self,
+        options: &[&std::ffi::OsStr],
+        program: &Path,
+        args: &[String],
+    ) -> Command {
         let mut command = match self.runner.split_first() {
             Some((runner, runner_args)) => {
                 let mut command = Command::new(runner);
@@ -61,7 +71,7 @@ impl Transit {
             }
             None => Command::new(&self.binary),
         };
-        command.arg(program).args(args);
+        command.args(options).arg(program).args(args);
         command
     }
 

@@ -4,12 +4,17 @@
 //! O_DIRECT and O_LARGEFILE in arch/arm64/include/uapi/asm/fcntl.h. All other
 //! bits (O_CREAT, O_CLOEXEC, O_PATH, __O_TMPFILE, ...) agree.
 
+/// x86_64 `O_DIRECTORY`, for handlers that look at guest flags.
+pub const X86_O_DIRECTORY: u64 = 0o200000;
+/// x86_64 `O_NOFOLLOW`.
+pub const X86_O_NOFOLLOW: u64 = 0o400000;
+
 /// `(x86_64 value, host value)` of each bit that moves.
 const MOVED_BITS: [(u64, u64); 4] = [
     (0o40000, HOST_O_DIRECT),
     (0o100000, HOST_O_LARGEFILE),
-    (0o200000, HOST_O_DIRECTORY),
-    (0o400000, HOST_O_NOFOLLOW),
+    (X86_O_DIRECTORY, HOST_O_DIRECTORY),
+    (X86_O_NOFOLLOW, HOST_O_NOFOLLOW),
 ];
 
 // Kernel values, not libc's: glibc hides O_LARGEFILE (as 0) on 64-bit

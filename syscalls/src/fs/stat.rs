@@ -3,6 +3,7 @@
 
 use std::mem::MaybeUninit;
 
+use super::rootfs::PathArg;
 use super::AT_FDCWD;
 use crate::abi::stat::X86Stat;
 use crate::guest_mem;
@@ -26,17 +27,24 @@ fn fstatat(dirfd: u64, path: u64, guest_buf: u64, flags: u64) -> SysResult {
     })
 }
 
-pub(crate) fn stat(_: &mut Ctx<'_>, a: &Args) -> SysResult {
-    fstatat(AT_FDCWD, a[0], a[1], 0)
+pub(crate) fn stat(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    const PATHS: &[PathArg] = &[PathArg::follows(0)];
+    ctx.process
+        .with_host_paths(a, PATHS, |a| fstatat(AT_FDCWD, a[0], a[1], 0))
 }
 
-pub(crate) fn lstat(_: &mut Ctx<'_>, a: &Args) -> SysResult {
-    fstatat(AT_FDCWD, a[0], a[1], libc::AT_SYMLINK_NOFOLLOW as u64)
+pub(crate) fn lstat(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    const PATHS: &[PathArg] = &[PathArg::no_follow(0)];
+    ctx.process.with_host_paths(a, PATHS, |a| {
+        fstatat(AT_FDCWD, a[0], a[1], libc::AT_SYMLINK_NOFOLLOW as u64)
+    })
 }
 
-pub(crate) fn newfstatat(_: &mut Ctx<'_>, a: &Args) -> SysResult {
+pub(crate) fn newfstatat(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     // AT_* flags are generic (include/uapi/linux/fcntl.h).
-    fstatat(a[0], a[1], a[2], a[3])
+    const PATHS: &[PathArg] = &[PathArg::at(1, 3)];
+    ctx.process
+        .with_host_paths(a, PATHS, |a| fstatat(a[0], a[1], a[2], a[3]))
 }
 
 pub(crate) fn fstat(_: &mut Ctx<'_>, a: &Args) -> SysResult {

@@ -182,24 +182,11 @@ fn host_exec(file: &ExecFile, argv: u64, envp: u64) -> SysResult {
     host::syscall(libc::SYS_execve, &[host::ptr(path.as_ptr()), argv, envp])
 }
 
-/// The host path for a guest path. The guest's `/proc/self/exe` is its own
-/// program, not Transit; with `-L DIR`, absolute paths are looked up there
-/// first. This is the one place exec maps paths: it is meant to follow the
-/// guest-path redirection of the fs handlers.
+/// The host path for a guest path: the fs layer's redirection (the guest's
+/// `/proc/self/exe` is its own program; with `-L DIR`, absolute paths are
+/// looked up there first).
 fn host_path(process: &GuestProcess, guest: &[u8]) -> Vec<u8> {
-    let own_pid = format!("/proc/{}/exe", std::process::id());
-    if (guest == b"/proc/self/exe" || guest == own_pid.as_bytes())
-        && !process.exe_path.as_os_str().is_empty()
-    {
-        return process.exe_path.as_os_str().as_bytes().to_vec();
-    }
-    if let (Some(root), Some(relative)) = (&process.transit.rootfs, guest.strip_prefix(b"/")) {
-        let candidate = root.join(OsStr::from_bytes(relative));
-        if candidate.symlink_metadata().is_ok() {
-            return candidate.into_os_string().into_encoded_bytes();
-        }
-    }
-    guest.to_vec()
+    process.host_path(std::path::Path::new(OsStr::from_bytes(guest))).into_os_string().into_encoded_bytes()
 }
 
 /// Decides, following `#!` interpreters like binfmt_script, what runs.

@@ -3,7 +3,9 @@
 
 mod fs;
 mod mm;
+mod proc;
 mod process;
+mod rootfs;
 mod signal;
 
 use crate::table::TABLE;
