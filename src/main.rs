@@ -6,6 +6,7 @@ mod memory;
 mod rootfs;
 mod runtime;
 mod signals;
+mod threads;
 mod stack;
 
 use clap::Parser;
@@ -44,7 +45,7 @@ fn init_logging() {
 }
 
 /// Ends Transit the way the guest ended: same status, or same signal.
-fn die_by_signal(signal: i32) -> ! {
+pub(crate) fn die_by_signal(signal: i32) -> ! {
     // SAFETY: restoring the default action and re-raising is how a process
     // reports death by signal to its parent; nothing runs afterwards.
     unsafe {

@@ -1,34 +1,19 @@
-//! The process runtime: runs the guest thread and services what translated
-//! code hands back (syscalls, faults).
+//! The process runtime: runs guest threads and services what translated
+//! code hands back (syscalls, faults, signals).
+//!
+//! Every guest thread is a host thread with its own `Translator` (code
+//! cache) and `CpuState`; the `GuestProcess` is shared. `threads` starts
+//! and ends the extra ones.
+
+use std::sync::Arc;
 
 use crate::loader::LoadedProgram;
 use crate::signals::{self, SignalThread};
-use transit_syscalls::{GuestProcess, GuestThread, SyscallOutcome, TransitCommand};
+use crate::threads;
+use transit_syscalls::{Errno, GuestProcess, GuestThread, SyscallOutcome, ThreadRequest, TransitCommand};
+use transit_translator::cpu_state::gpr::{R10, R11, R8, R9, RAX, RCX, RDI, RDX, RSI, RSP};
+use transit_translator::emit::MemoryOrder;
 use transit_translator::{CpuState, GuestEvent, Translator};
-
-/// The syscall layer's view of a guest thread.
-struct Thread<'a>(&'a mut CpuState);
-
-impl GuestThread for Thread<'_> {
-    fn fs_base(&self) -> u64 {
-        self.0.fs_base
-    }
-    fn set_fs_base(&mut self, value: u64) {
-        self.0.fs_base = value;
-    }
-    fn gs_base(&self) -> u64 {
-        self.0.gs_base
-    }
-    fn set_gs_base(&mut self, value: u64) {
-        self.0.gs_base = value;
-    }
-    fn stack_pointer(&self) -> u64 {
-        self.0.gpr[RSP]
-    }
-    fn set_stack_pointer(&mut self, value: u64) {
-        self.0.gpr[RSP] = value;
-    }
-}
 
 /// How the guest ended.
 pub enum Ending {
@@ -36,71 +21,161 @@ pub enum Ending {
     Signal(i32),
 }
 
-use transit_translator::cpu_state::gpr::{R10, R11, R8, R9, RAX, RCX, RDI, RDX, RSI, RSP};
-
 /// x86_64 rt_sigreturn: restores the whole CPU state, so the runtime runs it.
 const SYS_RT_SIGRETURN: u64 = 15;
 const EINTR: u64 = (-libc::EINTR) as u64;
 
+/// Runs the program's first thread; returns how the process ends (unless
+/// another thread ends it first).
 pub fn run(prog: &LoadedProgram, rsp: u64, transit: TransitCommand) -> std::io::Result<Ending> {
-    let mut translator = Translator::new()?;
-    let mut state = CpuState { rip: prog.start(), ..CpuState::default() };
-    state.gpr[RSP] = rsp;
     let mut process = GuestProcess::new(prog.path.clone(), prog.main.end);
     process.brk_reserved_end = prog.main.reserved_end;
     process.set_rootfs(transit.rootfs.clone());
     process.record_initial_stack(rsp);
     process.transit = transit;
-    let signals = SignalThread::attach(&mut state, &translator);
-    process.signals.host_handler = Some(signals::on_host_signal);
-    process.signals.install_fault_handlers();
-    loop {
-        let mut interrupted_syscall = None;
-        let ending = match translator.run(&mut state) {
-            GuestEvent::Syscall if state.gpr[RAX] == SYS_RT_SIGRETURN => signals.sigreturn(&mut state, &mut process),
-            GuestEvent::Syscall => {
-                let g = &state.gpr;
-                let nr = g[RAX];
-                let args = [g[RDI], g[RSI], g[RDX], g[R10], g[R8], g[R9]];
-                match transit_syscalls::dispatch(&mut process, &mut Thread(&mut state), nr, args) {
-                    SyscallOutcome::Return(v) => {
-                        // The syscall instruction clobbers RCX (return address) and R11 (RFLAGS).
-                        state.gpr[RAX] = v;
-                        state.gpr[RCX] = state.rip;
-                        state.gpr[R11] = state.rflags();
-                        if v == EINTR {
-                            interrupted_syscall = Some(nr);
-                        }
-                        None
-                    }
-                    SyscallOutcome::Exit { status, .. } => Some(Ending::Exit(status)),
+    {
+        let mut signals = process.signals();
+        signals.host_handler = Some(signals::on_host_signal);
+        signals.install_fault_handlers();
+    }
+    let mut state = Box::new(CpuState { rip: prog.start(), ..CpuState::default() });
+    state.gpr[RSP] = rsp;
+    let ending = GuestThreadRun::new(Arc::new(process), state, MemoryOrder::Relaxed)?.run();
+    Ok(threads::main_thread_ends(ending))
+}
+
+/// One guest thread: its state, its translator and its signal context.
+pub struct GuestThreadRun {
+    process: Arc<GuestProcess>,
+    // Field order is drop order: the signal context points into the two
+    // after it, which are boxed so that they never move.
+    signals: Box<SignalThread>,
+    translator: Box<Translator>,
+    state: Box<CpuState>,
+    /// set_tid_address / CLONE_CHILD_CLEARTID: cleared and woken at thread exit.
+    pub clear_child_tid: u64,
+}
+
+impl GuestThreadRun {
+    pub fn new(process: Arc<GuestProcess>, mut state: Box<CpuState>, order: MemoryOrder) -> std::io::Result<Self> {
+        let mut translator = Box::new(Translator::new()?);
+        translator.cache.memory_order = order;
+        let signals = SignalThread::attach(&mut state, &translator);
+        Ok(GuestThreadRun { process, signals, translator, state, clear_child_tid: 0 })
+    }
+
+    /// Runs guest code until the thread or the process ends.
+    pub fn run(mut self) -> ThreadEnd {
+        loop {
+            let mut interrupted_syscall = None;
+            let end = match self.translator.run(&mut self.state) {
+                GuestEvent::Syscall if self.state.gpr[RAX] == SYS_RT_SIGRETURN => {
+                    self.signals.sigreturn(&mut self.state, &self.process).map(ThreadEnd::Process)
                 }
+                GuestEvent::Syscall => self.syscall(&mut interrupted_syscall),
+                GuestEvent::Fault { signal, addr } => {
+                    let rip = self.state.rip;
+                    tracing::info!(signal, addr = format_args!("{addr:#x}"), rip = format_args!("{rip:#x}"), "guest fault");
+                    let (info, trap) = signals::fault_info(signal, rip);
+                    self.signals.deliver_fault(&mut self.state, &self.process, &info, trap).map(ThreadEnd::Process)
+                }
+                GuestEvent::HostFault => {
+                    let info = self.signals.take_fault();
+                    tracing::info!(rip = format_args!("{:#x}", self.state.rip), "guest memory fault");
+                    let trap = signals::host_fault_trap(&info);
+                    self.signals.deliver_fault(&mut self.state, &self.process, &info, trap).map(ThreadEnd::Process)
+                }
+                GuestEvent::Interrupted => None,
+            };
+            let end = end.or_else(|| {
+                if self.state.interrupt == 0 && interrupted_syscall.is_none() {
+                    return None;
+                }
+                let e = self.signals.deliver_pending(&mut self.state, &self.process, interrupted_syscall);
+                self.translator.relink();
+                e.map(ThreadEnd::Process)
+            });
+            if let Some(end) = end {
+                log_stats(&self.translator, &self.state);
+                return end;
             }
-            GuestEvent::Fault { signal, addr } => {
-                tracing::info!(signal, addr = format_args!("{addr:#x}"), rip = format_args!("{:#x}", state.rip), "guest fault");
-                let (info, trap) = signals::fault_info(signal, state.rip);
-                signals.deliver_fault(&mut state, &mut process, &info, trap)
-            }
-            GuestEvent::HostFault => {
-                let info = signals.take_fault();
-                tracing::info!(rip = format_args!("{:#x}", state.rip), "guest memory fault");
-                signals.deliver_fault(&mut state, &mut process, &info, signals::host_fault_trap(&info))
-            }
-            GuestEvent::Interrupted => None,
-        };
-        let ending = ending.or_else(|| {
-            if state.interrupt != 0 || interrupted_syscall.is_some() {
-                let e = signals.deliver_pending(&mut state, &mut process, interrupted_syscall);
-                translator.relink();
-                e
-            } else {
+        }
+    }
+
+    fn syscall(&mut self, interrupted: &mut Option<u64>) -> Option<ThreadEnd> {
+        let g = &self.state.gpr;
+        let nr = g[RAX];
+        let args = [g[RDI], g[RSI], g[RDX], g[R10], g[R8], g[R9]];
+        let mut thread = Thread { state: &mut self.state, process: &self.process, spawned: false, clear_child_tid: &mut self.clear_child_tid };
+        let outcome = transit_syscalls::dispatch(&self.process, &mut thread, nr, args);
+        if thread.spawned && self.translator.cache.memory_order != MemoryOrder::Tso {
+            // From now on other threads read this memory: keep x86 ordering.
+            self.translator.cache.memory_order = MemoryOrder::Tso;
+            self.translator.flush();
+        }
+        match outcome {
+            SyscallOutcome::Return(v) => {
+                // The syscall instruction clobbers RCX (return address) and R11 (RFLAGS).
+                self.state.gpr[RAX] = v;
+                self.state.gpr[RCX] = self.state.rip;
+                self.state.gpr[R11] = self.state.rflags();
+                if v == EINTR {
+                    *interrupted = Some(nr);
+                }
                 None
             }
-        });
-        if let Some(ending) = ending {
-            log_stats(&translator, &state);
-            return Ok(ending);
+            SyscallOutcome::Exit { status, group: true } => Some(ThreadEnd::Process(Ending::Exit(status))),
+            SyscallOutcome::Exit { status, group: false } => {
+                Some(ThreadEnd::Thread { status, clear_child_tid: self.clear_child_tid })
+            }
         }
+    }
+}
+
+/// How a guest thread's run ended.
+pub enum ThreadEnd {
+    /// exit: only this thread ends; `clear_child_tid` (if not 0) is the word
+    /// to clear and wake, as the kernel does for CLONE_CHILD_CLEARTID.
+    Thread { status: i32, clear_child_tid: u64 },
+    /// exit_group, or a signal whose action ends the process.
+    Process(Ending),
+}
+
+/// The syscall layer's view of a guest thread.
+struct Thread<'a> {
+    state: &'a mut CpuState,
+    process: &'a Arc<GuestProcess>,
+    /// A thread was started (the process now has several).
+    spawned: bool,
+    clear_child_tid: &'a mut u64,
+}
+
+impl GuestThread for Thread<'_> {
+    fn fs_base(&self) -> u64 {
+        self.state.fs_base
+    }
+    fn set_fs_base(&mut self, value: u64) {
+        self.state.fs_base = value;
+    }
+    fn gs_base(&self) -> u64 {
+        self.state.gs_base
+    }
+    fn set_gs_base(&mut self, value: u64) {
+        self.state.gs_base = value;
+    }
+    fn stack_pointer(&self) -> u64 {
+        self.state.gpr[RSP]
+    }
+    fn set_stack_pointer(&mut self, value: u64) {
+        self.state.gpr[RSP] = value;
+    }
+    fn spawn_thread(&mut self, req: &ThreadRequest) -> Result<u64, Errno> {
+        let tid = threads::spawn(self.process, self.state, req)?;
+        self.spawned = true;
+        Ok(tid)
+    }
+    fn set_clear_child_tid(&mut self, addr: u64) {
+        *self.clear_child_tid = addr;
     }
 }
 

@@ -116,9 +116,9 @@ impl SignalThread {
     /// Delivers a synchronous fault: to the guest's handler if it has one
     /// and does not block the signal, otherwise the process dies by it
     /// (the kernel's force_sig).
-    pub fn deliver_fault(&self, state: &mut CpuState, process: &mut GuestProcess, info: &[u8; 128], trap: Trap) -> Option<Ending> {
+    pub fn deliver_fault(&self, state: &mut CpuState, process: &GuestProcess, info: &[u8; 128], trap: Trap) -> Option<Ending> {
         let sig = i32::from_ne_bytes(info[0..4].try_into().unwrap());
-        let act = process.signals.action(sig).unwrap_or_default();
+        let act = process.signals().action(sig).unwrap_or_default();
         let mask = host_mask();
         if act.handler == SIG_DFL || act.handler == SIG_IGN || mask & bit(sig) != 0 {
             return Some(Ending::Signal(sig));
@@ -129,7 +129,7 @@ impl SignalThread {
     /// Delivers every waiting signal the guest does not block. `syscall` is
     /// the number of the syscall that just returned -EINTR, if any: it is
     /// restarted when the signal was ignored or its handler has SA_RESTART.
-    pub fn deliver_pending(&self, state: &mut CpuState, process: &mut GuestProcess, syscall: Option<u64>) -> Option<Ending> {
+    pub fn deliver_pending(&self, state: &mut CpuState, process: &GuestProcess, syscall: Option<u64>) -> Option<Ending> {
         // SAFETY: `state` is the struct the handler writes through its pointer.
         unsafe { std::ptr::write_volatile(&mut state.interrupt, 0) };
         let mut restart = syscall.filter(|nr| !NEVER_RESTARTED.contains(nr));
@@ -144,7 +144,7 @@ impl SignalThread {
             let sig = waiting.trailing_zeros() as i32 + 1;
             waiting &= waiting - 1;
             let Some(info) = self.queue.take(sig) else { continue };
-            let act = process.signals.action(sig).unwrap_or_default();
+            let act = process.signals().action(sig).unwrap_or_default();
             match act.handler {
                 SIG_IGN => {}
                 SIG_DFL if default_is_ignore(sig) => {}
@@ -177,7 +177,7 @@ impl SignalThread {
     fn enter_handler(
         &self,
         state: &mut CpuState,
-        process: &mut GuestProcess,
+        process: &GuestProcess,
         sig: i32,
         act: X86SigAction,
         info: &[u8; 128],
@@ -185,7 +185,7 @@ impl SignalThread {
         mask: u64,
     ) -> Result<u64, Ending> {
         let tid = current_tid();
-        let mut alt = process.signals.alt_stack(tid);
+        let mut alt = process.signals().alt_stack(tid);
         let on_alt = on_stack(&alt, state.gpr[RSP]);
         let switch = act.flags & SA_ONSTACK != 0 && alt.flags & SS_DISABLE == 0 && !on_alt;
         let reported = if on_alt { libc::SS_ONSTACK } else { 0 };
@@ -204,7 +204,7 @@ impl SignalThread {
             alt.flags = SS_DISABLE;
             alt.sp = 0;
             alt.size = 0;
-            process.signals.set_alt_stack(tid, alt);
+            process.signals().set_alt_stack(tid, alt);
         }
         state.gpr[RSP] = sp;
         state.gpr[RDI] = sig as u64;
@@ -219,7 +219,7 @@ impl SignalThread {
             new_mask |= bit(sig);
         }
         if act.flags & SA_RESETHAND != 0 {
-            process.signals.set_action(sig, X86SigAction::default());
+            process.signals().set_action(sig, X86SigAction::default());
         }
         tracing::debug!(sig, handler = format_args!("{:#x}", act.handler), "signal delivered");
         Ok(new_mask)
@@ -227,20 +227,20 @@ impl SignalThread {
 
     /// rt_sigreturn: restores the state the frame holds, its mask and
     /// alternate stack. A bad frame kills the process by SIGSEGV, as on x86_64.
-    pub fn sigreturn(&self, state: &mut CpuState, process: &mut GuestProcess) -> Option<Ending> {
+    pub fn sigreturn(&self, state: &mut CpuState, process: &GuestProcess) -> Option<Ending> {
         match frame::pop(state) {
             Ok(restored) => {
                 set_host_mask(restored.mask);
                 let tid = current_tid();
                 let mut stack = restored.alt_stack;
-                let current = process.signals.alt_stack(tid);
+                let current = process.signals().alt_stack(tid);
                 // restore_altstack: ignored while running on the current one.
                 if !on_stack(&current, state.gpr[RSP]) {
                     stack.flags &= !libc::SS_ONSTACK;
                     if stack.flags & SS_DISABLE != 0 {
                         stack = transit_syscalls::abi::signal::GuestStack { flags: SS_DISABLE, ..Default::default() };
                     }
-                    process.signals.set_alt_stack(tid, stack);
+                    process.signals().set_alt_stack(tid, stack);
                 }
                 // Unblocking may have released signals the queue holds.
                 if self.has_waiting() {

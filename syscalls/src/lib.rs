@@ -39,6 +39,7 @@ pub mod table;
 mod time;
 
 use host::SysResult;
+use std::sync::Mutex;
 use table::{Handler, X86Nr};
 
 pub use host::{interrupted_at, set_interrupt_flag, Errno};
@@ -57,6 +58,26 @@ pub trait GuestThread {
     fn stack_pointer(&self) -> u64;
     /// Guest RSP: a clone child continues on the stack it was given.
     fn set_stack_pointer(&mut self, value: u64);
+    /// Starts a guest thread that continues from the current syscall with
+    /// RAX = 0; returns its thread id (host tid = guest tid).
+    fn spawn_thread(&mut self, req: &ThreadRequest) -> Result<u64, Errno>;
+    /// set_tid_address: where to write 0 and wake a futex when the thread ends.
+    fn set_clear_child_tid(&mut self, addr: u64);
+}
+
+/// A guest thread to start (clone with CLONE_VM|CLONE_THREAD).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ThreadRequest {
+    /// The new thread's RSP; 0 keeps the creator's.
+    pub stack: u64,
+    /// The new thread's FS base (CLONE_SETTLS).
+    pub tls: Option<u64>,
+    /// Where to store the new tid in the creator's view (CLONE_PARENT_SETTID), or 0.
+    pub parent_tid: u64,
+    /// Where the new thread stores its tid (CLONE_CHILD_SETTID), or 0.
+    pub child_tid: u64,
+    /// Cleared and futex-woken when the thread ends (CLONE_CHILD_CLEARTID), or 0.
+    pub clear_child_tid: u64,
 }
 
 /// Result of one guest syscall.
@@ -68,20 +89,21 @@ pub enum SyscallOutcome {
     Exit { status: i32, group: bool },
 }
 
-/// Per-process state the syscall layer keeps for the guest.
+/// Per-process state the syscall layer keeps for the guest, shared by its
+/// threads: what changes after start-up sits behind a lock of its own.
 #[derive(Debug, Default)]
 pub struct GuestProcess {
     /// Start of the brk heap (page-aligned end of the highest PT_LOAD).
     pub brk_start: u64,
     /// Current program break.
-    pub brk_current: u64,
+    pub brk_current: Mutex<u64>,
     /// End of the address range the loader reserved (PROT_NONE) after
     /// `brk_start` for the heap to grow into; 0 when there is none.
     pub brk_reserved_end: u64,
     /// Absolute host path of the guest executable: what `/proc/self/exe` reads as.
     pub exe_path: std::path::PathBuf,
     /// The guest's signal dispositions and alternate stacks.
-    pub signals: SignalState,
+    pub signals: Mutex<SignalState>,
     /// How Transit was started, to start it again on an x86_64 program the
     /// guest executes.
     pub transit: TransitCommand,
@@ -94,6 +116,12 @@ pub struct GuestProcess {
 }
 
 impl GuestProcess {
+    /// The signal state, locked (a poisoned lock is still usable: the state
+    /// is plain data).
+    pub fn signals(&self) -> std::sync::MutexGuard<'_, SignalState> {
+        self.signals.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// A process whose program break starts (and currently is) at `brk_start`.
     ///
     /// `brk_start` is the end of the highest PT_LOAD segment (its bss); the
@@ -102,10 +130,10 @@ impl GuestProcess {
     pub fn new(exe_path: std::path::PathBuf, brk_start: u64) -> GuestProcess {
         GuestProcess {
             brk_start,
-            brk_current: brk_start,
+            brk_current: Mutex::new(brk_start),
             brk_reserved_end: 0,
             exe_path,
-            signals: SignalState::default(),
+            signals: Mutex::new(SignalState::default()),
             transit: TransitCommand::default(),
             rootfs: None,
             start: ProcessStart::default(),
@@ -115,7 +143,7 @@ impl GuestProcess {
 
 /// What a handler can reach: the process and the calling thread.
 pub(crate) struct Ctx<'a> {
-    pub process: &'a mut GuestProcess,
+    pub process: &'a GuestProcess,
     pub thread: &'a mut dyn GuestThread,
 }
 
@@ -123,7 +151,7 @@ pub(crate) struct Ctx<'a> {
 pub(crate) type Args = [u64; 6];
 
 pub fn dispatch(
-    process: &mut GuestProcess,
+    process: &GuestProcess,
     thread: &mut dyn GuestThread,
     nr: u64,
     args: [u64; 6],

@@ -87,12 +87,13 @@ pub(crate) fn mprotect(_: &mut Ctx<'_>, a: &Args) -> SysResult {
 /// can take the heap's room (the kernel would place static-PIE images and
 /// mmaps right next to each other).
 pub(crate) fn brk(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    let p = &mut *ctx.process;
+    let p = ctx.process;
+    let mut current = p.brk_current.lock().unwrap_or_else(|e| e.into_inner());
     let requested = a[0];
     if p.brk_start == 0 || requested < p.brk_start {
-        return Ok(p.brk_current);
+        return Ok(*current);
     }
-    let (mapped_end, new_end) = (page_up(p.brk_current), page_up(requested));
+    let (mapped_end, new_end) = (page_up(*current), page_up(requested));
     let reserved = new_end <= p.brk_reserved_end;
     if new_end > mapped_end {
         let len = new_end - mapped_end;
@@ -105,9 +106,9 @@ pub(crate) fn brk(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             Ok(got) => {
                 // Old kernel: the hint was not honoured; give the memory back.
                 let _ = host::syscall(libc::SYS_munmap, &[got, len]);
-                return Ok(p.brk_current);
+                return Ok(*current);
             }
-            Err(_) => return Ok(p.brk_current),
+            Err(_) => return Ok(*current),
         }
     } else if new_end < mapped_end {
         // Dropping the pages also zeroes them for a later regrow, as Linux
@@ -120,9 +121,9 @@ pub(crate) fn brk(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
             host::syscall(libc::SYS_munmap, &[new_end, len])
         };
         if dropped.is_err() {
-            return Ok(p.brk_current);
+            return Ok(*current);
         }
     }
-    p.brk_current = requested;
+    *current = requested;
     Ok(requested)
 }

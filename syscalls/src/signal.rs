@@ -180,10 +180,11 @@ pub(crate) fn rt_sigaction(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         Some(guest_mem::read::<X86SigAction>(act)?)
     };
     if oact != 0 {
-        guest_mem::write(oact, &ctx.process.signals.actions[sig as usize - 1])?;
+        let old = ctx.process.signals().actions[sig as usize - 1];
+        guest_mem::write(oact, &old)?;
     }
     if let Some(new) = new {
-        ctx.process.signals.set_action(sig, new);
+        ctx.process.signals().set_action(sig, new);
     }
     Ok(0)
 }
@@ -202,7 +203,7 @@ pub(crate) fn sigaltstack(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         Some(guest_mem::read::<GuestStack>(ss)?)
     };
     let tid = current_tid();
-    let mut old = ctx.process.signals.alt_stack(tid);
+    let mut old = ctx.process.signals().alt_stack(tid);
     let sp = ctx.thread.stack_pointer();
     if on_stack(&old, sp) {
         if new.is_some() {
@@ -227,7 +228,7 @@ pub(crate) fn sigaltstack(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         }
         new.flags &= !SS_ONSTACK; // reported only while running on it
         new.pad = 0;
-        ctx.process.signals.set_alt_stack(tid, new);
+        ctx.process.signals().set_alt_stack(tid, new);
     }
     if old_ss != 0 {
         guest_mem::write(old_ss, &old)?;

@@ -296,7 +296,7 @@ syscall_table! {
     215 epoll_wait_old,
     216 remap_file_pages => pass(SYS_remap_file_pages),
     217 getdents64 => pass(SYS_getdents64), // struct linux_dirent64
-    218 set_tid_address => pass(SYS_set_tid_address),
+    218 set_tid_address => emulate(process::set_tid_address), // the runtime clears it at thread exit
     219 restart_syscall,
     220 semtimedop => pass(SYS_semtimedop),
     221 fadvise64 => pass(SYS_fadvise64), // same argument order, POSIX_FADV_* generic

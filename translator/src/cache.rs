@@ -263,6 +263,14 @@ impl CodeCache {
     }
 }
 
+impl Drop for CodeCache {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `new`; no generated code runs once the
+        // cache is dropped (its translator is gone).
+        unsafe { libc::munmap(self.buf.cast(), CODE_BYTES) };
+    }
+}
+
 const NOP: u32 = 0xd503_201f;
 /// `br x17`, the indirect exit's jump on a lookup hit (`emit::control`).
 const BR_X17: u32 = 0xd61f_0000 | (17 << 5);

@@ -6,7 +6,8 @@
 //! parent cannot observe the difference except through memory the child
 //! writes before it execs (glibc's posix_spawn error code, see the README).
 //! The parent of a vfork still waits until its child has exec'd or exited.
-//! Threads (CLONE_VM without CLONE_VFORK, CLONE_THREAD) are not made here.
+//! Threads (CLONE_VM|CLONE_THREAD without CLONE_VFORK) go to the runtime
+//! through `GuestThread::spawn_thread`: only it can start translated code.
 
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
 
@@ -186,14 +187,30 @@ fn read_clone_args(addr: u64, size: u64) -> Result<CloneArgs, Errno> {
     })
 }
 
+/// What a thread shares with its creator in Transit: everything a host
+/// thread shares (pthread_create's set); the guest must ask for all of it.
+const THREAD_SHARES: u64 = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
+const CLONE_FS: u64 = 0x200;
+const CLONE_FILES: u64 = 0x400;
+const CLONE_SIGHAND: u64 = 0x800;
+const CLONE_SYSVSEM: u64 = 0x4_0000;
+const THREAD_OPTIONS: u64 = CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID;
+
 fn spawn(ctx: &mut Ctx<'_>, req: &CloneRequest) -> SysResult {
     let flags = req.flags;
-    if flags & CLONE_THREAD != 0 || (flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0) {
-        tracing::warn!(
-            flags = format_args!("{flags:#x}"),
-            "clone: threads are not supported yet"
-        );
-        return Err(Errno::ENOSYS);
+    if flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0 {
+        let extra = flags & !(THREAD_SHARES | THREAD_OPTIONS | IGNORED);
+        if flags & THREAD_SHARES != THREAD_SHARES || extra != 0 {
+            tracing::warn!(flags = format_args!("{flags:#x}"), "clone: a shared-memory child other than a thread");
+            return Err(Errno::EINVAL);
+        }
+        return ctx.thread.spawn_thread(&crate::ThreadRequest {
+            stack: req.stack,
+            tls: (flags & CLONE_SETTLS != 0).then_some(req.tls),
+            parent_tid: if flags & CLONE_PARENT_SETTID != 0 { req.parent_tid } else { 0 },
+            child_tid: if flags & CLONE_CHILD_SETTID != 0 { req.child_tid } else { 0 },
+            clear_child_tid: if flags & CLONE_CHILD_CLEARTID != 0 { req.child_tid } else { 0 },
+        });
     }
     let unsupported = flags & !(SUPPORTED | IGNORED);
     if unsupported != 0 || req.exit_signal != libc::SIGCHLD as u64 {
@@ -219,7 +236,7 @@ fn spawn(ctx: &mut Ctx<'_>, req: &CloneRequest) -> SysResult {
         }
         // SAFETY: as above.
         let tid = unsafe { libc::gettid() };
-        let signals = &mut ctx.process.signals;
+        let mut signals = ctx.process.signals();
         signals.fork_thread(parent_tid, tid);
         if flags & CLONE_CLEAR_SIGHAND != 0 {
             signals.reset_handlers();

@@ -67,6 +67,14 @@ pub(crate) fn setrlimit(_: &mut Ctx<'_>, a: &Args) -> SysResult {
     host::syscall(libc::SYS_prlimit64, &[0, a[0], a[1], 0])
 }
 
+/// set_tid_address(tidptr): the runtime clears `tidptr` and wakes it when
+/// the guest thread ends. Not the host's: that would replace the word the
+/// host thread library clears for its own thread.
+pub(crate) fn set_tid_address(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    ctx.thread.set_clear_child_tid(a[0]);
+    host::syscall(libc::SYS_gettid, &[])
+}
+
 pub(crate) fn getpgrp(_: &mut Ctx<'_>, _: &Args) -> SysResult {
     host::syscall(libc::SYS_getpgid, &[0])
 }

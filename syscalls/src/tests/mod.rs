@@ -16,6 +16,7 @@ struct TestThread {
     fs: u64,
     gs: u64,
     rsp: u64,
+    clear_child_tid: u64,
 }
 
 impl GuestThread for TestThread {
@@ -36,6 +37,12 @@ impl GuestThread for TestThread {
     }
     fn set_stack_pointer(&mut self, value: u64) {
         self.rsp = value;
+    }
+    fn spawn_thread(&mut self, _: &crate::ThreadRequest) -> Result<u64, crate::Errno> {
+        Err(crate::Errno(libc::ENOSYS))
+    }
+    fn set_clear_child_tid(&mut self, addr: u64) {
+        self.clear_child_tid = addr;
     }
 }
 

@@ -114,7 +114,7 @@ pub(crate) fn guest_maps(process: &GuestProcess) -> String {
         exe: host_path_to_guest(process.rootfs.as_deref(), &process.exe_path)
             .to_string_lossy()
             .into_owned(),
-        heap: process.brk_start..page_up(process.brk_current.max(process.brk_start)),
+        heap: process.brk_start..page_up(process.brk_current.lock().map_or(0, |c| *c).max(process.brk_start)),
         stack_top: process.start.stack_top,
         rootfs: process.rootfs.clone(),
     };
