@@ -12,6 +12,7 @@ use crate::signals::{self, SignalThread};
 use crate::threads;
 use transit_syscalls::{Errno, GuestProcess, GuestThread, SyscallOutcome, ThreadRequest, TransitCommand};
 use transit_translator::cpu_state::gpr::{R10, R11, R8, R9, RAX, RCX, RDI, RDX, RSI, RSP};
+use transit_translator::code_watch;
 use transit_translator::emit::MemoryOrder;
 use transit_translator::{CpuState, GuestEvent, Translator};
 
@@ -24,6 +25,7 @@ pub enum Ending {
 /// x86_64 rt_sigreturn: restores the whole CPU state, so the runtime runs it.
 const SYS_RT_SIGRETURN: u64 = 15;
 const EINTR: u64 = (-libc::EINTR) as u64;
+const EFAULT: u64 = (-libc::EFAULT) as u64;
 
 /// Runs the program's first thread; returns how the process ends (unless
 /// another thread ends it first).
@@ -33,6 +35,7 @@ pub fn run(prog: &LoadedProgram, rsp: u64, transit: TransitCommand) -> std::io::
     process.set_rootfs(transit.rootfs.clone());
     process.record_initial_stack(rsp);
     process.transit = transit;
+    transit_translator::code_watch::set_writable_query(transit_syscalls::guest_may_write);
     {
         let mut signals = process.signals();
         signals.host_handler = Some(signals::on_host_signal);
@@ -107,7 +110,12 @@ impl GuestThreadRun {
         let nr = g[RAX];
         let args = [g[RDI], g[RSI], g[RDX], g[R10], g[R8], g[R9]];
         let mut thread = Thread { state: &mut self.state, process: &self.process, spawned: false, clear_child_tid: &mut self.clear_child_tid };
-        let outcome = transit_syscalls::dispatch(&self.process, &mut thread, nr, args);
+        let mut outcome = transit_syscalls::dispatch(&self.process, &mut thread, nr, args);
+        if outcome == SyscallOutcome::Return(EFAULT) && code_watch::unprotect_all() {
+            // The kernel met a page Transit write-protected (translated code
+            // on a writable page): it is writable again, so try once more.
+            outcome = transit_syscalls::dispatch(&self.process, &mut thread, nr, args);
+        }
         if thread.spawned && self.translator.cache.memory_order != MemoryOrder::Tso {
             // From now on other threads read this memory: keep x86 ordering.
             self.translator.cache.memory_order = MemoryOrder::Tso;

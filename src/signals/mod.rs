@@ -90,6 +90,21 @@ pub extern "C" fn on_host_signal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut
         let info_bytes = &*(info as *const [u8; 128]);
         let mc = &mut (*(ctx as *mut libc::ucontext_t)).uc_mcontext;
         let synchronous = transit_syscalls::signal::FAULT_SIGNALS.contains(&sig) && (*info).si_code > 0;
+        if sig == libc::SIGSEGV && (*info).si_code == SEGV_ACCERR {
+            let addr = u64::from_ne_bytes(info_bytes[16..24].try_into().unwrap_or_default());
+            if transit_translator::code_watch::on_write_fault(addr) {
+                // Guest code this thread may be running changed: stop at the
+                // end of the block; the write itself is retried on return.
+                if !t.is_null() {
+                    let t = &*t;
+                    std::ptr::write_volatile(&mut (*t.state).interrupt, 1);
+                    if let Some(pc) = (*t.translator).interrupt_at(mc.pc) {
+                        mc.pc = pc;
+                    }
+                }
+                return;
+            }
+        }
         if t.is_null() {
             if synchronous {
                 internal_fault(sig, mc.pc);
@@ -119,6 +134,8 @@ pub extern "C" fn on_host_signal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut
         }
     }
 }
+
+const SEGV_ACCERR: i32 = 2;
 
 /// A fault outside translated code is Transit's own (or the interpreter's
 /// access to bad guest memory): say where, then let it kill us by `sig`.

@@ -37,6 +37,7 @@ mod process;
 pub mod signal;
 pub mod table;
 mod time;
+pub mod writable;
 
 use host::SysResult;
 use std::sync::Mutex;
@@ -47,6 +48,7 @@ pub use process::TransitCommand;
 pub use fs::proc::ProcessStart;
 pub use fs::rootfs::{guest_path_to_host, host_path_to_guest};
 pub use signal::SignalState;
+pub use writable::guest_may_write;
 
 /// What the syscall layer may read or change in the calling guest thread.
 pub trait GuestThread {

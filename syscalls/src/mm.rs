@@ -5,7 +5,9 @@
 //! requests fail with EINVAL from the host kernel.
 
 use crate::host::{self, Errno, SysResult};
+use crate::writable;
 use crate::{Args, Ctx};
+use transit_translator::code_watch;
 
 const GUEST_PAGE: u64 = 4096;
 
@@ -38,14 +40,43 @@ pub(crate) fn mmap(_: &mut Ctx<'_>, a: &Args) -> SysResult {
     check_prot(a[2])?;
     let flags = a[3];
     let fixed = flags & (libc::MAP_FIXED | libc::MAP_FIXED_NOREPLACE) as u64 != 0;
-    if flags & X86_MAP_32BIT == 0 || fixed {
+    let addr = if flags & X86_MAP_32BIT == 0 || fixed {
         // With MAP_FIXED the kernel ignores MAP_32BIT on x86_64 too.
-        return host::syscall(
-            libc::SYS_mmap,
-            &[a[0], a[1], a[2], flags & !X86_MAP_32BIT, a[4], a[5]],
-        );
+        host::syscall(libc::SYS_mmap, &[a[0], a[1], a[2], flags & !X86_MAP_32BIT, a[4], a[5]])?
+    } else {
+        mmap_low(a[1], a[2], flags & !X86_MAP_32BIT, a[4], a[5])?
+    };
+    mapped(addr, a[1], a[2]);
+    Ok(addr)
+}
+
+/// Bookkeeping after the guest got `[addr, addr + len)` with `prot`: it
+/// may replace code that was translated.
+fn mapped(addr: u64, len: u64, prot: u64) {
+    writable::mark(addr, len, prot & libc::PROT_WRITE as u64 != 0);
+    code_watch::mapping_changed(addr, len);
+}
+
+/// munmap: translated code in the range is gone.
+pub(crate) fn munmap(_: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let r = host::syscall(libc::SYS_munmap, &a[..2])?;
+    writable::mark(a[0], a[1], false);
+    code_watch::mapping_changed(a[0], a[1]);
+    Ok(r)
+}
+
+/// mremap(old, old_len, new_len, flags, new_addr): MREMAP_* are generic.
+pub(crate) fn mremap(_: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let was_writable = writable::any_writable(a[0], a[1]);
+    let new = host::syscall(libc::SYS_mremap, &a[..5])?;
+    const MREMAP_DONTUNMAP: u64 = 4;
+    if a[3] & MREMAP_DONTUNMAP == 0 {
+        writable::mark(a[0], a[1], false);
     }
-    mmap_low(a[1], a[2], flags & !X86_MAP_32BIT, a[4], a[5])
+    code_watch::mapping_changed(a[0], a[1]);
+    writable::mark(new, a[2], was_writable);
+    code_watch::mapping_changed(new, a[2]);
+    Ok(new)
 }
 
 /// MAP_32BIT: the host has no such placement, so try fixed-no-replace
@@ -73,7 +104,10 @@ fn mmap_low(len: u64, prot: u64, flags: u64, fd: u64, offset: u64) -> SysResult 
 
 pub(crate) fn mprotect(_: &mut Ctx<'_>, a: &Args) -> SysResult {
     check_prot(a[2])?;
-    host::syscall(libc::SYS_mprotect, &a[..3])
+    let r = host::syscall(libc::SYS_mprotect, &a[..3])?;
+    // Also drops a write protection Transit had set on translated code.
+    mapped(a[0], a[1], a[2]);
+    Ok(r)
 }
 
 /// brk, emulated over anonymous mappings: aarch64's own brk heap belongs to
@@ -102,7 +136,7 @@ pub(crate) fn brk(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         let fixed = if reserved { libc::MAP_FIXED } else { libc::MAP_FIXED_NOREPLACE };
         let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | fixed) as u64;
         match host::syscall(libc::SYS_mmap, &[mapped_end, len, prot, flags, u64::MAX, 0]) {
-            Ok(got) if got == mapped_end => {}
+            Ok(got) if got == mapped_end => mapped(got, len, prot),
             Ok(got) => {
                 // Old kernel: the hint was not honoured; give the memory back.
                 let _ = host::syscall(libc::SYS_munmap, &[got, len]);
@@ -123,6 +157,7 @@ pub(crate) fn brk(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         if dropped.is_err() {
             return Ok(*current);
         }
+        mapped(new_end, len, 0);
     }
     *current = requested;
     Ok(requested)

@@ -89,7 +89,7 @@ syscall_table! {
     8 lseek => pass(SYS_lseek),
     9 mmap => emulate(mm::mmap),
     10 mprotect => emulate(mm::mprotect),
-    11 munmap => pass(SYS_munmap),
+    11 munmap => emulate(mm::munmap),
     12 brk => emulate(mm::brk),
     13 rt_sigaction => emulate(signal::rt_sigaction),
     14 rt_sigprocmask => pass(SYS_rt_sigprocmask), // the guest mask is the host thread's mask
@@ -103,7 +103,7 @@ syscall_table! {
     22 pipe => emulate(fs::fd::pipe),
     23 select => emulate(fs::poll::select),
     24 sched_yield => pass(SYS_sched_yield),
-    25 mremap => pass(SYS_mremap), // MREMAP_* are generic
+    25 mremap => emulate(mm::mremap),
     26 msync => pass(SYS_msync),
     27 mincore => pass(SYS_mincore),
     28 madvise => pass(SYS_madvise), // MADV_* are generic on both

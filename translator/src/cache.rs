@@ -142,7 +142,9 @@ impl CodeCache {
         let block = decode_block(src, rip, self.max_block_insns);
         let last_byte = block.invalid_at.unwrap_or(block.end()).max(rip + 1) - 1;
         for page in (rip >> 12)..=(last_byte >> 12) {
-            self.code_pages.insert(page);
+            if self.code_pages.insert(page) {
+                crate::code_watch::watch_page(page << 12);
+            }
         }
         let live_at_exit = live_at_block_exit(src, &block, |a| self.code_pages.contains(&(a >> 12)));
         let base = (self.next_addr() + 15) & !15;

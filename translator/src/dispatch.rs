@@ -57,6 +57,8 @@ pub struct Translator {
     enter: u64,
     window: EntryWindow,
     code: Box<dyn CodeSource>,
+    /// The code epoch the cache's translations belong to (`code_watch`).
+    epoch: u64,
 }
 
 /// Host registers the trampolines save and restore around generated code.
@@ -73,7 +75,7 @@ impl Translator {
         let (enter, window, stubs) = build_trampolines(&mut cache);
         cache.stubs = stubs;
         cache.reserve_installed();
-        Ok(Translator { cache, enter, window, code })
+        Ok(Translator { cache, enter, window, code, epoch: crate::code_watch::epoch() })
     }
 
     /// For the runtime's handler of an asynchronous signal that interrupted
@@ -130,6 +132,12 @@ impl Translator {
         loop {
             if state.interrupt != 0 {
                 return GuestEvent::Interrupted;
+            }
+            let epoch = crate::code_watch::epoch();
+            if epoch != self.epoch {
+                // Guest code this cache translated may have changed.
+                self.cache.flush();
+                self.epoch = epoch;
             }
             let host = self.cache.get_or_translate(self.code.as_ref(), state.rip);
             self.cache.remember_indirect(state.rip, host);

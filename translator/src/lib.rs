@@ -10,6 +10,7 @@
 
 pub mod block_map;
 pub mod cache;
+pub mod code_watch;
 pub mod cpu_state;
 pub mod decode;
 pub mod dispatch;
