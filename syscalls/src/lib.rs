@@ -32,6 +32,7 @@ mod fs;
 pub mod guest_mem;
 mod host;
 mod ioctl;
+mod ipc;
 mod mm;
 mod process;
 pub mod signal;

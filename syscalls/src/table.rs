@@ -20,7 +20,7 @@
 
 use crate::fs::rootfs::PathArg;
 use crate::host::SysResult;
-use crate::{fs, ioctl, mm, process, signal, time, Args, Ctx};
+use crate::{fs, ioctl, ipc, mm, process, signal, time, Args, Ctx};
 
 /// An x86_64 syscall number (guest RAX), never to be confused with the
 /// host's `libc::SYS_*` numbers.
@@ -109,7 +109,7 @@ syscall_table! {
     28 madvise => pass(SYS_madvise), // MADV_* are generic on both
     29 shmget => pass(SYS_shmget),
     30 shmat => pass(SYS_shmat),
-    31 shmctl,
+    31 shmctl => pass(SYS_shmctl), // shmid64_ds and ipc64_perm agree
     32 dup => pass(SYS_dup),
     33 dup2 => emulate(fs::fd::dup2),
     34 pause => emulate(process::pause),
@@ -144,12 +144,12 @@ syscall_table! {
     63 uname => emulate(process::uname),
     64 semget => pass(SYS_semget),
     65 semop => pass(SYS_semop), // struct sembuf
-    66 semctl,
+    66 semctl => emulate(ipc::semctl),
     67 shmdt => pass(SYS_shmdt),
     68 msgget => pass(SYS_msgget),
     69 msgsnd => pass(SYS_msgsnd),
     70 msgrcv => pass(SYS_msgrcv),
-    71 msgctl,
+    71 msgctl => pass(SYS_msgctl), // msqid64_ds and ipc64_perm agree
     72 fcntl => emulate(fs::fd::fcntl),
     73 flock => pass(SYS_flock),
     74 fsync => pass(SYS_fsync),
@@ -375,7 +375,7 @@ syscall_table! {
     294 inotify_init1 => pass(SYS_inotify_init1), // IN_CLOEXEC/NONBLOCK agree
     295 preadv => pass(SYS_preadv),
     296 pwritev => pass(SYS_pwritev),
-    297 rt_tgsigqueueinfo,
+    297 rt_tgsigqueueinfo => pass(SYS_rt_tgsigqueueinfo), // siginfo_t agrees
     298 perf_event_open,
     299 recvmmsg => pass(SYS_recvmmsg), // struct mmsghdr
     300 fanotify_init,
@@ -436,7 +436,7 @@ syscall_table! {
     444 landlock_create_ruleset, // would also restrict Transit itself
     445 landlock_add_rule,
     446 landlock_restrict_self,
-    447 memfd_secret,
+    447 memfd_secret => pass_same_nr(447),
     448 process_mrelease => pass(SYS_process_mrelease),
     449 futex_waitv => pass(SYS_futex_waitv), // struct futex_waitv
     450 set_mempolicy_home_node => pass(SYS_set_mempolicy_home_node),

@@ -52,7 +52,7 @@ fn brk_grows_shrinks_and_refuses_to_overlap() {
         blocker
     );
     assert_eq!(g.ok("brk", &[start + 40 * PAGE]), grown);
-    assert_eq!(g.process.brk_current, grown);
+    assert_eq!(*g.process.brk_current.lock().unwrap(), grown);
     g.ok("munmap", &[start, 64 * PAGE]);
 }
 

@@ -21,7 +21,7 @@ fn rt_sigaction_records_and_returns_the_previous_action() {
         &[libc::SIGUSR1 as u64, p(&act), pm(&mut old), 8],
     );
     assert_eq!(old, X86SigAction::default());
-    let recorded = g.process.signals.action(libc::SIGUSR1).unwrap();
+    let recorded = g.process.signals().action(libc::SIGUSR1).unwrap();
     assert_eq!(recorded.handler, 0x40_1000);
     assert_eq!(
         recorded.mask & (1 << (libc::SIGKILL - 1)),
