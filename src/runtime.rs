@@ -88,6 +88,12 @@ impl GuestThreadRun {
                     let trap = signals::host_fault_trap(&info);
                     self.signals.deliver_fault(&mut self.state, &self.process, &info, trap).map(ThreadEnd::Process)
                 }
+                GuestEvent::PageFault { addr, code } => {
+                    tracing::info!(rip = format_args!("{:#x}", self.state.rip), "guest memory fault (interpreter)");
+                    let info = signals::siginfo(libc::SIGSEGV, code, addr);
+                    let trap = signals::host_fault_trap(&info);
+                    self.signals.deliver_fault(&mut self.state, &self.process, &info, trap).map(ThreadEnd::Process)
+                }
                 GuestEvent::Interrupted => None,
             };
             let end = end.or_else(|| {

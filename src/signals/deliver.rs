@@ -86,7 +86,8 @@ pub fn host_fault_trap(info: &[u8; 128]) -> Trap {
     Trap { trapno: 14, err, cr2: addr }
 }
 
-fn siginfo(sig: i32, code: i32, addr: u64) -> [u8; 128] {
+/// A siginfo with signal, code and fault address.
+pub fn siginfo(sig: i32, code: i32, addr: u64) -> [u8; 128] {
     let mut info = [0u8; 128];
     info[0..4].copy_from_slice(&sig.to_ne_bytes());
     info[8..12].copy_from_slice(&code.to_ne_bytes());

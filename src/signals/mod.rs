@@ -27,7 +27,7 @@ mod queue;
 use std::cell::{Cell, UnsafeCell};
 use transit_translator::{CpuState, Translator};
 
-pub use deliver::{fault_info, host_fault_trap};
+pub use deliver::{fault_info, host_fault_trap, siginfo};
 use queue::PendingQueue;
 
 /// One guest thread's signal context, pinned for the handler to reach.
@@ -102,6 +102,15 @@ pub extern "C" fn on_host_signal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut
                         mc.pc = pc;
                     }
                 }
+                return;
+            }
+        }
+        if synchronous {
+            // The interpreter probing guest memory (after a write to
+            // protected code, above, which is no fault): the probe reports it.
+            if let Some(pc) = transit_translator::probe::redirect(mc.pc) {
+                mc.regs[0] = (*info).si_code as u64;
+                mc.pc = pc;
                 return;
             }
         }

@@ -28,6 +28,9 @@ pub enum GuestEvent {
     /// `CpuState::interrupt` is set: a signal waits for delivery. `rip` is
     /// the next instruction to run.
     Interrupted,
+    /// The interpreter found the instruction at `rip` would fault on guest
+    /// memory at `addr` (SIGSEGV with si_code `code`); nothing changed.
+    PageFault { addr: u64, code: i32 },
 }
 
 /// Addresses in the trampolines that the runtime's signal handler needs.

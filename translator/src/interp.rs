@@ -21,6 +21,11 @@ fn ill(state: &CpuState) -> GuestEvent {
 pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent> {
     let Some(insn) = decode_one(src, state.rip) else { return Err(ill(state)) };
     use Mnemonic::*;
+    if !is_string(&insn) {
+        // Before anything changes: a bad operand faults the instruction
+        // as a whole, as on x86. String instructions check per element.
+        check_memory(state, &insn)?;
+    }
     match insn.mnemonic() {
         Cpuid => {
             let (a, b, c, d) = features::cpuid(state.gpr[RAX] as u32, state.gpr[RCX] as u32);
@@ -96,6 +101,46 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
     }
     state.rip = insn.next_ip();
     Ok(())
+}
+
+fn is_string(insn: &Instruction) -> bool {
+    use Mnemonic::*;
+    matches!(
+        insn.mnemonic(),
+        Movsb | Movsw | Movsq | Stosb | Stosw | Stosd | Stosq | Lodsb | Lodsw | Lodsd | Lodsq | Cmpsb | Cmpsw
+            | Cmpsq | Scasb | Scasw | Scasd | Scasq
+    ) || (matches!(insn.mnemonic(), Movsd | Cmpsd) && matches!(insn.op0_kind(), OpKind::MemoryESRDI | OpKind::MemorySegRSI))
+}
+
+/// Probes every memory operand of `insn` (stack accesses included) for
+/// the access it makes.
+fn check_memory(state: &CpuState, insn: &Instruction) -> Result<(), GuestEvent> {
+    use iced_x86::{InstructionInfoFactory, OpAccess};
+    let mut factory = InstructionInfoFactory::new();
+    for m in factory.info(insn).used_memory() {
+        let Some(addr) = m.virtual_address(0, |reg, _, _| register_value(state, reg)) else { continue };
+        let write = matches!(m.access(), OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite);
+        probe_access(addr, m.memory_size().size() as u64, write)?;
+    }
+    Ok(())
+}
+
+fn probe_access(addr: u64, len: u64, write: bool) -> Result<(), GuestEvent> {
+    crate::probe::check(addr, len, write).map_err(|f| GuestEvent::PageFault { addr: f.addr, code: f.code })
+}
+
+/// A register's value for address computation (segment bases for FS/GS).
+fn register_value(state: &CpuState, reg: Register) -> Option<u64> {
+    match reg {
+        Register::FS => Some(state.fs_base),
+        Register::GS => Some(state.gs_base),
+        Register::ES | Register::CS | Register::SS | Register::DS => Some(0),
+        r if r.is_gpr() => {
+            let v = read_reg(state, r);
+            Some(if r.size() == 8 { v } else { v & ((1u64 << (r.size() * 8)) - 1) })
+        }
+        _ => None,
+    }
 }
 
 fn divide(state: &mut CpuState, insn: &Instruction) -> Result<(), GuestEvent> {
@@ -315,11 +360,26 @@ fn string_op(state: &mut CpuState, insn: &Instruction) -> Result<(), GuestEvent>
             }
         }
     };
+    let (reads_rsi, touches_rdi, writes_rdi) = match m {
+        Movsb | Movsw | Movsd | Movsq => (true, true, true),
+        Stosb | Stosw | Stosd | Stosq => (false, true, true),
+        Lodsb | Lodsw | Lodsd | Lodsq => (true, false, false),
+        Cmpsb | Cmpsw | Cmpsd | Cmpsq => (true, true, false),
+        _ => (false, true, false),
+    };
     loop {
         if rep && state.gpr[RCX] == 0 {
             break;
         }
         let (rsi, rdi) = (state.gpr[RSI], state.gpr[RDI]);
+        // A fault stops the instruction here, with the registers of this
+        // element: x86 resumes a rep instruction where it faulted.
+        if reads_rsi {
+            probe_access(rsi, size, false)?;
+        }
+        if touches_rdi {
+            probe_access(rdi, size, writes_rdi)?;
+        }
         match m {
             Movsb | Movsw | Movsd | Movsq => {
                 store(rdi, load(rsi));

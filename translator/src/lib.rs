@@ -21,6 +21,7 @@ pub mod flags;
 pub mod host;
 pub mod interp;
 pub mod mmx;
+pub mod probe;
 pub mod translate;
 pub mod x87;
 
