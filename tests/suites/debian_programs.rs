@@ -1,0 +1,764 @@
+//! Real Debian amd64 programs (bash, coreutils, grep, sed, awk, find, tar,
+//! gzip, xz, perl, python3) run natively and under Transit on inputs this
+//! suite generates; stdout, stderr and the exit status must be identical.
+//! These programs are dynamically linked against the host's own libraries,
+//! so the suite needs an x86_64 Debian host (the host CPU is the oracle).
+//!
+//! Every Transit run also writes the process log (`TRANSIT_PROCESS_LOG`),
+//! and the programs it names are counted: a shell that ran one of its
+//! commands natively would print the same output but leave a line out.
+//!
+//! One test per program; each lists all its mismatching runs (the command,
+//! and the first differing lines) before failing.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use transit_tests::outcome::{Outcome, Termination};
+use transit_tests::transit::Transit;
+use transit_tests::{host_runs_x86_64, process, work_dir};
+
+/// Native runs take well under a second; this only guards against a hang.
+const NATIVE_TIMEOUT: Duration = Duration::from_secs(30);
+/// python3 under Transit under qemu takes about 10 s on a loaded 2-core host.
+const TRANSIT_TIMEOUT: Duration = Duration::from_secs(120);
+/// Progress lines show this much of each command (failures show all of it).
+const SUMMARY_CHARS: usize = 100;
+
+#[test]
+fn bash_runs_a_script_with_pipelines_subshells_and_functions() {
+    check(
+        "bash",
+        &[Run::new("/usr/bin/bash", &["{in}/script.sh", "{in}"])
+            // Every external command of BASH_SCRIPT, counted (as `strace -f
+            // -e execve` counts the native run). Parts of pipelines and
+            // command substitutions that are builtins fork bash without an
+            // exec, so they leave no line.
+            .translated(&[
+                ("bash", 1),
+                ("basename", 4),
+                ("cat", 1),
+                ("grep", 1),
+                ("head", 2),
+                ("ls", 1),
+                ("paste", 1),
+                ("seq", 1),
+                ("sort", 3),
+                ("tr", 3),
+                ("uniq", 1),
+                ("wc", 3),
+            ])],
+    );
+}
+
+#[test]
+fn coreutils() {
+    check(
+        "coreutils",
+        &[
+            Run::new("/usr/bin/sort", &["{in}/words.txt"]),
+            Run::new(
+                "/usr/bin/sort",
+                &["-t,", "-k4,4nr", "-k1,1n", "{in}/table.csv"],
+            ),
+            Run::new("/usr/bin/sort", &["-n", "-u", "{in}/numbers.txt"]),
+            Run::new("/usr/bin/uniq", &["-c", "{in}/words.txt"]),
+            Run::new(
+                "/usr/bin/wc",
+                &["{in}/words.txt", "{in}/table.csv", "{in}/numbers.txt"],
+            ),
+            Run::new("/usr/bin/wc", &["-c", "-w", "-l", "-m", "-L"]).stdin_file("words.txt"),
+            Run::new(
+                "/usr/bin/sha256sum",
+                &["{in}/words.txt", "{in}/table.csv", "{in}/tree/a/data.bin"],
+            ),
+            Run::new("/usr/bin/tr", &["a-zA-Z", "n-za-mN-ZA-M"]).stdin_file("words.txt"),
+            Run::new("/usr/bin/tr", &["-s", "a-z", "-d", "0-9"]).stdin_file("words.txt"),
+            Run::new("/usr/bin/seq", &["1", "7", "1000"]),
+            Run::new("/usr/bin/seq", &["-w", "-s,", "0.5", "0.25", "12"]),
+            Run::new("/usr/bin/date", &["-u", "-d", "@1700000000"]),
+            Run::new(
+                "/usr/bin/date",
+                &[
+                    "-u",
+                    "-d",
+                    "@1700000000",
+                    "+%Y-%m-%d %H:%M:%S %A %j %U %s %:z",
+                ],
+            ),
+            Run::new("/usr/bin/head", &["-n", "12", "{in}/words.txt"]),
+            Run::new("/usr/bin/head", &["-c", "200", "{in}/table.csv"]),
+            Run::new("/usr/bin/cut", &["-d,", "-f2,4", "{in}/table.csv"]),
+            Run::new("/usr/bin/cut", &["-c", "2-5"]).stdin_file("words.txt"),
+            Run::new(
+                "/usr/bin/cat",
+                &["-n", "{in}/numbers.txt", "-", "{in}/table.csv"],
+            )
+            .stdin(b"from stdin\n"),
+            // An error: the message on stderr and the status must match.
+            Run::new("/usr/bin/cat", &["{in}/words.txt", "{in}/missing.txt"]),
+        ],
+    );
+}
+
+#[test]
+fn grep() {
+    check(
+        "grep",
+        &[
+            Run::new(
+                "/usr/bin/grep",
+                &["-E", "^[a-z]+[0-9]{2,}$", "{in}/words.txt"],
+            ),
+            Run::new(
+                "/usr/bin/grep",
+                &["-c", "-E", "(alpha|echo) [a-z]+", "{in}/words.txt"],
+            ),
+            Run::new(
+                "/usr/bin/grep",
+                &["-n", "-i", "-w", "KILO", "{in}/words.txt"],
+            ),
+            Run::new(
+                "/usr/bin/grep",
+                &["-o", "-E", "[0-9]+\\.[0-9]5", "{in}/table.csv"],
+            ),
+            Run::new(
+                "/usr/bin/grep",
+                &["-r", "-l", "-F", "november", "{in}/tree"],
+            ),
+            // No match: exit 1, nothing printed but the count.
+            Run::new("/usr/bin/grep", &["-c", "zulu", "{in}/words.txt"]),
+        ],
+    );
+}
+
+#[test]
+fn sed() {
+    check(
+        "sed",
+        &[
+            Run::new("/usr/bin/sed", &["-n", "5,20p;/^lima/p", "{in}/words.txt"]),
+            Run::new(
+                "/usr/bin/sed",
+                &[
+                    "-E",
+                    "s/([a-z]+)([0-9]+)/<\\2:\\1>/g; y/abc/ABC/",
+                    "{in}/words.txt",
+                ],
+            ),
+            Run::new("/usr/bin/sed", &["-n", "1!G;h;$p", "{in}/numbers.txt"]),
+            Run::new(
+                "/usr/bin/sed",
+                &[
+                    "-e",
+                    "1d",
+                    "-e",
+                    "s/,/ | /g",
+                    "-e",
+                    "/Oslo/d",
+                    "{in}/table.csv",
+                ],
+            ),
+        ],
+    );
+}
+
+#[test]
+fn awk() {
+    check(
+        "awk",
+        &[
+            Run::new(
+                "/usr/bin/awk",
+                &[
+                    "-F,",
+                    "NR > 1 { sum[$3] += $4; n[$3]++; if ($4 > max) { max = $4; who = $2 } }
+                     END { for (c in sum) printf \"%-6s %10.2f %4d %9.4f\\n\", c, sum[c], n[c], sum[c] / n[c];
+                           print \"max\", max, who, NR }",
+                    "{in}/table.csv",
+                ],
+            ),
+            Run::new(
+                "/usr/bin/awk",
+                &["BEGIN { srand(42); for (i = 0; i < 5; i++) printf \"%.6f\\n\", rand();
+                   print sqrt(2), exp(1), log(10), sin(1), cos(2), atan2(1, 1) * 4, 2 ^ 40, int(-3.7);
+                   print substr(\"transit\", 2, 3), toupper(\"abc\"), length(\"abcd\"), index(\"hello\", \"ll\");
+                   printf \"%x %o %e %g %5.1f%%\\n\", 255, 8, 12345.678, 0.0001234, 99.44;
+                   s = \"a-b-c-d\"; n = split(s, parts, \"-\"); gsub(/[bd]/, \"X\", s); print n, parts[3], s }"],
+            ),
+            Run::new("/usr/bin/awk", &["{ w += NF; c += length($0) + 1 } END { print NR, w, c }"])
+                .stdin_file("words.txt"),
+        ],
+    );
+}
+
+#[test]
+fn find() {
+    let script = "cd {in}/tree && find . -type f -name '*.txt' | sort; \
+                  find . -type d | sort; \
+                  find . -type f -size +1k -printf '%p %s\\n' | sort; \
+                  find . -path ./b -prune -o -type l -print | sort";
+    check(
+        "find",
+        &[Run::new("/usr/bin/bash", &["-c", script]).translated(&[
+            ("bash", 1),
+            ("find", 4),
+            ("sort", 4),
+        ])],
+    );
+}
+
+#[test]
+fn tar_gzip_xz_round_trips() {
+    check(
+        "tar, gzip, xz",
+        &[
+            Run::new("/usr/bin/bash", &["{in}/archive.sh", "{in}"]).translated(&[
+                ("bash", 1),
+                ("cmp", 2),
+                ("diff", 2),
+                ("find", 2),
+                // tar -c with -z or -J runs its compressor through `/bin/sh -c`
+                // (and -x runs it directly); gunzip is a /bin/sh script, which
+                // the log names by its interpreter.
+                ("sh", 3),
+                ("gzip", 4),
+                ("mkdir", 1),
+                ("sha256sum", 5),
+                ("sort", 3),
+                ("tar", 6),
+                ("xargs", 2),
+                ("xz", 4),
+            ]),
+        ],
+    );
+}
+
+#[test]
+fn perl() {
+    check(
+        "perl",
+        &[
+            Run::new(
+                "/usr/bin/perl",
+                &[
+                    "-ne",
+                    "chomp; $count{lc $1}++ while /([A-Za-z]+)/g; $sum += $1 while /(\\d+)/g;
+                     END { printf \"%-10s %5d\\n\", $_, $count{$_}
+                               for sort { $count{$b} <=> $count{$a} || $a cmp $b } keys %count;
+                           printf \"sum=%d hex=%x oct=%o sci=%.4e frac=%.3f\\n\", $sum, $sum, $sum, $sum * 1.5, $sum / 7 }",
+                    "{in}/words.txt",
+                ],
+            ),
+            Run::new(
+                "/usr/bin/perl",
+                &[
+                    "-e",
+                    "my @n = map { ($_ * 7919) % 1009 } 1 .. 50; my @s = sort { $a <=> $b } @n;
+                     print join(',', @s[0 .. 9]), \"\\n\";
+                     my %h = map { sprintf('k%03d', $_) => $_ ** 2 } @s; print scalar(keys %h), ' ', $h{k025} // 'none', \"\\n\";
+                     (my $t = 'The quick brown fox') =~ s/(\\w+)/\\u\\L$1/g; print \"$t\\n\";
+                     my @w = 'a1b22c333' =~ /(\\d+)/g; print \"@w\\n\";
+                     printf \"%s %.10g %s\\n\", 10 / 3, 2 ** 0.5, join '', reverse split //, 'transit';
+                     exit 7",
+                ],
+            ),
+        ],
+    );
+}
+
+#[test]
+fn python3() {
+    check(
+        "python3",
+        // Debian's python3, whatever PATH says (a pyenv shim would be another program).
+        &[Run::new("/usr/bin/python3", &["{in}/program.py", "{in}"])
+            .translated(&[("python3", 1), ("echo", 1)])],
+    );
+}
+
+/// One invocation: a program, its arguments and stdin, and how many times
+/// each program (by file name) must appear in the process log. `{in}` in an
+/// argument stands for the inputs directory; the program runs in a fresh
+/// directory of its own (process::run), where it may write.
+struct Run {
+    program: PathBuf,
+    args: Vec<String>,
+    stdin: Vec<u8>,
+    translated: BTreeMap<String, usize>,
+}
+
+impl Run {
+    /// A run whose only translated program is `program` itself.
+    fn new(program: &str, args: &[&str]) -> Run {
+        let program = PathBuf::from(program);
+        let inputs = inputs().dir.to_string_lossy().into_owned();
+        Run {
+            translated: BTreeMap::from([(file_name(&program), 1)]),
+            program,
+            args: args
+                .iter()
+                .map(|arg| arg.replace("{in}", &inputs))
+                .collect(),
+            stdin: Vec::new(),
+        }
+    }
+
+    fn stdin(mut self, bytes: &[u8]) -> Run {
+        self.stdin = bytes.to_vec();
+        self
+    }
+
+    /// Standard input from one of the generated input files.
+    fn stdin_file(self, name: &str) -> Run {
+        let path = inputs().dir.join(name);
+        let bytes = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("cannot read input {}: {e}", path.display()));
+        self.stdin(&bytes)
+    }
+
+    /// The programs the process log must name, each with its count.
+    fn translated(mut self, counts: &[(&str, usize)]) -> Run {
+        self.translated = counts
+            .iter()
+            .map(|&(name, count)| (name.to_string(), count))
+            .collect();
+        self
+    }
+
+    /// The command, quoted well enough for a person to paste into a shell.
+    fn command_line(&self) -> String {
+        let mut line = self.program.display().to_string();
+        for arg in &self.args {
+            if !arg.is_empty()
+                && arg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./,=@+%:".contains(c))
+            {
+                write!(line, " {arg}").unwrap();
+            } else {
+                write!(line, " '{}'", arg.replace('\'', "'\\''")).unwrap();
+            }
+        }
+        if !self.stdin.is_empty() {
+            write!(line, " < ({} bytes of stdin)", self.stdin.len()).unwrap();
+        }
+        line
+    }
+
+    /// The command on one line of at most `SUMMARY_CHARS`, with `{in}` for
+    /// the inputs directory: for the progress lines.
+    fn summary(&self) -> String {
+        let inputs = inputs().dir.to_string_lossy().into_owned();
+        let line = self.command_line().replace(&inputs, "{in}");
+        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        match line.char_indices().nth(SUMMARY_CHARS) {
+            Some((end, _)) => format!("{}...", &line[..end]),
+            None => line,
+        }
+    }
+
+    fn native_command(&self) -> Command {
+        let mut command = Command::new(&self.program);
+        command.args(&self.args);
+        command
+    }
+}
+
+/// Runs every invocation natively and under Transit and fails with every
+/// difference found.
+fn check(what: &str, runs: &[Run]) {
+    if !host_runs_x86_64() {
+        println!(
+            "{what}: skipped, the Debian amd64 programs and the native reference need an x86_64 host"
+        );
+        return;
+    }
+    let transit = Transit::from_env().unwrap_or_else(|e| panic!("{e}"));
+    require_aarch64_exec(&transit);
+    let mut failures = Vec::new();
+    for (index, run) in runs.iter().enumerate() {
+        let start = Instant::now();
+        let problems = compare(&transit, what, index, run);
+        println!(
+            "{:4} {what}: {} ({:.1} s)",
+            if problems.is_empty() { "ok" } else { "FAIL" },
+            run.summary(),
+            start.elapsed().as_secs_f64()
+        );
+        if !problems.is_empty() {
+            failures.push(format!(
+                "{} (run {index} of {what})\n  $ {}\n  {}",
+                run.program.display(),
+                run.command_line(),
+                problems.join("\n  ")
+            ));
+        }
+    }
+    if !failures.is_empty() {
+        panic!(
+            "{} of {} {what} runs did not match (run directories: {}):\n\n{}",
+            failures.len(),
+            runs.len(),
+            work_dir("debian-programs").display(),
+            failures.join("\n\n")
+        );
+    }
+}
+
+/// Everything that differs between the native and the translated run;
+/// empty when they match.
+fn compare(transit: &Transit, what: &str, index: usize, run: &Run) -> Vec<String> {
+    if !run.program.is_file() {
+        return vec![format!(
+            "{} is not installed (`cargo xtask test` installs the Debian packages the suite needs)",
+            run.program.display()
+        )];
+    }
+    let run_dir = work_dir("debian-programs")
+        .join(what.replace(|c: char| !c.is_ascii_alphanumeric(), "-"))
+        .join(index.to_string());
+    let native = match process::run(
+        run.native_command(),
+        &run.stdin,
+        &run_dir.join("native"),
+        NATIVE_TIMEOUT,
+    ) {
+        Ok(native) => native,
+        Err(error) => return vec![format!("cannot run natively: {error}")],
+    };
+    if !matches!(
+        native.termination,
+        Termination::Exited(_) | Termination::Signaled(_)
+    ) {
+        return vec![format!(
+            "the native run itself failed: {}",
+            native.termination
+        )];
+    }
+
+    let log = run_dir.join("process.log");
+    let translated_dir = run_dir.join("transit");
+    // process::run empties the run directory it is given, not its parent.
+    let _ = std::fs::remove_file(&log);
+    let translated = match process::run_with_env(
+        transit.command(&run.program, &run.args),
+        &[("TRANSIT_PROCESS_LOG", log.as_os_str())],
+        &run.stdin,
+        &translated_dir,
+        TRANSIT_TIMEOUT,
+    ) {
+        Ok(outcome) => Outcome {
+            stderr: transit.strip_runner_messages(outcome.stderr),
+            ..outcome
+        },
+        Err(error) => return vec![format!("cannot run Transit: {error}")],
+    };
+    let mut problems = translated.differences(&native, "native", "transit");
+    let started = programs_in_log(&log);
+    if started != run.translated {
+        problems.push(format!(
+            "process log {}: expected {:?}, found {:?}",
+            log.display(),
+            run.translated,
+            started
+        ));
+    }
+    problems
+}
+
+/// How many lines of the process log name each program (by file name).
+fn programs_in_log(log: &Path) -> BTreeMap<String, usize> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let mut counts = BTreeMap::new();
+    for line in text.lines() {
+        let program = line.split_once(' ').map_or("", |(_pid, program)| program);
+        *counts.entry(file_name(Path::new(program))).or_default() += 1;
+    }
+    counts
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map_or_else(String::new, |name| name.to_string_lossy().into_owned())
+}
+
+/// Transit execs itself for every child: on a host that runs it through an
+/// emulator the kernel must run aarch64 programs by itself (binfmt_misc).
+fn require_aarch64_exec(transit: &Transit) {
+    if transit.runner.is_empty() {
+        return;
+    }
+    let direct = Command::new(&transit.binary).arg("--version").output();
+    if !direct.is_ok_and(|output| output.status.success()) {
+        panic!(
+            "this host cannot execute the aarch64 program {} directly, so Transit cannot exec itself: \
+             register a binfmt_misc handler for aarch64 (qemu-aarch64-static, flag F); `cargo xtask test` does",
+            transit.binary.display()
+        );
+    }
+}
+
+/// The files every run reads, generated once per test process from a fixed
+/// seed (the runs write only in their own directories).
+struct Inputs {
+    dir: PathBuf,
+}
+
+fn inputs() -> &'static Inputs {
+    static INPUTS: OnceLock<Inputs> = OnceLock::new();
+    INPUTS.get_or_init(|| {
+        let dir = work_dir("debian-programs").join("inputs");
+        generate_inputs(&dir).unwrap_or_else(|e| panic!("cannot write {}: {e}", dir.display()));
+        Inputs { dir }
+    })
+}
+
+/// Words from a small vocabulary, so that sort, uniq and grep find repeats.
+const VOCABULARY: &[&str] = &[
+    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
+    "kilo", "lima", "mike", "november", "oscar", "papa",
+];
+const CITIES: &[&str] = &["Oslo", "Lima", "Quito", "Hanoi", "Accra", "Perth"];
+
+/// xorshift64*: a fixed sequence, so every run of the suite sees the same files.
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn word(&mut self) -> &'static str {
+        VOCABULARY[self.below(VOCABULARY.len())]
+    }
+}
+
+fn generate_inputs(dir: &Path) -> std::io::Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let tree = dir.join("tree");
+    for sub in ["a/deep/er", "b", "c/empty"] {
+        std::fs::create_dir_all(tree.join(sub))?;
+    }
+    let mut random = Random(0x7472_616e_7369_7421);
+
+    // words.txt: one to three words a line, some capitalised, some with a
+    // number glued on, and runs of repeated lines for uniq.
+    let mut words = String::new();
+    let mut lines = 0;
+    while lines < 1500 {
+        let mut line = String::new();
+        for i in 0..1 + random.below(3) {
+            if i > 0 {
+                line.push(' ');
+            }
+            let word = random.word();
+            match random.below(6) {
+                0 => line.push_str(&capitalise(word)),
+                1 => line.push_str(&format!("{word}{}", random.below(1000))),
+                _ => line.push_str(word),
+            }
+        }
+        for _ in 0..1 + random.below(2) * random.below(4) {
+            words.push_str(&line);
+            words.push('\n');
+            lines += 1;
+        }
+    }
+    std::fs::write(dir.join("words.txt"), &words)?;
+
+    let mut table = String::from("id,name,city,amount\n");
+    for id in 1..=400 {
+        let cents = random.below(10_000_000);
+        let city = CITIES[random.below(CITIES.len())];
+        let name = random.word();
+        table.push_str(&format!(
+            "{id},{name},{city},{}.{:02}\n",
+            cents / 100,
+            cents % 100
+        ));
+    }
+    std::fs::write(dir.join("table.csv"), &table)?;
+
+    let numbers: String = (0..1000)
+        .map(|_| format!("{}\n", random.below(20_001) as i64 - 10_000))
+        .collect();
+    std::fs::write(dir.join("numbers.txt"), &numbers)?;
+
+    let binary: Vec<u8> = (0..3000).map(|_| random.next() as u8).collect();
+    std::fs::write(tree.join("a/data.bin"), binary)?;
+    std::fs::write(tree.join("readme.txt"), "A small tree for find and tar.\n")?;
+    std::fs::write(tree.join("a/one.txt"), "november oscar papa\n")?;
+    let first_lines: String = words
+        .lines()
+        .take(40)
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(tree.join("a/deep/er/bottom.txt"), first_lines)?;
+    std::fs::write(tree.join("b/two.txt"), table.repeat(2))?;
+    std::fs::write(tree.join("b/empty.txt"), "")?;
+    std::fs::write(
+        tree.join("c/notes.md"),
+        "# notes\nnothing about november here\n",
+    )?;
+    std::fs::write(tree.join("c/words.txt"), &words)?;
+    symlink("../a/one.txt", tree.join("c/link.txt"))?;
+    symlink("../missing", tree.join("b/dangling"))?;
+
+    std::fs::write(dir.join("script.sh"), BASH_SCRIPT)?;
+    std::fs::write(dir.join("archive.sh"), ARCHIVE_SCRIPT)?;
+    std::fs::write(dir.join("program.py"), PYTHON_PROGRAM)
+}
+
+fn capitalise(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_ascii_uppercase().to_string() + chars.as_str()
+    })
+}
+
+/// `bash script.sh INPUTS`. The process counts in the bash test follow the
+/// external commands here.
+const BASH_SCRIPT: &str = r#"set -u
+in=$1
+
+count_lines() {
+    wc -l < "$1"
+}
+
+total=0
+for file in "$in/words.txt" "$in/numbers.txt"; do
+    n=$(count_lines "$file")
+    total=$((total + n))
+    echo "$(basename "$file"): $n lines"
+done
+echo "total: $total"
+
+tr 'A-Z' 'a-z' < "$in/words.txt" | tr -d '0-9' | sort | uniq -c | sort -k1,1nr -k2 | head -n 5
+
+(cd "$in/tree" && echo "the subshell sees $(ls | wc -l) entries in $(basename "$PWD")")
+echo "back in $(basename "$PWD")"
+
+i=0
+while [ "$i" -lt 5 ]; do
+    i=$((i + 1))
+    printf '%d squared is %d\n' "$i" $((i * i))
+done
+squares=$(for i in $(seq 1 10); do echo $((i * i)); done | paste -sd+)
+echo "sum of squares: $squares = $((squares))"
+
+words=( $(head -n 4 "$in/words.txt") )
+echo "${#words[@]} words, the last is ${words[-1]}"
+sorted=$( { echo pear; echo apple; echo fig; } | sort | tr '\n' ' ')
+echo "sorted: $sorted"
+echo "pipeline status $(false | true; echo $?), with pipefail $(set -o pipefail; false | true; echo $?)"
+grep -c lima "$in/words.txt" | { read -r n; echo "lima is on $n lines"; }
+cat <<EOF
+here-document: total=$total, upper=${sorted^^}
+EOF
+exit 3
+"#;
+
+/// `bash archive.sh INPUTS`, in a fresh directory.
+const ARCHIVE_SCRIPT: &str = r#"set -eu
+in=$1
+
+tar -cf a.tar -C "$in" tree
+tar -tvf a.tar | sort -k6
+sha256sum a.tar
+
+gzip -9 -n -c a.tar > a.tar.gz
+sha256sum a.tar.gz
+gunzip -c a.tar.gz | cmp - a.tar && echo "gzip round trip ok"
+
+xz -T2 -3 -c a.tar > a.tar.xz
+sha256sum a.tar.xz
+xz -d -c a.tar.xz | cmp - a.tar && echo "xz round trip ok"
+
+mkdir gz xz
+tar -czf b.tar.gz -C "$in" tree
+tar -xzf b.tar.gz -C gz
+tar -cJf b.tar.xz -C "$in" tree
+tar -xJf b.tar.xz -C xz
+for dir in gz xz; do
+    diff -r --no-dereference "$in/tree" "$dir/tree" && echo "$dir: extracted tree is identical"
+    (cd "$dir" && find tree -type f | sort | xargs sha256sum)
+done
+"#;
+
+/// `python3 program.py INPUTS`: prints only after its threads have joined,
+/// so its output does not depend on scheduling.
+const PYTHON_PROGRAM: &str = r#"import csv, hashlib, json, re, sqlite3, subprocess, sys, threading, zlib
+
+inputs = sys.argv[1]
+with open(inputs + "/words.txt") as f:
+    text = f.read()
+with open(inputs + "/table.csv", newline="") as f:
+    rows = list(csv.DictReader(f))
+
+# re and json
+counts = {}
+for word in re.findall(r"[a-z]+", text.lower()):
+    counts[word] = counts.get(word, 0) + 1
+numbers = [int(n) for n in re.findall(r"\d+", text)]
+summary = {"words": counts, "numbers": len(numbers), "largest": max(numbers), "mean": sum(numbers) / len(numbers)}
+encoded = json.dumps(summary, sort_keys=True, indent=1)
+print(encoded)
+assert json.loads(encoded) == summary
+print(re.sub(r"([a-z]+)(\d{3})", lambda m: m.group(2) + m.group(1).upper(), "lima123 kilo9 echo456"))
+
+# hashlib and zlib
+data = text.encode()
+for name in ("md5", "sha1", "sha256", "sha512", "blake2b"):
+    print(name, hashlib.new(name, data).hexdigest())
+for level in (1, 6, 9):
+    packed = zlib.compress(data, level)
+    assert zlib.decompress(packed) == data
+    print("zlib", level, len(packed), hex(zlib.crc32(packed)), zlib.adler32(data))
+
+# threading: four threads add under one lock
+lock = threading.Lock()
+totals = {"cents": 0, "rows": 0}
+def work(part):
+    for row in rows[part::4]:
+        cents = int(row["amount"].replace(".", ""))
+        with lock:
+            totals["cents"] += cents
+            totals["rows"] += 1
+threads = [threading.Thread(target=work, args=(part,)) for part in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print("threads", totals)
+
+# subprocess
+echoed = subprocess.run(["echo", "hello", "from", "echo"], capture_output=True, check=True)
+print("subprocess", echoed.returncode, echoed.stdout)
+
+# sqlite3, in memory
+db = sqlite3.connect(":memory:")
+db.execute("create table sales (id integer primary key, name text, city text, amount real)")
+db.executemany("insert into sales values (?, ?, ?, ?)",
+               [(int(r["id"]), r["name"], r["city"], float(r["amount"])) for r in rows])
+for row in db.execute("select city, count(*), round(sum(amount), 2), max(amount) from sales group by city order by city"):
+    print("sqlite", row)
+print("sqlite", db.execute("select name, amount from sales where amount > 90000 order by id limit 3").fetchall())
+print("float", 1 / 3, 2 ** 0.5, 1e300 * 1e10, round(2.675, 2), f"{12345.6789:,.2f}")
+sys.exit(5)
+"#;
