@@ -55,6 +55,16 @@ impl Arch {
                     name: "musl-tools",
                     provides: "/usr/bin/musl-gcc",
                 },
+                // Run by tests/suites/debian_programs.rs (with the
+                // Priority: required tools every Debian system has).
+                Package {
+                    name: "python3",
+                    provides: "/usr/bin/python3",
+                },
+                Package {
+                    name: "xz-utils",
+                    provides: "/usr/bin/xz",
+                },
             ],
             Arch::Aarch64 => &[
                 Package {
