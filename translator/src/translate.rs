@@ -72,9 +72,8 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Cdq => |e, _| data::sign_to_dx(e, 4),
         Cqo => |e, _| data::sign_to_dx(e, 8),
         Bswap => data::bswap,
-        Nop | Endbr64 | Pause | Prefetchnta | Prefetcht0 | Prefetcht1 | Prefetcht2 | Lfence | Sfence | Mfence => {
-            data::nop
-        }
+        Nop | Endbr64 | Pause | Prefetchnta | Prefetcht0 | Prefetcht1 | Prefetcht2 | Lfence | Sfence => data::nop,
+        Mfence => data::mfence,
         Clc | Stc | Cmc => data::carry_flag,
         Cld => |e, _| data::direction_flag(e, false),
         Std => |e, _| data::direction_flag(e, true),

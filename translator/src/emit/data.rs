@@ -179,6 +179,16 @@ pub fn nop(_e: &mut Emitter, _insn: &Instruction) -> EmitResult {
     Ok(Flow::Next)
 }
 
+/// mfence: the one x86 ordering TSO code does not already keep (a store
+/// before a later load) needs a full barrier once other threads look.
+/// lfence and sfence order nothing TSO code does not.
+pub fn mfence(e: &mut Emitter, _insn: &Instruction) -> EmitResult {
+    if e.order == super::MemoryOrder::Tso {
+        a64!(e.ops; dmb ish);
+    }
+    Ok(Flow::Next)
+}
+
 /// clc, stc, cmc.
 pub fn carry_flag(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     if !e.needed.has(FlagSet::CF) {
