@@ -116,13 +116,18 @@ fn is_string(insn: &Instruction) -> bool {
 /// the access it makes.
 fn check_memory(state: &CpuState, insn: &Instruction) -> Result<(), GuestEvent> {
     use iced_x86::{InstructionInfoFactory, OpAccess};
-    let mut factory = InstructionInfoFactory::new();
-    for m in factory.info(insn).used_memory() {
-        let Some(addr) = m.virtual_address(0, |reg, _, _| register_value(state, reg)) else { continue };
-        let write = matches!(m.access(), OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite);
-        probe_access(addr, m.memory_size().size() as u64, write)?;
+    thread_local! {
+        // Reused: a factory owns buffers that are costly to allocate each time.
+        static FACTORY: std::cell::RefCell<InstructionInfoFactory> = std::cell::RefCell::new(InstructionInfoFactory::new());
     }
-    Ok(())
+    FACTORY.with_borrow_mut(|factory| {
+        for m in factory.info(insn).used_memory() {
+            let Some(addr) = m.virtual_address(0, |reg, _, _| register_value(state, reg)) else { continue };
+            let write = matches!(m.access(), OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite);
+            probe_access(addr, m.memory_size().size() as u64, write)?;
+        }
+        Ok(())
+    })
 }
 
 fn probe_access(addr: u64, len: u64, write: bool) -> Result<(), GuestEvent> {

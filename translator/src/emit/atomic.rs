@@ -30,8 +30,8 @@ pub struct AtomicLoop {
 
 /// Whether `insn` must execute atomically: a lock prefix, or xchg with memory.
 pub fn is_locked(insn: &Instruction) -> bool {
-    let has_mem = (0..insn.op_count()).any(|i| insn.op_kind(i) == OpKind::Memory);
-    has_mem && (insn.has_lock_prefix() || insn.mnemonic() == Mnemonic::Xchg)
+    (insn.has_lock_prefix() || insn.mnemonic() == Mnemonic::Xchg)
+        && (0..insn.op_count()).any(|i| insn.op_kind(i) == OpKind::Memory)
 }
 
 /// Emits `insn` with handler `emit` inside an exclusive-access loop.
