@@ -72,12 +72,12 @@ impl BlockMap {
     }
 
     /// Records a block installed at `host_start..host_end`.
-    pub fn insert(&mut self, rip: u64, host_start: u64, host_end: u64, marks: &[InsnMark], sites: &[ExitSite]) {
+    pub fn insert(&mut self, rip: u64, host_start: u64, host_end: u64, marks: &[InsnMark], sites: impl Iterator<Item = ExitSite>) {
         debug_assert!(self.blocks.last().is_none_or(|b| b.host_end <= host_start));
         let m = self.marks.len() as u32;
         let s = self.sites.len() as u32;
         self.marks.extend_from_slice(marks);
-        self.sites.extend_from_slice(sites);
+        self.sites.extend(sites);
         self.blocks.push(BlockRecord {
             host_start,
             host_end,
@@ -122,8 +122,8 @@ mod tests {
     #[test]
     fn finds_the_instruction_containing_a_host_address() {
         let mut map = BlockMap::default();
-        map.insert(0x1000, 0x10_0000, 0x10_0040, &[mark(0, 0, Polarity::Borrow), mark(12, 3, Polarity::Carry)], &[]);
-        map.insert(0x2000, 0x10_0040, 0x10_0080, &[mark(0, 0, Polarity::Borrow)], &[ExitSite::Indirect { off: 8 }]);
+        map.insert(0x1000, 0x10_0000, 0x10_0040, &[mark(0, 0, Polarity::Borrow), mark(12, 3, Polarity::Carry)], std::iter::empty());
+        map.insert(0x2000, 0x10_0040, 0x10_0080, &[mark(0, 0, Polarity::Borrow)], std::iter::once(ExitSite::Indirect { off: 8 }));
         assert_eq!(map.guest_point(0x10_0000), Some(GuestPoint { rip: 0x1000, carry: false }));
         assert_eq!(map.guest_point(0x10_000b), Some(GuestPoint { rip: 0x1000, carry: false }));
         assert_eq!(map.guest_point(0x10_000c), Some(GuestPoint { rip: 0x1003, carry: true }));

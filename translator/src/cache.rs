@@ -156,10 +156,10 @@ impl CodeCache {
                 let base = (self.next_addr() + 15) & !15;
                 let t = translate_block(&block, base, self.host, self.stubs, live_at_exit, self.memory_order);
                 let h = self.install_at(base, &t.code).expect("one block fits an empty cache");
-                return self.finish_insert(rip, h, &t);
+                return self.finish_insert(rip, h, t);
             }
         };
-        self.finish_insert(rip, host, &translated)
+        self.finish_insert(rip, host, translated)
     }
 
     fn install_at(&mut self, base: u64, code: &[u8]) -> Option<u64> {
@@ -168,12 +168,14 @@ impl CodeCache {
         Some(addr)
     }
 
-    fn finish_insert(&mut self, rip: u64, host: u64, t: &crate::translate::TranslatedBlock) -> u64 {
+    fn finish_insert(&mut self, rip: u64, host: u64, t: crate::translate::TranslatedBlock) -> u64 {
         self.stats.blocks += 1;
         self.stats.guest_insns += t.guest_insns as u64;
         self.stats.host_bytes += t.code.len() as u64;
         self.blocks.insert(rip, host);
-        self.map.insert(rip, host, host + t.code.len() as u64, &t.marks, &t.exit_sites);
+        let sites = t.direct_exits.iter().map(|d| ExitSite::Direct { off: d.site_offset as u32, target: d.target });
+        let indirect = t.indirect_site.map(|off| ExitSite::Indirect { off: off as u32 });
+        self.map.insert(rip, host, host + t.code.len() as u64, &t.marks, sites.chain(indirect));
         for exit in &t.direct_exits {
             let site = host + exit.site_offset as u64;
             match self.blocks.get(&exit.target) {
@@ -186,6 +188,7 @@ impl CodeCache {
                 self.patch_branch(site, host);
             }
         }
+        crate::emit::recycle_marks_buffer(t.marks);
         host
     }
 

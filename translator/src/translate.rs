@@ -2,7 +2,7 @@
 //! through its handler. The handler table is also the list of supported
 //! instructions (`is_supported`), which tests and coverage reports read.
 
-use crate::block_map::{ExitSite, InsnMark};
+use crate::block_map::InsnMark;
 use crate::decode::GuestBlock;
 use crate::emit::alu::{self, AluOp};
 use crate::emit::bits::{self, BitOp};
@@ -126,8 +126,8 @@ pub fn is_supported(insn: &Instruction) -> bool {
 pub struct TranslatedBlock {
     pub code: Vec<u8>,
     pub direct_exits: Vec<DirectExit>,
-    /// Every branch that may lead to another block, for unlinking.
-    pub exit_sites: Vec<ExitSite>,
+    /// The `br` of an indirect exit, for unlinking.
+    pub indirect_site: Option<usize>,
     /// Where each guest instruction's code starts, for signals.
     pub marks: Vec<InsnMark>,
     pub guest_insns: usize,
@@ -195,6 +195,6 @@ fn try_translate(
 }
 
 fn finish(e: Emitter, guest_insns: usize) -> TranslatedBlock {
-    let (code, direct_exits, exit_sites, marks) = e.finish();
-    TranslatedBlock { code, direct_exits, exit_sites, marks, guest_insns }
+    let (code, direct_exits, indirect_site, marks) = e.finish();
+    TranslatedBlock { code, direct_exits, indirect_site, marks, guest_insns }
 }

@@ -27,7 +27,7 @@ pub fn indirect_exit(e: &mut Emitter, target: Reg) {
         ; ldr X(entry), [X(entry), 8]
     );
     // Unlinking this block turns the `br` into a nop: it falls into the miss path.
-    e.indirect_sites.push(e.offset());
+    e.indirect_site = Some(e.offset());
     a64!(e.ops
         ; br X(entry)
         ; =>miss

@@ -18,7 +18,7 @@ pub mod shift;
 pub mod sse;
 pub mod string;
 
-use crate::block_map::{ExitSite, InsnMark};
+use crate::block_map::InsnMark;
 use crate::exit::ExitReason;
 use crate::flags::FlagSet;
 use crate::host::HostFeatures;
@@ -106,8 +106,8 @@ pub struct Emitter {
     next_scratch: usize,
     next_vscratch: u8,
     pub direct_exits: Vec<DirectExit>,
-    /// Offsets of the `br` instructions taken on indirect lookup hits.
-    pub indirect_sites: Vec<usize>,
+    /// Offset of the `br` taken on an indirect lookup hit (the block's last exit).
+    pub indirect_site: Option<usize>,
     /// Where each guest instruction's code starts (for signals).
     pub marks: Vec<InsnMark>,
     /// Set while a locked instruction is emitted (see `atomic`).
@@ -138,8 +138,8 @@ impl Emitter {
             next_scratch: 0,
             next_vscratch: 0,
             direct_exits: Vec::new(),
-            indirect_sites: Vec::new(),
-            marks: Vec::new(),
+            indirect_site: None,
+            marks: take_marks_buffer(),
             atomic: None,
             order: MemoryOrder::Relaxed,
         }
@@ -396,16 +396,30 @@ impl Emitter {
         Ok(Flow::Ended)
     }
 
-    /// The code, and the block's exit sites and instruction marks for the
-    /// block map.
-    pub fn finish(self) -> (Vec<u8>, Vec<DirectExit>, Vec<ExitSite>, Vec<InsnMark>) {
-        let mut sites: Vec<ExitSite> = self
-            .direct_exits
-            .iter()
-            .map(|d| ExitSite::Direct { off: d.site_offset as u32, target: d.target })
-            .collect();
-        sites.extend(self.indirect_sites.iter().map(|&o| ExitSite::Indirect { off: o as u32 }));
+    /// The code, its direct exits, the indirect exit's `br` and the
+    /// instruction marks (give them back with `recycle_marks_buffer`).
+    pub fn finish(self) -> (Vec<u8>, Vec<DirectExit>, Option<usize>, Vec<InsnMark>) {
         let code = self.ops.finalize().expect("all labels are bound");
-        (code, self.direct_exits, sites, self.marks)
+        (code, self.direct_exits, self.indirect_site, self.marks)
     }
+}
+
+thread_local! {
+    /// One marks buffer reused from block to block: allocating it per block
+    /// cost about 3% of a Python start-up.
+    static MARKS: std::cell::Cell<Vec<InsnMark>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+fn take_marks_buffer() -> Vec<InsnMark> {
+    let mut v = MARKS.take();
+    v.clear();
+    v
+}
+
+/// Returns a finished block's marks buffer for the next block.
+pub fn recycle_marks_buffer(v: Vec<InsnMark>) {
+    MARKS.set(v);
+}
+
+impl Emitter {
 }
