@@ -38,7 +38,7 @@ pub fn spawn(process: &Arc<GuestProcess>, parent: &CpuState, req: &ThreadRequest
     }
     state.interrupt = 0;
     state.dispatches = 0;
-    let process = Arc::clone(process);
+    let shared = Arc::clone(process);
     let req = *req;
     // Every signal stays blocked until the thread has its signal context
     // (a signal meanwhile would find no guest thread to go to); then it
@@ -47,7 +47,7 @@ pub fn spawn(process: &Arc<GuestProcess>, parent: &CpuState, req: &ThreadRequest
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     LIVE.fetch_add(1, Ordering::SeqCst);
     let started = std::thread::Builder::new().name("guest".into()).stack_size(HOST_STACK).spawn(move || {
-        let mut run = match GuestThreadRun::new(process, state, MemoryOrder::Tso) {
+        let mut run = match GuestThreadRun::new(shared, state, MemoryOrder::Tso) {
             Ok(run) => run,
             Err(e) => {
                 let _ = tx.send(Err(e));
@@ -67,6 +67,7 @@ pub fn spawn(process: &Arc<GuestProcess>, parent: &CpuState, req: &ThreadRequest
         other_thread_ends(run.run());
     });
     set_mask(guest_mask);
+    process.signals().reclaim_libc_signals();
     let tid = match started {
         Ok(_) => rx.recv().ok().and_then(Result::ok),
         Err(_) => None,

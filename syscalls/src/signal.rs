@@ -43,6 +43,17 @@ pub const FAULT_SIGNALS: [i32; 5] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, 
 const SA_NOCLDSTOP: u64 = 1;
 const SA_NOCLDWAIT: u64 = 2;
 
+/// The aarch64 kernel's `struct sigaction` (sa_restorer present, unused:
+/// without SA_RESTORER the kernel returns through the vDSO).
+#[repr(C)]
+#[derive(Default)]
+struct KernelSigaction {
+    handler: u64,
+    flags: u64,
+    restorer: u64,
+    mask: u64,
+}
+
 /// The runtime's host signal handler (an `SA_SIGINFO` handler).
 pub type HostHandler = extern "C" fn(i32, *mut libc::siginfo_t, *mut libc::c_void);
 
@@ -88,6 +99,15 @@ impl SignalState {
         self.apply_on_host(sig);
     }
 
+    /// Installs the guest's dispositions of glibc's internal signals (32 and
+    /// 33) again: Transit's own libc claims them when it creates its first
+    /// thread, and the guest's libc needs them (cancellation, setuid).
+    pub fn reclaim_libc_signals(&self) {
+        for sig in [32, 33] {
+            self.apply_on_host(sig);
+        }
+    }
+
     /// Installs the runtime's handler for the fault signals; call once at start.
     pub fn install_fault_handlers(&mut self) {
         for sig in FAULT_SIGNALS {
@@ -98,27 +118,29 @@ impl SignalState {
     fn apply_on_host(&self, sig: i32) {
         let Some(handler) = self.host_handler else { return };
         let act = self.actions[sig as usize - 1];
-        // SAFETY: an all-zero sigaction is valid (SIG_DFL, empty mask).
-        let mut host: libc::sigaction = unsafe { std::mem::zeroed() };
-        host.sa_sigaction = match act.handler {
-            _ if FAULT_SIGNALS.contains(&sig) => handler as usize,
-            SIG_DFL | SIG_IGN => act.handler as usize,
-            _ => handler as usize,
+        let mut host = KernelSigaction {
+            handler: match act.handler {
+                _ if FAULT_SIGNALS.contains(&sig) => handler as usize as u64,
+                SIG_DFL | SIG_IGN => act.handler,
+                _ => handler as usize as u64,
+            },
+            ..KernelSigaction::default()
         };
-        if host.sa_sigaction == handler as usize {
+        if host.handler == handler as usize as u64 {
             // Not SA_RESTART: a blocking syscall returns EINTR so the guest
             // handler runs promptly; the runtime restarts it if the guest
             // asked for SA_RESTART. Everything is blocked while the (short)
             // host handler runs.
-            host.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
-            // SAFETY: sa_mask is a valid sigset_t.
-            unsafe { libc::sigfillset(&mut host.sa_mask) };
+            host.flags = (libc::SA_SIGINFO | libc::SA_ONSTACK) as u64;
+            host.mask = !0;
         }
-        host.sa_flags |= (act.flags & (SA_NOCLDSTOP | SA_NOCLDWAIT)) as i32;
-        // SAFETY: installs a valid disposition; sig is 1..=64 and not
+        host.flags |= act.flags & (SA_NOCLDSTOP | SA_NOCLDWAIT);
+        // The raw call, not libc's sigaction: glibc refuses signals 32 and
+        // 33, which the guest's own libc uses (thread cancellation, setuid
+        // in every thread); Transit's libc never sends them.
+        // SAFETY: a valid kernel sigaction; sig is 1..=64 and not
         // SIGKILL/SIGSTOP (rt_sigaction rejected those), or a fault signal.
-        // Signals 32 and 33 belong to the host libc (EINVAL): skipped.
-        unsafe { libc::sigaction(sig, &host, std::ptr::null_mut()) };
+        let _ = host::syscall(libc::SYS_rt_sigaction, &[sig as u64, host::ptr(&host), 0, SIGSET_SIZE]);
     }
 
     /// The guest's alternate signal stack of host thread `tid`.

@@ -42,6 +42,13 @@ static void *unblocked_waiter(void *arg) {
     return NULL;
 }
 
+static void *blocked_reader(void *arg) {
+    (void)arg;
+    char c;
+    read(fds[0], &c, 1); /* a cancellation point; nothing ever arrives */
+    return (void *)1;
+}
+
 static void *exiter(void *arg) {
     (void)arg;
     usleep(10000);
@@ -79,6 +86,17 @@ int main(void) {
     kill(getpid(), SIGUSR1);
     pthread_join(target, NULL);
     printf("kill: handled %d in the unblocked thread %d\n", handled_count, handled_in_target);
+
+    /* pthread_cancel and setgid in a multi-threaded process use the
+     * signals glibc keeps for itself (32 and 33). */
+    pthread_t c;
+    pthread_create(&c, NULL, blocked_reader, NULL);
+    usleep(20000);
+    printf("setgid(getgid()) with a second thread: %d\n", setgid(getgid()));
+    pthread_cancel(c);
+    void *res;
+    pthread_join(c, &res);
+    printf("cancelled: %d\n", res == PTHREAD_CANCELED);
 
     pthread_t e;
     pthread_create(&e, NULL, exiter, NULL);
