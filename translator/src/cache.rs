@@ -139,12 +139,17 @@ impl CodeCache {
         if let Some(&host) = self.blocks.get(&rip) {
             return host;
         }
-        let block = decode_block(src, rip, self.max_block_insns);
+        // Watch a page before reading code from it: a write by another
+        // thread after the read must fault and start a new code epoch.
+        self.watch(rip >> 12);
+        let mut block = decode_block(src, rip, self.max_block_insns);
         let last_byte = block.invalid_at.unwrap_or(block.end()).max(rip + 1) - 1;
-        for page in (rip >> 12)..=(last_byte >> 12) {
-            if self.code_pages.insert(page) {
-                crate::code_watch::watch_page(page << 12);
-            }
+        let mut more = false;
+        for page in (rip >> 12) + 1..=(last_byte >> 12) {
+            more |= self.watch(page);
+        }
+        if more {
+            block = decode_block(src, rip, self.max_block_insns);
         }
         let live_at_exit = live_at_block_exit(src, &block, |a| self.code_pages.contains(&(a >> 12)));
         let base = (self.next_addr() + 15) & !15;
@@ -160,6 +165,15 @@ impl CodeCache {
             }
         };
         self.finish_insert(rip, host, translated)
+    }
+
+    /// Adds a guest code page; true if it is new since the last flush.
+    fn watch(&mut self, page: u64) -> bool {
+        let new = self.code_pages.insert(page);
+        if new {
+            crate::code_watch::watch_page(page << 12);
+        }
+        new
     }
 
     fn install_at(&mut self, base: u64, code: &[u8]) -> Option<u64> {
