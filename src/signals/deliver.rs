@@ -136,15 +136,17 @@ impl SignalThread {
         let mut restart = syscall.filter(|nr| !NEVER_RESTARTED.contains(nr));
         // Block everything while the queue is read; the guest's mask comes back after.
         let mut mask = set_host_mask(!0);
+        // What keeps a waiting signal back now: the mask, or nothing right
+        // after a wait with a temporary mask; each handler entered adds its own.
+        let mut held = if syscall.is_some_and(|nr| TEMPORARY_MASK.contains(&nr)) { 0 } else { mask };
         let mut result = None;
-        let mut waiting = self.queue.waiting();
-        if !syscall.is_some_and(|nr| TEMPORARY_MASK.contains(&nr)) {
-            waiting &= !mask;
-        }
-        while waiting != 0 && result.is_none() {
+        while result.is_none() {
+            let waiting = self.queue.waiting() & !held;
+            if waiting == 0 {
+                break;
+            }
             let sig = waiting.trailing_zeros() as i32 + 1;
-            waiting &= waiting - 1;
-            let Some(info) = self.queue.take(sig) else { continue };
+            let Some(info) = self.queue.take(sig) else { break };
             let act = process.signals().action(sig).unwrap_or_default();
             match act.handler {
                 SIG_IGN => {}
@@ -157,7 +159,10 @@ impl SignalThread {
                         }
                     }
                     match self.enter_handler(state, process, sig, act, &info, Trap::default(), mask) {
-                        Ok(new_mask) => mask = new_mask,
+                        Ok(new_mask) => {
+                            held |= new_mask;
+                            mask = new_mask;
+                        }
                         Err(ending) => result = Some(ending),
                     }
                 }
