@@ -1,6 +1,7 @@
 //! Real Debian amd64 programs (bash, coreutils, grep, sed, awk, find, tar,
-//! gzip, xz, perl, python3) run natively and under Transit on inputs this
-//! suite generates; stdout, stderr and the exit status must be identical.
+//! gzip, xz, perl, python3) and a static Go program (tests/programs/go/)
+//! run natively and under Transit on inputs this suite generates; stdout,
+//! stderr and the exit status must be identical.
 //! These programs are dynamically linked against the host's own libraries,
 //! so the suite needs an x86_64 Debian host (the host CPU is the oracle).
 //!
@@ -280,6 +281,38 @@ fn python3() {
         &[Run::new("/usr/bin/python3", &["{in}/program.py", "{in}"])
             .translated(&[("python3", 1), ("echo", 1)])],
     );
+}
+
+#[test]
+fn go_program() {
+    if !host_runs_x86_64() {
+        println!("go: skipped, the native reference needs an x86_64 host");
+        return;
+    }
+    let binary = build_go("goroutines");
+    check("go", &[Run::new(&binary.to_string_lossy(), &[]).translated(&[("goroutines", 1), ("echo", 1)])]);
+}
+
+/// Builds tests/programs/go/NAME.go into a static amd64 executable.
+fn build_go(name: &str) -> PathBuf {
+    let source = transit_tests::workspace_root().join("tests/programs/go").join(format!("{name}.go"));
+    let out_dir = work_dir("go");
+    std::fs::create_dir_all(&out_dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", out_dir.display()));
+    let binary = out_dir.join(name);
+    let status = Command::new("go")
+        .arg("build")
+        .arg("-o")
+        .arg(&binary)
+        .arg(&source)
+        .env("CGO_ENABLED", "0")
+        .env("GOARCH", "amd64")
+        .env("GOCACHE", out_dir.join("cache"))
+        .env("GOPATH", out_dir.join("path"))
+        .env("GO111MODULE", "off")
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run `go build` (Debian package golang-go): {e}"));
+    assert!(status.success(), "go build of {} failed", source.display());
+    binary
 }
 
 /// One invocation: a program, its arguments and stdin, and how many times

@@ -65,6 +65,11 @@ impl Arch {
                     name: "xz-utils",
                     provides: "/usr/bin/xz",
                 },
+                // Builds tests/programs/go/ for the same suite.
+                Package {
+                    name: "golang-go",
+                    provides: "/usr/bin/go",
+                },
             ],
             Arch::Aarch64 => &[
                 Package {
