@@ -1,5 +1,5 @@
 //! Real Debian amd64 programs (bash, coreutils, grep, sed, awk, find, tar,
-//! gzip, xz, perl, python3) and a static Go program (tests/programs/go/)
+//! gzip, xz, perl, python3, sqlite3) and a static Go program (tests/programs/go/)
 //! run natively and under Transit on inputs this suite generates; stdout,
 //! stderr and the exit status must be identical.
 //! These programs are dynamically linked against the host's own libraries,
@@ -236,6 +236,29 @@ fn tar_gzip_xz_round_trips() {
                 ("xargs", 2),
                 ("xz", 4),
             ]),
+        ],
+    );
+}
+
+#[test]
+fn sqlite3() {
+    // The command-line shell on a database file it creates: DDL, inserts in
+    // a transaction, an index, joins, aggregates, a CTE and a window function.
+    const SQL: &str = "create table w(id integer primary key, word text, n int);
+        begin; with recursive c(i) as (select 1 union all select i + 1 from c where i < 500)
+        insert into w(word, n) select printf('w%03d', (i * 37) % 211), (i * 7919) % 1009 from c; commit;
+        create index w_word on w(word);
+        create table t(word text primary key, tag text);
+        insert into t select distinct word, case when n % 2 then 'odd' else 'even' end from w where id % 3 = 0;
+        select count(*), sum(n), min(word), max(word), avg(n) from w;
+        select t.tag, count(*), sum(w.n) from w join t using (word) group by t.tag order by t.tag;
+        select word, n, rank() over (order by n desc, word) from w order by n desc, word limit 5;
+        select hex(zeroblob(2)), typeof(1.5), 7 / 2, 7 / 2.0, round(2.5), upper('ok');";
+    check(
+        "sqlite3",
+        &[
+            Run::new("/usr/bin/sqlite3", &["-batch", "-bail", "data.db"]).stdin(SQL.as_bytes()),
+            Run::new("/usr/bin/sqlite3", &["data.db", "select 1 from missing_table;"]),
         ],
     );
 }

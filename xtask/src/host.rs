@@ -65,6 +65,10 @@ impl Arch {
                     name: "xz-utils",
                     provides: "/usr/bin/xz",
                 },
+                Package {
+                    name: "sqlite3",
+                    provides: "/usr/bin/sqlite3",
+                },
                 // Builds tests/programs/go/ for the same suite.
                 Package {
                     name: "golang-go",
