@@ -63,6 +63,21 @@ pub fn run() -> Result<()> {
         failed.push("end-to-end tests");
     }
 
+    if let Some(runner) = arch.aarch64_runner() {
+        // Emulated hosts let us try the code paths for older cores too:
+        // no LSE, LRCPC or FlagM, as on a Raspberry Pi 4 (Cortex-A72).
+        step::header("End-to-end test programs on a Cortex-A72 (no LSE, LRCPC, FlagM)");
+        let mut older = cargo();
+        older
+            .current_dir(crate::workspace_root())
+            .args(["test", "--no-fail-fast", "-p", "transit-tests", "--test", "programs", "--", "--nocapture"])
+            .env("TRANSIT_BIN", &transit)
+            .env("TRANSIT_RUNNER", format!("{runner} -cpu cortex-a72"));
+        if !step::status(&mut older)?.success() {
+            failed.push("end-to-end tests on a Cortex-A72");
+        }
+    }
+
     match crate::difftest::differential(arch, crate::difftest::CI_COUNT, crate::difftest::CI_SEED, false) {
         Ok(true) => {}
         Ok(false) => failed.push("differential tests"),
