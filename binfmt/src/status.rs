@@ -121,7 +121,7 @@ impl Report {
             }
         }
         for (kind, winner) in &self.winners {
-            let _ = writeln!(out, "{} run through: {}", kind.what, winner.as_deref().unwrap_or("nothing (the kernel refuses them: ENOEXEC)"));
+            let _ = writeln!(out, "{} run through: {}", kind.what, winner.as_deref().unwrap_or("no binfmt_misc entry (the kernel runs them itself if it can, else execve fails with ENOEXEC)"));
         }
         let competitors: Vec<_> = self.competitors().collect();
         if !competitors.is_empty() {
@@ -204,7 +204,7 @@ mod tests {
         assert!(!r.transit_in_use());
         let r = Report::new(true, vec![transit(false)]);
         assert!(!r.transit_in_use());
-        assert!(r.render(Path::new("/b"), |_| None).contains("nothing"));
+        assert!(r.render(Path::new("/b"), |_| None).contains("no binfmt_misc entry"));
     }
 
     #[test]
