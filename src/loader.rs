@@ -211,3 +211,30 @@ pub fn load(path: &Path, exec_fd: Option<RawFd>, rootfs: Option<&Path>) -> Resul
     let path = fd_target.unwrap_or_else(|| std::fs::canonicalize(path).unwrap_or_else(|_| path.into()));
     Ok(LoadedProgram { path, main, interp })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::IntoRawFd;
+
+    #[test]
+    fn an_exec_fd_is_read_from_its_start_and_closed() {
+        use std::io::{Seek, SeekFrom, Write};
+        let path = std::env::temp_dir().join(format!("transit-execfd-{}", std::process::id()));
+        let mut file = std::fs::File::create(&path).unwrap();
+        file.write_all(b"\x7fELF and the rest").unwrap();
+        drop(file);
+        let mut file = std::fs::File::open(&path).unwrap();
+        file.seek(SeekFrom::Start(4)).unwrap(); // wherever the kernel left it
+        // Far above what the other tests (threads of this process) open, so
+        // that none can reuse the number once it is closed.
+        let low = file.into_raw_fd();
+        // SAFETY: plain descriptor calls on a descriptor we own.
+        let fd = unsafe { libc::fcntl(low, libc::F_DUPFD, 900) };
+        unsafe { libc::close(low) };
+        assert_eq!(read_exec_fd(&path, fd).unwrap(), b"\x7fELF and the rest");
+        // SAFETY: fcntl on a closed descriptor only reports EBADF.
+        assert_eq!(unsafe { libc::fcntl(fd, libc::F_GETFD) }, -1, "the guest does not inherit it");
+        std::fs::remove_file(&path).unwrap();
+    }
+}
