@@ -4,6 +4,7 @@
 use crate::error::LoadError;
 use crate::memory::{map_fixed, protect, reserve, reserve_at};
 use goblin::elf::{header, program_header as ph, Elf};
+use std::os::fd::{FromRawFd, RawFd};
 use std::path::{Path, PathBuf};
 
 pub const PAGE: u64 = 4096;
@@ -164,10 +165,31 @@ pub fn map_image(path: &Path, bytes: &[u8], elf: &Elf, heap: u64) -> Result<Load
     })
 }
 
-/// Loads the program at `path` and its dynamic loader (found under `rootfs`
-/// first when given, then on the host).
-pub fn load(path: &Path, rootfs: Option<&Path>) -> Result<LoadedProgram, LoadError> {
-    let bytes = read_program(path)?;
+/// Reads the program the kernel opened for binfmt_misc's O flag
+/// (AT_EXECFD), from its start, and closes the descriptor: the program
+/// would not have it had it run natively. The caller may have execute
+/// permission only: the kernel opened it for execution, which allows reading.
+fn read_exec_fd(path: &Path, fd: RawFd) -> Result<Vec<u8>, LoadError> {
+    use std::io::{Read, Seek};
+    // SAFETY: the kernel gave this descriptor to us alone; we own it from here.
+    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    let mut bytes = Vec::new();
+    file.rewind().and_then(|_| file.read_to_end(&mut bytes)).map_err(|e| LoadError::Unreadable { path: path.into(), source: e })?;
+    Ok(bytes)
+}
+
+/// Loads the program at `path` (or from `exec_fd`, the same file opened by
+/// the kernel) and its dynamic loader (found under `rootfs` first when
+/// given, then on the host).
+pub fn load(path: &Path, exec_fd: Option<RawFd>, rootfs: Option<&Path>) -> Result<LoadedProgram, LoadError> {
+    // The descriptor names the file even where `path` does not (an execveat
+    // of a close-on-exec descriptor passes /dev/fd/N): what the guest's
+    // /proc/self/exe shows.
+    let fd_target = exec_fd.and_then(|fd| std::fs::read_link(format!("/proc/self/fd/{fd}")).ok());
+    let bytes = match exec_fd {
+        Some(fd) => read_exec_fd(path, fd)?,
+        None => read_program(path)?,
+    };
     let elf = check_elf(path, &bytes)?;
     let main = map_image(path, &bytes, &elf, BRK_RESERVE)?;
     let interp = match &main.interp {
@@ -186,6 +208,33 @@ pub fn load(path: &Path, rootfs: Option<&Path>) -> Result<LoadedProgram, LoadErr
             Some(map_image(&found, &ibytes, &ielf, 0)?)
         }
     };
-    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.into());
+    let path = fd_target.unwrap_or_else(|| std::fs::canonicalize(path).unwrap_or_else(|_| path.into()));
     Ok(LoadedProgram { path, main, interp })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::IntoRawFd;
+
+    #[test]
+    fn an_exec_fd_is_read_from_its_start_and_closed() {
+        use std::io::{Seek, SeekFrom, Write};
+        let path = std::env::temp_dir().join(format!("transit-execfd-{}", std::process::id()));
+        let mut file = std::fs::File::create(&path).unwrap();
+        file.write_all(b"\x7fELF and the rest").unwrap();
+        drop(file);
+        let mut file = std::fs::File::open(&path).unwrap();
+        file.seek(SeekFrom::Start(4)).unwrap(); // wherever the kernel left it
+        // Far above what the other tests (threads of this process) open, so
+        // that none can reuse the number once it is closed.
+        let low = file.into_raw_fd();
+        // SAFETY: plain descriptor calls on a descriptor we own.
+        let fd = unsafe { libc::fcntl(low, libc::F_DUPFD, 900) };
+        unsafe { libc::close(low) };
+        assert_eq!(read_exec_fd(&path, fd).unwrap(), b"\x7fELF and the rest");
+        // SAFETY: fcntl on a closed descriptor only reports EBADF.
+        assert_eq!(unsafe { libc::fcntl(fd, libc::F_GETFD) }, -1, "the guest does not inherit it");
+        std::fs::remove_file(&path).unwrap();
+    }
 }

@@ -1,6 +1,9 @@
-//! `transit [OPTIONS] PROGRAM [ARGS...]`: run an x86_64 Linux program.
+//! `transit [OPTIONS] PROGRAM [ARGS...]`: run an x86_64 Linux program
+//! (also when the kernel starts Transit through binfmt_misc: `invocation`).
+//! `transit binfmt install|uninstall|status`: the `transit-binfmt` crate.
 
 mod error;
+mod invocation;
 mod loader;
 mod memory;
 mod rootfs;
@@ -9,37 +12,19 @@ mod signals;
 mod threads;
 mod stack;
 
-use clap::Parser;
 use error::LoadError;
-use std::ffi::OsString;
+use invocation::{Invocation, KernelStart, RunRequest};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 use transit_syscalls::TransitCommand;
 
-#[derive(Parser, Debug)]
-#[command(name = "transit", version, about = "Run x86_64 Linux programs on aarch64")]
-struct Cli {
-    /// x86_64 root filesystem searched first for the dynamic loader and
-    /// absolute paths (like qemu-user's -L).
-    #[arg(short = 'L', long = "rootfs", env = "TRANSIT_ROOTFS", value_name = "DIR")]
-    rootfs: Option<PathBuf>,
-    /// Append "PID PROGRAM" to FILE when the program starts: a record of
-    /// every program Transit ran, children included.
-    #[arg(long = "process-log", env = "TRANSIT_PROCESS_LOG", value_name = "FILE")]
-    process_log: Option<PathBuf>,
-    /// The program's argv[0], if not PROGRAM itself (like qemu-user's -0).
-    /// A guest execve passes it: see `TransitCommand::argv` in the syscalls crate.
-    #[arg(short = '0', long = "argv0", value_name = "ARG0")]
-    argv0: Option<OsString>,
-    /// The x86_64 program to run, then its arguments. Everything from the
-    /// program on belongs to the guest, options like --version included.
-    #[arg(value_name = "PROGRAM [ARGS]", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
-    command: Vec<OsString>,
-}
-
-fn init_logging() {
+fn init_logging(secure: bool) {
     // TRANSIT_LOG=debug (or any tracing filter) explains what happens, on
     // stderr. Without it no subscriber is installed: start-up stays cheap.
+    // Secure mode (AT_SECURE) logs nothing: the variable is the caller's.
+    if secure {
+        return;
+    }
     let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("TRANSIT_LOG") else { return };
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
 }
@@ -59,27 +44,26 @@ pub(crate) fn die_by_signal(signal: i32) -> ! {
     }
 }
 
-fn run(cli: Cli) -> Result<runtime::Ending, LoadError> {
+fn run(request: RunRequest) -> Result<runtime::Ending, LoadError> {
     if !cfg!(target_arch = "aarch64") {
         return Err(LoadError::WrongHost);
     }
-    let mut command = cli.command.into_iter();
-    let program = PathBuf::from(command.next().expect("clap requires the program"));
-    let prog = loader::load(&program, cli.rootfs.as_deref())?;
+    let program = request.program;
+    let prog = loader::load(&program, request.exec_fd, request.rootfs.as_deref())?;
     // Absolute, so that a child started after a chdir finds the same files.
     let absolute = |path: Option<PathBuf>| path.map(|p| std::path::absolute(&p).unwrap_or(p));
     let transit = TransitCommand {
         exe: std::fs::read_link("/proc/self/exe").unwrap_or_default(),
-        rootfs: absolute(cli.rootfs),
-        process_log: absolute(cli.process_log),
+        rootfs: absolute(request.rootfs),
+        process_log: absolute(request.process_log),
     };
     if let Some(log) = &transit.process_log {
         record_start(log, &program);
     }
     let stack = memory::map_anywhere(stack::STACK_SIZE).map_err(|e| LoadError::Map { addr: 0, source: e })?;
-    let argv0 = cli.argv0.unwrap_or_else(|| program.clone().into_os_string());
+    let argv0 = request.argv0.unwrap_or_else(|| program.clone().into_os_string());
     let mut argv: Vec<Vec<u8>> = vec![argv0.into_vec()];
-    argv.extend(command.map(OsStringExt::into_vec));
+    argv.extend(request.args.into_iter().map(OsStringExt::into_vec));
     let envp: Vec<Vec<u8>> = std::env::vars_os()
         .map(|(k, v)| {
             let mut e = k.into_vec();
@@ -88,7 +72,8 @@ fn run(cli: Cli) -> Result<runtime::Ending, LoadError> {
             e
         })
         .collect();
-    let rsp = stack::build(stack + stack::STACK_SIZE, &prog, &argv, &envp, program.as_os_str().as_bytes());
+    let process = stack::ProcessStart { argv: &argv, envp: &envp, execfn: program.as_os_str().as_bytes(), secure: request.secure };
+    let rsp = stack::build(stack + stack::STACK_SIZE, &prog, &process);
     tracing::debug!(entry = format_args!("{:#x}", prog.start()), rsp = format_args!("{rsp:#x}"), "starting guest");
     runtime::run(&prog, rsp, transit).map_err(|e| LoadError::Map { addr: 0, source: e })
 }
@@ -107,9 +92,14 @@ fn record_start(log: &std::path::Path, program: &std::path::Path) {
 }
 
 fn main() {
-    let cli = Cli::parse();
-    init_logging();
-    match run(cli) {
+    let start = KernelStart::of_this_process();
+    let request = match Invocation::parse(std::env::args_os().collect(), start, |name: &str| std::env::var_os(name)) {
+        Ok(Invocation::Run(request)) => request,
+        Ok(Invocation::Binfmt(args)) => std::process::exit(transit_binfmt::cli::main(args)),
+        Err(e) => e.exit(),
+    };
+    init_logging(request.secure);
+    match run(request) {
         Ok(runtime::Ending::Exit(status)) => std::process::exit(status),
         Ok(runtime::Ending::Signal(sig)) => die_by_signal(sig),
         Err(e) => {

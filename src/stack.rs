@@ -53,8 +53,19 @@ impl Builder {
     }
 }
 
+/// What the new process gets besides its program.
+pub struct ProcessStart<'a> {
+    pub argv: &'a [Vec<u8>],
+    pub envp: &'a [Vec<u8>],
+    /// AT_EXECFN: the path execve was given.
+    pub execfn: &'a [u8],
+    /// AT_SECURE: the guest's libc must distrust its environment (setuid).
+    pub secure: bool,
+}
+
 /// Builds the stack below `top`; returns the initial RSP (pointing at argc).
-pub fn build(top: u64, prog: &LoadedProgram, argv: &[Vec<u8>], envp: &[Vec<u8>], execfn: &[u8]) -> u64 {
+pub fn build(top: u64, prog: &LoadedProgram, start: &ProcessStart) -> u64 {
+    let ProcessStart { argv, envp, execfn, secure } = *start;
     let mut b = Builder { top };
     let execfn_addr = b.push_cstr(execfn);
     let argv_addrs: Vec<u64> = argv.iter().rev().map(|a| b.push_cstr(a)).collect::<Vec<_>>().into_iter().rev().collect();
@@ -80,7 +91,7 @@ pub fn build(top: u64, prog: &LoadedProgram, argv: &[Vec<u8>], envp: &[Vec<u8>],
         (at::EUID, euid as u64),
         (at::GID, gid as u64),
         (at::EGID, egid as u64),
-        (at::SECURE, 0),
+        (at::SECURE, secure as u64),
         (at::RANDOM, random_addr),
         (at::HWCAP, features::at_hwcap()),
         (at::HWCAP2, features::at_hwcap2()),

@@ -1,0 +1,257 @@
+//! How Transit was started, and so what it must run. Three ways:
+//!
+//! - by hand or by a guest's execve: `transit [OPTIONS] PROGRAM [ARGS...]`
+//!   (a guest's execve passes `--argv0`, `-L`, `--process-log`: see
+//!   `TransitCommand::argv` in the syscalls crate);
+//! - by the kernel, through the binfmt_misc entry `transit binfmt install`
+//!   registers: `transit PATH [ARGS...]`, or with the P flag
+//!   `transit PATH ARGV0 [ARGS...]`. Nothing after Transit's own argv[0] is
+//!   an option then: a guest's argv[0] may well be `-bash`. Transit's own
+//!   auxiliary vector says how it was started (binfmt-misc.rst, fs/binfmt_misc.c);
+//! - `transit binfmt ...`: the subcommand, only when the first argument is
+//!   exactly `binfmt` (a guest program of that name in the current directory
+//!   runs as `transit ./binfmt`).
+//!
+//! With AT_SECURE (the C flag on a setuid program, or any exec that changed
+//! credentials) Transit is in secure mode, like ld.so: no environment
+//! variable changes what it does, where it looks or what it logs.
+
+use std::ffi::OsString;
+use std::os::fd::RawFd;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// Auxiliary vector keys and AT_FLAGS bits (include/uapi/linux/auxvec.h,
+/// include/uapi/linux/binfmts.h).
+mod at {
+    pub const EXECFD: libc::c_ulong = 2;
+    pub const FLAGS: libc::c_ulong = 8;
+    pub const SECURE: libc::c_ulong = 23;
+    /// binfmt_misc's P flag: argv[2] is the program's original argv[0].
+    pub const FLAGS_PRESERVE_ARGV0: libc::c_ulong = 1;
+}
+
+/// What the kernel told Transit about its own start, in Transit's auxv.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KernelStart {
+    /// binfmt_misc P flag.
+    pub preserve_argv0: bool,
+    /// binfmt_misc O (or C) flag: the program, opened by the kernel.
+    pub exec_fd: Option<RawFd>,
+    /// AT_SECURE.
+    pub secure: bool,
+}
+
+impl KernelStart {
+    /// Read from this process's auxiliary vector. Under qemu-user this is
+    /// the vector qemu built for Transit: it passes AT_SECURE on but keeps
+    /// AT_EXECFD for itself and sets AT_FLAGS to 0.
+    pub fn of_this_process() -> KernelStart {
+        // SAFETY: getauxval only reads the vector the kernel (or qemu) gave us.
+        let flags = unsafe { libc::getauxval(at::FLAGS) };
+        KernelStart {
+            preserve_argv0: flags & at::FLAGS_PRESERVE_ARGV0 != 0,
+            exec_fd: auxval(at::EXECFD).map(|fd| fd as RawFd),
+            secure: auxval(at::SECURE).is_some_and(|v| v != 0),
+        }
+    }
+
+    /// Whether binfmt_misc started us (with flags that say so: with only F,
+    /// a kernel start looks exactly like `transit PATH ARGS...`).
+    fn by_binfmt_misc(&self) -> bool {
+        self.preserve_argv0 || self.exec_fd.is_some()
+    }
+}
+
+/// getauxval, telling an absent key (errno ENOENT) from a zero value.
+fn auxval(key: libc::c_ulong) -> Option<libc::c_ulong> {
+    // SAFETY: errno is thread-local; getauxval only reads the vector.
+    unsafe {
+        *libc::__errno_location() = 0;
+        let v = libc::getauxval(key);
+        (v != 0 || *libc::__errno_location() != libc::ENOENT).then_some(v)
+    }
+}
+
+/// The command line when Transit is started by hand or by a guest's execve.
+#[derive(Parser, Debug)]
+#[command(
+    name = "transit",
+    version,
+    about = "Run x86_64 Linux programs on aarch64",
+    after_help = "`transit binfmt install|uninstall|status` registers Transit with binfmt_misc \
+                  (see `transit binfmt --help`). A program named binfmt in the current directory runs as `transit ./binfmt`."
+)]
+struct Cli {
+    /// x86_64 root filesystem searched first for the dynamic loader and
+    /// absolute paths (like qemu-user's -L) [env: TRANSIT_ROOTFS].
+    #[arg(short = 'L', long = "rootfs", value_name = "DIR")]
+    rootfs: Option<PathBuf>,
+    /// Append "PID PROGRAM" to FILE when the program starts: a record of
+    /// every program Transit ran, children included [env: TRANSIT_PROCESS_LOG].
+    #[arg(long = "process-log", value_name = "FILE")]
+    process_log: Option<PathBuf>,
+    /// The program's argv[0], if not PROGRAM itself (like qemu-user's -0).
+    /// A guest execve passes it: see `TransitCommand::argv` in the syscalls crate.
+    #[arg(short = '0', long = "argv0", value_name = "ARG0")]
+    argv0: Option<OsString>,
+    /// The x86_64 program to run, then its arguments. Everything from the
+    /// program on belongs to the guest, options like --version included.
+    #[arg(value_name = "PROGRAM [ARGS]", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    command: Vec<OsString>,
+}
+
+/// What Transit was asked to do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Invocation {
+    /// Run an x86_64 program.
+    Run(RunRequest),
+    /// `transit binfmt ARGS`: the arguments after `binfmt`.
+    Binfmt(Vec<OsString>),
+}
+
+/// An x86_64 program to run, and how.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RunRequest {
+    /// As named to Transit (or to execve): the process log, AT_EXECFN and,
+    /// unless `exec_fd` is given, where the program is read from.
+    pub program: PathBuf,
+    /// The guest's argv[0]; `None`: `program`.
+    pub argv0: Option<OsString>,
+    /// The guest's argv[1..].
+    pub args: Vec<OsString>,
+    pub rootfs: Option<PathBuf>,
+    pub process_log: Option<PathBuf>,
+    /// The program as a file descriptor the kernel opened (O flag).
+    pub exec_fd: Option<RawFd>,
+    /// Secure mode: the environment was not consulted, and the guest gets AT_SECURE.
+    pub secure: bool,
+}
+
+impl Invocation {
+    /// Decides from Transit's argv (argv[0] included), its auxv and its
+    /// environment (`env(NAME)`, never consulted in secure mode).
+    pub fn parse(args: Vec<OsString>, start: KernelStart, env: impl Fn(&str) -> Option<OsString>) -> Result<Invocation, clap::Error> {
+        let env = |name: &str| if start.secure { None } else { env(name).filter(|v| !v.is_empty()) };
+        let from_env = |name: &str| env(name).map(PathBuf::from);
+        let mut request = if start.by_binfmt_misc() {
+            let mut rest = args.into_iter().skip(1);
+            let program = PathBuf::from(rest.next().unwrap_or_default());
+            let argv0 = if start.preserve_argv0 { rest.next() } else { None };
+            RunRequest { program, argv0, args: rest.collect(), rootfs: None, process_log: None, exec_fd: start.exec_fd, secure: false }
+        } else if args.get(1).is_some_and(|a| a == "binfmt") {
+            return Ok(Invocation::Binfmt(args.into_iter().skip(2).collect()));
+        } else {
+            let cli = Cli::try_parse_from(args)?;
+            let mut command = cli.command.into_iter();
+            let program = PathBuf::from(command.next().expect("clap requires the program"));
+            RunRequest {
+                program,
+                argv0: cli.argv0,
+                args: command.collect(),
+                rootfs: cli.rootfs,
+                process_log: cli.process_log,
+                exec_fd: None,
+                secure: false,
+            }
+        };
+        request.rootfs = request.rootfs.or_else(|| from_env("TRANSIT_ROOTFS"));
+        request.process_log = request.process_log.or_else(|| from_env("TRANSIT_PROCESS_LOG"));
+        request.secure = start.secure;
+        Ok(Invocation::Run(request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<OsString> {
+        list.iter().map(OsString::from).collect()
+    }
+    fn no_env(_: &str) -> Option<OsString> {
+        None
+    }
+    fn some_env(name: &str) -> Option<OsString> {
+        match name {
+            "TRANSIT_ROOTFS" => Some("/env/root".into()),
+            "TRANSIT_PROCESS_LOG" => Some("/env/log".into()),
+            _ => None,
+        }
+    }
+    fn run(invocation: Invocation) -> RunRequest {
+        match invocation {
+            Invocation::Run(r) => r,
+            other => panic!("not a run: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn by_hand_options_come_before_the_program_and_the_rest_is_the_guests() {
+        let r = run(Invocation::parse(args(&["transit", "-L", "/r", "./prog", "-L", "x", "--version"]), KernelStart::default(), no_env).unwrap());
+        assert_eq!(r.program, PathBuf::from("./prog"));
+        assert_eq!(r.rootfs, Some("/r".into()));
+        assert_eq!(r.argv0, None);
+        assert_eq!(r.args, args(&["-L", "x", "--version"]));
+    }
+
+    #[test]
+    fn the_environment_fills_in_unless_secure() {
+        let r = run(Invocation::parse(args(&["transit", "--process-log", "/l", "p"]), KernelStart::default(), some_env).unwrap());
+        assert_eq!((r.rootfs, r.process_log, r.secure), (Some("/env/root".into()), Some("/l".into()), false));
+        let secure = KernelStart { secure: true, ..KernelStart::default() };
+        let r = run(Invocation::parse(args(&["transit", "p"]), secure, some_env).unwrap());
+        assert_eq!((r.rootfs, r.process_log, r.secure), (None, None, true));
+    }
+
+    #[test]
+    fn binfmt_is_a_subcommand_only_as_the_first_argument() {
+        assert_eq!(
+            Invocation::parse(args(&["transit", "binfmt", "status", "--root", "/b"]), KernelStart::default(), no_env).unwrap(),
+            Invocation::Binfmt(args(&["status", "--root", "/b"]))
+        );
+        let r = run(Invocation::parse(args(&["transit", "./binfmt", "status"]), KernelStart::default(), no_env).unwrap());
+        assert_eq!(r.program, PathBuf::from("./binfmt"));
+        let r = run(Invocation::parse(args(&["transit", "-L", "/r", "binfmt"]), KernelStart::default(), no_env).unwrap());
+        assert_eq!(r.program, PathBuf::from("binfmt"));
+    }
+
+    #[test]
+    fn the_p_flag_passes_path_then_the_original_argv0_and_no_options() {
+        let p = KernelStart { preserve_argv0: true, ..KernelStart::default() };
+        let r = run(Invocation::parse(args(&["/usr/bin/transit", "/bin/bash", "-bash", "-L", "binfmt"]), p, some_env).unwrap());
+        assert_eq!(r.program, PathBuf::from("/bin/bash"));
+        assert_eq!(r.argv0, Some("-bash".into()));
+        assert_eq!(r.args, args(&["-L", "binfmt"]));
+        assert_eq!(r.rootfs, Some("/env/root".into()), "the environment still counts");
+        // Even a program named binfmt is a program then.
+        let r = run(Invocation::parse(args(&["/usr/bin/transit", "binfmt", "binfmt", "status"]), p, no_env).unwrap());
+        assert_eq!((r.program, r.argv0, r.args), (PathBuf::from("binfmt"), Some("binfmt".into()), args(&["status"])));
+    }
+
+    #[test]
+    fn the_o_flag_passes_the_program_as_a_descriptor() {
+        let o = KernelStart { exec_fd: Some(3), ..KernelStart::default() };
+        let r = run(Invocation::parse(args(&["/usr/bin/transit", "./x-only", "--help"]), o, no_env).unwrap());
+        assert_eq!((r.program, r.argv0, r.exec_fd), (PathBuf::from("./x-only"), None, Some(3)));
+        assert_eq!(r.args, args(&["--help"]), "the guest's, not Transit's");
+    }
+
+    #[test]
+    fn the_c_flag_means_o_and_secure_mode() {
+        let c = KernelStart { preserve_argv0: true, exec_fd: Some(3), secure: true };
+        let r = run(Invocation::parse(args(&["/usr/bin/transit", "/usr/bin/su", "su", "-"]), c, some_env).unwrap());
+        assert_eq!(r.program, PathBuf::from("/usr/bin/su"));
+        assert_eq!((r.argv0, r.args), (Some("su".into()), args(&["-"])));
+        assert_eq!((r.exec_fd, r.secure, r.rootfs, r.process_log), (Some(3), true, None, None));
+    }
+
+    #[test]
+    fn this_process_was_not_started_by_binfmt_misc() {
+        // The unit tests run directly (or under qemu, which hides AT_EXECFD).
+        let start = KernelStart::of_this_process();
+        assert_eq!(start.exec_fd, None);
+        assert!(!start.preserve_argv0);
+    }
+}
