@@ -1,7 +1,7 @@
 //! A test case (instruction bytes and the state they start from) and its
 //! outcome, with the binary format the driver and the runner exchange.
 
-use crate::layout::{MEM_SIZE};
+use crate::layout::{MEM_SIZE, PAGE_SIZE};
 use crate::rng::Rng;
 use crate::state::{read_u64, State};
 use std::io::{self, Read, Write};
@@ -21,7 +21,12 @@ pub struct Outcome {
     pub signal: u64,
     /// Where execution stopped: the end of the code, or the faulting RIP.
     pub rip: u64,
+    /// The state at the end, or when the faulting instruction started
+    /// (x86 faults before changing any register).
     pub state: State,
+    /// The signal's `si_addr`: the address a SIGSEGV accessed (0 for a
+    /// general-protection fault), the faulting RIP for SIGFPE and SIGILL.
+    pub fault_addr: u64,
     /// FNV-1a of the scratch page afterwards.
     pub mem_hash: u64,
 }
@@ -49,6 +54,7 @@ impl Outcome {
         w.write_all(&self.signal.to_le_bytes())?;
         w.write_all(&self.rip.to_le_bytes())?;
         self.state.write_to(w)?;
+        w.write_all(&self.fault_addr.to_le_bytes())?;
         w.write_all(&self.mem_hash.to_le_bytes())
     }
 
@@ -56,10 +62,19 @@ impl Outcome {
         let signal = read_u64(r)?;
         let rip = read_u64(r)?;
         let state = State::read_from(r)?;
+        let fault_addr = read_u64(r)?;
         let mem_hash = read_u64(r)?;
-        Ok(Outcome { signal, rip, state, mem_hash })
+        Ok(Outcome { signal, rip, state, fault_addr, mem_hash })
+    }
+
+    /// The outcome of a case during which the executor itself died.
+    pub fn crashed() -> Outcome {
+        Outcome { signal: CRASHED, rip: 0, state: State::default(), fault_addr: 0, mem_hash: 0 }
     }
 }
+
+/// Outcome signal of a case during which the executor itself died.
+pub const CRASHED: u64 = 255;
 
 /// The scratch page's initial contents for `seed`.
 pub fn initial_memory(seed: u64) -> Vec<u8> {
@@ -68,6 +83,13 @@ pub fn initial_memory(seed: u64) -> Vec<u8> {
     for chunk in m.chunks_mut(8) {
         chunk.copy_from_slice(&rng.edge_u64().to_le_bytes());
     }
+    m
+}
+
+/// The read-only page's contents, the same for every case.
+pub fn readonly_memory() -> Vec<u8> {
+    let mut m = initial_memory(0x7ead_0411);
+    m.resize(PAGE_SIZE, 0);
     m
 }
 

@@ -1,7 +1,8 @@
 //! Deciding whether two outcomes agree: every register, the defined flags,
-//! MXCSR's control bits, the memory hash, and the fault (signal and RIP).
+//! MXCSR's control bits, the memory hash, and the fault (signal, RIP and
+//! address), with the state at the faulting instruction.
 
-use crate::case::{Case, Outcome};
+use crate::case::{Case, Outcome, CRASHED};
 use crate::layout::CODE_ADDR;
 use crate::state::{X87, GPR_NAMES};
 use iced_x86::{Decoder, DecoderOptions, FlowControl, Instruction, OpKind, RflagsBits};
@@ -28,58 +29,107 @@ fn rflags_bits(iced: u32) -> u64 {
     .fold(0, |m, (_, x)| m | x)
 }
 
+/// The arithmetic flags (iced bits).
+const ARITHMETIC: u32 =
+    RflagsBits::OF | RflagsBits::SF | RflagsBits::ZF | RflagsBits::AF | RflagsBits::CF | RflagsBits::PF;
+
+/// Whether `insn` may leave every flag alone although it writes some: a
+/// shift or rotate whose count may be zero modulo its mask (a count in CL),
+/// or a repeated string instruction (RCX may be zero).
+fn may_write_no_flag(insn: &Instruction) -> bool {
+    use iced_x86::Mnemonic::*;
+    let shifts = matches!(insn.mnemonic(), Shl | Sal | Shr | Sar | Rol | Ror | Rcl | Rcr | Shld | Shrd);
+    let count_op = insn.op_count().saturating_sub(1);
+    let repeated = insn.has_rep_prefix() || insn.has_repne_prefix();
+    repeated || shifts && insn.op_kind(count_op) == OpKind::Register
+}
+
+/// Whether `insn` is a shift or rotate by an immediate count that is zero
+/// modulo its mask: it changes no flag.
+pub fn shifts_by_zero(insn: &Instruction) -> bool {
+    use iced_x86::Mnemonic::*;
+    let shifts = matches!(insn.mnemonic(), Shl | Sal | Shr | Sar | Rol | Ror | Rcl | Rcr | Shld | Shrd);
+    let count_op = insn.op_count().saturating_sub(1);
+    if !shifts || insn.op_kind(count_op) != OpKind::Immediate8 {
+        return false;
+    }
+    let wide = insn.op0_kind() == OpKind::Register && insn.op0_register().size() == 8
+        || insn.op0_kind() == OpKind::Memory && insn.memory_size().size() == 8;
+    insn.immediate8() & if wide { 63 } else { 31 } == 0
+}
+
 /// Undefined flags (iced bits) after `insn`, given those undefined before.
 /// A shift or rotate by a count that is zero modulo its mask changes no
 /// flag, so with a count in CL the old undefined flags may survive.
 pub fn undefined_after(undefined: u32, insn: &Instruction) -> u32 {
-    use iced_x86::Mnemonic::*;
-    let shifts = matches!(insn.mnemonic(), Shl | Sal | Shr | Sar | Rol | Ror | Rcl | Rcr | Shld | Shrd);
-    let count_op = insn.op_count().saturating_sub(1);
-    // A count in CL, or RCX for a repeated string instruction, may be zero.
-    let repeated = insn.has_rep_prefix() || insn.has_repne_prefix();
-    if repeated || shifts && insn.op_kind(count_op) == OpKind::Register {
+    if may_write_no_flag(insn) {
         return undefined | insn.rflags_undefined();
     }
-    if shifts && insn.op_kind(count_op) == OpKind::Immediate8 {
-        let wide = insn.op0_kind() == OpKind::Register && insn.op0_register().size() == 8
-            || insn.op0_kind() == OpKind::Memory && insn.memory_size().size() == 8;
-        if insn.immediate8() & if wide { 63 } else { 31 } == 0 {
-            return undefined;
-        }
+    if shifts_by_zero(insn) {
+        return undefined;
     }
     (undefined & !insn.rflags_modified()) | insn.rflags_undefined()
 }
 
 /// Runs `step` over every path through `code` (paths differ only by forward
-/// conditional branches) and returns the union of the values at its end.
-fn over_paths(code: &[u8], step: impl Fn(u32, &Instruction) -> u32) -> u32 {
-    let end = CODE_ADDR + code.len() as u64;
+/// conditional branches) and returns the union of the values arriving at
+/// `stop` (an instruction's address, or the end of the code).
+fn over_paths(code: &[u8], stop: u64, step: impl Fn(u32, &Instruction) -> u32) -> u32 {
     let mut incoming: HashMap<u64, u32> = HashMap::new();
     let mut current = 0u32;
     for insn in Decoder::with_ip(64, code, CODE_ADDR, DecoderOptions::NONE) {
         let state = current | incoming.remove(&insn.ip()).unwrap_or(0);
+        if insn.ip() == stop {
+            return state;
+        }
         let out = step(state, &insn);
         if insn.flow_control() == FlowControl::ConditionalBranch && insn.op0_kind() == OpKind::NearBranch64 {
             *incoming.entry(insn.near_branch64()).or_default() |= out;
         }
         current = out;
     }
-    current | incoming.get(&end).copied().unwrap_or(0)
+    current | incoming.get(&stop).copied().unwrap_or(0)
 }
 
-/// RFLAGS bits the manual leaves undefined at the end of `code`: for each
-/// flag, undefined when its last writer on some path left it undefined.
-pub fn undefined_flags(code: &[u8]) -> u64 {
-    rflags_bits(over_paths(code, undefined_after))
+fn end_of(code: &[u8]) -> u64 {
+    CODE_ADDR + code.len() as u64
+}
+
+/// RFLAGS bits the manual leaves undefined when execution reaches `at`:
+/// for each flag, undefined when its last writer on some path left it
+/// undefined.
+pub fn undefined_flags(code: &[u8], at: u64) -> u64 {
+    rflags_bits(over_paths(code, at, undefined_after))
+}
+
+/// The arithmetic flags (RFLAGS bits) live on entry to the instruction at
+/// `at`: on some path from it, read before being overwritten, or reaching
+/// the end of the code (where every flag is compared). The translator's own
+/// analysis (`translator/src/flags.rs`) looks at the same paths or fewer and
+/// treats whatever it cannot see as live, so it keeps at least these.
+pub fn live_flags(code: &[u8], at: u64) -> u64 {
+    let insns: Vec<Instruction> = Decoder::with_ip(64, code, CODE_ADDR, DecoderOptions::NONE).into_iter().collect();
+    let mut live_in: HashMap<u64, u32> = HashMap::from([(end_of(code), ARITHMETIC)]);
+    // Branches only go forward: walking backwards, every successor is done.
+    for insn in insns.iter().rev() {
+        let mut live = live_in.get(&insn.next_ip()).copied().unwrap_or(0);
+        if insn.flow_control() == FlowControl::ConditionalBranch && insn.op0_kind() == OpKind::NearBranch64 {
+            live |= live_in.get(&insn.near_branch64()).copied().unwrap_or(0);
+        }
+        let reads = insn.rflags_read() & ARITHMETIC;
+        let kills = if may_write_no_flag(insn) || shifts_by_zero(insn) { 0 } else { insn.rflags_modified() };
+        live_in.insert(insn.ip(), (live & !kills) | reads);
+    }
+    rflags_bits(live_in.get(&at).copied().unwrap_or(ARITHMETIC))
 }
 
 /// x87 status-word condition bits (C0 0x100, C1 0x200, C2 0x400, C3 0x4000)
 /// that are undefined, or defined only by rounding details Transit does not
-/// model (C1 after arithmetic), at the end of `code`.
-pub fn undefined_x87_conditions(code: &[u8]) -> u64 {
+/// model (C1 after arithmetic), when execution reaches `at`.
+pub fn undefined_x87_conditions(code: &[u8], at: u64) -> u64 {
     use iced_x86::Mnemonic::*;
     const ALL: u32 = 0x4700;
-    over_paths(code, |undefined, insn| match insn.mnemonic() {
+    over_paths(code, at, |undefined, insn| match insn.mnemonic() {
         Fcom | Fcomp | Fcompp | Fucom | Fucomp | Fucompp | Ftst => 0x200,
         Fxam => 0,
         // fcomi and friends report in EFLAGS and leave C0, C2, C3 alone.
@@ -88,6 +138,24 @@ pub fn undefined_x87_conditions(code: &[u8]) -> u64 {
         m if format!("{m:?}").starts_with('F') => ALL,
         _ => undefined,
     }) as u64
+}
+
+/// The RFLAGS bits compared when execution stopped at `rip` (the end of
+/// the code, or a faulting instruction).
+///
+/// At the end: every defined flag. At a fault: x86 leaves the flags as they
+/// were before the faulting instruction, but Transit computes a flag only
+/// if something reads it (lazy flags), and a signal handler's view of the
+/// flags is not such a reader: Transit only promises the flags that the
+/// code from the faulting instruction on would read, as on resuming there.
+/// So a fault compares the defined flags live on entry to the faulting
+/// instruction (DF, kept eagerly, always).
+pub fn compared_flags(code: &[u8], rip: u64) -> u64 {
+    let defined = !undefined_flags(code, rip);
+    if rip == end_of(code) {
+        return COMPARED_FLAGS & defined;
+    }
+    (live_flags(code, rip) | 0x400) & COMPARED_FLAGS & defined
 }
 
 /// The differences between the CPU's outcome and the translator's, as
@@ -101,11 +169,14 @@ pub fn differences(case: &Case, expected: &Outcome, actual: &Outcome) -> Vec<Str
         ));
         return d;
     }
+    if expected.signal == CRASHED {
+        return d;
+    }
+    if expected.fault_addr != actual.fault_addr {
+        d.push(format!("fault address: CPU {:#x} Transit {:#x}", expected.fault_addr, actual.fault_addr));
+    }
     if expected.mem_hash != actual.mem_hash {
         d.push("scratch memory differs".into());
-    }
-    if expected.signal != 0 {
-        return d;
     }
     let (e, a) = (&expected.state, &actual.state);
     for i in 0..16 {
@@ -113,7 +184,7 @@ pub fn differences(case: &Case, expected: &Outcome, actual: &Outcome) -> Vec<Str
             d.push(format!("{:>5}: CPU {:#018x} Transit {:#018x}", GPR_NAMES[i], e.gpr[i], a.gpr[i]));
         }
     }
-    let mask = COMPARED_FLAGS & !undefined_flags(&case.code);
+    let mask = compared_flags(&case.code, expected.rip);
     if (e.rflags ^ a.rflags) & mask != 0 {
         d.push(format!(
             "rflags: CPU {:#x} Transit {:#x} (compared bits {mask:#x}, differing {:#x})",
@@ -130,18 +201,18 @@ pub fn differences(case: &Case, expected: &Outcome, actual: &Outcome) -> Vec<Str
             d.push(format!("xmm{i:<2}: CPU {:#034x} Transit {:#034x}", e.xmm[i], a.xmm[i]));
         }
     }
-    x87_differences(case, &e.x87, &a.x87, &mut d);
+    x87_differences(case, expected.rip, &e.x87, &a.x87, &mut d);
     d
 }
 
 /// The x87 comparison: control word, TOP, defined condition bits, tags,
 /// and the value of every register that holds one. Exception flags are not
 /// modelled by Transit.
-fn x87_differences(case: &Case, e: &X87, a: &X87, d: &mut Vec<String>) {
+fn x87_differences(case: &Case, rip: u64, e: &X87, a: &X87, d: &mut Vec<String>) {
     if e.control != a.control {
         d.push(format!("fcw: CPU {:#06x} Transit {:#06x}", e.control, a.control));
     }
-    let mask = (0x3800 | 0x4700) & !undefined_x87_conditions(&case.code);
+    let mask = (0x3800 | 0x4700) & !undefined_x87_conditions(&case.code, rip);
     if (e.status ^ a.status) & mask != 0 {
         d.push(format!("fsw: CPU {:#06x} Transit {:#06x} (compared bits {mask:#06x})", e.status & mask, a.status & mask));
     }

@@ -8,6 +8,13 @@ pub const CODE_SIZE: usize = 64 << 10;
 /// Scratch memory every memory operand points into.
 pub const MEM_ADDR: u64 = 0x3100_0000;
 pub const MEM_SIZE: usize = 4096;
+/// The page below the scratch page: no access (PROT_NONE rather than
+/// unmapped, so nothing else can be mapped there). Any access faults.
+pub const GUARD_ADDR: u64 = MEM_ADDR - 4096;
+/// The page above the scratch page: readable, with fixed contents
+/// (`case::readonly_memory`); stores to it fault.
+pub const READONLY_ADDR: u64 = MEM_ADDR + MEM_SIZE as u64;
+pub const PAGE_SIZE: usize = 4096;
 
 /// Registers with fixed roles, never written by generated instructions:
 /// R15 points at the middle of the scratch page (memory operands are R15
@@ -20,3 +27,8 @@ pub const BASE_VALUE: u64 = MEM_ADDR + 1024;
 pub const STACK_VALUE: u64 = MEM_ADDR + 3584;
 /// Largest value the index register holds (times 8 stays in the page).
 pub const INDEX_MAX: u64 = 32;
+/// Every generated memory operand (R15 + [-1024, 1024) + R14 * 8 + at
+/// most 512 bytes accessed) lies inside the scratch page, so moving it by
+/// this many bytes either way puts it wholly inside the guard page or the
+/// read-only page, with its alignment kept.
+pub const FAULT_SHIFT: i64 = 4096;

@@ -1,13 +1,14 @@
 //! Runs cases on the host CPU (x86_64 hosts only): code at `CODE_ADDR`, a
 //! generated trampoline that loads the complete input state, jumps in, and
-//! stores the complete state when the code jumps to the epilogue. Faults are
-//! caught by signal handlers that record the signal and guest RIP and resume
-//! at a recovery stub. Cases run in a forked child, so a case that corrupts
-//! the executor only costs that case.
+//! stores the complete state when the code jumps to the epilogue. Faults
+//! are caught by signal handlers that record the signal, its address and
+//! the state at the faulting instruction, and resume at a recovery stub.
+//! Cases run in a forked child, so a case that corrupts the executor only
+//! costs that case.
 
-use crate::case::{fnv1a, initial_memory, Case, Outcome};
-use crate::layout::{CODE_ADDR, CODE_SIZE, MEM_ADDR, MEM_SIZE};
-use crate::state::State;
+use crate::case::{fnv1a, initial_memory, readonly_memory, Case, Outcome};
+use crate::layout::{CODE_ADDR, CODE_SIZE, GUARD_ADDR, MEM_ADDR, MEM_SIZE, PAGE_SIZE, READONLY_ADDR};
+use crate::state::{x87_from_fxsave, State};
 use iced_x86::code_asm::*;
 use iced_x86::BlockEncoderOptions;
 use std::io::Write;
@@ -19,13 +20,13 @@ const SAVED_RSP: u64 = DATA_ADDR;
 const FAULT_SIGNAL: u64 = DATA_ADDR + 0x10;
 const FAULT_RIP: u64 = DATA_ADDR + 0x18;
 const DEFAULT_MXCSR: u64 = DATA_ADDR + 0x20;
+const FAULT_ADDR: u64 = DATA_ADDR + 0x28;
 const OUT: u64 = DATA_ADDR + 0x100;
 const IN: u64 = DATA_ADDR + 0x400;
 /// FXSAVE images (16-byte aligned) for the x87 state in and out.
 const IN_FX: u64 = DATA_ADDR + 0x800;
 const OUT_FX: u64 = DATA_ADDR + 0xa00;
-/// Outcome signal of a case during which the executor itself died.
-pub const CRASHED: u64 = 255;
+pub use crate::case::CRASHED;
 
 /// The native terminator: `jmp [rip+0]` followed by the epilogue's address.
 pub fn terminator(epilogue: u64) -> Vec<u8> {
@@ -99,11 +100,9 @@ fn build_trampoline() -> Trampoline {
     a.pushfq().unwrap();
     a.pop(rax).unwrap();
     a.mov(m(OUT + offset_of!(State, rflags) as u64), rax).unwrap();
+    // MXCSR and XMM too: `saved_state` reads them from the image, as from
+    // the one a fault's signal frame holds.
     a.fxsave(ptr(OUT_FX)).unwrap();
-    a.stmxcsr(dword_ptr(OUT + offset_of!(State, mxcsr) as u64)).unwrap();
-    for (i, x) in xmms.iter().enumerate() {
-        a.movdqu(xmmword_ptr(OUT + xmm(i)), *x).unwrap();
-    }
     a.xor(eax, eax).unwrap();
     a.jmp(restore_host).unwrap();
 
@@ -132,17 +131,65 @@ fn build_trampoline() -> Trampoline {
 
 static mut RECOVER: u64 = 0;
 
-extern "C" fn on_fault(sig: i32, _info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
-    // SAFETY: the kernel passes a valid ucontext; we only redirect RIP/RSP
-    // to the recovery stub, which restores the host state.
+extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo and ucontext (with the FPU
+    // state, whose first 512 bytes are an FXSAVE image); the data page is
+    // ours. We record the state at the faulting instruction and redirect
+    // RIP/RSP to the recovery stub, which restores the host state.
     unsafe {
         let uc = ctx as *mut libc::ucontext_t;
         let gregs = &mut (*uc).uc_mcontext.gregs;
         *(FAULT_SIGNAL as *mut u64) = sig as u64;
         *(FAULT_RIP as *mut u64) = gregs[libc::REG_RIP as usize] as u64;
+        *(FAULT_ADDR as *mut u64) = (*info).si_addr() as u64;
+        let out = &mut *(OUT as *mut State);
+        for (i, reg) in GREG_OF_GPR.iter().enumerate() {
+            out.gpr[i] = gregs[*reg as usize] as u64;
+        }
+        out.rflags = gregs[libc::REG_EFL as usize] as u64;
+        let fp = (*uc).uc_mcontext.fpregs as *const u8;
+        if !fp.is_null() {
+            std::ptr::copy_nonoverlapping(fp, OUT_FX as *mut u8, 512);
+        }
         gregs[libc::REG_RIP as usize] = RECOVER as i64;
         gregs[libc::REG_RSP as usize] = *(SAVED_RSP as *const u64) as i64;
     }
+}
+
+/// The ucontext `gregs` index of RAX..R15 (x86 encoding order).
+const GREG_OF_GPR: [i32; 16] = [
+    libc::REG_RAX,
+    libc::REG_RCX,
+    libc::REG_RDX,
+    libc::REG_RBX,
+    libc::REG_RSP,
+    libc::REG_RBP,
+    libc::REG_RSI,
+    libc::REG_RDI,
+    libc::REG_R8,
+    libc::REG_R9,
+    libc::REG_R10,
+    libc::REG_R11,
+    libc::REG_R12,
+    libc::REG_R13,
+    libc::REG_R14,
+    libc::REG_R15,
+];
+
+/// The state an FXSAVE image at `img` and the general registers at `OUT`
+/// describe.
+///
+/// # Safety
+/// `img` is a 512-byte FXSAVE image and `OUT` holds a `State`.
+unsafe fn saved_state(img: u64) -> State {
+    let img = &*(img as *const [u8; 512]);
+    let mut state = *(OUT as *const State);
+    state.x87 = x87_from_fxsave(img);
+    state.mxcsr = u32::from_le_bytes(img[24..28].try_into().unwrap()) as u64;
+    for (i, x) in state.xmm.iter_mut().enumerate() {
+        *x = u128::from_le_bytes(img[160 + 16 * i..176 + 16 * i].try_into().unwrap());
+    }
+    state
 }
 
 /// Handlers run on their own stack: the guest's RSP points into the
@@ -179,6 +226,13 @@ impl Native {
     pub fn new() -> Native {
         map(CODE_ADDR, CODE_SIZE, libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC);
         map(MEM_ADDR, MEM_SIZE, libc::PROT_READ | libc::PROT_WRITE);
+        map(GUARD_ADDR, PAGE_SIZE, libc::PROT_NONE);
+        map(READONLY_ADDR, PAGE_SIZE, libc::PROT_READ | libc::PROT_WRITE);
+        // SAFETY: the page was just mapped, writable, and is ours alone.
+        unsafe {
+            std::ptr::copy_nonoverlapping(readonly_memory().as_ptr(), READONLY_ADDR as *mut u8, PAGE_SIZE);
+            assert_eq!(libc::mprotect(READONLY_ADDR as *mut _, PAGE_SIZE, libc::PROT_READ), 0);
+        }
         map(TRAMP_ADDR, 4096, libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC);
         map(DATA_ADDR, 4096, libc::PROT_READ | libc::PROT_WRITE);
         let tramp = build_trampoline();
@@ -215,17 +269,17 @@ impl Native {
             let enter: extern "C" fn() -> u64 = std::mem::transmute(self.tramp.enter as usize);
             let faulted = enter();
             let mem_after = std::slice::from_raw_parts(MEM_ADDR as *const u8, MEM_SIZE);
+            let state = saved_state(OUT_FX);
             if faulted != 0 {
                 return Outcome {
                     signal: *(FAULT_SIGNAL as *const u64),
                     rip: *(FAULT_RIP as *const u64),
-                    state: State::default(),
+                    state,
+                    fault_addr: *(FAULT_ADDR as *const u64),
                     mem_hash: fnv1a(mem_after),
                 };
             }
-            let mut state = *(OUT as *const State);
-            state.x87 = crate::state::x87_from_fxsave(&*(OUT_FX as *const [u8; 512]));
-            Outcome { signal: 0, rip: CODE_ADDR + case.code.len() as u64, state, mem_hash: fnv1a(mem_after) }
+            Outcome { signal: 0, rip: CODE_ADDR + case.code.len() as u64, state, fault_addr: 0, mem_hash: fnv1a(mem_after) }
         }
     }
 
@@ -264,7 +318,7 @@ impl Native {
             }
             if outcomes.len() < cases.len() {
                 // The child died on this case without reporting it.
-                outcomes.push(Outcome { signal: CRASHED, rip: 0, state: State::default(), mem_hash: 0 });
+                outcomes.push(Outcome::crashed());
             }
         }
         outcomes

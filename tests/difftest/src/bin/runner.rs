@@ -2,11 +2,16 @@
 //! reads cases on stdin, runs each through the translator, and writes the
 //! outcomes to stdout. `--block-size N` limits translated blocks to N guest
 //! instructions (0: no limit); `--tso` translates memory accesses with x86
-//! ordering (as for multi-threaded guests).
+//! ordering (as for multi-threaded guests). Faults in translated code reach
+//! the runner as `GuestEvent::HostFault` through a SIGSEGV/SIGBUS handler
+//! that does what the runtime's does (`src/signals`).
 
 use std::io::{BufReader, BufWriter, Write};
-use transit_difftest::case::{fnv1a, initial_memory, Case, Outcome};
-use transit_difftest::layout::{CODE_ADDR, CODE_SIZE, MEM_ADDR, MEM_SIZE};
+#[cfg(target_arch = "aarch64")]
+use std::sync::atomic::AtomicPtr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use transit_difftest::case::{fnv1a, initial_memory, readonly_memory, Case, Outcome};
+use transit_difftest::layout::{CODE_ADDR, CODE_SIZE, GUARD_ADDR, MEM_ADDR, MEM_SIZE, PAGE_SIZE, READONLY_ADDR};
 use transit_difftest::state::{State, X87};
 use transit_translator::host::set_rounding_from_mxcsr;
 use transit_translator::{CpuState, GuestEvent, Translator};
@@ -14,24 +19,96 @@ use transit_translator::{CpuState, GuestEvent, Translator};
 /// `syscall`: where translated code hands back to this runner.
 const TERMINATOR: [u8; 2] = [0x0f, 0x05];
 
-fn map(addr: u64, len: usize) {
+fn map(addr: u64, len: usize, prot: i32) {
     // SAFETY: fixed harness addresses; NOREPLACE refuses to clobber anything.
     let p = unsafe {
-        libc::mmap(
-            addr as *mut _,
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
-            -1,
-            0,
-        )
+        libc::mmap(addr as *mut _, len, prot, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE, -1, 0)
     };
     assert_eq!(p as u64, addr, "cannot map {addr:#x}");
 }
 
+/// The pages of `layout`, mapped as the native executor maps them.
+fn map_layout() {
+    map(CODE_ADDR, CODE_SIZE, libc::PROT_READ | libc::PROT_WRITE);
+    map(MEM_ADDR, MEM_SIZE, libc::PROT_READ | libc::PROT_WRITE);
+    map(GUARD_ADDR, PAGE_SIZE, libc::PROT_NONE);
+    map(READONLY_ADDR, PAGE_SIZE, libc::PROT_READ | libc::PROT_WRITE);
+    // SAFETY: the page was just mapped, writable, and is ours alone.
+    unsafe {
+        std::ptr::copy_nonoverlapping(readonly_memory().as_ptr(), READONLY_ADDR as *mut u8, PAGE_SIZE);
+        assert_eq!(libc::mprotect(READONLY_ADDR as *mut _, PAGE_SIZE, libc::PROT_READ), 0);
+    }
+}
+
+/// The translator the fault handler asks where translated code faulted.
+#[cfg(target_arch = "aarch64")]
+static TRANSLATOR: AtomicPtr<Translator> = AtomicPtr::new(std::ptr::null_mut());
+/// The last host fault in translated code: signal and `si_addr`.
+static FAULT_SIGNAL: AtomicU64 = AtomicU64::new(0);
+static FAULT_ADDR: AtomicU64 = AtomicU64::new(0);
+
+/// A fault in translated code leaves it through the translator's fault exit
+/// (`Translator::fault_redirect`), one in the interpreter's probe of guest
+/// memory returns through the probe, as in `on_host_signal` in
+/// `src/signals`; a fault anywhere else is the runner's or the translator's
+/// own, and kills the runner (the driver then reports the case as crashed).
+#[cfg(target_arch = "aarch64")]
+extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    let t = TRANSLATOR.load(Ordering::Relaxed);
+    // SAFETY: the kernel passes a valid siginfo and ucontext; `t` points at
+    // the translator `main` owns for the whole run, which only reads its
+    // cache's block map here. Only async-signal-safe work follows.
+    unsafe {
+        let mc = &mut (*(ctx as *mut libc::ucontext_t)).uc_mcontext;
+        // The interpreter probing guest memory: the probe reports the fault
+        // (as GuestEvent::PageFault).
+        if let Some(pc) = transit_translator::probe::redirect(mc.pc) {
+            mc.regs[0] = (*info).si_code as u64;
+            mc.pc = pc;
+            return;
+        }
+        match t.as_ref().and_then(|t| t.fault_redirect(mc.pc)) {
+            Some(r) => {
+                FAULT_SIGNAL.store(sig as u64, Ordering::Relaxed);
+                FAULT_ADDR.store((*info).si_addr() as u64, Ordering::Relaxed);
+                mc.regs[16] = r.x16;
+                mc.pc = r.pc;
+                if r.flip_carry {
+                    mc.pstate ^= 1 << 29;
+                }
+            }
+            None => {
+                let msg = b"difftest-runner: fault outside translated code\n";
+                libc::write(2, msg.as_ptr().cast(), msg.len());
+                // Returning re-executes the access, which now kills us.
+                libc::signal(sig, libc::SIG_DFL);
+            }
+        }
+    }
+}
+
+/// Translated code runs only on aarch64 hosts: elsewhere (a build of the
+/// workspace for an x86_64 host) there is nothing to handle.
+#[cfg(not(target_arch = "aarch64"))]
+fn install_fault_handler(_t: &mut Translator) {}
+
+#[cfg(target_arch = "aarch64")]
+fn install_fault_handler(t: &mut Translator) {
+    TRANSLATOR.store(t, Ordering::Relaxed);
+    for sig in [libc::SIGSEGV, libc::SIGBUS] {
+        // SAFETY: installing a handler with a zeroed, then filled, sigaction.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_fault as *const () as usize;
+            sa.sa_flags = libc::SA_SIGINFO;
+            assert_eq!(libc::sigaction(sig, &sa, std::ptr::null_mut()), 0);
+        }
+    }
+}
+
 fn run(t: &mut Translator, case: &Case) -> Outcome {
     let mem = initial_memory(case.mem_seed);
-    // SAFETY: both pages were mapped by `map`; the translator reads the code
+    // SAFETY: both pages were mapped by `map_layout`; the translator reads the code
     // from there and the guest's memory operands point into the scratch page.
     unsafe {
         std::ptr::copy_nonoverlapping(case.code.as_ptr(), CODE_ADDR as *mut u8, case.code.len());
@@ -55,21 +132,23 @@ fn run(t: &mut Translator, case: &Case) -> Outcome {
     // SAFETY: the scratch page is mapped.
     let mem_hash = fnv1a(unsafe { std::slice::from_raw_parts(MEM_ADDR as *const u8, MEM_SIZE) });
     let end = CODE_ADDR + case.code.len() as u64;
-    match event {
-        GuestEvent::Syscall if cpu.rip == end + TERMINATOR.len() as u64 => Outcome {
-            signal: 0,
-            rip: end,
-            state: State { gpr: cpu.gpr, rflags: cpu.rflags(), mxcsr: cpu.mxcsr, xmm: cpu.xmm, x87: x87_of(&cpu) },
-            mem_hash,
-        },
+    let state = State { gpr: cpu.gpr, rflags: cpu.rflags(), mxcsr: cpu.mxcsr, xmm: cpu.xmm, x87: x87_of(&cpu) };
+    let (signal, rip, fault_addr) = match event {
+        GuestEvent::Syscall if cpu.rip == end + TERMINATOR.len() as u64 => (0, end, 0),
         // A syscall inside the sequence (never generated) reads as SIGSYS.
-        GuestEvent::Syscall => Outcome { signal: libc::SIGSYS as u64, rip: cpu.rip - 2, state: State::default(), mem_hash },
-        GuestEvent::Fault { signal, addr } => Outcome { signal: signal as u64, rip: addr, state: State::default(), mem_hash },
-        // No signal handler is installed here, so none of these happens.
-        GuestEvent::HostFault | GuestEvent::Interrupted | GuestEvent::PageFault { .. } => {
-            Outcome { signal: libc::SIGSEGV as u64, rip: cpu.rip, state: State::default(), mem_hash }
+        GuestEvent::Syscall => (libc::SIGSYS, cpu.rip - 2, 0),
+        // Transit's own faults (divide error, general protection): the
+        // address is what the guest's siginfo would carry.
+        GuestEvent::Fault { signal, addr } => (signal, cpu.rip, addr),
+        GuestEvent::HostFault => {
+            (FAULT_SIGNAL.load(Ordering::Relaxed) as i32, cpu.rip, FAULT_ADDR.load(Ordering::Relaxed))
         }
-    }
+        // No asynchronous signal handler is installed, so this never happens.
+        GuestEvent::Interrupted => (libc::SIGALRM, cpu.rip, 0),
+        // The interpreter's probe found a bad operand (see translator/src/probe.rs).
+        GuestEvent::PageFault { addr, .. } => (libc::SIGSEGV, cpu.rip, addr),
+    };
+    Outcome { signal: signal as u64, rip, state, fault_addr, mem_hash }
 }
 
 /// The x87 state in ST order, as FXSAVE presents it.
@@ -89,8 +168,7 @@ fn main() {
         Some(i) => args[i + 1].parse::<usize>().expect("--block-size N"),
         None => 0,
     };
-    map(CODE_ADDR, CODE_SIZE);
-    map(MEM_ADDR, MEM_SIZE);
+    map_layout();
     let mut t = Translator::new().expect("translator");
     if block_size > 0 {
         t.cache.max_block_insns = block_size;
@@ -98,6 +176,7 @@ fn main() {
     if args.iter().any(|a| a == "--tso") {
         t.cache.memory_order = transit_translator::emit::MemoryOrder::Tso;
     }
+    install_fault_handler(&mut t);
     let mut input = BufReader::new(std::io::stdin().lock());
     let mut output = BufWriter::new(std::io::stdout().lock());
     while let Ok(case) = Case::read_from(&mut input) {
