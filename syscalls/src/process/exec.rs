@@ -127,7 +127,10 @@ fn exec(
     } else {
         args
     };
-    let plan = plan(process, &file, header, &guest_path, args)?;
+    let plan = match header {
+        Some(header) => plan(process, &file, header, &guest_path, args)?,
+        None => Plan::Host,
+    };
     tracing::debug!(path = %String::from_utf8_lossy(&guest_path), ?plan, "execve");
     match plan {
         Plan::Host => host_exec(&file, argv, envp),
@@ -225,7 +228,11 @@ fn plan(
                     path: host_path(process, interp),
                     flags: 0,
                 };
-                header = read_header(&current)?;
+                header = match read_header(&current)? {
+                    Some(header) => header,
+                    // An execute-only interpreter: the kernel runs the script.
+                    None => return Ok(Plan::Host),
+                };
             }
         }
     }
@@ -290,7 +297,9 @@ fn classify(header: &[u8; HEADER_SIZE]) -> Kind {
 
 /// The checks open_exec makes (a regular file the caller may execute), then
 /// the first bytes, zero-padded like the kernel's buffer.
-fn read_header(file: &ExecFile) -> Result<[u8; HEADER_SIZE], Errno> {
+/// The start of the file, after the kernel's checks (a regular file the
+/// caller may execute); `None` when it may be executed but not read.
+fn read_header(file: &ExecFile) -> Result<Option<[u8; HEADER_SIZE]>, Errno> {
     let path = cstring(file.path.clone());
     let at = |extra: u64| (file.flags & AT_SYMLINK_NOFOLLOW) | (file.flags & AT_EMPTY_PATH) | extra;
     // SAFETY: stat is plain data; all-zero is a valid value.
@@ -333,10 +342,13 @@ fn read_header(file: &ExecFile) -> Result<[u8; HEADER_SIZE], Errno> {
             0
         };
         let open_flags = (libc::O_RDONLY | libc::O_CLOEXEC | nofollow) as u64;
-        Some(host::syscall(
-            libc::SYS_openat,
-            &[file.dirfd, host::ptr(path.as_ptr()), open_flags],
-        )?)
+        match host::syscall(libc::SYS_openat, &[file.dirfd, host::ptr(path.as_ptr()), open_flags]) {
+            Ok(fd) => Some(fd),
+            // Executable but not readable (mode --x): only the kernel can
+            // start it, through a binfmt_misc entry with the O flag.
+            Err(e) if e == Errno(libc::EACCES) => return Ok(None),
+            Err(e) => return Err(e),
+        }
     };
     let mut header = [0u8; HEADER_SIZE];
     let read = host::syscall(
@@ -352,7 +364,7 @@ fn read_header(file: &ExecFile) -> Result<[u8; HEADER_SIZE], Errno> {
         let _ = host::syscall(libc::SYS_close, &[fd]);
     }
     read?;
-    Ok(header)
+    Ok(Some(header))
 }
 
 /// binfmt_script's parse of the `#!` line: the interpreter and its optional
