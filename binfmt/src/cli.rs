@@ -46,6 +46,11 @@ enum Command {
         /// Where --persist writes instead.
         #[arg(long, value_name = "DIR", requires = "persist")]
         binfmt_d: Option<PathBuf>,
+        /// Register again even if the entry is already as requested: after
+        /// replacing the Transit binary, as with F the kernel keeps using
+        /// the file it opened at registration.
+        #[arg(long)]
+        force: bool,
         /// TEST ONLY: match only x86_64 ELF files whose e_ident[15] (an ELF
         /// padding byte the kernel ignores) is 1, so that a test on an
         /// x86_64 host does not route the host's own programs through
@@ -72,9 +77,13 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
     };
     let fs = BinfmtMisc::at(&cli.root);
     let result = match cli.command {
-        Command::Install { flags, persist, binfmt_d, test_only_tagged } => {
-            install(&fs, &flags, persist.then(|| binfmt_d.unwrap_or_else(persist::default_dir)), test_only_tagged)
-        }
+        Command::Install { flags, persist, binfmt_d, force, test_only_tagged } => install(
+            &fs,
+            &flags,
+            persist.then(|| binfmt_d.unwrap_or_else(persist::default_dir)),
+            force,
+            test_only_tagged,
+        ),
         Command::Uninstall { binfmt_d } => uninstall(&fs, binfmt_d),
         Command::Status => status(&fs),
     };
@@ -87,7 +96,13 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
     }
 }
 
-fn install(fs: &BinfmtMisc, flags: &str, persist_to: Option<PathBuf>, test_only_tagged: bool) -> Result<i32, String> {
+fn install(
+    fs: &BinfmtMisc,
+    flags: &str,
+    persist_to: Option<PathBuf>,
+    force: bool,
+    test_only_tagged: bool,
+) -> Result<i32, String> {
     let flags = Flags::parse(flags)?;
     let interpreter = std::env::current_exe().map_err(|e| format!("cannot find Transit's own path (/proc/self/exe): {e}"))?;
     let magic = if test_only_tagged { Magic::tagged_x86_64_elf() } else { Magic::x86_64_elf() };
@@ -102,7 +117,7 @@ fn install(fs: &BinfmtMisc, flags: &str, persist_to: Option<PathBuf>, test_only_
     // Decided as if the global switch were on: that switch is the admin's.
     let in_use = Report::new(true, entries).transit_in_use();
     match current {
-        Some(entry) if entry.enabled && wanted.is_registered_as(&entry) && in_use => {
+        Some(entry) if !force && entry.enabled && wanted.is_registered_as(&entry) && in_use => {
             println!("{ENTRY_NAME} is already registered as requested");
         }
         current => {

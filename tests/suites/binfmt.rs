@@ -204,6 +204,7 @@ fn install_mounts_registers_once_and_uninstall_removes() {
         echo "--- order"; ls -U "$M" | tr '\n' ' '; echo
         echo "--- persist"; install_transit --persist --binfmt-d "$W/binfmt.d"
         echo "--- conf"; cat "$W/binfmt.d/transit-x86_64.conf"
+        echo "--- force"; install_transit --force; ls -U "$M" | tr '\n' ' '; echo
         echo "--- uninstall"; "$T" binfmt uninstall --root "$M" --binfmt-d "$W/binfmt.d"
         ls "$W/binfmt.d"
         echo "--- uninstall again"; "$T" binfmt uninstall --root "$M" --binfmt-d "$W/binfmt.d"
@@ -228,6 +229,10 @@ fn install_mounts_registers_once_and_uninstall_removes() {
     // and the second install left it alone.
     assert_eq!(section("order"), "qemu-aarch64 transit-x86_64 register status \n", "the second install changed nothing");
     assert!(section("persist").contains("is already registered"), "{out}");
+    assert!(
+        section("force").starts_with("registered transit-x86_64: ") && section("force").ends_with("transit-x86_64 qemu-aarch64 register status \n"),
+        "--force registers again, so the entry is the newest:\n{out}"
+    );
     let conf = section("conf");
     let line = conf.lines().find(|l| !l.starts_with('#')).unwrap_or_default();
     assert!(line.starts_with(":transit-x86_64:M:0:\\x7f\\x45\\x4c\\x46") && line.ends_with(&format!(":{transit}:F")), "{conf}");
