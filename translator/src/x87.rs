@@ -149,11 +149,27 @@ fn to_f80<T: FloatConvert<F80>>(v: T) -> F80 {
     v.convert(&mut loses).value
 }
 
-/// Loads a memory operand of any x87 type as an 80-bit value.
+/// A 32- or 64-bit float (`frac_bits` fraction bits) as an 80-bit value.
+/// NaNs are widened by hand so that a signalling NaN stays signalling: of a
+/// signalling and a quiet NaN the FPU picks the quiet one, which a
+/// converting (quieting) load would hide.
+fn widen(bits: u128, frac_bits: u32, convert: impl FnOnce(u128) -> F80) -> F80 {
+    let exp_bits = if frac_bits == 23 { 8 } else { 11 };
+    let exp_max = (1u128 << exp_bits) - 1;
+    let frac = bits & ((1 << frac_bits) - 1);
+    if (bits >> frac_bits) & exp_max != exp_max || frac == 0 {
+        return convert(bits);
+    }
+    let sign = (bits >> (frac_bits + exp_bits)) & 1;
+    F80::from_bits(sign << 79 | 0x7fff << 64 | 1 << 63 | frac << (63 - frac_bits))
+}
+
+/// Loads a memory operand of any x87 type as an 80-bit value (a NaN keeps
+/// its signalling bit: `fld` quiets it itself).
 fn load_operand(insn: &Instruction, addr: u64) -> Option<F80> {
     Some(match insn.memory_size() {
-        MemorySize::Float32 => to_f80(Single::from_bits(read_mem(addr, 4))),
-        MemorySize::Float64 => to_f80(Double::from_bits(read_mem(addr, 8))),
+        MemorySize::Float32 => widen(read_mem(addr, 4), 23, |b| to_f80(Single::from_bits(b))),
+        MemorySize::Float64 => widen(read_mem(addr, 8), 52, |b| to_f80(Double::from_bits(b))),
         MemorySize::Float80 => F80::from_bits(read_mem(addr, 10)),
         MemorySize::Int16 => F80::from_i128(read_mem(addr, 2) as u16 as i16 as i128).value,
         MemorySize::Int32 => F80::from_i128(read_mem(addr, 4) as u32 as i32 as i128).value,
@@ -251,6 +267,8 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) -> Result<(), G
         }
         Fld | Fild => {
             let v = load_operand(insn, addr).ok_or(ill)?;
+            // Loading a signalling NaN delivers it quieted.
+            let v = if v.is_nan() { F80::from_bits(v.to_bits() | 1 << 62) } else { v };
             state.x87.push(v);
         }
         Fldz => state.x87.push(F80::ZERO),

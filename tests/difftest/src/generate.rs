@@ -91,13 +91,9 @@ fn xmm(rng: &mut Rng) -> Register {
 /// A memory operand inside the scratch page, aligned to `align`.
 fn mem(rng: &mut Rng, align: i64, allow_index: bool) -> MemoryOperand {
     let disp = (rng.below(2048) as i64 - 1024) & !(align - 1);
-    // Size 4 means 32-bit addressing to iced, so a displacement outside
-    // disp8 range fails to encode and `instance` tries again: in effect
-    // displacements stay within +-128. Size 8 (a disp32 in 64-bit
-    // addressing) would reach the whole page, but then x87 arithmetic on
-    // NaNs from memory (fsubr st, m32) gives results Transit does not
-    // match yet; switch once that is fixed.
-    let size = if (-128..128).contains(&disp) { 1 } else { 4 };
+    // iced's displacement size: 1 (disp8) or 8 (disp32 in 64-bit
+    // addressing; 4 would mean 32-bit addressing, which does not encode).
+    let size = if (-128..128).contains(&disp) { 1 } else { 8 };
     if allow_index && align <= 8 && rng.chance(3) {
         let scale = *rng.pick(&[1u32, 2, 4, 8]);
         MemoryOperand::with_base_index_scale_displ_size(Register::R15, Register::R14, scale, disp, size)
