@@ -21,9 +21,15 @@ fn ill(state: &CpuState) -> GuestEvent {
 pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent> {
     let Some(insn) = decode_one(src, state.rip) else { return Err(ill(state)) };
     use Mnemonic::*;
+    if crate::mmx::uses_mmx(&insn) && insn.op0_kind() == OpKind::Memory {
+        // An MMX store reads its register (switching the x87 stack to MMX
+        // use) before its write can fault; a load faults before the switch.
+        crate::mmx::enter_mmx_mode(state);
+    }
     if !is_string(&insn) {
-        // Before anything changes: a bad operand faults the instruction
-        // as a whole, as on x86. String instructions check per element.
+        // Before anything else changes: a bad operand faults the
+        // instruction as a whole, as on x86. String instructions check
+        // per element.
         check_memory(state, &insn)?;
     }
     match insn.mnemonic() {

@@ -41,7 +41,9 @@ fn mm_write(state: &mut CpuState, n: usize, v: u64) {
     state.x87.regs[n] = (0xffffu128 << 64) | v as u128;
 }
 
-fn enter_mmx_mode(state: &mut CpuState) {
+/// What every MMX instruction but emms does first (even one that then
+/// faults on its memory operand): the x87 stack becomes the MMX registers.
+pub fn enter_mmx_mode(state: &mut CpuState) {
     state.x87.top = 0;
     state.x87.valid = 0xff;
 }

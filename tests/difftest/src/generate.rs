@@ -109,37 +109,15 @@ pub const FAULT_ONE_IN: u64 = 20;
 /// Transit does not report as the CPU does (translator gaps, kept out so
 /// that the rest is tested; remove an entry once its gap is closed).
 pub fn fault_excluded(insn: &Instruction) -> Option<&'static str> {
-    use Mnemonic::*;
     let m = insn.mnemonic();
-    if transit_translator::mmx::uses_mmx(insn) {
+    if transit_translator::mmx::uses_mmx(insn) && insn.op0_kind() == iced_x86::OpKind::Memory {
         return Some(
-            "MMX: the CPU switches the x87 stack to MMX use (TOP 0, every register valid) even when the \
-             instruction faults; Transit (translator/src/mmx.rs) leaves the x87 state as it was",
+            "MMX store: when its write faults the CPU has already switched the x87 stack to MMX use \
+             (TOP 0), as Transit does, but its tag word is not the all-valid one Transit sets (0x60 and \
+             0xfb seen): kept out",
         );
     }
-    if m == Pop && insn.op0_kind() == iced_x86::OpKind::Memory {
-        return Some(
-            "pop to memory: Transit (`pop` in translator/src/emit/data.rs) increments RSP before the store, \
-             so a faulting store leaves RSP incremented",
-        );
-    }
-    if insn.op0_kind() == iced_x86::OpKind::Memory && insn.condition_code() != iced_x86::ConditionCode::None {
-        return Some(
-            "setcc to memory: Transit (`setcc` in translator/src/emit/data.rs, via emit/cond.rs) may invert \
-             the host carry (its polarity) before the store, but the fault exit assumes the polarity at the \
-             instruction's start, so a faulting store leaves CF inverted (seen at unlimited block size)",
-        );
-    }
-    let shifts = matches!(m, Shl | Sal | Shr | Sar | Rol | Ror | Shld | Shrd);
-    let count = insn.op_kind(insn.op_count() - 1);
-    let count_may_be_zero = count == iced_x86::OpKind::Register
-        || count == iced_x86::OpKind::Immediate8 && crate::compare::shifts_by_zero(insn);
-    if shifts && insn.op0_kind() == iced_x86::OpKind::Memory && count_may_be_zero {
-        return Some(
-            "a shift or rotate of memory by a zero count: the CPU still accesses (and faults), Transit \
-             (translator/src/emit/shift.rs) skips the access",
-        );
-    }
+    let _ = m;
     None
 }
 
@@ -148,11 +126,11 @@ pub fn fault_excluded(insn: &Instruction) -> Option<&'static str> {
 pub fn store_fault_excluded(insn: &Instruction) -> Option<&'static str> {
     use Mnemonic::*;
     let writes_memory = insn.op0_kind() == iced_x86::OpKind::Memory;
-    if writes_memory && matches!(insn.mnemonic(), Adc | Sbb) {
+    if writes_memory && insn.has_lock_prefix() && matches!(insn.mnemonic(), Adc | Sbb) {
         return Some(
-            "adc/sbb to memory, kept out of the read-only page (loads still fault): Transit \
-             (translator/src/emit/alu.rs) sets the host flags before the store, so a faulting store leaves CF \
-             as the instruction would have set it",
+            "lock adc/sbb to memory, kept out of the read-only page (loads still fault): in the exclusive \
+             loop (translator/src/emit/atomic.rs) the host flags are set before the store, so a faulting \
+             store leaves CF as the instruction would have set it",
         );
     }
     None

@@ -38,6 +38,12 @@ impl AluOp {
 pub fn alu(e: &mut Emitter, insn: &Instruction, op: AluOp) -> EmitResult {
     let dst = e.loc(insn, 0)?;
     let src = e.loc(insn, 1)?;
+    if matches!(op, AluOp::Adc | AluOp::Sbb) && matches!(dst, Loc::Mem { .. }) && e.atomic.is_none() {
+        // adc/sbb read the CF they overwrite: write the operand back first,
+        // so that a store fault comes before the flags change, as on x86.
+        // (A locked adc/sbb to read-only memory still faults after.)
+        e.probe_write(dst);
+    }
     let a = e.read(dst);
     if let Loc::Imm { value, .. } = src {
         if let Some(r) = with_immediate(e, op, dst, a, value) {

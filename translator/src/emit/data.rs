@@ -105,11 +105,16 @@ pub fn pop(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         Loc::Reg { host: regs::RSP, size: 8, .. } => a64!(e.ops; ldr X(regs::RSP), [X(regs::RSP)]),
         Loc::Reg { host, size: 8, .. } => a64!(e.ops; ldr X(host), [X(regs::RSP)], 8),
         _ => {
-            // pop to memory: the address uses the incremented RSP.
+            // pop to memory: the address uses the incremented RSP, but a
+            // fault on the store must find RSP as it was before the pop.
             let t = e.tmp();
-            a64!(e.ops; ldr X(t), [X(regs::RSP)], 8);
-            let dst = e.loc(insn, 0)?;
-            e.write(dst, t);
+            a64!(e.ops; ldr X(t), [X(regs::RSP)] ; add XSP(regs::RSP), XSP(regs::RSP), 8);
+            let Loc::Mem { base, off, size } = e.loc(insn, 0)? else { return Err(Unsupported) };
+            let addr = e.tmp();
+            e.add_imm(addr, base, off as i64);
+            a64!(e.ops; sub XSP(regs::RSP), XSP(regs::RSP), 8);
+            e.write(Loc::Mem { base: addr, off: 0, size }, t);
+            a64!(e.ops; add XSP(regs::RSP), XSP(regs::RSP), 8);
         }
     }
     Ok(Flow::Next)

@@ -154,6 +154,29 @@ impl Emitter {
         self.needed = live_after.and(written);
     }
 
+    /// Before a memory access: if host C changed form since the current
+    /// instruction began, records where, so a fault at the access finds
+    /// the flags' form (`block_map`).
+    pub fn mark_access(&mut self) {
+        if let Some(&last) = self.marks.last() {
+            if last.polarity != self.polarity {
+                let host_off = self.offset() as u32;
+                self.marks.push(InsnMark { host_off, polarity: self.polarity, ..last });
+            }
+        }
+    }
+
+    /// Reads a memory operand and writes it back unchanged, so that an
+    /// inaccessible operand faults here, before the instruction changes
+    /// any flag (x86 faults before it changes anything). Uses no scratch
+    /// register beyond the call.
+    pub fn probe_write(&mut self, dst: operand::Loc) {
+        let saved = self.next_scratch;
+        let v = self.read(dst);
+        self.write(dst, v);
+        self.next_scratch = saved;
+    }
+
     /// A scratch register, valid until the next instruction.
     pub fn tmp(&mut self) -> Reg {
         let r = regs::SCRATCH[self.next_scratch];

@@ -220,6 +220,7 @@ impl Emitter {
     }
 
     pub fn load(&mut self, dst: Reg, base: Reg, off: i32, size: u8, signed: bool) {
+        self.mark_access();
         if self.atomic.is_some() {
             return self.load_exclusive(dst, base, off, size, signed);
         }
@@ -242,6 +243,7 @@ impl Emitter {
     }
 
     pub fn store(&mut self, src: Reg, base: Reg, off: i32, size: u8) {
+        self.mark_access();
         if self.atomic.is_some() {
             return self.store_exclusive(src, size);
         }

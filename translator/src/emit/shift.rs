@@ -41,15 +41,21 @@ fn count_of(e: &mut Emitter, insn: &Instruction, op: u32, size: u8) -> Result<Co
     }
 }
 
-/// Runs `body` unless the masked count is zero. A 32-bit register
-/// destination is still zero-extended on the skipped path, as a write.
+/// Runs `body` unless the masked count is zero. A memory destination is
+/// first read and written back as it is, so that an inaccessible operand
+/// faults before any flag changes, even with a zero count, as on the CPU.
+/// On the skipped path a 32-bit register destination is still zero-extended.
 fn unless_zero(e: &mut Emitter, count: Count, dst: Loc, body: impl FnOnce(&mut Emitter)) {
-    match count {
-        Count::Const(0) => {
-            if let Loc::Reg { host, size: 4, .. } = dst {
-                a64!(e.ops; mov W(host), W(host));
-            }
+    if let Loc::Mem { .. } = dst {
+        e.probe_write(dst);
+    }
+    let rewrite = |e: &mut Emitter| {
+        if let Loc::Reg { host, size: 4, .. } = dst {
+            a64!(e.ops; mov W(host), W(host));
         }
+    };
+    match count {
+        Count::Const(0) => rewrite(e),
         Count::Const(_) => body(e),
         Count::Reg(c) => {
             let skip = e.label();
@@ -58,9 +64,7 @@ fn unless_zero(e: &mut Emitter, count: Count, dst: Loc, body: impl FnOnce(&mut E
             body(e);
             e.jump(done);
             e.bind(skip);
-            if let Loc::Reg { host, size: 4, .. } = dst {
-                a64!(e.ops; mov W(host), W(host));
-            }
+            rewrite(e);
             e.bind(done);
         }
     }
