@@ -107,6 +107,10 @@ fn record_start(log: &std::path::Path, program: &std::path::Path) {
 }
 
 fn main() {
+    // `transit mirror ...` is a command of its own (binfmt/src/mirror/).
+    if std::env::args_os().nth(1).is_some_and(|arg| arg == "mirror") {
+        std::process::exit(transit_binfmt::mirror::main(std::env::args_os().skip(1)));
+    }
     let cli = Cli::parse();
     init_logging();
     match run(cli) {

@@ -5,3 +5,5 @@
 
 /// Name of Transit's binfmt_misc entry.
 pub const ENTRY_NAME: &str = "transit-x86_64";
+
+pub mod mirror;
