@@ -65,6 +65,15 @@ impl Arch {
                     name: "xz-utils",
                     provides: "/usr/bin/xz",
                 },
+                // tests/suites/mirror.rs: a real registry and an arm64 client.
+                Package {
+                    name: "docker-registry",
+                    provides: "/usr/bin/docker-registry",
+                },
+                Package {
+                    name: "skopeo",
+                    provides: "/usr/bin/skopeo",
+                },
             ],
             Arch::Aarch64 => &[
                 Package {

@@ -1,5 +1,5 @@
 //! The mirror's configuration: a TOML file (`--config`), then command-line
-//! options over it. See binfmt/mirror.toml.example for every key.
+//! options over it. binfmt/mirror.toml.example shows every key.
 
 use super::emulation::BinfmtMisc;
 use super::platform::Platform;
