@@ -142,7 +142,94 @@ pub fn repository(path_and_query: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::repository;
+    use super::*;
+    use crate::mirror::config::Credentials;
+    use std::io::Read;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    fn header(request: &tiny_http::Request, name: &'static str) -> Option<String> {
+        request.headers().iter().find(|h| h.field.equiv(name)).map(|h| h.value.to_string())
+    }
+
+    fn answer(request: tiny_http::Request, status: u16, headers: &[(&str, &str)], body: &str) {
+        let mut response = tiny_http::Response::from_string(body).with_status_code(status);
+        for (name, value) in headers {
+            response.add_header(tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).unwrap());
+        }
+        request.respond(response).unwrap();
+    }
+
+    /// A registry as Docker Hub behaves: a 401 with a bearer challenge, a
+    /// token server that wants the configured credentials, blobs redirected
+    /// to a store that rejects credentials (as presigned S3 URLs do).
+    fn fake_registry(tokens_issued: Arc<AtomicUsize>) -> String {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+        let base = url.clone();
+        std::thread::spawn(move || {
+            for request in server.incoming_requests() {
+                let path = request.url().to_string();
+                let authorization = header(&request, "authorization");
+                if path.starts_with("/token?") {
+                    assert!(path.contains("service=fake") && path.contains("scope=repository%3Ateam%2Fapp%3Apull"), "{path}");
+                    if authorization.as_deref() == Some("Basic bWU6c2VjcmV0") {
+                        tokens_issued.fetch_add(1, Ordering::SeqCst);
+                        answer(request, 200, &[], r#"{"token":"t1","expires_in":300}"#);
+                    } else {
+                        answer(request, 401, &[], "");
+                    }
+                } else if path.starts_with("/v2/team/app/") {
+                    if authorization.as_deref() != Some("Bearer t1") {
+                        let challenge = format!(r#"Bearer realm="{base}/token",service="fake",scope="repository:team/app:pull""#);
+                        answer(request, 401, &[("WWW-Authenticate", &challenge)], "");
+                    } else {
+                        // Another host name for the same server: a CDN.
+                        let store = base.replace("127.0.0.1", "localhost");
+                        answer(request, 307, &[("Location", &format!("{store}/store/blob"))], "");
+                    }
+                } else if path == "/store/blob" {
+                    let status = if authorization.is_some() { 400 } else { 200 };
+                    answer(request, status, &[], "blob bytes");
+                } else if path.starts_with("/v2/basic/") {
+                    match authorization.as_deref() {
+                        Some("Basic bWU6c2VjcmV0") => answer(request, 200, &[], "basic ok"),
+                        _ => answer(request, 401, &[("WWW-Authenticate", r#"Basic realm="fake""#)], ""),
+                    }
+                } else {
+                    answer(request, 404, &[], "");
+                }
+            }
+        });
+        url
+    }
+
+    fn body(response: ureq::Response) -> String {
+        let mut text = String::new();
+        response.into_reader().read_to_string(&mut text).unwrap();
+        text
+    }
+
+    #[test]
+    fn authenticates_as_the_upstream_asks_and_follows_redirects() {
+        let tokens = Arc::new(AtomicUsize::new(0));
+        let url = fake_registry(Arc::clone(&tokens));
+        let credentials = Some(Credentials { username: "me".into(), password: "secret".into() });
+        let upstream = Upstream::new(Registry { url: url.clone(), credentials });
+        for _ in 0..2 {
+            let response = upstream.send("GET", "/v2/team/app/blobs/sha256:00", &[]).unwrap();
+            assert_eq!(response.status(), 200);
+            assert_eq!(body(response), "blob bytes");
+        }
+        assert_eq!(tokens.load(Ordering::SeqCst), 1, "the token is reused");
+        let response = upstream.send("GET", "/v2/basic/manifests/1", &[]).unwrap();
+        assert_eq!((response.status(), body(response)), (200, "basic ok".to_string()));
+
+        // Without credentials the token server refuses: the 401 is the answer.
+        let anonymous = Upstream::new(Registry { url, credentials: None });
+        assert_eq!(anonymous.send("GET", "/v2/team/app/blobs/sha256:00", &[]).unwrap().status(), 401);
+        assert_eq!(anonymous.send("GET", "/v2/basic/manifests/1", &[]).unwrap().status(), 401);
+    }
 
     #[test]
     fn repository_names() {
