@@ -109,6 +109,8 @@ pub enum Invocation {
     Run(RunRequest),
     /// `transit binfmt ARGS`: the arguments after `binfmt`.
     Binfmt(Vec<OsString>),
+    /// `transit mirror ARGS`: `mirror` and the arguments after it.
+    Mirror(Vec<OsString>),
 }
 
 /// An x86_64 program to run, and how.
@@ -142,6 +144,8 @@ impl Invocation {
             RunRequest { program, argv0, args: rest.collect(), rootfs: None, process_log: None, exec_fd: start.exec_fd, secure: false }
         } else if args.get(1).is_some_and(|a| a == "binfmt") {
             return Ok(Invocation::Binfmt(args.into_iter().skip(2).collect()));
+        } else if args.get(1).is_some_and(|a| a == "mirror") {
+            return Ok(Invocation::Mirror(args.into_iter().skip(1).collect()));
         } else {
             let cli = Cli::try_parse_from(args)?;
             let mut command = cli.command.into_iter();

@@ -96,6 +96,8 @@ fn main() {
     let request = match Invocation::parse(std::env::args_os().collect(), start, |name: &str| std::env::var_os(name)) {
         Ok(Invocation::Run(request)) => request,
         Ok(Invocation::Binfmt(args)) => std::process::exit(transit_binfmt::cli::main(args)),
+        // `transit mirror ...` is a command of its own (binfmt/src/mirror/).
+        Ok(Invocation::Mirror(args)) => std::process::exit(transit_binfmt::mirror::main(args)),
         Err(e) => e.exit(),
     };
     init_logging(request.secure);

@@ -13,6 +13,7 @@
 
 pub mod cli;
 pub mod entry;
+pub mod mirror;
 pub mod misc_fs;
 pub mod persist;
 pub mod status;

@@ -74,6 +74,15 @@ impl Arch {
                     name: "golang-go",
                     provides: "/usr/bin/go",
                 },
+                // tests/suites/mirror.rs: a real registry and an arm64 client.
+                Package {
+                    name: "docker-registry",
+                    provides: "/usr/bin/docker-registry",
+                },
+                Package {
+                    name: "skopeo",
+                    provides: "/usr/bin/skopeo",
+                },
             ],
             Arch::Aarch64 => &[
                 Package {

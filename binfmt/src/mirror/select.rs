@@ -1,0 +1,148 @@
+//! Manifest selection: what the mirror answers when a tag names an image
+//! index (OCI) or a manifest list (Docker) — the same bytes, or the amd64
+//! image manifest when the client's platform has no entry.
+
+use super::platform::Platform;
+use serde::Deserialize;
+
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+
+/// Every manifest type the mirror understands: the Accept header for
+/// clients that send none (the upstream would answer with schema 1).
+pub fn accept_all() -> String {
+    [OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST].join(", ")
+}
+
+/// One entry of an index: the image manifest for one platform.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Descriptor {
+    #[serde(rename = "mediaType", default)]
+    pub media_type: String,
+    pub digest: String,
+    #[serde(default)]
+    pub size: u64,
+    #[serde(default)]
+    pub platform: Option<Platform>,
+}
+
+#[derive(Deserialize)]
+struct Index {
+    #[serde(rename = "mediaType", default)]
+    media_type: Option<String>,
+    #[serde(default)]
+    manifests: Vec<Descriptor>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Selection {
+    /// Serve the upstream bytes unchanged.
+    PassThrough(Why),
+    /// Serve this entry's manifest instead.
+    Amd64(Descriptor),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Why {
+    NotAnIndex,
+    HasPlatform,
+    NoAmd64,
+    NotEmulated,
+}
+
+/// The decision for an upstream manifest of `content_type` (its
+/// Content-Type header) and `body`. `emulated` is asked only when the
+/// decision depends on it: whether this host runs x86_64 programs.
+pub fn select(content_type: &str, body: &[u8], wanted: &Platform, emulated: impl FnOnce() -> bool) -> Selection {
+    let Some(index) = as_index(content_type, body) else { return Selection::PassThrough(Why::NotAnIndex) };
+    let platforms = || index.manifests.iter().filter_map(|entry| Some((entry, entry.platform.as_ref()?)));
+    if platforms().any(|(_, platform)| wanted.accepts(platform)) {
+        return Selection::PassThrough(Why::HasPlatform);
+    }
+    // amd64 variants above v1 (v2, v3) need CPU features Transit does not
+    // present: only a plain entry will do.
+    let amd64 = Platform::amd64();
+    let Some((entry, _)) = platforms().find(|(_, platform)| {
+        platform.os == amd64.os && platform.architecture == amd64.architecture && matches!(platform.variant.as_deref(), None | Some("") | Some("v1"))
+    }) else {
+        return Selection::PassThrough(Why::NoAmd64);
+    };
+    if !emulated() {
+        return Selection::PassThrough(Why::NotEmulated);
+    }
+    Selection::Amd64(entry.clone())
+}
+
+/// The index in `body`, if the Content-Type or, for servers that send a
+/// generic type, the document's own mediaType says it is one.
+fn as_index(content_type: &str, body: &[u8]) -> Option<Index> {
+    let content_type = content_type.split(';').next().unwrap_or("").trim();
+    let is_index = |media_type: &str| media_type == OCI_INDEX || media_type == DOCKER_LIST;
+    let claimed = is_index(content_type);
+    if !claimed && content_type != "application/json" && !content_type.is_empty() {
+        return None;
+    }
+    let index: Index = serde_json::from_slice(body).ok()?;
+    (claimed || index.media_type.as_deref().is_some_and(is_index)).then_some(index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(entries: &[(&str, &str)]) -> Vec<u8> {
+        let manifests: Vec<String> = entries
+            .iter()
+            .map(|(digest, platform)| {
+                let p: Platform = platform.parse().unwrap();
+                let variant = p.variant.map(|v| format!(r#","variant":"{v}""#)).unwrap_or_default();
+                format!(
+                    r#"{{"mediaType":"{OCI_MANIFEST}","digest":"{digest}","size":10,"platform":{{"os":"{}","architecture":"{}"{variant}}}}}"#,
+                    p.os, p.architecture
+                )
+            })
+            .collect();
+        format!(r#"{{"schemaVersion":2,"mediaType":"{OCI_INDEX}","manifests":[{}]}}"#, manifests.join(",")).into_bytes()
+    }
+
+    fn arm64() -> Platform {
+        "linux/arm64".parse().unwrap()
+    }
+
+    #[test]
+    fn keeps_an_index_with_the_clients_platform() {
+        let body = index(&[("sha256:a", "linux/amd64"), ("sha256:b", "linux/arm64/v8")]);
+        let asked = std::cell::Cell::new(false);
+        let selection = select(OCI_INDEX, &body, &arm64(), || {
+            asked.set(true);
+            true
+        });
+        assert_eq!(selection, Selection::PassThrough(Why::HasPlatform));
+        assert!(!asked.get(), "binfmt_misc is not consulted when nothing is substituted");
+    }
+
+    #[test]
+    fn substitutes_amd64_only_when_emulated() {
+        let body = index(&[("sha256:v3", "linux/amd64/v3"), ("sha256:a", "linux/amd64"), ("sha256:u", "unknown/unknown")]);
+        match select(DOCKER_LIST, &body, &arm64(), || true) {
+            Selection::Amd64(entry) => assert_eq!(entry.digest, "sha256:a"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(select(OCI_INDEX, &body, &arm64(), || false), Selection::PassThrough(Why::NotEmulated));
+        let s390x = index(&[("sha256:s", "linux/s390x")]);
+        assert_eq!(select(OCI_INDEX, &s390x, &arm64(), || true), Selection::PassThrough(Why::NoAmd64));
+    }
+
+    #[test]
+    fn recognises_indexes_by_type_or_content() {
+        let body = index(&[("sha256:a", "linux/amd64")]);
+        assert!(matches!(select("application/json", &body, &arm64(), || true), Selection::Amd64(_)));
+        assert!(matches!(select("", &body, &arm64(), || true), Selection::Amd64(_)));
+        assert_eq!(select(OCI_MANIFEST, &body, &arm64(), || true), Selection::PassThrough(Why::NotAnIndex));
+        assert_eq!(select(OCI_INDEX, b"not json", &arm64(), || true), Selection::PassThrough(Why::NotAnIndex));
+        let manifest = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}"#;
+        assert_eq!(select("application/json", manifest, &arm64(), || true), Selection::PassThrough(Why::NotAnIndex));
+    }
+}
