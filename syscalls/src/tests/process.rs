@@ -221,19 +221,20 @@ fn vfork_style_clone3_returns_after_the_child_exited() {
     args[0] = CLONE_VM | CLONE_VFORK;
     args[4] = SIGCHLD;
     (args[5], args[6]) = (0x7000_0000, 0x1_0000); // stack, stack_size
+    let start = std::time::Instant::now();
     let pid = g.ok("clone3", &[p(&args), 88]);
     if pid == 0 {
         std::thread::sleep(std::time::Duration::from_millis(50));
         // SAFETY: see child_exit; 7 if the stack was stack + stack_size.
         unsafe { libc::_exit(if g.thread.rsp == 0x7001_0000 { 7 } else { 1 }) }
     }
+    // A vfork parent waits for its child's exit or exec: here the child's
+    // 50 ms. (Not a WNOHANG wait: like the kernel's vfork, the parent may
+    // resume while the exiting child is not yet a zombie.)
+    assert!(start.elapsed() >= std::time::Duration::from_millis(50), "the parent did not wait");
     let mut status = 0;
-    // The child has exited already: a vfork parent waits for exit or exec.
     // SAFETY: plain waitpid on our own child.
-    assert_eq!(
-        unsafe { libc::waitpid(pid as i32, &mut status, libc::WNOHANG) },
-        pid as i32
-    );
+    assert_eq!(unsafe { libc::waitpid(pid as i32, &mut status, 0) }, pid as i32);
     assert_eq!(libc::WEXITSTATUS(status), 7);
 }
 
