@@ -37,6 +37,11 @@ pub fn is_locked(insn: &Instruction) -> bool {
 /// Emits `insn` with handler `emit` inside an exclusive-access loop.
 pub fn locked(e: &mut Emitter, insn: &Instruction, emit: super::super::translate::Handler) -> EmitResult {
     let reads_flags = !FlagSet::from_iced(insn.rflags_read()).and(FlagSet::NZCV).is_empty();
+    if reads_flags {
+        // lock adc/sbb: the loop sets flags before its store, so a store
+        // that faults must fault here first, before anything changes.
+        rewrite_in_place(e, insn)?;
+    }
     let saved_nzcv = reads_flags.then(|| {
         let t = e.tmp();
         a64!(e.ops; mrs X(t), NZCV);
@@ -49,6 +54,26 @@ pub fn locked(e: &mut Emitter, insn: &Instruction, emit: super::super::translate
     e.atomic = None;
     a64!(e.ops; dmb ish);
     flow
+}
+
+/// Atomically writes `insn`'s memory operand back unchanged (an exclusive
+/// pair, so no concurrent store is lost): faults as a write would.
+fn rewrite_in_place(e: &mut Emitter, insn: &Instruction) -> Result<(), super::Unsupported> {
+    let saved = e.scratch_in_use();
+    let (base, off) = e.address(insn)?;
+    let addr = e.address_register(base, off);
+    let (v, status) = (e.tmp(), e.tmp());
+    let again = e.label();
+    e.bind(again);
+    match insn.memory_size().size() {
+        1 => a64!(e.ops; ldaxrb W(v), [X(addr)] ; stlxrb W(status), W(v), [X(addr)]),
+        2 => a64!(e.ops; ldaxrh W(v), [X(addr)] ; stlxrh W(status), W(v), [X(addr)]),
+        4 => a64!(e.ops; ldaxr W(v), [X(addr)] ; stlxr W(status), W(v), [X(addr)]),
+        _ => a64!(e.ops; ldaxr X(v), [X(addr)] ; stlxr W(status), X(v), [X(addr)]),
+    }
+    a64!(e.ops; cbnz W(status), =>again);
+    e.release_scratch_to(saved);
+    Ok(())
 }
 
 impl Emitter {

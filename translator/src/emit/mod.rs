@@ -171,10 +171,21 @@ impl Emitter {
     /// any flag (x86 faults before it changes anything). Uses no scratch
     /// register beyond the call.
     pub fn probe_write(&mut self, dst: operand::Loc) {
-        let saved = self.next_scratch;
+        let saved = self.scratch_in_use();
         let v = self.read(dst);
         self.write(dst, v);
-        self.next_scratch = saved;
+        self.release_scratch_to(saved);
+    }
+
+    /// How many scratch registers the instruction holds, for
+    /// `release_scratch_to`.
+    pub fn scratch_in_use(&self) -> usize {
+        self.next_scratch
+    }
+
+    /// Frees the scratch registers taken since `scratch_in_use` said `mark`.
+    pub fn release_scratch_to(&mut self, mark: usize) {
+        self.next_scratch = mark;
     }
 
     /// A scratch register, valid until the next instruction.
