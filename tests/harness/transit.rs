@@ -76,6 +76,23 @@ impl Transit {
     }
 
     /// One line for the test log saying what runs the programs.
+    /// Transit execs itself for every x86_64 child: on a host that runs it
+    /// through an emulator, the kernel must run aarch64 programs by itself
+    /// (binfmt_misc). Panics, saying so, when it cannot.
+    pub fn require_exec_self(&self) {
+        if self.runner.is_empty() {
+            return;
+        }
+        let direct = Command::new(&self.binary).arg("--version").output();
+        if !direct.is_ok_and(|output| output.status.success()) {
+            panic!(
+                "this host cannot execute the aarch64 program {} directly, so Transit cannot exec itself: \
+                 register a binfmt_misc handler for aarch64 (qemu-aarch64-static, flag F); `cargo xtask test` does",
+                self.binary.display()
+            );
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self.runner.is_empty() {
             true => format!("Transit: {}", self.binary.display()),

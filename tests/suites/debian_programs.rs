@@ -436,7 +436,7 @@ fn check(what: &str, runs: &[Run]) {
         return;
     }
     let transit = Transit::from_env().unwrap_or_else(|e| panic!("{e}"));
-    require_aarch64_exec(&transit);
+    transit.require_exec_self();
     let mut failures = Vec::new();
     for (index, run) in runs.iter().enumerate() {
         let start = Instant::now();
@@ -544,21 +544,6 @@ fn file_name(path: &Path) -> String {
         .map_or_else(String::new, |name| name.to_string_lossy().into_owned())
 }
 
-/// Transit execs itself for every child: on a host that runs it through an
-/// emulator the kernel must run aarch64 programs by itself (binfmt_misc).
-fn require_aarch64_exec(transit: &Transit) {
-    if transit.runner.is_empty() {
-        return;
-    }
-    let direct = Command::new(&transit.binary).arg("--version").output();
-    if !direct.is_ok_and(|output| output.status.success()) {
-        panic!(
-            "this host cannot execute the aarch64 program {} directly, so Transit cannot exec itself: \
-             register a binfmt_misc handler for aarch64 (qemu-aarch64-static, flag F); `cargo xtask test` does",
-            transit.binary.display()
-        );
-    }
-}
 
 /// The files every run reads, generated once per test process from a fixed
 /// seed (the runs write only in their own directories).

@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use transit_tests::catalog::{self, Program};
@@ -38,7 +37,7 @@ impl Started {
 /// process log on; returns its outcome and the log.
 fn run_logged(name: &str, args: &[String]) -> (PathBuf, Outcome, Vec<Started>) {
     let transit = Transit::from_env().unwrap_or_else(|e| panic!("{e}"));
-    require_aarch64_exec(&transit);
+    transit.require_exec_self();
     let toolchain = Toolchain::for_host().unwrap_or_else(|e| panic!("{e}"));
     let programs = catalog::discover().unwrap_or_else(|e| panic!("{e}"));
     let program: &Program = programs
@@ -89,21 +88,6 @@ fn run_logged(name: &str, args: &[String]) -> (PathBuf, Outcome, Vec<Started>) {
     (binary, outcome, lines)
 }
 
-/// Transit execs itself: on a host that runs it through an emulator the
-/// kernel must run aarch64 programs by itself (binfmt_misc).
-fn require_aarch64_exec(transit: &Transit) {
-    if transit.runner.is_empty() {
-        return;
-    }
-    let direct = Command::new(&transit.binary).arg("--version").output();
-    if !direct.is_ok_and(|output| output.status.success()) {
-        panic!(
-            "this host cannot execute the aarch64 program {} directly, so Transit cannot exec itself: \
-             register a binfmt_misc handler for aarch64 (qemu-aarch64-static, flag F); `cargo xtask test` does",
-            transit.binary.display()
-        );
-    }
-}
 
 /// How many lines name each program (by file name).
 fn counts(lines: &[Started]) -> BTreeMap<String, usize> {
