@@ -32,3 +32,28 @@ pub const INDEX_MAX: u64 = 32;
 /// this many bytes either way puts it wholly inside the guard page or the
 /// read-only page, with its alignment kept.
 pub const FAULT_SHIFT: i64 = 4096;
+
+/// Maps one fixed harness range; MAP_FIXED_NOREPLACE fails instead of
+/// clobbering anything already there.
+pub fn map(addr: u64, len: usize, prot: i32) {
+    // SAFETY: fixed addresses reserved for the harness; NOREPLACE refuses
+    // to replace an existing mapping.
+    let p = unsafe {
+        libc::mmap(addr as *mut _, len, prot, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE, -1, 0)
+    };
+    assert_eq!(p as u64, addr, "cannot map the harness page at {addr:#x}");
+}
+
+/// Maps the code, scratch, guard and read-only pages, alike for both
+/// executors; `code_prot` is what the code page needs on that side.
+pub fn map_layout(code_prot: i32) {
+    map(CODE_ADDR, CODE_SIZE, code_prot);
+    map(MEM_ADDR, MEM_SIZE, libc::PROT_READ | libc::PROT_WRITE);
+    map(GUARD_ADDR, PAGE_SIZE, libc::PROT_NONE);
+    map(READONLY_ADDR, PAGE_SIZE, libc::PROT_READ | libc::PROT_WRITE);
+    // SAFETY: the page was just mapped, writable, and is ours alone.
+    unsafe {
+        std::ptr::copy_nonoverlapping(crate::case::readonly_memory().as_ptr(), READONLY_ADDR as *mut u8, PAGE_SIZE);
+        assert_eq!(libc::mprotect(READONLY_ADDR as *mut _, PAGE_SIZE, libc::PROT_READ), 0);
+    }
+}

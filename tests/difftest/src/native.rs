@@ -6,8 +6,8 @@
 //! Cases run in a forked child, so a case that corrupts the executor only
 //! costs that case.
 
-use crate::case::{fnv1a, initial_memory, readonly_memory, Case, Outcome};
-use crate::layout::{CODE_ADDR, CODE_SIZE, GUARD_ADDR, MEM_ADDR, MEM_SIZE, PAGE_SIZE, READONLY_ADDR};
+use crate::case::{fnv1a, initial_memory, Case, Outcome};
+use crate::layout::{map, map_layout, CODE_ADDR, MEM_ADDR, MEM_SIZE};
 use crate::state::{x87_from_fxsave, State};
 use iced_x86::code_asm::*;
 use iced_x86::BlockEncoderOptions;
@@ -44,15 +44,6 @@ struct Trampoline {
     enter: u64,
     epilogue: u64,
     recover: u64,
-}
-
-fn map(addr: u64, len: usize, prot: i32) {
-    // SAFETY: fixed addresses reserved for the harness; NOREPLACE fails
-    // instead of clobbering anything of ours.
-    let p = unsafe {
-        libc::mmap(addr as *mut _, len, prot, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE, -1, 0)
-    };
-    assert_eq!(p as u64, addr, "cannot map the harness page at {addr:#x}");
 }
 
 fn m(addr: u64) -> AsmMemoryOperand {
@@ -224,15 +215,7 @@ impl Native {
     }
 
     pub fn new() -> Native {
-        map(CODE_ADDR, CODE_SIZE, libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC);
-        map(MEM_ADDR, MEM_SIZE, libc::PROT_READ | libc::PROT_WRITE);
-        map(GUARD_ADDR, PAGE_SIZE, libc::PROT_NONE);
-        map(READONLY_ADDR, PAGE_SIZE, libc::PROT_READ | libc::PROT_WRITE);
-        // SAFETY: the page was just mapped, writable, and is ours alone.
-        unsafe {
-            std::ptr::copy_nonoverlapping(readonly_memory().as_ptr(), READONLY_ADDR as *mut u8, PAGE_SIZE);
-            assert_eq!(libc::mprotect(READONLY_ADDR as *mut _, PAGE_SIZE, libc::PROT_READ), 0);
-        }
+        map_layout(libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC);
         map(TRAMP_ADDR, 4096, libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC);
         map(DATA_ADDR, 4096, libc::PROT_READ | libc::PROT_WRITE);
         let tramp = build_trampoline();

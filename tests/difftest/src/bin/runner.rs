@@ -10,8 +10,8 @@ use std::io::{BufReader, BufWriter, Write};
 #[cfg(target_arch = "aarch64")]
 use std::sync::atomic::AtomicPtr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use transit_difftest::case::{fnv1a, initial_memory, readonly_memory, Case, Outcome};
-use transit_difftest::layout::{CODE_ADDR, CODE_SIZE, GUARD_ADDR, MEM_ADDR, MEM_SIZE, PAGE_SIZE, READONLY_ADDR};
+use transit_difftest::case::{fnv1a, initial_memory, Case, Outcome};
+use transit_difftest::layout::{map_layout, CODE_ADDR, MEM_ADDR, MEM_SIZE};
 use transit_difftest::state::{State, X87};
 use transit_translator::host::set_rounding_from_mxcsr;
 use transit_translator::{CpuState, GuestEvent, Translator};
@@ -19,26 +19,6 @@ use transit_translator::{CpuState, GuestEvent, Translator};
 /// `syscall`: where translated code hands back to this runner.
 const TERMINATOR: [u8; 2] = [0x0f, 0x05];
 
-fn map(addr: u64, len: usize, prot: i32) {
-    // SAFETY: fixed harness addresses; NOREPLACE refuses to clobber anything.
-    let p = unsafe {
-        libc::mmap(addr as *mut _, len, prot, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE, -1, 0)
-    };
-    assert_eq!(p as u64, addr, "cannot map {addr:#x}");
-}
-
-/// The pages of `layout`, mapped as the native executor maps them.
-fn map_layout() {
-    map(CODE_ADDR, CODE_SIZE, libc::PROT_READ | libc::PROT_WRITE);
-    map(MEM_ADDR, MEM_SIZE, libc::PROT_READ | libc::PROT_WRITE);
-    map(GUARD_ADDR, PAGE_SIZE, libc::PROT_NONE);
-    map(READONLY_ADDR, PAGE_SIZE, libc::PROT_READ | libc::PROT_WRITE);
-    // SAFETY: the page was just mapped, writable, and is ours alone.
-    unsafe {
-        std::ptr::copy_nonoverlapping(readonly_memory().as_ptr(), READONLY_ADDR as *mut u8, PAGE_SIZE);
-        assert_eq!(libc::mprotect(READONLY_ADDR as *mut _, PAGE_SIZE, libc::PROT_READ), 0);
-    }
-}
 
 /// The translator the fault handler asks where translated code faulted.
 #[cfg(target_arch = "aarch64")]
@@ -168,7 +148,7 @@ fn main() {
         Some(i) => args[i + 1].parse::<usize>().expect("--block-size N"),
         None => 0,
     };
-    map_layout();
+    map_layout(libc::PROT_READ | libc::PROT_WRITE);
     let mut t = Translator::new().expect("translator");
     if block_size > 0 {
         t.cache.max_block_insns = block_size;
