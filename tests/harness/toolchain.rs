@@ -8,6 +8,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::catalog::Program;
 
@@ -133,7 +134,15 @@ impl Toolchain {
         }
         std::fs::create_dir_all(&dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let partial = dir.join(format!("{}.partial-{}", program.name, std::process::id()));
+        // Unique per build, not per process: the tests of one suite run on
+        // several threads and may build the same program at once.
+        static BUILDS: AtomicU64 = AtomicU64::new(0);
+        let partial = dir.join(format!(
+            "{}.partial-{}-{}",
+            program.name,
+            std::process::id(),
+            BUILDS.fetch_add(1, Ordering::Relaxed)
+        ));
         let mut command = Command::new(variant.compiler);
         command
             .args(COMMON_FLAGS)
