@@ -129,6 +129,8 @@ pub struct RunRequest {
     pub exec_fd: Option<RawFd>,
     /// Secure mode: the environment was not consulted, and the guest gets AT_SECURE.
     pub secure: bool,
+    /// The kernel started Transit through binfmt_misc (P, O or C flag).
+    pub by_binfmt_misc: bool,
 }
 
 impl Invocation {
@@ -141,7 +143,7 @@ impl Invocation {
             let mut rest = args.into_iter().skip(1);
             let program = PathBuf::from(rest.next().unwrap_or_default());
             let argv0 = if start.preserve_argv0 { rest.next() } else { None };
-            RunRequest { program, argv0, args: rest.collect(), rootfs: None, process_log: None, exec_fd: start.exec_fd, secure: false }
+            RunRequest { program, argv0, args: rest.collect(), rootfs: None, process_log: None, exec_fd: start.exec_fd, secure: false, by_binfmt_misc: true }
         } else if args.get(1).is_some_and(|a| a == "binfmt") {
             return Ok(Invocation::Binfmt(args.into_iter().skip(2).collect()));
         } else if args.get(1).is_some_and(|a| a == "mirror") {
@@ -158,6 +160,7 @@ impl Invocation {
                 process_log: cli.process_log,
                 exec_fd: None,
                 secure: false,
+                by_binfmt_misc: false,
             }
         };
         request.rootfs = request.rootfs.or_else(|| from_env("TRANSIT_ROOTFS"));
@@ -198,6 +201,7 @@ mod tests {
         assert_eq!(r.rootfs, Some("/r".into()));
         assert_eq!(r.argv0, None);
         assert_eq!(r.args, args(&["-L", "x", "--version"]));
+        assert!(!r.by_binfmt_misc);
     }
 
     #[test]
@@ -240,6 +244,7 @@ mod tests {
         let r = run(Invocation::parse(args(&["/usr/bin/transit", "./x-only", "--help"]), o, no_env).unwrap());
         assert_eq!((r.program, r.argv0, r.exec_fd), (PathBuf::from("./x-only"), None, Some(3)));
         assert_eq!(r.args, args(&["--help"]), "the guest's, not Transit's");
+        assert!(r.by_binfmt_misc, "its guests' x86_64 children go back to the kernel");
     }
 
     #[test]

@@ -56,6 +56,7 @@ fn run(request: RunRequest) -> Result<runtime::Ending, LoadError> {
         exe: std::fs::read_link("/proc/self/exe").unwrap_or_default(),
         rootfs: absolute(request.rootfs),
         process_log: absolute(request.process_log),
+        by_binfmt_misc: request.by_binfmt_misc,
     };
     if let Some(log) = &transit.process_log {
         record_start(log, &program);

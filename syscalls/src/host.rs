@@ -16,6 +16,8 @@ impl Errno {
     pub const ENOTTY: Errno = Errno(libc::ENOTTY);
     pub const EPERM: Errno = Errno(libc::EPERM);
     pub const ENOMEM: Errno = Errno(libc::ENOMEM);
+    pub const ENOENT: Errno = Errno(libc::ENOENT);
+    pub const ENOTDIR: Errno = Errno(libc::ENOTDIR);
 
     fn last() -> Errno {
         Errno(

@@ -5,6 +5,12 @@
 //! interpreter, a file of no known format) is a plain host execve, and the
 //! host kernel decides, errors (ENOEXEC...) included.
 //!
+//! When binfmt_misc started this Transit, x86_64 programs go back to the
+//! kernel too: it runs them through the same entry, so a setuid program gets
+//! its credentials (C flag) and Transit's own file need not exist where the
+//! guest runs (F flag, in a chroot or a container). The same happens when
+//! Transit's file cannot be found any more.
+//!
 //! Nothing changes in this process before the host execve, so a failure
 //! leaves the guest running with an errno, as the kernel's execve does.
 
@@ -27,6 +33,9 @@ pub struct TransitCommand {
     pub rootfs: Option<PathBuf>,
     /// `--process-log FILE`.
     pub process_log: Option<PathBuf>,
+    /// binfmt_misc started this Transit (it said so with the P, O or C
+    /// flag): the kernel runs x86_64 programs through Transit by itself.
+    pub by_binfmt_misc: bool,
 }
 
 impl TransitCommand {
@@ -134,15 +143,14 @@ fn exec(
     tracing::debug!(path = %String::from_utf8_lossy(&guest_path), ?plan, "execve");
     match plan {
         Plan::Host => host_exec(&file, argv, envp),
+        Plan::Transit { .. } if process.transit.by_binfmt_misc => host_exec(&file, argv, envp),
         Plan::Transit {
             program,
             argv: guest_argv,
         } => {
             if process.transit.exe.as_os_str().is_empty() {
-                tracing::warn!(
-                    "execve: Transit's own executable is unknown, cannot run an x86_64 program"
-                );
-                return Err(Errno(libc::ENOEXEC));
+                tracing::info!("execve: Transit's own executable is unknown: the kernel's binfmt_misc decides");
+                return host_exec(&file, argv, envp);
             }
             let strings: Vec<Vec<u8>> = process
                 .transit
@@ -156,6 +164,15 @@ fn exec(
                 libc::SYS_execve,
                 &[pointers[0], host::ptr(pointers.as_ptr()), envp],
             );
+            // Not in this chroot or container: a binfmt_misc entry with
+            // the F flag may still run it (else ENOEXEC, as without Transit).
+            if let Err(e @ (Errno::ENOENT | Errno::ENOTDIR)) = result {
+                tracing::info!(
+                    "execve: Transit ({}) is not here ({e:?}): the kernel's binfmt_misc decides",
+                    process.transit.exe.display()
+                );
+                return host_exec(&file, argv, envp);
+            }
             if let Err(e) = result {
                 tracing::warn!(
                     "execve: cannot start Transit ({}) again: {e:?}; on a host that is not aarch64 this needs a \
@@ -505,6 +522,7 @@ mod tests {
             exe: "/opt/transit".into(),
             rootfs: Some("/srv/amd64".into()),
             process_log: None,
+            by_binfmt_misc: false,
         };
         let argv = command.argv(b"/bin/prog", &[b"name".to_vec(), b"-x".to_vec()]);
         let argv: Vec<&str> = argv
