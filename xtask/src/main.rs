@@ -3,6 +3,7 @@
 //! Each command lives in its own module; `setup` is the step they share:
 //! bring this host up to the prerequisites Transit needs to build and be tested.
 
+mod arm64_vm;
 mod binfmt;
 mod bless;
 mod build;
@@ -25,6 +26,9 @@ commands:
   build   install prerequisites and build Transit (release, aarch64)
   difftest [--count N] [--seed S] [--coverage]
           differential tests: instruction sequences on this x86_64 CPU and translated
+  arm64-vm
+          build (cached) and boot an emulated arm64 Debian VM and run the tests that need a
+          real arm64 userland: binfmt_misc F/P/O/C, podman amd64 containers, transit mirror
   bless   regenerate tests/programs/expected/ by running the test programs natively (x86_64 hosts)";
 
 fn main() -> ExitCode {
@@ -34,6 +38,7 @@ fn main() -> ExitCode {
         Some("test") => test::run(),
         Some("build") => build::run(),
         Some("bless") => bless::run(),
+        Some("arm64-vm") => arm64_vm::run(),
         Some("difftest") => difftest::run(&args[1..]),
         Some("help" | "-h" | "--help") | None => {
             println!("{USAGE}");

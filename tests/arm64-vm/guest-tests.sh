@@ -1,0 +1,213 @@
+#!/bin/bash
+# Runs inside the arm64 VM (vm.sh), as root, with the payload disk on
+# /payload: transit (static aarch64), probe (static x86_64, probe.c prints
+# how it was started), level_probe (level_probe.S), busybox-amd64. Each check prints "TEST name: ok" or
+# "TEST name: FAIL ..."; the exit status is 0 only if all passed.
+#
+# Transit is the only x86_64 handler in this VM, so an x86_64 program that
+# runs at all ran under it; the process log (TRANSIT_PROCESS_LOG) shows it
+# by name where the environment reaches Transit.
+set -u
+P=/payload
+FAILED=0
+
+# check NAME COMMAND...: runs the command, which fails the check by failing.
+check() {
+  local name=$1; shift
+  local why
+  if why=$("$@" 2>&1); then echo "TEST $name: ok"; else echo "TEST $name: FAIL $why"; FAILED=$((FAILED + 1)); fi
+}
+# expect OUTPUT LINE: OUTPUT has LINE as one of its lines.
+expect() {
+  grep -qxF -- "$2" <<< "$1" || { echo "expected the line '$2' in:"; echo "$1"; return 1; }
+}
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+elapsed() { echo "($(cut -d' ' -f1 /proc/uptime)s)"; }
+
+modprobe binfmt_misc 2>/dev/null
+mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+install -m 755 $P/transit /usr/local/bin/transit
+
+# ---- registration ---------------------------------------------------------
+
+t_install() {
+  transit binfmt install || return 1
+  local entry; entry=$(cat /proc/sys/fs/binfmt_misc/transit-x86_64) || return 1
+  expect "$entry" "enabled" && expect "$entry" "interpreter /usr/local/bin/transit" && expect "$entry" "flags: POCF"
+}
+check install t_install
+transit binfmt status
+
+t_direct() {
+  rm -f /tmp/direct.log
+  local out; out=$(TRANSIT_PROCESS_LOG=/tmp/direct.log $P/probe) || return 1
+  expect "$out" "machine=x86_64" && expect "$out" "at_secure=0" && expect "$out" "exe=$P/probe" &&
+    grep -q " $P/probe\$" /tmp/direct.log
+}
+check direct-exec t_direct
+
+# ---- P: the guest sees the argv[0] it was given ---------------------------
+
+t_preserve_argv0() {
+  local out; out=$(bash -c "exec -a custom-name $P/probe one two") || return 1
+  expect "$out" "argv0=custom-name" && expect "$out" "arg1=one" && expect "$out" "arg2=two" && expect "$out" "exe=$P/probe"
+}
+check P-preserves-argv0 t_preserve_argv0
+
+# ---- O: an execute-only binary (no read permission) runs ------------------
+
+t_execute_only() {
+  install -m 0111 $P/probe /tmp/xonly
+  if as_nobody cat /tmp/xonly > /dev/null 2>&1; then echo "nobody can read /tmp/xonly"; return 1; fi
+  local out; out=$(as_nobody /tmp/xonly) || return 1
+  expect "$out" "machine=x86_64" && expect "$out" "uid=65534 euid=65534" && expect "$out" "exe=/tmp/xonly"
+}
+check O-execute-only t_execute_only
+
+# ---- C: setuid programs get their credentials and AT_SECURE=1 -------------
+
+t_setuid() {
+  install -o root -m 4755 $P/probe /tmp/suid
+  rm -f /tmp/suid.log
+  local out err
+  out=$(TRANSIT_PROCESS_LOG=/tmp/suid.log TRANSIT_LOG=trace as_nobody /tmp/suid 2> /tmp/suid.err) || return 1
+  err=$(cat /tmp/suid.err)
+  expect "$out" "uid=65534 euid=0" && expect "$out" "at_secure=1" || return 1
+  [ ! -e /tmp/suid.log ] || { echo "secure mode wrote TRANSIT_PROCESS_LOG"; return 1; }
+  [ -z "$err" ] || { echo "secure mode logged for TRANSIT_LOG: $err"; return 1; }
+}
+check C-setuid-secure-mode t_setuid
+
+# The control: the same variables do reach a program that is not setuid.
+t_not_setuid() {
+  install -m 0755 $P/probe /tmp/plain
+  rm -f /tmp/plain.log
+  local out
+  out=$(TRANSIT_PROCESS_LOG=/tmp/plain.log TRANSIT_LOG=debug as_nobody /tmp/plain 2> /tmp/plain.err) || return 1
+  expect "$out" "uid=65534 euid=65534" && expect "$out" "at_secure=0" && grep -q " /tmp/plain\$" /tmp/plain.log &&
+    [ -s /tmp/plain.err ]
+}
+check C-plain-program-reads-environment t_not_setuid
+
+# A guest (an x86_64 shell run by nobody) executing the setuid program: the
+# kernel, not Transit, starts it, so it gets its credentials.
+t_setuid_from_guest() {
+  install -m 0755 $P/busybox-amd64 /tmp/busybox-amd64
+  local out; out=$(as_nobody /tmp/busybox-amd64 sh -c '/tmp/suid; echo sh-euid=$(/tmp/busybox-amd64 id -u)') || return 1
+  expect "$out" "uid=65534 euid=0" && expect "$out" "at_secure=1" && expect "$out" "sh-euid=65534"
+}
+check C-setuid-from-a-guest t_setuid_from_guest
+
+# ---- F: works where the Transit binary does not exist ---------------------
+
+t_chroot() {
+  rm -rf /tmp/jail; mkdir -p /tmp/jail
+  cp $P/probe /tmp/jail/probe
+  local out; out=$(TRANSIT_PROCESS_LOG=/log chroot /tmp/jail /probe) || return 1
+  [ ! -e /tmp/jail/usr/local/bin/transit ] && expect "$out" "machine=x86_64" && grep -q " /probe\$" /tmp/jail/log
+}
+check F-in-chroot t_chroot
+
+# An x86_64 shell in the chroot starting x86_64 children: Transit hands
+# them back to the kernel, as its own file is not there.
+t_chroot_children() {
+  mkdir -p /tmp/jail/bin && cp $P/busybox-amd64 /tmp/jail/bin/busybox && ln -sf busybox /tmp/jail/bin/sh
+  rm -f /tmp/jail/log
+  local out; out=$(TRANSIT_PROCESS_LOG=/log chroot /tmp/jail /bin/sh -c '/probe | /bin/busybox grep machine; /bin/busybox uname -m') || return 1
+  expect "$out" "machine=x86_64" && expect "$out" "x86_64" || return 1
+  local n; n=$(grep -c -E ' (/bin/sh|/probe|/bin/busybox)$' /tmp/jail/log)
+  [ "$n" -eq 4 ] || { echo "the process log has $n of 4 programs:"; cat /tmp/jail/log; return 1; }
+}
+check F-in-chroot-children t_chroot_children
+
+# buildkit's emulator detection: a libc-free static probe alone in a fresh
+# directory (with /proc mounted there, as buildkit does for amd64), run
+# chrooted; its exit status is 64 + the x86-64 level CPUID reports, and
+# Transit's CPUID is x86-64-v1.
+t_buildkit_probe() {
+  local dir status; dir=$(mktemp -d)
+  cp $P/level_probe "$dir/check" && mkdir "$dir/proc" && mount -t proc proc "$dir/proc" || return 1
+  chroot "$dir" /check; status=$?
+  umount "$dir/proc"; rm -rf "$dir"
+  [ "$status" -eq 65 ] || { echo "exit status $status, not 65 (x86-64-v1)"; return 1; }
+}
+check buildkit-style-probe t_buildkit_probe
+
+# An amd64 image: busybox as /bin/sh and the probe, nothing else.
+make_image() {
+  rm -rf /tmp/img && mkdir -p /tmp/img/bin /tmp/img/tmp
+  cp $P/busybox-amd64 /tmp/img/bin/busybox && ln -s busybox /tmp/img/bin/sh && cp $P/probe /tmp/img/probe
+  tar -C /tmp/img -cf /tmp/img.tar . && podman import --arch amd64 /tmp/img.tar localhost/app64:latest > /dev/null
+}
+check podman-import-amd64-image make_image
+
+# `podman run --arch amd64` (the explicit-platform route): every process in
+# the container runs under Transit, which is not in the image.
+t_podman_arch_amd64() {
+  local out
+  out=$(podman run --rm --network none --arch amd64 -e TRANSIT_PROCESS_LOG=/tmp/plog localhost/app64 \
+    /bin/sh -c '/probe; busybox uname -m; echo log; cat /tmp/plog; test ! -e /usr/local/bin/transit && echo no-transit-here') || return 1
+  expect "$out" "machine=x86_64" && expect "$out" "x86_64" && expect "$out" "no-transit-here" || return 1
+  # sh, the probe and busybox uname: three processes in the log.
+  local n; n=$(sed -n '/^log$/,$p' <<< "$out" | grep -c -E ' (/bin/sh|/probe|/bin/busybox)$')
+  [ "$n" -ge 3 ] || { echo "process log has $n of 3 programs:"; echo "$out"; return 1; }
+}
+check F-podman-run-arch-amd64 t_podman_arch_amd64 ; elapsed
+
+# ---- transit mirror: an amd64-only image index, pulled on arm64 -----------
+
+# wait_http URL: up to 60 s for a server to answer.
+wait_http() {
+  for _ in $(seq 120); do busybox wget -q -O /dev/null "$1" 2>/dev/null && return 0; sleep 0.5; done
+  echo "nothing answers at $1"; return 1
+}
+
+t_registry() {
+  mkdir -p /tmp/registry
+  printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /tmp/registry\nhttp:\n  addr: 127.0.0.1:5000\n' > /tmp/registry.yml
+  docker-registry serve /tmp/registry.yml > /tmp/registry.log 2>&1 &
+  wait_http http://127.0.0.1:5000/v2/ || return 1
+  # An index with only linux/amd64, as amd64-only projects publish.
+  podman push --tls-verify=false localhost/app64 docker://127.0.0.1:5000/app64:single > /dev/null &&
+    podman manifest create localhost/amd64only > /dev/null &&
+    podman manifest add --tls-verify=false localhost/amd64only docker://127.0.0.1:5000/app64:single > /dev/null &&
+    podman manifest push --all --tls-verify=false localhost/amd64only docker://127.0.0.1:5000/app:amd64only > /dev/null &&
+    podman rmi -a -f > /dev/null
+}
+check registry-with-amd64-only-index t_registry
+
+t_direct_pull_fails() {
+  local out
+  if out=$(podman pull --tls-verify=false 127.0.0.1:5000/app:amd64only 2>&1); then echo "pulled without the mirror: $out"; return 1; fi
+  grep -qi "arm64" <<< "$out" || { echo "not podman's platform error: $out"; return 1; }
+  echo "$out" | tail -1 >&2
+}
+check arm64-pull-without-mirror-fails t_direct_pull_fails
+
+t_mirror_run() {
+  TRANSIT_LOG=info transit mirror --listen 127.0.0.1:5001 --upstream http://127.0.0.1:5000 > /tmp/mirror.log 2>&1 &
+  wait_http http://127.0.0.1:5001/v2/ || return 1
+  mkdir -p /etc/containers/registries.conf.d
+  printf '[[registry]]\nlocation = "127.0.0.1:5000"\ninsecure = true\n\n[[registry.mirror]]\nlocation = "127.0.0.1:5001"\ninsecure = true\n' \
+    > /etc/containers/registries.conf.d/transit-mirror.conf
+  # No --arch: what a user types for an image that has no arm64 entry.
+  local out; out=$(podman run --rm --network none -e TRANSIT_PROCESS_LOG=/tmp/plog 127.0.0.1:5000/app:amd64only \
+    /bin/sh -c '/probe; cat /tmp/plog') || { cat /tmp/mirror.log; return 1; }
+  expect "$out" "machine=x86_64" && grep -q ' /probe$' <<< "$out" || return 1
+  grep -q "serving linux/amd64" /tmp/mirror.log || { echo "the mirror did not log a substitution:"; cat /tmp/mirror.log; return 1; }
+  [ "$(podman image inspect --format '{{.Architecture}}' 127.0.0.1:5000/app:amd64only)" = amd64 ]
+}
+check podman-run-amd64-only-image-through-mirror t_mirror_run ; elapsed
+grep "serving linux/amd64" /tmp/mirror.log | tail -1
+
+# ---- uninstall ------------------------------------------------------------
+
+t_uninstall() {
+  transit binfmt uninstall || return 1
+  [ ! -e /proc/sys/fs/binfmt_misc/transit-x86_64 ] || return 1
+  if $P/probe > /dev/null 2>&1; then echo "an x86_64 program still runs"; return 1; fi
+}
+check uninstall t_uninstall
+
+echo "guest tests: $FAILED failed"
+[ "$FAILED" -eq 0 ]

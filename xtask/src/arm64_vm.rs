@@ -1,0 +1,54 @@
+//! `cargo xtask arm64-vm`: the end-to-end tests that need a real arm64
+//! userland (binfmt_misc's F, P, O and C flags, podman running amd64
+//! images, `transit mirror` for an amd64-only index). They run in an
+//! emulated arm64 Debian VM that tests/arm64-vm/vm.sh builds (cached) and
+//! boots; tests/arm64-vm/guest-tests.sh is what runs inside.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result};
+
+use crate::host::Arch;
+use crate::{build, setup, step};
+
+pub fn run() -> Result<()> {
+    let arch = Arch::of_host()?;
+    setup::ensure_prerequisites(arch)?;
+    let transit = build::build_transit()?;
+    let dir = crate::workspace_root().join("tests/arm64-vm");
+    let programs = crate::target_dir().join("arm64-vm");
+    build_program(arch, &dir.join("probe.c"), &programs.join("probe"), &[])?;
+    build_program(arch, &dir.join("level_probe.S"), &programs.join("level_probe"), &["-nostdlib"])?;
+    step::header("Running the arm64 VM tests (tests/arm64-vm/vm.sh)");
+    let script = dir.join("vm.sh");
+    let mut argv = vec![
+        "env".to_string(),
+        format!("TRANSIT={}", transit.display()),
+        format!("PROGRAMS={}", programs.display()),
+    ];
+    // Passed through explicitly: sudo would drop them.
+    for name in ["W", "CPU", "SUITE", "MIRROR", "VM_TIMEOUT"] {
+        if let Ok(value) = std::env::var(name) {
+            argv.push(format!("{name}={value}"));
+        }
+    }
+    argv.extend(["bash".to_string(), script.display().to_string()]);
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    step::run(&mut setup::privileged(&argv)?)
+}
+
+/// An x86_64 program the guest tests run: static, so that a chroot or a
+/// container needs nothing else.
+fn build_program(arch: Arch, source: &Path, output: &Path, flags: &[&str]) -> Result<()> {
+    std::fs::create_dir_all(output.parent().expect("a file in a directory"))
+        .with_context(|| format!("cannot create {}", output.display()))?;
+    step::run(
+        Command::new(arch.x86_64_cc())
+            .args(["-O2", "-static"])
+            .args(flags)
+            .arg("-o")
+            .arg(output)
+            .arg(source),
+    )
+}
