@@ -22,6 +22,9 @@ const REGISTRY: &str = "/usr/bin/docker-registry";
 const SKOPEO: &str = "/usr/bin/skopeo";
 const STARTUP: Duration = Duration::from_secs(60);
 const PULL: Duration = Duration::from_secs(120);
+/// containers/image's TLS handshake timeout: what a pull through a mirror
+/// that left its TLS probe unanswered took at least.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -339,7 +342,11 @@ fn pull_arm64(dir: &Path, registry: &Registry, mirror: Option<&Mirror>, reposito
         .arg(format!("docker://{host}/{repository}:{tag}"))
         // dir: keeps blobs as they came (an oci: layout would compress them).
         .arg(format!("dir:{}", layout.display()));
+    let start = Instant::now();
     let (ok, stderr) = run(command, PULL);
+    // skopeo tries TLS first (--src-tls-verify=false): the mirror must
+    // refuse it at once, not leave it to time out.
+    assert!(start.elapsed() < TLS_HANDSHAKE_TIMEOUT, "the pull took {:?}:\n{stderr}", start.elapsed());
     Pull { ok, stderr, layout }
 }
 
