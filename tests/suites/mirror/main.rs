@@ -10,12 +10,14 @@
 
 use std::time::Duration;
 
+mod containerd;
 mod images;
+mod podman;
 mod services;
 mod skopeo;
 
 /// containers/image's own words when an index has no entry for the
-/// platform.
+/// platform (skopeo, podman).
 const NO_ARM64: &str = "no image found in image index for architecture arm64";
 
 /// containers/image's TLS handshake timeout: what a pull through a mirror

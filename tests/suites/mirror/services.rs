@@ -66,7 +66,6 @@ pub fn wait_until<T>(what: &str, deadline: Duration, mut ready: impl FnMut() -> 
 /// What a client command did.
 pub struct Ran {
     pub ok: bool,
-    #[allow(dead_code)] // read by later clients
     pub stdout: String,
     pub stderr: String,
 }
