@@ -6,13 +6,15 @@
 //! `TRANSIT_RUNNER`) in front of it, and pulls as an arm64 client would,
 //! with each client's own mirror setting. binfmt_misc is a stand-in
 //! directory for the mirror (`--binfmt-misc`): with or without an x86_64
-//! entry. Everything stops and is removed when a test ends.
+//! entry; `runc` then runs a pulled amd64 program through a real, private
+//! binfmt_misc. Everything stops and is removed when a test ends.
 
 use std::time::Duration;
 
 mod containerd;
 mod images;
 mod podman;
+mod runc;
 mod services;
 mod skopeo;
 
