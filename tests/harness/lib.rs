@@ -4,6 +4,7 @@
 //! CPU is the oracle where it is x86_64; elsewhere the reference is
 //! `tests/programs/expected/`, written by `cargo xtask bless` on an x86_64 host.
 //!
+//! - [`binfmt_ns`]: a private binfmt_misc in a namespace of its own.
 //! - [`catalog`]: which programs exist and how each is invoked.
 //! - [`toolchain`]: compiling a program for a variant, cached by content.
 //! - [`process`]: running one invocation into an [`outcome::Outcome`].
@@ -13,6 +14,7 @@
 //! - [`known_failures`]: runs that are allowed not to match yet.
 //! - [`parallel`]: spreading the runs over the host's cores.
 
+pub mod binfmt_ns;
 pub mod catalog;
 pub mod expected;
 pub mod known_failures;

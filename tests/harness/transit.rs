@@ -63,16 +63,21 @@ impl Transit {
         program: &Path,
         args: &[String],
     ) -> Command {
-        let mut command = match self.runner.split_first() {
+        let mut command = self.bare_command();
+        command.args(options).arg(program).args(args);
+        command
+    }
+
+    /// `[RUNNER...] TRANSIT`, for its subcommands.
+    pub fn bare_command(&self) -> Command {
+        match self.runner.split_first() {
             Some((runner, runner_args)) => {
                 let mut command = Command::new(runner);
                 command.args(runner_args).arg(&self.binary);
                 command
             }
             None => Command::new(&self.binary),
-        };
-        command.args(options).arg(program).args(args);
-        command
+        }
     }
 
     /// One line for the test log saying what runs the programs.

@@ -24,9 +24,9 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::Duration;
 
+use transit_tests::binfmt_ns::{unavailable, PRELUDE};
 use transit_tests::catalog::{self, Program};
 use transit_tests::outcome::{Outcome, Termination};
 use transit_tests::toolchain::Toolchain;
@@ -36,26 +36,6 @@ use transit_tests::{host_runs_x86_64, process, work_dir};
 const TIMEOUT: Duration = Duration::from_secs(180);
 /// e_ident[15]: the byte `--test-only-tagged` matches.
 const TAG_OFFSET: u64 = 15;
-
-/// Shell functions every test script starts with. `$M` is the test's
-/// mount point, `$T` Transit, `$RUNNER` what runs aarch64 programs on this
-/// host (empty on arm64). Nothing is written under `$M` unless it is a
-/// binfmt_misc mount of this namespace.
-const PRELUDE: &str = r#"
-mount_private() {
-    mount -t binfmt_misc binfmt_misc "$M"
-    test -e "$M/register"
-}
-register_aarch64() {
-    test -e "$M/register"
-    [ -n "$RUNNER" ] || return 0
-    qemu=$(command -v "$RUNNER")
-    printf '%s' ":qemu-aarch64:M::\x7f\x45\x4c\x46\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:$qemu:F" > "$M/register"
-}
-install_transit() {
-    "$T" binfmt install --root "$M" --flags F --test-only-tagged "$@"
-}
-"#;
 
 /// A private binfmt_misc to test in, or `None` (with the reason printed)
 /// where this host cannot make one.
@@ -144,31 +124,6 @@ impl Sandbox {
         self.tagged_copy(&binary, name);
         program
     }
-}
-
-/// Why this host cannot run the tests, if it cannot: tried once, in a
-/// namespace of its own.
-fn unavailable() -> Option<&'static str> {
-    static REASON: OnceLock<Option<String>> = OnceLock::new();
-    REASON
-        .get_or_init(|| {
-            let dir = work_dir("binfmt").join("probe");
-            std::fs::create_dir_all(&dir).expect("can create the probe directory");
-            let probe = Command::new("unshare")
-                .args(["-Urm", "sh", "-c", "mount -t binfmt_misc binfmt_misc \"$0\" && test -e \"$0/register\""])
-                .arg(&dir)
-                .output();
-            match probe {
-                Err(e) => Some(format!("cannot run unshare(1): {e}")),
-                Ok(out) if !out.status.success() => Some(format!(
-                    "no private binfmt_misc in a user namespace here (`unshare -Urm` then `mount -t binfmt_misc`: {}); \
-                     it needs unprivileged user namespaces and Linux 6.7 or later",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                )),
-                Ok(_) => None,
-            }
-        })
-        .as_deref()
 }
 
 /// The text after each `--- NAME` line a script echoed, up to the next.

@@ -74,7 +74,8 @@ impl Arch {
                     name: "golang-go",
                     provides: "/usr/bin/go",
                 },
-                // tests/suites/mirror.rs: a real registry and an arm64 client.
+                // tests/suites/mirror/: a real registry, arm64 clients
+                // (skopeo, podman, containerd's ctr) and runc.
                 Package {
                     name: "docker-registry",
                     provides: "/usr/bin/docker-registry",
@@ -82,6 +83,19 @@ impl Arch {
                 Package {
                     name: "skopeo",
                     provides: "/usr/bin/skopeo",
+                },
+                Package {
+                    name: "podman",
+                    provides: "/usr/bin/podman",
+                },
+                // Named: podman's dependency would otherwise be met by crun.
+                Package {
+                    name: "runc",
+                    provides: "/usr/sbin/runc",
+                },
+                Package {
+                    name: "containerd",
+                    provides: "/usr/bin/containerd",
                 },
             ],
             Arch::Aarch64 => &[

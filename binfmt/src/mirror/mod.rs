@@ -5,13 +5,15 @@
 //! the mirror answers with the amd64 image manifest; every other answer is
 //! the upstream's, byte for byte.
 //!
-//! config (file and options) -> server (routes, one thread per request)
+//! config (file and options) -> listener (refuses TLS, relays the rest)
+//!   -> server (routes, one thread per request)
 //!   -> select (index or amd64 manifest?) with emulation (binfmt_misc) and
 //!      platform; upstream (auth, redirects) and proxy (streamed relaying).
 
 mod auth;
 mod config;
 mod emulation;
+mod listener;
 mod platform;
 mod proxy;
 mod select;

@@ -1,8 +1,9 @@
 //! The HTTP side: the distribution API routes a pulling client uses, one
-//! thread per request. Manifests named by tag go through `select`;
-//! everything else is relayed by `proxy`.
+//! thread per request, behind `listener`. Manifests named by tag go
+//! through `select`; everything else is relayed by `proxy`.
 
 use super::config::Config;
+use super::listener::{self, Listener};
 use super::proxy::{self, Buffered};
 use super::select::{self, Selection, Why};
 use super::upstream::{Unreachable, Upstream};
@@ -11,6 +12,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 pub struct Server {
+    listener: Listener,
     http: tiny_http::Server,
     mirror: Arc<Mirror>,
 }
@@ -23,18 +25,22 @@ struct Mirror {
 
 impl Server {
     pub fn bind(config: Config) -> Result<Server, String> {
-        let http = tiny_http::Server::http(config.listen).map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-        Ok(Server { http, mirror: Arc::new(Mirror { config, upstreams: Mutex::new(HashMap::new()) }) })
+        let cannot_listen = |e: &dyn std::fmt::Display| format!("cannot listen on {}: {e}", config.listen);
+        let (listener, backend) = listener::bind(config.listen).map_err(|e| cannot_listen(&e))?;
+        let http = tiny_http::Server::from_listener(backend, None).map_err(|e| cannot_listen(&e))?;
+        Ok(Server { listener, http, mirror: Arc::new(Mirror { config, upstreams: Mutex::new(HashMap::new()) }) })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.http.server_addr().to_ip().expect("bound to an IP address")
+        self.listener.local_addr()
     }
 
     /// Serves until the process ends.
-    pub fn run(&self) {
-        for request in self.http.incoming_requests() {
-            let mirror = Arc::clone(&self.mirror);
+    pub fn run(self) {
+        let Server { listener, http, mirror } = self;
+        std::thread::spawn(move || listener.run());
+        for request in http.incoming_requests() {
+            let mirror = Arc::clone(&mirror);
             std::thread::spawn(move || mirror.handle(request));
         }
     }
