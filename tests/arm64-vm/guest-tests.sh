@@ -156,6 +156,13 @@ check F-podman-run-arch-amd64 t_podman_arch_amd64 ; elapsed
 
 # ---- transit mirror: an amd64-only image index, pulled on arm64 -----------
 
+# How many times the mirror has served an amd64 manifest for an index.
+substitutions() { grep -c "serving linux/amd64" /tmp/mirror.log; }
+# substituted_since N: the mirror has substituted since it had N.
+substituted_since() {
+  [ "$(substitutions)" -gt "$1" ] || { echo "the mirror did not substitute:"; cat /tmp/mirror.log; return 1; }
+}
+
 # wait_http URL: up to 60 s for a server to answer.
 wait_http() {
   for _ in $(seq 120); do busybox wget -q -O /dev/null "$1" 2>/dev/null && return 0; sleep 0.5; done
@@ -172,6 +179,7 @@ t_registry() {
     podman manifest create localhost/amd64only > /dev/null &&
     podman manifest add --tls-verify=false localhost/amd64only docker://127.0.0.1:5000/app64:single > /dev/null &&
     podman manifest push --all --tls-verify=false localhost/amd64only docker://127.0.0.1:5000/app:amd64only > /dev/null &&
+    podman manifest push --all --tls-verify=false localhost/amd64only docker://127.0.0.1:5000/library/app:amd64only > /dev/null &&
     podman rmi -a -f > /dev/null
 }
 check registry-with-amd64-only-index t_registry
@@ -185,7 +193,10 @@ t_direct_pull_fails() {
 check arm64-pull-without-mirror-fails t_direct_pull_fails
 
 t_mirror_run() {
-  TRANSIT_LOG=info transit mirror --listen 127.0.0.1:5001 --upstream http://127.0.0.1:5000 > /tmp/mirror.log 2>&1 &
+  # containerd names the registry (?ns=127.0.0.1:5000), which is plain HTTP.
+  printf 'listen = "127.0.0.1:5001"\nupstream = "http://127.0.0.1:5000"\n\n[registries."127.0.0.1:5000"]\nurl = "http://127.0.0.1:5000"\n' \
+    > /tmp/mirror.toml
+  TRANSIT_LOG=info transit mirror --config /tmp/mirror.toml > /tmp/mirror.log 2>&1 &
   wait_http http://127.0.0.1:5001/v2/ || return 1
   mkdir -p /etc/containers/registries.conf.d
   printf '[[registry]]\nlocation = "127.0.0.1:5000"\ninsecure = true\n\n[[registry.mirror]]\nlocation = "127.0.0.1:5001"\ninsecure = true\n' \
@@ -194,11 +205,102 @@ t_mirror_run() {
   local out; out=$(podman run --rm --network none -e TRANSIT_PROCESS_LOG=/tmp/plog 127.0.0.1:5000/app:amd64only \
     /bin/sh -c '/probe; cat /tmp/plog') || { cat /tmp/mirror.log; return 1; }
   expect "$out" "machine=x86_64" && grep -q ' /probe$' <<< "$out" || return 1
-  grep -q "serving linux/amd64" /tmp/mirror.log || { echo "the mirror did not log a substitution:"; cat /tmp/mirror.log; return 1; }
+  substituted_since 0 || return 1
   [ "$(podman image inspect --format '{{.Architecture}}' 127.0.0.1:5000/app:amd64only)" = amd64 ]
 }
 check podman-run-amd64-only-image-through-mirror t_mirror_run ; elapsed
 grep "serving linux/amd64" /tmp/mirror.log | tail -1
+
+# ---- containerd (ctr) -----------------------------------------------------
+
+t_containerd() {
+  containerd > /tmp/containerd.log 2>&1 &
+  for _ in $(seq 120); do ctr version > /dev/null 2>&1 && return 0; sleep 0.5; done
+  echo "containerd does not answer:"; tail -20 /tmp/containerd.log; return 1
+}
+check containerd-starts t_containerd
+
+# `ctr run --platform linux/amd64` (runc, the explicit-platform route).
+t_ctr_platform_amd64() {
+  ctr images pull --plain-http --platform linux/amd64 127.0.0.1:5000/app64:single > /dev/null || return 1
+  local out; out=$(ctr run --rm --platform linux/amd64 --env TRANSIT_PROCESS_LOG=/tmp/plog \
+    127.0.0.1:5000/app64:single ctr-amd64 /bin/sh -c '/probe; cat /tmp/plog') || return 1
+  expect "$out" "machine=x86_64" && grep -q ' /probe$' <<< "$out"
+}
+check ctr-run-platform-amd64 t_ctr_platform_amd64 ; elapsed
+
+# The amd64-only index: containerd's own error, then through a hosts.toml
+# mirror the amd64 image, run with no --platform.
+t_ctr_mirror() {
+  local out
+  if out=$(ctr images pull --plain-http 127.0.0.1:5000/app:amd64only 2>&1); then echo "pulled without the mirror"; return 1; fi
+  grep -q "no match for platform in manifest" <<< "$out" || { echo "not containerd's platform error: $out"; return 1; }
+  mkdir -p /tmp/certs.d/127.0.0.1:5000
+  printf 'server = "http://127.0.0.1:5000"\n\n[host."http://127.0.0.1:5001"]\n  capabilities = ["pull", "resolve"]\n' \
+    > /tmp/certs.d/127.0.0.1:5000/hosts.toml
+  local before; before=$(substitutions)
+  ctr images pull --hosts-dir /tmp/certs.d 127.0.0.1:5000/app:amd64only > /dev/null || return 1
+  substituted_since "$before" || return 1
+  out=$(ctr run --rm 127.0.0.1:5000/app:amd64only ctr-mirror /probe) || return 1
+  expect "$out" "machine=x86_64"
+}
+check ctr-run-amd64-only-image-through-mirror t_ctr_mirror ; elapsed
+
+# ---- Docker ---------------------------------------------------------------
+
+t_dockerd() {
+  dockerd --containerd=/run/containerd/containerd.sock --iptables=false --ip6tables=false --bridge=none \
+    --exec-opt native.cgroupdriver=cgroupfs --registry-mirror http://127.0.0.1:5001 > /tmp/dockerd.log 2>&1 &
+  for _ in $(seq 240); do docker info > /dev/null 2>&1 && return 0; sleep 0.5; done
+  echo "dockerd does not answer:"; tail -20 /tmp/dockerd.log; return 1
+}
+check dockerd-starts t_dockerd
+
+# `docker run --platform linux/amd64` (127.0.0.0/8 registries are plain HTTP to Docker).
+t_docker_platform_amd64() {
+  local out; out=$(docker run --rm --network none --platform linux/amd64 -e TRANSIT_PROCESS_LOG=/tmp/plog \
+    127.0.0.1:5000/app64:single /bin/sh -c '/probe; cat /tmp/plog') || return 1
+  expect "$out" "machine=x86_64" && grep -q ' /probe$' <<< "$out"
+}
+check docker-run-platform-amd64 t_docker_platform_amd64 ; elapsed
+
+t_docker_direct_fails() {
+  local out
+  if out=$(docker pull 127.0.0.1:5000/app:amd64only 2>&1); then echo "pulled without the mirror"; return 1; fi
+  grep -q "no matching manifest for linux/arm64" <<< "$out" || { echo "not Docker's platform error: $out"; return 1; }
+}
+check docker-pull-amd64-only-without-mirror-fails t_docker_direct_fails
+
+# Docker mirrors Docker Hub only: `app` is docker.io/library/app, which
+# comes from the mirror (this VM has no network to reach Docker Hub).
+t_docker_mirror() {
+  local before; before=$(substitutions)
+  local out; out=$(docker run --rm --network none app:amd64only /probe) || return 1
+  expect "$out" "machine=x86_64" && [ "$(docker image inspect --format '{{.Architecture}}' app:amd64only)" = amd64 ] &&
+    substituted_since "$before"
+}
+check docker-run-amd64-only-image-through-registry-mirrors t_docker_mirror ; elapsed
+
+# ---- the installer image (binfmt/Dockerfile), as on a Docker host ---------
+
+t_installer_image() {
+  transit binfmt uninstall > /dev/null || return 1
+  rm -rf /tmp/ctx && mkdir /tmp/ctx && cp /usr/local/bin/transit /tmp/ctx/transit
+  DOCKER_BUILDKIT=1 docker build -q --build-arg TRANSIT_FROM=prebuilt -f $P/Dockerfile -t transit-binfmt /tmp/ctx > /dev/null ||
+    return 1
+  docker run --privileged --rm transit-binfmt || return 1
+  local entry; entry=$(cat /proc/sys/fs/binfmt_misc/transit-x86_64) || return 1
+  expect "$entry" "interpreter /usr/bin/transit" && expect "$entry" "flags: POCF" || return 1
+  # F: the kernel holds the container's file; this VM has none there.
+  [ ! -e /usr/bin/transit ] || { echo "/usr/bin/transit exists in the VM"; return 1; }
+  local out; out=$($P/probe) || return 1
+  expect "$out" "machine=x86_64" || return 1
+  docker run --privileged --rm transit-binfmt status || { echo "status: Transit is not the handler"; return 1; }
+  docker run --privileged --rm transit-binfmt uninstall || return 1
+  [ ! -e /proc/sys/fs/binfmt_misc/transit-x86_64 ] || { echo "uninstall left the entry"; return 1; }
+  transit binfmt install > /dev/null
+}
+check installer-image-docker-run-privileged t_installer_image ; elapsed
 
 # ---- uninstall ------------------------------------------------------------
 

@@ -7,9 +7,9 @@
 # Transit is two interpreter hops away). `cargo xtask arm64-vm` builds the
 # inputs and runs this script; see README.md "The arm64 VM tests".
 #
-# Inputs (environment): TRANSIT (static aarch64 Transit), PROGRAMS (a
-# directory of static x86_64 programs: probe.c, level_probe.S built); W, the
-# cache directory. Needs root, binfmt_misc
+# Inputs (environment): TRANSIT (static aarch64 Transit), PAYLOAD (a
+# directory of files for the tests: probe.c and level_probe.S built as
+# static x86_64 programs, binfmt/Dockerfile); W, the cache directory. Needs root, binfmt_misc
 # (it registers qemu-aarch64 host-wide for debootstrap's second stage; that
 # only affects aarch64 programs) and ~1.5 GB under W.
 #
@@ -18,12 +18,12 @@
 # then each run is the boot (~30 s) plus the tests.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-: "${TRANSIT:?set TRANSIT to a static aarch64 Transit}" "${PROGRAMS:?set PROGRAMS to the directory of x86_64 test programs}"
+: "${TRANSIT:?set TRANSIT to a static aarch64 Transit}" "${PAYLOAD:?set PAYLOAD to the directory of test files}"
 W=${W:-${XDG_CACHE_HOME:-$HOME/.cache}/transit-arm64-vm}
 SUITE=${SUITE:-bookworm}
 CPU=${CPU:-max,pauth-impdef=on}   # plain "max" is ~2.5x slower (pointer authentication)
-INC=podman,crun,conmon,netavark,golang-github-containers-common,golang-github-containers-image,catatonit,busybox-static,kmod,docker-registry
-KEY_PACKAGES="linux-image-arm64 podman crun docker-registry busybox-static"
+INC=podman,crun,conmon,netavark,docker.io,containerd,runc,golang-github-containers-common,golang-github-containers-image,catatonit,busybox-static,kmod,docker-registry
+KEY_PACKAGES="linux-image-arm64 podman crun docker-registry busybox-static docker.io containerd runc"
 mkdir -p "$W"
 
 say() { echo "==> $*"; }
@@ -139,7 +139,7 @@ build_payload() {
     (cd "$d" && apt-get download -qq -o APT::Sandbox::User=root busybox-static:amd64 && dpkg -x busybox-static_*_amd64.deb x && cp x/bin/busybox "$W/busybox-amd64")
     rm -rf "$d"
   }
-  cp "$TRANSIT" "$p/transit"; cp "$PROGRAMS"/* "$p/"; cp "$W/busybox-amd64" "$p/busybox-amd64"
+  cp "$TRANSIT" "$p/transit"; cp "$PAYLOAD"/* "$p/"; cp "$W/busybox-amd64" "$p/busybox-amd64"
   cp "$HERE/guest-tests.sh" "$p/"
   mkfs.ext4 -q -F -L payload -d "$p" "$W/payload.img" 256M
 }

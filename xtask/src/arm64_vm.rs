@@ -17,15 +17,19 @@ pub fn run() -> Result<()> {
     setup::ensure_prerequisites(arch)?;
     let transit = build::build_transit()?;
     let dir = crate::workspace_root().join("tests/arm64-vm");
-    let programs = crate::target_dir().join("arm64-vm");
-    build_program(arch, &dir.join("probe.c"), &programs.join("probe"), &[])?;
-    build_program(arch, &dir.join("level_probe.S"), &programs.join("level_probe"), &["-nostdlib"])?;
+    let payload = crate::target_dir().join("arm64-vm");
+    build_program(arch, &dir.join("probe.c"), &payload.join("probe"), &[])?;
+    build_program(arch, &dir.join("level_probe.S"), &payload.join("level_probe"), &["-nostdlib"])?;
+    // The installer image is built in the VM from the Transit under test.
+    let dockerfile = crate::workspace_root().join("binfmt/Dockerfile");
+    std::fs::copy(&dockerfile, payload.join("Dockerfile"))
+        .with_context(|| format!("cannot copy {}", dockerfile.display()))?;
     step::header("Running the arm64 VM tests (tests/arm64-vm/vm.sh)");
     let script = dir.join("vm.sh");
     let mut argv = vec![
         "env".to_string(),
         format!("TRANSIT={}", transit.display()),
-        format!("PROGRAMS={}", programs.display()),
+        format!("PAYLOAD={}", payload.display()),
     ];
     // Passed through explicitly: sudo would drop them.
     for name in ["W", "CPU", "SUITE", "MIRROR", "VM_TIMEOUT"] {
