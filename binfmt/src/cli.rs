@@ -108,10 +108,7 @@ fn install(
     let magic = if test_only_tagged { Magic::tagged_x86_64_elf() } else { Magic::x86_64_elf() };
     let wanted = Registration { magic, ..Registration::transit(&interpreter, flags) };
     let line = wanted.line()?;
-    if !fs.is_mounted() {
-        fs.mount().map_err(|e| explain(e, &format!("cannot mount binfmt_misc on {}", fs.root.display())))?;
-        println!("mounted binfmt_misc on {}", fs.root.display());
-    }
+    mount_if_needed(fs)?;
     let entries = fs.entries().map_err(|e| explain(e, &format!("cannot read {}", fs.root.display())))?;
     let current = entries.iter().find(|e| e.name == ENTRY_NAME).cloned();
     // Decided as if the global switch were on: that switch is the admin's.
@@ -156,7 +153,8 @@ fn install(
 
 fn uninstall(fs: &BinfmtMisc, binfmt_d: Option<PathBuf>) -> Result<i32, String> {
     let mut did = false;
-    if fs.is_mounted() && fs.entry(ENTRY_NAME).map_err(|e| explain(e, "cannot read the entry"))?.is_some() {
+    // Unmounted and not mountable (no privilege): there is no entry we could remove.
+    if mount_if_needed(fs).is_ok() && fs.entry(ENTRY_NAME).map_err(|e| explain(e, "cannot read the entry"))?.is_some() {
         fs.remove(ENTRY_NAME).map_err(|e| explain(e, &format!("cannot remove {ENTRY_NAME}")))?;
         println!("removed {ENTRY_NAME} from {}", fs.root.display());
         did = true;
@@ -183,13 +181,24 @@ fn uninstall(fs: &BinfmtMisc, binfmt_d: Option<PathBuf>) -> Result<i32, String> 
 }
 
 fn status(fs: &BinfmtMisc) -> Result<i32, String> {
-    if !fs.is_mounted() {
-        println!("binfmt_misc is not mounted on {} (`transit binfmt install` mounts it)", fs.root.display());
+    if let Err(why) = mount_if_needed(fs) {
+        println!("binfmt_misc is not mounted, and {why}");
         return Ok(3);
     }
     let report = report(fs)?;
     print!("{}", report.render(&fs.root, persist::keep_disabled_hint));
     Ok(if report.transit_in_use() { 0 } else { 3 })
+}
+
+/// Every command mounts binfmt_misc where it is not yet: a privileged
+/// container (the installer image) starts without it, and the registrations
+/// it shows are the kernel's (of the user namespace). Err says why not.
+fn mount_if_needed(fs: &BinfmtMisc) -> Result<(), String> {
+    if !fs.is_mounted() {
+        fs.mount().map_err(|e| explain(e, &format!("cannot mount binfmt_misc on {}", fs.root.display())))?;
+        println!("mounted binfmt_misc on {}", fs.root.display());
+    }
+    Ok(())
 }
 
 fn report(fs: &BinfmtMisc) -> Result<Report, String> {

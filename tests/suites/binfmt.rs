@@ -204,6 +204,36 @@ fn install_mounts_registers_once_and_uninstall_removes() {
     assert!(status.contains("no x86_64 handler is registered") && status.ends_with("status exit 3\n"), "{status}");
 }
 
+/// The installer image runs each command in a fresh privileged container,
+/// where binfmt_misc is not mounted: status and uninstall mount it too.
+#[test]
+fn status_and_uninstall_mount_binfmt_misc_like_install() {
+    let Some(sandbox) = Sandbox::new("mount") else { return };
+    let out = sandbox.ok(
+        r#"
+        echo "--- status"; $RUNNER "$T" binfmt status --root "$M" || echo "status exit $?"
+        $RUNNER "$T" binfmt install --root "$M" --flags F --test-only-tagged > /dev/null
+        # Another mount point of this namespace's binfmt_misc, not mounted
+        # yet (an unmount would end the namespace's instance, entries and all).
+        mkdir -p "$W/mnt2"
+        echo "--- uninstall"; $RUNNER "$T" binfmt uninstall --root "$W/mnt2" --binfmt-d "$W/binfmt.d"
+        echo "--- left"; ls "$M"
+        "#,
+    );
+    let sections = sections(&out);
+    let section = |name: &str| sections.get(name).map_or("", String::as_str);
+    let mounted = format!("mounted binfmt_misc on {}\n", sandbox.dir.join("mnt").display());
+    assert!(section("status").starts_with(&mounted), "status mounts binfmt_misc:\n{out}");
+    assert!(section("status").ends_with("status exit 3\n"), "nothing registered yet:\n{out}");
+    let mnt2 = sandbox.dir.join("mnt2").display().to_string();
+    assert_eq!(
+        section("uninstall"),
+        format!("mounted binfmt_misc on {mnt2}\nremoved transit-x86_64 from {mnt2}\n"),
+        "uninstall mounts binfmt_misc and finds the entry"
+    );
+    assert_eq!(section("left"), "register\nstatus\n");
+}
+
 #[test]
 fn status_says_the_newest_handler_wins_and_install_takes_over() {
     let Some(sandbox) = Sandbox::new("status") else { return };
