@@ -169,46 +169,51 @@ wait_http() {
   echo "nothing answers at $1"; return 1
 }
 
+# The registry plays Docker Hub: the mirror listens where the client
+# configurations in binfmt/mirror-clients/ (used here as shipped) expect it,
+# 127.0.0.1:5000, and sends docker.io requests to this registry.
+REGISTRY=127.0.0.1:5100
 t_registry() {
   mkdir -p /tmp/registry
-  printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /tmp/registry\nhttp:\n  addr: 127.0.0.1:5000\n' > /tmp/registry.yml
+  printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /tmp/registry\nhttp:\n  addr: %s\n' $REGISTRY > /tmp/registry.yml
   docker-registry serve /tmp/registry.yml > /tmp/registry.log 2>&1 &
-  wait_http http://127.0.0.1:5000/v2/ || return 1
+  wait_http http://$REGISTRY/v2/ || return 1
   # An index with only linux/amd64, as amd64-only projects publish.
-  podman push --tls-verify=false localhost/app64 docker://127.0.0.1:5000/app64:single > /dev/null &&
+  podman push --tls-verify=false localhost/app64 docker://$REGISTRY/app64:single > /dev/null &&
     podman manifest create localhost/amd64only > /dev/null &&
-    podman manifest add --tls-verify=false localhost/amd64only docker://127.0.0.1:5000/app64:single > /dev/null &&
-    podman manifest push --all --tls-verify=false localhost/amd64only docker://127.0.0.1:5000/app:amd64only > /dev/null &&
-    podman manifest push --all --tls-verify=false localhost/amd64only docker://127.0.0.1:5000/library/app:amd64only > /dev/null &&
+    podman manifest add --tls-verify=false localhost/amd64only docker://$REGISTRY/app64:single > /dev/null &&
+    podman manifest push --all --tls-verify=false localhost/amd64only docker://$REGISTRY/library/app:amd64only > /dev/null &&
     podman rmi -a -f > /dev/null
 }
 check registry-with-amd64-only-index t_registry
 
-t_direct_pull_fails() {
-  local out
-  if out=$(podman pull --tls-verify=false 127.0.0.1:5000/app:amd64only 2>&1); then echo "pulled without the mirror: $out"; return 1; fi
-  grep -qi "arm64" <<< "$out" || { echo "not podman's platform error: $out"; return 1; }
-  echo "$out" | tail -1 >&2
-}
-check arm64-pull-without-mirror-fails t_direct_pull_fails
-
-t_mirror_run() {
-  # containerd names the registry (?ns=127.0.0.1:5000), which is plain HTTP.
-  printf 'listen = "127.0.0.1:5001"\nupstream = "http://127.0.0.1:5000"\n\n[registries."127.0.0.1:5000"]\nurl = "http://127.0.0.1:5000"\n' \
+t_start_mirror() {
+  printf 'listen = "127.0.0.1:5000"\nupstream = "http://%s"\n\n[registries."docker.io"]\nurl = "http://%s"\n' $REGISTRY $REGISTRY \
     > /tmp/mirror.toml
   TRANSIT_LOG=info transit mirror --config /tmp/mirror.toml > /tmp/mirror.log 2>&1 &
-  wait_http http://127.0.0.1:5001/v2/ || return 1
-  mkdir -p /etc/containers/registries.conf.d
-  printf '[[registry]]\nlocation = "127.0.0.1:5000"\ninsecure = true\n\n[[registry.mirror]]\nlocation = "127.0.0.1:5001"\ninsecure = true\n' \
-    > /etc/containers/registries.conf.d/transit-mirror.conf
-  # No --arch: what a user types for an image that has no arm64 entry.
-  local out; out=$(podman run --rm --network none -e TRANSIT_PROCESS_LOG=/tmp/plog 127.0.0.1:5000/app:amd64only \
-    /bin/sh -c '/probe; cat /tmp/plog') || { cat /tmp/mirror.log; return 1; }
-  expect "$out" "machine=x86_64" && grep -q ' /probe$' <<< "$out" || return 1
-  substituted_since 0 || return 1
-  [ "$(podman image inspect --format '{{.Architecture}}' 127.0.0.1:5000/app:amd64only)" = amd64 ]
+  wait_http http://127.0.0.1:5000/v2/
 }
-check podman-run-amd64-only-image-through-mirror t_mirror_run ; elapsed
+check mirror-starts t_start_mirror
+
+# ---- podman ---------------------------------------------------------------
+
+t_podman_direct_fails() {
+  local out
+  if out=$(podman pull --tls-verify=false $REGISTRY/library/app:amd64only 2>&1); then echo "pulled without the mirror: $out"; return 1; fi
+  grep -qE "no image found in (manifest list|image index) for architecture arm64" <<< "$out" || { echo "not podman's platform error: $out"; return 1; }
+}
+check podman-pull-amd64-only-without-mirror-fails t_podman_direct_fails
+
+t_podman_mirror() {
+  mkdir -p /etc/containers/registries.conf.d
+  cp $P/containers-registries.conf /etc/containers/registries.conf.d/transit-mirror.conf
+  # No --arch: what a user types for an image that has no arm64 entry.
+  local out; out=$(podman run --rm --network none -e TRANSIT_PROCESS_LOG=/tmp/plog docker.io/library/app:amd64only \
+    /bin/sh -c '/probe; cat /tmp/plog') || return 1
+  expect "$out" "machine=x86_64" && grep -q ' /probe$' <<< "$out" && substituted_since 0 &&
+    [ "$(podman image inspect --format '{{.Architecture}}' docker.io/library/app:amd64only)" = amd64 ]
+}
+check podman-run-amd64-only-image-through-mirror t_podman_mirror ; elapsed
 grep "serving linux/amd64" /tmp/mirror.log | tail -1
 
 # ---- containerd (ctr) -----------------------------------------------------
@@ -222,26 +227,25 @@ check containerd-starts t_containerd
 
 # `ctr run --platform linux/amd64` (runc, the explicit-platform route).
 t_ctr_platform_amd64() {
-  ctr images pull --plain-http --platform linux/amd64 127.0.0.1:5000/app64:single > /dev/null || return 1
+  ctr images pull --plain-http --platform linux/amd64 $REGISTRY/app64:single > /dev/null || return 1
   local out; out=$(ctr run --rm --platform linux/amd64 --env TRANSIT_PROCESS_LOG=/tmp/plog \
-    127.0.0.1:5000/app64:single ctr-amd64 /bin/sh -c '/probe; cat /tmp/plog') || return 1
+    $REGISTRY/app64:single ctr-amd64 /bin/sh -c '/probe; cat /tmp/plog') || return 1
   expect "$out" "machine=x86_64" && grep -q ' /probe$' <<< "$out"
 }
 check ctr-run-platform-amd64 t_ctr_platform_amd64 ; elapsed
 
-# The amd64-only index: containerd's own error, then through a hosts.toml
-# mirror the amd64 image, run with no --platform.
+# The amd64-only index: containerd's own error, then through the shipped
+# hosts.toml the amd64 image, run with no --platform.
 t_ctr_mirror() {
   local out
-  if out=$(ctr images pull --plain-http 127.0.0.1:5000/app:amd64only 2>&1); then echo "pulled without the mirror"; return 1; fi
+  if out=$(ctr images pull --plain-http $REGISTRY/library/app:amd64only 2>&1); then echo "pulled without the mirror"; return 1; fi
   grep -q "no match for platform in manifest" <<< "$out" || { echo "not containerd's platform error: $out"; return 1; }
-  mkdir -p /tmp/certs.d/127.0.0.1:5000
-  printf 'server = "http://127.0.0.1:5000"\n\n[host."http://127.0.0.1:5001"]\n  capabilities = ["pull", "resolve"]\n' \
-    > /tmp/certs.d/127.0.0.1:5000/hosts.toml
+  mkdir -p /etc/containerd/certs.d/docker.io
+  cp $P/containerd-hosts.toml /etc/containerd/certs.d/docker.io/hosts.toml
   local before; before=$(substitutions)
-  ctr images pull --hosts-dir /tmp/certs.d 127.0.0.1:5000/app:amd64only > /dev/null || return 1
+  ctr images pull --hosts-dir /etc/containerd/certs.d docker.io/library/app:amd64only > /dev/null || return 1
   substituted_since "$before" || return 1
-  out=$(ctr run --rm 127.0.0.1:5000/app:amd64only ctr-mirror /probe) || return 1
+  out=$(ctr run --rm docker.io/library/app:amd64only ctr-mirror /probe) || return 1
   expect "$out" "machine=x86_64"
 }
 check ctr-run-amd64-only-image-through-mirror t_ctr_mirror ; elapsed
@@ -249,8 +253,8 @@ check ctr-run-amd64-only-image-through-mirror t_ctr_mirror ; elapsed
 # ---- Docker ---------------------------------------------------------------
 
 t_dockerd() {
-  dockerd --containerd=/run/containerd/containerd.sock --iptables=false --ip6tables=false --bridge=none \
-    --exec-opt native.cgroupdriver=cgroupfs --registry-mirror http://127.0.0.1:5001 > /tmp/dockerd.log 2>&1 &
+  dockerd --config-file $P/docker-daemon.json --containerd=/run/containerd/containerd.sock --iptables=false --ip6tables=false \
+    --bridge=none --exec-opt native.cgroupdriver=cgroupfs > /tmp/dockerd.log 2>&1 &
   for _ in $(seq 240); do docker info > /dev/null 2>&1 && return 0; sleep 0.5; done
   echo "dockerd does not answer:"; tail -20 /tmp/dockerd.log; return 1
 }
@@ -259,14 +263,14 @@ check dockerd-starts t_dockerd
 # `docker run --platform linux/amd64` (127.0.0.0/8 registries are plain HTTP to Docker).
 t_docker_platform_amd64() {
   local out; out=$(docker run --rm --network none --platform linux/amd64 -e TRANSIT_PROCESS_LOG=/tmp/plog \
-    127.0.0.1:5000/app64:single /bin/sh -c '/probe; cat /tmp/plog') || return 1
+    $REGISTRY/app64:single /bin/sh -c '/probe; cat /tmp/plog') || return 1
   expect "$out" "machine=x86_64" && grep -q ' /probe$' <<< "$out"
 }
 check docker-run-platform-amd64 t_docker_platform_amd64 ; elapsed
 
 t_docker_direct_fails() {
   local out
-  if out=$(docker pull 127.0.0.1:5000/app:amd64only 2>&1); then echo "pulled without the mirror"; return 1; fi
+  if out=$(docker pull $REGISTRY/library/app:amd64only 2>&1); then echo "pulled without the mirror"; return 1; fi
   grep -q "no matching manifest for linux/arm64" <<< "$out" || { echo "not Docker's platform error: $out"; return 1; }
 }
 check docker-pull-amd64-only-without-mirror-fails t_docker_direct_fails

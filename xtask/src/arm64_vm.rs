@@ -20,10 +20,16 @@ pub fn run() -> Result<()> {
     let payload = crate::target_dir().join("arm64-vm");
     build_program(arch, &dir.join("probe.c"), &payload.join("probe"), &[])?;
     build_program(arch, &dir.join("level_probe.S"), &payload.join("level_probe"), &["-nostdlib"])?;
-    // The installer image is built in the VM from the Transit under test.
-    let dockerfile = crate::workspace_root().join("binfmt/Dockerfile");
-    std::fs::copy(&dockerfile, payload.join("Dockerfile"))
-        .with_context(|| format!("cannot copy {}", dockerfile.display()))?;
+    // The installer image is built in the VM from the Transit under test,
+    // and the runtimes use the mirror through the shipped configurations.
+    let root = crate::workspace_root();
+    let clients = ["containerd-hosts.toml", "containers-registries.conf", "docker-daemon.json"];
+    let shipped = std::iter::once(root.join("binfmt/Dockerfile"))
+        .chain(clients.iter().map(|name| root.join("binfmt/mirror-clients").join(name)));
+    for file in shipped {
+        let name = file.file_name().expect("a file name");
+        std::fs::copy(&file, payload.join(name)).with_context(|| format!("cannot copy {}", file.display()))?;
+    }
     step::header("Running the arm64 VM tests (tests/arm64-vm/vm.sh)");
     let script = dir.join("vm.sh");
     let mut argv = vec![
