@@ -285,6 +285,17 @@ t_docker_mirror() {
 }
 check docker-run-amd64-only-image-through-registry-mirrors t_docker_mirror ; elapsed
 
+# BuildKit (inside dockerd) building for linux/amd64: its RUN steps run
+# through binfmt_misc, the way `docker buildx build --platform` does.
+t_buildkit_run() {
+  rm -rf /tmp/bk && mkdir /tmp/bk
+  printf 'FROM %s/app64:single\nRUN /probe > /probe.out && /bin/busybox uname -m >> /probe.out\n' $REGISTRY > /tmp/bk/Dockerfile
+  DOCKER_BUILDKIT=1 docker build -q --network none --platform linux/amd64 -t bk-test /tmp/bk > /dev/null || return 1
+  local out; out=$(docker run --rm --network none --platform linux/amd64 bk-test /bin/busybox cat /probe.out) || return 1
+  expect "$out" "machine=x86_64" && expect "$out" "x86_64"
+}
+check buildkit-run-step-for-linux-amd64 t_buildkit_run ; elapsed
+
 # ---- the installer image (binfmt/Dockerfile), as on a Docker host ---------
 
 t_installer_image() {
