@@ -46,6 +46,21 @@ t_direct() {
 }
 check direct-exec t_direct
 
+# A guest started through binfmt_misc runs its x86_64 children through the
+# kernel, except scripts under TRANSIT_ROOTFS: their `#!/bin/sh` must be the
+# root filesystem's (an x86_64 busybox), not this VM's arm64 dash.
+t_rootfs_script() {
+  rm -rf /tmp/amd64root && mkdir -p /tmp/amd64root/bin
+  cp $P/busybox-amd64 /tmp/amd64root/bin/busybox && ln -s busybox /tmp/amd64root/bin/sh
+  printf '#!/bin/sh\necho script-ran\n' > /tmp/script.sh && chmod 755 /tmp/script.sh
+  rm -f /tmp/rootfs.log
+  local out; out=$(TRANSIT_ROOTFS=/tmp/amd64root TRANSIT_PROCESS_LOG=/tmp/rootfs.log $P/busybox-amd64 sh -c '/tmp/script.sh; true') ||
+    return 1
+  expect "$out" "script-ran" && grep -qE " /tmp/amd64root/bin/(sh|busybox)\$" /tmp/rootfs.log ||
+    { echo "the script's interpreter was not the root filesystem's:"; cat /tmp/rootfs.log; return 1; }
+}
+check rootfs-script-interpreter-from-the-rootfs t_rootfs_script
+
 # ---- P: the guest sees the argv[0] it was given ---------------------------
 
 t_preserve_argv0() {

@@ -8,8 +8,10 @@
 //! When binfmt_misc started this Transit, x86_64 programs go back to the
 //! kernel too: it runs them through the same entry, so a setuid program gets
 //! its credentials (C flag) and Transit's own file need not exist where the
-//! guest runs (F flag, in a chroot or a container). The same happens when
-//! Transit's file cannot be found any more.
+//! guest runs (F flag, in a chroot or a container); scripts under `-L DIR`
+//! are the exception, as the kernel would find their interpreter outside
+//! DIR. Transit's file not being found any more also sends the program to
+//! the kernel.
 //!
 //! Nothing changes in this process before the host execve, so a failure
 //! leaves the guest running with an errno, as the kernel's execve does.
@@ -136,6 +138,7 @@ fn exec(
     } else {
         args
     };
+    let is_elf = header.as_ref().is_some_and(|h| classify(h) == Kind::X86_64Elf);
     let plan = match header {
         Some(header) => plan(process, &file, header, &guest_path, args)?,
         None => Plan::Host,
@@ -143,7 +146,11 @@ fn exec(
     tracing::debug!(path = %String::from_utf8_lossy(&guest_path), ?plan, "execve");
     match plan {
         Plan::Host => host_exec(&file, argv, envp),
-        Plan::Transit { .. } if process.transit.by_binfmt_misc => host_exec(&file, argv, envp),
+        // Not a script under -L DIR: the kernel would look for its
+        // interpreter on the host's paths, not in DIR.
+        Plan::Transit { .. } if process.transit.by_binfmt_misc && (is_elf || process.transit.rootfs.is_none()) => {
+            host_exec(&file, argv, envp)
+        }
         Plan::Transit {
             program,
             argv: guest_argv,
