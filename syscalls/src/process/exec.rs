@@ -8,10 +8,12 @@
 //! When binfmt_misc started this Transit, x86_64 programs go back to the
 //! kernel too: it runs them through the same entry, so a setuid program gets
 //! its credentials (C flag) and Transit's own file need not exist where the
-//! guest runs (F flag, in a chroot or a container); scripts under `-L DIR`
-//! are the exception, as the kernel would find their interpreter outside
-//! DIR. Transit's file not being found any more also sends the program to
-//! the kernel.
+//! guest runs (F flag, in a chroot or a container), and children read
+//! Transit's settings from the environment. Under `-L DIR` Transit still runs
+//! them itself: the kernel would find a script's interpreter outside DIR, and
+//! a child whose environment lost TRANSIT_ROOTFS would run without it.
+//! The kernel's handler is Transit's entry unless a newer one was registered.
+//! When Transit's own file is not there any more, the kernel decides too.
 //!
 //! Nothing changes in this process before the host execve, so a failure
 //! leaves the guest running with an errno, as the kernel's execve does.
@@ -138,7 +140,6 @@ fn exec(
     } else {
         args
     };
-    let is_elf = header.as_ref().is_some_and(|h| classify(h) == Kind::X86_64Elf);
     let plan = match header {
         Some(header) => plan(process, &file, header, &guest_path, args)?,
         None => Plan::Host,
@@ -146,9 +147,9 @@ fn exec(
     tracing::debug!(path = %String::from_utf8_lossy(&guest_path), ?plan, "execve");
     match plan {
         Plan::Host => host_exec(&file, argv, envp),
-        // Not a script under -L DIR: the kernel would look for its
-        // interpreter on the host's paths, not in DIR.
-        Plan::Transit { .. } if process.transit.by_binfmt_misc && (is_elf || process.transit.rootfs.is_none()) => {
+        // Not under -L DIR: the kernel knows nothing of DIR (a script's
+        // interpreter, a child whose environment lost TRANSIT_ROOTFS).
+        Plan::Transit { .. } if process.transit.by_binfmt_misc && process.transit.rootfs.is_none() => {
             host_exec(&file, argv, envp)
         }
         Plan::Transit {
@@ -156,7 +157,7 @@ fn exec(
             argv: guest_argv,
         } => {
             if process.transit.exe.as_os_str().is_empty() {
-                tracing::info!("execve: Transit's own executable is unknown: the kernel's binfmt_misc decides");
+                tracing::warn!("execve: Transit's own executable is unknown: the kernel's binfmt_misc decides");
                 return host_exec(&file, argv, envp);
             }
             let strings: Vec<Vec<u8>> = process
@@ -173,9 +174,14 @@ fn exec(
             );
             // Not in this chroot or container: a binfmt_misc entry with
             // the F flag may still run it (else ENOEXEC, as without Transit).
-            if let Err(e @ (Errno::ENOENT | Errno::ENOTDIR)) = result {
-                tracing::info!(
-                    "execve: Transit ({}) is not here ({e:?}): the kernel's binfmt_misc decides",
+            // Only when the file itself is missing: ENOENT also means a
+            // missing interpreter for Transit (qemu on x86_64 hosts), and
+            // there the kernel would run the x86_64 program natively.
+            let gone = matches!(result, Err(Errno::ENOENT | Errno::ENOTDIR))
+                && std::fs::symlink_metadata(&process.transit.exe).is_err();
+            if gone {
+                tracing::warn!(
+                    "execve: Transit ({}) is not here: the kernel's binfmt_misc decides",
                     process.transit.exe.display()
                 );
                 return host_exec(&file, argv, envp);
