@@ -22,6 +22,9 @@ const TLS_HANDSHAKE: u8 = 0x16;
 const TLS_ALERT: [u8; 7] = [0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 40];
 /// How long a refused TLS client has to close its side.
 const DRAIN: Duration = Duration::from_secs(5);
+/// How long a new connection may keep its first byte: a client that never
+/// writes must not keep a thread forever.
+const FIRST_BYTE: Duration = Duration::from_secs(30);
 
 pub struct Listener {
     tcp: TcpListener,
@@ -31,8 +34,10 @@ pub struct Listener {
 /// Binds `addr` and the Unix socket tiny_http is to serve.
 pub fn bind(addr: SocketAddr) -> io::Result<(Listener, UnixListener)> {
     let tcp = TcpListener::bind(addr)?;
-    // Unique on this network namespace, as the bound TCP address is.
-    let backend = UnixAddr::from_abstract_name(format!("transit-mirror {}", tcp.local_addr()?))?;
+    // Unique on this network namespace, as the bound TCP address is; the pid
+    // keeps another user from taking the name before the mirror starts.
+    let name = format!("transit-mirror {} {}", std::process::id(), tcp.local_addr()?);
+    let backend = UnixAddr::from_abstract_name(name)?;
     let unix = UnixListener::bind_addr(&backend)?;
     Ok((Listener { tcp, backend }, unix))
 }
@@ -63,6 +68,7 @@ impl Listener {
 
 fn serve(client: TcpStream, backend: &UnixAddr) -> io::Result<()> {
     let mut first = [0u8];
+    client.set_read_timeout(Some(FIRST_BYTE))?;
     if client.peek(&mut first)? == 0 {
         return Ok(());
     }
@@ -76,6 +82,9 @@ fn serve(client: TcpStream, backend: &UnixAddr) -> io::Result<()> {
         client.set_read_timeout(Some(DRAIN))?;
         return io::copy(&mut &client, &mut io::sink()).map(drop);
     }
+    // Requests stream as slowly as their clients send them (blob uploads are
+    // refused, but a pull may pause): tiny_http decides when one is too slow.
+    client.set_read_timeout(None)?;
     relay(client, UnixStream::connect_addr(backend)?)
 }
 
