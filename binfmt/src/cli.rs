@@ -153,8 +153,8 @@ fn install(
 
 fn uninstall(fs: &BinfmtMisc, binfmt_d: Option<PathBuf>) -> Result<i32, String> {
     let mut did = false;
-    // Unmounted and not mountable (no privilege): there is no entry we could remove.
-    if mount_if_needed(fs).is_ok() && fs.entry(ENTRY_NAME).map_err(|e| explain(e, "cannot read the entry"))?.is_some() {
+    let mounted = mount_if_needed(fs);
+    if mounted.is_ok() && fs.entry(ENTRY_NAME).map_err(|e| explain(e, "cannot read the entry"))?.is_some() {
         fs.remove(ENTRY_NAME).map_err(|e| explain(e, &format!("cannot remove {ENTRY_NAME}")))?;
         println!("removed {ENTRY_NAME} from {}", fs.root.display());
         did = true;
@@ -175,6 +175,9 @@ fn uninstall(fs: &BinfmtMisc, binfmt_d: Option<PathBuf>) -> Result<i32, String> 
         }
     }
     if !did {
+        // Unmounted and not mountable (no privilege): the entry may well
+        // exist, and this is no success.
+        mounted?;
         println!("{ENTRY_NAME} was not installed");
     }
     Ok(0)

@@ -288,15 +288,23 @@ fn install_without_privilege_refuses_in_one_line() {
                 echo "exit $?"; cat "$W/err"
             fi
         done
+        # uninstall, where it cannot mount binfmt_misc, says so: an entry may be there.
+        if unshare -U $RUNNER "$T" binfmt uninstall --root "$W/unmounted" --binfmt-d "$W/binfmt.d" 2>"$W/err"; then
+            echo "uninstall succeeded as nobody"
+        else
+            echo "exit $?"; cat "$W/err"
+        fi
         ls "$M" | tr '\n' ' '
         "#,
     );
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 5, "{out}");
+    assert_eq!(lines.len(), 7, "{out}");
     assert_eq!((lines[0], lines[2]), ("exit 1", "exit 1"), "{out}");
     assert!(lines[1].starts_with("transit binfmt: cannot register") && lines[1].contains("needs root"), "{out}");
     assert!(lines[3].starts_with("transit binfmt: cannot mount binfmt_misc") && lines[3].contains("needs root"), "{out}");
-    assert_eq!(lines[4], "qemu-aarch64 register status ", "nothing was registered");
+    assert_eq!(lines[4], "exit 1", "{out}");
+    assert!(lines[5].starts_with("transit binfmt: cannot mount binfmt_misc") && lines[5].contains("needs root"), "{out}");
+    assert_eq!(lines[6], "qemu-aarch64 register status ", "nothing was registered");
 }
 
 /// Runs test program `name` (tagged) through binfmt_misc and directly
