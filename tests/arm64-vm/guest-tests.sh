@@ -56,7 +56,8 @@ t_rootfs_script() {
   rm -f /tmp/rootfs.log
   local out; out=$(TRANSIT_ROOTFS=/tmp/amd64root TRANSIT_PROCESS_LOG=/tmp/rootfs.log $P/busybox-amd64 sh -c '/tmp/script.sh; true') ||
     return 1
-  expect "$out" "script-ran" && grep -qE " /tmp/amd64root/bin/(sh|busybox)\$" /tmp/rootfs.log ||
+  expect "$out" "script-ran" || return 1
+  grep -qE " /tmp/amd64root/bin/(sh|busybox)\$" /tmp/rootfs.log ||
     { echo "the script's interpreter was not the root filesystem's:"; cat /tmp/rootfs.log; return 1; }
 }
 check rootfs-script-interpreter-from-the-rootfs t_rootfs_script

@@ -20,10 +20,11 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 : "${TRANSIT:?set TRANSIT to a static aarch64 Transit}" "${PAYLOAD:?set PAYLOAD to the directory of test files}"
 W=${W:-${XDG_CACHE_HOME:-$HOME/.cache}/transit-arm64-vm}
-SUITE=${SUITE:-bookworm}
+# The host's Debian release: the kernel and busybox come from its apt lists.
+SUITE=${SUITE:-$(. /etc/os-release && echo "${VERSION_CODENAME:-}")}
 CPU=${CPU:-max,pauth-impdef=on}   # plain "max" is ~2.5x slower (pointer authentication)
 INC=podman,crun,conmon,netavark,docker.io,containerd,runc,golang-github-containers-common,golang-github-containers-image,catatonit,busybox-static,kmod,docker-registry
-KEY_PACKAGES="linux-image-arm64 podman crun docker-registry busybox-static docker.io containerd runc"
+KEY_PACKAGES="linux-image-arm64 ${INC//,/ }"
 mkdir -p "$W"
 
 say() { echo "==> $*"; }
@@ -36,8 +37,11 @@ apt_mirror() {
   echo "$u"
 }
 MIRROR=${MIRROR:-$(apt_mirror)}
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
 
 host_packages() {
+  [ "$(. /etc/os-release && echo "$ID")" = debian ] && [ "$(uname -m)" = x86_64 ] ||
+    { echo "vm.sh runs on x86_64 Debian hosts (bookworm is tested)"; exit 1; }
   export DEBIAN_FRONTEND=noninteractive
   dpkg --print-foreign-architectures | grep -qx arm64 || { dpkg --add-architecture arm64; apt-get update -qq; }
   local need=()
@@ -126,7 +130,9 @@ echo "=== VM-TEST-MARKER result=$RESULT uptime=$(cut -d' ' -f1 /proc/uptime)s ==
 sync; busybox poweroff -f
 EOF
   chmod 755 "$r/sbin/vm-init"
-  mkfs.ext4 -q -F -L armroot -d "$r" "$b/rootfs.img" 2G
+  # rootfs.img is what marks the cache complete: it appears only whole.
+  mkfs.ext4 -q -F -L armroot -d "$r" "$b/rootfs.img.partial" 2G
+  mv "$b/rootfs.img.partial" "$b/rootfs.img"
   rm -rf "$r"
 }
 

@@ -14,10 +14,17 @@ use crate::{build, setup, step};
 
 pub fn run() -> Result<()> {
     let arch = Arch::of_host()?;
+    if arch != Arch::X86_64 {
+        anyhow::bail!("the arm64 VM tests run on x86_64 Debian hosts (tests/arm64-vm/vm.sh)");
+    }
     setup::ensure_prerequisites(arch)?;
     let transit = build::build_transit()?;
     let dir = crate::workspace_root().join("tests/arm64-vm");
     let payload = crate::target_dir().join("arm64-vm");
+    // Only what is built below goes to the VM.
+    if payload.exists() {
+        std::fs::remove_dir_all(&payload).with_context(|| format!("cannot empty {}", payload.display()))?;
+    }
     build_program(arch, &dir.join("probe.c"), &payload.join("probe"), &[])?;
     build_program(arch, &dir.join("level_probe.S"), &payload.join("level_probe"), &["-nostdlib"])?;
     // The installer image is built in the VM from the Transit under test,
