@@ -2,8 +2,8 @@
 //! live after each instruction of a block. Flags nobody reads are never
 //! computed: that is most of the win of lazy flags.
 
-use crate::decode::{decode_one, CodeSource, GuestBlock};
-use iced_x86::{Instruction, Mnemonic, OpKind, RflagsBits};
+use crate::decode::{CodeSource, GuestBlock};
+use iced_x86::{Decoder, DecoderOptions, Instruction, Mnemonic, OpKind, RflagsBits};
 
 /// A set of x86 arithmetic flags, in our own bit order.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -111,13 +111,17 @@ const LOOKAHEAD: usize = 8;
 pub fn live_on_entry(src: &dyn CodeSource, addr: u64, readable: &impl Fn(u64) -> bool) -> FlagSet {
     let mut live = FlagSet::NONE;
     let mut killed = FlagSet::NONE;
-    let mut at = addr;
+    // One decoder for the whole look-ahead: setting one up costs more than
+    // decoding an instruction.
+    let mut decoder = Decoder::with_ip(64, lookahead_bytes(src, addr, readable), addr, DecoderOptions::NONE);
     for _ in 0..LOOKAHEAD {
-        // An instruction is at most 15 bytes: both ends must be readable.
-        if !readable(at) || !readable(at + 14) {
+        if !decoder.can_decode() {
             break;
         }
-        let Some(insn) = decode_one(src, at) else { break };
+        let insn = decoder.decode();
+        if insn.is_invalid() {
+            break;
+        }
         let (reads, kills) = reads_and_kills(&insn);
         live = live.union(reads.minus(killed));
         killed = killed.union(kills);
@@ -127,9 +131,21 @@ pub fn live_on_entry(src: &dyn CodeSource, addr: u64, readable: &impl Fn(u64) ->
         if insn.flow_control() != iced_x86::FlowControl::Next {
             break;
         }
-        at = insn.next_ip();
     }
     live.union(FlagSet::ALL.minus(killed))
+}
+
+/// The bytes at `addr` the look-ahead may decode: LOOKAHEAD instructions'
+/// worth at most, and only from readable pages (the window crosses at most
+/// one page end).
+fn lookahead_bytes<'a>(src: &'a dyn CodeSource, addr: u64, readable: &impl Fn(u64) -> bool) -> &'a [u8] {
+    const MAX: u64 = LOOKAHEAD as u64 * 15;
+    if !readable(addr) {
+        return &[];
+    }
+    let page_end = (addr | 0xfff) + 1;
+    let end = if readable(page_end) { addr + MAX } else { page_end.min(addr + MAX) };
+    src.bytes(addr, (end - addr) as usize)
 }
 
 /// Flags live when `block` is left through its last instruction, found by

@@ -186,7 +186,7 @@ fn try_translate(
         tracing::warn!(addr = format_args!("{:#x}", insn.ip()), insn = %insn, "unimplemented instruction: SIGILL");
         let _ = e.illegal(insn);
     } else if let Some(addr) = block.invalid_at {
-        tracing::warn!(addr = format_args!("{addr:#x}"), "undecodable instruction: SIGILL");
+        // decode_block has logged it, with its bytes.
         e.exit(crate::exit::ExitReason::IllegalInstruction, addr);
     } else {
         e.direct_exit(block.end());
