@@ -8,7 +8,7 @@ use crate::host::HostFeatures;
 use crate::translate::translate_block;
 use crate::flags::live_at_block_exit;
 use crate::block_map::{BlockMap, ExitSite, GuestPoint};
-use std::collections::{HashMap, HashSet};
+use crate::addr_hash::{AddrMap, AddrSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The lookup table has 2^LOOKUP_BITS entries indexed by the low guest address bits.
@@ -30,14 +30,14 @@ pub struct CodeCache {
     /// Bytes used by the trampolines: the cache never frees below this.
     reserved: usize,
     used: usize,
-    blocks: HashMap<u64, u64>,
+    blocks: AddrMap<u64>,
     /// Patch sites (host addresses of `b` instructions) waiting for a guest target.
-    pending: HashMap<u64, Vec<u64>>,
+    pending: AddrMap<Vec<u64>>,
     lookup: Box<[LookupEntry]>,
     /// Lookup slots filled since the last flush, so a flush clears only those.
     lookup_dirty: Vec<usize>,
     /// Guest pages that hold decoded code: safe to read when looking ahead.
-    code_pages: HashSet<u64>,
+    code_pages: AddrSet,
     /// Host address -> guest instruction, and each block's exit sites.
     map: BlockMap,
     /// Blocks a signal handler unlinked (index + 1; 0 = free slot).
@@ -80,11 +80,11 @@ impl CodeCache {
             buf: buf as *mut u8,
             reserved: 0,
             used: 0,
-            blocks: HashMap::new(),
-            pending: HashMap::new(),
+            blocks: AddrMap::default(),
+            pending: AddrMap::default(),
             lookup: empty_lookup_table(),
             lookup_dirty: Vec::new(),
-            code_pages: HashSet::new(),
+            code_pages: AddrSet::default(),
             map: BlockMap::default(),
             unlinked: Default::default(),
             max_block_insns: MAX_BLOCK_INSNS,

@@ -18,7 +18,7 @@
 //! Invalidation is coarse (everything, not the page): simple and right, and
 //! costly only for programs that keep rewriting code next to code they run.
 
-use std::collections::HashSet;
+use crate::addr_hash::AddrSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
@@ -31,7 +31,7 @@ const GONE: u64 = 1;
 static EPOCH: AtomicU64 = AtomicU64::new(0);
 static PROTECTED: [AtomicU64; SLOTS] = [const { AtomicU64::new(EMPTY) }; SLOTS];
 /// Pages any thread has translated code from, for mapping changes.
-static CODE_PAGES: Mutex<Option<HashSet<u64>>> = Mutex::new(None);
+static CODE_PAGES: Mutex<Option<AddrSet>> = Mutex::new(None);
 static WRITABLE: OnceLock<fn(u64) -> bool> = OnceLock::new();
 
 /// The current code epoch; it changes whenever translated code may be stale.
@@ -52,7 +52,7 @@ pub fn set_writable_query(query: fn(u64) -> bool) {
 /// A translator read code from the page at `page` (page-aligned), for the
 /// first time since its last flush.
 pub fn watch_page(page: u64) {
-    CODE_PAGES.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(HashSet::new).insert(page);
+    CODE_PAGES.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(AddrSet::default).insert(page);
     let Some(writable) = WRITABLE.get() else { return };
     if writable(page) && insert(page) {
         // SAFETY: the page is mapped (code was just decoded from it);

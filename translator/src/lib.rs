@@ -8,6 +8,7 @@
 // dynasm! converts register numbers (already `u8`) into `u8`.
 #![allow(clippy::useless_conversion)]
 
+pub mod addr_hash;
 pub mod block_map;
 pub mod cache;
 pub mod code_watch;
