@@ -80,7 +80,10 @@ impl CodeCache {
             buf: buf as *mut u8,
             reserved: 0,
             used: 0,
-            blocks: AddrMap::default(),
+            // Sized for a mid-sized program's start-up (python3 translates
+            // ~30,000 blocks): growing from empty rehashes every entry
+            // log2(n) times.
+            blocks: AddrMap::with_capacity_and_hasher(1 << 14, Default::default()),
             pending: AddrMap::default(),
             lookup: empty_lookup_table(),
             lookup_dirty: Vec::new(),

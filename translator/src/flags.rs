@@ -154,20 +154,19 @@ fn lookahead_bytes<'a>(src: &'a dyn CodeSource, addr: u64, readable: &impl Fn(u6
 /// Indirect successors (ret, jmp reg), syscalls and faults keep every flag.
 pub fn live_at_block_exit(src: &dyn CodeSource, block: &GuestBlock, readable: impl Fn(u64) -> bool) -> FlagSet {
     use iced_x86::FlowControl as F;
-    let successors: Vec<u64> = match block.insns.last() {
+    // At most two successors, the second one optional (no allocation: this
+    // runs for every block translated).
+    let (first, second) = match block.insns.last() {
         _ if block.invalid_at.is_some() => return FlagSet::ALL,
         None => return FlagSet::ALL,
         Some(last) => match last.flow_control() {
-            F::Next => vec![last.next_ip()],
-            F::UnconditionalBranch if last.op0_kind() == OpKind::NearBranch64 => vec![last.near_branch64()],
-            F::ConditionalBranch if last.op0_kind() == OpKind::NearBranch64 => vec![last.near_branch64(), last.next_ip()],
-            F::Call if last.op0_kind() == OpKind::NearBranch64 => vec![last.near_branch64()],
+            F::Next => (last.next_ip(), None),
+            F::UnconditionalBranch if last.op0_kind() == OpKind::NearBranch64 => (last.near_branch64(), None),
+            F::ConditionalBranch if last.op0_kind() == OpKind::NearBranch64 => (last.near_branch64(), Some(last.next_ip())),
+            F::Call if last.op0_kind() == OpKind::NearBranch64 => (last.near_branch64(), None),
             _ => return FlagSet::ALL,
         },
     };
-    let mut live = FlagSet::NONE;
-    for s in successors {
-        live = live.union(live_on_entry(src, s, &readable));
-    }
-    live
+    let live = live_on_entry(src, first, &readable);
+    second.map_or(live, |s| live.union(live_on_entry(src, s, &readable)))
 }
