@@ -79,8 +79,14 @@ impl Drop for SignalThread {
     }
 }
 
+/// Transit runs guests on aarch64 only (`LoadError::WrongHost` elsewhere);
+/// other builds exist for the host-independent benches.
+#[cfg(not(target_arch = "aarch64"))]
+pub extern "C" fn on_host_signal(_sig: i32, _info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {}
+
 /// The host handler for every signal the guest handles and for the faults
 /// translated code may raise.
+#[cfg(target_arch = "aarch64")]
 pub extern "C" fn on_host_signal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     let t = CURRENT.with(|c| c.get());
     // SAFETY: the kernel passes a valid siginfo and ucontext; `t`, when set,

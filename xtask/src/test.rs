@@ -35,6 +35,9 @@ pub fn run() -> Result<()> {
         "xtask",
         "--target",
         TRANSIT_TARGET,
+        // Benches and examples too, so that they keep building (criterion
+        // runs each bench once under `cargo test`).
+        "--all-targets",
     ]);
     if arch.aarch64_runner().is_none() {
         // .cargo/config.toml names qemu as the runner, and cargo rejects an
