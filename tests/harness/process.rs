@@ -28,6 +28,22 @@ pub fn run(
     run_with_env(command, &[], stdin, run_dir, timeout)
 }
 
+/// `run` for the native reference run, which must end by itself (an exit
+/// or a signal; not a timeout or an output overflow). The error is the
+/// one-line problem to report.
+pub fn run_native(
+    command: Command,
+    stdin: &[u8],
+    run_dir: &Path,
+    timeout: Duration,
+) -> Result<Outcome, String> {
+    let native = run(command, stdin, run_dir, timeout).map_err(|error| format!("cannot run natively: {error}"))?;
+    match native.termination {
+        Termination::Exited(_) | Termination::Signaled(_) => Ok(native),
+        other => Err(format!("the native run itself failed: {other}")),
+    }
+}
+
 /// `run` with variables added to the guest environment.
 pub fn run_with_env(
     mut command: Command,

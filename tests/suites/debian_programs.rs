@@ -20,7 +20,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use transit_tests::outcome::{Outcome, Termination};
+use transit_tests::outcome::Outcome;
 use transit_tests::transit::Transit;
 use transit_tests::{host_runs_x86_64, process, work_dir};
 
@@ -479,24 +479,10 @@ fn compare(transit: &Transit, what: &str, index: usize, run: &Run) -> Vec<String
     let run_dir = work_dir("debian-programs")
         .join(what.replace(|c: char| !c.is_ascii_alphanumeric(), "-"))
         .join(index.to_string());
-    let native = match process::run(
-        run.native_command(),
-        &run.stdin,
-        &run_dir.join("native"),
-        NATIVE_TIMEOUT,
-    ) {
+    let native = match process::run_native(run.native_command(), &run.stdin, &run_dir.join("native"), NATIVE_TIMEOUT) {
         Ok(native) => native,
-        Err(error) => return vec![format!("cannot run natively: {error}")],
+        Err(problem) => return vec![problem],
     };
-    if !matches!(
-        native.termination,
-        Termination::Exited(_) | Termination::Signaled(_)
-    ) {
-        return vec![format!(
-            "the native run itself failed: {}",
-            native.termination
-        )];
-    }
 
     let log = run_dir.join("process.log");
     let translated_dir = run_dir.join("transit");

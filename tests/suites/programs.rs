@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use transit_tests::catalog::{self, Program};
 use transit_tests::known_failures::{known_failures_file, KnownFailures};
-use transit_tests::outcome::{Outcome, Termination};
+use transit_tests::outcome::Outcome;
 use transit_tests::toolchain::{Toolchain, Variant};
 use transit_tests::transit::Transit;
 use transit_tests::{expected, host_runs_x86_64, parallel, process, work_dir};
@@ -141,24 +141,10 @@ fn check(
     let (reference, reference_name) = if host_runs_x86_64() {
         let mut command = Command::new(&binary);
         command.args(&program.args);
-        let native = match process::run(
-            command,
-            &program.stdin,
-            &run_dir.join("native"),
-            NATIVE_TIMEOUT,
-        ) {
+        let native = match process::run_native(command, &program.stdin, &run_dir.join("native"), NATIVE_TIMEOUT) {
             Ok(native) => native,
-            Err(error) => return vec![format!("cannot run natively: {error}")],
+            Err(problem) => return vec![problem],
         };
-        if !matches!(
-            native.termination,
-            Termination::Exited(_) | Termination::Signaled(_)
-        ) {
-            return vec![format!(
-                "the native run itself failed: {}",
-                native.termination
-            )];
-        }
         match &expected {
             Some(expected) => {
                 let stale = native.differences(expected, "expected", "native");
