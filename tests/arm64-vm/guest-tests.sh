@@ -179,10 +179,17 @@ substituted_since() {
   [ "$(substitutions)" -gt "$1" ] || { echo "the mirror did not substitute:"; cat /tmp/mirror.log; return 1; }
 }
 
+# wait_until SECONDS COMMAND...: retries the command (output discarded)
+# every half second until it succeeds or the time is up.
+wait_until() {
+  local tries=$(($1 * 2)); shift
+  for _ in $(seq $tries); do "$@" > /dev/null 2>&1 && return 0; sleep 0.5; done
+  return 1
+}
+
 # wait_http URL: up to 60 s for a server to answer.
 wait_http() {
-  for _ in $(seq 120); do busybox wget -q -O /dev/null "$1" 2>/dev/null && return 0; sleep 0.5; done
-  echo "nothing answers at $1"; return 1
+  wait_until 60 busybox wget -q -O /dev/null "$1" || { echo "nothing answers at $1"; return 1; }
 }
 
 # The registry plays Docker Hub: the mirror listens where the client
@@ -236,8 +243,7 @@ grep "serving linux/amd64" /tmp/mirror.log | tail -1
 
 t_containerd() {
   containerd > /tmp/containerd.log 2>&1 &
-  for _ in $(seq 120); do ctr version > /dev/null 2>&1 && return 0; sleep 0.5; done
-  echo "containerd does not answer:"; tail -20 /tmp/containerd.log; return 1
+  wait_until 60 ctr version || { echo "containerd does not answer:"; tail -20 /tmp/containerd.log; return 1; }
 }
 check containerd-starts t_containerd
 
@@ -271,8 +277,7 @@ check ctr-run-amd64-only-image-through-mirror t_ctr_mirror ; elapsed
 t_dockerd() {
   dockerd --config-file $P/docker-daemon.json --containerd=/run/containerd/containerd.sock --iptables=false --ip6tables=false \
     --bridge=none --exec-opt native.cgroupdriver=cgroupfs > /tmp/dockerd.log 2>&1 &
-  for _ in $(seq 240); do docker info > /dev/null 2>&1 && return 0; sleep 0.5; done
-  echo "dockerd does not answer:"; tail -20 /tmp/dockerd.log; return 1
+  wait_until 120 docker info || { echo "dockerd does not answer:"; tail -20 /tmp/dockerd.log; return 1; }
 }
 check dockerd-starts t_dockerd
 
