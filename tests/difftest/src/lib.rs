@@ -4,8 +4,8 @@
 //! `generate` builds cases from the translator's own list of supported
 //! instruction forms; `native` runs them on an x86_64 CPU; the
 //! `difftest-runner` binary runs them translated (under qemu-aarch64 on
-//! x86_64 hosts); `compare` decides, with the flags the manual leaves
-//! undefined masked per instruction; `report` prints reproducers.
+//! x86_64 hosts); `compare` decides, with the flags either vendor's manual
+//! leaves undefined masked per instruction (`vendor_flags`); `report` prints reproducers.
 
 pub mod case;
 pub mod compare;
@@ -16,3 +16,4 @@ pub mod native;
 pub mod report;
 pub mod rng;
 pub mod state;
+pub mod vendor_flags;

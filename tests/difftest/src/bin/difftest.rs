@@ -152,6 +152,9 @@ fn main() {
 #[cfg(target_arch = "x86_64")]
 fn main() -> Result<()> {
     let o = options()?;
+    // The oracle: flags either vendor leaves undefined are masked, but a
+    // mismatch seen on one vendor only is easier to trace with this line.
+    println!("difftest: reference CPU {}", transit_difftest::vendor_flags::host_cpu_description());
     let started = Instant::now();
     let (claimed, missed) = claimed_forms();
     let mut rng = Rng::new(o.seed);

@@ -1,0 +1,124 @@
+//! Flags that the Intel SDM or the AMD APM leaves undefined where iced-x86's
+//! tables call them defined. The oracle may be either vendor's CPU (CI and
+//! development machines are Intel or AMD), so a flag undefined on either is
+//! never compared and never consumed by a generated sequence: both go through
+//! `compare::undefined_after`, which adds these.
+//!
+//! Where the two vendors *define* a result differently, Transit follows the
+//! vendor its CPUID names (Intel); no such instruction is generated today.
+
+use iced_x86::{Instruction, Mnemonic, OpKind, RflagsBits};
+
+/// Flags (iced bits) undefined after `insn` on at least one vendor, beyond
+/// what `insn.rflags_undefined()` says.
+pub fn undefined_by_either_vendor(insn: &Instruction) -> u32 {
+    use Mnemonic::*;
+    match insn.mnemonic() {
+        // SDM and APM, RCL/RCR/ROL/ROR: OF is defined only when the masked
+        // count is 1. iced reduces RCL/RCR counts modulo 9 or 17 first, so
+        // it calls OF defined for `rcr r16, 18` (and untouched for a count
+        // of 17); AMD CPUs set it differently from Intel's there.
+        Rcl | Rcr | Rol | Ror if masked_immediate_count(insn).is_some_and(|c| c > 1) => RflagsBits::OF,
+        // SDM, SHL/SHR/SAR: CF is undefined when the count is at least the
+        // operand's width, which only 8- and 16-bit operands can reach (the
+        // count is masked to 5 bits). With a count in CL, assume it might.
+        Shl | Sal | Shr | Sar if operand_bits(insn) < 32 => match masked_immediate_count(insn) {
+            Some(c) if c < operand_bits(insn) => 0,
+            _ if count_in_cl(insn) || masked_immediate_count(insn).is_some() => RflagsBits::CF,
+            _ => 0,
+        },
+        // APM, BT/BTS/BTR/BTC: ZF is undefined (the SDM says unaffected).
+        Bt | Bts | Btr | Btc => RflagsBits::ZF,
+        _ => 0,
+    }
+}
+
+/// The count of a shift or rotate by an immediate, masked as the CPU masks
+/// it (to 6 bits for 64-bit operands, else 5); `None` for other forms.
+fn masked_immediate_count(insn: &Instruction) -> Option<u32> {
+    let count_op = insn.op_count().checked_sub(1)?;
+    if insn.op_kind(count_op) != OpKind::Immediate8 {
+        return None;
+    }
+    let mask = if operand_bits(insn) == 64 { 63 } else { 31 };
+    Some(u32::from(insn.immediate8()) & mask)
+}
+
+fn count_in_cl(insn: &Instruction) -> bool {
+    let count_op = insn.op_count().saturating_sub(1);
+    insn.op_count() > 1 && insn.op_kind(count_op) == OpKind::Register
+}
+
+/// The width of the first operand, in bits.
+fn operand_bits(insn: &Instruction) -> u32 {
+    let bytes = match insn.op0_kind() {
+        OpKind::Register => insn.op0_register().size(),
+        _ => insn.memory_size().size(),
+    };
+    8 * bytes as u32
+}
+
+/// The host CPU's vendor, family/model/stepping and brand string, for the
+/// report: a mismatch seen on one vendor's CPU only is then traceable.
+#[cfg(target_arch = "x86_64")]
+pub fn host_cpu_description() -> String {
+    use std::arch::x86_64::__cpuid;
+    // Leaves 0x80000002..4 exist when 0x80000000 reports them.
+    let (vendor, leaf1, brand) = {
+        let l0 = __cpuid(0);
+        let vendor: Vec<u8> = [l0.ebx, l0.edx, l0.ecx].iter().flat_map(|r| r.to_le_bytes()).collect();
+        let leaf1 = __cpuid(1).eax;
+        let brand: Vec<u8> = if __cpuid(0x8000_0000).eax >= 0x8000_0004 {
+            (0x8000_0002..=0x8000_0004u32)
+                .flat_map(|l| {
+                    let r = __cpuid(l);
+                    [r.eax, r.ebx, r.ecx, r.edx]
+                })
+                .flat_map(|r| r.to_le_bytes())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        (vendor, leaf1, brand)
+    };
+    // Family and model with their extended fields (SDM CPUID leaf 1).
+    let base_family = (leaf1 >> 8) & 0xf;
+    let family = if base_family == 0xf { base_family + ((leaf1 >> 20) & 0xff) } else { base_family };
+    let model = if base_family >= 6 { ((leaf1 >> 12) & 0xf0) | ((leaf1 >> 4) & 0xf) } else { (leaf1 >> 4) & 0xf };
+    let brand = String::from_utf8_lossy(&brand).trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string();
+    format!(
+        "{} family {family:#x} model {model:#x} stepping {} ({brand})",
+        String::from_utf8_lossy(&vendor),
+        leaf1 & 0xf
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iced_x86::{Code, Register};
+
+    fn with_count(code: Code, reg: Register, count: u32) -> Instruction {
+        Instruction::with2(code, reg, count).expect("valid operands")
+    }
+
+    #[test]
+    fn rotate_through_carry_of_is_undefined_for_counts_above_one() {
+        // iced reduces 18 modulo 17 to 1 and would compare OF here.
+        let insn = with_count(Code::Rcr_rm16_imm8, Register::AX, 18);
+        assert_eq!(undefined_by_either_vendor(&insn), RflagsBits::OF);
+        let insn = with_count(Code::Rcl_rm8_imm8, Register::AL, 9);
+        assert_eq!(undefined_by_either_vendor(&insn), RflagsBits::OF);
+        let insn = with_count(Code::Rcl_rm32_imm8, Register::EAX, 33);
+        assert_eq!(undefined_by_either_vendor(&insn), 0, "33 masks to 1");
+    }
+
+    #[test]
+    fn narrow_shift_cf_is_undefined_from_the_operand_width_on() {
+        assert_eq!(undefined_by_either_vendor(&with_count(Code::Shr_rm8_imm8, Register::AL, 7)), 0);
+        assert_eq!(undefined_by_either_vendor(&with_count(Code::Shr_rm8_imm8, Register::AL, 8)), RflagsBits::CF);
+        assert_eq!(undefined_by_either_vendor(&with_count(Code::Shl_rm32_imm8, Register::EAX, 31)), 0);
+        let cl = Instruction::with2(Code::Sar_rm16_CL, Register::AX, Register::CL).unwrap();
+        assert_eq!(undefined_by_either_vendor(&cl), RflagsBits::CF);
+    }
+}
