@@ -21,6 +21,7 @@ use std::os::fd::RawFd;
 use std::path::PathBuf;
 
 use clap::Parser;
+use transit_translator::features::CpuLevel;
 
 /// Auxiliary vector keys and AT_FLAGS bits (include/uapi/linux/auxvec.h,
 /// include/uapi/linux/binfmts.h).
@@ -96,10 +97,21 @@ struct Cli {
     /// A guest execve passes it: see `TransitCommand::argv` in the syscalls crate.
     #[arg(short = '0', long = "argv0", value_name = "ARG0")]
     argv0: Option<OsString>,
+    /// The x86-64 level the program sees in CPUID: x86-64-v1 or x86-64-v2
+    /// (default; with AES-NI and PCLMULQDQ) [env: TRANSIT_CPU].
+    #[arg(long = "cpu", value_name = "LEVEL", value_parser = parse_cpu_level)]
+    cpu: Option<CpuLevel>,
     /// The x86_64 program to run, then its arguments. Everything from the
     /// program on belongs to the guest, options like --version included.
     #[arg(value_name = "PROGRAM [ARGS]", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<OsString>,
+}
+
+fn parse_cpu_level(name: &str) -> Result<CpuLevel, String> {
+    CpuLevel::from_name(name).ok_or_else(|| {
+        let known: Vec<&str> = CpuLevel::ALL.iter().map(|l| l.name()).collect();
+        format!("unknown x86-64 level `{name}` (known: {})", known.join(", "))
+    })
 }
 
 /// What Transit was asked to do.
@@ -125,6 +137,8 @@ pub struct RunRequest {
     pub args: Vec<OsString>,
     pub rootfs: Option<PathBuf>,
     pub process_log: Option<PathBuf>,
+    /// `--cpu` or TRANSIT_CPU; `None`: the default level.
+    pub cpu: Option<CpuLevel>,
     /// The program as a file descriptor the kernel opened (O flag).
     pub exec_fd: Option<RawFd>,
     /// Secure mode: the environment was not consulted, and the guest gets AT_SECURE.
@@ -143,7 +157,7 @@ impl Invocation {
             let mut rest = args.into_iter().skip(1);
             let program = PathBuf::from(rest.next().unwrap_or_default());
             let argv0 = if start.preserve_argv0 { rest.next() } else { None };
-            RunRequest { program, argv0, args: rest.collect(), rootfs: None, process_log: None, exec_fd: start.exec_fd, secure: false, by_binfmt_misc: true }
+            RunRequest { program, argv0, args: rest.collect(), rootfs: None, process_log: None, cpu: None, exec_fd: start.exec_fd, secure: false, by_binfmt_misc: true }
         } else if args.get(1).is_some_and(|a| a == "binfmt") {
             return Ok(Invocation::Binfmt(args.into_iter().skip(2).collect()));
         } else if args.get(1).is_some_and(|a| a == "mirror") {
@@ -158,6 +172,7 @@ impl Invocation {
                 args: command.collect(),
                 rootfs: cli.rootfs,
                 process_log: cli.process_log,
+                cpu: cli.cpu,
                 exec_fd: None,
                 secure: false,
                 by_binfmt_misc: false,
@@ -165,6 +180,14 @@ impl Invocation {
         };
         request.rootfs = request.rootfs.or_else(|| from_env("TRANSIT_ROOTFS"));
         request.process_log = request.process_log.or_else(|| from_env("TRANSIT_PROCESS_LOG"));
+        if request.cpu.is_none() {
+            if let Some(name) = env("TRANSIT_CPU") {
+                let name = name.to_string_lossy();
+                let level = parse_cpu_level(&name)
+                    .map_err(|e| clap::Error::raw(clap::error::ErrorKind::InvalidValue, format!("TRANSIT_CPU: {e}\n")))?;
+                request.cpu = Some(level);
+            }
+        }
         request.secure = start.secure;
         Ok(Invocation::Run(request))
     }
@@ -211,6 +234,20 @@ mod tests {
         let secure = KernelStart { secure: true, ..KernelStart::default() };
         let r = run(Invocation::parse(args(&["transit", "p"]), secure, some_env).unwrap());
         assert_eq!((r.rootfs, r.process_log, r.secure), (None, None, true));
+    }
+
+    #[test]
+    fn the_cpu_level_comes_from_the_option_then_the_environment() {
+        let r = run(Invocation::parse(args(&["transit", "--cpu", "x86-64-v1", "p"]), KernelStart::default(), no_env).unwrap());
+        assert_eq!(r.cpu, Some(CpuLevel::V1));
+        let env = |name: &str| (name == "TRANSIT_CPU").then(|| OsString::from("x86-64-v2"));
+        let r = run(Invocation::parse(args(&["transit", "p"]), KernelStart::default(), env).unwrap());
+        assert_eq!(r.cpu, Some(CpuLevel::V2));
+        let r = run(Invocation::parse(args(&["transit", "--cpu", "v1", "p"]), KernelStart::default(), env).unwrap());
+        assert_eq!(r.cpu, Some(CpuLevel::V1), "the option wins");
+        let bad = |name: &str| (name == "TRANSIT_CPU").then(|| OsString::from("x86-64-v9"));
+        assert!(Invocation::parse(args(&["transit", "p"]), KernelStart::default(), bad).is_err());
+        assert!(Invocation::parse(args(&["transit", "--cpu", "pentium", "p"]), KernelStart::default(), no_env).is_err());
     }
 
     #[test]

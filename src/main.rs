@@ -52,6 +52,7 @@ fn run(request: RunRequest) -> Result<runtime::Ending, LoadError> {
         return Err(LoadError::WrongHost);
     }
     let program = request.program;
+    transit_translator::features::present(request.cpu.unwrap_or(transit_translator::features::CpuLevel::DEFAULT));
     let prog = loader::load(&program, request.exec_fd, request.rootfs.as_deref())?;
     // Absolute, so that a child started after a chdir finds the same files.
     let absolute = |path: Option<PathBuf>| path.map(|p| std::path::absolute(&p).unwrap_or(p));
@@ -59,6 +60,7 @@ fn run(request: RunRequest) -> Result<runtime::Ending, LoadError> {
         exe: std::fs::read_link("/proc/self/exe").unwrap_or_default(),
         rootfs: absolute(request.rootfs),
         process_log: absolute(request.process_log),
+        cpu: request.cpu,
         by_binfmt_misc: request.by_binfmt_misc,
     };
     if let Some(log) = &transit.process_log {

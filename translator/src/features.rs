@@ -1,26 +1,222 @@
-//! The one definition of the x86 CPU Transit presents: CPUID leaves and the
-//! AT_HWCAP/AT_HWCAP2 values derived from them. It must claim exactly what the
-//! translator implements (x86-64-v1 baseline today).
+//! The one definition of the x86 CPU Transit presents: its x86-64 level
+//! (`TRANSIT_CPU`), the CPUID leaves, AT_HWCAP/AT_HWCAP2, and which
+//! instructions it has (`presents`). It must claim exactly what the
+//! translator implements: a test walks iced-x86's table of every `Code`
+//! against `presents` and the translator.
 
-/// CPUID.1:EDX bits Transit implements.
+use iced_x86::{Code, CpuidFeature, OpCodeTableKind};
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// The x86-64 micro-architecture levels Transit can present (the psABI's
+/// names; `TRANSIT_CPU=x86-64-v1`, or `--cpu`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CpuLevel {
+    /// The x86-64 baseline: SSE2, CMPXCHG8B, CMOV, FXSR, MMX.
+    V1 = 1,
+    /// x86-64-v2 (SSE3, SSSE3, SSE4.1, SSE4.2, POPCNT, CMPXCHG16B,
+    /// LAHF/SAHF), plus AES-NI and PCLMULQDQ as on every x86-64-v2 CPU
+    /// people run.
+    V2 = 2,
+}
+
+impl CpuLevel {
+    /// What Transit presents unless told otherwise.
+    pub const DEFAULT: CpuLevel = CpuLevel::V1;
+    pub const ALL: [CpuLevel; 2] = [CpuLevel::V1, CpuLevel::V2];
+    /// The most capable level: what the differential tests check.
+    pub const HIGHEST: CpuLevel = CpuLevel::V2;
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CpuLevel::V1 => "x86-64-v1",
+            CpuLevel::V2 => "x86-64-v2",
+        }
+    }
+
+    /// Parses a level's name ("x86-64-v2"; "x86-64" and "v2" too).
+    pub fn from_name(name: &str) -> Option<CpuLevel> {
+        let level = name.strip_prefix("x86-64").unwrap_or(name);
+        match level.trim_start_matches('-') {
+            "" | "v1" => Some(CpuLevel::V1),
+            "v2" => Some(CpuLevel::V2),
+            _ => None,
+        }
+    }
+
+    fn model(self) -> &'static CpuModel {
+        match self {
+            CpuLevel::V1 => &V1,
+            CpuLevel::V2 => &V2,
+        }
+    }
+}
+
+impl std::fmt::Display for CpuLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+static PRESENTED: AtomicU8 = AtomicU8::new(CpuLevel::DEFAULT as u8);
+
+/// Chooses the level for the whole process, before any guest code runs.
+pub fn present(level: CpuLevel) {
+    PRESENTED.store(level as u8, Ordering::Relaxed);
+}
+
+/// The level this process presents.
+pub fn presented() -> CpuLevel {
+    match PRESENTED.load(Ordering::Relaxed) {
+        2 => CpuLevel::V2,
+        _ => CpuLevel::V1,
+    }
+}
+
+/// CPUID.1:EDX bits.
 pub mod leaf1_edx {
     pub const FPU: u32 = 1 << 0;
     pub const TSC: u32 = 1 << 4;
     pub const CX8: u32 = 1 << 8;
     pub const CMOV: u32 = 1 << 15;
+    pub const CLFSH: u32 = 1 << 19;
     pub const MMX: u32 = 1 << 23;
     pub const FXSR: u32 = 1 << 24;
     pub const SSE: u32 = 1 << 25;
     pub const SSE2: u32 = 1 << 26;
 }
 
+/// CPUID.1:ECX bits.
+pub mod leaf1_ecx {
+    pub const SSE3: u32 = 1 << 0;
+    pub const PCLMULQDQ: u32 = 1 << 1;
+    pub const SSSE3: u32 = 1 << 9;
+    pub const CX16: u32 = 1 << 13;
+    pub const SSE4_1: u32 = 1 << 19;
+    pub const SSE4_2: u32 = 1 << 20;
+    pub const POPCNT: u32 = 1 << 23;
+    pub const AES: u32 = 1 << 25;
+    /// Running under a hypervisor (here: a translator).
+    pub const HYPERVISOR: u32 = 1 << 31;
+}
+
+/// CPUID.(7,0):EBX bits.
+pub mod leaf7_ebx {
+    pub const CLFLUSHOPT: u32 = 1 << 23;
+    pub const CLWB: u32 = 1 << 24;
+}
+
 /// CPUID.80000001h bits.
 pub mod ext_leaf1 {
     pub const ECX_LAHF_LM: u32 = 1 << 0;
+    /// PREFETCHW (0F 0D /1), which Transit runs as a NOP.
+    pub const ECX_PRFCHW: u32 = 1 << 8;
     pub const EDX_SYSCALL: u32 = 1 << 11;
     pub const EDX_NX: u32 = 1 << 20;
     pub const EDX_LM: u32 = 1 << 29;
 }
+
+/// A level's feature bits, and the same features as iced-x86 names them.
+struct CpuModel {
+    leaf1_ecx: u32,
+    leaf1_edx: u32,
+    leaf7_ebx: u32,
+    ext1_ecx: u32,
+    ext1_edx: u32,
+    /// Every iced `CpuidFeature` whose instructions this CPU has.
+    iced: &'static [CpuidFeature],
+}
+
+const V1_LEAF1_EDX: u32 = leaf1_edx::FPU
+    | leaf1_edx::TSC
+    | leaf1_edx::CX8
+    | leaf1_edx::CMOV
+    | leaf1_edx::CLFSH
+    | leaf1_edx::MMX
+    | leaf1_edx::FXSR
+    | leaf1_edx::SSE
+    | leaf1_edx::SSE2;
+
+/// The cache-control hints every level has (Transit implements them: they
+/// cost nothing and JITs and databases use them).
+const HINTS_LEAF7_EBX: u32 = leaf7_ebx::CLFLUSHOPT | leaf7_ebx::CLWB;
+const EXT1_EDX: u32 = ext_leaf1::EDX_SYSCALL | ext_leaf1::EDX_NX | ext_leaf1::EDX_LM;
+
+/// iced's features of the x86-64 baseline: the 8086..486 and long-mode
+/// integer instructions, x87, MMX, SSE, SSE2, and the instructions their
+/// CPUID bits above announce.
+const V1_ICED: &[CpuidFeature] = &[
+    CpuidFeature::INTEL8086,
+    CpuidFeature::INTEL186,
+    CpuidFeature::INTEL286,
+    CpuidFeature::INTEL386,
+    CpuidFeature::INTEL486,
+    CpuidFeature::X64,
+    CpuidFeature::CPUID,
+    CpuidFeature::CMOV,
+    CpuidFeature::CX8,
+    CpuidFeature::TSC,
+    CpuidFeature::SYSCALL,
+    CpuidFeature::MULTIBYTENOP,
+    CpuidFeature::PAUSE,
+    CpuidFeature::FPU,
+    CpuidFeature::FPU287,
+    CpuidFeature::FPU387,
+    CpuidFeature::MMX,
+    CpuidFeature::FXSR,
+    CpuidFeature::SSE,
+    CpuidFeature::SSE2,
+    CpuidFeature::CLFSH,
+    CpuidFeature::CLFLUSHOPT,
+    CpuidFeature::CLWB,
+    CpuidFeature::PREFETCHW,
+];
+
+const V2_ICED: &[CpuidFeature] = &[
+    CpuidFeature::SSE3,
+    CpuidFeature::SSSE3,
+    CpuidFeature::SSE4_1,
+    CpuidFeature::SSE4_2,
+    CpuidFeature::POPCNT,
+    CpuidFeature::CMPXCHG16B,
+    CpuidFeature::AES,
+    CpuidFeature::PCLMULQDQ,
+];
+
+static V1: CpuModel = CpuModel {
+    leaf1_ecx: leaf1_ecx::HYPERVISOR,
+    leaf1_edx: V1_LEAF1_EDX,
+    leaf7_ebx: HINTS_LEAF7_EBX,
+    ext1_ecx: ext_leaf1::ECX_LAHF_LM | ext_leaf1::ECX_PRFCHW,
+    ext1_edx: EXT1_EDX,
+    iced: V1_ICED,
+};
+
+static V2_ICED_ALL: [CpuidFeature; V1_ICED.len() + V2_ICED.len()] = {
+    let mut all = [CpuidFeature::INTEL8086; V1_ICED.len() + V2_ICED.len()];
+    let mut i = 0;
+    while i < all.len() {
+        all[i] = if i < V1_ICED.len() { V1_ICED[i] } else { V2_ICED[i - V1_ICED.len()] };
+        i += 1;
+    }
+    all
+};
+
+static V2: CpuModel = CpuModel {
+    leaf1_ecx: leaf1_ecx::HYPERVISOR
+        | leaf1_ecx::SSE3
+        | leaf1_ecx::PCLMULQDQ
+        | leaf1_ecx::SSSE3
+        | leaf1_ecx::CX16
+        | leaf1_ecx::SSE4_1
+        | leaf1_ecx::SSE4_2
+        | leaf1_ecx::POPCNT
+        | leaf1_ecx::AES,
+    leaf1_edx: V1_LEAF1_EDX,
+    leaf7_ebx: HINTS_LEAF7_EBX,
+    ext1_ecx: ext_leaf1::ECX_LAHF_LM | ext_leaf1::ECX_PRFCHW,
+    ext1_edx: EXT1_EDX,
+    iced: &V2_ICED_ALL,
+};
 
 /// The vendor leaf says GenuineIntel because glibc reads CPUID leaf 1 (the
 /// feature bits, and so the ISA level its own libraries require) only for
@@ -28,6 +224,7 @@ pub mod ext_leaf1 {
 /// programs stop with "CPU ISA level is lower than required". FEX and
 /// Rosetta do the same. Transit says what it is where software looks for
 /// that: the hypervisor bit and leaf 0x40000000, and the brand string.
+/// Where Intel and AMD define a result differently, Transit follows Intel.
 pub const VENDOR: &[u8; 12] = b"GenuineIntel";
 /// Hypervisor vendor (leaf 0x40000000), EBX-ECX-EDX order.
 pub const HYPERVISOR: &[u8; 12] = b"TransitVCPU ";
@@ -35,34 +232,25 @@ pub const BRAND: &[u8; 48] = b"Transit x86-64 translator on aarch64\0\0\0\0\0\0\
 
 const MAX_BASIC_LEAF: u32 = 7;
 const MAX_EXT_LEAF: u32 = 0x8000_0004;
-/// CPUID.1:ECX bit 31: running under a hypervisor (here: a translator).
-const ECX_HYPERVISOR: u32 = 1 << 31;
 
-/// The x86-64 baseline (x86-64-v1) that glibc's libraries require.
-pub const LEAF1_EDX: u32 = leaf1_edx::FPU
-    | leaf1_edx::TSC
-    | leaf1_edx::CX8
-    | leaf1_edx::CMOV
-    | leaf1_edx::MMX
-    | leaf1_edx::FXSR
-    | leaf1_edx::SSE
-    | leaf1_edx::SSE2;
+/// `cpuid` with EAX=leaf, ECX=subleaf on the presented CPU.
+pub fn cpuid(leaf: u32, subleaf: u32) -> (u32, u32, u32, u32) {
+    cpuid_of(presented(), leaf, subleaf)
+}
 
-/// `cpuid` with EAX=leaf, ECX=subleaf: returns (eax, ebx, ecx, edx).
-pub fn cpuid(leaf: u32, _subleaf: u32) -> (u32, u32, u32, u32) {
+/// `cpuid` on the CPU of `level`: returns (eax, ebx, ecx, edx).
+pub fn cpuid_of(level: CpuLevel, leaf: u32, subleaf: u32) -> (u32, u32, u32, u32) {
+    let m = level.model();
     let word = |b: &[u8], i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
     match leaf {
         0 => (MAX_BASIC_LEAF, word(VENDOR, 0), word(VENDOR, 8), word(VENDOR, 4)),
         // Family 6, model 0, stepping 0; CLFLUSH line size 8 qwords; one logical CPU.
-        1 => (0x0000_0600, (8 << 8) | (1 << 16), ECX_HYPERVISOR, LEAF1_EDX),
+        1 => (0x0000_0600, (8 << 8) | (1 << 16), m.leaf1_ecx, m.leaf1_edx),
+        // Subleaf 0 reports the highest subleaf (0) and the features.
+        7 if subleaf == 0 => (0, m.leaf7_ebx, 0, 0),
         0x4000_0000 => (0x4000_0000, word(HYPERVISOR, 0), word(HYPERVISOR, 4), word(HYPERVISOR, 8)),
         0x8000_0000 => (MAX_EXT_LEAF, 0, 0, 0),
-        0x8000_0001 => (
-            0,
-            0,
-            ext_leaf1::ECX_LAHF_LM,
-            ext_leaf1::EDX_SYSCALL | ext_leaf1::EDX_NX | ext_leaf1::EDX_LM,
-        ),
+        0x8000_0001 => (0, 0, m.ext1_ecx, m.ext1_edx),
         0x8000_0002..=0x8000_0004 => {
             let o = (leaf - 0x8000_0002) as usize * 16;
             (word(BRAND, o), word(BRAND, o + 4), word(BRAND, o + 8), word(BRAND, o + 12))
@@ -74,13 +262,44 @@ pub fn cpuid(leaf: u32, _subleaf: u32) -> (u32, u32, u32, u32) {
 }
 
 /// AT_HWCAP for x86_64 is CPUID.1:EDX.
-pub const fn at_hwcap() -> u64 {
-    LEAF1_EDX as u64
+pub fn at_hwcap() -> u64 {
+    presented().model().leaf1_edx as u64
 }
 
 /// AT_HWCAP2: no FSGSBASE, no ring3mwait.
 pub const fn at_hwcap2() -> u64 {
     0
+}
+
+/// How the presented CPU executes an instruction form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Presence {
+    /// The CPU has it: the translator must implement it.
+    Has,
+    /// The CPU lacks the feature, but the encoding sits in space that CPUs
+    /// without it execute as a NOP: the hint-NOP opcodes 0F 18-0F 1F
+    /// (endbr64, rdssp, cldemote, MPX's bnd*: SDM "NOP"; CET's spec relies
+    /// on it), and incssp, which reuses LFENCE's encoding with a REP prefix.
+    Nop,
+    /// The CPU lacks it: #UD, SIGILL.
+    Lacks,
+}
+
+/// How the CPU of `level` executes `code`.
+pub fn presence(level: CpuLevel, code: Code) -> Presence {
+    let has = level.model().iced;
+    if code.cpuid_features().iter().all(|f| has.contains(f)) {
+        return Presence::Has;
+    }
+    let op = code.op_code();
+    // The first opcode byte after 0F (endbr64's 1E FA is two bytes long).
+    let first_byte = op.op_code() >> (8 * (op.op_code_len() - 1));
+    let hint_nop_space = op.table() == OpCodeTableKind::T0F && (0x18..=0x1f).contains(&first_byte);
+    if hint_nop_space || matches!(code, Code::Incsspd_r32 | Code::Incsspq_r64) {
+        Presence::Nop
+    } else {
+        Presence::Lacks
+    }
 }
 
 #[cfg(test)]
@@ -111,8 +330,56 @@ mod tests {
     #[test]
     fn hwcap_matches_leaf1() {
         assert_eq!(at_hwcap() as u32, cpuid(1, 0).3);
-        assert!(cpuid(1, 0).2 & 1 == 0, "no SSE3 claimed");
-        assert_eq!(cpuid(1, 0).2, ECX_HYPERVISOR, "nothing in ECX but the hypervisor bit");
+    }
 
+    #[test]
+    fn v1_has_nothing_in_leaf1_ecx_but_the_hypervisor_bit() {
+        assert_eq!(cpuid_of(CpuLevel::V1, 1, 0).2, leaf1_ecx::HYPERVISOR);
+    }
+
+    /// The psABI's x86-64-v2 list, as glibc's `dl-hwcaps` checks it.
+    #[test]
+    fn v2_reports_every_bit_of_the_level() {
+        let ecx = cpuid_of(CpuLevel::V2, 1, 0).2;
+        use leaf1_ecx::*;
+        for bit in [SSE3, SSSE3, SSE4_1, SSE4_2, POPCNT, CX16, AES, PCLMULQDQ] {
+            assert_ne!(ecx & bit, 0, "{bit:#x}");
+        }
+        assert_ne!(cpuid_of(CpuLevel::V2, 0x8000_0001, 0).2 & ext_leaf1::ECX_LAHF_LM, 0);
+    }
+
+    /// Every CPUID bit and iced feature agree: an instruction is present
+    /// exactly when its CPUID bit says so.
+    #[test]
+    fn presence_follows_the_reported_bits() {
+        for level in CpuLevel::ALL {
+            let ecx = cpuid_of(level, 1, 0).2;
+            let has_v2 = ecx & leaf1_ecx::SSE4_2 != 0;
+            for code in [Code::Popcnt_r32_rm32, Code::Pshufb_xmm_xmmm128, Code::Crc32_r32_rm8, Code::Aesenc_xmm_xmmm128] {
+                assert_eq!(presence(level, code) == Presence::Has, has_v2, "{level} {code:?}");
+            }
+            assert_eq!(presence(level, Code::Addps_xmm_xmmm128), Presence::Has);
+            assert_eq!(presence(level, Code::Clflush_m8), Presence::Has);
+            assert_ne!(cpuid_of(level, 1, 0).3 & leaf1_edx::CLFSH, 0);
+        }
+    }
+
+    #[test]
+    fn cet_and_other_hints_are_nops_without_their_feature() {
+        for code in [Code::Endbr64, Code::Rdsspq_r64, Code::Incsspq_r64, Code::Cldemote_m8, Code::Bndcl_bnd_rm64] {
+            assert_eq!(presence(CpuLevel::V2, code), Presence::Nop, "{code:?}");
+        }
+        for code in [Code::Saveprevssp, Code::Setssbsy, Code::Tzcnt_r32_rm32, Code::Rdtscp, Code::Xgetbv] {
+            assert_eq!(presence(CpuLevel::V2, code), Presence::Lacks, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn levels_parse_by_their_names() {
+        for level in CpuLevel::ALL {
+            assert_eq!(CpuLevel::from_name(level.name()), Some(level));
+        }
+        assert_eq!(CpuLevel::from_name("v2"), Some(CpuLevel::V2));
+        assert_eq!(CpuLevel::from_name("x86-64-v4"), None);
     }
 }

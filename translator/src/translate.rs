@@ -10,14 +10,21 @@ use crate::emit::shift::{self, ShiftOp};
 use crate::emit::{atomic, control, data, muldiv, sse, string};
 use crate::emit::{DirectExit, EmitResult, Emitter, Flow, MemoryOrder, Stubs};
 use crate::flags::{live_after, FlagSet};
+use crate::features::{self, Presence};
 use crate::host::HostFeatures;
 use iced_x86::{Instruction, Mnemonic};
 
 pub type Handler = fn(&mut Emitter, &Instruction) -> EmitResult;
 
-/// The handler for an instruction's mnemonic; `None` means unsupported.
+/// The handler for an instruction's mnemonic; `None` means unsupported,
+/// also for every instruction the presented CPU lacks (`features`).
 pub fn handler(insn: &Instruction) -> Option<Handler> {
     use Mnemonic::*;
+    match features::presence(features::presented(), insn.code()) {
+        Presence::Has => {}
+        Presence::Nop => return Some(data::nop),
+        Presence::Lacks => return None,
+    }
     if crate::mmx::uses_mmx(insn) {
         return crate::mmx::implements(insn).then_some(control::interpret as Handler);
     }
@@ -72,7 +79,10 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Cdq => |e, _| data::sign_to_dx(e, 4),
         Cqo => |e, _| data::sign_to_dx(e, 8),
         Bswap => data::bswap,
-        Nop | Endbr64 | Pause | Prefetchnta | Prefetcht0 | Prefetcht1 | Prefetcht2 | Lfence | Sfence => data::nop,
+        // Hints; prefetches never fault. 0F 0D is PREFETCHW's NOP space.
+        Nop | Reservednop | Endbr64 | Endbr32 | Pause | Prefetchnta | Prefetcht0 | Prefetcht1 | Prefetcht2
+        | Prefetch | Prefetchw | Prefetchwt1 | Lfence | Sfence => data::nop,
+        Clflush | Clflushopt | Clwb => data::cache_line_hint,
         Mfence => data::mfence,
         Clc | Stc | Cmc => data::carry_flag,
         Cld => |e, _| data::direction_flag(e, false),

@@ -37,6 +37,8 @@ pub struct TransitCommand {
     pub rootfs: Option<PathBuf>,
     /// `--process-log FILE`.
     pub process_log: Option<PathBuf>,
+    /// `--cpu LEVEL`, when it was chosen: children present the same CPU.
+    pub cpu: Option<transit_translator::features::CpuLevel>,
     /// binfmt_misc started this Transit (it said so with the P, O or C
     /// flag): the kernel runs x86_64 programs through Transit by itself.
     pub by_binfmt_misc: bool,
@@ -45,7 +47,7 @@ pub struct TransitCommand {
 impl TransitCommand {
     /// The host argv that runs `program` under Transit with guest argv
     /// `argv`, whose argv[0] is passed separately:
-    /// `transit [-L DIR] [--process-log FILE] --argv0 ARGV0 -- PROGRAM ARGV[1..]`.
+    /// `transit [-L DIR] [--process-log FILE] [--cpu LEVEL] --argv0 ARGV0 -- PROGRAM ARGV[1..]`.
     pub fn argv(&self, program: &[u8], argv: &[Vec<u8>]) -> Vec<Vec<u8>> {
         let mut out = vec![self.exe.as_os_str().as_bytes().to_vec()];
         if let Some(rootfs) = &self.rootfs {
@@ -56,6 +58,9 @@ impl TransitCommand {
                 b"--process-log".to_vec(),
                 log.as_os_str().as_bytes().to_vec(),
             ]);
+        }
+        if let Some(level) = self.cpu {
+            out.extend([b"--cpu".to_vec(), level.name().as_bytes().to_vec()]);
         }
         let argv0 = argv.first().cloned().unwrap_or_default();
         out.extend([b"--argv0".to_vec(), argv0, b"--".to_vec(), program.to_vec()]);
@@ -535,6 +540,7 @@ mod tests {
             exe: "/opt/transit".into(),
             rootfs: Some("/srv/amd64".into()),
             process_log: None,
+            cpu: Some(transit_translator::features::CpuLevel::V1),
             by_binfmt_misc: false,
         };
         let argv = command.argv(b"/bin/prog", &[b"name".to_vec(), b"-x".to_vec()]);
@@ -548,6 +554,8 @@ mod tests {
                 "/opt/transit",
                 "-L",
                 "/srv/amd64",
+                "--cpu",
+                "x86-64-v1",
                 "--argv0",
                 "name",
                 "--",

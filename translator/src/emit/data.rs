@@ -184,6 +184,15 @@ pub fn nop(_e: &mut Emitter, _insn: &Instruction) -> EmitResult {
     Ok(Flow::Next)
 }
 
+/// clflush, clflushopt, clwb: x86 keeps caches coherent with code and
+/// devices a user program can reach, so only the access check is left: a
+/// line the guest cannot read faults (SDM: #PF), as a byte load does.
+pub fn cache_line_hint(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let (base, off) = e.address(insn)?;
+    a64!(e.ops; ldurb wzr, [X(base), off]);
+    Ok(Flow::Next)
+}
+
 /// mfence: the one x86 ordering TSO code does not already keep (a store
 /// before a later load) needs a full barrier once other threads look.
 /// lfence and sfence order nothing TSO code does not.

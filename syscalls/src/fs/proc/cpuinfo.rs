@@ -253,28 +253,24 @@ mod tests {
     /// AT_HWCAP, so every bit of it appears by name, and nothing else from
     /// leaf 1 but the hypervisor bit.
     #[test]
-    fn flags_are_the_cpuid_feature_bits() {
-        let text = cpuinfo_text(features::cpuid, &[0]);
-        let flags: Vec<&str> = field(&text, "flags")[0].split(' ').collect();
-        let mut expected = Vec::new();
-        use features::leaf1_edx as f;
-        for (bit, name) in [
-            (f::FPU, "fpu"),
-            (f::TSC, "tsc"),
-            (f::CX8, "cx8"),
-            (f::CMOV, "cmov"),
-            (f::MMX, "mmx"),
-            (f::FXSR, "fxsr"),
-            (f::SSE, "sse"),
-            (f::SSE2, "sse2"),
-        ] {
-            assert_ne!(features::at_hwcap() & bit as u64, 0, "{name}");
-            expected.push(name);
-        }
-        expected.extend(["syscall", "nx", "lm", "hypervisor", "lahf_lm"]);
-        assert_eq!(flags, expected);
-        for absent in ["pni", "ssse3", "sse4_1", "avx", "bmi1", "popcnt"] {
-            assert!(!flags.contains(&absent), "{absent}");
+    fn flags_are_the_cpuid_feature_bits_of_each_level() {
+        use features::CpuLevel;
+        let v1: CpuidFn = |leaf, sub| features::cpuid_of(CpuLevel::V1, leaf, sub);
+        let v2: CpuidFn = |leaf, sub| features::cpuid_of(CpuLevel::V2, leaf, sub);
+        let flags = |cpuid| {
+            let text = cpuinfo_text(cpuid, &[0]);
+            field(&text, "flags")[0].split(' ').map(str::to_string).collect::<Vec<_>>()
+        };
+        // In the kernel's word order: 1:EDX, 80000001h:EDX, 1:ECX, 80000001h:ECX, 7:EBX.
+        let baseline = "fpu tsc cx8 cmov clflush mmx fxsr sse sse2 syscall nx lm";
+        let hints = "lahf_lm 3dnowprefetch clflushopt clwb";
+        assert_eq!(flags(v1).join(" "), format!("{baseline} hypervisor {hints}"));
+        assert_eq!(
+            flags(v2).join(" "),
+            format!("{baseline} pni pclmulqdq ssse3 cx16 sse4_1 sse4_2 popcnt aes hypervisor {hints}")
+        );
+        for absent in ["avx", "avx2", "bmi1", "movbe", "xsave", "fma"] {
+            assert!(!flags(v2).iter().any(|f| f == absent), "{absent}");
         }
     }
 

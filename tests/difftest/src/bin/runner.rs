@@ -143,6 +143,8 @@ fn x87_of(cpu: &CpuState) -> X87 {
 }
 
 fn main() {
+    // Every instruction of the most capable CPU Transit can present.
+    transit_translator::features::present(transit_translator::features::CpuLevel::HIGHEST);
     let args: Vec<String> = std::env::args().collect();
     let block_size = match args.iter().position(|a| a == "--block-size") {
         Some(i) => args[i + 1].parse::<usize>().expect("--block-size N"),
