@@ -11,7 +11,7 @@ use crate::loader::LoadedProgram;
 use crate::signals::{self, SignalThread};
 use crate::threads;
 use transit_syscalls::{Errno, GuestProcess, GuestThread, SyscallOutcome, ThreadRequest, TransitCommand};
-use transit_translator::cpu_state::gpr::{R10, R11, R8, R9, RAX, RCX, RDI, RDX, RSI, RSP};
+use transit_translator::cpu_state::gpr::{R10, R11, R8, R9, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP};
 use transit_translator::code_watch;
 use transit_translator::emit::MemoryOrder;
 use transit_translator::{CpuState, GuestEvent, Translator};
@@ -76,6 +76,7 @@ impl GuestThreadRun {
                     self.signals.sigreturn(&mut self.state, &self.process).map(ThreadEnd::Process)
                 }
                 GuestEvent::Syscall => self.syscall(&mut interrupted_syscall),
+                GuestEvent::CompatSyscall => self.compat_syscall(),
                 GuestEvent::Fault { signal, addr } => {
                     let rip = self.state.rip;
                     tracing::info!(signal, addr = format_args!("{addr:#x}"), rip = format_args!("{rip:#x}"), "guest fault");
@@ -138,10 +139,37 @@ impl GuestThreadRun {
                 }
                 None
             }
+            exit => self.exit_by_syscall(exit),
+        }
+    }
+}
+
+impl GuestThreadRun {
+    /// `int 0x80`: the i386 syscall entry. Only RAX changes. A call a
+    /// signal interrupts returns EINTR (it is not restarted: the restart
+    /// path rewinds to an x86_64 `syscall`).
+    fn compat_syscall(&mut self) -> Option<ThreadEnd> {
+        let g = &self.state.gpr;
+        let nr = g[RAX] as u32;
+        let regs = [g[RBX], g[RCX], g[RDX], g[RSI], g[RDI], g[RBP]];
+        let mut thread = Thread { state: &mut self.state, process: &self.process, spawned: false, clear_child_tid: &mut self.clear_child_tid };
+        match transit_syscalls::dispatch_ia32(&self.process, &mut thread, nr, regs) {
+            SyscallOutcome::Return(v) => {
+                self.state.gpr[RAX] = v;
+                None
+            }
+            exit => self.exit_by_syscall(exit),
+        }
+    }
+
+    /// exit (this thread) or exit_group (the process).
+    fn exit_by_syscall(&self, outcome: SyscallOutcome) -> Option<ThreadEnd> {
+        match outcome {
             SyscallOutcome::Exit { status, group: true } => Some(ThreadEnd::Process(Ending::Exit(status))),
             SyscallOutcome::Exit { status, group: false } => {
                 Some(ThreadEnd::Thread { status, clear_child_tid: self.clear_child_tid })
             }
+            SyscallOutcome::Return(_) => None,
         }
     }
 }

@@ -5,6 +5,8 @@
 //! The returned value goes back into guest RAX (negative errno on failure,
 //! exactly as the x86_64 kernel returns it).
 //!
+//! `int 0x80` (the i386 entry) goes to [`dispatch_ia32`] instead (`ia32`).
+//!
 //! Code map: [`table`] says, for every x86_64 syscall number, its name and
 //! how it is handled (forwarded unchanged, emulated by a handler, or missing).
 //! Handlers live by domain: `fs`, `mm`, `process`, `time`, `signal`, `ioctl`.
@@ -31,6 +33,7 @@ pub mod abi;
 mod fs;
 pub mod guest_mem;
 mod host;
+mod ia32;
 mod ioctl;
 mod ipc;
 mod mm;
@@ -39,6 +42,8 @@ pub mod signal;
 pub mod table;
 mod time;
 pub mod writable;
+
+pub use ia32::dispatch_ia32;
 
 use host::SysResult;
 use std::sync::Mutex;

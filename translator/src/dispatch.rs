@@ -19,6 +19,9 @@ pub use crate::cpu_state::CpuState;
 pub enum GuestEvent {
     /// The guest executed `syscall`; `rip` is already past it.
     Syscall,
+    /// The guest executed `int 0x80`, the i386 syscall entry (numbers and
+    /// arguments in EAX, EBX, ECX, EDX, ESI, EDI, EBP); `rip` is past it.
+    CompatSyscall,
     /// A synchronous fault: deliver host signal number `signal` (SIGILL,
     /// SIGFPE, SIGSEGV, SIGTRAP) at guest address `addr`.
     Fault { signal: i32, addr: u64 },
@@ -149,6 +152,7 @@ impl Translator {
             match reason {
                 ExitReason::Lookup => {}
                 ExitReason::Syscall => return GuestEvent::Syscall,
+                ExitReason::CompatSyscall => return GuestEvent::CompatSyscall,
                 ExitReason::Interpret => {
                     if let Err(fault) = interp::step(state, self.code.as_ref()) {
                         return fault;

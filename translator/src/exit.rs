@@ -23,10 +23,13 @@ pub enum ExitReason {
     /// A host fault (SIGSEGV, SIGBUS...) in generated code, redirected here
     /// by the runtime's signal handler; `rip` is the faulting instruction.
     HostFault = 7,
+    /// `int 0x80` executed; `rip` is the next instruction: the i386 syscall
+    /// entry, which x86_64 Linux keeps for 64-bit programs too.
+    CompatSyscall = 8,
 }
 
 impl ExitReason {
-    pub const ALL: [ExitReason; 8] = [
+    pub const ALL: [ExitReason; 9] = [
         ExitReason::Lookup,
         ExitReason::Syscall,
         ExitReason::Interpret,
@@ -35,6 +38,7 @@ impl ExitReason {
         ExitReason::GeneralProtection,
         ExitReason::Breakpoint,
         ExitReason::HostFault,
+        ExitReason::CompatSyscall,
     ];
 
     pub fn from_raw(raw: u64) -> Option<ExitReason> {

@@ -95,7 +95,9 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Jo | Jno | Jb | Jae | Je | Jne | Jbe | Ja | Js | Jns | Jp | Jnp | Jl | Jge | Jle | Jg => control::jcc,
         Jrcxz | Jecxz | Loop => control::count_branch,
         Syscall => control::syscall,
-        Int3 => control::int3,
+        // int1 (icebp) is a debug trap: SIGTRAP after it, as int3.
+        Int3 | Int1 => control::int3,
+        Int => control::int_n,
         Hlt => control::privileged,
         Ud2 | Ud0 | Ud1 => control::ud,
         Rdtsc => control::rdtsc,

@@ -130,6 +130,20 @@ pub fn int3(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     Ok(Flow::Ended)
 }
 
+/// `int n`. Linux's x86_64 IDT lets user mode reach vector 3 (a
+/// breakpoint, like int3) and 0x80 (the i386 syscall entry); any other
+/// vector is a #GP, SIGSEGV.
+pub fn int_n(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    match insn.immediate8() {
+        3 => int3(e, insn),
+        0x80 => {
+            e.exit(ExitReason::CompatSyscall, insn.next_ip());
+            Ok(Flow::Ended)
+        }
+        _ => privileged(e, insn),
+    }
+}
+
 /// hlt and other privileged instructions: #GP, SIGSEGV in user mode.
 pub fn privileged(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     e.exit(ExitReason::GeneralProtection, insn.ip());

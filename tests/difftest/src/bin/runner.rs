@@ -116,7 +116,7 @@ fn run(t: &mut Translator, case: &Case) -> Outcome {
     let (signal, rip, fault_addr) = match event {
         GuestEvent::Syscall if cpu.rip == end + TERMINATOR.len() as u64 => (0, end, 0),
         // A syscall inside the sequence (never generated) reads as SIGSYS.
-        GuestEvent::Syscall => (libc::SIGSYS, cpu.rip - 2, 0),
+        GuestEvent::Syscall | GuestEvent::CompatSyscall => (libc::SIGSYS, cpu.rip - 2, 0),
         // Transit's own faults (divide error, general protection): the
         // address is what the guest's siginfo would carry.
         GuestEvent::Fault { signal, addr } => (signal, cpu.rip, addr),
