@@ -105,6 +105,13 @@ pub mod leaf7_ebx {
     pub const CLWB: u32 = 1 << 24;
 }
 
+/// CPUID.(7,0):ECX bits.
+pub mod leaf7_ecx {
+    /// User-mode instruction prevention: sgdt, sidt, sldt, smsw and str
+    /// fault in user mode, as on every current x86 CPU.
+    pub const UMIP: u32 = 1 << 2;
+}
+
 /// CPUID.80000001h bits.
 pub mod ext_leaf1 {
     pub const ECX_LAHF_LM: u32 = 1 << 0;
@@ -120,6 +127,7 @@ struct CpuModel {
     leaf1_ecx: u32,
     leaf1_edx: u32,
     leaf7_ebx: u32,
+    leaf7_ecx: u32,
     ext1_ecx: u32,
     ext1_edx: u32,
     /// Every iced `CpuidFeature` whose instructions this CPU has.
@@ -186,6 +194,7 @@ static V1: CpuModel = CpuModel {
     leaf1_ecx: leaf1_ecx::HYPERVISOR,
     leaf1_edx: V1_LEAF1_EDX,
     leaf7_ebx: HINTS_LEAF7_EBX,
+    leaf7_ecx: leaf7_ecx::UMIP,
     ext1_ecx: ext_leaf1::ECX_LAHF_LM | ext_leaf1::ECX_PRFCHW,
     ext1_edx: EXT1_EDX,
     iced: V1_ICED,
@@ -213,6 +222,7 @@ static V2: CpuModel = CpuModel {
         | leaf1_ecx::AES,
     leaf1_edx: V1_LEAF1_EDX,
     leaf7_ebx: HINTS_LEAF7_EBX,
+    leaf7_ecx: leaf7_ecx::UMIP,
     ext1_ecx: ext_leaf1::ECX_LAHF_LM | ext_leaf1::ECX_PRFCHW,
     ext1_edx: EXT1_EDX,
     iced: &V2_ICED_ALL,
@@ -247,7 +257,7 @@ pub fn cpuid_of(level: CpuLevel, leaf: u32, subleaf: u32) -> (u32, u32, u32, u32
         // Family 6, model 0, stepping 0; CLFLUSH line size 8 qwords; one logical CPU.
         1 => (0x0000_0600, (8 << 8) | (1 << 16), m.leaf1_ecx, m.leaf1_edx),
         // Subleaf 0 reports the highest subleaf (0) and the features.
-        7 if subleaf == 0 => (0, m.leaf7_ebx, 0, 0),
+        7 if subleaf == 0 => (0, m.leaf7_ebx, m.leaf7_ecx, 0),
         0x4000_0000 => (0x4000_0000, word(HYPERVISOR, 0), word(HYPERVISOR, 4), word(HYPERVISOR, 8)),
         0x8000_0000 => (MAX_EXT_LEAF, 0, 0, 0),
         0x8000_0001 => (0, 0, m.ext1_ecx, m.ext1_edx),

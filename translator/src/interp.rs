@@ -91,6 +91,11 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
         }
         Movsb | Movsw | Movsd | Movsq | Stosb | Stosw | Stosd | Stosq | Lodsb | Lodsw | Lodsd | Lodsq | Cmpsb
         | Cmpsw | Cmpsd | Cmpsq | Scasb | Scasw | Scasd | Scasq => string_op(state, &insn)?,
+        _ if crate::legacy_forms::handles(&insn) => {
+            if crate::legacy_forms::step(state, &insn)? {
+                return Ok(()); // A far return moved RIP itself.
+            }
+        }
         _ if crate::mmx::uses_mmx(&insn) => {
             let addr = memory_operand_address(state, &insn);
             crate::mmx::step(state, &insn, addr)?;
@@ -203,7 +208,7 @@ fn memory_operand_address(state: &CpuState, insn: &Instruction) -> u64 {
     }
 }
 
-fn effective_address(state: &CpuState, insn: &Instruction) -> u64 {
+pub(crate) fn effective_address(state: &CpuState, insn: &Instruction) -> u64 {
     let mut a = insn.memory_displacement64();
     if insn.memory_base() != Register::None && insn.memory_base() != Register::RIP {
         a = a.wrapping_add(state.gpr[insn.memory_base().full_register().number()]);
@@ -273,7 +278,7 @@ fn rotate_through_carry(state: &mut CpuState, insn: &Instruction) -> Result<(), 
     Ok(())
 }
 
-fn read_reg(state: &CpuState, reg: Register) -> u64 {
+pub(crate) fn read_reg(state: &CpuState, reg: Register) -> u64 {
     let v = state.gpr[reg.full_register().number()];
     if matches!(reg, Register::AH | Register::CH | Register::DH | Register::BH) {
         (v >> 8) & 0xff
@@ -282,7 +287,7 @@ fn read_reg(state: &CpuState, reg: Register) -> u64 {
     }
 }
 
-fn read_guest(addr: u64, size: u32) -> u64 {
+pub(crate) fn read_guest(addr: u64, size: u32) -> u64 {
     let mut b = [0u8; 8];
     // SAFETY: guest memory access at a guest-chosen address; a bad address
     // faults exactly where the guest's own access would.
@@ -290,12 +295,12 @@ fn read_guest(addr: u64, size: u32) -> u64 {
     u64::from_le_bytes(b)
 }
 
-fn write_guest(addr: u64, size: u32, v: u64) {
+pub(crate) fn write_guest(addr: u64, size: u32, v: u64) {
     // SAFETY: as for `read_guest`.
     unsafe { std::ptr::copy_nonoverlapping(v.to_le_bytes().as_ptr(), addr as *mut u8, size as usize) };
 }
 
-fn write_reg(state: &mut CpuState, reg: Register, v: u64) {
+pub(crate) fn write_reg(state: &mut CpuState, reg: Register, v: u64) {
     if matches!(reg, Register::AH | Register::CH | Register::DH | Register::BH) {
         let n = reg.full_register().number();
         state.gpr[n] = (state.gpr[n] & !0xff00) | ((v & 0xff) << 8);

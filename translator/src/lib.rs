@@ -21,6 +21,7 @@ pub mod features;
 pub mod flags;
 pub mod host;
 pub mod interp;
+mod legacy_forms;
 pub mod mmx;
 pub mod probe;
 pub mod translate;

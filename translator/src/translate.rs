@@ -25,6 +25,9 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Presence::Nop => return Some(data::nop),
         Presence::Lacks => return None,
     }
+    if crate::legacy_forms::handles(insn) {
+        return Some(control::interpret);
+    }
     if crate::mmx::uses_mmx(insn) {
         return crate::mmx::implements(insn).then_some(control::interpret as Handler);
     }
@@ -93,12 +96,18 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Call => control::call,
         Ret => control::ret,
         Jo | Jno | Jb | Jae | Je | Jne | Jbe | Ja | Js | Jns | Jp | Jnp | Jl | Jge | Jle | Jg => control::jcc,
-        Jrcxz | Jecxz | Loop => control::count_branch,
+        Jrcxz | Jecxz | Loop | Loope | Loopne => control::count_branch,
         Syscall => control::syscall,
         // int1 (icebp) is a debug trap: SIGTRAP after it, as int3.
         Int3 | Int1 => control::int3,
         Int => control::int_n,
-        Hlt => control::privileged,
+        // Ring 0 only, or I/O without IOPL: #GP. The descriptor-table and
+        // machine-status stores too, as on every CPU with UMIP (features.rs),
+        // where Linux emulates them only for 32-bit programs.
+        Hlt | In | Out | Insb | Insw | Insd | Outsb | Outsw | Outsd | Cli | Sti | Lgdt | Lidt | Lldt | Ltr | Lmsw
+        | Clts | Invlpg | Invd | Wbinvd | Swapgs | Sysret | Sgdt | Sidt | Sldt | Str | Smsw => {
+            control::privileged
+        }
         Ud2 | Ud0 | Ud1 => control::ud,
         Rdtsc => control::rdtsc,
         Movsb | Movsw | Movsq | Stosb | Stosw | Stosd | Stosq => string::movs_stos,

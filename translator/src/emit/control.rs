@@ -94,23 +94,46 @@ pub fn jcc(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     Ok(Flow::Ended)
 }
 
-/// jrcxz/jecxz and loop: branch on the count register without touching flags.
+/// The count register a jrcxz/loop form tests: RCX, or ECX with an
+/// address-size prefix (loop writes it back as a 32-bit register).
+fn counts_in_ecx(code: iced_x86::Code) -> bool {
+    use iced_x86::Code::*;
+    matches!(
+        code,
+        Jecxz_rel8_64 | Jecxz_rel8_16 | Loop_rel8_64_ECX | Loop_rel8_16_ECX | Loope_rel8_64_ECX | Loope_rel8_16_ECX
+            | Loopne_rel8_64_ECX | Loopne_rel8_16_ECX
+    )
+}
+
+/// jrcxz/jecxz, loop, loope and loopne: branch on the count register (and
+/// ZF) without touching flags. The target iced computes is already cut to
+/// 16 bits for the operand-size-prefixed forms.
 pub fn count_branch(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    use iced_x86::Code;
+    use iced_x86::Mnemonic::*;
     // Canonical flags first, so both exits leave them in the same form.
     e.canonicalize_flags();
     let taken = e.label();
-    match insn.code() {
-        Code::Jrcxz_rel8_64 => a64!(e.ops; cbz X(regs::RCX), =>taken),
-        Code::Jecxz_rel8_64 => a64!(e.ops; cbz W(regs::RCX), =>taken),
-        Code::Loop_rel8_64_RCX => {
-            a64!(e.ops; sub XSP(regs::RCX), XSP(regs::RCX), 1 ; cbnz X(regs::RCX), =>taken);
-        }
+    let not_taken = e.label();
+    let ecx = counts_in_ecx(insn.code());
+    let rcx = regs::RCX;
+    match (insn.mnemonic(), ecx) {
+        (Jrcxz, _) => a64!(e.ops; cbz X(rcx), =>taken),
+        (Jecxz, _) => a64!(e.ops; cbz W(rcx), =>taken),
+        (Loop | Loope | Loopne, false) => a64!(e.ops; sub XSP(rcx), XSP(rcx), 1 ; cbz X(rcx), =>not_taken),
+        (Loop | Loope | Loopne, true) => a64!(e.ops; sub WSP(rcx), WSP(rcx), 1 ; cbz W(rcx), =>not_taken),
         _ => return Err(super::Unsupported),
     }
+    // Canonical flags: host Z is ZF.
+    match insn.mnemonic() {
+        Loop => a64!(e.ops; b =>taken),
+        Loope => a64!(e.ops; b.eq =>taken),
+        Loopne => a64!(e.ops; b.ne =>taken),
+        _ => {}
+    }
+    e.bind(not_taken);
     e.direct_exit(insn.next_ip());
     e.bind(taken);
-    e.direct_exit(insn.near_branch64());
+    e.direct_exit(insn.near_branch_target());
     Ok(Flow::Ended)
 }
 

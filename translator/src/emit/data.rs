@@ -175,6 +175,9 @@ pub fn bswap(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     match e.loc(insn, 0)? {
         Loc::Reg { host, size: 8, .. } => a64!(e.ops; rev X(host), X(host)),
         Loc::Reg { host, size: 4, .. } => a64!(e.ops; rev W(host), W(host)),
+        // The SDM leaves a 16-bit bswap undefined; Intel CPUs clear the
+        // register's low 16 bits, and so does Transit.
+        Loc::Reg { host, size: 2, .. } => a64!(e.ops; and XSP(host), X(host), 0xffff_ffff_ffff_0000u64),
         _ => return Err(Unsupported),
     }
     Ok(Flow::Next)

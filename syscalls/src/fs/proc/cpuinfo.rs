@@ -261,9 +261,9 @@ mod tests {
             let text = cpuinfo_text(cpuid, &[0]);
             field(&text, "flags")[0].split(' ').map(str::to_string).collect::<Vec<_>>()
         };
-        // In the kernel's word order: 1:EDX, 80000001h:EDX, 1:ECX, 80000001h:ECX, 7:EBX.
+        // In the kernel's word order: 1:EDX, 80000001h:EDX, 1:ECX, 80000001h:ECX, 7:EBX, 7:ECX.
         let baseline = "fpu tsc cx8 cmov clflush mmx fxsr sse sse2 syscall nx lm";
-        let hints = "lahf_lm 3dnowprefetch clflushopt clwb";
+        let hints = "lahf_lm 3dnowprefetch clflushopt clwb umip";
         assert_eq!(flags(v1).join(" "), format!("{baseline} hypervisor {hints}"));
         assert_eq!(
             flags(v2).join(" "),
