@@ -108,7 +108,8 @@ pub mod leaf7_ebx {
 /// CPUID.(7,0):ECX bits.
 pub mod leaf7_ecx {
     /// User-mode instruction prevention: sgdt, sidt, sldt, smsw and str
-    /// fault in user mode, as on every current x86 CPU.
+    /// fault in user mode and Linux answers with fixed values, as on every
+    /// current x86 CPU (legacy_forms.rs).
     pub const UMIP: u32 = 1 << 2;
 }
 
@@ -289,7 +290,8 @@ pub enum Presence {
     /// The CPU lacks the feature, but the encoding sits in space that CPUs
     /// without it execute as a NOP: the hint-NOP opcodes 0F 18-0F 1F
     /// (endbr64, rdssp, cldemote, MPX's bnd*: SDM "NOP"; CET's spec relies
-    /// on it), and incssp, which reuses LFENCE's encoding with a REP prefix.
+    /// on it). The other shadow-stack instructions (incssp, saveprevssp,
+    /// ...) are #UD while shadow stacks are off, as current CPUs do.
     Nop,
     /// The CPU lacks it: #UD, SIGILL.
     Lacks,
@@ -305,7 +307,7 @@ pub fn presence(level: CpuLevel, code: Code) -> Presence {
     // The first opcode byte after 0F (endbr64's 1E FA is two bytes long).
     let first_byte = op.op_code() >> (8 * (op.op_code_len() - 1));
     let hint_nop_space = op.table() == OpCodeTableKind::T0F && (0x18..=0x1f).contains(&first_byte);
-    if hint_nop_space || matches!(code, Code::Incsspd_r32 | Code::Incsspq_r64) {
+    if hint_nop_space {
         Presence::Nop
     } else {
         Presence::Lacks
@@ -376,10 +378,10 @@ mod tests {
 
     #[test]
     fn cet_and_other_hints_are_nops_without_their_feature() {
-        for code in [Code::Endbr64, Code::Rdsspq_r64, Code::Incsspq_r64, Code::Cldemote_m8, Code::Bndcl_bnd_rm64] {
+        for code in [Code::Endbr64, Code::Rdsspq_r64, Code::Cldemote_m8, Code::Bndcl_bnd_rm64] {
             assert_eq!(presence(CpuLevel::V2, code), Presence::Nop, "{code:?}");
         }
-        for code in [Code::Saveprevssp, Code::Setssbsy, Code::Tzcnt_r32_rm32, Code::Rdtscp, Code::Xgetbv] {
+        for code in [Code::Incsspq_r64, Code::Saveprevssp, Code::Setssbsy, Code::Tzcnt_r32_rm32, Code::Rdtscp, Code::Xgetbv] {
             assert_eq!(presence(CpuLevel::V2, code), Presence::Lacks, "{code:?}");
         }
     }

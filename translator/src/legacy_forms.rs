@@ -16,6 +16,7 @@ pub fn handles(insn: &Instruction) -> bool {
         // Segment-register pushes and pops are translated elsewhere.
         Push | Pop => insn.stack_pointer_increment().abs() == 2 && !insn.op0_register().is_segment_register(),
         Pushf | Popf | Xlatb | Retf | Iret | Iretd | Iretq | Lar | Lsl | Verr | Verw => true,
+        Sgdt | Sidt | Smsw | Sldt | Str => true,
         Shld | Shrd => operand_bytes(insn) == 2,
         _ => false,
     }
@@ -54,6 +55,7 @@ pub fn step(state: &mut CpuState, insn: &Instruction) -> Result<bool, GuestEvent
         Shld | Shrd => double_shift16(state, insn),
         Retf | Iret | Iretd | Iretq => return far_return(state, insn).map(|()| true),
         Lar | Lsl | Verr | Verw => descriptor_query(state, insn),
+        Sgdt | Sidt | Smsw | Sldt | Str => umip_answer(state, insn),
         _ => return Ok(false),
     }
     Ok(false)
@@ -173,6 +175,42 @@ fn descriptor_query(state: &mut CpuState, insn: &Instruction) {
     }
     let f = state.rflags() & !rflags::ZF;
     state.set_rflags(if answer.is_some() { f | rflags::ZF } else { f });
+}
+
+/// sgdt, sidt, smsw, sldt and str fault in user mode on CPUs with UMIP
+/// (which CPUID reports); Linux (5.10 on) then answers for the program
+/// with fixed values (arch/x86/kernel/umip.c), and so does Transit, with
+/// that code's quirk: a register destination gets only the value's bytes
+/// (4 for sldt/str), without the zero-extension the CPU would do.
+fn umip_answer(state: &mut CpuState, insn: &Instruction) {
+    const DUMMY_GDT_BASE: u64 = 0xffff_ffff_fffe_0000;
+    const DUMMY_IDT_BASE: u64 = 0xffff_ffff_ffff_0000;
+    /// CR0 as the kernel shows it: PE, MP, ET, NE, WP, AM, PG.
+    const DUMMY_CR0: u64 = 0x8005_0033;
+    /// GDT_ENTRY_TSS * 8.
+    const TSS_SELECTOR: u64 = 0x40;
+    let (value, bytes) = match insn.mnemonic() {
+        Mnemonic::Sgdt | Mnemonic::Sidt => {
+            let base = if insn.mnemonic() == Mnemonic::Sgdt { DUMMY_GDT_BASE } else { DUMMY_IDT_BASE };
+            let addr = effective_address(state, insn);
+            write_guest(addr, 2, 0); // the limit
+            write_guest(addr + 2, 8, base);
+            return;
+        }
+        Mnemonic::Smsw => (DUMMY_CR0, 8),
+        Mnemonic::Sldt => (0, 4),
+        _ => (TSS_SELECTOR, 4),
+    };
+    match insn.op0_kind() {
+        OpKind::Register => {
+            let reg = insn.op0_register();
+            let n = reg.full_register().number();
+            let width = bytes.min(reg.size() as u32) * 8;
+            let mask = if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
+            state.gpr[n] = (state.gpr[n] & !mask) | (value & mask);
+        }
+        _ => write_guest(effective_address(state, insn), 2, value),
+    }
 }
 
 /// retf and iret in 64-bit mode: pop RIP and CS (iret: then RFLAGS, RSP and

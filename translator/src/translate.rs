@@ -101,13 +101,9 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         // int1 (icebp) is a debug trap: SIGTRAP after it, as int3.
         Int3 | Int1 => control::int3,
         Int => control::int_n,
-        // Ring 0 only, or I/O without IOPL: #GP. The descriptor-table and
-        // machine-status stores too, as on every CPU with UMIP (features.rs),
-        // where Linux emulates them only for 32-bit programs.
+        // Ring 0 only, or I/O without IOPL: #GP.
         Hlt | In | Out | Insb | Insw | Insd | Outsb | Outsw | Outsd | Cli | Sti | Lgdt | Lidt | Lldt | Ltr | Lmsw
-        | Clts | Invlpg | Invd | Wbinvd | Swapgs | Sysret | Sgdt | Sidt | Sldt | Str | Smsw => {
-            control::privileged
-        }
+        | Clts | Invlpg | Invd | Wbinvd | Swapgs | Sysret => control::privileged,
         Ud2 | Ud0 | Ud1 => control::ud,
         Rdtsc => control::rdtsc,
         Movsb | Movsw | Movsq | Stosb | Stosw | Stosd | Stosq => string::movs_stos,
