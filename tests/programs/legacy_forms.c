@@ -127,6 +127,29 @@ static void segment_queries(void) {
     }
 }
 
+static void segment_registers(void) {
+    uint16_t cs, ss, ds, es, gs;
+    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
+    __asm__ volatile("mov %%ss, %0" : "=r"(ss));
+    __asm__ volatile("mov %%ds, %0" : "=r"(ds));
+    __asm__ volatile("mov %%es, %0" : "=r"(es));
+    printf("cs %#x ss %#x ds %#x es %#x\n", cs, ss, ds, es);
+    /* GS is free in a Linux program (its base is 0): load user data, then null. */
+    uint16_t user_ds = 0x2b, null = 0;
+    __asm__ volatile("mov %1, %%gs\n\tmov %%gs, %0" : "=r"(gs) : "r"(user_ds));
+    printf("gs after mov: %#x\n", gs);
+    struct __attribute__((packed)) { uint32_t offset; uint16_t selector; } far = {0x12345678, 0x33};
+    uint32_t offset = 0;
+    __asm__ volatile("lgs %1, %0\n\tmov %%gs, %w2" : "=r"(offset) : "m"(far), "r"(gs) : "memory");
+    __asm__ volatile("mov %%gs, %0" : "=r"(gs));
+    printf("lgs: offset %#x gs %#x\n", offset, gs);
+    uint64_t rsp_before, rsp_after;
+    __asm__ volatile("mov %%rsp, %0\n\tpushw %%fs\n\tpopw %%gs\n\tpush %%fs\n\tpop %%gs\n\tmov %%rsp, %1" : "=r"(rsp_before), "=r"(rsp_after));
+    __asm__ volatile("mov %%gs, %0" : "=r"(gs));
+    printf("push fs, pop gs: gs %#x, rsp back %d\n", gs, rsp_before == rsp_after);
+    __asm__ volatile("mov %0, %%ss\n\tmov %1, %%ds\n\tmov %1, %%es" : : "r"((uint16_t)0x2b), "r"(null));
+}
+
 static sigjmp_buf back;
 static void on_segv(int sig, siginfo_t *info, void *ctx) {
     (void)ctx;
@@ -143,6 +166,9 @@ static void privileged(void) {
     if (!sigsetjmp(back, 1)) __asm__ volatile("cli");
     if (!sigsetjmp(back, 1)) __asm__ volatile("inb $0x80, %%al" : : : "rax");
     if (!sigsetjmp(back, 1)) __asm__ volatile("wbinvd");
+    /* The kernel's data segment, and a code segment for SS. */
+    if (!sigsetjmp(back, 1)) __asm__ volatile("mov %0, %%ds" : : "r"((uint16_t)0x18));
+    if (!sigsetjmp(back, 1)) __asm__ volatile("mov %0, %%ss" : : "r"((uint16_t)0x33));
     if (!sigsetjmp(back, 1)) {
         /* A far return to the 32-bit code segment: not this test's business
          * beyond a fault for a selector that is not code at all. */
@@ -157,6 +183,7 @@ int main(void) {
     loops();
     far_returns();
     segment_queries();
+    segment_registers();
     privileged();
     return 0;
 }

@@ -77,6 +77,9 @@ pub struct CpuState {
     pub interrupt: u64,
     pub xmm: [u128; 16],
     pub x87: X87State,
+    /// Segment selectors (`Segment` order); generated code never reads
+    /// them: every base but FS's and GS's is 0.
+    pub selectors: [u16; 6],
 }
 
 /// The x87 FPU, run by the slow-path interpreter (`crate::x87`).
@@ -92,6 +95,17 @@ pub struct X87State {
     pub control: u16,
     /// Status word without the TOP field.
     pub status: u16,
+}
+
+/// The segment registers, in x86 encoding order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Segment {
+    Es,
+    Cs,
+    Ss,
+    Ds,
+    Fs,
+    Gs,
 }
 
 impl Default for X87State {
@@ -120,7 +134,21 @@ impl Default for CpuState {
             interrupt: 0,
             xmm: [0; 16],
             x87: X87State::default(),
+            selectors: INITIAL_SELECTORS,
         }
+    }
+}
+
+/// What Linux's execve leaves in ES, CS, SS, DS, FS and GS.
+const INITIAL_SELECTORS: [u16; 6] = [0, 0x33, 0x2b, 0, 0, 0];
+
+impl CpuState {
+    pub fn selector(&self, seg: Segment) -> u16 {
+        self.selectors[seg as usize]
+    }
+
+    pub fn set_selector(&mut self, seg: Segment, selector: u16) {
+        self.selectors[seg as usize] = selector;
     }
 }
 

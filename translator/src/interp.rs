@@ -91,10 +91,13 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
         }
         Movsb | Movsw | Movsd | Movsq | Stosb | Stosw | Stosd | Stosq | Lodsb | Lodsw | Lodsd | Lodsq | Cmpsb
         | Cmpsw | Cmpsd | Cmpsq | Scasb | Scasw | Scasd | Scasq => string_op(state, &insn)?,
-        _ if crate::legacy_forms::handles(&insn) => {
-            if crate::legacy_forms::step(state, &insn)? {
+        _ if crate::segments::handles(&insn) => {
+            if crate::segments::step(state, &insn)? {
                 return Ok(()); // A far return moved RIP itself.
             }
+        }
+        _ if crate::legacy_forms::handles(&insn) => {
+            crate::legacy_forms::step(state, &insn)?;
         }
         _ if crate::mmx::uses_mmx(&insn) => {
             let addr = memory_operand_address(state, &insn);

@@ -1,7 +1,7 @@
 //! Forms compilers never emit but the CPU has, run by the interpreter:
 //! operand-size-prefixed (16-bit) stack operations and double shifts,
-//! xlatb, far returns, and the segment-descriptor queries lar, lsl, verr
-//! and verw. `step` returns `Ok(false)` for anything else.
+//! xlatb, and the system-table stores UMIP covers. Segments are
+//! `segments.rs`. `step` returns `Ok(false)` for anything else.
 
 use crate::cpu_state::gpr::{RAX, RBX, RSP};
 use crate::cpu_state::{rflags, CpuState};
@@ -15,16 +15,15 @@ pub fn handles(insn: &Instruction) -> bool {
     match insn.mnemonic() {
         // Segment-register pushes and pops are translated elsewhere.
         Push | Pop => insn.stack_pointer_increment().abs() == 2 && !insn.op0_register().is_segment_register(),
-        Pushf | Popf | Xlatb | Retf | Iret | Iretd | Iretq | Lar | Lsl | Verr | Verw => true,
+        Pushf | Popf | Xlatb => true,
         Sgdt | Sidt | Smsw | Sldt | Str => true,
         Shld | Shrd => operand_bytes(insn) == 2,
         _ => false,
     }
 }
 
-/// Runs `insn` if it is one of this module's; RIP is the caller's business
-/// unless control moved (far returns set it and return `Ok(true)`).
-pub fn step(state: &mut CpuState, insn: &Instruction) -> Result<bool, GuestEvent> {
+/// Runs `insn` (one `handles` accepts); the caller advances RIP.
+pub fn step(state: &mut CpuState, insn: &Instruction) -> Result<(), GuestEvent> {
     use Mnemonic::*;
     match insn.mnemonic() {
         Push | Pushf => {
@@ -53,12 +52,10 @@ pub fn step(state: &mut CpuState, insn: &Instruction) -> Result<bool, GuestEvent
             state.gpr[RAX] = (state.gpr[RAX] & !0xff) | read_guest(addr, 1);
         }
         Shld | Shrd => double_shift16(state, insn),
-        Retf | Iret | Iretd | Iretq => return far_return(state, insn).map(|()| true),
-        Lar | Lsl | Verr | Verw => descriptor_query(state, insn),
         Sgdt | Sidt | Smsw | Sldt | Str => umip_answer(state, insn),
-        _ => return Ok(false),
+        _ => {}
     }
-    Ok(false)
+    Ok(())
 }
 
 fn operand_bytes(insn: &Instruction) -> u32 {
@@ -68,7 +65,7 @@ fn operand_bytes(insn: &Instruction) -> u32 {
     }
 }
 
-fn read_operand(state: &CpuState, insn: &Instruction, op: u32) -> u64 {
+pub(crate) fn read_operand(state: &CpuState, insn: &Instruction, op: u32) -> u64 {
     match insn.op_kind(op) {
         OpKind::Register => read_reg(state, insn.op_register(op)),
         OpKind::Memory => read_guest(effective_address(state, insn), insn.memory_size().size() as u32),
@@ -76,7 +73,7 @@ fn read_operand(state: &CpuState, insn: &Instruction, op: u32) -> u64 {
     }
 }
 
-fn write_operand(state: &mut CpuState, insn: &Instruction, op: u32, v: u64) {
+pub(crate) fn write_operand(state: &mut CpuState, insn: &Instruction, op: u32, v: u64) {
     match insn.op_kind(op) {
         OpKind::Register => write_reg(state, insn.op_register(op), v),
         _ => write_guest(effective_address(state, insn), insn.memory_size().size() as u32, v),
@@ -117,66 +114,6 @@ fn double_shift16(state: &mut CpuState, insn: &Instruction) {
     state.set_rflags(f);
 }
 
-/// Linux's x86_64 GDT as user mode sees it (arch/x86/kernel/cpu/common.c,
-/// asm/segment.h): the access and flags bits of each descriptor
-/// (`GDT_ENTRY_INIT` flags) and its limit; `None` for empty or absent
-/// entries. Selector 0x7b is the per-CPU segment whose limit says
-/// cpu | node << 12 (vgetcpu's lsl).
-fn descriptor(selector: u16) -> Option<(u32, u32)> {
-    if selector & 4 != 0 {
-        return None; // The LDT: Linux processes have none unless they ask.
-    }
-    Some(match selector >> 3 {
-        1 => (0xc09b, 0xfffff), // __KERNEL32_CS
-        2 => (0xa09b, 0xfffff), // __KERNEL_CS
-        3 => (0xc093, 0xfffff), // __KERNEL_DS
-        4 => (0xc0fb, 0xfffff), // __USER32_CS
-        5 => (0xc0f3, 0xfffff), // __USER_DS
-        6 => (0xa0fb, 0xfffff), // __USER_CS
-        8 => (0x0089, 0x4087),  // the TSS (a system descriptor)
-        15 => (0x40f5, current_cpu()),
-        _ => return None,
-    })
-}
-
-fn current_cpu() -> u32 {
-    let (mut cpu, mut node) = (0u32, 0u32);
-    // SAFETY: getcpu writes two u32s to the pointers it is given.
-    unsafe { libc::syscall(libc::SYS_getcpu, &mut cpu as *mut u32, &mut node as *mut u32, 0usize) };
-    (cpu & 0xfff) | (node << 12)
-}
-
-/// lar, lsl, verr, verw at CPL 3: ZF says whether the selector names a
-/// descriptor this privilege level may look at (and read or write, for
-/// verr/verw); lar and lsl then load its access rights or byte limit.
-fn descriptor_query(state: &mut CpuState, insn: &Instruction) {
-    let src_op = if matches!(insn.mnemonic(), Mnemonic::Verr | Mnemonic::Verw) { 0 } else { 1 };
-    let selector = read_operand(state, insn, src_op) as u16;
-    let rpl = u32::from(selector & 3);
-    let visible = descriptor(selector).filter(|&(flags, _)| {
-        let dpl = (flags >> 5) & 3;
-        let code = flags & 0x18 == 0x18;
-        let conforming = code && flags & 4 != 0;
-        // Non-conforming segments need DPL >= max(CPL, RPL) (CPL is 3).
-        conforming || dpl >= 3.max(rpl)
-    });
-    let answer = match (insn.mnemonic(), visible) {
-        (_, None) => None,
-        (Mnemonic::Lar, Some((flags, limit))) => Some(((flags & 0xf0ff) << 8) | ((limit >> 16) & 0xf) << 16),
-        (Mnemonic::Lsl, Some((flags, limit))) => {
-            Some(if flags & 0x8000 != 0 { (limit << 12) | 0xfff } else { limit })
-        }
-        // Readable: data, or code with the read bit. Writable: data with the write bit.
-        (Mnemonic::Verr, Some((flags, _))) => (flags & 0x10 != 0 && (flags & 8 == 0 || flags & 2 != 0)).then_some(0),
-        (_, Some((flags, _))) => (flags & 0x18 == 0x10 && flags & 2 != 0).then_some(0),
-    };
-    if let (Some(v), Mnemonic::Lar | Mnemonic::Lsl) = (answer, insn.mnemonic()) {
-        write_reg(state, insn.op0_register(), u64::from(v));
-    }
-    let f = state.rflags() & !rflags::ZF;
-    state.set_rflags(if answer.is_some() { f | rflags::ZF } else { f });
-}
-
 /// sgdt, sidt, smsw, sldt and str fault in user mode on CPUs with UMIP
 /// (which CPUID reports); Linux (5.10 on) then answers for the program
 /// with fixed values (arch/x86/kernel/umip.c), and so does Transit, with
@@ -213,37 +150,3 @@ fn umip_answer(state: &mut CpuState, insn: &Instruction) {
     }
 }
 
-/// retf and iret in 64-bit mode: pop RIP and CS (iret: then RFLAGS, RSP and
-/// SS), each of the operand size. Only a return to 64-bit user code
-/// (CS 0x33) can continue: Transit does not run 32-bit code, and any other
-/// selector is a #GP on the CPU too.
-fn far_return(state: &mut CpuState, insn: &Instruction) -> Result<(), GuestEvent> {
-    let size: u32 = match insn.code() {
-        iced_x86::Code::Retfw | iced_x86::Code::Retfw_imm16 | iced_x86::Code::Iretw => 2,
-        iced_x86::Code::Retfq | iced_x86::Code::Retfq_imm16 | iced_x86::Code::Iretq => 8,
-        _ => 4,
-    };
-    let sp = state.gpr[RSP];
-    let slot = |i: u64| read_guest(sp + i * u64::from(size), size);
-    let (rip, cs) = (slot(0), slot(1) as u16);
-    let general_protection = GuestEvent::Fault { signal: libc::SIGSEGV, addr: 0 };
-    if cs != 0x33 {
-        tracing::warn!(cs, "far return to a code segment other than 64-bit user code");
-        return Err(general_protection);
-    }
-    if matches!(insn.mnemonic(), Mnemonic::Iret | Mnemonic::Iretd | Mnemonic::Iretq) {
-        let (flags, rsp, ss) = (slot(2), slot(3), slot(4) as u16);
-        if ss != 0x2b && ss & !3 != 0 {
-            return Err(general_protection);
-        }
-        // A 16-bit iret replaces FLAGS only; the others all of RFLAGS that
-        // user mode may change (set_rflags keeps to those).
-        let merged = if size == 2 { (state.rflags() & !0xffff) | (flags & 0xffff) } else { flags };
-        state.set_rflags(merged);
-        state.gpr[RSP] = rsp;
-    } else {
-        state.gpr[RSP] = sp + 2 * u64::from(size) + u64::from(insn.immediate16());
-    }
-    state.rip = rip;
-    Ok(())
-}

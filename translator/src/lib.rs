@@ -24,6 +24,7 @@ pub mod interp;
 mod legacy_forms;
 pub mod mmx;
 pub mod probe;
+mod segments;
 pub mod translate;
 pub mod x87;
 

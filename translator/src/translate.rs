@@ -25,7 +25,7 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Presence::Nop => return Some(data::nop),
         Presence::Lacks => return None,
     }
-    if crate::legacy_forms::handles(insn) {
+    if crate::legacy_forms::handles(insn) || crate::segments::handles(insn) {
         return Some(control::interpret);
     }
     if crate::mmx::uses_mmx(insn) {

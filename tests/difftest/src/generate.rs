@@ -35,8 +35,9 @@ fn excluded(m: Mnemonic) -> Option<&'static str> {
         Fldcw => "could change x87 precision control (not modelled) or unmask exceptions",
         Fprem | Fprem1 => "Transit always completes the reduction; the CPU may stop part-way (C2=1)",
         Ffree | Fincstp | Fdecstp | Fninit => "changes the x87 stack in ways the generator does not track",
-        Int | Int1 | Retf | Iret | Iretd | Iretq => "leaves the sequence (tests/programs/int80.c, legacy_forms.c)",
-        Popf => "could set TF, as popfq",
+        Retf | Iret | Iretd | Iretq => "leaves the sequence (tests/programs/legacy_forms.c)",
+        Lsl => "the per-CPU segment's limit is the CPU the thread runs on (tests/programs/legacy_forms.c)",
+        Lfs | Lgs | Lss => "changes the FS or GS base the sequence uses (tests/programs/legacy_forms.c)",
         Sgdt | Sidt | Smsw | Sldt | Str => "the OS answers (Linux's UMIP emulation; real values on CPUs without UMIP)",
         _ => return None,
     })
