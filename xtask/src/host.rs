@@ -74,6 +74,12 @@ impl Arch {
                     name: "sqlite3",
                     provides: "/usr/bin/sqlite3",
                 },
+                // Its numpy test (with the reference BLAS and LAPACK it
+                // depends on).
+                Package {
+                    name: "python3-numpy",
+                    provides: "/usr/lib/python3/dist-packages/numpy/__init__.py",
+                },
                 // Builds tests/programs/go/ for the same suite.
                 Package {
                     name: "golang-go",
