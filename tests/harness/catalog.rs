@@ -168,7 +168,10 @@ mod tests {
     #[test]
     fn cpp_files_are_cxx_programs() {
         let program = parse_text(Path::new("dir/throws.cpp"), "int main() {}\n").unwrap();
-        assert_eq!((program.name.as_str(), program.language), ("throws", Language::Cxx));
+        assert_eq!(
+            (program.name.as_str(), program.language),
+            ("throws", Language::Cxx)
+        );
     }
 
     #[test]

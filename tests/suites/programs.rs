@@ -53,7 +53,10 @@ fn main() -> ExitCode {
     args.test_threads = args.test_threads.or(Some(parallel::jobs()));
     let programs = match catalog::discover() {
         Ok(programs) if programs.is_empty() => {
-            return error(format!("no test programs found in {}", catalog::programs_dir().display()))
+            return error(format!(
+                "no test programs found in {}",
+                catalog::programs_dir().display()
+            ))
         }
         Ok(programs) => programs,
         Err(e) => return error(e),
@@ -64,7 +67,9 @@ fn main() -> ExitCode {
     };
     let cases: Vec<(Program, Variant)> = programs
         .iter()
-        .flat_map(|program| toolchain::variants_of(program).map(move |variant| (program.clone(), variant)))
+        .flat_map(|program| {
+            toolchain::variants_of(program).map(move |variant| (program.clone(), variant))
+        })
         .collect();
     if args.list {
         // Listing needs neither Transit nor the compilers.
@@ -155,7 +160,11 @@ fn run_case(suite: &Suite, program: &Program, variant: Variant) -> Result<(), Fa
         if !problems.is_empty() {
             println!("known failure {name} {report}");
         }
-        suite.listed.lock().unwrap().push((name, !problems.is_empty()));
+        suite
+            .listed
+            .lock()
+            .unwrap()
+            .push((name, !problems.is_empty()));
         return Ok(());
     }
     match problems.is_empty() {
@@ -168,8 +177,16 @@ fn run_case(suite: &Suite, program: &Program, variant: Variant) -> Result<(), Fa
 fn report_listed(suite: &Suite) {
     let mut listed = suite.listed.lock().unwrap();
     listed.sort();
-    let failing: Vec<&str> = listed.iter().filter(|(_, fails)| *fails).map(|(name, _)| name.as_str()).collect();
-    let fixed: Vec<&str> = listed.iter().filter(|(_, fails)| !*fails).map(|(name, _)| name.as_str()).collect();
+    let failing: Vec<&str> = listed
+        .iter()
+        .filter(|(_, fails)| *fails)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let fixed: Vec<&str> = listed
+        .iter()
+        .filter(|(_, fails)| !*fails)
+        .map(|(name, _)| name.as_str())
+        .collect();
     if !failing.is_empty() {
         println!(
             "known failures, listed in {}: {}",
@@ -214,7 +231,12 @@ fn check(
     let (reference, reference_name) = if host_runs_x86_64() {
         let mut command = Command::new(&binary);
         command.args(&program.args);
-        let native = match process::run_native(command, &program.stdin, &run_dir.join("native"), NATIVE_TIMEOUT) {
+        let native = match process::run_native(
+            command,
+            &program.stdin,
+            &run_dir.join("native"),
+            NATIVE_TIMEOUT,
+        ) {
             Ok(native) => native,
             Err(problem) => return vec![problem],
         };
