@@ -311,6 +311,14 @@ fn python3() {
 #[test]
 #[ignore = "enable once CPUID reports x86-64-v2: Debian 12's numpy requires SSE3 at import"]
 fn numpy() {
+    // Without numpy both runs would fail the same way, and match.
+    let numpy = Path::new("/usr/lib/python3/dist-packages/numpy/__init__.py");
+    if host_runs_x86_64() && !numpy.is_file() {
+        panic!(
+            "{} is missing: `cargo xtask test` installs python3-numpy",
+            numpy.display()
+        );
+    }
     check("numpy", &[Run::new("/usr/bin/python3", &["{in}/numpy_program.py"])]);
 }
 
