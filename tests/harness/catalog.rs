@@ -1,6 +1,6 @@
-//! The test programs: every `*.c` file in `tests/programs/` and its
-//! subfolders (`expected/` holds outputs, not programs). How a program is
-//! invoked is written at its top, in `//!` lines:
+//! The test programs: every `*.c` (C) and `*.cpp` (C++) file in
+//! `tests/programs/` and its subfolders (`expected/` holds outputs, not
+//! programs). How a program is invoked is written at its top, in `//!` lines:
 //!
 //! ```c
 //! //! args: alpha beta       whitespace-separated arguments
@@ -22,11 +22,30 @@ pub const GUEST_ENV: &[(&str, &str)] = &[
     ("TZ", "UTC"),
 ];
 
+/// The language of a program's source, from its extension; it decides the
+/// compiler and which variants exist (see `toolchain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Language {
+    C,
+    Cxx,
+}
+
+impl Language {
+    fn of(source: &Path) -> Option<Language> {
+        match source.extension()?.to_str()? {
+            "c" => Some(Language::C),
+            "cpp" => Some(Language::Cxx),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Program {
     /// The file stem, unique across the catalog.
     pub name: String,
     pub source: PathBuf,
+    pub language: Language,
     pub args: Vec<String>,
     pub stdin: Vec<u8>,
 }
@@ -39,10 +58,10 @@ pub fn programs_dir() -> PathBuf {
 /// All programs, sorted by name.
 pub fn discover() -> Result<Vec<Program>, String> {
     let dir = programs_dir();
-    let mut sources = c_files(&dir)?;
+    let mut sources = source_files(&dir)?;
     for entry in read_dir(&dir)? {
         if entry.is_dir() && entry.file_name().is_some_and(|name| name != "expected") {
-            sources.extend(c_files(&entry)?);
+            sources.extend(source_files(&entry)?);
         }
     }
     let mut programs = sources
@@ -76,10 +95,10 @@ fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, String> {
         .collect()
 }
 
-fn c_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+fn source_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(read_dir(dir)?
         .into_iter()
-        .filter(|path| path.extension().is_some_and(|ext| ext == "c"))
+        .filter(|path| Language::of(path).is_some())
         .collect())
 }
 
@@ -95,9 +114,12 @@ fn parse_text(source: &Path, text: &str) -> Result<Program, String> {
         .and_then(|stem| stem.to_str())
         .ok_or_else(|| format!("{}: file name is not UTF-8", source.display()))?
         .to_string();
+    let language = Language::of(source)
+        .ok_or_else(|| format!("{}: neither a .c nor a .cpp file", source.display()))?;
     let mut program = Program {
         name,
         source: source.to_path_buf(),
+        language,
         args: Vec::new(),
         stdin: Vec::new(),
     };
@@ -138,8 +160,18 @@ mod tests {
         let text = "//! args: a  b\n//! arg: with  spaces\n//! arg:\n//! stdin: line one\n//! stdin:\nint main(void) {}\n";
         let program = parse_text(Path::new("dir/example.c"), text).unwrap();
         assert_eq!(program.name, "example");
+        assert_eq!(program.language, Language::C);
         assert_eq!(program.args, ["a", "b", "with  spaces", ""]);
         assert_eq!(program.stdin, b"line one\n\n");
+    }
+
+    #[test]
+    fn cpp_files_are_cxx_programs() {
+        let program = parse_text(Path::new("dir/throws.cpp"), "int main() {}\n").unwrap();
+        assert_eq!(
+            (program.name.as_str(), program.language),
+            ("throws", Language::Cxx)
+        );
     }
 
     #[test]

@@ -85,6 +85,7 @@ mod tests {
             .map(|name| Program {
                 name: name.to_string(),
                 source: PathBuf::new(),
+                language: crate::catalog::Language::C,
                 args: Vec::new(),
                 stdin: Vec::new(),
             })

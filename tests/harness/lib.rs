@@ -1,8 +1,9 @@
-//! The end-to-end harness. The x86_64 C programs in `tests/programs/` are
-//! compiled for several libc and optimisation variants and run under Transit;
-//! what they print and how they end is compared with a reference. The host
-//! CPU is the oracle where it is x86_64; elsewhere the reference is
-//! `tests/programs/expected/`, written by `cargo xtask bless` on an x86_64 host.
+//! The end-to-end harness. The x86_64 C and C++ programs in `tests/programs/`
+//! are compiled for several libc, optimisation, linking and -march variants
+//! and run under Transit; what they print and how they end is compared with
+//! a reference. The host CPU is the oracle where it is x86_64; elsewhere the
+//! reference is `tests/programs/expected/`, written by `cargo xtask bless` on
+//! an x86_64 host.
 //!
 //! - [`binfmt_ns`]: a private binfmt_misc in a namespace of its own.
 //! - [`catalog`]: which programs exist and how each is invoked.
@@ -12,7 +13,8 @@
 //! - [`outcome`]: what a run produced, and how two runs differ.
 //! - [`expected`]: the checked-in reference outcomes.
 //! - [`known_failures`]: runs that are allowed not to match yet.
-//! - [`parallel`]: spreading the runs over the host's cores.
+//! - [`parallel`]: spreading the runs over the host's cores (`cargo xtask
+//!   bless`; the programs suite leaves it to its test harness's threads).
 
 pub mod binfmt_ns;
 pub mod catalog;

@@ -28,7 +28,8 @@ pub fn map<T: Sync, R: Send>(items: &[T], job: impl Fn(&T) -> R + Sync) -> Vec<R
         .collect()
 }
 
-fn jobs() -> usize {
+/// How many jobs run at once: `TRANSIT_TEST_JOBS`, or the host's cores.
+pub fn jobs() -> usize {
     std::env::var("TRANSIT_TEST_JOBS")
         .ok()
         .and_then(|jobs| jobs.parse().ok())

@@ -1,5 +1,5 @@
-//! Compiling test programs into static x86_64 executables, one per variant
-//! (libc x optimisation level). Builds are cached under
+//! Compiling test programs into x86_64 executables, one per variant (libc x
+//! optimisation level x linking x -march). Builds are cached under
 //! `target/transit-tests/bin/VARIANT/HASH/NAME`, where the hash covers the
 //! source, the flags and the compiler's version; a libc upgrade is not seen,
 //! so remove `target/transit-tests` after one.
@@ -10,70 +10,173 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::catalog::Program;
+use crate::catalog::{Language, Program};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Variant {
-    /// `LIBC-OPT`, used in reports and paths.
+    /// `LIBC-OPT`, used in test names, reports and paths.
     pub name: &'static str,
-    pub compiler: &'static str,
+    /// The C compiler, or `None` when this variant builds no C programs.
+    pub cc: Option<&'static str>,
+    /// The C++ compiler, or `None` when this variant builds no C++ programs.
+    pub cxx: Option<&'static str>,
     pub flags: &'static [&'static str],
+    /// The x86_64 root filesystem Transit needs (`-L`) for a dynamically
+    /// linked program's loader and libraries; `None` to use the host's.
+    pub rootfs: Option<&'static str>,
+    /// False for a variant that cannot pass yet: its runs are listed as
+    /// ignored, and `cargo test --test programs -- --include-ignored` runs them.
+    pub runs_by_default: bool,
+}
+
+impl Variant {
+    /// The compiler for `language`, or `None` when this variant has none.
+    pub fn compiler(&self, language: Language) -> Option<&'static str> {
+        match language {
+            Language::C => self.cc,
+            Language::Cxx => self.cxx,
+        }
+    }
 }
 
 /// Flags every variant shares: -g so a failing build can be read with
-/// objdump -S. Each variant says how it is static (-static, or -static-pie
-/// for the ET_DYN loader path): static programs are Transit's scope. The default
-/// -march (baseline x86-64) is kept on purpose: programs must not depend on
+/// objdump -S. Each variant says how it is linked (-static, or -static-pie
+/// for the ET_DYN loader path; the dynamic one for C++'s shared libstdc++
+/// and libgcc_s unwinder). The default -march (baseline x86-64) is kept on
+/// purpose except in the x86-64-v2 variant: programs must not depend on
 /// instructions a CPU may lack.
 const COMMON_FLAGS: &[&str] = &["-g", "-Wall"];
 /// Libraries, which must follow the source on the command line.
 const LIBRARIES: &[&str] = &["-lm"];
 
+/// The x86-64-v2 variant (glibc, static, -O2: one build is enough to let the
+/// compiler pick POPCNT, SSE3, SSSE3, SSE4.1 and SSE4.2 in every program; the
+/// other variants cover libc and optimisation differences). Off until
+/// Transit implements x86-64-v2: flip `runs_by_default` then.
+const X86_64_V2_RUNS_BY_DEFAULT: bool = false;
+
 /// On x86_64 hosts: the native compilers, glibc at two optimisation levels
 /// (-O0 keeps every load and store, -O2 brings vector code and tail calls)
 /// and musl, whose startup code, stdio and string routines differ from
-/// glibc's.
+/// glibc's. Debian's musl-tools has no C++ compiler or library (no
+/// musl-g++, no libstdc++ built against musl), so C++ programs have no musl
+/// variant. C++ programs also run dynamically linked: the shared libstdc++
+/// and libgcc_s unwinder are what most C++ programs use.
 const X86_64_HOST_VARIANTS: &[Variant] = &[
     Variant {
         name: "glibc-O0",
-        compiler: "gcc",
+        cc: Some("gcc"),
+        cxx: Some("g++"),
         flags: &["-static", "-O0"],
+        rootfs: None,
+        runs_by_default: true,
     },
     Variant {
         name: "glibc-O2",
-        compiler: "gcc",
+        cc: Some("gcc"),
+        cxx: Some("g++"),
         flags: &["-static", "-O2"],
+        rootfs: None,
+        runs_by_default: true,
     },
     Variant {
         name: "musl-O2",
-        compiler: "musl-gcc",
+        cc: Some("musl-gcc"),
+        cxx: None,
         flags: &["-static", "-O2"],
+        rootfs: None,
+        runs_by_default: true,
     },
     Variant {
         name: "glibc-pie-O2",
-        compiler: "gcc",
+        cc: Some("gcc"),
+        cxx: Some("g++"),
         flags: &["-static-pie", "-O2"],
+        rootfs: None,
+        runs_by_default: true,
+    },
+    Variant {
+        name: "glibc-dynamic-O2",
+        cc: None,
+        cxx: Some("g++"),
+        flags: &["-O2"],
+        rootfs: None,
+        runs_by_default: true,
+    },
+    Variant {
+        name: "glibc-v2-O2",
+        cc: Some("gcc"),
+        cxx: Some("g++"),
+        flags: &["-static", "-O2", "-march=x86-64-v2"],
+        rootfs: None,
+        runs_by_default: X86_64_V2_RUNS_BY_DEFAULT,
     },
 ];
 
-/// On other hosts: Debian's x86_64 cross compiler, which brings glibc only.
+/// On other hosts: Debian's x86_64 cross compilers, which bring glibc only;
+/// dynamically linked programs find their loader and libraries in the
+/// cross packages' tree.
 const CROSS_VARIANTS: &[Variant] = &[
     Variant {
         name: "glibc-O0",
-        compiler: "x86_64-linux-gnu-gcc",
+        cc: Some("x86_64-linux-gnu-gcc"),
+        cxx: Some("x86_64-linux-gnu-g++"),
         flags: &["-static", "-O0"],
+        rootfs: None,
+        runs_by_default: true,
     },
     Variant {
         name: "glibc-O2",
-        compiler: "x86_64-linux-gnu-gcc",
+        cc: Some("x86_64-linux-gnu-gcc"),
+        cxx: Some("x86_64-linux-gnu-g++"),
         flags: &["-static", "-O2"],
+        rootfs: None,
+        runs_by_default: true,
     },
     Variant {
         name: "glibc-pie-O2",
-        compiler: "x86_64-linux-gnu-gcc",
+        cc: Some("x86_64-linux-gnu-gcc"),
+        cxx: Some("x86_64-linux-gnu-g++"),
         flags: &["-static-pie", "-O2"],
+        rootfs: None,
+        runs_by_default: true,
+    },
+    Variant {
+        name: "glibc-dynamic-O2",
+        cc: None,
+        cxx: Some("x86_64-linux-gnu-g++"),
+        flags: &["-O2"],
+        rootfs: Some("/usr/x86_64-linux-gnu"),
+        runs_by_default: true,
+    },
+    Variant {
+        name: "glibc-v2-O2",
+        cc: Some("x86_64-linux-gnu-gcc"),
+        cxx: Some("x86_64-linux-gnu-g++"),
+        flags: &["-static", "-O2", "-march=x86-64-v2"],
+        rootfs: None,
+        runs_by_default: X86_64_V2_RUNS_BY_DEFAULT,
     },
 ];
+
+/// The variants of this host, whether or not its compilers are installed.
+pub fn host_variants() -> &'static [Variant] {
+    if crate::host_runs_x86_64() {
+        X86_64_HOST_VARIANTS
+    } else {
+        CROSS_VARIANTS
+    }
+}
+
+/// The variants of this host that `program` is built in: those with a
+/// compiler for its language.
+pub fn variants_of(program: &Program) -> impl Iterator<Item = Variant> {
+    let language = program.language;
+    host_variants()
+        .iter()
+        .copied()
+        .filter(move |variant| variant.compiler(language).is_some())
+}
 
 /// Every variant name on any host, for checking names written by hand.
 pub fn all_variant_names() -> Vec<&'static str> {
@@ -88,38 +191,47 @@ pub fn all_variant_names() -> Vec<&'static str> {
 }
 
 pub struct Toolchain {
-    /// Each variant with its compiler's `--version`, part of the cache key.
-    variants: Vec<(Variant, String)>,
+    /// Each compiler the host's variants use, with its `--version`, part of
+    /// the cache key.
+    compilers: Vec<(&'static str, String)>,
 }
 
 impl Toolchain {
-    /// The variants this host can build; fails, naming the missing compiler,
-    /// when one of them cannot run.
+    /// The compilers of this host's variants; fails, naming the missing
+    /// compiler, when one of them cannot run.
     pub fn for_host() -> Result<Toolchain, String> {
-        let variants = if crate::host_runs_x86_64() {
-            X86_64_HOST_VARIANTS
-        } else {
-            CROSS_VARIANTS
-        };
-        let variants = variants
-            .iter()
-            .map(|variant| Ok((*variant, compiler_version(variant.compiler)?)))
-            .collect::<Result<_, String>>()?;
-        Ok(Toolchain { variants })
+        let mut compilers: Vec<(&'static str, String)> = Vec::new();
+        for variant in host_variants() {
+            for compiler in [variant.cc, variant.cxx].into_iter().flatten() {
+                if !compilers.iter().any(|(known, _)| *known == compiler) {
+                    compilers.push((compiler, compiler_version(compiler)?));
+                }
+            }
+        }
+        Ok(Toolchain { compilers })
     }
 
+    /// Every variant of this host, C programs' first.
     pub fn variants(&self) -> impl Iterator<Item = Variant> + '_ {
-        self.variants.iter().map(|(variant, _)| *variant)
+        host_variants().iter().copied()
     }
 
     /// The executable of `program` built as `variant`, compiling it unless
     /// the cache has it. The error is the compiler's output.
     pub fn build(&self, program: &Program, variant: Variant) -> Result<PathBuf, String> {
+        let compiler = variant.compiler(program.language).ok_or_else(|| {
+            format!(
+                "variant {} builds no {:?} programs such as {}",
+                variant.name,
+                program.language,
+                program.source.display()
+            )
+        })?;
         let (_, version) = self
-            .variants
+            .compilers
             .iter()
-            .find(|(known, _)| *known == variant)
-            .expect("variants come from this toolchain");
+            .find(|(known, _)| *known == compiler)
+            .expect("the compilers come from this host's variants");
         let source = std::fs::read(&program.source)
             .map_err(|e| format!("cannot read {}: {e}", program.source.display()))?;
         let mut hasher = DefaultHasher::new();
@@ -143,7 +255,7 @@ impl Toolchain {
             std::process::id(),
             BUILDS.fetch_add(1, Ordering::Relaxed)
         ));
-        let mut command = Command::new(variant.compiler);
+        let mut command = Command::new(compiler);
         command
             .args(COMMON_FLAGS)
             .args(variant.flags)
@@ -153,11 +265,11 @@ impl Toolchain {
             .args(LIBRARIES);
         let output = command
             .output()
-            .map_err(|e| format!("cannot run {}: {e}", variant.compiler))?;
+            .map_err(|e| format!("cannot run {compiler}: {e}"))?;
         if !output.status.success() {
             return Err(format!(
                 "{} failed ({}):\n{}",
-                variant.compiler,
+                compiler,
                 output.status,
                 String::from_utf8_lossy(&output.stderr)
             ));
@@ -170,7 +282,7 @@ impl Toolchain {
 
 fn compiler_version(compiler: &str) -> Result<String, String> {
     let missing = |why: String| {
-        format!("cannot run the C compiler `{compiler}` ({why}); `cargo xtask test` installs the prerequisites")
+        format!("cannot run the compiler `{compiler}` ({why}); `cargo xtask test` installs the prerequisites")
     };
     let output = Command::new(compiler)
         .arg("--version")

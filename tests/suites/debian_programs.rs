@@ -1,5 +1,5 @@
 //! Real Debian amd64 programs (bash, coreutils, grep, sed, awk, find, tar,
-//! gzip, xz, perl, python3, sqlite3) and a static Go program (tests/programs/go/)
+//! gzip, xz, perl, python3 and numpy, sqlite3) and a static Go program (tests/programs/go/)
 //! run natively and under Transit on inputs this suite generates; stdout,
 //! stderr and the exit status must be identical.
 //! These programs are dynamically linked against the host's own libraries,
@@ -304,6 +304,22 @@ fn python3() {
         &[Run::new("/usr/bin/python3", &["{in}/program.py", "{in}"])
             .translated(&[("python3", 1), ("echo", 1)])],
     );
+}
+
+/// Debian's numpy (python3-numpy): integer and float sums, a 64x64 matrix
+/// product, sorting, and LAPACK's solve, inv, det and eigenvalues.
+#[test]
+#[ignore = "enable once CPUID reports x86-64-v2: Debian 12's numpy requires SSE3 at import"]
+fn numpy() {
+    // Without numpy both runs would fail the same way, and match.
+    let numpy = Path::new("/usr/lib/python3/dist-packages/numpy/__init__.py");
+    if host_runs_x86_64() && !numpy.is_file() {
+        panic!(
+            "{} is missing: `cargo xtask test` installs python3-numpy",
+            numpy.display()
+        );
+    }
+    check("numpy", &[Run::new("/usr/bin/python3", &["{in}/numpy_program.py"])]);
 }
 
 #[test]
@@ -649,7 +665,8 @@ fn generate_inputs(dir: &Path) -> std::io::Result<()> {
 
     std::fs::write(dir.join("script.sh"), BASH_SCRIPT)?;
     std::fs::write(dir.join("archive.sh"), ARCHIVE_SCRIPT)?;
-    std::fs::write(dir.join("program.py"), PYTHON_PROGRAM)
+    std::fs::write(dir.join("program.py"), PYTHON_PROGRAM)?;
+    std::fs::write(dir.join("numpy_program.py"), NUMPY_PROGRAM)
 }
 
 fn capitalise(word: &str) -> String {
@@ -788,4 +805,47 @@ for row in db.execute("select city, count(*), round(sum(amount), 2), max(amount)
 print("sqlite", db.execute("select name, amount from sales where amount > 90000 order by id limit 3").fetchall())
 print("float", 1 / 3, 2 ** 0.5, 1e300 * 1e10, round(2.675, 2), f"{12345.6789:,.2f}")
 sys.exit(5)
+"#;
+
+/// `python3 numpy_program.py`. numpy picks its loops by CPU feature (AVX-512
+/// natively, SSE under Transit) and so does an optimised BLAS, and vectors of
+/// other widths add in another order: floating-point results may differ in
+/// the last bits. They are printed to 10 significant digits, after rounding
+/// to 12 decimals so that a residue such as -6.9e-18 prints as 0.
+const NUMPY_PROGRAM: &str = r#"import numpy as np
+
+def show(name, values):
+    values = np.round(np.asarray(values, dtype=float), 12) + 0.0
+    print(name, np.array2string(values, separator=" ", formatter={"float_kind": lambda v: "%.10g" % v}))
+
+a = np.arange(1, 100001, dtype=np.int64)
+print("int sums", a.sum(), (a * a).sum(), a.cumsum()[-3:].tolist(), np.bitwise_xor.reduce(a))
+f = np.linspace(0.0, 1.0, 10001)
+show("float sums", [f.sum(), np.sqrt(f).sum(), np.exp(-f).mean(), np.sin(f).std()])
+
+rng = np.random.default_rng(12345)
+x = rng.standard_normal((64, 64))
+y = rng.standard_normal((64, 64))
+p = np.dot(x, y)
+show("dot sum, trace, max", [p.sum(), p.trace(), np.abs(p).max()])
+show("dot corner", p[:2, :4])
+show("matmul row", (x @ y.T)[7, :4])
+
+r = rng.integers(-10**6, 10**6, size=20000)
+s = np.sort(r)
+print("sort", s[:5].tolist(), s[-5:].tolist(), bool(np.all(np.diff(s) >= 0)), int(np.sum(s)))
+u = rng.random(5000)
+print("argsort", np.argsort(u, kind="stable")[:8].tolist())
+show("sorted floats", np.sort(u)[::1000])
+
+m = np.array([[4.0, 1.0, 2.0], [1.0, 5.0, 3.0], [2.0, 3.0, 6.0]])
+b = np.array([1.0, 2.0, 3.0])
+show("solve", np.linalg.solve(m, b))
+show("inv", np.linalg.inv(m))
+show("det", np.linalg.det(m))
+show("eigh", np.linalg.eigh(m)[0])
+# A non-symmetric matrix with real eigenvalues (1, 2, 3); their order from
+# LAPACK is not specified, so they are sorted.
+n = np.array([[2.0, 0.0, 0.0], [1.0, 3.0, 0.0], [4.0, 5.0, 1.0]])
+show("eig", np.sort(np.linalg.eig(n)[0].real))
 "#;

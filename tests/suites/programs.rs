@@ -5,17 +5,32 @@
 //! checked too (so arm64 hosts never compare with stale ones); elsewhere the
 //! expected outputs are the reference.
 //!
-//! One test runs everything in parallel and lists every mismatch before
-//! failing: the program, the variant, and the first differing lines. Runs
-//! listed in `tests/programs/known_failures` are reported without failing.
+//! The programs are found at run time, so this suite has its own test
+//! harness (libtest-mimic): each program in each variant is one test named
+//! `PROGRAM::VARIANT`, which libtest's filters, `--exact`, `--list`,
+//! `--ignored` and `--test-threads` (default: `TRANSIT_TEST_JOBS`, else the
+//! host's cores) apply to:
+//!
+//! ```text
+//! cargo test -p transit-tests --test programs -- sha256::glibc-O2
+//! cargo test -p transit-tests --test programs -- ::musl-O2
+//! ```
+//!
+//! A failing test reports the first differing lines. Runs listed in
+//! `tests/programs/known_failures` pass while they fail (their mismatch is
+//! printed); a listed run that now passes is reported so its line can go.
+//! Variants that cannot pass yet (`runs_by_default` in the toolchain) are
+//! ignored tests: `-- --include-ignored` runs them.
 
-use std::process::Command;
+use std::process::{Command, ExitCode};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use libtest_mimic::{Arguments, Failed, Trial};
 use transit_tests::catalog::{self, Program};
 use transit_tests::known_failures::{known_failures_file, KnownFailures};
 use transit_tests::outcome::Outcome;
-use transit_tests::toolchain::{Toolchain, Variant};
+use transit_tests::toolchain::{self, Toolchain, Variant};
 use transit_tests::transit::Transit;
 use transit_tests::{expected, host_runs_x86_64, parallel, process, work_dir};
 
@@ -24,18 +39,57 @@ const NATIVE_TIMEOUT: Duration = Duration::from_secs(20);
 /// Transit may itself run under an emulator: generous, but bounded.
 const TRANSIT_TIMEOUT: Duration = Duration::from_secs(60);
 
-#[test]
-fn programs_behave_under_transit_as_on_x86_64() {
-    let transit = Transit::from_env().unwrap_or_else(|e| panic!("{e}"));
-    let toolchain = Toolchain::for_host().unwrap_or_else(|e| panic!("{e}"));
-    let programs = catalog::discover().unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        !programs.is_empty(),
-        "no test programs found in {}",
-        catalog::programs_dir().display()
-    );
-    let known_failures = KnownFailures::load(&programs).unwrap_or_else(|e| panic!("{e}"));
+/// What every test shares.
+struct Suite {
+    transit: Transit,
+    toolchain: Toolchain,
+    known_failures: KnownFailures,
+    /// Listed runs, as they finish: (test name, still failing).
+    listed: Mutex<Vec<(String, bool)>>,
+}
 
+fn main() -> ExitCode {
+    let mut args = Arguments::from_args();
+    args.test_threads = args.test_threads.or(Some(parallel::jobs()));
+    let programs = match catalog::discover() {
+        Ok(programs) if programs.is_empty() => {
+            return error(format!(
+                "no test programs found in {}",
+                catalog::programs_dir().display()
+            ))
+        }
+        Ok(programs) => programs,
+        Err(e) => return error(e),
+    };
+    let known_failures = match KnownFailures::load(&programs) {
+        Ok(known_failures) => known_failures,
+        Err(e) => return error(e),
+    };
+    let cases: Vec<(Program, Variant)> = programs
+        .iter()
+        .flat_map(|program| {
+            toolchain::variants_of(program).map(move |variant| (program.clone(), variant))
+        })
+        .collect();
+    if args.list {
+        // Listing needs neither Transit nor the compilers.
+        let trials = cases
+            .iter()
+            .map(|(program, variant)| trial(program, *variant, &known_failures, || Ok(())))
+            .collect();
+        return libtest_mimic::run(&args, trials).exit_code();
+    }
+
+    // Without Transit or a compiler nothing can run: that is a failure of
+    // the whole suite, never a skip.
+    let transit = match Transit::from_env() {
+        Ok(transit) => transit,
+        Err(e) => return error(e),
+    };
+    let toolchain = match Toolchain::for_host() {
+        Ok(toolchain) => toolchain,
+        Err(e) => return error(e),
+    };
     println!("{}", transit.describe());
     println!(
         "reference: {}",
@@ -45,76 +99,112 @@ fn programs_behave_under_transit_as_on_x86_64() {
             "tests/programs/expected/"
         }
     );
-    let cases: Vec<(&Program, Variant)> = programs
-        .iter()
-        .flat_map(|program| toolchain.variants().map(move |variant| (program, variant)))
-        .collect();
-    let problems = parallel::map(&cases, |&(program, variant)| {
-        let start = Instant::now();
-        let problems = check(&transit, &toolchain, program, variant);
-        let known = known_failures.contains(&program.name, variant.name);
-        let verdict = match (problems.is_empty(), known) {
-            (true, false) => "ok",
-            (true, true) => "FIXED",
-            (false, true) => "known",
-            (false, false) => "FAIL",
-        };
-        println!(
-            "{verdict:5} {:8} {} ({:.1} s)",
-            variant.name,
-            program.name,
-            start.elapsed().as_secs_f64()
-        );
-        problems
+    let suite = Arc::new(Suite {
+        transit,
+        toolchain,
+        known_failures,
+        listed: Mutex::new(Vec::new()),
     });
+    let trials = cases
+        .into_iter()
+        .map(|(program, variant)| {
+            let test_suite = Arc::clone(&suite);
+            let test_program = program.clone();
+            trial(&program, variant, &suite.known_failures, move || {
+                run_case(&test_suite, &test_program, variant)
+            })
+        })
+        .collect();
+    let conclusion = libtest_mimic::run(&args, trials);
+    report_listed(&suite);
+    conclusion.exit_code()
+}
 
-    let mut failures = Vec::new();
-    let mut known = Vec::new();
-    let mut fixed = Vec::new();
-    for ((program, variant), problems) in cases.iter().zip(&problems) {
-        let listed = known_failures.contains(&program.name, variant.name);
-        let report = format!(
-            "{} [{}]\n  {}",
-            program.name,
-            variant.name,
-            problems.join("\n  ")
-        );
-        match (problems.is_empty(), listed) {
-            (true, false) => {}
-            (true, true) => fixed.push(format!("{} [{}]", program.name, variant.name)),
-            (false, true) => known.push(report),
-            (false, false) => failures.push(report),
+/// The test for `program` in `variant`: named `PROGRAM::VARIANT`, marked
+/// `[known failure]` when listed, ignored when its variant is off.
+fn trial(
+    program: &Program,
+    variant: Variant,
+    known_failures: &KnownFailures,
+    test: impl FnOnce() -> Result<(), Failed> + Send + 'static,
+) -> Trial {
+    let listed = known_failures.contains(&program.name, variant.name);
+    Trial::test(test_name(program, variant), test)
+        .with_kind(if listed { "known failure" } else { "" })
+        .with_ignored_flag(!variant.runs_by_default)
+}
+
+fn test_name(program: &Program, variant: Variant) -> String {
+    format!("{}::{}", program.name, variant.name)
+}
+
+fn error(message: String) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
+}
+
+/// Runs one test: a mismatch fails it unless the run is listed as a known
+/// failure.
+fn run_case(suite: &Suite, program: &Program, variant: Variant) -> Result<(), Failed> {
+    let start = Instant::now();
+    let problems = check(&suite.transit, &suite.toolchain, program, variant);
+    let name = test_name(program, variant);
+    let report = format!(
+        "({:.1} s; run directory {})\n  {}",
+        start.elapsed().as_secs_f64(),
+        run_dir(program, variant).display(),
+        problems.join("\n  ")
+    );
+    let listed = suite.known_failures.contains(&program.name, variant.name);
+    if listed {
+        if !problems.is_empty() {
+            println!("known failure {name} {report}");
         }
+        suite
+            .listed
+            .lock()
+            .unwrap()
+            .push((name, !problems.is_empty()));
+        return Ok(());
     }
-    if !known.is_empty() {
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(report.into()),
+    }
+}
+
+/// After the run: which listed runs still fail, and which now pass.
+fn report_listed(suite: &Suite) {
+    let mut listed = suite.listed.lock().unwrap();
+    listed.sort();
+    let failing: Vec<&str> = listed
+        .iter()
+        .filter(|(_, fails)| *fails)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let fixed: Vec<&str> = listed
+        .iter()
+        .filter(|(_, fails)| !*fails)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    if !failing.is_empty() {
         println!(
-            "\nknown failures, listed in {}:\n\n{}\n",
+            "known failures, listed in {}: {}",
             known_failures_file().display(),
-            known.join("\n\n")
+            failing.join(", ")
         );
     }
     if !fixed.is_empty() {
         println!(
-            "\nlisted in {} but now passing, so remove them from the list: {}\n",
+            "listed in {} but now passing, so remove them from the list: {}",
             known_failures_file().display(),
             fixed.join(", ")
         );
     }
-    println!(
-        "programs: {} passed, {} failed, {} known failures",
-        cases.len() - failures.len() - known.len(),
-        failures.len(),
-        known.len()
-    );
-    if !failures.is_empty() {
-        panic!(
-            "{} of {} program runs did not match (run directories: {}):\n\n{}",
-            failures.len(),
-            cases.len(),
-            work_dir("run").display(),
-            failures.join("\n\n")
-        );
-    }
+}
+
+fn run_dir(program: &Program, variant: Variant) -> std::path::PathBuf {
+    work_dir("run").join(variant.name).join(&program.name)
 }
 
 /// Everything wrong with one program in one variant; empty when it passes.
@@ -128,7 +218,7 @@ fn check(
         Ok(binary) => binary,
         Err(error) => return vec![format!("build failed: {error}")],
     };
-    let run_dir = work_dir("run").join(variant.name).join(&program.name);
+    let run_dir = run_dir(program, variant);
     let mut problems = Vec::new();
 
     let expected = match expected::load(&program.name) {
@@ -141,7 +231,12 @@ fn check(
     let (reference, reference_name) = if host_runs_x86_64() {
         let mut command = Command::new(&binary);
         command.args(&program.args);
-        let native = match process::run_native(command, &program.stdin, &run_dir.join("native"), NATIVE_TIMEOUT) {
+        let native = match process::run_native(
+            command,
+            &program.stdin,
+            &run_dir.join("native"),
+            NATIVE_TIMEOUT,
+        ) {
             Ok(native) => native,
             Err(problem) => return vec![problem],
         };
@@ -175,8 +270,12 @@ fn check(
         }
     };
 
+    let rootfs_options = match variant.rootfs {
+        Some(rootfs) => vec!["-L".as_ref(), rootfs.as_ref()],
+        None => Vec::new(),
+    };
     match process::run(
-        transit.command(&binary, &program.args),
+        transit.command_with_options(&rootfs_options, &binary, &program.args),
         &program.stdin,
         &run_dir.join("transit"),
         TRANSIT_TIMEOUT,

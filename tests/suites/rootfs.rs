@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use transit_tests::catalog::Program;
+use transit_tests::catalog::{Language, Program};
 use transit_tests::outcome::Termination;
 use transit_tests::toolchain::Toolchain;
 use transit_tests::transit::Transit;
@@ -53,6 +53,7 @@ fn guest_binary() -> &'static Path {
         let program = Program {
             name: "rootfs_guest".into(),
             source: Path::new(env!("CARGO_MANIFEST_DIR")).join("suites/rootfs_guest.c"),
+            language: Language::C,
             args: Vec::new(),
             stdin: Vec::new(),
         };

@@ -55,6 +55,11 @@ impl Arch {
                     name: "musl-tools",
                     provides: "/usr/bin/musl-gcc",
                 },
+                // tests/programs/*.cpp.
+                Package {
+                    name: "g++",
+                    provides: "/usr/bin/g++",
+                },
                 // Run by tests/suites/debian_programs.rs (with the
                 // Priority: required tools every Debian system has).
                 Package {
@@ -68,6 +73,12 @@ impl Arch {
                 Package {
                     name: "sqlite3",
                     provides: "/usr/bin/sqlite3",
+                },
+                // Its numpy test (with the reference BLAS and LAPACK it
+                // depends on).
+                Package {
+                    name: "python3-numpy",
+                    provides: "/usr/lib/python3/dist-packages/numpy/__init__.py",
                 },
                 // Builds tests/programs/go/ for the same suite.
                 Package {
@@ -114,6 +125,12 @@ impl Arch {
                 Package {
                     name: "libc6-dev-amd64-cross",
                     provides: "/usr/x86_64-linux-gnu/lib/libc.a",
+                },
+                // tests/programs/*.cpp; it brings the amd64 libstdc++ and
+                // libgcc_s the dynamically linked C++ programs load.
+                Package {
+                    name: "g++-x86-64-linux-gnu",
+                    provides: "/usr/bin/x86_64-linux-gnu-g++",
                 },
             ],
         }
