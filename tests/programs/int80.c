@@ -38,6 +38,7 @@ int main(void) {
     printf("write returned %ld\n", n);
     printf("getpid matches: %d\n", int80(20, 0, 0, 0) == getpid());
     /* The upper halves of the registers are ignored: fd 1 with junk above. */
+    fflush(stdout);
     n = int80(4, 0xdead000000000001L, (long)low, 8);
     printf("\nwrite with a junk upper half returned %ld\n", n);
     printf("no such syscall: %ld\n", int80(0x7fff, 0, 0, 0));

@@ -140,7 +140,7 @@ static void segment_registers(void) {
     printf("gs after mov: %#x\n", gs);
     struct __attribute__((packed)) { uint32_t offset; uint16_t selector; } far = {0x12345678, 0x33};
     uint32_t offset = 0;
-    __asm__ volatile("lgs %1, %0\n\tmov %%gs, %w2" : "=r"(offset) : "m"(far), "r"(gs) : "memory");
+    __asm__ volatile("lgs %1, %0" : "=r"(offset) : "m"(far) : "memory");
     __asm__ volatile("mov %%gs, %0" : "=r"(gs));
     printf("lgs: offset %#x gs %#x\n", offset, gs);
     uint64_t rsp_before, rsp_after;
@@ -153,7 +153,7 @@ static void segment_registers(void) {
 static sigjmp_buf back;
 static void on_segv(int sig, siginfo_t *info, void *ctx) {
     (void)ctx;
-    printf("signal %d code %d addr %p\n", sig, info->si_code, info->si_addr);
+    printf("signal %d code %d addr %#lx\n", sig, info->si_code, (unsigned long)info->si_addr);
     siglongjmp(back, 1);
 }
 

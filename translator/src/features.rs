@@ -4,7 +4,7 @@
 //! translator implements: a test walks iced-x86's table of every `Code`
 //! against `presents` and the translator.
 
-use iced_x86::{Code, CpuidFeature, OpCodeTableKind};
+use iced_x86::{Code, CpuidFeature, Mnemonic, OpCodeTableKind};
 use std::sync::atomic::{AtomicU8, Ordering};
 
 /// The x86-64 micro-architecture levels Transit can present (the psABI's
@@ -293,6 +293,9 @@ pub enum Presence {
     /// on it). The other shadow-stack instructions (incssp, saveprevssp,
     /// ...) are #UD while shadow stacks are off, as current CPUs do.
     Nop,
+    /// The CPU lacks the feature, and there the encoding is an older
+    /// instruction with an ignored REP prefix: tzcnt is bsf, lzcnt is bsr.
+    AsOlder,
     /// The CPU lacks it: #UD, SIGILL.
     Lacks,
 }
@@ -309,6 +312,8 @@ pub fn presence(level: CpuLevel, code: Code) -> Presence {
     let hint_nop_space = op.table() == OpCodeTableKind::T0F && (0x18..=0x1f).contains(&first_byte);
     if hint_nop_space {
         Presence::Nop
+    } else if matches!(code.mnemonic(), Mnemonic::Tzcnt | Mnemonic::Lzcnt) {
+        Presence::AsOlder
     } else {
         Presence::Lacks
     }
@@ -381,7 +386,9 @@ mod tests {
         for code in [Code::Endbr64, Code::Rdsspq_r64, Code::Cldemote_m8, Code::Bndcl_bnd_rm64] {
             assert_eq!(presence(CpuLevel::V2, code), Presence::Nop, "{code:?}");
         }
-        for code in [Code::Incsspq_r64, Code::Saveprevssp, Code::Setssbsy, Code::Tzcnt_r32_rm32, Code::Rdtscp, Code::Xgetbv] {
+        assert_eq!(presence(CpuLevel::V2, Code::Tzcnt_r32_rm32), Presence::AsOlder);
+        assert_eq!(presence(CpuLevel::V2, Code::Lzcnt_r64_rm64), Presence::AsOlder);
+        for code in [Code::Incsspq_r64, Code::Saveprevssp, Code::Setssbsy, Code::Movbe_r32_m32, Code::Rdtscp, Code::Xgetbv] {
             assert_eq!(presence(CpuLevel::V2, code), Presence::Lacks, "{code:?}");
         }
     }

@@ -21,7 +21,8 @@ pub type Handler = fn(&mut Emitter, &Instruction) -> EmitResult;
 pub fn handler(insn: &Instruction) -> Option<Handler> {
     use Mnemonic::*;
     match features::presence(features::presented(), insn.code()) {
-        Presence::Has => {}
+        // The table routes tzcnt and lzcnt to bsf and bsr.
+        Presence::Has | Presence::AsOlder => {}
         Presence::Nop => return Some(data::nop),
         Presence::Lacks => return None,
     }
