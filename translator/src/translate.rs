@@ -26,6 +26,9 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Presence::Nop => return Some(data::nop),
         Presence::Lacks => return None,
     }
+    if is_control_or_debug_register_move(insn) {
+        return Some(control::privileged);
+    }
     if crate::legacy_forms::handles(insn) || crate::segments::handles(insn) {
         return Some(control::interpret);
     }
@@ -104,7 +107,7 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Int => control::int_n,
         // Ring 0 only, or I/O without IOPL: #GP.
         Hlt | In | Out | Insb | Insw | Insd | Outsb | Outsw | Outsd | Cli | Sti | Lgdt | Lidt | Lldt | Ltr | Lmsw
-        | Clts | Invlpg | Invd | Wbinvd | Swapgs | Sysret => control::privileged,
+        | Clts | Invlpg | Invd | Wbinvd | Swapgs | Sysret | Sysretq => control::privileged,
         Ud2 | Ud0 | Ud1 => control::ud,
         Rdtsc => control::rdtsc,
         Movsb | Movsw | Movsq | Stosb | Stosw | Stosd | Stosq => string::movs_stos,
@@ -117,6 +120,16 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Movnti => data::mov,
         m if crate::x87::is_x87(m) => control::interpret,
         _ => return sse::handler(insn),
+    })
+}
+
+/// mov to or from CR0-CR15 or DR0-DR7: ring 0 only.
+fn is_control_or_debug_register_move(insn: &Instruction) -> bool {
+    (0..2).any(|i| {
+        insn.op_kind(i) == iced_x86::OpKind::Register && {
+            let r = insn.op_register(i);
+            r.is_cr() || r.is_dr()
+        }
     })
 }
 
