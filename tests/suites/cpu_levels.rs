@@ -1,0 +1,101 @@
+//! The x86-64 level Transit presents (`--cpu`, `TRANSIT_CPU`): every way a
+//! program asks (CPUID, glibc's `__builtin_cpu_supports`, AT_HWCAP,
+//! /proc/cpuinfo) gives the same answer, a child inherits it, and an
+//! instruction above the level raises SIGILL. `cpu_level_probe.c` (next
+//! to this file) reports what it sees.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use transit_tests::catalog::{Language, Program};
+use transit_tests::outcome::{Outcome, Termination};
+use transit_tests::toolchain::Toolchain;
+use transit_tests::transit::Transit;
+use transit_tests::{process, work_dir};
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// x86-64-v2 and AES/PCLMUL, without AVX: what the default level reports.
+const V2: [&str; 4] = [
+    "cpuid1.ecx sse3 1 ssse3 1 sse4.1 1 sse4.2 1 popcnt 1 aes 1 pclmul 1 cx16 1 avx 0",
+    "builtin sse3 1 ssse3 1 sse4.1 1 sse4.2 1 popcnt 1 aes 1 pclmul 1 avx 0 avx2 0 bmi 0",
+    // FPU TSC CX8 CMOV CLFSH MMX FXSR SSE SSE2.
+    "hwcap 0x7888111",
+    "cpuinfo pni 1 ssse3 1 sse4_2 1 popcnt 1 aes 1 avx 0",
+];
+
+const V1: [&str; 4] = [
+    "cpuid1.ecx sse3 0 ssse3 0 sse4.1 0 sse4.2 0 popcnt 0 aes 0 pclmul 0 cx16 0 avx 0",
+    "builtin sse3 0 ssse3 0 sse4.1 0 sse4.2 0 popcnt 0 aes 0 pclmul 0 avx 0 avx2 0 bmi 0",
+    "hwcap 0x7888111",
+    "cpuinfo pni 0 ssse3 0 sse4_2 0 popcnt 0 aes 0 avx 0",
+];
+
+fn probe() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let toolchain = Toolchain::for_host().unwrap_or_else(|e| panic!("{e}"));
+        let program = Program {
+            name: "cpu_level_probe".into(),
+            source: Path::new(env!("CARGO_MANIFEST_DIR")).join("suites/cpu_level_probe.c"),
+            language: Language::C,
+            args: Vec::new(),
+            stdin: Vec::new(),
+        };
+        let variant = toolchain.variants().next().expect("every host has a variant");
+        toolchain.build(&program, variant).unwrap_or_else(|e| panic!("{e}"))
+    })
+}
+
+fn run(case: &str, options: &[&str], env: &[(&str, &str)], args: &[&str]) -> Outcome {
+    let transit = Transit::from_env().unwrap_or_else(|e| panic!("{e}"));
+    let options: Vec<&OsStr> = options.iter().map(OsStr::new).collect();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let command = transit.command_with_options(&options, probe(), &args);
+    let env: Vec<(&str, &OsStr)> = env.iter().map(|(k, v)| (*k, OsStr::new(*v))).collect();
+    process::run_with_env(command, &env, b"", &work_dir("cpu-levels").join(case), TIMEOUT).expect("can start Transit")
+}
+
+fn report(outcome: &Outcome) -> Vec<String> {
+    let stdout = String::from_utf8_lossy(&outcome.stdout);
+    assert!(
+        matches!(outcome.termination, Termination::Exited(0)),
+        "the probe ended with {}; stdout:\n{stdout}\nstderr:\n{}",
+        outcome.termination,
+        String::from_utf8_lossy(&outcome.stderr)
+    );
+    stdout.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn the_default_level_is_x86_64_v2_with_aes_and_pclmul() {
+    assert_eq!(report(&run("default", &[], &[], &[])), V2);
+}
+
+#[test]
+fn x86_64_v1_is_reported_everywhere_and_inherited() {
+    assert_eq!(report(&run("v1-option", &["--cpu", "x86-64-v1"], &[], &[])), V1);
+    assert_eq!(report(&run("v1-env", &[], &[("TRANSIT_CPU", "x86-64-v1")], &[])), V1);
+    // The child is a new Transit: the option must reach it.
+    assert_eq!(report(&run("v1-child", &["--cpu", "x86-64-v1"], &[], &["exec"])), V1);
+    assert_eq!(report(&run("v2-env", &[], &[("TRANSIT_CPU", "x86-64-v2")], &[])), V2);
+}
+
+#[test]
+fn an_instruction_above_the_level_raises_sigill() {
+    let v2 = run("popcnt-v2", &[], &[], &["popcnt"]);
+    assert_eq!(report(&v2), ["popcnt 8"]);
+    let v1 = run("popcnt-v1", &["--cpu", "x86-64-v1"], &[], &["popcnt"]);
+    assert!(matches!(v1.termination, Termination::Signaled(libc::SIGILL)), "popcnt on x86-64-v1 ended with {}", v1.termination);
+}
+
+#[test]
+fn an_unknown_level_is_refused_before_the_program_runs() {
+    let outcome = run("unknown", &[], &[("TRANSIT_CPU", "x86-64-v9")], &[]);
+    let stderr = String::from_utf8_lossy(&outcome.stderr);
+    assert!(matches!(outcome.termination, Termination::Exited(2)), "ended with {}; stderr:\n{stderr}", outcome.termination);
+    assert!(stderr.contains("x86-64-v9") && stderr.contains("x86-64-v1"), "stderr:\n{stderr}");
+    assert!(outcome.stdout.is_empty());
+}
