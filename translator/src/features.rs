@@ -4,7 +4,7 @@
 //! translator implements: a test walks iced-x86's table of every `Code`
 //! against `presents` and the translator.
 
-use iced_x86::{Code, CpuidFeature, Mnemonic, OpCodeTableKind};
+use iced_x86::{Code, CpuidFeature, Mnemonic};
 use std::sync::atomic::{AtomicU8, Ordering};
 
 /// The x86-64 micro-architecture levels Transit can present (the psABI's
@@ -123,6 +123,33 @@ pub mod ext_leaf1 {
     pub const EDX_LM: u32 = 1 << 29;
 }
 
+/// A set of iced `CpuidFeature`s, one bit each: `presence` asks it for
+/// every instruction the translator meets.
+#[derive(Clone, Copy)]
+struct FeatureSet([u64; 4]);
+
+impl FeatureSet {
+    const fn of(lists: &[&[CpuidFeature]]) -> FeatureSet {
+        let mut bits = [0u64; 4];
+        let mut l = 0;
+        while l < lists.len() {
+            let mut i = 0;
+            while i < lists[l].len() {
+                let f = lists[l][i] as usize;
+                bits[f / 64] |= 1 << (f % 64);
+                i += 1;
+            }
+            l += 1;
+        }
+        FeatureSet(bits)
+    }
+
+    fn has(&self, f: CpuidFeature) -> bool {
+        let f = f as usize;
+        self.0[f / 64] & (1 << (f % 64)) != 0
+    }
+}
+
 /// A level's feature bits, and the same features as iced-x86 names them.
 struct CpuModel {
     leaf1_ecx: u32,
@@ -132,7 +159,7 @@ struct CpuModel {
     ext1_ecx: u32,
     ext1_edx: u32,
     /// Every iced `CpuidFeature` whose instructions this CPU has.
-    iced: &'static [CpuidFeature],
+    iced: FeatureSet,
 }
 
 const V1_LEAF1_EDX: u32 = leaf1_edx::FPU
@@ -198,17 +225,7 @@ static V1: CpuModel = CpuModel {
     leaf7_ecx: leaf7_ecx::UMIP,
     ext1_ecx: ext_leaf1::ECX_LAHF_LM | ext_leaf1::ECX_PRFCHW,
     ext1_edx: EXT1_EDX,
-    iced: V1_ICED,
-};
-
-static V2_ICED_ALL: [CpuidFeature; V1_ICED.len() + V2_ICED.len()] = {
-    let mut all = [CpuidFeature::INTEL8086; V1_ICED.len() + V2_ICED.len()];
-    let mut i = 0;
-    while i < all.len() {
-        all[i] = if i < V1_ICED.len() { V1_ICED[i] } else { V2_ICED[i - V1_ICED.len()] };
-        i += 1;
-    }
-    all
+    iced: FeatureSet::of(&[V1_ICED]),
 };
 
 static V2: CpuModel = CpuModel {
@@ -226,7 +243,7 @@ static V2: CpuModel = CpuModel {
     leaf7_ecx: leaf7_ecx::UMIP,
     ext1_ecx: ext_leaf1::ECX_LAHF_LM | ext_leaf1::ECX_PRFCHW,
     ext1_edx: EXT1_EDX,
-    iced: &V2_ICED_ALL,
+    iced: FeatureSet::of(&[V1_ICED, V2_ICED]),
 };
 
 /// The vendor leaf says GenuineIntel because glibc reads CPUID leaf 1 (the
@@ -303,21 +320,36 @@ pub enum Presence {
 /// How the CPU of `level` executes `code`.
 pub fn presence(level: CpuLevel, code: Code) -> Presence {
     let has = level.model().iced;
-    if code.cpuid_features().iter().all(|f| has.contains(f)) {
+    if code.cpuid_features().iter().all(|&f| has.has(f)) {
         return Presence::Has;
     }
-    let op = code.op_code();
-    // The first opcode byte after 0F (endbr64's 1E FA is two bytes long).
-    let first_byte = op.op_code() >> (8 * (op.op_code_len() - 1));
-    let hint_nop_space = op.table() == OpCodeTableKind::T0F && (0x18..=0x1f).contains(&first_byte);
-    if hint_nop_space {
-        Presence::Nop
-    } else if matches!(code.mnemonic(), Mnemonic::Tzcnt | Mnemonic::Lzcnt) {
-        Presence::AsOlder
-    } else {
-        Presence::Lacks
+    match code.mnemonic() {
+        Mnemonic::Tzcnt | Mnemonic::Lzcnt => Presence::AsOlder,
+        m if HINT_NOP_MNEMONICS.contains(&m) => Presence::Nop,
+        _ => Presence::Lacks,
     }
 }
+
+/// The instructions of features Transit does not present whose encodings
+/// sit in the hint-NOP space 0F 18-0F 1F (a test checks the list against
+/// iced's opcode table, which costs millions of instructions to build, so
+/// translation asks this list instead).
+const HINT_NOP_MNEMONICS: &[Mnemonic] = &[
+    Mnemonic::Endbr32,
+    Mnemonic::Endbr64,
+    Mnemonic::Rdsspd,
+    Mnemonic::Rdsspq,
+    Mnemonic::Cldemote,
+    Mnemonic::Prefetchit0,
+    Mnemonic::Prefetchit1,
+    Mnemonic::Bndcl,
+    Mnemonic::Bndcn,
+    Mnemonic::Bndcu,
+    Mnemonic::Bndldx,
+    Mnemonic::Bndmk,
+    Mnemonic::Bndmov,
+    Mnemonic::Bndstx,
+];
 
 #[cfg(test)]
 mod tests {
@@ -391,6 +423,31 @@ mod tests {
         for code in [Code::Incsspq_r64, Code::Saveprevssp, Code::Setssbsy, Code::Movbe_r32_m32, Code::Rdtscp, Code::Xgetbv] {
             assert_eq!(presence(CpuLevel::V2, code), Presence::Lacks, "{code:?}");
         }
+    }
+
+    #[test]
+    fn hint_nop_mnemonics_are_exactly_the_absent_forms_in_0f18_to_0f1f() {
+        use iced_x86::{EncodingKind, OpCodeTableKind};
+        for code in Code::values() {
+            let op = code.op_code();
+            if !op.is_instruction() || !op.mode64() || op.encoding() != EncodingKind::Legacy {
+                continue;
+            }
+            // The first opcode byte after 0F (endbr64's 1E FA is two bytes long).
+            let first_byte = op.op_code() >> (8 * (op.op_code_len() - 1));
+            let in_space = op.table() == OpCodeTableKind::T0F && (0x18..=0x1f).contains(&first_byte);
+            let absent = !code.cpuid_features().iter().all(|&f| V2.iced.has(f));
+            if absent {
+                assert_eq!(in_space, HINT_NOP_MNEMONICS.contains(&code.mnemonic()), "{code:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_iced_feature_fits_the_set() {
+        assert!(CpuidFeature::values().all(|f| (f as usize) < 256));
+        let set = FeatureSet::of(&[V1_ICED]);
+        assert!(CpuidFeature::values().all(|f| set.has(f) == V1_ICED.contains(&f)));
     }
 
     #[test]

@@ -26,16 +26,23 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Presence::Nop => return Some(data::nop),
         Presence::Lacks => return None,
     }
-    if is_control_or_debug_register_move(insn) {
-        return Some(control::privileged);
-    }
-    if crate::legacy_forms::handles(insn) || crate::segments::handles(insn) {
-        return Some(control::interpret);
-    }
     if crate::mmx::uses_mmx(insn) {
         return crate::mmx::implements(insn).then_some(control::interpret as Handler);
     }
     Some(match insn.mnemonic() {
+        // Segments and forms compilers never emit: the interpreter. The
+        // guards run only for these mnemonics (translation speed).
+        Mov | Push | Pop | Lfs | Lgs | Lss | Retf | Iret | Iretd | Iretq | Lar | Lsl | Verr | Verw
+            if crate::segments::handles(insn) =>
+        {
+            control::interpret
+        }
+        Mov if is_control_or_debug_register_move(insn) => control::privileged,
+        Push | Pop | Pushf | Popf | Shld | Shrd | Xlatb | Sgdt | Sidt | Smsw | Sldt | Str
+            if crate::legacy_forms::handles(insn) =>
+        {
+            control::interpret
+        }
         Add => |e, i| alu::alu(e, i, AluOp::Add),
         Adc => |e, i| alu::alu(e, i, AluOp::Adc),
         Sub => |e, i| alu::alu(e, i, AluOp::Sub),
