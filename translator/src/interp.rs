@@ -59,8 +59,8 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
             }
             state.set_rflags(f);
         }
-        Fxsave | Fxsave64 => crate::x87::fxsave(state, effective_address(state, &insn)),
-        Fxrstor | Fxrstor64 => crate::x87::fxrstor(state, effective_address(state, &insn)),
+        Fxsave | Fxsave64 => crate::x87::fxsave(state, effective_address(state, &insn), insn.mnemonic() == Fxsave64),
+        Fxrstor | Fxrstor64 => crate::x87::fxrstor(state, effective_address(state, &insn), insn.mnemonic() == Fxrstor64),
         Enter if insn.immediate8_2nd() == 0 => {
             // enter n, 0: push rbp; rbp = rsp; rsp -= n.
             state.gpr[RSP] -= 8;

@@ -1,0 +1,634 @@
+//! The x87 FPU, interpreted with exact 80-bit arithmetic (rustc_apfloat's
+//! X87DoubleExtended; astro-float for the transcendental functions). x87
+//! code is rare in x86_64 programs (long double, fenv, musl's printf), so
+//! every x87 instruction leaves translated code and runs here; `is_x87`
+//! lists what is implemented.
+//!
+//! Modelled: the stack with its tags and stack faults, every exception
+//! flag with the masked responses, C0-C3, unmasked exceptions (the
+//! destination and stack stay for IE/DE/ZE, and the next waiting x87
+//! instruction raises #MF: SIGFPE), FIP and the environment images.
+//! Not modelled: precision control (always a 64-bit significand), and the
+//! exponent-adjusted results an unmasked overflow or underflow delivers
+//! (the masked response is delivered instead).
+//!
+//! Files: `value` (encodings, rounding), `status` (flags), `formats`
+//! (memory operands), `exact` (fsqrt, fscale, fxtract, frndint, fprem),
+//! `transcendental`, `bcd`, `env` (fnstenv, fnsave, fxsave images).
+
+mod bcd;
+mod env;
+mod exact;
+mod formats;
+mod status;
+mod transcendental;
+mod value;
+
+use crate::cpu_state::{rflags, CpuState, X87State};
+use crate::dispatch::GuestEvent;
+use formats::{read_bytes, read_mem, write_bytes};
+use iced_x86::{Instruction, MemorySize, Mnemonic, OpKind};
+use rustc_apfloat::ieee::X87DoubleExtended as F80;
+use rustc_apfloat::{Float, Round, StatusAnd};
+use status::*;
+use transcendental::{Outcome, Trig};
+use value::INDEFINITE;
+
+/// The x87 instructions `step` implements.
+pub fn is_x87(m: Mnemonic) -> bool {
+    use Mnemonic::*;
+    matches!(
+        m,
+        Fld | Fild | Fbld | Fldz | Fld1 | Fldpi | Fldl2e | Fldl2t | Fldlg2 | Fldln2 | Fst | Fstp | Fstpnce | Fist
+            | Fistp | Fisttp | Fbstp | Fxch | Fadd | Faddp | Fiadd | Fsub | Fsubp | Fisub | Fsubr | Fsubrp | Fisubr
+            | Fmul | Fmulp | Fimul | Fdiv | Fdivp | Fidiv | Fdivr | Fdivrp | Fidivr | Fcom | Fcomp | Fcompp | Ficom
+            | Ficomp | Fucom | Fucomp | Fucompp | Fcomi | Fcomip | Fucomi | Fucomip | Ftst | Fxam | Fchs | Fabs
+            | Fsqrt | Frndint | Fscale | Fxtract | Fprem | Fprem1 | Fsin | Fcos | Fsincos | Fptan | Fpatan | F2xm1
+            | Fyl2x | Fyl2xp1 | Fnstcw | Fstcw | Fldcw | Fnstsw | Fstsw | Fnclex | Fclex | Fninit | Finit | Fnstenv
+            | Fstenv | Fldenv | Fnsave | Fsave | Frstor | Wait | Ffree | Ffreep | Fincstp | Fdecstp | Fnop | Fneni
+            | Feni | Fndisi | Fdisi | Fnsetpm | Fsetpm | Fcmovb | Fcmove | Fcmovbe | Fcmovu | Fcmovnb | Fcmovne
+            | Fcmovnbe | Fcmovnu
+    )
+}
+
+/// Instructions that do not first check for a pending unmasked exception
+/// (SDM vol. 1 8.3.11, the "no-wait" forms).
+fn no_wait(m: Mnemonic) -> bool {
+    use Mnemonic::*;
+    matches!(m, Fninit | Fnclex | Fnstcw | Fnstsw | Fnstenv | Fnsave | Fneni | Fndisi | Fnsetpm)
+}
+
+/// Control instructions leave FIP, FDP and FOP alone (SDM vol. 1 8.1.8).
+fn is_control(m: Mnemonic) -> bool {
+    use Mnemonic::*;
+    no_wait(m)
+        || matches!(m, Finit | Fclex | Fstcw | Fldcw | Fstsw | Fstenv | Fldenv | Fsave | Frstor | Wait | Feni | Fdisi | Fsetpm)
+}
+
+fn round_mode(control: u16) -> Round {
+    match (control >> 10) & 3 {
+        0 => Round::NearestTiesToEven,
+        1 => Round::TowardNegative,
+        2 => Round::TowardPositive,
+        _ => Round::TowardZero,
+    }
+}
+
+impl X87State {
+    fn phys(&self, i: usize) -> usize {
+        (self.top as usize + i) & 7
+    }
+    fn st_bits(&self, i: usize) -> u128 {
+        self.regs[self.phys(i)]
+    }
+    fn is_empty(&self, i: usize) -> bool {
+        self.valid & (1 << self.phys(i)) == 0
+    }
+    fn set_st_bits(&mut self, i: usize, bits: u128) {
+        let p = self.phys(i);
+        self.regs[p] = bits;
+        self.valid |= 1 << p;
+    }
+    fn pop(&mut self) {
+        self.valid &= !(1 << self.top);
+        self.top = (self.top + 1) & 7;
+    }
+    /// Status word as fnstsw stores it (TOP in bits 11..13).
+    pub fn status_word(&self) -> u16 {
+        (self.status & !(7 << 11)) | ((self.top as u16) << 11)
+    }
+}
+
+/// One instruction's execution: works on a copy of the FPU, collects the
+/// exceptions it raises and its memory store, and commits them at the end
+/// unless an unmasked pre-computation exception forbids it.
+struct Exec {
+    x: X87State,
+    raised: u16,
+    /// New values of C0, C2, C3 (those in `cond_mask`) and of C1.
+    cond: u16,
+    cond_mask: u16,
+    store: Option<(u64, Vec<u8>)>,
+    round: Round,
+}
+
+impl Exec {
+    fn raise(&mut self, flags: u16) {
+        self.raised |= flags;
+    }
+    fn set_c1(&mut self, on: bool) {
+        self.cond_mask |= C1;
+        self.cond = (self.cond & !C1) | if on { C1 } else { 0 };
+    }
+    fn set_codes(&mut self, codes: u16, mask: u16) {
+        self.cond_mask |= mask;
+        self.cond = (self.cond & !mask) | (codes & mask);
+    }
+    /// ST(i), or None after a stack underflow (IE, SF, C1 = 0).
+    fn read(&mut self, i: usize) -> Option<u128> {
+        if self.x.is_empty(i) {
+            self.raise(IE | SF);
+            self.set_c1(false);
+            return None;
+        }
+        Some(self.x.st_bits(i))
+    }
+    /// Pushes `bits`; on a full stack, a stack overflow (IE, SF, C1 = 1)
+    /// whose masked response pushes the indefinite.
+    fn push(&mut self, bits: u128) {
+        let below = (self.x.top as usize + 7) & 7;
+        let bits = if self.x.valid & (1 << below) != 0 {
+            self.raise(IE | SF);
+            self.set_c1(true);
+            INDEFINITE
+        } else {
+            bits
+        };
+        self.x.top = below as u8;
+        self.x.regs[below] = bits;
+        self.x.valid |= 1 << below;
+    }
+    /// Writes an outcome to ST(i) with its flags and C1.
+    fn result(&mut self, i: usize, o: Outcome) {
+        self.x.set_st_bits(i, o.bits);
+        self.raise(o.flags);
+        self.set_c1(o.up);
+    }
+    fn write(&mut self, addr: u64, size: usize, v: u128) {
+        self.store = Some((addr, v.to_le_bytes()[..size].to_vec()));
+    }
+}
+
+/// Executes x87 instruction `insn`; `addr` is its memory operand's address.
+pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) -> Result<(), GuestEvent> {
+    let m = insn.mnemonic();
+    if !no_wait(m) && state.x87.status & ES != 0 {
+        // #MF: the pending unmasked exception is reported here.
+        return Err(GuestEvent::Fault { signal: libc::SIGFPE, addr: insn.ip() });
+    }
+    let ill = GuestEvent::Fault { signal: libc::SIGILL, addr: insn.ip() };
+    let mut e = Exec { x: state.x87.clone(), raised: 0, cond: 0, cond_mask: 0, store: None, round: round_mode(state.x87.control) };
+    let mut out = Outside::default();
+    execute(&mut e, state, insn, addr, &mut out).ok_or(ill)?;
+    let control = state.x87.control;
+    let stopped = unmasked(e.raised & PRE_COMPUTATION, control) != 0;
+    let old_status = state.x87.status;
+    if stopped {
+        // The destination and TOP stay; only the flags change (SDM vol. 1 8.5.1).
+        e.x.regs = state.x87.regs;
+        e.x.valid = state.x87.valid;
+        e.x.top = state.x87.top;
+        e.store = None;
+    }
+    let mut x = e.x;
+    if !is_control(m) {
+        x.last_ip = insn.ip();
+        if unmasked(e.raised, x.control) != 0 {
+            x.last_opcode = opcode(insn);
+            x.last_data = if insn.op_count() > 0 && insn.op0_kind() == OpKind::Memory { addr } else { 0 };
+        }
+    }
+    // Status: the instruction's own changes to x.status (control
+    // instructions) plus the flags raised and the condition codes.
+    let status = if x.status != old_status { x.status } else { old_status };
+    let status = (status | e.raised) & !e.cond_mask | (e.cond & e.cond_mask);
+    x.status = with_summary(status, x.control);
+    if let Some((a, bytes)) = e.store.take() {
+        write_bytes(a, &bytes);
+    }
+    state.x87 = x;
+    if !stopped {
+        if let Some(f) = out.rflags {
+            state.set_rflags(f);
+        }
+    }
+    if let Some(sw) = out.ax {
+        state.gpr[0] = (state.gpr[0] & !0xffff) | sw as u64;
+    }
+    Ok(())
+}
+
+/// FOP: the low three bits of the first opcode byte, then the ModRM byte.
+fn opcode(insn: &Instruction) -> u16 {
+    let mut enc = iced_x86::Encoder::new(64);
+    if enc.encode(insn, insn.ip()).is_err() {
+        return 0;
+    }
+    let bytes = enc.take_buffer();
+    let Some(i) = bytes.iter().position(|b| (0xd8..=0xdf).contains(b)) else { return 0 };
+    ((bytes[i] as u16 & 7) << 8) | bytes.get(i + 1).copied().unwrap_or(0) as u16
+}
+
+fn st_operand(insn: &Instruction, n: u32) -> usize {
+    insn.op_register(n).number()
+}
+
+fn is_mem(insn: &Instruction) -> bool {
+    insn.op_count() > 0 && insn.op0_kind() == OpKind::Memory
+}
+
+/// The instruction's effect on `e` (None: an unhandled form, SIGILL).
+/// What an x87 instruction changes outside the FPU.
+#[derive(Default)]
+struct Outside {
+    /// fcomi and friends: the new RFLAGS.
+    rflags: Option<u64>,
+    /// fnstsw ax: the new AX.
+    ax: Option<u16>,
+}
+
+fn execute(e: &mut Exec, state: &CpuState, insn: &Instruction, addr: u64, out: &mut Outside) -> Option<()> {
+    use Mnemonic::*;
+    let m = insn.mnemonic();
+    let mem = is_mem(insn);
+    let round = e.round;
+    match m {
+        Fld | Fild | Fbld => {
+            e.set_c1(false);
+            let bits = if mem {
+                if m == Fbld {
+                    bcd::load(read_mem(addr, 10))
+                } else {
+                    let l = formats::load(insn.memory_size(), addr)?;
+                    // A signalling NaN from a 32/64-bit format is delivered
+                    // quieted, with IE; 80-bit loads copy the bits as they are.
+                    let snan = insn.memory_size() != MemorySize::Float80 && value::is_snan(l.bits);
+                    e.raise(l.flags | if snan { IE } else { 0 });
+                    if snan {
+                        value::quiet(l.bits)
+                    } else {
+                        l.bits
+                    }
+                }
+            } else {
+                e.read(st_operand(insn, 0)).unwrap_or(INDEFINITE)
+            };
+            e.push(bits);
+        }
+        Fldz | Fld1 | Fldpi | Fldl2e | Fldl2t | Fldlg2 | Fldln2 => {
+            e.set_c1(false);
+            let bits = match m {
+                Fldz => 0,
+                Fld1 => 0x3fff_8000_0000_0000_0000,
+                _ => constant(m, round),
+            };
+            e.push(bits);
+        }
+        Fst | Fstp | Fstpnce | Fist | Fistp | Fisttp | Fbstp => {
+            e.set_c1(false);
+            let round = if m == Fisttp { Round::TowardZero } else { round };
+            if mem {
+                let size = if m == Fbstp { MemorySize::Bcd } else { insn.memory_size() };
+                let (len, format_indefinite) = formats::indefinite(size)?;
+                let o = match e.read(0) {
+                    Some(v) if m == Fbstp => bcd::store(v, round),
+                    Some(v) => formats::store(size, v, round)?,
+                    None => Outcome { bits: format_indefinite, flags: 0, up: false },
+                };
+                e.raise(o.flags);
+                e.set_c1(o.up && e.raised & SF == 0);
+                e.write(addr, len, o.bits);
+            } else {
+                let v = e.read(0).unwrap_or(INDEFINITE);
+                e.x.set_st_bits(st_operand(insn, 0), v);
+            }
+            if matches!(m, Fstp | Fstpnce | Fistp | Fisttp | Fbstp) {
+                e.x.pop();
+            }
+        }
+        Fxch => {
+            e.set_c1(false);
+            let i = if insn.op_count() > 1 { st_operand(insn, 1) } else { 1 };
+            let a = e.read(0).unwrap_or(INDEFINITE);
+            let b = e.read(i).unwrap_or(INDEFINITE);
+            e.x.set_st_bits(0, b);
+            e.x.set_st_bits(i, a);
+        }
+        Fadd | Faddp | Fiadd | Fsub | Fsubp | Fisub | Fsubr | Fsubrp | Fisubr | Fmul | Fmulp | Fimul | Fdiv | Fdivp
+        | Fidiv | Fdivr | Fdivrp | Fidivr => {
+            let (dst, a, b) = if mem {
+                let l = formats::load(insn.memory_size(), addr)?;
+                e.raise(l.flags);
+                (0, e.read(0), Some(l.bits))
+            } else if insn.op_count() == 2 {
+                let d = st_operand(insn, 0);
+                (d, e.read(d), e.read(st_operand(insn, 1)))
+            } else {
+                (1, e.read(1), e.read(0))
+            };
+            let o = match (a, b) {
+                (Some(a), Some(b)) => arithmetic(m, a, b, round),
+                _ => Outcome { bits: INDEFINITE, flags: 0, up: false },
+            };
+            e.x.set_st_bits(dst, o.bits);
+            e.raise(o.flags);
+            if e.raised & SF == 0 {
+                e.set_c1(o.up);
+            }
+            if matches!(m, Faddp | Fsubp | Fsubrp | Fmulp | Fdivp | Fdivrp) {
+                e.x.pop();
+            }
+        }
+        Fcom | Fcomp | Fcompp | Fucom | Fucomp | Fucompp | Ficom | Ficomp | Ftst | Fcomi | Fcomip | Fucomi
+        | Fucomip => {
+            e.set_c1(false);
+            let a = e.read(0);
+            let b = if m == Ftst {
+                Some(0)
+            } else if mem {
+                let l = formats::load(insn.memory_size(), addr)?;
+                e.raise(l.flags);
+                Some(l.bits)
+            } else if insn.op_count() == 2 {
+                e.read(st_operand(insn, 1))
+            } else {
+                e.read(1)
+            };
+            let codes = match (a, b) {
+                (Some(a), Some(b)) => {
+                    let ordered = !matches!(m, Fucom | Fucomp | Fucompp | Fucomi | Fucomip);
+                    let nan = value::is_nan(a) || value::is_nan(b);
+                    if value::invalid_operand(&[a, b]) || (ordered && nan) {
+                        e.raise(IE);
+                    }
+                    if value::is_denormal(a) || value::is_denormal(b) {
+                        e.raise(DE);
+                    }
+                    if value::unsupported(a) || value::unsupported(b) {
+                        C3 | C2 | C0
+                    } else {
+                        value::compare_codes(F80::from_bits(a).partial_cmp(&F80::from_bits(b)))
+                    }
+                }
+                _ => C3 | C2 | C0,
+            };
+            if matches!(m, Fcomi | Fcomip | Fucomi | Fucomip) {
+                // ZF, PF, CF = C3, C2, C0; OF, SF, AF cleared.
+                let mut f = state.rflags()
+                    & !(rflags::CF | rflags::PF | rflags::AF | rflags::ZF | rflags::SF | rflags::OF);
+                for (c, flag) in [(C3, rflags::ZF), (C2, rflags::PF), (C0, rflags::CF)] {
+                    if codes & c != 0 {
+                        f |= flag;
+                    }
+                }
+                out.rflags = Some(f);
+            } else {
+                e.set_codes(codes, C0 | C2 | C3);
+            }
+            let pops = match m {
+                Fcomp | Fucomp | Ficomp | Fcomip | Fucomip => 1,
+                Fcompp | Fucompp => 2,
+                _ => 0,
+            };
+            for _ in 0..pops {
+                e.x.pop();
+            }
+        }
+        Fxam => {
+            let codes = value::examine(e.x.st_bits(0), e.x.is_empty(0));
+            e.set_codes(codes, C0 | C1 | C2 | C3);
+        }
+        // Sign changes work on the bits, whatever the encoding.
+        Fchs | Fabs => {
+            e.set_c1(false);
+            if let Some(v) = e.read(0) {
+                e.x.set_st_bits(0, if m == Fchs { v ^ value::SIGN } else { v & !value::SIGN });
+            } else {
+                e.x.set_st_bits(0, INDEFINITE);
+            }
+        }
+        Fsqrt | Frndint | Fsin | Fcos | F2xm1 => {
+            let Some(v) = e.read(0) else {
+                e.x.set_st_bits(0, INDEFINITE);
+                if matches!(m, Fsin | Fcos) {
+                    e.set_codes(0, C2);
+                }
+                return Some(());
+            };
+            let o = match m {
+                Fsqrt => exact::sqrt(v, round),
+                Frndint => exact::round_to_integer(v, round),
+                F2xm1 => transcendental::exp2m1(v, round),
+                _ => {
+                    let f = if m == Fsin { Trig::Sin } else { Trig::Cos };
+                    let Some(o) = transcendental::trig(f, v, round) else {
+                        // Out of range: C2 = 1, the operand stays.
+                        e.set_codes(C2, C2);
+                        return Some(());
+                    };
+                    e.set_codes(0, C2);
+                    o
+                }
+            };
+            e.result(0, o);
+        }
+        Fsincos | Fptan => {
+            let Some(v) = e.read(0) else {
+                e.x.set_st_bits(0, INDEFINITE);
+                e.set_codes(0, C2);
+                e.push(INDEFINITE);
+                return Some(());
+            };
+            if !e.x.is_empty(7) {
+                // Stack overflow: the masked response leaves the indefinite
+                // in ST(0) and pushes another.
+                e.x.set_st_bits(0, INDEFINITE);
+                e.set_codes(0, C2);
+                e.push(INDEFINITE);
+                return Some(());
+            }
+            let first = transcendental::trig(if m == Fsincos { Trig::Sin } else { Trig::Tan }, v, round);
+            let Some(first) = first else {
+                e.set_codes(C2, C2);
+                return Some(());
+            };
+            e.set_codes(0, C2);
+            let second = if m == Fptan || value::is_nan(first.bits) {
+                // fptan pushes 1.0; a NaN operand gives the NaN twice.
+                Outcome { bits: if m == Fptan && !value::is_nan(first.bits) { 0x3fff_8000_0000_0000_0000 } else { first.bits }, flags: 0, up: false }
+            } else {
+                transcendental::trig(Trig::Cos, v, round)?
+            };
+            e.result(0, first);
+            let up = first.up || second.up;
+            e.push(second.bits);
+            e.raise(second.flags);
+            e.set_c1(up);
+        }
+        Fpatan | Fyl2x | Fyl2xp1 | Fscale | Fprem | Fprem1 => {
+            let (a, b) = (e.read(0), e.read(1));
+            let (Some(a), Some(b)) = (a, b) else {
+                let dst = if matches!(m, Fscale | Fprem | Fprem1) { 0 } else { 1 };
+                e.x.set_st_bits(dst, INDEFINITE);
+                if dst == 1 {
+                    e.x.pop();
+                }
+                return Some(());
+            };
+            match m {
+                Fpatan => e.result(1, transcendental::atan2(b, a, round)),
+                Fyl2x => e.result(1, transcendental::y_log2(b, a, false, round)),
+                Fyl2xp1 => e.result(1, transcendental::y_log2(b, a, true, round)),
+                Fscale => e.result(0, exact::scale(a, b, round)),
+                _ => {
+                    let (o, codes) = exact::remainder(a, b, m == Fprem1);
+                    e.x.set_st_bits(0, o.bits);
+                    e.raise(o.flags);
+                    e.set_codes(codes, C0 | C1 | C2 | C3);
+                }
+            }
+            if matches!(m, Fpatan | Fyl2x | Fyl2xp1) {
+                e.x.pop();
+            }
+        }
+        Fxtract => {
+            let Some(v) = e.read(0) else {
+                e.x.set_st_bits(0, INDEFINITE);
+                e.push(INDEFINITE);
+                return Some(());
+            };
+            let (exponent, significand) = exact::extract(v);
+            e.set_c1(false);
+            e.x.set_st_bits(0, exponent.bits);
+            e.raise(exponent.flags);
+            e.push(significand.bits);
+        }
+        Fcmovb | Fcmove | Fcmovbe | Fcmovu | Fcmovnb | Fcmovne | Fcmovnbe | Fcmovnu => {
+            e.set_c1(false);
+            let f = state.rflags();
+            let (cf, zf, pf) = (f & rflags::CF != 0, f & rflags::ZF != 0, f & rflags::PF != 0);
+            let take = match m {
+                Fcmovb => cf,
+                Fcmove => zf,
+                Fcmovbe => cf || zf,
+                Fcmovu => pf,
+                Fcmovnb => !cf,
+                Fcmovne => !zf,
+                Fcmovnbe => !cf && !zf,
+                _ => !pf,
+            };
+            let (a, b) = (e.read(0), e.read(st_operand(insn, 1)));
+            match (a, b) {
+                (Some(_), Some(b)) if take => e.x.set_st_bits(0, b),
+                (Some(_), Some(_)) => {}
+                _ => e.x.set_st_bits(0, INDEFINITE),
+            }
+        }
+        Fnstcw | Fstcw => e.write(addr, 2, e.x.control as u128),
+        Fldcw => e.x.control = read_mem(addr, 2) as u16,
+        Fnstsw | Fstsw => {
+            let sw = e.x.status_word();
+            if mem {
+                e.write(addr, 2, sw as u128);
+            } else {
+                out.ax = Some(sw);
+            }
+        }
+        Fnclex | Fclex => e.x.status &= !(EXCEPTIONS | SF | ES | B),
+        Fninit | Finit => e.x = X87State::default(),
+        Fnstenv | Fstenv => {
+            let wide = insn.memory_size() == MemorySize::FpuEnv28;
+            e.store = Some((addr, env::store_environment(&e.x, wide)));
+            // Then every exception is masked (SDM vol. 2 FSTENV).
+            e.x.control |= EXCEPTIONS;
+        }
+        Fldenv => {
+            let wide = insn.memory_size() == MemorySize::FpuEnv28;
+            let img = read_bytes(addr, if wide { 28 } else { 14 });
+            env::load_environment(&mut e.x, &img, wide);
+        }
+        Fnsave | Fsave => {
+            let wide = insn.memory_size() == MemorySize::FpuState108;
+            e.store = Some((addr, env::store_state(&e.x, wide)));
+            e.x = X87State::default();
+        }
+        Frstor => {
+            let wide = insn.memory_size() == MemorySize::FpuState108;
+            let img = read_bytes(addr, if wide { 108 } else { 94 });
+            env::load_state(&mut e.x, &img, wide);
+        }
+        Ffree | Ffreep => {
+            let p = e.x.phys(st_operand(insn, 0));
+            e.x.valid &= !(1 << p);
+            if m == Ffreep {
+                e.x.pop();
+            }
+        }
+        Fincstp | Fdecstp => {
+            e.set_c1(false);
+            e.x.top = if m == Fincstp { (e.x.top + 1) & 7 } else { (e.x.top + 7) & 7 };
+        }
+        // feni/fdisi (8087) and fsetpm (287) do nothing on a 387 or later.
+        Wait | Fnop | Fneni | Feni | Fndisi | Fdisi | Fnsetpm | Fsetpm => {}
+        _ => return None,
+    }
+    Some(())
+}
+
+/// add, sub, mul, div and their reversed forms on two register values.
+fn arithmetic(m: Mnemonic, a: u128, b: u128, round: Round) -> Outcome {
+    use Mnemonic::*;
+    let de = if value::is_denormal(a) || value::is_denormal(b) { DE } else { 0 };
+    if let Some(r) = value::special_result(&[a, b]) {
+        let flags = if value::invalid_operand(&[a, b]) { IE } else { 0 };
+        return Outcome { bits: r, flags: flags | de, up: false };
+    }
+    let (fa, fb) = (F80::from_bits(a), F80::from_bits(b));
+    let op = |round: Round| -> StatusAnd<F80> {
+        match m {
+            Fadd | Faddp | Fiadd => fa.add_r(fb, round),
+            Fsub | Fsubp | Fisub => fa.sub_r(fb, round),
+            Fsubr | Fsubrp | Fisubr => fb.sub_r(fa, round),
+            Fmul | Fmulp | Fimul => fa.mul_r(fb, round),
+            Fdiv | Fdivp | Fidiv => fa.div_r(fb, round),
+            _ => fb.div_r(fa, round),
+        }
+    };
+    let r = op(round);
+    let flags = from_apfloat(r.status);
+    let up = flags & PE != 0 && value::rounded_up(r.value, op(Round::TowardZero).value);
+    // An invalid operation's NaN is the indefinite; ZE's infinity is exact.
+    Outcome { bits: value::x87_nan(r.value), flags: flags | de, up }
+}
+
+/// The FPU's built-in constants, held with more precision than 64 bits
+/// and rounded per the control word: (rounded down, rounded up, which one
+/// round-to-nearest gives).
+fn constant(m: Mnemonic, round: Round) -> u128 {
+    use Mnemonic::*;
+    let (down, up, nearest_is_up): (u128, u128, bool) = match m {
+        Fldpi => (0x4000_c90f_daa2_2168_c234, 0x4000_c90f_daa2_2168_c235, true),
+        Fldl2e => (0x3fff_b8aa_3b29_5c17_f0bb, 0x3fff_b8aa_3b29_5c17_f0bc, true),
+        Fldl2t => (0x4000_d49a_784b_cd1b_8afe, 0x4000_d49a_784b_cd1b_8aff, false),
+        Fldlg2 => (0x3ffd_9a20_9a84_fbcf_f798, 0x3ffd_9a20_9a84_fbcf_f799, true),
+        _ => (0x3ffe_b172_17f7_d1cf_79ab, 0x3ffe_b172_17f7_d1cf_79ac, true),
+    };
+    match round {
+        Round::TowardPositive => up,
+        Round::NearestTiesToEven if nearest_is_up => up,
+        _ => down,
+    }
+}
+
+/// fxsave: the 512-byte FXSAVE image (x87 state, MXCSR, XMM0-15);
+/// `rex_w` for fxsave64's 64-bit FIP and FDP.
+pub fn fxsave(state: &CpuState, addr: u64, rex_w: bool) {
+    write_bytes(addr, &env::fxsave_image(state, rex_w));
+}
+
+/// The FXSAVE image of `state` as x86_64 signal frames hold it (64-bit).
+pub fn fxsave_image(state: &CpuState) -> [u8; 512] {
+    env::fxsave_image(state, true)
+}
+
+/// fxrstor: loads what fxsave stored.
+pub fn fxrstor(state: &mut CpuState, addr: u64, rex_w: bool) {
+    let mut img = [0u8; 512];
+    img.copy_from_slice(&read_bytes(addr, 512));
+    env::load_fxsave_image(state, &img, rex_w);
+}
+
+/// Loads a signal frame's FXSAVE image into `state` (rt_sigreturn).
+pub fn load_fxsave_image(state: &mut CpuState, img: &[u8; 512]) {
+    env::load_fxsave_image(state, img, true);
+}
