@@ -16,3 +16,4 @@ pub mod native;
 pub mod report;
 pub mod rng;
 pub mod state;
+pub mod x87_tolerance;

@@ -55,7 +55,7 @@ pub fn store_environment(x: &X87State, wide: bool) -> Vec<u8> {
 pub fn load_environment(x: &mut X87State, img: &[u8], wide: bool) {
     let word = |o: usize| u16::from_le_bytes([img[o], img[o + 1]]);
     let step = if wide { 4 } else { 2 };
-    x.control = word(0);
+    x.control = super::status::control_word(word(0));
     let sw = word(step);
     x.top = ((sw >> 11) & 7) as u8;
     x.status = super::status::with_summary(sw & !(7 << 11), x.control);
@@ -126,7 +126,7 @@ pub fn load_fxsave_image(state: &mut CpuState, img: &[u8; 512], rex_w: bool) {
     let word = |o: usize| u16::from_le_bytes([img[o], img[o + 1]]);
     let qword = |o: usize| u64::from_le_bytes(img[o..o + 8].try_into().unwrap());
     let x = &mut state.x87;
-    x.control = word(0);
+    x.control = super::status::control_word(word(0));
     let sw = word(2);
     x.top = ((sw >> 11) & 7) as u8;
     x.status = sw & !(7 << 11);

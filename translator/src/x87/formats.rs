@@ -1,12 +1,12 @@
 //! x87 memory operands: reading and writing guest memory, and converting
 //! between the memory formats (float32/64/80, int16/32/64) and registers.
 
-use super::status::{from_apfloat, DE, IE};
+use super::status::{from_apfloat, DE, IE, OE, PE, UE};
 use super::transcendental::Outcome;
 use super::value;
 use iced_x86::MemorySize;
 use rustc_apfloat::ieee::{Double, Single, X87DoubleExtended as F80};
-use rustc_apfloat::{Float, FloatConvert, Round, Status};
+use rustc_apfloat::{Float, FloatConvert, Round, Status, StatusAnd};
 
 // SAFETY (for the memory helpers below): the interpreter has probed the
 // operand (`interp::check_memory`); the guest chose these addresses and
@@ -96,26 +96,38 @@ pub fn store(size: MemorySize, v: u128, round: Round) -> Option<Outcome> {
         return Some(Outcome { bits: format_indefinite, flags: IE, up: false });
     }
     let x = F80::from_bits(v);
-    let float = |r: (u128, Status, F80)| {
-        let (bits, status, back) = r;
-        let up = !x.is_nan() && back.abs() > x.abs();
-        Outcome { bits, flags: from_apfloat(status), up }
-    };
     let mut loses = false;
     Some(match size {
-        MemorySize::Float32 => float({
-            let s: rustc_apfloat::StatusAnd<Single> = x.convert_r(round, &mut loses);
-            (s.value.to_bits(), s.status, to_f80(s.value))
-        }),
-        MemorySize::Float64 => float({
-            let d: rustc_apfloat::StatusAnd<Double> = x.convert_r(round, &mut loses);
-            (d.value.to_bits(), d.status, to_f80(d.value))
-        }),
+        MemorySize::Float32 => {
+            let s: StatusAnd<Single> = x.convert_r(round, &mut loses);
+            narrowed(x, s.status, s.value.to_bits(), to_f80(s.value), s.value.is_denormal() || s.value.is_zero(), 128)
+        }
+        MemorySize::Float64 => {
+            let d: StatusAnd<Double> = x.convert_r(round, &mut loses);
+            narrowed(x, d.status, d.value.to_bits(), to_f80(d.value), d.value.is_denormal() || d.value.is_zero(), 1024)
+        }
         MemorySize::Int16 => to_int(x, 16, round, format_indefinite),
         MemorySize::Int32 => to_int(x, 32, round, format_indefinite),
         MemorySize::Int64 => to_int(x, 64, round, format_indefinite),
         _ => return None,
     })
+}
+
+/// The outcome of narrowing `x` to a smaller float format: overflow and
+/// underflow as the FPU detects them (rounded to infinity, or at least
+/// 2^`limit`, the end of the largest binade, which rounds to the largest
+/// finite value toward zero; an inexact result that is tiny), which the
+/// conversion's status does not always report.
+fn narrowed(x: F80, status: Status, bits: u128, back: F80, tiny: bool, limit: i32) -> Outcome {
+    let mut flags = from_apfloat(status);
+    let end = F80::from_i128(1).value.scalbn(limit);
+    if x.is_finite() && (back.is_infinite() || x.abs() >= end) {
+        flags |= OE | PE;
+    }
+    if flags & PE != 0 && tiny {
+        flags |= UE;
+    }
+    Outcome { bits, flags, up: !x.is_nan() && back.abs() > x.abs() }
 }
 
 /// Integer conversion with x87's "integer indefinite" for NaN, infinity

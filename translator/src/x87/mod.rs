@@ -170,6 +170,14 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) -> Result<(), G
     let mut e = Exec { x: state.x87.clone(), raised: 0, cond: 0, cond_mask: 0, store: None, round: round_mode(state.x87.control) };
     let mut out = Outside::default();
     execute(&mut e, state, insn, addr, &mut out).ok_or(ill)?;
+    // Exception priority (SDM vol. 1 8.7): a stack fault hides every
+    // other exception, an invalid operation or division by zero hides the
+    // denormal operand.
+    if e.raised & SF != 0 {
+        e.raised &= IE | SF;
+    } else if e.raised & (IE | ZE) != 0 {
+        e.raised &= !DE;
+    }
     let control = state.x87.control;
     let stopped = unmasked(e.raised & PRE_COMPUTATION, control) != 0;
     let old_status = state.x87.status;
@@ -206,6 +214,11 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) -> Result<(), G
         state.gpr[0] = (state.gpr[0] & !0xffff) | sw as u64;
     }
     Ok(())
+}
+
+/// The state after fninit: the registers keep their contents (now empty).
+fn initialized(x: &X87State) -> X87State {
+    X87State { regs: x.regs, ..X87State::default() }
 }
 
 /// FOP: the low three bits of the first opcode byte, then the ModRM byte.
@@ -277,7 +290,14 @@ fn execute(e: &mut Exec, state: &CpuState, insn: &Instruction, addr: u64, out: &
         Fst | Fstp | Fstpnce | Fist | Fistp | Fisttp | Fbstp => {
             e.set_c1(false);
             let round = if m == Fisttp { Round::TowardZero } else { round };
-            if mem {
+            if m == Fstpnce {
+                // The undocumented D9 D8+i: a copy, tag included, that checks
+                // nothing (an empty ST(0) raises no stack fault).
+                let (bits, empty) = (e.x.st_bits(0), e.x.is_empty(0));
+                let p = e.x.phys(st_operand(insn, 0));
+                e.x.regs[p] = bits;
+                e.x.valid = if empty { e.x.valid & !(1 << p) } else { e.x.valid | 1 << p };
+            } else if mem {
                 let size = if m == Fbstp { MemorySize::Bcd } else { insn.memory_size() };
                 let (len, format_indefinite) = formats::indefinite(size)?;
                 let o = match e.read(0) {
@@ -331,7 +351,10 @@ fn execute(e: &mut Exec, state: &CpuState, insn: &Instruction, addr: u64, out: &
         }
         Fcom | Fcomp | Fcompp | Fucom | Fucomp | Fucompp | Ficom | Ficomp | Ftst | Fcomi | Fcomip | Fucomi
         | Fucomip => {
-            e.set_c1(false);
+            // fcomi and friends leave C1 alone unless the stack underflows.
+            if !matches!(m, Fcomi | Fcomip | Fucomi | Fucomip) {
+                e.set_c1(false);
+            }
             let a = e.read(0);
             let b = if m == Ftst {
                 Some(0)
@@ -474,7 +497,11 @@ fn execute(e: &mut Exec, state: &CpuState, insn: &Instruction, addr: u64, out: &
                     let (o, codes) = exact::remainder(a, b, m == Fprem1);
                     e.x.set_st_bits(0, o.bits);
                     e.raise(o.flags);
-                    e.set_codes(codes, C0 | C1 | C2 | C3);
+                    // No quotient for an invalid operand or a NaN: the
+                    // condition codes stay (seen on an Intel Xeon).
+                    if o.flags & IE == 0 && !value::is_nan(o.bits) {
+                        e.set_codes(codes, C0 | C1 | C2 | C3);
+                    }
                 }
             }
             if matches!(m, Fpatan | Fyl2x | Fyl2xp1) {
@@ -487,6 +514,12 @@ fn execute(e: &mut Exec, state: &CpuState, insn: &Instruction, addr: u64, out: &
                 e.push(INDEFINITE);
                 return Some(());
             };
+            if !e.x.is_empty(7) {
+                // Stack overflow: indefinite in ST(0), and another pushed.
+                e.x.set_st_bits(0, INDEFINITE);
+                e.push(INDEFINITE);
+                return Some(());
+            }
             let (exponent, significand) = exact::extract(v);
             e.set_c1(false);
             e.x.set_st_bits(0, exponent.bits);
@@ -494,7 +527,7 @@ fn execute(e: &mut Exec, state: &CpuState, insn: &Instruction, addr: u64, out: &
             e.push(significand.bits);
         }
         Fcmovb | Fcmove | Fcmovbe | Fcmovu | Fcmovnb | Fcmovne | Fcmovnbe | Fcmovnu => {
-            e.set_c1(false);
+            // C1 changes only on a stack underflow (SDM vol. 2 FCMOVcc).
             let f = state.rflags();
             let (cf, zf, pf) = (f & rflags::CF != 0, f & rflags::ZF != 0, f & rflags::PF != 0);
             let take = match m {
@@ -515,7 +548,7 @@ fn execute(e: &mut Exec, state: &CpuState, insn: &Instruction, addr: u64, out: &
             }
         }
         Fnstcw | Fstcw => e.write(addr, 2, e.x.control as u128),
-        Fldcw => e.x.control = read_mem(addr, 2) as u16,
+        Fldcw => e.x.control = control_word(read_mem(addr, 2) as u16),
         Fnstsw | Fstsw => {
             let sw = e.x.status_word();
             if mem {
@@ -525,7 +558,7 @@ fn execute(e: &mut Exec, state: &CpuState, insn: &Instruction, addr: u64, out: &
             }
         }
         Fnclex | Fclex => e.x.status &= !(EXCEPTIONS | SF | ES | B),
-        Fninit | Finit => e.x = X87State::default(),
+        Fninit | Finit => e.x = initialized(&e.x),
         Fnstenv | Fstenv => {
             let wide = insn.memory_size() == MemorySize::FpuEnv28;
             e.store = Some((addr, env::store_environment(&e.x, wide)));
@@ -540,7 +573,7 @@ fn execute(e: &mut Exec, state: &CpuState, insn: &Instruction, addr: u64, out: &
         Fnsave | Fsave => {
             let wide = insn.memory_size() == MemorySize::FpuState108;
             e.store = Some((addr, env::store_state(&e.x, wide)));
-            e.x = X87State::default();
+            e.x = initialized(&e.x);
         }
         Frstor => {
             let wide = insn.memory_size() == MemorySize::FpuState108;

@@ -61,3 +61,10 @@ pub fn with_summary(status: u16, control: u16) -> u16 {
         status & !(ES | B)
     }
 }
+
+/// A control word as the FPU holds it: bits 6-7 and 13-15 are reserved;
+/// bit 6 reads as 1 (an Intel Xeon turns a loaded 0x0000 into 0x0040 and
+/// 0xfb42 into 0x1b42).
+pub fn control_word(v: u16) -> u16 {
+    (v & 0x1f3f) | 0x40
+}

@@ -62,8 +62,20 @@ fn to_big(bits: u128) -> BigFloat {
     BigFloat::from_words(&[m as Word], sign, (lsb + 64) as i32)
 }
 
-/// Rounds a finite BigFloat (computed to `P` bits, not exact) to 80 bits.
-fn from_big(x: &BigFloat, round: Round) -> Outcome {
+/// Where the true value lies when the computed one sits exactly on a
+/// rounding boundary of the 64-bit significand (a representable value or a
+/// midpoint): sin(x) and atan(x) of a tiny x are just below |x|, tan(x)
+/// just above, cos(x) just below 1. Other results are irrational and never
+/// that close to a boundary.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Near {
+    Below,
+    Above,
+    Unknown,
+}
+
+/// Rounds a finite BigFloat (computed to `P` bits) to 80 bits.
+fn from_big(x: &BigFloat, round: Round, near: Near) -> Outcome {
     if x.is_zero() {
         // Only a result that underflowed inside astro-float: a tiny inexact.
         let negative = x.is_negative();
@@ -71,8 +83,19 @@ fn from_big(x: &BigFloat, round: Round) -> Outcome {
     }
     let Some((words, _, sign, exponent, _)) = x.as_raw_parts() else { return Outcome::invalid() };
     let n = words.len();
-    let top = (words[n - 1] as u128) << 64 | if n >= 2 { words[n - 2] as u128 } else { 0 };
-    let r = value::round_to_f80(sign == Sign::Neg, top, exponent as i64 - 128, true, round);
+    let word = |i: usize| if n > i { words[n - 1 - i] } else { 0 };
+    let top = (word(0) as u128) << 64 | word(1) as u128;
+    let rest = (2..n).any(|i| word(i) != 0);
+    // The 64 bits below the significand, then the rest: on a boundary
+    // when they are 0 or exactly one half.
+    let on_boundary = !rest && (word(1) == 0 || word(1) == 1 << 63);
+    let (top, sticky) = match near {
+        _ if !on_boundary => (top, true),
+        Near::Below => (top - 1, true),
+        Near::Above => (top, true),
+        Near::Unknown => (top, false),
+    };
+    let r = value::round_to_f80(sign == Sign::Neg, top, exponent as i64 - 128, sticky, round);
     Outcome::rounded(r)
 }
 
@@ -119,7 +142,11 @@ pub fn trig(f: Trig, x: u128, round: Round) -> Option<Outcome> {
         Trig::Cos => b.cos(P, RM, cc),
         Trig::Tan => b.tan(P, RM, cc),
     });
-    Some(from_big(&r, round).with(de))
+    let near = match f {
+        Trig::Sin | Trig::Cos => Near::Below,
+        Trig::Tan => Near::Above,
+    };
+    Some(from_big(&r, round, near).with(de))
 }
 
 /// fpatan: atan2(y, x) with C's quadrant rules, which the FPU shares.
@@ -136,7 +163,7 @@ pub fn atan2(y: u128, x: u128, round: Round) -> Outcome {
     let quarter_pi = |k: u64| -> Outcome {
         let pi = with_consts(|cc| cc.pi(P, RM));
         let v = pi.mul(&BigFloat::from_word(k, 64), P, RM).div(&BigFloat::from_word(4, 64), P, RM);
-        from_big(&v, round_for_magnitude(round, y_negative))
+        from_big(&v, round_for_magnitude(round, y_negative), Near::Unknown)
     };
     let (xz, yz) = (value::is_zero(x), value::is_zero(y));
     let (xi, yi) = (value::is_infinity(x), value::is_infinity(y));
@@ -165,7 +192,7 @@ pub fn atan2(y: u128, x: u128, round: Round) -> Outcome {
         let q = by.div(&bx, P + 64, RM);
         let a = with_consts(|cc| q.atan(P + 64, RM, cc));
         let a = if x_negative { with_consts(|cc| cc.pi(P + 64, RM)).sub(&a, P, RM) } else { a };
-        from_big(&a, round_for_magnitude(round, y_negative))
+        from_big(&a, round_for_magnitude(round, y_negative), if x_negative { Near::Unknown } else { Near::Below })
     };
     sign(o).with(de)
 }
@@ -225,7 +252,7 @@ pub fn exp2m1(x: u128, round: Round) -> Outcome {
             t.exp(P + 192, RM, cc).sub(&BigFloat::from_word(1, 64), P, RM)
         }
     });
-    from_big(&r, round).with(de)
+    from_big(&r, round, Near::Unknown).with(de)
 }
 
 /// log2 of fyl2x's x or fyl2xp1's 1 + x, before the multiplication by y.
@@ -325,7 +352,7 @@ pub fn y_log2(y: u128, x: u128, plus_one: bool, round: Round) -> Outcome {
                     up: value::rounded_up(p.value, pz.value),
                 }
             } else {
-                from_big(&to_big(y).mul(&l, P, RM), round)
+                from_big(&to_big(y).mul(&l, P, RM), round, Near::Unknown)
             }
         }
     };
