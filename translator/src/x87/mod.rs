@@ -59,10 +59,15 @@ fn no_wait(m: Mnemonic) -> bool {
 }
 
 /// Control instructions leave FIP, FDP and FOP alone (SDM vol. 1 8.1.8).
+/// fincstp, fdecstp, ffree and fnop, though listed as control
+/// instructions in 5.2.4, do set FIP on an Intel Xeon.
 fn is_control(m: Mnemonic) -> bool {
     use Mnemonic::*;
     no_wait(m)
-        || matches!(m, Finit | Fclex | Fstcw | Fldcw | Fstsw | Fstenv | Fldenv | Fsave | Frstor | Wait | Feni | Fdisi | Fsetpm)
+        || matches!(
+            m,
+            Finit | Fclex | Fstcw | Fldcw | Fstsw | Fstenv | Fldenv | Fsave | Frstor | Wait | Feni | Fdisi | Fsetpm
+        )
 }
 
 fn round_mode(control: u16) -> Round {
@@ -593,6 +598,9 @@ fn execute(e: &mut Exec, state: &CpuState, insn: &Instruction, addr: u64, out: &
             env::load_state(&mut e.x, &img, wide);
         }
         Ffree | Ffreep => {
+            // The SDM leaves C0-C3 undefined; an Intel Xeon clears C1 and
+            // keeps the others (fnsave and fnstenv store them).
+            e.set_c1(false);
             let p = e.x.phys(st_operand(insn, 0));
             e.x.valid &= !(1 << p);
             if m == Ffreep {
