@@ -153,6 +153,12 @@ impl Exec {
         self.x.regs[below] = bits;
         self.x.valid |= 1 << below;
     }
+    /// Pushes the indefinite of a stack underflow's masked response: the
+    /// underflow is the one fault reported (C1 = 0), even on a full stack.
+    fn push_after_underflow(&mut self) {
+        self.x.top = (self.x.top + 7) & 7;
+        self.x.set_st_bits(0, INDEFINITE);
+    }
     /// Writes an outcome to ST(i) with its flags and C1.
     fn result(&mut self, i: usize, o: Outcome) {
         self.x.set_st_bits(i, o.bits);
@@ -296,12 +302,13 @@ fn execute(e: &mut Exec, state: &CpuState, insn: &Instruction, addr: u64, out: &
             e.set_c1(false);
             let round = if m == Fisttp { Round::TowardZero } else { round };
             if m == Fstpnce {
-                // The undocumented D9 D8+i: a copy, tag included, that checks
-                // nothing (an empty ST(0) raises no stack fault).
-                let (bits, empty) = (e.x.st_bits(0), e.x.is_empty(0));
-                let p = e.x.phys(st_operand(insn, 0));
-                e.x.regs[p] = bits;
-                e.x.valid = if empty { e.x.valid & !(1 << p) } else { e.x.valid | 1 << p };
+                // The undocumented D9 D8+i: fstp st(i) that checks nothing.
+                // An empty ST(0) raises no stack fault and leaves ST(i) as it
+                // was, tag and bits (seen on an Intel Xeon); then the pop.
+                if !e.x.is_empty(0) {
+                    let bits = e.x.st_bits(0);
+                    e.x.set_st_bits(st_operand(insn, 0), bits);
+                }
             } else if mem {
                 let size = if m == Fbstp { MemorySize::Bcd } else { insn.memory_size() };
                 let (len, format_indefinite) = formats::indefinite(size)?;
@@ -460,7 +467,7 @@ fn execute(e: &mut Exec, state: &CpuState, insn: &Instruction, addr: u64, out: &
             let Some(v) = e.read(0) else {
                 e.x.set_st_bits(0, INDEFINITE);
                 e.set_codes(0, C2);
-                e.push(INDEFINITE);
+                e.push_after_underflow();
                 return Some(());
             };
             if !e.x.is_empty(7) {
@@ -528,7 +535,7 @@ fn execute(e: &mut Exec, state: &CpuState, insn: &Instruction, addr: u64, out: &
         Fxtract => {
             let Some(v) = e.read(0) else {
                 e.x.set_st_bits(0, INDEFINITE);
-                e.push(INDEFINITE);
+                e.push_after_underflow();
                 return Some(());
             };
             if !e.x.is_empty(7) {
