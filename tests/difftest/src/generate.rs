@@ -32,7 +32,10 @@ fn excluded(m: Mnemonic) -> Option<&'static str> {
         }
         Ldmxcsr | Fxrstor | Fxrstor64 | Fxsave | Fxsave64 => "could unmask FP exceptions or needs x87 state",
         Stmxcsr => "stores sticky exception flags, which Transit does not model for SSE",
-        Fldcw | Fldenv | Frstor => "loads a control word from random memory: x87 precision control is not modelled",
+        Fldcw | Fldenv | Frstor => {
+            "loads a random control word: the responses to unmasked x87 exceptions are only partly modelled \
+             (precision control is modelled and unit-tested)"
+        }
         Fnstenv | Fstenv | Fnsave | Fsave if !crate::x87_tolerance::host_is_intel() => {
             "stores FOP and FDP, which Intel keeps only for unmasked exceptions and AMD always"
         }

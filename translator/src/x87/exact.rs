@@ -24,7 +24,7 @@ fn from_rounded(r: Rounded, de: u16) -> Outcome {
 /// fsqrt, correctly rounded by integer square root of the significand:
 /// value = N * 2^k with k even, then `isqrt` of N scaled so the root has
 /// exactly 64 bits; the remainder decides the rounding.
-pub fn sqrt(v: u128, round: Round) -> Outcome {
+pub fn sqrt(v: u128, round: Round, precision: i64) -> Outcome {
     let de = match operands(&[v]) {
         Ok(de) => de,
         Err(o) => return o,
@@ -51,7 +51,7 @@ pub fn sqrt(v: u128, round: Round) -> Outcome {
     // bit is f >= 1/2, i.e. remainder > q, and bits below are nonzero
     // unless the remainder is.
     let half_exp = (k - shift) / 2;
-    let r = value::round_to_f80(false, q << 1 | (remainder > q) as u128, half_exp - 1, remainder != 0, round);
+    let r = value::round_to_precision(false, q << 1 | (remainder > q) as u128, half_exp - 1, remainder != 0, round, precision);
     from_rounded(r, de)
 }
 
@@ -185,11 +185,13 @@ mod tests {
     #[test]
     fn square_root_is_correctly_rounded() {
         let two = f(2.0);
-        assert_eq!(sqrt(two, Round::NearestTiesToEven).bits, 0x3fff_b504_f333_f9de_6484);
-        assert_eq!(sqrt(two, Round::TowardPositive).bits, 0x3fff_b504_f333_f9de_6485);
-        assert_eq!(sqrt(f(4.0), Round::NearestTiesToEven), Outcome { bits: f(2.0), flags: 0, up: false });
+        assert_eq!(sqrt(two, Round::NearestTiesToEven, 64).bits, 0x3fff_b504_f333_f9de_6484);
+        assert_eq!(sqrt(two, Round::TowardPositive, 64).bits, 0x3fff_b504_f333_f9de_6485);
+        assert_eq!(sqrt(f(4.0), Round::NearestTiesToEven, 64), Outcome { bits: f(2.0), flags: 0, up: false });
+        // 53-bit precision control: the double nearest sqrt(2).
+        assert_eq!(sqrt(two, Round::NearestTiesToEven, 53).bits, 0x3fff_b504_f333_f9de_6800);
         // The smallest denormal, 2^-16445: its root is 2^-8222.5.
-        let r = sqrt(1, Round::TowardZero).bits;
+        let r = sqrt(1, Round::TowardZero, 64).bits;
         assert_eq!(r >> 64, (16383 - 8223) as u128);
     }
 

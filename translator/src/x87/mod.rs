@@ -8,9 +8,13 @@
 //! flag with the masked responses, C0-C3, unmasked exceptions (the
 //! destination and stack stay for IE/DE/ZE, and the next waiting x87
 //! instruction raises #MF: SIGFPE), FIP and the environment images.
-//! Not modelled: precision control (always a 64-bit significand), and the
-//! exponent-adjusted results an unmasked overflow or underflow delivers
-//! (the masked response is delivered instead).
+//! Precision control (24/53/64-bit significands) applies to fadd, fsub,
+//! fmul, fdiv and fsqrt, as on the hardware; an unmasked overflow or
+//! underflow in those delivers the exponent-adjusted result. Partly
+//! modelled: the other responses to unmasked exceptions (stores, loads
+//! and the transcendentals deliver the masked response; the difftest
+//! still finds sequences with unmasked exceptions that differ, so it does
+//! not load random control words).
 //!
 //! Files: `value` (encodings, rounding), `status` (flags), `formats`
 //! (memory operands), `exact` (fsqrt, fscale, fxtract, frndint, fprem),
@@ -68,6 +72,11 @@ fn is_control(m: Mnemonic) -> bool {
             m,
             Finit | Fclex | Fstcw | Fldcw | Fstsw | Fstenv | Fldenv | Fsave | Frstor | Wait | Feni | Fdisi | Fsetpm
         )
+}
+
+fn is_comparison(m: Mnemonic) -> bool {
+    use Mnemonic::*;
+    matches!(m, Fcom | Fcomp | Fcompp | Fucom | Fucomp | Fucompp | Ficom | Ficomp | Ftst | Fcomi | Fcomip | Fucomi | Fucomip)
 }
 
 fn round_mode(control: u16) -> Round {
@@ -170,13 +179,19 @@ impl Exec {
     }
 }
 
+/// #MF: SIGFPE when an unmasked exception is pending, checked by every
+/// x87 instruction but the no-wait ones, and by MMX instructions.
+pub fn pending_exception(state: &CpuState, insn: &Instruction) -> Result<(), GuestEvent> {
+    if !no_wait(insn.mnemonic()) && state.x87.status & ES != 0 {
+        return Err(GuestEvent::Fault { signal: libc::SIGFPE, addr: insn.ip() });
+    }
+    Ok(())
+}
+
 /// Executes x87 instruction `insn`; `addr` is its memory operand's address.
 pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) -> Result<(), GuestEvent> {
     let m = insn.mnemonic();
-    if !no_wait(m) && state.x87.status & ES != 0 {
-        // #MF: the pending unmasked exception is reported here.
-        return Err(GuestEvent::Fault { signal: libc::SIGFPE, addr: insn.ip() });
-    }
+    pending_exception(state, insn)?;
     let ill = GuestEvent::Fault { signal: libc::SIGILL, addr: insn.ip() };
     let mut e = Exec { x: state.x87.clone(), raised: 0, cond: 0, cond_mask: 0, store: None, round: round_mode(state.x87.control) };
     let mut out = Outside::default();
@@ -193,7 +208,14 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) -> Result<(), G
     let stopped = unmasked(e.raised & PRE_COMPUTATION, control) != 0;
     let old_status = state.x87.status;
     if stopped {
-        // The destination and TOP stay; only the flags change (SDM vol. 1 8.5.1).
+        // The destination and TOP stay; only the flags change (SDM vol. 1
+        // 8.5.1): nothing is computed, so no result flags and no C1 but a
+        // stack fault's.
+        e.raised &= PRE_COMPUTATION | SF;
+        // Comparisons still report (unordered: seen on an Intel Xeon).
+        if !is_comparison(m) {
+            e.cond_mask = if e.raised & SF != 0 { e.cond_mask & C1 } else { 0 };
+        }
         e.x.regs = state.x87.regs;
         e.x.valid = state.x87.valid;
         e.x.top = state.x87.top;
@@ -216,7 +238,7 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) -> Result<(), G
         write_bytes(a, &bytes);
     }
     state.x87 = x;
-    if !stopped {
+    if !stopped || is_comparison(m) {
         if let Some(f) = out.rflags {
             state.set_rflags(f);
         }
@@ -353,7 +375,7 @@ fn execute(e: &mut Exec, state: &CpuState, insn: &Instruction, addr: u64, out: &
                 (1, e.read(1), e.read(0))
             };
             let o = match (a, b) {
-                (Some(a), Some(b)) => arithmetic(m, a, b, round),
+                (Some(a), Some(b)) => arithmetic(m, a, b, round, e.x.control),
                 _ => Outcome { bits: INDEFINITE, flags: 0, up: false },
             };
             e.x.set_st_bits(dst, o.bits);
@@ -447,7 +469,7 @@ fn execute(e: &mut Exec, state: &CpuState, insn: &Instruction, addr: u64, out: &
                 return Some(());
             };
             let o = match m {
-                Fsqrt => exact::sqrt(v, round),
+                Fsqrt => exact::sqrt(v, round, precision(e.x.control)),
                 Frndint => exact::round_to_integer(v, round),
                 F2xm1 => transcendental::exp2m1(v, round),
                 _ => {
@@ -625,13 +647,46 @@ fn execute(e: &mut Exec, state: &CpuState, insn: &Instruction, addr: u64, out: &
     Some(())
 }
 
-/// add, sub, mul, div and their reversed forms on two register values.
-fn arithmetic(m: Mnemonic, a: u128, b: u128, round: Round) -> Outcome {
+/// The significand width precision control selects (control bits 8-9:
+/// 00 24 bits, 10 53 bits, 11 64 bits; 01 is reserved, taken as 64).
+fn precision(control: u16) -> i64 {
+    match (control >> 8) & 3 {
+        0 => 24,
+        2 => 53,
+        _ => 64,
+    }
+}
+
+/// add, sub, mul, div and their reversed forms on two register values,
+/// rounded to `precision` bits.
+fn arithmetic(m: Mnemonic, a: u128, b: u128, round: Round, control: u16) -> Outcome {
+    let o = masked_arithmetic(m, a, b, round, precision(control));
+    // Unmasked overflow or underflow: the result with its exponent moved
+    // by 24576 back into range (SDM vol. 1 8.5.4, 8.5.5).
+    let (fa, fb) = (F80::from_bits(a), F80::from_bits(b));
+    let finite = fa.is_finite() && fb.is_finite() && !value::is_nan(o.bits) && !value::unsupported(a) && !value::unsupported(b);
+    if finite && o.flags & OE != 0 && unmasked(OE, control) != 0 {
+        let r = reduced_precision(m, fa, fb, round, precision(control), -24576).outcome;
+        return Outcome { flags: r.flags & !UE | OE | (o.flags & DE), ..r };
+    }
+    if finite && unmasked(UE, control) != 0 && o.flags & (IE | ZE) == 0 {
+        let r = reduced_precision(m, fa, fb, round, precision(control), 24576);
+        if r.tiny {
+            // Tiny: underflow whether or not the result is exact.
+            return Outcome { bits: r.outcome.bits, flags: r.outcome.flags & !OE | UE | (o.flags & DE), up: r.outcome.up };
+        }
+    }
+    o
+}
+
+/// `arithmetic` with overflow and underflow masked.
+fn masked_arithmetic(m: Mnemonic, a: u128, b: u128, round: Round, precision: i64) -> Outcome {
     use Mnemonic::*;
     let de = if value::is_denormal(a) || value::is_denormal(b) { DE } else { 0 };
     if let Some(r) = value::special_result(&[a, b]) {
+        // A NaN operand outranks a denormal one.
         let flags = if value::invalid_operand(&[a, b]) { IE } else { 0 };
-        return Outcome { bits: r, flags: flags | de, up: false };
+        return Outcome { bits: r, flags, up: false };
     }
     let (fa, fb) = (F80::from_bits(a), F80::from_bits(b));
     let op = |round: Round| -> StatusAnd<F80> {
@@ -645,6 +700,9 @@ fn arithmetic(m: Mnemonic, a: u128, b: u128, round: Round) -> Outcome {
         }
     };
     let r = op(round);
+    if precision < 64 && r.value.is_finite() && !r.value.is_zero() && !r.value.is_nan() {
+        return reduced_precision(m, fa, fb, round, precision, 0).outcome.with_flags(de);
+    }
     let mut flags = from_apfloat(r.status);
     // rustc_apfloat does not always report an overflow that rounds to the
     // largest finite value (toward zero); rounding to nearest shows it
@@ -655,6 +713,73 @@ fn arithmetic(m: Mnemonic, a: u128, b: u128, round: Round) -> Outcome {
     let up = flags & PE != 0 && value::rounded_up(r.value, op(Round::TowardZero).value);
     // An invalid operation's NaN is the indefinite; ZE's infinity is exact.
     Outcome { bits: value::x87_nan(r.value), flags: flags | de, up }
+}
+
+/// An operation under 24- or 53-bit precision control: computed in IEEE
+/// quad precision truncated (113 bits: exact for add and sub of 64-bit
+/// operands within 49 binades, otherwise with a sticky bit, which is all
+/// a rounding to 53 bits needs), then rounded once to `precision` bits
+/// with the 80-bit exponent range.
+fn reduced_precision(m: Mnemonic, a: F80, b: F80, round: Round, precision: i64, adjust: i64) -> Wide {
+    use rustc_apfloat::ieee::Quad;
+    use rustc_apfloat::FloatConvert;
+    use Mnemonic::*;
+    let (ba, bb) = (a.to_bits(), b.to_bits());
+    let finite_nonzero = |x: u128| !value::is_zero(x) && a.is_finite() && b.is_finite();
+    if matches!(m, Fmul | Fmulp | Fimul | Fdiv | Fdivp | Fidiv | Fdivr | Fdivrp | Fidivr) && finite_nonzero(ba) && finite_nonzero(bb) {
+        // Exactly in integers: a 128-bit product, or a quotient of 64 or
+        // more bits with the remainder as sticky bit (quad's exponent
+        // range is too small for the exponent-adjusted results).
+        let normalized = |x: u128| {
+            let (negative, m, lsb) = value::parts(x);
+            let z = m.leading_zeros() as i64;
+            (negative, (m as u128) << z, lsb - z)
+        };
+        let (na, ma, la) = normalized(ba);
+        let (nb, mb, lb) = normalized(bb);
+        let (n, lsb, sticky) = match m {
+            Fmul | Fmulp | Fimul => (ma * mb, la + lb, false),
+            Fdiv | Fdivp | Fidiv => ((ma << 64) / mb, la - lb - 64, (ma << 64) % mb != 0),
+            _ => ((mb << 64) / ma, lb - la - 64, (mb << 64) % ma != 0),
+        };
+        let tiny = lsb + (127 - n.leading_zeros() as i64) < 1 - value::BIAS;
+        let o = value::round_to_precision(na != nb, n, lsb + adjust, sticky, round, precision);
+        return Wide { outcome: Outcome { bits: o.bits, flags: o.flags, up: o.up }, tiny };
+    }
+    let mut loses = false;
+    let (qa, qb): (Quad, Quad) = (a.convert(&mut loses).value, b.convert(&mut loses).value);
+    let z = Round::TowardZero;
+    let r = match m {
+        Fadd | Faddp | Fiadd => qa.add_r(qb, z),
+        Fsub | Fsubp | Fisub => qa.sub_r(qb, z),
+        Fsubr | Fsubrp | Fisubr => qb.sub_r(qa, z),
+        Fmul | Fmulp | Fimul => qa.mul_r(qb, z),
+        Fdiv | Fdivp | Fidiv => qa.div_r(qb, z),
+        _ => qb.div_r(qa, z),
+    };
+    let bits = r.value.to_bits();
+    let (negative, exponent, fraction) = (bits >> 127 != 0, ((bits >> 112) & 0x7fff) as i64, bits & ((1 << 112) - 1));
+    // A quad denormal (exponent 0) has no integer bit, and exponent 1's scale.
+    let n = if exponent == 0 { fraction } else { fraction | 1 << 112 };
+    let lsb = exponent.max(1) - 16383 - 112;
+    let sticky = r.status.contains(rustc_apfloat::Status::INEXACT);
+    // Below quad's range: a tiny inexact value, far below the 80-bit one.
+    if n == 0 && !sticky {
+        // An exact zero (x - x).
+        let bits = if negative { value::SIGN } else { 0 };
+        return Wide { outcome: Outcome { bits, flags: 0, up: false }, tiny: false };
+    }
+    let (n, lsb) = if n == 0 { (1, -(1 << 20)) } else { (n, lsb) };
+    let tiny = lsb + (127 - n.leading_zeros() as i64) < 1 - value::BIAS;
+    let o = value::round_to_precision(negative, n, lsb + adjust, sticky, round, precision);
+    Wide { outcome: Outcome { bits: o.bits, flags: o.flags, up: o.up }, tiny }
+}
+
+/// A result computed through quad precision, and whether it is tiny
+/// (below the smallest normal before rounding).
+struct Wide {
+    outcome: Outcome,
+    tiny: bool,
 }
 
 /// The FPU's built-in constants, held with more precision than 64 bits
@@ -724,6 +849,19 @@ mod tests {
         assert_eq!(run(&mut s, &[0xd9, 0xe8], 0), Err(fault)); // fld1 waits: #MF
         run(&mut s, &[0xdb, 0xe2], 0).unwrap(); // fnclex does not wait
         run(&mut s, &[0xd9, 0xe8], 0).unwrap();
+    }
+
+    /// Precision control 53 bits (control word 0x027f): 1/3 is the double.
+    #[test]
+    fn precision_control_rounds_the_significand() {
+        let mut s = CpuState::default();
+        let cw: u16 = 0x027f;
+        run(&mut s, &[0xd9, 0x28], &cw as *const u16 as u64).unwrap(); // fldcw [rax]
+        let three: u32 = 3;
+        run(&mut s, &[0xd9, 0xe8], 0).unwrap(); // fld1
+        run(&mut s, &[0xda, 0x30], &three as *const u32 as u64).unwrap(); // fidiv dword [rax]
+        assert_eq!(s.x87.st_bits(0), 0x3ffd_aaaa_aaaa_aaaa_a800);
+        assert_eq!(s.x87.status & PE, PE);
     }
 
     /// Stack faults after fninit: an underflow is IE|SF with C1 = 0 and

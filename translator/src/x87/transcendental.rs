@@ -52,6 +52,9 @@ impl Outcome {
         self.flags |= flags;
         self
     }
+    pub fn with_flags(self, flags: u16) -> Self {
+        self.with(flags)
+    }
 }
 
 /// A finite nonzero 80-bit value as a BigFloat (exactly).

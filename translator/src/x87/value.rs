@@ -109,10 +109,16 @@ pub struct Rounded {
 /// Rounds (-1)^negative * n * 2^exp to the 80-bit format, `sticky` saying
 /// that nonzero bits lie below n. n must be nonzero.
 pub fn round_to_f80(negative: bool, n: u128, exp: i64, sticky: bool, round: Round) -> Rounded {
+    round_to_precision(negative, n, exp, sticky, round, 64)
+}
+
+/// `round_to_f80` to a `precision`-bit significand (24 or 53 under the
+/// control word's precision control) with the 80-bit exponent range.
+pub fn round_to_precision(negative: bool, n: u128, exp: i64, sticky: bool, round: Round, precision: i64) -> Rounded {
     debug_assert!(n != 0);
     let msb = 127 - n.leading_zeros() as i64;
     let top_exp = exp + msb;
-    let lsb = (top_exp - 63).max(MIN_LSB_EXP);
+    let lsb = (top_exp - (precision - 1)).max(MIN_LSB_EXP);
     let shift = lsb - exp;
     let (mut m, half_or_more, rest) = if shift <= 0 {
         (n << -shift, false, sticky)
@@ -139,6 +145,13 @@ pub fn round_to_f80(negative: bool, n: u128, exp: i64, sticky: bool, round: Roun
             lsb += 1;
         }
     }
+    // A shorter significand sits in the top bits of the 64-bit field
+    // (as far as the exponent range allows).
+    let widen = if m == 0 { 0 } else { (m.leading_zeros() as i64 - 64).min(lsb - MIN_LSB_EXP) };
+    if widen > 0 {
+        m <<= widen;
+        lsb -= widen;
+    }
     let sign = if negative { SIGN } else { 0 };
     let mut flags = if inexact { PE } else { 0 };
     let biased = if m & (1 << 63) != 0 { lsb + 63 + BIAS } else { 0 };
@@ -151,7 +164,9 @@ pub fn round_to_f80(negative: bool, n: u128, exp: i64, sticky: bool, round: Roun
             Round::TowardNegative => negative,
             _ => false,
         };
-        let bits = if to_infinity { 0x7fff << 64 | 1 << 63 } else { 0x7ffe << 64 | u64::MAX as u128 };
+        // The largest finite value has `precision` significand bits.
+        let largest = u64::MAX << (64 - precision);
+        let bits = if to_infinity { 0x7fff << 64 | 1 << 63 } else { 0x7ffe << 64 | largest as u128 };
         return Rounded { bits: sign | bits, flags: OE | PE, up: to_infinity };
     }
     if biased == 0 && inexact {
