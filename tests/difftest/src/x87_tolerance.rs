@@ -69,15 +69,19 @@ fn magnitude(v: F80) -> f64 {
 /// The tolerance for a case that is one approximated instruction with
 /// finite nonzero operands (other operands give exact, specified results).
 pub fn for_case(case: &Case) -> Tolerance {
-    let insns: Vec<Instruction> = Decoder::with_ip(64, &case.code, CODE_ADDR, DecoderOptions::NONE).into_iter().collect();
-    let [insn] = insns[..] else { return Tolerance::default() };
+    let insns: Vec<Instruction> =
+        Decoder::with_ip(64, &case.code, CODE_ADDR, DecoderOptions::NONE).into_iter().collect();
+    let [insn] = insns[..] else {
+        return Tolerance::default();
+    };
     let m = insn.mnemonic();
     if !approximate(m) {
         return Tolerance::default();
     }
     let x87 = &case.input.x87;
     let (x, y) = (x87.st[0], x87.st[1]);
-    let operands_valid = x87.st_valid(0) && (x87.st_valid(1) || !matches!(m, Mnemonic::Fpatan | Mnemonic::Fyl2x | Mnemonic::Fyl2xp1));
+    let operands_valid =
+        x87.st_valid(0) && (x87.st_valid(1) || !matches!(m, Mnemonic::Fpatan | Mnemonic::Fyl2x | Mnemonic::Fyl2xp1));
     let mut t = Tolerance { status_ignored: C1, ulps: 2.0, ..Default::default() };
     if !operands_valid || !is_finite_nonzero(x) {
         return t;

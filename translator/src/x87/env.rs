@@ -132,7 +132,8 @@ pub fn load_fxsave_image(state: &mut CpuState, img: &[u8; 512], rex_w: bool) {
     x.status = sw & !(7 << 11);
     x.valid = img[4];
     x.last_opcode = word(6) & 0x7ff;
-    (x.last_ip, x.last_data) = if rex_w { (qword(8), qword(16)) } else { (qword(8) & 0xffff_ffff, qword(16) & 0xffff_ffff) };
+    (x.last_ip, x.last_data) =
+        if rex_w { (qword(8), qword(16)) } else { (qword(8) & 0xffff_ffff, qword(16) & 0xffff_ffff) };
     for i in 0..8 {
         let mut b = [0u8; 16];
         b[..10].copy_from_slice(&img[32 + 16 * i..42 + 16 * i]);

@@ -51,7 +51,14 @@ pub fn sqrt(v: u128, round: Round, precision: i64) -> Outcome {
     // bit is f >= 1/2, i.e. remainder > q, and bits below are nonzero
     // unless the remainder is.
     let half_exp = (k - shift) / 2;
-    let r = value::round_to_precision(false, q << 1 | (remainder > q) as u128, half_exp - 1, remainder != 0, round, precision);
+    let r = value::round_to_precision(
+        false,
+        q << 1 | (remainder > q) as u128,
+        half_exp - 1,
+        remainder != 0,
+        round,
+        precision,
+    );
     from_rounded(r, de)
 }
 
@@ -91,7 +98,10 @@ pub fn extract(v: u128) -> (Outcome, Outcome) {
         return (minus_infinity, Outcome { bits: v, flags: ZE | de, up: false });
     }
     if value::is_infinity(v) {
-        return (Outcome { bits: 0x7fff_8000_0000_0000_0000, flags: de, up: false }, Outcome { bits: v, flags: de, up: false });
+        return (
+            Outcome { bits: 0x7fff_8000_0000_0000_0000, flags: de, up: false },
+            Outcome { bits: v, flags: de, up: false },
+        );
     }
     let (negative, m, lsb) = value::parts(v);
     let top = 63 - m.leading_zeros() as i64;
@@ -158,7 +168,13 @@ pub fn remainder(a: u128, b: u128, nearest: bool) -> (Outcome, u16) {
     let mut sign = negative;
     if nearest {
         // Compare 2r with b (both at b's scale when d >= 0).
-        let (r2, bb) = if d >= 0 { (r << 1, mb) } else if d == -1 { (r, mb) } else { (0, 1) };
+        let (r2, bb) = if d >= 0 {
+            (r << 1, mb)
+        } else if d == -1 {
+            (r, mb)
+        } else {
+            (0, 1)
+        };
         if r2 > bb || (r2 == bb && q & 1 != 0) {
             q += 1;
             // |a| - q|b| is negative: the remainder is b - r in magnitude.
@@ -166,7 +182,8 @@ pub fn remainder(a: u128, b: u128, nearest: bool) -> (Outcome, u16) {
             sign = !negative;
         }
     }
-    let bits = if r == 0 { a & SIGN } else { value::round_to_f80(sign, r, scale, false, Round::NearestTiesToEven).bits };
+    let bits =
+        if r == 0 { a & SIGN } else { value::round_to_f80(sign, r, scale, false, Round::NearestTiesToEven).bits };
     let cc = (if q & 4 != 0 { C0 } else { 0 }) | (if q & 2 != 0 { C3 } else { 0 }) | (if q & 1 != 0 { C1 } else { 0 });
     (Outcome { bits, flags: de, up: false }, cc)
 }
@@ -219,7 +236,10 @@ mod tests {
         let (e, s) = extract(f(-48.0));
         assert_eq!((e.bits, s.bits), (f(5.0), f(-1.5)));
         assert_eq!(scale(f(1.5), f(3.9), Round::NearestTiesToEven).bits, f(12.0));
-        assert_eq!(round_to_integer(f(-2.5), Round::NearestTiesToEven), Outcome { bits: f(-2.0), flags: PE, up: false });
+        assert_eq!(
+            round_to_integer(f(-2.5), Round::NearestTiesToEven),
+            Outcome { bits: f(-2.0), flags: PE, up: false }
+        );
         assert_eq!(round_to_integer(f(-0.5), Round::TowardNegative), Outcome { bits: f(-1.0), flags: PE, up: true });
     }
 }

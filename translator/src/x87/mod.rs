@@ -43,15 +43,106 @@ pub fn is_x87(m: Mnemonic) -> bool {
     use Mnemonic::*;
     matches!(
         m,
-        Fld | Fild | Fbld | Fldz | Fld1 | Fldpi | Fldl2e | Fldl2t | Fldlg2 | Fldln2 | Fst | Fstp | Fstpnce | Fist
-            | Fistp | Fisttp | Fbstp | Fxch | Fadd | Faddp | Fiadd | Fsub | Fsubp | Fisub | Fsubr | Fsubrp | Fisubr
-            | Fmul | Fmulp | Fimul | Fdiv | Fdivp | Fidiv | Fdivr | Fdivrp | Fidivr | Fcom | Fcomp | Fcompp | Ficom
-            | Ficomp | Fucom | Fucomp | Fucompp | Fcomi | Fcomip | Fucomi | Fucomip | Ftst | Fxam | Fchs | Fabs
-            | Fsqrt | Frndint | Fscale | Fxtract | Fprem | Fprem1 | Fsin | Fcos | Fsincos | Fptan | Fpatan | F2xm1
-            | Fyl2x | Fyl2xp1 | Fnstcw | Fstcw | Fldcw | Fnstsw | Fstsw | Fnclex | Fclex | Fninit | Finit | Fnstenv
-            | Fstenv | Fldenv | Fnsave | Fsave | Frstor | Wait | Ffree | Ffreep | Fincstp | Fdecstp | Fnop | Fneni
-            | Feni | Fndisi | Fdisi | Fnsetpm | Fsetpm | Fcmovb | Fcmove | Fcmovbe | Fcmovu | Fcmovnb | Fcmovne
-            | Fcmovnbe | Fcmovnu
+        Fld | Fild
+            | Fbld
+            | Fldz
+            | Fld1
+            | Fldpi
+            | Fldl2e
+            | Fldl2t
+            | Fldlg2
+            | Fldln2
+            | Fst
+            | Fstp
+            | Fstpnce
+            | Fist
+            | Fistp
+            | Fisttp
+            | Fbstp
+            | Fxch
+            | Fadd
+            | Faddp
+            | Fiadd
+            | Fsub
+            | Fsubp
+            | Fisub
+            | Fsubr
+            | Fsubrp
+            | Fisubr
+            | Fmul
+            | Fmulp
+            | Fimul
+            | Fdiv
+            | Fdivp
+            | Fidiv
+            | Fdivr
+            | Fdivrp
+            | Fidivr
+            | Fcom
+            | Fcomp
+            | Fcompp
+            | Ficom
+            | Ficomp
+            | Fucom
+            | Fucomp
+            | Fucompp
+            | Fcomi
+            | Fcomip
+            | Fucomi
+            | Fucomip
+            | Ftst
+            | Fxam
+            | Fchs
+            | Fabs
+            | Fsqrt
+            | Frndint
+            | Fscale
+            | Fxtract
+            | Fprem
+            | Fprem1
+            | Fsin
+            | Fcos
+            | Fsincos
+            | Fptan
+            | Fpatan
+            | F2xm1
+            | Fyl2x
+            | Fyl2xp1
+            | Fnstcw
+            | Fstcw
+            | Fldcw
+            | Fnstsw
+            | Fstsw
+            | Fnclex
+            | Fclex
+            | Fninit
+            | Finit
+            | Fnstenv
+            | Fstenv
+            | Fldenv
+            | Fnsave
+            | Fsave
+            | Frstor
+            | Wait
+            | Ffree
+            | Ffreep
+            | Fincstp
+            | Fdecstp
+            | Fnop
+            | Fneni
+            | Feni
+            | Fndisi
+            | Fdisi
+            | Fnsetpm
+            | Fsetpm
+            | Fcmovb
+            | Fcmove
+            | Fcmovbe
+            | Fcmovu
+            | Fcmovnb
+            | Fcmovne
+            | Fcmovnbe
+            | Fcmovnu
     )
 }
 
@@ -76,7 +167,10 @@ fn is_control(m: Mnemonic) -> bool {
 
 fn is_comparison(m: Mnemonic) -> bool {
     use Mnemonic::*;
-    matches!(m, Fcom | Fcomp | Fcompp | Fucom | Fucomp | Fucompp | Ficom | Ficomp | Ftst | Fcomi | Fcomip | Fucomi | Fucomip)
+    matches!(
+        m,
+        Fcom | Fcomp | Fcompp | Fucom | Fucomp | Fucompp | Ficom | Ficomp | Ftst | Fcomi | Fcomip | Fucomi | Fucomip
+    )
 }
 
 fn round_mode(control: u16) -> Round {
@@ -193,7 +287,14 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) -> Result<(), G
     let m = insn.mnemonic();
     pending_exception(state, insn)?;
     let ill = GuestEvent::Fault { signal: libc::SIGILL, addr: insn.ip() };
-    let mut e = Exec { x: state.x87.clone(), raised: 0, cond: 0, cond_mask: 0, store: None, round: round_mode(state.x87.control) };
+    let mut e = Exec {
+        x: state.x87.clone(),
+        raised: 0,
+        cond: 0,
+        cond_mask: 0,
+        store: None,
+        round: round_mode(state.x87.control),
+    };
     let mut out = Outside::default();
     execute(&mut e, state, insn, addr, &mut out).ok_or(ill)?;
     // Exception priority (SDM vol. 1 8.7): a stack fault hides every
@@ -261,7 +362,9 @@ fn opcode(insn: &Instruction) -> u16 {
         return 0;
     }
     let bytes = enc.take_buffer();
-    let Some(i) = bytes.iter().position(|b| (0xd8..=0xdf).contains(b)) else { return 0 };
+    let Some(i) = bytes.iter().position(|b| (0xd8..=0xdf).contains(b)) else {
+        return 0;
+    };
     ((bytes[i] as u16 & 7) << 8) | bytes.get(i + 1).copied().unwrap_or(0) as u16
 }
 
@@ -427,8 +530,8 @@ fn execute(e: &mut Exec, state: &CpuState, insn: &Instruction, addr: u64, out: &
             };
             if matches!(m, Fcomi | Fcomip | Fucomi | Fucomip) {
                 // ZF, PF, CF = C3, C2, C0; OF, SF, AF cleared.
-                let mut f = state.rflags()
-                    & !(rflags::CF | rflags::PF | rflags::AF | rflags::ZF | rflags::SF | rflags::OF);
+                let mut f =
+                    state.rflags() & !(rflags::CF | rflags::PF | rflags::AF | rflags::ZF | rflags::SF | rflags::OF);
                 for (c, flag) in [(C3, rflags::ZF), (C2, rflags::PF), (C0, rflags::CF)] {
                     if codes & c != 0 {
                         f |= flag;
@@ -508,7 +611,15 @@ fn execute(e: &mut Exec, state: &CpuState, insn: &Instruction, addr: u64, out: &
             e.set_codes(0, C2);
             let second = if m == Fptan || value::is_nan(first.bits) {
                 // fptan pushes 1.0; a NaN operand gives the NaN twice.
-                Outcome { bits: if m == Fptan && !value::is_nan(first.bits) { 0x3fff_8000_0000_0000_0000 } else { first.bits }, flags: 0, up: false }
+                Outcome {
+                    bits: if m == Fptan && !value::is_nan(first.bits) {
+                        0x3fff_8000_0000_0000_0000
+                    } else {
+                        first.bits
+                    },
+                    flags: 0,
+                    up: false,
+                }
             } else {
                 transcendental::trig(Trig::Cos, v, round)?
             };
@@ -664,7 +775,8 @@ fn arithmetic(m: Mnemonic, a: u128, b: u128, round: Round, control: u16) -> Outc
     // Unmasked overflow or underflow: the result with its exponent moved
     // by 24576 back into range (SDM vol. 1 8.5.4, 8.5.5).
     let (fa, fb) = (F80::from_bits(a), F80::from_bits(b));
-    let finite = fa.is_finite() && fb.is_finite() && !value::is_nan(o.bits) && !value::unsupported(a) && !value::unsupported(b);
+    let finite =
+        fa.is_finite() && fb.is_finite() && !value::is_nan(o.bits) && !value::unsupported(a) && !value::unsupported(b);
     if finite && o.flags & OE != 0 && unmasked(OE, control) != 0 {
         let r = reduced_precision(m, fa, fb, round, precision(control), -24576).outcome;
         return Outcome { flags: r.flags & !UE | OE | (o.flags & DE), ..r };
@@ -673,7 +785,11 @@ fn arithmetic(m: Mnemonic, a: u128, b: u128, round: Round, control: u16) -> Outc
         let r = reduced_precision(m, fa, fb, round, precision(control), 24576);
         if r.tiny {
             // Tiny: underflow whether or not the result is exact.
-            return Outcome { bits: r.outcome.bits, flags: r.outcome.flags & !OE | UE | (o.flags & DE), up: r.outcome.up };
+            return Outcome {
+                bits: r.outcome.bits,
+                flags: r.outcome.flags & !OE | UE | (o.flags & DE),
+                up: r.outcome.up,
+            };
         }
     }
     o
@@ -707,7 +823,11 @@ fn masked_arithmetic(m: Mnemonic, a: u128, b: u128, round: Round, precision: i64
     // rustc_apfloat does not always report an overflow that rounds to the
     // largest finite value (toward zero); rounding to nearest shows it
     // (up to the half-ulp window just above that value).
-    if r.value.is_finite() && flags & PE != 0 && r.value.abs() == F80::largest() && op(Round::NearestTiesToEven).value.is_infinite() {
+    if r.value.is_finite()
+        && flags & PE != 0
+        && r.value.abs() == F80::largest()
+        && op(Round::NearestTiesToEven).value.is_infinite()
+    {
         flags |= OE;
     }
     let up = flags & PE != 0 && value::rounded_up(r.value, op(Round::TowardZero).value);
@@ -726,7 +846,10 @@ fn reduced_precision(m: Mnemonic, a: F80, b: F80, round: Round, precision: i64, 
     use Mnemonic::*;
     let (ba, bb) = (a.to_bits(), b.to_bits());
     let finite_nonzero = |x: u128| !value::is_zero(x) && a.is_finite() && b.is_finite();
-    if matches!(m, Fmul | Fmulp | Fimul | Fdiv | Fdivp | Fidiv | Fdivr | Fdivrp | Fidivr) && finite_nonzero(ba) && finite_nonzero(bb) {
+    if matches!(m, Fmul | Fmulp | Fimul | Fdiv | Fdivp | Fidiv | Fdivr | Fdivrp | Fidivr)
+        && finite_nonzero(ba)
+        && finite_nonzero(bb)
+    {
         // Exactly in integers: a 128-bit product, or a quotient of 64 or
         // more bits with the remainder as sticky bit (quad's exponent
         // range is too small for the exponent-adjusted results).
@@ -893,7 +1016,9 @@ mod tests {
     }
 
     fn is_x87_form(code: Code) -> bool {
-        code.cpuid_features().iter().any(|f| matches!(f, CpuidFeature::FPU | CpuidFeature::FPU287 | CpuidFeature::FPU387))
+        code.cpuid_features()
+            .iter()
+            .any(|f| matches!(f, CpuidFeature::FPU | CpuidFeature::FPU287 | CpuidFeature::FPU387))
             || code.mnemonic() == Mnemonic::Fisttp
     }
 
@@ -940,8 +1065,18 @@ mod tests {
             assert_eq!(insn.code(), code);
             assert!(is_x87(insn.mnemonic()), "{code:?} is not in is_x87");
             assert!(crate::translate::is_supported(&insn), "{code:?} ({insn}) does not translate");
-            let wait_form = matches!(insn.mnemonic(), Mnemonic::Fstenv | Mnemonic::Fstcw | Mnemonic::Feni | Mnemonic::Fdisi
-                | Mnemonic::Fclex | Mnemonic::Finit | Mnemonic::Fsetpm | Mnemonic::Fsave | Mnemonic::Fstsw);
+            let wait_form = matches!(
+                insn.mnemonic(),
+                Mnemonic::Fstenv
+                    | Mnemonic::Fstcw
+                    | Mnemonic::Feni
+                    | Mnemonic::Fdisi
+                    | Mnemonic::Fclex
+                    | Mnemonic::Finit
+                    | Mnemonic::Fsetpm
+                    | Mnemonic::Fsave
+                    | Mnemonic::Fstsw
+            );
             assert!(wait_form, "{code:?} was not reached by any encoding");
         }
     }

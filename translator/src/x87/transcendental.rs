@@ -84,7 +84,9 @@ fn from_big(x: &BigFloat, round: Round, near: Near) -> Outcome {
         let negative = x.is_negative();
         return Outcome::rounded(value::round_to_f80(negative, 1, -(1 << 20), true, round));
     }
-    let Some((words, _, sign, exponent, _)) = x.as_raw_parts() else { return Outcome::invalid() };
+    let Some((words, _, sign, exponent, _)) = x.as_raw_parts() else {
+        return Outcome::invalid();
+    };
     let n = words.len();
     let word = |i: usize| if n > i { words[n - 1 - i] } else { 0 };
     let top = (word(0) as u128) << 64 | word(1) as u128;
@@ -161,7 +163,13 @@ pub fn atan2(y: u128, x: u128, round: Round) -> Outcome {
     let de = if value::is_denormal(x) || value::is_denormal(y) { DE } else { 0 };
     let y_negative = value::is_negative(y);
     let x_negative = value::is_negative(x);
-    let sign = |o: Outcome| if y_negative { Outcome { bits: o.bits | SIGN, ..o } } else { o };
+    let sign = |o: Outcome| {
+        if y_negative {
+            Outcome { bits: o.bits | SIGN, ..o }
+        } else {
+            o
+        }
+    };
     // Multiples of pi/4 for the special cases.
     let quarter_pi = |k: u64| -> Outcome {
         let pi = with_consts(|cc| cc.pi(P, RM));
@@ -408,7 +416,10 @@ mod tests {
         assert!(close(y_log2(one, f(3.0), false, NEAREST).bits, 0x3fff_cae0_0d1c_fdeb_43d0));
         assert!(close(y_log2(one, f(100.0), false, NEAREST).bits, 0x4001_d49a_784b_cd1b_8afe));
         assert_eq!(y_log2(one, f(0.5), false, NEAREST).bits, 0xbfff_8000_0000_0000_0000);
-        assert_eq!(y_log2(one, 0, false, NEAREST), Outcome { bits: SIGN | 0x7fff_8000_0000_0000_0000, flags: ZE, up: false });
+        assert_eq!(
+            y_log2(one, 0, false, NEAREST),
+            Outcome { bits: SIGN | 0x7fff_8000_0000_0000_0000, flags: ZE, up: false }
+        );
         assert!(close(y_log2(one, f(0.5), true, NEAREST).bits, 0x3ffe_95c0_1a39_fbd6_87a0));
         // Correctly rounded values (mpmath) for the double 1e-3.
         assert_eq!(y_log2(one, f(1e-3), true, NEAREST).bits, 0x3ff5_bd00_9fd6_5363_5578);
