@@ -95,6 +95,14 @@ pub struct X87State {
     pub control: u16,
     /// Status word without the TOP field.
     pub status: u16,
+    /// FOP: the 11-bit opcode of the last non-control instruction that
+    /// raised an unmasked exception (Intel's default, SDM vol. 1 8.1.9.1).
+    pub last_opcode: u16,
+    /// FIP: address of the last non-control x87 instruction.
+    pub last_ip: u64,
+    /// FDP: its memory operand's address, kept only on an unmasked
+    /// exception (CPUID.7.EBX[6] FDP_EXCPTN_ONLY).
+    pub last_data: u64,
 }
 
 /// The segment registers, in x86 encoding order.
@@ -111,7 +119,7 @@ pub enum Segment {
 impl Default for X87State {
     fn default() -> Self {
         // FNINIT state: all exceptions masked, 64-bit precision, round to nearest.
-        X87State { regs: [0; 8], valid: 0, top: 0, control: 0x037f, status: 0 }
+        X87State { regs: [0; 8], valid: 0, top: 0, control: 0x037f, status: 0, last_opcode: 0, last_ip: 0, last_data: 0 }
     }
 }
 

@@ -21,6 +21,10 @@ fn ill(state: &CpuState) -> GuestEvent {
 pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent> {
     let Some(insn) = decode_one(src, state.rip) else { return Err(ill(state)) };
     use Mnemonic::*;
+    if crate::mmx::uses_mmx(&insn) {
+        // A pending unmasked x87 exception faults MMX instructions too.
+        crate::x87::pending_exception(state, &insn)?;
+    }
     if crate::mmx::uses_mmx(&insn) && insn.op0_kind() == OpKind::Memory {
         // An MMX store reads its register (switching the x87 stack to MMX
         // use) before its write can fault; a load faults before the switch.
@@ -59,8 +63,8 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
             }
             state.set_rflags(f);
         }
-        Fxsave | Fxsave64 => crate::x87::fxsave(state, effective_address(state, &insn)),
-        Fxrstor | Fxrstor64 => crate::x87::fxrstor(state, effective_address(state, &insn)),
+        Fxsave | Fxsave64 => crate::x87::fxsave(state, effective_address(state, &insn), insn.mnemonic() == Fxsave64),
+        Fxrstor | Fxrstor64 => crate::x87::fxrstor(state, effective_address(state, &insn), insn.mnemonic() == Fxrstor64),
         Enter if insn.immediate8_2nd() == 0 => {
             // enter n, 0: push rbp; rbp = rsp; rsp -= n.
             state.gpr[RSP] -= 8;

@@ -17,3 +17,4 @@ pub mod report;
 pub mod rng;
 pub mod state;
 pub mod vendor_flags;
+pub mod x87_tolerance;

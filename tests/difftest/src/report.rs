@@ -65,6 +65,14 @@ pub fn reproducer(case: &Case, diffs: &[String], block_size: usize) -> String {
         let _ = write!(out, " {name}={:#x}", case.input.gpr[i]);
     }
     let _ = writeln!(out, "\n    rflags={:#x} mxcsr={:#x} memory seed {:#x}", case.input.rflags, case.input.mxcsr, case.mem_seed);
+    let x87 = &case.input.x87;
+    if x87.valid != 0 {
+        let _ = write!(out, "    fcw={:#06x} fsw={:#06x} tags={:#04x}", x87.control, x87.status, x87.valid);
+        for i in (0..8).filter(|&i| x87.st_valid(i)) {
+            let _ = write!(out, " st{i}={:#022x}", x87.st[i]);
+        }
+        let _ = writeln!(out);
+    }
     let _ = writeln!(out, "  differences (block size {}):", if block_size == 0 { "unlimited".into() } else { block_size.to_string() });
     for d in diffs {
         let _ = writeln!(out, "    {d}");
