@@ -220,6 +220,10 @@ fn build_trampolines(cache: &mut CodeCache) -> (u64, EntryWindow, Stubs) {
     for i in 0..8u8 {
         a64!(ops; ldp Q(16 + 2 * i), Q(17 + 2 * i), [x17, 32 * i as i32]);
     }
+    // MXCSR's sticky exception flags accumulate in the host FPSR while
+    // guest code runs (see `cumulative_flags_to_mxcsr`); start clean, so
+    // what Transit's own code raised is not the guest's.
+    a64!(ops; msr crate::emit::sse::FPSR, xzr);
     for i in 0..8u8 {
         a64!(ops; ldp X(2 * i), X(2 * i + 1), [x28, (off::GPR + 16 * i as u32) as i32]);
     }
@@ -261,6 +265,9 @@ fn build_trampolines(cache: &mut CodeCache) -> (u64, EntryWindow, Stubs) {
     a64!(ops
         ; mrs x17, NZCV
         ; str x17, [x28, off::NZCV]
+    );
+    crate::emit::sse::fold_fpsr_into_mxcsr(&mut ops, 16, 17);
+    a64!(ops
         ; stp x26, x27, [x28, off::PF_RESULT as i32]
         ; add x17, x28, off::XMM
     );

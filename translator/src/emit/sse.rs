@@ -1042,20 +1042,43 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
 
 /// The FPCR system register, as `mrs`/`msr` encode it (S3_3_C4_C4_0).
 const FPCR: u32 = 0x5a20;
+/// FPSR's system-register encoding (op0 3, op1 3, CRn 4, CRm 4, op2 1).
+pub const FPSR: u32 = 0x5a21;
 
-/// stmxcsr/ldmxcsr: the value is kept in CpuState, and its rounding
-/// control goes to the host FPCR so SSE arithmetic rounds the same way.
-/// (Exception flags and masks, FTZ and DAZ are not modelled.)
+/// Emits `CpuState::mxcsr |= the host FPSR's cumulative flags as MXCSR
+/// flags` with scratch registers `a` and `b` (x28 holds the state). Both
+/// have the same five: FPSR IOC, DZC, OFC, UFC, IXC (bits 0-4) are MXCSR
+/// IE, ZE, OE, UE, PE (bits 0, 2-5); MXCSR's DE (an operand was
+/// denormal) has no host counterpart and is not modelled.
+pub fn fold_fpsr_into_mxcsr<A: DynasmApi>(ops: &mut A, a: Reg, b: Reg) {
+    a64!(ops
+        ; mrs X(a), FPSR
+        ; and XSP(b), X(a), 0x1e
+        ; and XSP(a), X(a), 1
+        ; orr X(a), X(a), X(b), lsl 1
+        ; ldr X(b), [x28, crate::cpu_state::offsets::MXCSR]
+        ; orr X(b), X(b), X(a)
+        ; str X(b), [x28, crate::cpu_state::offsets::MXCSR]
+    );
+}
+
+/// stmxcsr/ldmxcsr: the value is kept in CpuState, its sticky exception
+/// flags gather in the host FPSR until an exit folds them in, and its
+/// rounding control goes to the host FPCR so SSE arithmetic rounds the same
+/// way. (Unmasked exceptions, FTZ and DAZ are not modelled.)
 fn mxcsr(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let (base, off) = e.address(insn)?;
     let t = e.tmp();
     if insn.mnemonic() == Mnemonic::Stmxcsr {
-        a64!(e.ops; ldr X(t), [X(regs::STATE), crate::cpu_state::offsets::MXCSR]);
+        let (a, b) = (e.tmp(), e.tmp());
+        fold_fpsr_into_mxcsr(&mut e.ops, a, b);
+        a64!(e.ops; msr FPSR, xzr ; ldr X(t), [X(regs::STATE), crate::cpu_state::offsets::MXCSR]);
         e.store(t, base, off, 4);
         return Ok(Flow::Next);
     }
     e.load(t, base, off, 4, false);
-    a64!(e.ops; str X(t), [X(regs::STATE), crate::cpu_state::offsets::MXCSR]);
+    // The loaded flags replace all gathered so far.
+    a64!(e.ops; str X(t), [X(regs::STATE), crate::cpu_state::offsets::MXCSR] ; msr FPSR, xzr);
     // x86 RC (bits 13-14): 0 nearest, 1 down, 2 up, 3 zero. aarch64 RMode
     // (bits 22-23): 0 nearest, 1 up, 2 down, 3 zero: swap the two bits.
     let (rc, mode, fpcr) = (e.tmp(), e.tmp(), e.tmp());
