@@ -99,7 +99,7 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
         _ if crate::legacy_forms::handles(&insn) => {
             crate::legacy_forms::step(state, &insn)?;
         }
-        _ if crate::mmx::uses_mmx(&insn) => {
+        _ if crate::mmx::uses_mmx(&insn) || crate::mmx::implements_without_mmx_register(&insn) => {
             let addr = memory_operand_address(state, &insn);
             crate::mmx::step(state, &insn, addr)?;
         }

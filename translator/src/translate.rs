@@ -35,6 +35,9 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
     if crate::mmx::uses_mmx(insn) {
         return crate::mmx::implements(insn).then_some(control::interpret as Handler);
     }
+    if crate::mmx::implements_without_mmx_register(insn) {
+        return Some(control::interpret);
+    }
     Some(match insn.mnemonic() {
         Add => |e, i| alu::alu(e, i, AluOp::Add),
         Adc => |e, i| alu::alu(e, i, AluOp::Adc),
