@@ -21,9 +21,10 @@ fn ill(state: &CpuState) -> GuestEvent {
 pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent> {
     let Some(insn) = decode_one(src, state.rip) else { return Err(ill(state)) };
     use Mnemonic::*;
-    if crate::mmx::uses_mmx(&insn) && insn.op0_kind() == OpKind::Memory {
-        // An MMX store reads its register (switching the x87 stack to MMX
-        // use) before its write can fault; a load faults before the switch.
+    if crate::mmx::uses_mmx(&insn) && matches!(insn.op0_kind(), OpKind::Memory | OpKind::MemorySegRDI | OpKind::MemorySegEDI) {
+        // An MMX store (maskmovq too) reads its register (switching the x87
+        // stack to MMX use) before its write can fault; a load faults
+        // before the switch.
         crate::mmx::enter_mmx_mode(state);
     }
     if !is_string(&insn) {
