@@ -25,9 +25,10 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
         // A pending unmasked x87 exception faults MMX instructions too.
         crate::x87::pending_exception(state, &insn)?;
     }
-    if crate::mmx::uses_mmx(&insn) && insn.op0_kind() == OpKind::Memory {
-        // An MMX store reads its register (switching the x87 stack to MMX
-        // use) before its write can fault; a load faults before the switch.
+    if crate::mmx::uses_mmx(&insn) && matches!(insn.op0_kind(), OpKind::Memory | OpKind::MemorySegRDI | OpKind::MemorySegEDI) {
+        // An MMX store (maskmovq too) reads its register (switching the x87
+        // stack to MMX use) before its write can fault; a load faults
+        // before the switch.
         crate::mmx::enter_mmx_mode(state);
     }
     if !is_string(&insn) {
@@ -103,7 +104,7 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
         _ if crate::legacy_forms::handles(&insn) => {
             crate::legacy_forms::step(state, &insn)?;
         }
-        _ if crate::mmx::uses_mmx(&insn) => {
+        _ if crate::mmx::uses_mmx(&insn) || crate::mmx::implements_without_mmx_register(&insn) => {
             let addr = memory_operand_address(state, &insn);
             crate::mmx::step(state, &insn, addr)?;
         }

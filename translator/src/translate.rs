@@ -29,6 +29,9 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
     if crate::mmx::uses_mmx(insn) {
         return crate::mmx::implements(insn).then_some(control::interpret as Handler);
     }
+    if crate::mmx::implements_without_mmx_register(insn) {
+        return Some(control::interpret);
+    }
     Some(match insn.mnemonic() {
         // Segments and forms compilers never emit: the interpreter. The
         // guards run only for these mnemonics (translation speed).

@@ -300,6 +300,12 @@ fn string_instruction(rng: &mut Rng, code: Code) -> Option<Instruction> {
         Scasw_AX_m16 => Instruction::with_scasw(64, rep),
         Scasd_EAX_m32 => Instruction::with_scasd(64, rep),
         Scasq_RAX_m64 => Instruction::with_scasq(64, rep),
+        // Byte-masked stores to [rDI], set up as for string instructions.
+        Maskmovq_rDI_mm_mm => {
+            let mm = |rng: &mut Rng| Register::MM0.wrapping_add_number(rng.below(8) as usize);
+            Instruction::with_maskmovq(64, mm(rng), mm(rng), seg)
+        }
+        Maskmovdqu_rDI_xmm_xmm => Instruction::with_maskmovdqu(64, xmm(rng), xmm(rng), seg),
         _ => return None,
     };
     insn.ok()

@@ -2,28 +2,43 @@
 //! part of x86-64's baseline, which glibc's own libraries require, but
 //! compilers rarely emit it, so it is not worth generated code.
 //!
-//! MMn is the mantissa of x87 physical register Rn. Every MMX instruction
-//! sets TOP to 0 and marks all registers valid; `emms` marks them empty.
-//! Not implemented: the cvt*pi* conversions and maskmovq (SIGILL).
+//! MMn is the mantissa of x87 physical register Rn. Every instruction
+//! with an MMX register operand sets TOP to 0 and marks all registers
+//! valid; `emms` marks them empty. The conversions between MMX and XMM
+//! registers (`convert`), maskmovq and maskmovdqu (`maskmov`), and SSSE3 on
+//! MMX registers (`ssse3`) run here too.
+
+mod convert;
+mod maskmov;
+mod ssse3;
 
 use crate::cpu_state::CpuState;
 use crate::dispatch::GuestEvent;
+use convert::Rounding;
 use iced_x86::{Instruction, Mnemonic, OpKind};
 
-/// The instructions on MMX registers `step` implements (MMX, and SSE/SSE2
-/// on MMX registers); others with MMX operands (SSSE3, the cvt*pi*
-/// conversions, maskmovq) are not part of the CPU Transit presents.
+/// The instructions with MMX register operands `step` implements (MMX,
+/// SSE/SSE2 and SSSE3 on MMX registers).
 pub fn implements(insn: &Instruction) -> bool {
     use Mnemonic::*;
     matches!(
         insn.mnemonic(),
-        Emms | Movd | Movq | Movntq | Movdq2q | Movq2dq | Paddb | Paddw | Paddd | Paddq | Psubb | Psubw | Psubd
+        Cvtpi2ps | Cvtpi2pd | Cvtps2pi | Cvttps2pi | Cvtpd2pi | Cvttpd2pi | Maskmovq | Pshufb | Palignr | Phaddw
+            | Phaddd | Phaddsw | Phsubw | Phsubd | Phsubsw | Pmaddubsw | Pmulhrsw | Pabsb | Pabsw | Pabsd | Psignb
+            | Psignw | Psignd | Emms | Movd | Movq | Movntq | Movdq2q | Movq2dq | Paddb | Paddw | Paddd | Paddq | Psubb | Psubw | Psubd
             | Psubq | Paddsb | Paddsw | Psubsb | Psubsw | Paddusb | Paddusw | Psubusb | Psubusw | Pmullw | Pmulhw
             | Pmulhuw | Pmuludq | Pmaddwd | Pcmpeqb | Pcmpeqw | Pcmpeqd | Pcmpgtb | Pcmpgtw | Pcmpgtd | Pand | Pandn
             | Por | Pxor | Psllw | Psrlw | Psraw | Pslld | Psrld | Psrad | Psllq | Psrlq | Punpcklbw | Punpcklwd
             | Punpckldq | Punpckhbw | Punpckhwd | Punpckhdq | Packsswb | Packssdw | Packuswb | Pavgb | Pavgw | Pminub
             | Pmaxub | Pminsw | Pmaxsw | Psadbw | Pshufw | Pinsrw | Pmovmskb | Pextrw
     )
+}
+
+/// The instructions of the MMX era `step` runs that have no MMX register
+/// operand: cvtpi2ps/cvtpi2pd from memory (which leave the x87 stack
+/// alone) and maskmovdqu.
+pub fn implements_without_mmx_register(insn: &Instruction) -> bool {
+    matches!(insn.mnemonic(), Mnemonic::Cvtpi2ps | Mnemonic::Cvtpi2pd | Mnemonic::Maskmovdqu) && !uses_mmx(insn)
 }
 
 /// Whether `insn` has an MMX register operand (or is emms).
@@ -152,11 +167,18 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) -> Result<(), G
         state.x87.top = 0;
         return Ok(());
     }
+    if let Some(done) = mmx_sse(state, insn, addr) {
+        return done;
+    }
     enter_mmx_mode(state);
     let dst_mm = insn.op0_kind() == OpKind::Register && insn.op0_register().is_mm();
     let dst_n = if dst_mm { insn.op0_register().number() } else { 0 };
-    let narrow_src = matches!(m, Movd | Punpcklbw | Punpcklwd | Punpckldq);
-    let src = if insn.op_count() > 1 { read64(state, insn, 1, addr, if narrow_src { 4 } else { 8 }) } else { 0 };
+    let src_bytes = match m {
+        Movd | Punpcklbw | Punpcklwd | Punpckldq => 4,
+        Pinsrw => 2,
+        _ => 8,
+    };
+    let src = if insn.op_count() > 1 { read64(state, insn, 1, addr, src_bytes) } else { 0 };
     let a = if dst_mm { mm_read(state, dst_n) } else { 0 };
     let r = match m {
         Movd | Movq | Movntq | Movdq2q if dst_mm => src,
@@ -247,6 +269,22 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) -> Result<(), G
             let imm = insn.immediate8() as u64;
             (0..4).fold(0, |r, i| r | ((src >> (16 * ((imm >> (2 * i)) & 3))) & 0xffff) << (16 * i))
         }
+        Pshufb => ssse3::pshufb(a, src),
+        Palignr => ssse3::palignr(a, src, insn.immediate8()),
+        Phaddw => ssse3::phaddw(a, src),
+        Phaddd => ssse3::phaddd(a, src),
+        Phaddsw => ssse3::phaddsw(a, src),
+        Phsubw => ssse3::phsubw(a, src),
+        Phsubd => ssse3::phsubd(a, src),
+        Phsubsw => ssse3::phsubsw(a, src),
+        Pmaddubsw => ssse3::pmaddubsw(a, src),
+        Pmulhrsw => ssse3::pmulhrsw(a, src),
+        Pabsb => ssse3::pabs(src, 8),
+        Pabsw => ssse3::pabs(src, 16),
+        Pabsd => ssse3::pabs(src, 32),
+        Psignb => ssse3::psign(a, src, 8),
+        Psignw => ssse3::psign(a, src, 16),
+        Psignd => ssse3::psign(a, src, 32),
         Pinsrw => {
             let lane = (insn.immediate8() & 3) as u64;
             (a & !(0xffff << (16 * lane))) | ((src & 0xffff) << (16 * lane))
@@ -268,6 +306,65 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) -> Result<(), G
     }
     mm_write(state, dst_n, r);
     Ok(())
+}
+
+/// The instructions between MMX and XMM registers (or memory): the
+/// cvt*pi* conversions, maskmovq and maskmovdqu. `None` for the others.
+fn mmx_sse(state: &mut CpuState, insn: &Instruction, addr: u64) -> Option<Result<(), GuestEvent>> {
+    use Mnemonic::*;
+    let m = insn.mnemonic();
+    if !matches!(m, Cvtpi2ps | Cvtpi2pd | Cvtps2pi | Cvttps2pi | Cvtpd2pi | Cvttpd2pi | Maskmovq | Maskmovdqu) {
+        return None;
+    }
+    if matches!(m, Cvtpd2pi | Cvttpd2pi) && insn.op1_kind() == OpKind::Memory && addr % 16 != 0 {
+        // A legacy SSE 128-bit memory operand must be aligned: #GP.
+        return Some(Err(GuestEvent::Fault { signal: libc::SIGSEGV, addr: 0 }));
+    }
+    // cvtpi2ps/cvtpi2pd from memory have no MMX operand and leave the x87
+    // stack alone (SDM vol. 2, CVTPI2PS: "... if the source operand is an
+    // MMX register"); every other form here names an MMX register.
+    if uses_mmx(insn) {
+        enter_mmx_mode(state);
+    }
+    let rc = Rounding::from_mxcsr(state.mxcsr);
+    let truncate = Rounding::TowardZero;
+    let dst = insn.op0_register().number();
+    let src128 = |state: &CpuState| match insn.op1_kind() {
+        OpKind::Memory => {
+            let mut b = [0u8; 16];
+            // SAFETY: guest memory at the guest's address, probed by the interpreter.
+            unsafe { std::ptr::copy_nonoverlapping(addr as *const u8, b.as_mut_ptr(), 16) };
+            u128::from_le_bytes(b)
+        }
+        _ => state.xmm[insn.op1_register().number()],
+    };
+    match m {
+        Cvtpi2ps => {
+            let n = dst;
+            let low = convert::cvtpi2ps(read64(state, insn, 1, addr, 8), rc);
+            state.xmm[n] = (state.xmm[n] & !(u64::MAX as u128)) | low as u128;
+        }
+        Cvtpi2pd => state.xmm[dst] = convert::cvtpi2pd(read64(state, insn, 1, addr, 8)),
+        Cvtps2pi | Cvttps2pi => {
+            let v = convert::cvtps2pi(read64(state, insn, 1, addr, 8), if m == Cvtps2pi { rc } else { truncate });
+            mm_write(state, dst, v);
+        }
+        Cvtpd2pi | Cvttpd2pi => {
+            let v = convert::cvtpd2pi(src128(state), if m == Cvtpd2pi { rc } else { truncate });
+            mm_write(state, dst, v);
+        }
+        _ => {
+            // maskmov*: operand 0 is [rDI]; 1 the data, 2 the mask.
+            let (data, mask) = (insn.op1_register(), insn.op2_register());
+            let dest = maskmov::destination(state, insn);
+            if m == Maskmovq {
+                maskmov::store_selected(dest, mm_read(state, data.number()) as u128, mm_read(state, mask.number()) as u128, 8);
+            } else {
+                maskmov::store_selected(dest, state.xmm[data.number()], state.xmm[mask.number()], 16);
+            }
+        }
+    }
+    Some(Ok(()))
 }
 
 #[cfg(test)]
