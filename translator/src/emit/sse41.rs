@@ -30,7 +30,7 @@ enum Elementwise {
     MaxU(Width),
     MinS(Width),
     MinU(Width),
-    CmpEq(Width),
+    CmpEq64,
     MulLo(Width),
 }
 
@@ -47,7 +47,7 @@ fn elementwise_op(m: Mnemonic) -> Option<Elementwise> {
         M::Pminsd => MinS(S),
         M::Pminud => MinU(S),
         M::Pminuw => MinU(H),
-        M::Pcmpeqq => CmpEq(D),
+        M::Pcmpeqq => CmpEq64,
         M::Pmulld => MulLo(S),
         _ => return None,
     })
@@ -74,7 +74,7 @@ fn elementwise(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         MinS(w) => lanes!(smin, w),
         MinU(w) => lanes!(umin, w),
         MulLo(w) => lanes!(mul, w),
-        CmpEq(_) => a64!(e.ops; cmeq V(d).D2, V(d).D2, V(m).D2),
+        CmpEq64 => a64!(e.ops; cmeq V(d).D2, V(d).D2, V(m).D2),
     }
     Ok(Flow::Next)
 }
