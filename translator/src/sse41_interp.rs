@@ -102,23 +102,26 @@ fn add<F: X86Float>(a: F, b: F, r: Round) -> F {
     F::x86(a, b, |a, b| a.add_r(b, r).value)
 }
 
-/// dpps: products of the lanes in imm[7:4] (others +0.0), summed as
-/// (p0 + p1) + (p2 + p3), broadcast to the lanes in imm[3:0] (others +0.0).
+/// dpps: products of the lanes in imm[7:4] (others +0.0), summed into the
+/// lanes in imm[3:0] (others +0.0). The SDM's order is (p0 + p1) + (p2 + p3);
+/// Intel CPUs sum for lane i as (pi^1 + pi) + (pi^3 + pi^2), which only shows
+/// in which of several NaNs comes back (seen with the difftest).
 fn dpps(a: u128, b: u128, imm: u32, r: Round) -> u128 {
-    let lane = |v: u128, i: u32| Single::from_bits((v >> (32 * i)) & 0xffff_ffff);
+    let lane = |v: u128, i: usize| Single::from_bits((v >> (32 * i)) & 0xffff_ffff);
     let p: [Single; 4] =
-        std::array::from_fn(|i| if imm >> (4 + i) & 1 != 0 { mul(lane(a, i as u32), lane(b, i as u32), r) } else { Single::ZERO });
-    let sum = add(add(p[0], p[1], r), add(p[2], p[3], r), r).to_bits();
-    (0..4).filter(|i| imm >> i & 1 != 0).fold(0, |acc, i| acc | sum << (32 * i))
+        std::array::from_fn(|i| if imm >> (4 + i) & 1 != 0 { mul(lane(a, i), lane(b, i), r) } else { Single::ZERO });
+    let sum = |i: usize| add(add(p[i ^ 1], p[i], r), add(p[i ^ 3], p[i ^ 2], r), r).to_bits();
+    (0..4).filter(|i| imm >> i & 1 != 0).fold(0, |acc, i| acc | sum(i) << (32 * i))
 }
 
-/// dppd: as dpps on two double lanes (imm[5:4] and imm[1:0]).
+/// dppd: as dpps on two double lanes (imm[5:4] and imm[1:0]); lane i sums
+/// pi + pi^1 (unlike dpps's pairs; seen with the difftest).
 fn dppd(a: u128, b: u128, imm: u32, r: Round) -> u128 {
-    let lane = |v: u128, i: u32| Double::from_bits((v >> (64 * i)) & u64::MAX as u128);
+    let lane = |v: u128, i: usize| Double::from_bits((v >> (64 * i)) & u64::MAX as u128);
     let p: [Double; 2] =
-        std::array::from_fn(|i| if imm >> (4 + i) & 1 != 0 { mul(lane(a, i as u32), lane(b, i as u32), r) } else { Double::ZERO });
-    let sum = add(p[0], p[1], r).to_bits();
-    (0..2).filter(|i| imm >> i & 1 != 0).fold(0, |acc, i| acc | sum << (64 * i))
+        std::array::from_fn(|i| if imm >> (4 + i) & 1 != 0 { mul(lane(a, i), lane(b, i), r) } else { Double::ZERO });
+    let sum = |i: usize| add(p[i], p[i ^ 1], r).to_bits();
+    (0..2).filter(|i| imm >> i & 1 != 0).fold(0, |acc, i| acc | sum(i) << (64 * i))
 }
 
 /// mpsadbw: word i = sum over j < 4 of |a[ao + i + j] - b[bo + j]|, with
