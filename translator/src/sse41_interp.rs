@@ -1,10 +1,11 @@
 //! The SSE4.1 instructions that are rare and complex, interpreted: dpps and
 //! dppd (a fixed order of separately rounded multiplies and adds, SDM
-//! "DPPS"/"DPPD" pseudo-code), mpsadbw, phminposuw, and ptest (flags).
+//! "DPPS"/"DPPD" pseudo-code), mpsadbw and phminposuw. (ptest is generated
+//! code, in `emit::sse41`, for the flag machinery.)
 //! Float arithmetic is rustc_apfloat's, in MXCSR's rounding mode, with x86's
 //! NaN rules.
 
-use crate::cpu_state::{rflags, CpuState};
+use crate::cpu_state::CpuState;
 use crate::dispatch::GuestEvent;
 use crate::interp::{effective_address, read_guest};
 use iced_x86::{Instruction, Mnemonic, OpKind};
@@ -13,7 +14,7 @@ use rustc_apfloat::{Float, Round};
 
 pub fn handles(insn: &Instruction) -> bool {
     use Mnemonic::*;
-    matches!(insn.mnemonic(), Dpps | Dppd | Mpsadbw | Phminposuw | Ptest)
+    matches!(insn.mnemonic(), Dpps | Dppd | Mpsadbw | Phminposuw)
         && insn.op0_kind() == OpKind::Register
         && insn.op0_register().is_xmm()
 }
@@ -36,17 +37,6 @@ pub fn step(state: &mut CpuState, insn: &Instruction) -> Result<(), GuestEvent> 
         Dppd => state.xmm[d] = dppd(a, b, imm, round),
         Mpsadbw => state.xmm[d] = mpsadbw(a, b, imm),
         Phminposuw => state.xmm[d] = phminposuw(b),
-        Ptest => {
-            const CLEARED: u64 = rflags::CF | rflags::PF | rflags::AF | rflags::ZF | rflags::SF | rflags::OF;
-            let mut f = state.rflags() & !CLEARED;
-            if a & b == 0 {
-                f |= rflags::ZF;
-            }
-            if !a & b == 0 {
-                f |= rflags::CF;
-            }
-            state.set_rflags(f);
-        }
         _ => unreachable!("handles() admits only these"),
     }
     Ok(())
