@@ -108,6 +108,7 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
             let addr = memory_operand_address(state, &insn);
             crate::mmx::step(state, &insn, addr)?;
         }
+        _ if crate::sse41_interp::handles(&insn) => crate::sse41_interp::step(state, &insn)?,
         m if crate::x87::is_x87(m) => {
             let addr = if insn.op_count() > 0 && insn.op0_kind() == OpKind::Memory {
                 effective_address(state, &insn)

@@ -25,6 +25,7 @@ mod legacy_forms;
 pub mod mmx;
 pub mod probe;
 mod segments;
+pub mod sse41_interp;
 pub mod translate;
 pub mod x87;
 

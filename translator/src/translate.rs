@@ -129,7 +129,7 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         }
         Movnti => data::mov,
         m if crate::x87::is_x87(m) => control::interpret,
-        _ => return sse::handler(insn),
+        _ => return sse::handler(insn).or_else(|| crate::emit::sse3::handler(insn)).or_else(|| crate::emit::ssse3::handler(insn)).or_else(|| crate::emit::sse41::handler(insn)),
     })
 }
 

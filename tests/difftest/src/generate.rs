@@ -466,8 +466,43 @@ pub fn input_state(rng: &mut Rng, depth: X87Depth) -> State {
     s.mxcsr = 0x1f80 | (rng.below(4) << 13);
     for x in s.xmm.iter_mut() {
         *x = (rng.edge_u64() as u128) << 64 | rng.edge_u64() as u128;
+        if rng.chance(2) {
+            *x = xmm_edge_value(rng);
+        }
     }
     s
+}
+
+/// An XMM value whose lanes (of one random width) are each an edge of
+/// vector code: float NaNs (quiet, signalling, both signs), infinities,
+/// signed zeros, denormals, halfway and large values for rounding;
+/// saturation boundaries; 0x80 bytes (pshufb's zeroing bit).
+fn xmm_edge_value(rng: &mut Rng) -> u128 {
+    const F32: [u64; 18] = [
+        0x7fc0_0000, 0xffc0_0000, 0x7fa0_0000, 0xff80_0001, 0x7f80_0000, 0xff80_0000, 0, 0x8000_0000, 1,
+        0x807f_ffff, 0x3f80_0000, 0xbf80_0000, 0x3fc0_0000, 0x4020_0000, 0xbfc0_0000, 0x4b00_0001, 0x3eff_ffff,
+        0x7f7f_ffff,
+    ];
+    const F64: [u64; 16] = [
+        0x7ff8_0000_0000_0000, 0xfff8_0000_0000_0000, 0x7ff4_0000_0000_0000, 0xfff0_0000_0000_0001,
+        0x7ff0_0000_0000_0000, 0xfff0_0000_0000_0000, 0, 0x8000_0000_0000_0000, 1, 0x800f_ffff_ffff_ffff,
+        0x3ff0_0000_0000_0000, 0x3ff8_0000_0000_0000, 0x4004_0000_0000_0000, 0xbff8_0000_0000_0000,
+        0x4330_0000_0000_0001, 0x3fdf_ffff_ffff_ffff,
+    ];
+    const I16: [u64; 9] = [0x8000, 0x7fff, 0xffff, 0, 1, 0x0080, 0x00ff, 0xff80, 0x8001];
+    const I8: [u64; 8] = [0x80, 0x7f, 0xff, 0, 1, 0x8f, 0x0f, 0x10];
+    let (bits, table): (u32, &[u64]) = match rng.below(4) {
+        0 => (32, &F32),
+        1 => (64, &F64),
+        2 => (16, &I16),
+        _ => (8, &I8),
+    };
+    let mut v = 0u128;
+    for i in 0..128 / bits {
+        let lane = if rng.chance(4) { rng.next_u64() & (u64::MAX >> (64 - bits)) } else { *rng.pick(table) };
+        v |= (lane as u128) << (i * bits);
+    }
+    v
 }
 
 /// A single-instruction case for `code`.

@@ -16,6 +16,9 @@ pub mod operand;
 pub mod regs;
 pub mod shift;
 pub mod sse;
+pub mod sse3;
+pub mod sse41;
+pub mod ssse3;
 pub mod string;
 
 use crate::block_map::InsnMark;

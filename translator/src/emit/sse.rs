@@ -15,14 +15,14 @@ use dynasmrt::{DynasmApi, DynasmLabelApi};
 use iced_x86::{Instruction, Mnemonic, OpKind, Register};
 
 /// Host vector register for guest XMM register `reg`.
-fn xmm(reg: Register) -> Option<Reg> {
+pub(super) fn xmm(reg: Register) -> Option<Reg> {
     reg.is_xmm().then(|| regs::XMM_BASE + reg.number() as Reg)
 }
 
 impl Emitter {
     /// A vector register holding operand `op`: the pinned register, or a
     /// scratch one loaded with `bytes` bytes (16, 8 or 4) from memory.
-    fn vsrc(&mut self, insn: &Instruction, op: u32, bytes: u8) -> Result<Reg, Unsupported> {
+    pub(super) fn vsrc(&mut self, insn: &Instruction, op: u32, bytes: u8) -> Result<Reg, Unsupported> {
         match insn.op_kind(op) {
             OpKind::Register => xmm(insn.op_register(op)).ok_or(Unsupported),
             OpKind::Memory => {
@@ -35,7 +35,7 @@ impl Emitter {
         }
     }
 
-    fn vload(&mut self, v: Reg, base: Reg, off: i32, bytes: u8) {
+    pub(super) fn vload(&mut self, v: Reg, base: Reg, off: i32, bytes: u8) {
         match bytes {
             16 => a64!(self.ops; ldur Q(v), [X(base), off]),
             8 => a64!(self.ops; ldur D(v), [X(base), off]),
@@ -43,7 +43,7 @@ impl Emitter {
         }
     }
 
-    fn vstore(&mut self, v: Reg, base: Reg, off: i32, bytes: u8) {
+    pub(super) fn vstore(&mut self, v: Reg, base: Reg, off: i32, bytes: u8) {
         match bytes {
             16 => a64!(self.ops; stur Q(v), [X(base), off]),
             8 => a64!(self.ops; stur D(v), [X(base), off]),
@@ -51,7 +51,7 @@ impl Emitter {
         }
     }
 
-    fn xmm_dst(&self, insn: &Instruction) -> Result<Reg, Unsupported> {
+    pub(super) fn xmm_dst(&self, insn: &Instruction) -> Result<Reg, Unsupported> {
         if insn.op0_kind() != OpKind::Register {
             return Err(Unsupported);
         }
@@ -222,7 +222,7 @@ fn packed(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 /// negative "QNaN floating-point indefinite" (aarch64's default NaN is
 /// positive). NaN results are rare: the common path is a compare, for
 /// packed operations a minimum across lanes, and a branch.
-fn x86_nan_rules(e: &mut Emitter, r: Reg, a: Reg, b: Reg, double: bool, packed: bool) {
+pub(super) fn x86_nan_rules(e: &mut Emitter, r: Reg, a: Reg, b: Reg, double: bool, packed: bool) {
     let (ok_r, ok_a, ok_b, quiet, dflt) = (e.vtmp(), e.vtmp(), e.vtmp(), e.vtmp(), e.vtmp());
     let t = e.tmp();
     let done = e.label();

@@ -1,0 +1,102 @@
+//! SSE3 on XMM registers: the duplicating moves and the horizontal and
+//! alternating float arithmetic. (lddqu is an unaligned load, in `sse`;
+//! monitor/mwait are not part of the CPU Transit presents; fisttp is x87.)
+//!
+//! Horizontal operations first gather each lane's two inputs into two
+//! registers (uzp1/uzp2), so the shared NaN fix-up sees the first and second
+//! x86 operand of every lane as it does for addps.
+
+use super::sse::x86_nan_rules;
+use super::{a64, EmitResult, Emitter, Flow, Unsupported};
+use crate::translate::Handler;
+#[allow(unused_imports)]
+use dynasmrt::{DynasmApi, DynasmLabelApi};
+use iced_x86::{Instruction, Mnemonic};
+
+/// movddup (xmm/m64), movshdup, movsldup.
+fn duplicate(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let d = e.xmm_dst(insn)?;
+    match insn.mnemonic() {
+        Mnemonic::Movddup => {
+            let s = e.vsrc(insn, 1, 8)?;
+            a64!(e.ops; dup V(d).D2, V(s).D[0]);
+        }
+        Mnemonic::Movshdup => {
+            let s = e.vsrc(insn, 1, 16)?;
+            a64!(e.ops; trn2 V(d).S4, V(s).S4, V(s).S4);
+        }
+        Mnemonic::Movsldup => {
+            let s = e.vsrc(insn, 1, 16)?;
+            a64!(e.ops; trn1 V(d).S4, V(s).S4, V(s).S4);
+        }
+        _ => return Err(Unsupported),
+    }
+    Ok(Flow::Next)
+}
+
+/// haddps/haddpd/hsubps/hsubpd: lane i of the result combines adjacent lanes
+/// of the destination (low half) then of the source (high half).
+fn horizontal(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    use Mnemonic::*;
+    let d = e.xmm_dst(insn)?;
+    let m = e.vsrc(insn, 1, 16)?;
+    let (first, second) = (e.vtmp(), e.vtmp());
+    let double = matches!(insn.mnemonic(), Haddpd | Hsubpd);
+    if double {
+        a64!(e.ops; uzp1 V(first).D2, V(d).D2, V(m).D2 ; uzp2 V(second).D2, V(d).D2, V(m).D2);
+    } else {
+        a64!(e.ops; uzp1 V(first).S4, V(d).S4, V(m).S4 ; uzp2 V(second).S4, V(d).S4, V(m).S4);
+    }
+    match insn.mnemonic() {
+        Haddps => a64!(e.ops; fadd V(d).S4, V(first).S4, V(second).S4),
+        Haddpd => a64!(e.ops; fadd V(d).D2, V(first).D2, V(second).D2),
+        Hsubps => a64!(e.ops; fsub V(d).S4, V(first).S4, V(second).S4),
+        Hsubpd => a64!(e.ops; fsub V(d).D2, V(first).D2, V(second).D2),
+        _ => return Err(Unsupported),
+    }
+    x86_nan_rules(e, d, first, second, double, true);
+    Ok(Flow::Next)
+}
+
+/// addsubps/addsubpd: even lanes subtract, odd lanes add. a - b is
+/// a + (-b) in IEEE arithmetic, so one add with the even lanes of the
+/// source negated; the NaN fix-up sees the source as written.
+fn add_sub(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let d = e.xmm_dst(insn)?;
+    let m = e.vsrc(insn, 1, 16)?;
+    let (flipped, r) = (e.vtmp(), e.vtmp());
+    let t = e.tmp();
+    let double = insn.mnemonic() == Mnemonic::Addsubpd;
+    if double {
+        e.mov_imm(t, 1 << 63);
+        a64!(e.ops
+            ; fmov D(flipped), X(t)
+            ; eor V(flipped).B16, V(flipped).B16, V(m).B16
+            ; fadd V(r).D2, V(d).D2, V(flipped).D2
+        );
+    } else {
+        e.mov_imm(t, 1 << 31);
+        a64!(e.ops
+            ; dup V(flipped).D2, X(t)
+            ; eor V(flipped).B16, V(flipped).B16, V(m).B16
+            ; fadd V(r).S4, V(d).S4, V(flipped).S4
+        );
+    }
+    x86_nan_rules(e, r, d, m, double, true);
+    a64!(e.ops; mov V(d).B16, V(r).B16);
+    Ok(Flow::Next)
+}
+
+/// The SSE3 handler for `insn` (XMM forms only).
+pub fn handler(insn: &Instruction) -> Option<Handler> {
+    use Mnemonic::*;
+    if (0..insn.op_count()).any(|i| insn.op_kind(i) == iced_x86::OpKind::Register && !insn.op_register(i).is_xmm()) {
+        return None;
+    }
+    Some(match insn.mnemonic() {
+        Movddup | Movshdup | Movsldup => duplicate,
+        Haddps | Haddpd | Hsubps | Hsubpd => horizontal,
+        Addsubps | Addsubpd => add_sub,
+        _ => return None,
+    })
+}

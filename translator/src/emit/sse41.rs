@@ -1,0 +1,355 @@
+//! SSE4.1 (legacy encodings) in generated code: blends, the new packed
+//! integer min/max/multiply/compare/pack forms, sign and zero extensions,
+//! lane inserts and extracts, ptest and rounding. Each is a handful of NEON
+//! instructions. The rare multi-step forms (dpps, dppd, mpsadbw,
+//! phminposuw) run in the interpreter (`crate::sse41_interp`).
+//!
+//! Memory operands are not alignment-checked, as in `sse`.
+
+use super::sse::xmm;
+use super::{a64, control, regs, EmitResult, Emitter, Flow, Polarity, Unsupported, NZCV};
+use crate::flags::FlagSet;
+use crate::translate::Handler;
+#[allow(unused_imports)]
+use dynasmrt::{DynasmApi, DynasmLabelApi};
+use iced_x86::{Instruction, Mnemonic, OpKind};
+
+/// Lane width of an element, in bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Width {
+    B = 1,
+    H = 2,
+    S = 4,
+    D = 8,
+}
+
+/// `xmm1 = xmm1 op xmm2/m128`, element-wise, one NEON instruction.
+#[derive(Clone, Copy)]
+enum Elementwise {
+    MaxS(Width),
+    MaxU(Width),
+    MinS(Width),
+    MinU(Width),
+    CmpEq64,
+    MulLo(Width),
+}
+
+fn elementwise_op(m: Mnemonic) -> Option<Elementwise> {
+    use Elementwise::*;
+    use Mnemonic as M;
+    use Width::*;
+    Some(match m {
+        M::Pmaxsb => MaxS(B),
+        M::Pmaxsd => MaxS(S),
+        M::Pmaxud => MaxU(S),
+        M::Pmaxuw => MaxU(H),
+        M::Pminsb => MinS(B),
+        M::Pminsd => MinS(S),
+        M::Pminud => MinU(S),
+        M::Pminuw => MinU(H),
+        M::Pcmpeqq => CmpEq64,
+        M::Pmulld => MulLo(S),
+        _ => return None,
+    })
+}
+
+fn elementwise(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    use Elementwise::*;
+    let op = elementwise_op(insn.mnemonic()).ok_or(Unsupported)?;
+    let d = e.xmm_dst(insn)?;
+    let m = e.vsrc(insn, 1, 16)?;
+    macro_rules! lanes {
+        ($ins:ident, $w:expr) => {
+            match $w {
+                Width::B => a64!(e.ops; $ins V(d).B16, V(d).B16, V(m).B16),
+                Width::H => a64!(e.ops; $ins V(d).H8, V(d).H8, V(m).H8),
+                Width::S => a64!(e.ops; $ins V(d).S4, V(d).S4, V(m).S4),
+                Width::D => return Err(Unsupported),
+            }
+        };
+    }
+    match op {
+        MaxS(w) => lanes!(smax, w),
+        MaxU(w) => lanes!(umax, w),
+        MinS(w) => lanes!(smin, w),
+        MinU(w) => lanes!(umin, w),
+        MulLo(w) => lanes!(mul, w),
+        CmpEq64 => a64!(e.ops; cmeq V(d).D2, V(d).D2, V(m).D2),
+    }
+    Ok(Flow::Next)
+}
+
+/// pmuldq (signed 32x32->64 of the even dwords) and packusdw (signed
+/// dwords to unsigned-saturated words).
+fn widen_narrow(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let d = e.xmm_dst(insn)?;
+    let m = e.vsrc(insn, 1, 16)?;
+    let (t1, t2) = (e.vtmp(), e.vtmp());
+    match insn.mnemonic() {
+        Mnemonic::Pmuldq => a64!(e.ops
+            ; xtn V(t1).S2, V(d).D2
+            ; xtn V(t2).S2, V(m).D2
+            ; smull V(d).D2, V(t1).S2, V(t2).S2
+        ),
+        Mnemonic::Packusdw => a64!(e.ops
+            ; sqxtun V(t1).H4, V(d).S4
+            ; sqxtun2 V(t1).H8, V(m).S4
+            ; mov V(d).B16, V(t1).B16
+        ),
+        _ => return Err(Unsupported),
+    }
+    Ok(Flow::Next)
+}
+
+/// blendps/blendpd/pblendw: lanes whose imm8 bit is set come from the source.
+fn blend_imm(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let d = e.xmm_dst(insn)?;
+    let m = e.vsrc(insn, 1, 16)?;
+    let imm = insn.immediate8();
+    let (width, lanes) = match insn.mnemonic() {
+        Mnemonic::Blendps => (Width::S, 4),
+        Mnemonic::Blendpd => (Width::D, 2),
+        Mnemonic::Pblendw => (Width::H, 8),
+        _ => return Err(Unsupported),
+    };
+    for lane in (0..lanes).filter(|i| imm >> i & 1 != 0) {
+        match width {
+            Width::H => a64!(e.ops; ins V(d).H[lane], V(m).H[lane]),
+            Width::S => a64!(e.ops; ins V(d).S[lane], V(m).S[lane]),
+            _ => a64!(e.ops; ins V(d).D[lane], V(m).D[lane]),
+        }
+    }
+    Ok(Flow::Next)
+}
+
+/// blendvps/blendvpd/pblendvb: the sign bit of each XMM0 element selects
+/// the source's element (SDM: the implicit third operand).
+fn blend_variable(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let d = e.xmm_dst(insn)?;
+    let m = e.vsrc(insn, 1, 16)?;
+    let xmm0 = regs::XMM_BASE;
+    let mask = e.vtmp();
+    match insn.mnemonic() {
+        Mnemonic::Pblendvb => a64!(e.ops; sshr V(mask).B16, V(xmm0).B16, 7),
+        Mnemonic::Blendvps => a64!(e.ops; sshr V(mask).S4, V(xmm0).S4, 31),
+        Mnemonic::Blendvpd => a64!(e.ops; sshr V(mask).D2, V(xmm0).D2, 63),
+        _ => return Err(Unsupported),
+    }
+    a64!(e.ops; bit V(d).B16, V(m).B16, V(mask).B16);
+    Ok(Flow::Next)
+}
+
+/// pmovsx*/pmovzx*: the low elements of the source (a narrow memory
+/// operand: 2, 4 or 8 bytes) extended to wider lanes.
+fn extend(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    use Mnemonic::*;
+    let m = insn.mnemonic();
+    let signed = matches!(m, Pmovsxbw | Pmovsxbd | Pmovsxbq | Pmovsxwd | Pmovsxwq | Pmovsxdq);
+    // (source element width, number of doublings)
+    let (from, steps) = match m {
+        Pmovsxbw | Pmovzxbw => (Width::B, 1),
+        Pmovsxbd | Pmovzxbd => (Width::B, 2),
+        Pmovsxbq | Pmovzxbq => (Width::B, 3),
+        Pmovsxwd | Pmovzxwd => (Width::H, 1),
+        Pmovsxwq | Pmovzxwq => (Width::H, 2),
+        Pmovsxdq | Pmovzxdq => (Width::S, 1),
+        _ => return Err(Unsupported),
+    };
+    let d = e.xmm_dst(insn)?;
+    let bytes = 16 >> steps;
+    let mut s = match insn.op1_kind() {
+        OpKind::Register => xmm(insn.op1_register()).ok_or(Unsupported)?,
+        OpKind::Memory => {
+            let (base, off) = e.address(insn)?;
+            let v = e.vtmp();
+            match bytes {
+                2 => a64!(e.ops; ldur H(v), [X(base), off]),
+                _ => e.vload(v, base, off, bytes),
+            }
+            v
+        }
+        _ => return Err(Unsupported),
+    };
+    let mut w = from as u8;
+    for _ in 0..steps {
+        match (w, signed) {
+            (1, true) => a64!(e.ops; sxtl V(d).H8, V(s).B8),
+            (1, false) => a64!(e.ops; uxtl V(d).H8, V(s).B8),
+            (2, true) => a64!(e.ops; sxtl V(d).S4, V(s).H4),
+            (2, false) => a64!(e.ops; uxtl V(d).S4, V(s).H4),
+            (_, true) => a64!(e.ops; sxtl V(d).D2, V(s).S2),
+            (_, false) => a64!(e.ops; uxtl V(d).D2, V(s).S2),
+        }
+        s = d;
+        w *= 2;
+    }
+    Ok(Flow::Next)
+}
+
+/// pextrb/pextrd/pextrq/extractps to a general register
+/// (zero-extended) or to memory (the element's size).
+fn extract(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    use Mnemonic::*;
+    let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
+    let imm = insn.immediate8() as u32;
+    let dst = e.loc(insn, 0)?;
+    let t = e.tmp();
+    match insn.mnemonic() {
+        Pextrb => a64!(e.ops; umov W(t), V(s).B[imm & 15]),
+        Pextrd | Extractps => a64!(e.ops; umov W(t), V(s).S[imm & 3]),
+        Pextrq => a64!(e.ops; umov X(t), V(s).D[imm & 1]),
+        _ => return Err(Unsupported),
+    }
+    e.write(dst, t);
+    Ok(Flow::Next)
+}
+
+/// pinsrb/pinsrd/pinsrq: one element from a general register or memory.
+fn insert(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    use Mnemonic::*;
+    let d = e.xmm_dst(insn)?;
+    let imm = insn.immediate8() as u32;
+    let src = e.loc(insn, 1)?;
+    let v = e.read(src);
+    match insn.mnemonic() {
+        Pinsrb => a64!(e.ops; ins V(d).B[imm & 15], W(v)),
+        Pinsrd => a64!(e.ops; ins V(d).S[imm & 3], W(v)),
+        Pinsrq => a64!(e.ops; ins V(d).D[imm & 1], X(v)),
+        _ => return Err(Unsupported),
+    }
+    Ok(Flow::Next)
+}
+
+/// insertps: source dword (imm[7:6], always 0 from memory) into lane
+/// imm[5:4], then lanes set in imm[3:0] cleared.
+fn insertps(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let d = e.xmm_dst(insn)?;
+    let imm = insn.immediate8() as u32;
+    let from = if insn.op1_kind() == OpKind::Memory { 0 } else { imm >> 6 & 3 };
+    let s = e.vsrc(insn, 1, 4)?;
+    a64!(e.ops; ins V(d).S[imm >> 4 & 3], V(s).S[from]);
+    if imm & 15 != 0 {
+        let zero = e.tmp();
+        e.mov_imm(zero, 0);
+        for lane in (0..4).filter(|i| imm >> i & 1 != 0) {
+            a64!(e.ops; ins V(d).S[lane], W(zero));
+        }
+    }
+    Ok(Flow::Next)
+}
+
+/// movntdqa: an ordinary 16-byte load (the hint is about write-combining memory).
+fn movntdqa(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let d = e.xmm_dst(insn)?;
+    let (base, off) = e.address(insn)?;
+    e.vload(d, base, off, 16);
+    Ok(Flow::Next)
+}
+
+/// ptest: ZF = (dst AND src) == 0, CF = (NOT dst AND src) == 0; AF, OF,
+/// PF and SF are cleared (SDM PTEST).
+fn ptest(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let a = e.xmm_dst(insn)?;
+    let b = e.vsrc(insn, 1, 16)?;
+    if e.needs_nzcv() {
+        let (and, andn) = (e.vtmp(), e.vtmp());
+        let (z, c, hi) = (e.tmp(), e.tmp(), e.tmp());
+        a64!(e.ops
+            ; and V(and).B16, V(a).B16, V(b).B16
+            ; bic V(andn).B16, V(b).B16, V(a).B16
+            ; fmov X(z), D(and)
+            ; mov X(hi), V(and).D[1]
+            ; orr X(z), X(z), X(hi)
+            ; fmov X(c), D(andn)
+            ; mov X(hi), V(andn).D[1]
+            ; orr X(c), X(c), X(hi)
+            // Host C holds !CF (borrow polarity): set when the AND-NOT is non-zero.
+            ; cmp XSP(c), 0
+            ; cset X(c), ne
+            ; cmp XSP(z), 0
+            ; cset X(z), eq
+            ; lsl X(z), X(z), 30
+            ; orr X(z), X(z), X(c), lsl 29
+            ; msr NZCV, X(z)
+        );
+        e.polarity = Polarity::Borrow;
+    }
+    if e.needed.has(FlagSet::PF) {
+        // Low byte 1: odd parity, PF = 0.
+        e.mov_imm(regs::PF_SRC, 1);
+    }
+    if e.needed.has(FlagSet::AF) {
+        e.mov_imm(regs::AF_SRC, 0);
+    }
+    Ok(Flow::Next)
+}
+
+/// roundps/roundpd/roundss/roundsd. imm8 bit 2 selects MXCSR.RC, which
+/// the host FPCR holds (`frinti`); otherwise bits 1:0 give the mode. Bit 3
+/// only suppresses the precision exception, which Transit does not model.
+/// A NaN comes back quieted, as aarch64's `frint*` returns it.
+fn round(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    use Mnemonic::*;
+    let d = e.xmm_dst(insn)?;
+    let (double, scalar) = match insn.mnemonic() {
+        Roundps => (false, false),
+        Roundpd => (true, false),
+        Roundss => (false, true),
+        Roundsd => (true, true),
+        _ => return Err(Unsupported),
+    };
+    let bytes = if !scalar { 16 } else if double { 8 } else { 4 };
+    let s = e.vsrc(insn, 1, bytes)?;
+    let imm = insn.immediate8();
+    let mode = if imm & 4 != 0 { 4 } else { imm & 3 };
+    // Scalar forms keep the destination's upper lanes: round into a scratch.
+    let r = if scalar { e.vtmp() } else { d };
+    macro_rules! frint {
+        ($ins:ident) => {
+            match (double, scalar) {
+                (false, false) => a64!(e.ops; $ins V(r).S4, V(s).S4),
+                (true, false) => a64!(e.ops; $ins V(r).D2, V(s).D2),
+                (false, true) => a64!(e.ops; $ins S(r), S(s)),
+                (true, true) => a64!(e.ops; $ins D(r), D(s)),
+            }
+        };
+    }
+    match mode {
+        0 => frint!(frintn),
+        1 => frint!(frintm),
+        2 => frint!(frintp),
+        3 => frint!(frintz),
+        _ => frint!(frinti),
+    }
+    match (double, scalar) {
+        (false, true) => a64!(e.ops; ins V(d).S[0], V(r).S[0]),
+        (true, true) => a64!(e.ops; ins V(d).D[0], V(r).D[0]),
+        _ => {}
+    }
+    Ok(Flow::Next)
+}
+
+/// The SSE4.1 handler for `insn`, if it is an SSE4.1 instruction.
+pub fn handler(insn: &Instruction) -> Option<Handler> {
+    use Mnemonic::*;
+    let m = insn.mnemonic();
+    if elementwise_op(m).is_some() {
+        return Some(elementwise);
+    }
+    Some(match m {
+        Pmuldq | Packusdw => widen_narrow,
+        Blendps | Blendpd | Pblendw => blend_imm,
+        Blendvps | Blendvpd | Pblendvb => blend_variable,
+        Pmovsxbw | Pmovsxbd | Pmovsxbq | Pmovsxwd | Pmovsxwq | Pmovsxdq | Pmovzxbw | Pmovzxbd | Pmovzxbq
+        | Pmovzxwd | Pmovzxwq | Pmovzxdq => extend,
+        // pextrw, both forms, is in `sse`.
+        Pextrb | Pextrd | Pextrq | Extractps => extract,
+        Pinsrb | Pinsrd | Pinsrq => insert,
+        Insertps => insertps,
+        Movntdqa => movntdqa,
+        Ptest => ptest,
+        Roundps | Roundpd | Roundss | Roundsd => round,
+        _ if crate::sse41_interp::handles(insn) => control::interpret,
+        _ => return None,
+    })
+}
