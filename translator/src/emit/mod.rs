@@ -10,12 +10,14 @@ pub mod atomic;
 pub mod bits;
 pub mod cond;
 pub mod control;
+pub mod crypto;
 pub mod data;
 pub mod muldiv;
 pub mod operand;
 pub mod regs;
 pub mod shift;
 pub mod sse;
+pub mod sse42;
 pub mod string;
 
 use crate::block_map::InsnMark;

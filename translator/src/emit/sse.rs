@@ -15,14 +15,14 @@ use dynasmrt::{DynasmApi, DynasmLabelApi};
 use iced_x86::{Instruction, Mnemonic, OpKind, Register};
 
 /// Host vector register for guest XMM register `reg`.
-fn xmm(reg: Register) -> Option<Reg> {
+pub(super) fn xmm(reg: Register) -> Option<Reg> {
     reg.is_xmm().then(|| regs::XMM_BASE + reg.number() as Reg)
 }
 
 impl Emitter {
     /// A vector register holding operand `op`: the pinned register, or a
     /// scratch one loaded with `bytes` bytes (16, 8 or 4) from memory.
-    fn vsrc(&mut self, insn: &Instruction, op: u32, bytes: u8) -> Result<Reg, Unsupported> {
+    pub(super) fn vsrc(&mut self, insn: &Instruction, op: u32, bytes: u8) -> Result<Reg, Unsupported> {
         match insn.op_kind(op) {
             OpKind::Register => xmm(insn.op_register(op)).ok_or(Unsupported),
             OpKind::Memory => {
@@ -51,7 +51,7 @@ impl Emitter {
         }
     }
 
-    fn xmm_dst(&self, insn: &Instruction) -> Result<Reg, Unsupported> {
+    pub(super) fn xmm_dst(&self, insn: &Instruction) -> Result<Reg, Unsupported> {
         if insn.op0_kind() != OpKind::Register {
             return Err(Unsupported);
         }
