@@ -63,6 +63,9 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
             state.set_rflags(f);
         }
         Cmpxchg16b => crate::cmpxchg16b::step(state, effective_address(state, &insn)),
+        m if crate::string_compare::handles(m) => {
+            crate::string_compare::step(state, &insn, memory_operand_address(state, &insn));
+        }
         m if crate::crypto_step::handles(m) => {
             crate::crypto_step::step(state, &insn, memory_operand_address(state, &insn));
         }

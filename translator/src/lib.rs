@@ -29,6 +29,7 @@ mod legacy_forms;
 pub mod mmx;
 pub mod probe;
 mod segments;
+mod string_compare;
 pub mod translate;
 pub mod x87;
 

@@ -123,6 +123,7 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Pcmpgtq => sse42::pcmpgtq,
         Crc32 => sse42::crc32,
         Cmpxchg16b | Aeskeygenassist => control::interpret,
+        Pcmpestri | Pcmpestri64 | Pcmpestrm | Pcmpestrm64 | Pcmpistri | Pcmpistrm => control::interpret,
         Aesenc | Aesenclast | Aesdec | Aesdeclast | Aesimc => crypto::aes,
         Pclmulqdq => crypto::pclmulqdq,
         _ => return sse::handler(insn),
