@@ -32,12 +32,13 @@ impl HostFeatures {
         HostFeatures { flagm: true, lse: true, lrcpc: true, crc32: true, aes: true, pmull: true };
 
     /// Reads AT_HWCAP on an aarch64 Linux host (baseline elsewhere), minus
-    /// what `TRANSIT_HOST_FEATURES` turns off.
+    /// what `TRANSIT_HOST_FEATURES` turns off (not in secure mode, where
+    /// Transit reads no environment variable).
     pub fn detect() -> HostFeatures {
         let detected = Self::from_hwcap();
         match std::env::var(FEATURES_ENV) {
-            Ok(spec) => detected.without(&spec),
-            Err(_) => detected,
+            Ok(spec) if !secure_mode() => detected.without(&spec),
+            _ => detected,
         }
     }
 
@@ -86,6 +87,12 @@ impl HostFeatures {
         self
     }
 }
+/// AT_SECURE: Transit runs with credentials the user does not have.
+fn secure_mode() -> bool {
+    // SAFETY: getauxval only reads the process's auxiliary vector.
+    unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
+}
+
 /// Applies MXCSR's rounding control to the host FPCR, which translated SSE
 /// code rounds with (generated code does the same for ldmxcsr).
 pub fn set_rounding_from_mxcsr(mxcsr: u64) {
