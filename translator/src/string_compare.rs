@@ -105,9 +105,7 @@ pub fn compare(a: u128, b: u128, lengths: Lengths, ctl: Control) -> Outcome {
             // Invalid elements never match (table 4-7).
             Aggregation::EqualAny => j < lb && (0..la).any(|i| ea(i) == eb(j)),
             // a holds (low, high) pairs; a pair with an invalid end matches nothing.
-            Aggregation::Ranges => {
-                j < lb && (0..la / 2).any(|p| ea(2 * p) <= eb(j) && eb(j) <= ea(2 * p + 1))
-            }
+            Aggregation::Ranges => j < lb && (0..la / 2).any(|p| ea(2 * p) <= eb(j) && eb(j) <= ea(2 * p + 1)),
             // Both invalid: true; one invalid: false.
             Aggregation::EqualEach => match (j < la, j < lb) {
                 (true, true) => ea(j) == eb(j),

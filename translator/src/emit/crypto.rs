@@ -5,9 +5,9 @@
 //! Hosts without FEAT_AES/FEAT_PMULL, and the rare aeskeygenassist, are
 //! interpreted (`aes_soft`).
 
+use super::{a64, control, EmitResult, Emitter, Flow, Unsupported};
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
-use super::{a64, control, EmitResult, Emitter, Flow, Unsupported};
 use iced_x86::{Instruction, Mnemonic};
 
 /// aesenc, aesenclast, aesdec, aesdeclast, aesimc.

@@ -2,10 +2,10 @@
 //! it, is in `bits`; the string compares pcmpXstrX are interpreted, see
 //! `string_compare`).
 
-#[allow(unused_imports)]
-use dynasmrt::{DynasmApi, DynasmLabelApi};
 use super::operand::Loc;
 use super::{a64, control, EmitResult, Emitter, Flow, Unsupported};
+#[allow(unused_imports)]
+use dynasmrt::{DynasmApi, DynasmLabelApi};
 use iced_x86::Instruction;
 
 /// pcmpgtq: signed 64-bit lanes, `cmgt .2d`.
