@@ -50,7 +50,7 @@ fn bench_translate(c: &mut Criterion) {
     let code: &'static [u8] = Box::leak(code.into_boxed_slice());
     let mut group = c.benchmark_group("translate");
     group.throughput(Throughput::Elements(insns as u64));
-    for (name, host) in [("baseline", HostFeatures::BASELINE), ("flagm", HostFeatures { flagm: true, lse: true, lrcpc: true })] {
+    for (name, host) in [("baseline", HostFeatures::BASELINE), ("flagm", HostFeatures::ALL)] {
         let mut t = Translator::with_source(host, Box::new(CodeBuffer { base: BASE, code })).unwrap();
         group.bench_function(name, |b| {
             b.iter(|| {

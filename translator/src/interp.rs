@@ -31,6 +31,9 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
         // before the switch.
         crate::mmx::enter_mmx_mode(state);
     }
+    if insn.mnemonic() == Cmpxchg16b {
+        crate::cmpxchg16b::check_alignment(&insn, effective_address(state, &insn))?;
+    }
     if !is_string(&insn) {
         // Before anything else changes: a bad operand faults the
         // instruction as a whole, as on x86. String instructions check
@@ -63,6 +66,13 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
                 state.gpr[RDX] = old >> 32;
             }
             state.set_rflags(f);
+        }
+        Cmpxchg16b => crate::cmpxchg16b::step(state, effective_address(state, &insn)),
+        m if crate::string_compare::handles(m) => {
+            crate::string_compare::step(state, &insn, memory_operand_address(state, &insn));
+        }
+        m if crate::crypto_step::handles(m) => {
+            crate::crypto_step::step(state, &insn, memory_operand_address(state, &insn));
         }
         Fxsave | Fxsave64 => crate::x87::fxsave(state, effective_address(state, &insn), insn.mnemonic() == Fxsave64),
         Fxrstor | Fxrstor64 => crate::x87::fxrstor(state, effective_address(state, &insn), insn.mnemonic() == Fxrstor64),

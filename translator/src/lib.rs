@@ -9,10 +9,14 @@
 #![allow(clippy::useless_conversion)]
 
 pub mod addr_hash;
+mod aes_soft;
 pub mod block_map;
 pub mod cache;
+mod cmpxchg16b;
 pub mod code_watch;
 pub mod cpu_state;
+mod crc32c;
+mod crypto_step;
 pub mod decode;
 pub mod dispatch;
 pub mod emit;
@@ -26,6 +30,7 @@ pub mod mmx;
 pub mod probe;
 mod segments;
 pub mod sse41_interp;
+mod string_compare;
 pub mod translate;
 pub mod x87;
 

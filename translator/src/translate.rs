@@ -7,7 +7,7 @@ use crate::decode::GuestBlock;
 use crate::emit::alu::{self, AluOp};
 use crate::emit::bits::{self, BitOp};
 use crate::emit::shift::{self, ShiftOp};
-use crate::emit::{atomic, control, data, muldiv, sse, string};
+use crate::emit::{atomic, control, crypto, data, muldiv, sse, sse42, string};
 use crate::emit::{DirectExit, EmitResult, Emitter, Flow, MemoryOrder, Stubs};
 use crate::flags::{live_after, FlagSet};
 use crate::features::{self, Presence};
@@ -129,6 +129,13 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         }
         Movnti => data::mov,
         m if crate::x87::is_x87(m) => control::interpret,
+        Popcnt => bits::popcnt,
+        Pcmpgtq => sse42::pcmpgtq,
+        Crc32 => sse42::crc32,
+        Cmpxchg16b | Aeskeygenassist => control::interpret,
+        Pcmpestri | Pcmpestri64 | Pcmpestrm | Pcmpestrm64 | Pcmpistri | Pcmpistrm => control::interpret,
+        Aesenc | Aesenclast | Aesdec | Aesdeclast | Aesimc => crypto::aes,
+        Pclmulqdq => crypto::pclmulqdq,
         _ => return sse::handler(insn).or_else(|| crate::emit::sse3::handler(insn)).or_else(|| crate::emit::ssse3::handler(insn)).or_else(|| crate::emit::sse41::handler(insn)),
     })
 }

@@ -94,7 +94,7 @@ fn carry_is_made_canonical_at_block_exit() {
     let flip = &base[at + 1..];
     let flip: Vec<&String> = flip.iter().filter(|s| !s.contains("x26") && !s.contains("x27")).collect();
     assert!(flip[0].starts_with("mrs") && flip[1].starts_with("eor") && flip[2].starts_with("msr"), "\n{}", show(&base));
-    let flagm = listing(HostFeatures { flagm: true, lse: true, lrcpc: true }, |a| {
+    let flagm = listing(HostFeatures { flagm: true, lse: true, lrcpc: true, ..HostFeatures::BASELINE }, |a| {
         a.add(rax, rbx).unwrap();
         a.syscall().unwrap();
     });

@@ -329,6 +329,46 @@ fn string_setup(rng: &mut Rng) -> [Instruction; 3] {
     ]
 }
 
+/// Inputs random registers rarely give: for the SSE4.2 string compares,
+/// short explicit lengths (RAX, RDX) and zero elements ending the first
+/// operand early (psrldq shifts zeros in); for cmpxchg16b, RDX:RAX equal
+/// to the memory operand half the time, so that the exchange happens.
+fn operand_setup(rng: &mut Rng, insn: &Instruction) -> Vec<Instruction> {
+    use Mnemonic::*;
+    let mut setup = Vec::new();
+    match insn.mnemonic() {
+        Pcmpestri | Pcmpestri64 | Pcmpestrm | Pcmpestrm64 | Pcmpistri | Pcmpistrm => {
+            const LENGTHS: [i64; 14] = [0, 1, -1, 3, -3, 8, -8, 9, 16, -16, 17, 100, i32::MIN as i64, 0x1_0000_0003];
+            for reg in [Register::RAX, Register::RDX] {
+                if rng.chance(2) {
+                    let len = *rng.pick(&LENGTHS);
+                    setup.push(Instruction::with2(Code::Mov_r64_imm64, reg, len as u64).unwrap());
+                }
+            }
+            if rng.chance(2) {
+                let shift = rng.below(16) as u32;
+                setup.push(Instruction::with2(Code::Psrldq_xmm_imm8, insn.op0_register(), shift).unwrap());
+            }
+        }
+        // Not when the operand was moved to fault: the loads would fault first.
+        Cmpxchg16b if rng.chance(2) && (insn.memory_displacement64() as i64).abs() < 2048 => {
+            let m = |displ: i64| {
+                MemoryOperand::with_base_index_scale_displ_size(
+                    insn.memory_base(),
+                    insn.memory_index(),
+                    insn.memory_index_scale(),
+                    insn.memory_displacement64() as i64 + displ,
+                    8,
+                )
+            };
+            setup.push(Instruction::with2(Code::Mov_r64_rm64, Register::RAX, m(0)).unwrap());
+            setup.push(Instruction::with2(Code::Mov_r64_rm64, Register::RDX, m(8)).unwrap());
+        }
+        _ => {}
+    }
+    setup
+}
+
 /// One random instance of `code`, encoded and decoded back (so what is
 /// tested is exactly what a decoder sees), or None.
 pub fn instance(rng: &mut Rng, code: Code) -> Option<Instruction> {
@@ -527,6 +567,9 @@ pub fn targeted(rng: &mut Rng, code: Code) -> Option<Case> {
         for setup in string_setup(rng) {
             a.add_instruction(setup).unwrap();
         }
+    }
+    for setup in operand_setup(rng, &insn) {
+        a.add_instruction(setup).unwrap();
     }
     insn.set_ip(0);
     a.add_instruction(insn).unwrap();

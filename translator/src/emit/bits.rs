@@ -92,3 +92,37 @@ pub fn bit_scan(e: &mut Emitter, insn: &Instruction, forward: bool) -> EmitResul
     e.bind(done);
     Ok(Flow::Next)
 }
+
+/// popcnt: counted by NEON's `cnt` on the source's bytes. ZF says the
+/// source was zero; CF, OF, SF, AF and PF are cleared (SDM, POPCNT).
+pub fn popcnt(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let dst = e.loc(insn, 0)?;
+    let src = e.loc(insn, 1)?;
+    if dst.size() < 2 {
+        return Err(Unsupported);
+    }
+    let v = e.read_zx(src);
+    let bytes = e.vtmp();
+    let count = e.tmp();
+    a64!(e.ops
+        ; fmov D(bytes), X(v)
+        ; cnt V(bytes).B8, V(bytes).B8
+        ; addv B(bytes), V(bytes).B8
+        ; fmov W(count), S(bytes)
+    );
+    if e.needs_nzcv() {
+        // The count is small and positive: N = V = 0, Z = (count == 0), and
+        // C = 0, which is CF = 0 in carry form.
+        a64!(e.ops; tst X(count), X(count));
+        e.polarity = super::Polarity::Carry;
+    }
+    if e.needed.has(crate::flags::FlagSet::PF) {
+        // PF = 0: a source with odd parity.
+        a64!(e.ops; movz X(super::regs::PF_SRC), 1);
+    }
+    if e.needed.has(crate::flags::FlagSet::AF) {
+        a64!(e.ops; movz X(super::regs::AF_SRC), 0);
+    }
+    e.write(dst, count);
+    Ok(Flow::Next)
+}

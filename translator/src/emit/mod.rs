@@ -10,6 +10,7 @@ pub mod atomic;
 pub mod bits;
 pub mod cond;
 pub mod control;
+pub mod crypto;
 pub mod data;
 pub mod muldiv;
 pub mod operand;
@@ -19,6 +20,7 @@ pub mod sse;
 pub mod sse3;
 pub mod sse41;
 pub mod ssse3;
+pub mod sse42;
 pub mod string;
 
 use crate::block_map::InsnMark;
