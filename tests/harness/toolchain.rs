@@ -51,9 +51,8 @@ const LIBRARIES: &[&str] = &["-lm"];
 
 /// The x86-64-v2 variant (glibc, static, -O2: one build is enough to let the
 /// compiler pick POPCNT, SSE3, SSSE3, SSE4.1 and SSE4.2 in every program; the
-/// other variants cover libc and optimisation differences). Off until
-/// Transit implements x86-64-v2: flip `runs_by_default` then.
-const X86_64_V2_RUNS_BY_DEFAULT: bool = false;
+/// other variants cover libc and optimisation differences).
+const X86_64_V2_RUNS_BY_DEFAULT: bool = true;
 
 /// On x86_64 hosts: the native compilers, glibc at two optimisation levels
 /// (-O0 keeps every load and store, -O2 brings vector code and tail calls)

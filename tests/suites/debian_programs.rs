@@ -308,8 +308,8 @@ fn python3() {
 
 /// Debian's numpy (python3-numpy): integer and float sums, a 64x64 matrix
 /// product, sorting, and LAPACK's solve, inv, det and eigenvalues.
+/// Debian 12's numpy requires SSE3 at import: it runs on the x86-64-v2 CPU.
 #[test]
-#[ignore = "enable once CPUID reports x86-64-v2: Debian 12's numpy requires SSE3 at import"]
 fn numpy() {
     // Without numpy both runs would fail the same way, and match.
     let numpy = Path::new("/usr/lib/python3/dist-packages/numpy/__init__.py");

@@ -21,7 +21,7 @@ pub enum CpuLevel {
 
 impl CpuLevel {
     /// What Transit presents unless told otherwise.
-    pub const DEFAULT: CpuLevel = CpuLevel::V1;
+    pub const DEFAULT: CpuLevel = CpuLevel::V2;
     pub const ALL: [CpuLevel; 2] = [CpuLevel::V1, CpuLevel::V2];
     /// The most capable level: what the differential tests check.
     pub const HIGHEST: CpuLevel = CpuLevel::V2;
