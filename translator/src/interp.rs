@@ -21,7 +21,8 @@ fn ill(state: &CpuState) -> GuestEvent {
 pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent> {
     let Some(insn) = decode_one(src, state.rip) else { return Err(ill(state)) };
     use Mnemonic::*;
-    if crate::mmx::uses_mmx(&insn) && matches!(insn.op0_kind(), OpKind::Memory | OpKind::MemorySegRDI | OpKind::MemorySegEDI) {
+    let stores = matches!(insn.op0_kind(), OpKind::Memory | OpKind::MemorySegRDI | OpKind::MemorySegEDI);
+    if crate::mmx::uses_mmx(&insn) && stores {
         // An MMX store (maskmovq too) reads its register (switching the x87
         // stack to MMX use) before its write can fault; a load faults
         // before the switch.
