@@ -25,7 +25,8 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
         // A pending unmasked x87 exception faults MMX instructions too.
         crate::x87::pending_exception(state, &insn)?;
     }
-    if crate::mmx::uses_mmx(&insn) && matches!(insn.op0_kind(), OpKind::Memory | OpKind::MemorySegRDI | OpKind::MemorySegEDI) {
+    let stores = matches!(insn.op0_kind(), OpKind::Memory | OpKind::MemorySegRDI | OpKind::MemorySegEDI);
+    if crate::mmx::uses_mmx(&insn) && stores {
         // An MMX store (maskmovq too) reads its register (switching the x87
         // stack to MMX use) before its write can fault; a load faults
         // before the switch.

@@ -86,9 +86,7 @@ fn build(code: Code, ops: &[Operand]) -> Option<Instruction> {
 /// maskmovq and maskmovdqu name DS:rDI as an implicit operand.
 fn masked_store(code: Code) -> Option<Instruction> {
     match code {
-        Code::Maskmovq_rDI_mm_mm => {
-            Instruction::with_maskmovq(64, Register::MM1, Register::MM2, Register::None).ok()
-        }
+        Code::Maskmovq_rDI_mm_mm => Instruction::with_maskmovq(64, Register::MM1, Register::MM2, Register::None).ok(),
         Code::Maskmovdqu_rDI_xmm_xmm => {
             Instruction::with_maskmovdqu(64, Register::XMM1, Register::XMM2, Register::None).ok()
         }
@@ -115,10 +113,8 @@ fn representatives(code: Code) -> Option<Vec<Instruction>> {
     let mut combos: Vec<Vec<Operand>> = vec![Vec::new()];
     for i in 0..info.op_count() as usize {
         let choices = operand_choices(info.op_kind(i as u32), i)?;
-        combos = combos
-            .iter()
-            .flat_map(|c| choices.iter().map(move |o| c.iter().copied().chain([*o]).collect()))
-            .collect();
+        combos =
+            combos.iter().flat_map(|c| choices.iter().map(move |o| c.iter().copied().chain([*o]).collect())).collect();
     }
     Some(combos.iter().filter_map(|ops| build(code, ops)).filter_map(|i| through_bytes(&i, code)).collect())
 }
@@ -126,7 +122,10 @@ fn representatives(code: Code) -> Option<Vec<Instruction>> {
 /// Legacy-encoded, 64-bit-mode codes whose CPUID features satisfy `wanted`.
 fn codes_with(wanted: impl Fn(&[CpuidFeature]) -> bool) -> impl Iterator<Item = Code> {
     Code::values().filter(move |c| {
-        c.encoding() == EncodingKind::Legacy && c.op_code().mode64() && !c.cpuid_features().is_empty() && wanted(c.cpuid_features())
+        c.encoding() == EncodingKind::Legacy
+            && c.op_code().mode64()
+            && !c.cpuid_features().is_empty()
+            && wanted(c.cpuid_features())
     })
 }
 
@@ -161,7 +160,9 @@ fn mmx_sse_sse2_and_ssse3_on_mmx_are_claimed() {
     let mut missing = unclaimed_codes(baseline);
     let ssse3_on_mmx = |f: &[CpuidFeature]| f == [SSSE3];
     missing.extend(
-        unclaimed_codes(ssse3_on_mmx).into_iter().filter(|(c, _)| c.op_code().op_kinds().iter().any(|k| matches!(k, K::mm_reg | K::mm_rm))),
+        unclaimed_codes(ssse3_on_mmx)
+            .into_iter()
+            .filter(|(c, _)| c.op_code().op_kinds().iter().any(|k| matches!(k, K::mm_reg | K::mm_rm))),
     );
     missing.retain(|(c, _)| !EXCLUDED.iter().any(|(e, _)| e == c));
     let report: Vec<String> = missing.iter().map(|(c, why)| format!("{c:?}: {why}")).collect();

@@ -25,12 +25,13 @@ pub fn implements(insn: &Instruction) -> bool {
         insn.mnemonic(),
         Cvtpi2ps | Cvtpi2pd | Cvtps2pi | Cvttps2pi | Cvtpd2pi | Cvttpd2pi | Maskmovq | Pshufb | Palignr | Phaddw
             | Phaddd | Phaddsw | Phsubw | Phsubd | Phsubsw | Pmaddubsw | Pmulhrsw | Pabsb | Pabsw | Pabsd | Psignb
-            | Psignw | Psignd | Emms | Movd | Movq | Movntq | Movdq2q | Movq2dq | Paddb | Paddw | Paddd | Paddq | Psubb | Psubw | Psubd
-            | Psubq | Paddsb | Paddsw | Psubsb | Psubsw | Paddusb | Paddusw | Psubusb | Psubusw | Pmullw | Pmulhw
-            | Pmulhuw | Pmuludq | Pmaddwd | Pcmpeqb | Pcmpeqw | Pcmpeqd | Pcmpgtb | Pcmpgtw | Pcmpgtd | Pand | Pandn
-            | Por | Pxor | Psllw | Psrlw | Psraw | Pslld | Psrld | Psrad | Psllq | Psrlq | Punpcklbw | Punpcklwd
-            | Punpckldq | Punpckhbw | Punpckhwd | Punpckhdq | Packsswb | Packssdw | Packuswb | Pavgb | Pavgw | Pminub
-            | Pmaxub | Pminsw | Pmaxsw | Psadbw | Pshufw | Pinsrw | Pmovmskb | Pextrw
+            | Psignw | Psignd | Emms | Movd | Movq | Movntq | Movdq2q | Movq2dq | Paddb | Paddw | Paddd | Paddq
+            | Psubb | Psubw | Psubd | Psubq | Paddsb | Paddsw | Psubsb | Psubsw | Paddusb | Paddusw | Psubusb
+            | Psubusw | Pmullw | Pmulhw | Pmulhuw | Pmuludq | Pmaddwd | Pcmpeqb | Pcmpeqw | Pcmpeqd | Pcmpgtb
+            | Pcmpgtw | Pcmpgtd | Pand | Pandn | Por | Pxor | Psllw | Psrlw | Psraw | Pslld | Psrld | Psrad | Psllq
+            | Psrlq | Punpcklbw | Punpcklwd | Punpckldq | Punpckhbw | Punpckhwd | Punpckhdq | Packsswb | Packssdw
+            | Packuswb | Pavgb | Pavgw | Pminub | Pmaxub | Pminsw | Pmaxsw | Psadbw | Pshufw | Pinsrw | Pmovmskb
+            | Pextrw
     )
 }
 
@@ -358,7 +359,8 @@ fn mmx_sse(state: &mut CpuState, insn: &Instruction, addr: u64) -> Option<Result
             let (data, mask) = (insn.op1_register(), insn.op2_register());
             let dest = maskmov::destination(state, insn);
             if m == Maskmovq {
-                maskmov::store_selected(dest, mm_read(state, data.number()) as u128, mm_read(state, mask.number()) as u128, 8);
+                let (data, mask) = (mm_read(state, data.number()), mm_read(state, mask.number()));
+                maskmov::store_selected(dest, data as u128, mask as u128, 8);
             } else {
                 maskmov::store_selected(dest, state.xmm[data.number()], state.xmm[mask.number()], 16);
             }

@@ -24,14 +24,22 @@ fn sat16(v: i64) -> i64 {
 pub fn pshufb(a: u64, b: u64) -> u64 {
     build(8, |i| {
         let sel = lane(b, 8, i);
-        if sel & 0x80 != 0 { 0 } else { lane(a, 8, (sel & 7) as u32) as i64 }
+        if sel & 0x80 != 0 {
+            0
+        } else {
+            lane(a, 8, (sel & 7) as u32) as i64
+        }
     })
 }
 
 /// palignr: the 16-byte a:b (a high) shifted right by `imm` bytes, low 8.
 pub fn palignr(a: u64, b: u64, imm: u8) -> u64 {
     let cat = (a as u128) << 64 | b as u128;
-    if imm >= 16 { 0 } else { (cat >> (imm as u32 * 8)) as u64 }
+    if imm >= 16 {
+        0
+    } else {
+        (cat >> (imm as u32 * 8)) as u64
+    }
 }
 
 /// The horizontal pair operations: the result's low half comes from the
