@@ -189,6 +189,17 @@ SSE41 static void ptests(void) {
         printf("ptest %u        z=%d c=%d nzc=%d\n", i, _mm_testz_si128(a, b), _mm_testc_si128(a, b),
                _mm_testnzc_si128(a, b));
     }
+    /* In loops only ZF or only CF is live after ptest (Transit's short paths). */
+    unsigned zs = 0, cs = 0;
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        __m128i a = _mm_loadu_si128((const __m128i *)cases[i]), b = _mm_loadu_si128((const __m128i *)(cases[i] + 4));
+        if (_mm_testz_si128(a, b)) zs |= 1u << i;
+    }
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        __m128i a = _mm_loadu_si128((const __m128i *)cases[i]), b = _mm_loadu_si128((const __m128i *)(cases[i] + 4));
+        if (_mm_testc_si128(a, b)) cs += i + 1;
+    }
+    printf("ptest loops    z=%02x c=%u\n", zs, cs);
 }
 
 static const uint32_t ROUND_PS[][4] = {

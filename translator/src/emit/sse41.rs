@@ -7,7 +7,7 @@
 //! Memory operands are not alignment-checked, as in `sse`.
 
 use super::sse::xmm;
-use super::{a64, control, regs, EmitResult, Emitter, Flow, Polarity, Unsupported, NZCV};
+use super::{a64, control, regs, EmitResult, Emitter, Flow, Polarity, Reg, Unsupported, NZCV};
 use crate::flags::FlagSet;
 use crate::translate::Handler;
 #[allow(unused_imports)]
@@ -251,18 +251,22 @@ fn movntdqa(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 fn ptest(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let a = e.xmm_dst(insn)?;
     let b = e.vsrc(insn, 1, 16)?;
-    if e.needs_nzcv() {
-        let (and, andn) = (e.vtmp(), e.vtmp());
-        let (z, c, hi) = (e.tmp(), e.tmp(), e.tmp());
+    let needed = e.needed;
+    let sf_of = needed.has(FlagSet::SF) || needed.has(FlagSet::OF);
+    if needed.has(FlagSet::ZF) && !needed.has(FlagSet::CF) && !sf_of {
+        // The common `ptest; jz/jnz`: Z from a `tst` (its N, C, V are dead).
+        let z = or_of_halves(e, |e, t| a64!(e.ops; and V(t).B16, V(a).B16, V(b).B16));
+        a64!(e.ops; tst X(z), X(z));
+        e.polarity = Polarity::Carry;
+    } else if needed.has(FlagSet::CF) && !needed.has(FlagSet::ZF) && !sf_of {
+        // `ptest; jc/jnc`: c >= 1 leaves host C = !CF (borrow polarity).
+        let c = or_of_halves(e, |e, t| a64!(e.ops; bic V(t).B16, V(b).B16, V(a).B16));
+        a64!(e.ops; cmp XSP(c), 1);
+        e.polarity = Polarity::Borrow;
+    } else if e.needs_nzcv() {
+        let z = or_of_halves(e, |e, t| a64!(e.ops; and V(t).B16, V(a).B16, V(b).B16));
+        let c = or_of_halves(e, |e, t| a64!(e.ops; bic V(t).B16, V(b).B16, V(a).B16));
         a64!(e.ops
-            ; and V(and).B16, V(a).B16, V(b).B16
-            ; bic V(andn).B16, V(b).B16, V(a).B16
-            ; fmov X(z), D(and)
-            ; mov X(hi), V(and).D[1]
-            ; orr X(z), X(z), X(hi)
-            ; fmov X(c), D(andn)
-            ; mov X(hi), V(andn).D[1]
-            ; orr X(c), X(c), X(hi)
             // Host C holds !CF (borrow polarity): set when the AND-NOT is non-zero.
             ; cmp XSP(c), 0
             ; cset X(c), ne
@@ -282,6 +286,20 @@ fn ptest(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         e.mov_imm(regs::AF_SRC, 0);
     }
     Ok(Flow::Next)
+}
+
+/// A general register that is zero exactly when the vector `op` computes
+/// (into the scratch vector it is given) is zero.
+fn or_of_halves(e: &mut Emitter, op: impl FnOnce(&mut Emitter, Reg)) -> Reg {
+    let t = e.vtmp();
+    op(e, t);
+    let (r, hi) = (e.tmp(), e.tmp());
+    a64!(e.ops
+        ; fmov X(r), D(t)
+        ; mov X(hi), V(t).D[1]
+        ; orr X(r), X(r), X(hi)
+    );
+    r
 }
 
 /// roundps/roundpd/roundss/roundsd. imm8 bit 2 selects MXCSR.RC, which
