@@ -159,6 +159,22 @@ const CROSS_VARIANTS: &[Variant] = &[
 ];
 
 /// The variants of this host, whether or not its compilers are installed.
+/// Builds `tests/suites/NAME.c`, a suite's own guest program, in this
+/// host's first variant. Call it once per program (behind a `OnceLock`):
+/// the build cache is not meant for two builds of one program at once.
+pub fn build_suite_program(name: &str) -> PathBuf {
+    let toolchain = Toolchain::for_host().unwrap_or_else(|e| panic!("{e}"));
+    let program = Program {
+        name: name.into(),
+        source: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("suites/{name}.c")),
+        language: Language::C,
+        args: Vec::new(),
+        stdin: Vec::new(),
+    };
+    let variant = toolchain.variants().next().expect("every host has a variant");
+    toolchain.build(&program, variant).unwrap_or_else(|e| panic!("{e}"))
+}
+
 pub fn host_variants() -> &'static [Variant] {
     if crate::host_runs_x86_64() {
         X86_64_HOST_VARIANTS

@@ -9,9 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use transit_tests::catalog::{Language, Program};
 use transit_tests::outcome::{Outcome, Termination};
-use transit_tests::toolchain::Toolchain;
 use transit_tests::transit::Transit;
 use transit_tests::{process, work_dir};
 
@@ -35,18 +33,7 @@ const V1: [&str; 4] = [
 
 fn probe() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let toolchain = Toolchain::for_host().unwrap_or_else(|e| panic!("{e}"));
-        let program = Program {
-            name: "cpu_level_probe".into(),
-            source: Path::new(env!("CARGO_MANIFEST_DIR")).join("suites/cpu_level_probe.c"),
-            language: Language::C,
-            args: Vec::new(),
-            stdin: Vec::new(),
-        };
-        let variant = toolchain.variants().next().expect("every host has a variant");
-        toolchain.build(&program, variant).unwrap_or_else(|e| panic!("{e}"))
-    })
+    BINARY.get_or_init(|| transit_tests::toolchain::build_suite_program("cpu_level_probe"))
 }
 
 fn run(case: &str, options: &[&str], env: &[(&str, &str)], args: &[&str]) -> Outcome {

@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use transit_tests::catalog::{Language, Program};
 use transit_tests::outcome::Termination;
-use transit_tests::toolchain::Toolchain;
 use transit_tests::transit::Transit;
 use transit_tests::{process, work_dir};
 
@@ -48,18 +46,7 @@ fn trees() -> Trees {
 /// is not meant for two builds of one program by the same process.
 fn guest_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let toolchain = Toolchain::for_host().unwrap_or_else(|e| panic!("{e}"));
-        let program = Program {
-            name: "rootfs_guest".into(),
-            source: Path::new(env!("CARGO_MANIFEST_DIR")).join("suites/rootfs_guest.c"),
-            language: Language::C,
-            args: Vec::new(),
-            stdin: Vec::new(),
-        };
-        let variant = toolchain.variants().next().expect("every host has a variant");
-        toolchain.build(&program, variant).unwrap_or_else(|e| panic!("{e}"))
-    })
+    BINARY.get_or_init(|| transit_tests::toolchain::build_suite_program("rootfs_guest"))
 }
 
 /// Runs the guest with `commands`, with `-L root` if given; returns stdout.
