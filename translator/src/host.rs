@@ -93,23 +93,25 @@ fn secure_mode() -> bool {
     unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
 }
 
-/// Applies MXCSR's rounding control to the host FPCR, which translated SSE
-/// code rounds with (generated code does the same for ldmxcsr).
+/// Applies MXCSR's rounding control, and FTZ with DAZ as FZ, to the host
+/// FPCR, which translated SSE code computes with (generated code does the
+/// same for ldmxcsr).
 pub fn set_rounding_from_mxcsr(mxcsr: u64) {
     // x86 RC 0 nearest, 1 down, 2 up, 3 zero; aarch64 RMode 0 nearest,
     // 1 up, 2 down, 3 zero.
     let rc = (mxcsr >> 13) & 3;
     let mode = ((rc & 1) << 1) | (rc >> 1);
+    let flush_to_zero = (mxcsr >> 15) & (mxcsr >> 6) & 1;
     #[cfg(target_arch = "aarch64")]
-    // SAFETY: only the FPCR rounding-mode field changes.
+    // SAFETY: only the FPCR rounding-mode and FZ fields change.
     unsafe {
         let mut fpcr: u64;
         std::arch::asm!("mrs {0}, fpcr", out(reg) fpcr);
-        fpcr = (fpcr & !(3 << 22)) | (mode << 22);
+        fpcr = (fpcr & !(3 << 22 | 1 << 24)) | (mode << 22) | (flush_to_zero << 24);
         std::arch::asm!("msr fpcr, {0}", in(reg) fpcr);
     }
     #[cfg(not(target_arch = "aarch64"))]
-    let _ = mode;
+    let _ = (mode, flush_to_zero);
 }
 
 #[cfg(test)]

@@ -1065,7 +1065,9 @@ pub fn fold_fpsr_into_mxcsr<A: DynasmApi>(ops: &mut A, a: Reg, b: Reg) {
 /// stmxcsr/ldmxcsr: the value is kept in CpuState, its sticky exception
 /// flags gather in the host FPSR until an exit folds them in, and its
 /// rounding control goes to the host FPCR so SSE arithmetic rounds the same
-/// way. (Unmasked exceptions, FTZ and DAZ are not modelled.)
+/// way. FTZ and DAZ together (what -ffast-math's start-up sets) are the
+/// host's FZ, which flushes denormal inputs and results alike; either one
+/// alone, and unmasked exceptions, are not modelled.
 fn mxcsr(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let (base, off) = e.address(insn)?;
     let t = e.tmp();
@@ -1088,6 +1090,11 @@ fn mxcsr(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         ; bfi X(mode), X(rc), 1, 1
         ; mrs X(fpcr), FPCR
         ; bfi X(fpcr), X(mode), 22, 2
+        // FZ (bit 24) when FTZ (bit 15) and DAZ (bit 6) are both set.
+        ; lsr X(rc), X(t), 9
+        ; and X(rc), X(rc), X(t)
+        ; ubfx X(rc), X(rc), 6, 1
+        ; bfi X(fpcr), X(rc), 24, 1
         ; msr FPCR, X(fpcr)
     );
     Ok(Flow::Next)
