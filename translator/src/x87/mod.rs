@@ -395,7 +395,7 @@ fn execute(e: &mut Exec, state: &CpuState, insn: &Instruction, addr: u64, out: &
         Fld | Fild | Fbld => {
             e.set_c1(false);
             let bits = if mem {
-                if m == Fbld {
+                Some(if m == Fbld {
                     bcd::load(read_mem(addr, 10))
                 } else {
                     let l = formats::load(insn.memory_size(), addr)?;
@@ -408,11 +408,16 @@ fn execute(e: &mut Exec, state: &CpuState, insn: &Instruction, addr: u64, out: &
                     } else {
                         l.bits
                     }
-                }
+                })
             } else {
-                e.read(st_operand(insn, 0)).unwrap_or(INDEFINITE)
+                e.read(st_operand(insn, 0))
             };
-            e.push(bits);
+            match bits {
+                Some(bits) => e.push(bits),
+                // An empty source register is the one fault reported, even
+                // on a full stack (seen on an Intel Xeon: C1 = 0).
+                None => e.push_after_underflow(),
+            }
         }
         Fldz | Fld1 | Fldpi | Fldl2e | Fldl2t | Fldlg2 | Fldln2 => {
             e.set_c1(false);
