@@ -24,13 +24,13 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
     if crate::mmx::uses_mmx(&insn) {
         // A pending unmasked x87 exception faults MMX instructions too.
         crate::x87::pending_exception(state, &insn)?;
-    }
-    let stores = matches!(insn.op0_kind(), OpKind::Memory | OpKind::MemorySegRDI | OpKind::MemorySegEDI);
-    if crate::mmx::uses_mmx(&insn) && stores {
-        // An MMX store (maskmovq too) reads its register (switching the x87
-        // stack to MMX use) before its write can fault; a load faults
-        // before the switch.
-        crate::mmx::enter_mmx_mode(state);
+        let stores = matches!(insn.op0_kind(), OpKind::Memory | OpKind::MemorySegRDI | OpKind::MemorySegEDI);
+        if stores {
+            // An MMX store (maskmovq too) reads its register (switching the
+            // x87 stack to MMX use) before its write can fault; a load
+            // faults before the switch.
+            crate::mmx::enter_mmx_mode(state);
+        }
     }
     if insn.mnemonic() == Cmpxchg16b {
         crate::cmpxchg16b::check_alignment(&insn, effective_address(state, &insn))?;

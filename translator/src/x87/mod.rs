@@ -800,6 +800,20 @@ fn arithmetic(m: Mnemonic, a: u128, b: u128, round: Round, control: u16) -> Outc
     o
 }
 
+/// The operation of an x87 add/sub/subr/mul/div/divr form on `a` (ST(0)
+/// or the destination) and `b`, at whatever width `F` is.
+fn apply<F: Float>(m: Mnemonic, a: F, b: F, round: Round) -> StatusAnd<F> {
+    use Mnemonic::*;
+    match m {
+        Fadd | Faddp | Fiadd => a.add_r(b, round),
+        Fsub | Fsubp | Fisub => a.sub_r(b, round),
+        Fsubr | Fsubrp | Fisubr => b.sub_r(a, round),
+        Fmul | Fmulp | Fimul => a.mul_r(b, round),
+        Fdiv | Fdivp | Fidiv => a.div_r(b, round),
+        _ => b.div_r(a, round),
+    }
+}
+
 /// `arithmetic` with overflow and underflow masked.
 fn masked_arithmetic(m: Mnemonic, a: u128, b: u128, round: Round, precision: i64) -> Outcome {
     use Mnemonic::*;
@@ -810,16 +824,7 @@ fn masked_arithmetic(m: Mnemonic, a: u128, b: u128, round: Round, precision: i64
         return Outcome { bits: r, flags, up: false };
     }
     let (fa, fb) = (F80::from_bits(a), F80::from_bits(b));
-    let op = |round: Round| -> StatusAnd<F80> {
-        match m {
-            Fadd | Faddp | Fiadd => fa.add_r(fb, round),
-            Fsub | Fsubp | Fisub => fa.sub_r(fb, round),
-            Fsubr | Fsubrp | Fisubr => fb.sub_r(fa, round),
-            Fmul | Fmulp | Fimul => fa.mul_r(fb, round),
-            Fdiv | Fdivp | Fidiv => fa.div_r(fb, round),
-            _ => fb.div_r(fa, round),
-        }
-    };
+    let op = |round: Round| -> StatusAnd<F80> { apply(m, fa, fb, round) };
     let r = op(round);
     if precision < 64 && r.value.is_finite() && !r.value.is_zero() && !r.value.is_nan() {
         return reduced_precision(m, fa, fb, round, precision, 0).outcome.with_flags(de);
@@ -877,14 +882,7 @@ fn reduced_precision(m: Mnemonic, a: F80, b: F80, round: Round, precision: i64, 
     let mut loses = false;
     let (qa, qb): (Quad, Quad) = (a.convert(&mut loses).value, b.convert(&mut loses).value);
     let z = Round::TowardZero;
-    let r = match m {
-        Fadd | Faddp | Fiadd => qa.add_r(qb, z),
-        Fsub | Fsubp | Fisub => qa.sub_r(qb, z),
-        Fsubr | Fsubrp | Fisubr => qb.sub_r(qa, z),
-        Fmul | Fmulp | Fimul => qa.mul_r(qb, z),
-        Fdiv | Fdivp | Fidiv => qa.div_r(qb, z),
-        _ => qb.div_r(qa, z),
-    };
+    let r = apply(m, qa, qb, z);
     let bits = r.value.to_bits();
     let (negative, exponent, fraction) = (bits >> 127 != 0, ((bits >> 112) & 0x7fff) as i64, bits & ((1 << 112) - 1));
     // A quad denormal (exponent 0) has no integer bit, and exponent 1's scale.
