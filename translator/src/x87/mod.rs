@@ -816,7 +816,6 @@ fn apply<F: Float>(m: Mnemonic, a: F, b: F, round: Round) -> StatusAnd<F> {
 
 /// `arithmetic` with overflow and underflow masked.
 fn masked_arithmetic(m: Mnemonic, a: u128, b: u128, round: Round, precision: i64) -> Outcome {
-    use Mnemonic::*;
     let de = if value::is_denormal(a) || value::is_denormal(b) { DE } else { 0 };
     if let Some(r) = value::special_result(&[a, b]) {
         // A NaN operand outranks a denormal one.
