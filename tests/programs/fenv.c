@@ -12,18 +12,7 @@
 #include <ucontext.h>
 #endif
 
-static const char *bits(long double v)
-{
-    static char buf[4][32];
-    static int next;
-    unsigned long long m;
-    unsigned short se;
-    memcpy(&m, &v, 8);
-    memcpy(&se, (char *)&v + 8, 2);
-    char *b = buf[next++ % 4];
-    snprintf(b, sizeof buf[0], "%04x:%016llx", se, m);
-    return b;
-}
+#include "x87_bits.h"
 
 static volatile double zero = 0.0, one = 1.0, big = 1e308, tiny = 1e-308;
 static volatile long double lzero = 0.0L, lone = 1.0L, lbig = 1e4000L, ltiny = 1e-4000L;

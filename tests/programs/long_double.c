@@ -168,19 +168,7 @@ static long double ulps(long double a, long double b)
     return fabsl(a - b) / ldexpl(1.0L, e - 64);
 }
 
-/* The 80-bit encoding: sign and exponent, then the significand. */
-static const char *bits(long double v)
-{
-    static char buf[4][32];
-    static int next;
-    unsigned long long m;
-    unsigned short se;
-    memcpy(&m, &v, 8);
-    memcpy(&se, (char *)&v + 8, 2);
-    char *b = buf[next++ % 4];
-    snprintf(b, sizeof buf[0], "%04x:%016llx", se, m);
-    return b;
-}
+#include "x87_bits.h"
 
 static void show(const char *name, long double x, long double r)
 {
