@@ -33,6 +33,36 @@ static void stack16(void) {
     printf("popfw: %#x\n", out & FLAGS_MASK);
 }
 
+/* Toggles an RFLAGS bit with popfq and reads it back with pushfq, restoring
+ * the flags after: the probe that tells a CPU with cpuid (ID is writable)
+ * from a 486, which HotSpot runs at start-up even in 64-bit mode. */
+static int flag_is_writable(uint64_t bit) {
+    uint64_t original, toggled;
+    __asm__ volatile("pushfq\n\t"
+                     "pop %0\n\t"
+                     "mov %0, %%rax\n\t"
+                     "xor %2, %%rax\n\t"
+                     "push %%rax\n\t"
+                     "popfq\n\t"
+                     "pushfq\n\t"
+                     "pop %1\n\t"
+                     "push %0\n\t"
+                     "popfq\n\t"
+                     : "=&r"(original), "=&r"(toggled)
+                     : "r"(bit)
+                     : "rax", "cc");
+    return ((original ^ toggled) & bit) != 0;
+}
+
+static void system_flags(void) {
+    /* IF (bit 9) and IOPL (12-13) cannot change at CPL 3; NT (14) and ID (21) can. */
+    printf("popfq writable: ID %d NT %d IF %d IOPL %d\n", flag_is_writable(1 << 21), flag_is_writable(1 << 14),
+           flag_is_writable(1 << 9), flag_is_writable(3 << 12));
+    uint64_t flags;
+    __asm__ volatile("pushfq\n\tpop %0" : "=r"(flags));
+    printf("pushfq after: ID %d IF %d\n", (int)(flags >> 21) & 1, (int)(flags >> 9) & 1);
+}
+
 static void xlat(void) {
     static const unsigned char table[256] = {[0] = 7, [0x80] = 0x42, [0xff] = 0x99};
     uint64_t rax = 0x1122334455667780;
@@ -178,6 +208,7 @@ static void privileged(void) {
 
 int main(void) {
     stack16();
+    system_flags();
     xlat();
     double_shifts16();
     loops();

@@ -16,6 +16,16 @@ pub mod rflags {
     pub const OF: u64 = 1 << 11;
     /// Bit 1 always reads as one; IF is always set in user mode.
     pub const FIXED: u64 = (1 << 1) | (1 << 9);
+    pub const TF: u64 = 1 << 8;
+    pub const NT: u64 = 1 << 14;
+    pub const AC: u64 = 1 << 18;
+    pub const ID: u64 = 1 << 21;
+    /// The system flags popf may change at CPL 3 with IOPL 0 (IF and IOPL
+    /// stay as they are). Software toggles ID to learn that cpuid exists
+    /// (HotSpot's CPU probe does, even in 64-bit mode) and AC to tell a 486
+    /// from a 386. Transit keeps them as written; their effects (TF's
+    /// single-step trap, AC's alignment checks) are not modelled.
+    pub const USER_SYSTEM: u64 = TF | NT | AC | ID;
 }
 
 /// Indices into `CpuState::gpr` (x86 encoding order).
@@ -80,6 +90,8 @@ pub struct CpuState {
     /// Segment selectors (`Segment` order); generated code never reads
     /// them: every base but FS's and GS's is 0.
     pub selectors: [u16; 6],
+    /// RFLAGS' `rflags::USER_SYSTEM` bits as the guest last wrote them.
+    pub system_flags: u64,
 }
 
 /// The x87 FPU, run by the slow-path interpreter (`crate::x87`).
@@ -143,6 +155,7 @@ impl Default for CpuState {
             xmm: [0; 16],
             x87: X87State::default(),
             selectors: INITIAL_SELECTORS,
+            system_flags: 0,
         }
     }
 }
@@ -178,7 +191,7 @@ offset_consts! {
 impl CpuState {
     /// The architectural RFLAGS value the guest would see (pushf, signal frames).
     pub fn rflags(&self) -> u64 {
-        let mut f = rflags::FIXED;
+        let mut f = rflags::FIXED | self.system_flags;
         if self.nzcv & nzcv::C == 0 {
             f |= rflags::CF;
         }
@@ -203,8 +216,10 @@ impl CpuState {
         f
     }
 
-    /// Loads the arithmetic flags and DF from an RFLAGS value (popf, sigreturn).
+    /// Loads the arithmetic flags, DF and the user-writable system flags
+    /// from an RFLAGS value (popf, sigreturn).
     pub fn set_rflags(&mut self, f: u64) {
+        self.system_flags = f & rflags::USER_SYSTEM;
         let mut n = 0;
         if f & rflags::CF == 0 {
             n |= nzcv::C;
@@ -233,9 +248,9 @@ mod tests {
     #[test]
     fn rflags_round_trip() {
         let mut s = CpuState::default();
-        for bits in 0..128u64 {
+        for bits in 0..512u64 {
             let mut f = rflags::FIXED;
-            for (i, b) in [rflags::CF, rflags::PF, rflags::AF, rflags::ZF, rflags::SF, rflags::OF, rflags::DF]
+            for (i, b) in [rflags::CF, rflags::PF, rflags::AF, rflags::ZF, rflags::SF, rflags::OF, rflags::DF, rflags::ID, rflags::AC]
                 .iter()
                 .enumerate()
             {
