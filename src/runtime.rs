@@ -228,6 +228,7 @@ fn log_stats(t: &Translator, state: &CpuState) {
         guest_insns = s.guest_insns,
         host_bytes = s.host_bytes,
         flushes = s.flushes,
+        invalidated = s.invalidated,
         dispatches = state.dispatches,
         "translation statistics"
     );

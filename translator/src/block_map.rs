@@ -45,6 +45,8 @@ struct BlockRecord {
     rip: u64,
     marks: std::ops::Range<u32>,
     sites: std::ops::Range<u32>,
+    /// Invalidated: no longer entered, but a thread may still be inside.
+    dead: bool,
 }
 
 /// A guest instruction boundary inside translated code.
@@ -71,8 +73,8 @@ impl BlockMap {
         self.sites.clear();
     }
 
-    /// Records a block installed at `host_start..host_end`.
-    pub fn insert(&mut self, rip: u64, host_start: u64, host_end: u64, marks: &[InsnMark], sites: impl Iterator<Item = ExitSite>) {
+    /// Records a block installed at `host_start..host_end`; returns its index.
+    pub fn insert(&mut self, rip: u64, host_start: u64, host_end: u64, marks: &[InsnMark], sites: impl Iterator<Item = ExitSite>) -> usize {
         debug_assert!(self.blocks.last().is_none_or(|b| b.host_end <= host_start));
         let m = self.marks.len() as u32;
         let s = self.sites.len() as u32;
@@ -84,7 +86,21 @@ impl BlockMap {
             rip,
             marks: m..self.marks.len() as u32,
             sites: s..self.sites.len() as u32,
+            dead: false,
         });
+        self.blocks.len() - 1
+    }
+
+    /// Block `index` was invalidated. Its record stays: faults and signals
+    /// in a thread still running its code need it.
+    pub fn mark_dead(&mut self, index: usize) {
+        if let Some(b) = self.blocks.get_mut(index) {
+            b.dead = true;
+        }
+    }
+
+    pub fn is_dead(&self, index: usize) -> bool {
+        self.blocks.get(index).is_some_and(|b| b.dead)
     }
 
     /// The block whose code contains host address `pc`.

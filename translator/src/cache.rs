@@ -1,6 +1,12 @@
 //! The code cache: one executable buffer holding the trampolines and every
 //! translated block, the guest->host block map, direct-branch linking, and
 //! the lookup table indirect branches consult inline.
+//!
+//! Guest code that changes invalidates the blocks on its pages
+//! (`invalidate_range`): they leave the maps and every branch into them is
+//! unlinked, but their host code stays where it is until the next flush
+//! (a thread may still be running it), so dead code fills the buffer and a
+//! full buffer flushes.
 
 use crate::decode::{decode_block, CodeSource};
 use crate::emit::{encode_b, MemoryOrder, Stubs};
@@ -9,11 +15,13 @@ use crate::translate::translate_block;
 use crate::flags::live_at_block_exit;
 use crate::block_map::{BlockMap, ExitSite, GuestPoint};
 use crate::addr_hash::{AddrMap, AddrSet};
+use crate::links::Links;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The lookup table has 2^LOOKUP_BITS entries indexed by the low guest address bits.
 pub const LOOKUP_BITS: u32 = 16;
 const CODE_BYTES: usize = 64 << 20;
+const PAGE_SHIFT: u32 = 12;
 /// Longest block, in guest instructions.
 pub const MAX_BLOCK_INSNS: usize = 128;
 
@@ -30,13 +38,16 @@ pub struct CodeCache {
     /// Bytes used by the trampolines: the cache never frees below this.
     reserved: usize,
     used: usize,
-    blocks: AddrMap<u64>,
-    /// Patch sites (host addresses of `b` instructions) waiting for a guest target.
-    pending: AddrMap<Vec<u64>>,
+    blocks: AddrMap<Block>,
+    links: Links,
+    /// Guest page number -> start addresses of the blocks whose guest code
+    /// touches the page.
+    page_blocks: AddrMap<Vec<u64>>,
     lookup: Box<[LookupEntry]>,
     /// Lookup slots filled since the last flush, so a flush clears only those.
     lookup_dirty: Vec<usize>,
-    /// Guest pages that hold decoded code: safe to read when looking ahead.
+    /// Guest page numbers that hold decoded code: safe to read when looking
+    /// ahead, and write-protected when the guest may write them.
     code_pages: AddrSet,
     /// Host address -> guest instruction, and each block's exit sites.
     map: BlockMap,
@@ -58,6 +69,18 @@ pub struct CacheStats {
     pub guest_insns: u64,
     pub host_bytes: u64,
     pub flushes: u64,
+    /// Blocks dropped because their guest code changed.
+    pub invalidated: u64,
+}
+
+/// A live translation.
+#[derive(Clone, Copy)]
+struct Block {
+    host: u64,
+    /// Its record in the block map.
+    record: usize,
+    /// Guest page numbers of its first and last byte.
+    pages: (u64, u64),
 }
 
 impl CodeCache {
@@ -84,7 +107,8 @@ impl CodeCache {
             // ~30,000 blocks): growing from empty rehashes every entry
             // log2(n) times.
             blocks: AddrMap::with_capacity_and_hasher(1 << 14, Default::default()),
-            pending: AddrMap::default(),
+            links: Links::default(),
+            page_blocks: AddrMap::default(),
             lookup: empty_lookup_table(),
             lookup_dirty: Vec::new(),
             code_pages: AddrSet::default(),
@@ -139,8 +163,8 @@ impl CodeCache {
 
     /// Host code for guest `rip`, translating it first if needed.
     pub fn get_or_translate(&mut self, src: &dyn CodeSource, rip: u64) -> u64 {
-        if let Some(&host) = self.blocks.get(&rip) {
-            return host;
+        if let Some(block) = self.blocks.get(&rip) {
+            return block.host;
         }
         // Watch a page before reading code from it: a write by another
         // thread after the read must fault and start a new code epoch.
@@ -157,17 +181,21 @@ impl CodeCache {
         let live_at_exit = live_at_block_exit(src, &block, |a| self.code_pages.contains(&(a >> 12)));
         let base = (self.next_addr() + 15) & !15;
         let translated = translate_block(&block, base, self.host, self.stubs, live_at_exit, self.memory_order);
+        let pages = (rip >> PAGE_SHIFT, last_byte >> PAGE_SHIFT);
         let host = match self.install_at(base, &translated.code) {
             Some(h) => h,
             None => {
                 self.flush();
+                for page in pages.0..=pages.1 {
+                    self.watch(page);
+                }
                 let base = (self.next_addr() + 15) & !15;
                 let t = translate_block(&block, base, self.host, self.stubs, live_at_exit, self.memory_order);
                 let h = self.install_at(base, &t.code).expect("one block fits an empty cache");
-                return self.finish_insert(rip, h, t);
+                return self.finish_insert(rip, h, pages, t);
             }
         };
-        self.finish_insert(rip, host, translated)
+        self.finish_insert(rip, host, pages, translated)
     }
 
     /// Adds a guest code page; true if it is new since the last flush.
@@ -185,28 +213,75 @@ impl CodeCache {
         Some(addr)
     }
 
-    fn finish_insert(&mut self, rip: u64, host: u64, t: crate::translate::TranslatedBlock) -> u64 {
+    fn finish_insert(&mut self, rip: u64, host: u64, pages: (u64, u64), t: crate::translate::TranslatedBlock) -> u64 {
         self.stats.blocks += 1;
         self.stats.guest_insns += t.guest_insns as u64;
         self.stats.host_bytes += t.code.len() as u64;
-        self.blocks.insert(rip, host);
         let sites = t.direct_exits.iter().map(|d| ExitSite::Direct { off: d.site_offset as u32, target: d.target });
         let indirect = t.indirect_site.map(|off| ExitSite::Indirect { off: off as u32 });
-        self.map.insert(rip, host, host + t.code.len() as u64, &t.marks, sites.chain(indirect));
+        let record = self.map.insert(rip, host, host + t.code.len() as u64, &t.marks, sites.chain(indirect));
+        self.blocks.insert(rip, Block { host, record, pages });
+        for page in pages.0..=pages.1 {
+            self.page_blocks.entry(page).or_default().push(rip);
+        }
         for exit in &t.direct_exits {
             let site = host + exit.site_offset as u64;
-            match self.blocks.get(&exit.target) {
-                Some(&target) => self.patch_branch(site, target),
-                None => self.pending.entry(exit.target).or_default().push(site),
+            let target = self.blocks.get(&exit.target).map(|b| b.host);
+            if let Some(target) = target {
+                self.patch_branch(site, target);
             }
+            self.links.add_site(site, exit.target, target.is_some());
         }
-        if let Some(sites) = self.pending.remove(&rip) {
-            for site in sites {
-                self.patch_branch(site, host);
-            }
+        for site in self.links.link_waiting(rip) {
+            self.patch_branch(site, host);
         }
         crate::emit::recycle_marks_buffer(t.marks);
         host
+    }
+
+    /// The guest changed or unmapped `[first, end)` (addresses): drops
+    /// every translation of code on those pages.
+    pub fn invalidate_range(&mut self, first: u64, end: u64) {
+        let (first_page, end_page) = (first >> PAGE_SHIFT, (end + (1 << PAGE_SHIFT) - 1) >> PAGE_SHIFT);
+        let pages: Vec<u64> = if end_page.saturating_sub(first_page) <= self.code_pages.len() as u64 {
+            (first_page..end_page).filter(|p| self.code_pages.contains(p)).collect()
+        } else {
+            self.code_pages.iter().copied().filter(|p| (first_page..end_page).contains(p)).collect()
+        };
+        for page in pages {
+            // Translating from it again must protect it again.
+            self.code_pages.remove(&page);
+            for rip in self.page_blocks.remove(&page).unwrap_or_default() {
+                self.drop_block(rip);
+            }
+        }
+    }
+
+    /// Removes the translation of `rip`: nothing can enter it any more,
+    /// and a thread inside it leaves at its next exit.
+    fn drop_block(&mut self, rip: u64) {
+        let Some(block) = self.blocks.remove(&rip) else { return };
+        for site in self.links.unlink_all(rip) {
+            self.write_word(site, encode_b(site, site + 4).expect("next instruction"));
+        }
+        for page in block.pages.0..=block.pages.1 {
+            if let Some(rips) = self.page_blocks.get_mut(&page) {
+                rips.retain(|&r| r != rip);
+            }
+        }
+        if let Some((host, sites)) = self.map.exits(block.record) {
+            for site in sites {
+                if let ExitSite::Direct { off, target } = *site {
+                    self.links.forget_site(host + off as u64, target);
+                }
+            }
+        }
+        self.map.mark_dead(block.record);
+        let index = (rip & ((1 << LOOKUP_BITS) - 1)) as usize;
+        if self.lookup[index].guest == rip {
+            self.lookup[index] = empty_slot(index as u64);
+        }
+        self.stats.invalidated += 1;
     }
 
     /// Records `rip -> host` for inline indirect-branch lookups.
@@ -220,7 +295,8 @@ impl CodeCache {
     pub fn flush(&mut self) {
         self.used = self.reserved;
         self.blocks.clear();
-        self.pending.clear();
+        self.links.clear();
+        self.page_blocks.clear();
         // In place: generated code holds the table's address.
         for index in self.lookup_dirty.drain(..) {
             self.lookup[index] = empty_slot(index as u64);
@@ -245,7 +321,7 @@ impl CodeCache {
     /// thread is in generated code: it only rewrites instruction words.
     pub fn unlink_block_at(&self, pc: u64) -> bool {
         let Some(index) = self.map.block_at(pc) else { return false };
-        let (host, sites) = self.map.exits(index).expect("block_at returns a valid index");
+        let Some((host, sites)) = self.map.exits(index) else { return false };
         for site in sites {
             // Both kinds fall through into their lookup exit.
             self.write_word(host + site.offset() as u64, NOP);
@@ -262,12 +338,16 @@ impl CodeCache {
     pub fn relink_unlinked(&mut self) {
         for i in 0..self.unlinked.len() {
             let Some(index) = self.unlinked[i].swap(0, Ordering::Relaxed).checked_sub(1) else { continue };
+            if self.map.is_dead(index) {
+                // Nothing enters it again; a thread inside should leave.
+                continue;
+            }
             let Some((host, sites)) = self.map.exits(index) else { continue };
             for site in sites.to_vec() {
                 let at = host + site.offset() as u64;
                 let word = match site {
                     ExitSite::Direct { target, .. } => match self.blocks.get(&target) {
-                        Some(&code) => encode_b(at, code).expect("code buffer within branch range"),
+                        Some(block) => encode_b(at, block.host).expect("code buffer within branch range"),
                         None => encode_b(at, at + 4).expect("next instruction"),
                     },
                     ExitSite::Indirect { .. } => BR_X17,

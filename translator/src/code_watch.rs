@@ -1,46 +1,103 @@
 //! Self-modifying and JIT-generated guest code: noticing that guest code
-//! which has been translated changes, so every thread drops its translations.
+//! which has been translated changes, so translators drop the stale
+//! translations of exactly the pages that changed.
 //!
 //! - A guest page that holds translated code and that the guest may write
 //!   (the runtime says which: `set_writable_query`) is write-protected on
 //!   the host. A write to it faults; the runtime's signal handler calls
-//!   [`on_write_fault`], which gives the write access back and starts a new
-//!   *code epoch*.
-//! - munmap, mprotect and mremap of a range holding translated code start a
-//!   new epoch too ([`mapping_changed`]): a W^X JIT flips protections
-//!   around each write.
-//! - Every translator compares the epoch at each dispatch and flushes its
-//!   cache when it changed (`Translator::run`). The thread that wrote stops
-//!   at the end of its current block (the handler interrupts it); other
-//!   threads notice at their next dispatch, which x86's rule for
-//!   cross-modifying code (the other thread must synchronise first) allows.
-//!
-//! Invalidation is coarse (everything, not the page): simple and right, and
-//! costly only for programs that keep rewriting code next to code they run.
+//!   [`on_write_fault`], which gives the write access back and logs the
+//!   page as changed.
+//! - munmap, mprotect and mremap of a range holding translated code log
+//!   the range ([`mapping_changed`]): a W^X JIT flips protections around
+//!   each write.
+//! - The log is a ring of page ranges every translator reads from its own
+//!   position at each dispatch ([`changes_since`]), dropping its blocks on
+//!   those pages. A translator that fell a whole ring behind drops
+//!   everything. The thread that wrote stops at the end of its current
+//!   block (the handler interrupts it); other threads notice at their next
+//!   dispatch, which x86's rule for cross-modifying code (the other thread
+//!   must synchronise first) allows.
 
 use crate::addr_hash::AddrSet;
+use crate::protected_pages::{self as protected, PageState, PAGE};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-const PAGE: u64 = 4096;
-/// Protected pages the handler can look up without locks or allocation.
-const SLOTS: usize = 1 << 14;
-const EMPTY: u64 = 0;
-const GONE: u64 = 1;
-
-static EPOCH: AtomicU64 = AtomicU64::new(0);
-static PROTECTED: [AtomicU64; SLOTS] = [const { AtomicU64::new(EMPTY) }; SLOTS];
 /// Pages any thread has translated code from, for mapping changes.
 static CODE_PAGES: Mutex<Option<AddrSet>> = Mutex::new(None);
 static WRITABLE: OnceLock<fn(u64) -> bool> = OnceLock::new();
 
-/// The current code epoch; it changes whenever translated code may be stale.
-pub fn epoch() -> u64 {
-    EPOCH.load(Ordering::Acquire)
+/// The change log: entry `i` lives in slot `i % LOG_SLOTS`.
+const LOG_SLOTS: usize = 512;
+/// How many entries were ever appended.
+static LOG_HEAD: AtomicU64 = AtomicU64::new(0);
+static LOG: [LogSlot; LOG_SLOTS] = [const { LogSlot::EMPTY }; LOG_SLOTS];
+
+/// One changed range of guest pages, `[first, end)` (addresses), written
+/// like a seqlock: `entry` is 0 while the slot is being written, then the
+/// entry's index + 1.
+struct LogSlot {
+    entry: AtomicU64,
+    first: AtomicU64,
+    end: AtomicU64,
 }
 
-fn new_epoch() {
-    EPOCH.fetch_add(1, Ordering::AcqRel);
+impl LogSlot {
+    const EMPTY: LogSlot = LogSlot { entry: AtomicU64::new(0), first: AtomicU64::new(0), end: AtomicU64::new(0) };
+}
+
+/// The log position a new translator starts from: nothing before it
+/// concerns its (empty) cache.
+pub fn log_position() -> u64 {
+    LOG_HEAD.load(Ordering::Acquire)
+}
+
+/// Appends the changed range `[first, end)`. Async-signal-safe, lock-free.
+fn log_change(first: u64, end: u64) {
+    let index = LOG_HEAD.fetch_add(1, Ordering::AcqRel);
+    let slot = &LOG[index as usize % LOG_SLOTS];
+    slot.entry.store(0, Ordering::Release);
+    std::sync::atomic::fence(Ordering::Release);
+    slot.first.store(first, Ordering::Relaxed);
+    slot.end.store(end, Ordering::Relaxed);
+    slot.entry.store(index + 1, Ordering::Release);
+}
+
+/// Calls `invalidate(first, end)` for every range logged since `*position`
+/// and advances it. Returns false (and calls nothing) when the ring has
+/// overwritten entries the caller has not read: it must drop everything.
+pub fn changes_since(position: &mut u64, mut invalidate: impl FnMut(u64, u64)) -> bool {
+    let head = LOG_HEAD.load(Ordering::Acquire);
+    if head == *position {
+        return true;
+    }
+    if head - *position > LOG_SLOTS as u64 {
+        *position = head;
+        return false;
+    }
+    for index in *position..head {
+        let slot = &LOG[index as usize % LOG_SLOTS];
+        loop {
+            let entry = slot.entry.load(Ordering::Acquire);
+            if entry == 0 || entry < index + 1 {
+                // Its writer (another thread's signal handler) is between
+                // taking the index and publishing the entry.
+                std::hint::spin_loop();
+                continue;
+            }
+            let (first, end) = (slot.first.load(Ordering::Relaxed), slot.end.load(Ordering::Relaxed));
+            std::sync::atomic::fence(Ordering::Acquire);
+            if entry > index + 1 || slot.entry.load(Ordering::Relaxed) != entry {
+                // Overwritten by a later lap while we read.
+                *position = head;
+                return false;
+            }
+            invalidate(first, end);
+            break;
+        }
+    }
+    *position = head;
+    true
 }
 
 /// Tells the watcher how to ask whether the guest may write a page (its
@@ -54,27 +111,42 @@ pub fn set_writable_query(query: fn(u64) -> bool) {
 pub fn watch_page(page: u64) {
     CODE_PAGES.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(AddrSet::default).insert(page);
     let Some(writable) = WRITABLE.get() else { return };
-    if writable(page) && insert(page) {
-        // SAFETY: the page is mapped (code was just decoded from it);
+    if !writable(page) {
+        return;
+    }
+    let from = match protected::state(page) {
+        Some(PageState::Protected) => return,
+        other => other,
+    };
+    if protected::transition(page, from, PageState::Protected) {
+        // SAFETY: the page is mapped (code is about to be decoded from it);
         // dropping write access is undone by `on_write_fault`.
         let r = unsafe { libc::mprotect(page as *mut _, PAGE as usize, libc::PROT_READ) };
         if r != 0 {
-            remove(page);
+            protected::remove(page);
         }
     }
 }
 
 /// A write to `addr` faulted with a permission error: if Transit protected
-/// its page, restores write access, starts a new epoch and returns true
-/// (the write can be retried). Async-signal-safe.
+/// its page, restores write access, logs the page as changed and returns
+/// true (the write can be retried). Async-signal-safe.
 pub fn on_write_fault(addr: u64) -> bool {
     let page = addr & !(PAGE - 1);
-    if !remove(page) {
-        return false;
+    match protected::state(page) {
+        None => return false,
+        Some(PageState::Protected) => {
+            // Losing this race to another thread's handler is fine: the
+            // page is treated as just unprotected below either way.
+            protected::transition(page, Some(PageState::Protected), PageState::Unprotected);
+        }
+        // Another thread lifted the protection while this write faulted on
+        // it, or a translator is protecting the page again right now.
+        Some(PageState::Unprotected) => {}
     }
     // SAFETY: a guest page Transit made read-only; the guest had write access.
     unsafe { libc::mprotect(page as *mut _, PAGE as usize, libc::PROT_READ | libc::PROT_WRITE) };
-    new_epoch();
+    log_change(page, page + PAGE);
     true
 }
 
@@ -90,20 +162,20 @@ pub fn mapping_changed(start: u64, len: u64) {
     if pages_in_range as usize <= pages.len() {
         for page in (first..end).step_by(PAGE as usize) {
             touched |= pages.remove(&page);
-            remove(page);
+            protected::remove(page);
         }
     } else {
         pages.retain(|&p| {
             let inside = (first..end).contains(&p);
             if inside {
-                remove(p);
+                protected::remove(p);
                 touched = true;
             }
             !inside
         });
     }
     if touched {
-        new_epoch();
+        log_change(first, end);
     }
 }
 
@@ -111,57 +183,10 @@ pub fn mapping_changed(start: u64, len: u64) {
 /// one with the kernel's EFAULT instead of a fault); returns whether any was.
 pub fn unprotect_all() -> bool {
     let mut any = false;
-    for slot in PROTECTED.iter() {
-        let page = slot.load(Ordering::Acquire);
-        if page > GONE && on_write_fault(page) {
-            any = true;
-        }
+    for page in protected::protected() {
+        any |= on_write_fault(page);
     }
     any
-}
-
-fn slot_of(page: u64) -> usize {
-    ((page / PAGE).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 50) as usize % SLOTS
-}
-
-/// Adds `page` to the protected set; false when already there or full.
-/// (Two threads adding the same page at once may both succeed: a stale
-/// entry only costs a needless new epoch later.)
-fn insert(page: u64) -> bool {
-    let start = slot_of(page);
-    let mut free = None;
-    for i in 0..SLOTS {
-        let at = (start + i) % SLOTS;
-        match PROTECTED[at].load(Ordering::Acquire) {
-            cur if cur == page => return false,
-            GONE => free = free.or(Some(at)),
-            EMPTY => {
-                let at = free.unwrap_or(at);
-                let cur = PROTECTED[at].load(Ordering::Acquire);
-                return (cur == EMPTY || cur == GONE)
-                    && PROTECTED[at].compare_exchange(cur, page, Ordering::AcqRel, Ordering::Acquire).is_ok();
-            }
-            _ => {}
-        }
-    }
-    tracing::warn!("too many write-protected code pages: changes to code at {page:#x} go unnoticed");
-    false
-}
-
-/// Removes `page` from the protected set; true if it was there. Async-signal-safe.
-fn remove(page: u64) -> bool {
-    let start = slot_of(page);
-    for i in 0..SLOTS {
-        let slot = &PROTECTED[(start + i) % SLOTS];
-        let cur = slot.load(Ordering::Acquire);
-        if cur == EMPTY {
-            return false;
-        }
-        if cur == page {
-            return slot.compare_exchange(page, GONE, Ordering::AcqRel, Ordering::Acquire).is_ok();
-        }
-    }
-    false
 }
 
 #[cfg(test)]
@@ -169,18 +194,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn protected_set_inserts_finds_and_removes() {
-        let pages: Vec<u64> = (0..100).map(|i| 0x7000_0000 + i * PAGE * 7).collect();
-        for &p in &pages {
-            assert!(insert(p));
-            assert!(!insert(p));
+    fn translators_read_the_change_log_from_their_own_position() {
+        let mut reader = log_position();
+        let mut late = log_position();
+        log_change(0x1000, 0x2000);
+        log_change(0x5000, 0x7000);
+        let mut seen = Vec::new();
+        assert!(changes_since(&mut reader, |f, e| seen.push((f, e))));
+        assert_eq!(seen, [(0x1000, 0x2000), (0x5000, 0x7000)]);
+        assert!(changes_since(&mut reader, |_, _| panic!("nothing new")));
+        for i in 0..LOG_SLOTS as u64 {
+            log_change(i * PAGE, (i + 1) * PAGE);
         }
-        for &p in &pages[..50] {
-            assert!(remove(p));
-            assert!(!remove(p));
-        }
-        for &p in &pages[50..] {
-            assert!(remove(p));
-        }
+        // A whole ring behind: its entries are gone, so it must drop everything.
+        assert!(!changes_since(&mut late, |_, _| panic!("overwritten entries are not reported")));
+        assert_eq!(late, log_position());
     }
 }

@@ -63,8 +63,8 @@ pub struct Translator {
     enter: u64,
     window: EntryWindow,
     code: Box<dyn CodeSource>,
-    /// The code epoch the cache's translations belong to (`code_watch`).
-    epoch: u64,
+    /// How far this translator has read `code_watch`'s change log.
+    log_position: u64,
 }
 
 /// Host registers the trampolines save and restore around generated code.
@@ -81,7 +81,7 @@ impl Translator {
         let (enter, window, stubs) = build_trampolines(&mut cache);
         cache.stubs = stubs;
         cache.reserve_installed();
-        Ok(Translator { cache, enter, window, code, epoch: crate::code_watch::epoch() })
+        Ok(Translator { cache, enter, window, code, log_position: crate::code_watch::log_position() })
     }
 
     /// For the runtime's handler of an asynchronous signal that interrupted
@@ -139,11 +139,9 @@ impl Translator {
             if state.interrupt != 0 {
                 return GuestEvent::Interrupted;
             }
-            let epoch = crate::code_watch::epoch();
-            if epoch != self.epoch {
-                // Guest code this cache translated may have changed.
-                self.cache.flush();
-                self.epoch = epoch;
+            let cache = &mut self.cache;
+            if !crate::code_watch::changes_since(&mut self.log_position, |first, end| cache.invalidate_range(first, end)) {
+                cache.flush();
             }
             let host = self.cache.get_or_translate(self.code.as_ref(), state.rip);
             self.cache.remember_indirect(state.rip, host);
