@@ -36,6 +36,7 @@ pub fn run(prog: &LoadedProgram, rsp: u64, transit: TransitCommand) -> std::io::
     process.record_initial_stack(rsp);
     process.transit = transit;
     transit_translator::code_watch::set_writable_query(transit_syscalls::guest_may_write);
+    transit_translator::code_watch::set_alias_query(transit_syscalls::shared_mappings::aliases);
     {
         let mut signals = process.signals();
         signals.host_handler = Some(signals::on_host_signal);

@@ -38,6 +38,7 @@ mod ioctl;
 mod ipc;
 mod mm;
 mod process;
+pub mod shared_mappings;
 pub mod signal;
 pub mod table;
 mod time;

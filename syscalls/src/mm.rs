@@ -5,6 +5,7 @@
 //! requests fail with EINVAL from the host kernel.
 
 use crate::host::{self, Errno, SysResult};
+use crate::shared_mappings::{self, SharedObject};
 use crate::writable;
 use crate::{Args, Ctx};
 use transit_translator::code_watch;
@@ -46,8 +47,42 @@ pub(crate) fn mmap(_: &mut Ctx<'_>, a: &Args) -> SysResult {
     } else {
         mmap_low(a[1], a[2], flags & !X86_MAP_32BIT, a[4], a[5])?
     };
+    shared_range_replaced(addr, a[1]);
+    if let Some(object) = shared_object(flags, a[4] as i32) {
+        shared_mappings::record(addr, a[1], object, a[5]);
+    }
     mapped(addr, a[1], a[2]);
     Ok(addr)
+}
+
+/// What a new mapping maps, when other mappings may alias it: a file or
+/// memfd mapped MAP_SHARED (identified by device and inode), or shared
+/// anonymous memory (which only mremap can alias).
+fn shared_object(flags: u64, fd: i32) -> Option<SharedObject> {
+    const MAP_TYPE: u64 = 0x0f;
+    let shared = matches!(flags & MAP_TYPE, f if f == libc::MAP_SHARED as u64 || f == libc::MAP_SHARED_VALIDATE as u64);
+    if !shared {
+        return None;
+    }
+    if flags & libc::MAP_ANONYMOUS as u64 != 0 {
+        return Some(SharedObject::new_anonymous());
+    }
+    // SAFETY: fstat writes into the zeroed struct we pass.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return None;
+    }
+    Some(SharedObject::File { dev: st.st_dev, ino: st.st_ino })
+}
+
+/// `[start, start + len)` stops mapping what it mapped. Code translated
+/// from an alias of it may have been changed through it, and those
+/// changes can no longer be traced back once the range is forgotten.
+fn shared_range_replaced(start: u64, len: u64) {
+    for (a, b) in shared_mappings::aliases(start, start.saturating_add(len)) {
+        code_watch::code_changed(a, b - a);
+    }
+    shared_mappings::forget(start, len);
 }
 
 /// Bookkeeping after the guest got `[addr, addr + len)` with `prot`: it
@@ -60,6 +95,7 @@ fn mapped(addr: u64, len: u64, prot: u64) {
 /// munmap: translated code in the range is gone.
 pub(crate) fn munmap(_: &mut Ctx<'_>, a: &Args) -> SysResult {
     let r = host::syscall(libc::SYS_munmap, &a[..2])?;
+    shared_range_replaced(a[0], a[1]);
     writable::mark(a[0], a[1], false);
     code_watch::mapping_changed(a[0], a[1]);
     Ok(r)
@@ -68,10 +104,18 @@ pub(crate) fn munmap(_: &mut Ctx<'_>, a: &Args) -> SysResult {
 /// mremap(old, old_len, new_len, flags, new_addr): MREMAP_* are generic.
 pub(crate) fn mremap(_: &mut Ctx<'_>, a: &Args) -> SysResult {
     let was_writable = writable::any_writable(a[0], a[1]);
+    // With an old size of 0 the kernel maps the same shared pages again.
+    let carried = shared_mappings::pieces(a[0], if a[1] == 0 { a[2] } else { a[1] });
     let new = host::syscall(libc::SYS_mremap, &a[..5])?;
     const MREMAP_DONTUNMAP: u64 = 4;
-    if a[3] & MREMAP_DONTUNMAP == 0 {
+    if a[3] & MREMAP_DONTUNMAP == 0 && a[1] != 0 {
+        shared_range_replaced(a[0], a[1]);
         writable::mark(a[0], a[1], false);
+    }
+    shared_range_replaced(new, a[2]);
+    if let Some(&(_, _, object, offset)) = carried.first() {
+        // A shared mapping moves or grows as one piece of its object.
+        shared_mappings::record(new, a[2], object, offset);
     }
     code_watch::mapping_changed(a[0], a[1]);
     writable::mark(new, a[2], was_writable);
@@ -161,4 +205,30 @@ pub(crate) fn brk(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     }
     *current = requested;
     Ok(requested)
+}
+
+/// shmat: a System V segment is shared memory like a MAP_SHARED file:
+/// writable unless SHM_RDONLY, and aliased by every other attachment.
+pub(crate) fn shmat(_: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let addr = host::syscall(libc::SYS_shmat, &a[..3])?;
+    // SAFETY: IPC_STAT fills the zeroed struct we pass.
+    let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
+    let len = if unsafe { libc::shmctl(a[0] as i32, libc::IPC_STAT, &mut ds) } == 0 { ds.shm_segsz as u64 } else { 0 };
+    shared_range_replaced(addr, len);
+    shared_mappings::record(addr, len, SharedObject::SysV { shmid: a[0] }, 0);
+    writable::mark(addr, len, a[2] & libc::SHM_RDONLY as u64 == 0);
+    code_watch::mapping_changed(addr, len);
+    Ok(addr)
+}
+
+/// shmdt: the attachment at `addr` goes, however long it was.
+pub(crate) fn shmdt(_: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let len = shared_mappings::length_at(a[0]);
+    let r = host::syscall(libc::SYS_shmdt, &a[..1])?;
+    if let Some(len) = len {
+        shared_range_replaced(a[0], len);
+        writable::mark(a[0], len, false);
+        code_watch::mapping_changed(a[0], len);
+    }
+    Ok(r)
 }

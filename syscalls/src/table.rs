@@ -108,7 +108,7 @@ syscall_table! {
     27 mincore => pass(SYS_mincore),
     28 madvise => pass(SYS_madvise), // MADV_* are generic on both
     29 shmget => pass(SYS_shmget),
-    30 shmat => pass(SYS_shmat),
+    30 shmat => emulate(mm::shmat),
     31 shmctl => pass(SYS_shmctl), // shmid64_ds and ipc64_perm agree
     32 dup => pass(SYS_dup),
     33 dup2 => emulate(fs::fd::dup2),
@@ -145,7 +145,7 @@ syscall_table! {
     64 semget => pass(SYS_semget),
     65 semop => pass(SYS_semop), // struct sembuf
     66 semctl => emulate(ipc::semctl),
-    67 shmdt => pass(SYS_shmdt),
+    67 shmdt => emulate(mm::shmdt),
     68 msgget => pass(SYS_msgget),
     69 msgsnd => pass(SYS_msgsnd),
     70 msgrcv => pass(SYS_msgrcv),

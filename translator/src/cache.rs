@@ -161,6 +161,11 @@ impl CodeCache {
         self.write_word(site, encode_b(site, target).expect("code buffer within branch range"));
     }
 
+    /// Host code for guest `rip`, if translated.
+    pub fn lookup(&self, rip: u64) -> Option<u64> {
+        self.blocks.get(&rip).map(|b| b.host)
+    }
+
     /// Host code for guest `rip`, translating it first if needed.
     pub fn get_or_translate(&mut self, src: &dyn CodeSource, rip: u64) -> u64 {
         if let Some(block) = self.blocks.get(&rip) {

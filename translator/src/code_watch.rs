@@ -26,6 +26,8 @@ use std::sync::{Mutex, OnceLock};
 /// Pages any thread has translated code from, for mapping changes.
 static CODE_PAGES: Mutex<Option<AddrSet>> = Mutex::new(None);
 static WRITABLE: OnceLock<fn(u64) -> bool> = OnceLock::new();
+/// Other guest ranges mapping the same memory as a range (`set_alias_query`).
+static ALIASES: OnceLock<fn(u64, u64) -> Vec<(u64, u64)>> = OnceLock::new();
 
 /// The change log: entry `i` lives in slot `i % LOG_SLOTS`.
 const LOG_SLOTS: usize = 512;
@@ -63,8 +65,8 @@ fn log_change(first: u64, end: u64) {
     slot.entry.store(index + 1, Ordering::Release);
 }
 
-/// Calls `invalidate(first, end)` for every range logged since `*position`
-/// and advances it. Returns false (and calls nothing) when the ring has
+/// Calls `invalidate(first, end)` for every range logged since `*position`,
+/// and for the aliases of each, and advances it. Returns false (and calls nothing) when the ring has
 /// overwritten entries the caller has not read: it must drop everything.
 pub fn changes_since(position: &mut u64, mut invalidate: impl FnMut(u64, u64)) -> bool {
     let head = LOG_HEAD.load(Ordering::Acquire);
@@ -93,6 +95,9 @@ pub fn changes_since(position: &mut u64, mut invalidate: impl FnMut(u64, u64)) -
                 return false;
             }
             invalidate(first, end);
+            for (a, b) in aliases(first, end) {
+                invalidate(a, b);
+            }
             break;
         }
     }
@@ -106,14 +111,39 @@ pub fn set_writable_query(query: fn(u64) -> bool) {
     let _ = WRITABLE.set(query);
 }
 
+/// Tells the watcher how to find the other guest ranges that map the same
+/// memory as a range (a memfd mapped twice by a JIT). Without it a page
+/// has no aliases.
+pub fn set_alias_query(query: fn(u64, u64) -> Vec<(u64, u64)>) {
+    let _ = ALIASES.set(query);
+}
+
+fn aliases(first: u64, end: u64) -> Vec<(u64, u64)> {
+    ALIASES.get().map(|query| query(first, end)).unwrap_or_default()
+}
+
 /// A translator read code from the page at `page` (page-aligned), for the
-/// first time since its last flush.
+/// first time since its last flush: it and every alias of it the guest may
+/// write get write-protected.
 pub fn watch_page(page: u64) {
-    CODE_PAGES.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(AddrSet::default).insert(page);
-    let Some(writable) = WRITABLE.get() else { return };
-    if !writable(page) {
-        return;
+    let alias_pages: Vec<u64> =
+        aliases(page, page + PAGE).into_iter().flat_map(|(a, b)| (a..b).step_by(PAGE as usize)).collect();
+    {
+        let mut guard = CODE_PAGES.lock().unwrap_or_else(|e| e.into_inner());
+        let pages = guard.get_or_insert_with(AddrSet::default);
+        pages.insert(page);
+        // Listed so that unmapping an alias forgets its protection too.
+        pages.extend(alias_pages.iter().copied());
     }
+    let Some(writable) = WRITABLE.get() else { return };
+    for page in std::iter::once(page).chain(alias_pages) {
+        if writable(page) {
+            protect(page);
+        }
+    }
+}
+
+fn protect(page: u64) {
     let from = match protected::state(page) {
         Some(PageState::Protected) => return,
         other => other,
@@ -177,6 +207,14 @@ pub fn mapping_changed(start: u64, len: u64) {
     if touched {
         log_change(first, end);
     }
+}
+
+/// Guest code in `[start, start + len)` may have changed without a fault
+/// (an alias of it is being unmapped, and changes made through the alias
+/// could no longer be traced back to it).
+pub fn code_changed(start: u64, len: u64) {
+    let first = start & !(PAGE - 1);
+    log_change(first, start.saturating_add(len).saturating_add(PAGE - 1) & !(PAGE - 1));
 }
 
 /// Gives write access back to every protected page (a syscall wrote into

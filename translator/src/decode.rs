@@ -17,11 +17,20 @@ const PAGE: u64 = 4096;
 
 impl CodeSource for HostMemory {
     fn bytes(&self, addr: u64, max: usize) -> &[u8] {
-        // SAFETY: the caller decodes at addresses the guest is executing; the
-        // page containing `addr` is mapped (the guest jumped there), and the
-        // decoder asks for the next page only when an instruction crosses
-        // into it, which the guest's own fetch would do as well.
-        unsafe { std::slice::from_raw_parts(addr as *const u8, max) }
+        // Stop at the first page the guest could not fetch from: the
+        // guest jumped somewhere unmapped, or an instruction crosses into
+        // an unmapped page (the dispatcher turns that into the guest's
+        // SIGSEGV).
+        let mut len = 0usize;
+        while len < max {
+            let at = addr + len as u64;
+            if crate::probe::check(at, 1, false).is_err() {
+                break;
+            }
+            len += ((PAGE - at % PAGE) as usize).min(max - len);
+        }
+        // SAFETY: every page of `[addr, addr + len)` was just read.
+        unsafe { std::slice::from_raw_parts(addr as *const u8, len) }
     }
 }
 

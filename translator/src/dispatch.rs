@@ -143,7 +143,15 @@ impl Translator {
             if !crate::code_watch::changes_since(&mut self.log_position, |first, end| cache.invalidate_range(first, end)) {
                 cache.flush();
             }
-            let host = self.cache.get_or_translate(self.code.as_ref(), state.rip);
+            let host = match self.cache.lookup(state.rip) {
+                Some(host) => host,
+                None => {
+                    if let Some(fault) = fetch_fault(state.rip) {
+                        return fault;
+                    }
+                    self.cache.get_or_translate(self.code.as_ref(), state.rip)
+                }
+            };
             self.cache.remember_indirect(state.rip, host);
             state.dispatches += 1;
             let reason = self.enter(state, host);
@@ -156,7 +164,9 @@ impl Translator {
                         return fault;
                     }
                 }
-                ExitReason::IllegalInstruction => return fault(libc::SIGILL, state.rip),
+                ExitReason::IllegalInstruction => {
+                    return fetch_fault(state.rip).unwrap_or(fault(libc::SIGILL, state.rip));
+                }
                 ExitReason::DivideError => return fault(libc::SIGFPE, state.rip),
                 ExitReason::GeneralProtection => return fault(libc::SIGSEGV, 0),
                 ExitReason::Breakpoint => return fault(libc::SIGTRAP, state.rip),
@@ -182,6 +192,27 @@ impl Translator {
     fn enter(&mut self, _state: &mut CpuState, _host: u64) -> ExitReason {
         panic!("generated aarch64 code can only run on an aarch64 host");
     }
+}
+
+/// The guest's SIGSEGV when fetching the instruction at `rip` (up to 15
+/// bytes, as far as it decodes) touches memory it cannot read: it jumped
+/// somewhere unmapped, or the instruction crosses into an unmapped page.
+/// Only asked on the way to translating `rip` or to raising SIGILL there.
+fn fetch_fault(rip: u64) -> Option<GuestEvent> {
+    let page_end = (rip | 0xfff) + 1;
+    if let Err(f) = crate::probe::check(rip, 1, false) {
+        return Some(GuestEvent::PageFault { addr: f.addr, code: f.code });
+    }
+    if page_end - rip >= 15 {
+        return None;
+    }
+    let err = crate::probe::check(page_end, 1, false).err()?;
+    // Only if the bytes before the page end leave the instruction unfinished.
+    // SAFETY: [rip, page_end) was just probed.
+    let bytes = unsafe { std::slice::from_raw_parts(rip as *const u8, (page_end - rip) as usize) };
+    let mut decoder = iced_x86::Decoder::with_ip(64, bytes, rip, iced_x86::DecoderOptions::NONE);
+    let _ = decoder.decode();
+    (decoder.last_error() == iced_x86::DecoderError::NoMoreBytes).then_some(GuestEvent::PageFault { addr: err.addr, code: err.code })
 }
 
 fn fault(signal: i32, addr: u64) -> GuestEvent {
