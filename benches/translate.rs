@@ -54,7 +54,7 @@ fn bench_translate(c: &mut Criterion) {
         let mut t = Translator::with_source(host, Box::new(CodeBuffer { base: BASE, code })).unwrap();
         group.bench_function(name, |b| {
             b.iter(|| {
-                t.cache.flush();
+                t.flush();
                 for &s in &starts {
                     t.translate_only(s);
                 }

@@ -108,7 +108,11 @@ fn main() {
     };
     init_logging(request.secure);
     match run(request) {
-        Ok(runtime::Ending::Exit(status)) => std::process::exit(status),
+        // At once, as exit_group does: other guest threads may still be
+        // running, and must not watch libc's exit handlers tear down what
+        // they use.
+        // SAFETY: ends the process; nothing is left to flush.
+        Ok(runtime::Ending::Exit(status)) => unsafe { libc::_exit(status) },
         Ok(runtime::Ending::Signal(sig)) => die_by_signal(sig),
         Err(e) => {
             eprintln!("transit: {e}");

@@ -1,9 +1,9 @@
 //! The process runtime: runs guest threads and services what translated
 //! code hands back (syscalls, faults, signals).
 //!
-//! Every guest thread is a host thread with its own `Translator` (code
-//! cache) and `CpuState`; the `GuestProcess` is shared. `threads` starts
-//! and ends the extra ones.
+//! Every guest thread is a host thread with its own `Translator` and
+//! `CpuState`; the `GuestProcess` and the translated code are shared.
+//! `threads` starts and ends the extra ones.
 
 use std::sync::Arc;
 
@@ -26,6 +26,8 @@ pub enum Ending {
 const SYS_RT_SIGRETURN: u64 = 15;
 const EINTR: u64 = (-libc::EINTR) as u64;
 const EFAULT: u64 = (-libc::EFAULT) as u64;
+/// clone, fork, vfork, clone3: a child process returns 0 from them.
+const FORK_SYSCALLS: [u64; 4] = [56, 57, 58, 435];
 
 /// Runs the program's first thread; returns how the process ends (unless
 /// another thread ends it first).
@@ -44,7 +46,7 @@ pub fn run(prog: &LoadedProgram, rsp: u64, transit: TransitCommand) -> std::io::
     }
     let mut state = Box::new(CpuState { rip: prog.start(), ..CpuState::default() });
     state.gpr[RSP] = rsp;
-    let ending = GuestThreadRun::new(Arc::new(process), state, MemoryOrder::Relaxed)?.run();
+    let ending = GuestThreadRun::new(Arc::new(process), state, Box::new(Translator::new()?)).run();
     Ok(threads::main_thread_ends(ending))
 }
 
@@ -61,11 +63,9 @@ pub struct GuestThreadRun {
 }
 
 impl GuestThreadRun {
-    pub fn new(process: Arc<GuestProcess>, mut state: Box<CpuState>, order: MemoryOrder) -> std::io::Result<Self> {
-        let mut translator = Box::new(Translator::new()?);
-        translator.cache.memory_order = order;
+    pub fn new(process: Arc<GuestProcess>, mut state: Box<CpuState>, translator: Box<Translator>) -> Self {
         let signals = SignalThread::attach(&mut state, &translator);
-        Ok(GuestThreadRun { process, signals, translator, state, clear_child_tid: 0 })
+        GuestThreadRun { process, signals, translator, state, clear_child_tid: 0 }
     }
 
     /// Runs guest code until the thread or the process ends.
@@ -117,17 +117,18 @@ impl GuestThreadRun {
         let g = &self.state.gpr;
         let nr = g[RAX];
         let args = [g[RDI], g[RSI], g[RDX], g[R10], g[R8], g[R9]];
-        let mut thread = Thread { state: &mut self.state, process: &self.process, spawned: false, clear_child_tid: &mut self.clear_child_tid };
+        let mut thread = Thread { state: &mut self.state, process: &self.process, translator: &mut self.translator, clear_child_tid: &mut self.clear_child_tid };
         let mut outcome = transit_syscalls::dispatch(&self.process, &mut thread, nr, args);
         if outcome == SyscallOutcome::Return(EFAULT) && code_watch::unprotect_all() {
             // The kernel met a page Transit write-protected (translated code
             // on a writable page): it is writable again, so try once more.
             outcome = transit_syscalls::dispatch(&self.process, &mut thread, nr, args);
         }
-        if thread.spawned && self.translator.cache.memory_order != MemoryOrder::Tso {
-            // From now on other threads read this memory: keep x86 ordering.
-            self.translator.cache.memory_order = MemoryOrder::Tso;
-            self.translator.flush();
+        if FORK_SYSCALLS.contains(&nr) && outcome == SyscallOutcome::Return(0) {
+            if let Err(e) = self.translator.after_fork_in_child() {
+                tracing::error!("forked child: no code cache: {e}");
+                return Some(ThreadEnd::Process(Ending::Signal(libc::SIGSEGV)));
+            }
         }
         match outcome {
             SyscallOutcome::Return(v) => {
@@ -153,7 +154,7 @@ impl GuestThreadRun {
         let g = &self.state.gpr;
         let nr = g[RAX] as u32;
         let regs = [g[RBX], g[RCX], g[RDX], g[RSI], g[RDI], g[RBP]];
-        let mut thread = Thread { state: &mut self.state, process: &self.process, spawned: false, clear_child_tid: &mut self.clear_child_tid };
+        let mut thread = Thread { state: &mut self.state, process: &self.process, translator: &mut self.translator, clear_child_tid: &mut self.clear_child_tid };
         match transit_syscalls::dispatch_ia32(&self.process, &mut thread, nr, regs) {
             SyscallOutcome::Return(v) => {
                 self.state.gpr[RAX] = v;
@@ -188,8 +189,7 @@ pub enum ThreadEnd {
 struct Thread<'a> {
     state: &'a mut CpuState,
     process: &'a Arc<GuestProcess>,
-    /// A thread was started (the process now has several).
-    spawned: bool,
+    translator: &'a mut Translator,
     clear_child_tid: &'a mut u64,
 }
 
@@ -213,9 +213,10 @@ impl GuestThread for Thread<'_> {
         self.state.gpr[RSP] = value;
     }
     fn spawn_thread(&mut self, req: &ThreadRequest) -> Result<u64, Errno> {
-        let tid = threads::spawn(self.process, self.state, req)?;
-        self.spawned = true;
-        Ok(tid)
+        // From now on other threads read this memory: keep x86 ordering,
+        // before the new thread runs any translation.
+        self.translator.set_memory_order(MemoryOrder::Tso);
+        threads::spawn(self.process, self.state, req, self.translator.shared_code())
     }
     fn set_clear_child_tid(&mut self, addr: u64) {
         *self.clear_child_tid = addr;
@@ -223,7 +224,7 @@ impl GuestThread for Thread<'_> {
 }
 
 fn log_stats(t: &Translator, state: &CpuState) {
-    let s = t.cache.stats;
+    let s = t.stats();
     tracing::debug!(
         blocks = s.blocks,
         guest_insns = s.guest_insns,

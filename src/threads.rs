@@ -1,5 +1,6 @@
 //! Guest threads: starting one (clone with CLONE_VM|CLONE_THREAD) as a host
-//! thread with its own translator, and ending one. The process ends with
+//! thread with its own translator into the process's shared code, and
+//! ending one. The process ends with
 //! exit_group, a fatal signal, or when its last thread exits.
 
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
@@ -9,8 +10,8 @@ use crate::runtime::{Ending, GuestThreadRun, ThreadEnd};
 use transit_syscalls::guest_mem;
 use transit_syscalls::{Errno, GuestProcess, ThreadRequest};
 use transit_translator::cpu_state::gpr::{R11, RAX, RCX, RSP};
-use transit_translator::emit::MemoryOrder;
-use transit_translator::CpuState;
+use transit_translator::dispatch::SharedCode;
+use transit_translator::{CpuState, Translator};
 
 /// Guest threads still running (the first one included).
 static LIVE: AtomicUsize = AtomicUsize::new(1);
@@ -24,7 +25,7 @@ const HOST_STACK: usize = 8 << 20;
 /// Starts a guest thread that continues after the current syscall of the
 /// thread in `parent`; returns its tid once it exists and has written it
 /// wherever `req` asks.
-pub fn spawn(process: &Arc<GuestProcess>, parent: &CpuState, req: &ThreadRequest) -> Result<u64, Errno> {
+pub fn spawn(process: &Arc<GuestProcess>, parent: &CpuState, req: &ThreadRequest, code: Arc<SharedCode>) -> Result<u64, Errno> {
     let mut state = Box::new(parent.clone());
     // What the child sees on return from the syscall.
     state.gpr[RAX] = 0;
@@ -47,13 +48,7 @@ pub fn spawn(process: &Arc<GuestProcess>, parent: &CpuState, req: &ThreadRequest
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     LIVE.fetch_add(1, Ordering::SeqCst);
     let started = std::thread::Builder::new().name("guest".into()).stack_size(HOST_STACK).spawn(move || {
-        let mut run = match GuestThreadRun::new(shared, state, MemoryOrder::Tso) {
-            Ok(run) => run,
-            Err(e) => {
-                let _ = tx.send(Err(e));
-                return;
-            }
-        };
+        let mut run = GuestThreadRun::new(shared, state, Box::new(Translator::for_thread(code)));
         // SAFETY: gettid has no preconditions.
         let tid = unsafe { libc::gettid() };
         for at in [req.parent_tid, req.child_tid] {
@@ -62,14 +57,14 @@ pub fn spawn(process: &Arc<GuestProcess>, parent: &CpuState, req: &ThreadRequest
             }
         }
         run.clear_child_tid = req.clear_child_tid;
-        let _ = tx.send(Ok(tid));
+        let _ = tx.send(tid);
         set_mask(guest_mask);
         other_thread_ends(run.run());
     });
     set_mask(guest_mask);
     process.signals().reclaim_libc_signals();
     let tid = match started {
-        Ok(_) => rx.recv().ok().and_then(Result::ok),
+        Ok(_) => rx.recv().ok(),
         Err(_) => None,
     };
     match tid {

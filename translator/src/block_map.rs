@@ -7,11 +7,13 @@
 //! fall into their lookup exits, which return to the dispatcher) until the
 //! runtime has delivered the signal and relinks them.
 //!
-//! The signal handler reads this map while the interrupted thread is in
-//! generated code, so the translator (which only runs outside generated
-//! code on the same thread) is never changing it at that moment.
+//! Signal handlers on every thread read the map while another thread may
+//! be installing blocks: it is append-only (`Chunked`), and records change
+//! only through atomics. Appends are serialised by the code cache's lock.
 
+use crate::chunked::Chunked;
 use crate::emit::Polarity;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 /// Where one guest instruction's code starts in its block.
 #[derive(Clone, Copy, Debug)]
@@ -38,7 +40,6 @@ impl ExitSite {
     }
 }
 
-#[derive(Clone, Debug)]
 struct BlockRecord {
     host_start: u64,
     host_end: u64,
@@ -46,7 +47,9 @@ struct BlockRecord {
     marks: std::ops::Range<u32>,
     sites: std::ops::Range<u32>,
     /// Invalidated: no longer entered, but a thread may still be inside.
-    dead: bool,
+    dead: AtomicBool,
+    /// Threads that unlinked the block for a signal and have not relinked it.
+    unlink_holds: AtomicU32,
 }
 
 /// A guest instruction boundary inside translated code.
@@ -61,69 +64,111 @@ pub struct GuestPoint {
 /// upwards and a flush clears the map).
 #[derive(Default)]
 pub struct BlockMap {
-    blocks: Vec<BlockRecord>,
-    marks: Vec<InsnMark>,
-    sites: Vec<ExitSite>,
+    blocks: Chunked<BlockRecord>,
+    marks: Chunked<InsnMark>,
+    sites: Chunked<ExitSite>,
 }
 
 impl BlockMap {
-    pub fn clear(&mut self) {
-        self.blocks.clear();
-        self.marks.clear();
-        self.sites.clear();
+    /// # Safety
+    /// No thread may be reading the map (a full flush stops them all).
+    pub unsafe fn clear(&self) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            self.blocks.clear();
+            self.marks.clear();
+            self.sites.clear();
+        }
     }
 
-    /// Records a block installed at `host_start..host_end`; returns its index.
-    pub fn insert(&mut self, rip: u64, host_start: u64, host_end: u64, marks: &[InsnMark], sites: impl Iterator<Item = ExitSite>) -> usize {
-        debug_assert!(self.blocks.last().is_none_or(|b| b.host_end <= host_start));
+    /// Records a block installed at `host_start..host_end`; returns its
+    /// index, or None when the map is full (the cache must flush).
+    pub fn insert(&self, rip: u64, host_start: u64, host_end: u64, marks: &[InsnMark], sites: impl Iterator<Item = ExitSite>) -> Option<usize> {
+        debug_assert!(self.blocks.len() == 0 || self.blocks.get(self.blocks.len() - 1).is_some_and(|b| b.host_end <= host_start));
         let m = self.marks.len() as u32;
         let s = self.sites.len() as u32;
-        self.marks.extend_from_slice(marks);
-        self.sites.extend(sites);
-        self.blocks.push(BlockRecord {
-            host_start,
-            host_end,
-            rip,
-            marks: m..self.marks.len() as u32,
-            sites: s..self.sites.len() as u32,
-            dead: false,
-        });
-        self.blocks.len() - 1
+        for &mark in marks {
+            self.marks.push(mark).ok()?;
+        }
+        for site in sites {
+            self.sites.push(site).ok()?;
+        }
+        self.blocks
+            .push(BlockRecord {
+                host_start,
+                host_end,
+                rip,
+                marks: m..self.marks.len() as u32,
+                sites: s..self.sites.len() as u32,
+                dead: AtomicBool::new(false),
+                unlink_holds: AtomicU32::new(0),
+            })
+            .ok()
     }
 
     /// Block `index` was invalidated. Its record stays: faults and signals
     /// in a thread still running its code need it.
-    pub fn mark_dead(&mut self, index: usize) {
-        if let Some(b) = self.blocks.get_mut(index) {
-            b.dead = true;
+    pub fn mark_dead(&self, index: usize) {
+        if let Some(b) = self.blocks.get(index) {
+            b.dead.store(true, Ordering::Release);
         }
     }
 
     pub fn is_dead(&self, index: usize) -> bool {
-        self.blocks.get(index).is_some_and(|b| b.dead)
+        self.blocks.get(index).is_some_and(|b| b.dead.load(Ordering::Acquire))
+    }
+
+    /// How many blocks were recorded since the last flush.
+    pub fn len(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// A thread unlinked block `index` for a signal. Async-signal-safe.
+    pub fn hold_unlinked(&self, index: usize) {
+        if let Some(b) = self.blocks.get(index) {
+            b.unlink_holds.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// The thread is done with its signal; true when no other thread still
+    /// needs block `index` unlinked.
+    pub fn release_unlinked(&self, index: usize) -> bool {
+        self.blocks.get(index).is_some_and(|b| b.unlink_holds.fetch_sub(1, Ordering::SeqCst) == 1)
+    }
+
+    pub fn unlink_held(&self, index: usize) -> bool {
+        self.blocks.get(index).is_some_and(|b| b.unlink_holds.load(Ordering::SeqCst) != 0)
     }
 
     /// The block whose code contains host address `pc`.
     pub fn block_at(&self, pc: u64) -> Option<usize> {
-        let i = self.blocks.partition_point(|b| b.host_start <= pc).checked_sub(1)?;
-        (pc < self.blocks[i].host_end).then_some(i)
+        // partition_point over the published records.
+        let (mut lo, mut hi) = (0, self.blocks.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.blocks.get(mid)?.host_start <= pc {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let i = lo.checked_sub(1)?;
+        (pc < self.blocks.get(i)?.host_end).then_some(i)
     }
 
     /// The guest instruction whose code contains `pc`. Code a block keeps
     /// out of line (after its exits) is attributed to its last instruction.
     pub fn guest_point(&self, pc: u64) -> Option<GuestPoint> {
-        let b = &self.blocks[self.block_at(pc)?];
-        let marks = &self.marks[b.marks.start as usize..b.marks.end as usize];
+        let b = self.blocks.get(self.block_at(pc)?)?;
         let off = (pc - b.host_start) as u32;
-        let i = marks.partition_point(|m| m.host_off <= off).checked_sub(1)?;
-        let m = marks[i];
+        let m = self.marks.iter_range(b.marks.start as usize..b.marks.end as usize).take_while(|m| m.host_off <= off).last()?;
         Some(GuestPoint { rip: b.rip + m.guest_off as u64, carry: m.polarity == Polarity::Carry })
     }
 
     /// Host start address and exit sites of block `index`.
-    pub fn exits(&self, index: usize) -> Option<(u64, &[ExitSite])> {
+    pub fn exits(&self, index: usize) -> Option<(u64, impl Iterator<Item = ExitSite> + '_)> {
         let b = self.blocks.get(index)?;
-        Some((b.host_start, &self.sites[b.sites.start as usize..b.sites.end as usize]))
+        Some((b.host_start, self.sites.iter_range(b.sites.start as usize..b.sites.end as usize).copied()))
     }
 }
 
@@ -137,7 +182,7 @@ mod tests {
 
     #[test]
     fn finds_the_instruction_containing_a_host_address() {
-        let mut map = BlockMap::default();
+        let map = BlockMap::default();
         map.insert(0x1000, 0x10_0000, 0x10_0040, &[mark(0, 0, Polarity::Borrow), mark(12, 3, Polarity::Carry)], std::iter::empty());
         map.insert(0x2000, 0x10_0040, 0x10_0080, &[mark(0, 0, Polarity::Borrow)], std::iter::once(ExitSite::Indirect { off: 8 }));
         assert_eq!(map.guest_point(0x10_0000), Some(GuestPoint { rip: 0x1000, carry: false }));
@@ -148,8 +193,8 @@ mod tests {
         assert_eq!(map.guest_point(0x10_0080), None);
         assert_eq!(map.guest_point(0xf_ffff), None);
         assert_eq!(map.block_at(0x10_0044), Some(1));
-        assert_eq!(map.exits(1).unwrap().1.len(), 1);
-        map.clear();
+        assert_eq!(map.exits(1).unwrap().1.count(), 1);
+        unsafe { map.clear() };
         assert_eq!(map.block_at(0x10_0000), None);
     }
 }

@@ -1,6 +1,11 @@
-//! The code cache: one executable buffer holding the trampolines and every
-//! translated block, the guest->host block map, direct-branch linking, and
-//! the lookup table indirect branches consult inline.
+//! The code cache of a process, shared by all its threads: one executable
+//! buffer holding the trampolines and every translated block, the
+//! guest->host block map, and direct-branch linking. Each thread has its
+//! own lookup table for indirect branches (`thread_code`).
+//!
+//! Threads translate one at a time (the process's cache lock) while the
+//! others keep running translated code; code they may be running is never
+//! overwritten until a flush has seen every thread leave it.
 //!
 //! Guest code that changes invalidates the blocks on its pages
 //! (`invalidate_range`): they leave the maps and every branch into them is
@@ -8,31 +13,26 @@
 //! (a thread may still be running it), so dead code fills the buffer and a
 //! full buffer flushes.
 
+use crate::addr_hash::{AddrMap, AddrSet};
+use crate::block_map::{BlockMap, ExitSite, GuestPoint};
 use crate::decode::{decode_block, CodeSource};
 use crate::emit::{encode_b, MemoryOrder, Stubs};
-use crate::host::HostFeatures;
-use crate::translate::translate_block;
 use crate::flags::live_at_block_exit;
-use crate::block_map::{BlockMap, ExitSite, GuestPoint};
-use crate::addr_hash::{AddrMap, AddrSet};
+use crate::host::HostFeatures;
 use crate::links::Links;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use crate::thread_code::ThreadCode;
+use crate::translate::translate_block;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
-/// The lookup table has 2^LOOKUP_BITS entries indexed by the low guest address bits.
-pub const LOOKUP_BITS: u32 = 16;
-const CODE_BYTES: usize = 64 << 20;
+/// Below 128 MiB, so that a `b` reaches from anywhere in it to anywhere.
+const CODE_BYTES: usize = 126 << 20;
 const PAGE_SHIFT: u32 = 12;
 /// Longest block, in guest instructions.
 pub const MAX_BLOCK_INSNS: usize = 128;
 
-/// One lookup-table slot; generated code reads it with fixed offsets.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub struct LookupEntry {
-    pub guest: u64,
-    pub host: u64,
-}
-
+/// The translations of a process, shared by its threads; every method but
+/// the signal-handler ones runs under the process's cache lock.
 pub struct CodeCache {
     buf: *mut u8,
     /// Bytes used by the trampolines: the cache never frees below this.
@@ -43,25 +43,30 @@ pub struct CodeCache {
     /// Guest page number -> start addresses of the blocks whose guest code
     /// touches the page.
     page_blocks: AddrMap<Vec<u64>>,
-    lookup: Box<[LookupEntry]>,
-    /// Lookup slots filled since the last flush, so a flush clears only those.
-    lookup_dirty: Vec<usize>,
     /// Guest page numbers that hold decoded code: safe to read when looking
     /// ahead, and write-protected when the guest may write them.
     code_pages: AddrSet,
-    /// Host address -> guest instruction, and each block's exit sites.
-    map: BlockMap,
-    /// Blocks a signal handler unlinked (index + 1; 0 = free slot).
-    unlinked: [AtomicUsize; 4],
+    /// Host address -> guest instruction, and each block's exit sites; read
+    /// without the lock by signal handlers.
+    map: Arc<BlockMap>,
+    /// The threads using the cache: an invalidated block leaves each one's
+    /// lookup table, and a full flush waits for each to leave old code.
+    threads: Vec<Arc<ThreadCode>>,
+    /// How far the cache has applied `code_watch`'s change log.
+    log_position: u64,
     /// Longest block translated, in guest instructions (1 tests state
     /// hand-off at every instruction boundary).
     pub max_block_insns: usize,
     pub stubs: Stubs,
     pub host: HostFeatures,
-    /// How translations order memory accesses; changing it needs a flush.
-    pub memory_order: MemoryOrder,
+    /// How translations order memory accesses; change it with `set_memory_order`.
+    memory_order: MemoryOrder,
     pub stats: CacheStats,
 }
+
+// SAFETY: `buf` is the cache's own mapping; all mutation happens under the
+// process's cache lock (or, for instruction words, atomically).
+unsafe impl Send for CodeCache {}
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CacheStats {
@@ -109,11 +114,10 @@ impl CodeCache {
             blocks: AddrMap::with_capacity_and_hasher(1 << 14, Default::default()),
             links: Links::default(),
             page_blocks: AddrMap::default(),
-            lookup: empty_lookup_table(),
-            lookup_dirty: Vec::new(),
             code_pages: AddrSet::default(),
-            map: BlockMap::default(),
-            unlinked: Default::default(),
+            map: Arc::new(BlockMap::default()),
+            threads: Vec::new(),
+            log_position: crate::code_watch::log_position(),
             max_block_insns: MAX_BLOCK_INSNS,
             stubs: Stubs::default(),
             host,
@@ -122,8 +126,39 @@ impl CodeCache {
         })
     }
 
-    pub fn lookup_table_addr(&self) -> u64 {
-        self.lookup.as_ptr() as u64
+    /// The block map, for signal handlers (which must not take the lock).
+    pub fn block_map(&self) -> Arc<BlockMap> {
+        Arc::clone(&self.map)
+    }
+
+    pub fn register(&mut self, thread: Arc<ThreadCode>) {
+        self.threads.push(thread);
+    }
+
+    pub fn unregister(&mut self, thread: &Arc<ThreadCode>) {
+        self.threads.retain(|t| !Arc::ptr_eq(t, thread));
+    }
+
+    pub fn memory_order(&self) -> MemoryOrder {
+        self.memory_order
+    }
+
+    /// Changes how translations order memory; drops the ones made the
+    /// other way.
+    pub fn set_memory_order(&mut self, order: MemoryOrder, me: &ThreadCode) {
+        if order != self.memory_order {
+            self.memory_order = order;
+            self.flush(me);
+        }
+    }
+
+    /// Applies the guest code changes `code_watch` logged since the last call.
+    pub fn apply_code_changes(&mut self, me: &ThreadCode) {
+        let mut position = self.log_position;
+        if !crate::code_watch::changes_since(&mut position, |first, end| self.invalidate_range(first, end)) {
+            self.flush(me);
+        }
+        self.log_position = position;
     }
 
     /// Address the next emitted code will be placed at.
@@ -166,8 +201,9 @@ impl CodeCache {
         self.blocks.get(&rip).map(|b| b.host)
     }
 
-    /// Host code for guest `rip`, translating it first if needed.
-    pub fn get_or_translate(&mut self, src: &dyn CodeSource, rip: u64) -> u64 {
+    /// Host code for guest `rip`, translating it first if needed; `me` is
+    /// the calling thread (a full cache flushes).
+    pub fn get_or_translate(&mut self, src: &dyn CodeSource, rip: u64, me: &ThreadCode) -> u64 {
         if let Some(block) = self.blocks.get(&rip) {
             return block.host;
         }
@@ -187,20 +223,23 @@ impl CodeCache {
         let base = (self.next_addr() + 15) & !15;
         let translated = translate_block(&block, base, self.host, self.stubs, live_at_exit, self.memory_order);
         let pages = (rip >> PAGE_SHIFT, last_byte >> PAGE_SHIFT);
-        let host = match self.install_at(base, &translated.code) {
-            Some(h) => h,
-            None => {
-                self.flush();
-                for page in pages.0..=pages.1 {
-                    self.watch(page);
-                }
-                let base = (self.next_addr() + 15) & !15;
-                let t = translate_block(&block, base, self.host, self.stubs, live_at_exit, self.memory_order);
-                let h = self.install_at(base, &t.code).expect("one block fits an empty cache");
-                return self.finish_insert(rip, h, pages, t);
+        if let Some(host) = self.install_at(base, &translated.code) {
+            if let Some(host) = self.finish_insert(rip, host, pages, &translated) {
+                crate::emit::recycle_marks_buffer(translated.marks);
+                return host;
             }
-        };
-        self.finish_insert(rip, host, pages, translated)
+        }
+        // The buffer or the block map is full.
+        self.flush(me);
+        for page in pages.0..=pages.1 {
+            self.watch(page);
+        }
+        let base = (self.next_addr() + 15) & !15;
+        let t = translate_block(&block, base, self.host, self.stubs, live_at_exit, self.memory_order);
+        let h = self.install_at(base, &t.code).expect("one block fits an empty cache");
+        let host = self.finish_insert(rip, h, pages, &t).expect("one block fits an empty block map");
+        crate::emit::recycle_marks_buffer(t.marks);
+        host
     }
 
     /// Adds a guest code page; true if it is new since the last flush.
@@ -218,13 +257,13 @@ impl CodeCache {
         Some(addr)
     }
 
-    fn finish_insert(&mut self, rip: u64, host: u64, pages: (u64, u64), t: crate::translate::TranslatedBlock) -> u64 {
+    fn finish_insert(&mut self, rip: u64, host: u64, pages: (u64, u64), t: &crate::translate::TranslatedBlock) -> Option<u64> {
+        let sites = t.direct_exits.iter().map(|d| ExitSite::Direct { off: d.site_offset as u32, target: d.target });
+        let indirect = t.indirect_site.map(|off| ExitSite::Indirect { off: off as u32 });
+        let record = self.map.insert(rip, host, host + t.code.len() as u64, &t.marks, sites.chain(indirect))?;
         self.stats.blocks += 1;
         self.stats.guest_insns += t.guest_insns as u64;
         self.stats.host_bytes += t.code.len() as u64;
-        let sites = t.direct_exits.iter().map(|d| ExitSite::Direct { off: d.site_offset as u32, target: d.target });
-        let indirect = t.indirect_site.map(|off| ExitSite::Indirect { off: off as u32 });
-        let record = self.map.insert(rip, host, host + t.code.len() as u64, &t.marks, sites.chain(indirect));
         self.blocks.insert(rip, Block { host, record, pages });
         for page in pages.0..=pages.1 {
             self.page_blocks.entry(page).or_default().push(rip);
@@ -240,8 +279,7 @@ impl CodeCache {
         for site in self.links.link_waiting(rip) {
             self.patch_branch(site, host);
         }
-        crate::emit::recycle_marks_buffer(t.marks);
-        host
+        Some(host)
     }
 
     /// The guest changed or unmapped `[first, end)` (addresses): drops
@@ -276,79 +314,65 @@ impl CodeCache {
         }
         if let Some((host, sites)) = self.map.exits(block.record) {
             for site in sites {
-                if let ExitSite::Direct { off, target } = *site {
+                if let ExitSite::Direct { off, target } = site {
                     self.links.forget_site(host + off as u64, target);
                 }
             }
         }
         self.map.mark_dead(block.record);
-        let index = (rip & ((1 << LOOKUP_BITS) - 1)) as usize;
-        if self.lookup[index].guest == rip {
-            self.lookup[index] = empty_slot(index as u64);
+        for thread in &self.threads {
+            thread.lookup.forget(rip);
         }
         self.stats.invalidated += 1;
     }
 
-    /// Records `rip -> host` for inline indirect-branch lookups.
-    pub fn remember_indirect(&mut self, rip: u64, host: u64) {
-        let index = (rip & ((1 << LOOKUP_BITS) - 1)) as usize;
-        self.lookup[index] = LookupEntry { guest: rip, host };
-        self.lookup_dirty.push(index);
-    }
-
-    /// Drops every translation (the cache is full).
-    pub fn flush(&mut self) {
+    /// Drops every translation. Other threads may be running translated
+    /// code: every block is unlinked and every lookup table emptied, so
+    /// each leaves within a block, and the buffer is reused only once each
+    /// has been seen outside generated code.
+    pub fn flush(&mut self, me: &ThreadCode) {
+        let others: Vec<&Arc<ThreadCode>> = self.threads.iter().filter(|t| !std::ptr::eq(t.as_ref(), me)).collect();
+        if !others.is_empty() {
+            for index in 0..self.map.len() {
+                if let Some((host, sites)) = self.map.exits(index) {
+                    for site in sites {
+                        write_word(host + site.offset() as u64, NOP);
+                    }
+                }
+            }
+        }
+        for thread in &self.threads {
+            thread.lookup.clear();
+        }
+        for thread in others {
+            thread.wait_until_out();
+        }
         self.used = self.reserved;
         self.blocks.clear();
         self.links.clear();
         self.page_blocks.clear();
-        // In place: generated code holds the table's address.
-        for index in self.lookup_dirty.drain(..) {
-            self.lookup[index] = empty_slot(index as u64);
-        }
         self.code_pages.clear();
-        self.map.clear();
-        for slot in &self.unlinked {
-            slot.store(0, Ordering::Relaxed);
+        // SAFETY: no thread runs translated code (waited for above), so no
+        // signal handler is looking up a block.
+        unsafe { self.map.clear() };
+        for thread in &self.threads {
+            for slot in &thread.unlinked {
+                slot.store(0, Ordering::Relaxed);
+            }
         }
         self.stats.flushes += 1;
     }
 
-    /// The guest instruction whose translation contains host address `pc`.
-    /// Async-signal-safe while the calling thread is in generated code.
-    pub fn guest_point(&self, pc: u64) -> Option<GuestPoint> {
-        self.map.guest_point(pc)
-    }
-
-    /// Makes the block containing host address `pc` return to the
-    /// dispatcher at its end instead of continuing into other blocks; false
-    /// when `pc` is not in a block. Async-signal-safe while the calling
-    /// thread is in generated code: it only rewrites instruction words.
-    pub fn unlink_block_at(&self, pc: u64) -> bool {
-        let Some(index) = self.map.block_at(pc) else { return false };
-        let Some((host, sites)) = self.map.exits(index) else { return false };
-        for site in sites {
-            // Both kinds fall through into their lookup exit.
-            self.write_word(host + site.offset() as u64, NOP);
-        }
-        // A full table only means the block stays unlinked (slower, still correct).
-        let _ = self
-            .unlinked
-            .iter()
-            .find(|slot| slot.compare_exchange(0, index + 1, Ordering::Relaxed, Ordering::Relaxed).is_ok());
-        true
-    }
-
-    /// Undoes `unlink_block_at` for every block it unlinked.
-    pub fn relink_unlinked(&mut self) {
-        for i in 0..self.unlinked.len() {
-            let Some(index) = self.unlinked[i].swap(0, Ordering::Relaxed).checked_sub(1) else { continue };
-            if self.map.is_dead(index) {
-                // Nothing enters it again; a thread inside should leave.
+    /// Undoes `unlink_for_signal` for the blocks `thread` unlinked, unless
+    /// another thread still needs one unlinked for its own signal.
+    pub fn relink_for_signal(&mut self, thread: &ThreadCode) {
+        for slot in &thread.unlinked {
+            let Some(index) = slot.swap(0, Ordering::Relaxed).checked_sub(1) else { continue };
+            if !self.map.release_unlinked(index) || self.map.is_dead(index) {
                 continue;
             }
             let Some((host, sites)) = self.map.exits(index) else { continue };
-            for site in sites.to_vec() {
+            for site in sites {
                 let at = host + site.offset() as u64;
                 let word = match site {
                     ExitSite::Direct { target, .. } => match self.blocks.get(&target) {
@@ -357,17 +381,58 @@ impl CodeCache {
                     },
                     ExitSite::Indirect { .. } => BR_X17,
                 };
-                self.write_word(at, word);
+                write_word(at, word);
+            }
+            if self.map.unlink_held(index) {
+                // Another thread's handler unlinked it while we relinked.
+                unlink_exits(&self.map, index);
             }
         }
     }
 
     fn write_word(&self, at: u64, word: u32) {
-        // SAFETY: `at` is a 4-byte aligned instruction inside our buffer that
-        // we emitted; replacing a single aligned instruction word is atomic.
-        unsafe { (at as *mut u32).write_volatile(word) };
-        self.sync_icache(at, 4);
+        write_word(at, word);
     }
+}
+
+/// For a thread's handler of an asynchronous signal: makes the block
+/// containing host address `pc` return to the dispatcher at its end instead
+/// of continuing into other blocks; false when `pc` is not in a block.
+/// Async-signal-safe: it only reads the block map and rewrites
+/// instruction words.
+pub fn unlink_for_signal(map: &BlockMap, pc: u64, thread: &ThreadCode) -> bool {
+    let Some(index) = map.block_at(pc) else { return false };
+    map.hold_unlinked(index);
+    unlink_exits(map, index);
+    // With every slot taken nobody releases this hold: the block stays
+    // unlinked (slower, still correct).
+    let _ = thread.unlinked.iter().any(|slot| slot.compare_exchange(0, index + 1, Ordering::Relaxed, Ordering::Relaxed).is_ok());
+    true
+}
+
+/// The guest instruction whose translation contains host address `pc`.
+/// Async-signal-safe.
+pub fn guest_point(map: &BlockMap, pc: u64) -> Option<GuestPoint> {
+    map.guest_point(pc)
+}
+
+/// Both kinds of exit fall through into their lookup exit.
+fn unlink_exits(map: &BlockMap, index: usize) {
+    if let Some((host, sites)) = map.exits(index) {
+        for site in sites {
+            write_word(host + site.offset() as u64, NOP);
+        }
+    }
+}
+
+fn write_word(at: u64, word: u32) {
+    // SAFETY: `at` is a 4-byte aligned instruction inside a code buffer,
+    // emitted by the cache; replacing a single aligned instruction word is
+    // atomic for every thread executing it.
+    unsafe { (at as *mut u32).write_volatile(word) };
+    // SAFETY: the word just written.
+    let slice = unsafe { std::slice::from_raw_parts(at as *const u8, 4) };
+    dynasmrt::cache_control::synchronize_icache(slice);
 }
 
 impl Drop for CodeCache {
@@ -382,12 +447,3 @@ const NOP: u32 = 0xd503_201f;
 /// `br x17`, the indirect exit's jump on a lookup hit (`emit::control`).
 const BR_X17: u32 = 0xd61f_0000 | (17 << 5);
 
-/// Empty slot i holds a key whose low bits differ from i, so no guest
-/// address indexing slot i can match it.
-fn empty_lookup_table() -> Box<[LookupEntry]> {
-    (0..1u64 << LOOKUP_BITS).map(empty_slot).collect()
-}
-
-fn empty_slot(index: u64) -> LookupEntry {
-    LookupEntry { guest: index ^ 1, host: 0 }
-}

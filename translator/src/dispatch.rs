@@ -2,7 +2,11 @@
 //! that runs guest code until something needs the runtime (a syscall or a
 //! fault). This is the one boundary between Rust and generated code.
 
-use crate::cache::CodeCache;
+use crate::block_map::BlockMap;
+use crate::cache::{CacheStats, CodeCache};
+use crate::emit::MemoryOrder;
+use crate::thread_code::ThreadCode;
+use std::sync::{Arc, Mutex, MutexGuard};
 use crate::cpu_state::offsets as off;
 use crate::decode::{CodeSource, HostMemory};
 use crate::emit::{a64, Stubs, NZCV};
@@ -57,31 +61,92 @@ pub struct FaultRedirect {
     pub flip_carry: bool,
 }
 
-pub struct Translator {
-    pub cache: CodeCache,
+/// The translated code of a process, shared by the translators of all its
+/// threads: the cache behind its lock, and what signal handlers and the
+/// dispatch loop read without it.
+pub struct SharedCode {
+    cache: Mutex<CodeCache>,
+    map: Arc<BlockMap>,
     #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
     enter: u64,
     window: EntryWindow,
+    stubs: Stubs,
+    /// The process the cache belongs to: a forked child starts its own.
+    pid: u32,
+}
+
+impl SharedCode {
+    fn new(host: HostFeatures, order: MemoryOrder) -> std::io::Result<Arc<SharedCode>> {
+        let mut cache = CodeCache::new(host)?;
+        let (enter, window, stubs) = build_trampolines(&mut cache);
+        cache.stubs = stubs;
+        cache.reserve_installed();
+        cache.set_memory_order(order, &ThreadCode::default());
+        let map = cache.block_map();
+        Ok(Arc::new(SharedCode { cache: Mutex::new(cache), map, enter, window, stubs, pid: std::process::id() }))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, CodeCache> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// One guest thread's way into the process's translated code.
+pub struct Translator {
+    shared: Arc<SharedCode>,
+    thread: Arc<ThreadCode>,
     code: Box<dyn CodeSource>,
-    /// How far this translator has read `code_watch`'s change log.
-    log_position: u64,
 }
 
 /// Host registers the trampolines save and restore around generated code.
 const SAVED_PAIRS: [(u8, u8); 5] = [(19, 20), (21, 22), (23, 24), (25, 26), (27, 28)];
 
 impl Translator {
-    /// A translator for guest code in this process's memory.
+    /// A translator for guest code in this process's memory, with a new
+    /// code cache (the process's first thread).
     pub fn new() -> std::io::Result<Translator> {
         Self::with_source(HostFeatures::detect(), Box::new(HostMemory))
     }
 
     pub fn with_source(host: HostFeatures, code: Box<dyn CodeSource>) -> std::io::Result<Translator> {
-        let mut cache = CodeCache::new(host)?;
-        let (enter, window, stubs) = build_trampolines(&mut cache);
-        cache.stubs = stubs;
-        cache.reserve_installed();
-        Ok(Translator { cache, enter, window, code, log_position: crate::code_watch::log_position() })
+        Ok(Self::join(SharedCode::new(host, MemoryOrder::Relaxed)?, code))
+    }
+
+    fn join(shared: Arc<SharedCode>, code: Box<dyn CodeSource>) -> Translator {
+        let thread = Arc::new(ThreadCode::default());
+        shared.lock().register(Arc::clone(&thread));
+        Translator { shared, thread, code }
+    }
+
+    /// The process's code cache, for a new thread of it (`for_thread`).
+    pub fn shared_code(&self) -> Arc<SharedCode> {
+        Arc::clone(&self.shared)
+    }
+
+    /// A translator for another thread of the same process: it runs the
+    /// translations the process already has.
+    pub fn for_thread(shared: Arc<SharedCode>) -> Translator {
+        Self::join(shared, Box::new(HostMemory))
+    }
+
+    /// Call in the child after a fork: the child gets a code cache of its
+    /// own. The parent's cache stays untouched (another parent thread may
+    /// have held its lock when the process forked); its memory is only
+    /// address space here, shared copy-on-write with the parent.
+    pub fn after_fork_in_child(&mut self) -> std::io::Result<()> {
+        if self.shared.pid == std::process::id() {
+            return Ok(());
+        }
+        let old = std::mem::replace(&mut self.shared, SharedCode::new(HostFeatures::detect(), MemoryOrder::Relaxed)?);
+        // Keep the parent's order (memory shared with it stays shared); if
+        // a parent thread held the lock, the parent had threads: Tso.
+        let order = old.cache.try_lock().map(|c| c.memory_order()).unwrap_or(MemoryOrder::Tso);
+        std::mem::forget(old);
+        self.thread = Arc::new(ThreadCode::default());
+        let mut cache = self.shared.lock();
+        cache.register(Arc::clone(&self.thread));
+        cache.set_memory_order(order, &self.thread);
+        Ok(())
     }
 
     /// For the runtime's handler of an asynchronous signal that interrupted
@@ -89,11 +154,11 @@ impl Translator {
     /// generated code return to the dispatcher soon. Returns the PC to
     /// resume at instead of `pc`, if it must change. Async-signal-safe.
     pub fn interrupt_at(&self, pc: u64) -> Option<u64> {
-        let w = self.window;
+        let w = self.shared.window;
         if (w.check..=w.br).contains(&pc) {
             return Some(w.abort);
         }
-        self.cache.unlink_block_at(pc);
+        crate::cache::unlink_for_signal(&self.shared.map, pc, &self.thread);
         None
     }
 
@@ -102,9 +167,9 @@ impl Translator {
     /// `GuestEvent::HostFault`, or `None` when `pc` is not in a translated
     /// block (the fault is Transit's own). Async-signal-safe.
     pub fn fault_redirect(&self, pc: u64) -> Option<FaultRedirect> {
-        let point = self.cache.guest_point(pc)?;
+        let point = crate::cache::guest_point(&self.shared.map, pc)?;
         Some(FaultRedirect {
-            pc: self.cache.stubs.exit[ExitReason::HostFault as usize],
+            pc: self.shared.stubs.exit[ExitReason::HostFault as usize],
             x16: point.rip,
             flip_carry: point.carry,
         })
@@ -113,23 +178,45 @@ impl Translator {
     /// Relinks the blocks `interrupt_at` unlinked; call once the pending
     /// signals are delivered.
     pub fn relink(&mut self) {
-        self.cache.relink_unlinked();
+        self.shared.lock().relink_for_signal(&self.thread);
     }
 
     /// Prepares `state` to run in this translator.
     pub fn attach(&self, state: &mut CpuState) {
-        state.lookup_table = self.cache.lookup_table_addr();
+        state.lookup_table = self.thread.lookup.addr();
     }
 
-    /// Forgets every translation (the guest changed code it had run).
+    /// Forgets every translation of the process.
     pub fn flush(&mut self) {
-        self.cache.flush();
+        self.shared.lock().flush(&self.thread);
+    }
+
+    pub fn memory_order(&self) -> MemoryOrder {
+        self.shared.lock().memory_order()
+    }
+
+    /// How the process's translations order memory accesses (Tso once it
+    /// has a second thread); translations made the other way are dropped.
+    pub fn set_memory_order(&mut self, order: MemoryOrder) {
+        self.shared.lock().set_memory_order(order, &self.thread);
+    }
+
+    /// Longest block to translate (tests: 1 checks the state hand-off at
+    /// every instruction boundary); drops existing translations.
+    pub fn set_max_block_insns(&mut self, n: usize) {
+        let mut cache = self.shared.lock();
+        cache.max_block_insns = n;
+        cache.flush(&self.thread);
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        self.shared.lock().stats
     }
 
     /// Translates the block at `rip` (if not cached) without running it;
     /// returns its host address. For benches and tests.
     pub fn translate_only(&mut self, rip: u64) -> u64 {
-        self.cache.get_or_translate(self.code.as_ref(), rip)
+        self.shared.lock().get_or_translate(self.code.as_ref(), rip, &self.thread)
     }
 
     /// Runs guest code from `state.rip` until a syscall or a fault.
@@ -139,22 +226,26 @@ impl Translator {
             if state.interrupt != 0 {
                 return GuestEvent::Interrupted;
             }
-            let cache = &mut self.cache;
-            if !crate::code_watch::changes_since(&mut self.log_position, |first, end| cache.invalidate_range(first, end)) {
-                cache.flush();
-            }
-            let host = match self.cache.lookup(state.rip) {
-                Some(host) => host,
-                None => {
-                    if let Some(fault) = fetch_fault(state.rip) {
-                        return fault;
+            let host = {
+                let mut cache = self.shared.lock();
+                cache.apply_code_changes(&self.thread);
+                let host = match cache.lookup(state.rip) {
+                    Some(host) => host,
+                    None => {
+                        if let Some(fault) = fetch_fault(state.rip) {
+                            return fault;
+                        }
+                        cache.get_or_translate(self.code.as_ref(), state.rip, &self.thread)
                     }
-                    self.cache.get_or_translate(self.code.as_ref(), state.rip)
-                }
+                };
+                self.thread.lookup.remember(state.rip, host);
+                // Before the lock goes: a flush must wait for this thread.
+                self.thread.entering();
+                host
             };
-            self.cache.remember_indirect(state.rip, host);
             state.dispatches += 1;
             let reason = self.enter(state, host);
+            self.thread.left();
             match reason {
                 ExitReason::Lookup => {}
                 ExitReason::Syscall => return GuestEvent::Syscall,
@@ -182,7 +273,7 @@ impl Translator {
         // with this signature; it saves and restores every callee-saved host
         // register and returns once generated code exits through a stub.
         unsafe {
-            let f: Enter = std::mem::transmute(self.enter as usize);
+            let f: Enter = std::mem::transmute(self.shared.enter as usize);
             f(state, host);
         }
         ExitReason::from_raw(state.exit_reason).expect("exit stubs store valid reasons")
@@ -213,6 +304,12 @@ fn fetch_fault(rip: u64) -> Option<GuestEvent> {
     let mut decoder = iced_x86::Decoder::with_ip(64, bytes, rip, iced_x86::DecoderOptions::NONE);
     let _ = decoder.decode();
     (decoder.last_error() == iced_x86::DecoderError::NoMoreBytes).then_some(GuestEvent::PageFault { addr: err.addr, code: err.code })
+}
+
+impl Drop for Translator {
+    fn drop(&mut self) {
+        self.shared.lock().unregister(&self.thread);
+    }
 }
 
 fn fault(signal: i32, addr: u64) -> GuestEvent {

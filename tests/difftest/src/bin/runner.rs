@@ -153,10 +153,10 @@ fn main() {
     map_layout(libc::PROT_READ | libc::PROT_WRITE);
     let mut t = Translator::new().expect("translator");
     if block_size > 0 {
-        t.cache.max_block_insns = block_size;
+        t.set_max_block_insns(block_size);
     }
     if args.iter().any(|a| a == "--tso") {
-        t.cache.memory_order = transit_translator::emit::MemoryOrder::Tso;
+        t.set_memory_order(transit_translator::emit::MemoryOrder::Tso);
     }
     install_fault_handler(&mut t);
     let mut input = BufReader::new(std::io::stdin().lock());

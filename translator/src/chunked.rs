@@ -1,0 +1,118 @@
+//! An append-only vector that signal handlers on any thread may read while
+//! one writer appends: elements live in fixed chunks that never move, and
+//! the length is published after the element is written.
+//!
+//! The block map is one: a fault or an asynchronous signal in any thread
+//! looks up the host code it interrupted while another thread installs new
+//! blocks. Writers must be serialised by the caller (the code cache's lock).
+
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+
+const CHUNK: usize = 4096;
+/// 64 Mi elements at most.
+const MAX_CHUNKS: usize = 16384;
+
+pub struct Chunked<T> {
+    chunks: Box<[AtomicPtr<T>]>,
+    len: AtomicUsize,
+}
+
+// SAFETY: elements are only written before they are published (Release on
+// `len`) and never after, except through `T`'s own atomics.
+unsafe impl<T: Send + Sync> Sync for Chunked<T> {}
+unsafe impl<T: Send> Send for Chunked<T> {}
+
+impl<T> Default for Chunked<T> {
+    fn default() -> Self {
+        Chunked { chunks: (0..MAX_CHUNKS).map(|_| AtomicPtr::new(std::ptr::null_mut())).collect(), len: AtomicUsize::new(0) }
+    }
+}
+
+impl<T> Chunked<T> {
+    pub fn len(&self) -> usize {
+        self.len.load(Ordering::Acquire)
+    }
+
+    /// Appends `value`; returns its index, or gives it back when full.
+    /// Callers serialise appends.
+    pub fn push(&self, value: T) -> Result<usize, T> {
+        let i = self.len.load(Ordering::Relaxed);
+        let (c, o) = (i / CHUNK, i % CHUNK);
+        if c >= MAX_CHUNKS {
+            return Err(value);
+        }
+        let mut chunk = self.chunks[c].load(Ordering::Acquire);
+        if chunk.is_null() {
+            let fresh: Box<[std::mem::MaybeUninit<T>]> = Box::new_uninit_slice(CHUNK);
+            chunk = Box::into_raw(fresh) as *mut T;
+            self.chunks[c].store(chunk, Ordering::Release);
+        }
+        // SAFETY: slot `o` of a live chunk, beyond `len`: no reader looks at
+        // it until the store below publishes it.
+        unsafe { chunk.add(o).write(value) };
+        self.len.store(i + 1, Ordering::Release);
+        Ok(i)
+    }
+
+    pub fn get(&self, i: usize) -> Option<&T> {
+        if i >= self.len() {
+            return None;
+        }
+        let chunk = self.chunks[i / CHUNK].load(Ordering::Acquire);
+        // SAFETY: published elements are initialised and never move.
+        Some(unsafe { &*chunk.add(i % CHUNK) })
+    }
+
+    /// Elements `range` (a range of published indices).
+    pub fn iter_range(&self, range: std::ops::Range<usize>) -> impl Iterator<Item = &T> + '_ {
+        range.filter_map(move |i| self.get(i))
+    }
+
+    /// Forgets every element, keeping the chunks.
+    ///
+    /// # Safety
+    /// No thread may be reading (a full flush stops every thread first).
+    pub unsafe fn clear(&self) {
+        let len = self.len.swap(0, Ordering::AcqRel);
+        for i in 0..len {
+            let chunk = self.chunks[i / CHUNK].load(Ordering::Acquire);
+            // SAFETY: initialised element; nobody reads it (the contract).
+            unsafe { std::ptr::drop_in_place(chunk.add(i % CHUNK)) };
+        }
+    }
+}
+
+impl<T> Drop for Chunked<T> {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`: no readers.
+        unsafe { self.clear() };
+        for c in self.chunks.iter() {
+            let p = c.load(Ordering::Acquire);
+            if !p.is_null() {
+                // SAFETY: allocated in `push` as a boxed slice of CHUNK elements,
+                // whose elements `clear` dropped.
+                drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p as *mut std::mem::MaybeUninit<T>, CHUNK)) });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appends_across_chunks_and_clears() {
+        let v = Chunked::default();
+        for i in 0..CHUNK * 2 + 5 {
+            assert_eq!(v.push(i as u64), Ok(i));
+        }
+        assert_eq!(v.len(), CHUNK * 2 + 5);
+        assert_eq!(v.get(CHUNK + 3), Some(&(CHUNK as u64 + 3)));
+        assert_eq!(v.get(CHUNK * 2 + 5), None);
+        assert_eq!(v.iter_range(CHUNK - 1..CHUNK + 1).copied().collect::<Vec<_>>(), [CHUNK as u64 - 1, CHUNK as u64]);
+        unsafe { v.clear() };
+        assert_eq!(v.len(), 0);
+        assert_eq!(v.push(7), Ok(0));
+    }
+}
