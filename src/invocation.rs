@@ -1,7 +1,8 @@
 //! How Transit was started, and so what it must run. Three ways:
 //!
 //! - by hand or by a guest's execve: `transit [OPTIONS] PROGRAM [ARGS...]`
-//!   (a guest's execve passes `--argv0`, `-L`, `--process-log`: see
+//!   (a guest's execve passes `--argv0`, `-L`, `--process-log`, `--cpu` and
+//!   the `--ignored-signals` and `--blocked-signals` the kernel cannot carry: see
 //!   `TransitCommand::argv` in the syscalls crate);
 //! - by the kernel, through the binfmt_misc entry `transit binfmt install`
 //!   registers: `transit PATH [ARGS...]`, or with the P flag
@@ -21,6 +22,7 @@ use std::os::fd::RawFd;
 use std::path::PathBuf;
 
 use clap::Parser;
+use transit_syscalls::signal::{parse_signal_list, InheritedSignals};
 use transit_translator::features::CpuLevel;
 
 /// Auxiliary vector keys and AT_FLAGS bits (include/uapi/linux/auxvec.h,
@@ -101,6 +103,15 @@ struct Cli {
     /// (default; with AES-NI and PCLMULQDQ) [env: TRANSIT_CPU].
     #[arg(long = "cpu", value_name = "LEVEL", value_parser = parse_cpu_level)]
     cpu: Option<CpuLevel>,
+    /// Signals the program starts ignoring, besides those Transit inherited
+    /// ignored: numbers separated by commas. A guest's execve passes those
+    /// the kernel cannot carry for it (Transit keeps its own handler for them).
+    #[arg(long = "ignored-signals", value_name = "LIST", value_parser = parse_signal_list)]
+    ignored_signals: Option<u64>,
+    /// Signals the program starts blocking, besides those Transit inherited
+    /// blocked (as for --ignored-signals).
+    #[arg(long = "blocked-signals", value_name = "LIST", value_parser = parse_signal_list)]
+    blocked_signals: Option<u64>,
     /// The x86_64 program to run, then its arguments. Everything from the
     /// program on belongs to the guest, options like --version included.
     #[arg(value_name = "PROGRAM [ARGS]", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
@@ -145,6 +156,8 @@ pub struct RunRequest {
     pub secure: bool,
     /// The kernel started Transit through binfmt_misc (P, O or C flag).
     pub by_binfmt_misc: bool,
+    /// `--ignored-signals` and `--blocked-signals`: added to what Transit inherited.
+    pub signals: InheritedSignals,
 }
 
 impl Invocation {
@@ -157,7 +170,7 @@ impl Invocation {
             let mut rest = args.into_iter().skip(1);
             let program = PathBuf::from(rest.next().unwrap_or_default());
             let argv0 = if start.preserve_argv0 { rest.next() } else { None };
-            RunRequest { program, argv0, args: rest.collect(), rootfs: None, process_log: None, cpu: None, exec_fd: start.exec_fd, secure: false, by_binfmt_misc: true }
+            RunRequest { program, argv0, args: rest.collect(), rootfs: None, process_log: None, cpu: None, exec_fd: start.exec_fd, secure: false, by_binfmt_misc: true, signals: InheritedSignals::default() }
         } else if args.get(1).is_some_and(|a| a == "binfmt") {
             return Ok(Invocation::Binfmt(args.into_iter().skip(2).collect()));
         } else if args.get(1).is_some_and(|a| a == "mirror") {
@@ -176,6 +189,7 @@ impl Invocation {
                 exec_fd: None,
                 secure: false,
                 by_binfmt_misc: false,
+                signals: InheritedSignals { ignored: cli.ignored_signals.unwrap_or(0), blocked: cli.blocked_signals.unwrap_or(0) },
             }
         };
         request.rootfs = request.rootfs.or_else(|| from_env("TRANSIT_ROOTFS"));
@@ -248,6 +262,15 @@ mod tests {
         let bad = |name: &str| (name == "TRANSIT_CPU").then(|| OsString::from("x86-64-v9"));
         assert!(Invocation::parse(args(&["transit", "p"]), KernelStart::default(), bad).is_err());
         assert!(Invocation::parse(args(&["transit", "--cpu", "pentium", "p"]), KernelStart::default(), no_env).is_err());
+    }
+
+    #[test]
+    fn signal_options_list_signal_numbers() {
+        let r = run(Invocation::parse(args(&["transit", "--ignored-signals", "11,13", "--blocked-signals", "7", "p"]), KernelStart::default(), no_env).unwrap());
+        assert_eq!(r.signals, InheritedSignals { ignored: (1 << 10) | (1 << 12), blocked: 1 << 6 });
+        let r = run(Invocation::parse(args(&["transit", "p", "--ignored-signals", "11"]), KernelStart::default(), no_env).unwrap());
+        assert_eq!(r.signals, InheritedSignals::default(), "after the program, the guest's");
+        assert!(Invocation::parse(args(&["transit", "--blocked-signals", "9", "p"]), KernelStart::default(), no_env).is_err());
     }
 
     #[test]

@@ -81,7 +81,8 @@ fn run(request: RunRequest) -> Result<runtime::Ending, LoadError> {
     let process = stack::ProcessStart { argv: &argv, envp: &envp, execfn: program.as_os_str().as_bytes(), secure: request.secure };
     let rsp = stack::build(stack + stack::STACK_SIZE, &prog, &process);
     tracing::debug!(entry = format_args!("{:#x}", prog.start()), rsp = format_args!("{rsp:#x}"), "starting guest");
-    runtime::run(&prog, rsp, transit).map_err(|e| LoadError::Map { addr: 0, source: e })
+    let inherited = signals::inherited().union(request.signals);
+    runtime::run(&prog, rsp, transit, inherited).map_err(|e| LoadError::Map { addr: 0, source: e })
 }
 
 /// Appends "PID PROGRAM" to the process log in one write, so that lines of

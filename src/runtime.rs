@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::loader::LoadedProgram;
 use crate::signals::{self, SignalThread};
 use crate::threads;
+use transit_syscalls::signal::InheritedSignals;
 use transit_syscalls::{Errno, GuestProcess, GuestThread, SyscallOutcome, ThreadRequest, TransitCommand};
 use transit_translator::cpu_state::gpr::{R10, R11, R8, R9, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP};
 use transit_translator::code_watch;
@@ -31,7 +32,8 @@ const FORK_SYSCALLS: [u64; 4] = [56, 57, 58, 435];
 
 /// Runs the program's first thread; returns how the process ends (unless
 /// another thread ends it first).
-pub fn run(prog: &LoadedProgram, rsp: u64, transit: TransitCommand) -> std::io::Result<Ending> {
+/// The guest starts with the signal state `inherited`.
+pub fn run(prog: &LoadedProgram, rsp: u64, transit: TransitCommand, inherited: InheritedSignals) -> std::io::Result<Ending> {
     let mut process = GuestProcess::new(prog.path.clone(), prog.main.end);
     process.brk_reserved_end = prog.main.reserved_end;
     process.set_rootfs(transit.rootfs.clone());
@@ -42,7 +44,7 @@ pub fn run(prog: &LoadedProgram, rsp: u64, transit: TransitCommand) -> std::io::
     {
         let mut signals = process.signals();
         signals.host_handler = Some(signals::on_host_signal);
-        signals.install_fault_handlers();
+        signals.start(inherited);
     }
     let mut state = Box::new(CpuState { rip: prog.start(), ..CpuState::default() });
     state.gpr[RSP] = rsp;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::runtime::{Ending, GuestThreadRun, ThreadEnd};
-use transit_syscalls::guest_mem;
+use transit_syscalls::{guest_mem, signal};
 use transit_syscalls::{Errno, GuestProcess, ThreadRequest};
 use transit_translator::cpu_state::gpr::{R11, RAX, RCX, RSP};
 use transit_translator::dispatch::SharedCode;
@@ -44,7 +44,8 @@ pub fn spawn(process: &Arc<GuestProcess>, parent: &CpuState, req: &ThreadRequest
     // Every signal stays blocked until the thread has its signal context
     // (a signal meanwhile would find no guest thread to go to); then it
     // takes the creator's mask, as a cloned thread does.
-    let guest_mask = set_mask(!0);
+    let guest_mask = signal::guest_mask();
+    set_host_mask(!0);
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     LIVE.fetch_add(1, Ordering::SeqCst);
     let started = std::thread::Builder::new().name("guest".into()).stack_size(HOST_STACK).spawn(move || {
@@ -58,10 +59,10 @@ pub fn spawn(process: &Arc<GuestProcess>, parent: &CpuState, req: &ThreadRequest
         }
         run.clear_child_tid = req.clear_child_tid;
         let _ = tx.send(tid);
-        set_mask(guest_mask);
+        signal::set_guest_mask(guest_mask);
         other_thread_ends(run.run());
     });
-    set_mask(guest_mask);
+    signal::set_guest_mask(guest_mask);
     process.signals().reclaim_libc_signals();
     let tid = match started {
         Ok(_) => rx.recv().ok(),
@@ -125,10 +126,8 @@ fn exit_group(status: i32) -> ! {
     unreachable!("exit_group returned")
 }
 
-/// Sets the calling thread's signal mask; returns the previous one.
-fn set_mask(mask: u64) -> u64 {
-    let mut old = 0u64;
-    // SAFETY: valid pointers to 8-byte kernel sigsets.
-    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &mask as *const u64, &mut old as *mut u64, 8usize) };
-    old
+/// Sets the calling host thread's signal mask.
+fn set_host_mask(mask: u64) {
+    // SAFETY: a valid pointer to an 8-byte kernel sigset.
+    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &mask as *const u64, 0usize, 8usize) };
 }

@@ -6,7 +6,7 @@ use super::frame::{self, FrameRequest};
 use super::SignalThread;
 use crate::runtime::Ending;
 use transit_syscalls::abi::signal::X86SigAction;
-use transit_syscalls::signal::{current_tid, on_stack};
+use transit_syscalls::signal::{current_tid, guest_mask, on_stack, set_guest_mask};
 use transit_syscalls::GuestProcess;
 use transit_translator::cpu_state::gpr::{RAX, RDI, RDX, RSI, RSP};
 use transit_translator::CpuState;
@@ -95,18 +95,12 @@ pub fn siginfo(sig: i32, code: i32, addr: u64) -> [u8; 128] {
     info
 }
 
-fn host_mask() -> u64 {
-    let mut old = 0u64;
-    // SAFETY: querying the mask (set = NULL); 8-byte kernel sigset.
-    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_BLOCK, 0usize, &mut old as *mut u64, 8usize) };
-    old
-}
-
-fn set_host_mask(mask: u64) -> u64 {
-    let mut old = 0u64;
-    // SAFETY: valid pointers to 8-byte kernel sigsets.
-    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &mask as *const u64, &mut old as *mut u64, 8usize) };
-    old
+/// Blocks every signal on the host thread (the guest's mask is restored
+/// with `set_guest_mask`).
+fn block_host_signals() {
+    let all = !0u64;
+    // SAFETY: a valid pointer to an 8-byte kernel sigset.
+    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &all as *const u64, 0usize, 8usize) };
 }
 
 const fn bit(sig: i32) -> u64 {
@@ -120,7 +114,7 @@ impl SignalThread {
     pub fn deliver_fault(&self, state: &mut CpuState, process: &GuestProcess, info: &[u8; 128], trap: Trap) -> Option<Ending> {
         let sig = i32::from_ne_bytes(info[0..4].try_into().unwrap());
         let act = process.signals().action(sig).unwrap_or_default();
-        let mask = host_mask();
+        let mask = guest_mask();
         if act.handler == SIG_DFL || act.handler == SIG_IGN || mask & bit(sig) != 0 {
             return Some(Ending::Signal(sig));
         }
@@ -135,7 +129,8 @@ impl SignalThread {
         unsafe { std::ptr::write_volatile(&mut state.interrupt, 0) };
         let mut restart = syscall.filter(|nr| !NEVER_RESTARTED.contains(nr));
         // Block everything while the queue is read; the guest's mask comes back after.
-        let mut mask = set_host_mask(!0);
+        let mut mask = guest_mask();
+        block_host_signals();
         // What keeps a waiting signal back now: the mask, or nothing right
         // after a wait with a temporary mask; each handler entered adds its own.
         let mut held = if syscall.is_some_and(|nr| TEMPORARY_MASK.contains(&nr)) { 0 } else { mask };
@@ -172,7 +167,7 @@ impl SignalThread {
         if let Some(nr) = restart {
             rewind_syscall(state, nr);
         }
-        set_host_mask(mask);
+        set_guest_mask(mask);
         result
     }
 
@@ -236,7 +231,7 @@ impl SignalThread {
     pub fn sigreturn(&self, state: &mut CpuState, process: &GuestProcess) -> Option<Ending> {
         match frame::pop(state) {
             Ok(restored) => {
-                set_host_mask(restored.mask);
+                set_guest_mask(restored.mask);
                 let tid = current_tid();
                 let mut stack = restored.alt_stack;
                 let current = process.signals().alt_stack(tid);

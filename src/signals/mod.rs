@@ -16,18 +16,21 @@
 //! - **Faults the translator raises itself** (ud2, #DE, int3, hlt) come back
 //!   as `GuestEvent::Fault` and are delivered the same way.
 //!
-//! The guest's blocked mask is the host thread's mask (see
-//! `transit_syscalls::signal`); SIG_DFL and SIG_IGN dispositions are the
-//! host's too, so the kernel itself stops, ignores or kills.
+//! The guest's blocked mask is the host thread's mask but for the fault
+//! signals (see `transit_syscalls::signal`); SIG_DFL and SIG_IGN
+//! dispositions are the host's too, so the kernel itself stops, ignores or
+//! kills. The guest starts with the state Transit inherited (`inherited`).
 
 mod deliver;
 mod frame;
+mod inherited;
 mod queue;
 
 use std::cell::{Cell, UnsafeCell};
 use transit_translator::{CpuState, Translator};
 
 pub use deliver::{fault_info, host_fault_trap, siginfo};
+pub use inherited::inherited;
 use queue::PendingQueue;
 
 /// One guest thread's signal context, pinned for the handler to reach.

@@ -95,6 +95,18 @@ pub fn set_interrupt_flag(flag: *const u64) {
     INTERRUPT_FLAG.with(|f| f.set(flag));
 }
 
+/// Makes the runtime look at its signal queue when the current syscall
+/// returns, as a signal arriving would (the guest unblocked one that only
+/// the runtime can hold).
+pub(crate) fn request_interrupt() {
+    let flag = INTERRUPT_FLAG.with(|f| f.get());
+    if !std::ptr::eq(flag, &NEVER_INTERRUPTED) {
+        // SAFETY: a live `CpuState::interrupt` (see `set_interrupt_flag`), a
+        // word the runtime's signal handler writes the same way.
+        unsafe { std::ptr::write_volatile(flag.cast_mut(), 1) };
+    }
+}
+
 /// For the runtime's signal handler: if host `pc` is between the interrupt
 /// check and the `svc` of an interruptible syscall, the PC to resume at
 /// instead (which returns EINTR). Async-signal-safe.

@@ -6,10 +6,17 @@
 //! queues the signal for delivery to guest code; SIG_IGN and SIG_DFL go to
 //! the host as they are, so the kernel applies them itself. The signals
 //! translated code raises as faults always keep the runtime's handler.
-//! The blocked mask is the host thread's own mask: blocking, pending,
-//! sigsuspend and signalfd then behave as the kernel makes them.
+//! The blocked mask is the host thread's own mask, but for those (`mask`).
+//! What a program starts with, and passes on across execve: `inherit`.
 //! Alternate stacks are per thread, kept per host thread id (guest threads
 //! are host threads).
+
+mod inherit;
+mod mask;
+
+pub use inherit::{parse_signal_list, signal_list, InheritedSignals};
+pub(crate) use mask::rt_sigprocmask;
+pub use mask::{guest_mask, set_guest_mask};
 
 use std::collections::HashMap;
 
@@ -36,7 +43,8 @@ const fn sig_bit(sig: i32) -> u64 {
 }
 
 /// Signals that translated code raises synchronously: the runtime's host
-/// handler stays installed for them whatever the guest's disposition.
+/// handler stays installed for them whatever the guest's disposition, and
+/// the host never blocks them (`mask::HELD`).
 pub const FAULT_SIGNALS: [i32; 5] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGTRAP];
 
 // x86_64 sa_flags the host gets too: they change what the kernel does.
@@ -104,13 +112,6 @@ impl SignalState {
     /// thread, and the guest's libc needs them (cancellation, setuid).
     pub fn reclaim_libc_signals(&self) {
         for sig in [32, 33] {
-            self.apply_on_host(sig);
-        }
-    }
-
-    /// Installs the runtime's handler for the fault signals; call once at start.
-    pub fn install_fault_handlers(&mut self) {
-        for sig in FAULT_SIGNALS {
             self.apply_on_host(sig);
         }
     }

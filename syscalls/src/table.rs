@@ -92,7 +92,7 @@ syscall_table! {
     11 munmap => emulate(mm::munmap),
     12 brk => emulate(mm::brk),
     13 rt_sigaction => emulate(signal::rt_sigaction),
-    14 rt_sigprocmask => pass(SYS_rt_sigprocmask), // the guest mask is the host thread's mask
+    14 rt_sigprocmask => emulate(signal::rt_sigprocmask), // the host thread's mask, but for the fault signals
     15 rt_sigreturn, // run by the runtime: it restores the whole CPU state
     16 ioctl => emulate(ioctl::ioctl),
     17 pread64 => pass(SYS_pread64),

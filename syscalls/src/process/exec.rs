@@ -24,6 +24,7 @@ use std::path::PathBuf;
 
 use crate::guest_mem;
 use crate::host::{self, Errno, SysResult};
+use crate::signal::{signal_list, InheritedSignals};
 use crate::{Args, Ctx, GuestProcess};
 
 /// How this Transit was started: what a guest execve needs to run Transit
@@ -46,9 +47,11 @@ pub struct TransitCommand {
 
 impl TransitCommand {
     /// The host argv that runs `program` under Transit with guest argv
-    /// `argv`, whose argv[0] is passed separately:
-    /// `transit [-L DIR] [--process-log FILE] [--cpu LEVEL] --argv0 ARGV0 -- PROGRAM ARGV[1..]`.
-    pub fn argv(&self, program: &[u8], argv: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    /// `argv`, whose argv[0] is passed separately, and `signals` besides
+    /// what the kernel carries: `transit [-L DIR] [--process-log FILE]
+    /// [--cpu LEVEL] [--ignored-signals LIST] [--blocked-signals LIST]
+    /// --argv0 ARGV0 -- PROGRAM ARGV[1..]`.
+    pub fn argv(&self, program: &[u8], argv: &[Vec<u8>], signals: InheritedSignals) -> Vec<Vec<u8>> {
         let mut out = vec![self.exe.as_os_str().as_bytes().to_vec()];
         if let Some(rootfs) = &self.rootfs {
             out.extend([b"-L".to_vec(), rootfs.as_os_str().as_bytes().to_vec()]);
@@ -61,6 +64,11 @@ impl TransitCommand {
         }
         if let Some(level) = self.cpu {
             out.extend([b"--cpu".to_vec(), level.name().as_bytes().to_vec()]);
+        }
+        for (option, set) in [(&b"--ignored-signals"[..], signals.ignored), (b"--blocked-signals", signals.blocked)] {
+            if set != 0 {
+                out.extend([option.to_vec(), signal_list(set).into_bytes()]);
+            }
         }
         let argv0 = argv.first().cloned().unwrap_or_default();
         out.extend([b"--argv0".to_vec(), argv0, b"--".to_vec(), program.to_vec()]);
@@ -151,11 +159,11 @@ fn exec(
     };
     tracing::debug!(path = %String::from_utf8_lossy(&guest_path), ?plan, "execve");
     match plan {
-        Plan::Host => host_exec(&file, argv, envp),
+        Plan::Host => host_exec(process, &file, argv, envp),
         // Not under -L DIR: the kernel knows nothing of DIR (a script's
         // interpreter, a child whose environment lost TRANSIT_ROOTFS).
         Plan::Transit { .. } if process.transit.by_binfmt_misc && process.transit.rootfs.is_none() => {
-            host_exec(&file, argv, envp)
+            host_exec(process, &file, argv, envp)
         }
         Plan::Transit {
             program,
@@ -163,11 +171,12 @@ fn exec(
         } => {
             if process.transit.exe.as_os_str().is_empty() {
                 tracing::warn!("execve: Transit's own executable is unknown: the kernel's binfmt_misc decides");
-                return host_exec(&file, argv, envp);
+                return host_exec(process, &file, argv, envp);
             }
+            let signals = process.signals().held_for_exec();
             let strings: Vec<Vec<u8>> = process
                 .transit
-                .argv(&program, &guest_argv)
+                .argv(&program, &guest_argv, signals)
                 .into_iter()
                 .map(cstring)
                 .collect();
@@ -189,7 +198,7 @@ fn exec(
                     "execve: Transit ({}) is not here: the kernel's binfmt_misc decides",
                     process.transit.exe.display()
                 );
-                return host_exec(&file, argv, envp);
+                return host_exec(process, &file, argv, envp);
             }
             if let Err(e) = result {
                 tracing::warn!(
@@ -203,8 +212,18 @@ fn exec(
     }
 }
 
-/// The host kernel runs the file, with the guest's own argv and envp.
-fn host_exec(file: &ExecFile, argv: u64, envp: u64) -> SysResult {
+/// The host kernel runs the file, with the guest's own argv and envp and
+/// the guest's signal state (see `SignalState::lend_to_host`).
+fn host_exec(process: &GuestProcess, file: &ExecFile, argv: u64, envp: u64) -> SysResult {
+    // Locked throughout: no other thread changes a disposition meanwhile.
+    let signals = process.signals();
+    signals.lend_to_host();
+    let result = kernel_exec(file, argv, envp);
+    signals.take_back_from_host();
+    result
+}
+
+fn kernel_exec(file: &ExecFile, argv: u64, envp: u64) -> SysResult {
     if file.dirfd != AT_FDCWD || file.flags != 0 {
         let path = cstring(file.path.clone());
         match host::syscall(
@@ -543,7 +562,9 @@ mod tests {
             cpu: Some(transit_translator::features::CpuLevel::V1),
             by_binfmt_misc: false,
         };
-        let argv = command.argv(b"/bin/prog", &[b"name".to_vec(), b"-x".to_vec()]);
+        // SIGSEGV (11) ignored; SIGBUS (7) and SIGSEGV blocked.
+        let signals = InheritedSignals { ignored: 1 << 10, blocked: (1 << 6) | (1 << 10) };
+        let argv = command.argv(b"/bin/prog", &[b"name".to_vec(), b"-x".to_vec()], signals);
         let argv: Vec<&str> = argv
             .iter()
             .map(|s| std::str::from_utf8(s).unwrap())
@@ -556,6 +577,10 @@ mod tests {
                 "/srv/amd64",
                 "--cpu",
                 "x86-64-v1",
+                "--ignored-signals",
+                "11",
+                "--blocked-signals",
+                "7,11",
                 "--argv0",
                 "name",
                 "--",

@@ -102,6 +102,83 @@ fn rt_sigprocmask_is_the_host_threads_mask() {
     assert_eq!(other, 0);
 }
 
+/// The host thread's own mask.
+fn host_mask() -> u64 {
+    let mut mask = 0u64;
+    // SAFETY: a query into an 8-byte kernel sigset.
+    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_BLOCK, 0usize, &mut mask as *mut u64, 8usize) };
+    mask
+}
+
+#[test]
+fn blocked_fault_signals_stay_unblocked_on_the_host() {
+    let mut g = Guest::new();
+    let bit = |s: i32| 1u64 << (s - 1);
+    let set = bit(libc::SIGSEGV) | bit(libc::SIGBUS) | bit(libc::SIGUSR1);
+    // In a thread of its own: the guest mask it leaves behind is per thread.
+    let (guest, host) = std::thread::scope(|s| {
+        s.spawn(|| {
+            g.ok("rt_sigprocmask", &[libc::SIG_SETMASK as u64, p(&set), 0, 8]);
+            let mut guest = 0u64;
+            g.ok("rt_sigprocmask", &[libc::SIG_BLOCK as u64, 0, pm(&mut guest), 8]);
+            (guest, host_mask())
+        })
+        .join()
+        .unwrap()
+    });
+    assert_eq!(guest, set, "the guest sees what it blocked");
+    assert_eq!(host, bit(libc::SIGUSR1), "a fault Transit handles must not find SIGSEGV or SIGBUS blocked");
+    // The kernel's order: the size before anything, `how` only with a set.
+    assert_eq!(g.sys("rt_sigprocmask", &[9, 8, 0, 16]), neg(libc::EINVAL));
+    assert_eq!(g.sys("rt_sigprocmask", &[9, 0, 0, 8]), 0, "`how` is not looked at without a set");
+}
+
+#[test]
+fn the_guest_starts_with_the_inherited_signals() {
+    use crate::signal::InheritedSignals;
+    let bit = |s: i32| 1u64 << (s - 1);
+    let inherited = InheritedSignals {
+        ignored: bit(libc::SIGPIPE) | bit(libc::SIGSEGV),
+        blocked: bit(libc::SIGUSR2) | bit(libc::SIGBUS),
+    };
+    let mut g = Guest::new();
+    let (actions, mask, held) = std::thread::scope(|s| {
+        s.spawn(|| {
+            g.process.signals().start(inherited);
+            let mut actions = Vec::new();
+            for sig in [libc::SIGPIPE, libc::SIGSEGV, libc::SIGUSR1] {
+                let mut old = X86SigAction::default();
+                g.ok("rt_sigaction", &[sig as u64, 0, pm(&mut old), 8]);
+                actions.push(old.handler);
+            }
+            let mut mask = 0u64;
+            g.ok("rt_sigprocmask", &[libc::SIG_BLOCK as u64, 0, pm(&mut mask), 8]);
+            (actions, mask, g.process.signals().held_for_exec())
+        })
+        .join()
+        .unwrap()
+    });
+    assert_eq!(actions, [1, 1, 0], "SIG_IGN, SIG_IGN, SIG_DFL");
+    assert_eq!(mask, inherited.blocked);
+    assert_eq!(
+        held,
+        InheritedSignals { ignored: bit(libc::SIGSEGV), blocked: bit(libc::SIGBUS) },
+        "an execve passes on what the host does not hold"
+    );
+}
+
+#[test]
+fn signal_lists_are_numbers_separated_by_commas() {
+    use crate::signal::{parse_signal_list, signal_list};
+    let set = (1 << 0) | (1 << 12) | (1 << 63);
+    assert_eq!(signal_list(set), "1,13,64");
+    assert_eq!(parse_signal_list("1,13,64"), Ok(set));
+    assert_eq!(parse_signal_list(""), Ok(0));
+    assert!(parse_signal_list("65").is_err());
+    assert!(parse_signal_list("9").is_err(), "SIGKILL");
+    assert!(parse_signal_list("PIPE").is_err());
+}
+
 #[test]
 fn sigaltstack_records_the_stack() {
     let mut g = Guest::new();

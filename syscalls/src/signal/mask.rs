@@ -1,0 +1,88 @@
+//! The guest's blocked signal mask. It is the host thread's own mask, so
+//! that blocking, pending, sigsuspend and signalfd behave as the kernel
+//! makes them, except for the signals Transit must catch whenever they
+//! happen ([`HELD`]: a write to translated code, a probe of guest memory
+//! fault with SIGSEGV or SIGBUS). The kernel kills a thread whose fault
+//! signal is blocked, so the host never blocks those; the guest's blocking
+//! of them is kept per thread here, and an instance sent to a thread that
+//! blocks one waits in the runtime's queue until the guest unblocks it.
+
+use std::cell::Cell;
+
+use super::{sig_bit, FAULT_SIGNALS, SIGSET_SIZE, UNBLOCKABLE};
+use crate::guest_mem;
+use crate::host::{self, Errno, SysResult};
+use crate::{Args, Ctx};
+
+/// The signals whose guest state Transit holds itself rather than the host:
+/// the host keeps the runtime's handler for them and never blocks them.
+pub const HELD: u64 = {
+    let mut set = 0;
+    let mut i = 0;
+    while i < FAULT_SIGNALS.len() {
+        set |= sig_bit(FAULT_SIGNALS[i]);
+        i += 1;
+    }
+    set
+};
+
+thread_local! {
+    /// The [`HELD`] signals this guest thread blocks. A forked child keeps
+    /// the forking thread's copy, as its mask; a new guest thread gets its
+    /// creator's through `set_guest_mask`.
+    static HELD_BLOCKED: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The calling guest thread's blocked mask.
+pub fn guest_mask() -> u64 {
+    host_mask() | HELD_BLOCKED.with(Cell::get)
+}
+
+/// Sets the calling guest thread's blocked mask; SIGKILL and SIGSTOP are
+/// never blocked.
+pub fn set_guest_mask(mask: u64) {
+    let mask = mask & !UNBLOCKABLE;
+    HELD_BLOCKED.with(|held| held.set(mask & HELD));
+    set_host_mask(mask & !HELD);
+}
+
+fn host_mask() -> u64 {
+    let mut old = 0u64;
+    // rt_sigprocmask cannot fail with a null set and a valid size.
+    let _ = host::syscall(libc::SYS_rt_sigprocmask, &[libc::SIG_BLOCK as u64, 0, host::ptr_mut(&mut old), SIGSET_SIZE]);
+    old
+}
+
+/// Sets the host thread's mask: an exec the kernel completes by itself
+/// then carries the held signals the guest blocks too.
+pub(super) fn set_host_mask(mask: u64) {
+    let _ = host::syscall(libc::SYS_rt_sigprocmask, &[libc::SIG_SETMASK as u64, host::ptr(&mask), 0, SIGSET_SIZE]);
+}
+
+/// rt_sigprocmask(how, set, oldset, sigsetsize), with the kernel's order of
+/// checks (kernel/signal.c).
+pub(crate) fn rt_sigprocmask(_: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let (how, set, oldset) = (a[0] as i32, a[1], a[2]);
+    if a[3] != SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let old = guest_mask();
+    if set != 0 {
+        let set: u64 = guest_mem::read(set)?;
+        let new = match how {
+            libc::SIG_BLOCK => old | set,
+            libc::SIG_UNBLOCK => old & !set,
+            libc::SIG_SETMASK => set,
+            _ => return Err(Errno::EINVAL),
+        };
+        set_guest_mask(new);
+        if old & !new & HELD != 0 {
+            // The runtime's queue may hold an instance that can go now.
+            host::request_interrupt();
+        }
+    }
+    if oldset != 0 {
+        guest_mem::write(oldset, &old)?;
+    }
+    Ok(0)
+}
