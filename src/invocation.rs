@@ -103,6 +103,12 @@ struct Cli {
     /// (default; with AES-NI and PCLMULQDQ) [env: TRANSIT_CPU].
     #[arg(long = "cpu", value_name = "LEVEL", value_parser = parse_cpu_level)]
     cpu: Option<CpuLevel>,
+    /// At each thread's exit and at the process's, print to stderr what
+    /// Transit did: dispatches, cache hits, blocks translated and the time
+    /// it took, returns to the dispatcher by reason; exec'd children too
+    /// [env: TRANSIT_STATS=1].
+    #[arg(long = "stats")]
+    stats: bool,
     /// Signals the program starts ignoring, besides those Transit inherited
     /// ignored: numbers separated by commas. A guest's execve passes those
     /// the kernel cannot carry for it (Transit keeps its own handler for them).
@@ -158,6 +164,8 @@ pub struct RunRequest {
     pub by_binfmt_misc: bool,
     /// `--ignored-signals` and `--blocked-signals`: added to what Transit inherited.
     pub signals: InheritedSignals,
+    /// `--stats` or TRANSIT_STATS.
+    pub stats: bool,
 }
 
 impl Invocation {
@@ -170,7 +178,7 @@ impl Invocation {
             let mut rest = args.into_iter().skip(1);
             let program = PathBuf::from(rest.next().unwrap_or_default());
             let argv0 = if start.preserve_argv0 { rest.next() } else { None };
-            RunRequest { program, argv0, args: rest.collect(), rootfs: None, process_log: None, cpu: None, exec_fd: start.exec_fd, secure: false, by_binfmt_misc: true, signals: InheritedSignals::default() }
+            RunRequest { program, argv0, args: rest.collect(), rootfs: None, process_log: None, cpu: None, exec_fd: start.exec_fd, secure: false, by_binfmt_misc: true, signals: InheritedSignals::default(), stats: false }
         } else if args.get(1).is_some_and(|a| a == "binfmt") {
             return Ok(Invocation::Binfmt(args.into_iter().skip(2).collect()));
         } else if args.get(1).is_some_and(|a| a == "mirror") {
@@ -190,6 +198,7 @@ impl Invocation {
                 secure: false,
                 by_binfmt_misc: false,
                 signals: InheritedSignals { ignored: cli.ignored_signals.unwrap_or(0), blocked: cli.blocked_signals.unwrap_or(0) },
+                stats: cli.stats,
             }
         };
         request.rootfs = request.rootfs.or_else(|| from_env("TRANSIT_ROOTFS"));
@@ -202,6 +211,7 @@ impl Invocation {
                 request.cpu = Some(level);
             }
         }
+        request.stats |= env("TRANSIT_STATS").is_some_and(|v| v != "0");
         request.secure = start.secure;
         Ok(Invocation::Run(request))
     }

@@ -61,6 +61,7 @@ fn run(request: RunRequest) -> Result<runtime::Ending, LoadError> {
         rootfs: absolute(request.rootfs),
         process_log: absolute(request.process_log),
         cpu: request.cpu,
+        stats: request.stats,
         by_binfmt_misc: request.by_binfmt_misc,
     };
     if let Some(log) = &transit.process_log {

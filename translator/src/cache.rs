@@ -139,6 +139,11 @@ impl CodeCache {
         self.threads.retain(|t| !Arc::ptr_eq(t, thread));
     }
 
+    /// (tid, `ThreadStats::summary`) of every registered thread.
+    pub fn thread_summaries(&self) -> Vec<(u64, String)> {
+        self.threads.iter().map(|t| (t.tid.load(Ordering::Relaxed), t.stats.summary())).collect()
+    }
+
     pub fn memory_order(&self) -> MemoryOrder {
         self.memory_order
     }

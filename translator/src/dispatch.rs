@@ -5,7 +5,7 @@
 use crate::block_map::BlockMap;
 use crate::cache::{CacheStats, CodeCache};
 use crate::emit::MemoryOrder;
-use crate::thread_code::ThreadCode;
+use crate::thread_code::{ThreadCode, ThreadStats};
 use std::sync::{Arc, Mutex, MutexGuard};
 use crate::cpu_state::offsets as off;
 use crate::decode::{CodeSource, HostMemory};
@@ -114,6 +114,8 @@ impl Translator {
 
     fn join(shared: Arc<SharedCode>, code: Box<dyn CodeSource>) -> Translator {
         let thread = Arc::new(ThreadCode::default());
+        // SAFETY: gettid has no preconditions.
+        thread.tid.store(unsafe { libc::gettid() } as u64, std::sync::atomic::Ordering::Relaxed);
         shared.lock().register(Arc::clone(&thread));
         Translator { shared, thread, code }
     }
@@ -143,6 +145,8 @@ impl Translator {
         let order = old.cache.try_lock().map(|c| c.memory_order()).unwrap_or(MemoryOrder::Tso);
         std::mem::forget(old);
         self.thread = Arc::new(ThreadCode::default());
+        // SAFETY: gettid has no preconditions.
+        self.thread.tid.store(unsafe { libc::gettid() } as u64, std::sync::atomic::Ordering::Relaxed);
         let mut cache = self.shared.lock();
         cache.register(Arc::clone(&self.thread));
         cache.set_memory_order(order, &self.thread);
@@ -213,6 +217,16 @@ impl Translator {
         self.shared.lock().stats
     }
 
+    /// This thread's counters, one line (`ThreadStats::summary`).
+    pub fn thread_summary(&self) -> String {
+        self.thread.stats.summary()
+    }
+
+    /// Every thread still using the process's code: (tid, summary).
+    pub fn all_thread_summaries(&self) -> Vec<(u64, String)> {
+        self.shared.lock().thread_summaries()
+    }
+
     /// Translates the block at `rip` (if not cached) without running it;
     /// returns its host address. For benches and tests.
     pub fn translate_only(&mut self, rip: u64) -> u64 {
@@ -229,13 +243,21 @@ impl Translator {
             let host = {
                 let mut cache = self.shared.lock();
                 cache.apply_code_changes(&self.thread);
+                let stats = &self.thread.stats;
                 let host = match cache.lookup(state.rip) {
-                    Some(host) => host,
+                    Some(host) => {
+                        ThreadStats::add(&stats.cache_hits, 1);
+                        host
+                    }
                     None => {
                         if let Some(fault) = fetch_fault(state.rip) {
                             return fault;
                         }
-                        cache.get_or_translate(self.code.as_ref(), state.rip, &self.thread)
+                        let started = std::time::Instant::now();
+                        let host = cache.get_or_translate(self.code.as_ref(), state.rip, &self.thread);
+                        ThreadStats::add(&stats.translated, 1);
+                        ThreadStats::add(&stats.translate_ns, started.elapsed().as_nanos() as u64);
+                        host
                     }
                 };
                 self.thread.lookup.remember(state.rip, host);
@@ -246,6 +268,8 @@ impl Translator {
             state.dispatches += 1;
             let reason = self.enter(state, host);
             self.thread.left();
+            ThreadStats::add(&self.thread.stats.dispatches, 1);
+            ThreadStats::add(&self.thread.stats.exits[reason as usize], 1);
             match reason {
                 ExitReason::Lookup => {}
                 ExitReason::Syscall => return GuestEvent::Syscall,

@@ -41,6 +41,21 @@ impl ExitReason {
         ExitReason::CompatSyscall,
     ];
 
+    /// A short name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExitReason::Lookup => "lookup",
+            ExitReason::Syscall => "syscall",
+            ExitReason::Interpret => "interpret",
+            ExitReason::IllegalInstruction => "sigill",
+            ExitReason::DivideError => "divide_error",
+            ExitReason::GeneralProtection => "general_protection",
+            ExitReason::Breakpoint => "breakpoint",
+            ExitReason::HostFault => "host_fault",
+            ExitReason::CompatSyscall => "int80",
+        }
+    }
+
     pub fn from_raw(raw: u64) -> Option<ExitReason> {
         Self::ALL.get(raw as usize).copied()
     }

@@ -3,12 +3,16 @@
 //! full flush knows when it may reuse the buffer), and the blocks its
 //! signal handler unlinked.
 
+use crate::exit::ExitReason;
 use crate::lookup_table::LookupTable;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 #[derive(Default)]
 pub struct ThreadCode {
+    /// The host thread id, for reports.
+    pub tid: AtomicU64,
     pub lookup: LookupTable,
+    pub stats: ThreadStats,
     /// Set (under the cache lock) before the thread enters generated code,
     /// cleared when it is back in the dispatcher.
     in_code: AtomicBool,
@@ -37,5 +41,47 @@ impl ThreadCode {
         while self.in_code.load(Ordering::SeqCst) && self.exits.load(Ordering::SeqCst) == seen {
             std::thread::yield_now();
         }
+    }
+}
+
+/// What one thread did, for `--stats`. Only the owning thread writes; any
+/// thread may read (a process-wide report at exit).
+#[derive(Default)]
+pub struct ThreadStats {
+    /// Entries into generated code from the dispatcher.
+    pub dispatches: AtomicU64,
+    /// Of those, the ones that found the block already translated.
+    pub cache_hits: AtomicU64,
+    /// Blocks this thread translated, and the time it took.
+    pub translated: AtomicU64,
+    pub translate_ns: AtomicU64,
+    /// Returns to the dispatcher, by `ExitReason`.
+    pub exits: [AtomicU64; ExitReason::ALL.len()],
+}
+
+impl ThreadStats {
+    /// Adds `n` to a counter only this thread writes.
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+    }
+
+    /// One line: `dispatches=.. cache_hits=.. translated=.. translate_ms=..
+    /// exits: lookup=.. syscall=..` (reasons that never happened left out).
+    pub fn summary(&self) -> String {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let mut line = format!(
+            "dispatches={} cache_hits={} translated={} translate_ms={:.1} exits:",
+            get(&self.dispatches),
+            get(&self.cache_hits),
+            get(&self.translated),
+            get(&self.translate_ns) as f64 / 1e6
+        );
+        for reason in ExitReason::ALL {
+            let n = get(&self.exits[reason as usize]);
+            if n != 0 {
+                line.push_str(&format!(" {}={n}", reason.name()));
+            }
+        }
+        line
     }
 }

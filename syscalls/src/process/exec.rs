@@ -43,6 +43,8 @@ pub struct TransitCommand {
     /// binfmt_misc started this Transit (it said so with the P, O or C
     /// flag): the kernel runs x86_64 programs through Transit by itself.
     pub by_binfmt_misc: bool,
+    /// `--stats`: children report too.
+    pub stats: bool,
 }
 
 impl TransitCommand {
@@ -64,6 +66,9 @@ impl TransitCommand {
         }
         if let Some(level) = self.cpu {
             out.extend([b"--cpu".to_vec(), level.name().as_bytes().to_vec()]);
+        }
+        if self.stats {
+            out.push(b"--stats".to_vec());
         }
         for (option, set) in [(&b"--ignored-signals"[..], signals.ignored), (b"--blocked-signals", signals.blocked)] {
             if set != 0 {
@@ -561,6 +566,7 @@ mod tests {
             process_log: None,
             cpu: Some(transit_translator::features::CpuLevel::V1),
             by_binfmt_misc: false,
+            stats: true,
         };
         // SIGSEGV (11) ignored; SIGBUS (7) and SIGSEGV blocked.
         let signals = InheritedSignals { ignored: 1 << 10, blocked: (1 << 6) | (1 << 10) };
@@ -577,6 +583,7 @@ mod tests {
                 "/srv/amd64",
                 "--cpu",
                 "x86-64-v1",
+                "--stats",
                 "--ignored-signals",
                 "11",
                 "--blocked-signals",
