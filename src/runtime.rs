@@ -65,7 +65,10 @@ pub struct GuestThreadRun {
 }
 
 impl GuestThreadRun {
-    pub fn new(process: Arc<GuestProcess>, mut state: Box<CpuState>, translator: Box<Translator>) -> Self {
+    pub fn new(process: Arc<GuestProcess>, mut state: Box<CpuState>, mut translator: Box<Translator>) -> Self {
+        if process.transit.stats {
+            translator.time_translations();
+        }
         let signals = SignalThread::attach(&mut state, &translator);
         GuestThreadRun { process, signals, translator, state, clear_child_tid: 0 }
     }

@@ -83,23 +83,17 @@ impl BlockMap {
 
     /// Records a block installed at `host_start..host_end`; returns its
     /// index, or None when the map is full (the cache must flush).
-    pub fn insert(&self, rip: u64, host_start: u64, host_end: u64, marks: &[InsnMark], sites: impl Iterator<Item = ExitSite>) -> Option<usize> {
+    pub fn insert(&self, rip: u64, host_start: u64, host_end: u64, marks: &[InsnMark], sites: &[ExitSite]) -> Option<usize> {
         debug_assert!(self.blocks.len() == 0 || self.blocks.get(self.blocks.len() - 1).is_some_and(|b| b.host_end <= host_start));
-        let m = self.marks.len() as u32;
-        let s = self.sites.len() as u32;
-        for &mark in marks {
-            self.marks.push(mark).ok()?;
-        }
-        for site in sites {
-            self.sites.push(site).ok()?;
-        }
+        let marks = self.marks.extend_from_slice(marks)?;
+        let sites = self.sites.extend_from_slice(sites)?;
         self.blocks
             .push(BlockRecord {
                 host_start,
                 host_end,
                 rip,
-                marks: m..self.marks.len() as u32,
-                sites: s..self.sites.len() as u32,
+                marks: marks.start as u32..marks.end as u32,
+                sites: sites.start as u32..sites.end as u32,
                 dead: AtomicBool::new(false),
                 unlink_holds: AtomicU32::new(0),
             })
@@ -183,8 +177,8 @@ mod tests {
     #[test]
     fn finds_the_instruction_containing_a_host_address() {
         let map = BlockMap::default();
-        map.insert(0x1000, 0x10_0000, 0x10_0040, &[mark(0, 0, Polarity::Borrow), mark(12, 3, Polarity::Carry)], std::iter::empty());
-        map.insert(0x2000, 0x10_0040, 0x10_0080, &[mark(0, 0, Polarity::Borrow)], std::iter::once(ExitSite::Indirect { off: 8 }));
+        map.insert(0x1000, 0x10_0000, 0x10_0040, &[mark(0, 0, Polarity::Borrow), mark(12, 3, Polarity::Carry)], &[]);
+        map.insert(0x2000, 0x10_0040, 0x10_0080, &[mark(0, 0, Polarity::Borrow)], &[ExitSite::Indirect { off: 8 }]);
         assert_eq!(map.guest_point(0x10_0000), Some(GuestPoint { rip: 0x1000, carry: false }));
         assert_eq!(map.guest_point(0x10_000b), Some(GuestPoint { rip: 0x1000, carry: false }));
         assert_eq!(map.guest_point(0x10_000c), Some(GuestPoint { rip: 0x1003, carry: true }));

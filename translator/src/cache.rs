@@ -54,6 +54,9 @@ pub struct CodeCache {
     threads: Vec<Arc<ThreadCode>>,
     /// How far the cache has applied `code_watch`'s change log.
     log_position: u64,
+    /// A block's exit sites on their way into the block map (kept to save
+    /// an allocation per block).
+    site_buf: Vec<ExitSite>,
     /// Longest block translated, in guest instructions (1 tests state
     /// hand-off at every instruction boundary).
     pub max_block_insns: usize,
@@ -118,6 +121,7 @@ impl CodeCache {
             map: Arc::new(BlockMap::default()),
             threads: Vec::new(),
             log_position: crate::code_watch::log_position(),
+            site_buf: Vec::new(),
             max_block_insns: MAX_BLOCK_INSNS,
             stubs: Stubs::default(),
             host,
@@ -146,6 +150,12 @@ impl CodeCache {
 
     pub fn memory_order(&self) -> MemoryOrder {
         self.memory_order
+    }
+
+    /// How translations order memory, before anything is translated.
+    pub fn set_initial_memory_order(&mut self, order: MemoryOrder) {
+        debug_assert!(self.blocks.is_empty());
+        self.memory_order = order;
     }
 
     /// Changes how translations order memory; drops the ones made the
@@ -263,9 +273,10 @@ impl CodeCache {
     }
 
     fn finish_insert(&mut self, rip: u64, host: u64, pages: (u64, u64), t: &crate::translate::TranslatedBlock) -> Option<u64> {
-        let sites = t.direct_exits.iter().map(|d| ExitSite::Direct { off: d.site_offset as u32, target: d.target });
-        let indirect = t.indirect_site.map(|off| ExitSite::Indirect { off: off as u32 });
-        let record = self.map.insert(rip, host, host + t.code.len() as u64, &t.marks, sites.chain(indirect))?;
+        self.site_buf.clear();
+        self.site_buf.extend(t.direct_exits.iter().map(|d| ExitSite::Direct { off: d.site_offset as u32, target: d.target }));
+        self.site_buf.extend(t.indirect_site.map(|off| ExitSite::Indirect { off: off as u32 }));
+        let record = self.map.insert(rip, host, host + t.code.len() as u64, &t.marks, &self.site_buf)?;
         self.stats.blocks += 1;
         self.stats.guest_insns += t.guest_insns as u64;
         self.stats.host_bytes += t.code.len() as u64;
@@ -275,14 +286,13 @@ impl CodeCache {
         }
         for exit in &t.direct_exits {
             let site = host + exit.site_offset as u64;
-            let target = self.blocks.get(&exit.target).map(|b| b.host);
-            if let Some(target) = target {
-                self.patch_branch(site, target);
+            if let Some(target) = self.blocks.get(&exit.target) {
+                self.patch_branch(site, target.host);
             }
-            self.links.add_site(site, exit.target, target.is_some());
+            self.links.add_site(site, exit.target);
         }
-        for site in self.links.link_waiting(rip) {
-            self.patch_branch(site, host);
+        for &site in self.links.sites_to(rip) {
+            write_word(site, encode_b(site, host).expect("code buffer within branch range"));
         }
         Some(host)
     }
@@ -309,7 +319,7 @@ impl CodeCache {
     /// and a thread inside it leaves at its next exit.
     fn drop_block(&mut self, rip: u64) {
         let Some(block) = self.blocks.remove(&rip) else { return };
-        for site in self.links.unlink_all(rip) {
+        for &site in self.links.sites_to(rip) {
             self.write_word(site, encode_b(site, site + 4).expect("next instruction"));
         }
         for page in block.pages.0..=block.pages.1 {

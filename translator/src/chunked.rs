@@ -14,6 +14,8 @@ const MAX_CHUNKS: usize = 16384;
 
 pub struct Chunked<T> {
     chunks: Box<[AtomicPtr<T>]>,
+    /// How many chunks were allocated (they are, in order).
+    allocated: AtomicUsize,
     len: AtomicUsize,
 }
 
@@ -24,7 +26,10 @@ unsafe impl<T: Send> Send for Chunked<T> {}
 
 impl<T> Default for Chunked<T> {
     fn default() -> Self {
-        Chunked { chunks: (0..MAX_CHUNKS).map(|_| AtomicPtr::new(std::ptr::null_mut())).collect(), len: AtomicUsize::new(0) }
+        // SAFETY: all-zero bits are a valid (null) AtomicPtr; zeroed memory
+        // costs no stores, and every process makes three of these.
+        let chunks = unsafe { Box::<[AtomicPtr<T>]>::new_zeroed_slice(MAX_CHUNKS).assume_init() };
+        Chunked { chunks, allocated: AtomicUsize::new(0), len: AtomicUsize::new(0) }
     }
 }
 
@@ -41,17 +46,52 @@ impl<T> Chunked<T> {
         if c >= MAX_CHUNKS {
             return Err(value);
         }
-        let mut chunk = self.chunks[c].load(Ordering::Acquire);
-        if chunk.is_null() {
-            let fresh: Box<[std::mem::MaybeUninit<T>]> = Box::new_uninit_slice(CHUNK);
-            chunk = Box::into_raw(fresh) as *mut T;
-            self.chunks[c].store(chunk, Ordering::Release);
-        }
+        let chunk = self.chunk(c);
         // SAFETY: slot `o` of a live chunk, beyond `len`: no reader looks at
         // it until the store below publishes it.
         unsafe { chunk.add(o).write(value) };
         self.len.store(i + 1, Ordering::Release);
         Ok(i)
+    }
+
+    /// Appends copies of `values`, published together; returns the index
+    /// range, or None (nothing published) when they do not fit.
+    pub fn extend_from_slice(&self, values: &[T]) -> Option<std::ops::Range<usize>>
+    where
+        T: Copy,
+    {
+        let start = self.len.load(Ordering::Relaxed);
+        let end = start + values.len();
+        if end > CHUNK * MAX_CHUNKS {
+            return None;
+        }
+        let mut i = start;
+        for part in values.chunks(CHUNK) {
+            let mut part = part;
+            while !part.is_empty() {
+                let (c, o) = (i / CHUNK, i % CHUNK);
+                let chunk = self.chunk(c);
+                let n = part.len().min(CHUNK - o);
+                // SAFETY: slots o..o+n of a live chunk, beyond `len`.
+                unsafe { std::ptr::copy_nonoverlapping(part.as_ptr(), chunk.add(o), n) };
+                part = &part[n..];
+                i += n;
+            }
+        }
+        self.len.store(end, Ordering::Release);
+        Some(start..end)
+    }
+
+    /// Chunk `c`, allocated on first use.
+    fn chunk(&self, c: usize) -> *mut T {
+        let mut chunk = self.chunks[c].load(Ordering::Acquire);
+        if chunk.is_null() {
+            let fresh: Box<[std::mem::MaybeUninit<T>]> = Box::new_uninit_slice(CHUNK);
+            chunk = Box::into_raw(fresh) as *mut T;
+            self.chunks[c].store(chunk, Ordering::Release);
+            self.allocated.store(c + 1, Ordering::Release);
+        }
+        chunk
     }
 
     pub fn get(&self, i: usize) -> Option<&T> {
@@ -74,6 +114,9 @@ impl<T> Chunked<T> {
     /// No thread may be reading (a full flush stops every thread first).
     pub unsafe fn clear(&self) {
         let len = self.len.swap(0, Ordering::AcqRel);
+        if !std::mem::needs_drop::<T>() {
+            return;
+        }
         for i in 0..len {
             let chunk = self.chunks[i / CHUNK].load(Ordering::Acquire);
             // SAFETY: initialised element; nobody reads it (the contract).
@@ -86,7 +129,7 @@ impl<T> Drop for Chunked<T> {
     fn drop(&mut self) {
         // SAFETY: `&mut self`: no readers.
         unsafe { self.clear() };
-        for c in self.chunks.iter() {
+        for c in &self.chunks[..self.allocated.load(Ordering::Acquire)] {
             let p = c.load(Ordering::Acquire);
             if !p.is_null() {
                 // SAFETY: allocated in `push` as a boxed slice of CHUNK elements,
@@ -114,5 +157,8 @@ mod tests {
         unsafe { v.clear() };
         assert_eq!(v.len(), 0);
         assert_eq!(v.push(7), Ok(0));
+        let many: Vec<u64> = (0..CHUNK as u64 + 10).collect();
+        assert_eq!(v.extend_from_slice(&many), Some(1..CHUNK + 11));
+        assert_eq!(v.get(CHUNK + 10), Some(&(CHUNK as u64 + 9)));
     }
 }

@@ -81,7 +81,7 @@ impl SharedCode {
         let (enter, window, stubs) = build_trampolines(&mut cache);
         cache.stubs = stubs;
         cache.reserve_installed();
-        cache.set_memory_order(order, &ThreadCode::default());
+        cache.set_initial_memory_order(order);
         let map = cache.block_map();
         Ok(Arc::new(SharedCode { cache: Mutex::new(cache), map, enter, window, stubs, pid: std::process::id() }))
     }
@@ -96,6 +96,8 @@ pub struct Translator {
     shared: Arc<SharedCode>,
     thread: Arc<ThreadCode>,
     code: Box<dyn CodeSource>,
+    /// Time translations (`--stats`).
+    timed: bool,
 }
 
 /// Host registers the trampolines save and restore around generated code.
@@ -117,7 +119,7 @@ impl Translator {
         // SAFETY: gettid has no preconditions.
         thread.tid.store(unsafe { libc::gettid() } as u64, std::sync::atomic::Ordering::Relaxed);
         shared.lock().register(Arc::clone(&thread));
-        Translator { shared, thread, code }
+        Translator { shared, thread, code, timed: false }
     }
 
     /// The process's code cache, for a new thread of it (`for_thread`).
@@ -217,6 +219,11 @@ impl Translator {
         self.shared.lock().stats
     }
 
+    /// Measure the time spent translating (`--stats`).
+    pub fn time_translations(&mut self) {
+        self.timed = true;
+    }
+
     /// This thread's counters, one line (`ThreadStats::summary`).
     pub fn thread_summary(&self) -> String {
         self.thread.stats.summary()
@@ -253,10 +260,14 @@ impl Translator {
                         if let Some(fault) = fetch_fault(state.rip) {
                             return fault;
                         }
-                        let started = std::time::Instant::now();
+                        // Timed only for --stats: reading the clock costs
+                        // more than a small block's bookkeeping.
+                        let started = self.timed.then(std::time::Instant::now);
                         let host = cache.get_or_translate(self.code.as_ref(), state.rip, &self.thread);
                         ThreadStats::add(&stats.translated, 1);
-                        ThreadStats::add(&stats.translate_ns, started.elapsed().as_nanos() as u64);
+                        if let Some(started) = started {
+                            ThreadStats::add(&stats.translate_ns, started.elapsed().as_nanos() as u64);
+                        }
                         host
                     }
                 };

@@ -1,60 +1,90 @@
-//! Direct-branch links between translated blocks: which patch sites (host
-//! addresses of a block's exit `b`) wait for a guest target that has no
-//! translation yet, and which are linked to one that has.
-//!
-//! Both directions matter: installing a block links the sites waiting for
-//! it, and invalidating one (its guest code changed) must unlink every
-//! site that jumps into it, or a chained loop would run the stale code
-//! forever. This module only keeps the books; the cache rewrites the
-//! instruction words it returns.
+//! Direct-branch links between translated blocks: for each guest target,
+//! the patch sites (host addresses of a block's exit `b`) that jump to it.
+//! A site is linked exactly when its target has a translation, so one list
+//! per target serves both ways: installing a block links the sites waiting
+//! for it, and invalidating one unlinks every site that jumps into it (else
+//! a chained loop would run the stale code forever). This module only
+//! keeps the books; the cache rewrites the instruction words.
 
 use crate::addr_hash::AddrMap;
 
 #[derive(Default)]
 pub struct Links {
-    /// Guest target -> sites whose `b` still falls into its exit stub.
-    pending: AddrMap<Vec<u64>>,
-    /// Guest target -> sites whose `b` jumps to the target's translation.
-    linked: AddrMap<Vec<u64>>,
+    by_target: AddrMap<Sites>,
 }
 
 impl Links {
-    /// A new exit site to guest `target`; `target_is_translated` says
-    /// whether the caller links it at once.
-    pub fn add_site(&mut self, site: u64, target: u64, target_is_translated: bool) {
-        let list = if target_is_translated { &mut self.linked } else { &mut self.pending };
-        list.entry(target).or_default().push(site);
+    /// A new exit site to guest `target`.
+    pub fn add_site(&mut self, site: u64, target: u64) {
+        self.by_target.entry(target).or_default().push(site);
     }
 
-    /// `target` got a translation: the sites to point at it (now linked).
-    pub fn link_waiting(&mut self, target: u64) -> Vec<u64> {
-        let Some(sites) = self.pending.remove(&target) else { return Vec::new() };
-        self.linked.entry(target).or_default().extend_from_slice(&sites);
-        sites
-    }
-
-    /// `target`'s translation is gone: the sites to unlink (now waiting).
-    pub fn unlink_all(&mut self, target: u64) -> Vec<u64> {
-        let Some(sites) = self.linked.remove(&target) else { return Vec::new() };
-        self.pending.entry(target).or_default().extend_from_slice(&sites);
-        sites
+    /// The sites that jump to `target` (to link or unlink them).
+    pub fn sites_to(&self, target: u64) -> &[u64] {
+        self.by_target.get(&target).map_or(&[], Sites::as_slice)
     }
 
     /// The block holding `site` is gone: forget the site.
     pub fn forget_site(&mut self, site: u64, target: u64) {
-        for map in [&mut self.pending, &mut self.linked] {
-            if let Some(sites) = map.get_mut(&target) {
-                sites.retain(|&s| s != site);
-                if sites.is_empty() {
-                    map.remove(&target);
-                }
+        if let Some(sites) = self.by_target.get_mut(&target) {
+            sites.remove(site);
+            if sites.as_slice().is_empty() {
+                self.by_target.remove(&target);
             }
         }
     }
 
     pub fn clear(&mut self) {
-        self.pending.clear();
-        self.linked.clear();
+        self.by_target.clear();
+    }
+}
+
+/// Most targets have one or two sites: those stay out of the heap (a block
+/// translation's bookkeeping is a start-up cost of every process).
+enum Sites {
+    Inline { len: u8, items: [u64; 2] },
+    Heap(Vec<u64>),
+}
+
+impl Default for Sites {
+    fn default() -> Self {
+        Sites::Inline { len: 0, items: [0; 2] }
+    }
+}
+
+impl Sites {
+    fn as_slice(&self) -> &[u64] {
+        match self {
+            Sites::Inline { len, items } => &items[..*len as usize],
+            Sites::Heap(v) => v,
+        }
+    }
+
+    fn push(&mut self, site: u64) {
+        match self {
+            Sites::Inline { len, items } if (*len as usize) < items.len() => {
+                items[*len as usize] = site;
+                *len += 1;
+            }
+            Sites::Inline { items, .. } => {
+                let mut v = items.to_vec();
+                v.push(site);
+                *self = Sites::Heap(v);
+            }
+            Sites::Heap(v) => v.push(site),
+        }
+    }
+
+    fn remove(&mut self, site: u64) {
+        match self {
+            Sites::Inline { len, items } => {
+                if let Some(i) = items[..*len as usize].iter().position(|&s| s == site) {
+                    items.copy_within(i + 1..*len as usize, i);
+                    *len -= 1;
+                }
+            }
+            Sites::Heap(v) => v.retain(|&s| s != site),
+        }
     }
 }
 
@@ -63,19 +93,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sites_move_between_waiting_and_linked() {
+    fn sites_are_kept_per_target_and_forgotten() {
         let mut links = Links::default();
-        links.add_site(0x100, 0x4000, false);
-        links.add_site(0x200, 0x4000, false);
-        links.add_site(0x300, 0x5000, true);
-        assert_eq!(links.link_waiting(0x4000), vec![0x100, 0x200]);
-        assert!(links.link_waiting(0x4000).is_empty());
+        links.add_site(0x100, 0x4000);
+        links.add_site(0x200, 0x4000);
+        links.add_site(0x300, 0x4000);
+        links.add_site(0x400, 0x5000);
+        assert_eq!(links.sites_to(0x4000), [0x100, 0x200, 0x300]);
         links.forget_site(0x200, 0x4000);
-        assert_eq!(links.unlink_all(0x4000), vec![0x100]);
-        assert_eq!(links.unlink_all(0x5000), vec![0x300]);
-        assert!(links.unlink_all(0x5000).is_empty());
-        assert_eq!(links.link_waiting(0x5000), vec![0x300]);
+        assert_eq!(links.sites_to(0x4000), [0x100, 0x300]);
         links.forget_site(0x100, 0x4000);
-        assert!(links.link_waiting(0x4000).is_empty());
+        links.forget_site(0x300, 0x4000);
+        assert!(links.sites_to(0x4000).is_empty());
+        links.forget_site(0x400, 0x5000);
+        links.add_site(0x500, 0x5000);
+        assert_eq!(links.sites_to(0x5000), [0x500]);
+        links.forget_site(0x500, 0x5000);
+        assert!(links.sites_to(0x5000).is_empty());
     }
 }

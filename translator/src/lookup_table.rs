@@ -22,8 +22,12 @@ pub struct LookupTable {
 
 impl Default for LookupTable {
     fn default() -> Self {
-        let table = LookupTable { words: (0..2 * ENTRIES).map(|_| AtomicU64::new(0)).collect() };
-        table.clear();
+        // Zeroed memory is an empty table but for slot 0 (see `empty_key`):
+        // every thread makes one, and writing 1 MiB costs its start-up.
+        // SAFETY: all-zero bits are a valid AtomicU64.
+        let words = unsafe { Box::<[AtomicU64]>::new_zeroed_slice(2 * ENTRIES).assume_init() };
+        let table = LookupTable { words };
+        table.words[0].store(empty_key(0), Ordering::Relaxed);
         table
     }
 }
@@ -33,9 +37,9 @@ fn index_of(rip: u64) -> usize {
 }
 
 /// Empty slot i holds a key whose low bits differ from i, so no guest
-/// address indexing slot i can match it.
+/// address indexing slot i can match it: 0, except in slot 0.
 fn empty_key(index: usize) -> u64 {
-    index as u64 ^ 1
+    u64::from(index == 0)
 }
 
 impl LookupTable {
