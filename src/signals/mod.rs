@@ -21,6 +21,7 @@
 //! host's too, so the kernel itself stops, ignores or kills.
 
 mod deliver;
+mod fatal;
 mod frame;
 mod queue;
 
