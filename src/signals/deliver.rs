@@ -116,6 +116,7 @@ impl SignalThread {
         let act = process.signals().action(sig).unwrap_or_default();
         let mask = guest_mask();
         if act.handler == SIG_DFL || act.handler == SIG_IGN || mask & bit(sig) != 0 {
+            super::fatal::log_fatal_fault(state, info);
             return Some(Ending::Signal(sig));
         }
         self.enter_handler(state, process, sig, act, info, trap, mask).err()

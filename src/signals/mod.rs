@@ -22,6 +22,7 @@
 //! kills. The guest starts with the state Transit inherited (`inherited`).
 
 mod deliver;
+mod fatal;
 mod frame;
 mod inherited;
 mod queue;

@@ -12,6 +12,7 @@
 //! - [`transit`]: finding Transit (`TRANSIT_BIN`, `TRANSIT_RUNNER`).
 //! - [`outcome`]: what a run produced, and how two runs differ.
 //! - [`expected`]: the checked-in reference outcomes.
+//! - [`host_programs`]: the host's own amd64 programs, native against Transit.
 //! - [`known_failures`]: runs that are allowed not to match yet.
 //! - [`parallel`]: spreading the runs over the host's cores (`cargo xtask
 //!   bless`; the programs suite leaves it to its test harness's threads).
@@ -19,6 +20,7 @@
 pub mod binfmt_ns;
 pub mod catalog;
 pub mod expected;
+pub mod host_programs;
 pub mod known_failures;
 pub mod outcome;
 pub mod parallel;

@@ -158,6 +158,23 @@ const CROSS_VARIANTS: &[Variant] = &[
     },
 ];
 
+/// The headers beside `source` (such as tests/programs/x87_bits.h), which
+/// it may include: a change to one must rebuild the program.
+fn local_headers(source: &std::path::Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let Some(dir) = source.parent() else {
+        return Vec::new();
+    };
+    let mut headers: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "h"))
+        .filter_map(|path| Some((path.clone(), std::fs::read(&path).ok()?)))
+        .collect();
+    headers.sort();
+    headers
+}
+
 /// The variants of this host, whether or not its compilers are installed.
 /// Builds `tests/suites/NAME.c`, a suite's own guest program, in this
 /// host's first variant. Call it once per program (behind a `OnceLock`):
@@ -251,6 +268,7 @@ impl Toolchain {
             .map_err(|e| format!("cannot read {}: {e}", program.source.display()))?;
         let mut hasher = DefaultHasher::new();
         (&source, variant, COMMON_FLAGS, LIBRARIES, version).hash(&mut hasher);
+        local_headers(&program.source).hash(&mut hasher);
         let dir = crate::work_dir("bin")
             .join(variant.name)
             .join(format!("{:016x}", hasher.finish()));

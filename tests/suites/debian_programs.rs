@@ -4,38 +4,44 @@
 //! stderr and the exit status must be identical.
 //! These programs are dynamically linked against the host's own libraries,
 //! so the suite needs an x86_64 Debian host (the host CPU is the oracle).
-//!
-//! Every Transit run also writes the process log (`TRANSIT_PROCESS_LOG`),
-//! and the programs it names are counted: a shell that ran one of its
-//! commands natively would print the same output but leave a line out.
+//! How a run is compared, and the process log each is checked against:
+//! `transit_tests::host_programs`.
 //!
 //! One test per program; each lists all its mismatching runs (the command,
 //! and the first differing lines) before failing.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use transit_tests::outcome::Outcome;
-use transit_tests::transit::Transit;
-use transit_tests::{host_runs_x86_64, process, work_dir};
+use transit_tests::host_programs::{Comparison, Run};
+use transit_tests::{host_runs_x86_64, work_dir};
 
-/// Native runs take well under a second; this only guards against a hang.
-const NATIVE_TIMEOUT: Duration = Duration::from_secs(30);
-/// python3 under Transit under qemu takes about 10 s on a loaded 2-core host.
-const TRANSIT_TIMEOUT: Duration = Duration::from_secs(120);
-/// Progress lines show this much of each command (failures show all of it).
-const SUMMARY_CHARS: usize = 100;
+const SUITE: Comparison = Comparison {
+    work_dir: "debian-programs",
+    // Native runs take well under a second; this only guards against a hang.
+    native_timeout: Duration::from_secs(30),
+    // python3 under Transit under qemu takes about 10 s on a loaded 2-core host.
+    transit_timeout: Duration::from_secs(120),
+};
+
+/// A run whose `{in}` is the generated inputs directory.
+fn run(program: &str, args: &[&str]) -> Run {
+    Run::new(program, args).inputs(&inputs().dir)
+}
+
+/// Runs every invocation natively and under Transit; fails with every difference.
+fn check(what: &str, runs: &[Run]) {
+    SUITE.check(what, runs)
+}
 
 #[test]
 fn bash_runs_a_script_with_pipelines_subshells_and_functions() {
     check(
         "bash",
-        &[Run::new("/usr/bin/bash", &["{in}/script.sh", "{in}"])
+        &[run("/usr/bin/bash", &["{in}/script.sh", "{in}"])
             // Every external command of BASH_SCRIPT, counted (as `strace -f
             // -e execve` counts the native run). Parts of pipelines and
             // command substitutions that are builtins fork bash without an
@@ -62,28 +68,28 @@ fn coreutils() {
     check(
         "coreutils",
         &[
-            Run::new("/usr/bin/sort", &["{in}/words.txt"]),
-            Run::new(
+            run("/usr/bin/sort", &["{in}/words.txt"]),
+            run(
                 "/usr/bin/sort",
                 &["-t,", "-k4,4nr", "-k1,1n", "{in}/table.csv"],
             ),
-            Run::new("/usr/bin/sort", &["-n", "-u", "{in}/numbers.txt"]),
-            Run::new("/usr/bin/uniq", &["-c", "{in}/words.txt"]),
-            Run::new(
+            run("/usr/bin/sort", &["-n", "-u", "{in}/numbers.txt"]),
+            run("/usr/bin/uniq", &["-c", "{in}/words.txt"]),
+            run(
                 "/usr/bin/wc",
                 &["{in}/words.txt", "{in}/table.csv", "{in}/numbers.txt"],
             ),
-            Run::new("/usr/bin/wc", &["-c", "-w", "-l", "-m", "-L"]).stdin_file("words.txt"),
-            Run::new(
+            run("/usr/bin/wc", &["-c", "-w", "-l", "-m", "-L"]).stdin_file("words.txt"),
+            run(
                 "/usr/bin/sha256sum",
                 &["{in}/words.txt", "{in}/table.csv", "{in}/tree/a/data.bin"],
             ),
-            Run::new("/usr/bin/tr", &["a-zA-Z", "n-za-mN-ZA-M"]).stdin_file("words.txt"),
-            Run::new("/usr/bin/tr", &["-s", "a-z", "-d", "0-9"]).stdin_file("words.txt"),
-            Run::new("/usr/bin/seq", &["1", "7", "1000"]),
-            Run::new("/usr/bin/seq", &["-w", "-s,", "0.5", "0.25", "12"]),
-            Run::new("/usr/bin/date", &["-u", "-d", "@1700000000"]),
-            Run::new(
+            run("/usr/bin/tr", &["a-zA-Z", "n-za-mN-ZA-M"]).stdin_file("words.txt"),
+            run("/usr/bin/tr", &["-s", "a-z", "-d", "0-9"]).stdin_file("words.txt"),
+            run("/usr/bin/seq", &["1", "7", "1000"]),
+            run("/usr/bin/seq", &["-w", "-s,", "0.5", "0.25", "12"]),
+            run("/usr/bin/date", &["-u", "-d", "@1700000000"]),
+            run(
                 "/usr/bin/date",
                 &[
                     "-u",
@@ -92,17 +98,17 @@ fn coreutils() {
                     "+%Y-%m-%d %H:%M:%S %A %j %U %s %:z",
                 ],
             ),
-            Run::new("/usr/bin/head", &["-n", "12", "{in}/words.txt"]),
-            Run::new("/usr/bin/head", &["-c", "200", "{in}/table.csv"]),
-            Run::new("/usr/bin/cut", &["-d,", "-f2,4", "{in}/table.csv"]),
-            Run::new("/usr/bin/cut", &["-c", "2-5"]).stdin_file("words.txt"),
-            Run::new(
+            run("/usr/bin/head", &["-n", "12", "{in}/words.txt"]),
+            run("/usr/bin/head", &["-c", "200", "{in}/table.csv"]),
+            run("/usr/bin/cut", &["-d,", "-f2,4", "{in}/table.csv"]),
+            run("/usr/bin/cut", &["-c", "2-5"]).stdin_file("words.txt"),
+            run(
                 "/usr/bin/cat",
                 &["-n", "{in}/numbers.txt", "-", "{in}/table.csv"],
             )
             .stdin(b"from stdin\n"),
             // An error: the message on stderr and the status must match.
-            Run::new("/usr/bin/cat", &["{in}/words.txt", "{in}/missing.txt"]),
+            run("/usr/bin/cat", &["{in}/words.txt", "{in}/missing.txt"]),
         ],
     );
 }
@@ -112,28 +118,28 @@ fn grep() {
     check(
         "grep",
         &[
-            Run::new(
+            run(
                 "/usr/bin/grep",
                 &["-E", "^[a-z]+[0-9]{2,}$", "{in}/words.txt"],
             ),
-            Run::new(
+            run(
                 "/usr/bin/grep",
                 &["-c", "-E", "(alpha|echo) [a-z]+", "{in}/words.txt"],
             ),
-            Run::new(
+            run(
                 "/usr/bin/grep",
                 &["-n", "-i", "-w", "KILO", "{in}/words.txt"],
             ),
-            Run::new(
+            run(
                 "/usr/bin/grep",
                 &["-o", "-E", "[0-9]+\\.[0-9]5", "{in}/table.csv"],
             ),
-            Run::new(
+            run(
                 "/usr/bin/grep",
                 &["-r", "-l", "-F", "november", "{in}/tree"],
             ),
             // No match: exit 1, nothing printed but the count.
-            Run::new("/usr/bin/grep", &["-c", "zulu", "{in}/words.txt"]),
+            run("/usr/bin/grep", &["-c", "zulu", "{in}/words.txt"]),
         ],
     );
 }
@@ -143,8 +149,8 @@ fn sed() {
     check(
         "sed",
         &[
-            Run::new("/usr/bin/sed", &["-n", "5,20p;/^lima/p", "{in}/words.txt"]),
-            Run::new(
+            run("/usr/bin/sed", &["-n", "5,20p;/^lima/p", "{in}/words.txt"]),
+            run(
                 "/usr/bin/sed",
                 &[
                     "-E",
@@ -152,8 +158,8 @@ fn sed() {
                     "{in}/words.txt",
                 ],
             ),
-            Run::new("/usr/bin/sed", &["-n", "1!G;h;$p", "{in}/numbers.txt"]),
-            Run::new(
+            run("/usr/bin/sed", &["-n", "1!G;h;$p", "{in}/numbers.txt"]),
+            run(
                 "/usr/bin/sed",
                 &[
                     "-e",
@@ -174,7 +180,7 @@ fn awk() {
     check(
         "awk",
         &[
-            Run::new(
+            run(
                 "/usr/bin/awk",
                 &[
                     "-F,",
@@ -184,7 +190,7 @@ fn awk() {
                     "{in}/table.csv",
                 ],
             ),
-            Run::new(
+            run(
                 "/usr/bin/awk",
                 &["BEGIN { srand(42); for (i = 0; i < 5; i++) printf \"%.6f\\n\", rand();
                    print sqrt(2), exp(1), log(10), sin(1), cos(2), atan2(1, 1) * 4, 2 ^ 40, int(-3.7);
@@ -192,7 +198,7 @@ fn awk() {
                    printf \"%x %o %e %g %5.1f%%\\n\", 255, 8, 12345.678, 0.0001234, 99.44;
                    s = \"a-b-c-d\"; n = split(s, parts, \"-\"); gsub(/[bd]/, \"X\", s); print n, parts[3], s }"],
             ),
-            Run::new("/usr/bin/awk", &["{ w += NF; c += length($0) + 1 } END { print NR, w, c }"])
+            run("/usr/bin/awk", &["{ w += NF; c += length($0) + 1 } END { print NR, w, c }"])
                 .stdin_file("words.txt"),
         ],
     );
@@ -206,7 +212,7 @@ fn find() {
                   find . -path ./b -prune -o -type l -print | sort";
     check(
         "find",
-        &[Run::new("/usr/bin/bash", &["-c", script]).translated(&[
+        &[run("/usr/bin/bash", &["-c", script]).translated(&[
             ("bash", 1),
             ("find", 4),
             ("sort", 4),
@@ -219,7 +225,7 @@ fn tar_gzip_xz_round_trips() {
     check(
         "tar, gzip, xz",
         &[
-            Run::new("/usr/bin/bash", &["{in}/archive.sh", "{in}"]).translated(&[
+            run("/usr/bin/bash", &["{in}/archive.sh", "{in}"]).translated(&[
                 ("bash", 1),
                 ("cmp", 2),
                 ("diff", 2),
@@ -257,8 +263,8 @@ fn sqlite3() {
     check(
         "sqlite3",
         &[
-            Run::new("/usr/bin/sqlite3", &["-batch", "-bail", "data.db"]).stdin(SQL.as_bytes()),
-            Run::new("/usr/bin/sqlite3", &["data.db", "select 1 from missing_table;"]),
+            run("/usr/bin/sqlite3", &["-batch", "-bail", "data.db"]).stdin(SQL.as_bytes()),
+            run("/usr/bin/sqlite3", &["data.db", "select 1 from missing_table;"]),
         ],
     );
 }
@@ -268,7 +274,7 @@ fn perl() {
     check(
         "perl",
         &[
-            Run::new(
+            run(
                 "/usr/bin/perl",
                 &[
                     "-ne",
@@ -279,7 +285,7 @@ fn perl() {
                     "{in}/words.txt",
                 ],
             ),
-            Run::new(
+            run(
                 "/usr/bin/perl",
                 &[
                     "-e",
@@ -301,7 +307,7 @@ fn python3() {
     check(
         "python3",
         // Debian's python3, whatever PATH says (a pyenv shim would be another program).
-        &[Run::new("/usr/bin/python3", &["{in}/program.py", "{in}"])
+        &[run("/usr/bin/python3", &["{in}/program.py", "{in}"])
             .translated(&[("python3", 1), ("echo", 1)])],
     );
 }
@@ -319,7 +325,7 @@ fn numpy() {
             numpy.display()
         );
     }
-    check("numpy", &[Run::new("/usr/bin/python3", &["{in}/numpy_program.py"])]);
+    check("numpy", &[run("/usr/bin/python3", &["{in}/numpy_program.py"])]);
 }
 
 #[test]
@@ -329,7 +335,7 @@ fn go_program() {
         return;
     }
     let binary = build_go("goroutines");
-    check("go", &[Run::new(&binary.to_string_lossy(), &[]).translated(&[("goroutines", 1), ("echo", 1)])]);
+    check("go", &[run(&binary.to_string_lossy(), &[]).translated(&[("goroutines", 1), ("echo", 1)])]);
 }
 
 /// Builds tests/programs/go/NAME.go into a static amd64 executable.
@@ -353,199 +359,6 @@ fn build_go(name: &str) -> PathBuf {
     assert!(status.success(), "go build of {} failed", source.display());
     binary
 }
-
-/// One invocation: a program, its arguments and stdin, and how many times
-/// each program (by file name) must appear in the process log. `{in}` in an
-/// argument stands for the inputs directory; the program runs in a fresh
-/// directory of its own (process::run), where it may write.
-struct Run {
-    program: PathBuf,
-    args: Vec<String>,
-    stdin: Vec<u8>,
-    translated: BTreeMap<String, usize>,
-}
-
-impl Run {
-    /// A run whose only translated program is `program` itself.
-    fn new(program: &str, args: &[&str]) -> Run {
-        let program = PathBuf::from(program);
-        let inputs = inputs().dir.to_string_lossy().into_owned();
-        Run {
-            translated: BTreeMap::from([(file_name(&program), 1)]),
-            program,
-            args: args
-                .iter()
-                .map(|arg| arg.replace("{in}", &inputs))
-                .collect(),
-            stdin: Vec::new(),
-        }
-    }
-
-    fn stdin(mut self, bytes: &[u8]) -> Run {
-        self.stdin = bytes.to_vec();
-        self
-    }
-
-    /// Standard input from one of the generated input files.
-    fn stdin_file(self, name: &str) -> Run {
-        let path = inputs().dir.join(name);
-        let bytes = std::fs::read(&path)
-            .unwrap_or_else(|e| panic!("cannot read input {}: {e}", path.display()));
-        self.stdin(&bytes)
-    }
-
-    /// The programs the process log must name, each with its count.
-    fn translated(mut self, counts: &[(&str, usize)]) -> Run {
-        self.translated = counts
-            .iter()
-            .map(|&(name, count)| (name.to_string(), count))
-            .collect();
-        self
-    }
-
-    /// The command, quoted well enough for a person to paste into a shell.
-    fn command_line(&self) -> String {
-        let mut line = self.program.display().to_string();
-        for arg in &self.args {
-            if !arg.is_empty()
-                && arg
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./,=@+%:".contains(c))
-            {
-                write!(line, " {arg}").unwrap();
-            } else {
-                write!(line, " '{}'", arg.replace('\'', "'\\''")).unwrap();
-            }
-        }
-        if !self.stdin.is_empty() {
-            write!(line, " < ({} bytes of stdin)", self.stdin.len()).unwrap();
-        }
-        line
-    }
-
-    /// The command on one line of at most `SUMMARY_CHARS`, with `{in}` for
-    /// the inputs directory: for the progress lines.
-    fn summary(&self) -> String {
-        let inputs = inputs().dir.to_string_lossy().into_owned();
-        let line = self.command_line().replace(&inputs, "{in}");
-        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
-        match line.char_indices().nth(SUMMARY_CHARS) {
-            Some((end, _)) => format!("{}...", &line[..end]),
-            None => line,
-        }
-    }
-
-    fn native_command(&self) -> Command {
-        let mut command = Command::new(&self.program);
-        command.args(&self.args);
-        command
-    }
-}
-
-/// Runs every invocation natively and under Transit and fails with every
-/// difference found.
-fn check(what: &str, runs: &[Run]) {
-    if !host_runs_x86_64() {
-        println!(
-            "{what}: skipped, the Debian amd64 programs and the native reference need an x86_64 host"
-        );
-        return;
-    }
-    let transit = Transit::from_env().unwrap_or_else(|e| panic!("{e}"));
-    transit.require_exec_self();
-    let mut failures = Vec::new();
-    for (index, run) in runs.iter().enumerate() {
-        let start = Instant::now();
-        let problems = compare(&transit, what, index, run);
-        println!(
-            "{:4} {what}: {} ({:.1} s)",
-            if problems.is_empty() { "ok" } else { "FAIL" },
-            run.summary(),
-            start.elapsed().as_secs_f64()
-        );
-        if !problems.is_empty() {
-            failures.push(format!(
-                "{} (run {index} of {what})\n  $ {}\n  {}",
-                run.program.display(),
-                run.command_line(),
-                problems.join("\n  ")
-            ));
-        }
-    }
-    if !failures.is_empty() {
-        panic!(
-            "{} of {} {what} runs did not match (run directories: {}):\n\n{}",
-            failures.len(),
-            runs.len(),
-            work_dir("debian-programs").display(),
-            failures.join("\n\n")
-        );
-    }
-}
-
-/// Everything that differs between the native and the translated run;
-/// empty when they match.
-fn compare(transit: &Transit, what: &str, index: usize, run: &Run) -> Vec<String> {
-    if !run.program.is_file() {
-        return vec![format!(
-            "{} is not installed (`cargo xtask test` installs the Debian packages the suite needs)",
-            run.program.display()
-        )];
-    }
-    let run_dir = work_dir("debian-programs")
-        .join(what.replace(|c: char| !c.is_ascii_alphanumeric(), "-"))
-        .join(index.to_string());
-    let native = match process::run_native(run.native_command(), &run.stdin, &run_dir.join("native"), NATIVE_TIMEOUT) {
-        Ok(native) => native,
-        Err(problem) => return vec![problem],
-    };
-
-    let log = run_dir.join("process.log");
-    let translated_dir = run_dir.join("transit");
-    // process::run empties the run directory it is given, not its parent.
-    let _ = std::fs::remove_file(&log);
-    let translated = match process::run_with_env(
-        transit.command(&run.program, &run.args),
-        &[("TRANSIT_PROCESS_LOG", log.as_os_str())],
-        &run.stdin,
-        &translated_dir,
-        TRANSIT_TIMEOUT,
-    ) {
-        Ok(outcome) => Outcome {
-            stderr: transit.strip_runner_messages(outcome.stderr),
-            ..outcome
-        },
-        Err(error) => return vec![format!("cannot run Transit: {error}")],
-    };
-    let mut problems = translated.differences(&native, "native", "transit");
-    let started = programs_in_log(&log);
-    if started != run.translated {
-        problems.push(format!(
-            "process log {}: expected {:?}, found {:?}",
-            log.display(),
-            run.translated,
-            started
-        ));
-    }
-    problems
-}
-
-/// How many lines of the process log name each program (by file name).
-fn programs_in_log(log: &Path) -> BTreeMap<String, usize> {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let mut counts = BTreeMap::new();
-    for line in text.lines() {
-        let program = line.split_once(' ').map_or("", |(_pid, program)| program);
-        *counts.entry(file_name(Path::new(program))).or_default() += 1;
-    }
-    counts
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map_or_else(String::new, |name| name.to_string_lossy().into_owned())
-}
-
 
 /// The files every run reads, generated once per test process from a fixed
 /// seed (the runs write only in their own directories).

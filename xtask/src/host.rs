@@ -85,6 +85,24 @@ impl Arch {
                     name: "golang-go",
                     provides: "/usr/bin/go",
                 },
+                // Run by tests/suites/jit_runtimes.rs. A newer nodejs from
+                // another repository also satisfies the check, and is kept.
+                Package {
+                    name: "openjdk-17-jdk-headless",
+                    provides: "/usr/bin/javac",
+                },
+                Package {
+                    name: "erlang-base",
+                    provides: "/usr/bin/erl",
+                },
+                Package {
+                    name: "nodejs",
+                    provides: "/usr/bin/node",
+                },
+                Package {
+                    name: "luajit",
+                    provides: "/usr/bin/luajit",
+                },
                 // tests/suites/mirror/: a real registry, arm64 clients
                 // (skopeo, podman, containerd's ctr) and runc.
                 Package {

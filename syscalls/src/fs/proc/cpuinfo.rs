@@ -1,8 +1,10 @@
 //! `/proc/cpuinfo` of the CPU the guest's CPUID describes
 //! (translator/src/features.rs), in the x86 kernel's format
 //! (arch/x86/kernel/cpu/proc.c): one block per online host CPU, the
-//! family, model, brand string and flags decoded from CPUID as the kernel
-//! decodes them, so the two cannot disagree.
+//! family, model, brand string, flags, CLFLUSH size and address sizes
+//! decoded from CPUID as the kernel decodes them, so the two cannot
+//! disagree. What CPUID does not say comes from the host: the frequency
+//! rdtsc counts at, the last-level cache size, BogoMIPS.
 
 use std::fmt::Write;
 
@@ -141,8 +143,43 @@ fn model_name(cpuid: CpuidFn) -> String {
     String::from_utf8_lossy(&bytes[..end]).trim().to_string()
 }
 
+/// The physical and virtual address widths in bits: CPUID 80000008h, or
+/// the x86_64 kernel's defaults without it (get_cpu_address_sizes).
+fn address_sizes(cpuid: CpuidFn) -> (u32, u32) {
+    if cpuid(0x8000_0000, 0).0 < 0x8000_0008 {
+        return (36, 48);
+    }
+    let eax = cpuid(0x8000_0008, 0).0;
+    (eax & 0xff, (eax >> 8) & 0xff)
+}
+
+/// The revision the kernel reads from MSR IA32_BIOS_SIGN_ID; a virtual CPU
+/// without microcode updates reads 0x1 (as KVM guests show).
+const MICROCODE: u32 = 0x1;
+
+/// What the host tells about the CPUs, for the lines CPUID does not fill.
+pub(crate) struct HostFacts {
+    /// The rate rdtsc counts at, in kHz (the "cpu MHz" a TSC-calibrated
+    /// kernel shows): rdtsc reads the host's virtual counter.
+    pub(crate) tsc_khz: u64,
+    /// The last-level cache, in KiB ("cache size", absent when unknown,
+    /// as the kernel leaves it out).
+    pub(crate) cache_kib: Option<u64>,
+    pub(crate) bogomips: String,
+}
+
+impl HostFacts {
+    pub(crate) fn of_host() -> HostFacts {
+        HostFacts {
+            tsc_khz: counter_frequency_hz() / 1000,
+            cache_kib: last_level_cache_kib(),
+            bogomips: host_bogomips().unwrap_or_else(|| "0.00".into()),
+        }
+    }
+}
+
 /// `/proc/cpuinfo` for the CPUs numbered `cpus`.
-pub(crate) fn cpuinfo_text(cpuid: CpuidFn, cpus: &[u32]) -> String {
+pub(crate) fn cpuinfo_text(cpuid: CpuidFn, cpus: &[u32], host: &HostFacts) -> String {
     let (max_leaf, vb, vc, vd) = cpuid(0, 0);
     let vendor = String::from_utf8_lossy(&le_bytes(&[vb, vd, vc])).into_owned();
     let (eax1, ebx1, _, _) = cpuid(1, 0);
@@ -150,7 +187,12 @@ pub(crate) fn cpuinfo_text(cpuid: CpuidFn, cpus: &[u32]) -> String {
     let clflush = ((ebx1 >> 8) & 0xff) * 8;
     let name = model_name(cpuid);
     let flags = flags(cpuid).join(" ");
-    let bogomips = host_bogomips().unwrap_or_else(|| "0.00".into());
+    let (physical_bits, virtual_bits) = address_sizes(cpuid);
+    let mhz = format!("{}.{:03}", host.tsc_khz / 1000, host.tsc_khz % 1000);
+    let cache = host
+        .cache_kib
+        .map_or_else(String::new, |kib| format!("cache size\t: {kib} KB\n"));
+    let bogomips = &host.bogomips;
     let count = cpus.len();
     let mut out = String::new();
     for (core, cpu) in cpus.iter().enumerate() {
@@ -163,6 +205,9 @@ pub(crate) fn cpuinfo_text(cpuid: CpuidFn, cpus: &[u32]) -> String {
              model\t\t: {model}\n\
              model name\t: {name}\n\
              stepping\t: {stepping}\n\
+             microcode\t: {MICROCODE:#x}\n\
+             cpu MHz\t\t: {mhz}\n\
+             {cache}\
              physical id\t: 0\n\
              siblings\t: {count}\n\
              core id\t\t: {core}\n\
@@ -178,11 +223,50 @@ pub(crate) fn cpuinfo_text(cpuid: CpuidFn, cpus: &[u32]) -> String {
              bogomips\t: {bogomips}\n\
              clflush size\t: {clflush}\n\
              cache_alignment\t: {clflush}\n\
-             address sizes\t: 48 bits physical, 48 bits virtual\n\
+             address sizes\t: {physical_bits} bits physical, {virtual_bits} bits virtual\n\
              power management:\n\n"
         );
     }
     out
+}
+
+/// CNTFRQ_EL0, the frequency of the counter rdtsc reads.
+#[cfg(target_arch = "aarch64")]
+fn counter_frequency_hz() -> u64 {
+    let hz: u64;
+    // SAFETY: reads a register EL0 may always read; no memory is touched.
+    unsafe { std::arch::asm!("mrs {}, cntfrq_el0", out(reg) hz, options(nomem, nostack)) };
+    hz
+}
+
+/// Elsewhere (only unit tests build this crate for other hosts): none.
+#[cfg(not(target_arch = "aarch64"))]
+fn counter_frequency_hz() -> u64 {
+    0
+}
+
+/// The size of the host's highest-level cache (the kernel shows L3, else
+/// L2), from sysfs: "2048K" in /sys/devices/system/cpu/cpu0/cache/index*/size.
+fn last_level_cache_kib() -> Option<u64> {
+    let dir = std::fs::read_dir("/sys/devices/system/cpu/cpu0/cache").ok()?;
+    dir.filter_map(|entry| {
+        let path = entry.ok()?.path();
+        let level: u32 = std::fs::read_to_string(path.join("level")).ok()?.trim().parse().ok()?;
+        let size = parse_cache_size(std::fs::read_to_string(path.join("size")).ok()?.trim())?;
+        Some((level, size))
+    })
+    .max()
+    .map(|(_, size)| size)
+}
+
+/// "48K", "2048K" or "32M" in KiB.
+fn parse_cache_size(text: &str) -> Option<u64> {
+    let (digits, scale) = match text.as_bytes().last()? {
+        b'K' => (&text[..text.len() - 1], 1),
+        b'M' => (&text[..text.len() - 1], 1024),
+        _ => (text, 1),
+    };
+    Some(digits.parse::<u64>().ok()? * scale)
 }
 
 /// The host's BogoMIPS (a calibration figure without meaning across
@@ -229,9 +313,68 @@ mod tests {
             .collect()
     }
 
+    fn host() -> HostFacts {
+        HostFacts { tsc_khz: 62_500, cache_kib: Some(2048), bogomips: "125.00".into() }
+    }
+
+    /// The kernel's keys, in its order (arch/x86/kernel/cpu/proc.c).
+    const KERNEL_KEYS: &[&str] = &[
+        "processor", "vendor_id", "cpu family", "model", "model name", "stepping", "microcode",
+        "cpu MHz", "cache size", "physical id", "siblings", "core id", "cpu cores", "apicid",
+        "initial apicid", "fpu", "fpu_exception", "cpuid level", "wp", "flags", "bugs", "bogomips",
+        "clflush size", "cache_alignment", "address sizes", "power management",
+    ];
+
+    #[test]
+    fn each_block_has_the_kernels_keys_in_its_order() {
+        let text = cpuinfo_text(features::cpuid, &[0, 1], &host());
+        let blocks: Vec<&str> = text.split("\n\n").filter(|b| !b.is_empty()).collect();
+        assert_eq!(blocks.len(), 2);
+        for block in blocks {
+            let keys: Vec<&str> = block
+                .lines()
+                .map(|line| line.split_once(':').unwrap().0.trim_end())
+                .collect();
+            assert_eq!(keys, KERNEL_KEYS);
+        }
+    }
+
+    #[test]
+    fn host_facts_fill_the_lines_cpuid_does_not() {
+        let text = cpuinfo_text(features::cpuid, &[0], &host());
+        assert_eq!(field(&text, "cpu MHz"), ["62.500"]);
+        assert_eq!(field(&text, "cache size"), ["2048 KB"]);
+        assert_eq!(field(&text, "bogomips"), ["125.00"]);
+        assert_eq!(field(&text, "microcode"), ["0x1"]);
+        let unknown_cache = HostFacts { cache_kib: None, ..host() };
+        let text = cpuinfo_text(features::cpuid, &[0], &unknown_cache);
+        assert!(field(&text, "cache size").is_empty(), "the kernel leaves an unknown cache size out");
+    }
+
+    #[test]
+    fn cache_sizes_parse_like_sysfs_writes_them() {
+        assert_eq!(parse_cache_size("48K"), Some(48));
+        assert_eq!(parse_cache_size("32M"), Some(32 * 1024));
+        assert_eq!(parse_cache_size("K"), None);
+    }
+
+    /// The presented CPU has no leaf 80000008h: the kernel's defaults.
+    #[test]
+    fn address_sizes_follow_cpuid() {
+        let text = cpuinfo_text(features::cpuid, &[0], &host());
+        assert_eq!(field(&text, "address sizes"), ["36 bits physical, 48 bits virtual"]);
+        let with_leaf: CpuidFn = |leaf, sub| match leaf {
+            0x8000_0000 => (0x8000_0008, 0, 0, 0),
+            0x8000_0008 => (0x3930, 0, 0, 0),
+            _ => features::cpuid(leaf, sub),
+        };
+        let text = cpuinfo_text(with_leaf, &[0], &host());
+        assert_eq!(field(&text, "address sizes"), ["48 bits physical, 57 bits virtual"]);
+    }
+
     #[test]
     fn describes_the_cpu_that_cpuid_reports() {
-        let text = cpuinfo_text(features::cpuid, &[0, 1, 2]);
+        let text = cpuinfo_text(features::cpuid, &[0, 1, 2], &host());
         assert_eq!(field(&text, "processor"), ["0", "1", "2"]);
         assert_eq!(
             field(&text, "vendor_id"),
@@ -258,7 +401,7 @@ mod tests {
         let v1: CpuidFn = |leaf, sub| features::cpuid_of(CpuLevel::V1, leaf, sub);
         let v2: CpuidFn = |leaf, sub| features::cpuid_of(CpuLevel::V2, leaf, sub);
         let flags = |cpuid| {
-            let text = cpuinfo_text(cpuid, &[0]);
+            let text = cpuinfo_text(cpuid, &[0], &host());
             field(&text, "flags")[0].split(' ').map(str::to_string).collect::<Vec<_>>()
         };
         // In the kernel's word order: 1:EDX, 80000001h:EDX, 1:ECX, 80000001h:ECX, 7:EBX, 7:ECX.
