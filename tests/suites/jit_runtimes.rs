@@ -43,7 +43,6 @@ fn java_version() {
 /// compiled code (HotSpot turns SIGSEGV and SIGFPE into them), and about
 /// 300 MB of allocation through a 64 MB heap.
 #[test]
-#[ignore = "correct output up to the thread pool, but over 15 minutes under Transit under qemu (the 600 s limit): each JIT write flushes every translation of every thread (33 flushes in one thread); the allocation phase is the slowest"]
 fn java_workload() {
     let Some(classes) = java_classes() else { return };
     let classes = classes.to_string_lossy();
@@ -83,7 +82,6 @@ fn java_classes() -> Option<PathBuf> {
 /// maps, a caught badarith, bignums. erl is a shell script: its commands
 /// (and the port programs the emulator starts) must all be translated.
 #[test]
-#[ignore = "beam.smp dies of SIGSEGV in JIT code (memfd:vmem, mapped r-xs): BEAM writes code through a second, writable mapping of the memfd that Transit never watches, so it runs stale translations"]
 fn erlang_processes() {
     let expr = std::fs::read_to_string(source("processes.erl-expr"))
         .unwrap_or_else(|e| panic!("cannot read processes.erl-expr: {e}"));
