@@ -27,6 +27,23 @@ use std::sync::Arc;
 
 /// Below 128 MiB, so that a `b` reaches from anywhere in it to anywhere.
 const CODE_BYTES: usize = 126 << 20;
+/// Makes the code buffer smaller (in KiB, at least 64: room for the
+/// largest block), to test what happens when it fills while threads run:
+/// a full flush.
+pub const SIZE_ENV: &str = "TRANSIT_CODE_CACHE_KB";
+
+/// The code buffer's size: CODE_BYTES, or less by `SIZE_ENV` (not in
+/// secure mode, where Transit reads no environment variable).
+fn code_bytes() -> usize {
+    static BYTES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *BYTES.get_or_init(|| {
+        std::env::var(SIZE_ENV)
+            .ok()
+            .filter(|_| !crate::host::secure_mode())
+            .and_then(|kb| kb.parse::<usize>().ok())
+            .map_or(CODE_BYTES, |kb| (kb.max(64) << 10).min(CODE_BYTES))
+    })
+}
 const PAGE_SHIFT: u32 = 12;
 /// Longest block, in guest instructions.
 pub const MAX_BLOCK_INSNS: usize = 128;
@@ -97,7 +114,7 @@ impl CodeCache {
         let buf = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
-                CODE_BYTES,
+                code_bytes(),
                 libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC,
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
                 -1,
@@ -184,7 +201,7 @@ impl CodeCache {
     /// Copies finished code into the buffer; returns its address, or None when full.
     pub fn install(&mut self, code: &[u8]) -> Option<u64> {
         let start = (self.used + 15) & !15;
-        if start + code.len() > CODE_BYTES {
+        if start + code.len() > code_bytes() {
             return None;
         }
         // SAFETY: [start, start+len) lies inside our mapping and no executing
@@ -454,7 +471,7 @@ impl Drop for CodeCache {
     fn drop(&mut self) {
         // SAFETY: the mapping made in `new`; no generated code runs once the
         // cache is dropped (its translator is gone).
-        unsafe { libc::munmap(self.buf.cast(), CODE_BYTES) };
+        unsafe { libc::munmap(self.buf.cast(), code_bytes()) };
     }
 }
 

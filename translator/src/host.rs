@@ -88,7 +88,7 @@ impl HostFeatures {
     }
 }
 /// AT_SECURE: Transit runs with credentials the user does not have.
-fn secure_mode() -> bool {
+pub(crate) fn secure_mode() -> bool {
     // SAFETY: getauxval only reads the process's auxiliary vector.
     unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
 }
