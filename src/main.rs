@@ -51,6 +51,9 @@ fn run(request: RunRequest) -> Result<runtime::Ending, LoadError> {
     if !cfg!(target_arch = "aarch64") {
         return Err(LoadError::WrongHost);
     }
+    let mut request = request;
+    set_command_name(&request.program);
+    follow_script_interpreters(&mut request);
     let program = request.program;
     transit_translator::features::present(request.cpu.unwrap_or(transit_translator::features::CpuLevel::DEFAULT));
     let prog = loader::load(&program, request.exec_fd, request.rootfs.as_deref())?;
@@ -84,6 +87,42 @@ fn run(request: RunRequest) -> Result<runtime::Ending, LoadError> {
     tracing::debug!(entry = format_args!("{:#x}", prog.start()), rsp = format_args!("{rsp:#x}"), "starting guest");
     let inherited = signals::inherited().union(request.signals);
     runtime::run(&prog, rsp, transit, inherited).map_err(|e| LoadError::Map { addr: 0, source: e })
+}
+
+/// The kernel names a process after the file it executed (its comm: what
+/// /proc/PID/comm, ps and top show); for Transit's execve that was Transit.
+/// Like execve, the name is the file name's last component, cut to 15 bytes.
+fn set_command_name(program: &std::path::Path) {
+    let Some(name) = program.file_name() else { return };
+    let mut comm = [0u8; 16];
+    let bytes = name.as_bytes();
+    let n = bytes.len().min(15);
+    comm[..n].copy_from_slice(&bytes[..n]);
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
+    unsafe { libc::prctl(libc::PR_SET_NAME, comm.as_ptr()) };
+}
+
+/// `transit SCRIPT ARGS` runs the script's `#!` interpreter as the kernel
+/// would (binfmt_script): `INTERP [ARG] SCRIPT ARGS`, the interpreter found
+/// in the root filesystem first, up to the kernel's five levels. Anything
+/// else is left to the loader, which says what is wrong with the file.
+fn follow_script_interpreters(request: &mut RunRequest) {
+    const MAX_DEPTH: usize = 5;
+    if request.exec_fd.is_some() {
+        return;
+    }
+    for _ in 0..MAX_DEPTH {
+        let host = transit_syscalls::guest_path_to_host(request.rootfs.as_deref(), &request.program);
+        let mut start = [0u8; 256];
+        let Ok(n) = std::fs::File::open(&host).and_then(|mut f| std::io::Read::read(&mut f, &mut start)) else { return };
+        let Some((interp, arg)) = transit_syscalls::script_interpreter(&start[..n]) else { return };
+        let script = std::mem::replace(&mut request.program, PathBuf::from(std::ffi::OsString::from_vec(interp.clone())));
+        let mut args: Vec<std::ffi::OsString> = arg.into_iter().map(std::ffi::OsString::from_vec).collect();
+        args.push(script.into_os_string());
+        args.append(&mut request.args);
+        request.args = args;
+        request.argv0 = Some(std::ffi::OsString::from_vec(interp));
+    }
 }
 
 /// Appends "PID PROGRAM" to the process log in one write, so that lines of

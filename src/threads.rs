@@ -48,7 +48,9 @@ pub fn spawn(process: &Arc<GuestProcess>, parent: &CpuState, req: &ThreadRequest
     set_host_mask(!0);
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     LIVE.fetch_add(1, Ordering::SeqCst);
-    let started = std::thread::Builder::new().name("guest".into()).stack_size(HOST_STACK).spawn(move || {
+    // No name: the thread keeps its creator's (the kernel's comm), as a
+    // guest thread created by clone does.
+    let started = std::thread::Builder::new().stack_size(HOST_STACK).spawn(move || {
         let mut run = GuestThreadRun::new(shared, state, Box::new(Translator::for_thread(code)));
         // SAFETY: gettid has no preconditions.
         let tid = unsafe { libc::gettid() };

@@ -51,7 +51,7 @@ use std::sync::Mutex;
 use table::{Handler, X86Nr};
 
 pub use host::{interrupted_at, set_interrupt_flag, Errno};
-pub use process::TransitCommand;
+pub use process::{script_interpreter, TransitCommand};
 pub use fs::proc::ProcessStart;
 pub use fs::rootfs::{guest_path_to_host, host_path_to_guest};
 pub use signal::SignalState;

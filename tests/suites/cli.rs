@@ -1,7 +1,7 @@
-//! Transit's command line on inputs it must refuse. Exit codes are the CLI's
-//! to choose; what holds for all of them: a non-zero exit that is not 101
-//! (a Rust panic), no death by signal, and exactly one line on stderr that
-//! names the file.
+//! Transit's command line on inputs it must refuse, and on scripts. Exit
+//! codes are the CLI's to choose; what holds for all refusals: a non-zero
+//! exit that is not 101 (a Rust panic), no death by signal, and exactly
+//! one line on stderr that names the file.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -57,6 +57,34 @@ fn rejects_a_missing_file() {
     let input = work_dir("cli-inputs").join("does-not-exist");
     let _ = std::fs::remove_file(&input);
     assert_rejected("missing", &input);
+}
+
+/// `transit SCRIPT ARGS` runs the script's interpreter as the kernel
+/// would: `INTERP [ARG] SCRIPT ARGS`, the interpreter translated (the
+/// process log names it), through a script whose interpreter is a script.
+#[test]
+fn runs_a_script_through_its_interpreter() {
+    if !transit_tests::host_runs_x86_64() {
+        eprintln!("skipped: the script's interpreter is the host's /bin/sh, which must be x86_64");
+        return;
+    }
+    let inner = input_file("inner.sh", b"#!/bin/sh -e\necho \"$0 [$1] [$2]\"\ncat /proc/self/comm\n");
+    let outer = input_file("outer", format!("#!{}\n", inner.display()).as_bytes());
+    let args = ["one".to_string(), "two words".to_string()];
+    let mut native = std::process::Command::new(&outer);
+    native.args(&args);
+    let native = process::run(native, b"", &work_dir("cli-runs").join("script-native"), TIMEOUT)
+        .expect("can run the script natively");
+    let log = work_dir("cli-runs").join("script-process-log");
+    let _ = std::fs::remove_file(&log);
+    let transit = transit();
+    let options = [std::ffi::OsStr::new("--process-log"), log.as_os_str()];
+    let translated = process::run(transit.command_with_options(&options, &outer, &args), b"", &work_dir("cli-runs").join("script-transit"), TIMEOUT)
+        .expect("can start Transit");
+    assert_eq!(translated.termination, native.termination, "stderr: {}", String::from_utf8_lossy(&translated.stderr));
+    assert_eq!(String::from_utf8_lossy(&translated.stdout), String::from_utf8_lossy(&native.stdout));
+    let logged = std::fs::read_to_string(&log).expect("the process log was written");
+    assert!(logged.lines().any(|l| l.ends_with(" /bin/sh")), "the interpreter was not run by Transit: {logged}");
 }
 
 fn transit() -> Transit {

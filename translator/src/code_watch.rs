@@ -68,11 +68,18 @@ fn log_change(first: u64, end: u64) {
 /// Calls `invalidate(first, end)` for every range logged since `*position`,
 /// and for the aliases of each, and advances it. Returns false (and calls nothing) when the ring has
 /// overwritten entries the caller has not read: it must drop everything.
-pub fn changes_since(position: &mut u64, mut invalidate: impl FnMut(u64, u64)) -> bool {
-    let head = LOG_HEAD.load(Ordering::Acquire);
-    if head == *position {
+#[inline]
+pub fn changes_since(position: &mut u64, invalidate: impl FnMut(u64, u64)) -> bool {
+    // Every dispatch asks; almost always nothing changed.
+    if LOG_HEAD.load(Ordering::Acquire) == *position {
         return true;
     }
+    apply_changes(position, invalidate)
+}
+
+#[cold]
+fn apply_changes(position: &mut u64, mut invalidate: impl FnMut(u64, u64)) -> bool {
+    let head = LOG_HEAD.load(Ordering::Acquire);
     if head - *position > LOG_SLOTS as u64 {
         *position = head;
         return false;

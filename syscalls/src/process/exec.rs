@@ -460,6 +460,20 @@ fn parse_shebang(buf: &[u8; HEADER_SIZE]) -> Option<(&[u8], Option<&[u8]>)> {
     Some((interp, arg))
 }
 
+/// The interpreter and its optional argument of a file starting with `#!`,
+/// as binfmt_script reads them from the first 256 bytes (`start`); None
+/// when it is not a script or the line is malformed.
+pub fn script_interpreter(start: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
+    if !start.starts_with(b"#!") {
+        return None;
+    }
+    let mut header = [0u8; HEADER_SIZE];
+    let n = start.len().min(HEADER_SIZE);
+    header[..n].copy_from_slice(&start[..n]);
+    let (interp, arg) = parse_shebang(&header)?;
+    Some((interp.to_vec(), arg.map(<[u8]>::to_vec)))
+}
+
 /// The path argument: at most PATH_MAX bytes with its NUL.
 fn read_path(addr: u64) -> Result<Vec<u8>, Errno> {
     guest_mem::read_cstr(addr, PATH_MAX - 1)?.ok_or(Errno(libc::ENAMETOOLONG))

@@ -4,7 +4,7 @@
 mod exec;
 mod fork;
 
-pub use exec::TransitCommand;
+pub use exec::{script_interpreter, TransitCommand};
 pub(crate) use exec::{execve, execveat};
 pub(crate) use fork::{clone, clone3, fork, vfork};
 
