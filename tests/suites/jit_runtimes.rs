@@ -41,7 +41,7 @@ fn java_version() {
 /// Workload.java: threads, collections and streams, NullPointerException,
 /// ArrayIndexOutOfBoundsException and ArithmeticException thrown from
 /// compiled code (HotSpot turns SIGSEGV and SIGFPE into them), and about
-/// 300 MB of allocation through a 64 MB heap.
+/// 120 MB of allocation through a 64 MB heap.
 #[test]
 fn java_workload() {
     let Some(classes) = java_classes() else { return };

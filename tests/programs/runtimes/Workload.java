@@ -69,9 +69,9 @@ public class Workload {
         long squareSum = squares.values().stream().mapToLong(Integer::longValue).sum();
         System.out.println("threads " + done + " " + squares.size() + " " + total.get() + " " + squareSum);
 
-        // Allocation: about 300 MB of short-lived objects through a 64 MB heap.
+        // Allocation: about 120 MB of short-lived objects through a 64 MB heap.
         long checksum = 0;
-        for (int round = 0; round < 60; round++) {
+        for (int round = 0; round < 24; round++) {
             List<int[]> garbage = new ArrayList<>();
             for (int i = 0; i < 5_000; i++) garbage.add(new int[256]);
             for (int[] a : garbage) { a[round % 256] = round; checksum += a.length + a[round % 256]; }
