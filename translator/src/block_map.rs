@@ -117,6 +117,10 @@ impl BlockMap {
         self.blocks.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// A thread unlinked block `index` for a signal. Async-signal-safe.
     pub fn hold_unlinked(&self, index: usize) {
         if let Some(b) = self.blocks.get(index) {

@@ -27,13 +27,16 @@ use std::sync::{Mutex, OnceLock};
 static CODE_PAGES: Mutex<Option<AddrSet>> = Mutex::new(None);
 static WRITABLE: OnceLock<fn(u64) -> bool> = OnceLock::new();
 /// Other guest ranges mapping the same memory as a range (`set_alias_query`).
-static ALIASES: OnceLock<fn(u64, u64) -> Vec<(u64, u64)>> = OnceLock::new();
+static ALIASES: OnceLock<AliasQuery> = OnceLock::new();
+
+/// Given a guest range, the other guest ranges mapping the same memory.
+pub type AliasQuery = fn(u64, u64) -> Vec<(u64, u64)>;
 
 /// The change log: entry `i` lives in slot `i % LOG_SLOTS`.
 const LOG_SLOTS: usize = 512;
 /// How many entries were ever appended.
 static LOG_HEAD: AtomicU64 = AtomicU64::new(0);
-static LOG: [LogSlot; LOG_SLOTS] = [const { LogSlot::EMPTY }; LOG_SLOTS];
+static LOG: [LogSlot; LOG_SLOTS] = [const { LogSlot::empty() }; LOG_SLOTS];
 
 /// One changed range of guest pages, `[first, end)` (addresses), written
 /// like a seqlock: `entry` is 0 while the slot is being written, then the
@@ -45,7 +48,9 @@ struct LogSlot {
 }
 
 impl LogSlot {
-    const EMPTY: LogSlot = LogSlot { entry: AtomicU64::new(0), first: AtomicU64::new(0), end: AtomicU64::new(0) };
+    const fn empty() -> LogSlot {
+        LogSlot { entry: AtomicU64::new(0), first: AtomicU64::new(0), end: AtomicU64::new(0) }
+    }
 }
 
 /// The log position a new translator starts from: nothing before it
@@ -121,7 +126,7 @@ pub fn set_writable_query(query: fn(u64) -> bool) {
 /// Tells the watcher how to find the other guest ranges that map the same
 /// memory as a range (a memfd mapped twice by a JIT). Without it a page
 /// has no aliases.
-pub fn set_alias_query(query: fn(u64, u64) -> Vec<(u64, u64)>) {
+pub fn set_alias_query(query: AliasQuery) {
     let _ = ALIASES.set(query);
 }
 
