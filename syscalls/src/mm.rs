@@ -95,10 +95,15 @@ fn mapped(addr: u64, len: u64, prot: u64) {
 /// munmap: translated code in the range is gone.
 pub(crate) fn munmap(_: &mut Ctx<'_>, a: &Args) -> SysResult {
     let r = host::syscall(libc::SYS_munmap, &a[..2])?;
-    shared_range_replaced(a[0], a[1]);
-    writable::mark(a[0], a[1], false);
-    code_watch::mapping_changed(a[0], a[1]);
+    unmapped(a[0], a[1]);
     Ok(r)
+}
+
+/// Bookkeeping after `[addr, addr + len)` stopped being mapped.
+fn unmapped(addr: u64, len: u64) {
+    shared_range_replaced(addr, len);
+    writable::mark(addr, len, false);
+    code_watch::mapping_changed(addr, len);
 }
 
 /// mremap(old, old_len, new_len, flags, new_addr): MREMAP_* are generic.
@@ -216,8 +221,8 @@ pub(crate) fn shmat(_: &mut Ctx<'_>, a: &Args) -> SysResult {
     let len = if unsafe { libc::shmctl(a[0] as i32, libc::IPC_STAT, &mut ds) } == 0 { ds.shm_segsz as u64 } else { 0 };
     shared_range_replaced(addr, len);
     shared_mappings::record(addr, len, SharedObject::SysV { shmid: a[0] }, 0);
-    writable::mark(addr, len, a[2] & libc::SHM_RDONLY as u64 == 0);
-    code_watch::mapping_changed(addr, len);
+    let prot = if a[2] & libc::SHM_RDONLY as u64 != 0 { libc::PROT_READ } else { libc::PROT_READ | libc::PROT_WRITE };
+    mapped(addr, len, prot as u64);
     Ok(addr)
 }
 
@@ -226,9 +231,7 @@ pub(crate) fn shmdt(_: &mut Ctx<'_>, a: &Args) -> SysResult {
     let len = shared_mappings::length_at(a[0]);
     let r = host::syscall(libc::SYS_shmdt, &a[..1])?;
     if let Some(len) = len {
-        shared_range_replaced(a[0], len);
-        writable::mark(a[0], len, false);
-        code_watch::mapping_changed(a[0], len);
+        unmapped(a[0], len);
     }
     Ok(r)
 }

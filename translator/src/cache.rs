@@ -14,7 +14,7 @@
 //! full buffer flushes.
 
 use crate::addr_hash::{AddrMap, AddrSet};
-use crate::block_map::{BlockMap, ExitSite, GuestPoint};
+use crate::block_map::{BlockMap, ExitSite};
 use crate::decode::{decode_block, CodeSource};
 use crate::emit::{encode_b, MemoryOrder, Stubs};
 use crate::flags::live_at_block_exit;
@@ -224,10 +224,6 @@ impl CodeCache {
         dynasmrt::cache_control::synchronize_icache(slice);
     }
 
-    fn patch_branch(&mut self, site: u64, target: u64) {
-        self.write_word(site, encode_b(site, target).expect("code buffer within branch range"));
-    }
-
     /// Host code for guest `rip`, if translated.
     pub fn lookup(&self, rip: u64) -> Option<u64> {
         self.blocks.get(&rip).map(|b| b.host)
@@ -240,7 +236,7 @@ impl CodeCache {
             return block.host;
         }
         // Watch a page before reading code from it: a write by another
-        // thread after the read must fault and start a new code epoch.
+        // thread after the read must fault and be logged as a change.
         self.watch(rip >> 12);
         let mut block = decode_block(src, rip, self.max_block_insns);
         let last_byte = block.invalid_at.unwrap_or(block.end()).max(rip + 1) - 1;
@@ -304,12 +300,12 @@ impl CodeCache {
         for exit in &t.direct_exits {
             let site = host + exit.site_offset as u64;
             if let Some(target) = self.blocks.get(&exit.target) {
-                self.patch_branch(site, target.host);
+                write_word(site, direct_branch(site, Some(target.host)));
             }
             self.links.add_site(site, exit.target);
         }
         for &site in self.links.sites_to(rip) {
-            write_word(site, encode_b(site, host).expect("code buffer within branch range"));
+            write_word(site, direct_branch(site, Some(host)));
         }
         Some(host)
     }
@@ -337,7 +333,7 @@ impl CodeCache {
     fn drop_block(&mut self, rip: u64) {
         let Some(block) = self.blocks.remove(&rip) else { return };
         for &site in self.links.sites_to(rip) {
-            self.write_word(site, encode_b(site, site + 4).expect("next instruction"));
+            write_word(site, direct_branch(site, None));
         }
         for page in block.pages.0..=block.pages.1 {
             if let Some(rips) = self.page_blocks.get_mut(&page) {
@@ -366,11 +362,7 @@ impl CodeCache {
         let others: Vec<&Arc<ThreadCode>> = self.threads.iter().filter(|t| !std::ptr::eq(t.as_ref(), me)).collect();
         if !others.is_empty() {
             for index in 0..self.map.len() {
-                if let Some((host, sites)) = self.map.exits(index) {
-                    for site in sites {
-                        write_word(host + site.offset() as u64, NOP);
-                    }
-                }
+                unlink_exits(&self.map, index);
             }
         }
         for thread in &self.threads {
@@ -407,10 +399,7 @@ impl CodeCache {
             for site in sites {
                 let at = host + site.offset() as u64;
                 let word = match site {
-                    ExitSite::Direct { target, .. } => match self.blocks.get(&target) {
-                        Some(block) => encode_b(at, block.host).expect("code buffer within branch range"),
-                        None => encode_b(at, at + 4).expect("next instruction"),
-                    },
+                    ExitSite::Direct { target, .. } => direct_branch(at, self.blocks.get(&target).map(|b| b.host)),
                     ExitSite::Indirect { .. } => BR_X17,
                 };
                 write_word(at, word);
@@ -422,9 +411,6 @@ impl CodeCache {
         }
     }
 
-    fn write_word(&self, at: u64, word: u32) {
-        write_word(at, word);
-    }
 }
 
 /// For a thread's handler of an asynchronous signal: makes the block
@@ -442,10 +428,10 @@ pub fn unlink_for_signal(map: &BlockMap, pc: u64, thread: &ThreadCode) -> bool {
     true
 }
 
-/// The guest instruction whose translation contains host address `pc`.
-/// Async-signal-safe.
-pub fn guest_point(map: &BlockMap, pc: u64) -> Option<GuestPoint> {
-    map.guest_point(pc)
+/// The word a direct exit's `b` holds: a jump to its target's translation,
+/// or, while there is none, to the next instruction (its exit stub).
+fn direct_branch(site: u64, target: Option<u64>) -> u32 {
+    encode_b(site, target.unwrap_or(site + 4)).expect("code buffer within branch range")
 }
 
 /// Both kinds of exit fall through into their lookup exit.

@@ -65,18 +65,14 @@ impl<T> Chunked<T> {
         if end > CHUNK * MAX_CHUNKS {
             return None;
         }
-        let mut i = start;
-        for part in values.chunks(CHUNK) {
-            let mut part = part;
-            while !part.is_empty() {
-                let (c, o) = (i / CHUNK, i % CHUNK);
-                let chunk = self.chunk(c);
-                let n = part.len().min(CHUNK - o);
-                // SAFETY: slots o..o+n of a live chunk, beyond `len`.
-                unsafe { std::ptr::copy_nonoverlapping(part.as_ptr(), chunk.add(o), n) };
-                part = &part[n..];
-                i += n;
-            }
+        let (mut i, mut rest) = (start, values);
+        while !rest.is_empty() {
+            let (c, o) = (i / CHUNK, i % CHUNK);
+            let n = rest.len().min(CHUNK - o);
+            // SAFETY: slots o..o+n of a live chunk, beyond `len`.
+            unsafe { std::ptr::copy_nonoverlapping(rest.as_ptr(), self.chunk(c).add(o), n) };
+            rest = &rest[n..];
+            i += n;
         }
         self.len.store(end, Ordering::Release);
         Some(start..end)

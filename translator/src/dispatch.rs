@@ -89,6 +89,15 @@ impl SharedCode {
     fn lock(&self) -> MutexGuard<'_, CodeCache> {
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// The calling thread's own part, registered with the cache.
+    fn register_calling_thread(&self) -> Arc<ThreadCode> {
+        let thread = Arc::new(ThreadCode::default());
+        // SAFETY: gettid has no preconditions.
+        thread.tid.store(unsafe { libc::gettid() } as u64, std::sync::atomic::Ordering::Relaxed);
+        self.lock().register(Arc::clone(&thread));
+        thread
+    }
 }
 
 /// One guest thread's way into the process's translated code.
@@ -115,10 +124,7 @@ impl Translator {
     }
 
     fn join(shared: Arc<SharedCode>, code: Box<dyn CodeSource>) -> Translator {
-        let thread = Arc::new(ThreadCode::default());
-        // SAFETY: gettid has no preconditions.
-        thread.tid.store(unsafe { libc::gettid() } as u64, std::sync::atomic::Ordering::Relaxed);
-        shared.lock().register(Arc::clone(&thread));
+        let thread = shared.register_calling_thread();
         Translator { shared, thread, code, timed: false }
     }
 
@@ -141,17 +147,14 @@ impl Translator {
         if self.shared.pid == std::process::id() {
             return Ok(());
         }
-        let old = std::mem::replace(&mut self.shared, SharedCode::new(HostFeatures::detect(), MemoryOrder::Relaxed)?);
         // Keep the parent's order (memory shared with it stays shared); if
         // a parent thread held the lock, the parent had threads: Tso.
-        let order = old.cache.try_lock().map(|c| c.memory_order()).unwrap_or(MemoryOrder::Tso);
-        std::mem::forget(old);
-        self.thread = Arc::new(ThreadCode::default());
-        // SAFETY: gettid has no preconditions.
-        self.thread.tid.store(unsafe { libc::gettid() } as u64, std::sync::atomic::Ordering::Relaxed);
-        let mut cache = self.shared.lock();
-        cache.register(Arc::clone(&self.thread));
-        cache.set_memory_order(order, &self.thread);
+        let order = self.shared.cache.try_lock().map(|c| c.memory_order()).unwrap_or(MemoryOrder::Tso);
+        let fresh = SharedCode::new(HostFeatures::detect(), order)?;
+        // Never dropped here: its lock may be held by a thread the child
+        // does not have, and its buffer is the parent's copy-on-write.
+        std::mem::forget(std::mem::replace(&mut self.shared, fresh));
+        self.thread = self.shared.register_calling_thread();
         Ok(())
     }
 
@@ -173,7 +176,7 @@ impl Translator {
     /// `GuestEvent::HostFault`, or `None` when `pc` is not in a translated
     /// block (the fault is Transit's own). Async-signal-safe.
     pub fn fault_redirect(&self, pc: u64) -> Option<FaultRedirect> {
-        let point = crate::cache::guest_point(&self.shared.map, pc)?;
+        let point = self.shared.map.guest_point(pc)?;
         Some(FaultRedirect {
             pc: self.shared.stubs.exit[ExitReason::HostFault as usize],
             x16: point.rip,

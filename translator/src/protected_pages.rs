@@ -34,6 +34,12 @@ fn encode(page: u64, state: PageState) -> u64 {
     }
 }
 
+/// Whether slot value `cur` is `page`, in either state (EMPTY and GONE are
+/// no page address: those are multiples of PAGE and never 0).
+fn holds(cur: u64, page: u64) -> bool {
+    cur & !UNPROTECTED == page
+}
+
 fn slot_of(page: u64) -> usize {
     ((page / PAGE).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 50) as usize % SLOTS
 }
@@ -45,7 +51,7 @@ fn find(page: u64) -> Option<&'static AtomicU64> {
         let slot = &TABLE[(start + i) % SLOTS];
         match slot.load(Ordering::Acquire) {
             EMPTY => return None,
-            cur if cur != GONE && cur & !UNPROTECTED == page => return Some(slot),
+            cur if holds(cur, page) => return Some(slot),
             _ => {}
         }
     }
@@ -53,11 +59,9 @@ fn find(page: u64) -> Option<&'static AtomicU64> {
 }
 
 pub fn state(page: u64) -> Option<PageState> {
+    // The slot may have changed since `find` saw it.
     let cur = find(page)?.load(Ordering::Acquire);
-    if cur == GONE || cur == EMPTY || cur & !UNPROTECTED != page {
-        return None;
-    }
-    Some(if cur & UNPROTECTED != 0 { PageState::Unprotected } else { PageState::Protected })
+    holds(cur, page).then_some(if cur & UNPROTECTED != 0 { PageState::Unprotected } else { PageState::Protected })
 }
 
 /// Moves `page` from `from` (None: absent) to `to`; false when it was not
@@ -77,7 +81,7 @@ fn insert(page: u64, state: PageState) -> bool {
     for i in 0..SLOTS {
         let at = (start + i) % SLOTS;
         match TABLE[at].load(Ordering::Acquire) {
-            cur if cur != GONE && cur != EMPTY && cur & !UNPROTECTED == page => return false,
+            cur if holds(cur, page) => return false,
             GONE => free = free.or(Some(at)),
             EMPTY => {
                 let at = free.unwrap_or(at);
@@ -96,7 +100,7 @@ fn insert(page: u64, state: PageState) -> bool {
 pub fn remove(page: u64) -> bool {
     let Some(slot) = find(page) else { return false };
     let cur = slot.load(Ordering::Acquire);
-    cur & !UNPROTECTED == page && slot.compare_exchange(cur, GONE, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    holds(cur, page) && slot.compare_exchange(cur, GONE, Ordering::AcqRel, Ordering::Acquire).is_ok()
 }
 
 /// Every page currently in state `Protected`.
