@@ -1,4 +1,4 @@
-/* What the alias tests share: x86 code emitters and the sequence of
+/* What the alias tests share: the sequence of
  * rewrites each kind of alias must get right (jit_dual_mapping.c,
  * jit_mremap_alias.c). */
 #ifndef ALIAS_EXERCISE_H
@@ -8,28 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef int (*fn)(int);
+#include "jit_emit.h"
 
 /* The page size, set by main before any exercise. */
 static long page;
-
-/* mov eax, imm32 ; add eax, edi ; ret. The immediate is at p + 1. */
-static void emit_add(unsigned char *p, int imm) {
-    p[0] = 0xb8;
-    memcpy(p + 1, &imm, 4);
-    p[5] = 0x01;
-    p[6] = 0xf8;
-    p[7] = 0xc3;
-}
-
-/* imul eax, edi, imm32 ; ret: a different instruction, not just a new
- * immediate, at the same address. */
-static void emit_mul(unsigned char *p, int imm) {
-    p[0] = 0x69;
-    p[1] = 0xc7;
-    memcpy(p + 2, &imm, 4);
-    p[6] = 0xc3;
-}
 
 static void die(const char *what) {
     perror(what);

@@ -30,15 +30,20 @@
 
 #include "alias_exercise.h"
 
-static void memfd_alias(void) {
-    int fd = (int)syscall(SYS_memfd_create, "jit", 0);
-    if (fd < 0) die("memfd_create");
+/* Two pages of `fd` mapped twice, writable and executable, then exercised. */
+static void exercise_file_views(const char *kind, int fd) {
     if (ftruncate(fd, 2 * page) != 0) die("ftruncate");
     unsigned char *rw = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     unsigned char *rx = mmap(NULL, 2 * page, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
-    if (rw == MAP_FAILED || rx == MAP_FAILED) die("mmap memfd");
+    if (rw == MAP_FAILED || rx == MAP_FAILED) die("mmap");
     close(fd);
-    exercise("memfd", rw, rx);
+    exercise(kind, rw, rx);
+}
+
+static void memfd_alias(void) {
+    int fd = (int)syscall(SYS_memfd_create, "jit", 0);
+    if (fd < 0) die("memfd_create");
+    exercise_file_views("memfd", fd);
 }
 
 static void shm_alias(void) {
@@ -58,12 +63,7 @@ static void file_alias(void) {
     int fd = mkstemp(name);
     if (fd < 0) die("mkstemp");
     unlink(name);
-    if (ftruncate(fd, 2 * page) != 0) die("ftruncate");
-    unsigned char *rw = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    unsigned char *rx = mmap(NULL, 2 * page, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
-    if (rw == MAP_FAILED || rx == MAP_FAILED) die("mmap file");
-    close(fd);
-    exercise("file", rw, rx);
+    exercise_file_views("file", fd);
 }
 
 /* The threaded part. The immediate is 4-byte aligned so that each rewrite

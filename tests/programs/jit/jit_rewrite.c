@@ -10,16 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-typedef int (*fn)(int);
-
-/* mov eax, imm32 ; add eax, edi ; ret */
-static void emit_add(unsigned char *p, int imm) {
-    p[0] = 0xb8;
-    memcpy(p + 1, &imm, 4);
-    p[5] = 0x01;
-    p[6] = 0xf8;
-    p[7] = 0xc3;
-}
+#include "jit_emit.h"
 
 int main(void) {
     long page = sysconf(_SC_PAGESIZE);
