@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use crate::loader::LoadedProgram;
-use crate::signals::{self, SignalThread};
+use crate::signals::{self, InterruptedSyscall, SignalThread};
 use crate::threads;
 use transit_syscalls::signal::InheritedSignals;
 use transit_syscalls::{Errno, GuestProcess, GuestThread, SyscallOutcome, ThreadRequest, TransitCommand};
@@ -26,6 +26,7 @@ pub enum Ending {
 /// x86_64 rt_sigreturn: restores the whole CPU state, so the runtime runs it.
 const SYS_RT_SIGRETURN: u64 = 15;
 const EINTR: u64 = (-libc::EINTR) as u64;
+const NOT_STARTED: u64 = (-(Errno::NOT_STARTED.0 as i64)) as u64;
 const EFAULT: u64 = (-libc::EFAULT) as u64;
 /// clone, fork, vfork, clone3: a child process returns 0 from them.
 const FORK_SYSCALLS: [u64; 4] = [56, 57, 58, 435];
@@ -81,8 +82,14 @@ impl GuestThreadRun {
                 GuestEvent::Syscall if self.state.gpr[RAX] == SYS_RT_SIGRETURN => {
                     self.signals.sigreturn(&mut self.state, &self.process).map(ThreadEnd::Process)
                 }
+                // A signal arrived while guest code ran: the kernel would
+                // deliver it before the syscall instruction executes.
+                GuestEvent::Syscall | GuestEvent::CompatSyscall if self.state.interrupt != 0 => {
+                    interrupted_syscall = Some(InterruptedSyscall { nr: self.state.gpr[RAX], started: false });
+                    None
+                }
                 GuestEvent::Syscall => self.syscall(&mut interrupted_syscall),
-                GuestEvent::CompatSyscall => self.compat_syscall(),
+                GuestEvent::CompatSyscall => self.compat_syscall(&mut interrupted_syscall),
                 GuestEvent::Fault { signal, addr } => {
                     let rip = self.state.rip;
                     tracing::info!(signal, addr = format_args!("{addr:#x}"), rip = format_args!("{rip:#x}"), "guest fault");
@@ -118,7 +125,7 @@ impl GuestThreadRun {
         }
     }
 
-    fn syscall(&mut self, interrupted: &mut Option<u64>) -> Option<ThreadEnd> {
+    fn syscall(&mut self, interrupted: &mut Option<InterruptedSyscall>) -> Option<ThreadEnd> {
         let g = &self.state.gpr;
         let nr = g[RAX];
         let args = [g[RDI], g[RSI], g[RDX], g[R10], g[R8], g[R9]];
@@ -141,9 +148,11 @@ impl GuestThreadRun {
                 self.state.gpr[RAX] = v;
                 self.state.gpr[RCX] = self.state.rip;
                 self.state.gpr[R11] = self.state.rflags();
-                if v == EINTR {
-                    *interrupted = Some(nr);
-                }
+                *interrupted = match v {
+                    EINTR => Some(InterruptedSyscall { nr, started: true }),
+                    NOT_STARTED => Some(InterruptedSyscall { nr, started: false }),
+                    _ => None,
+                };
                 None
             }
             exit => self.exit_by_syscall(exit),
@@ -154,13 +163,18 @@ impl GuestThreadRun {
 impl GuestThreadRun {
     /// `int 0x80`: the i386 syscall entry. Only RAX changes. A call a
     /// signal interrupts returns EINTR (it is not restarted: the restart
-    /// path rewinds to an x86_64 `syscall`).
-    fn compat_syscall(&mut self) -> Option<ThreadEnd> {
+    /// rules are the x86_64 numbers'); one that never began is executed
+    /// after the handler (`int 0x80` is two bytes, as `syscall` is).
+    fn compat_syscall(&mut self, interrupted: &mut Option<InterruptedSyscall>) -> Option<ThreadEnd> {
         let g = &self.state.gpr;
         let nr = g[RAX] as u32;
         let regs = [g[RBX], g[RCX], g[RDX], g[RSI], g[RDI], g[RBP]];
         let mut thread = Thread { state: &mut self.state, process: &self.process, translator: &mut self.translator, clear_child_tid: &mut self.clear_child_tid };
         match transit_syscalls::dispatch_ia32(&self.process, &mut thread, nr, regs) {
+            SyscallOutcome::Return(NOT_STARTED) => {
+                *interrupted = Some(InterruptedSyscall { nr: u64::from(nr), started: false });
+                None
+            }
             SyscallOutcome::Return(v) => {
                 self.state.gpr[RAX] = v;
                 None

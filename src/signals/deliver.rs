@@ -6,7 +6,7 @@ use super::frame::{self, FrameRequest};
 use super::SignalThread;
 use crate::runtime::Ending;
 use transit_syscalls::abi::signal::X86SigAction;
-use transit_syscalls::signal::{current_tid, guest_mask, on_stack, set_guest_mask};
+use transit_syscalls::signal::{current_tid, default_is_ignore, default_is_stop, guest_mask, on_stack, set_guest_mask};
 use transit_syscalls::GuestProcess;
 use transit_translator::cpu_state::gpr::{RAX, RDI, RDX, RSI, RSP};
 use transit_translator::CpuState;
@@ -60,10 +60,14 @@ const TEMPORARY_MASK: &[u64] = &[
     441, // epoll_pwait2
 ];
 
-/// What the default action of `sig` does (signal(7)).
-fn default_is_ignore(sig: i32) -> bool {
-    matches!(sig, libc::SIGCHLD | libc::SIGURG | libc::SIGWINCH | libc::SIGCONT)
+/// A syscall signals interrupted: `started` if the kernel returned EINTR,
+/// not if it never began ([`transit_syscalls::Errno::NOT_STARTED`]).
+#[derive(Clone, Copy, Debug)]
+pub struct InterruptedSyscall {
+    pub nr: u64,
+    pub started: bool,
 }
+
 
 /// siginfo for a fault the translator raised itself (not a host fault).
 pub fn fault_info(sig: i32, rip: u64) -> ([u8; 128], Trap) {
@@ -123,18 +127,21 @@ impl SignalThread {
     }
 
     /// Delivers every waiting signal the guest does not block. `syscall` is
-    /// the number of the syscall that just returned -EINTR, if any: it is
-    /// restarted when the signal was ignored or its handler has SA_RESTART.
-    pub fn deliver_pending(&self, state: &mut CpuState, process: &GuestProcess, syscall: Option<u64>) -> Option<Ending> {
+    /// the syscall the signals interrupted, if any. One that never began is
+    /// executed after the handlers, whatever they ask; one the kernel
+    /// interrupted (EINTR) is restarted when no handler ran, or when the
+    /// first handler has SA_RESTART and the call is restartable.
+    pub fn deliver_pending(&self, state: &mut CpuState, process: &GuestProcess, syscall: Option<InterruptedSyscall>) -> Option<Ending> {
         // SAFETY: `state` is the struct the handler writes through its pointer.
         unsafe { std::ptr::write_volatile(&mut state.interrupt, 0) };
-        let mut restart = syscall.filter(|nr| !NEVER_RESTARTED.contains(nr));
+        let mut restart = syscall.filter(|s| !s.started || !NEVER_RESTARTED.contains(&s.nr));
         // Block everything while the queue is read; the guest's mask comes back after.
         let mut mask = guest_mask();
         block_host_signals();
         // What keeps a waiting signal back now: the mask, or nothing right
         // after a wait with a temporary mask; each handler entered adds its own.
-        let mut held = if syscall.is_some_and(|nr| TEMPORARY_MASK.contains(&nr)) { 0 } else { mask };
+        let temporary_mask_was_on = syscall.is_some_and(|s| s.started && TEMPORARY_MASK.contains(&s.nr));
+        let mut held = if temporary_mask_was_on { 0 } else { mask };
         let mut result = None;
         while result.is_none() {
             let waiting = self.queue.waiting() & !held;
@@ -143,15 +150,18 @@ impl SignalThread {
             }
             let sig = waiting.trailing_zeros() as i32 + 1;
             let Some(info) = self.queue.take(sig) else { break };
+            // The host may pass the next instance at set_guest_mask below.
+            transit_syscalls::signal::unthrottle(sig);
             let act = process.signals().action(sig).unwrap_or_default();
             match act.handler {
                 SIG_IGN => {}
                 SIG_DFL if default_is_ignore(sig) => {}
+                SIG_DFL if default_is_stop(sig) => process.signals().stop_by_default_action(sig),
                 SIG_DFL => result = Some(Ending::Signal(sig)),
                 _ => {
-                    if let Some(nr) = restart.take() {
-                        if act.flags & SA_RESTART != 0 {
-                            rewind_syscall(state, nr);
+                    if let Some(s) = restart.take() {
+                        if !s.started || act.flags & SA_RESTART != 0 {
+                            rewind_syscall(state, s.nr);
                         }
                     }
                     match self.enter_handler(state, process, sig, act, &info, Trap::default(), mask) {
@@ -164,9 +174,9 @@ impl SignalThread {
                 }
             }
         }
-        // Interrupted, but no handler ran: the kernel restarts transparently.
-        if let Some(nr) = restart {
-            rewind_syscall(state, nr);
+        // No handler ran: the kernel restarts transparently.
+        if let Some(s) = restart {
+            rewind_syscall(state, s.nr);
         }
         set_guest_mask(mask);
         result

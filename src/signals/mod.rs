@@ -30,9 +30,9 @@ mod queue;
 use std::cell::{Cell, UnsafeCell};
 use transit_translator::{CpuState, Translator};
 
-pub use deliver::{fault_info, host_fault_trap, siginfo};
+pub use deliver::{fault_info, host_fault_trap, siginfo, InterruptedSyscall};
 pub use inherited::inherited;
-use queue::PendingQueue;
+use queue::{PendingQueue, Recorded};
 
 /// One guest thread's signal context, pinned for the handler to reach.
 pub struct SignalThread {
@@ -145,7 +145,22 @@ pub extern "C" fn on_host_signal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut
             }
             return;
         }
-        t.queue.record(sig, info_bytes);
+        if transit_syscalls::signal::discarded_on_arrival(sig) {
+            // The guest ignores it (its host action stays this handler, see
+            // `SignalState::caught`): gone, as the kernel discards it.
+            transit_syscalls::note_dropped_signal();
+            return;
+        }
+        match t.queue.record(sig, info_bytes) {
+            Recorded::Queued => {}
+            Recorded::QueuedAndFull => hold_back(sig, ctx),
+            Recorded::Full => {
+                // The runtime let one through while the queue was full
+                // (set_guest_mask raced this handler): back to the kernel's queue.
+                requeue(sig, info);
+                hold_back(sig, ctx);
+            }
+        }
         std::ptr::write_volatile(&mut (*t.state).interrupt, 1);
         let resume = transit_syscalls::interrupted_at(mc.pc).or_else(|| (*t.translator).interrupt_at(mc.pc));
         if let Some(pc) = resume {
@@ -155,6 +170,29 @@ pub extern "C" fn on_host_signal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut
 }
 
 const SEGV_ACCERR: i32 = 2;
+
+/// The host keeps `sig` blocked for this thread from the handler's return
+/// (the mask the kernel restores is in the ucontext) until the runtime
+/// takes an instance from the full queue. Async-signal-safe.
+///
+/// # Safety
+/// `ctx` is the ucontext the kernel passed to the handler.
+#[cfg(target_arch = "aarch64")]
+unsafe fn hold_back(sig: i32, ctx: *mut libc::c_void) {
+    transit_syscalls::signal::throttle(sig);
+    let mask = std::ptr::addr_of_mut!((*(ctx as *mut libc::ucontext_t)).uc_sigmask) as *mut u64;
+    *mask |= 1 << (sig - 1);
+}
+
+/// Sends the instance the handler holds back to this thread, where it
+/// waits (blocked) in the kernel's queue. Async-signal-safe.
+///
+/// # Safety
+/// `info` is the siginfo the kernel passed to the handler.
+#[cfg(target_arch = "aarch64")]
+unsafe fn requeue(sig: i32, info: *mut libc::siginfo_t) {
+    libc::syscall(libc::SYS_rt_tgsigqueueinfo, libc::getpid(), libc::syscall(libc::SYS_gettid), sig, info);
+}
 
 /// A fault outside translated code is Transit's own (or the interpreter's
 /// access to bad guest memory): say where, then let it kill us by `sig`.

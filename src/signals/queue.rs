@@ -4,8 +4,9 @@
 //! signal blocked, so the two never touch a slot at the same time. A
 //! standard signal has one slot: a second instance arriving before the
 //! first is delivered merges into it, as Linux does. A real-time signal
-//! (34..=64) queues up to `RT_DEPTH` instances, delivered in order; more
-//! arriving before the runtime delivers any are dropped.
+//! (34..=64) queues up to `RT_DEPTH` instances, delivered in order; when
+//! they fill the queue the handler has the host hold the next ones back
+//! (`transit_syscalls::signal::throttle`) until the runtime takes one.
 
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -49,19 +50,35 @@ impl Default for PendingQueue {
     }
 }
 
+/// What became of an instance the handler recorded.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Recorded {
+    /// Queued (or merged into the waiting instance of a standard signal).
+    Queued,
+    /// Queued, and now the queue for this real-time signal is full.
+    QueuedAndFull,
+    /// Not queued: the queue for this real-time signal was already full.
+    Full,
+}
+
 impl PendingQueue {
     /// Records `sig` (1..=64) with its siginfo. Async-signal-safe.
-    pub fn record(&self, sig: i32, info: &Info) {
+    pub fn record(&self, sig: i32, info: &Info) -> Recorded {
         let bit = 1u64 << (sig - 1);
+        let mut recorded = Recorded::Queued;
         if sig >= SIGRTMIN {
             let q = &self.rt[(sig - SIGRTMIN) as usize];
             // SAFETY: only this thread's handler and (with signals blocked)
             // its runtime touch the queue.
             unsafe {
                 let len = *q.len.get();
-                if len < RT_DEPTH {
-                    *q.slots[len].get() = *info;
-                    *q.len.get() = len + 1;
+                if len == RT_DEPTH {
+                    return Recorded::Full;
+                }
+                *q.slots[len].get() = *info;
+                *q.len.get() = len + 1;
+                if len + 1 == RT_DEPTH {
+                    recorded = Recorded::QueuedAndFull;
                 }
             }
         } else if self.bits.load(Ordering::Acquire) & bit == 0 {
@@ -69,6 +86,7 @@ impl PendingQueue {
             unsafe { *self.standard[sig as usize - 1].get() = *info };
         }
         self.bits.fetch_or(bit, Ordering::Release);
+        recorded
     }
 
     /// Bit mask of the signals waiting.
@@ -124,15 +142,17 @@ mod tests {
     #[test]
     fn real_time_instances_queue_in_order() {
         let q = PendingQueue::default();
-        for i in 0..10u8 {
-            q.record(40, &[i; 128]);
+        for i in 0..RT_DEPTH as u8 {
+            let full = i as usize + 1 == RT_DEPTH;
+            assert_eq!(q.record(40, &[i; 128]), if full { Recorded::QueuedAndFull } else { Recorded::Queued });
         }
+        assert_eq!(q.record(40, &[77; 128]), Recorded::Full, "the handler has the host hold it back");
         q.record(64, &[99; 128]);
         assert_eq!(q.waiting(), (1 << 39) | (1 << 63));
         for i in 0..RT_DEPTH as u8 {
             assert_eq!(q.take(40), Some([i; 128]));
         }
-        assert_eq!(q.take(40), None, "instances beyond the depth are dropped");
+        assert_eq!(q.take(40), None);
         assert_eq!(q.take(64), Some([99; 128]));
         assert_eq!(q.waiting(), 0);
     }

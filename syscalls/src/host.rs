@@ -4,6 +4,7 @@
 //! `asm-generic/errno.h`), so a host errno is returned to the guest unchanged.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A Linux errno value (positive), identical for guest and host.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -18,6 +19,12 @@ impl Errno {
     pub const ENOMEM: Errno = Errno(libc::ENOMEM);
     pub const ENOENT: Errno = Errno(libc::ENOENT);
     pub const ENOTDIR: Errno = Errno(libc::ENOTDIR);
+    /// Not an error the guest ever sees: an interruptible syscall did not
+    /// begin because a signal for the guest was waiting (the kernel's
+    /// internal ERESTARTNOINTR). The runtime delivers the signal first and
+    /// executes the syscall when the handler returns, as the kernel does
+    /// for a signal that arrives before the `syscall` instruction.
+    pub const NOT_STARTED: Errno = Errno(513);
 
     fn last() -> Errno {
         Errno(
@@ -65,25 +72,81 @@ pub(crate) fn syscall(nr: libc::c_long, args: &[u64]) -> SysResult {
     }
 }
 
-/// `syscall` for guest syscalls that may block: it returns EINTR without
-/// entering the kernel when a signal for the guest has arrived, even one
-/// that arrives between the check and the `svc` (the runtime's handler
-/// moves the thread out of that window: [`interrupted_at`]). Without this,
-/// a signal landing just before a blocking read would wait for the read.
+/// `syscall` for guest syscalls that may block: it returns
+/// [`Errno::NOT_STARTED`] without entering the kernel when a signal for the
+/// guest has arrived, even one that arrives between the check and the `svc`
+/// (the runtime's handler moves the thread out of that window:
+/// [`interrupted_at`]). Without this, a signal landing just before a
+/// blocking read would wait for the read.
+///
+/// A signal the runtime's handler dropped (the guest ignores it, but the
+/// host keeps the handler: see `signal::SignalState`) interrupts the call
+/// with EINTR where the kernel would not have interrupted it: the call goes
+/// on, a relative sleep with the time it had left.
 pub(crate) fn interruptible_syscall(nr: libc::c_long, args: &[u64]) -> SysResult {
     let mut a = [0u64; 6];
     a[..args.len()].copy_from_slice(args);
     let flag = INTERRUPT_FLAG.with(|f| f.get());
-    let r = safe::syscall(flag, nr, &a);
-    if (-4095..0).contains(&r) {
-        Err(Errno(-r as i32))
-    } else {
-        Ok(r as u64)
+    let mut sleep = RelativeSleep::of(nr, &a);
+    loop {
+        let dropped = DROPPED_SIGNALS.with(|d| d.load(Ordering::Relaxed));
+        sleep.prepare(&mut a);
+        let r = safe::syscall(flag, nr, &a);
+        if r == -(libc::EINTR as i64) && DROPPED_SIGNALS.with(|d| d.load(Ordering::Relaxed)) != dropped {
+            // SAFETY: `flag` points at a live word (see `set_interrupt_flag`).
+            if unsafe { std::ptr::read_volatile(flag) } == 0 {
+                sleep.continue_from_remaining(&a);
+                continue;
+            }
+        }
+        return if (-4095..0).contains(&r) { Err(Errno(-r as i32)) } else { Ok(r as u64) };
+    }
+}
+
+/// nanosleep and relative clock_nanosleep: where their remaining time goes,
+/// so that a call a dropped signal interrupted sleeps only what was left.
+struct RelativeSleep {
+    /// Argument indices of the request and remaining-time pointers.
+    slots: Option<(usize, usize)>,
+    /// The kernel's report of the time left, when the guest passed no buffer.
+    left: libc::timespec,
+    /// The request the continued call sleeps for.
+    request: Option<libc::timespec>,
+}
+
+impl RelativeSleep {
+    fn of(nr: libc::c_long, a: &[u64; 6]) -> RelativeSleep {
+        let slots = match nr {
+            libc::SYS_nanosleep => Some((0, 1)),
+            libc::SYS_clock_nanosleep if a[1] & libc::TIMER_ABSTIME as u64 == 0 => Some((2, 3)),
+            _ => None,
+        };
+        RelativeSleep { slots, left: libc::timespec { tv_sec: 0, tv_nsec: 0 }, request: None }
+    }
+
+    /// Points the arguments at this struct's buffers where they are needed.
+    fn prepare(&mut self, a: &mut [u64; 6]) {
+        let Some((req, rem)) = self.slots else { return };
+        if a[rem] == 0 || a[rem] == ptr(&self.left) {
+            a[rem] = ptr_mut(&mut self.left);
+        }
+        if let Some(request) = &self.request {
+            a[req] = ptr(request);
+        }
+    }
+
+    fn continue_from_remaining(&mut self, a: &[u64; 6]) {
+        let Some((_, rem)) = self.slots else { return };
+        // SAFETY: the kernel just wrote the time left there: our own buffer
+        // or the guest's, mapped at this address in our address space.
+        self.request = Some(unsafe { std::ptr::read_unaligned(a[rem] as usize as *const libc::timespec) });
     }
 }
 
 thread_local! {
     static INTERRUPT_FLAG: std::cell::Cell<*const u64> = const { std::cell::Cell::new(&NEVER_INTERRUPTED) };
+    /// Signals the runtime's handler dropped on this thread, counted.
+    static DROPPED_SIGNALS: AtomicU64 = const { AtomicU64::new(0) };
 }
 static NEVER_INTERRUPTED: u64 = 0;
 
@@ -93,6 +156,12 @@ static NEVER_INTERRUPTED: u64 = 0;
 pub fn set_interrupt_flag(flag: *const u64) {
     let flag = if flag.is_null() { &NEVER_INTERRUPTED as *const u64 } else { flag };
     INTERRUPT_FLAG.with(|f| f.set(flag));
+}
+
+/// For the runtime's signal handler: it dropped a signal the guest ignores,
+/// which may have interrupted the calling thread's syscall. Async-signal-safe.
+pub fn note_dropped_signal() {
+    DROPPED_SIGNALS.with(|d| d.fetch_add(1, Ordering::Relaxed));
 }
 
 /// Makes the runtime look at its signal queue when the current syscall
@@ -109,7 +178,7 @@ pub(crate) fn request_interrupt() {
 
 /// For the runtime's signal handler: if host `pc` is between the interrupt
 /// check and the `svc` of an interruptible syscall, the PC to resume at
-/// instead (which returns EINTR). Async-signal-safe.
+/// instead (which returns [`Errno::NOT_STARTED`]). Async-signal-safe.
 pub fn interrupted_at(pc: u64) -> Option<u64> {
     safe::redirect(pc)
 }
@@ -136,7 +205,7 @@ mod safe {
         "    ret",
         ".globl transit_safe_syscall_eintr",
         "transit_safe_syscall_eintr:",
-        "    mov x0, #-4", // -EINTR
+        "    mov x0, #-513", // -Errno::NOT_STARTED
         "    ret",
     );
 
@@ -165,7 +234,7 @@ mod safe {
         // SAFETY: see the aarch64 version; without it the window stays open.
         unsafe {
             if std::ptr::read_volatile(flag) != 0 {
-                return -(libc::EINTR as i64);
+                return -(super::Errno::NOT_STARTED.0 as i64);
             }
             match libc::syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) {
                 -1 => -(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO) as i64),

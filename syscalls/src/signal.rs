@@ -4,7 +4,10 @@
 //! Dispositions are recorded here and mirrored on the host: a guest handler
 //! becomes the runtime's host handler (`SignalState::host_handler`), which
 //! queues the signal for delivery to guest code; SIG_IGN and SIG_DFL go to
-//! the host as they are, so the kernel applies them itself. The signals
+//! the host as they are, so the kernel applies them itself, until the guest
+//! has once caught the signal: from then on the host keeps the runtime's
+//! handler, which drops what the guest ignores ([`discarded_on_arrival`])
+//! and queues the rest (see `SignalState::caught`). The signals
 //! translated code raises as faults always keep the runtime's handler.
 //! The blocked mask is the host thread's own mask, but for those (`mask`).
 //! What a program starts with, and passes on across execve: `inherit`.
@@ -16,9 +19,10 @@ mod mask;
 
 pub use inherit::{parse_signal_list, signal_list, InheritedSignals};
 pub(crate) use mask::rt_sigprocmask;
-pub use mask::{guest_mask, set_guest_mask};
+pub use mask::{guest_mask, set_guest_mask, throttle, unthrottle};
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::abi::signal::{GuestStack, X86SigAction};
 use crate::guest_mem;
@@ -51,6 +55,27 @@ pub const FAULT_SIGNALS: [i32; 5] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, 
 const SA_NOCLDSTOP: u64 = 1;
 const SA_NOCLDWAIT: u64 = 2;
 
+/// Signals whose host disposition is the runtime's handler although the
+/// guest discards them on arrival: the handler drops them. Read by the
+/// handler, so lock-free; one guest process per host process.
+static DISCARDED_ON_ARRIVAL: AtomicU64 = AtomicU64::new(0);
+
+/// Whether the runtime's handler drops `sig` (the guest ignores it, by
+/// SIG_IGN or by a default action that ignores it). Async-signal-safe.
+pub fn discarded_on_arrival(sig: i32) -> bool {
+    (1..=NSIG as i32).contains(&sig) && DISCARDED_ON_ARRIVAL.load(Ordering::Acquire) & sig_bit(sig) != 0
+}
+
+/// The default action of `sig` ignores it (signal(7)).
+pub fn default_is_ignore(sig: i32) -> bool {
+    matches!(sig, libc::SIGCHLD | libc::SIGURG | libc::SIGWINCH | libc::SIGCONT)
+}
+
+/// The default action of `sig` stops the process (SIGSTOP itself is never caught).
+pub fn default_is_stop(sig: i32) -> bool {
+    matches!(sig, libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU)
+}
+
 /// The aarch64 kernel's `struct sigaction` (sa_restorer present, unused:
 /// without SA_RESTORER the kernel returns through the vDSO).
 #[repr(C)]
@@ -69,6 +94,13 @@ pub type HostHandler = extern "C" fn(i32, *mut libc::siginfo_t, *mut libc::c_voi
 #[derive(Debug, Clone)]
 pub struct SignalState {
     actions: [X86SigAction; NSIG],
+    /// Signals the guest has caught since it started: their host
+    /// disposition stays the runtime's handler whatever the guest sets
+    /// later. qemu-user, which runs Transit in this project's tests, reads
+    /// a handler twice while it delivers a signal: a change from a handler
+    /// to SIG_IGN or SIG_DFL between the reads sends the thread to address
+    /// 1 or 0. Real kernels read it once, under a lock.
+    caught: u64,
     alt_stacks: HashMap<i32, GuestStack>,
     /// Installed on the host for every guest handler; `None` records
     /// dispositions without touching the host (unit tests).
@@ -79,6 +111,7 @@ impl Default for SignalState {
     fn default() -> Self {
         SignalState {
             actions: [X86SigAction::default(); NSIG],
+            caught: 0,
             alt_stacks: HashMap::new(),
             host_handler: None,
         }
@@ -110,24 +143,29 @@ impl SignalState {
     /// Installs the guest's dispositions of glibc's internal signals (32 and
     /// 33) again: Transit's own libc claims them when it creates its first
     /// thread, and the guest's libc needs them (cancellation, setuid).
-    pub fn reclaim_libc_signals(&self) {
+    pub fn reclaim_libc_signals(&mut self) {
         for sig in [32, 33] {
             self.apply_on_host(sig);
         }
     }
 
-    fn apply_on_host(&self, sig: i32) {
+    fn apply_on_host(&mut self, sig: i32) {
         let Some(handler) = self.host_handler else { return };
+        let bit = sig_bit(sig);
         let act = self.actions[sig as usize - 1];
-        let mut host = KernelSigaction {
-            handler: match act.handler {
-                _ if FAULT_SIGNALS.contains(&sig) => handler as usize as u64,
-                SIG_DFL | SIG_IGN => act.handler,
-                _ => handler as usize as u64,
-            },
-            ..KernelSigaction::default()
-        };
-        if host.handler == handler as usize as u64 {
+        let fault = FAULT_SIGNALS.contains(&sig);
+        let guest_catches = !matches!(act.handler, SIG_DFL | SIG_IGN);
+        if guest_catches && !fault {
+            self.caught |= bit;
+        }
+        // SIG_IGN for SIGCHLD also makes the kernel reap the children,
+        // which only the host's SIG_IGN does under qemu-user (it drops
+        // SA_NOCLDWAIT): that one goes to the host as it is.
+        let reaping = sig == libc::SIGCHLD && act.handler == SIG_IGN;
+        let ours = guest_catches || fault || (self.caught & bit != 0 && !reaping);
+        let discarded = ours && !fault && !guest_catches && (act.handler == SIG_IGN || default_is_ignore(sig));
+        let mut host = KernelSigaction { handler: if ours { handler as usize as u64 } else { act.handler }, ..KernelSigaction::default() };
+        if ours {
             // Not SA_RESTART: a blocking syscall returns EINTR so the guest
             // handler runs promptly; the runtime restarts it if the guest
             // asked for SA_RESTART. Everything is blocked while the (short)
@@ -135,13 +173,46 @@ impl SignalState {
             host.flags = (libc::SA_SIGINFO | libc::SA_ONSTACK) as u64;
             host.mask = !0;
         }
+        if discarded {
+            // The handler drops it: an interrupted call goes on, as it
+            // would never have been interrupted.
+            host.flags |= libc::SA_RESTART as u64;
+        }
         host.flags |= act.flags & (SA_NOCLDSTOP | SA_NOCLDWAIT);
+        // Before the host action: the handler must drop whatever arrives
+        // once the guest's action ignores it.
+        if discarded {
+            DISCARDED_ON_ARRIVAL.fetch_or(bit, Ordering::AcqRel);
+        } else {
+            DISCARDED_ON_ARRIVAL.fetch_and(!bit, Ordering::AcqRel);
+        }
         // The raw call, not libc's sigaction: glibc refuses signals 32 and
         // 33, which the guest's own libc uses (thread cancellation, setuid
         // in every thread); Transit's libc never sends them.
         // SAFETY: a valid kernel sigaction; sig is 1..=64 and not
         // SIGKILL/SIGSTOP (rt_sigaction rejected those), or a fault signal.
         let _ = host::syscall(libc::SYS_rt_sigaction, &[sig as u64, host::ptr(&host), 0, SIGSET_SIZE]);
+    }
+
+    /// Signals whose host disposition is the runtime's handler even when
+    /// the guest ignores them: the fault signals and those it once caught.
+    fn kept_by_transit(&self) -> u64 {
+        mask::HELD | self.caught
+    }
+
+    /// A stop signal whose action is the default reached the runtime
+    /// (Transit's handler is installed for it, see [`Self::caught`]): the
+    /// process stops as the kernel would stop it, by that signal, and goes
+    /// on when continued. Called with every host signal blocked.
+    pub fn stop_by_default_action(&mut self, sig: i32) {
+        let default = KernelSigaction::default();
+        let set = sig_bit(sig);
+        let _ = host::syscall(libc::SYS_rt_sigaction, &[sig as u64, host::ptr(&default), 0, SIGSET_SIZE]);
+        let _ = host::syscall(libc::SYS_tgkill, &[std::process::id() as u64, current_tid() as u64, sig as u64]);
+        // Unblocked, the signal takes: the whole process stops here.
+        let _ = host::syscall(libc::SYS_rt_sigprocmask, &[libc::SIG_UNBLOCK as u64, host::ptr(&set), 0, SIGSET_SIZE]);
+        let _ = host::syscall(libc::SYS_rt_sigprocmask, &[libc::SIG_BLOCK as u64, host::ptr(&set), 0, SIGSET_SIZE]);
+        self.apply_on_host(sig);
     }
 
     /// The guest's alternate signal stack of host thread `tid`.

@@ -221,7 +221,7 @@ fn exec(
 /// the guest's signal state (see `SignalState::lend_to_host`).
 fn host_exec(process: &GuestProcess, file: &ExecFile, argv: u64, envp: u64) -> SysResult {
     // Locked throughout: no other thread changes a disposition meanwhile.
-    let signals = process.signals();
+    let mut signals = process.signals();
     signals.lend_to_host();
     let result = kernel_exec(file, argv, envp);
     signals.take_back_from_host();

@@ -2,14 +2,16 @@
 //! ignores and the signals it blocks (execve resets caught signals to
 //! SIG_DFL and keeps the rest). The guest starts with exactly what Transit
 //! inherited; a guest's execve passes its own state on. The host kernel
-//! carries all of it except the [`HELD`] signals, which the host never
-//! ignores or blocks for the guest: a Transit started by the guest gets
-//! those as `--ignored-signals` and `--blocked-signals`, and an execve the
-//! kernel completes by itself (a native program, or an x86_64 one through
-//! binfmt_misc) gets them on the host just before it.
+//! carries all of it but two parts: the ignoring of the [`HELD`] signals
+//! and of those the guest once caught (`SignalState::caught`), whose host
+//! disposition stays Transit's handler, and the blocking of the [`HELD`]
+//! signals, which the host never blocks. A Transit started by the guest
+//! gets those as `--ignored-signals` and `--blocked-signals`, and an execve
+//! the kernel completes by itself (a native program, or an x86_64 one
+//! through binfmt_misc) gets them on the host just before it.
 
 use super::mask::{guest_mask, set_guest_mask, set_host_mask, HELD};
-use super::{sig_bit, KernelSigaction, SignalState, FAULT_SIGNALS, NSIG, SIGSET_SIZE, SIG_DFL, SIG_IGN, UNBLOCKABLE};
+use super::{sig_bit, KernelSigaction, SignalState, NSIG, SIGSET_SIZE, SIG_DFL, SIG_IGN, UNBLOCKABLE};
 use crate::abi::signal::X86SigAction;
 use crate::host;
 
@@ -72,7 +74,7 @@ impl SignalState {
     /// The part of the calling thread's state an execve must pass to the
     /// next Transit itself: the held signals (the kernel carries the rest).
     pub fn held_for_exec(&self) -> InheritedSignals {
-        InheritedSignals { ignored: self.ignored() & HELD, blocked: guest_mask() & HELD }
+        InheritedSignals { ignored: self.ignored() & self.kept_by_transit(), blocked: guest_mask() & HELD }
     }
 
     /// Before an execve the kernel completes by itself: the host ignores and
@@ -81,17 +83,18 @@ impl SignalState {
     /// that the guest ignores kills the process, as a guest fault would.
     pub fn lend_to_host(&self) {
         set_host_mask(guest_mask());
-        let ignored = self.ignored();
-        for sig in FAULT_SIGNALS.into_iter().filter(|&sig| ignored & sig_bit(sig) != 0) {
+        let ignored = self.ignored() & self.kept_by_transit();
+        for sig in (1..=NSIG as i32).filter(|&sig| ignored & sig_bit(sig) != 0) {
             let ignore = KernelSigaction { handler: SIG_IGN, ..KernelSigaction::default() };
             let _ = host::syscall(libc::SYS_rt_sigaction, &[sig as u64, host::ptr(&ignore), 0, SIGSET_SIZE]);
         }
     }
 
     /// After [`Self::lend_to_host`], when the execve failed.
-    pub fn take_back_from_host(&self) {
+    pub fn take_back_from_host(&mut self) {
         set_guest_mask(guest_mask());
-        for sig in FAULT_SIGNALS {
+        let kept = self.kept_by_transit();
+        for sig in (1..=NSIG as i32).filter(|&sig| kept & sig_bit(sig) != 0) {
             self.apply_on_host(sig);
         }
     }

@@ -6,8 +6,14 @@
 //! signal is blocked, so the host never blocks those; the guest's blocking
 //! of them is kept per thread here, and an instance sent to a thread that
 //! blocks one waits in the runtime's queue until the guest unblocks it.
+//!
+//! The host also blocks a real-time signal while the runtime's queue for it
+//! is full ([`throttle`]): further instances wait in the kernel's own queue,
+//! which is as deep as the kernel's, until the runtime has taken one. The
+//! guest's view of the mask does not show it.
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{sig_bit, FAULT_SIGNALS, SIGSET_SIZE, UNBLOCKABLE};
 use crate::guest_mem;
@@ -31,11 +37,18 @@ thread_local! {
     /// the forking thread's copy, as its mask; a new guest thread gets its
     /// creator's through `set_guest_mask`.
     static HELD_BLOCKED: Cell<u64> = const { Cell::new(0) };
+    /// Signals the host blocks for this thread because the runtime's queue
+    /// for them is full; written by the runtime's signal handler.
+    static THROTTLED: AtomicU64 = const { AtomicU64::new(0) };
+    /// The mask the guest last set, for the throttled signals' part of it.
+    static LAST_SET: AtomicU64 = const { AtomicU64::new(0) };
 }
 
 /// The calling guest thread's blocked mask.
 pub fn guest_mask() -> u64 {
-    host_mask() | HELD_BLOCKED.with(Cell::get)
+    let throttled = THROTTLED.with(|t| t.load(Ordering::Acquire));
+    let wanted = LAST_SET.with(|m| m.load(Ordering::Relaxed));
+    (host_mask() & !throttled) | (wanted & throttled) | HELD_BLOCKED.with(Cell::get)
 }
 
 /// Sets the calling guest thread's blocked mask; SIGKILL and SIGSTOP are
@@ -43,7 +56,21 @@ pub fn guest_mask() -> u64 {
 pub fn set_guest_mask(mask: u64) {
     let mask = mask & !UNBLOCKABLE;
     HELD_BLOCKED.with(|held| held.set(mask & HELD));
-    set_host_mask(mask & !HELD);
+    LAST_SET.with(|m| m.store(mask, Ordering::Relaxed));
+    set_host_mask((mask & !HELD) | THROTTLED.with(|t| t.load(Ordering::Acquire)));
+}
+
+/// For the runtime's signal handler: the queue for `sig` is full, so the
+/// host keeps `sig` blocked for this thread (the handler also blocks it in
+/// the mask its return restores) until [`unthrottle`]. Async-signal-safe.
+pub fn throttle(sig: i32) {
+    THROTTLED.with(|t| t.fetch_or(sig_bit(sig), Ordering::AcqRel));
+}
+
+/// The runtime took an instance of `sig` from its queue: the host may let
+/// the next one through at the next [`set_guest_mask`].
+pub fn unthrottle(sig: i32) {
+    THROTTLED.with(|t| t.fetch_and(!sig_bit(sig), Ordering::AcqRel));
 }
 
 fn host_mask() -> u64 {
