@@ -17,7 +17,6 @@ pub use frame::Trap;
 const SA_ONSTACK: u64 = 0x0800_0000;
 const SA_RESTART: u64 = 0x1000_0000;
 const SA_NODEFER: u64 = 0x4000_0000;
-const SA_RESETHAND: u64 = 0x8000_0000;
 const SIG_DFL: u64 = 0;
 const SIG_IGN: u64 = 1;
 const SS_AUTODISARM: i32 = 1 << 31;
@@ -117,8 +116,8 @@ impl SignalThread {
     /// (the kernel's force_sig).
     pub fn deliver_fault(&self, state: &mut CpuState, process: &GuestProcess, info: &[u8; 128], trap: Trap) -> Option<Ending> {
         let sig = i32::from_ne_bytes(info[0..4].try_into().unwrap());
-        let act = process.signals().action(sig).unwrap_or_default();
         let mask = guest_mask();
+        let act = process.signals().take_for_delivery(sig);
         if act.handler == SIG_DFL || act.handler == SIG_IGN || mask & bit(sig) != 0 {
             super::fatal::log_fatal_fault(state, info);
             return Some(Ending::Signal(sig));
@@ -152,7 +151,7 @@ impl SignalThread {
             let Some(info) = self.queue.take(sig) else { break };
             // The host may pass the next instance at set_guest_mask below.
             transit_syscalls::signal::unthrottle(sig);
-            let act = process.signals().action(sig).unwrap_or_default();
+            let act = process.signals().take_for_delivery(sig);
             match act.handler {
                 SIG_IGN => {}
                 SIG_DFL if default_is_ignore(sig) => {}
@@ -229,9 +228,6 @@ impl SignalThread {
         let mut new_mask = mask | act.mask;
         if act.flags & SA_NODEFER == 0 {
             new_mask |= bit(sig);
-        }
-        if act.flags & SA_RESETHAND != 0 {
-            process.signals().set_action(sig, X86SigAction::default());
         }
         tracing::debug!(sig, handler = format_args!("{:#x}", act.handler), "signal delivered");
         Ok(new_mask)

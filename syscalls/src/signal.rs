@@ -54,6 +54,7 @@ pub const FAULT_SIGNALS: [i32; 5] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, 
 // x86_64 sa_flags the host gets too: they change what the kernel does.
 const SA_NOCLDSTOP: u64 = 1;
 const SA_NOCLDWAIT: u64 = 2;
+const SA_RESETHAND: u64 = 0x8000_0000;
 
 /// Signals whose host disposition is the runtime's handler although the
 /// guest discards them on arrival: the handler drops them. Read by the
@@ -131,6 +132,18 @@ impl SignalState {
         self.actions
             .get(usize::try_from(sig).ok()?.checked_sub(1)?)
             .copied()
+    }
+
+    /// The action for delivering `sig` (1..=64) now; a handler with
+    /// SA_RESETHAND is reset to SIG_DFL in the same step, as the kernel does
+    /// under its lock, so that an action another thread sets meanwhile is
+    /// not lost.
+    pub fn take_for_delivery(&mut self, sig: i32) -> X86SigAction {
+        let act = self.action(sig).unwrap_or_default();
+        if act.flags & SA_RESETHAND != 0 && !matches!(act.handler, SIG_DFL | SIG_IGN) {
+            self.set_action(sig, X86SigAction::default());
+        }
+        act
     }
 
     /// Sets the guest's action for `sig` (1..=64) and mirrors it on the host.

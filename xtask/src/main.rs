@@ -7,10 +7,12 @@ mod arm64_vm;
 mod binfmt;
 mod bless;
 mod build;
+mod cpython_tests;
 mod demo;
 mod difftest;
 mod host;
 mod setup;
+mod signal_stress;
 mod step;
 mod test;
 
@@ -29,7 +31,12 @@ commands:
   arm64-vm
           build (cached) and boot an emulated arm64 Debian VM and run the tests that need a
           real arm64 userland: binfmt_misc F/P/O/C, podman amd64 containers, transit mirror
-  bless   regenerate tests/programs/expected/ by running the test programs natively (x86_64 hosts)";
+  bless   regenerate tests/programs/expected/ by running the test programs natively (x86_64 hosts)
+  signal-stress [--runs N]
+          the signal programs of tests/programs, natively and under Transit, N times (default 20)
+  cpython-tests [--runs N] [MODULE...]
+          CPython's regression tests natively and N times under Transit, compared test by test
+          (default: test_signal test_threading test_subprocess)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -40,6 +47,8 @@ fn main() -> ExitCode {
         Some("bless") => bless::run(),
         Some("arm64-vm") => arm64_vm::run(),
         Some("difftest") => difftest::run(&args[1..]),
+        Some("signal-stress") => signal_stress::run(&args[1..]),
+        Some("cpython-tests") => cpython_tests::run(&args[1..]),
         Some("help" | "-h" | "--help") | None => {
             println!("{USAGE}");
             Ok(())

@@ -21,7 +21,7 @@ pub fn ensure_prerequisites(arch: Arch) -> Result<()> {
     ensure_rust_target()
 }
 
-fn install_missing_packages(packages: &[Package]) -> Result<()> {
+pub fn install_missing_packages(packages: &[Package]) -> Result<()> {
     let names: Vec<&str> = packages.iter().map(|package| package.name).collect();
     step::header(format!("Checking packages: {}", names.join(" ")));
     let has_dpkg = step::probe(Command::new("dpkg").arg("--version")).is_some();
