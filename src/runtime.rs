@@ -137,6 +137,7 @@ impl GuestThreadRun {
             outcome = transit_syscalls::dispatch(&self.process, &mut thread, nr, args);
         }
         if FORK_SYSCALLS.contains(&nr) && outcome == SyscallOutcome::Return(0) {
+            self.signals.after_fork_in_child();
             if let Err(e) = self.translator.after_fork_in_child() {
                 tracing::error!("forked child: no code cache: {e}");
                 return Some(ThreadEnd::Process(Ending::Signal(libc::SIGSEGV)));

@@ -181,6 +181,16 @@ impl SignalThread {
         result
     }
 
+    /// In a forked child: the kernel gives it no pending signals, so the
+    /// instances its parent's thread had queued are not its own.
+    pub fn after_fork_in_child(&self) {
+        let mask = guest_mask();
+        block_host_signals();
+        self.queue.clear();
+        transit_syscalls::signal::unthrottle_all();
+        set_guest_mask(mask);
+    }
+
     /// Builds the frame and points the guest at its handler; returns the
     /// mask now in effect, or how the process ends when the frame cannot
     /// be written (the kernel kills with SIGSEGV then).

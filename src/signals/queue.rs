@@ -89,6 +89,16 @@ impl PendingQueue {
         recorded
     }
 
+    /// Forgets every waiting instance (a forked child has none). Call with
+    /// host signals blocked.
+    pub fn clear(&self) {
+        for q in &self.rt {
+            // SAFETY: host signals are blocked, so the handler cannot run.
+            unsafe { *q.len.get() = 0 };
+        }
+        self.bits.store(0, Ordering::Release);
+    }
+
     /// Bit mask of the signals waiting.
     pub fn waiting(&self) -> u64 {
         self.bits.load(Ordering::Acquire)

@@ -19,7 +19,7 @@ mod mask;
 
 pub use inherit::{parse_signal_list, signal_list, InheritedSignals};
 pub(crate) use mask::rt_sigprocmask;
-pub use mask::{guest_mask, set_guest_mask, throttle, unthrottle};
+pub use mask::{guest_mask, set_guest_mask, throttle, unthrottle, unthrottle_all};
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -67,6 +67,11 @@ pub fn throttle(sig: i32) {
     THROTTLED.with(|t| t.fetch_or(sig_bit(sig), Ordering::AcqRel));
 }
 
+/// The runtime's queue is empty (a forked child's).
+pub fn unthrottle_all() {
+    THROTTLED.with(|t| t.store(0, Ordering::Release));
+}
+
 /// The runtime took an instance of `sig` from its queue: the host may let
 /// the next one through at the next [`set_guest_mask`].
 pub fn unthrottle(sig: i32) {
