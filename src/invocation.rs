@@ -23,6 +23,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use transit_syscalls::signal::{parse_signal_list, InheritedSignals};
+use transit_syscalls::strace::StraceOutput;
 use transit_translator::features::CpuLevel;
 
 /// Auxiliary vector keys and AT_FLAGS bits (include/uapi/linux/auxvec.h,
@@ -109,6 +110,14 @@ struct Cli {
     /// [env: TRANSIT_STATS=1].
     #[arg(long = "stats")]
     stats: bool,
+    /// Print every guest syscall to stderr as strace does: the x86_64 name,
+    /// decoded arguments, the result or errno, the thread id; exec'd
+    /// children too (qemu-user's `-strace` works as well) [env: TRANSIT_STRACE=1].
+    #[arg(long = "strace")]
+    strace: bool,
+    /// As --strace, but append the lines to FILE.
+    #[arg(long = "strace-file", value_name = "FILE")]
+    strace_file: Option<PathBuf>,
     /// Signals the program starts ignoring, besides those Transit inherited
     /// ignored: numbers separated by commas. A guest's execve passes those
     /// the kernel cannot carry for it (Transit keeps its own handler for them).
@@ -122,6 +131,32 @@ struct Cli {
     /// program on belongs to the guest, options like --version included.
     #[arg(value_name = "PROGRAM [ARGS]", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<OsString>,
+}
+
+/// Transit's options with qemu-user's single-dash spellings (`-strace`)
+/// in their `--` form; the program and its arguments stay as they are.
+fn qemu_spellings(args: Vec<OsString>) -> Vec<OsString> {
+    const TAKES_VALUE: [&str; 9] = ["-L", "--rootfs", "--process-log", "-0", "--argv0", "--cpu", "--ignored-signals", "--blocked-signals", "--strace-file"];
+    let mut out = Vec::with_capacity(args.len());
+    let mut options = true;
+    let mut value_next = false;
+    for (i, arg) in args.into_iter().enumerate() {
+        if i > 0 && options && !value_next {
+            if arg == "-strace" {
+                out.push(OsString::from("--strace"));
+                continue;
+            }
+            let text = arg.to_string_lossy();
+            if text == "--" || !text.starts_with('-') {
+                options = false;
+            }
+            value_next = TAKES_VALUE.contains(&text.as_ref());
+        } else {
+            value_next = false;
+        }
+        out.push(arg);
+    }
+    out
 }
 
 fn parse_cpu_level(name: &str) -> Result<CpuLevel, String> {
@@ -166,6 +201,8 @@ pub struct RunRequest {
     pub signals: InheritedSignals,
     /// `--stats` or TRANSIT_STATS.
     pub stats: bool,
+    /// `--strace`, `--strace-file` or TRANSIT_STRACE.
+    pub strace: Option<StraceOutput>,
 }
 
 impl Invocation {
@@ -178,13 +215,13 @@ impl Invocation {
             let mut rest = args.into_iter().skip(1);
             let program = PathBuf::from(rest.next().unwrap_or_default());
             let argv0 = if start.preserve_argv0 { rest.next() } else { None };
-            RunRequest { program, argv0, args: rest.collect(), rootfs: None, process_log: None, cpu: None, exec_fd: start.exec_fd, secure: false, by_binfmt_misc: true, signals: InheritedSignals::default(), stats: false }
+            RunRequest { program, argv0, args: rest.collect(), rootfs: None, process_log: None, cpu: None, exec_fd: start.exec_fd, secure: false, by_binfmt_misc: true, signals: InheritedSignals::default(), stats: false, strace: None }
         } else if args.get(1).is_some_and(|a| a == "binfmt") {
             return Ok(Invocation::Binfmt(args.into_iter().skip(2).collect()));
         } else if args.get(1).is_some_and(|a| a == "mirror") {
             return Ok(Invocation::Mirror(args.into_iter().skip(1).collect()));
         } else {
-            let cli = Cli::try_parse_from(args)?;
+            let cli = Cli::try_parse_from(qemu_spellings(args))?;
             let mut command = cli.command.into_iter();
             let program = PathBuf::from(command.next().expect("clap requires the program"));
             RunRequest {
@@ -199,6 +236,11 @@ impl Invocation {
                 by_binfmt_misc: false,
                 signals: InheritedSignals { ignored: cli.ignored_signals.unwrap_or(0), blocked: cli.blocked_signals.unwrap_or(0) },
                 stats: cli.stats,
+                strace: match (cli.strace_file, cli.strace) {
+                    (Some(file), _) => Some(StraceOutput::File(file)),
+                    (None, true) => Some(StraceOutput::Stderr),
+                    (None, false) => None,
+                },
             }
         };
         request.rootfs = request.rootfs.or_else(|| from_env("TRANSIT_ROOTFS"));
@@ -212,6 +254,9 @@ impl Invocation {
             }
         }
         request.stats |= env("TRANSIT_STATS").is_some_and(|v| v != "0");
+        if request.strace.is_none() && env("TRANSIT_STRACE").is_some_and(|v| v != "0") {
+            request.strace = Some(StraceOutput::Stderr);
+        }
         request.secure = start.secure;
         Ok(Invocation::Run(request))
     }
@@ -272,6 +317,17 @@ mod tests {
         let bad = |name: &str| (name == "TRANSIT_CPU").then(|| OsString::from("x86-64-v9"));
         assert!(Invocation::parse(args(&["transit", "p"]), KernelStart::default(), bad).is_err());
         assert!(Invocation::parse(args(&["transit", "--cpu", "pentium", "p"]), KernelStart::default(), no_env).is_err());
+    }
+
+    #[test]
+    fn strace_has_qemus_spelling_a_file_form_and_an_environment_variable() {
+        let r = run(Invocation::parse(args(&["transit", "-L", "/r", "-strace", "p", "-strace"]), KernelStart::default(), no_env).unwrap());
+        assert_eq!((r.strace, r.args), (Some(StraceOutput::Stderr), args(&["-strace"])), "after the program, the guest's");
+        let r = run(Invocation::parse(args(&["transit", "--strace-file", "-strace", "p"]), KernelStart::default(), no_env).unwrap());
+        assert_eq!(r.strace, Some(StraceOutput::File("-strace".into())), "an option's value stays");
+        let env = |name: &str| (name == "TRANSIT_STRACE").then(|| OsString::from("1"));
+        assert_eq!(run(Invocation::parse(args(&["transit", "p"]), KernelStart::default(), env).unwrap()).strace, Some(StraceOutput::Stderr));
+        assert_eq!(run(Invocation::parse(args(&["transit", "p"]), KernelStart::default(), no_env).unwrap()).strace, None);
     }
 
     #[test]

@@ -19,6 +19,7 @@ use error::LoadError;
 use invocation::{Invocation, KernelStart, RunRequest};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
+use transit_syscalls::strace::StraceOutput;
 use transit_syscalls::TransitCommand;
 
 fn init_logging(secure: bool) {
@@ -59,12 +60,20 @@ fn run(request: RunRequest) -> Result<runtime::Ending, LoadError> {
     let prog = loader::load(&program, request.exec_fd, request.rootfs.as_deref())?;
     // Absolute, so that a child started after a chdir finds the same files.
     let absolute = |path: Option<PathBuf>| path.map(|p| std::path::absolute(&p).unwrap_or(p));
+    let strace = request.strace.map(|output| match output {
+        StraceOutput::File(path) => StraceOutput::File(std::path::absolute(&path).unwrap_or(path)),
+        stderr => stderr,
+    });
+    if let Some(output) = &strace {
+        transit_syscalls::strace::enable(output.clone());
+    }
     let transit = TransitCommand {
         exe: std::fs::read_link("/proc/self/exe").unwrap_or_default(),
         rootfs: absolute(request.rootfs),
         process_log: absolute(request.process_log),
         cpu: request.cpu,
         stats: request.stats,
+        strace,
         by_binfmt_misc: request.by_binfmt_misc,
     };
     if let Some(log) = &transit.process_log {

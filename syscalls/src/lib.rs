@@ -40,6 +40,7 @@ mod mm;
 mod process;
 pub mod shared_mappings;
 pub mod signal;
+pub mod strace;
 pub mod table;
 mod time;
 pub mod writable;
@@ -170,6 +171,10 @@ pub fn dispatch(
         tracing::warn!("unknown syscall number {}", nr.0);
         return SyscallOutcome::Return(host::Errno::ENOSYS.to_rax());
     };
+    // These may not come back: traced before (and again if they fail).
+    if strace::enabled() && matches!(entry.handler, Handler::Exit { .. }) || strace::enabled() && entry.name.starts_with("execve") {
+        strace::emit(&strace::line(signal::current_tid(), entry, &args, None));
+    }
     let result: SysResult = match entry.handler {
         Handler::Pass(host_nr) => host::interruptible_syscall(host_nr, &args),
         Handler::PassPaths(host_nr, paths) => fs::rootfs::pass_paths(process, host_nr, paths, &args),
@@ -189,6 +194,16 @@ pub fn dispatch(
         }
     };
     tracing::trace!(?args, ?result, "{}", entry.name);
+    if strace::enabled() {
+        let raw = match result {
+            Ok(value) => value,
+            Err(errno) => errno.to_rax(),
+        };
+        // A call a signal pre-empted is traced when it runs.
+        if result != Err(host::Errno::NOT_STARTED) {
+            strace::emit(&strace::line(signal::current_tid(), entry, &args, Some(raw)));
+        }
+    }
     SyscallOutcome::Return(match result {
         Ok(value) => value,
         Err(errno) => errno.to_rax(),

@@ -87,6 +87,40 @@ fn runs_a_script_through_its_interpreter() {
     assert!(logged.lines().any(|l| l.ends_with(" /bin/sh")), "the interpreter was not run by Transit: {logged}");
 }
 
+/// `-strace` (qemu-user's spelling) and `--strace-file`: the guest's
+/// syscalls as strace prints them, with decoded paths, flags and errno
+/// names, for the exec'd child too; the guest's own output is untouched.
+#[test]
+fn traces_syscalls_of_a_process_and_its_children() {
+    if !transit_tests::host_runs_x86_64() {
+        eprintln!("skipped: the traced shell is the host's /bin/sh, which must be x86_64");
+        return;
+    }
+    let transit = transit();
+    let script = ["-c".to_string(), "cat /nonexistent-strace-probe; echo done; exit 3".to_string()];
+    let sh = Path::new("/bin/sh");
+    let traced = process::run(transit.command_with_options(&[std::ffi::OsStr::new("-strace")], sh, &script), b"", &work_dir("cli-runs").join("strace-stderr"), TIMEOUT)
+        .expect("can start Transit");
+    assert_eq!(traced.termination, Termination::Exited(3));
+    assert_eq!(String::from_utf8_lossy(&traced.stdout), "done\n");
+    let stderr = String::from_utf8_lossy(&traced.stderr);
+    assert!(stderr.contains("] write(1, \"done\\n\", 5) = 5\n"), "{stderr}");
+
+    let file = work_dir("cli-runs").join("strace-file.txt");
+    let _ = std::fs::remove_file(&file);
+    let options = [std::ffi::OsStr::new("--strace-file"), file.as_os_str()];
+    let traced = process::run(transit.command_with_options(&options, sh, &script), b"", &work_dir("cli-runs").join("strace-file"), TIMEOUT)
+        .expect("can start Transit");
+    assert_eq!(traced.termination, Termination::Exited(3));
+    let trace = std::fs::read_to_string(&file).expect("the trace file was written");
+    let probe = "openat(AT_FDCWD, \"/nonexistent-strace-probe\", O_RDONLY) = -1 ENOENT (No such file or directory)";
+    let line_of = |needle: &str| trace.lines().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("no `{needle}` in:\n{trace}"));
+    let pid = |line: &str| line.split(']').next().unwrap_or_default().to_string();
+    let (cat, shell) = (line_of(probe), line_of("exit_group(3) = ?"));
+    assert!(line_of("execve(\"/usr/bin/cat\"").starts_with("[pid "), "{trace}");
+    assert_ne!(pid(cat), pid(shell), "cat runs in a child process: {trace}");
+}
+
 fn transit() -> Transit {
     Transit::from_env().unwrap_or_else(|e| panic!("{e}"))
 }

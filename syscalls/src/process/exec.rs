@@ -45,6 +45,8 @@ pub struct TransitCommand {
     pub by_binfmt_misc: bool,
     /// `--stats`: children report too.
     pub stats: bool,
+    /// `--strace` or `--strace-file FILE`: children are traced too.
+    pub strace: Option<crate::strace::StraceOutput>,
 }
 
 impl TransitCommand {
@@ -69,6 +71,13 @@ impl TransitCommand {
         }
         if self.stats {
             out.push(b"--stats".to_vec());
+        }
+        match &self.strace {
+            Some(crate::strace::StraceOutput::Stderr) => out.push(b"--strace".to_vec()),
+            Some(crate::strace::StraceOutput::File(path)) => {
+                out.extend([b"--strace-file".to_vec(), path.as_os_str().as_bytes().to_vec()]);
+            }
+            None => {}
         }
         for (option, set) in [(&b"--ignored-signals"[..], signals.ignored), (b"--blocked-signals", signals.blocked)] {
             if set != 0 {
@@ -581,6 +590,7 @@ mod tests {
             cpu: Some(transit_translator::features::CpuLevel::V1),
             by_binfmt_misc: false,
             stats: true,
+            strace: Some(crate::strace::StraceOutput::File("/tmp/trace".into())),
         };
         // SIGSEGV (11) ignored; SIGBUS (7) and SIGSEGV blocked.
         let signals = InheritedSignals { ignored: 1 << 10, blocked: (1 << 6) | (1 << 10) };
@@ -598,6 +608,8 @@ mod tests {
                 "--cpu",
                 "x86-64-v1",
                 "--stats",
+                "--strace-file",
+                "/tmp/trace",
                 "--ignored-signals",
                 "11",
                 "--blocked-signals",

@@ -1,0 +1,145 @@
+//! How `--strace` prints each syscall's arguments: a table keyed by the
+//! x86_64 name, as strace's own. Syscalls not listed print six hex words.
+
+use super::Arg::{self, *};
+
+/// How the result prints: decimal, or hex for addresses.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Ret {
+    Dec,
+    Hex,
+}
+
+pub struct Signature {
+    pub name: &'static str,
+    pub args: &'static [Arg],
+    pub ret: Ret,
+}
+
+const fn sig(name: &'static str, args: &'static [Arg]) -> Signature {
+    Signature { name, args, ret: Ret::Dec }
+}
+
+const fn addr(name: &'static str, args: &'static [Arg]) -> Signature {
+    Signature { name, args, ret: Ret::Hex }
+}
+
+pub static SIGNATURES: &[Signature] = &[
+    sig("read", &[Fd, OutBuf, Dec]),
+    sig("write", &[Fd, InBuf(2), Dec]),
+    sig("open", &[Path, OpenFlags, CreateMode(1)]),
+    sig("close", &[Fd]),
+    sig("stat", &[Path, Hex]),
+    sig("fstat", &[Fd, Hex]),
+    sig("lstat", &[Path, Hex]),
+    sig("poll", &[Hex, Dec, Int]),
+    sig("lseek", &[Fd, Int, Whence]),
+    addr("mmap", &[Hex, Dec, Prot, MapFlags, Fd, Hex]),
+    sig("mprotect", &[Hex, Dec, Prot]),
+    sig("munmap", &[Hex, Dec]),
+    addr("brk", &[Hex]),
+    sig("rt_sigaction", &[Signal, Hex, Hex, Dec]),
+    sig("rt_sigprocmask", &[SigHow, Hex, Hex, Dec]),
+    sig("rt_sigreturn", &[]),
+    sig("ioctl", &[Fd, Hex, Hex]),
+    sig("pread64", &[Fd, OutBuf, Dec, Int]),
+    sig("pwrite64", &[Fd, InBuf(2), Dec, Int]),
+    sig("readv", &[Fd, Hex, Dec]),
+    sig("writev", &[Fd, Hex, Dec]),
+    sig("access", &[Path, Octal]),
+    sig("pipe", &[Hex]),
+    sig("select", &[Dec, Hex, Hex, Hex, Hex]),
+    sig("sched_yield", &[]),
+    addr("mremap", &[Hex, Dec, Dec, Hex, Hex]),
+    sig("madvise", &[Hex, Dec, Int]),
+    sig("dup", &[Fd]),
+    sig("dup2", &[Fd, Fd]),
+    sig("pause", &[]),
+    sig("nanosleep", &[Hex, Hex]),
+    sig("getpid", &[]),
+    sig("socket", &[Int, Int, Int]),
+    sig("connect", &[Fd, Hex, Dec]),
+    sig("accept", &[Fd, Hex, Hex]),
+    sig("sendto", &[Fd, InBuf(2), Dec, Hex, Hex, Dec]),
+    sig("recvfrom", &[Fd, OutBuf, Dec, Hex, Hex, Hex]),
+    sig("bind", &[Fd, Hex, Dec]),
+    sig("listen", &[Fd, Int]),
+    sig("clone", &[Hex, Hex, Hex, Hex, Hex]),
+    sig("fork", &[]),
+    sig("vfork", &[]),
+    sig("execve", &[Path, Hex, Hex]),
+    sig("exit", &[Int]),
+    sig("wait4", &[Int, Hex, Hex, Hex]),
+    sig("kill", &[Int, Signal]),
+    sig("uname", &[Hex]),
+    sig("fcntl", &[Fd, Int, Hex]),
+    sig("flock", &[Fd, Int]),
+    sig("fsync", &[Fd]),
+    sig("ftruncate", &[Fd, Int]),
+    sig("getdents64", &[Fd, Hex, Dec]),
+    sig("getcwd", &[Hex, Dec]),
+    sig("chdir", &[Path]),
+    sig("fchdir", &[Fd]),
+    sig("rename", &[Path, Path]),
+    sig("mkdir", &[Path, Octal]),
+    sig("rmdir", &[Path]),
+    sig("link", &[Path, Path]),
+    sig("unlink", &[Path]),
+    sig("symlink", &[Path, Path]),
+    sig("readlink", &[Path, Hex, Dec]),
+    sig("chmod", &[Path, Octal]),
+    sig("fchmod", &[Fd, Octal]),
+    sig("umask", &[Octal]),
+    sig("gettimeofday", &[Hex, Hex]),
+    sig("getrlimit", &[Int, Hex]),
+    sig("getuid", &[]),
+    sig("getgid", &[]),
+    sig("geteuid", &[]),
+    sig("getegid", &[]),
+    sig("getppid", &[]),
+    sig("getpgrp", &[]),
+    sig("setsid", &[]),
+    sig("sigaltstack", &[Hex, Hex]),
+    sig("statfs", &[Path, Hex]),
+    sig("prctl", &[Int, Hex, Hex, Hex, Hex]),
+    sig("arch_prctl", &[Hex, Hex]),
+    sig("gettid", &[]),
+    sig("futex", &[Hex, Int, Int, Hex, Hex, Int]),
+    sig("sched_getaffinity", &[Int, Dec, Hex]),
+    sig("set_tid_address", &[Hex]),
+    sig("fadvise64", &[Fd, Int, Dec, Int]),
+    sig("clock_gettime", &[Int, Hex]),
+    sig("clock_nanosleep", &[Int, Int, Hex, Hex]),
+    sig("exit_group", &[Int]),
+    sig("epoll_wait", &[Fd, Hex, Int, Int]),
+    sig("epoll_ctl", &[Fd, Int, Fd, Hex]),
+    sig("tgkill", &[Int, Int, Signal]),
+    sig("openat", &[DirFd, Path, OpenFlags, CreateMode(2)]),
+    sig("mkdirat", &[DirFd, Path, Octal]),
+    sig("newfstatat", &[DirFd, Path, Hex, Hex]),
+    sig("unlinkat", &[DirFd, Path, Hex]),
+    sig("renameat", &[DirFd, Path, DirFd, Path]),
+    sig("readlinkat", &[DirFd, Path, Hex, Dec]),
+    sig("faccessat", &[DirFd, Path, Octal]),
+    sig("pselect6", &[Dec, Hex, Hex, Hex, Hex, Hex]),
+    sig("ppoll", &[Hex, Dec, Hex, Hex, Dec]),
+    sig("set_robust_list", &[Hex, Dec]),
+    sig("epoll_pwait", &[Fd, Hex, Int, Int, Hex, Dec]),
+    sig("eventfd2", &[Dec, Hex]),
+    sig("epoll_create1", &[Hex]),
+    sig("dup3", &[Fd, Fd, OpenFlags]),
+    sig("pipe2", &[Hex, OpenFlags]),
+    sig("prlimit64", &[Int, Int, Hex, Hex]),
+    sig("getrandom", &[Hex, Dec, Hex]),
+    sig("memfd_create", &[Path, Hex]),
+    sig("execveat", &[DirFd, Path, Hex, Hex, Hex]),
+    sig("statx", &[DirFd, Path, Hex, Hex, Hex]),
+    sig("rseq", &[Hex, Dec, Hex, Hex]),
+    sig("clone3", &[Hex, Dec]),
+    sig("faccessat2", &[DirFd, Path, Octal, Hex]),
+];
+
+/// The signature of syscall `name`, if the table has one.
+pub fn of(name: &str) -> Option<&'static Signature> {
+    SIGNATURES.iter().find(|s| s.name == name)
+}
