@@ -25,6 +25,7 @@ pub enum Ending {
 
 /// x86_64 rt_sigreturn: restores the whole CPU state, so the runtime runs it.
 const SYS_RT_SIGRETURN: u64 = 15;
+const SYS_RT_SIGSUSPEND: u64 = 130;
 const EINTR: u64 = (-libc::EINTR) as u64;
 const NOT_STARTED: u64 = (-(Errno::NOT_STARTED.0 as i64)) as u64;
 const EFAULT: u64 = (-libc::EFAULT) as u64;
@@ -129,6 +130,15 @@ impl GuestThreadRun {
         let g = &self.state.gpr;
         let nr = g[RAX];
         let args = [g[RDI], g[RSI], g[RDX], g[R10], g[R8], g[R9]];
+        if nr == SYS_RT_SIGSUSPEND && self.signals.releases_waiting(args[0]) {
+            // A signal the runtime already holds, which the temporary mask
+            // unblocks: the kernel would deliver it at once, and return EINTR.
+            self.state.gpr[RAX] = EINTR;
+            self.state.gpr[RCX] = self.state.rip;
+            self.state.gpr[R11] = self.state.rflags();
+            *interrupted = Some(InterruptedSyscall { nr, started: true });
+            return None;
+        }
         let mut thread = Thread { state: &mut self.state, process: &self.process, translator: &mut self.translator, clear_child_tid: &mut self.clear_child_tid };
         let mut outcome = transit_syscalls::dispatch(&self.process, &mut thread, nr, args);
         if outcome == SyscallOutcome::Return(EFAULT) && code_watch::unprotect_all() {

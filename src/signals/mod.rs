@@ -68,6 +68,14 @@ impl SignalThread {
         self.queue.waiting() != 0
     }
 
+    /// The runtime's queue holds a signal that the temporary mask of
+    /// rt_sigsuspend at guest address `mask_addr` unblocks: the kernel
+    /// never sees it, so sigsuspend must not wait for it.
+    pub fn releases_waiting(&self, mask_addr: u64) -> bool {
+        let waiting = self.queue.waiting();
+        waiting != 0 && transit_syscalls::guest_mem::read::<u64>(mask_addr).is_ok_and(|mask| waiting & !mask != 0)
+    }
+
     /// siginfo of the fault that ended translated code with `GuestEvent::HostFault`.
     pub fn take_fault(&self) -> [u8; 128] {
         // SAFETY: written by the handler before the thread resumed; read on

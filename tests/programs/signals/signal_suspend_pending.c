@@ -1,0 +1,53 @@
+/* sigsuspend releases a signal that was already pending when it was
+ * called: SIGUSR1 and SIGUSR2 arrive together; SIGUSR1's handler blocks
+ * SIGUSR2 (sa_mask) and waits for it with sigsuspend, which must deliver
+ * it at once and return EINTR rather than wait for another. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static char events[64];
+static int n_events;
+
+static void note(char c) {
+    if (n_events < (int)sizeof events - 1)
+        events[n_events++] = c;
+}
+
+static void on_usr2(int sig) {
+    (void)sig;
+    note('2');
+}
+
+static void on_usr1(int sig) {
+    (void)sig;
+    note('1');
+    sigset_t none;
+    sigemptyset(&none);
+    int r = sigsuspend(&none);
+    note(r == -1 && errno == EINTR ? 'e' : '?');
+}
+
+int main(void) {
+    alarm(20); /* a lost SIGUSR2 would wait forever */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr2;
+    sigaction(SIGUSR2, &sa, NULL);
+    sa.sa_handler = on_usr1;
+    sigaddset(&sa.sa_mask, SIGUSR2);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigset_t both, old;
+    sigemptyset(&both);
+    sigaddset(&both, SIGUSR1);
+    sigaddset(&both, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &both, &old);
+    raise(SIGUSR2);
+    raise(SIGUSR1);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    printf("events: %s\n", events);
+    return 0;
+}
