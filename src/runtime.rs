@@ -251,6 +251,9 @@ impl GuestThread for Thread<'_> {
     fn set_clear_child_tid(&mut self, addr: u64) {
         *self.clear_child_tid = addr;
     }
+    fn keep_x86_memory_order(&mut self) {
+        self.translator.set_memory_order(MemoryOrder::Tso);
+    }
 }
 
 impl GuestThreadRun {
@@ -282,8 +285,8 @@ impl GuestThreadRun {
                     lines.push(format!("transit-stats[{pid}]: thread {t}: {summary}"));
                 }
                 lines.push(format!(
-                    "transit-stats[{pid}]: process: blocks={} guest_insns={} host_bytes={} flushes={} invalidated={}",
-                    s.blocks, s.guest_insns, s.host_bytes, s.flushes, s.invalidated
+                    "transit-stats[{pid}]: process: blocks={} guest_insns={} host_bytes={} flushes={} invalidated={} memory_order={:?}",
+                    s.blocks, s.guest_insns, s.host_bytes, s.flushes, s.invalidated, self.translator.memory_order()
                 ));
             }
         }

@@ -73,6 +73,11 @@ pub trait GuestThread {
     fn spawn_thread(&mut self, req: &ThreadRequest) -> Result<u64, Errno>;
     /// set_tid_address: where to write 0 and wake a futex when the thread ends.
     fn set_clear_child_tid(&mut self, addr: u64);
+    /// Memory that other processes may see is mapped: from now on the
+    /// process's translations keep x86's memory order, as they do once it
+    /// has a second thread (PostgreSQL's spinlocks in shared memory are
+    /// released with a plain store).
+    fn keep_x86_memory_order(&mut self);
 }
 
 /// A guest thread to start (clone with CLONE_VM|CLONE_THREAD).

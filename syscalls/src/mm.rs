@@ -37,7 +37,7 @@ fn page_up(addr: u64) -> u64 {
 
 /// mmap(addr, len, prot, flags, fd, offset): same argument order and MAP_*
 /// values on both (asm-generic/mman*.h), except MAP_32BIT.
-pub(crate) fn mmap(_: &mut Ctx<'_>, a: &Args) -> SysResult {
+pub(crate) fn mmap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     check_prot(a[2])?;
     let flags = a[3];
     let fixed = flags & (libc::MAP_FIXED | libc::MAP_FIXED_NOREPLACE) as u64 != 0;
@@ -50,6 +50,7 @@ pub(crate) fn mmap(_: &mut Ctx<'_>, a: &Args) -> SysResult {
     shared_range_replaced(addr, a[1]);
     if let Some(object) = shared_object(flags, a[4] as i32) {
         shared_mappings::record(addr, a[1], object, a[5]);
+        ctx.thread.keep_x86_memory_order();
     }
     mapped(addr, a[1], a[2]);
     Ok(addr)
@@ -214,8 +215,9 @@ pub(crate) fn brk(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 
 /// shmat: a System V segment is shared memory like a MAP_SHARED file:
 /// writable unless SHM_RDONLY, and aliased by every other attachment.
-pub(crate) fn shmat(_: &mut Ctx<'_>, a: &Args) -> SysResult {
+pub(crate) fn shmat(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let addr = host::syscall(libc::SYS_shmat, &a[..3])?;
+    ctx.thread.keep_x86_memory_order();
     // SAFETY: IPC_STAT fills the zeroed struct we pass.
     let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
     let len = if unsafe { libc::shmctl(a[0] as i32, libc::IPC_STAT, &mut ds) } == 0 { ds.shm_segsz as u64 } else { 0 };

@@ -121,6 +121,27 @@ fn traces_syscalls_of_a_process_and_its_children() {
     assert_ne!(pid(cat), pid(shell), "cat runs in a child process: {trace}");
 }
 
+/// Plain translations until memory is shared, x86's store order after:
+/// `--stats` names the order each process ended with (shared_counter maps
+/// shared memory and forks; hello does neither).
+#[test]
+fn shared_memory_keeps_x86_memory_order() {
+    let toolchain = Toolchain::for_host().unwrap_or_else(|e| panic!("{e}"));
+    let programs = catalog::discover().unwrap_or_else(|e| panic!("{e}"));
+    let variant = toolchain.variants().next().expect("every host has a variant");
+    let transit = transit();
+    for (name, order) in [("hello", "Relaxed"), ("shared_counter", "Tso")] {
+        let program = programs.iter().find(|p| p.name == name).unwrap_or_else(|| panic!("tests/programs has {name}"));
+        let binary = toolchain.build(program, variant).unwrap_or_else(|e| panic!("{e}"));
+        let run = process::run(transit.command_with_options(&[std::ffi::OsStr::new("--stats")], &binary, &[]), b"", &work_dir("cli-runs").join(format!("order-{name}")), TIMEOUT)
+            .expect("can start Transit");
+        assert_eq!(run.termination, Termination::Exited(0), "{name}");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        let orders: Vec<&str> = stderr.lines().filter_map(|l| l.split("memory_order=").nth(1)).collect();
+        assert!(!orders.is_empty() && orders.iter().all(|o| *o == order), "{name}: expected {order} in every process:\n{stderr}");
+    }
+}
+
 fn transit() -> Transit {
     Transit::from_env().unwrap_or_else(|e| panic!("{e}"))
 }

@@ -119,3 +119,15 @@ fn mmap_mprotect_reject_prot_bits_x86_64_lacks() {
         neg(libc::EINVAL)
     );
 }
+
+#[test]
+fn shared_mappings_keep_x86_memory_order() {
+    let mut g = Guest::new();
+    let private = g.ok("mmap", &[0, PAGE, PROT_RW, MAP_PRIVATE_ANON, u64::MAX, 0]);
+    assert!(!g.thread.x86_memory_order, "private memory is the process's own");
+    let shared = (libc::MAP_SHARED | libc::MAP_ANONYMOUS) as u64;
+    let addr = g.ok("mmap", &[0, PAGE, PROT_RW, shared, u64::MAX, 0]);
+    assert!(g.thread.x86_memory_order, "a forked child would see this memory");
+    g.ok("munmap", &[addr, PAGE]);
+    g.ok("munmap", &[private, PAGE]);
+}

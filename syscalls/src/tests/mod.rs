@@ -17,6 +17,7 @@ struct TestThread {
     gs: u64,
     rsp: u64,
     clear_child_tid: u64,
+    x86_memory_order: bool,
 }
 
 impl GuestThread for TestThread {
@@ -43,6 +44,9 @@ impl GuestThread for TestThread {
     }
     fn set_clear_child_tid(&mut self, addr: u64) {
         self.clear_child_tid = addr;
+    }
+    fn keep_x86_memory_order(&mut self) {
+        self.x86_memory_order = true;
     }
 }
 
