@@ -49,8 +49,13 @@ pub(crate) fn mmap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     };
     shared_range_replaced(addr, a[1]);
     if let Some(object) = shared_object(flags, a[4] as i32) {
+        // Another process may write what it reads through this mapping, or
+        // read what it writes. A read-only file mapping (glibc maps its
+        // gconv cache so) leaves the translations alone.
+        if a[2] & libc::PROT_WRITE as u64 != 0 || matches!(object, SharedObject::Anonymous { .. }) {
+            ctx.thread.keep_x86_memory_order();
+        }
         shared_mappings::record(addr, a[1], object, a[5]);
-        ctx.thread.keep_x86_memory_order();
     }
     mapped(addr, a[1], a[2]);
     Ok(addr)
@@ -152,9 +157,13 @@ fn mmap_low(len: u64, prot: u64, flags: u64, fd: u64, offset: u64) -> SysResult 
     Err(Errno::ENOMEM)
 }
 
-pub(crate) fn mprotect(_: &mut Ctx<'_>, a: &Args) -> SysResult {
+pub(crate) fn mprotect(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     check_prot(a[2])?;
     let r = host::syscall(libc::SYS_mprotect, &a[..3])?;
+    if a[2] & libc::PROT_WRITE as u64 != 0 && !shared_mappings::pieces(a[0], a[1]).is_empty() {
+        // Shared memory made writable (see mmap).
+        ctx.thread.keep_x86_memory_order();
+    }
     // Also drops a write protection Transit had set on translated code.
     mapped(a[0], a[1], a[2]);
     Ok(r)

@@ -125,6 +125,11 @@ fn shared_mappings_keep_x86_memory_order() {
     let mut g = Guest::new();
     let private = g.ok("mmap", &[0, PAGE, PROT_RW, MAP_PRIVATE_ANON, u64::MAX, 0]);
     assert!(!g.thread.x86_memory_order, "private memory is the process's own");
+    let file = std::fs::File::open("/proc/self/exe").unwrap();
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&file) as u64;
+    let read_only = g.ok("mmap", &[0, PAGE, libc::PROT_READ as u64, libc::MAP_SHARED as u64, fd, 0]);
+    assert!(!g.thread.x86_memory_order, "a read-only file mapping is not written through");
+    g.ok("munmap", &[read_only, PAGE]);
     let shared = (libc::MAP_SHARED | libc::MAP_ANONYMOUS) as u64;
     let addr = g.ok("mmap", &[0, PAGE, PROT_RW, shared, u64::MAX, 0]);
     assert!(g.thread.x86_memory_order, "a forked child would see this memory");
