@@ -10,19 +10,17 @@ fn check(p: *mut libc::c_void) -> io::Result<u64> {
     }
 }
 
-/// Reserves `len` bytes anywhere (kernel's choice), inaccessible for now.
+/// Reserves `len` bytes where guest memory goes (see
+/// `transit_syscalls::guest_space`), inaccessible for now.
 pub fn reserve(len: u64) -> io::Result<u64> {
-    // SAFETY: a new anonymous mapping at an address of the kernel's choice.
-    check(unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len as usize,
-            libc::PROT_NONE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-            -1,
-            0,
-        )
-    })
+    guest_mapping(len, libc::PROT_NONE, libc::MAP_NORESERVE)
+}
+
+/// A new anonymous private mapping for the guest, where the kernel would
+/// put it on x86_64.
+fn guest_mapping(len: u64, prot: i32, flags: i32) -> io::Result<u64> {
+    let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | flags) as u64;
+    transit_syscalls::guest_space::map(0, len, prot as u64, flags, u64::MAX, 0).map_err(|e| io::Error::from_raw_os_error(e.0))
 }
 
 /// Reserves `len` bytes at exactly `addr` (PROT_NONE) if nothing is there.
@@ -79,17 +77,7 @@ pub fn protect(addr: u64, len: u64, pflags: u32) -> io::Result<()> {
     Ok(())
 }
 
-/// A fresh read-write anonymous mapping anywhere.
+/// A fresh read-write anonymous mapping for the guest (its stack).
 pub fn map_anywhere(len: u64) -> io::Result<u64> {
-    // SAFETY: a new anonymous mapping at an address of the kernel's choice.
-    check(unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len as usize,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    })
+    guest_mapping(len, libc::PROT_READ | libc::PROT_WRITE, 0)
 }

@@ -32,6 +32,7 @@
 pub mod abi;
 mod fs;
 pub mod guest_mem;
+pub mod guest_space;
 mod host;
 mod ia32;
 mod ioctl;

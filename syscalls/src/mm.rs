@@ -6,6 +6,7 @@
 
 use crate::host::{self, Errno, SysResult};
 use crate::shared_mappings::{self, SharedObject};
+use crate::guest_space::{self, GUEST_END};
 use crate::writable;
 use crate::{Args, Ctx};
 use transit_translator::code_watch;
@@ -41,11 +42,17 @@ pub(crate) fn mmap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     check_prot(a[2])?;
     let flags = a[3];
     let fixed = flags & (libc::MAP_FIXED | libc::MAP_FIXED_NOREPLACE) as u64 != 0;
-    let addr = if flags & X86_MAP_32BIT == 0 || fixed {
+    if fixed && a[0].saturating_add(a[1]) > GUEST_END {
+        // Beyond x86_64's address space (where a wide host keeps Transit).
+        return Err(Errno::ENOMEM);
+    }
+    let addr = if fixed {
         // With MAP_FIXED the kernel ignores MAP_32BIT on x86_64 too.
         host::syscall(libc::SYS_mmap, &[a[0], a[1], a[2], flags & !X86_MAP_32BIT, a[4], a[5]])?
-    } else {
+    } else if flags & X86_MAP_32BIT != 0 {
         mmap_low(a[1], a[2], flags & !X86_MAP_32BIT, a[4], a[5])?
+    } else {
+        guest_space::map(a[0], a[1], a[2], flags, a[4], a[5])?
     };
     shared_range_replaced(addr, a[1]);
     if let Some(object) = shared_object(flags, a[4] as i32) {
@@ -117,8 +124,7 @@ pub(crate) fn mremap(_: &mut Ctx<'_>, a: &Args) -> SysResult {
     let was_writable = writable::any_writable(a[0], a[1]);
     // With an old size of 0 the kernel maps the same shared pages again.
     let carried = shared_mappings::pieces(a[0], if a[1] == 0 { a[2] } else { a[1] });
-    let new = host::syscall(libc::SYS_mremap, &a[..5])?;
-    const MREMAP_DONTUNMAP: u64 = 4;
+    let new = mremap_in_guest_space(a)?;
     if a[3] & MREMAP_DONTUNMAP == 0 && a[1] != 0 {
         shared_range_replaced(a[0], a[1]);
         writable::mark(a[0], a[1], false);
@@ -132,6 +138,39 @@ pub(crate) fn mremap(_: &mut Ctx<'_>, a: &Args) -> SysResult {
     writable::mark(new, a[2], was_writable);
     code_watch::mapping_changed(new, a[2]);
     Ok(new)
+}
+
+const MREMAP_MAYMOVE: u64 = 1;
+const MREMAP_FIXED: u64 = 2;
+const MREMAP_DONTUNMAP: u64 = 4;
+
+/// The host's mremap, kept inside x86_64's address space: a fixed target
+/// beyond it fails as on x86_64, and on a wide host a mapping that must
+/// move goes where [`guest_space`] places guest memory (the kernel would
+/// move it above 2^47).
+fn mremap_in_guest_space(a: &Args) -> SysResult {
+    let (flags, new_len, target) = (a[3], a[2], a[4]);
+    if flags & MREMAP_FIXED != 0 {
+        if target.saturating_add(new_len) > GUEST_END {
+            return Err(Errno::EINVAL);
+        }
+        return host::syscall(libc::SYS_mremap, &a[..5]);
+    }
+    if flags & MREMAP_MAYMOVE == 0 || !guest_space::host_is_wide() {
+        return host::syscall(libc::SYS_mremap, &a[..5]);
+    }
+    // Where it is, if it can grow there.
+    if a[1] != 0 {
+        if let Ok(same) = host::syscall(libc::SYS_mremap, &[a[0], a[1], new_len, flags & !(MREMAP_MAYMOVE | MREMAP_DONTUNMAP), 0]) {
+            return Ok(same);
+        }
+    }
+    let claimed = guest_space::claim(new_len, 1)?;
+    let moved = host::syscall(libc::SYS_mremap, &[a[0], a[1], new_len, flags | MREMAP_FIXED, claimed]);
+    if moved.is_err() {
+        let _ = host::syscall(libc::SYS_munmap, &[claimed, new_len]);
+    }
+    moved
 }
 
 /// MAP_32BIT: the host has no such placement, so try fixed-no-replace
@@ -225,11 +264,22 @@ pub(crate) fn brk(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 /// shmat: a System V segment is shared memory like a MAP_SHARED file:
 /// writable unless SHM_RDONLY, and aliased by every other attachment.
 pub(crate) fn shmat(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
-    let addr = host::syscall(libc::SYS_shmat, &a[..3])?;
-    ctx.thread.keep_x86_memory_order();
     // SAFETY: IPC_STAT fills the zeroed struct we pass.
     let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
     let len = if unsafe { libc::shmctl(a[0] as i32, libc::IPC_STAT, &mut ds) } == 0 { ds.shm_segsz as u64 } else { 0 };
+    let addr = if a[1] == 0 && len != 0 && guest_space::host_is_wide() {
+        // Over a claim of our own where guest memory goes (SHM_REMAP).
+        const SHMLBA: u64 = 1 << 16;
+        let claimed = guest_space::claim(len, SHMLBA)?;
+        let attached = host::syscall(libc::SYS_shmat, &[a[0], claimed, a[2] | libc::SHM_REMAP as u64]);
+        if attached.is_err() {
+            let _ = host::syscall(libc::SYS_munmap, &[claimed, len]);
+        }
+        attached?
+    } else {
+        host::syscall(libc::SYS_shmat, &a[..3])?
+    };
+    ctx.thread.keep_x86_memory_order();
     shared_range_replaced(addr, len);
     shared_mappings::record(addr, len, SharedObject::SysV { shmid: a[0] }, 0);
     let prot = if a[2] & libc::SHM_RDONLY as u64 != 0 { libc::PROT_READ } else { libc::PROT_READ | libc::PROT_WRITE };

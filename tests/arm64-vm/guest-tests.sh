@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs inside the arm64 VM (vm.sh), as root, with the payload disk on
 # /payload: transit (static aarch64), probe (static x86_64, probe.c prints
-# how it was started), level_probe (level_probe.S), busybox-amd64. Each check prints "TEST name: ok" or
+# how it was started), level_probe (level_probe.S), address_space
+# (tests/programs/address_space.c) and its expected output, busybox-amd64. Each check prints "TEST name: ok" or
 # "TEST name: FAIL ..."; the exit status is 0 only if all passed.
 #
 # Transit is the only x86_64 handler in this VM, so an x86_64 program that
@@ -27,6 +28,16 @@ elapsed() { echo "($(cut -d' ' -f1 /proc/uptime)s)"; }
 modprobe binfmt_misc 2>/dev/null
 mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
 install -m 755 $P/transit /usr/local/bin/transit
+
+# ---- the guest's address space ---------------------------------------------
+
+# This kernel gives processes 48 bits of address space; an x86_64 program
+# must see 47 (address_space.c, with the output it has on x86_64).
+t_address_space() {
+  local out; out=$(transit $P/address_space) || return 1
+  [ "$out" = "$(cat $P/address_space.expected)" ] || { echo "$out"; return 1; }
+}
+check address-space-below-2^47 t_address_space
 
 # ---- registration ---------------------------------------------------------
 
