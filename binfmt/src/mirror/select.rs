@@ -61,8 +61,8 @@ pub fn select(content_type: &str, body: &[u8], wanted: &Platform, emulated: impl
     if platforms().any(|(_, platform)| wanted.accepts(platform)) {
         return Selection::PassThrough(Why::HasPlatform);
     }
-    // amd64 variants above v1 (v2, v3) need CPU features Transit does not
-    // present: only a plain entry will do.
+    // Only a plain (or v1) entry: v3 needs AVX2, which Transit does not
+    // present; v2 entries, which it could run, are not chosen yet.
     let amd64 = Platform::amd64();
     let Some((entry, _)) = platforms().find(|(_, platform)| {
         platform.os == amd64.os && platform.architecture == amd64.architecture && matches!(platform.variant.as_deref(), None | Some("") | Some("v1"))
