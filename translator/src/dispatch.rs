@@ -13,6 +13,7 @@ use crate::emit::{a64, Stubs, NZCV};
 use crate::exit::ExitReason;
 use crate::host::HostFeatures;
 use crate::interp;
+use crate::lookup_table::Slot;
 use dynasmrt::aarch64::Aarch64Relocation;
 use dynasmrt::{DynasmApi, DynasmLabelApi, VecAssembler};
 
@@ -246,6 +247,9 @@ impl Translator {
     /// Runs guest code from `state.rip` until a syscall or a fault.
     pub fn run(&mut self, state: &mut CpuState) -> GuestEvent {
         self.attach(state);
+        // The indirect branch that missed in the lookup table, if the last
+        // exit was one (`--stats` counts why).
+        let mut missed: Option<ExitReason> = None;
         loop {
             if state.interrupt != 0 {
                 return GuestEvent::Interrupted;
@@ -254,7 +258,19 @@ impl Translator {
                 let mut cache = self.shared.lock();
                 cache.apply_code_changes(&self.thread);
                 let stats = &self.thread.stats;
-                let host = match cache.lookup(state.rip) {
+                let found = cache.lookup(state.rip);
+                if let Some(reason) = missed.take() {
+                    let cause = match (found, self.thread.lookup.slot(state.rip)) {
+                        (None, _) => &stats.indirect_new,
+                        (Some(_), Slot::Other) => &stats.indirect_conflict,
+                        (Some(_), Slot::Empty) => &stats.indirect_empty,
+                        // The `br` was a nop: its block was unlinked for a signal.
+                        (Some(_), Slot::Holds) => &stats.indirect_unlinked,
+                    };
+                    debug_assert!(reason.continues());
+                    ThreadStats::add(cause, 1);
+                }
+                let host = match found {
                     Some(host) => {
                         ThreadStats::add(&stats.cache_hits, 1);
                         host
@@ -286,6 +302,7 @@ impl Translator {
             ThreadStats::add(&self.thread.stats.exits[reason as usize], 1);
             match reason {
                 ExitReason::Lookup => {}
+                ExitReason::Return | ExitReason::IndirectCall | ExitReason::IndirectJump => missed = Some(reason),
                 ExitReason::Syscall => return GuestEvent::Syscall,
                 ExitReason::CompatSyscall => return GuestEvent::CompatSyscall,
                 ExitReason::Interpret => {

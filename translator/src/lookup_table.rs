@@ -15,6 +15,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub const LOOKUP_BITS: u32 = 16;
 const ENTRIES: usize = 1 << LOOKUP_BITS;
 
+/// What a slot holds for an address (`LookupTable::slot`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    Holds,
+    Other,
+    Empty,
+}
+
 pub struct LookupTable {
     /// Entry i is words 2i (guest address) and 2i + 1 (host address).
     words: Box<[AtomicU64]>,
@@ -61,6 +69,17 @@ impl LookupTable {
     pub fn forget(&self, rip: u64) {
         let i = index_of(rip);
         let _ = self.words[2 * i].compare_exchange(rip, empty_key(i), Ordering::AcqRel, Ordering::Relaxed);
+    }
+
+    /// What the slot `rip` indexes holds, for `--stats`: `rip` itself,
+    /// another address, or nothing.
+    pub fn slot(&self, rip: u64) -> Slot {
+        let i = index_of(rip);
+        match self.words[2 * i].load(Ordering::Relaxed) {
+            tag if tag == rip => Slot::Holds,
+            tag if tag == empty_key(i) => Slot::Empty,
+            _ => Slot::Other,
+        }
     }
 
     pub fn clear(&self) {

@@ -57,6 +57,15 @@ pub struct ThreadStats {
     pub translate_ns: AtomicU64,
     /// Returns to the dispatcher, by `ExitReason`.
     pub exits: [AtomicU64; ExitReason::ALL.len()],
+    /// Indirect-branch misses (`ret`, call and jmp through a register or
+    /// memory) by cause: the target had no translation yet; it had one
+    /// but its table slot held another address (a conflict); it had one
+    /// and the slot was empty (translated by another thread, or dropped);
+    /// the slot held it (the block was unlinked for a signal).
+    pub indirect_new: AtomicU64,
+    pub indirect_conflict: AtomicU64,
+    pub indirect_empty: AtomicU64,
+    pub indirect_unlinked: AtomicU64,
 }
 
 impl ThreadStats {
@@ -66,7 +75,7 @@ impl ThreadStats {
     }
 
     /// One line: `dispatches=.. cache_hits=.. translated=.. translate_ms=..
-    /// exits: lookup=.. syscall=..` (reasons that never happened left out).
+    /// exits: direct=.. syscall=.. indirect_misses: ..` (reasons that never happened left out).
     pub fn summary(&self) -> String {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let mut line = format!(
@@ -82,6 +91,13 @@ impl ThreadStats {
                 line.push_str(&format!(" {}={n}", reason.name()));
             }
         }
+        line.push_str(&format!(
+            " indirect_misses: new={} conflict={} empty={} unlinked={}",
+            get(&self.indirect_new),
+            get(&self.indirect_conflict),
+            get(&self.indirect_empty),
+            get(&self.indirect_unlinked)
+        ));
         line
     }
 }
