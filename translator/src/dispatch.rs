@@ -13,7 +13,6 @@ use crate::emit::{a64, Stubs, NZCV};
 use crate::exit::ExitReason;
 use crate::host::HostFeatures;
 use crate::interp;
-use crate::lookup_table::Slot;
 use dynasmrt::aarch64::Aarch64Relocation;
 use dynasmrt::{DynasmApi, DynasmLabelApi, VecAssembler};
 
@@ -260,15 +259,8 @@ impl Translator {
                 let stats = &self.thread.stats;
                 let found = cache.lookup(state.rip);
                 if let Some(reason) = missed.take() {
-                    let cause = match (found, self.thread.lookup.slot(state.rip)) {
-                        (None, _) => &stats.indirect_new,
-                        (Some(_), Slot::Other) => &stats.indirect_conflict,
-                        (Some(_), Slot::Empty) => &stats.indirect_empty,
-                        // The `br` was a nop: its block was unlinked for a signal.
-                        (Some(_), Slot::Holds) => &stats.indirect_unlinked,
-                    };
-                    debug_assert!(reason.continues());
-                    ThreadStats::add(cause, 1);
+                    // Only a translated target can have been in the table.
+                    stats.count_indirect_miss(reason, found.map(|_| self.thread.lookup.slot(state.rip)));
                 }
                 let host = match found {
                     Some(host) => {

@@ -71,11 +71,6 @@ impl ExitReason {
         }
     }
 
-    /// Whether generated code only wants to continue at `rip`.
-    pub fn continues(self) -> bool {
-        matches!(self, ExitReason::Lookup | ExitReason::Return | ExitReason::IndirectCall | ExitReason::IndirectJump)
-    }
-
     pub fn from_raw(raw: u64) -> Option<ExitReason> {
         Self::ALL.get(raw as usize).copied()
     }

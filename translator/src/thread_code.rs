@@ -4,7 +4,7 @@
 //! signal handler unlinked.
 
 use crate::exit::ExitReason;
-use crate::lookup_table::LookupTable;
+use crate::lookup_table::{LookupTable, Slot};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 #[derive(Default)]
@@ -66,12 +66,32 @@ pub struct ThreadStats {
     pub indirect_conflict: AtomicU64,
     pub indirect_empty: AtomicU64,
     pub indirect_unlinked: AtomicU64,
+    /// Of the conflicts and empty slots, those of `ret`: what a return
+    /// address stack could have saved at most.
+    pub ret_conflict: AtomicU64,
+    pub ret_empty: AtomicU64,
 }
 
 impl ThreadStats {
     /// Adds `n` to a counter only this thread writes.
     pub fn add(counter: &AtomicU64, n: u64) {
         counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+    }
+
+    /// An indirect branch of kind `reason` missed; `slot` is what the
+    /// table held for its target, when the target had a translation.
+    pub fn count_indirect_miss(&self, reason: ExitReason, slot: Option<Slot>) {
+        let (all, of_ret) = match slot {
+            None => (&self.indirect_new, None),
+            Some(Slot::Other) => (&self.indirect_conflict, Some(&self.ret_conflict)),
+            Some(Slot::Empty) => (&self.indirect_empty, Some(&self.ret_empty)),
+            // The `br` was a nop: its block was unlinked for a signal.
+            Some(Slot::Holds) => (&self.indirect_unlinked, None),
+        };
+        Self::add(all, 1);
+        if let (ExitReason::Return, Some(of_ret)) = (reason, of_ret) {
+            Self::add(of_ret, 1);
+        }
     }
 
     /// One line: `dispatches=.. cache_hits=.. translated=.. translate_ms=..
@@ -92,10 +112,12 @@ impl ThreadStats {
             }
         }
         line.push_str(&format!(
-            " indirect_misses: new={} conflict={} empty={} unlinked={}",
+            " indirect_misses: new={} conflict={} (ret {}) empty={} (ret {}) unlinked={}",
             get(&self.indirect_new),
             get(&self.indirect_conflict),
+            get(&self.ret_conflict),
             get(&self.indirect_empty),
+            get(&self.ret_empty),
             get(&self.indirect_unlinked)
         ));
         line
