@@ -17,7 +17,6 @@ use crate::addr_hash::{AddrMap, AddrSet};
 use crate::block_map::{BlockMap, ExitSite};
 use crate::decode::{decode_block, CodeSource};
 use crate::emit::{encode_b, MemoryOrder, Stubs};
-use crate::exit::ExitReason;
 use crate::flags::live_at_block_exit;
 use crate::host::HostFeatures;
 use crate::links::Links;
@@ -154,7 +153,6 @@ impl CodeCache {
     }
 
     pub fn register(&mut self, thread: Arc<ThreadCode>) {
-        thread.lookup.reset_shadow(self.stubs.exit[ExitReason::Return as usize]);
         self.threads.push(thread);
     }
 
@@ -290,7 +288,7 @@ impl CodeCache {
     fn finish_insert(&mut self, rip: u64, host: u64, pages: (u64, u64), t: &crate::translate::TranslatedBlock) -> Option<u64> {
         self.site_buf.clear();
         self.site_buf.extend(t.direct_exits.iter().map(|d| ExitSite::Direct { off: d.site_offset as u32, target: d.target }));
-        self.site_buf.extend(t.indirect_sites.iter().flatten().map(|&off| ExitSite::Indirect { off: off as u32 }));
+        self.site_buf.extend(t.indirect_site.map(|off| ExitSite::Indirect { off: off as u32 }));
         let record = self.map.insert(rip, host, host + t.code.len() as u64, &t.marks, &self.site_buf)?;
         self.stats.blocks += 1;
         self.stats.guest_insns += t.guest_insns as u64;
@@ -345,12 +343,7 @@ impl CodeCache {
         if let Some((host, sites)) = self.map.exits(block.record) {
             for site in sites {
                 if let ExitSite::Direct { off, target } = site {
-                    // Unlinked as well as forgotten: a shadow stack may still
-                    // return into this block's code (a call's continuation),
-                    // and nothing relinks the site when its target changes.
-                    let at = host + off as u64;
-                    write_word(at, direct_branch(at, None));
-                    self.links.forget_site(at, target);
+                    self.links.forget_site(host + off as u64, target);
                 }
             }
         }
@@ -377,11 +370,6 @@ impl CodeCache {
         }
         for thread in others {
             thread.wait_until_out();
-        }
-        // Only now: a thread in old code could still have pushed a return
-        // into it. No thread is in generated code, nor enters before we unlock.
-        for thread in &self.threads {
-            thread.lookup.reset_shadow(self.stubs.exit[ExitReason::Return as usize]);
         }
         self.used = self.reserved;
         self.blocks.clear();

@@ -8,17 +8,6 @@
 //! thread's table by rewriting only its guest tag: a reader that still
 //! matched the old tag jumps to the old code, which a racing thread could
 //! have run anyway, and never to a mismatched pair.
-//!
-//! In front of the table, in the same mapping, is the thread's shadow
-//! stack of return addresses: a `call` records (guest return address,
-//! host address of a direct exit to it in the calling block) in the slot
-//! its new RSP indexes, and a `ret` reading a matching guest address from
-//! the slot of its RSP jumps there without a table lookup (`emit::control`).
-//! Any entry whose guest address matches is a correct continuation, so
-//! longjmp, coroutines, signals and sigreturn only cost a fallback to the
-//! table. Only generated code of the owning thread writes entries; the
-//! cache resets them (to the `Return` exit stub, valid for any address)
-//! when the thread starts and after a full flush, when no thread runs.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -30,18 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// and still left node 10,000 conflicts at 2^16.
 pub const LOOKUP_BITS: u32 = 18;
 const ENTRIES: usize = 1 << LOOKUP_BITS;
-/// The shadow stack has 2^SHADOW_BITS slots, indexed by RSP / 16: return
-/// addresses sit 16 bytes apart at least (the System V ABI aligns RSP to
-/// 16 at a call), so 16 KiB of stack before two calls share a slot.
-pub const SHADOW_BITS: u32 = 10;
-const SHADOW_ENTRIES: usize = 1 << SHADOW_BITS;
-/// Where the lookup table starts, from the base generated code holds:
-/// within a 64-bit `ldr`'s immediate offset (32 KiB).
-pub const TABLE_OFFSET: u32 = 16 * SHADOW_ENTRIES as u32;
-/// Two words an entry, shadow stack and lookup table.
-const BYTES: usize = 16 * (SHADOW_ENTRIES + ENTRIES);
-/// Word index of the lookup table's first entry.
-const TABLE_WORD: usize = 2 * SHADOW_ENTRIES;
+/// Two words an entry.
+const BYTES: usize = 16 * ENTRIES;
 
 /// What a slot holds for an address (`LookupTable::slot`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,9 +31,8 @@ pub enum Slot {
 }
 
 pub struct LookupTable {
-    /// The shadow stack's slot j is words 2j (guest address) and 2j + 1
-    /// (host address); the table's entry i words TABLE_WORD + 2i (guest
-    /// address) and TABLE_WORD + 2i + 1 (host address). A mapping of its own.
+    /// Entry i is words 2i (guest address) and 2i + 1 (host address), in
+    /// a mapping of the table's own.
     words: &'static [AtomicU64],
 }
 
@@ -78,9 +56,9 @@ impl Default for LookupTable {
         assert!(at != libc::MAP_FAILED, "no memory for a lookup table: {}", std::io::Error::last_os_error());
         // SAFETY: the mapping is BYTES long, zeroed (a valid AtomicU64
         // each), aligned to a page, and lives until `drop` unmaps it.
-        let words = unsafe { std::slice::from_raw_parts(at as *const AtomicU64, BYTES / 8) };
+        let words = unsafe { std::slice::from_raw_parts(at as *const AtomicU64, 2 * ENTRIES) };
         let table = LookupTable { words };
-        table.words[TABLE_WORD].store(empty_key(0), Ordering::Relaxed);
+        table.words[0].store(empty_key(0), Ordering::Relaxed);
         table
     }
 }
@@ -104,8 +82,7 @@ fn empty_key(index: usize) -> u64 {
 }
 
 impl LookupTable {
-    /// The address generated code indexes (the shadow stack; the lookup
-    /// table is TABLE_OFFSET bytes further).
+    /// The address generated code indexes.
     pub fn addr(&self) -> u64 {
         self.words.as_ptr() as u64
     }
@@ -114,48 +91,38 @@ impl LookupTable {
     pub fn remember(&self, rip: u64, host: u64) {
         let i = index_of(rip);
         // Host first: a reader must never pair the new tag with an old host.
-        self.words[TABLE_WORD + 2 * i].store(empty_key(i), Ordering::Relaxed);
-        self.words[TABLE_WORD + 2 * i + 1].store(host, Ordering::Relaxed);
-        self.words[TABLE_WORD + 2 * i].store(rip, Ordering::Release);
+        self.words[2 * i].store(empty_key(i), Ordering::Relaxed);
+        self.words[2 * i + 1].store(host, Ordering::Relaxed);
+        self.words[2 * i].store(rip, Ordering::Release);
     }
 
     /// Drops the entry for `rip`, if it has one.
     pub fn forget(&self, rip: u64) {
         let i = index_of(rip);
-        let _ = self.words[TABLE_WORD + 2 * i].compare_exchange(rip, empty_key(i), Ordering::AcqRel, Ordering::Relaxed);
+        let _ = self.words[2 * i].compare_exchange(rip, empty_key(i), Ordering::AcqRel, Ordering::Relaxed);
     }
 
     /// What the slot `rip` indexes holds, for `--stats`: `rip` itself,
     /// another address, or nothing.
     pub fn slot(&self, rip: u64) -> Slot {
         let i = index_of(rip);
-        match self.words[TABLE_WORD + 2 * i].load(Ordering::Relaxed) {
+        match self.words[2 * i].load(Ordering::Relaxed) {
             tag if tag == rip => Slot::Holds,
             tag if tag == empty_key(i) => Slot::Empty,
             _ => Slot::Other,
         }
     }
 
-    /// Empties the shadow stack: every slot continues through `exit`, the
-    /// `Return` exit stub, which hands the guest address to the dispatcher.
-    /// Only while the owning thread runs no generated code.
-    pub fn reset_shadow(&self, exit: u64) {
-        for j in 0..SHADOW_ENTRIES {
-            self.words[2 * j].store(0, Ordering::Relaxed);
-            self.words[2 * j + 1].store(exit, Ordering::Relaxed);
-        }
-    }
-
     pub fn clear(&self) {
         for i in 0..ENTRIES {
-            self.words[TABLE_WORD + 2 * i].store(empty_key(i), Ordering::Relaxed);
+            self.words[2 * i].store(empty_key(i), Ordering::Relaxed);
         }
     }
 
     #[cfg(test)]
     fn get(&self, rip: u64) -> Option<u64> {
         let i = index_of(rip);
-        (self.words[TABLE_WORD + 2 * i].load(Ordering::Acquire) == rip).then(|| self.words[TABLE_WORD + 2 * i + 1].load(Ordering::Acquire))
+        (self.words[2 * i].load(Ordering::Acquire) == rip).then(|| self.words[2 * i + 1].load(Ordering::Acquire))
     }
 }
 

@@ -174,8 +174,8 @@ pub fn is_supported(insn: &Instruction) -> bool {
 pub struct TranslatedBlock {
     pub code: Vec<u8>,
     pub direct_exits: Vec<DirectExit>,
-    /// The `br`s of an indirect exit, for unlinking.
-    pub indirect_sites: crate::emit::IndirectSites,
+    /// The `br` of an indirect exit, for unlinking.
+    pub indirect_site: Option<usize>,
     /// Where each guest instruction's code starts, for signals.
     pub marks: Vec<InsnMark>,
     pub guest_insns: usize,
@@ -243,6 +243,6 @@ fn try_translate(
 }
 
 fn finish(e: Emitter, guest_insns: usize) -> TranslatedBlock {
-    let (code, direct_exits, indirect_sites, marks) = e.finish();
-    TranslatedBlock { code, direct_exits, indirect_sites, marks, guest_insns }
+    let (code, direct_exits, indirect_site, marks) = e.finish();
+    TranslatedBlock { code, direct_exits, indirect_site, marks, guest_insns }
 }

@@ -8,7 +8,7 @@
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use super::data::push_reg;
 use super::{Reg, a64, regs, EmitResult, Emitter, Flow};
-use crate::lookup_table::{LOOKUP_BITS, SHADOW_BITS, TABLE_OFFSET};
+use crate::lookup_table::LOOKUP_BITS;
 use crate::exit::ExitReason;
 use iced_x86::{Instruction, OpKind};
 
@@ -23,53 +23,19 @@ pub fn indirect_exit(e: &mut Emitter, target: Reg, miss_reason: ExitReason) {
     a64!(e.ops
         ; and XSP(entry), X(target), (1u64 << LOOKUP_BITS) - 1
         ; add X(entry), X(regs::LOOKUP), X(entry), lsl 4
-        ; ldr X(key), [X(entry), TABLE_OFFSET]
+        ; ldr X(key), [X(entry)]
         ; eor X(key), X(key), X(target)
         ; cbnz X(key), =>miss
-        ; ldr X(entry), [X(entry), TABLE_OFFSET + 8]
+        ; ldr X(entry), [X(entry), 8]
     );
     // Unlinking this block turns the `br` into a nop: it falls into the miss path.
-    add_indirect_site(e);
+    e.indirect_site = Some(e.offset());
     a64!(e.ops
         ; br X(entry)
         ; =>miss
         ; mov X(regs::EXIT_RIP), X(target)
     );
     e.b_abs(e.stubs.exit[miss_reason as usize]);
-}
-
-fn add_indirect_site(e: &mut Emitter) {
-    let at = e.offset();
-    let free = e.indirect_sites.iter_mut().find(|s| s.is_none()).expect("at most two indirect sites a block");
-    *free = Some(at);
-}
-
-/// x17 = the address of the shadow-stack slot for the return address at
-/// [RSP] (`lookup_table`): one per 16 bytes of stack.
-fn shadow_slot(e: &mut Emitter) {
-    a64!(e.ops
-        ; ubfx x17, X(regs::RSP), 4, SHADOW_BITS
-        ; add x17, X(regs::LOOKUP), x17, lsl 4
-    );
-}
-
-/// Ends a `call` whose return address `ret` was just pushed: records it in
-/// the shadow stack with the host address of a direct exit to it, emitted
-/// here after the jump to the callee (`target` continues there).
-fn call_exit(e: &mut Emitter, ret: Reg, next_ip: u64, target: impl FnOnce(&mut Emitter)) {
-    e.canonicalize_flags();
-    let continuation = e.label();
-    let host = e.tmp();
-    shadow_slot(e);
-    a64!(e.ops
-        ; adr X(host), =>continuation
-        ; stp X(ret), X(host), [x17]
-    );
-    target(e);
-    // Reached only from a `ret`, which leaves the flags canonical.
-    e.polarity = super::Polarity::Borrow;
-    e.bind(continuation);
-    e.direct_exit(next_ip);
 }
 
 /// Reads a branch operand (register or memory) into a scratch register that
@@ -97,45 +63,23 @@ pub fn call(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     e.mov_imm(ret, insn.next_ip());
     if insn.op0_kind() == OpKind::NearBranch64 {
         push_reg(e, ret);
-        let callee = insn.near_branch64();
-        call_exit(e, ret, insn.next_ip(), |e| e.direct_exit(callee));
+        e.direct_exit(insn.near_branch64());
     } else {
         // The operand is read before the push moves RSP.
         let t = target_operand(e, insn)?;
         push_reg(e, ret);
-        call_exit(e, ret, insn.next_ip(), |e| indirect_exit(e, t, ExitReason::IndirectCall));
+        indirect_exit(e, t, ExitReason::IndirectCall);
     }
     Ok(Flow::Ended)
 }
 
-/// Returns through the shadow stack when its slot for RSP holds the popped
-/// address (to the calling block's direct exit, with x16 = that address,
-/// as the exit stubs want it), else through the lookup table.
 pub fn ret(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    e.canonicalize_flags();
-    let expected = e.tmp();
     let t = e.tmp();
-    let no_match = e.label();
-    shadow_slot(e);
-    a64!(e.ops
-        ; ldp X(expected), x17, [x17]
-        ; ldr X(regs::EXIT_RIP), [X(regs::RSP)], 8
-    );
+    a64!(e.ops; ldr X(t), [X(regs::RSP)], 8);
     if insn.op_count() == 1 {
         let n = insn.immediate16() as i64;
         e.add_imm(regs::RSP, regs::RSP, n);
     }
-    a64!(e.ops
-        ; eor X(expected), X(expected), X(regs::EXIT_RIP)
-        ; cbnz X(expected), =>no_match
-    );
-    // Unlinking this block turns the `br` into a nop: on to the table.
-    add_indirect_site(e);
-    a64!(e.ops
-        ; br x17
-        ; =>no_match
-        ; mov X(t), X(regs::EXIT_RIP)
-    );
     indirect_exit(e, t, ExitReason::Return);
     Ok(Flow::Ended)
 }

@@ -82,9 +82,6 @@ pub enum Flow {
 
 pub type EmitResult = Result<Flow, Unsupported>;
 
-/// The `br x17` instructions of a block's indirect exit (at most two).
-pub type IndirectSites = [Option<usize>; 2];
-
 /// Absolute host addresses the generated code jumps to.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Stubs {
@@ -114,9 +111,8 @@ pub struct Emitter {
     next_scratch: usize,
     next_vscratch: u8,
     pub direct_exits: Vec<DirectExit>,
-    /// Offsets of the `br`s an indirect exit takes on a hit (a `ret`'s in
-    /// the shadow stack and in the lookup table): unlinking makes them nops.
-    pub indirect_sites: IndirectSites,
+    /// Offset of the `br` taken on an indirect lookup hit (the block's last exit).
+    pub indirect_site: Option<usize>,
     /// Where each guest instruction's code starts (for signals).
     pub marks: Vec<InsnMark>,
     /// Set while a locked instruction is emitted (see `atomic`).
@@ -148,7 +144,7 @@ impl Emitter {
             next_scratch: 0,
             next_vscratch: 0,
             direct_exits: Vec::new(),
-            indirect_sites: [None; 2],
+            indirect_site: None,
             marks: take_marks_buffer(),
             atomic: None,
             order: MemoryOrder::Relaxed,
@@ -442,9 +438,9 @@ impl Emitter {
 
     /// The code, its direct exits, the indirect exit's `br` and the
     /// instruction marks (give them back with `recycle_marks_buffer`).
-    pub fn finish(self) -> (Vec<u8>, Vec<DirectExit>, IndirectSites, Vec<InsnMark>) {
+    pub fn finish(self) -> (Vec<u8>, Vec<DirectExit>, Option<usize>, Vec<InsnMark>) {
         let code = self.ops.finalize().expect("all labels are bound");
-        (code, self.direct_exits, self.indirect_sites, self.marks)
+        (code, self.direct_exits, self.indirect_site, self.marks)
     }
 }
 
