@@ -325,12 +325,12 @@ fn mmx_runs_in_the_interpreter() {
     assert_eq!(s.x87.valid, 0, "emms empties the x87 tags");
 }
 
-/// Returns through the shadow stack and around it, three times over (so
-/// the later rounds find the continuations linked): recursion, CF kept
-/// across `ret`, a callee that rewrites its return address, a `ret` to a
-/// pushed address, and `ret imm16`.
+/// Returns, three times over (so the later rounds find their targets in
+/// the lookup table and their blocks linked): recursion, CF kept across
+/// `ret`, a callee that rewrites its return address, a `ret` to a pushed
+/// address, and `ret imm16`.
 #[test]
-fn returns_through_the_shadow_stack_and_around_it() {
+fn returns_to_called_rewritten_and_pushed_addresses() {
     let s = run(
         |a| {
             let mut round = a.create_label();
