@@ -14,9 +14,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// The table has 2^LOOKUP_BITS entries indexed by the low guest address
 /// bits. With 2^16, node's main thread left translated code 17,500 times
 /// in a short script because two hot targets shared a slot (16% of its
-/// dispatches; python's bench: 1,155, 3%); with 2^18, 1,444 and 261. An
-/// index hashing higher bits in costs an instruction per indirect branch
-/// and still left node 10,000 conflicts at 2^16.
+/// dispatches; python's bench: 1,155, 3%); with 2^18, 1,400 to 4,300
+/// (node's code moves with ASLR) and 261. An index hashing higher bits in
+/// costs an instruction per indirect branch and still left node 10,000
+/// conflicts at 2^16. A flush writes every tag: 4 MiB a thread.
 pub const LOOKUP_BITS: u32 = 18;
 const ENTRIES: usize = 1 << LOOKUP_BITS;
 /// Two words an entry.
