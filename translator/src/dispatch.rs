@@ -246,6 +246,9 @@ impl Translator {
     /// Runs guest code from `state.rip` until a syscall or a fault.
     pub fn run(&mut self, state: &mut CpuState) -> GuestEvent {
         self.attach(state);
+        // The indirect branch that missed in the lookup table, if the last
+        // exit was one (`--stats` counts why).
+        let mut missed: Option<ExitReason> = None;
         loop {
             if state.interrupt != 0 {
                 return GuestEvent::Interrupted;
@@ -254,7 +257,12 @@ impl Translator {
                 let mut cache = self.shared.lock();
                 cache.apply_code_changes(&self.thread);
                 let stats = &self.thread.stats;
-                let host = match cache.lookup(state.rip) {
+                let found = cache.lookup(state.rip);
+                if let Some(reason) = missed.take() {
+                    // Only a translated target can have been in the table.
+                    stats.count_indirect_miss(reason, found.map(|_| self.thread.lookup.slot(state.rip)));
+                }
+                let host = match found {
                     Some(host) => {
                         ThreadStats::add(&stats.cache_hits, 1);
                         host
@@ -286,6 +294,7 @@ impl Translator {
             ThreadStats::add(&self.thread.stats.exits[reason as usize], 1);
             match reason {
                 ExitReason::Lookup => {}
+                ExitReason::Return | ExitReason::IndirectCall | ExitReason::IndirectJump => missed = Some(reason),
                 ExitReason::Syscall => return GuestEvent::Syscall,
                 ExitReason::CompatSyscall => return GuestEvent::CompatSyscall,
                 ExitReason::Interpret => {

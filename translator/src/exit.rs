@@ -6,7 +6,8 @@
 #[repr(u64)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExitReason {
-    /// Continue at `rip`: no translation was linked there yet.
+    /// Continue at `rip`: a direct branch whose target has no translation
+    /// linked yet (or its block was unlinked for a signal).
     Lookup = 0,
     /// `syscall` executed; `rip` is the next instruction.
     Syscall = 1,
@@ -26,10 +27,18 @@ pub enum ExitReason {
     /// `int 0x80` executed; `rip` is the next instruction: the i386 syscall
     /// entry, which x86_64 Linux keeps for 64-bit programs too.
     CompatSyscall = 8,
+    /// Continue at `rip`: a `ret` whose target was not in the lookup table.
+    Return = 9,
+    /// Continue at `rip`: a `call` through a register or memory whose
+    /// target was not in the lookup table.
+    IndirectCall = 10,
+    /// Continue at `rip`: a `jmp` through a register or memory whose target
+    /// was not in the lookup table.
+    IndirectJump = 11,
 }
 
 impl ExitReason {
-    pub const ALL: [ExitReason; 9] = [
+    pub const ALL: [ExitReason; 12] = [
         ExitReason::Lookup,
         ExitReason::Syscall,
         ExitReason::Interpret,
@@ -39,12 +48,15 @@ impl ExitReason {
         ExitReason::Breakpoint,
         ExitReason::HostFault,
         ExitReason::CompatSyscall,
+        ExitReason::Return,
+        ExitReason::IndirectCall,
+        ExitReason::IndirectJump,
     ];
 
     /// A short name for reports.
     pub fn name(self) -> &'static str {
         match self {
-            ExitReason::Lookup => "lookup",
+            ExitReason::Lookup => "direct",
             ExitReason::Syscall => "syscall",
             ExitReason::Interpret => "interpret",
             ExitReason::IllegalInstruction => "sigill",
@@ -53,6 +65,9 @@ impl ExitReason {
             ExitReason::Breakpoint => "breakpoint",
             ExitReason::HostFault => "host_fault",
             ExitReason::CompatSyscall => "int80",
+            ExitReason::Return => "ret",
+            ExitReason::IndirectCall => "call_indirect",
+            ExitReason::IndirectJump => "jmp_indirect",
         }
     }
 

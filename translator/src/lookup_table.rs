@@ -11,24 +11,64 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The table has 2^LOOKUP_BITS entries indexed by the low guest address bits.
-pub const LOOKUP_BITS: u32 = 16;
+/// The table has 2^LOOKUP_BITS entries indexed by the low guest address
+/// bits. With 2^16, node's main thread left translated code 17,500 times
+/// in a short script because two hot targets shared a slot (16% of its
+/// dispatches; python's bench: 1,155, 3%); with 2^18, 1,400 to 4,300
+/// (node's code moves with ASLR) and 261. An index hashing higher bits in
+/// costs an instruction per indirect branch and still left node 10,000
+/// conflicts at 2^16. A flush writes every tag: 4 MiB a thread.
+pub const LOOKUP_BITS: u32 = 18;
 const ENTRIES: usize = 1 << LOOKUP_BITS;
+/// Two words an entry.
+const BYTES: usize = 16 * ENTRIES;
+
+/// What a slot holds for an address (`LookupTable::slot`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    Holds,
+    Other,
+    Empty,
+}
 
 pub struct LookupTable {
-    /// Entry i is words 2i (guest address) and 2i + 1 (host address).
-    words: Box<[AtomicU64]>,
+    /// Entry i is words 2i (guest address) and 2i + 1 (host address), in
+    /// a mapping of the table's own.
+    words: &'static [AtomicU64],
 }
 
 impl Default for LookupTable {
     fn default() -> Self {
-        // Zeroed memory is an empty table but for slot 0 (see `empty_key`):
-        // every thread makes one, and writing 1 MiB costs its start-up.
-        // SAFETY: all-zero bits are a valid AtomicU64.
-        let words = unsafe { Box::<[AtomicU64]>::new_zeroed_slice(2 * ENTRIES).assume_init() };
+        // A fresh anonymous mapping is an empty table but for slot 0 (see
+        // `empty_key`), and only the pages a thread uses become memory:
+        // every thread makes one (4 MiB), and writing it would cost its
+        // start-up. Not from the heap: malloc would clear reused memory.
+        // SAFETY: a fresh private anonymous mapping; nothing else refers to it.
+        let at = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                BYTES,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        assert!(at != libc::MAP_FAILED, "no memory for a lookup table: {}", std::io::Error::last_os_error());
+        // SAFETY: the mapping is BYTES long, zeroed (a valid AtomicU64
+        // each), aligned to a page, and lives until `drop` unmaps it.
+        let words = unsafe { std::slice::from_raw_parts(at as *const AtomicU64, 2 * ENTRIES) };
         let table = LookupTable { words };
         table.words[0].store(empty_key(0), Ordering::Relaxed);
         table
+    }
+}
+
+impl Drop for LookupTable {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `default`; its thread is gone from
+        // the cache (`ThreadCode` outlives its last run of generated code).
+        unsafe { libc::munmap(self.words.as_ptr() as *mut libc::c_void, BYTES) };
     }
 }
 
@@ -61,6 +101,17 @@ impl LookupTable {
     pub fn forget(&self, rip: u64) {
         let i = index_of(rip);
         let _ = self.words[2 * i].compare_exchange(rip, empty_key(i), Ordering::AcqRel, Ordering::Relaxed);
+    }
+
+    /// What the slot `rip` indexes holds, for `--stats`: `rip` itself,
+    /// another address, or nothing.
+    pub fn slot(&self, rip: u64) -> Slot {
+        let i = index_of(rip);
+        match self.words[2 * i].load(Ordering::Relaxed) {
+            tag if tag == rip => Slot::Holds,
+            tag if tag == empty_key(i) => Slot::Empty,
+            _ => Slot::Other,
+        }
     }
 
     pub fn clear(&self) {

@@ -4,7 +4,7 @@
 //! signal handler unlinked.
 
 use crate::exit::ExitReason;
-use crate::lookup_table::LookupTable;
+use crate::lookup_table::{LookupTable, Slot};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 #[derive(Default)]
@@ -57,6 +57,19 @@ pub struct ThreadStats {
     pub translate_ns: AtomicU64,
     /// Returns to the dispatcher, by `ExitReason`.
     pub exits: [AtomicU64; ExitReason::ALL.len()],
+    /// Indirect-branch misses (`ret`, call and jmp through a register or
+    /// memory) by cause: the target had no translation yet; it had one
+    /// but its table slot held another address (a conflict); it had one
+    /// and the slot was empty (translated by another thread, or dropped);
+    /// the slot held it (the block was unlinked for a signal).
+    pub indirect_new: AtomicU64,
+    pub indirect_conflict: AtomicU64,
+    pub indirect_empty: AtomicU64,
+    pub indirect_unlinked: AtomicU64,
+    /// Of the conflicts and empty slots, those of `ret`: what a return
+    /// address stack could have saved at most.
+    pub ret_conflict: AtomicU64,
+    pub ret_empty: AtomicU64,
 }
 
 impl ThreadStats {
@@ -65,8 +78,24 @@ impl ThreadStats {
         counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
     }
 
+    /// An indirect branch of kind `reason` missed; `slot` is what the
+    /// table held for its target, when the target had a translation.
+    pub fn count_indirect_miss(&self, reason: ExitReason, slot: Option<Slot>) {
+        let (all, of_ret) = match slot {
+            None => (&self.indirect_new, None),
+            Some(Slot::Other) => (&self.indirect_conflict, Some(&self.ret_conflict)),
+            Some(Slot::Empty) => (&self.indirect_empty, Some(&self.ret_empty)),
+            // The `br` was a nop: its block was unlinked for a signal.
+            Some(Slot::Holds) => (&self.indirect_unlinked, None),
+        };
+        Self::add(all, 1);
+        if let (ExitReason::Return, Some(of_ret)) = (reason, of_ret) {
+            Self::add(of_ret, 1);
+        }
+    }
+
     /// One line: `dispatches=.. cache_hits=.. translated=.. translate_ms=..
-    /// exits: lookup=.. syscall=..` (reasons that never happened left out).
+    /// exits: direct=.. syscall=.. indirect_misses: ..` (reasons that never happened left out).
     pub fn summary(&self) -> String {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let mut line = format!(
@@ -82,6 +111,15 @@ impl ThreadStats {
                 line.push_str(&format!(" {}={n}", reason.name()));
             }
         }
+        line.push_str(&format!(
+            " indirect_misses: new={} conflict={} (ret {}) empty={} (ret {}) unlinked={}",
+            get(&self.indirect_new),
+            get(&self.indirect_conflict),
+            get(&self.ret_conflict),
+            get(&self.indirect_empty),
+            get(&self.ret_empty),
+            get(&self.indirect_unlinked)
+        ));
         line
     }
 }

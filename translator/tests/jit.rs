@@ -324,3 +324,97 @@ fn mmx_runs_in_the_interpreter() {
     assert_eq!(s.gpr[3], 0x0002_0003_0004_7fff);
     assert_eq!(s.x87.valid, 0, "emms empties the x87 tags");
 }
+
+/// Returns, three times over (so the later rounds find their targets in
+/// the lookup table and their blocks linked): recursion, CF kept across
+/// `ret`, a callee that rewrites its return address, a `ret` to a pushed
+/// address, and `ret imm16`.
+#[test]
+fn returns_to_called_rewritten_and_pushed_addresses() {
+    let s = run(
+        |a| {
+            let mut round = a.create_label();
+            let mut fib = a.create_label();
+            let mut fib_base = a.create_label();
+            let mut set_carry = a.create_label();
+            let mut redirect = a.create_label();
+            let mut elsewhere = a.create_label();
+            let mut back = a.create_label();
+            let mut pushed = a.create_label();
+            let mut drop_args = a.create_label();
+            let mut done = a.create_label();
+            for r in [r8, r9, r10, r11, r13] {
+                a.xor(r, r).unwrap();
+            }
+            a.mov(r14, rsp).unwrap();
+            a.mov(r12, 3u64).unwrap();
+            a.set_label(&mut round).unwrap();
+            a.mov(rdi, 10u64).unwrap();
+            a.call(fib).unwrap();
+            a.add(r8, rax).unwrap();
+            a.call(set_carry).unwrap();
+            a.adc(r9, 0).unwrap();
+            a.call(redirect).unwrap();
+            a.mov(r10, 1000u64).unwrap(); // skipped: the callee returns elsewhere
+            a.set_label(&mut elsewhere).unwrap();
+            a.inc(r10).unwrap();
+            a.lea(rax, ptr(pushed)).unwrap();
+            a.push(rax).unwrap();
+            a.ret().unwrap();
+            a.mov(r11, 1000u64).unwrap(); // never reached
+            a.set_label(&mut pushed).unwrap();
+            a.inc(r11).unwrap();
+            a.push(7).unwrap();
+            a.push(8).unwrap();
+            a.call(drop_args).unwrap();
+            a.set_label(&mut back).unwrap();
+            a.dec(r12).unwrap();
+            a.jnz(round).unwrap();
+            a.jmp(done).unwrap();
+
+            a.set_label(&mut fib).unwrap();
+            a.cmp(rdi, 2).unwrap();
+            a.jb(fib_base).unwrap();
+            a.push(rbx).unwrap();
+            a.mov(rbx, rdi).unwrap();
+            a.dec(rdi).unwrap();
+            a.call(fib).unwrap();
+            a.push(rax).unwrap();
+            a.mov(rdi, rbx).unwrap();
+            a.sub(rdi, 2).unwrap();
+            a.call(fib).unwrap();
+            a.pop(rdx).unwrap();
+            a.add(rax, rdx).unwrap();
+            a.pop(rbx).unwrap();
+            a.ret().unwrap();
+            a.set_label(&mut fib_base).unwrap();
+            a.mov(rax, rdi).unwrap();
+            a.ret().unwrap();
+
+            a.set_label(&mut set_carry).unwrap();
+            a.stc().unwrap();
+            a.ret().unwrap();
+
+            a.set_label(&mut redirect).unwrap();
+            a.lea(rax, ptr(elsewhere)).unwrap();
+            a.mov(qword_ptr(rsp), rax).unwrap();
+            a.ret().unwrap();
+
+            a.set_label(&mut drop_args).unwrap();
+            a.mov(rax, qword_ptr(rsp + 8)).unwrap();
+            a.add(r13, rax).unwrap();
+            a.mov(rax, qword_ptr(rsp + 16)).unwrap();
+            a.add(r13, rax).unwrap();
+            a.ret_1(16).unwrap();
+            a.set_label(&mut done).unwrap();
+            a.sub(r14, rsp).unwrap();
+        },
+        |_| {},
+    );
+    assert_eq!(s.gpr[8], 3 * 55, "fib(10) three times");
+    assert_eq!(s.gpr[9], 3, "CF set by the callee");
+    assert_eq!(s.gpr[10], 3, "returned where the callee said");
+    assert_eq!(s.gpr[11], 3, "returned to the pushed address");
+    assert_eq!(s.gpr[13], 3 * 15, "ret 16 dropped both arguments");
+    assert_eq!(s.gpr[14], 0, "stack balanced");
+}

@@ -12,8 +12,10 @@ use crate::lookup_table::LOOKUP_BITS;
 use crate::exit::ExitReason;
 use iced_x86::{Instruction, OpKind};
 
-/// Continues at the guest address in `target` (any register but x16/x17).
-pub fn indirect_exit(e: &mut Emitter, target: Reg) {
+/// Continues at the guest address in `target` (any register but x16/x17);
+/// a miss leaves with `miss_reason` (`Return`, `IndirectCall`, `IndirectJump`:
+/// the dispatcher counts them apart).
+pub fn indirect_exit(e: &mut Emitter, target: Reg, miss_reason: ExitReason) {
     e.canonicalize_flags();
     let entry = 17;
     let key = 16;
@@ -33,7 +35,7 @@ pub fn indirect_exit(e: &mut Emitter, target: Reg) {
         ; =>miss
         ; mov X(regs::EXIT_RIP), X(target)
     );
-    e.b_abs(e.stubs.exit[ExitReason::Lookup as usize]);
+    e.b_abs(e.stubs.exit[miss_reason as usize]);
 }
 
 /// Reads a branch operand (register or memory) into a scratch register that
@@ -51,7 +53,7 @@ pub fn jmp(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         e.direct_exit(insn.near_branch64());
     } else {
         let t = target_operand(e, insn)?;
-        indirect_exit(e, t);
+        indirect_exit(e, t, ExitReason::IndirectJump);
     }
     Ok(Flow::Ended)
 }
@@ -66,7 +68,7 @@ pub fn call(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         // The operand is read before the push moves RSP.
         let t = target_operand(e, insn)?;
         push_reg(e, ret);
-        indirect_exit(e, t);
+        indirect_exit(e, t, ExitReason::IndirectCall);
     }
     Ok(Flow::Ended)
 }
@@ -78,7 +80,7 @@ pub fn ret(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         let n = insn.immediate16() as i64;
         e.add_imm(regs::RSP, regs::RSP, n);
     }
-    indirect_exit(e, t);
+    indirect_exit(e, t, ExitReason::Return);
     Ok(Flow::Ended)
 }
 
