@@ -116,7 +116,11 @@ impl LookupTable {
 
     pub fn clear(&self) {
         for i in 0..ENTRIES {
-            self.words[2 * i].store(empty_key(i), Ordering::Relaxed);
+            // Only slots in use: a page never written stays unallocated
+            // (reading it maps the shared zero page).
+            if self.words[2 * i].load(Ordering::Relaxed) != empty_key(i) {
+                self.words[2 * i].store(empty_key(i), Ordering::Relaxed);
+            }
         }
     }
 
