@@ -25,7 +25,6 @@ pub enum Ending {
 
 /// x86_64 rt_sigreturn: restores the whole CPU state, so the runtime runs it.
 const SYS_RT_SIGRETURN: u64 = 15;
-const SYS_RT_SIGSUSPEND: u64 = 130;
 const EINTR: u64 = (-libc::EINTR) as u64;
 const NOT_STARTED: u64 = (-(Errno::NOT_STARTED.0 as i64)) as u64;
 const EFAULT: u64 = (-libc::EFAULT) as u64;
@@ -130,9 +129,9 @@ impl GuestThreadRun {
         let g = &self.state.gpr;
         let nr = g[RAX];
         let args = [g[RDI], g[RSI], g[RDX], g[R10], g[R8], g[R9]];
-        if nr == SYS_RT_SIGSUSPEND && self.signals.releases_waiting(args[0]) {
-            // A signal the runtime already holds, which the temporary mask
-            // unblocks: the kernel would deliver it at once, and return EINTR.
+        if signals::temporary_mask(nr, &args).is_some_and(|mask| self.signals.releases_waiting(mask)) {
+            // A signal the runtime already holds, which the call's temporary
+            // mask unblocks: the kernel would deliver it at once, and return EINTR.
             self.state.gpr[RAX] = EINTR;
             self.state.gpr[RCX] = self.state.rip;
             self.state.gpr[R11] = self.state.rflags();

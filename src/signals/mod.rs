@@ -68,12 +68,11 @@ impl SignalThread {
         self.queue.waiting() != 0
     }
 
-    /// The runtime's queue holds a signal that the temporary mask of
-    /// rt_sigsuspend at guest address `mask_addr` unblocks: the kernel
-    /// never sees it, so sigsuspend must not wait for it.
-    pub fn releases_waiting(&self, mask_addr: u64) -> bool {
-        let waiting = self.queue.waiting();
-        waiting != 0 && transit_syscalls::guest_mem::read::<u64>(mask_addr).is_ok_and(|mask| waiting & !mask != 0)
+    /// The runtime's queue holds a signal that the temporary `mask` of a
+    /// wait (see [`temporary_mask`]) unblocks: the kernel never sees it, so
+    /// the wait must not wait for it.
+    pub fn releases_waiting(&self, mask: u64) -> bool {
+        self.queue.waiting() & !mask != 0
     }
 
     /// siginfo of the fault that ended translated code with `GuestEvent::HostFault`.
@@ -178,6 +177,21 @@ pub extern "C" fn on_host_signal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut
 }
 
 const SEGV_ACCERR: i32 = 2;
+
+/// The temporary signal mask x86_64 syscall `nr` waits with, if it has one:
+/// rt_sigsuspend, pselect6, ppoll, epoll_pwait, epoll_pwait2 (a mask that
+/// cannot be read is the kernel's to report).
+pub fn temporary_mask(nr: u64, a: &[u64; 6]) -> Option<u64> {
+    use transit_syscalls::guest_mem::read;
+    let pointer = match nr {
+        130 => a[0],
+        271 | 281 | 441 => a[3 + usize::from(nr != 271)],
+        // pselect6's sixth argument points at { const sigset_t *, size_t }.
+        270 if a[5] != 0 => read::<u64>(a[5]).ok()?,
+        _ => return None,
+    };
+    (pointer != 0).then(|| read::<u64>(pointer).ok()).flatten()
+}
 
 /// The host keeps `sig` blocked for this thread from the handler's return
 /// (the mask the kernel restores is in the ucontext) until the runtime

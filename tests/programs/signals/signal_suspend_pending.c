@@ -1,10 +1,13 @@
-/* sigsuspend releases a signal that was already pending when it was
- * called: SIGUSR1 and SIGUSR2 arrive together; SIGUSR1's handler blocks
- * SIGUSR2 (sa_mask) and waits for it with sigsuspend, which must deliver
- * it at once and return EINTR rather than wait for another. */
+/* A wait with a temporary mask releases a signal that was already pending
+ * when it was called: SIGUSR1 and SIGUSR2 arrive together; SIGUSR1's
+ * handler blocks SIGUSR2 (sa_mask) and waits for it with sigsuspend, then
+ * with ppoll and pselect, each of which must deliver it at once and return
+ * EINTR rather than wait for another. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/select.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,12 +25,17 @@ static void on_usr2(int sig) {
     note('2');
 }
 
+static int wait_with;
+
 static void on_usr1(int sig) {
     (void)sig;
     note('1');
     sigset_t none;
     sigemptyset(&none);
-    int r = sigsuspend(&none);
+    struct timespec forever = {1000, 0};
+    int r = wait_with == 0 ? sigsuspend(&none)
+            : wait_with == 1 ? ppoll(NULL, 0, &forever, &none)
+                             : pselect(0, NULL, NULL, NULL, &forever, &none);
     note(r == -1 && errno == EINTR ? 'e' : '?');
 }
 
@@ -44,10 +52,13 @@ int main(void) {
     sigemptyset(&both);
     sigaddset(&both, SIGUSR1);
     sigaddset(&both, SIGUSR2);
-    sigprocmask(SIG_BLOCK, &both, &old);
-    raise(SIGUSR2);
-    raise(SIGUSR1);
-    sigprocmask(SIG_SETMASK, &old, NULL);
-    printf("events: %s\n", events);
+    for (wait_with = 0; wait_with < 3; wait_with++) {
+        sigprocmask(SIG_BLOCK, &both, &old);
+        raise(SIGUSR2);
+        raise(SIGUSR1);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        note(' ');
+    }
+    printf("events (sigsuspend, ppoll, pselect): %s\n", events);
     return 0;
 }
