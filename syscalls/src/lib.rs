@@ -178,7 +178,7 @@ pub fn dispatch(
         return SyscallOutcome::Return(host::Errno::ENOSYS.to_rax());
     };
     // These may not come back: traced before (and again if they fail).
-    if strace::enabled() && matches!(entry.handler, Handler::Exit { .. }) || strace::enabled() && entry.name.starts_with("execve") {
+    if strace::enabled() && (matches!(entry.handler, Handler::Exit { .. }) || entry.name.starts_with("execve")) {
         strace::emit(&strace::line(signal::current_tid(), entry, &args, None));
     }
     let result: SysResult = match entry.handler {
