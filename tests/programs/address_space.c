@@ -1,6 +1,8 @@
 /* x86_64's address space ends at 2^47: mappings the kernel places, with or
  * without a hint beyond the end, lie below it; fixed mappings and mremap
- * targets beyond it fail (ENOMEM, EINVAL), whatever the host's own space. */
+ * targets beyond it fail (ENOMEM, EINVAL), whatever the host's own space;
+ * and a fixed mapping where Transit's image used to be (0x7000000000) is
+ * the program's own. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
@@ -46,5 +48,15 @@ int main(void) {
     printf("mremap to 2^47: %s\n", result(moved));
     void *grown = mremap(p, MIB, 64 * MIB, MREMAP_MAYMOVE);
     printf("mremap that may move: %s\n", below(grown, 64 * MIB));
+    /* Where Transit's image used to be: the guest's to use, as natively. */
+    char *fixed = mmap((void *)0x7000000000UL, MIB, prot, anon | MAP_FIXED, -1, 0);
+    int intact = fixed != MAP_FAILED;
+    if (intact) {
+        memset(fixed, 0x5a, MIB);
+        for (size_t i = 0; i < MIB; i += 4096)
+            intact &= fixed[i] == 0x5a;
+        munmap(fixed, MIB);
+    }
+    printf("MAP_FIXED at 0x7000000000: %s\n", intact ? "written and read back" : "failed");
     return 0;
 }
