@@ -129,22 +129,21 @@ impl GuestThreadRun {
         let g = &self.state.gpr;
         let nr = g[RAX];
         let args = [g[RDI], g[RSI], g[RDX], g[R10], g[R8], g[R9]];
-        if signals::temporary_mask(nr, &args).is_some_and(|mask| self.signals.releases_waiting(mask)) {
+        let outcome = if signals::temporary_mask(nr, &args).is_some_and(|mask| self.signals.releases_waiting(mask)) {
             // A signal the runtime already holds, which the call's temporary
             // mask unblocks: the kernel would deliver it at once, and return EINTR.
-            self.state.gpr[RAX] = EINTR;
-            self.state.gpr[RCX] = self.state.rip;
-            self.state.gpr[R11] = self.state.rflags();
-            *interrupted = Some(InterruptedSyscall { nr, started: true });
-            return None;
-        }
-        let mut thread = Thread { state: &mut self.state, process: &self.process, translator: &mut self.translator, clear_child_tid: &mut self.clear_child_tid };
-        let mut outcome = transit_syscalls::dispatch(&self.process, &mut thread, nr, args);
-        if outcome == SyscallOutcome::Return(EFAULT) && code_watch::unprotect_all() {
-            // The kernel met a page Transit write-protected (translated code
-            // on a writable page): it is writable again, so try once more.
-            outcome = transit_syscalls::dispatch(&self.process, &mut thread, nr, args);
-        }
+            SyscallOutcome::Return(EINTR)
+        } else {
+            let mut thread = Thread { state: &mut self.state, process: &self.process, translator: &mut self.translator, clear_child_tid: &mut self.clear_child_tid };
+            let outcome = transit_syscalls::dispatch(&self.process, &mut thread, nr, args);
+            if outcome == SyscallOutcome::Return(EFAULT) && code_watch::unprotect_all() {
+                // The kernel met a page Transit write-protected (translated code
+                // on a writable page): it is writable again, so try once more.
+                transit_syscalls::dispatch(&self.process, &mut thread, nr, args)
+            } else {
+                outcome
+            }
+        };
         if FORK_SYSCALLS.contains(&nr) && outcome == SyscallOutcome::Return(0) {
             self.signals.after_fork_in_child();
             if let Err(e) = self.translator.after_fork_in_child() {

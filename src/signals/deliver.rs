@@ -67,7 +67,6 @@ pub struct InterruptedSyscall {
     pub started: bool,
 }
 
-
 /// siginfo for a fault the translator raised itself (not a host fault).
 pub fn fault_info(sig: i32, rip: u64) -> ([u8; 128], Trap) {
     const SI_KERNEL: i32 = 0x80;

@@ -8,9 +8,9 @@
 //! blocks one waits in the runtime's queue until the guest unblocks it.
 //!
 //! The host also blocks a real-time signal while the runtime's queue for it
-//! is full ([`throttle`]): further instances wait in the kernel's own queue,
-//! which is as deep as the kernel's, until the runtime has taken one. The
-//! guest's view of the mask does not show it.
+//! is full ([`throttle`]): further instances wait in the kernel's own queue
+//! (as deep as RLIMIT_SIGPENDING allows) until the runtime has taken one.
+//! The guest's view of the mask does not show it.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
