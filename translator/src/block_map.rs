@@ -12,16 +12,8 @@
 //! only through atomics. Appends are serialised by the code cache's lock.
 
 use crate::chunked::Chunked;
-use crate::emit::Polarity;
+use crate::insn_mark::{InsnMark, Polarity};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-
-/// Where one guest instruction's code starts in its block.
-#[derive(Clone, Copy, Debug)]
-pub struct InsnMark {
-    pub host_off: u32,
-    pub guest_off: u16,
-    pub polarity: Polarity,
-}
 
 /// A branch that may leave the block for another translated block.
 #[derive(Clone, Copy, Debug)]

@@ -15,13 +15,10 @@
 
 use crate::addr_hash::{AddrMap, AddrSet};
 use crate::block_map::{BlockMap, ExitSite};
-use crate::decode::{decode_block, CodeSource};
-use crate::emit::{encode_b, MemoryOrder, Stubs};
-use crate::flags::live_at_block_exit;
+use crate::emit::{encode_b, MemoryOrder, Stubs, TranslatedBlock};
 use crate::host::HostFeatures;
 use crate::links::Links;
 use crate::thread_code::ThreadCode;
-use crate::translate::translate_block;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -44,7 +41,7 @@ fn code_bytes() -> usize {
             .map_or(CODE_BYTES, |kb| (kb.max(64) << 10).min(CODE_BYTES))
     })
 }
-const PAGE_SHIFT: u32 = 12;
+pub const PAGE_SHIFT: u32 = 12;
 /// Longest block, in guest instructions.
 pub const MAX_BLOCK_INSNS: usize = 128;
 
@@ -229,49 +226,11 @@ impl CodeCache {
         self.blocks.get(&rip).map(|b| b.host)
     }
 
-    /// Host code for guest `rip`, translating it first if needed; `me` is
-    /// the calling thread (a full cache flushes).
-    pub fn get_or_translate(&mut self, src: &dyn CodeSource, rip: u64, me: &ThreadCode) -> u64 {
-        if let Some(block) = self.blocks.get(&rip) {
-            return block.host;
-        }
-        // Watch a page before reading code from it: a write by another
-        // thread after the read must fault and be logged as a change.
-        self.watch(rip >> 12);
-        let mut block = decode_block(src, rip, self.max_block_insns);
-        let last_byte = block.invalid_at.unwrap_or(block.end()).max(rip + 1) - 1;
-        let mut more = false;
-        for page in (rip >> 12) + 1..=(last_byte >> 12) {
-            more |= self.watch(page);
-        }
-        if more {
-            block = decode_block(src, rip, self.max_block_insns);
-        }
-        let live_at_exit = live_at_block_exit(src, &block, |a| self.code_pages.contains(&(a >> 12)));
-        let base = (self.next_addr() + 15) & !15;
-        let translated = translate_block(&block, base, self.host, self.stubs, live_at_exit, self.memory_order);
-        let pages = (rip >> PAGE_SHIFT, last_byte >> PAGE_SHIFT);
-        if let Some(host) = self.install_at(base, &translated.code) {
-            if let Some(host) = self.finish_insert(rip, host, pages, &translated) {
-                crate::emit::recycle_marks_buffer(translated.marks);
-                return host;
-            }
-        }
-        // The buffer or the block map is full.
-        self.flush(me);
-        for page in pages.0..=pages.1 {
-            self.watch(page);
-        }
-        let base = (self.next_addr() + 15) & !15;
-        let t = translate_block(&block, base, self.host, self.stubs, live_at_exit, self.memory_order);
-        let h = self.install_at(base, &t.code).expect("one block fits an empty cache");
-        let host = self.finish_insert(rip, h, pages, &t).expect("one block fits an empty block map");
-        crate::emit::recycle_marks_buffer(t.marks);
-        host
-    }
-
-    /// Adds a guest code page; true if it is new since the last flush.
-    fn watch(&mut self, page: u64) -> bool {
+    /// Adds a guest code page (write-protecting it if the guest may write
+    /// it); true if it is new since the last flush. Call it before reading
+    /// code from the page: a write by another thread after the read must
+    /// fault and be logged as a change.
+    pub fn watch(&mut self, page: u64) -> bool {
         let new = self.code_pages.insert(page);
         if new {
             crate::code_watch::watch_page(page << 12);
@@ -279,13 +238,25 @@ impl CodeCache {
         new
     }
 
-    fn install_at(&mut self, base: u64, code: &[u8]) -> Option<u64> {
-        let addr = self.install(code)?;
-        debug_assert_eq!(addr, base);
-        Some(addr)
+    /// Whether guest page `page` holds translated code (safe to read when
+    /// looking ahead for flag liveness).
+    pub fn is_code_page(&self, page: u64) -> bool {
+        self.code_pages.contains(&page)
     }
 
-    fn finish_insert(&mut self, rip: u64, host: u64, pages: (u64, u64), t: &crate::translate::TranslatedBlock) -> Option<u64> {
+    /// Where the next block will be placed: `translate_block`'s `base`.
+    pub fn next_block_addr(&self) -> u64 {
+        (self.next_addr() + 15) & !15
+    }
+
+    /// Installs `t`, translated for `next_block_addr`, as the translation
+    /// of `rip` covering guest pages `pages`, and links branches to and
+    /// from it; None when the buffer or the block map is full (flush and
+    /// translate again).
+    pub fn insert_block(&mut self, rip: u64, pages: (u64, u64), t: &TranslatedBlock) -> Option<u64> {
+        let base = self.next_block_addr();
+        let host = self.install(&t.code)?;
+        debug_assert_eq!(host, base);
         self.site_buf.clear();
         self.site_buf.extend(t.direct_exits.iter().map(|d| ExitSite::Direct { off: d.site_offset as u32, target: d.target }));
         self.site_buf.extend(t.indirect_site.map(|off| ExitSite::Indirect { off: off as u32 }));

@@ -6,7 +6,7 @@
 
 use crate::cpu_state::gpr::{RAX, RBX, RCX, RDX};
 use crate::cpu_state::{rflags, CpuState};
-use crate::dispatch::GuestEvent;
+use crate::exit::GuestEvent;
 use iced_x86::{Instruction, Mnemonic};
 
 /// The operand must be 16-byte aligned, else #GP (SDM Vol. 2A,

@@ -4,7 +4,7 @@
 
 use crate::aes_soft;
 use crate::cpu_state::CpuState;
-use crate::interp::{read_guest, read_reg};
+use crate::guest_access::{read_guest, read_reg};
 use iced_x86::{Instruction, Mnemonic, OpKind};
 
 /// Whether `step` runs `m`.

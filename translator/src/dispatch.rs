@@ -10,35 +10,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::cpu_state::offsets as off;
 use crate::decode::{CodeSource, HostMemory};
 use crate::emit::{a64, Stubs, NZCV};
-use crate::exit::ExitReason;
+use crate::exit::{ExitReason, GuestEvent};
 use crate::host::HostFeatures;
 use crate::interp;
 use dynasmrt::aarch64::Aarch64Relocation;
 use dynasmrt::{DynasmApi, DynasmLabelApi, VecAssembler};
 
 pub use crate::cpu_state::CpuState;
-
-/// Why `Translator::run` returned to the runtime.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GuestEvent {
-    /// The guest executed `syscall`; `rip` is already past it.
-    Syscall,
-    /// The guest executed `int 0x80`, the i386 syscall entry (numbers and
-    /// arguments in EAX, EBX, ECX, EDX, ESI, EDI, EBP); `rip` is past it.
-    CompatSyscall,
-    /// A synchronous fault: deliver host signal number `signal` (SIGILL,
-    /// SIGFPE, SIGSEGV, SIGTRAP) at guest address `addr`.
-    Fault { signal: i32, addr: u64 },
-    /// A host fault in generated code, which the runtime's signal handler
-    /// recorded; `rip` is the guest instruction that faulted.
-    HostFault,
-    /// `CpuState::interrupt` is set: a signal waits for delivery. `rip` is
-    /// the next instruction to run.
-    Interrupted,
-    /// The interpreter found the instruction at `rip` would fault on guest
-    /// memory at `addr` (SIGSEGV with si_code `code`); nothing changed.
-    PageFault { addr: u64, code: i32 },
-}
 
 /// Addresses in the trampolines that the runtime's signal handler needs.
 #[derive(Clone, Copy, Debug, Default)]
@@ -240,7 +218,7 @@ impl Translator {
     /// Translates the block at `rip` (if not cached) without running it;
     /// returns its host address. For benches and tests.
     pub fn translate_only(&mut self, rip: u64) -> u64 {
-        self.shared.lock().get_or_translate(self.code.as_ref(), rip, &self.thread)
+        crate::pipeline::translation(&mut self.shared.lock(), self.code.as_ref(), rip, &self.thread)
     }
 
     /// Runs guest code from `state.rip` until a syscall or a fault.
@@ -274,7 +252,7 @@ impl Translator {
                         // Timed only for --stats: reading the clock costs
                         // more than a small block's bookkeeping.
                         let started = self.timed.then(std::time::Instant::now);
-                        let host = cache.get_or_translate(self.code.as_ref(), state.rip, &self.thread);
+                        let host = crate::pipeline::translation(&mut cache, self.code.as_ref(), state.rip, &self.thread);
                         ThreadStats::add(&stats.translated, 1);
                         if let Some(started) = started {
                             ThreadStats::add(&stats.translate_ns, started.elapsed().as_nanos() as u64);

@@ -1,4 +1,6 @@
-//! Why translated code hands control back to the dispatcher.
+//! Why control leaves generated code: `ExitReason`, what translated code
+//! tells the dispatcher, and `GuestEvent`, what the translator (generated
+//! code or the interpreter) hands the runtime.
 //!
 //! Every exit stores the guest RIP the reason refers to in `CpuState::rip`
 //! and the reason in `CpuState::exit_reason`.
@@ -74,4 +76,26 @@ impl ExitReason {
     pub fn from_raw(raw: u64) -> Option<ExitReason> {
         Self::ALL.get(raw as usize).copied()
     }
+}
+
+/// Why `Translator::run` returned to the runtime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GuestEvent {
+    /// The guest executed `syscall`; `rip` is already past it.
+    Syscall,
+    /// The guest executed `int 0x80`, the i386 syscall entry (numbers and
+    /// arguments in EAX, EBX, ECX, EDX, ESI, EDI, EBP); `rip` is past it.
+    CompatSyscall,
+    /// A synchronous fault: deliver host signal number `signal` (SIGILL,
+    /// SIGFPE, SIGSEGV, SIGTRAP) at guest address `addr`.
+    Fault { signal: i32, addr: u64 },
+    /// A host fault in generated code, which the runtime's signal handler
+    /// recorded; `rip` is the guest instruction that faulted.
+    HostFault,
+    /// `CpuState::interrupt` is set: a signal waits for delivery. `rip` is
+    /// the next instruction to run.
+    Interrupted,
+    /// The interpreter found the instruction at `rip` would fault on guest
+    /// memory at `addr` (SIGSEGV with si_code `code`); nothing changed.
+    PageFault { addr: u64, code: i32 },
 }

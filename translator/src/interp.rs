@@ -6,8 +6,9 @@
 
 use crate::cpu_state::{rflags, CpuState};
 use crate::decode::{decode_one, CodeSource};
-use crate::dispatch::GuestEvent;
+use crate::exit::GuestEvent;
 use crate::features;
+use crate::guest_access::{effective_address, read_guest, read_reg, write_guest, write_reg};
 use iced_x86::{Instruction, Mnemonic, OpKind, Register};
 
 const ARITH: u64 = rflags::CF | rflags::PF | rflags::AF | rflags::ZF | rflags::SF | rflags::OF;
@@ -228,21 +229,6 @@ fn memory_operand_address(state: &CpuState, insn: &Instruction) -> u64 {
     }
 }
 
-pub(crate) fn effective_address(state: &CpuState, insn: &Instruction) -> u64 {
-    let mut a = insn.memory_displacement64();
-    if insn.memory_base() != Register::None && insn.memory_base() != Register::RIP {
-        a = a.wrapping_add(state.gpr[insn.memory_base().full_register().number()]);
-    }
-    if insn.memory_index() != Register::None {
-        a = a.wrapping_add(state.gpr[insn.memory_index().full_register().number()] * insn.memory_index_scale() as u64);
-    }
-    match insn.memory_segment() {
-        Register::FS => a.wrapping_add(state.fs_base),
-        Register::GS => a.wrapping_add(state.gs_base),
-        _ => a,
-    }
-}
-
 fn rotate_through_carry(state: &mut CpuState, insn: &Instruction) -> Result<(), GuestEvent> {
     let (bits, addr) = match insn.op0_kind() {
         OpKind::Memory => (insn.memory_size().size() as u32 * 8, Some(effective_address(state, insn))),
@@ -296,45 +282,6 @@ fn rotate_through_carry(state: &mut CpuState, insn: &Instruction) -> Result<(), 
     }
     state.set_rflags(f);
     Ok(())
-}
-
-pub(crate) fn read_reg(state: &CpuState, reg: Register) -> u64 {
-    let v = state.gpr[reg.full_register().number()];
-    if matches!(reg, Register::AH | Register::CH | Register::DH | Register::BH) {
-        (v >> 8) & 0xff
-    } else {
-        v
-    }
-}
-
-pub(crate) fn read_guest(addr: u64, size: u32) -> u64 {
-    let mut b = [0u8; 8];
-    // SAFETY: guest memory access at a guest-chosen address; a bad address
-    // faults exactly where the guest's own access would.
-    unsafe { std::ptr::copy_nonoverlapping(addr as *const u8, b.as_mut_ptr(), size as usize) };
-    u64::from_le_bytes(b)
-}
-
-pub(crate) fn write_guest(addr: u64, size: u32, v: u64) {
-    // SAFETY: as for `read_guest`.
-    unsafe { std::ptr::copy_nonoverlapping(v.to_le_bytes().as_ptr(), addr as *mut u8, size as usize) };
-}
-
-pub(crate) fn write_reg(state: &mut CpuState, reg: Register, v: u64) {
-    if matches!(reg, Register::AH | Register::CH | Register::DH | Register::BH) {
-        let n = reg.full_register().number();
-        state.gpr[n] = (state.gpr[n] & !0xff00) | ((v & 0xff) << 8);
-        return;
-    }
-    let n = reg.full_register().number();
-    state.gpr[n] = match reg.size() {
-        8 => v,
-        4 => v & 0xffff_ffff,
-        s => {
-            let m = (1u64 << (s * 8)) - 1;
-            (state.gpr[n] & !m) | (v & m)
-        }
-    };
 }
 
 /// Flags of `a - b` at `bits` width, as x86 computes them for cmp.

@@ -5,8 +5,8 @@
 
 use crate::cpu_state::gpr::{RAX, RBX, RSP};
 use crate::cpu_state::{rflags, CpuState};
-use crate::dispatch::GuestEvent;
-use crate::interp::{effective_address, read_guest, read_reg, write_guest, write_reg};
+use crate::exit::GuestEvent;
+use crate::guest_access::{effective_address, read_guest, read_reg, write_guest, write_reg};
 use iced_x86::{Instruction, Mnemonic, OpKind};
 
 /// Whether `step` runs `insn` (the translator routes these to the interpreter).

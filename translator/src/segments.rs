@@ -6,8 +6,8 @@
 
 use crate::cpu_state::gpr::RSP;
 use crate::cpu_state::{rflags, CpuState, Segment};
-use crate::dispatch::GuestEvent;
-use crate::interp::{effective_address, read_guest, write_guest, write_reg};
+use crate::exit::GuestEvent;
+use crate::guest_access::{effective_address, read_guest, write_guest, write_reg};
 use crate::legacy_forms::{read_operand, write_operand};
 use iced_x86::{Instruction, Mnemonic, OpKind, Register};
 

@@ -6,8 +6,8 @@
 //! NaN rules.
 
 use crate::cpu_state::CpuState;
-use crate::dispatch::GuestEvent;
-use crate::interp::{effective_address, read_guest};
+use crate::exit::GuestEvent;
+use crate::guest_access::{effective_address, read_guest};
 use iced_x86::{Instruction, Mnemonic, OpKind};
 use rustc_apfloat::ieee::{Double, Single};
 use rustc_apfloat::{Float, Round};

@@ -2,19 +2,16 @@
 //! through its handler. The handler table is also the list of supported
 //! instructions (`is_supported`), which tests and coverage reports read.
 
-use crate::block_map::InsnMark;
 use crate::decode::GuestBlock;
 use crate::emit::alu::{self, AluOp};
 use crate::emit::bits::{self, BitOp};
 use crate::emit::shift::{self, ShiftOp};
 use crate::emit::{atomic, control, crypto, data, muldiv, sse, sse42, string};
-use crate::emit::{DirectExit, EmitResult, Emitter, Flow, MemoryOrder, Stubs};
+use crate::emit::{Emitter, Flow, Handler, MemoryOrder, Stubs, TranslatedBlock};
 use crate::flags::{live_after, FlagSet};
 use crate::features::{self, Presence};
 use crate::host::HostFeatures;
 use iced_x86::{Instruction, Mnemonic};
-
-pub type Handler = fn(&mut Emitter, &Instruction) -> EmitResult;
 
 /// The handler for an instruction's mnemonic; `None` means unsupported,
 /// also for every instruction the presented CPU lacks (`features`).
@@ -171,16 +168,6 @@ pub fn is_supported(insn: &Instruction) -> bool {
     try_translate(&block, 1, BASE, HostFeatures::BASELINE, stubs, FlagSet::ALL, MemoryOrder::Relaxed).is_ok()
 }
 
-pub struct TranslatedBlock {
-    pub code: Vec<u8>,
-    pub direct_exits: Vec<DirectExit>,
-    /// The `br` of an indirect exit, for unlinking.
-    pub indirect_site: Option<usize>,
-    /// Where each guest instruction's code starts, for signals.
-    pub marks: Vec<InsnMark>,
-    pub guest_insns: usize,
-}
-
 /// Translates `block` into code that will live at host address `base`;
 /// `live_at_exit` are the flags its successors may read.
 pub fn translate_block(
@@ -223,7 +210,7 @@ fn try_translate(
         let emitted = if atomic::is_locked(insn) { atomic::locked(&mut e, insn, h) } else { h(&mut e, insn) };
         match emitted {
             Ok(Flow::Next) => {}
-            Ok(Flow::Ended) => return Ok(finish(e, i + 1)),
+            Ok(Flow::Ended) => return Ok(e.finish(i + 1)),
             Err(_) => return Err(i),
         }
     }
@@ -239,10 +226,5 @@ fn try_translate(
     } else {
         e.direct_exit(block.end());
     }
-    Ok(finish(e, len))
-}
-
-fn finish(e: Emitter, guest_insns: usize) -> TranslatedBlock {
-    let (code, direct_exits, indirect_site, marks) = e.finish();
-    TranslatedBlock { code, direct_exits, indirect_site, marks, guest_insns }
+    Ok(e.finish(len))
 }

@@ -35,7 +35,7 @@ pub fn is_locked(insn: &Instruction) -> bool {
 }
 
 /// Emits `insn` with handler `emit` inside an exclusive-access loop.
-pub fn locked(e: &mut Emitter, insn: &Instruction, emit: super::super::translate::Handler) -> EmitResult {
+pub fn locked(e: &mut Emitter, insn: &Instruction, emit: super::Handler) -> EmitResult {
     let reads_flags = !FlagSet::from_iced(insn.rflags_read()).and(FlagSet::NZCV).is_empty();
     if reads_flags {
         // lock adc/sbb: the loop sets flags before its store, so a store

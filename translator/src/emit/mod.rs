@@ -23,7 +23,7 @@ pub mod ssse3;
 pub mod sse42;
 pub mod string;
 
-use crate::block_map::InsnMark;
+use crate::insn_mark::{InsnMark, Polarity};
 use crate::exit::ExitReason;
 use crate::flags::FlagSet;
 use crate::host::HostFeatures;
@@ -42,17 +42,6 @@ macro_rules! a64 {
     };
 }
 pub(crate) use a64;
-
-/// Where x86 CF sits in the host C flag. `subs` leaves C = !borrow, `adds`
-/// leaves C = carry; tracking which one holds at translation time lets most
-/// instructions skip the inversion. At block boundaries it is `Borrow`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Polarity {
-    /// C = !CF (canonical).
-    Borrow,
-    /// C = CF.
-    Carry,
-}
 
 /// How translated memory accesses are ordered between threads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -81,6 +70,9 @@ pub enum Flow {
 }
 
 pub type EmitResult = Result<Flow, Unsupported>;
+
+/// Emits one guest instruction (the handler tables map instructions to these).
+pub type Handler = fn(&mut Emitter, &Instruction) -> EmitResult;
 
 /// Absolute host addresses the generated code jumps to.
 #[derive(Clone, Copy, Debug, Default)]
@@ -436,12 +428,23 @@ impl Emitter {
         Ok(Flow::Ended)
     }
 
-    /// The code, its direct exits, the indirect exit's `br` and the
-    /// instruction marks (give them back with `recycle_marks_buffer`).
-    pub fn finish(self) -> (Vec<u8>, Vec<DirectExit>, Option<usize>, Vec<InsnMark>) {
+    /// The finished block of `guest_insns` guest instructions (give its
+    /// marks back with `recycle_marks_buffer`).
+    pub fn finish(self, guest_insns: usize) -> TranslatedBlock {
         let code = self.ops.finalize().expect("all labels are bound");
-        (code, self.direct_exits, self.indirect_site, self.marks)
+        TranslatedBlock { code, direct_exits: self.direct_exits, indirect_site: self.indirect_site, marks: self.marks, guest_insns }
     }
+}
+
+/// One guest block's host code, before it is installed.
+pub struct TranslatedBlock {
+    pub code: Vec<u8>,
+    pub direct_exits: Vec<DirectExit>,
+    /// The `br` of an indirect exit, for unlinking.
+    pub indirect_site: Option<usize>,
+    /// Where each guest instruction's code starts, for signals.
+    pub marks: Vec<InsnMark>,
+    pub guest_insns: usize,
 }
 
 thread_local! {

@@ -9,7 +9,7 @@
 
 use super::operand::Loc;
 use super::{a64, regs, EmitResult, Emitter, Flow, Polarity, Reg, Unsupported, NZCV};
-use crate::translate::Handler;
+use super::Handler;
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use iced_x86::{Instruction, Mnemonic, OpKind, Register};

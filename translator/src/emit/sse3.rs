@@ -8,7 +8,7 @@
 
 use super::sse::x86_nan_rules;
 use super::{a64, EmitResult, Emitter, Flow, Unsupported};
-use crate::translate::Handler;
+use super::Handler;
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use iced_x86::{Instruction, Mnemonic};

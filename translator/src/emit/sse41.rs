@@ -9,7 +9,7 @@
 use super::sse::xmm;
 use super::{a64, control, regs, EmitResult, Emitter, Flow, Polarity, Reg, Unsupported, NZCV};
 use crate::flags::FlagSet;
-use crate::translate::Handler;
+use super::Handler;
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use iced_x86::{Instruction, Mnemonic, OpKind};

@@ -3,7 +3,7 @@
 //! has a short NEON equivalent.
 
 use super::{a64, EmitResult, Emitter, Flow, Unsupported};
-use crate::translate::Handler;
+use super::Handler;
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use iced_x86::{Instruction, Mnemonic, OpKind};

@@ -13,7 +13,7 @@ mod maskmov;
 mod ssse3;
 
 use crate::cpu_state::CpuState;
-use crate::dispatch::GuestEvent;
+use crate::exit::GuestEvent;
 use convert::Rounding;
 use iced_x86::{Instruction, Mnemonic, OpKind};
 

@@ -29,7 +29,7 @@ mod transcendental;
 mod value;
 
 use crate::cpu_state::{rflags, CpuState, X87State};
-use crate::dispatch::GuestEvent;
+use crate::exit::GuestEvent;
 use formats::{read_bytes, read_mem, write_bytes};
 use iced_x86::{Instruction, MemorySize, Mnemonic, OpKind};
 use rustc_apfloat::ieee::X87DoubleExtended as F80;
@@ -952,8 +952,7 @@ pub fn load_fxsave_image(state: &mut CpuState, img: &[u8; 512]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use iced_x86::{Code, CpuidFeature, Decoder, DecoderOptions};
-    use std::collections::BTreeSet;
+    use iced_x86::{Decoder, DecoderOptions};
 
     fn run(state: &mut CpuState, bytes: &[u8], addr: u64) -> Result<(), GuestEvent> {
         let insn = Decoder::with_ip(64, bytes, 0x1000, DecoderOptions::NONE).decode();
@@ -1004,85 +1003,5 @@ mod tests {
             run(&mut s, &[0xd9, 0xe8], 0).unwrap();
         }
         assert_eq!(s.x87.status_word(), 0x3a41);
-    }
-
-    /// x87 forms iced knows that the CPU Transit presents does not have:
-    /// the 387SL's and Cyrix's extra instructions (iced decodes them only
-    /// with their decoder options; on Intel they are other instructions
-    /// or #UD) and the 287XL-only fnsetpm meaning (a NOP since the 387,
-    /// which `Fnsetpm` implements).
-    fn not_on_this_cpu(code: Code) -> bool {
-        code.cpuid_features()
-            .iter()
-            .any(|f| matches!(f, CpuidFeature::FPU387SL_ONLY | CpuidFeature::FPU287XL_ONLY | CpuidFeature::CYRIX_FPU))
-    }
-
-    fn is_x87_form(code: Code) -> bool {
-        code.cpuid_features()
-            .iter()
-            .any(|f| matches!(f, CpuidFeature::FPU | CpuidFeature::FPU287 | CpuidFeature::FPU387))
-            || code.mnemonic() == Mnemonic::Fisttp
-    }
-
-    /// Every x87 form in iced's tables (CPUID FPU, FPU287, FPU387, and
-    /// fisttp) decodes from some D8-DF encoding (with the 9B wait and 66
-    /// operand-size prefixes) and translates.
-    #[test]
-    fn every_x87_form_in_iceds_table_is_implemented() {
-        // fisttp is SSE3's: present the level that has it (no other test in
-        // this binary depends on the level).
-        crate::features::present(crate::features::CpuLevel::HIGHEST);
-        let wanted: BTreeSet<Code> =
-            Code::values().filter(|&c| is_x87_form(c) && !not_on_this_cpu(c) && c != Code::Wait).collect();
-        assert!(wanted.len() > 150, "iced lists {} x87 forms", wanted.len());
-        let mut seen = BTreeSet::new();
-        for prefix in [&[][..], &[0x9b], &[0x66], &[0x9b, 0x66]] {
-            for first in 0xd8..=0xdfu8 {
-                for modrm in 0..=255u8 {
-                    let mut bytes = prefix.to_vec();
-                    bytes.extend_from_slice(&[first, modrm, 0, 0, 0, 0, 0, 0]);
-                    let mut decoder = Decoder::with_ip(64, &bytes, 0x1000, DecoderOptions::NONE);
-                    let mut insn = decoder.decode();
-                    if insn.code() == Code::Wait {
-                        // 9B alone before an instruction without a wait form.
-                        insn = decoder.decode();
-                    }
-                    if !wanted.contains(&insn.code()) {
-                        continue;
-                    }
-                    assert!(is_x87(insn.mnemonic()), "{:?} ({insn}) is not in is_x87", insn.code());
-                    assert!(crate::translate::is_supported(&insn), "{:?} ({insn}) does not translate", insn.code());
-                    seen.insert(insn.code());
-                }
-            }
-        }
-        // The wait forms (9B D9 /6 fstenv, ...): iced decodes 9B as a wait
-        // of its own, so these Codes come only from its encoder; built
-        // directly here, as Transit would see them from another decoder.
-        for &code in wanted.difference(&seen) {
-            use iced_x86::{Instruction, MemoryOperand, OpCodeOperandKind, Register};
-            let operand = code.op_code().op_kinds().first().copied();
-            let insn = match operand {
-                None => Instruction::with(code),
-                Some(OpCodeOperandKind::ax) => Instruction::with1(code, Register::AX).unwrap(),
-                Some(_) => Instruction::with1(code, MemoryOperand::with_base(Register::RAX)).unwrap(),
-            };
-            assert_eq!(insn.code(), code);
-            assert!(is_x87(insn.mnemonic()), "{code:?} is not in is_x87");
-            assert!(crate::translate::is_supported(&insn), "{code:?} ({insn}) does not translate");
-            let wait_form = matches!(
-                insn.mnemonic(),
-                Mnemonic::Fstenv
-                    | Mnemonic::Fstcw
-                    | Mnemonic::Feni
-                    | Mnemonic::Fdisi
-                    | Mnemonic::Fclex
-                    | Mnemonic::Finit
-                    | Mnemonic::Fsetpm
-                    | Mnemonic::Fsave
-                    | Mnemonic::Fstsw
-            );
-            assert!(wait_form, "{code:?} was not reached by any encoding");
-        }
     }
 }

@@ -1,0 +1,48 @@
+//! One guest block through the whole pipeline: decode (`decode`), flag
+//! liveness (`flags`), host code (`translate`, `emit`), then install and
+//! link (`cache`). The dispatcher calls it, under the process's cache lock,
+//! when a guest address has no translation.
+
+use crate::cache::{CodeCache, PAGE_SHIFT};
+use crate::decode::{decode_block, CodeSource};
+use crate::flags::live_at_block_exit;
+use crate::thread_code::ThreadCode;
+use crate::translate::translate_block;
+
+/// Host code for guest `rip`, translating it first if needed; `me` is the
+/// calling thread (a full cache flushes, which waits for the others).
+pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &ThreadCode) -> u64 {
+    if let Some(host) = cache.lookup(rip) {
+        return host;
+    }
+    cache.watch(rip >> PAGE_SHIFT);
+    let mut block = decode_block(src, rip, cache.max_block_insns);
+    let last_byte = block.invalid_at.unwrap_or(block.end()).max(rip + 1) - 1;
+    let pages = (rip >> PAGE_SHIFT, last_byte >> PAGE_SHIFT);
+    let mut newly_watched = false;
+    for page in pages.0 + 1..=pages.1 {
+        newly_watched |= cache.watch(page);
+    }
+    if newly_watched {
+        // Bytes read before their page was watched may have changed since.
+        block = decode_block(src, rip, cache.max_block_insns);
+    }
+    let live_at_exit = live_at_block_exit(src, &block, |a| cache.is_code_page(a >> PAGE_SHIFT));
+    let translate = |cache: &CodeCache| {
+        translate_block(&block, cache.next_block_addr(), cache.host, cache.stubs, live_at_exit, cache.memory_order())
+    };
+    let mut translated = translate(cache);
+    let mut host = cache.insert_block(rip, pages, &translated);
+    if host.is_none() {
+        // The buffer or the block map is full: start afresh, and translate
+        // again for the new address.
+        cache.flush(me);
+        for page in pages.0..=pages.1 {
+            cache.watch(page);
+        }
+        translated = translate(cache);
+        host = cache.insert_block(rip, pages, &translated);
+    }
+    crate::emit::recycle_marks_buffer(translated.marks);
+    host.expect("one block fits an empty cache")
+}
