@@ -5,6 +5,7 @@
 //! flags the current instruction must produce, and the block's exits.
 //! Instruction families live in their own modules and share the helpers here.
 
+pub mod aarch64;
 pub mod alu;
 pub mod atomic;
 pub mod bits;
@@ -194,6 +195,11 @@ impl Emitter {
     }
 
     /// A scratch vector register (v0..v7), valid until the next instruction.
+    /// Emits one instruction of the typed layer (`aarch64`).
+    pub fn inst(&mut self, inst: aarch64::Inst) {
+        self.ops.push_u32(aarch64::encode(inst));
+    }
+
     pub fn vtmp(&mut self) -> Reg {
         let r = self.next_vscratch;
         assert!(r < 8, "an instruction needs at most eight vector temporaries");

@@ -9,6 +9,7 @@
 
 use super::operand::Loc;
 use super::{a64, regs, EmitResult, Emitter, Flow, Polarity, Reg, Unsupported, NZCV};
+use super::aarch64::{Arrangement, ElementSize, Inst, VReg, VecOp};
 use super::Handler;
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
@@ -59,161 +60,112 @@ impl Emitter {
     }
 }
 
-/// Element layout of a packed integer or float operation.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Lanes {
-    B16,
-    H8,
-    S4,
-    D2,
+/// How an x86 packed operation `dst = dst op src` maps onto a host lane
+/// operation. The one definition of each: SSE uses it on 128-bit
+/// registers, and the same row serves MMX's 64 bits and each half of a
+/// 256-bit AVX operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct PackedOp {
+    pub op: VecOp,
+    pub element: ElementSize,
+    /// The host's first operand is x86's second (pandn: !dst & src is
+    /// `bic src, dst`).
+    pub swapped: bool,
 }
 
-/// Packed operations `xmm1 = xmm1 op xmm2/m128`, one NEON instruction each.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Packed {
-    Xor,
-    Or,
-    And,
-    AndNot,
-    Add(Lanes),
-    Sub(Lanes),
-    CmpEq(Lanes),
-    CmpGt(Lanes),
-    MinU8,
-    MaxU8,
-    MinS16,
-    MaxS16,
-    AddSatU(Lanes),
-    SubSatU(Lanes),
-    AddSatS(Lanes),
-    SubSatS(Lanes),
-    AvgU(Lanes),
-    MulLo16,
-    ZipLo(Lanes),
-    ZipHi(Lanes),
-    FAdd(Lanes),
-    FSub(Lanes),
-    FMul(Lanes),
-    FDiv(Lanes),
+impl PackedOp {
+    const fn new(op: VecOp, element: ElementSize) -> PackedOp {
+        PackedOp { op, element, swapped: false }
+    }
+
+    /// Floating point: NaN results need x86's rules (`x86_nan_rules`).
+    fn is_float(self) -> bool {
+        matches!(self.op, VecOp::FAdd | VecOp::FSub | VecOp::FMul | VecOp::FDiv)
+    }
 }
 
-fn packed_op(m: Mnemonic) -> Option<Packed> {
-    use Lanes::*;
+pub(super) fn packed_op(m: Mnemonic) -> Option<PackedOp> {
+    use ElementSize::*;
     use Mnemonic as M;
-    use Packed::*;
+    use VecOp::*;
+    let p = PackedOp::new;
     Some(match m {
-        M::Pxor | M::Xorps | M::Xorpd => Xor,
-        M::Por | M::Orps | M::Orpd => Or,
-        M::Pand | M::Andps | M::Andpd => And,
-        M::Pandn | M::Andnps | M::Andnpd => AndNot,
-        M::Paddb => Add(B16),
-        M::Paddw => Add(H8),
-        M::Paddd => Add(S4),
-        M::Paddq => Add(D2),
-        M::Psubb => Sub(B16),
-        M::Psubw => Sub(H8),
-        M::Psubd => Sub(S4),
-        M::Psubq => Sub(D2),
-        M::Pcmpeqb => CmpEq(B16),
-        M::Pcmpeqw => CmpEq(H8),
-        M::Pcmpeqd => CmpEq(S4),
-        M::Pcmpgtb => CmpGt(B16),
-        M::Pcmpgtw => CmpGt(H8),
-        M::Pcmpgtd => CmpGt(S4),
-        M::Pminub => MinU8,
-        M::Pmaxub => MaxU8,
-        M::Pminsw => MinS16,
-        M::Pmaxsw => MaxS16,
-        M::Paddusb => AddSatU(B16),
-        M::Paddusw => AddSatU(H8),
-        M::Psubusb => SubSatU(B16),
-        M::Psubusw => SubSatU(H8),
-        M::Paddsb => AddSatS(B16),
-        M::Paddsw => AddSatS(H8),
-        M::Psubsb => SubSatS(B16),
-        M::Psubsw => SubSatS(H8),
-        M::Pavgb => AvgU(B16),
-        M::Pavgw => AvgU(H8),
-        M::Pmullw => MulLo16,
-        M::Punpcklbw => ZipLo(B16),
-        M::Punpcklwd => ZipLo(H8),
-        M::Punpckldq | M::Unpcklps => ZipLo(S4),
-        M::Punpcklqdq | M::Unpcklpd => ZipLo(D2),
-        M::Punpckhbw => ZipHi(B16),
-        M::Punpckhwd => ZipHi(H8),
-        M::Punpckhdq | M::Unpckhps => ZipHi(S4),
-        M::Punpckhqdq | M::Unpckhpd => ZipHi(D2),
-        M::Addps => FAdd(S4),
-        M::Addpd => FAdd(D2),
-        M::Subps => FSub(S4),
-        M::Subpd => FSub(D2),
-        M::Mulps => FMul(S4),
-        M::Mulpd => FMul(D2),
-        M::Divps => FDiv(S4),
-        M::Divpd => FDiv(D2),
+        // Bitwise: the element size does not matter.
+        M::Pxor | M::Xorps | M::Xorpd => p(Xor, B),
+        M::Por | M::Orps | M::Orpd => p(Or, B),
+        M::Pand | M::Andps | M::Andpd => p(And, B),
+        M::Pandn | M::Andnps | M::Andnpd => PackedOp { swapped: true, ..p(AndNot, B) },
+        M::Paddb => p(Add, B),
+        M::Paddw => p(Add, H),
+        M::Paddd => p(Add, S),
+        M::Paddq => p(Add, D),
+        M::Psubb => p(Sub, B),
+        M::Psubw => p(Sub, H),
+        M::Psubd => p(Sub, S),
+        M::Psubq => p(Sub, D),
+        M::Pcmpeqb => p(CmpEq, B),
+        M::Pcmpeqw => p(CmpEq, H),
+        M::Pcmpeqd => p(CmpEq, S),
+        M::Pcmpgtb => p(CmpGtSigned, B),
+        M::Pcmpgtw => p(CmpGtSigned, H),
+        M::Pcmpgtd => p(CmpGtSigned, S),
+        M::Pminub => p(MinUnsigned, B),
+        M::Pmaxub => p(MaxUnsigned, B),
+        M::Pminsw => p(MinSigned, H),
+        M::Pmaxsw => p(MaxSigned, H),
+        M::Paddusb => p(AddSatUnsigned, B),
+        M::Paddusw => p(AddSatUnsigned, H),
+        M::Psubusb => p(SubSatUnsigned, B),
+        M::Psubusw => p(SubSatUnsigned, H),
+        M::Paddsb => p(AddSatSigned, B),
+        M::Paddsw => p(AddSatSigned, H),
+        M::Psubsb => p(SubSatSigned, B),
+        M::Psubsw => p(SubSatSigned, H),
+        M::Pavgb => p(RoundingHalvingAddUnsigned, B),
+        M::Pavgw => p(RoundingHalvingAddUnsigned, H),
+        M::Pmullw => p(Mul, H),
+        M::Punpcklbw => p(ZipLow, B),
+        M::Punpcklwd => p(ZipLow, H),
+        M::Punpckldq | M::Unpcklps => p(ZipLow, S),
+        M::Punpcklqdq | M::Unpcklpd => p(ZipLow, D),
+        M::Punpckhbw => p(ZipHigh, B),
+        M::Punpckhwd => p(ZipHigh, H),
+        M::Punpckhdq | M::Unpckhps => p(ZipHigh, S),
+        M::Punpckhqdq | M::Unpckhpd => p(ZipHigh, D),
+        M::Addps => p(FAdd, S),
+        M::Addpd => p(FAdd, D),
+        M::Subps => p(FSub, S),
+        M::Subpd => p(FSub, D),
+        M::Mulps => p(FMul, S),
+        M::Mulpd => p(FMul, D),
+        M::Divps => p(FDiv, S),
+        M::Divpd => p(FDiv, D),
         _ => return None,
     })
 }
 
 fn packed(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let op = packed_op(insn.mnemonic()).ok_or(Unsupported)?;
+    let row = packed_op(insn.mnemonic()).ok_or(Unsupported)?;
     let d = e.xmm_dst(insn)?;
     let m = e.vsrc(insn, 1, 16)?;
-    let n = d;
-    use Lanes::*;
-    use Packed::*;
-    macro_rules! lanes {
-        ($ins:ident, $l:expr) => {
-            match $l {
-                B16 => a64!(e.ops; $ins V(d).B16, V(n).B16, V(m).B16),
-                H8 => a64!(e.ops; $ins V(d).H8, V(n).H8, V(m).H8),
-                S4 => a64!(e.ops; $ins V(d).S4, V(n).S4, V(m).S4),
-                D2 => a64!(e.ops; $ins V(d).D2, V(n).D2, V(m).D2),
-            }
-        };
-    }
-    match op {
-        Xor => a64!(e.ops; eor V(d).B16, V(n).B16, V(m).B16),
-        Or => a64!(e.ops; orr V(d).B16, V(n).B16, V(m).B16),
-        And => a64!(e.ops; and V(d).B16, V(n).B16, V(m).B16),
-        // x86: dst = !dst & src.
-        AndNot => a64!(e.ops; bic V(d).B16, V(m).B16, V(n).B16),
-        Add(l) => lanes!(add, l),
-        Sub(l) => lanes!(sub, l),
-        CmpEq(l) => lanes!(cmeq, l),
-        CmpGt(l) => lanes!(cmgt, l),
-        MinU8 => a64!(e.ops; umin V(d).B16, V(n).B16, V(m).B16),
-        MaxU8 => a64!(e.ops; umax V(d).B16, V(n).B16, V(m).B16),
-        MinS16 => a64!(e.ops; smin V(d).H8, V(n).H8, V(m).H8),
-        MaxS16 => a64!(e.ops; smax V(d).H8, V(n).H8, V(m).H8),
-        AddSatU(l) => lanes!(uqadd, l),
-        SubSatU(l) => lanes!(uqsub, l),
-        AddSatS(l) => lanes!(sqadd, l),
-        SubSatS(l) => lanes!(sqsub, l),
-        AvgU(B16) => a64!(e.ops; urhadd V(d).B16, V(n).B16, V(m).B16),
-        AvgU(_) => a64!(e.ops; urhadd V(d).H8, V(n).H8, V(m).H8),
-        MulLo16 => a64!(e.ops; mul V(d).H8, V(n).H8, V(m).H8),
-        ZipLo(l) => lanes!(zip1, l),
-        ZipHi(l) => lanes!(zip2, l),
-        FAdd(l) | FSub(l) | FMul(l) | FDiv(l) => {
-            // Into a scratch register: the NaN fix-up needs both inputs.
-            let r = e.vtmp();
-            let a = n;
-            match (op, l == D2) {
-                (FAdd(_), false) => a64!(e.ops; fadd V(r).S4, V(a).S4, V(m).S4),
-                (FAdd(_), true) => a64!(e.ops; fadd V(r).D2, V(a).D2, V(m).D2),
-                (FSub(_), false) => a64!(e.ops; fsub V(r).S4, V(a).S4, V(m).S4),
-                (FSub(_), true) => a64!(e.ops; fsub V(r).D2, V(a).D2, V(m).D2),
-                (FMul(_), false) => a64!(e.ops; fmul V(r).S4, V(a).S4, V(m).S4),
-                (FMul(_), true) => a64!(e.ops; fmul V(r).D2, V(a).D2, V(m).D2),
-                (_, false) => a64!(e.ops; fdiv V(r).S4, V(a).S4, V(m).S4),
-                (_, true) => a64!(e.ops; fdiv V(r).D2, V(a).D2, V(m).D2),
-            }
-            x86_nan_rules(e, r, a, m, l == D2, true);
-            a64!(e.ops; mov V(a).B16, V(r).B16);
-        }
-    }
+    e.packed(row, Arrangement::full(row.element), d, d, m);
     Ok(Flow::Next)
+}
+
+impl Emitter {
+    /// `rd = rn op rm` for one packed-operation row on `arrangement`.
+    pub(super) fn packed(&mut self, row: PackedOp, arrangement: Arrangement, rd: Reg, rn: Reg, rm: Reg) {
+        let (rn, rm) = if row.swapped { (rm, rn) } else { (rn, rm) };
+        if !row.is_float() {
+            self.inst(Inst::Vec3 { op: row.op, arrangement, rd: VReg(rd), rn: VReg(rn), rm: VReg(rm) });
+            return;
+        }
+        // Into a scratch register: the NaN fix-up needs both inputs.
+        let r = self.vtmp();
+        self.inst(Inst::Vec3 { op: row.op, arrangement, rd: VReg(r), rn: VReg(rn), rm: VReg(rm) });
+        x86_nan_rules(self, r, rn, rm, row.element == ElementSize::D, true);
+        self.inst(Inst::VecMove { rd: VReg(rd), rn: VReg(r) });
+    }
 }
 
 /// Makes NaN results follow x86 rather than aarch64 rules: a NaN operand

@@ -1,0 +1,17 @@
+//! A typed aarch64 instruction layer under the x86 semantics: registers as
+//! newtypes, operand size and vector arrangement as data, one encoder.
+//!
+//! An x86 operation names *what* to compute (`VecOp`) and on which lanes
+//! (`Arrangement`); the same definition then serves every width (a 64-bit
+//! MMX operation, 128-bit SSE, the two halves of a 256-bit AVX operation)
+//! without a copy per arrangement. Emitters build `Inst` values and hand
+//! them to `Emitter::inst`; `encode` is the only place that knows bit
+//! layouts, and its tests check every form against dynasm-rs.
+
+mod encode;
+mod inst;
+mod operands;
+
+pub use encode::encode;
+pub use inst::{Inst, VecOp};
+pub use operands::{Arrangement, ElementSize, VReg, XReg};
