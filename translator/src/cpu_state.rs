@@ -174,10 +174,10 @@ impl CpuState {
 }
 
 macro_rules! offset_consts {
-    ($($name:ident => $field:ident),* $(,)?) => {
+    ($($name:ident => $($field:ident).+),* $(,)?) => {
         /// Byte offsets of `CpuState` fields, for generated code.
         pub mod offsets {
-            $(pub const $name: u32 = core::mem::offset_of!(super::CpuState, $field) as u32;)*
+            $(pub const $name: u32 = core::mem::offset_of!(super::CpuState, $($field).+) as u32;)*
         }
     };
 }
@@ -185,7 +185,7 @@ offset_consts! {
     GPR => gpr, RIP => rip, NZCV => nzcv, PF_RESULT => pf_result, AF_AUX => af_aux,
     DF => df, FS_BASE => fs_base, GS_BASE => gs_base, EXIT_REASON => exit_reason,
     LOOKUP_TABLE => lookup_table, MXCSR => mxcsr, DISPATCHES => dispatches, INTERRUPT => interrupt,
-    XMM => xmm,
+    XMM => xmm, X87_REGS => x87.regs, X87_VALID => x87.valid, X87_TOP => x87.top,
 }
 
 impl CpuState {

@@ -24,6 +24,9 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Presence::Lacks => return None,
     }
     if crate::mmx::uses_mmx(insn) {
+        if let Some(h) = crate::emit::mmx::handler(insn) {
+            return Some(h);
+        }
         return crate::mmx::implements(insn).then_some(control::interpret as Handler);
     }
     if crate::mmx::implements_without_mmx_register(insn) {

@@ -18,20 +18,17 @@ use convert::Rounding;
 use iced_x86::{Instruction, Mnemonic, OpKind};
 
 /// The instructions with MMX register operands `step` implements (MMX,
-/// SSE/SSE2 and SSSE3 on MMX registers).
+/// SSE/SSE2 and SSSE3 on MMX registers); the packed operations SSE shares
+/// run as generated code (`emit::mmx`).
 pub fn implements(insn: &Instruction) -> bool {
     use Mnemonic::*;
     matches!(
         insn.mnemonic(),
         Cvtpi2ps | Cvtpi2pd | Cvtps2pi | Cvttps2pi | Cvtpd2pi | Cvttpd2pi | Maskmovq | Pshufb | Palignr | Phaddw
             | Phaddd | Phaddsw | Phsubw | Phsubd | Phsubsw | Pmaddubsw | Pmulhrsw | Pabsb | Pabsw | Pabsd | Psignb
-            | Psignw | Psignd | Emms | Movd | Movq | Movntq | Movdq2q | Movq2dq | Paddb | Paddw | Paddd | Paddq
-            | Psubb | Psubw | Psubd | Psubq | Paddsb | Paddsw | Psubsb | Psubsw | Paddusb | Paddusw | Psubusb
-            | Psubusw | Pmullw | Pmulhw | Pmulhuw | Pmuludq | Pmaddwd | Pcmpeqb | Pcmpeqw | Pcmpeqd | Pcmpgtb
-            | Pcmpgtw | Pcmpgtd | Pand | Pandn | Por | Pxor | Psllw | Psrlw | Psraw | Pslld | Psrld | Psrad | Psllq
-            | Psrlq | Punpcklbw | Punpcklwd | Punpckldq | Punpckhbw | Punpckhwd | Punpckhdq | Packsswb | Packssdw
-            | Packuswb | Pavgb | Pavgw | Pminub | Pmaxub | Pminsw | Pmaxsw | Psadbw | Pshufw | Pinsrw | Pmovmskb
-            | Pextrw
+            | Psignw | Psignd | Emms | Movd | Movq | Movntq | Movdq2q | Movq2dq | Pmulhw | Pmulhuw | Pmuludq
+            | Pmaddwd | Psllw | Psrlw | Psraw | Pslld | Psrld | Psrad | Psllq | Psrlq | Packsswb | Packssdw
+            | Packuswb | Psadbw | Pshufw | Pinsrw | Pmovmskb | Pextrw
     )
 }
 
@@ -112,20 +109,6 @@ fn sat_u(v: i64, bits: u32) -> u64 {
     v.clamp(0, (1i64 << bits) - 1) as u64
 }
 
-/// Interleaves the low (or high) halves' lanes of `a` and `b`.
-fn unpack(a: u64, b: u64, bits: u32, high: bool) -> u64 {
-    let n = 32 / bits;
-    let mask = (1u64 << bits) - 1;
-    let base = if high { 32 } else { 0 };
-    let mut r = 0;
-    for i in 0..n {
-        let la = (a >> (base + i * bits)) & mask;
-        let lb = (b >> (base + i * bits)) & mask;
-        r |= la << (2 * i * bits) | lb << ((2 * i + 1) * bits);
-    }
-    r
-}
-
 fn pack(a: u64, b: u64, from: u32, sat: impl Fn(i64) -> u64) -> u64 {
     let to = from / 2;
     let n = 64 / from;
@@ -175,7 +158,7 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) -> Result<(), G
     let dst_mm = insn.op0_kind() == OpKind::Register && insn.op0_register().is_mm();
     let dst_n = if dst_mm { insn.op0_register().number() } else { 0 };
     let src_bytes = match m {
-        Movd | Punpcklbw | Punpcklwd | Punpckldq => 4,
+        Movd => 4,
         Pinsrw => 2,
         _ => 8,
     };
@@ -206,23 +189,6 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) -> Result<(), G
             }
             return Ok(());
         }
-        Paddb => lanes(a, src, 8, |x, y| x.wrapping_add(y)),
-        Paddw => lanes(a, src, 16, |x, y| x.wrapping_add(y)),
-        Paddd => lanes(a, src, 32, |x, y| x.wrapping_add(y)),
-        Paddq => a.wrapping_add(src),
-        Psubb => lanes(a, src, 8, |x, y| x.wrapping_sub(y)),
-        Psubw => lanes(a, src, 16, |x, y| x.wrapping_sub(y)),
-        Psubd => lanes(a, src, 32, |x, y| x.wrapping_sub(y)),
-        Psubq => a.wrapping_sub(src),
-        Paddsb => lanes(a, src, 8, |x, y| sat_s(sext(x, 8) + sext(y, 8), 8)),
-        Paddsw => lanes(a, src, 16, |x, y| sat_s(sext(x, 16) + sext(y, 16), 16)),
-        Psubsb => lanes(a, src, 8, |x, y| sat_s(sext(x, 8) - sext(y, 8), 8)),
-        Psubsw => lanes(a, src, 16, |x, y| sat_s(sext(x, 16) - sext(y, 16), 16)),
-        Paddusb => lanes(a, src, 8, |x, y| sat_u(x as i64 + y as i64, 8)),
-        Paddusw => lanes(a, src, 16, |x, y| sat_u(x as i64 + y as i64, 16)),
-        Psubusb => lanes(a, src, 8, |x, y| sat_u(x as i64 - y as i64, 8)),
-        Psubusw => lanes(a, src, 16, |x, y| sat_u(x as i64 - y as i64, 16)),
-        Pmullw => lanes(a, src, 16, |x, y| x.wrapping_mul(y)),
         Pmulhw => lanes(a, src, 16, |x, y| ((sext(x, 16) * sext(y, 16)) >> 16) as u64),
         Pmulhuw => lanes(a, src, 16, |x, y| (x * y) >> 16),
         Pmuludq => (a & 0xffff_ffff) * (src & 0xffff_ffff),
@@ -231,34 +197,12 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) -> Result<(), G
             let hi = sext(x >> 16, 16) * sext(y >> 16, 16);
             (lo + hi) as u64
         }),
-        Pcmpeqb => lanes(a, src, 8, |x, y| if x == y { u64::MAX } else { 0 }),
-        Pcmpeqw => lanes(a, src, 16, |x, y| if x == y { u64::MAX } else { 0 }),
-        Pcmpeqd => lanes(a, src, 32, |x, y| if x == y { u64::MAX } else { 0 }),
-        Pcmpgtb => lanes(a, src, 8, |x, y| if sext(x, 8) > sext(y, 8) { u64::MAX } else { 0 }),
-        Pcmpgtw => lanes(a, src, 16, |x, y| if sext(x, 16) > sext(y, 16) { u64::MAX } else { 0 }),
-        Pcmpgtd => lanes(a, src, 32, |x, y| if sext(x, 32) > sext(y, 32) { u64::MAX } else { 0 }),
-        Pand => a & src,
-        Pandn => !a & src,
-        Por => a | src,
-        Pxor => a ^ src,
         Psllw | Psrlw | Psraw => shift(a, src, 16, m),
         Pslld | Psrld | Psrad => shift(a, src, 32, m),
         Psllq | Psrlq => shift(a, src, 64, m),
-        Punpcklbw => unpack(a, src, 8, false),
-        Punpcklwd => unpack(a, src, 16, false),
-        Punpckldq => unpack(a, src, 32, false),
-        Punpckhbw => unpack(a, src, 8, true),
-        Punpckhwd => unpack(a, src, 16, true),
-        Punpckhdq => unpack(a, src, 32, true),
         Packsswb => pack(a, src, 16, |v| sat_s(v, 8)),
         Packssdw => pack(a, src, 32, |v| sat_s(v, 16)),
         Packuswb => pack(a, src, 16, |v| sat_u(v, 8)),
-        Pavgb => lanes(a, src, 8, |x, y| (x + y + 1) >> 1),
-        Pavgw => lanes(a, src, 16, |x, y| (x + y + 1) >> 1),
-        Pminub => lanes(a, src, 8, |x, y| x.min(y)),
-        Pmaxub => lanes(a, src, 8, |x, y| x.max(y)),
-        Pminsw => lanes(a, src, 16, |x, y| if sext(x, 16) < sext(y, 16) { x } else { y }),
-        Pmaxsw => lanes(a, src, 16, |x, y| if sext(x, 16) > sext(y, 16) { x } else { y }),
         Psadbw => {
             let mut sum = 0;
             for i in 0..8 {
@@ -375,7 +319,6 @@ mod tests {
 
     #[test]
     fn lane_helpers() {
-        assert_eq!(unpack(0x0706050403020100, 0x1716151413121110, 8, false), 0x1303120211011000);
         assert_eq!(pack(0x0000_7fff_ff80_0001, 0, 16, |v| sat_s(v, 8)), 0x7f80_01 | 0);
         assert_eq!(shift(0x8000_0000_8000_0000, 1, 32, Mnemonic::Psrad), 0xc000_0000_c000_0000);
         assert_eq!(lanes(0xff, 0x01, 8, |x, y| sat_u(x as i64 + y as i64, 8)), 0xff);

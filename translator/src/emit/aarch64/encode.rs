@@ -51,16 +51,16 @@ fn form(op: VecOp) -> Form {
     }
 }
 
-/// Whether `op` exists for `arrangement` (64-bit elements only in a full
-/// register; floating point only on 32- and 64-bit elements).
+/// Whether `op` exists for `arrangement`. One 64-bit element (MMX's paddq)
+/// is the scalar form of the integer operations; floating point has 32-
+/// and 64-bit elements, 64-bit ones in a full register.
 pub fn encodable(op: VecOp, arrangement: Arrangement) -> bool {
     let element = arrangement.element;
-    if element == D && !arrangement.full {
-        return false;
-    }
     match form(op) {
         Form::Integer { sizes, .. } => sizes.contains(&element),
-        Form::Logical { .. } | Form::Permute { .. } => true,
+        Form::Logical { .. } => true,
+        Form::Permute { .. } | Form::Float { .. } if element == D && !arrangement.full => false,
+        Form::Permute { .. } => true,
         Form::Float { .. } => matches!(element, S | D),
     }
 }
@@ -75,8 +75,13 @@ pub fn encode(inst: Inst) -> u32 {
             let size = arrangement.element as u32;
             let regs = (rm.0 as u32) << 16 | (rn.0 as u32) << 5 | rd.0 as u32;
             const THREE_SAME: u32 = 0x0e20_0400;
+            /// "Advanced SIMD scalar three same": one element in the low lanes.
+            const SCALAR_THREE_SAME: u32 = 0x5e20_0400;
             const PERMUTE: u32 = 0x0e00_0800;
             let fields = match form(op) {
+                Form::Integer { u, opcode, .. } if arrangement == Arrangement::D1 => {
+                    return SCALAR_THREE_SAME | u << 29 | size << 22 | opcode << 11 | regs;
+                }
                 Form::Integer { u, opcode, .. } => THREE_SAME | u << 29 | size << 22 | opcode << 11,
                 Form::Logical { u, size } => THREE_SAME | u << 29 | size << 22 | 0b00011 << 11,
                 Form::Float { u, opcode, a } => THREE_SAME | u << 29 | a << 23 | ((size == 3) as u32) << 22 | opcode << 11,
@@ -94,7 +99,8 @@ mod tests {
     use super::*;
     use dynasmrt::{dynasm, DynasmApi};
 
-    const ARRANGEMENTS: [Arrangement; 7] = [
+    const ARRANGEMENTS: [Arrangement; 8] = [
+        Arrangement::D1,
         Arrangement::B8,
         Arrangement::B16,
         Arrangement::H4,
@@ -111,6 +117,20 @@ mod tests {
         // dynasm-rs checks each form when it compiles: one macro per set
         // of arrangements an instruction has.
         macro_rules! bhsd {
+            ($ins:ident) => {
+                match (a.element, a.full) {
+                    (B, false) => dynasm!(ops; .arch aarch64; $ins V(d).B8, V(n).B8, V(m).B8),
+                    (B, true) => dynasm!(ops; .arch aarch64; $ins V(d).B16, V(n).B16, V(m).B16),
+                    (H, false) => dynasm!(ops; .arch aarch64; $ins V(d).H4, V(n).H4, V(m).H4),
+                    (H, true) => dynasm!(ops; .arch aarch64; $ins V(d).H8, V(n).H8, V(m).H8),
+                    (S, false) => dynasm!(ops; .arch aarch64; $ins V(d).S2, V(n).S2, V(m).S2),
+                    (S, true) => dynasm!(ops; .arch aarch64; $ins V(d).S4, V(n).S4, V(m).S4),
+                    (D, true) => dynasm!(ops; .arch aarch64; $ins V(d).D2, V(n).D2, V(m).D2),
+                    (D, false) => dynasm!(ops; .arch aarch64; $ins D(d), D(n), D(m)),
+                }
+            };
+        }
+        macro_rules! vector_bhsd {
             ($ins:ident) => {
                 match (a.element, a.full) {
                     (B, false) => dynasm!(ops; .arch aarch64; $ins V(d).B8, V(n).B8, V(m).B8),
@@ -177,8 +197,8 @@ mod tests {
             VecOp::AndNot => bytes!(bic),
             VecOp::Or => bytes!(orr),
             VecOp::Xor => bytes!(eor),
-            VecOp::ZipLow => bhsd!(zip1),
-            VecOp::ZipHigh => bhsd!(zip2),
+            VecOp::ZipLow => vector_bhsd!(zip1),
+            VecOp::ZipHigh => vector_bhsd!(zip2),
             VecOp::FAdd => sd!(fadd),
             VecOp::FSub => sd!(fsub),
             VecOp::FMul => sd!(fmul),
@@ -201,7 +221,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert!(checked > 120, "{checked} forms");
+        assert!(checked > 130, "{checked} forms");
     }
 
     #[test]
@@ -213,8 +233,9 @@ mod tests {
     }
 
     #[test]
-    fn sixty_four_bit_elements_need_a_full_register() {
-        assert!(!encodable(VecOp::Add, Arrangement::half(D)));
+    fn one_sixty_four_bit_element_is_the_scalar_form() {
+        assert!(encodable(VecOp::Add, Arrangement::D1), "the scalar form");
+        assert!(!encodable(VecOp::ZipLow, Arrangement::D1));
         assert!(!encodable(VecOp::Mul, Arrangement::D2));
         assert!(!encodable(VecOp::FAdd, Arrangement::H8));
     }

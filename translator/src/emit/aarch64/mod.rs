@@ -12,6 +12,6 @@ mod encode;
 mod inst;
 mod operands;
 
-pub use encode::encode;
+pub use encode::{encodable, encode};
 pub use inst::{Inst, VecOp};
 pub use operands::{Arrangement, ElementSize, VReg, XReg};

@@ -39,6 +39,8 @@ impl Arrangement {
     pub const H8: Arrangement = Arrangement { element: ElementSize::H, full: true };
     pub const S2: Arrangement = Arrangement { element: ElementSize::S, full: false };
     pub const S4: Arrangement = Arrangement { element: ElementSize::S, full: true };
+    /// One 64-bit element: the scalar forms.
+    pub const D1: Arrangement = Arrangement { element: ElementSize::D, full: false };
     pub const D2: Arrangement = Arrangement { element: ElementSize::D, full: true };
 
     /// The 128-bit arrangement of `element`.
