@@ -34,14 +34,6 @@ pub fn handler(insn: &Instruction) -> Option<super::Handler> {
 fn packed(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let row = packed_op(insn.mnemonic()).ok_or(Unsupported)?;
     let dst = mm_offset(insn.op0_register().number());
-    // Every MMX instruction makes the x87 stack the MMX registers, even one
-    // that then faults on its memory operand: top 0, every register valid.
-    let t = e.tmp();
-    a64!(e.ops
-        ; strb wzr, [X(regs::STATE), offsets::X87_TOP]
-        ; mov W(t), 0xff
-        ; strb W(t), [X(regs::STATE), offsets::X87_VALID]
-    );
     let src: Reg = e.vtmp();
     match insn.op1_kind() {
         OpKind::Register => {
@@ -54,6 +46,15 @@ fn packed(e: &mut Emitter, insn: &Instruction) -> EmitResult {
             e.vload(src, base, off, if low_unpack { 4 } else { 8 });
         }
     }
+    // The x87 stack becomes the MMX registers (top 0, every register
+    // valid) once the memory operand has been read: an instruction that
+    // faults on it leaves the x87 state alone (as the CPU does).
+    let t = e.tmp();
+    a64!(e.ops
+        ; strb wzr, [X(regs::STATE), offsets::X87_TOP]
+        ; mov W(t), 0xff
+        ; strb W(t), [X(regs::STATE), offsets::X87_VALID]
+    );
     let acc = e.vtmp();
     a64!(e.ops; ldr D(acc), [X(regs::STATE), dst]);
     let arrangement = match row.element {
