@@ -86,6 +86,9 @@ pub struct CpuState {
     /// runtime's host signal handler.
     pub interrupt: u64,
     pub xmm: [u128; 16],
+    /// Bits 128..255 of YMM0..YMM15 (the low halves are `xmm`): legacy SSE
+    /// leaves them alone, VEX.128 clears them, VEX.256 uses them.
+    pub ymm_upper: [u128; 16],
     pub x87: X87State,
     /// Segment selectors (`Segment` order); generated code never reads
     /// them: every base but FS's and GS's is 0.
@@ -153,6 +156,7 @@ impl Default for CpuState {
             dispatches: 0,
             interrupt: 0,
             xmm: [0; 16],
+            ymm_upper: [0; 16],
             x87: X87State::default(),
             selectors: INITIAL_SELECTORS,
             system_flags: 0,
@@ -185,7 +189,7 @@ offset_consts! {
     GPR => gpr, RIP => rip, NZCV => nzcv, PF_RESULT => pf_result, AF_AUX => af_aux,
     DF => df, FS_BASE => fs_base, GS_BASE => gs_base, EXIT_REASON => exit_reason,
     LOOKUP_TABLE => lookup_table, MXCSR => mxcsr, DISPATCHES => dispatches, INTERRUPT => interrupt,
-    XMM => xmm, X87_REGS => x87.regs, X87_VALID => x87.valid, X87_TOP => x87.top,
+    XMM => xmm, YMM_UPPER => ymm_upper, X87_REGS => x87.regs, X87_VALID => x87.valid, X87_TOP => x87.top,
 }
 
 impl CpuState {

@@ -23,6 +23,9 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Presence::Nop => return Some(data::nop),
         Presence::Lacks => return None,
     }
+    if let Some(h) = crate::emit::vex::handler(insn) {
+        return Some(h);
+    }
     if crate::mmx::uses_mmx(insn) {
         if let Some(h) = crate::emit::mmx::handler(insn) {
             return Some(h);

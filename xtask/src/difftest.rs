@@ -1,6 +1,8 @@
-//! `cargo xtask difftest [--count N] [--seed S] [--coverage]`: the
-//! differential tester (tests/difftest): instruction sequences on this CPU
-//! against the translator. `--coverage` rewrites tests/difftest/COVERAGE.md.
+//! `cargo xtask difftest [--count N] [--seed S] [--coverage] [--level L]`:
+//! the differential tester (tests/difftest): instruction sequences on this
+//! CPU against the translator. `--coverage` rewrites
+//! tests/difftest/COVERAGE.md; `--level x86-64-v3` checks the forms of the
+//! level being built (the default is the most capable one presented).
 
 use anyhow::{bail, Context, Result};
 
@@ -13,26 +15,27 @@ pub const CI_COUNT: usize = 100_000;
 pub const CI_SEED: u64 = 1;
 
 pub fn run(args: &[String]) -> Result<()> {
-    let (mut count, mut seed, mut coverage) = (CI_COUNT, CI_SEED, false);
+    let (mut count, mut seed, mut coverage, mut level) = (CI_COUNT, CI_SEED, false, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--count" => count = it.next().context("--count N")?.parse()?,
             "--seed" => seed = it.next().context("--seed S")?.parse()?,
             "--coverage" => coverage = true,
+            "--level" => level = Some(it.next().context("--level x86-64-vN")?.clone()),
             other => bail!("unknown difftest argument `{other}`"),
         }
     }
     let arch = Arch::of_host()?;
     setup::ensure_prerequisites(arch)?;
-    if !differential(arch, count, seed, coverage)? {
+    if !differential(arch, count, seed, coverage, level.as_deref())? {
         bail!("differential tests found mismatches");
     }
     Ok(())
 }
 
 /// Builds both halves and runs them; Ok(false) when sequences mismatch.
-pub fn differential(arch: Arch, count: usize, seed: u64, coverage: bool) -> Result<bool> {
+pub fn differential(arch: Arch, count: usize, seed: u64, coverage: bool, level: Option<&str>) -> Result<bool> {
     step::header(format!("Differential tests: {count} sequences, seed {seed}"));
     if arch != Arch::X86_64 {
         println!("    skipped: the reference is the host CPU, and this host is not x86_64");
@@ -51,6 +54,9 @@ pub fn differential(arch: Arch, count: usize, seed: u64, coverage: bool) -> Resu
     };
     let mut driver = std::process::Command::new(target.join("release/difftest"));
     driver.args(["--count", &count.to_string(), "--seed", &seed.to_string(), "--runner", &runner]);
+    if let Some(level) = level {
+        driver.args(["--level", level]);
+    }
     if coverage {
         driver.args(["--coverage", &root.join("tests/difftest/COVERAGE.md").display().to_string()]);
     }

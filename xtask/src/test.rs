@@ -81,7 +81,7 @@ pub fn run() -> Result<()> {
         }
     }
 
-    match crate::difftest::differential(arch, crate::difftest::CI_COUNT, crate::difftest::CI_SEED, false) {
+    match crate::difftest::differential(arch, crate::difftest::CI_COUNT, crate::difftest::CI_SEED, false, None) {
         Ok(true) => {}
         Ok(false) => failed.push("differential tests"),
         Err(e) => {

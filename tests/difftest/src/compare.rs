@@ -213,6 +213,9 @@ pub fn differences(case: &Case, expected: &Outcome, actual: &Outcome) -> Vec<Str
         if e.xmm[i] != a.xmm[i] {
             d.push(format!("xmm{i:<2}: CPU {:#034x} Transit {:#034x}", e.xmm[i], a.xmm[i]));
         }
+        if e.ymm_upper[i] != a.ymm_upper[i] {
+            d.push(format!("ymm{i:<2} bits 128..255: CPU {:#034x} Transit {:#034x}", e.ymm_upper[i], a.ymm_upper[i]));
+        }
     }
     x87_differences(case, expected.rip, &e.x87, &a.x87, &mut d);
     d

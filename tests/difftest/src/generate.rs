@@ -108,6 +108,10 @@ impl RegisterArith for Register {
     }
 }
 
+fn ymm(rng: &mut Rng) -> Register {
+    Register::YMM0.wrapping_add_number(rng.below(16) as usize)
+}
+
 fn xmm(rng: &mut Rng) -> Register {
     Register::XMM0.wrapping_add_number(rng.below(16) as usize)
 }
@@ -219,7 +223,7 @@ fn operand(rng: &mut Rng, code: Code, kind: K, mem_size: usize) -> Option<Operan
         K::r16_reg | K::r16_opcode | K::r16_rm => Operand::Reg(gpr(rng, 2, false)),
         K::r32_reg | K::r32_opcode | K::r32_rm => Operand::Reg(gpr(rng, 4, false)),
         K::r64_reg | K::r64_opcode | K::r64_rm => Operand::Reg(gpr(rng, 8, false)),
-        K::mem => Operand::Mem(mem(rng, if mem_size >= 16 { 16 } else { 1 }, mem_size < 16)),
+        K::mem => Operand::Mem(mem(rng, if mem_size >= 16 { mem_size.min(32) as i64 } else { 1 }, mem_size < 16)),
         K::xmm_or_mem => {
             if rng.chance(3) {
                 Operand::Mem(mem(rng, 16, false))
@@ -227,7 +231,15 @@ fn operand(rng: &mut Rng, code: Code, kind: K, mem_size: usize) -> Option<Operan
                 Operand::Reg(xmm(rng))
             }
         }
-        K::xmm_reg | K::xmm_rm => Operand::Reg(xmm(rng)),
+        K::xmm_reg | K::xmm_rm | K::xmm_vvvv => Operand::Reg(xmm(rng)),
+        K::ymm_or_mem => {
+            if rng.chance(3) {
+                Operand::Mem(mem(rng, 32, false))
+            } else {
+                Operand::Reg(ymm(rng))
+            }
+        }
+        K::ymm_reg | K::ymm_rm | K::ymm_vvvv => Operand::Reg(ymm(rng)),
         K::st0 => Operand::Reg(Register::ST0),
         K::sti_opcode => Operand::Reg(Register::ST0.wrapping_add_number(rng.below(8) as usize)),
         K::mm_reg | K::mm_rm => Operand::Reg(Register::MM0.wrapping_add_number(rng.below(8) as usize)),
@@ -409,16 +421,16 @@ fn reencoded(insn: &Instruction, code: Code) -> Option<Instruction> {
     (decoded.code() == code).then_some(decoded)
 }
 
-/// Every legacy-encoded 64-bit form the translator supports and this
-/// module can instantiate; also the supported forms it cannot (`missed`).
-/// Claims are those of the most capable CPU Transit can present.
-pub fn claimed_forms() -> (Vec<Code>, Vec<Code>) {
-    transit_translator::features::present(transit_translator::features::CpuLevel::HIGHEST);
+/// Every legacy- or VEX-encoded 64-bit form the translator supports and
+/// this module can instantiate; also the supported forms it cannot
+/// (`missed`). Claims are those of the CPU of `level`.
+pub fn claimed_forms(level: transit_translator::features::CpuLevel) -> (Vec<Code>, Vec<Code>) {
+    transit_translator::features::present(level);
     let mut rng = Rng::new(0x5eed);
     let (mut claimed, mut missed) = (Vec::new(), Vec::new());
     for code in Code::values() {
         let info = code.op_code();
-        if !info.is_instruction() || !info.mode64() || info.encoding() != EncodingKind::Legacy {
+        if !info.is_instruction() || !info.mode64() || !matches!(info.encoding(), EncodingKind::Legacy | EncodingKind::VEX) {
             continue;
         }
         if excluded(code.mnemonic()).or_else(|| excluded_form(code)).is_some() {
@@ -508,7 +520,7 @@ pub fn input_state(rng: &mut Rng, depth: X87Depth) -> State {
     s.rflags = 0x202 | (rng.next_u64() & arith);
     // Exceptions masked; a random rounding mode.
     s.mxcsr = 0x1f80 | (rng.below(4) << 13);
-    for x in s.xmm.iter_mut() {
+    for x in s.xmm.iter_mut().chain(s.ymm_upper.iter_mut()) {
         *x = (rng.edge_u64() as u128) << 64 | rng.edge_u64() as u128;
         if rng.chance(2) {
             *x = xmm_edge_value(rng);

@@ -62,6 +62,8 @@ fn build_trampoline() -> Trampoline {
     let xmms = [xmm0, xmm1, xmm2, xmm3, xmm4, xmm5, xmm6, xmm7, xmm8, xmm9, xmm10, xmm11, xmm12, xmm13, xmm14, xmm15];
     let gpr = |i: usize| offset_of!(State, gpr) as u64 + 8 * i as u64;
     let xmm = |i: usize| offset_of!(State, xmm) as u64 + 16 * i as u64;
+    let ymms = [ymm0, ymm1, ymm2, ymm3, ymm4, ymm5, ymm6, ymm7, ymm8, ymm9, ymm10, ymm11, ymm12, ymm13, ymm14, ymm15];
+    let upper = |i: usize| offset_of!(State, ymm_upper) as u64 + 16 * i as u64;
 
     a.set_label(&mut enter).unwrap();
     for r in [rbx, rbp, r12, r13, r14, r15] {
@@ -73,6 +75,7 @@ fn build_trampoline() -> Trampoline {
     a.ldmxcsr(dword_ptr(IN + offset_of!(State, mxcsr) as u64)).unwrap();
     for (i, x) in xmms.iter().enumerate() {
         a.movdqu(*x, xmmword_ptr(IN + xmm(i))).unwrap();
+        a.vinsertf128(ymms[i], ymms[i], xmmword_ptr(IN + upper(i)), 1).unwrap();
     }
     a.push(m(IN + offset_of!(State, rflags) as u64)).unwrap();
     a.popfq().unwrap();
@@ -94,6 +97,9 @@ fn build_trampoline() -> Trampoline {
     // MXCSR and XMM too: `saved_state` reads them from the image, as from
     // the one a fault's signal frame holds.
     a.fxsave(ptr(OUT_FX)).unwrap();
+    for (i, y) in ymms.iter().enumerate() {
+        a.vextractf128(xmmword_ptr(OUT + upper(i)), *y, 1).unwrap();
+    }
     a.xor(eax, eax).unwrap();
     a.jmp(restore_host).unwrap();
 
@@ -141,10 +147,30 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut libc::c_v
         let fp = (*uc).uc_mcontext.fpregs as *const u8;
         if !fp.is_null() {
             std::ptr::copy_nonoverlapping(fp, OUT_FX as *mut u8, 512);
+            out.ymm_upper = ymm_upper_of_frame(fp);
         }
         gregs[libc::REG_RIP as usize] = RECOVER as i64;
         gregs[libc::REG_RSP as usize] = *(SAVED_RSP as *const u64) as i64;
     }
+}
+
+/// Bits 128..255 of YMM0..15 from a signal frame's XSAVE-format FPU state
+/// (Linux marks it with FP_XSTATE_MAGIC1 in the FXSAVE image's software
+/// bytes; the YMM component sits at 576 in the standard format, and a
+/// clear XSTATE_BV bit 2 means its initial state, zeros).
+///
+/// # Safety
+/// `fp` is the ucontext's `fpregs` of a signal frame.
+unsafe fn ymm_upper_of_frame(fp: *const u8) -> [u128; 16] {
+    const FP_XSTATE_MAGIC1: u32 = 0x4650_5853;
+    const XSTATE_BV: usize = 512;
+    const YMM_HI128: usize = 576;
+    let magic = (fp.add(464) as *const u32).read_unaligned();
+    let xstate_bv = (fp.add(XSTATE_BV) as *const u64).read_unaligned();
+    if magic != FP_XSTATE_MAGIC1 || xstate_bv & 4 == 0 {
+        return [0; 16];
+    }
+    std::array::from_fn(|i| (fp.add(YMM_HI128 + 16 * i) as *const u128).read_unaligned())
 }
 
 /// The ucontext `gregs` index of RAX..R15 (x86 encoding order).

@@ -33,6 +33,8 @@ pub struct State {
     pub rflags: u64,
     pub mxcsr: u64,
     pub xmm: [u128; 16],
+    /// Bits 128..255 of YMM0..YMM15.
+    pub ymm_upper: [u128; 16],
     pub x87: X87,
 }
 
@@ -46,7 +48,7 @@ impl State {
         }
         w.write_all(&self.rflags.to_le_bytes())?;
         w.write_all(&self.mxcsr.to_le_bytes())?;
-        for x in self.xmm {
+        for x in self.xmm.iter().chain(&self.ymm_upper) {
             w.write_all(&x.to_le_bytes())?;
         }
         for v in [self.x87.control, self.x87.status, self.x87.valid] {
@@ -65,7 +67,7 @@ impl State {
         }
         s.rflags = read_u64(r)?;
         s.mxcsr = read_u64(r)?;
-        for x in s.xmm.iter_mut() {
+        for x in s.xmm.iter_mut().chain(s.ymm_upper.iter_mut()) {
             *x = read_u128(r)?;
         }
         s.x87.control = read_u64(r)?;

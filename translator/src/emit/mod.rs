@@ -24,6 +24,7 @@ pub mod sse41;
 pub mod ssse3;
 pub mod sse42;
 pub mod string;
+pub mod vex;
 
 use crate::insn_mark::{InsnMark, Polarity};
 use crate::exit::ExitReason;
@@ -199,6 +200,19 @@ impl Emitter {
     /// Emits one instruction of the typed layer (`aarch64`).
     pub fn inst(&mut self, inst: aarch64::Inst) {
         self.ops.push_u32(aarch64::encode(inst));
+    }
+
+    /// Vector temporaries handed out so far in this instruction: give it
+    /// to `release_vtmps` to reuse the ones taken after it.
+    pub fn vtmps_taken(&self) -> u8 {
+        self.next_vscratch
+    }
+
+    /// Makes the vector temporaries taken after `taken` free again (their
+    /// values are dead: the two halves of a 256-bit operation).
+    pub fn release_vtmps(&mut self, taken: u8) {
+        debug_assert!(taken <= self.next_vscratch);
+        self.next_vscratch = taken;
     }
 
     pub fn vtmp(&mut self) -> Reg {

@@ -13,7 +13,7 @@ use super::aarch64::{Arrangement, ElementSize, Inst, VReg, VecOp};
 use super::Handler;
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
-use iced_x86::{Instruction, Mnemonic, OpKind, Register};
+use iced_x86::{EncodingKind, Instruction, Mnemonic, OpKind, Register};
 
 /// Host vector register for guest XMM register `reg`.
 pub(super) fn xmm(reg: Register) -> Option<Reg> {
@@ -60,10 +60,10 @@ impl Emitter {
     }
 }
 
-/// How an x86 packed operation `dst = dst op src` maps onto a host lane
-/// operation. The one definition of each: SSE uses it on 128-bit
-/// registers, and the same row serves MMX's 64 bits and each half of a
-/// 256-bit AVX operation.
+/// How an x86 packed operation `dst = dst op src` (VEX: `dst = src1 op
+/// src2`) maps onto a host lane operation. The one definition of each:
+/// SSE and VEX.128 use it on 128-bit registers, MMX on 64 bits, VEX.256 on
+/// each 128-bit half (every operation here works within 128-bit lanes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct PackedOp {
     pub op: VecOp,
@@ -91,55 +91,55 @@ pub(super) fn packed_op(m: Mnemonic) -> Option<PackedOp> {
     let p = PackedOp::new;
     Some(match m {
         // Bitwise: the element size does not matter.
-        M::Pxor | M::Xorps | M::Xorpd => p(Xor, B),
-        M::Por | M::Orps | M::Orpd => p(Or, B),
-        M::Pand | M::Andps | M::Andpd => p(And, B),
-        M::Pandn | M::Andnps | M::Andnpd => PackedOp { swapped: true, ..p(AndNot, B) },
-        M::Paddb => p(Add, B),
-        M::Paddw => p(Add, H),
-        M::Paddd => p(Add, S),
-        M::Paddq => p(Add, D),
-        M::Psubb => p(Sub, B),
-        M::Psubw => p(Sub, H),
-        M::Psubd => p(Sub, S),
-        M::Psubq => p(Sub, D),
-        M::Pcmpeqb => p(CmpEq, B),
-        M::Pcmpeqw => p(CmpEq, H),
-        M::Pcmpeqd => p(CmpEq, S),
-        M::Pcmpgtb => p(CmpGtSigned, B),
-        M::Pcmpgtw => p(CmpGtSigned, H),
-        M::Pcmpgtd => p(CmpGtSigned, S),
-        M::Pminub => p(MinUnsigned, B),
-        M::Pmaxub => p(MaxUnsigned, B),
-        M::Pminsw => p(MinSigned, H),
-        M::Pmaxsw => p(MaxSigned, H),
-        M::Paddusb => p(AddSatUnsigned, B),
-        M::Paddusw => p(AddSatUnsigned, H),
-        M::Psubusb => p(SubSatUnsigned, B),
-        M::Psubusw => p(SubSatUnsigned, H),
-        M::Paddsb => p(AddSatSigned, B),
-        M::Paddsw => p(AddSatSigned, H),
-        M::Psubsb => p(SubSatSigned, B),
-        M::Psubsw => p(SubSatSigned, H),
-        M::Pavgb => p(RoundingHalvingAddUnsigned, B),
-        M::Pavgw => p(RoundingHalvingAddUnsigned, H),
-        M::Pmullw => p(Mul, H),
-        M::Punpcklbw => p(ZipLow, B),
-        M::Punpcklwd => p(ZipLow, H),
-        M::Punpckldq | M::Unpcklps => p(ZipLow, S),
-        M::Punpcklqdq | M::Unpcklpd => p(ZipLow, D),
-        M::Punpckhbw => p(ZipHigh, B),
-        M::Punpckhwd => p(ZipHigh, H),
-        M::Punpckhdq | M::Unpckhps => p(ZipHigh, S),
-        M::Punpckhqdq | M::Unpckhpd => p(ZipHigh, D),
-        M::Addps => p(FAdd, S),
-        M::Addpd => p(FAdd, D),
-        M::Subps => p(FSub, S),
-        M::Subpd => p(FSub, D),
-        M::Mulps => p(FMul, S),
-        M::Mulpd => p(FMul, D),
-        M::Divps => p(FDiv, S),
-        M::Divpd => p(FDiv, D),
+        M::Pxor | M::Xorps | M::Xorpd | M::Vpxor | M::Vxorps | M::Vxorpd => p(Xor, B),
+        M::Por | M::Orps | M::Orpd | M::Vpor | M::Vorps | M::Vorpd => p(Or, B),
+        M::Pand | M::Andps | M::Andpd | M::Vpand | M::Vandps | M::Vandpd => p(And, B),
+        M::Pandn | M::Andnps | M::Andnpd | M::Vpandn | M::Vandnps | M::Vandnpd => PackedOp { swapped: true, ..p(AndNot, B) },
+        M::Paddb | M::Vpaddb => p(Add, B),
+        M::Paddw | M::Vpaddw => p(Add, H),
+        M::Paddd | M::Vpaddd => p(Add, S),
+        M::Paddq | M::Vpaddq => p(Add, D),
+        M::Psubb | M::Vpsubb => p(Sub, B),
+        M::Psubw | M::Vpsubw => p(Sub, H),
+        M::Psubd | M::Vpsubd => p(Sub, S),
+        M::Psubq | M::Vpsubq => p(Sub, D),
+        M::Pcmpeqb | M::Vpcmpeqb => p(CmpEq, B),
+        M::Pcmpeqw | M::Vpcmpeqw => p(CmpEq, H),
+        M::Pcmpeqd | M::Vpcmpeqd => p(CmpEq, S),
+        M::Pcmpgtb | M::Vpcmpgtb => p(CmpGtSigned, B),
+        M::Pcmpgtw | M::Vpcmpgtw => p(CmpGtSigned, H),
+        M::Pcmpgtd | M::Vpcmpgtd => p(CmpGtSigned, S),
+        M::Pminub | M::Vpminub => p(MinUnsigned, B),
+        M::Pmaxub | M::Vpmaxub => p(MaxUnsigned, B),
+        M::Pminsw | M::Vpminsw => p(MinSigned, H),
+        M::Pmaxsw | M::Vpmaxsw => p(MaxSigned, H),
+        M::Paddusb | M::Vpaddusb => p(AddSatUnsigned, B),
+        M::Paddusw | M::Vpaddusw => p(AddSatUnsigned, H),
+        M::Psubusb | M::Vpsubusb => p(SubSatUnsigned, B),
+        M::Psubusw | M::Vpsubusw => p(SubSatUnsigned, H),
+        M::Paddsb | M::Vpaddsb => p(AddSatSigned, B),
+        M::Paddsw | M::Vpaddsw => p(AddSatSigned, H),
+        M::Psubsb | M::Vpsubsb => p(SubSatSigned, B),
+        M::Psubsw | M::Vpsubsw => p(SubSatSigned, H),
+        M::Pavgb | M::Vpavgb => p(RoundingHalvingAddUnsigned, B),
+        M::Pavgw | M::Vpavgw => p(RoundingHalvingAddUnsigned, H),
+        M::Pmullw | M::Vpmullw => p(Mul, H),
+        M::Punpcklbw | M::Vpunpcklbw => p(ZipLow, B),
+        M::Punpcklwd | M::Vpunpcklwd => p(ZipLow, H),
+        M::Punpckldq | M::Unpcklps | M::Vpunpckldq | M::Vunpcklps => p(ZipLow, S),
+        M::Punpcklqdq | M::Unpcklpd | M::Vpunpcklqdq | M::Vunpcklpd => p(ZipLow, D),
+        M::Punpckhbw | M::Vpunpckhbw => p(ZipHigh, B),
+        M::Punpckhwd | M::Vpunpckhwd => p(ZipHigh, H),
+        M::Punpckhdq | M::Unpckhps | M::Vpunpckhdq | M::Vunpckhps => p(ZipHigh, S),
+        M::Punpckhqdq | M::Unpckhpd | M::Vpunpckhqdq | M::Vunpckhpd => p(ZipHigh, D),
+        M::Addps | M::Vaddps => p(FAdd, S),
+        M::Addpd | M::Vaddpd => p(FAdd, D),
+        M::Subps | M::Vsubps => p(FSub, S),
+        M::Subpd | M::Vsubpd => p(FSub, D),
+        M::Mulps | M::Vmulps => p(FMul, S),
+        M::Mulpd | M::Vmulpd => p(FMul, D),
+        M::Divps | M::Vdivps => p(FDiv, S),
+        M::Divpd | M::Vdivpd => p(FDiv, D),
         _ => return None,
     })
 }
@@ -957,7 +957,7 @@ fn word_insert_extract(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 pub fn handler(insn: &Instruction) -> Option<Handler> {
     use Mnemonic::*;
     let m = insn.mnemonic();
-    if packed_op(m).is_some() {
+    if packed_op(m).is_some() && insn.encoding() == EncodingKind::Legacy {
         return Some(packed);
     }
     Some(match m {

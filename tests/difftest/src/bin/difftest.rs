@@ -20,6 +20,7 @@ use transit_difftest::layout::CODE_ADDR;
 use transit_difftest::native::Native;
 use transit_difftest::report::reproducer;
 use transit_difftest::rng::Rng;
+use transit_translator::features::CpuLevel;
 
 /// Targeted cases per claimed form.
 const PER_FORM: usize = 24;
@@ -30,10 +31,12 @@ struct Options {
     runner: Vec<String>,
     coverage: Option<String>,
     reports: usize,
+    /// The CPU whose forms are checked (`--level`).
+    level: CpuLevel,
 }
 
 fn options() -> Result<Options> {
-    let mut o = Options { count: 10_000, seed: 1, runner: Vec::new(), coverage: None, reports: 5 };
+    let mut o = Options { count: 10_000, seed: 1, runner: Vec::new(), coverage: None, reports: 5, level: CpuLevel::HIGHEST };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = || args.next().with_context(|| format!("{a} needs a value"));
@@ -43,12 +46,17 @@ fn options() -> Result<Options> {
             "--runner" => o.runner = value()?.split_whitespace().map(String::from).collect(),
             "--coverage" => o.coverage = Some(value()?),
             "--reports" => o.reports = value()?.parse()?,
+            "--level" => {
+                let name = value()?;
+                o.level = transit_difftest::level_from_name(&name).with_context(|| format!("unknown level {name}"))?;
+            }
             _ => bail!("unknown argument {a}"),
         }
     }
     if o.runner.is_empty() {
         bail!("--runner \"[qemu-aarch64-static] path/to/difftest-runner\" is required");
     }
+    o.runner.extend(["--level".to_string(), o.level.name().to_string()]);
     Ok(o)
 }
 
@@ -156,7 +164,7 @@ fn main() -> Result<()> {
     // mismatch seen on one vendor only is easier to trace with this line.
     println!("difftest: reference CPU {}", transit_difftest::vendor_flags::host_cpu_description());
     let started = Instant::now();
-    let (claimed, missed) = claimed_forms();
+    let (claimed, missed) = claimed_forms(o.level);
     let mut rng = Rng::new(o.seed);
     let mut cases = Vec::with_capacity(o.count);
     'targeted: for _ in 0..PER_FORM {

@@ -96,7 +96,14 @@ fn run(t: &mut Translator, case: &Case) -> Outcome {
         std::ptr::copy_nonoverlapping(mem.as_ptr(), MEM_ADDR as *mut u8, MEM_SIZE);
     }
     t.flush();
-    let mut cpu = CpuState { gpr: case.input.gpr, rip: CODE_ADDR, xmm: case.input.xmm, mxcsr: case.input.mxcsr, ..CpuState::default() };
+    let mut cpu = CpuState {
+        gpr: case.input.gpr,
+        rip: CODE_ADDR,
+        xmm: case.input.xmm,
+        ymm_upper: case.input.ymm_upper,
+        mxcsr: case.input.mxcsr,
+        ..CpuState::default()
+    };
     cpu.set_rflags(case.input.rflags);
     let x = &case.input.x87;
     cpu.x87.control = x.control as u16;
@@ -112,7 +119,14 @@ fn run(t: &mut Translator, case: &Case) -> Outcome {
     // SAFETY: the scratch page is mapped.
     let mem_hash = fnv1a(unsafe { std::slice::from_raw_parts(MEM_ADDR as *const u8, MEM_SIZE) });
     let end = CODE_ADDR + case.code.len() as u64;
-    let state = State { gpr: cpu.gpr, rflags: cpu.rflags(), mxcsr: cpu.mxcsr, xmm: cpu.xmm, x87: x87_of(&cpu) };
+    let state = State {
+        gpr: cpu.gpr,
+        rflags: cpu.rflags(),
+        mxcsr: cpu.mxcsr,
+        xmm: cpu.xmm,
+        ymm_upper: cpu.ymm_upper,
+        x87: x87_of(&cpu),
+    };
     let (signal, rip, fault_addr) = match event {
         GuestEvent::Syscall if cpu.rip == end + TERMINATOR.len() as u64 => (0, end, 0),
         // A syscall inside the sequence (never generated) reads as SIGSYS.
@@ -143,9 +157,14 @@ fn x87_of(cpu: &CpuState) -> X87 {
 }
 
 fn main() {
-    // Every instruction of the most capable CPU Transit can present.
-    transit_translator::features::present(transit_translator::features::CpuLevel::HIGHEST);
     let args: Vec<String> = std::env::args().collect();
+    // Every instruction of the level under test (`--level`; by default the
+    // most capable CPU Transit presents).
+    let level = match args.iter().position(|a| a == "--level") {
+        Some(i) => transit_difftest::level_from_name(&args[i + 1]).expect("--level x86-64-vN"),
+        None => transit_translator::features::CpuLevel::HIGHEST,
+    };
+    transit_translator::features::present(level);
     let block_size = match args.iter().position(|a| a == "--block-size") {
         Some(i) => args[i + 1].parse::<usize>().expect("--block-size N"),
         None => 0,
