@@ -24,6 +24,7 @@ pub mod sse41;
 pub mod ssse3;
 pub mod sse42;
 pub mod string;
+pub mod vector;
 pub mod vex;
 
 use crate::insn_mark::{InsnMark, Polarity};

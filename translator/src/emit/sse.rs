@@ -10,6 +10,7 @@
 use super::operand::Loc;
 use super::{a64, regs, EmitResult, Emitter, Flow, Polarity, Reg, Unsupported, NZCV};
 use super::aarch64::{Arrangement, ElementSize, Inst, VReg, VecOp};
+use super::vector::{LaneOp, Lanes, Second};
 use super::Handler;
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
@@ -144,12 +145,76 @@ pub(super) fn packed_op(m: Mnemonic) -> Option<PackedOp> {
     })
 }
 
-fn packed(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+/// A packed row as a lane operation (`vector`).
+fn packed(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     let row = packed_op(insn.mnemonic()).ok_or(Unsupported)?;
-    let d = e.xmm_dst(insn)?;
-    let m = e.vsrc(insn, 1, 16)?;
-    e.packed(row, Arrangement::full(row.element), d, d, m);
-    Ok(Flow::Next)
+    e.packed(row, Arrangement::full(row.element), l.rd, l.rn, l.rm);
+    Ok(())
+}
+
+/// The operations written once as 128-bit lane operations, for their
+/// legacy SSE and VEX forms alike (`vector::run`).
+pub(super) fn lane_op(insn: &Instruction) -> Option<(LaneOp, Second)> {
+    use Mnemonic::*;
+    let m = insn.mnemonic();
+    if packed_op(m).is_some() {
+        return Some((packed, Second::PerHalf));
+    }
+    let by_immediate = insn.op_kind(insn.op_count().saturating_sub(1)) == OpKind::Immediate8;
+    let op: LaneOp = match legacy_mnemonic(m) {
+        Pslldq | Psrldq => shift_imm,
+        Psllw | Pslld | Psllq | Psrlw | Psrld | Psrlq | Psraw | Psrad if by_immediate => shift_imm,
+        Psllw | Pslld | Psllq | Psrlw | Psrld | Psrlq | Psraw | Psrad => return Some((shift_by_xmm, Second::Whole128)),
+        Pshufd | Pshuflw | Pshufhw | Shufps | Shufpd => shuffle,
+        Pmuludq | Pmulhw | Pmulhuw | Pmaddwd | Psadbw | Packsswb | Packuswb | Packssdw => widening,
+        Minps | Maxps | Minpd | Maxpd | Sqrtps | Sqrtpd => packed_float_misc,
+        _ => return None,
+    };
+    Some((op, Second::PerHalf))
+}
+
+/// The SSE mnemonic of a VEX one that computes the same per 128-bit lane
+/// (vpshufd: pshufd); others as they are.
+pub(super) fn legacy_mnemonic(m: Mnemonic) -> Mnemonic {
+    use Mnemonic::*;
+    match m {
+        Vpslldq => Pslldq,
+        Vpsrldq => Psrldq,
+        Vpsllw => Psllw,
+        Vpslld => Pslld,
+        Vpsllq => Psllq,
+        Vpsrlw => Psrlw,
+        Vpsrld => Psrld,
+        Vpsrlq => Psrlq,
+        Vpsraw => Psraw,
+        Vpsrad => Psrad,
+        Vpshufd => Pshufd,
+        Vpshuflw => Pshuflw,
+        Vpshufhw => Pshufhw,
+        Vshufps => Shufps,
+        Vshufpd => Shufpd,
+        Vpmuludq => Pmuludq,
+        Vpmulhw => Pmulhw,
+        Vpmulhuw => Pmulhuw,
+        Vpmaddwd => Pmaddwd,
+        Vpsadbw => Psadbw,
+        Vpacksswb => Packsswb,
+        Vpackuswb => Packuswb,
+        Vpackssdw => Packssdw,
+        Vminps => Minps,
+        Vmaxps => Maxps,
+        Vminpd => Minpd,
+        Vmaxpd => Maxpd,
+        Vsqrtps => Sqrtps,
+        Vsqrtpd => Sqrtpd,
+        m => m,
+    }
+}
+
+/// The legacy SSE form of a lane operation.
+fn legacy_lanes(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let (op, second) = lane_op(insn).ok_or(Unsupported)?;
+    super::vector::run(e, insn, op, second)
 }
 
 impl Emitter {
@@ -415,14 +480,11 @@ fn movmsk(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 
 /// Byte shifts of the whole register (pslldq, psrldq) and element shifts by
 /// an immediate (psllw/d/q, psrlw/d/q, psraw/d).
-fn shift_imm(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+fn shift_imm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
-    if insn.op1_kind() != OpKind::Immediate8 {
-        return Err(Unsupported);
-    }
-    let d = e.xmm_dst(insn)?;
+    let Lanes { rd: d, rn: n_reg, .. } = l;
     let n = insn.immediate8() as u32;
-    let m = insn.mnemonic();
+    let m = legacy_mnemonic(insn.mnemonic());
     let (lanes_bits, arith) = match m {
         Psllw | Psrlw => (16, false),
         Psraw => (16, true),
@@ -431,52 +493,58 @@ fn shift_imm(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         Psllq | Psrlq => (64, false),
         _ => (0, false),
     };
+    let copy = |e: &mut Emitter| {
+        if d != n_reg {
+            e.inst(Inst::VecMove { rd: VReg(d), rn: VReg(n_reg) });
+        }
+    };
     let zero = |e: &mut Emitter| a64!(e.ops; movi V(d).D2, 0);
     match m {
         Pslldq | Psrldq => {
             if n >= 16 {
                 zero(e);
-            } else if n > 0 {
+            } else if n == 0 {
+                copy(e);
+            } else {
                 let z = e.vtmp();
                 a64!(e.ops; movi V(z).D2, 0);
                 if m == Pslldq {
-                    a64!(e.ops; ext V(d).B16, V(z).B16, V(d).B16, 16 - n);
+                    a64!(e.ops; ext V(d).B16, V(z).B16, V(n_reg).B16, 16 - n);
                 } else {
-                    a64!(e.ops; ext V(d).B16, V(d).B16, V(z).B16, n);
+                    a64!(e.ops; ext V(d).B16, V(n_reg).B16, V(z).B16, n);
                 }
             }
         }
         _ if n >= lanes_bits && !arith => zero(e),
-        _ if n == 0 => {}
-        Psllw => a64!(e.ops; shl V(d).H8, V(d).H8, n),
-        Pslld => a64!(e.ops; shl V(d).S4, V(d).S4, n),
-        Psllq => a64!(e.ops; shl V(d).D2, V(d).D2, n),
-        Psrlw => a64!(e.ops; ushr V(d).H8, V(d).H8, n),
-        Psrld => a64!(e.ops; ushr V(d).S4, V(d).S4, n),
-        Psrlq => a64!(e.ops; ushr V(d).D2, V(d).D2, n),
-        Psraw => a64!(e.ops; sshr V(d).H8, V(d).H8, n.min(15)),
-        Psrad => a64!(e.ops; sshr V(d).S4, V(d).S4, n.min(31)),
+        _ if n == 0 => copy(e),
+        Psllw => a64!(e.ops; shl V(d).H8, V(n_reg).H8, n),
+        Pslld => a64!(e.ops; shl V(d).S4, V(n_reg).S4, n),
+        Psllq => a64!(e.ops; shl V(d).D2, V(n_reg).D2, n),
+        Psrlw => a64!(e.ops; ushr V(d).H8, V(n_reg).H8, n),
+        Psrld => a64!(e.ops; ushr V(d).S4, V(n_reg).S4, n),
+        Psrlq => a64!(e.ops; ushr V(d).D2, V(n_reg).D2, n),
+        Psraw => a64!(e.ops; sshr V(d).H8, V(n_reg).H8, n.min(15)),
+        Psrad => a64!(e.ops; sshr V(d).S4, V(n_reg).S4, n.min(31)),
         _ => return Err(Unsupported),
     }
-    Ok(Flow::Next)
+    Ok(())
 }
 
 /// pshufd, pshuflw, pshufhw, shufps, shufpd: lane selection by immediate.
-fn shuffle(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+fn shuffle(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
-    let d = e.xmm_dst(insn)?;
-    let s = e.vsrc(insn, 1, 16)?;
+    let Lanes { rd, rn: d, rm: s } = l;
     let imm = insn.immediate8() as u32;
     let t = e.vtmp();
-    match insn.mnemonic() {
+    match legacy_mnemonic(insn.mnemonic()) {
         Pshufd => {
             for i in 0..4u32 {
                 let sel = (imm >> (2 * i)) & 3;
                 a64!(e.ops; ins V(t).S[i], V(s).S[sel]);
             }
         }
-        Pshuflw | Pshufhw => {
-            let base = if insn.mnemonic() == Pshufhw { 4 } else { 0 };
+        m @ (Pshuflw | Pshufhw) => {
+            let base = if m == Pshufhw { 4 } else { 0 };
             a64!(e.ops; mov V(t).B16, V(s).B16);
             for i in 0..4u32 {
                 let sel = base + ((imm >> (2 * i)) & 3);
@@ -496,8 +564,8 @@ fn shuffle(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         }
         _ => return Err(Unsupported),
     }
-    a64!(e.ops; mov V(d).B16, V(t).B16);
-    Ok(Flow::Next)
+    a64!(e.ops; mov V(rd).B16, V(t).B16);
+    Ok(())
 }
 
 /// Scalar double/single arithmetic on the low lane.
@@ -743,83 +811,88 @@ fn compare_mask(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 
 /// Multiplies and horizontal ops that need widening: pmuludq, pmulhw,
 /// pmulhuw, pmaddwd, psadbw; and the saturating packs.
-fn widening(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+fn widening(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
-    let d = e.xmm_dst(insn)?;
-    let m = e.vsrc(insn, 1, 16)?;
+    let Lanes { rd, rn: d, rm: m } = l;
     let (t1, t2) = (e.vtmp(), e.vtmp());
-    match insn.mnemonic() {
+    match legacy_mnemonic(insn.mnemonic()) {
         Pmuludq => a64!(e.ops
             ; xtn V(t1).S2, V(d).D2
             ; xtn V(t2).S2, V(m).D2
-            ; umull V(d).D2, V(t1).S2, V(t2).S2
+            ; umull V(rd).D2, V(t1).S2, V(t2).S2
         ),
         Pmulhw => a64!(e.ops
             ; smull V(t1).S4, V(d).H4, V(m).H4
             ; smull2 V(t2).S4, V(d).H8, V(m).H8
-            ; uzp2 V(d).H8, V(t1).H8, V(t2).H8
+            ; uzp2 V(rd).H8, V(t1).H8, V(t2).H8
         ),
         Pmulhuw => a64!(e.ops
             ; umull V(t1).S4, V(d).H4, V(m).H4
             ; umull2 V(t2).S4, V(d).H8, V(m).H8
-            ; uzp2 V(d).H8, V(t1).H8, V(t2).H8
+            ; uzp2 V(rd).H8, V(t1).H8, V(t2).H8
         ),
         Pmaddwd => a64!(e.ops
             ; smull V(t1).S4, V(d).H4, V(m).H4
             ; smull2 V(t2).S4, V(d).H8, V(m).H8
-            ; addp V(d).S4, V(t1).S4, V(t2).S4
+            ; addp V(rd).S4, V(t1).S4, V(t2).S4
         ),
         Psadbw => a64!(e.ops
             ; uabd V(t1).B16, V(d).B16, V(m).B16
             ; uaddlp V(t1).H8, V(t1).B16
             ; uaddlp V(t1).S4, V(t1).H8
-            ; uaddlp V(d).D2, V(t1).S4
+            ; uaddlp V(rd).D2, V(t1).S4
         ),
         Packsswb => a64!(e.ops
             ; sqxtn V(t1).B8, V(d).H8
             ; sqxtn2 V(t1).B16, V(m).H8
-            ; mov V(d).B16, V(t1).B16
+            ; mov V(rd).B16, V(t1).B16
         ),
         Packuswb => a64!(e.ops
             ; sqxtun V(t1).B8, V(d).H8
             ; sqxtun2 V(t1).B16, V(m).H8
-            ; mov V(d).B16, V(t1).B16
+            ; mov V(rd).B16, V(t1).B16
         ),
         Packssdw => a64!(e.ops
             ; sqxtn V(t1).H4, V(d).S4
             ; sqxtn2 V(t1).H8, V(m).S4
-            ; mov V(d).B16, V(t1).B16
+            ; mov V(rd).B16, V(t1).B16
         ),
         _ => return Err(Unsupported),
     }
-    Ok(Flow::Next)
+    Ok(())
 }
 
 /// minps/maxps/minpd/maxpd with x86's rule: the second operand unless the
 /// comparison holds; sqrtps/sqrtpd.
-fn packed_float_misc(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+fn packed_float_misc(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
-    let d = e.xmm_dst(insn)?;
-    let m = e.vsrc(insn, 1, 16)?;
+    let Lanes { rd, rn: d, rm: m } = l;
     let t = e.vtmp();
-    match insn.mnemonic() {
-        Minps => a64!(e.ops; fcmgt V(t).S4, V(m).S4, V(d).S4 ; bif V(d).B16, V(m).B16, V(t).B16),
-        Maxps => a64!(e.ops; fcmgt V(t).S4, V(d).S4, V(m).S4 ; bif V(d).B16, V(m).B16, V(t).B16),
-        Minpd => a64!(e.ops; fcmgt V(t).D2, V(m).D2, V(d).D2 ; bif V(d).B16, V(m).B16, V(t).B16),
-        Maxpd => a64!(e.ops; fcmgt V(t).D2, V(d).D2, V(m).D2 ; bif V(d).B16, V(m).B16, V(t).B16),
-        Sqrtps | Sqrtpd => {
-            let double = insn.mnemonic() == Sqrtpd;
+    // t = where the comparison holds; the result is d there, else m.
+    match legacy_mnemonic(insn.mnemonic()) {
+        Minps => a64!(e.ops; fcmgt V(t).S4, V(m).S4, V(d).S4),
+        Maxps => a64!(e.ops; fcmgt V(t).S4, V(d).S4, V(m).S4),
+        Minpd => a64!(e.ops; fcmgt V(t).D2, V(m).D2, V(d).D2),
+        Maxpd => a64!(e.ops; fcmgt V(t).D2, V(d).D2, V(m).D2),
+        m_ @ (Sqrtps | Sqrtpd) => {
+            let double = m_ == Sqrtpd;
             if double {
                 a64!(e.ops; fsqrt V(t).D2, V(m).D2);
             } else {
                 a64!(e.ops; fsqrt V(t).S4, V(m).S4);
             }
             x86_nan_rules(e, t, m, m, double, true);
-            a64!(e.ops; mov V(d).B16, V(t).B16);
+            a64!(e.ops; mov V(rd).B16, V(t).B16);
+            return Ok(());
         }
         _ => return Err(Unsupported),
     }
-    Ok(Flow::Next)
+    if rd == d {
+        a64!(e.ops; bif V(rd).B16, V(m).B16, V(t).B16);
+    } else {
+        a64!(e.ops; bsl V(t).B16, V(d).B16, V(m).B16 ; mov V(rd).B16, V(t).B16);
+    }
+    Ok(())
 }
 
 /// rcpps/rsqrtps/rcpss/rsqrtss: x86 gives ~12-bit approximations; Transit
@@ -904,10 +977,9 @@ fn packed_convert(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 
 /// psllw/d/q, psrlw/d/q, psraw/d by the count in an XMM register or memory:
 /// counts beyond the element width give zero (or the sign, for psra).
-fn shift_by_xmm(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+fn shift_by_xmm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
-    let d = e.xmm_dst(insn)?;
-    let m = e.vsrc(insn, 1, 16)?;
+    let Lanes { rd, rn: d, rm: m } = l;
     let (count, big) = (e.tmp(), e.tmp());
     let small = e.label();
     // Clamp to 64 (branching, not comparing: flags stay untouched); the
@@ -919,20 +991,20 @@ fn shift_by_xmm(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         ; movz X(count), 64
         ; =>small
     );
-    let op = insn.mnemonic();
+    let op = legacy_mnemonic(insn.mnemonic());
     if matches!(op, Psrlw | Psrld | Psrlq | Psraw | Psrad) {
         a64!(e.ops; neg X(count), X(count));
     }
     let v = e.vtmp();
     match op {
-        Psllw | Psrlw => a64!(e.ops; dup V(v).H8, W(count) ; ushl V(d).H8, V(d).H8, V(v).H8),
-        Pslld | Psrld => a64!(e.ops; dup V(v).S4, W(count) ; ushl V(d).S4, V(d).S4, V(v).S4),
-        Psllq | Psrlq => a64!(e.ops; dup V(v).D2, X(count) ; ushl V(d).D2, V(d).D2, V(v).D2),
-        Psraw => a64!(e.ops; dup V(v).H8, W(count) ; sshl V(d).H8, V(d).H8, V(v).H8),
-        Psrad => a64!(e.ops; dup V(v).S4, W(count) ; sshl V(d).S4, V(d).S4, V(v).S4),
+        Psllw | Psrlw => a64!(e.ops; dup V(v).H8, W(count) ; ushl V(rd).H8, V(d).H8, V(v).H8),
+        Pslld | Psrld => a64!(e.ops; dup V(v).S4, W(count) ; ushl V(rd).S4, V(d).S4, V(v).S4),
+        Psllq | Psrlq => a64!(e.ops; dup V(v).D2, X(count) ; ushl V(rd).D2, V(d).D2, V(v).D2),
+        Psraw => a64!(e.ops; dup V(v).H8, W(count) ; sshl V(rd).H8, V(d).H8, V(v).H8),
+        Psrad => a64!(e.ops; dup V(v).S4, W(count) ; sshl V(rd).S4, V(d).S4, V(v).S4),
         _ => return Err(Unsupported),
     }
-    Ok(Flow::Next)
+    Ok(())
 }
 
 /// pextrw r32, xmm, imm and pinsrw xmm, r32/m16, imm.
@@ -957,8 +1029,8 @@ fn word_insert_extract(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 pub fn handler(insn: &Instruction) -> Option<Handler> {
     use Mnemonic::*;
     let m = insn.mnemonic();
-    if packed_op(m).is_some() && insn.encoding() == EncodingKind::Legacy {
-        return Some(packed);
+    if insn.encoding() == EncodingKind::Legacy && lane_op(insn).is_some() {
+        return Some(legacy_lanes);
     }
     Some(match m {
         Movdqa | Movdqu | Movaps | Movups | Movapd | Movupd | Movntdq | Movntps | Movntpd | Lddqu => mov128,
@@ -967,11 +1039,6 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Movlps | Movlpd | Movhps | Movhpd | Movhlps | Movlhps => mov_half,
         Pmovmskb => pmovmskb,
         Movmskps | Movmskpd => movmsk,
-        Pslldq | Psrldq => shift_imm,
-        Psllw | Pslld | Psllq | Psrlw | Psrld | Psrlq | Psraw | Psrad if insn.op1_kind() == OpKind::Immediate8 => {
-            shift_imm
-        }
-        Pshufd | Pshuflw | Pshufhw | Shufps | Shufpd => shuffle,
         Addsd | Subsd | Mulsd | Divsd | Sqrtsd | Minsd | Maxsd | Addss | Subss | Mulss | Divss | Sqrtss | Minss
         | Maxss => scalar_arith,
         Ucomisd | Comisd | Ucomiss | Comiss => compare_scalar,
@@ -980,12 +1047,7 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Cvtsd2ss | Cvtss2sd => float_to_float,
         Cmpsd | Cmpss | Cmppd | Cmpps => compare_mask,
         Stmxcsr | Ldmxcsr => mxcsr,
-        Pmuludq | Pmulhw | Pmulhuw | Pmaddwd | Psadbw | Packsswb | Packuswb | Packssdw => widening,
-        Minps | Maxps | Minpd | Maxpd | Sqrtps | Sqrtpd => packed_float_misc,
         Cvtdq2ps | Cvtdq2pd | Cvtps2pd | Cvtpd2ps | Cvttps2dq | Cvtps2dq | Cvttpd2dq | Cvtpd2dq => packed_convert,
-        Psllw | Pslld | Psllq | Psrlw | Psrld | Psrlq | Psraw | Psrad if insn.op1_kind() != OpKind::Immediate8 => {
-            shift_by_xmm
-        }
         Pextrw | Pinsrw => word_insert_extract,
         Rcpps | Rsqrtps | Rcpss | Rsqrtss => reciprocal,
         _ => return None,

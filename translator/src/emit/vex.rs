@@ -1,20 +1,19 @@
 //! VEX-encoded vector instructions (AVX, AVX2): three operands, and 128 or
-//! 256 bits. They reuse the SSE rows (`sse::packed_op`): a VEX.128
-//! operation is the SSE one with a separate first source that then clears
-//! bits 128..255 of the destination; a VEX.256 one is the same row on each
-//! 128-bit half.
+//! 256 bits. Operations SSE has too are SSE's lane operations
+//! (`sse::lane_op`), which `vector::run` applies to VEX's operands and
+//! halves; this module has the moves and what only VEX has.
 //!
 //! Where the upper halves live: `CpuState::ymm_upper`, loaded and stored
 //! around each 256-bit operation (`upper_offset`). Host v8..v15 are free
 //! and could hold some of them; that is a measured choice for later.
 
-use super::aarch64::{Arrangement, Inst, VReg};
-use super::sse::packed_op;
+use super::aarch64::{Inst, VReg};
+use super::vector::{self, vector_number};
 use super::{a64, regs, EmitResult, Emitter, Flow, Handler, Reg, Unsupported};
 use crate::cpu_state::offsets;
 #[allow(unused_imports)]
 use dynasmrt::DynasmApi;
-use iced_x86::{EncodingKind, Instruction, Mnemonic, OpKind, Register};
+use iced_x86::{EncodingKind, Instruction, Mnemonic, OpKind};
 
 /// Where bits 128..255 of YMM register `n` live in `CpuState`.
 fn upper_offset(n: usize) -> u32 {
@@ -31,44 +30,45 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
     }
     use Mnemonic::*;
     match insn.mnemonic() {
-        m if packed_op(m).is_some() => Some(packed),
+        _ if super::sse::lane_op(insn).is_some() => Some(lanes),
         Vmovdqa | Vmovdqu | Vmovaps | Vmovups | Vmovapd | Vmovupd | Vmovntdq | Vmovntps | Vmovntpd | Vlddqu => Some(mov),
         Vzeroupper | Vzeroall => Some(zero),
         _ => None,
     }
 }
 
-/// A YMM or XMM register's number.
-fn vector_number(reg: Register) -> Option<usize> {
-    (reg.is_xmm() || reg.is_ymm()).then(|| reg.number())
+/// The VEX form of an SSE lane operation (`vector`).
+fn lanes(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let (op, second) = super::sse::lane_op(insn).ok_or(Unsupported)?;
+    vector::run(e, insn, op, second)
 }
 
 impl Emitter {
     /// Clears bits 128..255 of YMM register `n` (what every VEX.128
     /// instruction writing it does).
-    fn clear_upper(&mut self, n: usize) {
+    pub(super) fn clear_upper(&mut self, n: usize) {
         a64!(self.ops
             ; str xzr, [X(regs::STATE), upper_offset(n)]
             ; str xzr, [X(regs::STATE), upper_offset(n) + 8]
         );
     }
 
-    fn load_upper(&mut self, v: Reg, n: usize) {
+    pub(super) fn load_upper(&mut self, v: Reg, n: usize) {
         a64!(self.ops; ldr Q(v), [X(regs::STATE), upper_offset(n)]);
     }
 
-    fn store_upper(&mut self, v: Reg, n: usize) {
+    pub(super) fn store_upper(&mut self, v: Reg, n: usize) {
         a64!(self.ops; str Q(v), [X(regs::STATE), upper_offset(n)]);
     }
 
     /// 32 bytes at `base + off` into `low` and `high` (`off` as
     /// `address` gives it: -256..255).
-    fn load_pair(&mut self, low: Reg, high: Reg, base: Reg, off: i32) {
+    pub(super) fn load_pair(&mut self, low: Reg, high: Reg, base: Reg, off: i32) {
         let (base, off) = self.pair_address(base, off);
         a64!(self.ops; ldp Q(low), Q(high), [X(base), off]);
     }
 
-    fn store_pair(&mut self, low: Reg, high: Reg, base: Reg, off: i32) {
+    pub(super) fn store_pair(&mut self, low: Reg, high: Reg, base: Reg, off: i32) {
         let (base, off) = self.pair_address(base, off);
         a64!(self.ops; stp Q(low), Q(high), [X(base), off]);
     }
@@ -82,57 +82,6 @@ impl Emitter {
         self.add_imm(t, base, off as i64);
         (t, 0)
     }
-}
-
-/// `dst = src1 op src2` for a row of `sse::packed_op`.
-fn packed(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let row = packed_op(insn.mnemonic()).ok_or(Unsupported)?;
-    let dst = vector_number(insn.op0_register()).ok_or(Unsupported)?;
-    let src1 = vector_number(insn.op1_register()).ok_or(Unsupported)?;
-    let wide = insn.op0_register().is_ymm();
-    let arrangement = Arrangement::full(row.element);
-    let host = |n: usize| super::regs::XMM_BASE + n as Reg;
-    // Both halves of a memory operand are loaded before anything is
-    // written: a fault on the second leaves every register as it was.
-    let (src2_low, src2_high) = match insn.op2_kind() {
-        OpKind::Register => {
-            let n = vector_number(insn.op2_register()).ok_or(Unsupported)?;
-            (host(n), wide.then_some(Err(n)))
-        }
-        OpKind::Memory => {
-            let (base, off) = e.address(insn)?;
-            let low = e.vtmp();
-            if wide {
-                let high = e.vtmp();
-                e.load_pair(low, high, base, off);
-                (low, Some(Ok(high)))
-            } else {
-                e.vload(low, base, off, 16);
-                (low, None)
-            }
-        }
-        _ => return Err(Unsupported),
-    };
-    let taken = e.vtmps_taken();
-    e.packed(row, arrangement, host(dst), host(src1), src2_low);
-    e.release_vtmps(taken);
-    let Some(src2_high) = src2_high else {
-        e.clear_upper(dst);
-        return Ok(Flow::Next);
-    };
-    let a = e.vtmp();
-    e.load_upper(a, src1);
-    let b = match src2_high {
-        Ok(loaded) => loaded,
-        Err(n) => {
-            let b = e.vtmp();
-            e.load_upper(b, n);
-            b
-        }
-    };
-    e.packed(row, arrangement, a, a, b);
-    e.store_upper(a, dst);
-    Ok(Flow::Next)
 }
 
 /// The whole-register moves: vmovdqa/u, vmovaps/ups/apd/upd, the

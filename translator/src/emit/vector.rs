@@ -1,0 +1,148 @@
+//! One definition per vector operation, whatever the encoding: an
+//! operation is written once as a 128-bit *lane operation* `rd = f(rn, rm)`
+//! on host registers, and this module feeds it the operands of each form:
+//!
+//! | form        | rd    | rn            | rm                              |
+//! |-------------|-------|---------------|---------------------------------|
+//! | legacy SSE  | xmm1  | xmm1          | xmm2/m128 (or xmm1 if none)     |
+//! | VEX.128     | xmm1  | xmm2 (vvvv)   | xmm3/m128 (or xmm2 if none)     |
+//! | VEX.256     | each 128-bit half of ymm1, ymm2 and ymm3/m256          |
+//!
+//! A lane operation must read all of its inputs before it writes `rd`
+//! (which may be `rn` or `rm`), and write all of `rd`. VEX.128 then clears
+//! bits 128..255 of the destination; legacy SSE leaves them alone.
+
+use super::aarch64::{Inst, VReg};
+use super::{regs, EmitResult, Emitter, Flow, Reg, Unsupported};
+use iced_x86::{EncodingKind, Instruction, OpKind, Register};
+
+/// The three host registers of one 128-bit lane operation.
+#[derive(Clone, Copy, Debug)]
+pub struct Lanes {
+    pub rd: Reg,
+    pub rn: Reg,
+    pub rm: Reg,
+}
+
+/// A 128-bit operation on host registers (see the module comment).
+pub type LaneOp = fn(&mut Emitter, &Instruction, Lanes) -> Result<(), Unsupported>;
+
+/// How a VEX.256 form's last vector operand meets the two halves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Second {
+    /// 256 bits, one half each (most operations).
+    PerHalf,
+    /// 128 bits used by both halves (the shift count of vpsllw ymm, ymm, xmm).
+    Whole128,
+}
+
+/// A YMM or XMM register's number.
+pub fn vector_number(reg: Register) -> Option<usize> {
+    (reg.is_xmm() || reg.is_ymm()).then(|| reg.number())
+}
+
+/// The host register pinned to XMM register `n` (the low half of YMM `n`).
+pub fn pinned(n: usize) -> Reg {
+    regs::XMM_BASE + n as Reg
+}
+
+/// The vector operands of `insn` (no immediates): the indices of its
+/// register and memory operands.
+fn vector_operands(insn: &Instruction) -> impl Iterator<Item = u32> + '_ {
+    (0..insn.op_count()).filter(|&i| matches!(insn.op_kind(i), OpKind::Register | OpKind::Memory))
+}
+
+/// Runs `op` for `insn`, legacy or VEX, 128 or 256 bits.
+pub fn run(e: &mut Emitter, insn: &Instruction, op: LaneOp, second: Second) -> EmitResult {
+    let ops: Vec<u32> = vector_operands(insn).collect();
+    let dst_reg = insn.op0_register();
+    let dst = vector_number(dst_reg).ok_or(Unsupported)?;
+    let vex = insn.encoding() == EncodingKind::VEX;
+    // Operand indices of rn and rm; rm is the last vector operand.
+    let (n_op, m_op) = match (vex, ops.len()) {
+        (_, 1) => (0, 0),
+        (false, 2) => (0, 1),
+        (true, 2) => (1, 1),
+        (true, 3) => (1, 2),
+        _ => return Err(Unsupported),
+    };
+    let wide = vex && dst_reg.is_ymm();
+    let register = |i: u32| vector_number(insn.op_register(i)).ok_or(Unsupported);
+    // Both halves of a memory operand are loaded before anything is
+    // written: a fault on the second leaves every register as it was. The
+    // upper half's temporary comes first, so that the low half's can be
+    // reused once it is done (float operations need six more).
+    let (m_low, m_high, keep) = match insn.op_kind(m_op) {
+        OpKind::Register if wide && second == Second::Whole128 && register(m_op)? == dst => {
+            // The low half's result would overwrite what the high half reads.
+            let copy = e.vtmp();
+            e.inst(Inst::VecMove { rd: VReg(copy), rn: VReg(pinned(dst)) });
+            (copy, None, e.vtmps_taken())
+        }
+        OpKind::Register => {
+            let m = register(m_op)?;
+            (pinned(m), wide.then_some(Upper::Of(m)), e.vtmps_taken())
+        }
+        OpKind::Memory => {
+            let (base, off) = e.address(insn)?;
+            if wide && second == Second::PerHalf {
+                let high = e.vtmp();
+                let keep = e.vtmps_taken();
+                let low = e.vtmp();
+                e.load_pair(low, high, base, off);
+                (low, Some(Upper::Loaded(high)), keep)
+            } else {
+                let low = e.vtmp();
+                e.vload(low, base, off, 16);
+                // A 128-bit operand both halves use stays.
+                (low, None, e.vtmps_taken())
+            }
+        }
+        _ => return Err(Unsupported),
+    };
+    // A unary form's only source is rm (and rn, for operations that read it).
+    let (rn, rn_low) = if n_op == m_op {
+        (None, m_low)
+    } else {
+        let n = register(n_op)?;
+        (Some(n), pinned(n))
+    };
+    op(e, insn, Lanes { rd: pinned(dst), rn: rn_low, rm: m_low })?;
+    e.release_vtmps(keep);
+    if !wide {
+        if vex {
+            e.clear_upper(dst);
+        }
+        return Ok(Flow::Next);
+    }
+    let b = match (second, m_high) {
+        (Second::Whole128, _) => m_low,
+        (Second::PerHalf, Some(Upper::Loaded(high))) => high,
+        (Second::PerHalf, Some(Upper::Of(m))) => {
+            let b = e.vtmp();
+            e.load_upper(b, m);
+            b
+        }
+        (Second::PerHalf, None) => return Err(Unsupported),
+    };
+    let a = match rn {
+        Some(n) => {
+            let a = e.vtmp();
+            e.load_upper(a, n);
+            a
+        }
+        None => b,
+    };
+    op(e, insn, Lanes { rd: a, rn: a, rm: b })?;
+    e.store_upper(a, dst);
+    Ok(Flow::Next)
+}
+
+/// Where the upper half of the last operand comes from.
+#[derive(Clone, Copy)]
+enum Upper {
+    /// YMM register `n`'s upper half, in `CpuState`.
+    Of(usize),
+    /// Already loaded from memory.
+    Loaded(Reg),
+}
