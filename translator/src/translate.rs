@@ -23,7 +23,7 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Presence::Nop => return Some(data::nop),
         Presence::Lacks => return None,
     }
-    if let Some(h) = crate::emit::vex::handler(insn) {
+    if let Some(h) = crate::emit::vector::handler(insn).or_else(|| crate::emit::vex::handler(insn)) {
         return Some(h);
     }
     if crate::mmx::uses_mmx(insn) {
@@ -139,7 +139,7 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Pcmpestri | Pcmpestri64 | Pcmpestrm | Pcmpestrm64 | Pcmpistri | Pcmpistrm => control::interpret,
         Aesenc | Aesenclast | Aesdec | Aesdeclast | Aesimc => crypto::aes,
         Pclmulqdq => crypto::pclmulqdq,
-        _ => return sse::handler(insn).or_else(|| crate::emit::sse3::handler(insn)).or_else(|| crate::emit::ssse3::handler(insn)).or_else(|| crate::emit::sse41::handler(insn)),
+        _ => return sse::handler(insn).or_else(|| crate::emit::sse3::handler(insn)).or_else(|| crate::emit::sse41::handler(insn)),
     })
 }
 

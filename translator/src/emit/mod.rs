@@ -197,7 +197,6 @@ impl Emitter {
         r
     }
 
-    /// A scratch vector register (v0..v7), valid until the next instruction.
     /// Emits one instruction of the typed layer (`aarch64`).
     pub fn inst(&mut self, inst: aarch64::Inst) {
         self.ops.push_u32(aarch64::encode(inst));
@@ -216,9 +215,12 @@ impl Emitter {
         self.next_vscratch = taken;
     }
 
+    /// A scratch vector register (v0..v15), valid until the next
+    /// instruction. v8..v15 are callee-saved in the host ABI: the entry
+    /// trampoline saves them, and generated code never calls out.
     pub fn vtmp(&mut self) -> Reg {
         let r = self.next_vscratch;
-        assert!(r < 8, "an instruction needs at most eight vector temporaries");
+        assert!(r < 16, "an instruction needs at most sixteen vector temporaries");
         self.next_vscratch += 1;
         r
     }

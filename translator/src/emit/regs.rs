@@ -14,6 +14,7 @@
 //! | x30         | scratch (the trampolines saved the link register)      |
 //! | sp          | host stack, never touched by translated code           |
 //! | NZCV        | N=SF, Z=ZF, V=OF, C=CF or !CF (see `Polarity`)         |
+//! | v0..v15     | vector scratch (`Emitter::vtmp`)                       |
 //! | v16..v31    | guest XMM0..XMM15 (pinned)                             |
 
 /// A host register number as dynasm-rs takes it.

@@ -1,6 +1,6 @@
 //! The SSE/SSE2 subset that compilers and glibc's baseline string and math
 //! code use. Guest XMMn lives in host v(16+n); memory operands are loaded
-//! into scratch vector registers v0..v7.
+//! into scratch vector registers v0..v15.
 //!
 //! Scalar arithmetic keeps the destination's upper lanes (x86) although the
 //! host's scalar instructions clear them, so results are inserted with `ins`.
@@ -10,11 +10,11 @@
 use super::operand::Loc;
 use super::{a64, regs, EmitResult, Emitter, Flow, Polarity, Reg, Unsupported, NZCV};
 use super::aarch64::{Arrangement, ElementSize, Inst, VReg, VecOp};
-use super::vector::{LaneOp, Lanes, Second};
+use super::vector::{sse_equivalent, LaneOp, Lanes, Second};
 use super::Handler;
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
-use iced_x86::{EncodingKind, Instruction, Mnemonic, OpKind, Register};
+use iced_x86::{Instruction, Mnemonic, OpKind, Register};
 
 /// Host vector register for guest XMM register `reg`.
 pub(super) fn xmm(reg: Register) -> Option<Reg> {
@@ -152,8 +152,7 @@ fn packed(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupport
     Ok(())
 }
 
-/// The operations written once as 128-bit lane operations, for their
-/// legacy SSE and VEX forms alike (`vector::run`).
+/// SSE/SSE2's lane operations (`vector`).
 pub(super) fn lane_op(insn: &Instruction) -> Option<(LaneOp, Second)> {
     use Mnemonic::*;
     let m = insn.mnemonic();
@@ -161,7 +160,7 @@ pub(super) fn lane_op(insn: &Instruction) -> Option<(LaneOp, Second)> {
         return Some((packed, Second::PerHalf));
     }
     let by_immediate = insn.op_kind(insn.op_count().saturating_sub(1)) == OpKind::Immediate8;
-    let op: LaneOp = match legacy_mnemonic(m) {
+    let op: LaneOp = match sse_equivalent(m) {
         Pslldq | Psrldq => shift_imm,
         Psllw | Pslld | Psllq | Psrlw | Psrld | Psrlq | Psraw | Psrad if by_immediate => shift_imm,
         Psllw | Pslld | Psllq | Psrlw | Psrld | Psrlq | Psraw | Psrad => return Some((shift_by_xmm, Second::Whole128)),
@@ -173,49 +172,7 @@ pub(super) fn lane_op(insn: &Instruction) -> Option<(LaneOp, Second)> {
     Some((op, Second::PerHalf))
 }
 
-/// The SSE mnemonic of a VEX one that computes the same per 128-bit lane
-/// (vpshufd: pshufd); others as they are.
-pub(super) fn legacy_mnemonic(m: Mnemonic) -> Mnemonic {
-    use Mnemonic::*;
-    match m {
-        Vpslldq => Pslldq,
-        Vpsrldq => Psrldq,
-        Vpsllw => Psllw,
-        Vpslld => Pslld,
-        Vpsllq => Psllq,
-        Vpsrlw => Psrlw,
-        Vpsrld => Psrld,
-        Vpsrlq => Psrlq,
-        Vpsraw => Psraw,
-        Vpsrad => Psrad,
-        Vpshufd => Pshufd,
-        Vpshuflw => Pshuflw,
-        Vpshufhw => Pshufhw,
-        Vshufps => Shufps,
-        Vshufpd => Shufpd,
-        Vpmuludq => Pmuludq,
-        Vpmulhw => Pmulhw,
-        Vpmulhuw => Pmulhuw,
-        Vpmaddwd => Pmaddwd,
-        Vpsadbw => Psadbw,
-        Vpacksswb => Packsswb,
-        Vpackuswb => Packuswb,
-        Vpackssdw => Packssdw,
-        Vminps => Minps,
-        Vmaxps => Maxps,
-        Vminpd => Minpd,
-        Vmaxpd => Maxpd,
-        Vsqrtps => Sqrtps,
-        Vsqrtpd => Sqrtpd,
-        m => m,
-    }
-}
 
-/// The legacy SSE form of a lane operation.
-fn legacy_lanes(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let (op, second) = lane_op(insn).ok_or(Unsupported)?;
-    super::vector::run(e, insn, op, second)
-}
 
 impl Emitter {
     /// `rd = rn op rm` for one packed-operation row on `arrangement`.
@@ -484,7 +441,7 @@ fn shift_imm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupp
     use Mnemonic::*;
     let Lanes { rd: d, rn: n_reg, .. } = l;
     let n = insn.immediate8() as u32;
-    let m = legacy_mnemonic(insn.mnemonic());
+    let m = sse_equivalent(insn.mnemonic());
     let (lanes_bits, arith) = match m {
         Psllw | Psrlw => (16, false),
         Psraw => (16, true),
@@ -536,7 +493,7 @@ fn shuffle(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsuppor
     let Lanes { rd, rn: d, rm: s } = l;
     let imm = insn.immediate8() as u32;
     let t = e.vtmp();
-    match legacy_mnemonic(insn.mnemonic()) {
+    match sse_equivalent(insn.mnemonic()) {
         Pshufd => {
             for i in 0..4u32 {
                 let sel = (imm >> (2 * i)) & 3;
@@ -815,7 +772,7 @@ fn widening(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsuppo
     use Mnemonic::*;
     let Lanes { rd, rn: d, rm: m } = l;
     let (t1, t2) = (e.vtmp(), e.vtmp());
-    match legacy_mnemonic(insn.mnemonic()) {
+    match sse_equivalent(insn.mnemonic()) {
         Pmuludq => a64!(e.ops
             ; xtn V(t1).S2, V(d).D2
             ; xtn V(t2).S2, V(m).D2
@@ -869,7 +826,7 @@ fn packed_float_misc(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<()
     let Lanes { rd, rn: d, rm: m } = l;
     let t = e.vtmp();
     // t = where the comparison holds; the result is d there, else m.
-    match legacy_mnemonic(insn.mnemonic()) {
+    match sse_equivalent(insn.mnemonic()) {
         Minps => a64!(e.ops; fcmgt V(t).S4, V(m).S4, V(d).S4),
         Maxps => a64!(e.ops; fcmgt V(t).S4, V(d).S4, V(m).S4),
         Minpd => a64!(e.ops; fcmgt V(t).D2, V(m).D2, V(d).D2),
@@ -991,7 +948,7 @@ fn shift_by_xmm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Uns
         ; movz X(count), 64
         ; =>small
     );
-    let op = legacy_mnemonic(insn.mnemonic());
+    let op = sse_equivalent(insn.mnemonic());
     if matches!(op, Psrlw | Psrld | Psrlq | Psraw | Psrad) {
         a64!(e.ops; neg X(count), X(count));
     }
@@ -1029,9 +986,6 @@ fn word_insert_extract(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 pub fn handler(insn: &Instruction) -> Option<Handler> {
     use Mnemonic::*;
     let m = insn.mnemonic();
-    if insn.encoding() == EncodingKind::Legacy && lane_op(insn).is_some() {
-        return Some(legacy_lanes);
-    }
     Some(match m {
         Movdqa | Movdqu | Movaps | Movups | Movapd | Movupd | Movntdq | Movntps | Movntpd | Lddqu => mov128,
         Movd | Movq => movd_movq,

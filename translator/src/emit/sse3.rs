@@ -8,65 +8,62 @@
 
 use super::sse::x86_nan_rules;
 use super::{a64, EmitResult, Emitter, Flow, Unsupported};
+use super::vector::{sse_equivalent, LaneOp, Lanes};
 use super::Handler;
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use iced_x86::{Instruction, Mnemonic};
 
 /// movddup (xmm/m64), movshdup, movsldup.
-fn duplicate(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+fn movddup(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let d = e.xmm_dst(insn)?;
-    match insn.mnemonic() {
-        Mnemonic::Movddup => {
-            let s = e.vsrc(insn, 1, 8)?;
-            a64!(e.ops; dup V(d).D2, V(s).D[0]);
-        }
-        Mnemonic::Movshdup => {
-            let s = e.vsrc(insn, 1, 16)?;
-            a64!(e.ops; trn2 V(d).S4, V(s).S4, V(s).S4);
-        }
-        Mnemonic::Movsldup => {
-            let s = e.vsrc(insn, 1, 16)?;
-            a64!(e.ops; trn1 V(d).S4, V(s).S4, V(s).S4);
-        }
+    let s = e.vsrc(insn, 1, 8)?;
+    a64!(e.ops; dup V(d).D2, V(s).D[0]);
+    Ok(Flow::Next)
+}
+
+/// movshdup, movsldup: the odd (even) single lanes, each twice.
+pub(super) fn duplicate(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+    match sse_equivalent(insn.mnemonic()) {
+        Mnemonic::Movshdup => a64!(e.ops; trn2 V(l.rd).S4, V(l.rm).S4, V(l.rm).S4),
+        Mnemonic::Movsldup => a64!(e.ops; trn1 V(l.rd).S4, V(l.rm).S4, V(l.rm).S4),
         _ => return Err(Unsupported),
     }
-    Ok(Flow::Next)
+    Ok(())
 }
 
 /// haddps/haddpd/hsubps/hsubpd: lane i of the result combines adjacent lanes
 /// of the destination (low half) then of the source (high half).
-fn horizontal(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn horizontal(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
-    let d = e.xmm_dst(insn)?;
-    let m = e.vsrc(insn, 1, 16)?;
+    let Lanes { rd, rn: d, rm: m } = l;
     let (first, second) = (e.vtmp(), e.vtmp());
-    let double = matches!(insn.mnemonic(), Haddpd | Hsubpd);
+    let op = sse_equivalent(insn.mnemonic());
+    let double = matches!(op, Haddpd | Hsubpd);
     if double {
         a64!(e.ops; uzp1 V(first).D2, V(d).D2, V(m).D2 ; uzp2 V(second).D2, V(d).D2, V(m).D2);
     } else {
         a64!(e.ops; uzp1 V(first).S4, V(d).S4, V(m).S4 ; uzp2 V(second).S4, V(d).S4, V(m).S4);
     }
-    match insn.mnemonic() {
-        Haddps => a64!(e.ops; fadd V(d).S4, V(first).S4, V(second).S4),
-        Haddpd => a64!(e.ops; fadd V(d).D2, V(first).D2, V(second).D2),
-        Hsubps => a64!(e.ops; fsub V(d).S4, V(first).S4, V(second).S4),
-        Hsubpd => a64!(e.ops; fsub V(d).D2, V(first).D2, V(second).D2),
+    match op {
+        Haddps => a64!(e.ops; fadd V(rd).S4, V(first).S4, V(second).S4),
+        Haddpd => a64!(e.ops; fadd V(rd).D2, V(first).D2, V(second).D2),
+        Hsubps => a64!(e.ops; fsub V(rd).S4, V(first).S4, V(second).S4),
+        Hsubpd => a64!(e.ops; fsub V(rd).D2, V(first).D2, V(second).D2),
         _ => return Err(Unsupported),
     }
-    x86_nan_rules(e, d, first, second, double, true);
-    Ok(Flow::Next)
+    x86_nan_rules(e, rd, first, second, double, true);
+    Ok(())
 }
 
 /// addsubps/addsubpd: even lanes subtract, odd lanes add. a - b is
 /// a + (-b) in IEEE arithmetic, so one add with the even lanes of the
 /// source negated; the NaN fix-up sees the source as written.
-fn add_sub(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let d = e.xmm_dst(insn)?;
-    let m = e.vsrc(insn, 1, 16)?;
+pub(super) fn add_sub(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+    let Lanes { rd, rn: d, rm: m } = l;
     let (flipped, r) = (e.vtmp(), e.vtmp());
     let t = e.tmp();
-    let double = insn.mnemonic() == Mnemonic::Addsubpd;
+    let double = sse_equivalent(insn.mnemonic()) == Mnemonic::Addsubpd;
     if double {
         e.mov_imm(t, 1 << 63);
         a64!(e.ops
@@ -83,8 +80,8 @@ fn add_sub(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         );
     }
     x86_nan_rules(e, r, d, m, double, true);
-    a64!(e.ops; mov V(d).B16, V(r).B16);
-    Ok(Flow::Next)
+    a64!(e.ops; mov V(rd).B16, V(r).B16);
+    Ok(())
 }
 
 /// The SSE3 handler for `insn` (XMM forms only).
@@ -94,7 +91,16 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         return None;
     }
     Some(match insn.mnemonic() {
-        Movddup | Movshdup | Movsldup => duplicate,
+        Movddup => movddup,
+        _ => return None,
+    })
+}
+
+/// SSE3's lane operations (`vector`).
+pub(super) fn lane_op(insn: &Instruction) -> Option<LaneOp> {
+    use Mnemonic::*;
+    Some(match sse_equivalent(insn.mnemonic()) {
+        Movshdup | Movsldup => duplicate,
         Haddps | Haddpd | Hsubps | Hsubpd => horizontal,
         Addsubps | Addsubpd => add_sub,
         _ => return None,

@@ -1,54 +1,51 @@
-//! SSSE3 on XMM registers (the MMX-register forms are `mmx`'s): byte
-//! shuffles, alignment, horizontal integer arithmetic, abs and sign. Each
-//! has a short NEON equivalent.
+//! SSSE3 on XMM and YMM registers (the MMX-register forms are `mmx`'s):
+//! byte shuffles, alignment, horizontal integer arithmetic, abs and sign,
+//! as lane operations (`vector`). Each has a short NEON equivalent.
 
-use super::{a64, EmitResult, Emitter, Flow, Unsupported};
-use super::Handler;
+use super::aarch64::{Inst, VReg};
+use super::vector::{sse_equivalent, LaneOp, Lanes};
+use super::{a64, Emitter, Unsupported};
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
-use iced_x86::{Instruction, Mnemonic, OpKind};
+use iced_x86::{Instruction, Mnemonic};
 
 /// pshufb: byte i = src index byte i has bit 7 set ? 0 : dst[index & 15].
 /// tbl gives 0 for indices >= 16: keeping bits 7 and 0-3 maps both rules.
-fn pshufb(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let d = e.xmm_dst(insn)?;
-    let m = e.vsrc(insn, 1, 16)?;
+pub(super) fn pshufb(e: &mut Emitter, _: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     let idx = e.vtmp();
     a64!(e.ops
         ; movi V(idx).B16, 0x8f
-        ; and V(idx).B16, V(idx).B16, V(m).B16
-        ; tbl V(d).B16, {V(d).B16 * 1}, V(idx).B16
+        ; and V(idx).B16, V(idx).B16, V(l.rm).B16
+        ; tbl V(l.rd).B16, {V(l.rn).B16 * 1}, V(idx).B16
     );
-    Ok(Flow::Next)
+    Ok(())
 }
 
 /// palignr: bytes imm..imm+15 of the 32-byte dst:src (src low), zeros
 /// beyond.
-fn palignr(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let d = e.xmm_dst(insn)?;
-    let m = e.vsrc(insn, 1, 16)?;
+pub(super) fn palignr(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+    let Lanes { rd, rn: d, rm: m } = l;
     let n = insn.immediate8() as u32;
     match n {
-        0..=15 => a64!(e.ops; ext V(d).B16, V(m).B16, V(d).B16, n),
-        16 => {}
+        0..=15 => a64!(e.ops; ext V(rd).B16, V(m).B16, V(d).B16, n),
+        16 => e.inst(Inst::VecMove { rd: VReg(rd), rn: VReg(d) }),
         17..=31 => {
             let z = e.vtmp();
-            a64!(e.ops; movi V(z).D2, 0 ; ext V(d).B16, V(d).B16, V(z).B16, n - 16);
+            a64!(e.ops; movi V(z).D2, 0 ; ext V(rd).B16, V(d).B16, V(z).B16, n - 16);
         }
-        _ => a64!(e.ops; movi V(d).D2, 0),
+        _ => a64!(e.ops; movi V(rd).D2, 0),
     }
-    Ok(Flow::Next)
+    Ok(())
 }
 
 /// Horizontal add/subtract of adjacent pairs (phaddw/d, phsubw/d and the
 /// saturating phaddsw/phsubsw): destination pairs fill the low half.
-fn horizontal(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn horizontal(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
-    let d = e.xmm_dst(insn)?;
-    let m = e.vsrc(insn, 1, 16)?;
-    match insn.mnemonic() {
-        Phaddw => a64!(e.ops; addp V(d).H8, V(d).H8, V(m).H8),
-        Phaddd => a64!(e.ops; addp V(d).S4, V(d).S4, V(m).S4),
+    let Lanes { rd, rn: d, rm: m } = l;
+    match sse_equivalent(insn.mnemonic()) {
+        Phaddw => a64!(e.ops; addp V(rd).H8, V(d).H8, V(m).H8),
+        Phaddd => a64!(e.ops; addp V(rd).S4, V(d).S4, V(m).S4),
         op => {
             let (even, odd) = (e.vtmp(), e.vtmp());
             if op == Phsubd {
@@ -57,22 +54,21 @@ fn horizontal(e: &mut Emitter, insn: &Instruction) -> EmitResult {
                 a64!(e.ops; uzp1 V(even).H8, V(d).H8, V(m).H8 ; uzp2 V(odd).H8, V(d).H8, V(m).H8);
             }
             match op {
-                Phsubw => a64!(e.ops; sub V(d).H8, V(even).H8, V(odd).H8),
-                Phsubd => a64!(e.ops; sub V(d).S4, V(even).S4, V(odd).S4),
-                Phaddsw => a64!(e.ops; sqadd V(d).H8, V(even).H8, V(odd).H8),
-                Phsubsw => a64!(e.ops; sqsub V(d).H8, V(even).H8, V(odd).H8),
+                Phsubw => a64!(e.ops; sub V(rd).H8, V(even).H8, V(odd).H8),
+                Phsubd => a64!(e.ops; sub V(rd).S4, V(even).S4, V(odd).S4),
+                Phaddsw => a64!(e.ops; sqadd V(rd).H8, V(even).H8, V(odd).H8),
+                Phsubsw => a64!(e.ops; sqsub V(rd).H8, V(even).H8, V(odd).H8),
                 _ => return Err(Unsupported),
             }
         }
     }
-    Ok(Flow::Next)
+    Ok(())
 }
 
 /// pmaddubsw: unsigned dst bytes times signed src bytes, adjacent products
 /// added with signed saturation. Each product fits 16 bits.
-fn pmaddubsw(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let d = e.xmm_dst(insn)?;
-    let m = e.vsrc(insn, 1, 16)?;
+pub(super) fn pmaddubsw(e: &mut Emitter, _: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+    let Lanes { rd, rn: d, rm: m } = l;
     let (a_lo, a_hi, b_lo, b_hi) = (e.vtmp(), e.vtmp(), e.vtmp(), e.vtmp());
     a64!(e.ops
         ; ushll V(a_lo).H8, V(d).B8, 0
@@ -83,43 +79,40 @@ fn pmaddubsw(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         ; mul V(a_hi).H8, V(a_hi).H8, V(b_hi).H8
         ; uzp1 V(b_lo).H8, V(a_lo).H8, V(a_hi).H8
         ; uzp2 V(b_hi).H8, V(a_lo).H8, V(a_hi).H8
-        ; sqadd V(d).H8, V(b_lo).H8, V(b_hi).H8
+        ; sqadd V(rd).H8, V(b_lo).H8, V(b_hi).H8
     );
-    Ok(Flow::Next)
+    Ok(())
 }
 
 /// pmulhrsw: ((a * b >> 14) + 1) >> 1, truncated to 16 bits, which is a
 /// rounding narrow by 15 (sqrdmulh would saturate -32768 * -32768, x86
 /// gives 0x8000).
-fn pmulhrsw(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let d = e.xmm_dst(insn)?;
-    let m = e.vsrc(insn, 1, 16)?;
+pub(super) fn pmulhrsw(e: &mut Emitter, _: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+    let Lanes { rd, rn: d, rm: m } = l;
     let (lo, hi) = (e.vtmp(), e.vtmp());
     a64!(e.ops
         ; smull V(lo).S4, V(d).H4, V(m).H4
         ; smull2 V(hi).S4, V(d).H8, V(m).H8
-        ; rshrn V(d).H4, V(lo).S4, 15
-        ; rshrn2 V(d).H8, V(hi).S4, 15
+        ; rshrn V(rd).H4, V(lo).S4, 15
+        ; rshrn2 V(rd).H8, V(hi).S4, 15
     );
-    Ok(Flow::Next)
+    Ok(())
 }
 
 /// pabsb/w/d: wrapping absolute value (abs(-128) is 0x80), as NEON's abs.
-fn pabs(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let d = e.xmm_dst(insn)?;
-    let m = e.vsrc(insn, 1, 16)?;
-    match insn.mnemonic() {
-        Mnemonic::Pabsb => a64!(e.ops; abs V(d).B16, V(m).B16),
-        Mnemonic::Pabsw => a64!(e.ops; abs V(d).H8, V(m).H8),
-        _ => a64!(e.ops; abs V(d).S4, V(m).S4),
+pub(super) fn pabs(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+    let Lanes { rd, rm: m, .. } = l;
+    match sse_equivalent(insn.mnemonic()) {
+        Mnemonic::Pabsb => a64!(e.ops; abs V(rd).B16, V(m).B16),
+        Mnemonic::Pabsw => a64!(e.ops; abs V(rd).H8, V(m).H8),
+        _ => a64!(e.ops; abs V(rd).S4, V(m).S4),
     }
-    Ok(Flow::Next)
+    Ok(())
 }
 
 /// psignb/w/d: dst negated (wrapping) where src < 0, zeroed where src = 0.
-fn psign(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let d = e.xmm_dst(insn)?;
-    let m = e.vsrc(insn, 1, 16)?;
+pub(super) fn psign(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+    let Lanes { rd, rn: d, rm: m } = l;
     let (neg, lt, zero) = (e.vtmp(), e.vtmp(), e.vtmp());
     macro_rules! sign {
         ($t:ident) => {
@@ -130,25 +123,25 @@ fn psign(e: &mut Emitter, insn: &Instruction) -> EmitResult {
             )
         };
     }
-    match insn.mnemonic() {
+    match sse_equivalent(insn.mnemonic()) {
         Mnemonic::Psignb => sign!(B16),
         Mnemonic::Psignw => sign!(H8),
         _ => sign!(S4),
     }
+    if rd != d {
+        e.inst(Inst::VecMove { rd: VReg(rd), rn: VReg(d) });
+    }
     a64!(e.ops
-        ; bit V(d).B16, V(neg).B16, V(lt).B16
-        ; bic V(d).B16, V(d).B16, V(zero).B16
+        ; bit V(rd).B16, V(neg).B16, V(lt).B16
+        ; bic V(rd).B16, V(rd).B16, V(zero).B16
     );
-    Ok(Flow::Next)
+    Ok(())
 }
 
-/// The SSSE3 handler for `insn`, XMM forms only.
-pub fn handler(insn: &Instruction) -> Option<Handler> {
+/// The SSSE3 operations on XMM and YMM registers, as lane operations.
+pub(super) fn lane_op(insn: &Instruction) -> Option<LaneOp> {
     use Mnemonic::*;
-    if insn.op0_kind() != OpKind::Register || !insn.op0_register().is_xmm() {
-        return None;
-    }
-    Some(match insn.mnemonic() {
+    Some(match sse_equivalent(insn.mnemonic()) {
         Pshufb => pshufb,
         Palignr => palignr,
         Phaddw | Phaddd | Phsubw | Phsubd | Phaddsw | Phsubsw => horizontal,

@@ -14,7 +14,7 @@
 
 use super::aarch64::{Inst, VReg};
 use super::{regs, EmitResult, Emitter, Flow, Reg, Unsupported};
-use iced_x86::{EncodingKind, Instruction, OpKind, Register};
+use iced_x86::{EncodingKind, Instruction, Mnemonic, OpKind, Register};
 
 /// The three host registers of one 128-bit lane operation.
 #[derive(Clone, Copy, Debug)]
@@ -145,4 +145,88 @@ enum Upper {
     Of(usize),
     /// Already loaded from memory.
     Loaded(Reg),
+}
+
+/// The operations written once as lane operations, for their legacy SSE
+/// and VEX forms alike, and how VEX.256 splits their last operand.
+pub fn lane_op(insn: &Instruction) -> Option<(LaneOp, Second)> {
+    let per_half = |op: LaneOp| (op, Second::PerHalf);
+    super::sse::lane_op(insn)
+        .or_else(|| super::sse3::lane_op(insn).map(per_half))
+        .or_else(|| super::ssse3::lane_op(insn).map(per_half))
+}
+
+/// The handler of every lane operation (`vector::run`).
+pub fn handler(insn: &Instruction) -> Option<super::Handler> {
+    if crate::mmx::uses_mmx(insn) {
+        return None;
+    }
+    lane_op(insn).map(|_| lanes as super::Handler)
+}
+
+fn lanes(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let (op, second) = lane_op(insn).ok_or(Unsupported)?;
+    run(e, insn, op, second)
+}
+
+/// The SSE mnemonic of a VEX one that computes the same per 128-bit lane
+/// (vpshufd: pshufd); others as they are.
+pub fn sse_equivalent(m: Mnemonic) -> Mnemonic {
+    use Mnemonic::*;
+    match m {
+        Vpslldq => Pslldq,
+        Vpsrldq => Psrldq,
+        Vpsllw => Psllw,
+        Vpslld => Pslld,
+        Vpsllq => Psllq,
+        Vpsrlw => Psrlw,
+        Vpsrld => Psrld,
+        Vpsrlq => Psrlq,
+        Vpsraw => Psraw,
+        Vpsrad => Psrad,
+        Vpshufd => Pshufd,
+        Vpshuflw => Pshuflw,
+        Vpshufhw => Pshufhw,
+        Vshufps => Shufps,
+        Vshufpd => Shufpd,
+        Vpmuludq => Pmuludq,
+        Vpmulhw => Pmulhw,
+        Vpmulhuw => Pmulhuw,
+        Vpmaddwd => Pmaddwd,
+        Vpsadbw => Psadbw,
+        Vpacksswb => Packsswb,
+        Vpackuswb => Packuswb,
+        Vpackssdw => Packssdw,
+        Vminps => Minps,
+        Vmaxps => Maxps,
+        Vminpd => Minpd,
+        Vmaxpd => Maxpd,
+        Vsqrtps => Sqrtps,
+        Vsqrtpd => Sqrtpd,
+        Vpshufb => Pshufb,
+        Vpalignr => Palignr,
+        Vphaddw => Phaddw,
+        Vphaddd => Phaddd,
+        Vphsubw => Phsubw,
+        Vphsubd => Phsubd,
+        Vphaddsw => Phaddsw,
+        Vphsubsw => Phsubsw,
+        Vpmaddubsw => Pmaddubsw,
+        Vpmulhrsw => Pmulhrsw,
+        Vpabsb => Pabsb,
+        Vpabsw => Pabsw,
+        Vpabsd => Pabsd,
+        Vpsignb => Psignb,
+        Vpsignw => Psignw,
+        Vpsignd => Psignd,
+        Vhaddps => Haddps,
+        Vhaddpd => Haddpd,
+        Vhsubps => Hsubps,
+        Vhsubpd => Hsubpd,
+        Vaddsubps => Addsubps,
+        Vaddsubpd => Addsubpd,
+        Vmovshdup => Movshdup,
+        Vmovsldup => Movsldup,
+        m => m,
+    }
 }

@@ -8,7 +8,7 @@
 //! and could hold some of them; that is a measured choice for later.
 
 use super::aarch64::{Inst, VReg};
-use super::vector::{self, vector_number};
+use super::vector::vector_number;
 use super::{a64, regs, EmitResult, Emitter, Flow, Handler, Reg, Unsupported};
 use crate::cpu_state::offsets;
 #[allow(unused_imports)]
@@ -30,18 +30,12 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
     }
     use Mnemonic::*;
     match insn.mnemonic() {
-        _ if super::sse::lane_op(insn).is_some() => Some(lanes),
         Vmovdqa | Vmovdqu | Vmovaps | Vmovups | Vmovapd | Vmovupd | Vmovntdq | Vmovntps | Vmovntpd | Vlddqu => Some(mov),
         Vzeroupper | Vzeroall => Some(zero),
         _ => None,
     }
 }
 
-/// The VEX form of an SSE lane operation (`vector`).
-fn lanes(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let (op, second) = super::sse::lane_op(insn).ok_or(Unsupported)?;
-    vector::run(e, insn, op, second)
-}
 
 impl Emitter {
     /// Clears bits 128..255 of YMM register `n` (what every VEX.128
