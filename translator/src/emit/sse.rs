@@ -152,6 +152,11 @@ fn packed(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupport
     Ok(())
 }
 
+/// Whether `insn` names a YMM register.
+fn any_ymm(insn: &Instruction) -> bool {
+    (0..insn.op_count()).any(|i| insn.op_kind(i) == OpKind::Register && insn.op_register(i).is_ymm())
+}
+
 /// SSE/SSE2's lane operations (`vector`).
 pub(super) fn lane_op(insn: &Instruction) -> Option<(LaneOp, Second)> {
     use Mnemonic::*;
@@ -167,6 +172,12 @@ pub(super) fn lane_op(insn: &Instruction) -> Option<(LaneOp, Second)> {
         Pshufd | Pshuflw | Pshufhw | Shufps | Shufpd => shuffle,
         Pmuludq | Pmulhw | Pmulhuw | Pmaddwd | Psadbw | Packsswb | Packuswb | Packssdw => widening,
         Minps | Maxps | Minpd | Maxpd | Sqrtps | Sqrtpd => packed_float_misc,
+        Addsd | Subsd | Mulsd | Divsd | Sqrtsd | Minsd | Maxsd | Addss | Subss | Mulss | Divss | Sqrtss | Minss
+        | Maxss => scalar_arith,
+        Cmpsd | Cmpss | Cmppd | Cmpps => compare_mask,
+        Cvtdq2ps | Cvttps2dq | Cvtps2dq => packed_convert,
+        // Their 256-bit forms widen or narrow across the halves.
+        Cvtdq2pd | Cvtps2pd | Cvtpd2ps | Cvttpd2dq | Cvtpd2dq if !any_ymm(insn) => packed_convert,
         _ => return None,
     };
     Some((op, Second::PerHalf))
@@ -537,9 +548,9 @@ enum ScalarOp {
     Max,
 }
 
-fn scalar_arith(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+fn scalar_arith(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
-    let (op, double) = match insn.mnemonic() {
+    let (op, double) = match sse_equivalent(insn.mnemonic()) {
         Addsd => (ScalarOp::Add, true),
         Subsd => (ScalarOp::Sub, true),
         Mulsd => (ScalarOp::Mul, true),
@@ -556,8 +567,7 @@ fn scalar_arith(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         Maxss => (ScalarOp::Max, false),
         _ => return Err(Unsupported),
     };
-    let d = e.xmm_dst(insn)?;
-    let b = e.vsrc(insn, 1, if double { 8 } else { 4 })?;
+    let Lanes { rd, rn: d, rm: b } = l;
     let a = if op == ScalarOp::Sqrt { b } else { d };
     let r = e.vtmp();
     macro_rules! arith {
@@ -596,12 +606,16 @@ fn scalar_arith(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     if !matches!(op, ScalarOp::Min | ScalarOp::Max) {
         x86_nan_rules(e, r, a, b, double, false);
     }
-    if double {
-        a64!(e.ops; ins V(d).D[0], V(r).D[0]);
-    } else {
-        a64!(e.ops; ins V(d).S[0], V(r).S[0]);
+    // The other lanes come from the first source (VEX's xmm2; sqrtsd's too).
+    if rd != d {
+        e.inst(Inst::VecMove { rd: VReg(rd), rn: VReg(d) });
     }
-    Ok(Flow::Next)
+    if double {
+        a64!(e.ops; ins V(rd).D[0], V(r).D[0]);
+    } else {
+        a64!(e.ops; ins V(rd).S[0], V(r).S[0]);
+    }
+    Ok(())
 }
 
 /// ucomisd/comisd/ucomiss/comiss: ZF, PF, CF from an unordered compare;
@@ -719,19 +733,18 @@ fn float_to_float(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 }
 
 /// cmpsd/cmpss/cmppd/cmpps with a predicate: all-ones lanes where it holds.
-fn compare_mask(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+fn compare_mask(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
-    let m = insn.mnemonic();
-    let d = e.xmm_dst(insn)?;
-    let (double, scalar) = match m {
+    let Lanes { rd, rn: d, rm: b } = l;
+    let (double, scalar) = match sse_equivalent(insn.mnemonic()) {
         Cmpsd => (true, true),
         Cmpss => (false, true),
         Cmppd => (true, false),
         _ => (false, false),
     };
-    let bytes = if !scalar { 16 } else if double { 8 } else { 4 };
-    let b = e.vsrc(insn, 1, bytes)?;
-    let pred = insn.immediate8() & 7;
+    // Legacy encodings have eight predicates; VEX has 32, of which bit 4
+    // only changes which NaNs signal (exceptions are masked).
+    let pred = insn.immediate8() & if insn.encoding() == iced_x86::EncodingKind::VEX { 15 } else { 7 };
     let (r, t) = (e.vtmp(), e.vtmp());
     macro_rules! cmp {
         ($ins:ident, $x:expr, $y:expr, $out:expr) => {
@@ -743,26 +756,59 @@ fn compare_mask(e: &mut Emitter, insn: &Instruction) -> EmitResult {
             }
         };
     }
-    match pred & 3 {
-        0 => cmp!(fcmeq, d, b, r),
-        1 => cmp!(fcmgt, b, d, r),
-        2 => cmp!(fcmge, b, d, r),
-        _ => {
-            // unordered: not (a == a and b == b); computed as "ordered" then inverted below.
+    // r = "ordered": neither operand is a NaN.
+    macro_rules! ordered {
+        () => {{
             cmp!(fcmeq, d, d, r);
             cmp!(fcmeq, b, b, t);
-            a64!(e.ops; and V(r).B16, V(r).B16, V(t).B16 ; mvn V(r).B16, V(r).B16);
-        }
+            a64!(e.ops; and V(r).B16, V(r).B16, V(t).B16);
+        }};
     }
-    if pred >= 4 {
+    // The predicate and whether the result is its complement (4..7 and
+    // 9, 10 are the complements of 0..3 and 13, 14).
+    let invert = matches!(pred, 4..=7 | 9 | 10);
+    match pred {
+        0 | 4 => cmp!(fcmeq, d, b, r),
+        1 | 5 => cmp!(fcmgt, b, d, r),
+        2 | 6 => cmp!(fcmge, b, d, r),
+        3 => {
+            ordered!();
+            a64!(e.ops; mvn V(r).B16, V(r).B16);
+        }
+        7 => {
+            // ord = !unord, so compute unord and let `invert` flip it.
+            ordered!();
+            a64!(e.ops; mvn V(r).B16, V(r).B16);
+        }
+        8 => {
+            // Equal or unordered: !(ordered and not equal).
+            ordered!();
+            cmp!(fcmeq, d, b, t);
+            a64!(e.ops; bic V(r).B16, V(r).B16, V(t).B16 ; mvn V(r).B16, V(r).B16);
+        }
+        9 | 13 => cmp!(fcmge, d, b, r),
+        10 | 14 => cmp!(fcmgt, d, b, r),
+        11 => a64!(e.ops; movi V(r).D2, 0),
+        12 => {
+            // Ordered and not equal.
+            ordered!();
+            cmp!(fcmeq, d, b, t);
+            a64!(e.ops; bic V(r).B16, V(r).B16, V(t).B16);
+        }
+        _ => a64!(e.ops; movi V(r).D2, u64::MAX),
+    }
+    if invert {
         a64!(e.ops; mvn V(r).B16, V(r).B16);
     }
-    match (double, scalar) {
-        (true, true) => a64!(e.ops; ins V(d).D[0], V(r).D[0]),
-        (false, true) => a64!(e.ops; ins V(d).S[0], V(r).S[0]),
-        _ => a64!(e.ops; mov V(d).B16, V(r).B16),
+    if scalar && rd != d {
+        e.inst(Inst::VecMove { rd: VReg(rd), rn: VReg(d) });
     }
-    Ok(Flow::Next)
+    match (double, scalar) {
+        (true, true) => a64!(e.ops; ins V(rd).D[0], V(r).D[0]),
+        (false, true) => a64!(e.ops; ins V(rd).S[0], V(r).S[0]),
+        _ => a64!(e.ops; mov V(rd).B16, V(r).B16),
+    }
+    Ok(())
 }
 
 
@@ -877,20 +923,18 @@ fn reciprocal(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 /// Packed conversions: cvtdq2ps, cvtdq2pd, cvtps2pd, cvtpd2ps, cvttps2dq,
 /// cvtps2dq (the float-to-int forms give the integer indefinite for NaN
 /// and out-of-range lanes, as x86 does).
-fn packed_convert(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+fn packed_convert(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
-    let d = e.xmm_dst(insn)?;
-    let half = matches!(insn.mnemonic(), Cvtdq2pd | Cvtps2pd);
-    let m = e.vsrc(insn, 1, if half { 8 } else { 16 })?;
+    let Lanes { rd: d, rm: m, .. } = l;
     let (t, c) = (e.vtmp(), e.vtmp());
-    match insn.mnemonic() {
+    match sse_equivalent(insn.mnemonic()) {
         Cvtdq2ps => a64!(e.ops; scvtf V(d).S4, V(m).S4),
         Cvtdq2pd => a64!(e.ops; sxtl V(t).D2, V(m).S2 ; scvtf V(d).D2, V(t).D2),
         Cvtps2pd => a64!(e.ops; fcvtl V(d).D2, V(m).S2),
         Cvtpd2ps => a64!(e.ops; fcvtn V(d).S2, V(m).D2),
-        Cvttps2dq | Cvtps2dq => {
+        op @ (Cvttps2dq | Cvtps2dq) => {
             let r = e.vtmp();
-            if insn.mnemonic() == Cvtps2dq {
+            if op == Cvtps2dq {
                 a64!(e.ops; frinti V(r).S4, V(m).S4 ; fcvtzs V(r).S4, V(r).S4);
             } else {
                 a64!(e.ops; fcvtzs V(r).S4, V(m).S4);
@@ -906,9 +950,9 @@ fn packed_convert(e: &mut Emitter, insn: &Instruction) -> EmitResult {
                 ; mov V(d).B16, V(r).B16
             );
         }
-        Cvttpd2dq | Cvtpd2dq => {
+        op @ (Cvttpd2dq | Cvtpd2dq) => {
             let r = e.vtmp();
-            if insn.mnemonic() == Cvtpd2dq {
+            if op == Cvtpd2dq {
                 a64!(e.ops; frinti V(r).D2, V(m).D2 ; fcvtzs V(r).D2, V(r).D2);
             } else {
                 a64!(e.ops; fcvtzs V(r).D2, V(m).D2);
@@ -929,7 +973,7 @@ fn packed_convert(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         }
         _ => return Err(Unsupported),
     }
-    Ok(Flow::Next)
+    Ok(())
 }
 
 /// psllw/d/q, psrlw/d/q, psraw/d by the count in an XMM register or memory:
@@ -993,15 +1037,11 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Movlps | Movlpd | Movhps | Movhpd | Movhlps | Movlhps => mov_half,
         Pmovmskb => pmovmskb,
         Movmskps | Movmskpd => movmsk,
-        Addsd | Subsd | Mulsd | Divsd | Sqrtsd | Minsd | Maxsd | Addss | Subss | Mulss | Divss | Sqrtss | Minss
-        | Maxss => scalar_arith,
         Ucomisd | Comisd | Ucomiss | Comiss => compare_scalar,
         Cvtsi2sd | Cvtsi2ss => int_to_float,
         Cvttsd2si | Cvtsd2si | Cvttss2si | Cvtss2si => float_to_int,
         Cvtsd2ss | Cvtss2sd => float_to_float,
-        Cmpsd | Cmpss | Cmppd | Cmpps => compare_mask,
         Stmxcsr | Ldmxcsr => mxcsr,
-        Cvtdq2ps | Cvtdq2pd | Cvtps2pd | Cvtpd2ps | Cvttps2dq | Cvtps2dq | Cvttpd2dq | Cvtpd2dq => packed_convert,
         Pextrw | Pinsrw => word_insert_extract,
         Rcpps | Rsqrtps | Rcpss | Rsqrtss => reciprocal,
         _ => return None,

@@ -8,6 +8,9 @@
 //! | VEX.128     | xmm1  | xmm2 (vvvv)   | xmm3/m128 (or xmm2 if none)     |
 //! | VEX.256     | each 128-bit half of ymm1, ymm2 and ymm3/m256          |
 //!
+//! A memory operand is loaded with the size the instruction reads (m64 for
+//! addsd, m128 for addpd).
+//!
 //! A lane operation must read all of its inputs before it writes `rd`
 //! (which may be `rn` or `rm`), and write all of `rd`. VEX.128 then clears
 //! bits 128..255 of the destination; legacy SSE leaves them alone.
@@ -85,6 +88,7 @@ pub fn run(e: &mut Emitter, insn: &Instruction, op: LaneOp, second: Second) -> E
         }
         OpKind::Memory => {
             let (base, off) = e.address(insn)?;
+            let bytes = insn.memory_size().size();
             if wide && second == Second::PerHalf {
                 let high = e.vtmp();
                 let keep = e.vtmps_taken();
@@ -92,8 +96,13 @@ pub fn run(e: &mut Emitter, insn: &Instruction, op: LaneOp, second: Second) -> E
                 e.load_pair(low, high, base, off);
                 (low, Some(Upper::Loaded(high)), keep)
             } else {
+                if !matches!(bytes, 4 | 8 | 16) {
+                    return Err(Unsupported);
+                }
                 let low = e.vtmp();
-                e.vload(low, base, off, 16);
+                // Only the bytes the instruction reads (movsd's 8): more
+                // could fault where the CPU does not.
+                e.vload(low, base, off, bytes as u8);
                 // A 128-bit operand both halves use stays.
                 (low, None, e.vtmps_taken())
             }
@@ -158,7 +167,9 @@ pub fn lane_op(insn: &Instruction) -> Option<(LaneOp, Second)> {
 
 /// The handler of every lane operation (`vector::run`).
 pub fn handler(insn: &Instruction) -> Option<super::Handler> {
-    if crate::mmx::uses_mmx(insn) {
+    // Not MMX forms, nor the string instruction cmpsd (an SSE2 mnemonic too).
+    let to_vector = insn.op_count() > 0 && insn.op0_kind() == OpKind::Register && vector_number(insn.op0_register()).is_some();
+    if !to_vector || crate::mmx::uses_mmx(insn) {
         return None;
     }
     lane_op(insn).map(|_| lanes as super::Handler)
@@ -227,6 +238,32 @@ pub fn sse_equivalent(m: Mnemonic) -> Mnemonic {
         Vaddsubpd => Addsubpd,
         Vmovshdup => Movshdup,
         Vmovsldup => Movsldup,
+        Vaddsd => Addsd,
+        Vsubsd => Subsd,
+        Vmulsd => Mulsd,
+        Vdivsd => Divsd,
+        Vsqrtsd => Sqrtsd,
+        Vminsd => Minsd,
+        Vmaxsd => Maxsd,
+        Vaddss => Addss,
+        Vsubss => Subss,
+        Vmulss => Mulss,
+        Vdivss => Divss,
+        Vsqrtss => Sqrtss,
+        Vminss => Minss,
+        Vmaxss => Maxss,
+        Vcmpsd => Cmpsd,
+        Vcmpss => Cmpss,
+        Vcmppd => Cmppd,
+        Vcmpps => Cmpps,
+        Vcvtdq2ps => Cvtdq2ps,
+        Vcvttps2dq => Cvttps2dq,
+        Vcvtps2dq => Cvtps2dq,
+        Vcvtdq2pd => Cvtdq2pd,
+        Vcvtps2pd => Cvtps2pd,
+        Vcvtpd2ps => Cvtpd2ps,
+        Vcvttpd2dq => Cvttpd2dq,
+        Vcvtpd2dq => Cvtpd2dq,
         m => m,
     }
 }
