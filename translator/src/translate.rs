@@ -133,7 +133,6 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Movnti => data::mov,
         m if crate::x87::is_x87(m) => control::interpret,
         Popcnt => bits::popcnt,
-        Pcmpgtq => sse42::pcmpgtq,
         Crc32 => sse42::crc32,
         Cmpxchg16b | Aeskeygenassist => control::interpret,
         Pcmpestri | Pcmpestri64 | Pcmpestrm | Pcmpestrm64 | Pcmpistri | Pcmpistrm => control::interpret,

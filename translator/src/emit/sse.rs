@@ -133,6 +133,18 @@ pub(super) fn packed_op(m: Mnemonic) -> Option<PackedOp> {
         M::Punpckhwd | M::Vpunpckhwd => p(ZipHigh, H),
         M::Punpckhdq | M::Unpckhps | M::Vpunpckhdq | M::Vunpckhps => p(ZipHigh, S),
         M::Punpckhqdq | M::Unpckhpd | M::Vpunpckhqdq | M::Vunpckhpd => p(ZipHigh, D),
+        // SSE4.1 and SSE4.2.
+        M::Pmaxsb | M::Vpmaxsb => p(MaxSigned, B),
+        M::Pmaxsd | M::Vpmaxsd => p(MaxSigned, S),
+        M::Pmaxud | M::Vpmaxud => p(MaxUnsigned, S),
+        M::Pmaxuw | M::Vpmaxuw => p(MaxUnsigned, H),
+        M::Pminsb | M::Vpminsb => p(MinSigned, B),
+        M::Pminsd | M::Vpminsd => p(MinSigned, S),
+        M::Pminud | M::Vpminud => p(MinUnsigned, S),
+        M::Pminuw | M::Vpminuw => p(MinUnsigned, H),
+        M::Pcmpeqq | M::Vpcmpeqq => p(CmpEq, D),
+        M::Pcmpgtq | M::Vpcmpgtq => p(CmpGtSigned, D),
+        M::Pmulld | M::Vpmulld => p(Mul, S),
         M::Addps | M::Vaddps => p(FAdd, S),
         M::Addpd | M::Vaddpd => p(FAdd, D),
         M::Subps | M::Vsubps => p(FSub, S),
@@ -501,7 +513,7 @@ fn shift_imm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupp
 /// pshufd, pshuflw, pshufhw, shufps, shufpd: lane selection by immediate.
 fn shuffle(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
-    let Lanes { rd, rn: d, rm: s } = l;
+    let Lanes { rd, rn: d, rm: s, .. } = l;
     let imm = insn.immediate8() as u32;
     let t = e.vtmp();
     match sse_equivalent(insn.mnemonic()) {
@@ -567,7 +579,7 @@ fn scalar_arith(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Uns
         Maxss => (ScalarOp::Max, false),
         _ => return Err(Unsupported),
     };
-    let Lanes { rd, rn: d, rm: b } = l;
+    let Lanes { rd, rn: d, rm: b, .. } = l;
     let a = if op == ScalarOp::Sqrt { b } else { d };
     let r = e.vtmp();
     macro_rules! arith {
@@ -735,7 +747,7 @@ fn float_to_float(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 /// cmpsd/cmpss/cmppd/cmpps with a predicate: all-ones lanes where it holds.
 fn compare_mask(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
-    let Lanes { rd, rn: d, rm: b } = l;
+    let Lanes { rd, rn: d, rm: b, .. } = l;
     let (double, scalar) = match sse_equivalent(insn.mnemonic()) {
         Cmpsd => (true, true),
         Cmpss => (false, true),
@@ -816,7 +828,7 @@ fn compare_mask(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Uns
 /// pmulhuw, pmaddwd, psadbw; and the saturating packs.
 fn widening(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
-    let Lanes { rd, rn: d, rm: m } = l;
+    let Lanes { rd, rn: d, rm: m, .. } = l;
     let (t1, t2) = (e.vtmp(), e.vtmp());
     match sse_equivalent(insn.mnemonic()) {
         Pmuludq => a64!(e.ops
@@ -869,7 +881,7 @@ fn widening(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsuppo
 /// comparison holds; sqrtps/sqrtpd.
 fn packed_float_misc(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
-    let Lanes { rd, rn: d, rm: m } = l;
+    let Lanes { rd, rn: d, rm: m, .. } = l;
     let t = e.vtmp();
     // t = where the comparison holds; the result is d there, else m.
     match sse_equivalent(insn.mnemonic()) {
@@ -980,7 +992,7 @@ fn packed_convert(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), U
 /// counts beyond the element width give zero (or the sign, for psra).
 fn shift_by_xmm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
-    let Lanes { rd, rn: d, rm: m } = l;
+    let Lanes { rd, rn: d, rm: m, .. } = l;
     let (count, big) = (e.tmp(), e.tmp());
     let small = e.label();
     // Clamp to 64 (branching, not comparing: flags stay untouched); the

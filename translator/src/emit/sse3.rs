@@ -36,7 +36,7 @@ pub(super) fn duplicate(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result
 /// of the destination (low half) then of the source (high half).
 pub(super) fn horizontal(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
-    let Lanes { rd, rn: d, rm: m } = l;
+    let Lanes { rd, rn: d, rm: m, .. } = l;
     let (first, second) = (e.vtmp(), e.vtmp());
     let op = sse_equivalent(insn.mnemonic());
     let double = matches!(op, Haddpd | Hsubpd);
@@ -60,7 +60,7 @@ pub(super) fn horizontal(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Resul
 /// a + (-b) in IEEE arithmetic, so one add with the even lanes of the
 /// source negated; the NaN fix-up sees the source as written.
 pub(super) fn add_sub(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    let Lanes { rd, rn: d, rm: m } = l;
+    let Lanes { rd, rn: d, rm: m, .. } = l;
     let (flipped, r) = (e.vtmp(), e.vtmp());
     let t = e.tmp();
     let double = sse_equivalent(insn.mnemonic()) == Mnemonic::Addsubpd;

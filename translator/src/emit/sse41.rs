@@ -9,6 +9,8 @@
 use super::sse::xmm;
 use super::{a64, control, regs, EmitResult, Emitter, Flow, Polarity, Reg, Unsupported, NZCV};
 use crate::flags::FlagSet;
+use super::aarch64::{Inst, VReg};
+use super::vector::{sse_equivalent, LaneOp, Lanes};
 use super::Handler;
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
@@ -23,103 +25,61 @@ enum Width {
     D = 8,
 }
 
-/// `xmm1 = xmm1 op xmm2/m128`, element-wise, one NEON instruction.
-#[derive(Clone, Copy)]
-enum Elementwise {
-    MaxS(Width),
-    MaxU(Width),
-    MinS(Width),
-    MinU(Width),
-    CmpEq64,
-    MulLo(Width),
-}
-
-fn elementwise_op(m: Mnemonic) -> Option<Elementwise> {
-    use Elementwise::*;
-    use Mnemonic as M;
-    use Width::*;
-    Some(match m {
-        M::Pmaxsb => MaxS(B),
-        M::Pmaxsd => MaxS(S),
-        M::Pmaxud => MaxU(S),
-        M::Pmaxuw => MaxU(H),
-        M::Pminsb => MinS(B),
-        M::Pminsd => MinS(S),
-        M::Pminud => MinU(S),
-        M::Pminuw => MinU(H),
-        M::Pcmpeqq => CmpEq64,
-        M::Pmulld => MulLo(S),
-        _ => return None,
-    })
-}
-
-fn elementwise(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    use Elementwise::*;
-    let op = elementwise_op(insn.mnemonic()).ok_or(Unsupported)?;
-    let d = e.xmm_dst(insn)?;
-    let m = e.vsrc(insn, 1, 16)?;
-    macro_rules! lanes {
-        ($ins:ident, $w:expr) => {
-            match $w {
-                Width::B => a64!(e.ops; $ins V(d).B16, V(d).B16, V(m).B16),
-                Width::H => a64!(e.ops; $ins V(d).H8, V(d).H8, V(m).H8),
-                Width::S => a64!(e.ops; $ins V(d).S4, V(d).S4, V(m).S4),
-                Width::D => return Err(Unsupported),
-            }
-        };
-    }
-    match op {
-        MaxS(w) => lanes!(smax, w),
-        MaxU(w) => lanes!(umax, w),
-        MinS(w) => lanes!(smin, w),
-        MinU(w) => lanes!(umin, w),
-        MulLo(w) => lanes!(mul, w),
-        CmpEq64 => a64!(e.ops; cmeq V(d).D2, V(d).D2, V(m).D2),
-    }
-    Ok(Flow::Next)
-}
-
 /// pmuldq (signed 32x32->64 of the even dwords) and packusdw (signed
 /// dwords to unsigned-saturated words).
-fn widen_narrow(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let d = e.xmm_dst(insn)?;
-    let m = e.vsrc(insn, 1, 16)?;
+fn widen_narrow(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+    let Lanes { rd, rn: d, rm: m, .. } = l;
     let (t1, t2) = (e.vtmp(), e.vtmp());
-    match insn.mnemonic() {
+    match sse_equivalent(insn.mnemonic()) {
         Mnemonic::Pmuldq => a64!(e.ops
             ; xtn V(t1).S2, V(d).D2
             ; xtn V(t2).S2, V(m).D2
-            ; smull V(d).D2, V(t1).S2, V(t2).S2
+            ; smull V(rd).D2, V(t1).S2, V(t2).S2
         ),
         Mnemonic::Packusdw => a64!(e.ops
             ; sqxtun V(t1).H4, V(d).S4
             ; sqxtun2 V(t1).H8, V(m).S4
-            ; mov V(d).B16, V(t1).B16
+            ; mov V(rd).B16, V(t1).B16
         ),
         _ => return Err(Unsupported),
     }
-    Ok(Flow::Next)
+    Ok(())
 }
 
 /// blendps/blendpd/pblendw: lanes whose imm8 bit is set come from the source.
-fn blend_imm(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let d = e.xmm_dst(insn)?;
-    let m = e.vsrc(insn, 1, 16)?;
-    let imm = insn.immediate8();
-    let (width, lanes) = match insn.mnemonic() {
+fn blend_imm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+    let Lanes { rd, rn: d, rm: m, upper } = l;
+    let (width, lanes) = match sse_equivalent(insn.mnemonic()) {
         Mnemonic::Blendps => (Width::S, 4),
         Mnemonic::Blendpd => (Width::D, 2),
         Mnemonic::Pblendw => (Width::H, 8),
         _ => return Err(Unsupported),
     };
+    // vblendps/vblendpd ymm take one bit per lane of the whole register;
+    // vpblendw ymm repeats its eight bits in each half.
+    let imm = if upper && width != Width::H { insn.immediate8() >> lanes } else { insn.immediate8() };
+    // Blend into rd, or into a copy of rn when rd is rm (VEX only).
+    let out = if rd == d {
+        rd
+    } else if rd == m {
+        let t = e.vtmp();
+        e.inst(Inst::VecMove { rd: VReg(t), rn: VReg(d) });
+        t
+    } else {
+        e.inst(Inst::VecMove { rd: VReg(rd), rn: VReg(d) });
+        rd
+    };
     for lane in (0..lanes).filter(|i| imm >> i & 1 != 0) {
         match width {
-            Width::H => a64!(e.ops; ins V(d).H[lane], V(m).H[lane]),
-            Width::S => a64!(e.ops; ins V(d).S[lane], V(m).S[lane]),
-            _ => a64!(e.ops; ins V(d).D[lane], V(m).D[lane]),
+            Width::H => a64!(e.ops; ins V(out).H[lane], V(m).H[lane]),
+            Width::S => a64!(e.ops; ins V(out).S[lane], V(m).S[lane]),
+            _ => a64!(e.ops; ins V(out).D[lane], V(m).D[lane]),
         }
     }
-    Ok(Flow::Next)
+    if out != rd {
+        e.inst(Inst::VecMove { rd: VReg(rd), rn: VReg(out) });
+    }
+    Ok(())
 }
 
 /// blendvps/blendvpd/pblendvb: the sign bit of each XMM0 element selects
@@ -306,22 +266,20 @@ fn or_of_halves(e: &mut Emitter, op: impl FnOnce(&mut Emitter, Reg)) -> Reg {
 /// the host FPCR holds (`frinti`); otherwise bits 1:0 give the mode. Bit 3
 /// only suppresses the precision exception, which Transit does not model.
 /// A NaN comes back quieted, as aarch64's `frint*` returns it.
-fn round(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+fn round(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
-    let d = e.xmm_dst(insn)?;
-    let (double, scalar) = match insn.mnemonic() {
+    let Lanes { rd, rn: d, rm: s, .. } = l;
+    let (double, scalar) = match sse_equivalent(insn.mnemonic()) {
         Roundps => (false, false),
         Roundpd => (true, false),
         Roundss => (false, true),
         Roundsd => (true, true),
         _ => return Err(Unsupported),
     };
-    let bytes = if !scalar { 16 } else if double { 8 } else { 4 };
-    let s = e.vsrc(insn, 1, bytes)?;
     let imm = insn.immediate8();
     let mode = if imm & 4 != 0 { 4 } else { imm & 3 };
-    // Scalar forms keep the destination's upper lanes: round into a scratch.
-    let r = if scalar { e.vtmp() } else { d };
+    // Scalar forms keep the first source's upper lanes: round into a scratch.
+    let r = if scalar { e.vtmp() } else { rd };
     macro_rules! frint {
         ($ins:ident) => {
             match (double, scalar) {
@@ -339,24 +297,22 @@ fn round(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         3 => frint!(frintz),
         _ => frint!(frinti),
     }
+    if scalar && rd != d {
+        e.inst(Inst::VecMove { rd: VReg(rd), rn: VReg(d) });
+    }
     match (double, scalar) {
-        (false, true) => a64!(e.ops; ins V(d).S[0], V(r).S[0]),
-        (true, true) => a64!(e.ops; ins V(d).D[0], V(r).D[0]),
+        (false, true) => a64!(e.ops; ins V(rd).S[0], V(r).S[0]),
+        (true, true) => a64!(e.ops; ins V(rd).D[0], V(r).D[0]),
         _ => {}
     }
-    Ok(Flow::Next)
+    Ok(())
 }
 
 /// The SSE4.1 handler for `insn`, if it is an SSE4.1 instruction.
 pub fn handler(insn: &Instruction) -> Option<Handler> {
     use Mnemonic::*;
     let m = insn.mnemonic();
-    if elementwise_op(m).is_some() {
-        return Some(elementwise);
-    }
     Some(match m {
-        Pmuldq | Packusdw => widen_narrow,
-        Blendps | Blendpd | Pblendw => blend_imm,
         Blendvps | Blendvpd | Pblendvb => blend_variable,
         Pmovsxbw | Pmovsxbd | Pmovsxbq | Pmovsxwd | Pmovsxwq | Pmovsxdq | Pmovzxbw | Pmovzxbd | Pmovzxbq
         | Pmovzxwd | Pmovzxwq | Pmovzxdq => extend,
@@ -366,8 +322,18 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Insertps => insertps,
         Movntdqa => movntdqa,
         Ptest => ptest,
-        Roundps | Roundpd | Roundss | Roundsd => round,
         _ if crate::sse41_interp::handles(insn) => control::interpret,
+        _ => return None,
+    })
+}
+
+/// SSE4.1's lane operations (`vector`).
+pub(super) fn lane_op(insn: &Instruction) -> Option<LaneOp> {
+    use Mnemonic::*;
+    Some(match sse_equivalent(insn.mnemonic()) {
+        Pmuldq | Packusdw => widen_narrow,
+        Blendps | Blendpd | Pblendw => blend_imm,
+        Roundps | Roundpd | Roundss | Roundsd => round,
         _ => return None,
     })
 }

@@ -1,4 +1,4 @@
-//! SSE4.2's generated forms: pcmpgtq and crc32 (popcnt, which came with
+//! SSE4.2's generated forms: crc32 (pcmpgtq is a packed row, `sse::packed_op`) (popcnt, which came with
 //! it, is in `bits`; the string compares pcmpXstrX are interpreted, see
 //! `string_compare`).
 
@@ -8,13 +8,6 @@ use super::{a64, control, EmitResult, Emitter, Flow, Unsupported};
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use iced_x86::Instruction;
 
-/// pcmpgtq: signed 64-bit lanes, `cmgt .2d`.
-pub fn pcmpgtq(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let d = e.xmm_dst(insn)?;
-    let m = e.vsrc(insn, 1, 16)?;
-    a64!(e.ops; cmgt V(d).D2, V(d).D2, V(m).D2);
-    Ok(Flow::Next)
-}
 
 /// crc32 r32/r64, r/m8/16/32/64: x86 accumulates CRC-32C (Castagnoli,
 /// bit-reflected, no final inversion) into the low 32 bits of the

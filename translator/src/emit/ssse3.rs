@@ -24,7 +24,7 @@ pub(super) fn pshufb(e: &mut Emitter, _: &Instruction, l: Lanes) -> Result<(), U
 /// palignr: bytes imm..imm+15 of the 32-byte dst:src (src low), zeros
 /// beyond.
 pub(super) fn palignr(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    let Lanes { rd, rn: d, rm: m } = l;
+    let Lanes { rd, rn: d, rm: m, .. } = l;
     let n = insn.immediate8() as u32;
     match n {
         0..=15 => a64!(e.ops; ext V(rd).B16, V(m).B16, V(d).B16, n),
@@ -42,7 +42,7 @@ pub(super) fn palignr(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(
 /// saturating phaddsw/phsubsw): destination pairs fill the low half.
 pub(super) fn horizontal(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
-    let Lanes { rd, rn: d, rm: m } = l;
+    let Lanes { rd, rn: d, rm: m, .. } = l;
     match sse_equivalent(insn.mnemonic()) {
         Phaddw => a64!(e.ops; addp V(rd).H8, V(d).H8, V(m).H8),
         Phaddd => a64!(e.ops; addp V(rd).S4, V(d).S4, V(m).S4),
@@ -68,7 +68,7 @@ pub(super) fn horizontal(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Resul
 /// pmaddubsw: unsigned dst bytes times signed src bytes, adjacent products
 /// added with signed saturation. Each product fits 16 bits.
 pub(super) fn pmaddubsw(e: &mut Emitter, _: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    let Lanes { rd, rn: d, rm: m } = l;
+    let Lanes { rd, rn: d, rm: m, .. } = l;
     let (a_lo, a_hi, b_lo, b_hi) = (e.vtmp(), e.vtmp(), e.vtmp(), e.vtmp());
     a64!(e.ops
         ; ushll V(a_lo).H8, V(d).B8, 0
@@ -88,7 +88,7 @@ pub(super) fn pmaddubsw(e: &mut Emitter, _: &Instruction, l: Lanes) -> Result<()
 /// rounding narrow by 15 (sqrdmulh would saturate -32768 * -32768, x86
 /// gives 0x8000).
 pub(super) fn pmulhrsw(e: &mut Emitter, _: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    let Lanes { rd, rn: d, rm: m } = l;
+    let Lanes { rd, rn: d, rm: m, .. } = l;
     let (lo, hi) = (e.vtmp(), e.vtmp());
     a64!(e.ops
         ; smull V(lo).S4, V(d).H4, V(m).H4
@@ -112,7 +112,7 @@ pub(super) fn pabs(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), 
 
 /// psignb/w/d: dst negated (wrapping) where src < 0, zeroed where src = 0.
 pub(super) fn psign(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    let Lanes { rd, rn: d, rm: m } = l;
+    let Lanes { rd, rn: d, rm: m, .. } = l;
     let (neg, lt, zero) = (e.vtmp(), e.vtmp(), e.vtmp());
     macro_rules! sign {
         ($t:ident) => {

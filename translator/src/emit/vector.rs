@@ -25,6 +25,9 @@ pub struct Lanes {
     pub rd: Reg,
     pub rn: Reg,
     pub rm: Reg,
+    /// Bits 128..255 of a VEX.256 operation (vblendps takes its upper
+    /// lanes' immediate bits from there).
+    pub upper: bool,
 }
 
 /// A 128-bit operation on host registers (see the module comment).
@@ -116,7 +119,7 @@ pub fn run(e: &mut Emitter, insn: &Instruction, op: LaneOp, second: Second) -> E
         let n = register(n_op)?;
         (Some(n), pinned(n))
     };
-    op(e, insn, Lanes { rd: pinned(dst), rn: rn_low, rm: m_low })?;
+    op(e, insn, Lanes { rd: pinned(dst), rn: rn_low, rm: m_low, upper: false })?;
     e.release_vtmps(keep);
     if !wide {
         if vex {
@@ -142,7 +145,7 @@ pub fn run(e: &mut Emitter, insn: &Instruction, op: LaneOp, second: Second) -> E
         }
         None => b,
     };
-    op(e, insn, Lanes { rd: a, rn: a, rm: b })?;
+    op(e, insn, Lanes { rd: a, rn: a, rm: b, upper: true })?;
     e.store_upper(a, dst);
     Ok(Flow::Next)
 }
@@ -163,6 +166,7 @@ pub fn lane_op(insn: &Instruction) -> Option<(LaneOp, Second)> {
     super::sse::lane_op(insn)
         .or_else(|| super::sse3::lane_op(insn).map(per_half))
         .or_else(|| super::ssse3::lane_op(insn).map(per_half))
+        .or_else(|| super::sse41::lane_op(insn).map(per_half))
 }
 
 /// The handler of every lane operation (`vector::run`).
@@ -264,6 +268,15 @@ pub fn sse_equivalent(m: Mnemonic) -> Mnemonic {
         Vcvtpd2ps => Cvtpd2ps,
         Vcvttpd2dq => Cvttpd2dq,
         Vcvtpd2dq => Cvtpd2dq,
+        Vpmuldq => Pmuldq,
+        Vpackusdw => Packusdw,
+        Vblendps => Blendps,
+        Vblendpd => Blendpd,
+        Vpblendw => Pblendw,
+        Vroundps => Roundps,
+        Vroundpd => Roundpd,
+        Vroundss => Roundss,
+        Vroundsd => Roundsd,
         m => m,
     }
 }
