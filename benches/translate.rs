@@ -4,8 +4,8 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use iced_x86::code_asm::*;
 use iced_x86::BlockEncoderOptions;
-use transit_translator::decode::CodeBuffer;
-use transit_translator::host::HostFeatures;
+use transit_translator::frontend::decode::CodeBuffer;
+use transit_translator::cpu::host::HostFeatures;
 use transit_translator::Translator;
 
 const BASE: u64 = 0x40_0000;

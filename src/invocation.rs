@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use transit_syscalls::signal::{parse_signal_list, InheritedSignals};
 use transit_syscalls::strace::StraceOutput;
-use transit_translator::features::CpuLevel;
+use transit_translator::cpu::features::CpuLevel;
 
 /// Auxiliary vector keys and AT_FLAGS bits (include/uapi/linux/auxvec.h,
 /// include/uapi/linux/binfmts.h).

@@ -56,7 +56,7 @@ fn run(request: RunRequest) -> Result<runtime::Ending, LoadError> {
     set_command_name(&request.program);
     follow_script_interpreters(&mut request);
     let program = request.program;
-    transit_translator::features::present(request.cpu.unwrap_or(transit_translator::features::CpuLevel::DEFAULT));
+    transit_translator::cpu::features::present(request.cpu.unwrap_or(transit_translator::cpu::features::CpuLevel::DEFAULT));
     let prog = loader::load(&program, request.exec_fd, request.rootfs.as_deref())?;
     // Absolute, so that a child started after a chdir finds the same files.
     let absolute = |path: Option<PathBuf>| path.map(|p| std::path::absolute(&p).unwrap_or(p));

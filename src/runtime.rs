@@ -12,8 +12,8 @@ use crate::signals::{self, InterruptedSyscall, SignalThread};
 use crate::threads;
 use transit_syscalls::signal::InheritedSignals;
 use transit_syscalls::{Errno, GuestProcess, GuestThread, SyscallOutcome, ThreadRequest, TransitCommand};
-use transit_translator::cpu_state::gpr::{R10, R11, R8, R9, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP};
-use transit_translator::code_watch;
+use transit_translator::cpu::state::gpr::{R10, R11, R8, R9, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP};
+use transit_translator::cache::code_watch;
 use transit_translator::emit::MemoryOrder;
 use transit_translator::{CpuState, GuestEvent, Translator};
 
@@ -40,8 +40,8 @@ pub fn run(prog: &LoadedProgram, rsp: u64, transit: TransitCommand, inherited: I
     process.set_rootfs(transit.rootfs.clone());
     process.record_initial_stack(rsp);
     process.transit = transit;
-    transit_translator::code_watch::set_writable_query(transit_syscalls::guest_may_write);
-    transit_translator::code_watch::set_alias_query(transit_syscalls::shared_mappings::aliases);
+    transit_translator::cache::code_watch::set_writable_query(transit_syscalls::guest_may_write);
+    transit_translator::cache::code_watch::set_alias_query(transit_syscalls::shared_mappings::aliases);
     {
         let mut signals = process.signals();
         signals.host_handler = Some(signals::on_host_signal);

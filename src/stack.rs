@@ -2,7 +2,7 @@
 //! argc, argv, envp, the auxiliary vector, and the strings they point to.
 
 use crate::loader::LoadedProgram;
-use transit_translator::features;
+use transit_translator::cpu::features;
 
 /// Auxiliary vector keys (include/uapi/linux/auxvec.h, asm/auxvec.h).
 mod at {

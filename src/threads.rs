@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::runtime::{Ending, GuestThreadRun, ThreadEnd};
 use transit_syscalls::{guest_mem, signal};
 use transit_syscalls::{Errno, GuestProcess, ThreadRequest};
-use transit_translator::cpu_state::gpr::{R11, RAX, RCX, RSP};
+use transit_translator::cpu::state::gpr::{R11, RAX, RCX, RSP};
 use transit_translator::dispatch::SharedCode;
 use transit_translator::{CpuState, Translator};
 

@@ -8,7 +8,7 @@ use crate::runtime::Ending;
 use transit_syscalls::abi::signal::X86SigAction;
 use transit_syscalls::signal::{current_tid, default_is_ignore, default_is_stop, guest_mask, on_stack, set_guest_mask};
 use transit_syscalls::GuestProcess;
-use transit_translator::cpu_state::gpr::{RAX, RDI, RDX, RSI, RSP};
+use transit_translator::cpu::state::gpr::{RAX, RDI, RDX, RSI, RSP};
 use transit_translator::CpuState;
 
 pub use frame::Trap;

@@ -10,9 +10,10 @@
 use transit_syscalls::abi::signal::GuestStack;
 use transit_syscalls::guest_mem::{self, Plain};
 use transit_syscalls::Errno;
-use transit_translator::cpu_state::gpr::*;
-use transit_translator::cpu_state::rflags;
-use transit_translator::{x87, CpuState};
+use transit_translator::cpu::state::gpr::*;
+use transit_translator::cpu::state::rflags;
+use transit_translator::interp::x87;
+use transit_translator::CpuState;
 
 /// `struct sigcontext` (64-bit); also glibc's `mcontext_t` gregs in order.
 #[repr(C)]
@@ -169,7 +170,7 @@ pub fn reset_fpu(state: &mut CpuState) {
     state.x87 = fresh.x87;
     state.mxcsr = fresh.mxcsr;
     state.xmm = fresh.xmm;
-    transit_translator::host::set_rounding_from_mxcsr(state.mxcsr);
+    transit_translator::cpu::host::set_rounding_from_mxcsr(state.mxcsr);
 }
 
 #[cfg(test)]

@@ -109,7 +109,7 @@ pub extern "C" fn on_host_signal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut
         let synchronous = transit_syscalls::signal::FAULT_SIGNALS.contains(&sig) && (*info).si_code > 0;
         if sig == libc::SIGSEGV && (*info).si_code == SEGV_ACCERR {
             let addr = u64::from_ne_bytes(info_bytes[16..24].try_into().unwrap_or_default());
-            if transit_translator::code_watch::on_write_fault(addr) {
+            if transit_translator::cache::code_watch::on_write_fault(addr) {
                 // Guest code this thread may be running changed: stop at the
                 // end of the block; the write itself is retried on return.
                 if !t.is_null() {
@@ -125,7 +125,7 @@ pub extern "C" fn on_host_signal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut
         if synchronous {
             // The interpreter probing guest memory (after a write to
             // protected code, above, which is no fault): the probe reports it.
-            if let Some(pc) = transit_translator::probe::redirect(mc.pc) {
+            if let Some(pc) = transit_translator::frontend::probe::redirect(mc.pc) {
                 mc.regs[0] = (*info).si_code as u64;
                 mc.pc = pc;
                 return;

@@ -9,7 +9,7 @@ use crate::shared_mappings::{self, SharedObject};
 use crate::guest_space::{self, GUEST_END};
 use crate::writable;
 use crate::{Args, Ctx};
-use transit_translator::code_watch;
+use transit_translator::cache::code_watch;
 
 const GUEST_PAGE: u64 = 4096;
 

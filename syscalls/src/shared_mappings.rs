@@ -7,7 +7,7 @@
 //! A write through the writable view changes the code of the executable
 //! one without touching its pages, so `code_watch` must protect the aliases
 //! of a translated page as well, and a change to an alias invalidates the
-//! code it aliases (`transit_translator::code_watch::set_alias_query`).
+//! code it aliases (`transit_translator::cache::code_watch::set_alias_query`).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

@@ -1,6 +1,6 @@
 //! Which guest pages the guest may write, as its mmap, mprotect, mremap
 //! and brk made them: the translator write-protects translated code only on
-//! such pages (see `transit_translator::code_watch`). Mappings Transit made
+//! such pages (see `transit_translator::cache::code_watch`). Mappings Transit made
 //! itself (the loaded program, the initial stack) are not listed: code
 //! there is taken to be fixed.
 

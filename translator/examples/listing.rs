@@ -4,10 +4,10 @@
 
 use capstone::prelude::*;
 use std::collections::{HashSet, VecDeque};
-use transit_translator::decode::{decode_block, CodeBuffer};
+use transit_translator::frontend::decode::{decode_block, CodeBuffer};
 use transit_translator::emit::{MemoryOrder, Stubs};
-use transit_translator::flags::live_at_block_exit;
-use transit_translator::host::HostFeatures;
+use transit_translator::frontend::flags::live_at_block_exit;
+use transit_translator::cpu::host::HostFeatures;
 use transit_translator::translate::translate_block;
 
 /// The file image laid out at its virtual addresses (PT_LOAD file parts).

@@ -2,21 +2,21 @@
 //! that runs guest code until something needs the runtime (a syscall or a
 //! fault). This is the one boundary between Rust and generated code.
 
-use crate::block_map::BlockMap;
+use crate::cache::block_map::BlockMap;
 use crate::cache::{CacheStats, CodeCache};
 use crate::emit::MemoryOrder;
-use crate::thread_code::{ThreadCode, ThreadStats};
+use crate::cache::thread_code::{ThreadCode, ThreadStats};
 use std::sync::{Arc, Mutex, MutexGuard};
-use crate::cpu_state::offsets as off;
-use crate::decode::{CodeSource, HostMemory};
+use crate::cpu::state::offsets as off;
+use crate::frontend::decode::{CodeSource, HostMemory};
 use crate::emit::{a64, Stubs, NZCV};
 use crate::exit::{ExitReason, GuestEvent};
-use crate::host::HostFeatures;
+use crate::cpu::host::HostFeatures;
 use crate::interp;
 use dynasmrt::aarch64::Aarch64Relocation;
 use dynasmrt::{DynasmApi, DynasmLabelApi, VecAssembler};
 
-pub use crate::cpu_state::CpuState;
+pub use crate::cpu::state::CpuState;
 
 /// Addresses in the trampolines that the runtime's signal handler needs.
 #[derive(Clone, Copy, Debug, Default)]
@@ -316,13 +316,13 @@ impl Translator {
 /// Only asked on the way to translating `rip` or to raising SIGILL there.
 fn fetch_fault(rip: u64) -> Option<GuestEvent> {
     let page_end = (rip | 0xfff) + 1;
-    if let Err(f) = crate::probe::check(rip, 1, false) {
+    if let Err(f) = crate::frontend::probe::check(rip, 1, false) {
         return Some(GuestEvent::PageFault { addr: f.addr, code: f.code });
     }
     if page_end - rip >= 15 {
         return None;
     }
-    let err = crate::probe::check(page_end, 1, false).err()?;
+    let err = crate::frontend::probe::check(page_end, 1, false).err()?;
     // Only if the bytes before the page end leave the instruction unfinished.
     // SAFETY: [rip, page_end) was just probed.
     let bytes = unsafe { std::slice::from_raw_parts(rip as *const u8, (page_end - rip) as usize) };

@@ -4,9 +4,9 @@
 //! when a guest address has no translation.
 
 use crate::cache::{CodeCache, PAGE_SHIFT};
-use crate::decode::{decode_block, CodeSource};
-use crate::flags::live_at_block_exit;
-use crate::thread_code::ThreadCode;
+use crate::frontend::decode::{decode_block, CodeSource};
+use crate::frontend::flags::live_at_block_exit;
+use crate::cache::thread_code::ThreadCode;
 use crate::translate::translate_block;
 
 /// Host code for guest `rip`, translating it first if needed; `me` is the

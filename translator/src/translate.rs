@@ -2,15 +2,15 @@
 //! through its handler. The handler table is also the list of supported
 //! instructions (`is_supported`), which tests and coverage reports read.
 
-use crate::decode::GuestBlock;
+use crate::frontend::decode::GuestBlock;
 use crate::emit::alu::{self, AluOp};
 use crate::emit::bits::{self, BitOp};
 use crate::emit::shift::{self, ShiftOp};
 use crate::emit::{atomic, control, crypto, data, muldiv, sse, sse42, string};
 use crate::emit::{Emitter, Flow, Handler, MemoryOrder, Stubs, TranslatedBlock};
-use crate::flags::{live_after, FlagSet};
-use crate::features::{self, Presence};
-use crate::host::HostFeatures;
+use crate::frontend::flags::{live_after, FlagSet};
+use crate::cpu::features::{self, Presence};
+use crate::cpu::host::HostFeatures;
 use iced_x86::{Instruction, Mnemonic};
 
 /// The handler for an instruction's mnemonic; `None` means unsupported,
@@ -26,26 +26,26 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
     if let Some(h) = crate::emit::vector::handler(insn).or_else(|| crate::emit::vex::handler(insn)) {
         return Some(h);
     }
-    if crate::mmx::uses_mmx(insn) {
+    if crate::interp::mmx::uses_mmx(insn) {
         if let Some(h) = crate::emit::mmx::handler(insn) {
             return Some(h);
         }
-        return crate::mmx::implements(insn).then_some(control::interpret as Handler);
+        return crate::interp::mmx::implements(insn).then_some(control::interpret as Handler);
     }
-    if crate::mmx::implements_without_mmx_register(insn) {
+    if crate::interp::mmx::implements_without_mmx_register(insn) {
         return Some(control::interpret);
     }
     Some(match insn.mnemonic() {
         // Segments and forms compilers never emit: the interpreter. The
         // guards run only for these mnemonics (translation speed).
         Mov | Push | Pop | Lfs | Lgs | Lss | Retf | Iret | Iretd | Iretq | Lar | Lsl | Verr | Verw
-            if crate::segments::handles(insn) =>
+            if crate::interp::segments::handles(insn) =>
         {
             control::interpret
         }
         Mov if is_control_or_debug_register_move(insn) => control::privileged,
         Push | Pop | Pushf | Popf | Shld | Shrd | Xlatb | Sgdt | Sidt | Smsw | Sldt | Str
-            if crate::legacy_forms::handles(insn) =>
+            if crate::interp::legacy_forms::handles(insn) =>
         {
             control::interpret
         }
@@ -131,7 +131,7 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
             control::interpret
         }
         Movnti => data::mov,
-        m if crate::x87::is_x87(m) => control::interpret,
+        m if crate::interp::x87::is_x87(m) => control::interpret,
         Popcnt => bits::popcnt,
         Crc32 => sse42::crc32,
         Cmpxchg16b | Aeskeygenassist => control::interpret,

@@ -13,7 +13,7 @@ use iced_x86::{
     Code, CpuidFeature, Decoder, DecoderOptions, Encoder, EncodingKind, Instruction, MemoryOperand,
     OpCodeOperandKind as K, Register,
 };
-use transit_translator::features::{self, CpuLevel};
+use transit_translator::cpu::features::{self, CpuLevel};
 use transit_translator::translate::is_supported;
 
 /// Forms left out of the check, with the reason. Each one is a form a real

@@ -5,11 +5,11 @@
 
 use capstone::prelude::*;
 use iced_x86::code_asm::*;
-use transit_translator::decode::{decode_block, CodeBuffer};
+use transit_translator::frontend::decode::{decode_block, CodeBuffer};
 use transit_translator::emit::{MemoryOrder, Stubs};
-use transit_translator::features::{present, CpuLevel};
-use transit_translator::flags::live_at_block_exit;
-use transit_translator::host::HostFeatures;
+use transit_translator::cpu::features::{present, CpuLevel};
+use transit_translator::frontend::flags::live_at_block_exit;
+use transit_translator::cpu::host::HostFeatures;
 use transit_translator::translate::translate_block;
 
 const GUEST: u64 = 0x40_1000;

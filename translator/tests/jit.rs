@@ -3,7 +3,7 @@
 #![cfg(target_arch = "aarch64")]
 
 use iced_x86::code_asm::*;
-use transit_translator::cpu_state::rflags;
+use transit_translator::cpu::state::rflags;
 use transit_translator::{CpuState, GuestEvent, Translator};
 
 /// Assembles `build`'s code followed by `syscall`, runs it from a fresh

@@ -15,7 +15,7 @@
 //! no-wait form.
 
 use iced_x86::{Code, CpuidFeature, Decoder, DecoderOptions, EncodingKind, Instruction};
-use transit_translator::features::{self, CpuLevel, Presence};
+use transit_translator::cpu::features::{self, CpuLevel, Presence};
 use transit_translator::translate::is_supported;
 
 /// Forms of the presented CPU that Transit leaves out, with the reason.

@@ -5,7 +5,7 @@
 use iced_x86::{Code, CpuidFeature, Decoder, DecoderOptions, Mnemonic};
 use std::collections::BTreeSet;
 use transit_translator::translate::is_supported;
-use transit_translator::x87::is_x87;
+use transit_translator::interp::x87::is_x87;
 
 /// x87 forms iced knows that the CPU Transit presents does not have:
 /// the 387SL's and Cyrix's extra instructions (iced decodes them only
@@ -32,7 +32,7 @@ fn is_x87_form(code: Code) -> bool {
 fn every_x87_form_in_iceds_table_is_implemented() {
     // fisttp is SSE3's: present the level that has it (no other test in
     // this binary depends on the level).
-    transit_translator::features::present(transit_translator::features::CpuLevel::HIGHEST);
+    transit_translator::cpu::features::present(transit_translator::cpu::features::CpuLevel::HIGHEST);
     let wanted: BTreeSet<Code> =
         Code::values().filter(|&c| is_x87_form(c) && !not_on_this_cpu(c) && c != Code::Wait).collect();
     assert!(wanted.len() > 150, "iced lists {} x87 forms", wanted.len());

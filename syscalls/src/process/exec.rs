@@ -39,7 +39,7 @@ pub struct TransitCommand {
     /// `--process-log FILE`.
     pub process_log: Option<PathBuf>,
     /// `--cpu LEVEL`, when it was chosen: children present the same CPU.
-    pub cpu: Option<transit_translator::features::CpuLevel>,
+    pub cpu: Option<transit_translator::cpu::features::CpuLevel>,
     /// binfmt_misc started this Transit (it said so with the P, O or C
     /// flag): the kernel runs x86_64 programs through Transit by itself.
     pub by_binfmt_misc: bool,
@@ -587,7 +587,7 @@ mod tests {
             exe: "/opt/transit".into(),
             rootfs: Some("/srv/amd64".into()),
             process_log: None,
-            cpu: Some(transit_translator::features::CpuLevel::V1),
+            cpu: Some(transit_translator::cpu::features::CpuLevel::V1),
             by_binfmt_misc: false,
             stats: true,
             strace: Some(crate::strace::StraceOutput::File("/tmp/trace".into())),

@@ -138,7 +138,7 @@ pub const FAULT_ONE_IN: u64 = 20;
 /// that the rest is tested; remove an entry once its gap is closed).
 pub fn fault_excluded(insn: &Instruction) -> Option<&'static str> {
     let m = insn.mnemonic();
-    if transit_translator::mmx::uses_mmx(insn) && insn.op0_kind() == iced_x86::OpKind::Memory {
+    if transit_translator::interp::mmx::uses_mmx(insn) && insn.op0_kind() == iced_x86::OpKind::Memory {
         return Some(
             "MMX store: when its write faults the CPU has already switched the x87 stack to MMX use \
              (TOP 0), as Transit does, but its tag word is not the all-valid one Transit sets (0x60 and \
@@ -424,8 +424,8 @@ fn reencoded(insn: &Instruction, code: Code) -> Option<Instruction> {
 /// Every legacy- or VEX-encoded 64-bit form the translator supports and
 /// this module can instantiate; also the supported forms it cannot
 /// (`missed`). Claims are those of the CPU of `level`.
-pub fn claimed_forms(level: transit_translator::features::CpuLevel) -> (Vec<Code>, Vec<Code>) {
-    transit_translator::features::present(level);
+pub fn claimed_forms(level: transit_translator::cpu::features::CpuLevel) -> (Vec<Code>, Vec<Code>) {
+    transit_translator::cpu::features::present(level);
     let mut rng = Rng::new(0x5eed);
     let (mut claimed, mut missed) = (Vec::new(), Vec::new());
     for code in Code::values() {
@@ -467,7 +467,7 @@ pub struct X87Depth(pub usize);
 /// instruction is accepted; the depth keeps most sequences free of them.
 fn x87_step(insn: &Instruction, depth: X87Depth) -> Option<X87Depth> {
     use Mnemonic::*;
-    if transit_translator::mmx::uses_mmx(insn) {
+    if transit_translator::interp::mmx::uses_mmx(insn) {
         // MMX marks every register valid (emms: every register empty).
         return Some(X87Depth(if insn.mnemonic() == Emms { 0 } else { 8 }));
     }

@@ -19,7 +19,7 @@ pub mod state;
 pub mod vendor_flags;
 pub mod x87_tolerance;
 
-use transit_translator::features::CpuLevel;
+use transit_translator::cpu::features::CpuLevel;
 
 /// The CPU level a run checks: `x86-64-v1`, `x86-64-v2` (the default, the
 /// most capable one Transit presents) or the level being built

@@ -7,10 +7,10 @@ use crate::state::GPR_NAMES;
 use capstone::prelude::*;
 use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
 use std::fmt::Write;
-use transit_translator::decode::{decode_block, CodeBuffer};
+use transit_translator::frontend::decode::{decode_block, CodeBuffer};
 use transit_translator::emit::{MemoryOrder, Stubs};
-use transit_translator::flags::live_at_block_exit;
-use transit_translator::host::HostFeatures;
+use transit_translator::frontend::flags::live_at_block_exit;
+use transit_translator::cpu::host::HostFeatures;
 use transit_translator::translate::translate_block;
 
 pub fn disassembly(code: &[u8]) -> String {

@@ -10,7 +10,7 @@
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use super::operand::Loc;
 use super::{a64, EmitResult, Emitter, Flow, Polarity, Reg, NZCV};
-use crate::flags::FlagSet;
+use crate::frontend::flags::FlagSet;
 use iced_x86::Instruction;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

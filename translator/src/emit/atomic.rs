@@ -13,7 +13,7 @@
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use super::{a64, EmitResult, Emitter, Reg, NZCV};
-use crate::flags::FlagSet;
+use crate::frontend::flags::FlagSet;
 use dynasmrt::DynamicLabel;
 use iced_x86::{Instruction, Mnemonic, OpKind};
 

@@ -116,11 +116,11 @@ pub fn popcnt(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         a64!(e.ops; tst X(count), X(count));
         e.polarity = super::Polarity::Carry;
     }
-    if e.needed.has(crate::flags::FlagSet::PF) {
+    if e.needed.has(crate::frontend::flags::FlagSet::PF) {
         // PF = 0: a source with odd parity.
         a64!(e.ops; movz X(super::regs::PF_SRC), 1);
     }
-    if e.needed.has(crate::flags::FlagSet::AF) {
+    if e.needed.has(crate::frontend::flags::FlagSet::AF) {
         a64!(e.ops; movz X(super::regs::AF_SRC), 0);
     }
     e.write(dst, count);

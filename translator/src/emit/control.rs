@@ -8,7 +8,7 @@
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use super::data::push_reg;
 use super::{Reg, a64, regs, EmitResult, Emitter, Flow};
-use crate::lookup_table::LOOKUP_BITS;
+use crate::cache::lookup_table::LOOKUP_BITS;
 use crate::exit::ExitReason;
 use iced_x86::{Instruction, OpKind};
 

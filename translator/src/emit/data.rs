@@ -7,8 +7,8 @@ use dynasmrt::{DynasmApi, DynasmLabelApi};
 use super::alu::{binary, AluOp};
 use super::operand::Loc;
 use super::{Reg, a64, regs, EmitResult, Emitter, Flow, Polarity, Unsupported};
-use crate::cpu_state::offsets;
-use crate::flags::FlagSet;
+use crate::cpu::state::offsets;
+use crate::frontend::flags::FlagSet;
 use iced_x86::Instruction;
 
 pub fn mov(e: &mut Emitter, insn: &Instruction) -> EmitResult {

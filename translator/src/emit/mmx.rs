@@ -7,7 +7,7 @@
 use super::aarch64::{encodable, Arrangement, ElementSize};
 use super::sse::packed_op;
 use super::{a64, regs, EmitResult, Emitter, Flow, Reg, Unsupported};
-use crate::cpu_state::offsets;
+use crate::cpu::state::offsets;
 #[allow(unused_imports)]
 use dynasmrt::DynasmApi;
 use iced_x86::{Instruction, Mnemonic, OpKind};

@@ -29,8 +29,8 @@ pub mod vex;
 
 use crate::insn_mark::{InsnMark, Polarity};
 use crate::exit::ExitReason;
-use crate::flags::FlagSet;
-use crate::host::HostFeatures;
+use crate::frontend::flags::FlagSet;
+use crate::cpu::host::HostFeatures;
 use dynasmrt::aarch64::Aarch64Relocation;
 pub use regs::Reg;
 

@@ -4,7 +4,7 @@
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use super::{a64, regs, Emitter, MemoryOrder, Reg, Unsupported};
-use crate::cpu_state::offsets;
+use crate::cpu::state::offsets;
 use iced_x86::{Instruction, OpKind, Register};
 
 /// Where an operand lives, resolved once per instruction (memory addresses
@@ -61,7 +61,7 @@ impl Emitter {
             | OpKind::Immediate8to32
             | OpKind::Immediate8to64
             | OpKind::Immediate32to64 => {
-                let size = crate::decode::operand_size(insn) as u8;
+                let size = crate::frontend::decode::operand_size(insn) as u8;
                 Ok(Loc::Imm { value: insn.immediate(op), size })
             }
             _ => Err(Unsupported),

@@ -9,7 +9,7 @@ use dynasmrt::{DynasmApi, DynasmLabelApi};
 use super::operand::Loc;
 use super::{Reg, a64, regs, EmitResult, Emitter, Flow, Unsupported};
 use crate::exit::ExitReason;
-use crate::flags::FlagSet;
+use crate::frontend::flags::FlagSet;
 use iced_x86::{Instruction, OpKind};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1076,9 +1076,9 @@ pub fn fold_fpsr_into_mxcsr<A: DynasmApi>(ops: &mut A, a: Reg, b: Reg) {
         ; and XSP(b), X(a), 0x1e
         ; and XSP(a), X(a), 1
         ; orr X(a), X(a), X(b), lsl 1
-        ; ldr X(b), [x28, crate::cpu_state::offsets::MXCSR]
+        ; ldr X(b), [x28, crate::cpu::state::offsets::MXCSR]
         ; orr X(b), X(b), X(a)
-        ; str X(b), [x28, crate::cpu_state::offsets::MXCSR]
+        ; str X(b), [x28, crate::cpu::state::offsets::MXCSR]
     );
 }
 
@@ -1094,13 +1094,13 @@ fn mxcsr(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     if insn.mnemonic() == Mnemonic::Stmxcsr {
         let (a, b) = (e.tmp(), e.tmp());
         fold_fpsr_into_mxcsr(&mut e.ops, a, b);
-        a64!(e.ops; msr FPSR, xzr ; ldr X(t), [X(regs::STATE), crate::cpu_state::offsets::MXCSR]);
+        a64!(e.ops; msr FPSR, xzr ; ldr X(t), [X(regs::STATE), crate::cpu::state::offsets::MXCSR]);
         e.store(t, base, off, 4);
         return Ok(Flow::Next);
     }
     e.load(t, base, off, 4, false);
     // The loaded flags replace all gathered so far.
-    a64!(e.ops; str X(t), [X(regs::STATE), crate::cpu_state::offsets::MXCSR] ; msr FPSR, xzr);
+    a64!(e.ops; str X(t), [X(regs::STATE), crate::cpu::state::offsets::MXCSR] ; msr FPSR, xzr);
     // x86 RC (bits 13-14): 0 nearest, 1 down, 2 up, 3 zero. aarch64 RMode
     // (bits 22-23): 0 nearest, 1 up, 2 down, 3 zero: swap the two bits.
     let (rc, mode, fpcr) = (e.tmp(), e.tmp(), e.tmp());

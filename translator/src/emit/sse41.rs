@@ -2,13 +2,13 @@
 //! integer min/max/multiply/compare/pack forms, sign and zero extensions,
 //! lane inserts and extracts, ptest and rounding. Each is a handful of NEON
 //! instructions. The rare multi-step forms (dpps, dppd, mpsadbw,
-//! phminposuw) run in the interpreter (`crate::sse41_interp`).
+//! phminposuw) run in the interpreter (`crate::interp::sse41_interp`).
 //!
 //! Memory operands are not alignment-checked, as in `sse`.
 
 use super::sse::xmm;
 use super::{a64, control, regs, EmitResult, Emitter, Flow, Polarity, Reg, Unsupported, NZCV};
-use crate::flags::FlagSet;
+use crate::frontend::flags::FlagSet;
 use super::aarch64::{Inst, VReg};
 use super::vector::{sse_equivalent, LaneOp, Lanes};
 use super::Handler;
@@ -322,7 +322,7 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Insertps => insertps,
         Movntdqa => movntdqa,
         Ptest => ptest,
-        _ if crate::sse41_interp::handles(insn) => control::interpret,
+        _ if crate::interp::sse41_interp::handles(insn) => control::interpret,
         _ => return None,
     })
 }

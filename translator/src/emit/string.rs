@@ -5,7 +5,7 @@
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use super::{a64, regs, EmitResult, Emitter, Flow, Unsupported};
-use crate::cpu_state::offsets;
+use crate::cpu::state::offsets;
 use crate::exit::ExitReason;
 use iced_x86::{Instruction, Mnemonic};
 

@@ -173,7 +173,7 @@ pub fn lane_op(insn: &Instruction) -> Option<(LaneOp, Second)> {
 pub fn handler(insn: &Instruction) -> Option<super::Handler> {
     // Not MMX forms, nor the string instruction cmpsd (an SSE2 mnemonic too).
     let to_vector = insn.op_count() > 0 && insn.op0_kind() == OpKind::Register && vector_number(insn.op0_register()).is_some();
-    if !to_vector || crate::mmx::uses_mmx(insn) {
+    if !to_vector || crate::interp::mmx::uses_mmx(insn) {
         return None;
     }
     lane_op(insn).map(|_| lanes as super::Handler)

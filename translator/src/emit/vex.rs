@@ -10,7 +10,7 @@
 use super::aarch64::{Inst, VReg};
 use super::vector::vector_number;
 use super::{a64, regs, EmitResult, Emitter, Flow, Handler, Reg, Unsupported};
-use crate::cpu_state::offsets;
+use crate::cpu::state::offsets;
 #[allow(unused_imports)]
 use dynasmrt::DynasmApi;
 use iced_x86::{EncodingKind, Instruction, Mnemonic, OpKind};

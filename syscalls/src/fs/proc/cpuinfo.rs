@@ -303,7 +303,7 @@ fn parse_cpu_list(list: &str) -> Option<Vec<u32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use transit_translator::features;
+    use transit_translator::cpu::features;
 
     fn field<'a>(text: &'a str, key: &str) -> Vec<&'a str> {
         text.lines()

@@ -125,7 +125,7 @@ pub(crate) fn names_own(path: &[u8], name: &[u8]) -> bool {
 pub(crate) fn open(process: &GuestProcess, path: &[u8], guest_flags: u64) -> Option<SysResult> {
     let contents = match (path, own_entry(path)) {
         (b"/proc/cpuinfo", _) => {
-            cpuinfo_text(transit_translator::features::cpuid, &cpuinfo::online_cpus(), &cpuinfo::HostFacts::of_host()).into_bytes()
+            cpuinfo_text(transit_translator::cpu::features::cpuid, &cpuinfo::online_cpus(), &cpuinfo::HostFacts::of_host()).into_bytes()
         }
         (_, Some(b"auxv")) => process
             .start

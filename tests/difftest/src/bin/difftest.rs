@@ -20,7 +20,7 @@ use transit_difftest::layout::CODE_ADDR;
 use transit_difftest::native::Native;
 use transit_difftest::report::reproducer;
 use transit_difftest::rng::Rng;
-use transit_translator::features::CpuLevel;
+use transit_translator::cpu::features::CpuLevel;
 
 /// Targeted cases per claimed form.
 const PER_FORM: usize = 24;

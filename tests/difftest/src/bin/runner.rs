@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use transit_difftest::case::{fnv1a, initial_memory, Case, Outcome};
 use transit_difftest::layout::{map_layout, CODE_ADDR, MEM_ADDR, MEM_SIZE};
 use transit_difftest::state::{State, X87};
-use transit_translator::host::set_rounding_from_mxcsr;
+use transit_translator::cpu::host::set_rounding_from_mxcsr;
 use transit_translator::{CpuState, GuestEvent, Translator};
 
 /// `syscall`: where translated code hands back to this runner.
@@ -42,7 +42,7 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut libc::c_v
         let mc = &mut (*(ctx as *mut libc::ucontext_t)).uc_mcontext;
         // The interpreter probing guest memory: the probe reports the fault
         // (as GuestEvent::PageFault).
-        if let Some(pc) = transit_translator::probe::redirect(mc.pc) {
+        if let Some(pc) = transit_translator::frontend::probe::redirect(mc.pc) {
             mc.regs[0] = (*info).si_code as u64;
             mc.pc = pc;
             return;
@@ -162,9 +162,9 @@ fn main() {
     // most capable CPU Transit presents).
     let level = match args.iter().position(|a| a == "--level") {
         Some(i) => transit_difftest::level_from_name(&args[i + 1]).expect("--level x86-64-vN"),
-        None => transit_translator::features::CpuLevel::HIGHEST,
+        None => transit_translator::cpu::features::CpuLevel::HIGHEST,
     };
-    transit_translator::features::present(level);
+    transit_translator::cpu::features::present(level);
     let block_size = match args.iter().position(|a| a == "--block-size") {
         Some(i) => args[i + 1].parse::<usize>().expect("--block-size N"),
         None => 0,

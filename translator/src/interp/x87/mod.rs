@@ -28,7 +28,7 @@ mod status;
 mod transcendental;
 mod value;
 
-use crate::cpu_state::{rflags, CpuState, X87State};
+use crate::cpu::state::{rflags, CpuState, X87State};
 use crate::exit::GuestEvent;
 use formats::{read_bytes, read_mem, write_bytes};
 use iced_x86::{Instruction, MemorySize, Mnemonic, OpKind};

@@ -4,11 +4,11 @@
 //! Every descriptor Linux gives user mode has base 0, so a segment load
 //! changes nothing but the selector, and the FS or GS base it zeroes.
 
-use crate::cpu_state::gpr::RSP;
-use crate::cpu_state::{rflags, CpuState, Segment};
+use crate::cpu::state::gpr::RSP;
+use crate::cpu::state::{rflags, CpuState, Segment};
 use crate::exit::GuestEvent;
-use crate::guest_access::{effective_address, read_guest, write_guest, write_reg};
-use crate::legacy_forms::{read_operand, write_operand};
+use crate::interp::guest_access::{effective_address, read_guest, write_guest, write_reg};
+use crate::interp::legacy_forms::{read_operand, write_operand};
 use iced_x86::{Instruction, Mnemonic, OpKind, Register};
 
 /// Whether `step` runs `insn`.

@@ -5,9 +5,9 @@
 //! Float arithmetic is rustc_apfloat's, in MXCSR's rounding mode, with x86's
 //! NaN rules.
 
-use crate::cpu_state::CpuState;
+use crate::cpu::state::CpuState;
 use crate::exit::GuestEvent;
-use crate::guest_access::{effective_address, read_guest};
+use crate::interp::guest_access::{effective_address, read_guest};
 use iced_x86::{Instruction, Mnemonic, OpKind};
 use rustc_apfloat::ieee::{Double, Single};
 use rustc_apfloat::{Float, Round};

@@ -10,7 +10,7 @@
 //! The reserved upper halves of the 32-bit format's words read as 0xffff.
 
 use super::value;
-use crate::cpu_state::{CpuState, X87State};
+use crate::cpu::state::{CpuState, X87State};
 
 /// The full tag word (2 bits per physical register) from contents and
 /// the valid bits.
@@ -140,7 +140,7 @@ pub fn load_fxsave_image(state: &mut CpuState, img: &[u8; 512], rex_w: bool) {
         x.regs[(x.top as usize + i) & 7] = u128::from_le_bytes(b);
     }
     state.mxcsr = u32::from_le_bytes([img[24], img[25], img[26], img[27]]) as u64;
-    crate::host::set_rounding_from_mxcsr(state.mxcsr);
+    crate::cpu::host::set_rounding_from_mxcsr(state.mxcsr);
     for i in 0..16 {
         let mut b = [0u8; 16];
         b.copy_from_slice(&img[160 + 16 * i..176 + 16 * i]);

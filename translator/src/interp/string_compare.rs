@@ -5,8 +5,8 @@
 //! selection), then `step`, which the interpreter calls with the operands
 //! in `CpuState`.
 
-use crate::cpu_state::gpr::{RAX, RCX, RDX};
-use crate::cpu_state::{rflags, CpuState};
+use crate::cpu::state::gpr::{RAX, RCX, RDX};
+use crate::cpu::state::{rflags, CpuState};
 use iced_x86::{Instruction, Mnemonic, OpKind};
 
 /// What the imm8 control byte selects.

@@ -3,13 +3,13 @@
 //! the top bit of byte i of the mask is set; other bytes are not touched.
 //! The non-temporal hint changes nothing a user program can observe.
 
-use crate::cpu_state::CpuState;
+use crate::cpu::state::CpuState;
 use iced_x86::{Instruction, OpKind, Register};
 
 /// The store's address: rDI (EDI with an address-size prefix) in DS, or in
 /// the segment a prefix names.
 pub fn destination(state: &CpuState, insn: &Instruction) -> u64 {
-    let rdi = state.gpr[crate::cpu_state::gpr::RDI];
+    let rdi = state.gpr[crate::cpu::state::gpr::RDI];
     let offset = if insn.op0_kind() == OpKind::MemorySegEDI { rdi & 0xffff_ffff } else { rdi };
     match insn.memory_segment() {
         Register::FS => offset.wrapping_add(state.fs_base),

@@ -97,7 +97,7 @@ pub struct CpuState {
     pub system_flags: u64,
 }
 
-/// The x87 FPU, run by the slow-path interpreter (`crate::x87`).
+/// The x87 FPU, run by the slow-path interpreter (`crate::interp::x87`).
 #[repr(C)]
 #[derive(Clone, Debug)]
 pub struct X87State {

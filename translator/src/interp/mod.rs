@@ -4,15 +4,27 @@
 //! Generated code exits with `ExitReason::Interpret` at such an instruction;
 //! `step` runs it and advances RIP.
 
-use crate::cpu_state::{rflags, CpuState};
-use crate::decode::{decode_one, CodeSource};
+mod aes_soft;
+mod cmpxchg16b;
+mod crc32c;
+mod crypto_step;
+pub mod guest_access;
+pub(crate) mod legacy_forms;
+pub mod mmx;
+pub(crate) mod segments;
+pub mod sse41_interp;
+mod string_compare;
+pub mod x87;
+
+use crate::cpu::state::{rflags, CpuState};
+use crate::frontend::decode::{decode_one, CodeSource};
 use crate::exit::GuestEvent;
-use crate::features;
-use crate::guest_access::{effective_address, read_guest, read_reg, write_guest, write_reg};
+use crate::cpu::features;
+use crate::interp::guest_access::{effective_address, read_guest, read_reg, write_guest, write_reg};
 use iced_x86::{Instruction, Mnemonic, OpKind, Register};
 
 const ARITH: u64 = rflags::CF | rflags::PF | rflags::AF | rflags::ZF | rflags::SF | rflags::OF;
-use crate::cpu_state::gpr::{RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP};
+use crate::cpu::state::gpr::{RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP};
 
 fn ill(state: &CpuState) -> GuestEvent {
     GuestEvent::Fault { signal: libc::SIGILL, addr: state.rip }
@@ -22,19 +34,19 @@ fn ill(state: &CpuState) -> GuestEvent {
 pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent> {
     let Some(insn) = decode_one(src, state.rip) else { return Err(ill(state)) };
     use Mnemonic::*;
-    if crate::mmx::uses_mmx(&insn) {
+    if crate::interp::mmx::uses_mmx(&insn) {
         // A pending unmasked x87 exception faults MMX instructions too.
-        crate::x87::pending_exception(state, &insn)?;
+        crate::interp::x87::pending_exception(state, &insn)?;
         let stores = matches!(insn.op0_kind(), OpKind::Memory | OpKind::MemorySegRDI | OpKind::MemorySegEDI);
         if stores {
             // An MMX store (maskmovq too) reads its register (switching the
             // x87 stack to MMX use) before its write can fault; a load
             // faults before the switch.
-            crate::mmx::enter_mmx_mode(state);
+            crate::interp::mmx::enter_mmx_mode(state);
         }
     }
     if insn.mnemonic() == Cmpxchg16b {
-        crate::cmpxchg16b::check_alignment(&insn, effective_address(state, &insn))?;
+        crate::interp::cmpxchg16b::check_alignment(&insn, effective_address(state, &insn))?;
     }
     if !is_string(&insn) {
         // Before anything else changes: a bad operand faults the
@@ -69,15 +81,15 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
             }
             state.set_rflags(f);
         }
-        Cmpxchg16b => crate::cmpxchg16b::step(state, effective_address(state, &insn)),
-        m if crate::string_compare::handles(m) => {
-            crate::string_compare::step(state, &insn, memory_operand_address(state, &insn));
+        Cmpxchg16b => crate::interp::cmpxchg16b::step(state, effective_address(state, &insn)),
+        m if crate::interp::string_compare::handles(m) => {
+            crate::interp::string_compare::step(state, &insn, memory_operand_address(state, &insn));
         }
-        m if crate::crypto_step::handles(m) => {
-            crate::crypto_step::step(state, &insn, memory_operand_address(state, &insn));
+        m if crate::interp::crypto_step::handles(m) => {
+            crate::interp::crypto_step::step(state, &insn, memory_operand_address(state, &insn));
         }
-        Fxsave | Fxsave64 => crate::x87::fxsave(state, effective_address(state, &insn), insn.mnemonic() == Fxsave64),
-        Fxrstor | Fxrstor64 => crate::x87::fxrstor(state, effective_address(state, &insn), insn.mnemonic() == Fxrstor64),
+        Fxsave | Fxsave64 => crate::interp::x87::fxsave(state, effective_address(state, &insn), insn.mnemonic() == Fxsave64),
+        Fxrstor | Fxrstor64 => crate::interp::x87::fxrstor(state, effective_address(state, &insn), insn.mnemonic() == Fxrstor64),
         Enter if insn.immediate8_2nd() == 0 => {
             // enter n, 0: push rbp; rbp = rsp; rsp -= n.
             state.gpr[RSP] -= 8;
@@ -108,26 +120,26 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
         }
         Movsb | Movsw | Movsd | Movsq | Stosb | Stosw | Stosd | Stosq | Lodsb | Lodsw | Lodsd | Lodsq | Cmpsb
         | Cmpsw | Cmpsd | Cmpsq | Scasb | Scasw | Scasd | Scasq => string_op(state, &insn)?,
-        _ if crate::segments::handles(&insn) => {
-            if crate::segments::step(state, &insn)? {
+        _ if crate::interp::segments::handles(&insn) => {
+            if crate::interp::segments::step(state, &insn)? {
                 return Ok(()); // A far return moved RIP itself.
             }
         }
-        _ if crate::legacy_forms::handles(&insn) => {
-            crate::legacy_forms::step(state, &insn)?;
+        _ if crate::interp::legacy_forms::handles(&insn) => {
+            crate::interp::legacy_forms::step(state, &insn)?;
         }
-        _ if crate::mmx::uses_mmx(&insn) || crate::mmx::implements_without_mmx_register(&insn) => {
+        _ if crate::interp::mmx::uses_mmx(&insn) || crate::interp::mmx::implements_without_mmx_register(&insn) => {
             let addr = memory_operand_address(state, &insn);
-            crate::mmx::step(state, &insn, addr)?;
+            crate::interp::mmx::step(state, &insn, addr)?;
         }
-        _ if crate::sse41_interp::handles(&insn) => crate::sse41_interp::step(state, &insn)?,
-        m if crate::x87::is_x87(m) => {
+        _ if crate::interp::sse41_interp::handles(&insn) => crate::interp::sse41_interp::step(state, &insn)?,
+        m if crate::interp::x87::is_x87(m) => {
             let addr = if insn.op_count() > 0 && insn.op0_kind() == OpKind::Memory {
                 effective_address(state, &insn)
             } else {
                 0
             };
-            crate::x87::step(state, &insn, addr)?;
+            crate::interp::x87::step(state, &insn, addr)?;
         }
         _ => return Err(ill(state)),
     }
@@ -163,7 +175,7 @@ fn check_memory(state: &CpuState, insn: &Instruction) -> Result<(), GuestEvent> 
 }
 
 fn probe_access(addr: u64, len: u64, write: bool) -> Result<(), GuestEvent> {
-    crate::probe::check(addr, len, write).map_err(|f| GuestEvent::PageFault { addr: f.addr, code: f.code })
+    crate::frontend::probe::check(addr, len, write).map_err(|f| GuestEvent::PageFault { addr: f.addr, code: f.code })
 }
 
 /// A register's value for address computation (segment bases for FS/GS).
@@ -306,7 +318,7 @@ pub fn sub_flags(a: u64, b: u64, bits: u32) -> u64 {
     if (a ^ b ^ r) & 0x10 != 0 {
         f |= rflags::AF;
     }
-    if crate::cpu_state::even_parity(r) {
+    if crate::cpu::state::even_parity(r) {
         f |= rflags::PF;
     }
     f

@@ -2,7 +2,7 @@
 //! live after each instruction of a block. Flags nobody reads are never
 //! computed: that is most of the win of lazy flags.
 
-use crate::decode::{CodeSource, GuestBlock};
+use crate::frontend::decode::{CodeSource, GuestBlock};
 use iced_x86::{Decoder, DecoderOptions, Instruction, Mnemonic, OpKind, RflagsBits};
 
 /// A set of x86 arithmetic flags, in our own bit order.
@@ -81,7 +81,7 @@ fn count_may_be_zero(insn: &Instruction) -> bool {
     let count_op = insn.op_count() - 1;
     match insn.op_kind(count_op) {
         OpKind::Immediate8 => {
-            let mask = if crate::decode::operand_size(insn) == 8 { 63 } else { 31 };
+            let mask = if crate::frontend::decode::operand_size(insn) == 8 { 63 } else { 31 };
             insn.immediate8() & mask == 0
         }
         _ => true,

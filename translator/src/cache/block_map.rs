@@ -11,7 +11,7 @@
 //! be installing blocks: it is append-only (`Chunked`), and records change
 //! only through atomics. Appends are serialised by the code cache's lock.
 
-use crate::chunked::Chunked;
+use crate::cache::chunked::Chunked;
 use crate::insn_mark::{InsnMark, Polarity};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 

@@ -3,10 +3,10 @@
 //! xlatb, and the system-table stores UMIP covers. Segments are
 //! `segments.rs`. `step` returns `Ok(false)` for anything else.
 
-use crate::cpu_state::gpr::{RAX, RBX, RSP};
-use crate::cpu_state::{rflags, CpuState};
+use crate::cpu::state::gpr::{RAX, RBX, RSP};
+use crate::cpu::state::{rflags, CpuState};
 use crate::exit::GuestEvent;
-use crate::guest_access::{effective_address, read_guest, read_reg, write_guest, write_reg};
+use crate::interp::guest_access::{effective_address, read_guest, read_reg, write_guest, write_reg};
 use iced_x86::{Instruction, Mnemonic, OpKind};
 
 /// Whether `step` runs `insn` (the translator routes these to the interpreter).
@@ -87,7 +87,7 @@ pub(crate) fn write_operand(state: &mut CpuState, insn: &Instruction, op: u32, v
 fn double_shift16(state: &mut CpuState, insn: &Instruction) {
     let count = match insn.op2_kind() {
         OpKind::Immediate8 => u32::from(insn.immediate8()),
-        _ => state.gpr[crate::cpu_state::gpr::RCX] as u32,
+        _ => state.gpr[crate::cpu::state::gpr::RCX] as u32,
     } & 31;
     if count == 0 {
         return;

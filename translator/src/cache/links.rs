@@ -6,7 +6,7 @@
 //! a chained loop would run the stale code forever). This module only
 //! keeps the books; the cache rewrites the instruction words.
 
-use crate::addr_hash::AddrMap;
+use crate::cache::addr_hash::AddrMap;
 
 #[derive(Default)]
 pub struct Links {

@@ -4,7 +4,7 @@
 //! signal handler unlinked.
 
 use crate::exit::ExitReason;
-use crate::lookup_table::{LookupTable, Slot};
+use crate::cache::lookup_table::{LookupTable, Slot};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 #[derive(Default)]

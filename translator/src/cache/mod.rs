@@ -13,12 +13,21 @@
 //! (a thread may still be running it), so dead code fills the buffer and a
 //! full buffer flushes.
 
-use crate::addr_hash::{AddrMap, AddrSet};
-use crate::block_map::{BlockMap, ExitSite};
+pub mod addr_hash;
+pub mod block_map;
+mod chunked;
+pub mod code_watch;
+pub mod links;
+pub mod lookup_table;
+mod protected_pages;
+pub mod thread_code;
+
+use crate::cache::addr_hash::{AddrMap, AddrSet};
+use crate::cache::block_map::{BlockMap, ExitSite};
 use crate::emit::{encode_b, MemoryOrder, Stubs, TranslatedBlock};
-use crate::host::HostFeatures;
-use crate::links::Links;
-use crate::thread_code::ThreadCode;
+use crate::cpu::host::HostFeatures;
+use crate::cache::links::Links;
+use crate::cache::thread_code::ThreadCode;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -36,7 +45,7 @@ fn code_bytes() -> usize {
     *BYTES.get_or_init(|| {
         std::env::var(SIZE_ENV)
             .ok()
-            .filter(|_| !crate::host::secure_mode())
+            .filter(|_| !crate::cpu::host::secure_mode())
             .and_then(|kb| kb.parse::<usize>().ok())
             .map_or(CODE_BYTES, |kb| (kb.max(64) << 10).min(CODE_BYTES))
     })
@@ -134,7 +143,7 @@ impl CodeCache {
             code_pages: AddrSet::default(),
             map: Arc::new(BlockMap::default()),
             threads: Vec::new(),
-            log_position: crate::code_watch::log_position(),
+            log_position: crate::cache::code_watch::log_position(),
             site_buf: Vec::new(),
             max_block_insns: MAX_BLOCK_INSNS,
             stubs: Stubs::default(),
@@ -184,7 +193,7 @@ impl CodeCache {
     /// Applies the guest code changes `code_watch` logged since the last call.
     pub fn apply_code_changes(&mut self, me: &ThreadCode) {
         let mut position = self.log_position;
-        if !crate::code_watch::changes_since(&mut position, |first, end| self.invalidate_range(first, end)) {
+        if !crate::cache::code_watch::changes_since(&mut position, |first, end| self.invalidate_range(first, end)) {
             self.flush(me);
         }
         self.log_position = position;
@@ -233,7 +242,7 @@ impl CodeCache {
     pub fn watch(&mut self, page: u64) -> bool {
         let new = self.code_pages.insert(page);
         if new {
-            crate::code_watch::watch_page(page << 12);
+            crate::cache::code_watch::watch_page(page << 12);
         }
         new
     }

@@ -24,7 +24,7 @@ impl CodeSource for HostMemory {
         let mut len = 0usize;
         while len < max {
             let at = addr + len as u64;
-            if crate::probe::check(at, 1, false).is_err() {
+            if crate::frontend::probe::check(at, 1, false).is_err() {
                 break;
             }
             len += ((PAGE - at % PAGE) as usize).min(max - len);

@@ -18,8 +18,8 @@
 //!   dispatch, which x86's rule for cross-modifying code (the other thread
 //!   must synchronise first) allows.
 
-use crate::addr_hash::AddrSet;
-use crate::protected_pages::{self as protected, PageState, PAGE};
+use crate::cache::addr_hash::AddrSet;
+use crate::cache::protected_pages::{self as protected, PageState, PAGE};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 

@@ -3,7 +3,7 @@
 //! guest memory access (the caller probes the range first, `probe`, so
 //! that a bad address becomes the guest's fault).
 
-use crate::cpu_state::CpuState;
+use crate::cpu::state::CpuState;
 use iced_x86::{Instruction, Register};
 
 /// The address of `insn`'s memory operand (segment bases for FS and GS).

@@ -4,8 +4,8 @@
 //! `ldaxp`/`stlxp` loop. Either way the result is the same whether or not
 //! the guest wrote `lock` (a plain cmpxchg16b is allowed to be atomic).
 
-use crate::cpu_state::gpr::{RAX, RBX, RCX, RDX};
-use crate::cpu_state::{rflags, CpuState};
+use crate::cpu::state::gpr::{RAX, RBX, RCX, RDX};
+use crate::cpu::state::{rflags, CpuState};
 use crate::exit::GuestEvent;
 use iced_x86::{Instruction, Mnemonic};
 

@@ -12,7 +12,7 @@ mod convert;
 mod maskmov;
 mod ssse3;
 
-use crate::cpu_state::CpuState;
+use crate::cpu::state::CpuState;
 use crate::exit::GuestEvent;
 use convert::Rounding;
 use iced_x86::{Instruction, Mnemonic, OpKind};

@@ -2,9 +2,9 @@
 //! and guest memory, semantics from `aes_soft` and `crc32c`. Runs on hosts
 //! without FEAT_AES, FEAT_PMULL or FEAT_CRC32, and for aeskeygenassist.
 
-use crate::aes_soft;
-use crate::cpu_state::CpuState;
-use crate::guest_access::{read_guest, read_reg};
+use crate::interp::aes_soft;
+use crate::cpu::state::CpuState;
+use crate::interp::guest_access::{read_guest, read_reg};
 use iced_x86::{Instruction, Mnemonic, OpKind};
 
 /// Whether `step` runs `m`.
@@ -25,7 +25,7 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) {
         };
         // The 32-bit result is zero-extended into r32 and r64 alike.
         let dst = insn.op0_register().full_register().number();
-        state.gpr[dst] = crate::crc32c::update(state.gpr[dst] as u32, data, bytes) as u64;
+        state.gpr[dst] = crate::interp::crc32c::update(state.gpr[dst] as u32, data, bytes) as u64;
         return;
     }
     let src = match insn.op1_kind() {
