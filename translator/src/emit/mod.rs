@@ -13,6 +13,7 @@ pub mod cond;
 pub mod control;
 pub mod crypto;
 pub mod data;
+pub mod fma;
 pub mod mmx;
 pub mod muldiv;
 pub mod operand;

@@ -220,7 +220,13 @@ impl Emitter {
 /// positive). NaN results are rare: the common path is a compare, for
 /// packed operations a minimum across lanes, and a branch.
 pub(super) fn x86_nan_rules(e: &mut Emitter, r: Reg, a: Reg, b: Reg, double: bool, packed: bool) {
-    let (ok_r, ok_a, ok_b, quiet, dflt) = (e.vtmp(), e.vtmp(), e.vtmp(), e.vtmp(), e.vtmp());
+    x86_nan_rules_of(e, r, &[a, b], double, packed);
+}
+
+/// `x86_nan_rules` for any number of inputs, in x86's priority order (the
+/// first NaN among them is the result, quieted).
+pub(super) fn x86_nan_rules_of(e: &mut Emitter, r: Reg, inputs: &[Reg], double: bool, packed: bool) {
+    let (ok_r, ok, quiet, dflt) = (e.vtmp(), e.vtmp(), e.vtmp(), e.vtmp());
     let t = e.tmp();
     let done = e.label();
     match (double, packed) {
@@ -228,53 +234,36 @@ pub(super) fn x86_nan_rules(e: &mut Emitter, r: Reg, a: Reg, b: Reg, double: boo
         (false, false) => a64!(e.ops; fcmeq S(ok_r), S(r), S(r) ; fmov W(t), S(ok_r) ; cbnz W(t), =>done),
         (true, true) => a64!(e.ops
             ; fcmeq V(ok_r).D2, V(r).D2, V(r).D2
-            ; uminv S(ok_a), V(ok_r).S4 ; fmov W(t), S(ok_a) ; cbnz W(t), =>done),
+            ; uminv S(ok), V(ok_r).S4 ; fmov W(t), S(ok) ; cbnz W(t), =>done),
         (false, true) => a64!(e.ops
             ; fcmeq V(ok_r).S4, V(r).S4, V(r).S4
-            ; uminv S(ok_a), V(ok_r).S4 ; fmov W(t), S(ok_a) ; cbnz W(t), =>done),
+            ; uminv S(ok), V(ok_r).S4 ; fmov W(t), S(ok) ; cbnz W(t), =>done),
     }
     // Slow path, lane-wise over the whole register (a scalar result uses
-    // lane 0 only): pick quiet(a), else quiet(b), else the indefinite.
+    // lane 0 only): dflt starts as the indefinite, and each input from the
+    // last to the first replaces it with its quieted self where it is a NaN.
+    let (quiet_bit, indefinite) = if double { (0x0008_0000_0000_0000, 0xfff8_0000_0000_0000) } else { (0x0040_0000, 0xffc0_0000) };
+    e.mov_imm(t, indefinite);
     if double {
-        a64!(e.ops
-            ; fcmeq V(ok_r).D2, V(r).D2, V(r).D2
-            ; fcmeq V(ok_a).D2, V(a).D2, V(a).D2
-            ; fcmeq V(ok_b).D2, V(b).D2, V(b).D2
-        );
-        e.mov_imm(t, 0x0008_0000_0000_0000);
-        a64!(e.ops; dup V(quiet).D2, X(t));
-        e.mov_imm(t, 0xfff8_0000_0000_0000);
-        a64!(e.ops; dup V(dflt).D2, X(t));
+        a64!(e.ops; fcmeq V(ok_r).D2, V(r).D2, V(r).D2 ; dup V(dflt).D2, X(t));
     } else {
+        a64!(e.ops; fcmeq V(ok_r).S4, V(r).S4, V(r).S4 ; dup V(dflt).S4, W(t));
+    }
+    for &x in inputs.iter().rev() {
+        e.mov_imm(t, quiet_bit);
+        if double {
+            a64!(e.ops; fcmeq V(ok).D2, V(x).D2, V(x).D2 ; dup V(quiet).D2, X(t));
+        } else {
+            a64!(e.ops; fcmeq V(ok).S4, V(x).S4, V(x).S4 ; dup V(quiet).S4, W(t));
+        }
+        // dflt = x is a number ? dflt : quiet(x)
         a64!(e.ops
-            ; fcmeq V(ok_r).S4, V(r).S4, V(r).S4
-            ; fcmeq V(ok_a).S4, V(a).S4, V(a).S4
-            ; fcmeq V(ok_b).S4, V(b).S4, V(b).S4
+            ; orr V(quiet).B16, V(x).B16, V(quiet).B16
+            ; bif V(dflt).B16, V(quiet).B16, V(ok).B16
         );
-        e.mov_imm(t, 0x0040_0000);
-        a64!(e.ops; dup V(quiet).S4, W(t));
-        e.mov_imm(t, 0xffc0_0000);
-        a64!(e.ops; dup V(dflt).S4, W(t));
     }
-    a64!(e.ops
-        // dflt = b is a number ? indefinite : quiet(b)
-        ; orr V(quiet).B16, V(b).B16, V(quiet).B16
-        ; bif V(dflt).B16, V(quiet).B16, V(ok_b).B16
-    );
-    // dflt = a is a number ? dflt : quiet(a); the quiet bit again, for a.
-    if double {
-        e.mov_imm(t, 0x0008_0000_0000_0000);
-        a64!(e.ops; dup V(quiet).D2, X(t));
-    } else {
-        e.mov_imm(t, 0x0040_0000);
-        a64!(e.ops; dup V(quiet).S4, W(t));
-    }
-    a64!(e.ops
-        ; orr V(quiet).B16, V(a).B16, V(quiet).B16
-        ; bif V(dflt).B16, V(quiet).B16, V(ok_a).B16
-        // r = r is a number ? r : dflt
-        ; bif V(r).B16, V(dflt).B16, V(ok_r).B16
-    );
+    // r = r is a number ? r : dflt
+    a64!(e.ops; bif V(r).B16, V(dflt).B16, V(ok_r).B16);
     e.bind(done);
 }
 

@@ -12,7 +12,8 @@
 //! addsd, m128 for addpd).
 //!
 //! A lane operation must read all of its inputs before it writes `rd`
-//! (which may be `rn` or `rm`), and write all of `rd`. VEX.128 then clears
+//! (which may be `rn` or `rm`), and write all of `rd`; FMA's also reads
+//! `rd` (`Second::PerHalfAccumulating`). VEX.128 then clears
 //! bits 128..255 of the destination; legacy SSE leaves them alone.
 
 use super::aarch64::{Inst, VReg};
@@ -38,6 +39,9 @@ pub type LaneOp = fn(&mut Emitter, &Instruction, Lanes) -> Result<(), Unsupporte
 pub enum Second {
     /// 256 bits, one half each (most operations).
     PerHalf,
+    /// 256 bits, one half each, and the destination is an input too
+    /// (FMA's accumulator): the high half's `rd` arrives loaded.
+    PerHalfAccumulating,
     /// 128 bits used by both halves (the shift count of vpsllw ymm, ymm, xmm).
     Whole128,
 }
@@ -92,7 +96,7 @@ pub fn run(e: &mut Emitter, insn: &Instruction, op: LaneOp, second: Second) -> E
         OpKind::Memory => {
             let (base, off) = e.address(insn)?;
             let bytes = insn.memory_size().size();
-            if wide && second == Second::PerHalf {
+            if wide && second != Second::Whole128 {
                 let high = e.vtmp();
                 let keep = e.vtmps_taken();
                 let low = e.vtmp();
@@ -129,13 +133,13 @@ pub fn run(e: &mut Emitter, insn: &Instruction, op: LaneOp, second: Second) -> E
     }
     let b = match (second, m_high) {
         (Second::Whole128, _) => m_low,
-        (Second::PerHalf, Some(Upper::Loaded(high))) => high,
-        (Second::PerHalf, Some(Upper::Of(m))) => {
+        (_, Some(Upper::Loaded(high))) => high,
+        (_, Some(Upper::Of(m))) => {
             let b = e.vtmp();
             e.load_upper(b, m);
             b
         }
-        (Second::PerHalf, None) => return Err(Unsupported),
+        (_, None) => return Err(Unsupported),
     };
     let a = match rn {
         Some(n) => {
@@ -145,8 +149,15 @@ pub fn run(e: &mut Emitter, insn: &Instruction, op: LaneOp, second: Second) -> E
         }
         None => b,
     };
-    op(e, insn, Lanes { rd: a, rn: a, rm: b, upper: true })?;
-    e.store_upper(a, dst);
+    let out = if second == Second::PerHalfAccumulating {
+        let acc = e.vtmp();
+        e.load_upper(acc, dst);
+        acc
+    } else {
+        a
+    };
+    op(e, insn, Lanes { rd: out, rn: a, rm: b, upper: true })?;
+    e.store_upper(out, dst);
     Ok(Flow::Next)
 }
 
@@ -167,6 +178,7 @@ pub fn lane_op(insn: &Instruction) -> Option<(LaneOp, Second)> {
         .or_else(|| super::sse3::lane_op(insn).map(per_half))
         .or_else(|| super::ssse3::lane_op(insn).map(per_half))
         .or_else(|| super::sse41::lane_op(insn).map(per_half))
+        .or_else(|| super::fma::lane_op(insn).map(|op| (op, Second::PerHalfAccumulating)))
 }
 
 /// The handler of every lane operation (`vector::run`).
