@@ -138,7 +138,7 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Pcmpestri | Pcmpestri64 | Pcmpestrm | Pcmpestrm64 | Pcmpistri | Pcmpistrm => control::interpret,
         Aesenc | Aesenclast | Aesdec | Aesdeclast | Aesimc => crypto::aes,
         Pclmulqdq => crypto::pclmulqdq,
-        _ => return sse::handler(insn).or_else(|| crate::emit::sse3::handler(insn)).or_else(|| crate::emit::sse41::handler(insn)),
+        _ => return sse::handler(insn).or_else(|| crate::emit::sse41::handler(insn)),
     })
 }
 

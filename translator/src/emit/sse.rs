@@ -41,7 +41,9 @@ impl Emitter {
         match bytes {
             16 => a64!(self.ops; ldur Q(v), [X(base), off]),
             8 => a64!(self.ops; ldur D(v), [X(base), off]),
-            _ => a64!(self.ops; ldur S(v), [X(base), off]),
+            4 => a64!(self.ops; ldur S(v), [X(base), off]),
+            2 => a64!(self.ops; ldur H(v), [X(base), off]),
+            _ => a64!(self.ops; ldur B(v), [X(base), off]),
         }
     }
 

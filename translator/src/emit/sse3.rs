@@ -1,4 +1,4 @@
-//! SSE3 on XMM registers: the duplicating moves and the horizontal and
+//! SSE3 as lane operations (`vector`): the duplicating moves and the horizontal and
 //! alternating float arithmetic. (lddqu is an unaligned load, in `sse`;
 //! monitor/mwait are not part of the CPU Transit presents; fisttp is x87.)
 //!
@@ -7,24 +7,19 @@
 //! x86 operand of every lane as it does for addps.
 
 use super::sse::x86_nan_rules;
-use super::{a64, EmitResult, Emitter, Flow, Unsupported};
+use super::{a64, Emitter, Unsupported};
 use super::vector::{sse_equivalent, LaneOp, Lanes};
-use super::Handler;
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use iced_x86::{Instruction, Mnemonic};
 
-/// movddup (xmm/m64), movshdup, movsldup.
-fn movddup(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let d = e.xmm_dst(insn)?;
-    let s = e.vsrc(insn, 1, 8)?;
-    a64!(e.ops; dup V(d).D2, V(s).D[0]);
-    Ok(Flow::Next)
-}
 
-/// movshdup, movsldup: the odd (even) single lanes, each twice.
+
+/// movddup (the low double twice), movshdup, movsldup (the odd or even
+/// single lanes, each twice).
 pub(super) fn duplicate(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     match sse_equivalent(insn.mnemonic()) {
+        Mnemonic::Movddup => a64!(e.ops; dup V(l.rd).D2, V(l.rm).D[0]),
         Mnemonic::Movshdup => a64!(e.ops; trn2 V(l.rd).S4, V(l.rm).S4, V(l.rm).S4),
         Mnemonic::Movsldup => a64!(e.ops; trn1 V(l.rd).S4, V(l.rm).S4, V(l.rm).S4),
         _ => return Err(Unsupported),
@@ -84,23 +79,12 @@ pub(super) fn add_sub(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(
     Ok(())
 }
 
-/// The SSE3 handler for `insn` (XMM forms only).
-pub fn handler(insn: &Instruction) -> Option<Handler> {
-    use Mnemonic::*;
-    if (0..insn.op_count()).any(|i| insn.op_kind(i) == iced_x86::OpKind::Register && !insn.op_register(i).is_xmm()) {
-        return None;
-    }
-    Some(match insn.mnemonic() {
-        Movddup => movddup,
-        _ => return None,
-    })
-}
 
 /// SSE3's lane operations (`vector`).
 pub(super) fn lane_op(insn: &Instruction) -> Option<LaneOp> {
     use Mnemonic::*;
     Some(match sse_equivalent(insn.mnemonic()) {
-        Movshdup | Movsldup => duplicate,
+        Movddup | Movshdup | Movsldup => duplicate,
         Haddps | Haddpd | Hsubps | Hsubpd => horizontal,
         Addsubps | Addsubpd => add_sub,
         _ => return None,

@@ -50,13 +50,13 @@ fn widen_narrow(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Uns
 fn blend_imm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     let Lanes { rd, rn: d, rm: m, upper } = l;
     let (width, lanes) = match sse_equivalent(insn.mnemonic()) {
-        Mnemonic::Blendps => (Width::S, 4),
+        Mnemonic::Blendps | Mnemonic::Vpblendd => (Width::S, 4),
         Mnemonic::Blendpd => (Width::D, 2),
         Mnemonic::Pblendw => (Width::H, 8),
         _ => return Err(Unsupported),
     };
-    // vblendps/vblendpd ymm take one bit per lane of the whole register;
-    // vpblendw ymm repeats its eight bits in each half.
+    // vblendps/vblendpd/vpblendd ymm take one bit per lane of the whole
+    // register; vpblendw ymm repeats its eight bits in each half.
     let imm = if upper && width != Width::H { insn.immediate8() >> lanes } else { insn.immediate8() };
     // Blend into rd, or into a copy of rn when rd is rm (VEX only).
     let out = if rd == d {
@@ -332,7 +332,7 @@ pub(super) fn lane_op(insn: &Instruction) -> Option<LaneOp> {
     use Mnemonic::*;
     Some(match sse_equivalent(insn.mnemonic()) {
         Pmuldq | Packusdw => widen_narrow,
-        Blendps | Blendpd | Pblendw => blend_imm,
+        Blendps | Blendpd | Pblendw | Vpblendd => blend_imm,
         Roundps | Roundpd | Roundss | Roundsd => round,
         _ => return None,
     })

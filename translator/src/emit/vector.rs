@@ -103,7 +103,7 @@ pub fn run(e: &mut Emitter, insn: &Instruction, op: LaneOp, second: Second) -> E
                 e.load_pair(low, high, base, off);
                 (low, Some(Upper::Loaded(high)), keep)
             } else {
-                if !matches!(bytes, 4 | 8 | 16) {
+                if !matches!(bytes, 1 | 2 | 4 | 8 | 16) {
                     return Err(Unsupported);
                 }
                 let low = e.vtmp();
@@ -153,6 +153,9 @@ pub fn run(e: &mut Emitter, insn: &Instruction, op: LaneOp, second: Second) -> E
         let acc = e.vtmp();
         e.load_upper(acc, dst);
         acc
+    } else if rn.is_none() {
+        // A unary form's b may be a guest register (Whole128): not for writing.
+        e.vtmp()
     } else {
         a
     };
@@ -178,6 +181,7 @@ pub fn lane_op(insn: &Instruction) -> Option<(LaneOp, Second)> {
         .or_else(|| super::sse3::lane_op(insn).map(per_half))
         .or_else(|| super::ssse3::lane_op(insn).map(per_half))
         .or_else(|| super::sse41::lane_op(insn).map(per_half))
+        .or_else(|| super::vex::lane_op(insn))
         .or_else(|| super::fma::lane_op(insn).map(|op| (op, Second::PerHalfAccumulating)))
 }
 
@@ -253,6 +257,7 @@ pub fn sse_equivalent(m: Mnemonic) -> Mnemonic {
         Vaddsubps => Addsubps,
         Vaddsubpd => Addsubpd,
         Vmovshdup => Movshdup,
+        Vmovddup => Movddup,
         Vmovsldup => Movsldup,
         Vaddsd => Addsd,
         Vsubsd => Subsd,

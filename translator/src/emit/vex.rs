@@ -8,7 +8,7 @@
 //! and could hold some of them; that is a measured choice for later.
 
 use super::aarch64::{Inst, VReg};
-use super::vector::vector_number;
+use super::vector::{self, vector_number};
 use super::{a64, regs, EmitResult, Emitter, Flow, Handler, Reg, Unsupported};
 use crate::cpu::state::offsets;
 #[allow(unused_imports)]
@@ -146,4 +146,65 @@ fn zero(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         }
     }
     Ok(Flow::Next)
+}
+
+/// The lane operations of AVX and AVX2 that have no SSE form (`vector`).
+pub(super) fn lane_op(insn: &Instruction) -> Option<(vector::LaneOp, vector::Second)> {
+    use vector::Second::*;
+    use Mnemonic::*;
+    Some(match insn.mnemonic() {
+        Vpsllvd | Vpsllvq | Vpsrlvd | Vpsrlvq | Vpsravd => (variable_shift, PerHalf),
+        // One element (or 128 bits) of the source into every lane of both halves.
+        Vbroadcastss | Vbroadcastsd | Vbroadcastf128 | Vbroadcasti128 | Vpbroadcastb | Vpbroadcastw
+        | Vpbroadcastd | Vpbroadcastq => (broadcast, Whole128),
+        _ => return None,
+    })
+}
+
+/// vbroadcast*, vpbroadcast*: the source's low element in every lane.
+fn broadcast(e: &mut Emitter, insn: &Instruction, l: vector::Lanes) -> Result<(), Unsupported> {
+    use Mnemonic::*;
+    let vector::Lanes { rd, rm, .. } = l;
+    match insn.mnemonic() {
+        Vpbroadcastb => a64!(e.ops; dup V(rd).B16, V(rm).B[0]),
+        Vpbroadcastw => a64!(e.ops; dup V(rd).H8, V(rm).H[0]),
+        Vbroadcastss | Vpbroadcastd => a64!(e.ops; dup V(rd).S4, V(rm).S[0]),
+        Vbroadcastsd | Vpbroadcastq => a64!(e.ops; dup V(rd).D2, V(rm).D[0]),
+        _ => e.inst(Inst::VecMove { rd: VReg(rd), rn: VReg(rm) }),
+    }
+    Ok(())
+}
+
+/// vpsllv*/vpsrlv*/vpsrav*: each element shifted by the unsigned count in
+/// the same element of the last operand; counts of the element's width or
+/// more give 0 (or the sign, for vpsrav). The host shifts by the signed low
+/// byte of each count, so counts are first clamped to the width.
+fn variable_shift(e: &mut Emitter, insn: &Instruction, l: vector::Lanes) -> Result<(), Unsupported> {
+    use Mnemonic::*;
+    let vector::Lanes { rd, rn, rm, .. } = l;
+    let m = insn.mnemonic();
+    let quad = matches!(m, Vpsllvq | Vpsrlvq);
+    let (count, limit) = (e.vtmp(), e.vtmp());
+    if quad {
+        let x = e.tmp();
+        a64!(e.ops
+            ; movz X(x), 64
+            ; dup V(limit).D2, X(x)
+            ; cmhi V(count).D2, V(rm).D2, V(limit).D2
+            ; bsl V(count).B16, V(limit).B16, V(rm).B16
+        );
+    } else {
+        a64!(e.ops
+            ; movi V(limit).S4, 32
+            ; umin V(count).S4, V(rm).S4, V(limit).S4
+        );
+    }
+    match m {
+        Vpsllvd => a64!(e.ops; ushl V(rd).S4, V(rn).S4, V(count).S4),
+        Vpsllvq => a64!(e.ops; ushl V(rd).D2, V(rn).D2, V(count).D2),
+        Vpsrlvd => a64!(e.ops; neg V(count).S4, V(count).S4 ; ushl V(rd).S4, V(rn).S4, V(count).S4),
+        Vpsrlvq => a64!(e.ops; neg V(count).D2, V(count).D2 ; ushl V(rd).D2, V(rn).D2, V(count).D2),
+        _ => a64!(e.ops; neg V(count).S4, V(count).S4 ; sshl V(rd).S4, V(rn).S4, V(count).S4),
+    }
+    Ok(())
 }
