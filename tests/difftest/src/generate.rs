@@ -30,8 +30,8 @@ fn excluded(m: Mnemonic) -> Option<&'static str> {
         Jmp | Call | Ret | Syscall | Int | Int1 | Int3 | Hlt | Ud0 | Ud1 | Ud2 | Leave | Enter | Popfq | Popf => {
             "leaves the sequence or changes RSP/TF unpredictably"
         }
-        Ldmxcsr | Fxrstor | Fxrstor64 | Fxsave | Fxsave64 => "could unmask FP exceptions or needs x87 state",
-        Stmxcsr => "stores sticky exception flags, which Transit does not model for SSE",
+        Ldmxcsr | Vldmxcsr | Fxrstor | Fxrstor64 | Fxsave | Fxsave64 => "could unmask FP exceptions or needs x87 state",
+        Stmxcsr | Vstmxcsr => "stores sticky exception flags, which Transit does not model for SSE",
         Fldcw | Fldenv | Frstor => {
             "loads a random control word: the responses to unmasked x87 exceptions are only partly modelled \
              (precision control is modelled and unit-tested)"

@@ -14,7 +14,7 @@ use super::vector::{sse_equivalent, LaneOp, Lanes, Second};
 use super::Handler;
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
-use iced_x86::{Instruction, Mnemonic, OpKind, Register};
+use iced_x86::{EncodingKind, Instruction, Mnemonic, OpKind, Register};
 
 /// Host vector register for guest XMM register `reg`.
 pub(super) fn xmm(reg: Register) -> Option<Reg> {
@@ -174,7 +174,7 @@ fn any_ymm(insn: &Instruction) -> bool {
 /// SSE/SSE2's lane operations (`vector`).
 pub(super) fn lane_op(insn: &Instruction) -> Option<(LaneOp, Second)> {
     use Mnemonic::*;
-    let m = insn.mnemonic();
+    let m = sse_equivalent(insn.mnemonic());
     if packed_op(m).is_some() {
         return Some((packed, Second::PerHalf));
     }
@@ -292,7 +292,7 @@ fn mov128(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 
 /// movd/movq between XMM and general registers or memory, and movq xmm, xmm.
 fn movd_movq(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let bytes: u8 = if insn.mnemonic() == Mnemonic::Movq { 8 } else { 4 };
+    let bytes: u8 = if sse_equivalent(insn.mnemonic()) == Mnemonic::Movq { 8 } else { 4 };
     let to_xmm = insn.op0_kind() == OpKind::Register && insn.op0_register().is_xmm();
     if to_xmm {
         let d = e.xmm_dst(insn)?;
@@ -336,7 +336,7 @@ fn movd_movq(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 
 /// movss/movsd (scalar): loads clear the upper lanes, register moves merge.
 fn mov_scalar(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let bytes: u8 = if insn.mnemonic() == Mnemonic::Movsd { 8 } else { 4 };
+    let bytes: u8 = if sse_equivalent(insn.mnemonic()) == Mnemonic::Movsd { 8 } else { 4 };
     match (insn.op0_kind(), insn.op1_kind()) {
         (OpKind::Register, OpKind::Register) => {
             let d = e.xmm_dst(insn)?;
@@ -365,8 +365,8 @@ fn mov_scalar(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 /// movlps/movlpd/movhps/movhpd (64-bit halves with memory), movhlps, movlhps.
 fn mov_half(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     use Mnemonic::*;
-    let high = matches!(insn.mnemonic(), Movhps | Movhpd | Movlhps);
-    match (insn.mnemonic(), insn.op0_kind(), insn.op1_kind()) {
+    let high = matches!(sse_equivalent(insn.mnemonic()), Movhps | Movhpd | Movlhps);
+    match (sse_equivalent(insn.mnemonic()), insn.op0_kind(), insn.op1_kind()) {
         (Movhlps, _, _) => {
             let d = e.xmm_dst(insn)?;
             let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
@@ -431,7 +431,7 @@ fn movmsk(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
     let dst = e.loc(insn, 0)?;
     let (r, t) = (e.tmp(), e.tmp());
-    if insn.mnemonic() == Mnemonic::Movmskpd {
+    if sse_equivalent(insn.mnemonic()) == Mnemonic::Movmskpd {
         a64!(e.ops
             ; umov X(r), V(s).D[0]
             ; lsr X(r), X(r), 63
@@ -624,7 +624,7 @@ fn scalar_arith(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Uns
 /// ucomisd/comisd/ucomiss/comiss: ZF, PF, CF from an unordered compare;
 /// OF, SF, AF cleared.
 fn compare_scalar(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let double = matches!(insn.mnemonic(), Mnemonic::Ucomisd | Mnemonic::Comisd);
+    let double = matches!(sse_equivalent(insn.mnemonic()), Mnemonic::Ucomisd | Mnemonic::Comisd);
     let a = e.xmm_dst(insn)?;
     let b = e.vsrc(insn, 1, if double { 8 } else { 4 })?;
     if e.needed.is_empty() {
@@ -662,7 +662,7 @@ fn int_to_float(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let v = e.read(src);
     let r = e.vtmp();
     let wide = src.size() == 8;
-    match (insn.mnemonic() == Mnemonic::Cvtsi2sd, wide) {
+    match (sse_equivalent(insn.mnemonic()) == Mnemonic::Cvtsi2sd, wide) {
         (true, true) => a64!(e.ops; scvtf D(r), X(v) ; ins V(d).D[0], V(r).D[0]),
         (true, false) => a64!(e.ops; scvtf D(r), W(v) ; ins V(d).D[0], V(r).D[0]),
         (false, true) => a64!(e.ops; scvtf S(r), X(v) ; ins V(d).S[0], V(r).S[0]),
@@ -675,7 +675,7 @@ fn int_to_float(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 /// "integer indefinite" (the minimum value), where the host saturates.
 fn float_to_int(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     use Mnemonic::*;
-    let m = insn.mnemonic();
+    let m = sse_equivalent(insn.mnemonic());
     let double = matches!(m, Cvttsd2si | Cvtsd2si);
     let truncate = matches!(m, Cvttsd2si | Cvttss2si);
     let dst = e.loc(insn, 0)?;
@@ -724,7 +724,7 @@ fn float_to_int(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 /// cvtsd2ss / cvtss2sd on the low lane.
 fn float_to_float(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let d = e.xmm_dst(insn)?;
-    let to_single = insn.mnemonic() == Mnemonic::Cvtsd2ss;
+    let to_single = sse_equivalent(insn.mnemonic()) == Mnemonic::Cvtsd2ss;
     let s = e.vsrc(insn, 1, if to_single { 8 } else { 4 })?;
     let r = e.vtmp();
     if to_single {
@@ -907,11 +907,11 @@ fn packed_float_misc(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<()
 fn reciprocal(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     use Mnemonic::*;
     let d = e.xmm_dst(insn)?;
-    let scalar = matches!(insn.mnemonic(), Rcpss | Rsqrtss);
+    let scalar = matches!(sse_equivalent(insn.mnemonic()), Rcpss | Rsqrtss);
     let m = e.vsrc(insn, 1, if scalar { 4 } else { 16 })?;
     let (one, r) = (e.vtmp(), e.vtmp());
     a64!(e.ops; fmov V(one).S4, 1.0);
-    match insn.mnemonic() {
+    match sse_equivalent(insn.mnemonic()) {
         Rcpps | Rcpss => a64!(e.ops; fdiv V(r).S4, V(one).S4, V(m).S4),
         _ => a64!(e.ops; fsqrt V(r).S4, V(m).S4 ; fdiv V(r).S4, V(one).S4, V(r).S4),
     }
@@ -1014,7 +1014,7 @@ fn shift_by_xmm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Uns
 /// pextrw r32, xmm, imm and pinsrw xmm, r32/m16, imm.
 fn word_insert_extract(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let lane = (insn.immediate8() & 7) as u32;
-    if insn.mnemonic() == Mnemonic::Pextrw {
+    if sse_equivalent(insn.mnemonic()) == Mnemonic::Pextrw {
         let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
         let dst = e.loc(insn, 0)?;
         let t = e.tmp();
@@ -1031,8 +1031,17 @@ fn word_insert_extract(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 
 /// The SSE handler for `insn`, if the subset covers it.
 pub fn handler(insn: &Instruction) -> Option<Handler> {
+    if insn.encoding() != EncodingKind::Legacy {
+        return None;
+    }
+    sse_handler(insn)
+}
+
+/// The handler of an SSE operation, whatever its encoding (`vex::as_sse`
+/// runs the VEX forms that compute the same).
+pub(super) fn sse_handler(insn: &Instruction) -> Option<Handler> {
     use Mnemonic::*;
-    let m = insn.mnemonic();
+    let m = sse_equivalent(insn.mnemonic());
     Some(match m {
         Movdqa | Movdqu | Movaps | Movups | Movapd | Movupd | Movntdq | Movntps | Movntpd | Lddqu => mov128,
         Movd | Movq => movd_movq,
@@ -1082,7 +1091,7 @@ pub fn fold_fpsr_into_mxcsr<A: DynasmApi>(ops: &mut A, a: Reg, b: Reg) {
 fn mxcsr(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let (base, off) = e.address(insn)?;
     let t = e.tmp();
-    if insn.mnemonic() == Mnemonic::Stmxcsr {
+    if sse_equivalent(insn.mnemonic()) == Mnemonic::Stmxcsr {
         let (a, b) = (e.tmp(), e.tmp());
         fold_fpsr_into_mxcsr(&mut e.ops, a, b);
         a64!(e.ops; msr FPSR, xzr ; ldr X(t), [X(regs::STATE), crate::cpu::state::offsets::MXCSR]);

@@ -14,7 +14,7 @@ use super::vector::{sse_equivalent, LaneOp, Lanes};
 use super::Handler;
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
-use iced_x86::{Instruction, Mnemonic, OpKind};
+use iced_x86::{EncodingKind, Instruction, Mnemonic, OpKind};
 
 /// Lane width of an element, in bytes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -89,7 +89,7 @@ fn blend_variable(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let m = e.vsrc(insn, 1, 16)?;
     let xmm0 = regs::XMM_BASE;
     let mask = e.vtmp();
-    match insn.mnemonic() {
+    match sse_equivalent(insn.mnemonic()) {
         Mnemonic::Pblendvb => a64!(e.ops; sshr V(mask).B16, V(xmm0).B16, 7),
         Mnemonic::Blendvps => a64!(e.ops; sshr V(mask).S4, V(xmm0).S4, 31),
         Mnemonic::Blendvpd => a64!(e.ops; sshr V(mask).D2, V(xmm0).D2, 63),
@@ -103,7 +103,7 @@ fn blend_variable(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 /// operand: 2, 4 or 8 bytes) extended to wider lanes.
 fn extend(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     use Mnemonic::*;
-    let m = insn.mnemonic();
+    let m = sse_equivalent(insn.mnemonic());
     let signed = matches!(m, Pmovsxbw | Pmovsxbd | Pmovsxbq | Pmovsxwd | Pmovsxwq | Pmovsxdq);
     // (source element width, number of doublings)
     let (from, steps) = match m {
@@ -154,7 +154,7 @@ fn extract(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let imm = insn.immediate8() as u32;
     let dst = e.loc(insn, 0)?;
     let t = e.tmp();
-    match insn.mnemonic() {
+    match sse_equivalent(insn.mnemonic()) {
         Pextrb => a64!(e.ops; umov W(t), V(s).B[imm & 15]),
         Pextrd | Extractps => a64!(e.ops; umov W(t), V(s).S[imm & 3]),
         Pextrq => a64!(e.ops; umov X(t), V(s).D[imm & 1]),
@@ -171,7 +171,7 @@ fn insert(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let imm = insn.immediate8() as u32;
     let src = e.loc(insn, 1)?;
     let v = e.read(src);
-    match insn.mnemonic() {
+    match sse_equivalent(insn.mnemonic()) {
         Pinsrb => a64!(e.ops; ins V(d).B[imm & 15], W(v)),
         Pinsrd => a64!(e.ops; ins V(d).S[imm & 3], W(v)),
         Pinsrq => a64!(e.ops; ins V(d).D[imm & 1], X(v)),
@@ -310,8 +310,17 @@ fn round(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupporte
 
 /// The SSE4.1 handler for `insn`, if it is an SSE4.1 instruction.
 pub fn handler(insn: &Instruction) -> Option<Handler> {
+    if insn.encoding() != EncodingKind::Legacy {
+        return None;
+    }
+    sse_handler(insn)
+}
+
+/// The handler of an SSE operation, whatever its encoding (`vex::as_sse`
+/// runs the VEX forms that compute the same).
+pub(super) fn sse_handler(insn: &Instruction) -> Option<Handler> {
     use Mnemonic::*;
-    let m = insn.mnemonic();
+    let m = sse_equivalent(insn.mnemonic());
     Some(match m {
         Blendvps | Blendvpd | Pblendvb => blend_variable,
         Pmovsxbw | Pmovsxbd | Pmovsxbq | Pmovsxwd | Pmovsxwq | Pmovsxdq | Pmovzxbw | Pmovzxbd | Pmovzxbq

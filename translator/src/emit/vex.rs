@@ -32,8 +32,40 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
     match insn.mnemonic() {
         Vmovdqa | Vmovdqu | Vmovaps | Vmovups | Vmovapd | Vmovupd | Vmovntdq | Vmovntps | Vmovntpd | Vlddqu => Some(mov),
         Vzeroupper | Vzeroall => Some(zero),
+        _ if computes_as_sse(insn) => Some(as_sse),
         _ => None,
     }
+}
+
+/// VEX.128 forms without a vvvv operand whose operation is the SSE one:
+/// moves to and from general registers, conversions to integers, compares
+/// into flags, MXCSR, extracts and the sign and zero extensions.
+fn computes_as_sse(insn: &Instruction) -> bool {
+    use Mnemonic::*;
+    let on_ymm = (0..insn.op_count()).any(|i| insn.op_kind(i) == OpKind::Register && insn.op_register(i).is_ymm());
+    !on_ymm
+        && matches!(
+            insn.mnemonic(),
+            Vmovd | Vmovq | Vpmovmskb | Vmovmskps | Vmovmskpd | Vucomisd | Vcomisd | Vucomiss | Vcomiss
+                | Vcvttsd2si | Vcvtsd2si | Vcvttss2si | Vcvtss2si | Vstmxcsr | Vldmxcsr | Vpextrw | Vpextrb
+                | Vpextrd | Vpextrq | Vextractps | Vpmovsxbw | Vpmovsxbd | Vpmovsxbq | Vpmovsxwd | Vpmovsxwq
+                | Vpmovsxdq | Vpmovzxbw | Vpmovzxbd | Vpmovzxbq | Vpmovzxwd | Vpmovzxwq | Vpmovzxdq | Vmovntdqa
+                | Vptest
+        )
+}
+
+/// Runs the SSE handler of a `computes_as_sse` form; a VEX.128 write to
+/// an XMM register then clears bits 128..255 of it.
+fn as_sse(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let sse = super::sse::sse_handler(insn).or_else(|| super::sse41::sse_handler(insn)).ok_or(Unsupported)?;
+    sse(e, insn)?;
+    use Mnemonic::*;
+    // The compares into flags only read their first operand.
+    let writes_op0 = !matches!(insn.mnemonic(), Vptest | Vucomisd | Vcomisd | Vucomiss | Vcomiss);
+    if writes_op0 && insn.op0_kind() == OpKind::Register && insn.op0_register().is_xmm() {
+        e.clear_upper(insn.op0_register().number());
+    }
+    Ok(Flow::Next)
 }
 
 
