@@ -26,7 +26,7 @@ fn excluded(m: Mnemonic) -> Option<&'static str> {
     Some(match m {
         Cpuid | Rdtsc => "answers differ by design (the host CPU is not the CPU Transit presents)",
         Tzcnt | Lzcnt => "the host has BMI1/LZCNT; Transit's CPU runs them as bsf/bsr",
-        Rcpps | Rcpss | Rsqrtps | Rsqrtss => "approximations: Transit computes them exactly",
+        Rcpps | Rcpss | Rsqrtps | Rsqrtss | Vrcpps | Vrcpss | Vrsqrtps | Vrsqrtss => "approximations: Transit computes them exactly",
         Jmp | Call | Ret | Syscall | Int | Int1 | Int3 | Hlt | Ud0 | Ud1 | Ud2 | Leave | Enter | Popfq | Popf => {
             "leaves the sequence or changes RSP/TF unpredictably"
         }

@@ -190,6 +190,10 @@ pub(super) fn lane_op(insn: &Instruction) -> Option<(LaneOp, Second)> {
         | Maxss => scalar_arith,
         Cmpsd | Cmpss | Cmppd | Cmpps => compare_mask,
         Cvtdq2ps | Cvttps2dq | Cvtps2dq => packed_convert,
+        Movss | Movsd => mov_scalar_to_register,
+        Movlps | Movlpd | Movhps | Movhpd | Movhlps | Movlhps => mov_half_to_register,
+        Cvtsd2ss | Cvtss2sd => float_to_float,
+        Rcpps | Rsqrtps | Rcpss | Rsqrtss => reciprocal,
         // Their 256-bit forms widen or narrow across the halves.
         Cvtdq2pd | Cvtps2pd | Cvtpd2ps | Cvttpd2dq | Cvtpd2dq if !any_ymm(insn) => packed_convert,
         _ => return None,
@@ -337,71 +341,62 @@ fn movd_movq(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 /// movss/movsd (scalar): loads clear the upper lanes, register moves merge.
 fn mov_scalar(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let bytes: u8 = if sse_equivalent(insn.mnemonic()) == Mnemonic::Movsd { 8 } else { 4 };
-    match (insn.op0_kind(), insn.op1_kind()) {
-        (OpKind::Register, OpKind::Register) => {
-            let d = e.xmm_dst(insn)?;
-            let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
-            if bytes == 8 {
-                a64!(e.ops; ins V(d).D[0], V(s).D[0]);
-            } else {
-                a64!(e.ops; ins V(d).S[0], V(s).S[0]);
-            }
-        }
-        (OpKind::Register, OpKind::Memory) => {
-            let d = e.xmm_dst(insn)?;
-            let (base, off) = e.address(insn)?;
-            e.vload(d, base, off, bytes);
-        }
-        (OpKind::Memory, OpKind::Register) => {
-            let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
-            let (base, off) = e.address(insn)?;
-            e.vstore(s, base, off, bytes);
-        }
-        _ => return Err(Unsupported),
-    }
+    let (OpKind::Memory, OpKind::Register) = (insn.op0_kind(), insn.op1_kind()) else { return Err(Unsupported) };
+    let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
+    let (base, off) = e.address(insn)?;
+    e.vstore(s, base, off, bytes);
     Ok(Flow::Next)
+}
+
+/// movss/movsd to a register: from another register, rn with its low
+/// element from rm; from memory, the element with the rest cleared (the
+/// load zero-extended it).
+fn mov_scalar_to_register(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+    if insn.op_kind(insn.op_count() - 1) == OpKind::Memory {
+        e.inst(Inst::VecMove { rd: VReg(l.rd), rn: VReg(l.rm) });
+        return Ok(());
+    }
+    let out = e.merge_start(l);
+    if sse_equivalent(insn.mnemonic()) == Mnemonic::Movsd {
+        a64!(e.ops; ins V(out).D[0], V(l.rm).D[0]);
+    } else {
+        a64!(e.ops; ins V(out).S[0], V(l.rm).S[0]);
+    }
+    e.merge_end(l, out);
+    Ok(())
 }
 
 /// movlps/movlpd/movhps/movhpd (64-bit halves with memory), movhlps, movlhps.
 fn mov_half(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     use Mnemonic::*;
-    let high = matches!(sse_equivalent(insn.mnemonic()), Movhps | Movhpd | Movlhps);
-    match (sse_equivalent(insn.mnemonic()), insn.op0_kind(), insn.op1_kind()) {
-        (Movhlps, _, _) => {
-            let d = e.xmm_dst(insn)?;
-            let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
-            a64!(e.ops; ins V(d).D[0], V(s).D[1]);
-        }
-        (Movlhps, _, _) => {
-            let d = e.xmm_dst(insn)?;
-            let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
-            a64!(e.ops; ins V(d).D[1], V(s).D[0]);
-        }
-        (_, OpKind::Register, OpKind::Memory) => {
-            let d = e.xmm_dst(insn)?;
-            let (base, off) = e.address(insn)?;
-            let t = e.vtmp();
-            e.vload(t, base, off, 8);
-            if high {
-                a64!(e.ops; ins V(d).D[1], V(t).D[0]);
-            } else {
-                a64!(e.ops; ins V(d).D[0], V(t).D[0]);
-            }
-        }
-        (_, OpKind::Memory, OpKind::Register) => {
-            let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
-            let (base, off) = e.address(insn)?;
-            let t = e.vtmp();
-            if high {
-                a64!(e.ops; mov D(t), V(s).D[1]);
-            } else {
-                a64!(e.ops; mov D(t), V(s).D[0]);
-            }
-            e.vstore(t, base, off, 8);
-        }
-        _ => return Err(Unsupported),
+    let high = matches!(sse_equivalent(insn.mnemonic()), Movhps | Movhpd);
+    let (OpKind::Memory, OpKind::Register) = (insn.op0_kind(), insn.op1_kind()) else { return Err(Unsupported) };
+    let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
+    let (base, off) = e.address(insn)?;
+    let t = e.vtmp();
+    if high {
+        a64!(e.ops; mov D(t), V(s).D[1]);
+    } else {
+        a64!(e.ops; mov D(t), V(s).D[0]);
     }
+    e.vstore(t, base, off, 8);
     Ok(Flow::Next)
+}
+
+/// movlps/movhps/movlpd/movhpd loads, movhlps, movlhps: rn with one 64-bit
+/// half replaced by one of rm's.
+fn mov_half_to_register(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+    use Mnemonic::*;
+    let (to, from) = match sse_equivalent(insn.mnemonic()) {
+        Movlps | Movlpd => (0, 0),
+        Movhps | Movhpd | Movlhps => (1, 0),
+        Movhlps => (0, 1),
+        _ => return Err(Unsupported),
+    };
+    let out = e.merge_start(l);
+    a64!(e.ops; ins V(out).D[to], V(l.rm).D[from]);
+    e.merge_end(l, out);
+    Ok(())
 }
 
 /// pmovmskb r32, xmm: the top bit of each byte, as a 16-bit mask.
@@ -722,17 +717,22 @@ fn float_to_int(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 }
 
 /// cvtsd2ss / cvtss2sd on the low lane.
-fn float_to_float(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let d = e.xmm_dst(insn)?;
+fn float_to_float(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     let to_single = sse_equivalent(insn.mnemonic()) == Mnemonic::Cvtsd2ss;
-    let s = e.vsrc(insn, 1, if to_single { 8 } else { 4 })?;
     let r = e.vtmp();
     if to_single {
-        a64!(e.ops; fcvt S(r), D(s) ; ins V(d).S[0], V(r).S[0]);
+        a64!(e.ops; fcvt S(r), D(l.rm));
     } else {
-        a64!(e.ops; fcvt D(r), S(s) ; ins V(d).D[0], V(r).D[0]);
+        a64!(e.ops; fcvt D(r), S(l.rm));
     }
-    Ok(Flow::Next)
+    let out = e.merge_start(l);
+    if to_single {
+        a64!(e.ops; ins V(out).S[0], V(r).S[0]);
+    } else {
+        a64!(e.ops; ins V(out).D[0], V(r).D[0]);
+    }
+    e.merge_end(l, out);
+    Ok(())
 }
 
 /// cmpsd/cmpss/cmppd/cmpps with a predicate: all-ones lanes where it holds.
@@ -904,11 +904,10 @@ fn packed_float_misc(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<()
 /// rcpps/rsqrtps/rcpss/rsqrtss: x86 gives ~12-bit approximations; Transit
 /// computes them exactly, which is within the architectural error bound
 /// (|error| <= 1.5 * 2^-12) but not bit-identical to any Intel or AMD part.
-fn reciprocal(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+fn reciprocal(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
-    let d = e.xmm_dst(insn)?;
     let scalar = matches!(sse_equivalent(insn.mnemonic()), Rcpss | Rsqrtss);
-    let m = e.vsrc(insn, 1, if scalar { 4 } else { 16 })?;
+    let m = l.rm;
     let (one, r) = (e.vtmp(), e.vtmp());
     a64!(e.ops; fmov V(one).S4, 1.0);
     match sse_equivalent(insn.mnemonic()) {
@@ -916,11 +915,13 @@ fn reciprocal(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         _ => a64!(e.ops; fsqrt V(r).S4, V(m).S4 ; fdiv V(r).S4, V(one).S4, V(r).S4),
     }
     if scalar {
-        a64!(e.ops; ins V(d).S[0], V(r).S[0]);
+        let out = e.merge_start(l);
+        a64!(e.ops; ins V(out).S[0], V(r).S[0]);
+        e.merge_end(l, out);
     } else {
-        a64!(e.ops; mov V(d).B16, V(r).B16);
+        a64!(e.ops; mov V(l.rd).B16, V(r).B16);
     }
-    Ok(Flow::Next)
+    Ok(())
 }
 
 /// Packed conversions: cvtdq2ps, cvtdq2pd, cvtps2pd, cvtpd2ps, cvttps2dq,
@@ -1052,10 +1053,8 @@ pub(super) fn sse_handler(insn: &Instruction) -> Option<Handler> {
         Ucomisd | Comisd | Ucomiss | Comiss => compare_scalar,
         Cvtsi2sd | Cvtsi2ss => int_to_float,
         Cvttsd2si | Cvtsd2si | Cvttss2si | Cvtss2si => float_to_int,
-        Cvtsd2ss | Cvtss2sd => float_to_float,
         Stmxcsr | Ldmxcsr => mxcsr,
         Pextrw | Pinsrw => word_insert_extract,
-        Rcpps | Rsqrtps | Rcpss | Rsqrtss => reciprocal,
         _ => return None,
     })
 }

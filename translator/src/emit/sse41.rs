@@ -182,20 +182,20 @@ fn insert(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 
 /// insertps: source dword (imm[7:6], always 0 from memory) into lane
 /// imm[5:4], then lanes set in imm[3:0] cleared.
-fn insertps(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let d = e.xmm_dst(insn)?;
+fn insertps(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     let imm = insn.immediate8() as u32;
-    let from = if insn.op1_kind() == OpKind::Memory { 0 } else { imm >> 6 & 3 };
-    let s = e.vsrc(insn, 1, 4)?;
-    a64!(e.ops; ins V(d).S[imm >> 4 & 3], V(s).S[from]);
+    let from = if insn.op_kind(insn.op_count() - 2) == OpKind::Memory { 0 } else { imm >> 6 & 3 };
+    let out = e.merge_start(l);
+    a64!(e.ops; ins V(out).S[imm >> 4 & 3], V(l.rm).S[from]);
     if imm & 15 != 0 {
         let zero = e.tmp();
         e.mov_imm(zero, 0);
         for lane in (0..4).filter(|i| imm >> i & 1 != 0) {
-            a64!(e.ops; ins V(d).S[lane], W(zero));
+            a64!(e.ops; ins V(out).S[lane], W(zero));
         }
     }
-    Ok(Flow::Next)
+    e.merge_end(l, out);
+    Ok(())
 }
 
 /// movntdqa: an ordinary 16-byte load (the hint is about write-combining memory).
@@ -328,7 +328,6 @@ pub(super) fn sse_handler(insn: &Instruction) -> Option<Handler> {
         // pextrw, both forms, is in `sse`.
         Pextrb | Pextrd | Pextrq | Extractps => extract,
         Pinsrb | Pinsrd | Pinsrq => insert,
-        Insertps => insertps,
         Movntdqa => movntdqa,
         Ptest => ptest,
         _ if crate::interp::sse41_interp::handles(insn) => control::interpret,
@@ -343,6 +342,7 @@ pub(super) fn lane_op(insn: &Instruction) -> Option<LaneOp> {
         Pmuldq | Packusdw => widen_narrow,
         Blendps | Blendpd | Pblendw | Vpblendd => blend_imm,
         Roundps | Roundpd | Roundss | Roundsd => round,
+        Insertps => insertps,
         _ => return None,
     })
 }

@@ -164,6 +164,27 @@ pub fn run(e: &mut Emitter, insn: &Instruction, op: LaneOp, second: Second) -> E
     Ok(Flow::Next)
 }
 
+impl Emitter {
+    /// For a lane operation that changes some lanes of `rn`: a register
+    /// holding `rn`'s value whose lanes may be replaced without touching
+    /// `rm` (rd itself unless rd is rm). Give it to `merge_end`.
+    pub fn merge_start(&mut self, l: Lanes) -> Reg {
+        if l.rd == l.rn {
+            return l.rd;
+        }
+        let out = if l.rd == l.rm { self.vtmp() } else { l.rd };
+        self.inst(Inst::VecMove { rd: VReg(out), rn: VReg(l.rn) });
+        out
+    }
+
+    /// Completes `merge_start`: the result into rd.
+    pub fn merge_end(&mut self, l: Lanes, out: Reg) {
+        if out != l.rd {
+            self.inst(Inst::VecMove { rd: VReg(l.rd), rn: VReg(out) });
+        }
+    }
+}
+
 /// Where the upper half of the last operand comes from.
 #[derive(Clone, Copy)]
 enum Upper {
@@ -328,6 +349,21 @@ pub fn sse_equivalent(m: Mnemonic) -> Mnemonic {
         Vpmovzxdq => Pmovzxdq,
         Vmovntdqa => Movntdqa,
         Vptest => Ptest,
+        Vmovss => Movss,
+        Vmovsd => Movsd,
+        Vmovlps => Movlps,
+        Vmovlpd => Movlpd,
+        Vmovhps => Movhps,
+        Vmovhpd => Movhpd,
+        Vmovhlps => Movhlps,
+        Vmovlhps => Movlhps,
+        Vcvtss2sd => Cvtss2sd,
+        Vcvtsd2ss => Cvtsd2ss,
+        Vrcpps => Rcpps,
+        Vrcpss => Rcpss,
+        Vrsqrtps => Rsqrtps,
+        Vrsqrtss => Rsqrtss,
+        Vinsertps => Insertps,
         m => m,
     }
 }

@@ -52,6 +52,9 @@ fn computes_as_sse(insn: &Instruction) -> bool {
                 | Vpmovsxdq | Vpmovzxbw | Vpmovzxbd | Vpmovzxbq | Vpmovzxwd | Vpmovzxwq | Vpmovzxdq | Vmovntdqa
                 | Vptest
         )
+        // The stores of vmovss/vmovsd and vmovlps..vmovhpd (their loads are lane operations).
+        || (insn.op0_kind() == OpKind::Memory
+            && matches!(insn.mnemonic(), Vmovss | Vmovsd | Vmovlps | Vmovlpd | Vmovhps | Vmovhpd))
 }
 
 /// Runs the SSE handler of a `computes_as_sse` form; a VEX.128 write to
