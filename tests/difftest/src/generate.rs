@@ -284,6 +284,10 @@ fn build(code: Code, ops: &[Operand]) -> Option<Instruction> {
         [Reg(a), Reg(b), Imm(c)] => Instruction::with3(code, *a, *b, imm32(*c)),
         [Reg(a), Mem(b), Imm(c)] => Instruction::with3(code, *a, *b, imm32(*c)),
         [Mem(a), Reg(b), Imm(c)] => Instruction::with3(code, *a, *b, imm32(*c)),
+        [Reg(a), Reg(b), Reg(c), Imm(d)] => Instruction::with4(code, *a, *b, *c, imm32(*d)),
+        [Reg(a), Reg(b), Mem(c), Imm(d)] => Instruction::with4(code, *a, *b, *c, imm32(*d)),
+        [Reg(a), Reg(b), Reg(c), Reg(d)] => Instruction::with4(code, *a, *b, *c, *d),
+        [Reg(a), Reg(b), Mem(c), Reg(d)] => Instruction::with4(code, *a, *b, *c, *d),
         _ => return None,
     };
     r.ok()

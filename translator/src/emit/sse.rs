@@ -525,6 +525,8 @@ fn shuffle(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsuppor
             }
         }
         Shufpd => {
+            // vshufpd ymm: bits 2 and 3 select in the upper half.
+            let imm = if l.upper { imm >> 2 } else { imm };
             let (lo, hi) = (imm & 1, (imm >> 1) & 1);
             a64!(e.ops; ins V(t).D[0], V(d).D[lo] ; ins V(t).D[1], V(s).D[hi]);
         }

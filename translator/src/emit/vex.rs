@@ -32,6 +32,10 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
     match insn.mnemonic() {
         Vmovdqa | Vmovdqu | Vmovaps | Vmovups | Vmovapd | Vmovupd | Vmovntdq | Vmovntps | Vmovntpd | Vlddqu => Some(mov),
         Vzeroupper | Vzeroall => Some(zero),
+        Vinsertf128 | Vinserti128 => Some(insert128),
+        Vextractf128 | Vextracti128 => Some(extract128),
+        Vperm2f128 | Vperm2i128 => Some(permute_halves),
+        Vpermq | Vpermpd => Some(permute_quads),
         _ if computes_as_sse(insn) => Some(as_sse),
         _ => None,
     }
@@ -242,4 +246,147 @@ fn variable_shift(e: &mut Emitter, insn: &Instruction, l: vector::Lanes) -> Resu
         _ => a64!(e.ops; neg V(count).S4, V(count).S4 ; sshl V(rd).S4, V(rn).S4, V(count).S4),
     }
     Ok(())
+}
+
+/// The 128-bit source of vinsert*128 (a register or 16 bytes of memory).
+fn source128(e: &mut Emitter, insn: &Instruction, op: u32) -> Result<Reg, Unsupported> {
+    match insn.op_kind(op) {
+        OpKind::Register => Ok(vector::pinned(vector_number(insn.op_register(op)).ok_or(Unsupported)?)),
+        OpKind::Memory => {
+            let (base, off) = e.address(insn)?;
+            let t = e.vtmp();
+            e.vload(t, base, off, 16);
+            Ok(t)
+        }
+        _ => Err(Unsupported),
+    }
+}
+
+/// vinsertf128/vinserti128 ymm1, ymm2, xmm3/m128, imm: ymm2 with the half
+/// imm names replaced.
+fn insert128(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let d = vector_number(insn.op0_register()).ok_or(Unsupported)?;
+    let n = vector_number(insn.op1_register()).ok_or(Unsupported)?;
+    let s = source128(e, insn, 2)?;
+    if insn.immediate8() & 1 != 0 {
+        // The upper half first: s may be d's low half.
+        e.store_upper(s, d);
+        if d != n {
+            e.inst(Inst::VecMove { rd: VReg(vector::pinned(d)), rn: VReg(vector::pinned(n)) });
+        }
+    } else {
+        let upper = e.vtmp();
+        e.load_upper(upper, n);
+        e.inst(Inst::VecMove { rd: VReg(vector::pinned(d)), rn: VReg(s) });
+        e.store_upper(upper, d);
+    }
+    Ok(Flow::Next)
+}
+
+/// vextractf128/vextracti128 xmm1/m128, ymm2, imm: the half imm names.
+fn extract128(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let n = vector_number(insn.op1_register()).ok_or(Unsupported)?;
+    let half = if insn.immediate8() & 1 != 0 {
+        let t = e.vtmp();
+        e.load_upper(t, n);
+        t
+    } else {
+        vector::pinned(n)
+    };
+    match insn.op0_kind() {
+        OpKind::Register => {
+            let d = vector_number(insn.op0_register()).ok_or(Unsupported)?;
+            if vector::pinned(d) != half {
+                e.inst(Inst::VecMove { rd: VReg(vector::pinned(d)), rn: VReg(half) });
+            }
+            e.clear_upper(d);
+        }
+        _ => {
+            let (base, off) = e.address(insn)?;
+            e.vstore(half, base, off, 16);
+        }
+    }
+    Ok(Flow::Next)
+}
+
+/// The four 128-bit halves of a VEX.256 form's two sources, in x86's
+/// order (src1 low, src1 high, src2 low, src2 high), in registers that
+/// writing the destination does not change.
+fn halves_of_sources(e: &mut Emitter, insn: &Instruction) -> Result<[Reg; 4], Unsupported> {
+    let n = vector_number(insn.op1_register()).ok_or(Unsupported)?;
+    let mut halves = [0; 4];
+    match insn.op2_kind() {
+        OpKind::Register => {
+            let m = vector_number(insn.op2_register()).ok_or(Unsupported)?;
+            for (i, (reg, upper)) in [(n, false), (n, true), (m, false), (m, true)].into_iter().enumerate() {
+                let t = e.vtmp();
+                if upper {
+                    e.load_upper(t, reg);
+                } else {
+                    e.inst(Inst::VecMove { rd: VReg(t), rn: VReg(vector::pinned(reg)) });
+                }
+                halves[i] = t;
+            }
+        }
+        OpKind::Memory => {
+            let (base, off) = e.address(insn)?;
+            let (lo, hi) = (e.vtmp(), e.vtmp());
+            e.load_pair(lo, hi, base, off);
+            let (n_lo, n_hi) = (e.vtmp(), e.vtmp());
+            e.inst(Inst::VecMove { rd: VReg(n_lo), rn: VReg(vector::pinned(n)) });
+            e.load_upper(n_hi, n);
+            halves = [n_lo, n_hi, lo, hi];
+        }
+        _ => return Err(Unsupported),
+    }
+    Ok(halves)
+}
+
+/// vperm2f128/vperm2i128: each half of the result is one of the sources'
+/// four halves (imm bits 0-1 and 4-5), or zero (bits 3 and 7).
+fn permute_halves(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let d = vector_number(insn.op0_register()).ok_or(Unsupported)?;
+    let halves = halves_of_sources(e, insn)?;
+    let imm = insn.immediate8();
+    let pick = |e: &mut Emitter, control: u8, out: Reg| {
+        if control & 8 != 0 {
+            a64!(e.ops; movi V(out).D2, 0);
+        } else {
+            e.inst(Inst::VecMove { rd: VReg(out), rn: VReg(halves[(control & 3) as usize]) });
+        }
+    };
+    let high = e.vtmp();
+    pick(e, imm >> 4, high);
+    pick(e, imm & 15, vector::pinned(d));
+    e.store_upper(high, d);
+    Ok(Flow::Next)
+}
+
+/// vpermq/vpermpd ymm1, ymm2/m256, imm: quadword i of the result is
+/// quadword imm[2i+1:2i] of the source.
+fn permute_quads(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let d = vector_number(insn.op0_register()).ok_or(Unsupported)?;
+    let (lo, hi) = (e.vtmp(), e.vtmp());
+    match insn.op1_kind() {
+        OpKind::Register => {
+            let s = vector_number(insn.op1_register()).ok_or(Unsupported)?;
+            e.inst(Inst::VecMove { rd: VReg(lo), rn: VReg(vector::pinned(s)) });
+            e.load_upper(hi, s);
+        }
+        OpKind::Memory => {
+            let (base, off) = e.address(insn)?;
+            e.load_pair(lo, hi, base, off);
+        }
+        _ => return Err(Unsupported),
+    }
+    let imm = insn.immediate8() as u32;
+    let out_high = e.vtmp();
+    for i in 0..4u32 {
+        let sel = imm >> (2 * i) & 3;
+        let from = if sel < 2 { lo } else { hi };
+        let out = if i < 2 { vector::pinned(d) } else { out_high };
+        a64!(e.ops; ins V(out).D[i & 1], V(from).D[sel & 1]);
+    }
+    e.store_upper(out_high, d);
+    Ok(Flow::Next)
 }
