@@ -403,43 +403,58 @@ fn mov_half_to_register(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result
 fn pmovmskb(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
     let dst = e.loc(insn, 0)?;
-    let (bitsv, hi) = (e.vtmp(), e.vtmp());
-    let w = e.tmp();
-    // Each byte's sign bit selects its weight 1..128 within its half, and
-    // pairing byte i with byte i+8 lets one 16-bit sum build the mask.
-    e.mov_imm(w, 0x8040_2010_0804_0201);
-    a64!(e.ops
-        ; dup V(hi).D2, X(w)
-        ; cmlt V(bitsv).B16, V(s).B16, 0
-        ; and V(bitsv).B16, V(bitsv).B16, V(hi).B16
-        ; ext V(hi).B16, V(bitsv).B16, V(bitsv).B16, 8
-        ; zip1 V(bitsv).B16, V(bitsv).B16, V(hi).B16
-        ; addv H(bitsv), V(bitsv).H8
-        ; umov W(w), V(bitsv).H[0]
-    );
+    let w = e.byte_sign_mask(s);
     e.write(dst, w);
     Ok(Flow::Next)
+}
+
+impl Emitter {
+    /// A general register holding the sign bits of `v`'s 16 bytes (pmovmskb).
+    pub(super) fn byte_sign_mask(&mut self, v: Reg) -> Reg {
+        let (bitsv, hi) = (self.vtmp(), self.vtmp());
+        let w = self.tmp();
+        // Each byte's sign bit selects its weight 1..128 within its half, and
+        // pairing byte i with byte i+8 lets one 16-bit sum build the mask.
+        self.mov_imm(w, 0x8040_2010_0804_0201);
+        a64!(self.ops
+            ; dup V(hi).D2, X(w)
+            ; cmlt V(bitsv).B16, V(v).B16, 0
+            ; and V(bitsv).B16, V(bitsv).B16, V(hi).B16
+            ; ext V(hi).B16, V(bitsv).B16, V(bitsv).B16, 8
+            ; zip1 V(bitsv).B16, V(bitsv).B16, V(hi).B16
+            ; addv H(bitsv), V(bitsv).H8
+            ; umov W(w), V(bitsv).H[0]
+        );
+        w
+    }
+
+    /// A general register holding the sign bits of `v`'s doubles (2 bits)
+    /// or singles (4 bits): movmskpd, movmskps.
+    pub(super) fn element_sign_mask(&mut self, v: Reg, double: bool) -> Reg {
+        let (r, t) = (self.tmp(), self.tmp());
+        if double {
+            a64!(self.ops
+                ; umov X(r), V(v).D[0]
+                ; lsr X(r), X(r), 63
+                ; umov X(t), V(v).D[1]
+                ; lsr X(t), X(t), 63
+                ; orr X(r), X(r), X(t), lsl 1
+            );
+        } else {
+            a64!(self.ops; movz X(r), 0);
+            for i in 0..4u32 {
+                a64!(self.ops; umov W(t), V(v).S[i] ; lsr W(t), W(t), 31 ; orr X(r), X(r), X(t), lsl i);
+            }
+        }
+        r
+    }
 }
 
 /// movmskps / movmskpd: sign bits of the float lanes.
 fn movmsk(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
     let dst = e.loc(insn, 0)?;
-    let (r, t) = (e.tmp(), e.tmp());
-    if sse_equivalent(insn.mnemonic()) == Mnemonic::Movmskpd {
-        a64!(e.ops
-            ; umov X(r), V(s).D[0]
-            ; lsr X(r), X(r), 63
-            ; umov X(t), V(s).D[1]
-            ; lsr X(t), X(t), 63
-            ; orr X(r), X(r), X(t), lsl 1
-        );
-    } else {
-        a64!(e.ops; movz X(r), 0);
-        for i in 0..4u32 {
-            a64!(e.ops; umov W(t), V(s).S[i] ; lsr W(t), W(t), 31 ; orr X(r), X(r), X(t), lsl i);
-        }
-    }
+    let r = e.element_sign_mask(s, sse_equivalent(insn.mnemonic()) == Mnemonic::Movmskpd);
     e.write(dst, r);
     Ok(Flow::Next)
 }

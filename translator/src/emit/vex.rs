@@ -36,6 +36,7 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Vextractf128 | Vextracti128 => Some(extract128),
         Vperm2f128 | Vperm2i128 => Some(permute_halves),
         Vpermq | Vpermpd => Some(permute_quads),
+        Vpmovmskb | Vmovmskps | Vmovmskpd if insn.op1_register().is_ymm() => Some(sign_mask_256),
         _ if computes_as_sse(insn) => Some(as_sse),
         _ => None,
     }
@@ -388,5 +389,25 @@ fn permute_quads(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         a64!(e.ops; ins V(out).D[i & 1], V(from).D[sel & 1]);
     }
     e.store_upper(out_high, d);
+    Ok(Flow::Next)
+}
+
+/// vpmovmskb/vmovmskps/vmovmskpd r32, ymm: the low half's sign bits, then
+/// the high half's above them.
+fn sign_mask_256(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let n = vector_number(insn.op1_register()).ok_or(Unsupported)?;
+    let dst = e.loc(insn, 0)?;
+    let upper = e.vtmp();
+    e.load_upper(upper, n);
+    let (low, high, shift) = match insn.mnemonic() {
+        Mnemonic::Vpmovmskb => (e.byte_sign_mask(vector::pinned(n)), e.byte_sign_mask(upper), 16),
+        m => {
+            let double = m == Mnemonic::Vmovmskpd;
+            let shift = if double { 2 } else { 4 };
+            (e.element_sign_mask(vector::pinned(n), double), e.element_sign_mask(upper, double), shift)
+        }
+    };
+    a64!(e.ops; orr X(low), X(low), X(high), lsl shift);
+    e.write(dst, low);
     Ok(Flow::Next)
 }
