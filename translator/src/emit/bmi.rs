@@ -28,6 +28,9 @@ pub fn andn(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         (false, true) => a64!(e.ops; bics W(r), W(vb), W(va)),
         (false, false) => a64!(e.ops; bic W(r), W(vb), W(va)),
     }
+    if e.needs_nzcv() {
+        e.polarity = Polarity::Carry;
+    }
     finish_logic(e, dst, r);
     Ok(Flow::Next)
 }
