@@ -15,10 +15,11 @@ use transit_tests::{process, work_dir};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-/// x86-64-v2 and AES/PCLMUL, without AVX: what the default level reports.
+/// x86-64-v2 and AES/PCLMUL and the scalar v3 extensions (BMI1...), without
+/// AVX: what the default level reports.
 const V2: [&str; 4] = [
     "cpuid1.ecx sse3 1 ssse3 1 sse4.1 1 sse4.2 1 popcnt 1 aes 1 pclmul 1 cx16 1 avx 0",
-    "builtin sse3 1 ssse3 1 sse4.1 1 sse4.2 1 popcnt 1 aes 1 pclmul 1 avx 0 avx2 0 bmi 0",
+    "builtin sse3 1 ssse3 1 sse4.1 1 sse4.2 1 popcnt 1 aes 1 pclmul 1 avx 0 avx2 0 bmi 1",
     // FPU TSC CX8 CMOV CLFSH MMX FXSR SSE SSE2.
     "hwcap 0x7888111",
     "cpuinfo pni 1 ssse3 1 sse4_2 1 popcnt 1 aes 1 avx 0",

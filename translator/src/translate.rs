@@ -5,6 +5,7 @@
 use crate::frontend::decode::GuestBlock;
 use crate::emit::alu::{self, AluOp};
 use crate::emit::bits::{self, BitOp};
+use crate::emit::bmi::{self, LowestBit, ShiftX};
 use crate::emit::shift::{self, ShiftOp};
 use crate::emit::{atomic, control, crypto, data, muldiv, sse, sse42, string};
 use crate::emit::{Emitter, Flow, Handler, MemoryOrder, Stubs, TranslatedBlock};
@@ -17,12 +18,13 @@ use iced_x86::{Instruction, Mnemonic};
 /// also for every instruction the presented CPU lacks (`features`).
 pub fn handler(insn: &Instruction) -> Option<Handler> {
     use Mnemonic::*;
-    match features::presence(features::presented(), insn.code()) {
-        // The table routes tzcnt and lzcnt to bsf and bsr.
-        Presence::Has | Presence::AsOlder => {}
+    // Without BMI1/LZCNT the table routes tzcnt and lzcnt to bsf and bsr.
+    let as_older = match features::presence(features::presented(), insn.code()) {
+        Presence::Has => false,
+        Presence::AsOlder => true,
         Presence::Nop => return Some(data::nop),
         Presence::Lacks => return None,
-    }
+    };
     if let Some(h) = crate::emit::vector::handler(insn).or_else(|| crate::emit::vex::handler(insn)) {
         return Some(h);
     }
@@ -78,8 +80,26 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Bts => |e, i| bits::bit_test(e, i, BitOp::Set),
         Btr => |e, i| bits::bit_test(e, i, BitOp::Reset),
         Btc => |e, i| bits::bit_test(e, i, BitOp::Complement),
-        Bsf | Tzcnt => |e, i| bits::bit_scan(e, i, true),
-        Bsr | Lzcnt => |e, i| bits::bit_scan(e, i, false),
+        Bsf => |e, i| bits::bit_scan(e, i, true),
+        Bsr => |e, i| bits::bit_scan(e, i, false),
+        Tzcnt if as_older => |e, i| bits::bit_scan(e, i, true),
+        Lzcnt if as_older => |e, i| bits::bit_scan(e, i, false),
+        Tzcnt => |e, i| bmi::count_zeros(e, i, true),
+        Lzcnt => |e, i| bmi::count_zeros(e, i, false),
+        Andn => bmi::andn,
+        Bextr => bmi::bextr,
+        Bzhi => bmi::bzhi,
+        Blsi => |e, i| bmi::lowest_bit(e, i, LowestBit::Isolate),
+        Blsmsk => |e, i| bmi::lowest_bit(e, i, LowestBit::Mask),
+        Blsr => |e, i| bmi::lowest_bit(e, i, LowestBit::Reset),
+        Mulx => bmi::mulx,
+        Pdep => |e, i| bmi::bit_gather_scatter(e, i, true),
+        Pext => |e, i| bmi::bit_gather_scatter(e, i, false),
+        Rorx => bmi::rorx,
+        Shlx => |e, i| bmi::shift_x(e, i, ShiftX::Shl),
+        Shrx => |e, i| bmi::shift_x(e, i, ShiftX::Shr),
+        Sarx => |e, i| bmi::shift_x(e, i, ShiftX::Sar),
+        Movbe => bmi::movbe,
         Mov => data::mov,
         Movzx => |e, i| data::mov_extend(e, i, false),
         Movsx | Movsxd => |e, i| data::mov_extend(e, i, true),

@@ -149,3 +149,38 @@ fn tso_orders_loads_and_stores_and_locked_ops_are_exclusive_loops() {
         assert!(ld < st && l[st + 1].starts_with("cbnz") && l.iter().any(|s| s == "dmb ish"), "\n{}", show(l));
     }
 }
+
+/// BMI2's mulx, pdep, pext, rorx and shift-by-register forms and movbe
+/// leave RFLAGS alone, so their code (pdep/pext's loop included) must not
+/// write NZCV, where x86 flags live: the guest `cmp` before them is the
+/// only flag-setting instruction of the block, and `jb` reads its CF.
+#[test]
+fn flagless_bmi2_and_movbe_leave_nzcv_alone() {
+    let l = listing(HostFeatures::BASELINE, |a| {
+        let mut target = a.create_label();
+        a.cmp(rax, rbx).unwrap();
+        a.pdep(rcx, rdx, r8).unwrap();
+        a.pext(r9d, r10d, dword_ptr(rsi)).unwrap();
+        a.mulx(r11, r12, rdi).unwrap();
+        a.rorx(rcx, rdx, 13).unwrap();
+        a.shlx(eax, ebx, ecx).unwrap();
+        a.sarx(r13, qword_ptr(rdi + 8), rax).unwrap();
+        a.shrx(rdx, rbx, rcx).unwrap();
+        a.movbe(qword_ptr(rsi + 16), rdx).unwrap();
+        a.movbe(bx, word_ptr(rsi)).unwrap();
+        a.jb(target).unwrap();
+        a.nop().unwrap();
+        a.set_label(&mut target).unwrap();
+        a.syscall().unwrap();
+    });
+    let writes_nzcv = |s: &&String| {
+        let m = s.split_whitespace().next().unwrap_or("");
+        matches!(m, "cmp" | "cmn" | "tst" | "ccmp" | "ccmn" | "msr" | "cfinv" | "setf8" | "setf16" | "rmif")
+            || matches!(m, "adds" | "subs" | "ands" | "bics" | "negs" | "adcs" | "sbcs" | "ngcs")
+    };
+    let flag_writes: Vec<_> = l.iter().filter(writes_nzcv).collect();
+    assert!(flag_writes.len() == 1 && flag_writes[0].ends_with("x0, x3"), "\n{}", show(&l));
+    // The loop, and the wide multiply in two halves.
+    assert!(l.iter().any(|s| s.starts_with("cbnz")), "\n{}", show(&l));
+    assert!(l.iter().any(|s| s.starts_with("umulh")), "\n{}", show(&l));
+}

@@ -113,6 +113,49 @@ mod tests {
         assert_eq!(undefined_by_either_vendor(&insn), 0, "33 masks to 1");
     }
 
+    /// BMI1, BMI2 and LZCNT as the SDM and the APM describe them (they
+    /// agree): each flag-writing form writes all six flags, these undefined;
+    /// the rest leave every flag alone. iced's tables (with this module's
+    /// additions) must say the same, or the difftest would compare, or a
+    /// sequence read, a flag no manual defines.
+    #[test]
+    fn bit_manipulation_flags_follow_both_manuals() {
+        use iced_x86::Register::{RAX, RBX, RCX};
+        use RflagsBits as F;
+        let all = F::OF | F::SF | F::ZF | F::AF | F::CF | F::PF;
+        let three = |code| Instruction::with3(code, RAX, RBX, RCX).unwrap();
+        let two = |code| Instruction::with2(code, RAX, RBX).unwrap();
+        let writing = [
+            (three(Code::VEX_Andn_r64_r64_rm64), F::AF | F::PF),
+            (three(Code::VEX_Bextr_r64_rm64_r64), F::SF | F::AF | F::PF),
+            (three(Code::VEX_Bzhi_r64_rm64_r64), F::AF | F::PF),
+            (two(Code::VEX_Blsi_r64_rm64), F::AF | F::PF),
+            (two(Code::VEX_Blsmsk_r64_rm64), F::AF | F::PF),
+            (two(Code::VEX_Blsr_r64_rm64), F::AF | F::PF),
+            (two(Code::Tzcnt_r64_rm64), F::OF | F::SF | F::AF | F::PF),
+            (two(Code::Lzcnt_r64_rm64), F::OF | F::SF | F::AF | F::PF),
+        ];
+        for (insn, undefined) in writing {
+            assert_eq!(insn.rflags_modified(), all, "{insn}");
+            assert_eq!(insn.rflags_undefined() | undefined_by_either_vendor(&insn), undefined, "{insn}");
+        }
+        let memory = iced_x86::MemoryOperand::with_base(RBX);
+        let untouched = [
+            three(Code::VEX_Mulx_r64_r64_rm64),
+            three(Code::VEX_Pdep_r64_r64_rm64),
+            three(Code::VEX_Pext_r64_r64_rm64),
+            three(Code::VEX_Sarx_r64_rm64_r64),
+            three(Code::VEX_Shlx_r64_rm64_r64),
+            three(Code::VEX_Shrx_r64_rm64_r64),
+            Instruction::with3(Code::VEX_Rorx_r64_rm64_imm8, RAX, RBX, 5).unwrap(),
+            Instruction::with2(Code::Movbe_r64_m64, RAX, memory).unwrap(),
+            Instruction::with2(Code::Movbe_m64_r64, memory, RAX).unwrap(),
+        ];
+        for insn in untouched {
+            assert_eq!(insn.rflags_modified() | insn.rflags_read(), 0, "{insn}");
+        }
+    }
+
     #[test]
     fn narrow_shift_cf_is_undefined_from_the_operand_width_on() {
         assert_eq!(undefined_by_either_vendor(&with_count(Code::Shr_rm8_imm8, Register::AL, 7)), 0);

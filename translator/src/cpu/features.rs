@@ -15,7 +15,8 @@ pub enum CpuLevel {
     V1 = 1,
     /// x86-64-v2 (SSE3, SSSE3, SSE4.1, SSE4.2, POPCNT, CMPXCHG16B,
     /// LAHF/SAHF), plus AES-NI and PCLMULQDQ as on every x86-64-v2 CPU
-    /// people run.
+    /// people run, and x86-64-v3's scalar extensions (BMI1, BMI2, LZCNT,
+    /// MOVBE), which need no YMM state.
     V2 = 2,
     /// x86-64-v3 (AVX, AVX2, FMA, F16C, BMI1, BMI2, LZCNT, MOVBE, XSAVE),
     /// in progress: not in `ALL` and not selectable by name until the
@@ -238,6 +239,13 @@ const V2_ICED: &[CpuidFeature] = &[
     CpuidFeature::CMPXCHG16B,
     CpuidFeature::AES,
     CpuidFeature::PCLMULQDQ,
+    // x86-64-v3's general-register instructions: no YMM state and no OS
+    // support (XSAVE) behind them, so they come before AVX. glibc picks
+    // no routine on these bits alone: its BMI2 variants are AVX2 ones.
+    CpuidFeature::BMI1,
+    CpuidFeature::BMI2,
+    CpuidFeature::LZCNT,
+    CpuidFeature::MOVBE,
 ];
 
 static V1: CpuModel = CpuModel {
@@ -259,11 +267,12 @@ static V2: CpuModel = CpuModel {
         | leaf1_ecx::SSE4_1
         | leaf1_ecx::SSE4_2
         | leaf1_ecx::POPCNT
-        | leaf1_ecx::AES,
+        | leaf1_ecx::AES
+        | leaf1_ecx::MOVBE,
     leaf1_edx: V1_LEAF1_EDX,
-    leaf7_ebx: HINTS_LEAF7_EBX,
+    leaf7_ebx: HINTS_LEAF7_EBX | leaf7_ebx::BMI1 | leaf7_ebx::BMI2,
     leaf7_ecx: leaf7_ecx::UMIP,
-    ext1_ecx: ext_leaf1::ECX_LAHF_LM | ext_leaf1::ECX_PRFCHW,
+    ext1_ecx: ext_leaf1::ECX_LAHF_LM | ext_leaf1::ECX_PRFCHW | ext_leaf1::ECX_LZCNT,
     ext1_edx: EXT1_EDX,
     iced: FeatureSet::of(&[V1_ICED, V2_ICED]),
 };
@@ -273,25 +282,20 @@ const V3_ICED: &[CpuidFeature] = &[
     CpuidFeature::AVX2,
     CpuidFeature::FMA,
     CpuidFeature::F16C,
-    CpuidFeature::BMI1,
-    CpuidFeature::BMI2,
-    CpuidFeature::LZCNT,
-    CpuidFeature::MOVBE,
     CpuidFeature::XSAVE,
 ];
 
 static V3: CpuModel = CpuModel {
     leaf1_ecx: V2.leaf1_ecx
         | leaf1_ecx::FMA
-        | leaf1_ecx::MOVBE
         | leaf1_ecx::XSAVE
         | leaf1_ecx::OSXSAVE
         | leaf1_ecx::AVX
         | leaf1_ecx::F16C,
     leaf1_edx: V1_LEAF1_EDX,
-    leaf7_ebx: HINTS_LEAF7_EBX | leaf7_ebx::BMI1 | leaf7_ebx::AVX2 | leaf7_ebx::BMI2,
+    leaf7_ebx: V2.leaf7_ebx | leaf7_ebx::AVX2,
     leaf7_ecx: leaf7_ecx::UMIP,
-    ext1_ecx: ext_leaf1::ECX_LAHF_LM | ext_leaf1::ECX_PRFCHW | ext_leaf1::ECX_LZCNT,
+    ext1_ecx: V2.ext1_ecx,
     ext1_edx: EXT1_EDX,
     iced: FeatureSet::of(&[V1_ICED, V2_ICED, V3_ICED]),
 };
@@ -361,7 +365,8 @@ pub enum Presence {
     /// ...) are #UD while shadow stacks are off, as current CPUs do.
     Nop,
     /// The CPU lacks the feature, and there the encoding is an older
-    /// instruction with an ignored REP prefix: tzcnt is bsf, lzcnt is bsr.
+    /// instruction with an ignored REP prefix: tzcnt is bsf, lzcnt is bsr
+    /// (x86-64-v1).
     AsOlder,
     /// The CPU lacks it: #UD, SIGILL.
     Lacks,
@@ -447,6 +452,31 @@ mod tests {
         assert_ne!(cpuid_of(CpuLevel::V2, 0x8000_0001, 0).2 & ext_leaf1::ECX_LAHF_LM, 0);
     }
 
+    /// x86-64-v3's scalar extensions are in the default CPU, its vector
+    /// ones are not; x86-64-v1 stays the bare baseline.
+    #[test]
+    fn v2_has_the_scalar_v3_extensions_and_no_avx() {
+        let bmi = |level| {
+            let (leaf1, leaf7, ext1) = (cpuid_of(level, 1, 0).2, cpuid_of(level, 7, 0).1, cpuid_of(level, 0x8000_0001, 0).2);
+            [
+                leaf1 & leaf1_ecx::MOVBE,
+                leaf7 & leaf7_ebx::BMI1,
+                leaf7 & leaf7_ebx::BMI2,
+                ext1 & ext_leaf1::ECX_LZCNT,
+            ]
+            .map(|bit| bit != 0)
+        };
+        assert_eq!(bmi(CpuLevel::V2), [true; 4]);
+        assert_eq!(bmi(CpuLevel::V1), [false; 4]);
+        assert_eq!(cpuid_of(CpuLevel::V2, 1, 0).2 & (leaf1_ecx::AVX | leaf1_ecx::OSXSAVE | leaf1_ecx::FMA), 0);
+        assert_eq!(cpuid_of(CpuLevel::V2, 7, 0).1 & leaf7_ebx::AVX2, 0);
+        for code in [Code::VEX_Andn_r64_r64_rm64, Code::Tzcnt_r16_rm16, Code::Lzcnt_r32_rm32, Code::VEX_Pdep_r64_r64_rm64, Code::Movbe_m64_r64] {
+            assert_eq!(presence(CpuLevel::V2, code), Presence::Has, "{code:?}");
+            assert_ne!(presence(CpuLevel::V1, code), Presence::Has, "{code:?}");
+        }
+        assert_eq!(presence(CpuLevel::V2, Code::VEX_Vpaddd_ymm_ymm_ymmm256), Presence::Lacks);
+    }
+
     /// Every CPUID bit and iced feature agree: an instruction is present
     /// exactly when its CPUID bit says so.
     #[test]
@@ -468,9 +498,10 @@ mod tests {
         for code in [Code::Endbr64, Code::Rdsspq_r64, Code::Cldemote_m8, Code::Bndcl_bnd_rm64] {
             assert_eq!(presence(CpuLevel::V2, code), Presence::Nop, "{code:?}");
         }
-        assert_eq!(presence(CpuLevel::V2, Code::Tzcnt_r32_rm32), Presence::AsOlder);
-        assert_eq!(presence(CpuLevel::V2, Code::Lzcnt_r64_rm64), Presence::AsOlder);
-        for code in [Code::Incsspq_r64, Code::Saveprevssp, Code::Setssbsy, Code::Movbe_r32_m32, Code::Rdtscp, Code::Xgetbv] {
+        assert_eq!(presence(CpuLevel::V1, Code::Tzcnt_r32_rm32), Presence::AsOlder);
+        assert_eq!(presence(CpuLevel::V1, Code::Lzcnt_r64_rm64), Presence::AsOlder);
+        assert_eq!(presence(CpuLevel::V1, Code::Movbe_r32_m32), Presence::Lacks);
+        for code in [Code::Incsspq_r64, Code::Saveprevssp, Code::Setssbsy, Code::Rdtscp, Code::Xgetbv] {
             assert_eq!(presence(CpuLevel::V2, code), Presence::Lacks, "{code:?}");
         }
     }

@@ -9,6 +9,7 @@ pub mod aarch64;
 pub mod alu;
 pub mod atomic;
 pub mod bits;
+pub mod bmi;
 pub mod cond;
 pub mod control;
 pub mod crypto;

@@ -410,9 +410,12 @@ mod tests {
         assert_eq!(flags(v1).join(" "), format!("{baseline} hypervisor {hints}"));
         assert_eq!(
             flags(v2).join(" "),
-            format!("{baseline} pni pclmulqdq ssse3 cx16 sse4_1 sse4_2 popcnt aes hypervisor {hints}")
+            format!(
+                "{baseline} pni pclmulqdq ssse3 cx16 sse4_1 sse4_2 movbe popcnt aes hypervisor \
+                 lahf_lm abm 3dnowprefetch bmi1 bmi2 clflushopt clwb umip"
+            )
         );
-        for absent in ["avx", "avx2", "bmi1", "movbe", "xsave", "fma"] {
+        for absent in ["avx", "avx2", "xsave", "fma", "f16c"] {
             assert!(!flags(v2).iter().any(|f| f == absent), "{absent}");
         }
     }
