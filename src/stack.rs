@@ -2,7 +2,7 @@
 //! argc, argv, envp, the auxiliary vector, and the strings they point to.
 
 use crate::loader::LoadedProgram;
-use transit_translator::cpu::features;
+use transit_translator::cpu::{features, xstate};
 
 /// Auxiliary vector keys (include/uapi/linux/auxvec.h, asm/auxvec.h).
 mod at {
@@ -31,9 +31,17 @@ mod at {
 pub const STACK_SIZE: u64 = 8 << 20;
 /// sizeof(Elf64_Phdr).
 const PHENT_SIZE: u64 = 56;
-/// What x86_64 Linux reports for a CPU without AVX-512 state (the signal
-/// frame with the legacy FXSAVE area).
-const MIN_SIGSTACK_SIZE: u64 = 2048;
+/// AT_MINSIGSTKSZ as x86 Linux computes it (arch/x86/kernel/signal.c,
+/// init_sigframe_size): the largest frame, `struct sigframe_ia32` (732
+/// bytes) on kernels with IA32 emulation as distributions build them, 15
+/// bytes of alignment, the fpstate (the XSAVE area and FP_XSTATE_MAGIC2,
+/// or the FXSAVE image, plus a 112-byte fsave header) and 63 bytes of its
+/// alignment, rounded up to 16: 1504 for XCR0 = 3, 1440 without XSAVE.
+/// (An AVX-512 host reports 3632 by the same sum.)
+fn min_sigstack_size(xcr0: u64) -> u64 {
+    let fpstate = if xcr0 == 0 { 512 } else { xstate::standard_size(xcr0) as u64 + 4 } + 112;
+    (732 + 15 + fpstate + 63).next_multiple_of(16)
+}
 
 /// Writes bytes downward from a moving top.
 struct Builder {
@@ -98,7 +106,7 @@ pub fn build(top: u64, prog: &LoadedProgram, start: &ProcessStart) -> u64 {
         (at::CLKTCK, 100),
         (at::PLATFORM, platform),
         (at::EXECFN, execfn_addr),
-        (at::MINSIGSTKSZ, MIN_SIGSTACK_SIZE),
+        (at::MINSIGSTKSZ, min_sigstack_size(features::xcr0())),
         (at::NULL, 0),
     ];
     let mut words: Vec<u64> = Vec::new();
@@ -120,4 +128,18 @@ pub fn build(top: u64, prog: &LoadedProgram, start: &ProcessStart) -> u64 {
         unsafe { ((b.top + 8 * i as u64) as *mut u64).write(*w) };
     }
     b.top
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn min_sigstack_size_is_the_kernels_sum() {
+        assert_eq!(min_sigstack_size(0), 1440);
+        assert_eq!(min_sigstack_size(xstate::X87 | xstate::SSE), 1504);
+        // The frame Transit writes fits: fpstate, its alignment, rt_sigframe and the red zone's 8-byte slot.
+        let frame = 576 + 4 + 63 + 440 + 15 + 8;
+        assert!(frame <= min_sigstack_size(3));
+    }
 }

@@ -3,16 +3,21 @@
 //!
 //! Layout, from the handler's RSP upwards: the return address (the guest's
 //! `sa_restorer`), `struct ucontext` (flags, link, stack, sigcontext, mask),
-//! `siginfo_t`; the 512-byte FXSAVE image sits above, 64-byte aligned, and
-//! `sigcontext.fpstate` points at it. We present no XSAVE, so the image is
-//! plain FXSAVE as on an x86-64 CPU without it.
+//! `siginfo_t`; the FPU state sits above, 64-byte aligned, and
+//! `sigcontext.fpstate` points at it. Without XSAVE (x86-64-v1) it is the
+//! 512-byte FXSAVE image; with XSAVE it is in XSAVE layout, as the kernel
+//! writes it (arch/x86/kernel/fpu/signal.c): an XSAVE of every XCR0
+//! component, `struct _fpx_sw_bytes` in the FXSAVE image's software bytes,
+//! FP_XSTATE_MAGIC2 after the xstate, and UC_FP_XSTATE in uc_flags.
 
 use transit_syscalls::abi::signal::GuestStack;
 use transit_syscalls::guest_mem::{self, Plain};
 use transit_syscalls::Errno;
 use transit_translator::cpu::state::gpr::*;
 use transit_translator::cpu::state::rflags;
+use transit_translator::cpu::{features, xstate};
 use transit_translator::interp::x87;
+use transit_translator::interp::xsave::{self, SaveForm};
 use transit_translator::CpuState;
 
 /// `struct sigcontext` (64-bit); also glibc's `mcontext_t` gregs in order.
@@ -63,9 +68,15 @@ unsafe impl Plain for RtSigframe {}
 /// The guest GPR each `SigContext::gregs` slot holds.
 const GREGS: [usize; 16] = [R8, R9, R10, R11, 12, 13, 14, 15, RDI, RSI, RBP, RBX, RDX, RAX, RCX, RSP];
 
-// uc_flags: the kernel always sets these two on x86_64 (UC_FP_XSTATE only with XSAVE).
+// uc_flags (arch/x86/include/uapi/asm/ucontext.h): the kernel always sets
+// the last two on x86_64, UC_FP_XSTATE when the CPU has XSAVE.
+const UC_FP_XSTATE: u64 = 1;
 const UC_SIGCONTEXT_SS: u64 = 2;
 const UC_STRICT_RESTORE_SS: u64 = 4;
+// struct _fpx_sw_bytes (uapi/asm/sigcontext.h) at byte 464 of the fpstate.
+const FP_XSTATE_MAGIC1: u32 = 0x4650_5853;
+const FP_XSTATE_MAGIC2: u32 = 0x4650_5845;
+const SW_BYTES: usize = 464;
 /// User-mode selectors of a 64-bit x86_64 Linux process.
 const USER_CS: u16 = 0x33;
 const USER_SS: u16 = 0x2b;
@@ -101,9 +112,11 @@ pub fn push(state: &CpuState, req: &FrameRequest<'_>) -> Result<(u64, u64, u64),
     } else {
         state.gpr[RSP] - REDZONE
     };
-    sp = (sp - 512) & !63;
+    let xcr0 = features::xcr0();
+    let fp_image = fpstate_image(state, xcr0);
+    sp = (sp - fp_image.len() as u64) & !63;
     let fpstate = sp;
-    guest_mem::write_bytes(fpstate, &x87::fxsave_image(state))?;
+    guest_mem::write_bytes(fpstate, &fp_image)?;
     sp = ((sp - size_of::<RtSigframe>() as u64) & !15) - 8;
 
     let mut mc = SigContext::default();
@@ -121,7 +134,7 @@ pub fn push(state: &CpuState, req: &FrameRequest<'_>) -> Result<(u64, u64, u64),
     let frame = RtSigframe {
         pretcode: req.restorer,
         uc: UContext {
-            flags: UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS,
+            flags: UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS | if xcr0 != 0 { UC_FP_XSTATE } else { 0 },
             link: 0,
             stack: req.alt_stack,
             mcontext: mc,
@@ -154,22 +167,78 @@ pub fn pop(state: &mut CpuState) -> Result<Restored, Errno> {
     let flags = (state.rflags() & !FIX_EFLAGS) | (mc.eflags & FIX_EFLAGS);
     state.set_rflags(flags);
     if mc.fpstate != 0 {
-        let mut img = [0u8; 512];
-        guest_mem::read_bytes(mc.fpstate, &mut img)?;
-        x87::load_fxsave_image(state, &img);
+        restore_fpstate(state, mc.fpstate, features::xcr0())?;
     } else {
         reset_fpu(state);
     }
     Ok(Restored { mask: uc.sigmask, alt_stack: uc.stack })
 }
 
+/// The fpstate the kernel writes for a CPU whose XCR0 is `xcr0`. With
+/// XSAVE: the area's header starts cleared, and XSTATE_BV always has x87
+/// and SSE, so that a handler editing only the legacy region is heard.
+fn fpstate_image(state: &CpuState, xcr0: u64) -> Vec<u8> {
+    if xcr0 == 0 {
+        return x87::fxsave_image(state).to_vec();
+    }
+    let size = xstate::standard_size(xcr0);
+    let mut img = vec![0u8; size + 4];
+    xsave::save(state, SaveForm::Standard, xcr0, true, 0, &mut |o, b| img[o..o + b.len()].copy_from_slice(b));
+    let bv = u64::from_le_bytes(img[xstate::HEADER..xstate::HEADER + 8].try_into().unwrap());
+    img[xstate::HEADER..xstate::HEADER + 8].copy_from_slice(&(bv | xstate::X87 | xstate::SSE).to_le_bytes());
+    // magic1, extended_size, xfeatures, xstate_size; the padding stays 0.
+    let mut sw = Vec::with_capacity(20);
+    sw.extend_from_slice(&FP_XSTATE_MAGIC1.to_le_bytes());
+    sw.extend_from_slice(&(size as u32 + 4).to_le_bytes());
+    sw.extend_from_slice(&xcr0.to_le_bytes());
+    sw.extend_from_slice(&(size as u32).to_le_bytes());
+    img[SW_BYTES..SW_BYTES + sw.len()].copy_from_slice(&sw);
+    img[size..].copy_from_slice(&FP_XSTATE_MAGIC2.to_le_bytes());
+    img
+}
+
+/// rt_sigreturn's FPU part, as the kernel's: an XSAVE-layout fpstate
+/// (both magics, sane sizes) is restored as XRSTOR would for the
+/// features its software bytes name, which may fault (#GP: a bad frame);
+/// anything else is a plain FXSAVE image. Components left out start in
+/// their initial state.
+fn restore_fpstate(state: &mut CpuState, fpstate: u64, xcr0: u64) -> Result<(), Errno> {
+    let mut legacy = [0u8; 512];
+    guest_mem::read_bytes(fpstate, &mut legacy)?;
+    let word = |o: usize| u32::from_le_bytes(legacy[o..o + 4].try_into().unwrap());
+    let size = xstate::standard_size(xcr0);
+    let (magic1, extended_size, xstate_size) = (word(SW_BYTES), word(SW_BYTES + 4), word(SW_BYTES + 16) as usize);
+    let mut xsave_layout = xcr0 != 0
+        && magic1 == FP_XSTATE_MAGIC1
+        && (xstate::EXTENDED_START..=size).contains(&xstate_size)
+        && xstate_size <= extended_size as usize;
+    if xsave_layout {
+        let mut magic2 = [0u8; 4];
+        guest_mem::read_bytes(fpstate + xstate_size as u64, &mut magic2)?;
+        xsave_layout = u32::from_le_bytes(magic2) == FP_XSTATE_MAGIC2;
+    }
+    let restored = if xsave_layout {
+        let mut area = vec![0u8; size];
+        guest_mem::read_bytes(fpstate, &mut area)?;
+        let features = u64::from_le_bytes(legacy[SW_BYTES + 8..SW_BYTES + 16].try_into().unwrap()) & xcr0;
+        xsave::restore(state, &area, features, xcr0, true).map_err(|_| Errno::EFAULT)?;
+        features
+    } else {
+        x87::load_fxsave_image(state, &legacy);
+        xstate::X87 | xstate::SSE
+    };
+    xsave::initialize(state, xcr0 & !restored, xcr0);
+    Ok(())
+}
+
 /// The FPU state a handler starts with: x86_64 Linux gives it the init
-/// state (FNINIT x87, default MXCSR, zeroed XMM), as a fresh process has.
+/// state (FNINIT x87, default MXCSR, zeroed XMM and YMM), as a fresh process has.
 pub fn reset_fpu(state: &mut CpuState) {
     let fresh = CpuState::default();
     state.x87 = fresh.x87;
     state.mxcsr = fresh.mxcsr;
     state.xmm = fresh.xmm;
+    state.ymm_upper = fresh.ymm_upper;
     transit_translator::cpu::host::set_rounding_from_mxcsr(state.mxcsr);
 }
 
@@ -187,5 +256,53 @@ mod tests {
         assert_eq!(offset_of!(RtSigframe, info), 312);
         assert_eq!(offset_of!(SigContext, rip), 128);
         assert_eq!(offset_of!(SigContext, fpstate), 184);
+    }
+
+    const XCR0: u64 = xstate::X87 | xstate::SSE;
+
+    fn word(img: &[u8], o: usize) -> u32 {
+        u32::from_le_bytes(img[o..o + 4].try_into().unwrap())
+    }
+
+    #[test]
+    fn xsave_layout_carries_the_kernels_markers() {
+        let img = fpstate_image(&CpuState::default(), XCR0);
+        assert_eq!(img.len(), 580);
+        assert_eq!(word(&img, 464), FP_XSTATE_MAGIC1);
+        assert_eq!(word(&img, 468), 580, "extended_size");
+        assert_eq!(u64::from_le_bytes(img[472..480].try_into().unwrap()), XCR0, "xfeatures");
+        assert_eq!(word(&img, 480), 576, "xstate_size");
+        assert_eq!(word(&img, 576), FP_XSTATE_MAGIC2);
+        // XSTATE_BV has x87 and SSE even in their initial state; XCOMP_BV is 0.
+        assert_eq!(u64::from_le_bytes(img[512..520].try_into().unwrap()), XCR0);
+        assert!(img[520..576].iter().all(|&b| b == 0));
+        assert_eq!(fpstate_image(&CpuState::default(), 0).len(), 512);
+    }
+
+    #[test]
+    fn sigreturn_takes_an_edited_frame_in_either_layout() {
+        let mut s = CpuState::default();
+        s.xmm[5] = 7;
+        let mut img = fpstate_image(&s, XCR0);
+        img[160 + 5 * 16] = 9;
+        img[24..28].copy_from_slice(&0x1fc0u32.to_le_bytes());
+        let mut t = CpuState::default();
+        restore_fpstate(&mut t, img.as_ptr() as u64, XCR0).unwrap();
+        assert_eq!((t.xmm[5], t.mxcsr), (9, 0x1fc0));
+        // Without magic1 the image is plain FXSAVE.
+        img[464] = 0;
+        img[512] = 0;
+        let mut t = CpuState::default();
+        restore_fpstate(&mut t, img.as_ptr() as u64, XCR0).unwrap();
+        assert_eq!(t.xmm[5], 9);
+        // XSAVE layout with SSE's XSTATE_BV bit clear: XMM initialized.
+        let mut img = fpstate_image(&s, XCR0);
+        img[512] = xstate::X87 as u8;
+        let mut t = s.clone();
+        restore_fpstate(&mut t, img.as_ptr() as u64, XCR0).unwrap();
+        assert_eq!(t.xmm[5], 0);
+        // A header bit outside XCR0 makes XRSTOR fault: a bad frame.
+        img[512] = 7;
+        assert!(restore_fpstate(&mut t, img.as_ptr() as u64, XCR0).is_err());
     }
 }

@@ -35,7 +35,7 @@ static const struct {
     {"sse4_2", 1, ECX, 20},  {"popcnt", 1, ECX, 23},  {"hypervisor", 1, ECX, 31},
     {"clflush", 1, EDX, 19}, {"pclmulqdq", 1, ECX, 1}, {"aes", 1, ECX, 25},
     {"syscall", 0x80000001, EDX, 11}, {"lm", 0x80000001, EDX, 29},
-    {"lahf_lm", 0x80000001, ECX, 0},
+    {"lahf_lm", 0x80000001, ECX, 0}, {"xsave", 1, ECX, 26},
 };
 
 static unsigned reg_of(unsigned leaf, enum reg reg) {

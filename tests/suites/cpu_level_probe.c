@@ -54,5 +54,15 @@ int main(int argc, char **argv) {
     printf("hwcap %#lx\n", hwcap);
     printf("cpuinfo pni %d ssse3 %d sse4_2 %d popcnt %d aes %d avx %d\n", cpuinfo_has("pni"), cpuinfo_has("ssse3"),
            cpuinfo_has("sse4_2"), cpuinfo_has("popcnt"), cpuinfo_has("aes"), cpuinfo_has("avx"));
+    /* XSAVE: XCR0 through xgetbv only where OSXSAVE allows it; leaf 0xD's components. */
+    unsigned xcr0 = 0, d0 = 0, d1 = 0;
+    if (c >> 27 & 1) __asm__ volatile("xgetbv" : "=a"(xcr0), "=d"(d) : "c"(0));
+    if (__get_cpuid_max(0, NULL) >= 0xd) {
+        __cpuid_count(0xd, 0, d0, b, c, d);
+        __cpuid_count(0xd, 1, d1, b, c, d);
+    }
+    __get_cpuid(1, &a, &b, &c, &d);
+    printf("xsave cpuid %u osxsave %u xcr0 %u leaf_d %u xsavec %u cpuinfo %d %d\n", c >> 26 & 1, c >> 27 & 1, xcr0,
+           d0, d1 >> 1 & 1, cpuinfo_has("xsave"), cpuinfo_has("xsavec"));
     return 0;
 }

@@ -15,21 +15,23 @@ use transit_tests::{process, work_dir};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-/// x86-64-v2 and AES/PCLMUL and the scalar v3 extensions (BMI1...), without
-/// AVX: what the default level reports.
-const V2: [&str; 4] = [
+/// x86-64-v2 and AES/PCLMUL, the scalar v3 extensions (BMI1...) and XSAVE
+/// for x87 and SSE, without AVX: what the default level reports.
+const V2: [&str; 5] = [
     "cpuid1.ecx sse3 1 ssse3 1 sse4.1 1 sse4.2 1 popcnt 1 aes 1 pclmul 1 cx16 1 avx 0",
     "builtin sse3 1 ssse3 1 sse4.1 1 sse4.2 1 popcnt 1 aes 1 pclmul 1 avx 0 avx2 0 bmi 1",
     // FPU TSC CX8 CMOV CLFSH MMX FXSR SSE SSE2.
     "hwcap 0x7888111",
     "cpuinfo pni 1 ssse3 1 sse4_2 1 popcnt 1 aes 1 avx 0",
+    "xsave cpuid 1 osxsave 1 xcr0 3 leaf_d 3 xsavec 1 cpuinfo 1 1",
 ];
 
-const V1: [&str; 4] = [
+const V1: [&str; 5] = [
     "cpuid1.ecx sse3 0 ssse3 0 sse4.1 0 sse4.2 0 popcnt 0 aes 0 pclmul 0 cx16 0 avx 0",
     "builtin sse3 0 ssse3 0 sse4.1 0 sse4.2 0 popcnt 0 aes 0 pclmul 0 avx 0 avx2 0 bmi 0",
     "hwcap 0x7888111",
     "cpuinfo pni 0 ssse3 0 sse4_2 0 popcnt 0 aes 0 avx 0",
+    "xsave cpuid 0 osxsave 0 xcr0 0 leaf_d 0 xsavec 0 cpuinfo 0 0",
 ];
 
 fn probe() -> &'static Path {

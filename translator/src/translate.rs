@@ -140,7 +140,7 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Int => control::int_n,
         // Ring 0 only, or I/O without IOPL: #GP.
         Hlt | In | Out | Insb | Insw | Insd | Outsb | Outsw | Outsd | Cli | Sti | Lgdt | Lidt | Lldt | Ltr | Lmsw
-        | Clts | Invlpg | Invd | Wbinvd | Swapgs | Sysret | Sysretq => control::privileged,
+        | Clts | Invlpg | Invd | Wbinvd | Swapgs | Sysret | Sysretq | Xsetbv => control::privileged,
         Ud2 | Ud0 | Ud1 => control::ud,
         Rdtsc => control::rdtsc,
         Movsb | Movsw | Movsq | Stosb | Stosw | Stosd | Stosq => string::movs_stos,
@@ -150,6 +150,7 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         | Scasq | Pushfq | Popfq | Lahf | Sahf | Cmpxchg8b | Fxsave | Fxsave64 | Fxrstor | Fxrstor64 | Enter => {
             control::interpret
         }
+        Xgetbv | Xsave | Xsave64 | Xsaveopt | Xsaveopt64 | Xsavec | Xsavec64 | Xrstor | Xrstor64 => control::interpret,
         Movnti => data::mov,
         m if crate::interp::x87::is_x87(m) => control::interpret,
         Popcnt => bits::popcnt,

@@ -4,6 +4,7 @@
 //! translator implements: a test walks iced-x86's table of every `Code`
 //! against `presents` and the translator.
 
+use super::xstate::{self, leaf_d1_eax};
 use iced_x86::{Code, CpuidFeature, Mnemonic};
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -15,8 +16,9 @@ pub enum CpuLevel {
     V1 = 1,
     /// x86-64-v2 (SSE3, SSSE3, SSE4.1, SSE4.2, POPCNT, CMPXCHG16B,
     /// LAHF/SAHF), plus AES-NI and PCLMULQDQ as on every x86-64-v2 CPU
-    /// people run, and x86-64-v3's scalar extensions (BMI1, BMI2, LZCNT,
-    /// MOVBE), which need no YMM state.
+    /// people run, x86-64-v3's scalar extensions (BMI1, BMI2, LZCNT,
+    /// MOVBE), which need no YMM state, and XSAVE (XSAVEOPT, XSAVEC) for
+    /// x87 and SSE state.
     V2 = 2,
     /// x86-64-v3 (AVX, AVX2, FMA, F16C, BMI1, BMI2, LZCNT, MOVBE, XSAVE),
     /// in progress: not in `ALL` and not selectable by name until the
@@ -181,6 +183,10 @@ struct CpuModel {
     leaf7_ecx: u32,
     ext1_ecx: u32,
     ext1_edx: u32,
+    /// The XSAVE state components (`xstate`), all enabled as Linux does.
+    xcr0: u64,
+    /// CPUID.(0xD, 1):EAX: XSAVEOPT, XSAVEC, XGETBV with ECX = 1.
+    leaf_d1_eax: u32,
     /// Every iced `CpuidFeature` whose instructions this CPU has.
     iced: FeatureSet,
 }
@@ -248,6 +254,12 @@ const V2_ICED: &[CpuidFeature] = &[
     CpuidFeature::MOVBE,
 ];
 
+/// The XSAVE instructions (SSE-era CPUs from Sandy Bridge on have them;
+/// glibc's lazy binding saves registers with XSAVEC when CPUID says so).
+/// XSAVES/XRSTORS stay absent: they manage supervisor state.
+const XSAVE_ICED: &[CpuidFeature] = &[CpuidFeature::XSAVE, CpuidFeature::XSAVEOPT, CpuidFeature::XSAVEC];
+const XSAVE_LEAF_D1_EAX: u32 = leaf_d1_eax::XSAVEOPT | leaf_d1_eax::XSAVEC | leaf_d1_eax::XGETBV_ECX1;
+
 static V1: CpuModel = CpuModel {
     leaf1_ecx: leaf1_ecx::HYPERVISOR,
     leaf1_edx: V1_LEAF1_EDX,
@@ -255,6 +267,8 @@ static V1: CpuModel = CpuModel {
     leaf7_ecx: leaf7_ecx::UMIP,
     ext1_ecx: ext_leaf1::ECX_LAHF_LM | ext_leaf1::ECX_PRFCHW,
     ext1_edx: EXT1_EDX,
+    xcr0: 0,
+    leaf_d1_eax: 0,
     iced: FeatureSet::of(&[V1_ICED]),
 };
 
@@ -268,13 +282,17 @@ static V2: CpuModel = CpuModel {
         | leaf1_ecx::SSE4_2
         | leaf1_ecx::POPCNT
         | leaf1_ecx::AES
-        | leaf1_ecx::MOVBE,
+        | leaf1_ecx::MOVBE
+        | leaf1_ecx::XSAVE
+        | leaf1_ecx::OSXSAVE,
     leaf1_edx: V1_LEAF1_EDX,
     leaf7_ebx: HINTS_LEAF7_EBX | leaf7_ebx::BMI1 | leaf7_ebx::BMI2,
     leaf7_ecx: leaf7_ecx::UMIP,
     ext1_ecx: ext_leaf1::ECX_LAHF_LM | ext_leaf1::ECX_PRFCHW | ext_leaf1::ECX_LZCNT,
     ext1_edx: EXT1_EDX,
-    iced: FeatureSet::of(&[V1_ICED, V2_ICED]),
+    xcr0: xstate::X87 | xstate::SSE,
+    leaf_d1_eax: XSAVE_LEAF_D1_EAX,
+    iced: FeatureSet::of(&[V1_ICED, V2_ICED, XSAVE_ICED]),
 };
 
 const V3_ICED: &[CpuidFeature] = &[
@@ -282,14 +300,11 @@ const V3_ICED: &[CpuidFeature] = &[
     CpuidFeature::AVX2,
     CpuidFeature::FMA,
     CpuidFeature::F16C,
-    CpuidFeature::XSAVE,
 ];
 
 static V3: CpuModel = CpuModel {
     leaf1_ecx: V2.leaf1_ecx
         | leaf1_ecx::FMA
-        | leaf1_ecx::XSAVE
-        | leaf1_ecx::OSXSAVE
         | leaf1_ecx::AVX
         | leaf1_ecx::F16C,
     leaf1_edx: V1_LEAF1_EDX,
@@ -297,7 +312,9 @@ static V3: CpuModel = CpuModel {
     leaf7_ecx: leaf7_ecx::UMIP,
     ext1_ecx: V2.ext1_ecx,
     ext1_edx: EXT1_EDX,
-    iced: FeatureSet::of(&[V1_ICED, V2_ICED, V3_ICED]),
+    xcr0: V2.xcr0 | xstate::AVX,
+    leaf_d1_eax: XSAVE_LEAF_D1_EAX,
+    iced: FeatureSet::of(&[V1_ICED, V2_ICED, XSAVE_ICED, V3_ICED]),
 };
 
 /// The vendor leaf says GenuineIntel because glibc reads CPUID leaf 1 (the
@@ -312,7 +329,8 @@ pub const VENDOR: &[u8; 12] = b"GenuineIntel";
 pub const HYPERVISOR: &[u8; 12] = b"TransitVCPU ";
 pub const BRAND: &[u8; 48] = b"Transit x86-64 translator on aarch64\0\0\0\0\0\0\0\0\0\0\0\0";
 
-const MAX_BASIC_LEAF: u32 = 7;
+/// Leaf 0xD describes XSAVE state; leaves 8 to 0xC read as zero.
+const MAX_BASIC_LEAF: u32 = 0xd;
 const MAX_EXT_LEAF: u32 = 0x8000_0004;
 
 /// `cpuid` with EAX=leaf, ECX=subleaf on the presented CPU.
@@ -330,6 +348,7 @@ pub fn cpuid_of(level: CpuLevel, leaf: u32, subleaf: u32) -> (u32, u32, u32, u32
         1 => (0x0000_0600, (8 << 8) | (1 << 16), m.leaf1_ecx, m.leaf1_edx),
         // Subleaf 0 reports the highest subleaf (0) and the features.
         7 if subleaf == 0 => (0, m.leaf7_ebx, m.leaf7_ecx, 0),
+        0xd => xstate::cpuid_leaf_d(m.xcr0, m.leaf_d1_eax, subleaf),
         0x4000_0000 => (0x4000_0000, word(HYPERVISOR, 0), word(HYPERVISOR, 4), word(HYPERVISOR, 8)),
         0x8000_0000 => (MAX_EXT_LEAF, 0, 0, 0),
         0x8000_0001 => (0, 0, m.ext1_ecx, m.ext1_edx),
@@ -341,6 +360,11 @@ pub fn cpuid_of(level: CpuLevel, leaf: u32, subleaf: u32) -> (u32, u32, u32, u32
         // as do leaves above the maximum on Intel parts.
         _ => (0, 0, 0, 0),
     }
+}
+
+/// XCR0 of the presented CPU: the XSAVE state components (0 without XSAVE).
+pub fn xcr0() -> u64 {
+    presented().model().xcr0
 }
 
 /// AT_HWCAP for x86_64 is CPUID.1:EDX.
@@ -493,6 +517,39 @@ mod tests {
         }
     }
 
+    /// XSAVE at x86-64-v2 and up, with the bits CPUID reports for it:
+    /// OSXSAVE, leaf 0xD's components and instructions; none at v1.
+    #[test]
+    fn xsave_follows_leaf_1_and_leaf_0xd() {
+        for level in [CpuLevel::V1, CpuLevel::V2, CpuLevel::V3] {
+            let has = cpuid_of(level, 1, 0).2 & leaf1_ecx::XSAVE != 0;
+            assert_eq!(has, level >= CpuLevel::V2);
+            assert_eq!(cpuid_of(level, 1, 0).2 & leaf1_ecx::OSXSAVE != 0, has);
+            assert_eq!(cpuid_of(level, 0, 0).0, 0xd);
+            let d1 = cpuid_of(level, 0xd, 1).0;
+            assert_eq!(cpuid_of(level, 0xd, 0).0 != 0, has);
+            for (code, bit) in [
+                (Code::Xgetbv, 0),
+                (Code::Xsave64_mem, 0),
+                (Code::Xrstor_mem, 0),
+                (Code::Xsaveopt64_mem, leaf_d1_eax::XSAVEOPT),
+                (Code::Xsavec64_mem, leaf_d1_eax::XSAVEC),
+            ] {
+                let reported = has && (bit == 0 || d1 & bit != 0);
+                assert_eq!(presence(level, code) == Presence::Has, reported, "{level} {code:?}");
+            }
+            // XSAVES (bit 3) is not reported, and its instructions are #UD.
+            assert_eq!(d1 & 8, 0);
+            assert_eq!(presence(level, Code::Xrstors64_mem), Presence::Lacks);
+            // AVX's state exactly where CPUID.1 reports AVX.
+            let avx = cpuid_of(level, 1, 0).2 & leaf1_ecx::AVX != 0;
+            assert_eq!(cpuid_of(level, 0xd, 0).0 & 4 != 0, avx, "{level}");
+        }
+        for leaf in 8..0xd {
+            assert_eq!(cpuid_of(CpuLevel::V2, leaf, 0), (0, 0, 0, 0));
+        }
+    }
+
     #[test]
     fn cet_and_other_hints_are_nops_without_their_feature() {
         for code in [Code::Endbr64, Code::Rdsspq_r64, Code::Cldemote_m8, Code::Bndcl_bnd_rm64] {
@@ -501,7 +558,7 @@ mod tests {
         assert_eq!(presence(CpuLevel::V1, Code::Tzcnt_r32_rm32), Presence::AsOlder);
         assert_eq!(presence(CpuLevel::V1, Code::Lzcnt_r64_rm64), Presence::AsOlder);
         assert_eq!(presence(CpuLevel::V1, Code::Movbe_r32_m32), Presence::Lacks);
-        for code in [Code::Incsspq_r64, Code::Saveprevssp, Code::Setssbsy, Code::Rdtscp, Code::Xgetbv] {
+        for code in [Code::Incsspq_r64, Code::Saveprevssp, Code::Setssbsy, Code::Rdtscp, Code::Xsaves_mem] {
             assert_eq!(presence(CpuLevel::V2, code), Presence::Lacks, "{code:?}");
         }
     }

@@ -1,6 +1,7 @@
 //! The slow path: instructions executed in Rust on `CpuState`, for what is
 //! rare or awkward to generate code for (cpuid, rcl/rcr, 128-bit division,
-//! string instructions with DF set or comparing, flag-register moves).
+//! string instructions with DF set or comparing, flag-register moves, the
+//! XSAVE family).
 //! Generated code exits with `ExitReason::Interpret` at such an instruction;
 //! `step` runs it and advances RIP.
 
@@ -15,6 +16,7 @@ pub(crate) mod segments;
 pub mod sse41_interp;
 mod string_compare;
 pub mod x87;
+pub mod xsave;
 
 use crate::cpu::state::{rflags, CpuState};
 use crate::frontend::decode::{decode_one, CodeSource};
@@ -44,6 +46,12 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
             // faults before the switch.
             crate::interp::mmx::enter_mmx_mode(state);
         }
+    }
+    if crate::interp::xsave::handles(insn.mnemonic()) {
+        // Its own checks: the area's alignment (#GP) before its pages.
+        crate::interp::xsave::step(state, &insn)?;
+        state.rip = insn.next_ip();
+        return Ok(());
     }
     if insn.mnemonic() == Cmpxchg16b {
         crate::interp::cmpxchg16b::check_alignment(&insn, effective_address(state, &insn))?;

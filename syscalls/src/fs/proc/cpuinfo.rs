@@ -13,6 +13,7 @@ pub(crate) type CpuidFn = fn(u32, u32) -> (u32, u32, u32, u32);
 
 #[derive(Debug, Clone, Copy)]
 enum Reg {
+    Eax,
     Ebx,
     Ecx,
     Edx,
@@ -23,6 +24,7 @@ enum Reg {
 /// hides or does not define).
 struct FlagWord {
     leaf: u32,
+    subleaf: u32,
     reg: Reg,
     names: [&'static str; 32],
 }
@@ -31,49 +33,56 @@ struct FlagWord {
 #[rustfmt::skip]
 const FLAG_WORDS: &[FlagWord] = &[
     // Word 0: CPUID.1:EDX.
-    FlagWord { leaf: 1, reg: Reg::Edx, names: [
+    FlagWord { leaf: 1, subleaf: 0, reg: Reg::Edx, names: [
         "fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce",
         "cx8", "apic", "", "sep", "mtrr", "pge", "mca", "cmov",
         "pat", "pse36", "pn", "clflush", "", "dts", "acpi", "mmx",
         "fxsr", "sse", "sse2", "ss", "ht", "tm", "ia64", "pbe",
     ] },
     // Word 1: CPUID.80000001h:EDX, without the bits that repeat word 0.
-    FlagWord { leaf: 0x8000_0001, reg: Reg::Edx, names: [
+    FlagWord { leaf: 0x8000_0001, subleaf: 0, reg: Reg::Edx, names: [
         "", "", "", "", "", "", "", "",
         "", "", "", "syscall", "", "", "", "",
         "", "", "", "mp", "nx", "", "mmxext", "",
         "", "fxsr_opt", "pdpe1gb", "rdtscp", "", "lm", "3dnowext", "3dnow",
     ] },
     // Word 4: CPUID.1:ECX (OSXSAVE is hidden).
-    FlagWord { leaf: 1, reg: Reg::Ecx, names: [
+    FlagWord { leaf: 1, subleaf: 0, reg: Reg::Ecx, names: [
         "pni", "pclmulqdq", "dtes64", "monitor", "ds_cpl", "vmx", "smx", "est",
         "tm2", "ssse3", "cid", "sdbg", "fma", "cx16", "xtpr", "pdcm",
         "", "pcid", "dca", "sse4_1", "sse4_2", "x2apic", "movbe", "popcnt",
         "tsc_deadline_timer", "aes", "xsave", "", "avx", "f16c", "rdrand", "hypervisor",
     ] },
     // Word 6: CPUID.80000001h:ECX.
-    FlagWord { leaf: 0x8000_0001, reg: Reg::Ecx, names: [
+    FlagWord { leaf: 0x8000_0001, subleaf: 0, reg: Reg::Ecx, names: [
         "lahf_lm", "cmp_legacy", "svm", "extapic", "cr8_legacy", "abm", "sse4a", "misalignsse",
         "3dnowprefetch", "osvw", "ibs", "xop", "skinit", "wdt", "", "lwp",
         "fma4", "tce", "", "nodeid_msr", "", "tbm", "topoext", "perfctr_core",
         "perfctr_nb", "", "bpext", "ptsc", "perfctr_llc", "mwaitx", "", "",
     ] },
     // Word 9: CPUID.(7,0):EBX.
-    FlagWord { leaf: 7, reg: Reg::Ebx, names: [
+    FlagWord { leaf: 7, subleaf: 0, reg: Reg::Ebx, names: [
         "fsgsbase", "tsc_adjust", "sgx", "bmi1", "hle", "avx2", "", "smep",
         "bmi2", "erms", "invpcid", "rtm", "cqm", "", "mpx", "rdt_a",
         "avx512f", "avx512dq", "rdseed", "adx", "smap", "avx512ifma", "", "clflushopt",
         "clwb", "intel_pt", "avx512pf", "avx512er", "avx512cd", "sha_ni", "avx512bw", "avx512vl",
     ] },
+    // Word 10: CPUID.(0xD,1):EAX, the XSAVE instructions.
+    FlagWord { leaf: 0xd, subleaf: 1, reg: Reg::Eax, names: [
+        "xsaveopt", "xsavec", "xgetbv1", "xsaves", "xfd", "", "", "",
+        "", "", "", "", "", "", "", "",
+        "", "", "", "", "", "", "", "",
+        "", "", "", "", "", "", "", "",
+    ] },
     // Word 16: CPUID.(7,0):ECX.
-    FlagWord { leaf: 7, reg: Reg::Ecx, names: [
+    FlagWord { leaf: 7, subleaf: 0, reg: Reg::Ecx, names: [
         "", "avx512vbmi", "umip", "pku", "ospke", "waitpkg", "avx512_vbmi2", "",
         "gfni", "vaes", "vpclmulqdq", "avx512_vnni", "avx512_bitalg", "tme", "avx512_vpopcntdq", "",
         "la57", "", "", "", "", "", "rdpid", "",
         "bus_lock_detect", "cldemote", "", "movdiri", "movdir64b", "enqcmd", "sgx_lc", "",
     ] },
     // Word 18: CPUID.(7,0):EDX.
-    FlagWord { leaf: 7, reg: Reg::Edx, names: [
+    FlagWord { leaf: 7, subleaf: 0, reg: Reg::Edx, names: [
         "", "", "avx512_4vnniw", "avx512_4fmaps", "fsrm", "", "", "",
         "avx512_vp2intersect", "", "md_clear", "", "", "", "serialize", "",
         "tsxldtrk", "", "pconfig", "arch_lbr", "ibt", "", "amx_bf16", "avx512_fp16",
@@ -87,8 +96,9 @@ fn word_bits(cpuid: CpuidFn, word: &FlagWord) -> Option<u32> {
     if word.leaf > max {
         return None;
     }
-    let (_, ebx, ecx, edx) = cpuid(word.leaf, 0);
+    let (eax, ebx, ecx, edx) = cpuid(word.leaf, word.subleaf);
     Some(match word.reg {
+        Reg::Eax => eax,
         Reg::Ebx => ebx,
         Reg::Ecx => ecx,
         Reg::Edx => edx,
@@ -404,18 +414,18 @@ mod tests {
             let text = cpuinfo_text(cpuid, &[0], &host());
             field(&text, "flags")[0].split(' ').map(str::to_string).collect::<Vec<_>>()
         };
-        // In the kernel's word order: 1:EDX, 80000001h:EDX, 1:ECX, 80000001h:ECX, 7:EBX, 7:ECX.
+        // In the kernel's word order: 1:EDX, 80000001h:EDX, 1:ECX, 80000001h:ECX, 7:EBX, (0xD,1):EAX, 7:ECX.
         let baseline = "fpu tsc cx8 cmov clflush mmx fxsr sse sse2 syscall nx lm";
         let hints = "lahf_lm 3dnowprefetch clflushopt clwb umip";
         assert_eq!(flags(v1).join(" "), format!("{baseline} hypervisor {hints}"));
         assert_eq!(
             flags(v2).join(" "),
             format!(
-                "{baseline} pni pclmulqdq ssse3 cx16 sse4_1 sse4_2 movbe popcnt aes hypervisor \
-                 lahf_lm abm 3dnowprefetch bmi1 bmi2 clflushopt clwb umip"
+                "{baseline} pni pclmulqdq ssse3 cx16 sse4_1 sse4_2 movbe popcnt aes xsave hypervisor \
+                 lahf_lm abm 3dnowprefetch bmi1 bmi2 clflushopt clwb xsaveopt xsavec xgetbv1 umip"
             )
         );
-        for absent in ["avx", "avx2", "xsave", "fma", "f16c"] {
+        for absent in ["avx", "avx2", "xsaves", "fma", "f16c"] {
             assert!(!flags(v2).iter().any(|f| f == absent), "{absent}");
         }
     }
@@ -424,7 +434,9 @@ mod tests {
     fn every_feature_bit_reported_has_a_name() {
         for word in FLAG_WORDS {
             let bits = word_bits(features::cpuid, word).unwrap_or(0);
-            for bit in (0..32).filter(|b| bits & (1 << b) != 0) {
+            // OSXSAVE is a feature bit the kernel hides (cpufeatures.h).
+            let hidden = if word.leaf == 1 && matches!(word.reg, Reg::Ecx) { features::leaf1_ecx::OSXSAVE } else { 0 };
+            for bit in (0..32).filter(|b| bits & !hidden & (1 << b) != 0) {
                 assert!(
                     !word.names[bit].is_empty(),
                     "CPUID {:#x} {:?} bit {bit} has no flag name",

@@ -21,7 +21,7 @@
 //! `transcendental`, `bcd`, `env` (fnstenv, fnsave, fxsave images).
 
 mod bcd;
-mod env;
+pub(crate) mod env;
 mod exact;
 mod formats;
 mod status;
