@@ -492,7 +492,8 @@ mod tests {
         };
         assert_eq!(bmi(CpuLevel::V2), [true; 4]);
         assert_eq!(bmi(CpuLevel::V1), [false; 4]);
-        assert_eq!(cpuid_of(CpuLevel::V2, 1, 0).2 & (leaf1_ecx::AVX | leaf1_ecx::OSXSAVE | leaf1_ecx::FMA), 0);
+        // OSXSAVE is set (XSAVE for x87 and SSE state), AVX is not.
+        assert_eq!(cpuid_of(CpuLevel::V2, 1, 0).2 & (leaf1_ecx::AVX | leaf1_ecx::FMA | leaf1_ecx::F16C), 0);
         assert_eq!(cpuid_of(CpuLevel::V2, 7, 0).1 & leaf7_ebx::AVX2, 0);
         for code in [Code::VEX_Andn_r64_r64_rm64, Code::Tzcnt_r16_rm16, Code::Lzcnt_r32_rm32, Code::VEX_Pdep_r64_r64_rm64, Code::Movbe_m64_r64] {
             assert_eq!(presence(CpuLevel::V2, code), Presence::Has, "{code:?}");
