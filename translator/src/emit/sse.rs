@@ -190,7 +190,8 @@ pub(super) fn lane_op(insn: &Instruction) -> Option<(LaneOp, Second)> {
         | Maxss => scalar_arith,
         Cmpsd | Cmpss | Cmppd | Cmpps => compare_mask,
         Cvtdq2ps | Cvttps2dq | Cvtps2dq => packed_convert,
-        Movss | Movsd => mov_scalar_to_register,
+        // Loads go straight into the destination (`mov_scalar`).
+        Movss | Movsd if insn.op_kind(insn.op_count() - 1) != OpKind::Memory => mov_scalar_to_register,
         Movlps | Movlpd | Movhps | Movhpd | Movhlps | Movlhps => mov_half_to_register,
         Cvtsd2ss | Cvtss2sd => float_to_float,
         Rcpps | Rsqrtps | Rcpss | Rsqrtss => reciprocal,
@@ -341,21 +342,25 @@ fn movd_movq(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 /// movss/movsd (scalar): loads clear the upper lanes, register moves merge.
 fn mov_scalar(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let bytes: u8 = if sse_equivalent(insn.mnemonic()) == Mnemonic::Movsd { 8 } else { 4 };
-    let (OpKind::Memory, OpKind::Register) = (insn.op0_kind(), insn.op1_kind()) else { return Err(Unsupported) };
-    let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
-    let (base, off) = e.address(insn)?;
-    e.vstore(s, base, off, bytes);
+    match (insn.op0_kind(), insn.op1_kind()) {
+        // A load clears the other elements (the host's scalar load does).
+        (OpKind::Register, OpKind::Memory) => {
+            let d = e.xmm_dst(insn)?;
+            let (base, off) = e.address(insn)?;
+            e.vload(d, base, off, bytes);
+        }
+        (OpKind::Memory, OpKind::Register) => {
+            let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
+            let (base, off) = e.address(insn)?;
+            e.vstore(s, base, off, bytes);
+        }
+        _ => return Err(Unsupported),
+    }
     Ok(Flow::Next)
 }
 
-/// movss/movsd to a register: from another register, rn with its low
-/// element from rm; from memory, the element with the rest cleared (the
-/// load zero-extended it).
+/// movss/movsd between registers: rn with its low element from rm.
 fn mov_scalar_to_register(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    if insn.op_kind(insn.op_count() - 1) == OpKind::Memory {
-        e.inst(Inst::VecMove { rd: VReg(l.rd), rn: VReg(l.rm) });
-        return Ok(());
-    }
     let out = e.merge_start(l);
     if sse_equivalent(insn.mnemonic()) == Mnemonic::Movsd {
         a64!(e.ops; ins V(out).D[0], V(l.rm).D[0]);

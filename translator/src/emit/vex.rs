@@ -57,9 +57,11 @@ fn computes_as_sse(insn: &Instruction) -> bool {
                 | Vpmovsxdq | Vpmovzxbw | Vpmovzxbd | Vpmovzxbq | Vpmovzxwd | Vpmovzxwq | Vpmovzxdq | Vmovntdqa
                 | Vptest
         )
-        // The stores of vmovss/vmovsd and vmovlps..vmovhpd (their loads are lane operations).
+        // The stores of vmovss/vmovsd and vmovlps..vmovhpd, and vmovss/vmovsd's
+        // loads (their other forms are lane operations).
         || (insn.op0_kind() == OpKind::Memory
             && matches!(insn.mnemonic(), Vmovss | Vmovsd | Vmovlps | Vmovlpd | Vmovhps | Vmovhpd))
+        || (insn.op_count() == 2 && insn.op1_kind() == OpKind::Memory && matches!(insn.mnemonic(), Vmovss | Vmovsd))
 }
 
 /// Runs the SSE handler of a `computes_as_sse` form; a VEX.128 write to
