@@ -43,7 +43,7 @@ impl Variant {
 /// objdump -S. Each variant says how it is linked (-static, or -static-pie
 /// for the ET_DYN loader path; the dynamic one for C++'s shared libstdc++
 /// and libgcc_s unwinder). The default -march (baseline x86-64) is kept on
-/// purpose except in the x86-64-v2 variant: programs must not depend on
+/// purpose except in the x86-64-v2 variant (the default CPU): programs must not depend on
 /// instructions a CPU may lack.
 const COMMON_FLAGS: &[&str] = &["-g", "-Wall"];
 /// Libraries, which must follow the source on the command line.
@@ -53,6 +53,9 @@ const LIBRARIES: &[&str] = &["-lm"];
 /// compiler pick POPCNT, SSE3, SSSE3, SSE4.1 and SSE4.2 in every program; the
 /// other variants cover libc and optimisation differences).
 const X86_64_V2_RUNS_BY_DEFAULT: bool = true;
+/// What the default CPU presents: x86-64-v2 and v3's scalar extensions
+/// (tzcnt, andn, shlx, rorx, movbe... wherever the compiler likes them).
+const X86_64_V2_FLAGS: &[&str] = &["-static", "-O2", "-march=x86-64-v2", "-mbmi", "-mbmi2", "-mlzcnt", "-mmovbe"];
 
 /// On x86_64 hosts: the native compilers, glibc at two optimisation levels
 /// (-O0 keeps every load and store, -O2 brings vector code and tail calls)
@@ -106,7 +109,7 @@ const X86_64_HOST_VARIANTS: &[Variant] = &[
         name: "glibc-v2-O2",
         cc: Some("gcc"),
         cxx: Some("g++"),
-        flags: &["-static", "-O2", "-march=x86-64-v2"],
+        flags: X86_64_V2_FLAGS,
         rootfs: None,
         runs_by_default: X86_64_V2_RUNS_BY_DEFAULT,
     },
@@ -152,7 +155,7 @@ const CROSS_VARIANTS: &[Variant] = &[
         name: "glibc-v2-O2",
         cc: Some("x86_64-linux-gnu-gcc"),
         cxx: Some("x86_64-linux-gnu-g++"),
-        flags: &["-static", "-O2", "-march=x86-64-v2"],
+        flags: X86_64_V2_FLAGS,
         rootfs: None,
         runs_by_default: X86_64_V2_RUNS_BY_DEFAULT,
     },

@@ -285,6 +285,7 @@ fn build(code: Code, ops: &[Operand]) -> Option<Instruction> {
         [Mem(a), Imm(b)] => Instruction::with2(code, *a, imm32(*b)),
         [Reg(a), Reg(b), Reg(c)] => Instruction::with3(code, *a, *b, *c),
         [Reg(a), Mem(b), Reg(c)] => Instruction::with3(code, *a, *b, *c),
+        [Reg(a), Reg(b), Mem(c)] => Instruction::with3(code, *a, *b, *c),
         [Mem(a), Reg(b), Reg(c)] => Instruction::with3(code, *a, *b, *c),
         [Reg(a), Reg(b), Imm(c)] => Instruction::with3(code, *a, *b, imm32(*c)),
         [Reg(a), Mem(b), Imm(c)] => Instruction::with3(code, *a, *b, imm32(*c)),

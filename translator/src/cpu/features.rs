@@ -246,8 +246,9 @@ const V2_ICED: &[CpuidFeature] = &[
     CpuidFeature::AES,
     CpuidFeature::PCLMULQDQ,
     // x86-64-v3's general-register instructions: no YMM state and no OS
-    // support (XSAVE) behind them, so they come before AVX. glibc picks
-    // no routine on these bits alone: its BMI2 variants are AVX2 ones.
+    // support (XSAVE) behind them, so they come before AVX. glibc's
+    // routines that use them need AVX2 as well (memcmp-avx2-movbe,
+    // strchr-avx2, ...), so its choices stay the SSE ones.
     CpuidFeature::BMI1,
     CpuidFeature::BMI2,
     CpuidFeature::LZCNT,
