@@ -48,7 +48,7 @@ fn widen_narrow(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Uns
 
 /// blendps/blendpd/pblendw: lanes whose imm8 bit is set come from the source.
 fn blend_imm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    let Lanes { rd, rn: d, rm: m, upper } = l;
+    let Lanes { rm: m, upper, .. } = l;
     let (width, lanes) = match sse_equivalent(insn.mnemonic()) {
         Mnemonic::Blendps | Mnemonic::Vpblendd => (Width::S, 4),
         Mnemonic::Blendpd => (Width::D, 2),
@@ -58,17 +58,7 @@ fn blend_imm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupp
     // vblendps/vblendpd/vpblendd ymm take one bit per lane of the whole
     // register; vpblendw ymm repeats its eight bits in each half.
     let imm = if upper && width != Width::H { insn.immediate8() >> lanes } else { insn.immediate8() };
-    // Blend into rd, or into a copy of rn when rd is rm (VEX only).
-    let out = if rd == d {
-        rd
-    } else if rd == m {
-        let t = e.vtmp();
-        e.inst(Inst::VecMove { rd: VReg(t), rn: VReg(d) });
-        t
-    } else {
-        e.inst(Inst::VecMove { rd: VReg(rd), rn: VReg(d) });
-        rd
-    };
+    let out = e.merge_start(l);
     for lane in (0..lanes).filter(|i| imm >> i & 1 != 0) {
         match width {
             Width::H => a64!(e.ops; ins V(out).H[lane], V(m).H[lane]),
@@ -76,9 +66,7 @@ fn blend_imm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupp
             _ => a64!(e.ops; ins V(out).D[lane], V(m).D[lane]),
         }
     }
-    if out != rd {
-        e.inst(Inst::VecMove { rd: VReg(rd), rn: VReg(out) });
-    }
+    e.merge_end(l, out);
     Ok(())
 }
 
