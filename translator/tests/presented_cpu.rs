@@ -198,7 +198,7 @@ fn the_presented_cpu_has_every_instruction_it_reports_and_no_other() {
         let in_progress = level == CpuLevel::IN_PROGRESS;
         features::present(level);
         let (mut has, mut translated) = (0, 0);
-        let mut wrong = Vec::new();
+        let (mut wrong, mut todo) = (Vec::new(), Vec::new());
         for code in forms() {
             let Some(insn) = representative(code) else { continue };
             let supported = is_supported(&insn);
@@ -206,8 +206,9 @@ fn the_presented_cpu_has_every_instruction_it_reports_and_no_other() {
                 Presence::Has | Presence::AsOlder | Presence::Nop => {
                     has += 1;
                     translated += usize::from(supported);
-                    if !supported && !excluded(code) && !in_progress {
-                        wrong.push(format!("{code:?} ({insn}): the CPU has it, Transit raises SIGILL"));
+                    if !supported && !excluded(code) {
+                        let line = format!("{code:?} ({insn}): the CPU has it, Transit raises SIGILL");
+                        if in_progress { todo.push(line) } else { wrong.push(line) }
                     }
                 }
                 Presence::Lacks if supported => wrong.push(format!("{code:?} ({insn}): the CPU lacks it, Transit runs it")),
@@ -216,6 +217,7 @@ fn the_presented_cpu_has_every_instruction_it_reports_and_no_other() {
         }
         let note = if in_progress { " (in progress: not yet presented)" } else { "" };
         report.push(format!("{level}{note}: {translated} of {has} forms translated"));
+        report.extend(todo.into_iter().map(|line| format!("  to do: {line}")));
         assert!(wrong.is_empty(), "{level}:\n{}", wrong.join("\n"));
     }
     features::present(CpuLevel::DEFAULT);
