@@ -10,7 +10,7 @@ use super::sse::xmm;
 use super::{a64, control, regs, EmitResult, Emitter, Flow, Polarity, Reg, Unsupported, NZCV};
 use crate::frontend::flags::FlagSet;
 use super::aarch64::{Inst, VReg};
-use super::vector::{sse_equivalent, LaneOp, Lanes};
+use super::vector::{pinned, sse_equivalent, vector_number, LaneOp, Lanes};
 use super::Handler;
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
@@ -70,25 +70,43 @@ fn blend_imm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupp
     Ok(())
 }
 
-/// blendvps/blendvpd/pblendvb: the sign bit of each XMM0 element selects
-/// the source's element (SDM: the implicit third operand).
-fn blend_variable(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let d = e.xmm_dst(insn)?;
-    let m = e.vsrc(insn, 1, 16)?;
-    let xmm0 = regs::XMM_BASE;
+/// blendvps/blendvpd/pblendvb and their VEX forms: the sign bit of each
+/// selector element picks rm's element over rn's. The selector is XMM0
+/// for the legacy forms (SDM: the implicit third operand), the is4
+/// register for VEX.
+fn blend_variable(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+    let Lanes { rd, rn, rm, upper } = l;
+    let selector = if insn.encoding() == EncodingKind::VEX {
+        let n = vector_number(insn.op3_register()).ok_or(Unsupported)?;
+        if upper {
+            let t = e.vtmp();
+            e.load_upper(t, n);
+            t
+        } else {
+            pinned(n)
+        }
+    } else {
+        pinned(0)
+    };
     let mask = e.vtmp();
     match sse_equivalent(insn.mnemonic()) {
-        Mnemonic::Pblendvb => a64!(e.ops; sshr V(mask).B16, V(xmm0).B16, 7),
-        Mnemonic::Blendvps => a64!(e.ops; sshr V(mask).S4, V(xmm0).S4, 31),
-        Mnemonic::Blendvpd => a64!(e.ops; sshr V(mask).D2, V(xmm0).D2, 63),
+        Mnemonic::Pblendvb => a64!(e.ops; sshr V(mask).B16, V(selector).B16, 7),
+        Mnemonic::Blendvps => a64!(e.ops; sshr V(mask).S4, V(selector).S4, 31),
+        Mnemonic::Blendvpd => a64!(e.ops; sshr V(mask).D2, V(selector).D2, 63),
         _ => return Err(Unsupported),
     }
-    a64!(e.ops; bit V(d).B16, V(m).B16, V(mask).B16);
-    Ok(Flow::Next)
+    if rd == rn {
+        a64!(e.ops; bit V(rd).B16, V(rm).B16, V(mask).B16);
+    } else {
+        a64!(e.ops; bsl V(mask).B16, V(rm).B16, V(rn).B16);
+        e.inst(Inst::VecMove { rd: VReg(rd), rn: VReg(mask) });
+    }
+    Ok(())
 }
 
 /// pmovsx*/pmovzx*: the low elements of the source (a narrow memory
-/// operand: 2, 4 or 8 bytes) extended to wider lanes.
+/// operand: 2, 4 or 8 bytes; twice that for VEX.256) extended to wider
+/// lanes. VEX.256 extends the source's upper elements into the high half.
 fn extend(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     use Mnemonic::*;
     let m = sse_equivalent(insn.mnemonic());
@@ -103,33 +121,47 @@ fn extend(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         Pmovsxdq | Pmovzxdq => (Width::S, 1),
         _ => return Err(Unsupported),
     };
-    let d = e.xmm_dst(insn)?;
-    let bytes = 16 >> steps;
-    let mut s = match insn.op1_kind() {
-        OpKind::Register => xmm(insn.op1_register()).ok_or(Unsupported)?,
+    let d = vector_number(insn.op0_register()).ok_or(Unsupported)?;
+    let wide = insn.op0_register().is_ymm();
+    // Source bytes per destination half.
+    let bytes: u8 = 16 >> steps;
+    let s = match insn.op1_kind() {
+        OpKind::Register => pinned(vector_number(insn.op1_register()).ok_or(Unsupported)?),
         OpKind::Memory => {
             let (base, off) = e.address(insn)?;
             let v = e.vtmp();
-            match bytes {
+            match if wide { 2 * bytes } else { bytes } {
                 2 => a64!(e.ops; ldur H(v), [X(base), off]),
-                _ => e.vload(v, base, off, bytes),
+                n => e.vload(v, base, off, n),
             }
             v
         }
         _ => return Err(Unsupported),
     };
-    let mut w = from as u8;
-    for _ in 0..steps {
-        match (w, signed) {
-            (1, true) => a64!(e.ops; sxtl V(d).H8, V(s).B8),
-            (1, false) => a64!(e.ops; uxtl V(d).H8, V(s).B8),
-            (2, true) => a64!(e.ops; sxtl V(d).S4, V(s).H4),
-            (2, false) => a64!(e.ops; uxtl V(d).S4, V(s).H4),
-            (_, true) => a64!(e.ops; sxtl V(d).D2, V(s).S2),
-            (_, false) => a64!(e.ops; uxtl V(d).D2, V(s).S2),
+    let widen = |e: &mut Emitter, out: Reg, mut s: Reg| {
+        let mut w = from as u8;
+        for _ in 0..steps {
+            match (w, signed) {
+                (1, true) => a64!(e.ops; sxtl V(out).H8, V(s).B8),
+                (1, false) => a64!(e.ops; uxtl V(out).H8, V(s).B8),
+                (2, true) => a64!(e.ops; sxtl V(out).S4, V(s).H4),
+                (2, false) => a64!(e.ops; uxtl V(out).S4, V(s).H4),
+                (_, true) => a64!(e.ops; sxtl V(out).D2, V(s).S2),
+                (_, false) => a64!(e.ops; uxtl V(out).D2, V(s).S2),
+            }
+            s = out;
+            w *= 2;
         }
-        s = d;
-        w *= 2;
+    };
+    if wide {
+        // The high half first: the destination may be the source.
+        let high = e.vtmp();
+        a64!(e.ops; ext V(high).B16, V(s).B16, V(s).B16, bytes as u32);
+        widen(e, high, high);
+        widen(e, pinned(d), s);
+        e.store_upper(high, d);
+    } else {
+        widen(e, pinned(d), s);
     }
     Ok(Flow::Next)
 }
@@ -194,26 +226,32 @@ fn movntdqa(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     Ok(Flow::Next)
 }
 
-/// ptest: ZF = (dst AND src) == 0, CF = (NOT dst AND src) == 0; AF, OF,
-/// PF and SF are cleared (SDM PTEST).
+/// ptest, vptest and vtestps/vtestpd (xmm or ymm): ZF when `a AND b` is
+/// zero, CF when `b AND NOT a` is zero (a: the first operand, b: the
+/// second); vtestps/pd look at the elements' sign bits only. AF, OF, PF
+/// and SF are cleared.
 fn ptest(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let a = e.xmm_dst(insn)?;
-    let b = e.vsrc(insn, 1, 16)?;
+    let halves = test_operands(e, insn)?;
+    let signs = match insn.mnemonic() {
+        Mnemonic::Vtestps => Some(Width::S),
+        Mnemonic::Vtestpd => Some(Width::D),
+        _ => None,
+    };
     let needed = e.needed;
     let sf_of = needed.has(FlagSet::SF) || needed.has(FlagSet::OF);
     if needed.has(FlagSet::ZF) && !needed.has(FlagSet::CF) && !sf_of {
         // The common `ptest; jz/jnz`: Z from a `tst` (its N, C, V are dead).
-        let z = or_of_halves(e, |e, t| a64!(e.ops; and V(t).B16, V(a).B16, V(b).B16));
+        let z = test_reduce(e, &halves, signs, false);
         a64!(e.ops; tst X(z), X(z));
         e.polarity = Polarity::Carry;
     } else if needed.has(FlagSet::CF) && !needed.has(FlagSet::ZF) && !sf_of {
         // `ptest; jc/jnc`: c >= 1 leaves host C = !CF (borrow polarity).
-        let c = or_of_halves(e, |e, t| a64!(e.ops; bic V(t).B16, V(b).B16, V(a).B16));
+        let c = test_reduce(e, &halves, signs, true);
         a64!(e.ops; cmp XSP(c), 1);
         e.polarity = Polarity::Borrow;
     } else if e.needs_nzcv() {
-        let z = or_of_halves(e, |e, t| a64!(e.ops; and V(t).B16, V(a).B16, V(b).B16));
-        let c = or_of_halves(e, |e, t| a64!(e.ops; bic V(t).B16, V(b).B16, V(a).B16));
+        let z = test_reduce(e, &halves, signs, false);
+        let c = test_reduce(e, &halves, signs, true);
         a64!(e.ops
             // Host C holds !CF (borrow polarity): set when the AND-NOT is non-zero.
             ; cmp XSP(c), 0
@@ -236,11 +274,64 @@ fn ptest(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     Ok(Flow::Next)
 }
 
-/// A general register that is zero exactly when the vector `op` computes
-/// (into the scratch vector it is given) is zero.
-fn or_of_halves(e: &mut Emitter, op: impl FnOnce(&mut Emitter, Reg)) -> Reg {
-    let t = e.vtmp();
-    op(e, t);
+/// The (a, b) register pairs of a test: one, or one per half of VEX.256.
+fn test_operands(e: &mut Emitter, insn: &Instruction) -> Result<Vec<(Reg, Reg)>, Unsupported> {
+    let a = vector_number(insn.op0_register()).ok_or(Unsupported)?;
+    let wide = insn.op0_register().is_ymm();
+    let (b_low, b_high) = match insn.op1_kind() {
+        OpKind::Register => {
+            let b = vector_number(insn.op1_register()).ok_or(Unsupported)?;
+            let high = wide.then(|| {
+                let t = e.vtmp();
+                e.load_upper(t, b);
+                t
+            });
+            (pinned(b), high)
+        }
+        OpKind::Memory => {
+            let (base, off) = e.address(insn)?;
+            let low = e.vtmp();
+            if wide {
+                let high = e.vtmp();
+                e.load_pair(low, high, base, off);
+                (low, Some(high))
+            } else {
+                e.vload(low, base, off, 16);
+                (low, None)
+            }
+        }
+        _ => return Err(Unsupported),
+    };
+    let mut halves = vec![(pinned(a), b_low)];
+    if let Some(b_high) = b_high {
+        let a_high = e.vtmp();
+        e.load_upper(a_high, a);
+        halves.push((a_high, b_high));
+    }
+    Ok(halves)
+}
+
+/// A general register that is zero exactly when `a AND b` (or with
+/// `and_not`, `b AND NOT a`) is zero over every half, in the sign bits
+/// of `signs`-sized elements if given.
+fn test_reduce(e: &mut Emitter, halves: &[(Reg, Reg)], signs: Option<Width>, and_not: bool) -> Reg {
+    let (t, u) = (e.vtmp(), e.vtmp());
+    for (i, &(a, b)) in halves.iter().enumerate() {
+        let out = if i == 0 { t } else { u };
+        if and_not {
+            a64!(e.ops; bic V(out).B16, V(b).B16, V(a).B16);
+        } else {
+            a64!(e.ops; and V(out).B16, V(a).B16, V(b).B16);
+        }
+        if i > 0 {
+            a64!(e.ops; orr V(t).B16, V(t).B16, V(u).B16);
+        }
+    }
+    match signs {
+        Some(Width::S) => a64!(e.ops; ushr V(t).S4, V(t).S4, 31),
+        Some(_) => a64!(e.ops; ushr V(t).D2, V(t).D2, 63),
+        None => {}
+    }
     let (r, hi) = (e.tmp(), e.tmp());
     a64!(e.ops
         ; fmov X(r), D(t)
@@ -310,14 +401,13 @@ pub(super) fn sse_handler(insn: &Instruction) -> Option<Handler> {
     use Mnemonic::*;
     let m = sse_equivalent(insn.mnemonic());
     Some(match m {
-        Blendvps | Blendvpd | Pblendvb => blend_variable,
         Pmovsxbw | Pmovsxbd | Pmovsxbq | Pmovsxwd | Pmovsxwq | Pmovsxdq | Pmovzxbw | Pmovzxbd | Pmovzxbq
         | Pmovzxwd | Pmovzxwq | Pmovzxdq => extend,
         // pextrw, both forms, is in `sse`.
         Pextrb | Pextrd | Pextrq | Extractps => extract,
         Pinsrb | Pinsrd | Pinsrq => insert,
         Movntdqa => movntdqa,
-        Ptest => ptest,
+        Ptest | Vtestps | Vtestpd => ptest,
         _ if crate::interp::sse41_interp::handles(insn) => control::interpret,
         _ => return None,
     })
@@ -329,6 +419,7 @@ pub(super) fn lane_op(insn: &Instruction) -> Option<LaneOp> {
     Some(match sse_equivalent(insn.mnemonic()) {
         Pmuldq | Packusdw => widen_narrow,
         Blendps | Blendpd | Pblendw | Vpblendd => blend_imm,
+        Blendvps | Blendvpd | Pblendvb => blend_variable,
         Roundps | Roundpd | Roundss | Roundsd => round,
         Insertps => insertps,
         _ => return None,

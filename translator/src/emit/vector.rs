@@ -74,6 +74,8 @@ pub fn run(e: &mut Emitter, insn: &Instruction, op: LaneOp, second: Second) -> E
         (false, 2) => (0, 1),
         (true, 2) => (1, 1),
         (true, 3) => (1, 2),
+        // vblendv*'s is4 selector register is the lane operation's to read.
+        (true, 4) => (1, 2),
         _ => return Err(Unsupported),
     };
     let wide = vex && dst_reg.is_ymm();
@@ -364,6 +366,9 @@ pub fn sse_equivalent(m: Mnemonic) -> Mnemonic {
         Vrsqrtps => Rsqrtps,
         Vrsqrtss => Rsqrtss,
         Vinsertps => Insertps,
+        Vblendvps => Blendvps,
+        Vblendvpd => Blendvpd,
+        Vpblendvb => Pblendvb,
         m => m,
     }
 }
