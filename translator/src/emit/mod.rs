@@ -18,6 +18,7 @@ pub mod fma;
 pub mod mmx;
 pub mod muldiv;
 pub mod operand;
+pub mod permute;
 pub mod regs;
 pub mod shift;
 pub mod sse;

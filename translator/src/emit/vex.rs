@@ -31,31 +31,33 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
     use Mnemonic::*;
     match insn.mnemonic() {
         Vmovdqa | Vmovdqu | Vmovaps | Vmovups | Vmovapd | Vmovupd | Vmovntdq | Vmovntps | Vmovntpd | Vlddqu => Some(mov),
+        Vmovntdqa if insn.op0_register().is_ymm() => Some(mov),
         Vzeroupper | Vzeroall => Some(zero),
         Vinsertf128 | Vinserti128 => Some(insert128),
         Vextractf128 | Vextracti128 => Some(extract128),
-        Vperm2f128 | Vperm2i128 => Some(permute_halves),
-        Vpermq | Vpermpd => Some(permute_quads),
         Vpmovmskb | Vmovmskps | Vmovmskpd if insn.op1_register().is_ymm() => Some(sign_mask_256),
         _ if computes_as_sse(insn) => Some(as_sse),
-        _ => None,
+        _ => super::permute::handler(insn),
     }
 }
 
-/// VEX.128 forms without a vvvv operand whose operation is the SSE one:
+/// VEX forms without a vvvv operand whose operation is the SSE one:
 /// moves to and from general registers, conversions to integers, compares
-/// into flags, MXCSR, extracts and the sign and zero extensions.
+/// into flags, MXCSR, extracts (VEX.128 only), and the sign and zero
+/// extensions and tests (whose SSE handlers take ymm too).
 fn computes_as_sse(insn: &Instruction) -> bool {
     use Mnemonic::*;
     let on_ymm = (0..insn.op_count()).any(|i| insn.op_kind(i) == OpKind::Register && insn.op_register(i).is_ymm());
-    !on_ymm
+    matches!(
+        insn.mnemonic(),
+        Vpmovsxbw | Vpmovsxbd | Vpmovsxbq | Vpmovsxwd | Vpmovsxwq | Vpmovsxdq | Vpmovzxbw | Vpmovzxbd | Vpmovzxbq
+            | Vpmovzxwd | Vpmovzxwq | Vpmovzxdq | Vptest | Vtestps | Vtestpd
+    ) || !on_ymm
         && matches!(
             insn.mnemonic(),
             Vmovd | Vmovq | Vpmovmskb | Vmovmskps | Vmovmskpd | Vucomisd | Vcomisd | Vucomiss | Vcomiss
                 | Vcvttsd2si | Vcvtsd2si | Vcvttss2si | Vcvtss2si | Vstmxcsr | Vldmxcsr | Vpextrw | Vpextrb
-                | Vpextrd | Vpextrq | Vextractps | Vpmovsxbw | Vpmovsxbd | Vpmovsxbq | Vpmovsxwd | Vpmovsxwq
-                | Vpmovsxdq | Vpmovzxbw | Vpmovzxbd | Vpmovzxbq | Vpmovzxwd | Vpmovzxwq | Vpmovzxdq | Vmovntdqa
-                | Vptest
+                | Vpextrd | Vpextrq | Vextractps | Vmovntdqa
         )
         // The stores of vmovss/vmovsd and vmovlps..vmovhpd, and vmovss/vmovsd's
         // loads (their other forms are lane operations).
@@ -71,7 +73,7 @@ fn as_sse(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     sse(e, insn)?;
     use Mnemonic::*;
     // The compares into flags only read their first operand.
-    let writes_op0 = !matches!(insn.mnemonic(), Vptest | Vucomisd | Vcomisd | Vucomiss | Vcomiss);
+    let writes_op0 = !matches!(insn.mnemonic(), Vptest | Vtestps | Vtestpd | Vucomisd | Vcomisd | Vucomiss | Vcomiss);
     if writes_op0 && insn.op0_kind() == OpKind::Register && insn.op0_register().is_xmm() {
         e.clear_upper(insn.op0_register().number());
     }
@@ -199,7 +201,7 @@ pub(super) fn lane_op(insn: &Instruction) -> Option<(vector::LaneOp, vector::Sec
         // One element (or 128 bits) of the source into every lane of both halves.
         Vbroadcastss | Vbroadcastsd | Vbroadcastf128 | Vbroadcasti128 | Vpbroadcastb | Vpbroadcastw
         | Vpbroadcastd | Vpbroadcastq => (broadcast, Whole128),
-        _ => return None,
+        _ => return super::permute::lane_op(insn).map(|op| (op, PerHalf)),
     })
 }
 
@@ -309,88 +311,6 @@ fn extract128(e: &mut Emitter, insn: &Instruction) -> EmitResult {
             e.vstore(half, base, off, 16);
         }
     }
-    Ok(Flow::Next)
-}
-
-/// The four 128-bit halves of a VEX.256 form's two sources, in x86's
-/// order (src1 low, src1 high, src2 low, src2 high), in registers that
-/// writing the destination does not change.
-fn halves_of_sources(e: &mut Emitter, insn: &Instruction) -> Result<[Reg; 4], Unsupported> {
-    let n = vector_number(insn.op1_register()).ok_or(Unsupported)?;
-    let mut halves = [0; 4];
-    match insn.op2_kind() {
-        OpKind::Register => {
-            let m = vector_number(insn.op2_register()).ok_or(Unsupported)?;
-            for (i, (reg, upper)) in [(n, false), (n, true), (m, false), (m, true)].into_iter().enumerate() {
-                let t = e.vtmp();
-                if upper {
-                    e.load_upper(t, reg);
-                } else {
-                    e.inst(Inst::VecMove { rd: VReg(t), rn: VReg(vector::pinned(reg)) });
-                }
-                halves[i] = t;
-            }
-        }
-        OpKind::Memory => {
-            let (base, off) = e.address(insn)?;
-            let (lo, hi) = (e.vtmp(), e.vtmp());
-            e.load_pair(lo, hi, base, off);
-            let (n_lo, n_hi) = (e.vtmp(), e.vtmp());
-            e.inst(Inst::VecMove { rd: VReg(n_lo), rn: VReg(vector::pinned(n)) });
-            e.load_upper(n_hi, n);
-            halves = [n_lo, n_hi, lo, hi];
-        }
-        _ => return Err(Unsupported),
-    }
-    Ok(halves)
-}
-
-/// vperm2f128/vperm2i128: each half of the result is one of the sources'
-/// four halves (imm bits 0-1 and 4-5), or zero (bits 3 and 7).
-fn permute_halves(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let d = vector_number(insn.op0_register()).ok_or(Unsupported)?;
-    let halves = halves_of_sources(e, insn)?;
-    let imm = insn.immediate8();
-    let pick = |e: &mut Emitter, control: u8, out: Reg| {
-        if control & 8 != 0 {
-            a64!(e.ops; movi V(out).D2, 0);
-        } else {
-            e.inst(Inst::VecMove { rd: VReg(out), rn: VReg(halves[(control & 3) as usize]) });
-        }
-    };
-    let high = e.vtmp();
-    pick(e, imm >> 4, high);
-    pick(e, imm & 15, vector::pinned(d));
-    e.store_upper(high, d);
-    Ok(Flow::Next)
-}
-
-/// vpermq/vpermpd ymm1, ymm2/m256, imm: quadword i of the result is
-/// quadword imm[2i+1:2i] of the source.
-fn permute_quads(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let d = vector_number(insn.op0_register()).ok_or(Unsupported)?;
-    let (lo, hi) = (e.vtmp(), e.vtmp());
-    match insn.op1_kind() {
-        OpKind::Register => {
-            let s = vector_number(insn.op1_register()).ok_or(Unsupported)?;
-            e.inst(Inst::VecMove { rd: VReg(lo), rn: VReg(vector::pinned(s)) });
-            e.load_upper(hi, s);
-        }
-        OpKind::Memory => {
-            let (base, off) = e.address(insn)?;
-            e.load_pair(lo, hi, base, off);
-        }
-        _ => return Err(Unsupported),
-    }
-    let imm = insn.immediate8() as u32;
-    let out_high = e.vtmp();
-    for i in 0..4u32 {
-        let sel = imm >> (2 * i) & 3;
-        let from = if sel < 2 { lo } else { hi };
-        let out = if i < 2 { vector::pinned(d) } else { out_high };
-        a64!(e.ops; ins V(out).D[i & 1], V(from).D[sel & 1]);
-    }
-    e.store_upper(out_high, d);
     Ok(Flow::Next)
 }
 
