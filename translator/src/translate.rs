@@ -155,10 +155,14 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         m if crate::interp::x87::is_x87(m) => control::interpret,
         Popcnt => bits::popcnt,
         Crc32 => sse42::crc32,
-        Cmpxchg16b | Aeskeygenassist => control::interpret,
-        Pcmpestri | Pcmpestri64 | Pcmpestrm | Pcmpestrm64 | Pcmpistri | Pcmpistrm => control::interpret,
-        Aesenc | Aesenclast | Aesdec | Aesdeclast | Aesimc => crypto::aes,
-        Pclmulqdq => crypto::pclmulqdq,
+        Cmpxchg16b | Aeskeygenassist | Vaeskeygenassist => control::interpret,
+        Pcmpestri | Pcmpestri64 | Pcmpestrm | Pcmpestrm64 | Pcmpistri | Pcmpistrm | Vpcmpestri | Vpcmpestri64
+        | Vpcmpestrm | Vpcmpestrm64 | Vpcmpistri | Vpcmpistrm => control::interpret,
+        Aesenc | Aesenclast | Aesdec | Aesdeclast | Aesimc | Vaesenc | Vaesenclast | Vaesdec | Vaesdeclast
+        | Vaesimc => crypto::aes,
+        Pclmulqdq | Vpclmulqdq => crypto::pclmulqdq,
+        // The rare multi-step SSE4.1 forms' VEX encodings (`interp::sse41_interp`).
+        Vdpps | Vdppd | Vmpsadbw | Vphminposuw => control::interpret,
         _ => return sse::handler(insn).or_else(|| crate::emit::sse41::handler(insn)),
     })
 }

@@ -5,57 +5,67 @@
 //! Hosts without FEAT_AES/FEAT_PMULL, and the rare aeskeygenassist, are
 //! interpreted (`aes_soft`).
 
-use super::{a64, control, EmitResult, Emitter, Flow, Unsupported};
+use super::vector::{self, Lanes, Second};
+use super::{a64, control, EmitResult, Emitter, Unsupported};
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use iced_x86::{Instruction, Mnemonic};
 
-/// aesenc, aesenclast, aesdec, aesdeclast, aesimc.
+/// aesenc, aesenclast, aesdec, aesdeclast, aesimc and their VEX.128 forms.
 pub fn aes(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     if !e.host.aes {
         return control::interpret(e, insn);
     }
-    let d = e.xmm_dst(insn)?;
-    let key = e.vsrc(insn, 1, 16)?;
+    vector::run(e, insn, aes_round, Second::PerHalf)
+}
+
+/// One round: rd = round(state rn, key rm); aesimc: rd = InvMixColumns(rm).
+fn aes_round(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+    use Mnemonic::*;
+    let Lanes { rd, rn, rm: key, .. } = l;
     let (zero, t) = (e.vtmp(), e.vtmp());
-    a64!(e.ops; movi V(zero).D2, 0 ; mov V(t).B16, V(d).B16);
+    a64!(e.ops; movi V(zero).D2, 0 ; mov V(t).B16, V(rn).B16);
     match insn.mnemonic() {
-        Mnemonic::Aesenc => a64!(e.ops; aese V(t).B16, V(zero).B16 ; aesmc V(t).B16, V(t).B16),
-        Mnemonic::Aesenclast => a64!(e.ops; aese V(t).B16, V(zero).B16),
-        Mnemonic::Aesdec => a64!(e.ops; aesd V(t).B16, V(zero).B16 ; aesimc V(t).B16, V(t).B16),
-        Mnemonic::Aesdeclast => a64!(e.ops; aesd V(t).B16, V(zero).B16),
-        Mnemonic::Aesimc => {
-            a64!(e.ops; aesimc V(d).B16, V(key).B16);
-            return Ok(Flow::Next);
+        Aesenc | Vaesenc => a64!(e.ops; aese V(t).B16, V(zero).B16 ; aesmc V(t).B16, V(t).B16),
+        Aesenclast | Vaesenclast => a64!(e.ops; aese V(t).B16, V(zero).B16),
+        Aesdec | Vaesdec => a64!(e.ops; aesd V(t).B16, V(zero).B16 ; aesimc V(t).B16, V(t).B16),
+        Aesdeclast | Vaesdeclast => a64!(e.ops; aesd V(t).B16, V(zero).B16),
+        Aesimc | Vaesimc => {
+            a64!(e.ops; aesimc V(rd).B16, V(key).B16);
+            return Ok(());
         }
         _ => return Err(Unsupported),
     }
-    a64!(e.ops; eor V(d).B16, V(t).B16, V(key).B16);
-    Ok(Flow::Next)
+    a64!(e.ops; eor V(rd).B16, V(t).B16, V(key).B16);
+    Ok(())
 }
 
-/// pclmulqdq: imm8 bit 0 selects the destination's quadword, bit 4 the
-/// source's; `pmull` multiplies the low ones, `pmull2` the high ones, and
-/// the mixed selections first move the chosen quadword down.
+/// pclmulqdq and vpclmulqdq (VEX.128).
 pub fn pclmulqdq(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     if !e.host.pmull {
         return control::interpret(e, insn);
     }
-    let d = e.xmm_dst(insn)?;
-    let s = e.vsrc(insn, 1, 16)?;
+    vector::run(e, insn, carryless_multiply, Second::PerHalf)
+}
+
+/// imm8 bit 0 selects rn's quadword, bit 4 rm's; `pmull` multiplies the
+/// low ones, `pmull2` the high ones, and the mixed selections first move
+/// the chosen quadword down.
+fn carryless_multiply(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+    let Lanes { rd, rn, rm, .. } = l;
     let imm = insn.immediate8();
     match (imm & 1 != 0, imm & 0x10 != 0) {
-        (false, false) => a64!(e.ops; pmull V(d).Q1, V(d).D1, V(s).D1),
-        (true, true) => a64!(e.ops; pmull2 V(d).Q1, V(d).D2, V(s).D2),
-        (high_d, high_s) => {
+        (false, false) => a64!(e.ops; pmull V(rd).Q1, V(rn).D1, V(rm).D1),
+        (true, true) => a64!(e.ops; pmull2 V(rd).Q1, V(rn).D2, V(rm).D2),
+        (high_n, high_m) => {
             let (a, b) = (e.vtmp(), e.vtmp());
-            let (ld, ls) = (high_d as u32, high_s as u32);
+            let (ln, lm) = (high_n as u32, high_m as u32);
             a64!(e.ops
-                ; mov V(a).D[0], V(d).D[ld]
-                ; mov V(b).D[0], V(s).D[ls]
-                ; pmull V(d).Q1, V(a).D1, V(b).D1
+                ; mov V(a).D[0], V(rn).D[ln]
+                ; mov V(b).D[0], V(rm).D[lm]
+                ; pmull V(rd).Q1, V(a).D1, V(b).D1
             );
         }
     }
-    Ok(Flow::Next)
+    Ok(())
 }

@@ -5,12 +5,17 @@
 use crate::interp::aes_soft;
 use crate::cpu::state::CpuState;
 use crate::interp::guest_access::{read_guest, read_reg};
+use crate::interp::vector_operands;
 use iced_x86::{Instruction, Mnemonic, OpKind};
 
 /// Whether `step` runs `m`.
 pub fn handles(m: Mnemonic) -> bool {
     use Mnemonic::*;
-    matches!(m, Aesenc | Aesenclast | Aesdec | Aesdeclast | Aesimc | Aeskeygenassist | Pclmulqdq | Crc32)
+    matches!(
+        m,
+        Aesenc | Aesenclast | Aesdec | Aesdeclast | Aesimc | Aeskeygenassist | Pclmulqdq | Crc32 | Vaesenc | Vaesenclast
+            | Vaesdec | Vaesdeclast | Vaesimc | Vaeskeygenassist | Vpclmulqdq
+    )
 }
 
 /// Runs `insn`; `addr` is its memory operand's address (probed), if any.
@@ -28,20 +33,15 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) {
         state.gpr[dst] = crate::interp::crc32c::update(state.gpr[dst] as u32, data, bytes) as u64;
         return;
     }
-    let src = match insn.op1_kind() {
-        // SAFETY: guest memory, probed by the interpreter before this runs.
-        OpKind::Memory => unsafe { (addr as *const u128).read_unaligned() },
-        _ => state.xmm[insn.op1_register().number()],
-    };
-    let d = insn.op0_register().number();
-    let dst = state.xmm[d];
-    state.xmm[d] = match insn.mnemonic() {
-        Mnemonic::Aesenc => aes_soft::encrypt_round(dst, src, false),
-        Mnemonic::Aesenclast => aes_soft::encrypt_round(dst, src, true),
-        Mnemonic::Aesdec => aes_soft::decrypt_round(dst, src, false),
-        Mnemonic::Aesdeclast => aes_soft::decrypt_round(dst, src, true),
-        Mnemonic::Aesimc => aes_soft::inverse_mix_columns(src),
-        Mnemonic::Aeskeygenassist => aes_soft::key_gen_assist(src, insn.immediate8()),
+    use Mnemonic::*;
+    let (dst, src) = vector_operands::sources(state, insn, addr, 0);
+    let value = match insn.mnemonic() {
+        Aesenc | Vaesenc => aes_soft::encrypt_round(dst, src, false),
+        Aesenclast | Vaesenclast => aes_soft::encrypt_round(dst, src, true),
+        Aesdec | Vaesdec => aes_soft::decrypt_round(dst, src, false),
+        Aesdeclast | Vaesdeclast => aes_soft::decrypt_round(dst, src, true),
+        Aesimc | Vaesimc => aes_soft::inverse_mix_columns(src),
+        Aeskeygenassist | Vaeskeygenassist => aes_soft::key_gen_assist(src, insn.immediate8()),
         // Pclmulqdq: imm8 bit 0 selects the destination's quadword, bit 4 the source's.
         _ => {
             let imm = insn.immediate8();
@@ -50,4 +50,5 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) {
             aes_soft::clmul(a, b)
         }
     };
+    vector_operands::write_destination(state, insn, 0, value);
 }

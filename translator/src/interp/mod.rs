@@ -15,6 +15,7 @@ pub mod mmx;
 pub(crate) mod segments;
 pub mod sse41_interp;
 mod string_compare;
+pub(crate) mod vector_operands;
 pub mod x87;
 pub mod xsave;
 

@@ -7,37 +7,40 @@
 
 use crate::cpu::state::CpuState;
 use crate::exit::GuestEvent;
-use crate::interp::guest_access::{effective_address, read_guest};
+use crate::interp::guest_access::effective_address;
+use crate::interp::vector_operands;
 use iced_x86::{Instruction, Mnemonic, OpKind};
 use rustc_apfloat::ieee::{Double, Single};
 use rustc_apfloat::{Float, Round};
 
 pub fn handles(insn: &Instruction) -> bool {
     use Mnemonic::*;
-    matches!(insn.mnemonic(), Dpps | Dppd | Mpsadbw | Phminposuw)
+    matches!(insn.mnemonic(), Dpps | Dppd | Mpsadbw | Phminposuw | Vdpps | Vdppd | Vmpsadbw | Vphminposuw)
         && insn.op0_kind() == OpKind::Register
-        && insn.op0_register().is_xmm()
 }
 
+/// Runs `insn`, each 128-bit half of a VEX.256 form with the same
+/// immediate (vmpsadbw's upper half takes its offsets from imm[5:3]).
 pub fn step(state: &mut CpuState, insn: &Instruction) -> Result<(), GuestEvent> {
     use Mnemonic::*;
-    let d = insn.op0_register().number();
-    let a = state.xmm[d];
-    let b = match insn.op1_kind() {
-        OpKind::Register => state.xmm[insn.op1_register().number()],
-        _ => {
-            let addr = effective_address(state, insn);
-            read_guest(addr, 8) as u128 | (read_guest(addr + 8, 8) as u128) << 64
-        }
-    };
-    let imm = if insn.op_count() > 2 { insn.immediate8() as u32 } else { 0 };
+    let addr = if (0..insn.op_count()).any(|i| insn.op_kind(i) == OpKind::Memory) { effective_address(state, insn) } else { 0 };
+    let imm = if insn.op_kind(insn.op_count() - 1) == OpKind::Immediate8 { insn.immediate8() as u32 } else { 0 };
     let round = rounding(state.mxcsr);
-    match insn.mnemonic() {
-        Dpps => state.xmm[d] = dpps(a, b, imm, round),
-        Dppd => state.xmm[d] = dppd(a, b, imm, round),
-        Mpsadbw => state.xmm[d] = mpsadbw(a, b, imm),
-        Phminposuw => state.xmm[d] = phminposuw(b),
-        _ => unreachable!("handles() admits only these"),
+    // Both halves are computed before either is written: the destination
+    // may be a source.
+    let results: Vec<u128> = (0..vector_operands::halves(insn))
+        .map(|half| {
+            let (a, b) = vector_operands::sources(state, insn, addr, half);
+            match insn.mnemonic() {
+                Dpps | Vdpps => dpps(a, b, imm, round),
+                Dppd | Vdppd => dppd(a, b, imm, round),
+                Mpsadbw | Vmpsadbw => mpsadbw(a, b, if half == 1 { imm >> 3 } else { imm }),
+                _ => phminposuw(b),
+            }
+        })
+        .collect();
+    for (half, value) in results.into_iter().enumerate() {
+        vector_operands::write_destination(state, insn, half, value);
     }
     Ok(())
 }

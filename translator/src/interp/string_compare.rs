@@ -7,7 +7,8 @@
 
 use crate::cpu::state::gpr::{RAX, RCX, RDX};
 use crate::cpu::state::{rflags, CpuState};
-use iced_x86::{Instruction, Mnemonic, OpKind};
+use crate::interp::vector_operands;
+use iced_x86::{Instruction, Mnemonic};
 
 /// What the imm8 control byte selects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,7 +159,11 @@ pub fn mask(o: &Outcome, ctl: Control) -> u128 {
 /// Whether `step` runs `m`.
 pub fn handles(m: Mnemonic) -> bool {
     use Mnemonic::*;
-    matches!(m, Pcmpestri | Pcmpestri64 | Pcmpestrm | Pcmpestrm64 | Pcmpistri | Pcmpistrm)
+    matches!(
+        m,
+        Pcmpestri | Pcmpestri64 | Pcmpestrm | Pcmpestrm64 | Pcmpistri | Pcmpistrm | Vpcmpestri | Vpcmpestri64
+            | Vpcmpestrm | Vpcmpestrm64 | Vpcmpistri | Vpcmpistrm
+    )
 }
 
 /// Runs `insn` on `state`; `addr` is its memory operand's address (probed)
@@ -167,23 +172,25 @@ pub fn handles(m: Mnemonic) -> bool {
 pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) {
     use Mnemonic::*;
     let ctl = Control(insn.immediate8());
-    let a = state.xmm[insn.op0_register().number()];
-    let b = match insn.op1_kind() {
-        // SAFETY: a guest address the interpreter probed for 16 bytes;
-        // pcmpXstrX does not require alignment.
-        OpKind::Memory => unsafe { (addr as *const u128).read_unaligned() },
-        _ => state.xmm[insn.op1_register().number()],
-    };
+    // pcmpXstrX does not require alignment.
+    let (a, b) = vector_operands::sources(state, insn, addr, 0);
     let m = insn.mnemonic();
     let lengths = match m {
-        Pcmpestri64 | Pcmpestrm64 => Lengths::Explicit(state.gpr[RAX] as i64, state.gpr[RDX] as i64),
-        Pcmpestri | Pcmpestrm => Lengths::Explicit(state.gpr[RAX] as i32 as i64, state.gpr[RDX] as i32 as i64),
+        Pcmpestri64 | Pcmpestrm64 | Vpcmpestri64 | Vpcmpestrm64 => Lengths::Explicit(state.gpr[RAX] as i64, state.gpr[RDX] as i64),
+        Pcmpestri | Pcmpestrm | Vpcmpestri | Vpcmpestrm => Lengths::Explicit(state.gpr[RAX] as i32 as i64, state.gpr[RDX] as i32 as i64),
         _ => Lengths::Implicit,
     };
     let o = compare(a, b, lengths, ctl);
     match m {
-        Pcmpestri | Pcmpestri64 | Pcmpistri => state.gpr[RCX] = index(&o, ctl) as u64,
-        _ => state.xmm[0] = mask(&o, ctl),
+        Pcmpestri | Pcmpestri64 | Pcmpistri | Vpcmpestri | Vpcmpestri64 | Vpcmpistri => {
+            state.gpr[RCX] = index(&o, ctl) as u64
+        }
+        _ => {
+            state.xmm[0] = mask(&o, ctl);
+            if insn.encoding() == iced_x86::EncodingKind::VEX {
+                state.ymm_upper[0] = 0;
+            }
+        }
     }
     let set = |on: bool, flag: u64| if on { flag } else { 0 };
     let arith = rflags::CF | rflags::PF | rflags::AF | rflags::ZF | rflags::SF | rflags::OF;
