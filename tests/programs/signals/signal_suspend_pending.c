@@ -12,8 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-static char events[64];
-static int n_events;
+/* Volatile: the handlers write them while main runs (at -O3 GCC would
+ * otherwise keep main's copy of n_events in a register across raise). */
+static volatile char events[64];
+static volatile int n_events;
 
 static void note(char c) {
     if (n_events < (int)sizeof events - 1)
@@ -59,6 +61,6 @@ int main(void) {
         sigprocmask(SIG_SETMASK, &old, NULL);
         note(' ');
     }
-    printf("events (sigsuspend, ppoll, pselect): %s\n", events);
+    printf("events (sigsuspend, ppoll, pselect): %s\n", (const char *)events);
     return 0;
 }
