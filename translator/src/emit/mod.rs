@@ -117,6 +117,12 @@ pub struct Emitter {
     /// Set while a locked instruction is emitted (see `atomic`).
     pub atomic: Option<atomic::AtomicLoop>,
     pub order: MemoryOrder,
+    /// YMM registers whose upper half this block has already cleared in
+    /// `CpuState` (bit n: YMM n) and not written since: clearing one again
+    /// is a no-op (`vex::clear_upper`). Only the block's own code writes
+    /// the uppers while it runs; the interpreter, syscalls and signals
+    /// run after it has exited.
+    pub uppers_zero: u16,
 }
 
 /// Signed offset encodable in a `b` instruction (±128 MiB).
@@ -147,6 +153,7 @@ impl Emitter {
             marks: take_marks_buffer(),
             atomic: None,
             order: MemoryOrder::Relaxed,
+            uppers_zero: 0,
         }
     }
 

@@ -83,12 +83,16 @@ fn as_sse(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 
 impl Emitter {
     /// Clears bits 128..255 of YMM register `n` (what every VEX.128
-    /// instruction writing it does).
+    /// instruction writing it does), unless this block already has.
     pub(super) fn clear_upper(&mut self, n: usize) {
+        if self.uppers_zero & 1 << n != 0 {
+            return;
+        }
         a64!(self.ops
             ; str xzr, [X(regs::STATE), upper_offset(n)]
             ; str xzr, [X(regs::STATE), upper_offset(n) + 8]
         );
+        self.uppers_zero |= 1 << n;
     }
 
     pub(super) fn load_upper(&mut self, v: Reg, n: usize) {
@@ -97,6 +101,7 @@ impl Emitter {
 
     pub(super) fn store_upper(&mut self, v: Reg, n: usize) {
         a64!(self.ops; str Q(v), [X(regs::STATE), upper_offset(n)]);
+        self.uppers_zero &= !(1 << n);
     }
 
     /// 32 bytes at `base + off` into `low` and `high` (`off` as
@@ -184,6 +189,7 @@ fn zero(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     for pair in 0..8 {
         a64!(e.ops; stp Q(z), Q(z), [X(uppers), 32 * pair]);
     }
+    e.uppers_zero = u16::MAX;
     if insn.mnemonic() == Mnemonic::Vzeroall {
         for n in 0..16 {
             e.inst(Inst::VecMove { rd: VReg(super::regs::XMM_BASE + n), rn: VReg(z) });
