@@ -9,15 +9,16 @@
 //!   when MXCSR has FTZ and DAZ: DAZ is the one that applies.
 //! - The sticky flags (invalid, overflow, underflow, inexact) gather in
 //!   FPSR like SSE's (`sse::fold_fpsr_into_mxcsr`). Tininess differs:
-//!   aarch64 detects it before rounding, x86 after, so a result that rounds
-//!   up to the smallest normal half (2^-14) sets UE on the host only.
+//!   aarch64 detects it before rounding, x86 after (seen on the CPU: 2^-14
+//!   less 2^-38 gives the smallest normal half with PE alone), so when
+//!   vcvtps2ph newly raises UFC, x86's UE is worked out (`x86_underflow`).
 //!   DE (a denormal single input) is not modelled, as for SSE.
 
-use super::sse::FPCR;
+use super::sse::{FPCR, FPSR};
 use super::vector::{pinned, vector_number};
 use super::{a64, EmitResult, Emitter, Flow, Handler, Reg, Unsupported};
 #[allow(unused_imports)]
-use dynasmrt::DynasmApi;
+use dynasmrt::{DynasmApi, DynasmLabelApi};
 use iced_x86::{EncodingKind, Instruction, Mnemonic, OpKind};
 
 /// FPCR's rounding-mode field (RMode, bits 23:22).
@@ -117,11 +118,14 @@ fn single_to_half(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         a64!(e.ops; msr FPCR, X(new));
         old
     });
+    let before = e.tmp();
+    a64!(e.ops; mrs X(before), FPSR);
     let r = e.vtmp();
     e.half_convert(HalfConvert::NarrowLow, r, pinned(s));
     if let Some(high) = high {
         e.half_convert(HalfConvert::NarrowHigh, r, high);
     }
+    x86_underflow(e, before, pinned(s), high, r);
     if let Some(old) = saved_fpcr {
         a64!(e.ops; msr FPCR, X(old));
     }
@@ -139,6 +143,56 @@ fn single_to_half(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         _ => return Err(Unsupported),
     }
     Ok(Flow::Next)
+}
+
+/// FPSR's underflow flag (UFC), MXCSR's UE.
+const FPSR_UFC: u32 = 3;
+
+/// After vcvtps2ph's `fcvtn`s (rounding mode still set): if they newly
+/// raised UFC (`before` is FPSR from before them), keeps it only if x86
+/// raises UE, that is if some lane is inexact and tiny after rounding:
+/// rounded to half's precision with an unbounded exponent, below 2^-14. That
+/// rounding is the half conversion of twice the value (exact in single)
+/// compared with 2^-13. Both only change flags: these conversions' own
+/// flags are dropped.
+fn x86_underflow(e: &mut Emitter, before: Reg, low: Reg, high: Option<Reg>, r: Reg) {
+    let done = e.label();
+    let after = e.tmp();
+    a64!(e.ops
+        ; mrs X(after), FPSR
+        ; bic X(before), X(after), X(before)
+        ; tbz X(before), FPSR_UFC, =>done
+    );
+    let (acc, twice, h, limit, back) = (e.vtmp(), e.vtmp(), e.vtmp(), e.vtmp(), e.vtmp());
+    a64!(e.ops
+        ; movi V(acc).D2, 0
+        ; movi V(limit).H8, 0x08, lsl 8
+    );
+    for (x, upper) in [(Some(low), false), (high, true)] {
+        let Some(x) = x else { continue };
+        a64!(e.ops; fadd V(twice).S4, V(x).S4, V(x).S4);
+        e.half_convert(HalfConvert::NarrowLow, h, twice);
+        // The result's lanes back in single: equal to x where exact.
+        e.half_convert(if upper { HalfConvert::WidenHigh } else { HalfConvert::WidenLow }, back, r);
+        a64!(e.ops
+            ; bic V(h).H4, 0x80, lsl 8
+            ; cmhi V(h).H4, V(limit).H4, V(h).H4
+            ; fcmeq V(back).S4, V(back).S4, V(x).S4
+            ; xtn V(back).H4, V(back).S4
+            ; bic V(h).B8, V(h).B8, V(back).B8
+            ; orr V(acc).B8, V(acc).B8, V(h).B8
+        );
+    }
+    let any = e.tmp();
+    let keep = e.label();
+    a64!(e.ops
+        ; fmov X(any), D(acc)
+        ; cbnz X(any), =>keep
+        ; and XSP(after), X(after), !(1u64 << FPSR_UFC)
+        ; =>keep
+        ; msr FPSR, X(after)
+    );
+    e.bind(done);
 }
 
 #[cfg(test)]

@@ -955,8 +955,10 @@ fn reciprocal(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsup
 }
 
 /// Packed conversions: cvtdq2ps, cvtdq2pd, cvtps2pd, cvtpd2ps, cvttps2dq,
-/// cvtps2dq (the float-to-int forms give the integer indefinite for NaN
-/// and out-of-range lanes, as x86 does).
+/// cvtps2dq, cvttpd2dq, cvtpd2dq; also the VEX.256 forms that cross the
+/// halves, one half at a time (`vex_convert`). The float-to-int forms give
+/// the integer indefinite for NaN and out-of-range lanes, as x86 does, and
+/// its flags: IE for those lanes, else PE where a lane was inexact.
 pub(super) fn packed_convert(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
     let Lanes { rd: d, rm: m, .. } = l;
@@ -968,8 +970,10 @@ pub(super) fn packed_convert(e: &mut Emitter, insn: &Instruction, l: Lanes) -> R
         Cvtpd2ps => a64!(e.ops; fcvtn V(d).S2, V(m).D2),
         op @ (Cvttps2dq | Cvtps2dq) => {
             let r = e.vtmp();
+            // Floats beyond int32's range are integers: the host raises
+            // inexact only for lanes in range, as x86 does.
             if op == Cvtps2dq {
-                a64!(e.ops; frinti V(r).S4, V(m).S4 ; fcvtzs V(r).S4, V(r).S4);
+                a64!(e.ops; frintx V(r).S4, V(m).S4 ; fcvtzs V(r).S4, V(r).S4);
             } else {
                 a64!(e.ops; fcvtzs V(r).S4, V(m).S4);
             }
@@ -986,10 +990,11 @@ pub(super) fn packed_convert(e: &mut Emitter, insn: &Instruction, l: Lanes) -> R
         }
         op @ (Cvttpd2dq | Cvtpd2dq) => {
             let r = e.vtmp();
+            // To 64 bits without flags but for NaNs (frinti/frintz raise none).
             if op == Cvtpd2dq {
                 a64!(e.ops; frinti V(r).D2, V(m).D2 ; fcvtzs V(r).D2, V(r).D2);
             } else {
-                a64!(e.ops; fcvtzs V(r).D2, V(m).D2);
+                a64!(e.ops; frintz V(r).D2, V(m).D2 ; fcvtzs V(r).D2, V(r).D2);
             }
             // A lane is valid when its 64-bit value survives narrowing and it is not NaN.
             let n = e.vtmp();
@@ -999,6 +1004,15 @@ pub(super) fn packed_convert(e: &mut Emitter, insn: &Instruction, l: Lanes) -> R
                 ; cmeq V(t).D2, V(t).D2, V(r).D2
                 ; fcmeq V(c).D2, V(m).D2, V(m).D2
                 ; and V(t).B16, V(t).B16, V(c).B16
+            );
+            // x86's flags, from the valid lanes with invalid ones made NaN
+            // (all ones): IE for these, PE where a valid lane is inexact.
+            a64!(e.ops; orn V(c).B16, V(m).B16, V(t).B16);
+            if op == Cvtpd2dq {
+                a64!(e.ops; frintx V(c).D2, V(c).D2);
+            }
+            a64!(e.ops
+                ; fcvtzs V(c).D2, V(c).D2
                 ; xtn V(t).S2, V(t).D2
                 ; movi V(c).S4, 0x80, lsl 24
                 ; bif V(n).B8, V(c).B8, V(t).B8
