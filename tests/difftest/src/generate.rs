@@ -564,14 +564,21 @@ pub fn input_state(rng: &mut Rng, depth: X87Depth) -> State {
 
 /// An XMM value whose lanes (of one random width) are each an edge of
 /// vector code: float NaNs (quiet, signalling, both signs), infinities,
-/// signed zeros, denormals, halfway and large values for rounding;
-/// saturation boundaries; 0x80 bytes (pshufb's zeroing bit).
+/// signed zeros, denormals, halfway and large values for rounding (also
+/// those of half precision, for F16C); saturation boundaries; 0x80 bytes
+/// (pshufb's zeroing bit).
 fn xmm_edge_value(rng: &mut Rng) -> u128 {
-    const F32: [u64; 18] = [
+    const F32: [u64; 24] = [
         0x7fc0_0000, 0xffc0_0000, 0x7fa0_0000, 0xff80_0001, 0x7f80_0000, 0xff80_0000, 0, 0x8000_0000, 1,
         0x807f_ffff, 0x3f80_0000, 0xbf80_0000, 0x3fc0_0000, 0x4020_0000, 0xbfc0_0000, 0x4b00_0001, 0x3eff_ffff,
         0x7f7f_ffff,
+        // As halves: the largest (65504), halfway to infinity, the smallest
+        // normal and just below it, the smallest denormal and half of it.
+        0x477f_e000, 0xc77f_f000, 0x3880_0000, 0x387f_ffff, 0xb380_0000, 0x3300_0000,
     ];
+    // Half precision: NaNs (quiet, signalling), infinities, the largest,
+    // the smallest normal, denormals, 1.0.
+    const F16: [u64; 10] = [0x7e00, 0xfd01, 0x7c00, 0xfc00, 0x7bff, 0x0400, 0x83ff, 0x0001, 0x3c00, 0x8000];
     const F64: [u64; 16] = [
         0x7ff8_0000_0000_0000, 0xfff8_0000_0000_0000, 0x7ff4_0000_0000_0000, 0xfff0_0000_0000_0001,
         0x7ff0_0000_0000_0000, 0xfff0_0000_0000_0000, 0, 0x8000_0000_0000_0000, 1, 0x800f_ffff_ffff_ffff,
@@ -583,6 +590,7 @@ fn xmm_edge_value(rng: &mut Rng) -> u128 {
     let (bits, table): (u32, &[u64]) = match rng.below(4) {
         0 => (32, &F32),
         1 => (64, &F64),
+        2 if rng.chance(2) => (16, &F16),
         2 => (16, &I16),
         _ => (8, &I8),
     };

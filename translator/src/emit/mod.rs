@@ -14,6 +14,7 @@ pub mod cond;
 pub mod control;
 pub mod crypto;
 pub mod data;
+pub mod f16c;
 pub mod fma;
 pub mod mmx;
 pub mod muldiv;
@@ -29,6 +30,7 @@ pub mod sse42;
 pub mod string;
 pub mod vector;
 pub mod vex;
+pub mod vex_convert;
 
 use crate::insn_mark::{InsnMark, Polarity};
 use crate::exit::ExitReason;

@@ -166,9 +166,9 @@ fn packed(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupport
     Ok(())
 }
 
-/// Whether `insn` names a YMM register.
-fn any_ymm(insn: &Instruction) -> bool {
-    (0..insn.op_count()).any(|i| insn.op_kind(i) == OpKind::Register && insn.op_register(i).is_ymm())
+/// Whether `insn` is a VEX.256 form (vcvtpd2ps xmm, m256 names no YMM register).
+fn is_256(insn: &Instruction) -> bool {
+    insn.encoding() == EncodingKind::VEX && insn.code().op_code().l() == 1
 }
 
 /// SSE/SSE2's lane operations (`vector`).
@@ -195,8 +195,8 @@ pub(super) fn lane_op(insn: &Instruction) -> Option<(LaneOp, Second)> {
         Movlps | Movlpd | Movhps | Movhpd | Movhlps | Movlhps => mov_half_to_register,
         Cvtsd2ss | Cvtss2sd => float_to_float,
         Rcpps | Rsqrtps | Rcpss | Rsqrtss => reciprocal,
-        // Their 256-bit forms widen or narrow across the halves.
-        Cvtdq2pd | Cvtps2pd | Cvtpd2ps | Cvttpd2dq | Cvtpd2dq if !any_ymm(insn) => packed_convert,
+        // Their 256-bit forms widen or narrow across the halves (`vex_convert`).
+        Cvtdq2pd | Cvtps2pd | Cvtpd2ps | Cvttpd2dq | Cvtpd2dq if !is_256(insn) => packed_convert,
         _ => return None,
     };
     Some((op, Second::PerHalf))
@@ -672,18 +672,26 @@ fn compare_scalar(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     Ok(Flow::Next)
 }
 
-/// cvtsi2sd/cvtsi2ss: integer to the low float lane.
+/// cvtsi2sd/cvtsi2ss: integer to the low float lane. Also VEX's
+/// `vcvtsi2sd xmm1, xmm2, r/m` (`vex_convert`): the integer is the last
+/// operand, the other lanes come from xmm2.
 fn int_to_float(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let d = e.xmm_dst(insn)?;
-    let src = e.loc(insn, 1)?;
+    let src = e.loc(insn, insn.op_count() - 1)?;
     let v = e.read(src);
     let r = e.vtmp();
-    let wide = src.size() == 8;
-    match (sse_equivalent(insn.mnemonic()) == Mnemonic::Cvtsi2sd, wide) {
-        (true, true) => a64!(e.ops; scvtf D(r), X(v) ; ins V(d).D[0], V(r).D[0]),
-        (true, false) => a64!(e.ops; scvtf D(r), W(v) ; ins V(d).D[0], V(r).D[0]),
-        (false, true) => a64!(e.ops; scvtf S(r), X(v) ; ins V(d).S[0], V(r).S[0]),
-        (false, false) => a64!(e.ops; scvtf S(r), W(v) ; ins V(d).S[0], V(r).S[0]),
+    let double = sse_equivalent(insn.mnemonic()) == Mnemonic::Cvtsi2sd;
+    match (double, src.size() == 8) {
+        (true, true) => a64!(e.ops; scvtf D(r), X(v)),
+        (true, false) => a64!(e.ops; scvtf D(r), W(v)),
+        (false, true) => a64!(e.ops; scvtf S(r), X(v)),
+        (false, false) => a64!(e.ops; scvtf S(r), W(v)),
+    }
+    e.copy_first_source(insn, d)?;
+    if double {
+        a64!(e.ops; ins V(d).D[0], V(r).D[0]);
+    } else {
+        a64!(e.ops; ins V(d).S[0], V(r).S[0]);
     }
     Ok(Flow::Next)
 }
@@ -947,9 +955,11 @@ fn reciprocal(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsup
 }
 
 /// Packed conversions: cvtdq2ps, cvtdq2pd, cvtps2pd, cvtpd2ps, cvttps2dq,
-/// cvtps2dq (the float-to-int forms give the integer indefinite for NaN
-/// and out-of-range lanes, as x86 does).
-fn packed_convert(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+/// cvtps2dq, cvttpd2dq, cvtpd2dq; also the VEX.256 forms that cross the
+/// halves, one half at a time (`vex_convert`). The float-to-int forms give
+/// the integer indefinite for NaN and out-of-range lanes, as x86 does, and
+/// its flags: IE for those lanes, else PE where a lane was inexact.
+pub(super) fn packed_convert(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
     let Lanes { rd: d, rm: m, .. } = l;
     let (t, c) = (e.vtmp(), e.vtmp());
@@ -960,8 +970,10 @@ fn packed_convert(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), U
         Cvtpd2ps => a64!(e.ops; fcvtn V(d).S2, V(m).D2),
         op @ (Cvttps2dq | Cvtps2dq) => {
             let r = e.vtmp();
+            // Floats beyond int32's range are integers: the host raises
+            // inexact only for lanes in range, as x86 does.
             if op == Cvtps2dq {
-                a64!(e.ops; frinti V(r).S4, V(m).S4 ; fcvtzs V(r).S4, V(r).S4);
+                a64!(e.ops; frintx V(r).S4, V(m).S4 ; fcvtzs V(r).S4, V(r).S4);
             } else {
                 a64!(e.ops; fcvtzs V(r).S4, V(m).S4);
             }
@@ -978,10 +990,11 @@ fn packed_convert(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), U
         }
         op @ (Cvttpd2dq | Cvtpd2dq) => {
             let r = e.vtmp();
+            // To 64 bits without flags but for NaNs (frinti/frintz raise none).
             if op == Cvtpd2dq {
                 a64!(e.ops; frinti V(r).D2, V(m).D2 ; fcvtzs V(r).D2, V(r).D2);
             } else {
-                a64!(e.ops; fcvtzs V(r).D2, V(m).D2);
+                a64!(e.ops; frintz V(r).D2, V(m).D2 ; fcvtzs V(r).D2, V(r).D2);
             }
             // A lane is valid when its 64-bit value survives narrowing and it is not NaN.
             let n = e.vtmp();
@@ -991,6 +1004,15 @@ fn packed_convert(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), U
                 ; cmeq V(t).D2, V(t).D2, V(r).D2
                 ; fcmeq V(c).D2, V(m).D2, V(m).D2
                 ; and V(t).B16, V(t).B16, V(c).B16
+            );
+            // x86's flags, from the valid lanes with invalid ones made NaN
+            // (all ones): IE for these, PE where a valid lane is inexact.
+            a64!(e.ops; orn V(c).B16, V(m).B16, V(t).B16);
+            if op == Cvtpd2dq {
+                a64!(e.ops; frintx V(c).D2, V(c).D2);
+            }
+            a64!(e.ops
+                ; fcvtzs V(c).D2, V(c).D2
                 ; xtn V(t).S2, V(t).D2
                 ; movi V(c).S4, 0x80, lsl 24
                 ; bif V(n).B8, V(c).B8, V(t).B8
@@ -1034,7 +1056,8 @@ fn shift_by_xmm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Uns
     Ok(())
 }
 
-/// pextrw r32, xmm, imm and pinsrw xmm, r32/m16, imm.
+/// pextrw r32, xmm, imm and pinsrw xmm, r32/m16, imm (and VEX's
+/// `vpinsrw xmm1, xmm2, r32/m16, imm`, `vex_convert`).
 fn word_insert_extract(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let lane = (insn.immediate8() & 7) as u32;
     if sse_equivalent(insn.mnemonic()) == Mnemonic::Pextrw {
@@ -1045,8 +1068,10 @@ fn word_insert_extract(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         e.write(dst, t);
     } else {
         let d = e.xmm_dst(insn)?;
-        let src = e.loc(insn, 1)?;
+        // The source is the operand before the immediate.
+        let src = e.loc(insn, insn.op_count() - 2)?;
         let v = e.read(src);
+        e.copy_first_source(insn, d)?;
         a64!(e.ops; ins V(d).H[lane], W(v));
     }
     Ok(Flow::Next)
@@ -1082,7 +1107,7 @@ pub(super) fn sse_handler(insn: &Instruction) -> Option<Handler> {
 }
 
 /// The FPCR system register, as `mrs`/`msr` encode it (S3_3_C4_C4_0).
-const FPCR: u32 = 0x5a20;
+pub(super) const FPCR: u32 = 0x5a20;
 /// FPSR's system-register encoding (op0 3, op1 3, CRn 4, CRm 4, op2 1).
 pub const FPSR: u32 = 0x5a21;
 

@@ -184,13 +184,16 @@ fn extract(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     Ok(Flow::Next)
 }
 
-/// pinsrb/pinsrd/pinsrq: one element from a general register or memory.
+/// pinsrb/pinsrd/pinsrq: one element from a general register or memory
+/// (the operand before the immediate; VEX's `vpinsrd xmm1, xmm2, r/m,
+/// imm` takes the other elements from xmm2, `vex_convert`).
 fn insert(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     use Mnemonic::*;
     let d = e.xmm_dst(insn)?;
     let imm = insn.immediate8() as u32;
-    let src = e.loc(insn, 1)?;
+    let src = e.loc(insn, insn.op_count() - 2)?;
     let v = e.read(src);
+    e.copy_first_source(insn, d)?;
     match sse_equivalent(insn.mnemonic()) {
         Pinsrb => a64!(e.ops; ins V(d).B[imm & 15], W(v)),
         Pinsrd => a64!(e.ops; ins V(d).S[imm & 3], W(v)),

@@ -37,7 +37,7 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Vextractf128 | Vextracti128 => Some(extract128),
         Vpmovmskb | Vmovmskps | Vmovmskpd if insn.op1_register().is_ymm() => Some(sign_mask_256),
         _ if computes_as_sse(insn) => Some(as_sse),
-        _ => super::permute::handler(insn),
+        _ => super::vex_convert::handler(insn).or_else(|| super::f16c::handler(insn)).or_else(|| super::permute::handler(insn)),
     }
 }
 
