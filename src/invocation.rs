@@ -100,8 +100,8 @@ struct Cli {
     /// A guest execve passes it: see `TransitCommand::argv` in the syscalls crate.
     #[arg(short = '0', long = "argv0", value_name = "ARG0")]
     argv0: Option<OsString>,
-    /// The x86-64 level the program sees in CPUID: x86-64-v1 or x86-64-v2
-    /// (default; with AES-NI and PCLMULQDQ) [env: TRANSIT_CPU].
+    /// The x86-64 level the program sees in CPUID: x86-64-v1, x86-64-v2 or
+    /// x86-64-v3 (default; v2 and v3 with AES-NI and PCLMULQDQ) [env: TRANSIT_CPU].
     #[arg(long = "cpu", value_name = "LEVEL", value_parser = parse_cpu_level)]
     cpu: Option<CpuLevel>,
     /// At each thread's exit and at the process's, print to stderr what

@@ -150,13 +150,13 @@ check F-in-chroot-children t_chroot_children
 # buildkit's emulator detection: a libc-free static probe alone in a fresh
 # directory (with /proc mounted there, as buildkit does for amd64), run
 # chrooted; its exit status is 64 + the x86-64 level CPUID reports, and
-# Transit's CPUID is x86-64-v2 by default (translator/src/features.rs).
+# Transit's CPUID is x86-64-v3 by default (translator/src/cpu/features.rs).
 t_buildkit_probe() {
   local dir status; dir=$(mktemp -d)
   cp $P/level_probe "$dir/check" && mkdir "$dir/proc" && mount -t proc proc "$dir/proc" || return 1
   chroot "$dir" /check; status=$?
   umount "$dir/proc"; rm -rf "$dir"
-  [ "$status" -eq 66 ] || { echo "exit status $status, not 66 (x86-64-v2)"; return 1; }
+  [ "$status" -eq 67 ] || { echo "exit status $status, not 67 (x86-64-v3)"; return 1; }
 }
 check buildkit-style-probe t_buildkit_probe
 

@@ -56,6 +56,11 @@ const X86_64_V2_RUNS_BY_DEFAULT: bool = true;
 /// What the default CPU presents: x86-64-v2 and v3's scalar extensions
 /// (tzcnt, andn, shlx, rorx, movbe... wherever the compiler likes them).
 const X86_64_V2_FLAGS: &[&str] = &["-static", "-O2", "-march=x86-64-v2", "-mbmi", "-mbmi2", "-mlzcnt", "-mmovbe"];
+/// The x86-64-v3 variant (the default CPU): -O3 vectorises loops with AVX2.
+/// Contraction into FMA stays off: one expected output serves every
+/// variant, and a fused multiply-add rounds differently (avx2_intrinsics
+/// and the difftest cover FMA).
+const X86_64_V3_FLAGS: &[&str] = &["-static", "-O3", "-march=x86-64-v3", "-ffp-contract=off"];
 
 /// On x86_64 hosts: the native compilers, glibc at two optimisation levels
 /// (-O0 keeps every load and store, -O2 brings vector code and tail calls)
@@ -113,6 +118,14 @@ const X86_64_HOST_VARIANTS: &[Variant] = &[
         rootfs: None,
         runs_by_default: X86_64_V2_RUNS_BY_DEFAULT,
     },
+    Variant {
+        name: "glibc-v3-O3",
+        cc: Some("gcc"),
+        cxx: Some("g++"),
+        flags: X86_64_V3_FLAGS,
+        rootfs: None,
+        runs_by_default: true,
+    },
 ];
 
 /// On other hosts: Debian's x86_64 cross compilers, which bring glibc only;
@@ -158,6 +171,14 @@ const CROSS_VARIANTS: &[Variant] = &[
         flags: X86_64_V2_FLAGS,
         rootfs: None,
         runs_by_default: X86_64_V2_RUNS_BY_DEFAULT,
+    },
+    Variant {
+        name: "glibc-v3-O3",
+        cc: Some("x86_64-linux-gnu-gcc"),
+        cxx: Some("x86_64-linux-gnu-g++"),
+        flags: X86_64_V3_FLAGS,
+        rootfs: None,
+        runs_by_default: true,
     },
 ];
 

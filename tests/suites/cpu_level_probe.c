@@ -1,7 +1,8 @@
 /* What a program learns about the CPU it runs on, every way it can ask:
  * CPUID, glibc's __builtin_cpu_supports, AT_HWCAP and /proc/cpuinfo.
  * `probe exec` runs itself again (a child must see the same CPU);
- * `probe popcnt` executes popcnt (SIGILL on a CPU without it). */
+ * `probe popcnt` executes popcnt and `probe avx2` an AVX2 sequence (SIGILL
+ * on a CPU without them). */
 #include <cpuid.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,10 +35,24 @@ int main(int argc, char **argv) {
         printf("popcnt %lu\n", n);
         return 0;
     }
+    if (argc > 1 && strcmp(argv[1], "avx2") == 0) {
+        unsigned long n;
+        __asm__ volatile("vpcmpeqd %%ymm1, %%ymm1, %%ymm1\n\t"
+                         "vpsrlq $60, %%ymm1, %%ymm1\n\t"
+                         "vextracti128 $1, %%ymm1, %%xmm1\n\t"
+                         "vmovq %%xmm1, %0\n\t"
+                         "vzeroupper"
+                         : "=r"(n)
+                         :
+                         : "xmm1");
+        printf("avx2 %lu\n", n);
+        return 0;
+    }
     unsigned a, b, c, d;
     __get_cpuid(1, &a, &b, &c, &d);
-    printf("cpuid1.ecx sse3 %u ssse3 %u sse4.1 %u sse4.2 %u popcnt %u aes %u pclmul %u cx16 %u avx %u\n", c & 1,
-           c >> 9 & 1, c >> 19 & 1, c >> 20 & 1, c >> 23 & 1, c >> 25 & 1, c >> 1 & 1, c >> 13 & 1, c >> 28 & 1);
+    printf("cpuid1.ecx sse3 %u ssse3 %u sse4.1 %u sse4.2 %u popcnt %u aes %u pclmul %u cx16 %u avx %u fma %u f16c %u\n",
+           c & 1, c >> 9 & 1, c >> 19 & 1, c >> 20 & 1, c >> 23 & 1, c >> 25 & 1, c >> 1 & 1, c >> 13 & 1, c >> 28 & 1,
+           c >> 12 & 1, c >> 29 & 1);
     __builtin_cpu_init();
     printf("builtin sse3 %d ssse3 %d sse4.1 %d sse4.2 %d popcnt %d aes %d pclmul %d avx %d avx2 %d bmi %d\n",
            !!__builtin_cpu_supports("sse3"), !!__builtin_cpu_supports("ssse3"), !!__builtin_cpu_supports("sse4.1"),

@@ -61,13 +61,16 @@ pub fn select(content_type: &str, body: &[u8], wanted: &Platform, emulated: impl
     if platforms().any(|(_, platform)| wanted.accepts(platform)) {
         return Selection::PassThrough(Why::HasPlatform);
     }
-    // A plain (or v1) entry, else a v2 one: Transit presents x86-64-v2 by
-    // default; v3 needs AVX2, which it does not present.
+    // The lowest level on offer: a plain (or v1) entry, else v2, else v3
+    // (what Transit presents by default). The lower an image's level, the
+    // more `TRANSIT_CPU` settings run it; v4 needs AVX-512, which Transit
+    // does not present.
     let amd64 = Platform::amd64();
     let level = |platform: &Platform| match platform.variant.as_deref() {
         _ if platform.os != amd64.os || platform.architecture != amd64.architecture => None,
         None | Some("") | Some("v1") => Some(1),
         Some("v2") => Some(2),
+        Some("v3") => Some(3),
         Some(_) => None,
     };
     let Some((entry, _)) = platforms().filter(|(_, platform)| level(platform).is_some()).min_by_key(|(_, platform)| level(platform)) else {
@@ -137,11 +140,16 @@ mod tests {
         assert_eq!(select(OCI_INDEX, &body, &arm64(), || false), Selection::PassThrough(Why::NotEmulated));
         let v2_and_v3 = index(&[("sha256:v3", "linux/amd64/v3"), ("sha256:v2", "linux/amd64/v2")]);
         match select(OCI_INDEX, &v2_and_v3, &arm64(), || true) {
-            Selection::Amd64(entry) => assert_eq!(entry.digest, "sha256:v2", "the level Transit presents"),
+            Selection::Amd64(entry) => assert_eq!(entry.digest, "sha256:v2", "the lowest level on offer"),
             other => panic!("{other:?}"),
         }
-        let v3 = index(&[("sha256:v3", "linux/amd64/v3")]);
-        assert_eq!(select(OCI_INDEX, &v3, &arm64(), || true), Selection::PassThrough(Why::NoAmd64));
+        let v3_and_v4 = index(&[("sha256:v4", "linux/amd64/v4"), ("sha256:v3", "linux/amd64/v3")]);
+        match select(OCI_INDEX, &v3_and_v4, &arm64(), || true) {
+            Selection::Amd64(entry) => assert_eq!(entry.digest, "sha256:v3", "the level Transit presents"),
+            other => panic!("{other:?}"),
+        }
+        let v4 = index(&[("sha256:v4", "linux/amd64/v4")]);
+        assert_eq!(select(OCI_INDEX, &v4, &arm64(), || true), Selection::PassThrough(Why::NoAmd64));
         let s390x = index(&[("sha256:s", "linux/s390x")]);
         assert_eq!(select(OCI_INDEX, &s390x, &arm64(), || true), Selection::PassThrough(Why::NoAmd64));
     }

@@ -19,11 +19,3 @@ pub mod state;
 pub mod vendor_flags;
 pub mod x87_tolerance;
 
-use transit_translator::cpu::features::CpuLevel;
-
-/// The CPU level a run checks: `x86-64-v1`, `x86-64-v2` (the default, the
-/// most capable one Transit presents) or the level being built
-/// (`CpuLevel::IN_PROGRESS`), whose forms are checked as they appear.
-pub fn level_from_name(name: &str) -> Option<CpuLevel> {
-    CpuLevel::from_name(name).or((name == CpuLevel::IN_PROGRESS.name()).then_some(CpuLevel::IN_PROGRESS))
-}

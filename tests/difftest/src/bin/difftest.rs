@@ -48,7 +48,7 @@ fn options() -> Result<Options> {
             "--reports" => o.reports = value()?.parse()?,
             "--level" => {
                 let name = value()?;
-                o.level = transit_difftest::level_from_name(&name).with_context(|| format!("unknown level {name}"))?;
+                o.level = transit_translator::cpu::features::CpuLevel::from_name(&name).with_context(|| format!("unknown level {name}"))?;
             }
             _ => bail!("unknown argument {a}"),
         }

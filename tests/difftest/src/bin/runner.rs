@@ -161,7 +161,7 @@ fn main() {
     // Every instruction of the level under test (`--level`; by default the
     // most capable CPU Transit presents).
     let level = match args.iter().position(|a| a == "--level") {
-        Some(i) => transit_difftest::level_from_name(&args[i + 1]).expect("--level x86-64-vN"),
+        Some(i) => transit_translator::cpu::features::CpuLevel::from_name(&args[i + 1]).expect("--level x86-64-vN"),
         None => transit_translator::cpu::features::CpuLevel::HIGHEST,
     };
     transit_translator::cpu::features::present(level);
