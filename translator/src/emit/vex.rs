@@ -4,8 +4,12 @@
 //! halves; this module has the moves and what only VEX has.
 //!
 //! Where the upper halves live: `CpuState::ymm_upper`, loaded and stored
-//! around each 256-bit operation (`upper_offset`). Host v8..v15 are free
-//! and could hold some of them; that is a measured choice for later.
+//! around each 256-bit operation (`upper_offset`); a block clears one at
+//! most once (`Emitter::uppers_zero`). All 32 host vector registers are
+//! taken (16 pinned XMM, 16 temporaries). Measured on the bench's nbody
+//! built for x86-64-v3 (-O3): with every upper-half load, store and clear
+//! removed (an experiment with wrong results) it ran 9% fewer instructions,
+//! the most that keeping uppers in registers could save there.
 
 use super::aarch64::{Inst, VReg};
 use super::vector::{self, vector_number};
