@@ -114,15 +114,15 @@ fn narrow_operations_compute_flags_at_their_width() {
 
 #[test]
 fn unsupported_instruction_exits_with_sigill_at_its_address() {
-    // AVX is not part of the CPU Transit presents.
+    // ADX is not part of the CPU Transit presents (x86-64-v3 lacks it).
     let l = listing(HostFeatures::BASELINE, |a| {
         a.mov(eax, 1).unwrap();
-        a.vaddps(ymm0, ymm1, ymm2).unwrap();
+        a.adcx(eax, ebx).unwrap();
     });
     let target = format!("#{:#x}", HOST - 0x1000 + 8 * ExitReason::IllegalInstruction as u64);
     let last = l.last().unwrap();
     assert!(last == &format!("b {target}"), "ends with a branch to the SIGILL stub {target}\n{}", show(&l));
-    // The guest RIP of the vaddps (GUEST + 5 = 0x401005) goes into x16 before.
+    // The guest RIP of the adcx (GUEST + 5 = 0x401005) goes into x16 before.
     let n = l.len();
     assert_eq!(l[n - 3..n - 1], ["mov x16, #0x1005", "movk x16, #0x40, lsl #16"], "\n{}", show(&l));
 }
