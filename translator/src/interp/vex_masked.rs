@@ -10,10 +10,13 @@
 //! - A gather loads its selected elements in order, clearing each one's
 //!   mask element as it completes; at a fault the completed elements stay
 //!   written and cleared (a restart continues from there). Measured on an
-//!   Intel CPU (as the SDM's pseudo-code has it): the mask elements not
-//!   yet processed are normalized at once to all-ones or zero by their
-//!   sign bits, and an XMM destination and mask have bits 128..255
-//!   cleared even when the gather faults.
+//!   Intel CPU (the SDM's pseudo-code has the first part): the mask
+//!   register's elements not yet processed (in vgatherqps xmm also the two
+//!   past the gathered ones) are normalized at once to all-ones or zero by
+//!   their sign bits and an XMM mask has bits 128..255 cleared, even if
+//!   the first element faults; an XMM destination has them cleared once an
+//!   element is loaded (a fault before that leaves it whole), and its
+//!   bits past the gathered elements when the gather completes.
 
 use crate::cpu::state::CpuState;
 use crate::exit::GuestEvent;
@@ -260,21 +263,24 @@ fn gather(
     mask: &mut Vector,
 ) -> Result<(), GuestEvent> {
     let (n, size) = (shape.elements(vector_bytes), shape.data);
-    for i in 0..n {
+    // The destination and mask registers: XMM or YMM.
+    let register_bytes = (n * size).max(16);
+    for i in 0..register_bytes / size {
         let all = if mask.selects(i, size) { u64::MAX } else { 0 };
         mask.set_element(i, size, all);
     }
-    // Past the elements: bits 128..255 of an XMM destination and mask.
-    dest.clear_from(n * size);
-    mask.clear_from(n * size);
+    mask.clear_from(register_bytes);
     for i in 0..n {
         if mask.selects(i, size) {
             let addr = address(i);
             mem.check(addr, size, false)?;
             dest.set_element(i, size, mem.read(addr, size));
+            dest.clear_from(register_bytes);
         }
         mask.set_element(i, size, 0);
     }
+    dest.clear_from(n * size);
+    mask.clear_from(0);
     Ok(())
 }
 
@@ -410,15 +416,40 @@ mod tests {
     }
 
     #[test]
-    fn xmm_gathers_clear_the_upper_halves_even_when_they_fault() {
-        let mut mem = FakeMemory::new(0x10000); // Nothing mapped.
-        let mut dest = dwords([1; 8]);
-        let mut mask = dwords([ON; 8]);
+    fn xmm_gathers_clear_the_upper_mask_at_once_and_the_upper_destination_at_the_first_load() {
         // vgatherqps xmm, [vm64y], xmm: 4 elements, an XMM destination.
-        let r = gather(&mut mem, Gather { index: 8, data: 4 }, 32, |_| 0x20000, &mut dest, &mut mask);
+        let shape = Gather { index: 8, data: 4 };
+        let mut mem = FakeMemory::new(0x11000);
+        let (mut dest, mut mask) = (dwords([1; 8]), dwords([0, ON, ON, ON, ON, ON, ON, ON]));
+        let r = gather(&mut mem, shape, 32, |_| 0x20000, &mut dest, &mut mask);
         assert!(r.is_err());
-        assert_eq!(dest, dwords([1, 1, 1, 1, 0, 0, 0, 0]));
-        assert_eq!(mask, dwords([!0, !0, !0, !0, 0, 0, 0, 0]));
+        assert_eq!(dest, dwords([1; 8]), "nothing loaded: the destination is whole");
+        assert_eq!(mask, dwords([0, !0, !0, !0, 0, 0, 0, 0]));
+        let (mut dest, mut mask) = (dwords([1; 8]), dwords([ON; 8]));
+        let r = gather(&mut mem, shape, 32, |i| if i == 0 { 0x10000 } else { 0x20000 }, &mut dest, &mut mask);
+        assert!(r.is_err());
+        assert_eq!(dest, dwords([0x03020100, 1, 1, 1, 0, 0, 0, 0]));
+        assert_eq!(mask, dwords([0, !0, !0, !0, 0, 0, 0, 0]));
+        let (mut dest, mut mask) = (dwords([1; 8]), dwords([0; 8]));
+        gather(&mut mem, shape, 32, |_| 0x20000, &mut dest, &mut mask).unwrap();
+        assert_eq!(dest, dwords([1, 1, 1, 1, 0, 0, 0, 0]), "nothing selected: completes, upper cleared");
+    }
+
+    #[test]
+    fn vex128_vgatherqps_normalizes_the_mask_lanes_past_its_two_elements() {
+        // As measured natively: the lanes are normalized at a fault, and
+        // they and the destination's bits 64..255 are zero at the end.
+        let shape = Gather { index: 8, data: 4 };
+        let mut mem = FakeMemory::new(0x11000);
+        let (mut dest, mut mask) = (dwords([0xd0, 0xd1, 0xd2, 0xd3, 4, 5, 6, 7]), dwords([ON, ON, ON | 1, 0x1234_5678, ON, 1, 2, 3]));
+        let r = gather(&mut mem, shape, 16, |i| 0x10000 + 0x1000 * i as u64, &mut dest, &mut mask);
+        assert_eq!(r, Err(GuestEvent::PageFault { addr: 0x11000, code: 1 }));
+        assert_eq!(dest, dwords([0x03020100, 0xd1, 0xd2, 0xd3, 0, 0, 0, 0]));
+        assert_eq!(mask, dwords([0, !0, !0, 0, 0, 0, 0, 0]));
+        let mut mem = FakeMemory::new(0x12000);
+        gather(&mut mem, shape, 16, |i| 0x10000 + 0x1000 * i as u64, &mut dest, &mut mask).unwrap();
+        assert_eq!(dest, dwords([0x03020100, 0x03020100, 0, 0, 0, 0, 0, 0]));
+        assert_eq!(mask, Vector([0; 32]));
     }
 
     #[test]
