@@ -163,6 +163,8 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
         Pclmulqdq | Vpclmulqdq => crypto::pclmulqdq,
         // The rare multi-step SSE4.1 forms' VEX encodings (`interp::sse41_interp`).
         Vdpps | Vdppd | Vmpsadbw | Vphminposuw => control::interpret,
+        // Masked loads and stores, gathers: per element (`interp::vex_masked`).
+        m if crate::interp::vex_masked::handles(m) => control::interpret,
         _ => return sse::handler(insn).or_else(|| crate::emit::sse41::handler(insn)),
     })
 }

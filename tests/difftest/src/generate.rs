@@ -189,6 +189,11 @@ fn misplaced(rng: &mut Rng, insn: &Instruction) -> Option<Instruction> {
     if !has_mem || insn.memory_base() != Register::R15 || fault_excluded(insn).is_some() {
         return None;
     }
+    if rng.chance(2) {
+        if let Some(moved) = straddling(rng, insn) {
+            return Some(moved);
+        }
+    }
     let guard = rng.chance(2) || store_fault_excluded(insn).is_some();
     let shift = if guard { -FAULT_SHIFT } else { FAULT_SHIFT };
     let mut moved = *insn;
@@ -196,6 +201,76 @@ fn misplaced(rng: &mut Rng, insn: &Instruction) -> Option<Instruction> {
     // 8: a 32-bit displacement sign-extended in 64-bit addressing (iced).
     moved.set_memory_displ_size(8);
     Some(moved)
+}
+
+/// Element size of the masked loads and stores with a memory operand.
+fn masked_move_element(m: Mnemonic) -> Option<i64> {
+    match m {
+        Mnemonic::Vmaskmovps | Mnemonic::Vpmaskmovd => Some(4),
+        Mnemonic::Vmaskmovpd | Mnemonic::Vpmaskmovq => Some(8),
+        _ => None,
+    }
+}
+
+/// A masked load's or store's operand moved across the scratch page's
+/// lower edge (its first elements in the guard page) or its upper edge
+/// (its last elements in the read-only page): only the selected elements
+/// there may fault.
+fn straddling(rng: &mut Rng, insn: &Instruction) -> Option<Instruction> {
+    let elem = masked_move_element(insn.mnemonic())?;
+    if insn.memory_index() != Register::None {
+        return None;
+    }
+    let size = insn.memory_size().size() as i64;
+    let outside = elem * (1 + rng.below((size / elem - 1) as u64) as i64);
+    let base = BASE_VALUE as i64;
+    // A store faulting in the read-only page reports an address inside the
+    // faulting element that is not its first byte (0x...1007 for a qword at
+    // 0x...1000, seen on an Intel Xeon): stores straddle the guard page only.
+    let store = insn.op0_kind() == iced_x86::OpKind::Memory;
+    let addr = if store || rng.chance(2) { MEM_ADDR as i64 - outside } else { READONLY_ADDR as i64 - (size - outside) };
+    let mut moved = *insn;
+    moved.set_memory_displacement64((addr - base) as u64);
+    moved.set_memory_displ_size(8);
+    Some(moved)
+}
+
+/// A gather's VSIB operand: R15 plus a displacement plus each element of
+/// an XMM or YMM index register, scaled. `vsib_setup` shrinks the index
+/// elements first (dwords signed to [-64, 63], qwords to [0, 127]), so
+/// that with these displacements every element address stays in the
+/// scratch page's first half (and ±FAULT_SHIFT moves them all out).
+fn vsib(rng: &mut Rng, kind: K) -> Option<Operand> {
+    let (index, qwords) = match kind {
+        K::mem_vsib32x => (xmm(rng), false),
+        K::mem_vsib32y => (ymm(rng), false),
+        K::mem_vsib64x => (xmm(rng), true),
+        K::mem_vsib64y => (ymm(rng), true),
+        _ => return None,
+    };
+    let disp = if qwords { -(rng.below(1024) as i64) } else { rng.below(1024) as i64 - 512 };
+    let size = if (-128..128).contains(&disp) { 1 } else { 8 };
+    let scale = *rng.pick(&[1u32, 2, 4, 8]);
+    Some(Operand::Mem(MemoryOperand::with_base_index_scale_displ_size(Register::R15, index, scale, disp, size)))
+}
+
+/// The instruction that makes a gather's index elements small
+/// (`vsib`), run just before it.
+fn vsib_setup(insn: &Instruction) -> Option<Instruction> {
+    let index = insn.memory_index();
+    if !index.is_xmm() && !index.is_ymm() {
+        return None;
+    }
+    use Mnemonic::*;
+    let qwords = matches!(insn.mnemonic(), Vgatherqps | Vgatherqpd | Vpgatherqd | Vpgatherqq);
+    let code = match (qwords, index.is_ymm()) {
+        (false, false) => Code::VEX_Vpsrad_xmm_xmm_imm8,
+        (false, true) => Code::VEX_Vpsrad_ymm_ymm_imm8,
+        (true, false) => Code::VEX_Vpsrlq_xmm_xmm_imm8,
+        (true, true) => Code::VEX_Vpsrlq_ymm_ymm_imm8,
+    };
+    let shift = if qwords { 57 } else { 25 };
+    Instruction::with3(code, index, index, shift).ok()
 }
 
 #[derive(Clone, Copy)]
@@ -255,6 +330,7 @@ fn operand(rng: &mut Rng, code: Code, kind: K, mem_size: usize) -> Option<Operan
             }
         }
         K::ymm_reg | K::ymm_rm | K::ymm_vvvv => Operand::Reg(ymm(rng)),
+        K::mem_vsib32x | K::mem_vsib32y | K::mem_vsib64x | K::mem_vsib64y => vsib(rng, kind)?,
         K::st0 => Operand::Reg(Register::ST0),
         K::sti_opcode => Operand::Reg(Register::ST0.wrapping_add_number(rng.below(8) as usize)),
         K::mm_reg | K::mm_rm => Operand::Reg(Register::MM0.wrapping_add_number(rng.below(8) as usize)),
@@ -342,6 +418,7 @@ fn string_instruction(rng: &mut Rng, code: Code) -> Option<Instruction> {
             Instruction::with_maskmovq(64, mm(rng), mm(rng), seg)
         }
         Maskmovdqu_rDI_xmm_xmm => Instruction::with_maskmovdqu(64, xmm(rng), xmm(rng), seg),
+        VEX_Vmaskmovdqu_rDI_xmm_xmm => Instruction::with_vmaskmovdqu(64, xmm(rng), xmm(rng), seg),
         _ => return None,
     };
     insn.ok()
@@ -625,7 +702,7 @@ pub fn targeted(rng: &mut Rng, code: Code) -> Option<Case> {
             a.add_instruction(setup).unwrap();
         }
     }
-    for setup in operand_setup(rng, &insn) {
+    for setup in operand_setup(rng, &insn).into_iter().chain(vsib_setup(&insn)) {
         a.add_instruction(setup).unwrap();
     }
     insn.set_ip(0);
@@ -695,6 +772,9 @@ pub fn random_sequence(rng: &mut Rng, forms: &[Code]) -> Case {
                     for setup in string_setup(rng) {
                         a.add_instruction(setup).unwrap();
                     }
+                }
+                if let Some(setup) = vsib_setup(&insn) {
+                    a.add_instruction(setup).unwrap();
                 }
                 // The assembler lays out the sequence; the decoded IP must not pin it.
                 insn.set_ip(0);

@@ -15,6 +15,7 @@ pub mod mmx;
 pub(crate) mod segments;
 pub mod sse41_interp;
 mod string_compare;
+pub(crate) mod vex_masked;
 pub(crate) mod vector_operands;
 pub mod x87;
 pub mod xsave;
@@ -51,6 +52,12 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
     if crate::interp::xsave::handles(insn.mnemonic()) {
         // Its own checks: the area's alignment (#GP) before its pages.
         crate::interp::xsave::step(state, &insn)?;
+        state.rip = insn.next_ip();
+        return Ok(());
+    }
+    if crate::interp::vex_masked::handles(insn.mnemonic()) {
+        // Per element: a masked-out element never faults.
+        crate::interp::vex_masked::step(state, &insn)?;
         state.rip = insn.next_ip();
         return Ok(());
     }
