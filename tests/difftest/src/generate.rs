@@ -189,7 +189,8 @@ fn misplaced(rng: &mut Rng, insn: &Instruction) -> Option<Instruction> {
     if !has_mem || insn.memory_base() != Register::R15 || fault_excluded(insn).is_some() {
         return None;
     }
-    if rng.chance(2) {
+    // Only masked moves draw here, so other forms' sequences stay as they were.
+    if masked_move_element(insn.mnemonic()).is_some() && rng.chance(2) {
         if let Some(moved) = straddling(rng, insn) {
             return Some(moved);
         }
