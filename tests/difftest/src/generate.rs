@@ -255,12 +255,16 @@ fn vsib(rng: &mut Rng, kind: K) -> Option<Operand> {
     Some(Operand::Mem(MemoryOperand::with_base_index_scale_displ_size(Register::R15, index, scale, disp, size)))
 }
 
-/// The instruction that makes a gather's index elements small
-/// (`vsib`), run just before it.
-fn vsib_setup(insn: &Instruction) -> Option<Instruction> {
+/// The instructions run just before a gather: one that makes its index
+/// elements small (`vsib`) and, for vgatherqps/vpgatherqd with a YMM
+/// index, one that clears its XMM mask's bits 128..255. The SDM clears
+/// them, as Transit does, but an Intel Xeon (family 6 model 0xcf) leaves
+/// them sign-normalized like the mask's lanes: only a clear upper half
+/// gives the same result on both.
+fn vsib_setup(insn: &Instruction) -> Vec<Instruction> {
     let index = insn.memory_index();
     if !index.is_xmm() && !index.is_ymm() {
-        return None;
+        return Vec::new();
     }
     use Mnemonic::*;
     let qwords = matches!(insn.mnemonic(), Vgatherqps | Vgatherqpd | Vpgatherqd | Vpgatherqq);
@@ -271,7 +275,12 @@ fn vsib_setup(insn: &Instruction) -> Option<Instruction> {
         (true, true) => Code::VEX_Vpsrlq_ymm_ymm_imm8,
     };
     let shift = if qwords { 57 } else { 25 };
-    Instruction::with3(code, index, index, shift).ok()
+    let mut setup: Vec<Instruction> = Instruction::with3(code, index, index, shift).ok().into_iter().collect();
+    let mask = insn.op2_register();
+    if index.is_ymm() && mask.is_xmm() {
+        setup.extend(Instruction::with2(Code::VEX_Vmovaps_xmm_xmmm128, mask, mask).ok());
+    }
+    setup
 }
 
 #[derive(Clone, Copy)]
@@ -774,7 +783,7 @@ pub fn random_sequence(rng: &mut Rng, forms: &[Code]) -> Case {
                         a.add_instruction(setup).unwrap();
                     }
                 }
-                if let Some(setup) = vsib_setup(&insn) {
+                for setup in vsib_setup(&insn) {
                     a.add_instruction(setup).unwrap();
                 }
                 // The assembler lays out the sequence; the decoded IP must not pin it.
