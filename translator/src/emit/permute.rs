@@ -100,19 +100,7 @@ fn permute_dwords(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let d = vector_number(insn.op0_register()).ok_or(Unsupported)?;
     let n = vector_number(insn.op1_register()).ok_or(Unsupported)?;
     // The table: ymm3's halves in two consecutive registers (`tbl`'s list).
-    let (table, table_high) = (e.vtmp(), e.vtmp());
-    match insn.op2_kind() {
-        OpKind::Register => {
-            let m = vector_number(insn.op2_register()).ok_or(Unsupported)?;
-            e.inst(Inst::VecMove { rd: VReg(table), rn: VReg(pinned(m)) });
-            e.load_upper(table_high, m);
-        }
-        OpKind::Memory => {
-            let (base, off) = e.address(insn)?;
-            e.load_pair(table, table_high, base, off);
-        }
-        _ => return Err(Unsupported),
-    }
+    let (table, _) = copy_256(e, insn, 2)?;
     let seven = e.vtmp();
     a64!(e.ops; movi V(seven).S4, 7);
     // The high half first: the low half's result may overwrite ymm2's low half.
@@ -185,19 +173,7 @@ fn permute_halves(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 /// quadword imm[2i+1:2i] of the source.
 fn permute_quads(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let d = vector_number(insn.op0_register()).ok_or(Unsupported)?;
-    let (lo, hi) = (e.vtmp(), e.vtmp());
-    match insn.op1_kind() {
-        OpKind::Register => {
-            let s = vector_number(insn.op1_register()).ok_or(Unsupported)?;
-            e.inst(Inst::VecMove { rd: VReg(lo), rn: VReg(pinned(s)) });
-            e.load_upper(hi, s);
-        }
-        OpKind::Memory => {
-            let (base, off) = e.address(insn)?;
-            e.load_pair(lo, hi, base, off);
-        }
-        _ => return Err(Unsupported),
-    }
+    let (lo, hi) = copy_256(e, insn, 1)?;
     let imm = insn.immediate8() as u32;
     let out_high = e.vtmp();
     for i in 0..4u32 {
@@ -210,3 +186,22 @@ fn permute_quads(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     Ok(Flow::Next)
 }
 
+
+/// A copy of 256-bit operand `op` (a YMM register or memory) in two
+/// consecutive temporaries, low half first.
+fn copy_256(e: &mut Emitter, insn: &Instruction, op: u32) -> Result<(Reg, Reg), Unsupported> {
+    let (low, high) = (e.vtmp(), e.vtmp());
+    match insn.op_kind(op) {
+        OpKind::Register => {
+            let n = vector_number(insn.op_register(op)).ok_or(Unsupported)?;
+            e.inst(Inst::VecMove { rd: VReg(low), rn: VReg(pinned(n)) });
+            e.load_upper(high, n);
+        }
+        OpKind::Memory => {
+            let (base, off) = e.address(insn)?;
+            e.load_pair(low, high, base, off);
+        }
+        _ => return Err(Unsupported),
+    }
+    Ok((low, high))
+}
