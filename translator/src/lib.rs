@@ -22,6 +22,7 @@ pub mod insn_mark;
 pub mod interp;
 pub mod pipeline;
 pub mod translate;
+pub mod tuning;
 
 pub use cpu::state::CpuState;
 pub use dispatch::Translator;

@@ -102,49 +102,82 @@ pub fn live_after(insns: &[Instruction], live_at_exit: FlagSet) -> Vec<FlagSet> 
 }
 
 /// Instructions looked at past a block's end to find which flags its
-/// successor reads before writing them.
-const LOOKAHEAD: usize = 8;
+/// successors read before writing them (all paths together).
+const LOOKAHEAD: usize = 16;
+
+/// Conditional branches whose both ways the look-ahead follows.
+const LOOKAHEAD_FORKS: u32 = 2;
 
 /// Flags live on entry to the code at `addr`: read before being written
-/// within its first straight-line instructions, plus (conservatively)
-/// every flag not yet written when that code ends or branches.
+/// within its first instructions, following direct jumps and calls and
+/// both ways of direct conditional branches, plus (conservatively) every
+/// flag not yet written where the look-ahead stops.
 pub fn live_on_entry(src: &dyn CodeSource, addr: u64, readable: &impl Fn(u64) -> bool) -> FlagSet {
+    let follow = crate::tuning::tuning().flag_lookahead;
+    // Switched off: the first straight-line run only, eight instructions.
+    let (mut budget, forks) = if follow { (LOOKAHEAD, LOOKAHEAD_FORKS) } else { (LOOKAHEAD / 2, 0) };
+    live_from(src, addr, readable, &mut budget, forks, follow)
+}
+
+fn live_from(
+    src: &dyn CodeSource,
+    addr: u64,
+    readable: &impl Fn(u64) -> bool,
+    budget: &mut usize,
+    forks: u32,
+    follow: bool,
+) -> FlagSet {
+    use iced_x86::FlowControl as F;
     let mut live = FlagSet::NONE;
     let mut killed = FlagSet::NONE;
-    // One decoder for the whole look-ahead: setting one up costs more than
-    // decoding an instruction.
-    let mut decoder = Decoder::with_ip(64, lookahead_bytes(src, addr, readable), addr, DecoderOptions::NONE);
-    for _ in 0..LOOKAHEAD {
-        if !decoder.can_decode() {
-            break;
-        }
-        let insn = decoder.decode();
-        if insn.is_invalid() {
-            break;
-        }
-        let (reads, kills) = reads_and_kills(&insn);
-        live = live.union(reads.minus(killed));
-        killed = killed.union(kills);
-        if killed == FlagSet::ALL {
-            return live;
-        }
-        if insn.flow_control() != iced_x86::FlowControl::Next {
-            break;
+    let mut at = addr;
+    'straight_line: loop {
+        // One decoder per straight-line run: setting one up costs more
+        // than decoding an instruction.
+        let mut decoder = Decoder::with_ip(64, lookahead_bytes(src, at, *budget, readable), at, DecoderOptions::NONE);
+        loop {
+            if *budget == 0 || !decoder.can_decode() {
+                break 'straight_line;
+            }
+            *budget -= 1;
+            let insn = decoder.decode();
+            if insn.is_invalid() {
+                break 'straight_line;
+            }
+            let (reads, kills) = reads_and_kills(&insn);
+            live = live.union(reads.minus(killed));
+            killed = killed.union(kills);
+            if killed == FlagSet::ALL {
+                return live;
+            }
+            let direct = insn.op0_kind() == OpKind::NearBranch64;
+            match insn.flow_control() {
+                F::Next => {}
+                F::UnconditionalBranch | F::Call if direct && follow => {
+                    at = insn.near_branch64();
+                    continue 'straight_line;
+                }
+                F::ConditionalBranch if direct && forks > 0 => {
+                    let taken = live_from(src, insn.near_branch64(), readable, budget, forks - 1, follow);
+                    live = live.union(taken.minus(killed));
+                }
+                _ => break 'straight_line,
+            }
         }
     }
     live.union(FlagSet::ALL.minus(killed))
 }
 
-/// The bytes at `addr` the look-ahead may decode: LOOKAHEAD instructions'
+/// The bytes at `addr` the look-ahead may decode: `insns` instructions'
 /// worth at most, and only from readable pages (the window crosses at most
 /// one page end).
-fn lookahead_bytes<'a>(src: &'a dyn CodeSource, addr: u64, readable: &impl Fn(u64) -> bool) -> &'a [u8] {
-    const MAX: u64 = LOOKAHEAD as u64 * 15;
+fn lookahead_bytes<'a>(src: &'a dyn CodeSource, addr: u64, insns: usize, readable: &impl Fn(u64) -> bool) -> &'a [u8] {
+    let max = insns as u64 * 15;
     if !readable(addr) {
         return &[];
     }
     let page_end = (addr | 0xfff) + 1;
-    let end = if readable(page_end) { addr + MAX } else { page_end.min(addr + MAX) };
+    let end = if readable(page_end) { addr + max } else { page_end.min(addr + max) };
     src.bytes(addr, (end - addr) as usize)
 }
 

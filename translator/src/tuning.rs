@@ -1,0 +1,66 @@
+//! Switches that turn single code-quality optimizations off, to corner a
+//! suspected miscompilation and to measure what each one brings:
+//! `TRANSIT_TUNING=-indexed-addressing,-flag-lookahead` (names as in
+//! `Tuning`'s fields, with dashes). Read once per process; not in secure
+//! mode, where Transit reads no environment variable. Everything is on by
+//! default, and the difftest runner honours the variable too.
+
+use std::sync::OnceLock;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tuning {
+    /// Memory operands in aarch64's register-offset (`[x3, x0, lsl #3]`)
+    /// and scaled 12-bit offset forms (`emit::operand::memory_address`);
+    /// off, such an address is first computed into a scratch register.
+    pub indexed_addressing: bool,
+    /// Flag liveness at a block's end looks through direct jumps, calls
+    /// and both ways of conditional branches (`frontend::flags`); off, the
+    /// look-ahead stops at the successor's first branch.
+    pub flag_lookahead: bool,
+    /// Loads, lea, movsx/movzx, imul and shifts write a 32/64-bit
+    /// destination register directly instead of through a scratch one.
+    pub direct_results: bool,
+}
+
+pub const TUNING_ENV: &str = "TRANSIT_TUNING";
+
+impl Tuning {
+    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true };
+
+    /// These switches with those named `-name` in `spec` turned off
+    /// (unknown names are ignored, as `TRANSIT_HOST_FEATURES` does).
+    pub fn without(mut self, spec: &str) -> Tuning {
+        for item in spec.split(',').map(str::trim) {
+            match item.strip_prefix('-') {
+                Some("indexed-addressing") => self.indexed_addressing = false,
+                Some("flag-lookahead") => self.flag_lookahead = false,
+                Some("direct-results") => self.direct_results = false,
+                _ => {}
+            }
+        }
+        self
+    }
+}
+
+/// The process's switches.
+pub fn tuning() -> Tuning {
+    static TUNING: OnceLock<Tuning> = OnceLock::new();
+    *TUNING.get_or_init(|| match std::env::var(TUNING_ENV) {
+        Ok(spec) if !crate::cpu::host::secure_mode() => Tuning::ALL_ON.without(&spec),
+        _ => Tuning::ALL_ON,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn named_switches_turn_off_and_others_stay_on() {
+        let t = Tuning::ALL_ON.without("-flag-lookahead, -nonsense,indexed-addressing");
+        assert!(!t.flag_lookahead);
+        assert!(t.indexed_addressing, "only a leading '-' turns a switch off");
+        assert!(t.direct_results);
+        assert_eq!(Tuning::ALL_ON.without("-direct-results").direct_results, false);
+    }
+}
