@@ -131,7 +131,9 @@ fn xmm(rng: &mut Rng) -> Register {
 
 /// A memory operand inside the scratch page, aligned to `align`.
 fn mem(rng: &mut Rng, align: i64, allow_index: bool) -> MemoryOperand {
-    let disp = (rng.below(2048) as i64 - 1024) & !(align - 1);
+    // A zero displacement one time in four: [base+index] and [base] have
+    // their own host addressing forms.
+    let disp = if rng.chance(4) { 0 } else { (rng.below(2048) as i64 - 1024) & !(align - 1) };
     // iced's displacement size: 1 (disp8) or 8 (disp32 in 64-bit
     // addressing; 4 would mean 32-bit addressing, which does not encode).
     let size = if (-128..128).contains(&disp) { 1 } else { 8 };

@@ -3,7 +3,7 @@
 
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
-use super::operand::Loc;
+use super::operand::{Addr, Loc};
 use super::{a64, EmitResult, Emitter, Flow, Unsupported};
 use iced_x86::Instruction;
 
@@ -25,7 +25,8 @@ pub fn bit_test(e: &mut Emitter, insn: &Instruction, op: BitOp) -> EmitResult {
             a64!(e.ops; movz X(t), (value as u32) & (bits - 1));
             t
         }
-        (Loc::Mem { base, off, size }, _) => {
+        (Loc::Mem { addr, size }, _) => {
+            let (base, off) = e.base_offset(addr);
             // A register offset addresses a bit string: move the address by
             // whole operands (signed), then test within one.
             let o = e.read_sx(offset);
@@ -36,7 +37,7 @@ pub fn bit_test(e: &mut Emitter, insn: &Instruction, op: BitOp) -> EmitResult {
                 ; lsl X(addr), X(addr), size.trailing_zeros()
                 ; add X(addr), X(addr), X(base)
             );
-            dst = Loc::Mem { base: addr, off, size };
+            dst = Loc::Mem { addr: Addr::Offset { base: addr, off }, size };
             let t = e.tmp();
             a64!(e.ops; and XSP(t), X(o), (bits - 1) as u64);
             t

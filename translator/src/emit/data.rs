@@ -5,11 +5,11 @@
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use super::alu::{binary, AluOp};
-use super::operand::Loc;
+use super::operand::{Addr, Loc};
 use super::{Reg, a64, regs, EmitResult, Emitter, Flow, Polarity, Unsupported};
 use crate::cpu::state::offsets;
 use crate::frontend::flags::FlagSet;
-use iced_x86::Instruction;
+use iced_x86::{Instruction, Register};
 
 pub fn mov(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let dst = e.loc(insn, 0)?;
@@ -18,6 +18,10 @@ pub fn mov(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         (Loc::Reg { host, size: 8, .. }, Loc::Imm { value, .. }) => e.mov_imm(host, value),
         (Loc::Reg { host, size: 4, .. }, Loc::Imm { value, .. }) => e.mov_imm(host, value & 0xffff_ffff),
         (_, Loc::Imm { value: 0, .. }) => e.write(dst, 31),
+        // A 32-bit load zero-extends, as a 32-bit register write must.
+        (Loc::Reg { host, size: 4 | 8, .. }, Loc::Mem { addr, size }) if direct_results() => {
+            e.load_from(host, addr, size, false)
+        }
         _ => {
             let v = e.read(src);
             e.write(dst, v);
@@ -30,18 +34,86 @@ pub fn mov(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 pub fn mov_extend(e: &mut Emitter, insn: &Instruction, signed: bool) -> EmitResult {
     let dst = e.loc(insn, 0)?;
     let src = e.loc(insn, 1)?;
-    let v = if signed { e.read_sx(src) } else { e.read_zx(src) };
-    e.write(dst, v);
+    match (dst, src) {
+        _ if !direct_results() => {
+            let v = if signed { e.read_sx(src) } else { e.read_zx(src) };
+            e.write(dst, v);
+        }
+        // Straight into the destination: a zero-extending load suits both
+        // widths, a sign-extending one (to 64 bits) only the 64-bit one.
+        (Loc::Reg { host, size: 8, .. }, Loc::Mem { addr, size }) => e.load_from(host, addr, size, signed),
+        (Loc::Reg { host, size: 4, .. }, Loc::Mem { addr, size }) if !signed => e.load_from(host, addr, size, false),
+        (Loc::Reg { host, size: 8, .. }, Loc::Reg { host: from, size, high8: false }) => e.extend(host, from, size, signed),
+        (Loc::Reg { host, size: 4, .. }, Loc::Reg { host: from, size, high8: false }) => match (size, signed) {
+            (1, true) => a64!(e.ops; sxtb W(host), W(from)),
+            (2, true) => a64!(e.ops; sxth W(host), W(from)),
+            _ => e.extend(host, from, size, false),
+        },
+        _ => {
+            let v = if signed { e.read_sx(src) } else { e.read_zx(src) };
+            e.write(dst, v);
+        }
+    }
     Ok(Flow::Next)
 }
 
 pub fn lea(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let dst = e.loc(insn, 0)?;
+    if lea_direct(e, insn, dst)? {
+        return Ok(Flow::Next);
+    }
     let (reg, off) = e.address_no_segment(insn)?;
     let r = e.result_reg(dst);
     e.add_imm(r, reg, off as i64);
     e.write(dst, r);
     Ok(Flow::Next)
+}
+
+/// lea computed straight into a 32- or 64-bit destination register (false:
+/// not this form, the general path computes it):
+/// `base + (index << scale)` in one add, then the displacement. 64-bit
+/// addressing only (a 32-bit lea of a 64-bit address truncates, which the
+/// W form of the same adds does).
+fn lea_direct(e: &mut Emitter, insn: &Instruction, dst: Loc) -> Result<bool, Unsupported> {
+    let Loc::Reg { host: r, size: size @ (4 | 8), .. } = dst else { return Ok(false) };
+    let (base, index) = (insn.memory_base(), insn.memory_index());
+    if !direct_results() || !base.is_gpr64() || !(index == Register::None || index.is_gpr64()) {
+        return Ok(false);
+    }
+    let b = super::operand::gpr_of(base)?.0;
+    let disp = insn.memory_displacement64() as i64;
+    let shift = insn.memory_index_scale().trailing_zeros();
+    let wide = size == 8;
+    let from = if index == Register::None {
+        b
+    } else {
+        let i = super::operand::gpr_of(index)?.0;
+        // The displacement goes in after the index: r may be b or i.
+        if wide {
+            a64!(e.ops; add X(r), X(b), X(i), lsl shift);
+        } else {
+            a64!(e.ops; add W(r), W(b), W(i), lsl shift);
+        }
+        r
+    };
+    match (wide, disp) {
+        (true, 0) if from != r => a64!(e.ops; mov X(r), X(from)),
+        (true, 0) => {}
+        (false, 0) if from != r => a64!(e.ops; mov W(r), W(from)),
+        (false, 0) => {}
+        (true, d) => e.add_imm(r, from, d),
+        (false, d) if (0..4096).contains(&d) => a64!(e.ops; add WSP(r), WSP(from), d as u32),
+        (false, d) if (-4095..0).contains(&d) => a64!(e.ops; sub WSP(r), WSP(from), (-d) as u32),
+        (false, d) => {
+            e.add_imm(r, from, d);
+            a64!(e.ops; mov W(r), W(r));
+        }
+    }
+    Ok(true)
+}
+
+fn direct_results() -> bool {
+    crate::tuning::tuning().direct_results
 }
 
 pub fn xchg(e: &mut Emitter, insn: &Instruction) -> EmitResult {
@@ -109,11 +181,12 @@ pub fn pop(e: &mut Emitter, insn: &Instruction) -> EmitResult {
             // fault on the store must find RSP as it was before the pop.
             let t = e.tmp();
             a64!(e.ops; ldr X(t), [X(regs::RSP)] ; add XSP(regs::RSP), XSP(regs::RSP), 8);
-            let Loc::Mem { base, off, size } = e.loc(insn, 0)? else { return Err(Unsupported) };
-            let addr = e.tmp();
-            e.add_imm(addr, base, off as i64);
+            let Loc::Mem { addr, size } = e.loc(insn, 0)? else { return Err(Unsupported) };
+            let (base, off) = e.base_offset(addr);
+            let at = e.tmp();
+            e.add_imm(at, base, off as i64);
             a64!(e.ops; sub XSP(regs::RSP), XSP(regs::RSP), 8);
-            e.write(Loc::Mem { base: addr, off: 0, size }, t);
+            e.write(Loc::Mem { addr: Addr::Offset { base: at, off: 0 }, size }, t);
             a64!(e.ops; add XSP(regs::RSP), XSP(regs::RSP), 8);
         }
     }

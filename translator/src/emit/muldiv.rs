@@ -36,6 +36,19 @@ pub fn imul_2_3(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         (dst, e.loc(insn, 1)?)
     };
     let size = dst.size();
+    let direct = crate::tuning::tuning().direct_results;
+    if let (Loc::Reg { host, size: 4 | 8, .. }, false, true) = (dst, e.needs_nzcv(), direct) {
+        // No flags: the low half of the product, straight into the
+        // register (a W multiply zero-extends, as x86's 32-bit write does).
+        let a = e.read(a_loc);
+        let b = e.read(b_loc);
+        if size == 8 {
+            a64!(e.ops; mul X(host), X(a), X(b));
+        } else {
+            a64!(e.ops; mul W(host), W(a), W(b));
+        }
+        return Ok(Flow::Next);
+    }
     let a = e.read_sx(a_loc);
     let b = e.read_sx(b_loc);
     let r = e.tmp();

@@ -14,9 +14,22 @@ pub enum Loc {
     /// A pinned guest register: `host` register, operand `size` in bytes,
     /// `high8` for AH/CH/DH/BH.
     Reg { host: Reg, size: u8, high8: bool },
-    /// Memory at host register `base` plus `off` (within ldur/stur range).
-    Mem { base: Reg, off: i32, size: u8 },
+    /// Memory of `size` bytes at `addr`.
+    Mem { addr: Addr, size: u8 },
     Imm { value: u64, size: u8 },
+}
+
+/// A memory operand's host address in a form aarch64's loads and stores
+/// take directly, so that common x86 addressing costs no extra instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Addr {
+    /// `base + off`: `off` in ldur/stur's signed 9-bit range, or (for a Loc
+    /// of 1, 2, 4 or 8 bytes) a multiple of the size in ldr/str's unsigned
+    /// scaled 12-bit range.
+    Offset { base: Reg, off: i32 },
+    /// `base + (index << shift)`, `shift` 0 or log2 of the access size
+    /// (aarch64's register-offset form).
+    Indexed { base: Reg, index: Reg, shift: u8 },
 }
 
 impl Loc {
@@ -50,8 +63,8 @@ impl Emitter {
                 Ok(Loc::Reg { host, size, high8 })
             }
             OpKind::Memory => {
-                let (base, off) = self.address(insn)?;
-                Ok(Loc::Mem { base, off, size: insn.memory_size().size() as u8 })
+                let size = insn.memory_size().size() as u8;
+                Ok(Loc::Mem { addr: self.memory_address(insn, size)?, size })
             }
             OpKind::Immediate8
             | OpKind::Immediate16
@@ -83,6 +96,57 @@ impl Emitter {
         a64!(self.ops; ldr X(t), [X(regs::STATE), seg_off]);
         a64!(self.ops; add X(t), X(t), X(reg));
         Ok((t, off))
+    }
+
+    /// The address of `insn`'s memory operand, accessed `size` bytes wide,
+    /// in the cheapest form loads and stores of that size take: `[base,
+    /// index]`, `[base, index, lsl log2(size)]`, or `[base, #disp]` with
+    /// the size-scaled 12-bit offset; otherwise (and for ordered or locked
+    /// accesses) as `address` computes it.
+    pub fn memory_address(&mut self, insn: &Instruction, size: u8) -> Result<Addr, Unsupported> {
+        // Ordered and exclusive accesses take a bare register: computing
+        // it once (`address`) serves both the load and the store.
+        let plain = crate::tuning::tuning().indexed_addressing
+            && self.order == MemoryOrder::Relaxed
+            && self.atomic.is_none()
+            && insn.memory_segment() != Register::FS
+            && insn.memory_segment() != Register::GS
+            && matches!(size, 1 | 2 | 4 | 8)
+            && insn.memory_base().is_gpr64()
+            && (insn.memory_index() == Register::None || insn.memory_index().is_gpr64());
+        if plain {
+            let base = gpr_of(insn.memory_base())?.0;
+            let disp = insn.memory_displacement64() as i64;
+            let scale = insn.memory_index_scale();
+            if insn.memory_index() != Register::None {
+                if disp == 0 && (scale == 1 || scale == size as u32) {
+                    let index = gpr_of(insn.memory_index())?.0;
+                    return Ok(Addr::Indexed { base, index, shift: scale.trailing_zeros() as u8 });
+                }
+            } else if disp >= 256 && disp % size as i64 == 0 && disp / (size as i64) < 4096 {
+                return Ok(Addr::Offset { base, off: disp as i32 });
+            }
+        }
+        let (base, off) = self.address(insn)?;
+        Ok(Addr::Offset { base, off })
+    }
+
+    /// `addr` as a register plus an offset in ldur/stur's range (for the
+    /// accesses that take no other form).
+    pub fn base_offset(&mut self, addr: Addr) -> (Reg, i32) {
+        match addr {
+            Addr::Offset { base, off } if (-256..256).contains(&off) => (base, off),
+            Addr::Offset { base, off } => {
+                let t = self.tmp();
+                self.add_imm(t, base, off as i64);
+                (t, 0)
+            }
+            Addr::Indexed { base, index, shift } => {
+                let t = self.tmp();
+                a64!(self.ops; add X(t), X(base), X(index), lsl shift as u32);
+                (t, 0)
+            }
+        }
     }
 
     /// Effective address without segment base (lea).
@@ -147,9 +211,9 @@ impl Emitter {
                 a64!(self.ops; ubfx X(t), X(host), 8, 8);
                 t
             }
-            Loc::Mem { base, off, size } => {
+            Loc::Mem { addr, size } => {
                 let t = self.tmp();
-                self.load(t, base, off, size, false);
+                self.load_from(t, addr, size, false);
                 t
             }
             Loc::Imm { value, .. } => {
@@ -180,9 +244,9 @@ impl Emitter {
     /// A register holding the operand sign-extended to 64 bits.
     pub fn read_sx(&mut self, loc: Loc) -> Reg {
         match loc {
-            Loc::Mem { base, off, size } => {
+            Loc::Mem { addr, size } => {
                 let t = self.tmp();
-                self.load(t, base, off, size, true);
+                self.load_from(t, addr, size, true);
                 t
             }
             Loc::Imm { value, size } => {
@@ -228,6 +292,74 @@ impl Emitter {
             return self.load_acquire(dst, base, off, size, signed);
         }
         self.load_plain(dst, base, off, size, signed);
+    }
+
+    /// Loads `size` bytes at `addr` into `dst`, zero- or sign-extended.
+    pub fn load_from(&mut self, dst: Reg, addr: Addr, size: u8, signed: bool) {
+        match addr {
+            Addr::Offset { base, off } if (-256..256).contains(&off) => self.load(dst, base, off, size, signed),
+            _ if self.atomic.is_some() || self.order == MemoryOrder::Tso => {
+                let (base, off) = self.base_offset(addr);
+                self.load(dst, base, off, size, signed);
+            }
+            Addr::Offset { base, off } => {
+                self.mark_access();
+                let off = off as u32;
+                match (size, signed) {
+                    (1, false) => a64!(self.ops; ldrb W(dst), [X(base), off]),
+                    (2, false) => a64!(self.ops; ldrh W(dst), [X(base), off]),
+                    (4, false) => a64!(self.ops; ldr W(dst), [X(base), off]),
+                    (1, true) => a64!(self.ops; ldrsb X(dst), [X(base), off]),
+                    (2, true) => a64!(self.ops; ldrsh X(dst), [X(base), off]),
+                    (4, true) => a64!(self.ops; ldrsw X(dst), [X(base), off]),
+                    _ => a64!(self.ops; ldr X(dst), [X(base), off]),
+                }
+            }
+            Addr::Indexed { base, index, shift } => {
+                self.mark_access();
+                let sh = shift as u32;
+                match (size, signed) {
+                    (1, false) => a64!(self.ops; ldrb W(dst), [X(base), X(index)]),
+                    (2, false) => a64!(self.ops; ldrh W(dst), [X(base), X(index), lsl sh]),
+                    (4, false) => a64!(self.ops; ldr W(dst), [X(base), X(index), lsl sh]),
+                    (1, true) => a64!(self.ops; ldrsb X(dst), [X(base), X(index)]),
+                    (2, true) => a64!(self.ops; ldrsh X(dst), [X(base), X(index), lsl sh]),
+                    (4, true) => a64!(self.ops; ldrsw X(dst), [X(base), X(index), lsl sh]),
+                    _ => a64!(self.ops; ldr X(dst), [X(base), X(index), lsl sh]),
+                }
+            }
+        }
+    }
+
+    /// Stores the low `size` bytes of `src` at `addr`.
+    pub fn store_to(&mut self, src: Reg, addr: Addr, size: u8) {
+        match addr {
+            Addr::Offset { base, off } if (-256..256).contains(&off) => self.store(src, base, off, size),
+            _ if self.atomic.is_some() || self.order == MemoryOrder::Tso => {
+                let (base, off) = self.base_offset(addr);
+                self.store(src, base, off, size);
+            }
+            Addr::Offset { base, off } => {
+                self.mark_access();
+                let off = off as u32;
+                match size {
+                    1 => a64!(self.ops; strb W(src), [X(base), off]),
+                    2 => a64!(self.ops; strh W(src), [X(base), off]),
+                    4 => a64!(self.ops; str W(src), [X(base), off]),
+                    _ => a64!(self.ops; str X(src), [X(base), off]),
+                }
+            }
+            Addr::Indexed { base, index, shift } => {
+                self.mark_access();
+                let sh = shift as u32;
+                match size {
+                    1 => a64!(self.ops; strb W(src), [X(base), X(index)]),
+                    2 => a64!(self.ops; strh W(src), [X(base), X(index), lsl sh]),
+                    4 => a64!(self.ops; str W(src), [X(base), X(index), lsl sh]),
+                    _ => a64!(self.ops; str X(src), [X(base), X(index), lsl sh]),
+                }
+            }
+        }
     }
 
     fn load_plain(&mut self, dst: Reg, base: Reg, off: i32, size: u8, signed: bool) {
@@ -340,7 +472,7 @@ impl Emitter {
             Loc::Reg { host, size: 2, .. } => a64!(self.ops; bfi X(host), X(src), 0, 16),
             Loc::Reg { host, high8: true, .. } => a64!(self.ops; bfi X(host), X(src), 8, 8),
             Loc::Reg { host, .. } => a64!(self.ops; bfi X(host), X(src), 0, 8),
-            Loc::Mem { base, off, size } => self.store(src, base, off, size),
+            Loc::Mem { addr, size } => self.store_to(src, addr, size),
             Loc::Imm { .. } => unreachable!("x86 has no immediate destinations"),
         }
     }

@@ -82,6 +82,14 @@ pub fn shift(e: &mut Emitter, insn: &Instruction, op: ShiftOp) -> EmitResult {
 }
 
 fn plain_shift(e: &mut Emitter, op: ShiftOp, dst: Loc, count: Count) {
+    let direct = crate::tuning::tuning().direct_results;
+    if let (Loc::Reg { host, size: size @ (4 | 8), .. }, false, true) = (dst, e.needs_nzcv(), direct) {
+        // No flag but PF wanted: shift the pinned register in place (the W
+        // forms zero-extend a 32-bit destination as x86 does).
+        shift_in_place(e, op, host, size == 8, count);
+        e.set_pf_source(host);
+        return;
+    }
     let bits = dst.bits();
     // Extended to 64 bits, so bits shifted past a narrow operand's top are
     // zeros (or sign copies): CF for counts beyond the width then comes out
@@ -128,6 +136,24 @@ fn plain_shift(e: &mut Emitter, op: ShiftOp, dst: Loc, count: Count) {
     }
     e.set_pf_source(r);
     e.write(dst, r);
+}
+
+fn shift_in_place(e: &mut Emitter, op: ShiftOp, r: Reg, wide: bool, count: Count) {
+    match (op, count, wide) {
+        (ShiftOp::Shl, Count::Const(c), true) => a64!(e.ops; lsl X(r), X(r), c),
+        (ShiftOp::Shr, Count::Const(c), true) => a64!(e.ops; lsr X(r), X(r), c),
+        (ShiftOp::Sar, Count::Const(c), true) => a64!(e.ops; asr X(r), X(r), c),
+        (ShiftOp::Shl, Count::Reg(c), true) => a64!(e.ops; lsl X(r), X(r), X(c)),
+        (ShiftOp::Shr, Count::Reg(c), true) => a64!(e.ops; lsr X(r), X(r), X(c)),
+        (ShiftOp::Sar, Count::Reg(c), true) => a64!(e.ops; asr X(r), X(r), X(c)),
+        (ShiftOp::Shl, Count::Const(c), false) => a64!(e.ops; lsl W(r), W(r), c),
+        (ShiftOp::Shr, Count::Const(c), false) => a64!(e.ops; lsr W(r), W(r), c),
+        (ShiftOp::Sar, Count::Const(c), false) => a64!(e.ops; asr W(r), W(r), c),
+        (ShiftOp::Shl, Count::Reg(c), false) => a64!(e.ops; lsl W(r), W(r), W(c)),
+        (ShiftOp::Shr, Count::Reg(c), false) => a64!(e.ops; lsr W(r), W(r), W(c)),
+        (ShiftOp::Sar, Count::Reg(c), false) => a64!(e.ops; asr W(r), W(r), W(c)),
+        _ => unreachable!("rotates take `rotate`"),
+    }
 }
 
 fn rotate(e: &mut Emitter, op: ShiftOp, dst: Loc, count: Count) {

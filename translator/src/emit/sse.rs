@@ -324,7 +324,10 @@ fn movd_movq(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     } else {
         let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
         match e.loc(insn, 0)? {
-            Loc::Mem { base, off, .. } => e.vstore(s, base, off, bytes),
+            Loc::Mem { addr, .. } => {
+                let (base, off) = e.base_offset(addr);
+                e.vstore(s, base, off, bytes)
+            }
             dst => {
                 let t = e.tmp();
                 if bytes == 8 {
