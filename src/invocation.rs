@@ -110,6 +110,12 @@ struct Cli {
     /// [env: TRANSIT_STATS=1].
     #[arg(long = "stats")]
     stats: bool,
+    /// Write perf's map of JIT code, /tmp/perf-PID.map: each translated
+    /// block's host address and size, named by its guest address, so that
+    /// `perf report` attributes time to guest code; exec'd children too
+    /// [env: TRANSIT_PERF_MAP=1].
+    #[arg(long = "perf-map")]
+    perf_map: bool,
     /// Print every guest syscall to stderr as strace does: the x86_64 name,
     /// decoded arguments, the result or errno, the thread id; exec'd
     /// children too (qemu-user's `-strace` works as well) [env: TRANSIT_STRACE=1].
@@ -201,6 +207,8 @@ pub struct RunRequest {
     pub signals: InheritedSignals,
     /// `--stats` or TRANSIT_STATS.
     pub stats: bool,
+    /// `--perf-map` or TRANSIT_PERF_MAP.
+    pub perf_map: bool,
     /// `--strace`, `--strace-file` or TRANSIT_STRACE.
     pub strace: Option<StraceOutput>,
 }
@@ -215,7 +223,7 @@ impl Invocation {
             let mut rest = args.into_iter().skip(1);
             let program = PathBuf::from(rest.next().unwrap_or_default());
             let argv0 = if start.preserve_argv0 { rest.next() } else { None };
-            RunRequest { program, argv0, args: rest.collect(), rootfs: None, process_log: None, cpu: None, exec_fd: start.exec_fd, secure: false, by_binfmt_misc: true, signals: InheritedSignals::default(), stats: false, strace: None }
+            RunRequest { program, argv0, args: rest.collect(), rootfs: None, process_log: None, cpu: None, exec_fd: start.exec_fd, secure: false, by_binfmt_misc: true, signals: InheritedSignals::default(), stats: false, perf_map: false, strace: None }
         } else if args.get(1).is_some_and(|a| a == "binfmt") {
             return Ok(Invocation::Binfmt(args.into_iter().skip(2).collect()));
         } else if args.get(1).is_some_and(|a| a == "mirror") {
@@ -236,6 +244,7 @@ impl Invocation {
                 by_binfmt_misc: false,
                 signals: InheritedSignals { ignored: cli.ignored_signals.unwrap_or(0), blocked: cli.blocked_signals.unwrap_or(0) },
                 stats: cli.stats,
+                perf_map: cli.perf_map,
                 strace: match (cli.strace_file, cli.strace) {
                     (Some(file), _) => Some(StraceOutput::File(file)),
                     (None, true) => Some(StraceOutput::Stderr),
@@ -254,6 +263,7 @@ impl Invocation {
             }
         }
         request.stats |= env("TRANSIT_STATS").is_some_and(|v| v != "0");
+        request.perf_map |= env("TRANSIT_PERF_MAP").is_some_and(|v| v != "0");
         if request.strace.is_none() && env("TRANSIT_STRACE").is_some_and(|v| v != "0") {
             request.strace = Some(StraceOutput::Stderr);
         }

@@ -9,6 +9,7 @@ mod error;
 mod invocation;
 mod loader;
 mod memory;
+mod perf_map;
 mod rootfs;
 mod runtime;
 mod signals;
@@ -67,12 +68,16 @@ fn run(request: RunRequest) -> Result<runtime::Ending, LoadError> {
     if let Some(output) = &strace {
         transit_syscalls::strace::enable(output.clone());
     }
+    if request.perf_map {
+        perf_map::enable();
+    }
     let transit = TransitCommand {
         exe: std::fs::read_link("/proc/self/exe").unwrap_or_default(),
         rootfs: absolute(request.rootfs),
         process_log: absolute(request.process_log),
         cpu: request.cpu,
         stats: request.stats,
+        perf_map: request.perf_map,
         strace,
         by_binfmt_misc: request.by_binfmt_misc,
     };

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Where the aarch64 instructions of a Transit run go, by Transit function
-# (and "[generated code]" for translated guest code):
+# (and "[generated code]" for translated guest code), then the hottest
+# guest blocks (Transit's --perf-map names its translations):
 #   benches/profile/profile.sh [-n TOP] -- TRANSIT_BINARY [TRANSIT ARGS] PROGRAM [ARGS]
 # Runs under qemu-aarch64 (the dynamic build from package qemu-user, the one
 # that loads plugins) with hotpc.c, and names functions with
@@ -27,28 +28,13 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 gcc -O2 -shared -fPIC -fvisibility=hidden -o "$work/hotpc.so" "$here/hotpc.c"
 transit=$1
+shift
+# --perf-map names the translated blocks by guest address: the maps this
+# run writes are the ones newer than the marker.
+touch "$work/marker"
 QEMU_LD_PREFIX=${QEMU_LD_PREFIX:-/usr/aarch64-linux-gnu} qemu-aarch64 -cpu neoverse-n1 \
-    -plugin "$work/hotpc.so,out=$work/hotpc.txt" "$@" > /dev/null
-addr2line=aarch64-linux-gnu-addr2line
-python3 - "$work/hotpc.txt" "$transit" "$addr2line" "$top" <<'PY'
-import collections, subprocess, sys
-counts_file, transit, addr2line, top = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-counts = collections.Counter()
-for line in open(counts_file):
-    addr, n = line.split()
-    counts[int(addr, 16)] += int(n)
-# Transit is linked at 0x7000000000 (.cargo/config.toml).
-own = sorted(a for a in counts if 0x7000000000 <= a < 0x7100000000)
-names = {}
-if own:
-    out = subprocess.run([addr2line, "-f", "-C", "-e", transit], input="".join(f"{a:#x}\n" for a in own),
-                         capture_output=True, text=True).stdout.splitlines()
-    names = {a: out[2 * i] for i, a in enumerate(own)}
-by = collections.Counter()
-for a, n in counts.items():
-    by[names.get(a, "[generated code, libraries, loader]")] += n
-total = sum(counts.values())
-print(f"{total} aarch64 instructions")
-for name, n in by.most_common(top):
-    print(f"{100 * n / total:6.2f}% {n:14d}  {name}")
-PY
+    -plugin "$work/hotpc.so,out=$work/hotpc.txt" "$transit" --perf-map "$@" > /dev/null
+maps=$(find /tmp -maxdepth 1 -name 'perf-*.map' -newer "$work/marker")
+# shellcheck disable=SC2086 # one argument per map
+python3 "$here/report.py" "$work/hotpc.txt" "$transit" aarch64-linux-gnu-addr2line "$top" $maps
+rm -f $maps

@@ -142,6 +142,43 @@ fn shared_memory_keeps_x86_memory_order() {
     }
 }
 
+/// `--perf-map` writes perf's /tmp/perf-PID.map: one `START SIZE NAME`
+/// line per translated block (as many as `--stats` counts), host ranges
+/// that do not overlap, each named by its guest address.
+#[test]
+fn perf_map_lists_every_translated_block() {
+    let toolchain = Toolchain::for_host().unwrap_or_else(|e| panic!("{e}"));
+    let programs = catalog::discover().unwrap_or_else(|e| panic!("{e}"));
+    let variant = toolchain.variants().next().expect("every host has a variant");
+    let program = programs.iter().find(|p| p.name == "hello").expect("tests/programs has hello");
+    let binary = toolchain.build(program, variant).unwrap_or_else(|e| panic!("{e}"));
+    let options = [std::ffi::OsStr::new("--perf-map"), std::ffi::OsStr::new("--stats")];
+    let run = process::run(transit().command_with_options(&options, &binary, &[]), b"", &work_dir("cli-runs").join("perf-map"), TIMEOUT)
+        .expect("can start Transit");
+    assert_eq!(run.termination, Termination::Exited(0));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let process_line = stderr.lines().find(|l| l.contains(": process: ")).unwrap_or_else(|| panic!("--stats prints the process line:\n{stderr}"));
+    let field = |name: &str| process_line.split(name).nth(1).and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next()).map(str::to_owned);
+    let pid = process_line.split('[').nth(1).and_then(|r| r.split(']').next()).expect("transit-stats[PID]");
+    let blocks: usize = field("blocks=").and_then(|b| b.parse().ok()).expect("blocks=N");
+    let path = format!("/tmp/perf-{pid}.map");
+    let map = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let _ = std::fs::remove_file(&path);
+    let mut ranges: Vec<(u64, u64)> = map
+        .lines()
+        .map(|line| {
+            let parts: Vec<&str> = line.split(' ').collect();
+            assert_eq!(parts.len(), 3, "START SIZE NAME: {line}");
+            assert!(parts[2].starts_with("x86_64:0x"), "named by guest address: {line}");
+            let start = u64::from_str_radix(parts[0], 16).expect("hex start");
+            (start, start + u64::from_str_radix(parts[1], 16).expect("hex size"))
+        })
+        .collect();
+    assert_eq!(ranges.len(), blocks, "one line per translated block");
+    ranges.sort();
+    assert!(ranges.windows(2).all(|w| w[0].1 <= w[1].0), "host ranges do not overlap");
+}
+
 fn transit() -> Transit {
     Transit::from_env().unwrap_or_else(|e| panic!("{e}"))
 }

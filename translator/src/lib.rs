@@ -12,6 +12,7 @@
 // dynasm! converts register numbers (already `u8`) into `u8`.
 #![allow(clippy::useless_conversion)]
 
+pub mod block_listener;
 pub mod cache;
 pub mod cpu;
 pub mod dispatch;

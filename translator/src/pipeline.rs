@@ -43,6 +43,8 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
         translated = translate(cache);
         host = cache.insert_block(rip, pages, &translated);
     }
+    let host = host.expect("one block fits an empty cache");
+    crate::block_listener::installed(rip, host, translated.code.len());
     crate::emit::recycle_marks_buffer(translated.marks);
-    host.expect("one block fits an empty cache")
+    host
 }

@@ -45,6 +45,8 @@ pub struct TransitCommand {
     pub by_binfmt_misc: bool,
     /// `--stats`: children report too.
     pub stats: bool,
+    /// `--perf-map`: children write their maps too.
+    pub perf_map: bool,
     /// `--strace` or `--strace-file FILE`: children are traced too.
     pub strace: Option<crate::strace::StraceOutput>,
 }
@@ -71,6 +73,9 @@ impl TransitCommand {
         }
         if self.stats {
             out.push(b"--stats".to_vec());
+        }
+        if self.perf_map {
+            out.push(b"--perf-map".to_vec());
         }
         match &self.strace {
             Some(crate::strace::StraceOutput::Stderr) => out.push(b"--strace".to_vec()),
@@ -590,6 +595,7 @@ mod tests {
             cpu: Some(transit_translator::cpu::features::CpuLevel::V1),
             by_binfmt_misc: false,
             stats: true,
+            perf_map: true,
             strace: Some(crate::strace::StraceOutput::File("/tmp/trace".into())),
         };
         // SIGSEGV (11) ignored; SIGBUS (7) and SIGSEGV blocked.
@@ -608,6 +614,7 @@ mod tests {
                 "--cpu",
                 "x86-64-v1",
                 "--stats",
+                "--perf-map",
                 "--strace-file",
                 "/tmp/trace",
                 "--ignored-signals",

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Where a Transit run's aarch64 instructions went: hotpc.c's counts per
+host block, named by Transit's own functions (addr2line) and, for the code
+cache, by the guest block each translation came from (Transit's
+--perf-map). Counts are per block start, like ../shared/bench.
+
+usage: report.py COUNTS TRANSIT ADDR2LINE TOP [PERF_MAP...]
+"""
+import bisect
+import collections
+import subprocess
+import sys
+
+
+def entry_point(binary):
+    for line in subprocess.run(["readelf", "-h", binary], capture_output=True, text=True).stdout.splitlines():
+        if "Entry point address" in line:
+            return int(line.split()[-1], 16)
+    raise SystemExit(f"report.py: no ELF header in {binary}")
+
+
+def main():
+    counts_file, transit, addr2line, top = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    blocks = []  # (host start, host end, guest name), from every map given
+    for path in sys.argv[5:]:
+        for line in open(path):
+            start, size, name = line.split(maxsplit=2)
+            blocks.append((int(start, 16), int(start, 16) + int(size, 16), name.strip()))
+    blocks.sort()
+    starts = [b[0] for b in blocks]
+    counts = collections.Counter()
+    first = None
+    for line in open(counts_file):
+        addr, n = line.split()
+        counts[int(addr, 16)] += int(n)
+        # hotpc.c lists blocks newest first: the last is Transit's entry.
+        first = int(addr, 16)
+    if first is None:
+        raise SystemExit("report.py: no block ran")
+    # Transit is a static PIE: its load address is where its entry ran.
+    base = first - entry_point(transit)
+    guest = collections.Counter()
+    own = []
+    for a, n in counts.items():
+        i = bisect.bisect_right(starts, a) - 1
+        if i >= 0 and a < blocks[i][1]:
+            guest[blocks[i][2]] += n
+        elif a >= base:
+            own.append(a)
+    names = {}
+    if own:
+        out = subprocess.run([addr2line, "-f", "-C", "-e", transit], input="".join(f"{a - base:#x}\n" for a in own),
+                             capture_output=True, text=True).stdout.splitlines()
+        names = {a: out[2 * i] for i, a in enumerate(own)}
+    by = collections.Counter()
+    for a, n in counts.items():
+        i = bisect.bisect_right(starts, a) - 1
+        if i >= 0 and a < blocks[i][1]:
+            by["[generated code]"] += n
+        else:
+            by[names.get(a, "[other: libraries, loader, vdso]")] += n
+    total = sum(counts.values())
+    print(f"{total} aarch64 instructions")
+    for name, n in by.most_common(top):
+        print(f"{100 * n / total:6.2f}% {n:14d}  {name[:120]}")
+    if guest:
+        print(f"\nhottest guest blocks (their translations' instructions; show one with\n"
+              f"`cargo run -p transit-translator --example listing -- PROGRAM ADDR`):")
+        for name, n in guest.most_common(top):
+            print(f"{100 * n / total:6.2f}% {n:14d}  {name}")
+
+
+if __name__ == "__main__":
+    main()
