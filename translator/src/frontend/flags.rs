@@ -61,8 +61,11 @@ pub fn reads_and_kills(insn: &Instruction) -> (FlagSet, FlagSet) {
     if count_may_be_zero(insn) || repeats_maybe_never(insn) {
         // A shift or rotate by zero, or a rep string compare with RCX = 0,
         // leaves every flag alone: whatever it writes, it may also pass
-        // through unchanged.
-        return (reads.union(modified), FlagSet::NONE);
+        // through unchanged, so it kills none. A flag live after it is
+        // then live before it too; one dead after it is dead before it
+        // whatever the count (the emitter computes the flags it writes
+        // only where they are live after it).
+        return (reads, FlagSet::NONE);
     }
     (reads, modified)
 }
