@@ -4,7 +4,9 @@ host block, named by Transit's own functions (addr2line) and, for the code
 cache, by the guest block each translation came from (Transit's
 --perf-map). Counts are per block start, like ../shared/bench.
 
-usage: report.py COUNTS TRANSIT ADDR2LINE TOP [PERF_MAP...]
+usage: report.py [--outer] COUNTS TRANSIT ADDR2LINE TOP [PERF_MAP...]
+--outer names each of Transit's instructions by the function it was
+inlined into rather than the innermost inlined one.
 """
 import bisect
 import collections
@@ -20,9 +22,14 @@ def entry_point(binary):
 
 
 def main():
-    counts_file, transit, addr2line, top = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    global outer
+    args = sys.argv[1:]
+    outer = args[0] == "--outer"
+    if outer:
+        args = args[1:]
+    counts_file, transit, addr2line, top = args[0], args[1], args[2], int(args[3])
     blocks = []  # (host start, host end, guest name), from every map given
-    for path in sys.argv[5:]:
+    for path in args[4:]:
         for line in open(path):
             start, size, name = line.split(maxsplit=2)
             blocks.append((int(start, 16), int(start, 16) + int(size, 16), name.strip()))
@@ -49,9 +56,14 @@ def main():
             own.append(a)
     names = {}
     if own:
-        out = subprocess.run([addr2line, "-f", "-C", "-e", transit], input="".join(f"{a - base:#x}\n" for a in own),
-                             capture_output=True, text=True).stdout.splitlines()
-        names = {a: out[2 * i] for i, a in enumerate(own)}
+        # -a starts each address's group, -i lists its inlining chain: the
+        # group's last function is the one not inlined (named by
+        # `outer`), the first the innermost.
+        out = subprocess.run([addr2line, "-a", "-f", "-i", "-C", "-e", transit],
+                             input="".join(f"{a - base:#x}\n" for a in own), capture_output=True, text=True).stdout
+        groups = [g.splitlines()[1::2] for g in out.split("0x")[1:]]
+        pick = (lambda fs: fs[-1]) if outer else (lambda fs: fs[0])
+        names = {a: pick(g) if g else "?" for a, g in zip(own, groups)}
     by = collections.Counter()
     for a, n in counts.items():
         i = bisect.bisect_right(starts, a) - 1

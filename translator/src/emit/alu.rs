@@ -110,13 +110,8 @@ fn with_immediate(e: &mut Emitter, op: AluOp, dst: Loc, a: Reg, value: u64) -> O
             _ => return None,
         }
         if nzcv && matches!(op, AluOp::Or | AluOp::Xor) {
-            if x {
-                a64!(e.ops; tst X(r), X(r));
-            } else {
-                a64!(e.ops; tst W(r), W(r));
-            }
-        }
-        if nzcv {
+            test_result(e, x, nzcv, r);
+        } else if nzcv {
             e.polarity = Polarity::Carry;
         }
         e.set_pf_source(r);
@@ -176,8 +171,9 @@ pub fn binary(e: &mut Emitter, op: AluOp, size: u8, a: Reg, b: Reg, r: Reg) {
     }
     e.set_pf_source(r);
     if nzcv {
+        // or/xor test their result with `cmp r, #0` (`test_result`).
         e.polarity = match op {
-            AluOp::Sub | AluOp::Sbb | AluOp::Cmp => Polarity::Borrow,
+            AluOp::Sub | AluOp::Sbb | AluOp::Cmp | AluOp::Or | AluOp::Xor => Polarity::Borrow,
             _ => Polarity::Carry,
         };
     }
@@ -211,13 +207,21 @@ fn wide(e: &mut Emitter, op: AluOp, x: bool, nzcv: bool, a: Reg, b: Reg, r: Reg)
     }
 }
 
+/// Flags of or/xor: N and Z from the result, CF = OF = 0. `cmp r, #0`
+/// leaves host C set (no borrow), which is CF = 0 in the borrow form
+/// block exits hand over, so a live CF needs no inversion there (`tst`
+/// would clear C: the carry form).
 fn test_result(e: &mut Emitter, x: bool, nzcv: bool, r: Reg) {
     if nzcv {
+        // Register 31 is SP here, not the zero register: or/xor results
+        // always have a real register.
+        debug_assert_ne!(r, 31);
         if x {
-            a64!(e.ops; tst X(r), X(r));
+            a64!(e.ops; cmp XSP(r), 0);
         } else {
-            a64!(e.ops; tst W(r), W(r));
+            a64!(e.ops; cmp WSP(r), 0);
         }
+        e.polarity = Polarity::Borrow;
     }
 }
 
@@ -231,7 +235,11 @@ fn narrow(e: &mut Emitter, op: AluOp, bits: u32, nzcv: bool, a: Reg, b: Reg, r: 
         if nzcv {
             let t = e.tmp();
             let sh = 32 - bits;
-            a64!(e.ops; lsl W(t), W(r), sh ; tst W(t), W(t));
+            a64!(e.ops; lsl W(t), W(r), sh);
+            match op {
+                AluOp::And | AluOp::Test => a64!(e.ops; tst W(t), W(t)),
+                _ => test_result(e, false, true, t),
+            }
         }
         return;
     }

@@ -100,10 +100,12 @@ impl Emitter {
 
     /// The address of `insn`'s memory operand, accessed `size` bytes wide,
     /// in the cheapest form loads and stores of that size take: `[base,
-    /// index]`, `[base, index, lsl log2(size)]`, or `[base, #disp]` with
-    /// the size-scaled 12-bit offset; otherwise (and for ordered or locked
-    /// accesses) as `address` computes it.
+    /// index]`, `[base, index, lsl log2(size)]` (a jump table's `[index*8 +
+    /// table]` with the table's address in a scratch register), or `[base,
+    /// #disp]` with the size-scaled 12-bit offset; otherwise (and for
+    /// ordered or locked accesses) as `address` computes it.
     pub fn memory_address(&mut self, insn: &Instruction, size: u8) -> Result<Addr, Unsupported> {
+        let (base, index) = (insn.memory_base(), insn.memory_index());
         // Ordered and exclusive accesses take a bare register: computing
         // it once (`address`) serves both the load and the store.
         let plain = crate::tuning::tuning().indexed_addressing
@@ -112,19 +114,28 @@ impl Emitter {
             && insn.memory_segment() != Register::FS
             && insn.memory_segment() != Register::GS
             && matches!(size, 1 | 2 | 4 | 8)
-            && insn.memory_base().is_gpr64()
-            && (insn.memory_index() == Register::None || insn.memory_index().is_gpr64());
+            && (base == Register::None || base.is_gpr64())
+            && (index == Register::None || index.is_gpr64());
         if plain {
-            let base = gpr_of(insn.memory_base())?.0;
             let disp = insn.memory_displacement64() as i64;
             let scale = insn.memory_index_scale();
-            if insn.memory_index() != Register::None {
-                if disp == 0 && (scale == 1 || scale == size as u32) {
-                    let index = gpr_of(insn.memory_index())?.0;
-                    return Ok(Addr::Indexed { base, index, shift: scale.trailing_zeros() as u8 });
+            let shift = scale.trailing_zeros() as u8;
+            let scaled = scale == 1 || scale == size as u32;
+            match (base, index) {
+                (Register::None, Register::None) => {}
+                (Register::None, index) if scaled => {
+                    let index = gpr_of(index)?.0;
+                    let table = self.tmp();
+                    self.mov_imm(table, disp as u64);
+                    return Ok(Addr::Indexed { base: table, index, shift });
                 }
-            } else if disp >= 256 && disp % size as i64 == 0 && disp / (size as i64) < 4096 {
-                return Ok(Addr::Offset { base, off: disp as i32 });
+                (base, Register::None) if disp >= 256 && disp % size as i64 == 0 && disp / (size as i64) < 4096 => {
+                    return Ok(Addr::Offset { base: gpr_of(base)?.0, off: disp as i32 });
+                }
+                (base, index) if index != Register::None && base != Register::None && disp == 0 && scaled => {
+                    return Ok(Addr::Indexed { base: gpr_of(base)?.0, index: gpr_of(index)?.0, shift });
+                }
+                _ => {}
             }
         }
         let (base, off) = self.address(insn)?;

@@ -5,37 +5,27 @@
 use crate::frontend::decode::{CodeSource, GuestBlock};
 use iced_x86::{Decoder, DecoderOptions, Instruction, Mnemonic, OpKind, RflagsBits};
 
-/// A set of x86 arithmetic flags, in our own bit order.
+/// A set of x86 arithmetic flags, in iced's `RflagsBits` order (its low six
+/// bits), so that converting iced's sets costs one AND: liveness runs over
+/// every instruction translated and looked ahead at.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FlagSet(pub u8);
 
 impl FlagSet {
-    pub const CF: FlagSet = FlagSet(1);
-    pub const PF: FlagSet = FlagSet(2);
-    pub const AF: FlagSet = FlagSet(4);
-    pub const ZF: FlagSet = FlagSet(8);
-    pub const SF: FlagSet = FlagSet(16);
-    pub const OF: FlagSet = FlagSet(32);
+    pub const OF: FlagSet = FlagSet(RflagsBits::OF as u8);
+    pub const SF: FlagSet = FlagSet(RflagsBits::SF as u8);
+    pub const ZF: FlagSet = FlagSet(RflagsBits::ZF as u8);
+    pub const AF: FlagSet = FlagSet(RflagsBits::AF as u8);
+    pub const CF: FlagSet = FlagSet(RflagsBits::CF as u8);
+    pub const PF: FlagSet = FlagSet(RflagsBits::PF as u8);
     pub const NONE: FlagSet = FlagSet(0);
-    pub const ALL: FlagSet = FlagSet(63);
+    pub const ALL: FlagSet = FlagSet(Self::OF.0 | Self::SF.0 | Self::ZF.0 | Self::AF.0 | Self::CF.0 | Self::PF.0);
     /// The flags that live in host NZCV.
-    pub const NZCV: FlagSet = FlagSet(1 | 8 | 16 | 32);
+    pub const NZCV: FlagSet = FlagSet(Self::CF.0 | Self::ZF.0 | Self::SF.0 | Self::OF.0);
 
+    /// The arithmetic flags among iced's `RflagsBits`.
     pub fn from_iced(bits: u32) -> FlagSet {
-        let mut s = 0;
-        for (iced, ours) in [
-            (RflagsBits::CF, Self::CF),
-            (RflagsBits::PF, Self::PF),
-            (RflagsBits::AF, Self::AF),
-            (RflagsBits::ZF, Self::ZF),
-            (RflagsBits::SF, Self::SF),
-            (RflagsBits::OF, Self::OF),
-        ] {
-            if bits & iced != 0 {
-                s |= ours.0;
-            }
-        }
-        FlagSet(s)
+        FlagSet((bits & Self::ALL.0 as u32) as u8)
     }
     pub fn has(self, other: FlagSet) -> bool {
         self.0 & other.0 != 0
@@ -205,4 +195,17 @@ pub fn live_at_block_exit(src: &dyn CodeSource, block: &GuestBlock, readable: im
     };
     let live = live_on_entry(src, first, &readable);
     second.map_or(live, |s| live.union(live_on_entry(src, s, &readable)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iced_arithmetic_flags_are_the_low_six_bits() {
+        let all = [RflagsBits::OF, RflagsBits::SF, RflagsBits::ZF, RflagsBits::AF, RflagsBits::CF, RflagsBits::PF];
+        assert_eq!(all.iter().fold(0, |a, b| a | b), 0x3f);
+        assert_eq!(FlagSet::from_iced(RflagsBits::CF | RflagsBits::DF | RflagsBits::IF), FlagSet::CF);
+        assert_eq!(FlagSet::from_iced(u32::MAX), FlagSet::ALL);
+    }
 }
