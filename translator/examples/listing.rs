@@ -1,6 +1,8 @@
 //! Prints the aarch64 code Transit emits for guest blocks of an x86_64 ELF:
-//! `cargo run -p transit-translator --example listing -- PROGRAM ADDR [BLOCKS]`
+//! `cargo run -p transit-translator --example listing -- PROGRAM ADDR [BLOCKS [BASE]]`
 //! (ADDR in hex). Follows fall-through and branch targets breadth-first.
+//! BASE (hex) is where a position-independent PROGRAM was loaded, for ADDR
+//! taken from a run (`--perf-map`, benches/profile); default 0.
 
 use capstone::prelude::*;
 use std::collections::{HashSet, VecDeque};
@@ -33,7 +35,9 @@ fn load(path: &str) -> (u64, Vec<u8>) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let (base, img) = load(&args[1]);
+    let (file_base, img) = load(&args[1]);
+    let load_base = args.get(4).map_or(0, |b| u64::from_str_radix(b.trim_start_matches("0x"), 16).expect("hex base"));
+    let base = file_base + load_base;
     let start = u64::from_str_radix(args[2].trim_start_matches("0x"), 16).expect("hex address");
     let count: usize = args.get(3).map_or(1, |n| n.parse().unwrap());
     let src = CodeBuffer { base, code: &img };

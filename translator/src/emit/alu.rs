@@ -56,7 +56,10 @@ pub fn alu(e: &mut Emitter, insn: &Instruction, op: AluOp) -> EmitResult {
     let b = e.read(src);
     let r = if op.writes_dst() {
         e.result_reg(dst)
-    } else if dst.size() >= 4 && !e.needed.has(FlagSet::PF) && !e.needed.has(FlagSet::AF) {
+    } else if e.needed.has(FlagSet::PF) {
+        // cmp/test whose result only PF reads: straight into its source.
+        super::regs::PF_SRC
+    } else if dst.size() >= 4 && !e.needed.has(FlagSet::AF) {
         // 32/64-bit cmp/test whose result nobody needs: the zero register
         // (the narrow forms still shift the result to test it).
         31
@@ -85,7 +88,7 @@ fn with_immediate(e: &mut Emitter, op: AluOp, dst: Loc, a: Reg, value: u64) -> O
     let r = if op.writes_dst() {
         e.result_reg(dst)
     } else if e.needed.has(FlagSet::PF) {
-        e.tmp()
+        super::regs::PF_SRC
     } else {
         31
     };

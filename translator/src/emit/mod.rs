@@ -425,7 +425,7 @@ impl Emitter {
 
     /// Records the PF source when PF is needed.
     pub fn set_pf_source(&mut self, result: Reg) {
-        if self.needed.has(FlagSet::PF) {
+        if self.needed.has(FlagSet::PF) && result != regs::PF_SRC {
             a64!(self.ops; mov X(regs::PF_SRC), X(result));
         }
     }
