@@ -59,9 +59,10 @@ pub fn alu(e: &mut Emitter, insn: &Instruction, op: AluOp) -> EmitResult {
     } else if e.needed.has(FlagSet::PF) {
         // cmp/test whose result only PF reads: straight into its source.
         super::regs::PF_SRC
-    } else if dst.size() >= 4 && !e.needed.has(FlagSet::AF) {
-        // 32/64-bit cmp/test whose result nobody needs: the zero register
-        // (the narrow forms still shift the result to test it).
+    } else if !e.needed.has(FlagSet::AF) && (dst.size() >= 4 || op == AluOp::Cmp) {
+        // cmp/test whose result nobody needs: the zero register (a narrow
+        // cmp then skips shifting it back down; a narrow test still
+        // shifts its result up to test it).
         31
     } else {
         e.tmp()
@@ -255,13 +256,26 @@ fn narrow(e: &mut Emitter, op: AluOp, bits: u32, nzcv: bool, a: Reg, b: Reg, r: 
         }
         return;
     }
+    // The operands shifted to the top of a 32-bit register, where the host
+    // computes the narrow operation's flags; add and sub take the second
+    // one shifted in the instruction itself.
     let sh = 32 - bits;
     let ta = e.tmp();
+    a64!(e.ops; lsl W(ta), W(a), sh);
+    if matches!(op, AluOp::Add | AluOp::Sub | AluOp::Cmp) {
+        if op == AluOp::Add {
+            a64!(e.ops; adds W(ta), W(ta), W(b), lsl sh);
+        } else {
+            a64!(e.ops; subs W(ta), W(ta), W(b), lsl sh);
+        }
+        if r != 31 {
+            a64!(e.ops; lsr W(r), W(ta), sh);
+        }
+        return;
+    }
     let tb = e.tmp();
-    a64!(e.ops; lsl W(ta), W(a), sh ; lsl W(tb), W(b), sh);
+    a64!(e.ops; lsl W(tb), W(b), sh);
     match op {
-        AluOp::Add => a64!(e.ops; adds W(ta), W(ta), W(tb)),
-        AluOp::Sub | AluOp::Cmp => a64!(e.ops; subs W(ta), W(ta), W(tb)),
         AluOp::Adc => {
             // Ones below the operand carry the incoming C up to its lowest bit.
             let ones = e.tmp();
@@ -269,7 +283,8 @@ fn narrow(e: &mut Emitter, op: AluOp, bits: u32, nzcv: bool, a: Reg, b: Reg, r: 
             a64!(e.ops; orr W(ta), W(ta), W(ones) ; adcs W(ta), W(ta), W(tb));
         }
         // Zeros below: a borrow-in propagates up to the operand's lowest bit.
-        _ => a64!(e.ops; sbcs W(ta), W(ta), W(tb)),
+        AluOp::Sbb => a64!(e.ops; sbcs W(ta), W(ta), W(tb)),
+        _ => unreachable!("logic operations and add/sub return above"),
     }
     a64!(e.ops; lsr W(r), W(ta), sh);
     if matches!(op, AluOp::Adc | AluOp::Sbb) {
@@ -291,9 +306,7 @@ fn narrow(e: &mut Emitter, op: AluOp, bits: u32, nzcv: bool, a: Reg, b: Reg, r: 
 pub fn inc_dec(e: &mut Emitter, insn: &Instruction, inc: bool) -> EmitResult {
     let dst = e.loc(insn, 0)?;
     let a = e.read(dst);
-    let one = e.tmp();
-    a64!(e.ops; movz X(one), 1);
-    let r = e.result_reg(dst);
+    let op = if inc { AluOp::Add } else { AluOp::Sub };
     // CF survives inc/dec: save the host C bit if anyone reads CF later.
     let keep_cf = e.live_after.has(FlagSet::CF) && e.needs_nzcv();
     let saved = if keep_cf {
@@ -303,7 +316,17 @@ pub fn inc_dec(e: &mut Emitter, insn: &Instruction, inc: bool) -> EmitResult {
     } else {
         None
     };
-    binary(e, if inc { AluOp::Add } else { AluOp::Sub }, dst.size(), a, one, r);
+    // 32/64-bit: `add(s) r, a, #1`; otherwise the register form.
+    let r = match with_immediate(e, op, dst, a, 1) {
+        Some(r) => r,
+        None => {
+            let one = e.tmp();
+            a64!(e.ops; movz X(one), 1);
+            let r = e.result_reg(dst);
+            binary(e, op, dst.size(), a, one, r);
+            r
+        }
+    };
     if let Some((t, polarity)) = saved {
         let t2 = e.tmp();
         a64!(e.ops
@@ -314,7 +337,7 @@ pub fn inc_dec(e: &mut Emitter, insn: &Instruction, inc: bool) -> EmitResult {
         );
         e.polarity = polarity;
     }
-    e.write(dst, r);
+    e.write_result(dst, r);
     Ok(Flow::Next)
 }
 
