@@ -53,7 +53,8 @@ pub fn alu(e: &mut Emitter, insn: &Instruction, op: AluOp) -> EmitResult {
             return Ok(Flow::Next);
         }
     }
-    let b = e.read(src);
+    // An immediate 0 is the zero register (`cmp byte [m], 0`).
+    let b = if let Loc::Imm { value: 0, .. } = src { 31 } else { e.read(src) };
     let r = if op.writes_dst() {
         e.result_reg(dst)
     } else if e.needed.has(FlagSet::PF) {
