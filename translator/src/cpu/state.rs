@@ -68,7 +68,8 @@ pub struct CpuState {
     pub nzcv: u64,
     /// PF is the even parity of this value's low byte.
     pub pf_result: u64,
-    /// AF is bit 4 of this value.
+    /// AF is bit 4 of this value XOR `pf_result` (arithmetic leaves its
+    /// operands' XOR here and its result in `pf_result`).
     pub af_aux: u64,
     /// Direction flag, 0 or 1.
     pub df: u64,
@@ -211,7 +212,7 @@ impl CpuState {
         if even_parity(self.pf_result) {
             f |= rflags::PF;
         }
-        if self.af_aux & 0x10 != 0 {
+        if (self.af_aux ^ self.pf_result) & 0x10 != 0 {
             f |= rflags::AF;
         }
         if self.df != 0 {
@@ -240,7 +241,7 @@ impl CpuState {
         self.nzcv = n;
         // Parity of 0 is even (PF=1); of 1 odd (PF=0).
         self.pf_result = if f & rflags::PF != 0 { 0 } else { 1 };
-        self.af_aux = if f & rflags::AF != 0 { 0x10 } else { 0 };
+        self.af_aux = self.pf_result ^ if f & rflags::AF != 0 { 0x10 } else { 0 };
         self.df = u64::from(f & rflags::DF != 0);
     }
 }

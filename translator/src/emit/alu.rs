@@ -168,13 +168,11 @@ pub fn binary(e: &mut Emitter, op: AluOp, size: u8, a: Reg, b: Reg, r: Reg) {
     } else {
         narrow(e, op, size as u32 * 8, nzcv, a, b, r);
     }
-    if !op.is_logic() {
-        e.af_end(r);
-    } else if e.needed.has(FlagSet::AF) {
-        // AF is undefined after logic ops; keep it deterministic.
-        a64!(e.ops; mov X(super::regs::AF_SRC), xzr);
-    }
     e.set_pf_source(r);
+    if op.is_logic() {
+        // AF is undefined after logic ops; keep it deterministic.
+        e.af_zero();
+    }
     if nzcv {
         // or/xor test their result with `cmp r, #0` (`test_result`).
         e.polarity = match op {

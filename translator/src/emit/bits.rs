@@ -117,13 +117,12 @@ pub fn popcnt(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         a64!(e.ops; tst X(count), X(count));
         e.polarity = super::Polarity::Carry;
     }
-    if e.needed.has(crate::frontend::flags::FlagSet::PF) {
+    use crate::frontend::flags::FlagSet;
+    if e.needed.has(FlagSet::PF) || e.needed.has(FlagSet::AF) {
         // PF = 0: a source with odd parity.
         a64!(e.ops; movz X(super::regs::PF_SRC), 1);
     }
-    if e.needed.has(crate::frontend::flags::FlagSet::AF) {
-        a64!(e.ops; movz X(super::regs::AF_SRC), 0);
-    }
+    e.af_zero();
     e.write(dst, count);
     Ok(Flow::Next)
 }

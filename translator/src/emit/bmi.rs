@@ -12,7 +12,6 @@
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use super::operand::Loc;
 use super::{a64, regs, EmitResult, Emitter, Flow, Polarity, Reg, Unsupported};
-use crate::frontend::flags::FlagSet;
 use iced_x86::Instruction;
 
 /// andn: dst = !src1 & src2 (src1 is VEX.vvvv). SF and ZF from the result,
@@ -308,7 +307,5 @@ fn finish_logic(e: &mut Emitter, dst: Loc, r: Reg) {
 /// parity and AF = 0 keep runs deterministic.
 fn undefined_pf_af(e: &mut Emitter, r: Reg) {
     e.set_pf_source(r);
-    if e.needed.has(FlagSet::AF) {
-        a64!(e.ops; mov X(regs::AF_SRC), xzr);
-    }
+    e.af_zero();
 }

@@ -423,24 +423,29 @@ impl Emitter {
         self.polarity = Polarity::Carry;
     }
 
-    /// Records the PF source when PF is needed.
+    /// Records the PF source when PF is needed, and when AF is: AF is bit 4
+    /// of AF's source XOR PF's (`af_begin` leaves `a ^ b` there, so a
+    /// result written here completes `a ^ b ^ result` with no instruction
+    /// of its own).
     pub fn set_pf_source(&mut self, result: Reg) {
-        if self.needed.has(FlagSet::PF) && result != regs::PF_SRC {
+        if (self.needed.has(FlagSet::PF) || self.needed.has(FlagSet::AF)) && result != regs::PF_SRC {
             a64!(self.ops; mov X(regs::PF_SRC), X(result));
         }
     }
 
-    /// Records the AF source (a ^ b ^ result) when AF is needed; call with
-    /// `result = None` before the operation and `Some` after it, so the
-    /// operation may overwrite its inputs.
+    /// Records `a ^ b` as AF's source when AF is needed, before the
+    /// operation (which may overwrite its inputs); `set_pf_source` with
+    /// the result completes it.
     pub fn af_begin(&mut self, a: Reg, b: Reg) {
         if self.needed.has(FlagSet::AF) {
             a64!(self.ops; eor X(regs::AF_SRC), X(a), X(b));
         }
     }
-    pub fn af_end(&mut self, result: Reg) {
+
+    /// AF = 0, after PF's source is set: AF's source equal to it.
+    pub fn af_zero(&mut self) {
         if self.needed.has(FlagSet::AF) {
-            a64!(self.ops; eor X(regs::AF_SRC), X(regs::AF_SRC), X(result));
+            a64!(self.ops; mov X(regs::AF_SRC), X(regs::PF_SRC));
         }
     }
 

@@ -8,7 +8,7 @@
 //! | x18         | address of an ordered or exclusive memory access       |
 //! | x19..x25    | scratch                                                |
 //! | x26         | PF source: PF = even parity of its low byte            |
-//! | x27         | AF source: AF = its bit 4                              |
+//! | x27         | AF source: AF = bit 4 of x27 ^ x26                     |
 //! | x28         | `*mut CpuState`                                        |
 //! | x29         | indirect-branch lookup table base                      |
 //! | x30         | scratch (the trampolines saved the link register)      |

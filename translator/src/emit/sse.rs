@@ -669,7 +669,8 @@ fn compare_scalar(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         ; msr NZCV, X(zf)
         // PF = unordered: an odd-parity source means PF=0.
         ; eor XSP(regs::PF_SRC), X(unord), 1
-        ; mov X(regs::AF_SRC), xzr
+        // AF = 0: AF's source equal to PF's.
+        ; mov X(regs::AF_SRC), X(regs::PF_SRC)
     );
     e.polarity = Polarity::Borrow;
     Ok(Flow::Next)

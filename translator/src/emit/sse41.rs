@@ -267,13 +267,11 @@ fn ptest(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         );
         e.polarity = Polarity::Borrow;
     }
-    if e.needed.has(FlagSet::PF) {
+    if e.needed.has(FlagSet::PF) || e.needed.has(FlagSet::AF) {
         // Low byte 1: odd parity, PF = 0.
         e.mov_imm(regs::PF_SRC, 1);
     }
-    if e.needed.has(FlagSet::AF) {
-        e.mov_imm(regs::AF_SRC, 0);
-    }
+    e.af_zero();
     Ok(Flow::Next)
 }
 
