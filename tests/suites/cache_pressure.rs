@@ -19,7 +19,7 @@ const TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Programs whose threads run translated code while others translate,
 /// and JITs whose code changes under running threads.
-const PROGRAMS: [&str; 5] = ["threads_basic", "threads_signals", "threads_cx16", "jit_dual_mapping", "jit_rewrite"];
+const PROGRAMS: [&str; 6] = ["threads_basic", "threads_signals", "threads_cx16", "jit_dual_mapping", "jit_rewrite", "jit_self_loop"];
 
 fn program(name: &str) -> Program {
     let all = catalog::discover().unwrap_or_else(|e| panic!("{e}"));

@@ -20,12 +20,16 @@ pub struct Tuning {
     /// Loads, lea, movsx/movzx, imul and shifts write a 32/64-bit
     /// destination register directly instead of through a scratch one.
     pub direct_results: bool,
+    /// A conditional branch to a block exit (`jcc`, `loop`, `jrcxz`) is
+    /// patched to jump straight to the target block once that is linked
+    /// (`cache`); off, it always goes through the exit's own `b`.
+    pub cond_link: bool,
 }
 
 pub const TUNING_ENV: &str = "TRANSIT_TUNING";
 
 impl Tuning {
-    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true };
+    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true };
 
     /// These switches with those named `-name` in `spec` turned off
     /// (unknown names are ignored, as `TRANSIT_HOST_FEATURES` does).
@@ -35,6 +39,7 @@ impl Tuning {
                 Some("indexed-addressing") => self.indexed_addressing = false,
                 Some("flag-lookahead") => self.flag_lookahead = false,
                 Some("direct-results") => self.direct_results = false,
+                Some("cond-link") => self.cond_link = false,
                 _ => {}
             }
         }
@@ -62,5 +67,6 @@ mod tests {
         assert!(t.indexed_addressing, "only a leading '-' turns a switch off");
         assert!(t.direct_results);
         assert_eq!(Tuning::ALL_ON.without("-direct-results").direct_results, false);
+        assert_eq!(Tuning::ALL_ON.without("-cond-link").cond_link, false);
     }
 }

@@ -18,8 +18,10 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 /// A branch that may leave the block for another translated block.
 #[derive(Clone, Copy, Debug)]
 pub enum ExitSite {
-    /// A patchable `b` to guest `target` (falls into a lookup exit when unlinked).
-    Direct { off: u32, target: u64 },
+    /// A patchable `b` to guest `target` (falls into a lookup exit when
+    /// unlinked), and the conditional branch at `feeder` that jumps to it,
+    /// which linking points straight at the target when in range.
+    Direct { off: u32, feeder: Option<u32>, target: u64 },
     /// The `br` taken on an indirect-branch lookup-table hit (the miss path follows it).
     Indirect { off: u32 },
 }

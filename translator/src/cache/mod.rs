@@ -26,7 +26,7 @@ use crate::cache::addr_hash::{AddrMap, AddrSet};
 use crate::cache::block_map::{BlockMap, ExitSite};
 use crate::emit::{encode_b, MemoryOrder, Stubs, TranslatedBlock};
 use crate::cpu::host::HostFeatures;
-use crate::cache::links::Links;
+use crate::cache::links::{Links, Site};
 use crate::cache::thread_code::ThreadCode;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -267,7 +267,11 @@ impl CodeCache {
         let host = self.install(&t.code)?;
         debug_assert_eq!(host, base);
         self.site_buf.clear();
-        self.site_buf.extend(t.direct_exits.iter().map(|d| ExitSite::Direct { off: d.site_offset as u32, target: d.target }));
+        self.site_buf.extend(t.direct_exits.iter().map(|d| ExitSite::Direct {
+            off: d.site_offset as u32,
+            feeder: d.feeder.map(|f| f as u32),
+            target: d.target,
+        }));
         self.site_buf.extend(t.indirect_site.map(|off| ExitSite::Indirect { off: off as u32 }));
         let record = self.map.insert(rip, host, host + t.code.len() as u64, &t.marks, &self.site_buf)?;
         self.stats.blocks += 1;
@@ -277,15 +281,17 @@ impl CodeCache {
         for page in pages.0..=pages.1 {
             self.page_blocks.entry(page).or_default().push(rip);
         }
+        // The block is in `blocks` already: a loop that jumps to its own
+        // start is linked to itself here.
         for exit in &t.direct_exits {
-            let site = host + exit.site_offset as u64;
+            let site = Site { at: host + exit.site_offset as u64, feeder: exit.feeder.map(|f| host + f as u64) };
             if let Some(target) = self.blocks.get(&exit.target) {
-                write_word(site, direct_branch(site, Some(target.host)));
+                link_site(site, Some(target.host));
             }
             self.links.add_site(site, exit.target);
         }
         for &site in self.links.sites_to(rip) {
-            write_word(site, direct_branch(site, Some(host)));
+            link_site(site, Some(host));
         }
         Some(host)
     }
@@ -313,7 +319,7 @@ impl CodeCache {
     fn drop_block(&mut self, rip: u64) {
         let Some(block) = self.blocks.remove(&rip) else { return };
         for &site in self.links.sites_to(rip) {
-            write_word(site, direct_branch(site, None));
+            link_site(site, None);
         }
         for page in block.pages.0..=block.pages.1 {
             if let Some(rips) = self.page_blocks.get_mut(&page) {
@@ -322,7 +328,7 @@ impl CodeCache {
         }
         if let Some((host, sites)) = self.map.exits(block.record) {
             for site in sites {
-                if let ExitSite::Direct { off, target } = site {
+                if let ExitSite::Direct { off, target, .. } = site {
                     self.links.forget_site(host + off as u64, target);
                 }
             }
@@ -378,11 +384,13 @@ impl CodeCache {
             let Some((host, sites)) = self.map.exits(index) else { continue };
             for site in sites {
                 let at = host + site.offset() as u64;
-                let word = match site {
-                    ExitSite::Direct { target, .. } => direct_branch(at, self.blocks.get(&target).map(|b| b.host)),
-                    ExitSite::Indirect { .. } => BR_X17,
-                };
-                write_word(at, word);
+                match site {
+                    ExitSite::Direct { target, feeder, .. } => {
+                        let site = Site { at, feeder: feeder.map(|f| host + f as u64) };
+                        link_site(site, self.blocks.get(&target).map(|b| b.host));
+                    }
+                    ExitSite::Indirect { .. } => write_word(at, BR_X17),
+                }
             }
             if self.map.unlink_held(index) {
                 // Another thread's handler unlinked it while we relinked.
@@ -414,13 +422,81 @@ fn direct_branch(site: u64, target: Option<u64>) -> u32 {
     encode_b(site, target.unwrap_or(site + 4)).expect("code buffer within branch range")
 }
 
-/// Both kinds of exit fall through into their lookup exit.
+/// Points a direct exit's `b` at `target`'s translation, or with None back
+/// at its exit stub; its feeder (the conditional branch to the site) jumps
+/// straight to the target when in range, else to the site. Each word
+/// written leaves a valid program for a thread running the code: linking
+/// writes the site before the feeder, unlinking the feeder before the site.
+fn link_site(site: Site, target: Option<u64>) {
+    match target {
+        Some(to) => {
+            write_word(site.at, direct_branch(site.at, Some(to)));
+            if let Some(feeder) = site.feeder {
+                // Out of range, it keeps jumping to the site.
+                if let Some(word) = retarget_branch(read_word(feeder), feeder, to) {
+                    write_word(feeder, word);
+                }
+            }
+        }
+        None => {
+            unfeed(site);
+            write_word(site.at, direct_branch(site.at, None));
+        }
+    }
+}
+
+/// Points a site's feeder back at the site. Async-signal-safe.
+fn unfeed(site: Site) {
+    if let Some(feeder) = site.feeder {
+        let word = read_word(feeder);
+        // It was emitted jumping to the site, so the site is in range.
+        if let Some(back) = retarget_branch(word, feeder, site.at).filter(|&back| back != word) {
+            write_word(feeder, back);
+        }
+    }
+}
+
+/// Both kinds of exit fall through into their lookup exit (a direct one's
+/// feeder first goes back to jumping to it).
 fn unlink_exits(map: &BlockMap, index: usize) {
     if let Some((host, sites)) = map.exits(index) {
         for site in sites {
-            write_word(host + site.offset() as u64, NOP);
+            let at = host + site.offset() as u64;
+            if let ExitSite::Direct { feeder, .. } = site {
+                unfeed(Site { at, feeder: feeder.map(|f| host + f as u64) });
+            }
+            write_word(at, NOP);
         }
     }
+}
+
+/// The branch forms a feeder may take, as (mask, value, immediate bits):
+/// the immediate is a word offset at bit 0 for `b`, at bit 5 for the others.
+const BRANCH_FORMS: [(u32, u32, u32); 4] = [
+    (0xfc00_0000, 0x1400_0000, 26), // b
+    (0xff00_0010, 0x5400_0000, 19), // b.cond
+    (0x7e00_0000, 0x3400_0000, 19), // cbz, cbnz
+    (0x7e00_0000, 0x3600_0000, 14), // tbz, tbnz
+];
+
+/// Branch `word` at `from`, re-pointed at `to` with its kind, condition
+/// and register kept; None when `to` is out of its range.
+pub fn retarget_branch(word: u32, from: u64, to: u64) -> Option<u32> {
+    let &(_, value, bits) = BRANCH_FORMS.iter().find(|&&(mask, value, _)| word & mask == value)?;
+    let shift = if value == 0x1400_0000 { 0 } else { 5 };
+    let delta = to.wrapping_sub(from) as i64;
+    let words = delta >> 2;
+    let half = 1i64 << (bits - 1);
+    if delta & 3 != 0 || !(-half..half).contains(&words) {
+        return None;
+    }
+    let field = ((1u32 << bits) - 1) << shift;
+    Some((word & !field) | (((words as u32) << shift) & field))
+}
+
+fn read_word(at: u64) -> u32 {
+    // SAFETY: `at` is a 4-byte aligned instruction inside a code buffer.
+    unsafe { (at as *const u32).read_volatile() }
 }
 
 fn write_word(at: u64, word: u32) {
@@ -445,3 +521,76 @@ const NOP: u32 = 0xd503_201f;
 /// `br x17`, the indirect exit's jump on a lookup hit (`emit::control`).
 const BR_X17: u32 = 0xd61f_0000 | (17 << 5);
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emit::DirectExit;
+
+    fn block(code: &[u32], direct_exits: Vec<DirectExit>) -> TranslatedBlock {
+        TranslatedBlock {
+            code: code.iter().flat_map(|w| w.to_le_bytes()).collect(),
+            direct_exits,
+            indirect_site: None,
+            marks: Vec::new(),
+            guest_insns: 1,
+        }
+    }
+
+    const B_NE_16: u32 = 0x5400_0000 | (4 << 5) | 1;
+    const B_NEXT: u32 = 0x1400_0001;
+
+    #[test]
+    fn a_conditional_branch_is_linked_straight_to_its_target_and_restored() {
+        let mut cache = CodeCache::new(HostFeatures::BASELINE).unwrap();
+        // 0x1000: b.ne site B; site A (-> 0x2000) and its stub; site B (-> 0x1000, itself).
+        let x = block(
+            &[B_NE_16, B_NEXT, NOP, NOP, B_NEXT, NOP],
+            vec![
+                DirectExit { site_offset: 4, feeder: None, target: 0x2000 },
+                DirectExit { site_offset: 16, feeder: Some(0), target: 0x1000 },
+            ],
+        );
+        let hx = cache.insert_block(0x1000, (1, 1), &x).unwrap();
+        let word = |off: u64| read_word(hx + off);
+        // The loop jumps to its own start from the b.ne, and from site B.
+        assert_eq!(word(0), 0x5400_0001, "b.ne to itself");
+        assert_eq!(word(16), encode_b(hx + 16, hx).unwrap());
+        assert_eq!(word(4), B_NEXT, "0x2000 is not translated yet");
+
+        let hy = cache.insert_block(0x2000, (2, 2), &block(&[NOP], vec![])).unwrap();
+        assert_eq!(word(4), encode_b(hx + 4, hy).unwrap());
+
+        // A signal in the loop: every path leads to a stub.
+        let thread = ThreadCode::default();
+        assert!(unlink_for_signal(&cache.map, hx + 8, &thread));
+        assert_eq!((word(0), word(4), word(16)), (B_NE_16, NOP, NOP));
+        cache.relink_for_signal(&thread);
+        assert_eq!((word(0), word(4), word(16)), (0x5400_0001, encode_b(hx + 4, hy).unwrap(), encode_b(hx + 16, hx).unwrap()));
+
+        // Invalidating the target, here the loop itself, restores the b.ne.
+        cache.drop_block(0x2000);
+        assert_eq!(word(4), B_NEXT);
+        assert_eq!(word(0), 0x5400_0001);
+        cache.drop_block(0x1000);
+        assert_eq!((word(0), word(16)), (B_NE_16, B_NEXT));
+    }
+
+    #[test]
+    fn branches_are_retargeted_within_their_range_only() {
+        let from = 0x10_0000u64;
+        // b.lt keeps its condition; ±1 MiB.
+        assert_eq!(retarget_branch(0x5400_000b, from, from - 8), Some(0x54ff_ffcb));
+        assert_eq!(retarget_branch(0x5400_000b, from, from + (1 << 20) - 4), Some(0x547f_ffeb));
+        assert_eq!(retarget_branch(0x5400_000b, from, from + (1 << 20)), None);
+        // cbnz w3 / cbz x5 keep register and size.
+        assert_eq!(retarget_branch(0x3500_0003, from, from + 8), Some(0x3500_0043));
+        assert_eq!(retarget_branch(0xb400_0005, from, from - (1 << 20)), Some(0xb480_0005));
+        // tbz x2, #0: ±32 KiB.
+        assert_eq!(retarget_branch(0x3600_0002, from, from + 0x7ffc), Some(0x3603_ffe2));
+        assert_eq!(retarget_branch(0x3600_0002, from, from + 0x8000), None);
+        // b: ±128 MiB.
+        assert_eq!(retarget_branch(0x1400_0001, from, from - 4), encode_b(from, from - 4));
+        assert_eq!(retarget_branch(NOP, from, from), None);
+    }
+}

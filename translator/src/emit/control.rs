@@ -89,10 +89,11 @@ pub fn jcc(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     e.canonicalize_flags();
     let cond = e.cond(insn.condition_code());
     let taken = e.label();
+    let feeder = e.offset();
     e.branch_if(cond, taken);
     e.direct_exit(insn.next_ip());
     e.bind(taken);
-    e.direct_exit(insn.near_branch64());
+    e.direct_exit_fed(insn.near_branch64(), Some(feeder));
     Ok(Flow::Ended)
 }
 
@@ -118,24 +119,37 @@ pub fn count_branch(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let not_taken = e.label();
     let ecx = counts_in_ecx(insn.code());
     let rcx = regs::RCX;
+    if matches!(insn.mnemonic(), Loop | Loope | Loopne) {
+        if ecx {
+            a64!(e.ops; sub WSP(rcx), WSP(rcx), 1);
+        } else {
+            a64!(e.ops; sub XSP(rcx), XSP(rcx), 1);
+        }
+    }
+    // Loope/loopne leave on a zero count first.
+    if matches!(insn.mnemonic(), Loope | Loopne) {
+        if ecx {
+            a64!(e.ops; cbz W(rcx), =>not_taken);
+        } else {
+            a64!(e.ops; cbz X(rcx), =>not_taken);
+        }
+    }
+    // The one branch to `taken`, which the cache may link straight to the target.
+    let feeder = e.offset();
     match (insn.mnemonic(), ecx) {
         (Jrcxz, _) => a64!(e.ops; cbz X(rcx), =>taken),
         (Jecxz, _) => a64!(e.ops; cbz W(rcx), =>taken),
-        (Loop | Loope | Loopne, false) => a64!(e.ops; sub XSP(rcx), XSP(rcx), 1 ; cbz X(rcx), =>not_taken),
-        (Loop | Loope | Loopne, true) => a64!(e.ops; sub WSP(rcx), WSP(rcx), 1 ; cbz W(rcx), =>not_taken),
+        (Loop, false) => a64!(e.ops; cbnz X(rcx), =>taken),
+        (Loop, true) => a64!(e.ops; cbnz W(rcx), =>taken),
+        // Canonical flags: host Z is ZF.
+        (Loope, _) => a64!(e.ops; b.eq =>taken),
+        (Loopne, _) => a64!(e.ops; b.ne =>taken),
         _ => return Err(super::Unsupported),
-    }
-    // Canonical flags: host Z is ZF.
-    match insn.mnemonic() {
-        Loop => a64!(e.ops; b =>taken),
-        Loope => a64!(e.ops; b.eq =>taken),
-        Loopne => a64!(e.ops; b.ne =>taken),
-        _ => {}
     }
     e.bind(not_taken);
     e.direct_exit(insn.next_ip());
     e.bind(taken);
-    e.direct_exit(insn.near_branch_target());
+    e.direct_exit_fed(insn.near_branch_target(), Some(feeder));
     Ok(Flow::Ended)
 }
 

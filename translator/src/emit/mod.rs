@@ -96,6 +96,9 @@ pub struct Stubs {
 pub struct DirectExit {
     /// Offset of the patchable `b` within the block.
     pub site_offset: usize,
+    /// Offset of the one conditional branch (b.cond, cbz, tbz...) that
+    /// jumps to the site, which the cache links straight to the target.
+    pub feeder: Option<usize>,
     pub target: u64,
 }
 
@@ -371,13 +374,24 @@ impl Emitter {
     /// points it at the target's translation once that exists; until then it
     /// falls into a lookup exit right behind it.
     pub fn direct_exit(&mut self, target: u64) {
+        self.direct_exit_fed(target, None);
+    }
+
+    /// `direct_exit`, reached only by falling into it or by the conditional
+    /// branch at offset `feeder` (flags already canonical there): the cache
+    /// may link that branch straight to the target (`TRANSIT_TUNING=-cond-link`
+    /// turns this off).
+    pub fn direct_exit_fed(&mut self, target: u64, feeder: Option<usize>) {
         let polarity = self.polarity;
+        let before = self.offset();
         self.canonicalize_flags();
+        // The feeder jumps past any flag fix-up: link it only without one.
+        let feeder = feeder.filter(|_| crate::tuning::tuning().cond_link && self.offset() == before);
         let site = self.here();
         let site_offset = self.offset();
         // Branch to the stub right behind it until the target is linked.
         self.raw(encode_b(site, site + 4).unwrap());
-        self.direct_exits.push(DirectExit { site_offset, target });
+        self.direct_exits.push(DirectExit { site_offset, feeder, target });
         self.mov_imm(regs::EXIT_RIP, target);
         self.b_abs(self.stubs.exit[ExitReason::Lookup as usize]);
         self.polarity = polarity;
