@@ -1,6 +1,6 @@
 //! Switches that turn single code-quality optimizations off, to corner a
 //! suspected miscompilation and to measure what each one brings:
-//! `TRANSIT_TUNING=-indexed-addressing,-flag-lookahead` (names as in
+//! `TRANSIT_TUNING=-indexed-addressing,-cond-link` (names as in
 //! `Tuning`'s fields, with dashes). Read once per process; not in secure
 //! mode, where Transit reads no environment variable. Everything is on by
 //! default, and the difftest runner honours the variable too.
