@@ -1,6 +1,7 @@
 //! Every instruction of the CPU Transit presents is translated, and none
 //! that it lacks: a walk over iced-x86's table of every `Code` (legacy and
-//! VEX encodings), at every level `TRANSIT_CPU` can select. Each form is decoded from bytes built
+//! VEX encodings), at every level `TRANSIT_CPU` can select, first over the
+//! forms' rows (`frontend::forms`), then by trial translation. Each form is decoded from bytes built
 //! from its opcode description, so what is checked is what a guest's code
 //! would present to the decoder; `is_supported` then makes a trial
 //! translation (routes to the interpreter count once the interpreter
@@ -14,7 +15,11 @@
 
 use iced_x86::{Code, CpuidFeature, Decoder, DecoderOptions, EncodingKind, Instruction};
 use transit_translator::cpu::features::{self, CpuLevel, Presence};
+use transit_translator::frontend::forms::{self, Route};
 use transit_translator::translate::is_supported;
+
+/// The presented CPU is process-wide: tests that change it take turns.
+static PRESENTED: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Forms of the presented CPU that Transit leaves out, with the reason.
 /// Keep it short: each entry is a SIGILL a real CPU would not raise.
@@ -208,6 +213,7 @@ fn every_form_decodes_or_is_one_the_decoder_never_yields() {
 #[test]
 fn the_presented_cpu_has_every_instruction_it_reports_and_no_other() {
     let excluded = |code: Code| EXCLUDED.iter().any(|(c, _)| *c == code);
+    let _presented = PRESENTED.lock().unwrap_or_else(|e| e.into_inner());
     let mut report = Vec::new();
     for level in CpuLevel::ALL {
         features::present(level);
@@ -233,6 +239,51 @@ fn the_presented_cpu_has_every_instruction_it_reports_and_no_other() {
     }
     features::present(CpuLevel::DEFAULT);
     println!("{}", report.join("\n"));
+}
+
+/// Each form's row agrees with the presented CPU at every level: a form it
+/// has is routed (a general-purpose row whose only route is through its
+/// guards counts, the trial translation above checks those), one it lacks
+/// is SIGILL, except in the hint-NOP space, where it is a NOP.
+#[test]
+fn every_row_routes_what_the_presented_cpu_has_and_nothing_else() {
+    let _presented = PRESENTED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut wrong = Vec::new();
+    for level in CpuLevel::ALL {
+        features::present(level);
+        for code in forms() {
+            let row = forms::row(code);
+            assert_eq!(row.feature, code.cpuid_features(), "{code:?}");
+            let routed = !matches!(row.route, Route::Lacks) || !row.guards.is_empty();
+            let right = match features::presence(level, code) {
+                Presence::Has | Presence::AsOlder => routed,
+                Presence::Nop => matches!(row.route, Route::Nop),
+                Presence::Lacks => matches!(row.route, Route::Lacks) && row.guards.is_empty(),
+            };
+            if !right {
+                wrong.push(format!("{level}: {code:?}"));
+            }
+        }
+    }
+    features::present(CpuLevel::DEFAULT);
+    assert!(wrong.is_empty(), "rows disagree with the presented CPU:\n{}", wrong.join("\n"));
+}
+
+/// A general-purpose row goes straight to its handler: the SSE/AVX/MMX
+/// tables, which `Route::Vector` rows consult, must claim none of its
+/// forms (they would have come first before the rows existed).
+#[test]
+fn the_vector_tables_claim_no_general_purpose_form() {
+    let _presented = PRESENTED.lock().unwrap_or_else(|e| e.into_inner());
+    features::present(CpuLevel::HIGHEST);
+    let claimed: Vec<String> = forms()
+        .filter(|&code| !matches!(forms::row(code).route, Route::Vector | Route::Lacks))
+        .filter_map(|code| representative(code))
+        .filter(|insn| forms::vector(insn).is_some())
+        .map(|insn| format!("{:?} ({insn})", insn.code()))
+        .collect();
+    features::present(CpuLevel::DEFAULT);
+    assert!(claimed.is_empty(), "claimed by the vector tables too:\n{}", claimed.join("\n"));
 }
 
 /// The VEX descriptions turn into bytes that decode as their forms (all

@@ -5,7 +5,7 @@
 use crate::case::{Case, Outcome, CRASHED};
 use crate::layout::CODE_ADDR;
 use crate::state::{X87, GPR_NAMES};
-use crate::vendor_flags::undefined_by_either_vendor;
+use transit_translator::frontend::forms;
 use iced_x86::{Decoder, DecoderOptions, FlowControl, Instruction, OpKind, RflagsBits};
 use std::collections::HashMap;
 
@@ -62,9 +62,9 @@ pub fn shifts_by_zero(insn: &Instruction) -> bool {
 /// Undefined flags (iced bits) after `insn`, given those undefined before.
 /// A shift or rotate by a count that is zero modulo its mask changes no
 /// flag, so with a count in CL the old undefined flags may survive.
-/// Flags undefined on either vendor's CPU count (`vendor_flags`).
+/// Flags undefined on either vendor's CPU count (the form's row).
 pub fn undefined_after(undefined: u32, insn: &Instruction) -> u32 {
-    let newly_undefined = insn.rflags_undefined() | undefined_by_either_vendor(insn);
+    let newly_undefined = forms::undefined_flags(insn);
     if may_write_no_flag(insn) {
         return undefined | newly_undefined;
     }

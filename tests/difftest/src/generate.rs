@@ -19,61 +19,13 @@ use iced_x86::{
 };
 use transit_translator::translate::is_supported;
 
-/// Forms left out although the translator supports them, because the host
-/// CPU is not a faithful oracle for them or they leave the test sequence.
-fn excluded(m: Mnemonic) -> Option<&'static str> {
-    use Mnemonic::*;
-    Some(match m {
-        Cpuid | Rdtsc | Xgetbv => "answers differ by design (the host CPU is not the CPU Transit presents)",
-        Xsave | Xsave64 | Xsaveopt | Xsaveopt64 | Xsavec | Xsavec64 | Xrstor | Xrstor64 => {
-            "the host's XCR0 has more state components (AVX-512): its XSAVE areas differ by design \
-             (tests/programs/xsave_state.c checks x87 and SSE state against the CPU)"
-        }
-        Rcpps | Rcpss | Rsqrtps | Rsqrtss | Vrcpps | Vrcpss | Vrsqrtps | Vrsqrtss => "approximations: Transit computes them exactly",
-        Jmp | Call | Ret | Syscall | Int | Int1 | Int3 | Hlt | Ud0 | Ud1 | Ud2 | Leave | Enter | Popfq | Popf => {
-            "leaves the sequence or changes RSP/TF unpredictably"
-        }
-        Ldmxcsr | Vldmxcsr | Fxrstor | Fxrstor64 | Fxsave | Fxsave64 => "could unmask FP exceptions or needs x87 state",
-        Stmxcsr | Vstmxcsr => "stores sticky exception flags, which Transit does not model for SSE",
-        Fldcw | Fldenv | Frstor => {
-            "loads a random control word: the responses to unmasked x87 exceptions are only partly modelled \
-             (precision control is modelled and unit-tested)"
-        }
-        Fnstenv | Fstenv | Fnsave | Fsave if !crate::x87_tolerance::host_is_intel() => {
-            "stores FOP and FDP, which Intel keeps only for unmasked exceptions and AMD always"
-        }
-        Dpps | Dppd | Vdpps | Vdppd => {
-            "with several NaN products, which NaN a lane returns follows the vendor's sum order (Intel's, which \
-             Transit follows, is not the SDM's; AMD's is unverified); tests/programs/sse41_intrinsics.c checks them"
-        }
-        m if is_fma(m) && !crate::x87_tolerance::host_is_intel() => {
-            "with several NaN inputs, which NaN comes back follows Intel's SDM (table 14-17: the multiplicand's, \
-             then the multiplier's); AMD's choice is unverified"
-        }
-        Retf | Iret | Iretd | Iretq => "leaves the sequence (tests/programs/legacy_forms.c)",
-        Lsl => "the per-CPU segment's limit is the CPU the thread runs on (tests/programs/legacy_forms.c)",
-        Lfs | Lgs | Lss => "changes the FS or GS base the sequence uses (tests/programs/legacy_forms.c)",
-        Sgdt | Sidt | Smsw | Sldt | Str => "the OS answers (Linux's UMIP emulation; real values on CPUs without UMIP)",
-        _ => return None,
-    })
-}
-
-/// The FMA3 mnemonics (vfmadd132ps ... vfnmsub231sd).
-fn is_fma(m: Mnemonic) -> bool {
-    let name = format!("{m:?}");
-    ["Vfmadd", "Vfmsub", "Vfnmadd", "Vfnmsub"].iter().any(|prefix| name.starts_with(prefix))
-}
-
-/// Single forms left out, where their mnemonic's other forms are tested.
-fn excluded_form(code: Code) -> Option<&'static str> {
-    use Code::*;
-    Some(match code {
-        Bswap_r16 => "undefined in the SDM (Intel CPUs clear the register, as Transit does)",
-        Shld_rm16_r16_CL | Shld_rm16_r16_imm8 | Shrd_rm16_r16_CL | Shrd_rm16_r16_imm8 => {
-            "undefined result for counts above 16, where vendors differ (tests/programs/legacy_forms.c checks 0-16)"
-        }
-        _ => return None,
-    })
+/// Why the difftest leaves `code` out although the translator supports it
+/// (its row's `difftest`: the host CPU is not a faithful oracle for it, or
+/// it leaves the test sequence); some reasons hold only off Intel hosts.
+fn excluded(code: Code) -> Option<&'static str> {
+    let exclusion = transit_translator::frontend::forms::row(code).difftest?;
+    let compared = exclusion.unless_intel_host && crate::x87_tolerance::host_is_intel();
+    (!compared).then_some(exclusion.reason)
 }
 
 const GPR64: [Register; 13] = [
@@ -551,7 +503,7 @@ pub fn claimed_forms(level: transit_translator::cpu::features::CpuLevel) -> (Vec
         if !info.is_instruction() || !info.mode64() || !matches!(info.encoding(), EncodingKind::Legacy | EncodingKind::VEX) {
             continue;
         }
-        if excluded(code.mnemonic()).or_else(|| excluded_form(code)).is_some() {
+        if excluded(code).is_some() {
             continue;
         }
         // x86-64-v1 runs tzcnt/lzcnt as bsf/bsr; the host has BMI1/LZCNT.

@@ -2,61 +2,12 @@
 //! tables call them defined. The oracle may be either vendor's CPU (CI and
 //! development machines are Intel or AMD), so a flag undefined on either is
 //! never compared and never consumed by a generated sequence: both go through
-//! `compare::undefined_after`, which adds these.
+//! `compare::undefined_after`, which reads them from the forms' rows
+//! (`transit_translator::frontend::forms::undefined_flags`); the tests here
+//! check those rows against the manuals.
 //!
 //! Where the two vendors *define* a result differently, Transit follows the
 //! vendor its CPUID names (Intel); no such instruction is generated today.
-
-use iced_x86::{Instruction, Mnemonic, OpKind, RflagsBits};
-
-/// Flags (iced bits) undefined after `insn` on at least one vendor, beyond
-/// what `insn.rflags_undefined()` says.
-pub fn undefined_by_either_vendor(insn: &Instruction) -> u32 {
-    use Mnemonic::*;
-    match insn.mnemonic() {
-        // SDM and APM, RCL/RCR/ROL/ROR: OF is defined only when the masked
-        // count is 1. iced reduces RCL/RCR counts modulo 9 or 17 first, so
-        // it calls OF defined for `rcr r16, 18` (and untouched for a count
-        // of 17); AMD CPUs set it differently from Intel's there.
-        Rcl | Rcr | Rol | Ror if masked_immediate_count(insn).is_some_and(|c| c > 1) => RflagsBits::OF,
-        // SDM, SHL/SHR/SAR: CF is undefined when the count is at least the
-        // operand's width, which only 8- and 16-bit operands can reach (the
-        // count is masked to 5 bits). With a count in CL, assume it might.
-        Shl | Sal | Shr | Sar if operand_bits(insn) < 32 => match masked_immediate_count(insn) {
-            Some(c) if c < operand_bits(insn) => 0,
-            _ if count_in_cl(insn) || masked_immediate_count(insn).is_some() => RflagsBits::CF,
-            _ => 0,
-        },
-        // APM, BT/BTS/BTR/BTC: ZF is undefined (the SDM says unaffected).
-        Bt | Bts | Btr | Btc => RflagsBits::ZF,
-        _ => 0,
-    }
-}
-
-/// The count of a shift or rotate by an immediate, masked as the CPU masks
-/// it (to 6 bits for 64-bit operands, else 5); `None` for other forms.
-fn masked_immediate_count(insn: &Instruction) -> Option<u32> {
-    let count_op = insn.op_count().checked_sub(1)?;
-    if insn.op_kind(count_op) != OpKind::Immediate8 {
-        return None;
-    }
-    let mask = if operand_bits(insn) == 64 { 63 } else { 31 };
-    Some(u32::from(insn.immediate8()) & mask)
-}
-
-fn count_in_cl(insn: &Instruction) -> bool {
-    let count_op = insn.op_count().saturating_sub(1);
-    insn.op_count() > 1 && insn.op_kind(count_op) == OpKind::Register
-}
-
-/// The width of the first operand, in bits.
-fn operand_bits(insn: &Instruction) -> u32 {
-    let bytes = match insn.op0_kind() {
-        OpKind::Register => insn.op0_register().size(),
-        _ => insn.memory_size().size(),
-    };
-    8 * bytes as u32
-}
 
 /// The host CPU's vendor, family/model/stepping and brand string, for the
 /// report: a mismatch seen on one vendor's CPU only is then traceable.
@@ -95,8 +46,8 @@ pub fn host_cpu_description() -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use iced_x86::{Code, Register};
+    use iced_x86::{Code, Instruction, Register, RflagsBits};
+    use transit_translator::frontend::forms::vendor_undefined as undefined_by_either_vendor;
 
     fn with_count(code: Code, reg: Register, count: u32) -> Instruction {
         Instruction::with2(code, reg, count).expect("valid operands")

@@ -1,7 +1,9 @@
 //! Reading guest code: iced-x86 decoding of a block (`decode`), which flags
-//! each instruction needs (`flags`), and checking guest memory before a
+//! each instruction needs (`flags`), one row per form saying how it runs
+//! (`forms`), and checking guest memory before a
 //! read the guest did not ask for could fault (`probe`).
 
 pub mod decode;
 pub mod flags;
+pub mod forms;
 pub mod probe;
