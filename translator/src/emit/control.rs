@@ -43,6 +43,12 @@ pub fn indirect_exit(e: &mut Emitter, target: Reg, miss_reason: ExitReason) {
 fn target_operand(e: &mut Emitter, insn: &Instruction) -> Result<Reg, super::Unsupported> {
     let loc = e.loc(insn, 0)?;
     let v = e.read(loc);
+    // A loaded target is in a scratch register already, and a guest
+    // register stays as it is until the exit, but RSP, which `call`'s
+    // push moves.
+    if v != regs::RSP && !matches!(v, regs::EXIT_RIP | 17) {
+        return Ok(v);
+    }
     let t = e.tmp();
     a64!(e.ops; mov X(t), X(v));
     Ok(t)
