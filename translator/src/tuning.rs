@@ -73,5 +73,6 @@ mod tests {
         assert!(t.direct_results);
         assert_eq!(Tuning::ALL_ON.without("-direct-results").direct_results, false);
         assert_eq!(Tuning::ALL_ON.without("-cond-link").cond_link, false);
+        assert_eq!(Tuning::ALL_ON.without("-out-of-line-nans").out_of_line_nans, false);
     }
 }
