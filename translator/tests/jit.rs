@@ -226,6 +226,38 @@ fn sse_nan_results_follow_x86_with_flags_live_and_dead() {
     assert_ne!(s.rflags() & rflags::ZF, 0);
 }
 
+/// ucomisd/ucomiss whose SF and OF nobody reads (fcmp + fccmp): ZF, PF
+/// and CF for each of x86's four outcomes, read by seta/setb/sete/setp.
+#[test]
+fn ucomis_flags_for_each_outcome() {
+    let nan = f64::NAN.to_bits();
+    // (a, b, [seta, setb, sete, setp])
+    for (a, b, want) in [(nan, 1.0f64.to_bits(), [0, 1, 1, 1]), (1.0f64.to_bits(), 2.0f64.to_bits(), [0, 1, 0, 0]), (0, 1 << 63, [0, 0, 1, 0]), (2.0f64.to_bits(), nan, [0, 1, 1, 1]), (3.0f64.to_bits(), 2.0f64.to_bits(), [1, 0, 0, 0])] {
+        for single in [false, true] {
+            let s = run(
+                |asm| {
+                    if single {
+                        asm.ucomiss(xmm0, xmm1).unwrap();
+                    } else {
+                        asm.ucomisd(xmm0, xmm1).unwrap();
+                    }
+                    asm.seta(al).unwrap();
+                    asm.setb(bl).unwrap();
+                    asm.sete(cl).unwrap();
+                    asm.setp(dl).unwrap();
+                    asm.xor(esi, esi).unwrap(); // SF and OF are never read
+                },
+                |st| {
+                    let narrow = |x: u64| u128::from((f64::from_bits(x) as f32).to_bits());
+                    (st.xmm[0], st.xmm[1]) = if single { (narrow(a), narrow(b)) } else { (a.into(), b.into()) };
+                },
+            );
+            let got = [0, 3, 1, 2].map(|r| s.gpr[r] & 0xff);
+            assert_eq!(got, want, "{:e} vs {:e}, single {single}", f64::from_bits(a), f64::from_bits(b));
+        }
+    }
+}
+
 #[test]
 fn x87_divide_and_compare() {
     let s = run(

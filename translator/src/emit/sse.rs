@@ -706,6 +706,28 @@ fn compare_scalar(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     } else {
         a64!(e.ops; fcmp S(a), S(b));
     }
+    e.polarity = Polarity::Borrow;
+    if !e.needed.has(FlagSet::SF.union(FlagSet::OF)) {
+        // fcmp's Z and C are x86's ZF and CF (borrow form: host C =
+        // !CF) except when unordered, where fccmp sets Z=1 C=0 instead.
+        // N (SF) is 1 for "less": right only where SF is not needed.
+        if e.needed.has(FlagSet::PF) {
+            // PF = unordered: an odd-parity source (1) means PF=0.
+            a64!(e.ops; cset W(regs::PF_SRC), vc);
+        }
+        if e.needed.has(FlagSet::AF) {
+            // AF = 0: AF's source equal to PF's.
+            a64!(e.ops; mov X(regs::AF_SRC), X(regs::PF_SRC));
+        }
+        if e.needed.has(FlagSet::ZF.union(FlagSet::CF)) {
+            if double {
+                a64!(e.ops; fccmp D(a), D(b), 0b0100, vc);
+            } else {
+                a64!(e.ops; fccmp S(a), S(b), 0b0100, vc);
+            }
+        }
+        return Ok(Flow::Next);
+    }
     let (unord, zf, cf) = (e.tmp(), e.tmp(), e.tmp());
     a64!(e.ops
         ; cset W(unord), vs
@@ -723,7 +745,6 @@ fn compare_scalar(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         // AF = 0: AF's source equal to PF's.
         ; mov X(regs::AF_SRC), X(regs::PF_SRC)
     );
-    e.polarity = Polarity::Borrow;
     Ok(Flow::Next)
 }
 
