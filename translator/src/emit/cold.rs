@@ -32,15 +32,20 @@ impl Emitter {
         self.cold.push(ColdPath { entry, resume, body: Box::new(body) });
     }
 
-    /// Emits the recorded bodies (a body may record more), at `finish`.
-    pub(super) fn place_cold_code(&mut self) {
+    /// `finish` for a block with cold code: emits the recorded bodies (a
+    /// body may record more) first. Apart from `finish`, which stays small
+    /// enough to be inlined: moving the Emitter into a `mut self` there cost
+    /// a 416-byte memcpy per block, 0.6% of a static hello's instructions.
+    #[inline(never)]
+    pub(super) fn finish_with_cold_code(mut self, guest_insns: usize) -> super::TranslatedBlock {
         while !self.cold.is_empty() {
             for path in std::mem::take(&mut self.cold) {
                 self.bind(path.entry);
-                (path.body)(self);
+                (path.body)(&mut self);
                 self.jump(path.resume);
             }
         }
+        self.finish(guest_insns)
     }
 }
 

@@ -479,8 +479,10 @@ impl Emitter {
 
     /// The finished block of `guest_insns` guest instructions (give its
     /// marks back with `recycle_marks_buffer`).
-    pub fn finish(mut self, guest_insns: usize) -> TranslatedBlock {
-        self.place_cold_code();
+    pub fn finish(self, guest_insns: usize) -> TranslatedBlock {
+        if !self.cold.is_empty() {
+            return self.finish_with_cold_code(guest_insns);
+        }
         let code = self.ops.finalize().expect("all labels are bound");
         TranslatedBlock { code, direct_exits: self.direct_exits, indirect_site: self.indirect_site, marks: self.marks, guest_insns }
     }
