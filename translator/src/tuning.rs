@@ -24,12 +24,16 @@ pub struct Tuning {
     /// patched to jump straight to the target block once that is linked
     /// (`cache`); off, it always goes through the exit's own `b`.
     pub cond_link: bool,
+    /// x86's NaN fix-up after SSE/AVX arithmetic is out of line (`emit::cold`),
+    /// and its test is `fcmp` + `b.vs` where the guest flags are dead; off,
+    /// the fix-up is inline, jumped over by a flag-free test.
+    pub out_of_line_nans: bool,
 }
 
 pub const TUNING_ENV: &str = "TRANSIT_TUNING";
 
 impl Tuning {
-    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true };
+    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true };
 
     /// These switches with those named `-name` in `spec` turned off
     /// (unknown names are ignored, as `TRANSIT_HOST_FEATURES` does).
@@ -40,6 +44,7 @@ impl Tuning {
                 Some("flag-lookahead") => self.flag_lookahead = false,
                 Some("direct-results") => self.direct_results = false,
                 Some("cond-link") => self.cond_link = false,
+                Some("out-of-line-nans") => self.out_of_line_nans = false,
                 _ => {}
             }
         }
@@ -68,5 +73,6 @@ mod tests {
         assert!(t.direct_results);
         assert_eq!(Tuning::ALL_ON.without("-direct-results").direct_results, false);
         assert_eq!(Tuning::ALL_ON.without("-cond-link").cond_link, false);
+        assert_eq!(Tuning::ALL_ON.without("-out-of-line-nans").out_of_line_nans, false);
     }
 }

@@ -181,6 +181,83 @@ fn sse_double_arithmetic_compare_and_convert() {
     assert_eq!(s.gpr[6], 0x8000_0000);
 }
 
+/// x86's NaN rules (first NaN operand quieted, else the negative default
+/// NaN) on the out-of-line path, with the guest flags live across it (the
+/// flag-preserving test) and dead (`fcmp`), scalar and packed, legacy and VEX.
+#[test]
+fn sse_nan_results_follow_x86_with_flags_live_and_dead() {
+    const SNAN_D: u64 = 0x7ff0_0000_0000_0001;
+    const QNAN_D: u64 = 0x7ff8_0000_0000_0002;
+    const NEG_SNAN_D: u64 = 0xfff0_0000_0000_0004;
+    let lanes = |l: &[u32]| l.iter().rev().fold(0u128, |x, &v| (x << 32) | v as u128);
+    let s = run(
+        |a| {
+            a.mov(eax, 1).unwrap();
+            a.cmp(eax, 2).unwrap(); // CF=1 SF=1, read after the NaNs
+            a.divsd(xmm1, xmm2).unwrap(); // 0/0
+            a.vaddpd(xmm8, xmm3, xmm4).unwrap();
+            a.addpd(xmm3, xmm4).unwrap();
+            a.vsqrtps(xmm9, xmm10).unwrap();
+            a.setb(cl).unwrap();
+            a.sets(dl).unwrap();
+            a.divsd(xmm5, xmm5).unwrap(); // flags dead: the xor rewrites them
+            a.mulps(xmm6, xmm7).unwrap();
+            a.sqrtpd(xmm11, xmm11).unwrap();
+            a.xor(eax, eax).unwrap();
+        },
+        |st| {
+            st.xmm[3] = (u128::from(1.0f64.to_bits()) << 64) | u128::from(SNAN_D);
+            st.xmm[4] = (u128::from(NEG_SNAN_D) << 64) | u128::from(QNAN_D);
+            st.xmm[6] = lanes(&[f32::INFINITY.to_bits(), 0, 1.0f32.to_bits(), 2.0f32.to_bits()]);
+            st.xmm[7] = lanes(&[0, 0x7f80_0001, 1.0f32.to_bits(), 2.0f32.to_bits()]);
+            st.xmm[10] = lanes(&[(-1.0f32).to_bits(), 0x7f80_0001, 4.0f32.to_bits(), 0xffc0_0005]);
+            st.xmm[11] = (u128::from(NEG_SNAN_D) << 64) | u128::from((-4.0f64).to_bits());
+        },
+    );
+    assert_eq!((s.gpr[1] & 0xff, s.gpr[2] & 0xff), (1, 1), "cmp's CF and SF survive the NaN paths");
+    assert_eq!(s.xmm[1] as u64, 0xfff8_0000_0000_0000, "0/0 is the negative indefinite");
+    let quieted_pd = (u128::from(0xfff8_0000_0000_0004u64) << 64) | 0x7ff8_0000_0000_0001;
+    assert_eq!(s.xmm[3], quieted_pd, "the first NaN operand wins, quieted: {:#x}", s.xmm[3]);
+    assert_eq!(s.xmm[8], quieted_pd, "VEX writes its destination directly");
+    assert_eq!(s.xmm[9], lanes(&[0xffc0_0000, 0x7fc0_0001, 2.0f32.to_bits(), 0xffc0_0005]));
+    assert_eq!(s.xmm[5] as u64, 0xfff8_0000_0000_0000);
+    assert_eq!(s.xmm[6], lanes(&[0xffc0_0000, 0x7fc0_0001, 1.0f32.to_bits(), 4.0f32.to_bits()]));
+    assert_eq!(s.xmm[11], (u128::from(0xfff8_0000_0000_0004u64) << 64) | 0xfff8_0000_0000_0000);
+    assert_ne!(s.rflags() & rflags::ZF, 0);
+}
+
+/// ucomisd/ucomiss whose SF and OF nobody reads (fcmp + fccmp): ZF, PF
+/// and CF for each of x86's four outcomes, read by seta/setb/sete/setp.
+#[test]
+fn ucomis_flags_for_each_outcome() {
+    let nan = f64::NAN.to_bits();
+    // (a, b, [seta, setb, sete, setp])
+    for (a, b, want) in [(nan, 1.0f64.to_bits(), [0, 1, 1, 1]), (1.0f64.to_bits(), 2.0f64.to_bits(), [0, 1, 0, 0]), (0, 1 << 63, [0, 0, 1, 0]), (2.0f64.to_bits(), nan, [0, 1, 1, 1]), (3.0f64.to_bits(), 2.0f64.to_bits(), [1, 0, 0, 0])] {
+        for single in [false, true] {
+            let s = run(
+                |asm| {
+                    if single {
+                        asm.ucomiss(xmm0, xmm1).unwrap();
+                    } else {
+                        asm.ucomisd(xmm0, xmm1).unwrap();
+                    }
+                    asm.seta(al).unwrap();
+                    asm.setb(bl).unwrap();
+                    asm.sete(cl).unwrap();
+                    asm.setp(dl).unwrap();
+                    asm.xor(esi, esi).unwrap(); // SF and OF are never read
+                },
+                |st| {
+                    let narrow = |x: u64| u128::from((f64::from_bits(x) as f32).to_bits());
+                    (st.xmm[0], st.xmm[1]) = if single { (narrow(a), narrow(b)) } else { (a.into(), b.into()) };
+                },
+            );
+            let got = [0, 3, 1, 2].map(|r| s.gpr[r] & 0xff);
+            assert_eq!(got, want, "{:e} vs {:e}, single {single}", f64::from_bits(a), f64::from_bits(b));
+        }
+    }
+}
+
 #[test]
 fn x87_divide_and_compare() {
     let s = run(

@@ -10,6 +10,7 @@ pub mod alu;
 pub mod atomic;
 pub mod bits;
 pub mod bmi;
+pub mod cold;
 pub mod cond;
 pub mod control;
 pub mod crypto;
@@ -128,6 +129,8 @@ pub struct Emitter {
     /// the uppers while it runs; the interpreter, syscalls and signals
     /// run after it has exited.
     pub uppers_zero: u16,
+    /// Out-of-line code placed after the block's exits (`cold`).
+    cold: Vec<cold::ColdPath>,
 }
 
 /// Signed offset encodable in a `b` instruction (±128 MiB).
@@ -159,6 +162,7 @@ impl Emitter {
             atomic: None,
             order: MemoryOrder::Relaxed,
             uppers_zero: 0,
+            cold: Vec::new(),
         }
     }
 
@@ -476,6 +480,9 @@ impl Emitter {
     /// The finished block of `guest_insns` guest instructions (give its
     /// marks back with `recycle_marks_buffer`).
     pub fn finish(self, guest_insns: usize) -> TranslatedBlock {
+        if !self.cold.is_empty() {
+            return self.finish_with_cold_code(guest_insns);
+        }
         let code = self.ops.finalize().expect("all labels are bound");
         TranslatedBlock { code, direct_exits: self.direct_exits, indirect_site: self.indirect_site, marks: self.marks, guest_insns }
     }

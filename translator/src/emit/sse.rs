@@ -12,6 +12,7 @@ use super::{a64, regs, EmitResult, Emitter, Flow, Polarity, Reg, Unsupported, NZ
 use super::aarch64::{Arrangement, ElementSize, Inst, VReg, VecOp};
 use super::vector::{sse_equivalent, LaneOp, Lanes, Second};
 use super::Handler;
+use crate::frontend::flags::FlagSet;
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use iced_x86::{EncodingKind, Instruction, Mnemonic, OpKind, Register};
@@ -212,11 +213,14 @@ impl Emitter {
             self.inst(Inst::Vec3 { op: row.op, arrangement, rd: VReg(rd), rn: VReg(rn), rm: VReg(rm) });
             return;
         }
-        // Into a scratch register: the NaN fix-up needs both inputs.
-        let r = self.vtmp();
+        // The NaN fix-up needs both inputs: through a scratch register
+        // when rd is one of them (legacy SSE's rd is always rn).
+        let r = if rd != rn && rd != rm { rd } else { self.vtmp() };
         self.inst(Inst::Vec3 { op: row.op, arrangement, rd: VReg(r), rn: VReg(rn), rm: VReg(rm) });
         x86_nan_rules(self, r, rn, rm, row.element == ElementSize::D, true);
-        self.inst(Inst::VecMove { rd: VReg(rd), rn: VReg(r) });
+        if r != rd {
+            self.inst(Inst::VecMove { rd: VReg(rd), rn: VReg(r) });
+        }
     }
 }
 
@@ -224,31 +228,79 @@ impl Emitter {
 /// is returned quieted, the first operand's if both are NaN (aarch64 prefers
 /// a signalling NaN wherever it is), and a NaN the operation creates is the
 /// negative "QNaN floating-point indefinite" (aarch64's default NaN is
-/// positive). NaN results are rare: the common path is a compare, for
-/// packed operations a minimum across lanes, and a branch.
+/// positive). NaN results are rare: the hot path is a test and a branch
+/// not taken to the fix-up, out of line (`cold`).
 pub(super) fn x86_nan_rules(e: &mut Emitter, r: Reg, a: Reg, b: Reg, double: bool, packed: bool) {
     x86_nan_rules_of(e, r, &[a, b], double, packed);
 }
 
-/// `x86_nan_rules` for any number of inputs, in x86's priority order (the
-/// first NaN among them is the result, quieted).
+/// `x86_nan_rules` for any number of inputs (up to three), in x86's
+/// priority order (the first NaN among them is the result, quieted).
 pub(super) fn x86_nan_rules_of(e: &mut Emitter, r: Reg, inputs: &[Reg], double: bool, packed: bool) {
-    let (ok_r, ok, quiet, dflt) = (e.vtmp(), e.vtmp(), e.vtmp(), e.vtmp());
-    let t = e.tmp();
-    let done = e.label();
-    match (double, packed) {
-        (true, false) => a64!(e.ops; fcmeq D(ok_r), D(r), D(r) ; fmov X(t), D(ok_r) ; cbnz X(t), =>done),
-        (false, false) => a64!(e.ops; fcmeq S(ok_r), S(r), S(r) ; fmov W(t), S(ok_r) ; cbnz W(t), =>done),
-        (true, true) => a64!(e.ops
-            ; fcmeq V(ok_r).D2, V(r).D2, V(r).D2
-            ; uminv S(ok), V(ok_r).S4 ; fmov W(t), S(ok) ; cbnz W(t), =>done),
-        (false, true) => a64!(e.ops
-            ; fcmeq V(ok_r).S4, V(r).S4, V(r).S4
-            ; uminv S(ok), V(ok_r).S4 ; fmov W(t), S(ok) ; cbnz W(t), =>done),
+    // The fix-up's registers are taken here: they stay the instruction's
+    // until its end, wherever the fix-up's code lies.
+    let temps = NanTemps { ok_r: e.vtmp(), ok: e.vtmp(), quiet: e.vtmp(), dflt: e.vtmp(), t: e.tmp() };
+    let mut order = [r; 3];
+    order[..inputs.len()].copy_from_slice(inputs);
+    let count = inputs.len();
+    let fix_up = move |e: &mut Emitter| nan_fix_up(e, r, &order[..count], double, temps);
+    let NanTemps { ok_r, ok, t, .. } = temps;
+    if !crate::tuning::tuning().out_of_line_nans {
+        let done = e.label();
+        nan_test_keeping_flags(e, r, double, packed, ok_r, ok, t, |e| a64!(e.ops; cbnz X(t), =>done));
+        fix_up(e);
+        e.bind(done);
+        return;
     }
-    // Slow path, lane-wise over the whole register (a scalar result uses
-    // lane 0 only): dflt starts as the indefinite, and each input from the
-    // last to the first replaces it with its quieted self where it is a NaN.
+    // Host NZCV holds the guest's SF, ZF, CF and OF between instructions:
+    // a compare may replace them only where none is live (this
+    // instruction writes no flag, so what is live after it is live before).
+    let nzcv_free = !e.live_after.has(FlagSet::NZCV);
+    e.cold(
+        |e, nan| match (nzcv_free, double, packed) {
+            (false, ..) => nan_test_keeping_flags(e, r, double, packed, ok_r, ok, t, |e| a64!(e.ops; cbz X(t), =>nan)),
+            (true, true, false) => a64!(e.ops; fcmp D(r), D(r) ; b.vs =>nan),
+            (true, false, false) => a64!(e.ops; fcmp S(r), S(r) ; b.vs =>nan),
+            // fmaxp/fmaxv return a NaN if any lane is one. r holds no
+            // signalling NaN (the host quiets them), so neither the
+            // reduction nor the quiet compare raises a flag in FPSR.
+            (true, true, true) => a64!(e.ops; fmaxp D(ok), V(r).D2 ; fcmp D(ok), D(ok) ; b.vs =>nan),
+            (true, false, true) => a64!(e.ops; fmaxv S(ok), V(r).S4 ; fcmp S(ok), S(ok) ; b.vs =>nan),
+        },
+        fix_up,
+    );
+}
+
+/// The registers of the NaN fix-up.
+#[derive(Clone, Copy)]
+struct NanTemps {
+    ok_r: Reg,
+    ok: Reg,
+    quiet: Reg,
+    dflt: Reg,
+    t: Reg,
+}
+
+/// Leaves in `t` a non-zero value when lane 0 of `r` (every lane if
+/// `packed`) is a number, without touching NZCV, then emits `branch`.
+#[allow(clippy::too_many_arguments)]
+fn nan_test_keeping_flags(e: &mut Emitter, r: Reg, double: bool, packed: bool, ok_r: Reg, ok: Reg, t: Reg, branch: impl FnOnce(&mut Emitter)) {
+    match (double, packed) {
+        (true, false) => a64!(e.ops; fcmeq D(ok_r), D(r), D(r) ; fmov X(t), D(ok_r)),
+        // fmov to a W register clears the top half of X.
+        (false, false) => a64!(e.ops; fcmeq S(ok_r), S(r), S(r) ; fmov W(t), S(ok_r)),
+        (true, true) => a64!(e.ops; fcmeq V(ok_r).D2, V(r).D2, V(r).D2 ; uminv S(ok), V(ok_r).S4 ; fmov W(t), S(ok)),
+        (false, true) => a64!(e.ops; fcmeq V(ok_r).S4, V(r).S4, V(r).S4 ; uminv S(ok), V(ok_r).S4 ; fmov W(t), S(ok)),
+    }
+    branch(e);
+}
+
+/// The rare path, lane-wise over the whole register (a scalar result uses
+/// lane 0 only): dflt starts as the indefinite, and each input from the
+/// last to the first replaces it with its quieted self where it is a NaN;
+/// then r's NaN lanes take dflt. Leaves NZCV alone.
+fn nan_fix_up(e: &mut Emitter, r: Reg, inputs: &[Reg], double: bool, temps: NanTemps) {
+    let NanTemps { ok_r, ok, quiet, dflt, t } = temps;
     let (quiet_bit, indefinite) = if double { (0x0008_0000_0000_0000, 0xfff8_0000_0000_0000) } else { (0x0040_0000, 0xffc0_0000) };
     e.mov_imm(t, indefinite);
     if double {
@@ -271,7 +323,6 @@ pub(super) fn x86_nan_rules_of(e: &mut Emitter, r: Reg, inputs: &[Reg], double: 
     }
     // r = r is a number ? r : dflt
     a64!(e.ops; bif V(r).B16, V(dflt).B16, V(ok_r).B16);
-    e.bind(done);
 }
 
 /// Whole-register moves: movdqa, movdqu, movaps, movups, movapd, movupd and
@@ -655,6 +706,28 @@ fn compare_scalar(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     } else {
         a64!(e.ops; fcmp S(a), S(b));
     }
+    e.polarity = Polarity::Borrow;
+    if !e.needed.has(FlagSet::SF.union(FlagSet::OF)) {
+        // fcmp's Z and C are x86's ZF and CF (borrow form: host C =
+        // !CF) except when unordered, where fccmp sets Z=1 C=0 instead.
+        // N (SF) is 1 for "less": right only where SF is not needed.
+        if e.needed.has(FlagSet::PF) {
+            // PF = unordered: an odd-parity source (1) means PF=0.
+            a64!(e.ops; cset W(regs::PF_SRC), vc);
+        }
+        if e.needed.has(FlagSet::AF) {
+            // AF = 0: AF's source equal to PF's.
+            a64!(e.ops; mov X(regs::AF_SRC), X(regs::PF_SRC));
+        }
+        if e.needed.has(FlagSet::ZF.union(FlagSet::CF)) {
+            if double {
+                a64!(e.ops; fccmp D(a), D(b), 0b0100, vc);
+            } else {
+                a64!(e.ops; fccmp S(a), S(b), 0b0100, vc);
+            }
+        }
+        return Ok(Flow::Next);
+    }
     let (unord, zf, cf) = (e.tmp(), e.tmp(), e.tmp());
     a64!(e.ops
         ; cset W(unord), vs
@@ -672,7 +745,6 @@ fn compare_scalar(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         // AF = 0: AF's source equal to PF's.
         ; mov X(regs::AF_SRC), X(regs::PF_SRC)
     );
-    e.polarity = Polarity::Borrow;
     Ok(Flow::Next)
 }
 
@@ -916,13 +988,17 @@ fn packed_float_misc(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<()
         Maxpd => a64!(e.ops; fcmgt V(t).D2, V(d).D2, V(m).D2),
         m_ @ (Sqrtps | Sqrtpd) => {
             let double = m_ == Sqrtpd;
+            // The NaN fix-up reads m: through t when rd is m.
+            let r = if rd != m { rd } else { t };
             if double {
-                a64!(e.ops; fsqrt V(t).D2, V(m).D2);
+                a64!(e.ops; fsqrt V(r).D2, V(m).D2);
             } else {
-                a64!(e.ops; fsqrt V(t).S4, V(m).S4);
+                a64!(e.ops; fsqrt V(r).S4, V(m).S4);
             }
-            x86_nan_rules(e, t, m, m, double, true);
-            a64!(e.ops; mov V(rd).B16, V(t).B16);
+            x86_nan_rules(e, r, m, m, double, true);
+            if r != rd {
+                a64!(e.ops; mov V(rd).B16, V(r).B16);
+            }
             return Ok(());
         }
         _ => return Err(Unsupported),
