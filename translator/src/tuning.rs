@@ -28,12 +28,15 @@ pub struct Tuning {
     /// and its test is `fcmp` + `b.vs` where the guest flags are dead; off,
     /// the fix-up is inline, jumped over by a flag-free test.
     pub out_of_line_nans: bool,
+    /// ucomisd/comisd whose SF and OF are dead set ZF and CF with `fcmp` +
+    /// `fccmp` (`emit::sse`); off, every flag is built in a register.
+    pub fccmp_compares: bool,
 }
 
 pub const TUNING_ENV: &str = "TRANSIT_TUNING";
 
 impl Tuning {
-    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true };
+    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true };
 
     /// These switches with those named `-name` in `spec` turned off
     /// (unknown names are ignored, as `TRANSIT_HOST_FEATURES` does).
@@ -45,6 +48,7 @@ impl Tuning {
                 Some("direct-results") => self.direct_results = false,
                 Some("cond-link") => self.cond_link = false,
                 Some("out-of-line-nans") => self.out_of_line_nans = false,
+                Some("fccmp-compares") => self.fccmp_compares = false,
                 _ => {}
             }
         }
@@ -74,5 +78,6 @@ mod tests {
         assert_eq!(Tuning::ALL_ON.without("-direct-results").direct_results, false);
         assert_eq!(Tuning::ALL_ON.without("-cond-link").cond_link, false);
         assert_eq!(Tuning::ALL_ON.without("-out-of-line-nans").out_of_line_nans, false);
+        assert_eq!(Tuning::ALL_ON.without("-fccmp-compares").fccmp_compares, false);
     }
 }

@@ -707,7 +707,7 @@ fn compare_scalar(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         a64!(e.ops; fcmp S(a), S(b));
     }
     e.polarity = Polarity::Borrow;
-    if !e.needed.has(FlagSet::SF.union(FlagSet::OF)) {
+    if !e.needed.has(FlagSet::SF.union(FlagSet::OF)) && crate::tuning::tuning().fccmp_compares {
         // fcmp's Z and C are x86's ZF and CF (borrow form: host C =
         // !CF) except when unordered, where fccmp sets Z=1 C=0 instead.
         // N (SF) is 1 for "less": right only where SF is not needed.
