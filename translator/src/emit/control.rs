@@ -45,7 +45,7 @@ fn target_operand(e: &mut Emitter, insn: &Instruction) -> Result<Reg, super::Uns
     let v = e.read(loc);
     // A loaded target is in a scratch register already, and a guest
     // register stays as it is until the exit, but RSP, which `call`'s
-    // push moves.
+    // push moves (and x16/x17, which the lookup itself uses).
     if v != regs::RSP && !matches!(v, regs::EXIT_RIP | 17) {
         return Ok(v);
     }
