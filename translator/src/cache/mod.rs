@@ -292,6 +292,13 @@ impl CodeCache {
         }
         for &site in self.links.sites_to(rip) {
             link_site(site, Some(host));
+            // A thread's signal handler may hold the site's block unlinked
+            // (its thread must leave at the next exit): undo the link, as
+            // relink_for_signal does. A handler that holds it after this
+            // check unlinks after our write.
+            if let Some(index) = self.map.block_at(site.at).filter(|&i| self.map.unlink_held(i)) {
+                unlink_exits(&self.map, index);
+            }
         }
         Some(host)
     }
