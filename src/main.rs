@@ -10,6 +10,7 @@ mod invocation;
 mod loader;
 mod memory;
 mod perf_map;
+mod startup_arena;
 mod rootfs;
 mod runtime;
 mod signals;
@@ -58,6 +59,7 @@ fn run(request: RunRequest) -> Result<runtime::Ending, LoadError> {
     follow_script_interpreters(&mut request);
     let program = request.program;
     transit_translator::cpu::features::present(request.cpu.unwrap_or(transit_translator::cpu::features::CpuLevel::DEFAULT));
+    startup_arena::build_decoder_tables();
     let prog = loader::load(&program, request.exec_fd, request.rootfs.as_deref())?;
     // Absolute, so that a child started after a chdir finds the same files.
     let absolute = |path: Option<PathBuf>| path.map(|p| std::path::absolute(&p).unwrap_or(p));

@@ -25,6 +25,7 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
     }
     if newly_watched {
         // Bytes read before their page was watched may have changed since.
+        block.recycle();
         block = decode_block(src, rip, cache.max_block_insns);
     }
     let live_at_exit = live_at_block_exit(src, &block, |a| cache.is_code_page(a >> PAGE_SHIFT));
@@ -45,6 +46,7 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
     }
     let host = host.expect("one block fits an empty cache");
     crate::block_listener::installed(rip, host, translated.code.len());
-    crate::emit::recycle_marks_buffer(translated.marks);
+    crate::emit::recycle(translated);
+    block.recycle();
     host
 }

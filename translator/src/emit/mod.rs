@@ -7,6 +7,7 @@
 
 pub mod aarch64;
 pub mod alu;
+pub mod assembler;
 pub mod atomic;
 pub mod bits;
 pub mod bmi;
@@ -37,12 +38,12 @@ use crate::insn_mark::{InsnMark, Polarity};
 use crate::exit::ExitReason;
 use crate::frontend::flags::FlagSet;
 use crate::cpu::host::HostFeatures;
-use dynasmrt::aarch64::Aarch64Relocation;
 pub use regs::Reg;
 
 /// The NZCV system register, as `mrs`/`msr` encode it (S3_3_C4_C2_0).
 pub const NZCV: u32 = 0x5a10;
-use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
+use assembler::BlockAssembler;
+use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi};
 use iced_x86::Instruction;
 
 /// `dynasm!` with the architecture set, so call sites stay short.
@@ -104,7 +105,7 @@ pub struct DirectExit {
 }
 
 pub struct Emitter {
-    pub ops: VecAssembler<Aarch64Relocation>,
+    pub ops: BlockAssembler,
     pub base: u64,
     pub host: HostFeatures,
     pub stubs: Stubs,
@@ -145,9 +146,7 @@ pub fn encode_b(from: u64, to: u64) -> Option<u32> {
 impl Emitter {
     pub fn new(base: u64, host: HostFeatures, stubs: Stubs) -> Self {
         Emitter {
-            // Blocks average ~60 bytes of code; 1024 rarely grows and, unlike
-            // 4096, stays in malloc's per-thread cache (3% of a Python start-up).
-            ops: VecAssembler::new_with_capacity(base as usize, 1024, 0, 0, 16, 0, 16),
+            ops: BlockAssembler::new(),
             base,
             host,
             stubs,
@@ -156,9 +155,9 @@ impl Emitter {
             live_after: FlagSet::ALL,
             next_scratch: 0,
             next_vscratch: 0,
-            direct_exits: Vec::new(),
+            direct_exits: SPARE_EXITS.take(),
             indirect_site: None,
-            marks: take_marks_buffer(),
+            marks: SPARE_MARKS.take(),
             atomic: None,
             order: MemoryOrder::Relaxed,
             uppers_zero: 0,
@@ -478,12 +477,12 @@ impl Emitter {
     }
 
     /// The finished block of `guest_insns` guest instructions (give its
-    /// marks back with `recycle_marks_buffer`).
+    /// buffers back with `recycle` once it is installed).
     pub fn finish(self, guest_insns: usize) -> TranslatedBlock {
         if !self.cold.is_empty() {
             return self.finish_with_cold_code(guest_insns);
         }
-        let code = self.ops.finalize().expect("all labels are bound");
+        let code = self.ops.finish().expect("all labels are bound");
         TranslatedBlock { code, direct_exits: self.direct_exits, indirect_site: self.indirect_site, marks: self.marks, guest_insns }
     }
 }
@@ -500,20 +499,20 @@ pub struct TranslatedBlock {
 }
 
 thread_local! {
-    /// One marks buffer reused from block to block: allocating it per block
-    /// cost about 3% of a Python start-up.
-    static MARKS: std::cell::Cell<Vec<InsnMark>> = const { std::cell::Cell::new(Vec::new()) };
+    // Each block's marks and exits are reused from block to block:
+    // allocating them per block cost about 3% of a Python start-up.
+    static SPARE_MARKS: std::cell::Cell<Vec<InsnMark>> = const { std::cell::Cell::new(Vec::new()) };
+    static SPARE_EXITS: std::cell::Cell<Vec<DirectExit>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
-fn take_marks_buffer() -> Vec<InsnMark> {
-    let mut v = MARKS.take();
-    v.clear();
-    v
-}
-
-/// Returns a finished block's marks buffer for the next block.
-pub fn recycle_marks_buffer(v: Vec<InsnMark>) {
-    MARKS.set(v);
+/// Gives an installed block's buffers to the next block this thread emits.
+pub fn recycle(block: TranslatedBlock) {
+    let TranslatedBlock { code, mut direct_exits, mut marks, .. } = block;
+    assembler::recycle_code(code);
+    marks.clear();
+    SPARE_MARKS.set(marks);
+    direct_exits.clear();
+    SPARE_EXITS.set(direct_exits);
 }
 
 

@@ -49,6 +49,13 @@ impl CodeSource for CodeBuffer<'_> {
     }
 }
 
+/// Makes iced build its decoder tables now (they are built on first use),
+/// for callers that want them built at a chosen moment (Transit's
+/// start-up allocator).
+pub fn build_tables() {
+    let _ = Decoder::with_ip(64, &[0x90], 0, DecoderOptions::NONE).decode();
+}
+
 /// Decodes the instruction at `addr`. `None` means the bytes are not a valid
 /// instruction (the guest gets SIGILL there).
 pub fn decode_one(src: &dyn CodeSource, addr: u64) -> Option<Instruction> {
@@ -77,7 +84,20 @@ pub struct GuestBlock {
     pub invalid_at: Option<u64>,
 }
 
+thread_local! {
+    /// The instruction buffer of the last block decoded on this thread,
+    /// for the next (`GuestBlock::recycle`).
+    static SPARE_INSNS: std::cell::Cell<Vec<Instruction>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 impl GuestBlock {
+    /// Gives the instruction buffer to the next block this thread decodes.
+    pub fn recycle(self) {
+        let mut insns = self.insns;
+        insns.clear();
+        SPARE_INSNS.set(insns);
+    }
+
     /// Address right after the last decoded instruction.
     pub fn end(&self) -> u64 {
         self.insns.last().map_or(self.start, |i| i.next_ip())
@@ -85,9 +105,10 @@ impl GuestBlock {
 }
 
 pub fn decode_block(src: &dyn CodeSource, start: u64, max_insns: usize) -> GuestBlock {
-    // Blocks average about 4 instructions; 16 (640 bytes) stays in malloc's
-    // per-thread cache, where 32 (1280 bytes) did not.
-    let mut block = GuestBlock { start, insns: Vec::with_capacity(16), invalid_at: None };
+    let mut insns = SPARE_INSNS.take();
+    // Blocks average about 4 instructions.
+    insns.reserve(16);
+    let mut block = GuestBlock { start, insns, invalid_at: None };
     let mut addr = start;
     while block.insns.len() < max_insns {
         // One decoder for the rest of the page: setting one up costs more
