@@ -5,7 +5,7 @@
 
 use crate::cache::{CodeCache, PAGE_SHIFT};
 use crate::frontend::decode::{decode_block, CodeSource};
-use crate::frontend::flags::live_at_block_exit;
+use crate::frontend::flags::{live_at_block_exit_by, live_on_entry};
 use crate::cache::thread_code::ThreadCode;
 use crate::translate::translate_block;
 
@@ -28,7 +28,9 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
         block.recycle();
         block = decode_block(src, rip, cache.max_block_insns);
     }
-    let live_at_exit = live_at_block_exit(src, &block, |a| cache.is_code_page(a >> PAGE_SHIFT));
+    let live_at_exit = live_at_block_exit_by(&block, |addr| {
+        cache.live_on_entry(addr, |cache| live_on_entry(src, addr, &|a| cache.is_code_page(a >> PAGE_SHIFT)))
+    });
     let translate = |cache: &CodeCache| {
         translate_block(&block, cache.next_block_addr(), cache.host, cache.stubs, live_at_exit, cache.memory_order())
     };

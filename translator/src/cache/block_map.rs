@@ -61,6 +61,9 @@ pub struct BlockMap {
     blocks: Chunked<BlockRecord>,
     marks: Chunked<InsnMark>,
     sites: Chunked<ExitSite>,
+    /// Holds over all blocks (`hold_unlinked`), so that linking, which
+    /// asks after every site, rarely needs to find the site's block.
+    holds: AtomicU32,
 }
 
 impl BlockMap {
@@ -118,6 +121,7 @@ impl BlockMap {
     /// A thread unlinked block `index` for a signal. Async-signal-safe.
     pub fn hold_unlinked(&self, index: usize) {
         if let Some(b) = self.blocks.get(index) {
+            self.holds.fetch_add(1, Ordering::SeqCst);
             b.unlink_holds.fetch_add(1, Ordering::SeqCst);
         }
     }
@@ -125,7 +129,16 @@ impl BlockMap {
     /// The thread is done with its signal; true when no other thread still
     /// needs block `index` unlinked.
     pub fn release_unlinked(&self, index: usize) -> bool {
-        self.blocks.get(index).is_some_and(|b| b.unlink_holds.fetch_sub(1, Ordering::SeqCst) == 1)
+        self.blocks.get(index).is_some_and(|b| {
+            let last = b.unlink_holds.fetch_sub(1, Ordering::SeqCst) == 1;
+            self.holds.fetch_sub(1, Ordering::SeqCst);
+            last
+        })
+    }
+
+    /// Whether any block is held unlinked (see `unlink_held`).
+    pub fn any_unlink_held(&self) -> bool {
+        self.holds.load(Ordering::SeqCst) != 0
     }
 
     pub fn unlink_held(&self, index: usize) -> bool {

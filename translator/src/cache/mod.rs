@@ -26,6 +26,7 @@ use crate::cache::addr_hash::{AddrMap, AddrSet};
 use crate::cache::block_map::{BlockMap, ExitSite};
 use crate::emit::{encode_b, MemoryOrder, Stubs, TranslatedBlock};
 use crate::cpu::host::HostFeatures;
+use crate::frontend::flags::FlagSet;
 use crate::cache::links::{Links, Site};
 use crate::cache::thread_code::ThreadCode;
 use std::sync::atomic::Ordering;
@@ -69,6 +70,11 @@ pub struct CodeCache {
     /// Guest page numbers that hold decoded code: safe to read when looking
     /// ahead, and write-protected when the guest may write them.
     code_pages: AddrSet,
+    /// Guest address -> the flags code starting there may read before
+    /// writing them (`flags::live_on_entry`), for the look-ahead at block
+    /// exits: many blocks end by calling the same function. Emptied
+    /// whenever translated code changes, with the translations.
+    entry_liveness: AddrMap<FlagSet>,
     /// Host address -> guest instruction, and each block's exit sites; read
     /// without the lock by signal handlers.
     map: Arc<BlockMap>,
@@ -139,8 +145,9 @@ impl CodeCache {
             // log2(n) times.
             blocks: AddrMap::with_capacity_and_hasher(1 << 14, Default::default()),
             links: Links::default(),
-            page_blocks: AddrMap::default(),
+            page_blocks: AddrMap::with_capacity_and_hasher(1 << 10, Default::default()),
             code_pages: AddrSet::default(),
+            entry_liveness: AddrMap::with_capacity_and_hasher(1 << 13, Default::default()),
             map: Arc::new(BlockMap::default()),
             threads: Vec::new(),
             log_position: crate::cache::code_watch::log_position(),
@@ -253,6 +260,17 @@ impl CodeCache {
         self.code_pages.contains(&page)
     }
 
+    /// `flags::live_on_entry` at `addr`, remembered from an earlier call
+    /// (`compute` runs on the first).
+    pub fn live_on_entry(&mut self, addr: u64, compute: impl FnOnce(&Self) -> FlagSet) -> FlagSet {
+        if let Some(&live) = self.entry_liveness.get(&addr) {
+            return live;
+        }
+        let live = compute(self);
+        self.entry_liveness.insert(addr, live);
+        live
+    }
+
     /// Where the next block will be placed: `translate_block`'s `base`.
     pub fn next_block_addr(&self) -> u64 {
         (self.next_addr() + 15) & !15
@@ -296,6 +314,9 @@ impl CodeCache {
             // (its thread must leave at the next exit): undo the link, as
             // relink_for_signal does. A handler that holds it after this
             // check unlinks after our write.
+            if !self.map.any_unlink_held() {
+                continue;
+            }
             if let Some(index) = self.map.block_at(site.at).filter(|&i| self.map.unlink_held(i)) {
                 unlink_exits(&self.map, index);
             }
@@ -312,6 +333,10 @@ impl CodeCache {
         } else {
             self.code_pages.iter().copied().filter(|p| (first_page..end_page).contains(p)).collect()
         };
+        if !pages.is_empty() {
+            // A look-ahead may have read the changed code (from any block).
+            self.entry_liveness.clear();
+        }
         for page in pages {
             // Translating from it again must protect it again.
             self.code_pages.remove(&page);
@@ -369,6 +394,7 @@ impl CodeCache {
         self.links.clear();
         self.page_blocks.clear();
         self.code_pages.clear();
+        self.entry_liveness.clear();
         // SAFETY: no thread runs translated code (waited for above), so no
         // signal handler is looking up a block.
         unsafe { self.map.clear() };

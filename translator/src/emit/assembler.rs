@@ -59,6 +59,14 @@ impl BlockAssembler {
         self.ops.extend_from_slice(&word.to_le_bytes());
     }
 
+    /// Several instruction words at once (one capacity check).
+    pub fn push_words(&mut self, words: &[u32]) {
+        self.ops.reserve(4 * words.len());
+        for w in words {
+            self.ops.extend_from_slice(&w.to_le_bytes());
+        }
+    }
+
     /// Resolves every label reference and returns the code; the label and
     /// relocation buffers go back to the pool (give the code back with
     /// `recycle_code`).

@@ -280,31 +280,28 @@ impl Emitter {
         const MOVZ: u32 = 0xd280_0000;
         const MOVN: u32 = 0x9280_0000;
         const MOVK: u32 = 0xf280_0000;
-        let half = |i: u32| ((value >> (16 * i)) & 0xffff) as u32;
-        let ones = (0..4).filter(|&i| half(i) == 0xffff).count();
-        let zeros = (0..4).filter(|&i| half(i) == 0).count();
+        let halves = [value as u16, (value >> 16) as u16, (value >> 32) as u16, (value >> 48) as u16];
+        let ones = halves.iter().filter(|&&h| h == 0xffff).count();
+        let zeros = halves.iter().filter(|&&h| h == 0).count();
         // movn starts from all ones, movz from zeros: skip the halves the
         // first one already gives.
-        let (first_op, skip, first_imm): (u32, u32, fn(u32) -> u32) =
-            if ones > zeros { (MOVN, 0xffff, |h| !h & 0xffff) } else { (MOVZ, 0, |h| h) };
-        let word = |op: u32, hw: u32, imm: u32| op | (hw << 21) | (imm << 5) | rd as u32;
-        let mut first = true;
-        for i in 0..4 {
-            let h = half(i);
+        let (first_op, skip, flip) = if ones > zeros { (MOVN, 0xffff, 0xffff) } else { (MOVZ, 0, 0) };
+        let mut words = [0u32; 4];
+        let mut n = 0;
+        for (hw, &h) in halves.iter().enumerate() {
             if h == skip {
                 continue;
             }
-            if first {
-                self.raw(word(first_op, i, first_imm(h)));
-                first = false;
-            } else {
-                self.raw(word(MOVK, i, h));
-            }
+            let (op, imm) = if n == 0 { (first_op, h ^ flip) } else { (MOVK, h) };
+            words[n] = op | ((hw as u32) << 21) | (u32::from(imm) << 5) | rd as u32;
+            n += 1;
         }
-        if first {
+        if n == 0 {
             // Every half is the skipped value: 0 or all ones.
-            self.raw(word(first_op, 0, 0));
+            words[0] = first_op | rd as u32;
+            n = 1;
         }
+        self.ops.push_words(&words[..n]);
     }
 
     /// rd = rn + value (64-bit), without touching flags.

@@ -179,6 +179,12 @@ fn lookahead_bytes<'a>(src: &'a dyn CodeSource, addr: u64, insns: usize, readabl
 /// addresses may be decoded without risk (pages known to hold code).
 /// Indirect successors (ret, jmp reg), syscalls and faults keep every flag.
 pub fn live_at_block_exit(src: &dyn CodeSource, block: &GuestBlock, readable: impl Fn(u64) -> bool) -> FlagSet {
+    live_at_block_exit_by(block, |addr| live_on_entry(src, addr, &readable))
+}
+
+/// `live_at_block_exit` with the look-ahead at each successor given
+/// (the code cache remembers it per address).
+pub fn live_at_block_exit_by(block: &GuestBlock, mut live_on_entry: impl FnMut(u64) -> FlagSet) -> FlagSet {
     use iced_x86::FlowControl as F;
     // At most two successors, the second one optional (no allocation: this
     // runs for every block translated).
@@ -193,8 +199,8 @@ pub fn live_at_block_exit(src: &dyn CodeSource, block: &GuestBlock, readable: im
             _ => return FlagSet::ALL,
         },
     };
-    let live = live_on_entry(src, first, &readable);
-    second.map_or(live, |s| live.union(live_on_entry(src, s, &readable)))
+    let live = live_on_entry(first);
+    second.map_or(live, |s| live.union(live_on_entry(s)))
 }
 
 #[cfg(test)]
