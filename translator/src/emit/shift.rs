@@ -57,7 +57,7 @@ fn unless_zero(e: &mut Emitter, count: Count, dst: Loc, body: impl FnOnce(&mut E
     match count {
         Count::Const(0) => rewrite(e),
         Count::Const(_) => body(e),
-        Count::Reg(c) => {
+        Count::Reg(c) if matches!(dst, Loc::Reg { size: 4, .. }) => {
             let skip = e.label();
             let done = e.label();
             a64!(e.ops; cbz X(c), =>skip);
@@ -67,11 +67,21 @@ fn unless_zero(e: &mut Emitter, count: Count, dst: Loc, body: impl FnOnce(&mut E
             rewrite(e);
             e.bind(done);
         }
+        Count::Reg(c) => {
+            // Nothing to rewrite: a zero count skips straight past.
+            let done = e.label();
+            a64!(e.ops; cbz X(c), =>done);
+            body(e);
+            e.bind(done);
+        }
     }
 }
 
 pub fn shift(e: &mut Emitter, insn: &Instruction, op: ShiftOp) -> EmitResult {
     let dst = e.loc(insn, 0)?;
+    if flagless_by_cl(e, insn, op, dst) {
+        return Ok(Flow::Next);
+    }
     let size = dst.size();
     let count = count_of(e, insn, 1, size)?;
     unless_zero(e, count, dst, |e| match op {
@@ -79,6 +89,22 @@ pub fn shift(e: &mut Emitter, insn: &Instruction, op: ShiftOp) -> EmitResult {
         ShiftOp::Rol | ShiftOp::Ror => rotate(e, op, dst, count),
     });
     Ok(Flow::Next)
+}
+
+/// `shl`/`shr`/`sar` of a 32- or 64-bit register by CL with no flag
+/// needed after it: one `lslv`/`lsrv`/`asrv` on the pinned registers. They
+/// take the count modulo the width, as x86 masks it, so a zero count needs
+/// no branch: the value stays, and a W write zero-extends a 32-bit
+/// destination as x86 does even then.
+fn flagless_by_cl(e: &mut Emitter, insn: &Instruction, op: ShiftOp, dst: Loc) -> bool {
+    let Loc::Reg { host, size: size @ (4 | 8), .. } = dst else { return false };
+    let by_cl = insn.op_kind(1) == OpKind::Register && insn.op_register(1) == iced_x86::Register::CL;
+    let plain = matches!(op, ShiftOp::Shl | ShiftOp::Shr | ShiftOp::Sar);
+    if !by_cl || !plain || !e.needed.is_empty() || !crate::tuning::tuning().direct_results {
+        return false;
+    }
+    shift_in_place(e, op, host, size == 8, Count::Reg(regs::RCX));
+    true
 }
 
 fn plain_shift(e: &mut Emitter, op: ShiftOp, dst: Loc, count: Count) {

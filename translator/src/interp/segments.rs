@@ -14,10 +14,10 @@ use iced_x86::{Instruction, Mnemonic, OpKind, Register};
 /// Whether `step` runs `insn`.
 pub fn handles(insn: &Instruction) -> bool {
     use Mnemonic::*;
-    let names_segment = (0..insn.op_count())
-        .any(|i| insn.op_kind(i) == OpKind::Register && insn.op_register(i).is_segment_register());
+    // Asked for every mov, push and pop translated: operands only for those.
+    let names_segment = || (0..insn.op_count()).any(|i| insn.op_kind(i) == OpKind::Register && insn.op_register(i).is_segment_register());
     match insn.mnemonic() {
-        Mov | Push | Pop => names_segment,
+        Mov | Push | Pop => names_segment(),
         Lfs | Lgs | Lss | Retf | Iret | Iretd | Iretq | Lar | Lsl | Verr | Verw => true,
         _ => false,
     }
