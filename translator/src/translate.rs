@@ -68,7 +68,10 @@ fn try_translate(
     e.order = order;
     for (i, insn) in insns.iter().enumerate() {
         let guest_off = (insn.ip() - block.start) as u16;
-        e.begin_insn(guest_off, live[i], FlagSet::from_iced(insn.rflags_modified()));
+        // Flags the manuals leave undefined after it need no value: a
+        // logic op leaves AF, imul SF/ZF/AF/PF as they happen to be.
+        let written = FlagSet::from_iced(insn.rflags_modified() & !insn.rflags_undefined());
+        e.begin_insn(guest_off, live[i], written);
         let Some(h) = handler(insn) else { return Err(i) };
         let emitted = if atomic::is_locked(insn) { atomic::locked(&mut e, insn, h) } else { h(&mut e, insn) };
         match emitted {
