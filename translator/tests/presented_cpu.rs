@@ -292,6 +292,33 @@ fn every_route_agrees_with_trial_translation() {
     assert!(wrong.is_empty(), "routes disagree with trial translation:\n{}", wrong.join("\n"));
 }
 
+/// `Guard::MmxRegisters` is on exactly the rows of mnemonics that have
+/// MMX-register forms and other ones (a mnemonic with MMX forms only is
+/// interpreted whole): a form it misses would take its XMM route.
+#[test]
+fn the_mmx_guard_is_on_the_rows_with_mmx_register_forms() {
+    let _presented = PRESENTED.lock().unwrap_or_else(|e| e.into_inner());
+    features::present(CpuLevel::HIGHEST);
+    let has_mmx_operand = |code: Code| {
+        let info = code.op_code();
+        (0..info.op_count()).any(|i| format!("{:?}", info.op_kind(i)).starts_with("mm_"))
+    };
+    let guarded = |code: Code| forms::route(code).1.iter().any(|g| matches!(g, forms::Guard::MmxRegisters));
+    let mut wrong = Vec::new();
+    for code in forms().filter(|&c| features::presence(CpuLevel::HIGHEST, c) == Presence::Has) {
+        let interpreted = matches!(forms::route(code).0, Route::Interpret);
+        if has_mmx_operand(code) && !interpreted && !guarded(code) {
+            wrong.push(format!("{code:?}: an MMX form without the guard"));
+        }
+        let mnemonic_has_mmx_forms = forms().any(|c| c.mnemonic() == code.mnemonic() && has_mmx_operand(c));
+        if guarded(code) && !mnemonic_has_mmx_forms {
+            wrong.push(format!("{code:?}: the guard on a mnemonic without MMX forms"));
+        }
+    }
+    features::present(CpuLevel::DEFAULT);
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
 /// How many forms of the presented CPU take each route, by family (the
 /// coverage summary; `--nocapture` prints it).
 #[test]
