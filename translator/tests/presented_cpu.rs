@@ -269,21 +269,79 @@ fn every_row_routes_what_the_presented_cpu_has_and_nothing_else() {
     assert!(wrong.is_empty(), "rows disagree with the presented CPU:\n{}", wrong.join("\n"));
 }
 
-/// A general-purpose row goes straight to its handler: the SSE/AVX/MMX
-/// tables, which `Route::Vector` rows consult, must claim none of its
-/// forms (they would have come first before the rows existed).
+/// Each form's route, after its guards, is what the translator does: a
+/// trial translation succeeds exactly when the route is not `Lacks`, at
+/// every level (for the vector rows, whose handlers check operands a
+/// general row's do not, this is the check that a row names a handler
+/// that compiles the form).
 #[test]
-fn the_vector_tables_claim_no_general_purpose_form() {
+fn every_route_agrees_with_trial_translation() {
+    let _presented = PRESENTED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut wrong = Vec::new();
+    for level in CpuLevel::ALL {
+        features::present(level);
+        for code in forms() {
+            let Some(insn) = representative(code) else { continue };
+            let route = forms::resolve(&insn);
+            if is_supported(&insn) == matches!(route, Route::Lacks) {
+                wrong.push(format!("{level}: {code:?} ({insn}): {route:?}"));
+            }
+        }
+    }
+    features::present(CpuLevel::DEFAULT);
+    assert!(wrong.is_empty(), "routes disagree with trial translation:\n{}", wrong.join("\n"));
+}
+
+/// `Guard::MmxRegisters` is on exactly the rows of mnemonics that have
+/// MMX-register forms and other ones (a mnemonic with MMX forms only is
+/// interpreted whole): a form it misses would take its XMM route.
+#[test]
+fn the_mmx_guard_is_on_the_rows_with_mmx_register_forms() {
     let _presented = PRESENTED.lock().unwrap_or_else(|e| e.into_inner());
     features::present(CpuLevel::HIGHEST);
-    let claimed: Vec<String> = forms()
-        .filter(|&code| !matches!(forms::row(code).route, Route::Vector | Route::Lacks))
-        .filter_map(|code| representative(code))
-        .filter(|insn| forms::vector(insn).is_some())
-        .map(|insn| format!("{:?} ({insn})", insn.code()))
-        .collect();
+    let has_mmx_operand = |code: Code| {
+        let info = code.op_code();
+        (0..info.op_count()).any(|i| format!("{:?}", info.op_kind(i)).starts_with("mm_"))
+    };
+    let guarded = |code: Code| forms::route(code).1.iter().any(|g| matches!(g, forms::Guard::MmxRegisters));
+    let mut wrong = Vec::new();
+    for code in forms().filter(|&c| features::presence(CpuLevel::HIGHEST, c) == Presence::Has) {
+        let interpreted = matches!(forms::route(code).0, Route::Interpret);
+        if has_mmx_operand(code) && !interpreted && !guarded(code) {
+            wrong.push(format!("{code:?}: an MMX form without the guard"));
+        }
+        let mnemonic_has_mmx_forms = forms().any(|c| c.mnemonic() == code.mnemonic() && has_mmx_operand(c));
+        if guarded(code) && !mnemonic_has_mmx_forms {
+            wrong.push(format!("{code:?}: the guard on a mnemonic without MMX forms"));
+        }
+    }
     features::present(CpuLevel::DEFAULT);
-    assert!(claimed.is_empty(), "claimed by the vector tables too:\n{}", claimed.join("\n"));
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// How many forms of the presented CPU take each route, by family (the
+/// coverage summary; `--nocapture` prints it).
+#[test]
+fn route_summary() {
+    let _presented = PRESENTED.lock().unwrap_or_else(|e| e.into_inner());
+    features::present(CpuLevel::HIGHEST);
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for code in forms() {
+        let Some(insn) = representative(code) else { continue };
+        let kind = match forms::resolve(&insn) {
+            Route::Emit { op, .. } => {
+                let op = format!("{op:?}");
+                format!("Emit {}", op.split('(').next().unwrap_or(&op))
+            }
+            route => format!("{route:?}"),
+        };
+        *counts.entry(kind).or_default() += 1;
+    }
+    features::present(CpuLevel::DEFAULT);
+    for (kind, n) in &counts {
+        println!("{kind}: {n}");
+    }
+    assert!(counts.get("Emit Lanes").is_some_and(|&n| n > 500), "{counts:?}");
 }
 
 /// The VEX descriptions turn into bytes that decode as their forms (all

@@ -16,10 +16,10 @@
 
 use super::sse::{FPCR, FPSR};
 use super::vector::{pinned, vector_number};
-use super::{a64, EmitResult, Emitter, Flow, Handler, Reg, Unsupported};
+use super::{a64, EmitResult, Emitter, Flow, Reg, Unsupported};
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
-use iced_x86::{EncodingKind, Instruction, Mnemonic, OpKind};
+use iced_x86::{Instruction, OpKind};
 
 /// FPCR's rounding-mode field (RMode, bits 23:22).
 const FPCR_RMODE: u64 = 3 << 22;
@@ -50,20 +50,8 @@ impl Emitter {
     }
 }
 
-/// The handler of an F16C instruction.
-pub(super) fn handler(insn: &Instruction) -> Option<Handler> {
-    if insn.encoding() != EncodingKind::VEX {
-        return None;
-    }
-    match insn.mnemonic() {
-        Mnemonic::Vcvtph2ps => Some(half_to_single),
-        Mnemonic::Vcvtps2ph => Some(single_to_half),
-        _ => None,
-    }
-}
-
 /// vcvtph2ps xmm, xmm/m64 and ymm, xmm/m128: four or eight halves widen.
-fn half_to_single(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn half_to_single(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let d = vector_number(insn.op0_register()).ok_or(Unsupported)?;
     let wide = insn.op0_register().is_ymm();
     let s = match insn.op1_kind() {
@@ -94,7 +82,7 @@ fn half_to_single(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 /// host FPCR holds); else bits 1:0, for which FPCR's mode is set around
 /// the conversion (fcvtn has no rounding operand). A register destination
 /// keeps no bits above the halves (bits 64..255, or 128..255).
-fn single_to_half(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn single_to_half(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let s = vector_number(insn.op1_register()).ok_or(Unsupported)?;
     let wide = insn.op1_register().is_ymm();
     let high = wide.then(|| {

@@ -6,15 +6,14 @@
 
 use super::aarch64::{Inst, VReg};
 use super::sse::x86_nan_rules_of;
-use super::vector::{LaneOp, Lanes};
+use super::vector::Lanes;
 use super::{a64, Emitter, Reg, Unsupported};
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
-use iced_x86::{Instruction, Mnemonic};
 
 /// What is added to the product, and with which signs.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
     /// a*b + c
     Add,
     /// a*b - c
@@ -29,76 +28,44 @@ enum Kind {
     SubAdd,
 }
 
-/// Which operands are a, b and c.
-#[derive(Clone, Copy)]
-enum Order {
+/// Which operands are a, b and c (the digits of the form's name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// dst * src3 + src2
     O132,
+    /// src2 * dst + src3
     O213,
+    /// src2 * src3 + dst
     O231,
 }
 
-#[derive(Clone, Copy)]
-struct Form {
-    kind: Kind,
-    order: Order,
-    double: bool,
-    scalar: bool,
+/// One FMA3 form, as its row in `frontend::forms` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fma {
+    pub kind: Kind,
+    pub order: Order,
+    pub double: bool,
+    /// The low element only (ss, sd); else every element.
+    pub scalar: bool,
 }
 
-fn form(m: Mnemonic) -> Option<Form> {
-    use Kind::*;
-    use Mnemonic as M;
-    use Order::*;
-    macro_rules! forms {
-        ($($kind:ident: $ps:ident $pd:ident $ss:ident $sd:ident, $order:ident;)*) => {
-            match m {
-                $(
-                    M::$ps => (Some($kind), $order, false, false),
-                    M::$pd => (Some($kind), $order, true, false),
-                    M::$ss => (Some($kind), $order, false, true),
-                    M::$sd => (Some($kind), $order, true, true),
-                )*
-                M::Vfmaddsub132ps => (Some(AddSub), O132, false, false),
-                M::Vfmaddsub132pd => (Some(AddSub), O132, true, false),
-                M::Vfmaddsub213ps => (Some(AddSub), O213, false, false),
-                M::Vfmaddsub213pd => (Some(AddSub), O213, true, false),
-                M::Vfmaddsub231ps => (Some(AddSub), O231, false, false),
-                M::Vfmaddsub231pd => (Some(AddSub), O231, true, false),
-                M::Vfmsubadd132ps => (Some(SubAdd), O132, false, false),
-                M::Vfmsubadd132pd => (Some(SubAdd), O132, true, false),
-                M::Vfmsubadd213ps => (Some(SubAdd), O213, false, false),
-                M::Vfmsubadd213pd => (Some(SubAdd), O213, true, false),
-                M::Vfmsubadd231ps => (Some(SubAdd), O231, false, false),
-                M::Vfmsubadd231pd => (Some(SubAdd), O231, true, false),
-                _ => (None, O132, false, false),
-            }
-        };
+impl Fma {
+    pub const fn ps(kind: Kind, order: Order) -> Fma {
+        Fma { kind, order, double: false, scalar: false }
     }
-    let (kind, order, double, scalar) = forms! {
-        Add: Vfmadd132ps Vfmadd132pd Vfmadd132ss Vfmadd132sd, O132;
-        Add: Vfmadd213ps Vfmadd213pd Vfmadd213ss Vfmadd213sd, O213;
-        Add: Vfmadd231ps Vfmadd231pd Vfmadd231ss Vfmadd231sd, O231;
-        Sub: Vfmsub132ps Vfmsub132pd Vfmsub132ss Vfmsub132sd, O132;
-        Sub: Vfmsub213ps Vfmsub213pd Vfmsub213ss Vfmsub213sd, O213;
-        Sub: Vfmsub231ps Vfmsub231pd Vfmsub231ss Vfmsub231sd, O231;
-        NegAdd: Vfnmadd132ps Vfnmadd132pd Vfnmadd132ss Vfnmadd132sd, O132;
-        NegAdd: Vfnmadd213ps Vfnmadd213pd Vfnmadd213ss Vfnmadd213sd, O213;
-        NegAdd: Vfnmadd231ps Vfnmadd231pd Vfnmadd231ss Vfnmadd231sd, O231;
-        NegSub: Vfnmsub132ps Vfnmsub132pd Vfnmsub132ss Vfnmsub132sd, O132;
-        NegSub: Vfnmsub213ps Vfnmsub213pd Vfnmsub213ss Vfnmsub213sd, O213;
-        NegSub: Vfnmsub231ps Vfnmsub231pd Vfnmsub231ss Vfnmsub231sd, O231;
-    };
-    Some(Form { kind: kind?, order, double, scalar })
-}
-
-/// FMA's lane operations (`vector`).
-pub(super) fn lane_op(insn: &Instruction) -> Option<LaneOp> {
-    form(insn.mnemonic()).map(|_| fused as LaneOp)
+    pub const fn pd(kind: Kind, order: Order) -> Fma {
+        Fma { kind, order, double: true, scalar: false }
+    }
+    pub const fn ss(kind: Kind, order: Order) -> Fma {
+        Fma { kind, order, double: false, scalar: true }
+    }
+    pub const fn sd(kind: Kind, order: Order) -> Fma {
+        Fma { kind, order, double: true, scalar: true }
+    }
 }
 
 /// `rd = a * b ± c` (rd is the destination, an input too).
-fn fused(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    let f = form(insn.mnemonic()).ok_or(Unsupported)?;
+pub(super) fn fused(e: &mut Emitter, f: Fma, l: Lanes) -> Result<(), Unsupported> {
     let Lanes { rd: dst, rn: src2, rm: src3, .. } = l;
     let (a, b, c) = match f.order {
         Order::O132 => (dst, src3, src2),

@@ -1,16 +1,16 @@
 //! MMX instructions in generated code: the packed operations SSE has too,
-//! from the same rows (`sse::packed_op`) on 64-bit arrangements. MMX
+//! from the same rows (`vector::Lane::Packed` in `frontend::forms`) on 64-bit arrangements. MMX
 //! registers are the x87 registers' significands in `CpuState`, so each
 //! operation loads them, computes, and stores the result back as an MMX
 //! write does (exponent all ones). The rest of MMX is interpreted (`mmx/`).
 
-use super::aarch64::{encodable, Arrangement, ElementSize};
-use super::sse::packed_op;
+use super::aarch64::{encodable, Arrangement, ElementSize, VecOp};
+use super::sse::PackedOp;
 use super::{a64, regs, EmitResult, Emitter, Flow, Reg, Unsupported};
 use crate::cpu::state::offsets;
 #[allow(unused_imports)]
 use dynasmrt::DynasmApi;
-use iced_x86::{Instruction, Mnemonic, OpKind};
+use iced_x86::{Instruction, OpKind};
 
 // Unsigned-offset forms reach these fields: strb to 4095, ldr/str D to 32760.
 const _: () = assert!(offsets::X87_TOP < 4096 && offsets::X87_VALID < 4096 && offsets::X87_REGS + 16 * 8 < 32760);
@@ -20,19 +20,21 @@ fn mm_offset(n: usize) -> u32 {
     offsets::X87_REGS + 16 * n as u32
 }
 
-/// The packed operation of an MMX form, if generated code runs it.
-pub fn handler(insn: &Instruction) -> Option<super::Handler> {
-    let row = packed_op(insn.mnemonic())?;
+/// Whether generated code runs `insn`, an MMX form of packed row `row`
+/// (`frontend::forms::Guard::MmxRegisters`): to an MMX register from one
+/// or from memory, where the host has the operation on 64 bits.
+pub fn compiles(insn: &Instruction, row: PackedOp) -> bool {
     let to_mm = insn.op0_kind() == OpKind::Register && insn.op0_register().is_mm();
     let from_mm_or_memory = match insn.op1_kind() {
         OpKind::Register => insn.op1_register().is_mm(),
         kind => kind == OpKind::Memory,
     };
-    (to_mm && from_mm_or_memory && encodable(row.op, Arrangement::half(row.element))).then_some(packed as super::Handler)
+    to_mm && from_mm_or_memory && encodable(row.op, Arrangement::half(row.element))
 }
 
-fn packed(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let row = packed_op(insn.mnemonic()).ok_or(Unsupported)?;
+/// The MMX form of a packed row; the row is its form's (`compiles`).
+pub fn packed(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let row = crate::frontend::forms::packed_row(insn.code()).ok_or(Unsupported)?;
     let dst = mm_offset(insn.op0_register().number());
     let src: Reg = e.vtmp();
     match insn.op1_kind() {
@@ -41,7 +43,7 @@ fn packed(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         }
         _ => {
             // The low-half unpacks read only the 32 bits they use.
-            let low_unpack = matches!(insn.mnemonic(), Mnemonic::Punpcklbw | Mnemonic::Punpcklwd | Mnemonic::Punpckldq);
+            let low_unpack = row.op == VecOp::ZipLow;
             let (base, off) = e.address(insn)?;
             e.vload(src, base, off, if low_unpack { 4 } else { 8 });
         }

@@ -5,32 +5,19 @@
 
 use super::aarch64::{Inst, VReg};
 use super::vector::{pinned, vector_number, LaneOp, Lanes};
-use super::{a64, EmitResult, Emitter, Flow, Handler, Reg, Unsupported};
+use super::{a64, EmitResult, Emitter, Flow, Reg, Unsupported};
 #[allow(unused_imports)]
 use dynasmrt::DynasmApi;
 use iced_x86::{Instruction, Mnemonic, OpKind};
 
-/// The lane-crossing permutes (VEX.256 only).
-pub(super) fn handler(insn: &Instruction) -> Option<Handler> {
-    use Mnemonic::*;
-    Some(match insn.mnemonic() {
-        Vperm2f128 | Vperm2i128 => permute_halves,
-        Vpermq | Vpermpd => permute_quads,
-        Vpermd | Vpermps => permute_dwords,
-        _ => return None,
-    })
-}
-
-/// The in-lane permutes, as lane operations (`vector`).
-pub(super) fn lane_op(insn: &Instruction) -> Option<LaneOp> {
-    use Mnemonic::*;
-    let by_immediate = insn.op_kind(insn.op_count() - 1) == OpKind::Immediate8;
-    Some(match insn.mnemonic() {
-        Vpermilps | Vpermilpd if by_immediate => permute_in_lane_by_immediate,
-        Vpermilps => permute_singles_in_lane,
-        Vpermilpd => permute_doubles_in_lane,
-        _ => return None,
-    })
+/// The in-lane permute of vpermilps/vpermilpd (`vector::Lane::PermuteInLane`):
+/// by an immediate, or by the controls in a vector operand.
+pub(super) fn in_lane(by_immediate: bool, m: Mnemonic) -> LaneOp {
+    match (by_immediate, m) {
+        (true, _) => permute_in_lane_by_immediate,
+        (false, Mnemonic::Vpermilps) => permute_singles_in_lane,
+        (false, _) => permute_doubles_in_lane,
+    }
 }
 
 /// vpermilps/vpermilpd xmm1, xmm2/m, imm: vpermilps takes two bits per
@@ -96,7 +83,7 @@ fn dword_byte_indices(e: &mut Emitter, index: Reg) {
 
 /// vpermd/vpermps ymm1, ymm2, ymm3/m256: dword i of the result is dword
 /// `ymm2[i] & 7` of ymm3.
-fn permute_dwords(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn permute_dwords(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let d = vector_number(insn.op0_register()).ok_or(Unsupported)?;
     let n = vector_number(insn.op1_register()).ok_or(Unsupported)?;
     // The table: ymm3's halves in two consecutive registers (`tbl`'s list).
@@ -151,7 +138,7 @@ fn halves_of_sources(e: &mut Emitter, insn: &Instruction) -> Result<[Reg; 4], Un
 
 /// vperm2f128/vperm2i128: each half of the result is one of the sources'
 /// four halves (imm bits 0-1 and 4-5), or zero (bits 3 and 7).
-fn permute_halves(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn permute_halves(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let d = vector_number(insn.op0_register()).ok_or(Unsupported)?;
     let halves = halves_of_sources(e, insn)?;
     let imm = insn.immediate8();
@@ -171,7 +158,7 @@ fn permute_halves(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 
 /// vpermq/vpermpd ymm1, ymm2/m256, imm: quadword i of the result is
 /// quadword imm[2i+1:2i] of the source.
-fn permute_quads(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn permute_quads(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let d = vector_number(insn.op0_register()).ok_or(Unsupported)?;
     let (lo, hi) = copy_256(e, insn, 1)?;
     let imm = insn.immediate8() as u32;

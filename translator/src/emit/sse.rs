@@ -10,12 +10,11 @@
 use super::operand::Loc;
 use super::{a64, regs, EmitResult, Emitter, Flow, Polarity, Reg, Unsupported, NZCV};
 use super::aarch64::{Arrangement, ElementSize, Inst, VReg, VecOp};
-use super::vector::{sse_equivalent, LaneOp, Lanes, Second};
-use super::Handler;
+use super::vector::{sse_equivalent, Lanes};
 use crate::frontend::flags::FlagSet;
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
-use iced_x86::{EncodingKind, Instruction, Mnemonic, OpKind, Register};
+use iced_x86::{Instruction, Mnemonic, OpKind, Register};
 
 /// Host vector register for guest XMM register `reg`.
 pub(super) fn xmm(reg: Register) -> Option<Reg> {
@@ -69,7 +68,7 @@ impl Emitter {
 /// SSE and VEX.128 use it on 128-bit registers, MMX on 64 bits, VEX.256 on
 /// each 128-bit half (every operation here works within 128-bit lanes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct PackedOp {
+pub struct PackedOp {
     pub op: VecOp,
     pub element: ElementSize,
     /// The host's first operand is x86's second (pandn: !dst & src is
@@ -78,8 +77,13 @@ pub(super) struct PackedOp {
 }
 
 impl PackedOp {
-    const fn new(op: VecOp, element: ElementSize) -> PackedOp {
+    pub const fn new(op: VecOp, element: ElementSize) -> PackedOp {
         PackedOp { op, element, swapped: false }
+    }
+
+    /// An operation whose host operands are x86's swapped.
+    pub const fn swapped(op: VecOp, element: ElementSize) -> PackedOp {
+        PackedOp { op, element, swapped: true }
     }
 
     /// Floating point: NaN results need x86's rules (`x86_nan_rules`).
@@ -88,122 +92,11 @@ impl PackedOp {
     }
 }
 
-pub(super) fn packed_op(m: Mnemonic) -> Option<PackedOp> {
-    use ElementSize::*;
-    use Mnemonic as M;
-    use VecOp::*;
-    let p = PackedOp::new;
-    Some(match m {
-        // Bitwise: the element size does not matter.
-        M::Pxor | M::Xorps | M::Xorpd | M::Vpxor | M::Vxorps | M::Vxorpd => p(Xor, B),
-        M::Por | M::Orps | M::Orpd | M::Vpor | M::Vorps | M::Vorpd => p(Or, B),
-        M::Pand | M::Andps | M::Andpd | M::Vpand | M::Vandps | M::Vandpd => p(And, B),
-        M::Pandn | M::Andnps | M::Andnpd | M::Vpandn | M::Vandnps | M::Vandnpd => PackedOp { swapped: true, ..p(AndNot, B) },
-        M::Paddb | M::Vpaddb => p(Add, B),
-        M::Paddw | M::Vpaddw => p(Add, H),
-        M::Paddd | M::Vpaddd => p(Add, S),
-        M::Paddq | M::Vpaddq => p(Add, D),
-        M::Psubb | M::Vpsubb => p(Sub, B),
-        M::Psubw | M::Vpsubw => p(Sub, H),
-        M::Psubd | M::Vpsubd => p(Sub, S),
-        M::Psubq | M::Vpsubq => p(Sub, D),
-        M::Pcmpeqb | M::Vpcmpeqb => p(CmpEq, B),
-        M::Pcmpeqw | M::Vpcmpeqw => p(CmpEq, H),
-        M::Pcmpeqd | M::Vpcmpeqd => p(CmpEq, S),
-        M::Pcmpgtb | M::Vpcmpgtb => p(CmpGtSigned, B),
-        M::Pcmpgtw | M::Vpcmpgtw => p(CmpGtSigned, H),
-        M::Pcmpgtd | M::Vpcmpgtd => p(CmpGtSigned, S),
-        M::Pminub | M::Vpminub => p(MinUnsigned, B),
-        M::Pmaxub | M::Vpmaxub => p(MaxUnsigned, B),
-        M::Pminsw | M::Vpminsw => p(MinSigned, H),
-        M::Pmaxsw | M::Vpmaxsw => p(MaxSigned, H),
-        M::Paddusb | M::Vpaddusb => p(AddSatUnsigned, B),
-        M::Paddusw | M::Vpaddusw => p(AddSatUnsigned, H),
-        M::Psubusb | M::Vpsubusb => p(SubSatUnsigned, B),
-        M::Psubusw | M::Vpsubusw => p(SubSatUnsigned, H),
-        M::Paddsb | M::Vpaddsb => p(AddSatSigned, B),
-        M::Paddsw | M::Vpaddsw => p(AddSatSigned, H),
-        M::Psubsb | M::Vpsubsb => p(SubSatSigned, B),
-        M::Psubsw | M::Vpsubsw => p(SubSatSigned, H),
-        M::Pavgb | M::Vpavgb => p(RoundingHalvingAddUnsigned, B),
-        M::Pavgw | M::Vpavgw => p(RoundingHalvingAddUnsigned, H),
-        M::Pmullw | M::Vpmullw => p(Mul, H),
-        M::Punpcklbw | M::Vpunpcklbw => p(ZipLow, B),
-        M::Punpcklwd | M::Vpunpcklwd => p(ZipLow, H),
-        M::Punpckldq | M::Unpcklps | M::Vpunpckldq | M::Vunpcklps => p(ZipLow, S),
-        M::Punpcklqdq | M::Unpcklpd | M::Vpunpcklqdq | M::Vunpcklpd => p(ZipLow, D),
-        M::Punpckhbw | M::Vpunpckhbw => p(ZipHigh, B),
-        M::Punpckhwd | M::Vpunpckhwd => p(ZipHigh, H),
-        M::Punpckhdq | M::Unpckhps | M::Vpunpckhdq | M::Vunpckhps => p(ZipHigh, S),
-        M::Punpckhqdq | M::Unpckhpd | M::Vpunpckhqdq | M::Vunpckhpd => p(ZipHigh, D),
-        // SSE4.1 and SSE4.2.
-        M::Pmaxsb | M::Vpmaxsb => p(MaxSigned, B),
-        M::Pmaxsd | M::Vpmaxsd => p(MaxSigned, S),
-        M::Pmaxud | M::Vpmaxud => p(MaxUnsigned, S),
-        M::Pmaxuw | M::Vpmaxuw => p(MaxUnsigned, H),
-        M::Pminsb | M::Vpminsb => p(MinSigned, B),
-        M::Pminsd | M::Vpminsd => p(MinSigned, S),
-        M::Pminud | M::Vpminud => p(MinUnsigned, S),
-        M::Pminuw | M::Vpminuw => p(MinUnsigned, H),
-        M::Pcmpeqq | M::Vpcmpeqq => p(CmpEq, D),
-        M::Pcmpgtq | M::Vpcmpgtq => p(CmpGtSigned, D),
-        M::Pmulld | M::Vpmulld => p(Mul, S),
-        M::Addps | M::Vaddps => p(FAdd, S),
-        M::Addpd | M::Vaddpd => p(FAdd, D),
-        M::Subps | M::Vsubps => p(FSub, S),
-        M::Subpd | M::Vsubpd => p(FSub, D),
-        M::Mulps | M::Vmulps => p(FMul, S),
-        M::Mulpd | M::Vmulpd => p(FMul, D),
-        M::Divps | M::Vdivps => p(FDiv, S),
-        M::Divpd | M::Vdivpd => p(FDiv, D),
-        _ => return None,
-    })
-}
-
-/// A packed row as a lane operation (`vector`).
-fn packed(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    let row = packed_op(insn.mnemonic()).ok_or(Unsupported)?;
+/// A packed row as a lane operation (`vector::Lane::Packed`).
+pub(super) fn packed(e: &mut Emitter, row: PackedOp, l: Lanes) -> Result<(), Unsupported> {
     e.packed(row, Arrangement::full(row.element), l.rd, l.rn, l.rm);
     Ok(())
 }
-
-/// Whether `insn` is a VEX.256 form (vcvtpd2ps xmm, m256 names no YMM register).
-fn is_256(insn: &Instruction) -> bool {
-    insn.encoding() == EncodingKind::VEX && insn.code().op_code().l() == 1
-}
-
-/// SSE/SSE2's lane operations (`vector`).
-pub(super) fn lane_op(insn: &Instruction) -> Option<(LaneOp, Second)> {
-    use Mnemonic::*;
-    let m = sse_equivalent(insn.mnemonic());
-    if packed_op(m).is_some() {
-        return Some((packed, Second::PerHalf));
-    }
-    let by_immediate = insn.op_kind(insn.op_count().saturating_sub(1)) == OpKind::Immediate8;
-    let op: LaneOp = match sse_equivalent(m) {
-        Pslldq | Psrldq => shift_imm,
-        Psllw | Pslld | Psllq | Psrlw | Psrld | Psrlq | Psraw | Psrad if by_immediate => shift_imm,
-        Psllw | Pslld | Psllq | Psrlw | Psrld | Psrlq | Psraw | Psrad => return Some((shift_by_xmm, Second::Whole128)),
-        Pshufd | Pshuflw | Pshufhw | Shufps | Shufpd => shuffle,
-        Pmuludq | Pmulhw | Pmulhuw | Pmaddwd | Psadbw | Packsswb | Packuswb | Packssdw => widening,
-        Minps | Maxps | Minpd | Maxpd | Sqrtps | Sqrtpd => packed_float_misc,
-        Addsd | Subsd | Mulsd | Divsd | Sqrtsd | Minsd | Maxsd | Addss | Subss | Mulss | Divss | Sqrtss | Minss
-        | Maxss => scalar_arith,
-        Cmpsd | Cmpss | Cmppd | Cmpps => compare_mask,
-        Cvtdq2ps | Cvttps2dq | Cvtps2dq => packed_convert,
-        // Loads go straight into the destination (`mov_scalar`).
-        Movss | Movsd if insn.op_kind(insn.op_count() - 1) != OpKind::Memory => mov_scalar_to_register,
-        Movlps | Movlpd | Movhps | Movhpd | Movhlps | Movlhps => mov_half_to_register,
-        Cvtsd2ss | Cvtss2sd => float_to_float,
-        Rcpps | Rsqrtps | Rcpss | Rsqrtss => reciprocal,
-        // Their 256-bit forms widen or narrow across the halves (`vex_convert`).
-        Cvtdq2pd | Cvtps2pd | Cvtpd2ps | Cvttpd2dq | Cvtpd2dq if !is_256(insn) => packed_convert,
-        _ => return None,
-    };
-    Some((op, Second::PerHalf))
-}
-
-
 
 impl Emitter {
     /// `rd = rn op rm` for one packed-operation row on `arrangement`.
@@ -327,7 +220,7 @@ fn nan_fix_up(e: &mut Emitter, r: Reg, inputs: &[Reg], double: bool, temps: NanT
 
 /// Whole-register moves: movdqa, movdqu, movaps, movups, movapd, movupd and
 /// the non-temporal stores (ordinary stores here).
-fn mov128(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn mov128(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     match (insn.op0_kind(), insn.op1_kind()) {
         (OpKind::Register, _) => {
             let d = e.xmm_dst(insn)?;
@@ -347,7 +240,7 @@ fn mov128(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 }
 
 /// movd/movq between XMM and general registers or memory, and movq xmm, xmm.
-fn movd_movq(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn movd_movq(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let bytes: u8 = if sse_equivalent(insn.mnemonic()) == Mnemonic::Movq { 8 } else { 4 };
     let to_xmm = insn.op0_kind() == OpKind::Register && insn.op0_register().is_xmm();
     if to_xmm {
@@ -394,7 +287,7 @@ fn movd_movq(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 }
 
 /// movss/movsd (scalar): loads clear the upper lanes, register moves merge.
-fn mov_scalar(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn mov_scalar(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let bytes: u8 = if sse_equivalent(insn.mnemonic()) == Mnemonic::Movsd { 8 } else { 4 };
     match (insn.op0_kind(), insn.op1_kind()) {
         // A load clears the other elements (the host's scalar load does).
@@ -414,7 +307,7 @@ fn mov_scalar(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 }
 
 /// movss/movsd between registers: rn with its low element from rm.
-fn mov_scalar_to_register(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+pub(super) fn mov_scalar_to_register(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     let out = e.merge_start(l);
     if sse_equivalent(insn.mnemonic()) == Mnemonic::Movsd {
         a64!(e.ops; ins V(out).D[0], V(l.rm).D[0]);
@@ -426,7 +319,7 @@ fn mov_scalar_to_register(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Resu
 }
 
 /// movlps/movlpd/movhps/movhpd (64-bit halves with memory), movhlps, movlhps.
-fn mov_half(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn mov_half(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     use Mnemonic::*;
     let high = matches!(sse_equivalent(insn.mnemonic()), Movhps | Movhpd);
     let (OpKind::Memory, OpKind::Register) = (insn.op0_kind(), insn.op1_kind()) else { return Err(Unsupported) };
@@ -444,7 +337,7 @@ fn mov_half(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 
 /// movlps/movhps/movlpd/movhpd loads, movhlps, movlhps: rn with one 64-bit
 /// half replaced by one of rm's.
-fn mov_half_to_register(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+pub(super) fn mov_half_to_register(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
     let (to, from) = match sse_equivalent(insn.mnemonic()) {
         Movlps | Movlpd => (0, 0),
@@ -459,7 +352,7 @@ fn mov_half_to_register(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result
 }
 
 /// pmovmskb r32, xmm: the top bit of each byte, as a 16-bit mask.
-fn pmovmskb(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn pmovmskb(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
     let dst = e.loc(insn, 0)?;
     let w = e.byte_sign_mask(s);
@@ -510,7 +403,7 @@ impl Emitter {
 }
 
 /// movmskps / movmskpd: sign bits of the float lanes.
-fn movmsk(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn movmsk(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
     let dst = e.loc(insn, 0)?;
     let r = e.element_sign_mask(s, sse_equivalent(insn.mnemonic()) == Mnemonic::Movmskpd);
@@ -520,7 +413,7 @@ fn movmsk(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 
 /// Byte shifts of the whole register (pslldq, psrldq) and element shifts by
 /// an immediate (psllw/d/q, psrlw/d/q, psraw/d).
-fn shift_imm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+pub(super) fn shift_imm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
     let Lanes { rd: d, rn: n_reg, .. } = l;
     let n = insn.immediate8() as u32;
@@ -571,7 +464,7 @@ fn shift_imm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupp
 }
 
 /// pshufd, pshuflw, pshufhw, shufps, shufpd: lane selection by immediate.
-fn shuffle(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+pub(super) fn shuffle(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
     let Lanes { rd, rn: d, rm: s, .. } = l;
     let imm = insn.immediate8() as u32;
@@ -622,7 +515,7 @@ enum ScalarOp {
     Max,
 }
 
-fn scalar_arith(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+pub(super) fn scalar_arith(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
     let (op, double) = match sse_equivalent(insn.mnemonic()) {
         Addsd => (ScalarOp::Add, true),
@@ -694,7 +587,7 @@ fn scalar_arith(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Uns
 
 /// ucomisd/comisd/ucomiss/comiss: ZF, PF, CF from an unordered compare;
 /// OF, SF, AF cleared.
-fn compare_scalar(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn compare_scalar(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let double = matches!(sse_equivalent(insn.mnemonic()), Mnemonic::Ucomisd | Mnemonic::Comisd);
     let a = e.xmm_dst(insn)?;
     let b = e.vsrc(insn, 1, if double { 8 } else { 4 })?;
@@ -751,7 +644,7 @@ fn compare_scalar(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 /// cvtsi2sd/cvtsi2ss: integer to the low float lane. Also VEX's
 /// `vcvtsi2sd xmm1, xmm2, r/m` (`vex_convert`): the integer is the last
 /// operand, the other lanes come from xmm2.
-fn int_to_float(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn int_to_float(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let d = e.xmm_dst(insn)?;
     let src = e.loc(insn, insn.op_count() - 1)?;
     let v = e.read(src);
@@ -774,7 +667,7 @@ fn int_to_float(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 
 /// cvttsd2si, cvtsd2si, cvttss2si, cvtss2si: NaN and out-of-range give the
 /// "integer indefinite" (the minimum value), where the host saturates.
-fn float_to_int(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn float_to_int(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     use Mnemonic::*;
     let m = sse_equivalent(insn.mnemonic());
     let double = matches!(m, Cvttsd2si | Cvtsd2si);
@@ -823,7 +716,7 @@ fn float_to_int(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 }
 
 /// cvtsd2ss / cvtss2sd on the low lane.
-fn float_to_float(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+pub(super) fn float_to_float(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     let to_single = sse_equivalent(insn.mnemonic()) == Mnemonic::Cvtsd2ss;
     let r = e.vtmp();
     if to_single {
@@ -842,7 +735,7 @@ fn float_to_float(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), U
 }
 
 /// cmpsd/cmpss/cmppd/cmpps with a predicate: all-ones lanes where it holds.
-fn compare_mask(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+pub(super) fn compare_mask(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
     let Lanes { rd, rn: d, rm: b, .. } = l;
     let (double, scalar) = match sse_equivalent(insn.mnemonic()) {
@@ -923,7 +816,7 @@ fn compare_mask(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Uns
 
 /// Multiplies and horizontal ops that need widening: pmuludq, pmulhw,
 /// pmulhuw, pmaddwd, psadbw; and the saturating packs.
-fn widening(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+pub(super) fn widening(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
     let Lanes { rd, rn: d, rm: m, .. } = l;
     let (t1, t2) = (e.vtmp(), e.vtmp());
@@ -976,7 +869,7 @@ fn widening(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsuppo
 
 /// minps/maxps/minpd/maxpd with x86's rule: the second operand unless the
 /// comparison holds; sqrtps/sqrtpd.
-fn packed_float_misc(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+pub(super) fn packed_float_misc(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
     let Lanes { rd, rn: d, rm: m, .. } = l;
     let t = e.vtmp();
@@ -1014,7 +907,7 @@ fn packed_float_misc(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<()
 /// rcpps/rsqrtps/rcpss/rsqrtss: x86 gives ~12-bit approximations; Transit
 /// computes them exactly, which is within the architectural error bound
 /// (|error| <= 1.5 * 2^-12) but not bit-identical to any Intel or AMD part.
-fn reciprocal(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+pub(super) fn reciprocal(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
     let scalar = matches!(sse_equivalent(insn.mnemonic()), Rcpss | Rsqrtss);
     let m = l.rm;
@@ -1106,7 +999,7 @@ pub(super) fn packed_convert(e: &mut Emitter, insn: &Instruction, l: Lanes) -> R
 
 /// psllw/d/q, psrlw/d/q, psraw/d by the count in an XMM register or memory:
 /// counts beyond the element width give zero (or the sign, for psra).
-fn shift_by_xmm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+pub(super) fn shift_by_xmm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
     let Lanes { rd, rn: d, rm: m, .. } = l;
     let (count, big) = (e.tmp(), e.tmp());
@@ -1138,7 +1031,7 @@ fn shift_by_xmm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Uns
 
 /// pextrw r32, xmm, imm and pinsrw xmm, r32/m16, imm (and VEX's
 /// `vpinsrw xmm1, xmm2, r32/m16, imm`, `vex_convert`).
-fn word_insert_extract(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn word_insert_extract(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let lane = (insn.immediate8() & 7) as u32;
     if sse_equivalent(insn.mnemonic()) == Mnemonic::Pextrw {
         let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
@@ -1155,35 +1048,6 @@ fn word_insert_extract(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         a64!(e.ops; ins V(d).H[lane], W(v));
     }
     Ok(Flow::Next)
-}
-
-/// The SSE handler for `insn`, if the subset covers it.
-pub fn handler(insn: &Instruction) -> Option<Handler> {
-    if insn.encoding() != EncodingKind::Legacy {
-        return None;
-    }
-    sse_handler(insn)
-}
-
-/// The handler of an SSE operation, whatever its encoding (`vex::as_sse`
-/// runs the VEX forms that compute the same).
-pub(super) fn sse_handler(insn: &Instruction) -> Option<Handler> {
-    use Mnemonic::*;
-    let m = sse_equivalent(insn.mnemonic());
-    Some(match m {
-        Movdqa | Movdqu | Movaps | Movups | Movapd | Movupd | Movntdq | Movntps | Movntpd | Lddqu => mov128,
-        Movd | Movq => movd_movq,
-        Movss | Movsd => mov_scalar,
-        Movlps | Movlpd | Movhps | Movhpd | Movhlps | Movlhps => mov_half,
-        Pmovmskb => pmovmskb,
-        Movmskps | Movmskpd => movmsk,
-        Ucomisd | Comisd | Ucomiss | Comiss => compare_scalar,
-        Cvtsi2sd | Cvtsi2ss => int_to_float,
-        Cvttsd2si | Cvtsd2si | Cvttss2si | Cvtss2si => float_to_int,
-        Stmxcsr | Ldmxcsr => mxcsr,
-        Pextrw | Pinsrw => word_insert_extract,
-        _ => return None,
-    })
 }
 
 /// The FPCR system register, as `mrs`/`msr` encode it (S3_3_C4_C4_0).
@@ -1214,7 +1078,7 @@ pub fn fold_fpsr_into_mxcsr<A: DynasmApi>(ops: &mut A, a: Reg, b: Reg) {
 /// way. FTZ and DAZ together (what -ffast-math's start-up sets) are the
 /// host's FZ, which flushes denormal inputs and results alike; either one
 /// alone, and unmasked exceptions, are not modelled.
-fn mxcsr(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn mxcsr(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let (base, off) = e.address(insn)?;
     let t = e.tmp();
     if sse_equivalent(insn.mnemonic()) == Mnemonic::Stmxcsr {

@@ -8,7 +8,7 @@
 
 use super::sse::x86_nan_rules;
 use super::{a64, Emitter, Unsupported};
-use super::vector::{sse_equivalent, LaneOp, Lanes};
+use super::vector::{sse_equivalent, Lanes};
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use iced_x86::{Instruction, Mnemonic};
@@ -79,14 +79,3 @@ pub(super) fn add_sub(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(
     Ok(())
 }
 
-
-/// SSE3's lane operations (`vector`).
-pub(super) fn lane_op(insn: &Instruction) -> Option<LaneOp> {
-    use Mnemonic::*;
-    Some(match sse_equivalent(insn.mnemonic()) {
-        Movddup | Movshdup | Movsldup => duplicate,
-        Haddps | Haddpd | Hsubps | Hsubpd => horizontal,
-        Addsubps | Addsubpd => add_sub,
-        _ => return None,
-    })
-}

@@ -7,11 +7,10 @@
 //! Memory operands are not alignment-checked, as in `sse`.
 
 use super::sse::xmm;
-use super::{a64, control, regs, EmitResult, Emitter, Flow, Polarity, Reg, Unsupported, NZCV};
+use super::{a64, regs, EmitResult, Emitter, Flow, Polarity, Reg, Unsupported, NZCV};
 use crate::frontend::flags::FlagSet;
 use super::aarch64::{Inst, VReg};
-use super::vector::{pinned, sse_equivalent, vector_number, LaneOp, Lanes};
-use super::Handler;
+use super::vector::{pinned, sse_equivalent, vector_number, Lanes};
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use iced_x86::{EncodingKind, Instruction, Mnemonic, OpKind};
@@ -27,7 +26,7 @@ enum Width {
 
 /// pmuldq (signed 32x32->64 of the even dwords) and packusdw (signed
 /// dwords to unsigned-saturated words).
-fn widen_narrow(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+pub(super) fn widen_narrow(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     let Lanes { rd, rn: d, rm: m, .. } = l;
     let (t1, t2) = (e.vtmp(), e.vtmp());
     match sse_equivalent(insn.mnemonic()) {
@@ -47,7 +46,7 @@ fn widen_narrow(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Uns
 }
 
 /// blendps/blendpd/pblendw: lanes whose imm8 bit is set come from the source.
-fn blend_imm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+pub(super) fn blend_imm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     let Lanes { rm: m, upper, .. } = l;
     let (width, lanes) = match sse_equivalent(insn.mnemonic()) {
         Mnemonic::Blendps | Mnemonic::Vpblendd => (Width::S, 4),
@@ -74,7 +73,7 @@ fn blend_imm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupp
 /// selector element picks rm's element over rn's. The selector is XMM0
 /// for the legacy forms (SDM: the implicit third operand), the is4
 /// register for VEX.
-fn blend_variable(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+pub(super) fn blend_variable(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     let Lanes { rd, rn, rm, upper } = l;
     let selector = if insn.encoding() == EncodingKind::VEX {
         let n = vector_number(insn.op3_register()).ok_or(Unsupported)?;
@@ -107,7 +106,7 @@ fn blend_variable(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), U
 /// pmovsx*/pmovzx*: the low elements of the source (a narrow memory
 /// operand: 2, 4 or 8 bytes; twice that for VEX.256) extended to wider
 /// lanes. VEX.256 extends the source's upper elements into the high half.
-fn extend(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn extend(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     use Mnemonic::*;
     let m = sse_equivalent(insn.mnemonic());
     let signed = matches!(m, Pmovsxbw | Pmovsxbd | Pmovsxbq | Pmovsxwd | Pmovsxwq | Pmovsxdq);
@@ -168,7 +167,7 @@ fn extend(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 
 /// pextrb/pextrd/pextrq/extractps to a general register
 /// (zero-extended) or to memory (the element's size).
-fn extract(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn extract(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     use Mnemonic::*;
     let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
     let imm = insn.immediate8() as u32;
@@ -187,7 +186,7 @@ fn extract(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 /// pinsrb/pinsrd/pinsrq: one element from a general register or memory
 /// (the operand before the immediate; VEX's `vpinsrd xmm1, xmm2, r/m,
 /// imm` takes the other elements from xmm2, `vex_convert`).
-fn insert(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn insert(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     use Mnemonic::*;
     let d = e.xmm_dst(insn)?;
     let imm = insn.immediate8() as u32;
@@ -205,7 +204,7 @@ fn insert(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 
 /// insertps: source dword (imm[7:6], always 0 from memory) into lane
 /// imm[5:4], then lanes set in imm[3:0] cleared.
-fn insertps(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+pub(super) fn insertps(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     let imm = insn.immediate8() as u32;
     let from = if insn.op_kind(insn.op_count() - 2) == OpKind::Memory { 0 } else { imm >> 6 & 3 };
     let out = e.merge_start(l);
@@ -222,7 +221,7 @@ fn insertps(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsuppo
 }
 
 /// movntdqa: an ordinary 16-byte load (the hint is about write-combining memory).
-fn movntdqa(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn movntdqa(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let d = e.xmm_dst(insn)?;
     let (base, off) = e.address(insn)?;
     e.vload(d, base, off, 16);
@@ -233,7 +232,7 @@ fn movntdqa(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 /// zero, CF when `b AND NOT a` is zero (a: the first operand, b: the
 /// second); vtestps/pd look at the elements' sign bits only. AF, OF, PF
 /// and SF are cleared.
-fn ptest(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn ptest(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let halves = test_operands(e, insn)?;
     let signs = match insn.mnemonic() {
         Mnemonic::Vtestps => Some(Width::S),
@@ -346,7 +345,7 @@ fn test_reduce(e: &mut Emitter, halves: &[(Reg, Reg)], signs: Option<Width>, and
 /// the host FPCR holds (`frinti`); otherwise bits 1:0 give the mode. Bit 3
 /// only suppresses the precision exception, which Transit does not model.
 /// A NaN comes back quieted, as aarch64's `frint*` returns it.
-fn round(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+pub(super) fn round(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
     let Lanes { rd, rn: d, rm: s, .. } = l;
     let (double, scalar) = match sse_equivalent(insn.mnemonic()) {
@@ -388,41 +387,3 @@ fn round(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupporte
     Ok(())
 }
 
-/// The SSE4.1 handler for `insn`, if it is an SSE4.1 instruction.
-pub fn handler(insn: &Instruction) -> Option<Handler> {
-    if insn.encoding() != EncodingKind::Legacy {
-        return None;
-    }
-    sse_handler(insn)
-}
-
-/// The handler of an SSE operation, whatever its encoding (`vex::as_sse`
-/// runs the VEX forms that compute the same).
-pub(super) fn sse_handler(insn: &Instruction) -> Option<Handler> {
-    use Mnemonic::*;
-    let m = sse_equivalent(insn.mnemonic());
-    Some(match m {
-        Pmovsxbw | Pmovsxbd | Pmovsxbq | Pmovsxwd | Pmovsxwq | Pmovsxdq | Pmovzxbw | Pmovzxbd | Pmovzxbq
-        | Pmovzxwd | Pmovzxwq | Pmovzxdq => extend,
-        // pextrw, both forms, is in `sse`.
-        Pextrb | Pextrd | Pextrq | Extractps => extract,
-        Pinsrb | Pinsrd | Pinsrq => insert,
-        Movntdqa => movntdqa,
-        Ptest | Vtestps | Vtestpd => ptest,
-        _ if crate::interp::sse41_interp::handles(insn) => control::interpret,
-        _ => return None,
-    })
-}
-
-/// SSE4.1's lane operations (`vector`).
-pub(super) fn lane_op(insn: &Instruction) -> Option<LaneOp> {
-    use Mnemonic::*;
-    Some(match sse_equivalent(insn.mnemonic()) {
-        Pmuldq | Packusdw => widen_narrow,
-        Blendps | Blendpd | Pblendw | Vpblendd => blend_imm,
-        Blendvps | Blendvpd | Pblendvb => blend_variable,
-        Roundps | Roundpd | Roundss | Roundsd => round,
-        Insertps => insertps,
-        _ => return None,
-    })
-}

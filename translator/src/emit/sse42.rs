@@ -1,4 +1,4 @@
-//! SSE4.2's generated forms: crc32 (pcmpgtq is a packed row, `sse::packed_op`) (popcnt, which came with
+//! SSE4.2's generated forms: crc32 (pcmpgtq is a packed row, `vector::Lane::Packed`) (popcnt, which came with
 //! it, is in `bits`; the string compares pcmpXstrX are interpreted, see
 //! `string_compare`).
 

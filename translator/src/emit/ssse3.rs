@@ -3,7 +3,7 @@
 //! as lane operations (`vector`). Each has a short NEON equivalent.
 
 use super::aarch64::{Inst, VReg};
-use super::vector::{sse_equivalent, LaneOp, Lanes};
+use super::vector::{sse_equivalent, Lanes};
 use super::{a64, Emitter, Unsupported};
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
@@ -136,19 +136,4 @@ pub(super) fn psign(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(),
         ; bic V(rd).B16, V(rd).B16, V(zero).B16
     );
     Ok(())
-}
-
-/// The SSSE3 operations on XMM and YMM registers, as lane operations.
-pub(super) fn lane_op(insn: &Instruction) -> Option<LaneOp> {
-    use Mnemonic::*;
-    Some(match sse_equivalent(insn.mnemonic()) {
-        Pshufb => pshufb,
-        Palignr => palignr,
-        Phaddw | Phaddd | Phsubw | Phsubd | Phaddsw | Phsubsw => horizontal,
-        Pmaddubsw => pmaddubsw,
-        Pmulhrsw => pmulhrsw,
-        Pabsb | Pabsw | Pabsd => pabs,
-        Psignb | Psignw | Psignd => psign,
-        _ => return None,
-    })
 }

@@ -15,8 +15,12 @@
 //! (which may be `rn` or `rm`), and write all of `rd`; FMA's also reads
 //! `rd` (`Second::PerHalfAccumulating`). VEX.128 then clears
 //! bits 128..255 of the destination; legacy SSE leaves them alone.
+//!
+//! The lane operations (`Lane`) and the other vector forms (`Form`) are
+//! data: `frontend::forms` binds each mnemonic (or Code) to one of them.
 
 use super::aarch64::{Inst, VReg};
+use super::sse::PackedOp;
 use super::{regs, EmitResult, Emitter, Flow, Reg, Unsupported};
 use iced_x86::{EncodingKind, Instruction, Mnemonic, OpKind, Register};
 
@@ -63,7 +67,12 @@ fn vector_operands(insn: &Instruction) -> impl Iterator<Item = u32> + '_ {
 }
 
 /// Runs `op` for `insn`, legacy or VEX, 128 or 256 bits.
-pub fn run(e: &mut Emitter, insn: &Instruction, op: LaneOp, second: Second) -> EmitResult {
+pub fn run(
+    e: &mut Emitter,
+    insn: &Instruction,
+    op: impl Fn(&mut Emitter, &Instruction, Lanes) -> Result<(), Unsupported>,
+    second: Second,
+) -> EmitResult {
     let ops: Vec<u32> = vector_operands(insn).collect();
     let dst_reg = insn.op0_register();
     let dst = vector_number(dst_reg).ok_or(Unsupported)?;
@@ -196,31 +205,236 @@ enum Upper {
     Loaded(Reg),
 }
 
-/// The operations written once as lane operations, for their legacy SSE
-/// and VEX forms alike, and how VEX.256 splits their last operand.
-pub fn lane_op(insn: &Instruction) -> Option<(LaneOp, Second)> {
-    let per_half = |op: LaneOp| (op, Second::PerHalf);
-    super::sse::lane_op(insn)
-        .or_else(|| super::sse3::lane_op(insn).map(per_half))
-        .or_else(|| super::ssse3::lane_op(insn).map(per_half))
-        .or_else(|| super::sse41::lane_op(insn).map(per_half))
-        .or_else(|| super::vex::lane_op(insn))
-        .or_else(|| super::fma::lane_op(insn).map(|op| (op, Second::PerHalfAccumulating)))
+/// The lane operations, as data: what a row of `frontend::forms` names
+/// for a form that `run` feeds to one of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    /// One host vector instruction per element (the bitwise, integer and
+    /// float arithmetic rows; MMX's packed forms use them too, `emit::mmx`).
+    Packed(PackedOp),
+    /// psll/psrl/psra (and pslldq/psrldq): by an immediate, per half; by
+    /// the count in an XMM register or m128, the same count for both halves.
+    Shift,
+    /// pshufd, pshuflw, pshufhw, shufps, shufpd: elements chosen by imm8.
+    Shuffle,
+    /// pmuludq, pmulhw, pmulhuw, pmaddwd, psadbw and the saturating packs.
+    Widening,
+    /// minps/maxps/minpd/maxpd (x86's operand rule) and sqrtps/sqrtpd.
+    MinMaxSqrt,
+    /// Scalar add, sub, mul, div, sqrt, min, max on the low element.
+    Scalar,
+    /// cmpps/cmppd/cmpss/cmpsd: all-ones elements where imm8's predicate holds.
+    CompareMask,
+    /// The packed conversions between int32, float and double within 128 bits.
+    Convert,
+    /// movss/movsd between registers: rn with rm's low element.
+    MergeScalar,
+    /// movlps/movhps/movlpd/movhpd loads, movhlps, movlhps: rn with one
+    /// 64-bit half from rm.
+    MergeHalf,
+    /// cvtss2sd, cvtsd2ss on the low element.
+    FloatToFloat,
+    /// rcpps, rsqrtps, rcpss, rsqrtss (exact).
+    Reciprocal,
+    /// movddup, movshdup, movsldup.
+    Duplicate,
+    /// haddps/haddpd/hsubps/hsubpd.
+    HorizontalFloat,
+    /// addsubps, addsubpd.
+    AddSub,
+    /// pshufb: bytes chosen by rm's bytes.
+    Pshufb,
+    /// palignr: 16 bytes from rn:rm at imm8.
+    Palignr,
+    /// phaddw/d, phsubw/d, phaddsw, phsubsw.
+    HorizontalInt,
+    /// pmaddubsw.
+    MultiplyAddBytes,
+    /// pmulhrsw.
+    MultiplyHighRound,
+    /// pabsb/w/d.
+    Abs,
+    /// psignb/w/d.
+    Sign,
+    /// pmuldq, packusdw.
+    WidenNarrow,
+    /// blendps, blendpd, pblendw, vpblendd: elements chosen by imm8.
+    BlendImmediate,
+    /// blendvps, blendvpd, pblendvb: by XMM0's (VEX: the is4 register's)
+    /// element signs.
+    BlendVariable,
+    /// roundps/pd/ss/sd.
+    Round,
+    /// insertps.
+    Insertps,
+    /// vpsllv*/vpsrlv*/vpsrav*: per-element counts.
+    VariableShift,
+    /// vbroadcast*, vpbroadcast*: the source's low element (or 128 bits)
+    /// in every lane of both halves.
+    Broadcast,
+    /// vpermilps/vpermilpd: by imm8, or by per-element controls in a
+    /// vector operand.
+    PermuteInLane,
+    /// FMA3: `a * b ± c` with one rounding; the destination is an input.
+    Fused(super::fma::Fma),
 }
 
-/// The handler of every lane operation (`vector::run`).
-pub fn handler(insn: &Instruction) -> Option<super::Handler> {
-    // Not MMX forms, nor the string instruction cmpsd (an SSE2 mnemonic too).
-    let to_vector = insn.op_count() > 0 && insn.op0_kind() == OpKind::Register && vector_number(insn.op0_register()).is_some();
-    if !to_vector || crate::interp::mmx::uses_mmx(insn) {
-        return None;
-    }
-    lane_op(insn).map(|_| lanes as super::Handler)
-}
-
-fn lanes(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let (op, second) = lane_op(insn).ok_or(Unsupported)?;
+/// The handler of every lane operation row: `run` with `lane`'s operation.
+pub fn lanes(e: &mut Emitter, insn: &Instruction, lane: Lane) -> EmitResult {
+    use super::{permute, sse, sse3, sse41, ssse3, vex};
+    use Second::*;
+    let by_immediate = insn.op_kind(insn.op_count().saturating_sub(1)) == OpKind::Immediate8;
+    let (op, second): (LaneOp, Second) = match lane {
+        Lane::Packed(p) => return run(e, insn, move |e: &mut Emitter, _: &Instruction, l: Lanes| sse::packed(e, p, l), PerHalf),
+        Lane::Fused(f) => {
+            return run(e, insn, move |e: &mut Emitter, _: &Instruction, l: Lanes| super::fma::fused(e, f, l), PerHalfAccumulating)
+        }
+        Lane::Shift if by_immediate => (sse::shift_imm, PerHalf),
+        Lane::Shift => (sse::shift_by_xmm, Whole128),
+        Lane::Shuffle => (sse::shuffle, PerHalf),
+        Lane::Widening => (sse::widening, PerHalf),
+        Lane::MinMaxSqrt => (sse::packed_float_misc, PerHalf),
+        Lane::Scalar => (sse::scalar_arith, PerHalf),
+        Lane::CompareMask => (sse::compare_mask, PerHalf),
+        Lane::Convert => (sse::packed_convert, PerHalf),
+        Lane::MergeScalar => (sse::mov_scalar_to_register, PerHalf),
+        Lane::MergeHalf => (sse::mov_half_to_register, PerHalf),
+        Lane::FloatToFloat => (sse::float_to_float, PerHalf),
+        Lane::Reciprocal => (sse::reciprocal, PerHalf),
+        Lane::Duplicate => (sse3::duplicate, PerHalf),
+        Lane::HorizontalFloat => (sse3::horizontal, PerHalf),
+        Lane::AddSub => (sse3::add_sub, PerHalf),
+        Lane::Pshufb => (ssse3::pshufb, PerHalf),
+        Lane::Palignr => (ssse3::palignr, PerHalf),
+        Lane::HorizontalInt => (ssse3::horizontal, PerHalf),
+        Lane::MultiplyAddBytes => (ssse3::pmaddubsw, PerHalf),
+        Lane::MultiplyHighRound => (ssse3::pmulhrsw, PerHalf),
+        Lane::Abs => (ssse3::pabs, PerHalf),
+        Lane::Sign => (ssse3::psign, PerHalf),
+        Lane::WidenNarrow => (sse41::widen_narrow, PerHalf),
+        Lane::BlendImmediate => (sse41::blend_imm, PerHalf),
+        Lane::BlendVariable => (sse41::blend_variable, PerHalf),
+        Lane::Round => (sse41::round, PerHalf),
+        Lane::Insertps => (sse41::insertps, PerHalf),
+        Lane::VariableShift => (vex::variable_shift, PerHalf),
+        Lane::Broadcast => (vex::broadcast, Whole128),
+        Lane::PermuteInLane => (permute::in_lane(by_immediate, insn.mnemonic()), PerHalf),
+    };
     run(e, insn, op, second)
+}
+
+/// The vector forms that are not lane operations, as data: what a row of
+/// `frontend::forms` names for them. `form` runs one as it is (legacy SSE,
+/// and VEX's own forms); `vex::as_sse` runs an SSE one for its VEX.128
+/// form, then clears bits 128..255 of the XMM register it writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// movdqa/movdqu/movaps/movups/movapd/movupd, the non-temporal stores
+    /// and lddqu: 128 bits, the upper half of a YMM register kept.
+    Move128,
+    /// Their VEX forms, 128 or 256 bits (a 128-bit write clears bits 128..255).
+    MoveVex,
+    /// movd/movq between XMM and general registers or memory, movq xmm, xmm.
+    MoveGeneral,
+    /// movss/movsd: a load (other elements cleared) or a store; between
+    /// registers a merge (`Lane::MergeScalar`).
+    MoveScalar,
+    /// movlps/movhps/movlpd/movhpd: a store of a 64-bit half; loads,
+    /// movhlps and movlhps merge (`Lane::MergeHalf`).
+    MoveHalf,
+    /// pmovmskb: the byte sign bits into a general register.
+    ByteSignMask,
+    /// movmskps/movmskpd: the element sign bits.
+    ElementSignMask,
+    /// vpmovmskb/vmovmskps/vmovmskpd r, ymm: both halves' sign bits.
+    SignMask256,
+    /// ucomiss/ucomisd/comiss/comisd: ZF, PF, CF.
+    CompareScalar,
+    /// cvtsi2ss/cvtsi2sd.
+    IntToFloat,
+    /// cvt(t)ss2si/cvt(t)sd2si: the integer indefinite when out of range.
+    FloatToInt,
+    /// stmxcsr/ldmxcsr.
+    Mxcsr,
+    /// pextrw, pinsrw.
+    WordInsertExtract,
+    /// pmovsx*/pmovzx*.
+    Extend,
+    /// pextrb/d/q, extractps.
+    Extract,
+    /// pinsrb/d/q.
+    Insert,
+    /// movntdqa xmm, m128.
+    NonTemporalLoad,
+    /// ptest, vtestps, vtestpd: ZF and CF.
+    Test,
+    /// vzeroupper, vzeroall.
+    Zero,
+    /// vinsertf128/vinserti128.
+    Insert128,
+    /// vextractf128/vextracti128.
+    Extract128,
+    /// vcvtdq2pd/vcvtps2pd ymm, xmm/m128.
+    Widen256,
+    /// vcvtpd2ps/vcvt(t)pd2dq xmm, ymm/m256.
+    Narrow256,
+    /// vcvtph2ps.
+    HalfToSingle,
+    /// vcvtps2ph.
+    SingleToHalf,
+    /// vperm2f128/vperm2i128.
+    PermuteHalves,
+    /// vpermq/vpermpd.
+    PermuteQuads,
+    /// vpermd/vpermps.
+    PermuteDwords,
+}
+
+impl Form {
+    /// Whether the form writes its first operand (the compares into flags
+    /// only read it).
+    pub fn writes_op0(self) -> bool {
+        !matches!(self, Form::CompareScalar | Form::Test)
+    }
+}
+
+/// The handler of a non-lane form row.
+pub fn form(e: &mut Emitter, insn: &Instruction, f: Form) -> EmitResult {
+    use super::{f16c, permute, sse, sse41, vex, vex_convert};
+    let has_memory = |i: u32| insn.op_kind(i) == OpKind::Memory;
+    let h: super::Handler = match f {
+        Form::Move128 => sse::mov128,
+        Form::MoveVex => vex::mov,
+        Form::MoveGeneral => sse::movd_movq,
+        Form::MoveScalar if has_memory(0) || has_memory(insn.op_count() - 1) => sse::mov_scalar,
+        Form::MoveScalar => return lanes(e, insn, Lane::MergeScalar),
+        Form::MoveHalf if has_memory(0) => sse::mov_half,
+        Form::MoveHalf => return lanes(e, insn, Lane::MergeHalf),
+        Form::ByteSignMask => sse::pmovmskb,
+        Form::ElementSignMask => sse::movmsk,
+        Form::SignMask256 => vex::sign_mask_256,
+        Form::CompareScalar => sse::compare_scalar,
+        Form::IntToFloat => sse::int_to_float,
+        Form::FloatToInt => sse::float_to_int,
+        Form::Mxcsr => sse::mxcsr,
+        Form::WordInsertExtract => sse::word_insert_extract,
+        Form::Extend => sse41::extend,
+        Form::Extract => sse41::extract,
+        Form::Insert => sse41::insert,
+        Form::NonTemporalLoad => sse41::movntdqa,
+        Form::Test => sse41::ptest,
+        Form::Zero => vex::zero,
+        Form::Insert128 => vex::insert128,
+        Form::Extract128 => vex::extract128,
+        Form::Widen256 => vex_convert::widen_256,
+        Form::Narrow256 => vex_convert::narrow_256,
+        Form::HalfToSingle => f16c::half_to_single,
+        Form::SingleToHalf => f16c::single_to_half,
+        Form::PermuteHalves => permute::permute_halves,
+        Form::PermuteQuads => permute::permute_quads,
+        Form::PermuteDwords => permute::permute_dwords,
+    };
+    h(e, insn)
 }
 
 /// The SSE mnemonic of a VEX one that computes the same per 128-bit lane

@@ -1,7 +1,8 @@
 //! VEX-encoded vector instructions (AVX, AVX2): three operands, and 128 or
 //! 256 bits. Operations SSE has too are SSE's lane operations
-//! (`sse::lane_op`), which `vector::run` applies to VEX's operands and
-//! halves; this module has the moves and what only VEX has.
+//! (`vector::Lane`), which `vector::run` applies to VEX's operands and
+//! halves; this module has the moves, what only VEX has, and `as_sse`
+//! for the VEX.128 forms of SSE's other forms.
 //!
 //! Where the upper halves live: `CpuState::ymm_upper`, loaded and stored
 //! around each 256-bit operation (`upper_offset`); a block clears one at
@@ -13,11 +14,11 @@
 
 use super::aarch64::{Inst, VReg};
 use super::vector::{self, vector_number};
-use super::{a64, regs, EmitResult, Emitter, Flow, Handler, Reg, Unsupported};
+use super::{a64, regs, EmitResult, Emitter, Flow, Reg, Unsupported};
 use crate::cpu::state::offsets;
 #[allow(unused_imports)]
 use dynasmrt::DynasmApi;
-use iced_x86::{EncodingKind, Instruction, Mnemonic, OpKind};
+use iced_x86::{Instruction, Mnemonic, OpKind};
 
 /// Where bits 128..255 of YMM register `n` live in `CpuState`.
 fn upper_offset(n: usize) -> u32 {
@@ -27,63 +28,18 @@ fn upper_offset(n: usize) -> u32 {
 // ldr/str Q with an unsigned offset reach 65520, str X 32760.
 const _: () = assert!(offsets::YMM_UPPER + 16 * 16 <= 32760 && offsets::YMM_UPPER % 16 == 0);
 
-/// The handler of a VEX instruction this module implements.
-pub fn handler(insn: &Instruction) -> Option<Handler> {
-    if insn.encoding() != EncodingKind::VEX {
-        return None;
-    }
-    use Mnemonic::*;
-    match insn.mnemonic() {
-        Vmovdqa | Vmovdqu | Vmovaps | Vmovups | Vmovapd | Vmovupd | Vmovntdq | Vmovntps | Vmovntpd | Vlddqu => Some(mov),
-        Vmovntdqa if insn.op0_register().is_ymm() => Some(mov),
-        Vzeroupper | Vzeroall => Some(zero),
-        Vinsertf128 | Vinserti128 => Some(insert128),
-        Vextractf128 | Vextracti128 => Some(extract128),
-        Vpmovmskb | Vmovmskps | Vmovmskpd if insn.op1_register().is_ymm() => Some(sign_mask_256),
-        _ if computes_as_sse(insn) => Some(as_sse),
-        _ => super::vex_convert::handler(insn).or_else(|| super::f16c::handler(insn)).or_else(|| super::permute::handler(insn)),
-    }
-}
-
-/// VEX forms without a vvvv operand whose operation is the SSE one:
-/// moves to and from general registers, conversions to integers, compares
-/// into flags, MXCSR, extracts (VEX.128 only), and the sign and zero
-/// extensions and tests (whose SSE handlers take ymm too).
-fn computes_as_sse(insn: &Instruction) -> bool {
-    use Mnemonic::*;
-    let on_ymm = (0..insn.op_count()).any(|i| insn.op_kind(i) == OpKind::Register && insn.op_register(i).is_ymm());
-    matches!(
-        insn.mnemonic(),
-        Vpmovsxbw | Vpmovsxbd | Vpmovsxbq | Vpmovsxwd | Vpmovsxwq | Vpmovsxdq | Vpmovzxbw | Vpmovzxbd | Vpmovzxbq
-            | Vpmovzxwd | Vpmovzxwq | Vpmovzxdq | Vptest | Vtestps | Vtestpd
-    ) || !on_ymm
-        && matches!(
-            insn.mnemonic(),
-            Vmovd | Vmovq | Vpmovmskb | Vmovmskps | Vmovmskpd | Vucomisd | Vcomisd | Vucomiss | Vcomiss
-                | Vcvttsd2si | Vcvtsd2si | Vcvttss2si | Vcvtss2si | Vstmxcsr | Vldmxcsr | Vpextrw | Vpextrb
-                | Vpextrd | Vpextrq | Vextractps | Vmovntdqa
-        )
-        // The stores of vmovss/vmovsd and vmovlps..vmovhpd, and vmovss/vmovsd's
-        // loads (their other forms are lane operations).
-        || (insn.op0_kind() == OpKind::Memory
-            && matches!(insn.mnemonic(), Vmovss | Vmovsd | Vmovlps | Vmovlpd | Vmovhps | Vmovhpd))
-        || (insn.op_count() == 2 && insn.op1_kind() == OpKind::Memory && matches!(insn.mnemonic(), Vmovss | Vmovsd))
-}
-
-/// Runs the SSE handler of a `computes_as_sse` form; a VEX.128 write to
-/// an XMM register then clears bits 128..255 of it.
-fn as_sse(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let sse = super::sse::sse_handler(insn).or_else(|| super::sse41::sse_handler(insn)).ok_or(Unsupported)?;
-    sse(e, insn)?;
-    use Mnemonic::*;
-    // The compares into flags only read their first operand.
-    let writes_op0 = !matches!(insn.mnemonic(), Vptest | Vtestps | Vtestpd | Vucomisd | Vcomisd | Vucomiss | Vcomiss);
-    if writes_op0 && insn.op0_kind() == OpKind::Register && insn.op0_register().is_xmm() {
+/// The VEX.128 form of an SSE operation without a vvvv operand (moves
+/// to and from general registers, conversions to integers, compares into
+/// flags, MXCSR, extracts, sign and zero extensions, tests; their SSE
+/// definitions take ymm too where VEX.256 has them): the SSE form, then,
+/// for a write to an XMM register, bits 128..255 cleared.
+pub fn as_sse(e: &mut Emitter, insn: &Instruction, f: vector::Form) -> EmitResult {
+    vector::form(e, insn, f)?;
+    if f.writes_op0() && insn.op0_kind() == OpKind::Register && insn.op0_register().is_xmm() {
         e.clear_upper(insn.op0_register().number());
     }
     Ok(Flow::Next)
 }
-
 
 impl Emitter {
     /// Clears bits 128..255 of YMM register `n` (what every VEX.128
@@ -134,7 +90,7 @@ impl Emitter {
 /// The whole-register moves: vmovdqa/u, vmovaps/ups/apd/upd, the
 /// non-temporal stores and vlddqu, 128 or 256 bits. A 128-bit move to a
 /// register clears its upper half; a store writes only what it names.
-fn mov(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn mov(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let wide = match insn.op0_kind() {
         OpKind::Register => insn.op0_register().is_ymm(),
         _ => insn.op1_register().is_ymm(),
@@ -185,7 +141,7 @@ fn mov(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 
 /// vzeroupper clears bits 128..255 of every YMM register; vzeroall clears
 /// the registers whole.
-fn zero(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn zero(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let z = e.vtmp();
     let uppers = e.tmp();
     a64!(e.ops; movi V(z).D2, 0);
@@ -202,21 +158,8 @@ fn zero(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     Ok(Flow::Next)
 }
 
-/// The lane operations of AVX and AVX2 that have no SSE form (`vector`).
-pub(super) fn lane_op(insn: &Instruction) -> Option<(vector::LaneOp, vector::Second)> {
-    use vector::Second::*;
-    use Mnemonic::*;
-    Some(match insn.mnemonic() {
-        Vpsllvd | Vpsllvq | Vpsrlvd | Vpsrlvq | Vpsravd => (variable_shift, PerHalf),
-        // One element (or 128 bits) of the source into every lane of both halves.
-        Vbroadcastss | Vbroadcastsd | Vbroadcastf128 | Vbroadcasti128 | Vpbroadcastb | Vpbroadcastw
-        | Vpbroadcastd | Vpbroadcastq => (broadcast, Whole128),
-        _ => return super::permute::lane_op(insn).map(|op| (op, PerHalf)),
-    })
-}
-
 /// vbroadcast*, vpbroadcast*: the source's low element in every lane.
-fn broadcast(e: &mut Emitter, insn: &Instruction, l: vector::Lanes) -> Result<(), Unsupported> {
+pub(super) fn broadcast(e: &mut Emitter, insn: &Instruction, l: vector::Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
     let vector::Lanes { rd, rm, .. } = l;
     match insn.mnemonic() {
@@ -233,7 +176,7 @@ fn broadcast(e: &mut Emitter, insn: &Instruction, l: vector::Lanes) -> Result<()
 /// the same element of the last operand; counts of the element's width or
 /// more give 0 (or the sign, for vpsrav). The host shifts by the signed low
 /// byte of each count, so counts are first clamped to the width.
-fn variable_shift(e: &mut Emitter, insn: &Instruction, l: vector::Lanes) -> Result<(), Unsupported> {
+pub(super) fn variable_shift(e: &mut Emitter, insn: &Instruction, l: vector::Lanes) -> Result<(), Unsupported> {
     use Mnemonic::*;
     let vector::Lanes { rd, rn, rm, .. } = l;
     let m = insn.mnemonic();
@@ -279,7 +222,7 @@ fn source128(e: &mut Emitter, insn: &Instruction, op: u32) -> Result<Reg, Unsupp
 
 /// vinsertf128/vinserti128 ymm1, ymm2, xmm3/m128, imm: ymm2 with the half
 /// imm names replaced.
-fn insert128(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn insert128(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let d = vector_number(insn.op0_register()).ok_or(Unsupported)?;
     let n = vector_number(insn.op1_register()).ok_or(Unsupported)?;
     let s = source128(e, insn, 2)?;
@@ -299,7 +242,7 @@ fn insert128(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 }
 
 /// vextractf128/vextracti128 xmm1/m128, ymm2, imm: the half imm names.
-fn extract128(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn extract128(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let n = vector_number(insn.op1_register()).ok_or(Unsupported)?;
     let half = if insn.immediate8() & 1 != 0 {
         let t = e.vtmp();
@@ -326,7 +269,7 @@ fn extract128(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 
 /// vpmovmskb/vmovmskps/vmovmskpd r32, ymm: the low half's sign bits, then
 /// the high half's above them.
-fn sign_mask_256(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn sign_mask_256(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let n = vector_number(insn.op1_register()).ok_or(Unsupported)?;
     let dst = e.loc(insn, 0)?;
     let upper = e.vtmp();

@@ -11,30 +11,10 @@
 use super::aarch64::{Inst, VReg};
 use super::sse::packed_convert;
 use super::vector::{pinned, vector_number, Lanes};
-use super::{a64, EmitResult, Emitter, Flow, Handler, Reg, Unsupported};
+use super::{a64, EmitResult, Emitter, Flow, Reg, Unsupported};
 #[allow(unused_imports)]
 use dynasmrt::DynasmApi;
-use iced_x86::{Code, EncodingKind, Instruction, OpKind};
-
-/// The handler of a form this module implements (VEX forms only).
-pub(super) fn handler(insn: &Instruction) -> Option<Handler> {
-    use Code::*;
-    Some(match insn.code() {
-        VEX_Vcvtdq2pd_ymm_xmmm128 | VEX_Vcvtps2pd_ymm_xmmm128 => widen_256,
-        VEX_Vcvtpd2ps_xmm_ymmm256 | VEX_Vcvtpd2dq_xmm_ymmm256 | VEX_Vcvttpd2dq_xmm_ymmm256 => narrow_256,
-        VEX_Vcvtsi2ss_xmm_xmm_rm32
-        | VEX_Vcvtsi2ss_xmm_xmm_rm64
-        | VEX_Vcvtsi2sd_xmm_xmm_rm32
-        | VEX_Vcvtsi2sd_xmm_xmm_rm64
-        | VEX_Vpinsrb_xmm_xmm_r32m8_imm8
-        | VEX_Vpinsrb_xmm_xmm_r64m8_imm8
-        | VEX_Vpinsrw_xmm_xmm_r32m16_imm8
-        | VEX_Vpinsrw_xmm_xmm_r64m16_imm8
-        | VEX_Vpinsrd_xmm_xmm_rm32_imm8
-        | VEX_Vpinsrq_xmm_xmm_rm64_imm8 => one_lane_merge,
-        _ => return None,
-    })
-}
+use iced_x86::{EncodingKind, Instruction, OpKind};
 
 impl Emitter {
     /// For an SSE handler that replaces lanes of its destination, run for
@@ -53,15 +33,6 @@ impl Emitter {
     }
 }
 
-/// vcvtsi2ss/sd and vpinsrb/w/d/q: the SSE handler (which merges through
-/// `copy_first_source`), then bits 128..255 cleared as for every VEX.128 write.
-fn one_lane_merge(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let sse = super::sse::sse_handler(insn).or_else(|| super::sse41::sse_handler(insn)).ok_or(Unsupported)?;
-    sse(e, insn)?;
-    e.clear_upper(vector_number(insn.op0_register()).ok_or(Unsupported)?);
-    Ok(Flow::Next)
-}
-
 /// The converting lane operation on its own: rd from rm.
 fn convert(e: &mut Emitter, insn: &Instruction, rd: Reg, rm: Reg) -> Result<(), Unsupported> {
     let taken = e.vtmps_taken();
@@ -72,7 +43,7 @@ fn convert(e: &mut Emitter, insn: &Instruction, rd: Reg, rm: Reg) -> Result<(), 
 
 /// vcvtdq2pd/vcvtps2pd ymm, xmm/m128: four 32-bit elements widen to four
 /// 64-bit ones, two per half.
-fn widen_256(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn widen_256(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let d = vector_number(insn.op0_register()).ok_or(Unsupported)?;
     let src = match insn.op1_kind() {
         OpKind::Register => pinned(vector_number(insn.op1_register()).ok_or(Unsupported)?),
@@ -95,7 +66,7 @@ fn widen_256(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 
 /// vcvtpd2ps/vcvtpd2dq/vcvttpd2dq xmm, ymm/m256: four 64-bit elements
 /// narrow to four 32-bit ones in the destination's low half.
-fn narrow_256(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn narrow_256(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let d = vector_number(insn.op0_register()).ok_or(Unsupported)?;
     let (low, high) = match insn.op1_kind() {
         OpKind::Register => {

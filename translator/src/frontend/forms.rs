@@ -3,19 +3,26 @@
 //! whether the difftest compares it. `translate::handler`, `is_supported`,
 //! the difftest and the presented-CPU tests all read these rows.
 //!
-//! The general-purpose forms are written below as tables grouped by
-//! family (one handler, its typed parameter per mnemonic); the macro turns
-//! them into a `match` compiled by rustc, so looking a row up costs a jump
-//! table, not a table built at start-up. The SSE/AVX/MMX families keep
-//! their own tables (`emit::{vector, vex, sse, sse41, mmx}`), which pick a
-//! handler from the operands: their rows say `Route::Vector`.
+//! The forms are written below as tables grouped by family (one handler,
+//! its typed parameter per mnemonic), general-purpose then SSE/AVX/MMX;
+//! the macros turn them into a `match` compiled by rustc, so looking a row
+//! up costs a jump table, not a table built at start-up. A vector row names
+//! what its form computes: a lane operation (`emit::vector::Lane`, which
+//! `vector::run` applies to legacy, VEX.128 and each half of VEX.256
+//! operands) or another vector form (`emit::vector::Form`). Where forms of
+//! one mnemonic differ in what they compute, the row is the Code's
+//! (`vector_code`); MMX-register operands take `Guard::MmxRegisters`.
 
 use crate::cpu::features::{self, Presence};
+use crate::emit::aarch64::{ElementSize as E, VecOp as V};
 use crate::emit::alu::{self, AluOp};
 use crate::emit::bits::{self, BitOp};
 use crate::emit::bmi::{self, LowestBit, ShiftX};
+use crate::emit::fma::{Fma, Kind as K, Order as O};
 use crate::emit::shift::{self, ShiftOp};
-use crate::emit::{control, crypto, data, muldiv, sse42, string, Handler};
+use crate::emit::sse::PackedOp;
+use crate::emit::vector::{self, Form, Lane};
+use crate::emit::{control, crypto, data, muldiv, sse42, string, vex, Handler};
 use iced_x86::{Code, CpuidFeature, Instruction, Mnemonic, OpKind, RflagsBits};
 
 /// Everything the translator and its tests know about one form.
@@ -34,7 +41,7 @@ pub struct FormRow {
 }
 
 /// How the translator runs a form on the presented CPU.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub enum Route {
     /// Compiled by `handler`; `op` is its parameter, as data.
     Emit { handler: Handler, op: Op },
@@ -46,12 +53,13 @@ pub enum Route {
     Nop,
     /// ud0/ud1/ud2: #UD (SIGILL) by definition.
     Undefined,
-    /// The SSE/AVX/MMX families' own tables choose from the operands.
-    Vector,
     /// The presented CPU lacks the form (or Transit does not implement it):
     /// SIGILL.
     Lacks,
 }
+
+// Every translated instruction's row is returned by value.
+const _: () = assert!(std::mem::size_of::<Route>() <= 16 && std::mem::size_of::<Op>() <= 8);
 
 /// A handler's parameter, for reading and testing the rows; the compiled
 /// handler already has it built in.
@@ -81,6 +89,16 @@ pub enum Op {
     Width(u8),
     /// std (true) or cld.
     Direction(bool),
+    /// A lane operation (`emit::vector::run`).
+    Lanes(Lane),
+    /// A vector form that is not a lane operation, as it is.
+    Form(Form),
+    /// An SSE form's VEX.128 encoding: the SSE form, then bits 128..255 of
+    /// the XMM register it writes cleared (`emit::vex::as_sse`).
+    AsSse(Form),
+    /// An MMX form of a packed row (`emit::mmx`), after
+    /// `Guard::MmxRegisters`.
+    Mmx(PackedOp),
 }
 
 /// Operand checks that pick a different route for some operands of a
@@ -97,7 +115,12 @@ pub enum Guard {
     LegacyForms,
     /// movsd and cmpsd are string and SSE2 mnemonics: the string form
     /// (memory operands ES:[RDI], [RSI]) takes this route instead.
-    StringForm(Handler),
+    StringForm(Route),
+    /// Mnemonics with MMX-register forms (and XMM ones): an instruction
+    /// with an MMX register operand is compiled by `emit::mmx` where the
+    /// row is a packed operation the host has on 64 bits (`mmx::compiles`),
+    /// else interpreted where `interp::mmx` implements it, else SIGILL.
+    MmxRegisters,
 }
 
 /// Vendor differences in undefined flags that iced's tables call defined;
@@ -142,11 +165,13 @@ pub fn row(code: Code) -> FormRow {
 /// The route and guards of `code` (the part of its row translation reads:
 /// a feature check and two matches).
 pub fn route(code: Code) -> (Route, &'static [Guard]) {
-    let m = code.mnemonic();
+    // The mnemonic is looked up after `presence`, so that only `code`
+    // lives across the call (with both, `route` ran a third more
+    // instructions on hello).
     match features::presence(features::presented(), code) {
-        Presence::Has => general(m),
+        Presence::Has => general(code, code.mnemonic()),
         // Without BMI1/LZCNT, tzcnt and lzcnt are rep bsf and rep bsr.
-        Presence::AsOlder => match m {
+        Presence::AsOlder => match code.mnemonic() {
             Mnemonic::Tzcnt => (emit(|e, i| bits::bit_scan(e, i, true), Op::BitScan(true)), NONE),
             _ => (emit(|e, i| bits::bit_scan(e, i, false), Op::BitScan(false)), NONE),
         },
@@ -158,24 +183,43 @@ pub fn route(code: Code) -> (Route, &'static [Guard]) {
 /// The handler for `insn`, after its row's guards; `None` is SIGILL.
 pub fn handler(insn: &Instruction) -> Option<Handler> {
     let (route, guards) = route(insn.code());
+    // A loop rather than `resolve`'s iterator, and the guards' routes only
+    // once one is taken: this runs for every instruction translated (the
+    // iterator cost about 1% of hello's instructions).
     for guard in guards {
-        if let Some(h) = guarded(*guard, insn) {
-            return Some(h);
+        if guard_taken(*guard, insn) {
+            return guard_route(*guard, insn, route).handler();
         }
     }
-    match route {
-        Route::Emit { handler, .. } => Some(handler),
-        Route::Interpret => Some(control::interpret),
-        Route::Privileged => Some(control::privileged),
-        Route::Nop => Some(data::nop),
-        Route::Undefined => Some(control::ud),
-        Route::Vector => vector(insn),
-        Route::Lacks => None,
+    route.handler()
+}
+
+/// The route of `insn`: its row's, or the first guard's that takes it.
+pub fn resolve(insn: &Instruction) -> Route {
+    let (route, guards) = route(insn.code());
+    match guards.iter().find(|guard| guard_taken(**guard, insn)) {
+        Some(guard) => guard_route(*guard, insn, route),
+        None => route,
     }
 }
 
-fn guarded(guard: Guard, insn: &Instruction) -> Option<Handler> {
-    let taken = match guard {
+impl Route {
+    /// The handler that runs the route; `None` is SIGILL.
+    fn handler(self) -> Option<Handler> {
+        match self {
+            Route::Emit { handler, .. } => Some(handler),
+            Route::Interpret => Some(control::interpret),
+            Route::Privileged => Some(control::privileged),
+            Route::Nop => Some(data::nop),
+            Route::Undefined => Some(control::ud),
+            Route::Lacks => None,
+        }
+    }
+}
+
+/// Whether `guard` takes `insn` from its row's route.
+fn guard_taken(guard: Guard, insn: &Instruction) -> bool {
+    match guard {
         Guard::Segments => crate::interp::segments::handles(insn),
         Guard::ControlOrDebugRegister => (0..2).any(|i| {
             insn.op_kind(i) == OpKind::Register && {
@@ -185,33 +229,37 @@ fn guarded(guard: Guard, insn: &Instruction) -> Option<Handler> {
         }),
         Guard::LegacyForms => crate::interp::legacy_forms::handles(insn),
         Guard::StringForm(_) => matches!(insn.op0_kind(), OpKind::MemoryESRDI | OpKind::MemorySegRSI),
-    };
-    taken.then_some(match guard {
-        Guard::Segments | Guard::LegacyForms => control::interpret as Handler,
-        Guard::ControlOrDebugRegister => control::privileged,
-        Guard::StringForm(h) => h,
-    })
+        Guard::MmxRegisters => crate::interp::mmx::uses_mmx(insn),
+    }
 }
 
-/// The SSE/AVX/MMX tables, in the order their claims overlap: lane-wise
-/// operations, whole-register VEX forms, MMX, then SSE and SSE4.1.
-pub fn vector(insn: &Instruction) -> Option<Handler> {
-    if let Some(h) = crate::emit::vector::handler(insn).or_else(|| crate::emit::vex::handler(insn)) {
-        return Some(h);
+/// The route a taken guard gives `insn` instead of its row's `route`.
+fn guard_route(guard: Guard, insn: &Instruction, route: Route) -> Route {
+    match guard {
+        Guard::Segments | Guard::LegacyForms => Route::Interpret,
+        Guard::ControlOrDebugRegister => Route::Privileged,
+        Guard::StringForm(route) => route,
+        Guard::MmxRegisters => match route {
+            Route::Emit { op: Op::Lanes(Lane::Packed(p)), .. } if crate::emit::mmx::compiles(insn, p) => {
+                emit(crate::emit::mmx::packed, Op::Mmx(p))
+            }
+            _ if crate::interp::mmx::implements(insn) => Route::Interpret,
+            _ => Route::Lacks,
+        },
     }
-    if crate::interp::mmx::uses_mmx(insn) {
-        if let Some(h) = crate::emit::mmx::handler(insn) {
-            return Some(h);
-        }
-        return crate::interp::mmx::implements(insn).then_some(control::interpret as Handler);
+}
+
+/// The packed operation of `code`'s row, if it is one (what `emit::mmx`
+/// compiles for its MMX forms).
+pub fn packed_row(code: Code) -> Option<PackedOp> {
+    match route(code).0 {
+        Route::Emit { op: Op::Lanes(Lane::Packed(p)), .. } => Some(p),
+        _ => None,
     }
-    if crate::interp::mmx::implements_without_mmx_register(insn) {
-        return Some(control::interpret);
-    }
-    crate::emit::sse::handler(insn).or_else(|| crate::emit::sse41::handler(insn))
 }
 
 const NONE: &[Guard] = &[];
+const STRING_MOVSD: &[Guard] = &[Guard::StringForm(emit(string::movs_stos, Op::None))];
 
 const fn emit(handler: Handler, op: Op) -> Route {
     Route::Emit { handler, op }
@@ -227,7 +275,7 @@ macro_rules! general_rows {
         fixed { $( $($fm:ident)|+ => $route:expr ),* $(,)? }
         guarded { $( $($gm:ident)|+ => ($groute:expr, $guards:expr) ),* $(,)? }
     ) => {
-        fn general(m: Mnemonic) -> (Route, &'static [Guard]) {
+        fn general(code: Code, m: Mnemonic) -> (Route, &'static [Guard]) {
             match m {
                 $( $( $(Mnemonic::$pm)|+ => (emit(|e, i| $f(e, i, $p), Op::$family($p)), NONE), )* )*
                 $( $(Mnemonic::$sm)|+ => (emit($h, Op::None), NONE), )*
@@ -236,7 +284,7 @@ macro_rules! general_rows {
                 m if crate::interp::x87::is_x87(m) => (Route::Interpret, NONE),
                 // Masked loads and stores, gathers: per element (`interp::vex_masked`).
                 m if crate::interp::vex_masked::handles(m) => (Route::Interpret, NONE),
-                _ => (Route::Vector, NONE),
+                _ => vector_code(code).unwrap_or_else(|| vector_rows(m)),
             }
         }
     };
@@ -325,8 +373,230 @@ general_rows! {
         Pushf | Popf | Xlatb | Sgdt | Sidt | Smsw | Sldt | Str => (Route::Lacks, &[Guard::LegacyForms]),
         Shld => (emit(|e, i| shift::double_shift(e, i, true), Op::DoubleShift(true)), &[Guard::LegacyForms]),
         Shrd => (emit(|e, i| shift::double_shift(e, i, false), Op::DoubleShift(false)), &[Guard::LegacyForms]),
-        Movsd => (Route::Vector, &[Guard::StringForm(string::movs_stos)]),
-        Cmpsd => (Route::Vector, &[Guard::StringForm(control::interpret)]),
+        Movsd => (emit(|e, i| vector::form(e, i, Form::MoveScalar), Op::Form(Form::MoveScalar)),
+            STRING_MOVSD),
+        Cmpsd => (emit(|e, i| vector::lanes(e, i, Lane::CompareMask), Op::Lanes(Lane::CompareMask)),
+            &[Guard::StringForm(Route::Interpret)]),
+    }
+}
+
+/// The vector rows whose forms of one mnemonic compute differently: the
+/// 256-bit sign masks and conversions that cross the halves, and
+/// vmovntdqa's 256-bit load (a whole-register move).
+fn vector_code(code: Code) -> Option<(Route, &'static [Guard])> {
+    use Code::*;
+    macro_rules! row {
+        ($family:ident($f:path), $p:expr) => {
+            emit(|e, i| $f(e, i, $p), Op::$family($p))
+        };
+    }
+    let route = match code {
+        VEX_Vpmovmskb_r32_ymm | VEX_Vpmovmskb_r64_ymm | VEX_Vmovmskps_r32_ymm | VEX_Vmovmskps_r64_ymm
+        | VEX_Vmovmskpd_r32_ymm | VEX_Vmovmskpd_r64_ymm => row!(Form(vector::form), Form::SignMask256),
+        VEX_Vpmovmskb_r32_xmm | VEX_Vpmovmskb_r64_xmm => row!(AsSse(vex::as_sse), Form::ByteSignMask),
+        VEX_Vmovmskps_r32_xmm | VEX_Vmovmskps_r64_xmm | VEX_Vmovmskpd_r32_xmm | VEX_Vmovmskpd_r64_xmm => {
+            row!(AsSse(vex::as_sse), Form::ElementSignMask)
+        }
+        VEX_Vmovntdqa_ymm_m256 => row!(Form(vector::form), Form::MoveVex),
+        VEX_Vmovntdqa_xmm_m128 => row!(AsSse(vex::as_sse), Form::NonTemporalLoad),
+        VEX_Vcvtdq2pd_ymm_xmmm128 | VEX_Vcvtps2pd_ymm_xmmm128 => row!(Form(vector::form), Form::Widen256),
+        VEX_Vcvtpd2ps_xmm_ymmm256 | VEX_Vcvtpd2dq_xmm_ymmm256 | VEX_Vcvttpd2dq_xmm_ymmm256 => {
+            row!(Form(vector::form), Form::Narrow256)
+        }
+        _ => return None,
+    };
+    Some((route, NONE))
+}
+
+/// The SSE/AVX/MMX rows, by mnemonic. `mmx` lists the mnemonics with
+/// MMX-register forms besides XMM ones: their rows take
+/// `Guard::MmxRegisters`.
+macro_rules! vector_rows {
+    (
+        families { $( $family:ident($f:path) { $( $($pm:ident)|+ => $p:expr ),* $(,)? } )* }
+        mmx { $($mm:ident)|+ }
+        fixed { $( $($fm:ident)|+ => $route:expr ),* $(,)? }
+    ) => {
+        fn vector_rows(m: Mnemonic) -> (Route, &'static [Guard]) {
+            match m {
+                $( $( $( Mnemonic::$pm => (emit(|e, i| $f(e, i, $p), Op::$family($p)), const { mmx_guard(Mnemonic::$pm) }), )+ )* )*
+                $( $(Mnemonic::$fm)|+ => ($route, NONE), )*
+                _ => (Route::Lacks, NONE),
+            }
+        }
+
+        const fn mmx_guard(m: Mnemonic) -> &'static [Guard] {
+            match m {
+                $(Mnemonic::$mm)|+ => &[Guard::MmxRegisters],
+                _ => NONE,
+            }
+        }
+    };
+}
+
+const fn packed(op: V, element: E) -> Lane {
+    Lane::Packed(PackedOp::new(op, element))
+}
+
+vector_rows! {
+    families {
+        Lanes(vector::lanes) {
+            // Bitwise: the element size does not matter.
+            Pxor | Xorps | Xorpd | Vpxor | Vxorps | Vxorpd => packed(V::Xor, E::B),
+            Por | Orps | Orpd | Vpor | Vorps | Vorpd => packed(V::Or, E::B),
+            Pand | Andps | Andpd | Vpand | Vandps | Vandpd => packed(V::And, E::B),
+            // !dst & src is `bic src, dst`.
+            Pandn | Andnps | Andnpd | Vpandn | Vandnps | Vandnpd => Lane::Packed(PackedOp::swapped(V::AndNot, E::B)),
+            Paddb | Vpaddb => packed(V::Add, E::B), Paddw | Vpaddw => packed(V::Add, E::H),
+            Paddd | Vpaddd => packed(V::Add, E::S), Paddq | Vpaddq => packed(V::Add, E::D),
+            Psubb | Vpsubb => packed(V::Sub, E::B), Psubw | Vpsubw => packed(V::Sub, E::H),
+            Psubd | Vpsubd => packed(V::Sub, E::S), Psubq | Vpsubq => packed(V::Sub, E::D),
+            Pcmpeqb | Vpcmpeqb => packed(V::CmpEq, E::B), Pcmpeqw | Vpcmpeqw => packed(V::CmpEq, E::H),
+            Pcmpeqd | Vpcmpeqd => packed(V::CmpEq, E::S), Pcmpeqq | Vpcmpeqq => packed(V::CmpEq, E::D),
+            Pcmpgtb | Vpcmpgtb => packed(V::CmpGtSigned, E::B), Pcmpgtw | Vpcmpgtw => packed(V::CmpGtSigned, E::H),
+            Pcmpgtd | Vpcmpgtd => packed(V::CmpGtSigned, E::S), Pcmpgtq | Vpcmpgtq => packed(V::CmpGtSigned, E::D),
+            Pminub | Vpminub => packed(V::MinUnsigned, E::B), Pminuw | Vpminuw => packed(V::MinUnsigned, E::H),
+            Pminud | Vpminud => packed(V::MinUnsigned, E::S),
+            Pmaxub | Vpmaxub => packed(V::MaxUnsigned, E::B), Pmaxuw | Vpmaxuw => packed(V::MaxUnsigned, E::H),
+            Pmaxud | Vpmaxud => packed(V::MaxUnsigned, E::S),
+            Pminsb | Vpminsb => packed(V::MinSigned, E::B), Pminsw | Vpminsw => packed(V::MinSigned, E::H),
+            Pminsd | Vpminsd => packed(V::MinSigned, E::S),
+            Pmaxsb | Vpmaxsb => packed(V::MaxSigned, E::B), Pmaxsw | Vpmaxsw => packed(V::MaxSigned, E::H),
+            Pmaxsd | Vpmaxsd => packed(V::MaxSigned, E::S),
+            Paddusb | Vpaddusb => packed(V::AddSatUnsigned, E::B), Paddusw | Vpaddusw => packed(V::AddSatUnsigned, E::H),
+            Psubusb | Vpsubusb => packed(V::SubSatUnsigned, E::B), Psubusw | Vpsubusw => packed(V::SubSatUnsigned, E::H),
+            Paddsb | Vpaddsb => packed(V::AddSatSigned, E::B), Paddsw | Vpaddsw => packed(V::AddSatSigned, E::H),
+            Psubsb | Vpsubsb => packed(V::SubSatSigned, E::B), Psubsw | Vpsubsw => packed(V::SubSatSigned, E::H),
+            Pavgb | Vpavgb => packed(V::RoundingHalvingAddUnsigned, E::B),
+            Pavgw | Vpavgw => packed(V::RoundingHalvingAddUnsigned, E::H),
+            Pmullw | Vpmullw => packed(V::Mul, E::H), Pmulld | Vpmulld => packed(V::Mul, E::S),
+            Punpcklbw | Vpunpcklbw => packed(V::ZipLow, E::B), Punpcklwd | Vpunpcklwd => packed(V::ZipLow, E::H),
+            Punpckldq | Unpcklps | Vpunpckldq | Vunpcklps => packed(V::ZipLow, E::S),
+            Punpcklqdq | Unpcklpd | Vpunpcklqdq | Vunpcklpd => packed(V::ZipLow, E::D),
+            Punpckhbw | Vpunpckhbw => packed(V::ZipHigh, E::B), Punpckhwd | Vpunpckhwd => packed(V::ZipHigh, E::H),
+            Punpckhdq | Unpckhps | Vpunpckhdq | Vunpckhps => packed(V::ZipHigh, E::S),
+            Punpckhqdq | Unpckhpd | Vpunpckhqdq | Vunpckhpd => packed(V::ZipHigh, E::D),
+            Addps | Vaddps => packed(V::FAdd, E::S), Addpd | Vaddpd => packed(V::FAdd, E::D),
+            Subps | Vsubps => packed(V::FSub, E::S), Subpd | Vsubpd => packed(V::FSub, E::D),
+            Mulps | Vmulps => packed(V::FMul, E::S), Mulpd | Vmulpd => packed(V::FMul, E::D),
+            Divps | Vdivps => packed(V::FDiv, E::S), Divpd | Vdivpd => packed(V::FDiv, E::D),
+            Pslldq | Psrldq | Psllw | Pslld | Psllq | Psrlw | Psrld | Psrlq | Psraw | Psrad | Vpslldq | Vpsrldq
+            | Vpsllw | Vpslld | Vpsllq | Vpsrlw | Vpsrld | Vpsrlq | Vpsraw | Vpsrad => Lane::Shift,
+            Pshufd | Pshuflw | Pshufhw | Shufps | Shufpd | Vpshufd | Vpshuflw | Vpshufhw | Vshufps | Vshufpd => Lane::Shuffle,
+            Pmuludq | Pmulhw | Pmulhuw | Pmaddwd | Psadbw | Packsswb | Packuswb | Packssdw | Vpmuludq | Vpmulhw
+            | Vpmulhuw | Vpmaddwd | Vpsadbw | Vpacksswb | Vpackuswb | Vpackssdw => Lane::Widening,
+            Minps | Maxps | Minpd | Maxpd | Sqrtps | Sqrtpd | Vminps | Vmaxps | Vminpd | Vmaxpd | Vsqrtps
+            | Vsqrtpd => Lane::MinMaxSqrt,
+            Addsd | Subsd | Mulsd | Divsd | Sqrtsd | Minsd | Maxsd | Addss | Subss | Mulss | Divss | Sqrtss | Minss
+            | Maxss | Vaddsd | Vsubsd | Vmulsd | Vdivsd | Vsqrtsd | Vminsd | Vmaxsd | Vaddss | Vsubss | Vmulss
+            | Vdivss | Vsqrtss | Vminss | Vmaxss => Lane::Scalar,
+            Cmpss | Cmppd | Cmpps | Vcmpsd | Vcmpss | Vcmppd | Vcmpps => Lane::CompareMask,
+            Cvtdq2ps | Cvttps2dq | Cvtps2dq | Cvtdq2pd | Cvtps2pd | Cvtpd2ps | Cvttpd2dq | Cvtpd2dq | Vcvtdq2ps
+            | Vcvttps2dq | Vcvtps2dq | Vcvtdq2pd | Vcvtps2pd | Vcvtpd2ps | Vcvttpd2dq | Vcvtpd2dq => Lane::Convert,
+            Movhlps | Movlhps | Vmovhlps | Vmovlhps => Lane::MergeHalf,
+            Cvtsd2ss | Cvtss2sd | Vcvtsd2ss | Vcvtss2sd => Lane::FloatToFloat,
+            Rcpps | Rsqrtps | Rcpss | Rsqrtss | Vrcpps | Vrsqrtps | Vrcpss | Vrsqrtss => Lane::Reciprocal,
+            Movddup | Movshdup | Movsldup | Vmovddup | Vmovshdup | Vmovsldup => Lane::Duplicate,
+            Haddps | Haddpd | Hsubps | Hsubpd | Vhaddps | Vhaddpd | Vhsubps | Vhsubpd => Lane::HorizontalFloat,
+            Addsubps | Addsubpd | Vaddsubps | Vaddsubpd => Lane::AddSub,
+            Pshufb | Vpshufb => Lane::Pshufb,
+            Palignr | Vpalignr => Lane::Palignr,
+            Phaddw | Phaddd | Phsubw | Phsubd | Phaddsw | Phsubsw | Vphaddw | Vphaddd | Vphsubw | Vphsubd | Vphaddsw
+            | Vphsubsw => Lane::HorizontalInt,
+            Pmaddubsw | Vpmaddubsw => Lane::MultiplyAddBytes,
+            Pmulhrsw | Vpmulhrsw => Lane::MultiplyHighRound,
+            Pabsb | Pabsw | Pabsd | Vpabsb | Vpabsw | Vpabsd => Lane::Abs,
+            Psignb | Psignw | Psignd | Vpsignb | Vpsignw | Vpsignd => Lane::Sign,
+            Pmuldq | Packusdw | Vpmuldq | Vpackusdw => Lane::WidenNarrow,
+            Blendps | Blendpd | Pblendw | Vblendps | Vblendpd | Vpblendw | Vpblendd => Lane::BlendImmediate,
+            Blendvps | Blendvpd | Pblendvb | Vblendvps | Vblendvpd | Vpblendvb => Lane::BlendVariable,
+            Roundps | Roundpd | Roundss | Roundsd | Vroundps | Vroundpd | Vroundss | Vroundsd => Lane::Round,
+            Insertps | Vinsertps => Lane::Insertps,
+            Vpsllvd | Vpsllvq | Vpsrlvd | Vpsrlvq | Vpsravd => Lane::VariableShift,
+            Vbroadcastss | Vbroadcastsd | Vbroadcastf128 | Vbroadcasti128 | Vpbroadcastb | Vpbroadcastw
+            | Vpbroadcastd | Vpbroadcastq => Lane::Broadcast,
+            Vpermilps | Vpermilpd => Lane::PermuteInLane,
+            Vfmadd132ps => Lane::Fused(Fma::ps(K::Add, O::O132)), Vfmadd132pd => Lane::Fused(Fma::pd(K::Add, O::O132)), Vfmadd132ss => Lane::Fused(Fma::ss(K::Add, O::O132)), Vfmadd132sd => Lane::Fused(Fma::sd(K::Add, O::O132)),
+            Vfmadd213ps => Lane::Fused(Fma::ps(K::Add, O::O213)), Vfmadd213pd => Lane::Fused(Fma::pd(K::Add, O::O213)), Vfmadd213ss => Lane::Fused(Fma::ss(K::Add, O::O213)), Vfmadd213sd => Lane::Fused(Fma::sd(K::Add, O::O213)),
+            Vfmadd231ps => Lane::Fused(Fma::ps(K::Add, O::O231)), Vfmadd231pd => Lane::Fused(Fma::pd(K::Add, O::O231)), Vfmadd231ss => Lane::Fused(Fma::ss(K::Add, O::O231)), Vfmadd231sd => Lane::Fused(Fma::sd(K::Add, O::O231)),
+            Vfmsub132ps => Lane::Fused(Fma::ps(K::Sub, O::O132)), Vfmsub132pd => Lane::Fused(Fma::pd(K::Sub, O::O132)), Vfmsub132ss => Lane::Fused(Fma::ss(K::Sub, O::O132)), Vfmsub132sd => Lane::Fused(Fma::sd(K::Sub, O::O132)),
+            Vfmsub213ps => Lane::Fused(Fma::ps(K::Sub, O::O213)), Vfmsub213pd => Lane::Fused(Fma::pd(K::Sub, O::O213)), Vfmsub213ss => Lane::Fused(Fma::ss(K::Sub, O::O213)), Vfmsub213sd => Lane::Fused(Fma::sd(K::Sub, O::O213)),
+            Vfmsub231ps => Lane::Fused(Fma::ps(K::Sub, O::O231)), Vfmsub231pd => Lane::Fused(Fma::pd(K::Sub, O::O231)), Vfmsub231ss => Lane::Fused(Fma::ss(K::Sub, O::O231)), Vfmsub231sd => Lane::Fused(Fma::sd(K::Sub, O::O231)),
+            Vfnmadd132ps => Lane::Fused(Fma::ps(K::NegAdd, O::O132)), Vfnmadd132pd => Lane::Fused(Fma::pd(K::NegAdd, O::O132)), Vfnmadd132ss => Lane::Fused(Fma::ss(K::NegAdd, O::O132)), Vfnmadd132sd => Lane::Fused(Fma::sd(K::NegAdd, O::O132)),
+            Vfnmadd213ps => Lane::Fused(Fma::ps(K::NegAdd, O::O213)), Vfnmadd213pd => Lane::Fused(Fma::pd(K::NegAdd, O::O213)), Vfnmadd213ss => Lane::Fused(Fma::ss(K::NegAdd, O::O213)), Vfnmadd213sd => Lane::Fused(Fma::sd(K::NegAdd, O::O213)),
+            Vfnmadd231ps => Lane::Fused(Fma::ps(K::NegAdd, O::O231)), Vfnmadd231pd => Lane::Fused(Fma::pd(K::NegAdd, O::O231)), Vfnmadd231ss => Lane::Fused(Fma::ss(K::NegAdd, O::O231)), Vfnmadd231sd => Lane::Fused(Fma::sd(K::NegAdd, O::O231)),
+            Vfnmsub132ps => Lane::Fused(Fma::ps(K::NegSub, O::O132)), Vfnmsub132pd => Lane::Fused(Fma::pd(K::NegSub, O::O132)), Vfnmsub132ss => Lane::Fused(Fma::ss(K::NegSub, O::O132)), Vfnmsub132sd => Lane::Fused(Fma::sd(K::NegSub, O::O132)),
+            Vfnmsub213ps => Lane::Fused(Fma::ps(K::NegSub, O::O213)), Vfnmsub213pd => Lane::Fused(Fma::pd(K::NegSub, O::O213)), Vfnmsub213ss => Lane::Fused(Fma::ss(K::NegSub, O::O213)), Vfnmsub213sd => Lane::Fused(Fma::sd(K::NegSub, O::O213)),
+            Vfnmsub231ps => Lane::Fused(Fma::ps(K::NegSub, O::O231)), Vfnmsub231pd => Lane::Fused(Fma::pd(K::NegSub, O::O231)), Vfnmsub231ss => Lane::Fused(Fma::ss(K::NegSub, O::O231)), Vfnmsub231sd => Lane::Fused(Fma::sd(K::NegSub, O::O231)),
+            Vfmaddsub132ps => Lane::Fused(Fma::ps(K::AddSub, O::O132)), Vfmaddsub132pd => Lane::Fused(Fma::pd(K::AddSub, O::O132)),
+            Vfmaddsub213ps => Lane::Fused(Fma::ps(K::AddSub, O::O213)), Vfmaddsub213pd => Lane::Fused(Fma::pd(K::AddSub, O::O213)),
+            Vfmaddsub231ps => Lane::Fused(Fma::ps(K::AddSub, O::O231)), Vfmaddsub231pd => Lane::Fused(Fma::pd(K::AddSub, O::O231)),
+            Vfmsubadd132ps => Lane::Fused(Fma::ps(K::SubAdd, O::O132)), Vfmsubadd132pd => Lane::Fused(Fma::pd(K::SubAdd, O::O132)),
+            Vfmsubadd213ps => Lane::Fused(Fma::ps(K::SubAdd, O::O213)), Vfmsubadd213pd => Lane::Fused(Fma::pd(K::SubAdd, O::O213)),
+            Vfmsubadd231ps => Lane::Fused(Fma::ps(K::SubAdd, O::O231)), Vfmsubadd231pd => Lane::Fused(Fma::pd(K::SubAdd, O::O231)),
+        }
+        Form(vector::form) {
+            Movdqa | Movdqu | Movaps | Movups | Movapd | Movupd | Movntdq | Movntps | Movntpd | Lddqu => Form::Move128,
+            Vmovdqa | Vmovdqu | Vmovaps | Vmovups | Vmovapd | Vmovupd | Vmovntdq | Vmovntps | Vmovntpd
+            | Vlddqu => Form::MoveVex,
+            Movd | Movq => Form::MoveGeneral,
+            Movss => Form::MoveScalar,
+            Movlps | Movlpd | Movhps | Movhpd => Form::MoveHalf,
+            Pmovmskb => Form::ByteSignMask,
+            Movmskps | Movmskpd => Form::ElementSignMask,
+            Ucomisd | Comisd | Ucomiss | Comiss => Form::CompareScalar,
+            Cvtsi2sd | Cvtsi2ss => Form::IntToFloat,
+            Cvttsd2si | Cvtsd2si | Cvttss2si | Cvtss2si => Form::FloatToInt,
+            Stmxcsr | Ldmxcsr => Form::Mxcsr,
+            Pextrw | Pinsrw => Form::WordInsertExtract,
+            Pmovsxbw | Pmovsxbd | Pmovsxbq | Pmovsxwd | Pmovsxwq | Pmovsxdq | Pmovzxbw | Pmovzxbd | Pmovzxbq
+            | Pmovzxwd | Pmovzxwq | Pmovzxdq => Form::Extend,
+            Pextrb | Pextrd | Pextrq | Extractps => Form::Extract,
+            Pinsrb | Pinsrd | Pinsrq => Form::Insert,
+            Movntdqa => Form::NonTemporalLoad,
+            Ptest => Form::Test,
+            Vzeroupper | Vzeroall => Form::Zero,
+            Vinsertf128 | Vinserti128 => Form::Insert128,
+            Vextractf128 | Vextracti128 => Form::Extract128,
+            Vcvtph2ps => Form::HalfToSingle,
+            Vcvtps2ph => Form::SingleToHalf,
+            Vperm2f128 | Vperm2i128 => Form::PermuteHalves,
+            Vpermq | Vpermpd => Form::PermuteQuads,
+            Vpermd | Vpermps => Form::PermuteDwords,
+        }
+        AsSse(vex::as_sse) {
+            Vpmovsxbw | Vpmovsxbd | Vpmovsxbq | Vpmovsxwd | Vpmovsxwq | Vpmovsxdq | Vpmovzxbw | Vpmovzxbd
+            | Vpmovzxbq | Vpmovzxwd | Vpmovzxwq | Vpmovzxdq => Form::Extend,
+            Vptest | Vtestps | Vtestpd => Form::Test,
+            Vmovd | Vmovq => Form::MoveGeneral,
+            Vucomisd | Vcomisd | Vucomiss | Vcomiss => Form::CompareScalar,
+            Vcvttsd2si | Vcvtsd2si | Vcvttss2si | Vcvtss2si => Form::FloatToInt,
+            Vstmxcsr | Vldmxcsr => Form::Mxcsr,
+            Vpextrw | Vpinsrw => Form::WordInsertExtract,
+            Vpextrb | Vpextrd | Vpextrq | Vextractps => Form::Extract,
+            Vpinsrb | Vpinsrd | Vpinsrq => Form::Insert,
+            Vcvtsi2ss | Vcvtsi2sd => Form::IntToFloat,
+            // Loads and stores; between registers `Lane::MergeScalar`/`MergeHalf`.
+            Vmovss | Vmovsd => Form::MoveScalar,
+            Vmovlps | Vmovlpd | Vmovhps | Vmovhpd => Form::MoveHalf,
+        }
+    }
+    mmx {
+        Paddb | Paddw | Paddd | Paddq | Psubb | Psubw | Psubd | Psubq | Paddsb | Paddsw | Paddusb | Paddusw | Psubsb
+        | Psubsw | Psubusb | Psubusw | Pcmpeqb | Pcmpeqw | Pcmpeqd | Pcmpgtb | Pcmpgtw | Pcmpgtd | Pand | Pandn | Por
+        | Pxor | Pavgb | Pavgw | Pmaxsw | Pmaxub | Pminsw | Pminub | Pmullw | Pmulhw | Pmulhuw | Pmuludq | Pmaddwd
+        | Psadbw | Packsswb | Packssdw | Packuswb | Punpcklbw | Punpcklwd | Punpckldq | Punpckhbw | Punpckhwd
+        | Punpckhdq | Psllw | Pslld | Psllq | Psrlw | Psrld | Psrlq | Psraw | Psrad | Pshufb | Palignr | Phaddw
+        | Phaddd | Phaddsw | Phsubw | Phsubd | Phsubsw | Pmaddubsw | Pmulhrsw | Pabsb | Pabsw | Pabsd | Psignb
+        | Psignw | Psignd | Movd | Movq | Pextrw | Pinsrw | Pmovmskb
+    }
+    fixed {
+        // Forms with an MMX register operand only, and the MMX-era
+        // conversions and masked stores (`interp::mmx`).
+        Emms | Movntq | Movdq2q | Movq2dq | Pshufw | Maskmovq | Maskmovdqu | Cvtpi2ps | Cvtpi2pd | Cvtps2pi
+        | Cvttps2pi | Cvtpd2pi | Cvttpd2pi => Route::Interpret,
+        // The rare multi-step SSE4.1 forms (`interp::sse41_interp`).
+        Dpps | Dppd | Mpsadbw | Phminposuw => Route::Interpret,
     }
 }
 
@@ -485,6 +755,40 @@ mod tests {
         assert_eq!(op(Code::Btc_rm64_imm8), Some(Op::BitTest(BitOp::Complement)));
         assert_eq!(op(Code::Cqo), Some(Op::Width(8)));
         assert_eq!(op(Code::Movsxd_r64_rm32), Some(Op::SignExtend(true)));
+    }
+
+    #[test]
+    fn vector_rows_say_what_their_forms_compute() {
+        let add_pd = Some(Op::Lanes(Lane::Packed(PackedOp::new(V::FAdd, E::D))));
+        assert_eq!(op(Code::Addpd_xmm_xmmm128), add_pd);
+        assert_eq!(op(Code::VEX_Vaddpd_ymm_ymm_ymmm256), add_pd);
+        assert_eq!(op(Code::Pandn_mm_mmm64), Some(Op::Lanes(Lane::Packed(PackedOp::swapped(V::AndNot, E::B)))));
+        assert_eq!(
+            op(Code::VEX_Vfnmsub231sd_xmm_xmm_xmmm64),
+            Some(Op::Lanes(Lane::Fused(Fma { kind: K::NegSub, order: O::O231, double: true, scalar: true })))
+        );
+        assert_eq!(op(Code::Movsd_xmm_xmmm64), Some(Op::Form(Form::MoveScalar)));
+        assert_eq!(op(Code::VEX_Vmovsd_xmm_m64), Some(Op::AsSse(Form::MoveScalar)));
+        // One mnemonic, forms that compute differently: rows per Code.
+        assert_eq!(op(Code::VEX_Vpmovmskb_r32_ymm), Some(Op::Form(Form::SignMask256)));
+        assert_eq!(op(Code::VEX_Vpmovmskb_r32_xmm), Some(Op::AsSse(Form::ByteSignMask)));
+        assert_eq!(op(Code::VEX_Vcvtpd2ps_xmm_ymmm256), Some(Op::Form(Form::Narrow256)));
+        assert_eq!(op(Code::VEX_Vcvtpd2ps_xmm_xmmm128), Some(Op::Lanes(Lane::Convert)));
+        assert!(matches!(route(Code::Emms).0, Route::Interpret));
+    }
+
+    #[test]
+    fn mmx_register_forms_take_their_guard() {
+        use iced_x86::{Decoder, DecoderOptions};
+        let decode = |bytes: &[u8]| Decoder::with_ip(64, bytes, 0, DecoderOptions::NONE).decode();
+        assert!(route(Code::Paddb_mm_mmm64).1.iter().any(|g| matches!(g, Guard::MmxRegisters)));
+        assert!(route(Code::VEX_Vpaddb_xmm_xmm_xmmm128).1.is_empty());
+        // paddb mm0, mm1: generated code; pmulhw mm0, mm1 and movd mm0, eax: the interpreter.
+        assert!(matches!(resolve(&decode(&[0x0f, 0xfc, 0xc1])), Route::Emit { op: Op::Mmx(_), .. }));
+        assert!(matches!(resolve(&decode(&[0x0f, 0xe5, 0xc1])), Route::Interpret));
+        assert!(matches!(resolve(&decode(&[0x0f, 0x6e, 0xc0])), Route::Interpret));
+        // paddb xmm0, xmm1: the row's lane operation.
+        assert!(matches!(resolve(&decode(&[0x66, 0x0f, 0xfc, 0xc1])), Route::Emit { op: Op::Lanes(_), .. }));
     }
 
     #[test]
