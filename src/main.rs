@@ -6,6 +6,7 @@
 #![cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
 
 mod error;
+mod guest_symbols;
 mod invocation;
 mod loader;
 mod memory;
@@ -69,7 +70,7 @@ fn run(request: RunRequest) -> Result<runtime::Ending, LoadError> {
         transit_syscalls::strace::enable(output.clone());
     }
     if request.perf_map {
-        perf_map::enable();
+        perf_map::enable(&prog, request.rootfs.as_deref());
     }
     let transit = TransitCommand {
         exe: std::fs::read_link("/proc/self/exe").unwrap_or_default(),
