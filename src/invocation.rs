@@ -111,7 +111,8 @@ struct Cli {
     #[arg(long = "stats")]
     stats: bool,
     /// Write perf's map of JIT code, /tmp/perf-PID.map: each translated
-    /// block's host address and size, named by its guest address, so that
+    /// block's host address and size, named by the guest function it is in
+    /// (the ELF symbols of the program and its libraries) and its guest address, so that
     /// `perf report` attributes time to guest code; exec'd children too
     /// [env: TRANSIT_PERF_MAP=1].
     #[arg(long = "perf-map")]
@@ -181,6 +182,13 @@ pub enum Invocation {
     Binfmt(Vec<OsString>),
     /// `transit mirror ARGS`: `mirror` and the arguments after it.
     Mirror(Vec<OsString>),
+    /// `transit --package-files DIR` (hidden): `package_files`.
+    PackageFiles(PathBuf),
+}
+
+/// The command line's definition (for man pages: `package_files`).
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
 }
 
 /// An x86_64 program to run, and how.
@@ -228,6 +236,8 @@ impl Invocation {
             return Ok(Invocation::Binfmt(args.into_iter().skip(2).collect()));
         } else if args.get(1).is_some_and(|a| a == "mirror") {
             return Ok(Invocation::Mirror(args.into_iter().skip(1).collect()));
+        } else if args.len() == 3 && args[1] == "--package-files" {
+            return Ok(Invocation::PackageFiles(PathBuf::from(&args[2])));
         } else {
             let cli = Cli::try_parse_from(qemu_spellings(args))?;
             let mut command = cli.command.into_iter();

@@ -9,6 +9,7 @@ mod error;
 mod guest_symbols;
 mod invocation;
 mod loader;
+mod package_files;
 mod memory;
 mod perf_map;
 mod rootfs;
@@ -160,6 +161,13 @@ fn main() {
         Ok(Invocation::Binfmt(args)) => std::process::exit(transit_binfmt::cli::main(args)),
         // `transit mirror ...` is a command of its own (binfmt/src/mirror/).
         Ok(Invocation::Mirror(args)) => std::process::exit(transit_binfmt::mirror::main(args)),
+        Ok(Invocation::PackageFiles(root)) => std::process::exit(match package_files::write(&root) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("transit --package-files: {e}");
+                1
+            }
+        }),
         Err(e) => e.exit(),
     };
     init_logging(request.secure);
