@@ -372,6 +372,20 @@ mod tests {
     }
 
     #[test]
+    fn package_files_is_an_option_only_by_hand_and_alone() {
+        assert_eq!(
+            Invocation::parse(args(&["transit", "--package-files", "/stage"]), KernelStart::default(), no_env).unwrap(),
+            Invocation::PackageFiles("/stage".into())
+        );
+        let more = Invocation::parse(args(&["transit", "--package-files", "/stage", "x"]), KernelStart::default(), no_env);
+        assert!(!matches!(more, Ok(Invocation::PackageFiles(_))));
+        // Through binfmt_misc nothing is an option: a program's argv[0].
+        let p = KernelStart { preserve_argv0: true, ..KernelStart::default() };
+        let r = run(Invocation::parse(args(&["/usr/bin/transit", "/bin/prog", "--package-files", "/stage"]), p, no_env).unwrap());
+        assert_eq!(r.argv0, Some("--package-files".into()));
+    }
+
+    #[test]
     fn the_p_flag_passes_path_then_the_original_argv0_and_no_options() {
         let p = KernelStart { preserve_argv0: true, ..KernelStart::default() };
         let r = run(Invocation::parse(args(&["/usr/bin/transit", "/bin/bash", "-bash", "-L", "binfmt"]), p, some_env).unwrap());
