@@ -111,7 +111,8 @@ struct Cli {
     #[arg(long = "stats")]
     stats: bool,
     /// Write perf's map of JIT code, /tmp/perf-PID.map: each translated
-    /// block's host address and size, named by its guest address, so that
+    /// block's host address and size, named by the guest function it is in
+    /// (the ELF symbols of the program and its libraries) and its guest address, so that
     /// `perf report` attributes time to guest code; exec'd children too
     /// [env: TRANSIT_PERF_MAP=1].
     #[arg(long = "perf-map")]
@@ -181,6 +182,13 @@ pub enum Invocation {
     Binfmt(Vec<OsString>),
     /// `transit mirror ARGS`: `mirror` and the arguments after it.
     Mirror(Vec<OsString>),
+    /// `transit --package-files DIR` (hidden): `package_files`.
+    PackageFiles(PathBuf),
+}
+
+/// The command line's definition (for man pages: `package_files`).
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
 }
 
 /// An x86_64 program to run, and how.
@@ -228,6 +236,8 @@ impl Invocation {
             return Ok(Invocation::Binfmt(args.into_iter().skip(2).collect()));
         } else if args.get(1).is_some_and(|a| a == "mirror") {
             return Ok(Invocation::Mirror(args.into_iter().skip(1).collect()));
+        } else if args.len() == 3 && args[1] == "--package-files" {
+            return Ok(Invocation::PackageFiles(PathBuf::from(&args[2])));
         } else {
             let cli = Cli::try_parse_from(qemu_spellings(args))?;
             let mut command = cli.command.into_iter();
@@ -359,6 +369,20 @@ mod tests {
         assert_eq!(r.program, PathBuf::from("./binfmt"));
         let r = run(Invocation::parse(args(&["transit", "-L", "/r", "binfmt"]), KernelStart::default(), no_env).unwrap());
         assert_eq!(r.program, PathBuf::from("binfmt"));
+    }
+
+    #[test]
+    fn package_files_is_an_option_only_by_hand_and_alone() {
+        assert_eq!(
+            Invocation::parse(args(&["transit", "--package-files", "/stage"]), KernelStart::default(), no_env).unwrap(),
+            Invocation::PackageFiles("/stage".into())
+        );
+        let more = Invocation::parse(args(&["transit", "--package-files", "/stage", "x"]), KernelStart::default(), no_env);
+        assert!(!matches!(more, Ok(Invocation::PackageFiles(_))));
+        // Through binfmt_misc nothing is an option: a program's argv[0].
+        let p = KernelStart { preserve_argv0: true, ..KernelStart::default() };
+        let r = run(Invocation::parse(args(&["/usr/bin/transit", "/bin/prog", "--package-files", "/stage"]), p, no_env).unwrap());
+        assert_eq!(r.argv0, Some("--package-files".into()));
     }
 
     #[test]

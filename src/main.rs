@@ -6,8 +6,10 @@
 #![cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
 
 mod error;
+mod guest_symbols;
 mod invocation;
 mod loader;
+mod package_files;
 mod memory;
 mod perf_map;
 mod startup_arena;
@@ -71,7 +73,7 @@ fn run(request: RunRequest) -> Result<runtime::Ending, LoadError> {
         transit_syscalls::strace::enable(output.clone());
     }
     if request.perf_map {
-        perf_map::enable();
+        perf_map::enable(&prog, request.rootfs.as_deref());
     }
     let transit = TransitCommand {
         exe: std::fs::read_link("/proc/self/exe").unwrap_or_default(),
@@ -161,6 +163,13 @@ fn main() {
         Ok(Invocation::Binfmt(args)) => std::process::exit(transit_binfmt::cli::main(args)),
         // `transit mirror ...` is a command of its own (binfmt/src/mirror/).
         Ok(Invocation::Mirror(args)) => std::process::exit(transit_binfmt::mirror::main(args)),
+        Ok(Invocation::PackageFiles(root)) => std::process::exit(match package_files::write(&root) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("transit --package-files: {e}");
+                1
+            }
+        }),
         Err(e) => e.exit(),
     };
     init_logging(request.secure);

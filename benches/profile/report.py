@@ -2,7 +2,8 @@
 """Where a Transit run's aarch64 instructions went: hotpc.c's counts per
 host block, named by Transit's own functions (addr2line) and, for the code
 cache, by the guest block each translation came from (Transit's
---perf-map). Counts are per block start, like ../shared/bench.
+--perf-map: `main+0x1c [x86_64:0x401150]`, guest function and address, or
+the address alone). Counts are per block start, like ../shared/bench.
 
 usage: report.py [--outer] COUNTS TRANSIT ADDR2LINE TOP [PERF_MAP...]
 --outer names each of Transit's instructions by the function it was
@@ -80,6 +81,14 @@ def main():
               f"`cargo run -p transit-translator --example listing -- PROGRAM ADDR`):")
         for name, n in guest.most_common(top):
             print(f"{100 * n / total:6.2f}% {n:14d}  {name}")
+        # `main+0x1c [x86_64:0x401150]` -> main; address-only names stay.
+        functions = collections.Counter()
+        for name, n in guest.items():
+            functions[name.split(" [x86_64:")[0].split("+0x")[0]] += n
+        if len(functions) < len(guest):
+            print("\nhottest guest functions (their blocks' translations' instructions):")
+            for name, n in functions.most_common(top):
+                print(f"{100 * n / total:6.2f}% {n:14d}  {name}")
 
 
 if __name__ == "__main__":

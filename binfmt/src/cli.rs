@@ -69,6 +69,11 @@ enum Command {
     Status,
 }
 
+/// The command line's definition (for man pages: `transit --package-files`).
+pub fn command() -> clap::Command {
+    <BinfmtCli as clap::CommandFactory>::command()
+}
+
 /// Runs `transit binfmt ARGS`; returns the exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
     let cli = match BinfmtCli::try_parse_from(std::iter::once(OsString::from("transit binfmt")).chain(args)) {

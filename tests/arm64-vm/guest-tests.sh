@@ -2,7 +2,8 @@
 # Runs inside the arm64 VM (vm.sh), as root, with the payload disk on
 # /payload: transit (static aarch64), probe (static x86_64, probe.c prints
 # how it was started), level_probe (level_probe.S), address_space
-# (tests/programs/address_space.c) and its expected output, busybox-amd64. Each check prints "TEST name: ok" or
+# (tests/programs/address_space.c) and its expected output, busybox-amd64,
+# transit.deb (cargo xtask deb, of the same Transit). Each check prints "TEST name: ok" or
 # "TEST name: FAIL ..."; the exit status is 0 only if all passed.
 #
 # Transit is the only x86_64 handler in this VM, so an x86_64 program that
@@ -357,6 +358,39 @@ t_uninstall() {
   if $P/probe > /dev/null 2>&1; then echo "an x86_64 program still runs"; return 1; fi
 }
 check uninstall t_uninstall
+
+# ---- the Debian package (cargo xtask deb) ---------------------------------
+
+# After `uninstall` no x86_64 handler is left. This VM's init is not
+# systemd, so postinst registers through `transit binfmt install`.
+t_deb_install() {
+  dpkg -i $P/transit.deb > /tmp/dpkg.log 2>&1 || { cat /tmp/dpkg.log; return 1; }
+  local entry; entry=$(cat /proc/sys/fs/binfmt_misc/transit-x86_64) || return 1
+  expect "$entry" "enabled" && expect "$entry" "interpreter /usr/bin/transit" && expect "$entry" "flags: POCF" || return 1
+  # The binfmt.d line systemd-binfmt would write at boot registers the same.
+  grep -q '^:transit-x86_64:M:0:.*:/usr/bin/transit:POCF$' /usr/lib/binfmt.d/transit-x86_64.conf || return 1
+  [ "$(/usr/bin/transit --version)" = "transit $(dpkg-query -W -f '${Version}' transit)" ] || return 1
+  [ -e /usr/share/man/man1/transit.1.gz ] && [ -e /usr/lib/systemd/system/transit-mirror.service ] || return 1
+  local out; out=$($P/probe) || return 1
+  expect "$out" "machine=x86_64" && expect "$out" "exe=$P/probe"
+}
+check deb-install-registers t_deb_install
+
+# t_registry removed every image: the amd64 one again, run by the packaged Transit.
+t_deb_container() {
+  make_image || return 1
+  local out; out=$(podman run --rm --network none --arch amd64 localhost/app64 /probe) || return 1
+  expect "$out" "machine=x86_64"
+}
+check deb-podman-run-arch-amd64 t_deb_container ; elapsed
+
+t_deb_remove() {
+  dpkg -r transit > /tmp/dpkg.log 2>&1 || { cat /tmp/dpkg.log; return 1; }
+  [ ! -e /proc/sys/fs/binfmt_misc/transit-x86_64 ] || { echo "dpkg -r left the entry"; return 1; }
+  [ ! -e /usr/bin/transit ] && [ ! -e /usr/lib/binfmt.d/transit-x86_64.conf ] || { echo "dpkg -r left files"; return 1; }
+  if $P/probe > /dev/null 2>&1; then echo "an x86_64 program still runs"; return 1; fi
+}
+check deb-remove-unregisters t_deb_remove
 
 echo "guest tests: $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -144,16 +144,67 @@ fn shared_memory_keeps_x86_memory_order() {
 
 /// `--perf-map` writes perf's /tmp/perf-PID.map: one `START SIZE NAME`
 /// line per translated block (as many as `--stats` counts), host ranges
-/// that do not overlap, each named by its guest address.
+/// that do not overlap, each named by the guest function it starts in and
+/// its guest address (`main+0x1c [x86_64:0x401136]`), or by the address
+/// alone where no symbol covers it.
 #[test]
 fn perf_map_lists_every_translated_block() {
+    let binary = demo_hello();
+    let map = perf_map(&binary, "perf-map");
+    for name in ["main", "printf", "__libc_start_call_main"] {
+        assert!(map.iter().any(|l| l.function.as_deref() == Some(name)), "a block of {name} in the static program:\n{}", map.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join("\n"));
+    }
+}
+
+/// A dynamic program's blocks are named from its own symbols and from
+/// those of the libraries ld.so mapped (libc's .dynsym); a stripped static
+/// program has no symbols, and its blocks keep their addresses as names.
+#[test]
+fn perf_map_names_library_functions_and_falls_back_to_addresses() {
+    if !transit_tests::host_runs_x86_64() {
+        eprintln!("skipped: builds x86_64 programs with this host's own gcc and libc");
+        return;
+    }
+    let dir = work_dir("cli-inputs");
+    std::fs::create_dir_all(&dir).expect("can create the inputs directory");
+    let source = transit_tests::workspace_root().join("tests/programs/demo/hello.c");
+    let dynamic = dir.join("hello-dynamic");
+    let built = std::process::Command::new("gcc").args(["-O2", "-o"]).arg(&dynamic).arg(&source).status().expect("gcc runs");
+    assert!(built.success(), "gcc builds {}", source.display());
+    let map = perf_map(&dynamic, "perf-map-dynamic");
+    let names = || map.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join("\n");
+    for name in ["main", "printf", "__libc_start_main"] {
+        assert!(map.iter().any(|l| l.function.as_deref() == Some(name)), "a block of {name} in the dynamic program:\n{}", names());
+    }
+
+    let stripped = dir.join("hello-stripped");
+    let status = std::process::Command::new("strip").arg("-o").arg(&stripped).arg(demo_hello()).status().expect("strip runs");
+    assert!(status.success(), "strip");
+    let map = perf_map(&stripped, "perf-map-stripped");
+    assert!(map.iter().all(|l| l.function.is_none()), "no symbols, address names only:\n{}", map.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join("\n"));
+}
+
+/// tests/programs/demo/hello.c, static, in this host's first variant.
+fn demo_hello() -> PathBuf {
     let toolchain = Toolchain::for_host().unwrap_or_else(|e| panic!("{e}"));
     let programs = catalog::discover().unwrap_or_else(|e| panic!("{e}"));
     let variant = toolchain.variants().next().expect("every host has a variant");
     let program = programs.iter().find(|p| p.name == "hello").expect("tests/programs has hello");
-    let binary = toolchain.build(program, variant).unwrap_or_else(|e| panic!("{e}"));
+    toolchain.build(program, variant).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// One line of a perf map, checked for its format.
+struct MapLine {
+    name: String,
+    /// The symbol of a `SYMBOL[+0xOFFSET] [x86_64:0xADDRESS]` name.
+    function: Option<String>,
+}
+
+/// Runs `binary` under `--perf-map --stats` and returns its map's lines,
+/// after checking them against `--stats` and each other.
+fn perf_map(binary: &Path, run_name: &str) -> Vec<MapLine> {
     let options = [std::ffi::OsStr::new("--perf-map"), std::ffi::OsStr::new("--stats")];
-    let run = process::run(transit().command_with_options(&options, &binary, &[]), b"", &work_dir("cli-runs").join("perf-map"), TIMEOUT)
+    let run = process::run(transit().command_with_options(&options, binary, &[]), b"", &work_dir("cli-runs").join(run_name), TIMEOUT)
         .expect("can start Transit");
     assert_eq!(run.termination, Termination::Exited(0));
     let stderr = String::from_utf8_lossy(&run.stderr);
@@ -164,19 +215,35 @@ fn perf_map_lists_every_translated_block() {
     let path = format!("/tmp/perf-{pid}.map");
     let map = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let _ = std::fs::remove_file(&path);
-    let mut ranges: Vec<(u64, u64)> = map
+    let is_hex = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_hexdigit());
+    let mut ranges = Vec::new();
+    let lines: Vec<MapLine> = map
         .lines()
         .map(|line| {
-            let parts: Vec<&str> = line.split(' ').collect();
-            assert_eq!(parts.len(), 3, "START SIZE NAME: {line}");
-            assert!(parts[2].starts_with("x86_64:0x"), "named by guest address: {line}");
-            let start = u64::from_str_radix(parts[0], 16).expect("hex start");
-            (start, start + u64::from_str_radix(parts[1], 16).expect("hex size"))
+            let mut parts = line.splitn(3, ' ');
+            let (start, size, name) = (parts.next().unwrap(), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            let start = u64::from_str_radix(start, 16).unwrap_or_else(|_| panic!("hex start: {line}"));
+            ranges.push((start, start + u64::from_str_radix(size, 16).unwrap_or_else(|_| panic!("hex size: {line}"))));
+            let function = match name.strip_prefix("x86_64:0x") {
+                Some(address) => {
+                    assert!(is_hex(address), "x86_64:0xADDRESS: {line}");
+                    None
+                }
+                None => {
+                    let (symbol, address) = name.split_once(" [x86_64:0x").unwrap_or_else(|| panic!("SYMBOL [x86_64:0xADDRESS]: {line}"));
+                    assert!(address.strip_suffix(']').is_some_and(is_hex), "the guest address in brackets: {line}");
+                    let (function, offset) = symbol.split_once("+0x").unwrap_or((symbol, "1"));
+                    assert!(!function.is_empty() && !function.contains(' ') && is_hex(offset), "SYMBOL[+0xOFFSET]: {line}");
+                    Some(function.to_owned())
+                }
+            };
+            MapLine { name: name.to_owned(), function }
         })
         .collect();
-    assert_eq!(ranges.len(), blocks, "one line per translated block");
+    assert_eq!(lines.len(), blocks, "one line per translated block");
     ranges.sort();
     assert!(ranges.windows(2).all(|w| w[0].1 <= w[1].0), "host ranges do not overlap");
+    lines
 }
 
 fn transit() -> Transit {

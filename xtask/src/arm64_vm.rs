@@ -1,6 +1,7 @@
 //! `cargo xtask arm64-vm`: the end-to-end tests that need a real arm64
 //! userland (binfmt_misc's F, P, O and C flags, podman running amd64
-//! images, `transit mirror` for an amd64-only index). They run in an
+//! images, `transit mirror` for an amd64-only index, `cargo xtask deb`'s
+//! package installed and removed). They run in an
 //! emulated arm64 Debian VM that tests/arm64-vm/vm.sh builds (cached) and
 //! boots; tests/arm64-vm/guest-tests.sh is what runs inside.
 
@@ -42,6 +43,11 @@ pub fn run() -> Result<()> {
         let name = file.file_name().expect("a file name");
         std::fs::copy(&file, payload.join(name)).with_context(|| format!("cannot copy {}", file.display()))?;
     }
+    // The Debian package of the same Transit, which the guest installs and
+    // removes (vm.sh copies the payload's files, not directories: the
+    // package is built beside it).
+    let deb = crate::deb::build_package(&transit, &crate::target_dir().join("arm64-vm-deb"))?;
+    std::fs::copy(&deb, payload.join("transit.deb")).with_context(|| format!("cannot copy {}", deb.display()))?;
     step::header("Running the arm64 VM tests (tests/arm64-vm/vm.sh)");
     let script = dir.join("vm.sh");
     let mut argv = vec![

@@ -8,6 +8,7 @@ mod binfmt;
 mod bless;
 mod build;
 mod cpython_tests;
+mod deb;
 mod demo;
 mod difftest;
 mod host;
@@ -26,6 +27,7 @@ commands:
   demo    install prerequisites, build Transit, run an example x86_64 program through it
   test    install prerequisites, build Transit, run the unit and end-to-end tests
   build   install prerequisites and build Transit (release, aarch64)
+  deb     build Transit and package it: target/debian/transit_VERSION_arm64.deb
   difftest [--count N] [--seed S] [--coverage]
           differential tests: instruction sequences on this x86_64 CPU and translated
   arm64-vm
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(),
         Some("test") => test::run(),
         Some("build") => build::run(),
+        Some("deb") => deb::run(),
         Some("bless") => bless::run(),
         Some("arm64-vm") => arm64_vm::run(),
         Some("difftest") => difftest::run(&args[1..]),

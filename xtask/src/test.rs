@@ -66,6 +66,12 @@ pub fn run() -> Result<()> {
         failed.push("end-to-end tests");
     }
 
+    // xtask's own tests: the Debian package of the Transit just built.
+    step::header("xtask tests (cargo xtask deb's package)");
+    if !step::status(cargo().current_dir(crate::workspace_root()).args(["test", "--no-fail-fast", "-p", "xtask"]))?.success() {
+        failed.push("xtask tests");
+    }
+
     if let Some(runner) = arch.aarch64_runner() {
         // Emulated hosts let us try the code paths for older cores too:
         // no LSE, LRCPC or FlagM, as on a Raspberry Pi 4 (Cortex-A72).

@@ -56,6 +56,11 @@ struct Args {
     binfmt_misc: Option<PathBuf>,
 }
 
+/// The command line's definition (for man pages: `transit --package-files`).
+pub fn command() -> clap::Command {
+    <Args as clap::CommandFactory>::command()
+}
+
 /// Runs `transit mirror ARGS` (`args` starts with `mirror`); returns the
 /// exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
