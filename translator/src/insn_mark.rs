@@ -14,7 +14,7 @@ pub enum Polarity {
 }
 
 /// Where one guest instruction's code starts in its block.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InsnMark {
     pub host_off: u32,
     pub guest_off: u16,

@@ -566,6 +566,7 @@ mod tests {
             direct_exits,
             indirect_site: None,
             marks: Vec::new(),
+            relocations: Vec::new(),
             guest_insns: 1,
         }
     }

@@ -35,7 +35,7 @@ pub fn indirect_exit(e: &mut Emitter, target: Reg, miss_reason: ExitReason) {
         ; =>miss
         ; mov X(regs::EXIT_RIP), X(target)
     );
-    e.b_abs(e.stubs.exit[miss_reason as usize]);
+    e.b_exit_stub(miss_reason);
 }
 
 /// Reads a branch operand (register or memory) into a scratch register that
@@ -66,7 +66,7 @@ pub fn jmp(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 
 pub fn call(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let ret = e.tmp();
-    e.mov_imm(ret, insn.next_ip());
+    e.mov_guest_address(ret, insn.next_ip());
     if insn.op0_kind() == OpKind::NearBranch64 {
         push_reg(e, ret);
         e.direct_exit(insn.near_branch64());

@@ -23,6 +23,7 @@ pub mod muldiv;
 pub mod operand;
 pub mod permute;
 pub mod regs;
+pub mod relocation;
 pub mod shift;
 pub mod sse;
 pub mod sse3;
@@ -43,6 +44,7 @@ pub use regs::Reg;
 /// The NZCV system register, as `mrs`/`msr` encode it (S3_3_C4_C2_0).
 pub const NZCV: u32 = 0x5a10;
 use assembler::BlockAssembler;
+use relocation::Relocation;
 use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi};
 use iced_x86::Instruction;
 
@@ -121,6 +123,8 @@ pub struct Emitter {
     pub indirect_site: Option<usize>,
     /// Where each guest instruction's code starts (for signals).
     pub marks: Vec<InsnMark>,
+    /// The places that name absolute addresses (`relocation`).
+    pub relocations: Vec<Relocation>,
     /// Set while a locked instruction is emitted (see `atomic`).
     pub atomic: Option<atomic::AtomicLoop>,
     pub order: MemoryOrder,
@@ -158,6 +162,7 @@ impl Emitter {
             direct_exits: SPARE_EXITS.take(),
             indirect_site: None,
             marks: SPARE_MARKS.take(),
+            relocations: SPARE_RELOCATIONS.take(),
             atomic: None,
             order: MemoryOrder::Relaxed,
             uppers_zero: 0,
@@ -277,31 +282,23 @@ impl Emitter {
     /// by hand: every exit stub and call emits one, and dynasm's checked
     /// encoding showed in translation profiles).
     pub fn mov_imm(&mut self, rd: Reg, value: u64) {
-        const MOVZ: u32 = 0xd280_0000;
-        const MOVN: u32 = 0x9280_0000;
-        const MOVK: u32 = 0xf280_0000;
-        let halves = [value as u16, (value >> 16) as u16, (value >> 32) as u16, (value >> 48) as u16];
-        let ones = halves.iter().filter(|&&h| h == 0xffff).count();
-        let zeros = halves.iter().filter(|&&h| h == 0).count();
-        // movn starts from all ones, movz from zeros: skip the halves the
-        // first one already gives.
-        let (first_op, skip, flip) = if ones > zeros { (MOVN, 0xffff, 0xffff) } else { (MOVZ, 0, 0) };
-        let mut words = [0u32; 4];
-        let mut n = 0;
-        for (hw, &h) in halves.iter().enumerate() {
-            if h == skip {
-                continue;
-            }
-            let (op, imm) = if n == 0 { (first_op, h ^ flip) } else { (MOVK, h) };
-            words[n] = op | ((hw as u32) << 21) | (u32::from(imm) << 5) | rd as u32;
-            n += 1;
-        }
-        if n == 0 {
-            // Every half is the skipped value: 0 or all ones.
-            words[0] = first_op | rd as u32;
-            n = 1;
-        }
+        let (words, n) = relocation::mov_imm_words(rd, value);
         self.ops.push_words(&words[..n]);
+    }
+
+    /// `mov_imm` of a guest address, recorded so the block can be moved
+    /// (`relocation`).
+    pub fn mov_guest_address(&mut self, rd: Reg, addr: u64) {
+        let at = self.offset();
+        self.mov_imm(rd, addr);
+        let words = ((self.offset() - at) / 4) as u8;
+        self.relocations.push(Relocation::GuestAddress { at: at as u32, words, value: addr });
+    }
+
+    /// `b` to the exit stub of `reason`, recorded for `relocation`.
+    pub fn b_exit_stub(&mut self, reason: ExitReason) {
+        self.relocations.push(Relocation::ExitStub { at: self.offset() as u32, reason });
+        self.b_abs(self.stubs.exit[reason as usize]);
     }
 
     /// rd = rn + value (64-bit), without touching flags.
@@ -365,8 +362,8 @@ impl Emitter {
     pub fn exit(&mut self, reason: ExitReason, rip: u64) {
         let polarity = self.polarity;
         self.want_polarity(Polarity::Borrow);
-        self.mov_imm(regs::EXIT_RIP, rip);
-        self.b_abs(self.stubs.exit[reason as usize]);
+        self.mov_guest_address(regs::EXIT_RIP, rip);
+        self.b_exit_stub(reason);
         self.polarity = polarity;
     }
 
@@ -392,8 +389,8 @@ impl Emitter {
         // Branch to the stub right behind it until the target is linked.
         self.raw(encode_b(site, site + 4).unwrap());
         self.direct_exits.push(DirectExit { site_offset, feeder, target });
-        self.mov_imm(regs::EXIT_RIP, target);
-        self.b_abs(self.stubs.exit[ExitReason::Lookup as usize]);
+        self.mov_guest_address(regs::EXIT_RIP, target);
+        self.b_exit_stub(ExitReason::Lookup);
         self.polarity = polarity;
     }
 
@@ -480,7 +477,14 @@ impl Emitter {
             return self.finish_with_cold_code(guest_insns);
         }
         let code = self.ops.finish().expect("all labels are bound");
-        TranslatedBlock { code, direct_exits: self.direct_exits, indirect_site: self.indirect_site, marks: self.marks, guest_insns }
+        TranslatedBlock {
+            code,
+            direct_exits: self.direct_exits,
+            indirect_site: self.indirect_site,
+            marks: self.marks,
+            relocations: self.relocations,
+            guest_insns,
+        }
     }
 }
 
@@ -492,6 +496,8 @@ pub struct TranslatedBlock {
     pub indirect_site: Option<usize>,
     /// Where each guest instruction's code starts, for signals.
     pub marks: Vec<InsnMark>,
+    /// The places that name absolute addresses (`relocation`).
+    pub relocations: Vec<Relocation>,
     pub guest_insns: usize,
 }
 
@@ -500,11 +506,14 @@ thread_local! {
     // allocating them per block cost about 3% of a Python start-up.
     static SPARE_MARKS: std::cell::Cell<Vec<InsnMark>> = const { std::cell::Cell::new(Vec::new()) };
     static SPARE_EXITS: std::cell::Cell<Vec<DirectExit>> = const { std::cell::Cell::new(Vec::new()) };
+    static SPARE_RELOCATIONS: std::cell::Cell<Vec<Relocation>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// Gives an installed block's buffers to the next block this thread emits.
 pub fn recycle(block: TranslatedBlock) {
-    let TranslatedBlock { code, mut direct_exits, mut marks, .. } = block;
+    let TranslatedBlock { code, mut direct_exits, mut marks, mut relocations, .. } = block;
+    relocations.clear();
+    SPARE_RELOCATIONS.set(relocations);
     assembler::recycle_code(code);
     marks.clear();
     SPARE_MARKS.set(marks);

@@ -171,7 +171,8 @@ impl Emitter {
         let index = insn.memory_index();
         if base == Register::RIP {
             let t = self.tmp();
-            self.mov_imm(t, disp as u64);
+            // iced gives RIP-relative operands their absolute address.
+            self.mov_guest_address(t, disp as u64);
             return Ok((t, 0));
         }
         let base_host = if base == Register::None { None } else { Some(gpr_of(base)?.0) };

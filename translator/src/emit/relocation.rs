@@ -1,0 +1,134 @@
+//! Where a translated block depends on where it and its guest code live,
+//! so that a block can be moved: translated for a library loaded at one
+//! address and reused where ASLR loads it next time, at another place in
+//! the code buffer (the persistent code cache, issue 14).
+//!
+//! Everything else in a block is position-independent: branches within it
+//! are relative, guest registers and state are reached through pinned host
+//! registers, and a direct exit's patchable branch starts out pointing at
+//! the instruction right behind it. The emitter records a relocation at
+//! each of the two other kinds of place (`Emitter::mov_guest_address`,
+//! `Emitter::b_exit_stub`), and `relocate` rewrites them.
+
+use super::Stubs;
+use crate::exit::ExitReason;
+
+/// One place in a block's code that names an absolute address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Relocation {
+    /// `words` movz/movn/movk at byte offset `at` put guest address
+    /// `value` in a register (an exit's RIP, a call's return address, a
+    /// RIP-relative operand's address).
+    GuestAddress { at: u32, words: u8, value: u64 },
+    /// A `b` at byte offset `at` to the exit stub of `reason`.
+    ExitStub { at: u32, reason: ExitReason },
+}
+
+/// The block cannot be moved as asked: a moved guest address needs more or
+/// fewer instructions than the block has room for (one of its 16-bit
+/// halves became or stopped being 0 or 0xffff), or a stub is out of
+/// branch range. Translate the block afresh instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unrelocatable;
+
+/// The movz/movn/movk words that put `value` in register `rd`, fewest
+/// first: movn when more halves are all ones than zero.
+pub fn mov_imm_words(rd: u8, value: u64) -> ([u32; 4], usize) {
+    const MOVZ: u32 = 0xd280_0000;
+    const MOVN: u32 = 0x9280_0000;
+    const MOVK: u32 = 0xf280_0000;
+    let halves = [value as u16, (value >> 16) as u16, (value >> 32) as u16, (value >> 48) as u16];
+    let ones = halves.iter().filter(|&&h| h == 0xffff).count();
+    let zeros = halves.iter().filter(|&&h| h == 0).count();
+    // movn starts from all ones, movz from zeros: skip the halves the
+    // first one already gives.
+    let (first_op, skip, flip) = if ones > zeros { (MOVN, 0xffff, 0xffff) } else { (MOVZ, 0, 0) };
+    let mut words = [0u32; 4];
+    let mut n = 0;
+    for (hw, &h) in halves.iter().enumerate() {
+        if h == skip {
+            continue;
+        }
+        let (op, imm) = if n == 0 { (first_op, h ^ flip) } else { (MOVK, h) };
+        words[n] = op | ((hw as u32) << 21) | (u32::from(imm) << 5) | u32::from(rd);
+        n += 1;
+    }
+    if n == 0 {
+        // Every half is the skipped value: 0 or all ones.
+        words[0] = first_op | u32::from(rd);
+        n = 1;
+    }
+    (words, n)
+}
+
+/// Moves `code` (its relocations `relocations`) to host address `host`,
+/// with every guest address it names moved by `guest_delta` (wrapping),
+/// and its exit stubs at `stubs`.
+pub fn relocate(
+    code: &mut [u8],
+    relocations: &[Relocation],
+    guest_delta: u64,
+    host: u64,
+    stubs: &Stubs,
+) -> Result<(), Unrelocatable> {
+    let word_at = |code: &[u8], at: usize| u32::from_le_bytes(code[at..at + 4].try_into().expect("4 bytes"));
+    for r in relocations {
+        match *r {
+            Relocation::GuestAddress { at, words, value } => {
+                let at = at as usize;
+                let rd = (word_at(code, at) & 0x1f) as u8;
+                let (new, n) = mov_imm_words(rd, value.wrapping_add(guest_delta));
+                if n != usize::from(words) {
+                    return Err(Unrelocatable);
+                }
+                for (i, w) in new[..n].iter().enumerate() {
+                    code[at + 4 * i..at + 4 * i + 4].copy_from_slice(&w.to_le_bytes());
+                }
+            }
+            Relocation::ExitStub { at, reason } => {
+                let word = super::encode_b(host + u64::from(at), stubs.exit[reason as usize]).ok_or(Unrelocatable)?;
+                code[at as usize..at as usize + 4].copy_from_slice(&word.to_le_bytes());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A relocation's guest address moved by `guest_delta`, for the block's
+/// other records (its direct exits' targets).
+pub fn moved(relocation: Relocation, guest_delta: u64) -> Relocation {
+    match relocation {
+        Relocation::GuestAddress { at, words, value } => {
+            Relocation::GuestAddress { at, words, value: value.wrapping_add(guest_delta) }
+        }
+        stub => stub,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_guest_address_moves_in_place_when_it_keeps_its_length() {
+        let (words, n) = mov_imm_words(3, 0x7f12_3456_7890);
+        let mut code: Vec<u8> = words[..n].iter().flat_map(|w| w.to_le_bytes()).collect();
+        let r = [Relocation::GuestAddress { at: 0, words: n as u8, value: 0x7f12_3456_7890 }];
+        relocate(&mut code, &r, 0x1000_0000, 0, &Stubs::default()).unwrap();
+        let (expected, m) = mov_imm_words(3, 0x7f12_4456_7890);
+        assert_eq!(code, expected[..m].iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>());
+        // 0x7f12_0000_7890 needs one word fewer: refused.
+        let mut code: Vec<u8> = words[..n].iter().flat_map(|w| w.to_le_bytes()).collect();
+        assert_eq!(relocate(&mut code, &r, 0u64.wrapping_sub(0x3456_0000), 0, &Stubs::default()), Err(Unrelocatable));
+    }
+
+    #[test]
+    fn an_exit_stub_branch_is_re_encoded_from_its_new_place() {
+        let mut stubs = Stubs::default();
+        stubs.exit[ExitReason::Syscall as usize] = 0x1000;
+        let mut code = vec![0; 8];
+        relocate(&mut code, &[Relocation::ExitStub { at: 4, reason: ExitReason::Syscall }], 0, 0x2000, &stubs).unwrap();
+        let word = u32::from_le_bytes(code[4..8].try_into().unwrap());
+        assert_eq!(word, super::super::encode_b(0x2004, 0x1000).unwrap());
+    }
+}
