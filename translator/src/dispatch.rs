@@ -2,6 +2,7 @@
 //! that runs guest code until something needs the runtime (a syscall or a
 //! fault). This is the one boundary between Rust and generated code.
 
+use crate::cache::image::SavedBlocks;
 use crate::cache::block_map::BlockMap;
 use crate::cache::{CacheStats, CodeCache};
 use crate::emit::MemoryOrder;
@@ -127,8 +128,13 @@ impl Translator {
         }
         // Keep the parent's order (memory shared with it stays shared); if
         // a parent thread held the lock, the parent had threads: Tso.
-        let order = self.shared.cache.try_lock().map(|c| c.memory_order()).unwrap_or(MemoryOrder::Tso);
+        let parent = self.shared.cache.try_lock().ok();
+        let order = parent.as_ref().map_or(MemoryOrder::Tso, |c| c.memory_order());
+        // The child runs the same images (unless a parent thread held the lock).
+        let images = parent.as_ref().map(|c| c.images().to_vec()).unwrap_or_default();
+        drop(parent);
         let fresh = SharedCode::new(HostFeatures::detect(), order)?;
+        fresh.lock().adopt_images(images);
         // Never dropped here: its lock may be held by a thread the child
         // does not have, and its buffer is the parent's copy-on-write.
         std::mem::forget(std::mem::replace(&mut self.shared, fresh));
@@ -213,6 +219,24 @@ impl Translator {
     /// Every thread still using the process's code: (tid, summary).
     pub fn all_thread_summaries(&self) -> Vec<(u64, String)> {
         self.shared.lock().thread_summaries()
+    }
+
+    /// Registers guest `[start, end)` as an image mapped from a file whose
+    /// code is never written, with the blocks an earlier process saved for
+    /// it (`cache::image`).
+    pub fn add_image(&self, start: u64, end: u64, saved: Option<SavedBlocks>) {
+        self.shared.lock().add_image(start, end, saved);
+    }
+
+    /// The guest unmapped `[start, end)`: images there are gone.
+    pub fn remove_images(&self, start: u64, end: u64) {
+        self.shared.lock().remove_images(start, end);
+    }
+
+    /// Each image with blocks to save: its start, end and saved blocks
+    /// (old and new together, `image::Image::encode`).
+    pub fn images_to_save(&self) -> Vec<(u64, u64, Vec<u8>)> {
+        self.shared.lock().images().iter().filter_map(|i| Some((i.start, i.end, i.encode()?))).collect()
     }
 
     /// Translates the block at `rip` (if not cached) without running it;

@@ -15,6 +15,9 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
     if let Some(host) = cache.lookup(rip) {
         return host;
     }
+    if let Some(host) = cache.restore_saved(src, rip) {
+        return host;
+    }
     cache.watch(rip >> PAGE_SHIFT);
     let mut block = decode_block(src, rip, cache.max_block_insns);
     let last_byte = block.invalid_at.unwrap_or(block.end()).max(rip + 1) - 1;
@@ -48,6 +51,9 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
     }
     let host = host.expect("one block fits an empty cache");
     crate::block_listener::installed(rip, host, translated.code.len());
+    if block.invalid_at.is_none() {
+        cache.record_in_image(rip, src.bytes(rip, (block.end() - rip) as usize), &translated);
+    }
     crate::emit::recycle(translated);
     block.recycle();
     host

@@ -17,6 +17,7 @@ pub mod addr_hash;
 pub mod block_map;
 mod chunked;
 pub mod code_watch;
+pub mod image;
 pub mod links;
 pub mod lookup_table;
 mod protected_pages;
@@ -27,6 +28,8 @@ use crate::cache::block_map::{BlockMap, ExitSite};
 use crate::emit::{encode_b, MemoryOrder, Stubs, TranslatedBlock};
 use crate::cpu::host::HostFeatures;
 use crate::frontend::flags::FlagSet;
+use crate::frontend::decode::CodeSource;
+use crate::cache::image::{Image, SavedBlocks};
 use crate::cache::links::{Links, Site};
 use crate::cache::thread_code::ThreadCode;
 use std::sync::atomic::Ordering;
@@ -75,6 +78,8 @@ pub struct CodeCache {
     /// exits: many blocks end by calling the same function. Emptied
     /// whenever translated code changes, with the translations.
     entry_liveness: AddrMap<FlagSet>,
+    /// Guest ranges mapped from files, by start address (`image`).
+    images: Vec<Image>,
     /// Host address -> guest instruction, and each block's exit sites; read
     /// without the lock by signal handlers.
     map: Arc<BlockMap>,
@@ -108,6 +113,8 @@ pub struct CacheStats {
     pub flushes: u64,
     /// Blocks dropped because their guest code changed.
     pub invalidated: u64,
+    /// Blocks installed from an image's saved blocks, not translated.
+    pub restored: u64,
 }
 
 /// A live translation.
@@ -148,6 +155,7 @@ impl CodeCache {
             page_blocks: AddrMap::with_capacity_and_hasher(1 << 10, Default::default()),
             code_pages: AddrSet::default(),
             entry_liveness: AddrMap::with_capacity_and_hasher(1 << 13, Default::default()),
+            images: Vec::new(),
             map: Arc::new(BlockMap::default()),
             threads: Vec::new(),
             log_position: crate::cache::code_watch::log_position(),
@@ -158,6 +166,67 @@ impl CodeCache {
             memory_order: MemoryOrder::Relaxed,
             stats: CacheStats::default(),
         })
+    }
+
+    /// Registers guest `[start, end)` as an image (see `image`), replacing
+    /// any it overlaps, with blocks saved by an earlier process.
+    pub fn add_image(&mut self, start: u64, end: u64, saved: Option<SavedBlocks>) {
+        self.remove_images(start, end);
+        let at = self.images.partition_point(|i| i.start < start);
+        self.images.insert(at, Image::new(start, end, saved));
+    }
+
+    /// Forgets the images overlapping `[start, end)` (unmapped).
+    pub fn remove_images(&mut self, start: u64, end: u64) {
+        self.images.retain(|i| i.end <= start || i.start >= end);
+    }
+
+    pub fn images(&self) -> &[Image] {
+        &self.images
+    }
+
+    /// The images a forked child starts with: the parent's.
+    pub fn adopt_images(&mut self, images: Vec<Image>) {
+        self.images = images;
+    }
+
+    fn image_index(&self, addr: u64) -> Option<usize> {
+        let i = self.images.partition_point(|i| i.start <= addr).checked_sub(1)?;
+        self.images[i].contains(addr).then_some(i)
+    }
+
+    /// Installs the saved translation of guest `rip` if an image has one
+    /// and its guest bytes are those in memory now; its host address.
+    pub fn restore_saved(&mut self, src: &dyn CodeSource, rip: u64) -> Option<u64> {
+        let i = self.image_index(rip)?;
+        let image = self.images[i].clone_saved_view()?;
+        let (record, guest) = image.saved_record(rip)?;
+        let last = rip.checked_add(guest.len().max(1) as u64 - 1)?;
+        let pages = (rip >> PAGE_SHIFT, last >> PAGE_SHIFT);
+        // Watched before they are read, as for a translation.
+        for page in pages.0..=pages.1 {
+            self.watch(page);
+        }
+        if src.bytes(rip, guest.len()) != guest {
+            return None;
+        }
+        let host = self.next_block_addr();
+        let restored = image::restore(record, image.start, host, &self.stubs, crate::emit::spare_code_buffer())?;
+        let installed = self.insert_block(rip, pages, &restored.block);
+        if installed.is_some() {
+            self.stats.restored += 1;
+            crate::block_listener::installed(rip, host, restored.block.code.len());
+        }
+        crate::emit::recycle(restored.block);
+        installed
+    }
+
+    /// Keeps `block`, just installed for guest `rip` from `guest` (its
+    /// bytes), if it lies in an image.
+    pub fn record_in_image(&mut self, rip: u64, guest: &[u8], block: &TranslatedBlock) {
+        if let Some(i) = self.image_index(rip) {
+            self.images[i].record(rip, guest, block);
+        }
     }
 
     /// The block map, for signal handlers (which must not take the lock).
@@ -336,6 +405,9 @@ impl CodeCache {
         if !pages.is_empty() {
             // A look-ahead may have read the changed code (from any block).
             self.entry_liveness.clear();
+        }
+        for image in self.images.iter_mut().filter(|i| pages.iter().any(|p| i.contains(p << PAGE_SHIFT) || i.contains(((p + 1) << PAGE_SHIFT) - 1))) {
+            image.spoil();
         }
         for page in pages {
             // Translating from it again must protect it again.

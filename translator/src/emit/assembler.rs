@@ -111,6 +111,15 @@ fn patch(
     loc.patch(buf, 0, target.0).map_err(|_| error())
 }
 
+/// This thread's spare code buffer, empty (give it back with `recycle_code`).
+pub fn spare_code_buffer() -> Vec<u8> {
+    let mut spare = SPARE.take().unwrap_or_default();
+    let mut ops = std::mem::take(&mut spare.ops);
+    SPARE.set(Some(spare));
+    ops.clear();
+    ops
+}
+
 /// Gives a finished block's code buffer back to this thread's pool once
 /// the cache has copied it.
 pub fn recycle_code(ops: Vec<u8>) {

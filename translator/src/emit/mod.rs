@@ -44,6 +44,7 @@ pub use regs::Reg;
 /// The NZCV system register, as `mrs`/`msr` encode it (S3_3_C4_C2_0).
 pub const NZCV: u32 = 0x5a10;
 use assembler::BlockAssembler;
+pub use assembler::spare_code_buffer;
 use relocation::Relocation;
 use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi};
 use iced_x86::Instruction;
