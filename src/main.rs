@@ -12,6 +12,7 @@ mod loader;
 mod package_files;
 mod memory;
 mod perf_map;
+mod persistent_cache;
 mod startup_arena;
 mod rootfs;
 mod runtime;
@@ -62,6 +63,7 @@ fn run(request: RunRequest) -> Result<runtime::Ending, LoadError> {
     let program = request.program;
     transit_translator::cpu::features::present(request.cpu.unwrap_or(transit_translator::cpu::features::CpuLevel::DEFAULT));
     startup_arena::build_decoder_tables();
+    persistent_cache::configure(request.secure);
     let prog = loader::load(&program, request.exec_fd, request.rootfs.as_deref())?;
     // Absolute, so that a child started after a chdir finds the same files.
     let absolute = |path: Option<PathBuf>| path.map(|p| std::path::absolute(&p).unwrap_or(p));

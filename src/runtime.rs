@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::loader::LoadedProgram;
 use crate::signals::{self, InterruptedSyscall, SignalThread};
 use crate::threads;
+use crate::persistent_cache;
 use transit_syscalls::signal::InheritedSignals;
 use transit_syscalls::{Errno, GuestProcess, GuestThread, SyscallOutcome, ThreadRequest, TransitCommand};
 use transit_translator::cpu::state::gpr::{R10, R11, R8, R9, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP};
@@ -49,7 +50,14 @@ pub fn run(prog: &LoadedProgram, rsp: u64, transit: TransitCommand, inherited: I
     }
     let mut state = Box::new(CpuState { rip: prog.start(), ..CpuState::default() });
     state.gpr[RSP] = rsp;
-    let ending = GuestThreadRun::new(Arc::new(process), state, Box::new(Translator::new()?)).run();
+    let translator = Box::new(Translator::new()?);
+    persistent_cache::program_loaded(&translator, &prog.path, prog.main.bias);
+    if let Some(interp) = prog.interp.as_ref().and(prog.main.interp.as_deref()) {
+        if let Some(path) = crate::rootfs::resolve(process.rootfs.as_deref(), interp) {
+            persistent_cache::program_loaded(&translator, &path, prog.interp.as_ref().map_or(0, |i| i.bias));
+        }
+    }
+    let ending = GuestThreadRun::new(Arc::new(process), state, translator).run();
     Ok(threads::main_thread_ends(ending))
 }
 
@@ -119,6 +127,9 @@ impl GuestThreadRun {
                 e.map(ThreadEnd::Process)
             });
             if let Some(end) = end {
+                if let ThreadEnd::Process(Ending::Exit(_)) = end {
+                    persistent_cache::save(&self.translator);
+                }
                 self.report(&end);
                 return end;
             }
@@ -252,6 +263,15 @@ impl GuestThread for Thread<'_> {
     fn keep_x86_memory_order(&mut self) {
         self.translator.set_memory_order(MemoryOrder::Tso);
     }
+    fn code_file_mapped(&mut self, fd: i32, addr: u64, len: u64, offset: u64) {
+        persistent_cache::file_mapped(self.translator, fd, addr, len, offset);
+    }
+    fn code_unmapped(&mut self, addr: u64, len: u64) {
+        persistent_cache::unmapped(self.translator, addr, len);
+    }
+    fn before_exec(&mut self) {
+        persistent_cache::save(self.translator);
+    }
 }
 
 impl GuestThreadRun {
@@ -283,8 +303,8 @@ impl GuestThreadRun {
                     lines.push(format!("transit-stats[{pid}]: thread {t}: {summary}"));
                 }
                 lines.push(format!(
-                    "transit-stats[{pid}]: process: blocks={} guest_insns={} host_bytes={} flushes={} invalidated={} memory_order={:?}",
-                    s.blocks, s.guest_insns, s.host_bytes, s.flushes, s.invalidated, self.translator.memory_order()
+                    "transit-stats[{pid}]: process: blocks={} restored={} guest_insns={} host_bytes={} flushes={} invalidated={} memory_order={:?}",
+                    s.blocks, s.restored, s.guest_insns, s.host_bytes, s.flushes, s.invalidated, self.translator.memory_order()
                 ));
             }
         }

@@ -79,6 +79,13 @@ pub trait GuestThread {
     /// has a second thread (PostgreSQL's spinlocks in shared memory are
     /// released with a plain store).
     fn keep_x86_memory_order(&mut self);
+    /// The guest mapped `len` bytes of file `fd` from `offset` executable
+    /// at `addr`: its code may have saved translations.
+    fn code_file_mapped(&mut self, _fd: i32, _addr: u64, _len: u64, _offset: u64) {}
+    /// `[addr, addr + len)` was unmapped or mapped over.
+    fn code_unmapped(&mut self, _addr: u64, _len: u64) {}
+    /// The process is about to execute another program.
+    fn before_exec(&mut self) {}
 }
 
 /// A guest thread to start (clone with CLONE_VM|CLONE_THREAD).

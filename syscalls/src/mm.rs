@@ -65,6 +65,10 @@ pub(crate) fn mmap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         shared_mappings::record(addr, a[1], object, a[5]);
     }
     mapped(addr, a[1], a[2]);
+    ctx.thread.code_unmapped(addr, a[1]);
+    if a[2] & libc::PROT_EXEC as u64 != 0 && flags & libc::MAP_ANONYMOUS as u64 == 0 {
+        ctx.thread.code_file_mapped(a[4] as i32, addr, a[1], a[5]);
+    }
     Ok(addr)
 }
 
@@ -106,9 +110,10 @@ fn mapped(addr: u64, len: u64, prot: u64) {
 }
 
 /// munmap: translated code in the range is gone.
-pub(crate) fn munmap(_: &mut Ctx<'_>, a: &Args) -> SysResult {
+pub(crate) fn munmap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let r = host::syscall(libc::SYS_munmap, &a[..2])?;
     unmapped(a[0], a[1]);
+    ctx.thread.code_unmapped(a[0], a[1]);
     Ok(r)
 }
 

@@ -18,6 +18,10 @@ pub const GUEST_ENV: &[(&str, &str)] = &[
     ("LANG", "C"),
     ("PATH", "/usr/bin:/bin"),
     ("TMPDIR", "."),
+    // Transit's persistent code cache, shared by the test runs (and not
+    // under HOME, which is not a directory here); the native runs see the
+    // same variable, so a program printing its environment prints the same.
+    ("TRANSIT_CACHE_DIR", "/tmp/transit-tests-cache"),
     ("TRANSIT_TEST", "differential"),
     ("TZ", "UTC"),
 ];

@@ -233,6 +233,20 @@ impl Translator {
         self.shared.lock().remove_images(start, end);
     }
 
+    /// Everything besides guest bytes that decides what code a block gets:
+    /// saved blocks are reused only where this is the same.
+    pub fn code_fingerprint(&self) -> String {
+        let cache = self.shared.lock();
+        format!(
+            "{:?} {:?} {:?} {:?} max-block={}",
+            crate::cpu::features::presented(),
+            cache.host,
+            cache.memory_order(),
+            crate::tuning::tuning(),
+            cache.max_block_insns
+        )
+    }
+
     /// Each image with blocks to save: its start, end and saved blocks
     /// (old and new together, `image::Image::encode`).
     pub fn images_to_save(&self) -> Vec<(u64, u64, Vec<u8>)> {

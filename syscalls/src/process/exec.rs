@@ -114,6 +114,7 @@ const AT_SYMLINK_NOFOLLOW: u64 = libc::AT_SYMLINK_NOFOLLOW as u64;
 
 /// execve(path, argv, envp).
 pub(crate) fn execve(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    ctx.thread.before_exec();
     exec(ctx.process, AT_FDCWD, a[0], a[1], a[2], 0)
 }
 
@@ -122,6 +123,7 @@ pub(crate) fn execveat(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if a[4] & !(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0 {
         return Err(Errno::EINVAL);
     }
+    ctx.thread.before_exec();
     exec(ctx.process, a[0], a[1], a[2], a[3], a[4])
 }
 

@@ -40,6 +40,9 @@ const HEADER: usize = 16;
 const INDEX_ENTRY: usize = 24;
 const RECORD_HEADER: usize = 20;
 const NONE: u32 = u32::MAX;
+/// An image's blocks are written again once new ones are at least one
+/// in this many of the saved ones.
+const REWRITE_SHARE: usize = 20;
 
 /// Saved blocks of one image (an `encode`d byte string), shared with
 /// forked children.
@@ -97,7 +100,7 @@ pub struct Image {
     pub start: u64,
     pub end: u64,
     saved: Option<SavedBlocks>,
-    /// Records of blocks translated in this process, by guest offset.
+    /// Records of blocks translated in this process, with their guest offsets.
     fresh: Vec<(u64, Vec<u8>)>,
     /// False once the guest wrote code in it: neither its saved blocks nor
     /// its new ones can be trusted any more.
@@ -141,6 +144,13 @@ impl Image {
         self.fresh = Vec::new();
     }
 
+    /// Drops the saved and the recorded blocks (they were made for another
+    /// memory order); blocks translated from now on are recorded.
+    pub fn forget_blocks(&mut self) {
+        self.saved = None;
+        self.fresh = Vec::new();
+    }
+
     /// Blocks recorded in this process.
     pub fn fresh_blocks(&self) -> usize {
         self.fresh.len()
@@ -166,11 +176,8 @@ impl Image {
                 Relocation::ExitStub { .. } => true,
             });
         if keepable {
-            let off = rip - self.start;
-            match self.fresh.binary_search_by_key(&off, |(o, _)| *o) {
-                Ok(_) => {}
-                Err(i) => self.fresh.insert(i, (off, encode_record(self.start, guest, block))),
-            }
+            // Sorted (and any duplicate dropped) by `encode`.
+            self.fresh.push((rip - self.start, encode_record(self.start, guest, block)));
         }
         keepable
     }
@@ -178,7 +185,10 @@ impl Image {
     /// The image's blocks, saved and fresh, as one byte string (None when
     /// there is nothing new to save).
     pub fn encode(&self) -> Option<Vec<u8>> {
-        if !self.usable || self.fresh.is_empty() {
+        let saved = self.saved.as_ref().map_or(0, SavedBlocks::len);
+        // Writing the whole set again for a few new blocks would cost a
+        // warm start more than translating them does.
+        if !self.usable || self.fresh.is_empty() || self.fresh.len() * REWRITE_SHARE < saved {
             return None;
         }
         let mut all: Vec<(u64, &[u8])> = self.fresh.iter().map(|(o, r)| (*o, r.as_slice())).collect();
@@ -245,7 +255,7 @@ fn encode_record(image: u64, guest: &[u8], b: &TranslatedBlock) -> Vec<u8> {
 /// `image` and code placed at host address `host` (`relocate`'s job for
 /// the code); `code` is the buffer to fill. None if the record is
 /// malformed or cannot be moved there.
-pub fn restore(record: &[u8], image: u64, host: u64, stubs: &crate::emit::Stubs, mut code: Vec<u8>) -> Option<Restored> {
+pub fn restore(record: &[u8], image: u64, host: u64, stubs: &crate::emit::Stubs, mut block: TranslatedBlock) -> Option<Restored> {
     let guest_len = read_u16(record, 0)? as usize;
     let guest_insns = read_u16(record, 2)? as usize;
     let code_len = read_u32(record, 4)? as usize;
@@ -258,9 +268,10 @@ pub fn restore(record: &[u8], image: u64, host: u64, stubs: &crate::emit::Stubs,
     if exits_at + 16 * n_exits != record.len() || code_len % 4 != 0 {
         return None;
     }
+    let TranslatedBlock { mut code, mut direct_exits, mut marks, mut relocations, .. } = block;
     code.clear();
     code.extend_from_slice(record.get(code_at..relocs_at)?);
-    let mut relocations = Vec::with_capacity(n_relocs);
+    relocations.clear();
     for i in 0..n_relocs {
         let at = relocs_at + 16 * i;
         let (kind, words, reason) = (*record.get(at)?, *record.get(at + 1)?, *record.get(at + 2)?);
@@ -275,14 +286,16 @@ pub fn restore(record: &[u8], image: u64, host: u64, stubs: &crate::emit::Stubs,
         });
     }
     crate::emit::relocation::relocate(&mut code, &relocations, image, host, stubs).ok()?;
-    let relocations = relocations.into_iter().map(|r| crate::emit::relocation::moved(r, image)).collect();
-    let mut marks = Vec::with_capacity(n_marks);
+    for r in relocations.iter_mut() {
+        *r = crate::emit::relocation::moved(*r, image);
+    }
+    marks.clear();
     for i in 0..n_marks {
         let at = marks_at + 8 * i;
         let polarity = if *record.get(at + 6)? != 0 { Polarity::Carry } else { Polarity::Borrow };
         marks.push(InsnMark { host_off: read_u32(record, at)?, guest_off: read_u16(record, at + 4)?, polarity });
     }
-    let mut direct_exits = Vec::with_capacity(n_exits);
+    direct_exits.clear();
     for i in 0..n_exits {
         let at = exits_at + 16 * i;
         let (site, feeder) = (read_u32(record, at)? as usize, read_u32(record, at + 4)?);
@@ -296,7 +309,7 @@ pub fn restore(record: &[u8], image: u64, host: u64, stubs: &crate::emit::Stubs,
     if indirect != NONE && indirect_site.is_none() {
         return None;
     }
-    let block = TranslatedBlock { code, direct_exits, indirect_site, marks, relocations, guest_insns };
+    block = TranslatedBlock { code, direct_exits, indirect_site, marks, relocations, guest_insns };
     Some(Restored { block, guest_len: guest_len as u64 })
 }
 
@@ -304,10 +317,12 @@ pub fn restore(record: &[u8], image: u64, host: u64, stubs: &crate::emit::Stubs,
 /// must not move a record to another address).
 fn checksum(off: u64, record: &[u8]) -> u64 {
     let mut h = off ^ (record.len() as u64).rotate_left(32) ^ 0x9e37_79b9_7f4a_7c15;
-    for chunk in record.chunks(8) {
-        let mut word = [0u8; 8];
-        word[..chunk.len()].copy_from_slice(chunk);
-        h = (h ^ u64::from_le_bytes(word)).wrapping_mul(0xff51_afd7_ed55_8ccd).rotate_left(29);
+    let mut words = record.chunks_exact(8);
+    for word in &mut words {
+        h = (h ^ u64::from_le_bytes(word.try_into().expect("8 bytes"))).wrapping_mul(0xff51_afd7_ed55_8ccd).rotate_left(29);
+    }
+    for &byte in words.remainder() {
+        h = (h ^ u64::from(byte)).wrapping_mul(0xff51_afd7_ed55_8ccd).rotate_left(29);
     }
     h
 }

@@ -211,7 +211,7 @@ impl CodeCache {
             return None;
         }
         let host = self.next_block_addr();
-        let restored = image::restore(record, image.start, host, &self.stubs, crate::emit::spare_code_buffer())?;
+        let restored = image::restore(record, image.start, host, &self.stubs, crate::emit::empty_block())?;
         let installed = self.insert_block(rip, pages, &restored.block);
         if installed.is_some() {
             self.stats.restored += 1;
@@ -263,6 +263,10 @@ impl CodeCache {
         if order != self.memory_order {
             self.memory_order = order;
             self.flush(me);
+            // Records made (or saved) the other way would restore it.
+            for image in &mut self.images {
+                image.forget_blocks();
+            }
         }
     }
 

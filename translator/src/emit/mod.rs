@@ -510,6 +510,19 @@ thread_local! {
     static SPARE_RELOCATIONS: std::cell::Cell<Vec<Relocation>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
+/// An empty block on this thread's spare buffers (to fill from a saved
+/// record; give it back with `recycle`).
+pub fn empty_block() -> TranslatedBlock {
+    TranslatedBlock {
+        code: assembler::spare_code_buffer(),
+        direct_exits: SPARE_EXITS.take(),
+        indirect_site: None,
+        marks: SPARE_MARKS.take(),
+        relocations: SPARE_RELOCATIONS.take(),
+        guest_insns: 0,
+    }
+}
+
 /// Gives an installed block's buffers to the next block this thread emits.
 pub fn recycle(block: TranslatedBlock) {
     let TranslatedBlock { code, mut direct_exits, mut marks, mut relocations, .. } = block;

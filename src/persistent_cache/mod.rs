@@ -1,0 +1,185 @@
+//! The persistent code cache (issue 14): translations of a program's and
+//! its libraries' code, kept on disk so that the next process running
+//! them installs them instead of translating (a process's start-up is
+//! nearly all translation).
+//!
+//! Each file-backed executable image (the program and its interpreter as
+//! the loader places them; every library the guest maps executable) is
+//! registered with the translator (`cache::image`) together with the
+//! blocks saved for it, found under a key naming the file (device, inode,
+//! size, mtime, build-id), this Transit binary, and everything else that
+//! decides the code (`Translator::code_fingerprint`: CPU level, host
+//! features, memory order, tuning). Saved blocks are position-independent,
+//! so a library that ASLR loads elsewhere reuses them. When the process
+//! ends or executes another program, each image's blocks (old and new) are
+//! written back.
+//!
+//! Where: `$TRANSIT_CACHE_DIR`, else `$XDG_CACHE_HOME/transit`, else
+//! `~/.cache/transit`. `TRANSIT_CACHE=off` turns it off; so does secure
+//! mode (no user-writable cache is read or written for a setuid program).
+//! Only files of the user running Transit that nobody else can write are
+//! read (`file`).
+
+mod elf_identity;
+mod file;
+
+use elf_identity::{ElfFile, FileIdentity};
+use std::borrow::Cow;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use transit_translator::cache::image::SavedBlocks;
+use transit_translator::Translator;
+
+/// The cache's size limit: beyond it, the least recently written files go.
+const DEFAULT_LIMIT_BYTES: u64 = 512 << 20;
+
+struct Config {
+    dir: PathBuf,
+    /// This Transit binary: its saved code is its own.
+    transit: String,
+    limit: u64,
+}
+
+/// An image registered with the translator.
+struct Registered {
+    start: u64,
+    end: u64,
+    /// The executable segment's range: replacing or unmapping it ends the image.
+    text: (u64, u64),
+    identity: FileIdentity,
+}
+
+static CONFIG: OnceLock<Option<Config>> = OnceLock::new();
+static IMAGES: Mutex<Vec<Registered>> = Mutex::new(Vec::new());
+
+/// Decides once, before any image is registered, whether and where the
+/// cache lives.
+pub fn configure(secure: bool) {
+    CONFIG.get_or_init(|| {
+        if secure {
+            return None;
+        }
+        let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        if env("TRANSIT_CACHE").is_some_and(|v| v == "off" || v == "0") {
+            return None;
+        }
+        let dir = env("TRANSIT_CACHE_DIR").map(PathBuf::from).or_else(|| {
+            env("XDG_CACHE_HOME").map(|x| PathBuf::from(x).join("transit")).or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".cache/transit")))
+        })?;
+        let exe = std::fs::metadata("/proc/self/exe").ok()?;
+        let transit = format!("{} {}:{}:{}:{}", env!("CARGO_PKG_VERSION"), exe.dev(), exe.ino(), exe.size(), exe.mtime());
+        let limit = env("TRANSIT_CACHE_MAX_MB").and_then(|v| v.to_str()?.parse::<u64>().ok()).map_or(DEFAULT_LIMIT_BYTES, |mb| mb << 20);
+        Some(Config { dir, transit, limit })
+    });
+}
+
+fn config() -> Option<&'static Config> {
+    CONFIG.get().and_then(Option::as_ref)
+}
+
+fn key(config: &Config, identity: &FileIdentity, fingerprint: &str) -> String {
+    format!("transit {}\n{fingerprint}\n{}", config.transit, identity.describe())
+}
+
+/// The loader placed `path`'s image with `bias` (the program, or its interpreter).
+pub fn program_loaded(translator: &Translator, path: &Path, bias: u64) {
+    if config().is_none() {
+        return;
+    }
+    let Ok(file) = std::fs::File::open(path) else { return };
+    let Some(elf) = ElfFile::read(&file) else { return };
+    let segments: Vec<(u64, u64)> = elf.executable_segments().collect();
+    for (offset, vaddr) in segments {
+        register(translator, &elf, bias.wrapping_add(vaddr), u64::MAX, offset);
+    }
+}
+
+/// The guest mapped `len` bytes of file `fd` at `offset`, executable, at `addr`.
+pub fn file_mapped(translator: &Translator, fd: i32, addr: u64, len: u64, offset: u64) {
+    if config().is_none() {
+        return;
+    }
+    // SAFETY: borrows the guest's descriptor for the duration of the reads.
+    let file = std::mem::ManuallyDrop::new(unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+    if let Some(elf) = ElfFile::read(&file) {
+        register(translator, &elf, addr, len, offset);
+    }
+}
+
+fn register(translator: &Translator, elf: &ElfFile, addr: u64, len: u64, offset: u64) {
+    let Some(config) = config() else { return };
+    let Some((start, end)) = elf.image_range(addr, offset) else { return };
+    let key = key(config, &elf.identity, &translator.code_fingerprint());
+    let saved = file::read(&file::path_for(&config.dir, &key), &key).and_then(|b| SavedBlocks::new(Cow::Borrowed(b)));
+    tracing::debug!(start = format_args!("{start:#x}"), end = format_args!("{end:#x}"), saved = saved.as_ref().map_or(0, SavedBlocks::len), "image registered");
+    translator.add_image(start, end, saved);
+    let mut images = IMAGES.lock().unwrap_or_else(|e| e.into_inner());
+    images.retain(|r| r.end <= start || r.start >= end);
+    images.push(Registered { start, end, text: (addr, addr.saturating_add(len).min(end)), identity: elf.identity.clone() });
+}
+
+/// `[addr, addr + len)` was unmapped or mapped over: images whose code
+/// was there are gone.
+pub fn unmapped(translator: &Translator, addr: u64, len: u64) {
+    if config().is_none() {
+        return;
+    }
+    let end = addr.saturating_add(len);
+    let mut images = IMAGES.lock().unwrap_or_else(|e| e.into_inner());
+    images.retain(|r| {
+        let hit = r.text.0 < end && addr < r.text.1;
+        if hit {
+            translator.remove_images(r.start, r.start + 1);
+        }
+        !hit
+    });
+}
+
+/// Writes back the blocks of every image that has new ones (the process
+/// ends, or executes another program).
+pub fn save(translator: &Translator) {
+    let Some(config) = config() else { return };
+    let to_save = translator.images_to_save();
+    if to_save.is_empty() {
+        return;
+    }
+    let fingerprint = translator.code_fingerprint();
+    let images = IMAGES.lock().unwrap_or_else(|e| e.into_inner());
+    let mut wrote = false;
+    for (start, _, blocks) in to_save {
+        let Some(image) = images.iter().find(|r| r.start == start) else { continue };
+        let key = key(config, &image.identity, &fingerprint);
+        match file::write(&file::path_for(&config.dir, &key), &key, &blocks) {
+            Ok(()) => wrote = true,
+            Err(e) => tracing::debug!(dir = %config.dir.display(), error = %e, "cannot save translations"),
+        }
+    }
+    if wrote {
+        evict(&config.dir, config.limit);
+    }
+}
+
+/// Keeps the directory under `limit` bytes: the least recently written
+/// files go first, down to three quarters of it.
+fn evict(dir: &Path, limit: u64) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut files: Vec<(i64, u64, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "blocks"))
+        .filter_map(|e| e.metadata().ok().map(|m| (m.mtime(), m.len(), e.path())))
+        .collect();
+    let mut total: u64 = files.iter().map(|f| f.1).sum();
+    if total <= limit {
+        return;
+    }
+    files.sort();
+    for (_, size, path) in files {
+        if total <= limit / 4 * 3 {
+            break;
+        }
+        if std::fs::remove_file(&path).is_ok() {
+            total -= size;
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! The persistent code cache: a second start installs the saved
+//! translations instead of translating (`--stats` counts them as
+//! `restored=`), and runs as the first did; a changed program, damaged
+//! cache files and racing writers never change what a program does;
+//! TRANSIT_CACHE=off writes nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use transit_tests::catalog;
+use transit_tests::outcome::Termination;
+use transit_tests::toolchain::Toolchain;
+use transit_tests::transit::Transit;
+use transit_tests::{process, work_dir};
+
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What one run printed, and its `--stats` process counts.
+struct Run {
+    stdout: Vec<u8>,
+    blocks: u64,
+    restored: u64,
+}
+
+fn run(binary: &Path, cache: &Path, name: &str, extra_env: &[(&str, &str)]) -> Run {
+    let transit = Transit::from_env().unwrap_or_else(|e| panic!("{e}"));
+    let command = transit.command_with_options(&[std::ffi::OsStr::new("--stats")], binary, &[]);
+    let mut env: Vec<(&str, &std::ffi::OsStr)> = vec![("TRANSIT_CACHE_DIR", cache.as_os_str())];
+    env.extend(extra_env.iter().map(|(k, v)| (*k, std::ffi::OsStr::new(*v))));
+    let out = process::run_with_env(command, &env, b"", &work_dir("cache-runs").join(name), TIMEOUT).expect("can start Transit");
+    assert_eq!(out.termination, Termination::Exited(0), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr.lines().find(|l| l.contains(": process: ")).unwrap_or_else(|| panic!("--stats prints the process line:\n{stderr}"));
+    let field = |name: &str| -> u64 {
+        line.split(name).nth(1).and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next()).and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{name}N in {line}"))
+    };
+    Run { stdout: out.stdout, blocks: field("blocks="), restored: field("restored=") }
+}
+
+/// An empty cache directory of its own for one test.
+fn fresh_cache(name: &str) -> PathBuf {
+    let dir = work_dir("cache-dirs").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn cache_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir).map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default()
+}
+
+/// tests/programs/demo/hello.c built static, and (on x86_64 hosts) with
+/// this host's gcc, dynamic, so that libc and ld.so are images too.
+fn programs() -> Vec<(String, PathBuf)> {
+    let toolchain = Toolchain::for_host().unwrap_or_else(|e| panic!("{e}"));
+    let catalog = catalog::discover().unwrap_or_else(|e| panic!("{e}"));
+    let variant = toolchain.variants().next().expect("every host has a variant");
+    let hello = catalog.iter().find(|p| p.name == "hello").expect("tests/programs has hello");
+    let mut programs = vec![("static".to_string(), toolchain.build(hello, variant).unwrap_or_else(|e| panic!("{e}")))];
+    if transit_tests::host_runs_x86_64() {
+        let dir = work_dir("cache-inputs");
+        std::fs::create_dir_all(&dir).expect("can create the inputs directory");
+        let dynamic = dir.join("hello-dynamic");
+        let source = transit_tests::workspace_root().join("tests/programs/demo/hello.c");
+        let built = Command::new("gcc").args(["-O2", "-o"]).arg(&dynamic).arg(&source).status().expect("gcc runs");
+        assert!(built.success(), "gcc builds {}", source.display());
+        programs.push(("dynamic".to_string(), dynamic));
+    }
+    programs
+}
+
+#[test]
+fn a_second_start_restores_its_translations_and_runs_the_same() {
+    for (kind, binary) in programs() {
+        let cache = fresh_cache(&format!("warm-{kind}"));
+        let cold = run(&binary, &cache, &format!("cold-{kind}"), &[]);
+        assert_eq!(cold.restored, 0, "{kind}: nothing saved yet");
+        assert!(!cache_files(&cache).is_empty(), "{kind}: the first run saved its blocks");
+        let warm = run(&binary, &cache, &format!("warm-{kind}"), &[]);
+        assert_eq!(warm.stdout, cold.stdout, "{kind}");
+        assert!(warm.restored * 100 >= warm.blocks * 95, "{kind}: {} of {} blocks restored", warm.restored, warm.blocks);
+    }
+}
+
+#[test]
+fn a_changed_program_is_translated_again() {
+    let (_, original) = programs().remove(0);
+    let cache = fresh_cache("changed");
+    let binary = work_dir("cache-inputs").join("hello-changed");
+    std::fs::create_dir_all(binary.parent().unwrap()).unwrap();
+    std::fs::copy(&original, &binary).unwrap();
+    let first = run(&binary, &cache, "changed-1", &[]);
+    assert!(run(&binary, &cache, "changed-2", &[]).restored > 0);
+    // Same bytes, a new modification time: the file's identity changed.
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&binary, std::fs::read(&original).unwrap()).unwrap();
+    let after = run(&binary, &cache, "changed-3", &[]);
+    assert_eq!((after.restored, after.stdout), (0, first.stdout), "a static program is one image: nothing restored");
+}
+
+#[test]
+fn off_saves_nothing() {
+    let (_, binary) = programs().remove(0);
+    let cache = fresh_cache("off");
+    for i in 0..2 {
+        let r = run(&binary, &cache, &format!("off-{i}"), &[("TRANSIT_CACHE", "off")]);
+        assert_eq!(r.restored, 0);
+    }
+    assert!(cache_files(&cache).is_empty(), "no cache directory contents: {:?}", cache_files(&cache));
+}
+
+#[test]
+fn damaged_cache_files_change_nothing() {
+    for (kind, binary) in programs() {
+        let cache = fresh_cache(&format!("damaged-{kind}"));
+        let cold = run(&binary, &cache, &format!("damaged-cold-{kind}"), &[]);
+        for (i, file) in cache_files(&cache).iter().enumerate() {
+            let mut bytes = std::fs::read(file).unwrap();
+            let half = bytes.len() / 2;
+            match (i + 2) % 3 {
+                // Every 97th byte flipped: header, index and records alike.
+                0 => bytes.iter_mut().step_by(97).for_each(|b| *b ^= 0x41),
+                1 => bytes.truncate(half),
+                _ => bytes.iter_mut().skip(half).step_by(13).for_each(|b| *b = !*b),
+            }
+            std::fs::write(file, bytes).unwrap();
+        }
+        let after = run(&binary, &cache, &format!("damaged-warm-{kind}"), &[]);
+        assert_eq!(after.stdout, cold.stdout, "{kind}");
+    }
+}
+
+#[test]
+fn racing_first_starts_leave_whole_files() {
+    for (kind, binary) in programs() {
+        let cache = fresh_cache(&format!("race-{kind}"));
+        let runs: Vec<_> = (0..4)
+            .map(|i| {
+                let (binary, cache) = (binary.clone(), cache.clone());
+                let name = format!("race-{kind}-{i}");
+                std::thread::spawn(move || run(&binary, &cache, &name, &[]).stdout)
+            })
+            .collect();
+        let outputs: Vec<Vec<u8>> = runs.into_iter().map(|t| t.join().expect("a run")).collect();
+        assert!(outputs.windows(2).all(|w| w[0] == w[1]), "{kind}: every run prints the same");
+        assert!(cache_files(&cache).iter().all(|f| !f.file_name().unwrap().to_string_lossy().ends_with(".tmp")), "{kind}: no temporary files left");
+        let warm = run(&binary, &cache, &format!("race-{kind}-warm"), &[]);
+        assert_eq!(warm.stdout, outputs[0], "{kind}");
+        assert!(warm.restored * 100 >= warm.blocks * 95, "{kind}: the files written last are whole: {} of {}", warm.restored, warm.blocks);
+    }
+}
