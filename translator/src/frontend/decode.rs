@@ -85,6 +85,14 @@ impl GuestBlock {
 }
 
 pub fn decode_block(src: &dyn CodeSource, start: u64, max_insns: usize) -> GuestBlock {
+    decode_block_until(src, start, max_insns, &[])
+}
+
+/// `decode_block`, also ending the block before any address of `stops`
+/// (sorted) but its start: the debugger's breakpoints, which the
+/// dispatcher must see RIP reach.
+pub fn decode_block_until(src: &dyn CodeSource, start: u64, max_insns: usize, stops: &[u64]) -> GuestBlock {
+    let stops_at = |addr: u64| !stops.is_empty() && addr != start && stops.binary_search(&addr).is_ok();
     // Blocks average about 4 instructions; 16 (640 bytes) stays in malloc's
     // per-thread cache, where 32 (1280 bytes) did not.
     let mut block = GuestBlock { start, insns: Vec::with_capacity(16), invalid_at: None };
@@ -94,6 +102,9 @@ pub fn decode_block(src: &dyn CodeSource, start: u64, max_insns: usize) -> Guest
         // than decoding an instruction.
         let mut decoder = Decoder::with_ip(64, src.bytes(addr, (PAGE - addr % PAGE) as usize), addr, DecoderOptions::NONE);
         while block.insns.len() < max_insns && decoder.can_decode() {
+            if stops_at(addr) {
+                return block;
+            }
             let insn = decoder.decode();
             if insn.is_invalid() {
                 break;
@@ -106,6 +117,9 @@ pub fn decode_block(src: &dyn CodeSource, start: u64, max_insns: usize) -> Guest
             }
         }
         if block.insns.len() == max_insns {
+            break;
+        }
+        if stops_at(addr) {
             break;
         }
         // The page's end, an instruction crossing it, or invalid bytes.
