@@ -240,7 +240,7 @@ impl Translator {
     /// Translates the block at `rip` (if not cached) without running it;
     /// returns its host address. For benches and tests.
     pub fn translate_only(&mut self, rip: u64) -> u64 {
-        crate::pipeline::translation(&mut self.shared.lock(), self.code.as_ref(), rip, &self.thread, false)
+        crate::pipeline::translation(&mut self.shared.lock(), self.code.as_ref(), rip, &self.thread, false, &[])
     }
 
     /// Adds a debugger breakpoint (`exit::debug_stops`); translations that
@@ -288,6 +288,16 @@ impl Translator {
 
     /// Runs guest code from `state.rip` until a syscall or a fault.
     pub fn run(&mut self, state: &mut CpuState) -> GuestEvent {
+        // A debugger attaches or detaches only while the runtime has the
+        // thread; without one, the loop is compiled without its checks.
+        if crate::exit::debug_stops::attached() {
+            self.run_loop::<true>(state)
+        } else {
+            self.run_loop::<false>(state)
+        }
+    }
+
+    fn run_loop<const DEBUGGING: bool>(&mut self, state: &mut CpuState) -> GuestEvent {
         self.attach(state);
         // The indirect branch that missed in the lookup table, if the last
         // exit was one (`--stats` counts why).
@@ -296,13 +306,12 @@ impl Translator {
             if state.interrupt != 0 {
                 return GuestEvent::Interrupted;
             }
-            // One load per dispatch when no debugger is attached.
-            if crate::exit::debug_stops::attached() {
+            if DEBUGGING {
                 if let Some(stop) = self.debug_stop(state) {
                     return stop;
                 }
             }
-            let stepping = self.debug.step_at == Some(state.rip);
+            let stepping = DEBUGGING && self.debug.step_at == Some(state.rip);
             let host = {
                 let mut cache = self.shared.lock();
                 cache.apply_code_changes(&self.thread);
@@ -328,7 +337,9 @@ impl Translator {
                         // Timed only for --stats: reading the clock costs
                         // more than a small block's bookkeeping.
                         let started = self.timed.then(std::time::Instant::now);
-                        let host = crate::pipeline::translation(&mut cache, self.code.as_ref(), state.rip, &self.thread, stepping);
+                        // Under the lock: breakpoints inserted meanwhile are in.
+                        let stops = if DEBUGGING { crate::exit::debug_stops::snapshot() } else { Vec::new() };
+                        let host = crate::pipeline::translation(&mut cache, self.code.as_ref(), state.rip, &self.thread, stepping, &stops);
                         ThreadStats::add(&stats.translated, 1);
                         if let Some(started) = started {
                             ThreadStats::add(&stats.translate_ns, started.elapsed().as_nanos() as u64);

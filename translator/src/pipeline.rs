@@ -11,16 +11,15 @@ use crate::translate::translate_block;
 
 /// Host code for guest `rip`, translating it first if needed; `me` is the
 /// calling thread (a full cache flushes, which waits for the others).
-/// `one_insn`: a block of one instruction (the debugger's single step).
-pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &ThreadCode, one_insn: bool) -> u64 {
+/// `one_insn`: a block of one instruction (the debugger's single step);
+/// `stops`: the debugger's breakpoints, which blocks end before (sorted).
+pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &ThreadCode, one_insn: bool, stops: &[u64]) -> u64 {
     if let Some(host) = cache.lookup(rip) {
         return host;
     }
     cache.watch(rip >> PAGE_SHIFT);
     let max_insns = if one_insn { 1 } else { cache.max_block_insns };
-    // Blocks end before the debugger's breakpoints (none without one).
-    let stops = crate::exit::debug_stops::snapshot();
-    let mut block = decode_block_until(src, rip, max_insns, &stops);
+    let mut block = decode_block_until(src, rip, max_insns, stops);
     let last_byte = block.invalid_at.unwrap_or(block.end()).max(rip + 1) - 1;
     let pages = (rip >> PAGE_SHIFT, last_byte >> PAGE_SHIFT);
     let mut newly_watched = false;
@@ -29,7 +28,7 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
     }
     if newly_watched {
         // Bytes read before their page was watched may have changed since.
-        block = decode_block_until(src, rip, max_insns, &stops);
+        block = decode_block_until(src, rip, max_insns, stops);
     }
     let live_at_exit = live_at_block_exit(src, &block, |a| cache.is_code_page(a >> PAGE_SHIFT));
     let translate = |cache: &CodeCache| {
