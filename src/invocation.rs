@@ -315,6 +315,16 @@ mod tests {
     }
 
     #[test]
+    fn gdb_port_has_qemus_short_spelling_and_a_long_one() {
+        let r = run(Invocation::parse(args(&["transit", "-g", "1234", "p", "-g", "5"]), KernelStart::default(), no_env).unwrap());
+        assert_eq!((r.gdb, r.args), (Some(1234), args(&["-g", "5"])), "after the program, the guest's");
+        let r = run(Invocation::parse(args(&["transit", "--gdb", "4321", "p"]), KernelStart::default(), no_env).unwrap());
+        assert_eq!(r.gdb, Some(4321));
+        assert_eq!(run(Invocation::parse(args(&["transit", "p"]), KernelStart::default(), no_env).unwrap()).gdb, None);
+        assert!(Invocation::parse(args(&["transit", "-g", "port", "p"]), KernelStart::default(), no_env).is_err());
+    }
+
+    #[test]
     fn the_environment_fills_in_unless_secure() {
         let r = run(Invocation::parse(args(&["transit", "--process-log", "/l", "p"]), KernelStart::default(), some_env).unwrap());
         assert_eq!((r.rootfs, r.process_log, r.secure), (Some("/env/root".into()), Some("/l".into()), false));

@@ -104,7 +104,8 @@ fn run(request: RunRequest) -> Result<runtime::Ending, LoadError> {
     if let Some(port) = request.gdb {
         if let Err(e) = gdb::wait_for_gdb(port) {
             eprintln!("transit: cannot wait for gdb on port {port}: {e}");
-            std::process::exit(1);
+            // Next to LoadError's statuses (README): not the guest's doing.
+            std::process::exit(119);
         }
     }
     runtime::run(&prog, rsp, transit, inherited).map_err(|e| LoadError::Map { addr: 0, source: e })

@@ -249,3 +249,69 @@ fn split_once(text: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {
     let at = text.iter().position(|&b| b == sep)?;
     Some((&text[..at], &text[at + 1..]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use transit_translator::exit::debug_stops;
+
+    fn with_stopped(f: impl FnOnce(&mut Stopped)) {
+        let mut state = CpuState::default();
+        let mut translator = Translator::new().expect("a code cache");
+        let mut t = Stopped { state: &mut state, translator: &mut translator, tid: 0x2a, reply: b"T05thread:2a;", auxv: b"\x06\0\0\0\0\0\0\0" };
+        f(&mut t);
+    }
+
+    fn text(action: Action) -> Vec<u8> {
+        match action {
+            Action::Reply(text) => text,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn vcont_takes_the_action_naming_this_thread_else_the_default() {
+        with_stopped(|t| {
+            let step = Action::Resume { how: Resume::Step, signal: None };
+            let cont = Action::Resume { how: Resume::Continue, signal: None };
+            assert_eq!(handle(b"vCont;s:2a;c", t), step);
+            assert_eq!(handle(b"vCont;s:99;c", t), cont);
+            assert_eq!(handle(b"vCont;C0b:2a", t), Action::Resume { how: Resume::Continue, signal: Some(11) });
+            assert_eq!(handle(b"vCont;c", t), cont);
+            assert_eq!(text(handle(b"vCont?", t)), b"vCont;c;C;s;S");
+        });
+    }
+
+    #[test]
+    fn queries_threads_stop_reply_and_objects_in_parts() {
+        with_stopped(|t| {
+            assert_eq!(text(handle(b"?", t)), b"T05thread:2a;");
+            assert_eq!(text(handle(b"qfThreadInfo", t)), b"m2a");
+            assert_eq!(text(handle(b"qsThreadInfo", t)), b"l");
+            assert_eq!(text(handle(b"qC", t)), b"QC2a");
+            assert_eq!(text(handle(b"qXfer:auxv:read::0,4", t)), b"m\x06\0\0\0");
+            assert_eq!(text(handle(b"qXfer:auxv:read::4,100", t)), b"l\0\0\0\0");
+            let xml = text(handle(b"qXfer:features:read:target.xml:0,ffff", t));
+            assert!(xml.starts_with(b"l<?xml") && xml.ends_with(b"</target>"));
+            assert_eq!(text(handle(b"qUnknownThing", t)), b"");
+        });
+    }
+
+    #[test]
+    fn registers_by_number_and_breakpoints_by_address() {
+        with_stopped(|t| {
+            t.state.rip = 0x401000;
+            assert_eq!(text(handle(b"p10", t)), b"0010400000000000");
+            assert_eq!(text(handle(b"P0=efbeadde00000000", t)), b"OK");
+            assert_eq!(t.state.gpr[0], 0xdead_beef);
+            assert_eq!(text(handle(b"p999", t)), INVALID);
+            debug_stops::set_attached(true);
+            assert_eq!(text(handle(b"Z0,401234,1", t)), b"OK");
+            assert!(debug_stops::contains(0x401234));
+            assert_eq!(text(handle(b"z0,401234,1", t)), b"OK");
+            assert!(!debug_stops::contains(0x401234));
+            assert_eq!(text(handle(b"Z2,401234,8", t)), b"", "watchpoints are not supported");
+            debug_stops::set_attached(false);
+        });
+    }
+}

@@ -271,10 +271,12 @@ impl Translator {
 
     /// With a debugger attached, at each dispatch: the stop it must see, if any.
     fn debug_stop(&mut self, state: &CpuState) -> Option<GuestEvent> {
-        if let (Some(at), true) = (self.debug.step_at, self.debug.stepped) {
+        // Done, or cut short: a signal's handler frame was entered first.
+        if let Some(at) = self.debug.step_at.filter(|&at| self.debug.stepped || state.rip != at) {
             let then_continue = self.debug.then_continue;
+            let ran = self.debug.stepped;
             self.debug = DebugRun::default();
-            if crate::exit::debug_stops::contains(at) {
+            if ran && crate::exit::debug_stops::contains(at) {
                 // The one-instruction block starting at a breakpoint: other
                 // blocks would link straight into it.
                 self.shared.lock().invalidate_range(at, at + 1);

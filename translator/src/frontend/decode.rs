@@ -211,6 +211,15 @@ mod tests {
     }
 
     #[test]
+    fn a_block_ends_before_a_breakpoint_but_not_at_its_start() {
+        // nop; nop; nop; ret
+        let src = CodeBuffer { base: 0x1000, code: &[0x90, 0x90, 0x90, 0xc3] };
+        assert_eq!(decode_block_until(&src, 0x1000, 64, &[0x1002]).insns.len(), 2);
+        assert_eq!(decode_block_until(&src, 0x1002, 64, &[0x1002]).insns.len(), 2);
+        assert_eq!(decode_block_until(&src, 0x1000, 64, &[0x0fff, 0x2000]).insns.len(), 4);
+    }
+
+    #[test]
     fn left_out_encodings_are_named() {
         assert_eq!(left_out_encoding(&[0x62, 0xf1, 0x7c, 0x48, 0x58, 0xc2]), " (EVEX: AVX-512)");
         assert_eq!(left_out_encoding(&[0x67, 0x62, 0xf1]), " (EVEX: AVX-512)");
