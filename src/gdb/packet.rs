@@ -113,7 +113,7 @@ pub fn to_hex(bytes: &[u8]) -> Vec<u8> {
 
 /// The reverse of `to_hex`; `None` for an odd length or a non-hex digit.
 pub fn from_hex(text: &[u8]) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     text.chunks(2).map(|pair| parse_hex(pair).map(|v| v as u8)).collect()

@@ -315,12 +315,12 @@ mod tests {
     #[test]
     fn registers_round_trip_through_their_bytes() {
         let mut state = CpuState::default();
-        for n in 0..register_count() {
+        for (n, r) in REGS.iter().enumerate() {
             let mut bytes = read_register(&state, n).unwrap();
-            if matches!(REGS[n].loc, Loc::Gpr(_) | Loc::Rip | Loc::Xmm(_) | Loc::YmmHigh(_) | Loc::FsBase) {
+            if matches!(r.loc, Loc::Gpr(_) | Loc::Rip | Loc::Xmm(_) | Loc::YmmHigh(_) | Loc::FsBase) {
                 bytes[0] ^= 0x5a;
-                assert!(write_register(&mut state, n, &bytes), "{}", REGS[n].name);
-                assert_eq!(read_register(&state, n).unwrap(), bytes, "{}", REGS[n].name);
+                assert!(write_register(&mut state, n, &bytes), "{}", r.name);
+                assert_eq!(read_register(&state, n).unwrap(), bytes, "{}", r.name);
             }
         }
         assert!(!write_register(&mut state, 0, &[0; 4]), "a wrong width is refused");
