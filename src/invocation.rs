@@ -117,6 +117,11 @@ struct Cli {
     /// [env: TRANSIT_PERF_MAP=1].
     #[arg(long = "perf-map")]
     perf_map: bool,
+    /// Wait for gdb on TCP PORT (localhost) before the first instruction,
+    /// and let it debug the program there (`target remote :PORT`), as
+    /// qemu-user's -g does. Exec'd children are not debugged.
+    #[arg(short = 'g', long = "gdb", value_name = "PORT")]
+    gdb: Option<u16>,
     /// Print every guest syscall to stderr as strace does: the x86_64 name,
     /// decoded arguments, the result or errno, the thread id; exec'd
     /// children too (qemu-user's `-strace` works as well) [env: TRANSIT_STRACE=1].
@@ -143,7 +148,7 @@ struct Cli {
 /// Transit's options with qemu-user's single-dash spellings (`-strace`)
 /// in their `--` form; the program and its arguments stay as they are.
 fn qemu_spellings(args: Vec<OsString>) -> Vec<OsString> {
-    const TAKES_VALUE: [&str; 9] = ["-L", "--rootfs", "--process-log", "-0", "--argv0", "--cpu", "--ignored-signals", "--blocked-signals", "--strace-file"];
+    const TAKES_VALUE: [&str; 11] = ["-L", "-g", "--gdb", "--rootfs", "--process-log", "-0", "--argv0", "--cpu", "--ignored-signals", "--blocked-signals", "--strace-file"];
     let mut out = Vec::with_capacity(args.len());
     let mut options = true;
     let mut value_next = false;
@@ -217,6 +222,8 @@ pub struct RunRequest {
     pub stats: bool,
     /// `--perf-map` or TRANSIT_PERF_MAP.
     pub perf_map: bool,
+    /// `-g PORT`: the port to wait for gdb on.
+    pub gdb: Option<u16>,
     /// `--strace`, `--strace-file` or TRANSIT_STRACE.
     pub strace: Option<StraceOutput>,
 }
@@ -231,7 +238,7 @@ impl Invocation {
             let mut rest = args.into_iter().skip(1);
             let program = PathBuf::from(rest.next().unwrap_or_default());
             let argv0 = if start.preserve_argv0 { rest.next() } else { None };
-            RunRequest { program, argv0, args: rest.collect(), rootfs: None, process_log: None, cpu: None, exec_fd: start.exec_fd, secure: false, by_binfmt_misc: true, signals: InheritedSignals::default(), stats: false, perf_map: false, strace: None }
+            RunRequest { program, argv0, args: rest.collect(), rootfs: None, process_log: None, cpu: None, exec_fd: start.exec_fd, secure: false, by_binfmt_misc: true, signals: InheritedSignals::default(), stats: false, perf_map: false, gdb: None, strace: None }
         } else if args.get(1).is_some_and(|a| a == "binfmt") {
             return Ok(Invocation::Binfmt(args.into_iter().skip(2).collect()));
         } else if args.get(1).is_some_and(|a| a == "mirror") {
@@ -255,6 +262,7 @@ impl Invocation {
                 signals: InheritedSignals { ignored: cli.ignored_signals.unwrap_or(0), blocked: cli.blocked_signals.unwrap_or(0) },
                 stats: cli.stats,
                 perf_map: cli.perf_map,
+                gdb: cli.gdb,
                 strace: match (cli.strace_file, cli.strace) {
                     (Some(file), _) => Some(StraceOutput::File(file)),
                     (None, true) => Some(StraceOutput::Stderr),
@@ -314,6 +322,16 @@ mod tests {
         assert_eq!(r.argv0, None);
         assert_eq!(r.args, args(&["-L", "x", "--version"]));
         assert!(!r.by_binfmt_misc);
+    }
+
+    #[test]
+    fn gdb_port_has_qemus_short_spelling_and_a_long_one() {
+        let r = run(Invocation::parse(args(&["transit", "-g", "1234", "p", "-g", "5"]), KernelStart::default(), no_env).unwrap());
+        assert_eq!((r.gdb, r.args), (Some(1234), args(&["-g", "5"])), "after the program, the guest's");
+        let r = run(Invocation::parse(args(&["transit", "--gdb", "4321", "p"]), KernelStart::default(), no_env).unwrap());
+        assert_eq!(r.gdb, Some(4321));
+        assert_eq!(run(Invocation::parse(args(&["transit", "p"]), KernelStart::default(), no_env).unwrap()).gdb, None);
+        assert!(Invocation::parse(args(&["transit", "-g", "port", "p"]), KernelStart::default(), no_env).is_err());
     }
 
     #[test]

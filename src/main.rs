@@ -6,6 +6,7 @@
 #![cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
 
 mod error;
+mod gdb;
 mod guest_symbols;
 mod invocation;
 mod loader;
@@ -106,6 +107,13 @@ fn run(request: RunRequest) -> Result<runtime::Ending, LoadError> {
     let rsp = stack::build(stack + stack::STACK_SIZE, &prog, &process);
     tracing::debug!(entry = format_args!("{:#x}", prog.start()), rsp = format_args!("{rsp:#x}"), "starting guest");
     let inherited = signals::inherited().union(request.signals);
+    if let Some(port) = request.gdb {
+        if let Err(e) = gdb::wait_for_gdb(port) {
+            eprintln!("transit: cannot wait for gdb on port {port}: {e}");
+            // Next to LoadError's statuses (README): not the guest's doing.
+            std::process::exit(119);
+        }
+    }
     runtime::run(&prog, rsp, transit, inherited).map_err(|e| LoadError::Map { addr: 0, source: e })
 }
 

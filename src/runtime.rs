@@ -57,7 +57,11 @@ pub fn run(prog: &LoadedProgram, rsp: u64, transit: TransitCommand, inherited: I
             persistent_cache::program_loaded(&translator, &path, prog.interp.as_ref().map_or(0, |i| i.bias));
         }
     }
-    let ending = GuestThreadRun::new(Arc::new(process), state, translator).run();
+    let mut thread = GuestThreadRun::new(Arc::new(process), state, translator);
+    if crate::gdb::attached() {
+        crate::gdb::first_stop(&mut thread.state, &mut thread.translator);
+    }
+    let ending = thread.run();
     Ok(threads::main_thread_ends(ending))
 }
 
@@ -102,21 +106,25 @@ impl GuestThreadRun {
                     let rip = self.state.rip;
                     tracing::info!(signal, addr = format_args!("{addr:#x}"), rip = format_args!("{rip:#x}"), "guest fault");
                     let (info, trap) = signals::fault_info(signal, rip);
-                    self.signals.deliver_fault(&mut self.state, &self.process, &info, trap).map(ThreadEnd::Process)
+                    self.debugger_passes(signal).then(|| self.signals.deliver_fault(&mut self.state, &self.process, &info, trap).map(ThreadEnd::Process)).flatten()
                 }
                 GuestEvent::HostFault => {
                     let info = self.signals.take_fault();
                     tracing::info!(rip = format_args!("{:#x}", self.state.rip), "guest memory fault");
                     let trap = signals::host_fault_trap(&info);
-                    self.signals.deliver_fault(&mut self.state, &self.process, &info, trap).map(ThreadEnd::Process)
+                    self.debugger_passes(i32::from_ne_bytes([info[0], info[1], info[2], info[3]])).then(|| self.signals.deliver_fault(&mut self.state, &self.process, &info, trap).map(ThreadEnd::Process)).flatten()
                 }
                 GuestEvent::PageFault { addr, code } => {
                     tracing::info!(rip = format_args!("{:#x}", self.state.rip), "guest memory fault (interpreter)");
                     let info = signals::siginfo(libc::SIGSEGV, code, addr);
                     let trap = signals::host_fault_trap(&info);
-                    self.signals.deliver_fault(&mut self.state, &self.process, &info, trap).map(ThreadEnd::Process)
+                    self.debugger_passes(libc::SIGSEGV).then(|| self.signals.deliver_fault(&mut self.state, &self.process, &info, trap).map(ThreadEnd::Process)).flatten()
                 }
                 GuestEvent::Interrupted => None,
+                GuestEvent::DebugStop => {
+                    crate::gdb::stop(&mut self.state, &mut self.translator, crate::gdb::Stop::Trap);
+                    None
+                }
             };
             let end = end.or_else(|| {
                 if self.state.interrupt == 0 && interrupted_syscall.is_none() {
@@ -131,9 +139,18 @@ impl GuestThreadRun {
                     persistent_cache::save(&self.translator);
                 }
                 self.report(&end);
+                if let ThreadEnd::Process(ending) = &end {
+                    crate::gdb::process_ends(ending);
+                }
                 return end;
             }
         }
+    }
+
+    /// With gdb attached, it sees a fault signal before the program does;
+    /// false when it resumes without passing the signal on.
+    fn debugger_passes(&mut self, signal: i32) -> bool {
+        !crate::gdb::attached() || crate::gdb::stop(&mut self.state, &mut self.translator, crate::gdb::Stop::Signal(signal))
     }
 
     fn syscall(&mut self, interrupted: &mut Option<InterruptedSyscall>) -> Option<ThreadEnd> {
@@ -157,6 +174,7 @@ impl GuestThreadRun {
         };
         if FORK_SYSCALLS.contains(&nr) && outcome == SyscallOutcome::Return(0) {
             self.signals.after_fork_in_child();
+            crate::gdb::forget_in_child();
             if let Err(e) = self.translator.after_fork_in_child() {
                 tracing::error!("forked child: no code cache: {e}");
                 return Some(ThreadEnd::Process(Ending::Signal(libc::SIGSEGV)));

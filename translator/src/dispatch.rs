@@ -86,6 +86,28 @@ pub struct Translator {
     code: Box<dyn CodeSource>,
     /// Time translations (`--stats`).
     timed: bool,
+    /// What the debugger asked this thread to do (`-g PORT`).
+    debug: DebugRun,
+}
+
+/// How a thread the debugger stopped goes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resume {
+    Continue,
+    /// Run one instruction, then `GuestEvent::DebugStop`.
+    Step,
+}
+
+/// A thread's single step: one instruction in a block of its own, entered
+/// unlinked (as for a signal), so that it returns to the dispatcher after it.
+#[derive(Clone, Copy, Debug, Default)]
+struct DebugRun {
+    /// The address to run one instruction at, even if it is a breakpoint.
+    step_at: Option<u64>,
+    /// That instruction ran (or its syscall or interpretation did).
+    stepped: bool,
+    /// After the step, continue instead of stopping (resuming at a breakpoint).
+    then_continue: bool,
 }
 
 /// Host registers the trampolines save and restore around generated code.
@@ -104,7 +126,7 @@ impl Translator {
 
     fn join(shared: Arc<SharedCode>, code: Box<dyn CodeSource>) -> Translator {
         let thread = shared.register_calling_thread();
-        Translator { shared, thread, code, timed: false }
+        Translator { shared, thread, code, timed: false, debug: DebugRun::default() }
     }
 
     /// The process's code cache, for a new thread of it (`for_thread`).
@@ -256,11 +278,66 @@ impl Translator {
     /// Translates the block at `rip` (if not cached) without running it;
     /// returns its host address. For benches and tests.
     pub fn translate_only(&mut self, rip: u64) -> u64 {
-        crate::pipeline::translation(&mut self.shared.lock(), self.code.as_ref(), rip, &self.thread)
+        crate::pipeline::translation(&mut self.shared.lock(), self.code.as_ref(), rip, &self.thread, false, &[])
+    }
+
+    /// Adds a debugger breakpoint (`exit::debug_stops`); translations that
+    /// start at it or run through it are dropped.
+    pub fn insert_breakpoint(&mut self, addr: u64) {
+        if crate::exit::debug_stops::insert(addr) {
+            self.shared.lock().invalidate_range(addr, addr + 1);
+        }
+    }
+
+    /// Removes a debugger breakpoint. Blocks that end before it stay: they
+    /// are correct, only shorter.
+    pub fn remove_breakpoint(&mut self, addr: u64) {
+        crate::exit::debug_stops::remove(addr);
+    }
+
+    /// How to go on after `GuestEvent::DebugStop` (or any event the
+    /// debugger saw), from `state.rip`. Continuing from a breakpoint's
+    /// address runs its instruction first.
+    pub fn resume(&mut self, how: Resume, rip: u64) {
+        let at_breakpoint = crate::exit::debug_stops::contains(rip);
+        self.debug = match how {
+            Resume::Step => DebugRun { step_at: Some(rip), stepped: false, then_continue: false },
+            Resume::Continue if at_breakpoint => DebugRun { step_at: Some(rip), stepped: false, then_continue: true },
+            Resume::Continue => DebugRun::default(),
+        };
+    }
+
+    /// With a debugger attached, at each dispatch: the stop it must see, if any.
+    fn debug_stop(&mut self, state: &CpuState) -> Option<GuestEvent> {
+        // Done, or cut short: a signal's handler frame was entered first.
+        if let Some(at) = self.debug.step_at.filter(|&at| self.debug.stepped || state.rip != at) {
+            let then_continue = self.debug.then_continue;
+            let ran = self.debug.stepped;
+            self.debug = DebugRun::default();
+            if ran && crate::exit::debug_stops::contains(at) {
+                // The one-instruction block starting at a breakpoint: other
+                // blocks would link straight into it.
+                self.shared.lock().invalidate_range(at, at + 1);
+            }
+            if !then_continue {
+                return Some(GuestEvent::DebugStop);
+            }
+        }
+        (self.debug.step_at.is_none() && crate::exit::debug_stops::contains(state.rip)).then_some(GuestEvent::DebugStop)
     }
 
     /// Runs guest code from `state.rip` until a syscall or a fault.
     pub fn run(&mut self, state: &mut CpuState) -> GuestEvent {
+        // A debugger attaches or detaches only while the runtime has the
+        // thread; without one, the loop is compiled without its checks.
+        if crate::exit::debug_stops::attached() {
+            self.run_loop::<true>(state)
+        } else {
+            self.run_loop::<false>(state)
+        }
+    }
+
+    fn run_loop<const DEBUGGING: bool>(&mut self, state: &mut CpuState) -> GuestEvent {
         self.attach(state);
         // The indirect branch that missed in the lookup table, if the last
         // exit was one (`--stats` counts why).
@@ -269,9 +346,19 @@ impl Translator {
             if state.interrupt != 0 {
                 return GuestEvent::Interrupted;
             }
+            if DEBUGGING {
+                if let Some(stop) = self.debug_stop(state) {
+                    return stop;
+                }
+            }
+            let stepping = DEBUGGING && self.debug.step_at == Some(state.rip);
             let host = {
                 let mut cache = self.shared.lock();
                 cache.apply_code_changes(&self.thread);
+                if stepping {
+                    // Its translation must be a block of one instruction.
+                    cache.invalidate_range(state.rip, state.rip + 1);
+                }
                 let stats = &self.thread.stats;
                 let found = cache.lookup(state.rip);
                 if let Some(reason) = missed.take() {
@@ -290,7 +377,9 @@ impl Translator {
                         // Timed only for --stats: reading the clock costs
                         // more than a small block's bookkeeping.
                         let started = self.timed.then(std::time::Instant::now);
-                        let host = crate::pipeline::translation(&mut cache, self.code.as_ref(), state.rip, &self.thread);
+                        // Under the lock: breakpoints inserted meanwhile are in.
+                        let stops = if DEBUGGING { crate::exit::debug_stops::snapshot() } else { Vec::new() };
+                        let host = crate::pipeline::translation(&mut cache, self.code.as_ref(), state.rip, &self.thread, stepping, &stops);
                         ThreadStats::add(&stats.translated, 1);
                         if let Some(started) = started {
                             ThreadStats::add(&stats.translate_ns, started.elapsed().as_nanos() as u64);
@@ -299,6 +388,10 @@ impl Translator {
                     }
                 };
                 self.thread.lookup.remember(state.rip, host);
+                if stepping {
+                    // Its exits return to the dispatcher, not into the next block.
+                    crate::cache::unlink_for_signal(&self.shared.map, host, &self.thread);
+                }
                 // Before the lock goes: a flush must wait for this thread.
                 self.thread.entering();
                 host
@@ -306,6 +399,10 @@ impl Translator {
             state.dispatches += 1;
             let reason = self.enter(state, host);
             self.thread.left();
+            if stepping {
+                self.debug.stepped = true;
+                self.relink();
+            }
             ThreadStats::add(&self.thread.stats.dispatches, 1);
             ThreadStats::add(&self.thread.stats.exits[reason as usize], 1);
             match reason {

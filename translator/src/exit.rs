@@ -98,4 +98,63 @@ pub enum GuestEvent {
     /// The interpreter found the instruction at `rip` would fault on guest
     /// memory at `addr` (SIGSEGV with si_code `code`); nothing changed.
     PageFault { addr: u64, code: i32 },
+    /// The debugger's stop (`-g PORT`): `rip` is a breakpoint's address, or
+    /// the instruction the requested single step ran is done.
+    DebugStop,
+}
+
+/// The debugger's breakpoints (`-g PORT`): guest addresses no translation
+/// runs through. Blocks end before them (`decode_block_until`) and the
+/// dispatcher stops when RIP reaches one. Without a debugger nothing here
+/// is read but `attached`, once per dispatch.
+pub mod debug_stops {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::RwLock;
+
+    static ATTACHED: AtomicBool = AtomicBool::new(false);
+    /// Sorted: decoding looks every instruction's address up.
+    static BREAKPOINTS: RwLock<Vec<u64>> = RwLock::new(Vec::new());
+
+    pub fn attached() -> bool {
+        ATTACHED.load(Ordering::Relaxed)
+    }
+
+    /// A debugger is (true) or is no longer (false) attached.
+    pub fn set_attached(on: bool) {
+        ATTACHED.store(on, Ordering::Relaxed);
+    }
+
+    /// Adds `addr`; false when it was there already.
+    pub fn insert(addr: u64) -> bool {
+        let mut set = BREAKPOINTS.write().unwrap_or_else(|e| e.into_inner());
+        match set.binary_search(&addr) {
+            Ok(_) => false,
+            Err(at) => {
+                set.insert(at, addr);
+                true
+            }
+        }
+    }
+
+    /// Removes `addr`; false when it was not there.
+    pub fn remove(addr: u64) -> bool {
+        let mut set = BREAKPOINTS.write().unwrap_or_else(|e| e.into_inner());
+        set.binary_search(&addr).map(|at| set.remove(at)).is_ok()
+    }
+
+    pub fn clear() {
+        BREAKPOINTS.write().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    pub fn contains(addr: u64) -> bool {
+        attached() && BREAKPOINTS.read().unwrap_or_else(|e| e.into_inner()).binary_search(&addr).is_ok()
+    }
+
+    /// The breakpoints now, sorted (empty without a debugger).
+    pub fn snapshot() -> Vec<u64> {
+        if !attached() {
+            return Vec::new();
+        }
+        BREAKPOINTS.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }

@@ -4,22 +4,29 @@
 //! when a guest address has no translation.
 
 use crate::cache::{CodeCache, PAGE_SHIFT};
-use crate::frontend::decode::{decode_block, CodeSource};
+use crate::frontend::decode::{decode_block_until, CodeSource};
 use crate::frontend::flags::{live_at_block_exit_by, live_on_entry};
 use crate::cache::thread_code::ThreadCode;
 use crate::translate::translate_block;
 
 /// Host code for guest `rip`, translating it first if needed; `me` is the
 /// calling thread (a full cache flushes, which waits for the others).
-pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &ThreadCode) -> u64 {
+/// `one_insn`: a block of one instruction (the debugger's single step);
+/// `stops`: the debugger's breakpoints, which blocks end before (sorted).
+pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &ThreadCode, one_insn: bool, stops: &[u64]) -> u64 {
     if let Some(host) = cache.lookup(rip) {
         return host;
     }
-    if let Some(host) = cache.restore_saved(src, rip) {
-        return host;
+    // Saved blocks know nothing of a debugger's stops and steps.
+    let debugging = one_insn || !stops.is_empty();
+    if !debugging {
+        if let Some(host) = cache.restore_saved(src, rip) {
+            return host;
+        }
     }
     cache.watch(rip >> PAGE_SHIFT);
-    let mut block = decode_block(src, rip, cache.max_block_insns);
+    let max_insns = if one_insn { 1 } else { cache.max_block_insns };
+    let mut block = decode_block_until(src, rip, max_insns, stops);
     let last_byte = block.invalid_at.unwrap_or(block.end()).max(rip + 1) - 1;
     let pages = (rip >> PAGE_SHIFT, last_byte >> PAGE_SHIFT);
     let mut newly_watched = false;
@@ -29,7 +36,7 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
     if newly_watched {
         // Bytes read before their page was watched may have changed since.
         block.recycle();
-        block = decode_block(src, rip, cache.max_block_insns);
+        block = decode_block_until(src, rip, max_insns, stops);
     }
     let live_at_exit = live_at_block_exit_by(&block, |addr| {
         cache.live_on_entry(addr, |cache| live_on_entry(src, addr, &|a| cache.is_code_page(a >> PAGE_SHIFT)))
@@ -51,7 +58,7 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
     }
     let host = host.expect("one block fits an empty cache");
     crate::block_listener::installed(rip, host, translated.code.len());
-    if block.invalid_at.is_none() {
+    if block.invalid_at.is_none() && !debugging {
         cache.record_in_image(rip, src.bytes(rip, (block.end() - rip) as usize), &translated);
     }
     crate::emit::recycle(translated);

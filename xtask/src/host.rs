@@ -60,6 +60,11 @@ impl Arch {
                     name: "g++",
                     provides: "/usr/bin/g++",
                 },
+                // tests/suites/gdb.rs: the debugger on Transit's -g stub.
+                Package {
+                    name: "gdb",
+                    provides: "/usr/bin/gdb",
+                },
                 // Run by tests/suites/debian_programs.rs (with the
                 // Priority: required tools every Debian system has).
                 Package {
@@ -149,6 +154,11 @@ impl Arch {
                 Package {
                     name: "g++-x86-64-linux-gnu",
                     provides: "/usr/bin/x86_64-linux-gnu-g++",
+                },
+                // tests/suites/gdb.rs: a gdb that debugs x86_64 programs.
+                Package {
+                    name: "gdb-multiarch",
+                    provides: "/usr/bin/gdb-multiarch",
                 },
             ],
         }

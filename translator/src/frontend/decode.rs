@@ -105,6 +105,16 @@ impl GuestBlock {
 }
 
 pub fn decode_block(src: &dyn CodeSource, start: u64, max_insns: usize) -> GuestBlock {
+    decode_block_until(src, start, max_insns, &[])
+}
+
+/// `decode_block`, also ending the block before any address of `stops`
+/// (sorted) but its start: the debugger's breakpoints, which the
+/// dispatcher must see RIP reach.
+pub fn decode_block_until(src: &dyn CodeSource, start: u64, max_insns: usize, stops: &[u64]) -> GuestBlock {
+    // The first stop after the start: one compare per instruction.
+    let limit = stops.iter().copied().find(|&s| s > start).unwrap_or(u64::MAX);
+    let stops_at = |addr: u64| addr >= limit;
     let mut insns = SPARE_INSNS.take();
     // Blocks average about 4 instructions.
     insns.reserve(16);
@@ -115,6 +125,9 @@ pub fn decode_block(src: &dyn CodeSource, start: u64, max_insns: usize) -> Guest
         // than decoding an instruction.
         let mut decoder = Decoder::with_ip(64, src.bytes(addr, (PAGE - addr % PAGE) as usize), addr, DecoderOptions::NONE);
         while block.insns.len() < max_insns && decoder.can_decode() {
+            if stops_at(addr) {
+                return block;
+            }
             let insn = decoder.decode();
             if insn.is_invalid() {
                 break;
@@ -127,6 +140,9 @@ pub fn decode_block(src: &dyn CodeSource, start: u64, max_insns: usize) -> Guest
             }
         }
         if block.insns.len() == max_insns {
+            break;
+        }
+        if stops_at(addr) {
             break;
         }
         // The page's end, an instruction crossing it, or invalid bytes.
@@ -213,6 +229,15 @@ mod tests {
         let code = [0x90; 16];
         let src = CodeBuffer { base: 0x1000, code: &code };
         assert_eq!(decode_block(&src, 0x1000, 5).insns.len(), 5);
+    }
+
+    #[test]
+    fn a_block_ends_before_a_breakpoint_but_not_at_its_start() {
+        // nop; nop; nop; ret
+        let src = CodeBuffer { base: 0x1000, code: &[0x90, 0x90, 0x90, 0xc3] };
+        assert_eq!(decode_block_until(&src, 0x1000, 64, &[0x1002]).insns.len(), 2);
+        assert_eq!(decode_block_until(&src, 0x1002, 64, &[0x1002]).insns.len(), 2);
+        assert_eq!(decode_block_until(&src, 0x1000, 64, &[0x0fff, 0x2000]).insns.len(), 4);
     }
 
     #[test]

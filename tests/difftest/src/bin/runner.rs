@@ -141,6 +141,8 @@ fn run(t: &mut Translator, case: &Case) -> Outcome {
         GuestEvent::Interrupted => (libc::SIGALRM, cpu.rip, 0),
         // The interpreter's probe found a bad operand (see translator/src/probe.rs).
         GuestEvent::PageFault { addr, .. } => (libc::SIGSEGV, cpu.rip, addr),
+        // No debugger is attached to the runner.
+        GuestEvent::DebugStop => (libc::SIGTRAP, cpu.rip, 0),
     };
     Outcome { signal: signal as u64, rip, state, fault_addr, mem_hash }
 }
