@@ -189,6 +189,8 @@ pub enum Invocation {
     Mirror(Vec<OsString>),
     /// `transit --package-files DIR` (hidden): `package_files`.
     PackageFiles(PathBuf),
+    /// `transit cache ARGS`: the arguments after `cache` (`persistent_cache::command`).
+    Cache(Vec<OsString>),
 }
 
 /// The command line's definition (for man pages: `package_files`).
@@ -241,6 +243,8 @@ impl Invocation {
             RunRequest { program, argv0, args: rest.collect(), rootfs: None, process_log: None, cpu: None, exec_fd: start.exec_fd, secure: false, by_binfmt_misc: true, signals: InheritedSignals::default(), stats: false, perf_map: false, gdb: None, strace: None }
         } else if args.get(1).is_some_and(|a| a == "binfmt") {
             return Ok(Invocation::Binfmt(args.into_iter().skip(2).collect()));
+        } else if args.get(1).is_some_and(|a| a == "cache") {
+            return Ok(Invocation::Cache(args.into_iter().skip(2).collect()));
         } else if args.get(1).is_some_and(|a| a == "mirror") {
             return Ok(Invocation::Mirror(args.into_iter().skip(1).collect()));
         } else if args.len() == 3 && args[1] == "--package-files" {

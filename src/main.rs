@@ -173,6 +173,7 @@ fn main() {
         Ok(Invocation::Binfmt(args)) => std::process::exit(transit_binfmt::cli::main(args)),
         // `transit mirror ...` is a command of its own (binfmt/src/mirror/).
         Ok(Invocation::Mirror(args)) => std::process::exit(transit_binfmt::mirror::main(args)),
+        Ok(Invocation::Cache(args)) => std::process::exit(persistent_cache::command(&args, start.secure)),
         Ok(Invocation::PackageFiles(root)) => std::process::exit(match package_files::write(&root) {
             Ok(()) => 0,
             Err(e) => {

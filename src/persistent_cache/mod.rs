@@ -160,6 +160,43 @@ pub fn save(translator: &Translator) {
     }
 }
 
+/// `transit cache stats|clear`: what the cache holds, or empties it.
+/// Returns the exit status.
+pub fn command(args: &[std::ffi::OsString], secure: bool) -> i32 {
+    configure(secure);
+    let Some(config) = config() else {
+        println!("the code cache is off (TRANSIT_CACHE=off, secure mode, or no HOME or TRANSIT_CACHE_DIR)");
+        return 0;
+    };
+    let files: Vec<(PathBuf, u64)> = std::fs::read_dir(&config.dir)
+        .map(|d| d.filter_map(Result::ok).filter_map(|e| Some((e.path(), e.metadata().ok()?.len()))).collect())
+        .unwrap_or_default();
+    let blocks = |p: &Path| p.extension().is_some_and(|x| x == "blocks");
+    match args.first().and_then(|a| a.to_str()) {
+        Some("stats") if args.len() == 1 => {
+            let kept: Vec<_> = files.iter().filter(|(p, _)| blocks(p)).collect();
+            let bytes: u64 = kept.iter().map(|(_, n)| n).sum();
+            println!("directory: {}", config.dir.display());
+            println!("files: {} ({} bytes; limit {} bytes)", kept.len(), bytes, config.limit);
+            0
+        }
+        Some("clear") if args.len() == 1 => {
+            let mut failed = 0;
+            for (path, _) in files.iter().filter(|(p, _)| blocks(p) || p.extension().is_some_and(|x| x == "tmp")) {
+                if let Err(e) = std::fs::remove_file(path) {
+                    eprintln!("transit: cannot remove {}: {e}", path.display());
+                    failed += 1;
+                }
+            }
+            i32::from(failed > 0)
+        }
+        _ => {
+            eprintln!("usage: transit cache stats|clear");
+            2
+        }
+    }
+}
+
 /// Keeps the directory under `limit` bytes: the least recently written
 /// files go first, down to three quarters of it.
 fn evict(dir: &Path, limit: u64) {

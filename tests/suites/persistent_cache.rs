@@ -50,8 +50,14 @@ fn cache_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// tests/programs/demo/hello.c built static, and (on x86_64 hosts) with
-/// this host's gcc, dynamic, so that libc and ld.so are images too.
+/// this host's gcc, dynamic, so that libc and ld.so are images too. Built
+/// once: the tests run in parallel.
 fn programs() -> Vec<(String, PathBuf)> {
+    static BUILT: std::sync::OnceLock<Vec<(String, PathBuf)>> = std::sync::OnceLock::new();
+    BUILT.get_or_init(build_programs).clone()
+}
+
+fn build_programs() -> Vec<(String, PathBuf)> {
     let toolchain = Toolchain::for_host().unwrap_or_else(|e| panic!("{e}"));
     let catalog = catalog::discover().unwrap_or_else(|e| panic!("{e}"));
     let variant = toolchain.variants().next().expect("every host has a variant");
@@ -148,4 +154,25 @@ fn racing_first_starts_leave_whole_files() {
         assert_eq!(warm.stdout, outputs[0], "{kind}");
         assert!(warm.restored * 100 >= warm.blocks * 95, "{kind}: the files written last are whole: {} of {}", warm.restored, warm.blocks);
     }
+}
+
+#[test]
+fn cache_stats_counts_the_files_and_clear_removes_them() {
+    let (_, binary) = programs().remove(0);
+    let cache = fresh_cache("command");
+    run(&binary, &cache, "command-fill", &[]);
+    let transit = Transit::from_env().unwrap_or_else(|e| panic!("{e}"));
+    let command = |args: &[&str], name: &str| {
+        let mut c = transit.bare_command();
+        c.arg("cache").args(args);
+        let out = process::run_with_env(c, &[("TRANSIT_CACHE_DIR", cache.as_os_str())], b"", &work_dir("cache-runs").join(name), TIMEOUT).expect("can start Transit");
+        (out.termination, String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let files = cache_files(&cache).len();
+    let (status, stats) = command(&["stats"], "command-stats");
+    assert_eq!(status, Termination::Exited(0));
+    assert!(stats.contains(&format!("files: {files} (")), "{stats}");
+    assert_eq!(command(&["clear"], "command-clear").0, Termination::Exited(0));
+    assert!(cache_files(&cache).is_empty());
+    assert_eq!(command(&["wrong"], "command-wrong").0, Termination::Exited(2));
 }
