@@ -191,25 +191,27 @@ impl Image {
         if !self.usable || self.fresh.is_empty() || self.fresh.len() * REWRITE_SHARE < saved {
             return None;
         }
-        let mut all: Vec<(u64, &[u8])> = self.fresh.iter().map(|(o, r)| (*o, r.as_slice())).collect();
+        // By offset; of two records for one offset the fresh one (rank 0) stays.
+        let mut all: Vec<(u64, u8, &[u8])> = self.fresh.iter().map(|(o, r)| (*o, 0, r.as_slice())).collect();
         if let Some(saved) = &self.saved {
-            all.extend((0..saved.len()).filter_map(|i| saved.entry(i)));
+            all.extend((0..saved.len()).filter_map(|i| saved.entry(i)).map(|(o, r)| (o, 1, r)));
         }
-        all.sort_by_key(|(o, _)| *o);
-        all.dedup_by_key(|(o, _)| *o);
-        let mut out = Vec::new();
+        all.sort_unstable_by_key(|&(o, rank, _)| (o, rank));
+        all.dedup_by_key(|(o, ..)| *o);
+        let records: usize = all.iter().map(|(.., r)| r.len()).sum();
+        let mut out = Vec::with_capacity(HEADER + all.len() * INDEX_ENTRY + records);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&(all.len() as u32).to_le_bytes());
         out.extend_from_slice(&0u32.to_le_bytes());
         let mut pos = HEADER + all.len() * INDEX_ENTRY;
-        for (off, record) in &all {
+        for (off, _, record) in &all {
             out.extend_from_slice(&off.to_le_bytes());
             out.extend_from_slice(&(pos as u32).to_le_bytes());
             out.extend_from_slice(&(record.len() as u32).to_le_bytes());
             out.extend_from_slice(&checksum(*off, record).to_le_bytes());
             pos += record.len();
         }
-        for (_, record) in &all {
+        for (_, _, record) in &all {
             out.extend_from_slice(record);
         }
         Some(out)
@@ -217,37 +219,49 @@ impl Image {
 }
 
 fn encode_record(image: u64, guest: &[u8], b: &TranslatedBlock) -> Vec<u8> {
-    let mut r = Vec::with_capacity(RECORD_HEADER + guest.len() + b.code.len() + 16 * b.relocations.len() + 64);
-    r.extend_from_slice(&(guest.len() as u16).to_le_bytes());
-    r.extend_from_slice(&(b.guest_insns as u16).to_le_bytes());
-    r.extend_from_slice(&(b.code.len() as u32).to_le_bytes());
-    r.extend_from_slice(&(b.relocations.len() as u16).to_le_bytes());
-    r.extend_from_slice(&(b.marks.len() as u16).to_le_bytes());
-    r.extend_from_slice(&(b.direct_exits.len() as u16).to_le_bytes());
-    r.extend_from_slice(&0u16.to_le_bytes());
-    r.extend_from_slice(&b.indirect_site.map_or(NONE, |s| s as u32).to_le_bytes());
+    // Each item is put together in a fixed array and appended once: the
+    // record is written for every block translated in an image.
+    let code_at = (RECORD_HEADER + guest.len()).next_multiple_of(4);
+    let len = code_at + b.code.len() + 16 * b.relocations.len() + 8 * b.marks.len() + 16 * b.direct_exits.len();
+    let mut r = Vec::with_capacity(len);
+    let mut header = [0u8; RECORD_HEADER];
+    header[0..2].copy_from_slice(&(guest.len() as u16).to_le_bytes());
+    header[2..4].copy_from_slice(&(b.guest_insns as u16).to_le_bytes());
+    header[4..8].copy_from_slice(&(b.code.len() as u32).to_le_bytes());
+    header[8..10].copy_from_slice(&(b.relocations.len() as u16).to_le_bytes());
+    header[10..12].copy_from_slice(&(b.marks.len() as u16).to_le_bytes());
+    header[12..14].copy_from_slice(&(b.direct_exits.len() as u16).to_le_bytes());
+    header[16..20].copy_from_slice(&b.indirect_site.map_or(NONE, |s| s as u32).to_le_bytes());
+    r.extend_from_slice(&header);
     r.extend_from_slice(guest);
-    r.resize(r.len().next_multiple_of(4), 0);
+    r.resize(code_at, 0);
     r.extend_from_slice(&b.code);
     for rel in &b.relocations {
         let (kind, words, reason, at, value) = match *rel {
             Relocation::GuestAddress { at, words, value } => (0u8, words, 0u8, at, value.wrapping_sub(image)),
             Relocation::ExitStub { at, reason } => (1, 0, reason as u8, at, 0),
         };
-        r.extend_from_slice(&[kind, words, reason, 0]);
-        r.extend_from_slice(&at.to_le_bytes());
-        r.extend_from_slice(&value.to_le_bytes());
+        let mut item = [0u8; 16];
+        item[..4].copy_from_slice(&[kind, words, reason, 0]);
+        item[4..8].copy_from_slice(&at.to_le_bytes());
+        item[8..16].copy_from_slice(&value.to_le_bytes());
+        r.extend_from_slice(&item);
     }
     for m in &b.marks {
-        r.extend_from_slice(&m.host_off.to_le_bytes());
-        r.extend_from_slice(&m.guest_off.to_le_bytes());
-        r.extend_from_slice(&[u8::from(m.polarity == Polarity::Carry), 0]);
+        let mut item = [0u8; 8];
+        item[..4].copy_from_slice(&m.host_off.to_le_bytes());
+        item[4..6].copy_from_slice(&m.guest_off.to_le_bytes());
+        item[6] = u8::from(m.polarity == Polarity::Carry);
+        r.extend_from_slice(&item);
     }
     for x in &b.direct_exits {
-        r.extend_from_slice(&(x.site_offset as u32).to_le_bytes());
-        r.extend_from_slice(&x.feeder.map_or(NONE, |f| f as u32).to_le_bytes());
-        r.extend_from_slice(&x.target.wrapping_sub(image).to_le_bytes());
+        let mut item = [0u8; 16];
+        item[..4].copy_from_slice(&(x.site_offset as u32).to_le_bytes());
+        item[4..8].copy_from_slice(&x.feeder.map_or(NONE, |f| f as u32).to_le_bytes());
+        item[8..16].copy_from_slice(&x.target.wrapping_sub(image).to_le_bytes());
+        r.extend_from_slice(&item);
     }
+    debug_assert_eq!(r.len(), len);
     r
 }
 
