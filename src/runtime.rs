@@ -272,14 +272,14 @@ impl GuestThread for Thread<'_> {
     fn spawn_thread(&mut self, req: &ThreadRequest) -> Result<u64, Errno> {
         // From now on other threads read this memory: keep x86 ordering,
         // before the new thread runs any translation.
-        self.translator.set_memory_order(MemoryOrder::Tso);
+        persistent_cache::set_memory_order(self.translator, MemoryOrder::Tso);
         threads::spawn(self.process, self.state, req, self.translator.shared_code())
     }
     fn set_clear_child_tid(&mut self, addr: u64) {
         *self.clear_child_tid = addr;
     }
     fn keep_x86_memory_order(&mut self) {
-        self.translator.set_memory_order(MemoryOrder::Tso);
+        persistent_cache::set_memory_order(self.translator, MemoryOrder::Tso);
     }
     fn code_file_mapped(&mut self, fd: i32, addr: u64, len: u64, offset: u64) {
         persistent_cache::file_mapped(self.translator, fd, addr, len, offset);

@@ -29,6 +29,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use transit_translator::cache::image::SavedBlocks;
+use transit_translator::emit::MemoryOrder;
 use transit_translator::Translator;
 
 /// The cache's size limit: beyond it, the least recently written files go.
@@ -117,6 +118,27 @@ fn register(translator: &Translator, elf: &ElfFile, addr: u64, len: u64, offset:
     let mut images = IMAGES.lock().unwrap_or_else(|e| e.into_inner());
     images.retain(|r| r.end <= start || r.start >= end);
     images.push(Registered { start, end, text: (addr, addr.saturating_add(len).min(end)), identity: elf.identity.clone() });
+}
+
+/// Changes the translations' memory order (`Translator::set_memory_order`).
+/// Blocks are kept per order: those recorded so far are saved first (the
+/// next run goes through the same single-threaded start), and each image
+/// then gets the blocks saved for the new order.
+pub fn set_memory_order(translator: &mut Translator, order: MemoryOrder) {
+    if config().is_none() || translator.memory_order() == order {
+        translator.set_memory_order(order);
+        return;
+    }
+    save(translator);
+    translator.set_memory_order(order);
+    let Some(config) = config() else { return };
+    let fingerprint = translator.code_fingerprint();
+    let images = IMAGES.lock().unwrap_or_else(|e| e.into_inner());
+    for image in images.iter() {
+        let key = key(config, &image.identity, &fingerprint);
+        let saved = file::read(&file::path_for(&config.dir, &key), &key).and_then(|b| SavedBlocks::new(Cow::Borrowed(b)));
+        translator.add_image(image.start, image.end, saved);
+    }
 }
 
 /// `[addr, addr + len)` was unmapped or mapped over: images whose code
