@@ -25,13 +25,15 @@ pub fn path_for(dir: &Path, key: &str) -> PathBuf {
 }
 
 /// The blocks saved under `key` at `path`, mapped read-only for the rest
-/// of the process (records are read in place when used).
-pub fn read(path: &Path, key: &str) -> Option<&'static [u8]> {
+/// of the process (records are read in place when used). `root_too`: a
+/// file of root's is trusted as well (the system-wide cache).
+pub fn read(path: &Path, key: &str, root_too: bool) -> Option<&'static [u8]> {
     let file = OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC).open(path).ok()?;
     let meta = file.metadata().ok()?;
     // SAFETY: geteuid has no preconditions.
     let me = unsafe { libc::geteuid() };
-    if !meta.is_file() || meta.uid() != me || meta.mode() & 0o022 != 0 {
+    let owner_trusted = meta.uid() == me || (root_too && meta.uid() == 0);
+    if !meta.is_file() || !owner_trusted || meta.mode() & 0o022 != 0 {
         return None;
     }
     let len = usize::try_from(meta.len()).ok()?;
@@ -103,9 +105,9 @@ mod tests {
         let dir = scratch("key");
         let path = path_for(&dir, "key one");
         write(&path, "key one", b"BLOCKS").unwrap();
-        assert_eq!(read(&path, "key one"), Some(&b"BLOCKS"[..]));
-        assert_eq!(read(&path, "key two"), None);
-        assert_eq!(read(&path, "key on"), None);
+        assert_eq!(read(&path, "key one", false), Some(&b"BLOCKS"[..]));
+        assert_eq!(read(&path, "key two", false), None);
+        assert_eq!(read(&path, "key on", false), None);
         assert_ne!(path_for(&dir, "key one"), path_for(&dir, "key two"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -118,16 +120,16 @@ mod tests {
         let good = std::fs::read(&path).unwrap();
         for cut in [0, 7, 12, 17] {
             std::fs::write(&path, &good[..cut]).unwrap();
-            assert_eq!(read(&path, "k"), None, "truncated to {cut}");
+            assert_eq!(read(&path, "k", false), None, "truncated to {cut}");
         }
         let mut bad = good.clone();
         bad[9] ^= 1; // another version
         std::fs::write(&path, &bad).unwrap();
-        assert_eq!(read(&path, "k"), None);
+        assert_eq!(read(&path, "k", false), None);
         // Writable by others: not trusted.
         std::fs::write(&path, &good).unwrap();
         std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
-        assert_eq!(read(&path, "k"), None);
+        assert_eq!(read(&path, "k", false), None);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -148,7 +150,7 @@ mod tests {
         for w in writers {
             w.join().unwrap();
         }
-        let blocks = read(&path, "k").unwrap();
+        let blocks = read(&path, "k", false).unwrap();
         assert_eq!(blocks.len(), 100_000);
         assert!(blocks.iter().all(|&b| b == blocks[0]), "one writer's bytes only");
         let leftovers = std::fs::read_dir(&dir).unwrap().count();

@@ -15,7 +15,10 @@
 //! written back.
 //!
 //! Where: `$TRANSIT_CACHE_DIR`, else `$XDG_CACHE_HOME/transit`, else
-//! `~/.cache/transit`. `TRANSIT_CACHE=off` turns it off; so does secure
+//! `~/.cache/transit`; blocks missing there are looked for in the
+//! system-wide cache (`$TRANSIT_SYSTEM_CACHE_DIR`, else
+//! /var/cache/transit), which only `transit cache warm --system` fills
+//! (for images built with their programs' translations). `TRANSIT_CACHE=off` turns it off; so does secure
 //! mode (no user-writable cache is read or written for a setuid program).
 //! Only files of the user running Transit that nobody else can write are
 //! read (`file`).
@@ -34,9 +37,12 @@ use transit_translator::Translator;
 
 /// The cache's size limit: beyond it, the least recently written files go.
 const DEFAULT_LIMIT_BYTES: u64 = 512 << 20;
+const SYSTEM_DIR: &str = "/var/cache/transit";
 
 struct Config {
     dir: PathBuf,
+    /// Read-only: root's files there are trusted too.
+    system_dir: PathBuf,
     /// This Transit binary: its saved code is its own.
     transit: String,
     limit: u64,
@@ -71,12 +77,21 @@ pub fn configure(secure: bool) {
         let exe = std::fs::metadata("/proc/self/exe").ok()?;
         let transit = format!("{} {}:{}:{}:{}", env!("CARGO_PKG_VERSION"), exe.dev(), exe.ino(), exe.size(), exe.mtime());
         let limit = env("TRANSIT_CACHE_MAX_MB").and_then(|v| v.to_str()?.parse::<u64>().ok()).map_or(DEFAULT_LIMIT_BYTES, |mb| mb << 20);
-        Some(Config { dir, transit, limit })
+        let system_dir = env("TRANSIT_SYSTEM_CACHE_DIR").map_or_else(|| PathBuf::from(SYSTEM_DIR), PathBuf::from);
+        Some(Config { dir, system_dir, transit, limit })
     });
 }
 
 fn config() -> Option<&'static Config> {
     CONFIG.get().and_then(Option::as_ref)
+}
+
+/// The blocks saved under `key`, from the user's cache or else the
+/// system-wide one.
+fn saved_blocks(config: &Config, key: &str) -> Option<SavedBlocks> {
+    let found = file::read(&file::path_for(&config.dir, key), key, false)
+        .or_else(|| file::read(&file::path_for(&config.system_dir, key), key, true));
+    found.and_then(|b| SavedBlocks::new(Cow::Borrowed(b)))
 }
 
 fn key(config: &Config, identity: &FileIdentity, fingerprint: &str) -> String {
@@ -112,7 +127,7 @@ fn register(translator: &Translator, elf: &ElfFile, addr: u64, len: u64, offset:
     let Some(config) = config() else { return };
     let Some((start, end)) = elf.image_range(addr, offset) else { return };
     let key = key(config, &elf.identity, &translator.code_fingerprint());
-    let saved = file::read(&file::path_for(&config.dir, &key), &key).and_then(|b| SavedBlocks::new(Cow::Borrowed(b)));
+    let saved = saved_blocks(config, &key);
     tracing::debug!(start = format_args!("{start:#x}"), end = format_args!("{end:#x}"), saved = saved.as_ref().map_or(0, SavedBlocks::len), "image registered");
     translator.add_image(start, end, saved);
     let mut images = IMAGES.lock().unwrap_or_else(|e| e.into_inner());
@@ -136,8 +151,7 @@ pub fn set_memory_order(translator: &mut Translator, order: MemoryOrder) {
     let images = IMAGES.lock().unwrap_or_else(|e| e.into_inner());
     for image in images.iter() {
         let key = key(config, &image.identity, &fingerprint);
-        let saved = file::read(&file::path_for(&config.dir, &key), &key).and_then(|b| SavedBlocks::new(Cow::Borrowed(b)));
-        translator.add_image(image.start, image.end, saved);
+        translator.add_image(image.start, image.end, saved_blocks(config, &key));
     }
 }
 
@@ -182,7 +196,8 @@ pub fn save(translator: &Translator) {
     }
 }
 
-/// `transit cache stats|clear`: what the cache holds, or empties it.
+/// `transit cache stats|clear|warm`: what the cache holds, emptying it,
+/// filling it.
 /// Returns the exit status.
 pub fn command(args: &[std::ffi::OsString], secure: bool) -> i32 {
     configure(secure);
@@ -212,9 +227,35 @@ pub fn command(args: &[std::ffi::OsString], secure: bool) -> i32 {
             }
             i32::from(failed > 0)
         }
+        Some("warm") if args.len() >= 2 => warm(config, &args[1..]),
         _ => {
-            eprintln!("usage: transit cache stats|clear");
+            eprintln!("usage: transit cache stats|clear|warm [--system] PROGRAM [ARGS...]");
             2
+        }
+    }
+}
+
+/// `transit cache warm [--system] PROGRAM [ARGS...]`: runs the program
+/// under Transit so that its translations are saved, into the system-wide
+/// cache with `--system` (at image build time: a container's first start
+/// is then warm). Returns the program's exit status.
+fn warm(config: &Config, args: &[std::ffi::OsString]) -> i32 {
+    let (dir, program) = match args.split_first() {
+        Some((flag, rest)) if flag == "--system" => (&config.system_dir, rest),
+        _ => (&config.dir, args),
+    };
+    let Some((program, program_args)) = program.split_first() else {
+        eprintln!("usage: transit cache warm [--system] PROGRAM [ARGS...]");
+        return 2;
+    };
+    // The path, not /proc/self/exe itself: under an emulator that is the emulator.
+    let transit = std::fs::read_link("/proc/self/exe").unwrap_or_else(|_| PathBuf::from("/proc/self/exe"));
+    let status = std::process::Command::new(transit).arg(program).args(program_args).env("TRANSIT_CACHE_DIR", dir).status();
+    match status {
+        Ok(s) => s.code().unwrap_or(128 + std::os::unix::process::ExitStatusExt::signal(&s).unwrap_or(0)),
+        Err(e) => {
+            eprintln!("transit: cannot run {}: {e}", program.to_string_lossy());
+            1
         }
     }
 }

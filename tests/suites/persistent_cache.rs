@@ -176,3 +176,22 @@ fn cache_stats_counts_the_files_and_clear_removes_them() {
     assert!(cache_files(&cache).is_empty());
     assert_eq!(command(&["wrong"], "command-wrong").0, Termination::Exited(2));
 }
+
+/// `transit cache warm --system PROGRAM` fills the system-wide cache, and a
+/// user whose own cache is empty starts warm from it.
+#[test]
+fn cache_warm_fills_the_system_cache_that_others_start_from() {
+    let (_, binary) = programs().remove(0);
+    let system = fresh_cache("system");
+    let user = fresh_cache("system-user");
+    let transit = Transit::from_env().unwrap_or_else(|e| panic!("{e}"));
+    let mut c = transit.bare_command();
+    c.arg("cache").arg("warm").arg("--system").arg(&binary);
+    let env = [("TRANSIT_SYSTEM_CACHE_DIR", system.as_os_str()), ("TRANSIT_CACHE_DIR", user.as_os_str())];
+    let out = process::run_with_env(c, &env, b"", &work_dir("cache-runs").join("warm-system"), TIMEOUT).expect("can start Transit");
+    assert_eq!(out.termination, Termination::Exited(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!cache_files(&system).is_empty() && cache_files(&user).is_empty(), "warm --system writes the system cache only");
+    let r = run(&binary, &user, "warm-system-user", &[("TRANSIT_SYSTEM_CACHE_DIR", system.to_str().unwrap())]);
+    assert!(r.restored * 100 >= r.blocks * 95, "{} of {} blocks restored from the system cache", r.restored, r.blocks);
+    assert_eq!(r.stdout, out.stdout);
+}
