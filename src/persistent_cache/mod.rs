@@ -74,7 +74,9 @@ pub fn configure(secure: bool) {
         let dir = env("TRANSIT_CACHE_DIR").map(PathBuf::from).or_else(|| {
             env("XDG_CACHE_HOME").map(|x| PathBuf::from(x).join("transit")).or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".cache/transit")))
         })?;
-        let exe = std::fs::metadata("/proc/self/exe").ok()?;
+        // The binary's path first: under an emulator (qemu-user), stat of
+        // /proc/self/exe itself would describe the emulator.
+        let exe = std::fs::metadata(std::fs::read_link("/proc/self/exe").ok()?).ok()?;
         let transit = format!("{} {}:{}:{}:{}", env!("CARGO_PKG_VERSION"), exe.dev(), exe.ino(), exe.size(), exe.mtime());
         let limit = env("TRANSIT_CACHE_MAX_MB").and_then(|v| v.to_str()?.parse::<u64>().ok()).map_or(DEFAULT_LIMIT_BYTES, |mb| mb << 20);
         let system_dir = env("TRANSIT_SYSTEM_CACHE_DIR").map_or_else(|| PathBuf::from(SYSTEM_DIR), PathBuf::from);

@@ -80,6 +80,8 @@ pub struct CodeCache {
     entry_liveness: AddrMap<FlagSet>,
     /// Guest ranges mapped from files, by start address (`image`).
     images: Vec<Image>,
+    /// The buffers a saved block is restored into, reused block to block.
+    restore_buf: Option<TranslatedBlock>,
     /// Host address -> guest instruction, and each block's exit sites; read
     /// without the lock by signal handlers.
     map: Arc<BlockMap>,
@@ -156,6 +158,7 @@ impl CodeCache {
             code_pages: AddrSet::default(),
             entry_liveness: AddrMap::with_capacity_and_hasher(1 << 13, Default::default()),
             images: Vec::new(),
+            restore_buf: None,
             map: Arc::new(BlockMap::default()),
             threads: Vec::new(),
             log_position: crate::cache::code_watch::log_position(),
@@ -211,13 +214,14 @@ impl CodeCache {
             return None;
         }
         let host = self.next_block_addr();
-        let restored = image::restore(record, image.start, host, &self.stubs, crate::emit::empty_block())?;
+        let buffers = self.restore_buf.take().unwrap_or_else(crate::emit::empty_block);
+        let restored = image::restore(record, image.start, host, &self.stubs, buffers)?;
         let installed = self.insert_block(rip, pages, &restored.block);
         if installed.is_some() {
             self.stats.restored += 1;
             crate::block_listener::installed(rip, host, restored.block.code.len());
         }
-        crate::emit::recycle(restored.block);
+        self.restore_buf = Some(restored.block);
         installed
     }
 

@@ -61,6 +61,21 @@ pub fn mov_imm_words(rd: u8, value: u64) -> ([u32; 4], usize) {
     (words, n)
 }
 
+const MOVN_OP: u32 = 0x9280_0000;
+
+/// How `mov_imm_words` builds `value`: whether it starts with movn, the
+/// halves it writes (bit n: bits 16n..16n+15), and how many words.
+fn imm_layout(value: u64) -> ((bool, u8), usize) {
+    let halves = [value as u16, (value >> 16) as u16, (value >> 32) as u16, (value >> 48) as u16];
+    let ones = halves.iter().filter(|&&h| h == 0xffff).count();
+    let zeros = halves.iter().filter(|&&h| h == 0).count();
+    let (movn, skip) = if ones > zeros { (true, 0xffff) } else { (false, 0) };
+    let written = (0..4).filter(|&i| halves[i] != skip).fold(0u8, |m, i| m | 1 << i);
+    // All halves skipped: one word writing half 0.
+    let written = if written == 0 { 1 } else { written };
+    ((movn, written), written.count_ones() as usize)
+}
+
 /// Moves `code` (its relocations `relocations`) to host address `host`,
 /// with every guest address it names moved by `guest_delta` (wrapping),
 /// and its exit stubs at `stubs`.
@@ -76,12 +91,27 @@ pub fn relocate(
         match *r {
             Relocation::GuestAddress { at, words, value } => {
                 let at = at as usize;
-                let rd = (word_at(code, at) & 0x1f) as u8;
-                let (new, n) = mov_imm_words(rd, value.wrapping_add(guest_delta));
-                if n != usize::from(words) {
+                let new = value.wrapping_add(guest_delta);
+                let words = usize::from(words);
+                if at + 4 * words > code.len() {
                     return Err(Unrelocatable);
                 }
-                for (i, w) in new[..n].iter().enumerate() {
+                // The words stay the ones `mov_imm_words` would choose for
+                // the new value (same first opcode, same halves written):
+                // only their 16-bit immediates change.
+                let (layout, n) = imm_layout(new);
+                if n != words || (word_at(code, at) & 0xff80_0000 == MOVN_OP) != layout.0 {
+                    return Err(Unrelocatable);
+                }
+                for i in 0..words {
+                    let w = word_at(code, at + 4 * i);
+                    let hw = (w >> 21) & 3;
+                    if layout.1 & (1 << hw) == 0 {
+                        return Err(Unrelocatable);
+                    }
+                    let half = ((new >> (16 * hw)) & 0xffff) as u32;
+                    let imm = if i == 0 && layout.0 { half ^ 0xffff } else { half };
+                    let w = (w & !(0xffff << 5)) | (imm << 5);
                     code[at + 4 * i..at + 4 * i + 4].copy_from_slice(&w.to_le_bytes());
                 }
             }
