@@ -71,8 +71,11 @@ pub fn configure(secure: bool) {
         if env("TRANSIT_CACHE").is_some_and(|v| v == "off" || v == "0") {
             return None;
         }
+        // The default places only under a home or cache directory that
+        // exists (a HOME of /nonexistent is not created by root).
+        let existing = |name: &str| env(name).map(PathBuf::from).filter(|p| p.is_dir());
         let dir = env("TRANSIT_CACHE_DIR").map(PathBuf::from).or_else(|| {
-            env("XDG_CACHE_HOME").map(|x| PathBuf::from(x).join("transit")).or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".cache/transit")))
+            existing("XDG_CACHE_HOME").map(|x| x.join("transit")).or_else(|| existing("HOME").map(|h| h.join(".cache/transit")))
         })?;
         // The binary's path first: under an emulator (qemu-user), stat of
         // /proc/self/exe itself would describe the emulator.
