@@ -216,15 +216,16 @@ pub enum Lane {
     /// the count in an XMM register or m128, the same count for both halves.
     Shift,
     /// pshufd, pshuflw, pshufhw, shufps, shufpd: elements chosen by imm8.
-    Shuffle,
+    Shuffle(super::sse::Shuffle),
     /// pmuludq, pmulhw, pmulhuw, pmaddwd, psadbw and the saturating packs.
-    Widening,
+    Widening(super::sse::Widening),
     /// minps/maxps/minpd/maxpd (x86's operand rule) and sqrtps/sqrtpd.
     MinMaxSqrt,
-    /// Scalar add, sub, mul, div, sqrt, min, max on the low element.
-    Scalar,
+    /// Scalar add, sub, mul, div, sqrt, min, max on the low element:
+    /// double (true) or single.
+    Scalar(super::sse::ScalarOp, bool),
     /// cmpps/cmppd/cmpss/cmpsd: all-ones elements where imm8's predicate holds.
-    CompareMask,
+    CompareMask(super::sse::FloatElements),
     /// The packed conversions between int32, float and double within 128 bits.
     Convert,
     /// movss/movsd between registers: rn with rm's low element.
@@ -291,11 +292,15 @@ pub fn lanes(e: &mut Emitter, insn: &Instruction, lane: Lane) -> EmitResult {
         }
         Lane::Shift if by_immediate => (sse::shift_imm, PerHalf),
         Lane::Shift => (sse::shift_by_xmm, Whole128),
-        Lane::Shuffle => (sse::shuffle, PerHalf),
-        Lane::Widening => (sse::widening, PerHalf),
+        Lane::Shuffle(kind) => return run(e, insn, move |e: &mut Emitter, i: &Instruction, l: Lanes| sse::shuffle(e, i, l, kind), PerHalf),
+        Lane::Widening(w) => return run(e, insn, move |e: &mut Emitter, _: &Instruction, l: Lanes| sse::widening(e, l, w), PerHalf),
         Lane::MinMaxSqrt => (sse::packed_float_misc, PerHalf),
-        Lane::Scalar => (sse::scalar_arith, PerHalf),
-        Lane::CompareMask => (sse::compare_mask, PerHalf),
+        Lane::Scalar(op, double) => {
+            return run(e, insn, move |e: &mut Emitter, _: &Instruction, l: Lanes| sse::scalar_arith(e, l, op, double), PerHalf)
+        }
+        Lane::CompareMask(shape) => {
+            return run(e, insn, move |e: &mut Emitter, i: &Instruction, l: Lanes| sse::compare_mask(e, i, l, shape), PerHalf)
+        }
         Lane::Convert => (sse::packed_convert, PerHalf),
         Lane::MergeScalar => (sse::mov_scalar_to_register, PerHalf),
         Lane::MergeHalf => (sse::mov_half_to_register, PerHalf),

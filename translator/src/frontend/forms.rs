@@ -20,7 +20,7 @@ use crate::emit::bits::{self, BitOp};
 use crate::emit::bmi::{self, LowestBit, ShiftX};
 use crate::emit::fma::{Fma, Kind as K, Order as O};
 use crate::emit::shift::{self, ShiftOp};
-use crate::emit::sse::PackedOp;
+use crate::emit::sse::{FloatElements, PackedOp, ScalarOp as S, Shuffle, Widening as W};
 use crate::emit::vector::{self, Form, Lane};
 use crate::emit::{control, crypto, data, muldiv, sse42, string, vex, Handler};
 use iced_x86::{Code, CpuidFeature, Instruction, Mnemonic, OpKind, RflagsBits};
@@ -375,7 +375,7 @@ general_rows! {
         Shrd => (emit(|e, i| shift::double_shift(e, i, false), Op::DoubleShift(false)), &[Guard::LegacyForms]),
         Movsd => (emit(|e, i| vector::form(e, i, Form::MoveScalar), Op::Form(Form::MoveScalar)),
             STRING_MOVSD),
-        Cmpsd => (emit(|e, i| vector::lanes(e, i, Lane::CompareMask), Op::Lanes(Lane::CompareMask)),
+        Cmpsd => (emit(|e, i| vector::lanes(e, i, CMP_SD), Op::Lanes(CMP_SD)),
             &[Guard::StringForm(Route::Interpret)]),
     }
 }
@@ -434,6 +434,8 @@ macro_rules! vector_rows {
     };
 }
 
+const CMP_SD: Lane = Lane::CompareMask(FloatElements { double: true, scalar: true });
+
 const fn packed(op: V, element: E) -> Lane {
     Lane::Packed(PackedOp::new(op, element))
 }
@@ -482,15 +484,32 @@ vector_rows! {
             Divps | Vdivps => packed(V::FDiv, E::S), Divpd | Vdivpd => packed(V::FDiv, E::D),
             Pslldq | Psrldq | Psllw | Pslld | Psllq | Psrlw | Psrld | Psrlq | Psraw | Psrad | Vpslldq | Vpsrldq
             | Vpsllw | Vpslld | Vpsllq | Vpsrlw | Vpsrld | Vpsrlq | Vpsraw | Vpsrad => Lane::Shift,
-            Pshufd | Pshuflw | Pshufhw | Shufps | Shufpd | Vpshufd | Vpshuflw | Vpshufhw | Vshufps | Vshufpd => Lane::Shuffle,
-            Pmuludq | Pmulhw | Pmulhuw | Pmaddwd | Psadbw | Packsswb | Packuswb | Packssdw | Vpmuludq | Vpmulhw
-            | Vpmulhuw | Vpmaddwd | Vpsadbw | Vpacksswb | Vpackuswb | Vpackssdw => Lane::Widening,
+            Pshufd | Vpshufd => Lane::Shuffle(Shuffle::Dwords),
+            Pshuflw | Vpshuflw => Lane::Shuffle(Shuffle::LowWords),
+            Pshufhw | Vpshufhw => Lane::Shuffle(Shuffle::HighWords),
+            Shufps | Vshufps => Lane::Shuffle(Shuffle::Singles), Shufpd | Vshufpd => Lane::Shuffle(Shuffle::Doubles),
+            Pmuludq | Vpmuludq => Lane::Widening(W::MulEvenUnsignedDwords),
+            Pmulhw | Vpmulhw => Lane::Widening(W::MulHighSignedWords),
+            Pmulhuw | Vpmulhuw => Lane::Widening(W::MulHighUnsignedWords),
+            Pmaddwd | Vpmaddwd => Lane::Widening(W::MulAddSignedWords),
+            Psadbw | Vpsadbw => Lane::Widening(W::SumAbsDiffBytes),
+            Packsswb | Vpacksswb => Lane::Widening(W::PackSignedWordsToSigned),
+            Packuswb | Vpackuswb => Lane::Widening(W::PackSignedWordsToUnsigned),
+            Packssdw | Vpackssdw => Lane::Widening(W::PackSignedDwordsToSigned),
             Minps | Maxps | Minpd | Maxpd | Sqrtps | Sqrtpd | Vminps | Vmaxps | Vminpd | Vmaxpd | Vsqrtps
             | Vsqrtpd => Lane::MinMaxSqrt,
-            Addsd | Subsd | Mulsd | Divsd | Sqrtsd | Minsd | Maxsd | Addss | Subss | Mulss | Divss | Sqrtss | Minss
-            | Maxss | Vaddsd | Vsubsd | Vmulsd | Vdivsd | Vsqrtsd | Vminsd | Vmaxsd | Vaddss | Vsubss | Vmulss
-            | Vdivss | Vsqrtss | Vminss | Vmaxss => Lane::Scalar,
-            Cmpss | Cmppd | Cmpps | Vcmpsd | Vcmpss | Vcmppd | Vcmpps => Lane::CompareMask,
+            Addsd | Vaddsd => Lane::Scalar(S::Add, true), Addss | Vaddss => Lane::Scalar(S::Add, false),
+            Subsd | Vsubsd => Lane::Scalar(S::Sub, true), Subss | Vsubss => Lane::Scalar(S::Sub, false),
+            Mulsd | Vmulsd => Lane::Scalar(S::Mul, true), Mulss | Vmulss => Lane::Scalar(S::Mul, false),
+            Divsd | Vdivsd => Lane::Scalar(S::Div, true), Divss | Vdivss => Lane::Scalar(S::Div, false),
+            Sqrtsd | Vsqrtsd => Lane::Scalar(S::Sqrt, true), Sqrtss | Vsqrtss => Lane::Scalar(S::Sqrt, false),
+            Minsd | Vminsd => Lane::Scalar(S::Min, true), Minss | Vminss => Lane::Scalar(S::Min, false),
+            Maxsd | Vmaxsd => Lane::Scalar(S::Max, true), Maxss | Vmaxss => Lane::Scalar(S::Max, false),
+            // cmpsd's row is with the string form's (`general_rows`).
+            Vcmpsd => CMP_SD,
+            Cmpss | Vcmpss => Lane::CompareMask(FloatElements { double: false, scalar: true }),
+            Cmppd | Vcmppd => Lane::CompareMask(FloatElements { double: true, scalar: false }),
+            Cmpps | Vcmpps => Lane::CompareMask(FloatElements { double: false, scalar: false }),
             Cvtdq2ps | Cvttps2dq | Cvtps2dq | Cvtdq2pd | Cvtps2pd | Cvtpd2ps | Cvttpd2dq | Cvtpd2dq | Vcvtdq2ps
             | Vcvttps2dq | Vcvtps2dq | Vcvtdq2pd | Vcvtps2pd | Vcvtpd2ps | Vcvttpd2dq | Vcvtpd2dq => Lane::Convert,
             Movhlps | Movlhps | Vmovhlps | Vmovlhps => Lane::MergeHalf,
