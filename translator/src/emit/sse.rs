@@ -715,8 +715,7 @@ pub(super) fn float_to_int(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 }
 
 /// cvtsd2ss / cvtss2sd on the low lane.
-pub(super) fn float_to_float(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    let to_single = sse_equivalent(insn.mnemonic()) == Mnemonic::Cvtsd2ss;
+pub(super) fn float_to_float(e: &mut Emitter, l: Lanes, to_single: bool) -> Result<(), Unsupported> {
     let r = e.vtmp();
     if to_single {
         a64!(e.ops; fcvt S(r), D(l.rm));
@@ -892,18 +891,24 @@ pub(super) fn widening(e: &mut Emitter, l: Lanes, op: Widening) -> Result<(), Un
 
 /// minps/maxps/minpd/maxpd with x86's rule: the second operand unless the
 /// comparison holds; sqrtps/sqrtpd.
-pub(super) fn packed_float_misc(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    use Mnemonic::*;
+/// `Lane::MinMaxSqrt`'s operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MinMaxSqrt {
+    Min,
+    Max,
+    Sqrt,
+}
+
+pub(super) fn packed_float_misc(e: &mut Emitter, l: Lanes, op: MinMaxSqrt, double: Double) -> Result<(), Unsupported> {
     let Lanes { rd, rn: d, rm: m, .. } = l;
     let t = e.vtmp();
     // t = where the comparison holds; the result is d there, else m.
-    match sse_equivalent(insn.mnemonic()) {
-        Minps => a64!(e.ops; fcmgt V(t).S4, V(m).S4, V(d).S4),
-        Maxps => a64!(e.ops; fcmgt V(t).S4, V(d).S4, V(m).S4),
-        Minpd => a64!(e.ops; fcmgt V(t).D2, V(m).D2, V(d).D2),
-        Maxpd => a64!(e.ops; fcmgt V(t).D2, V(d).D2, V(m).D2),
-        m_ @ (Sqrtps | Sqrtpd) => {
-            let double = m_ == Sqrtpd;
+    match (op, double) {
+        (MinMaxSqrt::Min, false) => a64!(e.ops; fcmgt V(t).S4, V(m).S4, V(d).S4),
+        (MinMaxSqrt::Max, false) => a64!(e.ops; fcmgt V(t).S4, V(d).S4, V(m).S4),
+        (MinMaxSqrt::Min, true) => a64!(e.ops; fcmgt V(t).D2, V(m).D2, V(d).D2),
+        (MinMaxSqrt::Max, true) => a64!(e.ops; fcmgt V(t).D2, V(d).D2, V(m).D2),
+        (MinMaxSqrt::Sqrt, _) => {
             // The NaN fix-up reads m: through t when rd is m.
             let r = if rd != m { rd } else { t };
             if double {
@@ -917,7 +922,6 @@ pub(super) fn packed_float_misc(e: &mut Emitter, insn: &Instruction, l: Lanes) -
             }
             return Ok(());
         }
-        _ => return Err(Unsupported),
     }
     if rd == d {
         a64!(e.ops; bif V(rd).B16, V(m).B16, V(t).B16);
@@ -930,15 +934,15 @@ pub(super) fn packed_float_misc(e: &mut Emitter, insn: &Instruction, l: Lanes) -
 /// rcpps/rsqrtps/rcpss/rsqrtss: x86 gives ~12-bit approximations; Transit
 /// computes them exactly, which is within the architectural error bound
 /// (|error| <= 1.5 * 2^-12) but not bit-identical to any Intel or AMD part.
-pub(super) fn reciprocal(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    use Mnemonic::*;
-    let scalar = matches!(sse_equivalent(insn.mnemonic()), Rcpss | Rsqrtss);
+/// `root`: rsqrt (true) or rcp; `scalar`: the low element only.
+pub(super) fn reciprocal(e: &mut Emitter, l: Lanes, root: bool, scalar: bool) -> Result<(), Unsupported> {
     let m = l.rm;
     let (one, r) = (e.vtmp(), e.vtmp());
     a64!(e.ops; fmov V(one).S4, 1.0);
-    match sse_equivalent(insn.mnemonic()) {
-        Rcpps | Rcpss => a64!(e.ops; fdiv V(r).S4, V(one).S4, V(m).S4),
-        _ => a64!(e.ops; fsqrt V(r).S4, V(m).S4 ; fdiv V(r).S4, V(one).S4, V(r).S4),
+    if root {
+        a64!(e.ops; fsqrt V(r).S4, V(m).S4 ; fdiv V(r).S4, V(one).S4, V(r).S4);
+    } else {
+        a64!(e.ops; fdiv V(r).S4, V(one).S4, V(m).S4);
     }
     if scalar {
         let out = e.merge_start(l);

@@ -20,7 +20,9 @@ use crate::emit::bits::{self, BitOp};
 use crate::emit::bmi::{self, LowestBit, ShiftX};
 use crate::emit::fma::{Fma, Kind as K, Order as O};
 use crate::emit::shift::{self, ShiftOp};
-use crate::emit::sse::{FloatElements, PackedOp, ScalarOp as S, Shuffle, Widening as W};
+use crate::emit::sse::{FloatElements, MinMaxSqrt, PackedOp, ScalarOp as S, Shuffle, Widening as W};
+use crate::emit::sse3::Duplicate as Dup;
+use crate::emit::ssse3::HorizontalInt as H;
 use crate::emit::vector::{self, Form, Lane};
 use crate::emit::{control, crypto, data, muldiv, sse42, string, vex, Handler};
 use iced_x86::{Code, CpuidFeature, Instruction, Mnemonic, OpKind, RflagsBits};
@@ -496,8 +498,12 @@ vector_rows! {
             Packsswb | Vpacksswb => Lane::Widening(W::PackSignedWordsToSigned),
             Packuswb | Vpackuswb => Lane::Widening(W::PackSignedWordsToUnsigned),
             Packssdw | Vpackssdw => Lane::Widening(W::PackSignedDwordsToSigned),
-            Minps | Maxps | Minpd | Maxpd | Sqrtps | Sqrtpd | Vminps | Vmaxps | Vminpd | Vmaxpd | Vsqrtps
-            | Vsqrtpd => Lane::MinMaxSqrt,
+            Minps | Vminps => Lane::MinMaxSqrt(MinMaxSqrt::Min, false),
+            Minpd | Vminpd => Lane::MinMaxSqrt(MinMaxSqrt::Min, true),
+            Maxps | Vmaxps => Lane::MinMaxSqrt(MinMaxSqrt::Max, false),
+            Maxpd | Vmaxpd => Lane::MinMaxSqrt(MinMaxSqrt::Max, true),
+            Sqrtps | Vsqrtps => Lane::MinMaxSqrt(MinMaxSqrt::Sqrt, false),
+            Sqrtpd | Vsqrtpd => Lane::MinMaxSqrt(MinMaxSqrt::Sqrt, true),
             Addsd | Vaddsd => Lane::Scalar(S::Add, true), Addss | Vaddss => Lane::Scalar(S::Add, false),
             Subsd | Vsubsd => Lane::Scalar(S::Sub, true), Subss | Vsubss => Lane::Scalar(S::Sub, false),
             Mulsd | Vmulsd => Lane::Scalar(S::Mul, true), Mulss | Vmulss => Lane::Scalar(S::Mul, false),
@@ -513,19 +519,26 @@ vector_rows! {
             Cvtdq2ps | Cvttps2dq | Cvtps2dq | Cvtdq2pd | Cvtps2pd | Cvtpd2ps | Cvttpd2dq | Cvtpd2dq | Vcvtdq2ps
             | Vcvttps2dq | Vcvtps2dq | Vcvtdq2pd | Vcvtps2pd | Vcvtpd2ps | Vcvttpd2dq | Vcvtpd2dq => Lane::Convert,
             Movhlps | Movlhps | Vmovhlps | Vmovlhps => Lane::MergeHalf,
-            Cvtsd2ss | Cvtss2sd | Vcvtsd2ss | Vcvtss2sd => Lane::FloatToFloat,
-            Rcpps | Rsqrtps | Rcpss | Rsqrtss | Vrcpps | Vrsqrtps | Vrcpss | Vrsqrtss => Lane::Reciprocal,
-            Movddup | Movshdup | Movsldup | Vmovddup | Vmovshdup | Vmovsldup => Lane::Duplicate,
-            Haddps | Haddpd | Hsubps | Hsubpd | Vhaddps | Vhaddpd | Vhsubps | Vhsubpd => Lane::HorizontalFloat,
-            Addsubps | Addsubpd | Vaddsubps | Vaddsubpd => Lane::AddSub,
+            Cvtsd2ss | Vcvtsd2ss => Lane::FloatToFloat(true), Cvtss2sd | Vcvtss2sd => Lane::FloatToFloat(false),
+            Rcpps | Vrcpps => Lane::Reciprocal(false, false), Rcpss | Vrcpss => Lane::Reciprocal(false, true),
+            Rsqrtps | Vrsqrtps => Lane::Reciprocal(true, false), Rsqrtss | Vrsqrtss => Lane::Reciprocal(true, true),
+            Movddup | Vmovddup => Lane::Duplicate(Dup::LowDouble),
+            Movshdup | Vmovshdup => Lane::Duplicate(Dup::OddSingles),
+            Movsldup | Vmovsldup => Lane::Duplicate(Dup::EvenSingles),
+            Haddps | Vhaddps => Lane::HorizontalFloat(false, false), Haddpd | Vhaddpd => Lane::HorizontalFloat(false, true),
+            Hsubps | Vhsubps => Lane::HorizontalFloat(true, false), Hsubpd | Vhsubpd => Lane::HorizontalFloat(true, true),
+            Addsubps | Vaddsubps => Lane::AddSub(false), Addsubpd | Vaddsubpd => Lane::AddSub(true),
             Pshufb | Vpshufb => Lane::Pshufb,
             Palignr | Vpalignr => Lane::Palignr,
-            Phaddw | Phaddd | Phsubw | Phsubd | Phaddsw | Phsubsw | Vphaddw | Vphaddd | Vphsubw | Vphsubd | Vphaddsw
-            | Vphsubsw => Lane::HorizontalInt,
+            Phaddw | Vphaddw => Lane::HorizontalInt(H::AddWords), Phaddd | Vphaddd => Lane::HorizontalInt(H::AddDwords),
+            Phsubw | Vphsubw => Lane::HorizontalInt(H::SubWords), Phsubd | Vphsubd => Lane::HorizontalInt(H::SubDwords),
+            Phaddsw | Vphaddsw => Lane::HorizontalInt(H::AddSatWords),
+            Phsubsw | Vphsubsw => Lane::HorizontalInt(H::SubSatWords),
             Pmaddubsw | Vpmaddubsw => Lane::MultiplyAddBytes,
             Pmulhrsw | Vpmulhrsw => Lane::MultiplyHighRound,
-            Pabsb | Pabsw | Pabsd | Vpabsb | Vpabsw | Vpabsd => Lane::Abs,
-            Psignb | Psignw | Psignd | Vpsignb | Vpsignw | Vpsignd => Lane::Sign,
+            Pabsb | Vpabsb => Lane::Abs(E::B), Pabsw | Vpabsw => Lane::Abs(E::H), Pabsd | Vpabsd => Lane::Abs(E::S),
+            Psignb | Vpsignb => Lane::Sign(E::B), Psignw | Vpsignw => Lane::Sign(E::H),
+            Psignd | Vpsignd => Lane::Sign(E::S),
             Pmuldq | Packusdw | Vpmuldq | Vpackusdw => Lane::WidenNarrow,
             Blendps | Blendpd | Pblendw | Vblendps | Vblendpd | Vpblendw | Vpblendd => Lane::BlendImmediate,
             Blendvps | Blendvpd | Pblendvb | Vblendvps | Vblendvpd | Vpblendvb => Lane::BlendVariable,
