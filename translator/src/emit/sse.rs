@@ -816,8 +816,8 @@ pub(super) fn compare_mask(e: &mut Emitter, insn: &Instruction, l: Lanes, shape:
 }
 
 
-/// Multiplies and horizontal ops that need widening: pmuludq, pmulhw,
-/// pmulhuw, pmaddwd, psadbw; and the saturating packs.
+/// Multiplies and horizontal ops that need widening: pmuludq, pmuldq,
+/// pmulhw, pmulhuw, pmaddwd, psadbw; and the saturating packs.
 /// The integer operations computed through wider elements (`Lane::Widening`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Widening {
@@ -837,6 +837,10 @@ pub enum Widening {
     PackSignedWordsToUnsigned,
     /// packssdw: signed dwords to signed words, saturating.
     PackSignedDwordsToSigned,
+    /// pmuldq: the even signed dwords' 64-bit products.
+    MulEvenSignedDwords,
+    /// packusdw: signed dwords to unsigned words, saturating.
+    PackSignedDwordsToUnsigned,
 }
 
 pub(super) fn widening(e: &mut Emitter, l: Lanes, op: Widening) -> Result<(), Unsupported> {
@@ -883,6 +887,16 @@ pub(super) fn widening(e: &mut Emitter, l: Lanes, op: Widening) -> Result<(), Un
         PackSignedDwordsToSigned => a64!(e.ops
             ; sqxtn V(t1).H4, V(d).S4
             ; sqxtn2 V(t1).H8, V(m).S4
+            ; mov V(rd).B16, V(t1).B16
+        ),
+        MulEvenSignedDwords => a64!(e.ops
+            ; xtn V(t1).S2, V(d).D2
+            ; xtn V(t2).S2, V(m).D2
+            ; smull V(rd).D2, V(t1).S2, V(t2).S2
+        ),
+        PackSignedDwordsToUnsigned => a64!(e.ops
+            ; sqxtun V(t1).H4, V(d).S4
+            ; sqxtun2 V(t1).H8, V(m).S4
             ; mov V(rd).B16, V(t1).B16
         ),
     }

@@ -217,7 +217,8 @@ pub enum Lane {
     Shift,
     /// pshufd, pshuflw, pshufhw, shufps, shufpd: elements chosen by imm8.
     Shuffle(super::sse::Shuffle),
-    /// pmuludq, pmulhw, pmulhuw, pmaddwd, psadbw and the saturating packs.
+    /// pmuludq, pmuldq, pmulhw, pmulhuw, pmaddwd, psadbw and the
+    /// saturating packs.
     Widening(super::sse::Widening),
     /// minps/maxps/minpd/maxpd (x86's operand rule) and sqrtps/sqrtpd:
     /// double (true) or single.
@@ -260,15 +261,13 @@ pub enum Lane {
     Abs(super::aarch64::ElementSize),
     /// psignb/w/d: the element size.
     Sign(super::aarch64::ElementSize),
-    /// pmuldq, packusdw.
-    WidenNarrow,
     /// blendps, blendpd, pblendw, vpblendd: elements chosen by imm8.
-    BlendImmediate,
+    BlendImmediate(super::aarch64::ElementSize),
     /// blendvps, blendvpd, pblendvb: by XMM0's (VEX: the is4 register's)
     /// element signs.
-    BlendVariable,
+    BlendVariable(super::aarch64::ElementSize),
     /// roundps/pd/ss/sd.
-    Round,
+    Round(super::sse::FloatElements),
     /// insertps.
     Insertps,
     /// vpsllv*/vpsrlv*/vpsrav*: per-element counts.
@@ -330,10 +329,15 @@ pub fn lanes(e: &mut Emitter, insn: &Instruction, lane: Lane) -> EmitResult {
         Lane::MultiplyHighRound => (ssse3::pmulhrsw, PerHalf),
         Lane::Abs(element) => return per_half(e, insn, move |e, l| ssse3::pabs(e, l, element)),
         Lane::Sign(element) => return per_half(e, insn, move |e, l| ssse3::psign(e, l, element)),
-        Lane::WidenNarrow => (sse41::widen_narrow, PerHalf),
-        Lane::BlendImmediate => (sse41::blend_imm, PerHalf),
-        Lane::BlendVariable => (sse41::blend_variable, PerHalf),
-        Lane::Round => (sse41::round, PerHalf),
+        Lane::BlendImmediate(element) => {
+            return run(e, insn, move |e: &mut Emitter, i: &Instruction, l: Lanes| sse41::blend_imm(e, i, l, element), PerHalf)
+        }
+        Lane::BlendVariable(element) => {
+            return run(e, insn, move |e: &mut Emitter, i: &Instruction, l: Lanes| sse41::blend_variable(e, i, l, element), PerHalf)
+        }
+        Lane::Round(shape) => {
+            return run(e, insn, move |e: &mut Emitter, i: &Instruction, l: Lanes| sse41::round(e, i, l, shape), PerHalf)
+        }
         Lane::Insertps => (sse41::insertps, PerHalf),
         Lane::VariableShift => (vex::variable_shift, PerHalf),
         Lane::Broadcast => (vex::broadcast, Whole128),
