@@ -119,10 +119,11 @@ pub enum Guard {
     /// (memory operands ES:[RDI], [RSI]) takes this route instead.
     StringForm(Route),
     /// Mnemonics with MMX-register forms (and XMM ones): an instruction
-    /// with an MMX register operand is compiled by `emit::mmx` where the
-    /// row is a packed operation the host has on 64 bits (`mmx::compiles`),
-    /// else interpreted where `interp::mmx` implements it, else SIGILL.
-    MmxRegisters,
+    /// with an MMX register operand takes the route given here (`emit::mmx`
+    /// for a packed row, with its `Op::Mmx`) where the host has the
+    /// operation on 64 bits (`mmx::compiles`), else is interpreted where
+    /// `interp::mmx` implements it, else SIGILL.
+    MmxRegisters(Option<Route>),
 }
 
 /// Vendor differences in undefined flags that iced's tables call defined;
@@ -190,7 +191,7 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
     // iterator cost about 1% of hello's instructions).
     for guard in guards {
         if guard_taken(*guard, insn) {
-            return guard_route(*guard, insn, route).handler();
+            return guard_route(*guard, insn).handler();
         }
     }
     route.handler()
@@ -200,7 +201,7 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
 pub fn resolve(insn: &Instruction) -> Route {
     let (route, guards) = route(insn.code());
     match guards.iter().find(|guard| guard_taken(**guard, insn)) {
-        Some(guard) => guard_route(*guard, insn, route),
+        Some(guard) => guard_route(*guard, insn),
         None => route,
     }
 }
@@ -231,32 +232,39 @@ fn guard_taken(guard: Guard, insn: &Instruction) -> bool {
         }),
         Guard::LegacyForms => crate::interp::legacy_forms::handles(insn),
         Guard::StringForm(_) => matches!(insn.op0_kind(), OpKind::MemoryESRDI | OpKind::MemorySegRSI),
-        Guard::MmxRegisters => crate::interp::mmx::uses_mmx(insn),
+        Guard::MmxRegisters(_) => crate::interp::mmx::uses_mmx(insn),
     }
 }
 
-/// The route a taken guard gives `insn` instead of its row's `route`.
-fn guard_route(guard: Guard, insn: &Instruction, route: Route) -> Route {
+/// The route a taken guard gives `insn` instead of its row's.
+fn guard_route(guard: Guard, insn: &Instruction) -> Route {
     match guard {
         Guard::Segments | Guard::LegacyForms => Route::Interpret,
         Guard::ControlOrDebugRegister => Route::Privileged,
         Guard::StringForm(route) => route,
-        Guard::MmxRegisters => match route {
-            Route::Emit { op: Op::Lanes(Lane::Packed(p)), .. } if crate::emit::mmx::compiles(insn, p) => {
-                emit(crate::emit::mmx::packed, Op::Mmx(p))
-            }
+        Guard::MmxRegisters(mmx) => match mmx {
+            Some(mmx @ Route::Emit { op: Op::Mmx(p), .. }) if crate::emit::mmx::compiles(insn, p) => mmx,
             _ if crate::interp::mmx::implements(insn) => Route::Interpret,
             _ => Route::Lacks,
         },
     }
 }
 
-/// The packed operation of `code`'s row, if it is one (what `emit::mmx`
-/// compiles for its MMX forms).
-pub fn packed_row(code: Code) -> Option<PackedOp> {
-    match route(code).0 {
-        Route::Emit { op: Op::Lanes(Lane::Packed(p)), .. } => Some(p),
+/// The compiled route of a row's MMX forms: `emit::mmx` for a packed
+/// operation (`handler` runs it with `op`'s `PackedOp`), else none.
+const fn mmx_route(op: Op, handler: Handler) -> Option<Route> {
+    match op {
+        Op::Lanes(Lane::Packed(p)) => Some(emit(handler, Op::Mmx(p))),
         _ => None,
+    }
+}
+
+/// `emit::mmx::packed` with a row's packed operation; `mmx_route` gives
+/// it only rows that have one.
+fn mmx_packed(e: &mut crate::emit::Emitter, insn: &Instruction, op: Op) -> crate::emit::EmitResult {
+    match op {
+        Op::Lanes(Lane::Packed(p)) => crate::emit::mmx::packed(e, insn, p),
+        _ => Err(crate::emit::Unsupported),
     }
 }
 
@@ -421,17 +429,23 @@ macro_rules! vector_rows {
     ) => {
         fn vector_rows(m: Mnemonic) -> (Route, &'static [Guard]) {
             match m {
-                $( $( $( Mnemonic::$pm => (emit(|e, i| $f(e, i, $p), Op::$family($p)), const { mmx_guard(Mnemonic::$pm) }), )+ )* )*
+                $( $( $( Mnemonic::$pm => (
+                    emit(|e, i| $f(e, i, $p), Op::$family($p)),
+                    const {
+                        if has_mmx_forms(Mnemonic::$pm) {
+                            const { &[Guard::MmxRegisters(mmx_route(Op::$family($p), |e, i| mmx_packed(e, i, Op::$family($p))))] }
+                        } else {
+                            NONE
+                        }
+                    },
+                ), )+ )* )*
                 $( $(Mnemonic::$fm)|+ => ($route, NONE), )*
                 _ => (Route::Lacks, NONE),
             }
         }
 
-        const fn mmx_guard(m: Mnemonic) -> &'static [Guard] {
-            match m {
-                $(Mnemonic::$mm)|+ => &[Guard::MmxRegisters],
-                _ => NONE,
-            }
+        const fn has_mmx_forms(m: Mnemonic) -> bool {
+            matches!(m, $(Mnemonic::$mm)|+)
         }
     };
 }
@@ -819,7 +833,7 @@ mod tests {
     fn mmx_register_forms_take_their_guard() {
         use iced_x86::{Decoder, DecoderOptions};
         let decode = |bytes: &[u8]| Decoder::with_ip(64, bytes, 0, DecoderOptions::NONE).decode();
-        assert!(route(Code::Paddb_mm_mmm64).1.iter().any(|g| matches!(g, Guard::MmxRegisters)));
+        assert!(route(Code::Paddb_mm_mmm64).1.iter().any(|g| matches!(g, Guard::MmxRegisters(Some(_)))));
         assert!(route(Code::VEX_Vpaddb_xmm_xmm_xmmm128).1.is_empty());
         // paddb mm0, mm1: generated code; pmulhw mm0, mm1 and movd mm0, eax: the interpreter.
         assert!(matches!(resolve(&decode(&[0x0f, 0xfc, 0xc1])), Route::Emit { op: Op::Mmx(_), .. }));
