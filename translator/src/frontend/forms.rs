@@ -829,6 +829,65 @@ mod tests {
         assert!(matches!(route(Code::Emms).0, Route::Interpret));
     }
 
+    /// What each lane row computes, by mnemonic, checked against iced's
+    /// view of the memory form: the element size of a packed operand, a
+    /// scalar's width, float or double. Prints the table (`--nocapture`).
+    #[test]
+    fn lane_rows_agree_with_iced_on_their_elements() {
+        use iced_x86::MemorySize;
+        let bitwise = [V::And, V::Or, V::Xor, V::AndNot];
+        let (mut table, mut wrong, mut checked) = (std::collections::BTreeMap::new(), Vec::new(), 0);
+        for code in Code::values() {
+            // The row whatever the presented CPU (`route` checks presence first).
+            let Route::Emit { op: Op::Lanes(lane), .. } = general(code, code.mnemonic()).0 else { continue };
+            table.insert(format!("{:?}", code.mnemonic()), format!("{lane:?}"));
+            let mut insn = Instruction::default();
+            insn.set_code(code);
+            let memory = insn.memory_size();
+            if memory == MemorySize::Unknown || !(0..code.op_code().op_count()).any(|i| {
+                matches!(code.op_code().op_kind(i), iced_x86::OpCodeOperandKind::xmm_or_mem
+                    | iced_x86::OpCodeOperandKind::ymm_or_mem | iced_x86::OpCodeOperandKind::mm_or_mem
+                    | iced_x86::OpCodeOperandKind::mem)
+            }) {
+                continue;
+            }
+            let (packed, element, float) = (memory.is_packed(), memory.element_size(), {
+                let t = memory.element_type();
+                t == MemorySize::Float32 || t == MemorySize::Float64
+            });
+            // (element bytes, packed?, float?) the row says, where it says.
+            let says: Option<(usize, Option<bool>, bool)> = match lane {
+                Lane::Packed(p) if bitwise.contains(&p.op) => None,
+                Lane::Packed(p) => Some((p.element.bytes() as usize, Some(true), false)),
+                Lane::Abs(e) | Lane::Sign(e) | Lane::BlendVariable(e) | Lane::BlendImmediate(e) => {
+                    Some((e.bytes() as usize, Some(true), false))
+                }
+                Lane::Scalar(_, double) => Some((if double { 8 } else { 4 }, Some(false), true)),
+                Lane::CompareMask(f) | Lane::Round(f) => Some((if f.double { 8 } else { 4 }, Some(!f.scalar), true)),
+                Lane::MinMaxSqrt(_, double) | Lane::HorizontalFloat(_, double) | Lane::AddSub(double) => {
+                    Some((if double { 8 } else { 4 }, Some(true), true))
+                }
+                Lane::Fused(f) => Some((if f.double { 8 } else { 4 }, Some(!f.scalar), true)),
+                _ => None,
+            };
+            let Some((bytes, is_packed, is_float)) = says else { continue };
+            // Integer rows: iced's integer types; blends of floats are float
+            // to iced and element-sized here, so only sizes count for them.
+            let float_ok = !is_float || float;
+            // An MMX operand of one element (paddq mm, m64) is not packed to iced.
+            let one_element = memory.size() == element;
+            checked += 1;
+            if element != bytes || is_packed.is_some_and(|p| p != packed && !(p && one_element)) || !float_ok {
+                wrong.push(format!("{code:?}: {lane:?}, iced {memory:?}"));
+            }
+        }
+        for (m, lane) in &table {
+            println!("{m}: {lane}");
+        }
+        assert!(table.len() > 300 && checked > 400, "{} lane mnemonics, {checked} forms checked", table.len());
+        assert!(wrong.is_empty(), "rows disagree with iced:\n{}", wrong.join("\n"));
+    }
+
     #[test]
     fn mmx_register_forms_take_their_guard() {
         use iced_x86::{Decoder, DecoderOptions};
