@@ -119,11 +119,11 @@ pub enum Guard {
     /// (memory operands ES:[RDI], [RSI]) takes this route instead.
     StringForm(Route),
     /// Mnemonics with MMX-register forms (and XMM ones): an instruction
-    /// with an MMX register operand takes the route given here (`emit::mmx`
-    /// for a packed row, with its `Op::Mmx`) where the host has the
-    /// operation on 64 bits (`mmx::compiles`), else is interpreted where
-    /// `interp::mmx` implements it, else SIGILL.
-    MmxRegisters(Option<Route>),
+    /// with an MMX register operand takes its mnemonic's MMX route
+    /// (`mmx_row`: `emit::mmx` with a packed row's `PackedOp`) where the
+    /// host has the operation on 64 bits (`mmx::compiles`), else is
+    /// interpreted where `interp::mmx` implements it, else SIGILL.
+    MmxRegisters,
 }
 
 /// Vendor differences in undefined flags that iced's tables call defined;
@@ -232,7 +232,7 @@ fn guard_taken(guard: Guard, insn: &Instruction) -> bool {
         }),
         Guard::LegacyForms => crate::interp::legacy_forms::handles(insn),
         Guard::StringForm(_) => matches!(insn.op0_kind(), OpKind::MemoryESRDI | OpKind::MemorySegRSI),
-        Guard::MmxRegisters(_) => crate::interp::mmx::uses_mmx(insn),
+        Guard::MmxRegisters => crate::interp::mmx::uses_mmx(insn),
     }
 }
 
@@ -242,7 +242,7 @@ fn guard_route(guard: Guard, insn: &Instruction) -> Route {
         Guard::Segments | Guard::LegacyForms => Route::Interpret,
         Guard::ControlOrDebugRegister => Route::Privileged,
         Guard::StringForm(route) => route,
-        Guard::MmxRegisters(mmx) => match mmx {
+        Guard::MmxRegisters => match mmx_row(insn.mnemonic()) {
             Some(mmx @ Route::Emit { op: Op::Mmx(p), .. }) if crate::emit::mmx::compiles(insn, p) => mmx,
             _ if crate::interp::mmx::implements(insn) => Route::Interpret,
             _ => Route::Lacks,
@@ -429,16 +429,7 @@ macro_rules! vector_rows {
     ) => {
         fn vector_rows(m: Mnemonic) -> (Route, &'static [Guard]) {
             match m {
-                $( $( $( Mnemonic::$pm => (
-                    emit(|e, i| $f(e, i, $p), Op::$family($p)),
-                    const {
-                        if has_mmx_forms(Mnemonic::$pm) {
-                            const { &[Guard::MmxRegisters(mmx_route(Op::$family($p), |e, i| mmx_packed(e, i, Op::$family($p))))] }
-                        } else {
-                            NONE
-                        }
-                    },
-                ), )+ )* )*
+                $( $( $( Mnemonic::$pm => (emit(|e, i| $f(e, i, $p), Op::$family($p)), const { mmx_guard(Mnemonic::$pm) }), )+ )* )*
                 $( $(Mnemonic::$fm)|+ => ($route, NONE), )*
                 _ => (Route::Lacks, NONE),
             }
@@ -446,6 +437,22 @@ macro_rules! vector_rows {
 
         const fn has_mmx_forms(m: Mnemonic) -> bool {
             matches!(m, $(Mnemonic::$mm)|+)
+        }
+
+        const fn mmx_guard(m: Mnemonic) -> &'static [Guard] {
+            if has_mmx_forms(m) { &[Guard::MmxRegisters] } else { NONE }
+        }
+
+        /// The compiled route of mnemonic `m`'s MMX forms, if it has one.
+        /// Code, not data: a route in a static would cost a relocation at
+        /// start-up per row.
+        fn mmx_row(m: Mnemonic) -> Option<Route> {
+            match m {
+                $( $( $( Mnemonic::$pm if const { has_mmx_forms(Mnemonic::$pm) } => {
+                    mmx_route(Op::$family($p), |e, i| mmx_packed(e, i, Op::$family($p)))
+                } )+ )* )*
+                _ => None,
+            }
         }
     };
 }
@@ -892,7 +899,7 @@ mod tests {
     fn mmx_register_forms_take_their_guard() {
         use iced_x86::{Decoder, DecoderOptions};
         let decode = |bytes: &[u8]| Decoder::with_ip(64, bytes, 0, DecoderOptions::NONE).decode();
-        assert!(route(Code::Paddb_mm_mmm64).1.iter().any(|g| matches!(g, Guard::MmxRegisters(Some(_)))));
+        assert!(route(Code::Paddb_mm_mmm64).1.iter().any(|g| matches!(g, Guard::MmxRegisters)));
         assert!(route(Code::VEX_Vpaddb_xmm_xmm_xmmm128).1.is_empty());
         // paddb mm0, mm1: generated code; pmulhw mm0, mm1 and movd mm0, eax: the interpreter.
         assert!(matches!(resolve(&decode(&[0x0f, 0xfc, 0xc1])), Route::Emit { op: Op::Mmx(_), .. }));
