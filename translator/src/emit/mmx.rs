@@ -6,7 +6,7 @@
 
 use super::aarch64::{encodable, Arrangement, ElementSize, VecOp};
 use super::sse::PackedOp;
-use super::{a64, regs, EmitResult, Emitter, Flow, Reg, Unsupported};
+use super::{a64, regs, EmitResult, Emitter, Flow, Reg};
 use crate::cpu::state::offsets;
 #[allow(unused_imports)]
 use dynasmrt::DynasmApi;
@@ -32,9 +32,8 @@ pub fn compiles(insn: &Instruction, row: PackedOp) -> bool {
     to_mm && from_mm_or_memory && encodable(row.op, Arrangement::half(row.element))
 }
 
-/// The MMX form of a packed row; the row is its form's (`compiles`).
-pub fn packed(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let row = crate::frontend::forms::packed_row(insn.code()).ok_or(Unsupported)?;
+/// The MMX form of packed row `row` (its guard's route, after `compiles`).
+pub fn packed(e: &mut Emitter, insn: &Instruction, row: PackedOp) -> EmitResult {
     let dst = mm_offset(insn.op0_register().number());
     let src: Reg = e.vtmp();
     match insn.op1_kind() {

@@ -464,48 +464,62 @@ pub(super) fn shift_imm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result
 }
 
 /// pshufd, pshuflw, pshufhw, shufps, shufpd: lane selection by immediate.
-pub(super) fn shuffle(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    use Mnemonic::*;
+/// What an imm8 shuffle selects (`Lane::Shuffle`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shuffle {
+    /// pshufd: four dwords of the source.
+    Dwords,
+    /// pshuflw: the low four words of the source; the high half copied.
+    LowWords,
+    /// pshufhw: the high four words; the low half copied.
+    HighWords,
+    /// shufps: two singles of the first source, then two of the second.
+    Singles,
+    /// shufpd: one double of each source (vshufpd ymm: imm8 bits 2, 3 for
+    /// the upper half).
+    Doubles,
+}
+
+pub(super) fn shuffle(e: &mut Emitter, insn: &Instruction, l: Lanes, kind: Shuffle) -> Result<(), Unsupported> {
     let Lanes { rd, rn: d, rm: s, .. } = l;
     let imm = insn.immediate8() as u32;
     let t = e.vtmp();
-    match sse_equivalent(insn.mnemonic()) {
-        Pshufd => {
+    match kind {
+        Shuffle::Dwords => {
             for i in 0..4u32 {
                 let sel = (imm >> (2 * i)) & 3;
                 a64!(e.ops; ins V(t).S[i], V(s).S[sel]);
             }
         }
-        m @ (Pshuflw | Pshufhw) => {
-            let base = if m == Pshufhw { 4 } else { 0 };
+        Shuffle::LowWords | Shuffle::HighWords => {
+            let base = if kind == Shuffle::HighWords { 4 } else { 0 };
             a64!(e.ops; mov V(t).B16, V(s).B16);
             for i in 0..4u32 {
                 let sel = base + ((imm >> (2 * i)) & 3);
                 a64!(e.ops; ins V(t).H[base + i], V(s).H[sel]);
             }
         }
-        Shufps => {
+        Shuffle::Singles => {
             for i in 0..4u32 {
                 let sel = (imm >> (2 * i)) & 3;
                 let from = if i < 2 { d } else { s };
                 a64!(e.ops; ins V(t).S[i], V(from).S[sel]);
             }
         }
-        Shufpd => {
+        Shuffle::Doubles => {
             // vshufpd ymm: bits 2 and 3 select in the upper half.
             let imm = if l.upper { imm >> 2 } else { imm };
             let (lo, hi) = (imm & 1, (imm >> 1) & 1);
             a64!(e.ops; ins V(t).D[0], V(d).D[lo] ; ins V(t).D[1], V(s).D[hi]);
         }
-        _ => return Err(Unsupported),
     }
     a64!(e.ops; mov V(rd).B16, V(t).B16);
     Ok(())
 }
 
-/// Scalar double/single arithmetic on the low lane.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum ScalarOp {
+/// Scalar double/single arithmetic on the low element (`Lane::Scalar`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScalarOp {
     Add,
     Sub,
     Mul,
@@ -515,25 +529,10 @@ enum ScalarOp {
     Max,
 }
 
-pub(super) fn scalar_arith(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    use Mnemonic::*;
-    let (op, double) = match sse_equivalent(insn.mnemonic()) {
-        Addsd => (ScalarOp::Add, true),
-        Subsd => (ScalarOp::Sub, true),
-        Mulsd => (ScalarOp::Mul, true),
-        Divsd => (ScalarOp::Div, true),
-        Sqrtsd => (ScalarOp::Sqrt, true),
-        Minsd => (ScalarOp::Min, true),
-        Maxsd => (ScalarOp::Max, true),
-        Addss => (ScalarOp::Add, false),
-        Subss => (ScalarOp::Sub, false),
-        Mulss => (ScalarOp::Mul, false),
-        Divss => (ScalarOp::Div, false),
-        Sqrtss => (ScalarOp::Sqrt, false),
-        Minss => (ScalarOp::Min, false),
-        Maxss => (ScalarOp::Max, false),
-        _ => return Err(Unsupported),
-    };
+/// A float element type: double (true) or single.
+pub type Double = bool;
+
+pub(super) fn scalar_arith(e: &mut Emitter, l: Lanes, op: ScalarOp, double: Double) -> Result<(), Unsupported> {
     let Lanes { rd, rn: d, rm: b, .. } = l;
     let a = if op == ScalarOp::Sqrt { b } else { d };
     let r = e.vtmp();
@@ -716,8 +715,7 @@ pub(super) fn float_to_int(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 }
 
 /// cvtsd2ss / cvtss2sd on the low lane.
-pub(super) fn float_to_float(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    let to_single = sse_equivalent(insn.mnemonic()) == Mnemonic::Cvtsd2ss;
+pub(super) fn float_to_float(e: &mut Emitter, l: Lanes, to_single: bool) -> Result<(), Unsupported> {
     let r = e.vtmp();
     if to_single {
         a64!(e.ops; fcvt S(r), D(l.rm));
@@ -734,16 +732,20 @@ pub(super) fn float_to_float(e: &mut Emitter, insn: &Instruction, l: Lanes) -> R
     Ok(())
 }
 
-/// cmpsd/cmpss/cmppd/cmpps with a predicate: all-ones lanes where it holds.
-pub(super) fn compare_mask(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    use Mnemonic::*;
+/// The elements a float compare or approximation writes (`Lane::CompareMask`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FloatElements {
+    pub double: Double,
+    /// Only the low element (the others from the first source).
+    pub scalar: bool,
+}
+
+/// cmpsd/cmpss/cmppd/cmpps: all-ones elements where the predicate holds.
+/// The predicate is operand data (imm8), read here; its width is the
+/// encoding's.
+pub(super) fn compare_mask(e: &mut Emitter, insn: &Instruction, l: Lanes, shape: FloatElements) -> Result<(), Unsupported> {
     let Lanes { rd, rn: d, rm: b, .. } = l;
-    let (double, scalar) = match sse_equivalent(insn.mnemonic()) {
-        Cmpsd => (true, true),
-        Cmpss => (false, true),
-        Cmppd => (true, false),
-        _ => (false, false),
-    };
+    let FloatElements { double, scalar } = shape;
     // Legacy encodings have eight predicates; VEX has 32, of which bit 4
     // only changes which NaNs signal (exceptions are masked).
     let pred = insn.immediate8() & if insn.encoding() == iced_x86::EncodingKind::VEX { 15 } else { 7 };
@@ -814,73 +816,113 @@ pub(super) fn compare_mask(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Res
 }
 
 
-/// Multiplies and horizontal ops that need widening: pmuludq, pmulhw,
-/// pmulhuw, pmaddwd, psadbw; and the saturating packs.
-pub(super) fn widening(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    use Mnemonic::*;
+/// Multiplies and horizontal ops that need widening: pmuludq, pmuldq,
+/// pmulhw, pmulhuw, pmaddwd, psadbw; and the saturating packs.
+/// The integer operations computed through wider elements (`Lane::Widening`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Widening {
+    /// pmuludq: the even unsigned dwords' 64-bit products.
+    MulEvenUnsignedDwords,
+    /// pmulhw: the high words of signed word products.
+    MulHighSignedWords,
+    /// pmulhuw: unsigned.
+    MulHighUnsignedWords,
+    /// pmaddwd: signed word products, adjacent pairs summed into dwords.
+    MulAddSignedWords,
+    /// psadbw: sums of absolute byte differences per quadword.
+    SumAbsDiffBytes,
+    /// packsswb: signed words to signed bytes, saturating.
+    PackSignedWordsToSigned,
+    /// packuswb: signed words to unsigned bytes, saturating.
+    PackSignedWordsToUnsigned,
+    /// packssdw: signed dwords to signed words, saturating.
+    PackSignedDwordsToSigned,
+    /// pmuldq: the even signed dwords' 64-bit products.
+    MulEvenSignedDwords,
+    /// packusdw: signed dwords to unsigned words, saturating.
+    PackSignedDwordsToUnsigned,
+}
+
+pub(super) fn widening(e: &mut Emitter, l: Lanes, op: Widening) -> Result<(), Unsupported> {
+    use Widening::*;
     let Lanes { rd, rn: d, rm: m, .. } = l;
     let (t1, t2) = (e.vtmp(), e.vtmp());
-    match sse_equivalent(insn.mnemonic()) {
-        Pmuludq => a64!(e.ops
+    match op {
+        MulEvenUnsignedDwords => a64!(e.ops
             ; xtn V(t1).S2, V(d).D2
             ; xtn V(t2).S2, V(m).D2
             ; umull V(rd).D2, V(t1).S2, V(t2).S2
         ),
-        Pmulhw => a64!(e.ops
+        MulHighSignedWords => a64!(e.ops
             ; smull V(t1).S4, V(d).H4, V(m).H4
             ; smull2 V(t2).S4, V(d).H8, V(m).H8
             ; uzp2 V(rd).H8, V(t1).H8, V(t2).H8
         ),
-        Pmulhuw => a64!(e.ops
+        MulHighUnsignedWords => a64!(e.ops
             ; umull V(t1).S4, V(d).H4, V(m).H4
             ; umull2 V(t2).S4, V(d).H8, V(m).H8
             ; uzp2 V(rd).H8, V(t1).H8, V(t2).H8
         ),
-        Pmaddwd => a64!(e.ops
+        MulAddSignedWords => a64!(e.ops
             ; smull V(t1).S4, V(d).H4, V(m).H4
             ; smull2 V(t2).S4, V(d).H8, V(m).H8
             ; addp V(rd).S4, V(t1).S4, V(t2).S4
         ),
-        Psadbw => a64!(e.ops
+        SumAbsDiffBytes => a64!(e.ops
             ; uabd V(t1).B16, V(d).B16, V(m).B16
             ; uaddlp V(t1).H8, V(t1).B16
             ; uaddlp V(t1).S4, V(t1).H8
             ; uaddlp V(rd).D2, V(t1).S4
         ),
-        Packsswb => a64!(e.ops
+        PackSignedWordsToSigned => a64!(e.ops
             ; sqxtn V(t1).B8, V(d).H8
             ; sqxtn2 V(t1).B16, V(m).H8
             ; mov V(rd).B16, V(t1).B16
         ),
-        Packuswb => a64!(e.ops
+        PackSignedWordsToUnsigned => a64!(e.ops
             ; sqxtun V(t1).B8, V(d).H8
             ; sqxtun2 V(t1).B16, V(m).H8
             ; mov V(rd).B16, V(t1).B16
         ),
-        Packssdw => a64!(e.ops
+        PackSignedDwordsToSigned => a64!(e.ops
             ; sqxtn V(t1).H4, V(d).S4
             ; sqxtn2 V(t1).H8, V(m).S4
             ; mov V(rd).B16, V(t1).B16
         ),
-        _ => return Err(Unsupported),
+        MulEvenSignedDwords => a64!(e.ops
+            ; xtn V(t1).S2, V(d).D2
+            ; xtn V(t2).S2, V(m).D2
+            ; smull V(rd).D2, V(t1).S2, V(t2).S2
+        ),
+        PackSignedDwordsToUnsigned => a64!(e.ops
+            ; sqxtun V(t1).H4, V(d).S4
+            ; sqxtun2 V(t1).H8, V(m).S4
+            ; mov V(rd).B16, V(t1).B16
+        ),
     }
     Ok(())
 }
 
 /// minps/maxps/minpd/maxpd with x86's rule: the second operand unless the
 /// comparison holds; sqrtps/sqrtpd.
-pub(super) fn packed_float_misc(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    use Mnemonic::*;
+/// `Lane::MinMaxSqrt`'s operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MinMaxSqrt {
+    Min,
+    Max,
+    Sqrt,
+}
+
+pub(super) fn packed_float_misc(e: &mut Emitter, l: Lanes, op: MinMaxSqrt, double: Double) -> Result<(), Unsupported> {
     let Lanes { rd, rn: d, rm: m, .. } = l;
     let t = e.vtmp();
     // t = where the comparison holds; the result is d there, else m.
-    match sse_equivalent(insn.mnemonic()) {
-        Minps => a64!(e.ops; fcmgt V(t).S4, V(m).S4, V(d).S4),
-        Maxps => a64!(e.ops; fcmgt V(t).S4, V(d).S4, V(m).S4),
-        Minpd => a64!(e.ops; fcmgt V(t).D2, V(m).D2, V(d).D2),
-        Maxpd => a64!(e.ops; fcmgt V(t).D2, V(d).D2, V(m).D2),
-        m_ @ (Sqrtps | Sqrtpd) => {
-            let double = m_ == Sqrtpd;
+    match (op, double) {
+        (MinMaxSqrt::Min, false) => a64!(e.ops; fcmgt V(t).S4, V(m).S4, V(d).S4),
+        (MinMaxSqrt::Max, false) => a64!(e.ops; fcmgt V(t).S4, V(d).S4, V(m).S4),
+        (MinMaxSqrt::Min, true) => a64!(e.ops; fcmgt V(t).D2, V(m).D2, V(d).D2),
+        (MinMaxSqrt::Max, true) => a64!(e.ops; fcmgt V(t).D2, V(d).D2, V(m).D2),
+        (MinMaxSqrt::Sqrt, _) => {
             // The NaN fix-up reads m: through t when rd is m.
             let r = if rd != m { rd } else { t };
             if double {
@@ -894,7 +936,6 @@ pub(super) fn packed_float_misc(e: &mut Emitter, insn: &Instruction, l: Lanes) -
             }
             return Ok(());
         }
-        _ => return Err(Unsupported),
     }
     if rd == d {
         a64!(e.ops; bif V(rd).B16, V(m).B16, V(t).B16);
@@ -907,15 +948,15 @@ pub(super) fn packed_float_misc(e: &mut Emitter, insn: &Instruction, l: Lanes) -
 /// rcpps/rsqrtps/rcpss/rsqrtss: x86 gives ~12-bit approximations; Transit
 /// computes them exactly, which is within the architectural error bound
 /// (|error| <= 1.5 * 2^-12) but not bit-identical to any Intel or AMD part.
-pub(super) fn reciprocal(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    use Mnemonic::*;
-    let scalar = matches!(sse_equivalent(insn.mnemonic()), Rcpss | Rsqrtss);
+/// `root`: rsqrt (true) or rcp; `scalar`: the low element only.
+pub(super) fn reciprocal(e: &mut Emitter, l: Lanes, root: bool, scalar: bool) -> Result<(), Unsupported> {
     let m = l.rm;
     let (one, r) = (e.vtmp(), e.vtmp());
     a64!(e.ops; fmov V(one).S4, 1.0);
-    match sse_equivalent(insn.mnemonic()) {
-        Rcpps | Rcpss => a64!(e.ops; fdiv V(r).S4, V(one).S4, V(m).S4),
-        _ => a64!(e.ops; fsqrt V(r).S4, V(m).S4 ; fdiv V(r).S4, V(one).S4, V(r).S4),
+    if root {
+        a64!(e.ops; fsqrt V(r).S4, V(m).S4 ; fdiv V(r).S4, V(one).S4, V(r).S4);
+    } else {
+        a64!(e.ops; fdiv V(r).S4, V(one).S4, V(m).S4);
     }
     if scalar {
         let out = e.merge_start(l);

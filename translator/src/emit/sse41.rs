@@ -6,10 +6,10 @@
 //!
 //! Memory operands are not alignment-checked, as in `sse`.
 
-use super::sse::xmm;
+use super::sse::{xmm, FloatElements};
 use super::{a64, regs, EmitResult, Emitter, Flow, Polarity, Reg, Unsupported, NZCV};
 use crate::frontend::flags::FlagSet;
-use super::aarch64::{Inst, VReg};
+use super::aarch64::{ElementSize, Inst, VReg};
 use super::vector::{pinned, sse_equivalent, vector_number, Lanes};
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
@@ -24,35 +24,15 @@ enum Width {
     D = 8,
 }
 
-/// pmuldq (signed 32x32->64 of the even dwords) and packusdw (signed
-/// dwords to unsigned-saturated words).
-pub(super) fn widen_narrow(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    let Lanes { rd, rn: d, rm: m, .. } = l;
-    let (t1, t2) = (e.vtmp(), e.vtmp());
-    match sse_equivalent(insn.mnemonic()) {
-        Mnemonic::Pmuldq => a64!(e.ops
-            ; xtn V(t1).S2, V(d).D2
-            ; xtn V(t2).S2, V(m).D2
-            ; smull V(rd).D2, V(t1).S2, V(t2).S2
-        ),
-        Mnemonic::Packusdw => a64!(e.ops
-            ; sqxtun V(t1).H4, V(d).S4
-            ; sqxtun2 V(t1).H8, V(m).S4
-            ; mov V(rd).B16, V(t1).B16
-        ),
-        _ => return Err(Unsupported),
-    }
-    Ok(())
-}
-
 /// blendps/blendpd/pblendw: lanes whose imm8 bit is set come from the source.
-pub(super) fn blend_imm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+/// `element`: the blended elements' size (imm8 is operand data).
+pub(super) fn blend_imm(e: &mut Emitter, insn: &Instruction, l: Lanes, element: ElementSize) -> Result<(), Unsupported> {
     let Lanes { rm: m, upper, .. } = l;
-    let (width, lanes) = match sse_equivalent(insn.mnemonic()) {
-        Mnemonic::Blendps | Mnemonic::Vpblendd => (Width::S, 4),
-        Mnemonic::Blendpd => (Width::D, 2),
-        Mnemonic::Pblendw => (Width::H, 8),
-        _ => return Err(Unsupported),
+    let (width, lanes) = match element {
+        ElementSize::S => (Width::S, 4),
+        ElementSize::D => (Width::D, 2),
+        ElementSize::H => (Width::H, 8),
+        ElementSize::B => return Err(Unsupported),
     };
     // vblendps/vblendpd/vpblendd ymm take one bit per lane of the whole
     // register; vpblendw ymm repeats its eight bits in each half.
@@ -73,7 +53,7 @@ pub(super) fn blend_imm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result
 /// selector element picks rm's element over rn's. The selector is XMM0
 /// for the legacy forms (SDM: the implicit third operand), the is4
 /// register for VEX.
-pub(super) fn blend_variable(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+pub(super) fn blend_variable(e: &mut Emitter, insn: &Instruction, l: Lanes, element: ElementSize) -> Result<(), Unsupported> {
     let Lanes { rd, rn, rm, upper } = l;
     let selector = if insn.encoding() == EncodingKind::VEX {
         let n = vector_number(insn.op3_register()).ok_or(Unsupported)?;
@@ -88,11 +68,11 @@ pub(super) fn blend_variable(e: &mut Emitter, insn: &Instruction, l: Lanes) -> R
         pinned(0)
     };
     let mask = e.vtmp();
-    match sse_equivalent(insn.mnemonic()) {
-        Mnemonic::Pblendvb => a64!(e.ops; sshr V(mask).B16, V(selector).B16, 7),
-        Mnemonic::Blendvps => a64!(e.ops; sshr V(mask).S4, V(selector).S4, 31),
-        Mnemonic::Blendvpd => a64!(e.ops; sshr V(mask).D2, V(selector).D2, 63),
-        _ => return Err(Unsupported),
+    match element {
+        ElementSize::B => a64!(e.ops; sshr V(mask).B16, V(selector).B16, 7),
+        ElementSize::S => a64!(e.ops; sshr V(mask).S4, V(selector).S4, 31),
+        ElementSize::D => a64!(e.ops; sshr V(mask).D2, V(selector).D2, 63),
+        ElementSize::H => return Err(Unsupported),
     }
     if rd == rn {
         a64!(e.ops; bit V(rd).B16, V(rm).B16, V(mask).B16);
@@ -345,16 +325,9 @@ fn test_reduce(e: &mut Emitter, halves: &[(Reg, Reg)], signs: Option<Width>, and
 /// the host FPCR holds (`frinti`); otherwise bits 1:0 give the mode. Bit 3
 /// only suppresses the precision exception, which Transit does not model.
 /// A NaN comes back quieted, as aarch64's `frint*` returns it.
-pub(super) fn round(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    use Mnemonic::*;
+pub(super) fn round(e: &mut Emitter, insn: &Instruction, l: Lanes, shape: FloatElements) -> Result<(), Unsupported> {
     let Lanes { rd, rn: d, rm: s, .. } = l;
-    let (double, scalar) = match sse_equivalent(insn.mnemonic()) {
-        Roundps => (false, false),
-        Roundpd => (true, false),
-        Roundss => (false, true),
-        Roundsd => (true, true),
-        _ => return Err(Unsupported),
-    };
+    let FloatElements { double, scalar } = shape;
     let imm = insn.immediate8();
     let mode = if imm & 4 != 0 { 4 } else { imm & 3 };
     // Scalar forms keep the first source's upper lanes: round into a scratch.

@@ -2,12 +2,12 @@
 //! byte shuffles, alignment, horizontal integer arithmetic, abs and sign,
 //! as lane operations (`vector`). Each has a short NEON equivalent.
 
-use super::aarch64::{Inst, VReg};
-use super::vector::{sse_equivalent, Lanes};
+use super::aarch64::{ElementSize, Inst, VReg};
+use super::vector::Lanes;
 use super::{a64, Emitter, Unsupported};
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
-use iced_x86::{Instruction, Mnemonic};
+use iced_x86::Instruction;
 
 /// pshufb: byte i = src index byte i has bit 7 set ? 0 : dst[index & 15].
 /// tbl gives 0 for indices >= 16: keeping bits 7 and 0-3 maps both rules.
@@ -40,25 +40,41 @@ pub(super) fn palignr(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(
 
 /// Horizontal add/subtract of adjacent pairs (phaddw/d, phsubw/d and the
 /// saturating phaddsw/phsubsw): destination pairs fill the low half.
-pub(super) fn horizontal(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    use Mnemonic::*;
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HorizontalInt {
+    /// phaddw.
+    AddWords,
+    /// phaddd.
+    AddDwords,
+    /// phsubw.
+    SubWords,
+    /// phsubd.
+    SubDwords,
+    /// phaddsw: signed saturation.
+    AddSatWords,
+    /// phsubsw: signed saturation.
+    SubSatWords,
+}
+
+pub(super) fn horizontal(e: &mut Emitter, l: Lanes, op: HorizontalInt) -> Result<(), Unsupported> {
+    use HorizontalInt::*;
     let Lanes { rd, rn: d, rm: m, .. } = l;
-    match sse_equivalent(insn.mnemonic()) {
-        Phaddw => a64!(e.ops; addp V(rd).H8, V(d).H8, V(m).H8),
-        Phaddd => a64!(e.ops; addp V(rd).S4, V(d).S4, V(m).S4),
+    match op {
+        AddWords => a64!(e.ops; addp V(rd).H8, V(d).H8, V(m).H8),
+        AddDwords => a64!(e.ops; addp V(rd).S4, V(d).S4, V(m).S4),
         op => {
             let (even, odd) = (e.vtmp(), e.vtmp());
-            if op == Phsubd {
+            if op == SubDwords {
                 a64!(e.ops; uzp1 V(even).S4, V(d).S4, V(m).S4 ; uzp2 V(odd).S4, V(d).S4, V(m).S4);
             } else {
                 a64!(e.ops; uzp1 V(even).H8, V(d).H8, V(m).H8 ; uzp2 V(odd).H8, V(d).H8, V(m).H8);
             }
             match op {
-                Phsubw => a64!(e.ops; sub V(rd).H8, V(even).H8, V(odd).H8),
-                Phsubd => a64!(e.ops; sub V(rd).S4, V(even).S4, V(odd).S4),
-                Phaddsw => a64!(e.ops; sqadd V(rd).H8, V(even).H8, V(odd).H8),
-                Phsubsw => a64!(e.ops; sqsub V(rd).H8, V(even).H8, V(odd).H8),
-                _ => return Err(Unsupported),
+                SubWords => a64!(e.ops; sub V(rd).H8, V(even).H8, V(odd).H8),
+                SubDwords => a64!(e.ops; sub V(rd).S4, V(even).S4, V(odd).S4),
+                AddSatWords => a64!(e.ops; sqadd V(rd).H8, V(even).H8, V(odd).H8),
+                SubSatWords => a64!(e.ops; sqsub V(rd).H8, V(even).H8, V(odd).H8),
+                AddWords | AddDwords => unreachable!("addp above"),
             }
         }
     }
@@ -100,18 +116,19 @@ pub(super) fn pmulhrsw(e: &mut Emitter, _: &Instruction, l: Lanes) -> Result<(),
 }
 
 /// pabsb/w/d: wrapping absolute value (abs(-128) is 0x80), as NEON's abs.
-pub(super) fn pabs(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+pub(super) fn pabs(e: &mut Emitter, l: Lanes, element: ElementSize) -> Result<(), Unsupported> {
     let Lanes { rd, rm: m, .. } = l;
-    match sse_equivalent(insn.mnemonic()) {
-        Mnemonic::Pabsb => a64!(e.ops; abs V(rd).B16, V(m).B16),
-        Mnemonic::Pabsw => a64!(e.ops; abs V(rd).H8, V(m).H8),
-        _ => a64!(e.ops; abs V(rd).S4, V(m).S4),
+    match element {
+        ElementSize::B => a64!(e.ops; abs V(rd).B16, V(m).B16),
+        ElementSize::H => a64!(e.ops; abs V(rd).H8, V(m).H8),
+        ElementSize::S => a64!(e.ops; abs V(rd).S4, V(m).S4),
+        ElementSize::D => return Err(Unsupported),
     }
     Ok(())
 }
 
 /// psignb/w/d: dst negated (wrapping) where src < 0, zeroed where src = 0.
-pub(super) fn psign(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+pub(super) fn psign(e: &mut Emitter, l: Lanes, element: ElementSize) -> Result<(), Unsupported> {
     let Lanes { rd, rn: d, rm: m, .. } = l;
     let (neg, lt, zero) = (e.vtmp(), e.vtmp(), e.vtmp());
     macro_rules! sign {
@@ -123,10 +140,11 @@ pub(super) fn psign(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(),
             )
         };
     }
-    match sse_equivalent(insn.mnemonic()) {
-        Mnemonic::Psignb => sign!(B16),
-        Mnemonic::Psignw => sign!(H8),
-        _ => sign!(S4),
+    match element {
+        ElementSize::B => sign!(B16),
+        ElementSize::H => sign!(H8),
+        ElementSize::S => sign!(S4),
+        ElementSize::D => return Err(Unsupported),
     }
     if rd != d {
         e.inst(Inst::VecMove { rd: VReg(rd), rn: VReg(d) });

@@ -216,15 +216,18 @@ pub enum Lane {
     /// the count in an XMM register or m128, the same count for both halves.
     Shift,
     /// pshufd, pshuflw, pshufhw, shufps, shufpd: elements chosen by imm8.
-    Shuffle,
-    /// pmuludq, pmulhw, pmulhuw, pmaddwd, psadbw and the saturating packs.
-    Widening,
-    /// minps/maxps/minpd/maxpd (x86's operand rule) and sqrtps/sqrtpd.
-    MinMaxSqrt,
-    /// Scalar add, sub, mul, div, sqrt, min, max on the low element.
-    Scalar,
+    Shuffle(super::sse::Shuffle),
+    /// pmuludq, pmuldq, pmulhw, pmulhuw, pmaddwd, psadbw and the
+    /// saturating packs.
+    Widening(super::sse::Widening),
+    /// minps/maxps/minpd/maxpd (x86's operand rule) and sqrtps/sqrtpd:
+    /// double (true) or single.
+    MinMaxSqrt(super::sse::MinMaxSqrt, bool),
+    /// Scalar add, sub, mul, div, sqrt, min, max on the low element:
+    /// double (true) or single.
+    Scalar(super::sse::ScalarOp, bool),
     /// cmpps/cmppd/cmpss/cmpsd: all-ones elements where imm8's predicate holds.
-    CompareMask,
+    CompareMask(super::sse::FloatElements),
     /// The packed conversions between int32, float and double within 128 bits.
     Convert,
     /// movss/movsd between registers: rn with rm's low element.
@@ -232,39 +235,39 @@ pub enum Lane {
     /// movlps/movhps/movlpd/movhpd loads, movhlps, movlhps: rn with one
     /// 64-bit half from rm.
     MergeHalf,
-    /// cvtss2sd, cvtsd2ss on the low element.
-    FloatToFloat,
-    /// rcpps, rsqrtps, rcpss, rsqrtss (exact).
-    Reciprocal,
+    /// cvtsd2ss (true), cvtss2sd on the low element.
+    FloatToFloat(bool),
+    /// rcpps, rsqrtps, rcpss, rsqrtss (exact): the square root's (true)
+    /// or the value's; the low element only (true) or all.
+    Reciprocal(bool, bool),
     /// movddup, movshdup, movsldup.
-    Duplicate,
-    /// haddps/haddpd/hsubps/hsubpd.
-    HorizontalFloat,
-    /// addsubps, addsubpd.
-    AddSub,
+    Duplicate(super::sse3::Duplicate),
+    /// haddps/haddpd/hsubps/hsubpd: subtract (true) or add; double (true)
+    /// or single.
+    HorizontalFloat(bool, bool),
+    /// addsubps, addsubpd: double (true) or single.
+    AddSub(bool),
     /// pshufb: bytes chosen by rm's bytes.
     Pshufb,
     /// palignr: 16 bytes from rn:rm at imm8.
     Palignr,
     /// phaddw/d, phsubw/d, phaddsw, phsubsw.
-    HorizontalInt,
+    HorizontalInt(super::ssse3::HorizontalInt),
     /// pmaddubsw.
     MultiplyAddBytes,
     /// pmulhrsw.
     MultiplyHighRound,
-    /// pabsb/w/d.
-    Abs,
-    /// psignb/w/d.
-    Sign,
-    /// pmuldq, packusdw.
-    WidenNarrow,
+    /// pabsb/w/d: the element size.
+    Abs(super::aarch64::ElementSize),
+    /// psignb/w/d: the element size.
+    Sign(super::aarch64::ElementSize),
     /// blendps, blendpd, pblendw, vpblendd: elements chosen by imm8.
-    BlendImmediate,
+    BlendImmediate(super::aarch64::ElementSize),
     /// blendvps, blendvpd, pblendvb: by XMM0's (VEX: the is4 register's)
     /// element signs.
-    BlendVariable,
+    BlendVariable(super::aarch64::ElementSize),
     /// roundps/pd/ss/sd.
-    Round,
+    Round(super::sse::FloatElements),
     /// insertps.
     Insertps,
     /// vpsllv*/vpsrlv*/vpsrav*: per-element counts.
@@ -279,7 +282,20 @@ pub enum Lane {
     Fused(super::fma::Fma),
 }
 
+/// `run` per half for an operation whose row's parameter says all it
+/// computes (it reads no operand of the instruction).
+fn per_half(
+    e: &mut Emitter,
+    insn: &Instruction,
+    op: impl Fn(&mut Emitter, Lanes) -> Result<(), Unsupported>,
+) -> EmitResult {
+    run(e, insn, move |e: &mut Emitter, _: &Instruction, l: Lanes| op(e, l), Second::PerHalf)
+}
+
 /// The handler of every lane operation row: `run` with `lane`'s operation.
+/// Choices that depend on the operands stay in the operation: a shift's
+/// count from an immediate or a register (`Lane::Shift`), imm8 selectors
+/// and compare predicates.
 pub fn lanes(e: &mut Emitter, insn: &Instruction, lane: Lane) -> EmitResult {
     use super::{permute, sse, sse3, sse41, ssse3, vex};
     use Second::*;
@@ -291,30 +307,37 @@ pub fn lanes(e: &mut Emitter, insn: &Instruction, lane: Lane) -> EmitResult {
         }
         Lane::Shift if by_immediate => (sse::shift_imm, PerHalf),
         Lane::Shift => (sse::shift_by_xmm, Whole128),
-        Lane::Shuffle => (sse::shuffle, PerHalf),
-        Lane::Widening => (sse::widening, PerHalf),
-        Lane::MinMaxSqrt => (sse::packed_float_misc, PerHalf),
-        Lane::Scalar => (sse::scalar_arith, PerHalf),
-        Lane::CompareMask => (sse::compare_mask, PerHalf),
+        Lane::Shuffle(kind) => return run(e, insn, move |e: &mut Emitter, i: &Instruction, l: Lanes| sse::shuffle(e, i, l, kind), PerHalf),
+        Lane::Widening(w) => return per_half(e, insn, move |e, l| sse::widening(e, l, w)),
+        Lane::MinMaxSqrt(op, double) => return per_half(e, insn, move |e, l| sse::packed_float_misc(e, l, op, double)),
+        Lane::Scalar(op, double) => return per_half(e, insn, move |e, l| sse::scalar_arith(e, l, op, double)),
+        Lane::CompareMask(shape) => {
+            return run(e, insn, move |e: &mut Emitter, i: &Instruction, l: Lanes| sse::compare_mask(e, i, l, shape), PerHalf)
+        }
         Lane::Convert => (sse::packed_convert, PerHalf),
         Lane::MergeScalar => (sse::mov_scalar_to_register, PerHalf),
         Lane::MergeHalf => (sse::mov_half_to_register, PerHalf),
-        Lane::FloatToFloat => (sse::float_to_float, PerHalf),
-        Lane::Reciprocal => (sse::reciprocal, PerHalf),
-        Lane::Duplicate => (sse3::duplicate, PerHalf),
-        Lane::HorizontalFloat => (sse3::horizontal, PerHalf),
-        Lane::AddSub => (sse3::add_sub, PerHalf),
+        Lane::FloatToFloat(to_single) => return per_half(e, insn, move |e, l| sse::float_to_float(e, l, to_single)),
+        Lane::Reciprocal(root, scalar) => return per_half(e, insn, move |e, l| sse::reciprocal(e, l, root, scalar)),
+        Lane::Duplicate(which) => return per_half(e, insn, move |e, l| sse3::duplicate(e, l, which)),
+        Lane::HorizontalFloat(sub, double) => return per_half(e, insn, move |e, l| sse3::horizontal(e, l, sub, double)),
+        Lane::AddSub(double) => return per_half(e, insn, move |e, l| sse3::add_sub(e, l, double)),
         Lane::Pshufb => (ssse3::pshufb, PerHalf),
         Lane::Palignr => (ssse3::palignr, PerHalf),
-        Lane::HorizontalInt => (ssse3::horizontal, PerHalf),
+        Lane::HorizontalInt(op) => return per_half(e, insn, move |e, l| ssse3::horizontal(e, l, op)),
         Lane::MultiplyAddBytes => (ssse3::pmaddubsw, PerHalf),
         Lane::MultiplyHighRound => (ssse3::pmulhrsw, PerHalf),
-        Lane::Abs => (ssse3::pabs, PerHalf),
-        Lane::Sign => (ssse3::psign, PerHalf),
-        Lane::WidenNarrow => (sse41::widen_narrow, PerHalf),
-        Lane::BlendImmediate => (sse41::blend_imm, PerHalf),
-        Lane::BlendVariable => (sse41::blend_variable, PerHalf),
-        Lane::Round => (sse41::round, PerHalf),
+        Lane::Abs(element) => return per_half(e, insn, move |e, l| ssse3::pabs(e, l, element)),
+        Lane::Sign(element) => return per_half(e, insn, move |e, l| ssse3::psign(e, l, element)),
+        Lane::BlendImmediate(element) => {
+            return run(e, insn, move |e: &mut Emitter, i: &Instruction, l: Lanes| sse41::blend_imm(e, i, l, element), PerHalf)
+        }
+        Lane::BlendVariable(element) => {
+            return run(e, insn, move |e: &mut Emitter, i: &Instruction, l: Lanes| sse41::blend_variable(e, i, l, element), PerHalf)
+        }
+        Lane::Round(shape) => {
+            return run(e, insn, move |e: &mut Emitter, i: &Instruction, l: Lanes| sse41::round(e, i, l, shape), PerHalf)
+        }
         Lane::Insertps => (sse41::insertps, PerHalf),
         Lane::VariableShift => (vex::variable_shift, PerHalf),
         Lane::Broadcast => (vex::broadcast, Whole128),

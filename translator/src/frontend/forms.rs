@@ -20,7 +20,9 @@ use crate::emit::bits::{self, BitOp};
 use crate::emit::bmi::{self, LowestBit, ShiftX};
 use crate::emit::fma::{Fma, Kind as K, Order as O};
 use crate::emit::shift::{self, ShiftOp};
-use crate::emit::sse::PackedOp;
+use crate::emit::sse::{FloatElements, MinMaxSqrt, PackedOp, ScalarOp as S, Shuffle, Widening as W};
+use crate::emit::sse3::Duplicate as Dup;
+use crate::emit::ssse3::HorizontalInt as H;
 use crate::emit::vector::{self, Form, Lane};
 use crate::emit::{control, crypto, data, muldiv, sse42, string, vex, Handler};
 use iced_x86::{Code, CpuidFeature, Instruction, Mnemonic, OpKind, RflagsBits};
@@ -117,9 +119,10 @@ pub enum Guard {
     /// (memory operands ES:[RDI], [RSI]) takes this route instead.
     StringForm(Route),
     /// Mnemonics with MMX-register forms (and XMM ones): an instruction
-    /// with an MMX register operand is compiled by `emit::mmx` where the
-    /// row is a packed operation the host has on 64 bits (`mmx::compiles`),
-    /// else interpreted where `interp::mmx` implements it, else SIGILL.
+    /// with an MMX register operand takes its mnemonic's MMX route
+    /// (`mmx_row`: `emit::mmx` with a packed row's `PackedOp`) where the
+    /// host has the operation on 64 bits (`mmx::compiles`), else is
+    /// interpreted where `interp::mmx` implements it, else SIGILL.
     MmxRegisters,
 }
 
@@ -188,7 +191,7 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
     // iterator cost about 1% of hello's instructions).
     for guard in guards {
         if guard_taken(*guard, insn) {
-            return guard_route(*guard, insn, route).handler();
+            return guard_route(*guard, insn).handler();
         }
     }
     route.handler()
@@ -198,7 +201,7 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
 pub fn resolve(insn: &Instruction) -> Route {
     let (route, guards) = route(insn.code());
     match guards.iter().find(|guard| guard_taken(**guard, insn)) {
-        Some(guard) => guard_route(*guard, insn, route),
+        Some(guard) => guard_route(*guard, insn),
         None => route,
     }
 }
@@ -233,28 +236,35 @@ fn guard_taken(guard: Guard, insn: &Instruction) -> bool {
     }
 }
 
-/// The route a taken guard gives `insn` instead of its row's `route`.
-fn guard_route(guard: Guard, insn: &Instruction, route: Route) -> Route {
+/// The route a taken guard gives `insn` instead of its row's.
+fn guard_route(guard: Guard, insn: &Instruction) -> Route {
     match guard {
         Guard::Segments | Guard::LegacyForms => Route::Interpret,
         Guard::ControlOrDebugRegister => Route::Privileged,
         Guard::StringForm(route) => route,
-        Guard::MmxRegisters => match route {
-            Route::Emit { op: Op::Lanes(Lane::Packed(p)), .. } if crate::emit::mmx::compiles(insn, p) => {
-                emit(crate::emit::mmx::packed, Op::Mmx(p))
-            }
+        Guard::MmxRegisters => match mmx_row(insn.mnemonic()) {
+            Some(mmx @ Route::Emit { op: Op::Mmx(p), .. }) if crate::emit::mmx::compiles(insn, p) => mmx,
             _ if crate::interp::mmx::implements(insn) => Route::Interpret,
             _ => Route::Lacks,
         },
     }
 }
 
-/// The packed operation of `code`'s row, if it is one (what `emit::mmx`
-/// compiles for its MMX forms).
-pub fn packed_row(code: Code) -> Option<PackedOp> {
-    match route(code).0 {
-        Route::Emit { op: Op::Lanes(Lane::Packed(p)), .. } => Some(p),
+/// The compiled route of a row's MMX forms: `emit::mmx` for a packed
+/// operation (`handler` runs it with `op`'s `PackedOp`), else none.
+const fn mmx_route(op: Op, handler: Handler) -> Option<Route> {
+    match op {
+        Op::Lanes(Lane::Packed(p)) => Some(emit(handler, Op::Mmx(p))),
         _ => None,
+    }
+}
+
+/// `emit::mmx::packed` with a row's packed operation; `mmx_route` gives
+/// it only rows that have one.
+fn mmx_packed(e: &mut crate::emit::Emitter, insn: &Instruction, op: Op) -> crate::emit::EmitResult {
+    match op {
+        Op::Lanes(Lane::Packed(p)) => crate::emit::mmx::packed(e, insn, p),
+        _ => Err(crate::emit::Unsupported),
     }
 }
 
@@ -375,7 +385,7 @@ general_rows! {
         Shrd => (emit(|e, i| shift::double_shift(e, i, false), Op::DoubleShift(false)), &[Guard::LegacyForms]),
         Movsd => (emit(|e, i| vector::form(e, i, Form::MoveScalar), Op::Form(Form::MoveScalar)),
             STRING_MOVSD),
-        Cmpsd => (emit(|e, i| vector::lanes(e, i, Lane::CompareMask), Op::Lanes(Lane::CompareMask)),
+        Cmpsd => (emit(|e, i| vector::lanes(e, i, CMP_SD), Op::Lanes(CMP_SD)),
             &[Guard::StringForm(Route::Interpret)]),
     }
 }
@@ -425,14 +435,29 @@ macro_rules! vector_rows {
             }
         }
 
+        const fn has_mmx_forms(m: Mnemonic) -> bool {
+            matches!(m, $(Mnemonic::$mm)|+)
+        }
+
         const fn mmx_guard(m: Mnemonic) -> &'static [Guard] {
+            if has_mmx_forms(m) { &[Guard::MmxRegisters] } else { NONE }
+        }
+
+        /// The compiled route of mnemonic `m`'s MMX forms, if it has one.
+        /// Code, not data: a route in a static would cost a relocation at
+        /// start-up per row.
+        fn mmx_row(m: Mnemonic) -> Option<Route> {
             match m {
-                $(Mnemonic::$mm)|+ => &[Guard::MmxRegisters],
-                _ => NONE,
+                $( $( $( Mnemonic::$pm if const { has_mmx_forms(Mnemonic::$pm) } => {
+                    mmx_route(Op::$family($p), |e, i| mmx_packed(e, i, Op::$family($p)))
+                } )+ )* )*
+                _ => None,
             }
         }
     };
 }
+
+const CMP_SD: Lane = Lane::CompareMask(FloatElements { double: true, scalar: true });
 
 const fn packed(op: V, element: E) -> Lane {
     Lane::Packed(PackedOp::new(op, element))
@@ -482,35 +507,69 @@ vector_rows! {
             Divps | Vdivps => packed(V::FDiv, E::S), Divpd | Vdivpd => packed(V::FDiv, E::D),
             Pslldq | Psrldq | Psllw | Pslld | Psllq | Psrlw | Psrld | Psrlq | Psraw | Psrad | Vpslldq | Vpsrldq
             | Vpsllw | Vpslld | Vpsllq | Vpsrlw | Vpsrld | Vpsrlq | Vpsraw | Vpsrad => Lane::Shift,
-            Pshufd | Pshuflw | Pshufhw | Shufps | Shufpd | Vpshufd | Vpshuflw | Vpshufhw | Vshufps | Vshufpd => Lane::Shuffle,
-            Pmuludq | Pmulhw | Pmulhuw | Pmaddwd | Psadbw | Packsswb | Packuswb | Packssdw | Vpmuludq | Vpmulhw
-            | Vpmulhuw | Vpmaddwd | Vpsadbw | Vpacksswb | Vpackuswb | Vpackssdw => Lane::Widening,
-            Minps | Maxps | Minpd | Maxpd | Sqrtps | Sqrtpd | Vminps | Vmaxps | Vminpd | Vmaxpd | Vsqrtps
-            | Vsqrtpd => Lane::MinMaxSqrt,
-            Addsd | Subsd | Mulsd | Divsd | Sqrtsd | Minsd | Maxsd | Addss | Subss | Mulss | Divss | Sqrtss | Minss
-            | Maxss | Vaddsd | Vsubsd | Vmulsd | Vdivsd | Vsqrtsd | Vminsd | Vmaxsd | Vaddss | Vsubss | Vmulss
-            | Vdivss | Vsqrtss | Vminss | Vmaxss => Lane::Scalar,
-            Cmpss | Cmppd | Cmpps | Vcmpsd | Vcmpss | Vcmppd | Vcmpps => Lane::CompareMask,
+            Pshufd | Vpshufd => Lane::Shuffle(Shuffle::Dwords),
+            Pshuflw | Vpshuflw => Lane::Shuffle(Shuffle::LowWords),
+            Pshufhw | Vpshufhw => Lane::Shuffle(Shuffle::HighWords),
+            Shufps | Vshufps => Lane::Shuffle(Shuffle::Singles), Shufpd | Vshufpd => Lane::Shuffle(Shuffle::Doubles),
+            Pmuludq | Vpmuludq => Lane::Widening(W::MulEvenUnsignedDwords),
+            Pmulhw | Vpmulhw => Lane::Widening(W::MulHighSignedWords),
+            Pmulhuw | Vpmulhuw => Lane::Widening(W::MulHighUnsignedWords),
+            Pmaddwd | Vpmaddwd => Lane::Widening(W::MulAddSignedWords),
+            Psadbw | Vpsadbw => Lane::Widening(W::SumAbsDiffBytes),
+            Packsswb | Vpacksswb => Lane::Widening(W::PackSignedWordsToSigned),
+            Packuswb | Vpackuswb => Lane::Widening(W::PackSignedWordsToUnsigned),
+            Packssdw | Vpackssdw => Lane::Widening(W::PackSignedDwordsToSigned),
+            Minps | Vminps => Lane::MinMaxSqrt(MinMaxSqrt::Min, false),
+            Minpd | Vminpd => Lane::MinMaxSqrt(MinMaxSqrt::Min, true),
+            Maxps | Vmaxps => Lane::MinMaxSqrt(MinMaxSqrt::Max, false),
+            Maxpd | Vmaxpd => Lane::MinMaxSqrt(MinMaxSqrt::Max, true),
+            Sqrtps | Vsqrtps => Lane::MinMaxSqrt(MinMaxSqrt::Sqrt, false),
+            Sqrtpd | Vsqrtpd => Lane::MinMaxSqrt(MinMaxSqrt::Sqrt, true),
+            Addsd | Vaddsd => Lane::Scalar(S::Add, true), Addss | Vaddss => Lane::Scalar(S::Add, false),
+            Subsd | Vsubsd => Lane::Scalar(S::Sub, true), Subss | Vsubss => Lane::Scalar(S::Sub, false),
+            Mulsd | Vmulsd => Lane::Scalar(S::Mul, true), Mulss | Vmulss => Lane::Scalar(S::Mul, false),
+            Divsd | Vdivsd => Lane::Scalar(S::Div, true), Divss | Vdivss => Lane::Scalar(S::Div, false),
+            Sqrtsd | Vsqrtsd => Lane::Scalar(S::Sqrt, true), Sqrtss | Vsqrtss => Lane::Scalar(S::Sqrt, false),
+            Minsd | Vminsd => Lane::Scalar(S::Min, true), Minss | Vminss => Lane::Scalar(S::Min, false),
+            Maxsd | Vmaxsd => Lane::Scalar(S::Max, true), Maxss | Vmaxss => Lane::Scalar(S::Max, false),
+            // cmpsd's row is with the string form's (`general_rows`).
+            Vcmpsd => CMP_SD,
+            Cmpss | Vcmpss => Lane::CompareMask(FloatElements { double: false, scalar: true }),
+            Cmppd | Vcmppd => Lane::CompareMask(FloatElements { double: true, scalar: false }),
+            Cmpps | Vcmpps => Lane::CompareMask(FloatElements { double: false, scalar: false }),
             Cvtdq2ps | Cvttps2dq | Cvtps2dq | Cvtdq2pd | Cvtps2pd | Cvtpd2ps | Cvttpd2dq | Cvtpd2dq | Vcvtdq2ps
             | Vcvttps2dq | Vcvtps2dq | Vcvtdq2pd | Vcvtps2pd | Vcvtpd2ps | Vcvttpd2dq | Vcvtpd2dq => Lane::Convert,
             Movhlps | Movlhps | Vmovhlps | Vmovlhps => Lane::MergeHalf,
-            Cvtsd2ss | Cvtss2sd | Vcvtsd2ss | Vcvtss2sd => Lane::FloatToFloat,
-            Rcpps | Rsqrtps | Rcpss | Rsqrtss | Vrcpps | Vrsqrtps | Vrcpss | Vrsqrtss => Lane::Reciprocal,
-            Movddup | Movshdup | Movsldup | Vmovddup | Vmovshdup | Vmovsldup => Lane::Duplicate,
-            Haddps | Haddpd | Hsubps | Hsubpd | Vhaddps | Vhaddpd | Vhsubps | Vhsubpd => Lane::HorizontalFloat,
-            Addsubps | Addsubpd | Vaddsubps | Vaddsubpd => Lane::AddSub,
+            Cvtsd2ss | Vcvtsd2ss => Lane::FloatToFloat(true), Cvtss2sd | Vcvtss2sd => Lane::FloatToFloat(false),
+            Rcpps | Vrcpps => Lane::Reciprocal(false, false), Rcpss | Vrcpss => Lane::Reciprocal(false, true),
+            Rsqrtps | Vrsqrtps => Lane::Reciprocal(true, false), Rsqrtss | Vrsqrtss => Lane::Reciprocal(true, true),
+            Movddup | Vmovddup => Lane::Duplicate(Dup::LowDouble),
+            Movshdup | Vmovshdup => Lane::Duplicate(Dup::OddSingles),
+            Movsldup | Vmovsldup => Lane::Duplicate(Dup::EvenSingles),
+            Haddps | Vhaddps => Lane::HorizontalFloat(false, false), Haddpd | Vhaddpd => Lane::HorizontalFloat(false, true),
+            Hsubps | Vhsubps => Lane::HorizontalFloat(true, false), Hsubpd | Vhsubpd => Lane::HorizontalFloat(true, true),
+            Addsubps | Vaddsubps => Lane::AddSub(false), Addsubpd | Vaddsubpd => Lane::AddSub(true),
             Pshufb | Vpshufb => Lane::Pshufb,
             Palignr | Vpalignr => Lane::Palignr,
-            Phaddw | Phaddd | Phsubw | Phsubd | Phaddsw | Phsubsw | Vphaddw | Vphaddd | Vphsubw | Vphsubd | Vphaddsw
-            | Vphsubsw => Lane::HorizontalInt,
+            Phaddw | Vphaddw => Lane::HorizontalInt(H::AddWords), Phaddd | Vphaddd => Lane::HorizontalInt(H::AddDwords),
+            Phsubw | Vphsubw => Lane::HorizontalInt(H::SubWords), Phsubd | Vphsubd => Lane::HorizontalInt(H::SubDwords),
+            Phaddsw | Vphaddsw => Lane::HorizontalInt(H::AddSatWords),
+            Phsubsw | Vphsubsw => Lane::HorizontalInt(H::SubSatWords),
             Pmaddubsw | Vpmaddubsw => Lane::MultiplyAddBytes,
             Pmulhrsw | Vpmulhrsw => Lane::MultiplyHighRound,
-            Pabsb | Pabsw | Pabsd | Vpabsb | Vpabsw | Vpabsd => Lane::Abs,
-            Psignb | Psignw | Psignd | Vpsignb | Vpsignw | Vpsignd => Lane::Sign,
-            Pmuldq | Packusdw | Vpmuldq | Vpackusdw => Lane::WidenNarrow,
-            Blendps | Blendpd | Pblendw | Vblendps | Vblendpd | Vpblendw | Vpblendd => Lane::BlendImmediate,
-            Blendvps | Blendvpd | Pblendvb | Vblendvps | Vblendvpd | Vpblendvb => Lane::BlendVariable,
-            Roundps | Roundpd | Roundss | Roundsd | Vroundps | Vroundpd | Vroundss | Vroundsd => Lane::Round,
+            Pabsb | Vpabsb => Lane::Abs(E::B), Pabsw | Vpabsw => Lane::Abs(E::H), Pabsd | Vpabsd => Lane::Abs(E::S),
+            Psignb | Vpsignb => Lane::Sign(E::B), Psignw | Vpsignw => Lane::Sign(E::H),
+            Psignd | Vpsignd => Lane::Sign(E::S),
+            Pmuldq | Vpmuldq => Lane::Widening(W::MulEvenSignedDwords),
+            Packusdw | Vpackusdw => Lane::Widening(W::PackSignedDwordsToUnsigned),
+            Blendps | Vblendps | Vpblendd => Lane::BlendImmediate(E::S), Blendpd | Vblendpd => Lane::BlendImmediate(E::D),
+            Pblendw | Vpblendw => Lane::BlendImmediate(E::H),
+            Blendvps | Vblendvps => Lane::BlendVariable(E::S), Blendvpd | Vblendvpd => Lane::BlendVariable(E::D),
+            Pblendvb | Vpblendvb => Lane::BlendVariable(E::B),
+            Roundps | Vroundps => Lane::Round(FloatElements { double: false, scalar: false }),
+            Roundpd | Vroundpd => Lane::Round(FloatElements { double: true, scalar: false }),
+            Roundss | Vroundss => Lane::Round(FloatElements { double: false, scalar: true }),
+            Roundsd | Vroundsd => Lane::Round(FloatElements { double: true, scalar: true }),
             Insertps | Vinsertps => Lane::Insertps,
             Vpsllvd | Vpsllvq | Vpsrlvd | Vpsrlvq | Vpsravd => Lane::VariableShift,
             Vbroadcastss | Vbroadcastsd | Vbroadcastf128 | Vbroadcasti128 | Vpbroadcastb | Vpbroadcastw
@@ -775,6 +834,65 @@ mod tests {
         assert_eq!(op(Code::VEX_Vcvtpd2ps_xmm_ymmm256), Some(Op::Form(Form::Narrow256)));
         assert_eq!(op(Code::VEX_Vcvtpd2ps_xmm_xmmm128), Some(Op::Lanes(Lane::Convert)));
         assert!(matches!(route(Code::Emms).0, Route::Interpret));
+    }
+
+    /// What each lane row computes, by mnemonic, checked against iced's
+    /// view of the memory form: the element size of a packed operand, a
+    /// scalar's width, float or double. Prints the table (`--nocapture`).
+    #[test]
+    fn lane_rows_agree_with_iced_on_their_elements() {
+        use iced_x86::MemorySize;
+        let bitwise = [V::And, V::Or, V::Xor, V::AndNot];
+        let (mut table, mut wrong, mut checked) = (std::collections::BTreeMap::new(), Vec::new(), 0);
+        for code in Code::values() {
+            // The row whatever the presented CPU (`route` checks presence first).
+            let Route::Emit { op: Op::Lanes(lane), .. } = general(code, code.mnemonic()).0 else { continue };
+            table.insert(format!("{:?}", code.mnemonic()), format!("{lane:?}"));
+            let mut insn = Instruction::default();
+            insn.set_code(code);
+            let memory = insn.memory_size();
+            if memory == MemorySize::Unknown || !(0..code.op_code().op_count()).any(|i| {
+                matches!(code.op_code().op_kind(i), iced_x86::OpCodeOperandKind::xmm_or_mem
+                    | iced_x86::OpCodeOperandKind::ymm_or_mem | iced_x86::OpCodeOperandKind::mm_or_mem
+                    | iced_x86::OpCodeOperandKind::mem)
+            }) {
+                continue;
+            }
+            let (packed, element, float) = (memory.is_packed(), memory.element_size(), {
+                let t = memory.element_type();
+                t == MemorySize::Float32 || t == MemorySize::Float64
+            });
+            // (element bytes, packed?, float?) the row says, where it says.
+            let says: Option<(usize, Option<bool>, bool)> = match lane {
+                Lane::Packed(p) if bitwise.contains(&p.op) => None,
+                Lane::Packed(p) => Some((p.element.bytes() as usize, Some(true), false)),
+                Lane::Abs(e) | Lane::Sign(e) | Lane::BlendVariable(e) | Lane::BlendImmediate(e) => {
+                    Some((e.bytes() as usize, Some(true), false))
+                }
+                Lane::Scalar(_, double) => Some((if double { 8 } else { 4 }, Some(false), true)),
+                Lane::CompareMask(f) | Lane::Round(f) => Some((if f.double { 8 } else { 4 }, Some(!f.scalar), true)),
+                Lane::MinMaxSqrt(_, double) | Lane::HorizontalFloat(_, double) | Lane::AddSub(double) => {
+                    Some((if double { 8 } else { 4 }, Some(true), true))
+                }
+                Lane::Fused(f) => Some((if f.double { 8 } else { 4 }, Some(!f.scalar), true)),
+                _ => None,
+            };
+            let Some((bytes, is_packed, is_float)) = says else { continue };
+            // Integer rows: iced's integer types; blends of floats are float
+            // to iced and element-sized here, so only sizes count for them.
+            let float_ok = !is_float || float;
+            // An MMX operand of one element (paddq mm, m64) is not packed to iced.
+            let one_element = memory.size() == element;
+            checked += 1;
+            if element != bytes || is_packed.is_some_and(|p| p != packed && !(p && one_element)) || !float_ok {
+                wrong.push(format!("{code:?}: {lane:?}, iced {memory:?}"));
+            }
+        }
+        for (m, lane) in &table {
+            println!("{m}: {lane}");
+        }
+        assert!(table.len() > 300 && checked > 400, "{} lane mnemonics, {checked} forms checked", table.len());
+        assert!(wrong.is_empty(), "rows disagree with iced:\n{}", wrong.join("\n"));
     }
 
     #[test]
