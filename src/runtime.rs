@@ -174,6 +174,7 @@ impl GuestThreadRun {
         };
         if FORK_SYSCALLS.contains(&nr) && outcome == SyscallOutcome::Return(0) {
             self.signals.after_fork_in_child();
+            persistent_cache::after_fork_in_child();
             crate::gdb::forget_in_child();
             if let Err(e) = self.translator.after_fork_in_child() {
                 tracing::error!("forked child: no code cache: {e}");

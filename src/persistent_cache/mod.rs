@@ -59,6 +59,16 @@ struct Registered {
 
 static CONFIG: OnceLock<Option<Config>> = OnceLock::new();
 static IMAGES: Mutex<Vec<Registered>> = Mutex::new(Vec::new());
+/// Set in a forked child whose parent had `IMAGES` locked by another
+/// thread (which the child does not have): the child does without.
+static OFF_IN_THIS_PROCESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Call in a forked child, before it runs guest code.
+pub fn after_fork_in_child() {
+    if matches!(IMAGES.try_lock(), Err(std::sync::TryLockError::WouldBlock)) {
+        OFF_IN_THIS_PROCESS.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
 
 /// Decides once, before any image is registered, whether and where the
 /// cache lives.
@@ -88,6 +98,9 @@ pub fn configure(secure: bool) {
 }
 
 fn config() -> Option<&'static Config> {
+    if OFF_IN_THIS_PROCESS.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
     CONFIG.get().and_then(Option::as_ref)
 }
 
