@@ -217,6 +217,54 @@ mod tests {
     use super::*;
     use std::os::fd::IntoRawFd;
 
+    /// A seeded mutation fuzz of `check_elf` over a real program: header
+    /// and program-header fields set to edge values, random bytes, and
+    /// truncations never panic (unit tests keep overflow checks on); every
+    /// input is either refused with a LoadError or accepted with its
+    /// PT_LOAD segments inside the file.
+    #[test]
+    fn check_elf_never_panics_on_mutated_programs() {
+        let Ok(original) = std::fs::read("/usr/bin/true") else { return };
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let phoff = u64::from_le_bytes(original[32..40].try_into().unwrap()) as usize;
+        let edges = [0u64, 1, 0x40, 0xfff, 0x1000, original.len() as u64, original.len() as u64 + 1, u32::MAX as u64, u64::MAX, u64::MAX / 2];
+        for i in 0..20_000 {
+            let mut bytes = original.clone();
+            for _ in 0..1 + next() % 4 {
+                let r = next();
+                match r % 4 {
+                    // A header or program-header field (8 bytes) to an edge value.
+                    0 | 1 => {
+                        let field = if r % 4 == 0 { (next() % 8) as usize * 8 } else { phoff + (next() % 13 * 56 + next() % 7 * 8) as usize };
+                        let value = edges[(next() % edges.len() as u64) as usize];
+                        if let Some(dst) = bytes.get_mut(field..field + 8) {
+                            dst.copy_from_slice(&value.to_le_bytes());
+                        }
+                    }
+                    // A random byte among the first 4 KiB.
+                    2 => {
+                        let at = (next() % 4096) as usize % bytes.len();
+                        bytes[at] = next() as u8;
+                    }
+                    _ => bytes.truncate((next() % (original.len() as u64 + 1)) as usize),
+                }
+            }
+            let outcome = std::panic::catch_unwind(|| check_elf(Path::new("fuzzed"), &bytes).map(|elf| elf.program_headers.clone()));
+            let Ok(result) = outcome else { panic!("check_elf panicked on mutation {i}") };
+            if let Ok(headers) = result {
+                for p in headers.iter().filter(|p| p.p_type == ph::PT_LOAD) {
+                    assert!(p.p_offset.checked_add(p.p_filesz).is_some_and(|e| e <= bytes.len() as u64), "mutation {i}: an accepted segment lies outside the file");
+                }
+            }
+        }
+    }
+
     #[test]
     fn an_exec_fd_is_read_from_its_start_and_closed() {
         use std::io::{Seek, SeekFrom, Write};
