@@ -151,11 +151,6 @@ impl Image {
         self.fresh = Vec::new();
     }
 
-    /// Blocks recorded in this process.
-    pub fn fresh_blocks(&self) -> usize {
-        self.fresh.len()
-    }
-
     /// The image's saved blocks, apart from the cache (they are shared).
     pub fn clone_saved_view(&self) -> Option<SavedView> {
         Some(SavedView { start: self.start, saved: self.saved.clone().filter(|_| self.usable)? })

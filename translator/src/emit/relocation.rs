@@ -31,40 +31,31 @@ pub enum Relocation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unrelocatable;
 
+const MOVZ: u32 = 0xd280_0000;
+const MOVN: u32 = 0x9280_0000;
+const MOVK: u32 = 0xf280_0000;
+
 /// The movz/movn/movk words that put `value` in register `rd`, fewest
-/// first: movn when more halves are all ones than zero.
+/// first: movn when more halves are all ones than zero (`imm_layout`).
 pub fn mov_imm_words(rd: u8, value: u64) -> ([u32; 4], usize) {
-    const MOVZ: u32 = 0xd280_0000;
-    const MOVN: u32 = 0x9280_0000;
-    const MOVK: u32 = 0xf280_0000;
-    let halves = [value as u16, (value >> 16) as u16, (value >> 32) as u16, (value >> 48) as u16];
-    let ones = halves.iter().filter(|&&h| h == 0xffff).count();
-    let zeros = halves.iter().filter(|&&h| h == 0).count();
-    // movn starts from all ones, movz from zeros: skip the halves the
-    // first one already gives.
-    let (first_op, skip, flip) = if ones > zeros { (MOVN, 0xffff, 0xffff) } else { (MOVZ, 0, 0) };
+    let ((movn, written), n) = imm_layout(value);
     let mut words = [0u32; 4];
-    let mut n = 0;
-    for (hw, &h) in halves.iter().enumerate() {
-        if h == skip {
-            continue;
-        }
-        let (op, imm) = if n == 0 { (first_op, h ^ flip) } else { (MOVK, h) };
-        words[n] = op | ((hw as u32) << 21) | (u32::from(imm) << 5) | u32::from(rd);
-        n += 1;
+    let mut halves = written;
+    for word in &mut words[..n] {
+        let hw = halves.trailing_zeros();
+        halves &= halves - 1;
+        let half = ((value >> (16 * hw)) & 0xffff) as u32;
+        *word = MOVK | (hw << 21) | (half << 5) | u32::from(rd);
     }
-    if n == 0 {
-        // Every half is the skipped value: 0 or all ones.
-        words[0] = first_op | u32::from(rd);
-        n = 1;
-    }
+    // The first word starts from zeros (movz) or ones (movn, inverted immediate).
+    words[0] = if movn { (words[0] & !MOVK) ^ (0xffff << 5) | MOVN } else { words[0] & !MOVK | MOVZ };
     (words, n)
 }
 
-const MOVN_OP: u32 = 0x9280_0000;
-
-/// How `mov_imm_words` builds `value`: whether it starts with movn, the
-/// halves it writes (bit n: bits 16n..16n+15), and how many words.
+/// How `value` is built: whether it starts with movn (more halves all
+/// ones than zero), the halves it writes (bit n: bits 16n..16n+15; the
+/// ones the first instruction already gives are skipped), and how many
+/// words.
 fn imm_layout(value: u64) -> ((bool, u8), usize) {
     let halves = [value as u16, (value >> 16) as u16, (value >> 32) as u16, (value >> 48) as u16];
     let ones = halves.iter().filter(|&&h| h == 0xffff).count();
@@ -100,7 +91,7 @@ pub fn relocate(
                 // the new value (same first opcode, same halves written):
                 // only their 16-bit immediates change.
                 let (layout, n) = imm_layout(new);
-                if n != words || (word_at(code, at) & 0xff80_0000 == MOVN_OP) != layout.0 {
+                if n != words || (word_at(code, at) & 0xff80_0000 == MOVN) != layout.0 {
                     return Err(Unrelocatable);
                 }
                 for i in 0..words {
