@@ -7,6 +7,7 @@ mod arm64_vm;
 mod binfmt;
 mod bless;
 mod build;
+mod compat;
 mod cpython_tests;
 mod deb;
 mod demo;
@@ -38,7 +39,9 @@ commands:
           the signal programs of tests/programs, natively and under Transit, N times (default 20)
   cpython-tests [--runs N] [MODULE...]
           CPython's regression tests natively and N times under Transit, compared test by test
-          (default: test_signal test_threading test_subprocess)";
+          (default: test_signal test_threading test_subprocess)
+  compat [NAME...]
+          real Debian programs (tests/compat/cases.txt) natively and under Transit, compared";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         Some("difftest") => difftest::run(&args[1..]),
         Some("signal-stress") => signal_stress::run(&args[1..]),
         Some("cpython-tests") => cpython_tests::run(&args[1..]),
+        Some("compat") => compat::run(&args[1..]),
         Some("help" | "-h" | "--help") | None => {
             println!("{USAGE}");
             Ok(())

@@ -1,0 +1,68 @@
+//! `cargo xtask compat [NAME...]`: real Debian amd64 programs (interpreters,
+//! compilers, databases, codecs, VCS, crypto tools; tests/compat/cases.txt)
+//! run natively and under Transit, stdout and exit status compared
+//! (tests/compat/sweep.sh). Too slow for CI (about 15 minutes under
+//! qemu-user); its result goes in the closing notes.
+
+use anyhow::{bail, Result};
+
+use crate::build::build_transit;
+use crate::host::{Arch, Package};
+use crate::{setup, step};
+
+/// What the cases run, beyond the packages the test suites install.
+const PROGRAMS: &[Package] = &[
+    Package { name: "ruby", provides: "/usr/bin/ruby" },
+    Package { name: "php-cli", provides: "/usr/bin/php" },
+    Package { name: "redis-server", provides: "/usr/bin/redis-server" },
+    Package { name: "lua5.4", provides: "/usr/bin/lua5.4" },
+    Package { name: "tcl", provides: "/usr/bin/tclsh" },
+    Package { name: "gawk", provides: "/usr/bin/gawk" },
+    Package { name: "bc", provides: "/usr/bin/bc" },
+    Package { name: "dc", provides: "/usr/bin/dc" },
+    Package { name: "jq", provides: "/usr/bin/jq" },
+    Package { name: "brotli", provides: "/usr/bin/brotli" },
+    Package { name: "zstd", provides: "/usr/bin/zstd" },
+    Package { name: "lz4", provides: "/usr/bin/lz4" },
+    Package { name: "p7zip-full", provides: "/usr/bin/7z" },
+    Package { name: "rsync", provides: "/usr/bin/rsync" },
+    Package { name: "cmake", provides: "/usr/bin/cmake" },
+    Package { name: "ninja-build", provides: "/usr/bin/ninja" },
+    Package { name: "make", provides: "/usr/bin/make" },
+    Package { name: "busybox", provides: "/bin/busybox" },
+    Package { name: "zsh", provides: "/bin/zsh" },
+    Package { name: "git", provides: "/usr/bin/git" },
+    Package { name: "openssl", provides: "/usr/bin/openssl" },
+    Package { name: "gpg", provides: "/usr/bin/gpg" },
+    Package { name: "openssh-client", provides: "/usr/bin/ssh-keygen" },
+    Package { name: "file", provides: "/usr/bin/file" },
+    Package { name: "vim", provides: "/usr/bin/vim" },
+    Package { name: "ffmpeg", provides: "/usr/bin/ffmpeg" },
+    Package { name: "x264", provides: "/usr/bin/x264" },
+    Package { name: "imagemagick", provides: "/usr/bin/convert" },
+    Package { name: "postgresql", provides: "/usr/lib/postgresql/15/bin/initdb" },
+];
+
+pub fn run(names: &[String]) -> Result<()> {
+    let arch = Arch::of_host()?;
+    if arch != Arch::X86_64 {
+        bail!("the reference is each program run natively: this needs an x86_64 host");
+    }
+    setup::ensure_prerequisites(arch)?;
+    setup::install_missing_packages(PROGRAMS)?;
+    let transit = build_transit()?;
+    let runner = arch.aarch64_runner().unwrap_or("");
+    step::header("Debian programs, natively and under Transit (tests/compat/cases.txt)");
+    let out = crate::target_dir().join("compat");
+    let mut sweep = std::process::Command::new(crate::workspace_root().join("tests/compat/sweep.sh"));
+    sweep
+        .arg(format!("{runner} {}", transit.display()))
+        .arg(&out)
+        .args(names)
+        // Transit's own libraries, when qemu-user runs it on this host.
+        .env("QEMU_LD_PREFIX", "/usr/aarch64-linux-gnu");
+    if !step::status(&mut sweep)?.success() {
+        bail!("some programs behave differently under Transit (outputs in {})", out.display());
+    }
+    Ok(())
+}
