@@ -2,8 +2,10 @@
 # Where the aarch64 instructions of a Transit run go, by Transit function
 # (and "[generated code]" for translated guest code), then the hottest
 # guest blocks (Transit's --perf-map names its translations):
-#   benches/profile/profile.sh [-n TOP] [--outer] -- TRANSIT_BINARY [TRANSIT ARGS] PROGRAM [ARGS]
-# (--outer: by the function code was inlined into, not the innermost one)
+#   benches/profile/profile.sh [-n TOP] [--outer] [--no-perf-map] -- TRANSIT_BINARY [TRANSIT ARGS] PROGRAM [ARGS]
+# (--outer: by the function code was inlined into, not the innermost one;
+# --no-perf-map: guest blocks unnamed, for start-up profiles that the map's
+# own cost of reading symbols would swamp)
 # Runs under qemu-aarch64 (the dynamic build from package qemu-user, the one
 # that loads plugins) with hotpc.c, and names functions with
 # aarch64-linux-gnu-addr2line; installs both if missing. Counts per block
@@ -11,15 +13,17 @@
 set -eu
 top=40
 outer=
+perf_map=--perf-map
 while [ $# -gt 0 ]; do
     case $1 in
         -n) top=$2; shift 2 ;;
         --outer) outer=--outer; shift ;;
+        --no-perf-map) perf_map=; shift ;;
         --) shift; break ;;
         *) break ;;
     esac
 done
-[ $# -ge 2 ] || { echo "usage: $0 [-n TOP] [--outer] -- TRANSIT_BINARY [ARGS] PROGRAM [ARGS]" >&2; exit 2; }
+[ $# -ge 2 ] || { echo "usage: $0 [-n TOP] [--outer] [--no-perf-map] -- TRANSIT_BINARY [ARGS] PROGRAM [ARGS]" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 # qemu-aarch64 from qemu-user (the static build cannot load plugins), and
 # an addr2line that reads aarch64 binaries.
@@ -36,7 +40,7 @@ shift
 # run writes are the ones newer than the marker.
 touch "$work/marker"
 QEMU_LD_PREFIX=${QEMU_LD_PREFIX:-/usr/aarch64-linux-gnu} qemu-aarch64 -cpu neoverse-n1 \
-    -plugin "$work/hotpc.so,out=$work/hotpc.txt" "$transit" --perf-map "$@" > /dev/null
+    -plugin "$work/hotpc.so,out=$work/hotpc.txt" "$transit" $perf_map "$@" > /dev/null
 maps=$(find /tmp -maxdepth 1 -name 'perf-*.map' -newer "$work/marker")
 # shellcheck disable=SC2086 # one argument per map
 python3 "$here/report.py" $outer "$work/hotpc.txt" "$transit" aarch64-linux-gnu-addr2line "$top" $maps
