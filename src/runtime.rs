@@ -322,8 +322,15 @@ impl GuestThreadRun {
                     lines.push(format!("transit-stats[{pid}]: thread {t}: {summary}"));
                 }
                 lines.push(format!(
-                    "transit-stats[{pid}]: process: blocks={} restored={} guest_insns={} host_bytes={} flushes={} invalidated={} memory_order={:?}",
-                    s.blocks, s.restored, s.guest_insns, s.host_bytes, s.flushes, s.invalidated, self.translator.memory_order()
+                    "transit-stats[{pid}]: process: blocks={} restored={} guest_insns={} host_bytes={} flushes={} invalidated={} memory_order={:?} host={}",
+                    s.blocks,
+                    s.restored,
+                    s.guest_insns,
+                    s.host_bytes,
+                    s.flushes,
+                    s.invalidated,
+                    self.translator.memory_order(),
+                    self.translator.host_features().names()
                 ));
             }
         }

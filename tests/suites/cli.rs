@@ -137,7 +137,9 @@ fn shared_memory_keeps_x86_memory_order() {
             .expect("can start Transit");
         assert_eq!(run.termination, Termination::Exited(0), "{name}");
         let stderr = String::from_utf8_lossy(&run.stderr);
-        let orders: Vec<&str> = stderr.lines().filter_map(|l| l.split("memory_order=").nth(1)).collect();
+        let word_after = |line: &'_ str, key: &str| line.split(key).nth(1).and_then(|rest| rest.split_whitespace().next()).map(str::to_owned);
+        let orders: Vec<String> = stderr.lines().filter_map(|l| word_after(l, "memory_order=")).collect();
+        assert!(stderr.lines().filter(|l| l.contains("memory_order=")).all(|l| word_after(l, "host=").is_some()), "{name}: the host features used:\n{stderr}");
         assert!(!orders.is_empty() && orders.iter().all(|o| *o == order), "{name}: expected {order} in every process:\n{stderr}");
     }
 }

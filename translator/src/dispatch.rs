@@ -125,6 +125,8 @@ impl Translator {
     }
 
     fn join(shared: Arc<SharedCode>, code: Box<dyn CodeSource>) -> Translator {
+        // Translations for FEAT_AFP hosts leave NaNs to FPCR.AH.
+        crate::cpu::host::enable_x86_nan_handling(shared.lock().host);
         let thread = shared.register_calling_thread();
         Translator { shared, thread, code, timed: false, debug: DebugRun::default() }
     }
@@ -204,6 +206,11 @@ impl Translator {
     /// Forgets every translation of the process.
     pub fn flush(&mut self) {
         self.shared.lock().flush(&self.thread);
+    }
+
+    /// The host features translations use.
+    pub fn host_features(&self) -> HostFeatures {
+        self.shared.lock().host
     }
 
     pub fn memory_order(&self) -> MemoryOrder {

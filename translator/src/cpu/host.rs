@@ -15,6 +15,10 @@ pub struct HostFeatures {
     pub aes: bool,
     /// FEAT_PMULL: `pmull`/`pmull2` of 64-bit lanes (pclmulqdq).
     pub pmull: bool,
+    /// FEAT_AFP: with FPCR.AH set, a NaN operand wins over the other
+    /// whatever its kind and a created NaN is negative, as on x86, so
+    /// arithmetic needs no NaN fix-up (`enable_x86_nan_handling`).
+    pub afp: bool,
 }
 
 /// Environment variable that turns detected host features off, for testing
@@ -25,11 +29,11 @@ pub const FEATURES_ENV: &str = "TRANSIT_HOST_FEATURES";
 impl HostFeatures {
     /// The lowest common denominator: plain ARMv8.0-A.
     pub const BASELINE: HostFeatures =
-        HostFeatures { flagm: false, lse: false, lrcpc: false, crc32: false, aes: false, pmull: false };
+        HostFeatures { flagm: false, lse: false, lrcpc: false, crc32: false, aes: false, pmull: false, afp: false };
 
     /// Every feature the emitter can use.
     pub const ALL: HostFeatures =
-        HostFeatures { flagm: true, lse: true, lrcpc: true, crc32: true, aes: true, pmull: true };
+        HostFeatures { flagm: true, lse: true, lrcpc: true, crc32: true, aes: true, pmull: true, afp: true };
 
     /// Reads AT_HWCAP on an aarch64 Linux host (baseline elsewhere), minus
     /// what `TRANSIT_HOST_FEATURES` turns off (not in secure mode, where
@@ -52,21 +56,46 @@ impl HostFeatures {
             const HWCAP_ATOMICS: u64 = 1 << 8;
             const HWCAP_FLAGM: u64 = 1 << 35;
             const HWCAP_LRCPC: u64 = 1 << 15;
+            const HWCAP_CPUID: u64 = 1 << 11;
+            const HWCAP2_AFP: u64 = 1 << 20;
             // SAFETY: getauxval only reads the process's auxiliary vector.
-            let hw = unsafe { libc::getauxval(libc::AT_HWCAP) };
+            let (hw, hw2) = unsafe { (libc::getauxval(libc::AT_HWCAP), libc::getauxval(libc::AT_HWCAP2)) };
+            // qemu-user models FEAT_FlagM and FEAT_AFP (-cpu max) without
+            // their HWCAP bits; the ID registers, which the kernel (and
+            // qemu) let user mode read where HWCAP_CPUID says so, tell too.
+            let id_registers = hw & HWCAP_CPUID != 0;
+            let afp = hw2 & HWCAP2_AFP != 0 || (id_registers && id_field(IdRegister::Mmfr1, 44) != 0);
+            let flagm = hw & HWCAP_FLAGM != 0 || (id_registers && id_field(IdRegister::Isar0, 52) != 0);
             HostFeatures {
-                flagm: hw & HWCAP_FLAGM != 0,
+                flagm,
                 lse: hw & HWCAP_ATOMICS != 0,
                 lrcpc: hw & HWCAP_LRCPC != 0,
                 crc32: hw & HWCAP_CRC32 != 0,
                 aes: hw & HWCAP_AES != 0,
                 pmull: hw & HWCAP_PMULL != 0,
+                afp,
             }
         }
         #[cfg(not(all(target_arch = "aarch64", target_os = "linux")))]
         {
             HostFeatures::BASELINE
         }
+    }
+
+    /// The names of the features present, comma-separated (as
+    /// `TRANSIT_HOST_FEATURES` names them), or "none".
+    pub fn names(self) -> String {
+        let all = [
+            ("flagm", self.flagm),
+            ("lse", self.lse),
+            ("lrcpc", self.lrcpc),
+            ("crc32", self.crc32),
+            ("aes", self.aes),
+            ("pmull", self.pmull),
+            ("afp", self.afp),
+        ];
+        let present: Vec<&str> = all.iter().filter(|(_, on)| *on).map(|(name, _)| *name).collect();
+        if present.is_empty() { "none".to_string() } else { present.join(",") }
     }
 
     /// These features with those named `-name` in `spec` turned off
@@ -81,21 +110,76 @@ impl HostFeatures {
                 "crc32" => self.crc32 = false,
                 "aes" => self.aes = false,
                 "pmull" => self.pmull = false,
+                "afp" => self.afp = false,
                 _ => tracing::warn!(feature = name, "{FEATURES_ENV}: unknown host feature"),
             }
         }
         self
     }
 }
+/// The ID registers Transit reads a feature field of.
+#[cfg(all(target_arch = "aarch64", target_os = "linux"))]
+enum IdRegister {
+    /// ID_AA64ISAR0_EL1 (TS, bits 55:52: FlagM).
+    Isar0,
+    /// ID_AA64MMFR1_EL1 (AFP, bits 47:44).
+    Mmfr1,
+}
+
+/// The 4-bit field at `shift` of an ID register.
+#[cfg(all(target_arch = "aarch64", target_os = "linux"))]
+fn id_field(register: IdRegister, shift: u32) -> u64 {
+    let value: u64;
+    // SAFETY: with HWCAP_CPUID the kernel emulates EL0 reads of the ID
+    // registers; nothing else changes.
+    unsafe {
+        match register {
+            IdRegister::Isar0 => std::arch::asm!("mrs {0}, S3_0_C0_C6_0", out(reg) value),
+            IdRegister::Mmfr1 => std::arch::asm!("mrs {0}, S3_0_C0_C7_1", out(reg) value),
+        }
+    }
+    (value >> shift) & 0xf
+}
+
+#[cfg(target_arch = "aarch64")]
+/// FPCR.AH ("alternate handling", FEAT_AFP), for the calling thread.
+const FPCR_AH: u64 = 1 << 1;
+#[cfg(target_arch = "aarch64")]
+/// FPCR.FIZ: with AH set, FZ no longer flushes denormal inputs; FIZ does.
+const FPCR_FIZ: u64 = 1 << 0;
+
+/// Sets FPCR.AH on the calling thread, where the host has FEAT_AFP:
+/// translated code then gets x86's NaN results from the host's
+/// arithmetic. Transit's own code runs with it too, as it does with the
+/// guest's rounding mode; it never depends on a NaN's bits.
+pub fn enable_x86_nan_handling(host: HostFeatures) {
+    #[cfg(target_arch = "aarch64")]
+    if host.afp {
+        // SAFETY: only FPCR.AH changes (FEAT_AFP is present).
+        unsafe {
+            let mut fpcr: u64;
+            std::arch::asm!("mrs {0}, fpcr", out(reg) fpcr);
+            if fpcr & FPCR_AH == 0 {
+                // FZ set before AH flushed inputs too: FIZ keeps that.
+                fpcr |= FPCR_AH | (fpcr >> 24) & FPCR_FIZ;
+                std::arch::asm!("msr fpcr, {0}", in(reg) fpcr);
+            }
+        }
+    }
+    #[cfg(not(target_arch = "aarch64"))]
+    let _ = host;
+}
+
 /// AT_SECURE: Transit runs with credentials the user does not have.
 pub(crate) fn secure_mode() -> bool {
     // SAFETY: getauxval only reads the process's auxiliary vector.
     unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
 }
 
-/// Applies MXCSR's rounding control, and FTZ with DAZ as FZ, to the host
-/// FPCR, which translated SSE code computes with (generated code does the
-/// same for ldmxcsr).
+/// Applies MXCSR's rounding control, and FTZ with DAZ as FZ (and FIZ,
+/// which flushes inputs once FPCR.AH is set), to the host FPCR, which
+/// translated SSE code computes with (generated code does the same for
+/// ldmxcsr).
 pub fn set_rounding_from_mxcsr(mxcsr: u64) {
     // x86 RC 0 nearest, 1 down, 2 up, 3 zero; aarch64 RMode 0 nearest,
     // 1 up, 2 down, 3 zero.
@@ -108,6 +192,9 @@ pub fn set_rounding_from_mxcsr(mxcsr: u64) {
         let mut fpcr: u64;
         std::arch::asm!("mrs {0}, fpcr", out(reg) fpcr);
         fpcr = (fpcr & !(3 << 22 | 1 << 24)) | (mode << 22) | (flush_to_zero << 24);
+        if fpcr & FPCR_AH != 0 {
+            fpcr = (fpcr & !FPCR_FIZ) | flush_to_zero;
+        }
         std::arch::asm!("msr fpcr, {0}", in(reg) fpcr);
     }
     #[cfg(not(target_arch = "aarch64"))]
@@ -120,7 +207,7 @@ mod tests {
 
     #[test]
     fn the_switch_only_removes_named_features() {
-        let h = HostFeatures::ALL.without("-aes, -pmull,-crc32,+lse,bogus");
-        assert_eq!(h, HostFeatures { aes: false, pmull: false, crc32: false, ..HostFeatures::ALL });
+        let h = HostFeatures::ALL.without("-aes, -pmull,-crc32,+lse,bogus,-afp");
+        assert_eq!(h, HostFeatures { aes: false, pmull: false, crc32: false, afp: false, ..HostFeatures::ALL });
     }
 }
