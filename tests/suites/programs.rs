@@ -14,6 +14,7 @@
 //! ```text
 //! cargo test -p transit-tests --test programs -- sha256::glibc-O2
 //! cargo test -p transit-tests --test programs -- ::musl-O2
+//! TRANSIT_TEST_PROGRAMS=fenv,libm cargo test -p transit-tests --test programs
 //! ```
 //!
 //! A failing test reports the first differing lines. Runs listed in
@@ -64,6 +65,14 @@ fn main() -> ExitCode {
     let known_failures = match KnownFailures::load(&programs) {
         Ok(known_failures) => known_failures,
         Err(e) => return error(e),
+    };
+    // libtest takes one filter: TRANSIT_TEST_PROGRAMS=a,b names a set.
+    let programs: Vec<Program> = match std::env::var("TRANSIT_TEST_PROGRAMS") {
+        Ok(names) => {
+            let names: Vec<&str> = names.split(',').map(str::trim).collect();
+            programs.into_iter().filter(|p| names.contains(&p.name.as_str())).collect()
+        }
+        Err(_) => programs,
     };
     let cases: Vec<(Program, Variant)> = programs
         .iter()

@@ -1,8 +1,9 @@
-//! `cargo xtask difftest [--count N] [--seed S] [--coverage] [--level L]`:
+//! `cargo xtask difftest [--count N] [--seed S] [--coverage] [--level L] [--afp]`:
 //! the differential tester (tests/difftest): instruction sequences on this
 //! CPU against the translator. `--coverage` rewrites
 //! tests/difftest/COVERAGE.md; `--level x86-64-v3` checks the forms of the
-//! level being built (the default is the most capable one presented).
+//! level being built (the default is the most capable one presented);
+//! `--afp` runs the translator on a FEAT_AFP host (`qemu_afp`).
 
 use anyhow::{bail, Context, Result};
 
@@ -13,9 +14,11 @@ use crate::{setup, step};
 /// What `cargo xtask test` (and so CI) runs.
 pub const CI_COUNT: usize = 100_000;
 pub const CI_SEED: u64 = 1;
+/// CI's run on a FEAT_AFP host, for the FPCR.AH code paths.
+pub const CI_AFP_COUNT: usize = 10_000;
 
 pub fn run(args: &[String]) -> Result<()> {
-    let (mut count, mut seed, mut coverage, mut level) = (CI_COUNT, CI_SEED, false, None);
+    let (mut count, mut seed, mut coverage, mut level, mut afp) = (CI_COUNT, CI_SEED, false, None, false);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -23,20 +26,39 @@ pub fn run(args: &[String]) -> Result<()> {
             "--seed" => seed = it.next().context("--seed S")?.parse()?,
             "--coverage" => coverage = true,
             "--level" => level = Some(it.next().context("--level x86-64-vN")?.clone()),
+            "--afp" => afp = true,
             other => bail!("unknown difftest argument `{other}`"),
         }
     }
     let arch = Arch::of_host()?;
     setup::ensure_prerequisites(arch)?;
-    if !differential(arch, count, seed, coverage, level.as_deref())? {
+    let emulator = if afp { Some(afp_emulator(arch)?) } else { None };
+    if !differential(arch, count, seed, coverage, level.as_deref(), emulator.as_deref())? {
         bail!("differential tests found mismatches");
     }
     Ok(())
 }
 
-/// Builds both halves and runs them; Ok(false) when sequences mismatch.
-pub fn differential(arch: Arch, count: usize, seed: u64, coverage: bool, level: Option<&str>) -> Result<bool> {
-    step::header(format!("Differential tests: {count} sequences, seed {seed}"));
+/// The command that runs an aarch64 program on a FEAT_AFP host here.
+pub fn afp_emulator(arch: Arch) -> Result<String> {
+    if arch.aarch64_runner().is_none() {
+        bail!("--afp emulates a FEAT_AFP host; on an arm64 host the tests run on the host's own CPU");
+    }
+    Ok(format!("{} -cpu max", crate::qemu_afp::qemu_aarch64()?.display()))
+}
+
+/// Builds both halves and runs them, the translator under `emulator` if
+/// given (else the host's usual runner); Ok(false) when sequences mismatch.
+pub fn differential(
+    arch: Arch,
+    count: usize,
+    seed: u64,
+    coverage: bool,
+    level: Option<&str>,
+    emulator: Option<&str>,
+) -> Result<bool> {
+    let on = emulator.map_or(String::new(), |e| format!(", under {e}"));
+    step::header(format!("Differential tests: {count} sequences, seed {seed}{on}"));
     if arch != Arch::X86_64 {
         println!("    skipped: the reference is the host CPU, and this host is not x86_64");
         return Ok(true);
@@ -48,7 +70,7 @@ pub fn differential(arch: Arch, count: usize, seed: u64, coverage: bool, level: 
     step::run(cargo().current_dir(&root).args(["build", "--release", "-p", "transit-difftest", "--bin", "difftest"]))?;
     let target = crate::target_dir();
     let runner = target.join(TRANSIT_TARGET).join("release/difftest-runner");
-    let runner = match arch.aarch64_runner() {
+    let runner = match emulator.or(arch.aarch64_runner()) {
         Some(qemu) => format!("{qemu} {}", runner.display()),
         None => runner.display().to_string(),
     };

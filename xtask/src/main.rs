@@ -13,6 +13,7 @@ mod deb;
 mod demo;
 mod difftest;
 mod host;
+mod qemu_afp;
 mod setup;
 mod signal_stress;
 mod step;
@@ -29,8 +30,9 @@ commands:
   test    install prerequisites, build Transit, run the unit and end-to-end tests
   build   install prerequisites and build Transit (release, aarch64)
   deb     build Transit and package it: target/debian/transit_VERSION_arm64.deb
-  difftest [--count N] [--seed S] [--coverage]
+  difftest [--count N] [--seed S] [--coverage] [--level L] [--afp]
           differential tests: instruction sequences on this x86_64 CPU and translated
+          (--afp: on qemu 10's FEAT_AFP CPU)
   arm64-vm
           build (cached) and boot an emulated arm64 Debian VM and run the tests that need a
           real arm64 userland: binfmt_misc F/P/O/C, podman amd64 containers, transit mirror

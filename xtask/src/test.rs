@@ -87,7 +87,7 @@ pub fn run() -> Result<()> {
         }
     }
 
-    match crate::difftest::differential(arch, crate::difftest::CI_COUNT, crate::difftest::CI_SEED, false, None) {
+    match crate::difftest::differential(arch, crate::difftest::CI_COUNT, crate::difftest::CI_SEED, false, None, None) {
         Ok(true) => {}
         Ok(false) => failed.push("differential tests"),
         Err(e) => {
@@ -96,10 +96,57 @@ pub fn run() -> Result<()> {
         }
     }
 
+    if arch.aarch64_runner().is_some() {
+        // FEAT_AFP hosts leave x86's NaN rules to FPCR.AH: the floating-point
+        // programs and the difftest again, on qemu 10's `-cpu max`.
+        if let Err(e) = afp_host_tests(arch, &transit) {
+            eprintln!("error: {e:#}");
+            failed.push("tests on a FEAT_AFP host");
+        }
+    }
+
     let elapsed = start.elapsed();
     step::header(format!("Total time: {:.1} s", elapsed.as_secs_f64()));
     if !failed.is_empty() {
         bail!("failed: {}", failed.join(", "));
+    }
+    Ok(())
+}
+
+/// The test programs that compute in floating point.
+const FLOAT_PROGRAMS: [&str; 14] = [
+    "avx2_intrinsics",
+    "f16c_convert",
+    "fenv",
+    "float_arith",
+    "legacy_forms",
+    "libm",
+    "long_double",
+    "matrix",
+    "mmx_sse_convert",
+    "mxcsr_modes",
+    "printf_formats",
+    "sse2",
+    "sse41_intrinsics",
+    "xsave_state",
+];
+
+fn afp_host_tests(arch: Arch, transit: &std::path::Path) -> Result<()> {
+    let emulator = crate::difftest::afp_emulator(arch)?;
+    step::header(format!("Floating-point test programs on a FEAT_AFP host ({emulator})"));
+    let mut programs = cargo();
+    programs
+        .current_dir(crate::workspace_root())
+        .args(["test", "--no-fail-fast", "-p", "transit-tests", "--test", "programs", "--", "--nocapture"])
+        .env("TRANSIT_TEST_PROGRAMS", FLOAT_PROGRAMS.join(","))
+        .env("TRANSIT_BIN", transit)
+        .env("TRANSIT_RUNNER", &emulator);
+    if !step::status(&mut programs)?.success() {
+        bail!("floating-point test programs differ on a FEAT_AFP host");
+    }
+    let (count, seed) = (crate::difftest::CI_AFP_COUNT, crate::difftest::CI_SEED);
+    if !crate::difftest::differential(arch, count, seed, false, None, Some(&emulator))? {
+        bail!("differential tests found mismatches on a FEAT_AFP host");
     }
     Ok(())
 }

@@ -108,9 +108,9 @@ impl Emitter {
         }
         // The NaN fix-up needs both inputs: through a scratch register
         // when rd is one of them (legacy SSE's rd is always rn).
-        let r = if rd != rn && rd != rm { rd } else { self.vtmp() };
+        let r = if self.host.afp || (rd != rn && rd != rm) { rd } else { self.vtmp() };
         self.inst(Inst::Vec3 { op: row.op, arrangement, rd: VReg(r), rn: VReg(rn), rm: VReg(rm) });
-        x86_nan_rules(self, r, rn, rm, row.element == ElementSize::D, true);
+        x86_nan_rules_unless_afp(self, r, rn, rm, row.element == ElementSize::D, true);
         if r != rd {
             self.inst(Inst::VecMove { rd: VReg(rd), rn: VReg(r) });
         }
@@ -125,6 +125,15 @@ impl Emitter {
 /// not taken to the fix-up, out of line (`cold`).
 pub(super) fn x86_nan_rules(e: &mut Emitter, r: Reg, a: Reg, b: Reg, double: bool, packed: bool) {
     x86_nan_rules_of(e, r, &[a, b], double, packed);
+}
+
+/// `x86_nan_rules` after a host operation `r = a op b` whose NaN rules
+/// FPCR.AH makes x86's (add, sub, mul, div, sqrt; not min/max, not one
+/// whose input was negated bitwise first): nothing on hosts with FEAT_AFP.
+pub(super) fn x86_nan_rules_unless_afp(e: &mut Emitter, r: Reg, a: Reg, b: Reg, double: bool, packed: bool) {
+    if !e.host.afp {
+        x86_nan_rules(e, r, a, b, double, packed);
+    }
 }
 
 /// `x86_nan_rules` for any number of inputs (up to three), in x86's
@@ -149,8 +158,11 @@ pub(super) fn x86_nan_rules_of(e: &mut Emitter, r: Reg, inputs: &[Reg], double: 
     // a compare may replace them only where none is live (this
     // instruction writes no flag, so what is live after it is live before).
     let nzcv_free = !e.live_after.has(FlagSet::NZCV);
+    // FPCR.AH (FEAT_AFP hosts) makes fmaxp/fmaxv return a number when a
+    // lane is NaN: packed results are tested lane by lane there.
+    let compare_free = nzcv_free && !(packed && e.host.afp);
     e.cold(
-        |e, nan| match (nzcv_free, double, packed) {
+        |e, nan| match (compare_free, double, packed) {
             (false, ..) => nan_test_keeping_flags(e, r, double, packed, ok_r, ok, t, |e| a64!(e.ops; cbz X(t), =>nan)),
             (true, true, false) => a64!(e.ops; fcmp D(r), D(r) ; b.vs =>nan),
             (true, false, false) => a64!(e.ops; fcmp S(r), S(r) ; b.vs =>nan),
@@ -570,7 +582,7 @@ pub(super) fn scalar_arith(e: &mut Emitter, l: Lanes, op: ScalarOp, double: Doub
         }
     }
     if !matches!(op, ScalarOp::Min | ScalarOp::Max) {
-        x86_nan_rules(e, r, a, b, double, false);
+        x86_nan_rules_unless_afp(e, r, a, b, double, false);
     }
     // The other lanes come from the first source (VEX's xmm2; sqrtsd's too).
     if rd != d {
@@ -924,13 +936,13 @@ pub(super) fn packed_float_misc(e: &mut Emitter, l: Lanes, op: MinMaxSqrt, doubl
         (MinMaxSqrt::Max, true) => a64!(e.ops; fcmgt V(t).D2, V(d).D2, V(m).D2),
         (MinMaxSqrt::Sqrt, _) => {
             // The NaN fix-up reads m: through t when rd is m.
-            let r = if rd != m { rd } else { t };
+            let r = if e.host.afp || rd != m { rd } else { t };
             if double {
                 a64!(e.ops; fsqrt V(r).D2, V(m).D2);
             } else {
                 a64!(e.ops; fsqrt V(r).S4, V(m).S4);
             }
-            x86_nan_rules(e, r, m, m, double, true);
+            x86_nan_rules_unless_afp(e, r, m, m, double, true);
             if r != rd {
                 a64!(e.ops; mov V(rd).B16, V(r).B16);
             }
@@ -1146,7 +1158,12 @@ pub(super) fn mxcsr(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         ; and X(rc), X(rc), X(t)
         ; ubfx X(rc), X(rc), 6, 1
         ; bfi X(fpcr), X(rc), 24, 1
-        ; msr FPCR, X(fpcr)
     );
+    if e.host.afp {
+        // FPCR.AH is set (`enable_x86_nan_handling`): FZ alone no longer
+        // flushes inputs, FIZ (bit 0) does.
+        a64!(e.ops; bfi X(fpcr), X(rc), 0, 1);
+    }
+    a64!(e.ops; msr FPCR, X(fpcr));
     Ok(Flow::Next)
 }

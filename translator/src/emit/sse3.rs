@@ -6,7 +6,7 @@
 //! registers (uzp1/uzp2), so the shared NaN fix-up sees the first and second
 //! x86 operand of every lane as it does for addps.
 
-use super::sse::{x86_nan_rules, Double};
+use super::sse::{x86_nan_rules, x86_nan_rules_unless_afp, Double};
 use super::{a64, Emitter, Unsupported};
 use super::vector::Lanes;
 #[allow(unused_imports)]
@@ -52,7 +52,7 @@ pub(super) fn horizontal(e: &mut Emitter, l: Lanes, subtract: bool, double: Doub
         (true, false) => a64!(e.ops; fsub V(rd).S4, V(first).S4, V(second).S4),
         (true, true) => a64!(e.ops; fsub V(rd).D2, V(first).D2, V(second).D2),
     }
-    x86_nan_rules(e, rd, first, second, double, true);
+    x86_nan_rules_unless_afp(e, rd, first, second, double, true);
     Ok(())
 }
 
