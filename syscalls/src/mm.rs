@@ -32,6 +32,19 @@ fn check_prot(prot: u64) -> Result<(), Errno> {
     Ok(())
 }
 
+/// The host protection for a guest's: x86 page tables have no
+/// execute-only or write-only pages, so whatever can be executed or
+/// written can be read (programs rely on it, and Transit reads guest code
+/// to translate it), while an arm64 kernel makes PROT_EXEC alone
+/// execute-only on CPUs with FEAT_EPAN.
+fn host_prot(prot: u64) -> u64 {
+    if prot & (libc::PROT_EXEC | libc::PROT_WRITE) as u64 != 0 {
+        prot | libc::PROT_READ as u64
+    } else {
+        prot
+    }
+}
+
 fn page_up(addr: u64) -> u64 {
     addr.saturating_add(GUEST_PAGE - 1) & !(GUEST_PAGE - 1)
 }
@@ -40,6 +53,7 @@ fn page_up(addr: u64) -> u64 {
 /// values on both (asm-generic/mman*.h), except MAP_32BIT.
 pub(crate) fn mmap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     check_prot(a[2])?;
+    let prot = host_prot(a[2]);
     let flags = a[3];
     let fixed = flags & (libc::MAP_FIXED | libc::MAP_FIXED_NOREPLACE) as u64 != 0;
     if fixed && a[0].saturating_add(a[1]) > GUEST_END {
@@ -48,11 +62,11 @@ pub(crate) fn mmap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     }
     let addr = if fixed {
         // With MAP_FIXED the kernel ignores MAP_32BIT on x86_64 too.
-        host::syscall(libc::SYS_mmap, &[a[0], a[1], a[2], flags & !X86_MAP_32BIT, a[4], a[5]])?
+        host::syscall(libc::SYS_mmap, &[a[0], a[1], prot, flags & !X86_MAP_32BIT, a[4], a[5]])?
     } else if flags & X86_MAP_32BIT != 0 {
-        mmap_low(a[1], a[2], flags & !X86_MAP_32BIT, a[4], a[5])?
+        mmap_low(a[1], prot, flags & !X86_MAP_32BIT, a[4], a[5])?
     } else {
-        guest_space::map(a[0], a[1], a[2], flags, a[4], a[5])?
+        guest_space::map(a[0], a[1], prot, flags, a[4], a[5])?
     };
     shared_range_replaced(addr, a[1]);
     if let Some(object) = shared_object(flags, a[4] as i32) {
@@ -203,7 +217,7 @@ fn mmap_low(len: u64, prot: u64, flags: u64, fd: u64, offset: u64) -> SysResult 
 
 pub(crate) fn mprotect(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     check_prot(a[2])?;
-    let r = host::syscall(libc::SYS_mprotect, &a[..3])?;
+    let r = host::syscall(libc::SYS_mprotect, &[a[0], a[1], host_prot(a[2])])?;
     if a[2] & libc::PROT_WRITE as u64 != 0 && !shared_mappings::pieces(a[0], a[1]).is_empty() {
         // Shared memory made writable (see mmap).
         ctx.thread.keep_x86_memory_order();
