@@ -97,7 +97,7 @@ impl GuestThreadRun {
                 // A signal arrived while guest code ran: the kernel would
                 // deliver it before the syscall instruction executes.
                 GuestEvent::Syscall | GuestEvent::CompatSyscall if self.state.interrupt != 0 => {
-                    interrupted_syscall = Some(InterruptedSyscall { nr: self.state.gpr[RAX], started: false });
+                    interrupted_syscall = Some(InterruptedSyscall::not_started(self.state.gpr[RAX]));
                     None
                 }
                 GuestEvent::Syscall => self.syscall(&mut interrupted_syscall),
@@ -157,7 +157,8 @@ impl GuestThreadRun {
         let g = &self.state.gpr;
         let nr = g[RAX];
         let args = [g[RDI], g[RSI], g[RDX], g[R10], g[R8], g[R9]];
-        let outcome = if signals::temporary_mask(nr, &args).is_some_and(|mask| self.signals.releases_waiting(mask)) {
+        let waited_with = signals::temporary_mask(nr, &args);
+        let outcome = if waited_with.is_some_and(|mask| self.signals.releases_waiting(mask)) {
             // A signal the runtime already holds, which the call's temporary
             // mask unblocks: the kernel would deliver it at once, and return EINTR.
             SyscallOutcome::Return(EINTR)
@@ -188,8 +189,8 @@ impl GuestThreadRun {
                 self.state.gpr[RCX] = self.state.rip;
                 self.state.gpr[R11] = self.state.rflags();
                 *interrupted = match v {
-                    EINTR => Some(InterruptedSyscall { nr, started: true }),
-                    NOT_STARTED => Some(InterruptedSyscall { nr, started: false }),
+                    EINTR => Some(InterruptedSyscall { nr, started: true, waited_with }),
+                    NOT_STARTED => Some(InterruptedSyscall::not_started(nr)),
                     _ => None,
                 };
                 None
@@ -211,7 +212,7 @@ impl GuestThreadRun {
         let mut thread = Thread { state: &mut self.state, process: &self.process, translator: &mut self.translator, clear_child_tid: &mut self.clear_child_tid };
         match transit_syscalls::dispatch_ia32(&self.process, &mut thread, nr, regs) {
             SyscallOutcome::Return(NOT_STARTED) => {
-                *interrupted = Some(InterruptedSyscall { nr: u64::from(nr), started: false });
+                *interrupted = Some(InterruptedSyscall::not_started(u64::from(nr)));
                 None
             }
             SyscallOutcome::Return(v) => {

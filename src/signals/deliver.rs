@@ -48,23 +48,24 @@ const NEVER_RESTARTED: &[u64] = &[
     441, // epoll_pwait2
 ];
 
-/// x86_64 syscalls that wait with a temporary signal mask: a signal that
-/// interrupted them was unblocked then, and is delivered even if the mask
-/// restored on return blocks it (the kernel's saved-sigmask rule).
-const TEMPORARY_MASK: &[u64] = &[
-    130, // rt_sigsuspend
-    270, // pselect6
-    271, // ppoll
-    281, // epoll_pwait
-    441, // epoll_pwait2
-];
-
 /// A syscall signals interrupted: `started` if the kernel returned EINTR,
 /// not if it never began ([`transit_syscalls::Errno::NOT_STARTED`]).
 #[derive(Clone, Copy, Debug)]
 pub struct InterruptedSyscall {
     pub nr: u64,
     pub started: bool,
+    /// The temporary mask the call waited with (rt_sigsuspend, ppoll,
+    /// pselect6, epoll_pwait[2]; see [`super::temporary_mask`]): signals
+    /// are delivered under it, and the first frame saves the mask the call
+    /// restores (the kernel's saved-sigmask rule).
+    pub waited_with: Option<u64>,
+}
+
+impl InterruptedSyscall {
+    /// A call that never began: it runs after the handlers.
+    pub fn not_started(nr: u64) -> Self {
+        InterruptedSyscall { nr, started: false, waited_with: None }
+    }
 }
 
 /// siginfo for a fault the translator raised itself (not a host fault).
@@ -121,7 +122,7 @@ impl SignalThread {
             super::fatal::log_fatal_fault(state, info);
             return Some(Ending::Signal(sig));
         }
-        self.enter_handler(state, process, sig, act, info, trap, mask).err()
+        self.enter_handler(state, process, sig, act, info, trap, Masks { saved: mask, running: mask }).err()
     }
 
     /// Delivers every waiting signal the guest does not block. `syscall` is
@@ -136,10 +137,10 @@ impl SignalThread {
         // Block everything while the queue is read; the guest's mask comes back after.
         let mut mask = guest_mask();
         block_host_signals();
-        // What keeps a waiting signal back now: the mask, or nothing right
-        // after a wait with a temporary mask; each handler entered adds its own.
-        let temporary_mask_was_on = syscall.is_some_and(|s| s.started && TEMPORARY_MASK.contains(&s.nr));
-        let mut held = if temporary_mask_was_on { 0 } else { mask };
+        // The mask a handler's frame saves is `mask`; the one signals are
+        // delivered under is `held`: the temporary mask right after a wait
+        // with one, else the same. Each handler entered adds its own.
+        let mut held = syscall.filter(|s| s.started).and_then(|s| s.waited_with).unwrap_or(mask);
         let mut result = None;
         while result.is_none() {
             let waiting = self.queue.waiting() & !held;
@@ -162,9 +163,10 @@ impl SignalThread {
                             rewind_syscall(state, s.nr);
                         }
                     }
-                    match self.enter_handler(state, process, sig, act, &info, Trap::default(), mask) {
+                    let masks = Masks { saved: mask, running: held };
+                    match self.enter_handler(state, process, sig, act, &info, Trap::default(), masks) {
                         Ok(new_mask) => {
-                            held |= new_mask;
+                            held = new_mask;
                             mask = new_mask;
                         }
                         Err(ending) => result = Some(ending),
@@ -202,7 +204,7 @@ impl SignalThread {
         act: X86SigAction,
         info: &[u8; 128],
         trap: Trap,
-        mask: u64,
+        masks: Masks,
     ) -> Result<u64, Ending> {
         let tid = current_tid();
         let mut alt = process.signals().alt_stack(tid);
@@ -212,7 +214,7 @@ impl SignalThread {
         let req = FrameRequest {
             info,
             restorer: act.restorer,
-            saved_mask: mask,
+            saved_mask: masks.saved,
             alt_stack: transit_syscalls::abi::signal::GuestStack { flags: alt.flags | reported, ..alt },
             switch_to_alt_stack: switch,
             trap,
@@ -234,7 +236,7 @@ impl SignalThread {
         state.rip = act.handler;
         state.df = 0;
         frame::reset_fpu(state);
-        let mut new_mask = mask | act.mask;
+        let mut new_mask = masks.running | act.mask;
         if act.flags & SA_NODEFER == 0 {
             new_mask |= bit(sig);
         }
@@ -269,6 +271,14 @@ impl SignalThread {
             Err(_) => Some(Ending::Signal(libc::SIGSEGV)),
         }
     }
+}
+
+/// The masks around a handler's entry: the one its frame saves (which
+/// rt_sigreturn restores) and the one in effect when it was chosen.
+#[derive(Clone, Copy)]
+struct Masks {
+    saved: u64,
+    running: u64,
 }
 
 /// Makes the guest execute `syscall` number `nr` again: RIP back over the

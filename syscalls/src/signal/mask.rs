@@ -108,8 +108,10 @@ pub(crate) fn rt_sigprocmask(_: &mut Ctx<'_>, a: &Args) -> SysResult {
             _ => return Err(Errno::EINVAL),
         };
         set_guest_mask(new);
-        if old & !new & HELD != 0 {
-            // The runtime's queue may hold an instance that can go now.
+        if old & !new != 0 {
+            // The runtime's queue may hold an instance that can go now (a
+            // held signal, or one that arrived while this call ran): the
+            // kernel delivers it before the call returns to user mode.
             host::request_interrupt();
         }
     }
