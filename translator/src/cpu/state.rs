@@ -96,6 +96,27 @@ pub struct CpuState {
     pub selectors: [u16; 6],
     /// RFLAGS' `rflags::USER_SYSTEM` bits as the guest last wrote them.
     pub system_flags: u64,
+    /// Constants generated code loads with one instruction: the weight of
+    /// each lane's sign bit in a sign mask (pmovmskb, movmskps).
+    pub sign_mask_weights: SignMaskWeights,
+}
+
+/// Lane `i`'s weight `1 << i` (bytes: `1 << (i % 8)`), so that masking the
+/// sign-extended lanes with it and adding them up gives the x86 mask.
+#[repr(C, align(16))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignMaskWeights {
+    pub bytes: u128,
+    pub singles: u128,
+}
+
+impl Default for SignMaskWeights {
+    fn default() -> Self {
+        SignMaskWeights {
+            bytes: u128::from_le_bytes([1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128]),
+            singles: 1 | 2 << 32 | 4 << 64 | 8 << 96,
+        }
+    }
 }
 
 /// The x87 FPU, run by the slow-path interpreter (`crate::interp::x87`).
@@ -161,6 +182,7 @@ impl Default for CpuState {
             x87: X87State::default(),
             selectors: INITIAL_SELECTORS,
             system_flags: 0,
+            sign_mask_weights: SignMaskWeights::default(),
         }
     }
 }
@@ -191,6 +213,7 @@ offset_consts! {
     DF => df, FS_BASE => fs_base, GS_BASE => gs_base, EXIT_REASON => exit_reason,
     LOOKUP_TABLE => lookup_table, MXCSR => mxcsr, DISPATCHES => dispatches, INTERRUPT => interrupt,
     XMM => xmm, YMM_UPPER => ymm_upper, X87_REGS => x87.regs, X87_VALID => x87.valid, X87_TOP => x87.top,
+    BYTE_SIGN_WEIGHTS => sign_mask_weights.bytes, SINGLE_SIGN_WEIGHTS => sign_mask_weights.singles,
 }
 
 impl CpuState {

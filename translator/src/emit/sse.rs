@@ -12,6 +12,7 @@ use super::{a64, regs, EmitResult, Emitter, Flow, Polarity, Reg, Unsupported, NZ
 use super::aarch64::{Arrangement, ElementSize, Inst, VReg, VecOp};
 use super::vector::{sse_equivalent, Lanes};
 use crate::frontend::flags::FlagSet;
+use crate::cpu::state::offsets;
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use iced_x86::{Instruction, Mnemonic, OpKind, Register};
@@ -375,28 +376,49 @@ pub(super) fn pmovmskb(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 impl Emitter {
     /// A general register holding the sign bits of `v`'s 16 bytes (pmovmskb).
     pub(super) fn byte_sign_mask(&mut self, v: Reg) -> Reg {
-        let (bitsv, hi) = (self.vtmp(), self.vtmp());
+        self.byte_sign_mask_of(v, None)
+    }
+
+    /// The sign bits of 16 or 32 bytes (`low`, then `high` above it) in a
+    /// general register: each byte's sign selects its weight 1..128
+    /// (`SignMaskWeights`), and three pairwise additions leave the sum of
+    /// each run of eight bytes, which is one byte of the mask.
+    pub(super) fn byte_sign_mask_of(&mut self, low: Reg, high: Option<Reg>) -> Reg {
+        let (weights, bits) = (self.vtmp(), self.vtmp());
         let w = self.tmp();
-        // Each byte's sign bit selects its weight 1..128 within its half, and
-        // pairing byte i with byte i+8 lets one 16-bit sum build the mask.
-        self.mov_imm(w, 0x8040_2010_0804_0201);
         a64!(self.ops
-            ; dup V(hi).D2, X(w)
-            ; cmlt V(bitsv).B16, V(v).B16, 0
-            ; and V(bitsv).B16, V(bitsv).B16, V(hi).B16
-            ; ext V(hi).B16, V(bitsv).B16, V(bitsv).B16, 8
-            ; zip1 V(bitsv).B16, V(bitsv).B16, V(hi).B16
-            ; addv H(bitsv), V(bitsv).H8
-            ; umov W(w), V(bitsv).H[0]
+            ; ldr Q(weights), [X(regs::STATE), offsets::BYTE_SIGN_WEIGHTS]
+            ; cmlt V(bits).B16, V(low).B16, 0
+            ; and V(bits).B16, V(bits).B16, V(weights).B16
         );
+        if let Some(high) = high {
+            let hi = self.vtmp();
+            a64!(self.ops
+                ; cmlt V(hi).B16, V(high).B16, 0
+                ; and V(hi).B16, V(hi).B16, V(weights).B16
+                ; addp V(bits).B16, V(bits).B16, V(hi).B16
+            );
+        } else {
+            a64!(self.ops; addp V(bits).B16, V(bits).B16, V(bits).B16);
+        }
+        a64!(self.ops
+            ; addp V(bits).B16, V(bits).B16, V(bits).B16
+            ; addp V(bits).B16, V(bits).B16, V(bits).B16
+        );
+        if high.is_some() {
+            a64!(self.ops; umov W(w), V(bits).S[0]);
+        } else {
+            a64!(self.ops; umov W(w), V(bits).H[0]);
+        }
         w
     }
 
     /// A general register holding the sign bits of `v`'s doubles (2 bits)
     /// or singles (4 bits): movmskpd, movmskps.
     pub(super) fn element_sign_mask(&mut self, v: Reg, double: bool) -> Reg {
-        let (r, t) = (self.tmp(), self.tmp());
+        let r = self.tmp();
         if double {
+            let t = self.tmp();
             a64!(self.ops
                 ; umov X(r), V(v).D[0]
                 ; lsr X(r), X(r), 63
@@ -405,10 +427,14 @@ impl Emitter {
                 ; orr X(r), X(r), X(t), lsl 1
             );
         } else {
-            a64!(self.ops; movz X(r), 0);
-            for i in 0..4u32 {
-                a64!(self.ops; umov W(t), V(v).S[i] ; lsr W(t), W(t), 31 ; orr X(r), X(r), X(t), lsl i);
-            }
+            let (weights, bits) = (self.vtmp(), self.vtmp());
+            a64!(self.ops
+                ; ldr Q(weights), [X(regs::STATE), offsets::SINGLE_SIGN_WEIGHTS]
+                ; cmlt V(bits).S4, V(v).S4, 0
+                ; and V(bits).B16, V(bits).B16, V(weights).B16
+                ; addv S(bits), V(bits).S4
+                ; umov W(r), V(bits).S[0]
+            );
         }
         r
     }

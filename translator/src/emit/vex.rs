@@ -275,7 +275,11 @@ pub(super) fn sign_mask_256(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let upper = e.vtmp();
     e.load_upper(upper, n);
     let (low, high, shift) = match insn.mnemonic() {
-        Mnemonic::Vpmovmskb => (e.byte_sign_mask(vector::pinned(n)), e.byte_sign_mask(upper), 16),
+        Mnemonic::Vpmovmskb => {
+            let mask = e.byte_sign_mask_of(vector::pinned(n), Some(upper));
+            e.write(dst, mask);
+            return Ok(Flow::Next);
+        }
         m => {
             let double = m == Mnemonic::Vmovmskpd;
             let shift = if double { 2 } else { 4 };
