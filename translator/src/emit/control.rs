@@ -23,10 +23,11 @@ pub fn indirect_exit(e: &mut Emitter, target: Reg, miss_reason: ExitReason) {
     a64!(e.ops
         ; and XSP(entry), X(target), (1u64 << LOOKUP_BITS) - 1
         ; add X(entry), X(regs::LOOKUP), X(entry), lsl 4
-        ; ldr X(key), [X(entry)]
+        // The tag and the host address in one load: the tag is all that
+        // another thread rewrites (see `cache::lookup_table`).
+        ; ldp X(key), X(entry), [X(entry)]
         ; eor X(key), X(key), X(target)
         ; cbnz X(key), =>miss
-        ; ldr X(entry), [X(entry), 8]
     );
     // Unlinking this block turns the `br` into a nop: it falls into the miss path.
     e.indirect_site = Some(e.offset());
