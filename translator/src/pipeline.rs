@@ -38,6 +38,17 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
         block.recycle();
         block = decode_block_until(src, rip, max_insns, stops);
     }
+    if cache.has_unapplied_code_changes() {
+        // Another thread changed code since this dispatch applied the log,
+        // and the bytes just read may postdate it: a JIT writes a stub,
+        // then a call to it. Linked to the stub's stale translation, the
+        // new call would run code older than itself, which x86 never does.
+        // Apply the changes and start again (each round needs another
+        // write to a page whose protection a translation restored).
+        block.recycle();
+        cache.apply_code_changes(me);
+        return translation(cache, src, rip, me, one_insn, stops);
+    }
     let live_at_exit = live_at_block_exit_by(&block, |addr| {
         cache.live_on_entry(addr, |cache| live_on_entry(src, addr, &|a| cache.is_code_page(a >> PAGE_SHIFT)))
     });
@@ -64,4 +75,50 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
     crate::emit::recycle(translated);
     block.recycle();
     host
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::host::HostFeatures;
+    use crate::frontend::decode::CodeBuffer;
+    use std::cell::Cell;
+
+    /// Code whose first read stands for another thread's JIT at work
+    /// meanwhile: it rewrote the stub at `stub` (logged, as its write
+    /// fault would be) before writing the code read here.
+    struct WrittenMeanwhile<'a> {
+        code: CodeBuffer<'a>,
+        stub: u64,
+        written: Cell<bool>,
+    }
+
+    impl CodeSource for WrittenMeanwhile<'_> {
+        fn bytes(&self, addr: u64, max: usize) -> &[u8] {
+            if !self.written.replace(true) {
+                crate::cache::code_watch::mapping_changed(self.stub, 1);
+            }
+            self.code.bytes(addr, max)
+        }
+    }
+
+    #[test]
+    fn new_code_is_never_linked_to_a_translation_older_than_itself() {
+        // Pages no other test translates from (the change log is global).
+        const STUB: u64 = 0x6d5a_7000_0000;
+        const CALLER: u64 = STUB + 0x10_0000;
+        let mut cache = CodeCache::new(HostFeatures::BASELINE).unwrap();
+        // Exits branch somewhere in range; nothing runs here.
+        cache.stubs.exit = [cache.next_block_addr(); crate::exit::ExitReason::ALL.len()];
+        let me = ThreadCode::default();
+        let stub = [0xb8, 1, 0, 0, 0, 0xc3]; // mov eax, 1; ret
+        translation(&mut cache, &CodeBuffer { base: STUB, code: &stub }, STUB, &me, false, &[]);
+        assert!(cache.lookup(STUB).is_some());
+        let rel = (STUB as i64 - (CALLER as i64 + 5)) as i32;
+        let jmp: Vec<u8> = std::iter::once(0xe9).chain(rel.to_le_bytes()).collect(); // jmp STUB
+        let src = WrittenMeanwhile { code: CodeBuffer { base: CALLER, code: &jmp }, stub: STUB, written: Cell::new(false) };
+        translation(&mut cache, &src, CALLER, &me, false, &[]);
+        assert!(cache.lookup(CALLER).is_some());
+        assert_eq!(cache.lookup(STUB), None, "the stub's stale translation is dropped before the jump to it is linked");
+    }
 }

@@ -59,6 +59,17 @@ pub fn log_position() -> u64 {
     LOG_HEAD.load(Ordering::Acquire)
 }
 
+/// Whether a change was logged since `position`. A guest write this
+/// thread has seen (in code it decoded, or in data it loaded) that came
+/// after a logged change makes that change visible here: the writer's
+/// handler fences after logging (`on_write_fault`), and this fences before
+/// looking.
+#[inline]
+pub fn changed_since(position: u64) -> bool {
+    std::sync::atomic::fence(Ordering::Acquire);
+    LOG_HEAD.load(Ordering::Acquire) != position
+}
+
 /// Appends the changed range `[first, end)`. Async-signal-safe, lock-free.
 fn log_change(first: u64, end: u64) {
     let index = LOG_HEAD.fetch_add(1, Ordering::AcqRel);
@@ -76,7 +87,7 @@ fn log_change(first: u64, end: u64) {
 #[inline]
 pub fn changes_since(position: &mut u64, invalidate: impl FnMut(u64, u64)) -> bool {
     // Every dispatch asks; almost always nothing changed.
-    if LOG_HEAD.load(Ordering::Acquire) == *position {
+    if !changed_since(*position) {
         return true;
     }
     apply_changes(position, invalidate)
@@ -189,6 +200,9 @@ pub fn on_write_fault(addr: u64) -> bool {
     // SAFETY: a guest page Transit made read-only; the guest had write access.
     unsafe { libc::mprotect(page as *mut _, PAGE as usize, libc::PROT_READ | libc::PROT_WRITE) };
     log_change(page, page + PAGE);
+    // The retried write and every later one of this thread come after the
+    // entry for whoever sees them (`changed_since`).
+    std::sync::atomic::fence(Ordering::SeqCst);
     true
 }
 

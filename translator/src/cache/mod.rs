@@ -283,6 +283,11 @@ impl CodeCache {
         self.log_position = position;
     }
 
+    /// `code_watch` logged changes that `apply_code_changes` has not applied.
+    pub fn has_unapplied_code_changes(&self) -> bool {
+        crate::cache::code_watch::changed_since(self.log_position)
+    }
+
     /// Address the next emitted code will be placed at.
     pub fn next_addr(&self) -> u64 {
         self.buf as u64 + self.used as u64
