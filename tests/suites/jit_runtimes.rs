@@ -52,7 +52,20 @@ fn java_workload() {
     );
 }
 
-/// Workload.java compiled once, natively (javac is itself a Java program:
+/// ThreadedJit.java: compiled code patched while other threads run it
+/// (inline caches, their stubs, deoptimisation). `cargo xtask jit-stress`
+/// runs it many times: the races it caught hit one run in five.
+#[test]
+fn java_threaded_jit() {
+    let Some(classes) = java_classes() else { return };
+    let classes = classes.to_string_lossy();
+    SUITE.check(
+        "java ThreadedJit",
+        &[Run::new("/usr/bin/java", &["-cp", &classes, "ThreadedJit", "200"])],
+    );
+}
+
+/// Workload.java and ThreadedJit.java compiled once, natively (javac is itself a Java program:
 /// running it under Transit too would only double the time). `None` where
 /// there is no native reference to compare with.
 fn java_classes() -> Option<PathBuf> {
@@ -69,9 +82,10 @@ fn java_classes() -> Option<PathBuf> {
             .arg("-d")
             .arg(&dir)
             .arg(source("Workload.java"))
+            .arg(source("ThreadedJit.java"))
             .status()
             .unwrap_or_else(|e| panic!("cannot run javac (Debian package openjdk-17-jdk-headless): {e}"));
-        assert!(status.success(), "javac Workload.java failed");
+        assert!(status.success(), "javac Workload.java ThreadedJit.java failed");
         dir
     });
     Some(classes.clone())

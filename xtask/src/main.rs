@@ -15,7 +15,7 @@ mod difftest;
 mod host;
 mod qemu_afp;
 mod setup;
-mod signal_stress;
+mod stress;
 mod step;
 mod test;
 
@@ -39,6 +39,8 @@ commands:
   bless   regenerate tests/programs/expected/ by running the test programs natively (x86_64 hosts)
   signal-stress [--runs N]
           the signal programs of tests/programs, natively and under Transit, N times (default 20)
+  jit-stress [--runs N]
+          the Java tests of the JIT runtimes suite, natively and under Transit, N times (default 10)
   cpython-tests [--runs N] [MODULE...]
           CPython's regression tests natively and N times under Transit, compared test by test
           (default: test_signal test_threading test_subprocess)
@@ -55,7 +57,8 @@ fn main() -> ExitCode {
         Some("bless") => bless::run(),
         Some("arm64-vm") => arm64_vm::run(),
         Some("difftest") => difftest::run(&args[1..]),
-        Some("signal-stress") => signal_stress::run(&args[1..]),
+        Some("signal-stress") => stress::run(&stress::SIGNALS, &args[1..]),
+        Some("jit-stress") => stress::run(&stress::JIT, &args[1..]),
         Some("cpython-tests") => cpython_tests::run(&args[1..]),
         Some("compat") => compat::run(&args[1..]),
         Some("help" | "-h" | "--help") | None => {

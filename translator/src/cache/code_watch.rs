@@ -167,17 +167,25 @@ pub fn watch_page(page: u64) {
 }
 
 fn protect(page: u64) {
-    let from = match protected::state(page) {
-        Some(PageState::Protected) => return,
-        other => other,
-    };
-    if protected::transition(page, from, PageState::Protected) {
-        // SAFETY: the page is mapped (code is about to be decoded from it);
-        // dropping write access is undone by `on_write_fault`.
-        let r = unsafe { libc::mprotect(page as *mut _, PAGE as usize, libc::PROT_READ) };
-        if r != 0 {
-            protected::remove(page);
-        }
+    let from = protected::state(page);
+    if from != Some(PageState::Protected) {
+        // Losing the race to a handler or to another translator leaves the
+        // page in the table all the same.
+        let _ = protected::transition(page, from, PageState::Protected);
+    }
+    if protected::state(page).is_none() {
+        // Not in the table (it is full): a write fault would not be ours.
+        return;
+    }
+    // Even when the table says Protected: a write fault's handler that
+    // marked the page Unprotected before an earlier protection and gave
+    // write access back after it leaves a writable page marked Protected,
+    // whose translations would never see a write again.
+    // SAFETY: the page is mapped (code is about to be decoded from it);
+    // dropping write access is undone by `on_write_fault`.
+    let r = unsafe { libc::mprotect(page as *mut _, PAGE as usize, libc::PROT_READ) };
+    if r != 0 {
+        protected::remove(page);
     }
 }
 
