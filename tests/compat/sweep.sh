@@ -12,7 +12,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 transit=$1 out=$2
 shift 2
 mkdir -p "$out"
-export W; W=$(cd "$out" && pwd)/work
+# $W: a scratch directory; $C: this directory, for the case scripts.
+export W C; W=$(cd "$out" && pwd)/work; C=$here
 mkdir -p "$W"; chmod 755 "$W"
 same=0 differ=0 failed=
 while IFS='|' read -r name cmd; do

@@ -41,6 +41,11 @@ const PROGRAMS: &[Package] = &[
     Package { name: "x264", provides: "/usr/bin/x264" },
     Package { name: "imagemagick", provides: "/usr/bin/convert" },
     Package { name: "postgresql", provides: "/usr/lib/postgresql/15/bin/initdb" },
+    Package { name: "nginx", provides: "/usr/sbin/nginx" },
+    Package { name: "curl", provides: "/usr/bin/curl" },
+    Package { name: "memcached", provides: "/usr/bin/memcached" },
+    Package { name: "mariadb-server", provides: "/usr/sbin/mariadbd" },
+    Package { name: "mariadb-client", provides: "/usr/bin/mariadb" },
 ];
 
 pub fn run(names: &[String]) -> Result<()> {
