@@ -368,24 +368,23 @@ pub(super) fn mov_half_to_register(e: &mut Emitter, insn: &Instruction, l: Lanes
 pub(super) fn pmovmskb(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
     let dst = e.loc(insn, 0)?;
-    let w = e.byte_sign_mask(s);
-    e.write(dst, w);
+    e.byte_sign_mask_into(dst, s, None);
     Ok(Flow::Next)
 }
 
 impl Emitter {
-    /// A general register holding the sign bits of `v`'s 16 bytes (pmovmskb).
-    pub(super) fn byte_sign_mask(&mut self, v: Reg) -> Reg {
-        self.byte_sign_mask_of(v, None)
-    }
-
-    /// The sign bits of 16 or 32 bytes (`low`, then `high` above it) in a
-    /// general register: each byte's sign selects its weight 1..128
-    /// (`SignMaskWeights`), and three pairwise additions leave the sum of
-    /// each run of eight bytes, which is one byte of the mask.
-    pub(super) fn byte_sign_mask_of(&mut self, low: Reg, high: Option<Reg>) -> Reg {
+    /// pmovmskb/vpmovmskb: the sign bits of 16 or 32 bytes (`low`, then
+    /// `high` above it) into `dst`, a 32- or 64-bit register: each byte's
+    /// sign selects its weight 1..128 (`SignMaskWeights`), and three
+    /// pairwise additions leave the sum of each run of eight bytes, which
+    /// is one byte of the mask.
+    pub(super) fn byte_sign_mask_into(&mut self, dst: Loc, low: Reg, high: Option<Reg>) {
         let (weights, bits) = (self.vtmp(), self.vtmp());
-        let w = self.tmp();
+        // umov to a W register zero-extends, as x86 does.
+        let w = match dst {
+            Loc::Reg { host, size: 4 | 8, high8: false } => host,
+            _ => self.tmp(),
+        };
         a64!(self.ops
             ; ldr Q(weights), [X(regs::STATE), offsets::BYTE_SIGN_WEIGHTS]
             ; cmlt V(bits).B16, V(low).B16, 0
@@ -410,7 +409,9 @@ impl Emitter {
         } else {
             a64!(self.ops; umov W(w), V(bits).H[0]);
         }
-        w
+        if !matches!(dst, Loc::Reg { host, .. } if host == w) {
+            self.write(dst, w);
+        }
     }
 
     /// A general register holding the sign bits of `v`'s doubles (2 bits)

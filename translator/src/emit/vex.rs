@@ -276,8 +276,7 @@ pub(super) fn sign_mask_256(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     e.load_upper(upper, n);
     let (low, high, shift) = match insn.mnemonic() {
         Mnemonic::Vpmovmskb => {
-            let mask = e.byte_sign_mask_of(vector::pinned(n), Some(upper));
-            e.write(dst, mask);
+            e.byte_sign_mask_into(dst, vector::pinned(n), Some(upper));
             return Ok(Flow::Next);
         }
         m => {
