@@ -12,20 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Volatile: the handlers write them while main runs (at -O3 GCC would
- * otherwise keep main's copy of n_events in a register across raise). */
-static volatile char events[64];
-static volatile int n_events;
-
-static void note(char c) {
-    if (n_events < (int)sizeof events - 1)
-        events[n_events++] = c;
-}
-
-static void on_usr2(int sig) {
-    (void)sig;
-    note('2');
-}
+#include "signal_events.h"
 
 static int wait_with;
 
@@ -50,17 +37,8 @@ int main(void) {
     sa.sa_handler = on_usr1;
     sigaddset(&sa.sa_mask, SIGUSR2);
     sigaction(SIGUSR1, &sa, NULL);
-    sigset_t both, old;
-    sigemptyset(&both);
-    sigaddset(&both, SIGUSR1);
-    sigaddset(&both, SIGUSR2);
-    for (wait_with = 0; wait_with < 3; wait_with++) {
-        sigprocmask(SIG_BLOCK, &both, &old);
-        raise(SIGUSR2);
-        raise(SIGUSR1);
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        note(' ');
-    }
+    for (wait_with = 0; wait_with < 3; wait_with++)
+        release_usr1_and_usr2_together();
     printf("events (sigsuspend, ppoll, pselect): %s\n", (const char *)events);
     return 0;
 }
