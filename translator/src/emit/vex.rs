@@ -274,17 +274,13 @@ pub(super) fn sign_mask_256(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let dst = e.loc(insn, 0)?;
     let upper = e.vtmp();
     e.load_upper(upper, n);
-    let (low, high, shift) = match insn.mnemonic() {
-        Mnemonic::Vpmovmskb => {
-            e.byte_sign_mask_into(dst, vector::pinned(n), Some(upper));
-            return Ok(Flow::Next);
-        }
-        m => {
-            let double = m == Mnemonic::Vmovmskpd;
-            let shift = if double { 2 } else { 4 };
-            (e.element_sign_mask(vector::pinned(n), double), e.element_sign_mask(upper, double), shift)
-        }
-    };
+    if insn.mnemonic() == Mnemonic::Vpmovmskb {
+        e.byte_sign_mask_into(dst, vector::pinned(n), Some(upper));
+        return Ok(Flow::Next);
+    }
+    let double = insn.mnemonic() == Mnemonic::Vmovmskpd;
+    let (low, high) = (e.element_sign_mask(vector::pinned(n), double), e.element_sign_mask(upper, double));
+    let shift = if double { 2 } else { 4 };
     a64!(e.ops; orr X(low), X(low), X(high), lsl shift);
     e.write(dst, low);
     Ok(Flow::Next)
