@@ -163,7 +163,7 @@ impl GuestThreadRun {
             // mask unblocks: the kernel would deliver it at once, and return EINTR.
             SyscallOutcome::Return(EINTR)
         } else {
-            let mut thread = Thread { state: &mut self.state, process: &self.process, translator: &mut self.translator, clear_child_tid: &mut self.clear_child_tid };
+            let mut thread = Thread { state: &mut self.state, process: &self.process, translator: &mut self.translator, signals: &self.signals, clear_child_tid: &mut self.clear_child_tid };
             let outcome = transit_syscalls::dispatch(&self.process, &mut thread, nr, args);
             if outcome == SyscallOutcome::Return(EFAULT) && code_watch::unprotect_all() {
                 // The kernel met a page Transit write-protected (translated code
@@ -209,7 +209,7 @@ impl GuestThreadRun {
         let g = &self.state.gpr;
         let nr = g[RAX] as u32;
         let regs = [g[RBX], g[RCX], g[RDX], g[RSI], g[RDI], g[RBP]];
-        let mut thread = Thread { state: &mut self.state, process: &self.process, translator: &mut self.translator, clear_child_tid: &mut self.clear_child_tid };
+        let mut thread = Thread { state: &mut self.state, process: &self.process, translator: &mut self.translator, signals: &self.signals, clear_child_tid: &mut self.clear_child_tid };
         match transit_syscalls::dispatch_ia32(&self.process, &mut thread, nr, regs) {
             SyscallOutcome::Return(NOT_STARTED) => {
                 *interrupted = Some(InterruptedSyscall::not_started(u64::from(nr)));
@@ -249,6 +249,7 @@ struct Thread<'a> {
     state: &'a mut CpuState,
     process: &'a Arc<GuestProcess>,
     translator: &'a mut Translator,
+    signals: &'a SignalThread,
     clear_child_tid: &'a mut u64,
 }
 
@@ -291,6 +292,12 @@ impl GuestThread for Thread<'_> {
     }
     fn before_exec(&mut self) {
         persistent_cache::save(self.translator);
+    }
+    fn signals_held_by_runtime(&self) -> u64 {
+        self.signals.waiting()
+    }
+    fn return_held_signals_to_kernel(&mut self, blocked: u64) {
+        self.signals.return_to_kernel(blocked);
     }
 }
 

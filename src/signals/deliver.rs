@@ -99,11 +99,12 @@ pub fn siginfo(sig: i32, code: i32, addr: u64) -> [u8; 128] {
 }
 
 /// Blocks every signal on the host thread (the guest's mask is restored
-/// with `set_guest_mask`).
-fn block_host_signals() {
-    let all = !0u64;
-    // SAFETY: a valid pointer to an 8-byte kernel sigset.
-    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &all as *const u64, 0usize, 8usize) };
+/// with `set_guest_mask`); returns the host mask it replaced.
+fn block_host_signals() -> u64 {
+    let (all, mut old) = (!0u64, 0u64);
+    // SAFETY: valid pointers to 8-byte kernel sigsets.
+    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &all as *const u64, &mut old as *mut u64, 8usize) };
+    old
 }
 
 const fn bit(sig: i32) -> u64 {
@@ -180,6 +181,21 @@ impl SignalThread {
         }
         set_guest_mask(mask);
         result
+    }
+
+    /// Sends the waiting instances of the signals in `blocked`, which the
+    /// host blocks, to this thread through the kernel, where they wait
+    /// (before an execve: the kernel's queue passes to the next program).
+    pub fn return_to_kernel(&self, blocked: u64) {
+        let host_mask = block_host_signals();
+        for sig in (1..=64).filter(|&sig| self.queue.waiting() & blocked & bit(sig) != 0) {
+            while let Some(info) = self.queue.take(sig) {
+                super::requeue(sig, &info);
+            }
+            transit_syscalls::signal::unthrottle(sig);
+        }
+        // SAFETY: a valid pointer to an 8-byte kernel sigset.
+        unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &host_mask as *const u64, 0usize, 8usize) };
     }
 
     /// In a forked child: the kernel gives it no pending signals, so the

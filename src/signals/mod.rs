@@ -60,7 +60,15 @@ impl SignalThread {
         });
         CURRENT.with(|c| c.set(&*t));
         transit_syscalls::set_interrupt_flag(&state.interrupt);
+        // A held signal pending from the previous program can reach the
+        // queue now (a no-op on threads the guest starts).
+        transit_syscalls::signal::release_held();
         t
+    }
+
+    /// The signals with instances waiting in the runtime's queue.
+    pub fn waiting(&self) -> u64 {
+        self.queue.waiting()
     }
 
     /// Signals are waiting in the queue (possibly blocked ones).
@@ -164,7 +172,7 @@ pub extern "C" fn on_host_signal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut
             Recorded::Full => {
                 // The runtime let one through while the queue was full
                 // (set_guest_mask raced this handler): back to the kernel's queue.
-                requeue(sig, info);
+                requeue(sig, info_bytes);
                 hold_back(sig, ctx);
             }
         }
@@ -206,14 +214,12 @@ unsafe fn hold_back(sig: i32, ctx: *mut libc::c_void) {
     *mask |= 1 << (sig - 1);
 }
 
-/// Sends the instance the handler holds back to this thread, where it
-/// waits (blocked) in the kernel's queue. Async-signal-safe.
-///
-/// # Safety
-/// `info` is the siginfo the kernel passed to the handler.
-#[cfg(target_arch = "aarch64")]
-unsafe fn requeue(sig: i32, info: *mut libc::siginfo_t) {
-    libc::syscall(libc::SYS_rt_tgsigqueueinfo, libc::getpid(), libc::syscall(libc::SYS_gettid), sig, info);
+/// Sends an instance the runtime holds back to this thread, where it waits
+/// (blocked) in the kernel's queue; the kernel takes any siginfo for the
+/// caller's own process. Async-signal-safe.
+fn requeue(sig: i32, info: &[u8; 128]) {
+    // SAFETY: a siginfo-sized buffer the kernel only reads.
+    unsafe { libc::syscall(libc::SYS_rt_tgsigqueueinfo, libc::getpid(), libc::syscall(libc::SYS_gettid), sig, info.as_ptr()) };
 }
 
 /// A fault outside translated code is Transit's own (or the interpreter's

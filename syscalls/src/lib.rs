@@ -86,6 +86,17 @@ pub trait GuestThread {
     fn code_unmapped(&mut self, _addr: u64, _len: u64) {}
     /// The process is about to execute another program.
     fn before_exec(&mut self) {}
+    /// The signals with instances the runtime holds for this thread, not
+    /// the kernel (see `signal::mask`): rt_sigpending reports the blocked
+    /// ones with the kernel's.
+    fn signals_held_by_runtime(&self) -> u64 {
+        0
+    }
+    /// Before an execve, which keeps the kernel's pending signals and not
+    /// the runtime's: sends the instances the runtime holds of the signals
+    /// in `blocked` (which the host now blocks) to this thread through the
+    /// kernel, where they wait for the next program.
+    fn return_held_signals_to_kernel(&mut self, _blocked: u64) {}
 }
 
 /// A guest thread to start (clone with CLONE_VM|CLONE_THREAD).

@@ -15,11 +15,11 @@
 //! are host threads).
 
 mod inherit;
-mod mask;
+pub(crate) mod mask;
 
 pub use inherit::{parse_signal_list, signal_list, InheritedSignals};
-pub(crate) use mask::rt_sigprocmask;
-pub use mask::{guest_mask, set_guest_mask, throttle, unthrottle, unthrottle_all};
+pub(crate) use mask::{rt_sigpending, rt_sigprocmask};
+pub use mask::{guest_mask, release_held, set_guest_mask, throttle, unthrottle, unthrottle_all};
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

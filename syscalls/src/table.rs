@@ -205,7 +205,7 @@ syscall_table! {
     124 getsid => pass(SYS_getsid),
     125 capget => pass(SYS_capget), // struct __user_cap_header/data
     126 capset => pass(SYS_capset),
-    127 rt_sigpending => pass(SYS_rt_sigpending),
+    127 rt_sigpending => emulate(signal::rt_sigpending), // the kernel's and the runtime's
     128 rt_sigtimedwait => pass(SYS_rt_sigtimedwait), // siginfo_t and timespec agree
     129 rt_sigqueueinfo => pass(SYS_rt_sigqueueinfo),
     130 rt_sigsuspend => pass(SYS_rt_sigsuspend),

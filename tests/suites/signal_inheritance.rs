@@ -12,6 +12,9 @@
 //!   them, and executes itself twice; once more with its second execve
 //!   running Transit's own executable as a native program, so that the
 //!   kernel completes that execve, not Transit.
+//! - `exec_pending` (tests/programs/process/) executes itself with signals
+//!   pending, Transit's own SIGTRAP among them; once more through Transit's
+//!   own executable as a native program.
 //! - bash pipelines where SIGPIPE decides the result: `yes | head -1`
 //!   (natively `yes` dies by SIGPIPE, status 141; with SIGPIPE ignored it
 //!   reports EPIPE and exits 1).
@@ -95,6 +98,18 @@ fn exec_signals_through_a_native_program() {
 }
 
 #[test]
+fn pending_signals_across_execve() {
+    check_program(NOTHING_SET, ("exec_pending", 2), "fault signals blocked: pending", &[]);
+}
+
+#[test]
+fn pending_signals_across_an_execve_the_kernel_completes() {
+    let transit = Transit::from_env().unwrap_or_else(|e| panic!("{e}"));
+    let launcher = [transit.binary.to_string_lossy().into_owned()];
+    check_program(NOTHING_SET, ("exec_pending", 2), "fault signals blocked: pending", &launcher);
+}
+
+#[test]
 fn bash_pipelines_from_a_default_parent() {
     check_pipelines(NOTHING_SET, "PIPESTATUS 141 0");
 }
@@ -112,17 +127,25 @@ fn check_exec_signals(state: ParentState, first_line: &str) {
 
 /// `check_exec_signals` with `transit_args` for the run under Transit.
 fn check_exec_signals_with(state: ParentState, first_line: &str, transit_args: &[String]) {
+    check_program(state, ("exec_signals", 3), first_line, transit_args);
+}
+
+/// Test program `name`, which executes itself (through the launcher its
+/// arguments name, if any) to run `runs` times in all, natively with no
+/// arguments and under Transit with `transit_args`; the native run's first
+/// line must be `first_line`.
+fn check_program(state: ParentState, (name, runs): (&str, usize), first_line: &str, transit_args: &[String]) {
     if !host_runs_x86_64() {
-        println!("exec_signals: skipped, the native reference needs an x86_64 host");
+        println!("{name}: skipped, the native reference needs an x86_64 host");
         return;
     }
     let toolchain = Toolchain::for_host().unwrap_or_else(|e| panic!("{e}"));
     let programs = catalog::discover().unwrap_or_else(|e| panic!("{e}"));
-    let program = programs.iter().find(|p| p.name == "exec_signals").expect("tests/programs/process/exec_signals.c");
+    let program = programs.iter().find(|p| p.name == name).unwrap_or_else(|| panic!("no test program {name}"));
     let variant = toolchain.variants().next().expect("every host has a variant");
     let binary = toolchain.build(program, variant).unwrap_or_else(|e| panic!("{e}"));
-    let name = format!("exec_signals-{}{}", state.name, if transit_args.is_empty() { "" } else { "-launched" });
-    let native = compare(&name, state, &binary, &[], transit_args, &[("exec_signals", 3)]);
+    let run_name = format!("{name}-{}{}", state.name, if transit_args.is_empty() { "" } else { "-launched" });
+    let native = compare(&run_name, state, &binary, &[], transit_args, &[(name, runs)]);
     let stdout = String::from_utf8_lossy(&native.stdout);
     assert_eq!(stdout.lines().next(), Some(first_line), "the native run did not start in the parent state");
 }

@@ -15,8 +15,11 @@
 //! The kernel's handler is Transit's entry unless a newer one was registered.
 //! When Transit's own file is not there any more, the kernel decides too.
 //!
-//! Nothing changes in this process before the host execve, so a failure
-//! leaves the guest running with an errno, as the kernel's execve does.
+//! Signals pass on as the kernel passes them: the host takes the guest's
+//! ignoring and blocking of the signals Transit holds itself, and the
+//! instances the runtime holds go back to the kernel's queue, which the
+//! next program inherits (`SignalState::lend_to_host`). A failed execve
+//! undoes that, so the guest goes on with an errno, as after the kernel's.
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -115,7 +118,7 @@ const AT_SYMLINK_NOFOLLOW: u64 = libc::AT_SYMLINK_NOFOLLOW as u64;
 /// execve(path, argv, envp).
 pub(crate) fn execve(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     ctx.thread.before_exec();
-    exec(ctx.process, AT_FDCWD, a[0], a[1], a[2], 0)
+    exec(ctx, AT_FDCWD, a[0], a[1], a[2], 0)
 }
 
 /// execveat(dirfd, path, argv, envp, flags).
@@ -124,7 +127,7 @@ pub(crate) fn execveat(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     ctx.thread.before_exec();
-    exec(ctx.process, a[0], a[1], a[2], a[3], a[4])
+    exec(ctx, a[0], a[1], a[2], a[3], a[4])
 }
 
 /// Which file execve was asked for, as the host names it.
@@ -147,14 +150,8 @@ enum Plan {
     Host,
 }
 
-fn exec(
-    process: &GuestProcess,
-    dirfd: u64,
-    path: u64,
-    argv: u64,
-    envp: u64,
-    flags: u64,
-) -> SysResult {
+fn exec(ctx: &mut Ctx<'_>, dirfd: u64, path: u64, argv: u64, envp: u64, flags: u64) -> SysResult {
+    let process = ctx.process;
     let guest_path = read_path(path)?;
     if guest_path.is_empty() && flags & AT_EMPTY_PATH == 0 {
         return Err(Errno(libc::ENOENT));
@@ -179,71 +176,68 @@ fn exec(
         None => Plan::Host,
     };
     tracing::debug!(path = %String::from_utf8_lossy(&guest_path), ?plan, "execve");
-    match plan {
-        Plan::Host => host_exec(process, &file, argv, envp),
-        // Not under -L DIR: the kernel knows nothing of DIR (a script's
-        // interpreter, a child whose environment lost TRANSIT_ROOTFS).
-        Plan::Transit { .. } if process.transit.by_binfmt_misc && process.transit.rootfs.is_none() => {
-            host_exec(process, &file, argv, envp)
-        }
-        Plan::Transit {
-            program,
-            argv: guest_argv,
-        } => {
-            if process.transit.exe.as_os_str().is_empty() {
-                tracing::warn!("execve: Transit's own executable is unknown: the kernel's binfmt_misc decides");
-                return host_exec(process, &file, argv, envp);
-            }
-            let signals = process.signals().held_for_exec();
-            let strings: Vec<Vec<u8>> = process
-                .transit
-                .argv(&program, &guest_argv, signals)
-                .into_iter()
-                .map(cstring)
-                .collect();
-            let mut pointers: Vec<u64> = strings.iter().map(|s| host::ptr(s.as_ptr())).collect();
-            pointers.push(0);
-            let result = host::syscall(
-                libc::SYS_execve,
-                &[pointers[0], host::ptr(pointers.as_ptr()), envp],
-            );
-            // Not in this chroot or container: a binfmt_misc entry with
-            // the F flag may still run it (else ENOEXEC, as without Transit).
-            // Only when the file itself is missing: ENOENT also means a
-            // missing interpreter for Transit (qemu on x86_64 hosts), and
-            // there the kernel would run the x86_64 program natively.
-            let gone = matches!(result, Err(Errno::ENOENT | Errno::ENOTDIR))
-                && std::fs::symlink_metadata(&process.transit.exe).is_err();
-            if gone {
-                tracing::warn!(
-                    "execve: Transit ({}) is not here: the kernel's binfmt_misc decides",
-                    process.transit.exe.display()
-                );
-                return host_exec(process, &file, argv, envp);
-            }
-            if let Err(e) = result {
-                tracing::warn!(
-                    "execve: cannot start Transit ({}) again: {e:?}; on a host that is not aarch64 this needs a \
-                     binfmt_misc handler for aarch64 programs (cargo xtask test registers one)",
-                    process.transit.exe.display()
-                );
-            }
-            result
-        }
-    }
-}
-
-/// The host kernel runs the file, with the guest's own argv and envp and
-/// the guest's signal state (see `SignalState::lend_to_host`).
-fn host_exec(process: &GuestProcess, file: &ExecFile, argv: u64, envp: u64) -> SysResult {
     // Locked throughout: no other thread changes a disposition meanwhile.
     let mut signals = process.signals();
     signals.lend_to_host();
-    let result = kernel_exec(file, argv, envp);
+    ctx.thread.return_held_signals_to_kernel(crate::signal::guest_mask());
+    let result = match plan {
+        Plan::Host => kernel_exec(&file, argv, envp),
+        // Not under -L DIR: the kernel knows nothing of DIR (a script's
+        // interpreter, a child whose environment lost TRANSIT_ROOTFS).
+        Plan::Transit { .. } if process.transit.by_binfmt_misc && process.transit.rootfs.is_none() => {
+            kernel_exec(&file, argv, envp)
+        }
+        Plan::Transit { program, argv: guest_argv } => {
+            let held = signals.held_for_exec();
+            transit_exec(process, held, &file, &program, &guest_argv, argv, envp)
+        }
+    };
     signals.take_back_from_host();
     result
 }
 
+/// Starts Transit again on x86_64 `program`, unless Transit's own file is
+/// unknown or gone: then the kernel decides (`file`, `argv`, `envp` are
+/// the guest's request).
+fn transit_exec(
+    process: &GuestProcess,
+    held: InheritedSignals,
+    file: &ExecFile,
+    program: &[u8],
+    guest_argv: &[Vec<u8>],
+    argv: u64,
+    envp: u64,
+) -> SysResult {
+    if process.transit.exe.as_os_str().is_empty() {
+        tracing::warn!("execve: Transit's own executable is unknown: the kernel's binfmt_misc decides");
+        return kernel_exec(file, argv, envp);
+    }
+    let strings: Vec<Vec<u8>> = process.transit.argv(program, guest_argv, held).into_iter().map(cstring).collect();
+    let mut pointers: Vec<u64> = strings.iter().map(|s| host::ptr(s.as_ptr())).collect();
+    pointers.push(0);
+    let result = host::syscall(libc::SYS_execve, &[pointers[0], host::ptr(pointers.as_ptr()), envp]);
+    // Not in this chroot or container: a binfmt_misc entry with the F flag
+    // may still run it (else ENOEXEC, as without Transit). Only when the
+    // file itself is missing: ENOENT also means a missing interpreter for
+    // Transit (qemu on x86_64 hosts), and there the kernel would run the
+    // x86_64 program natively.
+    let gone = matches!(result, Err(Errno::ENOENT | Errno::ENOTDIR)) && std::fs::symlink_metadata(&process.transit.exe).is_err();
+    if gone {
+        tracing::warn!("execve: Transit ({}) is not here: the kernel's binfmt_misc decides", process.transit.exe.display());
+        return kernel_exec(file, argv, envp);
+    }
+    if let Err(e) = result {
+        tracing::warn!(
+            "execve: cannot start Transit ({}) again: {e:?}; on a host that is not aarch64 this needs a \
+             binfmt_misc handler for aarch64 programs (cargo xtask test registers one)",
+            process.transit.exe.display()
+        );
+    }
+    result
+}
+
+/// The host kernel runs the file, with the guest's own argv and envp and
+/// the guest's signal state (see `SignalState::lend_to_host`).
 fn kernel_exec(file: &ExecFile, argv: u64, envp: u64) -> SysResult {
     if file.dirfd != AT_FDCWD || file.flags != 0 {
         let path = cstring(file.path.clone());

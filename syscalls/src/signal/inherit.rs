@@ -10,7 +10,7 @@
 //! the kernel completes by itself (a native program, or an x86_64 one
 //! through binfmt_misc) gets them on the host just before it.
 
-use super::mask::{guest_mask, set_guest_mask, set_host_mask, HELD};
+use super::mask::{guest_mask, set_guest_mask, set_host_mask, set_starting_mask, HELD};
 use super::{sig_bit, KernelSigaction, SignalState, NSIG, SIGSET_SIZE, SIG_DFL, SIG_IGN, UNBLOCKABLE};
 use crate::abi::signal::X86SigAction;
 use crate::host;
@@ -56,7 +56,8 @@ pub fn parse_signal_list(text: &str) -> Result<u64, String> {
 
 impl SignalState {
     /// Starts the guest's signal state from `inherited`: ignored signals
-    /// SIG_IGN, the rest SIG_DFL, the calling thread's mask its blocked set.
+    /// SIG_IGN, the rest SIG_DFL, the calling thread's mask its blocked set
+    /// (the host holds the [`HELD`] signals back until `release_held`).
     /// Every disposition is installed on the host, which puts back SIGPIPE:
     /// Rust's runtime ignores it for itself before `main`.
     pub fn start(&mut self, inherited: InheritedSignals) {
@@ -68,7 +69,7 @@ impl SignalState {
             self.actions[sig as usize - 1] = X86SigAction { handler, ..X86SigAction::default() };
             self.apply_on_host(sig);
         }
-        set_guest_mask(inherited.blocked);
+        set_starting_mask(inherited.blocked);
     }
 
     /// The part of the calling thread's state an execve must pass to the
@@ -77,10 +78,12 @@ impl SignalState {
         InheritedSignals { ignored: self.ignored() & self.kept_by_transit(), blocked: guest_mask() & HELD }
     }
 
-    /// Before an execve the kernel completes by itself: the host ignores and
-    /// blocks the held signals as the guest does. [`Self::take_back_from_host`]
-    /// undoes it when the execve fails. Meanwhile a fault in another thread
-    /// that the guest ignores kills the process, as a guest fault would.
+    /// Before an execve: the host ignores and blocks the held signals as the
+    /// guest does, so that an execve the kernel completes by itself passes
+    /// them on, and the held instances the runtime sends back to the kernel
+    /// wait there. [`Self::take_back_from_host`] undoes it when the execve
+    /// fails. Meanwhile a fault in another thread that the guest ignores
+    /// kills the process, as a guest fault would.
     pub fn lend_to_host(&self) {
         set_host_mask(guest_mask());
         let ignored = self.ignored() & self.kept_by_transit();

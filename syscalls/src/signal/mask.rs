@@ -5,7 +5,8 @@
 //! fault with SIGSEGV or SIGBUS). The kernel kills a thread whose fault
 //! signal is blocked, so the host never blocks those; the guest's blocking
 //! of them is kept per thread here, and an instance sent to a thread that
-//! blocks one waits in the runtime's queue until the guest unblocks it.
+//! blocks one waits in the runtime's queue until the guest unblocks it
+//! (rt_sigpending reports it; an execve sends it back to the kernel's queue).
 //!
 //! The host also blocks a real-time signal while the runtime's queue for it
 //! is full ([`throttle`]): further instances wait in the kernel's own queue
@@ -48,16 +49,38 @@ thread_local! {
 pub fn guest_mask() -> u64 {
     let throttled = THROTTLED.with(|t| t.load(Ordering::Acquire));
     let wanted = LAST_SET.with(|m| m.load(Ordering::Relaxed));
-    (host_mask() & !throttled) | (wanted & throttled) | HELD_BLOCKED.with(Cell::get)
+    // The host's blocking of a held signal is never the guest's (see
+    // `set_starting_mask` and `SignalState::lend_to_host`).
+    (host_mask() & !throttled & !HELD) | (wanted & throttled) | HELD_BLOCKED.with(Cell::get)
 }
 
 /// Sets the calling guest thread's blocked mask; SIGKILL and SIGSTOP are
 /// never blocked.
 pub fn set_guest_mask(mask: u64) {
+    let mask = record_guest_mask(mask);
+    set_host_mask((mask & !HELD) | THROTTLED.with(|t| t.load(Ordering::Acquire)));
+}
+
+/// Keeps the guest's view of `mask`, less SIGKILL and SIGSTOP; returns that.
+fn record_guest_mask(mask: u64) -> u64 {
     let mask = mask & !UNBLOCKABLE;
     HELD_BLOCKED.with(|held| held.set(mask & HELD));
     LAST_SET.with(|m| m.store(mask, Ordering::Relaxed));
-    set_host_mask((mask & !HELD) | THROTTLED.with(|t| t.load(Ordering::Acquire)));
+    mask
+}
+
+/// Sets the mask a program starts with, while the host also blocks every
+/// [`HELD`] signal until [`release_held`]: an instance the previous program
+/// left pending (execve keeps the kernel's pending signals) must wait in
+/// the kernel until the runtime can queue it for this thread.
+pub(super) fn set_starting_mask(mask: u64) {
+    set_host_mask(record_guest_mask(mask) | HELD);
+}
+
+/// The runtime can now queue [`HELD`] signals for this thread: the host
+/// stops blocking them (see [`set_starting_mask`]).
+pub fn release_held() {
+    set_host_mask(host_mask() & !HELD);
 }
 
 /// For the runtime's signal handler: the queue for `sig` is full, so the
@@ -89,6 +112,19 @@ fn host_mask() -> u64 {
 /// then carries the held signals the guest blocks too.
 pub(super) fn set_host_mask(mask: u64) {
     let _ = host::syscall(libc::SYS_rt_sigprocmask, &[libc::SIG_SETMASK as u64, host::ptr(&mask), 0, SIGSET_SIZE]);
+}
+
+/// rt_sigpending(set, sigsetsize): the blocked signals waiting, in the
+/// kernel's queues or in the runtime's (a [`HELD`] signal the guest blocks).
+pub(crate) fn rt_sigpending(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    if a[1] > SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let mut in_kernel = 0u64;
+    host::syscall(libc::SYS_rt_sigpending, &[host::ptr_mut(&mut in_kernel), SIGSET_SIZE])?;
+    let pending = (in_kernel | ctx.thread.signals_held_by_runtime()) & guest_mask();
+    guest_mem::write_bytes(a[0], &pending.to_ne_bytes()[..a[1] as usize])?;
+    Ok(0)
 }
 
 /// rt_sigprocmask(how, set, oldset, sigsetsize), with the kernel's order of

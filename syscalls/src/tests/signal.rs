@@ -134,6 +134,38 @@ fn blocked_fault_signals_stay_unblocked_on_the_host() {
 }
 
 #[test]
+fn rt_sigpending_reports_the_blocked_signals_waiting() {
+    let mut g = Guest::new();
+    let bit = |s: i32| 1u64 << (s - 1);
+    let (pending, short, too_long) = std::thread::scope(|s| {
+        s.spawn(|| {
+            let set = bit(libc::SIGUSR1) | bit(libc::SIGUSR2);
+            g.ok("rt_sigprocmask", &[libc::SIG_BLOCK as u64, p(&set), 0, 8]);
+            // SAFETY: signals to this thread, which blocks them.
+            unsafe {
+                libc::syscall(libc::SYS_tgkill, libc::getpid(), libc::gettid(), libc::SIGUSR1);
+            }
+            let mut pending = !0u64;
+            g.ok("rt_sigpending", &[pm(&mut pending), 8]);
+            // The kernel copies sigsetsize bytes, up to sizeof(sigset_t).
+            let mut short = !0u64;
+            g.ok("rt_sigpending", &[pm(&mut short), 4]);
+            let too_long = g.sys("rt_sigpending", &[pm(&mut short), 16]);
+            let mut info = [0u8; 128];
+            let timeout = [0i64; 2];
+            // SAFETY: takes the pending instance, so the thread ends clean.
+            unsafe { libc::syscall(libc::SYS_rt_sigtimedwait, &set as *const u64, info.as_mut_ptr(), timeout.as_ptr(), 8usize) };
+            (pending, short, too_long)
+        })
+        .join()
+        .unwrap()
+    });
+    assert_eq!(pending, bit(libc::SIGUSR1));
+    assert_eq!(short, 0xffff_ffff_0000_0000 | bit(libc::SIGUSR1), "four bytes written");
+    assert_eq!(too_long, neg(libc::EINVAL));
+}
+
+#[test]
 fn the_guest_starts_with_the_inherited_signals() {
     use crate::signal::InheritedSignals;
     let bit = |s: i32| 1u64 << (s - 1);
@@ -142,9 +174,12 @@ fn the_guest_starts_with_the_inherited_signals() {
         blocked: bit(libc::SIGUSR2) | bit(libc::SIGBUS),
     };
     let mut g = Guest::new();
-    let (actions, mask, held) = std::thread::scope(|s| {
+    let results = std::thread::scope(|s| {
         s.spawn(|| {
             g.process.signals().start(inherited);
+            let held_back = host_mask() & crate::signal::mask::HELD;
+            crate::signal::release_held();
+            let released = host_mask() & crate::signal::mask::HELD;
             let mut actions = Vec::new();
             for sig in [libc::SIGPIPE, libc::SIGSEGV, libc::SIGUSR1] {
                 let mut old = X86SigAction::default();
@@ -153,11 +188,14 @@ fn the_guest_starts_with_the_inherited_signals() {
             }
             let mut mask = 0u64;
             g.ok("rt_sigprocmask", &[libc::SIG_BLOCK as u64, 0, pm(&mut mask), 8]);
-            (actions, mask, g.process.signals().held_for_exec())
+            (actions, mask, g.process.signals().held_for_exec(), held_back, released)
         })
         .join()
         .unwrap()
     });
+    let (actions, mask, held, held_back, released) = results;
+    assert_eq!(held_back, crate::signal::mask::HELD, "until the runtime can queue them, held signals wait in the kernel");
+    assert_eq!(released, 0, "then the host never blocks them");
     assert_eq!(actions, [1, 1, 0], "SIG_IGN, SIG_IGN, SIG_DFL");
     assert_eq!(mask, inherited.blocked);
     assert_eq!(
