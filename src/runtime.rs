@@ -189,7 +189,7 @@ impl GuestThreadRun {
                 self.state.gpr[RCX] = self.state.rip;
                 self.state.gpr[R11] = self.state.rflags();
                 *interrupted = match v {
-                    EINTR => Some(InterruptedSyscall { nr, started: true, waited_with }),
+                    EINTR => Some(InterruptedSyscall::interrupted(nr, &args, waited_with)),
                     NOT_STARTED => Some(InterruptedSyscall::not_started(nr)),
                     _ => None,
                 };

@@ -27,7 +27,9 @@ const FPE_INTDIV: i32 = 1;
 const SEGV_ACCERR: i32 = 2;
 
 /// x86_64 syscalls an interrupting handler never restarts, whatever
-/// SA_RESTART says (signal(7): timeouts, waits for signals, SysV IPC).
+/// SA_RESTART says (signal(7): timeouts, waits for signals, SysV IPC; the
+/// kernel's ERESTARTNOHAND and ERESTART_RESTARTBLOCK). See also
+/// [`restarted_by_sa_restart`].
 const NEVER_RESTARTED: &[u64] = &[
     7,   // poll
     23,  // select
@@ -54,6 +56,8 @@ const NEVER_RESTARTED: &[u64] = &[
 pub struct InterruptedSyscall {
     pub nr: u64,
     pub started: bool,
+    /// A handler with SA_RESTART restarts it ([`restarted_by_sa_restart`]).
+    pub restartable: bool,
     /// The temporary mask the call waited with (rt_sigsuspend, ppoll,
     /// pselect6, epoll_pwait[2]; see [`super::temporary_mask`]): signals
     /// are delivered under it, and the first frame saves the mask the call
@@ -64,8 +68,28 @@ pub struct InterruptedSyscall {
 impl InterruptedSyscall {
     /// A call that never began: it runs after the handlers.
     pub fn not_started(nr: u64) -> Self {
-        InterruptedSyscall { nr, started: false, waited_with: None }
+        InterruptedSyscall { nr, started: false, restartable: true, waited_with: None }
     }
+
+    /// Call `nr` with `args`, which the kernel interrupted (EINTR).
+    pub fn interrupted(nr: u64, args: &[u64; 6], waited_with: Option<u64>) -> Self {
+        InterruptedSyscall { nr, started: true, restartable: restarted_by_sa_restart(nr, args), waited_with }
+    }
+}
+
+/// Whether an interrupted x86_64 syscall `nr` with `args` restarts after a
+/// handler with SA_RESTART (the kernel's ERESTARTSYS), rather than failing
+/// with EINTR whatever SA_RESTART says.
+fn restarted_by_sa_restart(nr: u64, args: &[u64; 6]) -> bool {
+    const FUTEX: u64 = 202;
+    // FUTEX_WAIT and FUTEX_WAIT_BITSET, less the private and clock flags.
+    const FUTEX_WAITS: [u64; 2] = [0, 9];
+    if nr == FUTEX && FUTEX_WAITS.contains(&(args[1] & 0x7f)) {
+        // A wait with a timeout restarts through restart_block, which a
+        // handler ends with EINTR.
+        return args[3] == 0;
+    }
+    !NEVER_RESTARTED.contains(&nr)
 }
 
 /// siginfo for a fault the translator raised itself (not a host fault).
@@ -134,7 +158,7 @@ impl SignalThread {
     pub fn deliver_pending(&self, state: &mut CpuState, process: &GuestProcess, syscall: Option<InterruptedSyscall>) -> Option<Ending> {
         // SAFETY: `state` is the struct the handler writes through its pointer.
         unsafe { std::ptr::write_volatile(&mut state.interrupt, 0) };
-        let mut restart = syscall.filter(|s| !s.started || !NEVER_RESTARTED.contains(&s.nr));
+        let mut restart = syscall.filter(|s| !s.started || s.restartable);
         // Block everything while the queue is read; the guest's mask comes back after.
         let mut mask = guest_mask();
         block_host_signals();
