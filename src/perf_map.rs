@@ -29,6 +29,11 @@ struct PerfMap {
 
 static MAP: Mutex<Option<PerfMap>> = Mutex::new(None);
 
+/// Holds the map until the guard drops (across a host fork).
+pub fn hold_for_fork() -> Box<dyn std::any::Any> {
+    Box::new(MAP.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+}
+
 /// Starts recording every block translated from now on; `program` (and
 /// its ld.so, found as the loader found it) are the images Transit mapped.
 pub fn enable(program: &LoadedProgram, rootfs: Option<&Path>) {

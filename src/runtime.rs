@@ -175,7 +175,6 @@ impl GuestThreadRun {
         };
         if FORK_SYSCALLS.contains(&nr) && outcome == SyscallOutcome::Return(0) {
             self.signals.after_fork_in_child();
-            persistent_cache::after_fork_in_child();
             crate::gdb::forget_in_child();
             if let Err(e) = self.translator.after_fork_in_child() {
                 tracing::error!("forked child: no code cache: {e}");
@@ -292,6 +291,9 @@ impl GuestThread for Thread<'_> {
     }
     fn before_exec(&mut self) {
         persistent_cache::save(self.translator);
+    }
+    fn hold_locks_for_fork(&mut self) -> Vec<Box<dyn std::any::Any>> {
+        vec![persistent_cache::hold_for_fork(), crate::perf_map::hold_for_fork()]
     }
     fn signals_held_by_runtime(&self) -> u64 {
         self.signals.waiting()

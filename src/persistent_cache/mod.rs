@@ -59,15 +59,11 @@ struct Registered {
 
 static CONFIG: OnceLock<Option<Config>> = OnceLock::new();
 static IMAGES: Mutex<Vec<Registered>> = Mutex::new(Vec::new());
-/// Set in a forked child whose parent had `IMAGES` locked by another
-/// thread (which the child does not have): the child does without.
-static OFF_IN_THIS_PROCESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Call in a forked child, before it runs guest code.
-pub fn after_fork_in_child() {
-    if matches!(IMAGES.try_lock(), Err(std::sync::TryLockError::WouldBlock)) {
-        OFF_IN_THIS_PROCESS.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
+/// Holds the registered images until the guard drops: a guest fork holds
+/// it, so a forked child never finds it locked by a thread it lacks.
+pub fn hold_for_fork() -> Box<dyn std::any::Any> {
+    Box::new(IMAGES.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
 /// Decides once, before any image is registered, whether and where the
@@ -98,9 +94,6 @@ pub fn configure(secure: bool) {
 }
 
 fn config() -> Option<&'static Config> {
-    if OFF_IN_THIS_PROCESS.load(std::sync::atomic::Ordering::Relaxed) {
-        return None;
-    }
     CONFIG.get().and_then(Option::as_ref)
 }
 

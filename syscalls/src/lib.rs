@@ -86,6 +86,12 @@ pub trait GuestThread {
     fn code_unmapped(&mut self, _addr: u64, _len: u64) {}
     /// The process is about to execute another program.
     fn before_exec(&mut self) {}
+    /// Guards of the runtime's own global locks, held across a host fork
+    /// (see `process::fork`); taken after the process's locks and before
+    /// the syscall layer's and the translator's.
+    fn hold_locks_for_fork(&mut self) -> Vec<Box<dyn std::any::Any>> {
+        Vec::new()
+    }
     /// The signals with instances the runtime holds for this thread, not
     /// the kernel (see `signal::mask`): rt_sigpending reports the blocked
     /// ones with the kernel's.

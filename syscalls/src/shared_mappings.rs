@@ -47,6 +47,11 @@ fn page_end(start: u64, len: u64) -> u64 {
     start.saturating_add(len).saturating_add(PAGE - 1) & !(PAGE - 1)
 }
 
+/// Holds the table until the guard drops (across a host fork).
+pub(crate) fn hold_for_fork() -> Box<dyn std::any::Any> {
+    Box::new(MAPPINGS.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
 /// The guest no longer maps shared memory at `[start, start + len)`
 /// (munmap, or a new mapping over it). Parts of mappings outside the range
 /// stay.

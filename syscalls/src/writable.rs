@@ -13,6 +13,11 @@ const PAGE: u64 = 4096;
 static WRITABLE: Mutex<BTreeMap<u64, u64>> = Mutex::new(BTreeMap::new());
 
 /// Whether the guest may write the page at `addr`.
+/// Holds the table until the guard drops (across a host fork).
+pub(crate) fn hold_for_fork() -> Box<dyn std::any::Any> {
+    Box::new(WRITABLE.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
 pub fn guest_may_write(addr: u64) -> bool {
     let map = WRITABLE.lock().unwrap_or_else(|e| e.into_inner());
     map.range(..=addr).next_back().is_some_and(|(_, &end)| addr < end)

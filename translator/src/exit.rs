@@ -146,6 +146,12 @@ pub mod debug_stops {
         BREAKPOINTS.write().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
+    /// Keeps the breakpoints from changing until the guard drops (across a
+    /// host fork, see `code_watch::hold_for_fork`).
+    pub fn hold_for_fork() -> Box<dyn std::any::Any> {
+        Box::new(BREAKPOINTS.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
     pub fn contains(addr: u64) -> bool {
         attached() && BREAKPOINTS.read().unwrap_or_else(|e| e.into_inner()).binary_search(&addr).is_ok()
     }

@@ -229,14 +229,32 @@ fn spawn(ctx: &mut Ctx<'_>, req: &CloneRequest) -> SysResult {
     };
     // SAFETY: gettid has no preconditions.
     let parent_tid = unsafe { libc::gettid() };
-    let pid = host_fork()?;
+    let process = ctx.process;
+    // A host fork copies only this thread: a lock another thread held then
+    // would stay held in the child for ever, over data it left half-changed.
+    // So every global lock of Transit is taken first, in one order (the
+    // process's, the runtime's, the syscall layer's, the translator's), and
+    // let go of in both processes after. The code cache's lock is not among
+    // them: the child starts a cache of its own.
+    let mut signals = process.signals();
+    let brk = process.brk_current.lock().unwrap_or_else(|e| e.into_inner());
+    let mut held = ctx.thread.hold_locks_for_fork();
+    held.extend([
+        crate::shared_mappings::hold_for_fork(),
+        crate::writable::hold_for_fork(),
+        transit_translator::cache::code_watch::hold_for_fork(),
+        transit_translator::exit::debug_stops::hold_for_fork(),
+    ]);
+    let pid = host_fork();
+    drop(held);
+    drop(brk);
+    let pid = pid?;
     if pid == 0 {
         if let Some(done) = vfork_done {
             done.hold_in_child();
         }
         // SAFETY: as above.
         let tid = unsafe { libc::gettid() };
-        let mut signals = ctx.process.signals();
         signals.fork_thread(parent_tid, tid);
         if flags & CLONE_CLEAR_SIGHAND != 0 {
             signals.reset_handlers();
@@ -257,6 +275,7 @@ fn spawn(ctx: &mut Ctx<'_>, req: &CloneRequest) -> SysResult {
         }
         return Ok(0);
     }
+    drop(signals);
     if flags & CLONE_PARENT_SETTID != 0 {
         let _ = guest_mem::write(req.parent_tid, &pid);
     }
@@ -278,11 +297,11 @@ fn spawn(ctx: &mut Ctx<'_>, req: &CloneRequest) -> SysResult {
     Ok(pid as u64)
 }
 
-/// The host fork. Transit is single-threaded here, so the child is a
-/// complete copy of it and continues in the runtime's guest loop.
+/// The host fork: the child is a copy of this thread of Transit and
+/// continues in the runtime's guest loop.
 fn host_fork() -> Result<libc::pid_t, Errno> {
-    // SAFETY: no other thread can hold a lock the child would inherit; libc's
-    // fork resets its own state for the child.
+    // SAFETY: the caller holds Transit's global locks (see `spawn`); libc's
+    // fork takes and resets its own (malloc, stdio) for the child.
     match unsafe { libc::fork() } {
         -1 => Err(last_errno()),
         pid => Ok(pid),

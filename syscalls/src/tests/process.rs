@@ -215,6 +215,47 @@ fn fork_returns_in_both_processes() {
 }
 
 #[test]
+fn a_fork_waits_for_the_global_locks_other_threads_hold() {
+    // Another thread holds the writable-page table (as a thread mapping
+    // memory would) and the translator's page list when fork is called: the
+    // fork waits until they are free, so the child finds them unlocked.
+    let mut g = Guest::new();
+    let (taken, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+    let holder = std::thread::spawn(move || {
+        let held = (crate::writable::hold_for_fork(), transit_translator::cache::code_watch::hold_for_fork());
+        taken.0.send(()).unwrap();
+        release.1.recv().unwrap();
+        drop(held);
+    });
+    taken.1.recv().unwrap();
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        release.0.send(()).unwrap();
+    });
+    let pid = g.ok("fork", &[]);
+    if pid == 0 {
+        // Deadlocks (and the parent's wait below with it) unless the fork
+        // waited for the holder.
+        let _ = crate::writable::guest_may_write(0x1000);
+        transit_translator::cache::code_watch::mapping_changed(0x1000, 0x1000);
+        child_exit(true);
+    }
+    holder.join().unwrap();
+    releaser.join().unwrap();
+    let start = std::time::Instant::now();
+    let mut status = 0;
+    // SAFETY: waitpid and kill on our own child.
+    while unsafe { libc::waitpid(pid as i32, &mut status, libc::WNOHANG) } == 0 {
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            panic!("the forked child found a lock held by a thread it does not have");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child status {status:#x}");
+}
+
+#[test]
 fn vfork_style_clone3_returns_after_the_child_exited() {
     let mut g = Guest::new();
     let mut args = [0u64; 11];

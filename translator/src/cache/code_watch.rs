@@ -145,6 +145,12 @@ fn aliases(first: u64, end: u64) -> Vec<(u64, u64)> {
     ALIASES.get().map(|query| query(first, end)).unwrap_or_default()
 }
 
+/// Holds the list of watched pages until the guard drops: a host fork
+/// must not copy it half-updated or locked by a thread the child lacks.
+pub fn hold_for_fork() -> Box<dyn std::any::Any> {
+    Box::new(CODE_PAGES.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
 /// A translator read code from the page at `page` (page-aligned), for the
 /// first time since its last flush: it and every alias of it the guest may
 /// write get write-protected.
