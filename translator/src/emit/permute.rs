@@ -4,29 +4,20 @@
 //! shuffles (pshufd, shufps...) are `sse`'s lane operations.
 
 use super::aarch64::{Inst, VReg};
-use super::vector::{pinned, vector_number, LaneOp, Lanes};
+use super::vector::{pinned, vector_number, Lanes};
 use super::{a64, EmitResult, Emitter, Flow, Reg, Unsupported};
 #[allow(unused_imports)]
 use dynasmrt::DynasmApi;
-use iced_x86::{Instruction, Mnemonic, OpKind};
+use iced_x86::{Instruction, OpKind};
 
-/// The in-lane permute of vpermilps/vpermilpd (`vector::Lane::PermuteInLane`):
-/// by an immediate, or by the controls in a vector operand.
-pub(super) fn in_lane(by_immediate: bool, m: Mnemonic) -> LaneOp {
-    match (by_immediate, m) {
-        (true, _) => permute_in_lane_by_immediate,
-        (false, Mnemonic::Vpermilps) => permute_singles_in_lane,
-        (false, _) => permute_doubles_in_lane,
-    }
-}
-
-/// vpermilps/vpermilpd xmm1, xmm2/m, imm: vpermilps takes two bits per
-/// element, the same for both halves (pshufd's rule); vpermilpd one bit
-/// per element, bits 2 and 3 for the upper half.
-fn permute_in_lane_by_immediate(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+/// vpermilps/vpermilpd (`double`) xmm1, xmm2/m, imm
+/// (`vector::Lane::PermuteInLane`): vpermilps takes two bits per element,
+/// the same for both halves (pshufd's rule); vpermilpd one bit per
+/// element, bits 2 and 3 for the upper half.
+pub(super) fn in_lane_by_immediate(e: &mut Emitter, insn: &Instruction, l: Lanes, double: bool) -> Result<(), Unsupported> {
     let imm = insn.immediate8() as u32;
     let t = e.vtmp();
-    if insn.mnemonic() == Mnemonic::Vpermilps {
+    if !double {
         for i in 0..4u32 {
             a64!(e.ops; ins V(t).S[i], V(l.rm).S[(imm >> (2 * i)) & 3]);
         }
@@ -40,7 +31,7 @@ fn permute_in_lane_by_immediate(e: &mut Emitter, insn: &Instruction, l: Lanes) -
 
 /// vpermilps xmm1, xmm2, xmm3/m: element i of the result is element
 /// `control[i] & 3` of xmm2 (rn), the control in xmm3 (rm).
-fn permute_singles_in_lane(e: &mut Emitter, _: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+pub(super) fn singles_in_lane(e: &mut Emitter, l: Lanes) -> Result<(), Unsupported> {
     let index = e.vtmp();
     a64!(e.ops
         ; movi V(index).S4, 3
@@ -53,7 +44,7 @@ fn permute_singles_in_lane(e: &mut Emitter, _: &Instruction, l: Lanes) -> Result
 
 /// vpermilpd xmm1, xmm2, xmm3/m: element i of the result is element
 /// `control[i] >> 1 & 1` of xmm2 (rn).
-fn permute_doubles_in_lane(e: &mut Emitter, _: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+pub(super) fn doubles_in_lane(e: &mut Emitter, l: Lanes) -> Result<(), Unsupported> {
     let (select, low) = (e.vtmp(), e.vtmp());
     a64!(e.ops
         // All ones where bit 1 of the control is set.

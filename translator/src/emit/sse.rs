@@ -299,9 +299,10 @@ pub(super) fn movd_movq(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     Ok(Flow::Next)
 }
 
-/// movss/movsd (scalar): loads clear the upper lanes, register moves merge.
-pub(super) fn mov_scalar(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let bytes: u8 = if sse_equivalent(insn.mnemonic()) == Mnemonic::Movsd { 8 } else { 4 };
+/// movss/movsd (scalar), double (true) or single: loads clear the upper
+/// lanes, register moves merge.
+pub(super) fn mov_scalar(e: &mut Emitter, insn: &Instruction, double: bool) -> EmitResult {
+    let bytes: u8 = if double { 8 } else { 4 };
     match (insn.op0_kind(), insn.op1_kind()) {
         // A load clears the other elements (the host's scalar load does).
         (OpKind::Register, OpKind::Memory) => {
@@ -319,10 +320,11 @@ pub(super) fn mov_scalar(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     Ok(Flow::Next)
 }
 
-/// movss/movsd between registers: rn with its low element from rm.
-pub(super) fn mov_scalar_to_register(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
+/// movss/movsd between registers: rn with its low element (a double, or a
+/// single) from rm.
+pub(super) fn mov_scalar_to_register(e: &mut Emitter, l: Lanes, double: bool) -> Result<(), Unsupported> {
     let out = e.merge_start(l);
-    if sse_equivalent(insn.mnemonic()) == Mnemonic::Movsd {
+    if double {
         a64!(e.ops; ins V(out).D[0], V(l.rm).D[0]);
     } else {
         a64!(e.ops; ins V(out).S[0], V(l.rm).S[0]);
@@ -331,15 +333,27 @@ pub(super) fn mov_scalar_to_register(e: &mut Emitter, insn: &Instruction, l: Lan
     Ok(())
 }
 
-/// movlps/movlpd/movhps/movhpd (64-bit halves with memory), movhlps, movlhps.
-pub(super) fn mov_half(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    use Mnemonic::*;
-    let high = matches!(sse_equivalent(insn.mnemonic()), Movhps | Movhpd);
+/// A 64-bit half of an XMM register.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Half {
+    Low,
+    High,
+}
+
+impl Half {
+    /// The half's D element.
+    fn lane(self) -> u32 {
+        (self == Half::High) as u32
+    }
+}
+
+/// movlps/movlpd/movhps/movhpd stores: `half` of the register to memory.
+pub(super) fn mov_half(e: &mut Emitter, insn: &Instruction, half: Half) -> EmitResult {
     let (OpKind::Memory, OpKind::Register) = (insn.op0_kind(), insn.op1_kind()) else { return Err(Unsupported) };
     let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
     let (base, off) = e.address(insn)?;
     let t = e.vtmp();
-    if high {
+    if half == Half::High {
         a64!(e.ops; mov D(t), V(s).D[1]);
     } else {
         a64!(e.ops; mov D(t), V(s).D[0]);
@@ -348,18 +362,11 @@ pub(super) fn mov_half(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     Ok(Flow::Next)
 }
 
-/// movlps/movhps/movlpd/movhpd loads, movhlps, movlhps: rn with one 64-bit
-/// half replaced by one of rm's.
-pub(super) fn mov_half_to_register(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    use Mnemonic::*;
-    let (to, from) = match sse_equivalent(insn.mnemonic()) {
-        Movlps | Movlpd => (0, 0),
-        Movhps | Movhpd | Movlhps => (1, 0),
-        Movhlps => (0, 1),
-        _ => return Err(Unsupported),
-    };
+/// movlps/movhps/movlpd/movhpd loads, movhlps, movlhps: rn with its half
+/// `to` replaced by rm's half `from`.
+pub(super) fn mov_half_to_register(e: &mut Emitter, l: Lanes, to: Half, from: Half) -> Result<(), Unsupported> {
     let out = e.merge_start(l);
-    a64!(e.ops; ins V(out).D[to], V(l.rm).D[from]);
+    a64!(e.ops; ins V(out).D[to.lane()], V(l.rm).D[from.lane()]);
     e.merge_end(l, out);
     Ok(())
 }
@@ -450,53 +457,66 @@ pub(super) fn movmsk(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     Ok(Flow::Next)
 }
 
-/// Byte shifts of the whole register (pslldq, psrldq) and element shifts by
-/// an immediate (psllw/d/q, psrlw/d/q, psraw/d).
-pub(super) fn shift_imm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    use Mnemonic::*;
+/// Which way an element shift moves bits (`Lane::Shift`,
+/// `Lane::VariableShift`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShiftKind {
+    /// psll*, vpsllv*.
+    Left,
+    /// psrl*, vpsrlv*: zeros in.
+    Right,
+    /// psra*, vpsrav*: copies of the sign in.
+    RightArithmetic,
+}
+
+/// pslldq (`left`) and psrldq: the whole register by imm8 bytes.
+pub(super) fn shift_bytes(e: &mut Emitter, insn: &Instruction, l: Lanes, left: bool) -> Result<(), Unsupported> {
     let Lanes { rd: d, rn: n_reg, .. } = l;
     let n = insn.immediate8() as u32;
-    let m = sse_equivalent(insn.mnemonic());
-    let (lanes_bits, arith) = match m {
-        Psllw | Psrlw => (16, false),
-        Psraw => (16, true),
-        Pslld | Psrld => (32, false),
-        Psrad => (32, true),
-        Psllq | Psrlq => (64, false),
-        _ => (0, false),
-    };
-    let copy = |e: &mut Emitter| {
+    if n >= 16 {
+        a64!(e.ops; movi V(d).D2, 0);
+    } else if n == 0 {
         if d != n_reg {
             e.inst(Inst::VecMove { rd: VReg(d), rn: VReg(n_reg) });
         }
-    };
-    let zero = |e: &mut Emitter| a64!(e.ops; movi V(d).D2, 0);
-    match m {
-        Pslldq | Psrldq => {
-            if n >= 16 {
-                zero(e);
-            } else if n == 0 {
-                copy(e);
-            } else {
-                let z = e.vtmp();
-                a64!(e.ops; movi V(z).D2, 0);
-                if m == Pslldq {
-                    a64!(e.ops; ext V(d).B16, V(z).B16, V(n_reg).B16, 16 - n);
-                } else {
-                    a64!(e.ops; ext V(d).B16, V(n_reg).B16, V(z).B16, n);
-                }
-            }
+    } else {
+        let z = e.vtmp();
+        a64!(e.ops; movi V(z).D2, 0);
+        if left {
+            a64!(e.ops; ext V(d).B16, V(z).B16, V(n_reg).B16, 16 - n);
+        } else {
+            a64!(e.ops; ext V(d).B16, V(n_reg).B16, V(z).B16, n);
         }
-        _ if n >= lanes_bits && !arith => zero(e),
-        _ if n == 0 => copy(e),
-        Psllw => a64!(e.ops; shl V(d).H8, V(n_reg).H8, n),
-        Pslld => a64!(e.ops; shl V(d).S4, V(n_reg).S4, n),
-        Psllq => a64!(e.ops; shl V(d).D2, V(n_reg).D2, n),
-        Psrlw => a64!(e.ops; ushr V(d).H8, V(n_reg).H8, n),
-        Psrld => a64!(e.ops; ushr V(d).S4, V(n_reg).S4, n),
-        Psrlq => a64!(e.ops; ushr V(d).D2, V(n_reg).D2, n),
-        Psraw => a64!(e.ops; sshr V(d).H8, V(n_reg).H8, n.min(15)),
-        Psrad => a64!(e.ops; sshr V(d).S4, V(n_reg).S4, n.min(31)),
+    }
+    Ok(())
+}
+
+/// psllw/d/q, psrlw/d/q, psraw/d by an immediate: counts of the element's
+/// width or more give zero (or the sign, for psra).
+pub(super) fn shift_imm(e: &mut Emitter, insn: &Instruction, l: Lanes, kind: ShiftKind, element: ElementSize) -> Result<(), Unsupported> {
+    use ElementSize::{D, H, S};
+    use ShiftKind::*;
+    let Lanes { rd: d, rn: n_reg, .. } = l;
+    let n = insn.immediate8() as u32;
+    if n >= 8 * element.bytes() && kind != RightArithmetic {
+        a64!(e.ops; movi V(d).D2, 0);
+        return Ok(());
+    }
+    if n == 0 {
+        if d != n_reg {
+            e.inst(Inst::VecMove { rd: VReg(d), rn: VReg(n_reg) });
+        }
+        return Ok(());
+    }
+    match (kind, element) {
+        (Left, H) => a64!(e.ops; shl V(d).H8, V(n_reg).H8, n),
+        (Left, S) => a64!(e.ops; shl V(d).S4, V(n_reg).S4, n),
+        (Left, D) => a64!(e.ops; shl V(d).D2, V(n_reg).D2, n),
+        (Right, H) => a64!(e.ops; ushr V(d).H8, V(n_reg).H8, n),
+        (Right, S) => a64!(e.ops; ushr V(d).S4, V(n_reg).S4, n),
+        (Right, D) => a64!(e.ops; ushr V(d).D2, V(n_reg).D2, n),
+        (RightArithmetic, H) => a64!(e.ops; sshr V(d).H8, V(n_reg).H8, n.min(15)),
+        (RightArithmetic, S) => a64!(e.ops; sshr V(d).S4, V(n_reg).S4, n.min(31)),
         _ => return Err(Unsupported),
     }
     Ok(())
@@ -1007,25 +1027,43 @@ pub(super) fn reciprocal(e: &mut Emitter, l: Lanes, root: bool, scalar: bool) ->
     Ok(())
 }
 
+/// A packed conversion between int32, float and double within 128 bits
+/// (`Lane::Convert`; VEX.256's that cross the halves, `vex_convert`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PackedConvert {
+    /// cvtdq2ps.
+    DwordsToSingles,
+    /// cvtdq2pd: the low two dwords.
+    DwordsToDoubles,
+    /// cvtps2pd: the low two singles.
+    SinglesToDoubles,
+    /// cvtpd2ps: into the low 64 bits, the rest cleared.
+    DoublesToSingles,
+    /// cvttps2dq (`truncate`) or cvtps2dq (MXCSR's rounding).
+    SinglesToDwords { truncate: bool },
+    /// cvttpd2dq (`truncate`) or cvtpd2dq, into the low 64 bits.
+    DoublesToDwords { truncate: bool },
+}
+
 /// Packed conversions: cvtdq2ps, cvtdq2pd, cvtps2pd, cvtpd2ps, cvttps2dq,
 /// cvtps2dq, cvttpd2dq, cvtpd2dq; also the VEX.256 forms that cross the
 /// halves, one half at a time (`vex_convert`). The float-to-int forms give
 /// the integer indefinite for NaN and out-of-range lanes, as x86 does, and
 /// its flags: IE for those lanes, else PE where a lane was inexact.
-pub(super) fn packed_convert(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    use Mnemonic::*;
+pub(super) fn packed_convert(e: &mut Emitter, l: Lanes, op: PackedConvert) -> Result<(), Unsupported> {
+    use PackedConvert::*;
     let Lanes { rd: d, rm: m, .. } = l;
     let (t, c) = (e.vtmp(), e.vtmp());
-    match sse_equivalent(insn.mnemonic()) {
-        Cvtdq2ps => a64!(e.ops; scvtf V(d).S4, V(m).S4),
-        Cvtdq2pd => a64!(e.ops; sxtl V(t).D2, V(m).S2 ; scvtf V(d).D2, V(t).D2),
-        Cvtps2pd => a64!(e.ops; fcvtl V(d).D2, V(m).S2),
-        Cvtpd2ps => a64!(e.ops; fcvtn V(d).S2, V(m).D2),
-        op @ (Cvttps2dq | Cvtps2dq) => {
+    match op {
+        DwordsToSingles => a64!(e.ops; scvtf V(d).S4, V(m).S4),
+        DwordsToDoubles => a64!(e.ops; sxtl V(t).D2, V(m).S2 ; scvtf V(d).D2, V(t).D2),
+        SinglesToDoubles => a64!(e.ops; fcvtl V(d).D2, V(m).S2),
+        DoublesToSingles => a64!(e.ops; fcvtn V(d).S2, V(m).D2),
+        SinglesToDwords { truncate } => {
             let r = e.vtmp();
             // Floats beyond int32's range are integers: the host raises
             // inexact only for lanes in range, as x86 does.
-            if op == Cvtps2dq {
+            if !truncate {
                 a64!(e.ops; frintx V(r).S4, V(m).S4 ; fcvtzs V(r).S4, V(r).S4);
             } else {
                 a64!(e.ops; fcvtzs V(r).S4, V(m).S4);
@@ -1041,10 +1079,10 @@ pub(super) fn packed_convert(e: &mut Emitter, insn: &Instruction, l: Lanes) -> R
                 ; mov V(d).B16, V(r).B16
             );
         }
-        op @ (Cvttpd2dq | Cvtpd2dq) => {
+        DoublesToDwords { truncate } => {
             let r = e.vtmp();
             // To 64 bits without flags but for NaNs (frinti/frintz raise none).
-            if op == Cvtpd2dq {
+            if !truncate {
                 a64!(e.ops; frinti V(r).D2, V(m).D2 ; fcvtzs V(r).D2, V(r).D2);
             } else {
                 a64!(e.ops; frintz V(r).D2, V(m).D2 ; fcvtzs V(r).D2, V(r).D2);
@@ -1061,7 +1099,7 @@ pub(super) fn packed_convert(e: &mut Emitter, insn: &Instruction, l: Lanes) -> R
             // x86's flags, from the valid lanes with invalid ones made NaN
             // (all ones): IE for these, PE where a valid lane is inexact.
             a64!(e.ops; orn V(c).B16, V(m).B16, V(t).B16);
-            if op == Cvtpd2dq {
+            if !truncate {
                 a64!(e.ops; frintx V(c).D2, V(c).D2);
             }
             a64!(e.ops
@@ -1072,15 +1110,15 @@ pub(super) fn packed_convert(e: &mut Emitter, insn: &Instruction, l: Lanes) -> R
                 ; mov D(d), V(n).D[0]
             );
         }
-        _ => return Err(Unsupported),
     }
     Ok(())
 }
 
 /// psllw/d/q, psrlw/d/q, psraw/d by the count in an XMM register or memory:
 /// counts beyond the element width give zero (or the sign, for psra).
-pub(super) fn shift_by_xmm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    use Mnemonic::*;
+pub(super) fn shift_by_xmm(e: &mut Emitter, l: Lanes, kind: ShiftKind, element: ElementSize) -> Result<(), Unsupported> {
+    use ElementSize::{D, H, S};
+    use ShiftKind::*;
     let Lanes { rd, rn: d, rm: m, .. } = l;
     let (count, big) = (e.tmp(), e.tmp());
     let small = e.label();
@@ -1093,17 +1131,16 @@ pub(super) fn shift_by_xmm(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Res
         ; movz X(count), 64
         ; =>small
     );
-    let op = sse_equivalent(insn.mnemonic());
-    if matches!(op, Psrlw | Psrld | Psrlq | Psraw | Psrad) {
+    if kind != Left {
         a64!(e.ops; neg X(count), X(count));
     }
     let v = e.vtmp();
-    match op {
-        Psllw | Psrlw => a64!(e.ops; dup V(v).H8, W(count) ; ushl V(rd).H8, V(d).H8, V(v).H8),
-        Pslld | Psrld => a64!(e.ops; dup V(v).S4, W(count) ; ushl V(rd).S4, V(d).S4, V(v).S4),
-        Psllq | Psrlq => a64!(e.ops; dup V(v).D2, X(count) ; ushl V(rd).D2, V(d).D2, V(v).D2),
-        Psraw => a64!(e.ops; dup V(v).H8, W(count) ; sshl V(rd).H8, V(d).H8, V(v).H8),
-        Psrad => a64!(e.ops; dup V(v).S4, W(count) ; sshl V(rd).S4, V(d).S4, V(v).S4),
+    match (kind, element) {
+        (Left | Right, H) => a64!(e.ops; dup V(v).H8, W(count) ; ushl V(rd).H8, V(d).H8, V(v).H8),
+        (Left | Right, S) => a64!(e.ops; dup V(v).S4, W(count) ; ushl V(rd).S4, V(d).S4, V(v).S4),
+        (Left | Right, D) => a64!(e.ops; dup V(v).D2, X(count) ; ushl V(rd).D2, V(d).D2, V(v).D2),
+        (RightArithmetic, H) => a64!(e.ops; dup V(v).H8, W(count) ; sshl V(rd).H8, V(d).H8, V(v).H8),
+        (RightArithmetic, S) => a64!(e.ops; dup V(v).S4, W(count) ; sshl V(rd).S4, V(d).S4, V(v).S4),
         _ => return Err(Unsupported),
     }
     Ok(())

@@ -19,8 +19,8 @@
 //! The lane operations (`Lane`) and the other vector forms (`Form`) are
 //! data: `frontend::forms` binds each mnemonic (or Code) to one of them.
 
-use super::aarch64::{Inst, VReg};
-use super::sse::PackedOp;
+use super::aarch64::{ElementSize, Inst, VReg};
+use super::sse::{Half, PackedConvert, PackedOp, ShiftKind};
 use super::{regs, EmitResult, Emitter, Flow, Reg, Unsupported};
 use iced_x86::{EncodingKind, Instruction, Mnemonic, OpKind, Register};
 
@@ -212,9 +212,12 @@ pub enum Lane {
     /// One host vector instruction per element (the bitwise, integer and
     /// float arithmetic rows; MMX's packed forms use them too, `emit::mmx`).
     Packed(PackedOp),
-    /// psll/psrl/psra (and pslldq/psrldq): by an immediate, per half; by
-    /// the count in an XMM register or m128, the same count for both halves.
-    Shift,
+    /// psll/psrl/psra on `ElementSize` elements: by an immediate, per half;
+    /// by the count in an XMM register or m128, the same count for both
+    /// halves.
+    Shift(ShiftKind, ElementSize),
+    /// pslldq (`left`) and psrldq: each half by imm8 bytes.
+    ShiftBytes { left: bool },
     /// pshufd, pshuflw, pshufhw, shufps, shufpd: elements chosen by imm8.
     Shuffle(super::sse::Shuffle),
     /// pmuludq, pmuldq, pmulhw, pmulhuw, pmaddwd, psadbw and the
@@ -229,12 +232,12 @@ pub enum Lane {
     /// cmpps/cmppd/cmpss/cmpsd: all-ones elements where imm8's predicate holds.
     CompareMask(super::sse::FloatElements),
     /// The packed conversions between int32, float and double within 128 bits.
-    Convert,
-    /// movss/movsd between registers: rn with rm's low element.
-    MergeScalar,
-    /// movlps/movhps/movlpd/movhpd loads, movhlps, movlhps: rn with one
-    /// 64-bit half from rm.
-    MergeHalf,
+    Convert(PackedConvert),
+    /// movsd (true) and movss between registers: rn with rm's low element.
+    MergeScalar(bool),
+    /// movlps/movhps/movlpd/movhpd loads, movhlps, movlhps: rn with its
+    /// half `to` replaced by rm's half `from`.
+    MergeHalf { to: Half, from: Half },
     /// cvtsd2ss (true), cvtss2sd on the low element.
     FloatToFloat(bool),
     /// rcpps, rsqrtps, rcpss, rsqrtss (exact): the square root's (true)
@@ -271,13 +274,13 @@ pub enum Lane {
     /// insertps.
     Insertps,
     /// vpsllv*/vpsrlv*/vpsrav*: per-element counts.
-    VariableShift,
-    /// vbroadcast*, vpbroadcast*: the source's low element (or 128 bits)
-    /// in every lane of both halves.
-    Broadcast,
-    /// vpermilps/vpermilpd: by imm8, or by per-element controls in a
-    /// vector operand.
-    PermuteInLane,
+    VariableShift(ShiftKind, ElementSize),
+    /// vbroadcast*, vpbroadcast*: the source's low element (`None`: its
+    /// 128 bits, vbroadcastf128/i128) in every lane of both halves.
+    Broadcast(Option<ElementSize>),
+    /// vpermilpd (true) and vpermilps: by imm8, or by per-element controls
+    /// in a vector operand.
+    PermuteInLane(bool),
     /// FMA3: `a * b ± c` with one rounding; the destination is an input.
     Fused(super::fma::Fma),
 }
@@ -294,8 +297,8 @@ fn per_half(
 
 /// The handler of every lane operation row: `run` with `lane`'s operation.
 /// Choices that depend on the operands stay in the operation: a shift's
-/// count from an immediate or a register (`Lane::Shift`), imm8 selectors
-/// and compare predicates.
+/// count from an immediate or a register (`Lane::Shift`, and vpermilps's
+/// controls), imm8 selectors and compare predicates.
 pub fn lanes(e: &mut Emitter, insn: &Instruction, lane: Lane) -> EmitResult {
     use super::{permute, sse, sse3, sse41, ssse3, vex};
     use Second::*;
@@ -305,8 +308,15 @@ pub fn lanes(e: &mut Emitter, insn: &Instruction, lane: Lane) -> EmitResult {
         Lane::Fused(f) => {
             return run(e, insn, move |e: &mut Emitter, _: &Instruction, l: Lanes| super::fma::fused(e, f, l), PerHalfAccumulating)
         }
-        Lane::Shift if by_immediate => (sse::shift_imm, PerHalf),
-        Lane::Shift => (sse::shift_by_xmm, Whole128),
+        Lane::Shift(kind, element) if by_immediate => {
+            return run(e, insn, move |e: &mut Emitter, i: &Instruction, l: Lanes| sse::shift_imm(e, i, l, kind, element), PerHalf)
+        }
+        Lane::Shift(kind, element) => {
+            return run(e, insn, move |e: &mut Emitter, _: &Instruction, l: Lanes| sse::shift_by_xmm(e, l, kind, element), Whole128)
+        }
+        Lane::ShiftBytes { left } => {
+            return run(e, insn, move |e: &mut Emitter, i: &Instruction, l: Lanes| sse::shift_bytes(e, i, l, left), PerHalf)
+        }
         Lane::Shuffle(kind) => return run(e, insn, move |e: &mut Emitter, i: &Instruction, l: Lanes| sse::shuffle(e, i, l, kind), PerHalf),
         Lane::Widening(w) => return per_half(e, insn, move |e, l| sse::widening(e, l, w)),
         Lane::MinMaxSqrt(op, double) => return per_half(e, insn, move |e, l| sse::packed_float_misc(e, l, op, double)),
@@ -314,9 +324,9 @@ pub fn lanes(e: &mut Emitter, insn: &Instruction, lane: Lane) -> EmitResult {
         Lane::CompareMask(shape) => {
             return run(e, insn, move |e: &mut Emitter, i: &Instruction, l: Lanes| sse::compare_mask(e, i, l, shape), PerHalf)
         }
-        Lane::Convert => (sse::packed_convert, PerHalf),
-        Lane::MergeScalar => (sse::mov_scalar_to_register, PerHalf),
-        Lane::MergeHalf => (sse::mov_half_to_register, PerHalf),
+        Lane::Convert(op) => return per_half(e, insn, move |e, l| sse::packed_convert(e, l, op)),
+        Lane::MergeScalar(double) => return per_half(e, insn, move |e, l| sse::mov_scalar_to_register(e, l, double)),
+        Lane::MergeHalf { to, from } => return per_half(e, insn, move |e, l| sse::mov_half_to_register(e, l, to, from)),
         Lane::FloatToFloat(to_single) => return per_half(e, insn, move |e, l| sse::float_to_float(e, l, to_single)),
         Lane::Reciprocal(root, scalar) => return per_half(e, insn, move |e, l| sse::reciprocal(e, l, root, scalar)),
         Lane::Duplicate(which) => return per_half(e, insn, move |e, l| sse3::duplicate(e, l, which)),
@@ -339,9 +349,15 @@ pub fn lanes(e: &mut Emitter, insn: &Instruction, lane: Lane) -> EmitResult {
             return run(e, insn, move |e: &mut Emitter, i: &Instruction, l: Lanes| sse41::round(e, i, l, shape), PerHalf)
         }
         Lane::Insertps => (sse41::insertps, PerHalf),
-        Lane::VariableShift => (vex::variable_shift, PerHalf),
-        Lane::Broadcast => (vex::broadcast, Whole128),
-        Lane::PermuteInLane => (permute::in_lane(by_immediate, insn.mnemonic()), PerHalf),
+        Lane::VariableShift(kind, element) => return per_half(e, insn, move |e, l| vex::variable_shift(e, l, kind, element)),
+        Lane::Broadcast(element) => {
+            return run(e, insn, move |e: &mut Emitter, _: &Instruction, l: Lanes| vex::broadcast(e, l, element), Whole128)
+        }
+        Lane::PermuteInLane(double) if by_immediate => {
+            return run(e, insn, move |e: &mut Emitter, i: &Instruction, l: Lanes| permute::in_lane_by_immediate(e, i, l, double), PerHalf)
+        }
+        Lane::PermuteInLane(true) => return per_half(e, insn, permute::doubles_in_lane),
+        Lane::PermuteInLane(false) => return per_half(e, insn, permute::singles_in_lane),
     };
     run(e, insn, op, second)
 }
@@ -359,12 +375,12 @@ pub enum Form {
     MoveVex,
     /// movd/movq between XMM and general registers or memory, movq xmm, xmm.
     MoveGeneral,
-    /// movss/movsd: a load (other elements cleared) or a store; between
-    /// registers a merge (`Lane::MergeScalar`).
-    MoveScalar,
-    /// movlps/movhps/movlpd/movhpd: a store of a 64-bit half; loads,
-    /// movhlps and movlhps merge (`Lane::MergeHalf`).
-    MoveHalf,
+    /// movsd (true) or movss: a load (other elements cleared) or a store;
+    /// between registers a merge (`Lane::MergeScalar`).
+    MoveScalar(bool),
+    /// movlps/movlpd (`Half::Low`), movhps/movhpd: a store of that half;
+    /// loads merge it (`Lane::MergeHalf`).
+    MoveHalf(Half),
     /// pmovmskb: the byte sign bits into a general register.
     ByteSignMask,
     /// movmskps/movmskpd: the element sign bits.
@@ -398,9 +414,9 @@ pub enum Form {
     /// vextractf128/vextracti128.
     Extract128,
     /// vcvtdq2pd/vcvtps2pd ymm, xmm/m128.
-    Widen256,
+    Widen256(PackedConvert),
     /// vcvtpd2ps/vcvt(t)pd2dq xmm, ymm/m256.
-    Narrow256,
+    Narrow256(PackedConvert),
     /// vcvtph2ps.
     HalfToSingle,
     /// vcvtps2ph.
@@ -429,10 +445,12 @@ pub fn form(e: &mut Emitter, insn: &Instruction, f: Form) -> EmitResult {
         Form::Move128 => sse::mov128,
         Form::MoveVex => vex::mov,
         Form::MoveGeneral => sse::movd_movq,
-        Form::MoveScalar if has_memory(0) || has_memory(insn.op_count() - 1) => sse::mov_scalar,
-        Form::MoveScalar => return lanes(e, insn, Lane::MergeScalar),
-        Form::MoveHalf if has_memory(0) => sse::mov_half,
-        Form::MoveHalf => return lanes(e, insn, Lane::MergeHalf),
+        Form::MoveScalar(double) if has_memory(0) || has_memory(insn.op_count() - 1) => {
+            return sse::mov_scalar(e, insn, double)
+        }
+        Form::MoveScalar(double) => return lanes(e, insn, Lane::MergeScalar(double)),
+        Form::MoveHalf(half) if has_memory(0) => return sse::mov_half(e, insn, half),
+        Form::MoveHalf(half) => return lanes(e, insn, Lane::MergeHalf { to: half, from: Half::Low }),
         Form::ByteSignMask => sse::pmovmskb,
         Form::ElementSignMask => sse::movmsk,
         Form::SignMask256 => vex::sign_mask_256,
@@ -449,8 +467,8 @@ pub fn form(e: &mut Emitter, insn: &Instruction, f: Form) -> EmitResult {
         Form::Zero => vex::zero,
         Form::Insert128 => vex::insert128,
         Form::Extract128 => vex::extract128,
-        Form::Widen256 => vex_convert::widen_256,
-        Form::Narrow256 => vex_convert::narrow_256,
+        Form::Widen256(op) => return vex_convert::widen_256(e, insn, op),
+        Form::Narrow256(op) => return vex_convert::narrow_256(e, insn, op),
         Form::HalfToSingle => f16c::half_to_single,
         Form::SingleToHalf => f16c::single_to_half,
         Form::PermuteHalves => permute::permute_halves,

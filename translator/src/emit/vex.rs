@@ -12,7 +12,8 @@
 //! removed (an experiment with wrong results) it ran 9% fewer instructions,
 //! the most that keeping uppers in registers could save there.
 
-use super::aarch64::{Inst, VReg};
+use super::aarch64::{ElementSize, Inst, VReg};
+use super::sse::ShiftKind;
 use super::vector::{self, vector_number};
 use super::{a64, regs, EmitResult, Emitter, Flow, Reg, Unsupported};
 use crate::cpu::state::offsets;
@@ -158,16 +159,16 @@ pub(super) fn zero(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     Ok(Flow::Next)
 }
 
-/// vbroadcast*, vpbroadcast*: the source's low element in every lane.
-pub(super) fn broadcast(e: &mut Emitter, insn: &Instruction, l: vector::Lanes) -> Result<(), Unsupported> {
-    use Mnemonic::*;
+/// vbroadcast*, vpbroadcast*: the source's low `element` in every lane;
+/// vbroadcastf128/i128 (`None`) its 128 bits.
+pub(super) fn broadcast(e: &mut Emitter, l: vector::Lanes, element: Option<ElementSize>) -> Result<(), Unsupported> {
     let vector::Lanes { rd, rm, .. } = l;
-    match insn.mnemonic() {
-        Vpbroadcastb => a64!(e.ops; dup V(rd).B16, V(rm).B[0]),
-        Vpbroadcastw => a64!(e.ops; dup V(rd).H8, V(rm).H[0]),
-        Vbroadcastss | Vpbroadcastd => a64!(e.ops; dup V(rd).S4, V(rm).S[0]),
-        Vbroadcastsd | Vpbroadcastq => a64!(e.ops; dup V(rd).D2, V(rm).D[0]),
-        _ => e.inst(Inst::VecMove { rd: VReg(rd), rn: VReg(rm) }),
+    match element {
+        Some(ElementSize::B) => a64!(e.ops; dup V(rd).B16, V(rm).B[0]),
+        Some(ElementSize::H) => a64!(e.ops; dup V(rd).H8, V(rm).H[0]),
+        Some(ElementSize::S) => a64!(e.ops; dup V(rd).S4, V(rm).S[0]),
+        Some(ElementSize::D) => a64!(e.ops; dup V(rd).D2, V(rm).D[0]),
+        None => e.inst(Inst::VecMove { rd: VReg(rd), rn: VReg(rm) }),
     }
     Ok(())
 }
@@ -176,11 +177,15 @@ pub(super) fn broadcast(e: &mut Emitter, insn: &Instruction, l: vector::Lanes) -
 /// the same element of the last operand; counts of the element's width or
 /// more give 0 (or the sign, for vpsrav). The host shifts by the signed low
 /// byte of each count, so counts are first clamped to the width.
-pub(super) fn variable_shift(e: &mut Emitter, insn: &Instruction, l: vector::Lanes) -> Result<(), Unsupported> {
-    use Mnemonic::*;
+/// AVX2 has them on dwords and quadwords, but vpsrav on dwords only.
+pub(super) fn variable_shift(e: &mut Emitter, l: vector::Lanes, kind: ShiftKind, element: ElementSize) -> Result<(), Unsupported> {
+    use ShiftKind::*;
     let vector::Lanes { rd, rn, rm, .. } = l;
-    let m = insn.mnemonic();
-    let quad = matches!(m, Vpsllvq | Vpsrlvq);
+    let quad = match (kind, element) {
+        (_, ElementSize::S) => false,
+        (Left | Right, ElementSize::D) => true,
+        _ => return Err(Unsupported),
+    };
     let (count, limit) = (e.vtmp(), e.vtmp());
     if quad {
         let x = e.tmp();
@@ -196,12 +201,12 @@ pub(super) fn variable_shift(e: &mut Emitter, insn: &Instruction, l: vector::Lan
             ; umin V(count).S4, V(rm).S4, V(limit).S4
         );
     }
-    match m {
-        Vpsllvd => a64!(e.ops; ushl V(rd).S4, V(rn).S4, V(count).S4),
-        Vpsllvq => a64!(e.ops; ushl V(rd).D2, V(rn).D2, V(count).D2),
-        Vpsrlvd => a64!(e.ops; neg V(count).S4, V(count).S4 ; ushl V(rd).S4, V(rn).S4, V(count).S4),
-        Vpsrlvq => a64!(e.ops; neg V(count).D2, V(count).D2 ; ushl V(rd).D2, V(rn).D2, V(count).D2),
-        _ => a64!(e.ops; neg V(count).S4, V(count).S4 ; sshl V(rd).S4, V(rn).S4, V(count).S4),
+    match (kind, quad) {
+        (Left, false) => a64!(e.ops; ushl V(rd).S4, V(rn).S4, V(count).S4),
+        (Left, true) => a64!(e.ops; ushl V(rd).D2, V(rn).D2, V(count).D2),
+        (Right, false) => a64!(e.ops; neg V(count).S4, V(count).S4 ; ushl V(rd).S4, V(rn).S4, V(count).S4),
+        (Right, true) => a64!(e.ops; neg V(count).D2, V(count).D2 ; ushl V(rd).D2, V(rn).D2, V(count).D2),
+        (RightArithmetic, _) => a64!(e.ops; neg V(count).S4, V(count).S4 ; sshl V(rd).S4, V(rn).S4, V(count).S4),
     }
     Ok(())
 }

@@ -9,7 +9,7 @@
 //! | vcvtsi2ss/sd, vpinsrb/w/d/q xmm1, xmm2, src | xmm2 into xmm1, then the SSE form; bits 128..255 cleared |
 
 use super::aarch64::{Inst, VReg};
-use super::sse::packed_convert;
+use super::sse::{packed_convert, PackedConvert};
 use super::vector::{pinned, vector_number, Lanes};
 use super::{a64, EmitResult, Emitter, Flow, Reg, Unsupported};
 #[allow(unused_imports)]
@@ -34,16 +34,16 @@ impl Emitter {
 }
 
 /// The converting lane operation on its own: rd from rm.
-fn convert(e: &mut Emitter, insn: &Instruction, rd: Reg, rm: Reg) -> Result<(), Unsupported> {
+fn convert(e: &mut Emitter, op: PackedConvert, rd: Reg, rm: Reg) -> Result<(), Unsupported> {
     let taken = e.vtmps_taken();
-    packed_convert(e, insn, Lanes { rd, rn: rd, rm, upper: false })?;
+    packed_convert(e, Lanes { rd, rn: rd, rm, upper: false }, op)?;
     e.release_vtmps(taken);
     Ok(())
 }
 
 /// vcvtdq2pd/vcvtps2pd ymm, xmm/m128: four 32-bit elements widen to four
 /// 64-bit ones, two per half.
-pub(super) fn widen_256(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn widen_256(e: &mut Emitter, insn: &Instruction, op: PackedConvert) -> EmitResult {
     let d = vector_number(insn.op0_register()).ok_or(Unsupported)?;
     let src = match insn.op1_kind() {
         OpKind::Register => pinned(vector_number(insn.op1_register()).ok_or(Unsupported)?),
@@ -58,15 +58,15 @@ pub(super) fn widen_256(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     // The upper half first: the source may be the destination's low half.
     let high = e.vtmp();
     a64!(e.ops; mov D(high), V(src).D[1]);
-    convert(e, insn, high, high)?;
-    convert(e, insn, pinned(d), src)?;
+    convert(e, op, high, high)?;
+    convert(e, op, pinned(d), src)?;
     e.store_upper(high, d);
     Ok(Flow::Next)
 }
 
 /// vcvtpd2ps/vcvtpd2dq/vcvttpd2dq xmm, ymm/m256: four 64-bit elements
 /// narrow to four 32-bit ones in the destination's low half.
-pub(super) fn narrow_256(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn narrow_256(e: &mut Emitter, insn: &Instruction, op: PackedConvert) -> EmitResult {
     let d = vector_number(insn.op0_register()).ok_or(Unsupported)?;
     let (low, high) = match insn.op1_kind() {
         OpKind::Register => {
@@ -84,8 +84,8 @@ pub(super) fn narrow_256(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         _ => return Err(Unsupported),
     };
     // SSE's forms write 64 bits and clear the rest of the register.
-    convert(e, insn, high, high)?;
-    convert(e, insn, pinned(d), low)?;
+    convert(e, op, high, high)?;
+    convert(e, op, pinned(d), low)?;
     a64!(e.ops; mov V(pinned(d)).D[1], V(high).D[0]);
     e.clear_upper(d);
     Ok(Flow::Next)

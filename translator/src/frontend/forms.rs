@@ -20,7 +20,10 @@ use crate::emit::bits::{self, BitOp};
 use crate::emit::bmi::{self, LowestBit, ShiftX};
 use crate::emit::fma::{Fma, Kind as K, Order as O};
 use crate::emit::shift::{self, ShiftOp};
-use crate::emit::sse::{FloatElements, MinMaxSqrt, PackedOp, ScalarOp as S, Shuffle, Widening as W};
+use crate::emit::sse::{
+    FloatElements, Half, MinMaxSqrt, PackedConvert as C, PackedOp, ScalarOp as S, ShiftKind as Sh, Shuffle,
+    Widening as W,
+};
 use crate::emit::sse3::Duplicate as Dup;
 use crate::emit::ssse3::HorizontalInt as H;
 use crate::emit::vector::{self, Form, Lane};
@@ -383,7 +386,7 @@ general_rows! {
         Pushf | Popf | Xlatb | Sgdt | Sidt | Smsw | Sldt | Str => (Route::Lacks, &[Guard::LegacyForms]),
         Shld => (emit(|e, i| shift::double_shift(e, i, true), Op::DoubleShift(true)), &[Guard::LegacyForms]),
         Shrd => (emit(|e, i| shift::double_shift(e, i, false), Op::DoubleShift(false)), &[Guard::LegacyForms]),
-        Movsd => (emit(|e, i| vector::form(e, i, Form::MoveScalar), Op::Form(Form::MoveScalar)),
+        Movsd => (emit(|e, i| vector::form(e, i, Form::MoveScalar(true)), Op::Form(Form::MoveScalar(true))),
             STRING_MOVSD),
         Cmpsd => (emit(|e, i| vector::lanes(e, i, CMP_SD), Op::Lanes(CMP_SD)),
             &[Guard::StringForm(Route::Interpret)]),
@@ -409,10 +412,11 @@ fn vector_code(code: Code) -> Option<(Route, &'static [Guard])> {
         }
         VEX_Vmovntdqa_ymm_m256 => row!(Form(vector::form), Form::MoveVex),
         VEX_Vmovntdqa_xmm_m128 => row!(AsSse(vex::as_sse), Form::NonTemporalLoad),
-        VEX_Vcvtdq2pd_ymm_xmmm128 | VEX_Vcvtps2pd_ymm_xmmm128 => row!(Form(vector::form), Form::Widen256),
-        VEX_Vcvtpd2ps_xmm_ymmm256 | VEX_Vcvtpd2dq_xmm_ymmm256 | VEX_Vcvttpd2dq_xmm_ymmm256 => {
-            row!(Form(vector::form), Form::Narrow256)
-        }
+        VEX_Vcvtdq2pd_ymm_xmmm128 => row!(Form(vector::form), Form::Widen256(C::DwordsToDoubles)),
+        VEX_Vcvtps2pd_ymm_xmmm128 => row!(Form(vector::form), Form::Widen256(C::SinglesToDoubles)),
+        VEX_Vcvtpd2ps_xmm_ymmm256 => row!(Form(vector::form), Form::Narrow256(C::DoublesToSingles)),
+        VEX_Vcvtpd2dq_xmm_ymmm256 => row!(Form(vector::form), Form::Narrow256(C::DoublesToDwords { truncate: false })),
+        VEX_Vcvttpd2dq_xmm_ymmm256 => row!(Form(vector::form), Form::Narrow256(C::DoublesToDwords { truncate: true })),
         _ => return None,
     };
     Some((route, NONE))
@@ -505,8 +509,12 @@ vector_rows! {
             Subps | Vsubps => packed(V::FSub, E::S), Subpd | Vsubpd => packed(V::FSub, E::D),
             Mulps | Vmulps => packed(V::FMul, E::S), Mulpd | Vmulpd => packed(V::FMul, E::D),
             Divps | Vdivps => packed(V::FDiv, E::S), Divpd | Vdivpd => packed(V::FDiv, E::D),
-            Pslldq | Psrldq | Psllw | Pslld | Psllq | Psrlw | Psrld | Psrlq | Psraw | Psrad | Vpslldq | Vpsrldq
-            | Vpsllw | Vpslld | Vpsllq | Vpsrlw | Vpsrld | Vpsrlq | Vpsraw | Vpsrad => Lane::Shift,
+            Pslldq | Vpslldq => Lane::ShiftBytes { left: true }, Psrldq | Vpsrldq => Lane::ShiftBytes { left: false },
+            Psllw | Vpsllw => Lane::Shift(Sh::Left, E::H), Pslld | Vpslld => Lane::Shift(Sh::Left, E::S),
+            Psllq | Vpsllq => Lane::Shift(Sh::Left, E::D),
+            Psrlw | Vpsrlw => Lane::Shift(Sh::Right, E::H), Psrld | Vpsrld => Lane::Shift(Sh::Right, E::S),
+            Psrlq | Vpsrlq => Lane::Shift(Sh::Right, E::D),
+            Psraw | Vpsraw => Lane::Shift(Sh::RightArithmetic, E::H), Psrad | Vpsrad => Lane::Shift(Sh::RightArithmetic, E::S),
             Pshufd | Vpshufd => Lane::Shuffle(Shuffle::Dwords),
             Pshuflw | Vpshuflw => Lane::Shuffle(Shuffle::LowWords),
             Pshufhw | Vpshufhw => Lane::Shuffle(Shuffle::HighWords),
@@ -537,9 +545,16 @@ vector_rows! {
             Cmpss | Vcmpss => Lane::CompareMask(FloatElements { double: false, scalar: true }),
             Cmppd | Vcmppd => Lane::CompareMask(FloatElements { double: true, scalar: false }),
             Cmpps | Vcmpps => Lane::CompareMask(FloatElements { double: false, scalar: false }),
-            Cvtdq2ps | Cvttps2dq | Cvtps2dq | Cvtdq2pd | Cvtps2pd | Cvtpd2ps | Cvttpd2dq | Cvtpd2dq | Vcvtdq2ps
-            | Vcvttps2dq | Vcvtps2dq | Vcvtdq2pd | Vcvtps2pd | Vcvtpd2ps | Vcvttpd2dq | Vcvtpd2dq => Lane::Convert,
-            Movhlps | Movlhps | Vmovhlps | Vmovlhps => Lane::MergeHalf,
+            Cvtdq2ps | Vcvtdq2ps => Lane::Convert(C::DwordsToSingles),
+            Cvtdq2pd | Vcvtdq2pd => Lane::Convert(C::DwordsToDoubles),
+            Cvtps2pd | Vcvtps2pd => Lane::Convert(C::SinglesToDoubles),
+            Cvtpd2ps | Vcvtpd2ps => Lane::Convert(C::DoublesToSingles),
+            Cvtps2dq | Vcvtps2dq => Lane::Convert(C::SinglesToDwords { truncate: false }),
+            Cvttps2dq | Vcvttps2dq => Lane::Convert(C::SinglesToDwords { truncate: true }),
+            Cvtpd2dq | Vcvtpd2dq => Lane::Convert(C::DoublesToDwords { truncate: false }),
+            Cvttpd2dq | Vcvttpd2dq => Lane::Convert(C::DoublesToDwords { truncate: true }),
+            Movhlps | Vmovhlps => Lane::MergeHalf { to: Half::Low, from: Half::High },
+            Movlhps | Vmovlhps => Lane::MergeHalf { to: Half::High, from: Half::Low },
             Cvtsd2ss | Vcvtsd2ss => Lane::FloatToFloat(true), Cvtss2sd | Vcvtss2sd => Lane::FloatToFloat(false),
             Rcpps | Vrcpps => Lane::Reciprocal(false, false), Rcpss | Vrcpss => Lane::Reciprocal(false, true),
             Rsqrtps | Vrsqrtps => Lane::Reciprocal(true, false), Rsqrtss | Vrsqrtss => Lane::Reciprocal(true, true),
@@ -571,10 +586,14 @@ vector_rows! {
             Roundss | Vroundss => Lane::Round(FloatElements { double: false, scalar: true }),
             Roundsd | Vroundsd => Lane::Round(FloatElements { double: true, scalar: true }),
             Insertps | Vinsertps => Lane::Insertps,
-            Vpsllvd | Vpsllvq | Vpsrlvd | Vpsrlvq | Vpsravd => Lane::VariableShift,
-            Vbroadcastss | Vbroadcastsd | Vbroadcastf128 | Vbroadcasti128 | Vpbroadcastb | Vpbroadcastw
-            | Vpbroadcastd | Vpbroadcastq => Lane::Broadcast,
-            Vpermilps | Vpermilpd => Lane::PermuteInLane,
+            Vpsllvd => Lane::VariableShift(Sh::Left, E::S), Vpsllvq => Lane::VariableShift(Sh::Left, E::D),
+            Vpsrlvd => Lane::VariableShift(Sh::Right, E::S), Vpsrlvq => Lane::VariableShift(Sh::Right, E::D),
+            Vpsravd => Lane::VariableShift(Sh::RightArithmetic, E::S),
+            Vpbroadcastb => Lane::Broadcast(Some(E::B)), Vpbroadcastw => Lane::Broadcast(Some(E::H)),
+            Vbroadcastss | Vpbroadcastd => Lane::Broadcast(Some(E::S)),
+            Vbroadcastsd | Vpbroadcastq => Lane::Broadcast(Some(E::D)),
+            Vbroadcastf128 | Vbroadcasti128 => Lane::Broadcast(None),
+            Vpermilps => Lane::PermuteInLane(false), Vpermilpd => Lane::PermuteInLane(true),
             Vfmadd132ps => Lane::Fused(Fma::ps(K::Add, O::O132)), Vfmadd132pd => Lane::Fused(Fma::pd(K::Add, O::O132)), Vfmadd132ss => Lane::Fused(Fma::ss(K::Add, O::O132)), Vfmadd132sd => Lane::Fused(Fma::sd(K::Add, O::O132)),
             Vfmadd213ps => Lane::Fused(Fma::ps(K::Add, O::O213)), Vfmadd213pd => Lane::Fused(Fma::pd(K::Add, O::O213)), Vfmadd213ss => Lane::Fused(Fma::ss(K::Add, O::O213)), Vfmadd213sd => Lane::Fused(Fma::sd(K::Add, O::O213)),
             Vfmadd231ps => Lane::Fused(Fma::ps(K::Add, O::O231)), Vfmadd231pd => Lane::Fused(Fma::pd(K::Add, O::O231)), Vfmadd231ss => Lane::Fused(Fma::ss(K::Add, O::O231)), Vfmadd231sd => Lane::Fused(Fma::sd(K::Add, O::O231)),
@@ -599,8 +618,8 @@ vector_rows! {
             Vmovdqa | Vmovdqu | Vmovaps | Vmovups | Vmovapd | Vmovupd | Vmovntdq | Vmovntps | Vmovntpd
             | Vlddqu => Form::MoveVex,
             Movd | Movq => Form::MoveGeneral,
-            Movss => Form::MoveScalar,
-            Movlps | Movlpd | Movhps | Movhpd => Form::MoveHalf,
+            Movss => Form::MoveScalar(false),
+            Movlps | Movlpd => Form::MoveHalf(Half::Low), Movhps | Movhpd => Form::MoveHalf(Half::High),
             Pmovmskb => Form::ByteSignMask,
             Movmskps | Movmskpd => Form::ElementSignMask,
             Ucomisd | Comisd | Ucomiss | Comiss => Form::CompareScalar,
@@ -636,8 +655,8 @@ vector_rows! {
             Vpinsrb | Vpinsrd | Vpinsrq => Form::Insert,
             Vcvtsi2ss | Vcvtsi2sd => Form::IntToFloat,
             // Loads and stores; between registers `Lane::MergeScalar`/`MergeHalf`.
-            Vmovss | Vmovsd => Form::MoveScalar,
-            Vmovlps | Vmovlpd | Vmovhps | Vmovhpd => Form::MoveHalf,
+            Vmovss => Form::MoveScalar(false), Vmovsd => Form::MoveScalar(true),
+            Vmovlps | Vmovlpd => Form::MoveHalf(Half::Low), Vmovhps | Vmovhpd => Form::MoveHalf(Half::High),
         }
     }
     mmx {
@@ -826,13 +845,14 @@ mod tests {
             op(Code::VEX_Vfnmsub231sd_xmm_xmm_xmmm64),
             Some(Op::Lanes(Lane::Fused(Fma { kind: K::NegSub, order: O::O231, double: true, scalar: true })))
         );
-        assert_eq!(op(Code::Movsd_xmm_xmmm64), Some(Op::Form(Form::MoveScalar)));
-        assert_eq!(op(Code::VEX_Vmovsd_xmm_m64), Some(Op::AsSse(Form::MoveScalar)));
+        assert_eq!(op(Code::Movsd_xmm_xmmm64), Some(Op::Form(Form::MoveScalar(true))));
+        assert_eq!(op(Code::VEX_Vmovsd_xmm_m64), Some(Op::AsSse(Form::MoveScalar(true))));
+        assert_eq!(op(Code::Psrad_xmm_imm8), Some(Op::Lanes(Lane::Shift(Sh::RightArithmetic, E::S))));
         // One mnemonic, forms that compute differently: rows per Code.
         assert_eq!(op(Code::VEX_Vpmovmskb_r32_ymm), Some(Op::Form(Form::SignMask256)));
         assert_eq!(op(Code::VEX_Vpmovmskb_r32_xmm), Some(Op::AsSse(Form::ByteSignMask)));
-        assert_eq!(op(Code::VEX_Vcvtpd2ps_xmm_ymmm256), Some(Op::Form(Form::Narrow256)));
-        assert_eq!(op(Code::VEX_Vcvtpd2ps_xmm_xmmm128), Some(Op::Lanes(Lane::Convert)));
+        assert_eq!(op(Code::VEX_Vcvtpd2ps_xmm_ymmm256), Some(Op::Form(Form::Narrow256(C::DoublesToSingles))));
+        assert_eq!(op(Code::VEX_Vcvtpd2ps_xmm_xmmm128), Some(Op::Lanes(Lane::Convert(C::DoublesToSingles))));
         assert!(matches!(route(Code::Emms).0, Route::Interpret));
     }
 
@@ -875,6 +895,9 @@ mod tests {
                     Some((if double { 8 } else { 4 }, Some(true), true))
                 }
                 Lane::Fused(f) => Some((if f.double { 8 } else { 4 }, Some(!f.scalar), true)),
+                Lane::VariableShift(_, e) => Some((e.bytes() as usize, Some(true), false)),
+                // A broadcast reads one element (vbroadcastf128: all 16 bytes, not an element).
+                Lane::Broadcast(Some(e)) => Some((e.bytes() as usize, Some(false), false)),
                 _ => None,
             };
             let Some((bytes, is_packed, is_float)) = says else { continue };
