@@ -10,12 +10,12 @@
 use super::operand::Loc;
 use super::{a64, regs, EmitResult, Emitter, Flow, Polarity, Reg, Unsupported, NZCV};
 use super::aarch64::{Arrangement, ElementSize, Inst, VReg, VecOp};
-use super::vector::{sse_equivalent, Lanes};
+use super::vector::Lanes;
 use crate::frontend::flags::FlagSet;
 use crate::cpu::state::offsets;
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
-use iced_x86::{Instruction, Mnemonic, OpKind, Register};
+use iced_x86::{Instruction, OpKind, Register};
 
 /// Host vector register for guest XMM register `reg`.
 pub(super) fn xmm(reg: Register) -> Option<Reg> {
@@ -252,9 +252,9 @@ pub(super) fn mov128(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     Ok(Flow::Next)
 }
 
-/// movd/movq between XMM and general registers or memory, and movq xmm, xmm.
-pub(super) fn movd_movq(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let bytes: u8 = if sse_equivalent(insn.mnemonic()) == Mnemonic::Movq { 8 } else { 4 };
+/// movd/movq between XMM and general registers or memory, and movq xmm,
+/// xmm: `bytes` is 4 (movd) or 8 (movq).
+pub(super) fn movd_movq(e: &mut Emitter, insn: &Instruction, bytes: u8) -> EmitResult {
     let to_xmm = insn.op0_kind() == OpKind::Register && insn.op0_register().is_xmm();
     if to_xmm {
         let d = e.xmm_dst(insn)?;
@@ -371,6 +371,17 @@ pub(super) fn mov_half_to_register(e: &mut Emitter, l: Lanes, to: Half, from: Ha
     Ok(())
 }
 
+/// Whose sign bits a mask form gathers (`Form::SignMask`, `SignMask256`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignBits {
+    /// pmovmskb.
+    Bytes,
+    /// movmskps.
+    Singles,
+    /// movmskpd.
+    Doubles,
+}
+
 /// pmovmskb r32, xmm: the top bit of each byte, as a 16-bit mask.
 pub(super) fn pmovmskb(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
@@ -448,11 +459,12 @@ impl Emitter {
     }
 }
 
-/// movmskps / movmskpd: sign bits of the float lanes.
-pub(super) fn movmsk(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+/// movmskps / movmskpd: sign bits of the float lanes, doubles (true) or
+/// singles.
+pub(super) fn movmsk(e: &mut Emitter, insn: &Instruction, double: bool) -> EmitResult {
     let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
     let dst = e.loc(insn, 0)?;
-    let r = e.element_sign_mask(s, sse_equivalent(insn.mnemonic()) == Mnemonic::Movmskpd);
+    let r = e.element_sign_mask(s, double);
     e.write(dst, r);
     Ok(Flow::Next)
 }
@@ -643,10 +655,9 @@ pub(super) fn scalar_arith(e: &mut Emitter, l: Lanes, op: ScalarOp, double: Doub
     Ok(())
 }
 
-/// ucomisd/comisd/ucomiss/comiss: ZF, PF, CF from an unordered compare;
-/// OF, SF, AF cleared.
-pub(super) fn compare_scalar(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let double = matches!(sse_equivalent(insn.mnemonic()), Mnemonic::Ucomisd | Mnemonic::Comisd);
+/// ucomisd/comisd (`double`), ucomiss/comiss: ZF, PF, CF from an
+/// unordered compare; OF, SF, AF cleared.
+pub(super) fn compare_scalar(e: &mut Emitter, insn: &Instruction, double: bool) -> EmitResult {
     let a = e.xmm_dst(insn)?;
     let b = e.vsrc(insn, 1, if double { 8 } else { 4 })?;
     if e.needed.is_empty() {
@@ -699,15 +710,14 @@ pub(super) fn compare_scalar(e: &mut Emitter, insn: &Instruction) -> EmitResult 
     Ok(Flow::Next)
 }
 
-/// cvtsi2sd/cvtsi2ss: integer to the low float lane. Also VEX's
+/// cvtsi2sd (`double`)/cvtsi2ss: integer to the low float lane. Also VEX's
 /// `vcvtsi2sd xmm1, xmm2, r/m` (`vex_convert`): the integer is the last
 /// operand, the other lanes come from xmm2.
-pub(super) fn int_to_float(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn int_to_float(e: &mut Emitter, insn: &Instruction, double: bool) -> EmitResult {
     let d = e.xmm_dst(insn)?;
     let src = e.loc(insn, insn.op_count() - 1)?;
     let v = e.read(src);
     let r = e.vtmp();
-    let double = sse_equivalent(insn.mnemonic()) == Mnemonic::Cvtsi2sd;
     match (double, src.size() == 8) {
         (true, true) => a64!(e.ops; scvtf D(r), X(v)),
         (true, false) => a64!(e.ops; scvtf D(r), W(v)),
@@ -723,13 +733,10 @@ pub(super) fn int_to_float(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     Ok(Flow::Next)
 }
 
-/// cvttsd2si, cvtsd2si, cvttss2si, cvtss2si: NaN and out-of-range give the
-/// "integer indefinite" (the minimum value), where the host saturates.
-pub(super) fn float_to_int(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    use Mnemonic::*;
-    let m = sse_equivalent(insn.mnemonic());
-    let double = matches!(m, Cvttsd2si | Cvtsd2si);
-    let truncate = matches!(m, Cvttsd2si | Cvttss2si);
+/// cvttsd2si, cvtsd2si (`double`), cvttss2si, cvtss2si (`truncate`: the
+/// cvtt forms): NaN and out-of-range give the "integer indefinite" (the
+/// minimum value), where the host saturates.
+pub(super) fn float_to_int(e: &mut Emitter, insn: &Instruction, double: bool, truncate: bool) -> EmitResult {
     let dst = e.loc(insn, 0)?;
     let s = e.vsrc(insn, 1, if double { 8 } else { 4 })?;
     let wide = dst.size() == 8;
@@ -1146,27 +1153,6 @@ pub(super) fn shift_by_xmm(e: &mut Emitter, l: Lanes, kind: ShiftKind, element: 
     Ok(())
 }
 
-/// pextrw r32, xmm, imm and pinsrw xmm, r32/m16, imm (and VEX's
-/// `vpinsrw xmm1, xmm2, r32/m16, imm`, `vex_convert`).
-pub(super) fn word_insert_extract(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let lane = (insn.immediate8() & 7) as u32;
-    if sse_equivalent(insn.mnemonic()) == Mnemonic::Pextrw {
-        let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
-        let dst = e.loc(insn, 0)?;
-        let t = e.tmp();
-        a64!(e.ops; umov W(t), V(s).H[lane]);
-        e.write(dst, t);
-    } else {
-        let d = e.xmm_dst(insn)?;
-        // The source is the operand before the immediate.
-        let src = e.loc(insn, insn.op_count() - 2)?;
-        let v = e.read(src);
-        e.copy_first_source(insn, d)?;
-        a64!(e.ops; ins V(d).H[lane], W(v));
-    }
-    Ok(Flow::Next)
-}
-
 /// The FPCR system register, as `mrs`/`msr` encode it (S3_3_C4_C4_0).
 pub(super) const FPCR: u32 = 0x5a20;
 /// FPSR's system-register encoding (op0 3, op1 3, CRn 4, CRm 4, op2 1).
@@ -1195,16 +1181,20 @@ pub fn fold_fpsr_into_mxcsr<A: DynasmApi>(ops: &mut A, a: Reg, b: Reg) {
 /// way. FTZ and DAZ together (what -ffast-math's start-up sets) are the
 /// host's FZ, which flushes denormal inputs and results alike; either one
 /// alone, and unmasked exceptions, are not modelled.
-pub(super) fn mxcsr(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn store_mxcsr(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let (base, off) = e.address(insn)?;
     let t = e.tmp();
-    if sse_equivalent(insn.mnemonic()) == Mnemonic::Stmxcsr {
-        let (a, b) = (e.tmp(), e.tmp());
-        fold_fpsr_into_mxcsr(&mut e.ops, a, b);
-        a64!(e.ops; msr FPSR, xzr ; ldr X(t), [X(regs::STATE), crate::cpu::state::offsets::MXCSR]);
-        e.store(t, base, off, 4);
-        return Ok(Flow::Next);
-    }
+    let (a, b) = (e.tmp(), e.tmp());
+    fold_fpsr_into_mxcsr(&mut e.ops, a, b);
+    a64!(e.ops; msr FPSR, xzr ; ldr X(t), [X(regs::STATE), crate::cpu::state::offsets::MXCSR]);
+    e.store(t, base, off, 4);
+    Ok(Flow::Next)
+}
+
+/// ldmxcsr (see `store_mxcsr`).
+pub(super) fn load_mxcsr(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let (base, off) = e.address(insn)?;
+    let t = e.tmp();
     e.load(t, base, off, 4, false);
     // The loaded flags replace all gathered so far.
     a64!(e.ops; str X(t), [X(regs::STATE), crate::cpu::state::offsets::MXCSR] ; msr FPSR, xzr);

@@ -10,38 +10,29 @@ use super::sse::{xmm, FloatElements};
 use super::{a64, regs, EmitResult, Emitter, Flow, Polarity, Reg, Unsupported, NZCV};
 use crate::frontend::flags::FlagSet;
 use super::aarch64::{ElementSize, Inst, VReg};
-use super::vector::{pinned, sse_equivalent, vector_number, Lanes};
+use super::vector::{pinned, vector_number, Lanes};
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
-use iced_x86::{EncodingKind, Instruction, Mnemonic, OpKind};
-
-/// Lane width of an element, in bytes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Width {
-    B = 1,
-    H = 2,
-    S = 4,
-    D = 8,
-}
+use iced_x86::{EncodingKind, Instruction, OpKind};
 
 /// blendps/blendpd/pblendw: lanes whose imm8 bit is set come from the source.
 /// `element`: the blended elements' size (imm8 is operand data).
 pub(super) fn blend_imm(e: &mut Emitter, insn: &Instruction, l: Lanes, element: ElementSize) -> Result<(), Unsupported> {
     let Lanes { rm: m, upper, .. } = l;
-    let (width, lanes) = match element {
-        ElementSize::S => (Width::S, 4),
-        ElementSize::D => (Width::D, 2),
-        ElementSize::H => (Width::H, 8),
+    let lanes = match element {
+        ElementSize::S => 4,
+        ElementSize::D => 2,
+        ElementSize::H => 8,
         ElementSize::B => return Err(Unsupported),
     };
     // vblendps/vblendpd/vpblendd ymm take one bit per lane of the whole
     // register; vpblendw ymm repeats its eight bits in each half.
-    let imm = if upper && width != Width::H { insn.immediate8() >> lanes } else { insn.immediate8() };
+    let imm = if upper && element != ElementSize::H { insn.immediate8() >> lanes } else { insn.immediate8() };
     let out = e.merge_start(l);
     for lane in (0..lanes).filter(|i| imm >> i & 1 != 0) {
-        match width {
-            Width::H => a64!(e.ops; ins V(out).H[lane], V(m).H[lane]),
-            Width::S => a64!(e.ops; ins V(out).S[lane], V(m).S[lane]),
+        match element {
+            ElementSize::H => a64!(e.ops; ins V(out).H[lane], V(m).H[lane]),
+            ElementSize::S => a64!(e.ops; ins V(out).S[lane], V(m).S[lane]),
             _ => a64!(e.ops; ins V(out).D[lane], V(m).D[lane]),
         }
     }
@@ -83,23 +74,22 @@ pub(super) fn blend_variable(e: &mut Emitter, insn: &Instruction, l: Lanes, elem
     Ok(())
 }
 
+/// What a pmovsx*/pmovzx* form extends (`Form::Extend`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Extension {
+    /// pmovsx (true) or pmovzx.
+    pub signed: bool,
+    pub from: ElementSize,
+    pub to: ElementSize,
+}
+
 /// pmovsx*/pmovzx*: the low elements of the source (a narrow memory
 /// operand: 2, 4 or 8 bytes; twice that for VEX.256) extended to wider
 /// lanes. VEX.256 extends the source's upper elements into the high half.
-pub(super) fn extend(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    use Mnemonic::*;
-    let m = sse_equivalent(insn.mnemonic());
-    let signed = matches!(m, Pmovsxbw | Pmovsxbd | Pmovsxbq | Pmovsxwd | Pmovsxwq | Pmovsxdq);
-    // (source element width, number of doublings)
-    let (from, steps) = match m {
-        Pmovsxbw | Pmovzxbw => (Width::B, 1),
-        Pmovsxbd | Pmovzxbd => (Width::B, 2),
-        Pmovsxbq | Pmovzxbq => (Width::B, 3),
-        Pmovsxwd | Pmovzxwd => (Width::H, 1),
-        Pmovsxwq | Pmovzxwq => (Width::H, 2),
-        Pmovsxdq | Pmovzxdq => (Width::S, 1),
-        _ => return Err(Unsupported),
-    };
+pub(super) fn extend(e: &mut Emitter, insn: &Instruction, x: Extension) -> EmitResult {
+    let Extension { signed, from, to } = x;
+    // Each step doubles the element width.
+    let steps = (to as u32).checked_sub(from as u32).filter(|&s| s > 0).ok_or(Unsupported)?;
     let d = vector_number(insn.op0_register()).ok_or(Unsupported)?;
     let wide = insn.op0_register().is_ymm();
     // Source bytes per destination half.
@@ -118,7 +108,7 @@ pub(super) fn extend(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         _ => return Err(Unsupported),
     };
     let widen = |e: &mut Emitter, out: Reg, mut s: Reg| {
-        let mut w = from as u8;
+        let mut w = from.bytes();
         for _ in 0..steps {
             match (w, signed) {
                 (1, true) => a64!(e.ops; sxtl V(out).H8, V(s).B8),
@@ -145,39 +135,39 @@ pub(super) fn extend(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     Ok(Flow::Next)
 }
 
-/// pextrb/pextrd/pextrq/extractps to a general register
-/// (zero-extended) or to memory (the element's size).
-pub(super) fn extract(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    use Mnemonic::*;
+/// pextrb/pextrw/pextrd/pextrq/extractps: the `element`-sized element imm8
+/// names, to a general register (zero-extended) or to memory (the
+/// element's size).
+pub(super) fn extract(e: &mut Emitter, insn: &Instruction, element: ElementSize) -> EmitResult {
     let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
     let imm = insn.immediate8() as u32;
     let dst = e.loc(insn, 0)?;
     let t = e.tmp();
-    match sse_equivalent(insn.mnemonic()) {
-        Pextrb => a64!(e.ops; umov W(t), V(s).B[imm & 15]),
-        Pextrd | Extractps => a64!(e.ops; umov W(t), V(s).S[imm & 3]),
-        Pextrq => a64!(e.ops; umov X(t), V(s).D[imm & 1]),
-        _ => return Err(Unsupported),
+    match element {
+        ElementSize::B => a64!(e.ops; umov W(t), V(s).B[imm & 15]),
+        ElementSize::H => a64!(e.ops; umov W(t), V(s).H[imm & 7]),
+        ElementSize::S => a64!(e.ops; umov W(t), V(s).S[imm & 3]),
+        ElementSize::D => a64!(e.ops; umov X(t), V(s).D[imm & 1]),
     }
     e.write(dst, t);
     Ok(Flow::Next)
 }
 
-/// pinsrb/pinsrd/pinsrq: one element from a general register or memory
-/// (the operand before the immediate; VEX's `vpinsrd xmm1, xmm2, r/m,
-/// imm` takes the other elements from xmm2, `vex_convert`).
-pub(super) fn insert(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    use Mnemonic::*;
+/// pinsrb/pinsrw/pinsrd/pinsrq: one `element`-sized element from a
+/// general register or memory (the operand before the immediate; VEX's
+/// `vpinsrd xmm1, xmm2, r/m, imm` takes the other elements from xmm2,
+/// `vex_convert`).
+pub(super) fn insert(e: &mut Emitter, insn: &Instruction, element: ElementSize) -> EmitResult {
     let d = e.xmm_dst(insn)?;
     let imm = insn.immediate8() as u32;
     let src = e.loc(insn, insn.op_count() - 2)?;
     let v = e.read(src);
     e.copy_first_source(insn, d)?;
-    match sse_equivalent(insn.mnemonic()) {
-        Pinsrb => a64!(e.ops; ins V(d).B[imm & 15], W(v)),
-        Pinsrd => a64!(e.ops; ins V(d).S[imm & 3], W(v)),
-        Pinsrq => a64!(e.ops; ins V(d).D[imm & 1], X(v)),
-        _ => return Err(Unsupported),
+    match element {
+        ElementSize::B => a64!(e.ops; ins V(d).B[imm & 15], W(v)),
+        ElementSize::H => a64!(e.ops; ins V(d).H[imm & 7], W(v)),
+        ElementSize::S => a64!(e.ops; ins V(d).S[imm & 3], W(v)),
+        ElementSize::D => a64!(e.ops; ins V(d).D[imm & 1], X(v)),
     }
     Ok(Flow::Next)
 }
@@ -210,15 +200,10 @@ pub(super) fn movntdqa(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 
 /// ptest, vptest and vtestps/vtestpd (xmm or ymm): ZF when `a AND b` is
 /// zero, CF when `b AND NOT a` is zero (a: the first operand, b: the
-/// second); vtestps/pd look at the elements' sign bits only. AF, OF, PF
-/// and SF are cleared.
-pub(super) fn ptest(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+/// second); vtestps/pd look at the sign bits of `signs`-sized elements
+/// only. AF, OF, PF and SF are cleared.
+pub(super) fn ptest(e: &mut Emitter, insn: &Instruction, signs: Option<ElementSize>) -> EmitResult {
     let halves = test_operands(e, insn)?;
-    let signs = match insn.mnemonic() {
-        Mnemonic::Vtestps => Some(Width::S),
-        Mnemonic::Vtestpd => Some(Width::D),
-        _ => None,
-    };
     let needed = e.needed;
     let sf_of = needed.has(FlagSet::SF) || needed.has(FlagSet::OF);
     if needed.has(FlagSet::ZF) && !needed.has(FlagSet::CF) && !sf_of {
@@ -294,7 +279,7 @@ fn test_operands(e: &mut Emitter, insn: &Instruction) -> Result<Vec<(Reg, Reg)>,
 /// A general register that is zero exactly when `a AND b` (or with
 /// `and_not`, `b AND NOT a`) is zero over every half, in the sign bits
 /// of `signs`-sized elements if given.
-fn test_reduce(e: &mut Emitter, halves: &[(Reg, Reg)], signs: Option<Width>, and_not: bool) -> Reg {
+fn test_reduce(e: &mut Emitter, halves: &[(Reg, Reg)], signs: Option<ElementSize>, and_not: bool) -> Reg {
     let (t, u) = (e.vtmp(), e.vtmp());
     for (i, &(a, b)) in halves.iter().enumerate() {
         let out = if i == 0 { t } else { u };
@@ -308,7 +293,7 @@ fn test_reduce(e: &mut Emitter, halves: &[(Reg, Reg)], signs: Option<Width>, and
         }
     }
     match signs {
-        Some(Width::S) => a64!(e.ops; ushr V(t).S4, V(t).S4, 31),
+        Some(ElementSize::S) => a64!(e.ops; ushr V(t).S4, V(t).S4, 31),
         Some(_) => a64!(e.ops; ushr V(t).D2, V(t).D2, 63),
         None => {}
     }

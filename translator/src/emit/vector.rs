@@ -20,9 +20,9 @@
 //! data: `frontend::forms` binds each mnemonic (or Code) to one of them.
 
 use super::aarch64::{ElementSize, Inst, VReg};
-use super::sse::{Half, PackedConvert, PackedOp, ShiftKind};
+use super::sse::{Half, PackedConvert, PackedOp, ShiftKind, SignBits};
 use super::{regs, EmitResult, Emitter, Flow, Reg, Unsupported};
-use iced_x86::{EncodingKind, Instruction, Mnemonic, OpKind, Register};
+use iced_x86::{EncodingKind, Instruction, OpKind, Register};
 
 /// The three host registers of one 128-bit lane operation.
 #[derive(Clone, Copy, Debug)]
@@ -373,42 +373,45 @@ pub enum Form {
     Move128,
     /// Their VEX forms, 128 or 256 bits (a 128-bit write clears bits 128..255).
     MoveVex,
-    /// movd/movq between XMM and general registers or memory, movq xmm, xmm.
-    MoveGeneral,
+    /// movd/movq between XMM and general registers or memory, movq xmm,
+    /// xmm: 4 bytes (movd) or 8.
+    MoveGeneral { bytes: u8 },
     /// movsd (true) or movss: a load (other elements cleared) or a store;
     /// between registers a merge (`Lane::MergeScalar`).
     MoveScalar(bool),
     /// movlps/movlpd (`Half::Low`), movhps/movhpd: a store of that half;
     /// loads merge it (`Lane::MergeHalf`).
     MoveHalf(Half),
-    /// pmovmskb: the byte sign bits into a general register.
-    ByteSignMask,
-    /// movmskps/movmskpd: the element sign bits.
-    ElementSignMask,
+    /// pmovmskb, movmskps, movmskpd: the sign bits into a general register.
+    SignMask(SignBits),
     /// vpmovmskb/vmovmskps/vmovmskpd r, ymm: both halves' sign bits.
-    SignMask256,
-    /// ucomiss/ucomisd/comiss/comisd: ZF, PF, CF.
-    CompareScalar,
-    /// cvtsi2ss/cvtsi2sd.
-    IntToFloat,
-    /// cvt(t)ss2si/cvt(t)sd2si: the integer indefinite when out of range.
-    FloatToInt,
-    /// stmxcsr/ldmxcsr.
-    Mxcsr,
-    /// pextrw, pinsrw.
-    WordInsertExtract,
+    SignMask256(SignBits),
+    /// ucomisd/comisd (true), ucomiss/comiss: ZF, PF, CF.
+    CompareScalar(bool),
+    /// cvtsi2sd (true), cvtsi2ss.
+    IntToFloat(bool),
+    /// cvt(t)sd2si (`double`), cvt(t)ss2si (`truncate`: cvtt): the integer
+    /// indefinite when out of range.
+    FloatToInt { double: bool, truncate: bool },
+    /// stmxcsr.
+    StoreMxcsr,
+    /// ldmxcsr.
+    LoadMxcsr,
     /// pmovsx*/pmovzx*.
-    Extend,
-    /// pextrb/d/q, extractps.
-    Extract,
-    /// pinsrb/d/q.
-    Insert,
+    Extend(super::sse41::Extension),
+    /// pextrb/w/d/q, extractps: the element size.
+    Extract(ElementSize),
+    /// pinsrb/w/d/q: the element size.
+    Insert(ElementSize),
     /// movntdqa xmm, m128.
     NonTemporalLoad,
-    /// ptest, vtestps, vtestpd: ZF and CF.
-    Test,
-    /// vzeroupper, vzeroall.
-    Zero,
+    /// ptest (`None`), vtestps, vtestpd (the elements whose sign bits
+    /// count): ZF and CF.
+    Test(Option<ElementSize>),
+    /// vzeroupper.
+    ZeroUppers,
+    /// vzeroall.
+    ZeroAll,
     /// vinsertf128/vinserti128.
     Insert128,
     /// vextractf128/vextracti128.
@@ -433,7 +436,7 @@ impl Form {
     /// Whether the form writes its first operand (the compares into flags
     /// only read it).
     pub fn writes_op0(self) -> bool {
-        !matches!(self, Form::CompareScalar | Form::Test)
+        !matches!(self, Form::CompareScalar(_) | Form::Test(_))
     }
 }
 
@@ -441,195 +444,38 @@ impl Form {
 pub fn form(e: &mut Emitter, insn: &Instruction, f: Form) -> EmitResult {
     use super::{f16c, permute, sse, sse41, vex, vex_convert};
     let has_memory = |i: u32| insn.op_kind(i) == OpKind::Memory;
-    let h: super::Handler = match f {
-        Form::Move128 => sse::mov128,
-        Form::MoveVex => vex::mov,
-        Form::MoveGeneral => sse::movd_movq,
-        Form::MoveScalar(double) if has_memory(0) || has_memory(insn.op_count() - 1) => {
-            return sse::mov_scalar(e, insn, double)
-        }
-        Form::MoveScalar(double) => return lanes(e, insn, Lane::MergeScalar(double)),
-        Form::MoveHalf(half) if has_memory(0) => return sse::mov_half(e, insn, half),
-        Form::MoveHalf(half) => return lanes(e, insn, Lane::MergeHalf { to: half, from: Half::Low }),
-        Form::ByteSignMask => sse::pmovmskb,
-        Form::ElementSignMask => sse::movmsk,
-        Form::SignMask256 => vex::sign_mask_256,
-        Form::CompareScalar => sse::compare_scalar,
-        Form::IntToFloat => sse::int_to_float,
-        Form::FloatToInt => sse::float_to_int,
-        Form::Mxcsr => sse::mxcsr,
-        Form::WordInsertExtract => sse::word_insert_extract,
-        Form::Extend => sse41::extend,
-        Form::Extract => sse41::extract,
-        Form::Insert => sse41::insert,
-        Form::NonTemporalLoad => sse41::movntdqa,
-        Form::Test => sse41::ptest,
-        Form::Zero => vex::zero,
-        Form::Insert128 => vex::insert128,
-        Form::Extract128 => vex::extract128,
-        Form::Widen256(op) => return vex_convert::widen_256(e, insn, op),
-        Form::Narrow256(op) => return vex_convert::narrow_256(e, insn, op),
-        Form::HalfToSingle => f16c::half_to_single,
-        Form::SingleToHalf => f16c::single_to_half,
-        Form::PermuteHalves => permute::permute_halves,
-        Form::PermuteQuads => permute::permute_quads,
-        Form::PermuteDwords => permute::permute_dwords,
-    };
-    h(e, insn)
-}
-
-/// The SSE mnemonic of a VEX one that computes the same per 128-bit lane
-/// (vpshufd: pshufd); others as they are.
-pub fn sse_equivalent(m: Mnemonic) -> Mnemonic {
-    use Mnemonic::*;
-    match m {
-        Vpslldq => Pslldq,
-        Vpsrldq => Psrldq,
-        Vpsllw => Psllw,
-        Vpslld => Pslld,
-        Vpsllq => Psllq,
-        Vpsrlw => Psrlw,
-        Vpsrld => Psrld,
-        Vpsrlq => Psrlq,
-        Vpsraw => Psraw,
-        Vpsrad => Psrad,
-        Vpshufd => Pshufd,
-        Vpshuflw => Pshuflw,
-        Vpshufhw => Pshufhw,
-        Vshufps => Shufps,
-        Vshufpd => Shufpd,
-        Vpmuludq => Pmuludq,
-        Vpmulhw => Pmulhw,
-        Vpmulhuw => Pmulhuw,
-        Vpmaddwd => Pmaddwd,
-        Vpsadbw => Psadbw,
-        Vpacksswb => Packsswb,
-        Vpackuswb => Packuswb,
-        Vpackssdw => Packssdw,
-        Vminps => Minps,
-        Vmaxps => Maxps,
-        Vminpd => Minpd,
-        Vmaxpd => Maxpd,
-        Vsqrtps => Sqrtps,
-        Vsqrtpd => Sqrtpd,
-        Vpshufb => Pshufb,
-        Vpalignr => Palignr,
-        Vphaddw => Phaddw,
-        Vphaddd => Phaddd,
-        Vphsubw => Phsubw,
-        Vphsubd => Phsubd,
-        Vphaddsw => Phaddsw,
-        Vphsubsw => Phsubsw,
-        Vpmaddubsw => Pmaddubsw,
-        Vpmulhrsw => Pmulhrsw,
-        Vpabsb => Pabsb,
-        Vpabsw => Pabsw,
-        Vpabsd => Pabsd,
-        Vpsignb => Psignb,
-        Vpsignw => Psignw,
-        Vpsignd => Psignd,
-        Vhaddps => Haddps,
-        Vhaddpd => Haddpd,
-        Vhsubps => Hsubps,
-        Vhsubpd => Hsubpd,
-        Vaddsubps => Addsubps,
-        Vaddsubpd => Addsubpd,
-        Vmovshdup => Movshdup,
-        Vmovddup => Movddup,
-        Vmovsldup => Movsldup,
-        Vaddsd => Addsd,
-        Vsubsd => Subsd,
-        Vmulsd => Mulsd,
-        Vdivsd => Divsd,
-        Vsqrtsd => Sqrtsd,
-        Vminsd => Minsd,
-        Vmaxsd => Maxsd,
-        Vaddss => Addss,
-        Vsubss => Subss,
-        Vmulss => Mulss,
-        Vdivss => Divss,
-        Vsqrtss => Sqrtss,
-        Vminss => Minss,
-        Vmaxss => Maxss,
-        Vcmpsd => Cmpsd,
-        Vcmpss => Cmpss,
-        Vcmppd => Cmppd,
-        Vcmpps => Cmpps,
-        Vcvtdq2ps => Cvtdq2ps,
-        Vcvttps2dq => Cvttps2dq,
-        Vcvtps2dq => Cvtps2dq,
-        Vcvtdq2pd => Cvtdq2pd,
-        Vcvtps2pd => Cvtps2pd,
-        Vcvtpd2ps => Cvtpd2ps,
-        Vcvttpd2dq => Cvttpd2dq,
-        Vcvtpd2dq => Cvtpd2dq,
-        Vpmuldq => Pmuldq,
-        Vpackusdw => Packusdw,
-        Vblendps => Blendps,
-        Vblendpd => Blendpd,
-        Vpblendw => Pblendw,
-        Vroundps => Roundps,
-        Vroundpd => Roundpd,
-        Vroundss => Roundss,
-        Vroundsd => Roundsd,
-        Vmovd => Movd,
-        Vmovq => Movq,
-        Vpmovmskb => Pmovmskb,
-        Vmovmskps => Movmskps,
-        Vmovmskpd => Movmskpd,
-        Vucomisd => Ucomisd,
-        Vcomisd => Comisd,
-        Vucomiss => Ucomiss,
-        Vcomiss => Comiss,
-        Vcvttsd2si => Cvttsd2si,
-        Vcvtsd2si => Cvtsd2si,
-        Vcvttss2si => Cvttss2si,
-        Vcvtss2si => Cvtss2si,
-        Vcvtsi2sd => Cvtsi2sd,
-        Vcvtsi2ss => Cvtsi2ss,
-        Vstmxcsr => Stmxcsr,
-        Vldmxcsr => Ldmxcsr,
-        Vpextrw => Pextrw,
-        Vpextrb => Pextrb,
-        Vpextrd => Pextrd,
-        Vpextrq => Pextrq,
-        Vextractps => Extractps,
-        Vpinsrw => Pinsrw,
-        Vpinsrb => Pinsrb,
-        Vpinsrd => Pinsrd,
-        Vpinsrq => Pinsrq,
-        Vpmovsxbw => Pmovsxbw,
-        Vpmovsxbd => Pmovsxbd,
-        Vpmovsxbq => Pmovsxbq,
-        Vpmovsxwd => Pmovsxwd,
-        Vpmovsxwq => Pmovsxwq,
-        Vpmovsxdq => Pmovsxdq,
-        Vpmovzxbw => Pmovzxbw,
-        Vpmovzxbd => Pmovzxbd,
-        Vpmovzxbq => Pmovzxbq,
-        Vpmovzxwd => Pmovzxwd,
-        Vpmovzxwq => Pmovzxwq,
-        Vpmovzxdq => Pmovzxdq,
-        Vmovntdqa => Movntdqa,
-        Vptest => Ptest,
-        Vmovss => Movss,
-        Vmovsd => Movsd,
-        Vmovlps => Movlps,
-        Vmovlpd => Movlpd,
-        Vmovhps => Movhps,
-        Vmovhpd => Movhpd,
-        Vmovhlps => Movhlps,
-        Vmovlhps => Movlhps,
-        Vcvtss2sd => Cvtss2sd,
-        Vcvtsd2ss => Cvtsd2ss,
-        Vrcpps => Rcpps,
-        Vrcpss => Rcpss,
-        Vrsqrtps => Rsqrtps,
-        Vrsqrtss => Rsqrtss,
-        Vinsertps => Insertps,
-        Vblendvps => Blendvps,
-        Vblendvpd => Blendvpd,
-        Vpblendvb => Pblendvb,
-        m => m,
+    match f {
+        Form::Move128 => sse::mov128(e, insn),
+        Form::MoveVex => vex::mov(e, insn),
+        Form::MoveGeneral { bytes } => sse::movd_movq(e, insn, bytes),
+        Form::MoveScalar(double) if has_memory(0) || has_memory(insn.op_count() - 1) => sse::mov_scalar(e, insn, double),
+        Form::MoveScalar(double) => lanes(e, insn, Lane::MergeScalar(double)),
+        Form::MoveHalf(half) if has_memory(0) => sse::mov_half(e, insn, half),
+        Form::MoveHalf(half) => lanes(e, insn, Lane::MergeHalf { to: half, from: Half::Low }),
+        Form::SignMask(SignBits::Bytes) => sse::pmovmskb(e, insn),
+        Form::SignMask(SignBits::Singles) => sse::movmsk(e, insn, false),
+        Form::SignMask(SignBits::Doubles) => sse::movmsk(e, insn, true),
+        Form::SignMask256(signs) => vex::sign_mask_256(e, insn, signs),
+        Form::CompareScalar(double) => sse::compare_scalar(e, insn, double),
+        Form::IntToFloat(double) => sse::int_to_float(e, insn, double),
+        Form::FloatToInt { double, truncate } => sse::float_to_int(e, insn, double, truncate),
+        Form::StoreMxcsr => sse::store_mxcsr(e, insn),
+        Form::LoadMxcsr => sse::load_mxcsr(e, insn),
+        Form::Extend(x) => sse41::extend(e, insn, x),
+        Form::Extract(element) => sse41::extract(e, insn, element),
+        Form::Insert(element) => sse41::insert(e, insn, element),
+        Form::NonTemporalLoad => sse41::movntdqa(e, insn),
+        Form::Test(signs) => sse41::ptest(e, insn, signs),
+        Form::ZeroUppers => vex::zero(e, false),
+        Form::ZeroAll => vex::zero(e, true),
+        Form::Insert128 => vex::insert128(e, insn),
+        Form::Extract128 => vex::extract128(e, insn),
+        Form::Widen256(op) => vex_convert::widen_256(e, insn, op),
+        Form::Narrow256(op) => vex_convert::narrow_256(e, insn, op),
+        Form::HalfToSingle => f16c::half_to_single(e, insn),
+        Form::SingleToHalf => f16c::single_to_half(e, insn),
+        Form::PermuteHalves => permute::permute_halves(e, insn),
+        Form::PermuteQuads => permute::permute_quads(e, insn),
+        Form::PermuteDwords => permute::permute_dwords(e, insn),
     }
 }

@@ -13,13 +13,13 @@
 //! the most that keeping uppers in registers could save there.
 
 use super::aarch64::{ElementSize, Inst, VReg};
-use super::sse::ShiftKind;
+use super::sse::{ShiftKind, SignBits};
 use super::vector::{self, vector_number};
 use super::{a64, regs, EmitResult, Emitter, Flow, Reg, Unsupported};
 use crate::cpu::state::offsets;
 #[allow(unused_imports)]
 use dynasmrt::DynasmApi;
-use iced_x86::{Instruction, Mnemonic, OpKind};
+use iced_x86::{Instruction, OpKind};
 
 /// Where bits 128..255 of YMM register `n` live in `CpuState`.
 fn upper_offset(n: usize) -> u32 {
@@ -140,9 +140,9 @@ pub(super) fn mov(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     Ok(Flow::Next)
 }
 
-/// vzeroupper clears bits 128..255 of every YMM register; vzeroall clears
-/// the registers whole.
-pub(super) fn zero(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+/// vzeroupper clears bits 128..255 of every YMM register; vzeroall (`all`)
+/// clears the registers whole.
+pub(super) fn zero(e: &mut Emitter, all: bool) -> EmitResult {
     let z = e.vtmp();
     let uppers = e.tmp();
     a64!(e.ops; movi V(z).D2, 0);
@@ -151,7 +151,7 @@ pub(super) fn zero(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         a64!(e.ops; stp Q(z), Q(z), [X(uppers), 32 * pair]);
     }
     e.uppers_zero = u16::MAX;
-    if insn.mnemonic() == Mnemonic::Vzeroall {
+    if all {
         for n in 0..16 {
             e.inst(Inst::VecMove { rd: VReg(super::regs::XMM_BASE + n), rn: VReg(z) });
         }
@@ -274,16 +274,19 @@ pub(super) fn extract128(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 
 /// vpmovmskb/vmovmskps/vmovmskpd r32, ymm: the low half's sign bits, then
 /// the high half's above them.
-pub(super) fn sign_mask_256(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub(super) fn sign_mask_256(e: &mut Emitter, insn: &Instruction, signs: SignBits) -> EmitResult {
     let n = vector_number(insn.op1_register()).ok_or(Unsupported)?;
     let dst = e.loc(insn, 0)?;
     let upper = e.vtmp();
     e.load_upper(upper, n);
-    if insn.mnemonic() == Mnemonic::Vpmovmskb {
-        e.byte_sign_mask_into(dst, vector::pinned(n), Some(upper));
-        return Ok(Flow::Next);
-    }
-    let double = insn.mnemonic() == Mnemonic::Vmovmskpd;
+    let double = match signs {
+        SignBits::Bytes => {
+            e.byte_sign_mask_into(dst, vector::pinned(n), Some(upper));
+            return Ok(Flow::Next);
+        }
+        SignBits::Singles => false,
+        SignBits::Doubles => true,
+    };
     let (low, high) = (e.element_sign_mask(vector::pinned(n), double), e.element_sign_mask(upper, double));
     let shift = if double { 2 } else { 4 };
     a64!(e.ops; orr X(low), X(low), X(high), lsl shift);

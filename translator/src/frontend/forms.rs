@@ -21,9 +21,10 @@ use crate::emit::bmi::{self, LowestBit, ShiftX};
 use crate::emit::fma::{Fma, Kind as K, Order as O};
 use crate::emit::shift::{self, ShiftOp};
 use crate::emit::sse::{
-    FloatElements, Half, MinMaxSqrt, PackedConvert as C, PackedOp, ScalarOp as S, ShiftKind as Sh, Shuffle,
+    FloatElements, Half, MinMaxSqrt, PackedConvert as C, PackedOp, ScalarOp as S, ShiftKind as Sh, Shuffle, SignBits,
     Widening as W,
 };
+use crate::emit::sse41::Extension;
 use crate::emit::sse3::Duplicate as Dup;
 use crate::emit::ssse3::HorizontalInt as H;
 use crate::emit::vector::{self, Form, Lane};
@@ -404,12 +405,12 @@ fn vector_code(code: Code) -> Option<(Route, &'static [Guard])> {
         };
     }
     let route = match code {
-        VEX_Vpmovmskb_r32_ymm | VEX_Vpmovmskb_r64_ymm | VEX_Vmovmskps_r32_ymm | VEX_Vmovmskps_r64_ymm
-        | VEX_Vmovmskpd_r32_ymm | VEX_Vmovmskpd_r64_ymm => row!(Form(vector::form), Form::SignMask256),
-        VEX_Vpmovmskb_r32_xmm | VEX_Vpmovmskb_r64_xmm => row!(AsSse(vex::as_sse), Form::ByteSignMask),
-        VEX_Vmovmskps_r32_xmm | VEX_Vmovmskps_r64_xmm | VEX_Vmovmskpd_r32_xmm | VEX_Vmovmskpd_r64_xmm => {
-            row!(AsSse(vex::as_sse), Form::ElementSignMask)
-        }
+        VEX_Vpmovmskb_r32_ymm | VEX_Vpmovmskb_r64_ymm => row!(Form(vector::form), Form::SignMask256(SignBits::Bytes)),
+        VEX_Vmovmskps_r32_ymm | VEX_Vmovmskps_r64_ymm => row!(Form(vector::form), Form::SignMask256(SignBits::Singles)),
+        VEX_Vmovmskpd_r32_ymm | VEX_Vmovmskpd_r64_ymm => row!(Form(vector::form), Form::SignMask256(SignBits::Doubles)),
+        VEX_Vpmovmskb_r32_xmm | VEX_Vpmovmskb_r64_xmm => row!(AsSse(vex::as_sse), Form::SignMask(SignBits::Bytes)),
+        VEX_Vmovmskps_r32_xmm | VEX_Vmovmskps_r64_xmm => row!(AsSse(vex::as_sse), Form::SignMask(SignBits::Singles)),
+        VEX_Vmovmskpd_r32_xmm | VEX_Vmovmskpd_r64_xmm => row!(AsSse(vex::as_sse), Form::SignMask(SignBits::Doubles)),
         VEX_Vmovntdqa_ymm_m256 => row!(Form(vector::form), Form::MoveVex),
         VEX_Vmovntdqa_xmm_m128 => row!(AsSse(vex::as_sse), Form::NonTemporalLoad),
         VEX_Vcvtdq2pd_ymm_xmmm128 => row!(Form(vector::form), Form::Widen256(C::DwordsToDoubles)),
@@ -465,6 +466,14 @@ const CMP_SD: Lane = Lane::CompareMask(FloatElements { double: true, scalar: tru
 
 const fn packed(op: V, element: E) -> Lane {
     Lane::Packed(PackedOp::new(op, element))
+}
+
+const fn sign_extend(from: E, to: E) -> Form {
+    Form::Extend(Extension { signed: true, from, to })
+}
+
+const fn zero_extend(from: E, to: E) -> Form {
+    Form::Extend(Extension { signed: false, from, to })
 }
 
 vector_rows! {
@@ -617,23 +626,29 @@ vector_rows! {
             Movdqa | Movdqu | Movaps | Movups | Movapd | Movupd | Movntdq | Movntps | Movntpd | Lddqu => Form::Move128,
             Vmovdqa | Vmovdqu | Vmovaps | Vmovups | Vmovapd | Vmovupd | Vmovntdq | Vmovntps | Vmovntpd
             | Vlddqu => Form::MoveVex,
-            Movd | Movq => Form::MoveGeneral,
+            Movd => Form::MoveGeneral { bytes: 4 }, Movq => Form::MoveGeneral { bytes: 8 },
             Movss => Form::MoveScalar(false),
             Movlps | Movlpd => Form::MoveHalf(Half::Low), Movhps | Movhpd => Form::MoveHalf(Half::High),
-            Pmovmskb => Form::ByteSignMask,
-            Movmskps | Movmskpd => Form::ElementSignMask,
-            Ucomisd | Comisd | Ucomiss | Comiss => Form::CompareScalar,
-            Cvtsi2sd | Cvtsi2ss => Form::IntToFloat,
-            Cvttsd2si | Cvtsd2si | Cvttss2si | Cvtss2si => Form::FloatToInt,
-            Stmxcsr | Ldmxcsr => Form::Mxcsr,
-            Pextrw | Pinsrw => Form::WordInsertExtract,
-            Pmovsxbw | Pmovsxbd | Pmovsxbq | Pmovsxwd | Pmovsxwq | Pmovsxdq | Pmovzxbw | Pmovzxbd | Pmovzxbq
-            | Pmovzxwd | Pmovzxwq | Pmovzxdq => Form::Extend,
-            Pextrb | Pextrd | Pextrq | Extractps => Form::Extract,
-            Pinsrb | Pinsrd | Pinsrq => Form::Insert,
+            Pmovmskb => Form::SignMask(SignBits::Bytes),
+            Movmskps => Form::SignMask(SignBits::Singles), Movmskpd => Form::SignMask(SignBits::Doubles),
+            Ucomisd | Comisd => Form::CompareScalar(true), Ucomiss | Comiss => Form::CompareScalar(false),
+            Cvtsi2sd => Form::IntToFloat(true), Cvtsi2ss => Form::IntToFloat(false),
+            Cvttsd2si => Form::FloatToInt { double: true, truncate: true },
+            Cvtsd2si => Form::FloatToInt { double: true, truncate: false },
+            Cvttss2si => Form::FloatToInt { double: false, truncate: true },
+            Cvtss2si => Form::FloatToInt { double: false, truncate: false },
+            Stmxcsr => Form::StoreMxcsr, Ldmxcsr => Form::LoadMxcsr,
+            Pmovsxbw => sign_extend(E::B, E::H), Pmovsxbd => sign_extend(E::B, E::S), Pmovsxbq => sign_extend(E::B, E::D),
+            Pmovsxwd => sign_extend(E::H, E::S), Pmovsxwq => sign_extend(E::H, E::D), Pmovsxdq => sign_extend(E::S, E::D),
+            Pmovzxbw => zero_extend(E::B, E::H), Pmovzxbd => zero_extend(E::B, E::S), Pmovzxbq => zero_extend(E::B, E::D),
+            Pmovzxwd => zero_extend(E::H, E::S), Pmovzxwq => zero_extend(E::H, E::D), Pmovzxdq => zero_extend(E::S, E::D),
+            Pextrb => Form::Extract(E::B), Pextrw => Form::Extract(E::H), Pextrd | Extractps => Form::Extract(E::S),
+            Pextrq => Form::Extract(E::D),
+            Pinsrb => Form::Insert(E::B), Pinsrw => Form::Insert(E::H), Pinsrd => Form::Insert(E::S),
+            Pinsrq => Form::Insert(E::D),
             Movntdqa => Form::NonTemporalLoad,
-            Ptest => Form::Test,
-            Vzeroupper | Vzeroall => Form::Zero,
+            Ptest => Form::Test(None),
+            Vzeroupper => Form::ZeroUppers, Vzeroall => Form::ZeroAll,
             Vinsertf128 | Vinserti128 => Form::Insert128,
             Vextractf128 | Vextracti128 => Form::Extract128,
             Vcvtph2ps => Form::HalfToSingle,
@@ -643,17 +658,25 @@ vector_rows! {
             Vpermd | Vpermps => Form::PermuteDwords,
         }
         AsSse(vex::as_sse) {
-            Vpmovsxbw | Vpmovsxbd | Vpmovsxbq | Vpmovsxwd | Vpmovsxwq | Vpmovsxdq | Vpmovzxbw | Vpmovzxbd
-            | Vpmovzxbq | Vpmovzxwd | Vpmovzxwq | Vpmovzxdq => Form::Extend,
-            Vptest | Vtestps | Vtestpd => Form::Test,
-            Vmovd | Vmovq => Form::MoveGeneral,
-            Vucomisd | Vcomisd | Vucomiss | Vcomiss => Form::CompareScalar,
-            Vcvttsd2si | Vcvtsd2si | Vcvttss2si | Vcvtss2si => Form::FloatToInt,
-            Vstmxcsr | Vldmxcsr => Form::Mxcsr,
-            Vpextrw | Vpinsrw => Form::WordInsertExtract,
-            Vpextrb | Vpextrd | Vpextrq | Vextractps => Form::Extract,
-            Vpinsrb | Vpinsrd | Vpinsrq => Form::Insert,
-            Vcvtsi2ss | Vcvtsi2sd => Form::IntToFloat,
+            Vpmovsxbw => sign_extend(E::B, E::H), Vpmovsxbd => sign_extend(E::B, E::S),
+            Vpmovsxbq => sign_extend(E::B, E::D), Vpmovsxwd => sign_extend(E::H, E::S),
+            Vpmovsxwq => sign_extend(E::H, E::D), Vpmovsxdq => sign_extend(E::S, E::D),
+            Vpmovzxbw => zero_extend(E::B, E::H), Vpmovzxbd => zero_extend(E::B, E::S),
+            Vpmovzxbq => zero_extend(E::B, E::D), Vpmovzxwd => zero_extend(E::H, E::S),
+            Vpmovzxwq => zero_extend(E::H, E::D), Vpmovzxdq => zero_extend(E::S, E::D),
+            Vptest => Form::Test(None), Vtestps => Form::Test(Some(E::S)), Vtestpd => Form::Test(Some(E::D)),
+            Vmovd => Form::MoveGeneral { bytes: 4 }, Vmovq => Form::MoveGeneral { bytes: 8 },
+            Vucomisd | Vcomisd => Form::CompareScalar(true), Vucomiss | Vcomiss => Form::CompareScalar(false),
+            Vcvttsd2si => Form::FloatToInt { double: true, truncate: true },
+            Vcvtsd2si => Form::FloatToInt { double: true, truncate: false },
+            Vcvttss2si => Form::FloatToInt { double: false, truncate: true },
+            Vcvtss2si => Form::FloatToInt { double: false, truncate: false },
+            Vstmxcsr => Form::StoreMxcsr, Vldmxcsr => Form::LoadMxcsr,
+            Vpextrb => Form::Extract(E::B), Vpextrw => Form::Extract(E::H), Vpextrd | Vextractps => Form::Extract(E::S),
+            Vpextrq => Form::Extract(E::D),
+            Vpinsrb => Form::Insert(E::B), Vpinsrw => Form::Insert(E::H), Vpinsrd => Form::Insert(E::S),
+            Vpinsrq => Form::Insert(E::D),
+            Vcvtsi2ss => Form::IntToFloat(false), Vcvtsi2sd => Form::IntToFloat(true),
             // Loads and stores; between registers `Lane::MergeScalar`/`MergeHalf`.
             Vmovss => Form::MoveScalar(false), Vmovsd => Form::MoveScalar(true),
             Vmovlps | Vmovlpd => Form::MoveHalf(Half::Low), Vmovhps | Vmovhpd => Form::MoveHalf(Half::High),
@@ -848,9 +871,10 @@ mod tests {
         assert_eq!(op(Code::Movsd_xmm_xmmm64), Some(Op::Form(Form::MoveScalar(true))));
         assert_eq!(op(Code::VEX_Vmovsd_xmm_m64), Some(Op::AsSse(Form::MoveScalar(true))));
         assert_eq!(op(Code::Psrad_xmm_imm8), Some(Op::Lanes(Lane::Shift(Sh::RightArithmetic, E::S))));
+        assert_eq!(op(Code::VEX_Vpextrw_r32_xmm_imm8), Some(Op::AsSse(Form::Extract(E::H))));
         // One mnemonic, forms that compute differently: rows per Code.
-        assert_eq!(op(Code::VEX_Vpmovmskb_r32_ymm), Some(Op::Form(Form::SignMask256)));
-        assert_eq!(op(Code::VEX_Vpmovmskb_r32_xmm), Some(Op::AsSse(Form::ByteSignMask)));
+        assert_eq!(op(Code::VEX_Vpmovmskb_r32_ymm), Some(Op::Form(Form::SignMask256(SignBits::Bytes))));
+        assert_eq!(op(Code::VEX_Vpmovmskb_r32_xmm), Some(Op::AsSse(Form::SignMask(SignBits::Bytes))));
         assert_eq!(op(Code::VEX_Vcvtpd2ps_xmm_ymmm256), Some(Op::Form(Form::Narrow256(C::DoublesToSingles))));
         assert_eq!(op(Code::VEX_Vcvtpd2ps_xmm_xmmm128), Some(Op::Lanes(Lane::Convert(C::DoublesToSingles))));
         assert!(matches!(route(Code::Emms).0, Route::Interpret));
