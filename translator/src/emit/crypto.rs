@@ -9,32 +9,45 @@ use super::vector::{self, Lanes, Second};
 use super::{a64, control, EmitResult, Emitter, Unsupported};
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
-use iced_x86::{Instruction, Mnemonic};
+use iced_x86::Instruction;
+
+/// What an AES-NI instruction computes (the rows' parameter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AesOp {
+    /// aesenc: one encryption round.
+    Encrypt,
+    /// aesenclast: the last round (no MixColumns).
+    EncryptLast,
+    /// aesdec.
+    Decrypt,
+    /// aesdeclast.
+    DecryptLast,
+    /// aesimc: InvMixColumns of a round key.
+    InverseMixColumns,
+}
 
 /// aesenc, aesenclast, aesdec, aesdeclast, aesimc and their VEX.128 forms.
-pub fn aes(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+pub fn aes(e: &mut Emitter, insn: &Instruction, op: AesOp) -> EmitResult {
     if !e.host.aes {
         return control::interpret(e, insn);
     }
-    vector::run(e, insn, aes_round, Second::PerHalf)
+    vector::run(e, insn, move |e: &mut Emitter, _: &Instruction, l: Lanes| aes_round(e, l, op), Second::PerHalf)
 }
 
 /// One round: rd = round(state rn, key rm); aesimc: rd = InvMixColumns(rm).
-fn aes_round(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<(), Unsupported> {
-    use Mnemonic::*;
+fn aes_round(e: &mut Emitter, l: Lanes, op: AesOp) -> Result<(), Unsupported> {
     let Lanes { rd, rn, rm: key, .. } = l;
     let (zero, t) = (e.vtmp(), e.vtmp());
     a64!(e.ops; movi V(zero).D2, 0 ; mov V(t).B16, V(rn).B16);
-    match insn.mnemonic() {
-        Aesenc | Vaesenc => a64!(e.ops; aese V(t).B16, V(zero).B16 ; aesmc V(t).B16, V(t).B16),
-        Aesenclast | Vaesenclast => a64!(e.ops; aese V(t).B16, V(zero).B16),
-        Aesdec | Vaesdec => a64!(e.ops; aesd V(t).B16, V(zero).B16 ; aesimc V(t).B16, V(t).B16),
-        Aesdeclast | Vaesdeclast => a64!(e.ops; aesd V(t).B16, V(zero).B16),
-        Aesimc | Vaesimc => {
+    match op {
+        AesOp::Encrypt => a64!(e.ops; aese V(t).B16, V(zero).B16 ; aesmc V(t).B16, V(t).B16),
+        AesOp::EncryptLast => a64!(e.ops; aese V(t).B16, V(zero).B16),
+        AesOp::Decrypt => a64!(e.ops; aesd V(t).B16, V(zero).B16 ; aesimc V(t).B16, V(t).B16),
+        AesOp::DecryptLast => a64!(e.ops; aesd V(t).B16, V(zero).B16),
+        AesOp::InverseMixColumns => {
             a64!(e.ops; aesimc V(rd).B16, V(key).B16);
             return Ok(());
         }
-        _ => return Err(Unsupported),
     }
     a64!(e.ops; eor V(rd).B16, V(t).B16, V(key).B16);
     Ok(())

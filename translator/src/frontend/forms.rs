@@ -20,6 +20,7 @@ use crate::emit::bits::{self, BitOp};
 use crate::emit::bmi::{self, LowestBit, ShiftX};
 use crate::emit::fma::{Fma, Kind as K, Order as O};
 use crate::emit::shift::{self, ShiftOp};
+use crate::emit::crypto::AesOp;
 use crate::emit::sse::{
     FloatElements, Half, MinMaxSqrt, PackedConvert as C, PackedOp, ScalarOp as S, ShiftKind as Sh, Shuffle, SignBits,
     Widening as W,
@@ -95,6 +96,8 @@ pub enum Op {
     Width(u8),
     /// std (true) or cld.
     Direction(bool),
+    /// AES-NI's round or key operation (`emit::crypto::aes`).
+    Aes(AesOp),
     /// A lane operation (`emit::vector::run`).
     Lanes(Lane),
     /// A vector form that is not a lane operation, as it is.
@@ -331,6 +334,11 @@ general_rows! {
         Width(extend_acc) { Cbw => 1, Cwde => 2, Cdqe => 4 }
         Width(sign_to_dx) { Cwd => 2, Cdq => 4, Cqo => 8 }
         Direction(direction_flag) { Cld => false, Std => true }
+        Aes(crypto::aes) {
+            Aesenc | Vaesenc => AesOp::Encrypt, Aesenclast | Vaesenclast => AesOp::EncryptLast,
+            Aesdec | Vaesdec => AesOp::Decrypt, Aesdeclast | Vaesdeclast => AesOp::DecryptLast,
+            Aesimc | Vaesimc => AesOp::InverseMixColumns,
+        }
     }
     simple {
         Neg => alu::neg, Not => alu::not,
@@ -359,8 +367,6 @@ general_rows! {
         Movnti => data::mov,
         Popcnt => bits::popcnt,
         Crc32 => sse42::crc32,
-        Aesenc | Aesenclast | Aesdec | Aesdeclast | Aesimc | Vaesenc | Vaesenclast | Vaesdec | Vaesdeclast
-        | Vaesimc => crypto::aes,
         Pclmulqdq | Vpclmulqdq => crypto::pclmulqdq,
     }
     fixed {
@@ -872,6 +878,7 @@ mod tests {
         assert_eq!(op(Code::VEX_Vmovsd_xmm_m64), Some(Op::AsSse(Form::MoveScalar(true))));
         assert_eq!(op(Code::Psrad_xmm_imm8), Some(Op::Lanes(Lane::Shift(Sh::RightArithmetic, E::S))));
         assert_eq!(op(Code::VEX_Vpextrw_r32_xmm_imm8), Some(Op::AsSse(Form::Extract(E::H))));
+        assert_eq!(op(Code::Aesdeclast_xmm_xmmm128), Some(Op::Aes(AesOp::DecryptLast)));
         // One mnemonic, forms that compute differently: rows per Code.
         assert_eq!(op(Code::VEX_Vpmovmskb_r32_ymm), Some(Op::Form(Form::SignMask256(SignBits::Bytes))));
         assert_eq!(op(Code::VEX_Vpmovmskb_r32_xmm), Some(Op::AsSse(Form::SignMask(SignBits::Bytes))));
