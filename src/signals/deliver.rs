@@ -131,6 +131,12 @@ fn block_host_signals() -> u64 {
     old
 }
 
+/// Puts back a host mask [`block_host_signals`] replaced.
+fn restore_host_signals(mask: u64) {
+    // SAFETY: a valid pointer to an 8-byte kernel sigset.
+    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &mask as *const u64, 0usize, 8usize) };
+}
+
 const fn bit(sig: i32) -> u64 {
     1 << (sig - 1)
 }
@@ -218,8 +224,7 @@ impl SignalThread {
             }
             transit_syscalls::signal::unthrottle(sig);
         }
-        // SAFETY: a valid pointer to an 8-byte kernel sigset.
-        unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &host_mask as *const u64, 0usize, 8usize) };
+        restore_host_signals(host_mask);
     }
 
     /// In a forked child: the kernel gives it no pending signals, so the

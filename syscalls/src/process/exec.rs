@@ -237,7 +237,7 @@ fn transit_exec(
 }
 
 /// The host kernel runs the file, with the guest's own argv and envp and
-/// the guest's signal state (see `SignalState::lend_to_host`).
+/// the guest's signal state (`exec` lends it to the host first).
 fn kernel_exec(file: &ExecFile, argv: u64, envp: u64) -> SysResult {
     if file.dirfd != AT_FDCWD || file.flags != 0 {
         let path = cstring(file.path.clone());
