@@ -1,9 +1,11 @@
-//! `cargo xtask difftest [--count N] [--seed S] [--coverage] [--level L] [--afp]`:
+//! `cargo xtask difftest [--count N] [--seed S] [--coverage] [--level L] [--afp] [--async-signals N]`:
 //! the differential tester (tests/difftest): instruction sequences on this
 //! CPU against the translator. `--coverage` rewrites
 //! tests/difftest/COVERAGE.md; `--level x86-64-v3` checks the forms of the
 //! level being built (the default is the most capable one presented);
-//! `--afp` runs the translator on a FEAT_AFP host (`qemu_afp`).
+//! `--afp` runs the translator on a FEAT_AFP host (`qemu_afp`);
+//! `--async-signals N` gives one case in N an asynchronous signal (the
+//! driver's default when absent; 0: none).
 
 use anyhow::{bail, Context, Result};
 
@@ -17,23 +19,44 @@ pub const CI_SEED: u64 = 1;
 /// CI's run on a FEAT_AFP host, for the FPCR.AH code paths.
 pub const CI_AFP_COUNT: usize = 10_000;
 
+/// One run of the differential tester.
+#[derive(Clone, Copy)]
+pub struct Differential<'a> {
+    pub count: usize,
+    pub seed: u64,
+    /// Rewrite tests/difftest/COVERAGE.md.
+    pub coverage: bool,
+    pub level: Option<&'a str>,
+    /// Runs the translator under this command instead of the host's usual runner.
+    pub emulator: Option<&'a str>,
+    /// One case in this many takes an asynchronous signal (None: the driver's default).
+    pub async_signals: Option<u64>,
+}
+
+/// What `cargo xtask test` (and so CI) runs, on the host's usual runner.
+pub const CI: Differential<'static> =
+    Differential { count: CI_COUNT, seed: CI_SEED, coverage: false, level: None, emulator: None, async_signals: None };
+
 pub fn run(args: &[String]) -> Result<()> {
-    let (mut count, mut seed, mut coverage, mut level, mut afp) = (CI_COUNT, CI_SEED, false, None, false);
+    let mut run = CI;
+    let (mut level, mut afp) = (None, false);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--count" => count = it.next().context("--count N")?.parse()?,
-            "--seed" => seed = it.next().context("--seed S")?.parse()?,
-            "--coverage" => coverage = true,
+            "--count" => run.count = it.next().context("--count N")?.parse()?,
+            "--seed" => run.seed = it.next().context("--seed S")?.parse()?,
+            "--coverage" => run.coverage = true,
             "--level" => level = Some(it.next().context("--level x86-64-vN")?.clone()),
             "--afp" => afp = true,
+            "--async-signals" => run.async_signals = Some(it.next().context("--async-signals N")?.parse()?),
             other => bail!("unknown difftest argument `{other}`"),
         }
     }
     let arch = Arch::of_host()?;
     setup::ensure_prerequisites(arch)?;
     let emulator = if afp { Some(afp_emulator(arch)?) } else { None };
-    if !differential(arch, count, seed, coverage, level.as_deref(), emulator.as_deref())? {
+    let run = Differential { level: level.as_deref(), emulator: emulator.as_deref(), ..run };
+    if !differential(arch, &run)? {
         bail!("differential tests found mismatches");
     }
     Ok(())
@@ -49,14 +72,8 @@ pub fn afp_emulator(arch: Arch) -> Result<String> {
 
 /// Builds both halves and runs them, the translator under `emulator` if
 /// given (else the host's usual runner); Ok(false) when sequences mismatch.
-pub fn differential(
-    arch: Arch,
-    count: usize,
-    seed: u64,
-    coverage: bool,
-    level: Option<&str>,
-    emulator: Option<&str>,
-) -> Result<bool> {
+pub fn differential(arch: Arch, run: &Differential) -> Result<bool> {
+    let Differential { count, seed, coverage, level, emulator, async_signals } = *run;
     let on = emulator.map_or(String::new(), |e| format!(", under {e}"));
     step::header(format!("Differential tests: {count} sequences, seed {seed}{on}"));
     if arch != Arch::X86_64 {
@@ -78,6 +95,9 @@ pub fn differential(
     driver.args(["--count", &count.to_string(), "--seed", &seed.to_string(), "--runner", &runner]);
     if let Some(level) = level {
         driver.args(["--level", level]);
+    }
+    if let Some(n) = async_signals {
+        driver.args(["--async-signals", &n.to_string()]);
     }
     if coverage {
         driver.args(["--coverage", &root.join("tests/difftest/COVERAGE.md").display().to_string()]);

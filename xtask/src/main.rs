@@ -30,9 +30,9 @@ commands:
   test    install prerequisites, build Transit, run the unit and end-to-end tests
   build   install prerequisites and build Transit (release, aarch64)
   deb     build Transit and package it: target/debian/transit_VERSION_arm64.deb
-  difftest [--count N] [--seed S] [--coverage] [--level L] [--afp]
+  difftest [--count N] [--seed S] [--coverage] [--level L] [--afp] [--async-signals N]
           differential tests: instruction sequences on this x86_64 CPU and translated
-          (--afp: on qemu 10's FEAT_AFP CPU)
+          (--afp: on qemu 10's FEAT_AFP CPU; one case in N takes an asynchronous signal, default 4)
   arm64-vm
           build (cached) and boot an emulated arm64 Debian VM and run the tests that need a
           real arm64 userland: binfmt_misc F/P/O/C, podman amd64 containers, transit mirror

@@ -87,7 +87,7 @@ pub fn run() -> Result<()> {
         }
     }
 
-    match crate::difftest::differential(arch, crate::difftest::CI_COUNT, crate::difftest::CI_SEED, false, None, None) {
+    match crate::difftest::differential(arch, &crate::difftest::CI) {
         Ok(true) => {}
         Ok(false) => failed.push("differential tests"),
         Err(e) => {
@@ -145,7 +145,7 @@ fn afp_host_tests(arch: Arch, transit: &std::path::Path) -> Result<()> {
         bail!("floating-point test programs differ on a FEAT_AFP host");
     }
     let (count, seed) = (crate::difftest::CI_AFP_COUNT, crate::difftest::CI_SEED);
-    if !crate::difftest::differential(arch, count, seed, false, None, Some(&emulator))? {
+    if !crate::difftest::differential(arch, &crate::difftest::Differential { count, seed, emulator: Some(&emulator), ..crate::difftest::CI })? {
         bail!("differential tests found mismatches on a FEAT_AFP host");
     }
     Ok(())

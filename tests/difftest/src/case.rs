@@ -29,6 +29,19 @@ pub struct Outcome {
     pub fault_addr: u64,
     /// FNV-1a of the scratch page afterwards.
     pub mem_hash: u64,
+    /// Asynchronous signals taken during the case (`async_signal`; the
+    /// CPU's side has none), and the state the first one was handed.
+    pub signals: u64,
+    pub handoff: Option<Handoff>,
+}
+
+/// The state an asynchronous signal's handler is given: at the boundary of
+/// the guest instruction at `rip`, with the scratch page's hash then.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handoff {
+    pub rip: u64,
+    pub state: State,
+    pub mem_hash: u64,
 }
 
 impl Case {
@@ -55,7 +68,15 @@ impl Outcome {
         w.write_all(&self.rip.to_le_bytes())?;
         self.state.write_to(w)?;
         w.write_all(&self.fault_addr.to_le_bytes())?;
-        w.write_all(&self.mem_hash.to_le_bytes())
+        w.write_all(&self.mem_hash.to_le_bytes())?;
+        w.write_all(&self.signals.to_le_bytes())?;
+        w.write_all(&[self.handoff.is_some() as u8])?;
+        if let Some(h) = &self.handoff {
+            w.write_all(&h.rip.to_le_bytes())?;
+            h.state.write_to(w)?;
+            w.write_all(&h.mem_hash.to_le_bytes())?;
+        }
+        Ok(())
     }
 
     pub fn read_from(r: &mut impl Read) -> io::Result<Outcome> {
@@ -64,12 +85,24 @@ impl Outcome {
         let state = State::read_from(r)?;
         let fault_addr = read_u64(r)?;
         let mem_hash = read_u64(r)?;
-        Ok(Outcome { signal, rip, state, fault_addr, mem_hash })
+        let signals = read_u64(r)?;
+        let mut has_handoff = [0u8];
+        r.read_exact(&mut has_handoff)?;
+        let handoff = match has_handoff[0] {
+            0 => None,
+            _ => Some(Handoff { rip: read_u64(r)?, state: State::read_from(r)?, mem_hash: read_u64(r)? }),
+        };
+        Ok(Outcome { signal, rip, state, fault_addr, mem_hash, signals, handoff })
+    }
+
+    /// An outcome without asynchronous signals.
+    pub fn new(signal: u64, rip: u64, state: State, fault_addr: u64, mem_hash: u64) -> Outcome {
+        Outcome { signal, rip, state, fault_addr, mem_hash, signals: 0, handoff: None }
     }
 
     /// The outcome of a case during which the executor itself died.
     pub fn crashed() -> Outcome {
-        Outcome { signal: CRASHED, rip: 0, state: State::default(), fault_addr: 0, mem_hash: 0 }
+        Outcome::new(CRASHED, 0, State::default(), 0, 0)
     }
 }
 

@@ -171,6 +171,27 @@ pub fn compared_flags(code: &[u8], rip: u64) -> u64 {
     (live_flags(code, rip) | 0x400) & COMPARED_FLAGS & defined
 }
 
+/// The case whose end state is the state at instruction boundary `rip` of
+/// `case`: its code up to `rip`, when every instruction runs at most once
+/// and in address order (no call, return, indirect or backward branch).
+/// Otherwise the path to `rip` may use code after it: None.
+pub fn handoff_prefix(case: &Case, rip: u64) -> Option<Case> {
+    let len = rip.checked_sub(CODE_ADDR)? as usize;
+    if len > case.code.len() {
+        return None;
+    }
+    let insns = || Decoder::with_ip(64, &case.code, CODE_ADDR, DecoderOptions::NONE).into_iter();
+    let forward_only = insns().all(|insn| match insn.flow_control() {
+        FlowControl::Next => true,
+        FlowControl::ConditionalBranch | FlowControl::UnconditionalBranch => {
+            insn.op0_kind() == OpKind::NearBranch64 && insn.near_branch64() > insn.ip()
+        }
+        _ => false,
+    });
+    let boundary = rip == end_of(&case.code) || insns().any(|insn| insn.ip() == rip);
+    (forward_only && boundary).then(|| Case { code: case.code[..len].to_vec(), ..case.clone() })
+}
+
 /// The differences between the CPU's outcome and the translator's, as
 /// readable lines; empty when they agree.
 pub fn differences(case: &Case, expected: &Outcome, actual: &Outcome) -> Vec<String> {

@@ -6,7 +6,9 @@
 //! `difftest-runner` binary runs them translated (under qemu-aarch64 on
 //! x86_64 hosts); `compare` decides, with the flags either vendor's manual
 //! leaves undefined masked per instruction (`vendor_flags`); `report` prints reproducers.
+//! `async_signal` makes asynchronous signals arrive inside translated code.
 
+pub mod async_signal;
 pub mod case;
 pub mod compare;
 pub mod generate;

@@ -280,15 +280,15 @@ impl Native {
             let mem_after = std::slice::from_raw_parts(MEM_ADDR as *const u8, MEM_SIZE);
             let state = saved_state(OUT_FX);
             if faulted != 0 {
-                return Outcome {
-                    signal: *(FAULT_SIGNAL as *const u64),
-                    rip: *(FAULT_RIP as *const u64),
+                return Outcome::new(
+                    *(FAULT_SIGNAL as *const u64),
+                    *(FAULT_RIP as *const u64),
                     state,
-                    fault_addr: *(FAULT_ADDR as *const u64),
-                    mem_hash: fnv1a(mem_after),
-                };
+                    *(FAULT_ADDR as *const u64),
+                    fnv1a(mem_after),
+                );
             }
-            Outcome { signal: 0, rip: CODE_ADDR + case.code.len() as u64, state, fault_addr: 0, mem_hash: fnv1a(mem_after) }
+            Outcome::new(0, CODE_ADDR + case.code.len() as u64, state, 0, fnv1a(mem_after))
         }
     }
 

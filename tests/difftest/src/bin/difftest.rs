@@ -3,6 +3,13 @@
 //! compares, prints reproducers, and optionally writes the coverage table.
 //!
 //! difftest [--count N] [--seed S] [--runner "CMD ARGS"] [--coverage FILE] [--reports K]
+//!          [--async-signals N]
+//!
+//! With `--async-signals N` (default 4; 0 turns it off) the runner takes an
+//! asynchronous signal inside the translated code of one case in N
+//! (`transit_difftest::async_signal`). The case's end state is compared as
+//! always, and so is the state the first signal was handed, against this
+//! CPU's state at the same instruction boundary.
 
 #![cfg_attr(not(target_arch = "x86_64"), allow(unused))]
 
@@ -13,7 +20,7 @@ use std::io::{BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 use transit_difftest::case::{Case, Outcome};
-use transit_difftest::compare::differences;
+use transit_difftest::compare::{differences, handoff_prefix};
 use transit_difftest::generate::{claimed_forms, fault_gap, random_sequence, targeted, FAULT_ONE_IN};
 use transit_difftest::layout::CODE_ADDR;
 #[cfg(target_arch = "x86_64")]
@@ -33,10 +40,12 @@ struct Options {
     reports: usize,
     /// The CPU whose forms are checked (`--level`).
     level: CpuLevel,
+    /// One case in this many takes an asynchronous signal (0: none).
+    async_signals: u64,
 }
 
 fn options() -> Result<Options> {
-    let mut o = Options { count: 10_000, seed: 1, runner: Vec::new(), coverage: None, reports: 5, level: CpuLevel::HIGHEST };
+    let mut o = Options { count: 10_000, seed: 1, runner: Vec::new(), coverage: None, reports: 5, level: CpuLevel::HIGHEST, async_signals: 4 };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = || args.next().with_context(|| format!("{a} needs a value"));
@@ -46,6 +55,7 @@ fn options() -> Result<Options> {
             "--runner" => o.runner = value()?.split_whitespace().map(String::from).collect(),
             "--coverage" => o.coverage = Some(value()?),
             "--reports" => o.reports = value()?.parse()?,
+            "--async-signals" => o.async_signals = value()?.parse()?,
             "--level" => {
                 let name = value()?;
                 o.level = transit_translator::cpu::features::CpuLevel::from_name(&name).with_context(|| format!("unknown level {name}"))?;
@@ -57,6 +67,7 @@ fn options() -> Result<Options> {
         bail!("--runner \"[qemu-aarch64-static] path/to/difftest-runner\" is required");
     }
     o.runner.extend(["--level".to_string(), o.level.name().to_string()]);
+    o.runner.extend(["--async-signals".to_string(), o.async_signals.to_string()]);
     Ok(o)
 }
 
@@ -207,8 +218,8 @@ fn main() -> Result<()> {
             .collect();
         handles.into_iter().map(|h| h.join().expect("runner thread")).collect()
     });
-    for (block_size, translated) in runs {
-        let translated = translated?;
+    let runs: Vec<(usize, Vec<Outcome>)> = runs.into_iter().map(|(b, r)| r.map(|r| (b, r))).collect::<Result<_>>()?;
+    for (block_size, translated) in &runs {
         for (i, case) in cases.iter().enumerate() {
             let diffs = differences(case, &native[i], &translated[i]);
             if diffs.is_empty() {
@@ -220,9 +231,23 @@ fn main() -> Result<()> {
             }
             if reported < o.reports {
                 reported += 1;
-                let (small, small_diffs) = minimize(&o.runner, block_size, case).unwrap_or((case.clone(), diffs));
-                println!("MISMATCH case {i} (seed {}):\n{}", o.seed, reproducer(&small, &small_diffs, block_size));
+                let (small, small_diffs) = minimize(&o.runner, *block_size, case).unwrap_or((case.clone(), diffs));
+                println!("MISMATCH case {i} (seed {}):\n{}", o.seed, reproducer(&small, &small_diffs, *block_size));
             }
+        }
+    }
+    let handoffs = check_handoffs(&cases, &runs);
+    for mismatch in &handoffs.failures {
+        failures += 1;
+        if reported < o.reports {
+            reported += 1;
+            println!(
+                "MISMATCH at an asynchronous signal's hand-off at {:#x}, case {} (seed {}):\n{}",
+                mismatch.rip,
+                mismatch.case,
+                o.seed,
+                reproducer(&cases[mismatch.case], &mismatch.diffs, mismatch.block_size)
+            );
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
@@ -241,13 +266,67 @@ fn main() -> Result<()> {
     );
     println!(
         "{} passed, {} failed; {faulting} sequences end in a memory fault on the CPU",
-        2 * cases.len() - failures,
+        2 * cases.len() - failures.min(2 * cases.len()),
         failures
     );
+    println!(
+        "asynchronous signals (one case in {}): {} taken in {} runs of a case; {} hand-off states compared with the CPU",
+        o.async_signals, handoffs.signals, handoffs.runs_with_signals, handoffs.compared
+    );
+    if o.async_signals > 0 && handoffs.compared == 0 {
+        println!("no asynchronous signal was handed off where the CPU's state could be compared: the injection is broken");
+        failures += 1;
+    }
     if failures > 0 {
         std::process::exit(1);
     }
     Ok(())
+}
+
+/// What the asynchronous signals of both runs came to.
+#[derive(Default)]
+struct Handoffs {
+    signals: u64,
+    runs_with_signals: usize,
+    compared: usize,
+    failures: Vec<HandoffMismatch>,
+}
+
+struct HandoffMismatch {
+    case: usize,
+    block_size: usize,
+    rip: u64,
+    diffs: Vec<String>,
+}
+
+/// Compares each first hand-off state with this CPU's state at the same
+/// instruction boundary: the end state of the code before it, where that
+/// prefix runs the same path (`handoff_prefix`).
+#[cfg(target_arch = "x86_64")]
+fn check_handoffs(cases: &[Case], runs: &[(usize, Vec<Outcome>)]) -> Handoffs {
+    let mut h = Handoffs::default();
+    let mut checked = Vec::new();
+    for (block_size, outcomes) in runs {
+        for (i, outcome) in outcomes.iter().enumerate() {
+            h.signals += outcome.signals;
+            h.runs_with_signals += usize::from(outcome.signals > 0);
+            let Some(handoff) = outcome.handoff else { continue };
+            if let Some(prefix) = handoff_prefix(&cases[i], handoff.rip) {
+                checked.push((i, *block_size, handoff, prefix));
+            }
+        }
+    }
+    let prefixes: Vec<Case> = checked.iter().map(|c| c.3.clone()).collect();
+    let native = Native::new_in_process().run_all(&prefixes);
+    h.compared = checked.len();
+    for ((case, block_size, handoff, _), expected) in checked.into_iter().zip(native) {
+        let at_handoff = Outcome::new(0, handoff.rip, handoff.state, 0, handoff.mem_hash);
+        let diffs = differences(&cases[case], &expected, &at_handoff);
+        if !diffs.is_empty() {
+            h.failures.push(HandoffMismatch { case, block_size, rip: handoff.rip, diffs });
+        }
+    }
+    h
 }
 
 fn coverage_table(

@@ -4,13 +4,15 @@
 //! instructions (0: no limit); `--tso` translates memory accesses with x86
 //! ordering (as for multi-threaded guests). Faults in translated code reach
 //! the runner as `GuestEvent::HostFault` through a SIGSEGV/SIGBUS handler
-//! that does what the runtime's does (`src/signals`).
+//! that does what the runtime's does (`src/signals`). `--async-signals N`
+//! gives one case in N asynchronous signals (`async_signal`).
 
 use std::io::{BufReader, BufWriter, Write};
 #[cfg(target_arch = "aarch64")]
 use std::sync::atomic::AtomicPtr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use transit_difftest::case::{fnv1a, initial_memory, Case, Outcome};
+use transit_difftest::async_signal;
+use transit_difftest::case::{fnv1a, initial_memory, Case, Handoff, Outcome};
 use transit_difftest::layout::{map_layout, CODE_ADDR, MEM_ADDR, MEM_SIZE};
 use transit_difftest::state::{State, X87};
 use transit_translator::cpu::host::set_rounding_from_mxcsr;
@@ -86,7 +88,15 @@ fn install_fault_handler(t: &mut Translator) {
     }
 }
 
-fn run(t: &mut Translator, case: &Case) -> Outcome {
+/// How the runner runs its cases.
+struct Options {
+    /// One case in this many gets asynchronous signals (0: none).
+    async_signals: u64,
+    /// Where the guest signal handler's final `syscall` leaves it.
+    handler_end: u64,
+}
+
+fn run(t: &mut Translator, case: &Case, o: &Options) -> Outcome {
     let mem = initial_memory(case.mem_seed);
     // SAFETY: both pages were mapped by `map_layout`; the translator reads the code
     // from there and the guest's memory operands point into the scratch page.
@@ -113,20 +123,42 @@ fn run(t: &mut Translator, case: &Case) -> Outcome {
     for (i, v) in x.st.iter().enumerate() {
         cpu.x87.regs[(x.top() as usize + i) & 7] = *v;
     }
+    async_signal::begin_case(case.mem_seed, o.async_signals, &mut cpu);
+    let (mut signals, mut handoff) = (0, None);
     set_rounding_from_mxcsr(cpu.mxcsr);
-    let event = t.run(&mut cpu);
-    set_rounding_from_mxcsr(0x1f80);
-    // SAFETY: the scratch page is mapped.
-    let mem_hash = fnv1a(unsafe { std::slice::from_raw_parts(MEM_ADDR as *const u8, MEM_SIZE) });
-    let end = CODE_ADDR + case.code.len() as u64;
-    let state = State {
-        gpr: cpu.gpr,
-        rflags: cpu.rflags(),
-        mxcsr: cpu.mxcsr,
-        xmm: cpu.xmm,
-        ymm_upper: cpu.ymm_upper,
-        x87: x87_of(&cpu),
+    let event = loop {
+        let event = t.run(&mut cpu);
+        if cpu.interrupt == 0 {
+            break event;
+        }
+        // An asynchronous signal: what the runtime hands its handler is
+        // the state at an instruction boundary. A syscall or a fault event
+        // comes first (the runtime delivers after it): a fault's state is
+        // the fault's (a gather's completed elements, for one), compared
+        // as the case's end.
+        signals += 1;
+        // The kernel would deliver before the syscall instruction runs.
+        let rip = match event {
+            GuestEvent::Interrupted => Some(cpu.rip),
+            GuestEvent::Syscall => Some(cpu.rip - TERMINATOR.len() as u64),
+            _ => None,
+        };
+        if let Some(rip) = rip {
+            handoff.get_or_insert(Handoff { rip, state: state_of(&cpu), mem_hash: scratch_hash() });
+        }
+        cpu.interrupt = 0;
+        run_handler(t, o.handler_end);
+        t.relink();
+        set_rounding_from_mxcsr(cpu.mxcsr);
+        if event != GuestEvent::Interrupted {
+            break event;
+        }
     };
+    async_signal::end_case();
+    set_rounding_from_mxcsr(0x1f80);
+    let mem_hash = scratch_hash();
+    let end = CODE_ADDR + case.code.len() as u64;
+    let state = state_of(&cpu);
     let (signal, rip, fault_addr) = match event {
         GuestEvent::Syscall if cpu.rip == end + TERMINATOR.len() as u64 => (0, end, 0),
         // A syscall inside the sequence (never generated) reads as SIGSYS.
@@ -137,14 +169,33 @@ fn run(t: &mut Translator, case: &Case) -> Outcome {
         GuestEvent::HostFault => {
             (FAULT_SIGNAL.load(Ordering::Relaxed) as i32, cpu.rip, FAULT_ADDR.load(Ordering::Relaxed))
         }
-        // No asynchronous signal handler is installed, so this never happens.
-        GuestEvent::Interrupted => (libc::SIGALRM, cpu.rip, 0),
+        // Taken by the loop above.
+        GuestEvent::Interrupted => unreachable!("the loop runs on after an interrupt"),
         // The interpreter's probe found a bad operand (see translator/src/probe.rs).
         GuestEvent::PageFault { addr, .. } => (libc::SIGSEGV, cpu.rip, addr),
         // No debugger is attached to the runner.
         GuestEvent::DebugStop => (libc::SIGTRAP, cpu.rip, 0),
     };
-    Outcome { signal: signal as u64, rip, state, fault_addr, mem_hash }
+    Outcome { signals, handoff, ..Outcome::new(signal as u64, rip, state, fault_addr, mem_hash) }
+}
+
+/// Runs the guest "signal handler" (`async_signal::handler_code`) on a
+/// state of its own, as the runtime runs a guest handler between taking an
+/// asynchronous signal and resuming (with the FPU state a handler starts with).
+fn run_handler(t: &mut Translator, end: u64) {
+    let mut handler = CpuState { rip: async_signal::HANDLER_ADDR, mxcsr: 0x1f80, ..CpuState::default() };
+    set_rounding_from_mxcsr(handler.mxcsr);
+    let event = t.run(&mut handler);
+    assert!(event == GuestEvent::Syscall && handler.rip == end, "the signal handler stopped early ({event:?} at {:#x})", handler.rip);
+}
+
+fn scratch_hash() -> u64 {
+    // SAFETY: the scratch page is mapped.
+    fnv1a(unsafe { std::slice::from_raw_parts(MEM_ADDR as *const u8, MEM_SIZE) })
+}
+
+fn state_of(cpu: &CpuState) -> State {
+    State { gpr: cpu.gpr, rflags: cpu.rflags(), mxcsr: cpu.mxcsr, xmm: cpu.xmm, ymm_upper: cpu.ymm_upper, x87: x87_of(cpu) }
 }
 
 /// The x87 state in ST order, as FXSAVE presents it.
@@ -180,10 +231,22 @@ fn main() {
         t.set_memory_order(transit_translator::emit::MemoryOrder::Tso);
     }
     install_fault_handler(&mut t);
+    let async_signals = match args.iter().position(|a| a == "--async-signals") {
+        Some(i) => args[i + 1].parse::<u64>().expect("--async-signals N"),
+        None => 0,
+    };
+    let handler = async_signal::handler_code(level);
+    // SAFETY: the last bytes of the code range, mapped writable by `map_layout`.
+    unsafe { std::ptr::copy_nonoverlapping(handler.as_ptr(), async_signal::HANDLER_ADDR as *mut u8, handler.len()) };
+    // The handler's code ends with `syscall` and its two constants (6 bytes).
+    let o = Options { async_signals, handler_end: async_signal::HANDLER_ADDR + handler.len() as u64 - 6 };
+    if async_signals > 0 {
+        async_signal::install(&mut t);
+    }
     let mut input = BufReader::new(std::io::stdin().lock());
     let mut output = BufWriter::new(std::io::stdout().lock());
     while let Ok(case) = Case::read_from(&mut input) {
-        run(&mut t, &case).write_to(&mut output).expect("stdout");
+        run(&mut t, &case, &o).write_to(&mut output).expect("stdout");
         // Outcomes written so far survive a crash on a later case.
         output.flush().expect("stdout");
     }
