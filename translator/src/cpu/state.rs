@@ -86,10 +86,11 @@ pub struct CpuState {
     /// the entry trampoline check it before running guest code. Set by the
     /// runtime's host signal handler.
     pub interrupt: u64,
-    pub xmm: [u128; 16],
     /// Bits 128..255 of YMM0..YMM15 (the low halves are `xmm`): legacy SSE
-    /// leaves them alone, VEX.128 clears them, VEX.256 uses them.
+    /// leaves them alone, VEX.128 clears them, VEX.256 uses them. Before
+    /// `xmm`, so that one `stp xzr, xzr` (offsets up to 504) clears any.
     pub ymm_upper: [u128; 16],
+    pub xmm: [u128; 16],
     pub x87: X87State,
     /// Segment selectors (`Segment` order); generated code never reads
     /// them: every base but FS's and GS's is 0.

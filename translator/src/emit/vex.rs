@@ -6,11 +6,15 @@
 //!
 //! Where the upper halves live: `CpuState::ymm_upper`, loaded and stored
 //! around each 256-bit operation (`upper_offset`); a block clears one at
-//! most once (`Emitter::uppers_zero`). All 32 host vector registers are
-//! taken (16 pinned XMM, 16 temporaries). Measured on the bench's nbody
-//! built for x86-64-v3 (-O3): with every upper-half load, store and clear
-//! removed (an experiment with wrong results) it ran 9% fewer instructions,
-//! the most that keeping uppers in registers could save there.
+//! most once (`Emitter::uppers_zero`), with one `stp xzr, xzr`. All 32
+//! host vector registers are taken (16 pinned XMM, 16 temporaries), so
+//! holding uppers too would cost registers every SSE and AVX operation
+//! uses. Measured (`benches/profile/profile.sh --state-traffic`, the
+//! bench's microbenchmarks built for x86-64-v3 at -O3), upper-half loads,
+//! stores and clears are 10.5% of matmul's instructions (256-bit loops),
+//! 6.4% of nbody's (VEX.128 scalar code's clears), 3.7% of sha256's, 3.1%
+//! of strhash's and at most 0.15% of the six others': the most that
+//! registers could save.
 
 use super::aarch64::{ElementSize, Inst, VReg};
 use super::sse::{ShiftKind, SignBits};
@@ -26,8 +30,8 @@ fn upper_offset(n: usize) -> u32 {
     offsets::YMM_UPPER + 16 * n as u32
 }
 
-// ldr/str Q with an unsigned offset reach 65520, str X 32760.
-const _: () = assert!(offsets::YMM_UPPER + 16 * 16 <= 32760 && offsets::YMM_UPPER % 16 == 0);
+// ldr/str Q with an unsigned offset reach 65520, stp X 504.
+const _: () = assert!(offsets::YMM_UPPER + 16 * 15 <= 504 && offsets::YMM_UPPER % 16 == 0);
 
 /// The VEX.128 form of an SSE operation without a vvvv operand (moves
 /// to and from general registers, conversions to integers, compares into
@@ -49,10 +53,7 @@ impl Emitter {
         if self.uppers_zero & 1 << n != 0 {
             return;
         }
-        a64!(self.ops
-            ; str xzr, [X(regs::STATE), upper_offset(n)]
-            ; str xzr, [X(regs::STATE), upper_offset(n) + 8]
-        );
+        a64!(self.ops; stp xzr, xzr, [X(regs::STATE), upper_offset(n) as i32]);
         self.uppers_zero |= 1 << n;
     }
 
