@@ -325,14 +325,14 @@ impl GuestThreadRun {
         let mut lines = Vec::new();
         match end {
             ThreadEnd::Thread { .. } => {
-                lines.push(format!("transit-stats[{pid}]: thread {tid} exits: {}", self.translator.thread_summary()));
+                lines.push(format!("transit-stats[{pid}]: thread {tid} exits: {} heap={}", self.translator.thread_summary(), heap_in_use()));
             }
             ThreadEnd::Process(_) => {
                 for (t, summary) in self.translator.all_thread_summaries() {
                     lines.push(format!("transit-stats[{pid}]: thread {t}: {summary}"));
                 }
                 lines.push(format!(
-                    "transit-stats[{pid}]: process: blocks={} restored={} guest_insns={} host_bytes={} flushes={} invalidated={} memory_order={:?} host={}",
+                    "transit-stats[{pid}]: process: blocks={} restored={} guest_insns={} host_bytes={} flushes={} invalidated={} memory_order={:?} host={} heap={}",
                     s.blocks,
                     s.restored,
                     s.guest_insns,
@@ -340,7 +340,8 @@ impl GuestThreadRun {
                     s.flushes,
                     s.invalidated,
                     self.translator.memory_order(),
-                    self.translator.host_features().names()
+                    self.translator.host_features().names(),
+                    heap_in_use()
                 ));
             }
         }
@@ -349,4 +350,13 @@ impl GuestThreadRun {
         // SAFETY: a valid buffer of that length.
         unsafe { libc::write(2, text.as_ptr().cast(), text.len()) };
     }
+}
+
+/// Bytes of Transit's own heap in use (malloc's arenas and its directly
+/// mapped blocks; the guest's memory is not in it): `--stats` reports it at
+/// each thread's end, so that a soak can tell whether threads leak.
+fn heap_in_use() -> usize {
+    // SAFETY: mallinfo2 only reads malloc's bookkeeping, under its locks.
+    let m = unsafe { libc::mallinfo2() };
+    m.uordblks + m.hblkhd
 }

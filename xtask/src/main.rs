@@ -15,6 +15,7 @@ mod difftest;
 mod host;
 mod qemu_afp;
 mod setup;
+mod soak;
 mod stress;
 mod step;
 mod test;
@@ -45,7 +46,9 @@ commands:
           CPython's regression tests natively and N times under Transit, compared test by test
           (default: test_signal test_threading test_subprocess)
   compat [NAME...]
-          real Debian programs (tests/compat/cases.txt) natively and under Transit, compared";
+          real Debian programs (tests/compat/cases.txt) natively and under Transit, compared
+  soak [--minutes N] [--max-growth-mib M]
+          thread churn under Transit for N minutes (default 10), resident memory watched";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Some("jit-stress") => stress::run(&stress::JIT, &args[1..]),
         Some("cpython-tests") => cpython_tests::run(&args[1..]),
         Some("compat") => compat::run(&args[1..]),
+        Some("soak") => soak::run(&args[1..]),
         Some("help" | "-h" | "--help") | None => {
             println!("{USAGE}");
             Ok(())
