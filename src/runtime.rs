@@ -301,6 +301,9 @@ impl GuestThread for Thread<'_> {
     fn return_held_signals_to_kernel(&mut self, blocked: u64) {
         self.signals.return_to_kernel(blocked);
     }
+    fn take_held_signal(&mut self, set: u64) -> Option<[u8; 128]> {
+        self.signals.take_waiting(set)
+    }
 }
 
 impl GuestThreadRun {

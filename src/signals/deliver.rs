@@ -227,6 +227,21 @@ impl SignalThread {
         restore_host_signals(host_mask);
     }
 
+    /// Takes the oldest waiting instance of the lowest-numbered signal in
+    /// `set`, for a sigtimedwait on it.
+    pub fn take_waiting(&self, set: u64) -> Option<[u8; 128]> {
+        let candidates = self.queue.waiting() & set;
+        if candidates == 0 {
+            return None;
+        }
+        let sig = candidates.trailing_zeros() as i32 + 1;
+        let host_mask = block_host_signals();
+        let info = self.queue.take(sig);
+        transit_syscalls::signal::unthrottle(sig);
+        restore_host_signals(host_mask);
+        info
+    }
+
     /// In a forked child: the kernel gives it no pending signals, so the
     /// instances its parent's thread had queued are not its own.
     pub fn after_fork_in_child(&self) {

@@ -103,6 +103,12 @@ pub trait GuestThread {
     /// in `blocked` (which the host now blocks) to this thread through the
     /// kernel, where they wait for the next program.
     fn return_held_signals_to_kernel(&mut self, _blocked: u64) {}
+    /// For rt_sigtimedwait: takes the oldest instance of the lowest-numbered
+    /// signal of `set` that the runtime holds for this thread, if any, and
+    /// returns its siginfo.
+    fn take_held_signal(&mut self, _set: u64) -> Option<[u8; 128]> {
+        None
+    }
 }
 
 /// A guest thread to start (clone with CLONE_VM|CLONE_THREAD).

@@ -206,7 +206,7 @@ syscall_table! {
     125 capget => pass(SYS_capget), // struct __user_cap_header/data
     126 capset => pass(SYS_capset),
     127 rt_sigpending => emulate(signal::rt_sigpending), // the kernel's and the runtime's
-    128 rt_sigtimedwait => pass(SYS_rt_sigtimedwait), // siginfo_t and timespec agree
+    128 rt_sigtimedwait => emulate(signal::rt_sigtimedwait), // the runtime's held signals first
     129 rt_sigqueueinfo => pass(SYS_rt_sigqueueinfo),
     130 rt_sigsuspend => pass(SYS_rt_sigsuspend),
     131 sigaltstack => emulate(signal::sigaltstack),
