@@ -5,7 +5,8 @@
  * thread-local state, signals itself, and every fourth round one thread
  * forks a child that exits with a computed status. An interval timer
  * interrupts everything every 5 ms (SA_RESTART). Every round checks that
- * nothing was lost; the last line says how many rounds passed.
+ * nothing was lost; the last line says how many rounds passed. SIGUSR2
+ * ends the soak after the current round.
  * `cargo xtask soak` runs it under Transit and watches the process's RSS. */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -31,6 +32,7 @@ static long locked_total;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_long usr1_seen;
 static atomic_long alarms;
+static volatile sig_atomic_t stop;
 static __thread long thread_local_sum;
 
 /* Token passing between partners 2k and 2k+1. */
@@ -52,6 +54,11 @@ static void on_usr1(int sig) {
     (void)sig;
     atomic_fetch_add(&usr1_seen, 1);
     thread_local_sum += 1;
+}
+
+static void on_stop(int sig) {
+    (void)sig;
+    stop = 1;
 }
 
 static void on_alarm(int sig) {
@@ -123,12 +130,14 @@ int main(int argc, char **argv) {
     sigaction(SIGUSR1, &sa, NULL);
     sa.sa_handler = on_alarm;
     sigaction(SIGALRM, &sa, NULL);
+    sa.sa_handler = on_stop;
+    sigaction(SIGUSR2, &sa, NULL);
     struct itimerval every = {{0, 5000}, {0, 5000}};
     setitimer(ITIMER_REAL, &every, NULL);
 
     double start = now();
     int round = 0;
-    while (round == 0 || now() - start < seconds) {
+    while (round == 0 || (now() - start < seconds && !stop)) {
         atomic_store(&atomic_total, 0);
         locked_total = 0;
         atomic_store(&usr1_seen, 0);
