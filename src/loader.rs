@@ -50,11 +50,24 @@ impl LoadedProgram {
     }
 }
 
+/// Reads a program or interpreter. Like execve, only a regular file runs
+/// (fs/exec.c, do_open_execat: EACCES otherwise): reading /dev/zero would
+/// never end, and opening a FIFO would wait for a writer (hence O_NONBLOCK,
+/// which means nothing for a regular file).
 pub fn read_program(path: &Path) -> Result<Vec<u8>, LoadError> {
-    std::fs::read(path).map_err(|e| match e.kind() {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let unreadable = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::NotFound => LoadError::NotFound { path: path.into() },
         _ => LoadError::Unreadable { path: path.into(), source: e },
-    })
+    };
+    let mut file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(unreadable)?;
+    if !file.metadata().map_err(unreadable)?.is_file() {
+        return Err(unreadable(std::io::Error::from_raw_os_error(libc::EACCES)));
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(unreadable)?;
+    Ok(bytes)
 }
 
 /// Checks that `bytes` is an x86_64 ELF executable we can run.
@@ -263,6 +276,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Found by `cargo xtask fuzz-elf` (PT_INTERP naming /dev/zero): only
+    /// regular files are read, so a device or FIFO cannot hang the loader.
+    #[test]
+    fn only_a_regular_file_is_read_as_a_program() {
+        for path in ["/dev/zero", "/dev/null", "/"] {
+            let error = read_program(Path::new(path)).expect_err(path);
+            assert!(matches!(error, LoadError::Unreadable { .. }), "{path}: {error}");
+        }
+        let fifo = std::env::temp_dir().join(format!("transit-fifo-{}", std::process::id()));
+        let name = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: mkfifo reads a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        // Would block in open (no writer) without O_NONBLOCK.
+        assert!(matches!(read_program(&fifo), Err(LoadError::Unreadable { .. })));
+        std::fs::remove_file(&fifo).unwrap();
     }
 
     #[test]

@@ -123,8 +123,19 @@ fn mapped(addr: u64, len: u64, prot: u64) {
     code_watch::mapping_changed(addr, len);
 }
 
-/// munmap: translated code in the range is gone.
+/// Whether `[start, start + len)` reaches beyond x86_64's address space,
+/// where a wide host keeps Transit's own memory (guest_space): no guest
+/// call may unmap or change it. A range that wraps around reaches beyond.
+fn beyond_guest_space(start: u64, len: u64) -> bool {
+    start > GUEST_END || len > GUEST_END - start
+}
+
+/// munmap: translated code in the range is gone. Beyond TASK_SIZE x86_64
+/// says EINVAL (mm/mmap.c, do_vmi_munmap).
 pub(crate) fn munmap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
+    if beyond_guest_space(a[0], a[1]) {
+        return Err(Errno::EINVAL);
+    }
     let r = host::syscall(libc::SYS_munmap, &a[..2])?;
     unmapped(a[0], a[1]);
     ctx.thread.code_unmapped(a[0], a[1]);
@@ -217,6 +228,10 @@ fn mmap_low(len: u64, prot: u64, flags: u64, fd: u64, offset: u64) -> SysResult 
 
 pub(crate) fn mprotect(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     check_prot(a[2])?;
+    if a[1] != 0 && beyond_guest_space(a[0], a[1]) {
+        // Nothing of the guest's is mapped there (mm/mprotect.c: ENOMEM).
+        return Err(Errno::ENOMEM);
+    }
     let r = host::syscall(libc::SYS_mprotect, &[a[0], a[1], host_prot(a[2])])?;
     if a[2] & libc::PROT_WRITE as u64 != 0 && !shared_mappings::pieces(a[0], a[1]).is_empty() {
         // Shared memory made writable (see mmap).
@@ -314,4 +329,18 @@ pub(crate) fn shmdt(_: &mut Ctx<'_>, a: &Args) -> SysResult {
         unmapped(a[0], len);
     }
     Ok(r)
+}
+
+/// madvise: MADV_* are generic, but the range must stay in the guest's
+/// space (MADV_DONTNEED would zero Transit's own memory on a wide host).
+/// x86_64 applies the advice to what is mapped and reports the hole beyond
+/// TASK_SIZE with ENOMEM (mm/madvise.c).
+pub(crate) fn madvise(_: &mut Ctx<'_>, a: &Args) -> SysResult {
+    if a[1] != 0 && beyond_guest_space(a[0], a[1]) {
+        if a[0] < GUEST_END && a[0].checked_add(a[1]).is_some() {
+            host::syscall(libc::SYS_madvise, &[a[0], GUEST_END - a[0], a[2]])?;
+        }
+        return Err(if a[0].checked_add(a[1]).is_none() { Errno::EINVAL } else { Errno::ENOMEM });
+    }
+    host::syscall(libc::SYS_madvise, &a[..3])
 }

@@ -106,7 +106,7 @@ syscall_table! {
     25 mremap => emulate(mm::mremap),
     26 msync => pass(SYS_msync),
     27 mincore => pass(SYS_mincore),
-    28 madvise => pass(SYS_madvise), // MADV_* are generic on both
+    28 madvise => emulate(mm::madvise), // MADV_* are generic on both
     29 shmget => pass(SYS_shmget),
     30 shmat => emulate(mm::shmat),
     31 shmctl => pass(SYS_shmctl), // shmid64_ds and ipc64_perm agree

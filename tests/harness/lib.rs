@@ -12,6 +12,8 @@
 //! - [`transit`]: finding Transit (`TRANSIT_BIN`, `TRANSIT_RUNNER`).
 //! - [`outcome`]: what a run produced, and how two runs differ.
 //! - [`expected`]: the checked-in reference outcomes.
+//! - [`fuzz`]: mutated programs and random syscalls, which must never
+//!   break Transit itself.
 //! - [`host_programs`]: the host's own amd64 programs, native against Transit.
 //! - [`known_failures`]: runs that are allowed not to match yet.
 //! - [`parallel`]: spreading the runs over the host's cores (`cargo xtask
@@ -20,6 +22,7 @@
 pub mod binfmt_ns;
 pub mod catalog;
 pub mod expected;
+pub mod fuzz;
 pub mod host_programs;
 pub mod known_failures;
 pub mod outcome;

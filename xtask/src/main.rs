@@ -12,6 +12,7 @@ mod cpython_tests;
 mod deb;
 mod demo;
 mod difftest;
+mod fuzz;
 mod host;
 mod qemu_afp;
 mod setup;
@@ -48,7 +49,11 @@ commands:
   compat [NAME...]
           real Debian programs (tests/compat/cases.txt) natively and under Transit, compared
   soak [--minutes N] [--max-growth-mib M]
-          thread churn under Transit for N minutes (default 10), resident memory watched";
+          thread churn under Transit for N minutes (default 10), resident memory watched
+  fuzz-elf [--count N] [--seed S] [--first I]
+          N mutated x86_64 programs under Transit (default 10000): no panic, fault or hang of its own
+  fuzz-syscalls [--seconds N] [--seed S]
+          a guest calling random syscalls under Transit for N seconds (default 600)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -65,6 +70,8 @@ fn main() -> ExitCode {
         Some("cpython-tests") => cpython_tests::run(&args[1..]),
         Some("compat") => compat::run(&args[1..]),
         Some("soak") => soak::run(&args[1..]),
+        Some("fuzz-elf") => fuzz::elf(&args[1..]),
+        Some("fuzz-syscalls") => fuzz::syscalls(&args[1..]),
         Some("help" | "-h" | "--help") | None => {
             println!("{USAGE}");
             Ok(())

@@ -136,3 +136,18 @@ fn shared_mappings_keep_x86_memory_order() {
     g.ok("munmap", &[addr, PAGE]);
     g.ok("munmap", &[private, PAGE]);
 }
+
+/// Found by `cargo xtask fuzz-syscalls`: a range beyond x86_64's 2^47 is
+/// where a wide host keeps Transit's own memory; munmap, mprotect and
+/// madvise there fail as on x86_64 and never reach it.
+#[test]
+fn memory_calls_beyond_the_guest_space_fail_as_on_x86_64() {
+    let mut g = Guest::new();
+    let end = crate::guest_space::GUEST_END;
+    assert_eq!(g.sys("munmap", &[1 << 47, PAGE]), neg(libc::EINVAL));
+    assert_eq!(g.sys("munmap", &[end - PAGE, 2 * PAGE]), neg(libc::EINVAL));
+    assert_eq!(g.sys("munmap", &[PAGE << 4, u64::MAX - PAGE]), neg(libc::EINVAL));
+    assert_eq!(g.sys("mprotect", &[1 << 47, PAGE, libc::PROT_READ as u64]), neg(libc::ENOMEM));
+    assert_eq!(g.sys("madvise", &[1 << 47, PAGE, libc::MADV_DONTNEED as u64]), neg(libc::ENOMEM));
+    assert_eq!(g.sys("madvise", &[PAGE << 4, u64::MAX - PAGE, libc::MADV_DONTNEED as u64]), neg(libc::EINVAL));
+}
