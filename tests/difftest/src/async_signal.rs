@@ -149,12 +149,26 @@ fn write_word(at: u64, word: u32) {
     });
 }
 
+/// Bytes of constants after the handler's final `syscall`: MXCSR's dword
+/// and the x87 control word.
+const HANDLER_CONSTANT_BYTES: usize = 4 + 2;
+
+/// Writes the guest handler (`handler_code`) at [`HANDLER_ADDR`]; returns
+/// where its final `syscall` leaves it.
+pub fn place_handler(level: CpuLevel) -> u64 {
+    let code = handler_code(level);
+    // SAFETY: the last bytes of the code range, mapped writable by
+    // `map_layout`, which no case reaches (`handler_code` checks the size).
+    unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), HANDLER_ADDR as *mut u8, code.len()) };
+    HANDLER_ADDR + (code.len() - HANDLER_CONSTANT_BYTES) as u64
+}
+
 /// The guest handler: it changes every general register, the arithmetic
 /// flags and DF, every XMM register (YMM too where the level has AVX),
 /// MXCSR's rounding, FTZ and DAZ, and the x87 stack and control word,
 /// then ends with the runner's `syscall`. Whatever the interrupted code
 /// kept outside its `CpuState` would show in the case's result.
-pub fn handler_code(level: CpuLevel) -> Vec<u8> {
+fn handler_code(level: CpuLevel) -> Vec<u8> {
     use iced_x86::code_asm::*;
     let assemble = || -> Result<Vec<u8>, IcedError> {
         let mut a = CodeAssembler::new(64)?;
@@ -183,6 +197,7 @@ pub fn handler_code(level: CpuLevel) -> Vec<u8> {
         a.fldpi()?;
         a.fldcw(word_ptr(fcw))?;
         a.syscall()?;
+        // The constants (HANDLER_CONSTANT_BYTES).
         // Toward zero, FTZ and DAZ, every exception masked.
         a.set_label(&mut mxcsr)?;
         a.dd(&[0xffc0])?;

@@ -235,11 +235,7 @@ fn main() {
         Some(i) => args[i + 1].parse::<u64>().expect("--async-signals N"),
         None => 0,
     };
-    let handler = async_signal::handler_code(level);
-    // SAFETY: the last bytes of the code range, mapped writable by `map_layout`.
-    unsafe { std::ptr::copy_nonoverlapping(handler.as_ptr(), async_signal::HANDLER_ADDR as *mut u8, handler.len()) };
-    // The handler's code ends with `syscall` and its two constants (6 bytes).
-    let o = Options { async_signals, handler_end: async_signal::HANDLER_ADDR + handler.len() as u64 - 6 };
+    let o = Options { async_signals, handler_end: async_signal::place_handler(level) };
     if async_signals > 0 {
         async_signal::install(&mut t);
     }
