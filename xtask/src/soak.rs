@@ -114,9 +114,9 @@ pub fn run(args: &[String]) -> Result<()> {
     let max_kib = max_growth_mib * 1024;
     let mut failures = Vec::new();
     for (what, samples, limit, unit) in [
-        ("Transit's heap", &heap[..], Some(max_kib), "KiB"),
+        ("Transit's heap", &heap[..], Some(max_kib), " KiB"),
         ("mappings", &mappings[..], Some(64), ""),
-        ("resident memory", &resident[..], arch.aarch64_runner().is_none().then_some(max_kib), "KiB"),
+        ("resident memory", &resident[..], arch.aarch64_runner().is_none().then_some(max_kib), " KiB"),
     ] {
         let Some(growth) = growth_after(samples, warm_up) else {
             bail!("too few samples of {what}: run the soak longer");
@@ -124,12 +124,12 @@ pub fn run(args: &[String]) -> Result<()> {
         let verdict = match limit {
             Some(limit) if growth > limit => {
                 failures.push(what);
-                format!("more than the {limit} {unit} allowed")
+                format!("more than the {limit}{unit} allowed")
             }
-            Some(limit) => format!("at most {limit} {unit} allowed"),
+            Some(limit) => format!("at most {limit}{unit} allowed"),
             None => "not checked under qemu-user".to_string(),
         };
-        step::header(format!("{what} after warm-up grew by {growth} {unit} ({verdict})"));
+        step::header(format!("{what} after warm-up grew by {growth}{unit} ({verdict})"));
     }
     if !failures.is_empty() {
         bail!("grew during the soak: {}", failures.join(", "));
@@ -152,8 +152,7 @@ fn growth_after(samples: &[Sample], warm_up: f64) -> Option<u64> {
 
 /// MemAvailable of this machine, in KiB.
 fn available_kib() -> Option<u64> {
-    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
-    meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?.split_whitespace().nth(1)?.parse().ok()
+    kib_field("/proc/meminfo", "MemAvailable:")
 }
 
 /// How many mappings process `pid` has.
@@ -163,7 +162,11 @@ fn mapping_count(pid: u32) -> Option<u64> {
 
 /// VmRSS of process `pid`, in KiB.
 fn resident_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+    kib_field(&format!("/proc/{pid}/status"), "VmRSS:")
+}
+
+/// The number on the `key` line of a /proc file of `Key:   N kB` lines.
+fn kib_field(path: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines().find(|l| l.starts_with(key))?.split_whitespace().nth(1)?.parse().ok()
 }
