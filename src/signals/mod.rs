@@ -29,6 +29,7 @@ mod queue;
 
 use std::cell::{Cell, UnsafeCell};
 use transit_translator::{CpuState, Translator};
+use transit_translator::cache::code_watch;
 
 pub use deliver::{fault_info, host_fault_trap, siginfo, InterruptedSyscall};
 pub use inherited::inherited;
@@ -117,7 +118,9 @@ pub extern "C" fn on_host_signal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut
         let synchronous = transit_syscalls::signal::FAULT_SIGNALS.contains(&sig) && (*info).si_code > 0;
         if sig == libc::SIGSEGV && (*info).si_code == SEGV_ACCERR {
             let addr = u64::from_ne_bytes(info_bytes[16..24].try_into().unwrap_or_default());
-            if transit_translator::cache::code_watch::on_write_fault(addr) {
+            let code_watch_lifted = code_watch::watches(addr)
+                && if t.is_null() { code_watch::on_write_fault(addr) } else { (*(*t).translator).on_code_write_fault(mc.pc, addr) };
+            if code_watch_lifted {
                 // Guest code this thread may be running changed: stop at the
                 // end of the block; the write itself is retried on return.
                 if !t.is_null() {

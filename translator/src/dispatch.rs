@@ -179,6 +179,44 @@ impl Translator {
         None
     }
 
+    /// For the runtime's handler of a write fault at guest `addr` that
+    /// `code_watch::watches`, raised at host `pc`: lets the write through,
+    /// and when the write comes from generated code (so this thread holds
+    /// no lock), drops the translations of the written page from every
+    /// thread before it lands (`CodeCache::drop_before_write`). Returns
+    /// false when the fault is not Transit's after all (the guest's own
+    /// protection). Runs in the signal handler.
+    pub fn on_code_write_fault(&self, pc: u64, addr: u64) -> bool {
+        if self.shared.map.guest_point(pc).is_some() {
+            if let Some(mut cache) = self.lock_in_handler() {
+                ThreadStats::add(&self.thread.stats.code_writes_ordered, 1);
+                return cache.drop_before_write(addr);
+            }
+            ThreadStats::add(&self.thread.stats.code_writes_unordered, 1);
+        }
+        // Other threads drop the old translations at this thread's next dispatch.
+        crate::cache::code_watch::on_write_fault(addr)
+    }
+
+    /// The cache lock, for a signal handler that interrupted this thread in
+    /// generated code. None when a full flush holding it waits for this
+    /// thread to leave generated code, or after a second: another holder
+    /// only translates or links, which takes far less.
+    fn lock_in_handler(&self) -> Option<MutexGuard<'_, CodeCache>> {
+        let started = std::time::Instant::now();
+        loop {
+            match self.shared.cache.try_lock() {
+                Ok(cache) => return Some(cache),
+                Err(std::sync::TryLockError::Poisoned(e)) => return Some(e.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+            if self.thread.awaited() || started.elapsed() > std::time::Duration::from_secs(1) {
+                return None;
+            }
+            std::thread::yield_now();
+        }
+    }
+
     /// For the runtime's handler of a synchronous fault at host `pc`: where
     /// to resume so that the fault reaches the dispatcher as
     /// `GuestEvent::HostFault`, or `None` when `pc` is not in a translated

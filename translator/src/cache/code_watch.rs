@@ -141,7 +141,7 @@ pub fn set_alias_query(query: AliasQuery) {
     let _ = ALIASES.set(query);
 }
 
-fn aliases(first: u64, end: u64) -> Vec<(u64, u64)> {
+pub(crate) fn aliases(first: u64, end: u64) -> Vec<(u64, u64)> {
     ALIASES.get().map(|query| query(first, end)).unwrap_or_default()
 }
 
@@ -193,6 +193,13 @@ fn protect(page: u64) {
     if r != 0 {
         protected::remove(page);
     }
+}
+
+/// Whether a write fault at `addr` may be one of Transit's: its page is
+/// one `watch_page` protected (or was, until a write lifted it).
+/// Async-signal-safe.
+pub fn watches(addr: u64) -> bool {
+    protected::state(addr & !(PAGE - 1)).is_some()
 }
 
 /// A write to `addr` faulted with a permission error: if Transit protected

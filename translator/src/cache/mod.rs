@@ -283,6 +283,33 @@ impl CodeCache {
         self.log_position = position;
     }
 
+    /// A write to `addr`, on a page `code_watch` protects, faulted in
+    /// generated code and has not happened yet: drops the translations of
+    /// its page and of the page's aliases from every thread first, then
+    /// lets the write through (`code_watch::on_write_fault`, whose result
+    /// this returns). So a thread that sees any later store of the writer
+    /// cannot reach the old translation, as x86 cross-modifying code
+    /// needs; dropping them at the writer's next dispatch would leave the
+    /// rest of its block for other threads to run stale code.
+    pub fn drop_before_write(&mut self, addr: u64) -> bool {
+        let size = 1u64 << PAGE_SHIFT;
+        let page = addr & !(size - 1);
+        self.invalidate_range(page, page + size);
+        for (first, end) in crate::cache::code_watch::aliases(page, page + size) {
+            self.invalidate_range(first, end);
+        }
+        let ours = crate::cache::code_watch::on_write_fault(addr);
+        // Its log entry, and any other thread's, applied now: the next
+        // dispatch need not drop what is translated after the write.
+        // Not when the ring overflowed: the next dispatch flushes, which a
+        // signal handler must not.
+        let mut position = self.log_position;
+        if crate::cache::code_watch::changes_since(&mut position, |first, end| self.invalidate_range(first, end)) {
+            self.log_position = position;
+        }
+        ours
+    }
+
     /// `code_watch` logged changes that `apply_code_changes` has not applied.
     pub fn has_unapplied_code_changes(&self) -> bool {
         crate::cache::code_watch::changed_since(self.log_position)

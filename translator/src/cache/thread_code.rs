@@ -18,6 +18,9 @@ pub struct ThreadCode {
     in_code: AtomicBool,
     /// Counts returns to the dispatcher.
     exits: AtomicU64,
+    /// A full flush, holding the cache lock, waits for this thread to
+    /// leave generated code (its signal handler must not wait for the lock).
+    awaited: AtomicBool,
     /// Blocks this thread's signal handler unlinked (index + 1; 0 = free).
     pub unlinked: [AtomicUsize; 4],
 }
@@ -37,10 +40,17 @@ impl ThreadCode {
     /// call. The caller has unlinked every block, so this takes at most
     /// one block's time (or a blocking syscall's, which is outside).
     pub fn wait_until_out(&self) {
+        self.awaited.store(true, Ordering::SeqCst);
         let seen = self.exits.load(Ordering::SeqCst);
         while self.in_code.load(Ordering::SeqCst) && self.exits.load(Ordering::SeqCst) == seen {
             std::thread::yield_now();
         }
+        self.awaited.store(false, Ordering::SeqCst);
+    }
+
+    /// Whether a full flush is waiting for this thread to leave generated code.
+    pub fn awaited(&self) -> bool {
+        self.awaited.load(Ordering::SeqCst)
     }
 }
 
@@ -70,6 +80,11 @@ pub struct ThreadStats {
     /// address stack could have saved at most.
     pub ret_conflict: AtomicU64,
     pub ret_empty: AtomicU64,
+    /// Writes of generated code to translated guest code: those whose
+    /// page's translations were dropped before the write landed, and those
+    /// let through first (the cache lock was not to be had).
+    pub code_writes_ordered: AtomicU64,
+    pub code_writes_unordered: AtomicU64,
 }
 
 impl ThreadStats {
@@ -120,6 +135,10 @@ impl ThreadStats {
             get(&self.ret_empty),
             get(&self.indirect_unlinked)
         ));
+        let (ordered, unordered) = (get(&self.code_writes_ordered), get(&self.code_writes_unordered));
+        if ordered + unordered != 0 {
+            line.push_str(&format!(" code_writes: ordered={ordered} unordered={unordered}"));
+        }
         line
     }
 }
