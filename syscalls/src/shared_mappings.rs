@@ -10,6 +10,7 @@
 //! code it aliases (`transit_translator::cache::code_watch::set_alias_query`).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 const PAGE: u64 = 4096;
@@ -42,6 +43,8 @@ struct Mapping {
 
 /// Guest start -> mapping; page-aligned, not overlapping.
 static MAPPINGS: Mutex<BTreeMap<u64, Mapping>> = Mutex::new(BTreeMap::new());
+/// A file has been mapped shared (writes to files need a look only then).
+static MAPS_FILES: AtomicBool = AtomicBool::new(false);
 
 fn page_end(start: u64, len: u64) -> u64 {
     start.saturating_add(len).saturating_add(PAGE - 1) & !(PAGE - 1)
@@ -78,9 +81,29 @@ fn cut(map: &mut BTreeMap<u64, Mapping>, start: u64, end: u64) {
 /// The guest mapped `object` at `offset` to `[start, start + len)`.
 pub(crate) fn record(start: u64, len: u64, object: SharedObject, offset: u64) {
     let end = page_end(start, len);
+    if matches!(object, SharedObject::File { .. }) {
+        MAPS_FILES.store(true, Ordering::Relaxed);
+    }
     let mut map = MAPPINGS.lock().unwrap_or_else(|e| e.into_inner());
     cut(&mut map, start, end);
     map.insert(start, Mapping { end, object, offset });
+}
+
+/// Whether the guest ever mapped a file shared.
+pub(crate) fn maps_files() -> bool {
+    MAPS_FILES.load(Ordering::Relaxed)
+}
+
+/// The guest ranges mapping bytes `[first, end)` of `object`, page-aligned.
+pub(crate) fn ranges_of(object: SharedObject, first: u64, end: u64) -> Vec<(u64, u64)> {
+    let map = MAPPINGS.lock().unwrap_or_else(|e| e.into_inner());
+    map.iter()
+        .filter(|(_, m)| m.object == object)
+        .filter_map(|(&s, m)| {
+            let (lo, hi) = (first.max(m.offset), end.min(m.offset + (m.end - s)));
+            (lo < hi).then(|| (s + (lo - m.offset)) & !(PAGE - 1)).map(|from| (from, page_end(s + (hi - m.offset), 0)))
+        })
+        .collect()
 }
 
 /// What `[start, start + len)` maps, as (guest start, end, object, offset)
@@ -150,5 +173,20 @@ mod tests {
         forget(rx, 4 * PAGE);
         forget(rw, 3 * PAGE);
         assert_eq!(aliases(rw, rw + 3 * PAGE), []);
+    }
+
+    #[test]
+    fn bytes_of_a_file_map_to_the_pages_that_show_them() {
+        let file = SharedObject::File { dev: 0x2f, ino: 0x7777_0002 };
+        let (a, b) = (0x7e30_0000_0000u64, 0x7e40_0000_0000u64);
+        record(a, 4 * PAGE, file, 0);
+        record(b, PAGE, file, 2 * PAGE);
+        assert!(maps_files());
+        // Three bytes straddling the second and third pages of the file.
+        assert_eq!(ranges_of(file, 2 * PAGE - 1, 2 * PAGE + 2), [(a + PAGE, a + 3 * PAGE), (b, b + PAGE)]);
+        assert_eq!(ranges_of(file, 4 * PAGE, 5 * PAGE), []);
+        assert_eq!(ranges_of(SharedObject::File { dev: 0x2f, ino: 1 }, 0, PAGE), []);
+        forget(a, 4 * PAGE);
+        forget(b, PAGE);
     }
 }

@@ -79,7 +79,7 @@ macro_rules! syscall_table {
 
 syscall_table! {
     0 read => pass(SYS_read),
-    1 write => pass(SYS_write),
+    1 write => emulate(fs::file_writes::write),
     2 open => emulate(fs::open::open),
     3 close => pass(SYS_close),
     4 stat => emulate(fs::stat::stat),
@@ -96,9 +96,9 @@ syscall_table! {
     15 rt_sigreturn, // run by the runtime: it restores the whole CPU state
     16 ioctl => emulate(ioctl::ioctl),
     17 pread64 => pass(SYS_pread64),
-    18 pwrite64 => pass(SYS_pwrite64),
+    18 pwrite64 => emulate(fs::file_writes::pwrite64),
     19 readv => pass(SYS_readv), // struct iovec
-    20 writev => pass(SYS_writev), // struct iovec
+    20 writev => emulate(fs::file_writes::writev), // struct iovec
     21 access => emulate(fs::path::access),
     22 pipe => emulate(fs::fd::pipe),
     23 select => emulate(fs::poll::select),
@@ -374,7 +374,7 @@ syscall_table! {
     293 pipe2 => emulate(fs::fd::pipe2),
     294 inotify_init1 => pass(SYS_inotify_init1), // IN_CLOEXEC/NONBLOCK agree
     295 preadv => pass(SYS_preadv),
-    296 pwritev => pass(SYS_pwritev),
+    296 pwritev => emulate(fs::file_writes::pwritev),
     297 rt_tgsigqueueinfo => pass(SYS_rt_tgsigqueueinfo), // siginfo_t agrees
     298 perf_event_open,
     299 recvmmsg => pass(SYS_recvmmsg), // struct mmsghdr
@@ -406,7 +406,7 @@ syscall_table! {
     325 mlock2 => pass(SYS_mlock2),
     326 copy_file_range => pass(SYS_copy_file_range),
     327 preadv2 => pass(SYS_preadv2),
-    328 pwritev2 => pass(SYS_pwritev2),
+    328 pwritev2 => emulate(fs::file_writes::pwritev2),
     329 pkey_mprotect, // x86 protection keys have no aarch64 equivalent
     330 pkey_alloc,
     331 pkey_free,

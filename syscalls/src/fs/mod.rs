@@ -8,6 +8,7 @@
 pub(crate) mod dir;
 pub(crate) mod epoll;
 pub(crate) mod fd;
+pub(crate) mod file_writes;
 pub(crate) mod open;
 pub(crate) mod path;
 pub(crate) mod poll;
