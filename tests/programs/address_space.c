@@ -1,11 +1,13 @@
 /* x86_64's address space ends at 2^47: mappings the kernel places, with or
  * without a hint beyond the end, lie below it; fixed mappings and mremap
  * targets beyond it fail (ENOMEM, EINVAL), whatever the host's own space;
- * and a fixed mapping where Transit's image used to be (0x7000000000) is
- * the program's own. */
+ * a fixed mapping where Transit's image used to be (0x7000000000) is
+ * the program's own; and /proc/self/maps lists nothing beyond the end but
+ * the kernel's [vsyscall] page (a host's memory above it is Transit's). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -58,5 +60,14 @@ int main(void) {
         munmap(fixed, MIB);
     }
     printf("MAP_FIXED at 0x7000000000: %s\n", intact ? "written and read back" : "failed");
+    FILE *maps = fopen("/proc/self/maps", "r");
+    char line[512];
+    int beyond = 0, lines = 0;
+    while (maps && fgets(line, sizeof line, maps)) {
+        lines++;
+        if (strtoull(line, NULL, 16) >= TOP && !strstr(line, "[vsyscall]"))
+            beyond++;
+    }
+    printf("/proc/self/maps: %s\n", lines == 0 ? "unreadable" : beyond ? "lists memory beyond 2^47" : "all below 2^47");
     return 0;
 }

@@ -8,8 +8,10 @@
 //!   path, and its brk area is `[heap]`;
 //! - files under the root filesystem are named by their guest paths.
 //!
-//! Approximations: the anonymous mappings Transit makes for itself (code
-//! cache, allocations) stay listed, as anonymous mappings; the program's
+//! On hosts with addresses above x86_64's 2^47 (`guest_space::host_is_wide`),
+//! everything there is Transit's and left out. Approximations: elsewhere
+//! the anonymous mappings Transit makes for itself (code cache,
+//! allocations) stay listed, as anonymous mappings; the program's
 //! lines show offset 0 and no device or inode, since the loader copies the
 //! file into anonymous memory; the dynamic loader's image is anonymous.
 
@@ -17,6 +19,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use super::super::rootfs::host_path_to_guest;
+use crate::guest_space;
 use crate::GuestProcess;
 
 /// Auxiliary vector keys (include/uapi/linux/auxvec.h).
@@ -103,7 +106,12 @@ struct GuestLayout {
 
 pub(crate) fn guest_maps(process: &GuestProcess) -> String {
     let host = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
-    let mappings: Vec<Mapping> = host.lines().filter_map(Mapping::parse).collect();
+    let mut mappings: Vec<Mapping> = host.lines().filter_map(Mapping::parse).collect();
+    if guest_space::host_is_wide() {
+        // The guest's memory ends at GUEST_END there; everything above is
+        // Transit's (its image, heap, code cache, stacks) or the kernel's.
+        mappings = below(mappings, guest_space::GUEST_END);
+    }
     let image_start = process
         .start
         .aux(AT_PHDR)
@@ -125,6 +133,15 @@ pub(crate) fn guest_maps(process: &GuestProcess) -> String {
         .find(|m| m.contains(own_code))
         .map(|m| m.name.clone());
     rewrite(&mappings, own_image.as_deref(), &layout)
+}
+
+/// The mappings, or their parts, below `end`.
+fn below(mappings: Vec<Mapping>, end: u64) -> Vec<Mapping> {
+    mappings
+        .into_iter()
+        .filter(|m| m.start < end)
+        .map(|m| Mapping { end: m.end.min(end), ..m })
+        .collect()
 }
 
 fn page_up(addr: u64) -> u64 {
@@ -295,6 +312,19 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn on_a_wide_host_nothing_from_the_guest_end_on_is_listed() {
+        let end = guest_space::GUEST_END;
+        let wide = "\
+7fffffffe000-800000010000 rw-p 00000000 00:00 0 
+aaaac0000000-aaaac0400000 r-xp 00000000 fe:01 1234                       /usr/bin/transit
+ffff80000000-ffff80800000 rw-p 00000000 00:00 0 
+";
+        let kept = below(wide.lines().map(|l| Mapping::parse(l).unwrap()).collect(), end);
+        assert_eq!(kept.len(), 1);
+        assert_eq!((kept[0].start, kept[0].end), (0x7fff_ffff_e000, end));
     }
 
     #[test]
