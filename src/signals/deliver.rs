@@ -153,7 +153,15 @@ impl SignalThread {
             super::fatal::log_fatal_fault(state, info);
             return Some(Ending::Signal(sig));
         }
-        self.enter_handler(state, process, sig, act, info, trap, Masks { saved: mask, running: mask }).err()
+        match self.enter_handler(state, process, sig, act, info, trap, Masks { saved: mask, running: mask }) {
+            // The handler runs with its sa_mask and (without SA_NODEFER)
+            // the signal itself blocked, as any handler.
+            Ok(new_mask) => {
+                set_guest_mask(new_mask);
+                None
+            }
+            Err(ending) => Some(ending),
+        }
     }
 
     /// Delivers every waiting signal the guest does not block. `syscall` is
