@@ -114,7 +114,7 @@ fn run(request: RunRequest) -> Result<runtime::Ending, LoadError> {
             std::process::exit(119);
         }
     }
-    runtime::run(&prog, rsp, transit, inherited).map_err(|e| LoadError::Map { addr: 0, source: e })
+    runtime::run(&prog, stack..stack + stack::STACK_SIZE, rsp, transit, inherited).map_err(|e| LoadError::Map { addr: 0, source: e })
 }
 
 /// The kernel names a process after the file it executed (its comm: what

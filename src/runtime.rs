@@ -34,12 +34,14 @@ const FORK_SYSCALLS: [u64; 4] = [56, 57, 58, 435];
 
 /// Runs the program's first thread; returns how the process ends (unless
 /// another thread ends it first).
-/// The guest starts with the signal state `inherited`.
-pub fn run(prog: &LoadedProgram, rsp: u64, transit: TransitCommand, inherited: InheritedSignals) -> std::io::Result<Ending> {
+/// The guest starts with the signal state `inherited`, on the initial
+/// stack `stack` at `rsp`.
+pub fn run(prog: &LoadedProgram, stack: std::ops::Range<u64>, rsp: u64, transit: TransitCommand, inherited: InheritedSignals) -> std::io::Result<Ending> {
     let mut process = GuestProcess::new(prog.path.clone(), prog.main.end);
     process.brk_reserved_end = prog.main.reserved_end;
     process.set_rootfs(transit.rootfs.clone());
     process.record_initial_stack(rsp);
+    process.initial_stack = stack;
     process.transit = transit;
     transit_translator::cache::code_watch::set_writable_query(transit_syscalls::guest_may_write);
     transit_translator::cache::code_watch::set_alias_query(transit_syscalls::shared_mappings::aliases);

@@ -19,7 +19,7 @@ use crate::host::{self, Errno, SysResult};
 /// x86_64's TASK_SIZE_MAX: the end of the guest's address space.
 pub const GUEST_END: u64 = (1 << 47) - 4096;
 /// The lowest address Transit picks (the kernel's mmap_min_addr is 64 KiB).
-const GUEST_LOW: u64 = 1 << 16;
+pub const GUEST_LOW: u64 = 1 << 16;
 
 /// The host kernel has addresses from 2^47 on (checked once).
 pub fn host_is_wide() -> bool {

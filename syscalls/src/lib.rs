@@ -159,6 +159,9 @@ pub struct GuestProcess {
     pub rootfs: Option<std::path::PathBuf>,
     /// The auxiliary vector and arguments of the initial stack, for `/proc`.
     pub start: ProcessStart,
+    /// The mapping of the initial stack, which on x86_64 is the kernel's
+    /// grows-down stack (`mm::mprotect`'s PROT_GROWSDOWN).
+    pub initial_stack: std::ops::Range<u64>,
 }
 
 impl GuestProcess {
@@ -183,6 +186,7 @@ impl GuestProcess {
             transit: TransitCommand::default(),
             rootfs: None,
             start: ProcessStart::default(),
+            initial_stack: 0..0,
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::host::{self, Errno, SysResult};
 use crate::shared_mappings::{self, SharedObject};
 use crate::guest_space::{self, GUEST_END};
 use crate::writable;
-use crate::{Args, Ctx};
+use crate::{Args, Ctx, GuestProcess};
 use transit_translator::cache::code_watch;
 
 const GUEST_PAGE: u64 = 4096;
@@ -23,7 +23,8 @@ const LOW_WINDOW: std::ops::Range<u64> = 0x4000_0000..0x8000_0000;
 /// PROT_* bits the x86_64 kernel accepts (asm-generic/mman-common.h:
 /// READ, WRITE, EXEC, SEM, GROWSDOWN, GROWSUP). Anything else must fail as
 /// it does on x86_64, not become an arm64 bit such as PROT_BTI (0x10).
-const X86_PROT_VALID: u64 = 0x1 | 0x2 | 0x4 | 0x8 | 0x0100_0000 | 0x0200_0000;
+const X86_PROT_VALID: u64 = 0x1 | 0x2 | 0x4 | 0x8 | PROT_GROWSDOWN | 0x0200_0000;
+const PROT_GROWSDOWN: u64 = 0x0100_0000;
 
 fn check_prot(prot: u64) -> Result<(), Errno> {
     if prot & !X86_PROT_VALID != 0 {
@@ -64,7 +65,7 @@ pub(crate) fn mmap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         // With MAP_FIXED the kernel ignores MAP_32BIT on x86_64 too.
         host::syscall(libc::SYS_mmap, &[a[0], a[1], prot, flags & !X86_MAP_32BIT, a[4], a[5]])?
     } else if flags & X86_MAP_32BIT != 0 {
-        mmap_low(a[1], prot, flags & !X86_MAP_32BIT, a[4], a[5])?
+        mmap_low(a[0], a[1], prot, flags & !X86_MAP_32BIT, a[4], a[5])?
     } else {
         guest_space::map(a[0], a[1], prot, flags, a[4], a[5])?
     };
@@ -205,21 +206,35 @@ fn mremap_in_guest_space(a: &Args) -> SysResult {
 
 /// MAP_32BIT: the host has no such placement, so try fixed-no-replace
 /// addresses in the low window until one is free.
-fn mmap_low(len: u64, prot: u64, flags: u64, fd: u64, offset: u64) -> SysResult {
+fn mmap_low(hint: u64, len: u64, prot: u64, flags: u64, fd: u64, offset: u64) -> SysResult {
     let len_pages = page_up(len);
     if len_pages == 0 || len_pages > LOW_WINDOW.end - LOW_WINDOW.start {
         return Err(Errno::ENOMEM);
     }
+    let try_at = |addr: u64| -> Result<Option<u64>, Errno> {
+        let want = flags | libc::MAP_FIXED_NOREPLACE as u64;
+        match host::syscall(libc::SYS_mmap, &[addr, len, prot, want, fd, offset]) {
+            Ok(got) if got == addr => Ok(Some(got)),
+            // A kernel without MAP_FIXED_NOREPLACE treats it as a hint.
+            Ok(got) => host::syscall(libc::SYS_munmap, &[got, len]).map(|_| None),
+            Err(e) if e.0 == libc::EEXIST => Ok(None),
+            Err(e) => Err(e),
+        }
+    };
+    // A hint is taken where the mapping would end below 2 GiB and the room
+    // is free, as x86_64's arch_get_unmapped_area does (SBCL asks for its
+    // spaces at fixed low addresses so).
+    let hint = page_up(hint);
+    if hint >= guest_space::GUEST_LOW && hint.saturating_add(len_pages) <= LOW_WINDOW.end {
+        if let Some(got) = try_at(hint)? {
+            return Ok(got);
+        }
+    }
     let step = len_pages.max(1 << 20);
     let mut addr = LOW_WINDOW.start;
     while addr + len_pages <= LOW_WINDOW.end {
-        let want = flags | libc::MAP_FIXED_NOREPLACE as u64;
-        match host::syscall(libc::SYS_mmap, &[addr, len, prot, want, fd, offset]) {
-            Ok(got) if got == addr => return Ok(got),
-            // A kernel without MAP_FIXED_NOREPLACE treats it as a hint.
-            Ok(got) => drop(host::syscall(libc::SYS_munmap, &[got, len])),
-            Err(e) if e.0 == libc::EEXIST => {}
-            Err(e) => return Err(e),
+        if let Some(got) = try_at(addr)? {
+            return Ok(got);
         }
         addr += step;
     }
@@ -232,14 +247,33 @@ pub(crate) fn mprotect(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         // Nothing of the guest's is mapped there (mm/mprotect.c: ENOMEM).
         return Err(Errno::ENOMEM);
     }
-    let r = host::syscall(libc::SYS_mprotect, &[a[0], a[1], host_prot(a[2])])?;
-    if a[2] & libc::PROT_WRITE as u64 != 0 && !shared_mappings::pieces(a[0], a[1]).is_empty() {
+    let (start, len) = match host::syscall(libc::SYS_mprotect, &[a[0], a[1], host_prot(a[2])]) {
+        Ok(_) => (a[0], a[1]),
+        Err(e) if e == Errno::EINVAL && a[2] & PROT_GROWSDOWN != 0 => {
+            let start = grows_down_from(ctx.process, a[0], a[1]).ok_or(e)?;
+            let len = a[0] + a[1] - start;
+            host::syscall(libc::SYS_mprotect, &[start, len, host_prot(a[2] & !PROT_GROWSDOWN)])?;
+            (start, len)
+        }
+        Err(e) => return Err(e),
+    };
+    if a[2] & libc::PROT_WRITE as u64 != 0 && !shared_mappings::pieces(start, len).is_empty() {
         // Shared memory made writable (see mmap).
         ctx.thread.keep_x86_memory_order();
     }
     // Also drops a write protection Transit had set on translated code.
-    mapped(a[0], a[1], a[2]);
-    Ok(r)
+    mapped(start, len, a[2]);
+    Ok(0)
+}
+
+/// PROT_GROWSDOWN: the change reaches down to the start of the grows-down
+/// mapping holding the range. The x86_64 kernel's initial stack is one (glibc
+/// makes it executable so, for a library marked PT_GNU_STACK RWX), while
+/// the one Transit maps for the guest is not, to the host: where the range
+/// lies in it, that is where the change starts. None: the kernel's EINVAL.
+fn grows_down_from(process: &GuestProcess, start: u64, len: u64) -> Option<u64> {
+    let stack = &process.initial_stack;
+    (stack.start <= start && start.checked_add(len)? <= stack.end).then_some(stack.start)
 }
 
 /// brk, emulated over anonymous mappings: aarch64's own brk heap belongs to

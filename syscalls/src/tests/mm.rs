@@ -99,6 +99,24 @@ fn mmap_map_32bit_lands_in_the_low_2gib() {
 }
 
 #[test]
+fn mmap_map_32bit_takes_a_free_hint_below_2gib() {
+    let mut g = Guest::new();
+    let hint = 0x5a30_0000;
+    let flags = MAP_PRIVATE_ANON | X86_MAP_32BIT;
+    let a = g.ok("mmap", &[hint, 2 * PAGE, PROT_RW, flags, u64::MAX, 0]);
+    assert_eq!(a, hint);
+    // Taken: the next one goes elsewhere, still low.
+    let b = g.ok("mmap", &[hint, PAGE, PROT_RW, flags, u64::MAX, 0]);
+    assert!(b != hint && b + PAGE <= 0x8000_0000, "{b:#x}");
+    // A hint the mapping would not fit below 2 GiB under is not taken.
+    let c = g.ok("mmap", &[0x7fff_f000, 2 * PAGE, PROT_RW, flags, u64::MAX, 0]);
+    assert!(c + 2 * PAGE <= 0x8000_0000, "{c:#x}");
+    for (addr, len) in [(a, 2 * PAGE), (b, PAGE), (c, 2 * PAGE)] {
+        g.ok("munmap", &[addr, len]);
+    }
+}
+
+#[test]
 fn mmap_mprotect_reject_prot_bits_x86_64_lacks() {
     let mut g = Guest::new();
     // 0x10 is PROT_BTI on arm64 and invalid on x86_64.
@@ -150,4 +168,19 @@ fn memory_calls_beyond_the_guest_space_fail_as_on_x86_64() {
     assert_eq!(g.sys("mprotect", &[1 << 47, PAGE, libc::PROT_READ as u64]), neg(libc::ENOMEM));
     assert_eq!(g.sys("madvise", &[1 << 47, PAGE, libc::MADV_DONTNEED as u64]), neg(libc::ENOMEM));
     assert_eq!(g.sys("madvise", &[PAGE << 4, u64::MAX - PAGE, libc::MADV_DONTNEED as u64]), neg(libc::EINVAL));
+}
+
+#[test]
+fn mprotect_growsdown_works_on_the_initial_stack_only() {
+    const PROT_RWX_GROWSDOWN: u64 = 7 | 0x0100_0000;
+    let mut g = Guest::new();
+    let stack = g.ok("mmap", &[0, 8 * PAGE, PROT_RW, MAP_PRIVATE_ANON, u64::MAX, 0]);
+    // Not the initial stack: the kernel's EINVAL, as for any mapping that
+    // does not grow down.
+    assert_eq!(g.sys("mprotect", &[stack + 6 * PAGE, PAGE, PROT_RWX_GROWSDOWN]), neg(libc::EINVAL));
+    g.process.initial_stack = stack..stack + 8 * PAGE;
+    g.ok("mprotect", &[stack + 6 * PAGE, PAGE, PROT_RWX_GROWSDOWN]);
+    // (qemu-user's /proc/self/maps, where this runs, is too coarse to
+    // show which pages changed: tests/programs/exec_stack.c runs code there.)
+    g.ok("munmap", &[stack, 8 * PAGE]);
 }
