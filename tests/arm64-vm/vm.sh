@@ -44,16 +44,38 @@ host_packages() {
     { echo "vm.sh runs on x86_64 Debian hosts (bookworm is tested)"; exit 1; }
   export DEBIAN_FRONTEND=noninteractive
   dpkg --print-foreign-architectures | grep -qx arm64 || { dpkg --add-architecture arm64; apt-get update -qq; }
-  local need=()
-  for p in qemu-system-arm debootstrap kmod cpio e2fsprogs qemu-user-static; do
+  local need=() suite=()
+  for p in debootstrap kmod cpio e2fsprogs qemu-user-static; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
+  # Any qemu-system-aarch64 will do. qemu-system-arm must come from the suite
+  # of the installed qemu-system-common/qemu-utils (e.g. bookworm-backports),
+  # as the default suite's would conflict with them.
+  if ! command -v qemu-system-aarch64 >/dev/null; then
+    need+=(qemu-system-arm)
+    local s; s=$(qemu_suite)
+    [ -z "$s" ] || suite=(-t "$s")
+  fi
   if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq
-    apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "${need[@]}" >/dev/null
+    apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "${suite[@]}" "${need[@]}" >/dev/null
   fi
   mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
   [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || cat /usr/lib/binfmt.d/qemu-aarch64.conf > /proc/sys/fs/binfmt_misc/register
+}
+
+# The suite (archive name, e.g. bookworm-backports) that the installed
+# qemu-system-common or qemu-utils came from, from the lines under the
+# installed ("***") version in `apt-cache policy`; empty if neither is
+# installed.
+qemu_suite() {
+  local p
+  for p in qemu-system-common qemu-utils; do
+    dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q ' installed$' || continue
+    apt-cache policy "$p" | awk '$1 == "***" {mine = 1; next} /^     [^ ]/ {mine = 0; next}
+                                 mine && NF >= 5 {split($3, s, "/"); print s[1]; exit}'
+    return 0
+  done
 }
 
 # What the cached base image depends on: the code that builds it and the
