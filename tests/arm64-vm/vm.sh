@@ -9,7 +9,10 @@
 #
 # Inputs (environment): TRANSIT (static aarch64 Transit), PAYLOAD (a
 # directory of files for the tests: probe.c and level_probe.S built as
-# static x86_64 programs, binfmt/Dockerfile); W, the cache directory. Needs root, binfmt_misc
+# static x86_64 programs, binfmt/Dockerfile); W, the cache
+# directory; CHECKS, optionally, the names of the only checks to run (a
+# space-separated list, with the ones they depend on: see guest-tests.sh).
+# Needs root, binfmt_misc
 # (it registers qemu-aarch64 host-wide for debootstrap's second stage; that
 # only affects aarch64 programs) and ~1.5 GB under W.
 #
@@ -169,6 +172,8 @@ build_payload() {
   }
   cp "$TRANSIT" "$p/transit"; cp "$PAYLOAD"/* "$p/"; cp "$W/busybox-amd64" "$p/busybox-amd64"
   cp "$HERE/guest-tests.sh" "$p/"
+  # CHECKS: run only these checks (names as guest-tests.sh prints them).
+  [ -z "${CHECKS:-}" ] || echo "$CHECKS" > "$p/checks"
   mkfs.ext4 -q -F -L payload -d "$p" "$W/payload.img" 256M
 }
 

@@ -56,7 +56,7 @@ pub fn run() -> Result<()> {
         format!("PAYLOAD={}", payload.display()),
     ];
     // Passed through explicitly: sudo would drop them.
-    for name in ["W", "CPU", "SUITE", "MIRROR", "VM_TIMEOUT"] {
+    for name in ["W", "CPU", "SUITE", "MIRROR", "VM_TIMEOUT", "CHECKS"] {
         if let Ok(value) = std::env::var(name) {
             argv.push(format!("{name}={value}"));
         }
