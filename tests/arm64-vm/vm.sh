@@ -9,7 +9,7 @@
 #
 # Inputs (environment): TRANSIT (static aarch64 Transit), PAYLOAD (a
 # directory of files for the tests: probe.c and level_probe.S built as
-# static x86_64 programs, binfmt/Dockerfile); W, the cache
+# static x86_64 programs, binfmt/Dockerfile, cri-client); W, the cache
 # directory; CHECKS, optionally, the names of the only checks to run (a
 # space-separated list, with the ones they depend on: see guest-tests.sh).
 # Needs root, binfmt_misc
