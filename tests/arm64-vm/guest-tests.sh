@@ -3,7 +3,8 @@
 # /payload: transit (static aarch64), probe (static x86_64, probe.c prints
 # how it was started), level_probe (level_probe.S), address_space
 # (tests/programs/address_space.c) and its expected output, busybox-amd64,
-# transit.deb (cargo xtask deb, of the same Transit). Each check prints "TEST name: ok" or
+# transit.deb (cargo xtask deb, of the same Transit), cri-client (static
+# aarch64, tests/arm64-vm/cri-client). Each check prints "TEST name: ok" or
 # "TEST name: FAIL ..."; the exit status is 0 only if all passed.
 #
 # Transit is the only x86_64 handler in this VM, so an x86_64 program that
@@ -13,9 +14,17 @@ set -u
 P=/payload
 FAILED=0
 
+# CHECKS (vm.sh, on the payload as "checks"): run only the checks named
+# there. A check uses what earlier ones set up; e.g. the CRI check needs
+# CHECKS="install podman-import-amd64-image registry-with-amd64-only-index
+# mirror-starts cri-pod-amd64-only-image-through-mirror".
+ONLY=$(echo $(cat $P/checks 2>/dev/null))
+[ -z "$ONLY" ] || echo "only the checks: $ONLY"
+
 # check NAME COMMAND...: runs the command, which fails the check by failing.
 check() {
   local name=$1; shift
+  [ -z "$ONLY" ] || [[ " $ONLY " == *" $name "* ]] || return 0
   local why
   if why=$("$@" 2>&1); then echo "TEST $name: ok"; else echo "TEST $name: FAIL $why"; FAILED=$((FAILED + 1)); fi
 }
@@ -283,6 +292,89 @@ t_ctr_mirror() {
   expect "$out" "machine=x86_64"
 }
 check ctr-run-amd64-only-image-through-mirror t_ctr_mirror ; elapsed
+
+# ---- Kubernetes: containerd's CRI plugin, driven as kubelet drives it ------
+
+# A second containerd, configured as a Kubernetes node's: its CRI plugin
+# pulls through the registries' hosts.toml directory (with the shipped
+# docker.io one), and the pod sandbox's image is amd64-only too. Its own
+# root, state and socket keep it apart from the containerd of ctr and dockerd.
+CRI=/run/containerd-cri/containerd.sock
+t_cri_containerd() {
+  mkdir -p /etc/containerd/certs.d/docker.io /run/containerd-cri
+  cp $P/containerd-hosts.toml /etc/containerd/certs.d/docker.io/hosts.toml
+  cat > /tmp/containerd-cri.toml <<END
+version = 2
+root = "/var/lib/containerd-cri"
+state = "/run/containerd-cri"
+[grpc]
+  address = "$CRI"
+[ttrpc]
+  address = "$CRI.ttrpc"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "docker.io/library/pause:amd64only"
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "/etc/containerd/certs.d"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "/etc/cni/net.d"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "/var/lib/containerd-cri/opt"
+END
+  containerd --config /tmp/containerd-cri.toml > /tmp/containerd-cri.log 2>&1 &
+  wait_until 60 ctr --address $CRI version || { echo "containerd does not answer:"; tail -20 /tmp/containerd-cri.log; return 1; }
+  local cri; cri=$(ctr --address $CRI plugins ls | awk '$1 == "io.containerd.grpc.v1" && $2 == "cri" {print $NF}')
+  [ "$cri" = ok ] || { echo "the CRI plugin is '$cri', not ok:"; grep -i cri /tmp/containerd-cri.log | tail -20; return 1; }
+}
+
+# The pause image, as registry.k8s.io/pause would be if it were amd64-only:
+# a process that sleeps (busybox) in an index with only linux/amd64.
+t_pause_image() {
+  rm -rf /tmp/pause && mkdir -p /tmp/pause/bin && cp $P/busybox-amd64 /tmp/pause/bin/busybox &&
+    tar -C /tmp/pause -cf /tmp/pause.tar . || return 1
+  podman import --arch amd64 --change 'CMD ["/bin/busybox", "sleep", "2147483647"]' /tmp/pause.tar localhost/pause64 > /dev/null &&
+    podman push --tls-verify=false localhost/pause64 docker://$REGISTRY/pause64:single > /dev/null &&
+    podman manifest create localhost/pauseindex > /dev/null &&
+    podman manifest add --tls-verify=false localhost/pauseindex docker://$REGISTRY/pause64:single > /dev/null &&
+    podman manifest push --all --tls-verify=false localhost/pauseindex docker://$REGISTRY/library/pause:amd64only > /dev/null &&
+    podman rmi -f localhost/pauseindex localhost/pause64 > /dev/null
+}
+
+# cri-client: Version, PullImage, RunPodSandbox (containerd pulls the pause
+# image), CreateContainer, StartContainer, ContainerStatus until it exits
+# with status 0, its CRI log file, StopPodSandbox, RemovePodSandbox. Both
+# images come from the amd64-only indexes through the mirror; the pause
+# process and the container's run under Transit (the only x86_64 handler),
+# and the container's log shows it: the probe's lines, uname, and its
+# process log, which has the probe.
+CRI_EXPECTED='machine=x86_64
+argv0=/probe
+arg1=pod
+uid=0 euid=0
+at_secure=0
+exe=/probe
+x86_64
+1'
+t_cri_pod() {
+  t_cri_containerd || return 1
+  t_pause_image > /tmp/pause-image.log 2>&1 || { cat /tmp/pause-image.log; return 1; }
+  local before; before=$(substitutions)
+  local out status
+  out=$($P/cri-client --socket $CRI --image docker.io/library/app:amd64only --env TRANSIT_PROCESS_LOG=/tmp/plog -- \
+    /bin/sh -c "/probe pod; /bin/busybox uname -m; /bin/busybox grep -c ' /probe\$' /tmp/plog" 2>&1)
+  status=$?
+  echo "$out" > /tmp/cri-client.out
+  [ $status -eq 0 ] || { echo "$out"; echo "containerd:"; tail -20 /tmp/containerd-cri.log; return 1; }
+  # The client prints the log's lines last, after removing the pod.
+  local log; log=$(sed '1,/^RemovePodSandbox: /d' <<< "$out")
+  [ "$log" = "$CRI_EXPECTED" ] || { echo "the container's log is not the expected one:"; echo "$out"; return 1; }
+  # The workload's index and the pause image's: two substitutions.
+  [ "$(substitutions)" -ge $((before + 2)) ] ||
+    { echo "the mirror substituted $(($(substitutions) - before)) of 2 indexes:"; cat /tmp/mirror.log; return 1; }
+  [ "$(ctr --address $CRI -n k8s.io images ls -q | grep -c ':amd64only$')" -eq 2 ] || { ctr --address $CRI -n k8s.io images ls; return 1; }
+}
+check cri-pod-amd64-only-image-through-mirror t_cri_pod ; elapsed
+[ ! -e /tmp/cri-client.out ] || sed 's/^/    cri-client: /' /tmp/cri-client.out
 
 # ---- Docker ---------------------------------------------------------------
 

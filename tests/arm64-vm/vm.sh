@@ -9,7 +9,10 @@
 #
 # Inputs (environment): TRANSIT (static aarch64 Transit), PAYLOAD (a
 # directory of files for the tests: probe.c and level_probe.S built as
-# static x86_64 programs, binfmt/Dockerfile); W, the cache directory. Needs root, binfmt_misc
+# static x86_64 programs, binfmt/Dockerfile, cri-client); W, the cache
+# directory; CHECKS, optionally, the names of the only checks to run (a
+# space-separated list, with the ones they depend on: see guest-tests.sh).
+# Needs root, binfmt_misc
 # (it registers qemu-aarch64 host-wide for debootstrap's second stage; that
 # only affects aarch64 programs) and ~1.5 GB under W.
 #
@@ -44,16 +47,38 @@ host_packages() {
     { echo "vm.sh runs on x86_64 Debian hosts (bookworm is tested)"; exit 1; }
   export DEBIAN_FRONTEND=noninteractive
   dpkg --print-foreign-architectures | grep -qx arm64 || { dpkg --add-architecture arm64; apt-get update -qq; }
-  local need=()
-  for p in qemu-system-arm debootstrap kmod cpio e2fsprogs qemu-user-static; do
+  local need=() suite=()
+  for p in debootstrap kmod cpio e2fsprogs qemu-user-static; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
+  # Any qemu-system-aarch64 will do. qemu-system-arm must come from the suite
+  # of the installed qemu-system-common/qemu-utils (e.g. bookworm-backports),
+  # as the default suite's would conflict with them.
+  if ! command -v qemu-system-aarch64 >/dev/null; then
+    need+=(qemu-system-arm)
+    local s; s=$(qemu_suite)
+    [ -z "$s" ] || suite=(-t "$s")
+  fi
   if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq
-    apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "${need[@]}" >/dev/null
+    apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "${suite[@]}" "${need[@]}" >/dev/null
   fi
   mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
   [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || cat /usr/lib/binfmt.d/qemu-aarch64.conf > /proc/sys/fs/binfmt_misc/register
+}
+
+# The suite (archive name, e.g. bookworm-backports) that the installed
+# qemu-system-common or qemu-utils came from, from the lines under the
+# installed ("***") version in `apt-cache policy`; empty if neither is
+# installed.
+qemu_suite() {
+  local p
+  for p in qemu-system-common qemu-utils; do
+    dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q ' installed$' || continue
+    apt-cache policy "$p" | awk '$1 == "***" {mine = 1; next} /^     [^ ]/ {mine = 0; next}
+                                 mine && NF >= 5 {split($3, s, "/"); print s[1]; exit}'
+    return 0
+  done
 }
 
 # What the cached base image depends on: the code that builds it and the
@@ -147,6 +172,8 @@ build_payload() {
   }
   cp "$TRANSIT" "$p/transit"; cp "$PAYLOAD"/* "$p/"; cp "$W/busybox-amd64" "$p/busybox-amd64"
   cp "$HERE/guest-tests.sh" "$p/"
+  # CHECKS: run only these checks (names as guest-tests.sh prints them).
+  [ -z "${CHECKS:-}" ] || echo "$CHECKS" > "$p/checks"
   mkfs.ext4 -q -F -L payload -d "$p" "$W/payload.img" 256M
 }
 

@@ -1,7 +1,8 @@
 //! `cargo xtask arm64-vm`: the end-to-end tests that need a real arm64
 //! userland (binfmt_misc's F, P, O and C flags, podman running amd64
 //! images, `transit mirror` for an amd64-only index, `cargo xtask deb`'s
-//! package installed and removed). They run in an
+//! package installed and removed, a pod run through containerd's CRI
+//! plugin). They run in an
 //! emulated arm64 Debian VM that tests/arm64-vm/vm.sh builds (cached) and
 //! boots; tests/arm64-vm/guest-tests.sh is what runs inside.
 
@@ -10,7 +11,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 
-use crate::host::Arch;
+use crate::host::{Arch, Package, TRANSIT_TARGET};
 use crate::{build, setup, step};
 
 pub fn run() -> Result<()> {
@@ -19,6 +20,8 @@ pub fn run() -> Result<()> {
         anyhow::bail!("the arm64 VM tests run on x86_64 Debian hosts (tests/arm64-vm/vm.sh)");
     }
     setup::ensure_prerequisites(arch)?;
+    // The CRI client's build script (k8s-cri) compiles protobuf definitions.
+    setup::install_missing_packages(&[Package { name: "protobuf-compiler", provides: "/usr/bin/protoc" }])?;
     let transit = build::build_transit()?;
     let dir = crate::workspace_root().join("tests/arm64-vm");
     let payload = crate::target_dir().join("arm64-vm");
@@ -46,6 +49,9 @@ pub fn run() -> Result<()> {
     // The Debian package of the same Transit, which the guest installs and
     // removes (vm.sh copies the payload's files, not directories: the
     // package is built beside it).
+    // The kubelet stand-in that drives containerd's CRI plugin.
+    let client = build_cri_client(&dir.join("cri-client/Cargo.toml"))?;
+    std::fs::copy(&client, payload.join("cri-client")).with_context(|| format!("cannot copy {}", client.display()))?;
     let deb = crate::deb::build_package(&transit, &crate::target_dir().join("arm64-vm-deb"))?;
     std::fs::copy(&deb, payload.join("transit.deb")).with_context(|| format!("cannot copy {}", deb.display()))?;
     step::header("Running the arm64 VM tests (tests/arm64-vm/vm.sh)");
@@ -56,7 +62,7 @@ pub fn run() -> Result<()> {
         format!("PAYLOAD={}", payload.display()),
     ];
     // Passed through explicitly: sudo would drop them.
-    for name in ["W", "CPU", "SUITE", "MIRROR", "VM_TIMEOUT"] {
+    for name in ["W", "CPU", "SUITE", "MIRROR", "VM_TIMEOUT", "CHECKS"] {
         if let Ok(value) = std::env::var(name) {
             argv.push(format!("{name}={value}"));
         }
@@ -79,4 +85,21 @@ fn build_program(arch: Arch, source: &Path, output: &Path, flags: &[&str]) -> Re
             .arg(output)
             .arg(source),
     )
+}
+
+/// tests/arm64-vm/cri-client, an aarch64 program (static, as Transit is:
+/// the workspace's .cargo/config.toml applies) in a workspace and target
+/// directory of its own, so that tonic and prost stay out of Transit's.
+fn build_cri_client(manifest: &Path) -> Result<std::path::PathBuf> {
+    step::header("Building the CRI client (tests/arm64-vm/cri-client)");
+    let target_dir = crate::target_dir().join("cri-client");
+    step::run(
+        build::cargo()
+            .current_dir(crate::workspace_root())
+            .args(["build", "--release", "--locked", "--target", TRANSIT_TARGET, "--manifest-path"])
+            .arg(manifest)
+            .arg("--target-dir")
+            .arg(&target_dir),
+    )?;
+    Ok(target_dir.join(TRANSIT_TARGET).join("release/cri-client"))
 }
