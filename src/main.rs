@@ -18,6 +18,7 @@ mod startup_arena;
 mod rootfs;
 mod runtime;
 mod signals;
+mod standard_fds;
 mod threads;
 mod stack;
 

@@ -63,6 +63,7 @@ pub fn run(prog: &LoadedProgram, stack: std::ops::Range<u64>, rsp: u64, transit:
     if crate::gdb::attached() {
         crate::gdb::first_stop(&mut thread.state, &mut thread.translator);
     }
+    crate::standard_fds::close_those_closed_at_start();
     let ending = thread.run();
     Ok(threads::main_thread_ends(ending))
 }
