@@ -64,8 +64,9 @@ pub fn run(names: &[String]) -> Result<()> {
         .arg(format!("{runner} {}", transit.display()))
         .arg(&out)
         .args(names)
-        // Transit's own libraries, when qemu-user runs it on this host.
-        .env("QEMU_LD_PREFIX", "/usr/aarch64-linux-gnu");
+        // Transit is static. With a prefix, qemu-user would look every path
+        // Transit opens up under it first (a guest listing / saw its files).
+        .env_remove("QEMU_LD_PREFIX");
     if !step::status(&mut sweep)?.success() {
         bail!("some programs behave differently under Transit (outputs in {})", out.display());
     }
