@@ -31,8 +31,10 @@ NODE_FLAGS = ["--single-threaded", "--random-seed=42"]
 # -Xbatch: a method's compilation is waited for instead of run on the
 #   compiler threads while the program goes on interpreting it, so the
 #   amount of interpreted work does not depend on thread timing.
-# -Xshare:off: no class-data-sharing archive (Debian builds one at
-#   install time, which dpkg -x does not do; off on both sides alike).
+# -Xshare:off: no class-data-sharing archive (the package ships one, which
+#   the JVM maps at a fixed address or silently does without, so whether
+#   it is used could differ between the two sides; off, both load their
+#   classes from the modules image, a heavier start than the default).
 # -XX:-UsePerfData: no hsperfdata file in /tmp.
 JAVA_FLAGS = ["-XX:+UseSerialGC", "-Xms128m", "-Xmx128m", "-Xbatch", "-Xshare:off",
               "-XX:-UsePerfData"]
