@@ -1,4 +1,4 @@
-//! `cargo xtask compat [NAME...]`: 49 real Debian amd64 programs (interpreters,
+//! `cargo xtask compat [NAME...]`: 54 real Debian amd64 programs (interpreters,
 //! compilers, databases, codecs, VCS, crypto tools; tests/compat/cases.txt)
 //! run natively and under Transit, stdout and exit status compared
 //! (tests/compat/sweep.sh). Too slow for CI (about 15 minutes under
@@ -46,6 +46,9 @@ const PROGRAMS: &[Package] = &[
     Package { name: "memcached", provides: "/usr/bin/memcached" },
     Package { name: "mariadb-server", provides: "/usr/sbin/mariadbd" },
     Package { name: "mariadb-client", provides: "/usr/bin/mariadb" },
+    Package { name: "mono-runtime", provides: "/usr/bin/mono" },
+    Package { name: "mono-mcs", provides: "/usr/bin/mcs" },
+    Package { name: "pypy3", provides: "/usr/bin/pypy3" },
 ];
 
 pub fn run(names: &[String]) -> Result<()> {
