@@ -1,4 +1,4 @@
-//! `cargo xtask compat [NAME...]`: 62 real Debian amd64 programs (interpreters,
+//! `cargo xtask compat [NAME...]`: 64 real Debian amd64 programs (interpreters,
 //! compilers, databases, codecs, VCS, crypto tools; tests/compat/cases.txt)
 //! run natively and under Transit, stdout and exit status compared
 //! (tests/compat/sweep.sh). Too slow for CI (about 15 minutes under
@@ -58,6 +58,8 @@ const PROGRAMS: &[Package] = &[
     Package { name: "python3-venv", provides: "/usr/lib/python3.11/ensurepip/__init__.py" },
     Package { name: "libreoffice-writer-nogui", provides: "/usr/lib/libreoffice/program/libswlo.so" },
     Package { name: "unzip", provides: "/usr/bin/unzip" },
+    Package { name: "racket", provides: "/usr/bin/racket" },
+    Package { name: "swi-prolog-nox", provides: "/usr/bin/swipl" },
 ];
 
 pub fn run(names: &[String]) -> Result<()> {
