@@ -1,7 +1,8 @@
 #!/bin/sh
 # PHP 8.2 with opcache's tracing JIT enabled for the CLI (DynASM x86-64
 # code): hot numeric loops, recursion, arrays, an exception, and the JIT's
-# own status.
+# own status. With "off": opcache (shared memory, compiled scripts) without
+# the JIT, as php-fpm runs by default.
 f=$W/php_jit_$$.php
 cat > $f <<'PHP'
 <?php
@@ -13,6 +14,10 @@ echo array_sum($a), " ", md5(json_encode(array_slice($a, 0, 100))), "\n";
 try { intdiv(1, 0); } catch (DivisionByZeroError $e) { echo "div0\n"; }
 $st = opcache_get_status(false); echo $st["jit"]["enabled"] ? "jit on" : "jit off", " ", $st["jit"]["on"] ? "active" : "inactive", "\n";
 PHP
-php -d opcache.enable_cli=1 -d opcache.jit=tracing -d opcache.jit_buffer_size=32M $f
+if [ "${1-}" = off ]; then
+    php -d opcache.enable_cli=1 $f
+else
+    php -d opcache.enable_cli=1 -d opcache.jit=tracing -d opcache.jit_buffer_size=32M $f
+fi
 echo "php exit $?"
 rm -f $f
