@@ -1,4 +1,4 @@
-//! `cargo xtask compat [NAME...]`: 49 real Debian amd64 programs (interpreters,
+//! `cargo xtask compat [NAME...]`: 67 real Debian amd64 programs (interpreters,
 //! compilers, databases, codecs, VCS, crypto tools; tests/compat/cases.txt)
 //! run natively and under Transit, stdout and exit status compared
 //! (tests/compat/sweep.sh). Too slow for CI (about 15 minutes under
@@ -46,6 +46,21 @@ const PROGRAMS: &[Package] = &[
     Package { name: "memcached", provides: "/usr/bin/memcached" },
     Package { name: "mariadb-server", provides: "/usr/sbin/mariadbd" },
     Package { name: "mariadb-client", provides: "/usr/bin/mariadb" },
+    Package { name: "mono-runtime", provides: "/usr/bin/mono" },
+    Package { name: "mono-mcs", provides: "/usr/bin/mcs" },
+    Package { name: "pypy3", provides: "/usr/bin/pypy3" },
+    Package { name: "gfortran", provides: "/usr/bin/gfortran" },
+    Package { name: "clang", provides: "/usr/bin/clang" },
+    Package { name: "r-base-core", provides: "/usr/bin/Rscript" },
+    Package { name: "guile-3.0", provides: "/usr/bin/guile" },
+    Package { name: "elixir", provides: "/usr/bin/elixir" },
+    Package { name: "ocaml-nox", provides: "/usr/bin/ocamlopt" },
+    Package { name: "python3-venv", provides: "/usr/lib/python3.11/ensurepip/__init__.py" },
+    Package { name: "libreoffice-writer-nogui", provides: "/usr/lib/libreoffice/program/libswlo.so" },
+    Package { name: "unzip", provides: "/usr/bin/unzip" },
+    Package { name: "racket", provides: "/usr/bin/racket" },
+    Package { name: "swi-prolog-nox", provides: "/usr/bin/swipl" },
+    Package { name: "npm", provides: "/usr/bin/npm" },
 ];
 
 pub fn run(names: &[String]) -> Result<()> {
