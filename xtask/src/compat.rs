@@ -1,4 +1,4 @@
-//! `cargo xtask compat [NAME...]`: 67 real Debian amd64 programs (interpreters,
+//! `cargo xtask compat [NAME...]`: 68 real Debian amd64 programs (interpreters,
 //! compilers, databases, codecs, VCS, crypto tools; tests/compat/cases.txt)
 //! run natively and under Transit, stdout and exit status compared
 //! (tests/compat/sweep.sh). Too slow for CI (about 15 minutes under
@@ -61,6 +61,7 @@ const PROGRAMS: &[Package] = &[
     Package { name: "racket", provides: "/usr/bin/racket" },
     Package { name: "swi-prolog-nox", provides: "/usr/bin/swipl" },
     Package { name: "npm", provides: "/usr/bin/npm" },
+    Package { name: "sbcl", provides: "/usr/bin/sbcl" },
 ];
 
 pub fn run(names: &[String]) -> Result<()> {
