@@ -29,6 +29,11 @@ mod at {
 }
 
 pub const STACK_SIZE: u64 = 8 << 20;
+/// Inaccessible room below the initial stack, as Linux's stack_guard_gap
+/// (256 pages) keeps free: a guest that overflows its stack faults there
+/// (OCaml and other runtimes recover from that) instead of writing into
+/// whatever was mapped below it.
+pub const STACK_GUARD_GAP: u64 = 1 << 20;
 /// sizeof(Elf64_Phdr).
 const PHENT_SIZE: u64 = 56;
 /// AT_MINSIGSTKSZ as x86 Linux computes it (arch/x86/kernel/signal.c,
