@@ -102,12 +102,19 @@ struct GuestLayout {
     /// End of the initial stack.
     stack_top: u64,
     rootfs: Option<PathBuf>,
+    /// Transit's own mappings lie where the guest may map (a host whose
+    /// space ends at 2^47 or lower): they are listed as inaccessible
+    /// anonymous memory rather than left out, so that a guest looking here
+    /// for free room (PHP's JIT maps its buffer with MAP_FIXED into a hole
+    /// it finds) does not pick Transit's.
+    reserve_own: bool,
 }
 
 pub(crate) fn guest_maps(process: &GuestProcess) -> String {
     let host = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
     let mut mappings: Vec<Mapping> = host.lines().filter_map(Mapping::parse).collect();
-    if guest_space::host_is_wide() {
+    let wide = guest_space::host_is_wide();
+    if wide {
         // The guest's memory ends at GUEST_END there; everything above is
         // Transit's (its image, heap, code cache, stacks) or the kernel's.
         mappings = below(mappings, guest_space::GUEST_END);
@@ -125,6 +132,7 @@ pub(crate) fn guest_maps(process: &GuestProcess) -> String {
         heap: process.brk_start..page_up(process.brk_current.lock().map_or(0, |c| *c).max(process.brk_start)),
         stack_top: process.start.stack_top,
         rootfs: process.rootfs.clone(),
+        reserve_own: !wide,
     };
     // Our own code lies in Transit's image, whatever its file is called.
     let own_code = guest_maps as *const () as usize as u64;
@@ -196,6 +204,10 @@ fn rewrite(mappings: &[Mapping], own_image: Option<&str>, layout: &GuestLayout) 
     let own = transit_owned(mappings, own_image, layout);
     for (m, own) in mappings.iter().zip(own) {
         if own {
+            if layout.reserve_own {
+                let reserved = Mapping { perms: "---p".into(), offset: 0, dev: "00:00".into(), inode: 0, name: String::new(), ..m.clone() };
+                reserved.write(&mut out);
+            }
             continue;
         }
         if !m.name.is_empty() {
@@ -270,6 +282,7 @@ mod tests {
             heap: 0x4a2000..0x4c8000,
             stack_top: 0x7f0000900000,
             rootfs: Some("/roots/amd64".into()),
+            reserve_own: false,
         }
     }
 
@@ -325,6 +338,21 @@ ffff80000000-ffff80800000 rw-p 00000000 00:00 0
         let kept = below(wide.lines().map(|l| Mapping::parse(l).unwrap()).collect(), end);
         assert_eq!(kept.len(), 1);
         assert_eq!((kept[0].start, kept[0].end), (0x7fff_ffff_e000, end));
+    }
+
+    #[test]
+    fn where_the_guest_may_map_transit_is_listed_as_inaccessible_memory() {
+        let mappings: Vec<Mapping> = HOST.lines().map(|l| Mapping::parse(l).unwrap()).collect();
+        let layout = GuestLayout { reserve_own: true, ..layout() };
+        let listed: Vec<Mapping> = rewrite(&mappings, Some("/build/target/release/transit"), &layout)
+            .lines()
+            .map(|l| Mapping::parse(l).unwrap())
+            .collect();
+        let image = listed.iter().find(|m| m.start == 0x7000000000).expect("Transit's image listed");
+        assert_eq!((image.end, image.perms.as_str(), image.name.as_str(), image.inode), (0x7000400000, "---p", "", 0));
+        assert!(listed.iter().all(|m| !m.name.contains("transit") && m.name != "[vdso]"));
+        let vdso = listed.iter().find(|m| m.start == 0x7ffd00030000).expect("the host's vdso listed");
+        assert_eq!((vdso.perms.as_str(), vdso.name.as_str()), ("---p", ""));
     }
 
     #[test]
