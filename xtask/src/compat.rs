@@ -1,4 +1,4 @@
-//! `cargo xtask compat [NAME...]`: 68 real Debian amd64 programs (interpreters,
+//! `cargo xtask compat [NAME...]`: 70 real Debian amd64 programs (interpreters,
 //! compilers, databases, codecs, VCS, crypto tools; tests/compat/cases.txt)
 //! run natively and under Transit, stdout and exit status compared
 //! (tests/compat/sweep.sh). Too slow for CI (about 15 minutes under
