@@ -330,7 +330,7 @@ pub const BRAND: &[u8; 48] = b"Transit x86-64 translator on aarch64\0\0\0\0\0\0\
 
 /// Leaf 0xD describes XSAVE state; leaves 8 to 0xC read as zero.
 const MAX_BASIC_LEAF: u32 = 0xd;
-const MAX_EXT_LEAF: u32 = 0x8000_0004;
+const MAX_EXT_LEAF: u32 = 0x8000_0008;
 
 /// `cpuid` with EAX=leaf, ECX=subleaf on the presented CPU.
 pub fn cpuid(leaf: u32, subleaf: u32) -> (u32, u32, u32, u32) {
@@ -346,6 +346,9 @@ pub fn cpuid_of(level: CpuLevel, leaf: u32, subleaf: u32) -> (u32, u32, u32, u32
         // Family 6, model 0, stepping 0; CLFLUSH line size 8 qwords; one logical CPU.
         1 => (0x0000_0600, (8 << 8) | (1 << 16), m.leaf1_ecx, m.leaf1_edx),
         // Subleaf 0 reports the highest subleaf (0) and the features.
+        // Descriptor 0xFF: the caches are described by leaf 4.
+        2 => (0x0000_ff01, 0, 0, 0),
+        4 => CACHES.get(subleaf as usize).map_or((0, 0, 0, 0), Cache::leaf4),
         7 if subleaf == 0 => (0, m.leaf7_ebx, m.leaf7_ecx, 0),
         0xd => xstate::cpuid_leaf_d(m.xcr0, m.leaf_d1_eax, subleaf),
         0x4000_0000 => (0x4000_0000, word(HYPERVISOR, 0), word(HYPERVISOR, 4), word(HYPERVISOR, 8)),
@@ -355,9 +358,51 @@ pub fn cpuid_of(level: CpuLevel, leaf: u32, subleaf: u32) -> (u32, u32, u32, u32
             let o = (leaf - 0x8000_0002) as usize * 16;
             (word(BRAND, o), word(BRAND, o + 4), word(BRAND, o + 8), word(BRAND, o + 12))
         }
+        // L2: size in KiB, associativity (AMD's code 8: 16 ways), line size.
+        0x8000_0006 => (0, 0, (CACHES[2].size() / 1024) << 16 | 8 << 12 | CACHES[2].line, 0),
+        // 46 bits physical, 48 bits virtual: x86_64's four-level paging.
+        0x8000_0008 => (48 << 8 | 46, 0, 0, 0),
         // Leaves up to the maximum that Transit has no features in read as zero,
         // as do leaves above the maximum on Intel parts.
         _ => (0, 0, 0, 0),
+    }
+}
+
+/// One cache of the presented CPU, as CPUID leaf 4 describes it.
+struct Cache {
+    level: u32,
+    /// 1 data, 2 instruction, 3 unified.
+    kind: u32,
+    ways: u32,
+    line: u32,
+    sets: u32,
+}
+
+/// The presented caches: a common x86 server core's sizes (L1 32 KiB
+/// each, L2 1 MiB, L3 8 MiB), fixed whatever the host, so that programs
+/// that size their work by the caches (glibc's memcpy thresholds, BLAS
+/// blocking) see a CPU with caches and behave alike on every host. Without
+/// them glibc took every copy above 16 KiB as non-temporal and OpenBLAS
+/// warned that it could not find the L2 size.
+const CACHES: [Cache; 4] = [
+    Cache { level: 1, kind: 1, ways: 8, line: 64, sets: 64 },
+    Cache { level: 1, kind: 2, ways: 8, line: 64, sets: 64 },
+    Cache { level: 2, kind: 3, ways: 16, line: 64, sets: 1024 },
+    Cache { level: 3, kind: 3, ways: 16, line: 64, sets: 8192 },
+];
+
+impl Cache {
+    fn size(&self) -> u32 {
+        self.ways * self.line * self.sets
+    }
+
+    /// Leaf 4: type, level, self-initialising (bit 8), one logical
+    /// processor sharing it; ways, partitions and line size minus one;
+    /// sets minus one; the L3 inclusive of the others.
+    fn leaf4(&self) -> (u32, u32, u32, u32) {
+        let eax = self.kind | self.level << 5 | 1 << 8;
+        let ebx = (self.ways - 1) << 22 | (self.line - 1);
+        (eax, ebx, self.sets - 1, u32::from(self.level == 3) << 1)
     }
 }
 
@@ -452,6 +497,23 @@ mod tests {
             s.extend_from_slice(&r.to_le_bytes());
         }
         assert_eq!(&s, VENDOR);
+    }
+
+    /// Leaf 4 decoded as glibc's `handle_intel` and OpenBLAS do, leaf
+    /// 0x80000006 as AMD-style readers do: the same caches.
+    #[test]
+    fn cache_leaves_describe_the_presented_caches() {
+        let size = |subleaf| {
+            let (eax, ebx, ecx, _) = cpuid(4, subleaf);
+            let kib = ((ebx >> 22) + 1) * (((ebx >> 12) & 0x3ff) + 1) * ((ebx & 0xfff) + 1) * (ecx + 1) / 1024;
+            ((eax >> 5) & 7, eax & 31, kib)
+        };
+        assert_eq!([size(0), size(1), size(2), size(3)], [(1, 1, 32), (1, 2, 32), (2, 3, 1024), (3, 3, 8192)]);
+        assert_eq!(cpuid(4, 4).0 & 31, 0, "no fifth cache");
+        assert_eq!(cpuid(0x8000_0006, 0).2 >> 16, 1024);
+        assert_eq!(cpuid(2, 0).0 & 0xff00, 0xff00, "leaf 2 defers to leaf 4");
+        assert!(cpuid(0x8000_0000, 0).0 >= 0x8000_0008);
+        assert_eq!(cpuid(0x8000_0008, 0).0 & 0xffff, 0x302e);
     }
 
     #[test]

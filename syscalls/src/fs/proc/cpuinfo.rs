@@ -368,10 +368,16 @@ mod tests {
         assert_eq!(parse_cache_size("K"), None);
     }
 
-    /// The presented CPU has no leaf 80000008h: the kernel's defaults.
+    /// From leaf 80000008h; without it, the kernel's defaults.
     #[test]
     fn address_sizes_follow_cpuid() {
         let text = cpuinfo_text(features::cpuid, &[0], &host());
+        assert_eq!(field(&text, "address sizes"), ["46 bits physical, 48 bits virtual"]);
+        let without_leaf: CpuidFn = |leaf, sub| match leaf {
+            0x8000_0000 => (0x8000_0004, 0, 0, 0),
+            _ => features::cpuid(leaf, sub),
+        };
+        let text = cpuinfo_text(without_leaf, &[0], &host());
         assert_eq!(field(&text, "address sizes"), ["36 bits physical, 48 bits virtual"]);
         let with_leaf: CpuidFn = |leaf, sub| match leaf {
             0x8000_0000 => (0x8000_0008, 0, 0, 0),
