@@ -156,18 +156,9 @@ if [ ! -e "$jit/jit/Bench.class" ] || [ "$here/Bench.java" -nt "$jit/jit/Bench.c
     javac --release 17 -d "$jit/jit" "$here/Bench.java"
 fi
 
-workloads=()
-options=()
-for arg in "$@"; do
-    case $arg in
-        -*|*=*) options+=("$arg") ;;
-        *) if [[ ${#options[@]} -gt 0 && ${options[-1]} =~ ^--(emulator|json|markdown|size|cpu|count-runs|time-runs|plugin-mode|qemu-aarch64|cache)$ ]]; then
-               options+=("$arg")
-           else
-               workloads+=("$arg")
-           fi ;;
-    esac
-done
+# shellcheck source=../harness_args.sh
+source "$here/../harness_args.sh"
+split_harness_args "$@"
 if [[ ${#workloads[@]} -eq 0 ]]; then
     workloads=(python node java)
 fi

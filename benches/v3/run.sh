@@ -35,18 +35,9 @@ for src in "$bench"/micro/*.c; do
         fi
     done
 done
-workloads=()
-options=()
-for arg in "$@"; do
-    case $arg in
-        -*|*=*) options+=("$arg") ;;
-        *) if [[ ${#options[@]} -gt 0 && ${options[-1]} =~ ^--(emulator|json|markdown|size|cpu|count-runs|time-runs|plugin-mode|qemu-aarch64)$ ]]; then
-               options+=("$arg")
-           else
-               workloads+=("$arg")
-           fi ;;
-    esac
-done
+# shellcheck source=../harness_args.sh
+source "$here/../harness_args.sh"
+split_harness_args "$@"
 if [[ ${#workloads[@]} -eq 0 ]]; then
     workloads=(fib sieve nbody matmul crc32 qsort strhash interp bintree sha256)
 fi
