@@ -93,10 +93,8 @@ fn run(request: RunRequest) -> Result<runtime::Ending, LoadError> {
         record_start(log, &program);
     }
     let guarded = memory::map_anywhere(stack::STACK_GUARD_GAP + stack::STACK_SIZE).map_err(|e| LoadError::Map { addr: 0, source: e })?;
-    // SAFETY: the bottom of the mapping just made, which nothing uses yet.
-    if unsafe { libc::mprotect(guarded as *mut _, stack::STACK_GUARD_GAP as usize, libc::PROT_NONE) } != 0 {
-        return Err(LoadError::Map { addr: guarded, source: std::io::Error::last_os_error() });
-    }
+    // No ELF permission bits: PROT_NONE.
+    memory::protect(guarded, stack::STACK_GUARD_GAP, 0).map_err(|e| LoadError::Map { addr: guarded, source: e })?;
     let stack = guarded + stack::STACK_GUARD_GAP;
     let argv0 = request.argv0.unwrap_or_else(|| program.clone().into_os_string());
     let mut argv: Vec<Vec<u8>> = vec![argv0.into_vec()];

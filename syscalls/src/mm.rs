@@ -99,12 +99,7 @@ fn shared_object(flags: u64, fd: i32) -> Option<SharedObject> {
     if flags & libc::MAP_ANONYMOUS as u64 != 0 {
         return Some(SharedObject::new_anonymous());
     }
-    // SAFETY: fstat writes into the zeroed struct we pass.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
-        return None;
-    }
-    Some(SharedObject::File { dev: st.st_dev, ino: st.st_ino })
+    SharedObject::file_of(fd)
 }
 
 /// `[start, start + len)` stops mapping what it mapped. Code translated

@@ -27,6 +27,16 @@ pub enum SharedObject {
 }
 
 impl SharedObject {
+    /// The file or memfd open on `fd` (its device and inode), if it is open.
+    pub(crate) fn file_of(fd: i32) -> Option<SharedObject> {
+        // SAFETY: fstat writes into the zeroed struct passed.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        if unsafe { libc::fstat(fd, &mut st) } != 0 {
+            return None;
+        }
+        Some(SharedObject::File { dev: st.st_dev, ino: st.st_ino })
+    }
+
     pub fn new_anonymous() -> SharedObject {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         SharedObject::Anonymous { id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) }

@@ -58,12 +58,7 @@ fn noted(fd: u64, offset: u64, n: u64) -> SysResult {
     if n == 0 || !shared_mappings::maps_files() {
         return Ok(n);
     }
-    // SAFETY: fstat writes into the zeroed struct passed.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(fd as i32, &mut st) } != 0 {
-        return Ok(n);
-    }
-    let file = SharedObject::File { dev: st.st_dev, ino: st.st_ino };
+    let Some(file) = SharedObject::file_of(fd as i32) else { return Ok(n) };
     for (start, end) in shared_mappings::ranges_of(file, offset, offset.saturating_add(n)) {
         code_watch::code_changed(start, end - start);
     }

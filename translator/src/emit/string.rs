@@ -22,27 +22,29 @@ pub fn movs_stos(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let done = e.label();
     let df = e.tmp();
     a64!(e.ops; ldr X(df), [X(regs::STATE), offsets::DF] ; cbnz X(df), =>slow);
+    let movs = matches!(insn.mnemonic(), Mnemonic::Movsb | Mnemonic::Movsw | Mnemonic::Movsd | Mnemonic::Movsq);
     let v = e.tmp();
     let top = e.label();
     if rep {
-        chunks(e, insn.mnemonic(), size, top);
+        chunks(e, movs, size, top);
         e.bind(top);
         a64!(e.ops; cbz X(regs::RCX), =>done);
     }
     let step = size as i32;
-    match insn.mnemonic() {
-        Mnemonic::Movsb | Mnemonic::Movsw | Mnemonic::Movsd | Mnemonic::Movsq => match size {
+    if movs {
+        match size {
             1 => a64!(e.ops; ldrb W(v), [X(regs::RSI)], step ; strb W(v), [X(regs::RDI)], step),
             2 => a64!(e.ops; ldrh W(v), [X(regs::RSI)], step ; strh W(v), [X(regs::RDI)], step),
             4 => a64!(e.ops; ldr W(v), [X(regs::RSI)], step ; str W(v), [X(regs::RDI)], step),
             _ => a64!(e.ops; ldr X(v), [X(regs::RSI)], step ; str X(v), [X(regs::RDI)], step),
-        },
-        _ => match size {
+        }
+    } else {
+        match size {
             1 => a64!(e.ops; strb W(regs::RAX), [X(regs::RDI)], step),
             2 => a64!(e.ops; strh W(regs::RAX), [X(regs::RDI)], step),
             4 => a64!(e.ops; str W(regs::RAX), [X(regs::RDI)], step),
             _ => a64!(e.ops; str X(regs::RAX), [X(regs::RDI)], step),
-        },
+        }
     }
     if rep {
         a64!(e.ops; sub XSP(regs::RCX), XSP(regs::RCX), 1);
@@ -62,12 +64,11 @@ pub fn movs_stos(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 /// destination starts less than 32 bytes after its source copies
 /// element by element: x86 copies forward one element at a time, so such
 /// an overlap repeats the first bytes, which a 32-byte step would not.
-fn chunks(e: &mut Emitter, mnemonic: Mnemonic, size: u32, elements: dynasmrt::DynamicLabel) {
+fn chunks(e: &mut Emitter, movs: bool, size: u32, elements: dynasmrt::DynamicLabel) {
     const STEP: u32 = 32;
     let per_step = STEP / size;
     let step = e.label();
     let (a, b) = (e.vtmp(), e.vtmp());
-    let movs = matches!(mnemonic, Mnemonic::Movsb | Mnemonic::Movsw | Mnemonic::Movsd | Mnemonic::Movsq);
     // No compare: the guest's flags live in NZCV across the instruction.
     let t = e.tmp();
     if movs {
