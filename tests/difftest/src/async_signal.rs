@@ -73,7 +73,7 @@ pub fn end_case() {
 }
 
 /// The block listener: each block of the case's code installed while no
-/// `brk` waits gets one at a random word, with even chance.
+/// `brk` waits gets one at a random instruction, with even chance.
 fn arm(guest_rip: u64, host: u64, host_len: usize) {
     if !ARMING.load(Ordering::Relaxed) || ARMED_AT.load(Ordering::Relaxed) != 0 {
         return;
@@ -81,8 +81,12 @@ fn arm(guest_rip: u64, host: u64, host_len: usize) {
     if !(CODE_ADDR..HANDLER_ADDR).contains(&guest_rip) || host_len < 4 {
         return;
     }
+    // Instructions only: the literal pool after them is data.
+    // SAFETY: the block listener names an installed block's code.
+    let code = unsafe { std::slice::from_raw_parts(host as *const u8, host_len) };
+    let words = transit_translator::emit::literal::instructions_end(code) as u64 / 4;
     let mut rng = Rng::new(RNG_STATE.load(Ordering::Relaxed));
-    let (take, word) = (rng.chance(2), rng.below(host_len as u64 / 4));
+    let (take, word) = (rng.chance(2), rng.below(words));
     RNG_STATE.store(rng.next_u64(), Ordering::Relaxed);
     if take {
         let at = host + 4 * word;

@@ -167,7 +167,7 @@ impl Image {
             && block.guest_insns <= u16::MAX as usize
             && block.direct_exits.iter().all(|x| inside(x.target))
             && block.relocations.iter().all(|r| match r {
-                Relocation::GuestAddress { value, .. } => inside(*value),
+                Relocation::GuestAddress { value, .. } | Relocation::GuestLiteral { value, .. } => inside(*value),
                 Relocation::ExitStub { .. } => true,
             });
         if keepable {
@@ -235,6 +235,8 @@ fn encode_record(image: u64, guest: &[u8], b: &TranslatedBlock) -> Vec<u8> {
         let (kind, words, reason, at, value) = match *rel {
             Relocation::GuestAddress { at, words, value } => (0u8, words, 0u8, at, value.wrapping_sub(image)),
             Relocation::ExitStub { at, reason } => (1, 0, reason as u8, at, 0),
+            // `words` counts the 8 bytes' two words, for `restore`'s bounds check.
+            Relocation::GuestLiteral { at, value } => (2, 2, 0, at, value.wrapping_sub(image)),
         };
         let mut item = [0u8; 16];
         item[..4].copy_from_slice(&[kind, words, reason, 0]);
@@ -291,6 +293,7 @@ pub fn restore(record: &[u8], image: u64, host: u64, stubs: &crate::emit::Stubs,
         relocations.push(match kind {
             0 if (1..=4).contains(&words) => Relocation::GuestAddress { at: offset, words, value },
             1 => Relocation::ExitStub { at: offset, reason: *ExitReason::ALL.iter().find(|r| **r as u8 == reason)? },
+            2 if words == 2 => Relocation::GuestLiteral { at: offset, value },
             _ => return None,
         });
     }

@@ -59,6 +59,13 @@ impl BlockAssembler {
         self.ops.extend_from_slice(&word.to_le_bytes());
     }
 
+    /// Rewrites the word at byte offset `at` (a load's offset, filled in
+    /// once its target is placed).
+    pub fn patch_u32(&mut self, at: usize, f: impl FnOnce(u32) -> u32) {
+        let word = u32::from_le_bytes(self.ops[at..at + 4].try_into().expect("4 bytes"));
+        self.ops[at..at + 4].copy_from_slice(&f(word).to_le_bytes());
+    }
+
     /// Several instruction words at once (one capacity check).
     pub fn push_words(&mut self, words: &[u32]) {
         self.ops.reserve(4 * words.len());

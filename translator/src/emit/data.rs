@@ -15,8 +15,8 @@ pub fn mov(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let dst = e.loc(insn, 0)?;
     let src = e.loc(insn, 1)?;
     match (dst, src) {
-        (Loc::Reg { host, size: 8, .. }, Loc::Imm { value, .. }) => e.mov_imm(host, value),
-        (Loc::Reg { host, size: 4, .. }, Loc::Imm { value, .. }) => e.mov_imm(host, value & 0xffff_ffff),
+        (Loc::Reg { host, size: 8, .. }, Loc::Imm { value, .. }) => e.load_constant(host, value),
+        (Loc::Reg { host, size: 4, .. }, Loc::Imm { value, .. }) => e.load_constant(host, value & 0xffff_ffff),
         (_, Loc::Imm { value: 0, .. }) => e.write(dst, 31),
         // A 32-bit load zero-extends, as a 32-bit register write must.
         (Loc::Reg { host, size: 4 | 8, .. }, Loc::Mem { addr, size }) if direct_results() => {
@@ -77,6 +77,11 @@ pub fn lea(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 fn lea_direct(e: &mut Emitter, insn: &Instruction, dst: Loc) -> Result<bool, Unsupported> {
     let Loc::Reg { host: r, size: size @ (4 | 8), .. } = dst else { return Ok(false) };
     let (base, index) = (insn.memory_base(), insn.memory_index());
+    if base == Register::RIP && size == 8 && direct_results() {
+        // iced gives the absolute address.
+        e.mov_guest_address(r, insn.memory_displacement64());
+        return Ok(true);
+    }
     if !direct_results() || !base.is_gpr64() || !(index == Register::None || index.is_gpr64()) {
         return Ok(false);
     }
@@ -160,7 +165,7 @@ pub fn push(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let v = match src {
         Loc::Imm { value, .. } => {
             let t = e.tmp();
-            e.mov_imm(t, value);
+            e.load_constant(t, value);
             t
         }
         _ => e.read(src),

@@ -17,6 +17,7 @@ pub mod control;
 pub mod crypto;
 pub mod data;
 pub mod f16c;
+pub mod literal;
 pub mod fma;
 pub mod mmx;
 pub mod muldiv;
@@ -137,6 +138,8 @@ pub struct Emitter {
     pub uppers_zero: u16,
     /// Out-of-line code placed after the block's exits (`cold`).
     cold: Vec<cold::ColdPath>,
+    /// Loads from the literal pool placed after all code (`literal`).
+    literals: Vec<literal::Load>,
 }
 
 /// Signed offset encodable in a `b` instruction (±128 MiB).
@@ -168,6 +171,7 @@ impl Emitter {
             order: MemoryOrder::Relaxed,
             uppers_zero: 0,
             cold: Vec::new(),
+            literals: SPARE_LITERALS.take(),
         }
     }
 
@@ -287,13 +291,35 @@ impl Emitter {
         self.ops.push_words(&words[..n]);
     }
 
-    /// `mov_imm` of a guest address, recorded so the block can be moved
-    /// (`relocation`).
+    /// A 64-bit constant in one instruction: a mov when one movz/movn
+    /// makes it, else a load from the block's literal pool (`literal`).
+    /// Guest addresses and most wide constants take two to four movs.
+    pub fn load_constant(&mut self, rd: Reg, value: u64) {
+        if relocation::is_one_mov(value) {
+            self.mov_imm(rd, value);
+        } else {
+            self.load_literal(rd, value, false);
+        }
+    }
+
+    /// `load_constant` of a guest address, recorded so the block can be
+    /// moved (`relocation`).
     pub fn mov_guest_address(&mut self, rd: Reg, addr: u64) {
         let at = self.offset();
+        if !relocation::is_one_mov(addr) {
+            self.load_literal(rd, addr, true);
+            return;
+        }
         self.mov_imm(rd, addr);
-        let words = ((self.offset() - at) / 4) as u8;
-        self.relocations.push(Relocation::GuestAddress { at: at as u32, words, value: addr });
+        self.relocations.push(Relocation::GuestAddress { at: at as u32, words: 1, value: addr });
+    }
+
+    /// `ldr rd, =value`: the load's pool entry is placed (and the load's
+    /// offset filled in) by `finish`; one entry per value.
+    fn load_literal(&mut self, rd: Reg, value: u64, guest: bool) {
+        let site = self.offset() as u32;
+        self.raw(literal::LDR_LITERAL_X | u32::from(rd));
+        self.literals.push(literal::Load { site, value, guest });
     }
 
     /// `b` to the exit stub of `reason`, recorded for `relocation`.
@@ -473,10 +499,15 @@ impl Emitter {
 
     /// The finished block of `guest_insns` guest instructions (give its
     /// buffers back with `recycle` once it is installed).
-    pub fn finish(self, guest_insns: usize) -> TranslatedBlock {
+    pub fn finish(mut self, guest_insns: usize) -> TranslatedBlock {
         if !self.cold.is_empty() {
             return self.finish_with_cold_code(guest_insns);
         }
+        if !self.literals.is_empty() {
+            literal::place_pool(&mut self.ops, &self.literals, &mut self.relocations);
+        }
+        self.literals.clear();
+        SPARE_LITERALS.set(std::mem::take(&mut self.literals));
         let code = self.ops.finish().expect("all labels are bound");
         TranslatedBlock {
             code,
@@ -508,6 +539,7 @@ thread_local! {
     static SPARE_MARKS: std::cell::Cell<Vec<InsnMark>> = const { std::cell::Cell::new(Vec::new()) };
     static SPARE_EXITS: std::cell::Cell<Vec<DirectExit>> = const { std::cell::Cell::new(Vec::new()) };
     static SPARE_RELOCATIONS: std::cell::Cell<Vec<Relocation>> = const { std::cell::Cell::new(Vec::new()) };
+    static SPARE_LITERALS: std::cell::Cell<Vec<literal::Load>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// An empty block on this thread's spare buffers (to fill from a saved

@@ -126,7 +126,7 @@ impl Emitter {
                 (Register::None, index) if scaled => {
                     let index = gpr_of(index)?.0;
                     let table = self.tmp();
-                    self.mov_imm(table, disp as u64);
+                    self.load_constant(table, disp as u64);
                     return Ok(Addr::Indexed { base: table, index, shift });
                 }
                 (base, Register::None) if disp >= 256 && disp % size as i64 == 0 && disp / (size as i64) < 4096 => {
@@ -202,7 +202,7 @@ impl Emitter {
             }
             (None, None) => {
                 let t = self.tmp();
-                self.mov_imm(t, disp as u64);
+                self.load_constant(t, disp as u64);
                 (t, 0)
             }
         };
@@ -230,7 +230,7 @@ impl Emitter {
             }
             Loc::Imm { value, .. } => {
                 let t = self.tmp();
-                self.mov_imm(t, value);
+                self.load_constant(t, value);
                 t
             }
         }
@@ -246,7 +246,7 @@ impl Emitter {
             }
             Loc::Imm { value, size } => {
                 let t = self.tmp();
-                self.mov_imm(t, truncate(value, size));
+                self.load_constant(t, truncate(value, size));
                 t
             }
             _ => self.read(loc),
@@ -263,7 +263,7 @@ impl Emitter {
             }
             Loc::Imm { value, size } => {
                 let t = self.tmp();
-                self.mov_imm(t, sign_extend(value, size));
+                self.load_constant(t, sign_extend(value, size));
                 t
             }
             _ => {

@@ -7,7 +7,8 @@
 //! are relative, guest registers and state are reached through pinned host
 //! registers, and a direct exit's patchable branch starts out pointing at
 //! the instruction right behind it. The emitter records a relocation at
-//! each of the two other kinds of place (`Emitter::mov_guest_address`,
+//! each of the other kinds of place (`Emitter::mov_guest_address`, which
+//! puts most guest addresses in the literal pool, and
 //! `Emitter::b_exit_stub`), and `relocate` rewrites them.
 
 use super::Stubs;
@@ -22,6 +23,9 @@ pub enum Relocation {
     GuestAddress { at: u32, words: u8, value: u64 },
     /// A `b` at byte offset `at` to the exit stub of `reason`.
     ExitStub { at: u32, reason: ExitReason },
+    /// The literal pool's 8 bytes at offset `at` hold guest address
+    /// `value` (`literal`).
+    GuestLiteral { at: u32, value: u64 },
 }
 
 /// The block cannot be moved as asked: a moved guest address needs more or
@@ -50,6 +54,17 @@ pub fn mov_imm_words(rd: u8, value: u64) -> ([u32; 4], usize) {
     // The first word starts from zeros (movz) or ones (movn, inverted immediate).
     words[0] = if movn { (words[0] & !MOVK) ^ (0xffff << 5) | MOVN } else { words[0] & !MOVK | MOVZ };
     (words, n)
+}
+
+/// Whether one movz or movn builds `value` (the cheap test callers make
+/// before choosing between a mov and a literal load).
+pub fn is_one_mov(value: u64) -> bool {
+    // At most one 16-bit half differs from all zeros, or from all ones.
+    let halves_not = |fill: u64| {
+        let x = value ^ fill;
+        (x & 0xffff != 0) as u32 + (x & 0xffff_0000 != 0) as u32 + (x & 0xffff_0000_0000 != 0) as u32 + (x >> 48 != 0) as u32
+    };
+    halves_not(0) <= 1 || halves_not(u64::MAX) <= 1
 }
 
 /// How `value` is built: whether it starts with movn (more halves all
@@ -106,6 +121,11 @@ pub fn relocate(
                     code[at + 4 * i..at + 4 * i + 4].copy_from_slice(&w.to_le_bytes());
                 }
             }
+            Relocation::GuestLiteral { at, value } => {
+                let at = at as usize;
+                let entry = code.get_mut(at..at + 8).ok_or(Unrelocatable)?;
+                entry.copy_from_slice(&value.wrapping_add(guest_delta).to_le_bytes());
+            }
             Relocation::ExitStub { at, reason } => {
                 let word = super::encode_b(host + u64::from(at), stubs.exit[reason as usize]).ok_or(Unrelocatable)?;
                 code[at as usize..at as usize + 4].copy_from_slice(&word.to_le_bytes());
@@ -122,6 +142,7 @@ pub fn moved(relocation: Relocation, guest_delta: u64) -> Relocation {
         Relocation::GuestAddress { at, words, value } => {
             Relocation::GuestAddress { at, words, value: value.wrapping_add(guest_delta) }
         }
+        Relocation::GuestLiteral { at, value } => Relocation::GuestLiteral { at, value: value.wrapping_add(guest_delta) },
         stub => stub,
     }
 }
@@ -129,6 +150,13 @@ pub fn moved(relocation: Relocation, guest_delta: u64) -> Relocation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn is_one_mov_agrees_with_the_words_mov_imm_chooses() {
+        for value in [0, 1, 0xffff, 0x1_0000, 0x1_0001, 0x401234, u64::MAX, !0xffff, !0x1_0000, 0xffff_0000_ffff_ffff, 0x8000_0000_0000_0000, 0x5555_0000_1234] {
+            assert_eq!(is_one_mov(value), mov_imm_words(0, value).1 == 1, "{value:#x}");
+        }
+    }
 
     #[test]
     fn a_guest_address_moves_in_place_when_it_keeps_its_length() {
