@@ -103,6 +103,17 @@ fn with_immediate(e: &mut Emitter, op: AluOp, dst: Loc, a: Reg, value: u64) -> O
         if !encodable {
             return None;
         }
+        if nzcv && matches!(op, AluOp::And | AluOp::Test) && borrow_form_logic(e) {
+            let r = if r == 31 { e.tmp() } else { r };
+            if x {
+                a64!(e.ops; and XSP(r), X(a), value);
+            } else {
+                a64!(e.ops; and WSP(r), W(a), value as u32);
+            }
+            test_result(e, x, true, r);
+            e.set_pf_source(r);
+            return Some(r);
+        }
         match (op, x) {
             (AluOp::And | AluOp::Test, true) if nzcv || r == 31 => a64!(e.ops; ands X(r), X(a), value),
             (AluOp::And | AluOp::Test, false) if nzcv || r == 31 => a64!(e.ops; ands W(r), W(a), value as u32),
@@ -174,12 +185,23 @@ pub fn binary(e: &mut Emitter, op: AluOp, size: u8, a: Reg, b: Reg, r: Reg) {
         e.af_zero();
     }
     if nzcv {
-        // or/xor test their result with `cmp r, #0` (`test_result`).
+        // or/xor test their result with `cmp r, #0` (`test_result`), and
+        // so do and/test in `borrow_form_logic`.
         e.polarity = match op {
             AluOp::Sub | AluOp::Sbb | AluOp::Cmp | AluOp::Or | AluOp::Xor => Polarity::Borrow,
+            AluOp::And | AluOp::Test if borrow_form_logic(e) => Polarity::Borrow,
             _ => Polarity::Carry,
         };
     }
+}
+
+/// Whether and/test set their flags with `cmp r, #0` (C set: CF = 0 in
+/// the borrow form) rather than `ands` (C clear, the carry form): when CF
+/// is live after them, which nearly always means a block exit takes it in
+/// the borrow form, where `ands` would need a three-instruction inversion
+/// on hosts without FlagM. No x86 code branches on the CF a test clears.
+fn borrow_form_logic(e: &Emitter) -> bool {
+    e.needed.has(FlagSet::CF) && !e.host.flagm
 }
 
 fn wide(e: &mut Emitter, op: AluOp, x: bool, nzcv: bool, a: Reg, b: Reg, r: Reg) {
@@ -198,6 +220,26 @@ fn wide(e: &mut Emitter, op: AluOp, x: bool, nzcv: bool, a: Reg, b: Reg, r: Reg)
         AluOp::Adc => pick!(adcs, adc),
         AluOp::Sub | AluOp::Cmp => pick!(subs, sub),
         AluOp::Sbb => pick!(sbcs, sbc),
+        AluOp::And | AluOp::Test if nzcv && borrow_form_logic(e) => {
+            if a == b {
+                // test r, r: the register itself is the result.
+                match (x, r) {
+                    (true, 31) => a64!(e.ops; cmp XSP(a), 0),
+                    (false, 31) => a64!(e.ops; cmp WSP(a), 0),
+                    (true, _) => a64!(e.ops; subs X(r), XSP(a), 0),
+                    (false, _) => a64!(e.ops; subs W(r), WSP(a), 0),
+                }
+                e.polarity = Polarity::Borrow;
+            } else {
+                let r = if r == 31 { e.tmp() } else { r };
+                if x {
+                    a64!(e.ops; and X(r), X(a), X(b));
+                } else {
+                    a64!(e.ops; and W(r), W(a), W(b));
+                }
+                test_result(e, x, nzcv, r);
+            }
+        }
         AluOp::And | AluOp::Test => pick!(ands, and),
         AluOp::Or => {
             pick!(orr, orr);
@@ -240,7 +282,7 @@ fn narrow(e: &mut Emitter, op: AluOp, bits: u32, nzcv: bool, a: Reg, b: Reg, r: 
             let sh = 32 - bits;
             a64!(e.ops; lsl W(t), W(r), sh);
             match op {
-                AluOp::And | AluOp::Test => a64!(e.ops; tst W(t), W(t)),
+                AluOp::And | AluOp::Test if !borrow_form_logic(e) => a64!(e.ops; tst W(t), W(t)),
                 _ => test_result(e, false, true, t),
             }
         }
