@@ -9,7 +9,8 @@
 //! is the instruction's own code, cut at the block's instruction marks,
 //! plus any out-of-line code it branches to. Everything printed is a
 //! function of the translator's code only: fixed guest and host addresses,
-//! fixed host features, no timing.
+//! fixed host features, no timing. `TRANSIT_TUNING` applies (xtask clears
+//! it), so a diff of two runs shows what one switch changes.
 
 use capstone::prelude::*;
 use iced_x86::{
@@ -46,9 +47,8 @@ const TRIES: usize = 64;
 /// Forms in the summary's table of the most expensive.
 const TOP: usize = 30;
 
-/// The operand shapes listed for a form, in this order; the first one a
-/// form has is the one the summary counts.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// The operand shapes listed for a form, in this order.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Shape {
     Registers,
     Memory,
@@ -58,8 +58,6 @@ enum Shape {
 }
 
 impl Shape {
-    const ALL: [Shape; 5] = [Shape::Registers, Shape::Memory, Shape::Rep, Shape::Repne, Shape::Locked];
-
     fn of(insn: &Instruction) -> Shape {
         if insn.has_lock_prefix() {
             Shape::Locked
@@ -121,8 +119,8 @@ fn instances(code: Code) -> Vec<(Shape, Instruction)> {
         let Some(insn) = instance(&mut rng, code) else { continue };
         let shape = Shape::of(&insn);
         // repne is a string compare's own condition; elsewhere it is rep.
-        let compares = matches!(insn.mnemonic(), Mnemonic::Cmpsb | Mnemonic::Cmpsw | Mnemonic::Cmpsd | Mnemonic::Cmpsq)
-            || matches!(insn.mnemonic(), Mnemonic::Scasb | Mnemonic::Scasw | Mnemonic::Scasd | Mnemonic::Scasq);
+        use Mnemonic::*;
+        let compares = matches!(insn.mnemonic(), Cmpsb | Cmpsw | Cmpsd | Cmpsq | Scasb | Scasw | Scasd | Scasq);
         if shape == Shape::Repne && !compares {
             continue;
         }
@@ -133,7 +131,7 @@ fn instances(code: Code) -> Vec<(Shape, Instruction)> {
     if found.is_empty() {
         found.extend(built_here(code).map(|insn| (Shape::of(&insn), insn)));
     }
-    found.sort_by_key(|(s, _)| Shape::ALL.iter().position(|x| x == s));
+    found.sort_by_key(|&(shape, _)| shape);
     found
 }
 
@@ -189,7 +187,6 @@ struct Listing {
     /// Out-of-line code it branches to, placed after the block's exits.
     out_of_line: Vec<String>,
 }
-
 
 /// One instance, translated with flags live and dead after it.
 struct Translated {
@@ -297,9 +294,13 @@ impl Disassembler {
     }
 }
 
+/// The exit whose stub is at `addr`, if one is.
 fn exit_reason_at(addr: u64) -> Option<ExitReason> {
-    let index = addr.checked_sub(STUBS)? / 8;
-    (addr % 8 == 0).then(|| ExitReason::ALL.get(index as usize).copied()).flatten()
+    let offset = addr.checked_sub(STUBS)?;
+    if !offset.is_multiple_of(8) {
+        return None;
+    }
+    ExitReason::ALL.get((offset / 8) as usize).copied()
 }
 
 /// Where an aarch64 word branches (in words, relative to it) and whether
@@ -498,8 +499,12 @@ fn section(out: &mut String, form: &Form) {
         // Other shapes change the flags' code alike: their count says it.
         let counted = std::ptr::eq(t, form.counted());
         if counted && (live.inline != dead.inline || live.out_of_line != dead.out_of_line) {
-            writeln!(out, "flags dead:\n").unwrap();
-            code_block(out, dead);
+            if dead.inline.is_empty() && dead.out_of_line.is_empty() {
+                writeln!(out, "flags dead: no code\n").unwrap();
+            } else {
+                writeln!(out, "flags dead:\n").unwrap();
+                code_block(out, dead);
+            }
         }
     }
 }
