@@ -363,8 +363,8 @@ struct Form {
 }
 
 impl Form {
-    /// The instance the summary counts: the first compiled one (a rep
-    /// string compare is compiled where the single one is interpreted).
+    /// The instance the summary counts: the first compiled one (a row's
+    /// guards may route one shape of a form elsewhere).
     fn counted(&self) -> &Translated {
         self.instances.iter().map(|(_, t)| t).find(|t| t.compiled()).unwrap_or(&self.instances[0].1)
     }
