@@ -7,6 +7,7 @@ mod arm64_vm;
 mod binfmt;
 mod bless;
 mod build;
+mod codegen_listing;
 mod compat;
 mod cpython_tests;
 mod deb;
@@ -38,6 +39,9 @@ commands:
   arm64-vm
           build (cached) and boot an emulated arm64 Debian VM and run the tests that need a
           real arm64 userland: binfmt_misc F/P/O/C, podman amd64 containers, transit mirror
+  codegen-listing [--check]
+          regenerate benches/results/codegen-listing.md, the aarch64 code of each x86 form
+          (--check: fail if it is stale)
   bless   regenerate tests/programs/expected/ by running the test programs natively (x86_64 hosts)
   signal-stress [--runs N]
           the signal programs of tests/programs, natively and under Transit, N times (default 20)
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
         Some("build") => build::run(),
         Some("deb") => deb::run(),
         Some("bless") => bless::run(),
+        Some("codegen-listing") => codegen_listing::run(&args[1..]),
         Some("arm64-vm") => arm64_vm::run(),
         Some("difftest") => difftest::run(&args[1..]),
         Some("signal-stress") => stress::run(&stress::SIGNALS, &args[1..]),

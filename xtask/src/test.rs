@@ -96,6 +96,12 @@ pub fn run() -> Result<()> {
         }
     }
 
+    // Under a second on any host once the difftest's crate is built.
+    if let Err(e) = crate::codegen_listing::check() {
+        eprintln!("error: {e:#}");
+        failed.push("codegen listing");
+    }
+
     if arch.aarch64_runner().is_some() {
         // FEAT_AFP hosts leave x86's NaN rules to FPCR.AH: the floating-point
         // programs and the difftest again, on qemu 10's `-cpu max`.
