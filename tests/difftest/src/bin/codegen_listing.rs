@@ -23,7 +23,7 @@ use transit_difftest::layout::MEM_ADDR;
 use transit_difftest::rng::Rng;
 use transit_translator::cpu::features::{self, CpuLevel};
 use transit_translator::cpu::host::HostFeatures;
-use transit_translator::emit::{MemoryOrder, Stubs};
+use transit_translator::emit::{literal, MemoryOrder, Stubs};
 use transit_translator::exit::ExitReason;
 use transit_translator::frontend::decode::{decode_block, CodeBuffer};
 use transit_translator::frontend::flags::FlagSet;
@@ -274,10 +274,15 @@ impl Disassembler {
         let bytes: Vec<u8> = words[range.clone()].iter().flat_map(|w| w.to_le_bytes()).collect();
         let base = HOST + 4 * range.start as u64;
         let insns = self.capstone.disasm_all(&bytes, base).expect("capstone disassembles");
+        let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
         let mut lines = Vec::with_capacity(range.len());
         for (i, insn) in insns.iter().enumerate() {
-            let mut line = format!("{} {}", insn.mnemonic().unwrap_or("?"), insn.op_str().unwrap_or("")).trim_end().to_string();
             let at = range.start + i;
+            let mut line = match literal::loaded_value(&code, 4 * at) {
+                // A load from the literal pool shows the value it loads.
+                Some(v) => format!("ldr {}, ={v:#x}", insn.op_str().unwrap_or("").split(',').next().unwrap_or("?")),
+                None => format!("{} {}", insn.mnemonic().unwrap_or("?"), insn.op_str().unwrap_or("")).trim_end().to_string(),
+            };
             if let (Some(offset), _) = branch_of(words[at]) {
                 let target = HOST.wrapping_add_signed(4 * (at as i64 + offset));
                 if let Some(reason) = exit_reason_at(target) {
