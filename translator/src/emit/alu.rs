@@ -44,6 +44,16 @@ pub fn alu(e: &mut Emitter, insn: &Instruction, op: AluOp) -> EmitResult {
         // (A locked adc/sbb to read-only memory still faults after.)
         e.probe_write(dst);
     }
+    if matches!(op, AluOp::Sub | AluOp::Cmp)
+        && dst.size() < 4
+        && e.atomic.is_none()
+        && e.needs_nzcv()
+        && !e.needed.has(FlagSet::SF)
+        && !e.needed.has(FlagSet::OF)
+    {
+        narrow_unsigned_sub(e, op, dst, src);
+        return Ok(Flow::Next);
+    }
     let a = e.read(dst);
     if let Loc::Imm { value, .. } = src {
         if let Some(r) = with_immediate(e, op, dst, a, value) {
@@ -73,6 +83,43 @@ pub fn alu(e: &mut Emitter, insn: &Instruction, op: AluOp) -> EmitResult {
         e.write_result(dst, r);
     }
     Ok(Flow::Next)
+}
+
+/// 8/16-bit sub and cmp whose SF and OF nobody reads (`cmp byte [m], 3`
+/// before `je`): ZF, CF, PF and AF of the operands zero-extended are the
+/// narrow operation's, so the host subtracts them at 32 bits, an
+/// immediate in the instruction, instead of shifting both to the top of
+/// a register (where N and V would come out right too).
+fn narrow_unsigned_sub(e: &mut Emitter, op: AluOp, dst: Loc, src: Loc) {
+    let mask = (1u64 << (8 * u32::from(dst.size()))) - 1;
+    let a = e.read_zx(dst);
+    let r = if op.writes_dst() {
+        e.tmp()
+    } else if e.needed.has(FlagSet::PF) {
+        super::regs::PF_SRC
+    } else if e.needed.has(FlagSet::AF) {
+        e.tmp()
+    } else {
+        31
+    };
+    match src {
+        Loc::Imm { value, .. } if value & mask < 4096 && !e.needed.has(FlagSet::AF) => {
+            a64!(e.ops; subs W(r), WSP(a), (value & mask) as u32);
+        }
+        _ => {
+            let b = match src {
+                Loc::Imm { value, .. } if value & mask == 0 => 31,
+                _ => e.read_zx(src),
+            };
+            e.af_begin(a, b);
+            a64!(e.ops; subs W(r), W(a), W(b));
+        }
+    }
+    e.polarity = Polarity::Borrow;
+    e.set_pf_source(r);
+    if op.writes_dst() {
+        e.write_result(dst, r);
+    }
 }
 
 /// 32/64-bit operations with an immediate the host instruction can encode
