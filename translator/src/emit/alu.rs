@@ -128,15 +128,17 @@ fn narrow_unsigned_sub(e: &mut Emitter, op: AluOp, dst: Loc, src: Loc) {
 fn with_immediate(e: &mut Emitter, op: AluOp, dst: Loc, a: Reg, value: u64) -> Option<Reg> {
     use dynasmrt::aarch64::{encode_logical_immediate_32bit, encode_logical_immediate_64bit};
     let size = dst.size();
-    if size < 4 || e.needed.has(FlagSet::AF) || matches!(op, AluOp::Adc | AluOp::Sbb) {
+    if size < 4 || matches!(op, AluOp::Adc | AluOp::Sbb) || (op.is_logic() && e.needed.has(FlagSet::AF)) {
         return None;
     }
     let x = size == 8;
     let value = if x { value } else { value & 0xffff_ffff };
+
     let nzcv = e.needs_nzcv();
     let r = if op.writes_dst() {
         e.result_reg(dst)
-    } else if e.needed.has(FlagSet::PF) {
+    } else if e.needed.has(FlagSet::PF) || e.needed.has(FlagSet::AF) {
+        // AF's source is completed by the result in PF's (`set_pf_source`).
         super::regs::PF_SRC
     } else {
         31
@@ -189,6 +191,15 @@ fn with_immediate(e: &mut Emitter, op: AluOp, dst: Loc, a: Reg, value: u64) -> O
         return None;
     }
     let imm = imm as u32;
+    if e.needed.has(FlagSet::AF) {
+        // AF is bit 4 of a ^ b ^ result: of the immediate only its bit 4
+        // counts, which `eor` takes as an immediate.
+        if value & 0x10 != 0 {
+            a64!(e.ops; eor XSP(super::regs::AF_SRC), X(a), 0x10u64);
+        } else {
+            a64!(e.ops; mov X(super::regs::AF_SRC), X(a));
+        }
+    }
     match (host_sub, x, nzcv) {
         (true, true, true) => a64!(e.ops; subs X(r), XSP(a), imm),
         (true, false, true) => a64!(e.ops; subs W(r), WSP(a), imm),
