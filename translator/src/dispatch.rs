@@ -432,7 +432,8 @@ impl Translator {
                         host
                     }
                 };
-                self.thread.lookup.remember(state.rip, host);
+                let carry_entry = cache.carry_entry(state.rip).unwrap_or(host);
+                self.thread.lookup.remember(state.rip, host, carry_entry);
                 if stepping {
                     // Its exits return to the dispatcher, not into the next block.
                     crate::cache::unlink_for_signal(&self.shared.map, host, &self.thread);

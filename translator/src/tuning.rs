@@ -31,12 +31,18 @@ pub struct Tuning {
     /// ucomisd/comisd whose SF and OF are dead set ZF and CF with `fcmp` +
     /// `fccmp` (`emit::sse`); off, every flag is built in a register.
     pub fccmp_compares: bool,
+    /// An indirect exit that leaves host C in the carry form goes to the
+    /// target's entry for that form (the block itself when it writes CF
+    /// before reading it; `emit::control::indirect_exit`); off, every
+    /// indirect exit turns C to the borrow form first (three instructions
+    /// without FlagM).
+    pub indirect_carry: bool,
 }
 
 pub const TUNING_ENV: &str = "TRANSIT_TUNING";
 
 impl Tuning {
-    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true };
+    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true };
 
     /// These switches with those named `-name` in `spec` turned off
     /// (unknown names are ignored, as `TRANSIT_HOST_FEATURES` does).
@@ -49,6 +55,7 @@ impl Tuning {
                 Some("cond-link") => self.cond_link = false,
                 Some("out-of-line-nans") => self.out_of_line_nans = false,
                 Some("fccmp-compares") => self.fccmp_compares = false,
+                Some("indirect-carry") => self.indirect_carry = false,
                 _ => {}
             }
         }
@@ -78,6 +85,7 @@ mod tests {
         assert_eq!(Tuning::ALL_ON.without("-direct-results").direct_results, false);
         assert_eq!(Tuning::ALL_ON.without("-cond-link").cond_link, false);
         assert_eq!(Tuning::ALL_ON.without("-out-of-line-nans").out_of_line_nans, false);
+        assert_eq!(Tuning::ALL_ON.without("-indirect-carry").indirect_carry, false);
         assert_eq!(Tuning::ALL_ON.without("-fccmp-compares").fccmp_compares, false);
     }
 }

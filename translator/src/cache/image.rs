@@ -14,11 +14,12 @@
 //! A set of blocks is one byte string, read in place without decoding:
 //!
 //! ```text
-//! "TRBLOCK1" | count: u32 | 0: u32 | index: count x (guest offset u64, record position u32, record length u32,
+//! "TRBLOCK2" | count: u32 | 0: u32 | index: count x (guest offset u64, record position u32, record length u32,
 //!                                    checksum u64 of offset and record), sorted by guest offset | records
 //! record: guest length u16 | guest instructions u16 | code length u32 | relocations u16 | marks u16 |
-//!         direct exits u16 | 0: u16 | indirect site u32 (u32::MAX: none) | guest bytes | 0-3 bytes to 4 |
-//!         code | relocations: (kind u8, words u8, exit reason u8, 0 u8, at u32, value u64) |
+//!         direct exits u16 | 0: u16 | indirect site u32 (u32::MAX: none) | carry entry u32 | guest bytes |
+//!         0-3 bytes to 4 | code | relocations: (kind u8 (0: movz/movk, 1: exit stub, 2: literal), words u8,
+//!         exit reason u8, 0 u8, at u32, value u64) |
 //!         marks: (host offset u32, guest offset u16, carry u8, 0 u8) |
 //!         direct exits: (site u32, feeder u32 (u32::MAX: none), target u64)
 //! ```
@@ -35,10 +36,10 @@ use crate::insn_mark::{InsnMark, Polarity};
 use std::borrow::Cow;
 use std::sync::Arc;
 
-const MAGIC: &[u8; 8] = b"TRBLOCK1";
+const MAGIC: &[u8; 8] = b"TRBLOCK2";
 const HEADER: usize = 16;
 const INDEX_ENTRY: usize = 24;
-const RECORD_HEADER: usize = 20;
+const RECORD_HEADER: usize = 24;
 const NONE: u32 = u32::MAX;
 /// An image's blocks are written again once new ones are at least one
 /// in this many of the saved ones.
@@ -227,6 +228,7 @@ fn encode_record(image: u64, guest: &[u8], b: &TranslatedBlock) -> Vec<u8> {
     header[10..12].copy_from_slice(&(b.marks.len() as u16).to_le_bytes());
     header[12..14].copy_from_slice(&(b.direct_exits.len() as u16).to_le_bytes());
     header[16..20].copy_from_slice(&b.indirect_site.map_or(NONE, |s| s as u32).to_le_bytes());
+    header[20..24].copy_from_slice(&b.carry_entry.to_le_bytes());
     r.extend_from_slice(&header);
     r.extend_from_slice(guest);
     r.resize(code_at, 0);
@@ -272,6 +274,7 @@ pub fn restore(record: &[u8], image: u64, host: u64, stubs: &crate::emit::Stubs,
     let code_len = read_u32(record, 4)? as usize;
     let (n_relocs, n_marks, n_exits) = (read_u16(record, 8)? as usize, read_u16(record, 10)? as usize, read_u16(record, 12)? as usize);
     let indirect = read_u32(record, 16)?;
+    let carry_entry = read_u32(record, 20)?;
     let code_at = (RECORD_HEADER + guest_len).next_multiple_of(4);
     let relocs_at = code_at.checked_add(code_len)?;
     let marks_at = relocs_at + 16 * n_relocs;
@@ -321,7 +324,10 @@ pub fn restore(record: &[u8], image: u64, host: u64, stubs: &crate::emit::Stubs,
     if indirect != NONE && indirect_site.is_none() {
         return None;
     }
-    block = TranslatedBlock { code, direct_exits, indirect_site, marks, relocations, guest_insns };
+    if carry_entry as usize + 4 > code_len.max(4) {
+        return None;
+    }
+    block = TranslatedBlock { code, direct_exits, indirect_site, marks, relocations, guest_insns, carry_entry };
     Some(Restored { block, guest_len: guest_len as u64 })
 }
 

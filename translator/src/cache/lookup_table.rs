@@ -1,6 +1,9 @@
 //! A thread's indirect-branch lookup table: guest address -> host code,
 //! direct-mapped by the low address bits, read inline by generated code
-//! (`emit::control`) as (guest, host) pairs of u64.
+//! (`emit::control`). An entry is four words: the entry for host C in the
+//! carry form, the guest tag, the entry for C in the borrow form, and a
+//! spare; an exit loads the pair (tag, borrow entry) or (carry entry, tag)
+//! with one `ldp`, whichever form it left C in (`CodeCache::carry_entry`).
 //!
 //! Each thread has its own, so filling one never races with a reader
 //! elsewhere; the owner fills it while holding the code cache's lock, and
@@ -17,11 +20,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// dispatches; python's bench: 1,155, 3%); with 2^18, 1,400 to 4,300
 /// (node's code moves with ASLR) and 261. An index hashing higher bits in
 /// costs an instruction per indirect branch and still left node 10,000
-/// conflicts at 2^16. A flush writes every tag: 4 MiB a thread.
+/// conflicts at 2^16. A flush reads every tag (over 8 MiB a thread) and
+/// rewrites those in use.
 pub const LOOKUP_BITS: u32 = 18;
 const ENTRIES: usize = 1 << LOOKUP_BITS;
-/// Two words an entry.
-const BYTES: usize = 16 * ENTRIES;
+/// Four words an entry (`ENTRY_SHIFT`).
+const BYTES: usize = 32 * ENTRIES;
+/// log2 of an entry's bytes, for the index generated code computes.
+pub const ENTRY_SHIFT: u32 = 5;
+/// Byte offsets of an entry's words (`ldp` pairs: carry entry and tag,
+/// or tag and borrow entry).
+pub const CARRY_ENTRY: i32 = 0;
+pub const TAG: i32 = 8;
+const WORDS: usize = 4;
+const TAG_WORD: usize = 1;
+const BORROW_WORD: usize = 2;
+const CARRY_WORD: usize = 0;
 
 /// What a slot holds for an address (`LookupTable::slot`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,8 +46,8 @@ pub enum Slot {
 }
 
 pub struct LookupTable {
-    /// Entry i is words 2i (guest address) and 2i + 1 (host address), in
-    /// a mapping of the table's own.
+    /// Entry i is words 4i..4i+4 (carry entry, guest address, borrow
+    /// entry, spare), in a mapping of the table's own.
     words: &'static [AtomicU64],
 }
 
@@ -57,9 +71,9 @@ impl Default for LookupTable {
         assert!(at != libc::MAP_FAILED, "no memory for a lookup table: {}", std::io::Error::last_os_error());
         // SAFETY: the mapping is BYTES long, zeroed (a valid AtomicU64
         // each), aligned to a page, and lives until `drop` unmaps it.
-        let words = unsafe { std::slice::from_raw_parts(at as *const AtomicU64, 2 * ENTRIES) };
+        let words = unsafe { std::slice::from_raw_parts(at as *const AtomicU64, WORDS * ENTRIES) };
         let table = LookupTable { words };
-        table.words[0].store(empty_key(0), Ordering::Relaxed);
+        table.words[TAG_WORD].store(empty_key(0), Ordering::Relaxed);
         table
     }
 }
@@ -88,26 +102,28 @@ impl LookupTable {
         self.words.as_ptr() as u64
     }
 
-    /// Records `rip -> host`. Only the owning thread, outside generated code.
-    pub fn remember(&self, rip: u64, host: u64) {
-        let i = index_of(rip);
-        // Host first: a reader must never pair the new tag with an old host.
-        self.words[2 * i].store(empty_key(i), Ordering::Relaxed);
-        self.words[2 * i + 1].store(host, Ordering::Relaxed);
-        self.words[2 * i].store(rip, Ordering::Release);
+    /// Records `rip -> host` (`carry`: its entry for host C in the carry
+    /// form). Only the owning thread, outside generated code.
+    pub fn remember(&self, rip: u64, host: u64, carry: u64) {
+        let at = WORDS * index_of(rip);
+        // Entries first: a reader must never pair the new tag with an old host.
+        self.words[at + TAG_WORD].store(empty_key(index_of(rip)), Ordering::Relaxed);
+        self.words[at + BORROW_WORD].store(host, Ordering::Relaxed);
+        self.words[at + CARRY_WORD].store(carry, Ordering::Relaxed);
+        self.words[at + TAG_WORD].store(rip, Ordering::Release);
     }
 
     /// Drops the entry for `rip`, if it has one.
     pub fn forget(&self, rip: u64) {
         let i = index_of(rip);
-        let _ = self.words[2 * i].compare_exchange(rip, empty_key(i), Ordering::AcqRel, Ordering::Relaxed);
+        let _ = self.words[WORDS * i + TAG_WORD].compare_exchange(rip, empty_key(i), Ordering::AcqRel, Ordering::Relaxed);
     }
 
     /// What the slot `rip` indexes holds, for `--stats`: `rip` itself,
     /// another address, or nothing.
     pub fn slot(&self, rip: u64) -> Slot {
         let i = index_of(rip);
-        match self.words[2 * i].load(Ordering::Relaxed) {
+        match self.words[WORDS * i + TAG_WORD].load(Ordering::Relaxed) {
             tag if tag == rip => Slot::Holds,
             tag if tag == empty_key(i) => Slot::Empty,
             _ => Slot::Other,
@@ -118,16 +134,18 @@ impl LookupTable {
         for i in 0..ENTRIES {
             // Only slots in use: a page never written stays unallocated
             // (reading it maps the shared zero page).
-            if self.words[2 * i].load(Ordering::Relaxed) != empty_key(i) {
-                self.words[2 * i].store(empty_key(i), Ordering::Relaxed);
+            let tag = &self.words[WORDS * i + TAG_WORD];
+            if tag.load(Ordering::Relaxed) != empty_key(i) {
+                tag.store(empty_key(i), Ordering::Relaxed);
             }
         }
     }
 
     #[cfg(test)]
-    fn get(&self, rip: u64) -> Option<u64> {
-        let i = index_of(rip);
-        (self.words[2 * i].load(Ordering::Acquire) == rip).then(|| self.words[2 * i + 1].load(Ordering::Acquire))
+    fn get(&self, rip: u64) -> Option<(u64, u64)> {
+        let at = WORDS * index_of(rip);
+        (self.words[at + TAG_WORD].load(Ordering::Acquire) == rip)
+            .then(|| (self.words[at + BORROW_WORD].load(Ordering::Acquire), self.words[at + CARRY_WORD].load(Ordering::Acquire)))
     }
 }
 
@@ -140,12 +158,12 @@ mod tests {
         let t = LookupTable::default();
         assert_eq!(t.get(0), None, "an empty slot matches no address");
         assert_eq!(t.get(1), None);
-        t.remember(0x40_1000, 0xaaaa);
-        assert_eq!(t.get(0x40_1000), Some(0xaaaa));
-        t.remember(0x50_1000, 0xbbbb);
+        t.remember(0x40_1000, 0xaaaa, 0xaaa0);
+        assert_eq!(t.get(0x40_1000), Some((0xaaaa, 0xaaa0)));
+        t.remember(0x50_1000, 0xbbbb, 0xbbbb);
         assert_eq!(t.get(0x40_1000), None, "same slot, replaced");
         t.forget(0x40_1000);
-        assert_eq!(t.get(0x50_1000), Some(0xbbbb), "forgetting another address leaves the slot");
+        assert_eq!(t.get(0x50_1000), Some((0xbbbb, 0xbbbb)), "forgetting another address leaves the slot");
         t.forget(0x50_1000);
         assert_eq!(t.get(0x50_1000), None);
     }

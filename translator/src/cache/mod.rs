@@ -123,6 +123,8 @@ pub struct CacheStats {
 #[derive(Clone, Copy)]
 struct Block {
     host: u64,
+    /// Its entry for host C in the carry form (`emit::TranslatedBlock::carry_entry`).
+    carry_entry: u64,
     /// Its record in the block map.
     record: usize,
     /// Guest page numbers of its first and last byte.
@@ -351,6 +353,12 @@ impl CodeCache {
         self.blocks.get(&rip).map(|b| b.host)
     }
 
+    /// The entry of `rip`'s translation for host C in the carry form (the
+    /// lookup table's other entry, `lookup_table`).
+    pub fn carry_entry(&self, rip: u64) -> Option<u64> {
+        self.blocks.get(&rip).map(|b| b.carry_entry)
+    }
+
     /// Adds a guest code page (write-protecting it if the guest may write
     /// it); true if it is new since the last flush. Call it before reading
     /// code from the page: a write by another thread after the read must
@@ -404,7 +412,7 @@ impl CodeCache {
         self.stats.blocks += 1;
         self.stats.guest_insns += t.guest_insns as u64;
         self.stats.host_bytes += t.code.len() as u64;
-        self.blocks.insert(rip, Block { host, record, pages });
+        self.blocks.insert(rip, Block { host, carry_entry: host + u64::from(t.carry_entry), record, pages });
         for page in pages.0..=pages.1 {
             self.page_blocks.entry(page).or_default().push(rip);
         }
@@ -680,6 +688,7 @@ mod tests {
             marks: Vec::new(),
             relocations: Vec::new(),
             guest_insns: 1,
+            carry_entry: 0,
         }
     }
 

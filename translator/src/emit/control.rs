@@ -7,8 +7,9 @@
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use super::data::push_reg;
-use super::{Reg, a64, regs, EmitResult, Emitter, Flow};
-use crate::cache::lookup_table::LOOKUP_BITS;
+use super::{Reg, a64, regs, EmitResult, Emitter, Flow, Polarity};
+use crate::frontend::flags::FlagSet;
+use crate::cache::lookup_table::{CARRY_ENTRY, ENTRY_SHIFT, LOOKUP_BITS, TAG};
 use crate::exit::ExitReason;
 use iced_x86::{Instruction, OpKind};
 
@@ -16,16 +17,30 @@ use iced_x86::{Instruction, OpKind};
 /// a miss leaves with `miss_reason` (`Return`, `IndirectCall`, `IndirectJump`:
 /// the dispatcher counts them apart).
 pub fn indirect_exit(e: &mut Emitter, target: Reg, miss_reason: ExitReason) {
-    e.canonicalize_flags();
+    // Host C in the carry form (`add rax, rdx; jmp rax` in a PIC switch,
+    // `add rsp, N; ret`) goes to the target's entry for that form, which
+    // is the block itself when it writes CF before reading it: turning C
+    // around would take three instructions without FlagM. Only the way to
+    // the runtime needs the borrow form.
+    let carry_form = e.polarity == Polarity::Carry && e.live_after.has(FlagSet::CF) && crate::tuning::tuning().indirect_carry;
+    if !carry_form {
+        e.canonicalize_flags();
+    }
     let entry = 17;
     let key = 16;
     let miss = e.label();
     a64!(e.ops
         ; and XSP(entry), X(target), (1u64 << LOOKUP_BITS) - 1
-        ; add X(entry), X(regs::LOOKUP), X(entry), lsl 4
-        // The tag and the host address in one load: the tag is all that
-        // another thread rewrites (see `cache::lookup_table`).
-        ; ldp X(key), X(entry), [X(entry)]
+        ; add X(entry), X(regs::LOOKUP), X(entry), lsl ENTRY_SHIFT
+    );
+    // The tag and the entry in one load: the tag is all that another
+    // thread rewrites (see `cache::lookup_table`).
+    if carry_form {
+        a64!(e.ops; ldp X(entry), X(key), [X(entry), CARRY_ENTRY]);
+    } else {
+        a64!(e.ops; ldp X(key), X(entry), [X(entry), TAG]);
+    }
+    a64!(e.ops
         ; eor X(key), X(key), X(target)
         ; cbnz X(key), =>miss
     );
@@ -34,8 +49,10 @@ pub fn indirect_exit(e: &mut Emitter, target: Reg, miss_reason: ExitReason) {
     a64!(e.ops
         ; br X(entry)
         ; =>miss
-        ; mov X(regs::EXIT_RIP), X(target)
     );
+    // The scratch x16 and x17 are free here for the fix-up.
+    e.canonicalize_flags();
+    a64!(e.ops; mov X(regs::EXIT_RIP), X(target));
     e.b_exit_stub(miss_reason);
 }
 

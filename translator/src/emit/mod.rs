@@ -140,6 +140,9 @@ pub struct Emitter {
     cold: Vec<cold::ColdPath>,
     /// Loads from the literal pool placed after all code (`literal`).
     literals: Vec<literal::Load>,
+    /// The block reads x86 CF before writing it: `finish` adds its entry
+    /// for host C in the carry form (`carry_entry`).
+    pub reads_carry_first: bool,
 }
 
 /// Signed offset encodable in a `b` instruction (±128 MiB).
@@ -172,6 +175,7 @@ impl Emitter {
             uppers_zero: 0,
             cold: Vec::new(),
             literals: SPARE_LITERALS.take(),
+            reads_carry_first: false,
         }
     }
 
@@ -503,6 +507,7 @@ impl Emitter {
         if !self.cold.is_empty() {
             return self.finish_with_cold_code(guest_insns);
         }
+        let carry_entry = if self.reads_carry_first && crate::tuning::tuning().indirect_carry { self.carry_entry() } else { 0 };
         if !self.literals.is_empty() {
             literal::place_pool(&mut self.ops, &self.literals, &mut self.relocations);
         }
@@ -516,7 +521,28 @@ impl Emitter {
             marks: self.marks,
             relocations: self.relocations,
             guest_insns,
+            carry_entry,
         }
+    }
+
+    /// The block's entry for host C in the carry form (an indirect exit's
+    /// target, `control::indirect_exit`), when the block reads CF before
+    /// writing it: turns C to the borrow form and jumps to the start.
+    fn carry_entry(&mut self) -> u32 {
+        let at = self.offset() as u32;
+        if self.host.flagm {
+            a64!(self.ops; cfinv);
+        } else {
+            // Any scratch register is free at the block's start.
+            let t = regs::SCRATCH[0];
+            a64!(self.ops
+                ; mrs X(t), NZCV
+                ; eor XSP(t), X(t), 0x2000_0000
+                ; msr NZCV, X(t)
+            );
+        }
+        self.raw(encode_b(self.here(), self.base).expect("a block is within branch range of itself"));
+        at
     }
 }
 
@@ -531,6 +557,9 @@ pub struct TranslatedBlock {
     /// The places that name absolute addresses (`relocation`).
     pub relocations: Vec<Relocation>,
     pub guest_insns: usize,
+    /// Offset of the entry for host C in the carry form: 0 (the block
+    /// itself) unless the block reads CF before writing it.
+    pub carry_entry: u32,
 }
 
 thread_local! {
@@ -552,6 +581,7 @@ pub fn empty_block() -> TranslatedBlock {
         marks: SPARE_MARKS.take(),
         relocations: SPARE_RELOCATIONS.take(),
         guest_insns: 0,
+        carry_entry: 0,
     }
 }
 
