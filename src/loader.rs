@@ -54,7 +54,7 @@ impl LoadedProgram {
 /// (fs/exec.c, do_open_execat: EACCES otherwise): reading /dev/zero would
 /// never end, and opening a FIFO would wait for a writer (hence O_NONBLOCK,
 /// which means nothing for a regular file).
-pub fn read_program(path: &Path) -> Result<Vec<u8>, LoadError> {
+pub fn read_program(path: &Path) -> Result<ProgramFile, LoadError> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     let unreadable = |e: std::io::Error| match e.kind() {
@@ -67,7 +67,15 @@ pub fn read_program(path: &Path) -> Result<Vec<u8>, LoadError> {
     }
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).map_err(unreadable)?;
-    Ok(bytes)
+    Ok(ProgramFile { file, bytes })
+}
+
+/// A program or interpreter file, open (its segments are mapped from it)
+/// and read (its headers are parsed from the bytes).
+#[derive(Debug)]
+pub struct ProgramFile {
+    pub file: std::fs::File,
+    pub bytes: Vec<u8>,
 }
 
 /// Checks that `bytes` is an x86_64 ELF executable we can run.
@@ -120,8 +128,8 @@ pub fn check_elf<'a>(path: &Path, bytes: &'a [u8]) -> Result<Elf<'a>, LoadError>
     Ok(elf)
 }
 
-/// Maps every PT_LOAD of `elf` and returns where it went.
-pub fn map_image(path: &Path, bytes: &[u8], elf: &Elf, heap: u64) -> Result<LoadedImage, LoadError> {
+/// Maps every PT_LOAD of `elf` (read from `file`) and returns where it went.
+pub fn map_image(path: &Path, file: &std::fs::File, bytes: &[u8], elf: &Elf, heap: u64) -> Result<LoadedImage, LoadError> {
     let loads: Vec<_> = elf.program_headers.iter().filter(|p| p.p_type == ph::PT_LOAD).collect();
     let lo = page_down(loads.iter().map(|p| p.p_vaddr).min().unwrap_or(0));
     let hi = page_up(loads.iter().map(|p| p.p_vaddr + p.p_memsz).max().unwrap_or(0));
@@ -141,14 +149,9 @@ pub fn map_image(path: &Path, bytes: &[u8], elf: &Elf, heap: u64) -> Result<Load
     } else {
         hi
     };
+    let replace = elf.header.e_type == header::ET_DYN;
     for p in &loads {
-        let start = page_down(p.p_vaddr + bias);
-        let end = page_up(p.p_vaddr + bias + p.p_memsz);
-        map_fixed(start, end - start, elf.header.e_type == header::ET_DYN)
-            .map_err(|e| LoadError::Map { addr: start, source: e })?;
-        let file = &bytes[p.p_offset as usize..(p.p_offset + p.p_filesz) as usize];
-        // SAFETY: [p_vaddr+bias, +filesz) lies inside the fresh RW mapping above.
-        unsafe { std::ptr::copy_nonoverlapping(file.as_ptr(), (p.p_vaddr + bias) as *mut u8, file.len()) };
+        map_segment(file, bytes, p, bias, replace)?;
     }
     // Permissions after every copy: segments may share a page.
     for p in &loads {
@@ -178,17 +181,50 @@ pub fn map_image(path: &Path, bytes: &[u8], elf: &Elf, heap: u64) -> Result<Load
     })
 }
 
+/// Maps one PT_LOAD read-write (`map_image` then sets its permissions), as
+/// the kernel does: its file part mapped privately from the file, so that
+/// /proc/self/maps names the file (V8 remaps its own text only if it is
+/// file-backed, valgrind and sanitizers find modules by their file), the
+/// rest of the last file page zeroed where memory runs on, and anonymous
+/// zero pages after it. A segment whose address and offset differ modulo
+/// the page is copied into anonymous memory instead.
+fn map_segment(file: &std::fs::File, bytes: &[u8], p: &ph::ProgramHeader, bias: u64, replace: bool) -> Result<(), LoadError> {
+    use std::os::fd::AsRawFd;
+    let vaddr = p.p_vaddr + bias;
+    let (start, end) = (page_down(vaddr), page_up(vaddr + p.p_memsz));
+    let map_error = |addr: u64| move |e| LoadError::Map { addr, source: e };
+    if (vaddr - p.p_offset) % PAGE != 0 || p.p_filesz == 0 {
+        map_fixed(start, end - start, replace).map_err(map_error(start))?;
+        let data = &bytes[p.p_offset as usize..(p.p_offset + p.p_filesz) as usize];
+        // SAFETY: [vaddr, +filesz) lies inside the fresh RW mapping above.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), vaddr as *mut u8, data.len()) };
+        return Ok(());
+    }
+    let file_end = page_up(vaddr + p.p_filesz);
+    crate::memory::map_file_fixed(start, file_end - start, file.as_raw_fd(), page_down(p.p_offset), replace)
+        .map_err(map_error(start))?;
+    if p.p_memsz > p.p_filesz {
+        let tail = vaddr + p.p_filesz;
+        // SAFETY: [tail, file_end) is the end of the private RW mapping above.
+        unsafe { std::ptr::write_bytes(tail as *mut u8, 0, (file_end - tail) as usize) };
+        if end > file_end {
+            map_fixed(file_end, end - file_end, replace).map_err(map_error(file_end))?;
+        }
+    }
+    Ok(())
+}
+
 /// Reads the program the kernel opened for binfmt_misc's O flag
 /// (AT_EXECFD), from its start, and closes the descriptor: the program
 /// would not have it had it run natively. The caller may have execute
 /// permission only: the kernel opened it for execution, which allows reading.
-fn read_exec_fd(path: &Path, fd: RawFd) -> Result<Vec<u8>, LoadError> {
+fn read_exec_fd(path: &Path, fd: RawFd) -> Result<ProgramFile, LoadError> {
     use std::io::{Read, Seek};
     // SAFETY: the kernel gave this descriptor to us alone; we own it from here.
     let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
     let mut bytes = Vec::new();
     file.rewind().and_then(|_| file.read_to_end(&mut bytes)).map_err(|e| LoadError::Unreadable { path: path.into(), source: e })?;
-    Ok(bytes)
+    Ok(ProgramFile { file, bytes })
 }
 
 /// Loads the program at `path` (or from `exec_fd`, the same file opened by
@@ -199,12 +235,13 @@ pub fn load(path: &Path, exec_fd: Option<RawFd>, rootfs: Option<&Path>) -> Resul
     // of a close-on-exec descriptor passes /dev/fd/N): what the guest's
     // /proc/self/exe shows.
     let fd_target = exec_fd.and_then(|fd| std::fs::read_link(format!("/proc/self/fd/{fd}")).ok());
-    let bytes = match exec_fd {
+    // The files close once mapped (the descriptor from the kernel too).
+    let program = match exec_fd {
         Some(fd) => read_exec_fd(path, fd)?,
         None => read_program(path)?,
     };
-    let elf = check_elf(path, &bytes)?;
-    let main = map_image(path, &bytes, &elf, BRK_RESERVE)?;
+    let elf = check_elf(path, &program.bytes)?;
+    let main = map_image(path, &program.file, &program.bytes, &elf, BRK_RESERVE)?;
     let interp = match &main.interp {
         None => None,
         Some(name) => {
@@ -216,9 +253,9 @@ pub fn load(path: &Path, exec_fd: Option<RawFd>, rootfs: Option<&Path>) -> Resul
                     None => " (name an x86_64 root filesystem with -L DIR or TRANSIT_ROOTFS)".into(),
                 },
             })?;
-            let ibytes = read_program(&found)?;
-            let ielf = check_elf(&found, &ibytes)?;
-            Some(map_image(&found, &ibytes, &ielf, 0)?)
+            let interp = read_program(&found)?;
+            let ielf = check_elf(&found, &interp.bytes)?;
+            Some(map_image(&found, &interp.file, &interp.bytes, &ielf, 0)?)
         }
     };
     let path = fd_target.unwrap_or_else(|| std::fs::canonicalize(path).unwrap_or_else(|_| path.into()));
@@ -310,7 +347,7 @@ mod tests {
         // SAFETY: plain descriptor calls on a descriptor we own.
         let fd = unsafe { libc::fcntl(low, libc::F_DUPFD, 900) };
         unsafe { libc::close(low) };
-        assert_eq!(read_exec_fd(&path, fd).unwrap(), b"\x7fELF and the rest");
+        assert_eq!(read_exec_fd(&path, fd).unwrap().bytes, b"\x7fELF and the rest");
         // SAFETY: fcntl on a closed descriptor only reports EBADF.
         assert_eq!(unsafe { libc::fcntl(fd, libc::F_GETFD) }, -1, "the guest does not inherit it");
         std::fs::remove_file(&path).unwrap();

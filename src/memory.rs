@@ -57,6 +57,16 @@ pub fn map_fixed(addr: u64, len: u64, replace: bool) -> io::Result<u64> {
     })
 }
 
+/// Maps `len` bytes of file `fd` from `offset` privately and read-write
+/// at exactly `addr` (over a range the loader reserved when `replace`).
+pub fn map_file_fixed(addr: u64, len: u64, fd: i32, offset: u64, replace: bool) -> io::Result<u64> {
+    let fixed = if replace { libc::MAP_FIXED } else { libc::MAP_FIXED_NOREPLACE };
+    // SAFETY: as `map_fixed`: a range the loader reserved, or none taken.
+    check(unsafe {
+        libc::mmap(addr as *mut _, len as usize, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | fixed, fd, offset as libc::off_t)
+    })
+}
+
 /// Applies ELF segment permissions (PF_X=1, PF_W=2, PF_R=4).
 pub fn protect(addr: u64, len: u64, pflags: u32) -> io::Result<()> {
     let mut prot = 0;

@@ -1,12 +1,16 @@
 /* /proc/self/maps describes the program's own memory: well-formed sorted
- * lines, the program's code in a readable mapping named by the program's
- * path, the stack in [stack], the brk area in [heap], and nothing named
- * after an emulator. Addresses vary between runs, so only facts are
+ * lines, the program's code in a readable mapping of the program's file
+ * (its path, device and inode: V8, valgrind and sanitizers look modules up
+ * this way), its bss anonymous, the dynamic loader mapped from its file,
+ * the stack in [stack], the brk area in [heap], and nothing named after an
+ * emulator. Addresses vary between runs, so only facts are
  * printed. The exit status is the number of failed checks. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -18,7 +22,7 @@ static void check(int ok, const char *what) {
 }
 
 struct mapping {
-    unsigned long start, end;
+    unsigned long start, end, inode;
     char perms[5];
     char name[PATH_MAX];
 };
@@ -34,10 +38,10 @@ static int read_maps(void) {
     count = 0;
     while (count < 4096 && fgets(line, sizeof line, f)) {
         struct mapping *m = &maps[count];
-        unsigned long offset, inode;
+        unsigned long offset;
         unsigned major, minor;
         int name_at = 0;
-        if (sscanf(line, "%lx-%lx %4s %lx %x:%x %lu %n", &m->start, &m->end, m->perms, &offset, &major, &minor, &inode, &name_at) < 7) {
+        if (sscanf(line, "%lx-%lx %4s %lx %x:%x %lu %n", &m->start, &m->end, m->perms, &offset, &major, &minor, &m->inode, &name_at) < 7) {
             printf("unparsable: %s", line);
             ok = 0;
             continue;
@@ -49,6 +53,9 @@ static int read_maps(void) {
     fclose(f);
     return ok && count > 0;
 }
+
+/* Larger than a page, and zero: the middle lies past the file's last page. */
+static char big_bss[64 * 1024];
 
 static const struct mapping *holding(unsigned long addr) {
     for (int i = 0; i < count; i++)
@@ -76,6 +83,14 @@ int main(int argc, char **argv) {
     check(code != NULL, "a mapping holds main");
     check(code && code->perms[0] == 'r', "it is readable");
     check(code && strcmp(code->name, real) == 0, "it is named by the program's path");
+    struct stat st;
+    check(stat(real, &st) == 0 && code && code->inode == st.st_ino, "it maps the program's file (its inode)");
+    big_bss[sizeof big_bss / 2] = 1;
+    const struct mapping *bss = holding((unsigned long)&big_bss[sizeof big_bss / 2]);
+    check(bss && bss->name[0] == 0 && bss->inode == 0, "the bss is anonymous");
+    unsigned long base = getauxval(AT_BASE);
+    const struct mapping *loader = base ? holding(base) : NULL;
+    check(!base || (loader && loader->name[0] == '/' && loader->inode != 0), "the dynamic loader, if any, maps its file");
 
     int local = 0;
     const struct mapping *stack = holding((unsigned long)&local);

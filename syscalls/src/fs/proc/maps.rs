@@ -94,9 +94,8 @@ impl Mapping {
 
 /// Where the guest's own parts are.
 struct GuestLayout {
-    /// The program's image, named by `exe`.
+    /// The program's image (its bss is cut apart from a heap the kernel merged it with).
     image: Range<u64>,
-    exe: String,
     /// The brk heap in use.
     heap: Range<u64>,
     /// End of the initial stack.
@@ -126,9 +125,6 @@ pub(crate) fn guest_maps(process: &GuestProcess) -> String {
         .map_or(process.brk_start, |m| m.start);
     let layout = GuestLayout {
         image: image_start..process.brk_start,
-        exe: host_path_to_guest(process.rootfs.as_deref(), &process.exe_path)
-            .to_string_lossy()
-            .into_owned(),
         heap: process.brk_start..page_up(process.brk_current.lock().map_or(0, |c| *c).max(process.brk_start)),
         stack_top: process.start.stack_top,
         rootfs: process.rootfs.clone(),
@@ -238,9 +234,9 @@ fn rewrite(mappings: &[Mapping], own_image: Option<&str>, layout: &GuestLayout) 
                 ..m.clone()
             };
             piece.offset = 0;
-            if layout.image.start <= start && end <= layout.image.end {
-                piece.name = layout.exe.clone();
-            } else if layout.heap.start <= start
+            // (The program's file parts are file mappings, named by the
+            // kernel; its bss is anonymous, as on x86_64.)
+            if layout.heap.start <= start
                 && end <= layout.heap.end
                 && layout.heap.start < layout.heap.end
             {
@@ -260,8 +256,8 @@ mod tests {
     use super::*;
 
     const HOST: &str = "\
-00400000-00401000 r--p 00000000 00:00 0 
-00401000-00480000 r-xp 00000000 00:00 0 
+00400000-00401000 r--p 00000000 fe:01 77                         /roots/amd64/home/u/prog
+00401000-00480000 r-xp 00001000 fe:01 77                         /roots/amd64/home/u/prog
 004a0000-004c8000 rw-p 00000000 00:00 0 
 004c8000-404a0000 ---p 00000000 00:00 0 
 7000000000-7000400000 r-xp 00000000 fe:01 1234                       /build/target/release/transit
@@ -278,7 +274,6 @@ mod tests {
     fn layout() -> GuestLayout {
         GuestLayout {
             image: 0x400000..0x4a2000,
-            exe: "/home/u/prog".into(),
             heap: 0x4a2000..0x4c8000,
             stack_top: 0x7f0000900000,
             rootfs: Some("/roots/amd64".into()),
@@ -311,7 +306,7 @@ mod tests {
                 line(0x400000, 0x401000, "r--p", "/home/u/prog"),
                 line(0x401000, 0x480000, "r-xp", "/home/u/prog"),
                 // The bss page and the heap, merged by the kernel, cut apart.
-                line(0x4a0000, 0x4a2000, "rw-p", "/home/u/prog"),
+                line(0x4a0000, 0x4a2000, "rw-p", ""),
                 line(0x4a2000, 0x4c8000, "rw-p", "[heap]"),
                 line(0x4c8000, 0x404a0000, "---p", ""),
                 line(0x7f0000000000, 0x7f0000100000, "r-xp", ""),
