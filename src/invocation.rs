@@ -117,6 +117,14 @@ struct Cli {
     /// [env: TRANSIT_PERF_MAP=1].
     #[arg(long = "perf-map")]
     perf_map: bool,
+    /// Keep x86's memory order (TSO: ordered loads and stores, atomic
+    /// locked instructions) from the first instruction, not only once the
+    /// program starts a second thread or maps shared memory: for a program
+    /// whose memory another process writes without Transit's knowledge, or
+    /// to measure the order's cost; exec'd children too
+    /// [env: TRANSIT_MEMORY_ORDER=x86].
+    #[arg(long = "x86-memory-order")]
+    x86_memory_order: bool,
     /// Wait for gdb on TCP PORT (localhost) before the first instruction,
     /// and let it debug the program there (`target remote :PORT`), as
     /// qemu-user's -g does. Exec'd children are not debugged.
@@ -228,6 +236,8 @@ pub struct RunRequest {
     pub gdb: Option<u16>,
     /// `--strace`, `--strace-file` or TRANSIT_STRACE.
     pub strace: Option<StraceOutput>,
+    /// `--x86-memory-order` or TRANSIT_MEMORY_ORDER=x86.
+    pub x86_memory_order: bool,
 }
 
 impl Invocation {
@@ -240,7 +250,7 @@ impl Invocation {
             let mut rest = args.into_iter().skip(1);
             let program = PathBuf::from(rest.next().unwrap_or_default());
             let argv0 = if start.preserve_argv0 { rest.next() } else { None };
-            RunRequest { program, argv0, args: rest.collect(), rootfs: None, process_log: None, cpu: None, exec_fd: start.exec_fd, secure: false, by_binfmt_misc: true, signals: InheritedSignals::default(), stats: false, perf_map: false, gdb: None, strace: None }
+            RunRequest { program, argv0, args: rest.collect(), rootfs: None, process_log: None, cpu: None, exec_fd: start.exec_fd, secure: false, by_binfmt_misc: true, signals: InheritedSignals::default(), stats: false, perf_map: false, gdb: None, strace: None, x86_memory_order: false }
         } else if args.get(1).is_some_and(|a| a == "binfmt") {
             return Ok(Invocation::Binfmt(args.into_iter().skip(2).collect()));
         } else if args.get(1).is_some_and(|a| a == "cache") {
@@ -265,6 +275,7 @@ impl Invocation {
                 by_binfmt_misc: false,
                 signals: InheritedSignals { ignored: cli.ignored_signals.unwrap_or(0), blocked: cli.blocked_signals.unwrap_or(0) },
                 stats: cli.stats,
+                x86_memory_order: cli.x86_memory_order,
                 perf_map: cli.perf_map,
                 gdb: cli.gdb,
                 strace: match (cli.strace_file, cli.strace) {
@@ -286,6 +297,7 @@ impl Invocation {
         }
         request.stats |= env("TRANSIT_STATS").is_some_and(|v| v != "0");
         request.perf_map |= env("TRANSIT_PERF_MAP").is_some_and(|v| v != "0");
+        request.x86_memory_order |= env("TRANSIT_MEMORY_ORDER").is_some_and(|v| v == "x86");
         if request.strace.is_none() && env("TRANSIT_STRACE").is_some_and(|v| v != "0") {
             request.strace = Some(StraceOutput::Stderr);
         }

@@ -88,6 +88,7 @@ fn run(request: RunRequest) -> Result<runtime::Ending, LoadError> {
         perf_map: request.perf_map,
         strace,
         by_binfmt_misc: request.by_binfmt_misc,
+        x86_memory_order: request.x86_memory_order,
     };
     if let Some(log) = &transit.process_log {
         record_start(log, &program);

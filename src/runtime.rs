@@ -52,7 +52,8 @@ pub fn run(prog: &LoadedProgram, stack: std::ops::Range<u64>, rsp: u64, transit:
     }
     let mut state = Box::new(CpuState { rip: prog.start(), ..CpuState::default() });
     state.gpr[RSP] = rsp;
-    let translator = Box::new(Translator::new()?);
+    let order = if process.transit.x86_memory_order { MemoryOrder::Tso } else { MemoryOrder::Relaxed };
+    let translator = Box::new(Translator::with_memory_order(order)?);
     persistent_cache::program_loaded(&translator, &prog.path, prog.main.bias);
     if let Some(interp) = prog.interp.as_ref().and(prog.main.interp.as_deref()) {
         if let Some(path) = crate::rootfs::resolve(process.rootfs.as_deref(), interp) {

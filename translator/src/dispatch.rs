@@ -117,7 +117,13 @@ impl Translator {
     /// A translator for guest code in this process's memory, with a new
     /// code cache (the process's first thread).
     pub fn new() -> std::io::Result<Translator> {
-        Self::with_source(HostFeatures::detect(), Box::new(HostMemory))
+        Self::with_memory_order(MemoryOrder::Relaxed)
+    }
+
+    /// A translator for a new process whose code starts in memory order
+    /// `order` (x86's from the start: `--x86-memory-order`).
+    pub fn with_memory_order(order: MemoryOrder) -> std::io::Result<Translator> {
+        Ok(Self::join(SharedCode::new(HostFeatures::detect(), order)?, Box::new(HostMemory)))
     }
 
     pub fn with_source(host: HostFeatures, code: Box<dyn CodeSource>) -> std::io::Result<Translator> {

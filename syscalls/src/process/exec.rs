@@ -52,6 +52,8 @@ pub struct TransitCommand {
     pub perf_map: bool,
     /// `--strace` or `--strace-file FILE`: children are traced too.
     pub strace: Option<crate::strace::StraceOutput>,
+    /// `--x86-memory-order`: children keep x86's memory order from their start too.
+    pub x86_memory_order: bool,
 }
 
 impl TransitCommand {
@@ -79,6 +81,9 @@ impl TransitCommand {
         }
         if self.perf_map {
             out.push(b"--perf-map".to_vec());
+        }
+        if self.x86_memory_order {
+            out.push(b"--x86-memory-order".to_vec());
         }
         match &self.strace {
             Some(crate::strace::StraceOutput::Stderr) => out.push(b"--strace".to_vec()),
@@ -593,6 +598,7 @@ mod tests {
             stats: true,
             perf_map: true,
             strace: Some(crate::strace::StraceOutput::File("/tmp/trace".into())),
+            x86_memory_order: true,
         };
         // SIGSEGV (11) ignored; SIGBUS (7) and SIGSEGV blocked.
         let signals = InheritedSignals { ignored: 1 << 10, blocked: (1 << 6) | (1 << 10) };
@@ -611,6 +617,7 @@ mod tests {
                 "x86-64-v1",
                 "--stats",
                 "--perf-map",
+                "--x86-memory-order",
                 "--strace-file",
                 "/tmp/trace",
                 "--ignored-signals",

@@ -8,10 +8,12 @@
 //! to the block's end: it must use only registers the instruction reserved
 //! when it recorded the body (the hot path keeps them until the next
 //! instruction), and must leave NZCV alone (it returns to the middle of
-//! the instruction). It makes no memory access, so no fault needs its
-//! guest instruction (`block_map` gives out-of-line code the block's last).
+//! the instruction). A memory access in a body first marks its guest
+//! instruction (`mark_cold_access`): out of line, `block_map` would give
+//! a fault there the block's last instruction.
 
 use super::Emitter;
+use crate::insn_mark::InsnMark;
 use dynasmrt::DynamicLabel;
 
 /// One recorded out-of-line body.
@@ -30,6 +32,28 @@ impl Emitter {
         branch(self, entry);
         self.bind(resume);
         self.cold.push(ColdPath { entry, resume, body: Box::new(body) });
+    }
+
+    /// `cold` for a rare case that replaces hot code still to come: the
+    /// body returns to the label this returns, which the caller binds
+    /// after that code (a misaligned access done another way).
+    pub fn cold_instead(&mut self, branch: impl FnOnce(&mut Emitter, DynamicLabel), body: impl FnOnce(&mut Emitter) + 'static) -> DynamicLabel {
+        let (entry, resume) = (self.label(), self.label());
+        branch(self, entry);
+        self.cold.push(ColdPath { entry, resume, body: Box::new(body) });
+        resume
+    }
+
+    /// The guest instruction and flag form a cold body's memory access
+    /// belongs to: the current instruction's (call in the hot path).
+    pub fn access_mark(&self) -> InsnMark {
+        *self.marks.last().expect("a block's instructions are marked")
+    }
+
+    /// In a cold body, before a memory access: a fault there is `mark`'s
+    /// instruction's.
+    pub fn mark_cold_access(&mut self, mark: InsnMark) {
+        self.marks.push(InsnMark { host_off: self.offset() as u32, ..mark });
     }
 
     /// `finish` for a block with cold code: emits the recorded bodies (a

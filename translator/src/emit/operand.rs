@@ -411,16 +411,23 @@ impl Emitter {
     /// promise: a misaligned address takes a plain load and a barrier.
     fn load_acquire(&mut self, dst: Reg, base: Reg, off: i32, size: u8, signed: bool) {
         let addr = self.address_register(base, off);
-        let done = self.label();
-        let misaligned = self.misaligned_branch(addr, size);
+        let done = (size > 1).then(|| {
+            let mark = self.access_mark();
+            self.cold_instead(
+                |e, misaligned| e.misaligned_branch(addr, size, misaligned),
+                move |e| {
+                    e.mark_cold_access(mark);
+                    e.load_plain(dst, addr, 0, size, false);
+                    a64!(e.ops; dmb ishld);
+                },
+            )
+        });
         // ldapr{b,h,,} (LRCPC) or ldar{b,h,,}: size bits 31:30, Rn, Rt.
         let op = if self.host.lrcpc { 0x38bf_c000 } else { 0x08df_fc00 };
         let sz = size.trailing_zeros();
         self.raw(op | (sz << 30) | ((addr as u32) << 5) | dst as u32);
-        if let Some(misaligned) = misaligned {
-            a64!(self.ops; b =>done ; =>misaligned);
-            self.load_plain(dst, addr, 0, size, false);
-            a64!(self.ops; dmb ishld ; =>done);
+        if let Some(done) = done {
+            self.bind(done);
         }
         if signed && size < 8 {
             self.extend(dst, dst, size, true);
@@ -430,29 +437,32 @@ impl Emitter {
     /// A store ordered after every earlier load and store (x86 TSO).
     fn store_release(&mut self, src: Reg, base: Reg, off: i32, size: u8) {
         let addr = self.address_register(base, off);
-        let done = self.label();
-        let misaligned = self.misaligned_branch(addr, size);
+        let done = (size > 1).then(|| {
+            let mark = self.access_mark();
+            self.cold_instead(
+                |e, misaligned| e.misaligned_branch(addr, size, misaligned),
+                move |e| {
+                    a64!(e.ops; dmb ish);
+                    e.mark_cold_access(mark);
+                    e.store_plain(src, addr, 0, size);
+                },
+            )
+        });
         // stlr{b,h,,}: size bits 31:30, Rn, Rt.
         let sz = size.trailing_zeros();
         self.raw(0x089f_fc00 | (sz << 30) | ((addr as u32) << 5) | src as u32);
-        if let Some(misaligned) = misaligned {
-            a64!(self.ops; b =>done ; =>misaligned ; dmb ish);
-            self.store_plain(src, addr, 0, size);
-            a64!(self.ops; =>done);
+        if let Some(done) = done {
+            self.bind(done);
         }
     }
 
-    /// Branches to the returned label when `addr` is not `size`-aligned
-    /// (one `tbnz` per low bit: no scratch register, flags untouched).
-    fn misaligned_branch(&mut self, addr: Reg, size: u8) -> Option<dynasmrt::DynamicLabel> {
-        if size == 1 {
-            return None;
-        }
-        let l = self.label();
+    /// Branches to `misaligned` when `addr` is not `size`-aligned (one
+    /// `tbnz` per low bit: no scratch register, flags untouched). The
+    /// misaligned access is out of line (`cold`): x86 code rarely makes one.
+    fn misaligned_branch(&mut self, addr: Reg, size: u8, misaligned: dynasmrt::DynamicLabel) {
         for bit in 0..size.trailing_zeros() {
-            a64!(self.ops; tbnz X(addr), bit, =>l);
+            a64!(self.ops; tbnz X(addr), bit, =>misaligned);
         }
-        Some(l)
     }
 
     /// `base + off` in a register (acquire/release and exclusive accesses
