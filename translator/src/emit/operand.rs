@@ -456,10 +456,17 @@ impl Emitter {
         }
     }
 
-    /// Branches to `misaligned` when `addr` is not `size`-aligned (one
-    /// `tbnz` per low bit: no scratch register, flags untouched). The
-    /// misaligned access is out of line (`cold`): x86 code rarely makes one.
+    /// Branches to `misaligned` when `addr` is not `size`-aligned, with
+    /// the flags untouched: one `tbnz` per low bit, or for 8 bytes `and`
+    /// into a scratch register and `cbnz` (two instructions, not three).
+    /// The misaligned access is out of line (`cold`): x86 code rarely
+    /// makes one.
     fn misaligned_branch(&mut self, addr: Reg, size: u8, misaligned: dynasmrt::DynamicLabel) {
+        if size == 8 && self.scratch_in_use() < regs::SCRATCH.len() {
+            let t = self.tmp();
+            a64!(self.ops; and XSP(t), X(addr), 7u64 ; cbnz X(t), =>misaligned);
+            return;
+        }
         for bit in 0..size.trailing_zeros() {
             a64!(self.ops; tbnz X(addr), bit, =>misaligned);
         }
