@@ -157,6 +157,26 @@ fn tso_orders_loads_and_stores_and_locked_ops_are_exclusive_loops() {
     }
 }
 
+#[test]
+fn tso_accesses_to_constant_addresses_know_their_alignment() {
+    // Absolute operands, as RIP-relative ones also are once decoded.
+    let aligned = listing_ordered(HostFeatures { lrcpc: true, ..HostFeatures::BASELINE }, MemoryOrder::Tso, |a| {
+        a.mov(rax, qword_ptr(0x40_2000u64)).unwrap();
+        a.mov(dword_ptr(0x40_2008u64), ecx).unwrap();
+        a.syscall().unwrap();
+    });
+    assert!(aligned.iter().any(|s| s.starts_with("ldapr x0")), "\n{}", show(&aligned));
+    assert!(aligned.iter().any(|s| s.starts_with("stlr w1")), "\n{}", show(&aligned));
+    assert!(!aligned.iter().any(|s| s.starts_with("tbnz") || s.starts_with("cbnz")), "no alignment test\n{}", show(&aligned));
+    let misaligned = listing_ordered(HostFeatures { lrcpc: true, ..HostFeatures::BASELINE }, MemoryOrder::Tso, |a| {
+        a.mov(rax, qword_ptr(0x40_2003u64)).unwrap();
+        a.syscall().unwrap();
+    });
+    let at = misaligned.iter().position(|s| s.starts_with("ldur x0")).unwrap_or_else(|| panic!("a plain load\n{}", show(&misaligned)));
+    assert_eq!(misaligned[at + 1], "dmb ishld", "\n{}", show(&misaligned));
+    assert!(!misaligned.iter().any(|s| s.starts_with("ldapr")), "\n{}", show(&misaligned));
+}
+
 /// BMI2's mulx, pdep, pext, rorx and shift-by-register forms and movbe
 /// leave RFLAGS alone, so their code (pdep/pext's loop included) must not
 /// write NZCV, where x86 flags live: the guest `cmp` before them is the

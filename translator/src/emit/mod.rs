@@ -140,6 +140,11 @@ pub struct Emitter {
     cold: Vec<cold::ColdPath>,
     /// Loads from the literal pool placed after all code (`literal`).
     literals: Vec<literal::Load>,
+    /// The scratch register holding the current instruction's memory
+    /// operand address when that is a constant (RIP-relative or absolute),
+    /// and the address: an ordered access there knows its alignment when
+    /// translated (images move by whole pages).
+    pub constant_address: Option<(Reg, u64)>,
     /// The block reads x86 CF before writing it: `finish` adds its entry
     /// for host C in the carry form (`carry_entry`).
     pub reads_carry_first: bool,
@@ -176,6 +181,7 @@ impl Emitter {
             cold: Vec::new(),
             literals: SPARE_LITERALS.take(),
             reads_carry_first: false,
+            constant_address: None,
         }
     }
 
@@ -184,6 +190,7 @@ impl Emitter {
         self.marks.push(InsnMark { host_off: self.offset() as u32, guest_off, polarity: self.polarity });
         self.next_scratch = 0;
         self.next_vscratch = 0;
+        self.constant_address = None;
         self.live_after = live_after;
         self.needed = live_after.and(written);
     }

@@ -173,6 +173,7 @@ impl Emitter {
             let t = self.tmp();
             // iced gives RIP-relative operands their absolute address.
             self.mov_guest_address(t, disp as u64);
+            self.constant_address = Some((t, disp as u64));
             return Ok((t, 0));
         }
         let base_host = if base == Register::None { None } else { Some(gpr_of(base)?.0) };
@@ -203,6 +204,9 @@ impl Emitter {
             (None, None) => {
                 let t = self.tmp();
                 self.load_constant(t, disp as u64);
+                if !addr32 {
+                    self.constant_address = Some((t, disp as u64));
+                }
                 (t, 0)
             }
         };
@@ -411,7 +415,12 @@ impl Emitter {
     /// promise: a misaligned address takes a plain load and a barrier.
     fn load_acquire(&mut self, dst: Reg, base: Reg, off: i32, size: u8, signed: bool) {
         let addr = self.address_register(base, off);
-        let done = (size > 1).then(|| {
+        if self.known_misaligned(base, off, size) {
+            self.load_plain(dst, addr, 0, size, signed);
+            a64!(self.ops; dmb ishld);
+            return;
+        }
+        let done = (size > 1 && !self.known_aligned(base, off, size)).then(|| {
             let mark = self.access_mark();
             self.cold_instead(
                 |e, misaligned| e.misaligned_branch(addr, size, misaligned),
@@ -437,7 +446,12 @@ impl Emitter {
     /// A store ordered after every earlier load and store (x86 TSO).
     fn store_release(&mut self, src: Reg, base: Reg, off: i32, size: u8) {
         let addr = self.address_register(base, off);
-        let done = (size > 1).then(|| {
+        if self.known_misaligned(base, off, size) {
+            a64!(self.ops; dmb ish);
+            self.store_plain(src, addr, 0, size);
+            return;
+        }
+        let done = (size > 1 && !self.known_aligned(base, off, size)).then(|| {
             let mark = self.access_mark();
             self.cold_instead(
                 |e, misaligned| e.misaligned_branch(addr, size, misaligned),
@@ -454,6 +468,21 @@ impl Emitter {
         if let Some(done) = done {
             self.bind(done);
         }
+    }
+
+    /// `base + off`'s alignment to `size` when translating: known for a
+    /// constant operand address (`constant_address`).
+    fn known_alignment(&self, base: Reg, off: i32, size: u8) -> Option<bool> {
+        let (reg, addr) = self.constant_address?;
+        (reg == base).then(|| addr.wrapping_add(off as i64 as u64) % u64::from(size) == 0)
+    }
+
+    fn known_aligned(&self, base: Reg, off: i32, size: u8) -> bool {
+        self.known_alignment(base, off, size) == Some(true)
+    }
+
+    fn known_misaligned(&self, base: Reg, off: i32, size: u8) -> bool {
+        self.known_alignment(base, off, size) == Some(false)
     }
 
     /// Branches to `misaligned` when `addr` is not `size`-aligned, with
