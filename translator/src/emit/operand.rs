@@ -415,27 +415,14 @@ impl Emitter {
     /// promise: a misaligned address takes a plain load and a barrier.
     fn load_acquire(&mut self, dst: Reg, base: Reg, off: i32, size: u8, signed: bool) {
         let addr = self.address_register(base, off);
-        if self.known_misaligned(base, off, size) {
-            self.load_plain(dst, addr, 0, size, signed);
-            a64!(self.ops; dmb ishld);
-            return;
+        let fallback = self.misaligned_fallback(Unordered::Load(dst), base, off, addr, size);
+        if !matches!(fallback, Fallback::Taken) {
+            // ldapr{b,h,,} (LRCPC) or ldar{b,h,,}: size bits 31:30, Rn, Rt.
+            let op = if self.host.lrcpc { 0x38bf_c000 } else { 0x08df_fc00 };
+            let sz = size.trailing_zeros();
+            self.raw(op | (sz << 30) | ((addr as u32) << 5) | dst as u32);
         }
-        let done = (size > 1 && !self.known_aligned(base, off, size)).then(|| {
-            let mark = self.access_mark();
-            self.cold_instead(
-                |e, misaligned| e.misaligned_branch(addr, size, misaligned),
-                move |e| {
-                    e.mark_cold_access(mark);
-                    e.load_plain(dst, addr, 0, size, false);
-                    a64!(e.ops; dmb ishld);
-                },
-            )
-        });
-        // ldapr{b,h,,} (LRCPC) or ldar{b,h,,}: size bits 31:30, Rn, Rt.
-        let op = if self.host.lrcpc { 0x38bf_c000 } else { 0x08df_fc00 };
-        let sz = size.trailing_zeros();
-        self.raw(op | (sz << 30) | ((addr as u32) << 5) | dst as u32);
-        if let Some(done) = done {
+        if let Fallback::OutOfLine(done) = fallback {
             self.bind(done);
         }
         if signed && size < 8 {
@@ -446,27 +433,55 @@ impl Emitter {
     /// A store ordered after every earlier load and store (x86 TSO).
     fn store_release(&mut self, src: Reg, base: Reg, off: i32, size: u8) {
         let addr = self.address_register(base, off);
-        if self.known_misaligned(base, off, size) {
-            a64!(self.ops; dmb ish);
-            self.store_plain(src, addr, 0, size);
-            return;
+        let fallback = self.misaligned_fallback(Unordered::Store(src), base, off, addr, size);
+        if !matches!(fallback, Fallback::Taken) {
+            // stlr{b,h,,}: size bits 31:30, Rn, Rt.
+            let sz = size.trailing_zeros();
+            self.raw(0x089f_fc00 | (sz << 30) | ((addr as u32) << 5) | src as u32);
         }
-        let done = (size > 1 && !self.known_aligned(base, off, size)).then(|| {
-            let mark = self.access_mark();
-            self.cold_instead(
-                |e, misaligned| e.misaligned_branch(addr, size, misaligned),
-                move |e| {
-                    a64!(e.ops; dmb ish);
-                    e.mark_cold_access(mark);
-                    e.store_plain(src, addr, 0, size);
-                },
-            )
-        });
-        // stlr{b,h,,}: size bits 31:30, Rn, Rt.
-        let sz = size.trailing_zeros();
-        self.raw(0x089f_fc00 | (sz << 30) | ((addr as u32) << 5) | src as u32);
-        if let Some(done) = done {
+        if let Fallback::OutOfLine(done) = fallback {
             self.bind(done);
+        }
+    }
+
+    /// For an ordered access of `size` bytes at `addr` (= `base + off`):
+    /// its plain form with a barrier where the address is misaligned,
+    /// which ldapr/ldar/stlr refuse. Inline when the alignment is known
+    /// (`Taken`: no ordered instruction follows; `None`: aligned), else
+    /// behind an alignment test, out of line (`cold`: x86 code rarely
+    /// makes one), with its fault marked as the instruction's.
+    fn misaligned_fallback(&mut self, access: Unordered, base: Reg, off: i32, addr: Reg, size: u8) -> Fallback {
+        match self.known_alignment(base, off, size) {
+            _ if size == 1 => Fallback::None,
+            Some(true) => Fallback::None,
+            Some(false) => {
+                self.unordered(access, addr, size);
+                Fallback::Taken
+            }
+            None => {
+                let mark = self.access_mark();
+                Fallback::OutOfLine(self.cold_instead(
+                    |e, misaligned| e.misaligned_branch(addr, size, misaligned),
+                    move |e| {
+                        e.mark_cold_access(mark);
+                        e.unordered(access, addr, size);
+                    },
+                ))
+            }
+        }
+    }
+
+    /// `access` as a plain one, with the barrier that orders it as x86 does.
+    fn unordered(&mut self, access: Unordered, addr: Reg, size: u8) {
+        match access {
+            Unordered::Load(dst) => {
+                self.load_plain(dst, addr, 0, size, false);
+                a64!(self.ops; dmb ishld);
+            }
+            Unordered::Store(src) => {
+                a64!(self.ops; dmb ish);
+                self.store_plain(src, addr, 0, size);
+            }
         }
     }
 
@@ -475,14 +490,6 @@ impl Emitter {
     fn known_alignment(&self, base: Reg, off: i32, size: u8) -> Option<bool> {
         let (reg, addr) = self.constant_address?;
         (reg == base).then(|| addr.wrapping_add(off as i64 as u64) % u64::from(size) == 0)
-    }
-
-    fn known_aligned(&self, base: Reg, off: i32, size: u8) -> bool {
-        self.known_alignment(base, off, size) == Some(true)
-    }
-
-    fn known_misaligned(&self, base: Reg, off: i32, size: u8) -> bool {
-        self.known_alignment(base, off, size) == Some(false)
     }
 
     /// Branches to `misaligned` when `addr` is not `size`-aligned, with
@@ -552,6 +559,24 @@ impl Emitter {
             _ => self.tmp(),
         }
     }
+}
+
+/// An ordered access made plain (`Emitter::misaligned_fallback`): its register.
+#[derive(Clone, Copy)]
+enum Unordered {
+    Load(Reg),
+    Store(Reg),
+}
+
+/// Where an ordered access's misaligned case went.
+enum Fallback {
+    /// Nowhere: the address is aligned (or a byte's).
+    None,
+    /// Inline, instead of the ordered access: the address is misaligned.
+    Taken,
+    /// Out of line, behind the alignment test; it resumes at this label,
+    /// after the ordered access.
+    OutOfLine(dynasmrt::DynamicLabel),
 }
 
 pub fn truncate(value: u64, size: u8) -> u64 {
