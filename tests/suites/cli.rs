@@ -123,17 +123,21 @@ fn traces_syscalls_of_a_process_and_its_children() {
 
 /// Plain translations until memory is shared, x86's store order after:
 /// `--stats` names the order each process ended with (shared_counter maps
-/// shared memory and forks; hello does neither).
+/// shared memory and forks; hello does neither, but `--x86-memory-order`
+/// asks for x86's order from the start).
 #[test]
 fn shared_memory_keeps_x86_memory_order() {
     let toolchain = Toolchain::for_host().unwrap_or_else(|e| panic!("{e}"));
     let programs = catalog::discover().unwrap_or_else(|e| panic!("{e}"));
     let variant = toolchain.variants().next().expect("every host has a variant");
     let transit = transit();
-    for (name, order) in [("hello", "Relaxed"), ("shared_counter", "Tso")] {
+    for (name, option, order) in [("hello", None, "Relaxed"), ("shared_counter", None, "Tso"), ("hello", Some("--x86-memory-order"), "Tso")] {
         let program = programs.iter().find(|p| p.name == name).unwrap_or_else(|| panic!("tests/programs has {name}"));
         let binary = toolchain.build(program, variant).unwrap_or_else(|e| panic!("{e}"));
-        let run = process::run(transit.command_with_options(&[std::ffi::OsStr::new("--stats")], &binary, &[]), b"", &work_dir("cli-runs").join(format!("order-{name}")), TIMEOUT)
+        let mut options = vec![std::ffi::OsStr::new("--stats")];
+        options.extend(option.map(std::ffi::OsStr::new));
+        let run_name = format!("order-{name}{}", option.unwrap_or(""));
+        let run = process::run(transit.command_with_options(&options, &binary, &[]), b"", &work_dir("cli-runs").join(run_name), TIMEOUT)
             .expect("can start Transit");
         assert_eq!(run.termination, Termination::Exited(0), "{name}");
         let stderr = String::from_utf8_lossy(&run.stderr);
