@@ -6,7 +6,7 @@
 use crate::frontend::decode::GuestBlock;
 use crate::emit::atomic;
 use crate::emit::{Emitter, Flow, Handler, MemoryOrder, Stubs, TranslatedBlock};
-use crate::frontend::flags::{live_after, reads_and_kills, FlagSet};
+use crate::frontend::flags::{live_after, live_before, FlagSet};
 use crate::cpu::host::HostFeatures;
 use iced_x86::Instruction;
 
@@ -66,13 +66,7 @@ fn try_translate(
     let live = live_after(insns, live_at_exit);
     let mut e = Emitter::new(base, host, stubs);
     e.order = order;
-    let live_on_entry = match insns.first() {
-        Some(first) => {
-            let (reads, kills) = reads_and_kills(first);
-            reads.union(live[0].minus(kills))
-        }
-        None => live_at_exit,
-    };
+    let live_on_entry = insns.first().map_or(live_at_exit, |first| live_before(first, live[0]));
     e.reads_carry_first = live_on_entry.has(FlagSet::CF);
     for (i, insn) in insns.iter().enumerate() {
         let guest_off = (insn.ip() - block.start) as u16;

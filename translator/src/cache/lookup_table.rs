@@ -24,18 +24,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// rewrites those in use.
 pub const LOOKUP_BITS: u32 = 18;
 const ENTRIES: usize = 1 << LOOKUP_BITS;
-/// Four words an entry (`ENTRY_SHIFT`).
-const BYTES: usize = 32 * ENTRIES;
+const BYTES: usize = 8 * WORDS * ENTRIES;
 /// log2 of an entry's bytes, for the index generated code computes.
 pub const ENTRY_SHIFT: u32 = 5;
-/// Byte offsets of an entry's words (`ldp` pairs: carry entry and tag,
-/// or tag and borrow entry).
-pub const CARRY_ENTRY: i32 = 0;
-pub const TAG: i32 = 8;
+const _: () = assert!(1 << ENTRY_SHIFT == 8 * WORDS);
+/// Words an entry.
 const WORDS: usize = 4;
+const CARRY_WORD: usize = 0;
 const TAG_WORD: usize = 1;
 const BORROW_WORD: usize = 2;
-const CARRY_WORD: usize = 0;
+/// Byte offsets of an entry's words for generated code (`ldp` pairs:
+/// carry entry and tag, or tag and borrow entry).
+pub const CARRY_ENTRY: i32 = 8 * CARRY_WORD as i32;
+pub const TAG: i32 = 8 * TAG_WORD as i32;
 
 /// What a slot holds for an address (`LookupTable::slot`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -124,7 +124,8 @@ fn narrow_unsigned_sub(e: &mut Emitter, op: AluOp, dst: Loc, src: Loc) {
 
 /// 32/64-bit operations with an immediate the host instruction can encode
 /// (12-bit arithmetic, logical bit patterns). Returns the result register,
-/// or None when the general path must run (AF needed, other widths or values).
+/// or None when the general path must run (a logic op with AF needed,
+/// other widths or values).
 fn with_immediate(e: &mut Emitter, op: AluOp, dst: Loc, a: Reg, value: u64) -> Option<Reg> {
     use dynasmrt::aarch64::{encode_logical_immediate_32bit, encode_logical_immediate_64bit};
     let size = dst.size();
@@ -133,7 +134,6 @@ fn with_immediate(e: &mut Emitter, op: AluOp, dst: Loc, a: Reg, value: u64) -> O
     }
     let x = size == 8;
     let value = if x { value } else { value & 0xffff_ffff };
-
     let nzcv = e.needs_nzcv();
     let r = if op.writes_dst() {
         e.result_reg(dst)

@@ -372,10 +372,16 @@ impl Emitter {
     }
 
     fn invert_c(&mut self) {
+        self.invert_c_using(Emitter::tmp);
+    }
+
+    /// Turns host C around: `cfinv`, or without FlagM through NZCV in the
+    /// register `scratch` gives.
+    fn invert_c_using(&mut self, scratch: impl FnOnce(&mut Emitter) -> Reg) {
         if self.host.flagm {
             a64!(self.ops; cfinv);
         } else {
-            let t = self.tmp();
+            let t = scratch(self);
             a64!(self.ops
                 ; mrs X(t), NZCV
                 ; eor XSP(t), X(t), 0x2000_0000
@@ -537,17 +543,8 @@ impl Emitter {
     /// writing it: turns C to the borrow form and jumps to the start.
     fn carry_entry(&mut self) -> u32 {
         let at = self.offset() as u32;
-        if self.host.flagm {
-            a64!(self.ops; cfinv);
-        } else {
-            // Any scratch register is free at the block's start.
-            let t = regs::SCRATCH[0];
-            a64!(self.ops
-                ; mrs X(t), NZCV
-                ; eor XSP(t), X(t), 0x2000_0000
-                ; msr NZCV, X(t)
-            );
-        }
+        // Any scratch register is free at the block's start.
+        self.invert_c_using(|_| regs::SCRATCH[0]);
         self.raw(encode_b(self.here(), self.base).expect("a block is within branch range of itself"));
         at
     }

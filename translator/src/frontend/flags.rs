@@ -88,10 +88,15 @@ pub fn live_after(insns: &[Instruction], live_at_exit: FlagSet) -> Vec<FlagSet> 
     let mut live = live_at_exit;
     for (i, insn) in insns.iter().enumerate().rev() {
         out[i] = live;
-        let (reads, kills) = reads_and_kills(insn);
-        live = live.minus(kills).union(reads);
+        live = live_before(insn, live);
     }
     out
+}
+
+/// The flags live right before `insn`, given those live right after it.
+pub fn live_before(insn: &Instruction, live_after: FlagSet) -> FlagSet {
+    let (reads, kills) = reads_and_kills(insn);
+    live_after.minus(kills).union(reads)
 }
 
 /// Instructions looked at past a block's end to find which flags its
