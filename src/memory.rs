@@ -2,12 +2,14 @@
 
 use std::io;
 
-fn check(p: *mut libc::c_void) -> io::Result<u64> {
+/// The result of an mmap of `len` bytes for the guest, recorded as the
+/// guest's (see `transit_syscalls::guest_regions`).
+fn check(p: *mut libc::c_void, len: u64) -> io::Result<u64> {
     if p == libc::MAP_FAILED {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(p as u64)
+        return Err(io::Error::last_os_error());
     }
+    transit_syscalls::guest_regions::record(p as u64, len);
+    Ok(p as u64)
 }
 
 /// Reserves `len` bytes where guest memory goes (see
@@ -20,7 +22,9 @@ pub fn reserve(len: u64) -> io::Result<u64> {
 /// put it on x86_64.
 fn guest_mapping(len: u64, prot: i32, flags: i32) -> io::Result<u64> {
     let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | flags) as u64;
-    transit_syscalls::guest_space::map(0, len, prot as u64, flags, u64::MAX, 0).map_err(|e| io::Error::from_raw_os_error(e.0))
+    let at = transit_syscalls::guest_space::map(0, len, prot as u64, flags, u64::MAX, 0).map_err(|e| io::Error::from_raw_os_error(e.0))?;
+    transit_syscalls::guest_regions::record(at, len);
+    Ok(at)
 }
 
 /// Reserves `len` bytes at exactly `addr` (PROT_NONE) if nothing is there.
@@ -35,7 +39,7 @@ pub fn reserve_at(addr: u64, len: u64) -> io::Result<u64> {
             -1,
             0,
         )
-    })
+    }, len)
 }
 
 /// Maps zeroed read-write memory at exactly `addr`. `replace` allows
@@ -54,7 +58,7 @@ pub fn map_fixed(addr: u64, len: u64, replace: bool) -> io::Result<u64> {
             -1,
             0,
         )
-    })
+    }, len)
 }
 
 /// Maps `len` bytes of file `fd` from `offset` privately and read-write
@@ -64,7 +68,7 @@ pub fn map_file_fixed(addr: u64, len: u64, fd: i32, offset: u64, replace: bool) 
     // SAFETY: as `map_fixed`: a range the loader reserved, or none taken.
     check(unsafe {
         libc::mmap(addr as *mut _, len as usize, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | fixed, fd, offset as libc::off_t)
-    })
+    }, len)
 }
 
 /// Applies ELF segment permissions (PF_X=1, PF_W=2, PF_R=4).

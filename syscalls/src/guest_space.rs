@@ -39,7 +39,7 @@ pub fn host_is_wide() -> bool {
     })
 }
 
-fn host_page() -> u64 {
+pub(crate) fn host_page() -> u64 {
     // SAFETY: sysconf has no preconditions.
     (unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).max(4096) as u64
 }

@@ -32,6 +32,7 @@
 pub mod abi;
 mod fs;
 pub mod guest_mem;
+pub mod guest_regions;
 pub mod guest_space;
 mod host;
 mod ia32;
@@ -39,6 +40,7 @@ mod ioctl;
 mod ipc;
 mod mm;
 mod process;
+mod range_set;
 pub mod shared_mappings;
 pub mod signal;
 pub mod strace;

@@ -1,11 +1,13 @@
 //! Memory mappings. Guest and Transit share one address space, so guest
-//! mappings are host mappings; what needs care is x86-only flags and brk.
+//! mappings are host mappings; what needs care is x86-only flags, brk, and
+//! keeping the guest's calls off Transit's own memory (`guest_regions`).
 //!
 //! Guest pages are 4 KiB: on a host with larger pages, unaligned guest
 //! requests fail with EINVAL from the host kernel.
 
 use crate::host::{self, Errno, SysResult};
 use crate::shared_mappings::{self, SharedObject};
+use crate::guest_regions;
 use crate::guest_space::{self, GUEST_END};
 use crate::writable;
 use crate::{Args, Ctx, GuestProcess};
@@ -61,14 +63,19 @@ pub(crate) fn mmap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         // Beyond x86_64's address space (where a wide host keeps Transit).
         return Err(Errno::ENOMEM);
     }
+    let mut regions = guest_regions::lock();
     let addr = if fixed {
+        let mut held = if flags & libc::MAP_FIXED_NOREPLACE as u64 == 0 { regions.hold_gaps(a[0], a[1])? } else { guest_regions::Placeholders::none() };
         // With MAP_FIXED the kernel ignores MAP_32BIT on x86_64 too.
-        host::syscall(libc::SYS_mmap, &[a[0], a[1], prot, flags & !X86_MAP_32BIT, a[4], a[5]])?
+        host::syscall(libc::SYS_mmap, &[a[0], a[1], prot, flags & !X86_MAP_32BIT, a[4], a[5]]).inspect_err(|_| held.release())?
     } else if flags & X86_MAP_32BIT != 0 {
         mmap_low(a[0], a[1], prot, flags & !X86_MAP_32BIT, a[4], a[5])?
     } else {
         guest_space::map(a[0], a[1], prot, flags, a[4], a[5])?
     };
+    regions.mapped(addr, a[1]);
+    // The thread's own locks come before the record's (process::fork).
+    drop(regions);
     shared_range_replaced(addr, a[1]);
     if let Some(object) = shared_object(flags, a[4] as i32) {
         // Another process may write what it reads through this mapping, or
@@ -127,15 +134,24 @@ fn beyond_guest_space(start: u64, len: u64) -> bool {
 }
 
 /// munmap: translated code in the range is gone. Beyond TASK_SIZE x86_64
-/// says EINVAL (mm/mmap.c, do_vmi_munmap).
+/// says EINVAL (mm/mmap.c, do_vmi_munmap). Only the guest's own mappings
+/// in the range go; Transit's memory there stays.
 pub(crate) fn munmap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if beyond_guest_space(a[0], a[1]) {
         return Err(Errno::EINVAL);
     }
-    let r = host::syscall(libc::SYS_munmap, &a[..2])?;
+    if a[0] % GUEST_PAGE != 0 || a[1] == 0 {
+        return host::syscall(libc::SYS_munmap, &a[..2]);
+    }
+    let mut regions = guest_regions::lock();
+    for (start, end) in regions.pieces(a[0], a[1]) {
+        host::syscall(libc::SYS_munmap, &[start, end - start])?;
+    }
+    regions.unmapped(a[0], a[1]);
+    drop(regions);
     unmapped(a[0], a[1]);
     ctx.thread.code_unmapped(a[0], a[1]);
-    Ok(r)
+    Ok(0)
 }
 
 /// Bookkeeping after `[addr, addr + len)` stopped being mapped.
@@ -147,14 +163,23 @@ fn unmapped(addr: u64, len: u64) {
 
 /// mremap(old, old_len, new_len, flags, new_addr): MREMAP_* are generic.
 pub(crate) fn mremap(_: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let mut regions = guest_regions::lock();
+    // The old range must be a mapping of the guest's (the kernel's EFAULT
+    // where there is none); an old size of 0 needs only its first page.
+    if a[0] % GUEST_PAGE == 0 && !regions.covers(a[0], a[1].max(1)) {
+        return Err(Errno::EFAULT);
+    }
+    let mut held = if a[3] & MREMAP_FIXED != 0 { regions.hold_gaps(a[4], a[2])? } else { guest_regions::Placeholders::none() };
     let was_writable = writable::any_writable(a[0], a[1]);
     // With an old size of 0 the kernel maps the same shared pages again.
     let carried = shared_mappings::pieces(a[0], if a[1] == 0 { a[2] } else { a[1] });
-    let new = mremap_in_guest_space(a)?;
+    let new = mremap_in_guest_space(a).inspect_err(|_| held.release())?;
     if a[3] & MREMAP_DONTUNMAP == 0 && a[1] != 0 {
+        regions.unmapped(a[0], a[1]);
         shared_range_replaced(a[0], a[1]);
         writable::mark(a[0], a[1], false);
     }
+    regions.mapped(new, a[2]);
     shared_range_replaced(new, a[2]);
     if let Some(&(_, _, object, offset)) = carried.first() {
         // A shared mapping moves or grows as one piece of its object.
@@ -242,22 +267,33 @@ pub(crate) fn mprotect(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         // Nothing of the guest's is mapped there (mm/mprotect.c: ENOMEM).
         return Err(Errno::ENOMEM);
     }
-    let (start, len) = match host::syscall(libc::SYS_mprotect, &[a[0], a[1], host_prot(a[2])]) {
-        Ok(_) => (a[0], a[1]),
+    let regions = guest_regions::lock();
+    // As at a hole, the kernel changes what is mapped up to Transit's
+    // memory and fails there with ENOMEM.
+    let mapped_len = if a[0] % GUEST_PAGE == 0 { regions.mapped_prefix(a[0], a[1]) } else { a[1] };
+    if mapped_len == 0 && a[1] != 0 {
+        return Err(Errno::ENOMEM);
+    }
+    let (start, len) = match host::syscall(libc::SYS_mprotect, &[a[0], mapped_len, host_prot(a[2])]) {
+        Ok(_) => (a[0], mapped_len),
         Err(e) if e == Errno::EINVAL && a[2] & PROT_GROWSDOWN != 0 => {
-            let start = grows_down_from(ctx.process, a[0], a[1]).ok_or(e)?;
-            let len = a[0] + a[1] - start;
+            let start = grows_down_from(ctx.process, a[0], mapped_len).ok_or(e)?;
+            let len = a[0] + mapped_len - start;
             host::syscall(libc::SYS_mprotect, &[start, len, host_prot(a[2] & !PROT_GROWSDOWN)])?;
             (start, len)
         }
         Err(e) => return Err(e),
     };
+    drop(regions);
     if a[2] & libc::PROT_WRITE as u64 != 0 && !shared_mappings::pieces(start, len).is_empty() {
         // Shared memory made writable (see mmap).
         ctx.thread.keep_x86_memory_order();
     }
     // Also drops a write protection Transit had set on translated code.
     mapped(start, len, a[2]);
+    if mapped_len < a[1] {
+        return Err(Errno::ENOMEM);
+    }
     Ok(0)
 }
 
@@ -284,12 +320,15 @@ fn grows_down_from(process: &GuestProcess, start: u64, len: u64) -> Option<u64> 
 pub(crate) fn brk(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let p = ctx.process;
     let mut current = p.brk_current.lock().unwrap_or_else(|e| e.into_inner());
+    let mut regions = guest_regions::lock();
     let requested = a[0];
     if p.brk_start == 0 || requested < p.brk_start {
         return Ok(*current);
     }
     let (mapped_end, new_end) = (page_up(*current), page_up(requested));
-    let reserved = new_end <= p.brk_reserved_end;
+    // The reservation is still whole unless the guest unmapped some of it
+    // (where Transit's memory may lie now).
+    let reserved = new_end <= p.brk_reserved_end && regions.covers(mapped_end, new_end.saturating_sub(mapped_end));
     if new_end > mapped_end {
         let len = new_end - mapped_end;
         let prot = (libc::PROT_READ | libc::PROT_WRITE) as u64;
@@ -297,7 +336,10 @@ pub(crate) fn brk(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         let fixed = if reserved { libc::MAP_FIXED } else { libc::MAP_FIXED_NOREPLACE };
         let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | fixed) as u64;
         match host::syscall(libc::SYS_mmap, &[mapped_end, len, prot, flags, u64::MAX, 0]) {
-            Ok(got) if got == mapped_end => mapped(got, len, prot),
+            Ok(got) if got == mapped_end => {
+                regions.mapped(got, len);
+                mapped(got, len, prot);
+            }
             Ok(got) => {
                 // Old kernel: the hint was not honoured; give the memory back.
                 let _ = host::syscall(libc::SYS_munmap, &[got, len]);
@@ -318,6 +360,9 @@ pub(crate) fn brk(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         if dropped.is_err() {
             return Ok(*current);
         }
+        if mapped_end > p.brk_reserved_end {
+            regions.unmapped(new_end, len);
+        }
         mapped(new_end, len, 0);
     }
     *current = requested;
@@ -330,6 +375,8 @@ pub(crate) fn shmat(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     // SAFETY: IPC_STAT fills the zeroed struct we pass.
     let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
     let len = if unsafe { libc::shmctl(a[0] as i32, libc::IPC_STAT, &mut ds) } == 0 { ds.shm_segsz as u64 } else { 0 };
+    let mut regions = guest_regions::lock();
+    let mut held = if a[2] & libc::SHM_REMAP as u64 != 0 { regions.hold_gaps(a[1], len)? } else { guest_regions::Placeholders::none() };
     let addr = if a[1] == 0 && len != 0 && guest_space::host_is_wide() {
         // Over a claim of our own where guest memory goes (SHM_REMAP).
         const SHMLBA: u64 = 1 << 16;
@@ -340,8 +387,10 @@ pub(crate) fn shmat(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         }
         attached?
     } else {
-        host::syscall(libc::SYS_shmat, &a[..3])?
+        host::syscall(libc::SYS_shmat, &a[..3]).inspect_err(|_| held.release())?
     };
+    regions.mapped(addr, len);
+    drop(regions);
     ctx.thread.keep_x86_memory_order();
     shared_range_replaced(addr, len);
     shared_mappings::record(addr, len, SharedObject::SysV { shmid: a[0] }, 0);
@@ -352,24 +401,44 @@ pub(crate) fn shmat(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
 
 /// shmdt: the attachment at `addr` goes, however long it was.
 pub(crate) fn shmdt(_: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let mut regions = guest_regions::lock();
     let len = shared_mappings::length_at(a[0]);
     let r = host::syscall(libc::SYS_shmdt, &a[..1])?;
     if let Some(len) = len {
+        regions.unmapped(a[0], len);
         unmapped(a[0], len);
     }
     Ok(r)
 }
 
-/// madvise: MADV_* are generic, but the range must stay in the guest's
-/// space (MADV_DONTNEED would zero Transit's own memory on a wide host).
-/// x86_64 applies the advice to what is mapped and reports the hole beyond
-/// TASK_SIZE with ENOMEM (mm/madvise.c).
+/// madvise: MADV_* are generic, but only the guest's own mappings take
+/// the advice (MADV_DONTNEED would zero Transit's memory). Where the range
+/// holds none, beyond TASK_SIZE or on Transit's memory, x86_64 applies the
+/// advice to what is mapped and reports the hole with ENOMEM (mm/madvise.c).
 pub(crate) fn madvise(_: &mut Ctx<'_>, a: &Args) -> SysResult {
-    if a[1] != 0 && beyond_guest_space(a[0], a[1]) {
-        if a[0] < GUEST_END && a[0].checked_add(a[1]).is_some() {
-            host::syscall(libc::SYS_madvise, &[a[0], GUEST_END - a[0], a[2]])?;
-        }
-        return Err(if a[0].checked_add(a[1]).is_none() { Errno::EINVAL } else { Errno::ENOMEM });
+    if a[0].checked_add(a[1]).is_none() {
+        return Err(Errno::EINVAL);
     }
-    host::syscall(libc::SYS_madvise, &a[..3])
+    if a[0] % GUEST_PAGE != 0 || a[1] == 0 {
+        return host::syscall(libc::SYS_madvise, &a[..3]);
+    }
+    let regions = guest_regions::lock();
+    for (start, end) in regions.pieces(a[0], a[1]) {
+        host::syscall(libc::SYS_madvise, &[start, end - start, a[2]])?;
+    }
+    if !regions.covers(a[0], a[1]) {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(0)
+}
+
+/// mseal: only the guest's own mappings can be sealed; the kernel fails
+/// a range holding anything else (Transit's memory) with ENOMEM, as one
+/// with a hole.
+pub(crate) fn mseal(_: &mut Ctx<'_>, a: &Args) -> SysResult {
+    let regions = guest_regions::lock();
+    if a[0] % GUEST_PAGE == 0 && a[1] != 0 && !regions.covers(a[0], a[1]) {
+        return Err(Errno::ENOMEM);
+    }
+    host::syscall(libc::SYS_mseal, &a[..3])
 }

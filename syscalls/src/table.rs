@@ -451,7 +451,7 @@ syscall_table! {
     459 lsm_get_self_attr => pass_same_nr(459),
     460 lsm_set_self_attr => pass_same_nr(460),
     461 lsm_list_modules => pass_same_nr(461),
-    462 mseal => pass(SYS_mseal),
+    462 mseal => emulate(mm::mseal),
 }
 
 /// One past the highest x86_64 syscall number in the table.

@@ -4,54 +4,35 @@
 //! itself (the loaded program, the initial stack) are not listed: code
 //! there is taken to be fixed.
 
-use std::collections::BTreeMap;
 use std::sync::Mutex;
+
+use crate::range_set::RangeSet;
 
 const PAGE: u64 = 4096;
 
-/// Writable ranges, start -> end, page-aligned, not overlapping.
-static WRITABLE: Mutex<BTreeMap<u64, u64>> = Mutex::new(BTreeMap::new());
+/// Writable ranges, page-aligned.
+static WRITABLE: Mutex<RangeSet> = Mutex::new(RangeSet::new());
 
-/// Whether the guest may write the page at `addr`.
 /// Holds the table until the guard drops (across a host fork).
 pub(crate) fn hold_for_fork() -> Box<dyn std::any::Any> {
     Box::new(WRITABLE.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
+/// Whether the guest may write the page at `addr`.
 pub fn guest_may_write(addr: u64) -> bool {
-    let map = WRITABLE.lock().unwrap_or_else(|e| e.into_inner());
-    map.range(..=addr).next_back().is_some_and(|(_, &end)| addr < end)
+    WRITABLE.lock().unwrap_or_else(|e| e.into_inner()).contains(addr)
 }
 
 /// Records `[start, start + len)` as writable by the guest or not.
 pub(crate) fn mark(start: u64, len: u64, writable: bool) {
     let start = start & !(PAGE - 1);
     let end = start.saturating_add(len).saturating_add(PAGE - 1) & !(PAGE - 1);
-    if end <= start {
-        return;
-    }
-    let mut map = WRITABLE.lock().unwrap_or_else(|e| e.into_inner());
-    // Cut [start, end) out of every range overlapping it, keeping the rest.
-    let overlapping: Vec<(u64, u64)> = map.range(..end).filter(|(_, &e)| e > start).map(|(&s, &e)| (s, e)).collect();
-    for (s, e) in overlapping {
-        map.remove(&s);
-        if s < start {
-            map.insert(s, start);
-        }
-        if e > end {
-            map.insert(end, e);
-        }
-    }
-    if writable {
-        map.insert(start, end);
-    }
+    WRITABLE.lock().unwrap_or_else(|e| e.into_inner()).set(start, end, writable);
 }
 
 /// Whether any page of `[start, start + len)` is writable (mremap carries it over).
 pub(crate) fn any_writable(start: u64, len: u64) -> bool {
-    let end = start.saturating_add(len);
-    let map = WRITABLE.lock().unwrap_or_else(|e| e.into_inner());
-    map.range(..end).any(|(_, &e)| e > start)
+    WRITABLE.lock().unwrap_or_else(|e| e.into_inner()).intersects(start, start.saturating_add(len))
 }
 
 #[cfg(test)]

@@ -240,6 +240,7 @@ fn spawn(ctx: &mut Ctx<'_>, req: &CloneRequest) -> SysResult {
     let brk = process.brk_current.lock().unwrap_or_else(|e| e.into_inner());
     let mut held = ctx.thread.hold_locks_for_fork();
     held.extend([
+        crate::guest_regions::hold_for_fork(),
         crate::shared_mappings::hold_for_fork(),
         crate::writable::hold_for_fork(),
         transit_translator::cache::code_watch::hold_for_fork(),

@@ -184,3 +184,31 @@ fn mprotect_growsdown_works_on_the_initial_stack_only() {
     // show which pages changed: tests/programs/exec_stack.c runs code there.)
     g.ok("munmap", &[stack, 8 * PAGE]);
 }
+
+#[test]
+fn memory_calls_leave_memory_the_guest_never_mapped_alone() {
+    let mut g = Guest::new();
+    // Transit's memory: mapped on the host, never by the guest.
+    // SAFETY: a fresh anonymous mapping, written within its bounds.
+    let own = unsafe { libc::mmap(std::ptr::null_mut(), 4 * PAGE as usize, PROT_RW as i32, MAP_PRIVATE_ANON as i32, -1, 0) };
+    assert_ne!(own, libc::MAP_FAILED);
+    let own = own as u64;
+    unsafe { std::ptr::write_bytes(own as usize as *mut u8, 0x5A, 4 * PAGE as usize) };
+    let fixed = MAP_PRIVATE_ANON | libc::MAP_FIXED as u64;
+    assert_eq!(g.sys("mmap", &[own + PAGE, PAGE, PROT_RW, fixed, u64::MAX, 0]), neg(libc::EPERM));
+    assert_eq!(g.ok("munmap", &[own, 4 * PAGE]), 0);
+    assert_eq!(g.sys("mprotect", &[own, PAGE, 0]), neg(libc::ENOMEM));
+    assert_eq!(g.sys("madvise", &[own, 4 * PAGE, libc::MADV_DONTNEED as u64]), neg(libc::ENOMEM));
+    assert_eq!(g.sys("mremap", &[own, PAGE, 2 * PAGE, 1, 0]), neg(libc::EFAULT));
+    // SAFETY: still mapped, as checked first.
+    assert!(is_mapped(own + 3 * PAGE) && unsafe { *((own + 3 * PAGE) as usize as *const u8) } == 0x5A);
+
+    // A guest mapping next to it, and one made over it by the guest, behave as ever.
+    let guest = g.ok("mmap", &[0, 2 * PAGE, PROT_RW, MAP_PRIVATE_ANON, u64::MAX, 0]);
+    assert_eq!(g.ok("mmap", &[guest + PAGE, PAGE, 0, fixed, u64::MAX, 0]), guest + PAGE);
+    assert_eq!(g.ok("mprotect", &[guest, 2 * PAGE, libc::PROT_READ as u64]), 0);
+    assert_eq!(g.ok("munmap", &[guest, 2 * PAGE]), 0);
+    assert!(!is_mapped(guest) && !is_mapped(guest + PAGE));
+    // SAFETY: the test's own mapping.
+    unsafe { libc::munmap(own as usize as *mut _, 4 * PAGE as usize) };
+}

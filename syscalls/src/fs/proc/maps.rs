@@ -11,9 +11,7 @@
 //! On hosts with addresses above x86_64's 2^47 (`guest_space::host_is_wide`),
 //! everything there is Transit's and left out. Approximations: elsewhere
 //! the anonymous mappings Transit makes for itself (code cache,
-//! allocations) stay listed, as anonymous mappings; the program's
-//! lines show offset 0 and no device or inode, since the loader copies the
-//! file into anonymous memory; the dynamic loader's image is anonymous.
+//! allocations) stay listed, as anonymous mappings.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
