@@ -115,7 +115,7 @@ pub extern "C" fn on_host_signal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut
     unsafe {
         let info_bytes = &*(info as *const [u8; 128]);
         let mc = &mut (*(ctx as *mut libc::ucontext_t)).uc_mcontext;
-        let synchronous = transit_syscalls::signal::FAULT_SIGNALS.contains(&sig) && (*info).si_code > 0;
+        let synchronous = transit_syscalls::signal::FAULT_SIGNALS.contains(&sig) && (*info).si_code > 0 && !just_after_syscall(mc.pc);
         if sig == libc::SIGSEGV && (*info).si_code == SEGV_ACCERR {
             let addr = u64::from_ne_bytes(info_bytes[16..24].try_into().unwrap_or_default());
             let code_watch_lifted = code_watch::watches(addr)
@@ -188,6 +188,25 @@ pub extern "C" fn on_host_signal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut
 }
 
 const SEGV_ACCERR: i32 = 2;
+
+/// Whether `pc` in Transit's own code follows an `svc`: a fault signal
+/// reported there was sent, not raised (no instruction faulted; the
+/// process queued it to itself with a fault's si_code, which
+/// rt_sigqueueinfo allows only to oneself, and it arrived as that syscall
+/// returned). Async-signal-safe.
+#[cfg(target_arch = "aarch64")]
+fn just_after_syscall(pc: u64) -> bool {
+    const SVC_0: u32 = 0xd400_0001;
+    extern "C" {
+        // The linker's bounds of the image's start and its text.
+        static __executable_start: u8;
+        static etext: u8;
+    }
+    // The linker defines both symbols; only their addresses are taken.
+    let text = std::ptr::addr_of!(__executable_start) as u64 + 4..std::ptr::addr_of!(etext) as u64;
+    // SAFETY: pc - 4 lies in Transit's text, mapped and readable.
+    text.contains(&pc) && pc % 4 == 0 && unsafe { ((pc - 4) as *const u32).read() } == SVC_0
+}
 
 /// The temporary signal mask x86_64 syscall `nr` waits with, if it has one:
 /// rt_sigsuspend, pselect6, ppoll, epoll_pwait, epoll_pwait2 (a mask that

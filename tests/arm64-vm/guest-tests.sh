@@ -1,8 +1,8 @@
 #!/bin/bash
 # Runs inside the arm64 VM (vm.sh), as root, with the payload disk on
 # /payload: transit (static aarch64), probe (static x86_64, probe.c prints
-# how it was started), level_probe (level_probe.S), address_space
-# (tests/programs/address_space.c) and its expected output, busybox-amd64,
+# how it was started), level_probe (level_probe.S), address_space and
+# self_queued_faults (from tests/programs) with their expected outputs, busybox-amd64,
 # transit.deb (cargo xtask deb, of the same Transit), cri-client (static
 # aarch64, tests/arm64-vm/cri-client). Each check prints "TEST name: ok" or
 # "TEST name: FAIL ..."; the exit status is 0 only if all passed.
@@ -48,6 +48,14 @@ t_address_space() {
   [ "$out" = "$(cat $P/address_space.expected)" ] || { echo "$out"; return 1; }
 }
 check address-space-below-2^47 t_address_space
+
+# Fault signals the program queues to itself arrive in Transit's own code
+# (tests/programs/signals/self_queued_faults.c; qemu-user cannot run it).
+t_self_queued_faults() {
+  local out; out=$(transit $P/self_queued_faults) || return 1
+  [ "$out" = "$(cat $P/self_queued_faults.expected)" ] || { echo "$out"; return 1; }
+}
+check self-queued-fault-signals t_self_queued_faults
 
 # ---- registration ---------------------------------------------------------
 

@@ -31,11 +31,15 @@ pub fn run() -> Result<()> {
     }
     build_program(arch, &dir.join("probe.c"), &payload.join("probe"), &[])?;
     build_program(arch, &dir.join("level_probe.S"), &payload.join("level_probe"), &["-nostdlib"])?;
-    // On the VM's 48-bit kernel the host's space is wider than x86_64's.
+    // Test programs whose point only a real arm64 kernel shows: on the VM's
+    // 48-bit kernel the host's space is wider than x86_64's; qemu-user
+    // takes a fault signal a process queues to itself for its own fault.
     let root_programs = crate::workspace_root().join("tests/programs");
-    build_program(arch, &root_programs.join("address_space.c"), &payload.join("address_space"), &[])?;
-    std::fs::copy(root_programs.join("expected/address_space.stdout"), payload.join("address_space.expected"))
-        .context("cannot copy the expected output of address_space")?;
+    for (source, name) in [("address_space.c", "address_space"), ("signals/self_queued_faults.c", "self_queued_faults")] {
+        build_program(arch, &root_programs.join(source), &payload.join(name), &[])?;
+        std::fs::copy(root_programs.join(format!("expected/{name}.stdout")), payload.join(format!("{name}.expected")))
+            .with_context(|| format!("cannot copy the expected output of {name}"))?;
+    }
     // The installer image is built in the VM from the Transit under test,
     // and the runtimes use the mirror through the shipped configurations.
     let root = crate::workspace_root();
