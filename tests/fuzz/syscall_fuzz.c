@@ -236,7 +236,7 @@ struct progress {
 
 static uint64_t rng_state;
 static unsigned char *arena;  /* ARENA_PAGES read-write pages between two PROT_NONE guards */
-static int self_pid, isolated, is_root, verbose, confined;
+static int self_pid, isolated, is_root, verbose;
 static struct progress *progress;
 
 static uint64_t next(void) {
@@ -466,48 +466,12 @@ static void keep_alarm(uint64_t set) {
     }
 }
 
-/* x86_64's TASK_SIZE: beyond it nothing of the guest's can be. */
-#define GUEST_END ((1UL << 47) - PAGE)
-
-/* FUZZ_CONFINE_MEMORY=1 (the harness sets it under qemu-user): memory
- * calls stay around the arena or beyond GUEST_END. Where the host's
- * address space ends at 2^47 (qemu-user on x86_64) Transit's own memory
- * lies among the guest's, and a guest that unmaps it at random breaks
- * Transit as it would break its own libc; on a 48-bit aarch64 host
- * Transit's memory is above 2^47, and every address is fair. */
-static void confine(uint64_t *start, uint64_t *len) {
-    uint64_t lo = (uint64_t)arena - 16 * PAGE, hi = (uint64_t)arena + ARENA_SIZE + 16 * PAGE;
-    if (!confined || *start >= GUEST_END)
-        return;
-    if (*start < lo || *start >= hi)
-        *start = (uint64_t)arena + (*start & (ARENA_SIZE - 1));
-    if (len && *len > hi - *start)
-        *len = hi - *start;
-}
-
 /* Fixes the argument that could reach outside the batch. */
 static void sanitize(int nr, uint64_t *a) {
     switch (nr) {
-    case 10:  /* mprotect */
-    case 11:  /* munmap */
-    case 216: /* remap_file_pages */
-    case 329: /* pkey_mprotect */
-    case 453: /* map_shadow_stack */
-    case 462: /* mseal */
-        confine(&a[0], &a[1]);
-        break;
-    case 25: /* mremap: the old range, and the new place if fixed */
-        confine(&a[0], &a[1]);
-        confine(&a[4], &a[2]);
-        break;
-    case 30: /* shmat (SHM_REMAP replaces what is there) */
-        confine(&a[1], NULL);
-        break;
     case 9: /* mmap: MAP_POPULATE or MAP_LOCKED would make a huge mapping real */
         if ((a[3] & (MAP_POPULATE | MAP_LOCKED)) && a[1] > POPULATE_LIMIT)
             a[1] = POPULATE_LIMIT;
-        if (a[3] & MAP_FIXED)
-            confine(&a[0], &a[1]);
         break;
     case 28:  /* madvise */
     case 440: /* process_madvise */ {
@@ -521,8 +485,6 @@ static void sanitize(int nr, uint64_t *a) {
         /* MADV_WILLNEED, MADV_POPULATE_READ/WRITE fill what they cover. */
         if ((*advice == 3 || *advice == 22 || *advice == 23) && *len > POPULATE_LIMIT)
             *len = POPULATE_LIMIT;
-        if (nr == 28)
-            confine(&a[0], &a[1]);
         break;
     }
     case 16: { /* ioctl */
@@ -763,8 +725,6 @@ int main(int argc, char **argv) {
     long total = strtol(argv[2], NULL, 0);
     int only = argc == 4 ? atoi(argv[3]) : -1;
     verbose = only >= 0;
-    const char *confine_memory = getenv("FUZZ_CONFINE_MEMORY");
-    confined = confine_memory && strcmp(confine_memory, "1") == 0;
     setvbuf(stdout, NULL, _IOLBF, 0);
     /* Nothing inherited: a descriptor the harness left open is not ours to fuzz. */
     raw_syscall(436, 3, ~0U, 0, 0, 0, 0);
@@ -787,9 +747,8 @@ int main(int argc, char **argv) {
     progress = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (progress == MAP_FAILED)
         fail("mmap");
-    printf("syscall_fuzz: seed %llu, %ld calls in batches of %d, %s, %s%s\n", (unsigned long long)seed, total, BATCH,
-           is_root ? "root" : "not root", isolated ? "own network and IPC namespaces" : "no namespaces: no IP sockets or IPC",
-           confined ? ", memory calls confined" : "");
+    printf("syscall_fuzz: seed %llu, %ld calls in batches of %d, %s, %s\n", (unsigned long long)seed, total, BATCH,
+           is_root ? "root" : "not root", isolated ? "own network and IPC namespaces" : "no namespaces: no IP sockets or IPC");
 
     long done = 0, completed = 0, exited = 0, timeouts = 0, stopped = 0, batches = 0;
     long by_signal[65] = {0};

@@ -118,13 +118,7 @@ pub fn run(transit: &Transit, seed: u64, duration: Duration) -> Report {
                 started.elapsed().as_secs_f64()
             );
         }
-        // Under an emulator Transit's own memory lies among the guest's
-        // (syscall_fuzz.c, `confine`).
-        let confine = if transit.runner.is_empty() { "0" } else { "1" };
-        let env = [
-            ("TRANSIT_CACHE", OsStr::new("off")),
-            ("FUZZ_CONFINE_MEMORY", OsStr::new(confine)),
-        ];
+        let env = [("TRANSIT_CACHE", OsStr::new("off"))];
         let outcome = process::run_with_env(
             transit.command(&program, &args),
             &env,
@@ -158,7 +152,7 @@ pub fn run(transit: &Transit, seed: u64, duration: Duration) -> Report {
             let _ = std::fs::create_dir_all(kept.parent().expect("has a parent"));
             let _ = std::fs::rename(&run_dir, &kept);
             report.failures.push(format!(
-                "seed {seed} run {index}: {problem}\n  reproduce: FUZZ_CONFINE_MEMORY={confine} {} {} {} (add a batch number to run that batch alone, each call printed)\n  last batches:\n{}\n  stderr (end):\n{}\n  kept in {}",
+                "seed {seed} run {index}: {problem}\n  reproduce: {} {} {} (add a batch number to run that batch alone, each call printed)\n  last batches:\n{}\n  stderr (end):\n{}\n  kept in {}",
                 transit.runner.iter().map(String::as_str).chain([transit.binary.to_str().unwrap_or("TRANSIT")]).collect::<Vec<_>>().join(" "),
                 program.display(),
                 args.join(" "),
