@@ -10,7 +10,8 @@
 //! mseal fail there with ENOMEM as at a hole, and a mapping that would
 //! replace it (MAP_FIXED, mremap's target, shmat with SHM_REMAP) fails with
 //! EPERM, as over sealed memory. So no guest call can unmap or change
-//! Transit's memory. A guest's memory call holds the record from its check
+//! Transit's memory; the guest's /proc/self/maps lists it as inaccessible
+//! anonymous memory (`fs/proc/maps.rs`). A guest's memory call holds the record from its check
 //! to its update, as the kernel holds the mmap lock, so that Transit's own
 //! allocations cannot land in a range in between. Only the syscall layer's
 //! other tables (`shared_mappings`, `writable`, `code_watch`) are locked

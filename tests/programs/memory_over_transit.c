@@ -1,7 +1,7 @@
 /* Memory calls over ranges the program does not own. Under Transit on a
  * host whose address space ends at 2^47 (qemu-user, 47- and 39-bit
  * kernels), Transit's own memory lies among the program's and
- * /proc/self/maps lists its image as inaccessible anonymous memory:
+ * /proc/self/maps lists it as inaccessible anonymous memory:
  * mapping over it, unmapping, protecting or discarding it used to destroy
  * Transit. Those calls must leave it alone (the program cannot tell where
  * Transit is, so only its survival is printed), while over the program's
@@ -33,7 +33,8 @@ static int own(uintptr_t start, uintptr_t end) {
 }
 
 /* Every inaccessible anonymous mapping the program does not own: Transit's
- * image and heap under Transit on such a host, none natively. */
+ * memory under Transit on such a host (and its brk reservation), none
+ * natively. */
 static int foreign(uintptr_t *starts, uintptr_t *ends, int max) {
     FILE *maps = fopen("/proc/self/maps", "r");
     char line[512], perms[8];

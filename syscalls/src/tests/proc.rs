@@ -114,6 +114,12 @@ fn maps_name_the_guest_stack_and_hide_transit() {
     let stack = FakeStack::new();
     let mut g = Guest::new();
     g.process.record_initial_stack(stack.rsp());
+    // The fake stack lies in this test's heap: the guest's, as the loader
+    // records the real one (else, on a host whose space ends at 2^47, it is
+    // Transit's memory).
+    for at in [stack.rsp(), stack.strings.as_ptr() as u64] {
+        crate::guest_regions::record((at & !0xfff).saturating_sub(1 << 20), 2 << 20);
+    }
     let text = String::from_utf8(read_proc(&mut g, "/proc/self/maps")).unwrap();
     let top = g.process.start.stack_top;
     let stack_line = text

@@ -9,14 +9,15 @@
 //! - files under the root filesystem are named by their guest paths.
 //!
 //! On hosts with addresses above x86_64's 2^47 (`guest_space::host_is_wide`),
-//! everything there is Transit's and left out. Approximations: elsewhere
-//! the anonymous mappings Transit makes for itself (code cache,
-//! allocations) stay listed, as anonymous mappings.
+//! everything there is Transit's and left out. Elsewhere whatever the guest
+//! has not mapped (`guest_regions`) is Transit's too (its code cache,
+//! allocations, thread stacks), listed as inaccessible anonymous memory.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use super::super::rootfs::host_path_to_guest;
+use crate::guest_regions::{self, GuestRegions};
 use crate::guest_space;
 use crate::GuestProcess;
 
@@ -111,10 +112,13 @@ pub(crate) fn guest_maps(process: &GuestProcess) -> String {
     let host = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
     let mut mappings: Vec<Mapping> = host.lines().filter_map(Mapping::parse).collect();
     let wide = guest_space::host_is_wide();
+    let mut unmapped_by_guest = Vec::new();
     if wide {
         // The guest's memory ends at GUEST_END there; everything above is
         // Transit's (its image, heap, code cache, stacks) or the kernel's.
         mappings = below(mappings, guest_space::GUEST_END);
+    } else {
+        (mappings, unmapped_by_guest) = split_by_guest_regions(mappings, &guest_regions::lock());
     }
     let image_start = process
         .start
@@ -134,7 +138,30 @@ pub(crate) fn guest_maps(process: &GuestProcess) -> String {
         .iter()
         .find(|m| m.contains(own_code))
         .map(|m| m.name.clone());
-    rewrite(&mappings, own_image.as_deref(), &layout)
+    rewrite(&mappings, own_image.as_deref(), &layout, &unmapped_by_guest)
+}
+
+/// The mappings cut where the guest's own regions begin and end, and for
+/// each piece whether the guest left it unmapped: then it is Transit's.
+fn split_by_guest_regions(mappings: Vec<Mapping>, regions: &GuestRegions) -> (Vec<Mapping>, Vec<bool>) {
+    let (mut pieces, mut unmapped) = (Vec::new(), Vec::new());
+    for m in mappings {
+        let mut at = m.start;
+        let mut push = |start: u64, end: u64, guest: bool| {
+            if start < end {
+                let offset = if m.name.is_empty() { 0 } else { m.offset + (start - m.start) };
+                pieces.push(Mapping { start, end, offset, ..m.clone() });
+                unmapped.push(!guest);
+            }
+        };
+        for (start, end) in regions.pieces(m.start, m.end - m.start) {
+            push(at, start, false);
+            push(start, end.min(m.end), true);
+            at = end.min(m.end);
+        }
+        push(at, m.end, false);
+    }
+    (pieces, unmapped)
 }
 
 /// The mappings, or their parts, below `end`.
@@ -187,7 +214,9 @@ fn transit_owned(mappings: &[Mapping], own_image: Option<&str>, layout: &GuestLa
     own
 }
 
-fn rewrite(mappings: &[Mapping], own_image: Option<&str>, layout: &GuestLayout) -> String {
+/// `unmapped_by_guest`, where not empty, says of each mapping that the
+/// guest never mapped it: it is Transit's.
+fn rewrite(mappings: &[Mapping], own_image: Option<&str>, layout: &GuestLayout, unmapped_by_guest: &[bool]) -> String {
     let mut out = String::new();
     let cuts = [
         layout.image.start,
@@ -195,14 +224,29 @@ fn rewrite(mappings: &[Mapping], own_image: Option<&str>, layout: &GuestLayout) 
         layout.heap.end,
         layout.stack_top,
     ];
-    let own = transit_owned(mappings, own_image, layout);
+    let mut own = transit_owned(mappings, own_image, layout);
+    for (own, &unmapped) in own.iter_mut().zip(unmapped_by_guest) {
+        *own |= unmapped;
+    }
+    // Transit's neighbouring pieces show as one reservation, as the kernel
+    // lists one inaccessible anonymous mapping.
+    let mut reserved: Option<Mapping> = None;
     for (m, own) in mappings.iter().zip(own) {
         if own {
-            if layout.reserve_own {
-                let reserved = Mapping { perms: "---p".into(), offset: 0, dev: "00:00".into(), inode: 0, name: String::new(), ..m.clone() };
-                reserved.write(&mut out);
+            match &mut reserved {
+                Some(r) if r.end == m.start => r.end = m.end,
+                _ if !layout.reserve_own => {}
+                _ => {
+                    if let Some(r) = reserved.take() {
+                        r.write(&mut out);
+                    }
+                    reserved = Some(Mapping { perms: "---p".into(), offset: 0, dev: "00:00".into(), inode: 0, name: String::new(), ..m.clone() });
+                }
             }
             continue;
+        }
+        if let Some(r) = reserved.take() {
+            r.write(&mut out);
         }
         if !m.name.is_empty() {
             let mut named = m.clone();
@@ -246,6 +290,9 @@ fn rewrite(mappings: &[Mapping], own_image: Option<&str>, layout: &GuestLayout) 
             start = end;
         }
     }
+    if let Some(r) = reserved {
+        r.write(&mut out);
+    }
     out
 }
 
@@ -282,7 +329,7 @@ mod tests {
     fn rewritten() -> Vec<Mapping> {
         let mappings: Vec<Mapping> = HOST.lines().map(|l| Mapping::parse(l).unwrap()).collect();
         let own = "/build/target/release/transit";
-        rewrite(&mappings, Some(own), &layout())
+        rewrite(&mappings, Some(own), &layout(), &[])
             .lines()
             .map(|l| Mapping::parse(l).unwrap())
             .collect()
@@ -321,6 +368,22 @@ mod tests {
     }
 
     #[test]
+    fn what_the_guest_never_mapped_is_listed_as_transits() {
+        // A host mapping the guest mapped only the middle of (the kernel
+        // merged it with Transit's anonymous memory on both sides).
+        let base = 0x3f_0000_0000u64;
+        crate::guest_regions::record(base + 0x2000, 0x1000);
+        let host = format!("{:x}-{:x} rw-p 00000000 00:00 0 ", base, base + 0x4000);
+        let (pieces, unmapped) = split_by_guest_regions(vec![Mapping::parse(&host).unwrap()], &crate::guest_regions::lock());
+        let got: Vec<_> = pieces.iter().zip(&unmapped).map(|(m, &u)| (m.start - base, m.end - base, u)).collect();
+        assert_eq!(got, [(0, 0x2000, true), (0x2000, 0x3000, false), (0x3000, 0x4000, true)]);
+        let layout = GuestLayout { reserve_own: true, ..layout() };
+        let listed: Vec<Mapping> = rewrite(&pieces, None, &layout, &unmapped).lines().map(|l| Mapping::parse(l).unwrap()).collect();
+        let perms: Vec<_> = listed.iter().map(|m| m.perms.as_str()).collect();
+        assert_eq!(perms, ["---p", "rw-p", "---p"]);
+    }
+
+    #[test]
     fn on_a_wide_host_nothing_from_the_guest_end_on_is_listed() {
         let end = guest_space::GUEST_END;
         let wide = "\
@@ -337,12 +400,13 @@ ffff80000000-ffff80800000 rw-p 00000000 00:00 0
     fn where_the_guest_may_map_transit_is_listed_as_inaccessible_memory() {
         let mappings: Vec<Mapping> = HOST.lines().map(|l| Mapping::parse(l).unwrap()).collect();
         let layout = GuestLayout { reserve_own: true, ..layout() };
-        let listed: Vec<Mapping> = rewrite(&mappings, Some("/build/target/release/transit"), &layout)
+        let listed: Vec<Mapping> = rewrite(&mappings, Some("/build/target/release/transit"), &layout, &[])
             .lines()
             .map(|l| Mapping::parse(l).unwrap())
             .collect();
         let image = listed.iter().find(|m| m.start == 0x7000000000).expect("Transit's image listed");
-        assert_eq!((image.end, image.perms.as_str(), image.name.as_str(), image.inode), (0x7000400000, "---p", "", 0));
+        // With its bss and heap next to it: one reservation.
+        assert_eq!((image.end, image.perms.as_str(), image.name.as_str(), image.inode), (0x7000432000, "---p", "", 0));
         assert!(listed.iter().all(|m| !m.name.contains("transit") && m.name != "[vdso]"));
         let vdso = listed.iter().find(|m| m.start == 0x7ffd00030000).expect("the host's vdso listed");
         assert_eq!((vdso.perms.as_str(), vdso.name.as_str()), ("---p", ""));
