@@ -81,16 +81,14 @@ fn count_may_be_zero(insn: &Instruction) -> bool {
     }
 }
 
-/// For each instruction, the flags that are live right after it, given the
-/// flags live at the block's exit.
-pub fn live_after(insns: &[Instruction], live_at_exit: FlagSet) -> Vec<FlagSet> {
-    let mut out = vec![FlagSet::NONE; insns.len()];
+/// Fills `out` (one entry per instruction) with the flags that are live
+/// right after each instruction, given the flags live at the block's exit.
+pub fn live_after(insns: &[Instruction], live_at_exit: FlagSet, out: &mut [FlagSet]) {
     let mut live = live_at_exit;
-    for (i, insn) in insns.iter().enumerate().rev() {
-        out[i] = live;
+    for (insn, after) in insns.iter().zip(out).rev() {
+        *after = live;
         live = live_before(insn, live);
     }
-    out
 }
 
 /// The flags live right before `insn`, given those live right after it.
