@@ -81,12 +81,13 @@ impl BlockAssembler {
     /// Resolves every label reference and returns the code; the label and
     /// relocation buffers go back to the pool (give the code back with
     /// `recycle_code`).
-    pub fn finish(mut self) -> Result<Vec<u8>, DynasmError> {
+    pub fn finish(&mut self) -> Result<Vec<u8>, DynasmError> {
         let resolved = self.resolve();
-        let BlockAssembler { ops, mut labels, relocs, .. } = self;
+        let mut labels = std::mem::take(&mut self.labels);
         labels.clear();
+        let relocs = std::mem::replace(&mut self.relocs, RelocRegistry::new());
         SPARE_LABELS.set(Some(SpareLabels { labels, relocs }));
-        resolved.map(|()| ops)
+        resolved.map(|()| std::mem::take(&mut self.ops))
     }
 
     fn resolve(&mut self) -> Result<(), DynasmError> {
