@@ -4,8 +4,10 @@
 //! BLOCKS is a file of block start addresses (hex, one per line, e.g.
 //! from a `--perf-map` run's `x86_64:0x...` names); each round flushes the
 //! cache and translates them all again. Prints guest instructions per
-//! second.
+//! second; with `CODE_CHECKSUM=1`, also a checksum of every block's host
+//! code, to check that a change to the translator leaves the code alone.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use transit_translator::cpu::host::HostFeatures;
 use transit_translator::frontend::decode::CodeBuffer;
@@ -14,7 +16,23 @@ use transit_translator::Translator;
 #[path = "common/elf_image.rs"]
 mod elf_image;
 
+/// FNV-1a over each installed block's guest address and host code.
+static CHECKSUM: AtomicU64 = AtomicU64::new(0xcbf2_9ce4_8422_2325);
+
+fn add_to_checksum(guest_rip: u64, host: u64, host_len: usize) {
+    // SAFETY: the cache just installed `host_len` bytes of code at `host`.
+    let code = unsafe { std::slice::from_raw_parts(host as *const u8, host_len) };
+    let mut h = CHECKSUM.load(Ordering::Relaxed);
+    for &b in guest_rip.to_le_bytes().iter().chain(code) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+    }
+    CHECKSUM.store(h, Ordering::Relaxed);
+}
+
 fn main() {
+    if std::env::var_os("CODE_CHECKSUM").is_some() {
+        transit_translator::block_listener::listen(add_to_checksum);
+    }
     let args: Vec<String> = std::env::args().collect();
     let (base, image) = elf_image::load(&args[1]);
     let starts: Vec<u64> = std::fs::read_to_string(&args[2])
@@ -37,4 +55,7 @@ fn main() {
     let insns = t.stats().guest_insns;
     let secs = began.elapsed().as_secs_f64();
     println!("{} blocks x {rounds}: {insns} guest instructions in {secs:.3} s, {:.1} M/s", starts.len(), insns as f64 / secs / 1e6);
+    if std::env::var_os("CODE_CHECKSUM").is_some() {
+        println!("host code checksum {:016x}", CHECKSUM.load(Ordering::Relaxed));
+    }
 }

@@ -4,8 +4,8 @@
 //! when a guest address has no translation.
 
 use crate::cache::{CodeCache, PAGE_SHIFT};
-use crate::frontend::decode::{decode_block_until, CodeSource};
-use crate::frontend::flags::{live_at_block_exit_by, live_on_entry};
+use crate::frontend::decode::{decode_block_in, CodeSource, PageDecoder};
+use crate::frontend::flags::{live_at_block_exit_by, live_on_entry_in};
 use crate::cache::thread_code::ThreadCode;
 use crate::translate::translate_block;
 
@@ -26,7 +26,9 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
     }
     cache.watch(rip >> PAGE_SHIFT);
     let max_insns = if one_insn { 1 } else { cache.max_block_insns };
-    let mut block = decode_block_until(src, rip, max_insns, stops);
+    // The look-ahead reads the block's successors mostly in its last page.
+    let mut code = PageDecoder::new(src);
+    let mut block = decode_block_in(&mut code, rip, max_insns, stops);
     let last_byte = block.invalid_at.unwrap_or(block.end()).max(rip + 1) - 1;
     let pages = (rip >> PAGE_SHIFT, last_byte >> PAGE_SHIFT);
     let mut newly_watched = false;
@@ -36,7 +38,7 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
     if newly_watched {
         // Bytes read before their page was watched may have changed since.
         block.recycle();
-        block = decode_block_until(src, rip, max_insns, stops);
+        block = decode_block_in(&mut code, rip, max_insns, stops);
     }
     if cache.has_unapplied_code_changes() {
         // Another thread changed code since this dispatch applied the log,
@@ -50,7 +52,7 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
         return translation(cache, src, rip, me, one_insn, stops);
     }
     let live_at_exit = live_at_block_exit_by(&block, |addr| {
-        cache.live_on_entry(addr, |cache| live_on_entry(src, addr, &|a| cache.is_code_page(a >> PAGE_SHIFT)))
+        cache.live_on_entry(addr, |cache| live_on_entry_in(&mut code, addr, &|a| cache.is_code_page(a >> PAGE_SHIFT)))
     });
     let translate = |cache: &CodeCache| {
         translate_block(&block, cache.next_block_addr(), cache.host, cache.stubs, live_at_exit, cache.memory_order())

@@ -61,15 +61,14 @@ impl Emitter {
     /// enough to be inlined: moving the Emitter into a `mut self` there cost
     /// a 416-byte memcpy per block, 0.6% of a static hello's instructions.
     #[inline(never)]
-    pub(super) fn finish_with_cold_code(mut self, guest_insns: usize) -> super::TranslatedBlock {
+    pub(super) fn place_cold_code(&mut self) {
         while !self.cold.is_empty() {
             for path in std::mem::take(&mut self.cold) {
                 self.bind(path.entry);
-                (path.body)(&mut self);
+                (path.body)(self);
                 self.jump(path.resume);
             }
         }
-        self.finish(guest_insns)
     }
 }
 

@@ -516,9 +516,11 @@ impl Emitter {
 
     /// The finished block of `guest_insns` guest instructions (give its
     /// buffers back with `recycle` once it is installed).
-    pub fn finish(mut self, guest_insns: usize) -> TranslatedBlock {
+    /// (By reference: moving the emitter into it cost 1% of translating
+    /// Python's blocks.)
+    pub fn finish(&mut self, guest_insns: usize) -> TranslatedBlock {
         if !self.cold.is_empty() {
-            return self.finish_with_cold_code(guest_insns);
+            self.place_cold_code();
         }
         let carry_entry = if self.reads_carry_first && crate::tuning::tuning().indirect_carry { self.carry_entry() } else { 0 };
         if !self.literals.is_empty() {
@@ -529,10 +531,10 @@ impl Emitter {
         let code = self.ops.finish().expect("all labels are bound");
         TranslatedBlock {
             code,
-            direct_exits: self.direct_exits,
+            direct_exits: std::mem::take(&mut self.direct_exits),
             indirect_site: self.indirect_site,
-            marks: self.marks,
-            relocations: self.relocations,
+            marks: std::mem::take(&mut self.marks),
+            relocations: std::mem::take(&mut self.relocations),
             guest_insns,
             carry_entry,
         }

@@ -56,6 +56,48 @@ pub fn build_tables() {
     let _ = Decoder::with_ip(64, &[0x90], 0, DecoderOptions::NONE).decode();
 }
 
+/// Guest code read through one decoder per page, kept for the next run of
+/// instructions in the same page: a block's decoding and the flag
+/// look-ahead into its successors (mostly in the block's last page) share
+/// it. Setting up iced's decoder cost more than decoding two instructions.
+pub struct PageDecoder<'a> {
+    src: &'a dyn CodeSource,
+    /// The guest range `[start, end)` whose bytes the decoder has (to the
+    /// end of one page), and the decoder.
+    page: Option<(u64, u64, Decoder<'a>)>,
+}
+
+impl<'a> PageDecoder<'a> {
+    pub fn new(src: &'a dyn CodeSource) -> Self {
+        PageDecoder { src, page: None }
+    }
+
+    pub fn src(&self) -> &'a dyn CodeSource {
+        self.src
+    }
+
+    /// A decoder at `addr` whose bytes end where `addr`'s page ends (or
+    /// where the source's code does).
+    pub fn at(&mut self, addr: u64) -> &mut Decoder<'a> {
+        if !matches!(&self.page, Some((start, end, _)) if (*start..*end).contains(&addr)) {
+            // From the page's start when the source has those bytes, so
+            // that a backward branch's target is covered too.
+            let page_start = addr & !(PAGE - 1);
+            let whole_page = self.src.bytes(page_start, PAGE as usize);
+            let (start, bytes) = if whole_page.len() as u64 > addr - page_start {
+                (page_start, whole_page)
+            } else {
+                (addr, self.src.bytes(addr, (PAGE - addr % PAGE) as usize))
+            };
+            self.page = Some((start, start + bytes.len() as u64, Decoder::with_ip(64, bytes, start, DecoderOptions::NONE)));
+        }
+        let (start, _, decoder) = self.page.as_mut().expect("a decoder was just set up");
+        decoder.set_position((addr - *start) as usize).expect("an offset within the decoder's bytes");
+        decoder.set_ip(addr);
+        decoder
+    }
+}
+
 /// Decodes the instruction at `addr`. `None` means the bytes are not a valid
 /// instruction (the guest gets SIGILL there).
 pub fn decode_one(src: &dyn CodeSource, addr: u64) -> Option<Instruction> {
@@ -112,6 +154,12 @@ pub fn decode_block(src: &dyn CodeSource, start: u64, max_insns: usize) -> Guest
 /// (sorted) but its start: the debugger's breakpoints, which the
 /// dispatcher must see RIP reach.
 pub fn decode_block_until(src: &dyn CodeSource, start: u64, max_insns: usize, stops: &[u64]) -> GuestBlock {
+    decode_block_in(&mut PageDecoder::new(src), start, max_insns, stops)
+}
+
+/// `decode_block_until` through `code`'s decoders (left at the block's last page).
+pub fn decode_block_in(code: &mut PageDecoder, start: u64, max_insns: usize, stops: &[u64]) -> GuestBlock {
+    let src = code.src();
     // The first stop after the start: one compare per instruction.
     let limit = stops.iter().copied().find(|&s| s > start).unwrap_or(u64::MAX);
     let stops_at = |addr: u64| addr >= limit;
@@ -121,9 +169,7 @@ pub fn decode_block_until(src: &dyn CodeSource, start: u64, max_insns: usize, st
     let mut block = GuestBlock { start, insns, invalid_at: None };
     let mut addr = start;
     while block.insns.len() < max_insns {
-        // One decoder for the rest of the page: setting one up costs more
-        // than decoding an instruction.
-        let mut decoder = Decoder::with_ip(64, src.bytes(addr, (PAGE - addr % PAGE) as usize), addr, DecoderOptions::NONE);
+        let decoder = code.at(addr);
         while block.insns.len() < max_insns && decoder.can_decode() {
             if stops_at(addr) {
                 return block;

@@ -2,8 +2,8 @@
 //! live after each instruction of a block. Flags nobody reads are never
 //! computed: that is most of the win of lazy flags.
 
-use crate::frontend::decode::{CodeSource, GuestBlock};
-use iced_x86::{Decoder, DecoderOptions, Instruction, Mnemonic, OpKind, RflagsBits};
+use crate::frontend::decode::{CodeSource, GuestBlock, PageDecoder};
+use iced_x86::{Decoder, DecoderError, DecoderOptions, Instruction, Mnemonic, OpKind, RflagsBits};
 
 /// A set of x86 arithmetic flags, in iced's `RflagsBits` order (its low six
 /// bits), so that converting iced's sets costs one AND: liveness runs over
@@ -81,16 +81,14 @@ fn count_may_be_zero(insn: &Instruction) -> bool {
     }
 }
 
-/// For each instruction, the flags that are live right after it, given the
-/// flags live at the block's exit.
-pub fn live_after(insns: &[Instruction], live_at_exit: FlagSet) -> Vec<FlagSet> {
-    let mut out = vec![FlagSet::NONE; insns.len()];
+/// Fills `out` (one entry per instruction) with the flags that are live
+/// right after each instruction, given the flags live at the block's exit.
+pub fn live_after(insns: &[Instruction], live_at_exit: FlagSet, out: &mut [FlagSet]) {
     let mut live = live_at_exit;
-    for (i, insn) in insns.iter().enumerate().rev() {
-        out[i] = live;
+    for (insn, after) in insns.iter().zip(out).rev() {
+        *after = live;
         live = live_before(insn, live);
     }
-    out
 }
 
 /// The flags live right before `insn`, given those live right after it.
@@ -113,14 +111,19 @@ const LOOKAHEAD_FORKS: u32 = 4;
 /// both ways of direct conditional branches, plus (conservatively) every
 /// flag not yet written where the look-ahead stops.
 pub fn live_on_entry(src: &dyn CodeSource, addr: u64, readable: &impl Fn(u64) -> bool) -> FlagSet {
+    live_on_entry_in(&mut PageDecoder::new(src), addr, readable)
+}
+
+/// `live_on_entry` through `code`'s decoders (the block's own, mostly).
+pub fn live_on_entry_in(code: &mut PageDecoder, addr: u64, readable: &impl Fn(u64) -> bool) -> FlagSet {
     let follow = crate::tuning::tuning().flag_lookahead;
     // Switched off: the first straight-line run only, eight instructions.
     let (mut budget, forks) = if follow { (LOOKAHEAD, LOOKAHEAD_FORKS) } else { (LOOKAHEAD / 2, 0) };
-    live_from(src, addr, readable, &mut budget, forks, follow)
+    live_from(code, addr, readable, &mut budget, forks, follow)
 }
 
 fn live_from(
-    src: &dyn CodeSource,
+    code: &mut PageDecoder,
     addr: u64,
     readable: &impl Fn(u64) -> bool,
     budget: &mut usize,
@@ -131,17 +134,42 @@ fn live_from(
     let mut live = FlagSet::NONE;
     let mut killed = FlagSet::NONE;
     let mut at = addr;
+    // Whether the run at `at` decodes from the look-ahead's window of bytes
+    // (which may cross into the next page) rather than from its page's.
+    let mut crossing = false;
     'straight_line: loop {
-        // One decoder per straight-line run: setting one up costs more
-        // than decoding an instruction.
-        let mut decoder = Decoder::with_ip(64, lookahead_bytes(src, at, *budget, readable), at, DecoderOptions::NONE);
+        if !readable(at) {
+            break;
+        }
+        let mut window;
+        let decoder = if crossing {
+            window = Decoder::with_ip(64, lookahead_bytes(code.src(), at, *budget, readable), at, DecoderOptions::NONE);
+            &mut window
+        } else {
+            code.at(at)
+        };
         loop {
-            if *budget == 0 || !decoder.can_decode() {
+            if *budget == 0 {
+                break 'straight_line;
+            }
+            let insn_at = decoder.ip();
+            if !crossing && !decoder.can_decode() {
+                // The page's end: on through the window.
+                (at, crossing) = (insn_at, true);
+                continue 'straight_line;
+            }
+            if !decoder.can_decode() {
                 break 'straight_line;
             }
             *budget -= 1;
             let insn = decoder.decode();
             if insn.is_invalid() {
+                if !crossing && decoder.last_error() == DecoderError::NoMoreBytes {
+                    // An instruction crossing the page's end.
+                    *budget += 1;
+                    (at, crossing) = (insn_at, true);
+                    continue 'straight_line;
+                }
                 break 'straight_line;
             }
             let (reads, kills) = reads_and_kills(&insn);
@@ -154,12 +182,16 @@ fn live_from(
             match insn.flow_control() {
                 F::Next => {}
                 F::UnconditionalBranch | F::Call if direct && follow => {
-                    at = insn.near_branch64();
+                    (at, crossing) = (insn.near_branch64(), false);
                     continue 'straight_line;
                 }
                 F::ConditionalBranch if direct && forks > 0 => {
-                    let taken = live_from(src, insn.near_branch64(), readable, budget, forks - 1, follow);
+                    let taken = live_from(code, insn.near_branch64(), readable, budget, forks - 1, follow);
                     live = live.union(taken.minus(killed));
+                    // The taken side moved the page's decoder: on from
+                    // the branch's next instruction.
+                    (at, crossing) = (insn.next_ip(), false);
+                    continue 'straight_line;
                 }
                 _ => break 'straight_line,
             }
@@ -213,6 +245,17 @@ pub fn live_at_block_exit_by(block: &GuestBlock, mut live_on_entry: impl FnMut(u
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_look_ahead_decodes_across_a_page_end_only_into_a_readable_page() {
+        use crate::frontend::decode::CodeBuffer;
+        // nop; cmp eax, 0x11223344 (crossing the page end after 2 bytes); ret
+        let code = [0x90, 0x3d, 0x44, 0x33, 0x22, 0x11, 0xc3];
+        let page_end = 0x10_0000;
+        let src = CodeBuffer { base: page_end - 3, code: &code };
+        assert_eq!(live_on_entry(&src, src.base, &|_| true), FlagSet::NONE, "cmp writes every flag");
+        assert_eq!(live_on_entry(&src, src.base, &|a| a < page_end), FlagSet::ALL);
+    }
 
     #[test]
     fn iced_arithmetic_flags_are_the_low_six_bits() {
