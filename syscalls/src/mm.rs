@@ -146,8 +146,8 @@ pub(crate) fn munmap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let mut regions = guest_regions::lock();
     for (start, end) in regions.pieces(a[0], a[1]) {
         host::syscall(libc::SYS_munmap, &[start, end - start])?;
+        regions.unmapped(start, end - start);
     }
-    regions.unmapped(a[0], a[1]);
     drop(regions);
     unmapped(a[0], a[1]);
     ctx.thread.code_unmapped(a[0], a[1]);
