@@ -139,8 +139,10 @@ impl GuestThreadRun {
                 e.map(ThreadEnd::Process)
             });
             if let Some(end) = end {
-                if let ThreadEnd::Process(Ending::Exit(_)) = end {
-                    persistent_cache::save(&self.translator);
+                match end {
+                    ThreadEnd::Process(Ending::Exit(_)) => persistent_cache::save(&self.translator),
+                    ThreadEnd::Thread { .. } => self.signals.thread_exits(),
+                    ThreadEnd::Process(Ending::Signal(_)) => {}
                 }
                 self.report(&end);
                 if let ThreadEnd::Process(ending) = &end {

@@ -250,6 +250,29 @@ impl SignalThread {
         info
     }
 
+    /// The guest thread exits and the process lives on. As of now the host
+    /// thread blocks every signal, so the kernel gives signals sent to the
+    /// process to another thread, as it passes over an exiting one. The
+    /// instances this thread's queue still holds go back to the process,
+    /// except those sent to this thread alone (tgkill), which Linux
+    /// discards with the thread. Without this, a signal caught as the
+    /// thread ended was lost with it.
+    pub fn thread_exits(&self) {
+        const SI_TKILL: i32 = -6;
+        block_host_signals();
+        for sig in 1..=64 {
+            while let Some(info) = self.queue.take(sig) {
+                let code = i32::from_ne_bytes([info[8], info[9], info[10], info[11]]);
+                if code != SI_TKILL {
+                    // SAFETY: a siginfo-sized buffer the kernel only reads;
+                    // the kernel takes any siginfo for the caller's own process.
+                    unsafe { libc::syscall(libc::SYS_rt_sigqueueinfo, libc::getpid(), sig, info.as_ptr()) };
+                }
+            }
+        }
+        transit_syscalls::signal::unthrottle_all();
+    }
+
     /// In a forked child: the kernel gives it no pending signals, so the
     /// instances its parent's thread had queued are not its own.
     pub fn after_fork_in_child(&self) {

@@ -174,6 +174,8 @@ build_payload() {
   cp "$HERE/guest-tests.sh" "$p/"
   # CHECKS: run only these checks (names as guest-tests.sh prints them).
   [ -z "${CHECKS:-}" ] || echo "$CHECKS" > "$p/checks"
+  # SOAK_SECONDS: how long the soak-thread-churn check runs.
+  [ -z "${SOAK_SECONDS:-}" ] || echo "$SOAK_SECONDS" > "$p/soak-seconds"
   mkfs.ext4 -q -F -L payload -d "$p" "$W/payload.img" 256M
 }
 

@@ -33,10 +33,16 @@ pub fn run() -> Result<()> {
     build_program(arch, &dir.join("level_probe.S"), &payload.join("level_probe"), &["-nostdlib"])?;
     // Test programs whose point only a real arm64 kernel shows: on the VM's
     // 48-bit kernel the host's space is wider than x86_64's; qemu-user
-    // takes a fault signal a process queues to itself for its own fault.
+    // takes a fault signal a process queues to itself for its own fault,
+    // and keeps a signal for the process that an exiting thread caught.
     let root_programs = crate::workspace_root().join("tests/programs");
-    for (source, name) in [("address_space.c", "address_space"), ("signals/self_queued_faults.c", "self_queued_faults")] {
-        build_program(arch, &root_programs.join(source), &payload.join(name), &[])?;
+    let programs = [
+        ("address_space.c", "address_space"),
+        ("signals/self_queued_faults.c", "self_queued_faults"),
+        ("signals/exiting_thread_signals.c", "exiting_thread_signals"),
+    ];
+    for (source, name) in programs {
+        build_program(arch, &root_programs.join(source), &payload.join(name), &["-pthread"])?;
         std::fs::copy(root_programs.join(format!("expected/{name}.stdout")), payload.join(format!("{name}.expected")))
             .with_context(|| format!("cannot copy the expected output of {name}"))?;
     }
@@ -68,7 +74,7 @@ pub fn run() -> Result<()> {
         format!("PAYLOAD={}", payload.display()),
     ];
     // Passed through explicitly: sudo would drop them.
-    for name in ["W", "CPU", "SUITE", "MIRROR", "VM_TIMEOUT", "CHECKS"] {
+    for name in ["W", "CPU", "SUITE", "MIRROR", "VM_TIMEOUT", "CHECKS", "SOAK_SECONDS"] {
         if let Ok(value) = std::env::var(name) {
             argv.push(format!("{name}={value}"));
         }
