@@ -81,15 +81,16 @@ impl GuestRegions {
         if run_end >= end { len } else { run_end - start }
     }
 
-    /// Before a mapping replaces `[start, start + len)`: takes every part
+    /// Before a mapping that `replaces` what is at `[start, start + len)`
+    /// (MAP_FIXED and the like; nothing to do otherwise): takes every part
     /// of it that is not the guest's with an inaccessible placeholder, so
     /// that nothing of Transit's can be placed there before the mapping
     /// replaces them. A part already mapped is Transit's: EPERM, with the
     /// placeholders given back. An address the kernel would refuse is left
     /// for the call itself to fail.
-    pub(crate) fn hold_gaps(&self, start: u64, len: u64) -> Result<Placeholders, Errno> {
+    pub(crate) fn hold_gaps(&self, replaces: bool, start: u64, len: u64) -> Result<Placeholders, Errno> {
         let mut held = Placeholders(Vec::new());
-        if len == 0 || start % host_page() != 0 || start.saturating_add(len) > GUEST_END {
+        if !replaces || len == 0 || start % host_page() != 0 || start.saturating_add(len) > GUEST_END {
             return Ok(held);
         }
         let (start, end) = host_pages(start, len);
@@ -124,10 +125,6 @@ impl GuestRegions {
 pub(crate) struct Placeholders(Vec<(u64, u64)>);
 
 impl Placeholders {
-    pub(crate) const fn none() -> Self {
-        Placeholders(Vec::new())
-    }
-
     pub(crate) fn release(&mut self) {
         for (s, e) in self.0.drain(..) {
             let _ = host::syscall(libc::SYS_munmap, &[s, e - s]);

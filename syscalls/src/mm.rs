@@ -65,7 +65,7 @@ pub(crate) fn mmap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     }
     let mut regions = guest_regions::lock();
     let addr = if fixed {
-        let mut held = if flags & libc::MAP_FIXED_NOREPLACE as u64 == 0 { regions.hold_gaps(a[0], a[1])? } else { guest_regions::Placeholders::none() };
+        let mut held = regions.hold_gaps(flags & libc::MAP_FIXED_NOREPLACE as u64 == 0, a[0], a[1])?;
         // With MAP_FIXED the kernel ignores MAP_32BIT on x86_64 too.
         host::syscall(libc::SYS_mmap, &[a[0], a[1], prot, flags & !X86_MAP_32BIT, a[4], a[5]]).inspect_err(|_| held.release())?
     } else if flags & X86_MAP_32BIT != 0 {
@@ -169,7 +169,7 @@ pub(crate) fn mremap(_: &mut Ctx<'_>, a: &Args) -> SysResult {
     if a[0] % GUEST_PAGE == 0 && !regions.covers(a[0], a[1].max(1)) {
         return Err(Errno::EFAULT);
     }
-    let mut held = if a[3] & MREMAP_FIXED != 0 { regions.hold_gaps(a[4], a[2])? } else { guest_regions::Placeholders::none() };
+    let mut held = regions.hold_gaps(a[3] & MREMAP_FIXED != 0, a[4], a[2])?;
     let was_writable = writable::any_writable(a[0], a[1]);
     // With an old size of 0 the kernel maps the same shared pages again.
     let carried = shared_mappings::pieces(a[0], if a[1] == 0 { a[2] } else { a[1] });
@@ -376,7 +376,7 @@ pub(crate) fn shmat(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
     let len = if unsafe { libc::shmctl(a[0] as i32, libc::IPC_STAT, &mut ds) } == 0 { ds.shm_segsz as u64 } else { 0 };
     let mut regions = guest_regions::lock();
-    let mut held = if a[2] & libc::SHM_REMAP as u64 != 0 { regions.hold_gaps(a[1], len)? } else { guest_regions::Placeholders::none() };
+    let mut held = regions.hold_gaps(a[2] & libc::SHM_REMAP as u64 != 0, a[1], len)?;
     let addr = if a[1] == 0 && len != 0 && guest_space::host_is_wide() {
         // Over a claim of our own where guest memory goes (SHM_REMAP).
         const SHMLBA: u64 = 1 << 16;
