@@ -1,4 +1,4 @@
-//! `cargo xtask compat [NAME...]`: 70 real Debian amd64 programs (interpreters,
+//! `cargo xtask compat [NAME...]`: 89 real Debian amd64 programs (interpreters,
 //! compilers, databases, codecs, VCS, crypto tools; tests/compat/cases.txt)
 //! run natively and under Transit, stdout and exit status compared
 //! (tests/compat/sweep.sh). Too slow for CI (about 15 minutes under
@@ -62,6 +62,23 @@ const PROGRAMS: &[Package] = &[
     Package { name: "swi-prolog-nox", provides: "/usr/bin/swipl" },
     Package { name: "npm", provides: "/usr/bin/npm" },
     Package { name: "sbcl", provides: "/usr/bin/sbcl" },
+    Package { name: "emacs-nox", provides: "/usr/bin/emacs-nox" },
+    Package { name: "ghostscript", provides: "/usr/bin/gs" },
+    Package { name: "tesseract-ocr", provides: "/usr/bin/tesseract" },
+    Package { name: "gnuplot-nox", provides: "/usr/bin/gnuplot-nox" },
+    Package { name: "graphviz", provides: "/usr/bin/dot" },
+    Package { name: "shellcheck", provides: "/usr/bin/shellcheck" },
+    Package { name: "pandoc", provides: "/usr/bin/pandoc" },
+    Package { name: "octave", provides: "/usr/bin/octave-cli" },
+    Package { name: "texlive-binaries", provides: "/usr/bin/pdftex" },
+    Package { name: "fp-compiler", provides: "/usr/bin/fpc" },
+    Package { name: "gnucobol", provides: "/usr/bin/cobc" },
+    Package { name: "qemu-user", provides: "/usr/bin/qemu-x86_64" },
+    Package { name: "haproxy", provides: "/usr/sbin/haproxy" },
+    Package { name: "hugo", provides: "/usr/bin/hugo" },
+    Package { name: "restic", provides: "/usr/bin/restic" },
+    Package { name: "rclone", provides: "/usr/bin/rclone" },
+    Package { name: "gdc", provides: "/usr/bin/gdc" },
 ];
 
 pub fn run(names: &[String]) -> Result<()> {
