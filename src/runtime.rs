@@ -114,7 +114,13 @@ impl GuestThreadRun {
                 }
                 GuestEvent::HostFault => {
                     let info = self.signals.take_fault();
-                    tracing::info!(rip = format_args!("{:#x}", self.state.rip), "guest memory fault");
+                    if tracing::enabled!(tracing::Level::DEBUG) {
+                        let (pc, words) = self.signals.fault_host_code();
+                        let words: Vec<String> = words.iter().map(|w| format!("{w:08x}")).collect();
+                        tracing::debug!(rip = format_args!("{:#x}", self.state.rip), host_pc = format_args!("{pc:#x}"), host_code = words.join(" "), "guest memory fault in translated code");
+                    } else {
+                        tracing::info!(rip = format_args!("{:#x}", self.state.rip), "guest memory fault");
+                    }
                     let trap = signals::host_fault_trap(&info);
                     self.debugger_passes(i32::from_ne_bytes([info[0], info[1], info[2], info[3]])).then(|| self.signals.deliver_fault(&mut self.state, &self.process, &info, trap).map(ThreadEnd::Process)).flatten()
                 }

@@ -42,6 +42,8 @@ pub struct SignalThread {
     queue: PendingQueue,
     /// siginfo of the last fault in translated code (written by the handler).
     fault: UnsafeCell<[u8; 128]>,
+    /// Host address of the instruction that raised it, for the log.
+    fault_pc: Cell<u64>,
 }
 
 thread_local! {
@@ -58,6 +60,7 @@ impl SignalThread {
             translator,
             queue: PendingQueue::default(),
             fault: UnsafeCell::new([0; 128]),
+            fault_pc: Cell::new(0),
         });
         CURRENT.with(|c| c.set(&*t));
         transit_syscalls::set_interrupt_flag(&state.interrupt);
@@ -82,6 +85,19 @@ impl SignalThread {
     /// the wait must not wait for it.
     pub fn releases_waiting(&self, mask: u64) -> bool {
         self.queue.waiting() & !mask != 0
+    }
+
+    /// The host instructions around the one that raised the last fault in
+    /// translated code (four before it, it, three after): for the log.
+    pub fn fault_host_code(&self) -> (u64, [u32; 8]) {
+        let pc = self.fault_pc.get();
+        let mut words = [0u32; 8];
+        for (i, word) in words.iter_mut().enumerate() {
+            // SAFETY: translated code around a faulting instruction of it,
+            // in the code cache, which stays mapped and readable.
+            *word = unsafe { ((pc - 16 + 4 * i as u64) as *const u32).read() };
+        }
+        (pc, words)
     }
 
     /// siginfo of the fault that ended translated code with `GuestEvent::HostFault`.
@@ -153,6 +169,7 @@ pub extern "C" fn on_host_signal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut
             match (*t.translator).fault_redirect(mc.pc) {
                 Some(r) => {
                     *t.fault.get() = *info_bytes;
+                    t.fault_pc.set(mc.pc);
                     mc.regs[16] = r.x16;
                     mc.pc = r.pc;
                     if r.flip_carry {

@@ -35,6 +35,12 @@ expect() {
 }
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 elapsed() { echo "($(cut -d' ' -f1 /proc/uptime)s)"; }
+# A program of tests/programs, whose output must be the expected one (the
+# kernel's last lines show where a fatal fault was).
+t_program() {
+  local out; out=$(transit $P/$1 2> /tmp/$1.err) || { echo "exit $?: $out"; tail -n 20 /tmp/$1.err; dmesg | tail -n 4; return 1; }
+  [ "$out" = "$(cat $P/$1.expected)" ] || { echo "$out"; return 1; }
+}
 
 modprobe binfmt_misc 2>/dev/null
 mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
@@ -46,11 +52,6 @@ install -m 755 $P/transit /usr/local/bin/transit
 # must see 47 (address_space.c, with the output it has on x86_64).
 check address-space-below-2^47 t_program address_space
 
-# A program of tests/programs, whose output must be the expected one.
-t_program() {
-  local out; out=$(transit $P/$1) || { echo "exit $?: $out"; return 1; }
-  [ "$out" = "$(cat $P/$1.expected)" ] || { echo "$out"; return 1; }
-}
 # Fault signals the program queues to itself arrive in Transit's own code
 # (tests/programs/signals/self_queued_faults.c; qemu-user cannot run it).
 check self-queued-fault-signals t_program self_queued_faults

@@ -264,11 +264,15 @@ impl CodeCache {
     }
 
     /// Changes how translations order memory; drops the ones made the
-    /// other way.
+    /// other way, but leaves their code in place (new translations go
+    /// after it) until the next flush. Reusing that memory at once made a
+    /// thread create and join crash on a real arm64 kernel (not under
+    /// qemu-user): something still reached the old code after the switch,
+    /// which the first thread's creation makes; what, is not yet known.
     pub fn set_memory_order(&mut self, order: MemoryOrder, me: &ThreadCode) {
         if order != self.memory_order {
             self.memory_order = order;
-            self.flush(me);
+            self.forget_translations(me);
             // Records made (or saved) the other way would restore it.
             for image in &mut self.images {
                 image.forget_blocks();
@@ -497,6 +501,13 @@ impl CodeCache {
     /// each leaves within a block, and the buffer is reused only once each
     /// has been seen outside generated code.
     pub fn flush(&mut self, me: &ThreadCode) {
+        self.forget_translations(me);
+        self.used = self.reserved;
+    }
+
+    /// Forgets every translation but leaves their code where it is: new
+    /// translations go after it.
+    fn forget_translations(&mut self, me: &ThreadCode) {
         let others: Vec<&Arc<ThreadCode>> = self.threads.iter().filter(|t| !std::ptr::eq(t.as_ref(), me)).collect();
         if !others.is_empty() {
             for index in 0..self.map.len() {
@@ -509,7 +520,6 @@ impl CodeCache {
         for thread in others {
             thread.wait_until_out();
         }
-        self.used = self.reserved;
         self.blocks.clear();
         self.links.clear();
         self.page_blocks.clear();
