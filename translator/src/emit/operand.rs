@@ -101,9 +101,10 @@ impl Emitter {
     /// The address of `insn`'s memory operand, accessed `size` bytes wide,
     /// in the cheapest form loads and stores of that size take: `[base,
     /// index]`, `[base, index, lsl log2(size)]` (a jump table's `[index*8 +
-    /// table]` with the table's address in a scratch register), or `[base,
-    /// #disp]` with the size-scaled 12-bit offset; otherwise (and for
-    /// ordered or locked accesses) as `address` computes it.
+    /// table]` with the table's address in a scratch register, and `base +
+    /// disp` in one when `disp` is past ldur's range), or `[base, #disp]`
+    /// with the size-scaled 12-bit offset; otherwise (and for ordered or
+    /// locked accesses) as `address` computes it.
     pub fn memory_address(&mut self, insn: &Instruction, size: u8) -> Result<Addr, Unsupported> {
         // Ordered and exclusive accesses take a bare register: computing
         // it once (`address`) serves both the load and the store.
@@ -140,6 +141,15 @@ impl Emitter {
                 }
                 (base, index) if index != Register::None && base != Register::None && disp == 0 && scaled => {
                     return Ok(Addr::Indexed { base: gpr_of(base)?.0, index: gpr_of(index)?.0, shift });
+                }
+                // Past ldur's reach: `base + disp` (one add) indexes the
+                // access, rather than `base + index` and then `+ disp`.
+                (base, index) if index != Register::None && base != Register::None && scaled
+                    && !(-256..256).contains(&disp) && disp.unsigned_abs() < 4096 =>
+                {
+                    let t = self.tmp();
+                    self.add_imm(t, gpr_of(base)?.0, disp);
+                    return Ok(Addr::Indexed { base: t, index: gpr_of(index)?.0, shift });
                 }
                 _ => {}
             }
