@@ -89,8 +89,10 @@ fn mem(rng: &mut Rng, align: i64, allow_index: bool) -> MemoryOperand {
     // iced's displacement size: 1 (disp8) or 8 (disp32 in 64-bit
     // addressing; 4 would mean 32-bit addressing, which does not encode).
     let size = if (-128..128).contains(&disp) { 1 } else { 8 };
-    if allow_index && align <= 8 && rng.chance(3) {
-        let scale = *rng.pick(&[1u32, 2, 4, 8]);
+    // Scales that keep the alignment with any index value (`INDEX_STEP`).
+    let scales: Vec<u32> = [1u32, 2, 4, 8].into_iter().filter(|&s| (INDEX_STEP * s as u64) % align as u64 == 0).collect();
+    if allow_index && !scales.is_empty() && rng.chance(3) {
+        let scale = *rng.pick(&scales);
         MemoryOperand::with_base_index_scale_displ_size(Register::R15, Register::R14, scale, disp, size)
     } else {
         MemoryOperand::with_base_displ_size(Register::R15, disp, size)
@@ -278,9 +280,13 @@ fn operand(rng: &mut Rng, code: Code, kind: K, mem_size: usize) -> Option<Operan
         K::r32_vvvv => Operand::Reg(gpr(rng, 4, false)),
         K::r64_vvvv => Operand::Reg(gpr(rng, 8, false)),
         K::mem => Operand::Mem(mem(rng, if mem_size >= 16 { mem_size.min(32) as i64 } else { 1 }, mem_size < 16)),
+        // Vector operands: a whole register's width aligned (legacy SSE's
+        // 128-bit operands must be), narrower ones (movss's 4 bytes,
+        // addsd's 8) anywhere; with an index or not, and displacements
+        // past every host immediate form (ldur's 256, ldp's 1024).
         K::xmm_or_mem => {
             if rng.chance(3) {
-                Operand::Mem(mem(rng, 16, false))
+                Operand::Mem(mem(rng, if mem_size >= 16 { 16 } else { 1 }, true))
             } else {
                 Operand::Reg(xmm(rng))
             }
@@ -288,7 +294,7 @@ fn operand(rng: &mut Rng, code: Code, kind: K, mem_size: usize) -> Option<Operan
         K::xmm_reg | K::xmm_rm | K::xmm_vvvv => Operand::Reg(xmm(rng)),
         K::ymm_or_mem => {
             if rng.chance(3) {
-                Operand::Mem(mem(rng, 32, false))
+                Operand::Mem(mem(rng, if mem_size >= 32 { 32 } else { 1 }, true))
             } else {
                 Operand::Reg(ymm(rng))
             }
@@ -587,7 +593,7 @@ pub fn input_state(rng: &mut Rng, depth: X87Depth) -> State {
         *g = rng.edge_u64();
     }
     s.gpr[BASE_REG] = BASE_VALUE;
-    s.gpr[INDEX_REG] = rng.below(INDEX_MAX);
+    s.gpr[INDEX_REG] = INDEX_STEP * (1 + rng.below(INDEX_MAX / INDEX_STEP));
     s.gpr[RSP] = STACK_VALUE;
     // Arithmetic flags and DF random; the fixed bits as the CPU has them.
     let arith = 0x8d5 | 0x400;

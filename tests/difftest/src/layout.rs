@@ -27,6 +27,10 @@ pub const BASE_VALUE: u64 = MEM_ADDR + 1024;
 pub const STACK_VALUE: u64 = MEM_ADDR + 3584;
 /// Largest value the index register holds (times 8 stays in the page).
 pub const INDEX_MAX: u64 = 32;
+/// The index register holds a non-zero multiple of this, so that an
+/// indexed operand keeps its displacement's 16-byte alignment (legacy
+/// SSE's 128-bit operands fault without it) and the index always counts.
+pub const INDEX_STEP: u64 = 16;
 /// Every generated memory operand (R15 + [-1024, 1024) + R14 * 8 + at
 /// most 512 bytes accessed) lies inside the scratch page, so moving it by
 /// this many bytes either way puts it wholly inside the guard page or the

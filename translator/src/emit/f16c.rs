@@ -57,9 +57,8 @@ pub(super) fn half_to_single(e: &mut Emitter, insn: &Instruction) -> EmitResult 
     let s = match insn.op1_kind() {
         OpKind::Register => pinned(vector_number(insn.op1_register()).ok_or(Unsupported)?),
         OpKind::Memory => {
-            let (base, off) = e.address(insn)?;
             let t = e.vtmp();
-            e.vload(t, base, off, if wide { 16 } else { 8 });
+            e.vload_operand(t, insn, if wide { 16 } else { 8 })?;
             t
         }
         _ => return Err(Unsupported),
@@ -124,10 +123,7 @@ pub(super) fn single_to_half(e: &mut Emitter, insn: &Instruction) -> EmitResult 
             a64!(e.ops; mov V(pinned(d)).B16, V(r).B16);
             e.clear_upper(d);
         }
-        OpKind::Memory => {
-            let (base, off) = e.address(insn)?;
-            e.vstore(r, base, off, if wide { 16 } else { 8 });
-        }
+        OpKind::Memory => e.vstore_operand(r, insn, if wide { 16 } else { 8 })?,
         _ => return Err(Unsupported),
     }
     Ok(Flow::Next)

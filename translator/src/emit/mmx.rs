@@ -43,8 +43,7 @@ pub fn packed(e: &mut Emitter, insn: &Instruction, row: PackedOp) -> EmitResult 
         _ => {
             // The low-half unpacks read only the 32 bits they use.
             let low_unpack = row.op == VecOp::ZipLow;
-            let (base, off) = e.address(insn)?;
-            e.vload(src, base, off, if low_unpack { 4 } else { 8 });
+            e.vload_operand(src, insn, if low_unpack { 4 } else { 8 })?;
         }
     }
     // The x87 stack becomes the MMX registers (top 0, every register

@@ -33,6 +33,7 @@ pub mod ssse3;
 pub mod sse42;
 pub mod string;
 pub mod vector;
+pub mod vector_memory;
 pub mod vex;
 pub mod vex_convert;
 

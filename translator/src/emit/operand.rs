@@ -23,9 +23,9 @@ pub enum Loc {
 /// take directly, so that common x86 addressing costs no extra instruction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Addr {
-    /// `base + off`: `off` in ldur/stur's signed 9-bit range, or (for a Loc
-    /// of 1, 2, 4 or 8 bytes) a multiple of the size in ldr/str's unsigned
-    /// scaled 12-bit range.
+    /// `base + off`: `off` in ldur/stur's signed 9-bit range, or (for an
+    /// access of 1, 2, 4 or 8 bytes, or a vector one of 16) a multiple of
+    /// the size in ldr/str's unsigned scaled 12-bit range.
     Offset { base: Reg, off: i32 },
     /// `base + (index << shift)`, `shift` 0 or log2 of the access size
     /// (aarch64's register-offset form).
@@ -101,19 +101,26 @@ impl Emitter {
     /// The address of `insn`'s memory operand, accessed `size` bytes wide,
     /// in the cheapest form loads and stores of that size take: `[base,
     /// index]`, `[base, index, lsl log2(size)]` (a jump table's `[index*8 +
-    /// table]` with the table's address in a scratch register), or `[base,
-    /// #disp]` with the size-scaled 12-bit offset; otherwise (and for
-    /// ordered or locked accesses) as `address` computes it.
+    /// table]` with the table's address in a scratch register, and `base +
+    /// disp` in one when `disp` is past ldur's range), or `[base, #disp]`
+    /// with the size-scaled 12-bit offset; otherwise (and for ordered or
+    /// locked accesses) as `address` computes it.
     pub fn memory_address(&mut self, insn: &Instruction, size: u8) -> Result<Addr, Unsupported> {
-        let (base, index) = (insn.memory_base(), insn.memory_index());
         // Ordered and exclusive accesses take a bare register: computing
         // it once (`address`) serves both the load and the store.
-        let plain = crate::tuning::tuning().indexed_addressing
-            && self.order == MemoryOrder::Relaxed
-            && self.atomic.is_none()
+        let plain = self.order == MemoryOrder::Relaxed && self.atomic.is_none() && matches!(size, 1 | 2 | 4 | 8);
+        self.plain_access_address(insn, size, plain)
+    }
+
+    /// `memory_address` for an access of `size` bytes that is `plain`
+    /// (an ldr/str of that size takes every form, as the vector accesses
+    /// of `vector_memory` do under any memory order).
+    pub(super) fn plain_access_address(&mut self, insn: &Instruction, size: u8, plain: bool) -> Result<Addr, Unsupported> {
+        let (base, index) = (insn.memory_base(), insn.memory_index());
+        let plain = plain
+            && crate::tuning::tuning().indexed_addressing
             && insn.memory_segment() != Register::FS
             && insn.memory_segment() != Register::GS
-            && matches!(size, 1 | 2 | 4 | 8)
             && (base == Register::None || base.is_gpr64())
             && (index == Register::None || index.is_gpr64());
         if plain {
@@ -134,6 +141,15 @@ impl Emitter {
                 }
                 (base, index) if index != Register::None && base != Register::None && disp == 0 && scaled => {
                     return Ok(Addr::Indexed { base: gpr_of(base)?.0, index: gpr_of(index)?.0, shift });
+                }
+                // Past ldur's reach: `base + disp` (one add) indexes the
+                // access, rather than `base + index` and then `+ disp`.
+                (base, index) if index != Register::None && base != Register::None && scaled
+                    && !(-256..256).contains(&disp) && disp.unsigned_abs() < 4096 =>
+                {
+                    let t = self.tmp();
+                    self.add_imm(t, gpr_of(base)?.0, disp);
+                    return Ok(Addr::Indexed { base: t, index: gpr_of(index)?.0, shift });
                 }
                 _ => {}
             }

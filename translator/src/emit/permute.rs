@@ -114,9 +114,8 @@ fn halves_of_sources(e: &mut Emitter, insn: &Instruction) -> Result<[Reg; 4], Un
             }
         }
         OpKind::Memory => {
-            let (base, off) = e.address(insn)?;
             let (lo, hi) = (e.vtmp(), e.vtmp());
-            e.load_pair(lo, hi, base, off);
+            e.load_pair_operand(lo, hi, insn)?;
             let (n_lo, n_hi) = (e.vtmp(), e.vtmp());
             e.inst(Inst::VecMove { rd: VReg(n_lo), rn: VReg(pinned(n)) });
             e.load_upper(n_hi, n);
@@ -175,10 +174,7 @@ fn copy_256(e: &mut Emitter, insn: &Instruction, op: u32) -> Result<(Reg, Reg), 
             e.inst(Inst::VecMove { rd: VReg(low), rn: VReg(pinned(n)) });
             e.load_upper(high, n);
         }
-        OpKind::Memory => {
-            let (base, off) = e.address(insn)?;
-            e.load_pair(low, high, base, off);
-        }
+        OpKind::Memory => e.load_pair_operand(low, high, insn)?,
         _ => return Err(Unsupported),
     }
     Ok((low, high))

@@ -1,6 +1,7 @@
 //! The SSE/SSE2 subset that compilers and glibc's baseline string and math
 //! code use. Guest XMMn lives in host v(16+n); memory operands are loaded
-//! into scratch vector registers v0..v15.
+//! (`vector_memory`) into scratch vector registers v0..v15, or straight
+//! into the destination by the moves.
 //!
 //! Scalar arithmetic keeps the destination's upper lanes (x86) although the
 //! host's scalar instructions clear them, so results are inserted with `ins`.
@@ -29,30 +30,11 @@ impl Emitter {
         match insn.op_kind(op) {
             OpKind::Register => xmm(insn.op_register(op)).ok_or(Unsupported),
             OpKind::Memory => {
-                let (base, off) = self.address(insn)?;
                 let v = self.vtmp();
-                self.vload(v, base, off, bytes);
+                self.vload_operand(v, insn, bytes)?;
                 Ok(v)
             }
             _ => Err(Unsupported),
-        }
-    }
-
-    pub(super) fn vload(&mut self, v: Reg, base: Reg, off: i32, bytes: u8) {
-        match bytes {
-            16 => a64!(self.ops; ldur Q(v), [X(base), off]),
-            8 => a64!(self.ops; ldur D(v), [X(base), off]),
-            4 => a64!(self.ops; ldur S(v), [X(base), off]),
-            2 => a64!(self.ops; ldur H(v), [X(base), off]),
-            _ => a64!(self.ops; ldur B(v), [X(base), off]),
-        }
-    }
-
-    pub(super) fn vstore(&mut self, v: Reg, base: Reg, off: i32, bytes: u8) {
-        match bytes {
-            16 => a64!(self.ops; stur Q(v), [X(base), off]),
-            8 => a64!(self.ops; stur D(v), [X(base), off]),
-            _ => a64!(self.ops; stur S(v), [X(base), off]),
         }
     }
 
@@ -235,6 +217,8 @@ fn nan_fix_up(e: &mut Emitter, r: Reg, inputs: &[Reg], double: bool, temps: NanT
 /// the non-temporal stores (ordinary stores here).
 pub(super) fn mov128(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     match (insn.op0_kind(), insn.op1_kind()) {
+        // Straight into the destination: a faulting load writes nothing.
+        (OpKind::Register, OpKind::Memory) => e.vload_operand(e.xmm_dst(insn)?, insn, 16)?,
         (OpKind::Register, _) => {
             let d = e.xmm_dst(insn)?;
             let s = e.vsrc(insn, 1, 16)?;
@@ -244,8 +228,7 @@ pub(super) fn mov128(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         }
         (OpKind::Memory, OpKind::Register) => {
             let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
-            let (base, off) = e.address(insn)?;
-            e.vstore(s, base, off, 16);
+            e.vstore_operand(s, insn, 16)?;
         }
         _ => return Err(Unsupported),
     }
@@ -273,27 +256,21 @@ pub(super) fn movd_movq(e: &mut Emitter, insn: &Instruction, bytes: u8) -> EmitR
                     a64!(e.ops; fmov S(d), W(r));
                 }
             }
-            _ => {
-                let (base, off) = e.address(insn)?;
-                e.vload(d, base, off, bytes);
-            }
+            _ => e.vload_operand(d, insn, bytes)?,
         }
     } else {
         let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
-        match e.loc(insn, 0)? {
-            Loc::Mem { addr, .. } => {
-                let (base, off) = e.base_offset(addr);
-                e.vstore(s, base, off, bytes)
+        if insn.op0_kind() == OpKind::Memory {
+            e.vstore_operand(s, insn, bytes)?;
+        } else {
+            let dst = e.loc(insn, 0)?;
+            let t = e.tmp();
+            if bytes == 8 {
+                a64!(e.ops; fmov X(t), D(s));
+            } else {
+                a64!(e.ops; fmov W(t), S(s));
             }
-            dst => {
-                let t = e.tmp();
-                if bytes == 8 {
-                    a64!(e.ops; fmov X(t), D(s));
-                } else {
-                    a64!(e.ops; fmov W(t), S(s));
-                }
-                e.write(dst, t);
-            }
+            e.write(dst, t);
         }
     }
     Ok(Flow::Next)
@@ -305,16 +282,8 @@ pub(super) fn mov_scalar(e: &mut Emitter, insn: &Instruction, double: bool) -> E
     let bytes: u8 = if double { 8 } else { 4 };
     match (insn.op0_kind(), insn.op1_kind()) {
         // A load clears the other elements (the host's scalar load does).
-        (OpKind::Register, OpKind::Memory) => {
-            let d = e.xmm_dst(insn)?;
-            let (base, off) = e.address(insn)?;
-            e.vload(d, base, off, bytes);
-        }
-        (OpKind::Memory, OpKind::Register) => {
-            let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
-            let (base, off) = e.address(insn)?;
-            e.vstore(s, base, off, bytes);
-        }
+        (OpKind::Register, OpKind::Memory) => e.vload_operand(e.xmm_dst(insn)?, insn, bytes)?,
+        (OpKind::Memory, OpKind::Register) => e.vstore_operand(xmm(insn.op1_register()).ok_or(Unsupported)?, insn, bytes)?,
         _ => return Err(Unsupported),
     }
     Ok(Flow::Next)
@@ -351,14 +320,14 @@ impl Half {
 pub(super) fn mov_half(e: &mut Emitter, insn: &Instruction, half: Half) -> EmitResult {
     let (OpKind::Memory, OpKind::Register) = (insn.op0_kind(), insn.op1_kind()) else { return Err(Unsupported) };
     let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
-    let (base, off) = e.address(insn)?;
-    let t = e.vtmp();
-    if half == Half::High {
-        a64!(e.ops; mov D(t), V(s).D[1]);
-    } else {
-        a64!(e.ops; mov D(t), V(s).D[0]);
+    if half == Half::Low {
+        // The low half is the register's D view.
+        e.vstore_operand(s, insn, 8)?;
+        return Ok(Flow::Next);
     }
-    e.vstore(t, base, off, 8);
+    let t = e.vtmp();
+    a64!(e.ops; mov D(t), V(s).D[1]);
+    e.vstore_operand(t, insn, 8)?;
     Ok(Flow::Next)
 }
 

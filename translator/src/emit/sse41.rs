@@ -97,12 +97,8 @@ pub(super) fn extend(e: &mut Emitter, insn: &Instruction, x: Extension) -> EmitR
     let s = match insn.op1_kind() {
         OpKind::Register => pinned(vector_number(insn.op1_register()).ok_or(Unsupported)?),
         OpKind::Memory => {
-            let (base, off) = e.address(insn)?;
             let v = e.vtmp();
-            match if wide { 2 * bytes } else { bytes } {
-                2 => a64!(e.ops; ldur H(v), [X(base), off]),
-                n => e.vload(v, base, off, n),
-            }
+            e.vload_operand(v, insn, if wide { 2 * bytes } else { bytes })?;
             v
         }
         _ => return Err(Unsupported),
@@ -192,9 +188,7 @@ pub(super) fn insertps(e: &mut Emitter, insn: &Instruction, l: Lanes) -> Result<
 
 /// movntdqa: an ordinary 16-byte load (the hint is about write-combining memory).
 pub(super) fn movntdqa(e: &mut Emitter, insn: &Instruction) -> EmitResult {
-    let d = e.xmm_dst(insn)?;
-    let (base, off) = e.address(insn)?;
-    e.vload(d, base, off, 16);
+    e.vload_operand(e.xmm_dst(insn)?, insn, 16)?;
     Ok(Flow::Next)
 }
 
@@ -254,14 +248,13 @@ fn test_operands(e: &mut Emitter, insn: &Instruction) -> Result<Vec<(Reg, Reg)>,
             (pinned(b), high)
         }
         OpKind::Memory => {
-            let (base, off) = e.address(insn)?;
             let low = e.vtmp();
             if wide {
                 let high = e.vtmp();
-                e.load_pair(low, high, base, off);
+                e.load_pair_operand(low, high, insn)?;
                 (low, Some(high))
             } else {
-                e.vload(low, base, off, 16);
+                e.vload_operand(low, insn, 16)?;
                 (low, None)
             }
         }

@@ -105,22 +105,18 @@ pub fn run(
             (pinned(m), wide.then_some(Upper::Of(m)), e.vtmps_taken())
         }
         OpKind::Memory => {
-            let (base, off) = e.address(insn)?;
             let bytes = insn.memory_size().size();
             if wide && second != Second::Whole128 {
                 let high = e.vtmp();
                 let keep = e.vtmps_taken();
                 let low = e.vtmp();
-                e.load_pair(low, high, base, off);
+                e.load_pair_operand(low, high, insn)?;
                 (low, Some(Upper::Loaded(high)), keep)
             } else {
-                if !matches!(bytes, 1 | 2 | 4 | 8 | 16) {
-                    return Err(Unsupported);
-                }
                 let low = e.vtmp();
                 // Only the bytes the instruction reads (movsd's 8): more
                 // could fault where the CPU does not.
-                e.vload(low, base, off, bytes as u8);
+                e.vload_operand(low, insn, u8::try_from(bytes).map_err(|_| Unsupported)?)?;
                 // A 128-bit operand both halves use stays.
                 (low, None, e.vtmps_taken())
             }
@@ -350,6 +346,7 @@ pub fn lanes(e: &mut Emitter, insn: &Instruction, lane: Lane) -> EmitResult {
         }
         Lane::Insertps => (sse41::insertps, PerHalf),
         Lane::VariableShift(kind, element) => return per_half(e, insn, move |e, l| vex::variable_shift(e, l, kind, element)),
+        Lane::Broadcast(None) if insn.op_kind(1) == OpKind::Memory => return vex::broadcast128(e, insn),
         Lane::Broadcast(element) => {
             return run(e, insn, move |e: &mut Emitter, _: &Instruction, l: Lanes| vex::broadcast(e, l, element), Whole128)
         }

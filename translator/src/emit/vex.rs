@@ -66,27 +66,6 @@ impl Emitter {
         self.uppers_zero &= !(1 << n);
     }
 
-    /// 32 bytes at `base + off` into `low` and `high` (`off` as
-    /// `address` gives it: -256..255).
-    pub(super) fn load_pair(&mut self, low: Reg, high: Reg, base: Reg, off: i32) {
-        let (base, off) = self.pair_address(base, off);
-        a64!(self.ops; ldp Q(low), Q(high), [X(base), off]);
-    }
-
-    pub(super) fn store_pair(&mut self, low: Reg, high: Reg, base: Reg, off: i32) {
-        let (base, off) = self.pair_address(base, off);
-        a64!(self.ops; stp Q(low), Q(high), [X(base), off]);
-    }
-
-    /// `ldp`/`stp` of Q registers take multiples of 16 only.
-    fn pair_address(&mut self, base: Reg, off: i32) -> (Reg, i32) {
-        if off % 16 == 0 {
-            return (base, off);
-        }
-        let t = self.tmp();
-        self.add_imm(t, base, off as i64);
-        (t, 0)
-    }
 }
 
 /// The whole-register moves: vmovdqa/u, vmovaps/ups/apd/upd, the
@@ -115,25 +94,23 @@ pub(super) fn mov(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         }
         (OpKind::Register, OpKind::Memory) => {
             let d = vector_number(insn.op0_register()).ok_or(Unsupported)?;
-            let (base, off) = e.address(insn)?;
             if wide {
                 let high = e.vtmp();
-                e.load_pair(host(d), high, base, off);
+                e.load_pair_operand(host(d), high, insn)?;
                 e.store_upper(high, d);
             } else {
-                e.vload(host(d), base, off, 16);
+                e.vload_operand(host(d), insn, 16)?;
                 e.clear_upper(d);
             }
         }
         (OpKind::Memory, OpKind::Register) => {
             let s = vector_number(insn.op1_register()).ok_or(Unsupported)?;
-            let (base, off) = e.address(insn)?;
             if wide {
                 let high = e.vtmp();
                 e.load_upper(high, s);
-                e.store_pair(host(s), high, base, off);
+                e.store_pair_operand(host(s), high, insn)?;
             } else {
-                e.vstore(host(s), base, off, 16);
+                e.vstore_operand(host(s), insn, 16)?;
             }
         }
         _ => return Err(Unsupported),
@@ -172,6 +149,16 @@ pub(super) fn broadcast(e: &mut Emitter, l: vector::Lanes, element: Option<Eleme
         None => e.inst(Inst::VecMove { rd: VReg(rd), rn: VReg(rm) }),
     }
     Ok(())
+}
+
+/// vbroadcastf128/vbroadcasti128 ymm, m128: the 16 bytes loaded straight
+/// into the low half (a faulting load writes nothing), then copied to the
+/// upper one.
+pub(super) fn broadcast128(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let d = vector_number(insn.op0_register()).ok_or(Unsupported)?;
+    e.vload_operand(vector::pinned(d), insn, 16)?;
+    e.store_upper(vector::pinned(d), d);
+    Ok(Flow::Next)
 }
 
 /// vpsllv*/vpsrlv*/vpsrav*: each element shifted by the unsigned count in
@@ -217,9 +204,8 @@ fn source128(e: &mut Emitter, insn: &Instruction, op: u32) -> Result<Reg, Unsupp
     match insn.op_kind(op) {
         OpKind::Register => Ok(vector::pinned(vector_number(insn.op_register(op)).ok_or(Unsupported)?)),
         OpKind::Memory => {
-            let (base, off) = e.address(insn)?;
             let t = e.vtmp();
-            e.vload(t, base, off, 16);
+            e.vload_operand(t, insn, 16)?;
             Ok(t)
         }
         _ => Err(Unsupported),
@@ -265,10 +251,7 @@ pub(super) fn extract128(e: &mut Emitter, insn: &Instruction) -> EmitResult {
             }
             e.clear_upper(d);
         }
-        _ => {
-            let (base, off) = e.address(insn)?;
-            e.vstore(half, base, off, 16);
-        }
+        _ => e.vstore_operand(half, insn, 16)?,
     }
     Ok(Flow::Next)
 }

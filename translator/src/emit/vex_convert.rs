@@ -48,9 +48,8 @@ pub(super) fn widen_256(e: &mut Emitter, insn: &Instruction, op: PackedConvert) 
     let src = match insn.op1_kind() {
         OpKind::Register => pinned(vector_number(insn.op1_register()).ok_or(Unsupported)?),
         OpKind::Memory => {
-            let (base, off) = e.address(insn)?;
             let t = e.vtmp();
-            e.vload(t, base, off, 16);
+            e.vload_operand(t, insn, 16)?;
             t
         }
         _ => return Err(Unsupported),
@@ -76,9 +75,8 @@ pub(super) fn narrow_256(e: &mut Emitter, insn: &Instruction, op: PackedConvert)
             (pinned(n), high)
         }
         OpKind::Memory => {
-            let (base, off) = e.address(insn)?;
             let (low, high) = (e.vtmp(), e.vtmp());
-            e.load_pair(low, high, base, off);
+            e.load_pair_operand(low, high, insn)?;
             (low, high)
         }
         _ => return Err(Unsupported),

@@ -90,6 +90,7 @@ pub fn encode(inst: Inst) -> u32 {
             fields | q << 30 | regs
         }
         Inst::VecMove { rd, rn } => encode(Inst::Vec3 { op: VecOp::Or, arrangement: Arrangement::B16, rd, rn, rm: rn }),
+        Inst::VecMem { load, width, rt, addr } => super::memory::encode_vec_mem(load, width, rt, addr),
     }
 }
 

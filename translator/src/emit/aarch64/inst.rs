@@ -1,5 +1,6 @@
 //! The aarch64 instructions the emitters build as data.
 
+use super::memory::{MemAddr, Width};
 use super::operands::{Arrangement, VReg};
 
 /// Element-wise operations of two vectors (the "three registers, same
@@ -78,4 +79,6 @@ pub enum Inst {
     Vec3 { op: VecOp, arrangement: Arrangement, rd: VReg, rn: VReg, rm: VReg },
     /// `mov rd, rn` of the whole register (`orr rd, rn, rn`).
     VecMove { rd: VReg, rn: VReg },
+    /// A load (`load`) or store of `width` bytes of `rt` at `addr`.
+    VecMem { load: bool, width: Width, rt: VReg, addr: MemAddr },
 }
