@@ -251,26 +251,35 @@ impl SignalThread {
     }
 
     /// The guest thread exits and the process lives on. As of now the host
-    /// thread blocks every signal, so the kernel gives signals sent to the
-    /// process to another thread, as it passes over an exiting one. The
-    /// instances this thread's queue still holds go back to the process,
-    /// except those sent to this thread alone (tgkill), which Linux
-    /// discards with the thread. Without this, a signal caught as the
-    /// thread ended was lost with it.
+    /// thread blocks every signal but the fault signals, so the kernel
+    /// gives signals sent to the process to another thread, as it passes
+    /// over an exiting one. The fault signals stay unblocked, as the host
+    /// never blocks them: a fault of Transit's own with them blocked
+    /// kills the process without a word (it did, in the arm64 VM). The
+    /// instances this thread's queue holds go back to the process, except
+    /// those sent to this thread alone (tgkill), which Linux discards with
+    /// the thread. Without this, a signal caught as the thread ended was
+    /// lost with it. (A fault signal sent to the process that reaches
+    /// this thread from now on still is.)
     pub fn thread_exits(&self) {
         const SI_TKILL: i32 = -6;
+        // The queue is read with every signal blocked (see `queue`).
         block_host_signals();
+        let mut for_the_process = Vec::new();
         for sig in 1..=64 {
             while let Some(info) = self.queue.take(sig) {
-                let code = i32::from_ne_bytes([info[8], info[9], info[10], info[11]]);
-                if code != SI_TKILL {
-                    // SAFETY: a siginfo-sized buffer the kernel only reads;
-                    // the kernel takes any siginfo for the caller's own process.
-                    unsafe { libc::syscall(libc::SYS_rt_sigqueueinfo, libc::getpid(), sig, info.as_ptr()) };
+                if i32::from_ne_bytes([info[8], info[9], info[10], info[11]]) != SI_TKILL {
+                    for_the_process.push((sig, info));
                 }
             }
         }
         transit_syscalls::signal::unthrottle_all();
+        restore_host_signals(!transit_syscalls::signal::HELD);
+        for (sig, info) in for_the_process {
+            // SAFETY: a siginfo-sized buffer the kernel only reads; the
+            // kernel takes any siginfo for the caller's own process.
+            unsafe { libc::syscall(libc::SYS_rt_sigqueueinfo, libc::getpid(), sig, info.as_ptr()) };
+        }
     }
 
     /// In a forked child: the kernel gives it no pending signals, so the

@@ -21,7 +21,7 @@ mod wait;
 pub use inherit::{parse_signal_list, signal_list, InheritedSignals};
 pub(crate) use mask::{rt_sigpending, rt_sigprocmask};
 pub(crate) use wait::rt_sigtimedwait;
-pub use mask::{guest_mask, release_held, set_guest_mask, throttle, unthrottle, unthrottle_all};
+pub use mask::{guest_mask, release_held, set_guest_mask, throttle, unthrottle, unthrottle_all, HELD};
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

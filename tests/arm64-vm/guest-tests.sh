@@ -2,7 +2,8 @@
 # Runs inside the arm64 VM (vm.sh), as root, with the payload disk on
 # /payload: transit (static aarch64), probe (static x86_64, probe.c prints
 # how it was started), level_probe (level_probe.S), address_space,
-# self_queued_faults and exiting_thread_signals (from tests/programs) with
+# self_queued_faults, exiting_thread_signals, threads_basic,
+# thread_signal_storm and tso_misaligned (from tests/programs) with
 # their expected outputs (NAME.expected), thread_churn (tests/soak), busybox-amd64,
 # transit.deb (cargo xtask deb, of the same Transit), cri-client (static
 # aarch64, tests/arm64-vm/cri-client). Each check prints "TEST name: ok" or
@@ -58,6 +59,11 @@ check self-queued-fault-signals t_program self_queued_faults
 # A signal sent to the process that a thread caught as it exited reaches
 # another thread (qemu-user keeps it for the exiting thread).
 check exiting-thread-hands-signals-on t_program exiting_thread_signals
+# Threads run truly in parallel here (a thread create and join once
+# crashed only on a real kernel).
+check threads-basic t_program threads_basic
+check thread-signal-storm t_program thread_signal_storm
+check tso-misaligned t_program tso_misaligned
 
 # Issue 16's soak on a real kernel (qemu-user leaks per thread, so
 # `cargo xtask soak` can only watch Transit's heap there): thread_churn

@@ -40,6 +40,11 @@ pub fn run() -> Result<()> {
         ("address_space.c", "address_space"),
         ("signals/self_queued_faults.c", "self_queued_faults"),
         ("signals/exiting_thread_signals.c", "exiting_thread_signals"),
+        // Threads on a real kernel's timing (a thread create and join
+        // crashed there alone: cache::CodeCache::set_memory_order).
+        ("threads/threads_basic.c", "threads_basic"),
+        ("threads/thread_signal_storm.c", "thread_signal_storm"),
+        ("threads/tso_misaligned.c", "tso_misaligned"),
     ];
     for (source, name) in programs {
         build_program(arch, &root_programs.join(source), &payload.join(name), &["-pthread"])?;
