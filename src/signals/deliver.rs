@@ -259,10 +259,14 @@ impl SignalThread {
     /// instances this thread's queue holds go back to the process, except
     /// those sent to this thread alone (tgkill), which Linux discards with
     /// the thread. Without this, a signal caught as the thread ended was
-    /// lost with it. (A fault signal sent to the process that reaches
-    /// this thread from now on still is.)
+    /// lost with it. Two approximations: a fault signal going back stays
+    /// blocked here from then on (else the kernel would pick this thread
+    /// again); and the kernel lets only the first thread send an instance
+    /// sent by kill or by the kernel back with its own si_code, so from
+    /// another thread it goes back as sigqueue's (SI_QUEUE).
     pub fn thread_exits(&self) {
         const SI_TKILL: i32 = -6;
+        const SI_QUEUE: i32 = -1;
         // The queue is read with every signal blocked (see `queue`).
         block_host_signals();
         let mut for_the_process = Vec::new();
@@ -274,11 +278,17 @@ impl SignalThread {
             }
         }
         transit_syscalls::signal::unthrottle_all();
-        restore_host_signals(!transit_syscalls::signal::HELD);
-        for (sig, info) in for_the_process {
-            // SAFETY: a siginfo-sized buffer the kernel only reads; the
-            // kernel takes any siginfo for the caller's own process.
-            unsafe { libc::syscall(libc::SYS_rt_sigqueueinfo, libc::getpid(), sig, info.as_ptr()) };
+        let held_going_back = for_the_process.iter().fold(0, |set, &(sig, _)| set | bit(sig)) & transit_syscalls::signal::HELD;
+        restore_host_signals(!transit_syscalls::signal::HELD | held_going_back);
+        // SAFETY: getpid has no preconditions.
+        let pid = unsafe { libc::getpid() };
+        for (sig, mut info) in for_the_process {
+            // SAFETY: a siginfo-sized buffer the kernel only reads.
+            let send = |info: &[u8; 128]| unsafe { libc::syscall(libc::SYS_rt_sigqueueinfo, pid, sig, info.as_ptr()) };
+            if send(&info) != 0 {
+                info[8..12].copy_from_slice(&SI_QUEUE.to_ne_bytes());
+                send(&info);
+            }
         }
     }
 
@@ -387,3 +397,4 @@ fn rewind_syscall(state: &mut CpuState, nr: u64) {
     state.rip -= 2;
     state.gpr[RAX] = nr;
 }
+
