@@ -266,9 +266,11 @@ impl CodeCache {
     /// Changes how translations order memory; drops the ones made the
     /// other way, but leaves their code in place (new translations go
     /// after it) until the next flush. Reusing that memory at once made a
-    /// thread create and join crash on a real arm64 kernel (not under
-    /// qemu-user): something still reached the old code after the switch,
-    /// which the first thread's creation makes; what, is not yet known.
+    /// thread create and join crash in the arm64 VM (never under
+    /// qemu-user): new code written on the same pages ran as the old
+    /// bytes there, though each write cleans and invalidates the caches
+    /// for its range. Why is not yet known; a full flush still reuses
+    /// the memory (ARCHITECTURE.md, Known gaps).
     pub fn set_memory_order(&mut self, order: MemoryOrder, me: &ThreadCode) {
         if order != self.memory_order {
             self.memory_order = order;
