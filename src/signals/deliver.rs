@@ -397,4 +397,3 @@ fn rewind_syscall(state: &mut CpuState, nr: u64) {
     state.rip -= 2;
     state.gpr[RAX] = nr;
 }
-

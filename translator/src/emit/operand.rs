@@ -44,6 +44,17 @@ impl Loc {
 }
 
 /// Host register and high-byte flag for an x86 general-purpose register.
+/// Whether an access may address `insn`'s memory operand from its base and
+/// index registers directly: 64-bit registers (or none), no FS or GS base
+/// to add, and the addressing forms not turned off (`TRANSIT_TUNING`).
+pub(super) fn registers_address(insn: &Instruction) -> bool {
+    let (base, index) = (insn.memory_base(), insn.memory_index());
+    crate::tuning::tuning().indexed_addressing
+        && !matches!(insn.memory_segment(), Register::FS | Register::GS)
+        && (base == Register::None || base.is_gpr64())
+        && (index == Register::None || index.is_gpr64())
+}
+
 pub fn gpr_of(reg: Register) -> Result<(Reg, u8, bool), Unsupported> {
     if !reg.is_gpr() {
         return Err(Unsupported);
@@ -117,13 +128,7 @@ impl Emitter {
     /// of `vector_memory` do under any memory order).
     pub(super) fn plain_access_address(&mut self, insn: &Instruction, size: u8, plain: bool) -> Result<Addr, Unsupported> {
         let (base, index) = (insn.memory_base(), insn.memory_index());
-        let plain = plain
-            && crate::tuning::tuning().indexed_addressing
-            && insn.memory_segment() != Register::FS
-            && insn.memory_segment() != Register::GS
-            && (base == Register::None || base.is_gpr64())
-            && (index == Register::None || index.is_gpr64());
-        if plain {
+        if plain && registers_address(insn) {
             let disp = insn.memory_displacement64() as i64;
             let scale = insn.memory_index_scale();
             let shift = scale.trailing_zeros() as u8;

@@ -64,10 +64,7 @@ impl Emitter {
     fn pair_address(&mut self, insn: &Instruction) -> Result<(Reg, i32), Unsupported> {
         let pair_offset = |off: i64| off % 16 == 0 && (-1024..1024).contains(&off);
         let (base, disp) = (insn.memory_base(), insn.memory_displacement64() as i64);
-        let bare_base = crate::tuning::tuning().indexed_addressing
-            && base.is_gpr64()
-            && insn.memory_index() == Register::None
-            && !matches!(insn.memory_segment(), Register::FS | Register::GS);
+        let bare_base = super::operand::registers_address(insn) && base.is_gpr64() && insn.memory_index() == Register::None;
         if bare_base && pair_offset(disp) {
             return Ok((super::operand::gpr_of(base)?.0, disp as i32));
         }

@@ -65,7 +65,6 @@ impl Emitter {
         a64!(self.ops; str Q(v), [X(regs::STATE), upper_offset(n)]);
         self.uppers_zero &= !(1 << n);
     }
-
 }
 
 /// The whole-register moves: vmovdqa/u, vmovaps/ups/apd/upd, the
