@@ -51,7 +51,8 @@ pub fn run() -> Result<()> {
         std::fs::copy(root_programs.join(format!("expected/{name}.stdout")), payload.join(format!("{name}.expected")))
             .with_context(|| format!("cannot copy the expected output of {name}"))?;
     }
-    // The soak (run only when CHECKS names soak-thread-churn: 10 minutes).
+    // The soak (run only when CHECKS names soak-thread-churn; SOAK_SECONDS
+    // long, 10 minutes by default).
     build_program(arch, &root_programs.join("../soak/thread_churn.c"), &payload.join("thread_churn"), &["-pthread"])?;
     // The installer image is built in the VM from the Transit under test,
     // and the runtimes use the mirror through the shipped configurations.
