@@ -65,6 +65,24 @@ check threads-basic t_program threads_basic
 check thread-signal-storm t_program thread_signal_storm
 check tso-misaligned t_program tso_misaligned
 
+# The same with a 64 KiB code cache, so that threads run while other
+# threads flush it and write new code over the old (which once ran the
+# old bytes here, never under qemu-user). Three runs each; each must have
+# flushed at least once.
+t_program_flushing() {
+  local run out flushes
+  for run in 1 2 3; do
+    out=$(TRANSIT_CODE_CACHE_KB=64 TRANSIT_STATS=1 transit $P/$1 2> /tmp/$1.err) ||
+      { echo "run $run: exit $?: $out"; tail -n 20 /tmp/$1.err; dmesg | tail -n 4; return 1; }
+    [ "$out" = "$(cat $P/$1.expected)" ] || { echo "run $run: $out"; return 1; }
+    flushes=$(grep -o 'process: .* flushes=[0-9]*' /tmp/$1.err | grep -o '[0-9]*$' | tail -n 1)
+    [ "${flushes:-0}" -ge 1 ] || { echo "run $run: no flush:"; grep 'process:' /tmp/$1.err; return 1; }
+  done
+}
+check threads-basic-flushing t_program_flushing threads_basic
+check thread-signal-storm-flushing t_program_flushing thread_signal_storm
+check tso-misaligned-flushing t_program_flushing tso_misaligned
+
 # Issue 16's soak on a real kernel (qemu-user leaks per thread, so
 # `cargo xtask soak` can only watch Transit's heap there): thread_churn
 # (tests/soak) for SOAK_SECONDS (vm.sh puts it on the payload; 600 by

@@ -269,8 +269,9 @@ impl CodeCache {
     /// thread create and join crash in the arm64 VM (never under
     /// qemu-user): new code written on the same pages ran as the old
     /// bytes there, though each write cleans and invalidates the caches
-    /// for its range. Why is not yet known; a full flush still reuses
-    /// the memory (ARCHITECTURE.md, Known gaps).
+    /// for its range. A full flush discards the pages first
+    /// (`discard_translated_pages`); doing that here as well crashed
+    /// `exiting_thread_signals` in the VM, for reasons not yet known.
     pub fn set_memory_order(&mut self, order: MemoryOrder, me: &ThreadCode) {
         if order != self.memory_order {
             self.memory_order = order;
@@ -504,7 +505,28 @@ impl CodeCache {
     /// has been seen outside generated code.
     pub fn flush(&mut self, me: &ThreadCode) {
         self.forget_translations(me);
+        self.discard_translated_pages();
         self.used = self.reserved;
+    }
+
+    /// Gives the pages past the trampolines back to the kernel, so new
+    /// code lands on fresh pages. Writing over the old code in place (each
+    /// write cleaned and invalidated for its range) ran the old bytes in
+    /// the arm64 VM; on fresh pages it never did (ARCHITECTURE.md, Known
+    /// gaps). Only the page holding the end of the trampolines is kept.
+    fn discard_translated_pages(&mut self) {
+        let page = 1usize << PAGE_SHIFT;
+        let first = (self.reserved + page - 1) & !(page - 1);
+        let end = (self.used + page - 1) & !(page - 1);
+        if end > first {
+            // SAFETY: [first, end) lies inside our private anonymous
+            // mapping, holds only forgotten translations that no thread runs
+            // (forget_translations waited), and reads back as zeros.
+            let r = unsafe { libc::madvise(self.buf.add(first).cast(), end - first, libc::MADV_DONTNEED) };
+            if r != 0 {
+                tracing::warn!(error = %std::io::Error::last_os_error(), "discarding the code cache's pages failed; reusing them in place");
+            }
+        }
     }
 
     /// Forgets every translation but leaves their code where it is: new
