@@ -177,9 +177,11 @@ impl GuestThreadRun {
         } else {
             let mut thread = Thread { state: &mut self.state, process: &self.process, translator: &mut self.translator, signals: &self.signals, clear_child_tid: &mut self.clear_child_tid };
             let outcome = transit_syscalls::dispatch(&self.process, &mut thread, nr, args);
-            if outcome == SyscallOutcome::Return(EFAULT) && code_watch::unprotect_all() {
+            // `|`, not `||`: both kinds lifted, whichever the kernel met.
+            if outcome == SyscallOutcome::Return(EFAULT) && (code_watch::unprotect_all() | transit_syscalls::vfork_writes::lift_all()) {
                 // The kernel met a page Transit write-protected (translated code
-                // on a writable page): it is writable again, so try once more.
+                // on a writable page, or a vfork child's memory): it is
+                // writable again, so try once more.
                 transit_syscalls::dispatch(&self.process, &mut thread, nr, args)
             } else {
                 outcome

@@ -134,6 +134,9 @@ pub extern "C" fn on_host_signal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut
         let synchronous = transit_syscalls::signal::FAULT_SIGNALS.contains(&sig) && (*info).si_code > 0 && !just_after_syscall(mc.pc);
         if sig == libc::SIGSEGV && (*info).si_code == SEGV_ACCERR {
             let addr = u64::from_ne_bytes(info_bytes[16..24].try_into().unwrap_or_default());
+            // A vfork child's first write to a page (saved for its parent);
+            // the page may hold translated code as well.
+            let vfork_lifted = transit_syscalls::vfork_writes::on_write_fault(addr);
             let code_watch_lifted = code_watch::watches(addr)
                 && if t.is_null() { code_watch::on_write_fault(addr) } else { (*(*t).translator).on_code_write_fault(mc.pc, addr) };
             if code_watch_lifted {
@@ -146,6 +149,9 @@ pub extern "C" fn on_host_signal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut
                         mc.pc = pc;
                     }
                 }
+                return;
+            }
+            if vfork_lifted {
                 return;
             }
         }

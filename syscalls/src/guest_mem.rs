@@ -147,6 +147,11 @@ fn copy(dir: Direction, local: *mut u8, guest: u64, len: usize) -> Result<usize,
     if guest == 0 {
         return Err(Errno::EFAULT);
     }
+    if matches!(dir, Direction::ToGuest) {
+        // A vfork child's page, protected to see the write (neither copy
+        // below would fault for it to be seen).
+        crate::vfork_writes::lift_range(guest, len as u64);
+    }
     if KERNEL_COPY.load(Ordering::Relaxed) != KERNEL_COPY_MISSING {
         match kernel_copy(&dir, local, guest, len) {
             Ok(n) => {

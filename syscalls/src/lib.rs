@@ -55,7 +55,7 @@ use std::sync::Mutex;
 use table::{Handler, X86Nr};
 
 pub use host::{interrupted_at, note_dropped_signal, set_interrupt_flag, Errno};
-pub use process::{script_interpreter, TransitCommand};
+pub use process::{script_interpreter, vfork_writes, TransitCommand};
 pub use fs::proc::ProcessStart;
 pub use fs::rootfs::{guest_path_to_host, host_path_to_guest};
 pub use signal::SignalState;
@@ -223,6 +223,7 @@ pub fn dispatch(
         Handler::Emulate(handler) => handler(&mut Ctx { process, thread }, &args),
         Handler::Exit { group } => {
             tracing::debug!(status = args[0] as i32, group, "{}", entry.name);
+            process::vfork_writes::send_to_parent();
             // The x86_64 kernel takes `status & 0xff`; the runtime reports the
             // full int it was given, as exit_group's argument is an int.
             return SyscallOutcome::Exit {

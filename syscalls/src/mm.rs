@@ -10,6 +10,7 @@ use crate::shared_mappings::{self, SharedObject};
 use crate::guest_regions;
 use crate::guest_space::{self, GUEST_END};
 use crate::writable;
+use crate::vfork_writes;
 use crate::{Args, Ctx, GuestProcess};
 use transit_translator::cache::code_watch;
 
@@ -65,6 +66,7 @@ pub(crate) fn mmap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     }
     let mut regions = guest_regions::lock();
     let addr = if fixed {
+        vfork_writes::before_mapping_change(a[0], a[1], true);
         let mut held = regions.hold_gaps(flags & libc::MAP_FIXED_NOREPLACE as u64 == 0, a[0], a[1])?;
         // With MAP_FIXED the kernel ignores MAP_32BIT on x86_64 too.
         host::syscall(libc::SYS_mmap, &[a[0], a[1], prot, flags & !X86_MAP_32BIT, a[4], a[5]]).inspect_err(|_| held.release())?
@@ -143,6 +145,7 @@ pub(crate) fn munmap(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if a[0] % GUEST_PAGE != 0 || a[1] == 0 {
         return host::syscall(libc::SYS_munmap, &a[..2]);
     }
+    vfork_writes::before_mapping_change(a[0], a[1], true);
     let mut regions = guest_regions::lock();
     for (start, end) in regions.pieces(a[0], a[1]) {
         host::syscall(libc::SYS_munmap, &[start, end - start])?;
@@ -173,6 +176,10 @@ pub(crate) fn mremap(_: &mut Ctx<'_>, a: &Args) -> SysResult {
     let was_writable = writable::any_writable(a[0], a[1]);
     // With an old size of 0 the kernel maps the same shared pages again.
     let carried = shared_mappings::pieces(a[0], if a[1] == 0 { a[2] } else { a[1] });
+    vfork_writes::before_mapping_change(a[0], a[1], true);
+    if a[3] & MREMAP_FIXED != 0 {
+        vfork_writes::before_mapping_change(a[4], a[2], true);
+    }
     let new = mremap_in_guest_space(a).inspect_err(|_| held.release())?;
     if a[3] & MREMAP_DONTUNMAP == 0 && a[1] != 0 {
         regions.unmapped(a[0], a[1]);
@@ -274,6 +281,7 @@ pub(crate) fn mprotect(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     if mapped_len == 0 && a[1] != 0 {
         return Err(Errno::ENOMEM);
     }
+    vfork_writes::before_mapping_change(a[0], mapped_len, false);
     let (start, len) = match host::syscall(libc::SYS_mprotect, &[a[0], mapped_len, host_prot(a[2])]) {
         Ok(_) => (a[0], mapped_len),
         Err(e) if e == Errno::EINVAL && a[2] & PROT_GROWSDOWN != 0 => {
@@ -351,6 +359,7 @@ pub(crate) fn brk(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
         // Dropping the pages also zeroes them for a later regrow, as Linux
         // does; inside the reservation they go back to PROT_NONE.
         let len = mapped_end - new_end;
+        vfork_writes::before_mapping_change(new_end, len, true);
         let dropped = if mapped_end <= p.brk_reserved_end {
             let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | libc::MAP_NORESERVE) as u64;
             host::syscall(libc::SYS_mmap, &[new_end, len, libc::PROT_NONE as u64, flags, u64::MAX, 0])
@@ -376,6 +385,9 @@ pub(crate) fn shmat(ctx: &mut Ctx<'_>, a: &Args) -> SysResult {
     let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
     let len = if unsafe { libc::shmctl(a[0] as i32, libc::IPC_STAT, &mut ds) } == 0 { ds.shm_segsz as u64 } else { 0 };
     let mut regions = guest_regions::lock();
+    if a[2] & libc::SHM_REMAP as u64 != 0 {
+        vfork_writes::before_mapping_change(a[1], len, true);
+    }
     let mut held = regions.hold_gaps(a[2] & libc::SHM_REMAP as u64 != 0, a[1], len)?;
     let addr = if a[1] == 0 && len != 0 && guest_space::host_is_wide() {
         // Over a claim of our own where guest memory goes (SHM_REMAP).
@@ -423,6 +435,9 @@ pub(crate) fn madvise(_: &mut Ctx<'_>, a: &Args) -> SysResult {
         return host::syscall(libc::SYS_madvise, &a[..3]);
     }
     let regions = guest_regions::lock();
+    // Saved first: MADV_DONTNEED zeroes a vfork child's pages, which its
+    // parent then sees.
+    vfork_writes::before_mapping_change(a[0], a[1], false);
     for (start, end) in regions.pieces(a[0], a[1]) {
         host::syscall(libc::SYS_madvise, &[start, end - start, a[2]])?;
     }

@@ -183,6 +183,8 @@ fn exec(ctx: &mut Ctx<'_>, dirfd: u64, path: u64, argv: u64, envp: u64, flags: u
     tracing::debug!(path = %String::from_utf8_lossy(&guest_path), ?plan, "execve");
     // Locked throughout: no other thread changes a disposition meanwhile.
     let mut signals = process.signals();
+    // A vfork parent sees them once the exec closes its pipe.
+    super::vfork_writes::send_to_parent();
     signals.lend_to_host();
     ctx.thread.return_held_signals_to_kernel(crate::signal::guest_mask());
     let result = match plan {

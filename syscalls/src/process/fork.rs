@@ -3,9 +3,9 @@
 //! Every form is a host fork(): the child gets its own copy of guest memory
 //! and of Transit, which cannot be shared with the parent. So CLONE_VM is
 //! honoured only with CLONE_VFORK (glibc's posix_spawn, vfork), where the
-//! parent cannot observe the difference except through memory the child
-//! writes before it execs (glibc's posix_spawn error code, see the README).
-//! The parent of a vfork still waits until its child has exec'd or exited.
+//! parent waits until its child has exec'd or exited, and the memory the
+//! child wrote until then is copied back into the parent's
+//! (`vfork_writes`: glibc's posix_spawn reports the exec error there).
 //! Threads (CLONE_VM|CLONE_THREAD without CLONE_VFORK) go to the runtime
 //! through `GuestThread::spawn_thread`: only it can start translated code.
 
@@ -251,8 +251,13 @@ fn spawn(ctx: &mut Ctx<'_>, req: &CloneRequest) -> SysResult {
     drop(brk);
     let pid = pid?;
     if pid == 0 {
-        if let Some(done) = vfork_done {
-            done.hold_in_child();
+        match vfork_done {
+            Some(done) if flags & CLONE_VM != 0 => super::vfork_writes::track(done.hold_in_child()),
+            Some(done) => {
+                done.hold_in_child();
+                super::vfork_writes::forget_in_child();
+            }
+            None => super::vfork_writes::forget_in_child(),
         }
         // SAFETY: as above.
         let tid = unsafe { libc::gettid() };
@@ -293,7 +298,10 @@ fn spawn(ctx: &mut Ctx<'_>, req: &CloneRequest) -> SysResult {
         }
     }
     if let Some(done) = vfork_done {
-        done.wait_in_parent();
+        let child_writes = done.wait_in_parent();
+        if flags & CLONE_VM != 0 {
+            super::vfork_writes::apply(&child_writes);
+        }
     }
     Ok(pid as u64)
 }
@@ -319,7 +327,8 @@ fn last_errno() -> Errno {
 
 /// Makes a vfork parent wait, as the kernel does, until its child has exec'd
 /// or exited: the child holds the write end of a close-on-exec pipe, which
-/// closes at either, and the parent reads it until end of file.
+/// closes at either, and the parent reads it until end of file. What it
+/// reads is what the child wrote to memory (`vfork_writes`).
 struct VforkDone {
     read: OwnedFd,
     write: OwnedFd,
@@ -341,8 +350,9 @@ impl VforkDone {
         Ok(VforkDone { read, write })
     }
 
-    /// Keeps the write end open (at a high number) until exec or exit.
-    fn hold_in_child(self) {
+    /// Keeps the write end open (at a high number) until exec or exit; its
+    /// descriptor.
+    fn hold_in_child(self) -> i32 {
         drop(self.read);
         let mut limit = [0u64; 2];
         let _ = host::syscall(
@@ -357,28 +367,29 @@ impl VforkDone {
         let floor = limit[0].min(1024).saturating_sub(HIGH_FD_MARGIN);
         let fd = self.write.as_raw_fd();
         if floor > fd as u64 {
-            if host::syscall(
+            if let Ok(high) = host::syscall(
                 libc::SYS_fcntl,
                 &[fd as u64, libc::F_DUPFD_CLOEXEC as u64, floor],
             )
-            .is_ok()
             {
-                return; // `self.write` closes: the duplicate stays.
+                return high as i32; // `self.write` closes: the duplicate stays.
             }
         }
-        let _ = self.write.into_raw_fd();
+        self.write.into_raw_fd()
     }
 
-    fn wait_in_parent(self) {
+    /// Waits for the end of file; returns everything read before it.
+    fn wait_in_parent(self) -> Vec<u8> {
         drop(self.write);
-        let mut byte = 0u8;
+        let (mut read, mut chunk) = (Vec::new(), [0u8; 4096]);
         loop {
             match host::syscall(
                 libc::SYS_read,
-                &[self.read.as_raw_fd() as u64, host::ptr_mut(&mut byte), 1],
+                &[self.read.as_raw_fd() as u64, host::ptr_mut(chunk.as_mut_ptr()), chunk.len() as u64],
             ) {
                 Err(e) if e.0 == libc::EINTR => continue,
-                _ => break,
+                Ok(n) if n > 0 => read.extend_from_slice(&chunk[..n as usize]),
+                _ => return read,
             }
         }
     }

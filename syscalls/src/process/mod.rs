@@ -3,6 +3,7 @@
 
 mod exec;
 mod fork;
+pub mod vfork_writes;
 
 pub use exec::{script_interpreter, TransitCommand};
 pub(crate) use exec::{execve, execveat};
