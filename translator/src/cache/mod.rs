@@ -269,9 +269,7 @@ impl CodeCache {
     /// thread create and join crash in the arm64 VM (never under
     /// qemu-user): new code written on the same pages ran as the old
     /// bytes there, though each write cleans and invalidates the caches
-    /// for its range. A full flush discards the pages first
-    /// (`discard_translated_pages`); doing that here as well crashed
-    /// `exiting_thread_signals` in the VM, for reasons not yet known.
+    /// for its range (the known gap of a full flush, ARCHITECTURE.md).
     pub fn set_memory_order(&mut self, order: MemoryOrder, me: &ThreadCode) {
         if order != self.memory_order {
             self.memory_order = order;
@@ -509,11 +507,11 @@ impl CodeCache {
         self.used = self.reserved;
     }
 
-    /// Gives the pages past the trampolines back to the kernel, so new
-    /// code lands on fresh pages. Writing over the old code in place (each
-    /// write cleaned and invalidated for its range) ran the old bytes in
-    /// the arm64 VM; on fresh pages it never did (ARCHITECTURE.md, Known
-    /// gaps). Only the page holding the end of the trampolines is kept.
+    /// Gives the pages past the trampolines back to the kernel: new code
+    /// lands on fresh pages, and a program whose code shrank keeps less
+    /// memory. (In the arm64 VM a block written after a flush can still run
+    /// the old code at its address: ARCHITECTURE.md, Known gaps.) Only the
+    /// page holding the end of the trampolines is kept.
     fn discard_translated_pages(&mut self) {
         let page = 1usize << PAGE_SHIFT;
         let first = (self.reserved + page - 1) & !(page - 1);
