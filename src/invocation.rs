@@ -147,6 +147,11 @@ struct Cli {
     /// blocked (as for --ignored-signals).
     #[arg(long = "blocked-signals", value_name = "LIST", value_parser = parse_signal_list)]
     blocked_signals: Option<u64>,
+    /// The seccomp mode the program starts in: "strict", or filters (BPF
+    /// instructions in hex, oldest first, separated by ','). A guest's
+    /// execve passes its own (`transit_syscalls::seccomp`).
+    #[arg(long = "seccomp", value_name = "FILTERS", hide = true)]
+    seccomp: Option<String>,
     /// The x86_64 program to run, then its arguments. Everything from the
     /// program on belongs to the guest, options like --version included.
     #[arg(value_name = "PROGRAM [ARGS]", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
@@ -156,7 +161,7 @@ struct Cli {
 /// Transit's options with qemu-user's single-dash spellings (`-strace`)
 /// in their `--` form; the program and its arguments stay as they are.
 fn qemu_spellings(args: Vec<OsString>) -> Vec<OsString> {
-    const TAKES_VALUE: [&str; 11] = ["-L", "-g", "--gdb", "--rootfs", "--process-log", "-0", "--argv0", "--cpu", "--ignored-signals", "--blocked-signals", "--strace-file"];
+    const TAKES_VALUE: [&str; 12] = ["-L", "-g", "--gdb", "--rootfs", "--process-log", "-0", "--argv0", "--cpu", "--ignored-signals", "--blocked-signals", "--strace-file", "--seccomp"];
     let mut out = Vec::with_capacity(args.len());
     let mut options = true;
     let mut value_next = false;
@@ -228,6 +233,8 @@ pub struct RunRequest {
     pub by_binfmt_misc: bool,
     /// `--ignored-signals` and `--blocked-signals`: added to what Transit inherited.
     pub signals: InheritedSignals,
+    /// `--seccomp`: the seccomp mode the guest's execve passed on.
+    pub seccomp: Option<String>,
     /// `--stats` or TRANSIT_STATS.
     pub stats: bool,
     /// `--perf-map` or TRANSIT_PERF_MAP.
@@ -250,7 +257,7 @@ impl Invocation {
             let mut rest = args.into_iter().skip(1);
             let program = PathBuf::from(rest.next().unwrap_or_default());
             let argv0 = if start.preserve_argv0 { rest.next() } else { None };
-            RunRequest { program, argv0, args: rest.collect(), rootfs: None, process_log: None, cpu: None, exec_fd: start.exec_fd, secure: false, by_binfmt_misc: true, signals: InheritedSignals::default(), stats: false, perf_map: false, gdb: None, strace: None, x86_memory_order: false }
+            RunRequest { program, argv0, args: rest.collect(), rootfs: None, process_log: None, cpu: None, exec_fd: start.exec_fd, secure: false, by_binfmt_misc: true, signals: InheritedSignals::default(), seccomp: None, stats: false, perf_map: false, gdb: None, strace: None, x86_memory_order: false }
         } else if args.get(1).is_some_and(|a| a == "binfmt") {
             return Ok(Invocation::Binfmt(args.into_iter().skip(2).collect()));
         } else if args.get(1).is_some_and(|a| a == "cache") {
@@ -274,6 +281,7 @@ impl Invocation {
                 secure: false,
                 by_binfmt_misc: false,
                 signals: InheritedSignals { ignored: cli.ignored_signals.unwrap_or(0), blocked: cli.blocked_signals.unwrap_or(0) },
+                seccomp: cli.seccomp,
                 stats: cli.stats,
                 x86_memory_order: cli.x86_memory_order,
                 perf_map: cli.perf_map,
@@ -295,6 +303,9 @@ impl Invocation {
                 request.cpu = Some(level);
             }
         }
+        // Not in secure mode (`env` says nothing there): a filter could make a
+        // setuid program's setuid() "succeed" without dropping anything.
+        request.seccomp = request.seccomp.or_else(|| env(transit_syscalls::seccomp::ENV).map(|v| v.to_string_lossy().into_owned()));
         request.stats |= env("TRANSIT_STATS").is_some_and(|v| v != "0");
         request.perf_map |= env("TRANSIT_PERF_MAP").is_some_and(|v| v != "0");
         request.x86_memory_order |= env("TRANSIT_MEMORY_ORDER").is_some_and(|v| v == "x86");

@@ -101,6 +101,8 @@ fn run(request: RunRequest) -> Result<runtime::Ending, LoadError> {
     let mut argv: Vec<Vec<u8>> = vec![argv0.into_vec()];
     argv.extend(request.args.into_iter().map(OsStringExt::into_vec));
     let envp: Vec<Vec<u8>> = std::env::vars_os()
+        // How an exec through binfmt_misc passed the filters: not the program's.
+        .filter(|(k, _)| k != transit_syscalls::seccomp::ENV)
         .map(|(k, v)| {
             let mut e = k.into_vec();
             e.push(b'=');
@@ -112,6 +114,13 @@ fn run(request: RunRequest) -> Result<runtime::Ending, LoadError> {
     let rsp = stack::build(stack + stack::STACK_SIZE, &prog, &process);
     tracing::debug!(entry = format_args!("{:#x}", prog.start()), rsp = format_args!("{rsp:#x}"), "starting guest");
     let inherited = signals::inherited().union(request.signals);
+    if let Some(filters) = &request.seccomp {
+        if let Err(e) = transit_syscalls::seccomp::inherit(filters) {
+            // Never run the program unfiltered: a usage error (clap's status).
+            eprintln!("transit: --seccomp: {e}");
+            std::process::exit(2);
+        }
+    }
     if let Some(port) = request.gdb {
         if let Err(e) = gdb::wait_for_gdb(port) {
             eprintln!("transit: cannot wait for gdb on port {port}: {e}");

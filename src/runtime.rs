@@ -11,6 +11,7 @@ use crate::loader::LoadedProgram;
 use crate::signals::{self, InterruptedSyscall, SignalThread};
 use crate::threads;
 use crate::persistent_cache;
+use transit_syscalls::seccomp::{self, Verdict};
 use transit_syscalls::signal::InheritedSignals;
 use transit_syscalls::{Errno, GuestProcess, GuestThread, SyscallOutcome, ThreadRequest, TransitCommand};
 use transit_translator::cpu::state::gpr::{R10, R11, R8, R9, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP};
@@ -169,6 +170,13 @@ impl GuestThreadRun {
         let g = &self.state.gpr;
         let nr = g[RAX];
         let args = [g[RDI], g[RSI], g[RDX], g[R10], g[R8], g[R9]];
+        let verdict = seccomp::verdict(nr, seccomp::AUDIT_ARCH_X86_64, self.state.rip, &args);
+        if verdict != Verdict::Allow {
+            // The syscall instruction clobbered these before any filter ran.
+            self.state.gpr[RCX] = self.state.rip;
+            self.state.gpr[R11] = self.state.rflags();
+            return self.refused_by_seccomp(verdict, nr, seccomp::AUDIT_ARCH_X86_64);
+        }
         let waited_with = signals::temporary_mask(nr, &args);
         let outcome = if waited_with.is_some_and(|mask| self.signals.releases_waiting(mask)) {
             // A signal the runtime already holds, which the call's temporary
@@ -222,6 +230,10 @@ impl GuestThreadRun {
         let g = &self.state.gpr;
         let nr = g[RAX] as u32;
         let regs = [g[RBX], g[RCX], g[RDX], g[RSI], g[RDI], g[RBP]];
+        let verdict = seccomp::verdict(u64::from(nr), seccomp::AUDIT_ARCH_I386, self.state.rip, &regs);
+        if verdict != Verdict::Allow {
+            return self.refused_by_seccomp(verdict, u64::from(nr), seccomp::AUDIT_ARCH_I386);
+        }
         let mut thread = Thread { state: &mut self.state, process: &self.process, translator: &mut self.translator, signals: &self.signals, clear_child_tid: &mut self.clear_child_tid };
         match transit_syscalls::dispatch_ia32(&self.process, &mut thread, nr, regs) {
             SyscallOutcome::Return(NOT_STARTED) => {
@@ -233,6 +245,28 @@ impl GuestThreadRun {
                 None
             }
             exit => self.exit_by_syscall(exit),
+        }
+    }
+
+    /// A syscall a seccomp filter (or strict mode) did not allow: it is
+    /// not made, and the call fails, raises SIGSYS, or ends the thread or
+    /// the process, as the kernel does.
+    fn refused_by_seccomp(&mut self, verdict: Verdict, nr: u64, arch: u32) -> Option<ThreadEnd> {
+        tracing::info!(nr, ?verdict, "seccomp refused a syscall");
+        match verdict {
+            Verdict::Allow => None,
+            Verdict::Errno(e) => {
+                self.state.gpr[RAX] = e.to_rax();
+                None
+            }
+            Verdict::Trap { data } => {
+                // RAX keeps the syscall number, as after the kernel's rollback.
+                let (info, trap) = signals::seccomp_trap_info(nr, arch, self.state.rip, data);
+                self.signals.deliver_fault(&mut self.state, &self.process, &info, trap).map(ThreadEnd::Process)
+            }
+            Verdict::KillThread if threads::others_alive() => Some(ThreadEnd::Thread { status: 0, clear_child_tid: self.clear_child_tid }),
+            Verdict::KillThread | Verdict::KillProcess => Some(ThreadEnd::Process(Ending::Signal(libc::SIGSYS))),
+            Verdict::Kill => Some(ThreadEnd::Process(Ending::Signal(libc::SIGKILL))),
         }
     }
 

@@ -45,12 +45,15 @@ pub fn spawn(process: &Arc<GuestProcess>, parent: &CpuState, req: &ThreadRequest
     // (a signal meanwhile would find no guest thread to go to); then it
     // takes the creator's mask, as a cloned thread does.
     let guest_mask = signal::guest_mask();
+    // A cloned thread keeps its creator's seccomp filters.
+    let seccomp = transit_syscalls::seccomp::current();
     set_host_mask(!0);
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     LIVE.fetch_add(1, Ordering::SeqCst);
     // No name: the thread keeps its creator's (the kernel's comm), as a
     // guest thread created by clone does.
     let started = std::thread::Builder::new().stack_size(HOST_STACK).spawn(move || {
+        transit_syscalls::seccomp::adopt(seccomp);
         let mut run = GuestThreadRun::new(shared, state, Box::new(Translator::for_thread(code)));
         // SAFETY: gettid has no preconditions.
         let tid = unsafe { libc::gettid() };
@@ -77,6 +80,11 @@ pub fn spawn(process: &Arc<GuestProcess>, parent: &CpuState, req: &ThreadRequest
             Err(Errno(libc::EAGAIN))
         }
     }
+}
+
+/// Whether guest threads other than the caller are running.
+pub fn others_alive() -> bool {
+    LIVE.load(Ordering::SeqCst) > 1
 }
 
 /// The first thread's run is over: how the process ends, or, when other

@@ -104,6 +104,18 @@ pub fn fault_info(sig: i32, rip: u64) -> ([u8; 128], Trap) {
     (siginfo(sig, code, addr), Trap { trapno, err: 0, cr2: 0 })
 }
 
+/// siginfo for a syscall a seccomp filter trapped (SECCOMP_RET_TRAP):
+/// SIGSYS, si_code SYS_SECCOMP, the filter's data as si_errno, and the
+/// call (`struct { void *call_addr; int syscall; unsigned arch; }`).
+pub fn seccomp_trap_info(nr: u64, arch: u32, call_addr: u64, data: u16) -> ([u8; 128], Trap) {
+    const SYS_SECCOMP: i32 = 1;
+    let mut info = siginfo(libc::SIGSYS, SYS_SECCOMP, call_addr);
+    info[4..8].copy_from_slice(&i32::from(data).to_ne_bytes());
+    info[24..28].copy_from_slice(&(nr as i32).to_ne_bytes());
+    info[28..32].copy_from_slice(&arch.to_ne_bytes());
+    (info, Trap { trapno: 0, err: 0, cr2: 0 })
+}
+
 /// siginfo and trap details for a host fault (a page fault on x86).
 pub fn host_fault_trap(info: &[u8; 128]) -> Trap {
     let code = i32::from_ne_bytes(info[8..12].try_into().unwrap());

@@ -31,7 +31,7 @@ use std::cell::{Cell, UnsafeCell};
 use transit_translator::{CpuState, Translator};
 use transit_translator::cache::code_watch;
 
-pub use deliver::{fault_info, host_fault_trap, siginfo, InterruptedSyscall};
+pub use deliver::{fault_info, host_fault_trap, seccomp_trap_info, siginfo, InterruptedSyscall};
 pub use inherited::inherited;
 use queue::{PendingQueue, Recorded};
 

@@ -34,6 +34,7 @@ mod fs;
 pub mod guest_mem;
 pub mod guest_regions;
 pub mod guest_space;
+pub mod seccomp;
 mod host;
 mod ia32;
 mod ioctl;

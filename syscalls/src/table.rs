@@ -20,7 +20,7 @@
 
 use crate::fs::rootfs::PathArg;
 use crate::host::SysResult;
-use crate::{fs, ioctl, ipc, mm, process, signal, time, Args, Ctx};
+use crate::{fs, ioctl, ipc, mm, process, seccomp, signal, time, Args, Ctx};
 
 /// An x86_64 syscall number (guest RAX), never to be confused with the
 /// host's `libc::SYS_*` numbers.
@@ -395,7 +395,7 @@ syscall_table! {
     314 sched_setattr => pass(SYS_sched_setattr), // struct sched_attr
     315 sched_getattr => pass(SYS_sched_getattr),
     316 renameat2 => pass_paths(SYS_renameat2, no_follow(1), no_follow(3)),
-    317 seccomp, // a filter would see host syscall numbers, not the guest's
+    317 seccomp => emulate(seccomp::seccomp),
     318 getrandom => pass(SYS_getrandom),
     319 memfd_create => pass(SYS_memfd_create),
     320 kexec_file_load,

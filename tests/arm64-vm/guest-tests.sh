@@ -3,7 +3,7 @@
 # /payload: transit (static aarch64), probe (static x86_64, probe.c prints
 # how it was started), level_probe (level_probe.S), address_space,
 # self_queued_faults, exiting_thread_signals, threads_basic,
-# thread_signal_storm, tso_misaligned and vfork_shared_writes (from tests/programs) with
+# thread_signal_storm, tso_misaligned, vfork_shared_writes and seccomp_filters (from tests/programs) with
 # their expected outputs (NAME.expected), thread_churn (tests/soak), busybox-amd64,
 # transit.deb (cargo xtask deb, of the same Transit), cri-client (static
 # aarch64, tests/arm64-vm/cri-client). Each check prints "TEST name: ok" or
@@ -140,6 +140,17 @@ t_direct() {
     grep -q " $P/probe\$" /tmp/direct.log
 }
 check direct-exec t_direct
+
+# seccomp filters survive an execve that binfmt_misc serves (they go in the
+# environment there, not on Transit's command line): seccomp_filters execs
+# itself and must print what it prints natively.
+t_seccomp_binfmt() {
+  rm -f /tmp/seccomp.log
+  local out; out=$(TRANSIT_PROCESS_LOG=/tmp/seccomp.log $P/seccomp_filters 2>&1) || { echo "exit $?: $out"; return 1; }
+  [ "$out" = "$(cat $P/seccomp_filters.expected)" ] || { echo "$out"; return 1; }
+  [ "$(grep -c seccomp_filters /tmp/seccomp.log)" = 2 ] || { echo "Transit did not start it twice:"; cat /tmp/seccomp.log; return 1; }
+}
+check seccomp-filters-survive-a-binfmt-exec t_seccomp_binfmt
 
 # A guest started through binfmt_misc runs its x86_64 children through the
 # kernel, except scripts under TRANSIT_ROOTFS: their `#!/bin/sh` must be the

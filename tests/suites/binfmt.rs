@@ -311,6 +311,12 @@ fn install_without_privilege_refuses_in_one_line() {
 /// under Transit in the same namespace: the guest must see the same
 /// process (argv, environment, auxv, /proc/self) either way.
 fn same_with_and_without_binfmt(name: &str) {
+    same_with_and_without_binfmt_starting(name, 1);
+}
+
+/// As `same_with_and_without_binfmt`, for a program that execs itself:
+/// Transit starts `starts` times a run.
+fn same_with_and_without_binfmt_starting(name: &str, starts: usize) {
     let Some(sandbox) = Sandbox::new(name) else { return };
     let program = sandbox.tagged_program(name);
     let args = quoted_args(&program);
@@ -328,7 +334,15 @@ fn same_with_and_without_binfmt(name: &str) {
     let statuses: Vec<&str> = out.lines().collect();
     assert_eq!(statuses[0].strip_prefix("binfmt "), statuses[1].strip_prefix("direct "), "{out}");
     assert_eq!(binfmt, direct, "{name}: output through binfmt_misc differs from a direct run");
-    assert_eq!(sandbox.logged(), BTreeMap::from([(name.to_string(), 2)]), "both runs were Transit's");
+    assert_eq!(sandbox.logged(), BTreeMap::from([(name.to_string(), 2 * starts)]), "both runs were Transit's");
+}
+
+#[test]
+fn seccomp_filters_survive_an_exec_through_binfmt_misc() {
+    // The program execs itself, which binfmt_misc starts: the filters go
+    // along in the environment (not --seccomp), and the program sees no
+    // trace of them there.
+    same_with_and_without_binfmt_starting("seccomp_filters", 2);
 }
 
 #[test]

@@ -48,6 +48,8 @@ pub fn run() -> Result<()> {
         // A vfork child's writes carried back through mprotect, write
         // faults and process_vm_writev as a real kernel does them.
         ("process/vfork_shared_writes.c", "vfork_shared_writes"),
+        // seccomp filters across an exec that binfmt_misc serves.
+        ("process/seccomp_filters.c", "seccomp_filters"),
     ];
     for (source, name) in programs {
         build_program(arch, &root_programs.join(source), &payload.join(name), &["-pthread"])?;

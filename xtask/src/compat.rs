@@ -79,6 +79,7 @@ const PROGRAMS: &[Package] = &[
     Package { name: "restic", provides: "/usr/bin/restic" },
     Package { name: "rclone", provides: "/usr/bin/rclone" },
     Package { name: "gdc", provides: "/usr/bin/gdc" },
+    Package { name: "python3-seccomp", provides: "/usr/lib/python3/dist-packages/seccomp.cpython-311-x86_64-linux-gnu.so" },
 ];
 
 pub fn run(names: &[String]) -> Result<()> {

@@ -92,6 +92,9 @@ impl TransitCommand {
             }
             None => {}
         }
+        if let Some(filters) = crate::seccomp::for_exec() {
+            out.extend([b"--seccomp".to_vec(), filters.into_bytes()]);
+        }
         for (option, set) in [(&b"--ignored-signals"[..], signals.ignored), (b"--blocked-signals", signals.blocked)] {
             if set != 0 {
                 out.extend([option.to_vec(), signal_list(set).into_bytes()]);
@@ -192,7 +195,11 @@ fn exec(ctx: &mut Ctx<'_>, dirfd: u64, path: u64, argv: u64, envp: u64, flags: u
         // Not under -L DIR: the kernel knows nothing of DIR (a script's
         // interpreter, a child whose environment lost TRANSIT_ROOTFS).
         Plan::Transit { .. } if process.transit.by_binfmt_misc && process.transit.rootfs.is_none() => {
-            kernel_exec(&file, argv, envp)
+            match crate::seccomp::for_exec() {
+                // The Transit binfmt_misc starts takes them from its environment.
+                Some(filters) => with_seccomp_env(&filters, envp).and_then(|env| kernel_exec(&file, argv, env.pointers())),
+                None => kernel_exec(&file, argv, envp),
+            }
         }
         Plan::Transit { program, argv: guest_argv } => {
             let held = signals.held_for_exec();
@@ -241,6 +248,34 @@ fn transit_exec(
         );
     }
     result
+}
+
+/// The guest's environment with `TRANSIT_SECCOMP` set to `filters`.
+fn with_seccomp_env(filters: &str, envp: u64) -> Result<Strings, Errno> {
+    let prefix = format!("{}=", crate::seccomp::ENV).into_bytes();
+    let mut env: Vec<Vec<u8>> = read_strings(envp)?.into_iter().filter(|e| !e.starts_with(&prefix)).collect();
+    env.push([prefix, filters.as_bytes().to_vec()].concat());
+    Ok(Strings::new(env))
+}
+
+/// NUL-terminated strings and the null-terminated array of pointers to
+/// them that execve takes.
+struct Strings {
+    _strings: Vec<Vec<u8>>,
+    pointers: Vec<u64>,
+}
+
+impl Strings {
+    fn new(strings: Vec<Vec<u8>>) -> Strings {
+        let strings: Vec<Vec<u8>> = strings.into_iter().map(cstring).collect();
+        let mut pointers: Vec<u64> = strings.iter().map(|s| host::ptr(s.as_ptr())).collect();
+        pointers.push(0);
+        Strings { _strings: strings, pointers }
+    }
+
+    fn pointers(&self) -> u64 {
+        host::ptr(self.pointers.as_ptr())
+    }
 }
 
 /// The host kernel runs the file, with the guest's own argv and envp and

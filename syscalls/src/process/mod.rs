@@ -118,11 +118,14 @@ const PRCTL_PASS: &[libc::c_int] = &[
     0x5356_4d41, // PR_SET_VMA (naming anonymous mappings)
 ];
 
-/// prctl: only the architecture-neutral options; others (PR_SET_SECCOMP,
-/// arm64's PR_SVE_*, x86's PR_SET_TSC, ...) fail with EINVAL.
+/// prctl: the architecture-neutral options, and seccomp's (`seccomp`);
+/// others (arm64's PR_SVE_*, x86's PR_SET_TSC, ...) fail with EINVAL.
 pub(crate) fn prctl(_: &mut Ctx<'_>, a: &Args) -> SysResult {
     let option = a[0] as libc::c_int;
-    if PRCTL_PASS.contains(&option) {
+    if option == libc::PR_GET_SECCOMP || option == libc::PR_SET_SECCOMP {
+        // The guest's filters see x86_64 numbers: Transit runs them.
+        crate::seccomp::prctl(a)
+    } else if PRCTL_PASS.contains(&option) {
         host::syscall(libc::SYS_prctl, &a[..5])
     } else {
         tracing::warn!("unsupported prctl option {option}");
