@@ -265,11 +265,9 @@ impl CodeCache {
 
     /// Changes how translations order memory; drops the ones made the
     /// other way, but leaves their code in place (new translations go
-    /// after it) until the next flush. Reusing that memory at once made a
-    /// thread create and join crash in the arm64 VM (never under
-    /// qemu-user): new code written on the same pages ran as the old
-    /// bytes there, though each write cleans and invalidates the caches
-    /// for its range (the known gap of a full flush, ARCHITECTURE.md).
+    /// after it) until the next flush. (Reusing that memory at once crashed
+    /// a thread create and join in the arm64 VM, before `copy_code`
+    /// stopped writing code with SVE stores, which qemu-system misses.)
     pub fn set_memory_order(&mut self, order: MemoryOrder, me: &ThreadCode) {
         if order != self.memory_order {
             self.memory_order = order;
@@ -335,7 +333,7 @@ impl CodeCache {
         }
         // SAFETY: [start, start+len) lies inside our mapping and no executing
         // code occupies it (it has never been handed out since the last flush).
-        unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), self.buf.add(start), code.len()) };
+        unsafe { copy_code(code, self.buf.add(start)) };
         self.used = start + code.len();
         let addr = self.buf as u64 + start as u64;
         self.sync_icache(addr, code.len());
@@ -507,11 +505,9 @@ impl CodeCache {
         self.used = self.reserved;
     }
 
-    /// Gives the pages past the trampolines back to the kernel: new code
-    /// lands on fresh pages, and a program whose code shrank keeps less
-    /// memory. (In the arm64 VM a block written after a flush can still run
-    /// the old code at its address: ARCHITECTURE.md, Known gaps.) Only the
-    /// page holding the end of the trampolines is kept.
+    /// Gives the pages past the trampolines back to the kernel, so a
+    /// program whose code shrank keeps less memory. Only the page holding
+    /// the end of the trampolines is kept.
     fn discard_translated_pages(&mut self) {
         let page = 1usize << PAGE_SHIFT;
         let first = (self.reserved + page - 1) & !(page - 1);
@@ -677,6 +673,37 @@ pub fn retarget_branch(word: u32, from: u64, to: u64) -> Option<u32> {
     }
     let field = ((1u32 << bits) - 1) << shift;
     Some((word & !field) | (((words as u32) << shift) & field))
+}
+
+/// Copies generated code into the buffer with plain 8- and 4-byte stores,
+/// not the C library's memcpy: where the CPU has SVE, glibc's memcpy
+/// stores with SVE instructions, and qemu-system's TCG (7.2 and 10.0)
+/// then misses that code it had translated changed, so code written
+/// where other code ran before (after a full flush) ran as the old
+/// instructions in the arm64 VM. Real CPUs are unaffected either way:
+/// `sync_icache` is what they need.
+///
+/// # Safety
+/// `to` must be valid for `code.len()` bytes of writes, 4-byte aligned.
+unsafe fn copy_code(code: &[u8], to: *mut u8) {
+    let mut words = code.chunks_exact(8);
+    let mut at = to;
+    for word in &mut words {
+        // SAFETY: inside the destination (the caller's contract).
+        unsafe {
+            (at as *mut u64).write_volatile(u64::from_ne_bytes(word.try_into().unwrap_or_default()));
+            at = at.add(8);
+        }
+    }
+    for word in words.remainder().chunks(4) {
+        let mut bytes = [0u8; 4];
+        bytes[..word.len()].copy_from_slice(word);
+        // SAFETY: as above (code is whole instructions: 4-byte words).
+        unsafe {
+            (at as *mut u32).write_volatile(u32::from_ne_bytes(bytes));
+            at = at.add(4);
+        }
+    }
 }
 
 fn read_word(at: u64) -> u32 {
