@@ -96,9 +96,10 @@ impl GuestThreadRun {
         loop {
             let mut interrupted_syscall = None;
             let end = match self.translator.run(&mut self.state) {
-                GuestEvent::Syscall if self.state.gpr[RAX] == SYS_RT_SIGRETURN => {
-                    self.signals.sigreturn(&mut self.state, &self.process).map(ThreadEnd::Process)
-                }
+                GuestEvent::Syscall if self.state.gpr[RAX] == SYS_RT_SIGRETURN => match self.seccomp_verdict(SYS_RT_SIGRETURN) {
+                    Verdict::Allow => self.signals.sigreturn(&mut self.state, &self.process).map(ThreadEnd::Process),
+                    refused => self.refused_by_seccomp(refused, SYS_RT_SIGRETURN, seccomp::AUDIT_ARCH_X86_64),
+                },
                 // A signal arrived while guest code ran: the kernel would
                 // deliver it before the syscall instruction executes.
                 GuestEvent::Syscall | GuestEvent::CompatSyscall if self.state.interrupt != 0 => {
@@ -170,11 +171,8 @@ impl GuestThreadRun {
         let g = &self.state.gpr;
         let nr = g[RAX];
         let args = [g[RDI], g[RSI], g[RDX], g[R10], g[R8], g[R9]];
-        let verdict = seccomp::verdict(nr, seccomp::AUDIT_ARCH_X86_64, self.state.rip, &args);
+        let verdict = self.seccomp_verdict(nr);
         if verdict != Verdict::Allow {
-            // The syscall instruction clobbered these before any filter ran.
-            self.state.gpr[RCX] = self.state.rip;
-            self.state.gpr[R11] = self.state.rflags();
             return self.refused_by_seccomp(verdict, nr, seccomp::AUDIT_ARCH_X86_64);
         }
         let waited_with = signals::temporary_mask(nr, &args);
@@ -197,6 +195,8 @@ impl GuestThreadRun {
         };
         if FORK_SYSCALLS.contains(&nr) && outcome == SyscallOutcome::Return(0) {
             self.signals.after_fork_in_child();
+            threads::after_fork_in_child();
+            seccomp::after_fork_in_child();
             crate::gdb::forget_in_child();
             if let Err(e) = self.translator.after_fork_in_child() {
                 tracing::error!("forked child: no code cache: {e}");
@@ -248,6 +248,19 @@ impl GuestThreadRun {
         }
     }
 
+    /// What the seccomp filters say of x86_64 syscall `nr` (arguments in
+    /// the registers). One they refuse has still clobbered RCX and R11.
+    fn seccomp_verdict(&mut self, nr: u64) -> Verdict {
+        let g = &self.state.gpr;
+        let args = [g[RDI], g[RSI], g[RDX], g[R10], g[R8], g[R9]];
+        let verdict = seccomp::verdict(nr, seccomp::AUDIT_ARCH_X86_64, self.state.rip, &args);
+        if verdict != Verdict::Allow {
+            self.state.gpr[RCX] = self.state.rip;
+            self.state.gpr[R11] = self.state.rflags();
+        }
+        verdict
+    }
+
     /// A syscall a seccomp filter (or strict mode) did not allow: it is
     /// not made, and the call fails, raises SIGSYS, or ends the thread or
     /// the process, as the kernel does.
@@ -264,7 +277,8 @@ impl GuestThreadRun {
                 let (info, trap) = signals::seccomp_trap_info(nr, arch, self.state.rip, data);
                 self.signals.deliver_fault(&mut self.state, &self.process, &info, trap).map(ThreadEnd::Process)
             }
-            Verdict::KillThread if threads::others_alive() => Some(ThreadEnd::Thread { status: 0, clear_child_tid: self.clear_child_tid }),
+            // Only the thread dies (strict mode's SIGKILL too), unless it is the last.
+            Verdict::KillThread | Verdict::Kill if threads::others_alive() => Some(ThreadEnd::Thread { status: 0, clear_child_tid: self.clear_child_tid }),
             Verdict::KillThread | Verdict::KillProcess => Some(ThreadEnd::Process(Ending::Signal(libc::SIGSYS))),
             Verdict::Kill => Some(ThreadEnd::Process(Ending::Signal(libc::SIGKILL))),
         }

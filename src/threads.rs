@@ -82,6 +82,12 @@ pub fn spawn(process: &Arc<GuestProcess>, parent: &CpuState, req: &ThreadRequest
     }
 }
 
+/// In a forked child: the only thread is the caller.
+pub fn after_fork_in_child() {
+    LIVE.store(1, Ordering::SeqCst);
+    FIRST_THREAD_STATUS.store(0, Ordering::SeqCst);
+}
+
 /// Whether guest threads other than the caller are running.
 pub fn others_alive() -> bool {
     LIVE.load(Ordering::SeqCst) > 1

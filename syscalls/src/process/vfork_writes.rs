@@ -54,12 +54,17 @@ static SAVED_AREA: AtomicU64 = AtomicU64::new(0);
 /// tracked (their faults are the guest's own). More, and tracking stops.
 static UNTRACKED: [[AtomicU64; 2]; 64] = [const { [const { AtomicU64::new(0) }; 2] }; 64];
 static UNTRACKED_COUNT: AtomicUsize = AtomicUsize::new(0);
-/// The write end of the parent's pipe (`fork::VforkDone`).
+/// The write end of the parent's pipe (`fork::VforkDone`), and its device
+/// and inode: the guest may close the number and reuse it for a file.
 static REPORT_FD: AtomicI32 = AtomicI32::new(-1);
+static REPORT_ID: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
 /// In a vfork child just forked: write-protects the guest's private
 /// writable memory and remembers where to report to.
 pub(crate) fn track(report_fd: i32) {
+    // A vfork in a vfork child: the memory the middle child protected is
+    // writable again before it is read as the guest left it.
+    give_up();
     let page = host_page();
     let ranges = private_writable_guest_ranges(page);
     if ranges.len() > MAX_RANGES {
@@ -78,6 +83,9 @@ pub(crate) fn track(report_fd: i32) {
     SAVED_COUNT.store(0, Ordering::Relaxed);
     UNTRACKED_COUNT.store(0, Ordering::Relaxed);
     REPORT_FD.store(report_fd, Ordering::Relaxed);
+    for (slot, value) in REPORT_ID.iter().zip(file_id(report_fd).unwrap_or_default()) {
+        slot.store(value, Ordering::Relaxed);
+    }
     for (i, &(start, end, prot)) in ranges.iter().enumerate() {
         for (slot, value) in RANGES[i].iter().zip([start, end, prot]) {
             slot.store(value, Ordering::Relaxed);
@@ -169,8 +177,27 @@ fn lift(page: u64) -> bool {
 /// is its own, writable as the guest left it, and reported to nobody.
 pub(crate) fn forget_in_child() {
     give_up();
+    // Else the vfork parent would wait for this process as well.
+    if let Some(fd) = report_fd() {
+        let _ = host::syscall(libc::SYS_close, &[fd as u64]);
+    }
     REPORT_FD.store(-1, Ordering::Relaxed);
     SAVED_COUNT.store(0, Ordering::Relaxed);
+}
+
+/// A descriptor's device and inode.
+fn file_id(fd: i32) -> Option<[u64; 2]> {
+    // SAFETY: fstat fills the zeroed struct we pass.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    host::syscall(libc::SYS_fstat, &[fd as u64, &mut st as *mut libc::stat as u64]).ok()?;
+    Some([st.st_dev as u64, st.st_ino as u64])
+}
+
+/// The report pipe's descriptor, if it still is the pipe.
+fn report_fd() -> Option<i32> {
+    let fd = REPORT_FD.load(Ordering::Relaxed);
+    let id = [REPORT_ID[0].load(Ordering::Relaxed), REPORT_ID[1].load(Ordering::Relaxed)];
+    (fd >= 0 && file_id(fd) == Some(id)).then_some(fd)
 }
 
 /// Out of room: every tracked range gets its write access back, and what
@@ -187,7 +214,16 @@ fn give_up() {
 /// A write fault at `addr`: true when it was a tracked page, now saved
 /// and writable (retry the write). For the host signal handler.
 pub fn on_write_fault(addr: u64) -> bool {
-    ACTIVE.load(Ordering::Relaxed) && lift(addr & !(PAGE.load(Ordering::Relaxed) - 1))
+    if !ACTIVE.load(Ordering::Relaxed) {
+        return false;
+    }
+    // The interrupted code may be about to read errno; mprotect may set it.
+    // SAFETY: the calling thread's errno.
+    let errno = unsafe { *libc::__errno_location() };
+    let lifted = lift(addr & !(PAGE.load(Ordering::Relaxed) - 1));
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = errno };
+    lifted
 }
 
 /// Before Transit writes `[start, start + len)` for the guest through the
@@ -230,7 +266,9 @@ pub(crate) fn before_mapping_change(start: u64, len: u64, replaces: bool) {
     if !ACTIVE.load(Ordering::Relaxed) || len == 0 {
         return;
     }
-    let end = start.saturating_add(len);
+    // Whole host pages, as the kernel changes them.
+    let size = PAGE.load(Ordering::Relaxed);
+    let (start, end) = (start & !(size - 1), start.saturating_add(len).saturating_add(size - 1) & !(size - 1));
     if replaces {
         for page in &SAVED_PAGES[..SAVED_COUNT.load(Ordering::Relaxed)] {
             if (start..end).contains(&page.load(Ordering::Relaxed)) {
@@ -238,7 +276,7 @@ pub(crate) fn before_mapping_change(start: u64, len: u64, replaces: bool) {
             }
         }
     } else {
-        lift_range(start, len);
+        lift_range(start, end - start);
     }
     let index = UNTRACKED_COUNT.load(Ordering::Relaxed);
     if index == UNTRACKED.len() {
@@ -255,20 +293,25 @@ const FORGOTTEN: u64 = u64::MAX;
 
 /// At the child's exec or exit: sends the parent every run of bytes that
 /// differs from the saved pages, as records of address (8 bytes), length
-/// (4) and the bytes, little-endian. Sent again at a later exit if the
-/// exec failed: the parent writes the same bytes twice.
+/// (4) and the bytes, little-endian, between a [`BATCH`] record and an
+/// [`END`] one. Sent again, whole, at a later exit if the exec failed: the
+/// parent applies the last complete batch only.
 pub(crate) fn send_to_parent() {
-    let fd = REPORT_FD.load(Ordering::Relaxed);
     let count = SAVED_COUNT.load(Ordering::Acquire);
-    if fd < 0 || count == 0 {
+    if count == 0 || REPORT_FD.load(Ordering::Relaxed) < 0 {
         return;
     }
+    let Some(fd) = report_fd() else {
+        // The guest closed it (close_range in the child).
+        tracing::warn!("vfork child: its parent's pipe is gone; its writes do not reach the parent");
+        return;
+    };
     if !ACTIVE.load(Ordering::Relaxed) {
         tracing::warn!("vfork child: wrote more than {} MiB; later writes do not reach the parent", SAVED_BYTES >> 20);
     }
     let size = PAGE.load(Ordering::Relaxed) as usize;
     let area = SAVED_AREA.load(Ordering::Relaxed);
-    let (mut records, mut now) = (Vec::new(), vec![0u8; size]);
+    let (mut records, mut now) = (marker(BATCH), vec![0u8; size]);
     for (i, page) in SAVED_PAGES[..count].iter().enumerate() {
         let page = page.load(Ordering::Relaxed);
         // Read as any guest memory: the guest may have made it unreadable.
@@ -283,18 +326,33 @@ pub(crate) fn send_to_parent() {
             records.extend_from_slice(&now[offset..offset + len]);
         }
     }
+    records.extend(marker(END));
+    // A parent that died must not take the child with it (SIGPIPE).
+    let pipe = 1u64 << (libc::SIGPIPE - 1);
+    let mut old = 0u64;
+    let _ = host::syscall(libc::SYS_rt_sigprocmask, &[libc::SIG_BLOCK as u64, &pipe as *const u64 as u64, &mut old as *mut u64 as u64, 8]);
     let mut sent = 0;
     while sent < records.len() {
         match host::syscall(libc::SYS_write, &[fd as u64, records[sent..].as_ptr() as u64, (records.len() - sent) as u64]) {
             Ok(n) => sent += n as usize,
             Err(e) if e.0 == libc::EINTR => {}
             Err(e) => {
-                // The guest closed it (close_range in the child).
                 tracing::warn!("vfork child: cannot send its writes to the parent: {e:?}");
-                return;
+                break;
             }
         }
     }
+    let none = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let _ = host::syscall(libc::SYS_rt_sigtimedwait, &[&pipe as *const u64 as u64, 0, &none as *const libc::timespec as u64, 8]);
+    let _ = host::syscall(libc::SYS_rt_sigprocmask, &[libc::SIG_SETMASK as u64, &old as *const u64 as u64, 0, 8]);
+}
+
+/// Record addresses no guest page has: a batch's start and end.
+const BATCH: u64 = u64::MAX;
+const END: u64 = u64::MAX - 1;
+
+fn marker(kind: u64) -> Vec<u8> {
+    [kind.to_le_bytes().as_slice(), &0u32.to_le_bytes()].concat()
 }
 
 /// The runs `(offset, len)` where `now` differs from `before`; runs less
@@ -311,13 +369,28 @@ fn changed_runs(before: &[u8], now: &[u8]) -> Vec<(usize, usize)> {
     runs
 }
 
-/// In the parent, once the child has exec'd or exited: writes the
-/// records [`send_to_parent`] sent into guest memory.
-pub(crate) fn apply(mut records: &[u8]) {
-    while records.len() >= 12 {
-        let addr = u64::from_le_bytes(records[..8].try_into().unwrap_or_default());
-        let len = u32::from_le_bytes(records[8..12].try_into().unwrap_or_default()) as usize;
-        let Some(bytes) = records.get(12..12 + len) else { break };
+/// The records of the last complete batch in what the child sent.
+fn last_batch(mut sent: &[u8]) -> Vec<(u64, &[u8])> {
+    let (mut last, mut current) = (Vec::new(), None::<Vec<(u64, &[u8])>>);
+    while sent.len() >= 12 {
+        let addr = u64::from_le_bytes(sent[..8].try_into().unwrap_or_default());
+        let len = u32::from_le_bytes(sent[8..12].try_into().unwrap_or_default()) as usize;
+        let Some(bytes) = sent.get(12..12 + len) else { break };
+        match addr {
+            BATCH => current = Some(Vec::new()),
+            END => last = current.take().unwrap_or_default(),
+            _ => current.get_or_insert_with(Vec::new).push((addr, bytes)),
+        }
+        sent = &sent[12 + len..];
+    }
+    last
+}
+
+/// In the parent, once the child has exec'd or exited: writes the last
+/// complete batch [`send_to_parent`] sent into guest memory.
+pub(crate) fn apply(sent: &[u8]) {
+    for (addr, bytes) in last_batch(sent) {
+        let len = bytes.len();
         let mut written = guest_mem::write_bytes(addr, bytes);
         if written.is_err() && transit_translator::cache::code_watch::unprotect_all() {
             // Translated code on the page: writable again, its translations dropped.
@@ -326,16 +399,24 @@ pub(crate) fn apply(mut records: &[u8]) {
         if let Err(e) = written {
             tracing::warn!("vfork: the child's write of {len} bytes at {addr:#x} is lost: {e:?}");
         }
-        records = &records[12 + len..];
-    }
-    if !records.is_empty() {
-        tracing::warn!("vfork: {} bytes of an unfinished record from the child ignored", records.len());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::changed_runs;
+
+    #[test]
+    fn only_the_last_complete_batch_counts() {
+        use super::{last_batch, marker, BATCH, END};
+        let record = |addr: u64, bytes: &[u8]| [addr.to_le_bytes().as_slice(), &(bytes.len() as u32).to_le_bytes(), bytes].concat();
+        // At exec: byte 1 at 0x1000; at exit (the exec failed): 0x1000 set
+        // back (no record), 0x2000 written; then a batch cut short.
+        let sent = [marker(BATCH), record(0x1000, &[1]), marker(END), marker(BATCH), record(0x2000, &[2, 3]), marker(END), marker(BATCH), record(0x3000, &[4])].concat();
+        assert_eq!(last_batch(&sent), vec![(0x2000, &[2u8, 3][..])]);
+        assert!(last_batch(&sent[..sent.len() - 20]).len() == 1);
+        assert!(last_batch(&[]).is_empty());
+    }
 
     #[test]
     fn close_changes_travel_as_one_run() {

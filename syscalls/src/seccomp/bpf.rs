@@ -45,7 +45,6 @@ const AND: u16 = 0x50;
 const LSH: u16 = 0x60;
 const RSH: u16 = 0x70;
 const NEG: u16 = 0x80;
-const MOD: u16 = 0x90;
 const XOR: u16 = 0xa0;
 const JA: u16 = 0x00;
 const JEQ: u16 = 0x10;
@@ -56,9 +55,9 @@ const TAX: u16 = 0x00;
 const TXA: u16 = 0x80;
 
 /// The opcodes seccomp allows (`seccomp_check_filter`; the kernel rejects
-/// every other, including loads of packet bytes and halfwords).
+/// every other, including loads of packet bytes and halfwords, and MOD).
 fn allowed(code: u16) -> bool {
-    const ALU_OPS: [u16; 11] = [ADD, SUB, MUL, DIV, OR, AND, LSH, RSH, NEG, MOD, XOR];
+    const ALU_OPS: [u16; 10] = [ADD, SUB, MUL, DIV, OR, AND, LSH, RSH, NEG, XOR];
     const JUMPS: [u16; 4] = [JEQ, JGT, JGE, JSET];
     match code & 0x07 {
         LD => [LD | W | ABS, LD | W | LEN, LD | IMM, LD | MEM].contains(&code),
@@ -86,7 +85,7 @@ pub fn check(insns: &[Insn]) -> Result<(), Errno> {
             LD if insn.code == LD | W | ABS => insn.k % 4 == 0 && insn.k < DATA_LEN,
             LD | LDX if insn.code & 0xe0 == MEM => (insn.k as usize) < MEM_WORDS,
             ST | STX => (insn.k as usize) < MEM_WORDS,
-            ALU if matches!(insn.code & 0xf0, DIV | MOD) && insn.code & X == 0 => insn.k != 0,
+            ALU if insn.code & 0xf0 == DIV && insn.code & X == 0 => insn.k != 0,
             ALU if matches!(insn.code & 0xf0, LSH | RSH) && insn.code & X == 0 => insn.k < 32,
             JMP if insn.code == JMP | JA => (insn.k as usize) < rest,
             JMP => (insn.jt as usize) < rest && (insn.jf as usize) < rest,
@@ -100,7 +99,38 @@ pub fn check(insns: &[Insn]) -> Result<(), Errno> {
     if insns[insns.len() - 1].code & 0x07 != RET {
         return Err(Errno::EINVAL);
     }
+    if !loads_follow_stores(insns) {
+        return Err(Errno::EINVAL);
+    }
     Ok(())
+}
+
+/// The kernel's check_load_and_stores: no path may load a scratch word it
+/// has not stored. One bit per word; each instruction gets the words valid
+/// on every jump into it (jumps are forward, so one pass does).
+fn loads_follow_stores(insns: &[Insn]) -> bool {
+    let mut masks = vec![u16::MAX; insns.len()];
+    let mut valid = 0u16;
+    for (pc, insn) in insns.iter().enumerate() {
+        valid &= masks[pc];
+        match insn.code & 0x07 {
+            ST | STX => valid |= 1 << insn.k,
+            LD | LDX if insn.code & 0xe0 == MEM => {
+                if valid & (1 << insn.k) == 0 {
+                    return false;
+                }
+            }
+            JMP => {
+                let targets = if insn.code == JMP | JA { [insn.k as usize, insn.k as usize] } else { [usize::from(insn.jt), usize::from(insn.jf)] };
+                for t in targets {
+                    masks[pc + 1 + t] &= valid;
+                }
+                valid = u16::MAX;
+            }
+            _ => {}
+        }
+    }
+    true
 }
 
 /// Runs a checked filter over `data` (a struct seccomp_data); its return value.
@@ -135,13 +165,13 @@ pub fn run(insns: &[Insn], data: &[u8; DATA_LEN as usize]) -> u32 {
                     SUB => a.wrapping_sub(src),
                     MUL => a.wrapping_mul(src),
                     // A zero divisor in X ends the filter with 0 (kill), as in the kernel.
-                    DIV | MOD if src == 0 => return 0,
+                    DIV if src == 0 => return 0,
                     DIV => a / src,
-                    MOD => a % src,
                     OR => a | src,
                     AND => a & src,
-                    LSH => a.checked_shl(src).unwrap_or(0),
-                    RSH => a.checked_shr(src).unwrap_or(0),
+                    // By X modulo 32, as the kernel's BPF does.
+                    LSH => a.wrapping_shl(src),
+                    RSH => a.wrapping_shr(src),
                     NEG => a.wrapping_neg(),
                     _ => a ^ src,
                 }
@@ -176,6 +206,8 @@ pub fn run(insns: &[Insn], data: &[u8; DATA_LEN as usize]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const MOD: u16 = 0x90;
 
     fn insn(code: u16, jt: u8, jf: u8, k: u32) -> Insn {
         Insn { code, jt, jf, k }
@@ -243,5 +275,13 @@ mod tests {
         assert_eq!(check(&[insn(ALU | DIV | K, 0, 0, 0), ret]), Err(Errno::EINVAL));
         assert_eq!(check(&[insn(LD | IMM, 0, 0, 0)]), Err(Errno::EINVAL));
         assert_eq!(check(&vec![ret; MAX_INSNS + 1]), Err(Errno::EINVAL));
+        // MOD is not seccomp's; a scratch word loaded before any store is refused.
+        assert_eq!(check(&[insn(ALU | MOD | K, 0, 0, 3), ret]), Err(Errno::EINVAL));
+        assert_eq!(check(&[insn(LD | MEM, 0, 0, 1), ret]), Err(Errno::EINVAL));
+        // Stored on one path only.
+        let one_path = [insn(JMP | JEQ | K, 0, 1, 5), insn(ST, 0, 0, 1), insn(LD | MEM, 0, 0, 1), ret];
+        assert_eq!(check(&one_path), Err(Errno::EINVAL));
+        let both_paths = [insn(ST, 0, 0, 1), insn(JMP | JEQ | K, 0, 1, 5), insn(ST, 0, 0, 2), insn(LD | MEM, 0, 0, 1), ret];
+        assert_eq!(check(&both_paths), Ok(()));
     }
 }

@@ -7,10 +7,10 @@
 //!
 //! As in the kernel, a thread's filters are a chain its new threads and
 //! forked children inherit and that survives execve (Transit passes it to
-//! the Transit it starts: `--seccomp`); every filter of the chain runs and
-//! the most restrictive action wins (through binfmt_misc, [`ENV`]).
-//! SECCOMP_FILTER_FLAG_TSYNC gives the
-//! caller's chain to every thread of the process. Without a tracer or a
+//! the Transit it starts: `--seccomp`, or [`ENV`] through binfmt_misc);
+//! every filter of the chain runs and the most restrictive action wins.
+//! SECCOMP_FILTER_FLAG_TSYNC gives the caller's chain to every other
+//! thread whose chain it grew from, and fails (as the kernel) otherwise. Without a tracer or a
 //! listener, SECCOMP_RET_TRACE and SECCOMP_RET_USER_NOTIF fail the call
 //! with ENOSYS, as the kernel does; SECCOMP_FILTER_FLAG_NEW_LISTENER is
 //! refused (EINVAL). A program the kernel runs natively (an aarch64 one)
@@ -19,8 +19,8 @@
 pub mod bpf;
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 use crate::guest_mem;
 use crate::host::{self, Errno, SysResult};
@@ -79,17 +79,49 @@ pub struct Mode {
     pub filters: Option<Arc<Filter>>,
 }
 
+/// A thread's mode where a TSYNC from another thread can reach it.
+struct Slot {
+    tid: std::sync::atomic::AtomicI32,
+    mode: Mutex<Mode>,
+}
+
 thread_local! {
-    static MODE: RefCell<Mode> = RefCell::new(Mode::default());
-    /// The TSYNC generation this thread last took its chain from.
-    static SYNCED_AT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    static SLOT: RefCell<Option<Arc<Slot>>> = const { RefCell::new(None) };
 }
 /// Whether any thread of this process ever entered a mode: until then a
 /// syscall costs one load.
 static ANY: AtomicBool = AtomicBool::new(false);
-/// The chain a TSYNC gave every thread, and how many TSYNCs there were.
-static SYNCED: Mutex<Option<Arc<Filter>>> = Mutex::new(None);
-static SYNC_GENERATION: AtomicU64 = AtomicU64::new(0);
+/// Every thread's slot (a thread's goes when it ends).
+static THREADS: Mutex<Vec<Weak<Slot>>> = Mutex::new(Vec::new());
+
+/// The calling thread's slot, made and registered at its first use.
+fn slot() -> Arc<Slot> {
+    SLOT.with(|s| {
+        Arc::clone(s.borrow_mut().get_or_insert_with(|| {
+            // SAFETY: gettid has no preconditions.
+            let slot = Arc::new(Slot { tid: unsafe { libc::gettid() }.into(), mode: Mutex::new(Mode::default()) });
+            let mut threads = THREADS.lock().unwrap_or_else(|e| e.into_inner());
+            threads.retain(|t| t.strong_count() > 0);
+            threads.push(Arc::downgrade(&slot));
+            slot
+        }))
+    })
+}
+
+fn with_mode<T>(f: impl FnOnce(&mut Mode) -> T) -> T {
+    let slot = slot();
+    let mut mode = slot.mode.lock().unwrap_or_else(|e| e.into_inner());
+    f(&mut mode)
+}
+
+/// In a forked child: the parent's other threads are not here.
+pub fn after_fork_in_child() {
+    let me = slot();
+    // SAFETY: gettid has no preconditions.
+    me.tid.store(unsafe { libc::gettid() }, Ordering::Relaxed);
+    let mut threads = THREADS.lock().unwrap_or_else(|e| e.into_inner());
+    threads.retain(|t| t.upgrade().is_some_and(|t| Arc::ptr_eq(&t, &me)));
+}
 
 /// What becomes of a guest syscall.
 #[derive(Debug, PartialEq, Eq)]
@@ -107,7 +139,10 @@ pub enum Verdict {
 
 /// The calling thread's mode, for a thread it creates or a program it execs.
 pub fn current() -> Mode {
-    MODE.with(|m| m.borrow().clone())
+    if !ANY.load(Ordering::Relaxed) {
+        return Mode::default();
+    }
+    with_mode(|m| m.clone())
 }
 
 /// A new thread's mode: its creator's.
@@ -115,8 +150,9 @@ pub fn adopt(mode: Mode) {
     if mode.strict || mode.filters.is_some() {
         ANY.store(true, Ordering::Relaxed);
     }
-    SYNCED_AT.with(|s| s.set(SYNC_GENERATION.load(Ordering::Acquire)));
-    MODE.with(|m| *m.borrow_mut() = mode);
+    if ANY.load(Ordering::Relaxed) {
+        with_mode(|m| *m = mode);
+    }
 }
 
 /// What the filters of the calling thread say of syscall `nr` of `arch`
@@ -125,12 +161,10 @@ pub fn verdict(nr: u64, arch: u32, ip: u64, args: &[u64; 6]) -> Verdict {
     if !ANY.load(Ordering::Relaxed) {
         return Verdict::Allow;
     }
-    take_synced_chain();
-    MODE.with(|m| {
-        let mode = m.borrow();
+    with_mode(|mode| {
         if mode.strict {
             // read, write, exit, rt_sigreturn (sigreturn for i386).
-            let allowed: &[u64] = if arch == AUDIT_ARCH_X86_64 { &[0, 1, 60, 15] } else { &[3, 4, 1, 119, 173] };
+            let allowed: &[u64] = if arch == AUDIT_ARCH_X86_64 { &[0, 1, 60, 15] } else { &[3, 4, 1, 119] };
             return if allowed.contains(&nr) { Verdict::Allow } else { Verdict::Kill };
         }
         let Some(newest) = &mode.filters else { return Verdict::Allow };
@@ -162,14 +196,6 @@ fn action(ret: u32) -> Verdict {
         RET_LOG | RET_ALLOW => Verdict::Allow,
         // An action the kernel does not know kills the process.
         _ => Verdict::KillProcess,
-    }
-}
-
-fn take_synced_chain() {
-    let generation = SYNC_GENERATION.load(Ordering::Acquire);
-    if SYNCED_AT.with(|s| s.replace(generation)) != generation {
-        let chain = SYNCED.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        MODE.with(|m| m.borrow_mut().filters = chain);
     }
 }
 
@@ -212,13 +238,14 @@ pub(crate) fn prctl(a: &Args) -> SysResult {
 
 /// Strict mode; not over filters (the kernel's seccomp_may_assign_mode).
 fn enter_strict() -> SysResult {
-    take_synced_chain();
-    if current().filters.is_some() {
-        return Err(Errno::EINVAL);
-    }
     ANY.store(true, Ordering::Relaxed);
-    MODE.with(|m| m.borrow_mut().strict = true);
-    Ok(0)
+    with_mode(|m| {
+        if m.filters.is_some() {
+            return Err(Errno::EINVAL);
+        }
+        m.strict = true;
+        Ok(0)
+    })
 }
 
 /// SECCOMP_SET_MODE_FILTER with `flags` and the guest's struct sock_fprog at `prog`.
@@ -228,33 +255,51 @@ fn install(flags: u64, prog: u64) -> SysResult {
         return Err(Errno::EINVAL);
     }
     // struct sock_fprog { unsigned short len; struct sock_filter *filter; }.
+    // The kernel's order of checks: length, privilege, copy, contents.
     let len: u16 = guest_mem::read::<[u8; 2]>(prog).map(u16::from_ne_bytes)?;
     let at: u64 = guest_mem::read(prog + 8)?;
     if len == 0 || usize::from(len) > bpf::MAX_INSNS {
         return Err(Errno::EINVAL);
     }
+    if !may_install() {
+        return Err(Errno(libc::EACCES));
+    }
     let mut raw = vec![0u8; 8 * usize::from(len)];
     guest_mem::read_bytes(at, &mut raw)?;
     let insns = decode(&raw);
     bpf::check(&insns)?;
-    if !may_install() {
-        return Err(Errno(libc::EACCES));
+    ANY.store(true, Ordering::Relaxed);
+    let me = slot();
+    // Held throughout: no thread starts or syncs meanwhile.
+    let threads = THREADS.lock().unwrap_or_else(|e| e.into_inner());
+    let mut mode = me.mode.lock().unwrap_or_else(|e| e.into_inner());
+    if mode.strict {
+        return Err(Errno::EINVAL);
     }
-    take_synced_chain();
-    let older = current().filters;
+    let older = mode.filters.clone();
     let path: usize = insns.len() + older.as_ref().map_or(0, |f| f.chain().map(|f| f.insns.len() + 4).sum());
     if path > MAX_PATH_INSNS {
         return Err(Errno(libc::ENOMEM));
     }
-    let filter = Arc::new(Filter { insns, older });
-    ANY.store(true, Ordering::Relaxed);
+    let others: Vec<Arc<Slot>> = threads.iter().filter_map(Weak::upgrade).filter(|t| !Arc::ptr_eq(t, &me)).collect();
     if flags & FLAG_TSYNC != 0 {
-        // Every thread takes this chain at its next syscall.
-        *SYNCED.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&filter));
-        let generation = SYNC_GENERATION.fetch_add(1, Ordering::AcqRel) + 1;
-        SYNCED_AT.with(|s| s.set(generation));
+        // seccomp_can_sync_threads: every other thread's chain must be one
+        // the caller's grew from; else the call fails with that thread's id.
+        for other in &others {
+            let theirs = other.mode.lock().unwrap_or_else(|e| e.into_inner());
+            let grew_from = |f: &Arc<Filter>| older.as_ref().is_some_and(|o| o.chain().any(|c| std::ptr::eq(c, f.as_ref())));
+            if theirs.strict || theirs.filters.as_ref().is_some_and(|f| !grew_from(f)) {
+                return if flags & FLAG_TSYNC_ESRCH != 0 { Err(Errno(libc::ESRCH)) } else { Ok(other.tid.load(Ordering::Relaxed) as u64) };
+            }
+        }
     }
-    MODE.with(|m| m.borrow_mut().filters = Some(filter));
+    let filter = Arc::new(Filter { insns, older });
+    if flags & FLAG_TSYNC != 0 {
+        for other in &others {
+            other.mode.lock().unwrap_or_else(|e| e.into_inner()).filters = Some(Arc::clone(&filter));
+        }
+    }
+    mode.filters = Some(filter);
     Ok(0)
 }
 
@@ -281,7 +326,6 @@ fn may_install() -> bool {
 /// execve starts: "strict", or each filter's instructions in hex, oldest
 /// first, filters separated by ','. None when there is none.
 pub fn for_exec() -> Option<String> {
-    take_synced_chain();
     let mode = current();
     if mode.strict {
         return Some("strict".into());

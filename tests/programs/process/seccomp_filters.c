@@ -50,6 +50,7 @@ struct seccomp_data {
 #define SECCOMP_SET_MODE_FILTER 1
 #define SECCOMP_GET_ACTION_AVAIL 2
 #define SECCOMP_FILTER_FLAG_TSYNC 1
+#define SECCOMP_FILTER_FLAG_TSYNC_ESRCH 16
 #define SECCOMP_RET_KILL_PROCESS 0x80000000u
 #define SECCOMP_RET_TRAP 0x00030000u
 #define SECCOMP_RET_ERRNO 0x00050000u
@@ -87,6 +88,7 @@ static const char *errno_name(int e) {
     case ENOSYS: return "ENOSYS";
     case EINVAL: return "EINVAL";
     case EOPNOTSUPP: return "EOPNOTSUPP";
+    case ESRCH: return "ESRCH";
     default: return "other";
     }
 }
@@ -114,6 +116,17 @@ static void *tsync_thread(void *arg) {
     sem_post(&ready);
     sem_wait(&go);
     show("thread: getsid after TSYNC", syscall(SYS_getsid, 0));
+    return NULL;
+}
+
+/* A thread with a filter of its own, which a TSYNC cannot replace. */
+static sem_t own_ready, own_go;
+static void *own_filter_thread(void *arg) {
+    (void)arg;
+    struct sock_filter own[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+    install(own, 1, 0);
+    sem_post(&own_ready);
+    sem_wait(&own_go);
     return NULL;
 }
 
@@ -205,6 +218,18 @@ int main(int argc, char **argv) {
     struct sock_filter third[] = {LOAD(NR), ON(SYS_getsid, SECCOMP_RET_ERRNO | 45), RET(SECCOMP_RET_ALLOW)};
     show("install with TSYNC", install(third, COUNT(third), SECCOMP_FILTER_FLAG_TSYNC));
     sem_post(&go);
+    pthread_join(t, NULL);
+
+    sem_init(&own_ready, 0, 0);
+    sem_init(&own_go, 0, 0);
+    pthread_create(&t, NULL, own_filter_thread, NULL);
+    sem_wait(&own_ready);
+    struct sock_filter fourth[] = {RET(SECCOMP_RET_ALLOW)};
+    long r = install(fourth, COUNT(fourth), SECCOMP_FILTER_FLAG_TSYNC);
+    /* (gettid is filtered: the id is another thread's if not the process's.) */
+    printf("TSYNC over a thread's own filter   %s\n", r > 0 && r != getpid() ? "returned that thread's id" : "did something else");
+    show("the same with TSYNC_ESRCH", install(fourth, COUNT(fourth), SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_TSYNC_ESRCH));
+    sem_post(&own_go);
     pthread_join(t, NULL);
 
     fflush(stdout);
