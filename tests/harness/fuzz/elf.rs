@@ -549,7 +549,7 @@ fn mutate_image(rng: &mut Rng, bytes: &mut Vec<u8>, kind: u64) -> String {
             let at = rng.pick(&[
                 0,
                 0x1000,
-                0x7fff_ffff_f000 - (memsz & !0xfff),
+                0x7fff_ffff_f000u64.saturating_sub(memsz & !0xfff),
                 0x7fff_ffff_f000,
                 0x8000_0000_0000,
                 0xffff_ffff_ffff_f000,
