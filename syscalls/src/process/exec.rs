@@ -226,10 +226,8 @@ fn transit_exec(
         tracing::warn!("execve: Transit's own executable is unknown: the kernel's binfmt_misc decides");
         return kernel_exec(file, argv, envp);
     }
-    let strings: Vec<Vec<u8>> = process.transit.argv(program, guest_argv, held).into_iter().map(cstring).collect();
-    let mut pointers: Vec<u64> = strings.iter().map(|s| host::ptr(s.as_ptr())).collect();
-    pointers.push(0);
-    let result = host::syscall(libc::SYS_execve, &[pointers[0], host::ptr(pointers.as_ptr()), envp]);
+    let argv_strings = Strings::new(process.transit.argv(program, guest_argv, held));
+    let result = host::syscall(libc::SYS_execve, &[argv_strings.first(), argv_strings.pointers(), envp]);
     // Not in this chroot or container: a binfmt_misc entry with the F flag
     // may still run it (else ENOEXEC, as without Transit). Only when the
     // file itself is missing: ENOENT also means a missing interpreter for
@@ -275,6 +273,11 @@ impl Strings {
 
     fn pointers(&self) -> u64 {
         host::ptr(self.pointers.as_ptr())
+    }
+
+    /// The first string (0 when there is none).
+    fn first(&self) -> u64 {
+        self.pointers[0]
     }
 }
 

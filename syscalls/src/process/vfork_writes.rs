@@ -27,6 +27,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 
+use crate::fs::proc::maps::Mapping;
 use crate::guest_mem;
 use crate::guest_regions;
 use crate::guest_space::host_page;
@@ -104,15 +105,11 @@ fn private_writable_guest_ranges(page: u64) -> Vec<(u64, u64, u64)> {
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
     let regions = guest_regions::lock();
     let mut ranges: Vec<(u64, u64, u64)> = Vec::new();
-    for line in maps.lines() {
-        let mut fields = line.split_whitespace();
-        let (Some(span), Some(perms)) = (fields.next(), fields.next()) else { continue };
+    for Mapping { start, end, perms, .. } in maps.lines().filter_map(Mapping::parse) {
         let perms = perms.as_bytes();
         if perms.len() < 4 || perms[1] != b'w' || perms[3] != b'p' {
             continue;
         }
-        let Some((start, end)) = span.split_once('-') else { continue };
-        let (Ok(start), Ok(end)) = (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16)) else { continue };
         let mut prot = libc::PROT_WRITE as u64;
         if perms[0] == b'r' {
             prot |= libc::PROT_READ as u64;

@@ -38,10 +38,10 @@ const HOST_SPECIAL: &[&str] = &[
 
 /// One line of a maps file.
 #[derive(Debug, Clone, PartialEq)]
-struct Mapping {
-    start: u64,
-    end: u64,
-    perms: String,
+pub(crate) struct Mapping {
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) perms: String,
     offset: u64,
     dev: String,
     inode: u64,
@@ -49,7 +49,7 @@ struct Mapping {
 }
 
 impl Mapping {
-    fn parse(line: &str) -> Option<Mapping> {
+    pub(crate) fn parse(line: &str) -> Option<Mapping> {
         let mut fields = line.split_whitespace();
         let (start, end) = fields.next()?.split_once('-')?;
         let mut rest = line;

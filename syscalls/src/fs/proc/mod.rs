@@ -6,7 +6,7 @@
 //! the host's, which is right for a process that is one host process.
 
 mod cpuinfo;
-mod maps;
+pub(crate) mod maps;
 
 use std::ffi::CStr;
 use std::ops::Range;
