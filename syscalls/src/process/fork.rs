@@ -243,6 +243,7 @@ fn spawn(ctx: &mut Ctx<'_>, req: &CloneRequest) -> SysResult {
         crate::guest_regions::hold_for_fork(),
         crate::shared_mappings::hold_for_fork(),
         crate::writable::hold_for_fork(),
+        crate::seccomp::hold_for_fork(),
         transit_translator::cache::code_watch::hold_for_fork(),
         transit_translator::exit::debug_stops::hold_for_fork(),
     ]);

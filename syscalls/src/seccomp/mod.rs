@@ -114,8 +114,16 @@ fn with_mode<T>(f: impl FnOnce(&mut Mode) -> T) -> T {
     f(&mut mode)
 }
 
+/// Holds the thread registry until the guard drops (across a host fork).
+pub(crate) fn hold_for_fork() -> Box<dyn std::any::Any> {
+    Box::new(THREADS.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
 /// In a forked child: the parent's other threads are not here.
 pub fn after_fork_in_child() {
+    if !ANY.load(Ordering::Relaxed) {
+        return;
+    }
     let me = slot();
     // SAFETY: gettid has no preconditions.
     me.tid.store(unsafe { libc::gettid() }, Ordering::Relaxed);
