@@ -160,7 +160,7 @@ impl GuestSymbols {
     fn region_from_maps(&mut self, guest: u64) -> Region {
         let page = guest & !0xfff;
         let unnamed = |start, end| Region { start, end, bias: 0, table: None };
-        let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else { return unnamed(page, page + 0x1000) };
+        let Ok(maps) = transit_syscalls::own_maps() else { return unnamed(page, page + 0x1000) };
         let Some(mapping) = maps.lines().filter_map(Mapping::parse).find(|m| m.start <= guest && guest < m.end) else {
             return unnamed(page, page + 0x1000);
         };

@@ -341,9 +341,10 @@ impl SignalThread {
             switch_to_alt_stack: switch,
             trap,
         };
-        let Ok((sp, info_addr, uc_addr)) = frame::push(state, &req) else {
-            return Err(Ending::Signal(libc::SIGSEGV));
-        };
+        let (sp, info_addr, uc_addr) = frame::push(state, &req).map_err(|e| {
+            tracing::info!(sig, rsp = format_args!("{:#x}", state.gpr[RSP]), errno = e.0, "the signal frame cannot be written: SIGSEGV");
+            Ending::Signal(libc::SIGSEGV)
+        })?;
         if switch && alt.flags & SS_AUTODISARM != 0 {
             alt.flags = SS_DISABLE;
             alt.sp = 0;
@@ -390,7 +391,10 @@ impl SignalThread {
                 }
                 None
             }
-            Err(_) => Some(Ending::Signal(libc::SIGSEGV)),
+            Err(e) => {
+                tracing::info!(rsp = format_args!("{:#x}", state.gpr[RSP]), errno = e.0, "rt_sigreturn: the signal frame cannot be read: SIGSEGV");
+                Some(Ending::Signal(libc::SIGSEGV))
+            }
         }
     }
 }

@@ -41,7 +41,7 @@ fn read_own_memory(addr: u64, len: usize) -> Option<Vec<u8>> {
 
 /// The /proc/self/maps line of the mapping holding `addr`.
 fn mapping_of(addr: u64) -> Option<String> {
-    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    let maps = transit_syscalls::own_maps().ok()?;
     maps.lines()
         .find(|line| {
             let range = line.split(' ').next().unwrap_or("");

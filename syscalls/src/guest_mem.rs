@@ -2,8 +2,8 @@
 //!
 //! Guest pointers are host pointers, but a guest may hand us any address.
 //! Where the kernel does not touch guest memory itself (converted structs),
-//! the copy goes through `process_vm_readv`/`process_vm_writev` on our own
-//! pid, so a bad address becomes EFAULT instead of a crash of Transit. Where
+//! the copy goes through `process_vm_readv`/`process_vm_writev` on the
+//! calling thread, so a bad address becomes EFAULT instead of a crash of Transit. Where
 //! those calls are unavailable (seccomp, or qemu-user which runs our tests)
 //! we fall back to a direct copy after a null check, and, where the kernel
 //! under us can say so (qemu-user), a check that the range is accessible.
@@ -55,11 +55,14 @@ fn kernel_copy(dir: &Direction, local: *mut u8, guest: u64, len: usize) -> Resul
         Direction::FromGuest => libc::SYS_process_vm_readv,
         Direction::ToGuest => libc::SYS_process_vm_writev,
     };
-    // SAFETY: getpid has no preconditions.
-    let pid = unsafe { libc::getpid() } as u64;
+    // The thread's own id, not the process's: once the guest's first
+    // thread has exited (pthread_exit in main) the kernel finds no memory
+    // behind the process id, and the copy failed with ESRCH.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() } as u64;
     host::syscall(
         nr,
-        &[pid, host::ptr(&local_iov), 1, host::ptr(&remote_iov), 1, 0],
+        &[tid, host::ptr(&local_iov), 1, host::ptr(&remote_iov), 1, 0],
     )
     .map(|n| n as usize)
 }

@@ -90,7 +90,7 @@ fn place(size: u64, align: u64, mut try_at: impl FnMut(u64) -> SysResult) -> Sys
         let candidate = if attempt == 0 && cursor >= size + GUEST_LOW {
             Some((cursor - size) & !(align - 1))
         } else {
-            let maps = std::fs::read_to_string("/proc/self/maps").map_err(|_| Errno::ENOMEM)?;
+            let maps = host::own_maps().map_err(|_| Errno::ENOMEM)?;
             let ranges = mapped_ranges(&maps);
             highest_gap(&ranges, size, align, cursor).or_else(|| highest_gap(&ranges, size, align, GUEST_END))
         };

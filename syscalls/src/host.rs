@@ -176,6 +176,20 @@ pub(crate) fn request_interrupt() {
     }
 }
 
+/// This process's memory map (/proc/self/maps), for Transit's own use.
+/// /proc/self is the thread group's first thread, and once that thread has
+/// exited (a guest's main thread may end with pthread_exit while others
+/// run) its map reads empty, as it does for an x86_64 program: the calling
+/// thread's own then serves. Under qemu-user only /proc/self/maps is the
+/// emulated process's, and it is never empty.
+pub fn own_maps() -> std::io::Result<String> {
+    let maps = std::fs::read_to_string("/proc/self/maps")?;
+    if !maps.is_empty() {
+        return Ok(maps);
+    }
+    std::fs::read_to_string("/proc/thread-self/maps")
+}
+
 /// For the runtime's signal handler: if host `pc` is between the interrupt
 /// check and the `svc` of an interruptible syscall, the PC to resume at
 /// instead (which returns [`Errno::NOT_STARTED`]). Async-signal-safe.

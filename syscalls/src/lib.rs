@@ -55,7 +55,7 @@ use host::SysResult;
 use std::sync::Mutex;
 use table::{Handler, X86Nr};
 
-pub use host::{interrupted_at, note_dropped_signal, set_interrupt_flag, Errno};
+pub use host::{interrupted_at, note_dropped_signal, own_maps, set_interrupt_flag, Errno};
 pub use process::{script_interpreter, vfork_writes, TransitCommand};
 pub use fs::proc::ProcessStart;
 pub use fs::rootfs::{guest_path_to_host, host_path_to_guest};

@@ -3,7 +3,7 @@
 # /payload: transit (static aarch64), probe (static x86_64, probe.c prints
 # how it was started), level_probe (level_probe.S), address_space,
 # self_queued_faults, exiting_thread_signals, threads_basic,
-# thread_signal_storm, tso_misaligned, vfork_shared_writes and seccomp_filters (from tests/programs) with
+# thread_signal_storm, tso_misaligned, leader_exited, vfork_shared_writes and seccomp_filters (from tests/programs) with
 # their expected outputs (NAME.expected), thread_churn (tests/soak), busybox-amd64,
 # transit.deb (cargo xtask deb, of the same Transit), cri-client (static
 # aarch64, tests/arm64-vm/cri-client). Each check prints "TEST name: ok" or
@@ -64,6 +64,10 @@ check exiting-thread-hands-signals-on t_program exiting_thread_signals
 check threads-basic t_program threads_basic
 check thread-signal-storm t_program thread_signal_storm
 check tso-misaligned t_program tso_misaligned
+# A thread running on after the first one exited (pthread_exit in main):
+# Transit copied signal frames through the process id, which then has no
+# memory (ESRCH), and the thread died of SIGSEGV at its next signal.
+check thread-outlives-the-first-thread t_program leader_exited
 # What a vfork child writes reaches its parent (posix_spawn's exec error).
 check vfork-child-writes-reach-the-parent t_program vfork_shared_writes
 

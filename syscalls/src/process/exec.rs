@@ -368,12 +368,13 @@ fn script_name(file: &ExecFile, guest_name: &[u8]) -> Vec<u8> {
 }
 
 /// A path the new Transit can open: descriptor-relative names are resolved
-/// through /proc/self/fd, as the descriptor may not survive the exec.
+/// through /proc/thread-self/fd, as the descriptor may not survive the exec
+/// (/proc/self's descriptors are the first thread's, gone once it exited).
 fn program_path(file: &ExecFile) -> Result<Vec<u8>, Errno> {
     if file.dirfd == AT_FDCWD || file.path.starts_with(b"/") {
         return Ok(file.path.clone());
     }
-    let link = format!("/proc/self/fd/{}", file.dirfd as i32);
+    let link = format!("/proc/thread-self/fd/{}", file.dirfd as i32);
     let mut base = std::fs::read_link(&link)
         .map_err(|_| Errno(libc::ENOENT))?
         .into_os_string()

@@ -102,7 +102,7 @@ pub(crate) fn track(report_fd: i32) {
 /// The host's private writable mappings that are the guest's, in whole
 /// host pages, with their protections.
 fn private_writable_guest_ranges(page: u64) -> Vec<(u64, u64, u64)> {
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+    let maps = crate::host::own_maps().unwrap_or_default();
     let regions = guest_regions::lock();
     let mut ranges: Vec<(u64, u64, u64)> = Vec::new();
     for Mapping { start, end, perms, .. } in maps.lines().filter_map(Mapping::parse) {

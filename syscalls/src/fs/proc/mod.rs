@@ -204,10 +204,11 @@ fn fill(fd: u64, contents: &[u8]) -> Result<(), Errno> {
 }
 
 /// A new, read-only open file description of `memfd` with the guest's
-/// O_CLOEXEC/O_NONBLOCK, through its `/proc/self/fd` link.
+/// O_CLOEXEC/O_NONBLOCK, through its `/proc/thread-self/fd` link (the
+/// calling thread's: /proc/self's are gone once the first thread exited).
 fn reopen_read_only(memfd: u64, guest_flags: u64) -> SysResult {
     let link =
-        std::ffi::CString::new(format!("/proc/self/fd/{memfd}")).expect("no NUL in a number");
+        std::ffi::CString::new(format!("/proc/thread-self/fd/{memfd}")).expect("no NUL in a number");
     let keep = (libc::O_CLOEXEC | libc::O_NONBLOCK) as u64;
     host::syscall(
         libc::SYS_openat,
