@@ -118,6 +118,58 @@ fn narrow_operations_compute_flags_at_their_width() {
     assert!(l.iter().any(|s| s.starts_with("subs w") && s.ends_with("lsl #24")), "\n{}", show(&l));
 }
 
+/// A `jne` whose both successors overwrite every flag first: only ZF is
+/// read after the instructions before it.
+fn jne_to_flag_writers(a: &mut CodeAssembler) {
+    let mut taken = a.create_label();
+    a.jne(taken).unwrap();
+    a.cmp(rax, rcx).unwrap();
+    a.syscall().unwrap();
+    a.set_label(&mut taken).unwrap();
+    a.cmp(rax, rdx).unwrap();
+    a.syscall().unwrap();
+}
+
+#[test]
+fn narrow_logic_with_an_immediate_tests_the_operands_bits_in_place() {
+    let l = listing(HostFeatures::BASELINE, |a| {
+        a.test(byte_ptr(rax + 0xab), 0x20).unwrap();
+        jne_to_flag_writers(a);
+    });
+    assert_eq!(l[1], "tst w19, #0x20", "one test of the loaded byte\n{}", show(&l));
+    assert!(!l.iter().any(|s| s.starts_with("lsl")), "\n{}", show(&l));
+    let l = listing(HostFeatures::BASELINE, |a| {
+        a.test(ah, 4).unwrap();
+        jne_to_flag_writers(a);
+    });
+    assert_eq!(l[0], "tst w0, #0x400", "AH's bit tested in RAX's register\n{}", show(&l));
+    let l = listing(HostFeatures::BASELINE, |a| {
+        a.test(cl, cl).unwrap();
+        jne_to_flag_writers(a);
+    });
+    assert_eq!(l[0], "tst w1, #0xff", "\n{}", show(&l));
+    let l = listing(HostFeatures::BASELINE, |a| {
+        // Flags dead (the cmp writes them all): the register changed in place.
+        a.or(bh, 0x20).unwrap();
+        a.and(dl, 0xf0u32 as i32).unwrap();
+        a.cmp(rax, rcx).unwrap();
+        a.syscall().unwrap();
+    });
+    assert_eq!(l[0], "orr x3, x3, #0x2000", "\n{}", show(&l));
+    assert_eq!(l[1], "and x2, x2, #0xfffffffffffffff0", "\n{}", show(&l));
+}
+
+#[test]
+fn sign_extensions_of_the_accumulator_are_one_instruction() {
+    let l = listing(HostFeatures::BASELINE, |a| {
+        a.cdqe().unwrap();
+        a.cdq().unwrap();
+        a.cqo().unwrap();
+        a.syscall().unwrap();
+    });
+    assert_eq!(l[..3], ["sxtw x0, w0", "asr w2, w0, #0x1f", "asr x2, x0, #0x3f"], "\n{}", show(&l));
+}
+
 #[test]
 fn unsupported_instruction_exits_with_sigill_at_its_address() {
     // ADX is not part of the CPU Transit presents (x86-64-v3 lacks it).

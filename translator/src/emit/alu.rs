@@ -54,7 +54,21 @@ pub fn alu(e: &mut Emitter, insn: &Instruction, op: AluOp) -> EmitResult {
         narrow_unsigned_sub(e, op, dst, src);
         return Ok(Flow::Next);
     }
+    if let (Loc::Reg { host, size: 1 | 2, high8 }, Loc::Imm { value, .. }) = (dst, src) {
+        if narrow_logic_in_place(e, op, host, dst.bits(), high8, value) {
+            return Ok(Flow::Next);
+        }
+    }
     let a = e.read(dst);
+    if dst.size() < 4 && dst == src && matches!(dst, Loc::Reg { .. }) {
+        // `test cl, cl`: the operand against a mask of its own width.
+        if let Some(r) = narrow_and_immediate(e, op, dst, a, u64::MAX) {
+            if op.writes_dst() {
+                e.write_result(dst, r);
+            }
+            return Ok(Flow::Next);
+        }
+    }
     if let Loc::Imm { value, .. } = src {
         if let Some(r) = with_immediate(e, op, dst, a, value) {
             if op.writes_dst() {
@@ -66,7 +80,7 @@ pub fn alu(e: &mut Emitter, insn: &Instruction, op: AluOp) -> EmitResult {
     // An immediate 0 is the zero register (`cmp byte [m], 0`).
     let b = if let Loc::Imm { value: 0, .. } = src { 31 } else { e.read(src) };
     let r = if op.writes_dst() {
-        e.result_reg(dst)
+        alu_result_reg(e, dst)
     } else if e.needed.has(FlagSet::PF) {
         // cmp/test whose result only PF reads: straight into its source.
         super::regs::PF_SRC
@@ -129,14 +143,17 @@ fn narrow_unsigned_sub(e: &mut Emitter, op: AluOp, dst: Loc, src: Loc) {
 fn with_immediate(e: &mut Emitter, op: AluOp, dst: Loc, a: Reg, value: u64) -> Option<Reg> {
     use dynasmrt::aarch64::{encode_logical_immediate_32bit, encode_logical_immediate_64bit};
     let size = dst.size();
-    if size < 4 || matches!(op, AluOp::Adc | AluOp::Sbb) || (op.is_logic() && e.needed.has(FlagSet::AF)) {
+    if size < 4 {
+        return narrow_and_immediate(e, op, dst, a, value);
+    }
+    if matches!(op, AluOp::Adc | AluOp::Sbb) || (op.is_logic() && e.needed.has(FlagSet::AF)) {
         return None;
     }
     let x = size == 8;
     let value = if x { value } else { value & 0xffff_ffff };
     let nzcv = e.needs_nzcv();
     let r = if op.writes_dst() {
-        e.result_reg(dst)
+        alu_result_reg(e, dst)
     } else if e.needed.has(FlagSet::PF) || e.needed.has(FlagSet::AF) {
         // AF's source is completed by the result in PF's (`set_pf_source`).
         super::regs::PF_SRC
@@ -159,8 +176,8 @@ fn with_immediate(e: &mut Emitter, op: AluOp, dst: Loc, a: Reg, value: u64) -> O
             } else {
                 a64!(e.ops; and WSP(r), W(a), value as u32);
             }
-            test_result(e, x, true, r);
-            e.set_pf_source(r);
+            let pf = test_result(e, x, true, r);
+            e.set_pf_source(pf);
             return Some(r);
         }
         match (op, x) {
@@ -174,12 +191,15 @@ fn with_immediate(e: &mut Emitter, op: AluOp, dst: Loc, a: Reg, value: u64) -> O
             (AluOp::Xor, false) => a64!(e.ops; eor WSP(r), W(a), value as u32),
             _ => return None,
         }
-        if nzcv && matches!(op, AluOp::Or | AluOp::Xor) {
-            test_result(e, x, nzcv, r);
-        } else if nzcv {
-            e.polarity = Polarity::Carry;
-        }
-        e.set_pf_source(r);
+        let pf = if nzcv && matches!(op, AluOp::Or | AluOp::Xor) {
+            test_result(e, x, nzcv, r)
+        } else {
+            if nzcv {
+                e.polarity = Polarity::Carry;
+            }
+            r
+        };
+        e.set_pf_source(pf);
         return Some(r);
     }
     // add/sub/cmp: x86 `add a, -v` is the host's `subs a, #v` with C = CF
@@ -220,6 +240,119 @@ fn with_immediate(e: &mut Emitter, op: AluOp, dst: Loc, a: Reg, value: u64) -> O
     Some(r)
 }
 
+/// The register an ALU result for `dst` is computed into: for memory and
+/// 8/16-bit destinations, PF's source itself when PF or AF is needed (the
+/// value is stored or merged from there, instead of copied there too).
+fn alu_result_reg(e: &mut Emitter, dst: Loc) -> Reg {
+    match dst {
+        Loc::Reg { size: 4 | 8, .. } => e.result_reg(dst),
+        _ if e.needed.has(FlagSet::PF) || e.needed.has(FlagSet::AF) => super::regs::PF_SRC,
+        _ => e.result_reg(dst),
+    }
+}
+
+/// An 8/16-bit register (AH's kind too) and an immediate, when PF and AF
+/// are not needed: or/xor/and whose flags nobody reads change the pinned
+/// register in place with the immediate moved to the operand's bits (one
+/// `orr x3, x3, #0x2000` for `or bh, 0x20`, instead of extracting and
+/// merging the byte), and a test with ZF (and SF while the immediate's top
+/// bit is clear) tests those bits directly. False when it does not apply.
+fn narrow_logic_in_place(e: &mut Emitter, op: AluOp, host: Reg, bits: u32, high8: bool, value: u64) -> bool {
+    use dynasmrt::aarch64::{encode_logical_immediate_32bit, encode_logical_immediate_64bit};
+    let width = (1u64 << bits) - 1;
+    let value = value & width;
+    let shift = if high8 { 8 } else { 0 };
+    if !op.is_logic() || e.needed.has(FlagSet::PF) || e.needed.has(FlagSet::AF) {
+        return false;
+    }
+    let nzcv = e.needs_nzcv();
+    if op == AluOp::Test {
+        if !nzcv {
+            return true;
+        }
+        let mask = (value << shift) as u32;
+        let sign = value >> (bits - 1) != 0;
+        if (sign && e.needed.has(FlagSet::SF)) || encode_logical_immediate_32bit(mask).is_none() {
+            return false;
+        }
+        if borrow_form_logic(e) {
+            let t = e.tmp();
+            a64!(e.ops; and WSP(t), W(host), mask ; cmp WSP(t), 0);
+            e.polarity = Polarity::Borrow;
+        } else {
+            a64!(e.ops; tst W(host), mask);
+            e.polarity = Polarity::Carry;
+        }
+        return true;
+    }
+    if nzcv {
+        return false;
+    }
+    // The bits outside the operand stay: and keeps them with ones.
+    let imm = match op {
+        AluOp::And => !((!value & width) << shift),
+        _ => value << shift,
+    };
+    if encode_logical_immediate_64bit(imm).is_none() {
+        return false;
+    }
+    match op {
+        AluOp::And => a64!(e.ops; and XSP(host), X(host), imm),
+        AluOp::Or => a64!(e.ops; orr XSP(host), X(host), imm),
+        _ => a64!(e.ops; eor XSP(host), X(host), imm),
+    }
+    true
+}
+
+/// 8/16-bit and/test with an immediate the host can encode (`test byte
+/// [m], 0x20` before `je`): the immediate clears every bit above the
+/// operand, so a 32-bit `ands` gives ZF, and SF too while the immediate's
+/// top bit is clear (the result's is then 0, as is bit 31); CF and OF are
+/// 0. Instead of shifting the result to the top of a register to test it.
+fn narrow_and_immediate(e: &mut Emitter, op: AluOp, dst: Loc, a: Reg, value: u64) -> Option<Reg> {
+    use dynasmrt::aarch64::encode_logical_immediate_32bit;
+    let bits = 8 * u32::from(dst.size());
+    let value = (value & ((1 << bits) - 1)) as u32;
+    let sign = value >> (bits - 1) != 0;
+    if !matches!(op, AluOp::And | AluOp::Test)
+        || e.needed.has(FlagSet::AF)
+        || (sign && e.needed.has(FlagSet::SF))
+        || encode_logical_immediate_32bit(value).is_none()
+    {
+        return None;
+    }
+    let nzcv = e.needs_nzcv();
+    let r = if op.writes_dst() {
+        alu_result_reg(e, dst)
+    } else if e.needed.has(FlagSet::PF) {
+        super::regs::PF_SRC
+    } else {
+        31
+    };
+    if nzcv && borrow_form_logic(e) {
+        let r = if r == 31 { e.tmp() } else { r };
+        a64!(e.ops; and WSP(r), W(a), value);
+        let pf = test_result(e, false, true, r);
+        e.set_pf_source(pf);
+        return Some(r);
+    }
+    if !nzcv && r == 31 {
+        // A test whose flags nobody reads.
+        return Some(r);
+    }
+    // Register 31 is the zero register for ands.
+    if nzcv || r == 31 {
+        a64!(e.ops; ands W(r), W(a), value);
+        if nzcv {
+            e.polarity = Polarity::Carry;
+        }
+    } else {
+        a64!(e.ops; and WSP(r), W(a), value);
+    }
+    e.set_pf_source(r);
+    Some(r)
+}
+
 /// r = a `op` b at `size` bytes, producing the flags in `e.needed`.
 /// Bits of `r` above `size` are unspecified for 8/16-bit sizes.
 pub fn binary(e: &mut Emitter, op: AluOp, size: u8, a: Reg, b: Reg, r: Reg) {
@@ -232,12 +365,13 @@ pub fn binary(e: &mut Emitter, op: AluOp, size: u8, a: Reg, b: Reg, r: Reg) {
         AluOp::Sbb => e.want_polarity(Polarity::Borrow),
         _ => {}
     }
-    if size >= 4 {
-        wide(e, op, size == 8, nzcv, a, b, r);
+    let pf = if size >= 4 {
+        wide(e, op, size == 8, nzcv, a, b, r)
     } else {
         narrow(e, op, size as u32 * 8, nzcv, a, b, r);
-    }
-    e.set_pf_source(r);
+        r
+    };
+    e.set_pf_source(pf);
     if op.is_logic() {
         // AF is undefined after logic ops; keep it deterministic.
         e.af_zero();
@@ -262,7 +396,8 @@ fn borrow_form_logic(e: &Emitter) -> bool {
     e.needed.has(FlagSet::CF) && !e.host.flagm
 }
 
-fn wide(e: &mut Emitter, op: AluOp, x: bool, nzcv: bool, a: Reg, b: Reg, r: Reg) {
+/// Returns the register holding the result for PF (see `test_result`).
+fn wide(e: &mut Emitter, op: AluOp, x: bool, nzcv: bool, a: Reg, b: Reg, r: Reg) -> Reg {
     macro_rules! pick {
         ($flag:ident, $plain:ident) => {
             match (x, nzcv) {
@@ -289,42 +424,53 @@ fn wide(e: &mut Emitter, op: AluOp, x: bool, nzcv: bool, a: Reg, b: Reg, r: Reg)
                 }
                 e.polarity = Polarity::Borrow;
             } else {
-                let r = if r == 31 { e.tmp() } else { r };
+                let t = if r == 31 { e.tmp() } else { r };
                 if x {
-                    a64!(e.ops; and X(r), X(a), X(b));
+                    a64!(e.ops; and X(t), X(a), X(b));
                 } else {
-                    a64!(e.ops; and W(r), W(a), W(b));
+                    a64!(e.ops; and W(t), W(a), W(b));
                 }
-                test_result(e, x, nzcv, r);
+                return test_result(e, x, nzcv, t);
             }
         }
         AluOp::And | AluOp::Test => pick!(ands, and),
         AluOp::Or => {
             pick!(orr, orr);
-            test_result(e, x, nzcv, r);
+            return test_result(e, x, nzcv, r);
         }
         AluOp::Xor => {
             pick!(eor, eor);
-            test_result(e, x, nzcv, r);
+            return test_result(e, x, nzcv, r);
         }
     }
+    r
 }
 
 /// Flags of or/xor: N and Z from the result, CF = OF = 0. `cmp r, #0`
 /// leaves host C set (no borrow), which is CF = 0 in the borrow form
 /// block exits hand over, so a live CF needs no inversion there (`tst`
 /// would clear C: the carry form).
-fn test_result(e: &mut Emitter, x: bool, nzcv: bool, r: Reg) {
-    if nzcv {
-        // Register 31 is SP here, not the zero register: or/xor results
-        // always have a real register.
-        debug_assert_ne!(r, 31);
-        if x {
-            a64!(e.ops; cmp XSP(r), 0);
-        } else {
-            a64!(e.ops; cmp WSP(r), 0);
-        }
-        e.polarity = Polarity::Borrow;
+/// Returns the register PF's source is to be taken from: when PF or AF is
+/// needed, the compare itself copies the result there (`subs x26, r, #0`
+/// for `cmp r, #0` and `mov x26, r`).
+fn test_result(e: &mut Emitter, x: bool, nzcv: bool, r: Reg) -> Reg {
+    if !nzcv {
+        return r;
+    }
+    // Register 31 is SP here, not the zero register: or/xor results
+    // always have a real register.
+    debug_assert_ne!(r, 31);
+    let copy = if e.needed.has(FlagSet::PF) || e.needed.has(FlagSet::AF) { super::regs::PF_SRC } else { 31 };
+    if x {
+        a64!(e.ops; subs X(copy), XSP(r), 0);
+    } else {
+        a64!(e.ops; subs W(copy), WSP(r), 0);
+    }
+    e.polarity = Polarity::Borrow;
+    if copy == 31 {
+        r
+    } else {
+        copy
     }
 }
 
@@ -341,7 +487,11 @@ fn narrow(e: &mut Emitter, op: AluOp, bits: u32, nzcv: bool, a: Reg, b: Reg, r: 
             a64!(e.ops; lsl W(t), W(r), sh);
             match op {
                 AluOp::And | AluOp::Test if !borrow_form_logic(e) => a64!(e.ops; tst W(t), W(t)),
-                _ => test_result(e, false, true, t),
+                // Not `test_result`: `t` is the result shifted, no source for PF.
+                _ => {
+                    a64!(e.ops; cmp WSP(t), 0);
+                    e.polarity = Polarity::Borrow;
+                }
             }
         }
         return;
@@ -421,7 +571,7 @@ pub fn inc_dec(e: &mut Emitter, insn: &Instruction, inc: bool) -> EmitResult {
         None => {
             let one = e.tmp();
             a64!(e.ops; movz X(one), 1);
-            let r = e.result_reg(dst);
+            let r = alu_result_reg(e, dst);
             binary(e, op, dst.size(), a, one, r);
             r
         }
@@ -443,7 +593,7 @@ pub fn inc_dec(e: &mut Emitter, insn: &Instruction, inc: bool) -> EmitResult {
 pub fn neg(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let dst = e.loc(insn, 0)?;
     let a = e.read(dst);
-    let r = e.result_reg(dst);
+    let r = alu_result_reg(e, dst);
     let zero = 31; // xzr
     binary(e, AluOp::Sub, dst.size(), zero, a, r);
     e.write(dst, r);

@@ -234,6 +234,15 @@ pub fn setcc(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 
 /// cbw, cwde, cdqe: sign-extend the low half of the accumulator in place.
 pub fn extend_acc(e: &mut Emitter, from: u8) -> EmitResult {
+    // cdqe and cwde write all of their register: one sign extension in place.
+    match from {
+        4 => a64!(e.ops; sxtw X(regs::RAX), W(regs::RAX)),
+        2 => a64!(e.ops; sxth W(regs::RAX), W(regs::RAX)),
+        _ => {}
+    }
+    if from >= 2 {
+        return Ok(Flow::Next);
+    }
     let t = e.tmp();
     e.extend(t, regs::RAX, from, true);
     e.write(Loc::Reg { host: regs::RAX, size: from * 2, high8: false }, t);
@@ -242,6 +251,16 @@ pub fn extend_acc(e: &mut Emitter, from: u8) -> EmitResult {
 
 /// cwd, cdq, cqo: rDX = sign of rAX.
 pub fn sign_to_dx(e: &mut Emitter, size: u8) -> EmitResult {
+    // cdq and cqo write all of rDX (cdq zeroes its upper half, as a 32-bit
+    // `asr` does): one shift of rAX's sign.
+    match size {
+        8 => a64!(e.ops; asr X(regs::RDX), X(regs::RAX), 63),
+        4 => a64!(e.ops; asr W(regs::RDX), W(regs::RAX), 31),
+        _ => {}
+    }
+    if size >= 4 {
+        return Ok(Flow::Next);
+    }
     let t = e.tmp();
     e.extend(t, regs::RAX, size, true);
     a64!(e.ops; asr X(t), X(t), 63);

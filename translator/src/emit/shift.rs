@@ -117,6 +117,22 @@ fn plain_shift(e: &mut Emitter, op: ShiftOp, dst: Loc, count: Count) {
         return;
     }
     let bits = dst.bits();
+    if let (Loc::Reg { host, high8: false, .. }, false, Count::Const(c)) = (dst, e.needs_nzcv(), count) {
+        if bits < 32 && c < bits {
+            // An 8/16-bit register shifted by a constant, no flag but PF
+            // wanted: the field extracted (or shifted) straight from the
+            // register, without extending it first.
+            let r = e.tmp();
+            match op {
+                ShiftOp::Shr => a64!(e.ops; ubfx W(r), W(host), c, bits - c),
+                ShiftOp::Sar => a64!(e.ops; sbfx W(r), W(host), c, bits - c),
+                _ => a64!(e.ops; lsl W(r), W(host), c),
+            }
+            e.set_pf_source(r);
+            e.write(dst, r);
+            return;
+        }
+    }
     // Extended to 64 bits, so bits shifted past a narrow operand's top are
     // zeros (or sign copies): CF for counts beyond the width then comes out
     // as the hardware computes it.
