@@ -277,30 +277,24 @@ impl SignalThread {
     /// sent by kill or by the kernel back with its own si_code, so from
     /// another thread it goes back as sigqueue's (SI_QUEUE).
     pub fn thread_exits(&self) {
-        const SI_TKILL: i32 = -6;
-        const SI_QUEUE: i32 = -1;
         // The queue is read with every signal blocked (see `queue`).
         block_host_signals();
         let mut for_the_process = Vec::new();
         for sig in 1..=64 {
             while let Some(info) = self.queue.take(sig) {
-                if i32::from_ne_bytes([info[8], info[9], info[10], info[11]]) != SI_TKILL {
+                if !sent_to_the_thread_alone(&info) {
                     for_the_process.push((sig, info));
                 }
             }
         }
         transit_syscalls::signal::unthrottle_all();
+        // From here the host handler hands on whatever still reaches this
+        // thread (a fault signal sent to the process) instead of queueing it.
+        super::EXITING.with(|exiting| exiting.set(true));
         let held_going_back = for_the_process.iter().fold(0, |set, &(sig, _)| set | bit(sig)) & transit_syscalls::signal::HELD;
         restore_host_signals(!transit_syscalls::signal::HELD | held_going_back);
-        // SAFETY: getpid has no preconditions.
-        let pid = unsafe { libc::getpid() };
-        for (sig, mut info) in for_the_process {
-            // SAFETY: a siginfo-sized buffer the kernel only reads.
-            let send = |info: &[u8; 128]| unsafe { libc::syscall(libc::SYS_rt_sigqueueinfo, pid, sig, info.as_ptr()) };
-            if send(&info) != 0 {
-                info[8..12].copy_from_slice(&SI_QUEUE.to_ne_bytes());
-                send(&info);
-            }
+        for (sig, info) in for_the_process {
+            hand_to_the_process(sig, info);
         }
     }
 
@@ -396,6 +390,28 @@ impl SignalThread {
                 Some(Ending::Signal(libc::SIGSEGV))
             }
         }
+    }
+}
+
+const SI_TKILL: i32 = -6;
+
+/// Whether an instance was sent to one thread only (tgkill), which Linux
+/// discards with the thread.
+pub(super) fn sent_to_the_thread_alone(info: &[u8; 128]) -> bool {
+    i32::from_ne_bytes([info[8], info[9], info[10], info[11]]) == SI_TKILL
+}
+
+/// Sends an instance an exiting thread holds back to its process, where
+/// another thread takes it. The kernel lets only the first thread send one
+/// with the si_code of kill or of the kernel; from another it goes as
+/// sigqueue's (SI_QUEUE). Async-signal-safe.
+pub(super) fn hand_to_the_process(sig: i32, mut info: [u8; 128]) {
+    const SI_QUEUE: i32 = -1;
+    // SAFETY: getpid has no preconditions; a siginfo-sized buffer the kernel only reads.
+    let send = |info: &[u8; 128]| unsafe { libc::syscall(libc::SYS_rt_sigqueueinfo, libc::getpid(), sig, info.as_ptr()) };
+    if send(&info) != 0 {
+        info[8..12].copy_from_slice(&SI_QUEUE.to_ne_bytes());
+        send(&info);
     }
 }
 

@@ -48,6 +48,10 @@ pub struct SignalThread {
 
 thread_local! {
     static CURRENT: Cell<*const SignalThread> = const { Cell::new(std::ptr::null()) };
+    /// The guest thread has exited (`SignalThread::thread_exits`) and its
+    /// host thread is ending: a signal that still reaches it goes back to
+    /// the process rather than into a queue nobody reads.
+    static EXITING: Cell<bool> = const { Cell::new(false) };
 }
 
 impl SignalThread {
@@ -163,6 +167,17 @@ pub extern "C" fn on_host_signal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut
                 mc.pc = pc;
                 return;
             }
+        }
+        if !synchronous && EXITING.with(Cell::get) {
+            // Only the fault signals, which an exiting thread leaves
+            // unblocked, arrive here: on to the process, and blocked from
+            // now on so that the kernel picks another thread for it.
+            if !deliver::sent_to_the_thread_alone(info_bytes) {
+                deliver::hand_to_the_process(sig, *info_bytes);
+            }
+            let mask = std::ptr::addr_of_mut!((*(ctx as *mut libc::ucontext_t)).uc_sigmask) as *mut u64;
+            *mask |= 1 << (sig - 1);
+            return;
         }
         if t.is_null() {
             if synchronous {

@@ -31,6 +31,11 @@ pub fn run() -> Result<()> {
     }
     build_program(arch, &dir.join("probe.c"), &payload.join("probe"), &[])?;
     build_program(arch, &dir.join("level_probe.S"), &payload.join("level_probe"), &["-nostdlib"])?;
+    // SIGBUS sent to the process while threads end: qemu-user itself loses
+    // one that reaches an exiting thread now and then, so it runs here only.
+    let fault_signals = dir.join("fault_signals_around_thread_exits.c");
+    build_program(arch, &fault_signals, &payload.join("fault_signals_around_thread_exits"), &["-pthread"])?;
+    step::run(Command::new("musl-gcc").args(["-O2", "-static", "-o"]).arg(payload.join("fault_signals_around_thread_exits_musl")).arg(&fault_signals))?;
     // Test programs whose point only a real arm64 kernel shows: on the VM's
     // 48-bit kernel the host's space is wider than x86_64's; qemu-user
     // takes a fault signal a process queues to itself for its own fault,
