@@ -175,8 +175,7 @@ pub extern "C" fn on_host_signal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut
             if !deliver::sent_to_the_thread_alone(info_bytes) {
                 deliver::hand_to_the_process(sig, *info_bytes);
             }
-            let mask = std::ptr::addr_of_mut!((*(ctx as *mut libc::ucontext_t)).uc_sigmask) as *mut u64;
-            *mask |= 1 << (sig - 1);
+            block_after_handler(sig, ctx);
             return;
         }
         if t.is_null() {
@@ -270,6 +269,16 @@ pub fn temporary_mask(nr: u64, a: &[u64; 6]) -> Option<u64> {
 #[cfg(target_arch = "aarch64")]
 unsafe fn hold_back(sig: i32, ctx: *mut libc::c_void) {
     transit_syscalls::signal::throttle(sig);
+    block_after_handler(sig, ctx);
+}
+
+/// Adds `sig` to the mask the kernel restores when the handler returns.
+/// Async-signal-safe.
+///
+/// # Safety
+/// `ctx` is the ucontext the kernel passed to the handler.
+#[cfg(target_arch = "aarch64")]
+unsafe fn block_after_handler(sig: i32, ctx: *mut libc::c_void) {
     let mask = std::ptr::addr_of_mut!((*(ctx as *mut libc::ucontext_t)).uc_sigmask) as *mut u64;
     *mask |= 1 << (sig - 1);
 }

@@ -60,16 +60,13 @@ pub fn alu(e: &mut Emitter, insn: &Instruction, op: AluOp) -> EmitResult {
         }
     }
     let a = e.read(dst);
-    if dst.size() < 4 && dst == src && matches!(dst, Loc::Reg { .. }) {
+    let immediate = match src {
+        Loc::Imm { value, .. } => Some(value),
         // `test cl, cl`: the operand against a mask of its own width.
-        if let Some(r) = narrow_and_immediate(e, op, dst, a, u64::MAX) {
-            if op.writes_dst() {
-                e.write_result(dst, r);
-            }
-            return Ok(Flow::Next);
-        }
-    }
-    if let Loc::Imm { value, .. } = src {
+        Loc::Reg { .. } if dst == src && dst.size() < 4 => Some(u64::MAX),
+        _ => None,
+    };
+    if let Some(value) = immediate {
         if let Some(r) = with_immediate(e, op, dst, a, value) {
             if op.writes_dst() {
                 e.write_result(dst, r);
@@ -275,14 +272,7 @@ fn narrow_logic_in_place(e: &mut Emitter, op: AluOp, host: Reg, bits: u32, high8
         if (sign && e.needed.has(FlagSet::SF)) || encode_logical_immediate_32bit(mask).is_none() {
             return false;
         }
-        if borrow_form_logic(e) {
-            let t = e.tmp();
-            a64!(e.ops; and WSP(t), W(host), mask ; cmp WSP(t), 0);
-            e.polarity = Polarity::Borrow;
-        } else {
-            a64!(e.ops; tst W(host), mask);
-            e.polarity = Polarity::Carry;
-        }
+        test_bits(e, host, mask);
         return true;
     }
     if nzcv {
@@ -327,30 +317,40 @@ fn narrow_and_immediate(e: &mut Emitter, op: AluOp, dst: Loc, a: Reg, value: u64
     } else if e.needed.has(FlagSet::PF) {
         super::regs::PF_SRC
     } else {
-        31
+        // A test whose result nobody needs: its flags, if any are read.
+        if nzcv {
+            test_bits(e, a, value);
+        }
+        return Some(31);
     };
     if nzcv && borrow_form_logic(e) {
-        let r = if r == 31 { e.tmp() } else { r };
         a64!(e.ops; and WSP(r), W(a), value);
         let pf = test_result(e, false, true, r);
         e.set_pf_source(pf);
         return Some(r);
     }
-    if !nzcv && r == 31 {
-        // A test whose flags nobody reads.
-        return Some(r);
-    }
-    // Register 31 is the zero register for ands.
-    if nzcv || r == 31 {
+    if nzcv {
         a64!(e.ops; ands W(r), W(a), value);
-        if nzcv {
-            e.polarity = Polarity::Carry;
-        }
+        e.polarity = Polarity::Carry;
     } else {
         a64!(e.ops; and WSP(r), W(a), value);
     }
     e.set_pf_source(r);
     Some(r)
+}
+
+/// The flags of `reg & mask` at 32 bits, the result itself unwanted: `tst`,
+/// or in the borrow form (`borrow_form_logic`) `and` and `cmp` of a
+/// scratch register.
+fn test_bits(e: &mut Emitter, reg: Reg, mask: u32) {
+    if borrow_form_logic(e) {
+        let t = e.tmp();
+        a64!(e.ops; and WSP(t), W(reg), mask ; cmp WSP(t), 0);
+        e.polarity = Polarity::Borrow;
+    } else {
+        a64!(e.ops; tst W(reg), mask);
+        e.polarity = Polarity::Carry;
+    }
 }
 
 /// r = a `op` b at `size` bytes, producing the flags in `e.needed`.
