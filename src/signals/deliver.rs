@@ -3,6 +3,7 @@
 //! rt_sigreturn.
 
 use super::frame::{self, FrameRequest};
+use super::queue::SIGRTMIN;
 use super::SignalThread;
 use crate::runtime::Ending;
 use transit_syscalls::abi::signal::X86SigAction;
@@ -143,6 +144,25 @@ fn block_host_signals() -> u64 {
     old
 }
 
+/// Dequeues every instance of `sig` pending for this thread (its own and
+/// the process's), oldest first. Call with host signals blocked.
+fn take_from_kernel(sig: i32) -> Vec<[u8; 128]> {
+    let (set, no_wait) = (bit(sig), libc::timespec { tv_sec: 0, tv_nsec: 0 });
+    let mut taken = Vec::new();
+    loop {
+        let mut info = [0u8; 128];
+        // SAFETY: valid pointers to an 8-byte sigset, a siginfo-sized
+        // buffer and a timespec.
+        let got = unsafe {
+            libc::syscall(libc::SYS_rt_sigtimedwait, &set as *const u64, info.as_mut_ptr(), &no_wait as *const libc::timespec, 8usize)
+        };
+        if got != i64::from(sig) {
+            return taken;
+        }
+        taken.push(info);
+    }
+}
+
 /// Puts back a host mask [`block_host_signals`] replaced.
 fn restore_host_signals(mask: u64) {
     // SAFETY: a valid pointer to an 8-byte kernel sigset.
@@ -236,11 +256,19 @@ impl SignalThread {
     /// Sends the waiting instances of the signals in `blocked`, which the
     /// host blocks, to this thread through the kernel, where they wait
     /// (before an execve: the kernel's queue passes to the next program).
+    /// Later instances of a real-time signal may already wait in the
+    /// kernel (the runtime's queue for it filled up and throttled it):
+    /// those are taken out first and queued again after the runtime's, so
+    /// the next program receives every instance in the order sent.
     pub fn return_to_kernel(&self, blocked: u64) {
         let host_mask = block_host_signals();
         for sig in (1..=64).filter(|&sig| self.queue.waiting() & blocked & bit(sig) != 0) {
+            let later = if sig >= SIGRTMIN { take_from_kernel(sig) } else { Vec::new() };
             while let Some(info) = self.queue.take(sig) {
                 super::requeue(sig, &info);
+            }
+            for info in &later {
+                super::requeue(sig, info);
             }
             transit_syscalls::signal::unthrottle(sig);
         }

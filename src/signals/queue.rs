@@ -4,14 +4,16 @@
 //! signal blocked, so the two never touch a slot at the same time. A
 //! standard signal has one slot: a second instance arriving before the
 //! first is delivered merges into it, as Linux does. A real-time signal
-//! (34..=64) queues up to `RT_DEPTH` instances, delivered in order; when
+//! (32..=64) queues up to `RT_DEPTH` instances, delivered in order; when
 //! they fill the queue the handler has the host hold the next ones back
 //! (`transit_syscalls::signal::throttle`) until the runtime takes one.
 
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-const SIGRTMIN: i32 = 34;
+/// The kernel's first real-time signal: instances of 32 and 33 (which
+/// glibc keeps for itself) queue too.
+pub(super) const SIGRTMIN: i32 = 32;
 const RT_SIGNALS: usize = 64 - SIGRTMIN as usize + 1;
 const RT_DEPTH: usize = 8;
 
