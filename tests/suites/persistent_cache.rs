@@ -84,7 +84,10 @@ fn a_second_start_restores_its_translations_and_runs_the_same() {
         assert!(!cache_files(&cache).is_empty(), "{kind}: the first run saved its blocks");
         let warm = run(&binary, &cache, &format!("warm-{kind}"), &[]);
         assert_eq!(warm.stdout, cold.stdout, "{kind}");
-        assert!(warm.restored * 100 >= warm.blocks * 95, "{kind}: {} of {} blocks restored", warm.restored, warm.blocks);
+        // Every one: a single block translated again makes the start build
+        // the decoder's tables (ld.so's start-up code names its image's
+        // end, `_end`, which must not keep that block out).
+        assert_eq!(warm.restored, warm.blocks, "{kind}: every block restored");
     }
 }
 

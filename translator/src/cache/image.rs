@@ -41,9 +41,13 @@ const HEADER: usize = 16;
 const INDEX_ENTRY: usize = 24;
 const RECORD_HEADER: usize = 24;
 const NONE: u32 = u32::MAX;
-/// An image's blocks are written again once new ones are at least one
-/// in this many of the saved ones.
-const REWRITE_SHARE: usize = 20;
+/// When an image's blocks are written again (host instructions, measured
+/// on a static hello): writing costs about one per byte already saved
+/// (checksums and copies); not writing makes every later start translate
+/// the new blocks again, about 6,000 each, and build the decoder's tables,
+/// 0.8M, which a start whose blocks are all saved never does.
+const TRANSLATION_COST: usize = 6_000;
+const DECODER_TABLES_COST: usize = 800_000;
 
 /// Saved blocks of one image (an `encode`d byte string), shared with
 /// forked children.
@@ -161,6 +165,9 @@ impl Image {
     /// everything it names lies in the image; false if it cannot be kept.
     pub fn record(&mut self, rip: u64, guest: &[u8], block: &TranslatedBlock) -> bool {
         let inside = |a: u64| self.contains(a);
+        // An address the code computes may be the image's end too (`_end`:
+        // ld.so's start-up code takes it).
+        let in_layout = |a: u64| inside(a) || a == self.end;
         let keepable = self.usable
             && inside(rip)
             && inside(rip + guest.len() as u64 - 1)
@@ -168,7 +175,7 @@ impl Image {
             && block.guest_insns <= u16::MAX as usize
             && block.direct_exits.iter().all(|x| inside(x.target))
             && block.relocations.iter().all(|r| match r {
-                Relocation::GuestAddress { value, .. } | Relocation::GuestLiteral { value, .. } => inside(*value),
+                Relocation::GuestAddress { value, .. } | Relocation::GuestLiteral { value, .. } => in_layout(*value),
                 Relocation::ExitStub { .. } => true,
             });
         if keepable {
@@ -181,10 +188,10 @@ impl Image {
     /// The image's blocks, saved and fresh, as one byte string (None when
     /// there is nothing new to save).
     pub fn encode(&self) -> Option<Vec<u8>> {
-        let saved = self.saved.as_ref().map_or(0, SavedBlocks::len);
-        // Writing the whole set again for a few new blocks would cost a
-        // warm start more than translating them does.
-        if !self.usable || self.fresh.is_empty() || self.fresh.len() * REWRITE_SHARE < saved {
+        let saved_bytes = self.saved.as_ref().map_or(0, |s| s.0.len());
+        // Writing a large set again for a few new blocks would cost more
+        // than translating them does.
+        if !self.usable || self.fresh.is_empty() || self.fresh.len() * TRANSLATION_COST + DECODER_TABLES_COST < saved_bytes {
             return None;
         }
         // By offset; of two records for one offset the fresh one (rank 0) stays.
