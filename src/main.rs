@@ -64,7 +64,7 @@ fn run(request: RunRequest) -> Result<runtime::Ending, LoadError> {
     follow_script_interpreters(&mut request);
     let program = request.program;
     transit_translator::cpu::features::present(request.cpu.unwrap_or(transit_translator::cpu::features::CpuLevel::DEFAULT));
-    startup_arena::build_decoder_tables();
+    transit_translator::frontend::decode::set_table_builder(startup_arena::build_decoder_tables);
     persistent_cache::configure(request.secure);
     let prog = loader::load(&program, request.exec_fd, request.rootfs.as_deref())?;
     // Absolute, so that a child started after a chdir finds the same files.

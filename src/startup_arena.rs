@@ -1,14 +1,15 @@
 //! Transit's global allocator: the system allocator, except while the
-//! decoder builds its tables at start-up (`build_decoder_tables`). iced
+//! decoder builds its tables, on the first decode (`build_decoder_tables`). iced
 //! builds them from thousands of small boxes that live as long as the
 //! process; glibc's malloc spent about 0.9 M aarch64 instructions on them,
 //! more than 40% of a process's fixed start-up cost. In that window they
-//! come from a bump arena instead (a few instructions each) and are never
+//! come from a bump arena instead (a few instructions each; the building
+//! thread's only) and are never
 //! freed, which is what would happen to them anyway.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::cell::{Cell, UnsafeCell};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Enough for iced's tables (about 300 KiB) and the temporaries it frees
 /// while building them; beyond it, allocations go to the system allocator.
@@ -24,7 +25,11 @@ unsafe impl Sync for Arena {}
 static ARENA: Arena = Arena(UnsafeCell::new([0; ARENA_BYTES]));
 /// Offset of the arena's first free byte.
 static NEXT: AtomicUsize = AtomicUsize::new(0);
-static ON: AtomicBool = AtomicBool::new(false);
+thread_local! {
+    /// This thread builds the decoder's tables: its allocations come from
+    /// the arena (other threads' never do).
+    static ON: Cell<bool> = const { Cell::new(false) };
+}
 
 pub struct TransitAllocator;
 
@@ -61,7 +66,7 @@ fn bump(layout: Layout) -> Option<*mut u8> {
 // given to the system allocator.
 unsafe impl GlobalAlloc for TransitAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if ON.load(Ordering::Relaxed) {
+        if ON.with(Cell::get) {
             if let Some(p) = bump(layout) {
                 return p;
             }
@@ -70,7 +75,7 @@ unsafe impl GlobalAlloc for TransitAllocator {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if ON.load(Ordering::Relaxed) {
+        if ON.with(Cell::get) {
             // .bss bytes handed out only once are still zero.
             if let Some(p) = bump(layout) {
                 return p;
@@ -100,12 +105,12 @@ unsafe impl GlobalAlloc for TransitAllocator {
     }
 }
 
-/// Builds the decoder's tables with allocations from the arena. Call it
-/// once, at start-up, while Transit has one thread.
-pub fn build_decoder_tables() {
-    ON.store(true, Ordering::Relaxed);
-    transit_translator::frontend::decode::build_tables();
-    ON.store(false, Ordering::Relaxed);
+/// Runs `build` (the decoder's table building, on the first decode) with
+/// this thread's allocations from the arena.
+pub fn build_decoder_tables(build: fn()) {
+    ON.with(|on| on.set(true));
+    build();
+    ON.with(|on| on.set(false));
 }
 
 #[cfg(test)]
@@ -114,10 +119,10 @@ mod tests {
 
     #[test]
     fn arena_allocations_are_aligned_distinct_and_survive_realloc() {
-        ON.store(true, Ordering::Relaxed);
+        ON.with(|on| on.set(true));
         let a: Vec<u64> = (0..100).collect();
         let mut b: Vec<u8> = vec![7; 3];
-        ON.store(false, Ordering::Relaxed);
+        ON.with(|on| on.set(false));
         assert!(in_arena(a.as_ptr() as *mut u8) && in_arena(b.as_ptr() as *mut u8));
         assert_eq!(a.as_ptr() as usize % 8, 0);
         // Growing an arena vector outside the window moves it to the system allocator.

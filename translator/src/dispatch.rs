@@ -467,6 +467,13 @@ impl Translator {
                         return fault;
                     }
                 }
+                ExitReason::Cpuid => interp::cpuid(state),
+                ExitReason::Xgetbv => {
+                    if let Err(fault) = interp::xsave::xgetbv(state) {
+                        state.rip -= crate::emit::control::XGETBV_LEN as u64;
+                        return fault;
+                    }
+                }
                 ExitReason::IllegalInstruction => {
                     return fetch_fault(state.rip).unwrap_or(fault(libc::SIGILL, state.rip));
                 }
@@ -513,7 +520,7 @@ fn fetch_fault(rip: u64) -> Option<GuestEvent> {
     // Only if the bytes before the page end leave the instruction unfinished.
     // SAFETY: [rip, page_end) was just probed.
     let bytes = unsafe { std::slice::from_raw_parts(rip as *const u8, (page_end - rip) as usize) };
-    let mut decoder = iced_x86::Decoder::with_ip(64, bytes, rip, iced_x86::DecoderOptions::NONE);
+    let mut decoder = crate::frontend::decode::decoder(bytes, rip);
     let _ = decoder.decode();
     (decoder.last_error() == iced_x86::DecoderError::NoMoreBytes).then_some(GuestEvent::PageFault { addr: err.addr, code: err.code })
 }

@@ -37,10 +37,15 @@ pub enum ExitReason {
     /// Continue at `rip`: a `jmp` through a register or memory whose target
     /// was not in the lookup table.
     IndirectJump = 11,
+    /// `cpuid` executed; `rip` is the next instruction. The dispatcher
+    /// answers it without decoding (see `emit::control::cpuid`).
+    Cpuid = 12,
+    /// `xgetbv` (its 3-byte form) executed; `rip` is the next instruction.
+    Xgetbv = 13,
 }
 
 impl ExitReason {
-    pub const ALL: [ExitReason; 12] = [
+    pub const ALL: [ExitReason; 14] = [
         ExitReason::Lookup,
         ExitReason::Syscall,
         ExitReason::Interpret,
@@ -53,6 +58,8 @@ impl ExitReason {
         ExitReason::Return,
         ExitReason::IndirectCall,
         ExitReason::IndirectJump,
+        ExitReason::Cpuid,
+        ExitReason::Xgetbv,
     ];
 
     /// A short name for reports.
@@ -70,6 +77,8 @@ impl ExitReason {
             ExitReason::Return => "ret",
             ExitReason::IndirectCall => "call_indirect",
             ExitReason::IndirectJump => "jmp_indirect",
+            ExitReason::Cpuid => "cpuid",
+            ExitReason::Xgetbv => "xgetbv",
         }
     }
 

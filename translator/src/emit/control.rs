@@ -182,7 +182,28 @@ pub fn syscall(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     Ok(Flow::Ended)
 }
 
-/// Instructions the slow-path interpreter runs (cpuid, rcl/rcr, ...).
+/// cpuid and xgetbv: the dispatcher answers them without decoding, so a
+/// start whose blocks all come from the persistent code cache never builds
+/// the decoder's tables (about 0.8M host instructions; glibc's start-up
+/// runs a few dozen cpuid). An xgetbv with prefixes goes through the
+/// interpreter: the #GP it may raise must name its first byte.
+pub fn cpuid(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    e.exit(ExitReason::Cpuid, insn.next_ip());
+    Ok(Flow::Ended)
+}
+
+pub fn xgetbv(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    if insn.len() != XGETBV_LEN {
+        return interpret(e, insn);
+    }
+    e.exit(ExitReason::Xgetbv, insn.next_ip());
+    Ok(Flow::Ended)
+}
+
+/// The length of `xgetbv` without prefixes (0F 01 D0).
+pub const XGETBV_LEN: usize = 3;
+
+/// Instructions the slow-path interpreter runs (rcl/rcr, xsave, ...).
 pub fn interpret(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     e.exit(ExitReason::Interpret, insn.ip());
     Ok(Flow::Ended)

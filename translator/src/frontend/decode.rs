@@ -1,6 +1,7 @@
 //! Guest code in, decoded instructions out (iced-x86 does the decoding).
 
 use iced_x86::{Decoder, DecoderError, DecoderOptions, FlowControl, Instruction, OpKind};
+use std::sync::{Once, OnceLock};
 
 /// Where guest code bytes come from.
 pub trait CodeSource {
@@ -49,11 +50,31 @@ impl CodeSource for CodeBuffer<'_> {
     }
 }
 
-/// Makes iced build its decoder tables now (they are built on first use),
-/// for callers that want them built at a chosen moment (Transit's
-/// start-up allocator).
-pub fn build_tables() {
+/// Wraps the building of iced's decoder tables (Transit's start-up arena
+/// takes their allocations): `wrap(build)` must call `build` once.
+static TABLE_BUILDER: OnceLock<fn(fn())> = OnceLock::new();
+static TABLES_BUILT: Once = Once::new();
+
+/// Sets how the decoder's tables get built, on the first decode. Until
+/// then nothing is built: a start whose blocks all come from the
+/// persistent code cache decodes nothing, and the tables cost about 0.8M
+/// host instructions.
+pub fn set_table_builder(wrap: fn(build: fn())) {
+    let _ = TABLE_BUILDER.set(wrap);
+}
+
+fn build_tables() {
     let _ = Decoder::with_ip(64, &[0x90], 0, DecoderOptions::NONE).decode();
+}
+
+/// A 64-bit decoder of `bytes`, the first at `ip`. Every decoder of guest
+/// code comes from here, so that the tables are built through the builder.
+pub fn decoder(bytes: &[u8], ip: u64) -> Decoder<'_> {
+    TABLES_BUILT.call_once(|| match TABLE_BUILDER.get() {
+        Some(wrap) => wrap(build_tables),
+        None => build_tables(),
+    });
+    Decoder::with_ip(64, bytes, ip, DecoderOptions::NONE)
 }
 
 /// Guest code read through one decoder per page, kept for the next run of
@@ -89,7 +110,7 @@ impl<'a> PageDecoder<'a> {
             } else {
                 (addr, self.src.bytes(addr, (PAGE - addr % PAGE) as usize))
             };
-            self.page = Some((start, start + bytes.len() as u64, Decoder::with_ip(64, bytes, start, DecoderOptions::NONE)));
+            self.page = Some((start, start + bytes.len() as u64, decoder(bytes, start)));
         }
         let (start, _, decoder) = self.page.as_mut().expect("a decoder was just set up");
         decoder.set_position((addr - *start) as usize).expect("an offset within the decoder's bytes");
@@ -104,12 +125,12 @@ pub fn decode_one(src: &dyn CodeSource, addr: u64) -> Option<Instruction> {
     let to_page_end = (PAGE - (addr % PAGE)) as usize;
     for window in [to_page_end.min(15), 15] {
         let bytes = src.bytes(addr, window);
-        let mut decoder = Decoder::with_ip(64, bytes, addr, DecoderOptions::NONE);
-        let insn = decoder.decode();
+        let mut window_decoder = decoder(bytes, addr);
+        let insn = window_decoder.decode();
         if !insn.is_invalid() {
             return Some(insn);
         }
-        if decoder.last_error() != DecoderError::NoMoreBytes || window == 15 {
+        if window_decoder.last_error() != DecoderError::NoMoreBytes || window == 15 {
             return None;
         }
     }

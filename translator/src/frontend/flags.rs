@@ -3,7 +3,7 @@
 //! computed: that is most of the win of lazy flags.
 
 use crate::frontend::decode::{CodeSource, GuestBlock, PageDecoder};
-use iced_x86::{Decoder, DecoderError, DecoderOptions, Instruction, Mnemonic, OpKind, RflagsBits};
+use iced_x86::{DecoderError, Instruction, Mnemonic, OpKind, RflagsBits};
 
 /// A set of x86 arithmetic flags, in iced's `RflagsBits` order (its low six
 /// bits), so that converting iced's sets costs one AND: liveness runs over
@@ -143,7 +143,7 @@ fn live_from(
         }
         let mut window;
         let decoder = if crossing {
-            window = Decoder::with_ip(64, lookahead_bytes(code.src(), at, *budget, readable), at, DecoderOptions::NONE);
+            window = crate::frontend::decode::decoder(lookahead_bytes(code.src(), at, *budget, readable), at);
             &mut window
         } else {
             code.at(at)

@@ -388,6 +388,7 @@ general_rows! {
         Jo | Jno | Jb | Jae | Je | Jne | Jbe | Ja | Js | Jns | Jp | Jnp | Jl | Jge | Jle | Jg => control::jcc,
         Jrcxz | Jecxz | Loop | Loope | Loopne => control::count_branch,
         Syscall => control::syscall,
+        Cpuid => control::cpuid, Xgetbv => control::xgetbv,
         // int1 (icebp) is a debug trap: SIGTRAP after it, as int3.
         Int3 | Int1 => control::int3,
         Int => control::int_n,
@@ -405,9 +406,9 @@ general_rows! {
         Hlt | In | Out | Insb | Insw | Insd | Outsb | Outsw | Outsd | Cli | Sti | Lgdt | Lidt | Lldt | Ltr | Lmsw
         | Clts | Invlpg | Invd | Wbinvd | Swapgs | Sysret | Sysretq | Xsetbv => Route::Privileged,
         Ud2 | Ud0 | Ud1 => Route::Undefined,
-        Cpuid | Rcl | Rcr | Lodsb | Lodsw | Lodsd | Lodsq | Cmpsb | Cmpsw | Cmpsq | Scasb | Scasw | Scasd
+        Rcl | Rcr | Lodsb | Lodsw | Lodsd | Lodsq | Cmpsb | Cmpsw | Cmpsq | Scasb | Scasw | Scasd
         | Scasq | Pushfq | Popfq | Lahf | Sahf | Cmpxchg8b | Fxsave | Fxsave64 | Fxrstor | Fxrstor64 | Enter
-        | Xgetbv | Xsave | Xsave64 | Xsaveopt | Xsaveopt64 | Xsavec | Xsavec64 | Xrstor | Xrstor64
+        | Xsave | Xsave64 | Xsaveopt | Xsaveopt64 | Xsavec | Xsavec64 | Xrstor | Xrstor64
         | Cmpxchg16b | Aeskeygenassist | Vaeskeygenassist
         | Pcmpestri | Pcmpestri64 | Pcmpestrm | Pcmpestrm64 | Pcmpistri | Pcmpistrm | Vpcmpestri | Vpcmpestri64
         | Vpcmpestrm | Vpcmpestrm64 | Vpcmpistri | Vpcmpistrm

@@ -71,13 +71,7 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
         check_memory(state, &insn)?;
     }
     match insn.mnemonic() {
-        Cpuid => {
-            let (a, b, c, d) = features::cpuid(state.gpr[RAX] as u32, state.gpr[RCX] as u32);
-            state.gpr[RAX] = a as u64;
-            state.gpr[RBX] = b as u64;
-            state.gpr[RCX] = c as u64;
-            state.gpr[RDX] = d as u64;
-        }
+        Cpuid => cpuid(state),
         Div | Idiv => divide(state, &insn)?,
         Rcl | Rcr => rotate_through_carry(state, &insn)?,
         Cmpxchg8b => {
@@ -161,6 +155,15 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
     }
     state.rip = insn.next_ip();
     Ok(())
+}
+
+/// cpuid: the answers of the CPU Transit presents (`cpu::features`).
+pub fn cpuid(state: &mut CpuState) {
+    let (a, b, c, d) = features::cpuid(state.gpr[RAX] as u32, state.gpr[RCX] as u32);
+    state.gpr[RAX] = a as u64;
+    state.gpr[RBX] = b as u64;
+    state.gpr[RCX] = c as u64;
+    state.gpr[RDX] = d as u64;
 }
 
 fn is_string(insn: &Instruction) -> bool {

@@ -243,19 +243,25 @@ fn probe(addr: u64, len: usize, write: bool) -> Result<(), GuestEvent> {
     crate::frontend::probe::check(addr, len as u64, write).map_err(|f| GuestEvent::PageFault { addr: f.addr, code: f.code })
 }
 
+/// xgetbv: XCR0 (ECX 0) or the components in use (ECX 1); any other
+/// register is a #GP.
+pub fn xgetbv(state: &mut CpuState) -> Result<(), GuestEvent> {
+    let value = match state.gpr[RCX] as u32 {
+        0 => features::xcr0(),
+        1 => in_use(state) & features::xcr0(),
+        _ => return Err(general_protection()),
+    };
+    state.gpr[RAX] = value & 0xffff_ffff;
+    state.gpr[RDX] = value >> 32;
+    Ok(())
+}
+
 /// Runs an instruction `handles` accepts; the caller advances RIP.
 pub fn step(state: &mut CpuState, insn: &Instruction) -> Result<(), GuestEvent> {
     use Mnemonic::*;
     let m = insn.mnemonic();
     if m == Xgetbv {
-        let value = match state.gpr[RCX] as u32 {
-            0 => features::xcr0(),
-            1 => in_use(state) & features::xcr0(),
-            _ => return Err(general_protection()),
-        };
-        state.gpr[RAX] = value & 0xffff_ffff;
-        state.gpr[RDX] = value >> 32;
-        return Ok(());
+        return xgetbv(state);
     }
     let addr = effective_address(state, insn);
     // The area must be 64-byte aligned (#GP), checked before any access.
