@@ -474,6 +474,17 @@ impl Translator {
                         return fault;
                     }
                 }
+                ExitReason::XsaveArea => {
+                    let [addr, form] = state.exit_operands;
+                    let run = match interp::xsave::AREA_FORMS.get((form & 0xff) as usize) {
+                        Some(&m) => interp::xsave::save_or_restore(state, m, addr).map(|()| state.rip += form >> 8),
+                        // Not a form generated code names: decode it.
+                        None => interp::step(state, self.code.as_ref()),
+                    };
+                    if let Err(fault) = run {
+                        return fault;
+                    }
+                }
                 ExitReason::IllegalInstruction => {
                     return fetch_fault(state.rip).unwrap_or(fault(libc::SIGILL, state.rip));
                 }

@@ -42,10 +42,13 @@ pub enum ExitReason {
     Cpuid = 12,
     /// `xgetbv` (its 3-byte form) executed; `rip` is the next instruction.
     Xgetbv = 13,
+    /// xsave, xsaveopt, xsavec or xrstor (or a REX.W form) at `rip`, its
+    /// area's address and form in `CpuState::exit_operands`.
+    XsaveArea = 14,
 }
 
 impl ExitReason {
-    pub const ALL: [ExitReason; 14] = [
+    pub const ALL: [ExitReason; 15] = [
         ExitReason::Lookup,
         ExitReason::Syscall,
         ExitReason::Interpret,
@@ -60,6 +63,7 @@ impl ExitReason {
         ExitReason::IndirectJump,
         ExitReason::Cpuid,
         ExitReason::Xgetbv,
+        ExitReason::XsaveArea,
     ];
 
     /// A short name for reports.
@@ -79,6 +83,7 @@ impl ExitReason {
             ExitReason::IndirectJump => "jmp_indirect",
             ExitReason::Cpuid => "cpuid",
             ExitReason::Xgetbv => "xgetbv",
+            ExitReason::XsaveArea => "xsave_area",
         }
     }
 

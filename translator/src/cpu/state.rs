@@ -100,6 +100,10 @@ pub struct CpuState {
     /// Constants generated code loads with one instruction: the weight of
     /// each lane's sign bit in a sign mask (pmovmskb, movmskps).
     pub sign_mask_weights: SignMaskWeights,
+    /// What an exit that carries operands leaves the dispatcher
+    /// (`ExitReason::XsaveArea`: the area's address, then the form with the
+    /// instruction's length, `emit::control::xsave_area`).
+    pub exit_operands: [u64; 2],
 }
 
 /// Lane `i`'s weight `1 << i` (bytes: `1 << (i % 8)`), so that masking the
@@ -184,6 +188,7 @@ impl Default for CpuState {
             selectors: INITIAL_SELECTORS,
             system_flags: 0,
             sign_mask_weights: SignMaskWeights::default(),
+            exit_operands: [0; 2],
         }
     }
 }
@@ -215,6 +220,7 @@ offset_consts! {
     LOOKUP_TABLE => lookup_table, MXCSR => mxcsr, DISPATCHES => dispatches, INTERRUPT => interrupt,
     XMM => xmm, YMM_UPPER => ymm_upper, X87_REGS => x87.regs, X87_VALID => x87.valid, X87_TOP => x87.top,
     BYTE_SIGN_WEIGHTS => sign_mask_weights.bytes, SINGLE_SIGN_WEIGHTS => sign_mask_weights.singles,
+    EXIT_OPERANDS => exit_operands,
 }
 
 impl CpuState {

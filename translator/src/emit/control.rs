@@ -11,7 +11,9 @@ use super::{Reg, a64, regs, EmitResult, Emitter, Flow, Polarity};
 use crate::frontend::flags::FlagSet;
 use crate::cache::lookup_table::{CARRY_ENTRY, ENTRY_SHIFT, LOOKUP_BITS, TAG};
 use crate::exit::ExitReason;
-use iced_x86::{Instruction, OpKind};
+use crate::cpu::state::offsets;
+use crate::interp::xsave::AREA_FORMS;
+use iced_x86::{Instruction, OpKind, Register};
 
 /// Continues at the guest address in `target` (any register but x16/x17);
 /// a miss leaves with `miss_reason` (`Return`, `IndirectCall`, `IndirectJump`:
@@ -202,6 +204,24 @@ pub fn xgetbv(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 
 /// The length of `xgetbv` without prefixes (0F 01 D0).
 pub const XGETBV_LEN: usize = 3;
+
+/// xsave, xsaveopt, xsavec and xrstor (and their REX.W forms): the
+/// dispatcher runs `interp::xsave::save_or_restore` on the area's address
+/// computed here, without decoding (ld.so's lazy-binding trampoline runs
+/// xsavec and xrstor at every first call of a function, so a warm start
+/// would otherwise build the decoder's tables for them).
+pub fn xsave_area(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    let form = AREA_FORMS.iter().position(|&m| m == insn.mnemonic());
+    let Some(form) = form.filter(|_| insn.memory_base() != Register::EIP) else { return interpret(e, insn) };
+    let (reg, off) = e.address(insn)?;
+    let t = e.tmp();
+    e.add_imm(t, reg, i64::from(off));
+    a64!(e.ops; str X(t), [X(regs::STATE), offsets::EXIT_OPERANDS]);
+    e.mov_imm(t, form as u64 | (insn.len() as u64) << 8);
+    a64!(e.ops; str X(t), [X(regs::STATE), offsets::EXIT_OPERANDS + 8]);
+    e.exit(ExitReason::XsaveArea, insn.ip());
+    Ok(Flow::Ended)
+}
 
 /// Instructions the slow-path interpreter runs (rcl/rcr, xsave, ...).
 pub fn interpret(e: &mut Emitter, insn: &Instruction) -> EmitResult {

@@ -389,6 +389,7 @@ general_rows! {
         Jrcxz | Jecxz | Loop | Loope | Loopne => control::count_branch,
         Syscall => control::syscall,
         Cpuid => control::cpuid, Xgetbv => control::xgetbv,
+        Xsave | Xsave64 | Xsaveopt | Xsaveopt64 | Xsavec | Xsavec64 | Xrstor | Xrstor64 => control::xsave_area,
         // int1 (icebp) is a debug trap: SIGTRAP after it, as int3.
         Int3 | Int1 => control::int3,
         Int => control::int_n,
@@ -408,7 +409,6 @@ general_rows! {
         Ud2 | Ud0 | Ud1 => Route::Undefined,
         Rcl | Rcr | Lodsb | Lodsw | Lodsd | Lodsq | Cmpsb | Cmpsw | Cmpsq | Scasb | Scasw | Scasd
         | Scasq | Pushfq | Popfq | Lahf | Sahf | Cmpxchg8b | Fxsave | Fxsave64 | Fxrstor | Fxrstor64 | Enter
-        | Xsave | Xsave64 | Xsaveopt | Xsaveopt64 | Xsavec | Xsavec64 | Xrstor | Xrstor64
         | Cmpxchg16b | Aeskeygenassist | Vaeskeygenassist
         | Pcmpestri | Pcmpestri64 | Pcmpestrm | Pcmpestrm64 | Pcmpistri | Pcmpistrm | Vpcmpestri | Vpcmpestri64
         | Vpcmpestrm | Vpcmpestrm64 | Vpcmpistri | Vpcmpistrm

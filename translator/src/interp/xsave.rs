@@ -48,6 +48,13 @@ fn general_protection() -> GuestEvent {
     GuestEvent::Fault { signal: libc::SIGSEGV, addr: 0 }
 }
 
+/// The forms that save or restore an area, in the order their number
+/// travels in `CpuState::exit_operands` (`emit::control::xsave_area`).
+pub const AREA_FORMS: [Mnemonic; 8] = {
+    use Mnemonic::*;
+    [Xsave, Xsave64, Xsaveopt, Xsaveopt64, Xsavec, Xsavec64, Xrstor, Xrstor64]
+};
+
 pub fn handles(m: Mnemonic) -> bool {
     use Mnemonic::*;
     matches!(m, Xgetbv | Xsave | Xsave64 | Xsaveopt | Xsaveopt64 | Xsavec | Xsavec64 | Xrstor | Xrstor64)
@@ -263,7 +270,12 @@ pub fn step(state: &mut CpuState, insn: &Instruction) -> Result<(), GuestEvent> 
     if m == Xgetbv {
         return xgetbv(state);
     }
-    let addr = effective_address(state, insn);
+    save_or_restore(state, m, effective_address(state, insn))
+}
+
+/// One of `AREA_FORMS`, `m`, with its area at `addr`.
+pub fn save_or_restore(state: &mut CpuState, m: Mnemonic, addr: u64) -> Result<(), GuestEvent> {
+    use Mnemonic::*;
     // The area must be 64-byte aligned (#GP), checked before any access.
     if addr % 64 != 0 {
         return Err(general_protection());
