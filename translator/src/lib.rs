@@ -15,6 +15,7 @@
 pub mod block_listener;
 pub mod cache;
 pub mod cpu;
+pub mod crc32c;
 pub mod dispatch;
 pub mod emit;
 pub mod exit;

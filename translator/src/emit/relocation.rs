@@ -85,58 +85,55 @@ fn imm_layout(value: u64) -> ((bool, u8), usize) {
 /// Moves `code` (its relocations `relocations`) to host address `host`,
 /// with every guest address it names moved by `guest_delta` (wrapping),
 /// and its exit stubs at `stubs`.
-pub fn relocate(
-    code: &mut [u8],
-    relocations: &[Relocation],
-    guest_delta: u64,
-    host: u64,
-    stubs: &Stubs,
-) -> Result<(), Unrelocatable> {
+pub fn relocate(code: &mut [u8], relocations: &[Relocation], guest_delta: u64, host: u64, stubs: &Stubs) -> Result<(), Unrelocatable> {
+    relocations.iter().try_for_each(|&r| relocate_one(code, r, guest_delta, host, stubs))
+}
+
+/// `relocate` for one relocation.
+pub fn relocate_one(code: &mut [u8], r: Relocation, guest_delta: u64, host: u64, stubs: &Stubs) -> Result<(), Unrelocatable> {
     let word_at = |code: &[u8], at: usize| u32::from_le_bytes(code[at..at + 4].try_into().expect("4 bytes"));
-    for r in relocations {
-        match *r {
-            Relocation::GuestAddress { at, words, value } => {
-                let at = at as usize;
-                let new = value.wrapping_add(guest_delta);
-                let words = usize::from(words);
-                if at + 4 * words > code.len() {
+    match r {
+        Relocation::GuestAddress { at, words, value } => {
+            let at = at as usize;
+            let new = value.wrapping_add(guest_delta);
+            let words = usize::from(words);
+            if at + 4 * words > code.len() {
+                return Err(Unrelocatable);
+            }
+            // The words stay the ones `mov_imm_words` would choose for
+            // the new value (same first opcode, same halves written):
+            // only their 16-bit immediates change.
+            let (layout, n) = imm_layout(new);
+            if n != words || (word_at(code, at) & 0xff80_0000 == MOVN) != layout.0 {
+                return Err(Unrelocatable);
+            }
+            for i in 0..words {
+                let w = word_at(code, at + 4 * i);
+                let hw = (w >> 21) & 3;
+                if layout.1 & (1 << hw) == 0 {
                     return Err(Unrelocatable);
                 }
-                // The words stay the ones `mov_imm_words` would choose for
-                // the new value (same first opcode, same halves written):
-                // only their 16-bit immediates change.
-                let (layout, n) = imm_layout(new);
-                if n != words || (word_at(code, at) & 0xff80_0000 == MOVN) != layout.0 {
-                    return Err(Unrelocatable);
-                }
-                for i in 0..words {
-                    let w = word_at(code, at + 4 * i);
-                    let hw = (w >> 21) & 3;
-                    if layout.1 & (1 << hw) == 0 {
-                        return Err(Unrelocatable);
-                    }
-                    let half = ((new >> (16 * hw)) & 0xffff) as u32;
-                    let imm = if i == 0 && layout.0 { half ^ 0xffff } else { half };
-                    let w = (w & !(0xffff << 5)) | (imm << 5);
-                    code[at + 4 * i..at + 4 * i + 4].copy_from_slice(&w.to_le_bytes());
-                }
+                let half = ((new >> (16 * hw)) & 0xffff) as u32;
+                let imm = if i == 0 && layout.0 { half ^ 0xffff } else { half };
+                let w = (w & !(0xffff << 5)) | (imm << 5);
+                code[at + 4 * i..at + 4 * i + 4].copy_from_slice(&w.to_le_bytes());
             }
-            Relocation::GuestLiteral { at, value } => {
-                let at = at as usize;
-                let entry = code.get_mut(at..at + 8).ok_or(Unrelocatable)?;
-                entry.copy_from_slice(&value.wrapping_add(guest_delta).to_le_bytes());
-            }
-            Relocation::ExitStub { at, reason } => {
-                let word = super::encode_b(host + u64::from(at), stubs.exit[reason as usize]).ok_or(Unrelocatable)?;
-                code[at as usize..at as usize + 4].copy_from_slice(&word.to_le_bytes());
-            }
+        }
+        Relocation::GuestLiteral { at, value } => {
+            let at = at as usize;
+            let entry = code.get_mut(at..at + 8).ok_or(Unrelocatable)?;
+            entry.copy_from_slice(&value.wrapping_add(guest_delta).to_le_bytes());
+        }
+        Relocation::ExitStub { at, reason } => {
+            let word = super::encode_b(host + u64::from(at), stubs.exit[reason as usize]).ok_or(Unrelocatable)?;
+            code.get_mut(at as usize..at as usize + 4).ok_or(Unrelocatable)?.copy_from_slice(&word.to_le_bytes());
         }
     }
     Ok(())
 }
 
-/// A relocation's guest address moved by `guest_delta`, for the block's
-/// other records (its direct exits' targets).
+/// A relocation's guest address moved by `guest_delta` (tests compare a
+/// moved block's relocations with those of a block translated in place).
 pub fn moved(relocation: Relocation, guest_delta: u64) -> Relocation {
     match relocation {
         Relocation::GuestAddress { at, words, value } => {

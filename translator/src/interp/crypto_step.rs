@@ -30,7 +30,7 @@ pub fn step(state: &mut CpuState, insn: &Instruction, addr: u64) {
         };
         // The 32-bit result is zero-extended into r32 and r64 alike.
         let dst = insn.op0_register().full_register().number();
-        state.gpr[dst] = crate::interp::crc32c::update(state.gpr[dst] as u32, data, bytes) as u64;
+        state.gpr[dst] = crate::crc32c::update(state.gpr[dst] as u32, data, bytes) as u64;
         return;
     }
     use Mnemonic::*;

@@ -7,7 +7,6 @@
 
 mod aes_soft;
 mod cmpxchg16b;
-mod crc32c;
 mod crypto_step;
 pub mod guest_access;
 pub(crate) mod legacy_forms;
