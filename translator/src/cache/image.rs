@@ -339,8 +339,7 @@ pub fn restore(record: &[u8], image: u64, host: u64, stubs: &crate::emit::Stubs,
 
 /// A record's checksum: CRC-32C over its guest offset (a damaged index
 /// entry must not move a record to another address), its length and its
-/// bytes. FEAT_CRC32 takes 8 bytes an instruction; the multiply-rotate
-/// hash it replaced cost a warm start 12% of its instructions.
+/// bytes (FEAT_CRC32 takes 8 bytes an instruction).
 fn checksum(off: u64, record: &[u8]) -> u64 {
     let crc = crate::crc32c::bytes(!0, &off.to_le_bytes());
     let crc = crate::crc32c::bytes(crc, &(record.len() as u64).to_le_bytes());
