@@ -4,6 +4,7 @@
 //! bring this host up to the prerequisites Transit needs to build and be tested.
 
 mod arm64_vm;
+mod bench;
 mod binfmt;
 mod bless;
 mod build;
@@ -42,6 +43,9 @@ commands:
   codegen-listing [--check]
           regenerate benches/results/codegen-listing.md, the aarch64 code of each x86 form
           (--check: fail if it is stale)
+  bench [--qemu] [--cold-only] [--label NAME] [WORKLOAD...]
+          ../shared/bench with this build: native, Transit with the code cache off and warm
+          (and QEMU with --qemu) in one table, saved as benches/results/transit-DATE-NAME.{md,json}
   bless   regenerate tests/programs/expected/ by running the test programs natively (x86_64 hosts)
   signal-stress [--runs N]
           the signal programs of tests/programs, natively and under Transit, N times (default 20)
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
         Some("build") => build::run(),
         Some("deb") => deb::run(),
         Some("bless") => bless::run(),
+        Some("bench") => bench::run(&args[1..]),
         Some("codegen-listing") => codegen_listing::run(&args[1..]),
         Some("arm64-vm") => arm64_vm::run(),
         Some("difftest") => difftest::run(&args[1..]),
