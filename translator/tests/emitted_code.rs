@@ -118,6 +118,24 @@ fn narrow_operations_compute_flags_at_their_width() {
     assert!(l.iter().any(|s| s.starts_with("subs w") && s.ends_with("lsl #24")), "\n{}", show(&l));
 }
 
+#[test]
+fn narrow_logic_and_neg_set_flags_from_the_shifted_result_in_one_instruction() {
+    // CF dead (jne reads ZF only): the carry form, `adds wzr, wzr, r, lsl`.
+    let l = listing(HostFeatures::BASELINE, |a| {
+        a.or(cl, dl).unwrap();
+        jne_to_flag_writers(a);
+    });
+    assert_eq!(l[..3], ["orr w19, w1, w2", "cmn wzr, w19, lsl #24", "bfxil x1, x19, #0, #8"], "\n{}", show(&l));
+    assert!(!l.iter().any(|s| s.starts_with("lsl") || s.starts_with("cmp")), "no shift and compare\n{}", show(&l));
+    // neg: zero needs no shifting to the top.
+    let l = listing(HostFeatures::BASELINE, |a| {
+        a.neg(bx).unwrap();
+        a.syscall().unwrap();
+    });
+    assert!(l.iter().any(|s| s == "negs w19, w3, lsl #16"), "\n{}", show(&l));
+    assert!(!l.iter().any(|s| s.starts_with("lsl")), "\n{}", show(&l));
+}
+
 /// A `jne` whose both successors overwrite every flag first: only ZF is
 /// read after the instructions before it.
 fn jne_to_flag_writers(a: &mut CodeAssembler) {

@@ -377,11 +377,13 @@ pub fn binary(e: &mut Emitter, op: AluOp, size: u8, a: Reg, b: Reg, r: Reg) {
         e.af_zero();
     }
     if nzcv {
-        // or/xor test their result with `cmp r, #0` (`test_result`), and
-        // so do and/test in `borrow_form_logic`.
+        // 32/64-bit or/xor test their result with `cmp r, #0`
+        // (`test_result`), and so does any logic op in `borrow_form_logic`;
+        // other narrow ones with `adds wzr, wzr, r, lsl` (`narrow`).
         e.polarity = match op {
-            AluOp::Sub | AluOp::Sbb | AluOp::Cmp | AluOp::Or | AluOp::Xor => Polarity::Borrow,
-            AluOp::And | AluOp::Test if borrow_form_logic(e) => Polarity::Borrow,
+            AluOp::Sub | AluOp::Sbb | AluOp::Cmp => Polarity::Borrow,
+            AluOp::Or | AluOp::Xor if size >= 4 => Polarity::Borrow,
+            op if op.is_logic() && borrow_form_logic(e) => Polarity::Borrow,
             _ => Polarity::Carry,
         };
     }
@@ -482,16 +484,16 @@ fn narrow(e: &mut Emitter, op: AluOp, bits: u32, nzcv: bool, a: Reg, b: Reg, r: 
             _ => a64!(e.ops; eor W(r), W(a), W(b)),
         }
         if nzcv {
-            let t = e.tmp();
             let sh = 32 - bits;
-            a64!(e.ops; lsl W(t), W(r), sh);
-            match op {
-                AluOp::And | AluOp::Test if !borrow_form_logic(e) => a64!(e.ops; tst W(t), W(t)),
+            if borrow_form_logic(e) {
                 // Not `test_result`: `t` is the result shifted, no source for PF.
-                _ => {
-                    a64!(e.ops; cmp WSP(t), 0);
-                    e.polarity = Polarity::Borrow;
-                }
+                let t = e.tmp();
+                a64!(e.ops; lsl W(t), W(r), sh);
+                a64!(e.ops; cmp WSP(t), 0);
+            } else {
+                // 0 + (r << sh): N and Z of the narrow result, C and V clear
+                // (the carry form), in one instruction.
+                a64!(e.ops; adds W(31), W(31), W(r), lsl sh);
             }
         }
         return;
@@ -510,18 +512,25 @@ fn narrow(e: &mut Emitter, op: AluOp, bits: u32, nzcv: bool, a: Reg, b: Reg, r: 
     // one shifted in the instruction itself.
     let sh = 32 - bits;
     let ta = e.tmp();
-    a64!(e.ops; lsl W(ta), W(a), sh);
     if matches!(op, AluOp::Add | AluOp::Sub | AluOp::Cmp) {
-        if op == AluOp::Add {
-            a64!(e.ops; adds W(ta), W(ta), W(b), lsl sh);
+        // Zero (neg's minuend, the zero register) needs no shifting.
+        let a_top = if a == 31 {
+            31
         } else {
-            a64!(e.ops; subs W(ta), W(ta), W(b), lsl sh);
+            a64!(e.ops; lsl W(ta), W(a), sh);
+            ta
+        };
+        if op == AluOp::Add {
+            a64!(e.ops; adds W(ta), W(a_top), W(b), lsl sh);
+        } else {
+            a64!(e.ops; subs W(ta), W(a_top), W(b), lsl sh);
         }
         if r != 31 {
             a64!(e.ops; lsr W(r), W(ta), sh);
         }
         return;
     }
+    a64!(e.ops; lsl W(ta), W(a), sh);
     let tb = e.tmp();
     a64!(e.ops; lsl W(tb), W(b), sh);
     match op {
