@@ -14,8 +14,9 @@
 //! A set of blocks is one byte string, read in place without decoding:
 //!
 //! ```text
-//! "TRBLOCK3" | count: u32 | 0: u32 | index: count x (guest offset u64, record position u32, record length u32,
-//!                                    checksum u64: CRC-32C of offset, length and record), sorted by guest offset | records
+//! "TRBLOCK4" | count: u32 | pages: u32 | index: count x (guest offset u64, record position u32, record length u32,
+//!                                        checksum u64: CRC-32C of offset, length and record), sorted by guest offset |
+//!             directory: (pages + 1) x u32, entry p the index of the first block at or past guest page p | records
 //! record: guest length u16 | guest instructions u16 | code length u32 | relocations u16 | marks u16 |
 //!         direct exits u16 | 0: u16 | indirect site u32 (u32::MAX: none) | carry entry u32 | guest bytes |
 //!         0-3 bytes to 4 | code | relocations: (kind u8 (0: movz/movk, 1: exit stub, 2: literal), words u8,
@@ -36,7 +37,9 @@ use crate::insn_mark::{InsnMark, Polarity};
 use std::borrow::Cow;
 use std::sync::Arc;
 
-const MAGIC: &[u8; 8] = b"TRBLOCK3";
+const MAGIC: &[u8; 8] = b"TRBLOCK4";
+/// The directory's pages: 4 KiB of guest code each.
+const DIRECTORY_SHIFT: u32 = 12;
 const HEADER: usize = 16;
 const INDEX_ENTRY: usize = 24;
 const RECORD_HEADER: usize = 24;
@@ -58,9 +61,10 @@ impl SavedBlocks {
     /// `bytes` if they hold a well-formed header and index (records are
     /// checked one by one when used).
     pub fn new(bytes: Cow<'static, [u8]>) -> Option<SavedBlocks> {
-        let count = read_u32(&bytes, 8)? as usize;
+        let (count, pages) = (read_u32(&bytes, 8)? as usize, read_u32(&bytes, 12)? as usize);
         let index_end = HEADER.checked_add(count.checked_mul(INDEX_ENTRY)?)?;
-        (bytes.get(..8)? == MAGIC && index_end <= bytes.len()).then(|| SavedBlocks(Arc::new(bytes)))
+        let directory_end = index_end.checked_add(pages.checked_add(1)?.checked_mul(4)?)?;
+        (bytes.get(..8)? == MAGIC && directory_end <= bytes.len()).then(|| SavedBlocks(Arc::new(bytes)))
     }
 
     pub fn len(&self) -> usize {
@@ -74,10 +78,13 @@ impl SavedBlocks {
     /// Entry `i` of the index: a guest offset and its record, if the
     /// record's checksum holds.
     fn entry(&self, i: usize) -> Option<(u64, &[u8])> {
-        let at = HEADER + i * INDEX_ENTRY;
-        let (off, pos, len) = (read_u64(&self.0, at)?, read_u32(&self.0, at + 8)?, read_u32(&self.0, at + 12)?);
-        let record = self.0.get(pos as usize..(pos as usize).checked_add(len as usize)?)?;
-        (read_u64(&self.0, at + 16)? == checksum(off, record)).then_some((off, record))
+        let e = self.index().get(i)?;
+        let off = u64::from_le_bytes(*e.first_chunk().expect("8 of 24 bytes"));
+        let pos = u32::from_le_bytes([e[8], e[9], e[10], e[11]]) as usize;
+        let len = u32::from_le_bytes([e[12], e[13], e[14], e[15]]) as usize;
+        let sum = u64::from_le_bytes(*e.last_chunk().expect("8 of 24 bytes"));
+        let record = self.0.get(pos..pos.checked_add(len)?)?;
+        (sum == checksum(off, record)).then_some((off, record))
     }
 
     /// The index, an entry per item (`new` checked that it fits).
@@ -86,11 +93,19 @@ impl SavedBlocks {
     }
 
     /// The record of the block at guest offset `off`. A warm start looks
-    /// up every block it runs: the search reads the index in place, one
-    /// bounds check per entry.
+    /// up every block it runs: the directory narrows the search to the
+    /// entries of `off`'s page (a few, against 15 steps over Python's
+    /// 27,000), read in place.
     fn find(&self, off: u64) -> Option<&[u8]> {
+        let page = usize::try_from(off >> DIRECTORY_SHIFT).ok()?;
+        if page >= read_u32(&self.0, 12)? as usize {
+            return None;
+        }
+        let directory_at = HEADER + self.len() * INDEX_ENTRY;
+        let (first, end) = (read_u32(&self.0, directory_at + 4 * page)?, read_u32(&self.0, directory_at + 4 * page + 4)?);
+        let page_entries = self.index().get(first as usize..end as usize)?;
         let offset_of = |entry: &[u8; INDEX_ENTRY]| u64::from_le_bytes(*entry.first_chunk().expect("8 of 24 bytes"));
-        let i = self.index().binary_search_by_key(&off, offset_of).ok()?;
+        let i = first as usize + page_entries.binary_search_by_key(&off, offset_of).ok()?;
         self.entry(i).map(|(_, record)| record)
     }
 }
@@ -198,17 +213,22 @@ impl Image {
         all.sort_unstable_by_key(|&(o, rank, _)| (o, rank));
         all.dedup_by_key(|(o, ..)| *o);
         let records: usize = all.iter().map(|(.., r)| r.len()).sum();
-        let mut out = Vec::with_capacity(HEADER + all.len() * INDEX_ENTRY + records);
+        let pages = all.last().map_or(0, |&(o, ..)| (o >> DIRECTORY_SHIFT) as usize + 1);
+        let mut out = Vec::with_capacity(HEADER + all.len() * INDEX_ENTRY + 4 * (pages + 1) + records);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&(all.len() as u32).to_le_bytes());
-        out.extend_from_slice(&0u32.to_le_bytes());
-        let mut pos = HEADER + all.len() * INDEX_ENTRY;
+        out.extend_from_slice(&(pages as u32).to_le_bytes());
+        let mut pos = HEADER + all.len() * INDEX_ENTRY + 4 * (pages + 1);
         for (off, _, record) in &all {
             out.extend_from_slice(&off.to_le_bytes());
             out.extend_from_slice(&(pos as u32).to_le_bytes());
             out.extend_from_slice(&(record.len() as u32).to_le_bytes());
             out.extend_from_slice(&checksum(*off, record).to_le_bytes());
             pos += record.len();
+        }
+        for page in 0..=pages as u64 {
+            let first = all.partition_point(|&(o, ..)| o >> DIRECTORY_SHIFT < page);
+            out.extend_from_slice(&(first as u32).to_le_bytes());
         }
         for (_, _, record) in &all {
             out.extend_from_slice(record);
@@ -354,6 +374,3 @@ fn read_u32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
-fn read_u64(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
-}
