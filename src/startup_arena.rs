@@ -1,11 +1,11 @@
 //! Transit's global allocator: the system allocator, except while the
-//! decoder builds its tables, on the first decode (`build_decoder_tables`). iced
-//! builds them from thousands of small boxes that live as long as the
+//! decoder builds its tables on the first decode (`build_decoder_tables`).
+//! iced builds them from thousands of small boxes that live as long as the
 //! process; glibc's malloc spent about 0.9 M aarch64 instructions on them,
-//! more than 40% of a process's fixed start-up cost. In that window they
-//! come from a bump arena instead (a few instructions each; the building
-//! thread's only) and are never
-//! freed, which is what would happen to them anyway.
+//! more than 40% of a process's fixed start-up cost. In that window the
+//! building thread's allocations come from a bump arena instead (a few
+//! instructions each) and are never freed, which is what would happen to
+//! them anyway.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, UnsafeCell};

@@ -223,7 +223,7 @@ pub fn xsave_area(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     Ok(Flow::Ended)
 }
 
-/// Instructions the slow-path interpreter runs (rcl/rcr, xsave, ...).
+/// Instructions the slow-path interpreter runs (rcl/rcr, fxsave, ...).
 pub fn interpret(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     e.exit(ExitReason::Interpret, insn.ip());
     Ok(Flow::Ended)
