@@ -77,7 +77,7 @@ mod tests {
     use super::*;
     use crate::cpu::host::HostFeatures;
     use crate::emit::{a64, Stubs};
-    use dynasmrt::{DynasmApi, DynasmLabelApi};
+    use dynasmrt::DynasmLabelApi;
 
     fn words(code: &[u8]) -> Vec<u32> {
         code.chunks(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect()
