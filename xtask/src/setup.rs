@@ -27,13 +27,9 @@ pub fn install_missing_packages(packages: &[Package]) -> Result<()> {
     let has_dpkg = step::probe(Command::new("dpkg").arg("--version")).is_some();
     let missing: Vec<&Package> = packages
         .iter()
-        .filter(|package| {
-            if has_dpkg {
-                !dpkg_installed(package.name)
-            } else {
-                !Path::new(package.provides).exists()
-            }
-        })
+        // What a package provides may come from elsewhere: NodeSource's
+        // nodejs brings npm, which Debian's npm package conflicts with.
+        .filter(|package| !Path::new(package.provides).exists() && !(has_dpkg && dpkg_installed(package.name)))
         .collect();
     if missing.is_empty() {
         println!("    all present");
