@@ -155,6 +155,11 @@ impl GuestThreadRun {
                 self.report(&end);
                 if let ThreadEnd::Process(ending) = &end {
                     crate::gdb::process_ends(ending);
+                    // The process ends now (exit_group or a fatal signal):
+                    // tearing down the code cache and this thread's state
+                    // would only cost time (0.5 M instructions after a
+                    // Python start).
+                    std::mem::forget(self);
                 }
                 return end;
             }
