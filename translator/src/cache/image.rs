@@ -79,10 +79,7 @@ impl SavedBlocks {
     /// record's checksum holds.
     fn entry(&self, i: usize) -> Option<(u64, &[u8])> {
         let e = self.index().get(i)?;
-        let off = u64::from_le_bytes(*e.first_chunk().expect("8 of 24 bytes"));
-        let pos = u32::from_le_bytes([e[8], e[9], e[10], e[11]]) as usize;
-        let len = u32::from_le_bytes([e[12], e[13], e[14], e[15]]) as usize;
-        let sum = u64::from_le_bytes(*e.last_chunk().expect("8 of 24 bytes"));
+        let (off, pos, len, sum) = (u64_in(e, 0), u32_in(e, 8) as usize, u32_in(e, 12) as usize, u64_in(e, 16));
         let record = self.0.get(pos..pos.checked_add(len)?)?;
         (sum == checksum(off, record)).then_some((off, record))
     }
@@ -104,8 +101,7 @@ impl SavedBlocks {
         let directory_at = HEADER + self.len() * INDEX_ENTRY;
         let (first, end) = (read_u32(&self.0, directory_at + 4 * page)?, read_u32(&self.0, directory_at + 4 * page + 4)?);
         let page_entries = self.index().get(first as usize..end as usize)?;
-        let offset_of = |entry: &[u8; INDEX_ENTRY]| u64::from_le_bytes(*entry.first_chunk().expect("8 of 24 bytes"));
-        let i = first as usize + page_entries.binary_search_by_key(&off, offset_of).ok()?;
+        let i = first as usize + page_entries.binary_search_by_key(&off, |entry| u64_in(entry, 0)).ok()?;
         self.entry(i).map(|(_, record)| record)
     }
 }
@@ -296,11 +292,10 @@ fn encode_record(image: u64, guest: &[u8], b: &TranslatedBlock) -> Vec<u8> {
 /// (nothing records a restored block again).
 pub fn restore(record: &[u8], image: u64, host: u64, stubs: &crate::emit::Stubs, block: TranslatedBlock) -> Option<Restored> {
     let header: &[u8; RECORD_HEADER] = record.get(..RECORD_HEADER)?.try_into().ok()?;
-    let u16_at = |at: usize| usize::from(u16::from_le_bytes([header[at], header[at + 1]]));
-    let u32_at = |at: usize| u32::from_le_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]]);
-    let (guest_len, guest_insns, code_len) = (u16_at(0), u16_at(2), u32_at(4) as usize);
-    let (n_relocs, n_marks, n_exits) = (u16_at(8), u16_at(10), u16_at(12));
-    let (indirect, carry_entry) = (u32_at(16), u32_at(20));
+    let count = |at: usize| usize::from(u16_in(header, at));
+    let (guest_len, guest_insns, code_len) = (count(0), count(2), u32_in(header, 4) as usize);
+    let (n_relocs, n_marks, n_exits) = (count(8), count(10), count(12));
+    let (indirect, carry_entry) = (u32_in(header, 16), u32_in(header, 20));
     let code_at = (RECORD_HEADER + guest_len).next_multiple_of(4);
     let relocs_at = code_at.checked_add(code_len)?;
     let marks_at = relocs_at + 16 * n_relocs;
@@ -312,11 +307,9 @@ pub fn restore(record: &[u8], image: u64, host: u64, stubs: &crate::emit::Stubs,
     code.clear();
     code.extend_from_slice(record.get(code_at..relocs_at)?);
     relocations.clear();
-    for item in record[relocs_at..marks_at].chunks_exact(16) {
-        let item: &[u8; 16] = item.try_into().ok()?;
+    for item in record[relocs_at..marks_at].as_chunks::<16>().0 {
         let (kind, words, reason) = (item[0], item[1], item[2]);
-        let offset = u32::from_le_bytes([item[4], item[5], item[6], item[7]]);
-        let value = u64::from_le_bytes(item[8..].try_into().ok()?);
+        let (offset, value) = (u32_in(item, 4), u64_in(item, 8));
         if offset as usize + 4 * usize::from(words.max(1)) > code_len {
             return None;
         }
@@ -329,21 +322,19 @@ pub fn restore(record: &[u8], image: u64, host: u64, stubs: &crate::emit::Stubs,
         crate::emit::relocation::relocate_one(&mut code, relocation, image, host, stubs).ok()?;
     }
     marks.clear();
-    marks.extend(record[marks_at..exits_at].chunks_exact(8).map(|item| InsnMark {
-        host_off: u32::from_le_bytes([item[0], item[1], item[2], item[3]]),
-        guest_off: u16::from_le_bytes([item[4], item[5]]),
+    marks.extend(record[marks_at..exits_at].as_chunks::<8>().0.iter().map(|item| InsnMark {
+        host_off: u32_in(item, 0),
+        guest_off: u16_in(item, 4),
         polarity: if item[6] != 0 { Polarity::Carry } else { Polarity::Borrow },
     }));
     direct_exits.clear();
-    for item in record[exits_at..].chunks_exact(16) {
-        let item: &[u8; 16] = item.try_into().ok()?;
-        let site = u32::from_le_bytes([item[0], item[1], item[2], item[3]]) as usize;
-        let feeder = u32::from_le_bytes([item[4], item[5], item[6], item[7]]);
+    for item in record[exits_at..].as_chunks::<16>().0 {
+        let (site, feeder) = (u32_in(item, 0) as usize, u32_in(item, 4));
         let feeder = (feeder != NONE).then_some(feeder as usize);
         if site + 4 > code_len || feeder.is_some_and(|f| f + 4 > code_len) {
             return None;
         }
-        let target = u64::from_le_bytes(item[8..].try_into().ok()?).wrapping_add(image);
+        let target = u64_in(item, 8).wrapping_add(image);
         direct_exits.push(DirectExit { site_offset: site, feeder, target });
     }
     let indirect_site = (indirect != NONE).then_some(indirect as usize).filter(|&s| s + 4 <= code_len);
@@ -364,6 +355,21 @@ fn checksum(off: u64, record: &[u8]) -> u64 {
     let crc = crate::crc32c::bytes(!0, &off.to_le_bytes());
     let crc = crate::crc32c::bytes(crc, &(record.len() as u64).to_le_bytes());
     u64::from(crate::crc32c::bytes(crc, record))
+}
+
+// Little-endian fields of a fixed-size item (an index entry, a record's
+// header or one of its items): at constant offsets, no bounds are checked
+// at run time.
+fn u16_in<const N: usize>(item: &[u8; N], at: usize) -> u16 {
+    u16::from_le_bytes([item[at], item[at + 1]])
+}
+
+fn u32_in<const N: usize>(item: &[u8; N], at: usize) -> u32 {
+    u32::from_le_bytes([item[at], item[at + 1], item[at + 2], item[at + 3]])
+}
+
+fn u64_in<const N: usize>(item: &[u8; N], at: usize) -> u64 {
+    u64::from_le_bytes(*item[at..].first_chunk().expect("8 bytes at `at`"))
 }
 
 fn read_u16(b: &[u8], at: usize) -> Option<u16> {
