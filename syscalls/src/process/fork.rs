@@ -246,6 +246,7 @@ fn spawn(ctx: &mut Ctx<'_>, req: &CloneRequest) -> SysResult {
         crate::seccomp::hold_for_fork(),
         transit_translator::cache::code_watch::hold_for_fork(),
         transit_translator::exit::debug_stops::hold_for_fork(),
+        transit_translator::frontend::decode::hold_for_fork(),
     ]);
     let pid = host_fork();
     drop(held);

@@ -1,7 +1,7 @@
 //! Guest code in, decoded instructions out (iced-x86 does the decoding).
 
 use iced_x86::{Decoder, DecoderError, DecoderOptions, FlowControl, Instruction, OpKind};
-use std::sync::{Once, OnceLock};
+use std::sync::{Mutex, Once, OnceLock};
 
 /// Where guest code bytes come from.
 pub trait CodeSource {
@@ -54,6 +54,10 @@ impl CodeSource for CodeBuffer<'_> {
 /// takes their allocations): `wrap(build)` must call `build` once.
 static TABLE_BUILDER: OnceLock<fn(fn())> = OnceLock::new();
 static TABLES_BUILT: Once = Once::new();
+/// Held while the tables are built, and across a fork (`hold_for_fork`):
+/// a child forked while another thread was halfway through would wait for
+/// them for ever.
+static TABLES_BUILDING: Mutex<()> = Mutex::new(());
 
 /// Sets how the decoder's tables get built, on the first decode. Until
 /// then nothing is built: a start whose blocks all come from the
@@ -70,11 +74,19 @@ fn build_tables() {
 /// A 64-bit decoder of `bytes`, the first at `ip`. Every decoder of guest
 /// code comes from here, so that the tables are built through the builder.
 pub fn decoder(bytes: &[u8], ip: u64) -> Decoder<'_> {
-    TABLES_BUILT.call_once(|| match TABLE_BUILDER.get() {
-        Some(wrap) => wrap(build_tables),
-        None => build_tables(),
-    });
+    if !TABLES_BUILT.is_completed() {
+        let _building = TABLES_BUILDING.lock().unwrap_or_else(|e| e.into_inner());
+        TABLES_BUILT.call_once(|| match TABLE_BUILDER.get() {
+            Some(wrap) => wrap(build_tables),
+            None => build_tables(),
+        });
+    }
     Decoder::with_ip(64, bytes, ip, DecoderOptions::NONE)
+}
+
+/// For a fork: no thread is building the decoder's tables meanwhile.
+pub fn hold_for_fork() -> Box<dyn std::any::Any> {
+    Box::new(TABLES_BUILDING.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
 /// Guest code read through one decoder per page, kept for the next run of
