@@ -15,6 +15,11 @@ pub fn listen(f: BlockListener) -> bool {
     LISTENER.set(f).is_ok()
 }
 
+/// Whether a listener is set (callers installing many blocks ask once).
+pub(crate) fn listening() -> bool {
+    LISTENER.get().is_some()
+}
+
 /// Tells the listener, if any, of a block just installed.
 pub(crate) fn installed(guest_rip: u64, host: u64, host_len: usize) {
     if let Some(f) = LISTENER.get() {

@@ -411,15 +411,15 @@ impl Translator {
                     cache.invalidate_range(state.rip, state.rip + 1);
                 }
                 let stats = &self.thread.stats;
-                let found = cache.lookup(state.rip);
+                let found = cache.entries(state.rip);
                 if let Some(reason) = missed.take() {
                     // Only a translated target can have been in the table.
                     stats.count_indirect_miss(reason, found.map(|_| self.thread.lookup.slot(state.rip)));
                 }
-                let host = match found {
-                    Some(host) => {
+                let (host, carry_entry) = match found {
+                    Some(entries) => {
                         ThreadStats::add(&stats.cache_hits, 1);
-                        host
+                        entries
                     }
                     None => {
                         if let Some(fault) = fetch_fault(state.rip) {
@@ -435,10 +435,9 @@ impl Translator {
                         if let Some(started) = started {
                             ThreadStats::add(&stats.translate_ns, started.elapsed().as_nanos() as u64);
                         }
-                        host
+                        (host, cache.carry_entry(state.rip).unwrap_or(host))
                     }
                 };
-                let carry_entry = cache.carry_entry(state.rip).unwrap_or(host);
                 self.thread.lookup.remember(state.rip, host, carry_entry);
                 if stepping {
                     // Its exits return to the dispatcher, not into the next block.

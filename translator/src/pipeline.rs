@@ -20,7 +20,7 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
     // Saved blocks know nothing of a debugger's stops and steps.
     let debugging = one_insn || !stops.is_empty();
     if !debugging {
-        if let Some(host) = cache.restore_saved(src, rip) {
+        if let Some(host) = cache.install_saved(src, rip, me) {
             return host;
         }
     }

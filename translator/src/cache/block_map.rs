@@ -12,6 +12,7 @@
 //! only through atomics. Appends are serialised by the code cache's lock.
 
 use crate::cache::chunked::Chunked;
+use crate::cache::image::SavedRecord;
 use crate::insn_mark::{InsnMark, Polarity};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
@@ -38,12 +39,21 @@ struct BlockRecord {
     host_start: u64,
     host_end: u64,
     rip: u64,
-    marks: std::ops::Range<u32>,
-    sites: std::ops::Range<u32>,
+    detail: Detail,
     /// Invalidated: no longer entered, but a thread may still be inside.
     dead: AtomicBool,
     /// Threads that unlinked the block for a signal and have not relinked it.
     unlink_holds: AtomicU32,
+}
+
+/// Where a block's instruction marks and exit sites are kept.
+enum Detail {
+    /// In the map's own arrays (a block translated here).
+    Own { marks: std::ops::Range<u32>, sites: std::ops::Range<u32> },
+    /// In the record it was installed from (an image's saved block,
+    /// `installed_image`), for an image at `image`. The cache keeps the
+    /// saved set alive until the map is cleared.
+    Saved { record: &'static [u8], image: u64 },
 }
 
 /// A guest instruction boundary inside translated code.
@@ -89,8 +99,30 @@ impl BlockMap {
                 host_start,
                 host_end,
                 rip,
-                marks: marks.start as u32..marks.end as u32,
-                sites: sites.start as u32..sites.end as u32,
+                detail: Detail::Own { marks: marks.start as u32..marks.end as u32, sites: sites.start as u32..sites.end as u32 },
+                dead: AtomicBool::new(false),
+                unlink_holds: AtomicU32::new(0),
+            })
+            .ok()
+    }
+
+    /// Records a saved block installed at `host_start..host_end` from
+    /// `record` (already parsed), of the image at `image`: its marks and
+    /// exits are read from the record when asked for. Returns its index,
+    /// or None when the map is full.
+    ///
+    /// # Safety
+    /// `record` must stay readable until the map is cleared.
+    pub unsafe fn insert_saved(&self, rip: u64, host_start: u64, host_end: u64, record: &[u8], image: u64) -> Option<usize> {
+        debug_assert!(SavedRecord::parse(record).is_some());
+        // SAFETY: the caller's contract: it outlives every use (`clear`).
+        let record: &'static [u8] = unsafe { std::mem::transmute::<&[u8], &'static [u8]>(record) };
+        self.blocks
+            .push(BlockRecord {
+                host_start,
+                host_end,
+                rip,
+                detail: Detail::Saved { record, image },
                 dead: AtomicBool::new(false),
                 unlink_holds: AtomicU32::new(0),
             })
@@ -166,14 +198,30 @@ impl BlockMap {
     pub fn guest_point(&self, pc: u64) -> Option<GuestPoint> {
         let b = self.blocks.get(self.block_at(pc)?)?;
         let off = (pc - b.host_start) as u32;
-        let m = self.marks.iter_range(b.marks.start as usize..b.marks.end as usize).take_while(|m| m.host_off <= off).last()?;
+        let at_or_before = |m: &InsnMark| m.host_off <= off;
+        let m = match &b.detail {
+            Detail::Own { marks, .. } => self.marks.iter_range(marks.start as usize..marks.end as usize).copied().take_while(at_or_before).last(),
+            Detail::Saved { record, .. } => SavedRecord::parse(record)?.marks().take_while(at_or_before).last(),
+        }?;
         Some(GuestPoint { rip: b.rip + m.guest_off as u64, carry: m.polarity == Polarity::Carry })
     }
 
     /// Host start address and exit sites of block `index`.
     pub fn exits(&self, index: usize) -> Option<(u64, impl Iterator<Item = ExitSite> + '_)> {
         let b = self.blocks.get(index)?;
-        Some((b.host_start, self.sites.iter_range(b.sites.start as usize..b.sites.end as usize).copied()))
+        let (own, saved) = match &b.detail {
+            Detail::Own { sites, .. } => (Some(self.sites.iter_range(sites.start as usize..sites.end as usize).copied()), None),
+            Detail::Saved { record, image } => {
+                let r = SavedRecord::parse(record)?;
+                let direct = r.direct_exits(*image).map(|x| ExitSite::Direct {
+                    off: x.site_offset as u32,
+                    feeder: x.feeder.map(|f| f as u32),
+                    target: x.target,
+                });
+                (None, Some(direct.chain(r.indirect_site().map(|off| ExitSite::Indirect { off }))))
+            }
+        };
+        Some((b.host_start, own.into_iter().flatten().chain(saved.into_iter().flatten())))
     }
 }
 

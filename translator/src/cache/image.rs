@@ -6,38 +6,42 @@
 //! The cache records every block it translates inside an image as a
 //! position-independent *record* (addresses relative to the image's start,
 //! the places naming absolute addresses listed per `emit::relocation`, and
-//! the guest bytes it was translated from), and installs a record it was
-//! given instead of translating, after checking those bytes. Files are the
-//! runtime's business: it registers images with their saved blocks and
-//! asks for the blocks to save (`encode`).
+//! the guest bytes it was translated from); `installed_image` installs the
+//! records it was given instead of translating, a chunk of the image at a
+//! time, after checking those bytes. Files are the runtime's business: it
+//! registers images with their saved blocks and asks for the blocks to
+//! save (`encode`).
 //!
 //! A set of blocks is one byte string, read in place without decoding:
 //!
 //! ```text
-//! "TRBLOCK4" | count: u32 | pages: u32 | index: count x (guest offset u64, record position u32, record length u32,
+//! "TRBLOCK5" | count: u32 | pages: u32 | index: count x (guest offset u64, record position u32, record length u32,
 //!                                        checksum u64: CRC-32C of offset, length and record), sorted by guest offset |
 //!             directory: (pages + 1) x u32, entry p the index of the first block at or past guest page p | records
 //! record: guest length u16 | guest instructions u16 | code length u32 | relocations u16 | marks u16 |
-//!         direct exits u16 | 0: u16 | indirect site u32 (u32::MAX: none) | carry entry u32 | guest bytes |
+//!         direct exits u16 | flags u16 (bit 0: ends with a call) | indirect site u32 (u32::MAX: none) | carry entry u32 | guest bytes |
 //!         0-3 bytes to 4 | code | relocations: (kind u8 (0: movz/movk, 1: exit stub, 2: literal), words u8,
 //!         exit reason u8, 0 u8, at u32, value u64) |
 //!         marks: (host offset u32, guest offset u16, carry u8, 0 u8) |
-//!         direct exits: (site u32, feeder u32 (u32::MAX: none), target u64)
+//!         direct exits: (site u32, feeder u32 (u32::MAX: none), target u32, target's index entry u32 (u32::MAX: none))
 //! ```
 //! All integers little-endian; guest addresses are offsets from the image's
 //! start. Nothing in a record is trusted: a record whose checksum differs,
 //! that does not parse, or whose guest bytes differ from memory, is
-//! translated afresh instead. Records are checked when used, so a process
-//! pays for the blocks it runs, not for the whole set.
+//! translated afresh instead. Records are checked when their chunk of the
+//! image is first run, so a process pays for the chunks it runs, not for
+//! the whole set. A direct exit names its target's index entry (filled in
+//! when the set is written), so installing links blocks without a search.
 
-use crate::emit::relocation::Relocation;
+use crate::emit::relocation::{branch_to, put_literal, relocate_one, Relocation};
+use crate::emit::Stubs;
 use crate::emit::{DirectExit, TranslatedBlock};
-use crate::exit::ExitReason;
 use crate::insn_mark::{InsnMark, Polarity};
 use std::borrow::Cow;
+use std::ops::Range;
 use std::sync::Arc;
 
-const MAGIC: &[u8; 8] = b"TRBLOCK4";
+const MAGIC: &[u8; 8] = b"TRBLOCK5";
 /// The directory's pages: 4 KiB of guest code each.
 const DIRECTORY_SHIFT: u32 = 12;
 const HEADER: usize = 16;
@@ -84,25 +88,48 @@ impl SavedBlocks {
         (sum == checksum(off, record)).then_some((off, record))
     }
 
+    /// The guest offset of index entry `i`.
+    pub fn offset(&self, i: usize) -> Option<u64> {
+        self.index().get(i).map(|e| u64_in(e, 0))
+    }
+
     /// The index, an entry per item (`new` checked that it fits).
     fn index(&self) -> &[[u8; INDEX_ENTRY]] {
         self.0[HEADER..HEADER + self.len() * INDEX_ENTRY].as_chunks().0
     }
 
-    /// The record of the block at guest offset `off`. A warm start looks
-    /// up every block it runs: the directory narrows the search to the
-    /// entries of `off`'s page (a few, against 15 steps over Python's
-    /// 27,000), read in place.
-    fn find(&self, off: u64) -> Option<&[u8]> {
+    /// The index entry of the block at guest offset `off`, if the set has
+    /// one (its record is checked when read, `entry`). The directory
+    /// narrows the search to the entries of `off`'s page (a few, against
+    /// 15 steps over Python's 27,000), read in place.
+    pub fn index_of(&self, off: u64) -> Option<usize> {
         let page = usize::try_from(off >> DIRECTORY_SHIFT).ok()?;
-        if page >= read_u32(&self.0, 12)? as usize {
-            return None;
-        }
+        let page_entries = self.entries_of_pages(page..page + 1);
+        let found = self.index().get(page_entries.clone())?.binary_search_by_key(&off, |entry| u64_in(entry, 0));
+        Some(page_entries.start + found.ok()?)
+    }
+
+    /// The index entries of the blocks starting in guest pages `pages`
+    /// (4 KiB each, from the image's start): empty past the directory's end.
+    fn entries_of_pages(&self, pages: Range<usize>) -> Range<usize> {
+        let Some(count) = read_u32(&self.0, 12) else { return 0..0 };
         let directory_at = HEADER + self.len() * INDEX_ENTRY;
-        let (first, end) = (read_u32(&self.0, directory_at + 4 * page)?, read_u32(&self.0, directory_at + 4 * page + 4)?);
-        let page_entries = self.index().get(first as usize..end as usize)?;
-        let i = first as usize + page_entries.binary_search_by_key(&off, |entry| u64_in(entry, 0)).ok()?;
-        self.entry(i).map(|(_, record)| record)
+        let first_of = |page: usize| read_u32(&self.0, directory_at + 4 * page.min(count as usize)).map_or(0, |e| e as usize);
+        let (first, end) = (first_of(pages.start), first_of(pages.end).min(self.len()));
+        first.min(end)..end
+    }
+
+    /// Every block of the set starting at a guest offset in `offsets`
+    /// (page-aligned) whose record's checksum holds, in guest order: (index
+    /// entry, guest offset, record).
+    pub fn records_in(&self, offsets: Range<u64>) -> impl Iterator<Item = (usize, u64, &[u8])> + '_ {
+        let page = |off: u64| usize::try_from(off >> DIRECTORY_SHIFT).unwrap_or(usize::MAX);
+        self.entries_of_pages(page(offsets.start)..page(offsets.end)).filter_map(|i| self.entry(i).map(|(off, record)| (i, off, record)))
+    }
+
+    /// Every block of the set whose record's checksum holds (`records_in`).
+    pub fn records(&self) -> impl Iterator<Item = (usize, u64, &[u8])> + '_ {
+        (0..self.len()).filter_map(|i| self.entry(i).map(|(off, record)| (i, off, record)))
     }
 }
 
@@ -117,27 +144,6 @@ pub struct Image {
     /// False once the guest wrote code in it: neither its saved blocks nor
     /// its new ones can be trusted any more.
     usable: bool,
-}
-
-/// An image's saved blocks, held apart from the cache while one is installed.
-pub struct SavedView {
-    pub start: u64,
-    saved: SavedBlocks,
-}
-
-impl SavedView {
-    /// The saved record for guest `rip`, if any, with its guest bytes.
-    pub fn saved_record(&self, rip: u64) -> Option<(&[u8], &[u8])> {
-        let record = self.saved.find(rip.checked_sub(self.start)?)?;
-        let guest_len = read_u16(record, 0)? as usize;
-        Some((record, record.get(RECORD_HEADER..RECORD_HEADER + guest_len)?))
-    }
-}
-
-/// A saved block ready to install: its code relocated for where it goes.
-pub struct Restored {
-    pub block: TranslatedBlock,
-    pub guest_len: u64,
 }
 
 impl Image {
@@ -163,9 +169,9 @@ impl Image {
         self.fresh = Vec::new();
     }
 
-    /// The image's saved blocks, apart from the cache (they are shared).
-    pub fn clone_saved_view(&self) -> Option<SavedView> {
-        Some(SavedView { start: self.start, saved: self.saved.clone().filter(|_| self.usable)? })
+    /// The image's saved blocks, unless the guest wrote code in it.
+    pub fn saved_blocks(&self) -> Option<SavedBlocks> {
+        self.saved.clone().filter(|_| self.usable)
     }
 
     /// Records `block`, translated from `guest` (its bytes) at `rip`, if
@@ -175,7 +181,9 @@ impl Image {
         // An address the code computes may be the image's end too (`_end`:
         // ld.so's start-up code takes it).
         let in_layout = |a: u64| inside(a) || a == self.end;
+        // Exits name their targets by 32-bit offsets.
         let keepable = self.usable
+            && self.end - self.start <= u64::from(u32::MAX)
             && inside(rip)
             && inside(rip + guest.len() as u64 - 1)
             && guest.len() <= u16::MAX as usize
@@ -204,31 +212,42 @@ impl Image {
         // By offset; of two records for one offset the fresh one (rank 0) stays.
         let mut all: Vec<(u64, u8, &[u8])> = self.fresh.iter().map(|(o, r)| (*o, 0, r.as_slice())).collect();
         if let Some(saved) = &self.saved {
-            all.extend((0..saved.len()).filter_map(|i| saved.entry(i)).map(|(o, r)| (o, 1, r)));
+            all.extend(saved.records().filter(|(.., r)| SavedRecord::parse(r).is_some()).map(|(_, o, r)| (o, 1, r)));
         }
         all.sort_unstable_by_key(|&(o, rank, _)| (o, rank));
         all.dedup_by_key(|(o, ..)| *o);
-        let records: usize = all.iter().map(|(.., r)| r.len()).sum();
+        // The records, each exit given its target's entry in this set.
+        let mut records = Vec::with_capacity(all.iter().map(|(.., r)| r.len()).sum());
+        let mut spans = Vec::with_capacity(all.len());
+        for (_, _, record) in &all {
+            let at = records.len();
+            records.extend_from_slice(record);
+            let exits = usize::from(u16::from_le_bytes([record[12], record[13]]));
+            let exits_at = records.len() - 16 * exits;
+            for item in records[exits_at..].as_chunks_mut::<16>().0 {
+                let target = u64::from(u32_in(item, 8));
+                let entry = all.binary_search_by_key(&target, |&(o, ..)| o).map_or(NONE, |e| e as u32);
+                item[12..16].copy_from_slice(&entry.to_le_bytes());
+            }
+            spans.push(at..records.len());
+        }
         let pages = all.last().map_or(0, |&(o, ..)| (o >> DIRECTORY_SHIFT) as usize + 1);
-        let mut out = Vec::with_capacity(HEADER + all.len() * INDEX_ENTRY + 4 * (pages + 1) + records);
+        let mut out = Vec::with_capacity(HEADER + all.len() * INDEX_ENTRY + 4 * (pages + 1) + records.len());
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&(all.len() as u32).to_le_bytes());
         out.extend_from_slice(&(pages as u32).to_le_bytes());
-        let mut pos = HEADER + all.len() * INDEX_ENTRY + 4 * (pages + 1);
-        for (off, _, record) in &all {
+        let records_at = HEADER + all.len() * INDEX_ENTRY + 4 * (pages + 1);
+        for ((off, ..), span) in all.iter().zip(&spans) {
             out.extend_from_slice(&off.to_le_bytes());
-            out.extend_from_slice(&(pos as u32).to_le_bytes());
-            out.extend_from_slice(&(record.len() as u32).to_le_bytes());
-            out.extend_from_slice(&checksum(*off, record).to_le_bytes());
-            pos += record.len();
+            out.extend_from_slice(&((records_at + span.start) as u32).to_le_bytes());
+            out.extend_from_slice(&(span.len() as u32).to_le_bytes());
+            out.extend_from_slice(&checksum(*off, &records[span.clone()]).to_le_bytes());
         }
         for page in 0..=pages as u64 {
             let first = all.partition_point(|&(o, ..)| o >> DIRECTORY_SHIFT < page);
             out.extend_from_slice(&(first as u32).to_le_bytes());
         }
-        for (_, _, record) in &all {
-            out.extend_from_slice(record);
-        }
+        out.extend_from_slice(&records);
         Some(out)
     }
 }
@@ -246,6 +265,7 @@ fn encode_record(image: u64, guest: &[u8], b: &TranslatedBlock) -> Vec<u8> {
     header[8..10].copy_from_slice(&(b.relocations.len() as u16).to_le_bytes());
     header[10..12].copy_from_slice(&(b.marks.len() as u16).to_le_bytes());
     header[12..14].copy_from_slice(&(b.direct_exits.len() as u16).to_le_bytes());
+    header[14..16].copy_from_slice(&u16::from(b.ends_with_call).to_le_bytes());
     header[16..20].copy_from_slice(&b.indirect_site.map_or(NONE, |s| s as u32).to_le_bytes());
     header[20..24].copy_from_slice(&b.carry_entry.to_le_bytes());
     r.extend_from_slice(&header);
@@ -276,85 +296,157 @@ fn encode_record(image: u64, guest: &[u8], b: &TranslatedBlock) -> Vec<u8> {
         let mut item = [0u8; 16];
         item[..4].copy_from_slice(&(x.site_offset as u32).to_le_bytes());
         item[4..8].copy_from_slice(&x.feeder.map_or(NONE, |f| f as u32).to_le_bytes());
-        item[8..16].copy_from_slice(&x.target.wrapping_sub(image).to_le_bytes());
+        item[8..12].copy_from_slice(&(x.target.wrapping_sub(image) as u32).to_le_bytes());
+        // Filled in by `encode`, which knows the set.
+        item[12..16].copy_from_slice(&NONE.to_le_bytes());
         r.extend_from_slice(&item);
     }
     debug_assert_eq!(r.len(), len);
     r
 }
 
-/// The block of `record` with every address made absolute for an image at
-/// `image` and code placed at host address `host` (`relocate_one`'s job
-/// for the code); `block`'s buffers are filled. None if the record is
-/// malformed or cannot be moved there. Runs once per block of a warm start,
-/// so every item is read through a fixed-size view (one bounds check per
-/// item) and relocated as it is read; the block keeps no relocations
-/// (nothing records a restored block again).
-pub fn restore(record: &[u8], image: u64, host: u64, stubs: &crate::emit::Stubs, block: TranslatedBlock) -> Option<Restored> {
-    let header: &[u8; RECORD_HEADER] = record.get(..RECORD_HEADER)?.try_into().ok()?;
-    let count = |at: usize| usize::from(u16_in(header, at));
-    let (guest_len, guest_insns, code_len) = (count(0), count(2), u32_in(header, 4) as usize);
-    let (n_relocs, n_marks, n_exits) = (count(8), count(10), count(12));
-    let (indirect, carry_entry) = (u32_in(header, 16), u32_in(header, 20));
-    let code_at = (RECORD_HEADER + guest_len).next_multiple_of(4);
-    let relocs_at = code_at.checked_add(code_len)?;
-    let marks_at = relocs_at + 16 * n_relocs;
-    let exits_at = marks_at + 8 * n_marks;
-    if exits_at + 16 * n_exits != record.len() || code_len % 4 != 0 {
-        return None;
-    }
-    let TranslatedBlock { mut code, mut direct_exits, mut marks, mut relocations, .. } = block;
-    code.clear();
-    code.extend_from_slice(record.get(code_at..relocs_at)?);
-    relocations.clear();
-    for item in record[relocs_at..marks_at].as_chunks::<16>().0 {
-        let (kind, words, reason) = (item[0], item[1], item[2]);
-        let (offset, value) = (u32_in(item, 4), u64_in(item, 8));
-        if offset as usize + 4 * usize::from(words.max(1)) > code_len {
+/// A saved block's record, its layout checked (`parse`): read in place by
+/// the installation of an image's blocks and, for a signal in one, by the
+/// block map (its instruction marks and exits).
+#[derive(Clone, Copy)]
+pub struct SavedRecord<'a> {
+    record: &'a [u8],
+    /// Where its parts start (the guest bytes at RECORD_HEADER).
+    guest_end: u32,
+    code_at: u32,
+    relocations_at: u32,
+    marks_at: u32,
+    exits_at: u32,
+}
+
+impl<'a> SavedRecord<'a> {
+    /// `record`'s parts, if its lengths add up and every exit, mark-free
+    /// offset and entry lies in its code (relocations are checked when
+    /// applied, `relocations`).
+    pub fn parse(record: &'a [u8]) -> Option<SavedRecord<'a>> {
+        let header: &[u8; RECORD_HEADER] = record.get(..RECORD_HEADER)?.try_into().ok()?;
+        let count = |at: usize| usize::from(u16_in(header, at));
+        let (guest_len, code_len) = (count(0), u32_in(header, 4) as usize);
+        let (n_relocs, n_marks, n_exits) = (count(8), count(10), count(12));
+        let code_at = (RECORD_HEADER + guest_len).next_multiple_of(4);
+        let relocs_at = code_at.checked_add(code_len)?;
+        let marks_at = relocs_at + 16 * n_relocs;
+        let exits_at = marks_at + 8 * n_marks;
+        if exits_at + 16 * n_exits != record.len() || code_len % 4 != 0 || record.len() > u32::MAX as usize {
             return None;
         }
-        let relocation = match kind {
-            0 if (1..=4).contains(&words) => Relocation::GuestAddress { at: offset, words, value },
-            1 => Relocation::ExitStub { at: offset, reason: ExitReason::from_raw(u64::from(reason))? },
-            2 if words == 2 => Relocation::GuestLiteral { at: offset, value },
-            _ => return None,
+        let r = SavedRecord {
+            record,
+            guest_end: (RECORD_HEADER + guest_len) as u32,
+            code_at: code_at as u32,
+            relocations_at: relocs_at as u32,
+            marks_at: marks_at as u32,
+            exits_at: exits_at as u32,
         };
-        crate::emit::relocation::relocate_one(&mut code, relocation, image, host, stubs).ok()?;
+        let in_code = |at: u32| at as usize + 4 <= code_len;
+        let exits_fit = r.exit_items().iter().all(|x| in_code(u32_in(x, 0)) && (u32_in(x, 4) == NONE || in_code(u32_in(x, 4))));
+        let indirect_fits = r.indirect_site().is_none_or(in_code);
+        let entry_fits = code_len == 0 && r.carry_entry() == 0 || in_code(r.carry_entry());
+        (exits_fit && indirect_fits && entry_fits).then_some(r)
     }
-    marks.clear();
-    marks.extend(record[marks_at..exits_at].as_chunks::<8>().0.iter().map(|item| InsnMark {
-        host_off: u32_in(item, 0),
-        guest_off: u16_in(item, 4),
-        polarity: if item[6] != 0 { Polarity::Carry } else { Polarity::Borrow },
-    }));
-    direct_exits.clear();
-    for item in record[exits_at..].as_chunks::<16>().0 {
-        let (site, feeder) = (u32_in(item, 0) as usize, u32_in(item, 4));
-        let feeder = (feeder != NONE).then_some(feeder as usize);
-        if site + 4 > code_len || feeder.is_some_and(|f| f + 4 > code_len) {
-            return None;
+
+    fn header(&self) -> &'a [u8; RECORD_HEADER] {
+        self.record[..RECORD_HEADER].try_into().expect("parsed")
+    }
+
+    fn exit_items(&self) -> &'a [[u8; 16]] {
+        self.record[self.exits_at as usize..].as_chunks().0
+    }
+
+    /// The guest bytes it was translated from.
+    pub fn guest(&self) -> &'a [u8] {
+        &self.record[RECORD_HEADER..self.guest_end as usize]
+    }
+
+    /// Its host code, as emitted for the address it was saved from.
+    pub fn code(&self) -> &'a [u8] {
+        &self.record[self.code_at as usize..self.relocations_at as usize]
+    }
+
+    pub fn guest_insns(&self) -> usize {
+        usize::from(u16_in(self.header(), 2))
+    }
+
+    /// Offset of the entry for host C in the carry form (`TranslatedBlock::carry_entry`).
+    pub fn carry_entry(&self) -> u32 {
+        u32_in(self.header(), 20)
+    }
+
+    /// Whether the block ends with a call (its end is a return address).
+    pub fn ends_with_call(&self) -> bool {
+        u16_in(self.header(), 14) & 1 != 0
+    }
+
+    pub fn indirect_site(&self) -> Option<u32> {
+        Some(u32_in(self.header(), 16)).filter(|&s| s != NONE)
+    }
+
+    /// Relocates `code`, a copy of its code placed at host address
+    /// `host`, for the image at `image` and exit stubs `stubs`; false if
+    /// an item is not a relocation or cannot be applied (the block must
+    /// not be used). Exit-stub branches, most of the items, are written
+    /// here without building a `Relocation`: a warm start relocates every
+    /// block it installs.
+    pub fn relocate(&self, code: &mut [u8], image: u64, host: u64, stubs: &Stubs) -> bool {
+        let items = self.record[self.relocations_at as usize..self.marks_at as usize].as_chunks::<16>().0;
+        for item in items {
+            let (kind, words, at, value) = (item[0], item[1], u32_in(item, 4), u64_in(item, 8));
+            let applied = match kind {
+                1 => stubs.exit.get(usize::from(item[2])).is_some_and(|&stub| branch_to(code, at, host, stub).is_ok()),
+                2 if words == 2 => put_literal(code, at, value.wrapping_add(image)).is_ok(),
+                0 if (1..=4).contains(&words) => relocate_one(code, Relocation::GuestAddress { at, words, value }, image, host, stubs).is_ok(),
+                _ => false,
+            };
+            if !applied {
+                return false;
+            }
         }
-        let target = u64_in(item, 8).wrapping_add(image);
-        direct_exits.push(DirectExit { site_offset: site, feeder, target });
+        true
     }
-    let indirect_site = (indirect != NONE).then_some(indirect as usize).filter(|&s| s + 4 <= code_len);
-    if indirect != NONE && indirect_site.is_none() {
-        return None;
+
+    /// Its guest instruction boundaries, in host code order.
+    pub fn marks(&self) -> impl Iterator<Item = InsnMark> + 'a {
+        self.record[self.marks_at as usize..self.exits_at as usize].as_chunks::<8>().0.iter().map(|item| InsnMark {
+            host_off: u32_in(item, 0),
+            guest_off: u16_in(item, 4),
+            polarity: if item[6] != 0 { Polarity::Carry } else { Polarity::Borrow },
+        })
     }
-    if carry_entry as usize + 4 > code_len.max(4) {
-        return None;
+
+    /// Its direct exits, for the image placed at `image`.
+    pub fn direct_exits(&self, image: u64) -> impl Iterator<Item = DirectExit> + 'a {
+        self.exit_items().iter().map(move |item| {
+            let feeder = u32_in(item, 4);
+            DirectExit {
+                site_offset: u32_in(item, 0) as usize,
+                feeder: (feeder != NONE).then_some(feeder as usize),
+                target: u64::from(u32_in(item, 8)).wrapping_add(image),
+            }
+        })
     }
-    let block = TranslatedBlock { code, direct_exits, indirect_site, marks, relocations, guest_insns, carry_entry };
-    Some(Restored { block, guest_len: guest_len as u64 })
+
+    /// For each direct exit, in order: the index entry of its target's
+    /// block in the set the record was read from, if it has one. Written
+    /// with the set, so that installing it links its blocks to each other
+    /// without a search (`SavedBlocks::offset` confirms the target).
+    pub fn exit_entries(&self) -> impl Iterator<Item = Option<usize>> + 'a {
+        self.exit_items().iter().map(|item| Some(u32_in(item, 12)).filter(|&e| e != NONE).map(|e| e as usize))
+    }
 }
 
 /// A record's checksum: CRC-32C over its guest offset (a damaged index
 /// entry must not move a record to another address), its length and its
 /// bytes (FEAT_CRC32 takes 8 bytes an instruction).
 fn checksum(off: u64, record: &[u8]) -> u64 {
-    let crc = crate::crc32c::bytes(!0, &off.to_le_bytes());
-    let crc = crate::crc32c::bytes(crc, &(record.len() as u64).to_le_bytes());
-    u64::from(crate::crc32c::bytes(crc, record))
+    let mut prefix = [0u8; 16];
+    prefix[..8].copy_from_slice(&off.to_le_bytes());
+    prefix[8..].copy_from_slice(&(record.len() as u64).to_le_bytes());
+    u64::from(crate::crc32c::bytes(crate::crc32c::bytes(!0, &prefix), record))
 }
 
 // Little-endian fields of a fixed-size item (an index entry, a record's
@@ -370,10 +462,6 @@ fn u32_in<const N: usize>(item: &[u8; N], at: usize) -> u32 {
 
 fn u64_in<const N: usize>(item: &[u8; N], at: usize) -> u64 {
     u64::from_le_bytes(*item[at..].first_chunk().expect("8 bytes at `at`"))
-}
-
-fn read_u16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
 }
 
 fn read_u32(b: &[u8], at: usize) -> Option<u32> {

@@ -18,6 +18,7 @@ pub mod block_map;
 mod chunked;
 pub mod code_watch;
 pub mod image;
+mod installed_image;
 pub mod links;
 pub mod lookup_table;
 mod protected_pages;
@@ -28,7 +29,6 @@ use crate::cache::block_map::{BlockMap, ExitSite};
 use crate::emit::{encode_b, MemoryOrder, Stubs, TranslatedBlock};
 use crate::cpu::host::HostFeatures;
 use crate::frontend::flags::FlagSet;
-use crate::frontend::decode::CodeSource;
 use crate::cache::image::{Image, SavedBlocks};
 use crate::cache::links::{Links, Site};
 use crate::cache::thread_code::ThreadCode;
@@ -80,8 +80,8 @@ pub struct CodeCache {
     entry_liveness: AddrMap<FlagSet>,
     /// Guest ranges mapped from files, by start address (`image`).
     images: Vec<Image>,
-    /// The buffers a saved block is restored into, reused block to block.
-    restore_buf: Option<TranslatedBlock>,
+    /// Images whose saved blocks were installed since the last flush.
+    installed: Vec<installed_image::InstalledImage>,
     /// Host address -> guest instruction, and each block's exit sites; read
     /// without the lock by signal handlers.
     map: Arc<BlockMap>,
@@ -160,7 +160,7 @@ impl CodeCache {
             code_pages: AddrSet::default(),
             entry_liveness: AddrMap::with_capacity_and_hasher(1 << 13, Default::default()),
             images: Vec::new(),
-            restore_buf: None,
+            installed: Vec::new(),
             map: Arc::new(BlockMap::default()),
             threads: Vec::new(),
             log_position: crate::cache::code_watch::log_position(),
@@ -198,33 +198,6 @@ impl CodeCache {
     fn image_index(&self, addr: u64) -> Option<usize> {
         let i = self.images.partition_point(|i| i.start <= addr).checked_sub(1)?;
         self.images[i].contains(addr).then_some(i)
-    }
-
-    /// Installs the saved translation of guest `rip` if an image has one
-    /// and its guest bytes are those in memory now; its host address.
-    pub fn restore_saved(&mut self, src: &dyn CodeSource, rip: u64) -> Option<u64> {
-        let i = self.image_index(rip)?;
-        let image = self.images[i].clone_saved_view()?;
-        let (record, guest) = image.saved_record(rip)?;
-        let last = rip.checked_add(guest.len().max(1) as u64 - 1)?;
-        let pages = (rip >> PAGE_SHIFT, last >> PAGE_SHIFT);
-        // Watched before they are read, as for a translation.
-        for page in pages.0..=pages.1 {
-            self.watch(page);
-        }
-        if src.bytes(rip, guest.len()) != guest {
-            return None;
-        }
-        let host = self.next_block_addr();
-        let buffers = self.restore_buf.take().unwrap_or_else(crate::emit::empty_block);
-        let restored = image::restore(record, image.start, host, &self.stubs, buffers)?;
-        let installed = self.insert_block(rip, pages, &restored.block);
-        if installed.is_some() {
-            self.stats.restored += 1;
-            crate::block_listener::installed(rip, host, restored.block.code.len());
-        }
-        self.restore_buf = Some(restored.block);
-        installed
     }
 
     /// Keeps `block`, just installed for guest `rip` from `guest` (its
@@ -353,13 +326,22 @@ impl CodeCache {
 
     /// Host code for guest `rip`, if translated.
     pub fn lookup(&self, rip: u64) -> Option<u64> {
-        self.blocks.get(&rip).map(|b| b.host)
+        self.entries(rip).map(|(host, _)| host)
     }
 
     /// The entry of `rip`'s translation for host C in the carry form (the
     /// lookup table's other entry, `lookup_table`).
     pub fn carry_entry(&self, rip: u64) -> Option<u64> {
-        self.blocks.get(&rip).map(|b| b.carry_entry)
+        self.entries(rip).map(|(_, carry)| carry)
+    }
+
+    /// Both entries of `rip`'s translation: host code, and the entry for
+    /// host C in the carry form.
+    pub fn entries(&self, rip: u64) -> Option<(u64, u64)> {
+        match self.blocks.get(&rip) {
+            Some(b) => Some((b.host, b.carry_entry)),
+            None => self.installed_entry(rip),
+        }
     }
 
     /// Adds a guest code page (write-protecting it if the guest may write
@@ -423,8 +405,8 @@ impl CodeCache {
         // start is linked to itself here.
         for exit in &t.direct_exits {
             let site = Site { at: host + exit.site_offset as u64, feeder: exit.feeder.map(|f| host + f as u64) };
-            if let Some(target) = self.blocks.get(&exit.target) {
-                link_site(site, Some(target.host));
+            if let Some(target) = self.lookup(exit.target) {
+                link_site(site, Some(target));
             }
             self.links.add_site(site, exit.target);
         }
@@ -461,6 +443,7 @@ impl CodeCache {
             image.spoil();
         }
         for page in pages {
+            self.drop_installed_on_page(page);
             // Translating from it again must protect it again.
             self.code_pages.remove(&page);
             for rip in self.page_blocks.remove(&page).unwrap_or_default() {
@@ -546,6 +529,8 @@ impl CodeCache {
         // SAFETY: no thread runs translated code (waited for above), so no
         // signal handler is looking up a block.
         unsafe { self.map.clear() };
+        // The records the map read from.
+        self.installed.clear();
         for thread in &self.threads {
             for slot in &thread.unlinked {
                 slot.store(0, Ordering::Relaxed);
@@ -568,7 +553,7 @@ impl CodeCache {
                 match site {
                     ExitSite::Direct { target, feeder, .. } => {
                         let site = Site { at, feeder: feeder.map(|f| host + f as u64) };
-                        link_site(site, self.blocks.get(&target).map(|b| b.host));
+                        link_site(site, self.lookup(target));
                     }
                     ExitSite::Indirect { .. } => write_word(at, BR_X17),
                 }
@@ -686,29 +671,40 @@ pub fn retarget_branch(word: u32, from: u64, to: u64) -> Option<u32> {
 /// # Safety
 /// `to` must be valid for `code.len()` bytes of writes, 4-byte aligned.
 unsafe fn copy_code(code: &[u8], to: *mut u8) {
-    let mut words = code.chunks_exact(8);
-    let mut at = to;
-    for word in &mut words {
-        // SAFETY: inside the destination (the caller's contract).
+    let mut at = to as *mut u64;
+    // 32 bytes a round: a warm start copies megabytes of saved code.
+    let (rounds, rest) = code.as_chunks::<32>();
+    for round in rounds {
+        for (i, word) in round.as_chunks::<8>().0.iter().enumerate() {
+            // SAFETY: inside the destination (the caller's contract).
+            unsafe { at.add(i).write_volatile(u64::from_ne_bytes(*word)) };
+        }
+        // SAFETY: as above.
+        at = unsafe { at.add(4) };
+    }
+    let (words, tail) = rest.as_chunks::<8>();
+    for word in words {
+        // SAFETY: as above.
         unsafe {
-            (at as *mut u64).write_volatile(u64::from_ne_bytes(word.try_into().unwrap_or_default()));
-            at = at.add(8);
+            at.write_volatile(u64::from_ne_bytes(*word));
+            at = at.add(1);
         }
     }
-    for word in words.remainder().chunks(4) {
-        let mut bytes = [0u8; 4];
-        bytes[..word.len()].copy_from_slice(word);
+    if let Some(word) = tail.first_chunk::<4>() {
         // SAFETY: as above (code is whole instructions: 4-byte words).
-        unsafe {
-            (at as *mut u32).write_volatile(u32::from_ne_bytes(bytes));
-            at = at.add(4);
-        }
+        unsafe { (at as *mut u32).write_volatile(u32::from_ne_bytes(*word)) };
     }
 }
 
 fn read_word(at: u64) -> u32 {
     // SAFETY: `at` is a 4-byte aligned instruction inside a code buffer.
     unsafe { (at as *const u32).read_volatile() }
+}
+
+/// Writes an instruction word of code no thread can run yet (its sync follows).
+fn write_word_unsynced(at: u64, word: u32) {
+    // SAFETY: as for `write_word`.
+    unsafe { (at as *mut u32).write_volatile(word) };
 }
 
 fn write_word(at: u64, word: u32) {
@@ -748,6 +744,7 @@ mod tests {
             relocations: Vec::new(),
             guest_insns: 1,
             carry_entry: 0,
+            ends_with_call: false,
         }
     }
 

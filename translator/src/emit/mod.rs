@@ -538,6 +538,7 @@ impl Emitter {
             relocations: std::mem::take(&mut self.relocations),
             guest_insns,
             carry_entry,
+            ends_with_call: false,
         }
     }
 
@@ -567,6 +568,10 @@ pub struct TranslatedBlock {
     /// Offset of the entry for host C in the carry form: 0 (the block
     /// itself) unless the block reads CF before writing it.
     pub carry_entry: u32,
+    /// It ends with a call: the guest address past it is a return address,
+    /// which a `ret` will look up (`installed_image` fills the lookup
+    /// table with it).
+    pub ends_with_call: bool,
 }
 
 thread_local! {
@@ -576,20 +581,6 @@ thread_local! {
     static SPARE_EXITS: std::cell::Cell<Vec<DirectExit>> = const { std::cell::Cell::new(Vec::new()) };
     static SPARE_RELOCATIONS: std::cell::Cell<Vec<Relocation>> = const { std::cell::Cell::new(Vec::new()) };
     static SPARE_LITERALS: std::cell::Cell<Vec<literal::Load>> = const { std::cell::Cell::new(Vec::new()) };
-}
-
-/// An empty block on this thread's spare buffers (to fill from a saved
-/// record; give it back with `recycle`).
-pub fn empty_block() -> TranslatedBlock {
-    TranslatedBlock {
-        code: assembler::spare_code_buffer(),
-        direct_exits: SPARE_EXITS.take(),
-        indirect_site: None,
-        marks: SPARE_MARKS.take(),
-        relocations: SPARE_RELOCATIONS.take(),
-        guest_insns: 0,
-        carry_entry: 0,
-    }
 }
 
 /// Gives an installed block's buffers to the next block this thread emits.

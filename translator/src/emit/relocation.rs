@@ -119,16 +119,25 @@ pub fn relocate_one(code: &mut [u8], r: Relocation, guest_delta: u64, host: u64,
                 code[at + 4 * i..at + 4 * i + 4].copy_from_slice(&w.to_le_bytes());
             }
         }
-        Relocation::GuestLiteral { at, value } => {
-            let at = at as usize;
-            let entry = code.get_mut(at..at + 8).ok_or(Unrelocatable)?;
-            entry.copy_from_slice(&value.wrapping_add(guest_delta).to_le_bytes());
-        }
-        Relocation::ExitStub { at, reason } => {
-            let word = super::encode_b(host + u64::from(at), stubs.exit[reason as usize]).ok_or(Unrelocatable)?;
-            code.get_mut(at as usize..at as usize + 4).ok_or(Unrelocatable)?.copy_from_slice(&word.to_le_bytes());
-        }
+        Relocation::GuestLiteral { at, value } => put_literal(code, at, value.wrapping_add(guest_delta))?,
+        Relocation::ExitStub { at, reason } => branch_to(code, at, host, stubs.exit[reason as usize])?,
     }
+    Ok(())
+}
+
+/// Writes the literal pool's 8 bytes at offset `at` (a `GuestLiteral`
+/// relocation, moved).
+pub fn put_literal(code: &mut [u8], at: u32, value: u64) -> Result<(), Unrelocatable> {
+    let entry = code.get_mut(at as usize..at as usize + 8).ok_or(Unrelocatable)?;
+    entry.copy_from_slice(&value.to_le_bytes());
+    Ok(())
+}
+
+/// Points the `b` at byte offset `at` of `code`, placed at `host`, at `to`
+/// (an `ExitStub` relocation, whose stub its caller looked up).
+pub fn branch_to(code: &mut [u8], at: u32, host: u64, to: u64) -> Result<(), Unrelocatable> {
+    let word = super::encode_b(host + u64::from(at), to).ok_or(Unrelocatable)?;
+    code.get_mut(at as usize..at as usize + 4).ok_or(Unrelocatable)?.copy_from_slice(&word.to_le_bytes());
     Ok(())
 }
 

@@ -1,0 +1,372 @@
+//! An image's saved blocks installed a piece at a time: at the first
+//! guest instruction run in a 64 KiB chunk of an image that has saved
+//! blocks (`image`), every saved block starting in the chunk whose
+//! checksum and guest bytes hold is copied into the code buffer, relocated
+//! for where the image and the code are now, and linked to the image's
+//! installed blocks in place, with one instruction-cache sync. A warm start
+//! then enters the dispatcher for each chunk it runs, not for each block.
+//! Chunks keep a forked child, whose code cache starts empty, from
+//! installing all of a large library for the few blocks it runs.
+//!
+//! Installed blocks are found through the saved set's own index (no entry
+//! per block in the cache's maps; the block map reads their instruction
+//! marks and exits from their records). An image's installed blocks live
+//! and die together: a change to any of its code pages drops them all,
+//! which is rare (images are code mapped from files), so links between
+//! them need no books.
+
+use crate::cache::block_map::ExitSite;
+use crate::cache::image::{SavedBlocks, SavedRecord};
+use crate::cache::links::Site;
+use crate::cache::thread_code::ThreadCode;
+use crate::cache::{copy_code, link_site, unlink_exits, write_word_unsynced, CodeCache, PAGE_SHIFT};
+use crate::frontend::decode::CodeSource;
+use std::ops::Range;
+
+/// Index entries not installed.
+const NONE: u32 = u32::MAX;
+
+/// The chunks installed at once, as a shift of guest bytes.
+const CHUNK_SHIFT: u32 = 16;
+
+/// One image's installed blocks.
+pub(super) struct InstalledImage {
+    start: u64,
+    end: u64,
+    /// The records the block map reads: kept until the next flush.
+    saved: SavedBlocks,
+    /// Per index entry of `saved`: its block's entry and carry-form entry,
+    /// as offsets into the code buffer (NONE: not installed).
+    entries: Vec<[u32; 2]>,
+    /// Which chunks were installed.
+    chunks: Vec<bool>,
+    /// Its blocks' records in the block map, a range per chunk.
+    records: Vec<Range<usize>>,
+    /// False once dropped (its records stay until the flush).
+    live: bool,
+}
+
+impl InstalledImage {
+    fn new(start: u64, end: u64, saved: SavedBlocks) -> InstalledImage {
+        let chunks = vec![false; ((end - start) >> CHUNK_SHIFT) as usize + 1];
+        InstalledImage { start, end, entries: vec![[NONE; 2]; saved.len()], saved, chunks, records: Vec::new(), live: true }
+    }
+
+    /// The entry and carry-form entry of the installed block at guest
+    /// `rip`, as offsets into the code buffer.
+    fn entry(&self, rip: u64) -> Option<[u32; 2]> {
+        if !self.live || !(self.start..self.end).contains(&rip) {
+            return None;
+        }
+        Some(*self.entries.get(self.saved.index_of(rip - self.start)?)?).filter(|&[host, _]| host != NONE)
+    }
+
+    fn overlaps_page(&self, page: u64) -> bool {
+        self.start >> PAGE_SHIFT <= page && page <= (self.end - 1) >> PAGE_SHIFT
+    }
+}
+
+impl CodeCache {
+    /// The entry and carry-form entry of an installed saved block at `rip`.
+    pub(super) fn installed_entry(&self, rip: u64) -> Option<(u64, u64)> {
+        let [host, carry] = self.installed.iter().find_map(|image| image.entry(rip))?;
+        Some((self.buf as u64 + u64::from(host), self.buf as u64 + u64::from(carry)))
+    }
+
+    /// Host code for guest `rip` from the saved blocks of its image:
+    /// installs its chunk's if this is the chunk's first instruction run
+    /// since the last flush (`me`, the thread running it, gets their
+    /// return addresses in its lookup table). None when `rip` has no usable
+    /// saved block.
+    pub fn install_saved(&mut self, src: &dyn CodeSource, rip: u64, me: &ThreadCode) -> Option<u64> {
+        let i = self.image_index(rip)?;
+        let (start, end) = (self.images[i].start, self.images[i].end);
+        let n = match self.installed.iter().position(|image| image.live && image.start == start) {
+            Some(n) => n,
+            None => {
+                self.installed.push(InstalledImage::new(start, end, self.images[i].saved_blocks()?));
+                self.installed.len() - 1
+            }
+        };
+        let chunk = ((rip - start) >> CHUNK_SHIFT) as usize;
+        if self.installed[n].chunks.get(chunk).is_none_or(|&done| done) {
+            return None;
+        }
+        // Out of the list while the cache installs into it.
+        let mut image = self.installed.swap_remove(n);
+        image.chunks[chunk] = true;
+        self.install_chunk(src, &mut image, chunk as u64, me);
+        self.installed.push(image);
+        self.installed_entry(rip).map(|(host, _)| host)
+    }
+
+    /// Installs the usable saved blocks starting in `chunk` of `image`,
+    /// until the buffer or the block map is full (the rest are translated
+    /// when run, after the flush that makes room).
+    fn install_chunk(&mut self, src: &dyn CodeSource, image: &mut InstalledImage, chunk: u64, me: &ThreadCode) {
+        let (start, end, buf) = (image.start, image.end, self.buf as u64);
+        let first_code = self.next_block_addr();
+        let first_record = self.map.len();
+        let mut watched_to = None;
+        let listening = crate::block_listener::listening();
+        let saved = image.saved.clone();
+        let records = saved.records_in(chunk << CHUNK_SHIFT..(chunk + 1) << CHUNK_SHIFT);
+        let mut placed = Vec::with_capacity(records.size_hint().1.unwrap_or(0));
+        for (i, off, bytes) in records {
+            let Some(record) = SavedRecord::parse(bytes) else { continue };
+            let rip = start + off;
+            let guest = record.guest();
+            let last = rip + guest.len().max(1) as u64 - 1;
+            // A block translated here already (before a flush dropped the
+            // image's installation, or its record failed then) stays.
+            if last >= end || self.blocks.contains_key(&rip) {
+                continue;
+            }
+            // Watched before they are read, as for a translation (the
+            // records are in guest order).
+            for page in (rip >> PAGE_SHIFT)..=(last >> PAGE_SHIFT) {
+                if watched_to.is_none_or(|w| page > w) {
+                    self.watch(page);
+                    watched_to = Some(page);
+                }
+            }
+            if src.bytes(rip, guest.len()) != guest {
+                continue;
+            }
+            let host = self.next_block_addr();
+            let code_end = (host - buf) as usize + record.code().len();
+            if code_end > super::code_bytes() {
+                break;
+            }
+            // SAFETY: inside the buffer (checked above), past everything
+            // handed out since the last flush; not published before the
+            // sync below.
+            let code = unsafe {
+                copy_code(record.code(), host as *mut u8);
+                std::slice::from_raw_parts_mut(host as *mut u8, record.code().len())
+            };
+            if !record.relocate(code, start, host, &self.stubs) {
+                continue;
+            }
+            // SAFETY: `saved` is kept in `installed` until the map is cleared.
+            let Some(_) = (unsafe { self.map.insert_saved(rip, host, host + code.len() as u64, bytes, start) }) else { break };
+            self.used = code_end;
+            let offset = (host - buf) as u32;
+            image.entries[i] = [offset, offset + record.carry_entry()];
+            placed.push((i, rip, host, record));
+            self.stats.blocks += 1;
+            self.stats.restored += 1;
+            self.stats.guest_insns += record.guest_insns() as u64;
+            self.stats.host_bytes += code.len() as u64;
+            if listening {
+                crate::block_listener::installed(rip, host, code.len());
+            }
+        }
+        image.records.push(first_record..self.map.len());
+        // Links to the image's installed blocks are written before
+        // anything can run these (each exit names its target's index
+        // entry); others are kept in `links`, as a translation's are.
+        for &(_, _, host, record) in &placed {
+            for (exit, entry) in record.direct_exits(start).zip(record.exit_entries()) {
+                let site = Site { at: host + exit.site_offset as u64, feeder: exit.feeder.map(|f| host + f as u64) };
+                let linked = entry.filter(|&e| saved.offset(e) == Some(exit.target - start)).and_then(|e| image.entries.get(e));
+                match linked {
+                    Some(&[to, _]) if to != NONE => point_site(site, buf + u64::from(to)),
+                    _ => {
+                        if let Some(to) = self.lookup(exit.target) {
+                            link_site(site, Some(to));
+                        }
+                        self.links.add_site(site, exit.target);
+                    }
+                }
+            }
+        }
+        self.sync_icache(first_code, self.next_addr().saturating_sub(first_code) as usize);
+        // A call's return address is where its `ret` goes, through the
+        // lookup table: entered there now, not at the dispatcher's
+        // first miss (Python's start missed 8,500 returns). Only this
+        // thread's table, and only for return addresses, which keeps the
+        // table's memory to the pages a run would touch anyway.
+        for &(i, rip, _, record) in placed.iter().filter(|(.., record)| record.ends_with_call()) {
+            let returns_to = rip + record.guest().len() as u64;
+            // The block past it is usually the next entry.
+            let next = Some(i + 1).filter(|&n| saved.offset(n) == Some(returns_to - start)).and_then(|n| image.entries.get(n)).copied();
+            if let Some([host, carry]) = next.filter(|&[host, _]| host != NONE).or_else(|| image.entry(returns_to)) {
+                me.lookup.remember(returns_to, buf + u64::from(host), buf + u64::from(carry));
+            }
+        }
+        // Blocks installed or translated before that jump to these.
+        for &(_, rip, host, _) in &placed {
+            for &site in self.links.sites_to(rip) {
+                link_site(site, Some(host));
+                if self.map.any_unlink_held() {
+                    if let Some(index) = self.map.block_at(site.at).filter(|&b| self.map.unlink_held(b)) {
+                        unlink_exits(&self.map, index);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Drops the installed images with code on guest page `page`: every
+    /// branch into their blocks, and between them, goes back to its exit
+    /// stub, so a thread inside one leaves at its next exit.
+    pub(super) fn drop_installed_on_page(&mut self, page: u64) {
+        for n in 0..self.installed.len() {
+            let image = &self.installed[n];
+            if !image.live || !image.overlaps_page(page) {
+                continue;
+            }
+            self.installed[n].live = false;
+            let image = &self.installed[n];
+            for index in image.records.iter().flat_map(Range::clone) {
+                self.map.mark_dead(index);
+                let Some((host, sites)) = self.map.exits(index) else { continue };
+                for site in sites {
+                    if let ExitSite::Direct { off, feeder, target } = site {
+                        let at = host + u64::from(off);
+                        link_site(Site { at, feeder: feeder.map(|f| host + u64::from(f)) }, None);
+                        self.links.forget_site(at, target);
+                    }
+                }
+                self.stats.invalidated += 1;
+            }
+            for (i, &[host, _]) in image.entries.iter().enumerate() {
+                let Some(off) = image.saved.offset(i).filter(|_| host != NONE) else { continue };
+                for &site in self.links.sites_to(image.start + off) {
+                    link_site(site, None);
+                }
+            }
+            for thread in &self.threads {
+                thread.lookup.clear();
+            }
+        }
+    }
+}
+
+/// Points an exit at `to` in code not yet published: plain stores, synced
+/// with the rest of the code.
+fn point_site(site: Site, to: u64) {
+    write_word_unsynced(site.at, crate::cache::direct_branch(site.at, Some(to)));
+    if let Some(feeder) = site.feeder {
+        if let Some(word) = crate::cache::retarget_branch(crate::cache::read_word(feeder), feeder, to) {
+            write_word_unsynced(feeder, word);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emit::encode_b;
+    use crate::cpu::host::HostFeatures;
+    use crate::frontend::decode::CodeBuffer;
+    use crate::pipeline::translation;
+    use std::borrow::Cow;
+
+    /// A guest page no other test translates from (the change log is global).
+    const IMAGE: u64 = 0x6d5b_3000_0000;
+    const SECOND: u64 = IMAGE + 0x100;
+
+    /// `mov eax, 1; jmp SECOND` at IMAGE, `add eax, 2; syscall` at SECOND.
+    fn code() -> Vec<u8> {
+        let mut code = vec![0xcc; 0x110];
+        let rel = (SECOND as i64 - (IMAGE as i64 + 10)) as i32;
+        code[..10].copy_from_slice(&[[0xb8, 1, 0, 0, 0, 0xe9].as_slice(), &rel.to_le_bytes()].concat());
+        code[0x100..0x105].copy_from_slice(&[0x83, 0xc0, 0x02, 0x0f, 0x05]);
+        code
+    }
+
+    fn cache() -> CodeCache {
+        let mut cache = CodeCache::new(HostFeatures::BASELINE).unwrap();
+        // Exits branch somewhere in range; nothing runs here.
+        cache.stubs.exit = [cache.next_block_addr(); crate::exit::ExitReason::ALL.len()];
+        cache
+    }
+
+    /// The blocks a first process translated from `code` at `blocks` and
+    /// saved for the image.
+    fn saved_blocks(code: &[u8], blocks: &[u64]) -> SavedBlocks {
+        let mut first = cache();
+        first.add_image(IMAGE, IMAGE + code.len() as u64, None);
+        let src = CodeBuffer { base: IMAGE, code };
+        let me = ThreadCode::default();
+        for &rip in blocks {
+            translation(&mut first, &src, rip, &me, false, &[]);
+        }
+        SavedBlocks::new(Cow::Owned(first.images()[0].encode().expect("new blocks"))).unwrap()
+    }
+
+    fn saved(code: &[u8]) -> SavedBlocks {
+        saved_blocks(code, &[IMAGE, SECOND])
+    }
+
+    /// The host address of block `index`'s first exit (its `jmp`).
+    fn exit_site(cache: &CodeCache, index: usize) -> u64 {
+        let (start, mut sites) = cache.map.exits(index).unwrap();
+        start + u64::from(sites.next().unwrap().offset())
+    }
+
+    #[test]
+    fn a_chunk_is_installed_at_its_first_instruction_linked_in_place_and_dropped_whole() {
+        let code = code();
+        let saved = saved(&code);
+        let mut cache = cache();
+        cache.add_image(IMAGE, IMAGE + code.len() as u64, Some(saved));
+        let src = CodeBuffer { base: IMAGE, code: &code };
+        let me = ThreadCode::default();
+        let first = translation(&mut cache, &src, IMAGE, &me, false, &[]);
+        let second = cache.lookup(SECOND).expect("installed with the first block's chunk");
+        assert_eq!((cache.stats.restored, cache.stats.blocks), (2, 2));
+        let index = cache.map.block_at(first).unwrap();
+        let site = exit_site(&cache, index);
+        assert_eq!(crate::cache::read_word(site), encode_b(site, second).unwrap(), "linked to the second block");
+        assert_eq!(cache.map.guest_point(second).map(|p| p.rip), Some(SECOND), "marks read from the record");
+
+        // Code on the second block's page changes: both go, and the link
+        // goes back to its stub.
+        cache.invalidate_range(SECOND, SECOND + 1);
+        assert_eq!((cache.lookup(IMAGE), cache.lookup(SECOND)), (None, None));
+        assert_eq!(crate::cache::read_word(site), encode_b(site, site + 4).unwrap());
+        assert!(cache.map.is_dead(index));
+        // The image is spoiled: its blocks are translated again, not reinstalled.
+        let again = translation(&mut cache, &src, IMAGE, &me, false, &[]);
+        assert_ne!(again, first);
+        assert_eq!(cache.stats.restored, 2);
+    }
+
+    #[test]
+    fn a_block_whose_guest_bytes_changed_is_translated_and_linked_to_the_installed_ones() {
+        let mut code = code();
+        let saved = saved(&code);
+        code[1] = 7; // mov eax, 7
+        let mut cache = cache();
+        cache.add_image(IMAGE, IMAGE + code.len() as u64, Some(saved));
+        let src = CodeBuffer { base: IMAGE, code: &code };
+        let me = ThreadCode::default();
+        let first = translation(&mut cache, &src, IMAGE, &me, false, &[]);
+        assert_eq!((cache.stats.restored, cache.stats.blocks), (1, 2), "only the unchanged block installed");
+        let second = cache.lookup(SECOND).unwrap();
+        let index = cache.map.block_at(first).unwrap();
+        let site = exit_site(&cache, index);
+        assert_eq!(crate::cache::read_word(site), encode_b(site, second).unwrap());
+    }
+
+    #[test]
+    fn the_installing_thread_finds_return_addresses_in_its_lookup_table() {
+        // call SECOND; syscall (the return address, a block of its own) | SECOND: ret
+        let mut code = code();
+        let rel = (SECOND as i64 - (IMAGE as i64 + 5)) as i32;
+        code[..7].copy_from_slice(&[[0xe8].as_slice(), &rel.to_le_bytes(), &[0x0f, 0x05]].concat());
+        code[0x100] = 0xc3;
+        let saved = saved_blocks(&code, &[IMAGE, SECOND, IMAGE + 5]);
+        let mut cache = cache();
+        cache.add_image(IMAGE, IMAGE + code.len() as u64, Some(saved));
+        let src = CodeBuffer { base: IMAGE, code: &code };
+        let me = ThreadCode::default();
+        translation(&mut cache, &src, IMAGE, &me, false, &[]);
+        assert_eq!(cache.stats.restored, 3);
+        assert_eq!(me.lookup.slot(IMAGE + 5), crate::cache::lookup_table::Slot::Holds, "the return address");
+        assert_ne!(me.lookup.slot(SECOND), crate::cache::lookup_table::Slot::Holds, "a call's target is reached by its link");
+    }
+}
