@@ -7,6 +7,7 @@ use crate::cache::block_map::BlockMap;
 use crate::cache::{CacheStats, CodeCache};
 use crate::emit::MemoryOrder;
 use crate::cache::thread_code::{ThreadCode, ThreadStats};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use crate::cpu::state::offsets as off;
 use crate::frontend::decode::{CodeSource, HostMemory};
@@ -50,8 +51,8 @@ pub struct SharedCode {
     enter: u64,
     window: EntryWindow,
     stubs: Stubs,
-    /// The process the cache belongs to: a forked child starts its own.
-    pid: u32,
+    /// The process the cache belongs to (`after_fork_in_child`).
+    pid: AtomicU32,
 }
 
 impl SharedCode {
@@ -62,7 +63,7 @@ impl SharedCode {
         cache.reserve_installed();
         cache.set_initial_memory_order(order);
         let map = cache.block_map();
-        Ok(Arc::new(SharedCode { cache: Mutex::new(cache), map, enter, window, stubs, pid: std::process::id() }))
+        Ok(Arc::new(SharedCode { cache: Mutex::new(cache), map, enter, window, stubs, pid: AtomicU32::new(std::process::id()) }))
     }
 
     fn lock(&self) -> MutexGuard<'_, CodeCache> {
@@ -148,25 +149,33 @@ impl Translator {
         Self::join(shared, Box::new(HostMemory))
     }
 
-    /// Call in the child after a fork: the child gets a code cache of its
-    /// own. The parent's cache stays untouched (another parent thread may
-    /// have held its lock when the process forked); its memory is only
-    /// address space here, shared copy-on-write with the parent.
+    /// Call in the child after a fork. Where no other thread of the parent
+    /// had the cache at the fork, the child keeps it: its memory, the code
+    /// buffer included, is a copy of the parent's, so the parent's
+    /// translations run here as they did there (a shell's child runs its
+    /// code up to the next execve without translating or installing a
+    /// block). Only this thread goes on using it. Otherwise the child gets
+    /// a code cache of its own, and the parent's stays untouched: its lock
+    /// is held by a thread the child does not have.
     pub fn after_fork_in_child(&mut self) -> std::io::Result<()> {
-        if self.shared.pid == std::process::id() {
+        let child = std::process::id();
+        if self.shared.pid.load(Ordering::Relaxed) == child {
             return Ok(());
         }
-        // Keep the parent's order (memory shared with it stays shared); if
-        // a parent thread held the lock, the parent had threads: Tso.
-        let parent = self.shared.cache.try_lock().ok();
-        let order = parent.as_ref().map_or(MemoryOrder::Tso, |c| c.memory_order());
-        // The child runs the same images (unless a parent thread held the lock).
-        let images = parent.as_ref().map(|c| c.images().to_vec()).unwrap_or_default();
-        drop(parent);
-        let fresh = SharedCode::new(HostFeatures::detect(), order)?;
-        fresh.lock().adopt_images(images);
-        // Never dropped here: its lock may be held by a thread the child
-        // does not have, and its buffer is the parent's copy-on-write.
+        if let Ok(mut cache) = self.shared.cache.try_lock() {
+            cache.keep_only_thread(&self.thread);
+            // SAFETY: gettid has no preconditions.
+            self.thread.tid.store(unsafe { libc::gettid() } as u64, Ordering::Relaxed);
+            self.thread.stats.reset();
+            drop(cache);
+            self.shared.pid.store(child, Ordering::Relaxed);
+            return Ok(());
+        }
+        // A parent thread held the lock, so the parent had threads: x86
+        // memory order, which memory shared with it still needs.
+        let fresh = SharedCode::new(HostFeatures::detect(), MemoryOrder::Tso)?;
+        // Never dropped here: its lock is held by a thread the child does
+        // not have, and its buffer is the parent's copy-on-write.
         std::mem::forget(std::mem::replace(&mut self.shared, fresh));
         self.thread = self.shared.register_calling_thread();
         Ok(())

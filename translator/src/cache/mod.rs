@@ -190,10 +190,6 @@ impl CodeCache {
         &self.images
     }
 
-    /// The images a forked child starts with: the parent's.
-    pub fn adopt_images(&mut self, images: Vec<Image>) {
-        self.images = images;
-    }
 
     fn image_index(&self, addr: u64) -> Option<usize> {
         let i = self.images.partition_point(|i| i.start <= addr).checked_sub(1)?;
@@ -219,6 +215,15 @@ impl CodeCache {
 
     pub fn unregister(&mut self, thread: &Arc<ThreadCode>) {
         self.threads.retain(|t| !Arc::ptr_eq(t, thread));
+    }
+
+    /// In a forked child that keeps the parent's cache: `thread` is the only
+    /// one left (a flush must not wait for the parent's others).
+    pub fn keep_only_thread(&mut self, thread: &Arc<ThreadCode>) {
+        self.threads.retain(|t| Arc::ptr_eq(t, thread));
+        if self.threads.is_empty() {
+            self.threads.push(Arc::clone(thread));
+        }
     }
 
     /// (tid, `ThreadStats::summary`) of every registered thread.
@@ -340,6 +345,7 @@ impl CodeCache {
     pub fn entries(&self, rip: u64) -> Option<(u64, u64)> {
         match self.blocks.get(&rip) {
             Some(b) => Some((b.host, b.carry_entry)),
+            None if self.installed.is_empty() => None,
             None => self.installed_entry(rip),
         }
     }

@@ -88,6 +88,28 @@ pub struct ThreadStats {
 }
 
 impl ThreadStats {
+    /// Counts from zero again (a forked child's thread, which keeps its
+    /// parent's cache, counts its own work).
+    pub fn reset(&self) {
+        let counters = [
+            &self.dispatches,
+            &self.cache_hits,
+            &self.translated,
+            &self.translate_ns,
+            &self.indirect_new,
+            &self.indirect_conflict,
+            &self.indirect_empty,
+            &self.indirect_unlinked,
+            &self.ret_conflict,
+            &self.ret_empty,
+            &self.code_writes_ordered,
+            &self.code_writes_unordered,
+        ];
+        for counter in counters.into_iter().chain(&self.exits) {
+            counter.store(0, Ordering::Relaxed);
+        }
+    }
+
     /// Adds `n` to a counter only this thread writes.
     pub fn add(counter: &AtomicU64, n: u64) {
         counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
