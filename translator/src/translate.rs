@@ -89,11 +89,7 @@ fn try_translate(
         let emitted = if atomic::is_locked(insn) { atomic::locked(&mut e, insn, h) } else { h(&mut e, insn) };
         match emitted {
             Ok(Flow::Next) => {}
-            Ok(Flow::Ended) => {
-                let mut t = e.finish(i + 1);
-                t.ends_with_call = matches!(insn.flow_control(), iced_x86::FlowControl::Call | iced_x86::FlowControl::IndirectCall);
-                return Ok(t);
-            }
+            Ok(Flow::Ended) => return Ok(e.finish(i + 1)),
             Err(_) => return Err(i),
         }
     }

@@ -85,6 +85,7 @@ pub fn jmp(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 }
 
 pub fn call(e: &mut Emitter, insn: &Instruction) -> EmitResult {
+    e.ends_with_call = true;
     let ret = e.tmp();
     e.mov_guest_address(ret, insn.next_ip());
     if insn.op0_kind() == OpKind::NearBranch64 {

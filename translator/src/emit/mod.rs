@@ -149,6 +149,8 @@ pub struct Emitter {
     /// The block reads x86 CF before writing it: `finish` adds its entry
     /// for host C in the carry form (`carry_entry`).
     pub reads_carry_first: bool,
+    /// The block ends with a call (`TranslatedBlock::ends_with_call`).
+    pub ends_with_call: bool,
 }
 
 /// Signed offset encodable in a `b` instruction (±128 MiB).
@@ -182,6 +184,7 @@ impl Emitter {
             cold: Vec::new(),
             literals: SPARE_LITERALS.take(),
             reads_carry_first: false,
+            ends_with_call: false,
             constant_address: None,
         }
     }
@@ -538,7 +541,7 @@ impl Emitter {
             relocations: std::mem::take(&mut self.relocations),
             guest_insns,
             carry_entry,
-            ends_with_call: false,
+            ends_with_call: self.ends_with_call,
         }
     }
 
