@@ -92,6 +92,24 @@ fn a_second_start_restores_its_translations_and_runs_the_same() {
 }
 
 #[test]
+fn faults_in_restored_code_reach_handlers_as_in_translated_code() {
+    // signal_faults faults at known instructions and prints what its
+    // handlers saw (the faulting RIP, resuming past it): in a warm run the
+    // faults happen in restored blocks, whose instruction boundaries the
+    // block map reads from their saved records.
+    let toolchain = Toolchain::for_host().unwrap_or_else(|e| panic!("{e}"));
+    let catalog = catalog::discover().unwrap_or_else(|e| panic!("{e}"));
+    let variant = toolchain.variants().next().expect("every host has a variant");
+    let program = catalog.iter().find(|p| p.name == "signal_faults").expect("tests/programs has signal_faults");
+    let binary = toolchain.build(program, variant).unwrap_or_else(|e| panic!("{e}"));
+    let cache = fresh_cache("faults");
+    let cold = run(&binary, &cache, "faults-cold", &[]);
+    let warm = run(&binary, &cache, "faults-warm", &[]);
+    assert!(warm.restored * 10 >= warm.blocks * 9, "restored {} of {} blocks", warm.restored, warm.blocks);
+    assert_eq!(String::from_utf8_lossy(&warm.stdout), String::from_utf8_lossy(&cold.stdout));
+}
+
+#[test]
 fn a_changed_program_is_translated_again() {
     let (_, original) = programs().remove(0);
     let cache = fresh_cache("changed");
