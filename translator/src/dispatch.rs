@@ -164,6 +164,7 @@ impl Translator {
         }
         if let Ok(mut cache) = self.shared.cache.try_lock() {
             cache.keep_only_thread(&self.thread);
+            cache.leave_recorded_blocks_to_parent();
             // SAFETY: gettid has no preconditions.
             self.thread.tid.store(unsafe { libc::gettid() } as u64, Ordering::Relaxed);
             self.thread.stats.reset();

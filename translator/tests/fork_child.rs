@@ -1,7 +1,9 @@
 //! A forked child keeps its parent's translations when no other thread
 //! had the code cache at the fork: code the parent ran runs in the child
 //! without being translated again, and new code is translated there as
-//! usual. (Its own test binary: the fork happens with one thread running.)
+//! usual; the blocks the parent recorded for the persistent cache are
+//! the parent's to save. (Its own test binary: the fork happens with one
+//! thread running.)
 #![cfg(target_arch = "aarch64")]
 
 use iced_x86::code_asm::*;
@@ -34,15 +36,22 @@ fn run(t: &mut Translator, rip: u64) -> u64 {
 fn a_forked_child_runs_its_parents_translations() {
     let (code, other) = (place(), place());
     let mut t = Translator::new().unwrap();
+    // The first code as a file's image: its blocks are recorded.
+    t.add_image(code, code + 4096, None);
     assert_eq!(run(&mut t, code), 3);
+    assert_eq!(t.images_to_save().len(), 1);
     let translated = t.stats().blocks;
     // SAFETY: the child only runs the translator and exits.
     let pid = unsafe { libc::fork() };
     if pid == 0 {
         // Exit statuses: 0 as expected, 1 the parent's code translated
-        // again, 2 new code not translated, 3 wrong results.
+        // again, 2 new code not translated, 3 wrong results, 4 the
+        // parent's recorded blocks to be saved again.
         let status = (|| {
             t.after_fork_in_child().unwrap();
+            if !t.images_to_save().is_empty() {
+                return 4;
+            }
             if run(&mut t, code) != 3 {
                 return 3;
             }
@@ -64,8 +73,9 @@ fn a_forked_child_runs_its_parents_translations() {
     // SAFETY: waits for the child just forked.
     assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
     assert!(libc::WIFEXITED(status), "child ended by a signal: {status:#x}");
-    assert_eq!(libc::WEXITSTATUS(status), 0, "1: the parent's code was translated again; 2: new code was not; 3: wrong result");
+    assert_eq!(libc::WEXITSTATUS(status), 0, "1: the parent's code was translated again; 2: new code was not; 3: wrong result; 4: the parent's blocks saved by the child");
     // The parent's cache is its own.
     assert_eq!(run(&mut t, code), 3);
     assert_eq!(t.stats().blocks, translated);
+    assert_eq!(t.images_to_save().len(), 1, "the parent still saves its blocks");
 }

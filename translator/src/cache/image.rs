@@ -169,6 +169,12 @@ impl Image {
         self.fresh = Vec::new();
     }
 
+    /// Forgets the blocks recorded so far, not the saved ones: a forked
+    /// child leaves its parent's to the parent, which saves them.
+    pub fn forget_recorded(&mut self) {
+        self.fresh = Vec::new();
+    }
+
     /// The image's saved blocks, unless the guest wrote code in it.
     pub fn saved_blocks(&self) -> Option<SavedBlocks> {
         self.saved.clone().filter(|_| self.usable)
