@@ -5,8 +5,9 @@
 //! for where the image and the code are now, and linked to the image's
 //! installed blocks in place, with one instruction-cache sync. A warm start
 //! then enters the dispatcher for each chunk it runs, not for each block.
-//! Chunks keep a forked child, whose code cache starts empty, from
-//! installing all of a large library for the few blocks it runs.
+//! Chunks keep a process that runs a little of a large library (a short
+//! program's libc, a forked child that could not keep its parent's cache)
+//! from installing all of it.
 //!
 //! Installed blocks are found through the saved set's own index (no entry
 //! per block in the cache's maps; the block map reads their instruction
