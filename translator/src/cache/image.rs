@@ -326,9 +326,9 @@ pub struct SavedRecord<'a> {
 }
 
 impl<'a> SavedRecord<'a> {
-    /// `record`'s parts, if its lengths add up and every exit, mark-free
-    /// offset and entry lies in its code (relocations are checked when
-    /// applied, `relocations`).
+    /// `record`'s parts, if its lengths add up and its exit sites, their
+    /// feeders, its indirect site and its carry entry lie in its code
+    /// (relocations are checked when applied, `relocate`).
     pub fn parse(record: &'a [u8]) -> Option<SavedRecord<'a>> {
         let header: &[u8; RECORD_HEADER] = record.get(..RECORD_HEADER)?.try_into().ok()?;
         let count = |at: usize| usize::from(u16_in(header, at));

@@ -20,7 +20,7 @@ use crate::cache::block_map::ExitSite;
 use crate::cache::image::{SavedBlocks, SavedRecord};
 use crate::cache::links::Site;
 use crate::cache::thread_code::ThreadCode;
-use crate::cache::{copy_code, link_site, unlink_exits, write_word_unsynced, CodeCache, PAGE_SHIFT};
+use crate::cache::{copy_code, link_site, point_site, write_word_unsynced, CodeCache, PAGE_SHIFT};
 use crate::frontend::decode::CodeSource;
 use std::ops::Range;
 
@@ -172,7 +172,8 @@ impl CodeCache {
                 let site = Site { at: host + exit.site_offset as u64, feeder: exit.feeder.map(|f| host + f as u64) };
                 let linked = entry.filter(|&e| saved.offset(e) == Some(exit.target - start)).and_then(|e| image.entries.get(e));
                 match linked {
-                    Some(&[to, _]) if to != NONE => point_site(site, buf + u64::from(to)),
+                    // Code not yet published: plain stores, synced below.
+                    Some(&[to, _]) if to != NONE => point_site(site, buf + u64::from(to), write_word_unsynced),
                     _ => {
                         if let Some(to) = self.lookup(exit.target) {
                             link_site(site, Some(to));
@@ -198,14 +199,7 @@ impl CodeCache {
         }
         // Blocks installed or translated before that jump to these.
         for &(_, rip, host, _) in &placed {
-            for &site in self.links.sites_to(rip) {
-                link_site(site, Some(host));
-                if self.map.any_unlink_held() {
-                    if let Some(index) = self.map.block_at(site.at).filter(|&b| self.map.unlink_held(b)) {
-                        unlink_exits(&self.map, index);
-                    }
-                }
-            }
+            self.link_sites_waiting_for(rip, host);
         }
     }
 
@@ -241,17 +235,6 @@ impl CodeCache {
             for thread in &self.threads {
                 thread.lookup.clear();
             }
-        }
-    }
-}
-
-/// Points an exit at `to` in code not yet published: plain stores, synced
-/// with the rest of the code.
-fn point_site(site: Site, to: u64) {
-    write_word_unsynced(site.at, crate::cache::direct_branch(site.at, Some(to)));
-    if let Some(feeder) = site.feeder {
-        if let Some(word) = crate::cache::retarget_branch(crate::cache::read_word(feeder), feeder, to) {
-            write_word_unsynced(feeder, word);
         }
     }
 }

@@ -426,6 +426,12 @@ impl CodeCache {
             }
             self.links.add_site(site, exit.target);
         }
+        self.link_sites_waiting_for(rip, host);
+        Some(host)
+    }
+
+    /// Links the exits that jump to guest `rip`, now translated at `host`.
+    fn link_sites_waiting_for(&self, rip: u64, host: u64) {
         for &site in self.links.sites_to(rip) {
             link_site(site, Some(host));
             // A thread's signal handler may hold the site's block unlinked
@@ -439,7 +445,6 @@ impl CodeCache {
                 unlink_exits(&self.map, index);
             }
         }
-        Some(host)
     }
 
     /// The guest changed or unmapped `[first, end)` (addresses): drops
@@ -611,18 +616,23 @@ fn direct_branch(site: u64, target: Option<u64>) -> u32 {
 /// writes the site before the feeder, unlinking the feeder before the site.
 fn link_site(site: Site, target: Option<u64>) {
     match target {
-        Some(to) => {
-            write_word(site.at, direct_branch(site.at, Some(to)));
-            if let Some(feeder) = site.feeder {
-                // Out of range, it keeps jumping to the site.
-                if let Some(word) = retarget_branch(read_word(feeder), feeder, to) {
-                    write_word(feeder, word);
-                }
-            }
-        }
+        Some(to) => point_site(site, to, write_word),
         None => {
             unfeed(site);
             write_word(site.at, direct_branch(site.at, None));
+        }
+    }
+}
+
+/// Points a site, and its feeder when in range, at `to`, storing each word
+/// with `write` (`write_word`, or `write_word_unsynced` in code not yet
+/// published).
+fn point_site(site: Site, to: u64, write: fn(u64, u32)) {
+    write(site.at, direct_branch(site.at, Some(to)));
+    if let Some(feeder) = site.feeder {
+        // Out of range, it keeps jumping to the site.
+        if let Some(word) = retarget_branch(read_word(feeder), feeder, to) {
+            write(feeder, word);
         }
     }
 }
