@@ -59,7 +59,13 @@ const DECODER_TABLES_COST: usize = 800_000;
 /// Saved blocks of one image (an `encode`d byte string), shared with
 /// forked children.
 #[derive(Clone)]
-pub struct SavedBlocks(Arc<Cow<'static, [u8]>>);
+pub struct SavedBlocks {
+    bytes: Arc<Cow<'static, [u8]>>,
+    /// Its index's entries and its directory's pages, read once by `new`:
+    /// a warm start asks for entries about ten times per block.
+    count: usize,
+    pages: usize,
+}
 
 impl SavedBlocks {
     /// `bytes` if they hold a well-formed header and index (records are
@@ -68,11 +74,11 @@ impl SavedBlocks {
         let (count, pages) = (read_u32(&bytes, 8)? as usize, read_u32(&bytes, 12)? as usize);
         let index_end = HEADER.checked_add(count.checked_mul(INDEX_ENTRY)?)?;
         let directory_end = index_end.checked_add(pages.checked_add(1)?.checked_mul(4)?)?;
-        (bytes.get(..8)? == MAGIC && directory_end <= bytes.len()).then(|| SavedBlocks(Arc::new(bytes)))
+        (bytes.get(..8)? == MAGIC && directory_end <= bytes.len()).then(|| SavedBlocks { bytes: Arc::new(bytes), count, pages })
     }
 
     pub fn len(&self) -> usize {
-        read_u32(&self.0, 8).unwrap_or(0) as usize
+        self.count
     }
 
     pub fn is_empty(&self) -> bool {
@@ -84,7 +90,7 @@ impl SavedBlocks {
     fn entry(&self, i: usize) -> Option<(u64, &[u8])> {
         let e = self.index().get(i)?;
         let (off, pos, len, sum) = (u64_in(e, 0), u32_in(e, 8) as usize, u32_in(e, 12) as usize, u64_in(e, 16));
-        let record = self.0.get(pos..pos.checked_add(len)?)?;
+        let record = self.bytes.get(pos..pos.checked_add(len)?)?;
         (sum == checksum(off, record)).then_some((off, record))
     }
 
@@ -95,7 +101,7 @@ impl SavedBlocks {
 
     /// The index, an entry per item (`new` checked that it fits).
     fn index(&self) -> &[[u8; INDEX_ENTRY]] {
-        self.0[HEADER..HEADER + self.len() * INDEX_ENTRY].as_chunks().0
+        self.bytes[HEADER..HEADER + self.count * INDEX_ENTRY].as_chunks().0
     }
 
     /// The index entry of the block at guest offset `off`, if the set has
@@ -112,10 +118,9 @@ impl SavedBlocks {
     /// The index entries of the blocks starting in guest pages `pages`
     /// (4 KiB each, from the image's start): empty past the directory's end.
     fn entries_of_pages(&self, pages: Range<usize>) -> Range<usize> {
-        let Some(count) = read_u32(&self.0, 12) else { return 0..0 };
-        let directory_at = HEADER + self.len() * INDEX_ENTRY;
-        let first_of = |page: usize| read_u32(&self.0, directory_at + 4 * page.min(count as usize)).map_or(0, |e| e as usize);
-        let (first, end) = (first_of(pages.start), first_of(pages.end).min(self.len()));
+        let directory_at = HEADER + self.count * INDEX_ENTRY;
+        let first_of = |page: usize| read_u32(&self.bytes, directory_at + 4 * page.min(self.pages)).map_or(0, |e| e as usize);
+        let (first, end) = (first_of(pages.start), first_of(pages.end).min(self.count));
         first.min(end)..end
     }
 
@@ -209,7 +214,7 @@ impl Image {
     /// The image's blocks, saved and fresh, as one byte string (None when
     /// there is nothing new to save).
     pub fn encode(&self) -> Option<Vec<u8>> {
-        let saved_bytes = self.saved.as_ref().map_or(0, |s| s.0.len());
+        let saved_bytes = self.saved.as_ref().map_or(0, |s| s.bytes.len());
         // Writing a large set again for a few new blocks would cost more
         // than translating them does.
         if !self.usable || self.fresh.is_empty() || self.fresh.len() * TRANSLATION_COST + DECODER_TABLES_COST < saved_bytes {
@@ -317,9 +322,11 @@ fn encode_record(image: u64, guest: &[u8], b: &TranslatedBlock) -> Vec<u8> {
 #[derive(Clone, Copy)]
 pub struct SavedRecord<'a> {
     record: &'a [u8],
-    /// Where its parts start (the guest bytes at RECORD_HEADER).
-    guest_end: u32,
-    code_at: u32,
+    /// Its guest bytes and host code, sliced once: read for every block
+    /// a warm start installs.
+    guest: &'a [u8],
+    code: &'a [u8],
+    /// Where its other parts start.
     relocations_at: u32,
     marks_at: u32,
     exits_at: u32,
@@ -343,8 +350,8 @@ impl<'a> SavedRecord<'a> {
         }
         let r = SavedRecord {
             record,
-            guest_end: (RECORD_HEADER + guest_len) as u32,
-            code_at: code_at as u32,
+            guest: &record[RECORD_HEADER..RECORD_HEADER + guest_len],
+            code: &record[code_at..relocs_at],
             relocations_at: relocs_at as u32,
             marks_at: marks_at as u32,
             exits_at: exits_at as u32,
@@ -366,12 +373,12 @@ impl<'a> SavedRecord<'a> {
 
     /// The guest bytes it was translated from.
     pub fn guest(&self) -> &'a [u8] {
-        &self.record[RECORD_HEADER..self.guest_end as usize]
+        self.guest
     }
 
     /// Its host code, as emitted for the address it was saved from.
     pub fn code(&self) -> &'a [u8] {
-        &self.record[self.code_at as usize..self.relocations_at as usize]
+        self.code
     }
 
     pub fn guest_insns(&self) -> usize {
@@ -449,10 +456,7 @@ impl<'a> SavedRecord<'a> {
 /// entry must not move a record to another address), its length and its
 /// bytes (FEAT_CRC32 takes 8 bytes an instruction).
 fn checksum(off: u64, record: &[u8]) -> u64 {
-    let mut prefix = [0u8; 16];
-    prefix[..8].copy_from_slice(&off.to_le_bytes());
-    prefix[8..].copy_from_slice(&(record.len() as u64).to_le_bytes());
-    u64::from(crate::crc32c::bytes(crate::crc32c::bytes(!0, &prefix), record))
+    u64::from(crate::crc32c::words_then_bytes(!0, [off, record.len() as u64], record))
 }
 
 // Little-endian fields of a fixed-size item (an index entry, a record's

@@ -109,6 +109,7 @@ impl CodeCache {
         let first_code = self.next_block_addr();
         let first_record = self.map.len();
         let mut watched_to = None;
+        let mut unreadable = Vec::new();
         let listening = crate::block_listener::listening();
         let saved = image.saved.clone();
         let records = saved.records_in(chunk << CHUNK_SHIFT..(chunk + 1) << CHUNK_SHIFT);
@@ -123,15 +124,20 @@ impl CodeCache {
             if last >= end || self.blocks.contains_key(&rip) {
                 continue;
             }
-            // Watched before they are read, as for a translation (the
-            // records are in guest order).
-            for page in (rip >> PAGE_SHIFT)..=(last >> PAGE_SHIFT) {
+            // Watched before they are read, as for a translation, and
+            // probed once each (the records are in guest order).
+            let pages = (rip >> PAGE_SHIFT)..=(last >> PAGE_SHIFT);
+            for page in pages.clone() {
                 if watched_to.is_none_or(|w| page > w) {
                     self.watch(page);
+                    if src.bytes((page << PAGE_SHIFT).max(rip), 1).is_empty() {
+                        unreadable.push(page);
+                    }
                     watched_to = Some(page);
                 }
             }
-            if src.bytes(rip, guest.len()) != guest {
+            // SAFETY: every page of the block was probed readable just now.
+            if unreadable.iter().any(|p| pages.contains(p)) || unsafe { src.bytes_probed(rip, guest.len()) } != guest {
                 continue;
             }
             let host = self.next_block_addr();
@@ -170,12 +176,18 @@ impl CodeCache {
         for &(_, _, host, record) in &placed {
             for (exit, entry) in record.direct_exits(start).zip(record.exit_entries()) {
                 let site = Site { at: host + exit.site_offset as u64, feeder: exit.feeder.map(|f| host + f as u64) };
-                let linked = entry.filter(|&e| saved.offset(e) == Some(exit.target - start)).and_then(|e| image.entries.get(e));
-                match linked {
+                let saved_target = entry.filter(|&e| saved.offset(e) == Some(exit.target - start)).and_then(|e| image.entries.get(e));
+                match saved_target {
                     // Code not yet published: plain stores, synced below.
                     Some(&[to, _]) if to != NONE => point_site(site, buf + u64::from(to), write_word_unsynced),
                     _ => {
-                        if let Some(to) = self.lookup(exit.target) {
+                        // A saved block not installed can only have been
+                        // translated: no other image holds its address.
+                        let to = match saved_target {
+                            Some(_) => self.blocks.get(&exit.target).map(|b| b.host),
+                            None => self.lookup(exit.target),
+                        };
+                        if let Some(to) = to {
                             link_site(site, Some(to));
                         }
                         self.links.add_site(site, exit.target);

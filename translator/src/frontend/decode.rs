@@ -7,6 +7,15 @@ use std::sync::{Mutex, Once, OnceLock};
 pub trait CodeSource {
     /// Up to `max` bytes starting at `addr`, possibly fewer (end of mapped code).
     fn bytes(&self, addr: u64, max: usize) -> &[u8];
+
+    /// `len` bytes at `addr` without probing them.
+    ///
+    /// # Safety
+    /// The caller found every page of the range readable with `bytes`, and
+    /// nothing unmapped them since.
+    unsafe fn bytes_probed(&self, addr: u64, len: usize) -> &[u8] {
+        self.bytes(addr, len)
+    }
 }
 
 /// Guest memory is host memory: code is read in place. Reads stop at the
@@ -31,6 +40,11 @@ impl CodeSource for HostMemory {
             len += ((PAGE - at % PAGE) as usize).min(max - len);
         }
         // SAFETY: every page of `[addr, addr + len)` was just read.
+        unsafe { std::slice::from_raw_parts(addr as *const u8, len) }
+    }
+
+    unsafe fn bytes_probed(&self, addr: u64, len: usize) -> &[u8] {
+        // SAFETY: the caller's contract.
         unsafe { std::slice::from_raw_parts(addr as *const u8, len) }
     }
 }
