@@ -4,7 +4,7 @@
 //! when a guest address has no translation.
 
 use crate::cache::{CodeCache, PAGE_SHIFT};
-use crate::frontend::decode::{decode_block_in, CodeSource, PageDecoder};
+use crate::frontend::decode::{decode_block_in, side_exits_allowed, CodeSource, PageDecoder};
 use crate::frontend::flags::{live_at_block_exit_by, live_on_entry_in};
 use crate::cache::thread_code::ThreadCode;
 use crate::translate::translate_block;
@@ -28,7 +28,7 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
     let max_insns = if one_insn { 1 } else { cache.max_block_insns };
     // The look-ahead reads the block's successors mostly in its last page.
     let mut code = PageDecoder::new(src);
-    let mut block = decode_block_in(&mut code, rip, max_insns, stops);
+    let mut block = decode_block_in(&mut code, rip, max_insns, stops, side_exits_allowed());
     let last_byte = block.invalid_at.unwrap_or(block.end()).max(rip + 1) - 1;
     let pages = (rip >> PAGE_SHIFT, last_byte >> PAGE_SHIFT);
     let mut newly_watched = false;
@@ -38,7 +38,7 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
     if newly_watched {
         // Bytes read before their page was watched may have changed since.
         block.recycle();
-        block = decode_block_in(&mut code, rip, max_insns, stops);
+        block = decode_block_in(&mut code, rip, max_insns, stops, side_exits_allowed());
     }
     if cache.has_unapplied_code_changes() {
         // Another thread changed code since this dispatch applied the log,
@@ -71,12 +71,33 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
     }
     let host = host.expect("one block fits an empty cache");
     crate::block_listener::installed(rip, host, translated.code.len());
-    if block.invalid_at.is_none() && !debugging {
-        cache.record_in_image(rip, src.bytes(rip, (block.end() - rip) as usize), &translated);
-    }
+    let recorded = block.invalid_at.is_some() || debugging || cache.record_in_image(rip, src.bytes(rip, (block.end() - rip) as usize), &translated);
+    let side_exits = block.side_exits > 0;
     crate::emit::recycle(translated);
     block.recycle();
+    if !recorded && side_exits {
+        record_without_side_exits(cache, &mut code, rip);
+    }
     host
+}
+
+/// For a block its image's records cannot hold, whose way past a
+/// conditional branch reaches what they cannot name (glibc's `call 0` to
+/// an undefined weak function, never run): the block as far as its first
+/// conditional branch is saved instead, so that warm starts need not
+/// translate it.
+fn record_without_side_exits(cache: &mut CodeCache, code: &mut PageDecoder, rip: u64) {
+    let block = decode_block_in(code, rip, cache.max_block_insns, &[], 0);
+    let live_at_exit = live_at_block_exit_by(&block, |addr| {
+        cache.live_on_entry(addr, |cache| live_on_entry_in(code, addr, &|a| cache.is_code_page(a >> PAGE_SHIFT)))
+    });
+    if block.invalid_at.is_none() && block.end() > rip {
+        let translated = translate_block(&block, cache.next_block_addr(), cache.host, cache.stubs, live_at_exit, cache.memory_order());
+        let guest = code.src().bytes(rip, (block.end() - rip) as usize);
+        cache.record_in_image(rip, guest, &translated);
+        crate::emit::recycle(translated);
+    }
+    block.recycle();
 }
 
 #[cfg(test)]

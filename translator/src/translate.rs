@@ -6,7 +6,7 @@
 use crate::frontend::decode::GuestBlock;
 use crate::emit::atomic;
 use crate::emit::{Emitter, Flow, Handler, MemoryOrder, Stubs, TranslatedBlock};
-use crate::frontend::flags::{live_after, live_before, FlagSet};
+use crate::frontend::flags::{live_after, live_before, FlagSet, LiveAtExits};
 use crate::cpu::host::HostFeatures;
 use crate::cache::MAX_BLOCK_INSNS;
 use iced_x86::Instruction;
@@ -28,20 +28,22 @@ pub fn is_supported(insn: &Instruction) -> bool {
     for (i, s) in stubs.exit.iter_mut().enumerate() {
         *s = BASE - 0x100 + 8 * i as u64;
     }
-    let block = GuestBlock { start: insn.ip(), insns: vec![*insn], invalid_at: None };
-    try_translate(&block, 1, BASE, HostFeatures::BASELINE, stubs, FlagSet::ALL, MemoryOrder::Relaxed).is_ok()
+    let block = GuestBlock { start: insn.ip(), insns: vec![*insn], invalid_at: None, side_exits: 0 };
+    try_translate(&block, 1, BASE, HostFeatures::BASELINE, stubs, FlagSet::ALL.into(), MemoryOrder::Relaxed).is_ok()
 }
 
 /// Translates `block` into code that will live at host address `base`;
-/// `live_at_exit` are the flags its successors may read.
+/// `live_at_exits` are the flags its successors may read (a `FlagSet`:
+/// after its last instruction, every flag at its side exits).
 pub fn translate_block(
     block: &GuestBlock,
     base: u64,
     host: HostFeatures,
     stubs: Stubs,
-    live_at_exit: FlagSet,
+    live_at_exits: impl Into<LiveAtExits>,
     order: MemoryOrder,
 ) -> TranslatedBlock {
+    let live_at_exit = live_at_exits.into().for_block(block);
     let mut len = block.insns.len();
     loop {
         match try_translate(block, len, base, host, stubs, live_at_exit, order) {
@@ -58,12 +60,16 @@ fn try_translate(
     base: u64,
     host: HostFeatures,
     stubs: Stubs,
-    live_at_exit: FlagSet,
+    live_at_exits: LiveAtExits,
     order: MemoryOrder,
 ) -> Result<TranslatedBlock, usize> {
     let insns = &block.insns[..len];
     // A block cut short ends in a SIGILL exit, which hands over every flag.
-    let live_at_exit = if len == block.insns.len() { live_at_exit } else { FlagSet::ALL };
+    let mut live_at_exits = live_at_exits;
+    if len < block.insns.len() {
+        live_at_exits.end = FlagSet::ALL;
+    }
+    let live_at_exit = live_at_exits.end;
     // Liveness on the stack for every block the cache translates: a heap
     // vector per block cost 2% of translating Python's blocks.
     let mut on_stack = [FlagSet::NONE; MAX_BLOCK_INSNS];
@@ -74,7 +80,7 @@ fn try_translate(
         on_heap.resize(len, FlagSet::NONE);
         &mut on_heap[..]
     };
-    live_after(insns, live_at_exit, live);
+    live_after(insns, &live_at_exits, live);
     let mut e = Emitter::new(base, host, stubs);
     e.order = order;
     let live_on_entry = insns.first().map_or(live_at_exit, |first| live_before(first, live[0]));
@@ -85,6 +91,9 @@ fn try_translate(
         // logic op leaves AF, imul SF/ZF/AF/PF as they happen to be.
         let written = FlagSet::from_iced(insn.rflags_modified() & !insn.rflags_undefined());
         e.begin_insn(guest_off, live[i], written);
+        // Only a conditional branch with instructions after it leaves
+        // through a side exit; the last one ends the block as always.
+        e.inside_block = i + 1 < len;
         let Some(h) = handler(insn) else { return Err(i) };
         let emitted = if atomic::is_locked(insn) { atomic::locked(&mut e, insn, h) } else { h(&mut e, insn) };
         match emitted {

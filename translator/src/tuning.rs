@@ -37,12 +37,18 @@ pub struct Tuning {
     /// indirect exit turns C to the borrow form first (three instructions
     /// without FlagM).
     pub indirect_carry: bool,
+    /// A block goes on past up to `frontend::decode::SIDE_EXITS` direct
+    /// conditional branches, each leaving through an out-of-line side exit
+    /// when taken (`emit::control::jcc`): the way not taken costs the
+    /// branch alone, not a branch and a jump to the next block; off, every
+    /// conditional branch ends its block.
+    pub side_exits: bool,
 }
 
 pub const TUNING_ENV: &str = "TRANSIT_TUNING";
 
 impl Tuning {
-    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true };
+    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true };
 
     /// These switches with those named `-name` in `spec` turned off
     /// (unknown names are ignored, as `TRANSIT_HOST_FEATURES` does).
@@ -56,6 +62,7 @@ impl Tuning {
                 Some("out-of-line-nans") => self.out_of_line_nans = false,
                 Some("fccmp-compares") => self.fccmp_compares = false,
                 Some("indirect-carry") => self.indirect_carry = false,
+                Some("side-exits") => self.side_exits = false,
                 _ => {}
             }
         }
@@ -87,5 +94,6 @@ mod tests {
         assert_eq!(Tuning::ALL_ON.without("-out-of-line-nans").out_of_line_nans, false);
         assert_eq!(Tuning::ALL_ON.without("-indirect-carry").indirect_carry, false);
         assert_eq!(Tuning::ALL_ON.without("-fccmp-compares").fccmp_compares, false);
+        assert_eq!(Tuning::ALL_ON.without("-side-exits").side_exits, false);
     }
 }

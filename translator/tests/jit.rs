@@ -495,3 +495,72 @@ fn returns_to_called_rewritten_and_pushed_addresses() {
     assert_eq!(s.gpr[13], 3 * 15, "ret 16 dropped both arguments");
     assert_eq!(s.gpr[14], 0, "stack balanced");
 }
+
+#[test]
+fn conditional_branches_inside_a_block_leave_with_the_flags_their_targets_read() {
+    // A loop whose body has four conditional branches: the block goes on
+    // past them (side exits), and each taken way reads a flag set before
+    // its branch (adc: CF, once left by an add in the carry form; setp:
+    // PF; sets: SF), which the way on overwrites first, so only the side
+    // exit's liveness keeps them.
+    let s = run(
+        |a| {
+            let (mut top, mut carry, mut low, mut signed, mut next) =
+                (a.create_label(), a.create_label(), a.create_label(), a.create_label(), a.create_label());
+            a.xor(eax, eax).unwrap();
+            a.xor(ebx, ebx).unwrap();
+            a.xor(edx, edx).unwrap();
+            a.xor(esi, esi).unwrap();
+            a.mov(ecx, 40).unwrap();
+            a.set_label(&mut top).unwrap();
+            a.mov(edi, ecx).unwrap();
+            a.add(edi, -16).unwrap(); // CF when ecx >= 16, SF when ecx < 16
+            a.jns(carry).unwrap();
+            a.xor(r13d, r13d).unwrap(); // CF = 0
+            a.set_label(&mut carry).unwrap();
+            a.adc(r12, 0).unwrap();
+            a.cmp(ecx, 17).unwrap(); // CF when ecx < 17
+            a.jb(low).unwrap();
+            a.add(rbx, 2).unwrap(); // CF = 0
+            a.set_label(&mut low).unwrap();
+            a.adc(rbx, 0).unwrap();
+            a.mov(edi, ecx).unwrap();
+            a.sub(edi, 30).unwrap(); // SF when ecx < 30, PF from the low byte
+            a.js(signed).unwrap();
+            a.add(rdx, 1).unwrap(); // overwrites SF and PF
+            a.set_label(&mut signed).unwrap();
+            a.setp(r8b).unwrap();
+            a.movzx(r8d, r8b).unwrap();
+            a.add(rsi, r8).unwrap();
+            a.cmp(ecx, 30).unwrap(); // SF and CF when ecx < 30 (no overflow)
+            a.jb(next).unwrap();
+            a.add(r9, 0).unwrap(); // SF from r9 = 0: clear
+            a.set_label(&mut next).unwrap();
+            a.sets(r10b).unwrap();
+            a.movzx(r10d, r10b).unwrap();
+            a.add(r11, r10).unwrap();
+            a.dec(ecx).unwrap();
+            a.jnz(top).unwrap();
+        },
+        |_| {},
+    );
+    let (mut model_r12, mut model_rbx, mut model_rdx, mut model_rsi, mut model_r11) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    for c in (1..=40u64).rev() {
+        model_r12 += u64::from(c >= 16);
+        model_rbx += if c < 17 { 1 } else { 2 };
+        let d = (c as u32).wrapping_sub(30);
+        let (sf, pf) = (d >> 31 == 1, (d as u8).count_ones() % 2 == 0);
+        if !sf {
+            model_rdx += 1;
+            model_rsi += u64::from((model_rdx as u8).count_ones() % 2 == 0);
+        } else {
+            model_rsi += u64::from(pf);
+        }
+        model_r11 += u64::from(c < 30);
+    }
+    assert_eq!(s.gpr[12], model_r12, "CF in the carry form through the jns side exit");
+    assert_eq!(s.gpr[3], model_rbx, "CF through the jb side exit");
+    assert_eq!(s.gpr[2], model_rdx);
+    assert_eq!(s.gpr[6], model_rsi, "PF through the js side exit");
+    assert_eq!(s.gpr[11], model_r11, "SF through the second jb side exit");
+}

@@ -185,6 +185,11 @@ impl Image {
         self.saved.clone().filter(|_| self.usable)
     }
 
+    /// False once the guest wrote code in it.
+    pub fn keeps_blocks(&self) -> bool {
+        self.usable
+    }
+
     /// Records `block`, translated from `guest` (its bytes) at `rip`, if
     /// everything it names lies in the image; false if it cannot be kept.
     pub fn record(&mut self, rip: u64, guest: &[u8], block: &TranslatedBlock) -> bool {

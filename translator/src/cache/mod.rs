@@ -197,10 +197,12 @@ impl CodeCache {
     }
 
     /// Keeps `block`, just installed for guest `rip` from `guest` (its
-    /// bytes), if it lies in an image.
-    pub fn record_in_image(&mut self, rip: u64, guest: &[u8], block: &TranslatedBlock) {
-        if let Some(i) = self.image_index(rip) {
-            self.images[i].record(rip, guest, block);
+    /// bytes), if it lies in an image; false if its image keeps blocks but
+    /// cannot keep this one.
+    pub fn record_in_image(&mut self, rip: u64, guest: &[u8], block: &TranslatedBlock) -> bool {
+        match self.image_index(rip) {
+            Some(i) => self.images[i].record(rip, guest, block) || !self.images[i].keeps_blocks(),
+            None => true,
         }
     }
 

@@ -19,7 +19,8 @@ use dynasmrt::DynamicLabel;
 /// One recorded out-of-line body.
 pub(super) struct ColdPath {
     entry: DynamicLabel,
-    resume: DynamicLabel,
+    /// Where the body goes back to (none after an exit).
+    resume: Option<DynamicLabel>,
     body: Box<dyn FnOnce(&mut Emitter)>,
 }
 
@@ -31,7 +32,15 @@ impl Emitter {
         let (entry, resume) = (self.label(), self.label());
         branch(self, entry);
         self.bind(resume);
-        self.cold.push(ColdPath { entry, resume, body: Box::new(body) });
+        self.cold.push(ColdPath { entry, resume: Some(resume), body: Box::new(body) });
+    }
+
+    /// `cold` for a body that leaves the block (a side exit): nothing
+    /// follows it.
+    pub fn cold_exit(&mut self, branch: impl FnOnce(&mut Emitter, DynamicLabel), body: impl FnOnce(&mut Emitter) + 'static) {
+        let entry = self.label();
+        branch(self, entry);
+        self.cold.push(ColdPath { entry, resume: None, body: Box::new(body) });
     }
 
     /// `cold` for a rare case that replaces hot code still to come: the
@@ -40,7 +49,7 @@ impl Emitter {
     pub fn cold_instead(&mut self, branch: impl FnOnce(&mut Emitter, DynamicLabel), body: impl FnOnce(&mut Emitter) + 'static) -> DynamicLabel {
         let (entry, resume) = (self.label(), self.label());
         branch(self, entry);
-        self.cold.push(ColdPath { entry, resume, body: Box::new(body) });
+        self.cold.push(ColdPath { entry, resume: Some(resume), body: Box::new(body) });
         resume
     }
 
@@ -66,7 +75,9 @@ impl Emitter {
             for path in std::mem::take(&mut self.cold) {
                 self.bind(path.entry);
                 (path.body)(self);
-                self.jump(path.resume);
+                if let Some(resume) = path.resume {
+                    self.jump(resume);
+                }
             }
         }
     }

@@ -115,6 +115,23 @@ pub fn jcc(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     // Canonical flags first, so both exits leave them in the same form.
     e.canonicalize_flags();
     let cond = e.cond(insn.condition_code());
+    if e.inside_block {
+        // A side exit: the taken way leaves out of line, and the block
+        // goes on. The exit is written at the block's end, with the flag
+        // form and liveness of this point.
+        let (target, feeder) = (insn.near_branch64(), e.offset());
+        let (polarity, live_after) = (e.polarity, e.live_after);
+        e.cold_exit(
+            |e, taken| e.branch_if(cond, taken),
+            move |e| {
+                let at_end = (e.polarity, e.live_after);
+                (e.polarity, e.live_after) = (polarity, live_after);
+                e.direct_exit_fed(target, Some(feeder));
+                (e.polarity, e.live_after) = at_end;
+            },
+        );
+        return Ok(Flow::Next);
+    }
     let taken = e.label();
     let feeder = e.offset();
     e.branch_if(cond, taken);

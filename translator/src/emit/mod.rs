@@ -151,6 +151,9 @@ pub struct Emitter {
     pub reads_carry_first: bool,
     /// The block ends with a call (`TranslatedBlock::ends_with_call`).
     pub ends_with_call: bool,
+    /// The current instruction is not the block's last: a conditional
+    /// branch leaves through a side exit (`control::jcc`).
+    pub inside_block: bool,
 }
 
 /// Signed offset encodable in a `b` instruction (±128 MiB).
@@ -185,6 +188,7 @@ impl Emitter {
             literals: SPARE_LITERALS.take(),
             reads_carry_first: false,
             ends_with_call: false,
+            inside_block: false,
             constant_address: None,
         }
     }

@@ -81,11 +81,66 @@ fn count_may_be_zero(insn: &Instruction) -> bool {
     }
 }
 
+/// Flags live where a block is left: after its last instruction (`end`),
+/// and at the taken side of each conditional branch inside it (a side
+/// exit, `frontend::decode::SIDE_EXITS`). A side exit not given keeps
+/// every flag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LiveAtExits {
+    pub end: FlagSet,
+    /// (instruction index, flags live at its target), in block order.
+    side: [(u16, FlagSet); crate::frontend::decode::SIDE_EXITS as usize],
+    sides: u8,
+}
+
+impl LiveAtExits {
+    /// `end` after the last instruction; every flag at side exits.
+    pub fn at_end(end: FlagSet) -> LiveAtExits {
+        LiveAtExits { end, side: Default::default(), sides: 0 }
+    }
+
+    /// These, with every flag live at each of `block`'s side exits not
+    /// given (a `FlagSet` was).
+    pub fn for_block(self, block: &GuestBlock) -> LiveAtExits {
+        if block.side_exits == u32::from(self.sides) {
+            return self;
+        }
+        let mut all = LiveAtExits::at_end(self.end);
+        let inside = &block.insns[..block.insns.len().saturating_sub(1)];
+        for (i, _) in inside.iter().enumerate().filter(|(_, insn)| crate::frontend::decode::is_side_exit(insn)) {
+            all.add_side_exit(i, FlagSet::ALL);
+        }
+        all
+    }
+
+    fn add_side_exit(&mut self, index: usize, live: FlagSet) {
+        if let (Some(slot), Ok(index)) = (self.side.get_mut(self.sides as usize), u16::try_from(index)) {
+            *slot = (index, live);
+            self.sides += 1;
+        }
+    }
+}
+
+impl From<FlagSet> for LiveAtExits {
+    fn from(end: FlagSet) -> LiveAtExits {
+        LiveAtExits::at_end(end)
+    }
+}
+
 /// Fills `out` (one entry per instruction) with the flags that are live
-/// right after each instruction, given the flags live at the block's exit.
-pub fn live_after(insns: &[Instruction], live_at_exit: FlagSet, out: &mut [FlagSet]) {
-    let mut live = live_at_exit;
-    for (insn, after) in insns.iter().zip(out).rev() {
+/// right after each instruction, given those live where the block is left.
+/// After a conditional branch inside the block, that is what its way on
+/// and its target read.
+pub fn live_after(insns: &[Instruction], live_at_exits: &LiveAtExits, out: &mut [FlagSet]) {
+    let mut live = live_at_exits.end;
+    let mut sides = live_at_exits.side[..usize::from(live_at_exits.sides)].iter().rev().peekable();
+    for (i, (insn, after)) in insns.iter().zip(out).enumerate().rev() {
+        while let Some(&&(at, side)) = sides.peek().filter(|&&&(at, _)| usize::from(at) >= i) {
+            if usize::from(at) == i {
+                live = live.union(side);
+            }
+            sides.next();
+        }
         *after = live;
         live = live_before(insn, live);
     }
@@ -217,13 +272,25 @@ fn lookahead_bytes<'a>(src: &'a dyn CodeSource, addr: u64, insns: usize, readabl
 /// looking ahead into its direct successors; `readable` says which guest
 /// addresses may be decoded without risk (pages known to hold code).
 /// Indirect successors (ret, jmp reg), syscalls and faults keep every flag.
-pub fn live_at_block_exit(src: &dyn CodeSource, block: &GuestBlock, readable: impl Fn(u64) -> bool) -> FlagSet {
+pub fn live_at_block_exit(src: &dyn CodeSource, block: &GuestBlock, readable: impl Fn(u64) -> bool) -> LiveAtExits {
     live_at_block_exit_by(block, |addr| live_on_entry(src, addr, &readable))
 }
 
 /// `live_at_block_exit` with the look-ahead at each successor given
 /// (the code cache remembers it per address).
-pub fn live_at_block_exit_by(block: &GuestBlock, mut live_on_entry: impl FnMut(u64) -> FlagSet) -> FlagSet {
+pub fn live_at_block_exit_by(block: &GuestBlock, mut live_on_entry: impl FnMut(u64) -> FlagSet) -> LiveAtExits {
+    let mut exits = LiveAtExits::at_end(live_at_block_end(block, &mut live_on_entry));
+    if block.side_exits > 0 {
+        let inside = &block.insns[..block.insns.len() - 1];
+        for (i, insn) in inside.iter().enumerate().filter(|(_, insn)| crate::frontend::decode::is_side_exit(insn)) {
+            exits.add_side_exit(i, live_on_entry(insn.near_branch64()));
+        }
+    }
+    exits
+}
+
+/// Flags live after `block`'s last instruction.
+fn live_at_block_end(block: &GuestBlock, live_on_entry: &mut impl FnMut(u64) -> FlagSet) -> FlagSet {
     use iced_x86::FlowControl as F;
     // At most two successors, the second one optional (no allocation: this
     // runs for every block translated).
