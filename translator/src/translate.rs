@@ -54,6 +54,21 @@ pub fn translate_block(
     }
 }
 
+/// Whether `test r, r` (32/64-bit) and the `next` instruction can be one
+/// host branch on the register: `next` is je/jne/js/jns and no flag the
+/// test writes is read after it (`live_after_next`), on either way.
+fn fuses_with_test(insn: &Instruction, next: &Instruction, live_after_next: FlagSet) -> bool {
+    use iced_x86::{Code, ConditionCode as C, OpKind};
+    // Cheapest tests first: this runs for every instruction translated.
+    matches!(insn.code(), Code::Test_rm32_r32 | Code::Test_rm64_r64)
+        && next.is_jcc_short_or_near()
+        && insn.op0_kind() == OpKind::Register
+        && insn.op0_register() == insn.op1_register()
+        && matches!(next.condition_code(), C::e | C::ne | C::s | C::ns)
+        && live_after_next.and(FlagSet::from_iced(insn.rflags_modified() & !insn.rflags_undefined())).is_empty()
+        && crate::tuning::tuning().fused_tests
+}
+
 fn try_translate(
     block: &GuestBlock,
     len: usize,
@@ -94,6 +109,7 @@ fn try_translate(
         // Only a conditional branch with instructions after it leaves
         // through a side exit; the last one ends the block as always.
         e.inside_block = i + 1 < len;
+        e.fuse_test = insns.get(i + 1).is_some_and(|next| fuses_with_test(insn, next, live[i + 1]));
         let Some(h) = handler(insn) else { return Err(i) };
         let emitted = if atomic::is_locked(insn) { atomic::locked(&mut e, insn, h) } else { h(&mut e, insn) };
         match emitted {

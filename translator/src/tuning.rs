@@ -43,12 +43,16 @@ pub struct Tuning {
     /// branch alone, not a branch and a jump to the next block; off, every
     /// conditional branch ends its block.
     pub side_exits: bool,
+    /// `test r, r` and a je/jne/js/jns that alone read its flags become one
+    /// cbz/cbnz/tbz/tbnz on the register (`translate::fuses_with_test`);
+    /// off, a `tst` and a `b.cond`.
+    pub fused_tests: bool,
 }
 
 pub const TUNING_ENV: &str = "TRANSIT_TUNING";
 
 impl Tuning {
-    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true };
+    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true, fused_tests: true };
 
     /// These switches with those named `-name` in `spec` turned off
     /// (unknown names are ignored, as `TRANSIT_HOST_FEATURES` does).
@@ -63,6 +67,7 @@ impl Tuning {
                 Some("fccmp-compares") => self.fccmp_compares = false,
                 Some("indirect-carry") => self.indirect_carry = false,
                 Some("side-exits") => self.side_exits = false,
+                Some("fused-tests") => self.fused_tests = false,
                 _ => {}
             }
         }
@@ -95,5 +100,6 @@ mod tests {
         assert_eq!(Tuning::ALL_ON.without("-indirect-carry").indirect_carry, false);
         assert_eq!(Tuning::ALL_ON.without("-fccmp-compares").fccmp_compares, false);
         assert_eq!(Tuning::ALL_ON.without("-side-exits").side_exits, false);
+        assert_eq!(Tuning::ALL_ON.without("-fused-tests").fused_tests, false);
     }
 }

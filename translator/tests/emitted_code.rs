@@ -281,3 +281,21 @@ fn flagless_bmi2_and_movbe_leave_nzcv_alone() {
     assert!(l.iter().any(|s| s.starts_with("cbnz")), "\n{}", show(&l));
     assert!(l.iter().any(|s| s.starts_with("umulh")), "\n{}", show(&l));
 }
+
+#[test]
+fn a_branch_inside_a_block_is_one_conditional_branch_and_a_zero_test_fuses_with_it() {
+    // test rdi, rdi; je (the flags dead after it: the next block's xor
+    // writes them all) becomes cbz; the block goes on past it (a side
+    // exit) to the add, and the way not taken has no jump.
+    let l = listing(HostFeatures::BASELINE, |a| {
+        let mut skip = a.create_label();
+        a.test(rdi, rdi).unwrap();
+        a.je(skip).unwrap();
+        a.add(rax, 1).unwrap();
+        a.set_label(&mut skip).unwrap();
+        a.xor(eax, eax).unwrap();
+        a.syscall().unwrap();
+    });
+    assert!(l[0].starts_with("cbz x7,"), "\n{}", show(&l));
+    assert_eq!(l[1], "add x0, x0, #1", "\n{}", show(&l));
+}

@@ -564,3 +564,47 @@ fn conditional_branches_inside_a_block_leave_with_the_flags_their_targets_read()
     assert_eq!(s.gpr[6], model_rsi, "PF through the js side exit");
     assert_eq!(s.gpr[11], model_r11, "SF through the second jb side exit");
 }
+
+#[test]
+fn a_test_whose_flags_only_its_branch_reads_branches_on_the_register() {
+    // test r, r before je/jne/js/jns with the flags dead after the branch
+    // is one cbz/cbnz/tbz/tbnz: 32-bit tests look at the low half only,
+    // js/jns at bit 31 or 63. The last pair's ZF is read after the
+    // branch (setz), so that test must set the flags.
+    let values: [u64; 6] = [0, 1, 0x1_0000_0000, 0x8000_0000, 0x8000_0000_0000_0000, u64::MAX];
+    for &v in &values {
+        let s = run(
+            |a| {
+                let (mut l1, mut l2, mut l3, mut l4, mut l5) =
+                    (a.create_label(), a.create_label(), a.create_label(), a.create_label(), a.create_label());
+                a.xor(ebx, ebx).unwrap();
+                a.test(rax, rax).unwrap();
+                a.je(l1).unwrap();
+                a.or(ebx, 1).unwrap();
+                a.set_label(&mut l1).unwrap();
+                a.test(eax, eax).unwrap();
+                a.jne(l2).unwrap();
+                a.or(ebx, 2).unwrap();
+                a.set_label(&mut l2).unwrap();
+                a.test(rax, rax).unwrap();
+                a.js(l3).unwrap();
+                a.or(ebx, 4).unwrap();
+                a.set_label(&mut l3).unwrap();
+                a.test(eax, eax).unwrap();
+                a.jns(l4).unwrap();
+                a.or(ebx, 8).unwrap();
+                a.set_label(&mut l4).unwrap();
+                a.test(rax, rax).unwrap();
+                a.jne(l5).unwrap();
+                a.nop().unwrap();
+                a.set_label(&mut l5).unwrap();
+                a.setz(cl).unwrap();
+            },
+            |s| s.gpr[0] = v,
+        );
+        let low = v as u32;
+        let want = u64::from(v != 0) | u64::from(low == 0) << 1 | u64::from(v >> 63 == 0) << 2 | u64::from(low >> 31 == 1) << 3;
+        assert_eq!(s.gpr[3], want, "branches for {v:#x}");
+        assert_eq!(s.gpr[1] & 0xff, u64::from(v == 0), "ZF after the last branch for {v:#x}");
+    }
+}

@@ -38,6 +38,12 @@ impl AluOp {
 pub fn alu(e: &mut Emitter, insn: &Instruction, op: AluOp) -> EmitResult {
     let dst = e.loc(insn, 0)?;
     let src = e.loc(insn, 1)?;
+    if e.fuse_test && op == AluOp::Test && dst == src && matches!(dst, Loc::Reg { size: 4 | 8, .. }) {
+        // Only the branch after it reads its flags: it tests the register.
+        let reg = e.read(dst);
+        e.fused_test = Some((reg, dst.size() == 8));
+        return Ok(Flow::Next);
+    }
     if matches!(op, AluOp::Adc | AluOp::Sbb) && matches!(dst, Loc::Mem { .. }) && e.atomic.is_none() {
         // adc/sbb read the CF they overwrite: write the operand back first,
         // so that a store fault comes before the flags change, as on x86.

@@ -55,6 +55,10 @@ impl ArmCond {
 pub enum Cond {
     Flags(ArmCond),
     Bit0 { reg: Reg, when: bool },
+    /// Condition `cc` (Eq, Ne, Mi or Pl) of `tst reg, reg`, for a `test`
+    /// whose flags only the branch after it reads (`Emitter::fused_test`):
+    /// a branch is cbz/cbnz/tbz/tbnz on the register, NZCV untouched.
+    Test { reg: Reg, wide: bool, cc: ArmCond },
 }
 
 impl Emitter {
@@ -62,6 +66,16 @@ impl Emitter {
     pub fn cond(&mut self, cc: ConditionCode) -> Cond {
         use ArmCond::*;
         use ConditionCode as C;
+        if let Some((reg, wide)) = self.fused_test.take() {
+            match cc {
+                C::e => return Cond::Test { reg, wide, cc: Eq },
+                C::ne => return Cond::Test { reg, wide, cc: Ne },
+                C::s => return Cond::Test { reg, wide, cc: Mi },
+                C::ns => return Cond::Test { reg, wide, cc: Pl },
+                // `translate` fuses only these four: the flags are not there.
+                _ => unreachable!("a fused test before {cc:?}"),
+            }
+        }
         let flags = |c| Cond::Flags(c);
         match cc {
             C::o => flags(Vs),
@@ -105,6 +119,27 @@ impl Emitter {
             Cond::Flags(c) => self.bcond(c, label),
             Cond::Bit0 { reg, when: true } => a64!(self.ops; tbnz X(reg), 0, =>label),
             Cond::Bit0 { reg, when: false } => a64!(self.ops; tbz X(reg), 0, =>label),
+            Cond::Test { reg, wide, cc } => {
+                let sign = if wide { 63 } else { 31 };
+                match (cc, wide) {
+                    (ArmCond::Eq, true) => a64!(self.ops; cbz X(reg), =>label),
+                    (ArmCond::Eq, false) => a64!(self.ops; cbz W(reg), =>label),
+                    (ArmCond::Ne, true) => a64!(self.ops; cbnz X(reg), =>label),
+                    (ArmCond::Ne, false) => a64!(self.ops; cbnz W(reg), =>label),
+                    (ArmCond::Mi, _) => a64!(self.ops; tbnz X(reg), sign, =>label),
+                    _ => a64!(self.ops; tbz X(reg), sign, =>label),
+                }
+            }
+        }
+    }
+
+    /// Sets the host flags of a `Cond::Test`, for the forms that read
+    /// flags (they are dead there: `tst` may overwrite them).
+    fn test_flags(&mut self, reg: Reg, wide: bool) {
+        if wide {
+            a64!(self.ops; tst X(reg), X(reg));
+        } else {
+            a64!(self.ops; tst W(reg), W(reg));
         }
     }
 
@@ -130,9 +165,14 @@ impl Emitter {
 
     /// rd = cond ? 1 : 0 (64-bit).
     pub fn set_if(&mut self, rd: Reg, cond: Cond) {
+        // cset rd, c == csinc rd, xzr, xzr, !c
+        let cset = |e: &mut Emitter, c: ArmCond| e.raw(0x9a9f_07e0 | ((c.invert() as u32) << 12) | rd as u32);
         match cond {
-            // cset rd, c == csinc rd, xzr, xzr, !c
-            Cond::Flags(c) => self.raw(0x9a9f_07e0 | ((c.invert() as u32) << 12) | rd as u32),
+            Cond::Flags(c) => cset(self, c),
+            Cond::Test { reg, wide, cc } => {
+                self.test_flags(reg, wide);
+                cset(self, cc);
+            }
             Cond::Bit0 { reg, when } => {
                 a64!(self.ops; and XSP(rd), X(reg), 1);
                 if !when {
@@ -145,8 +185,13 @@ impl Emitter {
     /// rd = cond ? rn : rm, as 64-bit (`wide`) or 32-bit (zero-extending) select.
     pub fn select(&mut self, rd: Reg, rn: Reg, rm: Reg, cond: Cond, wide: bool) {
         let sf = if wide { 0x8000_0000 } else { 0 };
+        let csel = |e: &mut Emitter, c: ArmCond| e.raw(0x1a80_0000 | sf | ((rm as u32) << 16) | ((c as u32) << 12) | ((rn as u32) << 5) | rd as u32);
         match cond {
-            Cond::Flags(c) => self.raw(0x1a80_0000 | sf | ((rm as u32) << 16) | ((c as u32) << 12) | ((rn as u32) << 5) | rd as u32),
+            Cond::Flags(c) => csel(self, c),
+            Cond::Test { reg, wide: test_wide, cc } => {
+                self.test_flags(reg, test_wide);
+                csel(self, cc);
+            }
             Cond::Bit0 { reg, when } => {
                 // No flag form for PF: use a compare-free branch.
                 let keep = self.label();

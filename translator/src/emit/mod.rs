@@ -154,6 +154,12 @@ pub struct Emitter {
     /// The current instruction is not the block's last: a conditional
     /// branch leaves through a side exit (`control::jcc`).
     pub inside_block: bool,
+    /// Set by `translate` for a `test r, r` (32/64-bit) whose flags only the
+    /// je/jne/js/jns after it reads: the test emits nothing and leaves its
+    /// register here, and the branch tests it (`Cond::Test`).
+    pub fuse_test: bool,
+    /// That register (and whether 64-bit), until the branch's `cond`.
+    pub fused_test: Option<(Reg, bool)>,
 }
 
 /// Signed offset encodable in a `b` instruction (±128 MiB).
@@ -189,6 +195,8 @@ impl Emitter {
             reads_carry_first: false,
             ends_with_call: false,
             inside_block: false,
+            fuse_test: false,
+            fused_test: None,
             constant_address: None,
         }
     }
