@@ -371,6 +371,12 @@ impl GuestThread for Thread<'_> {
     fn take_held_signal(&mut self, set: u64) -> Option<[u8; 128]> {
         self.signals.take_waiting(set)
     }
+    fn lend_held_signals_to_kernel(&mut self, set: u64) {
+        self.signals.lend_to_kernel(set);
+    }
+    fn take_back_held_signals(&mut self, set: u64) {
+        self.signals.take_back_from_kernel(set);
+    }
 }
 
 impl GuestThreadRun {

@@ -275,6 +275,35 @@ impl SignalThread {
         restore_host_signals(host_mask);
     }
 
+    /// For a call that reads or waits on descriptors: the waiting
+    /// instances of the signals in `set` (fault signals the guest blocks,
+    /// which the host never does) go to the kernel, where a signalfd reads
+    /// them and poll sees it ready, and the host blocks those signals
+    /// until `take_back_from_kernel`. No fault of Transit's own can come
+    /// in between: only the call runs.
+    pub fn lend_to_kernel(&self, set: u64) {
+        let host_mask = block_host_signals();
+        for sig in (1..=64).filter(|&sig| self.queue.waiting() & set & bit(sig) != 0) {
+            while let Some(info) = self.queue.take(sig) {
+                super::requeue(sig, &info);
+            }
+        }
+        restore_host_signals(host_mask | set);
+    }
+
+    /// After `lend_to_kernel`'s call: the instances of `set` still pending
+    /// in the kernel (the call did not read them, or new ones came) wait
+    /// in the runtime's queue again, and the host unblocks the signals.
+    pub fn take_back_from_kernel(&self, set: u64) {
+        let host_mask = block_host_signals();
+        for sig in (1..=64).filter(|&sig| set & bit(sig) != 0) {
+            for info in take_from_kernel(sig) {
+                self.queue.record(sig, &info);
+            }
+        }
+        restore_host_signals(host_mask & !set);
+    }
+
     /// Takes the oldest waiting instance of the lowest-numbered signal in
     /// `set`, for a sigtimedwait on it.
     pub fn take_waiting(&self, set: u64) -> Option<[u8; 128]> {

@@ -112,6 +112,14 @@ pub trait GuestThread {
     fn take_held_signal(&mut self, _set: u64) -> Option<[u8; 128]> {
         None
     }
+    /// For a call that reads or waits on descriptors (a signalfd among
+    /// them): the instances the runtime holds of the signals in `set`
+    /// (fault signals the guest blocks) wait in the kernel instead, blocked
+    /// on the host, until `take_back_held_signals`.
+    fn lend_held_signals_to_kernel(&mut self, _set: u64) {}
+    /// After that call: those still pending in the kernel go back to the
+    /// runtime, and the host unblocks the signals again.
+    fn take_back_held_signals(&mut self, _set: u64) {}
 }
 
 /// A guest thread to start (clone with CLONE_VM|CLONE_THREAD).
@@ -218,6 +226,15 @@ pub fn dispatch(
     if strace::enabled() && (matches!(entry.handler, Handler::Exit { .. }) || entry.name.starts_with("execve")) {
         strace::emit(&strace::line(signal::current_tid(), entry, &args, None));
     }
+    // A fault signal the guest blocks, sent to it by kill, waits in the
+    // runtime's queue (the host never blocks these signals). A signalfd
+    // reads the kernel's: around the calls that read or wait on
+    // descriptors, those instances wait there, as they would natively.
+    let held = thread.signals_held_by_runtime() & signal::HELD;
+    let lent = if held != 0 && signal::waits_on_descriptors(entry.name) { held & signal::guest_mask() } else { 0 };
+    if lent != 0 {
+        thread.lend_held_signals_to_kernel(lent);
+    }
     let result: SysResult = match entry.handler {
         Handler::Pass(host_nr) => host::interruptible_syscall(host_nr, &args),
         Handler::PassPaths(host_nr, paths) => fs::rootfs::pass_paths(process, host_nr, paths, &args),
@@ -237,6 +254,9 @@ pub fn dispatch(
             Err(host::Errno::ENOSYS)
         }
     };
+    if lent != 0 {
+        thread.take_back_held_signals(lent);
+    }
     tracing::trace!(?args, ?result, "{}", entry.name);
     if strace::enabled() {
         let raw = match result {

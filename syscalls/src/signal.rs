@@ -65,6 +65,13 @@ static DISCARDED_ON_ARRIVAL: AtomicU64 = AtomicU64::new(0);
 
 /// Whether the runtime's handler drops `sig` (the guest ignores it, by
 /// SIG_IGN or by a default action that ignores it). Async-signal-safe.
+/// Calls that read or wait on descriptors, a signalfd among them: around
+/// them the held instances of blocked fault signals wait in the kernel
+/// (`GuestThread::lend_held_signals_to_kernel`), where a signalfd sees them.
+pub fn waits_on_descriptors(syscall: &str) -> bool {
+    matches!(syscall, "read" | "readv" | "poll" | "ppoll" | "select" | "pselect6" | "epoll_wait" | "epoll_pwait" | "epoll_pwait2")
+}
+
 pub fn discarded_on_arrival(sig: i32) -> bool {
     (1..=NSIG as i32).contains(&sig) && DISCARDED_ON_ARRIVAL.load(Ordering::Acquire) & sig_bit(sig) != 0
 }
