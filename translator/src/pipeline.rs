@@ -28,7 +28,11 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
     let max_insns = if one_insn { 1 } else { cache.max_block_insns };
     // The look-ahead reads the block's successors mostly in its last page.
     let mut code = PageDecoder::new(src);
-    let mut block = decode_block_in(&mut code, rip, max_insns, stops, side_exits_allowed());
+    // A block goes on past a conditional branch only to code not translated
+    // yet: translating it again into this block would cost more than the
+    // jump it saves.
+    let untranslated = |addr: u64| cache.lookup(addr).is_none();
+    let mut block = decode_block_in(&mut code, rip, max_insns, stops, side_exits_allowed(), &untranslated);
     let last_byte = block.invalid_at.unwrap_or(block.end()).max(rip + 1) - 1;
     let pages = (rip >> PAGE_SHIFT, last_byte >> PAGE_SHIFT);
     let mut newly_watched = false;
@@ -38,7 +42,7 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
     if newly_watched {
         // Bytes read before their page was watched may have changed since.
         block.recycle();
-        block = decode_block_in(&mut code, rip, max_insns, stops, side_exits_allowed());
+        block = decode_block_in(&mut code, rip, max_insns, stops, side_exits_allowed(), &|addr| cache.lookup(addr).is_none());
     }
     if cache.has_unapplied_code_changes() {
         // Another thread changed code since this dispatch applied the log,
@@ -87,7 +91,7 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
 /// conditional branch is saved instead, so that warm starts need not
 /// translate it.
 fn record_without_side_exits(cache: &mut CodeCache, code: &mut PageDecoder, rip: u64) {
-    let block = decode_block_in(code, rip, cache.max_block_insns, &[], 0);
+    let block = decode_block_in(code, rip, cache.max_block_insns, &[], 0, &|_| true);
     let live_at_exit = live_at_block_exit_by(&block, |addr| {
         cache.live_on_entry(addr, |cache| live_on_entry_in(code, addr, &|a| cache.is_code_page(a >> PAGE_SHIFT)))
     });

@@ -204,15 +204,24 @@ pub fn decode_block(src: &dyn CodeSource, start: u64, max_insns: usize) -> Guest
 /// (sorted) but its start: the debugger's breakpoints, which the
 /// dispatcher must see RIP reach.
 pub fn decode_block_until(src: &dyn CodeSource, start: u64, max_insns: usize, stops: &[u64]) -> GuestBlock {
-    decode_block_in(&mut PageDecoder::new(src), start, max_insns, stops, side_exits_allowed())
+    decode_block_in(&mut PageDecoder::new(src), start, max_insns, stops, side_exits_allowed(), &|_| true)
 }
 
 /// `decode_block_until` through `code`'s decoders (left at the block's last
 /// page), going on past at most `side_exits` conditional branches
-/// (`side_exits_allowed()` for the usual blocks).
-pub fn decode_block_in(code: &mut PageDecoder, start: u64, max_insns: usize, stops: &[u64], side_exits: u32) -> GuestBlock {
+/// (`side_exits_allowed()` for the usual blocks), and only to a way on
+/// for which `goes_on_to` holds (the code cache: one not translated yet,
+/// rather than translating it again).
+pub fn decode_block_in(
+    code: &mut PageDecoder,
+    start: u64,
+    max_insns: usize,
+    stops: &[u64],
+    side_exits: u32,
+    goes_on_to: &dyn Fn(u64) -> bool,
+) -> GuestBlock {
     let mut last_went_on = false;
-    let mut block = decode_insns(code, start, max_insns, stops, side_exits, &mut last_went_on);
+    let mut block = decode_insns(code, start, max_insns, stops, (side_exits, goes_on_to), &mut last_went_on);
     // A conditional branch the block went on past but then ended with (a
     // stop, the size limit, bytes that do not decode) is no side exit.
     if last_went_on {
@@ -223,7 +232,14 @@ pub fn decode_block_in(code: &mut PageDecoder, start: u64, max_insns: usize, sto
 
 /// `decode_block_in`'s instructions; `last_went_on`: whether the last one
 /// is a conditional branch counted as a side exit.
-fn decode_insns(code: &mut PageDecoder, start: u64, max_insns: usize, stops: &[u64], side_exits: u32, last_went_on: &mut bool) -> GuestBlock {
+fn decode_insns(
+    code: &mut PageDecoder,
+    start: u64,
+    max_insns: usize,
+    stops: &[u64],
+    side_exits: (u32, &dyn Fn(u64) -> bool),
+    last_went_on: &mut bool,
+) -> GuestBlock {
     let src = code.src();
     // The first stop after the start: one compare per instruction.
     let limit = stops.iter().copied().find(|&s| s > start).unwrap_or(u64::MAX);
@@ -321,12 +337,12 @@ pub fn side_exits_allowed() -> u32 {
 }
 
 /// Whether a block ends with `insn`; a direct conditional branch does not
-/// while the block has fewer than `allowed` side exits (counted in
-/// `side_exits`).
-fn ends_block(insn: &Instruction, allowed: u32, side_exits: &mut u32) -> bool {
+/// while the block has fewer than `allowed.0` side exits (counted in
+/// `side_exits`) and `allowed.1` lets it go on.
+fn ends_block(insn: &Instruction, allowed: (u32, &dyn Fn(u64) -> bool), side_exits: &mut u32) -> bool {
     match insn.flow_control() {
         FlowControl::Next => false,
-        FlowControl::ConditionalBranch if *side_exits < allowed && is_side_exit(insn) => {
+        FlowControl::ConditionalBranch if *side_exits < allowed.0 && is_side_exit(insn) && allowed.1(insn.next_ip()) => {
             *side_exits += 1;
             false
         }
