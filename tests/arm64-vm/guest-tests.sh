@@ -2,7 +2,8 @@
 # Runs inside the arm64 VM (vm.sh), as root, with the payload disk on
 # /payload: transit (static aarch64), probe (static x86_64, probe.c prints
 # how it was started), level_probe (level_probe.S),
-# fault_signals_around_thread_exits[_musl] (its .c here, glibc and musl), address_space,
+# fault_signals_around_thread_exits[_musl] (its .c here, glibc and musl),
+# signalfd_segv_bus (its .c and .expected here), address_space,
 # self_queued_faults, exiting_thread_signals, threads_basic,
 # thread_signal_storm, tso_misaligned, leader_exited, vfork_shared_writes and seccomp_filters (from tests/programs) with
 # their expected outputs (NAME.expected), thread_churn (tests/soak), busybox-amd64,
@@ -60,6 +61,10 @@ check self-queued-fault-signals t_program self_queued_faults
 # A signal sent to the process that a thread caught as it exited reaches
 # another thread (qemu-user keeps it for the exiting thread).
 check exiting-thread-hands-signals-on t_program exiting_thread_signals
+# A signalfd reads SIGSEGV and SIGBUS sent while the program blocks them
+# (signalfd_segv_bus.c here, with its output on x86_64 Linux): they wait
+# in Transit's queue, and around poll and read in the kernel's.
+check signalfd-reads-blocked-segv-and-bus t_program signalfd_segv_bus
 # A SIGBUS sent to the process that reaches a thread in the middle of its
 # exit is handed on (fault signals stay unblocked on the host there): five
 # runs of 300 rounds each of a glibc and a musl build
