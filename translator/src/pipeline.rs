@@ -4,8 +4,8 @@
 //! when a guest address has no translation.
 
 use crate::cache::{CodeCache, PAGE_SHIFT};
-use crate::frontend::decode::{decode_block_in, side_exits_allowed, CodeSource, PageDecoder};
-use crate::frontend::flags::{live_at_block_exit_by, live_on_entry_in};
+use crate::frontend::decode::{decode_block_in, side_exits_allowed, CodeSource, GuestBlock, PageDecoder};
+use crate::frontend::flags::{live_at_block_exit_by, live_on_entry_in, LiveAtExits};
 use crate::cache::thread_code::ThreadCode;
 use crate::translate::translate_block;
 
@@ -55,9 +55,7 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
         cache.apply_code_changes(me);
         return translation(cache, src, rip, me, one_insn, stops);
     }
-    let live_at_exit = live_at_block_exit_by(&block, |addr| {
-        cache.live_on_entry(addr, |cache| live_on_entry_in(&mut code, addr, &|a| cache.is_code_page(a >> PAGE_SHIFT)))
-    });
+    let live_at_exit = live_at_exits(cache, &mut code, &block);
     let translate = |cache: &CodeCache| {
         translate_block(&block, cache.next_block_addr(), cache.host, cache.stubs, live_at_exit, cache.memory_order())
     };
@@ -92,9 +90,7 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
 /// translate it.
 fn record_without_side_exits(cache: &mut CodeCache, code: &mut PageDecoder, rip: u64) {
     let block = decode_block_in(code, rip, cache.max_block_insns, &[], 0, &|_| true);
-    let live_at_exit = live_at_block_exit_by(&block, |addr| {
-        cache.live_on_entry(addr, |cache| live_on_entry_in(code, addr, &|a| cache.is_code_page(a >> PAGE_SHIFT)))
-    });
+    let live_at_exit = live_at_exits(cache, code, &block);
     if block.invalid_at.is_none() && block.end() > rip {
         let translated = translate_block(&block, cache.next_block_addr(), cache.host, cache.stubs, live_at_exit, cache.memory_order());
         let guest = code.src().bytes(rip, (block.end() - rip) as usize);
@@ -102,6 +98,12 @@ fn record_without_side_exits(cache: &mut CodeCache, code: &mut PageDecoder, rip:
         crate::emit::recycle(translated);
     }
     block.recycle();
+}
+
+/// The flags `block`'s successors read, from the look-ahead the cache
+/// remembers per address (reading only pages known to hold code).
+fn live_at_exits(cache: &mut CodeCache, code: &mut PageDecoder, block: &GuestBlock) -> LiveAtExits {
+    live_at_block_exit_by(block, |addr| cache.live_on_entry(addr, |cache| live_on_entry_in(code, addr, &|a| cache.is_code_page(a >> PAGE_SHIFT))))
 }
 
 #[cfg(test)]
