@@ -47,12 +47,18 @@ pub struct Tuning {
     /// cbz/cbnz/tbz/tbnz on the register (`translate::fuses_with_test`);
     /// off, a `tst` and a `b.cond`.
     pub fused_tests: bool,
+    /// A block that ends at a forward conditional branch leaves for the
+    /// way not taken with the conditional branch alone (inverted) and
+    /// for the target with a second branch (`emit::control::jcc`): compilers
+    /// lay out the likely way of a forward branch as its fall-through;
+    /// off, the taken way costs one branch and the way not taken two.
+    pub forward_fall_through: bool,
 }
 
 pub const TUNING_ENV: &str = "TRANSIT_TUNING";
 
 impl Tuning {
-    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true, fused_tests: true };
+    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true, fused_tests: true, forward_fall_through: true };
 
     /// These switches with those named `-name` in `spec` turned off
     /// (unknown names are ignored, as `TRANSIT_HOST_FEATURES` does).
@@ -68,6 +74,7 @@ impl Tuning {
                 Some("indirect-carry") => self.indirect_carry = false,
                 Some("side-exits") => self.side_exits = false,
                 Some("fused-tests") => self.fused_tests = false,
+                Some("forward-fall-through") => self.forward_fall_through = false,
                 _ => {}
             }
         }
@@ -101,5 +108,6 @@ mod tests {
         assert_eq!(Tuning::ALL_ON.without("-fccmp-compares").fccmp_compares, false);
         assert_eq!(Tuning::ALL_ON.without("-side-exits").side_exits, false);
         assert_eq!(Tuning::ALL_ON.without("-fused-tests").fused_tests, false);
+        assert_eq!(Tuning::ALL_ON.without("-forward-fall-through").forward_fall_through, false);
     }
 }

@@ -61,6 +61,18 @@ pub enum Cond {
     Test { reg: Reg, wide: bool, cc: ArmCond },
 }
 
+impl Cond {
+    /// The condition that holds exactly when this one does not.
+    pub fn negate(self) -> Cond {
+        match self {
+            Cond::Flags(c) => Cond::Flags(c.invert()),
+            Cond::Bit0 { reg, when } => Cond::Bit0 { reg, when: !when },
+            // Eq/Ne and Mi/Pl are pairs.
+            Cond::Test { reg, wide, cc } => Cond::Test { reg, wide, cc: cc.invert() },
+        }
+    }
+}
+
 impl Emitter {
     /// Evaluates x86 condition `cc`, adjusting C polarity if needed.
     pub fn cond(&mut self, cc: ConditionCode) -> Cond {

@@ -132,12 +132,21 @@ pub fn jcc(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         );
         return Ok(Flow::Next);
     }
-    let taken = e.label();
+    // The way that leaves through the conditional branch alone (which the
+    // cache links straight to its block) is the target of a backward
+    // branch (a loop's) and the fall-through of a forward one.
+    let (target, next) = (insn.near_branch64(), insn.next_ip());
+    let (cond, by_branch, by_jump) = if target > insn.ip() && crate::tuning::tuning().forward_fall_through {
+        (cond.negate(), next, target)
+    } else {
+        (cond, target, next)
+    };
+    let branch = e.label();
     let feeder = e.offset();
-    e.branch_if(cond, taken);
-    e.direct_exit(insn.next_ip());
-    e.bind(taken);
-    e.direct_exit_fed(insn.near_branch64(), Some(feeder));
+    e.branch_if(cond, branch);
+    e.direct_exit(by_jump);
+    e.bind(branch);
+    e.direct_exit_fed(by_branch, Some(feeder));
     Ok(Flow::Ended)
 }
 
