@@ -115,7 +115,10 @@ impl GuestThreadRun {
                     self.debugger_passes(signal).then(|| self.signals.deliver_fault(&mut self.state, &self.process, &info, trap).map(ThreadEnd::Process)).flatten()
                 }
                 GuestEvent::HostFault => {
-                    let info = self.signals.take_fault();
+                    let mut info = self.signals.take_fault();
+                    if let Some(pair) = self.signals.take_fault_pair() {
+                        signals::settle_paired_fault(pair, &mut self.state, &mut info);
+                    }
                     if tracing::enabled!(tracing::Level::DEBUG) {
                         let (pc, words) = self.signals.fault_host_code();
                         let words: Vec<String> = words.iter().map(|w| format!("{w:08x}")).collect();

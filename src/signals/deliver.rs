@@ -10,6 +10,7 @@ use transit_syscalls::abi::signal::X86SigAction;
 use transit_syscalls::signal::{current_tid, default_is_ignore, default_is_stop, guest_mask, on_stack, set_guest_mask};
 use transit_syscalls::GuestProcess;
 use transit_translator::cpu::state::gpr::{RAX, RDI, RDX, RSI, RSP};
+use transit_translator::paired_stack::{self, PairedAccess};
 use transit_translator::CpuState;
 
 pub use frame::Trap;
@@ -124,6 +125,17 @@ pub fn host_fault_trap(info: &[u8; 128]) -> Trap {
     // Page-fault error code: user mode, and "protection" for a mapped page.
     let err = 4 | u64::from(code == SEGV_ACCERR);
     Trap { trapno: 14, err, cr2: addr }
+}
+
+/// A fault in translated code at a paired push or pop (one host access
+/// for two guest instructions): `state` and `info` (the host's siginfo)
+/// made the fault x86 raises there (`paired_stack::settle`).
+pub fn settle_paired_fault(pair: PairedAccess, state: &mut CpuState, info: &mut [u8; 128]) {
+    let addr = u64::from_ne_bytes(info[16..24].try_into().unwrap());
+    if let Some(first) = paired_stack::settle(pair, state, addr) {
+        info[8..12].copy_from_slice(&first.code.to_ne_bytes());
+        info[16..24].copy_from_slice(&first.addr.to_ne_bytes());
+    }
 }
 
 /// A siginfo with signal, code and fault address.

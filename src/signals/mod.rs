@@ -28,10 +28,11 @@ mod inherited;
 mod queue;
 
 use std::cell::{Cell, UnsafeCell};
+use transit_translator::paired_stack::PairedAccess;
 use transit_translator::{CpuState, Translator};
 use transit_translator::cache::code_watch;
 
-pub use deliver::{fault_info, host_fault_trap, seccomp_trap_info, siginfo, InterruptedSyscall};
+pub use deliver::{fault_info, host_fault_trap, seccomp_trap_info, settle_paired_fault, siginfo, InterruptedSyscall};
 pub use inherited::inherited;
 use queue::{PendingQueue, Recorded};
 
@@ -44,6 +45,8 @@ pub struct SignalThread {
     fault: UnsafeCell<[u8; 128]>,
     /// Host address of the instruction that raised it, for the log.
     fault_pc: Cell<u64>,
+    /// That instruction was a paired push or pop (`paired_stack`).
+    fault_pair: Cell<Option<PairedAccess>>,
 }
 
 thread_local! {
@@ -65,6 +68,7 @@ impl SignalThread {
             queue: PendingQueue::default(),
             fault: UnsafeCell::new([0; 128]),
             fault_pc: Cell::new(0),
+            fault_pair: Cell::new(None),
         });
         CURRENT.with(|c| c.set(&*t));
         transit_syscalls::set_interrupt_flag(&state.interrupt);
@@ -102,6 +106,12 @@ impl SignalThread {
             *word = unsafe { ((pc - 16 + 4 * i as u64) as *const u32).read() };
         }
         (pc, words)
+    }
+
+    /// The paired push or pop that raised the last fault in translated
+    /// code, if it was one.
+    pub fn take_fault_pair(&self) -> Option<PairedAccess> {
+        self.fault_pair.take()
     }
 
     /// siginfo of the fault that ended translated code with `GuestEvent::HostFault`.
@@ -190,6 +200,7 @@ pub extern "C" fn on_host_signal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut
                 Some(r) => {
                     *t.fault.get() = *info_bytes;
                     t.fault_pc.set(mc.pc);
+                    t.fault_pair.set(r.pair);
                     mc.regs[16] = r.x16;
                     mc.pc = r.pc;
                     if r.flip_carry {

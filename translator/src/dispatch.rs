@@ -6,6 +6,7 @@ use crate::cache::image::SavedBlocks;
 use crate::cache::block_map::BlockMap;
 use crate::cache::{CacheStats, CodeCache};
 use crate::emit::MemoryOrder;
+use crate::paired_stack::PairedAccess;
 use crate::cache::thread_code::{ThreadCode, ThreadStats};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -33,12 +34,14 @@ struct EntryWindow {
 
 /// Where the runtime's handler should resume a thread that faulted in
 /// generated code: at `pc` (the fault exit), with `x16` = guest RIP, and host
-/// C inverted when `flip_carry` (the exit stores C = !CF).
+/// C inverted when `flip_carry` (the exit stores C = !CF). `pair`: the
+/// faulting instruction did two pushes or pops (`paired_stack`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FaultRedirect {
     pub pc: u64,
     pub x16: u64,
     pub flip_carry: bool,
+    pub pair: Option<PairedAccess>,
 }
 
 /// The translated code of a process, shared by the translators of all its
@@ -239,10 +242,15 @@ impl Translator {
     /// block (the fault is Transit's own). Async-signal-safe.
     pub fn fault_redirect(&self, pc: u64) -> Option<FaultRedirect> {
         let point = self.shared.map.guest_point(pc)?;
+        // SAFETY: `pc` is in a translated block (the map found it), in the
+        // code cache, which stays mapped and readable.
+        let word = unsafe { (pc as *const u32).read() };
+        let pair = PairedAccess::at(word, 0).and_then(|p| Some(PairedAccess { second_rip: self.shared.map.next_guest_rip(pc)?, ..p }));
         Some(FaultRedirect {
             pc: self.shared.stubs.exit[ExitReason::HostFault as usize],
             x16: point.rip,
             flip_carry: point.carry,
+            pair,
         })
     }
 

@@ -21,6 +21,7 @@ pub mod emit;
 pub mod exit;
 pub mod frontend;
 pub mod insn_mark;
+pub mod paired_stack;
 pub mod interp;
 pub mod pipeline;
 pub mod translate;

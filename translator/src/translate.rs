@@ -4,7 +4,7 @@
 //! tests and coverage reports read.
 
 use crate::frontend::decode::GuestBlock;
-use crate::emit::atomic;
+use crate::emit::{atomic, data};
 use crate::emit::{Emitter, Flow, Handler, MemoryOrder, Stubs, TranslatedBlock};
 use crate::frontend::flags::{live_after, live_before, FlagSet, LiveAtExits};
 use crate::cpu::host::HostFeatures;
@@ -100,12 +100,21 @@ fn try_translate(
     e.order = order;
     let live_on_entry = insns.first().map_or(live_at_exit, |first| live_before(first, live[0]));
     e.reads_carry_first = live_on_entry.has(FlagSet::CF);
+    // The previous instruction's stp/ldp did this one's access too.
+    let mut paired = false;
     for (i, insn) in insns.iter().enumerate() {
         let guest_off = (insn.ip() - block.start) as u16;
         // Flags the manuals leave undefined after it need no value: a
         // logic op leaves AF, imul SF/ZF/AF/PF as they happen to be.
         let written = FlagSet::from_iced(insn.rflags_modified() & !insn.rflags_undefined());
         e.begin_insn(guest_off, live[i], written);
+        if std::mem::take(&mut paired) {
+            continue;
+        }
+        if insns.get(i + 1).is_some_and(|next| data::stack_pair(&mut e, insn, next)) {
+            paired = true;
+            continue;
+        }
         // Only a conditional branch with instructions after it leaves
         // through a side exit; the last one ends the block as always.
         e.inside_block = i + 1 < len;

@@ -53,12 +53,15 @@ pub struct Tuning {
     /// lay out the likely way of a forward branch as its fall-through;
     /// off, the taken way costs one branch and the way not taken two.
     pub forward_fall_through: bool,
+    /// Two pushes or two pops of 64-bit registers in a row are one
+    /// stp/ldp (`emit::data::stack_pair`); off, one str/ldr each.
+    pub paired_stack: bool,
 }
 
 pub const TUNING_ENV: &str = "TRANSIT_TUNING";
 
 impl Tuning {
-    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true, fused_tests: true, forward_fall_through: true };
+    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true, fused_tests: true, forward_fall_through: true, paired_stack: true };
 
     /// These switches with those named `-name` in `spec` turned off
     /// (unknown names are ignored, as `TRANSIT_HOST_FEATURES` does).
@@ -75,6 +78,7 @@ impl Tuning {
                 Some("side-exits") => self.side_exits = false,
                 Some("fused-tests") => self.fused_tests = false,
                 Some("forward-fall-through") => self.forward_fall_through = false,
+                Some("paired-stack") => self.paired_stack = false,
                 _ => {}
             }
         }
@@ -109,5 +113,6 @@ mod tests {
         assert_eq!(Tuning::ALL_ON.without("-side-exits").side_exits, false);
         assert_eq!(Tuning::ALL_ON.without("-fused-tests").fused_tests, false);
         assert_eq!(Tuning::ALL_ON.without("-forward-fall-through").forward_fall_through, false);
+        assert_eq!(Tuning::ALL_ON.without("-paired-stack").paired_stack, false);
     }
 }

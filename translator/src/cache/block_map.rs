@@ -206,6 +206,20 @@ impl BlockMap {
         Some(GuestPoint { rip: b.rip + m.guest_off as u64, carry: m.polarity == Polarity::Carry })
     }
 
+    /// The RIP of the guest instruction after the one host `pc` is code
+    /// of, in the same block (`paired_stack`: the pair's second push or
+    /// pop, whose code is the first one's). Async-signal-safe.
+    pub fn next_guest_rip(&self, pc: u64) -> Option<u64> {
+        let b = self.blocks.get(self.block_at(pc)?)?;
+        let off = (pc - b.host_start) as u32;
+        let after = |m: &InsnMark| m.host_off > off;
+        let m = match &b.detail {
+            Detail::Own { marks, .. } => self.marks.iter_range(marks.start as usize..marks.end as usize).copied().find(after),
+            Detail::Saved { record, .. } => SavedRecord::parse(record)?.marks().find(after),
+        }?;
+        Some(b.rip + m.guest_off as u64)
+    }
+
     /// Host start address and exit sites of block `index`.
     pub fn exits(&self, index: usize) -> Option<(u64, impl Iterator<Item = ExitSite> + '_)> {
         let b = self.blocks.get(index)?;

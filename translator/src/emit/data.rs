@@ -198,6 +198,33 @@ pub fn pop(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     Ok(Flow::Next)
 }
 
+/// `push a; push b` or `pop a; pop b` of 64-bit registers other than RSP
+/// (distinct ones for pops) as one stp/ldp, as aarch64 compilers pair
+/// saves and restores; returns whether it emitted them. The access is the
+/// first instruction's code, so a fault finds the state before the pair;
+/// run again from there, the pair does the same.
+pub fn stack_pair(e: &mut Emitter, first: &Instruction, second: &Instruction) -> bool {
+    use iced_x86::Code::{Pop_r64, Push_r64};
+    let code = first.code();
+    if !matches!(code, Push_r64 | Pop_r64) || second.code() != code || !crate::tuning::tuning().paired_stack {
+        return false;
+    }
+    let host = |r: Register| regs::gpr(r.full_register() as usize - Register::RAX as usize);
+    let (a, b) = (host(first.op0_register()), host(second.op0_register()));
+    if a == regs::RSP || b == regs::RSP {
+        return false;
+    }
+    if code == Push_r64 {
+        // b is pushed last: it lands below a.
+        a64!(e.ops; stp X(b), X(a), [X(regs::RSP), -16]!);
+    } else if a != b {
+        a64!(e.ops; ldp X(a), X(b), [X(regs::RSP)], 16);
+    } else {
+        return false;
+    }
+    true
+}
+
 pub fn leave(e: &mut Emitter, _insn: &Instruction) -> EmitResult {
     const RBP: Reg = 5;
     a64!(e.ops; mov X(regs::RSP), X(RBP) ; ldr X(RBP), [X(regs::RSP)], 8);
