@@ -4,7 +4,7 @@
 //! tests and coverage reports read.
 
 use crate::frontend::decode::GuestBlock;
-use crate::emit::{atomic, data};
+use crate::emit::{atomic, data, fp_chain};
 use crate::emit::{Emitter, Flow, Handler, MemoryOrder, Stubs, TranslatedBlock};
 use crate::frontend::flags::{live_after, live_before, FlagSet, LiveAtExits};
 use crate::cpu::host::HostFeatures;
@@ -107,6 +107,9 @@ fn try_translate(
         // Flags the manuals leave undefined after it need no value: a
         // logic op leaves AF, imul SF/ZF/AF/PF as they happen to be.
         let written = FlagSet::from_iced(insn.rflags_modified() & !insn.rflags_undefined());
+        if e.fp_chain_open() && !fp_chain::keeps_chain(insn) {
+            e.end_fp_chain();
+        }
         e.begin_insn(guest_off, live[i], written);
         if std::mem::take(&mut paired) {
             continue;
@@ -127,6 +130,7 @@ fn try_translate(
             Err(_) => return Err(i),
         }
     }
+    e.end_fp_chain();
     let end_off = insns.last().map_or(0, |i| i.next_ip() - block.start) as u16;
     e.begin_insn(end_off, FlagSet::ALL, FlagSet::NONE);
     if len < block.insns.len() {

@@ -56,12 +56,16 @@ pub struct Tuning {
     /// Two pushes or two pops of 64-bit registers in a row are one
     /// stp/ldp (`emit::data::stack_pair`); off, one str/ldr each.
     pub paired_stack: bool,
+    /// Consecutive scalar SSE operations share their NaN test and write
+    /// their destinations once (`emit::fp_chain`); off, each tests its
+    /// own result and writes its destination.
+    pub fp_chains: bool,
 }
 
 pub const TUNING_ENV: &str = "TRANSIT_TUNING";
 
 impl Tuning {
-    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true, fused_tests: true, forward_fall_through: true, paired_stack: true };
+    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true, fused_tests: true, forward_fall_through: true, paired_stack: true, fp_chains: true };
 
     /// These switches with those named `-name` in `spec` turned off
     /// (unknown names are ignored, as `TRANSIT_HOST_FEATURES` does).
@@ -79,6 +83,7 @@ impl Tuning {
                 Some("fused-tests") => self.fused_tests = false,
                 Some("forward-fall-through") => self.forward_fall_through = false,
                 Some("paired-stack") => self.paired_stack = false,
+                Some("fp-chains") => self.fp_chains = false,
                 _ => {}
             }
         }
@@ -114,5 +119,6 @@ mod tests {
         assert_eq!(Tuning::ALL_ON.without("-fused-tests").fused_tests, false);
         assert_eq!(Tuning::ALL_ON.without("-forward-fall-through").forward_fall_through, false);
         assert_eq!(Tuning::ALL_ON.without("-paired-stack").paired_stack, false);
+        assert_eq!(Tuning::ALL_ON.without("-fp-chains").fp_chains, false);
     }
 }

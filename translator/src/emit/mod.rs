@@ -17,6 +17,7 @@ pub mod control;
 pub mod crypto;
 pub mod data;
 pub mod f16c;
+pub mod fp_chain;
 pub mod literal;
 pub mod fma;
 pub mod mmx;
@@ -160,6 +161,8 @@ pub struct Emitter {
     pub fuse_test: bool,
     /// That register (and whether 64-bit), until the branch's `cond`.
     pub fused_test: Option<(Reg, bool)>,
+    /// Scalar SSE arithmetic whose destinations are not written yet.
+    fp_chain: fp_chain::FpChain,
 }
 
 /// Signed offset encodable in a `b` instruction (±128 MiB).
@@ -198,6 +201,7 @@ impl Emitter {
             fuse_test: false,
             fused_test: None,
             constant_address: None,
+            fp_chain: fp_chain::FpChain::default(),
         }
     }
 

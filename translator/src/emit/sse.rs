@@ -161,12 +161,12 @@ pub(super) fn x86_nan_rules_of(e: &mut Emitter, r: Reg, inputs: &[Reg], double: 
 
 /// The registers of the NaN fix-up.
 #[derive(Clone, Copy)]
-struct NanTemps {
-    ok_r: Reg,
-    ok: Reg,
-    quiet: Reg,
-    dflt: Reg,
-    t: Reg,
+pub(super) struct NanTemps {
+    pub(super) ok_r: Reg,
+    pub(super) ok: Reg,
+    pub(super) quiet: Reg,
+    pub(super) dflt: Reg,
+    pub(super) t: Reg,
 }
 
 /// Leaves in `t` a non-zero value when lane 0 of `r` (every lane if
@@ -187,7 +187,7 @@ fn nan_test_keeping_flags(e: &mut Emitter, r: Reg, double: bool, packed: bool, o
 /// lane 0 only): dflt starts as the indefinite, and each input from the
 /// last to the first replaces it with its quieted self where it is a NaN;
 /// then r's NaN lanes take dflt. Leaves NZCV alone.
-fn nan_fix_up(e: &mut Emitter, r: Reg, inputs: &[Reg], double: bool, temps: NanTemps) {
+pub(super) fn nan_fix_up(e: &mut Emitter, r: Reg, inputs: &[Reg], double: bool, temps: NanTemps) {
     let NanTemps { ok_r, ok, quiet, dflt, t } = temps;
     let (quiet_bit, indefinite) = if double { (0x0008_0000_0000_0000, 0xfff8_0000_0000_0000) } else { (0x0040_0000, 0xffc0_0000) };
     e.mov_imm(t, indefinite);
@@ -219,6 +219,7 @@ pub(super) fn mov128(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     match (insn.op0_kind(), insn.op1_kind()) {
         // Straight into the destination: a faulting load writes nothing.
         (OpKind::Register, OpKind::Memory) => e.vload_operand(e.xmm_dst(insn)?, insn, 16)?,
+        (OpKind::Register, OpKind::Register) if e.fp_chain_open() && super::fp_chain::is_copy(insn) => e.chain_copy(insn),
         (OpKind::Register, _) => {
             let d = e.xmm_dst(insn)?;
             let s = e.vsrc(insn, 1, 16)?;
