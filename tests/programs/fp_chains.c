@@ -6,7 +6,7 @@
  * or an element written to the wrong register, shows. Also: a chain whose
  * end meets live integer flags (the test may not use a compare), copies
  * between registers inside a chain (a swap through a third register), and
- * single precision. */
+ * single precision. A link with a memory source starts a chain. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,6 +40,7 @@ static void chain_double(const uint64_t in[5], struct xmm out[6]) {
     __asm__ volatile(
         "movdqu 0(%0), %%xmm0\n movdqu 16(%0), %%xmm1\n movdqu 32(%0), %%xmm2\n"
         "movdqu 48(%0), %%xmm3\n movdqu 64(%0), %%xmm4\n movdqu 80(%0), %%xmm5\n"
+        "addsd 64(%0), %%xmm0\n"
         "mulsd %%xmm1, %%xmm0\n"
         "addsd %%xmm0, %%xmm2\n"
         "movapd %%xmm2, %%xmm6\n"

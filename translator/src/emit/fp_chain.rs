@@ -18,14 +18,15 @@
 //! `TRANSIT_TUNING=-fp-chains` turns it off.
 
 use super::sse::{nan_fix_up, NanTemps, ScalarOp};
-use super::{a64, regs, Emitter, Reg};
+use super::{a64, regs, Emitter, Reg, Unsupported};
 use crate::frontend::flags::FlagSet;
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use iced_x86::{Code, Instruction, Mnemonic, OpKind};
 
-/// Links a chain holds at most: their results live in v10..v15.
-const MAX_LINKS: usize = 6;
+/// Chain registers, v10..v15: each link's result, and a first link's
+/// value from memory.
+const CHAIN_REGS: usize = 6;
 const FIRST_LINK_REG: Reg = 10;
 /// The cold path's temporaries (no chain register among them).
 const FIX_UP_TEMPS: NanTemps = NanTemps { ok_r: 6, ok: 7, quiet: 8, dflt: 9, t: regs::SCRATCH[0] };
@@ -42,8 +43,10 @@ struct Link {
 /// The chain being built in a block (empty between chains).
 #[derive(Default)]
 pub struct FpChain {
-    links: [Link; MAX_LINKS],
+    links: [Link; CHAIN_REGS],
     len: usize,
+    /// Chain registers taken.
+    used: usize,
     double: bool,
     /// Guest XMM n's current low element is in this chain register.
     pending: [Option<Reg>; 16],
@@ -55,8 +58,10 @@ pub struct FpChain {
     read: u8,
 }
 
-/// The scalar operation of a legacy SSE instruction that can join a chain
-/// (between two XMM registers), and whether it is double precision.
+/// The scalar operation of a legacy SSE instruction that can be a link,
+/// and whether it is double precision. One with a memory source only
+/// starts a chain (its load may fault: nothing may be pending then), the
+/// loaded value in a chain register for the cold path.
 pub fn link_of(insn: &Instruction) -> Option<(ScalarOp, bool)> {
     use Code::*;
     let link = match insn.code() {
@@ -72,7 +77,7 @@ pub fn link_of(insn: &Instruction) -> Option<(ScalarOp, bool)> {
         Sqrtss_xmm_xmmm32 => (ScalarOp::Sqrt, false),
         _ => return None,
     };
-    (insn.op1_kind() == OpKind::Register).then_some(link)
+    Some(link)
 }
 
 /// Whether `insn` is a legacy SSE move of a whole XMM register to another
@@ -88,7 +93,7 @@ pub fn is_copy(insn: &Instruction) -> bool {
 /// fault or leave the block.
 pub fn keeps_chain(insn: &Instruction) -> bool {
     use Mnemonic::*;
-    if link_of(insn).is_some() || is_copy(insn) {
+    if (link_of(insn).is_some() && insn.op1_kind() == OpKind::Register) || is_copy(insn) {
         return true;
     }
     let integer = matches!(
@@ -104,6 +109,13 @@ pub fn keeps_chain(insn: &Instruction) -> bool {
         })
 }
 
+impl FpChain {
+    /// The register holding guest XMM n's low element.
+    fn low(&self, n: usize) -> Reg {
+        self.pending[n].or(self.whole[n]).unwrap_or(home(n))
+    }
+}
+
 impl Emitter {
     /// A chain is open: its destinations are not written yet.
     pub fn fp_chain_open(&self) -> bool {
@@ -112,30 +124,39 @@ impl Emitter {
 
     /// Emits `insn` (a `link_of` instruction) as a link of the chain;
     /// false where chains are off (hosts with FEAT_AFP need no NaN test).
-    pub(super) fn chain_link(&mut self, insn: &Instruction, op: ScalarOp, double: bool) -> bool {
+    pub(super) fn chain_link(&mut self, insn: &Instruction, op: ScalarOp, double: bool) -> Result<bool, Unsupported> {
         if self.host.afp || !crate::tuning::tuning().fp_chains {
-            return false;
+            return Ok(false);
         }
+        let from_memory = insn.op1_kind() == OpKind::Memory;
         let c = &self.fp_chain;
-        if c.len == MAX_LINKS || (c.len > 0 && c.double != double) {
+        if c.used + 1 + usize::from(from_memory) > CHAIN_REGS || (c.len > 0 && (c.double != double || from_memory)) {
             self.end_fp_chain();
         }
-        let (d, s) = (insn.op0_register().number(), insn.op1_register().number());
+        let d = insn.op0_register().number();
+        let b = if from_memory {
+            let loaded = FIRST_LINK_REG + self.fp_chain.used as Reg;
+            self.vload_operand(loaded, insn, if double { 8 } else { 4 })?;
+            self.fp_chain.used += 1;
+            loaded
+        } else {
+            self.fp_chain.low(insn.op1_register().number())
+        };
         let c = &mut self.fp_chain;
-        let low = |n: usize| c.pending[n].or(c.whole[n]).unwrap_or(home(n));
-        let (a, b) = (low(d), low(s));
+        let a = c.low(d);
         for input in [a, b] {
             if input < regs::XMM_BASE {
                 c.read |= 1 << (input - FIRST_LINK_REG);
             }
         }
-        let r = FIRST_LINK_REG + c.len as Reg;
+        let r = FIRST_LINK_REG + c.used as Reg;
         c.links[c.len] = Link { op: Some(op), r, a, b };
         c.pending[d] = Some(r);
         c.double = double;
         c.len += 1;
+        c.used += 1;
         emit_operation(self, op, double, r, a, b);
-        true
+        Ok(true)
     }
 
     /// `insn` (an `is_copy` move) inside an open chain: no code; the
@@ -154,7 +175,7 @@ impl Emitter {
         if self.fp_chain.len == 0 {
             return;
         }
-        let FpChain { links, len, double, pending, whole, read } = std::mem::take(&mut self.fp_chain);
+        let FpChain { links, len, double, pending, whole, read, .. } = std::mem::take(&mut self.fp_chain);
         let links = &links[..len];
         let tested: Vec<Reg> = pending.iter().flatten().copied().filter(|&r| read & (1 << (r - FIRST_LINK_REG)) == 0).collect();
         if !tested.is_empty() {

@@ -317,7 +317,7 @@ pub fn lanes(e: &mut Emitter, insn: &Instruction, lane: Lane) -> EmitResult {
         Lane::Widening(w) => return per_half(e, insn, move |e, l| sse::widening(e, l, w)),
         Lane::MinMaxSqrt(op, double) => return per_half(e, insn, move |e, l| sse::packed_float_misc(e, l, op, double)),
         Lane::Scalar(op, double) => {
-            if super::fp_chain::link_of(insn).is_some() && e.chain_link(insn, op, double) {
+            if super::fp_chain::link_of(insn).is_some() && e.chain_link(insn, op, double)? {
                 return Ok(Flow::Next);
             }
             return per_half(e, insn, move |e, l| sse::scalar_arith(e, l, op, double));
