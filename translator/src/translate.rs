@@ -114,7 +114,7 @@ fn try_translate(
         if std::mem::take(&mut paired) {
             continue;
         }
-        if insns.get(i + 1).is_some_and(|next| data::stack_pair(&mut e, insn, next)) {
+        if insns.get(i + 1).is_some_and(|next| data::same_stack_access(insn, next) && data::stack_pair(&mut e, insn, next)) {
             paired = true;
             continue;
         }

@@ -198,15 +198,24 @@ pub fn pop(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     Ok(Flow::Next)
 }
 
+/// Whether `first` and `second` are two pushes or two pops of 64-bit
+/// registers, for `stack_pair` (the cheap test, on every instruction).
+#[inline]
+pub fn same_stack_access(first: &Instruction, second: &Instruction) -> bool {
+    use iced_x86::Code::{Pop_r64, Push_r64};
+    matches!(first.code(), Push_r64 | Pop_r64) && second.code() == first.code()
+}
+
 /// `push a; push b` or `pop a; pop b` of 64-bit registers other than RSP
 /// (distinct ones for pops) as one stp/ldp, as aarch64 compilers pair
-/// saves and restores; returns whether it emitted them. The access is the
+/// saves and restores; returns whether it emitted them. `first` and
+/// `second` pass `same_stack_access`. The access is the
 /// first instruction's code, so a fault finds the state before the pair;
 /// run again from there, the pair does the same.
 pub fn stack_pair(e: &mut Emitter, first: &Instruction, second: &Instruction) -> bool {
-    use iced_x86::Code::{Pop_r64, Push_r64};
+    use iced_x86::Code::Push_r64;
     let code = first.code();
-    if !matches!(code, Push_r64 | Pop_r64) || second.code() != code || !crate::tuning::tuning().paired_stack {
+    if !crate::tuning::tuning().paired_stack {
         return false;
     }
     let host = |r: Register| regs::gpr(r.full_register() as usize - Register::RAX as usize);
