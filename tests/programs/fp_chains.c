@@ -6,7 +6,8 @@
  * or an element written to the wrong register, shows. Also: a chain whose
  * end meets live integer flags (the test may not use a compare), copies
  * between registers inside a chain (a swap through a third register), and
- * single precision. A link with a memory source starts a chain. */
+ * single precision. A link with a memory source starts a chain; packed
+ * links mix with scalar ones. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -82,6 +83,25 @@ static int chain_flags_swap(const uint64_t in[3], struct xmm out[3]) {
     return taken;
 }
 
+/* Packed links among scalar ones: a scalar result copied, duplicated
+ * into both elements (unpcklpd x, x), multiplied and subtracted as pairs,
+ * and a scalar operation on a packed result. */
+static void chain_packed(const struct xmm in[3], struct xmm out[4]) {
+    __asm__ volatile(
+        "movdqu 0(%0), %%xmm0\n movdqu 16(%0), %%xmm1\n movdqu 32(%0), %%xmm2\n"
+        "mulsd %%xmm1, %%xmm0\n"
+        "movapd %%xmm0, %%xmm3\n"
+        "unpcklpd %%xmm3, %%xmm3\n"
+        "mulpd %%xmm2, %%xmm3\n"
+        "subpd %%xmm3, %%xmm1\n"
+        "addsd %%xmm1, %%xmm2\n"
+        "divpd %%xmm2, %%xmm2\n"
+        "movdqu %%xmm0, 0(%1)\n movdqu %%xmm1, 16(%1)\n movdqu %%xmm2, 32(%1)\n movdqu %%xmm3, 48(%1)\n"
+        :
+        : "r"(in), "r"(out)
+        : "xmm0", "xmm1", "xmm2", "xmm3", "memory");
+}
+
 static const uint32_t singles[] = { 0x3fc00000, 0xc0000000, 0x00000000, 0x7f800000, 0xff800000, 0x7fc00123, 0xffc00456, 0x7f800789, 0xff8000ab };
 #define NS (sizeof singles / sizeof singles[0])
 
@@ -132,6 +152,24 @@ int main(void) {
         printf("double pass %u: %016llx\n", k, (unsigned long long)h);
     }
     uint64_t h = 0xcbf29ce484222325ull;
+    for (unsigned i = 0; i < N; i++) {
+        for (unsigned j = 0; j < N; j++) {
+            for (unsigned m = 0; m < N; m++) {
+                struct xmm in[3] = { { doubles[i], doubles[j] }, { doubles[j], doubles[m] }, { doubles[m], doubles[i] } }, out[4];
+                chain_packed(in, out);
+                h = hash(out, sizeof out, h);
+                if (j == (i + 3) % N && m == (i + 7) % N) {
+                    printf("packed %u %u %u:", i, j, m);
+                    for (int r = 0; r < 4; r++) {
+                        printf(" %016llx:%016llx", (unsigned long long)out[r].hi, (unsigned long long)out[r].lo);
+                    }
+                    printf("\n");
+                }
+            }
+        }
+    }
+    printf("packed: %016llx\n", (unsigned long long)h);
+    h = 0xcbf29ce484222325ull;
     for (unsigned i = 0; i < N; i++) {
         for (unsigned j = 0; j < N; j++) {
             for (unsigned m = 0; m < N; m++) {

@@ -1,11 +1,12 @@
-//! Chains of scalar SSE arithmetic that share their NaN test.
+//! Chains of SSE arithmetic that share their NaN test.
 //!
 //! Without FEAT_AFP, each addsd/subsd/mulsd/divsd/sqrtsd (and the ss
-//! forms) tests its result for NaN so that a NaN takes x86's value
-//! (`sse::x86_nan_rules`): the operation, `fcmp`, `b.vs` and a lane insert
-//! into the destination. Consecutive such instructions between XMM
-//! registers (and integer instructions that cannot fault, between them)
-//! instead form a chain: each result goes to a chain register, later links
+//! forms, and addpd/subpd/mulpd/divpd) tests its result for NaN so that a
+//! NaN takes x86's value (`sse::x86_nan_rules`): the operation, `fcmp`,
+//! `b.vs` and a move or lane insert into the destination. Consecutive such
+//! instructions between XMM registers (with whole-register copies,
+//! `unpcklpd x, x`, and integer instructions that cannot fault, between
+//! them) instead form a chain: each result goes to a chain register, later links
 //! read it from there, and the destinations are written once, when the
 //! chain ends. A NaN input makes a NaN result in every one of these
 //! operations, so a result that a later link reads needs no test of its
@@ -31,17 +32,29 @@ const FIRST_LINK_REG: Reg = 10;
 /// The cold path's temporaries (no chain register among them).
 const FIX_UP_TEMPS: NanTemps = NanTemps { ok_r: 6, ok: 7, quiet: 8, dflt: 9, t: regs::SCRATCH[0] };
 
-/// One chained instruction: `r = a op b` (`r = sqrt(b)`).
-#[derive(Clone, Copy, Default)]
+/// What a link computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkKind {
+    /// The low element: `r = a op b` (`r = sqrt(b)`).
+    Scalar(ScalarOp),
+    /// Both double elements (add, sub, mul, div): `r = a op b`.
+    Packed(ScalarOp),
+    /// `unpcklpd x, x`: a's low element in both (a NaN stays the NaN).
+    DupLow,
+}
+
+/// One chained instruction.
+#[derive(Clone, Copy)]
 struct Link {
-    op: Option<ScalarOp>,
+    kind: LinkKind,
     r: Reg,
     a: Reg,
     b: Reg,
 }
 
+const NO_LINK: Link = Link { kind: LinkKind::DupLow, r: 0, a: 0, b: 0 };
+
 /// The chain being built in a block (empty between chains).
-#[derive(Default)]
 pub struct FpChain {
     links: [Link; CHAIN_REGS],
     len: usize,
@@ -50,31 +63,47 @@ pub struct FpChain {
     double: bool,
     /// Guest XMM n's current low element is in this chain register.
     pending: [Option<Reg>; 16],
-    /// Guest XMM n's value (but a pending element) is this XMM register's
-    /// as the chain began, after a copy; None: its own. No XMM register is
+    /// Guest XMM n's value (but a pending element) is this register's: an
+    /// XMM register's as the chain began (after a copy) or a chain
+    /// register (a packed result); None: its own. No XMM register is
     /// written while the chain is open, so the cold path finds every input.
     whole: [Option<Reg>; 16],
-    /// Links whose result a later link reads (bit i: link i).
-    read: u8,
+    /// Chain registers whose low (high) element a later link reads (bit i:
+    /// v(10+i)).
+    read_low: u8,
+    read_high: u8,
 }
 
-/// The scalar operation of a legacy SSE instruction that can be a link,
-/// and whether it is double precision. One with a memory source only
-/// starts a chain (its load may fault: nothing may be pending then), the
-/// loaded value in a chain register for the cold path.
-pub fn link_of(insn: &Instruction) -> Option<(ScalarOp, bool)> {
+impl Default for FpChain {
+    fn default() -> Self {
+        FpChain { links: [NO_LINK; CHAIN_REGS], len: 0, used: 0, double: false, pending: [None; 16], whole: [None; 16], read_low: 0, read_high: 0 }
+    }
+}
+
+/// The link a legacy SSE instruction can be, and whether it is double
+/// precision. A scalar one with a memory source only starts a chain (its
+/// load may fault: nothing may be pending then), the loaded value in a
+/// chain register for the cold path; packed ones take registers only.
+pub fn link_of(insn: &Instruction) -> Option<(LinkKind, bool)> {
     use Code::*;
+    use LinkKind::*;
+    let registers = insn.op1_kind() == OpKind::Register;
     let link = match insn.code() {
-        Addsd_xmm_xmmm64 => (ScalarOp::Add, true),
-        Subsd_xmm_xmmm64 => (ScalarOp::Sub, true),
-        Mulsd_xmm_xmmm64 => (ScalarOp::Mul, true),
-        Divsd_xmm_xmmm64 => (ScalarOp::Div, true),
-        Sqrtsd_xmm_xmmm64 => (ScalarOp::Sqrt, true),
-        Addss_xmm_xmmm32 => (ScalarOp::Add, false),
-        Subss_xmm_xmmm32 => (ScalarOp::Sub, false),
-        Mulss_xmm_xmmm32 => (ScalarOp::Mul, false),
-        Divss_xmm_xmmm32 => (ScalarOp::Div, false),
-        Sqrtss_xmm_xmmm32 => (ScalarOp::Sqrt, false),
+        Addsd_xmm_xmmm64 => (Scalar(ScalarOp::Add), true),
+        Subsd_xmm_xmmm64 => (Scalar(ScalarOp::Sub), true),
+        Mulsd_xmm_xmmm64 => (Scalar(ScalarOp::Mul), true),
+        Divsd_xmm_xmmm64 => (Scalar(ScalarOp::Div), true),
+        Sqrtsd_xmm_xmmm64 => (Scalar(ScalarOp::Sqrt), true),
+        Addss_xmm_xmmm32 => (Scalar(ScalarOp::Add), false),
+        Subss_xmm_xmmm32 => (Scalar(ScalarOp::Sub), false),
+        Mulss_xmm_xmmm32 => (Scalar(ScalarOp::Mul), false),
+        Divss_xmm_xmmm32 => (Scalar(ScalarOp::Div), false),
+        Sqrtss_xmm_xmmm32 => (Scalar(ScalarOp::Sqrt), false),
+        Addpd_xmm_xmmm128 if registers => (Packed(ScalarOp::Add), true),
+        Subpd_xmm_xmmm128 if registers => (Packed(ScalarOp::Sub), true),
+        Mulpd_xmm_xmmm128 if registers => (Packed(ScalarOp::Mul), true),
+        Divpd_xmm_xmmm128 if registers => (Packed(ScalarOp::Div), true),
+        Unpcklpd_xmm_xmmm128 if registers && insn.op0_register() == insn.op1_register() => (DupLow, true),
         _ => return None,
     };
     Some(link)
@@ -111,8 +140,28 @@ pub fn keeps_chain(insn: &Instruction) -> bool {
 
 impl FpChain {
     /// The register holding guest XMM n's low element.
-    fn low(&self, n: usize) -> Reg {
-        self.pending[n].or(self.whole[n]).unwrap_or(home(n))
+    fn low(&mut self, n: usize) -> Reg {
+        let r = self.pending[n].or(self.whole[n]).unwrap_or(home(n));
+        self.read_low |= chain_bit(r);
+        r
+    }
+
+    /// The register holding guest XMM n's whole value (none pending).
+    fn full(&mut self, n: usize) -> Reg {
+        debug_assert!(self.pending[n].is_none());
+        let r = self.whole[n].unwrap_or(home(n));
+        self.read_low |= chain_bit(r);
+        self.read_high |= chain_bit(r);
+        r
+    }
+}
+
+/// Chain register r's bit in `read_low`/`read_high` (none for others).
+fn chain_bit(r: Reg) -> u8 {
+    if (FIRST_LINK_REG..FIRST_LINK_REG + CHAIN_REGS as Reg).contains(&r) {
+        1 << (r - FIRST_LINK_REG)
+    } else {
+        0
     }
 }
 
@@ -124,38 +173,49 @@ impl Emitter {
 
     /// Emits `insn` (a `link_of` instruction) as a link of the chain;
     /// false where chains are off (hosts with FEAT_AFP need no NaN test).
-    pub(super) fn chain_link(&mut self, insn: &Instruction, op: ScalarOp, double: bool) -> Result<bool, Unsupported> {
+    pub(super) fn chain_link(&mut self, insn: &Instruction, kind: LinkKind, double: bool) -> Result<bool, Unsupported> {
         if self.host.afp || !crate::tuning::tuning().fp_chains {
             return Ok(false);
         }
         let from_memory = insn.op1_kind() == OpKind::Memory;
+        let (d, s) = (insn.op0_register().number(), if from_memory { 0 } else { insn.op1_register().number() });
         let c = &self.fp_chain;
-        if c.used + 1 + usize::from(from_memory) > CHAIN_REGS || (c.len > 0 && (c.double != double || from_memory)) {
+        // A packed link reads whole registers: a pending element is
+        // written first.
+        let whole_pending = kind != LinkKind::DupLow && !matches!(kind, LinkKind::Scalar(_)) && (c.pending[d].is_some() || c.pending[s].is_some());
+        if c.used + 1 + usize::from(from_memory) > CHAIN_REGS || (c.len > 0 && (c.double != double || from_memory || whole_pending)) {
             self.end_fp_chain();
         }
-        let d = insn.op0_register().number();
-        let b = if from_memory {
+        let loaded = if from_memory {
             let loaded = FIRST_LINK_REG + self.fp_chain.used as Reg;
             self.vload_operand(loaded, insn, if double { 8 } else { 4 })?;
             self.fp_chain.used += 1;
-            loaded
+            Some(loaded)
         } else {
-            self.fp_chain.low(insn.op1_register().number())
+            None
         };
         let c = &mut self.fp_chain;
-        let a = c.low(d);
-        for input in [a, b] {
-            if input < regs::XMM_BASE {
-                c.read |= 1 << (input - FIRST_LINK_REG);
-            }
-        }
         let r = FIRST_LINK_REG + c.used as Reg;
-        c.links[c.len] = Link { op: Some(op), r, a, b };
-        c.pending[d] = Some(r);
+        let (a, b) = match kind {
+            LinkKind::Scalar(_) => {
+                let a = c.low(d);
+                (a, loaded.unwrap_or_else(|| c.low(s)))
+            }
+            LinkKind::Packed(_) => (c.full(d), c.full(s)),
+            LinkKind::DupLow => {
+                let a = c.low(d);
+                (a, a)
+            }
+        };
+        match kind {
+            LinkKind::Scalar(_) => c.pending[d] = Some(r),
+            _ => (c.whole[d], c.pending[d]) = (Some(r), None),
+        }
+        c.links[c.len] = Link { kind, r, a, b };
         c.double = double;
         c.len += 1;
         c.used += 1;
-        emit_operation(self, op, double, r, a, b);
+        emit_link(self, kind, double, r, a, b);
         Ok(true)
     }
 
@@ -175,20 +235,39 @@ impl Emitter {
         if self.fp_chain.len == 0 {
             return;
         }
-        let FpChain { links, len, double, pending, whole, read, .. } = std::mem::take(&mut self.fp_chain);
+        let FpChain { links, len, double, pending, whole, read_low, read_high, .. } = std::mem::take(&mut self.fp_chain);
         let links = &links[..len];
-        let tested: Vec<Reg> = pending.iter().flatten().copied().filter(|&r| read & (1 << (r - FIRST_LINK_REG)) == 0).collect();
-        if !tested.is_empty() {
+        // The final values no link read: a destination's pending element,
+        // and the packed result it (otherwise) holds.
+        let mut scalars: Vec<Reg> = Vec::new();
+        let mut packed: Vec<Reg> = Vec::new();
+        for n in 0..16 {
+            if let Some(r) = pending[n] {
+                if read_low & chain_bit(r) == 0 && !scalars.contains(&r) {
+                    scalars.push(r);
+                }
+            }
+            if let Some(w) = whole[n].filter(|&w| chain_bit(w) != 0) {
+                let unread = read_high & chain_bit(w) == 0 || (pending[n].is_none() && read_low & chain_bit(w) == 0);
+                if unread && !packed.contains(&w) {
+                    packed.push(w);
+                }
+            }
+        }
+        if !scalars.is_empty() || !packed.is_empty() {
             let nzcv_free = !self.live_after.has(FlagSet::NZCV);
             let again = links.to_vec();
             self.cold(
-                move |e, nan| test_results(e, &tested, double, nzcv_free, nan),
+                move |e, nan| test_results(e, &scalars, &packed, double, nzcv_free, nan),
                 move |e| {
                     for link in again {
-                        let Some(op) = link.op else { continue };
-                        emit_operation(e, op, double, link.r, link.a, link.b);
-                        let inputs: &[Reg] = if op == ScalarOp::Sqrt { &[link.b] } else { &[link.a, link.b] };
-                        nan_fix_up(e, link.r, inputs, double, FIX_UP_TEMPS);
+                        emit_link(e, link.kind, double, link.r, link.a, link.b);
+                        match link.kind {
+                            LinkKind::Scalar(ScalarOp::Sqrt) => nan_fix_up(e, link.r, &[link.b], double, FIX_UP_TEMPS),
+                            LinkKind::Scalar(_) | LinkKind::Packed(_) => nan_fix_up(e, link.r, &[link.a, link.b], double, FIX_UP_TEMPS),
+                            // A copy of its input, already x86's.
+                            LinkKind::DupLow => {}
+                        }
                     }
                 },
             );
@@ -233,8 +312,8 @@ fn parallel_moves(e: &mut Emitter, moves: &mut Vec<(Reg, Reg)>) {
     }
 }
 
-/// `r = a op b` on the low element (`r = sqrt(b)`), the host's NaN rules.
-fn emit_operation(e: &mut Emitter, op: ScalarOp, double: bool, r: Reg, a: Reg, b: Reg) {
+/// A link's operation, with the host's NaN rules.
+fn emit_link(e: &mut Emitter, kind: LinkKind, double: bool, r: Reg, a: Reg, b: Reg) {
     macro_rules! arith {
         ($ins:ident) => {
             if double {
@@ -244,24 +323,43 @@ fn emit_operation(e: &mut Emitter, op: ScalarOp, double: bool, r: Reg, a: Reg, b
             }
         };
     }
-    match op {
-        ScalarOp::Add => arith!(fadd),
-        ScalarOp::Sub => arith!(fsub),
-        ScalarOp::Mul => arith!(fmul),
-        ScalarOp::Div => arith!(fdiv),
-        ScalarOp::Sqrt if double => a64!(e.ops; fsqrt D(r), D(b)),
-        ScalarOp::Sqrt => a64!(e.ops; fsqrt S(r), S(b)),
-        ScalarOp::Min | ScalarOp::Max => unreachable!("min and max do not chain"),
+    macro_rules! packed {
+        ($ins:ident) => {
+            a64!(e.ops; $ins V(r).D2, V(a).D2, V(b).D2)
+        };
+    }
+    use LinkKind::*;
+    match kind {
+        Scalar(ScalarOp::Add) => arith!(fadd),
+        Scalar(ScalarOp::Sub) => arith!(fsub),
+        Scalar(ScalarOp::Mul) => arith!(fmul),
+        Scalar(ScalarOp::Div) => arith!(fdiv),
+        Scalar(ScalarOp::Sqrt) if double => a64!(e.ops; fsqrt D(r), D(b)),
+        Scalar(ScalarOp::Sqrt) => a64!(e.ops; fsqrt S(r), S(b)),
+        Packed(ScalarOp::Add) => packed!(fadd),
+        Packed(ScalarOp::Sub) => packed!(fsub),
+        Packed(ScalarOp::Mul) => packed!(fmul),
+        Packed(ScalarOp::Div) => packed!(fdiv),
+        DupLow => a64!(e.ops; dup V(r).D2, V(a).D[0]),
+        Scalar(ScalarOp::Min | ScalarOp::Max) | Packed(_) => unreachable!("min, max and packed sqrt do not chain"),
     }
 }
 
-/// Branches to `nan` if any of `results` is a NaN: an unordered compare
-/// tests two at once; where NZCV holds live guest flags, a compare-free
-/// test per result.
-fn test_results(e: &mut Emitter, results: &[Reg], double: bool, nzcv_free: bool, nan: dynasmrt::DynamicLabel) {
+/// Branches to `nan` if the low element of any of `scalars`, or either
+/// element of any of `packed`, is a NaN: `fmaxp` folds a packed pair into
+/// one value (a NaN if either is), and an unordered compare tests two
+/// values at once; where NZCV holds live guest flags, a compare-free test
+/// per value.
+fn test_results(e: &mut Emitter, scalars: &[Reg], packed: &[Reg], double: bool, nzcv_free: bool, nan: dynasmrt::DynamicLabel) {
+    let mut values = scalars.to_vec();
+    // v0..v5: free between instructions, and no chain register.
+    for (t, &w) in (0..).zip(packed) {
+        a64!(e.ops; fmaxp D(t), V(w).D2);
+        values.push(t);
+    }
     if !nzcv_free {
         let (ok, t) = (FIX_UP_TEMPS.ok, FIX_UP_TEMPS.t);
-        for &r in results {
+        for &r in &values {
             if double {
                 a64!(e.ops; fcmeq D(ok), D(r), D(r) ; fmov X(t), D(ok) ; cbz X(t), =>nan);
             } else {
@@ -270,7 +368,7 @@ fn test_results(e: &mut Emitter, results: &[Reg], double: bool, nzcv_free: bool,
         }
         return;
     }
-    for pair in results.chunks(2) {
+    for pair in values.chunks(2) {
         let (x, y) = (pair[0], *pair.last().expect("a chunk is not empty"));
         if double {
             a64!(e.ops; fcmp D(x), D(y) ; b.vs =>nan);

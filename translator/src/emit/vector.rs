@@ -298,6 +298,11 @@ fn per_half(
 pub fn lanes(e: &mut Emitter, insn: &Instruction, lane: Lane) -> EmitResult {
     use super::{permute, sse, sse3, sse41, ssse3, vex};
     use Second::*;
+    if let Some((link, double)) = super::fp_chain::link_of(insn) {
+        if e.chain_link(insn, link, double)? {
+            return Ok(Flow::Next);
+        }
+    }
     let by_immediate = insn.op_kind(insn.op_count().saturating_sub(1)) == OpKind::Immediate8;
     let (op, second): (LaneOp, Second) = match lane {
         Lane::Packed(p) => return run(e, insn, move |e: &mut Emitter, _: &Instruction, l: Lanes| sse::packed(e, p, l), PerHalf),
@@ -316,12 +321,7 @@ pub fn lanes(e: &mut Emitter, insn: &Instruction, lane: Lane) -> EmitResult {
         Lane::Shuffle(kind) => return run(e, insn, move |e: &mut Emitter, i: &Instruction, l: Lanes| sse::shuffle(e, i, l, kind), PerHalf),
         Lane::Widening(w) => return per_half(e, insn, move |e, l| sse::widening(e, l, w)),
         Lane::MinMaxSqrt(op, double) => return per_half(e, insn, move |e, l| sse::packed_float_misc(e, l, op, double)),
-        Lane::Scalar(op, double) => {
-            if super::fp_chain::link_of(insn).is_some() && e.chain_link(insn, op, double)? {
-                return Ok(Flow::Next);
-            }
-            return per_half(e, insn, move |e, l| sse::scalar_arith(e, l, op, double));
-        }
+        Lane::Scalar(op, double) => return per_half(e, insn, move |e, l| sse::scalar_arith(e, l, op, double)),
         Lane::CompareMask(shape) => {
             return run(e, insn, move |e: &mut Emitter, i: &Instruction, l: Lanes| sse::compare_mask(e, i, l, shape), PerHalf)
         }
