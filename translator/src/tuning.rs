@@ -56,9 +56,9 @@ pub struct Tuning {
     /// Two pushes or two pops of 64-bit registers in a row are one
     /// stp/ldp (`emit::data::stack_pair`); off, one str/ldr each.
     pub paired_stack: bool,
-    /// Consecutive scalar SSE operations share their NaN test and write
-    /// their destinations once (`emit::fp_chain`); off, each tests its
-    /// own result and writes its destination.
+    /// Consecutive SSE arithmetic (scalar, packed double) shares its NaN
+    /// test and writes its destinations once (`emit::fp_chain`); off, each
+    /// instruction tests its own result and writes its destination.
     pub fp_chains: bool,
 }
 
