@@ -18,7 +18,7 @@
 //! written), so the guest never sees the difference.
 //! `TRANSIT_TUNING=-fp-chains` turns it off.
 
-use super::sse::{nan_fix_up, NanTemps, ScalarOp};
+use super::sse::{nan_fix_up, scalar_operation, NanTemps, ScalarOp};
 use super::{a64, regs, Emitter, Reg, Unsupported};
 use crate::frontend::flags::FlagSet;
 #[allow(unused_imports)]
@@ -314,15 +314,6 @@ fn parallel_moves(e: &mut Emitter, moves: &mut Vec<(Reg, Reg)>) {
 
 /// A link's operation, with the host's NaN rules.
 fn emit_link(e: &mut Emitter, kind: LinkKind, double: bool, r: Reg, a: Reg, b: Reg) {
-    macro_rules! arith {
-        ($ins:ident) => {
-            if double {
-                a64!(e.ops; $ins D(r), D(a), D(b));
-            } else {
-                a64!(e.ops; $ins S(r), S(a), S(b));
-            }
-        };
-    }
     macro_rules! packed {
         ($ins:ident) => {
             a64!(e.ops; $ins V(r).D2, V(a).D2, V(b).D2)
@@ -330,18 +321,13 @@ fn emit_link(e: &mut Emitter, kind: LinkKind, double: bool, r: Reg, a: Reg, b: R
     }
     use LinkKind::*;
     match kind {
-        Scalar(ScalarOp::Add) => arith!(fadd),
-        Scalar(ScalarOp::Sub) => arith!(fsub),
-        Scalar(ScalarOp::Mul) => arith!(fmul),
-        Scalar(ScalarOp::Div) => arith!(fdiv),
-        Scalar(ScalarOp::Sqrt) if double => a64!(e.ops; fsqrt D(r), D(b)),
-        Scalar(ScalarOp::Sqrt) => a64!(e.ops; fsqrt S(r), S(b)),
+        Scalar(op) => scalar_operation(e, op, double, r, a, b),
         Packed(ScalarOp::Add) => packed!(fadd),
         Packed(ScalarOp::Sub) => packed!(fsub),
         Packed(ScalarOp::Mul) => packed!(fmul),
         Packed(ScalarOp::Div) => packed!(fdiv),
         DupLow => a64!(e.ops; dup V(r).D2, V(a).D[0]),
-        Scalar(ScalarOp::Min | ScalarOp::Max) | Packed(_) => unreachable!("min, max and packed sqrt do not chain"),
+        Packed(_) => unreachable!("packed sqrt, min and max do not chain"),
     }
 }
 

@@ -573,10 +573,9 @@ pub enum ScalarOp {
 /// A float element type: double (true) or single.
 pub type Double = bool;
 
-pub(super) fn scalar_arith(e: &mut Emitter, l: Lanes, op: ScalarOp, double: Double) -> Result<(), Unsupported> {
-    let Lanes { rd, rn: d, rm: b, .. } = l;
-    let a = if op == ScalarOp::Sqrt { b } else { d };
-    let r = e.vtmp();
+/// `r = a op b` on the low element (`r = sqrt(b)`), the host's NaN rules;
+/// not min or max.
+pub(super) fn scalar_operation(e: &mut Emitter, op: ScalarOp, double: Double, r: Reg, a: Reg, b: Reg) {
     macro_rules! arith {
         ($ins:ident) => {
             if double {
@@ -591,13 +590,18 @@ pub(super) fn scalar_arith(e: &mut Emitter, l: Lanes, op: ScalarOp, double: Doub
         ScalarOp::Sub => arith!(fsub),
         ScalarOp::Mul => arith!(fmul),
         ScalarOp::Div => arith!(fdiv),
-        ScalarOp::Sqrt => {
-            if double {
-                a64!(e.ops; fsqrt D(r), D(b));
-            } else {
-                a64!(e.ops; fsqrt S(r), S(b));
-            }
-        }
+        ScalarOp::Sqrt if double => a64!(e.ops; fsqrt D(r), D(b)),
+        ScalarOp::Sqrt => a64!(e.ops; fsqrt S(r), S(b)),
+        ScalarOp::Min | ScalarOp::Max => unreachable!("min and max are compare and select"),
+    }
+}
+
+pub(super) fn scalar_arith(e: &mut Emitter, l: Lanes, op: ScalarOp, double: Double) -> Result<(), Unsupported> {
+    let Lanes { rd, rn: d, rm: b, .. } = l;
+    let a = if op == ScalarOp::Sqrt { b } else { d };
+    let r = e.vtmp();
+    match op {
+        ScalarOp::Add | ScalarOp::Sub | ScalarOp::Mul | ScalarOp::Div | ScalarOp::Sqrt => scalar_operation(e, op, double, r, a, b),
         // x86 min/max return the second operand unless the comparison holds
         // (so for NaNs and equal zeros too): a compare mask and a select.
         ScalarOp::Min | ScalarOp::Max => {
