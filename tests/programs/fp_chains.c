@@ -102,6 +102,25 @@ static void chain_packed(const struct xmm in[3], struct xmm out[4]) {
         : "xmm0", "xmm1", "xmm2", "xmm3", "memory");
 }
 
+/* unpcklpd x, x of a signalling NaN inside a chain, its result final:
+ * it copies, so MXCSR's flags stay clear. */
+static unsigned dup_snan_flags(uint64_t value, struct xmm *out) {
+    struct xmm in = { value, 0x77 };
+    unsigned clear = 0x1f80, mxcsr;
+    __asm__ volatile(
+        "ldmxcsr %2\n"
+        "movdqu %1, %%xmm4\n"
+        "pxor %%xmm5, %%xmm5\n"
+        "addsd %%xmm5, %%xmm5\n"
+        "unpcklpd %%xmm4, %%xmm4\n"
+        "movdqu %%xmm4, %0\n"
+        "stmxcsr %3\n"
+        : "=m"(*out)
+        : "m"(in), "m"(clear), "m"(mxcsr)
+        : "xmm4", "xmm5", "memory");
+    return mxcsr & 0x3f;
+}
+
 static const uint32_t singles[] = { 0x3fc00000, 0xc0000000, 0x00000000, 0x7f800000, 0xff800000, 0x7fc00123, 0xffc00456, 0x7f800789, 0xff8000ab };
 #define NS (sizeof singles / sizeof singles[0])
 
@@ -169,6 +188,11 @@ int main(void) {
         }
     }
     printf("packed: %016llx\n", (unsigned long long)h);
+    for (unsigned i = 0; i < N; i++) {
+        struct xmm out;
+        unsigned flags = dup_snan_flags(doubles[i], &out);
+        printf("dup %u: flags %#x %016llx:%016llx\n", i, flags, (unsigned long long)out.hi, (unsigned long long)out.lo);
+    }
     h = 0xcbf29ce484222325ull;
     for (unsigned i = 0; i < N; i++) {
         for (unsigned j = 0; j < N; j++) {

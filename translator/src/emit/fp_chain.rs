@@ -72,11 +72,15 @@ pub struct FpChain {
     /// v(10+i)).
     read_low: u8,
     read_high: u8,
+    /// Chain registers holding a guest value as it was (`unpcklpd x, x` of
+    /// a register): nothing to test, and a test could meet a signalling
+    /// NaN and raise a flag x86 does not.
+    exact: u8,
 }
 
 impl Default for FpChain {
     fn default() -> Self {
-        FpChain { links: [NO_LINK; CHAIN_REGS], len: 0, used: 0, double: false, pending: [None; 16], whole: [None; 16], read_low: 0, read_high: 0 }
+        FpChain { links: [NO_LINK; CHAIN_REGS], len: 0, used: 0, double: false, pending: [None; 16], whole: [None; 16], read_low: 0, read_high: 0, exact: 0 }
     }
 }
 
@@ -204,6 +208,9 @@ impl Emitter {
             LinkKind::Packed(_) => (c.full(d), c.full(s)),
             LinkKind::DupLow => {
                 let a = c.low(d);
+                if chain_bit(a) == 0 {
+                    c.exact |= chain_bit(r);
+                }
                 (a, a)
             }
         };
@@ -235,7 +242,7 @@ impl Emitter {
         if self.fp_chain.len == 0 {
             return;
         }
-        let FpChain { links, len, double, pending, whole, read_low, read_high, .. } = std::mem::take(&mut self.fp_chain);
+        let FpChain { links, len, double, pending, whole, read_low, read_high, exact, .. } = std::mem::take(&mut self.fp_chain);
         let links = &links[..len];
         // The final values no link read: a destination's pending element,
         // and the packed result it (otherwise) holds.
@@ -247,7 +254,7 @@ impl Emitter {
                     scalars.push(r);
                 }
             }
-            if let Some(w) = whole[n].filter(|&w| chain_bit(w) != 0) {
+            if let Some(w) = whole[n].filter(|&w| chain_bit(w) != 0 && exact & chain_bit(w) == 0) {
                 let unread = read_high & chain_bit(w) == 0 || (pending[n].is_none() && read_low & chain_bit(w) == 0);
                 if unread && !packed.contains(&w) {
                     packed.push(w);
