@@ -25,12 +25,14 @@ use crate::frontend::flags::FlagSet;
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use iced_x86::{Code, Instruction, Mnemonic, OpKind};
 
-/// Chain registers, v10..v15: each link's result, and a first link's
+/// Chain registers, v6..v15: each link's result, and a first link's
 /// value from memory.
-const CHAIN_REGS: usize = 6;
-const FIRST_LINK_REG: Reg = 10;
+const CHAIN_REGS: usize = 10;
+const FIRST_LINK_REG: Reg = 6;
 /// The cold path's temporaries (no chain register among them).
-const FIX_UP_TEMPS: NanTemps = NanTemps { ok_r: 6, ok: 7, quiet: 8, dflt: 9, t: regs::SCRATCH[0] };
+const FIX_UP_TEMPS: NanTemps = NanTemps { ok_r: 0, ok: 1, quiet: 2, dflt: 3, t: regs::SCRATCH[0] };
+/// Where the tests fold a packed result (`fmaxp`).
+const FOLDS: [Reg; 2] = [4, 5];
 
 /// What a link computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,12 +72,12 @@ pub struct FpChain {
     whole: [Option<Reg>; 16],
     /// Chain registers whose low (high) element a later link reads (bit i:
     /// v(10+i)).
-    read_low: u8,
-    read_high: u8,
+    read_low: u16,
+    read_high: u16,
     /// Chain registers holding a guest value as it was (`unpcklpd x, x` of
     /// a register): nothing to test, and a test could meet a signalling
     /// NaN and raise a flag x86 does not.
-    exact: u8,
+    exact: u16,
 }
 
 impl Default for FpChain {
@@ -161,7 +163,7 @@ impl FpChain {
 }
 
 /// Chain register r's bit in `read_low`/`read_high` (none for others).
-fn chain_bit(r: Reg) -> u8 {
+fn chain_bit(r: Reg) -> u16 {
     if (FIRST_LINK_REG..FIRST_LINK_REG + CHAIN_REGS as Reg).contains(&r) {
         1 << (r - FIRST_LINK_REG)
     } else {
@@ -340,33 +342,46 @@ fn emit_link(e: &mut Emitter, kind: LinkKind, double: bool, r: Reg, a: Reg, b: R
 
 /// Branches to `nan` if the low element of any of `scalars`, or either
 /// element of any of `packed`, is a NaN: `fmaxp` folds a packed pair into
-/// one value (a NaN if either is), and an unordered compare tests two
-/// values at once; where NZCV holds live guest flags, a compare-free test
-/// per value.
+/// one value (a NaN if either is; two fold registers, reused pair by
+/// pair), and an unordered compare tests two values at once; where NZCV
+/// holds live guest flags, a compare-free test per value.
 fn test_results(e: &mut Emitter, scalars: &[Reg], packed: &[Reg], double: bool, nzcv_free: bool, nan: dynasmrt::DynamicLabel) {
-    let mut values = scalars.to_vec();
-    // v0..v5: free between instructions, and no chain register.
-    for (t, &w) in (0..).zip(packed) {
-        a64!(e.ops; fmaxp D(t), V(w).D2);
-        values.push(t);
+    // A value waiting for a second to share its compare.
+    let mut waiting = None;
+    for &w in packed {
+        // The fold register the waiting value does not hold.
+        let fold = if waiting == Some(FOLDS[0]) { FOLDS[1] } else { FOLDS[0] };
+        a64!(e.ops; fmaxp D(fold), V(w).D2);
+        test_value(e, &mut waiting, fold, double, nzcv_free, nan);
     }
+    for &r in scalars {
+        test_value(e, &mut waiting, r, double, nzcv_free, nan);
+    }
+    if let Some(x) = waiting {
+        // Alone: compared with itself.
+        test_value(e, &mut Some(x), x, double, nzcv_free, nan);
+    }
+}
+
+/// Tests `x` with the value `waiting` (then none waits), or leaves it
+/// waiting; where NZCV is live, tests it alone, compare-free.
+fn test_value(e: &mut Emitter, waiting: &mut Option<Reg>, x: Reg, double: bool, nzcv_free: bool, nan: dynasmrt::DynamicLabel) {
     if !nzcv_free {
         let (ok, t) = (FIX_UP_TEMPS.ok, FIX_UP_TEMPS.t);
-        for &r in &values {
-            if double {
-                a64!(e.ops; fcmeq D(ok), D(r), D(r) ; fmov X(t), D(ok) ; cbz X(t), =>nan);
-            } else {
-                a64!(e.ops; fcmeq S(ok), S(r), S(r) ; fmov W(t), S(ok) ; cbz W(t), =>nan);
-            }
+        if double {
+            a64!(e.ops; fcmeq D(ok), D(x), D(x) ; fmov X(t), D(ok) ; cbz X(t), =>nan);
+        } else {
+            a64!(e.ops; fcmeq S(ok), S(x), S(x) ; fmov W(t), S(ok) ; cbz W(t), =>nan);
         }
         return;
     }
-    for pair in values.chunks(2) {
-        let (x, y) = (pair[0], *pair.last().expect("a chunk is not empty"));
-        if double {
-            a64!(e.ops; fcmp D(x), D(y) ; b.vs =>nan);
-        } else {
-            a64!(e.ops; fcmp S(x), S(y) ; b.vs =>nan);
-        }
+    let Some(y) = waiting.take() else {
+        *waiting = Some(x);
+        return;
+    };
+    if double {
+        a64!(e.ops; fcmp D(y), D(x) ; b.vs =>nan);
+    } else {
+        a64!(e.ops; fcmp S(y), S(x) ; b.vs =>nan);
     }
 }
