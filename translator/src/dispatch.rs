@@ -245,7 +245,7 @@ impl Translator {
         // SAFETY: `pc` is in a translated block (the map found it), in the
         // code cache, which stays mapped and readable.
         let word = unsafe { (pc as *const u32).read() };
-        let pair = PairedAccess::at(word, 0).and_then(|p| Some(PairedAccess { second_rip: self.shared.map.next_guest_rip(pc)?, ..p }));
+        let pair = PairedAccess::at(word, || self.shared.map.next_guest_rip(pc));
         Some(FaultRedirect {
             pc: self.shared.stubs.exit[ExitReason::HostFault as usize],
             x16: point.rip,

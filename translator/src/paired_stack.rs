@@ -32,8 +32,9 @@ const REGISTERS: u32 = 0x1f << 10 | 0x1f;
 
 impl PairedAccess {
     /// The pair host instruction `word` is, if it is one, with the RIP of
-    /// its second guest instruction. Async-signal-safe.
-    pub fn at(word: u32, second_rip: u64) -> Option<PairedAccess> {
+    /// its second guest instruction (asked only for a pair).
+    /// Async-signal-safe.
+    pub fn at(word: u32, second_rip: impl FnOnce() -> Option<u64>) -> Option<PairedAccess> {
         let (rt, rt2) = ((word & 0x1f) as usize, ((word >> 10) & 0x1f) as usize);
         let (push, first) = match word & !REGISTERS {
             PUSH_PAIR => (true, rt2),
@@ -41,7 +42,10 @@ impl PairedAccess {
             _ => return None,
         };
         // Guest registers only (x0..x15 hold RAX..R15).
-        (rt < 16 && rt2 < 16).then_some(PairedAccess { push, first, second_rip })
+        if rt >= 16 || rt2 >= 16 {
+            return None;
+        }
+        Some(PairedAccess { push, first, second_rip: second_rip()? })
     }
 }
 
@@ -93,13 +97,13 @@ mod tests {
     #[test]
     fn recognises_the_pairs_stack_pair_emits() {
         // push rax; push r13
-        assert_eq!(PairedAccess::at(pair_word(&[0x50, 0x41, 0x55]), 0x1001), Some(PairedAccess { push: true, first: 0, second_rip: 0x1001 }));
+        assert_eq!(PairedAccess::at(pair_word(&[0x50, 0x41, 0x55]), || Some(0x1001)), Some(PairedAccess { push: true, first: 0, second_rip: 0x1001 }));
         // pop r12; pop rbp
-        assert_eq!(PairedAccess::at(pair_word(&[0x41, 0x5c, 0x5d]), 0x1002), Some(PairedAccess { push: false, first: 12, second_rip: 0x1002 }));
+        assert_eq!(PairedAccess::at(pair_word(&[0x41, 0x5c, 0x5d]), || Some(0x1002)), Some(PairedAccess { push: false, first: 12, second_rip: 0x1002 }));
         // Another base, offset or direction is no pair of ours.
-        assert_eq!(PairedAccess::at(0xa9bf_03e0 | 1 << 10, 0), None, "stp x0, x1, [sp, #-16]!");
-        assert_eq!(PairedAccess::at(0xa9be_0080 | 1 << 10, 0), None, "stp x0, x1, [x4, #-32]!");
-        assert_eq!(PairedAccess::at(0xa940_0080 | 1 << 10, 0), None, "ldp x0, x1, [x4]");
+        assert_eq!(PairedAccess::at(0xa9bf_03e0 | 1 << 10, || Some(0)), None, "stp x0, x1, [sp, #-16]!");
+        assert_eq!(PairedAccess::at(0xa9be_0080 | 1 << 10, || Some(0)), None, "stp x0, x1, [x4, #-32]!");
+        assert_eq!(PairedAccess::at(0xa940_0080 | 1 << 10, || Some(0)), None, "ldp x0, x1, [x4]");
     }
 
     #[test]

@@ -188,7 +188,7 @@ impl Emitter {
         let c = &self.fp_chain;
         // A packed link reads whole registers: a pending element is
         // written first.
-        let whole_pending = kind != LinkKind::DupLow && !matches!(kind, LinkKind::Scalar(_)) && (c.pending[d].is_some() || c.pending[s].is_some());
+        let whole_pending = matches!(kind, LinkKind::Packed(_)) && (c.pending[d].is_some() || c.pending[s].is_some());
         if c.used + 1 + usize::from(from_memory) > CHAIN_REGS || (c.len > 0 && (c.double != double || from_memory || whole_pending)) {
             self.end_fp_chain();
         }

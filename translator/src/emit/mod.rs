@@ -161,7 +161,7 @@ pub struct Emitter {
     pub fuse_test: bool,
     /// That register (and whether 64-bit), until the branch's `cond`.
     pub fused_test: Option<(Reg, bool)>,
-    /// Scalar SSE arithmetic whose destinations are not written yet.
+    /// SSE arithmetic whose destinations are not written yet.
     fp_chain: fp_chain::FpChain,
 }
 
