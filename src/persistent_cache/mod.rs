@@ -28,7 +28,7 @@ mod file;
 
 use elf_identity::{ElfFile, FileIdentity};
 use std::borrow::Cow;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use transit_translator::cache::image::SavedBlocks;
@@ -38,6 +38,11 @@ use transit_translator::Translator;
 /// The cache's size limit: beyond it, the least recently written files go.
 const DEFAULT_LIMIT_BYTES: u64 = 512 << 20;
 const SYSTEM_DIR: &str = "/var/cache/transit";
+/// Eviction walks the directory at most this often (`evict`): processes
+/// that add a few blocks each end often (every child of a shell or a build).
+const EVICTION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+/// Its modification time is the last eviction walk.
+const EVICTION_STAMP: &str = "evicted.stamp";
 
 struct Config {
     dir: PathBuf,
@@ -193,17 +198,17 @@ pub fn save(translator: &Translator) {
     }
     let fingerprint = translator.code_fingerprint();
     let images = IMAGES.lock().unwrap_or_else(|e| e.into_inner());
-    let mut wrote = false;
+    let mut written = 0;
     for (start, _, blocks) in to_save {
         let Some(image) = images.iter().find(|r| r.start == start) else { continue };
         let key = key(config, &image.identity, &fingerprint);
         match file::write(&file::path_for(&config.dir, &key), &key, &blocks) {
-            Ok(()) => wrote = true,
+            Ok(()) => written += blocks.len() as u64,
             Err(e) => tracing::debug!(dir = %config.dir.display(), error = %e, "cannot save translations"),
         }
     }
-    if wrote {
-        evict(&config.dir, config.limit);
+    if written > 0 {
+        evict(&config.dir, config.limit, written);
     }
 }
 
@@ -230,7 +235,8 @@ pub fn command(args: &[std::ffi::OsString], secure: bool) -> i32 {
         }
         Some("clear") if args.len() == 1 => {
             let mut failed = 0;
-            for (path, _) in files.iter().filter(|(p, _)| blocks(p) || p.extension().is_some_and(|x| x == "tmp")) {
+            let ours = |p: &Path| blocks(p) || p.extension().is_some_and(|x| x == "tmp") || p.file_name().is_some_and(|n| n == EVICTION_STAMP);
+            for (path, _) in files.iter().filter(|(p, _)| ours(p)) {
                 if let Err(e) = std::fs::remove_file(path) {
                     eprintln!("transit: cannot remove {}: {e}", path.display());
                     failed += 1;
@@ -272,8 +278,20 @@ fn warm(config: &Config, args: &[std::ffi::OsString]) -> i32 {
 }
 
 /// Keeps the directory under `limit` bytes: the least recently written
-/// files go first, down to three quarters of it.
-fn evict(dir: &Path, limit: u64) {
+/// files go first, down to three quarters of it. The walk stats every
+/// file, so it runs at most once an [`EVICTION_INTERVAL`] (the stamp's
+/// modification time says when it last ran), unless this process wrote a
+/// sizeable share of the limit: the limit is overshot by at most what
+/// small writers add in that time.
+fn evict(dir: &Path, limit: u64, written: u64) {
+    let stamp = dir.join(EVICTION_STAMP);
+    let walked_lately = std::fs::metadata(&stamp).and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|age| age < EVICTION_INTERVAL));
+    if walked_lately && written < limit / 32 {
+        return;
+    }
+    if let Ok(file) = std::fs::File::options().write(true).create(true).mode(0o600).custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC).open(&stamp) {
+        let _ = file.set_modified(std::time::SystemTime::now());
+    }
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     let mut files: Vec<(i64, u64, PathBuf)> = entries
         .filter_map(Result::ok)

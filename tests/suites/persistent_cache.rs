@@ -189,7 +189,7 @@ fn cache_stats_counts_the_files_and_clear_removes_them() {
         let out = process::run_with_env(c, &[("TRANSIT_CACHE_DIR", cache.as_os_str())], b"", &work_dir("cache-runs").join(name), TIMEOUT).expect("can start Transit");
         (out.termination, String::from_utf8_lossy(&out.stdout).into_owned())
     };
-    let files = cache_files(&cache).len();
+    let files = cache_files(&cache).iter().filter(|p| p.extension().is_some_and(|x| x == "blocks")).count();
     let (status, stats) = command(&["stats"], "command-stats");
     assert_eq!(status, Termination::Exited(0));
     assert!(stats.contains(&format!("files: {files} (")), "{stats}");
@@ -215,4 +215,94 @@ fn cache_warm_fills_the_system_cache_that_others_start_from() {
     let r = run(&binary, &user, "warm-system-user", &[("TRANSIT_SYSTEM_CACHE_DIR", system.to_str().unwrap())]);
     assert!(r.restored * 100 >= r.blocks * 95, "{} of {} blocks restored from the system cache", r.restored, r.blocks);
     assert_eq!(r.stdout, out.stdout);
+}
+
+/// Beyond TRANSIT_CACHE_MAX_MB the least recently written files go, down
+/// to three quarters of the limit; a save soon after a walk does not walk
+/// the directory again (each walk stats every file).
+#[test]
+fn a_full_cache_drops_its_oldest_files_walking_at_most_once_a_minute() {
+    let (_, original) = programs().remove(0);
+    let cache = fresh_cache("evict");
+    std::fs::create_dir_all(&cache).unwrap();
+    // Sparse 30 MB files, written long ago: the oldest first.
+    let old_file = |name: &str, age_days: u64| {
+        let path = cache.join(format!("{name}.blocks"));
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(30 << 20).unwrap();
+        file.set_modified(std::time::SystemTime::now() - Duration::from_secs(age_days * 86_400)).unwrap();
+        path
+    };
+    let (oldest, older, old) = (old_file("oldest", 3), old_file("older", 2), old_file("old", 1));
+    let limit = [("TRANSIT_CACHE_MAX_MB", "64")];
+    run(&original, &cache, "evict-1", &limit);
+    // 90 MB and the new file: down to 48 MB takes the two oldest.
+    assert!(!oldest.exists() && !older.exists(), "the two oldest files went");
+    assert!(old.exists(), "the third stayed");
+    assert!(cache_files(&cache).iter().any(|p| p.extension().is_some_and(|x| x == "blocks") && *p != old), "the run's own file stayed");
+    // Over the limit again, but the directory was walked a moment ago: a
+    // small save (a program with a new identity) leaves it as it is.
+    let (again, again2) = (old_file("again", 5), old_file("again2", 4));
+    let binary = work_dir("cache-inputs").join("hello-evict");
+    std::fs::create_dir_all(binary.parent().unwrap()).unwrap();
+    std::fs::copy(&original, &binary).unwrap();
+    let files_before = cache_files(&cache).len();
+    run(&binary, &cache, "evict-2", &limit);
+    assert!(again.exists() && again2.exists(), "no walk within the interval");
+    assert_eq!(cache_files(&cache).len(), files_before + 1, "the new program's file was written");
+}
+
+/// A forked child that translates only its way to a failing exec (a
+/// shell's or a subprocess module's child) does not write its parent's
+/// libraries' sets again: a warm run leaves libc's and ld.so's files as
+/// they were (the program's own few blocks are cheaper to write again
+/// than to translate).
+#[test]
+fn forked_children_leave_the_saved_sets_alone() {
+    if !transit_tests::host_runs_x86_64() {
+        return;
+    }
+    let dir = work_dir("cache-inputs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("fork_exec_fails.c");
+    std::fs::write(
+        &source,
+        r#"#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(void) {
+    for (int i = 0; i < 3; i++) {
+        pid_t child = fork();
+        if (child == 0) {
+            char *argv[] = {"/nonexistent/transit-cache-test", 0};
+            execv(argv[0], argv);
+            _exit(7);
+        }
+        int status;
+        waitpid(child, &status, 0);
+        printf("child %d: %d\n", i, WEXITSTATUS(status));
+    }
+    return 0;
+}
+"#,
+    )
+    .unwrap();
+    let binary = dir.join("fork_exec_fails");
+    let built = Command::new("gcc").args(["-O2", "-o"]).arg(&binary).arg(&source).status().expect("gcc runs");
+    assert!(built.success());
+    let cache = fresh_cache("forked");
+    let files = || -> Vec<(PathBuf, u64, std::time::SystemTime)> {
+        use std::os::unix::fs::MetadataExt;
+        let large = |m: &std::fs::Metadata| m.len() > 64 << 10;
+        let mut v: Vec<_> = cache_files(&cache).into_iter().filter_map(|p| std::fs::metadata(&p).ok().filter(large).map(|m| (p, m.ino(), m.modified().unwrap()))).collect();
+        v.sort();
+        v
+    };
+    let cold = run(&binary, &cache, "forked-cold", &[]);
+    assert_eq!(String::from_utf8_lossy(&cold.stdout), "child 0: 7\nchild 1: 7\nchild 2: 7\n");
+    let after_cold = files();
+    assert!(after_cold.len() >= 2, "libc's and ld.so's sets: {after_cold:?}");
+    let warm = run(&binary, &cache, "forked-warm", &[]);
+    assert_eq!(warm.stdout, cold.stdout);
+    assert_eq!(files(), after_cold, "no library's set written again");
 }

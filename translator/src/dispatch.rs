@@ -341,7 +341,7 @@ impl Translator {
     /// Each image with blocks to save: its start, end and saved blocks
     /// (old and new together, `image::Image::encode`).
     pub fn images_to_save(&self) -> Vec<(u64, u64, Vec<u8>)> {
-        self.shared.lock().images().iter().filter_map(|i| Some((i.start, i.end, i.encode()?))).collect()
+        self.shared.lock().images_to_save()
     }
 
     /// Translates the block at `rip` (if not cached) without running it;

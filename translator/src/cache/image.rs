@@ -217,12 +217,16 @@ impl Image {
     }
 
     /// The image's blocks, saved and fresh, as one byte string (None when
-    /// there is nothing new to save).
-    pub fn encode(&self) -> Option<Vec<u8>> {
+    /// there is nothing new worth saving). In a forked child the decoder's
+    /// tables are not counted: its new blocks are mostly the path between
+    /// fork and exec, which the parent's next child, tables already built,
+    /// translates again for less than writing the whole set costs.
+    pub fn encode(&self, forked_child: bool) -> Option<Vec<u8>> {
         let saved_bytes = self.saved.as_ref().map_or(0, |s| s.bytes.len());
+        let tables = if forked_child { 0 } else { DECODER_TABLES_COST };
         // Writing a large set again for a few new blocks would cost more
         // than translating them does.
-        if !self.usable || self.fresh.is_empty() || self.fresh.len() * TRANSLATION_COST + DECODER_TABLES_COST < saved_bytes {
+        if !self.usable || self.fresh.is_empty() || self.fresh.len() * TRANSLATION_COST + tables < saved_bytes {
             return None;
         }
         // By offset; of two records for one offset the fresh one (rank 0) stays.

@@ -290,7 +290,7 @@ mod tests {
         for &rip in blocks {
             translation(&mut first, &src, rip, &me, false, &[]);
         }
-        SavedBlocks::new(Cow::Owned(first.images()[0].encode().expect("new blocks"))).unwrap()
+        SavedBlocks::new(Cow::Owned(first.images()[0].encode(false).expect("new blocks"))).unwrap()
     }
 
     fn saved(code: &[u8]) -> SavedBlocks {

@@ -100,6 +100,9 @@ pub struct CodeCache {
     pub host: HostFeatures,
     /// How translations order memory accesses; change it with `set_memory_order`.
     memory_order: MemoryOrder,
+    /// A forked child's: what it translates between fork and exec is
+    /// cheap for its parent's next child to translate again.
+    forked_child: bool,
     pub stats: CacheStats,
 }
 
@@ -169,6 +172,7 @@ impl CodeCache {
             stubs: Stubs::default(),
             host,
             memory_order: MemoryOrder::Relaxed,
+            forked_child: false,
             stats: CacheStats::default(),
         })
     }
@@ -236,6 +240,12 @@ impl CodeCache {
         for image in &mut self.images {
             image.forget_recorded();
         }
+        self.forked_child = true;
+    }
+
+    /// Each image with blocks worth writing back, as (start, end, bytes).
+    pub fn images_to_save(&self) -> Vec<(u64, u64, Vec<u8>)> {
+        self.images.iter().filter_map(|i| Some((i.start, i.end, i.encode(self.forked_child)?))).collect()
     }
 
     /// (tid, `ThreadStats::summary`) of every registered thread.
