@@ -238,8 +238,9 @@ impl Translator {
 
     /// For the runtime's handler of a synchronous fault at host `pc`: where
     /// to resume so that the fault reaches the dispatcher as
-    /// `GuestEvent::HostFault`, or `None` when `pc` is not in a translated
-    /// block (the fault is Transit's own). Async-signal-safe.
+    /// `GuestEvent::HostFault` (through the instruction's fault pad, if it
+    /// has one), or `None` when `pc` is not in a translated block (the
+    /// fault is Transit's own). Async-signal-safe.
     pub fn fault_redirect(&self, pc: u64) -> Option<FaultRedirect> {
         let point = self.shared.map.guest_point(pc)?;
         // SAFETY: `pc` is in a translated block (the map found it), in the
@@ -247,7 +248,7 @@ impl Translator {
         let word = unsafe { (pc as *const u32).read() };
         let pair = PairedAccess::at(word, || self.shared.map.next_guest_rip(pc));
         Some(FaultRedirect {
-            pc: self.shared.stubs.exit[ExitReason::HostFault as usize],
+            pc: self.shared.map.fault_pad(pc).unwrap_or(self.shared.stubs.exit[ExitReason::HostFault as usize]),
             x16: point.rip,
             flip_carry: point.carry,
             pair,

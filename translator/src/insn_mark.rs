@@ -19,4 +19,9 @@ pub struct InsnMark {
     pub host_off: u32,
     pub guest_off: u16,
     pub polarity: Polarity,
+    /// Marks the instruction's fault landing pad instead (out of line): a
+    /// fault in the instruction's own code resumes there
+    /// (`emit::fp_chain`: the pad ends the open chain, then leaves as the
+    /// fault).
+    pub fault_pad: bool,
 }

@@ -206,6 +206,19 @@ impl BlockMap {
         Some(GuestPoint { rip: b.rip + m.guest_off as u64, carry: m.polarity == Polarity::Carry })
     }
 
+    /// The host address of the fault landing pad of the guest instruction
+    /// host `pc` is code of, if it has one (`InsnMark::fault_pad`).
+    /// Async-signal-safe.
+    pub fn fault_pad(&self, pc: u64) -> Option<u64> {
+        let b = self.blocks.get(self.block_at(pc)?)?;
+        let off = (pc - b.host_start) as u32;
+        let pad = match &b.detail {
+            Detail::Own { marks, .. } => pad_for(self.marks.iter_range(marks.start as usize..marks.end as usize).copied(), off),
+            Detail::Saved { record, .. } => pad_for(SavedRecord::parse(record)?.marks(), off),
+        }?;
+        Some(b.host_start + u64::from(pad))
+    }
+
     /// The RIP of the guest instruction after the one host `pc` is code
     /// of, in the same block (`paired_stack`: the pair's second push or
     /// pop, whose code is the first one's). Async-signal-safe.
@@ -239,12 +252,27 @@ impl BlockMap {
     }
 }
 
+/// The offset of the fault pad of the instruction whose code holds host
+/// offset `off`, from a block's marks (in host order: the pads, out of
+/// line, come after every instruction's start).
+fn pad_for(marks: impl Iterator<Item = InsnMark>, off: u32) -> Option<u32> {
+    let mut point: Option<InsnMark> = None;
+    for m in marks {
+        if m.host_off <= off {
+            point = Some(m);
+        } else if m.fault_pad && point.is_some_and(|p| !p.fault_pad && p.guest_off == m.guest_off) {
+            return Some(m.host_off);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn mark(host_off: u32, guest_off: u16, polarity: Polarity) -> InsnMark {
-        InsnMark { host_off, guest_off, polarity }
+        InsnMark { host_off, guest_off, polarity, fault_pad: false }
     }
 
     #[test]
@@ -263,5 +291,19 @@ mod tests {
         assert_eq!(map.exits(1).unwrap().1.count(), 1);
         unsafe { map.clear() };
         assert_eq!(map.block_at(0x10_0000), None);
+    }
+
+    #[test]
+    fn a_fault_in_an_instruction_with_a_pad_resumes_there() {
+        let map = BlockMap::default();
+        let pad = InsnMark { fault_pad: true, ..mark(40, 3, Polarity::Borrow) };
+        let marks = [mark(0, 0, Polarity::Borrow), mark(12, 3, Polarity::Borrow), mark(20, 7, Polarity::Borrow), mark(32, 3, Polarity::Borrow), pad];
+        map.insert(0x1000, 0x10_0000, 0x10_0040, &marks, &[]);
+        assert_eq!(map.fault_pad(0x10_0010), Some(0x10_0028), "the instruction at 3's own code");
+        assert_eq!(map.fault_pad(0x10_0008), None, "another instruction");
+        assert_eq!(map.fault_pad(0x10_0014), None, "the next one");
+        assert_eq!(map.fault_pad(0x10_0020), Some(0x10_0028), "its cold access");
+        assert_eq!(map.fault_pad(0x10_0028), None, "the pad itself");
+        assert_eq!(map.guest_point(0x10_0010), Some(GuestPoint { rip: 0x1003, carry: false }));
     }
 }

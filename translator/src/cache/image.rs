@@ -310,6 +310,7 @@ fn encode_record(image: u64, guest: &[u8], b: &TranslatedBlock) -> Vec<u8> {
         item[..4].copy_from_slice(&m.host_off.to_le_bytes());
         item[4..6].copy_from_slice(&m.guest_off.to_le_bytes());
         item[6] = u8::from(m.polarity == Polarity::Carry);
+        item[7] = u8::from(m.fault_pad);
         r.extend_from_slice(&item);
     }
     for x in &b.direct_exits {
@@ -437,6 +438,7 @@ impl<'a> SavedRecord<'a> {
             host_off: u32_in(item, 0),
             guest_off: u16_in(item, 4),
             polarity: if item[6] != 0 { Polarity::Carry } else { Polarity::Borrow },
+            fault_pad: item[7] != 0,
         })
     }
 

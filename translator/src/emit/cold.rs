@@ -62,7 +62,7 @@ impl Emitter {
     /// In a cold body, before a memory access: a fault there is `mark`'s
     /// instruction's.
     pub fn mark_cold_access(&mut self, mark: InsnMark) {
-        self.marks.push(InsnMark { host_off: self.offset() as u32, ..mark });
+        self.marks.push(InsnMark { host_off: self.offset() as u32, fault_pad: false, ..mark });
     }
 
     /// `finish` for a block with cold code: emits the recorded bodies (a

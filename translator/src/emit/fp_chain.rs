@@ -16,11 +16,21 @@
 //! there, since no destination was written yet. The chain ends before any
 //! other instruction (a fault or an exit there sees every destination
 //! written), so the guest never sees the difference.
+//!
+//! Loads may join an open chain too: a link with a memory source, and
+//! movsd/movss/movupd-style loads, whose value goes to a chain register.
+//! Each gets a fault landing pad out of line (`InsnMark::fault_pad`): a
+//! fault at the load resumes there (`BlockMap::fault_pad`), and the pad
+//! ends the chain as it stood before the instruction, then leaves as the
+//! fault would have, so the guest's handler sees every earlier
+//! destination written and this one untouched.
 //! `TRANSIT_TUNING=-fp-chains` turns it off.
 
 use super::sse::{nan_fix_up, scalar_operation, NanTemps, ScalarOp};
 use super::{a64, regs, Emitter, Reg, Unsupported};
+use crate::exit::ExitReason;
 use crate::frontend::flags::FlagSet;
+use crate::insn_mark::InsnMark;
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use iced_x86::{Code, Instruction, Mnemonic, OpKind};
@@ -57,6 +67,7 @@ struct Link {
 const NO_LINK: Link = Link { kind: LinkKind::DupLow, r: 0, a: 0, b: 0 };
 
 /// The chain being built in a block (empty between chains).
+#[derive(Clone)]
 pub struct FpChain {
     links: [Link; CHAIN_REGS],
     len: usize,
@@ -74,9 +85,9 @@ pub struct FpChain {
     /// v(10+i)).
     read_low: u16,
     read_high: u16,
-    /// Chain registers holding a guest value as it was (`unpcklpd x, x` of
-    /// a register): nothing to test, and a test could meet a signalling
-    /// NaN and raise a flag x86 does not.
+    /// Chain registers holding a guest value as it was (a load, or
+    /// `unpcklpd x, x` of one): nothing to test, and a test could meet a
+    /// signalling NaN and raise a flag x86 does not.
     exact: u16,
 }
 
@@ -87,9 +98,9 @@ impl Default for FpChain {
 }
 
 /// The link a legacy SSE instruction can be, and whether it is double
-/// precision. A scalar one with a memory source only starts a chain (its
-/// load may fault: nothing may be pending then), the loaded value in a
-/// chain register for the cold path; packed ones take registers only.
+/// precision. A scalar one may have a memory source (loaded into a chain
+/// register, with a fault pad inside a chain); packed ones take registers
+/// only.
 pub fn link_of(insn: &Instruction) -> Option<(LinkKind, bool)> {
     use Code::*;
     use LinkKind::*;
@@ -123,12 +134,28 @@ pub fn is_copy(insn: &Instruction) -> bool {
         && insn.op1_kind() == OpKind::Register
 }
 
+/// The bytes a legacy SSE load of a whole XMM register, or of its low
+/// element (clearing the rest), reads; such a load may join a chain
+/// (`Emitter::chain_load`).
+pub fn load_of(insn: &Instruction) -> Option<u8> {
+    use Code::*;
+    if insn.op1_kind() != OpKind::Memory {
+        return None;
+    }
+    match insn.code() {
+        Movsd_xmm_xmmm64 => Some(8),
+        Movss_xmm_xmmm32 => Some(4),
+        Movapd_xmm_xmmm128 | Movaps_xmm_xmmm128 | Movupd_xmm_xmmm128 | Movups_xmm_xmmm128 | Movdqa_xmm_xmmm128 | Movdqu_xmm_xmmm128 => Some(16),
+        _ => None,
+    }
+}
+
 /// Whether `insn` may run inside a chain without ending it: a link, a
-/// copy, or integer work on general registers and immediates that cannot
-/// fault or leave the block.
+/// copy, a load, or integer work on general registers and immediates that
+/// cannot fault or leave the block.
 pub fn keeps_chain(insn: &Instruction) -> bool {
     use Mnemonic::*;
-    if (link_of(insn).is_some() && insn.op1_kind() == OpKind::Register) || is_copy(insn) {
+    if link_of(insn).is_some() || is_copy(insn) || load_of(insn).is_some() {
         return true;
     }
     let integer = matches!(
@@ -189,10 +216,11 @@ impl Emitter {
         // A packed link reads whole registers: a pending element is
         // written first.
         let whole_pending = matches!(kind, LinkKind::Packed(_)) && (c.pending[d].is_some() || c.pending[s].is_some());
-        if c.used + 1 + usize::from(from_memory) > CHAIN_REGS || (c.len > 0 && (c.double != double || from_memory || whole_pending)) {
+        if c.used + 1 + usize::from(from_memory) > CHAIN_REGS || (c.len > 0 && (c.double != double || whole_pending)) {
             self.end_fp_chain();
         }
         let loaded = if from_memory {
+            self.fault_pad();
             let loaded = FIRST_LINK_REG + self.fp_chain.used as Reg;
             self.vload_operand(loaded, insn, if double { 8 } else { 4 })?;
             self.fp_chain.used += 1;
@@ -210,7 +238,7 @@ impl Emitter {
             LinkKind::Packed(_) => (c.full(d), c.full(s)),
             LinkKind::DupLow => {
                 let a = c.low(d);
-                if chain_bit(a) == 0 {
+                if chain_bit(a) == 0 || c.exact & chain_bit(a) != 0 {
                     c.exact |= chain_bit(r);
                 }
                 (a, a)
@@ -228,6 +256,49 @@ impl Emitter {
         Ok(true)
     }
 
+    /// `insn` (a `load_of` load of `bytes`) inside an open chain: the value
+    /// goes to a chain register that stands for the destination (a fault
+    /// goes to the pad). False if the chain is closed or full (then ended):
+    /// an ordinary load.
+    pub(super) fn chain_load(&mut self, insn: &Instruction, bytes: u8) -> Result<bool, Unsupported> {
+        if self.fp_chain.len == 0 {
+            return Ok(false);
+        }
+        if self.fp_chain.used + 1 > CHAIN_REGS {
+            self.end_fp_chain();
+            return Ok(false);
+        }
+        self.fault_pad();
+        let r = FIRST_LINK_REG + self.fp_chain.used as Reg;
+        self.vload_operand(r, insn, bytes)?;
+        let c = &mut self.fp_chain;
+        let d = insn.op0_register().number();
+        (c.whole[d], c.pending[d]) = (Some(r), None);
+        c.exact |= chain_bit(r);
+        c.used += 1;
+        Ok(true)
+    }
+
+    /// Before a load inside the open chain: a landing pad, out of line,
+    /// for a fault there. It writes the chain's destinations as they stand
+    /// (before this instruction), then leaves as the fault exit does (the
+    /// runtime's handler has set the guest RIP and flags' form, which the
+    /// pad leaves alone: it tests with NZCV taken as live).
+    fn fault_pad(&mut self) {
+        if self.fp_chain.len == 0 {
+            return;
+        }
+        let (chain, mark) = (self.fp_chain.clone(), self.access_mark());
+        self.cold_exit(
+            |_, _| {},
+            move |e| {
+                e.marks.push(InsnMark { host_off: e.offset() as u32, fault_pad: true, ..mark });
+                e.write_chain(chain, false);
+                e.b_exit_stub(ExitReason::HostFault);
+            },
+        );
+    }
+
     /// `insn` (an `is_copy` move) inside an open chain: no code; the
     /// destination stands for the source's value (`FpChain::whole`), and
     /// takes its pending element.
@@ -241,10 +312,17 @@ impl Emitter {
     /// Ends the chain, if one is open: tests the results no link read,
     /// and writes each destination's low element.
     pub fn end_fp_chain(&mut self) {
-        if self.fp_chain.len == 0 {
+        let chain = std::mem::take(&mut self.fp_chain);
+        let nzcv_free = !self.live_after.has(FlagSet::NZCV);
+        self.write_chain(chain, nzcv_free);
+    }
+
+    /// `end_fp_chain` for `chain`; `nzcv_free`: the tests may compare.
+    fn write_chain(&mut self, chain: FpChain, nzcv_free: bool) {
+        if chain.len == 0 {
             return;
         }
-        let FpChain { links, len, double, pending, whole, read_low, read_high, exact, .. } = std::mem::take(&mut self.fp_chain);
+        let FpChain { links, len, double, pending, whole, read_low, read_high, exact, .. } = chain;
         let links = &links[..len];
         // The final values no link read: a destination's pending element,
         // and the packed result it (otherwise) holds.
@@ -264,7 +342,6 @@ impl Emitter {
             }
         }
         if !scalars.is_empty() || !packed.is_empty() {
-            let nzcv_free = !self.live_after.has(FlagSet::NZCV);
             let again = links.to_vec();
             self.cold(
                 move |e, nan| test_results(e, &scalars, &packed, double, nzcv_free, nan),
@@ -272,8 +349,9 @@ impl Emitter {
                     for link in again {
                         emit_link(e, link.kind, double, link.r, link.a, link.b);
                         match link.kind {
-                            LinkKind::Scalar(ScalarOp::Sqrt) => nan_fix_up(e, link.r, &[link.b], double, FIX_UP_TEMPS),
-                            LinkKind::Scalar(_) | LinkKind::Packed(_) => nan_fix_up(e, link.r, &[link.a, link.b], double, FIX_UP_TEMPS),
+                            LinkKind::Scalar(ScalarOp::Sqrt) => nan_fix_up(e, link.r, &[link.b], double, false, FIX_UP_TEMPS),
+                            LinkKind::Scalar(_) => nan_fix_up(e, link.r, &[link.a, link.b], double, false, FIX_UP_TEMPS),
+                            LinkKind::Packed(_) => nan_fix_up(e, link.r, &[link.a, link.b], double, true, FIX_UP_TEMPS),
                             // A copy of its input, already x86's.
                             LinkKind::DupLow => {}
                         }

@@ -128,7 +128,7 @@ pub(super) fn x86_nan_rules_of(e: &mut Emitter, r: Reg, inputs: &[Reg], double: 
     let mut order = [r; 3];
     order[..inputs.len()].copy_from_slice(inputs);
     let count = inputs.len();
-    let fix_up = move |e: &mut Emitter| nan_fix_up(e, r, &order[..count], double, temps);
+    let fix_up = move |e: &mut Emitter| nan_fix_up(e, r, &order[..count], double, packed, temps);
     let NanTemps { ok_r, ok, t, .. } = temps;
     if !crate::tuning::tuning().out_of_line_nans {
         let done = e.label();
@@ -183,25 +183,35 @@ fn nan_test_keeping_flags(e: &mut Emitter, r: Reg, double: bool, packed: bool, o
     branch(e);
 }
 
-/// The rare path, lane-wise over the whole register (a scalar result uses
-/// lane 0 only): dflt starts as the indefinite, and each input from the
-/// last to the first replaces it with its quieted self where it is a NaN;
-/// then r's NaN lanes take dflt. Leaves NZCV alone.
-pub(super) fn nan_fix_up(e: &mut Emitter, r: Reg, inputs: &[Reg], double: bool, temps: NanTemps) {
+/// The rare path, lane-wise: dflt starts as the indefinite, and each
+/// input from the last to the first replaces it with its quieted self
+/// where it is a NaN; then r's NaN lanes take dflt. A scalar result uses
+/// lane 0 only, and only lane 0 is compared: a signalling NaN in an
+/// input's other lanes must not raise the invalid flag. Leaves NZCV alone.
+pub(super) fn nan_fix_up(e: &mut Emitter, r: Reg, inputs: &[Reg], double: bool, packed: bool, temps: NanTemps) {
     let NanTemps { ok_r, ok, quiet, dflt, t } = temps;
     let (quiet_bit, indefinite) = if double { (0x0008_0000_0000_0000, 0xfff8_0000_0000_0000) } else { (0x0040_0000, 0xffc0_0000) };
+    // ok = x is a number, lane by lane (lane 0 alone for a scalar).
+    let is_number = |e: &mut Emitter, ok: Reg, x: Reg| match (double, packed) {
+        (true, true) => a64!(e.ops; fcmeq V(ok).D2, V(x).D2, V(x).D2),
+        (false, true) => a64!(e.ops; fcmeq V(ok).S4, V(x).S4, V(x).S4),
+        (true, false) => a64!(e.ops; fcmeq D(ok), D(x), D(x)),
+        (false, false) => a64!(e.ops; fcmeq S(ok), S(x), S(x)),
+    };
     e.mov_imm(t, indefinite);
+    is_number(e, ok_r, r);
     if double {
-        a64!(e.ops; fcmeq V(ok_r).D2, V(r).D2, V(r).D2 ; dup V(dflt).D2, X(t));
+        a64!(e.ops; dup V(dflt).D2, X(t));
     } else {
-        a64!(e.ops; fcmeq V(ok_r).S4, V(r).S4, V(r).S4 ; dup V(dflt).S4, W(t));
+        a64!(e.ops; dup V(dflt).S4, W(t));
     }
     for &x in inputs.iter().rev() {
         e.mov_imm(t, quiet_bit);
+        is_number(e, ok, x);
         if double {
-            a64!(e.ops; fcmeq V(ok).D2, V(x).D2, V(x).D2 ; dup V(quiet).D2, X(t));
+            a64!(e.ops; dup V(quiet).D2, X(t));
         } else {
-            a64!(e.ops; fcmeq V(ok).S4, V(x).S4, V(x).S4 ; dup V(quiet).S4, W(t));
+            a64!(e.ops; dup V(quiet).S4, W(t));
         }
         // dflt = x is a number ? dflt : quiet(x)
         a64!(e.ops
@@ -217,6 +227,7 @@ pub(super) fn nan_fix_up(e: &mut Emitter, r: Reg, inputs: &[Reg], double: bool, 
 /// the non-temporal stores (ordinary stores here).
 pub(super) fn mov128(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     match (insn.op0_kind(), insn.op1_kind()) {
+        (OpKind::Register, OpKind::Memory) if e.fp_chain_open() && super::fp_chain::load_of(insn).is_some() && e.chain_load(insn, 16)? => {}
         // Straight into the destination: a faulting load writes nothing.
         (OpKind::Register, OpKind::Memory) => e.vload_operand(e.xmm_dst(insn)?, insn, 16)?,
         (OpKind::Register, OpKind::Register) if e.fp_chain_open() && super::fp_chain::is_copy(insn) => e.chain_copy(insn),
@@ -282,6 +293,7 @@ pub(super) fn movd_movq(e: &mut Emitter, insn: &Instruction, bytes: u8) -> EmitR
 pub(super) fn mov_scalar(e: &mut Emitter, insn: &Instruction, double: bool) -> EmitResult {
     let bytes: u8 = if double { 8 } else { 4 };
     match (insn.op0_kind(), insn.op1_kind()) {
+        (OpKind::Register, OpKind::Memory) if e.fp_chain_open() && super::fp_chain::load_of(insn).is_some() && e.chain_load(insn, bytes)? => {}
         // A load clears the other elements (the host's scalar load does).
         (OpKind::Register, OpKind::Memory) => e.vload_operand(e.xmm_dst(insn)?, insn, bytes)?,
         (OpKind::Memory, OpKind::Register) => e.vstore_operand(xmm(insn.op1_register()).ok_or(Unsupported)?, insn, bytes)?,
