@@ -4,7 +4,8 @@
  * still show the handler every earlier instruction's result in its
  * register (x86's NaN where one was made), the faulting load's
  * destination untouched, RIP at the load, and MXCSR's flags as the
- * earlier instructions left them. */
+ * earlier instructions left them; and a handler that makes the page
+ * readable and returns sees the run finish as it would have. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <signal.h>
@@ -20,6 +21,10 @@ static volatile uintptr_t got_rip, got_addr;
 static volatile uint32_t got_mxcsr;
 static uint64_t got_xmm[4][2];
 
+/* Set: the handler makes the page readable and returns, so the load runs
+ * again and the rest of the run goes on. */
+static char *volatile resume_page;
+
 static void handler(int sig, siginfo_t *si, void *ctx) {
     ucontext_t *uc = ctx;
     (void)sig;
@@ -27,7 +32,52 @@ static void handler(int sig, siginfo_t *si, void *ctx) {
     got_rip = uc->uc_mcontext.gregs[REG_RIP];
     got_mxcsr = uc->uc_mcontext.fpregs->mxcsr;
     memcpy(got_xmm, uc->uc_mcontext.fpregs->_xmm, sizeof got_xmm);
+    if (resume_page) {
+        mprotect(resume_page, 4096, PROT_READ);
+        return;
+    }
     siglongjmp(env, 1);
+}
+
+/* A run that faults at a load, resumed by the handler: the load runs
+ * again, then two more links; every register stored to `out`. */
+void resumed_run(const void *in, const void *page, void *out);
+__asm__(".text\n"
+        "resumed_run:\n"
+        "  movdqu 0(%rdi), %xmm0\n"
+        "  movdqu 16(%rdi), %xmm1\n"
+        "  movdqu 32(%rdi), %xmm2\n"
+        "  movdqu 48(%rdi), %xmm3\n"
+        "  mulsd %xmm0, %xmm1\n"
+        "  addsd %xmm1, %xmm2\n"
+        "  addsd 8(%rsi), %xmm1\n"
+        "  mulsd %xmm1, %xmm3\n"
+        "  subsd %xmm2, %xmm3\n"
+        "  movdqu %xmm0, 0(%rdx)\n"
+        "  movdqu %xmm1, 16(%rdx)\n"
+        "  movdqu %xmm2, 32(%rdx)\n"
+        "  movdqu %xmm3, 48(%rdx)\n"
+        "  ret\n");
+
+static void resume(const uint64_t in[4]) {
+    uint64_t regs[4][2], out[4][2];
+    for (int i = 0; i < 4; i++) {
+        regs[i][0] = in[i];
+        regs[i][1] = 0x1111111100000000ull * (i + 1);
+    }
+    char *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memcpy(page + 8, &in[3], 8);
+    mprotect(page, 4096, PROT_NONE);
+    resume_page = page;
+    resumed_run(regs, page, out);
+    resume_page = NULL;
+    printf("resumed %016lx %016lx %016lx %016lx: addr %+ld", (unsigned long)in[0], (unsigned long)in[1], (unsigned long)in[2],
+           (unsigned long)in[3], (long)(got_addr - (uintptr_t)page));
+    for (int i = 0; i < 4; i++) {
+        printf(" %016lx:%016lx", (unsigned long)out[i][1], (unsigned long)out[i][0]);
+    }
+    printf("\n");
+    munmap(page, 4096);
 }
 
 /* Each takes the inputs (xmm0..xmm3, 16 bytes each) in %rdi and an
@@ -133,6 +183,7 @@ int main(void) {
             run("load", load_faults, load_fault, in, bad);
             run("whole", whole_load_faults, whole_load_fault, in, bad);
             run("copy", copy_then_link_faults, copy_link_fault, in, bad);
+            resume(in);
         }
     }
     const uint64_t nan_makers[][4] = {
