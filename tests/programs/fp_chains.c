@@ -86,7 +86,8 @@ static int chain_flags_swap(const uint64_t in[3], struct xmm out[3]) {
 
 /* Packed links among scalar ones: a scalar result copied, duplicated
  * into both elements (unpcklpd x, x), multiplied and subtracted as pairs,
- * and a scalar operation on a packed result. */
+ * a scalar operation on a packed result, and a packed result's high
+ * element duplicated (unpckhpd x, x) and added. */
 static void chain_packed(const struct xmm in[3], struct xmm out[4]) {
     __asm__ volatile(
         "movdqu 0(%0), %%xmm0\n movdqu 16(%0), %%xmm1\n movdqu 32(%0), %%xmm2\n"
@@ -97,6 +98,8 @@ static void chain_packed(const struct xmm in[3], struct xmm out[4]) {
         "subpd %%xmm3, %%xmm1\n"
         "addsd %%xmm1, %%xmm2\n"
         "divpd %%xmm2, %%xmm2\n"
+        "unpckhpd %%xmm1, %%xmm1\n"
+        "addsd %%xmm1, %%xmm0\n"
         "movdqu %%xmm0, 0(%1)\n movdqu %%xmm1, 16(%1)\n movdqu %%xmm2, 32(%1)\n movdqu %%xmm3, 48(%1)\n"
         :
         : "r"(in), "r"(out)
@@ -114,6 +117,24 @@ static unsigned dup_snan_flags(uint64_t value, struct xmm *out) {
         "pxor %%xmm5, %%xmm5\n"
         "addsd %%xmm5, %%xmm5\n"
         "unpcklpd %%xmm4, %%xmm4\n"
+        "movdqu %%xmm4, %0\n"
+        "stmxcsr %3\n"
+        : "=m"(*out)
+        : "m"(in), "m"(clear), "m"(mxcsr)
+        : "xmm4", "xmm5", "memory");
+    return mxcsr & 0x3f;
+}
+
+/* The same for unpckhpd x, x, the value in the high element. */
+static unsigned dup_high_snan_flags(uint64_t value, struct xmm *out) {
+    struct xmm in = { 0x77, value };
+    unsigned clear = 0x1f80, mxcsr;
+    __asm__ volatile(
+        "ldmxcsr %2\n"
+        "movdqu %1, %%xmm4\n"
+        "pxor %%xmm5, %%xmm5\n"
+        "addsd %%xmm5, %%xmm5\n"
+        "unpckhpd %%xmm4, %%xmm4\n"
         "movdqu %%xmm4, %0\n"
         "stmxcsr %3\n"
         : "=m"(*out)
@@ -225,6 +246,8 @@ int main(void) {
         struct xmm out;
         unsigned flags = dup_snan_flags(doubles[i], &out);
         printf("dup %u: flags %#x %016llx:%016llx\n", i, flags, (unsigned long long)out.hi, (unsigned long long)out.lo);
+        flags = dup_high_snan_flags(doubles[i], &out);
+        printf("dup high %u: flags %#x %016llx:%016llx\n", i, flags, (unsigned long long)out.hi, (unsigned long long)out.lo);
     }
     h = 0xcbf29ce484222325ull;
     for (unsigned i = 0; i < N; i++) {

@@ -5,8 +5,8 @@
 //! NaN takes x86's value (`sse::x86_nan_rules`): the operation, `fcmp`,
 //! `b.vs` and a move or lane insert into the destination. Consecutive such
 //! instructions between XMM registers (with whole-register copies,
-//! `unpcklpd x, x`, and integer instructions that cannot fault, between
-//! them) instead form a chain: each result goes to a chain register, later links
+//! `unpcklpd x, x` and `unpckhpd x, x`, and integer instructions that
+//! cannot fault, between them) instead form a chain: each result goes to a chain register, later links
 //! read it from there, and the destinations are written once, when the
 //! chain ends. A NaN input makes a NaN result in every one of these
 //! operations, so a result that a later link reads needs no test of its
@@ -53,6 +53,8 @@ pub enum LinkKind {
     Packed(ScalarOp),
     /// `unpcklpd x, x`: a's low element in both (a NaN stays the NaN).
     DupLow,
+    /// `unpckhpd x, x`: a's high element in both.
+    DupHigh,
 }
 
 /// One chained instruction.
@@ -121,6 +123,7 @@ pub fn link_of(insn: &Instruction) -> Option<(LinkKind, bool)> {
         Mulpd_xmm_xmmm128 if registers => (Packed(ScalarOp::Mul), true),
         Divpd_xmm_xmmm128 if registers => (Packed(ScalarOp::Div), true),
         Unpcklpd_xmm_xmmm128 if registers && insn.op0_register() == insn.op1_register() => (DupLow, true),
+        Unpckhpd_xmm_xmmm128 if registers && insn.op0_register() == insn.op1_register() => (DupHigh, true),
         _ => return None,
     };
     Some(link)
@@ -243,6 +246,15 @@ impl Emitter {
                 }
                 (a, a)
             }
+            // The high element: never a pending one.
+            LinkKind::DupHigh => {
+                let a = c.whole[d].unwrap_or(home(d));
+                c.read_high |= chain_bit(a);
+                if chain_bit(a) == 0 || c.exact & chain_bit(a) != 0 {
+                    c.exact |= chain_bit(r);
+                }
+                (a, a)
+            }
         };
         match kind {
             LinkKind::Scalar(_) => c.pending[d] = Some(r),
@@ -353,7 +365,7 @@ impl Emitter {
                             LinkKind::Scalar(_) => nan_fix_up(e, link.r, &[link.a, link.b], double, false, FIX_UP_TEMPS),
                             LinkKind::Packed(_) => nan_fix_up(e, link.r, &[link.a, link.b], double, true, FIX_UP_TEMPS),
                             // A copy of its input, already x86's.
-                            LinkKind::DupLow => {}
+                            LinkKind::DupLow | LinkKind::DupHigh => {}
                         }
                     }
                 },
@@ -414,6 +426,7 @@ fn emit_link(e: &mut Emitter, kind: LinkKind, double: bool, r: Reg, a: Reg, b: R
         Packed(ScalarOp::Mul) => packed!(fmul),
         Packed(ScalarOp::Div) => packed!(fdiv),
         DupLow => a64!(e.ops; dup V(r).D2, V(a).D[0]),
+        DupHigh => a64!(e.ops; dup V(r).D2, V(a).D[1]),
         Packed(_) => unreachable!("packed sqrt, min and max do not chain"),
     }
 }
