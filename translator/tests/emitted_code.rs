@@ -228,6 +228,24 @@ fn tso_orders_loads_and_stores_and_locked_ops_are_exclusive_loops() {
 }
 
 #[test]
+fn tso_accesses_take_their_offset_with_lrcpc2() {
+    let lrcpc2 = HostFeatures { lrcpc: true, lrcpc2: true, ..HostFeatures::BASELINE };
+    let l = listing_ordered(lrcpc2, MemoryOrder::Tso, |a| {
+        a.mov(eax, dword_ptr(rbx + 8)).unwrap();
+        a.mov(qword_ptr(rcx - 16), rdx).unwrap();
+        a.mov(word_ptr(rsi + 3), di).unwrap();
+        a.syscall().unwrap();
+    });
+    assert!(l.iter().any(|s| s == "ldapur w0, [x3, #8]"), "\n{}", show(&l));
+    assert!(l.iter().any(|s| s == "stlur x2, [x1, #-0x10]"), "\n{}", show(&l));
+    // The alignment test looks at the base, which keeps the address's.
+    assert!(l.iter().any(|s| s.starts_with("tbnz w3, #0") || s.starts_with("tbnz x3, #0")), "\n{}", show(&l));
+    // An offset that is not a multiple of the size: the address first.
+    assert!(l.iter().any(|s| s.starts_with("stlrh w7, [x")), "\n{}", show(&l));
+    assert!(!l.iter().any(|s| s.starts_with("stlurh")), "\n{}", show(&l));
+}
+
+#[test]
 fn tso_accesses_to_constant_addresses_know_their_alignment() {
     // Absolute operands, as RIP-relative ones also are once decoded.
     let aligned = listing_ordered(HostFeatures { lrcpc: true, ..HostFeatures::BASELINE }, MemoryOrder::Tso, |a| {

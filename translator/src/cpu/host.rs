@@ -9,6 +9,9 @@ pub struct HostFeatures {
     /// FEAT_LRCPC: `ldapr`, the acquire load x86's ordering needs (weaker
     /// and cheaper than `ldar`).
     pub lrcpc: bool,
+    /// FEAT_LRCPC2: `ldapur`/`stlur`, the same accesses with an immediate
+    /// offset (no address computed first).
+    pub lrcpc2: bool,
     /// FEAT_CRC32: `crc32c{b,h,w,x}`, x86's crc32 (both use CRC-32C).
     pub crc32: bool,
     /// FEAT_AES: `aese`, `aesd`, `aesmc`, `aesimc` (AES-NI).
@@ -29,11 +32,11 @@ pub const FEATURES_ENV: &str = "TRANSIT_HOST_FEATURES";
 impl HostFeatures {
     /// The lowest common denominator: plain ARMv8.0-A.
     pub const BASELINE: HostFeatures =
-        HostFeatures { flagm: false, lse: false, lrcpc: false, crc32: false, aes: false, pmull: false, afp: false };
+        HostFeatures { flagm: false, lse: false, lrcpc: false, lrcpc2: false, crc32: false, aes: false, pmull: false, afp: false };
 
     /// Every feature the emitter can use.
     pub const ALL: HostFeatures =
-        HostFeatures { flagm: true, lse: true, lrcpc: true, crc32: true, aes: true, pmull: true, afp: true };
+        HostFeatures { flagm: true, lse: true, lrcpc: true, lrcpc2: true, crc32: true, aes: true, pmull: true, afp: true };
 
     /// Reads AT_HWCAP on an aarch64 Linux host (baseline elsewhere), minus
     /// what `TRANSIT_HOST_FEATURES` turns off (not in secure mode, where
@@ -56,6 +59,7 @@ impl HostFeatures {
             const HWCAP_ATOMICS: u64 = 1 << 8;
             const HWCAP_FLAGM: u64 = 1 << 35;
             const HWCAP_LRCPC: u64 = 1 << 15;
+            const HWCAP_ILRCPC: u64 = 1 << 26;
             const HWCAP_CPUID: u64 = 1 << 11;
             const HWCAP2_AFP: u64 = 1 << 20;
             // SAFETY: getauxval only reads the process's auxiliary vector.
@@ -70,6 +74,7 @@ impl HostFeatures {
                 flagm,
                 lse: hw & HWCAP_ATOMICS != 0,
                 lrcpc: hw & HWCAP_LRCPC != 0,
+                lrcpc2: hw & HWCAP_ILRCPC != 0,
                 crc32: hw & HWCAP_CRC32 != 0,
                 aes: hw & HWCAP_AES != 0,
                 pmull: hw & HWCAP_PMULL != 0,
@@ -89,6 +94,7 @@ impl HostFeatures {
             ("flagm", self.flagm),
             ("lse", self.lse),
             ("lrcpc", self.lrcpc),
+            ("lrcpc2", self.lrcpc2),
             ("crc32", self.crc32),
             ("aes", self.aes),
             ("pmull", self.pmull),
@@ -106,7 +112,9 @@ impl HostFeatures {
             match name {
                 "flagm" => self.flagm = false,
                 "lse" => self.lse = false,
-                "lrcpc" => self.lrcpc = false,
+                // LRCPC2 extends LRCPC: without one, neither.
+                "lrcpc" => (self.lrcpc, self.lrcpc2) = (false, false),
+                "lrcpc2" => self.lrcpc2 = false,
                 "crc32" => self.crc32 = false,
                 "aes" => self.aes = false,
                 "pmull" => self.pmull = false,
