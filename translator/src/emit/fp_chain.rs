@@ -91,11 +91,26 @@ pub struct FpChain {
     /// `unpcklpd x, x` of one): nothing to test, and a test could meet a
     /// signalling NaN and raise a flag x86 does not.
     exact: u16,
+    /// XMM registers whose own register holds a value the chain reads (a
+    /// link's input, or another register's value after a copy): a load
+    /// may not write it before the chain ends (bit n: XMM n).
+    homes_read: u16,
 }
 
 impl Default for FpChain {
     fn default() -> Self {
-        FpChain { links: [NO_LINK; CHAIN_REGS], len: 0, used: 0, double: false, pending: [None; 16], whole: [None; 16], read_low: 0, read_high: 0, exact: 0 }
+        FpChain {
+            links: [NO_LINK; CHAIN_REGS],
+            len: 0,
+            used: 0,
+            double: false,
+            pending: [None; 16],
+            whole: [None; 16],
+            read_low: 0,
+            read_high: 0,
+            exact: 0,
+            homes_read: 0,
+        }
     }
 }
 
@@ -178,16 +193,31 @@ impl FpChain {
     /// The register holding guest XMM n's low element.
     fn low(&mut self, n: usize) -> Reg {
         let r = self.pending[n].or(self.whole[n]).unwrap_or(home(n));
+        self.note_read(r);
         self.read_low |= chain_bit(r);
         r
+    }
+
+    /// The register holding guest XMM n's high element.
+    fn high(&mut self, n: usize) -> Reg {
+        let r = self.whole[n].unwrap_or(home(n));
+        self.note_read(r);
+        self.read_high |= chain_bit(r);
+        r
+    }
+
+    /// `r` is an input: if it is an XMM register's own, that one must keep it.
+    fn note_read(&mut self, r: Reg) {
+        if let Some(n) = r.checked_sub(regs::XMM_BASE).filter(|&n| n < 16) {
+            self.homes_read |= 1 << n;
+        }
     }
 
     /// The register holding guest XMM n's whole value (none pending).
     fn full(&mut self, n: usize) -> Reg {
         debug_assert!(self.pending[n].is_none());
-        let r = self.whole[n].unwrap_or(home(n));
+        let r = self.high(n);
         self.read_low |= chain_bit(r);
-        self.read_high |= chain_bit(r);
         r
     }
 }
@@ -248,8 +278,7 @@ impl Emitter {
             }
             // The high element: never a pending one.
             LinkKind::DupHigh => {
-                let a = c.whole[d].unwrap_or(home(d));
-                c.read_high |= chain_bit(a);
+                let a = c.high(d);
                 if chain_bit(a) == 0 || c.exact & chain_bit(a) != 0 {
                     c.exact |= chain_bit(r);
                 }
@@ -269,22 +298,32 @@ impl Emitter {
     }
 
     /// `insn` (a `load_of` load of `bytes`) inside an open chain: the value
-    /// goes to a chain register that stands for the destination (a fault
-    /// goes to the pad). False if the chain is closed or full (then ended):
-    /// an ordinary load.
+    /// goes to the destination's own register where the chain reads
+    /// nothing there, else to a chain register that stands for the
+    /// destination (a fault goes to the pad). False if the chain is closed
+    /// or full (then ended): an ordinary load.
     pub(super) fn chain_load(&mut self, insn: &Instruction, bytes: u8) -> Result<bool, Unsupported> {
         if self.fp_chain.len == 0 {
             return Ok(false);
         }
-        if self.fp_chain.used + 1 > CHAIN_REGS {
+        let d = insn.op0_register().number();
+        let in_place = self.fp_chain.homes_read & (1 << d) == 0;
+        if !in_place && self.fp_chain.used + 1 > CHAIN_REGS {
             self.end_fp_chain();
             return Ok(false);
         }
         self.fault_pad();
+        if in_place {
+            // Nothing in the chain reads the register's own value: the
+            // load may go straight there, as outside a chain.
+            self.vload_operand(home(d), insn, bytes)?;
+            let c = &mut self.fp_chain;
+            (c.whole[d], c.pending[d]) = (None, None);
+            return Ok(true);
+        }
         let r = FIRST_LINK_REG + self.fp_chain.used as Reg;
         self.vload_operand(r, insn, bytes)?;
         let c = &mut self.fp_chain;
-        let d = insn.op0_register().number();
         (c.whole[d], c.pending[d]) = (Some(r), None);
         c.exact |= chain_bit(r);
         c.used += 1;
@@ -318,6 +357,9 @@ impl Emitter {
         let (d, s) = (insn.op0_register().number(), insn.op1_register().number());
         let c = &mut self.fp_chain;
         c.whole[d] = c.whole[s].or(Some(home(s))).filter(|&w| w != home(d));
+        if let Some(w) = c.whole[d] {
+            c.note_read(w);
+        }
         c.pending[d] = c.pending[s];
     }
 
