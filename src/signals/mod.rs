@@ -196,6 +196,14 @@ pub extern "C" fn on_host_signal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut
         }
         let t = &*t;
         if synchronous {
+            // An ordered access (x86 memory order) that met a misaligned
+            // address: it goes to its plain fallback from now on.
+            if sig == libc::SIGBUS && (*info).si_code == libc::BUS_ADRALN {
+                if let Some(pad) = (*t.translator).misaligned_redirect(mc.pc) {
+                    mc.pc = pad;
+                    return;
+                }
+            }
             match (*t.translator).fault_redirect(mc.pc) {
                 Some(r) => {
                     *t.fault.get() = *info_bytes;

@@ -25,6 +25,10 @@ fn main() {
     let count: usize = args.get(3).map_or(1, |n| n.parse().unwrap());
     let src = CodeBuffer { base, code: &img };
     let cs = Capstone::new().arm64().mode(arch::arm64::ArchMode::Arm).build().unwrap();
+    // LISTING_HOST=all (or e.g. `all,-afp`): every host feature but those
+    // named; LISTING_TSO=1: x86's memory order.
+    let host = std::env::var("LISTING_HOST").map_or(HostFeatures::BASELINE, |spec| HostFeatures::ALL.without(&spec));
+    let order = if std::env::var_os("LISTING_TSO").is_some() { MemoryOrder::Tso } else { MemoryOrder::Relaxed };
     let (mut queue, mut seen) = (VecDeque::from([start]), HashSet::new());
     while let Some(rip) = queue.pop_front() {
         if seen.len() == count || !seen.insert(rip) {
@@ -37,7 +41,7 @@ fn main() {
         for (i, s) in stubs.exit.iter_mut().enumerate() {
             *s = 0x0fff_f000 + 8 * i as u64;
         }
-        let t = translate_block(&block, 0x1000_0000, HostFeatures::BASELINE, stubs, live, MemoryOrder::Relaxed);
+        let t = translate_block(&block, 0x1000_0000, host, stubs, live, order);
         let end = literal::instructions_end(&t.code);
         println!("== block {rip:#x}: {} guest instructions, {} host instructions", t.guest_insns, end / 4);
         for insn in &block.insns[..t.guest_insns] {

@@ -255,6 +255,17 @@ impl Translator {
         })
     }
 
+    /// For the runtime's handler of an alignment fault (SIGBUS,
+    /// BUS_ADRALN) at host `pc`: if `pc` is an ordered access with a plain
+    /// fallback (`Pad::Misaligned`), points the access at it for good (a
+    /// branch written as links are; x86 code that is misaligned once
+    /// usually stays so) and returns where to resume. Async-signal-safe.
+    pub fn misaligned_redirect(&self, pc: u64) -> Option<u64> {
+        let pad = self.shared.map.misaligned_pad(pc)?;
+        crate::cache::branch_instead(pc, pad);
+        Some(pad)
+    }
+
     /// Relinks the blocks `interrupt_at` unlinked; call once the pending
     /// signals are delivered.
     pub fn relink(&mut self) {

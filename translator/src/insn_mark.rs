@@ -19,9 +19,41 @@ pub struct InsnMark {
     pub host_off: u32,
     pub guest_off: u16,
     pub polarity: Polarity,
-    /// Marks the instruction's fault landing pad instead (out of line): a
-    /// fault in the instruction's own code resumes there
-    /// (`emit::fp_chain`: the pad ends the open chain, then leaves as the
-    /// fault).
-    pub fault_pad: bool,
+    /// What this mark starts, if it marks a landing pad of the
+    /// instruction (out of line) rather than the instruction's code.
+    pub pad: Pad,
+}
+
+/// Landing pads, where the runtime's handler resumes a thread that
+/// faulted in an instruction's code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pad {
+    /// Not a pad.
+    None,
+    /// For any fault in the instruction's code (`emit::fp_chain`: the pad
+    /// ends the open chain, then leaves as the fault).
+    Fault,
+    /// For an alignment fault of one ordered access (`emit::operand`): the
+    /// access done plain with a barrier, then back after it.
+    Misaligned,
+}
+
+impl Pad {
+    /// Its byte in a saved record.
+    pub fn code(self) -> u8 {
+        match self {
+            Pad::None => 0,
+            Pad::Fault => 1,
+            Pad::Misaligned => 2,
+        }
+    }
+
+    /// The pad a saved record's byte names (an unknown one: none).
+    pub fn from_code(code: u8) -> Pad {
+        match code {
+            1 => Pad::Fault,
+            2 => Pad::Misaligned,
+            _ => Pad::None,
+        }
+    }
 }

@@ -60,12 +60,18 @@ pub struct Tuning {
     /// test and writes its destinations once (`emit::fp_chain`); off, each
     /// instruction tests its own result and writes its destination.
     pub fp_chains: bool,
+    /// With x86's memory order, an ordered access of unknown alignment
+    /// has no alignment test: a misaligned one traps once, and the
+    /// runtime's handler turns it into a branch to its plain fallback
+    /// (`emit::operand`, `BlockMap::misaligned_pad`); off, a test before
+    /// each such access.
+    pub alignment_traps: bool,
 }
 
 pub const TUNING_ENV: &str = "TRANSIT_TUNING";
 
 impl Tuning {
-    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true, fused_tests: true, forward_fall_through: true, paired_stack: true, fp_chains: true };
+    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true, fused_tests: true, forward_fall_through: true, paired_stack: true, fp_chains: true, alignment_traps: true };
 
     /// These switches with those named `-name` in `spec` turned off
     /// (unknown names are ignored, as `TRANSIT_HOST_FEATURES` does).
@@ -84,6 +90,7 @@ impl Tuning {
                 Some("forward-fall-through") => self.forward_fall_through = false,
                 Some("paired-stack") => self.paired_stack = false,
                 Some("fp-chains") => self.fp_chains = false,
+                Some("alignment-traps") => self.alignment_traps = false,
                 _ => {}
             }
         }

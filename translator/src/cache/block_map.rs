@@ -13,7 +13,7 @@
 
 use crate::cache::chunked::Chunked;
 use crate::cache::image::SavedRecord;
-use crate::insn_mark::{InsnMark, Polarity};
+use crate::insn_mark::{InsnMark, Pad, Polarity};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 /// A branch that may leave the block for another translated block.
@@ -207,14 +207,39 @@ impl BlockMap {
     }
 
     /// The host address of the fault landing pad of the guest instruction
-    /// host `pc` is code of, if it has one (`InsnMark::fault_pad`).
+    /// host `pc` is code of, if it has one (`Pad::Fault`).
     /// Async-signal-safe.
     pub fn fault_pad(&self, pc: u64) -> Option<u64> {
+        self.pad(pc, Pad::Fault, |_| true)
+    }
+
+    /// For an alignment fault of the ordered access at host `pc`: the host
+    /// address of its plain fallback (`Pad::Misaligned`), which goes back
+    /// to the instruction after `pc`. Async-signal-safe.
+    pub fn misaligned_pad(&self, pc: u64) -> Option<u64> {
+        // An instruction may make several ordered accesses: the pad that
+        // branches back to just after `pc` is this one's (a few words in).
+        let returns_after_pc = |pad: u64| {
+            (0..MISALIGNED_PAD_WORDS).any(|i| {
+                let at = pad + 4 * i;
+                // SAFETY: a pad's words, in the code cache, which stays
+                // mapped and readable.
+                let word = unsafe { (at as *const u32).read() };
+                word & 0xfc00_0000 == 0x1400_0000 && at.wrapping_add((((word & 0x03ff_ffff) << 6) as i32 >> 4) as i64 as u64) == pc + 4
+            })
+        };
+        self.pad(pc, Pad::Misaligned, returns_after_pc)
+    }
+
+    /// The pad of `kind` of the instruction whose code holds host `pc`
+    /// that `fits`.
+    fn pad(&self, pc: u64, kind: Pad, fits: impl Fn(u64) -> bool) -> Option<u64> {
         let b = self.blocks.get(self.block_at(pc)?)?;
         let off = (pc - b.host_start) as u32;
+        let fits = |pad_off: u32| fits(b.host_start + u64::from(pad_off));
         let pad = match &b.detail {
-            Detail::Own { marks, .. } => pad_for(self.marks.iter_range(marks.start as usize..marks.end as usize).copied(), off),
-            Detail::Saved { record, .. } => pad_for(SavedRecord::parse(record)?.marks(), off),
+            Detail::Own { marks, .. } => pad_for(self.marks.iter_range(marks.start as usize..marks.end as usize).copied(), off, kind, fits),
+            Detail::Saved { record, .. } => pad_for(SavedRecord::parse(record)?.marks(), off, kind, fits),
         }?;
         Some(b.host_start + u64::from(pad))
     }
@@ -252,15 +277,19 @@ impl BlockMap {
     }
 }
 
-/// The offset of the fault pad of the instruction whose code holds host
-/// offset `off`, from a block's marks (in host order: the pads, out of
-/// line, come after every instruction's start).
-fn pad_for(marks: impl Iterator<Item = InsnMark>, off: u32) -> Option<u32> {
+/// How far into a misaligned access's pad its branch back lies, at most
+/// (`emit::operand::unordered`: the access and a barrier before it).
+const MISALIGNED_PAD_WORDS: u64 = 4;
+
+/// The offset of the pad of `kind` that `fits` of the instruction whose
+/// code holds host offset `off`, from a block's marks (in host order: the
+/// pads, out of line, come after every instruction's start).
+fn pad_for(marks: impl Iterator<Item = InsnMark>, off: u32, kind: Pad, fits: impl Fn(u32) -> bool) -> Option<u32> {
     let mut point: Option<InsnMark> = None;
     for m in marks {
         if m.host_off <= off {
             point = Some(m);
-        } else if m.fault_pad && point.is_some_and(|p| !p.fault_pad && p.guest_off == m.guest_off) {
+        } else if m.pad == kind && point.is_some_and(|p| p.pad == Pad::None && p.guest_off == m.guest_off) && fits(m.host_off) {
             return Some(m.host_off);
         }
     }
@@ -272,7 +301,7 @@ mod tests {
     use super::*;
 
     fn mark(host_off: u32, guest_off: u16, polarity: Polarity) -> InsnMark {
-        InsnMark { host_off, guest_off, polarity, fault_pad: false }
+        InsnMark { host_off, guest_off, polarity, pad: Pad::None }
     }
 
     #[test]
@@ -296,7 +325,7 @@ mod tests {
     #[test]
     fn a_fault_in_an_instruction_with_a_pad_resumes_there() {
         let map = BlockMap::default();
-        let pad = InsnMark { fault_pad: true, ..mark(40, 3, Polarity::Borrow) };
+        let pad = InsnMark { pad: Pad::Fault, ..mark(40, 3, Polarity::Borrow) };
         let marks = [mark(0, 0, Polarity::Borrow), mark(12, 3, Polarity::Borrow), mark(20, 7, Polarity::Borrow), mark(32, 3, Polarity::Borrow), pad];
         map.insert(0x1000, 0x10_0000, 0x10_0040, &marks, &[]);
         assert_eq!(map.fault_pad(0x10_0010), Some(0x10_0028), "the instruction at 3's own code");

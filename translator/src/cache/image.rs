@@ -36,7 +36,7 @@
 use crate::emit::relocation::{branch_to, put_literal, relocate_one, Relocation};
 use crate::emit::Stubs;
 use crate::emit::{DirectExit, TranslatedBlock};
-use crate::insn_mark::{InsnMark, Polarity};
+use crate::insn_mark::{InsnMark, Pad, Polarity};
 use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::Arc;
@@ -310,7 +310,7 @@ fn encode_record(image: u64, guest: &[u8], b: &TranslatedBlock) -> Vec<u8> {
         item[..4].copy_from_slice(&m.host_off.to_le_bytes());
         item[4..6].copy_from_slice(&m.guest_off.to_le_bytes());
         item[6] = u8::from(m.polarity == Polarity::Carry);
-        item[7] = u8::from(m.fault_pad);
+        item[7] = m.pad.code();
         r.extend_from_slice(&item);
     }
     for x in &b.direct_exits {
@@ -438,7 +438,7 @@ impl<'a> SavedRecord<'a> {
             host_off: u32_in(item, 0),
             guest_off: u16_in(item, 4),
             polarity: if item[6] != 0 { Polarity::Carry } else { Polarity::Borrow },
-            fault_pad: item[7] != 0,
+            pad: Pad::from_code(item[7]),
         })
     }
 

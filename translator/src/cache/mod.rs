@@ -745,6 +745,13 @@ fn write_word_unsynced(at: u64, word: u32) {
     unsafe { (at as *mut u32).write_volatile(word) };
 }
 
+/// Replaces the instruction at `at` with a branch to `to` (within the
+/// block: an ordered access sent to its misaligned pad for good).
+/// Async-signal-safe.
+pub(crate) fn branch_instead(at: u64, to: u64) {
+    write_word(at, direct_branch(at, Some(to)));
+}
+
 fn write_word(at: u64, word: u32) {
     // SAFETY: `at` is a 4-byte aligned instruction inside a code buffer,
     // emitted by the cache; replacing a single aligned instruction word is

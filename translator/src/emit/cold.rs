@@ -13,7 +13,7 @@
 //! a fault there the block's last instruction.
 
 use super::Emitter;
-use crate::insn_mark::InsnMark;
+use crate::insn_mark::{InsnMark, Pad};
 use dynasmrt::DynamicLabel;
 
 /// One recorded out-of-line body.
@@ -62,7 +62,7 @@ impl Emitter {
     /// In a cold body, before a memory access: a fault there is `mark`'s
     /// instruction's.
     pub fn mark_cold_access(&mut self, mark: InsnMark) {
-        self.marks.push(InsnMark { host_off: self.offset() as u32, fault_pad: false, ..mark });
+        self.marks.push(InsnMark { host_off: self.offset() as u32, pad: Pad::None, ..mark });
     }
 
     /// `finish` for a block with cold code: emits the recorded bodies (a

@@ -30,7 +30,7 @@ use super::sse::{nan_fix_up, scalar_operation, NanTemps, ScalarOp};
 use super::{a64, regs, Emitter, Reg, Unsupported};
 use crate::exit::ExitReason;
 use crate::frontend::flags::FlagSet;
-use crate::insn_mark::InsnMark;
+use crate::insn_mark::{InsnMark, Pad};
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use iced_x86::{Code, Instruction, Mnemonic, OpKind};
@@ -343,7 +343,7 @@ impl Emitter {
         self.cold_exit(
             |_, _| {},
             move |e| {
-                e.marks.push(InsnMark { host_off: e.offset() as u32, fault_pad: true, ..mark });
+                e.marks.push(InsnMark { host_off: e.offset() as u32, pad: Pad::Fault, ..mark });
                 e.write_chain(chain, false);
                 e.b_exit_stub(ExitReason::HostFault);
             },

@@ -38,7 +38,7 @@ pub mod vector_memory;
 pub mod vex;
 pub mod vex_convert;
 
-use crate::insn_mark::{InsnMark, Polarity};
+use crate::insn_mark::{InsnMark, Pad, Polarity};
 use crate::exit::ExitReason;
 use crate::frontend::flags::FlagSet;
 use crate::cpu::host::HostFeatures;
@@ -207,7 +207,7 @@ impl Emitter {
 
     /// Called before each guest instruction, `guest_off` bytes into the block.
     pub fn begin_insn(&mut self, guest_off: u16, live_after: FlagSet, written: FlagSet) {
-        self.marks.push(InsnMark { host_off: self.offset() as u32, guest_off, polarity: self.polarity, fault_pad: false });
+        self.marks.push(InsnMark { host_off: self.offset() as u32, guest_off, polarity: self.polarity, pad: Pad::None });
         self.next_scratch = 0;
         self.next_vscratch = 0;
         self.constant_address = None;
@@ -222,7 +222,7 @@ impl Emitter {
         if let Some(&last) = self.marks.last() {
             if last.polarity != self.polarity {
                 let host_off = self.offset() as u32;
-                self.marks.push(InsnMark { host_off, polarity: self.polarity, fault_pad: false, ..last });
+                self.marks.push(InsnMark { host_off, polarity: self.polarity, pad: Pad::None, ..last });
             }
         }
     }

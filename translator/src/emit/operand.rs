@@ -5,6 +5,7 @@
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use super::{a64, regs, Emitter, MemoryOrder, Reg, Unsupported};
 use crate::cpu::state::offsets;
+use crate::insn_mark::{InsnMark, Pad};
 use iced_x86::{Instruction, OpKind, Register};
 
 /// Where an operand lives, resolved once per instruction (memory addresses
@@ -507,6 +508,18 @@ impl Emitter {
             Some(false) => {
                 self.unordered(access, plain_base, plain_off, size);
                 Fallback::Taken
+            }
+            None if crate::tuning::tuning().alignment_traps => {
+                // No test: a misaligned access traps, and the runtime's
+                // handler points it at this pad for good (`misaligned_pad`).
+                let mark = self.access_mark();
+                Fallback::OutOfLine(self.cold_instead(
+                    |_, _| {},
+                    move |e| {
+                        e.marks.push(InsnMark { host_off: e.offset() as u32, pad: Pad::Misaligned, ..mark });
+                        e.unordered(access, plain_base, plain_off, size);
+                    },
+                ))
             }
             None => {
                 let mark = self.access_mark();
