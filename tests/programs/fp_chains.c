@@ -106,42 +106,27 @@ static void chain_packed(const struct xmm in[3], struct xmm out[4]) {
         : "xmm0", "xmm1", "xmm2", "xmm3", "memory");
 }
 
-/* unpcklpd x, x of a signalling NaN inside a chain, its result final:
- * it copies, so MXCSR's flags stay clear. */
-static unsigned dup_snan_flags(uint64_t value, struct xmm *out) {
-    struct xmm in = { value, 0x77 };
-    unsigned clear = 0x1f80, mxcsr;
-    __asm__ volatile(
-        "ldmxcsr %2\n"
-        "movdqu %1, %%xmm4\n"
-        "pxor %%xmm5, %%xmm5\n"
-        "addsd %%xmm5, %%xmm5\n"
-        "unpcklpd %%xmm4, %%xmm4\n"
-        "movdqu %%xmm4, %0\n"
-        "stmxcsr %3\n"
-        : "=m"(*out)
-        : "m"(in), "m"(clear), "m"(mxcsr)
-        : "xmm4", "xmm5", "memory");
-    return mxcsr & 0x3f;
-}
-
-/* The same for unpckhpd x, x, the value in the high element. */
-static unsigned dup_high_snan_flags(uint64_t value, struct xmm *out) {
-    struct xmm in = { 0x77, value };
-    unsigned clear = 0x1f80, mxcsr;
-    __asm__ volatile(
-        "ldmxcsr %2\n"
-        "movdqu %1, %%xmm4\n"
-        "pxor %%xmm5, %%xmm5\n"
-        "addsd %%xmm5, %%xmm5\n"
-        "unpckhpd %%xmm4, %%xmm4\n"
-        "movdqu %%xmm4, %0\n"
-        "stmxcsr %3\n"
-        : "=m"(*out)
-        : "m"(in), "m"(clear), "m"(mxcsr)
-        : "xmm4", "xmm5", "memory");
-    return mxcsr & 0x3f;
-}
+/* unpcklpd x, x (unpckhpd x, x) of a signalling NaN inside a chain, its
+ * result final, the value in the low (high) element: it copies, so
+ * MXCSR's flags stay clear. */
+#define DUP_SNAN_FLAGS(name, insn, low, high)                     \
+    static unsigned name(uint64_t value, struct xmm *out) {       \
+        struct xmm in = { low, high };                            \
+        unsigned clear = 0x1f80, mxcsr;                           \
+        __asm__ volatile("ldmxcsr %2\n"                           \
+                         "movdqu %1, %%xmm4\n"                    \
+                         "pxor %%xmm5, %%xmm5\n"                  \
+                         "addsd %%xmm5, %%xmm5\n" insn            \
+                         " %%xmm4, %%xmm4\n"                      \
+                         "movdqu %%xmm4, %0\n"                    \
+                         "stmxcsr %3\n"                           \
+                         : "=m"(*out)                             \
+                         : "m"(in), "m"(clear), "m"(mxcsr)        \
+                         : "xmm4", "xmm5", "memory");             \
+        return mxcsr & 0x3f;                                      \
+    }
+DUP_SNAN_FLAGS(dup_snan_flags, "unpcklpd", value, 0x77)
+DUP_SNAN_FLAGS(dup_high_snan_flags, "unpckhpd", 0x77, value)
 
 static const uint32_t singles[] = { 0x3fc00000, 0xc0000000, 0x00000000, 0x7f800000, 0xff800000, 0x7fc00123, 0xffc00456, 0x7f800789, 0xff8000ab };
 #define NS (sizeof singles / sizeof singles[0])
