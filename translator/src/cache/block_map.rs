@@ -225,7 +225,7 @@ impl BlockMap {
                 // SAFETY: a pad's words, in the code cache, which stays
                 // mapped and readable.
                 let word = unsafe { (at as *const u32).read() };
-                word & 0xfc00_0000 == 0x1400_0000 && at.wrapping_add((((word & 0x03ff_ffff) << 6) as i32 >> 4) as i64 as u64) == pc + 4
+                crate::emit::encode_b(at, pc + 4) == Some(word)
             })
         };
         self.pad(pc, Pad::Misaligned, returns_after_pc)
