@@ -34,17 +34,27 @@ pub enum Pad {
     /// ends the open chain, then leaves as the fault).
     Fault,
     /// For an alignment fault of one ordered access (`emit::operand`): the
-    /// access done plain with a barrier, then back after it.
+    /// access done plain with a barrier, then back after it. The n-th of an
+    /// instruction serves its n-th `OrderedAccess`.
     Misaligned,
+    /// Not a pad: an ordered access of the instruction, which has a
+    /// `Misaligned` pad.
+    OrderedAccess,
 }
 
 impl Pad {
+    /// Whether the mark is in the instruction's own code (not a pad).
+    pub fn in_own_code(self) -> bool {
+        matches!(self, Pad::None | Pad::OrderedAccess)
+    }
+
     /// Its byte in a saved record.
     pub fn code(self) -> u8 {
         match self {
             Pad::None => 0,
             Pad::Fault => 1,
             Pad::Misaligned => 2,
+            Pad::OrderedAccess => 3,
         }
     }
 
@@ -53,6 +63,7 @@ impl Pad {
         match code {
             1 => Pad::Fault,
             2 => Pad::Misaligned,
+            3 => Pad::OrderedAccess,
             _ => Pad::None,
         }
     }

@@ -206,40 +206,34 @@ impl BlockMap {
         Some(GuestPoint { rip: b.rip + m.guest_off as u64, carry: m.polarity == Polarity::Carry })
     }
 
-    /// The host address of the fault landing pad of the guest instruction
-    /// host `pc` is code of, if it has one (`Pad::Fault`).
-    /// Async-signal-safe.
-    pub fn fault_pad(&self, pc: u64) -> Option<u64> {
-        self.pad(pc, Pad::Fault, |_| true)
-    }
-
     /// For an alignment fault of the ordered access at host `pc`: the host
     /// address of its plain fallback (`Pad::Misaligned`), which goes back
     /// to the instruction after `pc`. Async-signal-safe.
     pub fn misaligned_pad(&self, pc: u64) -> Option<u64> {
-        // An instruction may make several ordered accesses: the pad that
-        // branches back to just after `pc` is this one's (a few words in).
-        let returns_after_pc = |pad: u64| {
-            (0..MISALIGNED_PAD_WORDS).any(|i| {
-                let at = pad + 4 * i;
-                // SAFETY: a pad's words, in the code cache, which stays
-                // mapped and readable.
-                let word = unsafe { (at as *const u32).read() };
-                crate::emit::encode_b(at, pc + 4) == Some(word)
-            })
-        };
-        self.pad(pc, Pad::Misaligned, returns_after_pc)
-    }
-
-    /// The pad of `kind` of the instruction whose code holds host `pc`
-    /// that `fits`.
-    fn pad(&self, pc: u64, kind: Pad, fits: impl Fn(u64) -> bool) -> Option<u64> {
         let b = self.blocks.get(self.block_at(pc)?)?;
         let off = (pc - b.host_start) as u32;
-        let fits = |pad_off: u32| fits(b.host_start + u64::from(pad_off));
         let pad = match &b.detail {
-            Detail::Own { marks, .. } => pad_for(self.marks.iter_range(marks.start as usize..marks.end as usize).copied(), off, kind, fits),
-            Detail::Saved { record, .. } => pad_for(SavedRecord::parse(record)?.marks(), off, kind, fits),
+            Detail::Own { marks, .. } => {
+                let marks = || self.marks.iter_range(marks.start as usize..marks.end as usize).copied();
+                misaligned_pad_for(marks(), marks(), off)
+            }
+            Detail::Saved { record, .. } => {
+                let record = SavedRecord::parse(record)?;
+                misaligned_pad_for(record.marks(), record.marks(), off)
+            }
+        }?;
+        Some(b.host_start + u64::from(pad))
+    }
+
+    /// The host address of the fault landing pad of the guest instruction
+    /// host `pc` is code of, if it has one (`Pad::Fault`).
+    /// Async-signal-safe.
+    pub fn fault_pad(&self, pc: u64) -> Option<u64> {
+        let b = self.blocks.get(self.block_at(pc)?)?;
+        let off = (pc - b.host_start) as u32;
+        let pad = match &b.detail {
+            Detail::Own { marks, .. } => fault_pad_for(self.marks.iter_range(marks.start as usize..marks.end as usize).copied(), off),
+            Detail::Saved { record, .. } => fault_pad_for(SavedRecord::parse(record)?.marks(), off),
         }?;
         Some(b.host_start + u64::from(pad))
     }
@@ -277,23 +271,44 @@ impl BlockMap {
     }
 }
 
-/// How far into a misaligned access's pad its branch back lies, at most
-/// (`emit::operand::unordered`: the access and a barrier before it).
-const MISALIGNED_PAD_WORDS: u64 = 4;
-
-/// The offset of the pad of `kind` that `fits` of the instruction whose
-/// code holds host offset `off`, from a block's marks (in host order: the
-/// pads, out of line, come after every instruction's start).
-fn pad_for(marks: impl Iterator<Item = InsnMark>, off: u32, kind: Pad, fits: impl Fn(u32) -> bool) -> Option<u32> {
+/// From a block's marks (in host order: pads, out of line, come after
+/// every instruction's own code), the offset of the `Pad::Fault` of the
+/// instruction whose code holds host offset `off`.
+fn fault_pad_for(marks: impl Iterator<Item = InsnMark>, off: u32) -> Option<u32> {
     let mut point: Option<InsnMark> = None;
     for m in marks {
         if m.host_off <= off {
             point = Some(m);
-        } else if m.pad == kind && point.is_some_and(|p| p.pad == Pad::None && p.guest_off == m.guest_off) && fits(m.host_off) {
+        } else if m.pad == Pad::Fault && point.is_some_and(|p| p.pad.in_own_code() && p.guest_off == m.guest_off) {
             return Some(m.host_off);
         }
     }
     None
+}
+
+/// From a block's marks (given twice), the offset of the
+/// `Pad::Misaligned` of the ordered access at host offset `off`: an
+/// instruction's n-th pad is for its n-th `Pad::OrderedAccess` mark (the
+/// marks tell, not the code, whose words change when an access is
+/// pointed at its pad).
+fn misaligned_pad_for(marks: impl Iterator<Item = InsnMark>, again: impl Iterator<Item = InsnMark>, off: u32) -> Option<u32> {
+    // The access's instruction, and how many of its accesses come first
+    // (an instruction's code is contiguous: so are its accesses' marks).
+    let mut run: Option<(u16, usize)> = None;
+    let mut found = None;
+    for m in marks.filter(|m| m.pad == Pad::OrderedAccess) {
+        let n = match run {
+            Some((guest_off, n)) if guest_off == m.guest_off => n,
+            _ => 0,
+        };
+        if m.host_off == off {
+            found = Some((m.guest_off, n));
+            break;
+        }
+        run = Some((m.guest_off, n + 1));
+    }
+    let (guest_off, n) = found?;
+    again.filter(|m| m.pad == Pad::Misaligned && m.guest_off == guest_off).nth(n).map(|m| m.host_off)
 }
 
 #[cfg(test)]
@@ -334,5 +349,22 @@ mod tests {
         assert_eq!(map.fault_pad(0x10_0020), Some(0x10_0028), "its cold access");
         assert_eq!(map.fault_pad(0x10_0028), None, "the pad itself");
         assert_eq!(map.guest_point(0x10_0010), Some(GuestPoint { rip: 0x1003, carry: false }));
+    }
+
+    #[test]
+    fn each_ordered_access_has_its_own_misaligned_pad() {
+        let map = BlockMap::default();
+        let access = |host_off, guest_off| InsnMark { pad: Pad::OrderedAccess, ..mark(host_off, guest_off, Polarity::Borrow) };
+        let pad = |host_off, guest_off| InsnMark { pad: Pad::Misaligned, ..mark(host_off, guest_off, Polarity::Borrow) };
+        // Instruction 0: a load at 4 and a store at 12 (read-modify-write);
+        // instruction 5: a store at 20. Pads in the same order, out of line.
+        let marks = [mark(0, 0, Polarity::Borrow), access(4, 0), access(12, 0), mark(16, 5, Polarity::Borrow), access(20, 5), pad(40, 0), pad(52, 0), pad(64, 5)];
+        map.insert(0x1000, 0x10_0000, 0x10_0080, &marks, &[]);
+        assert_eq!(map.misaligned_pad(0x10_0004), Some(0x10_0028));
+        assert_eq!(map.misaligned_pad(0x10_000c), Some(0x10_0034));
+        assert_eq!(map.misaligned_pad(0x10_0014), Some(0x10_0040));
+        assert_eq!(map.misaligned_pad(0x10_0008), None, "no access there");
+        assert_eq!(map.guest_point(0x10_000c), Some(GuestPoint { rip: 0x1000, carry: false }));
+        assert_eq!(map.fault_pad(0x10_000c), None);
     }
 }

@@ -511,8 +511,10 @@ impl Emitter {
             }
             None if crate::tuning::tuning().alignment_traps => {
                 // No test: a misaligned access traps, and the runtime's
-                // handler points it at this pad for good (`misaligned_pad`).
+                // handler points it at this pad for good (`misaligned_pad`:
+                // the access, next, is marked, and its pad).
                 let mark = self.access_mark();
+                self.marks.push(InsnMark { host_off: self.offset() as u32, pad: Pad::OrderedAccess, ..mark });
                 Fallback::OutOfLine(self.cold_instead(
                     |_, _| {},
                     move |e| {

@@ -30,7 +30,8 @@ static FAULT_SIGNAL: AtomicU64 = AtomicU64::new(0);
 static FAULT_ADDR: AtomicU64 = AtomicU64::new(0);
 
 /// A fault in translated code leaves it through the translator's fault exit
-/// (`Translator::fault_redirect`), one in the interpreter's probe of guest
+/// (`Translator::fault_redirect`; a misaligned ordered access goes on to its
+/// plain fallback instead), one in the interpreter's probe of guest
 /// memory returns through the probe, as in `on_host_signal` in
 /// `src/signals`; a fault anywhere else is the runner's or the translator's
 /// own, and kills the runner (the driver then reports the case as crashed).
@@ -48,6 +49,14 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut libc::c_v
             mc.regs[0] = (*info).si_code as u64;
             mc.pc = pc;
             return;
+        }
+        // An ordered access that met a misaligned address: on to its plain
+        // fallback for good (`Translator::misaligned_redirect`).
+        if sig == libc::SIGBUS && (*info).si_code == libc::BUS_ADRALN {
+            if let Some(pad) = t.as_ref().and_then(|t| t.misaligned_redirect(mc.pc)) {
+                mc.pc = pad;
+                return;
+            }
         }
         match t.as_ref().and_then(|t| t.fault_redirect(mc.pc)) {
             Some(r) => {
