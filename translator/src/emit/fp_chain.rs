@@ -18,9 +18,10 @@
 //! written), so the guest never sees the difference.
 //!
 //! Loads may join an open chain too: a link with a memory source, and
-//! movsd/movss/movupd-style loads, whose value goes to a chain register.
-//! Each gets a fault landing pad out of line (`InsnMark::fault_pad`): a
-//! fault at the load resumes there (`BlockMap::fault_pad`), and the pad
+//! movsd/movss/movupd-style loads, whose value goes to a chain register
+//! (or straight to the destination where the chain reads nothing there).
+//! Each gets a fault landing pad out of line (`Pad::Fault`): a fault at
+//! the load resumes there (`BlockMap::fault_pad`), and the pad
 //! ends the chain as it stood before the instruction, then leaves as the
 //! fault would have, so the guest's handler sees every earlier
 //! destination written and this one untouched.
