@@ -436,18 +436,18 @@ impl Emitter {
     /// `ldapr`/`ldar` need natural alignment, which x86 code does not
     /// promise: a misaligned address takes a plain load and a barrier.
     fn load_acquire(&mut self, dst: Reg, base: Reg, off: i32, size: u8, signed: bool) {
-        let at = self.ordered_address(base, off, size);
-        let fallback = self.misaligned_fallback(Unordered::Load(dst), base, off, at, size);
+        let (at, at_off) = self.ordered_address(base, off, size);
+        let fallback = self.misaligned_fallback(Unordered::Load(dst), base, off, (at, at_off), size);
         if !matches!(fallback, Fallback::Taken) {
             let sz = size.trailing_zeros();
-            let op = match at {
-                // ldapur{b,h,,} (LRCPC2): size bits 31:30, imm9, Rn, Rt.
-                OrderedAddress::Offset(off) => 0x1940_0000 | imm9(off),
+            let op = match at_off {
                 // ldapr{b,h,,} (LRCPC) or ldar{b,h,,}: size bits 31:30, Rn, Rt.
-                OrderedAddress::Register(_) if self.host.lrcpc => 0x38bf_c000,
-                OrderedAddress::Register(_) => 0x08df_fc00,
+                0 if self.host.lrcpc => 0x38bf_c000,
+                0 => 0x08df_fc00,
+                // ldapur{b,h,,} (LRCPC2): size bits 31:30, imm9, Rn, Rt.
+                off => 0x1940_0000 | imm9(off),
             };
-            self.raw(op | (sz << 30) | ((at.base(base) as u32) << 5) | dst as u32);
+            self.raw(op | (sz << 30) | ((at as u32) << 5) | dst as u32);
         }
         if let Fallback::OutOfLine(done) = fallback {
             self.bind(done);
@@ -459,49 +459,46 @@ impl Emitter {
 
     /// A store ordered after every earlier load and store (x86 TSO).
     fn store_release(&mut self, src: Reg, base: Reg, off: i32, size: u8) {
-        let at = self.ordered_address(base, off, size);
-        let fallback = self.misaligned_fallback(Unordered::Store(src), base, off, at, size);
+        let (at, at_off) = self.ordered_address(base, off, size);
+        let fallback = self.misaligned_fallback(Unordered::Store(src), base, off, (at, at_off), size);
         if !matches!(fallback, Fallback::Taken) {
             let sz = size.trailing_zeros();
-            let op = match at {
-                // stlur{b,h,,} (LRCPC2): size bits 31:30, imm9, Rn, Rt.
-                OrderedAddress::Offset(off) => 0x1900_0000 | imm9(off),
+            let op = match at_off {
                 // stlr{b,h,,}: size bits 31:30, Rn, Rt.
-                OrderedAddress::Register(_) => 0x089f_fc00,
+                0 => 0x089f_fc00,
+                // stlur{b,h,,} (LRCPC2): size bits 31:30, imm9, Rn, Rt.
+                off => 0x1900_0000 | imm9(off),
             };
-            self.raw(op | (sz << 30) | ((at.base(base) as u32) << 5) | src as u32);
+            self.raw(op | (sz << 30) | ((at as u32) << 5) | src as u32);
         }
         if let Fallback::OutOfLine(done) = fallback {
             self.bind(done);
         }
     }
 
-    /// How an ordered access of `size` bytes at `base + off` addresses its
-    /// memory: with the offset in the instruction (LRCPC2's ldapur/stlur,
-    /// for an offset in their range that keeps `base`'s alignment, so that
-    /// the alignment test can look at `base`), else `base + off` in a
-    /// register.
-    fn ordered_address(&mut self, base: Reg, off: i32, size: u8) -> OrderedAddress {
-        if self.host.lrcpc2 && off != 0 && (-256..256).contains(&off) && off % i32::from(size) == 0 {
-            OrderedAddress::Offset(off)
+    /// The (register, offset) an ordered access of `size` bytes at
+    /// `base + off` names: `base` and `off` in the instruction (LRCPC2's
+    /// ldapur/stlur, for an offset in their range that keeps `base`'s
+    /// alignment, so that an alignment test can look at `base`), else
+    /// `base + off` in a register and no offset.
+    fn ordered_address(&mut self, base: Reg, off: i32, size: u8) -> (Reg, i32) {
+        if self.host.lrcpc2 && (-256..256).contains(&off) && off % i32::from(size) == 0 {
+            (base, off)
         } else {
-            OrderedAddress::Register(self.address_register(base, off))
+            (self.address_register(base, off), 0)
         }
     }
 
     /// For an ordered access of `size` bytes at `base + off`, addressed as
-    /// `at`: its plain form with a barrier where the address is
+    /// `at` (`ordered_address`): its plain form with a barrier where the address is
     /// misaligned, which ldapr/ldar/stlr refuse. Inline when the alignment
     /// is known (`Taken`: no ordered instruction follows; `None`:
     /// aligned), else behind an alignment test, out of line (`cold`: x86
     /// code rarely makes one), with its fault marked as the instruction's.
-    fn misaligned_fallback(&mut self, access: Unordered, base: Reg, off: i32, at: OrderedAddress, size: u8) -> Fallback {
-        // The plain access's address, and the register whose low bits
-        // are the address's.
-        let (plain_base, plain_off, tested) = match at {
-            OrderedAddress::Offset(off) => (base, off, base),
-            OrderedAddress::Register(addr) => (addr, 0, addr),
-        };
+    fn misaligned_fallback(&mut self, access: Unordered, base: Reg, off: i32, at: (Reg, i32), size: u8) -> Fallback {
+        // The plain access is addressed as the ordered one; `plain_base`'s
+        // low bits are the address's.
+        let (plain_base, plain_off) = at;
         match self.known_alignment(base, off, size) {
             _ if size == 1 => Fallback::None,
             Some(true) => Fallback::None,
@@ -526,7 +523,7 @@ impl Emitter {
             None => {
                 let mark = self.access_mark();
                 Fallback::OutOfLine(self.cold_instead(
-                    |e, misaligned| e.misaligned_branch(tested, size, misaligned),
+                    |e, misaligned| e.misaligned_branch(plain_base, size, misaligned),
                     move |e| {
                         e.mark_cold_access(mark);
                         e.unordered(access, plain_base, plain_off, size);
@@ -632,25 +629,6 @@ impl Emitter {
 enum Unordered {
     Load(Reg),
     Store(Reg),
-}
-
-/// How an ordered access names its address (`Emitter::ordered_address`).
-#[derive(Clone, Copy)]
-enum OrderedAddress {
-    /// The base register and this offset, in the instruction (LRCPC2).
-    Offset(i32),
-    /// This register holds the address.
-    Register(Reg),
-}
-
-impl OrderedAddress {
-    /// The register the instruction names.
-    fn base(self, base: Reg) -> Reg {
-        match self {
-            OrderedAddress::Offset(_) => base,
-            OrderedAddress::Register(addr) => addr,
-        }
-    }
 }
 
 /// A 9-bit signed offset in bits 20:12 of a load or store.
