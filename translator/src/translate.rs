@@ -6,7 +6,7 @@
 use crate::frontend::decode::GuestBlock;
 use crate::emit::{atomic, data, fp_chain};
 use crate::emit::{Emitter, Flow, Handler, MemoryOrder, Stubs, TranslatedBlock};
-use crate::frontend::flags::{live_after, live_before, FlagSet, LiveAtExits};
+use crate::frontend::flags::{live_after, FlagSet, InsnFlags, LiveAtExits};
 use crate::cpu::host::HostFeatures;
 use crate::cache::MAX_BLOCK_INSNS;
 use iced_x86::Instruction;
@@ -56,8 +56,9 @@ pub fn translate_block(
 
 /// Whether `test r, r` (32/64-bit) and the `next` instruction can be one
 /// host branch on the register: `next` is je/jne/js/jns and no flag the
-/// test writes is read after it (`live_after_next`), on either way.
-fn fuses_with_test(insn: &Instruction, next: &Instruction, live_after_next: FlagSet) -> bool {
+/// test defines (`defines`) is read after it (`live_after_next`), on
+/// either way.
+fn fuses_with_test(insn: &Instruction, defines: FlagSet, next: &Instruction, live_after_next: FlagSet) -> bool {
     use iced_x86::{Code, ConditionCode as C, OpKind};
     // Cheapest tests first: this runs for every instruction translated.
     matches!(insn.code(), Code::Test_rm32_r32 | Code::Test_rm64_r64)
@@ -65,7 +66,7 @@ fn fuses_with_test(insn: &Instruction, next: &Instruction, live_after_next: Flag
         && insn.op0_kind() == OpKind::Register
         && insn.op0_register() == insn.op1_register()
         && matches!(next.condition_code(), C::e | C::ne | C::s | C::ns)
-        && live_after_next.and(FlagSet::from_iced(insn.rflags_modified() & !insn.rflags_undefined())).is_empty()
+        && live_after_next.and(defines).is_empty()
         && crate::tuning::tuning().fused_tests
 }
 
@@ -87,18 +88,18 @@ fn try_translate(
     let live_at_exit = live_at_exits.end;
     // Liveness on the stack for every block the cache translates: a heap
     // vector per block cost 2% of translating Python's blocks.
-    let mut on_stack = [FlagSet::NONE; MAX_BLOCK_INSNS];
+    let mut on_stack = [InsnFlags::default(); MAX_BLOCK_INSNS];
     let mut on_heap = Vec::new();
-    let live = if len <= MAX_BLOCK_INSNS {
+    let flags = if len <= MAX_BLOCK_INSNS {
         &mut on_stack[..len]
     } else {
-        on_heap.resize(len, FlagSet::NONE);
+        on_heap.resize(len, InsnFlags::default());
         &mut on_heap[..]
     };
-    live_after(insns, &live_at_exits, live);
+    live_after(insns, &live_at_exits, flags);
     let mut e = Emitter::new(base, host, stubs);
     e.order = order;
-    let live_on_entry = insns.first().map_or(live_at_exit, |first| live_before(first, live[0]));
+    let live_on_entry = flags.first().map_or(live_at_exit, |first| first.live_before());
     e.reads_carry_first = live_on_entry.has(FlagSet::CF);
     // The previous instruction's stp/ldp did this one's access too.
     let mut paired = false;
@@ -106,11 +107,11 @@ fn try_translate(
         let guest_off = (insn.ip() - block.start) as u16;
         // Flags the manuals leave undefined after it need no value: a
         // logic op leaves AF, imul SF/ZF/AF/PF as they happen to be.
-        let written = FlagSet::from_iced(insn.rflags_modified() & !insn.rflags_undefined());
+        let written = flags[i].effect.defines;
         if e.fp_chain_open() && !fp_chain::keeps_chain(insn) {
             e.end_fp_chain();
         }
-        e.begin_insn(guest_off, live[i], written);
+        e.begin_insn(guest_off, flags[i].live_after, written);
         if std::mem::take(&mut paired) {
             continue;
         }
@@ -121,7 +122,7 @@ fn try_translate(
         // Only a conditional branch with instructions after it leaves
         // through a side exit; the last one ends the block as always.
         e.inside_block = i + 1 < len;
-        e.fuse_test = insns.get(i + 1).is_some_and(|next| fuses_with_test(insn, next, live[i + 1]));
+        e.fuse_test = insns.get(i + 1).is_some_and(|next| fuses_with_test(insn, written, next, flags[i + 1].live_after));
         let Some(h) = handler(insn) else { return Err(i) };
         let emitted = if atomic::is_locked(insn) { atomic::locked(&mut e, insn, h) } else { h(&mut e, insn) };
         match emitted {

@@ -15,7 +15,7 @@ use dynasmrt::{DynasmApi, DynasmLabelApi};
 use super::{a64, EmitResult, Emitter, Reg, NZCV};
 use crate::frontend::flags::FlagSet;
 use dynasmrt::DynamicLabel;
-use iced_x86::{Instruction, Mnemonic, OpKind};
+use iced_x86::{Code, Instruction, OpKind};
 
 /// The loop of the locked instruction being emitted.
 #[derive(Clone, Copy, Debug)]
@@ -30,7 +30,9 @@ pub struct AtomicLoop {
 
 /// Whether `insn` must execute atomically: a lock prefix, or xchg with memory.
 pub fn is_locked(insn: &Instruction) -> bool {
-    (insn.has_lock_prefix() || insn.mnemonic() == Mnemonic::Xchg)
+    // The codes, not the mnemonic (a table read): this runs for every
+    // instruction translated.
+    (insn.has_lock_prefix() || matches!(insn.code(), Code::Xchg_rm8_r8 | Code::Xchg_rm16_r16 | Code::Xchg_rm32_r32 | Code::Xchg_rm64_r64))
         && (0..insn.op_count()).any(|i| insn.op_kind(i) == OpKind::Memory)
 }
 

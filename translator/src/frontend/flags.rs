@@ -3,7 +3,8 @@
 //! computed: that is most of the win of lazy flags.
 
 use crate::frontend::decode::{CodeSource, GuestBlock, PageDecoder};
-use iced_x86::{DecoderError, Instruction, Mnemonic, OpKind, RflagsBits};
+use crate::frontend::flag_effect::{flag_effect, FlagEffect};
+use iced_x86::{DecoderError, Instruction, OpKind, RflagsBits};
 
 /// A set of x86 arithmetic flags, in iced's `RflagsBits` order (its low six
 /// bits), so that converting iced's sets costs one AND: liveness runs over
@@ -46,39 +47,8 @@ impl FlagSet {
 
 /// Flags `insn` may read, and flags it certainly overwrites (kills).
 pub fn reads_and_kills(insn: &Instruction) -> (FlagSet, FlagSet) {
-    let reads = FlagSet::from_iced(insn.rflags_read());
-    let modified = FlagSet::from_iced(insn.rflags_modified());
-    if count_may_be_zero(insn) || repeats_maybe_never(insn) {
-        // A shift or rotate by zero, or a rep string compare with RCX = 0,
-        // leaves every flag alone: whatever it writes, it may also pass
-        // through unchanged, so it kills none. A flag live after it is
-        // then live before it too; one dead after it is dead before it
-        // whatever the count (the emitter computes the flags it writes
-        // only where they are live after it).
-        return (reads, FlagSet::NONE);
-    }
-    (reads, modified)
-}
-
-/// Repeated string instructions: with RCX = 0 they do nothing at all.
-fn repeats_maybe_never(insn: &Instruction) -> bool {
-    insn.has_rep_prefix() || insn.has_repne_prefix()
-}
-
-/// Shifts and rotates whose count may be zero modulo the operand width.
-fn count_may_be_zero(insn: &Instruction) -> bool {
-    use Mnemonic::*;
-    if !matches!(insn.mnemonic(), Shl | Sal | Shr | Sar | Rol | Ror | Rcl | Rcr | Shld | Shrd) {
-        return false;
-    }
-    let count_op = insn.op_count() - 1;
-    match insn.op_kind(count_op) {
-        OpKind::Immediate8 => {
-            let mask = if crate::frontend::decode::operand_size(insn) == 8 { 63 } else { 31 };
-            insn.immediate8() & mask == 0
-        }
-        _ => true,
-    }
+    let effect = flag_effect(insn);
+    (effect.reads, effect.kills)
 }
 
 /// Flags live where a block is left: after its last instruction (`end`),
@@ -127,29 +97,38 @@ impl From<FlagSet> for LiveAtExits {
     }
 }
 
-/// Fills `out` (one entry per instruction) with the flags that are live
-/// right after each instruction, given those live where the block is left.
-/// After a conditional branch inside the block, that is what its way on
-/// and its target read.
-pub fn live_after(insns: &[Instruction], live_at_exits: &LiveAtExits, out: &mut [FlagSet]) {
+/// One instruction of a block: what it does to the flags, and which flags
+/// are live right after it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InsnFlags {
+    pub effect: FlagEffect,
+    pub live_after: FlagSet,
+}
+
+impl InsnFlags {
+    /// The flags live right before the instruction.
+    pub fn live_before(&self) -> FlagSet {
+        self.live_after.minus(self.effect.kills).union(self.effect.reads)
+    }
+}
+
+/// Fills `out` (one entry per instruction) with each instruction's effect
+/// and the flags live right after it, given those live where the block is
+/// left. After a conditional branch inside the block, that is what its
+/// way on and its target read.
+pub fn live_after(insns: &[Instruction], live_at_exits: &LiveAtExits, out: &mut [InsnFlags]) {
     let mut live = live_at_exits.end;
     let mut sides = live_at_exits.side[..usize::from(live_at_exits.sides)].iter().rev().peekable();
-    for (i, (insn, after)) in insns.iter().zip(out).enumerate().rev() {
+    for (i, (insn, flags)) in insns.iter().zip(out).enumerate().rev() {
         while let Some(&&(at, side)) = sides.peek().filter(|&&&(at, _)| usize::from(at) >= i) {
             if usize::from(at) == i {
                 live = live.union(side);
             }
             sides.next();
         }
-        *after = live;
-        live = live_before(insn, live);
+        *flags = InsnFlags { effect: flag_effect(insn), live_after: live };
+        live = flags.live_before();
     }
-}
-
-/// The flags live right before `insn`, given those live right after it.
-pub fn live_before(insn: &Instruction, live_after: FlagSet) -> FlagSet {
-    let (reads, kills) = reads_and_kills(insn);
-    live_after.minus(kills).union(reads)
 }
 
 /// Instructions looked at past a block's end to find which flags its

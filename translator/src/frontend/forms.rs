@@ -192,7 +192,7 @@ pub fn route(code: Code) -> (Route, &'static [Guard]) {
 
 /// The handler for `insn`, after its row's guards; `None` is SIGILL.
 pub fn handler(insn: &Instruction) -> Option<Handler> {
-    let (handler, guards) = ROUTES.with_borrow_mut(|routes| routes.handler_and_guards(insn.code()));
+    let (handler, guards) = ROUTES.with_borrow_mut(|routes| routes.handler_and_guards(insn));
     // A loop rather than `resolve`'s iterator, and the guards' routes only
     // once one is taken: this runs for every instruction translated (the
     // iterator cost about 1% of hello's instructions).
@@ -207,6 +207,9 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
 /// Each `Code`'s handler and guards from `route`, looked up the first time
 /// the code is translated on this thread at the presented level: `route`
 /// (a feature check and two matches) was 4% of translating Python's blocks.
+/// Guards the code alone decides are decided then too, for the first
+/// instance: mov, push and pop have them, and asking them of every one
+/// cost 1.5% of a dynamically linked hello's start-up.
 struct RouteMemo {
     level: features::CpuLevel,
     /// By `Code`; empty until the thread's first translation.
@@ -219,16 +222,22 @@ thread_local! {
 }
 
 impl RouteMemo {
-    fn handler_and_guards(&mut self, code: Code) -> (Option<Handler>, &'static [Guard]) {
+    fn handler_and_guards(&mut self, insn: &Instruction) -> (Option<Handler>, &'static [Guard]) {
         let level = features::presented();
         if level != self.level || self.by_code.is_empty() {
             self.level = level;
             self.by_code.clear();
             self.by_code.resize(Code::values().len(), None);
         }
-        *self.by_code[code as usize].get_or_insert_with(|| {
-            let (route, guards) = route(code);
-            (route.handler(), guards)
+        *self.by_code[insn.code() as usize].get_or_insert_with(|| {
+            let (route, guards) = route(insn.code());
+            if !guards.iter().all(|guard| guard.decided_by_code()) {
+                return (route.handler(), guards);
+            }
+            match guards.iter().find(|guard| guard_taken(**guard, insn)) {
+                Some(guard) => (guard_route(*guard, insn).handler(), NONE),
+                None => (route.handler(), NONE),
+            }
         })
     }
 }
@@ -257,6 +266,16 @@ impl Route {
 }
 
 /// Whether `guard` takes `insn` from its row's route.
+impl Guard {
+    /// Whether every instance of a code takes the guard alike: the
+    /// segment, control and debug registers, 16-bit stack operands and
+    /// string operands are all in the code. Whether an MMX form compiles
+    /// depends on its operands.
+    fn decided_by_code(self) -> bool {
+        !matches!(self, Guard::MmxRegisters)
+    }
+}
+
 fn guard_taken(guard: Guard, insn: &Instruction) -> bool {
     match guard {
         Guard::Segments => crate::interp::segments::handles(insn),
@@ -991,6 +1010,37 @@ mod tests {
         assert!(matches!(resolve(&decode(&[0x0f, 0x6e, 0xc0])), Route::Interpret));
         // paddb xmm0, xmm1: the row's lane operation.
         assert!(matches!(resolve(&decode(&[0x66, 0x0f, 0xfc, 0xc1])), Route::Emit { op: Op::Lanes(_), .. }));
+    }
+
+    #[test]
+    fn guards_decided_by_the_code_are_decided_alike_for_every_instance() {
+        use iced_x86::{Decoder, DecoderOptions};
+        let decode = |bytes: &[u8]| Decoder::with_ip(64, bytes, 0, DecoderOptions::NONE).decode();
+        let same = |a: Option<Handler>, b: Option<Handler>| a.map(|h| h as usize) == b.map(|h| h as usize);
+        // Pairs of one code with other operands, the first filling the memo.
+        let cases: &[&[u8]] = &[
+            &[0x8c, 0xd8], // mov eax, ds: the interpreter
+            &[0x8c, 0x18], // mov word ptr [rax], ds
+            &[0x89, 0xc8], // mov eax, ecx: generated code
+            &[0x89, 0x08], // mov [rax], ecx
+            &[0x0f, 0x20, 0xc0], // mov rax, cr0: #GP
+            &[0x0f, 0x20, 0xd8], // mov rax, cr3
+            &[0x66, 0x50], // push ax: the interpreter
+            &[0x66, 0x51], // push cx
+            &[0x50], // push rax: generated code
+            &[0x0f, 0xa0], // push fs: the interpreter
+            &[0x66, 0x0f, 0xa4, 0xc8, 0x03], // shld ax, cx, 3: the interpreter
+            &[0x0f, 0xa4, 0xc8, 0x03], // shld eax, ecx, 3: generated code
+            &[0xa5], // movsd (string): generated code
+            &[0xf2, 0x0f, 0x10, 0xc1], // movsd xmm0, xmm1
+            &[0x0f, 0xfc, 0xc1], // paddb mm0, mm1 (a guard asked each time)
+        ];
+        for bytes in cases {
+            for _ in 0..2 {
+                let insn = decode(bytes);
+                assert!(same(handler(&insn), resolve(&insn).handler()), "{insn}");
+            }
+        }
     }
 
     #[test]

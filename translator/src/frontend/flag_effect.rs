@@ -1,0 +1,170 @@
+//! What one instruction does to the arithmetic flags, remembered per
+//! `Code`: liveness asks it of every instruction translated or looked
+//! ahead at, several times each, and iced works it out from its tables
+//! and operands on every call (about 8% of translating a dynamically
+//! linked hello's start-up).
+
+use crate::frontend::flags::FlagSet;
+use iced_x86::{Instruction, Mnemonic, OpKind, Register};
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
+/// An instruction's effect on the arithmetic flags.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlagEffect {
+    /// Flags it may read.
+    pub reads: FlagSet,
+    /// Flags it certainly overwrites: none when it may leave them all
+    /// alone (a shift or rotate whose count may be zero, a `rep` string
+    /// instruction with RCX = 0).
+    pub kills: FlagSet,
+    /// Flags it writes with a value the manuals define (a logic op leaves
+    /// AF, imul SF/ZF/AF/PF as they happen to be).
+    pub defines: FlagSet,
+}
+
+/// By `Code` (iced has fewer than 5,000), zero until first asked: iced's
+/// read, modified and undefined sets in bytes 0 to 2, and the bits below.
+/// A race stores the same value twice.
+static BY_CODE: [AtomicU32; CODES] = [const { AtomicU32::new(0) }; CODES];
+const CODES: usize = 8192;
+const KNOWN: u32 = 1 << 31;
+/// A shift or rotate: the effect depends on the count, worked out each time.
+const COUNTED: u32 = 1 << 30;
+/// iced's answer for the code changes when both operands are one register
+/// (it special-cases forms like `xor eax, eax`, whose flag values it
+/// knows): such an instance is worked out each time. The sets Transit
+/// reads have not been seen to change, but an entry is only trusted for
+/// the instances it was checked for.
+const SAME_REGISTER_DIFFERS: u32 = 1 << 29;
+
+/// `insn`'s effect on the flags.
+pub fn flag_effect(insn: &Instruction) -> FlagEffect {
+    let Some(slot) = BY_CODE.get(insn.code() as usize) else { return effect(insn, iced_bits(insn)) };
+    let mut bits = slot.load(Relaxed);
+    if bits == 0 {
+        bits = code_bits(insn);
+        slot.store(bits, Relaxed);
+    }
+    if bits & COUNTED != 0 || (bits & SAME_REGISTER_DIFFERS != 0 && one_register_twice(insn)) {
+        bits = iced_bits(insn);
+    }
+    effect(insn, bits)
+}
+
+fn effect(insn: &Instruction, bits: u32) -> FlagEffect {
+    let set = |byte: u32| FlagSet::from_iced(bits >> (8 * byte));
+    let (reads, modified, undefined) = (set(0), set(1), set(2));
+    // Whatever it writes, it may also pass every flag through unchanged,
+    // so it kills none: a flag live after it is live before it too.
+    let may_skip = (bits & COUNTED != 0 && count_may_be_zero(insn)) || insn.has_rep_prefix() || insn.has_repne_prefix();
+    FlagEffect { reads, kills: if may_skip { FlagSet::NONE } else { modified }, defines: modified.minus(undefined) }
+}
+
+/// iced's sets for this instance, with `COUNTED` for shifts and rotates.
+fn iced_bits(insn: &Instruction) -> u32 {
+    let byte = |bits: u32| bits & u32::from(FlagSet::ALL.0);
+    let counted = matches!(insn.mnemonic(), Mnemonic::Shl | Mnemonic::Sal | Mnemonic::Shr | Mnemonic::Sar | Mnemonic::Rol | Mnemonic::Ror | Mnemonic::Rcl | Mnemonic::Rcr | Mnemonic::Shld | Mnemonic::Shrd);
+    byte(insn.rflags_read()) | byte(insn.rflags_modified()) << 8 | byte(insn.rflags_undefined()) << 16 | if counted { COUNTED } else { 0 } | KNOWN
+}
+
+/// The entry for `insn`'s code, from an instance: a code whose effect
+/// changes when both operands are one register is recognised by asking
+/// iced about the instance with its second register changed.
+fn code_bits(insn: &Instruction) -> u32 {
+    if !one_register_twice(insn) {
+        return iced_bits(insn);
+    }
+    let mut other = *insn;
+    other.set_op1_register(neighbour(insn.op1_register()));
+    let base = iced_bits(&other);
+    if base == iced_bits(insn) {
+        base
+    } else {
+        base | SAME_REGISTER_DIFFERS
+    }
+}
+
+fn one_register_twice(insn: &Instruction) -> bool {
+    insn.op0_kind() == OpKind::Register
+        && insn.op1_kind() == OpKind::Register
+        && insn.op0_register() != Register::None
+        && insn.op0_register() == insn.op1_register()
+}
+
+/// Another register of `reg`'s size and kind (the register numbered one
+/// up or down within its group: every group starts at an odd number and
+/// has an even count, from AL on).
+fn neighbour(reg: Register) -> Register {
+    let n = reg as usize;
+    let other = if n % 2 == 1 { n + 1 } else { n - 1 };
+    Register::values().nth(other).unwrap_or(reg)
+}
+
+/// Shifts and rotates whose count may be zero modulo the operand width.
+fn count_may_be_zero(insn: &Instruction) -> bool {
+    let count_op = insn.op_count() - 1;
+    match insn.op_kind(count_op) {
+        OpKind::Immediate8 => {
+            let mask = if crate::frontend::decode::operand_size(insn) == 8 { 63 } else { 31 };
+            insn.immediate8() & mask == 0
+        }
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iced_x86::{Code, Decoder, DecoderOptions};
+
+    /// The effect as iced gives it, asked afresh.
+    fn fresh(insn: &Instruction) -> FlagEffect {
+        effect(insn, iced_bits(insn))
+    }
+
+    #[test]
+    fn codes_fit_the_table() {
+        assert!(Code::values().len() <= CODES);
+    }
+
+    #[test]
+    fn remembered_effects_are_iceds_for_every_instance() {
+        // Each pair shares a code and differs in operands where iced's
+        // answer does: the first one asked fills the entry.
+        let cases: &[&[u8]] = &[
+            &[0x31, 0xc0], // xor eax, eax (iced's special case)
+            &[0x31, 0xc8], // xor eax, ecx
+            &[0x31, 0xc0],
+            &[0x29, 0xdb], // sub ebx, ebx
+            &[0x29, 0xcb], // sub ebx, ecx
+            &[0x85, 0xc0], // test eax, eax
+            &[0x85, 0xc8], // test eax, ecx
+            &[0xc1, 0xe0, 0x00], // shl eax, 0: nothing
+            &[0xc1, 0xe0, 0x01], // shl eax, 1: OF defined
+            &[0xc1, 0xe0, 0x05], // shl eax, 5: OF undefined
+            &[0xc1, 0xe0, 0x20], // shl eax, 32: a zero count
+            &[0xd3, 0xe0], // shl eax, cl: the count may be zero
+            &[0xf3, 0xa6], // repe cmpsb: RCX may be zero
+            &[0xa6], // cmpsb
+            &[0x48, 0x11, 0xce], // adc rsi, rcx
+            &[0x0f, 0xaf, 0xc0], // imul eax, eax
+            &[0x0f, 0xaf, 0xc1], // imul eax, ecx
+        ];
+        for bytes in cases {
+            let insn = Decoder::new(64, bytes, DecoderOptions::NONE).decode();
+            let expected = fresh(&insn);
+            assert_eq!(flag_effect(&insn), expected, "{insn}");
+            assert_eq!(flag_effect(&insn), expected, "{insn}, remembered");
+        }
+    }
+
+    #[test]
+    fn neighbours_have_the_same_size() {
+        for reg in [Register::AL, Register::CL, Register::R15L, Register::AX, Register::EAX, Register::ECX, Register::RAX, Register::R15, Register::XMM0, Register::XMM15, Register::SPL] {
+            let other = neighbour(reg);
+            assert_ne!(other, reg);
+            assert_eq!(other.size(), reg.size(), "{reg:?} -> {other:?}");
+            assert_eq!(other.is_gpr(), reg.is_gpr(), "{reg:?} -> {other:?}");
+        }
+    }
+}
