@@ -1,5 +1,7 @@
 //! Translation throughput: guest instructions decoded, analysed and emitted
-//! per second, on a synthetic but compiler-like instruction mix.
+//! per second, on a synthetic but compiler-like instruction mix
+//! (`translate`) and on the host's C library where it is x86_64
+//! (`translate-libc`: the code programs run, blocks as they are met).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use iced_x86::code_asm::*;
@@ -45,6 +47,65 @@ fn guest_code() -> (Vec<u8>, Vec<u64>, usize) {
     (result.inner.code_buffer, starts, insns)
 }
 
+/// Where the library's code sits in the guest address space (anywhere the
+/// bench's own process has nothing).
+const LIBRARY_BASE: u64 = 0x10_0000_0000;
+
+/// Guest instructions translated per iteration of the `libc` group.
+const LIBRARY_INSNS: usize = 30_000;
+
+/// Compiler-generated code as programs run it: the host's C library (an
+/// x86_64 ELF on x86_64 machines), its executable segments placed at
+/// `LIBRARY_BASE`, and the blocks reachable by direct branches and calls
+/// from its exported functions, in the order a breadth-first walk meets
+/// them, up to `LIBRARY_INSNS` instructions. `None` where there is no
+/// x86_64 libc to read.
+fn host_libc() -> Option<(Vec<u8>, Vec<u64>, usize)> {
+    use goblin::elf::{program_header::PF_X, program_header::PT_LOAD, sym::STT_FUNC, Elf};
+    let path = ["/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_64-linux-gnu/libc.so.6", "/lib64/libc.so.6"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())?;
+    let file = std::fs::read(path).ok()?;
+    let elf = Elf::parse(&file).ok()?;
+    if elf.header.e_machine != goblin::elf::header::EM_X86_64 {
+        return None;
+    }
+    let code_segments: Vec<_> = elf.program_headers.iter().filter(|h| h.p_type == PT_LOAD && h.p_flags & PF_X != 0).collect();
+    let end = code_segments.iter().map(|h| h.p_vaddr + h.p_filesz).max()?;
+    let mut image = vec![0u8; end as usize];
+    for h in &code_segments {
+        let bytes = file.get(h.p_offset as usize..(h.p_offset + h.p_filesz) as usize)?;
+        image[h.p_vaddr as usize..][..bytes.len()].copy_from_slice(bytes);
+    }
+    let in_code = |addr: u64| code_segments.iter().any(|h| (LIBRARY_BASE + h.p_vaddr..LIBRARY_BASE + h.p_vaddr + h.p_filesz).contains(&addr));
+    let mut queue: std::collections::VecDeque<u64> = elf
+        .dynsyms
+        .iter()
+        .filter(|s| s.st_type() == STT_FUNC && s.st_value != 0)
+        .map(|s| LIBRARY_BASE + s.st_value)
+        .collect();
+    let src = CodeBuffer { base: LIBRARY_BASE, code: &image };
+    let mut seen = std::collections::HashSet::new();
+    let (mut starts, mut insns) = (Vec::new(), 0);
+    while let Some(start) = queue.pop_front() {
+        if insns >= LIBRARY_INSNS || !in_code(start) || !seen.insert(start) {
+            continue;
+        }
+        let block = transit_translator::frontend::decode::decode_block(&src, start, 64);
+        insns += block.insns.len();
+        starts.push(start);
+        for insn in &block.insns {
+            if insn.is_jcc_short_or_near() || insn.is_jmp_short_or_near() || insn.is_call_near() {
+                queue.push_back(insn.near_branch64());
+            }
+            if insn.is_jcc_short_or_near() || insn.is_call_near() {
+                queue.push_back(insn.next_ip());
+            }
+        }
+    }
+    Some((image, starts, insns))
+}
+
 fn bench_translate(c: &mut Criterion) {
     let (code, starts, insns) = guest_code();
     let code: &'static [u8] = Box::leak(code.into_boxed_slice());
@@ -61,6 +122,20 @@ fn bench_translate(c: &mut Criterion) {
             })
         });
     }
+    group.finish();
+    let Some((image, starts, insns)) = host_libc() else { return };
+    let image: &'static [u8] = Box::leak(image.into_boxed_slice());
+    let mut group = c.benchmark_group("translate-libc");
+    group.throughput(Throughput::Elements(insns as u64));
+    let mut t = Translator::with_source(HostFeatures::BASELINE, Box::new(CodeBuffer { base: LIBRARY_BASE, code: image })).unwrap();
+    group.bench_function("baseline", |b| {
+        b.iter(|| {
+            t.flush();
+            for &s in &starts {
+                t.translate_only(s);
+            }
+        })
+    });
     group.finish();
 }
 

@@ -193,7 +193,7 @@ impl Emitter {
             atomic: None,
             order: MemoryOrder::Relaxed,
             uppers_zero: 0,
-            cold: Vec::new(),
+            cold: Emitter::spare_cold_paths(),
             literals: SPARE_LITERALS.take(),
             reads_carry_first: false,
             ends_with_call: false,
@@ -542,6 +542,7 @@ impl Emitter {
         if !self.cold.is_empty() {
             self.place_cold_code();
         }
+        self.recycle_cold_paths();
         let carry_entry = if self.reads_carry_first && crate::tuning::tuning().indirect_carry { self.carry_entry() } else { 0 };
         if !self.literals.is_empty() {
             literal::place_pool(&mut self.ops, &self.literals, &mut self.relocations);
