@@ -22,9 +22,9 @@ pub struct FlagEffect {
     pub defines: FlagSet,
 }
 
-/// By `Code` (iced has fewer than 5,000), zero until first asked: iced's
-/// read, modified and undefined sets in bytes 0 to 2, and the bits below.
-/// A race stores the same value twice.
+/// By `Code` (iced has fewer than 5,000), zero until first asked: the
+/// effect's reads, kills and defines in bytes 0 to 2 (kills as if without
+/// a `rep` prefix), and the bits below. A race stores the same value twice.
 static BY_CODE: [AtomicU32; CODES] = [const { AtomicU32::new(0) }; CODES];
 const CODES: usize = 8192;
 const KNOWN: u32 = 1 << 31;
@@ -39,32 +39,42 @@ const SAME_REGISTER_DIFFERS: u32 = 1 << 29;
 
 /// `insn`'s effect on the flags.
 pub fn flag_effect(insn: &Instruction) -> FlagEffect {
-    let Some(slot) = BY_CODE.get(insn.code() as usize) else { return effect(insn, iced_bits(insn)) };
-    let mut bits = slot.load(Relaxed);
+    let known = BY_CODE.get(insn.code() as usize).map_or(0, |slot| slot.load(Relaxed));
+    let bits = if known & (KNOWN | COUNTED | SAME_REGISTER_DIFFERS) == KNOWN { known } else { bits_first_time(insn, known) };
+    let set = |byte: u32| FlagSet::from_iced(bits >> (8 * byte));
+    // A `rep` string instruction with RCX = 0 passes every flag through
+    // unchanged, so it kills none: a flag live after it is live before it.
+    let kills = if insn.has_rep_prefix() || insn.has_repne_prefix() { FlagSet::NONE } else { set(1) };
+    FlagEffect { reads: set(0), kills, defines: set(2) }
+}
+
+/// The bits for `insn` when its code's entry (`known`) is empty or does
+/// not hold for every instance: fills the entry.
+#[cold]
+#[inline(never)]
+fn bits_first_time(insn: &Instruction, known: u32) -> u32 {
+    let mut bits = known;
     if bits == 0 {
         bits = code_bits(insn);
-        slot.store(bits, Relaxed);
+        if let Some(slot) = BY_CODE.get(insn.code() as usize) {
+            slot.store(bits, Relaxed);
+        }
     }
     if bits & COUNTED != 0 || (bits & SAME_REGISTER_DIFFERS != 0 && one_register_twice(insn)) {
         bits = iced_bits(insn);
     }
-    effect(insn, bits)
-}
-
-fn effect(insn: &Instruction, bits: u32) -> FlagEffect {
-    let set = |byte: u32| FlagSet::from_iced(bits >> (8 * byte));
-    let (reads, modified, undefined) = (set(0), set(1), set(2));
-    // Whatever it writes, it may also pass every flag through unchanged,
-    // so it kills none: a flag live after it is live before it too.
-    let may_skip = (bits & COUNTED != 0 && count_may_be_zero(insn)) || insn.has_rep_prefix() || insn.has_repne_prefix();
-    FlagEffect { reads, kills: if may_skip { FlagSet::NONE } else { modified }, defines: modified.minus(undefined) }
+    bits
 }
 
 /// iced's sets for this instance, with `COUNTED` for shifts and rotates.
 fn iced_bits(insn: &Instruction) -> u32 {
-    let byte = |bits: u32| bits & u32::from(FlagSet::ALL.0);
+    let set = |bits: u32| FlagSet::from_iced(bits);
     let counted = matches!(insn.mnemonic(), Mnemonic::Shl | Mnemonic::Sal | Mnemonic::Shr | Mnemonic::Sar | Mnemonic::Rol | Mnemonic::Ror | Mnemonic::Rcl | Mnemonic::Rcr | Mnemonic::Shld | Mnemonic::Shrd);
-    byte(insn.rflags_read()) | byte(insn.rflags_modified()) << 8 | byte(insn.rflags_undefined()) << 16 | if counted { COUNTED } else { 0 } | KNOWN
+    let (reads, modified, undefined) = (set(insn.rflags_read()), set(insn.rflags_modified()), set(insn.rflags_undefined()));
+    // Whatever it writes, a shift by a count that may be zero may also
+    // pass every flag through unchanged: it kills none.
+    let kills = if counted && count_may_be_zero(insn) { FlagSet::NONE } else { modified };
+    u32::from(reads.0) | u32::from(kills.0) << 8 | u32::from(modified.minus(undefined).0) << 16 | if counted { COUNTED } else { 0 } | KNOWN
 }
 
 /// The entry for `insn`'s code, from an instance: a code whose effect
@@ -119,7 +129,16 @@ mod tests {
 
     /// The effect as iced gives it, asked afresh.
     fn fresh(insn: &Instruction) -> FlagEffect {
-        effect(insn, iced_bits(insn))
+        let set = |bits: u32| FlagSet::from_iced(bits);
+        let modified = set(insn.rflags_modified());
+        let shift = matches!(insn.mnemonic(), Mnemonic::Shl | Mnemonic::Shr | Mnemonic::Sar | Mnemonic::Rol);
+        let count_zero_possible = shift && (insn.op1_kind() != OpKind::Immediate8 || insn.immediate8() & 31 == 0);
+        let may_skip = count_zero_possible || insn.has_rep_prefix() || insn.has_repne_prefix();
+        FlagEffect {
+            reads: set(insn.rflags_read()),
+            kills: if may_skip { FlagSet::NONE } else { modified },
+            defines: modified.minus(set(insn.rflags_undefined())),
+        }
     }
 
     #[test]
