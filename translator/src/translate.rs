@@ -4,6 +4,7 @@
 //! tests and coverage reports read.
 
 use crate::frontend::decode::GuestBlock;
+use crate::frontend::forms::Routes;
 use crate::emit::{atomic, data, fp_chain};
 use crate::emit::{Emitter, Flow, Handler, MemoryOrder, Stubs, TranslatedBlock};
 use crate::frontend::flags::{live_after, FlagSet, InsnFlags, LiveAtExits};
@@ -97,6 +98,26 @@ fn try_translate(
         &mut on_heap[..]
     };
     live_after(insns, &live_at_exits, flags);
+    let mut routes = Routes::of_this_thread();
+    let translated = emit_insns(block, insns, flags, live_at_exit, base, host, stubs, order, &mut routes);
+    routes.give_back();
+    translated
+}
+
+/// `try_translate`'s code for `insns`, given their flags.
+#[allow(clippy::too_many_arguments)]
+fn emit_insns(
+    block: &GuestBlock,
+    insns: &[Instruction],
+    flags: &[InsnFlags],
+    live_at_exit: FlagSet,
+    base: u64,
+    host: HostFeatures,
+    stubs: Stubs,
+    order: MemoryOrder,
+    routes: &mut Routes,
+) -> Result<TranslatedBlock, usize> {
+    let len = insns.len();
     let mut e = Emitter::new(base, host, stubs);
     e.order = order;
     let live_on_entry = flags.first().map_or(live_at_exit, |first| first.live_before());
@@ -123,7 +144,7 @@ fn try_translate(
         // through a side exit; the last one ends the block as always.
         e.inside_block = i + 1 < len;
         e.fuse_test = insns.get(i + 1).is_some_and(|next| fuses_with_test(insn, written, next, flags[i + 1].live_after));
-        let Some(h) = handler(insn) else { return Err(i) };
+        let Some(h) = routes.handler(insn) else { return Err(i) };
         let emitted = if atomic::is_locked(insn) { atomic::locked(&mut e, insn, h) } else { h(&mut e, insn) };
         match emitted {
             Ok(Flow::Next) => {}

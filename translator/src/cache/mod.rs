@@ -16,6 +16,7 @@
 pub mod addr_hash;
 pub mod block_map;
 mod chunked;
+mod code_pages;
 pub mod code_watch;
 pub mod image;
 mod installed_image;
@@ -24,7 +25,7 @@ pub mod lookup_table;
 mod protected_pages;
 pub mod thread_code;
 
-use crate::cache::addr_hash::{AddrMap, AddrSet};
+use crate::cache::addr_hash::AddrMap;
 use crate::cache::block_map::{BlockMap, ExitSite};
 use crate::emit::{encode_b, MemoryOrder, Stubs, TranslatedBlock};
 use crate::cpu::host::HostFeatures;
@@ -72,7 +73,7 @@ pub struct CodeCache {
     page_blocks: AddrMap<Vec<u64>>,
     /// Guest page numbers that hold decoded code: safe to read when looking
     /// ahead, and write-protected when the guest may write them.
-    code_pages: AddrSet,
+    code_pages: code_pages::CodePages,
     /// Guest address -> the flags code starting there may read before
     /// writing them (`flags::live_on_entry`), for the look-ahead at block
     /// exits: many blocks end by calling the same function. Emptied
@@ -160,7 +161,7 @@ impl CodeCache {
             blocks: AddrMap::with_capacity_and_hasher(1 << 14, Default::default()),
             links: Links::default(),
             page_blocks: AddrMap::with_capacity_and_hasher(1 << 10, Default::default()),
-            code_pages: AddrSet::default(),
+            code_pages: code_pages::CodePages::default(),
             entry_liveness: AddrMap::with_capacity_and_hasher(1 << 13, Default::default()),
             images: Vec::new(),
             installed: Vec::new(),
@@ -387,7 +388,7 @@ impl CodeCache {
     /// Whether guest page `page` holds translated code (safe to read when
     /// looking ahead for flag liveness).
     pub fn is_code_page(&self, page: u64) -> bool {
-        self.code_pages.contains(&page)
+        self.code_pages.contains(page)
     }
 
     /// `flags::live_on_entry` at `addr`, remembered from an earlier call
@@ -464,9 +465,9 @@ impl CodeCache {
     pub fn invalidate_range(&mut self, first: u64, end: u64) {
         let (first_page, end_page) = (first >> PAGE_SHIFT, (end + (1 << PAGE_SHIFT) - 1) >> PAGE_SHIFT);
         let pages: Vec<u64> = if end_page.saturating_sub(first_page) <= self.code_pages.len() as u64 {
-            (first_page..end_page).filter(|p| self.code_pages.contains(p)).collect()
+            (first_page..end_page).filter(|&p| self.code_pages.contains(p)).collect()
         } else {
-            self.code_pages.iter().copied().filter(|p| (first_page..end_page).contains(p)).collect()
+            self.code_pages.iter().filter(|p| (first_page..end_page).contains(p)).collect()
         };
         if !pages.is_empty() {
             // A look-ahead may have read the changed code (from any block).
@@ -478,7 +479,7 @@ impl CodeCache {
         for page in pages {
             self.drop_installed_on_page(page);
             // Translating from it again must protect it again.
-            self.code_pages.remove(&page);
+            self.code_pages.remove(page);
             for rip in self.page_blocks.remove(&page).unwrap_or_default() {
                 self.drop_block(rip);
             }

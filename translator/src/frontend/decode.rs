@@ -255,15 +255,19 @@ fn decode_insns(
             if stops_at(addr) {
                 return block;
             }
-            let insn = decoder.decode();
+            // Decoded in place: a copy of each instruction from the
+            // decoder's result cost more than clearing the slot.
+            block.insns.push(Instruction::default());
+            let insn = block.insns.last_mut().expect("just pushed");
+            decoder.decode_out(insn);
             if insn.is_invalid() {
+                block.insns.pop();
                 break;
             }
             addr = insn.next_ip();
             let counted = block.side_exits;
-            let ends = ends_block(&insn, side_exits, &mut block.side_exits);
+            let ends = ends_block(insn, side_exits, &mut block.side_exits);
             *last_went_on = block.side_exits != counted;
-            block.insns.push(insn);
             if ends {
                 return block;
             }

@@ -192,15 +192,9 @@ pub fn route(code: Code) -> (Route, &'static [Guard]) {
 
 /// The handler for `insn`, after its row's guards; `None` is SIGILL.
 pub fn handler(insn: &Instruction) -> Option<Handler> {
-    let (handler, guards) = ROUTES.with_borrow_mut(|routes| routes.handler_and_guards(insn));
-    // A loop rather than `resolve`'s iterator, and the guards' routes only
-    // once one is taken: this runs for every instruction translated (the
-    // iterator cost about 1% of hello's instructions).
-    for guard in guards {
-        if guard_taken(*guard, insn) {
-            return guard_route(*guard, insn).handler();
-        }
-    }
+    let mut routes = Routes::of_this_thread();
+    let handler = routes.handler(insn);
+    routes.give_back();
     handler
 }
 
@@ -209,36 +203,74 @@ pub fn handler(insn: &Instruction) -> Option<Handler> {
 /// (a feature check and two matches) was 4% of translating Python's blocks.
 /// Guards the code alone decides are decided then too, for the first
 /// instance: mov, push and pop have them, and asking them of every one
-/// cost 1.5% of a dynamically linked hello's start-up.
-struct RouteMemo {
+/// cost 1.5% of a dynamically linked hello's start-up. A block's
+/// translation holds the thread's memo throughout (`of_this_thread`):
+/// reaching it through the thread-local for each instruction cost 3%.
+pub struct Routes {
     level: features::CpuLevel,
     /// By `Code`; empty until the thread's first translation.
     by_code: Vec<Option<(Option<Handler>, &'static [Guard])>>,
 }
 
-thread_local! {
-    static ROUTES: std::cell::RefCell<RouteMemo> =
-        const { std::cell::RefCell::new(RouteMemo { level: features::CpuLevel::DEFAULT, by_code: Vec::new() }) };
+impl Default for Routes {
+    fn default() -> Self {
+        Routes { level: features::CpuLevel::DEFAULT, by_code: Vec::new() }
+    }
 }
 
-impl RouteMemo {
-    fn handler_and_guards(&mut self, insn: &Instruction) -> (Option<Handler>, &'static [Guard]) {
+thread_local! {
+    static ROUTES: std::cell::Cell<Routes> = const { std::cell::Cell::new(Routes { level: features::CpuLevel::DEFAULT, by_code: Vec::new() }) };
+}
+
+impl Routes {
+    /// The thread's memo, for the presented level (a translation inside
+    /// this one starts a memo of its own).
+    pub fn of_this_thread() -> Routes {
+        let mut routes = ROUTES.take();
         let level = features::presented();
-        if level != self.level || self.by_code.is_empty() {
-            self.level = level;
-            self.by_code.clear();
-            self.by_code.resize(Code::values().len(), None);
+        if level != routes.level || routes.by_code.is_empty() {
+            routes.level = level;
+            routes.by_code.clear();
+            routes.by_code.resize(Code::values().len(), None);
         }
-        *self.by_code[insn.code() as usize].get_or_insert_with(|| {
-            let (route, guards) = route(insn.code());
-            if !guards.iter().all(|guard| guard.decided_by_code()) {
-                return (route.handler(), guards);
+        routes
+    }
+
+    /// Keeps the memo for the thread's next translation.
+    pub fn give_back(self) {
+        ROUTES.set(self);
+    }
+
+    /// The handler for `insn`, after its row's guards; `None` is SIGILL.
+    pub fn handler(&mut self, insn: &Instruction) -> Option<Handler> {
+        let (handler, guards) = match self.by_code[insn.code() as usize] {
+            Some(known) => known,
+            None => self.look_up(insn),
+        };
+        // A loop rather than `resolve`'s iterator, and the guards' routes
+        // only once one is taken (the iterator cost about 1% of hello's
+        // instructions).
+        for guard in guards {
+            if guard_taken(*guard, insn) {
+                return guard_route(*guard, insn).handler();
             }
+        }
+        handler
+    }
+
+    #[cold]
+    fn look_up(&mut self, insn: &Instruction) -> (Option<Handler>, &'static [Guard]) {
+        let (route, guards) = route(insn.code());
+        let known = if !guards.iter().all(|guard| guard.decided_by_code()) {
+            (route.handler(), guards)
+        } else {
             match guards.iter().find(|guard| guard_taken(**guard, insn)) {
                 Some(guard) => (guard_route(*guard, insn).handler(), NONE),
                 None => (route.handler(), NONE),
             }
-        })
+        };
+        self.by_code[insn.code() as usize] = Some(known);
+        known
     }
 }
 
