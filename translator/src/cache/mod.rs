@@ -791,6 +791,7 @@ mod tests {
             guest_insns: 1,
             carry_entry: 0,
             ends_with_call: false,
+            spare_literals: Vec::new(),
         }
     }
 
