@@ -548,7 +548,6 @@ impl Emitter {
         if !self.literals.is_empty() {
             literal::place_pool(&mut self.ops, &self.literals, &mut self.relocations);
         }
-        self.literals.clear();
         let code = self.ops.finish().expect("all labels are bound");
         TranslatedBlock {
             code,
@@ -593,7 +592,8 @@ pub struct TranslatedBlock {
     /// which a `ret` will look up (`installed_image` fills the lookup
     /// table with it).
     pub ends_with_call: bool,
-    /// The emitter's buffer of literal loads, empty, for `recycle`.
+    /// The emitter's buffer of literal loads (placed in the pool by now),
+    /// for `recycle` to clear and keep.
     pub spare_literals: Vec<literal::Load>,
 }
 
