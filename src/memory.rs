@@ -88,10 +88,13 @@ pub fn protect(addr: u64, len: u64, pflags: u32) -> io::Result<()> {
     if unsafe { libc::mprotect(addr as *mut _, len as usize, prot) } != 0 {
         return Err(io::Error::last_os_error());
     }
+    transit_syscalls::writable::mapped_by_transit(addr, len, prot & libc::PROT_WRITE != 0);
     Ok(())
 }
 
 /// A fresh read-write anonymous mapping for the guest (its stack).
 pub fn map_anywhere(len: u64) -> io::Result<u64> {
-    guest_mapping(len, libc::PROT_READ | libc::PROT_WRITE, 0)
+    let at = guest_mapping(len, libc::PROT_READ | libc::PROT_WRITE, 0)?;
+    transit_syscalls::writable::mapped_by_transit(at, len, true);
+    Ok(at)
 }

@@ -45,6 +45,7 @@ pub fn run(prog: &LoadedProgram, stack: std::ops::Range<u64>, rsp: u64, transit:
     process.initial_stack = stack;
     process.transit = transit;
     transit_translator::cache::code_watch::set_writable_query(transit_syscalls::guest_may_write);
+    transit_translator::cache::code_watch::set_writable_now_query(transit_syscalls::writable::guest_may_write_now);
     transit_translator::cache::code_watch::set_alias_query(transit_syscalls::shared_mappings::aliases);
     {
         let mut signals = process.signals();

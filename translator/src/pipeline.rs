@@ -5,6 +5,7 @@
 
 use crate::cache::{CodeCache, PAGE_SHIFT};
 use crate::frontend::decode::{decode_block_in, side_exits_allowed, CodeSource, GuestBlock, PageDecoder};
+use crate::frontend::fixed_slots::{fold_fixed_slot, unfold, FixedSlot};
 use crate::frontend::flags::{live_at_block_exit_by, live_on_entry_in, LiveAtExits};
 use crate::cache::thread_code::ThreadCode;
 use crate::translate::translate_block;
@@ -44,6 +45,8 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
         block.recycle();
         block = decode_block_in(&mut code, rip, max_insns, stops, side_exits_allowed(), &|addr| cache.lookup(addr).is_none());
     }
+    let mut fixed =
+        if debugging || !crate::tuning::tuning().fixed_slots { None } else { fold_fixed_slot(&mut block, |slot| cache.read_fixed_slot(src, slot)) };
     if cache.has_unapplied_code_changes() {
         // Another thread changed code since this dispatch applied the log,
         // and the bytes just read may postdate it: a JIT writes a stub,
@@ -56,24 +59,45 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
         return translation(cache, src, rip, me, one_insn, stops);
     }
     let live_at_exit = live_at_exits(cache, &mut code, &block);
-    let translate = |cache: &CodeCache| {
-        translate_block(&block, cache.next_block_addr(), cache.host, cache.stubs, live_at_exit, cache.memory_order())
+    let translate = |cache: &CodeCache, block: &GuestBlock, live_at_exit| {
+        translate_block(block, cache.next_block_addr(), cache.host, cache.stubs, live_at_exit, cache.memory_order())
     };
-    let mut translated = translate(cache);
+    let mut translated = translate(cache, &block, live_at_exit);
     let mut host = cache.insert_block(rip, pages, &translated);
     if host.is_none() {
         // The buffer or the block map is full: start afresh, and translate
-        // again for the new address.
+        // again for the new address (a fixed slot's page is no longer
+        // watched: the branch reads it again).
         cache.flush(me);
         for page in pages.0..=pages.1 {
             cache.watch(page);
         }
-        translated = translate(cache);
+        let live_at_exit = match fixed.take() {
+            Some(slot) => {
+                unfold(&mut block, &slot);
+                live_at_exits(cache, &mut code, &block)
+            }
+            None => live_at_exit,
+        };
+        crate::emit::recycle(translated);
+        translated = translate(cache, &block, live_at_exit);
         host = cache.insert_block(rip, pages, &translated);
     }
     let host = host.expect("one block fits an empty cache");
+    if let Some(slot) = &fixed {
+        cache.add_slot_page(rip, slot.slot >> PAGE_SHIFT);
+    }
     crate::block_listener::installed(rip, host, translated.code.len());
-    let recorded = block.invalid_at.is_some() || debugging || cache.record_in_image(rip, src.bytes(rip, (block.end() - rip) as usize), &translated);
+    let recorded = block.invalid_at.is_some()
+        || debugging
+        || match fixed {
+            // A value in another image may lie elsewhere relative to this
+            // one in the next process (ASLR; or Transit's own mappings,
+            // the cache's files among them, moving the libraries): it gets
+            // the branch as the guest wrote it.
+            Some(slot) if !cache.same_image(slot.slot, slot.target) => record_unfolded(cache, &mut code, &mut block, &slot),
+            _ => cache.record_in_image(rip, src.bytes(rip, (block.end() - rip) as usize), &translated, fixed.map(|f| (f.slot, f.target))),
+        };
     let side_exits = block.side_exits > 0;
     crate::emit::recycle(translated);
     block.recycle();
@@ -81,6 +105,18 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
         record_without_side_exits(cache, &mut code, rip);
     }
     host
+}
+
+/// Records `block`, whose last branch went through `fixed`, as the guest
+/// wrote it: translated again with the indirect branch.
+fn record_unfolded(cache: &mut CodeCache, code: &mut PageDecoder, block: &mut GuestBlock, fixed: &FixedSlot) -> bool {
+    unfold(block, fixed);
+    let live_at_exit = live_at_exits(cache, code, block);
+    let translated = translate_block(block, cache.next_block_addr(), cache.host, cache.stubs, live_at_exit, cache.memory_order());
+    let guest = code.src().bytes(block.start, (block.end() - block.start) as usize);
+    let recorded = cache.record_in_image(block.start, guest, &translated, None);
+    crate::emit::recycle(translated);
+    recorded
 }
 
 /// For a block its image's records cannot hold, whose way past a
@@ -94,7 +130,7 @@ fn record_without_side_exits(cache: &mut CodeCache, code: &mut PageDecoder, rip:
     if block.invalid_at.is_none() && block.end() > rip {
         let translated = translate_block(&block, cache.next_block_addr(), cache.host, cache.stubs, live_at_exit, cache.memory_order());
         let guest = code.src().bytes(rip, (block.end() - rip) as usize);
-        cache.record_in_image(rip, guest, &translated);
+        cache.record_in_image(rip, guest, &translated, None);
         crate::emit::recycle(translated);
     }
     block.recycle();
@@ -149,5 +185,37 @@ mod tests {
         translation(&mut cache, &src, CALLER, &me, false, &[]);
         assert!(cache.lookup(CALLER).is_some());
         assert_eq!(cache.lookup(STUB), None, "the stub's stale translation is dropped before the jump to it is linked");
+    }
+
+    #[test]
+    fn a_jump_through_a_fixed_slot_is_a_direct_exit_until_the_slot_page_changes() {
+        // Pages no other test translates from (the change log is global).
+        const STUB: u64 = 0x6d5a_9000_0000;
+        const SLOT: u64 = STUB + 0x1000;
+        const TARGET: u64 = STUB + 0x40;
+        let mut image = vec![0xcc; 0x1008];
+        image[..6].copy_from_slice(&[0xff, 0x25, 0xfa, 0x0f, 0x00, 0x00]); // jmp [rip+0xffa]: SLOT
+        image[0x40..0x46].copy_from_slice(&[0xb8, 1, 0, 0, 0, 0xc3]); // mov eax, 1; ret
+        image[0x1000..].copy_from_slice(&TARGET.to_le_bytes());
+        // No guest page is writable: every slot is fixed.
+        crate::cache::code_watch::set_writable_now_query(|_| false);
+        let mut cache = CodeCache::new(HostFeatures::BASELINE).unwrap();
+        cache.stubs.exit = [cache.next_block_addr(); crate::exit::ExitReason::ALL.len()];
+        let me = ThreadCode::default();
+        let src = CodeBuffer { base: STUB, code: &image };
+        let host = translation(&mut cache, &src, STUB, &me, false, &[]);
+        let map = cache.block_map();
+        let (_, sites) = map.exits(map.block_at(host).unwrap()).unwrap();
+        let targets: Vec<u64> = sites
+            .filter_map(|site| match site {
+                crate::cache::block_map::ExitSite::Direct { target, .. } => Some(target),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(targets, [TARGET], "a direct exit to the slot's value");
+        // The slot's page is mapped again (mprotect): the translation goes.
+        crate::cache::code_watch::mapping_changed(SLOT, 8);
+        cache.apply_code_changes(&me);
+        assert_eq!(cache.lookup(STUB), None);
     }
 }

@@ -66,12 +66,17 @@ pub struct Tuning {
     /// (`emit::operand`, `BlockMap::misaligned_pad`); off, a test before
     /// each such access.
     pub alignment_traps: bool,
+    /// An indirect jump or call through a RIP-relative slot the guest
+    /// cannot write (a PLT stub's GOT entry after RELRO) becomes a direct
+    /// branch to the slot's value, linked like any other
+    /// (`frontend::fixed_slots`); off, the target is looked up at each run.
+    pub fixed_slots: bool,
 }
 
 pub const TUNING_ENV: &str = "TRANSIT_TUNING";
 
 impl Tuning {
-    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true, fused_tests: true, forward_fall_through: true, paired_stack: true, fp_chains: true, alignment_traps: true };
+    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true, fused_tests: true, forward_fall_through: true, paired_stack: true, fp_chains: true, alignment_traps: true, fixed_slots: true };
 
     /// These switches with those named `-name` in `spec` turned off
     /// (unknown names are ignored, as `TRANSIT_HOST_FEATURES` does).
@@ -91,6 +96,7 @@ impl Tuning {
                 Some("paired-stack") => self.paired_stack = false,
                 Some("fp-chains") => self.fp_chains = false,
                 Some("alignment-traps") => self.alignment_traps = false,
+                Some("fixed-slots") => self.fixed_slots = false,
                 _ => {}
             }
         }
@@ -127,5 +133,6 @@ mod tests {
         assert_eq!(Tuning::ALL_ON.without("-forward-fall-through").forward_fall_through, false);
         assert_eq!(Tuning::ALL_ON.without("-paired-stack").paired_stack, false);
         assert_eq!(Tuning::ALL_ON.without("-fp-chains").fp_chains, false);
+        assert_eq!(Tuning::ALL_ON.without("-fixed-slots").fixed_slots, false);
     }
 }

@@ -26,6 +26,9 @@ use std::sync::{Mutex, OnceLock};
 /// Pages any thread has translated code from, for mapping changes.
 static CODE_PAGES: Mutex<Option<AddrSet>> = Mutex::new(None);
 static WRITABLE: OnceLock<fn(u64) -> bool> = OnceLock::new();
+/// Whether the guest may write a page without changing its mapping first
+/// (`set_writable_now_query`).
+static WRITABLE_NOW: OnceLock<fn(u64) -> bool> = OnceLock::new();
 /// Other guest ranges mapping the same memory as a range (`set_alias_query`).
 static ALIASES: OnceLock<AliasQuery> = OnceLock::new();
 
@@ -134,11 +137,27 @@ pub fn set_writable_query(query: fn(u64) -> bool) {
     let _ = WRITABLE.set(query);
 }
 
+/// Tells the watcher how to ask whether the guest may write a page without
+/// an mmap, mprotect or mremap first: those `set_writable_query` names, and
+/// those Transit mapped writable for it (whose code is taken to be fixed).
+/// Without it no page is fixed (`fixed_unless_remapped`).
+pub fn set_writable_now_query(query: fn(u64) -> bool) {
+    let _ = WRITABLE_NOW.set(query);
+}
+
 /// Tells the watcher how to find the other guest ranges that map the same
 /// memory as a range (a memfd mapped twice by a JIT). Without it a page
 /// has no aliases.
 pub fn set_alias_query(query: AliasQuery) {
     let _ = ALIASES.set(query);
+}
+
+/// Whether the guest page at `page` (page-aligned) can change only
+/// through an mmap, mprotect, munmap or mremap, which log it if watched:
+/// the guest may not write it and no other range maps the same memory.
+/// False without the runtime's queries.
+pub fn fixed_unless_remapped(page: u64) -> bool {
+    WRITABLE_NOW.get().is_some_and(|writable| !writable(page)) && aliases(page, page + PAGE).is_empty()
 }
 
 pub(crate) fn aliases(first: u64, end: u64) -> Vec<(u64, u64)> {

@@ -15,15 +15,18 @@
 //! A set of blocks is one byte string, read in place without decoding:
 //!
 //! ```text
-//! "TRBLOCK5" | count: u32 | pages: u32 | index: count x (guest offset u64, record position u32, record length u32,
+//! "TRBLOCK6" | count: u32 | pages: u32 | index: count x (guest offset u64, record position u32, record length u32,
 //!                                        checksum u64: CRC-32C of offset, length and record), sorted by guest offset |
 //!             directory: (pages + 1) x u32, entry p the index of the first block at or past guest page p | records
 //! record: guest length u16 | guest instructions u16 | code length u32 | relocations u16 | marks u16 |
-//!         direct exits u16 | flags u16 (bit 0: ends with a call) | indirect site u32 (u32::MAX: none) | carry entry u32 | guest bytes |
+//!         direct exits u16 | flags u16 (bit 0: ends with a call, bit 1: a fixed slot) | indirect site u32 (u32::MAX: none) |
+//!         carry entry u32 | guest bytes |
 //!         0-3 bytes to 4 | code | relocations: (kind u8 (0: movz/movk, 1: exit stub, 2: literal), words u8,
 //!         exit reason u8, 0 u8, at u32, value u64) |
 //!         marks: (host offset u32, guest offset u16, carry u8, 0 u8) |
-//!         direct exits: (site u32, feeder u32 (u32::MAX: none), target u32, target's index entry u32 (u32::MAX: none))
+//!         direct exits: (site u32, feeder u32 (u32::MAX: none), target u32,
+//!                        target's index entry u32 (u32::MAX: none)) |
+//!         with bit 1, the fixed slot: (slot u64, its value u64)
 //! ```
 //! All integers little-endian; guest addresses are offsets from the image's
 //! start. Nothing in a record is trusted: a record whose checksum differs,
@@ -32,6 +35,10 @@
 //! image is first run, so a process pays for the chunks it runs, not for
 //! the whole set. A direct exit names its target's index entry (filled in
 //! when the set is written), so installing links blocks without a search.
+//! A block whose last branch went through a fixed slot
+//! (`frontend::fixed_slots`) names the slot and the value it read there,
+//! both in the image: it is installed only where the slot is fixed and
+//! holds the same value, its page watched from then on.
 
 use crate::emit::relocation::{branch_to, put_literal, relocate_one, Relocation};
 use crate::emit::Stubs;
@@ -41,13 +48,16 @@ use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::Arc;
 
-const MAGIC: &[u8; 8] = b"TRBLOCK5";
+const MAGIC: &[u8; 8] = b"TRBLOCK6";
 /// The directory's pages: 4 KiB of guest code each.
 const DIRECTORY_SHIFT: u32 = 12;
 const HEADER: usize = 16;
 const INDEX_ENTRY: usize = 24;
 const RECORD_HEADER: usize = 24;
 const NONE: u32 = u32::MAX;
+/// Header flags.
+const ENDS_WITH_CALL: u16 = 1;
+const FIXED_SLOT: u16 = 2;
 /// When an image's blocks are written again (host instructions, measured
 /// on a static hello): writing costs about one per byte already saved
 /// (checksums and copies); not writing makes every later start translate
@@ -124,12 +134,17 @@ impl SavedBlocks {
         first.min(end)..end
     }
 
-    /// Every block of the set starting at a guest offset in `offsets`
-    /// (page-aligned) whose record's checksum holds, in guest order: (index
-    /// entry, guest offset, record).
-    pub fn records_in(&self, offsets: Range<u64>) -> impl Iterator<Item = (usize, u64, &[u8])> + '_ {
+    /// The index entries of the blocks starting at a guest offset in
+    /// `offsets` (page-aligned).
+    pub fn entries_in(&self, offsets: Range<u64>) -> Range<usize> {
         let page = |off: u64| usize::try_from(off >> DIRECTORY_SHIFT).unwrap_or(usize::MAX);
-        self.entries_of_pages(page(offsets.start)..page(offsets.end)).filter_map(|i| self.entry(i).map(|(off, record)| (i, off, record)))
+        self.entries_of_pages(page(offsets.start)..page(offsets.end))
+    }
+
+    /// The blocks of index entries `entries` whose records' checksums
+    /// hold, in guest order: (index entry, guest offset, record).
+    pub fn records_in(&self, entries: Range<usize>) -> impl Iterator<Item = (usize, u64, &[u8])> + '_ {
+        entries.filter_map(|i| self.entry(i).map(|(off, record)| (i, off, record)))
     }
 
     /// Every block of the set whose record's checksum holds (`records_in`).
@@ -191,8 +206,10 @@ impl Image {
     }
 
     /// Records `block`, translated from `guest` (its bytes) at `rip`, if
-    /// everything it names lies in the image; false if it cannot be kept.
-    pub fn record(&mut self, rip: u64, guest: &[u8], block: &TranslatedBlock) -> bool {
+    /// everything it names lies in the image (`fixed`, the fixed slot its
+    /// last branch went through and the value read there, too); false if it
+    /// cannot be kept.
+    pub fn record(&mut self, rip: u64, guest: &[u8], block: &TranslatedBlock, fixed: Option<(u64, u64)>) -> bool {
         let inside = |a: u64| self.contains(a);
         // An address the code computes may be the image's end too (`_end`:
         // ld.so's start-up code takes it).
@@ -204,6 +221,7 @@ impl Image {
             && inside(rip + guest.len() as u64 - 1)
             && guest.len() <= u16::MAX as usize
             && block.guest_insns <= u16::MAX as usize
+            && fixed.is_none_or(|(slot, value)| inside(slot) && inside(value))
             && block.direct_exits.iter().all(|x| inside(x.target))
             && block.relocations.iter().all(|r| match r {
                 Relocation::GuestAddress { value, .. } | Relocation::GuestLiteral { value, .. } => in_layout(*value),
@@ -211,7 +229,7 @@ impl Image {
             });
         if keepable {
             // Sorted (and any duplicate dropped) by `encode`.
-            self.fresh.push((rip - self.start, encode_record(self.start, guest, block)));
+            self.fresh.push((rip - self.start, encode_record(self.start, guest, block, fixed)));
         }
         keepable
     }
@@ -243,8 +261,9 @@ impl Image {
             let at = records.len();
             records.extend_from_slice(record);
             let exits = usize::from(u16::from_le_bytes([record[12], record[13]]));
-            let exits_at = records.len() - 16 * exits;
-            for item in records[exits_at..].as_chunks_mut::<16>().0 {
+            let flags = u16::from_le_bytes([record[14], record[15]]);
+            let exits_end = records.len() - if flags & FIXED_SLOT != 0 { 16 } else { 0 };
+            for item in records[exits_end - 16 * exits..exits_end].as_chunks_mut::<16>().0 {
                 let target = u64::from(u32_in(item, 8));
                 let entry = all.binary_search_by_key(&target, |&(o, ..)| o).map_or(NONE, |e| e as u32);
                 item[12..16].copy_from_slice(&entry.to_le_bytes());
@@ -272,11 +291,11 @@ impl Image {
     }
 }
 
-fn encode_record(image: u64, guest: &[u8], b: &TranslatedBlock) -> Vec<u8> {
+fn encode_record(image: u64, guest: &[u8], b: &TranslatedBlock, fixed: Option<(u64, u64)>) -> Vec<u8> {
     // Each item is put together in a fixed array and appended once: the
     // record is written for every block translated in an image.
     let code_at = (RECORD_HEADER + guest.len()).next_multiple_of(4);
-    let len = code_at + b.code.len() + 16 * b.relocations.len() + 8 * b.marks.len() + 16 * b.direct_exits.len();
+    let len = code_at + b.code.len() + 16 * b.relocations.len() + 8 * b.marks.len() + 16 * b.direct_exits.len() + if fixed.is_some() { 16 } else { 0 };
     let mut r = Vec::with_capacity(len);
     let mut header = [0u8; RECORD_HEADER];
     header[0..2].copy_from_slice(&(guest.len() as u16).to_le_bytes());
@@ -285,7 +304,8 @@ fn encode_record(image: u64, guest: &[u8], b: &TranslatedBlock) -> Vec<u8> {
     header[8..10].copy_from_slice(&(b.relocations.len() as u16).to_le_bytes());
     header[10..12].copy_from_slice(&(b.marks.len() as u16).to_le_bytes());
     header[12..14].copy_from_slice(&(b.direct_exits.len() as u16).to_le_bytes());
-    header[14..16].copy_from_slice(&u16::from(b.ends_with_call).to_le_bytes());
+    let flags = if b.ends_with_call { ENDS_WITH_CALL } else { 0 } | if fixed.is_some() { FIXED_SLOT } else { 0 };
+    header[14..16].copy_from_slice(&flags.to_le_bytes());
     header[16..20].copy_from_slice(&b.indirect_site.map_or(NONE, |s| s as u32).to_le_bytes());
     header[20..24].copy_from_slice(&b.carry_entry.to_le_bytes());
     r.extend_from_slice(&header);
@@ -322,6 +342,10 @@ fn encode_record(image: u64, guest: &[u8], b: &TranslatedBlock) -> Vec<u8> {
         item[12..16].copy_from_slice(&NONE.to_le_bytes());
         r.extend_from_slice(&item);
     }
+    if let Some((slot, value)) = fixed {
+        r.extend_from_slice(&slot.wrapping_sub(image).to_le_bytes());
+        r.extend_from_slice(&value.wrapping_sub(image).to_le_bytes());
+    }
     debug_assert_eq!(r.len(), len);
     r
 }
@@ -340,6 +364,8 @@ pub struct SavedRecord<'a> {
     relocations_at: u32,
     marks_at: u32,
     exits_at: u32,
+    /// Where its direct exits end (and its fixed slot starts).
+    exits_end: u32,
 }
 
 impl<'a> SavedRecord<'a> {
@@ -355,7 +381,9 @@ impl<'a> SavedRecord<'a> {
         let relocs_at = code_at.checked_add(code_len)?;
         let marks_at = relocs_at + 16 * n_relocs;
         let exits_at = marks_at + 8 * n_marks;
-        if exits_at + 16 * n_exits != record.len() || code_len % 4 != 0 || record.len() > u32::MAX as usize {
+        let exits_end = exits_at + 16 * n_exits;
+        let slot_len = if u16_in(header, 14) & FIXED_SLOT != 0 { 16 } else { 0 };
+        if exits_end + slot_len != record.len() || code_len % 4 != 0 || record.len() > u32::MAX as usize {
             return None;
         }
         let r = SavedRecord {
@@ -365,6 +393,7 @@ impl<'a> SavedRecord<'a> {
             relocations_at: relocs_at as u32,
             marks_at: marks_at as u32,
             exits_at: exits_at as u32,
+            exits_end: exits_end as u32,
         };
         let in_code = |at: u32| at as usize + 4 <= code_len;
         let exits_fit = r.exit_items().iter().all(|x| in_code(u32_in(x, 0)) && (u32_in(x, 4) == NONE || in_code(u32_in(x, 4))));
@@ -378,7 +407,17 @@ impl<'a> SavedRecord<'a> {
     }
 
     fn exit_items(&self) -> &'a [[u8; 16]] {
-        self.record[self.exits_at as usize..].as_chunks().0
+        self.record[self.exits_at as usize..self.exits_end as usize].as_chunks().0
+    }
+
+    /// The fixed slot its last branch went through and the value it read
+    /// there, as offsets from the image's start.
+    pub fn fixed_slot(&self) -> Option<(u64, u64)> {
+        if u16_in(self.header(), 14) & FIXED_SLOT == 0 {
+            return None;
+        }
+        let trailer: &[u8; 16] = self.record.get(self.exits_end as usize..)?.try_into().ok()?;
+        Some((u64_in(trailer, 0), u64_in(trailer, 8)))
     }
 
     /// The guest bytes it was translated from.
@@ -402,7 +441,7 @@ impl<'a> SavedRecord<'a> {
 
     /// Whether the block ends with a call (its end is a return address).
     pub fn ends_with_call(&self) -> bool {
-        u16_in(self.header(), 14) & 1 != 0
+        u16_in(self.header(), 14) & ENDS_WITH_CALL != 0
     }
 
     pub fn indirect_site(&self) -> Option<u32> {

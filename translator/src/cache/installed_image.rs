@@ -7,7 +7,10 @@
 //! then enters the dispatcher for each chunk it runs, not for each block.
 //! Chunks keep a process that runs a little of a large library (a short
 //! program's libc, a forked child that could not keep its parent's cache)
-//! from installing all of it.
+//! from installing all of it. A block whose last branch went through a
+//! fixed slot (`frontend::fixed_slots`) whose page is not fixed yet when
+//! its chunk is installed (ld.so makes a GOT read-only after relocating
+//! it) is tried again alone when it is first run.
 //!
 //! Installed blocks are found through the saved set's own index (no entry
 //! per block in the cache's maps; the block map reads their instruction
@@ -26,6 +29,14 @@ use std::ops::Range;
 
 /// Index entries not installed.
 const NONE: u32 = u32::MAX;
+/// Index entries not installed with their chunk, to be tried again when
+/// their block is first run.
+const DEFERRED: u32 = u32::MAX - 1;
+
+/// Whether an entry's offset is an installed block's.
+fn installed(host: u32) -> bool {
+    host < DEFERRED
+}
 
 /// The chunks installed at once, as a shift of guest bytes.
 const CHUNK_SHIFT: u32 = 16;
@@ -37,7 +48,8 @@ pub(super) struct InstalledImage {
     /// The records the block map reads: kept until the next flush.
     saved: SavedBlocks,
     /// Per index entry of `saved`: its block's entry and carry-form entry,
-    /// as offsets into the code buffer (NONE: not installed).
+    /// as offsets into the code buffer (NONE: not installed; DEFERRED: not
+    /// yet, see `installed`).
     entries: Vec<[u32; 2]>,
     /// Which chunks were installed.
     chunks: Vec<bool>,
@@ -59,7 +71,7 @@ impl InstalledImage {
         if !self.live || !(self.start..self.end).contains(&rip) {
             return None;
         }
-        Some(*self.entries.get(self.saved.index_of(rip - self.start)?)?).filter(|&[host, _]| host != NONE)
+        Some(*self.entries.get(self.saved.index_of(rip - self.start)?)?).filter(|&[host, _]| installed(host))
     }
 
     fn overlaps_page(&self, page: u64) -> bool {
@@ -90,21 +102,30 @@ impl CodeCache {
             }
         };
         let chunk = ((rip - start) >> CHUNK_SHIFT) as usize;
-        if self.installed[n].chunks.get(chunk).is_none_or(|&done| done) {
-            return None;
-        }
+        let saved = self.installed[n].saved.clone();
+        let entries = match self.installed[n].chunks.get(chunk) {
+            Some(false) => {
+                self.installed[n].chunks[chunk] = true;
+                saved.entries_in((chunk as u64) << CHUNK_SHIFT..(chunk as u64 + 1) << CHUNK_SHIFT)
+            }
+            // A block its chunk left for later (its fixed slot did not
+            // hold then: the loader had not made its GOT read-only yet).
+            _ => {
+                let i = saved.index_of(rip - start).filter(|&i| self.installed[n].entries[i] == [DEFERRED; 2])?;
+                i..i + 1
+            }
+        };
         // Out of the list while the cache installs into it.
         let mut image = self.installed.swap_remove(n);
-        image.chunks[chunk] = true;
-        self.install_chunk(src, &mut image, chunk as u64, me);
+        self.install_entries(src, &mut image, entries, me);
         self.installed.push(image);
         self.installed_entry(rip).map(|(host, _)| host)
     }
 
-    /// Installs the usable saved blocks starting in `chunk` of `image`,
+    /// Installs the usable saved blocks of index `entries` into `image`,
     /// until the buffer or the block map is full (the rest are translated
     /// when run, after the flush that makes room).
-    fn install_chunk(&mut self, src: &dyn CodeSource, image: &mut InstalledImage, chunk: u64, me: &ThreadCode) {
+    fn install_entries(&mut self, src: &dyn CodeSource, image: &mut InstalledImage, entries: Range<usize>, me: &ThreadCode) {
         let (start, end, buf) = (image.start, image.end, self.buf as u64);
         let first_code = self.next_block_addr();
         let first_record = self.map.len();
@@ -112,7 +133,7 @@ impl CodeCache {
         let mut unreadable = Vec::new();
         let listening = crate::block_listener::listening();
         let saved = image.saved.clone();
-        let records = saved.records_in(chunk << CHUNK_SHIFT..(chunk + 1) << CHUNK_SHIFT);
+        let records = saved.records_in(entries);
         let mut placed = Vec::with_capacity(records.size_hint().1.unwrap_or(0));
         for (i, off, bytes) in records {
             let Some(record) = SavedRecord::parse(bytes) else { continue };
@@ -139,6 +160,17 @@ impl CodeCache {
             // SAFETY: every page of the block was probed readable just now.
             if unreadable.iter().any(|p| pages.contains(p)) || unsafe { src.bytes_probed(rip, guest.len()) } != guest {
                 continue;
+            }
+            // A branch made direct through a fixed slot (a PLT stub's GOT
+            // entry): the slot must be fixed here too, and hold the value
+            // the block was translated for; its page is watched from now on,
+            // so a change there drops the image's blocks.
+            if let Some((slot, value)) = record.fixed_slot() {
+                let fixed = slot < end - start && self.read_fixed_slot(src, start + slot) == Some(start + value);
+                if !fixed {
+                    image.entries[i] = [DEFERRED; 2];
+                    continue;
+                }
             }
             let host = self.next_block_addr();
             let code_end = (host - buf) as usize + record.code().len();
@@ -179,7 +211,7 @@ impl CodeCache {
                 let saved_target = entry.filter(|&e| saved.offset(e) == Some(exit.target - start)).and_then(|e| image.entries.get(e));
                 match saved_target {
                     // Code not yet published: plain stores, synced below.
-                    Some(&[to, _]) if to != NONE => point_site(site, buf + u64::from(to), write_word_unsynced),
+                    Some(&[to, _]) if installed(to) => point_site(site, buf + u64::from(to), write_word_unsynced),
                     _ => {
                         // A saved block not installed can only have been
                         // translated: no other image holds its address.
@@ -205,7 +237,7 @@ impl CodeCache {
             let returns_to = rip + record.guest().len() as u64;
             // The block past it is usually the next entry.
             let next = Some(i + 1).filter(|&n| saved.offset(n) == Some(returns_to - start)).and_then(|n| image.entries.get(n)).copied();
-            if let Some([host, carry]) = next.filter(|&[host, _]| host != NONE).or_else(|| image.entry(returns_to)) {
+            if let Some([host, carry]) = next.filter(|&[host, _]| installed(host)).or_else(|| image.entry(returns_to)) {
                 me.lookup.remember(returns_to, buf + u64::from(host), buf + u64::from(carry));
             }
         }
@@ -239,7 +271,7 @@ impl CodeCache {
                 self.stats.invalidated += 1;
             }
             for (i, &[host, _]) in image.entries.iter().enumerate() {
-                let Some(off) = image.saved.offset(i).filter(|_| host != NONE) else { continue };
+                let Some(off) = image.saved.offset(i).filter(|_| installed(host)) else { continue };
                 for &site in self.links.sites_to(image.start + off) {
                     link_site(site, None);
                 }
@@ -364,5 +396,48 @@ mod tests {
         assert_eq!(cache.stats.restored, 3);
         assert_eq!(me.lookup.slot(IMAGE + 5), crate::cache::lookup_table::Slot::Holds, "the return address");
         assert_ne!(me.lookup.slot(SECOND), crate::cache::lookup_table::Slot::Holds, "a call's target is reached by its link");
+    }
+
+    /// `jmp [rip+0xffa]` at IMAGE, through a slot at IMAGE + 0x1000 that
+    /// holds `target`.
+    fn plt_stub(target: u64) -> Vec<u8> {
+        let mut code = vec![0xcc; 0x1008];
+        code[..6].copy_from_slice(&[0xff, 0x25, 0xfa, 0x0f, 0x00, 0x00]);
+        code[0x1000..].copy_from_slice(&target.to_le_bytes());
+        code
+    }
+
+    #[test]
+    fn a_block_through_a_fixed_slot_is_installed_only_where_the_slot_holds_its_value() {
+        // A function of the image's own (a library calling its exported
+        // functions through its PLT).
+        const ELSEWHERE: u64 = IMAGE + 0x40;
+        // No guest page is writable: every slot is fixed.
+        crate::cache::code_watch::set_writable_now_query(|_| false);
+        let code = plt_stub(ELSEWHERE);
+        let saved = saved_blocks(&code, &[IMAGE]);
+        assert_eq!(saved.len(), 1, "recorded with its slot");
+        let mut first = cache();
+        first.add_image(IMAGE, IMAGE + code.len() as u64, Some(saved.clone()));
+        let src = CodeBuffer { base: IMAGE, code: &code };
+        let me = ThreadCode::default();
+        let host = translation(&mut first, &src, IMAGE, &me, false, &[]);
+        assert_eq!(first.stats.restored, 1);
+        let first_exit = first.map.exits(first.map.block_at(host).unwrap()).unwrap().1.next();
+        assert!(matches!(first_exit, Some(ExitSite::Direct { target: ELSEWHERE, .. })), "a direct exit to the slot's value");
+        // The slot's page changes: the image's blocks go.
+        crate::cache::code_watch::mapping_changed(IMAGE + 0x1000, 8);
+        first.apply_code_changes(&me);
+        assert_eq!(first.lookup(IMAGE), None);
+
+        // Where the slot holds another value, the block is translated anew.
+        let moved = plt_stub(ELSEWHERE + 0x10);
+        let mut second = cache();
+        second.add_image(IMAGE, IMAGE + moved.len() as u64, Some(saved));
+        let src = CodeBuffer { base: IMAGE, code: &moved };
+        let host = translation(&mut second, &src, IMAGE, &me, false, &[]);
+        assert_eq!((second.stats.restored, second.stats.blocks), (0, 1));
+        let (_, mut sites) = second.map.exits(second.map.block_at(host).unwrap()).unwrap();
+        assert!(matches!(sites.next(), Some(ExitSite::Direct { target, .. }) if target == ELSEWHERE + 0x10));
     }
 }

@@ -29,6 +29,7 @@ use crate::cache::addr_hash::AddrMap;
 use crate::cache::block_map::{BlockMap, ExitSite};
 use crate::emit::{encode_b, MemoryOrder, Stubs, TranslatedBlock};
 use crate::cpu::host::HostFeatures;
+use crate::frontend::decode::CodeSource;
 use crate::frontend::flags::FlagSet;
 use crate::cache::image::{Image, SavedBlocks};
 use crate::cache::links::{Links, Site};
@@ -133,6 +134,9 @@ struct Block {
     record: usize,
     /// Guest page numbers of its first and last byte.
     pages: (u64, u64),
+    /// The page of a fixed slot it read (`frontend::fixed_slots`), which
+    /// it depends on as on its code.
+    slot_page: Option<u64>,
 }
 
 impl CodeCache {
@@ -201,12 +205,17 @@ impl CodeCache {
         self.images[i].contains(addr).then_some(i)
     }
 
+    /// Whether guest addresses `a` and `b` lie in one image.
+    pub fn same_image(&self, a: u64, b: u64) -> bool {
+        self.image_index(a).is_some_and(|i| self.images[i].contains(b))
+    }
+
     /// Keeps `block`, just installed for guest `rip` from `guest` (its
     /// bytes), if it lies in an image; false if its image keeps blocks but
     /// cannot keep this one.
-    pub fn record_in_image(&mut self, rip: u64, guest: &[u8], block: &TranslatedBlock) -> bool {
+    pub fn record_in_image(&mut self, rip: u64, guest: &[u8], block: &TranslatedBlock, fixed: Option<(u64, u64)>) -> bool {
         match self.image_index(rip) {
-            Some(i) => self.images[i].record(rip, guest, block) || !self.images[i].keeps_blocks(),
+            Some(i) => self.images[i].record(rip, guest, block, fixed) || !self.images[i].keeps_blocks(),
             None => true,
         }
     }
@@ -385,6 +394,22 @@ impl CodeCache {
         new
     }
 
+    /// The value of the 8-byte slot at guest address `slot` if it can
+    /// change only through a mapping change, which drops what reads it
+    /// (`frontend::fixed_slots`): its page is watched as a code page,
+    /// checked before and again after (a change in between went unlogged).
+    pub fn read_fixed_slot(&mut self, src: &dyn CodeSource, slot: u64) -> Option<u64> {
+        let page = slot & !((1 << PAGE_SHIFT) - 1);
+        if !code_watch::fixed_unless_remapped(page) {
+            return None;
+        }
+        self.watch(slot >> PAGE_SHIFT);
+        if !code_watch::fixed_unless_remapped(page) {
+            return None;
+        }
+        Some(u64::from_le_bytes(src.bytes(slot, 8).try_into().ok()?))
+    }
+
     /// Whether guest page `page` holds translated code (safe to read when
     /// looking ahead for flag liveness).
     pub fn is_code_page(&self, page: u64) -> bool {
@@ -426,7 +451,7 @@ impl CodeCache {
         self.stats.blocks += 1;
         self.stats.guest_insns += t.guest_insns as u64;
         self.stats.host_bytes += t.code.len() as u64;
-        self.blocks.insert(rip, Block { host, carry_entry: host + u64::from(t.carry_entry), record, pages });
+        self.blocks.insert(rip, Block { host, carry_entry: host + u64::from(t.carry_entry), record, pages, slot_page: None });
         for page in pages.0..=pages.1 {
             self.page_blocks.entry(page).or_default().push(rip);
         }
@@ -441,6 +466,16 @@ impl CodeCache {
         }
         self.link_sites_waiting_for(rip, host);
         Some(host)
+    }
+
+    /// Makes the translation of `rip` depend on guest page `page` (a fixed
+    /// slot it read, after `watch`ing the page): a change there drops it,
+    /// as a change to its code does.
+    pub fn add_slot_page(&mut self, rip: u64, page: u64) {
+        if let Some(block) = self.blocks.get_mut(&rip) {
+            block.slot_page = Some(page);
+            self.page_blocks.entry(page).or_default().push(rip);
+        }
     }
 
     /// Links the exits that jump to guest `rip`, now translated at `host`.
@@ -493,7 +528,7 @@ impl CodeCache {
         for &site in self.links.sites_to(rip) {
             link_site(site, None);
         }
-        for page in block.pages.0..=block.pages.1 {
+        for page in (block.pages.0..=block.pages.1).chain(block.slot_page) {
             if let Some(rips) = self.page_blocks.get_mut(&page) {
                 rips.retain(|&r| r != rip);
             }
