@@ -16,11 +16,12 @@ pub mod sse41_interp;
 mod string_compare;
 pub(crate) mod vex_masked;
 pub(crate) mod vector_operands;
+mod recent;
 pub mod x87;
 pub mod xsave;
 
 use crate::cpu::state::{rflags, CpuState};
-use crate::frontend::decode::{decode_one, CodeSource};
+use crate::frontend::decode::CodeSource;
 use crate::exit::GuestEvent;
 use crate::cpu::features;
 use crate::interp::guest_access::{effective_address, read_guest, read_reg, write_guest, write_reg};
@@ -35,7 +36,8 @@ fn ill(state: &CpuState) -> GuestEvent {
 
 /// Executes the instruction at `state.rip`.
 pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent> {
-    let Some(insn) = decode_one(src, state.rip) else { return Err(ill(state)) };
+    let Some(decoded) = recent::decoded(src, state.rip) else { return Err(ill(state)) };
+    let insn = decoded.insn;
     use Mnemonic::*;
     if crate::interp::mmx::uses_mmx(&insn) {
         // A pending unmasked x87 exception faults MMX instructions too.
@@ -67,7 +69,10 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
         // Before anything else changes: a bad operand faults the
         // instruction as a whole, as on x86. String instructions check
         // per element.
-        check_memory(state, &insn)?;
+        match decoded.memory() {
+            Some(memory) => check_memory(state, memory)?,
+            None => recent::used_memory(&insn, |memory| check_memory(state, memory))?,
+        }
     }
     match insn.mnemonic() {
         Cpuid => cpuid(state),
@@ -174,22 +179,16 @@ fn is_string(insn: &Instruction) -> bool {
     ) || (matches!(insn.mnemonic(), Movsd | Cmpsd) && matches!(insn.op0_kind(), OpKind::MemoryESRDI | OpKind::MemorySegRSI))
 }
 
-/// Probes every memory operand of `insn` (stack accesses included) for
-/// the access it makes.
-fn check_memory(state: &CpuState, insn: &Instruction) -> Result<(), GuestEvent> {
-    use iced_x86::{InstructionInfoFactory, OpAccess};
-    thread_local! {
-        // Reused: a factory owns buffers that are costly to allocate each time.
-        static FACTORY: std::cell::RefCell<InstructionInfoFactory> = std::cell::RefCell::new(InstructionInfoFactory::new());
+/// Probes every memory operand of an instruction, `memory` (stack
+/// accesses included), for the access it makes.
+fn check_memory(state: &CpuState, memory: &[iced_x86::UsedMemory]) -> Result<(), GuestEvent> {
+    use iced_x86::OpAccess;
+    for m in memory {
+        let Some(addr) = m.virtual_address(0, |reg, _, _| register_value(state, reg)) else { continue };
+        let write = matches!(m.access(), OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite);
+        probe_access(addr, m.memory_size().size() as u64, write)?;
     }
-    FACTORY.with_borrow_mut(|factory| {
-        for m in factory.info(insn).used_memory() {
-            let Some(addr) = m.virtual_address(0, |reg, _, _| register_value(state, reg)) else { continue };
-            let write = matches!(m.access(), OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite);
-            probe_access(addr, m.memory_size().size() as u64, write)?;
-        }
-        Ok(())
-    })
+    Ok(())
 }
 
 fn probe_access(addr: u64, len: u64, write: bool) -> Result<(), GuestEvent> {
