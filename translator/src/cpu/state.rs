@@ -218,7 +218,7 @@ offset_consts! {
     GPR => gpr, RIP => rip, NZCV => nzcv, PF_RESULT => pf_result, AF_AUX => af_aux,
     DF => df, FS_BASE => fs_base, GS_BASE => gs_base, EXIT_REASON => exit_reason,
     LOOKUP_TABLE => lookup_table, MXCSR => mxcsr, DISPATCHES => dispatches, INTERRUPT => interrupt,
-    XMM => xmm, YMM_UPPER => ymm_upper, X87_REGS => x87.regs, X87_VALID => x87.valid, X87_TOP => x87.top,
+    XMM => xmm, YMM_UPPER => ymm_upper, X87_REGS => x87.regs, X87_VALID => x87.valid, X87_TOP => x87.top, X87_CONTROL => x87.control,
     BYTE_SIGN_WEIGHTS => sign_mask_weights.bytes, SINGLE_SIGN_WEIGHTS => sign_mask_weights.singles,
     EXIT_OPERANDS => exit_operands,
 }

@@ -37,6 +37,7 @@ pub mod vector;
 pub mod vector_memory;
 pub mod vex;
 pub mod vex_convert;
+pub mod x87;
 
 use crate::insn_mark::{InsnMark, Pad, Polarity};
 use crate::exit::ExitReason;

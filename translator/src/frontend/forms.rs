@@ -29,7 +29,7 @@ use crate::emit::sse41::Extension;
 use crate::emit::sse3::Duplicate as Dup;
 use crate::emit::ssse3::HorizontalInt as H;
 use crate::emit::vector::{self, Form, Lane};
-use crate::emit::{control, crypto, data, muldiv, sse42, string, vex, Handler};
+use crate::emit::{control, crypto, data, muldiv, sse42, string, vex, x87, Handler};
 use iced_x86::{Code, CpuidFeature, Instruction, Mnemonic, OpKind, RflagsBits};
 
 /// Everything the translator and its tests know about one form.
@@ -450,6 +450,7 @@ general_rows! {
         Popcnt => bits::popcnt,
         Crc32 => sse42::crc32,
         Pclmulqdq | Vpclmulqdq => crypto::pclmulqdq,
+        Fnstcw => x87::store_control,
     }
     fixed {
         // Hints; prefetches never fault. 0F 0D is PREFETCHW's NOP space.
@@ -966,6 +967,11 @@ mod tests {
         assert_eq!(op(Code::VEX_Vcvtpd2ps_xmm_ymmm256), Some(Op::Form(Form::Narrow256(C::DoublesToSingles))));
         assert_eq!(op(Code::VEX_Vcvtpd2ps_xmm_xmmm128), Some(Op::Lanes(Lane::Convert(C::DoublesToSingles))));
         assert!(matches!(route(Code::Emms).0, Route::Interpret));
+        // fnstcw stores the control word in generated code; fstcw waits
+        // for a pending exception first, in the interpreter.
+        assert!(matches!(route(Code::Fnstcw_m2byte).0, Route::Emit { .. }));
+        assert!(matches!(route(Code::Fstcw_m2byte).0, Route::Interpret));
+        assert!(matches!(route(Code::Fldcw_m2byte).0, Route::Interpret));
     }
 
     /// What each lane row computes, by mnemonic, checked against iced's
