@@ -17,8 +17,9 @@ pub struct Tuning {
     /// and both ways of conditional branches (`frontend::flags`); off, the
     /// look-ahead stops at the successor's first branch.
     pub flag_lookahead: bool,
-    /// Loads, lea, movsx/movzx, imul and shifts write a 32/64-bit
-    /// destination register directly instead of through a scratch one.
+    /// Loads, lea, movsx/movzx, imul, shifts, rotates and not write a
+    /// 32/64-bit destination register directly instead of through a
+    /// scratch one.
     pub direct_results: bool,
     /// A conditional branch to a block exit (`jcc`, `loop`, `jrcxz`) is
     /// patched to jump straight to the target block once that is linked

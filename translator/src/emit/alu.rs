@@ -619,7 +619,11 @@ pub fn not(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let dst = e.loc(insn, 0)?;
     let a = e.read(dst);
     let r = e.result_reg(dst);
-    a64!(e.ops; mvn X(r), X(a));
-    e.write(dst, r);
+    if dst.size() == 4 {
+        a64!(e.ops; mvn W(r), W(a));
+    } else {
+        a64!(e.ops; mvn X(r), X(a));
+    }
+    e.write_result(dst, r);
     Ok(Flow::Next)
 }

@@ -200,10 +200,16 @@ fn shift_in_place(e: &mut Emitter, op: ShiftOp, r: Reg, wide: bool, count: Count
 
 fn rotate(e: &mut Emitter, op: ShiftOp, dst: Loc, count: Count) {
     let bits = dst.bits();
+    if let (Loc::Reg { host, size: 4 | 8, .. }, true) = (dst, crate::tuning::tuning().direct_results) {
+        // The pinned register rotated in place (a W rotate zero-extends a
+        // 32-bit destination as x86 does).
+        rotate_by(e, op, host, host, bits, count);
+        rotate_flags(e, op, host, bits);
+        return;
+    }
     let a = e.read_zx(dst);
     let r = e.tmp();
     // Narrow operands are replicated across 32 bits so a 32-bit rotate works.
-    let wide_bits = if bits < 32 { 32 } else { bits };
     let src = if bits < 32 {
         let t = e.tmp();
         a64!(e.ops; orr W(t), W(a), W(a), lsl bits);
@@ -214,7 +220,15 @@ fn rotate(e: &mut Emitter, op: ShiftOp, dst: Loc, count: Count) {
     } else {
         a
     };
-    // rol by c == ror by (width - c).
+    rotate_by(e, op, r, src, bits, count);
+    rotate_flags(e, op, r, bits);
+    e.write(dst, r);
+}
+
+/// `r` = `src` rotated as `op` by `count` for an operand of `bits` (a
+/// narrow one replicated across 32 bits); rol by c is ror by (width - c).
+fn rotate_by(e: &mut Emitter, op: ShiftOp, r: Reg, src: Reg, bits: u32, count: Count) {
+    let wide_bits = if bits < 32 { 32 } else { bits };
     match count {
         Count::Const(c) => {
             let c = c % bits;
@@ -240,6 +254,11 @@ fn rotate(e: &mut Emitter, op: ShiftOp, dst: Loc, count: Count) {
             }
         }
     }
+}
+
+/// CF and OF of a rotate whose result, `bits` wide, is in `r` (a rotate
+/// changes no other flag), where a later instruction reads them.
+fn rotate_flags(e: &mut Emitter, op: ShiftOp, r: Reg, bits: u32) {
     if e.needed.has(FlagSet::CF) || e.needed.has(FlagSet::OF) {
         let cf = e.tmp();
         let of = e.tmp();
@@ -251,7 +270,6 @@ fn rotate(e: &mut Emitter, op: ShiftOp, dst: Loc, count: Count) {
         }
         e.insert_cv(cf, of);
     }
-    e.write(dst, r);
 }
 
 /// shld/shrd dst, src, count (32 and 64-bit).
