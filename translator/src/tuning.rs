@@ -72,12 +72,20 @@ pub struct Tuning {
     /// branch to the slot's value, linked like any other
     /// (`frontend::fixed_slots`); off, the target is looked up at each run.
     pub fixed_slots: bool,
+    /// PF and AF are dead where a block leaves through `ret` or an
+    /// indirect `jmp` or `call` (`frontend::flags`): no compiler reads
+    /// them across one, and keeping them costs two instructions (their
+    /// sources) after the `add rsp, N` of a function's epilogue and the
+    /// `add` of a switch's jump-table dispatch. CF, ZF, SF and OF stay
+    /// live there (hand-written code returns results in CF); off, every
+    /// flag stays live.
+    pub indirect_parity_dead: bool,
 }
 
 pub const TUNING_ENV: &str = "TRANSIT_TUNING";
 
 impl Tuning {
-    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true, fused_tests: true, forward_fall_through: true, paired_stack: true, fp_chains: true, alignment_traps: true, fixed_slots: true };
+    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true, fused_tests: true, forward_fall_through: true, paired_stack: true, fp_chains: true, alignment_traps: true, fixed_slots: true, indirect_parity_dead: true };
 
     /// These switches with those named `-name` in `spec` turned off
     /// (unknown names are ignored, as `TRANSIT_HOST_FEATURES` does).
@@ -98,6 +106,7 @@ impl Tuning {
                 Some("fp-chains") => self.fp_chains = false,
                 Some("alignment-traps") => self.alignment_traps = false,
                 Some("fixed-slots") => self.fixed_slots = false,
+                Some("indirect-parity-dead") => self.indirect_parity_dead = false,
                 _ => {}
             }
         }
@@ -135,5 +144,6 @@ mod tests {
         assert_eq!(Tuning::ALL_ON.without("-paired-stack").paired_stack, false);
         assert_eq!(Tuning::ALL_ON.without("-fp-chains").fp_chains, false);
         assert_eq!(Tuning::ALL_ON.without("-fixed-slots").fixed_slots, false);
+        assert_eq!(Tuning::ALL_ON.without("-indirect-parity-dead").indirect_parity_dead, false);
     }
 }

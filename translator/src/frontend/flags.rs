@@ -281,6 +281,9 @@ fn live_at_block_end(block: &GuestBlock, live_on_entry: &mut impl FnMut(u64) -> 
             F::UnconditionalBranch if last.op0_kind() == OpKind::NearBranch64 => (last.near_branch64(), None),
             F::ConditionalBranch if last.op0_kind() == OpKind::NearBranch64 => (last.near_branch64(), Some(last.next_ip())),
             F::Call if last.op0_kind() == OpKind::NearBranch64 => (last.near_branch64(), None),
+            F::Return | F::IndirectBranch | F::IndirectCall if crate::tuning::tuning().indirect_parity_dead => {
+                return FlagSet::ALL.minus(FlagSet::PF.union(FlagSet::AF));
+            }
             _ => return FlagSet::ALL,
         },
     };
