@@ -207,6 +207,15 @@ fn rotate(e: &mut Emitter, op: ShiftOp, dst: Loc, count: Count) {
         rotate_flags(e, op, host, bits);
         return;
     }
+    let flags_read = e.needed.has(FlagSet::CF) || e.needed.has(FlagSet::OF);
+    if let (Loc::Reg { host, size: 2, high8: false }, Count::Const(8 | 24), false) = (dst, count, flags_read) {
+        // A 16-bit register rotated by 8 either way: its bytes swapped
+        // (`__builtin_bswap16`; sqlite reads its big-endian fields so).
+        let r = e.tmp();
+        a64!(e.ops; rev16 W(r), W(host));
+        e.write(dst, r);
+        return;
+    }
     let a = e.read_zx(dst);
     let r = e.tmp();
     // Narrow operands are replicated across 32 bits so a 32-bit rotate works.
