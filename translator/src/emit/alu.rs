@@ -50,12 +50,16 @@ pub fn alu(e: &mut Emitter, insn: &Instruction, op: AluOp) -> EmitResult {
         // (A locked adc/sbb to read-only memory still faults after.)
         e.probe_write(dst);
     }
+    // Two registers compared without PF cost two instructions at the top
+    // of a register (`narrow`) against three zero-extended.
+    let two_registers = matches!((dst, src), (Loc::Reg { .. }, Loc::Reg { .. })) && dst != src;
     if matches!(op, AluOp::Sub | AluOp::Cmp)
         && dst.size() < 4
         && e.atomic.is_none()
         && e.needs_nzcv()
         && !e.needed.has(FlagSet::SF)
         && !e.needed.has(FlagSet::OF)
+        && !(op == AluOp::Cmp && two_registers && !e.needed.has(FlagSet::PF))
     {
         narrow_unsigned_sub(e, op, dst, src);
         return Ok(Flow::Next);
