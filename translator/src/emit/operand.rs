@@ -186,6 +186,25 @@ impl Emitter {
                 }
                 _ => {}
             }
+            // Past both offsets' reach (`[rbx+r15+0xC9B8]`): the 4 KiB-aligned
+            // part of `disp` added with one `add #n, lsl 12`, the rest in the
+            // access itself, scaled or unscaled.
+            let (high, low) = (disp.div_euclid(4096) * 4096, disp.rem_euclid(4096));
+            // (Nearer, one add or sub of `disp` serves as well.)
+            let reach = disp.unsigned_abs() >= 4096;
+            let low_fits = low < 256 || low % size as i64 == 0;
+            if base != Register::None && (index == Register::None || scaled) && reach && low_fits && high.unsigned_abs() < 1 << 24 {
+                let t = self.tmp();
+                match index {
+                    Register::None => self.add_imm(t, gpr_of(base)?.0, high),
+                    index => {
+                        let (b, i) = (gpr_of(base)?.0, gpr_of(index)?.0);
+                        a64!(self.ops; add X(t), X(b), X(i), lsl shift as u32);
+                        self.add_imm(t, t, high);
+                    }
+                }
+                return Ok(Addr::Offset { base: t, off: low as i32 });
+            }
         }
         let (base, off) = self.address(insn)?;
         Ok(Addr::Offset { base, off })
