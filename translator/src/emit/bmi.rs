@@ -157,7 +157,9 @@ pub fn lowest_bit(e: &mut Emitter, insn: &Instruction, op: LowestBit) -> EmitRes
 pub fn count_zeros(e: &mut Emitter, insn: &Instruction, trailing: bool) -> EmitResult {
     let (dst, src) = (e.loc(insn, 0)?, e.loc(insn, 1)?);
     let v = e.read(src);
-    let n = e.tmp();
+    // Straight into a 32/64-bit destination register, unless the flags
+    // still need the source after the count.
+    let n = if !e.needs_nzcv() && crate::tuning::tuning().direct_results { e.result_reg(dst) } else { e.tmp() };
     match (trailing, dst.size()) {
         (true, 8) => a64!(e.ops; rbit X(n), X(v) ; clz X(n), X(n)),
         (true, 4) => a64!(e.ops; rbit W(n), W(v) ; clz W(n), W(n)),
@@ -180,7 +182,7 @@ pub fn count_zeros(e: &mut Emitter, insn: &Instruction, trailing: bool) -> EmitR
         e.polarity = Polarity::Borrow;
     }
     undefined_pf_af(e, n);
-    e.write(dst, n);
+    e.write_result(dst, n);
     Ok(Flow::Next)
 }
 

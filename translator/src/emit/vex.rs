@@ -120,12 +120,12 @@ pub(super) fn mov(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 /// vzeroupper clears bits 128..255 of every YMM register; vzeroall (`all`)
 /// clears the registers whole.
 pub(super) fn zero(e: &mut Emitter, all: bool) -> EmitResult {
+    // stp of Q registers reaches 1008 bytes past `CpuState`'s start.
+    const _: () = assert!(offsets::YMM_UPPER % 16 == 0 && offsets::YMM_UPPER + 7 * 32 <= 1008);
     let z = e.vtmp();
-    let uppers = e.tmp();
     a64!(e.ops; movi V(z).D2, 0);
-    e.add_imm(uppers, regs::STATE, offsets::YMM_UPPER as i64);
     for pair in 0..8 {
-        a64!(e.ops; stp Q(z), Q(z), [X(uppers), 32 * pair]);
+        a64!(e.ops; stp Q(z), Q(z), [X(regs::STATE), (offsets::YMM_UPPER + 32 * pair) as i32]);
     }
     e.uppers_zero = u16::MAX;
     if all {
