@@ -36,9 +36,14 @@ use crate::insn_mark::{InsnMark, Pad};
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use iced_x86::{Code, Instruction, Mnemonic, OpKind};
 
-/// Chain registers, v6..v15: each link's result, and a first link's
-/// value from memory.
+/// Chain registers, v6..v15: each link's result, and a link's value from
+/// memory. A register whose value no guest register holds any more takes
+/// a later link's result (the cold path computes the links again in
+/// order, so each reads what it read the first time), but for the loads:
+/// the cold path does not load again.
 const CHAIN_REGS: usize = 10;
+/// Links in one chain.
+const MAX_LINKS: usize = 32;
 const FIRST_LINK_REG: Reg = 6;
 /// The cold path's temporaries (no chain register among them).
 const FIX_UP_TEMPS: NanTemps = NanTemps { ok_r: 0, ok: 1, quiet: 2, dflt: 3, t: regs::SCRATCH[0] };
@@ -72,10 +77,11 @@ const NO_LINK: Link = Link { kind: LinkKind::DupLow, r: 0, a: 0, b: 0 };
 /// The chain being built in a block (empty between chains).
 #[derive(Clone)]
 pub struct FpChain {
-    links: [Link; CHAIN_REGS],
+    links: [Link; MAX_LINKS],
     len: usize,
-    /// Chain registers taken.
-    used: usize,
+    /// Chain registers holding a value loaded from memory (bit i:
+    /// v(FIRST_LINK_REG + i)): kept to the chain's end.
+    loads: u16,
     double: bool,
     /// Guest XMM n's current low element is in this chain register.
     pending: [Option<Reg>; 16],
@@ -101,9 +107,9 @@ pub struct FpChain {
 impl Default for FpChain {
     fn default() -> Self {
         FpChain {
-            links: [NO_LINK; CHAIN_REGS],
+            links: [NO_LINK; MAX_LINKS],
             len: 0,
-            used: 0,
+            loads: 0,
             double: false,
             pending: [None; 16],
             whole: [None; 16],
@@ -191,6 +197,25 @@ pub fn keeps_chain(insn: &Instruction) -> bool {
 }
 
 impl FpChain {
+    /// Chain registers free for a new value: neither a guest register's
+    /// value (pending or whole) nor a load.
+    fn free(&self) -> u16 {
+        let held = self.pending.iter().chain(&self.whole).fold(self.loads, |m, r| m | r.map_or(0, chain_bit));
+        !held & ((1 << CHAIN_REGS) - 1)
+    }
+
+    /// Takes the lowest register of `free` (not empty) for a new value,
+    /// which no link has read yet.
+    fn take(&mut self, free: &mut u16) -> Reg {
+        let i = free.trailing_zeros();
+        *free &= !(1 << i);
+        let bit = 1 << i;
+        self.read_low &= !bit;
+        self.read_high &= !bit;
+        self.exact &= !bit;
+        FIRST_LINK_REG + i as Reg
+    }
+
     /// The register holding guest XMM n's low element.
     fn low(&mut self, n: usize) -> Reg {
         let r = self.pending[n].or(self.whole[n]).unwrap_or(home(n));
@@ -250,20 +275,25 @@ impl Emitter {
         // A packed link reads whole registers: a pending element is
         // written first.
         let whole_pending = matches!(kind, LinkKind::Packed(_)) && (c.pending[d].is_some() || c.pending[s].is_some());
-        if c.used + 1 + usize::from(from_memory) > CHAIN_REGS || (c.len > 0 && (c.double != double || whole_pending)) {
+        let room = c.free().count_ones() as usize >= 1 + usize::from(from_memory) && c.len < MAX_LINKS;
+        if !room || (c.len > 0 && (c.double != double || whole_pending)) {
             self.end_fp_chain();
         }
+        // Taken before the operands are found: those are held (by a guest
+        // register or as a load), so the result never overwrites one, which
+        // the cold path's NaN fix-up reads after it.
+        let mut free = self.fp_chain.free();
         let loaded = if from_memory {
             self.fault_pad();
-            let loaded = FIRST_LINK_REG + self.fp_chain.used as Reg;
+            let loaded = self.fp_chain.take(&mut free);
+            self.fp_chain.loads |= chain_bit(loaded);
             self.vload_operand(loaded, insn, if double { 8 } else { 4 })?;
-            self.fp_chain.used += 1;
             Some(loaded)
         } else {
             None
         };
         let c = &mut self.fp_chain;
-        let r = FIRST_LINK_REG + c.used as Reg;
+        let r = c.take(&mut free);
         let (a, b) = match kind {
             LinkKind::Scalar(_) => {
                 let a = c.low(d);
@@ -293,7 +323,6 @@ impl Emitter {
         c.links[c.len] = Link { kind, r, a, b };
         c.double = double;
         c.len += 1;
-        c.used += 1;
         emit_link(self, kind, double, r, a, b);
         Ok(true)
     }
@@ -309,7 +338,7 @@ impl Emitter {
         }
         let d = insn.op0_register().number();
         let in_place = self.fp_chain.homes_read & (1 << d) == 0;
-        if !in_place && self.fp_chain.used + 1 > CHAIN_REGS {
+        if !in_place && self.fp_chain.free() == 0 {
             self.end_fp_chain();
             return Ok(false);
         }
@@ -322,12 +351,13 @@ impl Emitter {
             (c.whole[d], c.pending[d]) = (None, None);
             return Ok(true);
         }
-        let r = FIRST_LINK_REG + self.fp_chain.used as Reg;
+        let mut free = self.fp_chain.free();
+        let r = self.fp_chain.take(&mut free);
         self.vload_operand(r, insn, bytes)?;
         let c = &mut self.fp_chain;
         (c.whole[d], c.pending[d]) = (Some(r), None);
         c.exact |= chain_bit(r);
-        c.used += 1;
+        c.loads |= chain_bit(r);
         Ok(true)
     }
 
