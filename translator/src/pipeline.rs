@@ -90,13 +90,16 @@ pub fn translation(cache: &mut CodeCache, src: &dyn CodeSource, rip: u64, me: &T
     crate::block_listener::installed(rip, host, translated.code.len());
     let recorded = block.invalid_at.is_some()
         || debugging
-        || match fixed {
+        || match &fixed {
             // A value in another image may lie elsewhere relative to this
             // one in the next process (ASLR; or Transit's own mappings,
             // the cache's files among them, moving the libraries): it gets
             // the branch as the guest wrote it.
-            Some(slot) if !cache.same_image(slot.slot, slot.target) => record_unfolded(cache, &mut code, &mut block, &slot),
-            _ => cache.record_in_image(rip, src.bytes(rip, (block.end() - rip) as usize), &translated, fixed.map(|f| (f.slot, f.target))),
+            Some(slot) if !cache.same_image(slot.slot, slot.target) => record_unfolded(cache, &mut code, &mut block, slot),
+            slot => {
+                let slot = slot.as_ref().map(|f| (f.slot, f.target));
+                cache.record_in_image(rip, src.bytes(rip, (block.end() - rip) as usize), &translated, slot)
+            }
         };
     let side_exits = block.side_exits > 0;
     crate::emit::recycle(translated);

@@ -43,7 +43,7 @@ use iced_x86::{Code, Instruction, Mnemonic, OpKind};
 /// the cold path does not load again.
 const CHAIN_REGS: usize = 10;
 /// Links in one chain.
-const MAX_LINKS: usize = 32;
+const MAX_LINKS: usize = 16;
 const FIRST_LINK_REG: Reg = 6;
 /// The cold path's temporaries (no chain register among them).
 const FIX_UP_TEMPS: NanTemps = NanTemps { ok_r: 0, ok: 1, quiet: 2, dflt: 3, t: regs::SCRATCH[0] };
