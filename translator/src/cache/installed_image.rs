@@ -102,16 +102,16 @@ impl CodeCache {
             }
         };
         let chunk = ((rip - start) >> CHUNK_SHIFT) as usize;
-        let saved = self.installed[n].saved.clone();
-        let entries = match self.installed[n].chunks.get(chunk) {
+        let image = &mut self.installed[n];
+        let entries = match image.chunks.get(chunk) {
             Some(false) => {
-                self.installed[n].chunks[chunk] = true;
-                saved.entries_in((chunk as u64) << CHUNK_SHIFT..(chunk as u64 + 1) << CHUNK_SHIFT)
+                image.chunks[chunk] = true;
+                image.saved.entries_in((chunk as u64) << CHUNK_SHIFT..(chunk as u64 + 1) << CHUNK_SHIFT)
             }
             // A block its chunk left for later (its fixed slot did not
             // hold then: the loader had not made its GOT read-only yet).
             _ => {
-                let i = saved.index_of(rip - start).filter(|&i| self.installed[n].entries[i] == [DEFERRED; 2])?;
+                let i = image.saved.index_of(rip - start).filter(|&i| image.entries[i] == [DEFERRED; 2])?;
                 i..i + 1
             }
         };

@@ -338,7 +338,8 @@ impl Emitter {
         }
         let d = insn.op0_register().number();
         let in_place = self.fp_chain.homes_read & (1 << d) == 0;
-        if !in_place && self.fp_chain.free() == 0 {
+        let mut free = self.fp_chain.free();
+        if !in_place && free == 0 {
             self.end_fp_chain();
             return Ok(false);
         }
@@ -351,7 +352,6 @@ impl Emitter {
             (c.whole[d], c.pending[d]) = (None, None);
             return Ok(true);
         }
-        let mut free = self.fp_chain.free();
         let r = self.fp_chain.take(&mut free);
         self.vload_operand(r, insn, bytes)?;
         let c = &mut self.fp_chain;

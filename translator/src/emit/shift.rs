@@ -207,8 +207,7 @@ fn rotate(e: &mut Emitter, op: ShiftOp, dst: Loc, count: Count) {
         rotate_flags(e, op, host, bits);
         return;
     }
-    let flags_read = e.needed.has(FlagSet::CF) || e.needed.has(FlagSet::OF);
-    if let (Loc::Reg { host, size: 2, high8: false }, Count::Const(8 | 24), false) = (dst, count, flags_read) {
+    if let (Loc::Reg { host, size: 2, high8: false }, Count::Const(8 | 24), false) = (dst, count, rotate_flags_read(e)) {
         // A 16-bit register rotated by 8 either way: its bytes swapped
         // (`__builtin_bswap16`; sqlite reads its big-endian fields so).
         let r = e.tmp();
@@ -265,10 +264,15 @@ fn rotate_by(e: &mut Emitter, op: ShiftOp, r: Reg, src: Reg, bits: u32, count: C
     }
 }
 
+/// Whether a later instruction reads a flag a rotate writes (CF, OF).
+fn rotate_flags_read(e: &Emitter) -> bool {
+    e.needed.has(FlagSet::CF) || e.needed.has(FlagSet::OF)
+}
+
 /// CF and OF of a rotate whose result, `bits` wide, is in `r` (a rotate
 /// changes no other flag), where a later instruction reads them.
 fn rotate_flags(e: &mut Emitter, op: ShiftOp, r: Reg, bits: u32) {
-    if e.needed.has(FlagSet::CF) || e.needed.has(FlagSet::OF) {
+    if rotate_flags_read(e) {
         let cf = e.tmp();
         let of = e.tmp();
         let msb = bits - 1;

@@ -69,10 +69,7 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
         // Before anything else changes: a bad operand faults the
         // instruction as a whole, as on x86. String instructions check
         // per element.
-        match decoded.memory() {
-            Some(memory) => check_memory(state, memory)?,
-            None => recent::used_memory(&insn, |memory| check_memory(state, memory))?,
-        }
+        decoded.with_memory(|memory| check_memory(state, memory))?;
     }
     match insn.mnemonic() {
         Cpuid => cpuid(state),

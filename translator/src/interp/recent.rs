@@ -26,10 +26,13 @@ pub struct Decoded {
 }
 
 impl Decoded {
-    /// Its memory operands as iced lists them (stack accesses included),
-    /// or None when it has more than are kept.
-    pub fn memory(&self) -> Option<&[UsedMemory]> {
-        Some(&self.memory[..usize::from(self.memory_len?)])
+    /// `with` of its memory operands as iced lists them (stack accesses
+    /// included): those kept, or iced asked again when it has more.
+    pub fn with_memory<R>(&self, with: impl FnOnce(&[UsedMemory]) -> R) -> R {
+        match self.memory_len {
+            Some(len) => with(&self.memory[..usize::from(len)]),
+            None => FACTORY.with_borrow_mut(|factory| with(factory.info(&self.insn).used_memory())),
+        }
     }
 }
 
@@ -64,11 +67,6 @@ pub fn decoded(src: &dyn CodeSource, rip: u64) -> Option<Decoded> {
     Some(d)
 }
 
-/// The memory operands of `insn`, asked of iced (`Decoded::memory` when kept).
-pub fn used_memory<R>(insn: &Instruction, with: impl FnOnce(&[UsedMemory]) -> R) -> R {
-    FACTORY.with_borrow_mut(|factory| with(factory.info(insn).used_memory()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,14 +80,14 @@ mod tests {
         let code = [0xd9, 0x7c, 0x24, 0x06];
         let first = decoded(&CodeBuffer { base: AT, code: &code }, AT).unwrap();
         assert_eq!(first.insn.mnemonic(), Mnemonic::Fnstcw);
-        let memory = first.memory().unwrap();
+        let memory = first.with_memory(|m| m.to_vec());
         assert_eq!(memory.len(), 1);
         assert_eq!((memory[0].displacement(), memory[0].access()), (6, OpAccess::Write));
         // The same address, other bytes (code written since): fldcw [rsp+6].
         let changed = [0xd9, 0x6c, 0x24, 0x06];
         let again = decoded(&CodeBuffer { base: AT, code: &changed }, AT).unwrap();
         assert_eq!(again.insn.mnemonic(), Mnemonic::Fldcw);
-        assert_eq!(again.memory().unwrap()[0].access(), OpAccess::Read);
+        assert_eq!(again.with_memory(|m| m[0].access()), OpAccess::Read);
         assert!(decoded(&CodeBuffer { base: AT, code: &[0x0f, 0x0b] }, AT).is_some_and(|d| d.insn.mnemonic() == Mnemonic::Ud2));
         assert!(decoded(&CodeBuffer { base: AT, code: &[0x62] }, AT).is_none(), "undecodable");
     }
