@@ -200,8 +200,8 @@ mod tests {
         image[..6].copy_from_slice(&[0xff, 0x25, 0xfa, 0x0f, 0x00, 0x00]); // jmp [rip+0xffa]: SLOT
         image[0x40..0x46].copy_from_slice(&[0xb8, 1, 0, 0, 0, 0xc3]); // mov eax, 1; ret
         image[0x1000..].copy_from_slice(&TARGET.to_le_bytes());
-        // No guest page is writable: every slot is fixed.
-        crate::cache::code_watch::set_writable_now_query(|_| false);
+        // No guest page is writable unless a test says so: every slot is fixed.
+        crate::cache::code_watch::set_writable_now_query(crate::cache::code_watch::test_writable_now);
         let mut cache = CodeCache::new(HostFeatures::BASELINE).unwrap();
         cache.stubs.exit = [cache.next_block_addr(); crate::exit::ExitReason::ALL.len()];
         let me = ThreadCode::default();

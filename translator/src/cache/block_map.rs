@@ -129,6 +129,12 @@ impl BlockMap {
             .ok()
     }
 
+    /// Whether `n` more blocks fit (a chunk of saved blocks is recorded
+    /// whole or not at all).
+    pub fn has_room(&self, n: usize) -> bool {
+        self.blocks.has_room(n)
+    }
+
     /// Block `index` was invalidated. Its record stays: faults and signals
     /// in a thread still running its code need it.
     pub fn mark_dead(&self, index: usize) {

@@ -38,6 +38,11 @@ impl<T> Chunked<T> {
         self.len.load(Ordering::Acquire)
     }
 
+    /// Whether `n` more elements fit.
+    pub fn has_room(&self, n: usize) -> bool {
+        self.len().saturating_add(n) <= CHUNK * MAX_CHUNKS
+    }
+
     /// Appends `value`; returns its index, or gives it back when full.
     /// Callers serialise appends.
     pub fn push(&self, value: T) -> Result<usize, T> {

@@ -145,6 +145,17 @@ pub fn set_writable_now_query(query: fn(u64) -> bool) {
     let _ = WRITABLE_NOW.set(query);
 }
 
+/// For tests, which share the process's one query: the guest page the
+/// guest may write now (0: none; every other page is fixed).
+#[cfg(test)]
+pub static TEST_WRITABLE_PAGE: AtomicU64 = AtomicU64::new(0);
+
+/// The writable query of tests (`TEST_WRITABLE_PAGE`).
+#[cfg(test)]
+pub fn test_writable_now(page: u64) -> bool {
+    page == TEST_WRITABLE_PAGE.load(Ordering::SeqCst)
+}
+
 /// Tells the watcher how to find the other guest ranges that map the same
 /// memory as a range (a memfd mapped twice by a JIT). Without it a page
 /// has no aliases.

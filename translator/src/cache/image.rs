@@ -3,58 +3,82 @@
 //! be kept and reused by a later process, wherever ASLR loads the image
 //! then (the persistent code cache, issue 14).
 //!
-//! The cache records every block it translates inside an image as a
-//! position-independent *record* (addresses relative to the image's start,
-//! the places naming absolute addresses listed per `emit::relocation`, and
-//! the guest bytes it was translated from); `installed_image` installs the
-//! records it was given instead of translating, a chunk of the image at a
-//! time, after checking those bytes. Files are the runtime's business: it
-//! registers images with their saved blocks and asks for the blocks to
-//! save (`encode`).
+//! The cache records every block it translates inside an image
+//! position-independently (addresses relative to the image's start, the
+//! places naming absolute addresses listed per `emit::relocation`, and the
+//! guest bytes it was translated from); `installed_image` installs the
+//! blocks it was given instead of translating, a 64 KiB chunk of the image
+//! at a time. Files are the runtime's business: it registers images with
+//! their saved blocks and asks for the blocks to save (`encode`).
 //!
-//! A set of blocks is one byte string, read in place without decoding:
+//! A set of blocks is one byte string, read in place without decoding.
+//! Each chunk's code is one piece, laid out and linked when the set is
+//! written: its blocks one after another, each direct exit to a block of
+//! the same chunk already branching there, so that installing a chunk is
+//! one copy, its relocations and a record per block, not a link per exit.
 //!
 //! ```text
-//! "TRBLOCK6" | count: u32 | pages: u32 | index: count x (guest offset u64, record position u32, record length u32,
-//!                                        checksum u64: CRC-32C of offset, length and record), sorted by guest offset |
-//!             directory: (pages + 1) x u32, entry p the index of the first block at or past guest page p | records
+//! "TRBLOCK7" | count: u32 | pages: u32 | chunks: u32 | 0: u32 |
+//! index: count x (guest offset u32, record position u32, record length u32,
+//!                 code offset u32 in its chunk's code), sorted by guest offset |
+//! directory: (pages + 1) x u32, entry p the index of the first block at or past guest page p |
+//! chunks: chunks x (chunk u32 (guest offset >> 16), first index entry u32, entries u32,
+//!                   records position u32, length u32, code position u32, length u32,
+//!                   relocations position u32, count u32, checksum u32) | records | per chunk: code, relocations
 //! record: guest length u16 | guest instructions u16 | code length u32 | relocations u16 | marks u16 |
 //!         direct exits u16 | flags u16 (bit 0: ends with a call, bit 1: a fixed slot) | indirect site u32 (u32::MAX: none) |
 //!         carry entry u32 | guest bytes |
-//!         0-3 bytes to 4 | code | relocations: (kind u8 (0: movz/movk, 1: exit stub, 2: literal), words u8,
-//!         exit reason u8, 0 u8, at u32, value u64) |
-//!         marks: (host offset u32, guest offset u16, carry u8, 0 u8) |
+//!         marks: (host offset u32, guest offset u16, carry u8, pad u8) |
 //!         direct exits: (site u32, feeder u32 (u32::MAX: none), target u32,
-//!                        target's index entry u32 (u32::MAX: none)) |
+//!                        target's index entry u32 (u32::MAX: none; bit 31: linked in the chunk's code)) |
 //!         with bit 1, the fixed slot: (slot u64, its value u64)
+//! relocation: kind u8 (0: movz/movk, 1: exit stub, 2: literal) | words u8 | exit reason u8 | 0 u8 |
+//!             at u32 (in the chunk's code) | value u64
 //! ```
 //! All integers little-endian; guest addresses are offsets from the image's
-//! start. Nothing in a record is trusted: a record whose checksum differs,
-//! that does not parse, or whose guest bytes differ from memory, is
-//! translated afresh instead. Records are checked when their chunk of the
-//! image is first run, so a process pays for the chunks it runs, not for
-//! the whole set. A direct exit names its target's index entry (filled in
-//! when the set is written), so installing links blocks without a search.
-//! A block whose last branch went through a fixed slot
-//! (`frontend::fixed_slots`) names the slot and the value it read there,
-//! both in the image: it is installed only where the slot is fixed and
-//! holds the same value, its page watched from then on.
+//! start; a chunk's blocks and their relocations are in index order, each
+//! block's code at a 16-byte boundary (as in the code buffer). Nothing is
+//! trusted: a chunk whose checksum (CRC-32C of its table row, its index
+//! entries, records, code and relocations) differs, whose records do not
+//! parse, or whose guest bytes differ from memory, is translated afresh
+//! instead. Chunks are checked when first run, so a process pays for the
+//! chunks it runs, not for the whole set. A direct exit names its
+//! target's index entry, so installing links the exits that leave the
+//! chunk without a search. A block whose last branch went through a fixed
+//! slot (`frontend::fixed_slots`) names the slot and the value it read
+//! there, both in the image: it is entered only where the slot is fixed
+//! and holds the same value, so no exit is linked to it in the chunk's
+//! code, nor from it.
 
+use crate::cache::retarget_branch;
 use crate::emit::relocation::{branch_to, put_literal, relocate_one, Relocation};
-use crate::emit::Stubs;
+use crate::emit::{encode_b, Stubs};
 use crate::emit::{DirectExit, TranslatedBlock};
 use crate::insn_mark::{InsnMark, Pad, Polarity};
 use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::Arc;
 
-const MAGIC: &[u8; 8] = b"TRBLOCK6";
+const MAGIC: &[u8; 8] = b"TRBLOCK7";
 /// The directory's pages: 4 KiB of guest code each.
 const DIRECTORY_SHIFT: u32 = 12;
-const HEADER: usize = 16;
-const INDEX_ENTRY: usize = 24;
+/// The chunks installed at once (and laid out together), as a shift of
+/// guest bytes.
+pub const CHUNK_SHIFT: u32 = 16;
+const HEADER: usize = 24;
+const INDEX_ENTRY: usize = 16;
+const CHUNK_ROW: usize = 40;
+/// A chunk row's bytes before its checksum.
+const CHUNK_ROW_SUMMED: usize = 36;
 const RECORD_HEADER: usize = 24;
+const RELOCATION: usize = 16;
+/// A block's code starts at this alignment in its chunk's code, which is
+/// placed at it in the code buffer.
+pub const BLOCK_ALIGN: usize = 16;
 const NONE: u32 = u32::MAX;
+/// An exit's target entry with this bit set: the exit already branches to
+/// its target in the chunk's code.
+const LINKED_IN_CHUNK: u32 = 1 << 31;
 /// Header flags.
 const ENDS_WITH_CALL: u16 = 1;
 const FIXED_SLOT: u16 = 2;
@@ -71,20 +95,23 @@ const DECODER_TABLES_COST: usize = 800_000;
 #[derive(Clone)]
 pub struct SavedBlocks {
     bytes: Arc<Cow<'static, [u8]>>,
-    /// Its index's entries and its directory's pages, read once by `new`:
-    /// a warm start asks for entries about ten times per block.
+    /// Its index's entries, its directory's pages and its chunks, read
+    /// once by `new`: a warm start asks for entries about ten times per
+    /// block.
     count: usize,
     pages: usize,
+    chunks: usize,
 }
 
 impl SavedBlocks {
-    /// `bytes` if they hold a well-formed header and index (records are
-    /// checked one by one when used).
+    /// `bytes` if they hold a well-formed header, index, directory and
+    /// chunk table (chunks are checked one by one when used).
     pub fn new(bytes: Cow<'static, [u8]>) -> Option<SavedBlocks> {
-        let (count, pages) = (read_u32(&bytes, 8)? as usize, read_u32(&bytes, 12)? as usize);
+        let (count, pages, chunks) = (read_u32(&bytes, 8)? as usize, read_u32(&bytes, 12)? as usize, read_u32(&bytes, 16)? as usize);
         let index_end = HEADER.checked_add(count.checked_mul(INDEX_ENTRY)?)?;
         let directory_end = index_end.checked_add(pages.checked_add(1)?.checked_mul(4)?)?;
-        (bytes.get(..8)? == MAGIC && directory_end <= bytes.len()).then(|| SavedBlocks { bytes: Arc::new(bytes), count, pages })
+        let table_end = directory_end.checked_add(chunks.checked_mul(CHUNK_ROW)?)?;
+        (bytes.get(..8)? == MAGIC && table_end <= bytes.len()).then(|| SavedBlocks { bytes: Arc::new(bytes), count, pages, chunks })
     }
 
     pub fn len(&self) -> usize {
@@ -95,18 +122,9 @@ impl SavedBlocks {
         self.len() == 0
     }
 
-    /// Entry `i` of the index: a guest offset and its record, if the
-    /// record's checksum holds.
-    fn entry(&self, i: usize) -> Option<(u64, &[u8])> {
-        let e = self.index().get(i)?;
-        let (off, pos, len, sum) = (u64_in(e, 0), u32_in(e, 8) as usize, u32_in(e, 12) as usize, u64_in(e, 16));
-        let record = self.bytes.get(pos..pos.checked_add(len)?)?;
-        (sum == checksum(off, record)).then_some((off, record))
-    }
-
     /// The guest offset of index entry `i`.
     pub fn offset(&self, i: usize) -> Option<u64> {
-        self.index().get(i).map(|e| u64_in(e, 0))
+        self.index().get(i).map(|e| u64::from(u32_in(e, 0)))
     }
 
     /// The index, an entry per item (`new` checked that it fits).
@@ -114,42 +132,224 @@ impl SavedBlocks {
         self.bytes[HEADER..HEADER + self.count * INDEX_ENTRY].as_chunks().0
     }
 
+    fn directory_at(&self) -> usize {
+        HEADER + self.count * INDEX_ENTRY
+    }
+
+    /// The chunk table, a row per chunk (`new` checked that it fits).
+    fn chunk_rows(&self) -> &[[u8; CHUNK_ROW]] {
+        let at = self.directory_at() + 4 * (self.pages + 1);
+        self.bytes[at..at + self.chunks * CHUNK_ROW].as_chunks().0
+    }
+
     /// The index entry of the block at guest offset `off`, if the set has
-    /// one (its record is checked when read, `entry`). The directory
-    /// narrows the search to the entries of `off`'s page (a few, against
-    /// 15 steps over Python's 27,000), read in place.
+    /// one. The directory narrows the search to the entries of `off`'s
+    /// page (a few, against 15 steps over Python's 27,000), read in place.
     pub fn index_of(&self, off: u64) -> Option<usize> {
         let page = usize::try_from(off >> DIRECTORY_SHIFT).ok()?;
         let page_entries = self.entries_of_pages(page..page + 1);
-        let found = self.index().get(page_entries.clone())?.binary_search_by_key(&off, |entry| u64_in(entry, 0));
+        let found = self.index().get(page_entries.clone())?.binary_search_by_key(&off, |entry| u64::from(u32_in(entry, 0)));
         Some(page_entries.start + found.ok()?)
     }
 
     /// The index entries of the blocks starting in guest pages `pages`
     /// (4 KiB each, from the image's start): empty past the directory's end.
     fn entries_of_pages(&self, pages: Range<usize>) -> Range<usize> {
-        let directory_at = HEADER + self.count * INDEX_ENTRY;
-        let first_of = |page: usize| read_u32(&self.bytes, directory_at + 4 * page.min(self.pages)).map_or(0, |e| e as usize);
+        let first_of = |page: usize| read_u32(&self.bytes, self.directory_at() + 4 * page.min(self.pages)).map_or(0, |e| e as usize);
         let (first, end) = (first_of(pages.start), first_of(pages.end).min(self.count));
         first.min(end)..end
     }
 
-    /// The index entries of the blocks starting at a guest offset in
-    /// `offsets` (page-aligned).
-    pub fn entries_in(&self, offsets: Range<u64>) -> Range<usize> {
-        let page = |off: u64| usize::try_from(off >> DIRECTORY_SHIFT).unwrap_or(usize::MAX);
-        self.entries_of_pages(page(offsets.start)..page(offsets.end))
+    /// Chunk `number` (guest offsets `number << CHUNK_SHIFT` on), if the
+    /// set has it and its checksum holds.
+    pub fn chunk(&self, number: u64) -> Option<SavedChunk<'_>> {
+        let rows = self.chunk_rows();
+        let row = &rows[rows.binary_search_by_key(&number, |r| u64::from(u32_in(r, 0))).ok()?];
+        let field = |at: usize| u32_in(row, at) as usize;
+        let first = field(4);
+        let index = self.index().get(first..first.checked_add(field(8))?)?;
+        let span = |at: usize, len: usize| self.bytes.get(at..at.checked_add(len)?);
+        let records = span(field(12), field(16))?;
+        let code = span(field(20), field(24))?;
+        let relocations = span(field(28), field(32).checked_mul(RELOCATION)?)?;
+        let sum = [index.as_flattened(), records, code, relocations].iter().fold(crate::crc32c::bytes(!0, &row[..CHUNK_ROW_SUMMED]), |sum, part| crate::crc32c::bytes(sum, part));
+        (sum == u32_in(row, CHUNK_ROW_SUMMED)).then(|| SavedChunk {
+            first,
+            index,
+            records_at: field(12),
+            records,
+            code,
+            relocations: relocations.as_chunks().0,
+        })
     }
 
-    /// The blocks of index entries `entries` whose records' checksums
-    /// hold, in guest order: (index entry, guest offset, record).
-    pub fn records_in(&self, entries: Range<usize>) -> impl Iterator<Item = (usize, u64, &[u8])> + '_ {
-        entries.filter_map(|i| self.entry(i).map(|(off, record)| (i, off, record)))
+    /// The record of index entry `i`, whose chunk was checked when it was
+    /// installed (`chunk`): a block left for later reads it again.
+    pub fn installed_record(&self, i: usize) -> Option<SavedRecord<'_>> {
+        let e = self.index().get(i)?;
+        let (pos, len) = (u32_in(e, 4) as usize, u32_in(e, 8) as usize);
+        SavedRecord::parse(self.bytes.get(pos..pos.checked_add(len)?)?)
     }
 
-    /// Every block of the set whose record's checksum holds (`records_in`).
-    pub fn records(&self) -> impl Iterator<Item = (usize, u64, &[u8])> + '_ {
-        (0..self.len()).filter_map(|i| self.entry(i).map(|(off, record)| (i, off, record)))
+    /// Every chunk whose checksum holds.
+    fn chunks(&self) -> impl Iterator<Item = SavedChunk<'_>> + '_ {
+        self.chunk_rows().iter().filter_map(|row| self.chunk(u64::from(u32_in(row, 0))))
+    }
+}
+
+/// One chunk of a set, its checksum checked (`SavedBlocks::chunk`).
+pub struct SavedChunk<'a> {
+    first: usize,
+    index: &'a [[u8; INDEX_ENTRY]],
+    records_at: usize,
+    records: &'a [u8],
+    /// Its blocks' code, laid out and linked to each other.
+    pub code: &'a [u8],
+    relocations: &'a [[u8; RELOCATION]],
+}
+
+/// A block of a chunk.
+#[derive(Clone, Copy)]
+pub struct SavedBlock<'a> {
+    /// Its index entry and guest offset.
+    pub entry: usize,
+    pub off: u64,
+    /// Its record's bytes (for the block map) and their parts.
+    pub bytes: &'a [u8],
+    pub record: SavedRecord<'a>,
+    /// Where its code starts in the chunk's code.
+    pub code_at: u32,
+}
+
+impl<'a> SavedChunk<'a> {
+    /// Its index entries.
+    pub fn entries(&self) -> Range<usize> {
+        self.first..self.first + self.index.len()
+    }
+
+    /// Its blocks in index order; None for a block whose record does not
+    /// parse or whose parts lie outside the chunk (the chunk must not be
+    /// used).
+    pub fn blocks(&self) -> impl Iterator<Item = Option<SavedBlock<'a>>> + '_ {
+        self.index.iter().enumerate().map(|(n, e)| {
+            let (off, pos, len, code_at) = (u32_in(e, 0), u32_in(e, 4) as usize, u32_in(e, 8) as usize, u32_in(e, 12));
+            let at = pos.checked_sub(self.records_at)?;
+            let bytes = self.records.get(at..at.checked_add(len)?)?;
+            let record = SavedRecord::parse(bytes)?;
+            let code_end = (code_at as usize).checked_add(record.code_len())?;
+            (code_at as usize % BLOCK_ALIGN == 0 && code_end <= self.code.len())
+                .then_some(SavedBlock { entry: self.first + n, off: u64::from(off), bytes, record, code_at })
+        })
+    }
+
+    /// Relocates `code`, a copy of the chunk's code placed at host address
+    /// `host`, for the image at `image` and exit stubs `stubs`; false if
+    /// an item is not a relocation or cannot be applied (the chunk must
+    /// not be used). Exit-stub branches, most of the items, are written
+    /// here without building a `Relocation`.
+    pub fn relocate(&self, code: &mut [u8], image: u64, host: u64, stubs: &Stubs) -> bool {
+        self.relocations.iter().all(|item| {
+            let (kind, words, at, value) = (item[0], item[1], u32_in(item, 4), u64_in(item, 8));
+            match kind {
+                1 => stubs.exit.get(usize::from(item[2])).is_some_and(|&stub| branch_to(code, at, host, stub).is_ok()),
+                2 if words == 2 => put_literal(code, at, value.wrapping_add(image)).is_ok(),
+                0 if (1..=4).contains(&words) => relocate_one(code, Relocation::GuestAddress { at, words, value }, image, host, stubs).is_ok(),
+                _ => false,
+            }
+        })
+    }
+
+    /// `block`'s code and relocations (at offsets in its code) as they were
+    /// before the chunk was laid out: its exits linked in the chunk's code
+    /// point back at their stubs. For writing the set again.
+    fn unlaid(&self, block: &SavedBlock) -> Option<(Vec<u8>, Vec<[u8; RELOCATION]>)> {
+        let (from, len) = (block.code_at as usize, block.record.code_len());
+        let mut code = self.code.get(from..from + len)?.to_vec();
+        for (exit, _, linked) in block.record.exits(0) {
+            if linked {
+                unlink_in(&mut code, exit.site_offset as u32, exit.feeder.map(|f| f as u32))?;
+            }
+        }
+        let first = self.relocations.partition_point(|r| u32_in(r, 4) < block.code_at);
+        let relocations = self.relocations.get(first..first + block.record.relocation_count())?;
+        let relocations = relocations
+            .iter()
+            .map(|r| {
+                let at = u32_in(r, 4).checked_sub(block.code_at).filter(|&at| (at as usize) < len)?;
+                let mut item = *r;
+                item[4..8].copy_from_slice(&at.to_le_bytes());
+                Some(item)
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some((code, relocations))
+    }
+}
+
+/// Points the exit `b` at byte `site` of `code` (and its feeder, at
+/// `feeder`) back at the instruction behind it, as the emitter left it.
+fn unlink_in(code: &mut [u8], site: u32, feeder: Option<u32>) -> Option<()> {
+    let back = encode_b(u64::from(site), u64::from(site) + 4)?;
+    put_word(code, site, back)?;
+    if let Some(feeder) = feeder {
+        let word = retarget_branch(word_at(code, feeder)?, u64::from(feeder), u64::from(site))?;
+        put_word(code, feeder, word)?;
+    }
+    Some(())
+}
+
+/// Points the exit `b` at byte `site` of `code` at byte `to`, and its
+/// feeder too when in range (`cache::point_site`, within one piece of code).
+fn link_in(code: &mut [u8], site: u32, feeder: Option<u32>, to: u32) -> Option<()> {
+    put_word(code, site, encode_b(u64::from(site), u64::from(to))?)?;
+    if let Some(feeder) = feeder {
+        if let Some(word) = retarget_branch(word_at(code, feeder)?, u64::from(feeder), u64::from(to)) {
+            put_word(code, feeder, word)?;
+        }
+    }
+    Some(())
+}
+
+fn word_at(code: &[u8], at: u32) -> Option<u32> {
+    read_u32(code, at as usize)
+}
+
+fn put_word(code: &mut [u8], at: u32, word: u32) -> Option<()> {
+    code.get_mut(at as usize..at as usize + 4)?.copy_from_slice(&word.to_le_bytes());
+    Some(())
+}
+
+/// A block as `encode` lays it out.
+struct Laid<'a> {
+    off: u64,
+    /// 0: translated in this process; 1: saved (the first one stays).
+    rank: u8,
+    record: &'a [u8],
+    code: Cow<'a, [u8]>,
+    relocations: Cow<'a, [[u8; RELOCATION]]>,
+}
+
+impl Laid<'_> {
+    fn flags(&self) -> u16 {
+        u16::from_le_bytes([self.record[14], self.record[15]])
+    }
+}
+
+/// A block translated in this process, as `encode` will write it: its
+/// record, then its code, then its relocations (at offsets in its code),
+/// in one allocation.
+#[derive(Clone)]
+struct FreshBlock {
+    off: u64,
+    bytes: Vec<u8>,
+    record_len: usize,
+}
+
+impl FreshBlock {
+    fn laid(&self) -> Laid<'_> {
+        let record = &self.bytes[..self.record_len];
+        let code_len = u32::from_le_bytes(record[4..8].try_into().expect("4 bytes")) as usize;
+        let (code, relocations) = self.bytes[self.record_len..].split_at(code_len);
+        Laid { off: self.off, rank: 0, record, code: Cow::Borrowed(code), relocations: Cow::Borrowed(relocations.as_chunks().0) }
     }
 }
 
@@ -159,8 +359,8 @@ pub struct Image {
     pub start: u64,
     pub end: u64,
     saved: Option<SavedBlocks>,
-    /// Records of blocks translated in this process, with their guest offsets.
-    fresh: Vec<(u64, Vec<u8>)>,
+    /// Blocks translated in this process.
+    fresh: Vec<FreshBlock>,
     /// False once the guest wrote code in it: neither its saved blocks nor
     /// its new ones can be trusted any more.
     usable: bool,
@@ -214,13 +414,15 @@ impl Image {
         // An address the code computes may be the image's end too (`_end`:
         // ld.so's start-up code takes it).
         let in_layout = |a: u64| inside(a) || a == self.end;
-        // Exits name their targets by 32-bit offsets.
+        // Exits name their targets by 32-bit offsets, index entries guest
+        // offsets by 32 bits too.
         let keepable = self.usable
             && self.end - self.start <= u64::from(u32::MAX)
             && inside(rip)
             && inside(rip + guest.len() as u64 - 1)
             && guest.len() <= u16::MAX as usize
             && block.guest_insns <= u16::MAX as usize
+            && block.relocations.len() <= u16::MAX as usize
             && fixed.is_none_or(|(slot, value)| inside(slot) && inside(value))
             && block.direct_exits.iter().all(|x| inside(x.target))
             && block.relocations.iter().all(|r| match r {
@@ -229,7 +431,7 @@ impl Image {
             });
         if keepable {
             // Sorted (and any duplicate dropped) by `encode`.
-            self.fresh.push((rip - self.start, encode_record(self.start, guest, block, fixed)));
+            self.fresh.push(encode_fresh(self.start, rip, guest, block, fixed));
         }
         keepable
     }
@@ -247,56 +449,145 @@ impl Image {
         if !self.usable || self.fresh.is_empty() || self.fresh.len() * TRANSLATION_COST + tables < saved_bytes {
             return None;
         }
-        // By offset; of two records for one offset the fresh one (rank 0) stays.
-        let mut all: Vec<(u64, u8, &[u8])> = self.fresh.iter().map(|(o, r)| (*o, 0, r.as_slice())).collect();
+        // By offset; of two blocks at one offset the fresh one (rank 0) stays.
+        let mut all: Vec<Laid> = self.fresh.iter().map(|f| f.laid()).collect();
         if let Some(saved) = &self.saved {
-            all.extend(saved.records().filter(|(.., r)| SavedRecord::parse(r).is_some()).map(|(_, o, r)| (o, 1, r)));
+            for chunk in saved.chunks() {
+                let Some(blocks) = chunk.blocks().collect::<Option<Vec<_>>>() else { continue };
+                for block in blocks {
+                    let Some((code, relocations)) = chunk.unlaid(&block) else { continue };
+                    all.push(Laid { off: block.off, rank: 1, record: block.bytes, code: Cow::Owned(code), relocations: Cow::Owned(relocations) });
+                }
+            }
         }
-        all.sort_unstable_by_key(|&(o, rank, _)| (o, rank));
-        all.dedup_by_key(|(o, ..)| *o);
-        // The records, each exit given its target's entry in this set.
-        let mut records = Vec::with_capacity(all.iter().map(|(.., r)| r.len()).sum());
+        all.sort_unstable_by_key(|b| (b.off, b.rank));
+        all.dedup_by_key(|b| b.off);
+        let chunk_of = |off: u64| off >> CHUNK_SHIFT;
+
+        // The records, each exit given its target's entry in this set, and
+        // whether the chunk's code links it there.
+        let mut records = Vec::with_capacity(all.iter().map(|b| b.record.len()).sum());
         let mut spans = Vec::with_capacity(all.len());
-        for (_, _, record) in &all {
+        let mut linked = Vec::new();
+        for (i, block) in all.iter().enumerate() {
             let at = records.len();
-            records.extend_from_slice(record);
-            let exits = usize::from(u16::from_le_bytes([record[12], record[13]]));
-            let flags = u16::from_le_bytes([record[14], record[15]]);
-            let exits_end = records.len() - if flags & FIXED_SLOT != 0 { 16 } else { 0 };
+            records.extend_from_slice(block.record);
+            let exits = usize::from(u16::from_le_bytes([block.record[12], block.record[13]]));
+            let exits_end = records.len() - if block.flags() & FIXED_SLOT != 0 { 16 } else { 0 };
             for item in records[exits_end - 16 * exits..exits_end].as_chunks_mut::<16>().0 {
                 let target = u64::from(u32_in(item, 8));
-                let entry = all.binary_search_by_key(&target, |&(o, ..)| o).map_or(NONE, |e| e as u32);
-                item[12..16].copy_from_slice(&entry.to_le_bytes());
+                let entry = all.binary_search_by_key(&target, |b| b.off).ok();
+                let links_here = entry.is_some_and(|e| chunk_of(all[e].off) == chunk_of(block.off) && (block.flags() | all[e].flags()) & FIXED_SLOT == 0);
+                let value = entry.map_or(NONE, |e| e as u32 | if links_here { LINKED_IN_CHUNK } else { 0 });
+                item[12..16].copy_from_slice(&value.to_le_bytes());
+                if let Some(e) = entry.filter(|_| links_here) {
+                    linked.push((i, u32_in(item, 0), u32_in(item, 4), e));
+                }
             }
             spans.push(at..records.len());
         }
-        let pages = all.last().map_or(0, |&(o, ..)| (o >> DIRECTORY_SHIFT) as usize + 1);
-        let mut out = Vec::with_capacity(HEADER + all.len() * INDEX_ENTRY + 4 * (pages + 1) + records.len());
+
+        // Each chunk's code: its blocks laid out, then linked to each other.
+        let mut code_at = vec![0u32; all.len()];
+        let mut chunk_of_block = vec![0usize; all.len()];
+        let mut chunks: Vec<(u64, Range<usize>, Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut first = 0;
+        while first < all.len() {
+            let number = chunk_of(all[first].off);
+            let end = first + all[first..].partition_point(|b| chunk_of(b.off) == number);
+            let (mut code, mut relocations) = (Vec::new(), Vec::new());
+            for (i, block) in all.iter().enumerate().take(end).skip(first) {
+                code.resize(code.len().next_multiple_of(BLOCK_ALIGN), 0);
+                code_at[i] = code.len() as u32;
+                code.extend_from_slice(&block.code);
+                for item in block.relocations.iter() {
+                    let mut item = *item;
+                    let at = u32_in(&item, 4) + code_at[i];
+                    item[4..8].copy_from_slice(&at.to_le_bytes());
+                    relocations.extend_from_slice(&item);
+                }
+            }
+            chunk_of_block[first..end].fill(chunks.len());
+            chunks.push((number, first..end, code, relocations));
+            first = end;
+        }
+        for &(i, site, feeder, target) in &linked {
+            let chunk = &mut chunks[chunk_of_block[i]];
+            let at = code_at[i];
+            let feeder = (feeder != NONE).then(|| at + feeder);
+            // Within one chunk's code every branch reaches (a few MiB at most).
+            if link_in(&mut chunk.2, at + site, feeder, code_at[target]).is_none() {
+                return None;
+            }
+        }
+
+        let pages = all.last().map_or(0, |b| (b.off >> DIRECTORY_SHIFT) as usize + 1);
+        let records_at = HEADER + all.len() * INDEX_ENTRY + 4 * (pages + 1) + chunks.len() * CHUNK_ROW;
+        let code_bytes: usize = chunks.iter().map(|c| c.2.len() + c.3.len()).sum();
+        let mut out = Vec::with_capacity(records_at + records.len() + code_bytes);
         out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&(all.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(pages as u32).to_le_bytes());
-        let records_at = HEADER + all.len() * INDEX_ENTRY + 4 * (pages + 1);
-        for ((off, ..), span) in all.iter().zip(&spans) {
-            out.extend_from_slice(&off.to_le_bytes());
-            out.extend_from_slice(&((records_at + span.start) as u32).to_le_bytes());
-            out.extend_from_slice(&(span.len() as u32).to_le_bytes());
-            out.extend_from_slice(&checksum(*off, &records[span.clone()]).to_le_bytes());
+        for n in [all.len(), pages, chunks.len(), 0] {
+            out.extend_from_slice(&(n as u32).to_le_bytes());
+        }
+        for ((block, span), code_at) in all.iter().zip(&spans).zip(&code_at) {
+            for field in [block.off as u32, (records_at + span.start) as u32, span.len() as u32, *code_at] {
+                out.extend_from_slice(&field.to_le_bytes());
+            }
         }
         for page in 0..=pages as u64 {
-            let first = all.partition_point(|&(o, ..)| o >> DIRECTORY_SHIFT < page);
+            let first = all.partition_point(|b| b.off >> DIRECTORY_SHIFT < page);
             out.extend_from_slice(&(first as u32).to_le_bytes());
         }
+        let rows_at = out.len();
+        let mut piece_at = records_at + records.len();
+        for (number, entries, code, relocations) in &chunks {
+            let records = spans[entries.start].start..spans[entries.end - 1].end;
+            let code_at = piece_at;
+            piece_at += code.len() + relocations.len();
+            let row = [
+                *number as u32,
+                entries.start as u32,
+                entries.len() as u32,
+                (records_at + records.start) as u32,
+                records.len() as u32,
+                code_at as u32,
+                code.len() as u32,
+                (code_at + code.len()) as u32,
+                (relocations.len() / RELOCATION) as u32,
+                0,
+            ];
+            for field in row {
+                out.extend_from_slice(&field.to_le_bytes());
+            }
+        }
         out.extend_from_slice(&records);
+        for (_, _, code, relocations) in &chunks {
+            out.extend_from_slice(code);
+            out.extend_from_slice(relocations);
+        }
+        // Positions past 4 GiB cannot be named.
+        if out.len() > u32::MAX as usize {
+            return None;
+        }
+        for (n, (_, entries, _, _)) in chunks.iter().enumerate() {
+            let row_at = rows_at + n * CHUNK_ROW;
+            let row: [u8; CHUNK_ROW] = out[row_at..row_at + CHUNK_ROW].try_into().expect("a row");
+            let field = |at: usize| u32_in(&row, at) as usize;
+            let index = &out[HEADER + entries.start * INDEX_ENTRY..HEADER + entries.end * INDEX_ENTRY];
+            let parts = [index, &out[field(12)..field(12) + field(16)], &out[field(20)..field(20) + field(24) + field(32) * RELOCATION]];
+            let sum = parts.iter().fold(crate::crc32c::bytes(!0, &row[..CHUNK_ROW_SUMMED]), |sum, part| crate::crc32c::bytes(sum, part));
+            out[row_at + CHUNK_ROW_SUMMED..row_at + CHUNK_ROW].copy_from_slice(&sum.to_le_bytes());
+        }
         Some(out)
     }
 }
 
-fn encode_record(image: u64, guest: &[u8], b: &TranslatedBlock, fixed: Option<(u64, u64)>) -> Vec<u8> {
-    // Each item is put together in a fixed array and appended once: the
-    // record is written for every block translated in an image.
-    let code_at = (RECORD_HEADER + guest.len()).next_multiple_of(4);
-    let len = code_at + b.code.len() + 16 * b.relocations.len() + 8 * b.marks.len() + 16 * b.direct_exits.len() + if fixed.is_some() { 16 } else { 0 };
-    let mut r = Vec::with_capacity(len);
+/// A translated block's record, code and relocations, for `encode`.
+fn encode_fresh(image: u64, rip: u64, guest: &[u8], b: &TranslatedBlock, fixed: Option<(u64, u64)>) -> FreshBlock {
+    // Each item is put together in a fixed array and appended once: this
+    // is written for every block translated in an image.
+    let record_len = RECORD_HEADER + guest.len() + 8 * b.marks.len() + 16 * b.direct_exits.len() + if fixed.is_some() { 16 } else { 0 };
+    let mut r = Vec::with_capacity(record_len + b.code.len() + RELOCATION * b.relocations.len());
     let mut header = [0u8; RECORD_HEADER];
     header[0..2].copy_from_slice(&(guest.len() as u16).to_le_bytes());
     header[2..4].copy_from_slice(&(b.guest_insns as u16).to_le_bytes());
@@ -310,21 +601,6 @@ fn encode_record(image: u64, guest: &[u8], b: &TranslatedBlock, fixed: Option<(u
     header[20..24].copy_from_slice(&b.carry_entry.to_le_bytes());
     r.extend_from_slice(&header);
     r.extend_from_slice(guest);
-    r.resize(code_at, 0);
-    r.extend_from_slice(&b.code);
-    for rel in &b.relocations {
-        let (kind, words, reason, at, value) = match *rel {
-            Relocation::GuestAddress { at, words, value } => (0u8, words, 0u8, at, value.wrapping_sub(image)),
-            Relocation::ExitStub { at, reason } => (1, 0, reason as u8, at, 0),
-            // `words` counts the 8 bytes' two words, for `restore`'s bounds check.
-            Relocation::GuestLiteral { at, value } => (2, 2, 0, at, value.wrapping_sub(image)),
-        };
-        let mut item = [0u8; 16];
-        item[..4].copy_from_slice(&[kind, words, reason, 0]);
-        item[4..8].copy_from_slice(&at.to_le_bytes());
-        item[8..16].copy_from_slice(&value.to_le_bytes());
-        r.extend_from_slice(&item);
-    }
     for m in &b.marks {
         let mut item = [0u8; 8];
         item[..4].copy_from_slice(&m.host_off.to_le_bytes());
@@ -346,8 +622,22 @@ fn encode_record(image: u64, guest: &[u8], b: &TranslatedBlock, fixed: Option<(u
         r.extend_from_slice(&slot.wrapping_sub(image).to_le_bytes());
         r.extend_from_slice(&value.wrapping_sub(image).to_le_bytes());
     }
-    debug_assert_eq!(r.len(), len);
-    r
+    debug_assert_eq!(r.len(), record_len);
+    r.extend_from_slice(&b.code);
+    for rel in &b.relocations {
+        let (kind, words, reason, at, value) = match *rel {
+            Relocation::GuestAddress { at, words, value } => (0u8, words, 0u8, at, value.wrapping_sub(image)),
+            Relocation::ExitStub { at, reason } => (1, 0, reason as u8, at, 0),
+            // `words` counts the 8 bytes' two words, for `relocate`'s check.
+            Relocation::GuestLiteral { at, value } => (2, 2, 0, at, value.wrapping_sub(image)),
+        };
+        let mut item = [0u8; RELOCATION];
+        item[..4].copy_from_slice(&[kind, words, reason, 0]);
+        item[4..8].copy_from_slice(&at.to_le_bytes());
+        item[8..16].copy_from_slice(&value.to_le_bytes());
+        r.extend_from_slice(&item);
+    }
+    FreshBlock { off: rip - image, bytes: r, record_len }
 }
 
 /// A saved block's record, its layout checked (`parse`): read in place by
@@ -356,12 +646,7 @@ fn encode_record(image: u64, guest: &[u8], b: &TranslatedBlock, fixed: Option<(u
 #[derive(Clone, Copy)]
 pub struct SavedRecord<'a> {
     record: &'a [u8],
-    /// Its guest bytes and host code, sliced once: read for every block
-    /// a warm start installs.
-    guest: &'a [u8],
-    code: &'a [u8],
-    /// Where its other parts start.
-    relocations_at: u32,
+    /// Where its parts start.
     marks_at: u32,
     exits_at: u32,
     /// Where its direct exits end (and its fixed slot starts).
@@ -370,31 +655,20 @@ pub struct SavedRecord<'a> {
 
 impl<'a> SavedRecord<'a> {
     /// `record`'s parts, if its lengths add up and its exit sites, their
-    /// feeders, its indirect site and its carry entry lie in its code
-    /// (relocations are checked when applied, `relocate`).
+    /// feeders, its indirect site and its carry entry lie in its code.
     pub fn parse(record: &'a [u8]) -> Option<SavedRecord<'a>> {
         let header: &[u8; RECORD_HEADER] = record.get(..RECORD_HEADER)?.try_into().ok()?;
         let count = |at: usize| usize::from(u16_in(header, at));
         let (guest_len, code_len) = (count(0), u32_in(header, 4) as usize);
-        let (n_relocs, n_marks, n_exits) = (count(8), count(10), count(12));
-        let code_at = (RECORD_HEADER + guest_len).next_multiple_of(4);
-        let relocs_at = code_at.checked_add(code_len)?;
-        let marks_at = relocs_at + 16 * n_relocs;
+        let (n_marks, n_exits) = (count(10), count(12));
+        let marks_at = RECORD_HEADER + guest_len;
         let exits_at = marks_at + 8 * n_marks;
         let exits_end = exits_at + 16 * n_exits;
         let slot_len = if u16_in(header, 14) & FIXED_SLOT != 0 { 16 } else { 0 };
         if exits_end + slot_len != record.len() || code_len % 4 != 0 || record.len() > u32::MAX as usize {
             return None;
         }
-        let r = SavedRecord {
-            record,
-            guest: &record[RECORD_HEADER..RECORD_HEADER + guest_len],
-            code: &record[code_at..relocs_at],
-            relocations_at: relocs_at as u32,
-            marks_at: marks_at as u32,
-            exits_at: exits_at as u32,
-            exits_end: exits_end as u32,
-        };
+        let r = SavedRecord { record, marks_at: marks_at as u32, exits_at: exits_at as u32, exits_end: exits_end as u32 };
         let in_code = |at: u32| at as usize + 4 <= code_len;
         let exits_fit = r.exit_items().iter().all(|x| in_code(u32_in(x, 0)) && (u32_in(x, 4) == NONE || in_code(u32_in(x, 4))));
         let indirect_fits = r.indirect_site().is_none_or(in_code);
@@ -422,12 +696,16 @@ impl<'a> SavedRecord<'a> {
 
     /// The guest bytes it was translated from.
     pub fn guest(&self) -> &'a [u8] {
-        self.guest
+        &self.record[RECORD_HEADER..self.marks_at as usize]
     }
 
-    /// Its host code, as emitted for the address it was saved from.
-    pub fn code(&self) -> &'a [u8] {
-        self.code
+    /// The length of its code (in its chunk's code).
+    pub fn code_len(&self) -> usize {
+        u32_in(self.header(), 4) as usize
+    }
+
+    fn relocation_count(&self) -> usize {
+        usize::from(u16_in(self.header(), 8))
     }
 
     pub fn guest_insns(&self) -> usize {
@@ -448,29 +726,6 @@ impl<'a> SavedRecord<'a> {
         Some(u32_in(self.header(), 16)).filter(|&s| s != NONE)
     }
 
-    /// Relocates `code`, a copy of its code placed at host address
-    /// `host`, for the image at `image` and exit stubs `stubs`; false if
-    /// an item is not a relocation or cannot be applied (the block must
-    /// not be used). Exit-stub branches, most of the items, are written
-    /// here without building a `Relocation`: a warm start relocates every
-    /// block it installs.
-    pub fn relocate(&self, code: &mut [u8], image: u64, host: u64, stubs: &Stubs) -> bool {
-        let items = self.record[self.relocations_at as usize..self.marks_at as usize].as_chunks::<16>().0;
-        for item in items {
-            let (kind, words, at, value) = (item[0], item[1], u32_in(item, 4), u64_in(item, 8));
-            let applied = match kind {
-                1 => stubs.exit.get(usize::from(item[2])).is_some_and(|&stub| branch_to(code, at, host, stub).is_ok()),
-                2 if words == 2 => put_literal(code, at, value.wrapping_add(image)).is_ok(),
-                0 if (1..=4).contains(&words) => relocate_one(code, Relocation::GuestAddress { at, words, value }, image, host, stubs).is_ok(),
-                _ => false,
-            };
-            if !applied {
-                return false;
-            }
-        }
-        true
-    }
-
     /// Its guest instruction boundaries, in host code order.
     pub fn marks(&self) -> impl Iterator<Item = InsnMark> + 'a {
         self.record[self.marks_at as usize..self.exits_at as usize].as_chunks::<8>().0.iter().map(|item| InsnMark {
@@ -483,30 +738,25 @@ impl<'a> SavedRecord<'a> {
 
     /// Its direct exits, for the image placed at `image`.
     pub fn direct_exits(&self, image: u64) -> impl Iterator<Item = DirectExit> + 'a {
+        self.exits(image).map(|(exit, ..)| exit)
+    }
+
+    /// Its direct exits, for the image placed at `image`, each with the
+    /// index entry of its target's block in the set the record was read
+    /// from, if it has one (`SavedBlocks::offset` confirms the target), and
+    /// whether the chunk's code already branches there.
+    pub fn exits(&self, image: u64) -> impl Iterator<Item = (DirectExit, Option<usize>, bool)> + 'a {
         self.exit_items().iter().map(move |item| {
-            let feeder = u32_in(item, 4);
-            DirectExit {
+            let (feeder, entry) = (u32_in(item, 4), u32_in(item, 12));
+            let exit = DirectExit {
                 site_offset: u32_in(item, 0) as usize,
                 feeder: (feeder != NONE).then_some(feeder as usize),
                 target: u64::from(u32_in(item, 8)).wrapping_add(image),
-            }
+            };
+            let target_entry = (entry != NONE).then_some((entry & !LINKED_IN_CHUNK) as usize);
+            (exit, target_entry, entry != NONE && entry & LINKED_IN_CHUNK != 0)
         })
     }
-
-    /// For each direct exit, in order: the index entry of its target's
-    /// block in the set the record was read from, if it has one. Written
-    /// with the set, so that installing it links its blocks to each other
-    /// without a search (`SavedBlocks::offset` confirms the target).
-    pub fn exit_entries(&self) -> impl Iterator<Item = Option<usize>> + 'a {
-        self.exit_items().iter().map(|item| Some(u32_in(item, 12)).filter(|&e| e != NONE).map(|e| e as usize))
-    }
-}
-
-/// A record's checksum: CRC-32C over its guest offset (a damaged index
-/// entry must not move a record to another address), its length and its
-/// bytes (FEAT_CRC32 takes 8 bytes an instruction).
-fn checksum(off: u64, record: &[u8]) -> u64 {
-    u64::from(crate::crc32c::words_then_bytes(!0, [off, record.len() as u64], record))
 }
 
 // Little-endian fields of a fixed-size item (an index entry, a record's
@@ -527,4 +777,3 @@ fn u64_in<const N: usize>(item: &[u8; N], at: usize) -> u64 {
 fn read_u32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
-

@@ -1,16 +1,20 @@
-//! An image's saved blocks installed a piece at a time: at the first
+//! An image's saved blocks installed a chunk at a time: at the first
 //! guest instruction run in a 64 KiB chunk of an image that has saved
-//! blocks (`image`), every saved block starting in the chunk whose
-//! checksum and guest bytes hold is copied into the code buffer, relocated
-//! for where the image and the code are now, and linked to the image's
-//! installed blocks in place, with one instruction-cache sync. A warm start
-//! then enters the dispatcher for each chunk it runs, not for each block.
-//! Chunks keep a process that runs a little of a large library (a short
-//! program's libc, a forked child that could not keep its parent's cache)
-//! from installing all of it. A block whose last branch went through a
-//! fixed slot (`frontend::fixed_slots`) whose page is not fixed yet when
-//! its chunk is installed (ld.so makes a GOT read-only after relocating
-//! it) is tried again alone when it is first run.
+//! blocks (`image`), the chunk's code, laid out and linked to itself when
+//! the set was written, is copied into the code buffer whole once its
+//! checksum and every block's guest bytes hold, relocated for where the
+//! image and the code are now, its exits that leave the chunk linked, with
+//! one instruction-cache sync. A warm start then enters the dispatcher
+//! for each chunk it runs, not for each block, and pays per block little
+//! more than a record in the block map. Chunks keep a process that runs
+//! a little of a large library (a short program's libc, a forked child
+//! that could not keep its parent's cache) from installing all of it. A
+//! chunk with a block that does not hold (its guest bytes changed) is
+//! translated as it runs instead. A block whose last branch went through
+//! a fixed slot (`frontend::fixed_slots`) whose page is not fixed yet
+//! when its chunk is installed (ld.so makes a GOT read-only after
+//! relocating it) waits in the buffer until it is first run, and is
+//! entered then if the slot holds its value.
 //!
 //! Installed blocks are found through the saved set's own index (no entry
 //! per block in the cache's maps; the block map reads their instruction
@@ -20,26 +24,23 @@
 //! them need no books.
 
 use crate::cache::block_map::ExitSite;
-use crate::cache::image::{SavedBlocks, SavedRecord};
+use crate::cache::image::{SavedBlocks, SavedRecord, CHUNK_SHIFT};
 use crate::cache::links::Site;
 use crate::cache::thread_code::ThreadCode;
-use crate::cache::{copy_code, link_site, point_site, write_word_unsynced, CodeCache, PAGE_SHIFT};
+use crate::cache::{copy_code, link_site, point_site, write_word, write_word_unsynced, CodeCache, PAGE_SHIFT};
 use crate::frontend::decode::CodeSource;
 use std::ops::Range;
 
 /// Index entries not installed.
 const NONE: u32 = u32::MAX;
-/// Index entries not installed with their chunk, to be tried again when
-/// their block is first run.
+/// Index entries whose block waits for its fixed slot (`entries` holds
+/// its code's offset second).
 const DEFERRED: u32 = u32::MAX - 1;
 
 /// Whether an entry's offset is an installed block's.
 fn installed(host: u32) -> bool {
     host < DEFERRED
 }
-
-/// The chunks installed at once, as a shift of guest bytes.
-const CHUNK_SHIFT: u32 = 16;
 
 /// One image's installed blocks.
 pub(super) struct InstalledImage {
@@ -48,10 +49,10 @@ pub(super) struct InstalledImage {
     /// The records the block map reads: kept until the next flush.
     saved: SavedBlocks,
     /// Per index entry of `saved`: its block's entry and carry-form entry,
-    /// as offsets into the code buffer (NONE: not installed; DEFERRED: not
-    /// yet, see `installed`).
+    /// as offsets into the code buffer (NONE: not installed; DEFERRED and
+    /// the code's offset: see `DEFERRED`).
     entries: Vec<[u32; 2]>,
-    /// Which chunks were installed.
+    /// Which chunks were installed (or tried).
     chunks: Vec<bool>,
     /// Its blocks' records in the block map, a range per chunk.
     records: Vec<Range<usize>>,
@@ -87,7 +88,7 @@ impl CodeCache {
     }
 
     /// Host code for guest `rip` from the saved blocks of its image:
-    /// installs its chunk's if this is the chunk's first instruction run
+    /// installs its chunk if this is the chunk's first instruction run
     /// since the last flush (`me`, the thread running it, gets their
     /// return addresses in its lookup table). None when `rip` has no usable
     /// saved block.
@@ -101,52 +102,46 @@ impl CodeCache {
                 self.installed.len() - 1
             }
         };
-        let chunk = ((rip - start) >> CHUNK_SHIFT) as usize;
-        let image = &mut self.installed[n];
-        let entries = match image.chunks.get(chunk) {
+        let chunk = (rip - start) >> CHUNK_SHIFT;
+        // Out of the list while the cache installs into it.
+        let mut image = self.installed.swap_remove(n);
+        match image.chunks.get(chunk as usize) {
             Some(false) => {
-                image.chunks[chunk] = true;
-                image.saved.entries_in((chunk as u64) << CHUNK_SHIFT..(chunk as u64 + 1) << CHUNK_SHIFT)
+                image.chunks[chunk as usize] = true;
+                self.install_chunk(src, &mut image, chunk, me);
             }
             // A block its chunk left for later (its fixed slot did not
             // hold then: the loader had not made its GOT read-only yet).
             _ => {
-                let i = image.saved.index_of(rip - start).filter(|&i| image.entries[i] == [DEFERRED; 2])?;
-                i..i + 1
+                if let Some(i) = image.saved.index_of(rip - start).filter(|&i| image.entries[i][0] == DEFERRED) {
+                    self.enter_deferred(src, &mut image, i, me);
+                }
             }
-        };
-        // Out of the list while the cache installs into it.
-        let mut image = self.installed.swap_remove(n);
-        self.install_entries(src, &mut image, entries, me);
+        }
         self.installed.push(image);
         self.installed_entry(rip).map(|(host, _)| host)
     }
 
-    /// Installs the usable saved blocks of index `entries` into `image`,
-    /// until the buffer or the block map is full (the rest are translated
-    /// when run, after the flush that makes room).
-    fn install_entries(&mut self, src: &dyn CodeSource, image: &mut InstalledImage, entries: Range<usize>, me: &ThreadCode) {
+    /// Installs chunk `number` of `image` if its checksum and all its
+    /// blocks hold and the buffer and the block map have room (else its
+    /// blocks are translated when run, after the flush that makes room).
+    fn install_chunk(&mut self, src: &dyn CodeSource, image: &mut InstalledImage, number: u64, me: &ThreadCode) {
         let (start, end, buf) = (image.start, image.end, self.buf as u64);
-        let first_code = self.next_block_addr();
-        let first_record = self.map.len();
+        let saved = image.saved.clone();
+        let Some(chunk) = saved.chunk(number) else { return };
+        let mut blocks = Vec::with_capacity(chunk.entries().len());
         let mut watched_to = None;
         let mut unreadable = Vec::new();
-        let listening = crate::block_listener::listening();
-        let saved = image.saved.clone();
-        let records = saved.records_in(entries);
-        let mut placed = Vec::with_capacity(records.size_hint().1.unwrap_or(0));
-        for (i, off, bytes) in records {
-            let Some(record) = SavedRecord::parse(bytes) else { continue };
-            let rip = start + off;
-            let guest = record.guest();
+        for block in chunk.blocks() {
+            let Some(block) = block else { return };
+            let rip = start + block.off;
+            let guest = block.record.guest();
             let last = rip + guest.len().max(1) as u64 - 1;
-            // A block translated here already (before a flush dropped the
-            // image's installation, or its record failed then) stays.
-            if last >= end || self.blocks.contains_key(&rip) {
-                continue;
+            if last >= end {
+                return;
             }
             // Watched before they are read, as for a translation, and
-            // probed once each (the records are in guest order).
+            // probed once each (the blocks are in guest order).
             let pages = (rip >> PAGE_SHIFT)..=(last >> PAGE_SHIFT);
             for page in pages.clone() {
                 if watched_to.is_none_or(|w| page > w) {
@@ -159,91 +154,128 @@ impl CodeCache {
             }
             // SAFETY: every page of the block was probed readable just now.
             if unreadable.iter().any(|p| pages.contains(p)) || unsafe { src.bytes_probed(rip, guest.len()) } != guest {
-                continue;
+                return;
             }
-            // A branch made direct through a fixed slot (a PLT stub's GOT
-            // entry): the slot must be fixed here too, and hold the value
-            // the block was translated for; its page is watched from now on,
-            // so a change there drops the image's blocks.
-            if let Some((slot, value)) = record.fixed_slot() {
-                let fixed = slot < end - start && self.read_fixed_slot(src, start + slot) == Some(start + value);
-                if !fixed {
-                    image.entries[i] = [DEFERRED; 2];
-                    continue;
-                }
-            }
-            let host = self.next_block_addr();
-            let code_end = (host - buf) as usize + record.code().len();
-            if code_end > super::code_bytes() {
-                break;
-            }
-            // SAFETY: inside the buffer (checked above), past everything
-            // handed out since the last flush; not published before the
-            // sync below.
-            let code = unsafe {
-                copy_code(record.code(), host as *mut u8);
-                std::slice::from_raw_parts_mut(host as *mut u8, record.code().len())
-            };
-            if !record.relocate(code, start, host, &self.stubs) {
-                continue;
-            }
-            // SAFETY: `saved` is kept in `installed` until the map is cleared.
-            let Some(_) = (unsafe { self.map.insert_saved(rip, host, host + code.len() as u64, bytes, start) }) else { break };
-            self.used = code_end;
-            let offset = (host - buf) as u32;
-            image.entries[i] = [offset, offset + record.carry_entry()];
-            placed.push((i, rip, host, record));
+            let waits = block.record.fixed_slot().is_some_and(|slot| !self.fixed_slot_holds(src, start, end, slot));
+            blocks.push((block, waits));
+        }
+        let host = self.next_block_addr();
+        let code_end = (host - buf) as usize + chunk.code.len();
+        if code_end > super::code_bytes() || !self.map.has_room(blocks.len()) {
+            image.chunks[number as usize] = false;
+            return;
+        }
+        // SAFETY: inside the buffer (checked above), past everything
+        // handed out since the last flush; not published before the
+        // sync below.
+        let code = unsafe {
+            copy_code(chunk.code, host as *mut u8);
+            std::slice::from_raw_parts_mut(host as *mut u8, chunk.code.len())
+        };
+        if !chunk.relocate(code, start, host, &self.stubs) {
+            return;
+        }
+        let first_record = self.map.len();
+        let listening = crate::block_listener::listening();
+        for &(block, waits) in &blocks {
+            let (rip, at) = (start + block.off, host + u64::from(block.code_at));
+            let len = block.record.code_len();
+            // SAFETY: `saved` is kept in `installed` until the map is
+            // cleared. The map had room for every block of the chunk.
+            let recorded = unsafe { self.map.insert_saved(rip, at, at + len as u64, block.bytes, start) };
+            debug_assert!(recorded.is_some());
+            let offset = (at - buf) as u32;
+            image.entries[block.entry] = if waits { [DEFERRED, offset] } else { [offset, offset + block.record.carry_entry()] };
             self.stats.blocks += 1;
             self.stats.restored += 1;
-            self.stats.guest_insns += record.guest_insns() as u64;
-            self.stats.host_bytes += code.len() as u64;
+            self.stats.guest_insns += block.record.guest_insns() as u64;
+            self.stats.host_bytes += len as u64;
             if listening {
-                crate::block_listener::installed(rip, host, code.len());
+                crate::block_listener::installed(rip, at, len);
             }
         }
+        self.used = code_end;
         image.records.push(first_record..self.map.len());
-        // Links to the image's installed blocks are written before
-        // anything can run these (each exit names its target's index
-        // entry); others are kept in `links`, as a translation's are.
-        for &(_, _, host, record) in &placed {
-            for (exit, entry) in record.direct_exits(start).zip(record.exit_entries()) {
-                let site = Site { at: host + exit.site_offset as u64, feeder: exit.feeder.map(|f| host + f as u64) };
-                let saved_target = entry.filter(|&e| saved.offset(e) == Some(exit.target - start)).and_then(|e| image.entries.get(e));
-                match saved_target {
-                    // Code not yet published: plain stores, synced below.
-                    Some(&[to, _]) if installed(to) => point_site(site, buf + u64::from(to), write_word_unsynced),
-                    _ => {
-                        // A saved block not installed can only have been
-                        // translated: no other image holds its address.
-                        let to = match saved_target {
-                            Some(_) => self.blocks.get(&exit.target).map(|b| b.host),
-                            None => self.lookup(exit.target),
-                        };
-                        if let Some(to) = to {
-                            link_site(site, Some(to));
-                        }
-                        self.links.add_site(site, exit.target);
+        // Exits that leave the chunk are linked before anything can run
+        // its code; the chunk's code links the others.
+        for &(block, _) in blocks.iter().filter(|(_, waits)| !waits) {
+            self.link_saved_exits(image, block.record, host + u64::from(block.code_at), write_word_unsynced);
+        }
+        self.sync_icache(host, chunk.code.len());
+        for &(block, _) in blocks.iter().filter(|(_, waits)| !waits) {
+            self.entered_saved(image, block.entry, block.record, me);
+        }
+    }
+
+    /// Whether the fixed slot of a saved block (`slot` and its value, as
+    /// offsets in the image at `start..end`) is fixed and holds the value.
+    fn fixed_slot_holds(&mut self, src: &dyn CodeSource, start: u64, end: u64, (slot, value): (u64, u64)) -> bool {
+        slot < end - start && self.read_fixed_slot(src, start + slot) == Some(start + value)
+    }
+
+    /// Enters the block of index entry `i`, installed with its chunk but
+    /// left waiting for its fixed slot, if the slot holds its value now.
+    fn enter_deferred(&mut self, src: &dyn CodeSource, image: &mut InstalledImage, i: usize, me: &ThreadCode) {
+        let saved = image.saved.clone();
+        let Some(record) = saved.installed_record(i) else { return };
+        if !record.fixed_slot().is_some_and(|slot| self.fixed_slot_holds(src, image.start, image.end, slot)) {
+            return;
+        }
+        let offset = image.entries[i][1];
+        image.entries[i] = [offset, offset + record.carry_entry()];
+        self.link_saved_exits(image, record, self.buf as u64 + u64::from(offset), write_word);
+        self.entered_saved(image, i, record, me);
+    }
+
+    /// Links the exits of an installed saved block at `host` that its
+    /// chunk's code does not: to the image's installed blocks directly
+    /// (each exit names its target's index entry; `write` stores the words
+    /// of code not yet published without a sync), to others through
+    /// `links`, as a translation's are.
+    fn link_saved_exits(&mut self, image: &InstalledImage, record: SavedRecord, host: u64, write: fn(u64, u32)) {
+        let (start, buf) = (image.start, self.buf as u64);
+        for (exit, entry, linked_in_chunk) in record.exits(start) {
+            if linked_in_chunk {
+                continue;
+            }
+            let site = Site { at: host + exit.site_offset as u64, feeder: exit.feeder.map(|f| host + f as u64) };
+            let saved_target = entry.filter(|&e| image.saved.offset(e) == Some(exit.target - start)).and_then(|e| image.entries.get(e));
+            match saved_target {
+                Some(&[to, _]) if installed(to) => point_site(site, buf + u64::from(to), write),
+                _ => {
+                    // A saved block not installed can only have been
+                    // translated: no other image holds its address.
+                    let to = match saved_target {
+                        Some(_) => self.blocks.get(&exit.target).map(|b| b.host),
+                        None => self.lookup(exit.target),
+                    };
+                    if let Some(to) = to {
+                        link_site(site, Some(to));
                     }
+                    self.links.add_site(site, exit.target);
                 }
             }
         }
-        self.sync_icache(first_code, self.next_addr().saturating_sub(first_code) as usize);
-        // A call's return address is where its `ret` goes, through the
-        // lookup table: entered there now, not at the dispatcher's
-        // first miss (Python's start missed 8,500 returns). Only this
-        // thread's table, and only for return addresses, which keeps the
-        // table's memory to the pages a run would touch anyway.
-        for &(i, rip, _, record) in placed.iter().filter(|(.., record)| record.ends_with_call()) {
-            let returns_to = rip + record.guest().len() as u64;
+    }
+
+    /// A saved block of index entry `i` can be entered: blocks installed
+    /// or translated before that jump to it are linked to it, and if it
+    /// ends with a call, its return address (where that call's `ret` goes,
+    /// through the lookup table) is entered in `me`'s table now, not at
+    /// the dispatcher's first miss (Python's start missed 8,500 returns).
+    /// Only this thread's table, and only for return addresses, which
+    /// keeps the table's memory to the pages a run would touch anyway.
+    fn entered_saved(&self, image: &InstalledImage, i: usize, record: SavedRecord, me: &ThreadCode) {
+        let (start, buf) = (image.start, self.buf as u64);
+        let (Some(off), Some(&[host, _])) = (image.saved.offset(i), image.entries.get(i)) else { return };
+        self.link_sites_waiting_for(start + off, buf + u64::from(host));
+        if record.ends_with_call() {
+            let returns_to = start + off + record.guest().len() as u64;
             // The block past it is usually the next entry.
-            let next = Some(i + 1).filter(|&n| saved.offset(n) == Some(returns_to - start)).and_then(|n| image.entries.get(n)).copied();
+            let next = Some(i + 1).filter(|&n| image.saved.offset(n) == Some(returns_to - start)).and_then(|n| image.entries.get(n)).copied();
             if let Some([host, carry]) = next.filter(|&[host, _]| installed(host)).or_else(|| image.entry(returns_to)) {
                 me.lookup.remember(returns_to, buf + u64::from(host), buf + u64::from(carry));
             }
-        }
-        // Blocks installed or translated before that jump to these.
-        for &(_, rip, host, _) in &placed {
-            self.link_sites_waiting_for(rip, host);
         }
     }
 
@@ -364,20 +396,21 @@ mod tests {
     }
 
     #[test]
-    fn a_block_whose_guest_bytes_changed_is_translated_and_linked_to_the_installed_ones() {
+    fn a_chunk_with_a_block_whose_guest_bytes_changed_is_translated_as_it_runs() {
         let mut code = code();
         let saved = saved(&code);
-        code[1] = 7; // mov eax, 7
+        code[0x101] = 3; // add eax, 3
         let mut cache = cache();
         cache.add_image(IMAGE, IMAGE + code.len() as u64, Some(saved));
         let src = CodeBuffer { base: IMAGE, code: &code };
         let me = ThreadCode::default();
         let first = translation(&mut cache, &src, IMAGE, &me, false, &[]);
-        assert_eq!((cache.stats.restored, cache.stats.blocks), (1, 2), "only the unchanged block installed");
-        let second = cache.lookup(SECOND).unwrap();
-        let index = cache.map.block_at(first).unwrap();
-        let site = exit_site(&cache, index);
-        assert_eq!(crate::cache::read_word(site), encode_b(site, second).unwrap());
+        assert_eq!((cache.stats.restored, cache.stats.blocks), (0, 1), "nothing installed: the first block translated");
+        assert_eq!(cache.lookup(SECOND), None);
+        let second = translation(&mut cache, &src, SECOND, &me, false, &[]);
+        assert_eq!((cache.stats.restored, cache.stats.blocks), (0, 2));
+        let site = exit_site(&cache, cache.map.block_at(first).unwrap());
+        assert_eq!(crate::cache::read_word(site), encode_b(site, second).unwrap(), "linked when translated");
     }
 
     #[test]
@@ -412,8 +445,8 @@ mod tests {
         // A function of the image's own (a library calling its exported
         // functions through its PLT).
         const ELSEWHERE: u64 = IMAGE + 0x40;
-        // No guest page is writable: every slot is fixed.
-        crate::cache::code_watch::set_writable_now_query(|_| false);
+        // No guest page is writable unless a test says so: every slot is fixed.
+        crate::cache::code_watch::set_writable_now_query(crate::cache::code_watch::test_writable_now);
         let code = plt_stub(ELSEWHERE);
         let saved = saved_blocks(&code, &[IMAGE]);
         assert_eq!(saved.len(), 1, "recorded with its slot");
@@ -436,8 +469,51 @@ mod tests {
         second.add_image(IMAGE, IMAGE + moved.len() as u64, Some(saved));
         let src = CodeBuffer { base: IMAGE, code: &moved };
         let host = translation(&mut second, &src, IMAGE, &me, false, &[]);
-        assert_eq!((second.stats.restored, second.stats.blocks), (0, 1));
+        assert_eq!((second.stats.restored, second.stats.blocks), (1, 2), "installed with its chunk, not entered: translated");
         let (_, mut sites) = second.map.exits(second.map.block_at(host).unwrap()).unwrap();
         assert!(matches!(sites.next(), Some(ExitSite::Direct { target, .. }) if target == ELSEWHERE + 0x10));
+    }
+
+    #[test]
+    fn a_block_left_waiting_for_its_fixed_slot_is_entered_once_the_slot_is_fixed() {
+        use crate::cache::code_watch::{set_writable_now_query, test_writable_now, TEST_WRITABLE_PAGE};
+        // Its own image: the writable page is this test's.
+        const STUB: u64 = 0x6d5b_5000_0000;
+        const FUNCTION: u64 = STUB + 0x40;
+        set_writable_now_query(test_writable_now);
+        let mut code = vec![0xcc; 0x1008];
+        code[..6].copy_from_slice(&[0xff, 0x25, 0xfa, 0x0f, 0x00, 0x00]); // jmp [rip+0xffa]
+        code[0x40..0x46].copy_from_slice(&[0xb8, 1, 0, 0, 0, 0xc3]); // mov eax, 1; ret
+        code[0x1000..].copy_from_slice(&FUNCTION.to_le_bytes());
+        let saved = {
+            let mut first = cache();
+            first.add_image(STUB, STUB + code.len() as u64, None);
+            let src = CodeBuffer { base: STUB, code: &code };
+            let me = ThreadCode::default();
+            for rip in [STUB, FUNCTION] {
+                translation(&mut first, &src, rip, &me, false, &[]);
+            }
+            SavedBlocks::new(Cow::Owned(first.images()[0].encode(false).expect("new blocks"))).unwrap()
+        };
+        assert_eq!(saved.len(), 2);
+
+        // The function runs first, while the slot's page is writable (the
+        // loader has not protected its GOT yet): the stub waits.
+        TEST_WRITABLE_PAGE.store(STUB + 0x1000, std::sync::atomic::Ordering::SeqCst);
+        let mut cache = cache();
+        cache.add_image(STUB, STUB + code.len() as u64, Some(saved));
+        let src = CodeBuffer { base: STUB, code: &code };
+        let me = ThreadCode::default();
+        let function = translation(&mut cache, &src, FUNCTION, &me, false, &[]);
+        assert_eq!((cache.stats.restored, cache.stats.blocks), (2, 2));
+        assert_eq!(cache.lookup(STUB), None, "waits for its slot");
+
+        // Protected: the stub is entered as installed, linked to the function.
+        TEST_WRITABLE_PAGE.store(0, std::sync::atomic::Ordering::SeqCst);
+        let stub = translation(&mut cache, &src, STUB, &me, false, &[]);
+        assert_eq!((cache.stats.restored, cache.stats.blocks), (2, 2), "nothing translated");
+        assert_eq!(cache.lookup(STUB), Some(stub));
+        let site = exit_site(&cache, cache.map.block_at(stub).unwrap());
+        assert_eq!(crate::cache::read_word(site), encode_b(site, function).unwrap());
     }
 }
