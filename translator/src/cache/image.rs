@@ -16,6 +16,8 @@
 //! written: its blocks one after another, each direct exit to a block of
 //! the same chunk already branching there, so that installing a chunk is
 //! one copy, its relocations and a record per block, not a link per exit.
+//! Its branches to exit stubs go through veneers at its end, one per stub,
+//! so that only the veneers name a stub's address.
 //!
 //! ```text
 //! "TRBLOCK7" | count: u32 | pages: u32 | chunks: u32 | 0: u32 |
@@ -24,7 +26,8 @@
 //! directory: (pages + 1) x u32, entry p the index of the first block at or past guest page p |
 //! chunks: chunks x (chunk u32 (guest offset >> 16), first index entry u32, entries u32,
 //!                   records position u32, length u32, code position u32, length u32,
-//!                   relocations position u32, count u32, checksum u32) | records | per chunk: code, relocations
+//!                   relocations position u32, count u32, exit-stub branches u32, checksum u32) |
+//!         records | per chunk: code (its blocks, then its veneers), relocations, exit-stub branches
 //! record: guest length u16 | guest instructions u16 | code length u32 | relocations u16 | marks u16 |
 //!         direct exits u16 | flags u16 (bit 0: ends with a call, bit 1: a fixed slot) | indirect site u32 (u32::MAX: none) |
 //!         carry entry u32 | guest bytes |
@@ -34,6 +37,7 @@
 //!         with bit 1, the fixed slot: (slot u64, its value u64)
 //! relocation: kind u8 (0: movz/movk, 1: exit stub, 2: literal) | words u8 | exit reason u8 | 0 u8 |
 //!             at u32 (in the chunk's code) | value u64
+//!             (exit-stub branches: kind 1, branching to their veneer; not applied, kept for writing the set again)
 //! ```
 //! All integers little-endian; guest addresses are offsets from the image's
 //! start; a chunk's blocks and their relocations are in index order, each
@@ -67,15 +71,19 @@ const DIRECTORY_SHIFT: u32 = 12;
 pub const CHUNK_SHIFT: u32 = 16;
 const HEADER: usize = 24;
 const INDEX_ENTRY: usize = 16;
-const CHUNK_ROW: usize = 40;
+const CHUNK_ROW: usize = 44;
 /// A chunk row's bytes before its checksum.
-const CHUNK_ROW_SUMMED: usize = 36;
+const CHUNK_ROW_SUMMED: usize = 40;
 const RECORD_HEADER: usize = 24;
 const RELOCATION: usize = 16;
 /// A block's code starts at this alignment in its chunk's code, which is
 /// placed at it in the code buffer.
 pub const BLOCK_ALIGN: usize = 16;
 const NONE: u32 = u32::MAX;
+/// Relocation kinds.
+const GUEST_ADDRESS: u8 = 0;
+const EXIT_STUB: u8 = 1;
+const GUEST_LITERAL: u8 = 2;
 /// An exit's target entry with this bit set: the exit already branches to
 /// its target in the chunk's code.
 const LINKED_IN_CHUNK: u32 = 1 << 31;
@@ -172,7 +180,8 @@ impl SavedBlocks {
         let records = span(field(12), field(16))?;
         let code = span(field(20), field(24))?;
         let relocations = span(field(28), field(32).checked_mul(RELOCATION)?)?;
-        let sum = [index.as_flattened(), records, code, relocations].iter().fold(crate::crc32c::bytes(!0, &row[..CHUNK_ROW_SUMMED]), |sum, part| crate::crc32c::bytes(sum, part));
+        let stub_branches = span(field(28) + relocations.len(), field(36).checked_mul(RELOCATION)?)?;
+        let sum = [index.as_flattened(), records, code, relocations, stub_branches].iter().fold(crate::crc32c::bytes(!0, &row[..CHUNK_ROW_SUMMED]), |sum, part| crate::crc32c::bytes(sum, part));
         (sum == u32_in(row, CHUNK_ROW_SUMMED)).then(|| SavedChunk {
             first,
             index,
@@ -180,6 +189,7 @@ impl SavedBlocks {
             records,
             code,
             relocations: relocations.as_chunks().0,
+            stub_branches: stub_branches.as_chunks().0,
         })
     }
 
@@ -206,6 +216,8 @@ pub struct SavedChunk<'a> {
     /// Its blocks' code, laid out and linked to each other.
     pub code: &'a [u8],
     relocations: &'a [[u8; RELOCATION]],
+    /// Its blocks' branches to exit stubs, which go to its veneers.
+    stub_branches: &'a [[u8; RELOCATION]],
 }
 
 /// A block of a chunk.
@@ -251,9 +263,9 @@ impl<'a> SavedChunk<'a> {
         self.relocations.iter().all(|item| {
             let (kind, words, at, value) = (item[0], item[1], u32_in(item, 4), u64_in(item, 8));
             match kind {
-                1 => stubs.exit.get(usize::from(item[2])).is_some_and(|&stub| branch_to(code, at, host, stub).is_ok()),
-                2 if words == 2 => put_literal(code, at, value.wrapping_add(image)).is_ok(),
-                0 if (1..=4).contains(&words) => relocate_one(code, Relocation::GuestAddress { at, words, value }, image, host, stubs).is_ok(),
+                EXIT_STUB => stubs.exit.get(usize::from(item[2])).is_some_and(|&stub| branch_to(code, at, host, stub).is_ok()),
+                GUEST_LITERAL if words == 2 => put_literal(code, at, value.wrapping_add(image)).is_ok(),
+                GUEST_ADDRESS if (1..=4).contains(&words) => relocate_one(code, Relocation::GuestAddress { at, words, value }, image, host, stubs).is_ok(),
                 _ => false,
             }
         })
@@ -270,18 +282,20 @@ impl<'a> SavedChunk<'a> {
                 unlink_in(&mut code, exit.site_offset as u32, exit.feeder.map(|f| f as u32))?;
             }
         }
-        let first = self.relocations.partition_point(|r| u32_in(r, 4) < block.code_at);
-        let relocations = self.relocations.get(first..first + block.record.relocation_count())?;
-        let relocations = relocations
-            .iter()
+        // Each list holds the blocks' items in block order.
+        let of_block = |items: &'a [[u8; RELOCATION]]| {
+            let first = items.partition_point(|r| u32_in(r, 4) < block.code_at);
+            items[first..].iter().take_while(|r| (u32_in(r, 4) as usize) < block.code_at as usize + len)
+        };
+        let relocations: Vec<[u8; RELOCATION]> = of_block(self.relocations)
+            .chain(of_block(self.stub_branches))
             .map(|r| {
-                let at = u32_in(r, 4).checked_sub(block.code_at).filter(|&at| (at as usize) < len)?;
                 let mut item = *r;
-                item[4..8].copy_from_slice(&at.to_le_bytes());
-                Some(item)
+                item[4..8].copy_from_slice(&(u32_in(r, 4) - block.code_at).to_le_bytes());
+                item
             })
-            .collect::<Option<Vec<_>>>()?;
-        Some((code, relocations))
+            .collect();
+        (relocations.len() == block.record.relocation_count()).then_some((code, relocations))
     }
 }
 
@@ -450,18 +464,22 @@ impl Image {
             return None;
         }
         // By offset; of two blocks at one offset the fresh one (rank 0) stays.
-        let mut all: Vec<Laid> = self.fresh.iter().map(|f| f.laid()).collect();
+        let mut laid: Vec<Laid> = self.fresh.iter().map(|f| f.laid()).collect();
         if let Some(saved) = &self.saved {
             for chunk in saved.chunks() {
                 let Some(blocks) = chunk.blocks().collect::<Option<Vec<_>>>() else { continue };
                 for block in blocks {
                     let Some((code, relocations)) = chunk.unlaid(&block) else { continue };
-                    all.push(Laid { off: block.off, rank: 1, record: block.bytes, code: Cow::Owned(code), relocations: Cow::Owned(relocations) });
+                    laid.push(Laid { off: block.off, rank: 1, record: block.bytes, code: Cow::Owned(code), relocations: Cow::Owned(relocations) });
                 }
             }
         }
-        all.sort_unstable_by_key(|b| (b.off, b.rank));
-        all.dedup_by_key(|b| b.off);
+        // Sorted as small keys (the blocks themselves are large to move).
+        let mut order: Vec<(u64, u8, u32)> = laid.iter().enumerate().map(|(i, b)| (b.off, b.rank, i as u32)).collect();
+        order.sort_unstable();
+        order.dedup_by_key(|k| k.0);
+        let all: Vec<&Laid> = order.iter().map(|&(.., i)| &laid[i as usize]).collect();
+        let flags: Vec<u16> = all.iter().map(|b| b.flags()).collect();
         let chunk_of = |off: u64| off >> CHUNK_SHIFT;
 
         // The records, each exit given its target's entry in this set, and
@@ -473,11 +491,11 @@ impl Image {
             let at = records.len();
             records.extend_from_slice(block.record);
             let exits = usize::from(u16::from_le_bytes([block.record[12], block.record[13]]));
-            let exits_end = records.len() - if block.flags() & FIXED_SLOT != 0 { 16 } else { 0 };
+            let exits_end = records.len() - if flags[i] & FIXED_SLOT != 0 { 16 } else { 0 };
             for item in records[exits_end - 16 * exits..exits_end].as_chunks_mut::<16>().0 {
                 let target = u64::from(u32_in(item, 8));
-                let entry = all.binary_search_by_key(&target, |b| b.off).ok();
-                let links_here = entry.is_some_and(|e| chunk_of(all[e].off) == chunk_of(block.off) && (block.flags() | all[e].flags()) & FIXED_SLOT == 0);
+                let entry = order.binary_search_by_key(&target, |k| k.0).ok();
+                let links_here = entry.is_some_and(|e| chunk_of(all[e].off) == chunk_of(block.off) && (flags[i] | flags[e]) & FIXED_SLOT == 0);
                 let value = entry.map_or(NONE, |e| e as u32 | if links_here { LINKED_IN_CHUNK } else { 0 });
                 item[12..16].copy_from_slice(&value.to_le_bytes());
                 if let Some(e) = entry.filter(|_| links_here) {
@@ -490,12 +508,15 @@ impl Image {
         // Each chunk's code: its blocks laid out, then linked to each other.
         let mut code_at = vec![0u32; all.len()];
         let mut chunk_of_block = vec![0usize; all.len()];
-        let mut chunks: Vec<(u64, Range<usize>, Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut chunks: Vec<(u64, Range<usize>, Vec<u8>, Vec<[u8; RELOCATION]>, Vec<[u8; RELOCATION]>)> = Vec::new();
         let mut first = 0;
         while first < all.len() {
             let number = chunk_of(all[first].off);
             let end = first + all[first..].partition_point(|b| chunk_of(b.off) == number);
-            let (mut code, mut relocations) = (Vec::new(), Vec::new());
+            let blocks = &all[first..end];
+            let mut code = Vec::with_capacity(blocks.iter().map(|b| b.code.len().next_multiple_of(BLOCK_ALIGN)).sum::<usize>() + 64);
+            let items = blocks.iter().map(|b| b.relocations.len()).sum();
+            let (mut relocations, mut stub_branches) = (Vec::with_capacity(items), Vec::with_capacity(items));
             for (i, block) in all.iter().enumerate().take(end).skip(first) {
                 code.resize(code.len().next_multiple_of(BLOCK_ALIGN), 0);
                 code_at[i] = code.len() as u32;
@@ -504,11 +525,25 @@ impl Image {
                     let mut item = *item;
                     let at = u32_in(&item, 4) + code_at[i];
                     item[4..8].copy_from_slice(&at.to_le_bytes());
-                    relocations.extend_from_slice(&item);
+                    if item[0] == EXIT_STUB { &mut stub_branches } else { &mut relocations }.push(item);
                 }
             }
+            // A veneer per stub the chunk's blocks branch to.
+            let mut veneers = [None; 256];
+            for item in &stub_branches {
+                let veneer = *veneers[usize::from(item[2])].get_or_insert_with(|| {
+                    let at = code.len() as u32;
+                    code.extend_from_slice(&[0; 4]);
+                    let mut veneer = *item;
+                    veneer[4..8].copy_from_slice(&at.to_le_bytes());
+                    relocations.push(veneer);
+                    at
+                });
+                let site = u32_in(item, 4);
+                put_word(&mut code, site, encode_b(u64::from(site), u64::from(veneer))?)?;
+            }
             chunk_of_block[first..end].fill(chunks.len());
-            chunks.push((number, first..end, code, relocations));
+            chunks.push((number, first..end, code, relocations, stub_branches));
             first = end;
         }
         for &(i, site, feeder, target) in &linked {
@@ -523,7 +558,7 @@ impl Image {
 
         let pages = all.last().map_or(0, |b| (b.off >> DIRECTORY_SHIFT) as usize + 1);
         let records_at = HEADER + all.len() * INDEX_ENTRY + 4 * (pages + 1) + chunks.len() * CHUNK_ROW;
-        let code_bytes: usize = chunks.iter().map(|c| c.2.len() + c.3.len()).sum();
+        let code_bytes: usize = chunks.iter().map(|c| c.2.len() + RELOCATION * (c.3.len() + c.4.len())).sum();
         let mut out = Vec::with_capacity(records_at + records.len() + code_bytes);
         out.extend_from_slice(MAGIC);
         for n in [all.len(), pages, chunks.len(), 0] {
@@ -540,10 +575,10 @@ impl Image {
         }
         let rows_at = out.len();
         let mut piece_at = records_at + records.len();
-        for (number, entries, code, relocations) in &chunks {
+        for (number, entries, code, relocations, stub_branches) in &chunks {
             let records = spans[entries.start].start..spans[entries.end - 1].end;
             let code_at = piece_at;
-            piece_at += code.len() + relocations.len();
+            piece_at += code.len() + RELOCATION * (relocations.len() + stub_branches.len());
             let row = [
                 *number as u32,
                 entries.start as u32,
@@ -553,7 +588,8 @@ impl Image {
                 code_at as u32,
                 code.len() as u32,
                 (code_at + code.len()) as u32,
-                (relocations.len() / RELOCATION) as u32,
+                relocations.len() as u32,
+                stub_branches.len() as u32,
                 0,
             ];
             for field in row {
@@ -561,20 +597,21 @@ impl Image {
             }
         }
         out.extend_from_slice(&records);
-        for (_, _, code, relocations) in &chunks {
+        for (_, _, code, relocations, stub_branches) in &chunks {
             out.extend_from_slice(code);
-            out.extend_from_slice(relocations);
+            out.extend_from_slice(relocations.as_flattened());
+            out.extend_from_slice(stub_branches.as_flattened());
         }
         // Positions past 4 GiB cannot be named.
         if out.len() > u32::MAX as usize {
             return None;
         }
-        for (n, (_, entries, _, _)) in chunks.iter().enumerate() {
+        for (n, (_, entries, ..)) in chunks.iter().enumerate() {
             let row_at = rows_at + n * CHUNK_ROW;
             let row: [u8; CHUNK_ROW] = out[row_at..row_at + CHUNK_ROW].try_into().expect("a row");
             let field = |at: usize| u32_in(&row, at) as usize;
             let index = &out[HEADER + entries.start * INDEX_ENTRY..HEADER + entries.end * INDEX_ENTRY];
-            let parts = [index, &out[field(12)..field(12) + field(16)], &out[field(20)..field(20) + field(24) + field(32) * RELOCATION]];
+            let parts = [index, &out[field(12)..field(12) + field(16)], &out[field(20)..field(20) + field(24) + (field(32) + field(36)) * RELOCATION]];
             let sum = parts.iter().fold(crate::crc32c::bytes(!0, &row[..CHUNK_ROW_SUMMED]), |sum, part| crate::crc32c::bytes(sum, part));
             out[row_at + CHUNK_ROW_SUMMED..row_at + CHUNK_ROW].copy_from_slice(&sum.to_le_bytes());
         }
@@ -626,10 +663,10 @@ fn encode_fresh(image: u64, rip: u64, guest: &[u8], b: &TranslatedBlock, fixed: 
     r.extend_from_slice(&b.code);
     for rel in &b.relocations {
         let (kind, words, reason, at, value) = match *rel {
-            Relocation::GuestAddress { at, words, value } => (0u8, words, 0u8, at, value.wrapping_sub(image)),
-            Relocation::ExitStub { at, reason } => (1, 0, reason as u8, at, 0),
+            Relocation::GuestAddress { at, words, value } => (GUEST_ADDRESS, words, 0, at, value.wrapping_sub(image)),
+            Relocation::ExitStub { at, reason } => (EXIT_STUB, 0, reason as u8, at, 0),
             // `words` counts the 8 bytes' two words, for `relocate`'s check.
-            Relocation::GuestLiteral { at, value } => (2, 2, 0, at, value.wrapping_sub(image)),
+            Relocation::GuestLiteral { at, value } => (GUEST_LITERAL, 2, 0, at, value.wrapping_sub(image)),
         };
         let mut item = [0u8; RELOCATION];
         item[..4].copy_from_slice(&[kind, words, reason, 0]);
