@@ -20,14 +20,16 @@
 //! so that only the veneers name a stub's address.
 //!
 //! ```text
-//! "TRBLOCK7" | count: u32 | pages: u32 | chunks: u32 | 0: u32 |
+//! "TRBLOCK7" | count: u32 | pages: u32 | chunks: u32 | unsaved targets: u32 |
 //! index: count x (guest offset u32, record position u32, record length u32,
 //!                 code offset u32 in its chunk's code), sorted by guest offset |
 //! directory: (pages + 1) x u32, entry p the index of the first block at or past guest page p |
 //! chunks: chunks x (chunk u32 (guest offset >> 16), first index entry u32, entries u32,
 //!                   records position u32, length u32, code position u32, length u32,
 //!                   relocations position u32, count u32, exit-stub branches u32, checksum u32) |
-//!         records | per chunk: code (its blocks, then its veneers), relocations, exit-stub branches
+//! exits to unsaved targets: count x (target u32, index entry u32, site u32, feeder u32 (u32::MAX: none)),
+//!                          sorted by target, then their checksum u32 |
+//! records | per chunk: code (its blocks, then its veneers), relocations, exit-stub branches
 //! record: guest length u16 | guest instructions u16 | code length u32 | relocations u16 | marks u16 |
 //!         direct exits u16 | flags u16 (bit 0: ends with a call, bit 1: a fixed slot) | indirect site u32 (u32::MAX: none) |
 //!         carry entry u32 | guest bytes |
@@ -48,7 +50,10 @@
 //! instead. Chunks are checked when first run, so a process pays for the
 //! chunks it runs, not for the whole set. A direct exit names its
 //! target's index entry, so installing links the exits that leave the
-//! chunk without a search. A block whose last branch went through a fixed
+//! chunk without a search. An exit to code no saved block starts at (an
+//! error path, mostly never run) is not linked or booked when its chunk
+//! is installed: the table of such exits by target finds it when that
+//! code is translated. A block whose last branch went through a fixed
 //! slot (`frontend::fixed_slots`) names the slot and the value it read
 //! there, both in the image: it is entered only where the slot is fixed
 //! and holds the same value, so no exit is linked to it in the chunk's
@@ -76,6 +81,7 @@ const CHUNK_ROW: usize = 44;
 const CHUNK_ROW_SUMMED: usize = 40;
 const RECORD_HEADER: usize = 24;
 const RELOCATION: usize = 16;
+const UNSAVED_EXIT: usize = 16;
 /// A block's code starts at this alignment in its chunk's code, which is
 /// placed at it in the code buffer.
 pub const BLOCK_ALIGN: usize = 16;
@@ -109,17 +115,20 @@ pub struct SavedBlocks {
     count: usize,
     pages: usize,
     chunks: usize,
+    unsaved_exits: usize,
 }
 
 impl SavedBlocks {
     /// `bytes` if they hold a well-formed header, index, directory and
     /// chunk table (chunks are checked one by one when used).
     pub fn new(bytes: Cow<'static, [u8]>) -> Option<SavedBlocks> {
-        let (count, pages, chunks) = (read_u32(&bytes, 8)? as usize, read_u32(&bytes, 12)? as usize, read_u32(&bytes, 16)? as usize);
+        let field = |at: usize| read_u32(&bytes, at).map(|n| n as usize);
+        let (count, pages, chunks, unsaved_exits) = (field(8)?, field(12)?, field(16)?, field(20)?);
         let index_end = HEADER.checked_add(count.checked_mul(INDEX_ENTRY)?)?;
         let directory_end = index_end.checked_add(pages.checked_add(1)?.checked_mul(4)?)?;
         let table_end = directory_end.checked_add(chunks.checked_mul(CHUNK_ROW)?)?;
-        (bytes.get(..8)? == MAGIC && table_end <= bytes.len()).then(|| SavedBlocks { bytes: Arc::new(bytes), count, pages, chunks })
+        let unsaved_end = table_end.checked_add(unsaved_exits.checked_mul(UNSAVED_EXIT)?.checked_add(4)?)?;
+        (bytes.get(..8)? == MAGIC && unsaved_end <= bytes.len()).then(|| SavedBlocks { bytes: Arc::new(bytes), count, pages, chunks, unsaved_exits })
     }
 
     pub fn len(&self) -> usize {
@@ -148,6 +157,20 @@ impl SavedBlocks {
     fn chunk_rows(&self) -> &[[u8; CHUNK_ROW]] {
         let at = self.directory_at() + 4 * (self.pages + 1);
         self.bytes[at..at + self.chunks * CHUNK_ROW].as_chunks().0
+    }
+
+    /// The exits to code no saved block starts at (`new` checked that they
+    /// fit; `unsaved_exits_hold` checks them).
+    pub fn unsaved_exits(&self) -> UnsavedExits<'_> {
+        let at = self.directory_at() + 4 * (self.pages + 1) + self.chunks * CHUNK_ROW;
+        UnsavedExits { items: self.bytes[at..at + self.unsaved_exits * UNSAVED_EXIT].as_chunks().0 }
+    }
+
+    /// Whether the checksum of `unsaved_exits` holds.
+    pub fn unsaved_exits_hold(&self) -> bool {
+        let items = self.unsaved_exits().items.as_flattened();
+        let at = items.as_ptr() as usize - self.bytes.as_ptr() as usize + items.len();
+        read_u32(&self.bytes, at) == Some(crate::crc32c::bytes(!0, items))
     }
 
     /// The index entry of the block at guest offset `off`, if the set has
@@ -204,6 +227,24 @@ impl SavedBlocks {
     /// Every chunk whose checksum holds.
     fn chunks(&self) -> impl Iterator<Item = SavedChunk<'_>> + '_ {
         self.chunk_rows().iter().filter_map(|row| self.chunk(u64::from(u32_in(row, 0))))
+    }
+}
+
+/// The exits of a set's blocks to code no saved block starts at, by
+/// target.
+pub struct UnsavedExits<'a> {
+    items: &'a [[u8; UNSAVED_EXIT]],
+}
+
+impl UnsavedExits<'_> {
+    /// The exits to guest offset `off`: the index entry of their block,
+    /// and the offsets of their site and its feeder in its code.
+    pub fn to(&self, off: u64) -> impl Iterator<Item = (usize, u32, Option<u32>)> + '_ {
+        let first = self.items.partition_point(|e| u64::from(u32_in(e, 0)) < off);
+        self.items[first..].iter().take_while(move |e| u64::from(u32_in(e, 0)) == off).map(|e| {
+            let feeder = u32_in(e, 12);
+            (u32_in(e, 4) as usize, u32_in(e, 8), (feeder != NONE).then_some(feeder))
+        })
     }
 }
 
@@ -378,11 +419,14 @@ pub struct Image {
     /// False once the guest wrote code in it: neither its saved blocks nor
     /// its new ones can be trusted any more.
     usable: bool,
+    /// Blocks translated in it since the last flush (installing a chunk
+    /// looks for exit targets among them).
+    pub translated_blocks: usize,
 }
 
 impl Image {
     pub fn new(start: u64, end: u64, saved: Option<SavedBlocks>) -> Image {
-        Image { start, end, saved, fresh: Vec::new(), usable: true }
+        Image { start, end, saved, fresh: Vec::new(), usable: true, translated_blocks: 0 }
     }
 
     pub fn contains(&self, addr: u64) -> bool {
@@ -487,6 +531,7 @@ impl Image {
         let mut records = Vec::with_capacity(all.iter().map(|b| b.record.len()).sum());
         let mut spans = Vec::with_capacity(all.len());
         let mut linked = Vec::new();
+        let mut unsaved = Vec::new();
         for (i, block) in all.iter().enumerate() {
             let at = records.len();
             records.extend_from_slice(block.record);
@@ -500,6 +545,9 @@ impl Image {
                 item[12..16].copy_from_slice(&value.to_le_bytes());
                 if let Some(e) = entry.filter(|_| links_here) {
                     linked.push((i, u32_in(item, 0), u32_in(item, 4), e));
+                }
+                if entry.is_none() {
+                    unsaved.push([target as u32, i as u32, u32_in(item, 0), u32_in(item, 4)]);
                 }
             }
             spans.push(at..records.len());
@@ -557,11 +605,13 @@ impl Image {
         }
 
         let pages = all.last().map_or(0, |b| (b.off >> DIRECTORY_SHIFT) as usize + 1);
-        let records_at = HEADER + all.len() * INDEX_ENTRY + 4 * (pages + 1) + chunks.len() * CHUNK_ROW;
+        unsaved.sort_unstable_by_key(|e| e[0]);
+        let unsaved_bytes: Vec<u8> = unsaved.iter().flatten().flat_map(|n| n.to_le_bytes()).collect();
+        let records_at = HEADER + all.len() * INDEX_ENTRY + 4 * (pages + 1) + chunks.len() * CHUNK_ROW + unsaved_bytes.len() + 4;
         let code_bytes: usize = chunks.iter().map(|c| c.2.len() + RELOCATION * (c.3.len() + c.4.len())).sum();
         let mut out = Vec::with_capacity(records_at + records.len() + code_bytes);
         out.extend_from_slice(MAGIC);
-        for n in [all.len(), pages, chunks.len(), 0] {
+        for n in [all.len(), pages, chunks.len(), unsaved.len()] {
             out.extend_from_slice(&(n as u32).to_le_bytes());
         }
         for ((block, span), code_at) in all.iter().zip(&spans).zip(&code_at) {
@@ -596,6 +646,8 @@ impl Image {
                 out.extend_from_slice(&field.to_le_bytes());
             }
         }
+        out.extend_from_slice(&unsaved_bytes);
+        out.extend_from_slice(&crate::crc32c::bytes(!0, &unsaved_bytes).to_le_bytes());
         out.extend_from_slice(&records);
         for (_, _, code, relocations, stub_branches) in &chunks {
             out.extend_from_slice(code);

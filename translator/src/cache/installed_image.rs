@@ -37,6 +37,17 @@ const NONE: u32 = u32::MAX;
 /// its code's offset second).
 const DEFERRED: u32 = u32::MAX - 1;
 
+/// What installing a saved block does with its exits to code no saved
+/// block starts at (error paths, mostly never run).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum UnsavedTargets {
+    /// Nothing: none is translated, and the set's table of such exits
+    /// finds them when one is (`book_unsaved_exits_to`).
+    LeftToTheirTranslation,
+    /// Booked in `links` (and linked if translated), as a translation's.
+    Booked,
+}
+
 /// Whether an entry's offset is an installed block's.
 fn installed(host: u32) -> bool {
     host < DEFERRED
@@ -58,12 +69,16 @@ pub(super) struct InstalledImage {
     records: Vec<Range<usize>>,
     /// False once dropped (its records stay until the flush).
     live: bool,
+    /// Whether the saved set's table of exits to unsaved code holds: if
+    /// not, installing books those exits as a translation does.
+    unsaved_exits_hold: bool,
 }
 
 impl InstalledImage {
     fn new(start: u64, end: u64, saved: SavedBlocks) -> InstalledImage {
         let chunks = vec![false; ((end - start) >> CHUNK_SHIFT) as usize + 1];
-        InstalledImage { start, end, entries: vec![[NONE; 2]; saved.len()], saved, chunks, records: Vec::new(), live: true }
+        let unsaved_exits_hold = saved.unsaved_exits_hold();
+        InstalledImage { start, end, entries: vec![[NONE; 2]; saved.len()], saved, chunks, records: Vec::new(), live: true, unsaved_exits_hold }
     }
 
     /// The entry and carry-form entry of the installed block at guest
@@ -198,8 +213,9 @@ impl CodeCache {
         image.records.push(first_record..self.map.len());
         // Exits that leave the chunk are linked before anything can run
         // its code; the chunk's code links the others.
+        let unsaved = self.unsaved_targets(image);
         for &(block, _) in blocks.iter().filter(|(_, waits)| !waits) {
-            self.link_saved_exits(image, block.record, host + u64::from(block.code_at), write_word_unsynced);
+            self.link_saved_exits(image, block.record, host + u64::from(block.code_at), write_word_unsynced, unsaved);
         }
         self.sync_icache(host, chunk.code.len());
         for &(block, _) in blocks.iter().filter(|(_, waits)| !waits) {
@@ -223,19 +239,32 @@ impl CodeCache {
         }
         let offset = image.entries[i][1];
         image.entries[i] = [offset, offset + record.carry_entry()];
-        self.link_saved_exits(image, record, self.buf as u64 + u64::from(offset), write_word);
+        let unsaved = self.unsaved_targets(image);
+        self.link_saved_exits(image, record, self.buf as u64 + u64::from(offset), write_word, unsaved);
         self.entered_saved(image, i, record, me);
+    }
+
+    /// How installing blocks of `image` treats their exits to code no
+    /// saved block starts at.
+    fn unsaved_targets(&self, image: &InstalledImage) -> UnsavedTargets {
+        let translated = self.image_index(image.start).is_some_and(|i| self.images[i].translated_blocks > 0);
+        if image.unsaved_exits_hold && !translated {
+            UnsavedTargets::LeftToTheirTranslation
+        } else {
+            UnsavedTargets::Booked
+        }
     }
 
     /// Links the exits of an installed saved block at `host` that its
     /// chunk's code does not: to the image's installed blocks directly
     /// (each exit names its target's index entry; `write` stores the words
     /// of code not yet published without a sync), to others through
-    /// `links`, as a translation's are.
-    fn link_saved_exits(&mut self, image: &InstalledImage, record: SavedRecord, host: u64, write: fn(u64, u32)) {
+    /// `links`, as a translation's are (those to code no saved block
+    /// starts at, as `unsaved` says).
+    fn link_saved_exits(&mut self, image: &InstalledImage, record: SavedRecord, host: u64, write: fn(u64, u32), unsaved: UnsavedTargets) {
         let (start, buf) = (image.start, self.buf as u64);
         for (exit, entry, linked_in_chunk) in record.exits(start) {
-            if linked_in_chunk {
+            if linked_in_chunk || entry.is_none() && unsaved == UnsavedTargets::LeftToTheirTranslation {
                 continue;
             }
             let site = Site { at: host + exit.site_offset as u64, feeder: exit.feeder.map(|f| host + f as u64) };
@@ -256,6 +285,28 @@ impl CodeCache {
                 }
             }
         }
+    }
+
+    /// A block was translated at `rip` in an image: the exits of its
+    /// installed saved blocks to `rip` (code no saved block started at)
+    /// are booked in `links`, to be linked with the others waiting for it.
+    pub(super) fn book_unsaved_exits_to(&mut self, rip: u64) {
+        let buf = self.buf as u64;
+        let mut sites = std::mem::take(&mut self.site_scratch);
+        for image in self.installed.iter().filter(|i| i.live && i.unsaved_exits_hold && (i.start..i.end).contains(&rip)) {
+            for (entry, site, feeder) in image.saved.unsaved_exits().to(rip - image.start) {
+                if let Some(&[block, _]) = image.entries.get(entry).filter(|[host, _]| installed(*host)) {
+                    let at = buf + u64::from(block);
+                    sites.push(Site { at: at + u64::from(site), feeder: feeder.map(|f| at + u64::from(f)) });
+                }
+            }
+        }
+        for site in sites.drain(..) {
+            if !self.links.sites_to(rip).contains(&site) {
+                self.links.add_site(site, rip);
+            }
+        }
+        self.site_scratch = sites;
     }
 
     /// A saved block of index entry `i` can be entered: blocks installed
@@ -411,6 +462,34 @@ mod tests {
         assert_eq!((cache.stats.restored, cache.stats.blocks), (0, 2));
         let site = exit_site(&cache, cache.map.block_at(first).unwrap());
         assert_eq!(crate::cache::read_word(site), encode_b(site, second).unwrap(), "linked when translated");
+    }
+
+    #[test]
+    fn an_exit_to_code_no_saved_block_starts_at_is_linked_when_that_code_is_translated() {
+        // `mov eax, 1; jmp FAR` at IMAGE, `add eax, 2; syscall` at FAR.
+        const FAR: u64 = IMAGE + 0x1000;
+        let mut code = vec![0xcc; 0x1010];
+        let rel = (FAR as i64 - (IMAGE as i64 + 10)) as i32;
+        code[..10].copy_from_slice(&[[0xb8, 1, 0, 0, 0, 0xe9].as_slice(), &rel.to_le_bytes()].concat());
+        code[0x1000..0x1005].copy_from_slice(&[0x83, 0xc0, 0x02, 0x0f, 0x05]);
+        const SECOND: u64 = FAR;
+        // The first process never ran FAR: IMAGE's exit there has no
+        // saved target.
+        let saved = saved_blocks(&code, &[IMAGE]);
+        for second_first in [false, true] {
+            let mut cache = cache();
+            cache.add_image(IMAGE, IMAGE + code.len() as u64, Some(saved.clone()));
+            let src = CodeBuffer { base: IMAGE, code: &code };
+            let me = ThreadCode::default();
+            let order = if second_first { [SECOND, IMAGE] } else { [IMAGE, SECOND] };
+            let hosts: Vec<u64> = order.iter().map(|&rip| translation(&mut cache, &src, rip, &me, false, &[])).collect();
+            let (first, second) = if second_first { (hosts[1], hosts[0]) } else { (hosts[0], hosts[1]) };
+            assert_eq!((cache.stats.restored, cache.stats.blocks), (1, 2));
+            let site = exit_site(&cache, cache.map.block_at(first).unwrap());
+            assert_eq!(crate::cache::read_word(site), encode_b(site, second).unwrap(), "linked (SECOND run {})", if second_first { "first" } else { "second" });
+            // Booked, once, to be unlinked when SECOND's translation goes.
+            assert_eq!(cache.links.sites_to(SECOND).iter().filter(|s| s.at == site).count(), 1);
+        }
     }
 
     #[test]

@@ -95,6 +95,10 @@ pub struct CodeCache {
     /// A block's exit sites on their way into the block map (kept to save
     /// an allocation per block).
     site_buf: Vec<ExitSite>,
+    /// Images registered with saved blocks (ever: a count that only grows).
+    saved_images: usize,
+    /// Sites found while the cache is borrowed (`book_unsaved_exits_to`).
+    site_scratch: Vec<Site>,
     /// Longest block translated, in guest instructions (1 tests state
     /// hand-off at every instruction boundary).
     pub max_block_insns: usize,
@@ -173,6 +177,8 @@ impl CodeCache {
             threads: Vec::new(),
             log_position: crate::cache::code_watch::log_position(),
             site_buf: Vec::new(),
+            saved_images: 0,
+            site_scratch: Vec::new(),
             max_block_insns: MAX_BLOCK_INSNS,
             stubs: Stubs::default(),
             host,
@@ -186,6 +192,7 @@ impl CodeCache {
     /// any it overlaps, with blocks saved by an earlier process.
     pub fn add_image(&mut self, start: u64, end: u64, saved: Option<SavedBlocks>) {
         self.remove_images(start, end);
+        self.saved_images += usize::from(saved.is_some());
         let at = self.images.partition_point(|i| i.start < start);
         self.images.insert(at, Image::new(start, end, saved));
     }
@@ -464,6 +471,13 @@ impl CodeCache {
             }
             self.links.add_site(site, exit.target);
         }
+        // Only images with saved blocks need to know (a cold start has none).
+        if self.saved_images > 0 {
+            if let Some(i) = self.image_index(rip) {
+                self.images[i].translated_blocks += 1;
+            }
+            self.book_unsaved_exits_to(rip);
+        }
         self.link_sites_waiting_for(rip, host);
         Some(host)
     }
@@ -600,6 +614,9 @@ impl CodeCache {
         unsafe { self.map.clear() };
         // The records the map read from.
         self.installed.clear();
+        for image in &mut self.images {
+            image.translated_blocks = 0;
+        }
         for thread in &self.threads {
             for slot in &thread.unlinked {
                 slot.store(0, Ordering::Relaxed);
