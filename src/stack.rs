@@ -69,7 +69,7 @@ impl Builder {
 /// What the new process gets besides its program.
 pub struct ProcessStart<'a> {
     pub argv: &'a [Vec<u8>],
-    pub envp: &'a [Vec<u8>],
+    pub envp: &'a [&'a [u8]],
     /// AT_EXECFN: the path execve was given.
     pub execfn: &'a [u8],
     /// AT_SECURE: the guest's libc must distrust its environment (setuid).
