@@ -31,7 +31,8 @@
 //!                          sorted by target, then their checksum u32 |
 //! records | per chunk: code (its blocks, then its veneers), relocations, exit-stub branches
 //! record: guest length u16 | guest instructions u16 | code length u32 | relocations u16 | marks u16 |
-//!         direct exits u16 | flags u16 (bit 0: ends with a call, bit 1: a fixed slot) | indirect site u32 (u32::MAX: none) |
+//!         direct exits u16 | flags u16 (bit 0: ends with a call, bit 1: a fixed slot, bit 2: an exit to a saved
+//!         block that its chunk's code does not link) | indirect site u32 (u32::MAX: none) |
 //!         carry entry u32 | guest bytes |
 //!         marks: (host offset u32, guest offset u16, carry u8, pad u8) |
 //!         direct exits: (site u32, feeder u32 (u32::MAX: none), target u32,
@@ -96,6 +97,9 @@ const LINKED_IN_CHUNK: u32 = 1 << 31;
 /// Header flags.
 const ENDS_WITH_CALL: u16 = 1;
 const FIXED_SLOT: u16 = 2;
+/// Written with the set: an exit to a saved block of another chunk (or
+/// from or to a block through a fixed slot), which installing links.
+const LINKED_AT_INSTALL: u16 = 4;
 /// When an image's blocks are written again (host instructions, measured
 /// on a static hello): writing costs about one per byte already saved
 /// (checksums and copies); not writing makes every later start translate
@@ -317,6 +321,10 @@ impl<'a> SavedChunk<'a> {
     /// point back at their stubs. For writing the set again.
     fn unlaid(&self, block: &SavedBlock) -> Option<(Vec<u8>, Vec<[u8; RELOCATION]>)> {
         let (from, len) = (block.code_at as usize, block.record.code_len());
+        // Its exits are linked again as they are written.
+        if block.record.exits(0).count() != block.record.exit_items().len() {
+            return None;
+        }
         let mut code = self.code.get(from..from + len)?.to_vec();
         for (exit, _, linked) in block.record.exits(0) {
             if linked {
@@ -537,6 +545,7 @@ impl Image {
             records.extend_from_slice(block.record);
             let exits = usize::from(u16::from_le_bytes([block.record[12], block.record[13]]));
             let exits_end = records.len() - if flags[i] & FIXED_SLOT != 0 { 16 } else { 0 };
+            let mut linked_at_install = false;
             for item in records[exits_end - 16 * exits..exits_end].as_chunks_mut::<16>().0 {
                 let target = u64::from(u32_in(item, 8));
                 let entry = order.binary_search_by_key(&target, |k| k.0).ok();
@@ -546,10 +555,13 @@ impl Image {
                 if let Some(e) = entry.filter(|_| links_here) {
                     linked.push((i, u32_in(item, 0), u32_in(item, 4), e));
                 }
+                linked_at_install |= entry.is_some() && !links_here;
                 if entry.is_none() {
                     unsaved.push([target as u32, i as u32, u32_in(item, 0), u32_in(item, 4)]);
                 }
             }
+            let flags = (flags[i] & !LINKED_AT_INSTALL) | if linked_at_install { LINKED_AT_INSTALL } else { 0 };
+            records[at + 14..at + 16].copy_from_slice(&flags.to_le_bytes());
             spans.push(at..records.len());
         }
 
@@ -743,8 +755,9 @@ pub struct SavedRecord<'a> {
 }
 
 impl<'a> SavedRecord<'a> {
-    /// `record`'s parts, if its lengths add up and its exit sites, their
-    /// feeders, its indirect site and its carry entry lie in its code.
+    /// `record`'s parts, if its lengths add up and its indirect site and
+    /// its carry entry lie in its code (its exits are checked when read:
+    /// installing reads few).
     pub fn parse(record: &'a [u8]) -> Option<SavedRecord<'a>> {
         let header: &[u8; RECORD_HEADER] = record.get(..RECORD_HEADER)?.try_into().ok()?;
         let count = |at: usize| usize::from(u16_in(header, at));
@@ -759,10 +772,9 @@ impl<'a> SavedRecord<'a> {
         }
         let r = SavedRecord { record, marks_at: marks_at as u32, exits_at: exits_at as u32, exits_end: exits_end as u32 };
         let in_code = |at: u32| at as usize + 4 <= code_len;
-        let exits_fit = r.exit_items().iter().all(|x| in_code(u32_in(x, 0)) && (u32_in(x, 4) == NONE || in_code(u32_in(x, 4))));
         let indirect_fits = r.indirect_site().is_none_or(in_code);
         let entry_fits = code_len == 0 && r.carry_entry() == 0 || in_code(r.carry_entry());
-        (exits_fit && indirect_fits && entry_fits).then_some(r)
+        (indirect_fits && entry_fits).then_some(r)
     }
 
     fn header(&self) -> &'a [u8; RECORD_HEADER] {
@@ -806,6 +818,12 @@ impl<'a> SavedRecord<'a> {
         u32_in(self.header(), 20)
     }
 
+    /// Whether it has an exit to a saved block that its chunk's code does
+    /// not link (`exits`).
+    pub fn links_at_install(&self) -> bool {
+        u16_in(self.header(), 14) & LINKED_AT_INSTALL != 0
+    }
+
     /// Whether the block ends with a call (its end is a return address).
     pub fn ends_with_call(&self) -> bool {
         u16_in(self.header(), 14) & ENDS_WITH_CALL != 0
@@ -833,9 +851,12 @@ impl<'a> SavedRecord<'a> {
     /// Its direct exits, for the image placed at `image`, each with the
     /// index entry of its target's block in the set the record was read
     /// from, if it has one (`SavedBlocks::offset` confirms the target), and
-    /// whether the chunk's code already branches there.
+    /// whether the chunk's code already branches there. An exit whose site
+    /// or feeder lies outside its code is left out.
     pub fn exits(&self, image: u64) -> impl Iterator<Item = (DirectExit, Option<usize>, bool)> + 'a {
-        self.exit_items().iter().map(move |item| {
+        let code_len = self.code_len();
+        let in_code = move |at: u32| at as usize + 4 <= code_len;
+        self.exit_items().iter().filter(move |x| in_code(u32_in(x, 0)) && (u32_in(x, 4) == NONE || in_code(u32_in(x, 4)))).map(move |item| {
             let (feeder, entry) = (u32_in(item, 4), u32_in(item, 12));
             let exit = DirectExit {
                 site_offset: u32_in(item, 0) as usize,

@@ -263,6 +263,9 @@ impl CodeCache {
     /// starts at, as `unsaved` says).
     fn link_saved_exits(&mut self, image: &InstalledImage, record: SavedRecord, host: u64, write: fn(u64, u32), unsaved: UnsavedTargets) {
         let (start, buf) = (image.start, self.buf as u64);
+        if unsaved == UnsavedTargets::LeftToTheirTranslation && !record.links_at_install() {
+            return;
+        }
         for (exit, entry, linked_in_chunk) in record.exits(start) {
             if linked_in_chunk || entry.is_none() && unsaved == UnsavedTargets::LeftToTheirTranslation {
                 continue;
