@@ -219,7 +219,7 @@ impl CodeCache {
         }
         self.sync_icache(host, chunk.code.len());
         for &(block, _) in blocks.iter().filter(|(_, waits)| !waits) {
-            self.entered_saved(image, block.entry, block.record, me);
+            self.entered_saved(image, block.entry, start + block.off, block.record, me);
         }
     }
 
@@ -241,7 +241,8 @@ impl CodeCache {
         image.entries[i] = [offset, offset + record.carry_entry()];
         let unsaved = self.unsaved_targets(image);
         self.link_saved_exits(image, record, self.buf as u64 + u64::from(offset), write_word, unsaved);
-        self.entered_saved(image, i, record, me);
+        let Some(off) = saved.offset(i) else { return };
+        self.entered_saved(image, i, image.start + off, record, me);
     }
 
     /// How installing blocks of `image` treats their exits to code no
@@ -319,12 +320,12 @@ impl CodeCache {
     /// the dispatcher's first miss (Python's start missed 8,500 returns).
     /// Only this thread's table, and only for return addresses, which
     /// keeps the table's memory to the pages a run would touch anyway.
-    fn entered_saved(&self, image: &InstalledImage, i: usize, record: SavedRecord, me: &ThreadCode) {
+    fn entered_saved(&self, image: &InstalledImage, i: usize, rip: u64, record: SavedRecord, me: &ThreadCode) {
         let (start, buf) = (image.start, self.buf as u64);
-        let (Some(off), Some(&[host, _])) = (image.saved.offset(i), image.entries.get(i)) else { return };
-        self.link_sites_waiting_for(start + off, buf + u64::from(host));
+        let Some(&[host, _]) = image.entries.get(i) else { return };
+        self.link_sites_waiting_for(rip, buf + u64::from(host));
         if record.ends_with_call() {
-            let returns_to = start + off + record.guest().len() as u64;
+            let returns_to = rip + record.guest().len() as u64;
             // The block past it is usually the next entry.
             let next = Some(i + 1).filter(|&n| image.saved.offset(n) == Some(returns_to - start)).and_then(|n| image.entries.get(n)).copied();
             if let Some([host, carry]) = next.filter(|&[host, _]| installed(host)).or_else(|| image.entry(returns_to)) {
