@@ -75,15 +75,18 @@ pub(crate) fn in_rootfs(root: &Path, guest: &[u8], follow_last: bool) -> Option<
     }
     let mut resolved = root.to_path_buf();
     let mut depth = 0usize;
-    // Components still to walk, the next one last.
-    let mut pending: Vec<Vec<u8>> = guest
-        .split(|&b| b == b'/')
-        .rev()
-        .map(<[u8]>::to_vec)
-        .collect();
+    // Components still to walk, the next one last, as byte ranges of the
+    // path (source 0) or of a link target read on the way (source n is
+    // `targets[n - 1]`): every path argument of a syscall is resolved, and
+    // a copy per component showed in start-up profiles.
+    let mut targets: Vec<Vec<u8>> = Vec::new();
+    let mut pending = Vec::new();
+    push_components(&mut pending, guest, 0);
     let mut links = 0;
-    while let Some(component) = pending.pop() {
-        match component.as_slice() {
+    while let Some((source, from, to)) = pending.pop() {
+        let bytes = if source == 0 { guest } else { &targets[source - 1] };
+        let component = &bytes[from..to];
+        match component {
             b"" | b"." => continue,
             // `..` never climbs out of the root, as in a chroot.
             b".." => {
@@ -98,32 +101,33 @@ pub(crate) fn in_rootfs(root: &Path, guest: &[u8], follow_last: bool) -> Option<
         // A link led to the root's /proc (say): that is the host's /proc.
         if depth == 0 && HOST_ONLY.iter().any(|p| p.as_bytes()[1..] == component[..]) {
             let mut host = PathBuf::from("/");
-            host.push(OsStr::from_bytes(&component));
-            for rest in pending.iter().rev() {
-                host.push(OsStr::from_bytes(rest));
+            host.push(OsStr::from_bytes(component));
+            for &(source, from, to) in pending.iter().rev() {
+                let bytes = if source == 0 { guest } else { &targets[source - 1] };
+                host.push(OsStr::from_bytes(&bytes[from..to]));
             }
             return Some(host);
         }
-        let candidate = resolved.join(OsStr::from_bytes(&component));
-        let metadata = std::fs::symlink_metadata(&candidate).ok()?;
+        resolved.push(OsStr::from_bytes(component));
+        let metadata = std::fs::symlink_metadata(&resolved).ok()?;
         // A trailing slash leaves an empty component pending: it follows.
         let last = pending.is_empty();
         if metadata.file_type().is_symlink() && (follow_last || !last) {
             links += 1;
             if links > MAX_SYMLINKS {
                 // The kernel reports the loop (ELOOP) on this path too.
-                return Some(candidate);
+                return Some(resolved);
             }
-            let target = std::fs::read_link(&candidate).ok()?;
-            let target = target.as_os_str().as_bytes();
+            let target = std::fs::read_link(&resolved).ok()?.into_os_string().into_vec();
+            resolved.pop();
             if target.starts_with(b"/") {
                 resolved = root.to_path_buf();
                 depth = 0;
             }
-            pending.extend(target.split(|&b| b == b'/').rev().map(<[u8]>::to_vec));
+            push_components(&mut pending, &target, targets.len() + 1);
+            targets.push(target);
             continue;
         }
-        resolved = candidate;
         depth += 1;
     }
     // "dir/", "dir/." and "dir/.." must still name a directory for the kernel.
@@ -131,6 +135,17 @@ pub(crate) fn in_rootfs(root: &Path, guest: &[u8], follow_last: bool) -> Option<
         resolved.push("");
     }
     Some(resolved)
+}
+
+/// Appends the '/'-separated components of `path` (empty ones too) to
+/// `pending` as byte ranges of source `source`, last first.
+fn push_components(pending: &mut Vec<(usize, usize, usize)>, path: &[u8], source: usize) {
+    let mut end = path.len();
+    for (i, _) in path.iter().enumerate().rev().filter(|&(_, &b)| b == b'/') {
+        pending.push((source, i + 1, end));
+        end = i;
+    }
+    pending.push((source, 0, end));
 }
 
 /// Whether a lookup follows a symbolic link in the last component of a path
