@@ -528,11 +528,25 @@ impl Image {
         }
         // Sorted as small keys (the blocks themselves are large to move).
         let mut order: Vec<(u64, u8, u32)> = laid.iter().enumerate().map(|(i, b)| (b.off, b.rank, i as u32)).collect();
-        order.sort_unstable();
+        sort_by_page(&mut order, |k| k.0);
         order.dedup_by_key(|k| k.0);
         let all: Vec<&Laid> = order.iter().map(|&(.., i)| &laid[i as usize]).collect();
         let flags: Vec<u16> = all.iter().map(|b| b.flags()).collect();
         let chunk_of = |off: u64| off >> CHUNK_SHIFT;
+        // The directory: the first block at or past each page.
+        let pages = all.last().map_or(0, |b| (b.off >> DIRECTORY_SHIFT) as usize + 1);
+        let mut directory = vec![0u32; pages + 1];
+        for b in &all {
+            directory[(b.off >> DIRECTORY_SHIFT) as usize + 1] += 1;
+        }
+        for p in 0..pages {
+            directory[p + 1] += directory[p];
+        }
+        let entry_of = |off: u64| {
+            let page = usize::try_from(off >> DIRECTORY_SHIFT).ok().filter(|&p| p < pages)?;
+            let first = directory[page] as usize;
+            order[first..directory[page + 1] as usize].binary_search_by_key(&off, |k| k.0).ok().map(|e| first + e)
+        };
 
         // The records, each exit given its target's entry in this set, and
         // whether the chunk's code links it there.
@@ -548,7 +562,7 @@ impl Image {
             let mut linked_at_install = false;
             for item in records[exits_end - 16 * exits..exits_end].as_chunks_mut::<16>().0 {
                 let target = u64::from(u32_in(item, 8));
-                let entry = order.binary_search_by_key(&target, |k| k.0).ok();
+                let entry = entry_of(target);
                 let links_here = entry.is_some_and(|e| chunk_of(all[e].off) == chunk_of(block.off) && (flags[i] | flags[e]) & FIXED_SLOT == 0);
                 let value = entry.map_or(NONE, |e| e as u32 | if links_here { LINKED_IN_CHUNK } else { 0 });
                 item[12..16].copy_from_slice(&value.to_le_bytes());
@@ -616,8 +630,7 @@ impl Image {
             }
         }
 
-        let pages = all.last().map_or(0, |b| (b.off >> DIRECTORY_SHIFT) as usize + 1);
-        unsaved.sort_unstable_by_key(|e| e[0]);
+        sort_by_page(&mut unsaved, |e| u64::from(e[0]));
         let unsaved_bytes: Vec<u8> = unsaved.iter().flatten().flat_map(|n| n.to_le_bytes()).collect();
         let records_at = HEADER + all.len() * INDEX_ENTRY + 4 * (pages + 1) + chunks.len() * CHUNK_ROW + unsaved_bytes.len() + 4;
         let code_bytes: usize = chunks.iter().map(|c| c.2.len() + RELOCATION * (c.3.len() + c.4.len())).sum();
@@ -631,9 +644,8 @@ impl Image {
                 out.extend_from_slice(&field.to_le_bytes());
             }
         }
-        for page in 0..=pages as u64 {
-            let first = all.partition_point(|b| b.off >> DIRECTORY_SHIFT < page);
-            out.extend_from_slice(&(first as u32).to_le_bytes());
+        for first in &directory {
+            out.extend_from_slice(&first.to_le_bytes());
         }
         let rows_at = out.len();
         let mut piece_at = records_at + records.len();
@@ -681,6 +693,33 @@ impl Image {
         }
         Some(out)
     }
+}
+
+/// Sorts `items` by the guest offset `offset` gives, then by the rest of
+/// the item: by page, in two passes over the items, then each page's few
+/// items. A comparison sort over all of libpython's blocks cost a third
+/// as much as laying out their code.
+fn sort_by_page<T: Copy + Ord>(items: &mut Vec<T>, offset: impl Fn(&T) -> u64) {
+    let Some(last) = items.iter().map(&offset).max() else { return };
+    let pages = (last >> DIRECTORY_SHIFT) as usize + 1;
+    let mut starts = vec![0u32; pages + 1];
+    for item in items.iter() {
+        starts[(offset(item) >> DIRECTORY_SHIFT) as usize + 1] += 1;
+    }
+    for p in 0..pages {
+        starts[p + 1] += starts[p];
+    }
+    let mut next = starts.clone();
+    let mut sorted = items.clone();
+    for item in items.iter() {
+        let page = (offset(item) >> DIRECTORY_SHIFT) as usize;
+        sorted[next[page] as usize] = *item;
+        next[page] += 1;
+    }
+    for page in starts.windows(2) {
+        sorted[page[0] as usize..page[1] as usize].sort_unstable();
+    }
+    *items = sorted;
 }
 
 /// A translated block's record, code and relocations, for `encode`.
