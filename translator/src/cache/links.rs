@@ -20,41 +20,23 @@ pub struct Site {
 
 pub struct Links {
     by_target: AddrMap<Sites>,
-    /// A bit per hash of the targets booked since the last `clear`: most
-    /// blocks a warm start installs have no site waiting, and a bit
-    /// answers that for less than a map lookup.
-    booked: Box<[u64; BOOKED_WORDS]>,
-}
-
-const BOOKED_WORDS: usize = 1024;
-
-/// `target`'s bit in `booked`: word, mask.
-fn booked_bit(target: u64) -> (usize, u64) {
-    let hash = (target >> 2).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 48;
-    ((hash >> 6) as usize % BOOKED_WORDS, 1 << (hash & 63))
 }
 
 impl Default for Links {
     fn default() -> Self {
         // Sized like the cache's block map: growing showed in start-up profiles.
-        Links { by_target: AddrMap::with_capacity_and_hasher(1 << 14, Default::default()), booked: Box::new([0; BOOKED_WORDS]) }
+        Links { by_target: AddrMap::with_capacity_and_hasher(1 << 14, Default::default()) }
     }
 }
 
 impl Links {
     /// A new exit site to guest `target`.
     pub fn add_site(&mut self, site: Site, target: u64) {
-        let (word, bit) = booked_bit(target);
-        self.booked[word] |= bit;
         self.by_target.entry(target).or_default().push(site);
     }
 
     /// The sites that jump to `target` (to link or unlink them).
     pub fn sites_to(&self, target: u64) -> &[Site] {
-        let (word, bit) = booked_bit(target);
-        if self.booked[word] & bit == 0 {
-            return &[];
-        }
         self.by_target.get(&target).map_or(&[], Sites::as_slice)
     }
 
@@ -70,7 +52,6 @@ impl Links {
 
     pub fn clear(&mut self) {
         self.by_target.clear();
-        self.booked.fill(0);
     }
 }
 
