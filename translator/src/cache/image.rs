@@ -631,7 +631,7 @@ impl Image {
         }
 
         sort_by_page(&mut unsaved, |e| u64::from(e[0]));
-        let unsaved_bytes: Vec<u8> = unsaved.iter().flatten().flat_map(|n| n.to_le_bytes()).collect();
+        let unsaved_bytes: Vec<u8> = unsaved.iter().flat_map(|e| le_words(*e)).collect();
         let records_at = HEADER + all.len() * INDEX_ENTRY + 4 * (pages + 1) + chunks.len() * CHUNK_ROW + unsaved_bytes.len() + 4;
         let code_bytes: usize = chunks.iter().map(|c| c.2.len() + RELOCATION * (c.3.len() + c.4.len())).sum();
         let mut out = Vec::with_capacity(records_at + records.len() + code_bytes);
@@ -639,11 +639,10 @@ impl Image {
         for n in [all.len(), pages, chunks.len(), unsaved.len()] {
             out.extend_from_slice(&(n as u32).to_le_bytes());
         }
-        for ((block, span), code_at) in all.iter().zip(&spans).zip(&code_at) {
-            for field in [block.off as u32, (records_at + span.start) as u32, span.len() as u32, *code_at] {
-                out.extend_from_slice(&field.to_le_bytes());
-            }
-        }
+        let index: Vec<[u8; INDEX_ENTRY]> = (all.iter().zip(&spans).zip(&code_at))
+            .map(|((block, span), code_at)| le_words([block.off as u32, (records_at + span.start) as u32, span.len() as u32, *code_at]))
+            .collect();
+        out.extend_from_slice(index.as_flattened());
         for first in &directory {
             out.extend_from_slice(&first.to_le_bytes());
         }
@@ -921,6 +920,15 @@ fn u32_in<const N: usize>(item: &[u8; N], at: usize) -> u32 {
 
 fn u64_in<const N: usize>(item: &[u8; N], at: usize) -> u64 {
     u64::from_le_bytes(*item[at..].first_chunk().expect("8 bytes at `at`"))
+}
+
+/// Four little-endian words as one 16-byte item.
+fn le_words(words: [u32; 4]) -> [u8; 16] {
+    let mut item = [0; 16];
+    for (bytes, word) in item.as_chunks_mut::<4>().0.iter_mut().zip(words) {
+        *bytes = word.to_le_bytes();
+    }
+    item
 }
 
 fn read_u32(b: &[u8], at: usize) -> Option<u32> {
