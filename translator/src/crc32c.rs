@@ -44,24 +44,6 @@ pub fn bytes(crc: u32, data: &[u8]) -> u32 {
     bytes_by_table(crc, data)
 }
 
-/// The CRC of `words` (little-endian) and then `data`, continuing from
-/// `crc`: a record's checksum, with one feature check.
-pub fn words_then_bytes(crc: u32, words: [u64; 2], data: &[u8]) -> u32 {
-    #[cfg(target_arch = "aarch64")]
-    if std::arch::is_aarch64_feature_detected!("crc") {
-        // SAFETY: the CPU has FEAT_CRC32.
-        return unsafe { words_then_bytes_by_host(crc, words, data) };
-    }
-    bytes_by_table(words.iter().fold(crc, |c, &w| update(c, w, 8)), data)
-}
-
-#[cfg(target_arch = "aarch64")]
-#[target_feature(enable = "crc")]
-fn words_then_bytes_by_host(crc: u32, words: [u64; 2], data: &[u8]) -> u32 {
-    use std::arch::aarch64::__crc32cd;
-    bytes_by_host(__crc32cd(__crc32cd(crc, words[0]), words[1]), data)
-}
-
 fn bytes_by_table(crc: u32, data: &[u8]) -> u32 {
     let mut words = data.chunks_exact(8);
     let crc = words.by_ref().fold(crc, |c, w| update(c, u64::from_le_bytes(w.try_into().expect("8 bytes")), 8));
@@ -110,15 +92,5 @@ mod tests {
             assert_eq!(bytes(!0, &data[..len]), bytes_by_table(!0, &data[..len]), "{len} bytes");
         }
         assert_eq!(!bytes(!0, b"123456789"), 0xe306_9283);
-    }
-
-    #[test]
-    fn words_then_bytes_is_the_crc_of_their_bytes_in_order() {
-        let words = [0x0123_4567_89ab_cdefu64, 0xfeed_f00d];
-        let data = b"a record's bytes, 37 of them.........";
-        let mut all = words.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>();
-        all.extend_from_slice(data);
-        assert_eq!(words_then_bytes(!0, words, data), bytes_by_table(!0, &all));
-        assert_eq!(words_then_bytes(!0, words, data), bytes(!0, &all));
     }
 }
