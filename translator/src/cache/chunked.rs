@@ -13,10 +13,15 @@ const CHUNK: usize = 4096;
 const MAX_CHUNKS: usize = 16384;
 
 pub struct Chunked<T> {
-    chunks: Box<[AtomicPtr<T>]>,
+    /// MAX_CHUNKS chunk pointers, mapped anonymously: untouched pages cost
+    /// nothing (calloc cleared all 128 KiB of each of the block map's
+    /// three tables at every start).
+    chunks: *mut AtomicPtr<T>,
     /// How many chunks were allocated (they are, in order).
     allocated: AtomicUsize,
     len: AtomicUsize,
+    /// `chunks` is a mapping (else a boxed slice, where mmap failed).
+    mapped: bool,
 }
 
 // SAFETY: elements are only written before they are published (Release on
@@ -24,16 +29,29 @@ pub struct Chunked<T> {
 unsafe impl<T: Send + Sync> Sync for Chunked<T> {}
 unsafe impl<T: Send> Send for Chunked<T> {}
 
+const TABLE_BYTES: usize = MAX_CHUNKS * std::mem::size_of::<usize>();
+
 impl<T> Default for Chunked<T> {
     fn default() -> Self {
-        // SAFETY: all-zero bits are a valid (null) AtomicPtr; zeroed memory
-        // costs no stores, and every process makes three of these.
-        let chunks = unsafe { Box::<[AtomicPtr<T>]>::new_zeroed_slice(MAX_CHUNKS).assume_init() };
-        Chunked { chunks, allocated: AtomicUsize::new(0), len: AtomicUsize::new(0) }
+        // SAFETY: a fresh private anonymous mapping, zero-filled: all-zero
+        // bits are a valid (null) AtomicPtr.
+        let mapped = unsafe { libc::mmap(std::ptr::null_mut(), TABLE_BYTES, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0) };
+        let chunks = if mapped == libc::MAP_FAILED {
+            // SAFETY: as above, from the allocator.
+            Box::into_raw(unsafe { Box::<[AtomicPtr<T>]>::new_zeroed_slice(MAX_CHUNKS).assume_init() }) as *mut AtomicPtr<T>
+        } else {
+            mapped.cast()
+        };
+        Chunked { chunks, allocated: AtomicUsize::new(0), len: AtomicUsize::new(0), mapped: mapped != libc::MAP_FAILED }
     }
 }
 
 impl<T> Chunked<T> {
+    fn table(&self) -> &[AtomicPtr<T>] {
+        // SAFETY: MAX_CHUNKS pointers, alive as long as `self`.
+        unsafe { std::slice::from_raw_parts(self.chunks, MAX_CHUNKS) }
+    }
+
     pub fn len(&self) -> usize {
         self.len.load(Ordering::Acquire)
     }
@@ -85,11 +103,11 @@ impl<T> Chunked<T> {
 
     /// Chunk `c`, allocated on first use.
     fn chunk(&self, c: usize) -> *mut T {
-        let mut chunk = self.chunks[c].load(Ordering::Acquire);
+        let mut chunk = self.table()[c].load(Ordering::Acquire);
         if chunk.is_null() {
             let fresh: Box<[std::mem::MaybeUninit<T>]> = Box::new_uninit_slice(CHUNK);
             chunk = Box::into_raw(fresh) as *mut T;
-            self.chunks[c].store(chunk, Ordering::Release);
+            self.table()[c].store(chunk, Ordering::Release);
             self.allocated.store(c + 1, Ordering::Release);
         }
         chunk
@@ -99,7 +117,7 @@ impl<T> Chunked<T> {
         if i >= self.len() {
             return None;
         }
-        let chunk = self.chunks[i / CHUNK].load(Ordering::Acquire);
+        let chunk = self.table()[i / CHUNK].load(Ordering::Acquire);
         // SAFETY: published elements are initialised and never move.
         Some(unsafe { &*chunk.add(i % CHUNK) })
     }
@@ -119,7 +137,7 @@ impl<T> Chunked<T> {
             return;
         }
         for i in 0..len {
-            let chunk = self.chunks[i / CHUNK].load(Ordering::Acquire);
+            let chunk = self.table()[i / CHUNK].load(Ordering::Acquire);
             // SAFETY: initialised element; nobody reads it (the contract).
             unsafe { std::ptr::drop_in_place(chunk.add(i % CHUNK)) };
         }
@@ -130,13 +148,20 @@ impl<T> Drop for Chunked<T> {
     fn drop(&mut self) {
         // SAFETY: `&mut self`: no readers.
         unsafe { self.clear() };
-        for c in &self.chunks[..self.allocated.load(Ordering::Acquire)] {
+        for c in &self.table()[..self.allocated.load(Ordering::Acquire)] {
             let p = c.load(Ordering::Acquire);
             if !p.is_null() {
                 // SAFETY: allocated in `push` as a boxed slice of CHUNK elements,
                 // whose elements `clear` dropped.
                 drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p as *mut std::mem::MaybeUninit<T>, CHUNK)) });
             }
+        }
+        if self.mapped {
+            // SAFETY: the mapping made in `default`; nothing refers to it now.
+            unsafe { libc::munmap(self.chunks.cast(), TABLE_BYTES) };
+        } else {
+            // SAFETY: the boxed slice made in `default`.
+            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(self.chunks, MAX_CHUNKS)) });
         }
     }
 }
