@@ -269,13 +269,11 @@ pub struct SavedChunk<'a> {
 #[derive(Clone, Copy)]
 pub struct SavedBlock<'a> {
     /// Its index entry and guest offset.
-    pub entry: usize,
-    pub off: u64,
-    /// Its record's bytes (for the block map) and their parts.
-    pub bytes: &'a [u8],
-    pub record: SavedRecord<'a>,
+    pub entry: u32,
+    pub off: u32,
     /// Where its code starts in the chunk's code.
     pub code_at: u32,
+    pub record: SavedRecord<'a>,
 }
 
 impl<'a> SavedChunk<'a> {
@@ -295,7 +293,7 @@ impl<'a> SavedChunk<'a> {
             let record = SavedRecord::parse(bytes)?;
             let code_end = (code_at as usize).checked_add(record.code_len())?;
             (code_at as usize % BLOCK_ALIGN == 0 && code_end <= self.code.len())
-                .then_some(SavedBlock { entry: self.first + n, off: u64::from(off), bytes, record, code_at })
+                .then_some(SavedBlock { entry: (self.first + n) as u32, off, code_at, record })
         })
     }
 
@@ -522,7 +520,7 @@ impl Image {
                 let Some(blocks) = chunk.blocks().collect::<Option<Vec<_>>>() else { continue };
                 for block in blocks {
                     let Some((code, relocations)) = chunk.unlaid(&block) else { continue };
-                    laid.push(Laid { off: block.off, rank: 1, record: block.bytes, code: Cow::Owned(code), relocations: Cow::Owned(relocations) });
+                    laid.push(Laid { off: u64::from(block.off), rank: 1, record: block.record.bytes(), code: Cow::Owned(code), relocations: Cow::Owned(relocations) });
                 }
             }
         }
@@ -813,6 +811,11 @@ impl<'a> SavedRecord<'a> {
         let indirect_fits = r.indirect_site().is_none_or(in_code);
         let entry_fits = code_len == 0 && r.carry_entry() == 0 || in_code(r.carry_entry());
         (indirect_fits && entry_fits).then_some(r)
+    }
+
+    /// The record's bytes (which the block map reads).
+    pub fn bytes(&self) -> &'a [u8] {
+        self.record
     }
 
     fn header(&self) -> &'a [u8; RECORD_HEADER] {

@@ -149,7 +149,7 @@ impl CodeCache {
         let mut unreadable = Vec::new();
         for block in chunk.blocks() {
             let Some(block) = block else { return };
-            let rip = start + block.off;
+            let rip = start + u64::from(block.off);
             let guest = block.record.guest();
             let last = rip + guest.len().max(1) as u64 - 1;
             if last >= end {
@@ -192,34 +192,36 @@ impl CodeCache {
         }
         let first_record = self.map.len();
         let listening = crate::block_listener::listening();
+        let unsaved = self.unsaved_targets(image);
+        let mut guest_insns = 0;
         for &(block, waits) in &blocks {
-            let (rip, at) = (start + block.off, host + u64::from(block.code_at));
+            let (rip, at) = (start + u64::from(block.off), host + u64::from(block.code_at));
             let len = block.record.code_len();
             // SAFETY: `saved` is kept in `installed` until the map is
             // cleared. The map had room for every block of the chunk.
-            let recorded = unsafe { self.map.insert_saved(rip, at, at + len as u64, block.bytes, start) };
+            let recorded = unsafe { self.map.insert_saved(rip, at, at + len as u64, block.record.bytes(), start) };
             debug_assert!(recorded.is_some());
             let offset = (at - buf) as u32;
-            image.entries[block.entry] = if waits { [DEFERRED, offset] } else { [offset, offset + block.record.carry_entry()] };
-            self.stats.blocks += 1;
-            self.stats.restored += 1;
-            self.stats.guest_insns += block.record.guest_insns() as u64;
-            self.stats.host_bytes += len as u64;
+            image.entries[block.entry as usize] = if waits { [DEFERRED, offset] } else { [offset, offset + block.record.carry_entry()] };
+            guest_insns += block.record.guest_insns() as u64;
+            // Exits that leave the chunk are linked before anything can
+            // run its code; the chunk's code links the others.
+            if !waits && (unsaved == UnsavedTargets::Booked || block.record.links_at_install()) {
+                self.link_saved_exits(image, block.record, at, write_word_unsynced, unsaved);
+            }
             if listening {
                 crate::block_listener::installed(rip, at, len);
             }
         }
+        self.stats.blocks += blocks.len() as u64;
+        self.stats.restored += blocks.len() as u64;
+        self.stats.guest_insns += guest_insns;
+        self.stats.host_bytes += chunk.code.len() as u64;
         self.used = code_end;
         image.records.push(first_record..self.map.len());
-        // Exits that leave the chunk are linked before anything can run
-        // its code; the chunk's code links the others.
-        let unsaved = self.unsaved_targets(image);
-        for &(block, _) in blocks.iter().filter(|(_, waits)| !waits) {
-            self.link_saved_exits(image, block.record, host + u64::from(block.code_at), write_word_unsynced, unsaved);
-        }
         self.sync_icache(host, chunk.code.len());
         for &(block, _) in blocks.iter().filter(|(_, waits)| !waits) {
-            self.entered_saved(image, block.entry, start + block.off, block.record, me);
+            self.entered_saved(image, block.entry as usize, start + u64::from(block.off), block.record, me);
         }
     }
 
