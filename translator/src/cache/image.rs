@@ -937,3 +937,59 @@ fn le_words(words: [u32; 4]) -> [u8; 16] {
 fn read_u32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::thread_code::ThreadCode;
+    use crate::cache::CodeCache;
+    use crate::cpu::host::HostFeatures;
+    use crate::frontend::decode::CodeBuffer;
+    use crate::pipeline::translation;
+
+    /// A guest page no other test translates from (the change log is global).
+    const IMAGE: u64 = 0x6d5b_7000_0000;
+    const SECOND: u64 = IMAGE + 0x100;
+
+    #[test]
+    fn a_saved_block_read_back_to_be_written_again_is_its_code_as_translated() {
+        // test eax, eax; jz SECOND | mov eax, 1; jmp SECOND | SECOND: add eax, 2; syscall
+        let mut code = vec![0xcc; 0x110];
+        let rel = |from: u64| (SECOND as i64 - from as i64) as i32;
+        code[..8].copy_from_slice(&[[0x85, 0xc0, 0x0f, 0x84].as_slice(), &rel(IMAGE + 8).to_le_bytes()].concat());
+        code[8..18].copy_from_slice(&[[0xb8, 1, 0, 0, 0, 0xe9].as_slice(), &rel(IMAGE + 18).to_le_bytes()].concat());
+        code[0x100..0x105].copy_from_slice(&[0x83, 0xc0, 0x02, 0x0f, 0x05]);
+        let mut cache = CodeCache::new(HostFeatures::BASELINE).unwrap();
+        cache.stubs.exit = [cache.next_block_addr(); crate::exit::ExitReason::ALL.len()];
+        cache.add_image(IMAGE, IMAGE + code.len() as u64, None);
+        let src = CodeBuffer { base: IMAGE, code: &code };
+        let me = ThreadCode::default();
+        for rip in [IMAGE, IMAGE + 8, SECOND] {
+            translation(&mut cache, &src, rip, &me, false, &[]);
+        }
+        let image = &cache.images()[0];
+        let set = SavedBlocks::new(Cow::Owned(image.encode(false).expect("new blocks"))).unwrap();
+        let chunk = set.chunk(0).expect("its checksum holds");
+        let blocks: Vec<SavedBlock> = chunk.blocks().map(Option::unwrap).collect();
+        assert_eq!(blocks.len(), 3);
+        let linked = blocks.iter().flat_map(|b| b.record.exits(0)).filter(|(.., linked)| *linked).count();
+        assert_eq!(linked, 3, "every exit linked in the chunk's code (the jz with its feeder)");
+        for block in &blocks {
+            let fresh = image.fresh.iter().find(|f| f.off == u64::from(block.off)).unwrap().laid();
+            let (code, relocations) = chunk.unlaid(block).expect("read back");
+            let mut want: Vec<[u8; RELOCATION]> = fresh.relocations.to_vec();
+            let mut got = relocations.clone();
+            want.sort_unstable();
+            got.sort_unstable();
+            assert_eq!(got, want, "relocations of the block at {:#x}", block.off);
+            // Exit-stub branches go to the chunk's veneers; every other
+            // word is as translated (exits back at their stubs).
+            let stub_sites: Vec<usize> = relocations.iter().filter(|r| r[0] == EXIT_STUB).map(|r| u32_in(r, 4) as usize).collect();
+            for (at, (got, want)) in code.as_chunks::<4>().0.iter().zip(fresh.code.as_chunks::<4>().0).enumerate() {
+                if !stub_sites.contains(&(4 * at)) {
+                    assert_eq!(got, want, "word {at} of the block at {:#x}", block.off);
+                }
+            }
+        }
+    }
+}
