@@ -397,19 +397,22 @@ impl Laid<'_> {
 
 /// A block translated in this process, as `encode` will write it: its
 /// record, then its code, then its relocations (at offsets in its code),
-/// in one allocation.
+/// at `at` in its image's `fresh_bytes` (one buffer for all: an allocation
+/// per translated block showed in first runs).
 #[derive(Clone)]
 struct FreshBlock {
     off: u64,
-    bytes: Vec<u8>,
+    at: usize,
     record_len: usize,
+    len: usize,
 }
 
 impl FreshBlock {
-    fn laid(&self) -> Laid<'_> {
-        let record = &self.bytes[..self.record_len];
+    fn laid<'a>(&self, fresh_bytes: &'a [u8]) -> Laid<'a> {
+        let bytes = &fresh_bytes[self.at..self.at + self.len];
+        let record = &bytes[..self.record_len];
         let code_len = u32::from_le_bytes(record[4..8].try_into().expect("4 bytes")) as usize;
-        let (code, relocations) = self.bytes[self.record_len..].split_at(code_len);
+        let (code, relocations) = bytes[self.record_len..].split_at(code_len);
         Laid { off: self.off, rank: 0, record, code: Cow::Borrowed(code), relocations: Cow::Borrowed(relocations.as_chunks().0) }
     }
 }
@@ -420,8 +423,9 @@ pub struct Image {
     pub start: u64,
     pub end: u64,
     saved: Option<SavedBlocks>,
-    /// Blocks translated in this process.
+    /// Blocks translated in this process, and their bytes.
     fresh: Vec<FreshBlock>,
+    fresh_bytes: Vec<u8>,
     /// False once the guest wrote code in it: neither its saved blocks nor
     /// its new ones can be trusted any more.
     usable: bool,
@@ -432,7 +436,7 @@ pub struct Image {
 
 impl Image {
     pub fn new(start: u64, end: u64, saved: Option<SavedBlocks>) -> Image {
-        Image { start, end, saved, fresh: Vec::new(), usable: true, translated_blocks: 0 }
+        Image { start, end, saved, fresh: Vec::new(), fresh_bytes: Vec::new(), usable: true, translated_blocks: 0 }
     }
 
     pub fn contains(&self, addr: u64) -> bool {
@@ -444,6 +448,7 @@ impl Image {
         self.usable = false;
         self.saved = None;
         self.fresh = Vec::new();
+        self.fresh_bytes = Vec::new();
     }
 
     /// Drops the saved and the recorded blocks (they were made for another
@@ -451,12 +456,14 @@ impl Image {
     pub fn forget_blocks(&mut self) {
         self.saved = None;
         self.fresh = Vec::new();
+        self.fresh_bytes = Vec::new();
     }
 
     /// Forgets the blocks recorded so far, not the saved ones: a forked
     /// child leaves its parent's to the parent, which saves them.
     pub fn forget_recorded(&mut self) {
         self.fresh = Vec::new();
+        self.fresh_bytes = Vec::new();
     }
 
     /// The image's saved blocks, unless the guest wrote code in it.
@@ -495,7 +502,7 @@ impl Image {
             });
         if keepable {
             // Sorted (and any duplicate dropped) by `encode`.
-            self.fresh.push(encode_fresh(self.start, rip, guest, block, fixed));
+            self.fresh.push(encode_fresh(self.start, rip, guest, block, fixed, &mut self.fresh_bytes));
         }
         keepable
     }
@@ -514,7 +521,7 @@ impl Image {
             return None;
         }
         // By offset; of two blocks at one offset the fresh one (rank 0) stays.
-        let mut laid: Vec<Laid> = self.fresh.iter().map(|f| f.laid()).collect();
+        let mut laid: Vec<Laid> = self.fresh.iter().map(|f| f.laid(&self.fresh_bytes)).collect();
         if let Some(saved) = &self.saved {
             for chunk in saved.chunks() {
                 let Some(blocks) = chunk.blocks().collect::<Option<Vec<_>>>() else { continue };
@@ -719,12 +726,14 @@ fn sort_by_page<T: Copy + Ord>(items: &mut Vec<T>, offset: impl Fn(&T) -> u64) {
     *items = sorted;
 }
 
-/// A translated block's record, code and relocations, for `encode`.
-fn encode_fresh(image: u64, rip: u64, guest: &[u8], b: &TranslatedBlock, fixed: Option<(u64, u64)>) -> FreshBlock {
+/// A translated block's record, code and relocations, for `encode`,
+/// appended to `r`.
+fn encode_fresh(image: u64, rip: u64, guest: &[u8], b: &TranslatedBlock, fixed: Option<(u64, u64)>, r: &mut Vec<u8>) -> FreshBlock {
     // Each item is put together in a fixed array and appended once: this
     // is written for every block translated in an image.
     let record_len = RECORD_HEADER + guest.len() + 8 * b.marks.len() + 16 * b.direct_exits.len() + if fixed.is_some() { 16 } else { 0 };
-    let mut r = Vec::with_capacity(record_len + b.code.len() + RELOCATION * b.relocations.len());
+    let at = r.len();
+    r.reserve(record_len + b.code.len() + RELOCATION * b.relocations.len());
     let mut header = [0u8; RECORD_HEADER];
     header[0..2].copy_from_slice(&(guest.len() as u16).to_le_bytes());
     header[2..4].copy_from_slice(&(b.guest_insns as u16).to_le_bytes());
@@ -759,7 +768,7 @@ fn encode_fresh(image: u64, rip: u64, guest: &[u8], b: &TranslatedBlock, fixed: 
         r.extend_from_slice(&slot.wrapping_sub(image).to_le_bytes());
         r.extend_from_slice(&value.wrapping_sub(image).to_le_bytes());
     }
-    debug_assert_eq!(r.len(), record_len);
+    debug_assert_eq!(r.len() - at, record_len);
     r.extend_from_slice(&b.code);
     for rel in &b.relocations {
         let (kind, words, reason, at, value) = match *rel {
@@ -774,7 +783,7 @@ fn encode_fresh(image: u64, rip: u64, guest: &[u8], b: &TranslatedBlock, fixed: 
         item[8..16].copy_from_slice(&value.to_le_bytes());
         r.extend_from_slice(&item);
     }
-    FreshBlock { off: rip - image, bytes: r, record_len }
+    FreshBlock { off: rip - image, at, record_len, len: r.len() - at }
 }
 
 /// A saved block's record, its layout checked (`parse`): read in place by
@@ -975,7 +984,7 @@ mod tests {
         let linked = blocks.iter().flat_map(|b| b.record.exits(0)).filter(|(.., linked)| *linked).count();
         assert_eq!(linked, 3, "every exit linked in the chunk's code (the jz with its feeder)");
         for block in &blocks {
-            let fresh = image.fresh.iter().find(|f| f.off == u64::from(block.off)).unwrap().laid();
+            let fresh = image.fresh.iter().find(|f| f.off == u64::from(block.off)).unwrap().laid(&image.fresh_bytes);
             let (code, relocations) = chunk.unlaid(block).expect("read back");
             let mut want: Vec<[u8; RELOCATION]> = fresh.relocations.to_vec();
             let mut got = relocations.clone();
