@@ -83,9 +83,8 @@ pub(crate) fn in_rootfs(root: &Path, guest: &[u8], follow_last: bool) -> Option<
     let mut pending = Vec::new();
     push_components(&mut pending, guest, 0);
     let mut links = 0;
-    while let Some((source, from, to)) = pending.pop() {
-        let bytes = if source == 0 { guest } else { &targets[source - 1] };
-        let component = &bytes[from..to];
+    while let Some(next) = pending.pop() {
+        let component = component_of(guest, &targets, next);
         match component {
             b"" | b"." => continue,
             // `..` never climbs out of the root, as in a chroot.
@@ -102,9 +101,8 @@ pub(crate) fn in_rootfs(root: &Path, guest: &[u8], follow_last: bool) -> Option<
         if depth == 0 && HOST_ONLY.iter().any(|p| p.as_bytes()[1..] == component[..]) {
             let mut host = PathBuf::from("/");
             host.push(OsStr::from_bytes(component));
-            for &(source, from, to) in pending.iter().rev() {
-                let bytes = if source == 0 { guest } else { &targets[source - 1] };
-                host.push(OsStr::from_bytes(&bytes[from..to]));
+            for &rest in pending.iter().rev() {
+                host.push(OsStr::from_bytes(component_of(guest, &targets, rest)));
             }
             return Some(host);
         }
@@ -135,6 +133,13 @@ pub(crate) fn in_rootfs(root: &Path, guest: &[u8], follow_last: bool) -> Option<
         resolved.push("");
     }
     Some(resolved)
+}
+
+/// The bytes of a pending component: a range of the path (source 0) or of
+/// link target `source - 1`.
+fn component_of<'a>(path: &'a [u8], targets: &'a [Vec<u8>], (source, from, to): (usize, usize, usize)) -> &'a [u8] {
+    let bytes = if source == 0 { path } else { &targets[source - 1] };
+    &bytes[from..to]
 }
 
 /// Appends the '/'-separated components of `path` (empty ones too) to

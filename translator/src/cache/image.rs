@@ -539,14 +539,8 @@ impl Image {
         let flags: Vec<u16> = all.iter().map(|b| b.flags()).collect();
         let chunk_of = |off: u64| off >> CHUNK_SHIFT;
         // The directory: the first block at or past each page.
-        let pages = all.last().map_or(0, |b| (b.off >> DIRECTORY_SHIFT) as usize + 1);
-        let mut directory = vec![0u32; pages + 1];
-        for b in &all {
-            directory[(b.off >> DIRECTORY_SHIFT) as usize + 1] += 1;
-        }
-        for p in 0..pages {
-            directory[p + 1] += directory[p];
-        }
+        let directory = page_starts(all.iter().map(|b| b.off));
+        let pages = directory.len() - 1;
         let entry_of = |off: u64| {
             let page = usize::try_from(off >> DIRECTORY_SHIFT).ok().filter(|&p| p < pages)?;
             let first = directory[page] as usize;
@@ -704,15 +698,7 @@ impl Image {
 /// items. A comparison sort over all of libpython's blocks cost a third
 /// as much as laying out their code.
 fn sort_by_page<T: Copy + Ord>(items: &mut Vec<T>, offset: impl Fn(&T) -> u64) {
-    let Some(last) = items.iter().map(&offset).max() else { return };
-    let pages = (last >> DIRECTORY_SHIFT) as usize + 1;
-    let mut starts = vec![0u32; pages + 1];
-    for item in items.iter() {
-        starts[(offset(item) >> DIRECTORY_SHIFT) as usize + 1] += 1;
-    }
-    for p in 0..pages {
-        starts[p + 1] += starts[p];
-    }
+    let starts = page_starts(items.iter().map(&offset));
     let mut next = starts.clone();
     let mut sorted = items.clone();
     for item in items.iter() {
@@ -724,6 +710,21 @@ fn sort_by_page<T: Copy + Ord>(items: &mut Vec<T>, offset: impl Fn(&T) -> u64) {
         sorted[page[0] as usize..page[1] as usize].sort_unstable();
     }
     *items = sorted;
+}
+
+/// For guest offsets `offsets`, per page up to the last one's, how many
+/// lie in the pages before it; one more entry, the count of all (a set's
+/// directory when the offsets are its blocks', in order).
+fn page_starts(offsets: impl Iterator<Item = u64> + Clone) -> Vec<u32> {
+    let pages = offsets.clone().max().map_or(0, |last| (last >> DIRECTORY_SHIFT) as usize + 1);
+    let mut starts = vec![0u32; pages + 1];
+    for off in offsets {
+        starts[(off >> DIRECTORY_SHIFT) as usize + 1] += 1;
+    }
+    for p in 0..pages {
+        starts[p + 1] += starts[p];
+    }
+    starts
 }
 
 /// A translated block's record, code and relocations, for `encode`,
