@@ -27,6 +27,12 @@ const ENTRIES: usize = 1 << LOOKUP_BITS;
 const BYTES: usize = 8 * WORDS * ENTRIES;
 /// log2 of an entry's bytes, for the index generated code computes.
 pub const ENTRY_SHIFT: u32 = 5;
+/// The bits of an entry's address that its index sets: the table is
+/// aligned to its size, so generated code finds an entry by inserting the
+/// guest address's low bits there in a register that holds the table's
+/// base (`bfi`), whatever index the last lookup left in it.
+pub const INDEX_LSB: u32 = ENTRY_SHIFT;
+const _: () = assert!(BYTES == 1 << (ENTRY_SHIFT + LOOKUP_BITS));
 const _: () = assert!(1 << ENTRY_SHIFT == 8 * WORDS);
 /// Words an entry.
 const WORDS: usize = 4;
@@ -56,22 +62,33 @@ impl Default for LookupTable {
     fn default() -> Self {
         // A fresh anonymous mapping is an empty table but for slot 0 (see
         // `empty_key`), and only the pages a thread uses become memory:
-        // every thread makes one (4 MiB), and writing it would cost its
+        // every thread makes one (8 MiB), and writing it would cost its
         // start-up. Not from the heap: malloc would clear reused memory.
+        // Aligned to its size, so that an index inserted into the base's
+        // zero bits is an entry's address (`lookup_register`): twice the
+        // size is mapped and what lies outside the aligned table returned.
         // SAFETY: a fresh private anonymous mapping; nothing else refers to it.
-        let at = unsafe {
+        let mapped = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
-                BYTES,
+                2 * BYTES,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
                 -1,
                 0,
             )
         };
-        assert!(at != libc::MAP_FAILED, "no memory for a lookup table: {}", std::io::Error::last_os_error());
+        assert!(mapped != libc::MAP_FAILED, "no memory for a lookup table: {}", std::io::Error::last_os_error());
+        let (mapped, at) = (mapped as usize, (mapped as usize).next_multiple_of(BYTES));
+        // SAFETY: both ranges lie in the mapping just made, outside the table.
+        unsafe {
+            if at > mapped {
+                libc::munmap(mapped as *mut libc::c_void, at - mapped);
+            }
+            libc::munmap((at + BYTES) as *mut libc::c_void, mapped + BYTES - at);
+        }
         // SAFETY: the mapping is BYTES long, zeroed (a valid AtomicU64
-        // each), aligned to a page, and lives until `drop` unmaps it.
+        // each), aligned to its size, and lives until `drop` unmaps it.
         let words = unsafe { std::slice::from_raw_parts(at as *const AtomicU64, WORDS * ENTRIES) };
         let table = LookupTable { words };
         table.words[TAG_WORD].store(empty_key(0), Ordering::Relaxed);

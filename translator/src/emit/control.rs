@@ -9,7 +9,7 @@ use dynasmrt::{DynasmApi, DynasmLabelApi};
 use super::data::push_reg;
 use super::{Reg, a64, regs, EmitResult, Emitter, Flow, Polarity};
 use crate::frontend::flags::FlagSet;
-use crate::cache::lookup_table::{CARRY_ENTRY, ENTRY_SHIFT, LOOKUP_BITS, TAG};
+use crate::cache::lookup_table::{CARRY_ENTRY, INDEX_LSB, LOOKUP_BITS, TAG};
 use crate::exit::ExitReason;
 use crate::cpu::state::offsets;
 use crate::interp::xsave::AREA_FORMS;
@@ -31,16 +31,16 @@ pub fn indirect_exit(e: &mut Emitter, target: Reg, miss_reason: ExitReason) {
     let entry = 17;
     let key = 16;
     let miss = e.label();
-    a64!(e.ops
-        ; and XSP(entry), X(target), (1u64 << LOOKUP_BITS) - 1
-        ; add X(entry), X(regs::LOOKUP), X(entry), lsl ENTRY_SHIFT
-    );
+    // x29 holds the table's base with the last lookup's index in the
+    // bits an index sets (the table is aligned to its size): inserting
+    // this one's makes the entry's address in one instruction.
+    a64!(e.ops; bfi X(regs::LOOKUP), X(target), INDEX_LSB, LOOKUP_BITS);
     // The tag and the entry in one load: the tag is all that another
     // thread rewrites (see `cache::lookup_table`).
     if carry_form {
-        a64!(e.ops; ldp X(entry), X(key), [X(entry), CARRY_ENTRY]);
+        a64!(e.ops; ldp X(entry), X(key), [X(regs::LOOKUP), CARRY_ENTRY]);
     } else {
-        a64!(e.ops; ldp X(key), X(entry), [X(entry), TAG]);
+        a64!(e.ops; ldp X(key), X(entry), [X(regs::LOOKUP), TAG]);
     }
     a64!(e.ops
         ; eor X(key), X(key), X(target)

@@ -10,7 +10,7 @@
 //! | x26         | PF source: PF = even parity of its low byte            |
 //! | x27         | AF source: AF = bit 4 of x27 ^ x26                     |
 //! | x28         | `*mut CpuState`                                        |
-//! | x29         | indirect-branch lookup table base                      |
+//! | x29         | indirect-branch lookup table: its base, the last index |
 //! | x30         | scratch (the trampolines saved the link register)      |
 //! | sp          | host stack, never touched by translated code           |
 //! | NZCV        | N=SF, Z=ZF, V=OF, C=CF or !CF (see `Polarity`)         |
