@@ -72,8 +72,9 @@ pub struct Tuning {
     /// branch to the slot's value, linked like any other
     /// (`frontend::fixed_slots`); off, the target is looked up at each run.
     pub fixed_slots: bool,
-    /// PF and AF are dead where a block leaves through `ret` or an
-    /// indirect `jmp` or `call` (`frontend::flags`): no compiler reads
+    /// PF and AF are dead where a block, or the code the flags' look-ahead
+    /// follows past a block's end, leaves through `ret` or an indirect
+    /// `jmp` or `call` (`frontend::flags`): no compiler reads
     /// them across one, and keeping them costs two instructions (their
     /// sources) after the `add rsp, N` of a function's epilogue and the
     /// `add` of a switch's jump-table dispatch. CF, ZF, SF and OF stay

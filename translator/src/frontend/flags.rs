@@ -227,6 +227,9 @@ fn live_from(
                     (at, crossing) = (insn.next_ip(), false);
                     continue 'straight_line;
                 }
+                F::Return | F::IndirectBranch | F::IndirectCall => {
+                    return live.union(live_at_indirect_exit().minus(killed));
+                }
                 _ => break 'straight_line,
             }
         }
@@ -268,6 +271,16 @@ pub fn live_at_block_exit_by(block: &GuestBlock, mut live_on_entry: impl FnMut(u
     exits
 }
 
+/// Flags live where code leaves through `ret` or an indirect `jmp` or
+/// `call`, in a block or ahead of one (`Tuning::indirect_parity_dead`).
+fn live_at_indirect_exit() -> FlagSet {
+    if crate::tuning::tuning().indirect_parity_dead {
+        FlagSet::ALL.minus(FlagSet::PF.union(FlagSet::AF))
+    } else {
+        FlagSet::ALL
+    }
+}
+
 /// Flags live after `block`'s last instruction.
 fn live_at_block_end(block: &GuestBlock, live_on_entry: &mut impl FnMut(u64) -> FlagSet) -> FlagSet {
     use iced_x86::FlowControl as F;
@@ -281,9 +294,7 @@ fn live_at_block_end(block: &GuestBlock, live_on_entry: &mut impl FnMut(u64) -> 
             F::UnconditionalBranch if last.op0_kind() == OpKind::NearBranch64 => (last.near_branch64(), None),
             F::ConditionalBranch if last.op0_kind() == OpKind::NearBranch64 => (last.near_branch64(), Some(last.next_ip())),
             F::Call if last.op0_kind() == OpKind::NearBranch64 => (last.near_branch64(), None),
-            F::Return | F::IndirectBranch | F::IndirectCall if crate::tuning::tuning().indirect_parity_dead => {
-                return FlagSet::ALL.minus(FlagSet::PF.union(FlagSet::AF));
-            }
+            F::Return | F::IndirectBranch | F::IndirectCall => return live_at_indirect_exit(),
             _ => return FlagSet::ALL,
         },
     };
@@ -304,6 +315,20 @@ mod tests {
         let src = CodeBuffer { base: page_end - 3, code: &code };
         assert_eq!(live_on_entry(&src, src.base, &|_| true), FlagSet::NONE, "cmp writes every flag");
         assert_eq!(live_on_entry(&src, src.base, &|a| a < page_end), FlagSet::ALL);
+    }
+
+    #[test]
+    fn the_look_ahead_takes_parity_and_adjust_as_dead_at_a_return() {
+        use crate::frontend::decode::CodeBuffer;
+        // mov eax, 1; ret
+        let src = CodeBuffer { base: 0x1000, code: &[0xb8, 1, 0, 0, 0, 0xc3] };
+        assert_eq!(live_on_entry(&src, src.base, &|_| true), FlagSet::ALL.minus(FlagSet::PF.union(FlagSet::AF)));
+        // adc eax, 0; ret: CF is read before the return.
+        let src = CodeBuffer { base: 0x1000, code: &[0x83, 0xd0, 0x00, 0xc3] };
+        assert_eq!(live_on_entry(&src, src.base, &|_| true), FlagSet::CF);
+        // lahf; ret: every flag it loads is read.
+        let src = CodeBuffer { base: 0x1000, code: &[0x9f, 0xc3] };
+        assert!(live_on_entry(&src, src.base, &|_| true).has(FlagSet::AF));
     }
 
     #[test]
