@@ -8,7 +8,8 @@
  * between registers inside a chain (a swap through a third register), and
  * single precision. A link with a memory source starts a chain; packed
  * links mix with scalar ones; loads inside a chain (a link's memory
- * source, movsd and movupd) feed later links. */
+ * source, movsd and movupd) feed later links, also into registers a link
+ * wrote before; stores inside a chain. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -177,6 +178,61 @@ static unsigned chain_loads(const uint64_t in[3], struct xmm out[4]) {
     return mxcsr & 0x3f;
 }
 
+/* Stores inside a chain: a scalar result stored (movsd) and then read by
+ * a later link, a packed result stored whole (movupd) and then read, a
+ * double result's low half stored (movss), and a result over a movsd
+ * load's cleared upper half. `mem` gets the stores. */
+static unsigned chain_stores(const uint64_t in[3], struct xmm out[5], uint64_t mem[5]) {
+    struct xmm regs[6];
+    for (int i = 0; i < 4; i++) {
+        regs[i] = (struct xmm){ in[i % 3], 0x1111111100000000ull * (i + 1) };
+    }
+    regs[4] = (struct xmm){ in[0], in[1] };
+    regs[5] = (struct xmm){ in[2], in[0] };
+    memset(mem, 0x5a, 5 * sizeof *mem);
+    unsigned mxcsr = 0x1f80;
+    __asm__ volatile("ldmxcsr %0" : : "m"(mxcsr));
+    __asm__ volatile(
+        "movdqu 0(%0), %%xmm0\n movdqu 16(%0), %%xmm1\n movdqu 32(%0), %%xmm2\n movdqu 48(%0), %%xmm3\n"
+        "mulsd %%xmm1, %%xmm0\n"
+        "movsd %%xmm0, 0(%2)\n"
+        "addsd %%xmm2, %%xmm0\n"
+        "movsd 80(%0), %%xmm3\n"
+        "subsd %%xmm0, %%xmm3\n"
+        "movapd %%xmm1, %%xmm4\n"
+        "mulpd %%xmm2, %%xmm4\n"
+        "movupd %%xmm4, 8(%2)\n"
+        "addsd %%xmm4, %%xmm2\n"
+        "movss %%xmm2, 24(%2)\n"
+        "movsd %%xmm3, 32(%2)\n"
+        "movdqu %%xmm0, 0(%1)\n movdqu %%xmm1, 16(%1)\n movdqu %%xmm2, 32(%1)\n movdqu %%xmm3, 48(%1)\n movdqu %%xmm4, 64(%1)\n"
+        :
+        : "r"(regs), "r"(out), "r"(mem)
+        : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "memory");
+    __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
+    return mxcsr & 0x3f;
+}
+
+/* Loads into chain registers a link wrote before: the register of xmm1's
+ * first result is free once a load replaces xmm1, and the next load must
+ * not take it, since the cold path computes that link again. A NaN loaded
+ * into xmm0 (in[1]) makes the last link's NaN. */
+static void chain_reload(const uint64_t in[3], struct xmm out[3]) {
+    struct xmm regs[3] = { { in[0], 0xa }, { in[2], 0xb }, { 0x3ff8000000000000, 0xc } };
+    uint64_t loads[2] = { in[2], in[1] };
+    __asm__ volatile(
+        "movdqu 0(%0), %%xmm0\n movdqu 16(%0), %%xmm1\n movdqu 32(%0), %%xmm2\n"
+        "mulsd %%xmm0, %%xmm1\n"
+        "addsd %%xmm1, %%xmm2\n"
+        "movsd 0(%2), %%xmm1\n"
+        "movsd 8(%2), %%xmm0\n"
+        "mulsd %%xmm0, %%xmm2\n"
+        "movdqu %%xmm0, 0(%1)\n movdqu %%xmm1, 16(%1)\n movdqu %%xmm2, 32(%1)\n"
+        :
+        : "r"(regs), "r"(out), "r"(loads)
+        : "xmm0", "xmm1", "xmm2", "memory");
+}
+
 static uint64_t hash(const void *p, size_t n, uint64_t h) {
     const unsigned char *b = p;
     for (size_t i = 0; i < n; i++) {
@@ -284,5 +340,46 @@ int main(void) {
         }
     }
     printf("loads: %016llx\n", (unsigned long long)h);
+    h = 0xcbf29ce484222325ull;
+    for (unsigned i = 0; i < N; i++) {
+        for (unsigned j = 0; j < N; j++) {
+            for (unsigned m = 0; m < N; m++) {
+                uint64_t in[3] = { doubles[i], doubles[j], doubles[m] }, mem[5];
+                struct xmm out[5];
+                unsigned flags = chain_stores(in, out, mem);
+                h = hash(mem, sizeof mem, hash(out, sizeof out, hash(&flags, sizeof flags, h)));
+                if (m == (i + j) % N) {
+                    printf("stores %u %u %u: flags %02x", i, j, m, flags);
+                    for (int r = 0; r < 5; r++) {
+                        printf(" %016llx:%016llx", (unsigned long long)out[r].hi, (unsigned long long)out[r].lo);
+                    }
+                    for (int r = 0; r < 5; r++) {
+                        printf(" %016llx", (unsigned long long)mem[r]);
+                    }
+                    printf("\n");
+                }
+            }
+        }
+    }
+    printf("stores: %016llx\n", (unsigned long long)h);
+    h = 0xcbf29ce484222325ull;
+    for (unsigned i = 0; i < N; i++) {
+        for (unsigned j = 0; j < N; j++) {
+            for (unsigned m = 0; m < N; m++) {
+                uint64_t in[3] = { doubles[i], doubles[j], doubles[m] };
+                struct xmm out[3];
+                chain_reload(in, out);
+                h = hash(out, sizeof out, h);
+                if (m == (i + j) % N) {
+                    printf("reload %u %u %u:", i, j, m);
+                    for (int r = 0; r < 3; r++) {
+                        printf(" %016llx:%016llx", (unsigned long long)out[r].hi, (unsigned long long)out[r].lo);
+                    }
+                    printf("\n");
+                }
+            }
+        }
+    }
+    printf("reload: %016llx\n", (unsigned long long)h);
     return 0;
 }

@@ -1,9 +1,9 @@
-/* Loads that fault in the middle of a run of SSE arithmetic. Transit
+/* Loads and stores that fault in the middle of a run of SSE arithmetic. Transit
  * keeps such a run's results in registers of its own until the run ends
  * (translator/src/emit/fp_chain.rs); a fault at a load inside it must
  * still show the handler every earlier instruction's result in its
  * register (x86's NaN where one was made), the faulting load's
- * destination untouched, RIP at the load, and MXCSR's flags as the
+ * destination untouched, RIP at the access, and MXCSR's flags as the
  * earlier instructions left them; and a handler that makes the page
  * readable and returns sees the run finish as it would have. */
 #define _GNU_SOURCE
@@ -86,7 +86,9 @@ void link_faults(const void *in, const void *bad);
 void load_faults(const void *in, const void *bad);
 void whole_load_faults(const void *in, const void *bad);
 void copy_then_link_faults(const void *in, const void *bad);
-extern char link_fault[], load_fault[], whole_load_fault[], copy_link_fault[];
+void store_faults(const void *in, const void *bad);
+void whole_store_faults(const void *in, const void *bad);
+extern char link_fault[], load_fault[], whole_load_fault[], copy_link_fault[], store_fault[], whole_store_fault[];
 __asm__(".text\n"
         "load_inputs:\n"
         "  movdqu 0(%rdi), %xmm0\n"
@@ -128,6 +130,23 @@ __asm__(".text\n"
         "  mulsd %xmm3, %xmm2\n"
         "copy_link_fault:\n"
         "  mulsd 8(%rsi), %xmm2\n"
+        "  ud2\n"
+        /* A store that works, a link, then a store that faults. */
+        "store_faults:\n"
+        "  call load_inputs\n"
+        "  mulsd %xmm0, %xmm1\n"
+        "  movsd %xmm1, 0(%rdi)\n"
+        "  addsd %xmm1, %xmm2\n"
+        "store_fault:\n"
+        "  movsd %xmm2, (%rsi)\n"
+        "  ud2\n"
+        /* A packed result stored whole, where the store faults. */
+        "whole_store_faults:\n"
+        "  call load_inputs\n"
+        "  mulpd %xmm0, %xmm1\n"
+        "  addsd %xmm1, %xmm2\n"
+        "whole_store_fault:\n"
+        "  movupd %xmm1, (%rsi)\n"
         "  ud2\n");
 
 static const uint64_t values[] = {
@@ -183,6 +202,8 @@ int main(void) {
             run("load", load_faults, load_fault, in, bad);
             run("whole", whole_load_faults, whole_load_fault, in, bad);
             run("copy", copy_then_link_faults, copy_link_fault, in, bad);
+            run("store", store_faults, store_fault, in, bad);
+            run("whole store", whole_store_faults, whole_store_fault, in, bad);
             resume(in);
         }
     }
@@ -197,6 +218,8 @@ int main(void) {
         run("load", load_faults, load_fault, nan_makers[i], bad);
         run("whole", whole_load_faults, whole_load_fault, nan_makers[i], bad);
         run("copy", copy_then_link_faults, copy_link_fault, nan_makers[i], bad);
+        run("store", store_faults, store_fault, nan_makers[i], bad);
+        run("whole store", whole_store_faults, whole_store_fault, nan_makers[i], bad);
     }
     return 0;
 }

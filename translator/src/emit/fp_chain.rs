@@ -17,6 +17,12 @@
 //! other instruction (a fault or an exit there sees every destination
 //! written), so the guest never sees the difference.
 //!
+//! Stores may join an open chain: the value stored, if a link computed
+//! it, is tested first (a NaN goes to a cold path that computes the links
+//! so far again with x86's rules, then comes back), and needs no test at
+//! the chain's end. A destination whose bits above its element are known
+//! to be zero (a movsd/movss load) is written with one `fmov`.
+//!
 //! Loads may join an open chain too: a link with a memory source, and
 //! movsd/movss/movupd-style loads, whose value goes to a chain register
 //! (or straight to the destination where the chain reads nothing there).
@@ -102,6 +108,15 @@ pub struct FpChain {
     /// link's input, or another register's value after a copy): a load
     /// may not write it before the chain ends (bit n: XMM n).
     homes_read: u16,
+    /// Chain registers whose value a store has tested already.
+    tested: u16,
+    /// Chain registers some link wrote: no load may take one, since the
+    /// cold path computes every link again, over the loaded value.
+    written: u16,
+    /// Chain registers (bits 0..CHAIN_REGS) and XMM registers' own (bits
+    /// 16..32) that a scalar load filled: zero above the low 32 or 64 bits.
+    zero_above_32: u32,
+    zero_above_64: u32,
 }
 
 impl Default for FpChain {
@@ -117,6 +132,10 @@ impl Default for FpChain {
             read_high: 0,
             exact: 0,
             homes_read: 0,
+            tested: 0,
+            written: 0,
+            zero_above_32: 0,
+            zero_above_64: 0,
         }
     }
 }
@@ -175,12 +194,27 @@ pub fn load_of(insn: &Instruction) -> Option<u8> {
     }
 }
 
+/// The bytes a legacy SSE store of an XMM register's low element, or of
+/// all of it, writes; such a store may join a chain (`Emitter::chain_store`).
+pub fn store_of(insn: &Instruction) -> Option<u8> {
+    use Code::*;
+    if insn.op0_kind() != OpKind::Memory || insn.op1_kind() != OpKind::Register {
+        return None;
+    }
+    match insn.code() {
+        Movsd_xmmm64_xmm => Some(8),
+        Movss_xmmm32_xmm => Some(4),
+        Movapd_xmmm128_xmm | Movaps_xmmm128_xmm | Movupd_xmmm128_xmm | Movups_xmmm128_xmm | Movdqa_xmmm128_xmm | Movdqu_xmmm128_xmm => Some(16),
+        _ => None,
+    }
+}
+
 /// Whether `insn` may run inside a chain without ending it: a link, a
-/// copy, a load, or integer work on general registers and immediates that
+/// copy, a load, a store, or integer work on general registers and immediates that
 /// cannot fault or leave the block.
 pub fn keeps_chain(insn: &Instruction) -> bool {
     use Mnemonic::*;
-    if link_of(insn).is_some() || is_copy(insn) || load_of(insn).is_some() {
+    if link_of(insn).is_some() || is_copy(insn) || load_of(insn).is_some() || store_of(insn).is_some() {
         return true;
     }
     let integer = matches!(
@@ -213,6 +247,9 @@ impl FpChain {
         self.read_low &= !bit;
         self.read_high &= !bit;
         self.exact &= !bit;
+        self.tested &= !bit;
+        self.zero_above_32 &= !u32::from(bit);
+        self.zero_above_64 &= !u32::from(bit);
         FIRST_LINK_REG + i as Reg
     }
 
@@ -237,6 +274,18 @@ impl FpChain {
         if let Some(n) = r.checked_sub(regs::XMM_BASE).filter(|&n| n < 16) {
             self.homes_read |= 1 << n;
         }
+    }
+
+    /// A scalar load of `bytes` filled the registers of `bits`
+    /// (`zero_above_32`'s bits).
+    fn note_zero_above(&mut self, bits: u32, bytes: u8) {
+        let (above_32, above_64) = match bytes {
+            4 => (bits, bits),
+            8 => (0, bits),
+            _ => (0, 0),
+        };
+        self.zero_above_32 = self.zero_above_32 & !bits | above_32;
+        self.zero_above_64 = self.zero_above_64 & !bits | above_64;
     }
 
     /// The register holding guest XMM n's whole value (none pending).
@@ -275,7 +324,8 @@ impl Emitter {
         // A packed link reads whole registers: a pending element is
         // written first.
         let whole_pending = matches!(kind, LinkKind::Packed(_)) && (c.pending[d].is_some() || c.pending[s].is_some());
-        let room = c.free().count_ones() as usize >= 1 + usize::from(from_memory) && c.len < MAX_LINKS;
+        let load_room = !from_memory || c.free() & !c.written != 0;
+        let room = c.free().count_ones() as usize >= 1 + usize::from(from_memory) && load_room && c.len < MAX_LINKS;
         if !room || (c.len > 0 && (c.double != double || whole_pending)) {
             self.end_fp_chain();
         }
@@ -285,7 +335,8 @@ impl Emitter {
         let mut free = self.fp_chain.free();
         let loaded = if from_memory {
             self.fault_pad();
-            let loaded = self.fp_chain.take(&mut free);
+            let loaded = self.fp_chain.take(&mut (free & !self.fp_chain.written));
+            free &= !chain_bit(loaded);
             self.fp_chain.loads |= chain_bit(loaded);
             self.vload_operand(loaded, insn, if double { 8 } else { 4 })?;
             Some(loaded)
@@ -321,6 +372,7 @@ impl Emitter {
             _ => (c.whole[d], c.pending[d]) = (Some(r), None),
         }
         c.links[c.len] = Link { kind, r, a, b };
+        c.written |= chain_bit(r);
         c.double = double;
         c.len += 1;
         emit_link(self, kind, double, r, a, b);
@@ -338,7 +390,7 @@ impl Emitter {
         }
         let d = insn.op0_register().number();
         let in_place = self.fp_chain.homes_read & (1 << d) == 0;
-        let mut free = self.fp_chain.free();
+        let mut free = self.fp_chain.free() & !self.fp_chain.written;
         if !in_place && free == 0 {
             self.end_fp_chain();
             return Ok(false);
@@ -350,6 +402,7 @@ impl Emitter {
             self.vload_operand(home(d), insn, bytes)?;
             let c = &mut self.fp_chain;
             (c.whole[d], c.pending[d]) = (None, None);
+            c.note_zero_above(home_bit(d), bytes);
             return Ok(true);
         }
         let r = self.fp_chain.take(&mut free);
@@ -358,6 +411,40 @@ impl Emitter {
         (c.whole[d], c.pending[d]) = (Some(r), None);
         c.exact |= chain_bit(r);
         c.loads |= chain_bit(r);
+        c.note_zero_above(u32::from(chain_bit(r)), bytes);
+        Ok(true)
+    }
+
+    /// `insn` (a `store_of` store of `bytes`) inside an open chain: stores
+    /// the value the chain holds for the register, tested first if a link
+    /// computed it. False if the chain is closed, or the store takes a
+    /// whole register whose low element is pending (then the chain ends):
+    /// an ordinary store.
+    pub(super) fn chain_store(&mut self, insn: &Instruction, bytes: u8) -> Result<bool, Unsupported> {
+        if self.fp_chain.len == 0 {
+            return Ok(false);
+        }
+        let n = insn.op1_register().number();
+        let c = &self.fp_chain;
+        let (value, scalar) = match c.pending[n] {
+            Some(r) if bytes < 16 => (r, true),
+            Some(_) => {
+                self.end_fp_chain();
+                return Ok(false);
+            }
+            None => (c.whole[n].unwrap_or(home(n)), false),
+        };
+        let bit = chain_bit(value);
+        let untested = bit != 0 && (c.exact | c.tested) & bit == 0;
+        self.fault_pad();
+        if untested {
+            let (scalars, packed) = if scalar { (vec![value], vec![]) } else { (vec![], vec![value]) };
+            let nzcv_free = !self.live_after.has(FlagSet::NZCV);
+            let (links, double) = (self.fp_chain.links[..self.fp_chain.len].to_vec(), self.fp_chain.double);
+            self.test_links(links, scalars, packed, double, nzcv_free);
+            self.fp_chain.tested |= bit;
+        }
+        self.vstore_operand(value, insn, bytes)?;
         Ok(true)
     }
 
@@ -407,15 +494,16 @@ impl Emitter {
         if chain.len == 0 {
             return;
         }
-        let FpChain { links, len, double, pending, whole, read_low, read_high, exact, .. } = chain;
+        let FpChain { links, len, double, pending, whole, read_low, read_high, exact, tested, zero_above_32, zero_above_64, .. } = chain;
         let links = &links[..len];
+        let exact = exact | tested;
         // The final values no link read: a destination's pending element,
         // and the packed result it (otherwise) holds.
         let mut scalars: Vec<Reg> = Vec::new();
         let mut packed: Vec<Reg> = Vec::new();
         for n in 0..16 {
             if let Some(r) = pending[n] {
-                if read_low & chain_bit(r) == 0 && !scalars.contains(&r) {
+                if (read_low | tested) & chain_bit(r) == 0 && !scalars.contains(&r) {
                     scalars.push(r);
                 }
             }
@@ -426,8 +514,33 @@ impl Emitter {
                 }
             }
         }
+        self.test_links(links.to_vec(), scalars, packed, double, nzcv_free);
+        // A pending element over bits known to be zero: one fmov writes
+        // both (it clears the bits above the element).
+        let zero_above = if double { zero_above_64 } else { zero_above_32 };
+        let fmov_whole = |n: usize| {
+            let high = whole[n].map_or(home_bit(n), |w| u32::from(chain_bit(w)));
+            pending[n].is_some() && high != 0 && zero_above & high == high
+        };
+        let mut copies: Vec<(Reg, Reg)> = whole.iter().enumerate().filter(|&(n, _)| !fmov_whole(n)).filter_map(|(n, w)| Some((home(n), (*w)?))).collect();
+        parallel_moves(self, &mut copies);
+        for (n, r) in pending.iter().enumerate().filter_map(|(n, r)| Some((n, (*r)?))) {
+            match (double, fmov_whole(n)) {
+                (true, true) => a64!(self.ops; fmov D(home(n)), D(r)),
+                (false, true) => a64!(self.ops; fmov S(home(n)), S(r)),
+                (true, false) => a64!(self.ops; ins V(home(n)).D[0], V(r).D[0]),
+                (false, false) => a64!(self.ops; ins V(home(n)).S[0], V(r).S[0]),
+            }
+        }
+    }
+
+    /// Branches out of line if the low element of any of `scalars`, or
+    /// either element of any of `packed`, is a NaN; there every link of
+    /// `links` is computed again in order with x86's NaN rules, and the
+    /// code goes on after the test.
+    fn test_links(&mut self, links: Vec<Link>, scalars: Vec<Reg>, packed: Vec<Reg>, double: bool, nzcv_free: bool) {
         if !scalars.is_empty() || !packed.is_empty() {
-            let again = links.to_vec();
+            let again = links;
             self.cold(
                 move |e, nan| test_results(e, &scalars, &packed, double, nzcv_free, nan),
                 move |e| {
@@ -444,21 +557,17 @@ impl Emitter {
                 },
             );
         }
-        let mut copies: Vec<(Reg, Reg)> = whole.iter().enumerate().filter_map(|(n, w)| Some((home(n), (*w)?))).collect();
-        parallel_moves(self, &mut copies);
-        for (n, r) in pending.iter().enumerate().filter_map(|(n, r)| Some((n, (*r)?))) {
-            if double {
-                a64!(self.ops; ins V(home(n)).D[0], V(r).D[0]);
-            } else {
-                a64!(self.ops; ins V(home(n)).S[0], V(r).S[0]);
-            }
-        }
     }
 }
 
 /// Guest XMM n's own register.
 fn home(n: usize) -> Reg {
     regs::XMM_BASE + n as Reg
+}
+
+/// Guest XMM n's own register's bit in `FpChain::zero_above_32`.
+fn home_bit(n: usize) -> u32 {
+    1 << (16 + n)
 }
 
 /// Emits the whole-register moves `(to, from)` as if all at once: each

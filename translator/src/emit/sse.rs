@@ -238,6 +238,7 @@ pub(super) fn mov128(e: &mut Emitter, insn: &Instruction) -> EmitResult {
                 a64!(e.ops; mov V(d).B16, V(s).B16);
             }
         }
+        (OpKind::Memory, OpKind::Register) if e.fp_chain_open() && super::fp_chain::store_of(insn).is_some() && e.chain_store(insn, 16)? => {}
         (OpKind::Memory, OpKind::Register) => {
             let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
             e.vstore_operand(s, insn, 16)?;
@@ -296,6 +297,7 @@ pub(super) fn mov_scalar(e: &mut Emitter, insn: &Instruction, double: bool) -> E
         (OpKind::Register, OpKind::Memory) if e.fp_chain_open() && super::fp_chain::load_of(insn).is_some() && e.chain_load(insn, bytes)? => {}
         // A load clears the other elements (the host's scalar load does).
         (OpKind::Register, OpKind::Memory) => e.vload_operand(e.xmm_dst(insn)?, insn, bytes)?,
+        (OpKind::Memory, OpKind::Register) if e.fp_chain_open() && super::fp_chain::store_of(insn).is_some() && e.chain_store(insn, bytes)? => {}
         (OpKind::Memory, OpKind::Register) => e.vstore_operand(xmm(insn.op1_register()).ok_or(Unsupported)?, insn, bytes)?,
         _ => return Err(Unsupported),
     }
