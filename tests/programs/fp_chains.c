@@ -9,7 +9,8 @@
  * single precision. A link with a memory source starts a chain; packed
  * links mix with scalar ones; loads inside a chain (a link's memory
  * source, movsd and movupd) feed later links, also into registers a link
- * wrote before; stores inside a chain. */
+ * wrote before; stores inside a chain; a chain longer than its registers
+ * hold; a compare and a branch out of a chain's middle. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -233,6 +234,67 @@ static void chain_reload(const uint64_t in[3], struct xmm out[3]) {
         : "xmm0", "xmm1", "xmm2", "memory");
 }
 
+/* A chain longer than Transit's chain registers hold: each link with a
+ * memory source takes one for the loaded value, so the chain ends part
+ * way and another begins. xmm0..xmm3 start from
+ * in[0..4], the memory sources are in[4..16]. An early result whose only
+ * reader's result is dropped (xmm2's first, read by xmm3's second link,
+ * which xmm3's load then replaces) must still get x86's NaN. */
+static unsigned chain_long_loads(const uint64_t in[16], struct xmm out[4]) {
+    struct xmm regs[4];
+    for (int i = 0; i < 4; i++) {
+        regs[i] = (struct xmm){ in[i], 0x1111111100000000ull * (i + 1) };
+    }
+    unsigned mxcsr = 0x1f80;
+    __asm__ volatile("ldmxcsr %0" : : "m"(mxcsr));
+    __asm__ volatile(
+        "movdqu 0(%0), %%xmm0\n movdqu 16(%0), %%xmm1\n movdqu 32(%0), %%xmm2\n movdqu 48(%0), %%xmm3\n"
+        "mulsd 32(%2), %%xmm0\n"
+        "addsd 40(%2), %%xmm1\n"
+        "mulsd %%xmm0, %%xmm1\n"
+        "subsd 48(%2), %%xmm2\n"
+        "addsd %%xmm2, %%xmm3\n"
+        "movsd 56(%2), %%xmm3\n"
+        "mulsd %%xmm3, %%xmm1\n"
+        "divsd 64(%2), %%xmm0\n"
+        "addsd 72(%2), %%xmm1\n"
+        "movsd 80(%2), %%xmm2\n"
+        "mulsd 88(%2), %%xmm2\n"
+        "subsd 96(%2), %%xmm3\n"
+        "addsd %%xmm3, %%xmm0\n"
+        "mulsd %%xmm1, %%xmm2\n"
+        "addsd 104(%2), %%xmm1\n"
+        "subsd 112(%2), %%xmm3\n"
+        "mulsd 120(%2), %%xmm0\n"
+        "addsd %%xmm0, %%xmm3\n"
+        "movdqu %%xmm0, 0(%1)\n movdqu %%xmm1, 16(%1)\n movdqu %%xmm2, 32(%1)\n movdqu %%xmm3, 48(%1)\n"
+        :
+        : "r"(regs), "r"(out), "r"(in)
+        : "xmm0", "xmm1", "xmm2", "xmm3", "memory");
+    __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
+    return mxcsr & 0x3f;
+}
+
+/* A compare reading the chain's values, then a conditional branch out
+ * of the chain's middle (taken where xmm0 <= 0 or unordered): the way out
+ * writes every register as it stands, the way on goes on with the chain. */
+static void chain_branch(const uint64_t in[3], struct xmm out[4]) {
+    struct xmm regs[4] = { { in[0], 0xa }, { in[1], 0xb }, { in[2], 0xc }, { 0, 0xd } };
+    __asm__ volatile(
+        "movdqu 0(%0), %%xmm0\n movdqu 16(%0), %%xmm1\n movdqu 32(%0), %%xmm2\n movdqu 48(%0), %%xmm3\n"
+        "mulsd %%xmm1, %%xmm0\n"
+        "addsd %%xmm2, %%xmm1\n"
+        "ucomisd %%xmm3, %%xmm0\n"
+        "jbe 1f\n"
+        "subsd %%xmm2, %%xmm0\n"
+        "mulsd %%xmm0, %%xmm1\n"
+        "1:\n"
+        "movdqu %%xmm0, 0(%1)\n movdqu %%xmm1, 16(%1)\n movdqu %%xmm2, 32(%1)\n movdqu %%xmm3, 48(%1)\n"
+        :
+        : "r"(regs), "r"(out)
+        : "xmm0", "xmm1", "xmm2", "xmm3", "memory", "cc");
+}
+
 static uint64_t hash(const void *p, size_t n, uint64_t h) {
     const unsigned char *b = p;
     for (size_t i = 0; i < n; i++) {
@@ -381,5 +443,52 @@ int main(void) {
         }
     }
     printf("reload: %016llx\n", (unsigned long long)h);
+    /* Each special value at each of the 16 positions, 1.5 elsewhere, then
+     * with a second one four positions on. */
+    h = 0xcbf29ce484222325ull;
+    for (unsigned v = 0; v < N; v++) {
+        for (unsigned pos = 0; pos < 16; pos++) {
+            for (unsigned second = 0; second < 2; second++) {
+                uint64_t in[16];
+                for (int i = 0; i < 16; i++) {
+                    in[i] = doubles[0];
+                }
+                in[pos] = doubles[v];
+                if (second) {
+                    in[(pos + 4) % 16] = doubles[(v + 3) % N];
+                }
+                struct xmm out[4];
+                unsigned flags = chain_long_loads(in, out);
+                h = hash(out, sizeof out, hash(&flags, sizeof flags, h));
+                if ((pos + v) % 5 == 0) {
+                    printf("long %u %u %u: flags %02x", v, pos, second, flags);
+                    for (int r = 0; r < 4; r++) {
+                        printf(" %016llx:%016llx", (unsigned long long)out[r].hi, (unsigned long long)out[r].lo);
+                    }
+                    printf("\n");
+                }
+            }
+        }
+    }
+    printf("long: %016llx\n", (unsigned long long)h);
+    h = 0xcbf29ce484222325ull;
+    for (unsigned i = 0; i < N; i++) {
+        for (unsigned j = 0; j < N; j++) {
+            for (unsigned m = 0; m < N; m++) {
+                uint64_t in[3] = { doubles[i], doubles[j], doubles[m] };
+                struct xmm out[4];
+                chain_branch(in, out);
+                h = hash(out, sizeof out, h);
+                if (m == (i + j) % N) {
+                    printf("branch %u %u %u:", i, j, m);
+                    for (int r = 0; r < 4; r++) {
+                        printf(" %016llx:%016llx", (unsigned long long)out[r].hi, (unsigned long long)out[r].lo);
+                    }
+                    printf("\n");
+                }
+            }
+        }
+    }
+    printf("branch: %016llx\n", (unsigned long long)h);
     return 0;
 }

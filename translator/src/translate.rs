@@ -129,7 +129,10 @@ fn emit_insns(
         // Flags the manuals leave undefined after it need no value: a
         // logic op leaves AF, imul SF/ZF/AF/PF as they happen to be.
         let written = flags[i].effect.defines;
-        if e.fp_chain_open() && !fp_chain::keeps_chain(insn) {
+        // A side exit (a conditional branch with instructions after it)
+        // writes a chain going on past it on its way out.
+        let side_exit = i + 1 < len && crate::frontend::decode::is_side_exit(insn);
+        if e.fp_chain_open() && !(fp_chain::keeps_chain(insn) || side_exit && fp_chain::goes_on_past_exit(&insns[i..])) {
             e.end_fp_chain();
         }
         e.begin_insn(guest_off, flags[i].live_after, written);

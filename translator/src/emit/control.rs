@@ -119,14 +119,20 @@ pub fn jcc(e: &mut Emitter, insn: &Instruction) -> EmitResult {
         // A side exit: the taken way leaves out of line, and the block
         // goes on. The exit is written at the block's end, with the flag
         // form and liveness of this point.
-        let (target, feeder) = (insn.near_branch64(), e.offset());
+        // An SSE chain going on past the branch is written on the way
+        // out, which the branch then always takes (no feeder to link).
+        let chain = e.open_fp_chain();
+        let (target, feeder) = (insn.near_branch64(), chain.is_none().then(|| e.offset()));
         let (polarity, live_after) = (e.polarity, e.live_after);
         e.cold_exit(
             |e, taken| e.branch_if(cond, taken),
             move |e| {
                 let at_end = (e.polarity, e.live_after);
                 (e.polarity, e.live_after) = (polarity, live_after);
-                e.direct_exit_fed(target, Some(feeder));
+                if let Some(chain) = chain {
+                    e.write_chain_for_exit(chain);
+                }
+                e.direct_exit_fed(target, feeder);
                 (e.polarity, e.live_after) = at_end;
             },
         );

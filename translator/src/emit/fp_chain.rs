@@ -9,19 +9,23 @@
 //! cannot fault, between them) instead form a chain: each result goes to a chain register, later links
 //! read it from there, and the destinations are written once, when the
 //! chain ends. A NaN input makes a NaN result in every one of these
-//! operations, so a result that a later link reads needs no test of its
-//! own: only the final values of the chain's destinations that no link
-//! reads are tested, two to an `fcmp`. If one is NaN, a cold path computes
-//! every link again in order with x86's NaN rules: the inputs are still
-//! there, since no destination was written yet. The chain ends before any
-//! other instruction (a fault or an exit there sees every destination
-//! written), so the guest never sees the difference.
+//! operations, so a result needs no test of its own if a later result the
+//! guest registers still hold (or a store tested) is computed from it:
+//! only the others are tested, two to an `fcmp` (`FpChain::feeds` follows
+//! each element). If one is NaN, a cold path computes every link again in
+//! order with x86's NaN rules: the inputs are still there, since no
+//! destination was written yet. The chain ends before any other
+//! instruction (a fault there sees every destination written), so the
+//! guest never sees the difference.
 //!
 //! Stores may join an open chain: the value stored, if a link computed
 //! it, is tested first (a NaN goes to a cold path that computes the links
-//! so far again with x86's rules, then comes back), and needs no test at
-//! the chain's end. A destination whose bits above its element are known
-//! to be zero (a movsd/movss load) is written with one `fmov`.
+//! so far again with x86's rules, then comes back). ucomisd/comisd
+//! between registers read the chain's values (a NaN's payload does not
+//! change a compare). A conditional branch inside the block does not end
+//! a chain that goes on after it: its way out writes the destinations.
+//! A destination whose bits above its element are known to be zero (a
+//! movsd/movss load) is written with one `fmov`.
 //!
 //! Loads may join an open chain too: a link with a memory source, and
 //! movsd/movss/movupd-style loads, whose value goes to a chain register
@@ -80,13 +84,34 @@ struct Link {
 
 const NO_LINK: Link = Link { kind: LinkKind::DupLow, r: 0, a: 0, b: 0 };
 
+/// A link's result value's parts: bit 2k is link k's low element, bit
+/// 2k + 1 its high one (`FpChain::feeds`).
+fn parts(k: usize) -> u32 {
+    0b11 << (2 * k)
+}
+const LOW: u32 = 0b01;
+const HIGH: u32 = 0b10;
+/// A chain register holding no link's result (a load, an exact copy, or
+/// nothing).
+const NO_VALUE: u8 = u8::MAX;
+
 /// The chain being built in a block (empty between chains).
 #[derive(Clone)]
 pub struct FpChain {
+    /// What the cold path computes again.
     links: [Link; MAX_LINKS],
     len: usize,
+    /// For each link, the parts of earlier links' results (`parts`) that
+    /// its low and its high element are computed from: a NaN there makes
+    /// a NaN here.
+    feeds: [[u32; 2]; MAX_LINKS],
+    /// The link whose result each chain register holds (NO_VALUE: none).
+    value_in: [u8; CHAIN_REGS],
+    /// Parts of link results already tested (by a store).
+    tested: u32,
     /// Chain registers holding a value loaded from memory (bit i:
-    /// v(FIRST_LINK_REG + i)): kept to the chain's end.
+    /// v(FIRST_LINK_REG + i)): kept to the chain's end, since the cold
+    /// path reads them again.
     loads: u16,
     double: bool,
     /// Guest XMM n's current low element is in this chain register.
@@ -96,22 +121,12 @@ pub struct FpChain {
     /// register (a packed result); None: its own. No XMM register is
     /// written while the chain is open, so the cold path finds every input.
     whole: [Option<Reg>; 16],
-    /// Chain registers whose low (high) element a later link reads (bit i:
-    /// v(10+i)).
-    read_low: u16,
-    read_high: u16,
-    /// Chain registers holding a guest value as it was (a load, or
-    /// `unpcklpd x, x` of one): nothing to test, and a test could meet a
-    /// signalling NaN and raise a flag x86 does not.
-    exact: u16,
     /// XMM registers whose own register holds a value the chain reads (a
     /// link's input, or another register's value after a copy): a load
     /// may not write it before the chain ends (bit n: XMM n).
     homes_read: u16,
-    /// Chain registers whose value a store has tested already.
-    tested: u16,
     /// Chain registers some link wrote: no load may take one, since the
-    /// cold path computes every link again, over the loaded value.
+    /// cold path computes the links again, over the loaded value.
     written: u16,
     /// Chain registers (bits 0..CHAIN_REGS) and XMM registers' own (bits
     /// 16..32) that a scalar load filled: zero above the low 32 or 64 bits.
@@ -124,15 +139,14 @@ impl Default for FpChain {
         FpChain {
             links: [NO_LINK; MAX_LINKS],
             len: 0,
+            feeds: [[0; 2]; MAX_LINKS],
+            value_in: [NO_VALUE; CHAIN_REGS],
+            tested: 0,
             loads: 0,
             double: false,
             pending: [None; 16],
             whole: [None; 16],
-            read_low: 0,
-            read_high: 0,
-            exact: 0,
             homes_read: 0,
-            tested: 0,
             written: 0,
             zero_above_32: 0,
             zero_above_64: 0,
@@ -209,12 +223,37 @@ pub fn store_of(insn: &Instruction) -> Option<u8> {
     }
 }
 
+/// Whether `insn` is a legacy SSE scalar compare between registers
+/// (`Emitter::chain_compare_operands`): it reads values, a NaN's payload
+/// does not matter to it, and no link computes it again.
+pub fn is_compare(insn: &Instruction) -> bool {
+    use Code::*;
+    matches!(insn.code(), Ucomisd_xmm_xmmm64 | Comisd_xmm_xmmm64 | Ucomiss_xmm_xmmm32 | Comiss_xmm_xmmm32) && insn.op1_kind() == OpKind::Register
+}
+
+/// Whether an open chain goes on past the side exit at `insns[0]` (a
+/// conditional branch inside the block, whose out-of-line way out then
+/// writes the chain's destinations first): only if a chain instruction
+/// comes before anything that would end the chain anyway, which would
+/// leave the way out a branch longer for nothing.
+pub fn goes_on_past_exit(insns: &[Instruction]) -> bool {
+    for insn in &insns[1..] {
+        if !keeps_chain(insn) {
+            return false;
+        }
+        if link_of(insn).is_some() || is_copy(insn) || load_of(insn).is_some() || store_of(insn).is_some() || is_compare(insn) {
+            return true;
+        }
+    }
+    false
+}
+
 /// Whether `insn` may run inside a chain without ending it: a link, a
 /// copy, a load, a store, or integer work on general registers and immediates that
 /// cannot fault or leave the block.
 pub fn keeps_chain(insn: &Instruction) -> bool {
     use Mnemonic::*;
-    if link_of(insn).is_some() || is_copy(insn) || load_of(insn).is_some() || store_of(insn).is_some() {
+    if link_of(insn).is_some() || is_copy(insn) || load_of(insn).is_some() || store_of(insn).is_some() || is_compare(insn) {
         return true;
     }
     let integer = matches!(
@@ -238,26 +277,34 @@ impl FpChain {
         !held & ((1 << CHAIN_REGS) - 1)
     }
 
-    /// Takes the lowest register of `free` (not empty) for a new value,
-    /// which no link has read yet.
+    /// Takes the lowest register of `free` (not empty) for a new value
+    /// (no link's result yet).
     fn take(&mut self, free: &mut u16) -> Reg {
         let i = free.trailing_zeros();
         *free &= !(1 << i);
-        let bit = 1 << i;
-        self.read_low &= !bit;
-        self.read_high &= !bit;
-        self.exact &= !bit;
-        self.tested &= !bit;
-        self.zero_above_32 &= !u32::from(bit);
-        self.zero_above_64 &= !u32::from(bit);
+        let bit: u32 = 1 << i;
+        self.value_in[i as usize] = NO_VALUE;
+        self.zero_above_32 &= !bit;
+        self.zero_above_64 &= !bit;
         FIRST_LINK_REG + i as Reg
+    }
+
+    /// The parts (`parts`) of the link result `r` holds, if any, of
+    /// `which` (LOW, HIGH).
+    fn value_parts(&self, r: Reg, which: u32) -> u32 {
+        match chain_bit(r) {
+            0 => 0,
+            bit => match self.value_in[bit.trailing_zeros() as usize] {
+                NO_VALUE => 0,
+                k => parts(k as usize) & (which * 0x5555_5555),
+            },
+        }
     }
 
     /// The register holding guest XMM n's low element.
     fn low(&mut self, n: usize) -> Reg {
         let r = self.pending[n].or(self.whole[n]).unwrap_or(home(n));
         self.note_read(r);
-        self.read_low |= chain_bit(r);
         r
     }
 
@@ -265,8 +312,45 @@ impl FpChain {
     fn high(&mut self, n: usize) -> Reg {
         let r = self.whole[n].unwrap_or(home(n));
         self.note_read(r);
-        self.read_high |= chain_bit(r);
         r
+    }
+
+    /// The parts of link results that the guest registers hold now.
+    fn held_parts(&self) -> u32 {
+        (0..16).fold(0, |held, n| {
+            let low = self.pending[n].map_or(0, |r| self.value_parts(r, LOW));
+            let whole = self.whole[n].map_or(0, |w| self.value_parts(w, if self.pending[n].is_some() { HIGH } else { LOW | HIGH }));
+            held | low | whole
+        })
+    }
+
+    /// The held results a NaN test must see, as (scalar, packed)
+    /// registers: those no later held or tested value is computed from (a
+    /// NaN in one makes a NaN there, which is tested or leads on to one).
+    fn untested_results(&self) -> (Vec<Reg>, Vec<Reg>) {
+        let held = self.held_parts();
+        let (mut reached, mut needs) = (0u32, 0u32);
+        for k in (0..self.len).rev() {
+            for (p, which) in [LOW, HIGH].into_iter().enumerate() {
+                let bit = parts(k) & (which * 0x5555_5555);
+                if (held | self.tested | reached) & bit != 0 {
+                    reached |= self.feeds[k][p];
+                }
+                if held & bit != 0 && (self.tested | reached) & bit == 0 {
+                    needs |= bit;
+                }
+            }
+        }
+        let (mut scalars, mut packed) = (Vec::new(), Vec::new());
+        for k in (0..self.len).filter(|&k| needs & parts(k) != 0) {
+            let i = self.value_in.iter().position(|&v| v as usize == k).expect("a held result is in a chain register");
+            let r = FIRST_LINK_REG + i as Reg;
+            match self.links[k].kind {
+                LinkKind::Scalar(_) => scalars.push(r),
+                _ => packed.push(r),
+            }
+        }
+        (scalars, packed)
     }
 
     /// `r` is an input: if it is an XMM register's own, that one must keep it.
@@ -291,13 +375,11 @@ impl FpChain {
     /// The register holding guest XMM n's whole value (none pending).
     fn full(&mut self, n: usize) -> Reg {
         debug_assert!(self.pending[n].is_none());
-        let r = self.high(n);
-        self.read_low |= chain_bit(r);
-        r
+        self.high(n)
     }
 }
 
-/// Chain register r's bit in `read_low`/`read_high` (none for others).
+/// Chain register r's bit in the registers' masks (none for others).
 fn chain_bit(r: Reg) -> u16 {
     if (FIRST_LINK_REG..FIRST_LINK_REG + CHAIN_REGS as Reg).contains(&r) {
         1 << (r - FIRST_LINK_REG)
@@ -324,9 +406,14 @@ impl Emitter {
         // A packed link reads whole registers: a pending element is
         // written first.
         let whole_pending = matches!(kind, LinkKind::Packed(_)) && (c.pending[d].is_some() || c.pending[s].is_some());
-        let load_room = !from_memory || c.free() & !c.written != 0;
-        let room = c.free().count_ones() as usize >= 1 + usize::from(from_memory) && load_room && c.len < MAX_LINKS;
-        if !room || (c.len > 0 && (c.double != double || whole_pending)) {
+        if c.len > 0 && (c.double != double || whole_pending) {
+            self.end_fp_chain();
+        }
+        let room = |c: &FpChain| {
+            let load_room = !from_memory || c.free() & !c.written != 0;
+            c.free().count_ones() as usize >= 1 + usize::from(from_memory) && load_room && c.len < MAX_LINKS
+        };
+        if !room(&self.fp_chain) {
             self.end_fp_chain();
         }
         // Taken before the operands are found: those are held (by a guest
@@ -345,33 +432,40 @@ impl Emitter {
         };
         let c = &mut self.fp_chain;
         let r = c.take(&mut free);
-        let (a, b) = match kind {
+        // The parts of earlier results the low and high elements come from.
+        let (a, b, feeds) = match kind {
             LinkKind::Scalar(_) => {
                 let a = c.low(d);
-                (a, loaded.unwrap_or_else(|| c.low(s)))
+                let b = loaded.unwrap_or_else(|| c.low(s));
+                (a, b, [c.value_parts(a, LOW) | c.value_parts(b, LOW), 0])
             }
-            LinkKind::Packed(_) => (c.full(d), c.full(s)),
+            LinkKind::Packed(_) => {
+                let (a, b) = (c.full(d), c.full(s));
+                let lane = |which| c.value_parts(a, which) | c.value_parts(b, which);
+                (a, b, [lane(LOW), lane(HIGH)])
+            }
             LinkKind::DupLow => {
                 let a = c.low(d);
-                if chain_bit(a) == 0 || c.exact & chain_bit(a) != 0 {
-                    c.exact |= chain_bit(r);
-                }
-                (a, a)
+                (a, a, [c.value_parts(a, LOW); 2])
             }
             // The high element: never a pending one.
             LinkKind::DupHigh => {
                 let a = c.high(d);
-                if chain_bit(a) == 0 || c.exact & chain_bit(a) != 0 {
-                    c.exact |= chain_bit(r);
-                }
-                (a, a)
+                (a, a, [c.value_parts(a, HIGH); 2])
             }
         };
         match kind {
             LinkKind::Scalar(_) => c.pending[d] = Some(r),
             _ => (c.whole[d], c.pending[d]) = (Some(r), None),
         }
+        // A copy of an exact value is exact: nothing to test (a test
+        // could meet a signalling NaN and raise a flag x86 does not).
+        let copies_exact = matches!(kind, LinkKind::DupLow | LinkKind::DupHigh) && feeds == [0, 0];
+        if !copies_exact {
+            c.value_in[chain_bit(r).trailing_zeros() as usize] = c.len as u8;
+        }
         c.links[c.len] = Link { kind, r, a, b };
+        c.feeds[c.len] = feeds;
         c.written |= chain_bit(r);
         c.double = double;
         c.len += 1;
@@ -409,7 +503,6 @@ impl Emitter {
         self.vload_operand(r, insn, bytes)?;
         let c = &mut self.fp_chain;
         (c.whole[d], c.pending[d]) = (Some(r), None);
-        c.exact |= chain_bit(r);
         c.loads |= chain_bit(r);
         c.note_zero_above(u32::from(chain_bit(r)), bytes);
         Ok(true)
@@ -434,18 +527,48 @@ impl Emitter {
             }
             None => (c.whole[n].unwrap_or(home(n)), false),
         };
-        let bit = chain_bit(value);
-        let untested = bit != 0 && (c.exact | c.tested) & bit == 0;
+        let stored = c.value_parts(value, if scalar { LOW } else { LOW | HIGH });
+        let untested = stored & !c.tested != 0;
         self.fault_pad();
         if untested {
             let (scalars, packed) = if scalar { (vec![value], vec![]) } else { (vec![], vec![value]) };
             let nzcv_free = !self.live_after.has(FlagSet::NZCV);
             let (links, double) = (self.fp_chain.links[..self.fp_chain.len].to_vec(), self.fp_chain.double);
             self.test_links(links, scalars, packed, double, nzcv_free);
-            self.fp_chain.tested |= bit;
+            self.fp_chain.tested |= stored;
         }
         self.vstore_operand(value, insn, bytes)?;
         Ok(true)
+    }
+
+    /// The registers a scalar compare (`is_compare`, of `double`
+    /// precision) reads: the values the open chain holds for its operands,
+    /// as they are now (a NaN's payload may still be the host's: a compare
+    /// only sees that it is a NaN). Ends a chain of the other precision.
+    pub(super) fn chain_compare_operands(&mut self, insn: &Instruction, double: bool) -> Option<(Reg, Reg)> {
+        if self.fp_chain.len > 0 && self.fp_chain.double != double {
+            self.end_fp_chain();
+        }
+        if self.fp_chain.len == 0 {
+            return None;
+        }
+        let c = &self.fp_chain;
+        let now = |n: usize| c.pending[n].or(c.whole[n]).unwrap_or(home(n));
+        Some((now(insn.op0_register().number()), now(insn.op1_register().number())))
+    }
+
+    /// The open chain, if any, for a side exit's way out
+    /// (`write_chain_for_exit`).
+    pub(super) fn open_fp_chain(&self) -> Option<FpChain> {
+        (self.fp_chain.len > 0).then(|| self.fp_chain.clone())
+    }
+
+    /// On a side exit's way out, out of line: writes `chain`'s
+    /// destinations as they stood at the branch (the exit's flags are live
+    /// then if live at its target: the tests compare only where not).
+    pub(super) fn write_chain_for_exit(&mut self, chain: FpChain) {
+        let nzcv_free = !self.live_after.has(FlagSet::NZCV);
+        self.write_chain(chain, nzcv_free);
     }
 
     /// Before a load inside the open chain: a landing pad, out of line,
@@ -481,8 +604,8 @@ impl Emitter {
         c.pending[d] = c.pending[s];
     }
 
-    /// Ends the chain, if one is open: tests the results no link read,
-    /// and writes each destination's low element.
+    /// Ends the chain, if one is open: tests the results no later result
+    /// is computed from, and writes each destination's low element.
     pub fn end_fp_chain(&mut self) {
         let chain = std::mem::take(&mut self.fp_chain);
         let nzcv_free = !self.live_after.has(FlagSet::NZCV);
@@ -494,27 +617,9 @@ impl Emitter {
         if chain.len == 0 {
             return;
         }
-        let FpChain { links, len, double, pending, whole, read_low, read_high, exact, tested, zero_above_32, zero_above_64, .. } = chain;
-        let links = &links[..len];
-        let exact = exact | tested;
-        // The final values no link read: a destination's pending element,
-        // and the packed result it (otherwise) holds.
-        let mut scalars: Vec<Reg> = Vec::new();
-        let mut packed: Vec<Reg> = Vec::new();
-        for n in 0..16 {
-            if let Some(r) = pending[n] {
-                if (read_low | tested) & chain_bit(r) == 0 && !scalars.contains(&r) {
-                    scalars.push(r);
-                }
-            }
-            if let Some(w) = whole[n].filter(|&w| chain_bit(w) != 0 && exact & chain_bit(w) == 0) {
-                let unread = read_high & chain_bit(w) == 0 || (pending[n].is_none() && read_low & chain_bit(w) == 0);
-                if unread && !packed.contains(&w) {
-                    packed.push(w);
-                }
-            }
-        }
-        self.test_links(links.to_vec(), scalars, packed, double, nzcv_free);
+        let (scalars, packed) = chain.untested_results();
+        self.test_links(chain.links[..chain.len].to_vec(), scalars, packed, chain.double, nzcv_free);
+        let FpChain { double, pending, whole, zero_above_32, zero_above_64, .. } = chain;
         // A pending element over bits known to be zero: one fmov writes
         // both (it clears the bits above the element).
         let zero_above = if double { zero_above_64 } else { zero_above_32 };

@@ -646,8 +646,11 @@ pub(super) fn scalar_arith(e: &mut Emitter, l: Lanes, op: ScalarOp, double: Doub
 /// ucomisd/comisd (`double`), ucomiss/comiss: ZF, PF, CF from an
 /// unordered compare; OF, SF, AF cleared.
 pub(super) fn compare_scalar(e: &mut Emitter, insn: &Instruction, double: bool) -> EmitResult {
-    let a = e.xmm_dst(insn)?;
-    let b = e.vsrc(insn, 1, if double { 8 } else { 4 })?;
+    let chained = if e.fp_chain_open() && super::fp_chain::is_compare(insn) { e.chain_compare_operands(insn, double) } else { None };
+    let (a, b) = match chained {
+        Some(operands) => operands,
+        None => (e.xmm_dst(insn)?, e.vsrc(insn, 1, if double { 8 } else { 4 })?),
+    };
     if e.needed.is_empty() {
         return Ok(Flow::Next);
     }
