@@ -5,7 +5,7 @@
 
 use crate::frontend::decode::GuestBlock;
 use crate::frontend::forms::Routes;
-use crate::emit::{atomic, data, fp_chain};
+use crate::emit::{atomic, data, fp_chain, fused_pairs};
 use crate::emit::{Emitter, Flow, Handler, MemoryOrder, Stubs, TranslatedBlock};
 use crate::frontend::flags::{live_after, FlagSet, InsnFlags, LiveAtExits};
 use crate::cpu::host::HostFeatures;
@@ -131,8 +131,9 @@ fn emit_insns(
         let written = flags[i].effect.defines;
         // A side exit (a conditional branch with instructions after it)
         // writes a chain going on past it on its way out.
-        let side_exit = i + 1 < len && crate::frontend::decode::is_side_exit(insn);
-        if e.fp_chain_open() && !(fp_chain::keeps_chain(insn) || side_exit && fp_chain::goes_on_past_exit(&insns[i..])) {
+        if e.fp_chain_open()
+            && !(fp_chain::keeps_chain(insn) || i + 1 < len && crate::frontend::decode::is_side_exit(insn) && fp_chain::goes_on_past_exit(&insns[i..]))
+        {
             e.end_fp_chain();
         }
         e.begin_insn(guest_off, flags[i].live_after, written);
@@ -140,6 +141,15 @@ fn emit_insns(
             continue;
         }
         if insns.get(i + 1).is_some_and(|next| data::same_stack_access(insn, next) && data::stack_pair(&mut e, insn, next)) {
+            paired = true;
+            continue;
+        }
+        if fused_pairs::may_start(insn)
+            && insns.get(i + 1).is_some_and(|next| {
+                let first_flags_dead = flags[i].live_after.and(written).is_empty();
+                fused_pairs::pair(&mut e, insn, next, first_flags_dead, flags[i + 1].live_after.and(flags[i + 1].effect.defines))
+            })
+        {
             paired = true;
             continue;
         }

@@ -81,12 +81,17 @@ pub struct Tuning {
     /// live there (hand-written code returns results in CF); off, every
     /// flag stays live.
     pub indirect_parity_dead: bool,
+    /// A bit-field extract (`shr r, n; movzx r, r8`), a zero-extended value
+    /// shifted into place (`movzx r, r8; shl r, n`) and a shifted register
+    /// added (`shl r, n; add r, s`) are one host instruction each
+    /// (`emit::fused_pairs`); off, two.
+    pub fused_pairs: bool,
 }
 
 pub const TUNING_ENV: &str = "TRANSIT_TUNING";
 
 impl Tuning {
-    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true, fused_tests: true, forward_fall_through: true, paired_stack: true, fp_chains: true, alignment_traps: true, fixed_slots: true, indirect_parity_dead: true };
+    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true, fused_tests: true, forward_fall_through: true, paired_stack: true, fp_chains: true, alignment_traps: true, fixed_slots: true, indirect_parity_dead: true, fused_pairs: true };
 
     /// These switches with those named `-name` in `spec` turned off
     /// (unknown names are ignored, as `TRANSIT_HOST_FEATURES` does).
@@ -108,6 +113,7 @@ impl Tuning {
                 Some("alignment-traps") => self.alignment_traps = false,
                 Some("fixed-slots") => self.fixed_slots = false,
                 Some("indirect-parity-dead") => self.indirect_parity_dead = false,
+                Some("fused-pairs") => self.fused_pairs = false,
                 _ => {}
             }
         }
@@ -146,5 +152,6 @@ mod tests {
         assert_eq!(Tuning::ALL_ON.without("-fp-chains").fp_chains, false);
         assert_eq!(Tuning::ALL_ON.without("-fixed-slots").fixed_slots, false);
         assert_eq!(Tuning::ALL_ON.without("-indirect-parity-dead").indirect_parity_dead, false);
+        assert_eq!(Tuning::ALL_ON.without("-fused-pairs").fused_pairs, false);
     }
 }

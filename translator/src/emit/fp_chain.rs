@@ -559,16 +559,16 @@ impl Emitter {
 
     /// The open chain, if any, for a side exit's way out
     /// (`write_chain_for_exit`).
-    pub(super) fn open_fp_chain(&self) -> Option<FpChain> {
-        (self.fp_chain.len > 0).then(|| self.fp_chain.clone())
+    pub(super) fn open_fp_chain(&self) -> Option<Box<FpChain>> {
+        (self.fp_chain.len > 0).then(|| Box::new(self.fp_chain.clone()))
     }
 
     /// On a side exit's way out, out of line: writes `chain`'s
     /// destinations as they stood at the branch (the exit's flags are live
     /// then if live at its target: the tests compare only where not).
-    pub(super) fn write_chain_for_exit(&mut self, chain: FpChain) {
+    pub(super) fn write_chain_for_exit(&mut self, chain: Box<FpChain>) {
         let nzcv_free = !self.live_after.has(FlagSet::NZCV);
-        self.write_chain(chain, nzcv_free);
+        self.write_chain(*chain, nzcv_free);
     }
 
     /// Before a load inside the open chain: a landing pad, out of line,
@@ -607,6 +607,9 @@ impl Emitter {
     /// Ends the chain, if one is open: tests the results no later result
     /// is computed from, and writes each destination's low element.
     pub fn end_fp_chain(&mut self) {
+        if self.fp_chain.len == 0 {
+            return;
+        }
         let chain = std::mem::take(&mut self.fp_chain);
         let nzcv_free = !self.live_after.has(FlagSet::NZCV);
         self.write_chain(chain, nzcv_free);

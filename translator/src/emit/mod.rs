@@ -18,6 +18,7 @@ pub mod crypto;
 pub mod data;
 pub mod f16c;
 pub mod fp_chain;
+pub mod fused_pairs;
 pub mod literal;
 pub mod fma;
 pub mod mmx;

@@ -1,0 +1,126 @@
+/* Pairs of instructions Transit emits as one host instruction
+ * (translator/src/emit/fused_pairs.rs): `shr r, n; movzx r, r8/r16` (a
+ * bit-field extract), `movzx d, r8/r16; shl d, n` and `shl r, n; add r,
+ * s`, at 32 and 64 bits, with shift counts where the field runs past the
+ * register's top, and with the add's flags read after it (the others'
+ * flags are overwritten by a compare, as a fused pair's must be). Also pairs
+ * that must not be fused: a shift whose flags a branch reads after the
+ * movzx, and a movzx from AH. */
+#include <stdint.h>
+#include <stdio.h>
+
+static uint64_t inputs[] = {
+    0, 1, 0x80, 0xff, 0x1234, 0xdeadbeef, 0x80000000, 0xffffffff,
+    0x123456789abcdef0ull, 0x8000000000000000ull, 0xffffffffffffffffull, 0x7fffffffffffffffull,
+};
+#define NIN (sizeof inputs / sizeof inputs[0])
+
+static uint64_t h = 0xcbf29ce484222325ull;
+static void mix(uint64_t v) {
+    h = (h ^ v) * 0x100000001b3ull;
+}
+
+#define EXTRACT32(N, MOVZX)                                                        \
+    static uint64_t extract32_##N##_##MOVZX(uint64_t x) {                          \
+        __asm__("shr $" #N ", %k0\n movzx %" #MOVZX "0, %k0\n cmp $0, %k0" : "+r"(x) : : "cc"); \
+        return x;                                                                  \
+    }
+#define EXTRACT64(N, MOVZX)                                                        \
+    static uint64_t extract64_##N##_##MOVZX(uint64_t x) {                          \
+        __asm__("shr $" #N ", %q0\n movzx %" #MOVZX "0, %k0\n cmp $0, %k0" : "+r"(x) : : "cc"); \
+        return x;                                                                  \
+    }
+EXTRACT32(1, b) EXTRACT32(7, b) EXTRACT32(24, b) EXTRACT32(28, b) EXTRACT32(31, b)
+EXTRACT32(9, w) EXTRACT32(20, w)
+EXTRACT64(7, b) EXTRACT64(33, b) EXTRACT64(60, b) EXTRACT64(63, b) EXTRACT64(16, w) EXTRACT64(55, w)
+
+/* movzx into another register, then shifted: the source stays. */
+#define PLACE(N, MOVZX, SHL)                                                                          \
+    static uint64_t place_##N##_##MOVZX##_##SHL(uint64_t x, uint64_t *src) {                         \
+        uint64_t d = 0x5555555555555555ull;                                                           \
+        __asm__("movzx %" #MOVZX "1, %k0\n shl $" #N ", %" #SHL "0\n cmp $0, %k0" : "+&r"(d), "+r"(x) : : "cc"); \
+        *src = x;                                                                                     \
+        return d;                                                                                     \
+    }
+PLACE(4, b, q) PLACE(56, b, q) PLACE(60, w, q) PLACE(3, w, k) PLACE(28, b, k) PLACE(20, w, k) PLACE(1, b, k)
+
+/* r = s + (r << n), and the flags of the add. */
+#define SHIFTED_ADD(N, SIZE)                                                                        \
+    static uint64_t shifted_add_##N##_##SIZE(uint64_t r, uint64_t s, unsigned *flags) {            \
+        unsigned char c, o, z, sg;                                                                  \
+        __asm__("shl $" #N ", %" #SIZE "0\n add %" #SIZE "5, %" #SIZE "0\n setc %1\n seto %2\n setz %3\n sets %4" \
+                : "+r"(r), "=r"(c), "=r"(o), "=r"(z), "=r"(sg)                                     \
+                : "r"(s)                                                                            \
+                : "cc");                                                                            \
+        *flags = c | o << 1 | z << 2 | sg << 3;                                                     \
+        return r;                                                                                   \
+    }
+SHIFTED_ADD(1, q) SHIFTED_ADD(4, q) SHIFTED_ADD(63, q) SHIFTED_ADD(3, k) SHIFTED_ADD(31, k)
+
+/* Flags nobody reads after the add. */
+static uint64_t shifted_add_quiet(uint64_t r, uint64_t s) {
+    __asm__("shl $4, %0\n add %1, %0" : "+r"(r) : "r"(s) : "cc");
+    return r;
+}
+
+/* Not fused: the shift's CF is read after the movzx. */
+static uint64_t extract_then_carry(uint64_t x, unsigned *carry) {
+    unsigned char c;
+    __asm__("shr $5, %k0\n movzx %b0, %k0\n setc %1" : "+r"(x), "=r"(c) : : "cc");
+    *carry = c;
+    return x;
+}
+
+/* Not fused: movzx from AH after shifting RAX. */
+static uint64_t extract_high_byte(uint64_t x) {
+    __asm__("shr $3, %%eax\n movzx %%ah, %%eax" : "+a"(x) : : "cc");
+    return x;
+}
+
+int main(void) {
+    uint64_t (*extracts[])(uint64_t) = {
+        extract32_1_b, extract32_7_b, extract32_24_b, extract32_28_b, extract32_31_b, extract32_9_w, extract32_20_w,
+        extract64_7_b, extract64_33_b, extract64_60_b, extract64_63_b, extract64_16_w, extract64_55_w,
+    };
+    uint64_t (*places[])(uint64_t, uint64_t *) = {
+        place_4_b_q, place_56_b_q, place_60_w_q, place_3_w_k, place_28_b_k, place_20_w_k, place_1_b_k,
+    };
+    uint64_t (*adds[])(uint64_t, uint64_t, unsigned *) = {
+        shifted_add_1_q, shifted_add_4_q, shifted_add_63_q, shifted_add_3_k, shifted_add_31_k,
+    };
+    for (unsigned i = 0; i < NIN; i++) {
+        uint64_t x = inputs[i];
+        printf("%016llx:", (unsigned long long)x);
+        for (unsigned f = 0; f < sizeof extracts / sizeof extracts[0]; f++) {
+            uint64_t v = extracts[f](x);
+            printf(" %llx", (unsigned long long)v);
+            mix(v);
+        }
+        printf(" |");
+        for (unsigned f = 0; f < sizeof places / sizeof places[0]; f++) {
+            uint64_t src, v = places[f](x, &src);
+            printf(" %llx", (unsigned long long)v);
+            mix(v);
+            mix(src);
+        }
+        unsigned carry;
+        uint64_t v = extract_then_carry(x, &carry);
+        printf(" | %llx c%u %llx\n", (unsigned long long)v, carry, (unsigned long long)extract_high_byte(x));
+        mix(v);
+        mix(carry);
+        for (unsigned j = 0; j < NIN; j++) {
+            for (unsigned f = 0; f < sizeof adds / sizeof adds[0]; f++) {
+                unsigned flags;
+                uint64_t r = adds[f](x, inputs[j], &flags);
+                mix(r);
+                mix(flags);
+                if (j == (i * 5 + f) % NIN) {
+                    printf("  add %u %u: %llx flags %x\n", j, f, (unsigned long long)r, flags);
+                }
+            }
+            mix(shifted_add_quiet(x, inputs[j]));
+        }
+    }
+    printf("hash %016llx\n", (unsigned long long)h);
+    return 0;
+}

@@ -1,0 +1,156 @@
+//! Pairs of guest instructions emitted as one host instruction, as an
+//! aarch64 compiler would have written them: a bit-field extract
+//! (`shr r, n; movzx r, r8` is `ubfx`), a zero-extended value shifted into
+//! place (`movzx d, r8; shl d, n` is `ubfiz`), and a shifted register added
+//! (`shl r, n; add r, s` is `add r, s, r, lsl n`). GCC writes them for
+//! bit fields and table indexing (Lua's instruction decoding, Python's
+//! dict lookups). The first instruction's flags must be dead after it (the
+//! second overwrites them, or nothing reads them); one host instruction
+//! does both, so no fault or signal sees the state between them.
+//! `TRANSIT_TUNING=-fused-pairs` turns it off.
+
+use super::{a64, regs, Emitter, Polarity, Reg};
+use crate::frontend::flags::FlagSet;
+#[allow(unused_imports)]
+use dynasmrt::{DynasmApi, DynasmLabelApi};
+use iced_x86::{Code, Instruction, OpKind, Register};
+
+/// Whether `insn` may start a pair: one compare, since this runs for
+/// every instruction translated.
+#[inline]
+pub fn may_start(insn: &Instruction) -> bool {
+    use Code::*;
+    matches!(
+        insn.code(),
+        Shr_rm32_imm8 | Shr_rm64_imm8 | Shr_rm32_1 | Shr_rm64_1 | Shl_rm32_imm8 | Shl_rm64_imm8 | Shl_rm32_1 | Shl_rm64_1
+            | Movzx_r32_rm8 | Movzx_r64_rm8 | Movzx_r32_rm16 | Movzx_r64_rm16
+    )
+}
+
+/// Emits `first` (`may_start`) and `second` as one host instruction if
+/// they are such a pair; `first_flags_dead`: nothing reads the flags
+/// `first` writes; `second_needed`: the flags `second` must leave
+/// correct. False: nothing was emitted.
+pub fn pair(e: &mut Emitter, first: &Instruction, second: &Instruction, first_flags_dead: bool, second_needed: FlagSet) -> bool {
+    if !first_flags_dead || !crate::tuning::tuning().fused_pairs {
+        return false;
+    }
+    if let Some(shift) = shift_right(first) {
+        return extract(e, shift, second);
+    }
+    if let Some(shift) = shift_left(first) {
+        return shifted_add(e, shift, second, second_needed);
+    }
+    zero_extend_then_shift(e, first, second)
+}
+
+/// A shift of a whole 32/64-bit register by an immediate.
+#[derive(Clone, Copy)]
+struct Shift {
+    reg: Register,
+    by: u32,
+}
+
+fn shift_right(insn: &Instruction) -> Option<Shift> {
+    use Code::*;
+    matches!(insn.code(), Shr_rm32_imm8 | Shr_rm64_imm8 | Shr_rm32_1 | Shr_rm64_1).then_some(())?;
+    register_shift(insn)
+}
+
+fn shift_left(insn: &Instruction) -> Option<Shift> {
+    use Code::*;
+    matches!(insn.code(), Shl_rm32_imm8 | Shl_rm64_imm8 | Shl_rm32_1 | Shl_rm64_1).then_some(())?;
+    register_shift(insn)
+}
+
+fn register_shift(insn: &Instruction) -> Option<Shift> {
+    if insn.op0_kind() != OpKind::Register {
+        return None;
+    }
+    let reg = insn.op0_register();
+    let bits = 8 * reg.size() as u32;
+    let by = match insn.op1_kind() {
+        OpKind::Immediate8 => u32::from(insn.immediate8()),
+        _ => 1,
+    } & (bits - 1);
+    (by > 0).then_some(Shift { reg, by })
+}
+
+/// `movzx r32, r8/r16` from a general register's low byte or word (not
+/// AH..BH): (destination, source, source bits).
+fn zero_extension(insn: &Instruction) -> Option<(Register, Register, u32)> {
+    use Code::*;
+    let bits = match insn.code() {
+        Movzx_r32_rm8 | Movzx_r64_rm8 => 8,
+        Movzx_r32_rm16 | Movzx_r64_rm16 => 16,
+        _ => return None,
+    };
+    let src = insn.op1_register();
+    let high8 = matches!(src, Register::AH | Register::CH | Register::DH | Register::BH);
+    (insn.op1_kind() == OpKind::Register && !high8).then_some((insn.op0_register(), src, bits))
+}
+
+fn host(reg: Register) -> Reg {
+    regs::gpr(reg.full_register() as usize - Register::RAX as usize)
+}
+
+/// `shr r, n; movzx r, r8/r16` of the same register: bits n.. of r,
+/// zero-extended (what the shift brought down, as wide as the movzx
+/// takes and the register has).
+fn extract(e: &mut Emitter, shift: Shift, second: &Instruction) -> bool {
+    let Some((dst, src, bits)) = zero_extension(second) else { return false };
+    if src.full_register() != shift.reg.full_register() || dst.full_register() != shift.reg.full_register() {
+        return false;
+    }
+    let r = host(shift.reg);
+    let width = bits.min(8 * shift.reg.size() as u32 - shift.by);
+    a64!(e.ops; ubfx X(r), X(r), shift.by, width);
+    true
+}
+
+/// `movzx d, r8/r16; shl d, n`: the zero-extended value shifted into
+/// place (bits shifted past the top of a 32-bit register are gone).
+fn zero_extend_then_shift(e: &mut Emitter, first: &Instruction, second: &Instruction) -> bool {
+    let Some((dst, src, bits)) = zero_extension(first) else { return false };
+    let Some(shift) = shift_left(second) else { return false };
+    if shift.reg.full_register() != dst.full_register() {
+        return false;
+    }
+    let size = 8 * shift.reg.size() as u32;
+    let (d, s, width) = (host(dst), host(src), bits.min(size - shift.by));
+    if size == 64 {
+        a64!(e.ops; ubfiz X(d), X(s), shift.by, width);
+    } else {
+        a64!(e.ops; ubfiz W(d), W(s), shift.by, width);
+    }
+    true
+}
+
+/// `shl r, n; add r, s` (s another register of r's size): r = s + (r <<
+/// n), with N, Z, C and V from `adds` if the add's are needed (not PF or
+/// AF: their sources need the shifted value apart).
+fn shifted_add(e: &mut Emitter, shift: Shift, second: &Instruction, needed: FlagSet) -> bool {
+    use Code::*;
+    if !matches!(second.code(), Add_rm32_r32 | Add_rm64_r64 | Add_r32_rm32 | Add_r64_rm64)
+        || second.op0_kind() != OpKind::Register
+        || second.op1_kind() != OpKind::Register
+        || second.op0_register() != shift.reg
+        || second.op1_register().full_register() == shift.reg.full_register()
+        || needed.has(FlagSet::PF)
+        || needed.has(FlagSet::AF)
+    {
+        return false;
+    }
+    let (r, s) = (host(shift.reg), host(second.op1_register()));
+    let nzcv = !needed.and(FlagSet::NZCV).is_empty();
+    match (shift.reg.size() == 8, nzcv) {
+        (true, true) => a64!(e.ops; adds X(r), X(s), X(r), lsl shift.by),
+        (true, false) => a64!(e.ops; add X(r), X(s), X(r), lsl shift.by),
+        (false, true) => a64!(e.ops; adds W(r), W(s), W(r), lsl shift.by),
+        (false, false) => a64!(e.ops; add W(r), W(s), W(r), lsl shift.by),
+    }
+    if nzcv {
+        e.polarity = Polarity::Carry;
+    }
+    true
+}
