@@ -3,9 +3,10 @@
  * bit-field extract), `movzx d, r8/r16; shl d, n` and `shl r, n; add r,
  * s`, at 32 and 64 bits, with shift counts where the field runs past the
  * register's top, and with the add's flags read after it (the others'
- * flags are overwritten by a compare, as a fused pair's must be). Also pairs
- * that must not be fused: a shift whose flags a branch reads after the
- * movzx, and a movzx from AH. */
+ * flags are overwritten by a compare, as a fused pair's must be), and
+ * with an instruction between them. Also pairs that must not be fused:
+ * a shift whose flags are read, an instruction between that reads the
+ * shifted register, and a movzx from AH. */
 #include <stdint.h>
 #include <stdio.h>
 
@@ -71,6 +72,29 @@ static uint64_t extract_then_carry(uint64_t x, unsigned *carry) {
     return x;
 }
 
+/* Not fused: the CF of a shift after a movzx is read. */
+static uint64_t place_then_carry(uint64_t x, unsigned *carry) {
+    unsigned char c;
+    uint64_t d;
+    __asm__("movzx %b2, %k0\n shl $57, %q0\n setc %1" : "=&r"(d), "=r"(c) : "r"(x) : "cc");
+    *carry = c;
+    return d;
+}
+
+/* An instruction between the two that touches neither register (the
+ * pair still fuses), and one that does (it must not). */
+static uint64_t extract_around(uint64_t x, uint64_t y, uint64_t *y_out) {
+    __asm__("shr $9, %k0\n and $0x7f, %k1\n movzx %b0, %k0\n cmp $0, %k0" : "+r"(x), "+r"(y) : : "cc");
+    *y_out = y;
+    return x;
+}
+static uint64_t extract_around_reader(uint64_t x, uint64_t *y_out) {
+    uint64_t y;
+    __asm__("shr $9, %k0\n lea 3(%q0), %q1\n movzx %b0, %k0\n cmp $0, %k0" : "+r"(x), "=r"(y) : : "cc");
+    *y_out = y;
+    return x;
+}
+
 /* Not fused: movzx from AH after shifting RAX. */
 static uint64_t extract_high_byte(uint64_t x) {
     __asm__("shr $3, %%eax\n movzx %%ah, %%eax" : "+a"(x) : : "cc");
@@ -105,9 +129,16 @@ int main(void) {
         }
         unsigned carry;
         uint64_t v = extract_then_carry(x, &carry);
-        printf(" | %llx c%u %llx\n", (unsigned long long)v, carry, (unsigned long long)extract_high_byte(x));
+        printf(" | %llx c%u %llx", (unsigned long long)v, carry, (unsigned long long)extract_high_byte(x));
         mix(v);
         mix(carry);
+        v = place_then_carry(x, &carry);
+        uint64_t y1, y2, a1 = extract_around(x, ~x, &y1), a2 = extract_around_reader(x, &y2);
+        printf(" | %llx c%u | %llx %llx %llx %llx\n", (unsigned long long)v, carry, (unsigned long long)a1, (unsigned long long)y1,
+               (unsigned long long)a2, (unsigned long long)y2);
+        mix(v);
+        mix(carry);
+        mix(a1 ^ y1 ^ a2 ^ y2);
         for (unsigned j = 0; j < NIN; j++) {
             for (unsigned f = 0; f < sizeof adds / sizeof adds[0]; f++) {
                 unsigned flags;

@@ -122,8 +122,9 @@ fn emit_insns(
     e.order = order;
     let live_on_entry = flags.first().map_or(live_at_exit, |first| first.live_before());
     e.reads_carry_first = live_on_entry.has(FlagSet::CF);
-    // The previous instruction's stp/ldp did this one's access too.
-    let mut paired = false;
+    // An instruction an earlier one's code did too (a stack pair's
+    // second, a fused pair's second).
+    let mut done_with = usize::MAX;
     for (i, insn) in insns.iter().enumerate() {
         let guest_off = (insn.ip() - block.start) as u16;
         // Flags the manuals leave undefined after it need no value: a
@@ -137,21 +138,20 @@ fn emit_insns(
             e.end_fp_chain();
         }
         e.begin_insn(guest_off, flags[i].live_after, written);
-        if std::mem::take(&mut paired) {
+        if i == done_with {
             continue;
         }
         if insns.get(i + 1).is_some_and(|next| data::same_stack_access(insn, next) && data::stack_pair(&mut e, insn, next)) {
-            paired = true;
+            done_with = i + 1;
             continue;
         }
-        if fused_pairs::may_start(insn)
-            && insns.get(i + 1).is_some_and(|next| {
-                let first_flags_dead = flags[i].live_after.and(written).is_empty();
-                fused_pairs::pair(&mut e, insn, next, first_flags_dead, flags[i + 1].live_after.and(flags[i + 1].effect.defines))
-            })
-        {
-            paired = true;
-            continue;
+        if fused_pairs::may_start(insn) {
+            if let Some(second) = fused_pairs::pair_at(&mut e, &insns[i..], flags[i].live_after.and(written).is_empty(), |j| {
+                flags[i + j].live_after.and(flags[i + j].effect.defines)
+            }) {
+                done_with = i + second;
+                continue;
+            }
         }
         // Only a conditional branch with instructions after it leaves
         // through a side exit; the last one ends the block as always.

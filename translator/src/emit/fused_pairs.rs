@@ -4,9 +4,10 @@
 //! place (`movzx d, r8; shl d, n` is `ubfiz`), and a shifted register added
 //! (`shl r, n; add r, s` is `add r, s, r, lsl n`). GCC writes them for
 //! bit fields and table indexing (Lua's instruction decoding, Python's
-//! dict lookups). The first instruction's flags must be dead after it (the
-//! second overwrites them, or nothing reads them); one host instruction
-//! does both, so no fault or signal sees the state between them.
+//! dict lookups). Flags no host instruction computes must be dead: the
+//! shifts' (the add overwrites the first's; a movzx none). One host
+//! instruction does both, so no fault or signal sees the state between
+//! them.
 //! `TRANSIT_TUNING=-fused-pairs` turns it off.
 
 use super::{a64, regs, Emitter, Polarity, Reg};
@@ -27,21 +28,63 @@ pub fn may_start(insn: &Instruction) -> bool {
     )
 }
 
-/// Emits `first` (`may_start`) and `second` as one host instruction if
-/// they are such a pair; `first_flags_dead`: nothing reads the flags
-/// `first` writes; `second_needed`: the flags `second` must leave
-/// correct. False: nothing was emitted.
-pub fn pair(e: &mut Emitter, first: &Instruction, second: &Instruction, first_flags_dead: bool, second_needed: FlagSet) -> bool {
+/// Emits `insns[0]` (`may_start`) and a later instruction as one host
+/// instruction if they are such a pair, and returns the later one's
+/// index: the next instruction, or for an extract or a shift into place
+/// the one after, where the one between touches neither register and
+/// cannot fault (compilers interleave them: Lua's `shr ebx, 7; and eax,
+/// 0x7f; movzx ebx, bl`); it then runs after the pair's code, which only
+/// a fault there or a side exit could tell. `first_flags_dead`: nothing
+/// reads the flags `insns[0]` writes; `needed(j)`: the flags `insns[j]`
+/// must leave correct.
+pub fn pair_at(e: &mut Emitter, insns: &[Instruction], first_flags_dead: bool, needed: impl Fn(usize) -> FlagSet) -> Option<usize> {
     if !first_flags_dead || !crate::tuning::tuning().fused_pairs {
-        return false;
+        return None;
     }
+    let first = &insns[0];
+    let next = insns.get(1)?;
+    if pair(e, first, next, needed(1), false) {
+        return Some(1);
+    }
+    let (between, second) = (next, insns.get(2)?);
+    let touched = match zero_extension(first) {
+        Some((dst, src, _)) => [dst, src],
+        None => [first.op0_register(); 2],
+    };
+    (apart(between, &touched) && pair(e, first, second, needed(2), true)).then_some(2)
+}
+
+/// Emits `first` and `second` as one host instruction if they are such a
+/// pair (`apart`: another instruction comes between them, so no shifted
+/// add, whose flags would come before it); `second_needed`: the flags
+/// `second` must leave correct. False: nothing was emitted.
+fn pair(e: &mut Emitter, first: &Instruction, second: &Instruction, second_needed: FlagSet, apart: bool) -> bool {
     if let Some(shift) = shift_right(first) {
         return extract(e, shift, second);
     }
     if let Some(shift) = shift_left(first) {
-        return shifted_add(e, shift, second, second_needed);
+        return !apart && shifted_add(e, shift, second, second_needed);
     }
-    zero_extend_then_shift(e, first, second)
+    // The shift's flags: none of them read (ubfiz sets none).
+    second_needed.is_empty() && zero_extend_then_shift(e, first, second)
+}
+
+/// Whether `insn` is integer work on general registers and immediates
+/// (or lea's address) that touches none of `regs` and cannot fault or
+/// leave the block.
+fn apart(insn: &Instruction, regs: &[Register]) -> bool {
+    use iced_x86::Mnemonic::*;
+    let integer = matches!(
+        insn.mnemonic(),
+        Add | Sub | And | Or | Xor | Mov | Movzx | Movsx | Movsxd | Inc | Dec | Cmp | Test | Shl | Shr | Sar | Neg | Not | Lea
+    );
+    let touches = |r: Register| r != Register::None && regs.iter().any(|&t| t.full_register() == r.full_register());
+    integer
+        && (0..insn.op_count()).all(|i| match insn.op_kind(i) {
+            OpKind::Register => insn.op_register(i).is_gpr() && !touches(insn.op_register(i)),
+            OpKind::Memory => insn.mnemonic() == Lea && !touches(insn.memory_base()) && !touches(insn.memory_index()),
+            kind => matches!(kind, OpKind::Immediate8 | OpKind::Immediate16 | OpKind::Immediate32 | OpKind::Immediate8to32 | OpKind::Immediate8to64 | OpKind::Immediate32to64 | OpKind::Immediate64),
+        })
 }
 
 /// A shift of a whole 32/64-bit register by an immediate.
