@@ -10,7 +10,8 @@
  * links mix with scalar ones; loads inside a chain (a link's memory
  * source, movsd and movupd) feed later links, also into registers a link
  * wrote before; stores inside a chain; a chain longer than its registers
- * hold; a compare and a branch out of a chain's middle. */
+ * hold; a compare and a branch out of a chain's middle; results written
+ * straight to a loaded register. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -295,6 +296,28 @@ static void chain_branch(const uint64_t in[3], struct xmm out[4]) {
         : "xmm0", "xmm1", "xmm2", "xmm3", "memory", "cc");
 }
 
+/* A scalar load and the links after it writing their results to its
+ * register (matmul's inner loop: movsd, mulsd, addsd from memory, movsd
+ * back), then one more link reading it, in single precision too. */
+static void chain_through(const uint64_t in[3], struct xmm out[3], uint64_t mem[2]) {
+    struct xmm regs[3] = { { in[0], 0xa }, { in[1], 0xb }, { in[2], 0xc } };
+    mem[0] = in[2];
+    mem[1] = in[1];
+    __asm__ volatile(
+        "movdqu 0(%0), %%xmm0\n movdqu 16(%0), %%xmm1\n movdqu 32(%0), %%xmm2\n"
+        "movsd 8(%2), %%xmm3\n"
+        "mulsd %%xmm1, %%xmm3\n"
+        "addsd 0(%2), %%xmm3\n"
+        "movsd %%xmm3, 0(%2)\n"
+        "subsd %%xmm3, %%xmm0\n"
+        "movss 8(%2), %%xmm2\n"
+        "mulss %%xmm1, %%xmm2\n"
+        "movdqu %%xmm0, 0(%1)\n movdqu %%xmm2, 16(%1)\n movdqu %%xmm3, 32(%1)\n"
+        :
+        : "r"(regs), "r"(out), "r"(mem)
+        : "xmm0", "xmm1", "xmm2", "xmm3", "memory");
+}
+
 static uint64_t hash(const void *p, size_t n, uint64_t h) {
     const unsigned char *b = p;
     for (size_t i = 0; i < n; i++) {
@@ -490,5 +513,24 @@ int main(void) {
         }
     }
     printf("branch: %016llx\n", (unsigned long long)h);
+    h = 0xcbf29ce484222325ull;
+    for (unsigned i = 0; i < N; i++) {
+        for (unsigned j = 0; j < N; j++) {
+            for (unsigned m = 0; m < N; m++) {
+                uint64_t in[3] = { doubles[i], doubles[j], doubles[m] }, mem[2];
+                struct xmm out[3];
+                chain_through(in, out, mem);
+                h = hash(mem, sizeof mem, hash(out, sizeof out, h));
+                if (m == (i + j) % N) {
+                    printf("through %u %u %u:", i, j, m);
+                    for (int r = 0; r < 3; r++) {
+                        printf(" %016llx:%016llx", (unsigned long long)out[r].hi, (unsigned long long)out[r].lo);
+                    }
+                    printf(" %016llx %016llx\n", (unsigned long long)mem[0], (unsigned long long)mem[1]);
+                }
+            }
+        }
+    }
+    printf("through: %016llx\n", (unsigned long long)h);
     return 0;
 }

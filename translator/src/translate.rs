@@ -71,6 +71,28 @@ fn fuses_with_test(insn: &Instruction, defines: FlagSet, next: &Instruction, liv
         && crate::tuning::tuning().fused_tests
 }
 
+/// What an instruction may begin with the ones after it (`emit_insns`).
+enum Lead {
+    None,
+    /// A push or pop: two in a row are one stp/ldp (`data::stack_pair`).
+    StackAccess,
+    /// A shift or movzx: a fused pair (`fused_pairs::pair_at`).
+    FusedPair,
+    /// movsd/movss: a load that may open an SSE chain (`fp_chain::opens_chain`).
+    ScalarLoad,
+}
+
+fn lead_of(insn: &Instruction) -> Lead {
+    use iced_x86::Code::*;
+    match insn.code() {
+        Push_r64 | Pop_r64 => Lead::StackAccess,
+        Shr_rm32_imm8 | Shr_rm64_imm8 | Shr_rm32_1 | Shr_rm64_1 | Shl_rm32_imm8 | Shl_rm64_imm8 | Shl_rm32_1 | Shl_rm64_1 | Movzx_r32_rm8
+        | Movzx_r64_rm8 | Movzx_r32_rm16 | Movzx_r64_rm16 => Lead::FusedPair,
+        Movsd_xmm_xmmm64 | Movss_xmm_xmmm32 => Lead::ScalarLoad,
+        _ => Lead::None,
+    }
+}
+
 fn try_translate(
     block: &GuestBlock,
     len: usize,
@@ -141,16 +163,28 @@ fn emit_insns(
         if i == done_with {
             continue;
         }
-        if insns.get(i + 1).is_some_and(|next| data::same_stack_access(insn, next) && data::stack_pair(&mut e, insn, next)) {
-            done_with = i + 1;
-            continue;
-        }
-        if fused_pairs::may_start(insn) {
-            if let Some(second) = fused_pairs::pair_at(&mut e, &insns[i..], flags[i].live_after.and(written).is_empty(), |j| {
-                flags[i + j].live_after.and(flags[i + j].effect.defines)
-            }) {
-                done_with = i + second;
-                continue;
+        // What this instruction may begin with the ones after it: one
+        // look at its code, since this runs for every instruction.
+        match lead_of(insn) {
+            Lead::None => {}
+            Lead::StackAccess => {
+                if insns.get(i + 1).is_some_and(|next| data::same_stack_access(insn, next) && data::stack_pair(&mut e, insn, next)) {
+                    done_with = i + 1;
+                    continue;
+                }
+            }
+            Lead::FusedPair => {
+                let first_flags_dead = flags[i].live_after.and(written).is_empty();
+                let needed = |j: usize| flags[i + j].live_after.and(flags[i + j].effect.defines);
+                if let Some(second) = fused_pairs::pair_at(&mut e, &insns[i..], first_flags_dead, needed) {
+                    done_with = i + second;
+                    continue;
+                }
+            }
+            Lead::ScalarLoad => {
+                if !e.fp_chain_open() && fp_chain::opens_chain(&insns[i..]) {
+                    e.open_chain_at_load(fp_chain::load_of(insn).unwrap_or(8));
+                }
             }
         }
         // Only a conditional branch with instructions after it leaves

@@ -88,7 +88,8 @@ void whole_load_faults(const void *in, const void *bad);
 void copy_then_link_faults(const void *in, const void *bad);
 void store_faults(const void *in, const void *bad);
 void whole_store_faults(const void *in, const void *bad);
-extern char link_fault[], load_fault[], whole_load_fault[], copy_link_fault[], store_fault[], whole_store_fault[];
+void through_faults(const void *in, const void *bad);
+extern char link_fault[], load_fault[], whole_load_fault[], copy_link_fault[], store_fault[], whole_store_fault[], through_fault[];
 __asm__(".text\n"
         "load_inputs:\n"
         "  movdqu 0(%rdi), %xmm0\n"
@@ -147,6 +148,16 @@ __asm__(".text\n"
         "  addsd %xmm1, %xmm2\n"
         "whole_store_fault:\n"
         "  movupd %xmm1, (%rsi)\n"
+        "  ud2\n"
+        /* A scalar load, then links whose results go straight to its
+         * register (Transit writes them there), then a fault. */
+        "through_faults:\n"
+        "  call load_inputs\n"
+        "  movsd 16(%rdi), %xmm1\n"
+        "  mulsd %xmm0, %xmm1\n"
+        "  addsd %xmm2, %xmm1\n"
+        "through_fault:\n"
+        "  addsd (%rsi), %xmm3\n"
         "  ud2\n");
 
 static const uint64_t values[] = {
@@ -204,6 +215,7 @@ int main(void) {
             run("copy", copy_then_link_faults, copy_link_fault, in, bad);
             run("store", store_faults, store_fault, in, bad);
             run("whole store", whole_store_faults, whole_store_fault, in, bad);
+            run("through", through_faults, through_fault, in, bad);
             resume(in);
         }
     }
@@ -220,6 +232,7 @@ int main(void) {
         run("copy", copy_then_link_faults, copy_link_fault, nan_makers[i], bad);
         run("store", store_faults, store_fault, nan_makers[i], bad);
         run("whole store", whole_store_faults, whole_store_fault, nan_makers[i], bad);
+        run("through", through_faults, through_fault, nan_makers[i], bad);
     }
     return 0;
 }

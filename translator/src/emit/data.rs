@@ -199,7 +199,7 @@ pub fn pop(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 }
 
 /// Whether `first` and `second` are two pushes or two pops of 64-bit
-/// registers, for `stack_pair` (the cheap test, on every instruction).
+/// registers, for `stack_pair`.
 #[inline]
 pub fn same_stack_access(first: &Instruction, second: &Instruction) -> bool {
     use iced_x86::Code::{Pop_r64, Push_r64};

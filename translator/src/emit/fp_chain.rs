@@ -25,7 +25,10 @@
 //! change a compare). A conditional branch inside the block does not end
 //! a chain that goes on after it: its way out writes the destinations.
 //! A destination whose bits above its element are known to be zero (a
-//! movsd/movss load) is written with one `fmov`.
+//! movsd/movss load) is written with one `fmov`, or a scalar link writes
+//! its result there directly if the chain never read the register's
+//! value from before (`FpChain::write_through`): a movsd/movss right
+//! before a link on its register opens the chain to that end.
 //!
 //! Loads may join an open chain too: a link with a memory source, and
 //! movsd/movss/movupd-style loads, whose value goes to a chain register
@@ -57,6 +60,9 @@ const MAX_LINKS: usize = 16;
 const FIRST_LINK_REG: Reg = 6;
 /// The cold path's temporaries (no chain register among them).
 const FIX_UP_TEMPS: NanTemps = NanTemps { ok_r: 0, ok: 1, quiet: 2, dflt: 3, t: regs::SCRATCH[0] };
+/// Where the cold path computes a result for an XMM register's own (a
+/// fold register: the tests are done by then).
+const FIX_UP_RESULT: Reg = 5;
 /// Where the tests fold a packed result (`fmaxp`).
 const FOLDS: [Reg; 2] = [4, 5];
 
@@ -94,10 +100,33 @@ const HIGH: u32 = 0b10;
 /// A chain register holding no link's result (a load, an exact copy, or
 /// nothing).
 const NO_VALUE: u8 = u8::MAX;
+/// Registers that hold link results: the chain registers, then the XMM
+/// registers' own.
+const SLOTS: usize = CHAIN_REGS + 16;
+
+/// `r`'s index in `FpChain::value_in`.
+fn slot(r: Reg) -> Option<usize> {
+    match chain_bit(r) {
+        0 => r.checked_sub(regs::XMM_BASE).map(|n| CHAIN_REGS + n as usize).filter(|&i| i < SLOTS),
+        bit => Some(bit.trailing_zeros() as usize),
+    }
+}
+
+/// The register of `value_in`'s index `i`.
+fn slot_reg(i: usize) -> Reg {
+    if i < CHAIN_REGS {
+        FIRST_LINK_REG + i as Reg
+    } else {
+        home(i - CHAIN_REGS)
+    }
+}
 
 /// The chain being built in a block (empty between chains).
 #[derive(Clone)]
 pub struct FpChain {
+    /// Open: its destinations are not all written (a link, or a load that
+    /// opened it, `Emitter::open_chain_at_load`).
+    open: bool,
     /// What the cold path computes again.
     links: [Link; MAX_LINKS],
     len: usize,
@@ -105,8 +134,9 @@ pub struct FpChain {
     /// its low and its high element are computed from: a NaN there makes
     /// a NaN here.
     feeds: [[u32; 2]; MAX_LINKS],
-    /// The link whose result each chain register holds (NO_VALUE: none).
-    value_in: [u8; CHAIN_REGS],
+    /// The link whose result each chain register, then each XMM
+    /// register's own, holds (`slot`; NO_VALUE: none).
+    value_in: [u8; SLOTS],
     /// Parts of link results already tested (by a store).
     tested: u32,
     /// Chain registers holding a value loaded from memory (bit i:
@@ -125,6 +155,9 @@ pub struct FpChain {
     /// link's input, or another register's value after a copy): a load
     /// may not write it before the chain ends (bit n: XMM n).
     homes_read: u16,
+    /// XMM registers whose own register a link wrote (`write_through`):
+    /// no load goes there, and reading it reads a chain value.
+    homes_written: u16,
     /// Chain registers some link wrote: no load may take one, since the
     /// cold path computes the links again, over the loaded value.
     written: u16,
@@ -137,16 +170,18 @@ pub struct FpChain {
 impl Default for FpChain {
     fn default() -> Self {
         FpChain {
+            open: false,
             links: [NO_LINK; MAX_LINKS],
             len: 0,
             feeds: [[0; 2]; MAX_LINKS],
-            value_in: [NO_VALUE; CHAIN_REGS],
+            value_in: [NO_VALUE; SLOTS],
             tested: 0,
             loads: 0,
             double: false,
             pending: [None; 16],
             whole: [None; 16],
             homes_read: 0,
+            homes_written: 0,
             written: 0,
             zero_above_32: 0,
             zero_above_64: 0,
@@ -248,6 +283,24 @@ pub fn goes_on_past_exit(insns: &[Instruction]) -> bool {
     false
 }
 
+/// Whether the scalar load `insns[0]` (`load_of`, 4 or 8 bytes) may open
+/// a chain (`Emitter::open_chain_at_load`): a scalar link of its
+/// precision on its register comes next but for integer work.
+pub fn opens_chain(insns: &[Instruction]) -> bool {
+    let Some(bytes @ (4 | 8)) = load_of(&insns[0]) else { return false };
+    let loaded = insns[0].op0_register();
+    for insn in insns[1..].iter().take(4) {
+        if let Some((kind, double)) = link_of(insn) {
+            let reads = insn.op0_register() == loaded || insn.op1_kind() == OpKind::Register && insn.op1_register() == loaded;
+            return matches!(kind, LinkKind::Scalar(_)) && double == (bytes == 8) && reads;
+        }
+        if !keeps_chain(insn) || is_copy(insn) || load_of(insn).is_some() || store_of(insn).is_some() || is_compare(insn) {
+            return false;
+        }
+    }
+    false
+}
+
 /// Whether `insn` may run inside a chain without ending it: a link, a
 /// copy, a load, a store, or integer work on general registers and immediates that
 /// cannot fault or leave the block.
@@ -292,12 +345,9 @@ impl FpChain {
     /// The parts (`parts`) of the link result `r` holds, if any, of
     /// `which` (LOW, HIGH).
     fn value_parts(&self, r: Reg, which: u32) -> u32 {
-        match chain_bit(r) {
-            0 => 0,
-            bit => match self.value_in[bit.trailing_zeros() as usize] {
-                NO_VALUE => 0,
-                k => parts(k as usize) & (which * 0x5555_5555),
-            },
+        match slot(r).map(|i| self.value_in[i]) {
+            None | Some(NO_VALUE) => 0,
+            Some(k) => parts(k as usize) & (which * 0x5555_5555),
         }
     }
 
@@ -318,9 +368,9 @@ impl FpChain {
     /// The parts of link results that the guest registers hold now.
     fn held_parts(&self) -> u32 {
         (0..16).fold(0, |held, n| {
-            let low = self.pending[n].map_or(0, |r| self.value_parts(r, LOW));
-            let whole = self.whole[n].map_or(0, |w| self.value_parts(w, if self.pending[n].is_some() { HIGH } else { LOW | HIGH }));
-            held | low | whole
+            let whole = self.whole[n].unwrap_or(home(n));
+            let low = self.value_parts(self.pending[n].unwrap_or(whole), LOW);
+            held | low | self.value_parts(whole, HIGH)
         })
     }
 
@@ -331,7 +381,9 @@ impl FpChain {
         let held = self.held_parts();
         let (mut reached, mut needs) = (0u32, 0u32);
         for k in (0..self.len).rev() {
-            for (p, which) in [LOW, HIGH].into_iter().enumerate() {
+            // A scalar result has no high element of its own.
+            let elements = if matches!(self.links[k].kind, LinkKind::Scalar(_)) { 1 } else { 2 };
+            for (p, which) in [LOW, HIGH].into_iter().enumerate().take(elements) {
                 let bit = parts(k) & (which * 0x5555_5555);
                 if (held | self.tested | reached) & bit != 0 {
                     reached |= self.feeds[k][p];
@@ -343,8 +395,8 @@ impl FpChain {
         }
         let (mut scalars, mut packed) = (Vec::new(), Vec::new());
         for k in (0..self.len).filter(|&k| needs & parts(k) != 0) {
-            let i = self.value_in.iter().position(|&v| v as usize == k).expect("a held result is in a chain register");
-            let r = FIRST_LINK_REG + i as Reg;
+            let i = self.value_in.iter().position(|&v| v as usize == k).expect("a held result is in a register");
+            let r = slot_reg(i);
             match self.links[k].kind {
                 LinkKind::Scalar(_) => scalars.push(r),
                 _ => packed.push(r),
@@ -353,11 +405,26 @@ impl FpChain {
         (scalars, packed)
     }
 
-    /// `r` is an input: if it is an XMM register's own, that one must keep it.
+    /// `r` is an input: if it is an XMM register's own, as it was before
+    /// the chain, that one must keep it.
     fn note_read(&mut self, r: Reg) {
         if let Some(n) = r.checked_sub(regs::XMM_BASE).filter(|&n| n < 16) {
-            self.homes_read |= 1 << n;
+            if self.homes_written & (1 << n) == 0 {
+                self.homes_read |= 1 << n;
+            }
         }
+    }
+
+    /// Whether a scalar link's result may go straight to XMM n's own
+    /// register: the chain never read what it held before (the cold path
+    /// reads it again), no other guest register's value is there, and the
+    /// bits above the element are known zero (the host's scalar write
+    /// clears them, x86's keeps them).
+    fn write_through(&self, n: usize, double: bool) -> bool {
+        let high = self.whole[n].map_or(home_bit(n), |w| u32::from(chain_bit(w)));
+        let zero_above = if double { self.zero_above_64 } else { self.zero_above_32 };
+        let shared = (0..16).any(|m| m != n && (self.pending[m] == Some(home(n)) || self.whole[m] == Some(home(n))));
+        self.homes_read & (1 << n) == 0 && high != 0 && zero_above & high == high && !shared
     }
 
     /// A scalar load of `bytes` filled the registers of `bits`
@@ -391,7 +458,16 @@ fn chain_bit(r: Reg) -> u16 {
 impl Emitter {
     /// A chain is open: its destinations are not written yet.
     pub fn fp_chain_open(&self) -> bool {
-        self.fp_chain.len > 0
+        self.fp_chain.open
+    }
+
+    /// Opens a chain at a scalar load (`opens_chain`) of `bytes`, so that
+    /// the value goes to a chain register and the links after it may
+    /// write their results straight to its destination.
+    pub fn open_chain_at_load(&mut self, bytes: u8) {
+        if !self.host.afp && crate::tuning::tuning().fp_chains && !self.fp_chain.open {
+            (self.fp_chain.open, self.fp_chain.double) = (true, bytes == 8);
+        }
     }
 
     /// Emits `insn` (a `link_of` instruction) as a link of the chain;
@@ -406,7 +482,7 @@ impl Emitter {
         // A packed link reads whole registers: a pending element is
         // written first.
         let whole_pending = matches!(kind, LinkKind::Packed(_)) && (c.pending[d].is_some() || c.pending[s].is_some());
-        if c.len > 0 && (c.double != double || whole_pending) {
+        if c.open && (c.double != double || whole_pending) {
             self.end_fp_chain();
         }
         let room = |c: &FpChain| {
@@ -431,8 +507,9 @@ impl Emitter {
             None
         };
         let c = &mut self.fp_chain;
-        let r = c.take(&mut free);
-        // The parts of earlier results the low and high elements come from.
+        // The parts of earlier results the low and high elements come from
+        // (found first: a read of a register's own value before the chain
+        // rules out writing the result there).
         let (a, b, feeds) = match kind {
             LinkKind::Scalar(_) => {
                 let a = c.low(d);
@@ -454,20 +531,29 @@ impl Emitter {
                 (a, a, [c.value_parts(a, HIGH); 2])
             }
         };
+        let through = matches!(kind, LinkKind::Scalar(_)) && c.write_through(d, double);
+        let r = if through { home(d) } else { c.take(&mut free) };
         match kind {
+            // The whole register, the bits above zero as they were.
+            _ if through => {
+                (c.whole[d], c.pending[d]) = (None, None);
+                c.homes_written |= 1 << d;
+                c.note_zero_above(home_bit(d), if double { 8 } else { 4 });
+            }
             LinkKind::Scalar(_) => c.pending[d] = Some(r),
             _ => (c.whole[d], c.pending[d]) = (Some(r), None),
         }
         // A copy of an exact value is exact: nothing to test (a test
         // could meet a signalling NaN and raise a flag x86 does not).
         let copies_exact = matches!(kind, LinkKind::DupLow | LinkKind::DupHigh) && feeds == [0, 0];
-        if !copies_exact {
-            c.value_in[chain_bit(r).trailing_zeros() as usize] = c.len as u8;
+        if let Some(i) = slot(r).filter(|_| !copies_exact) {
+            c.value_in[i] = c.len as u8;
         }
         c.links[c.len] = Link { kind, r, a, b };
         c.feeds[c.len] = feeds;
         c.written |= chain_bit(r);
         c.double = double;
+        c.open = true;
         c.len += 1;
         emit_link(self, kind, double, r, a, b);
         Ok(true)
@@ -479,11 +565,14 @@ impl Emitter {
     /// destination (a fault goes to the pad). False if the chain is closed
     /// or full (then ended): an ordinary load.
     pub(super) fn chain_load(&mut self, insn: &Instruction, bytes: u8) -> Result<bool, Unsupported> {
-        if self.fp_chain.len == 0 {
+        if !self.fp_chain.open {
             return Ok(false);
         }
         let d = insn.op0_register().number();
-        let in_place = self.fp_chain.homes_read & (1 << d) == 0;
+        // Not where a link wrote (the cold path writes it again), nor as
+        // the chain's first value (its links may then write there).
+        let c = &self.fp_chain;
+        let in_place = (c.homes_read | c.homes_written) & (1 << d) == 0 && c.len > 0;
         let mut free = self.fp_chain.free() & !self.fp_chain.written;
         if !in_place && free == 0 {
             self.end_fp_chain();
@@ -514,7 +603,7 @@ impl Emitter {
     /// whole register whose low element is pending (then the chain ends):
     /// an ordinary store.
     pub(super) fn chain_store(&mut self, insn: &Instruction, bytes: u8) -> Result<bool, Unsupported> {
-        if self.fp_chain.len == 0 {
+        if !self.fp_chain.open {
             return Ok(false);
         }
         let n = insn.op1_register().number();
@@ -525,7 +614,13 @@ impl Emitter {
                 self.end_fp_chain();
                 return Ok(false);
             }
-            None => (c.whole[n].unwrap_or(home(n)), false),
+            // Its own register: a scalar result written there has zeros
+            // above it.
+            None => {
+                let value = c.whole[n].unwrap_or(home(n));
+                let k = slot(value).map_or(NO_VALUE, |i| c.value_in[i]);
+                (value, k != NO_VALUE && matches!(c.links[k as usize].kind, LinkKind::Scalar(_)))
+            }
         };
         let stored = c.value_parts(value, if scalar { LOW } else { LOW | HIGH });
         let untested = stored & !c.tested != 0;
@@ -546,10 +641,10 @@ impl Emitter {
     /// as they are now (a NaN's payload may still be the host's: a compare
     /// only sees that it is a NaN). Ends a chain of the other precision.
     pub(super) fn chain_compare_operands(&mut self, insn: &Instruction, double: bool) -> Option<(Reg, Reg)> {
-        if self.fp_chain.len > 0 && self.fp_chain.double != double {
+        if self.fp_chain.open && self.fp_chain.double != double {
             self.end_fp_chain();
         }
-        if self.fp_chain.len == 0 {
+        if !self.fp_chain.open {
             return None;
         }
         let c = &self.fp_chain;
@@ -560,7 +655,7 @@ impl Emitter {
     /// The open chain, if any, for a side exit's way out
     /// (`write_chain_for_exit`).
     pub(super) fn open_fp_chain(&self) -> Option<Box<FpChain>> {
-        (self.fp_chain.len > 0).then(|| Box::new(self.fp_chain.clone()))
+        self.fp_chain.open.then(|| Box::new(self.fp_chain.clone()))
     }
 
     /// On a side exit's way out, out of line: writes `chain`'s
@@ -577,7 +672,7 @@ impl Emitter {
     /// runtime's handler has set the guest RIP and flags' form, which the
     /// pad leaves alone: it tests with NZCV taken as live).
     fn fault_pad(&mut self) {
-        if self.fp_chain.len == 0 {
+        if !self.fp_chain.open {
             return;
         }
         let (chain, mark) = (self.fp_chain.clone(), self.access_mark());
@@ -607,7 +702,7 @@ impl Emitter {
     /// Ends the chain, if one is open: tests the results no later result
     /// is computed from, and writes each destination's low element.
     pub fn end_fp_chain(&mut self) {
-        if self.fp_chain.len == 0 {
+        if !self.fp_chain.open {
             return;
         }
         let chain = std::mem::take(&mut self.fp_chain);
@@ -617,7 +712,7 @@ impl Emitter {
 
     /// `end_fp_chain` for `chain`; `nzcv_free`: the tests may compare.
     fn write_chain(&mut self, chain: FpChain, nzcv_free: bool) {
-        if chain.len == 0 {
+        if !chain.open {
             return;
         }
         let (scalars, packed) = chain.untested_results();
@@ -653,13 +748,24 @@ impl Emitter {
                 move |e, nan| test_results(e, &scalars, &packed, double, nzcv_free, nan),
                 move |e| {
                     for link in again {
-                        emit_link(e, link.kind, double, link.r, link.a, link.b);
+                        // A result for an XMM register's own is computed
+                        // aside: the fix-up reads the inputs after the
+                        // operation, and one of them may be that register
+                        // (it works on whole registers, too; the move
+                        // back clears the bits above the element).
+                        let r = if chain_bit(link.r) == 0 { FIX_UP_RESULT } else { link.r };
+                        emit_link(e, link.kind, double, r, link.a, link.b);
                         match link.kind {
-                            LinkKind::Scalar(ScalarOp::Sqrt) => nan_fix_up(e, link.r, &[link.b], double, false, FIX_UP_TEMPS),
-                            LinkKind::Scalar(_) => nan_fix_up(e, link.r, &[link.a, link.b], double, false, FIX_UP_TEMPS),
-                            LinkKind::Packed(_) => nan_fix_up(e, link.r, &[link.a, link.b], double, true, FIX_UP_TEMPS),
+                            LinkKind::Scalar(ScalarOp::Sqrt) => nan_fix_up(e, r, &[link.b], double, false, FIX_UP_TEMPS),
+                            LinkKind::Scalar(_) => nan_fix_up(e, r, &[link.a, link.b], double, false, FIX_UP_TEMPS),
+                            LinkKind::Packed(_) => nan_fix_up(e, r, &[link.a, link.b], double, true, FIX_UP_TEMPS),
                             // A copy of its input, already x86's.
                             LinkKind::DupLow | LinkKind::DupHigh => {}
+                        }
+                        match (r == link.r, double) {
+                            (true, _) => {}
+                            (false, true) => a64!(e.ops; fmov D(link.r), D(r)),
+                            (false, false) => a64!(e.ops; fmov S(link.r), S(r)),
                         }
                     }
                 },

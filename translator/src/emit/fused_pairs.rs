@@ -16,19 +16,7 @@ use crate::frontend::flags::FlagSet;
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use iced_x86::{Code, Instruction, OpKind, Register};
 
-/// Whether `insn` may start a pair: one compare, since this runs for
-/// every instruction translated.
-#[inline]
-pub fn may_start(insn: &Instruction) -> bool {
-    use Code::*;
-    matches!(
-        insn.code(),
-        Shr_rm32_imm8 | Shr_rm64_imm8 | Shr_rm32_1 | Shr_rm64_1 | Shl_rm32_imm8 | Shl_rm64_imm8 | Shl_rm32_1 | Shl_rm64_1
-            | Movzx_r32_rm8 | Movzx_r64_rm8 | Movzx_r32_rm16 | Movzx_r64_rm16
-    )
-}
-
-/// Emits `insns[0]` (`may_start`) and a later instruction as one host
+/// Emits `insns[0]` (a shift or movzx) and a later instruction as one host
 /// instruction if they are such a pair, and returns the later one's
 /// index: the next instruction, or for an extract or a shift into place
 /// the one after, where the one between touches neither register and
