@@ -326,6 +326,76 @@ static uint64_t hash(const void *p, size_t n, uint64_t h) {
     return h;
 }
 
+/* One case's results, as the case reports them: registers, memory, and
+ * MXCSR's flags. */
+struct result {
+    struct xmm out[5];
+    uint64_t mem[5];
+    unsigned flags;
+    int nout, nmem, has_flags;
+};
+
+static void run_loads(const uint64_t in[3], struct result *r) {
+    r->flags = chain_loads(in, r->out);
+    r->has_flags = 1;
+    r->nout = 4;
+}
+
+static void run_stores(const uint64_t in[3], struct result *r) {
+    r->flags = chain_stores(in, r->out, r->mem);
+    r->has_flags = 1;
+    r->nout = r->nmem = 5;
+}
+
+static void run_reload(const uint64_t in[3], struct result *r) {
+    chain_reload(in, r->out);
+    r->nout = 3;
+}
+
+static void run_branch(const uint64_t in[3], struct result *r) {
+    chain_branch(in, r->out);
+    r->nout = 4;
+}
+
+static void run_through(const uint64_t in[3], struct result *r) {
+    chain_through(in, r->out, r->mem);
+    r->nout = 3;
+    r->nmem = 2;
+}
+
+/* `run` on every triple of the doubles: one triple in N printed, and a
+ * hash of all. */
+static void each_triple(const char *name, void (*run)(const uint64_t in[3], struct result *r)) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (unsigned i = 0; i < N; i++) {
+        for (unsigned j = 0; j < N; j++) {
+            for (unsigned m = 0; m < N; m++) {
+                uint64_t in[3] = { doubles[i], doubles[j], doubles[m] };
+                struct result r = { 0 };
+                run(in, &r);
+                if (r.has_flags) {
+                    h = hash(&r.flags, sizeof r.flags, h);
+                }
+                h = hash(r.mem, r.nmem * sizeof r.mem[0], hash(r.out, r.nout * sizeof r.out[0], h));
+                if (m == (i + j) % N) {
+                    printf("%s %u %u %u:", name, i, j, m);
+                    if (r.has_flags) {
+                        printf(" flags %02x", r.flags);
+                    }
+                    for (int k = 0; k < r.nout; k++) {
+                        printf(" %016llx:%016llx", (unsigned long long)r.out[k].hi, (unsigned long long)r.out[k].lo);
+                    }
+                    for (int k = 0; k < r.nmem; k++) {
+                        printf(" %016llx", (unsigned long long)r.mem[k]);
+                    }
+                    printf("\n");
+                }
+            }
+        }
+    }
+    printf("%s: %016llx\n", name, (unsigned long long)h);
+}
+
 int main(void) {
     /* Every combination for the first three inputs, the last two fixed
      * per pass: a hash per pass, and a few results in full. */
@@ -406,66 +476,9 @@ int main(void) {
         }
     }
     printf("single: %016llx\n", (unsigned long long)h);
-    h = 0xcbf29ce484222325ull;
-    for (unsigned i = 0; i < N; i++) {
-        for (unsigned j = 0; j < N; j++) {
-            for (unsigned m = 0; m < N; m++) {
-                uint64_t in[3] = { doubles[i], doubles[j], doubles[m] };
-                struct xmm out[4];
-                unsigned flags = chain_loads(in, out);
-                h = hash(out, sizeof out, hash(&flags, sizeof flags, h));
-                if (m == (i + j) % N) {
-                    printf("loads %u %u %u: flags %02x", i, j, m, flags);
-                    for (int r = 0; r < 4; r++) {
-                        printf(" %016llx:%016llx", (unsigned long long)out[r].hi, (unsigned long long)out[r].lo);
-                    }
-                    printf("\n");
-                }
-            }
-        }
-    }
-    printf("loads: %016llx\n", (unsigned long long)h);
-    h = 0xcbf29ce484222325ull;
-    for (unsigned i = 0; i < N; i++) {
-        for (unsigned j = 0; j < N; j++) {
-            for (unsigned m = 0; m < N; m++) {
-                uint64_t in[3] = { doubles[i], doubles[j], doubles[m] }, mem[5];
-                struct xmm out[5];
-                unsigned flags = chain_stores(in, out, mem);
-                h = hash(mem, sizeof mem, hash(out, sizeof out, hash(&flags, sizeof flags, h)));
-                if (m == (i + j) % N) {
-                    printf("stores %u %u %u: flags %02x", i, j, m, flags);
-                    for (int r = 0; r < 5; r++) {
-                        printf(" %016llx:%016llx", (unsigned long long)out[r].hi, (unsigned long long)out[r].lo);
-                    }
-                    for (int r = 0; r < 5; r++) {
-                        printf(" %016llx", (unsigned long long)mem[r]);
-                    }
-                    printf("\n");
-                }
-            }
-        }
-    }
-    printf("stores: %016llx\n", (unsigned long long)h);
-    h = 0xcbf29ce484222325ull;
-    for (unsigned i = 0; i < N; i++) {
-        for (unsigned j = 0; j < N; j++) {
-            for (unsigned m = 0; m < N; m++) {
-                uint64_t in[3] = { doubles[i], doubles[j], doubles[m] };
-                struct xmm out[3];
-                chain_reload(in, out);
-                h = hash(out, sizeof out, h);
-                if (m == (i + j) % N) {
-                    printf("reload %u %u %u:", i, j, m);
-                    for (int r = 0; r < 3; r++) {
-                        printf(" %016llx:%016llx", (unsigned long long)out[r].hi, (unsigned long long)out[r].lo);
-                    }
-                    printf("\n");
-                }
-            }
-        }
-    }
-    printf("reload: %016llx\n", (unsigned long long)h);
+    each_triple("loads", run_loads);
+    each_triple("stores", run_stores);
+    each_triple("reload", run_reload);
     /* Each special value at each of the 16 positions, 1.5 elsewhere, then
      * with a second one four positions on. */
     h = 0xcbf29ce484222325ull;
@@ -494,43 +507,7 @@ int main(void) {
         }
     }
     printf("long: %016llx\n", (unsigned long long)h);
-    h = 0xcbf29ce484222325ull;
-    for (unsigned i = 0; i < N; i++) {
-        for (unsigned j = 0; j < N; j++) {
-            for (unsigned m = 0; m < N; m++) {
-                uint64_t in[3] = { doubles[i], doubles[j], doubles[m] };
-                struct xmm out[4];
-                chain_branch(in, out);
-                h = hash(out, sizeof out, h);
-                if (m == (i + j) % N) {
-                    printf("branch %u %u %u:", i, j, m);
-                    for (int r = 0; r < 4; r++) {
-                        printf(" %016llx:%016llx", (unsigned long long)out[r].hi, (unsigned long long)out[r].lo);
-                    }
-                    printf("\n");
-                }
-            }
-        }
-    }
-    printf("branch: %016llx\n", (unsigned long long)h);
-    h = 0xcbf29ce484222325ull;
-    for (unsigned i = 0; i < N; i++) {
-        for (unsigned j = 0; j < N; j++) {
-            for (unsigned m = 0; m < N; m++) {
-                uint64_t in[3] = { doubles[i], doubles[j], doubles[m] }, mem[2];
-                struct xmm out[3];
-                chain_through(in, out, mem);
-                h = hash(mem, sizeof mem, hash(out, sizeof out, h));
-                if (m == (i + j) % N) {
-                    printf("through %u %u %u:", i, j, m);
-                    for (int r = 0; r < 3; r++) {
-                        printf(" %016llx:%016llx", (unsigned long long)out[r].hi, (unsigned long long)out[r].lo);
-                    }
-                    printf(" %016llx %016llx\n", (unsigned long long)mem[0], (unsigned long long)mem[1]);
-                }
-            }
-        }
-    }
-    printf("through: %016llx\n", (unsigned long long)h);
+    each_triple("branch", run_branch);
+    each_triple("through", run_through);
     return 0;
 }
