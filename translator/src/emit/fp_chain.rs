@@ -148,8 +148,10 @@ pub struct FpChain {
     pending: [Option<Reg>; 16],
     /// Guest XMM n's value (but a pending element) is this register's: an
     /// XMM register's as the chain began (after a copy) or a chain
-    /// register (a packed result); None: its own. No XMM register is
-    /// written while the chain is open, so the cold path finds every input.
+    /// register (a packed result); None: its own. An XMM register is
+    /// written while the chain is open only if the chain never read it
+    /// before (a link's result, `write_through`, or a load in place), so
+    /// the cold path finds every input.
     whole: [Option<Reg>; 16],
     /// XMM registers whose own register holds a value the chain reads (a
     /// link's input, or another register's value after a copy): a load
