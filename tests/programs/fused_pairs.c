@@ -4,7 +4,8 @@
  * s`, at 32 and 64 bits, with shift counts where the field runs past the
  * register's top, and with the add's flags read after it (the others'
  * flags are overwritten by a compare, as a fused pair's must be), and
- * with an instruction between them. Also pairs that must not be fused:
+ * with an instruction between them (also where two such pairs
+ * interleave). Also pairs that must not be fused:
  * a shift whose flags are read, an instruction between that reads the
  * shifted register, and a movzx from AH. */
 #include <stdint.h>
@@ -95,6 +96,15 @@ static uint64_t extract_around_reader(uint64_t x, uint64_t *y_out) {
     return x;
 }
 
+/* Two shifts into place interleaved: the first pair takes the third
+ * instruction, so the second may not take the fourth across it. */
+static uint64_t two_places(uint64_t a, uint64_t b, uint64_t *c_out) {
+    uint64_t d, c;
+    __asm__("movzx %b2, %k0\n movzx %b3, %k1\n shl $4, %q0\n shl $3, %q1\n cmp $0, %k0" : "=&r"(d), "=&r"(c) : "r"(a), "r"(b) : "cc");
+    *c_out = c;
+    return d;
+}
+
 /* Not fused: movzx from AH after shifting RAX. */
 static uint64_t extract_high_byte(uint64_t x) {
     __asm__("shr $3, %%eax\n movzx %%ah, %%eax" : "+a"(x) : : "cc");
@@ -139,6 +149,9 @@ int main(void) {
         mix(v);
         mix(carry);
         mix(a1 ^ y1 ^ a2 ^ y2);
+        uint64_t c, d = two_places(x, ~x, &c);
+        printf("  two places: %llx %llx\n", (unsigned long long)d, (unsigned long long)c);
+        mix(d ^ c);
         for (unsigned j = 0; j < NIN; j++) {
             for (unsigned f = 0; f < sizeof adds / sizeof adds[0]; f++) {
                 unsigned flags;

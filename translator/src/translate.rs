@@ -164,8 +164,10 @@ fn emit_insns(
             continue;
         }
         // What this instruction may begin with the ones after it: one
-        // look at its code, since this runs for every instruction.
-        match lead_of(insn) {
+        // look at its code, since this runs for every instruction. None
+        // between a fused pair's two (the second is done already).
+        let between_pair = done_with != usize::MAX && done_with > i;
+        match if between_pair { Lead::None } else { lead_of(insn) } {
             Lead::None => {}
             Lead::StackAccess => {
                 if insns.get(i + 1).is_some_and(|next| data::same_stack_access(insn, next) && data::stack_pair(&mut e, insn, next)) {
