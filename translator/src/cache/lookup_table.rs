@@ -65,7 +65,7 @@ impl Default for LookupTable {
         // every thread makes one (8 MiB), and writing it would cost its
         // start-up. Not from the heap: malloc would clear reused memory.
         // Aligned to its size, so that an index inserted into the base's
-        // zero bits is an entry's address (`lookup_register`): twice the
+        // zero bits is an entry's address (`emit::control::indirect_exit`): twice the
         // size is mapped and what lies outside the aligned table returned.
         // SAFETY: a fresh private anonymous mapping; nothing else refers to it.
         let mapped = unsafe {

@@ -41,6 +41,7 @@
 //! `TRANSIT_TUNING=-fp-chains` turns it off.
 
 use super::sse::{nan_fix_up, scalar_operation, NanTemps, ScalarOp};
+use super::operand::registers_and_immediates;
 use super::{a64, regs, Emitter, Reg, Unsupported};
 use crate::exit::ExitReason;
 use crate::frontend::flags::FlagSet;
@@ -97,6 +98,11 @@ fn parts(k: usize) -> u32 {
 }
 const LOW: u32 = 0b01;
 const HIGH: u32 = 0b10;
+
+/// Link k's parts of `which` (LOW, HIGH or both).
+fn parts_of(k: usize, which: u32) -> u32 {
+    parts(k) & (which * 0x5555_5555)
+}
 /// A chain register holding no link's result (a load, an exact copy, or
 /// nothing).
 const NO_VALUE: u8 = u8::MAX;
@@ -278,7 +284,7 @@ pub fn goes_on_past_exit(insns: &[Instruction]) -> bool {
         if !keeps_chain(insn) {
             return false;
         }
-        if link_of(insn).is_some() || is_copy(insn) || load_of(insn).is_some() || store_of(insn).is_some() || is_compare(insn) {
+        if chain_step(insn) {
             return true;
         }
     }
@@ -296,32 +302,32 @@ pub fn opens_chain(insns: &[Instruction]) -> bool {
             let reads = insn.op0_register() == loaded || insn.op1_kind() == OpKind::Register && insn.op1_register() == loaded;
             return matches!(kind, LinkKind::Scalar(_)) && double == (bytes == 8) && reads;
         }
-        if !keeps_chain(insn) || is_copy(insn) || load_of(insn).is_some() || store_of(insn).is_some() || is_compare(insn) {
+        if !keeps_chain(insn) || chain_step(insn) {
             return false;
         }
     }
     false
 }
 
-/// Whether `insn` may run inside a chain without ending it: a link, a
-/// copy, a load, a store, or integer work on general registers and immediates that
+/// Whether `insn` is an SSE instruction a chain takes in: a link, a copy,
+/// a load, a store or a compare.
+fn chain_step(insn: &Instruction) -> bool {
+    link_of(insn).is_some() || is_copy(insn) || load_of(insn).is_some() || store_of(insn).is_some() || is_compare(insn)
+}
+
+/// Whether `insn` may run inside a chain without ending it: a
+/// `chain_step`, or integer work on general registers and immediates that
 /// cannot fault or leave the block.
 pub fn keeps_chain(insn: &Instruction) -> bool {
     use Mnemonic::*;
-    if link_of(insn).is_some() || is_copy(insn) || load_of(insn).is_some() || store_of(insn).is_some() || is_compare(insn) {
+    if chain_step(insn) {
         return true;
     }
     let integer = matches!(
         insn.mnemonic(),
         Add | Sub | Adc | Sbb | And | Or | Xor | Mov | Movzx | Movsx | Movsxd | Inc | Dec | Cmp | Test | Shl | Shr | Sar | Neg | Not | Lea | Imul
     );
-    integer
-        && (0..insn.op_count()).all(|i| match insn.op_kind(i) {
-            OpKind::Register => insn.op_register(i).is_gpr(),
-            // lea computes an address without an access.
-            OpKind::Memory => insn.mnemonic() == Lea,
-            kind => matches!(kind, OpKind::Immediate8 | OpKind::Immediate16 | OpKind::Immediate32 | OpKind::Immediate8to32 | OpKind::Immediate8to64 | OpKind::Immediate32to64 | OpKind::Immediate64),
-        })
+    integer && registers_and_immediates(insn, &[])
 }
 
 impl FpChain {
@@ -349,7 +355,7 @@ impl FpChain {
     fn value_parts(&self, r: Reg, which: u32) -> u32 {
         match slot(r).map(|i| self.value_in[i]) {
             None | Some(NO_VALUE) => 0,
-            Some(k) => parts(k as usize) & (which * 0x5555_5555),
+            Some(k) => parts_of(k as usize, which),
         }
     }
 
@@ -386,7 +392,7 @@ impl FpChain {
             // A scalar result has no high element of its own.
             let elements = if matches!(self.links[k].kind, LinkKind::Scalar(_)) { 1 } else { 2 };
             for (p, which) in [LOW, HIGH].into_iter().enumerate().take(elements) {
-                let bit = parts(k) & (which * 0x5555_5555);
+                let bit = parts_of(k, which);
                 if (held | self.tested | reached) & bit != 0 {
                     reached |= self.feeds[k][p];
                 }
@@ -423,10 +429,16 @@ impl FpChain {
     /// bits above the element are known zero (the host's scalar write
     /// clears them, x86's keeps them).
     fn write_through(&self, n: usize, double: bool) -> bool {
+        let shared = (0..16).any(|m| m != n && (self.pending[m] == Some(home(n)) || self.whole[m] == Some(home(n))));
+        self.homes_read & (1 << n) == 0 && self.zero_above_element(n, double) && !shared
+    }
+
+    /// Whether XMM n's bits above its low element (a double or a single)
+    /// are known zero: they come from a register a scalar load filled.
+    fn zero_above_element(&self, n: usize, double: bool) -> bool {
         let high = self.whole[n].map_or(home_bit(n), |w| u32::from(chain_bit(w)));
         let zero_above = if double { self.zero_above_64 } else { self.zero_above_32 };
-        let shared = (0..16).any(|m| m != n && (self.pending[m] == Some(home(n)) || self.whole[m] == Some(home(n))));
-        self.homes_read & (1 << n) == 0 && high != 0 && zero_above & high == high && !shared
+        high != 0 && zero_above & high == high
     }
 
     /// A scalar load of `bytes` filled the registers of `bits`
@@ -719,18 +731,14 @@ impl Emitter {
         }
         let (scalars, packed) = chain.untested_results();
         self.test_links(chain.links[..chain.len].to_vec(), scalars, packed, chain.double, nzcv_free);
-        let FpChain { double, pending, whole, zero_above_32, zero_above_64, .. } = chain;
         // A pending element over bits known to be zero: one fmov writes
         // both (it clears the bits above the element).
-        let zero_above = if double { zero_above_64 } else { zero_above_32 };
-        let fmov_whole = |n: usize| {
-            let high = whole[n].map_or(home_bit(n), |w| u32::from(chain_bit(w)));
-            pending[n].is_some() && high != 0 && zero_above & high == high
-        };
-        let mut copies: Vec<(Reg, Reg)> = whole.iter().enumerate().filter(|&(n, _)| !fmov_whole(n)).filter_map(|(n, w)| Some((home(n), (*w)?))).collect();
+        let fmov: [bool; 16] = std::array::from_fn(|n| chain.pending[n].is_some() && chain.zero_above_element(n, chain.double));
+        let FpChain { double, pending, whole, .. } = chain;
+        let mut copies: Vec<(Reg, Reg)> = whole.iter().enumerate().filter(|&(n, _)| !fmov[n]).filter_map(|(n, w)| Some((home(n), (*w)?))).collect();
         parallel_moves(self, &mut copies);
         for (n, r) in pending.iter().enumerate().filter_map(|(n, r)| Some((n, (*r)?))) {
-            match (double, fmov_whole(n)) {
+            match (double, fmov[n]) {
                 (true, true) => a64!(self.ops; fmov D(home(n)), D(r)),
                 (false, true) => a64!(self.ops; fmov S(home(n)), S(r)),
                 (true, false) => a64!(self.ops; ins V(home(n)).D[0], V(r).D[0]),

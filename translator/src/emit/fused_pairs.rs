@@ -10,6 +10,7 @@
 //! them.
 //! `TRANSIT_TUNING=-fused-pairs` turns it off.
 
+use super::operand::registers_and_immediates;
 use super::{a64, regs, Emitter, Polarity, Reg};
 use crate::frontend::flags::FlagSet;
 #[allow(unused_imports)]
@@ -66,13 +67,7 @@ fn apart(insn: &Instruction, regs: &[Register]) -> bool {
         insn.mnemonic(),
         Add | Sub | And | Or | Xor | Mov | Movzx | Movsx | Movsxd | Inc | Dec | Cmp | Test | Shl | Shr | Sar | Neg | Not | Lea
     );
-    let touches = |r: Register| r != Register::None && regs.iter().any(|&t| t.full_register() == r.full_register());
-    integer
-        && (0..insn.op_count()).all(|i| match insn.op_kind(i) {
-            OpKind::Register => insn.op_register(i).is_gpr() && !touches(insn.op_register(i)),
-            OpKind::Memory => insn.mnemonic() == Lea && !touches(insn.memory_base()) && !touches(insn.memory_index()),
-            kind => matches!(kind, OpKind::Immediate8 | OpKind::Immediate16 | OpKind::Immediate32 | OpKind::Immediate8to32 | OpKind::Immediate8to64 | OpKind::Immediate32to64 | OpKind::Immediate64),
-        })
+    integer && registers_and_immediates(insn, regs)
 }
 
 /// A shift of a whole 32/64-bit register by an immediate.

@@ -56,6 +56,22 @@ pub(super) fn registers_address(insn: &Instruction) -> bool {
         && (index == Register::None || index.is_gpr64())
 }
 
+/// Whether every operand of `insn` is a general register (none of
+/// `avoid`), an immediate, or lea's address (from registers not in
+/// `avoid`): it touches no memory, so it cannot fault there.
+pub(super) fn registers_and_immediates(insn: &Instruction, avoid: &[Register]) -> bool {
+    let touches = |r: Register| r != Register::None && avoid.iter().any(|&a| a.full_register() == r.full_register());
+    (0..insn.op_count()).all(|i| match insn.op_kind(i) {
+        OpKind::Register => insn.op_register(i).is_gpr() && !touches(insn.op_register(i)),
+        // lea computes an address without an access.
+        OpKind::Memory => insn.mnemonic() == iced_x86::Mnemonic::Lea && !touches(insn.memory_base()) && !touches(insn.memory_index()),
+        kind => matches!(
+            kind,
+            OpKind::Immediate8 | OpKind::Immediate16 | OpKind::Immediate32 | OpKind::Immediate8to32 | OpKind::Immediate8to64 | OpKind::Immediate32to64 | OpKind::Immediate64
+        ),
+    })
+}
+
 pub fn gpr_of(reg: Register) -> Result<(Reg, u8, bool), Unsupported> {
     let entry = GPRS.get(reg as usize).copied().unwrap_or(0);
     if entry & GPR == 0 {
