@@ -10,7 +10,7 @@ use crate::emit::{Emitter, Flow, Handler, MemoryOrder, Stubs, TranslatedBlock};
 use crate::frontend::flags::{live_after, FlagSet, InsnFlags, LiveAtExits};
 use crate::cpu::host::HostFeatures;
 use crate::cache::MAX_BLOCK_INSNS;
-use iced_x86::Instruction;
+use iced_x86::{Instruction, Register};
 
 /// The handler for `insn` from its form's row (`frontend::forms`); `None`
 /// means unsupported, also for every instruction the presented CPU lacks.
@@ -142,6 +142,7 @@ fn emit_insns(
     let len = insns.len();
     let mut e = Emitter::new(base, host, stubs);
     e.order = order;
+    let plain_stack = order == MemoryOrder::Tso && crate::tuning::tuning().plain_stack_operands;
     let live_on_entry = flags.first().map_or(live_at_exit, |first| first.live_before());
     e.reads_carry_first = live_on_entry.has(FlagSet::CF);
     // An instruction an earlier one's code did too (a stack pair's
@@ -194,7 +195,10 @@ fn emit_insns(
         e.inside_block = i + 1 < len;
         e.fuse_test = insns.get(i + 1).is_some_and(|next| fuses_with_test(insn, written, next, flags[i + 1].live_after));
         let Some(h) = routes.handler(insn) else { return Err(i) };
-        let emitted = if atomic::is_locked(insn) { atomic::locked(&mut e, insn, h) } else { h(&mut e, insn) };
+        let locked = atomic::is_locked(insn);
+        // A thread's stack is its own: spills and locals need no order.
+        e.stack_operand = plain_stack && !locked && insn.memory_base() == Register::RSP;
+        let emitted = if locked { atomic::locked(&mut e, insn, h) } else { h(&mut e, insn) };
         match emitted {
             Ok(Flow::Next) => {}
             Ok(Flow::Ended) => return Ok(e.finish(i + 1)),

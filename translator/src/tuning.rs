@@ -86,12 +86,17 @@ pub struct Tuning {
     /// added (`shl r, n; add r, s`) are one host instruction each
     /// (`emit::fused_pairs`); off, two.
     pub fused_pairs: bool,
+    /// With x86's memory order, an explicit access addressed from RSP
+    /// (`mov [rsp+8], rax`: spills and locals) is a plain one, as push and
+    /// pop are (`emit::operand`; FEX does the same): a thread's stack is
+    /// its own. A locked one stays atomic; off, it is ordered like any other.
+    pub plain_stack_operands: bool,
 }
 
 pub const TUNING_ENV: &str = "TRANSIT_TUNING";
 
 impl Tuning {
-    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true, fused_tests: true, forward_fall_through: true, paired_stack: true, fp_chains: true, alignment_traps: true, fixed_slots: true, indirect_parity_dead: true, fused_pairs: true };
+    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true, fused_tests: true, forward_fall_through: true, paired_stack: true, fp_chains: true, alignment_traps: true, fixed_slots: true, indirect_parity_dead: true, fused_pairs: true, plain_stack_operands: true };
 
     /// These switches with those named `-name` in `spec` turned off
     /// (unknown names are ignored, as `TRANSIT_HOST_FEATURES` does).
@@ -114,6 +119,7 @@ impl Tuning {
                 Some("fixed-slots") => self.fixed_slots = false,
                 Some("indirect-parity-dead") => self.indirect_parity_dead = false,
                 Some("fused-pairs") => self.fused_pairs = false,
+                Some("plain-stack-operands") => self.plain_stack_operands = false,
                 _ => {}
             }
         }
@@ -153,5 +159,6 @@ mod tests {
         assert_eq!(Tuning::ALL_ON.without("-fixed-slots").fixed_slots, false);
         assert_eq!(Tuning::ALL_ON.without("-indirect-parity-dead").indirect_parity_dead, false);
         assert_eq!(Tuning::ALL_ON.without("-fused-pairs").fused_pairs, false);
+        assert_eq!(Tuning::ALL_ON.without("-plain-stack-operands").plain_stack_operands, false);
     }
 }

@@ -269,6 +269,29 @@ fn tso_accesses_to_constant_addresses_know_their_alignment() {
 }
 
 /// BMI2's mulx, pdep, pext, rorx and shift-by-register forms and movbe
+
+#[test]
+fn tso_leaves_rsp_addressed_operands_plain_but_not_locked_ones() {
+    let lrcpc = HostFeatures { lrcpc: true, ..HostFeatures::BASELINE };
+    let l = listing_ordered(lrcpc, MemoryOrder::Tso, |a| {
+        a.mov(qword_ptr(rsp + 8), rax).unwrap();
+        a.mov(ecx, dword_ptr(rsp + rdx * 4 + 0x40)).unwrap();
+        a.add(qword_ptr(rsp + 16), rbx).unwrap();
+        a.mov(qword_ptr(rbp - 8), rax).unwrap();
+        a.lock().add(dword_ptr(rsp), edi).unwrap();
+        a.syscall().unwrap();
+    });
+    // x4 is RSP: spills, locals and read-modify-writes of them are plain.
+    assert!(l.iter().any(|s| s == "stur x0, [x4, #8]"), "\n{}", show(&l));
+    assert!(l.iter().any(|s| s.starts_with("ldr w1, [x") || s.starts_with("ldur w1, [x")), "\n{}", show(&l));
+    assert!(l.iter().any(|s| s.starts_with("ldur x") && s.ends_with("[x4, #0x10]")), "\n{}", show(&l));
+    assert!(l.iter().any(|s| s.starts_with("stur x") && s.ends_with("[x4, #0x10]")), "\n{}", show(&l));
+    // Through another register (RBP, x5) the access keeps x86's order.
+    assert!(l.iter().any(|s| s.starts_with("stlr x0, [x")), "\n{}", show(&l));
+    assert_eq!(l.iter().filter(|s| s.starts_with("stlr") || s.starts_with("ldapr")).count(), 1, "\n{}", show(&l));
+    // A locked one stays an exclusive loop with its barrier.
+    assert!(l.iter().any(|s| s.starts_with("ldaxr w")) && l.iter().any(|s| s == "dmb ish"), "\n{}", show(&l));
+}
 /// leave RFLAGS alone, so their code (pdep/pext's loop included) must not
 /// write NZCV, where x86 flags live: the guest `cmp` before them is the
 /// only flag-setting instruction of the block, and `jb` reads its CF.

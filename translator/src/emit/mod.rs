@@ -134,6 +134,10 @@ pub struct Emitter {
     /// Set while a locked instruction is emitted (see `atomic`).
     pub atomic: Option<atomic::AtomicLoop>,
     pub order: MemoryOrder,
+    /// The current instruction's memory operand is addressed from RSP and,
+    /// unlocked, accessed plainly under any `order`
+    /// (`Tuning::plain_stack_operands`; `ordered_accesses`).
+    pub stack_operand: bool,
     /// YMM registers whose upper half this block has already cleared in
     /// `CpuState` (bit n: YMM n) and not written since: clearing one again
     /// is a no-op (`vex::clear_upper`). Only the block's own code writes
@@ -195,6 +199,7 @@ impl Emitter {
             relocations,
             atomic: None,
             order: MemoryOrder::Relaxed,
+            stack_operand: false,
             uppers_zero: 0,
             cold: Emitter::spare_cold_paths(),
             literals,
@@ -214,6 +219,7 @@ impl Emitter {
         self.next_scratch = 0;
         self.next_vscratch = 0;
         self.constant_address = None;
+        self.stack_operand = false;
         self.live_after = live_after;
         self.needed = live_after.and(written);
     }

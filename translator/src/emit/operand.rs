@@ -163,7 +163,7 @@ impl Emitter {
     pub fn memory_address(&mut self, insn: &Instruction, size: u8) -> Result<Addr, Unsupported> {
         // Ordered and exclusive accesses take a bare register: computing
         // it once (`address`) serves both the load and the store.
-        let plain = self.order == MemoryOrder::Relaxed && self.atomic.is_none() && matches!(size, 1 | 2 | 4 | 8);
+        let plain = !self.ordered_accesses() && self.atomic.is_none() && matches!(size, 1 | 2 | 4 | 8);
         self.plain_access_address(insn, size, plain)
     }
 
@@ -383,12 +383,19 @@ impl Emitter {
         }
     }
 
+    /// Whether the current instruction's accesses keep x86's order
+    /// (`ldapr`/`stlr`): with that order, all but those addressed from RSP
+    /// (`stack_operand`).
+    fn ordered_accesses(&self) -> bool {
+        self.order == MemoryOrder::Tso && !self.stack_operand
+    }
+
     pub fn load(&mut self, dst: Reg, base: Reg, off: i32, size: u8, signed: bool) {
         self.mark_access();
         if self.atomic.is_some() {
             return self.load_exclusive(dst, base, off, size, signed);
         }
-        if self.order == MemoryOrder::Tso {
+        if self.ordered_accesses() {
             return self.load_acquire(dst, base, off, size, signed);
         }
         self.load_plain(dst, base, off, size, signed);
@@ -398,7 +405,7 @@ impl Emitter {
     pub fn load_from(&mut self, dst: Reg, addr: Addr, size: u8, signed: bool) {
         match addr {
             Addr::Offset { base, off } if (-256..256).contains(&off) => self.load(dst, base, off, size, signed),
-            _ if self.atomic.is_some() || self.order == MemoryOrder::Tso => {
+            _ if self.atomic.is_some() || self.ordered_accesses() => {
                 let (base, off) = self.base_offset(addr);
                 self.load(dst, base, off, size, signed);
             }
@@ -435,7 +442,7 @@ impl Emitter {
     pub fn store_to(&mut self, src: Reg, addr: Addr, size: u8) {
         match addr {
             Addr::Offset { base, off } if (-256..256).contains(&off) => self.store(src, base, off, size),
-            _ if self.atomic.is_some() || self.order == MemoryOrder::Tso => {
+            _ if self.atomic.is_some() || self.ordered_accesses() => {
                 let (base, off) = self.base_offset(addr);
                 self.store(src, base, off, size);
             }
@@ -479,7 +486,7 @@ impl Emitter {
         if self.atomic.is_some() {
             return self.store_exclusive(src, size);
         }
-        if self.order == MemoryOrder::Tso {
+        if self.ordered_accesses() {
             return self.store_release(src, base, off, size);
         }
         self.store_plain(src, base, off, size);
