@@ -1,13 +1,13 @@
 /* Pairs of instructions Transit emits as one host instruction
  * (translator/src/emit/fused_pairs.rs): `shr r, n; movzx r, r8/r16` (a
  * bit-field extract), `movzx d, r8/r16; shl d, n` and `shl r, n; add r,
- * s`, at 32 and 64 bits, with shift counts where the field runs past the
+ * s`, `mov d, s; shl/shr/sar d, n` (a copy shifted), at 32 and 64 bits, with shift counts where the field runs past the
  * register's top, and with the add's flags read after it (the others'
  * flags are overwritten by a compare, as a fused pair's must be), and
  * with an instruction between them (also where two such pairs
  * interleave). Also pairs that must not be fused:
  * a shift whose flags are read, an instruction between that reads the
- * shifted register, and a movzx from AH. */
+ * shifted register, a movzx from AH, and a 64-bit shift of a 32-bit copy. */
 #include <stdint.h>
 #include <stdio.h>
 
@@ -106,6 +106,26 @@ static uint64_t two_places(uint64_t a, uint64_t b, uint64_t *c_out) {
 }
 
 /* Not fused: movzx from AH after shifting RAX. */
+/* d = s shifted; s stays. COPY and SHIFT name the operand sizes. */
+#define COPY_SHIFT(OP, N, COPY, SHIFT)                                                                        \
+    static uint64_t copy_##OP##_##N##_##COPY##SHIFT(uint64_t s, uint64_t *src) {                            \
+        uint64_t d = 0x5555555555555555ull;                                                                  \
+        __asm__("mov %" #COPY "1, %" #COPY "0\n " #OP " $" #N ", %" #SHIFT "0\n cmp $0, %k0" : "+&r"(d), "+r"(s) : : "cc"); \
+        *src = s;                                                                                            \
+        return d;                                                                                            \
+    }
+COPY_SHIFT(shl, 3, q, q) COPY_SHIFT(shr, 32, q, q) COPY_SHIFT(sar, 63, q, q) COPY_SHIFT(sar, 7, q, k)
+COPY_SHIFT(shl, 31, k, k) COPY_SHIFT(shr, 1, k, k) COPY_SHIFT(sar, 12, k, k) COPY_SHIFT(shr, 4, k, q)
+
+/* The shift's flags read: no pair. */
+static uint64_t copy_shift_then_carry(uint64_t s, unsigned *carry) {
+    uint64_t d;
+    unsigned char c;
+    __asm__("mov %q2, %q0\n shr $3, %q0\n setc %1" : "=&r"(d), "=r"(c) : "r"(s) : "cc");
+    *carry = c;
+    return d;
+}
+
 static uint64_t extract_high_byte(uint64_t x) {
     __asm__("shr $3, %%eax\n movzx %%ah, %%eax" : "+a"(x) : : "cc");
     return x;
@@ -118,6 +138,9 @@ int main(void) {
     };
     uint64_t (*places[])(uint64_t, uint64_t *) = {
         place_4_b_q, place_56_b_q, place_60_w_q, place_3_w_k, place_28_b_k, place_20_w_k, place_1_b_k,
+    };
+    uint64_t (*copies[])(uint64_t, uint64_t *) = {
+        copy_shl_3_qq, copy_shr_32_qq, copy_sar_63_qq, copy_sar_7_qk, copy_shl_31_kk, copy_shr_1_kk, copy_sar_12_kk, copy_shr_4_kq,
     };
     uint64_t (*adds[])(uint64_t, uint64_t, unsigned *) = {
         shifted_add_1_q, shifted_add_4_q, shifted_add_63_q, shifted_add_3_k, shifted_add_31_k,
@@ -137,8 +160,19 @@ int main(void) {
             mix(v);
             mix(src);
         }
+        printf(" |");
+        for (unsigned f = 0; f < sizeof copies / sizeof copies[0]; f++) {
+            uint64_t src, v = copies[f](x, &src);
+            printf(" %llx", (unsigned long long)v);
+            mix(v);
+            mix(src);
+        }
         unsigned carry;
-        uint64_t v = extract_then_carry(x, &carry);
+        uint64_t v = copy_shift_then_carry(x, &carry);
+        printf(" | %llx c%u", (unsigned long long)v, carry);
+        mix(v);
+        mix(carry);
+        v = extract_then_carry(x, &carry);
         printf(" | %llx c%u %llx", (unsigned long long)v, carry, (unsigned long long)extract_high_byte(x));
         mix(v);
         mix(carry);

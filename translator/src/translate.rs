@@ -80,6 +80,10 @@ enum Lead {
     FusedPair,
     /// movsd/movss: a load that may open an SSE chain (`fp_chain::opens_chain`).
     ScalarLoad,
+    /// A 32/64-bit mov: a copy shifted is a fused pair
+    /// (`fused_pairs::copy_then_shift`; most movs are followed by no
+    /// shift, and are looked at no further).
+    Copy,
 }
 
 fn lead_of(insn: &Instruction) -> Lead {
@@ -88,6 +92,7 @@ fn lead_of(insn: &Instruction) -> Lead {
         Push_r64 | Pop_r64 => Lead::StackAccess,
         Shr_rm32_imm8 | Shr_rm64_imm8 | Shr_rm32_1 | Shr_rm64_1 | Shl_rm32_imm8 | Shl_rm64_imm8 | Shl_rm32_1 | Shl_rm64_1 | Movzx_r32_rm8
         | Movzx_r64_rm8 | Movzx_r32_rm16 | Movzx_r64_rm16 => Lead::FusedPair,
+        Mov_r64_rm64 | Mov_rm64_r64 | Mov_r32_rm32 | Mov_rm32_r32 => Lead::Copy,
         Movsd_xmm_xmmm64 | Movss_xmm_xmmm32 => Lead::ScalarLoad,
         _ => Lead::None,
     }
@@ -181,6 +186,18 @@ fn emit_insns(
                 let needed = |j: usize| flags[i + j].live_after.and(flags[i + j].effect.defines);
                 if let Some(second) = fused_pairs::pair_at(&mut e, &insns[i..], first_flags_dead, needed) {
                     done_with = i + second;
+                    continue;
+                }
+            }
+            Lead::Copy => {
+                // The shift's flags must be dead: a host shift sets none.
+                let paired = insns.get(i + 1).is_some_and(|next| {
+                    fused_pairs::shifts_by_immediate(next)
+                        && flags[i + 1].live_after.and(flags[i + 1].effect.defines).is_empty()
+                        && fused_pairs::copy_then_shift(&mut e, insn, next)
+                });
+                if paired {
+                    done_with = i + 1;
                     continue;
                 }
             }

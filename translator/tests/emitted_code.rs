@@ -343,3 +343,14 @@ fn a_branch_inside_a_block_is_one_conditional_branch_and_a_zero_test_fuses_with_
     assert!(l[0].starts_with("cbz x7,"), "\n{}", show(&l));
     assert_eq!(l[1], "add x0, x0, #1", "\n{}", show(&l));
 }
+
+#[test]
+fn lea_of_a_scaled_index_alone_is_one_shift() {
+    let l = listing(HostFeatures::BASELINE, |a| {
+        a.lea(rax, qword_ptr(rbx * 4)).unwrap();
+        a.lea(ecx, dword_ptr(rdx * 8)).unwrap();
+        a.syscall().unwrap();
+    });
+    assert_eq!(l[0], "lsl x0, x3, #2", "\n{}", show(&l));
+    assert_eq!(l[1], "lsl w1, w2, #3", "\n{}", show(&l));
+}

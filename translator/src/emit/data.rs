@@ -71,7 +71,8 @@ pub fn lea(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 
 /// lea computed straight into a 32- or 64-bit destination register (false:
 /// not this form, the general path computes it):
-/// `base + (index << scale)` in one add, then the displacement. 64-bit
+/// `base + (index << scale)` in one add, then the displacement; an index
+/// alone without one (`lea r, [i*4]`), one shift. 64-bit
 /// addressing only (a 32-bit lea of a 64-bit address truncates, which the
 /// W form of the same adds does).
 fn lea_direct(e: &mut Emitter, insn: &Instruction, dst: Loc) -> Result<bool, Unsupported> {
@@ -82,7 +83,22 @@ fn lea_direct(e: &mut Emitter, insn: &Instruction, dst: Loc) -> Result<bool, Uns
         e.mov_guest_address(r, insn.memory_displacement64());
         return Ok(true);
     }
-    if !direct_results() || !base.is_gpr64() || !(index == Register::None || index.is_gpr64()) {
+    if !direct_results() || !(index == Register::None || index.is_gpr64()) {
+        return Ok(false);
+    }
+    if base == Register::None && index != Register::None && insn.memory_displacement64() == 0 {
+        // `lea r, [i*4]` (table indexing): one shift.
+        let i = super::operand::gpr_of(index)?.0;
+        let shift = insn.memory_index_scale().trailing_zeros();
+        match (size, shift) {
+            (8, 0) => a64!(e.ops; mov X(r), X(i)),
+            (8, _) => a64!(e.ops; lsl X(r), X(i), shift),
+            (_, 0) => a64!(e.ops; mov W(r), W(i)),
+            _ => a64!(e.ops; lsl W(r), W(i), shift),
+        }
+        return Ok(true);
+    }
+    if !base.is_gpr64() {
         return Ok(false);
     }
     let b = super::operand::gpr_of(base)?.0;

@@ -2,9 +2,10 @@
 //! aarch64 compiler would have written them: a bit-field extract
 //! (`shr r, n; movzx r, r8` is `ubfx`), a zero-extended value shifted into
 //! place (`movzx d, r8; shl d, n` is `ubfiz`), and a shifted register added
-//! (`shl r, n; add r, s` is `add r, s, r, lsl n`). GCC writes them for
-//! bit fields and table indexing (Lua's instruction decoding, Python's
-//! dict lookups). Flags no host instruction computes must be dead: the
+//! (`shl r, n; add r, s` is `add r, s, r, lsl n`), and a copy shifted
+//! (`mov d, s; shr d, n` is `lsr d, s, n`). GCC writes them for bit
+//! fields and table indexing (Lua's instruction decoding, Python's dict
+//! lookups) and for x86's two-operand shifts of a value still needed. Flags no host instruction computes must be dead: the
 //! shifts' (the add overwrites the first's; a movzx none). One host
 //! instruction does both, so no fault or signal sees the state between
 //! them.
@@ -68,6 +69,43 @@ fn apart(insn: &Instruction, regs: &[Register]) -> bool {
         Add | Sub | And | Or | Xor | Mov | Movzx | Movsx | Movsxd | Inc | Dec | Cmp | Test | Shl | Shr | Sar | Neg | Not | Lea
     );
     integer && registers_and_immediates(insn, regs)
+}
+
+/// Whether `insn` shifts a whole 32/64-bit register by an immediate
+/// (shl, shr or sar): one look at its code, for every `mov` translated.
+pub fn shifts_by_immediate(insn: &Instruction) -> bool {
+    use Code::*;
+    matches!(
+        insn.code(),
+        Shl_rm32_imm8 | Shl_rm64_imm8 | Shl_rm32_1 | Shl_rm64_1 | Shr_rm32_imm8 | Shr_rm64_imm8 | Shr_rm32_1 | Shr_rm64_1 | Sar_rm32_imm8 | Sar_rm64_imm8 | Sar_rm32_1 | Sar_rm64_1
+    )
+}
+
+/// `mov d, s` (32/64-bit registers) then `second`, a shift of d by an
+/// immediate (`shifts_by_immediate`) whose flags nothing reads: d = s
+/// shifted, one host shift from s. Returns whether it emitted them. Not
+/// `mov eax, eax` (a zero extension in place), nor a 64-bit shift after a
+/// 32-bit copy (it would shift the zero-extended value).
+pub fn copy_then_shift(e: &mut Emitter, copy: &Instruction, second: &Instruction) -> bool {
+    use iced_x86::Mnemonic::{Shl, Shr};
+    let (dst, src) = (copy.op0_register(), copy.op1_register());
+    if !crate::tuning::tuning().fused_pairs || copy.op0_kind() != OpKind::Register || copy.op1_kind() != OpKind::Register || dst == src {
+        return false;
+    }
+    let Some(shift) = register_shift(second) else { return false };
+    if shift.reg.full_register() != dst.full_register() || shift.reg.size() > dst.size() {
+        return false;
+    }
+    let (d, s, by) = (host(dst), host(src), shift.by);
+    match (second.mnemonic(), shift.reg.size() == 8) {
+        (Shl, true) => a64!(e.ops; lsl X(d), X(s), by),
+        (Shl, false) => a64!(e.ops; lsl W(d), W(s), by),
+        (Shr, true) => a64!(e.ops; lsr X(d), X(s), by),
+        (Shr, false) => a64!(e.ops; lsr W(d), W(s), by),
+        (_, true) => a64!(e.ops; asr X(d), X(s), by),
+        (_, false) => a64!(e.ops; asr W(d), W(s), by),
+    }
+    true
 }
 
 /// A shift of a whole 32/64-bit register by an immediate.
