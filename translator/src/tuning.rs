@@ -91,12 +91,18 @@ pub struct Tuning {
     /// pop are (`emit::operand`; FEX does the same): a thread's stack is
     /// its own. A locked one stays atomic; off, it is ordered like any other.
     pub plain_stack_operands: bool,
+    /// Every flag is dead where code leaves through an indirect `jmp` or
+    /// `call` through a slot addressed from RIP: a PLT stub, a GOT call, a
+    /// tail call through a function pointer variable, all calls at whose
+    /// entry no flag has a role (`frontend::flags`); off, they keep CF, ZF,
+    /// SF and OF live as other indirect jumps do.
+    pub slot_calls_flags_dead: bool,
 }
 
 pub const TUNING_ENV: &str = "TRANSIT_TUNING";
 
 impl Tuning {
-    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true, fused_tests: true, forward_fall_through: true, paired_stack: true, fp_chains: true, alignment_traps: true, fixed_slots: true, indirect_parity_dead: true, fused_pairs: true, plain_stack_operands: true };
+    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true, fused_tests: true, forward_fall_through: true, paired_stack: true, fp_chains: true, alignment_traps: true, fixed_slots: true, indirect_parity_dead: true, fused_pairs: true, plain_stack_operands: true, slot_calls_flags_dead: true };
 
     /// These switches with those named `-name` in `spec` turned off
     /// (unknown names are ignored, as `TRANSIT_HOST_FEATURES` does).
@@ -120,6 +126,7 @@ impl Tuning {
                 Some("indirect-parity-dead") => self.indirect_parity_dead = false,
                 Some("fused-pairs") => self.fused_pairs = false,
                 Some("plain-stack-operands") => self.plain_stack_operands = false,
+                Some("slot-calls-flags-dead") => self.slot_calls_flags_dead = false,
                 _ => {}
             }
         }
@@ -160,5 +167,6 @@ mod tests {
         assert_eq!(Tuning::ALL_ON.without("-indirect-parity-dead").indirect_parity_dead, false);
         assert_eq!(Tuning::ALL_ON.without("-fused-pairs").fused_pairs, false);
         assert_eq!(Tuning::ALL_ON.without("-plain-stack-operands").plain_stack_operands, false);
+        assert_eq!(Tuning::ALL_ON.without("-slot-calls-flags-dead").slot_calls_flags_dead, false);
     }
 }

@@ -228,7 +228,7 @@ fn live_from(
                     continue 'straight_line;
                 }
                 F::Return | F::IndirectBranch | F::IndirectCall => {
-                    return live.union(live_at_indirect_exit().minus(killed));
+                    return live.union(live_at_indirect_exit_of(&insn).minus(killed));
                 }
                 _ => break 'straight_line,
             }
@@ -281,6 +281,21 @@ fn live_at_indirect_exit() -> FlagSet {
     }
 }
 
+/// Flags live where code leaves through `exit`, a `ret` or an indirect
+/// `jmp` or `call`: none through a slot addressed from RIP (a PLT stub's
+/// `jmp [rip+GOT]`, a `call [rip+GOT]` or a tail call through a function
+/// pointer variable: a function call, at whose entry the SysV ABI gives
+/// the flags no role, and which lazy binding reaches through the
+/// resolver, which overwrites them; `Tuning::slot_calls_flags_dead`),
+/// else `live_at_indirect_exit`.
+fn live_at_indirect_exit_of(exit: &Instruction) -> FlagSet {
+    if exit.flow_control() != iced_x86::FlowControl::Return && exit.is_ip_rel_memory_operand() && crate::tuning::tuning().slot_calls_flags_dead {
+        FlagSet::NONE
+    } else {
+        live_at_indirect_exit()
+    }
+}
+
 /// Flags live after `block`'s last instruction.
 fn live_at_block_end(block: &GuestBlock, live_on_entry: &mut impl FnMut(u64) -> FlagSet) -> FlagSet {
     use iced_x86::FlowControl as F;
@@ -294,7 +309,7 @@ fn live_at_block_end(block: &GuestBlock, live_on_entry: &mut impl FnMut(u64) -> 
             F::UnconditionalBranch if last.op0_kind() == OpKind::NearBranch64 => (last.near_branch64(), None),
             F::ConditionalBranch if last.op0_kind() == OpKind::NearBranch64 => (last.near_branch64(), Some(last.next_ip())),
             F::Call if last.op0_kind() == OpKind::NearBranch64 => (last.near_branch64(), None),
-            F::Return | F::IndirectBranch | F::IndirectCall => return live_at_indirect_exit(),
+            F::Return | F::IndirectBranch | F::IndirectCall => return live_at_indirect_exit_of(last),
             _ => return FlagSet::ALL,
         },
     };
@@ -329,6 +344,20 @@ mod tests {
         // lahf; ret: every flag it loads is read.
         let src = CodeBuffer { base: 0x1000, code: &[0x9f, 0xc3] };
         assert!(live_on_entry(&src, src.base, &|_| true).has(FlagSet::AF));
+    }
+
+    #[test]
+    fn the_look_ahead_takes_every_flag_as_dead_at_a_jump_or_call_through_a_rip_relative_slot() {
+        use crate::frontend::decode::CodeBuffer;
+        // endbr64; bnd jmp [rip+0x2fe2] (a PLT stub)
+        let plt = [0xf3, 0x0f, 0x1e, 0xfa, 0xf2, 0xff, 0x25, 0xe2, 0x2f, 0x00, 0x00];
+        assert_eq!(live_on_entry(&CodeBuffer { base: 0x1000, code: &plt }, 0x1000, &|_| true), FlagSet::NONE);
+        // adc eax, 0; call [rip+0x100]: CF is read before the call.
+        let src = CodeBuffer { base: 0x1000, code: &[0x83, 0xd0, 0x00, 0xff, 0x15, 0x00, 0x01, 0x00, 0x00] };
+        assert_eq!(live_on_entry(&src, src.base, &|_| true), FlagSet::CF);
+        // jmp rax: a switch's jump table or computed goto keeps all but PF and AF.
+        let src = CodeBuffer { base: 0x1000, code: &[0xff, 0xe0] };
+        assert_eq!(live_on_entry(&src, src.base, &|_| true), FlagSet::ALL.minus(FlagSet::PF.union(FlagSet::AF)));
     }
 
     #[test]
