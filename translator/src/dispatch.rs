@@ -495,6 +495,14 @@ impl Translator {
                     if let Err(fault) = interp::step(state, self.code.as_ref()) {
                         return fault;
                     }
+                    // x87 comes in runs (fld, fmul, fstp): each one after
+                    // the first without a dispatch (a debugger's stops
+                    // need the dispatcher's).
+                    while !DEBUGGING && state.interrupt == 0 && interp::x87_next(self.code.as_ref(), state.rip) {
+                        if let Err(fault) = interp::step(state, self.code.as_ref()) {
+                            return fault;
+                        }
+                    }
                 }
                 ExitReason::Cpuid => interp::cpuid(state),
                 ExitReason::Xgetbv => {

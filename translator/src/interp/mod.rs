@@ -131,6 +131,16 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
         }
         Movsb | Movsw | Movsd | Movsq | Stosb | Stosw | Stosd | Stosq | Lodsb | Lodsw | Lodsd | Lodsq | Cmpsb
         | Cmpsw | Cmpsd | Cmpsq | Scasb | Scasw | Scasd | Scasq => string_op(state, &insn)?,
+        // Before the families asked one by one below: x87 is most of what
+        // programs interpret (SQLite's long double conversions).
+        m if crate::interp::x87::is_x87(m) => {
+            let addr = if insn.op_count() > 0 && insn.op0_kind() == OpKind::Memory {
+                effective_address(state, &insn)
+            } else {
+                0
+            };
+            crate::interp::x87::step(state, &insn, addr)?;
+        }
         _ if crate::interp::segments::handles(&insn) => {
             if crate::interp::segments::step(state, &insn)? {
                 return Ok(()); // A far return moved RIP itself.
@@ -144,18 +154,23 @@ pub fn step(state: &mut CpuState, src: &dyn CodeSource) -> Result<(), GuestEvent
             crate::interp::mmx::step(state, &insn, addr)?;
         }
         _ if crate::interp::sse41_interp::handles(&insn) => crate::interp::sse41_interp::step(state, &insn)?,
-        m if crate::interp::x87::is_x87(m) => {
-            let addr = if insn.op_count() > 0 && insn.op0_kind() == OpKind::Memory {
-                effective_address(state, &insn)
-            } else {
-                0
-            };
-            crate::interp::x87::step(state, &insn, addr)?;
-        }
         _ => return Err(ill(state)),
     }
     state.rip = insn.next_ip();
     Ok(())
+}
+
+/// Whether the instruction at `rip` is an x87 one (an escape opcode
+/// D8..DF, after at most a REX prefix), which the interpreter runs: the
+/// dispatcher interprets the next one straight away rather than entering
+/// a block that would only exit to interpret it. False if unreadable.
+pub fn x87_next(src: &dyn CodeSource, rip: u64) -> bool {
+    let bytes = src.bytes(rip, 2);
+    let opcode = match bytes.first() {
+        Some(0x40..=0x4f) => bytes.get(1),
+        first => first,
+    };
+    matches!(opcode, Some(0xd8..=0xdf))
 }
 
 /// cpuid: the answers of the CPU Transit presents (`cpu::features`).
