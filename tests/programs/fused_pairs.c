@@ -131,6 +131,18 @@ static uint64_t extract_high_byte(uint64_t x) {
     return x;
 }
 
+/* " |", then what each of the n functions makes of x (mixing it and the
+ * source each leaves). */
+static void show_each(uint64_t (*const *fns)(uint64_t, uint64_t *), unsigned n, uint64_t x) {
+    printf(" |");
+    for (unsigned f = 0; f < n; f++) {
+        uint64_t src, v = fns[f](x, &src);
+        printf(" %llx", (unsigned long long)v);
+        mix(v);
+        mix(src);
+    }
+}
+
 int main(void) {
     uint64_t (*extracts[])(uint64_t) = {
         extract32_1_b, extract32_7_b, extract32_24_b, extract32_28_b, extract32_31_b, extract32_9_w, extract32_20_w,
@@ -153,20 +165,8 @@ int main(void) {
             printf(" %llx", (unsigned long long)v);
             mix(v);
         }
-        printf(" |");
-        for (unsigned f = 0; f < sizeof places / sizeof places[0]; f++) {
-            uint64_t src, v = places[f](x, &src);
-            printf(" %llx", (unsigned long long)v);
-            mix(v);
-            mix(src);
-        }
-        printf(" |");
-        for (unsigned f = 0; f < sizeof copies / sizeof copies[0]; f++) {
-            uint64_t src, v = copies[f](x, &src);
-            printf(" %llx", (unsigned long long)v);
-            mix(v);
-            mix(src);
-        }
+        show_each(places, sizeof places / sizeof places[0], x);
+        show_each(copies, sizeof copies / sizeof copies[0], x);
         unsigned carry;
         uint64_t v = copy_shift_then_carry(x, &carry);
         printf(" | %llx c%u", (unsigned long long)v, carry);
