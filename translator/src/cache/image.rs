@@ -429,15 +429,14 @@ pub struct Image {
     /// False once the guest wrote code in it: neither its saved blocks nor
     /// its new ones can be trusted any more.
     usable: bool,
-    /// Where blocks were translated in it since the last flush: the exits
-    /// of chunks installed later that go there are linked at install
-    /// (`installed_image::link_exits_to_translated`).
-    pub translated: Vec<u64>,
+    /// Blocks translated in it since the last flush (installing a chunk
+    /// looks for exit targets among them).
+    pub translated_blocks: usize,
 }
 
 impl Image {
     pub fn new(start: u64, end: u64, saved: Option<SavedBlocks>) -> Image {
-        Image { start, end, saved, fresh: Vec::new(), fresh_bytes: Vec::new(), usable: true, translated: Vec::new() }
+        Image { start, end, saved, fresh: Vec::new(), fresh_bytes: Vec::new(), usable: true, translated_blocks: 0 }
     }
 
     pub fn contains(&self, addr: u64) -> bool {

@@ -256,7 +256,7 @@ impl CodeCache {
     /// How installing blocks of `image` treats their exits to code no
     /// saved block starts at.
     fn unsaved_targets(&self, image: &InstalledImage) -> UnsavedTargets {
-        let translated = self.image_index(image.start).is_some_and(|i| !self.images[i].translated.is_empty());
+        let translated = self.image_index(image.start).is_some_and(|i| self.images[i].translated_blocks > 0);
         match (image.unsaved_exits_hold, translated) {
             (true, false) => UnsavedTargets::LeftToTheirTranslation,
             (true, true) => UnsavedTargets::LinkedIfTranslated,

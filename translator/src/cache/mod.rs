@@ -474,7 +474,7 @@ impl CodeCache {
         // Only images with saved blocks need to know (a cold start has none).
         if self.saved_images > 0 {
             if let Some(i) = self.image_index(rip) {
-                self.images[i].translated.push(rip);
+                self.images[i].translated_blocks += 1;
             }
             self.book_unsaved_exits_to(rip);
         }
@@ -615,7 +615,7 @@ impl CodeCache {
         // The records the map read from.
         self.installed.clear();
         for image in &mut self.images {
-            image.translated.clear();
+            image.translated_blocks = 0;
         }
         for thread in &self.threads {
             for slot in &thread.unlinked {
