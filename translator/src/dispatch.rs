@@ -441,7 +441,11 @@ impl Translator {
                     cache.invalidate_range(state.rip, state.rip + 1);
                 }
                 let stats = &self.thread.stats;
-                let found = cache.entries(state.rip);
+                // The thread's lookup table first: after an interpreted
+                // instruction or a syscall the next block is mostly one this
+                // thread entered before, and the cache's own search (a hash
+                // map, then each installed image's index) costs more.
+                let found = self.thread.lookup.entries(state.rip).or_else(|| cache.entries(state.rip));
                 if let Some(reason) = missed.take() {
                     // Only a translated target can have been in the table.
                     stats.count_indirect_miss(reason, found.map(|_| self.thread.lookup.slot(state.rip)));

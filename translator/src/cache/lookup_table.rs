@@ -131,6 +131,15 @@ impl LookupTable {
         self.words[at + TAG_WORD].store(rip, Ordering::Release);
     }
 
+    /// The entry and carry-form entry the table holds for `rip`. Only the
+    /// owning thread, under the cache's lock (which every change to the
+    /// table's translations takes).
+    pub fn entries(&self, rip: u64) -> Option<(u64, u64)> {
+        let at = WORDS * index_of(rip);
+        (self.words[at + TAG_WORD].load(Ordering::Acquire) == rip)
+            .then(|| (self.words[at + BORROW_WORD].load(Ordering::Relaxed), self.words[at + CARRY_WORD].load(Ordering::Relaxed)))
+    }
+
     /// Drops the entry for `rip`, if it has one.
     pub fn forget(&self, rip: u64) {
         let i = index_of(rip);
