@@ -143,7 +143,14 @@ static long call_wait4(void) {
     if (pid == 0) {
         for (;;) pause();
     }
+    /* The timer has run since before the fork: a slow fork (an emulator's
+     * on a busy machine) can outlast it, and its handler then finds no
+     * child to end and wait4 waits for good. Start it again from here. */
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
     child = pid;
+    fired = 0;
+    arm_timer();
     int status = 0;
     pid_t r = wait4(pid, &status, 0, NULL);
     long result = r < 0 ? -errno : (WIFSIGNALED(status) ? 1000 + WTERMSIG(status) : 2000 + WEXITSTATUS(status));
