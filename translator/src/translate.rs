@@ -173,6 +173,8 @@ fn emit_insns(
         // look at its code, since this runs for every instruction. None
         // between a fused pair's two (the second is done already).
         let between_pair = done_with != usize::MAX && done_with > i;
+        // The flags instruction i + j must leave correct.
+        let needed = |j: usize| flags[i + j].live_after.and(flags[i + j].effect.defines);
         match if between_pair { Lead::None } else { lead_of(insn) } {
             Lead::None => {}
             Lead::StackAccess => {
@@ -183,7 +185,6 @@ fn emit_insns(
             }
             Lead::FusedPair => {
                 let first_flags_dead = flags[i].live_after.and(written).is_empty();
-                let needed = |j: usize| flags[i + j].live_after.and(flags[i + j].effect.defines);
                 if let Some(second) = fused_pairs::pair_at(&mut e, &insns[i..], first_flags_dead, needed) {
                     done_with = i + second;
                     continue;
@@ -193,7 +194,7 @@ fn emit_insns(
                 // The shift's flags must be dead: a host shift sets none.
                 let paired = insns.get(i + 1).is_some_and(|next| {
                     fused_pairs::shifts_by_immediate(next)
-                        && flags[i + 1].live_after.and(flags[i + 1].effect.defines).is_empty()
+                        && needed(1).is_empty()
                         && fused_pairs::copy_then_shift(&mut e, insn, next)
                 });
                 if paired {

@@ -5,10 +5,10 @@
 //! (`shl r, n; add r, s` is `add r, s, r, lsl n`), and a copy shifted
 //! (`mov d, s; shr d, n` is `lsr d, s, n`). GCC writes them for bit
 //! fields and table indexing (Lua's instruction decoding, Python's dict
-//! lookups) and for x86's two-operand shifts of a value still needed. Flags no host instruction computes must be dead: the
-//! shifts' (the add overwrites the first's; a movzx none). One host
-//! instruction does both, so no fault or signal sees the state between
-//! them.
+//! lookups) and for x86's two-operand shifts of a value still needed.
+//! Flags no host instruction computes must be dead: the shifts' (the add
+//! overwrites the first's; a movzx none). One host instruction does both,
+//! so no fault or signal sees the state between them.
 //! `TRANSIT_TUNING=-fused-pairs` turns it off.
 
 use super::operand::registers_and_immediates;
@@ -16,7 +16,7 @@ use super::{a64, regs, Emitter, Polarity, Reg};
 use crate::frontend::flags::FlagSet;
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
-use iced_x86::{Code, Instruction, OpKind, Register};
+use iced_x86::{Code, Instruction, Mnemonic, OpKind, Register};
 
 /// Emits `insns[0]` (a shift or movzx) and a later instruction as one host
 /// instruction if they are such a pair, and returns the later one's
@@ -71,14 +71,22 @@ fn apart(insn: &Instruction, regs: &[Register]) -> bool {
     integer && registers_and_immediates(insn, regs)
 }
 
-/// Whether `insn` shifts a whole 32/64-bit register by an immediate
-/// (shl, shr or sar): one look at its code, for every `mov` translated.
-pub fn shifts_by_immediate(insn: &Instruction) -> bool {
+/// The shift (shl, shr or sar) `code` is, if it shifts a whole 32/64-bit
+/// register or memory operand by an immediate: one look at the code.
+fn immediate_shift(code: Code) -> Option<Mnemonic> {
     use Code::*;
-    matches!(
-        insn.code(),
-        Shl_rm32_imm8 | Shl_rm64_imm8 | Shl_rm32_1 | Shl_rm64_1 | Shr_rm32_imm8 | Shr_rm64_imm8 | Shr_rm32_1 | Shr_rm64_1 | Sar_rm32_imm8 | Sar_rm64_imm8 | Sar_rm32_1 | Sar_rm64_1
-    )
+    match code {
+        Shl_rm32_imm8 | Shl_rm64_imm8 | Shl_rm32_1 | Shl_rm64_1 => Some(Mnemonic::Shl),
+        Shr_rm32_imm8 | Shr_rm64_imm8 | Shr_rm32_1 | Shr_rm64_1 => Some(Mnemonic::Shr),
+        Sar_rm32_imm8 | Sar_rm64_imm8 | Sar_rm32_1 | Sar_rm64_1 => Some(Mnemonic::Sar),
+        _ => None,
+    }
+}
+
+/// Whether `insn` shifts a whole 32/64-bit register by an immediate
+/// (shl, shr or sar), for every `mov` translated.
+pub fn shifts_by_immediate(insn: &Instruction) -> bool {
+    immediate_shift(insn.code()).is_some()
 }
 
 /// `mov d, s` (32/64-bit registers) then `second`, a shift of d by an
@@ -87,7 +95,6 @@ pub fn shifts_by_immediate(insn: &Instruction) -> bool {
 /// `mov eax, eax` (a zero extension in place), nor a 64-bit shift after a
 /// 32-bit copy (it would shift the zero-extended value).
 pub fn copy_then_shift(e: &mut Emitter, copy: &Instruction, second: &Instruction) -> bool {
-    use iced_x86::Mnemonic::{Shl, Shr};
     let (dst, src) = (copy.op0_register(), copy.op1_register());
     if !crate::tuning::tuning().fused_pairs || copy.op0_kind() != OpKind::Register || copy.op1_kind() != OpKind::Register || dst == src {
         return false;
@@ -97,13 +104,14 @@ pub fn copy_then_shift(e: &mut Emitter, copy: &Instruction, second: &Instruction
         return false;
     }
     let (d, s, by) = (host(dst), host(src), shift.by);
-    match (second.mnemonic(), shift.reg.size() == 8) {
-        (Shl, true) => a64!(e.ops; lsl X(d), X(s), by),
-        (Shl, false) => a64!(e.ops; lsl W(d), W(s), by),
-        (Shr, true) => a64!(e.ops; lsr X(d), X(s), by),
-        (Shr, false) => a64!(e.ops; lsr W(d), W(s), by),
-        (_, true) => a64!(e.ops; asr X(d), X(s), by),
-        (_, false) => a64!(e.ops; asr W(d), W(s), by),
+    match (immediate_shift(second.code()), shift.reg.size() == 8) {
+        (Some(Mnemonic::Shl), true) => a64!(e.ops; lsl X(d), X(s), by),
+        (Some(Mnemonic::Shl), false) => a64!(e.ops; lsl W(d), W(s), by),
+        (Some(Mnemonic::Shr), true) => a64!(e.ops; lsr X(d), X(s), by),
+        (Some(Mnemonic::Shr), false) => a64!(e.ops; lsr W(d), W(s), by),
+        (Some(Mnemonic::Sar), true) => a64!(e.ops; asr X(d), X(s), by),
+        (Some(Mnemonic::Sar), false) => a64!(e.ops; asr W(d), W(s), by),
+        _ => return false,
     }
     true
 }
@@ -116,14 +124,12 @@ struct Shift {
 }
 
 fn shift_right(insn: &Instruction) -> Option<Shift> {
-    use Code::*;
-    matches!(insn.code(), Shr_rm32_imm8 | Shr_rm64_imm8 | Shr_rm32_1 | Shr_rm64_1).then_some(())?;
+    (immediate_shift(insn.code()) == Some(Mnemonic::Shr)).then_some(())?;
     register_shift(insn)
 }
 
 fn shift_left(insn: &Instruction) -> Option<Shift> {
-    use Code::*;
-    matches!(insn.code(), Shl_rm32_imm8 | Shl_rm64_imm8 | Shl_rm32_1 | Shl_rm64_1).then_some(())?;
+    (immediate_shift(insn.code()) == Some(Mnemonic::Shl)).then_some(())?;
     register_shift(insn)
 }
 
