@@ -60,13 +60,20 @@ static void print_area(const char *what, const uint8_t *a, uint64_t fip, int rex
         printf("  x87: not written\n");
     } else {
         printf("  fcw %04x fsw %04x ftw %02x", u16(a, 0), u16(a, 2), a[4]);
-        if (fip) printf(" fip %s", (rex_w ? u64(a, 8) : u32(a, 8)) == (rex_w ? fip : (uint32_t)fip) ? "ok" : "wrong");
+        if (fip) {
+            /* Intel saves the last x87 instruction's address; AMD only
+             * while an x87 exception is pending (none is), else zero. */
+            uint64_t saved = rex_w ? u64(a, 8) : u32(a, 8);
+            int matches = saved == (rex_w ? fip : (uint32_t)fip);
+            printf(" fip %s", matches || saved == 0 ? "ok" : "wrong");
+        }
         printf("\n  st:");
         for (int i = 0; i < 8; i++) printf(" %04x%016llx", u16(a, 40 + 16 * i), (unsigned long long)u64(a, 32 + 16 * i));
         printf("\n");
     }
     if (untouched(a, 24, 32)) printf("  mxcsr: not written\n");
-    else printf("  mxcsr %08x mask %08x\n", u32(a, 24), u32(a, 28));
+    /* MXCSR_MASK's bit 17 is AMD's misaligned-SSE mode (MM): Intel's is 0. */
+    else printf("  mxcsr %08x mask %08x\n", u32(a, 24), u32(a, 28) & 0xffff);
     if (untouched(a, 160, 416)) {
         printf("  xmm: not written\n");
     } else {
