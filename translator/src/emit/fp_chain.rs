@@ -56,8 +56,8 @@ use iced_x86::{Code, Instruction, Mnemonic, OpKind};
 /// order, so each reads what it read the first time), but for the loads:
 /// the cold path does not load again.
 const CHAIN_REGS: usize = 10;
-/// Links in one chain.
-const MAX_LINKS: usize = 16;
+/// Links in one chain: two bits of `Parts` each.
+const MAX_LINKS: usize = 32;
 const FIRST_LINK_REG: Reg = 6;
 /// The cold path's temporaries (no chain register among them).
 const FIX_UP_TEMPS: NanTemps = NanTemps { ok_r: 0, ok: 1, quiet: 2, dflt: 3, t: regs::SCRATCH[0] };
@@ -91,17 +91,20 @@ struct Link {
 
 const NO_LINK: Link = Link { kind: LinkKind::DupLow, r: 0, a: 0, b: 0 };
 
-/// A link's result value's parts: bit 2k is link k's low element, bit
+/// Sets of link results' parts: bit 2k is link k's low element, bit
 /// 2k + 1 its high one (`FpChain::feeds`).
-fn parts(k: usize) -> u32 {
+type Parts = u64;
+
+/// Link k's result value's parts.
+fn parts(k: usize) -> Parts {
     0b11 << (2 * k)
 }
-const LOW: u32 = 0b01;
-const HIGH: u32 = 0b10;
+const LOW: Parts = 0b01;
+const HIGH: Parts = 0b10;
 
 /// Link k's parts of `which` (LOW, HIGH or both).
-fn parts_of(k: usize, which: u32) -> u32 {
-    parts(k) & (which * 0x5555_5555)
+fn parts_of(k: usize, which: Parts) -> Parts {
+    parts(k) & (which * 0x5555_5555_5555_5555)
 }
 /// A chain register holding no link's result (a load, an exact copy, or
 /// nothing).
@@ -139,12 +142,12 @@ pub struct FpChain {
     /// For each link, the parts of earlier links' results (`parts`) that
     /// its low and its high element are computed from: a NaN there makes
     /// a NaN here.
-    feeds: [[u32; 2]; MAX_LINKS],
+    feeds: [[Parts; 2]; MAX_LINKS],
     /// The link whose result each chain register, then each XMM
     /// register's own, holds (`slot`; NO_VALUE: none).
     value_in: [u8; SLOTS],
     /// Parts of link results already tested (by a store).
-    tested: u32,
+    tested: Parts,
     /// Chain registers holding a value loaded from memory (bit i:
     /// v(FIRST_LINK_REG + i)): kept to the chain's end, since the cold
     /// path reads them again.
@@ -352,7 +355,7 @@ impl FpChain {
 
     /// The parts (`parts`) of the link result `r` holds, if any, of
     /// `which` (LOW, HIGH).
-    fn value_parts(&self, r: Reg, which: u32) -> u32 {
+    fn value_parts(&self, r: Reg, which: Parts) -> Parts {
         match slot(r).map(|i| self.value_in[i]) {
             None | Some(NO_VALUE) => 0,
             Some(k) => parts_of(k as usize, which),
@@ -374,7 +377,7 @@ impl FpChain {
     }
 
     /// The parts of link results that the guest registers hold now.
-    fn held_parts(&self) -> u32 {
+    fn held_parts(&self) -> Parts {
         (0..16).fold(0, |held, n| {
             let whole = self.whole[n].unwrap_or(home(n));
             let low = self.value_parts(self.pending[n].unwrap_or(whole), LOW);
@@ -387,7 +390,7 @@ impl FpChain {
     /// NaN in one makes a NaN there, which is tested or leads on to one).
     fn untested_results(&self) -> (Vec<Reg>, Vec<Reg>) {
         let held = self.held_parts();
-        let (mut reached, mut needs) = (0u32, 0u32);
+        let (mut reached, mut needs): (Parts, Parts) = (0, 0);
         for k in (0..self.len).rev() {
             // A scalar result has no high element of its own.
             let elements = if matches!(self.links[k].kind, LinkKind::Scalar(_)) { 1 } else { 2 };
@@ -431,6 +434,17 @@ impl FpChain {
     fn write_through(&self, n: usize, double: bool) -> bool {
         let shared = (0..16).any(|m| m != n && (self.pending[m] == Some(home(n)) || self.whole[m] == Some(home(n))));
         self.homes_read & (1 << n) == 0 && self.zero_above_element(n, double) && !shared
+    }
+
+    /// Whether a link computing all of XMM n (packed, or a `unpck*pd x, x`)
+    /// may write its result straight to n's own register: as
+    /// `write_through`, without the known-zero bits, and the link does not
+    /// read the register's value from before the chain either.
+    fn whole_write_through(&self, n: usize) -> bool {
+        let bit = 1 << n;
+        let reads_own = self.whole[n].is_none() && self.pending[n].is_none() && self.homes_written & bit == 0;
+        let shared = (0..16).any(|m| m != n && (self.pending[m] == Some(home(n)) || self.whole[m] == Some(home(n))));
+        self.homes_read & bit == 0 && !reads_own && !shared
     }
 
     /// Whether XMM n's bits above its low element (a double or a single)
@@ -499,13 +513,18 @@ impl Emitter {
         if c.open && (c.double != double || whole_pending) {
             self.end_fp_chain();
         }
+        // Decided before the operands are read (which would mark d's
+        // register read): they read only chain values there.
+        let whole_through = |c: &FpChain| !matches!(kind, LinkKind::Scalar(_)) && c.open && c.whole_write_through(d);
         let room = |c: &FpChain| {
             let load_room = !from_memory || c.free() & !c.written != 0;
-            c.free().count_ones() as usize >= 1 + usize::from(from_memory) && load_room && c.len < MAX_LINKS
+            let result_room = usize::from(!whole_through(c));
+            c.free().count_ones() as usize >= result_room + usize::from(from_memory) && load_room && c.len < MAX_LINKS
         };
         if !room(&self.fp_chain) {
             self.end_fp_chain();
         }
+        let whole_through = whole_through(&self.fp_chain) && crate::tuning::tuning().packed_write_through;
         // Taken before the operands are found: those are held (by a guest
         // register or as a load), so the result never overwrites one, which
         // the cold path's NaN fix-up reads after it.
@@ -545,9 +564,15 @@ impl Emitter {
                 (a, a, [c.value_parts(a, HIGH); 2])
             }
         };
-        let through = matches!(kind, LinkKind::Scalar(_)) && c.write_through(d, double);
+        let through = whole_through || matches!(kind, LinkKind::Scalar(_)) && c.write_through(d, double);
         let r = if through { home(d) } else { c.take(&mut free) };
         match kind {
+            // Both elements: nothing known above the low one.
+            _ if whole_through => {
+                (c.whole[d], c.pending[d]) = (None, None);
+                c.homes_written |= 1 << d;
+                c.note_zero_above(home_bit(d), 16);
+            }
             // The whole register, the bits above zero as they were.
             _ if through => {
                 (c.whole[d], c.pending[d]) = (None, None);
@@ -560,8 +585,8 @@ impl Emitter {
         // A copy of an exact value is exact: nothing to test (a test
         // could meet a signalling NaN and raise a flag x86 does not).
         let copies_exact = matches!(kind, LinkKind::DupLow | LinkKind::DupHigh) && feeds == [0, 0];
-        if let Some(i) = slot(r).filter(|_| !copies_exact) {
-            c.value_in[i] = c.len as u8;
+        if let Some(i) = slot(r) {
+            c.value_in[i] = if copies_exact { NO_VALUE } else { c.len as u8 };
         }
         c.links[c.len] = Link { kind, r, a, b };
         c.feeds[c.len] = feeds;
@@ -772,10 +797,11 @@ impl Emitter {
                             // A copy of its input, already x86's.
                             LinkKind::DupLow | LinkKind::DupHigh => {}
                         }
-                        match (r == link.r, double) {
-                            (true, _) => {}
-                            (false, true) => a64!(e.ops; fmov D(link.r), D(r)),
-                            (false, false) => a64!(e.ops; fmov S(link.r), S(r)),
+                        match (r == link.r, link.kind, double) {
+                            (true, ..) => {}
+                            (false, LinkKind::Scalar(_), true) => a64!(e.ops; fmov D(link.r), D(r)),
+                            (false, LinkKind::Scalar(_), false) => a64!(e.ops; fmov S(link.r), S(r)),
+                            (false, ..) => a64!(e.ops; mov V(link.r).B16, V(r).B16),
                         }
                     }
                 },
