@@ -11,7 +11,7 @@
 //! chain ends. A NaN input makes a NaN result in every one of these
 //! operations, so a result needs no test of its own if a later result the
 //! guest registers still hold (or a store tested) is computed from it:
-//! only the others are tested, two to an `fcmp` (`FpChain::feeds` follows
+//! only the others are tested, two to an `fcmp` (`Link::feeds` follows
 //! each element). If one is NaN, a cold path computes every link again in
 //! order with x86's NaN rules: the inputs are still there, since no
 //! destination was written yet. The chain ends before any other
@@ -87,12 +87,13 @@ struct Link {
     r: Reg,
     a: Reg,
     b: Reg,
+    /// The parts of earlier links' results (`parts`) that its low and its
+    /// high element are computed from: a NaN there makes a NaN here.
+    feeds: [Parts; 2],
 }
 
-const NO_LINK: Link = Link { kind: LinkKind::DupLow, r: 0, a: 0, b: 0 };
-
 /// Sets of link results' parts: bit 2k is link k's low element, bit
-/// 2k + 1 its high one (`FpChain::feeds`).
+/// 2k + 1 its high one (`Link::feeds`).
 type Parts = u64;
 
 /// Link k's result value's parts.
@@ -137,12 +138,7 @@ pub struct FpChain {
     /// opened it, `Emitter::open_chain_at_load`).
     open: bool,
     /// What the cold path computes again.
-    links: [Link; MAX_LINKS],
-    len: usize,
-    /// For each link, the parts of earlier links' results (`parts`) that
-    /// its low and its high element are computed from: a NaN there makes
-    /// a NaN here.
-    feeds: [[Parts; 2]; MAX_LINKS],
+    links: Vec<Link>,
     /// The link whose result each chain register, then each XMM
     /// register's own, holds (`slot`; NO_VALUE: none).
     value_in: [u8; SLOTS],
@@ -182,9 +178,7 @@ impl Default for FpChain {
     fn default() -> Self {
         FpChain {
             open: false,
-            links: [NO_LINK; MAX_LINKS],
-            len: 0,
-            feeds: [[0; 2]; MAX_LINKS],
+            links: Vec::new(),
             value_in: [NO_VALUE; SLOTS],
             tested: 0,
             loads: 0,
@@ -391,13 +385,13 @@ impl FpChain {
     fn untested_results(&self) -> (Vec<Reg>, Vec<Reg>) {
         let held = self.held_parts();
         let (mut reached, mut needs): (Parts, Parts) = (0, 0);
-        for k in (0..self.len).rev() {
+        for k in (0..self.links.len()).rev() {
             // A scalar result has no high element of its own.
             let elements = if matches!(self.links[k].kind, LinkKind::Scalar(_)) { 1 } else { 2 };
             for (p, which) in [LOW, HIGH].into_iter().enumerate().take(elements) {
                 let bit = parts_of(k, which);
                 if (held | self.tested | reached) & bit != 0 {
-                    reached |= self.feeds[k][p];
+                    reached |= self.links[k].feeds[p];
                 }
                 if held & bit != 0 && (self.tested | reached) & bit == 0 {
                     needs |= bit;
@@ -405,7 +399,7 @@ impl FpChain {
             }
         }
         let (mut scalars, mut packed) = (Vec::new(), Vec::new());
-        for k in (0..self.len).filter(|&k| needs & parts(k) != 0) {
+        for k in (0..self.links.len()).filter(|&k| needs & parts(k) != 0) {
             let i = self.value_in.iter().position(|&v| v as usize == k).expect("a held result is in a register");
             let r = slot_reg(i);
             match self.links[k].kind {
@@ -519,7 +513,7 @@ impl Emitter {
         let room = |c: &FpChain| {
             let load_room = !from_memory || c.free() & !c.written != 0;
             let result_room = usize::from(!whole_through(c));
-            c.free().count_ones() as usize >= result_room + usize::from(from_memory) && load_room && c.len < MAX_LINKS
+            c.free().count_ones() as usize >= result_room + usize::from(from_memory) && load_room && c.links.len() < MAX_LINKS
         };
         if !room(&self.fp_chain) {
             self.end_fp_chain();
@@ -586,14 +580,12 @@ impl Emitter {
         // could meet a signalling NaN and raise a flag x86 does not).
         let copies_exact = matches!(kind, LinkKind::DupLow | LinkKind::DupHigh) && feeds == [0, 0];
         if let Some(i) = slot(r) {
-            c.value_in[i] = if copies_exact { NO_VALUE } else { c.len as u8 };
+            c.value_in[i] = if copies_exact { NO_VALUE } else { c.links.len() as u8 };
         }
-        c.links[c.len] = Link { kind, r, a, b };
-        c.feeds[c.len] = feeds;
+        c.links.push(Link { kind, r, a, b, feeds });
         c.written |= chain_bit(r);
         c.double = double;
         c.open = true;
-        c.len += 1;
         emit_link(self, kind, double, r, a, b);
         Ok(true)
     }
@@ -611,7 +603,7 @@ impl Emitter {
         // Not where a link wrote (the cold path writes it again), nor as
         // the chain's first value (its links may then write there).
         let c = &self.fp_chain;
-        let in_place = (c.homes_read | c.homes_written) & (1 << d) == 0 && c.len > 0;
+        let in_place = (c.homes_read | c.homes_written) & (1 << d) == 0 && !c.links.is_empty();
         let mut free = self.fp_chain.free() & !self.fp_chain.written;
         if !in_place && free == 0 {
             self.end_fp_chain();
@@ -667,7 +659,7 @@ impl Emitter {
         if untested {
             let (scalars, packed) = if scalar { (vec![value], vec![]) } else { (vec![], vec![value]) };
             let nzcv_free = !self.live_after.has(FlagSet::NZCV);
-            let (links, double) = (self.fp_chain.links[..self.fp_chain.len].to_vec(), self.fp_chain.double);
+            let (links, double) = (self.fp_chain.links.clone(), self.fp_chain.double);
             self.test_links(links, scalars, packed, double, nzcv_free);
             self.fp_chain.tested |= stored;
         }
@@ -755,7 +747,7 @@ impl Emitter {
             return;
         }
         let (scalars, packed) = chain.untested_results();
-        self.test_links(chain.links[..chain.len].to_vec(), scalars, packed, chain.double, nzcv_free);
+        self.test_links(chain.links.clone(), scalars, packed, chain.double, nzcv_free);
         // A pending element over bits known to be zero: one fmov writes
         // both (it clears the bits above the element).
         let fmov: [bool; 16] = std::array::from_fn(|n| chain.pending[n].is_some() && chain.zero_above_element(n, chain.double));
