@@ -880,6 +880,9 @@ fn exclusion(m: Mnemonic, code: Code) -> Option<Exclusion> {
     // Single forms, where their mnemonic's other forms are tested.
     match code {
         Code::Bswap_r16 => return always("undefined in the SDM (Intel CPUs clear the register, as Transit does)"),
+        Code::Reservednop_rm16_r16_0F0D | Code::Reservednop_rm32_r32_0F0D | Code::Reservednop_rm64_r64_0F0D => {
+            return on_amd("AMD's PREFETCH group: its register forms raise #UD there; Intel's CPUs, and Transit, run them as NOPs")
+        }
         Code::Shld_rm16_r16_CL | Code::Shld_rm16_r16_imm8 | Code::Shrd_rm16_r16_CL | Code::Shrd_rm16_r16_imm8 => {
             return always(
                 "undefined result for counts above 16, where vendors differ (tests/programs/legacy_forms.c checks 0-16)",
