@@ -76,15 +76,35 @@ pub fn mul_wide(e: &mut Emitter, insn: &Instruction, signed: bool) -> EmitResult
     match size {
         8 => {
             let b = e.read(src);
-            let lo = e.tmp();
-            let hi = e.tmp();
-            a64!(e.ops; mul X(lo), X(regs::RAX), X(b));
-            if signed {
-                a64!(e.ops; smulh X(hi), X(regs::RAX), X(b) ; cmp X(hi), X(lo), asr 63);
+            let (rax, rdx) = (regs::RAX, regs::RDX);
+            // Each half straight to its register: the high one first (it
+            // reads RAX), unless the multiplier is RDX, which the low
+            // one's mul still reads.
+            if b != rdx {
+                if signed {
+                    a64!(e.ops; smulh X(rdx), X(rax), X(b));
+                } else {
+                    a64!(e.ops; umulh X(rdx), X(rax), X(b));
+                }
+                a64!(e.ops; mul X(rax), X(rax), X(b));
             } else {
-                a64!(e.ops; umulh X(hi), X(regs::RAX), X(b) ; cmp XSP(hi), 0);
+                let lo = e.tmp();
+                a64!(e.ops; mul X(lo), X(rax), X(rdx));
+                if signed {
+                    a64!(e.ops; smulh X(rdx), X(rax), X(rdx));
+                } else {
+                    a64!(e.ops; umulh X(rdx), X(rax), X(rdx));
+                }
+                a64!(e.ops; mov X(rax), X(lo));
             }
-            a64!(e.ops; mov X(regs::RAX), X(lo) ; mov X(regs::RDX), X(hi));
+            // Overflow: the high half is not the low one's extension.
+            if e.needs_nzcv() {
+                if signed {
+                    a64!(e.ops; cmp X(rdx), X(rax), asr 63);
+                } else {
+                    a64!(e.ops; cmp XSP(rdx), 0);
+                }
+            }
         }
         _ => {
             let a_loc = Loc::Reg { host: regs::RAX, size, high8: false };
@@ -92,8 +112,10 @@ pub fn mul_wide(e: &mut Emitter, insn: &Instruction, signed: bool) -> EmitResult
             let p = e.tmp();
             a64!(e.ops; mul X(p), X(a), X(b));
             // Overflow: the product does not equal its own low half extended.
-            e.extend(ovf, p, size, signed);
-            a64!(e.ops; cmp X(ovf), X(p));
+            if e.needs_nzcv() {
+                e.extend(ovf, p, size, signed);
+                a64!(e.ops; cmp X(ovf), X(p));
+            }
             let bits = size as u32 * 8;
             let hi = e.tmp();
             a64!(e.ops; lsr X(hi), X(p), bits);
