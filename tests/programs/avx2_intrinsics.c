@@ -163,6 +163,11 @@ AVX2 static void blends_and_moves(void) {
     show("vpmovzxwq", _mm256_cvtepu16_epi64(_mm256_castsi256_si128(b)));
     show("vpmovsxdq", _mm256_cvtepi32_epi64(_mm256_castsi256_si128(b)));
     printf("vpmovmskb        %08x\n", _mm256_movemask_epi8(a));
+    /* Right after a byte compare (whose bytes are all ones or zero). */
+    __m256i low_bytes = _mm256_min_epu8(a, b);
+    printf("vpcmpeqb mask    %08x %08x\n", _mm256_movemask_epi8(_mm256_cmpeq_epi8(a, low_bytes)),
+           _mm256_movemask_epi8(_mm256_cmpgt_epi8(a, b)));
+    printf("pcmpeqb mask     %04x\n", _mm_movemask_epi8(_mm_cmpeq_epi8(_mm256_castsi256_si128(low_bytes), _mm256_castsi256_si128(b))));
     printf("vmovmskps        %08x\n", _mm256_movemask_ps(_mm256_castsi256_ps(b)));
     printf("vmovmskpd        %08x\n", _mm256_movemask_pd(_mm256_castsi256_pd(a)));
     __m256i zero = _mm256_setzero_si256(), ones = _mm256_cmpeq_epi32(a, a);

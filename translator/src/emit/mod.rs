@@ -144,6 +144,9 @@ pub struct Emitter {
     /// the uppers while it runs; the interpreter, syscalls and signals
     /// run after it has exited.
     pub uppers_zero: u16,
+    /// The code so far ends with a byte compare's result (`vector::run`):
+    /// a pmovmskb right after it needs no test of each byte's sign.
+    pub sign_bytes: Option<vector::SignBytes>,
     /// Out-of-line code placed after the block's exits (`cold`).
     cold: Vec<cold::ColdPath>,
     /// Loads from the literal pool placed after all code (`literal`).
@@ -201,6 +204,7 @@ impl Emitter {
             order: MemoryOrder::Relaxed,
             stack_operand: false,
             uppers_zero: 0,
+            sign_bytes: None,
             cold: Emitter::spare_cold_paths(),
             literals,
             reads_carry_first: false,
@@ -281,6 +285,12 @@ impl Emitter {
     pub fn release_vtmps(&mut self, taken: u8) {
         debug_assert!(taken <= self.next_vscratch);
         self.next_vscratch = taken;
+    }
+
+    /// Takes the vector temporaries up to `v` (a value an instruction
+    /// before left there, which later `vtmp`s must not hand out).
+    pub fn take_vtmps_through(&mut self, v: Reg) {
+        self.next_vscratch = self.next_vscratch.max(v + 1);
     }
 
     /// A scratch vector register (v0..v15), valid until the next

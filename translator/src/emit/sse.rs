@@ -369,8 +369,9 @@ pub enum SignBits {
 /// pmovmskb r32, xmm: the top bit of each byte, as a 16-bit mask.
 pub(super) fn pmovmskb(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let s = xmm(insn.op1_register()).ok_or(Unsupported)?;
+    let signs_only = e.sign_bytes_of(insn.op1_register().number()).is_some();
     let dst = e.loc(insn, 0)?;
-    e.byte_sign_mask_into(dst, s, None);
+    e.byte_sign_mask_into(dst, s, None, signs_only);
     Ok(Flow::Next)
 }
 
@@ -379,26 +380,28 @@ impl Emitter {
     /// `high` above it) into `dst`, a 32- or 64-bit register: each byte's
     /// sign selects its weight 1..128 (`SignMaskWeights`), and three
     /// pairwise additions leave the sum of each run of eight bytes, which
-    /// is one byte of the mask.
-    pub(super) fn byte_sign_mask_into(&mut self, dst: Loc, low: Reg, high: Option<Reg>) {
+    /// is one byte of the mask. `signs_only`: each byte is all ones or
+    /// zero (a byte compare's result), so needs no sign test.
+    pub(super) fn byte_sign_mask_into(&mut self, dst: Loc, low: Reg, high: Option<Reg>, signs_only: bool) {
         let (weights, bits) = (self.vtmp(), self.vtmp());
         // umov to a W register zero-extends, as x86 does.
         let w = match dst {
             Loc::Reg { host, size: 4 | 8, high8: false } => host,
             _ => self.tmp(),
         };
-        a64!(self.ops
-            ; ldr Q(weights), [X(regs::STATE), offsets::BYTE_SIGN_WEIGHTS]
-            ; cmlt V(bits).B16, V(low).B16, 0
-            ; and V(bits).B16, V(bits).B16, V(weights).B16
-        );
+        a64!(self.ops; ldr Q(weights), [X(regs::STATE), offsets::BYTE_SIGN_WEIGHTS]);
+        let signs = |e: &mut Emitter, into: Reg, v: Reg| {
+            if signs_only {
+                a64!(e.ops; and V(into).B16, V(v).B16, V(weights).B16);
+            } else {
+                a64!(e.ops; cmlt V(into).B16, V(v).B16, 0 ; and V(into).B16, V(into).B16, V(weights).B16);
+            }
+        };
+        signs(self, bits, low);
         if let Some(high) = high {
             let hi = self.vtmp();
-            a64!(self.ops
-                ; cmlt V(hi).B16, V(high).B16, 0
-                ; and V(hi).B16, V(hi).B16, V(weights).B16
-                ; addp V(bits).B16, V(bits).B16, V(hi).B16
-            );
+            signs(self, hi, high);
+            a64!(self.ops; addp V(bits).B16, V(bits).B16, V(hi).B16);
         } else {
             a64!(self.ops; addp V(bits).B16, V(bits).B16, V(bits).B16);
         }

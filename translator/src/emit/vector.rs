@@ -66,6 +66,35 @@ fn vector_operands(insn: &Instruction) -> impl Iterator<Item = u32> + '_ {
     (0..insn.op_count()).filter(|&i| matches!(insn.op_kind(i), OpKind::Register | OpKind::Memory))
 }
 
+/// Where a byte compare (pcmpeqb, pcmpgtb: each byte all ones or zero)
+/// left its result, while nothing has been emitted after it.
+#[derive(Clone, Copy)]
+pub struct SignBytes {
+    /// The XMM or YMM register written.
+    n: usize,
+    /// A temporary still holding the upper half (256-bit forms).
+    upper: Option<Reg>,
+    /// The code's end right after the compare.
+    end: usize,
+}
+
+impl Emitter {
+    /// Notes that `insn`, just emitted, wrote register `n` (and its upper
+    /// half from `upper`) if it is a byte compare.
+    fn note_sign_bytes(&mut self, insn: &Instruction, n: usize, upper: Option<Reg>) {
+        use iced_x86::Mnemonic::*;
+        let compare = matches!(insn.mnemonic(), Pcmpeqb | Pcmpgtb | Vpcmpeqb | Vpcmpgtb);
+        self.sign_bytes = compare.then(|| SignBytes { n, upper, end: self.offset() });
+    }
+
+    /// If register `n` holds a byte compare's result emitted right before:
+    /// the temporary holding its upper half, if it has one there.
+    pub(super) fn sign_bytes_of(&self, n: usize) -> Option<Option<Reg>> {
+        let s = self.sign_bytes.filter(|s| s.n == n && s.end == self.offset())?;
+        Some(s.upper)
+    }
+}
+
 /// Runs `op` for `insn`, legacy or VEX, 128 or 256 bits.
 pub fn run(
     e: &mut Emitter,
@@ -136,6 +165,7 @@ pub fn run(
         if vex {
             e.clear_upper(dst);
         }
+        e.note_sign_bytes(insn, dst, None);
         return Ok(Flow::Next);
     }
     let b = match (second, m_high) {
@@ -168,6 +198,7 @@ pub fn run(
     };
     op(e, insn, Lanes { rd: out, rn: a, rm: b, upper: true })?;
     e.store_upper(out, dst);
+    e.note_sign_bytes(insn, dst, Some(out));
     Ok(Flow::Next)
 }
 

@@ -259,12 +259,24 @@ pub(super) fn extract128(e: &mut Emitter, insn: &Instruction) -> EmitResult {
 /// the high half's above them.
 pub(super) fn sign_mask_256(e: &mut Emitter, insn: &Instruction, signs: SignBits) -> EmitResult {
     let n = vector_number(insn.op1_register()).ok_or(Unsupported)?;
+    // Right after a byte compare, its upper half is still in a temporary
+    // (no reload) and every byte is a sign (no test).
+    let compared = e.sign_bytes_of(n).filter(|_| signs == SignBits::Bytes);
     let dst = e.loc(insn, 0)?;
-    let upper = e.vtmp();
-    e.load_upper(upper, n);
+    let upper = match compared {
+        Some(Some(upper)) => {
+            e.take_vtmps_through(upper);
+            upper
+        }
+        _ => {
+            let upper = e.vtmp();
+            e.load_upper(upper, n);
+            upper
+        }
+    };
     let double = match signs {
         SignBits::Bytes => {
-            e.byte_sign_mask_into(dst, vector::pinned(n), Some(upper));
+            e.byte_sign_mask_into(dst, vector::pinned(n), Some(upper), compared.is_some());
             return Ok(Flow::Next);
         }
         SignBits::Singles => false,
