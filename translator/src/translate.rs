@@ -5,6 +5,7 @@
 
 use crate::frontend::decode::GuestBlock;
 use crate::frontend::forms::Routes;
+use crate::emit::known_narrow::NarrowHints;
 use crate::emit::{atomic, data, fp_chain, fused_pairs};
 use crate::emit::{Emitter, Flow, Handler, MemoryOrder, Stubs, TranslatedBlock};
 use crate::frontend::flags::{live_after, FlagSet, InsnFlags, LiveAtExits};
@@ -153,6 +154,8 @@ fn emit_insns(
     // An instruction an earlier one's code did too (a stack pair's
     // second, a fused pair's second).
     let mut done_with = usize::MAX;
+    // What a movzx found out for a compare after it.
+    let mut narrow_hints = NarrowHints::default();
     for (i, insn) in insns.iter().enumerate() {
         let guest_off = (insn.ip() - block.start) as u16;
         // Flags the manuals leave undefined after it need no value: a
@@ -189,6 +192,7 @@ fn emit_insns(
                     done_with = i + second;
                     continue;
                 }
+                narrow_hints.note_movzx(insns, i);
             }
             Lead::Copy => {
                 // The shift's flags must be dead: a host shift sets none.
@@ -216,6 +220,7 @@ fn emit_insns(
         let locked = atomic::is_locked(insn);
         // A thread's stack is its own: spills and locals need no order.
         e.stack_operand = plain_stack && !locked && insn.memory_base() == Register::RSP;
+        e.known_narrow = narrow_hints.take(i);
         let emitted = if locked { atomic::locked(&mut e, insn, h) } else { h(&mut e, insn) };
         match emitted {
             Ok(Flow::Next) => {}

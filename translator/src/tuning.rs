@@ -67,6 +67,10 @@ pub struct Tuning {
     /// (`FpChain::whole_write_through`); off, to a chain register, moved
     /// there when the chain ends.
     pub packed_write_through: bool,
+    /// Registers known to hold a byte or word zero-extended (after movzx,
+    /// a small immediate) are read as such without uxtb/uxth
+    /// (`emit::known_narrow`); off, every narrow read extends.
+    pub known_narrow: bool,
     /// With x86's memory order, an ordered access of unknown alignment
     /// has no alignment test: a misaligned one traps once, and the
     /// runtime's handler turns it into a branch to its plain fallback
@@ -108,7 +112,7 @@ pub struct Tuning {
 pub const TUNING_ENV: &str = "TRANSIT_TUNING";
 
 impl Tuning {
-    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true, fused_tests: true, forward_fall_through: true, paired_stack: true, fp_chains: true, packed_write_through: true, alignment_traps: true, fixed_slots: true, indirect_parity_dead: true, fused_pairs: true, plain_stack_operands: true, slot_calls_flags_dead: true };
+    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true, fused_tests: true, forward_fall_through: true, paired_stack: true, fp_chains: true, packed_write_through: true, known_narrow: true, alignment_traps: true, fixed_slots: true, indirect_parity_dead: true, fused_pairs: true, plain_stack_operands: true, slot_calls_flags_dead: true };
 
     /// These switches with those named `-name` in `spec` turned off
     /// (unknown names are ignored, as `TRANSIT_HOST_FEATURES` does).
@@ -128,6 +132,7 @@ impl Tuning {
                 Some("paired-stack") => self.paired_stack = false,
                 Some("fp-chains") => self.fp_chains = false,
                 Some("packed-write-through") => self.packed_write_through = false,
+                Some("known-narrow") => self.known_narrow = false,
                 Some("alignment-traps") => self.alignment_traps = false,
                 Some("fixed-slots") => self.fixed_slots = false,
                 Some("indirect-parity-dead") => self.indirect_parity_dead = false,
@@ -171,6 +176,7 @@ mod tests {
         assert_eq!(Tuning::ALL_ON.without("-paired-stack").paired_stack, false);
         assert_eq!(Tuning::ALL_ON.without("-fp-chains").fp_chains, false);
         assert_eq!(Tuning::ALL_ON.without("-packed-write-through").packed_write_through, false);
+        assert_eq!(Tuning::ALL_ON.without("-known-narrow").known_narrow, false);
         assert_eq!(Tuning::ALL_ON.without("-fixed-slots").fixed_slots, false);
         assert_eq!(Tuning::ALL_ON.without("-indirect-parity-dead").indirect_parity_dead, false);
         assert_eq!(Tuning::ALL_ON.without("-fused-pairs").fused_pairs, false);

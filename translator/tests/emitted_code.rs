@@ -354,3 +354,31 @@ fn lea_of_a_scaled_index_alone_is_one_shift() {
     assert_eq!(l[0], "lsl x0, x3, #2", "\n{}", show(&l));
     assert_eq!(l[1], "lsl w1, w2, #3", "\n{}", show(&l));
 }
+
+#[test]
+fn a_byte_compare_after_movzx_reads_the_register_as_it_is() {
+    // movzx; cmp r8, imm (SQLite's opcode switch) and movzx; movzx;
+    // cmp r8, r8 (bzip2): no uxtb. With a write between (the add), or
+    // AH compared, the byte is extended as always.
+    let l = listing(HostFeatures::BASELINE, |a| {
+        let mut out = a.create_label();
+        a.movzx(r15d, byte_ptr(rax)).unwrap();
+        a.cmp(r15b, 0xb5).unwrap();
+        a.ja(out).unwrap();
+        a.movzx(eax, byte_ptr(rdi)).unwrap();
+        a.movzx(edx, byte_ptr(rsi)).unwrap();
+        a.cmp(al, dl).unwrap();
+        a.jne(out).unwrap();
+        a.movzx(ecx, byte_ptr(rdi + 1)).unwrap();
+        a.add(ecx, 1).unwrap();
+        a.cmp(cl, 7).unwrap();
+        a.jb(out).unwrap();
+        a.inc(rax).unwrap();
+        a.set_label(&mut out).unwrap();
+        a.xor(eax, eax).unwrap();
+        a.syscall().unwrap();
+    });
+    assert!(l.iter().any(|s| s == "cmp w15, #0xb5"), "\n{}", show(&l));
+    assert!(l.iter().any(|s| s == "cmp w0, w2"), "\n{}", show(&l));
+    assert_eq!(l.iter().filter(|s| s.starts_with("uxtb")).count(), 1, "only cl's compare extends\n{}", show(&l));
+}

@@ -52,14 +52,17 @@ pub fn alu(e: &mut Emitter, insn: &Instruction, op: AluOp) -> EmitResult {
     }
     // Two registers compared without PF cost two instructions at the top
     // of a register (`narrow`) against three zero-extended.
+    // Unless both are known zero-extended already (`known_narrow`): one.
     let two_registers = matches!((dst, src), (Loc::Reg { .. }, Loc::Reg { .. })) && dst != src;
+    let zero_extended = |l: Loc| matches!(l, Loc::Reg { host, size, high8: false } if e.known_narrow.zero_extended(host, size));
+    let both_zero_extended = zero_extended(dst) && zero_extended(src);
     if matches!(op, AluOp::Sub | AluOp::Cmp)
         && dst.size() < 4
         && e.atomic.is_none()
         && e.needs_nzcv()
         && !e.needed.has(FlagSet::SF)
         && !e.needed.has(FlagSet::OF)
-        && !(op == AluOp::Cmp && two_registers && !e.needed.has(FlagSet::PF))
+        && !(op == AluOp::Cmp && two_registers && !both_zero_extended && !e.needed.has(FlagSet::PF))
     {
         narrow_unsigned_sub(e, op, dst, src);
         return Ok(Flow::Next);

@@ -19,6 +19,7 @@ pub mod data;
 pub mod f16c;
 pub mod fp_chain;
 pub mod fused_pairs;
+pub mod known_narrow;
 pub mod literal;
 pub mod fma;
 pub mod mmx;
@@ -147,6 +148,8 @@ pub struct Emitter {
     /// The code so far ends with a byte compare's result (`vector::run`):
     /// a pmovmskb right after it needs no test of each byte's sign.
     pub sign_bytes: Option<vector::SignBytes>,
+    /// General registers known to hold a byte or a word zero-extended.
+    pub known_narrow: known_narrow::KnownNarrow,
     /// Out-of-line code placed after the block's exits (`cold`).
     cold: Vec<cold::ColdPath>,
     /// Loads from the literal pool placed after all code (`literal`).
@@ -205,6 +208,7 @@ impl Emitter {
             stack_operand: false,
             uppers_zero: 0,
             sign_bytes: None,
+            known_narrow: known_narrow::KnownNarrow::default(),
             cold: Emitter::spare_cold_paths(),
             literals,
             reads_carry_first: false,
@@ -224,6 +228,7 @@ impl Emitter {
         self.next_vscratch = 0;
         self.constant_address = None;
         self.stack_operand = false;
+        self.known_narrow = known_narrow::KnownNarrow::default();
         self.live_after = live_after;
         self.needed = live_after.and(written);
     }

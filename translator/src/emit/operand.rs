@@ -327,6 +327,7 @@ impl Emitter {
     /// A register holding the operand zero-extended to 64 bits.
     pub fn read_zx(&mut self, loc: Loc) -> Reg {
         match loc {
+            Loc::Reg { host, size, high8: false } if self.known_narrow.zero_extended(host, size) => host,
             Loc::Reg { host, size, high8: false } if size < 8 => {
                 let t = self.tmp();
                 self.extend(t, host, size, false);
