@@ -223,7 +223,7 @@ fn emit_insns(
         e.known_narrow = narrow_hints.take(i);
         let emitted = if locked { atomic::locked(&mut e, insn, h) } else { h(&mut e, insn) };
         match emitted {
-            Ok(Flow::Next) => {}
+            Ok(Flow::Next) => e.index_sum_after(insn),
             Ok(Flow::Ended) => return Ok(e.finish(i + 1)),
             Err(_) => return Err(i),
         }

@@ -71,6 +71,10 @@ pub struct Tuning {
     /// a small immediate) are read as such without uxtb/uxth
     /// (`emit::known_narrow`); off, every narrow read extends.
     pub known_narrow: bool,
+    /// An access at `[base + index * scale + disp]` right after one from
+    /// the same sum at another displacement uses the sum still in its
+    /// scratch register (`emit::index_sum`); off, each adds it again.
+    pub index_sums: bool,
     /// With x86's memory order, an ordered access of unknown alignment
     /// has no alignment test: a misaligned one traps once, and the
     /// runtime's handler turns it into a branch to its plain fallback
@@ -112,7 +116,7 @@ pub struct Tuning {
 pub const TUNING_ENV: &str = "TRANSIT_TUNING";
 
 impl Tuning {
-    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true, fused_tests: true, forward_fall_through: true, paired_stack: true, fp_chains: true, packed_write_through: true, known_narrow: true, alignment_traps: true, fixed_slots: true, indirect_parity_dead: true, fused_pairs: true, plain_stack_operands: true, slot_calls_flags_dead: true };
+    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true, fused_tests: true, forward_fall_through: true, paired_stack: true, fp_chains: true, packed_write_through: true, known_narrow: true, index_sums: true, alignment_traps: true, fixed_slots: true, indirect_parity_dead: true, fused_pairs: true, plain_stack_operands: true, slot_calls_flags_dead: true };
 
     /// These switches with those named `-name` in `spec` turned off
     /// (unknown names are ignored, as `TRANSIT_HOST_FEATURES` does).
@@ -133,6 +137,7 @@ impl Tuning {
                 Some("fp-chains") => self.fp_chains = false,
                 Some("packed-write-through") => self.packed_write_through = false,
                 Some("known-narrow") => self.known_narrow = false,
+                Some("index-sums") => self.index_sums = false,
                 Some("alignment-traps") => self.alignment_traps = false,
                 Some("fixed-slots") => self.fixed_slots = false,
                 Some("indirect-parity-dead") => self.indirect_parity_dead = false,
@@ -177,6 +182,7 @@ mod tests {
         assert_eq!(Tuning::ALL_ON.without("-fp-chains").fp_chains, false);
         assert_eq!(Tuning::ALL_ON.without("-packed-write-through").packed_write_through, false);
         assert_eq!(Tuning::ALL_ON.without("-known-narrow").known_narrow, false);
+        assert_eq!(Tuning::ALL_ON.without("-index-sums").index_sums, false);
         assert_eq!(Tuning::ALL_ON.without("-fixed-slots").fixed_slots, false);
         assert_eq!(Tuning::ALL_ON.without("-indirect-parity-dead").indirect_parity_dead, false);
         assert_eq!(Tuning::ALL_ON.without("-fused-pairs").fused_pairs, false);

@@ -382,3 +382,19 @@ fn a_byte_compare_after_movzx_reads_the_register_as_it_is() {
     assert!(l.iter().any(|s| s == "cmp w0, w2"), "\n{}", show(&l));
     assert_eq!(l.iter().filter(|s| s.starts_with("uxtb")).count(), 1, "only cl's compare extends\n{}", show(&l));
 }
+
+#[test]
+fn accesses_at_two_displacements_from_one_scaled_index_add_it_once() {
+    // a[i].x, a[i].y, then a load into the index itself: one add; the
+    // access after that makes the sum again.
+    let l = listing(HostFeatures::BASELINE, |a| {
+        a.mov(edx, dword_ptr(rsp + rax * 8 + 0xa0)).unwrap();
+        a.movsxd(rsi, dword_ptr(rsp + rax * 8 + 0xa4)).unwrap();
+        a.mov(rax, qword_ptr(rsp + rax * 8 + 0x10)).unwrap();
+        a.mov(rcx, qword_ptr(rsp + rax * 8 + 0x18)).unwrap();
+        a.syscall().unwrap();
+    });
+    let adds = l.iter().filter(|s| s.starts_with("add x19, x4, x0, lsl #3")).count();
+    assert_eq!(adds, 2, "the first three share one sum; rax's load ends it\n{}", show(&l));
+    assert_eq!(l[2..5], ["ldursw x6, [x19, #0xa4]", "ldur x0, [x19, #0x10]", "add x19, x4, x0, lsl #3"], "\n{}", show(&l));
+}

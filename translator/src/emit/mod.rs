@@ -19,6 +19,7 @@ pub mod data;
 pub mod f16c;
 pub mod fp_chain;
 pub mod fused_pairs;
+pub mod index_sum;
 pub mod known_narrow;
 pub mod literal;
 pub mod fma;
@@ -148,8 +149,12 @@ pub struct Emitter {
     /// The code so far ends with a byte compare's result (`vector::run`):
     /// a pmovmskb right after it needs no test of each byte's sign.
     pub sign_bytes: Option<vector::SignBytes>,
-    /// General registers known to hold a byte or a word zero-extended.
+    /// General registers known to hold a byte or a word zero-extended
+    /// before the instruction (`known_narrow`; set for its handler only).
     pub known_narrow: known_narrow::KnownNarrow,
+    /// A `base + index * scale` an access computed, for the next
+    /// instruction's (`index_sum`).
+    pub index_sum: Option<index_sum::IndexSum>,
     /// Out-of-line code placed after the block's exits (`cold`).
     cold: Vec<cold::ColdPath>,
     /// Loads from the literal pool placed after all code (`literal`).
@@ -209,6 +214,7 @@ impl Emitter {
             uppers_zero: 0,
             sign_bytes: None,
             known_narrow: known_narrow::KnownNarrow::default(),
+            index_sum: None,
             cold: Emitter::spare_cold_paths(),
             literals,
             reads_carry_first: false,
@@ -268,6 +274,11 @@ impl Emitter {
     }
 
     /// A scratch register, valid until the next instruction.
+    /// How many scratch registers this instruction has taken.
+    pub fn scratch_taken(&self) -> usize {
+        self.next_scratch
+    }
+
     pub fn tmp(&mut self) -> Reg {
         let r = regs::SCRATCH[self.next_scratch];
         self.next_scratch += 1;

@@ -222,7 +222,18 @@ impl Emitter {
                 return Ok(Addr::Offset { base: t, off: low as i32 });
             }
         }
+        // `[base + index * scale + disp]`: the sum may be the one the
+        // instruction before left (`index_sum`).
+        let sum = if plain { super::index_sum::index_sum_operand(insn) } else { None };
+        if let Some((b, i, shift, disp)) = sum {
+            if let Some(t) = self.reuse_index_sum(b, i, shift) {
+                return Ok(Addr::Offset { base: t, off: disp });
+            }
+        }
         let (base, off) = self.address(insn)?;
+        if let Some((b, i, shift, _)) = sum {
+            self.note_index_sum(base, b, i, shift);
+        }
         Ok(Addr::Offset { base, off })
     }
 
