@@ -1,13 +1,14 @@
 /* Pairs of instructions Transit emits as one host instruction
  * (translator/src/emit/fused_pairs.rs): `shr r, n; movzx r, r8/r16` (a
  * bit-field extract), `movzx d, r8/r16; shl d, n` and `shl r, n; add r,
- * s`, `mov d, s; shl/shr/sar d, n` (a copy shifted), at 32 and 64 bits, with shift counts where the field runs past the
+ * s`, `mov d, s; shl/shr/sar d, n` (a copy shifted), `mov d, s; and/or/xor/add/sub d,
+ * imm` (a copy combined: with immediates the host cannot encode too), at 32 and 64 bits, with shift counts where the field runs past the
  * register's top, and with the add's flags read after it (the others'
  * flags are overwritten by a compare, as a fused pair's must be), and
  * with an instruction between them (also where two such pairs
  * interleave). Also pairs that must not be fused:
  * a shift whose flags are read, an instruction between that reads the
- * shifted register, a movzx from AH, and a 64-bit shift of a 32-bit copy. */
+ * shifted register, a movzx from AH, and a 64-bit shift or and of a 32-bit copy. */
 #include <stdint.h>
 #include <stdio.h>
 
@@ -117,6 +118,18 @@ static uint64_t two_places(uint64_t a, uint64_t b, uint64_t *c_out) {
 COPY_SHIFT(shl, 3, q, q) COPY_SHIFT(shr, 32, q, q) COPY_SHIFT(sar, 63, q, q) COPY_SHIFT(sar, 7, q, k)
 COPY_SHIFT(shl, 31, k, k) COPY_SHIFT(shr, 1, k, k) COPY_SHIFT(sar, 12, k, k) COPY_SHIFT(shr, 4, k, q)
 
+/* d = s combined with an immediate (a copy then and/or/xor/add/sub). */
+#define COPY_OP(NAME, OP, IMM, COPY, SIZE)                                                                   \
+    static uint64_t copy_##NAME(uint64_t s, uint64_t *src) {                                                 \
+        uint64_t d = 0x5555555555555555ull;                                                                  \
+        __asm__("mov %" #COPY "1, %" #COPY "0\n " #OP " $" #IMM ", %" #SIZE "0\n cmp $0, %k0" : "+&r"(d), "+r"(s) : : "cc"); \
+        *src = s;                                                                                            \
+        return d;                                                                                            \
+    }
+COPY_OP(and_kk, and, 127, k, k) COPY_OP(and_qq, and, -16, q, q) COPY_OP(or_qq, or, 0x100, q, q) COPY_OP(xor_kk, xor, 1, k, k)
+COPY_OP(add_qq, add, 4095, q, q) COPY_OP(sub_kk, sub, 8, k, k) COPY_OP(add_neg_qq, add, -8, q, q) COPY_OP(sub_neg_kk, sub, -1, k, k)
+COPY_OP(and_qk, and, 0x7f, q, k) COPY_OP(and_kq, and, -16, k, q) COPY_OP(add_far_qq, add, 5000, q, q) COPY_OP(xor_odd_kk, xor, 0x5555, k, k)
+
 /* The shift's flags read: no pair. */
 static uint64_t copy_shift_then_carry(uint64_t s, unsigned *carry) {
     uint64_t d;
@@ -153,6 +166,8 @@ int main(void) {
     };
     uint64_t (*copies[])(uint64_t, uint64_t *) = {
         copy_shl_3_qq, copy_shr_32_qq, copy_sar_63_qq, copy_sar_7_qk, copy_shl_31_kk, copy_shr_1_kk, copy_sar_12_kk, copy_shr_4_kq,
+        copy_and_kk, copy_and_qq, copy_or_qq, copy_xor_kk, copy_add_qq, copy_sub_kk, copy_add_neg_qq, copy_sub_neg_kk,
+        copy_and_qk, copy_and_kq, copy_add_far_qq, copy_xor_odd_kk,
     };
     uint64_t (*adds[])(uint64_t, uint64_t, unsigned *) = {
         shifted_add_1_q, shifted_add_4_q, shifted_add_63_q, shifted_add_3_k, shifted_add_31_k,

@@ -116,6 +116,74 @@ pub fn copy_then_shift(e: &mut Emitter, copy: &Instruction, second: &Instruction
     true
 }
 
+/// The operation (and, or, xor, add or sub) `code` is, if it combines a
+/// whole 32/64-bit register or memory operand with an immediate: one look
+/// at the code.
+fn immediate_operation(code: Code) -> Option<Mnemonic> {
+    use Code::*;
+    match code {
+        And_rm32_imm32 | And_rm64_imm32 | And_rm32_imm8 | And_rm64_imm8 | And_EAX_imm32 | And_RAX_imm32 => Some(Mnemonic::And),
+        Or_rm32_imm32 | Or_rm64_imm32 | Or_rm32_imm8 | Or_rm64_imm8 | Or_EAX_imm32 | Or_RAX_imm32 => Some(Mnemonic::Or),
+        Xor_rm32_imm32 | Xor_rm64_imm32 | Xor_rm32_imm8 | Xor_rm64_imm8 | Xor_EAX_imm32 | Xor_RAX_imm32 => Some(Mnemonic::Xor),
+        Add_rm32_imm32 | Add_rm64_imm32 | Add_rm32_imm8 | Add_rm64_imm8 | Add_EAX_imm32 | Add_RAX_imm32 => Some(Mnemonic::Add),
+        Sub_rm32_imm32 | Sub_rm64_imm32 | Sub_rm32_imm8 | Sub_rm64_imm8 | Sub_EAX_imm32 | Sub_RAX_imm32 => Some(Mnemonic::Sub),
+        _ => None,
+    }
+}
+
+/// Whether `insn` combines a whole 32/64-bit register with an immediate
+/// (and, or, xor, add, sub), for every `mov` translated.
+pub fn operates_by_immediate(insn: &Instruction) -> bool {
+    immediate_operation(insn.code()).is_some()
+}
+
+/// `mov d, s` (32/64-bit registers) then `second`, an and, or, xor, add or
+/// sub of d with an immediate the host instruction encodes, whose flags
+/// nothing reads: one host instruction from s (`mov eax, edi; and eax,
+/// 0x7f`: x86's two operands make the copy). Returns whether it emitted
+/// them. Not a 64-bit operation after a 32-bit copy.
+pub fn copy_then_operation(e: &mut Emitter, copy: &Instruction, second: &Instruction) -> bool {
+    use dynasmrt::aarch64::{encode_logical_immediate_32bit, encode_logical_immediate_64bit};
+    let (dst, src) = (copy.op0_register(), copy.op1_register());
+    if !crate::tuning::tuning().fused_pairs || copy.op0_kind() != OpKind::Register || copy.op1_kind() != OpKind::Register || dst == src {
+        return false;
+    }
+    let Some(op) = immediate_operation(second.code()) else { return false };
+    let reg = second.op0_register();
+    if second.op0_kind() != OpKind::Register || reg.full_register() != dst.full_register() || reg.size() > dst.size() {
+        return false;
+    }
+    let (d, s, x) = (host(dst), host(src), reg.size() == 8);
+    // iced's immediate is sign-extended to the operation's width.
+    let value = if x { second.immediate(1) } else { second.immediate(1) & 0xffff_ffff };
+    let signed = if x { value as i64 } else { i64::from(value as u32 as i32) };
+    match (op, x) {
+        (Mnemonic::And | Mnemonic::Or | Mnemonic::Xor, true) if encode_logical_immediate_64bit(value).is_some() => match op {
+            Mnemonic::And => a64!(e.ops; and XSP(d), X(s), value),
+            Mnemonic::Or => a64!(e.ops; orr XSP(d), X(s), value),
+            _ => a64!(e.ops; eor XSP(d), X(s), value),
+        },
+        (Mnemonic::And | Mnemonic::Or | Mnemonic::Xor, false) if encode_logical_immediate_32bit(value as u32).is_some() => match op {
+            Mnemonic::And => a64!(e.ops; and WSP(d), W(s), value as u32),
+            Mnemonic::Or => a64!(e.ops; orr WSP(d), W(s), value as u32),
+            _ => a64!(e.ops; eor WSP(d), W(s), value as u32),
+        },
+        (Mnemonic::Add | Mnemonic::Sub, _) => {
+            // add d, s, #n or sub d, s, #n, n a 12-bit immediate.
+            let n = if op == Mnemonic::Sub { signed.wrapping_neg() } else { signed };
+            match (n, x) {
+                (0..=4095, true) => a64!(e.ops; add XSP(d), XSP(s), n as u32),
+                (0..=4095, false) => a64!(e.ops; add WSP(d), WSP(s), n as u32),
+                (-4095..=-1, true) => a64!(e.ops; sub XSP(d), XSP(s), (-n) as u32),
+                (-4095..=-1, false) => a64!(e.ops; sub WSP(d), WSP(s), (-n) as u32),
+                _ => return false,
+            }
+        }
+        _ => return false,
+    }
+    true
+}
+
 /// A shift of a whole 32/64-bit register by an immediate.
 #[derive(Clone, Copy)]
 struct Shift {
