@@ -81,9 +81,11 @@ enum Lead {
     FusedPair,
     /// movsd/movss: a load that may open an SSE chain (`fp_chain::opens_chain`).
     ScalarLoad,
-    /// A 32/64-bit mov: a copy shifted, or combined with an immediate, is
-    /// a fused pair (`fused_pairs::copy_then_shift`, `copy_then_operation`;
-    /// most movs are followed by neither, and are looked at no further).
+    /// A 32/64-bit mov: a copy shifted, or combined with an immediate, and
+    /// a load whose base steps next, are fused pairs
+    /// (`fused_pairs::copy_then_shift`, `copy_then_operation`,
+    /// `load_then_step`; most movs are followed by none, and are looked at
+    /// no further).
     Copy,
 }
 
@@ -197,7 +199,9 @@ fn emit_insns(
             Lead::Copy => {
                 // The shift's flags must be dead: a host shift sets none.
                 let paired = insns.get(i + 1).is_some_and(|next| {
-                    if fused_pairs::shifts_by_immediate(next) {
+                    if insn.op1_kind() == iced_x86::OpKind::Memory {
+                        needed(1).is_empty() && fused_pairs::load_then_step(&mut e, insn, next)
+                    } else if fused_pairs::shifts_by_immediate(next) {
                         needed(1).is_empty() && fused_pairs::copy_then_shift(&mut e, insn, next)
                     } else {
                         fused_pairs::operates_by_immediate(next) && needed(1).is_empty() && fused_pairs::copy_then_operation(&mut e, insn, next)

@@ -49,6 +49,9 @@ pub fn pair_at(e: &mut Emitter, insns: &[Instruction], first_flags_dead: bool, n
 /// add, whose flags would come before it); `second_needed`: the flags
 /// `second` must leave correct. False: nothing was emitted.
 fn pair(e: &mut Emitter, first: &Instruction, second: &Instruction, second_needed: FlagSet, apart: bool) -> bool {
+    if first.op1_kind() == OpKind::Memory {
+        return !apart && second_needed.is_empty() && load_then_step(e, first, second);
+    }
     if let Some(shift) = shift_right(first) {
         return extract(e, shift, second);
     }
@@ -182,6 +185,63 @@ pub fn copy_then_operation(e: &mut Emitter, copy: &Instruction, second: &Instruc
         _ => return false,
     }
     true
+}
+
+/// `first`, a load of a whole register from `[base]` (movzx from a byte
+/// or word, a 32/64-bit mov), then `second`, which steps base by a small
+/// immediate (add, sub, inc, dec, lea [base+n]) with its flags dead: one
+/// post-indexed load (`movzx r8d, byte [rcx]; add rcx, 1` is `ldrb w8,
+/// [x1], #1`, a string loop's). Not with x86's memory order (ordered
+/// loads take no writeback), nor into the base register itself. A fault
+/// leaves the base register as it was (aarch64 restarts such loads), as
+/// x86 faults before the step. Returns whether it emitted them.
+pub fn load_then_step(e: &mut Emitter, first: &Instruction, second: &Instruction) -> bool {
+    use Code::*;
+    let size = match first.code() {
+        Movzx_r32_rm8 | Movzx_r64_rm8 => 1,
+        Movzx_r32_rm16 | Movzx_r64_rm16 => 2,
+        Mov_r32_rm32 => 4,
+        Mov_r64_rm64 => 8,
+        _ => return false,
+    };
+    let base = first.memory_base();
+    let plain_segment = matches!(first.memory_segment(), Register::DS | Register::SS | Register::ES | Register::CS | Register::None);
+    let from_base = first.op1_kind() == OpKind::Memory
+        && base.is_gpr64()
+        && first.memory_index() == Register::None
+        && first.memory_displacement64() == 0
+        && plain_segment;
+    if !from_base || first.op0_register().full_register() == base || e.ordered_accesses() || !crate::tuning::tuning().fused_pairs {
+        return false;
+    }
+    let Some(step) = base_step(second, base) else { return false };
+    let (d, b) = (host(first.op0_register()), host(base));
+    e.mark_access();
+    match size {
+        1 => a64!(e.ops; ldrb W(d), [X(b)], step),
+        2 => a64!(e.ops; ldrh W(d), [X(b)], step),
+        4 => a64!(e.ops; ldr W(d), [X(b)], step),
+        _ => a64!(e.ops; ldr X(d), [X(b)], step),
+    }
+    true
+}
+
+/// What `insn` adds to the 64-bit register `base`, if it only steps it by
+/// a nonzero immediate a post-indexed access takes (-256..255).
+fn base_step(insn: &Instruction, base: Register) -> Option<i32> {
+    use Code::*;
+    if insn.op0_kind() != OpKind::Register || insn.op0_register() != base {
+        return None;
+    }
+    let step = match insn.code() {
+        Add_rm64_imm8 | Add_rm64_imm32 => insn.immediate(1) as i64,
+        Sub_rm64_imm8 | Sub_rm64_imm32 => (insn.immediate(1) as i64).wrapping_neg(),
+        Inc_rm64 => 1,
+        Dec_rm64 => -1,
+        Lea_r64_m if insn.memory_base() == base && insn.memory_index() == Register::None => insn.memory_displacement64() as i64,
+        _ => return None,
+    };
+    ((-256..256).contains(&step) && step != 0).then_some(step as i32)
 }
 
 /// A shift of a whole 32/64-bit register by an immediate.

@@ -398,7 +398,7 @@ impl Emitter {
     /// Whether the current instruction's accesses keep x86's order
     /// (`ldapr`/`stlr`): with that order, all but those addressed from RSP
     /// (`stack_operand`).
-    fn ordered_accesses(&self) -> bool {
+    pub(super) fn ordered_accesses(&self) -> bool {
         self.order == MemoryOrder::Tso && !self.stack_operand
     }
 

@@ -1,0 +1,101 @@
+/* A load from [base] then a step of base (add, sub, inc, dec, lea), which
+ * Transit emits as one post-indexed load (translator/src/emit/fused_pairs.rs,
+ * load_then_step): byte, word, dword and qword loads, steps forward and
+ * back, and pairs that must not be fused (the step's flags read, the load
+ * into the base register itself). A load that faults must leave the base
+ * as it was: the SIGSEGV handler reads RCX from the context. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+static const unsigned char bytes[64] = "post-indexed loads walk this buffer byte by byte, then by word";
+
+/* FNV-1a over n bytes: movzx r32, byte [p]; add p, 1 (strhash's loop). */
+static uint64_t hash_bytes(const unsigned char *p, uint64_t n) {
+    uint64_t h = 0xcbf29ce484222325ull, c;
+    __asm__("1: movzx (%[p]), %k[c]\n add $1, %[p]\n xor %[c], %[h]\n imul %[m], %[h]\n sub $1, %[n]\n jnz 1b"
+            : [p] "+r"(p), [h] "+r"(h), [c] "=&r"(c), [n] "+r"(n)
+            : [m] "r"(0x100000001b3ull)
+            : "cc", "memory");
+    return h;
+}
+
+/* Each width and step form; returns the sum and leaves *end where the
+ * pointer stopped. */
+static uint64_t widths(const unsigned char *p, const unsigned char **end) {
+    uint64_t a, b, c, d, e;
+    __asm__("movzwl (%[p]), %k[a]\n lea 6(%[p]), %[p]\n"
+            "movl (%[p]), %k[b]\n inc %[p]\n"
+            "movq (%[p]), %[c]\n sub $-16, %[p]\n"
+            "movzbq (%[p]), %[d]\n dec %[p]\n"
+            "movq (%[p]), %[e]\n add $-3, %[p]\n"
+            : [p] "+r"(p), [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e)
+            :
+            : "cc", "memory");
+    *end = p;
+    return a + 3 * b + 5 * c + 7 * d + 11 * e;
+}
+
+/* The step's carry read: not fused, and the carry must be right. */
+static uint64_t step_carry(const unsigned char *p, unsigned *carry) {
+    uint64_t v;
+    unsigned char c;
+    __asm__("movzbl (%[p]), %k[v]\n add $1, %[p]\n setc %[c]" : [p] "+r"(p), [v] "=&r"(v), [c] "=r"(c) : : "cc", "memory");
+    *carry = c;
+    return v + (uint64_t)p;
+}
+
+/* The load writes the base itself: not fused. */
+static uint64_t load_into_base(uint64_t *slot) {
+    uint64_t p = (uint64_t)slot;
+    __asm__("movq (%[p]), %[p]\n add $8, %[p]" : [p] "+r"(p) : : "cc", "memory");
+    return p;
+}
+
+static sigjmp_buf back;
+static volatile uint64_t rcx_at_fault;
+
+static void on_segv(int sig, siginfo_t *info, void *context) {
+    (void)sig;
+    (void)info;
+    rcx_at_fault = (uint64_t)((ucontext_t *)context)->uc_mcontext.gregs[REG_RCX];
+    siglongjmp(back, 1);
+}
+
+int main(void) {
+    printf("hash %016llx\n", (unsigned long long)hash_bytes(bytes, sizeof bytes));
+    const unsigned char *end;
+    uint64_t sum = widths(bytes, &end);
+    printf("widths %016llx end +%ld\n", (unsigned long long)sum, (long)(end - bytes));
+    unsigned carry;
+    uint64_t v = step_carry(bytes + 5, &carry) - (uint64_t)bytes;
+    printf("carry %llu %u\n", (unsigned long long)v, carry);
+    uint64_t slot[2] = {0x1000, 0};
+    printf("into base %llx\n", (unsigned long long)load_into_base(slot));
+
+    /* A load from a page with no access, then the step: the handler sees
+     * RCX still pointing at the page. */
+    unsigned char *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) {
+        perror("mmap");
+        return 1;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGSEGV, &sa, NULL);
+    if (sigsetjmp(back, 1) == 0) {
+        uint64_t c;
+        __asm__ volatile("mov %[page], %%rcx\n movzbl (%%rcx), %k[c]\n add $1, %%rcx" : [c] "=&r"(c) : [page] "r"(page) : "rcx", "cc", "memory");
+        printf("no fault\n");
+        return 1;
+    }
+    printf("fault: rcx %s the page\n", rcx_at_fault == (uint64_t)page ? "at" : "past");
+    return 0;
+}
