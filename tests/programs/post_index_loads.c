@@ -1,9 +1,10 @@
-/* A load from [base] then a step of base (add, sub, inc, dec, lea), which
- * Transit emits as one post-indexed load (translator/src/emit/fused_pairs.rs,
- * load_then_step): byte, word, dword and qword loads, steps forward and
- * back, and pairs that must not be fused (the step's flags read, the load
- * into the base register itself). A load that faults must leave the base
- * as it was: the SIGSEGV handler reads RCX from the context. */
+/* A load from [base] or a store to it, then a step of base (add, sub,
+ * inc, dec, lea), which Transit emits as one post-indexed access
+ * (translator/src/emit/fused_pairs.rs, load_then_step, store_then_step):
+ * byte, word, dword and qword accesses, steps forward and back, and pairs
+ * that must not be fused (the step's flags read, the load into the base
+ * register itself, the base stored). An access that faults must leave the
+ * base as it was: the SIGSEGV handler reads RCX from the context. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <signal.h>
@@ -57,6 +58,21 @@ static uint64_t load_into_base(uint64_t *slot) {
     return p;
 }
 
+/* Stores: a byte fill (memset's loop), a word, dword and qword, each then
+ * a step; and the base itself stored (not fused). */
+static void stores(unsigned char *p, uint64_t x) {
+    uint64_t n = 5;
+    __asm__ volatile("1: mov %b[x], (%[p])\n add $1, %[p]\n sub $1, %[n]\n jnz 1b\n"
+            "mov %w[x], (%[p])\n lea 2(%[p]), %[p]\n"
+            "mov %k[x], (%[p])\n inc %[p]\n"
+            "mov %[x], (%[p])\n sub $-9, %[p]\n"
+            "mov %[p], (%[p])\n add $8, %[p]\n"
+            "mov %[x], (%[p])\n dec %[p]"
+            : [p] "+r"(p), [n] "+r"(n)
+            : [x] "r"(x)
+            : "cc", "memory");
+}
+
 static sigjmp_buf back;
 static volatile uint64_t rcx_at_fault;
 
@@ -77,6 +93,19 @@ int main(void) {
     printf("carry %llu %u\n", (unsigned long long)v, carry);
     uint64_t slot[2] = {0x1000, 0};
     printf("into base %llx\n", (unsigned long long)load_into_base(slot));
+    unsigned char out[48];
+    memset(out, 0xee, sizeof out);
+    stores(out, 0x0123456789abcdefull);
+    /* Bytes 0-4 the fill, 5-6 the word, 7-10 the dword, 8-15 the qword
+     * over it, 17-24 the base, 25-32 the last qword. */
+    printf("stores");
+    for (unsigned i = 0; i < 36; i++) {
+        if (i >= 17 && i < 25) continue;
+        printf(" %02x", out[i]);
+    }
+    uint64_t stored_base;
+    memcpy(&stored_base, out + 17, 8);
+    printf(" base %s\n", stored_base == (uint64_t)(out + 17) ? "ok" : "wrong");
 
     /* A load from a page with no access, then the step: the handler sees
      * RCX still pointing at the page. */
@@ -97,5 +126,16 @@ int main(void) {
         return 1;
     }
     printf("fault: rcx %s the page\n", rcx_at_fault == (uint64_t)page ? "at" : "past");
+    /* The same for a store to a page that may only be read. */
+    if (mprotect(page, 4096, PROT_READ) != 0) {
+        perror("mprotect");
+        return 1;
+    }
+    if (sigsetjmp(back, 1) == 0) {
+        __asm__ volatile("mov %[page], %%rcx\n movq %%rcx, (%%rcx)\n add $8, %%rcx" : : [page] "r"(page) : "rcx", "cc", "memory");
+        printf("no fault\n");
+        return 1;
+    }
+    printf("store fault: rcx %s the page\n", rcx_at_fault == (uint64_t)page ? "at" : "past");
     return 0;
 }

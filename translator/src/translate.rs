@@ -81,11 +81,11 @@ enum Lead {
     FusedPair,
     /// movsd/movss: a load that may open an SSE chain (`fp_chain::opens_chain`).
     ScalarLoad,
-    /// A 32/64-bit mov: a copy shifted, or combined with an immediate, and
-    /// a load whose base steps next, are fused pairs
+    /// A mov: a 32/64-bit copy shifted, or combined with an immediate, and
+    /// a load or store whose base steps next, are fused pairs
     /// (`fused_pairs::copy_then_shift`, `copy_then_operation`,
-    /// `load_then_step`; most movs are followed by none, and are looked at
-    /// no further).
+    /// `load_then_step`, `store_then_step`; most movs are followed by none,
+    /// and are looked at no further).
     Copy,
 }
 
@@ -95,7 +95,7 @@ fn lead_of(insn: &Instruction) -> Lead {
         Push_r64 | Pop_r64 => Lead::StackAccess,
         Shr_rm32_imm8 | Shr_rm64_imm8 | Shr_rm32_1 | Shr_rm64_1 | Shl_rm32_imm8 | Shl_rm64_imm8 | Shl_rm32_1 | Shl_rm64_1 | Movzx_r32_rm8
         | Movzx_r64_rm8 | Movzx_r32_rm16 | Movzx_r64_rm16 => Lead::FusedPair,
-        Mov_r64_rm64 | Mov_rm64_r64 | Mov_r32_rm32 | Mov_rm32_r32 => Lead::Copy,
+        Mov_r64_rm64 | Mov_rm64_r64 | Mov_r32_rm32 | Mov_rm32_r32 | Mov_rm8_r8 | Mov_rm16_r16 => Lead::Copy,
         Movsd_xmm_xmmm64 | Movss_xmm_xmmm32 => Lead::ScalarLoad,
         _ => Lead::None,
     }
@@ -201,6 +201,8 @@ fn emit_insns(
                 let paired = insns.get(i + 1).is_some_and(|next| {
                     if insn.op1_kind() == iced_x86::OpKind::Memory {
                         needed(1).is_empty() && fused_pairs::load_then_step(&mut e, insn, next)
+                    } else if insn.op0_kind() == iced_x86::OpKind::Memory {
+                        needed(1).is_empty() && fused_pairs::store_then_step(&mut e, insn, next)
                     } else if fused_pairs::shifts_by_immediate(next) {
                         needed(1).is_empty() && fused_pairs::copy_then_shift(&mut e, insn, next)
                     } else {

@@ -204,18 +204,7 @@ pub fn load_then_step(e: &mut Emitter, first: &Instruction, second: &Instruction
         Mov_r64_rm64 => 8,
         _ => return false,
     };
-    let base = first.memory_base();
-    let plain_segment = matches!(first.memory_segment(), Register::DS | Register::SS | Register::ES | Register::CS | Register::None);
-    let from_base = first.op1_kind() == OpKind::Memory
-        && base.is_gpr64()
-        && first.memory_index() == Register::None
-        && first.memory_displacement64() == 0
-        && plain_segment;
-    if !from_base || first.op0_register().full_register() == base || e.ordered_accesses() || !crate::tuning::tuning().fused_pairs {
-        return false;
-    }
-    let Some(step) = base_step(second, base) else { return false };
-    let (d, b) = (host(first.op0_register()), host(base));
+    let Some((d, b, step)) = post_indexed(e, first, 1, first.op0_register(), second) else { return false };
     e.mark_access();
     match size {
         1 => a64!(e.ops; ldrb W(d), [X(b)], step),
@@ -224,6 +213,48 @@ pub fn load_then_step(e: &mut Emitter, first: &Instruction, second: &Instruction
         _ => a64!(e.ops; ldr X(d), [X(b)], step),
     }
     true
+}
+
+/// A store `mov [base], r` of 1, 2, 4 or 8 bytes then a step of base, as
+/// `load_then_step` (`strb w0, [x7], #1`; not a store of the base
+/// itself, nor of AH..BH).
+pub fn store_then_step(e: &mut Emitter, first: &Instruction, second: &Instruction) -> bool {
+    use Code::*;
+    let size = match first.code() {
+        Mov_rm8_r8 if !matches!(first.op1_register(), Register::AH | Register::CH | Register::DH | Register::BH) => 1,
+        Mov_rm16_r16 => 2,
+        Mov_rm32_r32 => 4,
+        Mov_rm64_r64 => 8,
+        _ => return false,
+    };
+    let Some((v, b, step)) = post_indexed(e, first, 0, first.op1_register(), second) else { return false };
+    e.mark_access();
+    match size {
+        1 => a64!(e.ops; strb W(v), [X(b)], step),
+        2 => a64!(e.ops; strh W(v), [X(b)], step),
+        4 => a64!(e.ops; str W(v), [X(b)], step),
+        _ => a64!(e.ops; str X(v), [X(b)], step),
+    }
+    true
+}
+
+/// For an access whose operand `mem` (its index) is `[base]` and whose
+/// register operand is `reg` (not base), then `second`, a step of base:
+/// the host registers of reg and base, and the step. None where x86's
+/// memory order orders the access (ordered ones take no writeback).
+fn post_indexed(e: &Emitter, first: &Instruction, mem: u32, reg: Register, second: &Instruction) -> Option<(Reg, Reg, i32)> {
+    let base = first.memory_base();
+    let plain_segment = matches!(first.memory_segment(), Register::DS | Register::SS | Register::ES | Register::CS | Register::None);
+    let at_base = first.op_kind(mem) == OpKind::Memory
+        && base.is_gpr64()
+        && first.memory_index() == Register::None
+        && first.memory_displacement64() == 0
+        && plain_segment;
+    if !at_base || reg.full_register() == base || e.ordered_accesses() || !crate::tuning::tuning().fused_pairs {
+        return None;
+    }
+    let step = base_step(second, base)?;
+    Some((host(reg), host(base), step))
 }
 
 /// What `insn` adds to the 64-bit register `base`, if it only steps it by
