@@ -98,10 +98,7 @@ pub fn shifts_by_immediate(insn: &Instruction) -> bool {
 /// `mov eax, eax` (a zero extension in place), nor a 64-bit shift after a
 /// 32-bit copy (it would shift the zero-extended value).
 pub fn copy_then_shift(e: &mut Emitter, copy: &Instruction, second: &Instruction) -> bool {
-    let (dst, src) = (copy.op0_register(), copy.op1_register());
-    if !crate::tuning::tuning().fused_pairs || copy.op0_kind() != OpKind::Register || copy.op1_kind() != OpKind::Register || dst == src {
-        return false;
-    }
+    let Some((dst, src)) = register_copy(copy) else { return false };
     let Some(shift) = register_shift(second) else { return false };
     if shift.reg.full_register() != dst.full_register() || shift.reg.size() > dst.size() {
         return false;
@@ -147,10 +144,7 @@ pub fn operates_by_immediate(insn: &Instruction) -> bool {
 /// them. Not a 64-bit operation after a 32-bit copy.
 pub fn copy_then_operation(e: &mut Emitter, copy: &Instruction, second: &Instruction) -> bool {
     use dynasmrt::aarch64::{encode_logical_immediate_32bit, encode_logical_immediate_64bit};
-    let (dst, src) = (copy.op0_register(), copy.op1_register());
-    if !crate::tuning::tuning().fused_pairs || copy.op0_kind() != OpKind::Register || copy.op1_kind() != OpKind::Register || dst == src {
-        return false;
-    }
+    let Some((dst, src)) = register_copy(copy) else { return false };
     let Some(op) = immediate_operation(second.code()) else { return false };
     let reg = second.op0_register();
     if second.op0_kind() != OpKind::Register || reg.full_register() != dst.full_register() || reg.size() > dst.size() {
@@ -273,6 +267,14 @@ fn base_step(insn: &Instruction, base: Register) -> Option<i32> {
         _ => return None,
     };
     ((-256..256).contains(&step) && step != 0).then_some(step as i32)
+}
+
+/// The destination and source of `copy`, a mov between two registers
+/// (not `mov eax, eax`, a zero extension in place), where pairs are on.
+fn register_copy(copy: &Instruction) -> Option<(Register, Register)> {
+    let (dst, src) = (copy.op0_register(), copy.op1_register());
+    let registers = copy.op0_kind() == OpKind::Register && copy.op1_kind() == OpKind::Register && dst != src;
+    (registers && crate::tuning::tuning().fused_pairs).then_some((dst, src))
 }
 
 /// A shift of a whole 32/64-bit register by an immediate.
