@@ -197,7 +197,8 @@ fn emit_insns(
                 narrow_hints.note_movzx(insns, i);
             }
             Lead::Copy => {
-                // The shift's flags must be dead: a host shift sets none.
+                // The second's flags must be dead: none of these host
+                // forms sets them.
                 let paired = insns.get(i + 1).is_some_and(|next| {
                     if insn.op1_kind() == iced_x86::OpKind::Memory {
                         needed(1).is_empty() && fused_pairs::load_then_step(&mut e, insn, next)

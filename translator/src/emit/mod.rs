@@ -273,12 +273,12 @@ impl Emitter {
         self.next_scratch = mark;
     }
 
-    /// A scratch register, valid until the next instruction.
     /// How many scratch registers this instruction has taken.
     pub fn scratch_taken(&self) -> usize {
         self.next_scratch
     }
 
+    /// A scratch register, valid until the next instruction.
     pub fn tmp(&mut self) -> Reg {
         let r = regs::SCRATCH[self.next_scratch];
         self.next_scratch += 1;
