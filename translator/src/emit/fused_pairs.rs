@@ -238,12 +238,11 @@ pub fn store_then_step(e: &mut Emitter, first: &Instruction, second: &Instructio
 /// memory order orders the access (ordered ones take no writeback).
 fn post_indexed(e: &Emitter, first: &Instruction, mem: u32, reg: Register, second: &Instruction) -> Option<(Reg, Reg, i32)> {
     let base = first.memory_base();
-    let plain_segment = matches!(first.memory_segment(), Register::DS | Register::SS | Register::ES | Register::CS | Register::None);
     let at_base = first.op_kind(mem) == OpKind::Memory
         && base.is_gpr64()
         && first.memory_index() == Register::None
         && first.memory_displacement64() == 0
-        && plain_segment;
+        && super::operand::flat_segment(first);
     if !at_base || reg.full_register() == base || e.ordered_accesses() || !crate::tuning::tuning().fused_pairs {
         return None;
     }

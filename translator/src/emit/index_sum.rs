@@ -69,9 +69,8 @@ pub fn index_sum_operand(insn: &Instruction) -> Option<(Reg, Reg, u32, i32)> {
     }
     let base = insn.memory_base();
     let disp = insn.memory_displacement64() as i64;
-    let plain_segment = matches!(insn.memory_segment(), Register::DS | Register::SS | Register::ES | Register::CS | Register::None);
     let registers = base.is_gpr64() && index.is_gpr64();
-    (registers && plain_segment && (-256..256).contains(&disp) && disp != 0).then(|| {
+    (registers && super::operand::flat_segment(insn) && (-256..256).contains(&disp) && disp != 0).then(|| {
         (regs::gpr(base.number()), regs::gpr(index.number()), insn.memory_index_scale().trailing_zeros(), disp as i32)
     })
 }

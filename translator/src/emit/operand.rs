@@ -109,6 +109,13 @@ const fn gpr_table() -> [u8; 69] {
     table
 }
 
+/// Whether `insn`'s memory operand is addressed from zero: no FS or GS
+/// base to add (`Emitter::address` adds it), so one host access takes it
+/// as it is.
+pub fn flat_segment(insn: &Instruction) -> bool {
+    !matches!(insn.memory_segment(), Register::FS | Register::GS)
+}
+
 impl Emitter {
     /// Resolves operand `op` of `insn`.
     pub fn loc(&mut self, insn: &Instruction, op: u32) -> Result<Loc, Unsupported> {
