@@ -56,20 +56,42 @@ pub fn translate_block(
     }
 }
 
-/// Whether `test r, r` (32/64-bit) and the `next` instruction can be one
-/// host branch on the register: `next` is je/jne/js/jns and no flag the
-/// test defines (`defines`) is read after it (`live_after_next`), on
-/// either way.
-fn fuses_with_test(insn: &Instruction, defines: FlagSet, next: &Instruction, live_after_next: FlagSet) -> bool {
-    use iced_x86::{Code, ConditionCode as C, OpKind};
+/// Whether the flags of `insn` can take another form than x86's for the
+/// `next` instruction, the only one to read them (no flag `insn` defines,
+/// `defines`, is read after `next`, `live_after_next`, on either way):
+/// `test r, r` (32/64-bit) before je/jne/js/jns is one host branch on the
+/// register; ucomisd/comisd before a jcc, setcc or cmovcc whose condition
+/// is one of `fcmp`'s (`cond::after_float_compare`) is `fcmp` alone.
+fn fuses_with_next(insn: &Instruction, defines: FlagSet, next: &Instruction, live_after_next: FlagSet) -> bool {
+    use iced_x86::{Code::*, ConditionCode as C, OpKind};
     // Cheapest tests first: this runs for every instruction translated.
-    matches!(insn.code(), Code::Test_rm32_r32 | Code::Test_rm64_r64)
-        && next.is_jcc_short_or_near()
-        && insn.op0_kind() == OpKind::Register
-        && insn.op0_register() == insn.op1_register()
-        && matches!(next.condition_code(), C::e | C::ne | C::s | C::ns)
-        && live_after_next.and(defines).is_empty()
-        && crate::tuning::tuning().fused_tests
+    match insn.code() {
+        Test_rm32_r32 | Test_rm64_r64 => {
+            next.is_jcc_short_or_near()
+                && insn.op0_kind() == OpKind::Register
+                && insn.op0_register() == insn.op1_register()
+                && matches!(next.condition_code(), C::e | C::ne | C::s | C::ns)
+                && live_after_next.and(defines).is_empty()
+                && crate::tuning::tuning().fused_tests
+        }
+        Ucomisd_xmm_xmmm64 | Comisd_xmm_xmmm64 | Ucomiss_xmm_xmmm32 | Comiss_xmm_xmmm32 | VEX_Vucomisd_xmm_xmmm64 | VEX_Vcomisd_xmm_xmmm64
+        | VEX_Vucomiss_xmm_xmmm32 | VEX_Vcomiss_xmm_xmmm32 => {
+            (next.is_jcc_short_or_near() || selects_on_registers(next))
+                && crate::emit::cond::after_float_compare(next.condition_code()).is_some()
+                && live_after_next.and(defines).is_empty()
+                && crate::tuning::tuning().fused_float_compares
+        }
+        _ => false,
+    }
+}
+
+/// Whether `insn` is a setcc or cmovcc on registers alone: one that
+/// cannot fault between the flags' instruction and the condition, where
+/// a signal handler would see the host compare's flags as x86's.
+fn selects_on_registers(insn: &Instruction) -> bool {
+    use iced_x86::{Mnemonic::*, OpKind};
+    let select = matches!(insn.mnemonic(), Seta | Setae | Setb | Setbe | Setp | Setnp | Cmova | Cmovae | Cmovb | Cmovbe | Cmovp | Cmovnp);
+    select && (0..insn.op_count()).all(|k| insn.op_kind(k) == OpKind::Register)
 }
 
 /// What an instruction may begin with the ones after it (`emit_insns`).
@@ -224,7 +246,7 @@ fn emit_insns(
         // Only a conditional branch with instructions after it leaves
         // through a side exit; the last one ends the block as always.
         e.inside_block = i + 1 < len;
-        e.fuse_test = insns.get(i + 1).is_some_and(|next| fuses_with_test(insn, written, next, flags[i + 1].live_after));
+        e.fuse_next = insns.get(i + 1).is_some_and(|next| fuses_with_next(insn, written, next, flags[i + 1].live_after));
         let Some(h) = routes.handler(insn) else { return Err(i) };
         let locked = atomic::is_locked(insn);
         // A thread's stack is its own: spills and locals need no order.

@@ -48,6 +48,12 @@ pub struct Tuning {
     /// cbz/cbnz/tbz/tbnz on the register (`translate::fuses_with_test`);
     /// off, a `tst` and a `b.cond`.
     pub fused_tests: bool,
+    /// ucomisd/comisd (and VEX forms) whose flags only the jcc, setcc or
+    /// cmovcc after it reads, for "above", "below" (or equal) or parity,
+    /// leave `fcmp`'s flags for it to test directly (`b.gt` for `ja`;
+    /// `translate::fuses_with_next`); off, ZF and CF are built first
+    /// (`fccmp_compares`).
+    pub fused_float_compares: bool,
     /// A block that ends at a forward conditional branch leaves for the
     /// way not taken with the conditional branch alone (inverted) and
     /// for the target with a second branch (`emit::control::jcc`): compilers
@@ -116,7 +122,7 @@ pub struct Tuning {
 pub const TUNING_ENV: &str = "TRANSIT_TUNING";
 
 impl Tuning {
-    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true, fused_tests: true, forward_fall_through: true, paired_stack: true, fp_chains: true, packed_write_through: true, known_narrow: true, index_sums: true, alignment_traps: true, fixed_slots: true, indirect_parity_dead: true, fused_pairs: true, plain_stack_operands: true, slot_calls_flags_dead: true };
+    pub const ALL_ON: Tuning = Tuning { indexed_addressing: true, flag_lookahead: true, direct_results: true, cond_link: true, out_of_line_nans: true, fccmp_compares: true, indirect_carry: true, side_exits: true, fused_tests: true, fused_float_compares: true, forward_fall_through: true, paired_stack: true, fp_chains: true, packed_write_through: true, known_narrow: true, index_sums: true, alignment_traps: true, fixed_slots: true, indirect_parity_dead: true, fused_pairs: true, plain_stack_operands: true, slot_calls_flags_dead: true };
 
     /// These switches with those named `-name` in `spec` turned off
     /// (unknown names are ignored, as `TRANSIT_HOST_FEATURES` does).
@@ -132,6 +138,7 @@ impl Tuning {
                 Some("indirect-carry") => self.indirect_carry = false,
                 Some("side-exits") => self.side_exits = false,
                 Some("fused-tests") => self.fused_tests = false,
+                Some("fused-float-compares") => self.fused_float_compares = false,
                 Some("forward-fall-through") => self.forward_fall_through = false,
                 Some("paired-stack") => self.paired_stack = false,
                 Some("fp-chains") => self.fp_chains = false,
@@ -177,6 +184,7 @@ mod tests {
         assert_eq!(Tuning::ALL_ON.without("-fccmp-compares").fccmp_compares, false);
         assert_eq!(Tuning::ALL_ON.without("-side-exits").side_exits, false);
         assert_eq!(Tuning::ALL_ON.without("-fused-tests").fused_tests, false);
+        assert_eq!(Tuning::ALL_ON.without("-fused-float-compares").fused_float_compares, false);
         assert_eq!(Tuning::ALL_ON.without("-forward-fall-through").forward_fall_through, false);
         assert_eq!(Tuning::ALL_ON.without("-paired-stack").paired_stack, false);
         assert_eq!(Tuning::ALL_ON.without("-fp-chains").fp_chains, false);

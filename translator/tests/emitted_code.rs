@@ -345,6 +345,32 @@ fn a_branch_inside_a_block_is_one_conditional_branch_and_a_zero_test_fuses_with_
 }
 
 #[test]
+fn a_float_compare_read_by_the_next_condition_alone_is_one_fcmp() {
+    // ucomisd; ja (the flags dead after it) tests fcmp's flags with b.gt
+    // (unordered sets V, which gt excludes); ucomisd; seta; setp (the
+    // flags read twice) builds ZF and CF first.
+    let l = listing(HostFeatures::BASELINE, |a| {
+        let mut skip = a.create_label();
+        a.ucomisd(xmm1, xmm2).unwrap();
+        a.ja(skip).unwrap();
+        a.add(rax, 1).unwrap();
+        a.set_label(&mut skip).unwrap();
+        a.xor(eax, eax).unwrap();
+        a.syscall().unwrap();
+    });
+    assert_eq!(l[0], "fcmp d17, d18", "\n{}", show(&l));
+    assert!(l[1].starts_with("b.gt "), "\n{}", show(&l));
+    let l = listing(HostFeatures::BASELINE, |a| {
+        a.ucomisd(xmm1, xmm2).unwrap();
+        a.seta(al).unwrap();
+        a.setp(cl).unwrap();
+        a.xor(edx, edx).unwrap();
+        a.syscall().unwrap();
+    });
+    assert!(l.iter().any(|i| i.starts_with("fccmp")), "\n{}", show(&l));
+}
+
+#[test]
 fn lea_of_a_scaled_index_alone_is_one_shift() {
     let l = listing(HostFeatures::BASELINE, |a| {
         a.lea(rax, qword_ptr(rbx * 4)).unwrap();

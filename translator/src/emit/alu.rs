@@ -8,6 +8,7 @@
 
 #[allow(unused_imports)]
 use dynasmrt::{DynasmApi, DynasmLabelApi};
+use super::cond::Fused;
 use super::operand::Loc;
 use super::{a64, EmitResult, Emitter, Flow, Polarity, Reg, NZCV};
 use crate::frontend::flags::FlagSet;
@@ -38,10 +39,10 @@ impl AluOp {
 pub fn alu(e: &mut Emitter, insn: &Instruction, op: AluOp) -> EmitResult {
     let dst = e.loc(insn, 0)?;
     let src = e.loc(insn, 1)?;
-    if e.fuse_test && op == AluOp::Test && dst == src && matches!(dst, Loc::Reg { size: 4 | 8, .. }) {
+    if e.fuse_next && op == AluOp::Test && dst == src && matches!(dst, Loc::Reg { size: 4 | 8, .. }) {
         // Only the branch after it reads its flags: it tests the register.
         let reg = e.read(dst);
-        e.fused_test = Some((reg, dst.size() == 8));
+        e.fused = Some(Fused::Test { reg, wide: dst.size() == 8 });
         return Ok(Flow::Next);
     }
     if matches!(op, AluOp::Adc | AluOp::Sbb) && matches!(dst, Loc::Mem { .. }) && e.atomic.is_none() {

@@ -56,9 +56,38 @@ pub enum Cond {
     Flags(ArmCond),
     Bit0 { reg: Reg, when: bool },
     /// Condition `cc` (Eq, Ne, Mi or Pl) of `tst reg, reg`, for a `test`
-    /// whose flags only the branch after it reads (`Emitter::fused_test`):
+    /// whose flags only the branch after it reads (`Fused::Test`):
     /// a branch is cbz/cbnz/tbz/tbnz on the register, NZCV untouched.
     Test { reg: Reg, wide: bool, cc: ArmCond },
+}
+
+/// What an instruction whose flags only the next one's condition reads
+/// left in their place (`Emitter::fuse_next`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fused {
+    /// `test reg, reg` emitted nothing: the branch tests the register.
+    Test { reg: Reg, wide: bool },
+    /// ucomisd/comisd emitted `fcmp` alone: NZCV as the host compare sets
+    /// it, where "above" is Gt (unordered sets V, which Gt excludes), not
+    /// x86's !CF && !ZF.
+    FloatCompare,
+}
+
+/// The host condition after `fcmp a, b` for x86 condition `cc` after
+/// `ucomisd a, b`, where one exists: unordered sets x86's ZF, PF and CF,
+/// and the host's C and V (N and Z clear), so "below" (CF) is Lt and
+/// "above or equal" (!CF) is Ge. The translator fuses only these.
+pub fn after_float_compare(cc: ConditionCode) -> Option<ArmCond> {
+    use ConditionCode as C;
+    Some(match cc {
+        C::a => ArmCond::Gt,
+        C::ae => ArmCond::Ge,
+        C::b => ArmCond::Lt,
+        C::be => ArmCond::Le,
+        C::p => ArmCond::Vs,
+        C::np => ArmCond::Vc,
+        _ => return None,
+    })
 }
 
 impl Cond {
@@ -78,15 +107,20 @@ impl Emitter {
     pub fn cond(&mut self, cc: ConditionCode) -> Cond {
         use ArmCond::*;
         use ConditionCode as C;
-        if let Some((reg, wide)) = self.fused_test.take() {
-            match cc {
+        match self.fused.take() {
+            Some(Fused::Test { reg, wide }) => match cc {
                 C::e => return Cond::Test { reg, wide, cc: Eq },
                 C::ne => return Cond::Test { reg, wide, cc: Ne },
                 C::s => return Cond::Test { reg, wide, cc: Mi },
                 C::ns => return Cond::Test { reg, wide, cc: Pl },
                 // `translate` fuses only these four: the flags are not there.
                 _ => unreachable!("a fused test before {cc:?}"),
-            }
+            },
+            Some(Fused::FloatCompare) => match after_float_compare(cc) {
+                Some(c) => return Cond::Flags(c),
+                None => unreachable!("a fused float compare before {cc:?}"),
+            },
+            None => {}
         }
         let flags = |c| Cond::Flags(c);
         match cc {

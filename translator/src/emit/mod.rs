@@ -172,12 +172,15 @@ pub struct Emitter {
     /// The current instruction is not the block's last: a conditional
     /// branch leaves through a side exit (`control::jcc`).
     pub inside_block: bool,
-    /// Set by `translate` for a `test r, r` (32/64-bit) whose flags only the
-    /// je/jne/js/jns after it reads: the test emits nothing and leaves its
-    /// register here, and the branch tests it (`Cond::Test`).
-    pub fuse_test: bool,
-    /// That register (and whether 64-bit), until the branch's `cond`.
-    pub fused_test: Option<(Reg, bool)>,
+    /// Set by `translate` for an instruction whose flags only the
+    /// condition of the one after it reads, in a form that instruction can
+    /// take other than x86's flags (`translate::fuses_with_next`): a
+    /// `test r, r` (32/64-bit) before je/jne/js/jns emits nothing and the
+    /// branch tests the register; a ucomisd/comisd before a condition
+    /// that is one host condition of `fcmp`'s flags emits the `fcmp` alone.
+    pub fuse_next: bool,
+    /// What such an instruction left for the next one's `cond`.
+    pub fused: Option<cond::Fused>,
     /// SSE arithmetic whose destinations are not written yet.
     fp_chain: fp_chain::FpChain,
 }
@@ -220,8 +223,8 @@ impl Emitter {
             reads_carry_first: false,
             ends_with_call: false,
             inside_block: false,
-            fuse_test: false,
-            fused_test: None,
+            fuse_next: false,
+            fused: None,
             constant_address: None,
             fp_chain: fp_chain::FpChain::default(),
         }

@@ -663,6 +663,12 @@ pub(super) fn compare_scalar(e: &mut Emitter, insn: &Instruction, double: bool) 
         a64!(e.ops; fcmp S(a), S(b));
     }
     e.polarity = Polarity::Borrow;
+    if e.fuse_next {
+        // Only the next instruction's condition reads the flags, and the
+        // host compare's flags answer it (`cond::after_float_compare`).
+        e.fused = Some(super::cond::Fused::FloatCompare);
+        return Ok(Flow::Next);
+    }
     if !e.needed.has(FlagSet::SF.union(FlagSet::OF)) && crate::tuning::tuning().fccmp_compares {
         // fcmp's Z and C are x86's ZF and CF (borrow form: host C =
         // !CF) except when unordered, where fccmp sets Z=1 C=0 instead.
