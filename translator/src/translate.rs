@@ -221,19 +221,20 @@ fn emit_insns(
             Lead::Copy => {
                 // The second's flags must be dead: none of these host
                 // forms sets them.
-                let paired = insns.get(i + 1).is_some_and(|next| {
-                    if insn.op1_kind() == iced_x86::OpKind::Memory {
-                        needed(1).is_empty() && fused_pairs::load_then_step(&mut e, insn, next)
-                    } else if insn.op0_kind() == iced_x86::OpKind::Memory {
-                        needed(1).is_empty() && fused_pairs::store_then_step(&mut e, insn, next)
-                    } else if fused_pairs::shifts_by_immediate(next) {
-                        needed(1).is_empty() && fused_pairs::copy_then_shift(&mut e, insn, next)
-                    } else {
-                        fused_pairs::operates_by_immediate(next) && needed(1).is_empty() && fused_pairs::copy_then_operation(&mut e, insn, next)
-                    }
-                });
-                if paired {
-                    done_with = i + 1;
+                let paired = if insn.op0_kind() == iced_x86::OpKind::Memory || insn.op1_kind() == iced_x86::OpKind::Memory {
+                    fused_pairs::access_then_step(&mut e, &insns[i..], needed)
+                } else {
+                    let fused = insns.get(i + 1).is_some_and(|next| {
+                        if fused_pairs::shifts_by_immediate(next) {
+                            needed(1).is_empty() && fused_pairs::copy_then_shift(&mut e, insn, next)
+                        } else {
+                            fused_pairs::operates_by_immediate(next) && needed(1).is_empty() && fused_pairs::copy_then_operation(&mut e, insn, next)
+                        }
+                    });
+                    fused.then_some(1)
+                };
+                if let Some(second) = paired {
+                    done_with = i + second;
                     continue;
                 }
             }
@@ -247,6 +248,10 @@ fn emit_insns(
         // through a side exit; the last one ends the block as always.
         e.inside_block = i + 1 < len;
         e.fuse_next = insns.get(i + 1).is_some_and(|next| fuses_with_next(insn, written, next, flags[i + 1].live_after));
+        // A vector move at [base] takes a later step of base as its
+        // post-index (`Emitter::post_step`), if it addresses it so.
+        let vector_step = if between_pair { None } else { fused_pairs::vector_step(&insns[i..], needed) };
+        e.post_step = vector_step.map(|(_, step)| step);
         let Some(h) = routes.handler(insn) else { return Err(i) };
         let locked = atomic::is_locked(insn);
         // A thread's stack is its own: spills and locals need no order.
@@ -254,7 +259,13 @@ fn emit_insns(
         e.known_narrow = narrow_hints.take(i);
         let emitted = if locked { atomic::locked(&mut e, insn, h) } else { h(&mut e, insn) };
         match emitted {
-            Ok(Flow::Next) => e.index_sum_after(insn),
+            Ok(Flow::Next) => {
+                e.index_sum_after(insn);
+                if let Some((second, _)) = vector_step.filter(|_| e.post_step.is_none()) {
+                    done_with = i + second;
+                }
+                e.post_step = None;
+            }
             Ok(Flow::Ended) => return Ok(e.finish(i + 1)),
             Err(_) => return Err(i),
         }

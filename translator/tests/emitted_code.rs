@@ -371,6 +371,25 @@ fn a_float_compare_read_by_the_next_condition_alone_is_one_fcmp() {
 }
 
 #[test]
+fn a_vector_move_takes_a_later_step_of_its_base_as_a_post_index() {
+    // matmul's `movsd xmm0, [rdi]; add rsi, 8; add rdi, 8`: the add
+    // between touches neither rdi nor memory; the store's step is next.
+    let l = listing(HostFeatures::BASELINE, |a| {
+        a.movsd_2(xmm0, qword_ptr(rdi)).unwrap();
+        a.add(rsi, 8).unwrap();
+        a.add(rdi, 8).unwrap();
+        a.movups(xmmword_ptr(rdx), xmm1).unwrap();
+        a.sub(rdx, -16).unwrap();
+        a.xor(eax, eax).unwrap();
+        a.syscall().unwrap();
+    });
+    assert_eq!(l[0], "ldr d16, [x7], #8", "\n{}", show(&l));
+    assert_eq!(l[1], "add x6, x6, #8", "\n{}", show(&l));
+    assert_eq!(l[2], "str q17, [x2], #0x10", "\n{}", show(&l));
+    assert!(!l.iter().any(|i| i.starts_with("add x7") || i.starts_with("add x2") || i.starts_with("sub x2")), "\n{}", show(&l));
+}
+
+#[test]
 fn lea_of_a_scaled_index_alone_is_one_shift() {
     let l = listing(HostFeatures::BASELINE, |a| {
         a.lea(rax, qword_ptr(rbx * 4)).unwrap();

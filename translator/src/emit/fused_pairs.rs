@@ -2,8 +2,11 @@
 //! aarch64 compiler would have written them: a bit-field extract
 //! (`shr r, n; movzx r, r8` is `ubfx`), a zero-extended value shifted into
 //! place (`movzx d, r8; shl d, n` is `ubfiz`), and a shifted register added
-//! (`shl r, n; add r, s` is `add r, s, r, lsl n`), and a copy shifted
-//! (`mov d, s; shr d, n` is `lsr d, s, n`). GCC writes them for bit
+//! (`shl r, n; add r, s` is `add r, s, r, lsl n`), a copy shifted
+//! (`mov d, s; shr d, n` is `lsr d, s, n`), and a load or store at
+//! `[base]` whose base steps next or one instruction later (`movsd xmm0,
+//! [rdi]; add rsi, 8; add rdi, 8` is `ldr d16, [x7], #8; add x6, x6, #8`,
+//! a post-indexed access). GCC writes them for bit
 //! fields and table indexing (Lua's instruction decoding, Python's dict
 //! lookups) and for x86's two-operand shifts of a value still needed.
 //! Flags no host instruction computes must be dead: the shifts' (the add
@@ -232,18 +235,90 @@ pub fn store_then_step(e: &mut Emitter, first: &Instruction, second: &Instructio
     true
 }
 
+/// `insns[0]`, a load or store of a whole general register at `[base]`
+/// (`load_then_step`, `store_then_step`), and a later step of base as one
+/// post-indexed access: the step's index, 1, or 2 past an instruction
+/// that touches neither base nor memory (`apart`: it then runs after the
+/// step, which only it could tell, and it does not read base). `needed(j)`:
+/// the flags `insns[j]` must leave correct. None: nothing was emitted.
+pub fn access_then_step(e: &mut Emitter, insns: &[Instruction], needed: impl Fn(usize) -> FlagSet) -> Option<usize> {
+    let first = &insns[0];
+    let k = step_index(insns, needed)?;
+    let emitted = if first.op1_kind() == OpKind::Memory { load_then_step(e, first, &insns[k]) } else { store_then_step(e, first, &insns[k]) };
+    emitted.then_some(k)
+}
+
+/// A step a vector access at `[base]` takes as its post-index
+/// (`Emitter::post_step`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PostStep {
+    /// The host register of the guest base.
+    pub base: Reg,
+    pub step: i32,
+}
+
+/// Whether `insn` moves an XMM register's low 4 or 8 bytes or all 16 to
+/// or from memory and nothing else: its code's one memory access is the
+/// whole of it, so a post-index taken there is taken once.
+fn vector_move(insn: &Instruction) -> bool {
+    use Code::*;
+    matches!(
+        insn.code(),
+        Movsd_xmm_xmmm64 | Movsd_xmmm64_xmm | Movss_xmm_xmmm32 | Movss_xmmm32_xmm | Movups_xmm_xmmm128 | Movups_xmmm128_xmm
+            | Movupd_xmm_xmmm128 | Movupd_xmmm128_xmm | Movaps_xmm_xmmm128 | Movaps_xmmm128_xmm | Movapd_xmm_xmmm128
+            | Movapd_xmmm128_xmm | Movdqu_xmm_xmmm128 | Movdqu_xmmm128_xmm | Movdqa_xmm_xmmm128 | Movdqa_xmmm128_xmm
+            | Movq_xmm_xmmm64 | Movq_xmmm64_xmm | VEX_Vmovsd_xmm_m64 | VEX_Vmovsd_m64_xmm | VEX_Vmovss_xmm_m32 | VEX_Vmovss_m32_xmm
+            | VEX_Vmovups_xmm_xmmm128 | VEX_Vmovups_xmmm128_xmm | VEX_Vmovupd_xmm_xmmm128 | VEX_Vmovupd_xmmm128_xmm
+            | VEX_Vmovdqu_xmm_xmmm128 | VEX_Vmovdqu_xmmm128_xmm
+    )
+}
+
+/// For `insns[0]`, a vector move at `[base]` (`vector_move`) and a later
+/// step of base (`step_index`): the step's index and the post-index for
+/// the access (`Emitter::post_step`). Vector accesses are plain under
+/// every memory order. A fault leaves the base as it was, as for
+/// `load_then_step`.
+pub fn vector_step(insns: &[Instruction], needed: impl Fn(usize) -> FlagSet) -> Option<(usize, PostStep)> {
+    let first = &insns[0];
+    let mem = if first.op0_kind() == OpKind::Memory { 0 } else { 1 };
+    if !vector_move(first) || !at_base(first, mem) || !crate::tuning::tuning().fused_pairs {
+        return None;
+    }
+    let base = first.memory_base();
+    let k = step_index(insns, needed)?;
+    Some((k, PostStep { base: host(base), step: base_step(&insns[k], base)? }))
+}
+
+/// Where the base of `insns[0]`'s memory operand steps (`base_step`) with
+/// its flags dead: 1, the next instruction, or 2, past one `apart` from
+/// the base.
+fn step_index(insns: &[Instruction], needed: impl Fn(usize) -> FlagSet) -> Option<usize> {
+    let base = insns[0].memory_base();
+    let next = insns.get(1)?;
+    if base_step(next, base).is_some() {
+        return needed(1).is_empty().then_some(1);
+    }
+    let second = insns.get(2)?;
+    (base_step(second, base).is_some() && needed(2).is_empty() && apart(next, &[base])).then_some(2)
+}
+
+/// Whether `insn`'s operand `mem` is `[base]`: a 64-bit general register
+/// alone, in a segment with no base.
+fn at_base(insn: &Instruction, mem: u32) -> bool {
+    insn.op_kind(mem) == OpKind::Memory
+        && insn.memory_base().is_gpr64()
+        && insn.memory_index() == Register::None
+        && insn.memory_displacement64() == 0
+        && super::operand::flat_segment(insn)
+}
+
 /// For an access whose operand `mem` (its index) is `[base]` and whose
 /// register operand is `reg` (not base), then `second`, a step of base:
 /// the host registers of reg and base, and the step. None where x86's
 /// memory order orders the access (ordered ones take no writeback).
 fn post_indexed(e: &Emitter, first: &Instruction, mem: u32, reg: Register, second: &Instruction) -> Option<(Reg, Reg, i32)> {
     let base = first.memory_base();
-    let at_base = first.op_kind(mem) == OpKind::Memory
-        && base.is_gpr64()
-        && first.memory_index() == Register::None
-        && first.memory_displacement64() == 0
-        && super::operand::flat_segment(first);
-    if !at_base || reg.full_register() == base || e.ordered_accesses() || !crate::tuning::tuning().fused_pairs {
+    if !at_base(first, mem) || reg.full_register() == base || e.ordered_accesses() || !crate::tuning::tuning().fused_pairs {
         return None;
     }
     let step = base_step(second, base)?;

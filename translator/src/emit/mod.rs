@@ -181,6 +181,11 @@ pub struct Emitter {
     pub fuse_next: bool,
     /// What such an instruction left for the next one's `cond`.
     pub fused: Option<cond::Fused>,
+    /// Set by `translate` for a vector move at `[base]` whose base a later
+    /// instruction steps (`fused_pairs::vector_step`): the access takes
+    /// the step as a post-index and clears this, and `translate` then
+    /// skips the step.
+    pub post_step: Option<fused_pairs::PostStep>,
     /// SSE arithmetic whose destinations are not written yet.
     fp_chain: fp_chain::FpChain,
 }
@@ -225,6 +230,7 @@ impl Emitter {
             inside_block: false,
             fuse_next: false,
             fused: None,
+            post_step: None,
             constant_address: None,
             fp_chain: fp_chain::FpChain::default(),
         }

@@ -2,7 +2,8 @@
 //! bytes loaded or stored in the cheapest form aarch64 takes for the
 //! address (`operand::Addr`, chosen as for general-register accesses:
 //! `[base, #simm9]`, `[base, #uimm12 * size]`, `[base, index, lsl
-//! log2(size)]`), and 256-bit operands as a Q-register pair.
+//! log2(size)]`, or `[base], #step` where the base steps next:
+//! `fused_pairs::vector_step`), and 256-bit operands as a Q-register pair.
 //!
 //! Vector accesses are plain loads and stores under every memory order
 //! (`MemoryOrder`), and aarch64 checks no alignment for them, so each form
@@ -32,6 +33,10 @@ impl Emitter {
         let width = Width::of_bytes(bytes).ok_or(Unsupported)?;
         let addr = self.plain_access_address(insn, bytes, true)?;
         let addr = match addr {
+            Addr::Offset { base, off: 0 } if self.post_step.is_some_and(|p| p.base == base) => {
+                let step = self.post_step.take().map_or(0, |p| p.step);
+                MemAddr::PostIndexed { base: XReg(base), step }
+            }
             Addr::Offset { base, off } if (-256..256).contains(&off) => MemAddr::Unscaled { base: XReg(base), off },
             // `plain_access_address` leaves larger offsets only where they
             // are multiples of `bytes` in range.

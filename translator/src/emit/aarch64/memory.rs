@@ -1,5 +1,6 @@
 //! Loads and stores of SIMD&FP registers (Arm ARM, "Load/store register"
-//! unscaled immediate, unsigned immediate and register offset): the access
+//! unscaled immediate, unsigned immediate, register offset and
+//! post-indexed immediate): the access
 //! width and the addressing form as data, one encoder for all of them.
 
 use super::operands::{VReg, XReg};
@@ -39,6 +40,9 @@ pub enum MemAddr {
     Scaled { base: XReg, off: u32 },
     /// `[base, index, lsl #shift]`, `shift` 0 or log2 of the access size.
     Indexed { base: XReg, index: XReg, shift: u8 },
+    /// `[base], #step`, `step` in -256..=255: the access at base, then
+    /// base += step (post-indexed).
+    PostIndexed { base: XReg, step: i32 },
 }
 
 /// The instruction word of a load (`load`) or store of `width` bytes of
@@ -60,6 +64,10 @@ pub fn encode_vec_mem(load: bool, width: Width, rt: VReg, addr: MemAddr) -> u32 
             let scaled = off / width.bytes();
             assert!(off % width.bytes() == 0 && scaled < 4096, "ldr offset {off} for {width:?}");
             0x3d00_0000 | common | scaled << 10 | (base.0 as u32) << 5
+        }
+        MemAddr::PostIndexed { base, step } => {
+            assert!((-256..256).contains(&step), "post-index step {step}");
+            0x3c00_0400 | common | ((step as u32) & 0x1ff) << 12 | (base.0 as u32) << 5
         }
         MemAddr::Indexed { base, index, shift } => {
             assert!(shift == 0 || u32::from(shift) == width as u32, "shift {shift} for {width:?}");
@@ -94,6 +102,8 @@ mod tests {
             (false, MemAddr::Unscaled { base, off }) => each_width!(stur, [X(base.0), off]),
             (true, MemAddr::Scaled { base, off }) => each_width!(ldr, [X(base.0), off]),
             (false, MemAddr::Scaled { base, off }) => each_width!(str, [X(base.0), off]),
+            (true, MemAddr::PostIndexed { base, step }) => each_width!(ldr, [X(base.0)], step),
+            (false, MemAddr::PostIndexed { base, step }) => each_width!(str, [X(base.0)], step),
             (true, MemAddr::Indexed { base, index, shift: 0 }) => each_width!(ldr, [X(base.0), X(index.0)]),
             (false, MemAddr::Indexed { base, index, shift: 0 }) => each_width!(str, [X(base.0), X(index.0)]),
             (true, MemAddr::Indexed { base, index, shift }) => {
@@ -122,6 +132,9 @@ mod tests {
                 MemAddr::Scaled { base, off: size * 37 },
                 MemAddr::Indexed { base, index, shift: 0 },
                 MemAddr::Indexed { base, index, shift: width as u8 },
+                MemAddr::PostIndexed { base, step: -256 },
+                MemAddr::PostIndexed { base, step: 255 },
+                MemAddr::PostIndexed { base, step: 8 },
             ];
             for addr in addrs {
                 for load in [true, false] {
