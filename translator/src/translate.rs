@@ -59,18 +59,23 @@ pub fn translate_block(
 /// Whether the flags of `insn` can take another form than x86's for the
 /// `next` instruction, the only one to read them (no flag `insn` defines,
 /// `defines`, is read after `next`, `live_after_next`, on either way):
-/// `test r, r` (32/64-bit) before je/jne/js/jns is one host branch on the
-/// register; ucomisd/comisd before a jcc, setcc or cmovcc whose condition
+/// `test r, r` before je/jne/js/jns (a byte or word register's before
+/// js/jns) is one host branch on the register; ucomisd/comisd before a jcc, setcc or cmovcc whose condition
 /// is one of `fcmp`'s (`cond::after_float_compare`) is `fcmp` alone.
 fn fuses_with_next(insn: &Instruction, defines: FlagSet, next: &Instruction, live_after_next: FlagSet) -> bool {
     use iced_x86::{Code::*, ConditionCode as C, OpKind};
     // Cheapest tests first: this runs for every instruction translated.
     match insn.code() {
-        Test_rm32_r32 | Test_rm64_r64 => {
+        Test_rm32_r32 | Test_rm64_r64 | Test_rm8_r8 | Test_rm16_r16 => {
+            // A byte or word's sign is one bit to test (tbz/tbnz); its zero
+            // test no one instruction (no high-byte registers either).
+            let narrow = matches!(insn.code(), Test_rm8_r8 | Test_rm16_r16);
+            let conditions: &[C] = if narrow { &[C::s, C::ns] } else { &[C::e, C::ne, C::s, C::ns] };
             next.is_jcc_short_or_near()
                 && insn.op0_kind() == OpKind::Register
                 && insn.op0_register() == insn.op1_register()
-                && matches!(next.condition_code(), C::e | C::ne | C::s | C::ns)
+                && !matches!(insn.op0_register(), Register::AH | Register::CH | Register::DH | Register::BH)
+                && conditions.contains(&next.condition_code())
                 && live_after_next.and(defines).is_empty()
                 && crate::tuning::tuning().fused_tests
         }

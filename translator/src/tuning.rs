@@ -45,7 +45,8 @@ pub struct Tuning {
     /// conditional branch ends its block.
     pub side_exits: bool,
     /// `test r, r` and a je/jne/js/jns that alone read its flags become one
-    /// cbz/cbnz/tbz/tbnz on the register (`translate::fuses_with_test`);
+    /// cbz/cbnz/tbz/tbnz on the register (a byte or word register's
+    /// js/jns a tbz/tbnz of its sign bit; `translate::fuses_with_next`);
     /// off, a `tst` and a `b.cond`.
     pub fused_tests: bool,
     /// ucomisd/comisd (and VEX forms) whose flags only the jcc, setcc or

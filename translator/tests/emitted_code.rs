@@ -342,6 +342,18 @@ fn a_branch_inside_a_block_is_one_conditional_branch_and_a_zero_test_fuses_with_
     });
     assert!(l[0].starts_with("cbz x7,"), "\n{}", show(&l));
     assert_eq!(l[1], "add x0, x0, #1", "\n{}", show(&l));
+    // A byte register's js: a test of its sign bit.
+    let l = listing(HostFeatures::BASELINE, |a| {
+        let mut skip = a.create_label();
+        a.test(dl, dl).unwrap();
+        a.js(skip).unwrap();
+        a.add(rax, 1).unwrap();
+        a.set_label(&mut skip).unwrap();
+        a.xor(eax, eax).unwrap();
+        a.syscall().unwrap();
+    });
+    assert!(l[0].starts_with("tbnz w2, #7,"), "\n{}", show(&l));
+    assert_eq!(l[1], "add x0, x0, #1", "\n{}", show(&l));
 }
 
 #[test]

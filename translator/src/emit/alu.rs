@@ -39,10 +39,11 @@ impl AluOp {
 pub fn alu(e: &mut Emitter, insn: &Instruction, op: AluOp) -> EmitResult {
     let dst = e.loc(insn, 0)?;
     let src = e.loc(insn, 1)?;
-    if e.fuse_next && op == AluOp::Test && dst == src && matches!(dst, Loc::Reg { size: 4 | 8, .. }) {
-        // Only the branch after it reads its flags: it tests the register.
+    if e.fuse_next && op == AluOp::Test && dst == src && matches!(dst, Loc::Reg { high8: false, .. }) {
+        // Only the branch after it reads its flags: it tests the register
+        // (a byte or word one's sign bit).
         let reg = e.read(dst);
-        e.fused = Some(Fused::Test { reg, wide: dst.size() == 8 });
+        e.fused = Some(Fused::Test { reg, bits: 8 * u32::from(dst.size()) });
         return Ok(Flow::Next);
     }
     if matches!(op, AluOp::Adc | AluOp::Sbb) && matches!(dst, Loc::Mem { .. }) && e.atomic.is_none() {

@@ -49,12 +49,13 @@ impl ArmCond {
     ];
 }
 
-/// A condition ready to use: a host condition on NZCV, or (for PF) bit 0 of a
-/// register, true when the bit equals `when`.
+/// A condition ready to use: a host condition on NZCV, or one bit of a
+/// register (bit 0 for PF; a narrow register's sign), true when the bit
+/// equals `when`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cond {
     Flags(ArmCond),
-    Bit0 { reg: Reg, when: bool },
+    Bit { reg: Reg, bit: u32, when: bool },
     /// Condition `cc` (Eq, Ne, Mi or Pl) of `tst reg, reg`, for a `test`
     /// whose flags only the branch after it reads (`Fused::Test`):
     /// a branch is cbz/cbnz/tbz/tbnz on the register, NZCV untouched.
@@ -65,8 +66,9 @@ pub enum Cond {
 /// left in their place (`Emitter::fuse_next`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fused {
-    /// `test reg, reg` emitted nothing: the branch tests the register.
-    Test { reg: Reg, wide: bool },
+    /// `test reg, reg` emitted nothing: the branch tests the register, of
+    /// `bits` 8, 16, 32 or 64 (8 and 16 for js/jns only: its sign bit).
+    Test { reg: Reg, bits: u32 },
     /// ucomisd/comisd emitted `fcmp` alone: NZCV as the host compare sets
     /// it, where "above" is Gt (unordered sets V, which Gt excludes), not
     /// x86's !CF && !ZF.
@@ -95,7 +97,7 @@ impl Cond {
     pub fn negate(self) -> Cond {
         match self {
             Cond::Flags(c) => Cond::Flags(c.invert()),
-            Cond::Bit0 { reg, when } => Cond::Bit0 { reg, when: !when },
+            Cond::Bit { reg, bit, when } => Cond::Bit { reg, bit, when: !when },
             // Eq/Ne and Mi/Pl are pairs.
             Cond::Test { reg, wide, cc } => Cond::Test { reg, wide, cc: cc.invert() },
         }
@@ -108,14 +110,21 @@ impl Emitter {
         use ArmCond::*;
         use ConditionCode as C;
         match self.fused.take() {
-            Some(Fused::Test { reg, wide }) => match cc {
-                C::e => return Cond::Test { reg, wide, cc: Eq },
-                C::ne => return Cond::Test { reg, wide, cc: Ne },
-                C::s => return Cond::Test { reg, wide, cc: Mi },
-                C::ns => return Cond::Test { reg, wide, cc: Pl },
-                // `translate` fuses only these four: the flags are not there.
-                _ => unreachable!("a fused test before {cc:?}"),
+            Some(Fused::Test { reg, bits: bits @ (8 | 16) }) => match cc {
+                C::s | C::ns => return Cond::Bit { reg, bit: bits - 1, when: cc == C::s },
+                _ => unreachable!("a fused narrow test before {cc:?}"),
             },
+            Some(Fused::Test { reg, bits }) => {
+                let wide = bits == 64;
+                match cc {
+                    C::e => return Cond::Test { reg, wide, cc: Eq },
+                    C::ne => return Cond::Test { reg, wide, cc: Ne },
+                    C::s => return Cond::Test { reg, wide, cc: Mi },
+                    C::ns => return Cond::Test { reg, wide, cc: Pl },
+                    // `translate` fuses only these four: the flags are not there.
+                    _ => unreachable!("a fused test before {cc:?}"),
+                }
+            }
             Some(Fused::FloatCompare) => match after_float_compare(cc) {
                 Some(c) => return Cond::Flags(c),
                 None => unreachable!("a fused float compare before {cc:?}"),
@@ -142,7 +151,7 @@ impl Emitter {
             }
             C::p | C::np => {
                 let odd = self.parity_odd();
-                Cond::Bit0 { reg: odd, when: cc == C::np }
+                Cond::Bit { reg: odd, bit: 0, when: cc == C::np }
             }
             C::None => unreachable!("conditional instruction without a condition"),
         }
@@ -163,8 +172,8 @@ impl Emitter {
     pub fn branch_if(&mut self, cond: Cond, label: dynasmrt::DynamicLabel) {
         match cond {
             Cond::Flags(c) => self.bcond(c, label),
-            Cond::Bit0 { reg, when: true } => a64!(self.ops; tbnz X(reg), 0, =>label),
-            Cond::Bit0 { reg, when: false } => a64!(self.ops; tbz X(reg), 0, =>label),
+            Cond::Bit { reg, bit, when: true } => a64!(self.ops; tbnz X(reg), bit, =>label),
+            Cond::Bit { reg, bit, when: false } => a64!(self.ops; tbz X(reg), bit, =>label),
             Cond::Test { reg, wide, cc } => {
                 let sign = if wide { 63 } else { 31 };
                 match (cc, wide) {
@@ -219,8 +228,8 @@ impl Emitter {
                 self.test_flags(reg, wide);
                 cset(self, cc);
             }
-            Cond::Bit0 { reg, when } => {
-                a64!(self.ops; and XSP(rd), X(reg), 1);
+            Cond::Bit { reg, bit, when } => {
+                a64!(self.ops; ubfx X(rd), X(reg), bit, 1);
                 if !when {
                     a64!(self.ops; eor XSP(rd), X(rd), 1);
                 }
@@ -238,14 +247,14 @@ impl Emitter {
                 self.test_flags(reg, test_wide);
                 csel(self, cc);
             }
-            Cond::Bit0 { reg, when } => {
+            Cond::Bit { reg, bit, when } => {
                 // No flag form for PF: use a compare-free branch.
                 let keep = self.label();
                 let done = self.label();
                 if when {
-                    a64!(self.ops; tbz X(reg), 0, =>keep);
+                    a64!(self.ops; tbz X(reg), bit, =>keep);
                 } else {
-                    a64!(self.ops; tbnz X(reg), 0, =>keep);
+                    a64!(self.ops; tbnz X(reg), bit, =>keep);
                 }
                 if wide {
                     a64!(self.ops; mov X(rd), X(rn));

@@ -1,4 +1,12 @@
-/* ucomisd/comisd/ucomiss/comiss with the condition after them read by a
+/* Flags only the next instruction's condition reads, which Transit leaves
+ * in another form than x86's (translate::fuses_with_next).
+ *
+ * `test r, r` of a byte, word, dword and qword register before js/jns
+ * (and je/jne), as a side exit, with the sign bit and the zero test of
+ * each width at stake (bits above the width set), and one whose flags are
+ * read again after the branch (not fused).
+ *
+ * ucomisd/comisd/ucomiss/comiss with the condition after them read by a
  * jcc, setcc or cmovcc right away: Transit leaves the host compare's flags
  * for "above", "below" (or equal) and parity (translate::fuses_with_next),
  * and builds x86's flags for everything else. Every pair of values from a
@@ -86,6 +94,36 @@ CONDITIONS("comisd", double, cd)
 CONDITIONS("ucomiss", float, us)
 CONDITIONS("comiss", float, cs)
 
+/* test r, r; jcc as a side exit: 1 if taken. */
+#define TEST(NAME, W, CC)                                                          \
+    static int NAME(uint64_t x) {                                                  \
+        int r;                                                                     \
+        __asm__("test %" W "1, %" W "1\n j" CC " 1f\n mov $0, %0\n jmp 2f\n1: mov $1, %0\n2:" \
+                : "=&r"(r) : "r"(x) : "cc");                                      \
+        return r;                                                                  \
+    }
+/* The branch's flags read again after it (setz, setp): not fused. */
+#define TEST_TWICE(NAME, W, CC)                                                    \
+    static int NAME(uint64_t x) {                                                  \
+        long t = 0, z = 0, p = 0;                                                  \
+        __asm__("test %" W "3, %" W "3\n j" CC " 1f\n lea 4(%0), %0\n1: sete %b1\n setp %b2" \
+                : "+&r"(t), "+&r"(z), "+&r"(p) : "r"(x) : "cc");                   \
+        return (int)(t + 2 * z + p);                                               \
+    }
+#define TESTS(W, ID)                                                               \
+    TEST(t_##ID##_s, W, "s") TEST(t_##ID##_ns, W, "ns") TEST(t_##ID##_e, W, "e") TEST(t_##ID##_ne, W, "ne") \
+    TEST_TWICE(tt_##ID##_s, W, "s") TEST_TWICE(tt_##ID##_ns, W, "ns")
+TESTS("b", b) TESTS("w", w) TESTS("k", k) TESTS("q", q)
+
+typedef int (*tfn)(uint64_t);
+#define TROW(ID) {#ID, {t_##ID##_s, t_##ID##_ns, t_##ID##_e, t_##ID##_ne, tt_##ID##_s, tt_##ID##_ns}}
+static const struct {
+    const char *name;
+    tfn f[6];
+} trows[] = {TROW(b), TROW(w), TROW(k), TROW(q)};
+static const uint64_t tvalues[] = {0, 1, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000,
+                                   0xffffffff, 0x100000000ull, 0x8000000000000000ull, 0xffffffffffffff00ull, 0xffffffffffff0080ull, 0x12345678ffff8000ull};
+
 typedef int (*dfn)(double, double);
 typedef int (*ffn)(float, float);
 
@@ -105,6 +143,14 @@ static const char *forms[5] = {"jcc", "setcc", "cmov", "cmov-mem", "jcc-then-fla
 
 int main(void) {
     init();
+    static const char *tforms[6] = {"js", "jns", "je", "jne", "js-then-flags", "jns-then-flags"};
+    for (unsigned r = 0; r < sizeof trows / sizeof trows[0]; r++)
+        for (int k = 0; k < 6; k++) {
+            printf("test %-2s %-15s", trows[r].name, tforms[k]);
+            for (unsigned i = 0; i < sizeof tvalues / sizeof tvalues[0]; i++)
+                printf("%c", '0' + trows[r].f[k](tvalues[i]));
+            printf("\n");
+        }
     char line[N * N + 1];
     for (unsigned r = 0; r < sizeof drows / sizeof drows[0]; r++)
         for (int k = 0; k < 5; k++) {
