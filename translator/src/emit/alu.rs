@@ -74,6 +74,20 @@ pub fn alu(e: &mut Emitter, insn: &Instruction, op: AluOp) -> EmitResult {
             return Ok(Flow::Next);
         }
     }
+    if let (Loc::Reg { host, size: 1 | 2, high8 }, Loc::Mem { .. }) = (dst, src) {
+        if matches!(op, AluOp::Or | AluOp::Xor) && !e.needs_nzcv() && !e.needed.has(FlagSet::PF) && e.atomic.is_none() {
+            // The loaded operand is zero-extended: or/xor with it at full
+            // width leaves the register's other bits alone (no merge).
+            let b = e.read(src);
+            let shift = if high8 { 8 } else { 0 };
+            if op == AluOp::Or {
+                a64!(e.ops; orr X(host), X(host), X(b), lsl shift);
+            } else {
+                a64!(e.ops; eor X(host), X(host), X(b), lsl shift);
+            }
+            return Ok(Flow::Next);
+        }
+    }
     let a = e.read(dst);
     let immediate = match src {
         Loc::Imm { value, .. } => Some(value),
@@ -91,6 +105,9 @@ pub fn alu(e: &mut Emitter, insn: &Instruction, op: AluOp) -> EmitResult {
     }
     // An immediate 0 is the zero register (`cmp byte [m], 0`).
     let b = if let Loc::Imm { value: 0, .. } = src { 31 } else { e.read(src) };
+    if op.writes_dst() && narrow_result_at_top(e, op, dst, a, b) {
+        return Ok(Flow::Next);
+    }
     let r = if op.writes_dst() {
         alu_result_reg(e, dst)
     } else if e.needed.has(FlagSet::PF) {
@@ -523,28 +540,16 @@ fn narrow(e: &mut Emitter, op: AluOp, bits: u32, nzcv: bool, a: Reg, b: Reg, r: 
         return;
     }
     // The operands shifted to the top of a 32-bit register, where the host
-    // computes the narrow operation's flags; add and sub take the second
-    // one shifted in the instruction itself.
+    // computes the narrow operation's flags.
     let sh = 32 - bits;
-    let ta = e.tmp();
     if matches!(op, AluOp::Add | AluOp::Sub | AluOp::Cmp) {
-        // Zero (neg's minuend, the zero register) needs no shifting.
-        let a_top = if a == 31 {
-            31
-        } else {
-            a64!(e.ops; lsl W(ta), W(a), sh);
-            ta
-        };
-        if op == AluOp::Add {
-            a64!(e.ops; adds W(ta), W(a_top), W(b), lsl sh);
-        } else {
-            a64!(e.ops; subs W(ta), W(a_top), W(b), lsl sh);
-        }
+        let ta = add_sub_at_top(e, op, sh, a, b);
         if r != 31 {
             a64!(e.ops; lsr W(r), W(ta), sh);
         }
         return;
     }
+    let ta = e.tmp();
     a64!(e.ops; lsl W(ta), W(a), sh);
     let tb = e.tmp();
     a64!(e.ops; lsl W(tb), W(b), sh);
@@ -575,6 +580,43 @@ fn narrow(e: &mut Emitter, op: AluOp, bits: u32, nzcv: bool, a: Reg, b: Reg, r: 
     }
 }
 
+/// 8/16-bit add or sub (`op`, with `sub`'s C in the borrow form) of `a`
+/// and `b` with NZCV set as x86 sets them: at the top of a 32-bit register,
+/// `sh` = 32 - the width, the second operand shifted in the instruction
+/// itself. Returns the register holding the result there.
+fn add_sub_at_top(e: &mut Emitter, op: AluOp, sh: u32, a: Reg, b: Reg) -> Reg {
+    let ta = e.tmp();
+    // Zero (neg's minuend, the zero register) needs no shifting.
+    let a_top = if a == 31 {
+        31
+    } else {
+        a64!(e.ops; lsl W(ta), W(a), sh);
+        ta
+    };
+    if op == AluOp::Add {
+        a64!(e.ops; adds W(ta), W(a_top), W(b), lsl sh);
+    } else {
+        a64!(e.ops; subs W(ta), W(a_top), W(b), lsl sh);
+    }
+    ta
+}
+
+/// An 8/16-bit add or sub into a low byte or word register whose NZCV is
+/// needed and neither PF nor AF: computed at the top of a register
+/// (`add_sub_at_top`) and taken from there into the register by one
+/// bfxil, not shifted down first. False (nothing emitted) otherwise.
+fn narrow_result_at_top(e: &mut Emitter, op: AluOp, dst: Loc, a: Reg, b: Reg) -> bool {
+    let Loc::Reg { host, size: size @ (1 | 2), high8: false } = dst else { return false };
+    if !matches!(op, AluOp::Add | AluOp::Sub) || !e.needs_nzcv() || e.needed.has(FlagSet::PF) || e.needed.has(FlagSet::AF) {
+        return false;
+    }
+    let bits = 8 * u32::from(size);
+    let ta = add_sub_at_top(e, op, 32 - bits, a, b);
+    a64!(e.ops; bfxil X(host), X(ta), 32 - bits, bits);
+    e.polarity = if op == AluOp::Sub { Polarity::Borrow } else { Polarity::Carry };
+    true
+}
+
 /// inc, dec: add/sub 1 without touching CF.
 pub fn inc_dec(e: &mut Emitter, insn: &Instruction, inc: bool) -> EmitResult {
     let dst = e.loc(insn, 0)?;
@@ -591,13 +633,17 @@ pub fn inc_dec(e: &mut Emitter, insn: &Instruction, inc: bool) -> EmitResult {
     };
     // 32/64-bit: `add(s) r, a, #1`; otherwise the register form.
     let r = match with_immediate(e, op, dst, a, 1) {
-        Some(r) => r,
+        Some(r) => Some(r),
         None => {
             let one = e.tmp();
             a64!(e.ops; movz X(one), 1);
-            let r = alu_result_reg(e, dst);
-            binary(e, op, dst.size(), a, one, r);
-            r
+            if narrow_result_at_top(e, op, dst, a, one) {
+                None
+            } else {
+                let r = alu_result_reg(e, dst);
+                binary(e, op, dst.size(), a, one, r);
+                Some(r)
+            }
         }
     };
     if let Some((t, polarity)) = saved {
@@ -610,15 +656,20 @@ pub fn inc_dec(e: &mut Emitter, insn: &Instruction, inc: bool) -> EmitResult {
         );
         e.polarity = polarity;
     }
-    e.write_result(dst, r);
+    if let Some(r) = r {
+        e.write_result(dst, r);
+    }
     Ok(Flow::Next)
 }
 
 pub fn neg(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     let dst = e.loc(insn, 0)?;
     let a = e.read(dst);
-    let r = alu_result_reg(e, dst);
     let zero = 31; // xzr
+    if narrow_result_at_top(e, AluOp::Sub, dst, zero, a) {
+        return Ok(Flow::Next);
+    }
+    let r = alu_result_reg(e, dst);
     binary(e, AluOp::Sub, dst.size(), zero, a, r);
     e.write(dst, r);
     Ok(Flow::Next)
