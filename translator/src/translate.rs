@@ -106,8 +106,15 @@ enum Lead {
     StackAccess,
     /// A shift or movzx: a fused pair (`fused_pairs::pair_at`).
     FusedPair,
-    /// movsd/movss: a load that may open an SSE chain (`fp_chain::opens_chain`).
+    /// movsd/movss: a load that may open an SSE chain (`fp_chain::opens_chain`),
+    /// and a vector move (below).
     ScalarLoad,
+    /// Another vector move to or from memory: a later step of its base
+    /// may be its post-index (`fused_pairs::vector_step`).
+    VectorMove,
+    /// test or ucomisd/comisd: its flags may take another form for the
+    /// next instruction alone (`fuses_with_next`).
+    FlagsForNext,
     /// A mov: a 32/64-bit copy shifted, or combined with an immediate, and
     /// a load or store whose base steps next, are fused pairs
     /// (`fused_pairs::copy_then_shift`, `copy_then_operation`,
@@ -124,6 +131,15 @@ fn lead_of(insn: &Instruction) -> Lead {
         | Movzx_r64_rm8 | Movzx_r32_rm16 | Movzx_r64_rm16 => Lead::FusedPair,
         Mov_r64_rm64 | Mov_rm64_r64 | Mov_r32_rm32 | Mov_rm32_r32 | Mov_rm8_r8 | Mov_rm16_r16 => Lead::Copy,
         Movsd_xmm_xmmm64 | Movss_xmm_xmmm32 => Lead::ScalarLoad,
+        Test_rm32_r32 | Test_rm64_r64 | Test_rm8_r8 | Test_rm16_r16 | Ucomisd_xmm_xmmm64 | Comisd_xmm_xmmm64 | Ucomiss_xmm_xmmm32
+        | Comiss_xmm_xmmm32 | VEX_Vucomisd_xmm_xmmm64 | VEX_Vcomisd_xmm_xmmm64 | VEX_Vucomiss_xmm_xmmm32 | VEX_Vcomiss_xmm_xmmm32 => {
+            Lead::FlagsForNext
+        }
+        Movsd_xmmm64_xmm | Movss_xmmm32_xmm | Movups_xmm_xmmm128 | Movups_xmmm128_xmm | Movupd_xmm_xmmm128 | Movupd_xmmm128_xmm
+        | Movaps_xmm_xmmm128 | Movaps_xmmm128_xmm | Movapd_xmm_xmmm128 | Movapd_xmmm128_xmm | Movdqu_xmm_xmmm128 | Movdqu_xmmm128_xmm
+        | Movdqa_xmm_xmmm128 | Movdqa_xmmm128_xmm | Movq_xmm_xmmm64 | Movq_xmmm64_xmm | VEX_Vmovsd_xmm_m64 | VEX_Vmovsd_m64_xmm
+        | VEX_Vmovss_xmm_m32 | VEX_Vmovss_m32_xmm | VEX_Vmovups_xmm_xmmm128 | VEX_Vmovups_xmmm128_xmm | VEX_Vmovupd_xmm_xmmm128
+        | VEX_Vmovupd_xmmm128_xmm | VEX_Vmovdqu_xmm_xmmm128 | VEX_Vmovdqu_xmmm128_xmm => Lead::VectorMove,
         _ => Lead::None,
     }
 }
@@ -207,6 +223,7 @@ fn emit_insns(
         let between_pair = done_with != usize::MAX && done_with > i;
         // The flags instruction i + j must leave correct.
         let needed = |j: usize| flags[i + j].live_after.and(flags[i + j].effect.defines);
+        e.fuse_next = false;
         match if between_pair { Lead::None } else { lead_of(insn) } {
             Lead::None => {}
             Lead::StackAccess => {
@@ -247,16 +264,14 @@ fn emit_insns(
                 if !e.fp_chain_open() && fp_chain::opens_chain(&insns[i..]) {
                     e.open_chain_at_load(fp_chain::load_of(insn).unwrap_or(8));
                 }
+                e.post_step = fused_pairs::vector_step(&insns[i..], needed);
             }
+            Lead::VectorMove => e.post_step = fused_pairs::vector_step(&insns[i..], needed),
+            Lead::FlagsForNext => e.fuse_next = insns.get(i + 1).is_some_and(|next| fuses_with_next(insn, written, next, flags[i + 1].live_after)),
         }
         // Only a conditional branch with instructions after it leaves
         // through a side exit; the last one ends the block as always.
         e.inside_block = i + 1 < len;
-        e.fuse_next = insns.get(i + 1).is_some_and(|next| fuses_with_next(insn, written, next, flags[i + 1].live_after));
-        // A vector move at [base] takes a later step of base as its
-        // post-index (`Emitter::post_step`), if it addresses it so.
-        let vector_step = if between_pair { None } else { fused_pairs::vector_step(&insns[i..], needed) };
-        e.post_step = vector_step.map(|(_, step)| step);
         let Some(h) = routes.handler(insn) else { return Err(i) };
         let locked = atomic::is_locked(insn);
         // A thread's stack is its own: spills and locals need no order.
@@ -266,10 +281,10 @@ fn emit_insns(
         match emitted {
             Ok(Flow::Next) => {
                 e.index_sum_after(insn);
-                if let Some((second, _)) = vector_step.filter(|_| e.post_step.is_none()) {
-                    done_with = i + second;
+                // A vector move that took a later step as its post-index.
+                if let Some(step) = e.post_step.take().filter(|step| step.taken) {
+                    done_with = i + step.second;
                 }
-                e.post_step = None;
             }
             Ok(Flow::Ended) => return Ok(e.finish(i + 1)),
             Err(_) => return Err(i),

@@ -243,8 +243,14 @@ pub fn store_then_step(e: &mut Emitter, first: &Instruction, second: &Instructio
 /// the flags `insns[j]` must leave correct. None: nothing was emitted.
 pub fn access_then_step(e: &mut Emitter, insns: &[Instruction], needed: impl Fn(usize) -> FlagSet) -> Option<usize> {
     let first = &insns[0];
+    let load = first.op1_kind() == OpKind::Memory;
+    // Most accesses have a displacement or an index: that test first
+    // (this runs for every mov with a memory operand).
+    if !at_base(first, if load { 1 } else { 0 }) {
+        return None;
+    }
     let k = step_index(insns, needed)?;
-    let emitted = if first.op1_kind() == OpKind::Memory { load_then_step(e, first, &insns[k]) } else { store_then_step(e, first, &insns[k]) };
+    let emitted = if load { load_then_step(e, first, &insns[k]) } else { store_then_step(e, first, &insns[k]) };
     emitted.then_some(k)
 }
 
@@ -255,6 +261,10 @@ pub struct PostStep {
     /// The host register of the guest base.
     pub base: Reg,
     pub step: i32,
+    /// The stepping instruction's index after the access's (1 or 2).
+    pub second: usize,
+    /// Set by the access that took it.
+    pub taken: bool,
 }
 
 /// Whether `insn` moves an XMM register's low 4 or 8 bytes or all 16 to
@@ -274,19 +284,19 @@ fn vector_move(insn: &Instruction) -> bool {
 }
 
 /// For `insns[0]`, a vector move at `[base]` (`vector_move`) and a later
-/// step of base (`step_index`): the step's index and the post-index for
-/// the access (`Emitter::post_step`). Vector accesses are plain under
+/// step of base (`step_index`): the post-index for the access
+/// (`Emitter::post_step`), with the step's index. Vector accesses are plain under
 /// every memory order. A fault leaves the base as it was, as for
 /// `load_then_step`.
-pub fn vector_step(insns: &[Instruction], needed: impl Fn(usize) -> FlagSet) -> Option<(usize, PostStep)> {
+pub fn vector_step(insns: &[Instruction], needed: impl Fn(usize) -> FlagSet) -> Option<PostStep> {
     let first = &insns[0];
     let mem = if first.op0_kind() == OpKind::Memory { 0 } else { 1 };
-    if !vector_move(first) || !at_base(first, mem) || !crate::tuning::tuning().fused_pairs {
+    if !at_base(first, mem) || !vector_move(first) || !crate::tuning::tuning().fused_pairs {
         return None;
     }
     let base = first.memory_base();
-    let k = step_index(insns, needed)?;
-    Some((k, PostStep { base: host(base), step: base_step(&insns[k], base)? }))
+    let second = step_index(insns, needed)?;
+    Some(PostStep { base: host(base), step: base_step(&insns[second], base)?, second, taken: false })
 }
 
 /// Where the base of `insns[0]`'s memory operand steps (`base_step`) with

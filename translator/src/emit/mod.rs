@@ -183,7 +183,7 @@ pub struct Emitter {
     pub fused: Option<cond::Fused>,
     /// Set by `translate` for a vector move at `[base]` whose base a later
     /// instruction steps (`fused_pairs::vector_step`): the access takes
-    /// the step as a post-index and clears this, and `translate` then
+    /// the step as a post-index and marks it taken, and `translate` then
     /// skips the step.
     pub post_step: Option<fused_pairs::PostStep>,
     /// SSE arithmetic whose destinations are not written yet.

@@ -33,8 +33,11 @@ impl Emitter {
         let width = Width::of_bytes(bytes).ok_or(Unsupported)?;
         let addr = self.plain_access_address(insn, bytes, true)?;
         let addr = match addr {
-            Addr::Offset { base, off: 0 } if self.post_step.is_some_and(|p| p.base == base) => {
-                let step = self.post_step.take().map_or(0, |p| p.step);
+            Addr::Offset { base, off: 0 } if self.post_step.is_some_and(|p| p.base == base && !p.taken) => {
+                let step = self.post_step.as_mut().map_or(0, |p| {
+                    p.taken = true;
+                    p.step
+                });
                 MemAddr::PostIndexed { base: XReg(base), step }
             }
             Addr::Offset { base, off } if (-256..256).contains(&off) => MemAddr::Unscaled { base: XReg(base), off },
