@@ -6,7 +6,9 @@
  * register's top, and with the add's flags read after it (the others'
  * flags are overwritten by a compare, as a fused pair's must be), and
  * with an instruction between them (also where two such pairs
- * interleave). Also pairs that must not be fused:
+ * interleave), a copy then an operation with another register (also past an
+ * instruction between), and `mov r32, r32` of a register an instruction
+ * just wrote at 32 bits (no code). Also pairs that must not be fused:
  * a shift whose flags are read, an instruction between that reads the
  * shifted register, a movzx from AH, and a 64-bit shift or and of a 32-bit copy. */
 #include <stdint.h>
@@ -130,6 +132,40 @@ COPY_OP(and_kk, and, 127, k, k) COPY_OP(and_qq, and, -16, q, q) COPY_OP(or_qq, o
 COPY_OP(add_qq, add, 4095, q, q) COPY_OP(sub_kk, sub, 8, k, k) COPY_OP(add_neg_qq, add, -8, q, q) COPY_OP(sub_neg_kk, sub, -1, k, k)
 COPY_OP(and_qk, and, 0x7f, q, k) COPY_OP(and_kq, and, -16, k, q) COPY_OP(add_far_qq, add, 5000, q, q) COPY_OP(xor_odd_kk, xor, 0x5555, k, k)
 
+/* d = s op r of two registers (a copy then and/or/xor/add/sub of d with
+ * r), at once or past an instruction on another register (x), r being d
+ * itself in some; and a copy then shift or immediate past one too. The
+ * cmp after overwrites the flags. */
+#define COPY_REG(NAME, BODY)                                                                                 \
+    static uint64_t copy_##NAME(uint64_t s, uint64_t *src) {                                                 \
+        uint64_t d = 0x5555555555555555ull, r = s * 0x9e3779b97f4a7c15ull + 3, x = 11;                     \
+        __asm__(BODY "\n cmp $0, %k0" : "+&r"(d), "+r"(s), "+r"(r), "+r"(x) : : "cc");                       \
+        *src = s ^ r ^ x;                                                                                    \
+        return d;                                                                                            \
+    }
+COPY_REG(add_reg_qq, "mov %q1, %q0\n add %q2, %q0") COPY_REG(sub_reg_kk, "mov %k1, %k0\n sub %k2, %k0")
+COPY_REG(and_reg_qk, "mov %q1, %q0\n and %k2, %k0") COPY_REG(xor_self_kk, "mov %k1, %k0\n xor %k0, %k0")
+COPY_REG(sub_self_qq, "mov %q1, %q0\n sub %q0, %q0") COPY_REG(add_self_qq, "mov %q1, %q0\n add %q0, %q0")
+COPY_REG(or_apart_qq, "mov %q1, %q0\n add $5, %q3\n or %q2, %q0") COPY_REG(sub_apart_kk, "mov %k1, %k0\n imul $3, %q3, %q3\n sub %k2, %k0")
+COPY_REG(shl_apart_kk, "mov %k1, %k0\n lea 7(%q3), %q3\n shl $9, %k0") COPY_REG(and_apart_qq, "mov %q1, %q0\n xor $1, %k3\n and $-64, %q0")
+COPY_REG(add_mixed_kq, "mov %k1, %k0\n add %q2, %q0")
+/* Not fused: the instruction between reads d, writes s or writes r. */
+COPY_REG(between_reads_d, "mov %q1, %q0\n mov %q0, %q3\n add %q2, %q0") COPY_REG(between_writes_s, "mov %q1, %q0\n add $1, %q1\n add %q2, %q0")
+COPY_REG(between_writes_r, "mov %q1, %q0\n add $1, %q2\n add %q2, %q0")
+
+/* mov r32, r32 of one register right after an instruction wrote it:
+ * zero-extended already (each is also run with bits 32..63 set). */
+#define ZERO_EXT(NAME, BODY)                                                                                 \
+    static uint64_t zext_##NAME(uint64_t s, uint64_t *src) {                                                 \
+        uint64_t d = s | 0xabcdef0000000000ull, c = ~s;                                                     \
+        __asm__(BODY "\n mov %k0, %k0" : "+&r"(d), "+r"(c) : : "cc");                                       \
+        *src = c;                                                                                            \
+        return d;                                                                                            \
+    }
+ZERO_EXT(lea, "lea (%q0,%q0), %k0") ZERO_EXT(add, "add %k1, %k0") ZERO_EXT(cmov_not_taken, "cmp %q0, %q0\n cmovne %k1, %k0")
+ZERO_EXT(shr, "shr $3, %k0") ZERO_EXT(imul3, "imul $3, %k1, %k0") ZERO_EXT(add64, "add %q1, %q0") ZERO_EXT(cmp, "cmp %k1, %k0")
+ZERO_EXT(add16, "add %w1, %w0") ZERO_EXT(none, "")
+
 /* The shift's flags read: no pair. */
 static uint64_t copy_shift_then_carry(uint64_t s, unsigned *carry) {
     uint64_t d;
@@ -168,6 +204,9 @@ int main(void) {
         copy_shl_3_qq, copy_shr_32_qq, copy_sar_63_qq, copy_sar_7_qk, copy_shl_31_kk, copy_shr_1_kk, copy_sar_12_kk, copy_shr_4_kq,
         copy_and_kk, copy_and_qq, copy_or_qq, copy_xor_kk, copy_add_qq, copy_sub_kk, copy_add_neg_qq, copy_sub_neg_kk,
         copy_and_qk, copy_and_kq, copy_add_far_qq, copy_xor_odd_kk,
+        copy_add_reg_qq, copy_sub_reg_kk, copy_and_reg_qk, copy_xor_self_kk, copy_sub_self_qq, copy_add_self_qq, copy_or_apart_qq,
+        copy_sub_apart_kk, copy_shl_apart_kk, copy_and_apart_qq, copy_add_mixed_kq, copy_between_reads_d, copy_between_writes_s,
+        copy_between_writes_r, zext_lea, zext_add, zext_cmov_not_taken, zext_shr, zext_imul3, zext_add64, zext_cmp, zext_add16, zext_none,
     };
     uint64_t (*adds[])(uint64_t, uint64_t, unsigned *) = {
         shifted_add_1_q, shifted_add_4_q, shifted_add_63_q, shifted_add_3_k, shifted_add_31_k,

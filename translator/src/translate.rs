@@ -241,19 +241,15 @@ fn emit_insns(
                 narrow_hints.note_movzx(insns, i);
             }
             Lead::Copy => {
+                if fused_pairs::zero_extended_already(insns, i) {
+                    continue;
+                }
                 // The second's flags must be dead: none of these host
                 // forms sets them.
                 let paired = if insn.op0_kind() == iced_x86::OpKind::Memory || insn.op1_kind() == iced_x86::OpKind::Memory {
                     fused_pairs::access_then_step(&mut e, &insns[i..], needed)
                 } else {
-                    let fused = insns.get(i + 1).is_some_and(|next| {
-                        if fused_pairs::shifts_by_immediate(next) {
-                            needed(1).is_empty() && fused_pairs::copy_then_shift(&mut e, insn, next)
-                        } else {
-                            fused_pairs::operates_by_immediate(next) && needed(1).is_empty() && fused_pairs::copy_then_operation(&mut e, insn, next)
-                        }
-                    });
-                    fused.then_some(1)
+                    fused_pairs::copy_then_operation_at(&mut e, &insns[i..], needed)
                 };
                 if let Some(second) = paired {
                     done_with = i + second;

@@ -402,6 +402,26 @@ fn a_vector_move_takes_a_later_step_of_its_base_as_a_post_index() {
 }
 
 #[test]
+fn a_copy_then_an_operation_with_a_register_is_one_three_operand_instruction() {
+    // mov rdx, rdi; add rcx, 5 (apart from both); or rdx, rax: orr from
+    // rdi; lea eax, [rax+rax]; mov eax, eax: the lea's result is
+    // zero-extended already.
+    let l = listing(HostFeatures::BASELINE, |a| {
+        a.mov(rdx, rdi).unwrap();
+        a.add(rcx, 5).unwrap();
+        a.or(rdx, rax).unwrap();
+        a.lea(eax, dword_ptr(rax + rax)).unwrap();
+        a.mov(eax, eax).unwrap();
+        a.xor(esi, esi).unwrap();
+        a.syscall().unwrap();
+    });
+    assert_eq!(l[0], "orr x2, x7, x0", "\n{}", show(&l));
+    assert_eq!(l[1], "add x1, x1, #5", "\n{}", show(&l));
+    assert_eq!(l[2], "add w0, w0, w0", "\n{}", show(&l));
+    assert!(!l[3].starts_with("mov w0, w0"), "\n{}", show(&l));
+}
+
+#[test]
 fn lea_of_a_scaled_index_alone_is_one_shift() {
     let l = listing(HostFeatures::BASELINE, |a| {
         a.lea(rax, qword_ptr(rbx * 4)).unwrap();

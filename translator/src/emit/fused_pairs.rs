@@ -3,7 +3,8 @@
 //! (`shr r, n; movzx r, r8` is `ubfx`), a zero-extended value shifted into
 //! place (`movzx d, r8; shl d, n` is `ubfiz`), and a shifted register added
 //! (`shl r, n; add r, s` is `add r, s, r, lsl n`), a copy shifted
-//! (`mov d, s; shr d, n` is `lsr d, s, n`), and a load or store at
+//! (`mov d, s; shr d, n` is `lsr d, s, n`; `mov d, s; sub d, r` is `sub
+//! d, s, r`), and a load or store at
 //! `[base]` whose base steps next or one instruction later (`movsd xmm0,
 //! [rdi]; add rsi, 8; add rdi, 8` is `ldr d16, [x7], #8; add x6, x6, #8`,
 //! a post-indexed access). GCC writes them for bit
@@ -115,6 +116,144 @@ pub fn copy_then_shift(e: &mut Emitter, copy: &Instruction, second: &Instruction
         (Some(Mnemonic::Sar), true) => a64!(e.ops; asr X(d), X(s), by),
         (Some(Mnemonic::Sar), false) => a64!(e.ops; asr W(d), W(s), by),
         _ => return false,
+    }
+    true
+}
+
+/// `insns[0]`, `mov d, s` (32/64-bit registers), and a later shift of d
+/// by an immediate, or an and, or, xor, add or sub of d with an immediate
+/// or a register, whose flags nothing reads (`needed(j)`: the flags
+/// `insns[j]` must leave correct): one host instruction from s. The
+/// operation is the next instruction, or the one after an instruction
+/// `apart` from d, s and the operation's register (which then runs after
+/// the pair's code, as for `pair_at`; x86's two operands make such copies,
+/// and compilers schedule them early). Returns the operation's index; None:
+/// nothing was emitted.
+pub fn copy_then_operation_at(e: &mut Emitter, insns: &[Instruction], needed: impl Fn(usize) -> FlagSet) -> Option<usize> {
+    let copy = &insns[0];
+    let (dst, src) = register_copy(copy)?;
+    let next = insns.get(1)?;
+    if operates_on(next, dst) {
+        return (needed(1).is_empty() && copy_then(e, copy, next)).then_some(1);
+    }
+    let second = insns.get(2)?;
+    let touched = [dst, src, register_source(second)];
+    (operates_on(second, dst) && needed(2).is_empty() && apart(next, &touched) && copy_then(e, copy, second)).then_some(2)
+}
+
+/// Whether `insns[i]` is `mov r32, r32` of one register (a zero extension
+/// in place) right after an instruction that wrote that 32-bit register,
+/// which zero-extended it already (x86 clears bits 32..63 of every 32-bit
+/// register result, cmov's even when it does not move): then it needs no
+/// code (xz's `lea eax, [rax+rax]; mov eax, eax`).
+#[inline(never)]
+pub fn zero_extended_already(insns: &[Instruction], i: usize) -> bool {
+    use Mnemonic::*;
+    let insn = &insns[i];
+    // Cheapest tests first: this runs for every mov translated.
+    if !matches!(insn.code(), Code::Mov_r32_rm32 | Code::Mov_rm32_r32) || i == 0 {
+        return false;
+    }
+    let reg = insn.op0_register();
+    // A memory operand's op1_register is None.
+    if insn.op1_register() != reg || insn.op0_kind() != OpKind::Register || !crate::tuning::tuning().fused_pairs {
+        return false;
+    }
+    let prev = &insns[i - 1];
+    let writes_op0 = match prev.mnemonic() {
+        Add | Sub | And | Or | Xor | Adc | Sbb | Mov | Movzx | Movsx | Lea | Shl | Shr | Sar | Rol | Ror | Not | Neg | Inc | Dec | Popcnt
+        | Lzcnt | Tzcnt | Andn | Shlx | Shrx | Sarx | Rorx | Bzhi | Pext | Pdep | Cmova | Cmovae | Cmovb | Cmovbe | Cmove | Cmovne
+        | Cmovg | Cmovge | Cmovl | Cmovle | Cmovs | Cmovns | Cmovo | Cmovno | Cmovp | Cmovnp => true,
+        // One-operand imul writes EDX:EAX, not its operand.
+        Imul => prev.op_count() >= 2,
+        _ => false,
+    };
+    writes_op0 && prev.op0_kind() == OpKind::Register && prev.op0_register() == reg
+}
+
+/// Whether `insn` is an operation `copy_then` may fuse with a copy to
+/// `dst`: a shift by an immediate, or an operation with an immediate or a
+/// register, of a 32/64-bit register that is dst's (one look at the code
+/// first: this runs for every register copy).
+fn operates_on(insn: &Instruction, dst: Register) -> bool {
+    use Code::*;
+    // immediate_shift's, immediate_operation's and register_operation's
+    // codes in one test.
+    let operation = matches!(
+        insn.code(),
+        Shl_rm32_imm8 | Shl_rm64_imm8 | Shl_rm32_1 | Shl_rm64_1 | Shr_rm32_imm8 | Shr_rm64_imm8 | Shr_rm32_1 | Shr_rm64_1 | Sar_rm32_imm8
+            | Sar_rm64_imm8 | Sar_rm32_1 | Sar_rm64_1 | And_rm32_imm32 | And_rm64_imm32 | And_rm32_imm8 | And_rm64_imm8 | And_EAX_imm32
+            | And_RAX_imm32 | Or_rm32_imm32 | Or_rm64_imm32 | Or_rm32_imm8 | Or_rm64_imm8 | Or_EAX_imm32 | Or_RAX_imm32 | Xor_rm32_imm32
+            | Xor_rm64_imm32 | Xor_rm32_imm8 | Xor_rm64_imm8 | Xor_EAX_imm32 | Xor_RAX_imm32 | Add_rm32_imm32 | Add_rm64_imm32
+            | Add_rm32_imm8 | Add_rm64_imm8 | Add_EAX_imm32 | Add_RAX_imm32 | Sub_rm32_imm32 | Sub_rm64_imm32 | Sub_rm32_imm8
+            | Sub_rm64_imm8 | Sub_EAX_imm32 | Sub_RAX_imm32 | And_rm32_r32 | And_rm64_r64 | And_r32_rm32 | And_r64_rm64 | Or_rm32_r32
+            | Or_rm64_r64 | Or_r32_rm32 | Or_r64_rm64 | Xor_rm32_r32 | Xor_rm64_r64 | Xor_r32_rm32 | Xor_r64_rm64 | Add_rm32_r32
+            | Add_rm64_r64 | Add_r32_rm32 | Add_r64_rm64 | Sub_rm32_r32 | Sub_rm64_r64 | Sub_r32_rm32 | Sub_r64_rm64
+    );
+    operation && insn.op0_kind() == OpKind::Register && insn.op0_register().full_register() == dst.full_register()
+}
+
+/// The register `insn` reads as its second operand, if any (None's
+/// register otherwise).
+fn register_source(insn: &Instruction) -> Register {
+    if insn.op_count() > 1 && insn.op1_kind() == OpKind::Register {
+        insn.op1_register()
+    } else {
+        Register::None
+    }
+}
+
+/// `copy` then `second` (`operates_on` its destination) as one host
+/// instruction, if the forms allow.
+fn copy_then(e: &mut Emitter, copy: &Instruction, second: &Instruction) -> bool {
+    if immediate_shift(second.code()).is_some() {
+        copy_then_shift(e, copy, second)
+    } else if immediate_operation(second.code()).is_some() {
+        copy_then_operation(e, copy, second)
+    } else {
+        copy_then_register_operation(e, copy, second)
+    }
+}
+
+/// The operation (and, or, xor, add or sub) `code` is, if it combines two
+/// whole 32/64-bit registers (or a register with memory, which
+/// `copy_then_register_operation` leaves).
+fn register_operation(code: Code) -> Option<Mnemonic> {
+    use Code::*;
+    match code {
+        And_rm32_r32 | And_rm64_r64 | And_r32_rm32 | And_r64_rm64 => Some(Mnemonic::And),
+        Or_rm32_r32 | Or_rm64_r64 | Or_r32_rm32 | Or_r64_rm64 => Some(Mnemonic::Or),
+        Xor_rm32_r32 | Xor_rm64_r64 | Xor_r32_rm32 | Xor_r64_rm64 => Some(Mnemonic::Xor),
+        Add_rm32_r32 | Add_rm64_r64 | Add_r32_rm32 | Add_r64_rm64 => Some(Mnemonic::Add),
+        Sub_rm32_r32 | Sub_rm64_r64 | Sub_r32_rm32 | Sub_r64_rm64 => Some(Mnemonic::Sub),
+        _ => None,
+    }
+}
+
+/// `mov d, s` then `second`, `op d, r` of two registers (and, or, xor, add,
+/// sub), flags dead: `op d, s, r` (r as s where it is d). Not a 64-bit
+/// operation after a 32-bit copy.
+fn copy_then_register_operation(e: &mut Emitter, copy: &Instruction, second: &Instruction) -> bool {
+    let Some((dst, src)) = register_copy(copy) else { return false };
+    let Some(op) = register_operation(second.code()) else { return false };
+    let reg = second.op0_register();
+    if second.op1_kind() != OpKind::Register || reg.full_register() != dst.full_register() || reg.size() > dst.size() || dst.size() < 4 {
+        return false;
+    }
+    let other = second.op1_register().full_register();
+    let r = if other == dst.full_register() { host(src) } else { host(other) };
+    let (d, s) = (host(dst), host(src));
+    match (op, reg.size() == 8) {
+        (Mnemonic::And, true) => a64!(e.ops; and X(d), X(s), X(r)),
+        (Mnemonic::And, false) => a64!(e.ops; and W(d), W(s), W(r)),
+        (Mnemonic::Or, true) => a64!(e.ops; orr X(d), X(s), X(r)),
+        (Mnemonic::Or, false) => a64!(e.ops; orr W(d), W(s), W(r)),
+        (Mnemonic::Xor, true) => a64!(e.ops; eor X(d), X(s), X(r)),
+        (Mnemonic::Xor, false) => a64!(e.ops; eor W(d), W(s), W(r)),
+        (Mnemonic::Add, true) => a64!(e.ops; add X(d), X(s), X(r)),
+        (Mnemonic::Add, false) => a64!(e.ops; add W(d), W(s), W(r)),
+        (Mnemonic::Sub, true) => a64!(e.ops; sub X(d), X(s), X(r)),
+        _ => a64!(e.ops; sub W(d), W(s), W(r)),
     }
     true
 }
