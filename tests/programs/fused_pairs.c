@@ -164,7 +164,8 @@ COPY_REG(between_writes_r, "mov %q1, %q0\n add $1, %q2\n add %q2, %q0")
     }
 ZERO_EXT(lea, "lea (%q0,%q0), %k0") ZERO_EXT(add, "add %k1, %k0") ZERO_EXT(cmov_not_taken, "cmp %q0, %q0\n cmovne %k1, %k0")
 ZERO_EXT(shr, "shr $3, %k0") ZERO_EXT(imul3, "imul $3, %k1, %k0") ZERO_EXT(add64, "add %q1, %q0") ZERO_EXT(cmp, "cmp %k1, %k0")
-ZERO_EXT(add16, "add %w1, %w0") ZERO_EXT(none, "")
+ZERO_EXT(add16, "add %w1, %w0") ZERO_EXT(none, "") ZERO_EXT(apart, "add %k1, %k0\n shl $24, %k1")
+ZERO_EXT(writer_then_64, "lea (%q0,%q0), %k0\n add %q1, %q0") ZERO_EXT(neg, "neg %k0")
 
 /* The shift's flags read: no pair. */
 static uint64_t copy_shift_then_carry(uint64_t s, unsigned *carry) {
@@ -206,7 +207,7 @@ int main(void) {
         copy_and_qk, copy_and_kq, copy_add_far_qq, copy_xor_odd_kk,
         copy_add_reg_qq, copy_sub_reg_kk, copy_and_reg_qk, copy_xor_self_kk, copy_sub_self_qq, copy_add_self_qq, copy_or_apart_qq,
         copy_sub_apart_kk, copy_shl_apart_kk, copy_and_apart_qq, copy_add_mixed_kq, copy_between_reads_d, copy_between_writes_s,
-        copy_between_writes_r, zext_lea, zext_add, zext_cmov_not_taken, zext_shr, zext_imul3, zext_add64, zext_cmp, zext_add16, zext_none,
+        copy_between_writes_r, zext_lea, zext_add, zext_cmov_not_taken, zext_shr, zext_imul3, zext_add64, zext_cmp, zext_add16, zext_none, zext_apart, zext_writer_then_64, zext_neg,
     };
     uint64_t (*adds[])(uint64_t, uint64_t, unsigned *) = {
         shifted_add_1_q, shifted_add_4_q, shifted_add_63_q, shifted_add_3_k, shifted_add_31_k,

@@ -671,7 +671,7 @@ pub fn neg(e: &mut Emitter, insn: &Instruction) -> EmitResult {
     }
     let r = alu_result_reg(e, dst);
     binary(e, AluOp::Sub, dst.size(), zero, a, r);
-    e.write(dst, r);
+    e.write_result(dst, r);
     Ok(Flow::Next)
 }
 

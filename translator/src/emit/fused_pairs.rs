@@ -142,7 +142,8 @@ pub fn copy_then_operation_at(e: &mut Emitter, insns: &[Instruction], needed: im
 }
 
 /// Whether `insns[i]` is `mov r32, r32` of one register (a zero extension
-/// in place) right after an instruction that wrote that 32-bit register,
+/// in place) right after an instruction that wrote that 32-bit register
+/// (or after it and one instruction apart from the register),
 /// which zero-extended it already (x86 clears bits 32..63 of every 32-bit
 /// register result, cmov's even when it does not move): then it needs no
 /// code (xz's `lea eax, [rax+rax]; mov eax, eax`).
@@ -159,7 +160,12 @@ pub fn zero_extended_already(insns: &[Instruction], i: usize) -> bool {
     if insn.op1_register() != reg || insn.op0_kind() != OpKind::Register || !crate::tuning::tuning().fused_pairs {
         return false;
     }
-    let prev = &insns[i - 1];
+    // The writer, or the one before an instruction that leaves the
+    // register alone (`add eax, ecx; shl edx, 24; mov eax, eax`).
+    let mut prev = &insns[i - 1];
+    if i >= 2 && apart(prev, &[reg]) {
+        prev = &insns[i - 2];
+    }
     let writes_op0 = match prev.mnemonic() {
         Add | Sub | And | Or | Xor | Adc | Sbb | Mov | Movzx | Movsx | Lea | Shl | Shr | Sar | Rol | Ror | Not | Neg | Inc | Dec | Popcnt
         | Lzcnt | Tzcnt | Andn | Shlx | Shrx | Sarx | Rorx | Bzhi | Pext | Pdep | Cmova | Cmovae | Cmovb | Cmovbe | Cmove | Cmovne
