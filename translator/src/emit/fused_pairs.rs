@@ -16,6 +16,7 @@
 //! `TRANSIT_TUNING=-fused-pairs` turns it off.
 
 use super::operand::registers_and_immediates;
+use super::alu::AluOp;
 use super::{a64, regs, Emitter, Polarity, Reg};
 use crate::frontend::flags::FlagSet;
 #[allow(unused_imports)]
@@ -224,21 +225,22 @@ fn copy_then(e: &mut Emitter, copy: &Instruction, second: &Instruction) -> bool 
 /// The operation (and, or, xor, add or sub) `code` is, if it combines two
 /// whole 32/64-bit registers (or a register with memory, which
 /// `copy_then_register_operation` leaves).
-fn register_operation(code: Code) -> Option<Mnemonic> {
+fn register_operation(code: Code) -> Option<AluOp> {
     use Code::*;
     match code {
-        And_rm32_r32 | And_rm64_r64 | And_r32_rm32 | And_r64_rm64 => Some(Mnemonic::And),
-        Or_rm32_r32 | Or_rm64_r64 | Or_r32_rm32 | Or_r64_rm64 => Some(Mnemonic::Or),
-        Xor_rm32_r32 | Xor_rm64_r64 | Xor_r32_rm32 | Xor_r64_rm64 => Some(Mnemonic::Xor),
-        Add_rm32_r32 | Add_rm64_r64 | Add_r32_rm32 | Add_r64_rm64 => Some(Mnemonic::Add),
-        Sub_rm32_r32 | Sub_rm64_r64 | Sub_r32_rm32 | Sub_r64_rm64 => Some(Mnemonic::Sub),
+        And_rm32_r32 | And_rm64_r64 | And_r32_rm32 | And_r64_rm64 => Some(AluOp::And),
+        Or_rm32_r32 | Or_rm64_r64 | Or_r32_rm32 | Or_r64_rm64 => Some(AluOp::Or),
+        Xor_rm32_r32 | Xor_rm64_r64 | Xor_r32_rm32 | Xor_r64_rm64 => Some(AluOp::Xor),
+        Add_rm32_r32 | Add_rm64_r64 | Add_r32_rm32 | Add_r64_rm64 => Some(AluOp::Add),
+        Sub_rm32_r32 | Sub_rm64_r64 | Sub_r32_rm32 | Sub_r64_rm64 => Some(AluOp::Sub),
         _ => None,
     }
 }
 
 /// `mov d, s` then `second`, `op d, r` of two registers (and, or, xor, add,
-/// sub), flags dead: `op d, s, r` (r as s where it is d). Not a 64-bit
-/// operation after a 32-bit copy.
+/// sub), flags dead: `op d, s, r` (r as s where it is d), emitted as the
+/// ALU emits the operation with no flag needed (the copy's own, none, are
+/// the emitter's now). Not a 64-bit operation after a 32-bit copy.
 fn copy_then_register_operation(e: &mut Emitter, copy: &Instruction, second: &Instruction) -> bool {
     let Some((dst, src)) = register_copy(copy) else { return false };
     let Some(op) = register_operation(second.code()) else { return false };
@@ -248,19 +250,8 @@ fn copy_then_register_operation(e: &mut Emitter, copy: &Instruction, second: &In
     }
     let other = second.op1_register().full_register();
     let r = if other == dst.full_register() { host(src) } else { host(other) };
-    let (d, s) = (host(dst), host(src));
-    match (op, reg.size() == 8) {
-        (Mnemonic::And, true) => a64!(e.ops; and X(d), X(s), X(r)),
-        (Mnemonic::And, false) => a64!(e.ops; and W(d), W(s), W(r)),
-        (Mnemonic::Or, true) => a64!(e.ops; orr X(d), X(s), X(r)),
-        (Mnemonic::Or, false) => a64!(e.ops; orr W(d), W(s), W(r)),
-        (Mnemonic::Xor, true) => a64!(e.ops; eor X(d), X(s), X(r)),
-        (Mnemonic::Xor, false) => a64!(e.ops; eor W(d), W(s), W(r)),
-        (Mnemonic::Add, true) => a64!(e.ops; add X(d), X(s), X(r)),
-        (Mnemonic::Add, false) => a64!(e.ops; add W(d), W(s), W(r)),
-        (Mnemonic::Sub, true) => a64!(e.ops; sub X(d), X(s), X(r)),
-        _ => a64!(e.ops; sub W(d), W(s), W(r)),
-    }
+    debug_assert!(e.needed.is_empty(), "a copy defines no flag");
+    super::alu::binary(e, op, reg.size() as u8, host(src), r, host(dst));
     true
 }
 
