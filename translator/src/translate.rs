@@ -60,8 +60,10 @@ pub fn translate_block(
 /// `next` instruction, the only one to read them (no flag `insn` defines,
 /// `defines`, is read after `next`, `live_after_next`, on either way):
 /// `test r, r` before je/jne/js/jns (a byte or word register's before
-/// js/jns) is one host branch on the register; ucomisd/comisd before a jcc, setcc or cmovcc whose condition
-/// is one of `fcmp`'s (`cond::after_float_compare`) is `fcmp` alone.
+/// js/jns) is one host branch on the register; ucomisd/comisd before a
+/// jcc, setcc or cmovcc whose condition is one of `fcmp`'s
+/// (`cond::after_float_compare`) is `fcmp` alone. Only for `lead_of`'s
+/// `FlagsForNext` codes.
 fn fuses_with_next(insn: &Instruction, defines: FlagSet, next: &Instruction, live_after_next: FlagSet) -> bool {
     use iced_x86::{Code::*, ConditionCode as C, OpKind};
     // Cheapest tests first: this runs for every instruction translated.
@@ -115,9 +117,9 @@ enum Lead {
     /// test or ucomisd/comisd: its flags may take another form for the
     /// next instruction alone (`fuses_with_next`).
     FlagsForNext,
-    /// A mov: a 32/64-bit copy shifted, or combined with an immediate, and
-    /// a load or store whose base steps next, are fused pairs
-    /// (`fused_pairs::copy_then_shift`, `copy_then_operation`,
+    /// A mov: a 32/64-bit copy shifted, or combined with an immediate or a
+    /// register, and a load or store whose base steps next, are fused pairs
+    /// (`fused_pairs::copy_then_operation_at`, `zero_extended_already`,
     /// `load_then_step`, `store_then_step`; most movs are followed by none,
     /// and are looked at no further).
     Copy,
@@ -135,11 +137,9 @@ fn lead_of(insn: &Instruction) -> Lead {
         | Comiss_xmm_xmmm32 | VEX_Vucomisd_xmm_xmmm64 | VEX_Vcomisd_xmm_xmmm64 | VEX_Vucomiss_xmm_xmmm32 | VEX_Vcomiss_xmm_xmmm32 => {
             Lead::FlagsForNext
         }
-        Movsd_xmmm64_xmm | Movss_xmmm32_xmm | Movups_xmm_xmmm128 | Movups_xmmm128_xmm | Movupd_xmm_xmmm128 | Movupd_xmmm128_xmm
-        | Movaps_xmm_xmmm128 | Movaps_xmmm128_xmm | Movapd_xmm_xmmm128 | Movapd_xmmm128_xmm | Movdqu_xmm_xmmm128 | Movdqu_xmmm128_xmm
-        | Movdqa_xmm_xmmm128 | Movdqa_xmmm128_xmm | Movq_xmm_xmmm64 | Movq_xmmm64_xmm | VEX_Vmovsd_xmm_m64 | VEX_Vmovsd_m64_xmm
-        | VEX_Vmovss_xmm_m32 | VEX_Vmovss_m32_xmm | VEX_Vmovups_xmm_xmmm128 | VEX_Vmovups_xmmm128_xmm | VEX_Vmovupd_xmm_xmmm128
-        | VEX_Vmovupd_xmmm128_xmm | VEX_Vmovdqu_xmm_xmmm128 | VEX_Vmovdqu_xmmm128_xmm => Lead::VectorMove,
+        // Less the movsd/movss loads, matched above.
+        #[allow(unreachable_patterns)]
+        fused_pairs::vector_move_codes!() => Lead::VectorMove,
         _ => Lead::None,
     }
 }

@@ -403,20 +403,48 @@ pub struct PostStep {
     pub taken: bool,
 }
 
+/// The codes of the moves between an XMM register's low 4 or 8 bytes or
+/// all 16 and memory that `vector_step` takes, as a pattern (`translate`
+/// matches them when it looks at each instruction's code once).
+macro_rules! vector_move_codes {
+    () => {
+        iced_x86::Code::Movsd_xmm_xmmm64
+            | iced_x86::Code::Movsd_xmmm64_xmm
+            | iced_x86::Code::Movss_xmm_xmmm32
+            | iced_x86::Code::Movss_xmmm32_xmm
+            | iced_x86::Code::Movups_xmm_xmmm128
+            | iced_x86::Code::Movups_xmmm128_xmm
+            | iced_x86::Code::Movupd_xmm_xmmm128
+            | iced_x86::Code::Movupd_xmmm128_xmm
+            | iced_x86::Code::Movaps_xmm_xmmm128
+            | iced_x86::Code::Movaps_xmmm128_xmm
+            | iced_x86::Code::Movapd_xmm_xmmm128
+            | iced_x86::Code::Movapd_xmmm128_xmm
+            | iced_x86::Code::Movdqu_xmm_xmmm128
+            | iced_x86::Code::Movdqu_xmmm128_xmm
+            | iced_x86::Code::Movdqa_xmm_xmmm128
+            | iced_x86::Code::Movdqa_xmmm128_xmm
+            | iced_x86::Code::Movq_xmm_xmmm64
+            | iced_x86::Code::Movq_xmmm64_xmm
+            | iced_x86::Code::VEX_Vmovsd_xmm_m64
+            | iced_x86::Code::VEX_Vmovsd_m64_xmm
+            | iced_x86::Code::VEX_Vmovss_xmm_m32
+            | iced_x86::Code::VEX_Vmovss_m32_xmm
+            | iced_x86::Code::VEX_Vmovups_xmm_xmmm128
+            | iced_x86::Code::VEX_Vmovups_xmmm128_xmm
+            | iced_x86::Code::VEX_Vmovupd_xmm_xmmm128
+            | iced_x86::Code::VEX_Vmovupd_xmmm128_xmm
+            | iced_x86::Code::VEX_Vmovdqu_xmm_xmmm128
+            | iced_x86::Code::VEX_Vmovdqu_xmmm128_xmm
+    };
+}
+pub(crate) use vector_move_codes;
+
 /// Whether `insn` moves an XMM register's low 4 or 8 bytes or all 16 to
 /// or from memory and nothing else: its code's one memory access is the
 /// whole of it, so a post-index taken there is taken once.
 fn vector_move(insn: &Instruction) -> bool {
-    use Code::*;
-    matches!(
-        insn.code(),
-        Movsd_xmm_xmmm64 | Movsd_xmmm64_xmm | Movss_xmm_xmmm32 | Movss_xmmm32_xmm | Movups_xmm_xmmm128 | Movups_xmmm128_xmm
-            | Movupd_xmm_xmmm128 | Movupd_xmmm128_xmm | Movaps_xmm_xmmm128 | Movaps_xmmm128_xmm | Movapd_xmm_xmmm128
-            | Movapd_xmmm128_xmm | Movdqu_xmm_xmmm128 | Movdqu_xmmm128_xmm | Movdqa_xmm_xmmm128 | Movdqa_xmmm128_xmm
-            | Movq_xmm_xmmm64 | Movq_xmmm64_xmm | VEX_Vmovsd_xmm_m64 | VEX_Vmovsd_m64_xmm | VEX_Vmovss_xmm_m32 | VEX_Vmovss_m32_xmm
-            | VEX_Vmovups_xmm_xmmm128 | VEX_Vmovups_xmmm128_xmm | VEX_Vmovupd_xmm_xmmm128 | VEX_Vmovupd_xmmm128_xmm
-            | VEX_Vmovdqu_xmm_xmmm128 | VEX_Vmovdqu_xmmm128_xmm
-    )
+    matches!(insn.code(), vector_move_codes!())
 }
 
 /// For `insns[0]`, a vector move at `[base]` (`vector_move`) and a later
