@@ -91,18 +91,12 @@ fn immediate_shift(code: Code) -> Option<Mnemonic> {
     }
 }
 
-/// Whether `insn` shifts a whole 32/64-bit register by an immediate
-/// (shl, shr or sar), for every `mov` translated.
-pub fn shifts_by_immediate(insn: &Instruction) -> bool {
-    immediate_shift(insn.code()).is_some()
-}
-
 /// `mov d, s` (32/64-bit registers) then `second`, a shift of d by an
-/// immediate (`shifts_by_immediate`) whose flags nothing reads: d = s
+/// immediate (`immediate_shift`) whose flags nothing reads: d = s
 /// shifted, one host shift from s. Returns whether it emitted them. Not
 /// `mov eax, eax` (a zero extension in place), nor a 64-bit shift after a
 /// 32-bit copy (it would shift the zero-extended value).
-pub fn copy_then_shift(e: &mut Emitter, copy: &Instruction, second: &Instruction) -> bool {
+fn copy_then_shift(e: &mut Emitter, copy: &Instruction, second: &Instruction) -> bool {
     let Some((dst, src)) = register_copy(copy) else { return false };
     let Some(shift) = register_shift(second) else { return false };
     if shift.reg.full_register() != dst.full_register() || shift.reg.size() > dst.size() {
@@ -183,20 +177,8 @@ pub fn zero_extended_already(insns: &[Instruction], i: usize) -> bool {
 /// register, of a 32/64-bit register that is dst's (one look at the code
 /// first: this runs for every register copy).
 fn operates_on(insn: &Instruction, dst: Register) -> bool {
-    use Code::*;
-    // immediate_shift's, immediate_operation's and register_operation's
-    // codes in one test.
-    let operation = matches!(
-        insn.code(),
-        Shl_rm32_imm8 | Shl_rm64_imm8 | Shl_rm32_1 | Shl_rm64_1 | Shr_rm32_imm8 | Shr_rm64_imm8 | Shr_rm32_1 | Shr_rm64_1 | Sar_rm32_imm8
-            | Sar_rm64_imm8 | Sar_rm32_1 | Sar_rm64_1 | And_rm32_imm32 | And_rm64_imm32 | And_rm32_imm8 | And_rm64_imm8 | And_EAX_imm32
-            | And_RAX_imm32 | Or_rm32_imm32 | Or_rm64_imm32 | Or_rm32_imm8 | Or_rm64_imm8 | Or_EAX_imm32 | Or_RAX_imm32 | Xor_rm32_imm32
-            | Xor_rm64_imm32 | Xor_rm32_imm8 | Xor_rm64_imm8 | Xor_EAX_imm32 | Xor_RAX_imm32 | Add_rm32_imm32 | Add_rm64_imm32
-            | Add_rm32_imm8 | Add_rm64_imm8 | Add_EAX_imm32 | Add_RAX_imm32 | Sub_rm32_imm32 | Sub_rm64_imm32 | Sub_rm32_imm8
-            | Sub_rm64_imm8 | Sub_EAX_imm32 | Sub_RAX_imm32 | And_rm32_r32 | And_rm64_r64 | And_r32_rm32 | And_r64_rm64 | Or_rm32_r32
-            | Or_rm64_r64 | Or_r32_rm32 | Or_r64_rm64 | Xor_rm32_r32 | Xor_rm64_r64 | Xor_r32_rm32 | Xor_r64_rm64 | Add_rm32_r32
-            | Add_rm64_r64 | Add_r32_rm32 | Add_r64_rm64 | Sub_rm32_r32 | Sub_rm64_r64 | Sub_r32_rm32 | Sub_r64_rm64
-    );
+    let code = insn.code();
+    let operation = immediate_shift(code).is_some() || immediate_operation(code).is_some() || register_operation(code).is_some();
     operation && insn.op0_kind() == OpKind::Register && insn.op0_register().full_register() == dst.full_register()
 }
 
@@ -270,18 +252,12 @@ fn immediate_operation(code: Code) -> Option<Mnemonic> {
     }
 }
 
-/// Whether `insn` combines a whole 32/64-bit register with an immediate
-/// (and, or, xor, add, sub), for every `mov` translated.
-pub fn operates_by_immediate(insn: &Instruction) -> bool {
-    immediate_operation(insn.code()).is_some()
-}
-
 /// `mov d, s` (32/64-bit registers) then `second`, an and, or, xor, add or
 /// sub of d with an immediate the host instruction encodes, whose flags
 /// nothing reads: one host instruction from s (`mov eax, edi; and eax,
 /// 0x7f`: x86's two operands make the copy). Returns whether it emitted
 /// them. Not a 64-bit operation after a 32-bit copy.
-pub fn copy_then_operation(e: &mut Emitter, copy: &Instruction, second: &Instruction) -> bool {
+fn copy_then_operation(e: &mut Emitter, copy: &Instruction, second: &Instruction) -> bool {
     use dynasmrt::aarch64::{encode_logical_immediate_32bit, encode_logical_immediate_64bit};
     let Some((dst, src)) = register_copy(copy) else { return false };
     let Some(op) = immediate_operation(second.code()) else { return false };
@@ -328,7 +304,7 @@ pub fn copy_then_operation(e: &mut Emitter, copy: &Instruction, second: &Instruc
 /// loads take no writeback), nor into the base register itself. A fault
 /// leaves the base register as it was (aarch64 restarts such loads), as
 /// x86 faults before the step. Returns whether it emitted them.
-pub fn load_then_step(e: &mut Emitter, first: &Instruction, second: &Instruction) -> bool {
+fn load_then_step(e: &mut Emitter, first: &Instruction, second: &Instruction) -> bool {
     use Code::*;
     let size = match first.code() {
         Movzx_r32_rm8 | Movzx_r64_rm8 => 1,
@@ -351,7 +327,7 @@ pub fn load_then_step(e: &mut Emitter, first: &Instruction, second: &Instruction
 /// A store `mov [base], r` of 1, 2, 4 or 8 bytes then a step of base, as
 /// `load_then_step` (`strb w0, [x7], #1`; not a store of the base
 /// itself, nor of AH..BH).
-pub fn store_then_step(e: &mut Emitter, first: &Instruction, second: &Instruction) -> bool {
+fn store_then_step(e: &mut Emitter, first: &Instruction, second: &Instruction) -> bool {
     use Code::*;
     let size = match first.code() {
         Mov_rm8_r8 if !matches!(first.op1_register(), Register::AH | Register::CH | Register::DH | Register::BH) => 1,
